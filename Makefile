@@ -1,0 +1,37 @@
+# Vitrina: `make demo` and `make test` each do the whole setup first, so either works alone on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO ?= exhibits/bronze-age
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+demo: setup
+	$(VENV)/bin/vitrina serve $(DEMO) --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(VENV)/bin/ruff check pipeline viewer tests exhibits assets
+	$(VENV)/bin/mypy pipeline viewer
+
+test: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(PY) -m tests.benchmarks.run
+
+clean:
+	rm -rf $(VENV) node_modules .vitrina-cache site

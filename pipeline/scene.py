@@ -1,0 +1,193 @@
+"""Passive scene IR shared by every stage: scenes, nodes, meshes, materials and textures, with no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Attribute names follow glTF ("POSITION", "NORMAL", "TANGENT", "TEXCOORD_0", "COLOR_0", "JOINTS_0", "WEIGHTS_0").
+# Arrays are numpy with shape (count, components). Float32 unless a transform quantized them; `normalized`
+# lists the attributes whose integer values are normalized (glTF accessor.normalized).
+
+
+@dataclass(eq=False)
+class Texture:
+    """An encoded image (PNG, JPEG, WebP or KTX2 bytes) and how it is sampled."""
+
+    name: str
+    data: bytes
+    mime_type: str  # "image/png", "image/jpeg", "image/webp", "image/ktx2"
+    width: int = 0
+    height: int = 0
+    mag_filter: int | None = None
+    min_filter: int | None = None
+    wrap_s: int = 10497
+    wrap_t: int = 10497
+    source_path: str = ""  # where it came from, for error messages and reports
+
+
+@dataclass(eq=False)
+class TextureRef:
+    """A material's use of a texture: which UV set, scale or strength, and an optional KHR_texture_transform."""
+
+    texture: Texture
+    texcoord: int = 0
+    scale: float = 1.0  # normalTexture.scale or occlusionTexture.strength
+    transform: dict[str, Any] | None = None  # KHR_texture_transform: offset, rotation, scale, texCoord
+
+
+@dataclass(eq=False)
+class Material:
+    """A glTF metallic-roughness material; extensions keep KHR_materials_* (texture refs as TextureRef)."""
+
+    name: str = ""
+    base_color_factor: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    base_color_texture: TextureRef | None = None
+    metallic_factor: float = 1.0
+    roughness_factor: float = 1.0
+    metallic_roughness_texture: TextureRef | None = None
+    normal_texture: TextureRef | None = None
+    occlusion_texture: TextureRef | None = None
+    emissive_factor: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    emissive_texture: TextureRef | None = None
+    alpha_mode: str = "OPAQUE"  # OPAQUE, MASK, BLEND
+    alpha_cutoff: float = 0.5
+    double_sided: bool = False
+    unlit: bool = False  # KHR_materials_unlit
+    # Other KHR_materials_* extensions by name. Values are JSON-like; any texture inside is a TextureRef.
+    extensions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Primitive:
+    """One draw call: vertex attributes, optional indices, a material and morph targets."""
+
+    attributes: dict[str, np.ndarray]
+    indices: np.ndarray | None = None  # uint32 (or narrower) flat array
+    mode: int = 4  # TRIANGLES; 0 POINTS, 1 LINES, 5 TRIANGLE_STRIP ...
+    material: Material | None = None
+    targets: list[dict[str, np.ndarray]] = field(default_factory=list)
+    normalized: set[str] = field(default_factory=set)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def vertex_count(self) -> int:
+        return int(len(self.attributes["POSITION"]))
+
+    @property
+    def triangle_count(self) -> int:
+        if self.mode != 4:
+            return 0
+        n = len(self.indices) if self.indices is not None else self.vertex_count
+        return int(n // 3)
+
+
+@dataclass(eq=False)
+class Mesh:
+    """A named list of primitives, shared by every node that instances it."""
+
+    name: str
+    primitives: list[Primitive]
+    weights: list[float] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Light:
+    """A KHR_lights_punctual light."""
+
+    type: str  # "directional", "point", "spot"
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    intensity: float = 1.0
+    range: float | None = None
+    inner_cone_angle: float = 0.0
+    outer_cone_angle: float = 0.7853981633974483
+    name: str = ""
+
+
+@dataclass(eq=False)
+class Skin:
+    """Joints and inverse bind matrices, kept as read so skinned and animated assets survive."""
+
+    joints: list[Node]
+    inverse_bind_matrices: np.ndarray | None = None  # (n, 4, 4) float32
+    skeleton: Node | None = None
+    name: str = ""
+
+
+@dataclass(eq=False)
+class Node:
+    """A scene node. Artifact nodes are named by the artifact id; stages must keep such names."""
+
+    name: str = ""
+    mesh: Mesh | None = None
+    translation: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    rotation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)  # quaternion x, y, z, w
+    scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    children: list[Node] = field(default_factory=list)
+    light: Light | None = None
+    skin: Skin | None = None
+    camera: dict[str, Any] | None = None
+    # EXT_mesh_gpu_instancing: per-instance TRANSLATION (n,3), ROTATION (n,4), SCALE (n,3).
+    instances: dict[str, np.ndarray] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    # JSON-LD object for KHR_xmp_json_ld (Dublin Core record of an artifact), or None.
+    xmp: dict[str, Any] | None = None
+    keep: bool = False  # named by the spec: never merge away, never rename
+
+    def walk(self) -> list[Node]:
+        """This node and all its descendants, depth first."""
+        out = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+@dataclass(eq=False)
+class AnimationSampler:
+    """Keyframes: input times (n,) and output values (n, k) with an interpolation mode."""
+
+    input: np.ndarray
+    output: np.ndarray
+    interpolation: str = "LINEAR"
+
+
+@dataclass(eq=False)
+class AnimationChannel:
+    sampler: AnimationSampler
+    node: Node
+    path: str  # "translation", "rotation", "scale", "weights"
+
+
+@dataclass(eq=False)
+class Animation:
+    name: str
+    channels: list[AnimationChannel]
+
+
+@dataclass(eq=False)
+class Scene:
+    """One scene (one room, or one ingested asset): root nodes, animations and document-level metadata."""
+
+    name: str
+    nodes: list[Node] = field(default_factory=list)
+    animations: list[Animation] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    xmp: dict[str, Any] | None = None  # document-level KHR_xmp_json_ld packet (exhibit rights)
+    copyright: str = ""  # asset.copyright
+
+    def all_nodes(self) -> list[Node]:
+        out: list[Node] = []
+        for root in self.nodes:
+            out.extend(root.walk())
+        return out
+
+    def meshes(self) -> list[Mesh]:
+        seen: dict[int, Mesh] = {}
+        for node in self.all_nodes():
+            if node.mesh is not None:
+                seen.setdefault(id(node.mesh), node.mesh)
+        return list(seen.values())

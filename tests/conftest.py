@@ -1,0 +1,62 @@
+"""Shared test fixtures: where the repo and ../shared are, and skips that turn into failures in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+NODE_MODULES = REPO / "node_modules"
+
+
+def _required(env: str) -> bool:
+    return os.environ.get(env, "") not in ("", "0")
+
+
+def need_or_skip(ok: bool, reason: str, env: str) -> None:
+    """Skip when a dependency is missing, unless CI set `env`: then a missing dependency fails the test."""
+    if ok:
+        return
+    if _required(env):
+        pytest.fail(f"{reason} (and {env}=1 says it must be here)")
+    pytest.skip(reason)
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """../shared/corpus: public models for tests (never shipped inside an exhibit)."""
+    need_or_skip(CORPUS.is_dir(), f"{CORPUS} is absent (a user's own clone); corpus tests run in CI", "VITRINA_REQUIRE_SHARED")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = chromium_path()
+    need_or_skip(path is not None, "Debian's chromium is not installed", "VITRINA_REQUIRE_BROWSER")
+    need_or_skip((NODE_MODULES / "iwer").is_dir(), "node_modules is missing: run `make setup`", "VITRINA_REQUIRE_BROWSER")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    need_or_skip(shutil.which("node") is not None and NODE_MODULES.is_dir(),
+                 "node and node_modules are needed: run `make setup`", "VITRINA_REQUIRE_BROWSER")
+    return NODE_MODULES
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    need_or_skip(path is not None, "redis-server is not installed", "VITRINA_REQUIRE_REDIS")
+    assert path is not None
+    return path
