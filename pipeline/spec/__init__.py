@@ -1,0 +1,20 @@
+"""The exhibit language: load an exhibit.yaml into a typed, validated model (see model.py for every key)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.spec.model import Exhibit, LoadedSpec
+
+__all__ = ["Exhibit", "LoadedSpec", "load_exhibit"]
+
+
+def load_exhibit(path: Path, strict: bool = False) -> LoadedSpec:
+    """Load and validate an exhibit (a folder holding exhibit.yaml, or the YAML file itself).
+
+    Raises SpecError holding every problem found (warnings too) when there is any error, or any warning
+    under `strict`. On success the warnings are in the result, for the build report.
+    """
+    from pipeline.spec.loader import load
+
+    return load(Path(path), strict=strict)
