@@ -1,0 +1,360 @@
+"""The one door to meshoptimizer: EXT_meshopt_compression codecs and filters, vertex cache/fetch reorder, welding and simplification.
+
+Codec API used by `pipeline.gltf` (EXT_meshopt_compression, bufferView granularity):
+
+* ``encode_vertex_buffer(data)`` -> bytes, for mode ATTRIBUTES. ``data`` is a ``(count, stride)`` uint8 array
+  (any C-contiguous array whose rows are the interleaved vertices is accepted); ``stride % 4 == 0`` and
+  ``stride <= 256`` as the extension requires. Decode with ``decode_vertex_buffer(encoded, count, stride)``.
+* ``encode_index_buffer(indices, vertex_count)`` -> bytes, for mode TRIANGLES (``len(indices) % 3 == 0``).
+  Decode with ``decode_index_buffer(encoded, count, index_size)`` where index_size is 2 or 4.
+* ``encode_index_sequence(indices, vertex_count)`` -> bytes, for mode INDICES (lines, points, strips).
+* ``encode_buffer_view(data, count, byte_stride, mode)`` dispatches on the mode name, so the writer needs one call.
+* Filters (the writer sets ``filter`` on the bufferView when the bytes came from one of these):
+  ``encode_filter_octahedral`` (unit vectors, "OCTAHEDRAL"), ``encode_filter_quaternion`` ("QUATERNION"),
+  ``encode_filter_exponential`` ("EXPONENTIAL"); each has a ``decode_*`` counterpart for tests and measurement.
+
+Vertex streams are always written with codec version 0, the one EXT_meshopt_compression specifies; index streams
+use version 1, which the extension also specifies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+
+import meshoptimizer as _mo
+import numpy as np
+from meshoptimizer._loader import lib as _lib
+
+# Filter names as EXT_meshopt_compression spells them in bufferView.extensions.EXT_meshopt_compression.filter.
+FILTER_NONE = "NONE"
+FILTER_OCTAHEDRAL = "OCTAHEDRAL"
+FILTER_QUATERNION = "QUATERNION"
+FILTER_EXPONENTIAL = "EXPONENTIAL"
+
+MODE_ATTRIBUTES = "ATTRIBUTES"
+MODE_TRIANGLES = "TRIANGLES"
+MODE_INDICES = "INDICES"
+
+MAX_VERTEX_STRIDE = 256
+
+# The Python wrapper does not bind these entry points of the shared library it ships; declare them once here.
+_u8p = ctypes.POINTER(ctypes.c_ubyte)
+_u32p = ctypes.POINTER(ctypes.c_uint)
+_f32p = ctypes.POINTER(ctypes.c_float)
+
+_lib.meshopt_encodeFilterOct.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, _f32p]
+_lib.meshopt_encodeFilterOct.restype = None
+_lib.meshopt_encodeFilterQuat.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, _f32p]
+_lib.meshopt_encodeFilterQuat.restype = None
+_lib.meshopt_encodeFilterExp.argtypes = [
+    ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, _f32p, ctypes.c_int,
+]
+_lib.meshopt_encodeFilterExp.restype = None
+_lib.meshopt_encodeVertexBufferLevel.argtypes = [
+    _u8p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+]
+_lib.meshopt_encodeVertexBufferLevel.restype = ctypes.c_size_t
+_lib.meshopt_decodeIndexBuffer.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, _u8p, ctypes.c_size_t]
+_lib.meshopt_decodeIndexBuffer.restype = ctypes.c_int
+_lib.meshopt_decodeIndexSequence.argtypes = [
+    ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+]
+_lib.meshopt_decodeIndexSequence.restype = ctypes.c_int
+
+
+class _VertexCacheStatistics(ctypes.Structure):
+    _fields_ = [
+        ("vertices_transformed", ctypes.c_uint),
+        ("warps_executed", ctypes.c_uint),
+        ("acmr", ctypes.c_float),
+        ("atvr", ctypes.c_float),
+    ]
+
+
+_lib.meshopt_analyzeVertexCache.argtypes = [
+    _u32p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint,
+]
+_lib.meshopt_analyzeVertexCache.restype = _VertexCacheStatistics
+
+# Encoding levels 0..3; gltfpack -cc asks for the strongest, and decoding speed does not depend on it.
+DEFAULT_VERTEX_LEVEL = 3
+_VERTEX_CODEC_VERSION = 0
+_INDEX_CODEC_VERSION = 1
+
+
+def _as_vertex_rows(data: np.ndarray) -> np.ndarray:
+    rows = np.ascontiguousarray(data)
+    if rows.ndim == 1:
+        rows = rows.reshape(len(rows), 1)
+    rows = rows.view(np.uint8).reshape(len(rows), -1)
+    stride = rows.shape[1]
+    if stride == 0 or stride % 4 or stride > MAX_VERTEX_STRIDE:
+        raise ValueError(f"vertex stride must be a multiple of 4 between 4 and 256 bytes, got {stride}")
+    return rows
+
+
+def encode_vertex_buffer(data: np.ndarray, level: int = DEFAULT_VERTEX_LEVEL) -> bytes:
+    """Encode interleaved vertices (one row per vertex, stride a multiple of 4) for mode ATTRIBUTES."""
+    rows = _as_vertex_rows(data)
+    count, stride = rows.shape
+    bound = _lib.meshopt_encodeVertexBufferBound(count, stride)
+    out = np.zeros(bound, dtype=np.uint8)
+    size = _lib.meshopt_encodeVertexBufferLevel(
+        out.ctypes.data_as(_u8p), bound, rows.ctypes.data_as(ctypes.c_void_p), count, stride,
+        int(level), _VERTEX_CODEC_VERSION,
+    )
+    if size == 0:
+        raise RuntimeError("meshoptimizer could not encode the vertex buffer")
+    return out[:size].tobytes()
+
+
+def decode_vertex_buffer(encoded: bytes, count: int, stride: int) -> np.ndarray:
+    """Decode an ATTRIBUTES stream back to a (count, stride) uint8 array."""
+    rows: np.ndarray = _mo.decode_vertex_buffer(count, stride, encoded, dtype=np.dtype((np.uint8, stride)))
+    return rows.reshape(count, stride)
+
+
+def _check_indices(indices: np.ndarray, vertex_count: int) -> np.ndarray:
+    flat = np.ascontiguousarray(indices, dtype=np.uint32).reshape(-1)
+    if len(flat) and int(flat.max()) >= vertex_count:
+        raise ValueError(f"index {int(flat.max())} is out of range for {vertex_count} vertices")
+    return flat
+
+
+def encode_index_buffer(indices: np.ndarray, vertex_count: int) -> bytes:
+    """Encode a triangle list for mode TRIANGLES; works best after `optimize_vertex_cache`."""
+    flat = _check_indices(indices, vertex_count)
+    if len(flat) % 3:
+        raise ValueError(f"a triangle list needs a multiple of 3 indices, got {len(flat)}")
+    _mo.encode_index_version(_INDEX_CODEC_VERSION)
+    return _mo.encode_index_buffer(flat, len(flat), vertex_count)
+
+
+def encode_index_sequence(indices: np.ndarray, vertex_count: int) -> bytes:
+    """Encode any index list (lines, points, strips) for mode INDICES."""
+    flat = _check_indices(indices, vertex_count)
+    _mo.encode_index_version(_INDEX_CODEC_VERSION)
+    return _mo.encode_index_sequence(flat, len(flat), vertex_count)
+
+
+def _index_dtype(index_size: int) -> type[np.unsignedinteger]:
+    if index_size not in (2, 4):
+        raise ValueError(f"index size must be 2 or 4 bytes, got {index_size}")
+    return np.uint16 if index_size == 2 else np.uint32
+
+
+def decode_index_buffer(encoded: bytes, count: int, index_size: int = 4) -> np.ndarray:
+    """Decode a TRIANGLES stream into uint16 or uint32 indices."""
+    out = np.zeros(count, dtype=_index_dtype(index_size))
+    source = np.frombuffer(encoded, dtype=np.uint8)
+    if _lib.meshopt_decodeIndexBuffer(out.ctypes.data, count, index_size, source.ctypes.data_as(_u8p), len(source)):
+        raise ValueError("corrupt EXT_meshopt_compression index stream")
+    return out
+
+
+def decode_index_sequence(encoded: bytes, count: int, index_size: int = 4) -> np.ndarray:
+    """Decode an INDICES stream into uint16 or uint32 indices."""
+    out = np.zeros(count, dtype=_index_dtype(index_size))
+    source = np.frombuffer(encoded, dtype=np.uint8)
+    if _lib.meshopt_decodeIndexSequence(out.ctypes.data, count, index_size, source.ctypes.data_as(_u8p), len(source)):
+        raise ValueError("corrupt EXT_meshopt_compression index stream")
+    return out
+
+
+def encode_buffer_view(data: bytes, count: int, byte_stride: int, mode: str) -> bytes:
+    """Encode one bufferView's bytes as EXT_meshopt_compression describes it (count elements of byte_stride)."""
+    if mode == MODE_ATTRIBUTES:
+        return encode_vertex_buffer(np.frombuffer(data, dtype=np.uint8).reshape(count, byte_stride))
+    dtype = _index_dtype(byte_stride)
+    indices = np.frombuffer(data, dtype=dtype, count=count)
+    vertex_count = int(indices.max()) + 1 if count else 0
+    if mode == MODE_TRIANGLES:
+        return encode_index_buffer(indices, vertex_count)
+    if mode == MODE_INDICES:
+        return encode_index_sequence(indices, vertex_count)
+    raise ValueError(f"unknown EXT_meshopt_compression mode {mode!r}")
+
+
+def decode_buffer_view(encoded: bytes, count: int, byte_stride: int, mode: str, filter: str = FILTER_NONE) -> bytes:
+    """Inverse of `encode_buffer_view`, applying the filter's decoder; used to measure compressed outputs."""
+    if mode == MODE_ATTRIBUTES:
+        rows = decode_vertex_buffer(encoded, count, byte_stride)
+        if filter == FILTER_OCTAHEDRAL:
+            rows = decode_vertex_rows_filter(rows, _mo.decode_filter_oct)
+        elif filter == FILTER_QUATERNION:
+            rows = decode_vertex_rows_filter(rows, _mo.decode_filter_quat)
+        elif filter == FILTER_EXPONENTIAL:
+            rows = decode_vertex_rows_filter(rows, _mo.decode_filter_exp)
+        return rows.tobytes()
+    if mode == MODE_TRIANGLES:
+        return decode_index_buffer(encoded, count, byte_stride).tobytes()
+    if mode == MODE_INDICES:
+        return decode_index_sequence(encoded, count, byte_stride).tobytes()
+    raise ValueError(f"unknown EXT_meshopt_compression mode {mode!r}")
+
+
+def encode_filter_octahedral(vectors: np.ndarray, bits: int = 8) -> np.ndarray:
+    """Unit vectors (n, 3) or (n, 4 with w kept) → (n, 4) int8 (bits ≤ 8) or int16 rows for filter OCTAHEDRAL."""
+    if not 2 <= bits <= 16:
+        raise ValueError(f"octahedral bits must be 2..16, got {bits}")
+    source = np.zeros((len(vectors), 4), dtype=np.float32)
+    source[:, : vectors.shape[1]] = vectors
+    if vectors.shape[1] == 3:
+        source[:, 3] = 1.0
+    dtype = np.int8 if bits <= 8 else np.int16
+    out = np.zeros((len(vectors), 4), dtype=dtype)
+    _lib.meshopt_encodeFilterOct(out.ctypes.data, len(out), out.itemsize * 4, bits, source.ctypes.data_as(_f32p))
+    return out
+
+
+def decode_filter_octahedral(encoded: np.ndarray) -> np.ndarray:
+    """(n, 4) int8/int16 rows from `encode_filter_octahedral` → (n, 4) float32 (xyz unit, w as stored)."""
+    rows = decode_vertex_rows_filter(encoded, _mo.decode_filter_oct)
+    scale = 127.0 if encoded.dtype == np.int8 else 32767.0
+    return rows.astype(np.float32) / scale
+
+
+def encode_filter_quaternion(quaternions: np.ndarray, bits: int = 12) -> np.ndarray:
+    """Unit quaternions (n, 4) → (n, 4) int16 rows for filter QUATERNION."""
+    if not 4 <= bits <= 16:
+        raise ValueError(f"quaternion bits must be 4..16, got {bits}")
+    source = np.ascontiguousarray(quaternions, dtype=np.float32)
+    out = np.zeros((len(source), 4), dtype=np.int16)
+    _lib.meshopt_encodeFilterQuat(out.ctypes.data, len(out), 8, bits, source.ctypes.data_as(_f32p))
+    return out
+
+
+def decode_filter_quaternion(encoded: np.ndarray) -> np.ndarray:
+    rows = decode_vertex_rows_filter(encoded, _mo.decode_filter_quat)
+    return rows.astype(np.float32) / 32767.0
+
+
+def encode_filter_exponential(values: np.ndarray, bits: int = 15) -> np.ndarray:
+    """Float rows (n, k) → (n, k) uint32 rows for filter EXPONENTIAL, one exponent per component (mode Separate)."""
+    if not 1 <= bits <= 24:
+        raise ValueError(f"exponential bits must be 1..24, got {bits}")
+    source = np.ascontiguousarray(values, dtype=np.float32)
+    if source.ndim == 1:
+        source = source.reshape(-1, 1)
+    out = np.zeros(source.shape, dtype=np.uint32)
+    _lib.meshopt_encodeFilterExp(out.ctypes.data, len(out), 4 * source.shape[1], bits, source.ctypes.data_as(_f32p), 0)
+    return out
+
+
+def decode_filter_exponential(encoded: np.ndarray) -> np.ndarray:
+    return decode_vertex_rows_filter(encoded, _mo.decode_filter_exp).view(np.float32)
+
+
+def decode_vertex_rows_filter(encoded: np.ndarray, decoder: object) -> np.ndarray:
+    """Run a meshoptimizer filter decoder over a copy of (n, k) rows and return them with the same dtype."""
+    rows = np.ascontiguousarray(encoded)
+    decoded: np.ndarray = decoder(rows, len(rows), rows.itemsize * rows.shape[1])  # type: ignore[operator]
+    return decoded
+
+
+# ---- reorder -------------------------------------------------------------------------------------------------
+
+
+def optimize_vertex_cache(indices: np.ndarray, vertex_count: int) -> np.ndarray:
+    """Reorder triangles for the post-transform vertex cache (Forsyth-like, as gltfpack does)."""
+    flat = _check_indices(indices, vertex_count)
+    out = np.zeros_like(flat)
+    if len(flat):
+        _mo.optimize_vertex_cache(out, flat, len(flat), vertex_count)
+    return out
+
+
+def optimize_vertex_fetch_remap(indices: np.ndarray, vertex_count: int) -> tuple[np.ndarray, int]:
+    """Remap table (old → new, 0xFFFFFFFF for unused) that orders vertices by first use; and the used count."""
+    flat = _check_indices(indices, vertex_count)
+    remap = np.zeros(vertex_count, dtype=np.uint32)
+    used = _mo.optimize_vertex_fetch_remap(remap, flat, len(flat), vertex_count) if len(flat) else 0
+    return remap, int(used)
+
+
+@dataclass(frozen=True)
+class VertexCacheStats:
+    """meshopt_analyzeVertexCache: average cache miss ratio per triangle and transformed vertices per vertex."""
+
+    acmr: float
+    atvr: float
+
+
+def analyze_vertex_cache(indices: np.ndarray, vertex_count: int, cache_size: int = 16) -> VertexCacheStats:
+    flat = _check_indices(indices, vertex_count)
+    stats = _lib.meshopt_analyzeVertexCache(flat.ctypes.data_as(_u32p), len(flat), vertex_count, cache_size, 0, 0)
+    return VertexCacheStats(acmr=float(stats.acmr), atvr=float(stats.atvr))
+
+
+# ---- weld ----------------------------------------------------------------------------------------------------
+
+
+def generate_vertex_remap(vertex_rows: np.ndarray, indices: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """Remap (old → new) that merges byte-identical vertices; rows are one vertex each. Returns (remap, unique)."""
+    rows = np.ascontiguousarray(vertex_rows).view(np.uint8).reshape(len(vertex_rows), -1)
+    count, stride = rows.shape
+    remap = np.zeros(count, dtype=np.uint32)
+    if count == 0:
+        return remap, 0
+    if indices is None:
+        index_ptr = ctypes.POINTER(ctypes.c_uint)()
+        index_count = count
+    else:
+        flat = _check_indices(indices, count)
+        index_ptr = flat.ctypes.data_as(_u32p)
+        index_count = len(flat)
+    unique = _lib.meshopt_generateVertexRemap(
+        remap.ctypes.data_as(_u32p), index_ptr, index_count, rows.ctypes.data_as(ctypes.c_void_p), count, stride
+    )
+    return remap, int(unique)
+
+
+# ---- simplify ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimplifyResult:
+    """A simplified index buffer and meshoptimizer's error estimate, relative to the mesh extent."""
+
+    indices: np.ndarray
+    relative_error: float
+
+
+def simplify(
+    positions: np.ndarray,
+    indices: np.ndarray,
+    target_index_count: int,
+    max_relative_error: float,
+    lock_border: bool = True,
+    attributes: np.ndarray | None = None,
+    attribute_weights: np.ndarray | None = None,
+) -> SimplifyResult:
+    """Collapse edges towards target_index_count while meshoptimizer's error stays within max_relative_error.
+
+    The error is relative to the mesh extent (meshopt_simplifyScale, the largest bbox side); `pipeline.budgets`
+    converts it to the bbox diagonal and measures it. Locking the border keeps seams between primitives closed.
+    """
+    pos = np.ascontiguousarray(positions, dtype=np.float32)
+    flat = _check_indices(indices, len(pos))
+    out = np.zeros(len(flat), dtype=np.uint32)
+    error = np.zeros(1, dtype=np.float32)
+    options = _mo.SIMPLIFY_LOCK_BORDER if lock_border else 0
+    target = max(0, min(int(target_index_count), len(flat)))
+    if attributes is not None and attribute_weights is not None:
+        attrs = np.ascontiguousarray(attributes, dtype=np.float32)
+        count = _mo.simplify_with_attributes(
+            out, flat, pos, attrs, np.asarray(attribute_weights, dtype=np.float32),
+            target_index_count=target, target_error=max_relative_error, options=options, result_error=error,
+        )
+    else:
+        count = _mo.simplify(
+            out, flat, pos, target_index_count=target, target_error=max_relative_error, options=options,
+            result_error=error,
+        )
+    return SimplifyResult(indices=out[:count].copy(), relative_error=float(error[0]))
+
+
+def simplify_scale(positions: np.ndarray) -> float:
+    """The length meshoptimizer's relative simplification error is measured against."""
+    return float(_mo.simplify_scale(np.ascontiguousarray(positions, dtype=np.float32)))
