@@ -1,0 +1,242 @@
+"""Static site writer: renders the viewer's Jinja2 templates and copies the viewer JS and the pinned three.js into a site."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from pipeline.errors import BuildError
+
+VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer"
+TEMPLATES_DIR = VIEWER_DIR / "templates"
+STATIC_DIR = VIEWER_DIR / "static"
+REPO_NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+
+# The three.js modules the viewer imports, as paths inside the npm package. Their own relative imports are
+# followed (see vendor_three), so only the entry points are listed here.
+THREE_ENTRY_POINTS = (
+    "build/three.module.js",
+    "examples/jsm/loaders/GLTFLoader.js",
+    "examples/jsm/libs/meshopt_decoder.module.js",
+    "examples/jsm/controls/OrbitControls.js",
+    "examples/jsm/webxr/VRButton.js",
+    "examples/jsm/webxr/ARButton.js",
+    "examples/jsm/webxr/XRHandModelFactory.js",
+)
+THREE_VENDOR_PATH = "static/vendor/three"
+_IMPORT_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]""")
+
+# Strings the server-rendered pages need before any JS runs; the JS has its own copy in i18n.js for switching.
+UI_STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "exhibits": "Exhibitions", "artifacts": "Objects", "open_3d": "Open the 3D view",
+        "text_page": "Text page", "record": "Record", "rights": "Rights", "credit": "Credit",
+        "description": "Description", "annotations": "Details", "audio": "Audio guide",
+        "transcript": "Transcript", "back": "Back to the exhibition", "language": "Language",
+        "loading": "Loading…", "no_webgl": "This exhibition needs WebGL for the 3D view; every object also has a text page.",
+        "creator": "Maker", "date": "Date", "culture": "Culture", "material": "Material",
+        "dimensions": "Dimensions", "accession": "Accession number", "source": "Source",
+        "tour": "Tour", "captions": "Captions", "skip": "Skip to the object list", "skip_main": "Skip to the content",
+        "close": "Close", "report": "Build report", "all_exhibits": "All exhibitions",
+    },
+    "zh": {
+        "exhibits": "展览", "artifacts": "展品", "open_3d": "打开三维视图",
+        "text_page": "文字页", "record": "藏品信息", "rights": "版权", "credit": "来源",
+        "description": "说明", "annotations": "细节", "audio": "语音导览",
+        "transcript": "文字稿", "back": "返回展览", "language": "语言",
+        "loading": "加载中…", "no_webgl": "三维视图需要 WebGL；每件展品也有文字页。",
+        "creator": "作者", "date": "年代", "culture": "文化", "material": "材质",
+        "dimensions": "尺寸", "accession": "登录号", "source": "出处",
+        "tour": "导览", "captions": "字幕", "skip": "跳到展品列表", "skip_main": "跳到正文",
+        "close": "关闭", "report": "构建报告", "all_exhibits": "全部展览",
+    },
+}
+RECORD_FIELDS = ("creator", "date", "culture", "material", "dimensions", "accession", "source")
+
+
+def find_three(node_modules: Path | None = None) -> Path:
+    """The pinned npm three package folder; $VITRINA_NODE_MODULES overrides where node_modules is."""
+    root = node_modules or Path(os.environ.get("VITRINA_NODE_MODULES") or REPO_NODE_MODULES)
+    three = root / "three"
+    if not (three / "build" / "three.module.js").is_file():
+        raise BuildError(f"three.js is missing from {root}: run `make setup` (npm ci) to install the pinned copy")
+    return three
+
+
+def vendor_three(three_dir: Path, destination: Path, entry_points: Iterable[str] = THREE_ENTRY_POINTS) -> list[Path]:
+    """Copy the entry modules and every module they import (relative specifiers), keeping the package layout."""
+    pending = list(entry_points)
+    seen: set[str] = set()
+    written: list[Path] = []
+    while pending:
+        relative = pending.pop()
+        if relative in seen:
+            continue
+        seen.add(relative)
+        source = three_dir / relative
+        if not source.is_file():
+            raise BuildError(f"three.js module {relative} is missing from {three_dir}")
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        written.append(target)
+        for specifier in _IMPORT_SPECIFIER.findall(source.read_text(encoding="utf-8")):
+            if specifier == "three":
+                pending.append("build/three.module.js")
+            elif specifier.startswith("."):
+                pending.append(posixpath.normpath(posixpath.join(posixpath.dirname(relative), specifier)))
+    return written
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["tojson_attr"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return env
+
+
+_ENV: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment (StrictUndefined, autoescape) over viewer/templates."""
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    return _ENV
+
+
+def render_page(template_name: str, **context: Any) -> str:
+    """Render one template; `root` (relative path to the site root, e.g. '../') defaults to ''."""
+    context.setdefault("root", "")
+    context.setdefault("preview", False)
+    context.setdefault("ui", UI_STRINGS)
+    context.setdefault("page_lang", "en")
+    return environment().get_template(template_name).render(**context)
+
+
+def pick(text: Any, language: str, fallback: str) -> str:
+    """One language out of a language map, falling back to the default language, then any language."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, Mapping):
+        for key in (language, fallback):
+            if text.get(key):
+                return str(text[key])
+        for value in text.values():
+            if value:
+                return str(value)
+    return ""
+
+
+def ui_language(language: str) -> str:
+    """The UI-strings language closest to a BCP-47 tag ('zh-Hans' → 'zh'), English otherwise."""
+    base = language.split("-")[0].lower()
+    return base if base in UI_STRINGS else "en"
+
+
+def _languages(manifest: Mapping[str, Any]) -> list[str]:
+    exhibit = manifest["exhibit"]
+    languages = list(exhibit.get("languages") or [])
+    default = exhibit.get("default_language") or (languages[0] if languages else "en")
+    return [default, *[code for code in languages if code != default]]
+
+
+def write_site(out_root: Path, manifests: list[dict], *, preview: bool = False) -> list[Path]:
+    """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
+
+    Every URL in the pages is relative, so the site can be served from any path. `preview` adds the live-reload
+    script of `vitrina serve`; production builds never carry it.
+    """
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    static_out = out_root / "static"
+    if static_out.exists():
+        shutil.rmtree(static_out)
+    shutil.copytree(STATIC_DIR, static_out, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    written.extend(path for path in static_out.rglob("*") if path.is_file())
+    written.extend(vendor_three(find_three(), out_root / THREE_VENDOR_PATH))
+
+    def write(relative: str, text: str) -> None:
+        target = out_root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+
+    exhibits = []
+    for manifest in manifests:
+        languages = _languages(manifest)
+        exhibits.append({"manifest": manifest, "languages": languages, "default": languages[0]})
+    index_lang = exhibits[0]["default"] if exhibits else "en"
+    write("index.html", render_page("index.html", exhibits=exhibits, root="", preview=preview,
+                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language))
+
+    for entry in exhibits:
+        manifest = entry["manifest"]
+        exhibit_id = manifest["exhibit"]["id"]
+        common = {
+            "manifest": manifest, "exhibit": manifest["exhibit"], "languages": entry["languages"],
+            "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
+            "preview": preview, "record_fields": RECORD_FIELDS,
+        }
+        has_report = (out_root / exhibit_id / "report.html").exists() or bool(manifest.get("report"))
+        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", has_report=has_report, **common))
+        for artifact in manifest.get("artifacts", []):
+            page = artifact.get("page") or f"objects/{artifact['id']}.html"
+            depth = page.count("/")
+            transcripts = {
+                language: read_transcript(out_root / exhibit_id / track["captions"])
+                for language, track in (artifact.get("audio") or {}).items()
+                if isinstance(track, Mapping) and track.get("captions")
+            }
+            write(f"{exhibit_id}/{page}", render_page(
+                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, artifact=artifact,
+                transcripts=transcripts, **common))
+    return written
+
+
+_VTT_TIMING = re.compile(r"^\s*(?:\d+:)?\d+:\d+\.\d+\s+-->")
+
+
+def parse_vtt(text: str) -> list[str]:
+    """The cue texts of a WebVTT file in order, markup tags stripped: the transcript a screen reader reads."""
+    cues: list[str] = []
+    lines = text.replace("\r\n", "\n").split("\n")
+    index = 0
+    while index < len(lines):
+        if _VTT_TIMING.match(lines[index]):
+            index += 1
+            body: list[str] = []
+            while index < len(lines) and lines[index].strip():
+                body.append(re.sub(r"<[^>]+>", "", lines[index]).strip())
+                index += 1
+            if body:
+                cues.append(" ".join(body))
+        index += 1
+    return cues
+
+
+def read_transcript(path: Path) -> list[str]:
+    """The transcript of a captions file, or an empty list when the build did not write it."""
+    try:
+        return parse_vtt(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
