@@ -2,12 +2,14 @@
 
 Codec API used by `pipeline.gltf` (EXT_meshopt_compression, bufferView granularity):
 
-* ``encode_vertex_buffer(data)`` -> bytes, for mode ATTRIBUTES. ``data`` is a ``(count, stride)`` uint8 array
-  (any C-contiguous array whose rows are the interleaved vertices is accepted); ``stride % 4 == 0`` and
-  ``stride <= 256`` as the extension requires. Decode with ``decode_vertex_buffer(encoded, count, stride)``.
-* ``encode_index_buffer(indices, vertex_count)`` -> bytes, for mode TRIANGLES (``len(indices) % 3 == 0``).
-  Decode with ``decode_index_buffer(encoded, count, index_size)`` where index_size is 2 or 4.
-* ``encode_index_sequence(indices, vertex_count)`` -> bytes, for mode INDICES (lines, points, strips).
+* ``encode_vertex_buffer(data, count, stride)`` -> bytes, for mode ATTRIBUTES: the bufferView's raw bytes, or
+  a ``(count, stride)`` array whose rows are the interleaved vertices; ``stride % 4 == 0`` and ``stride <= 256``
+  as the extension requires. Decode with ``decode_vertex_buffer(encoded, count, stride)``.
+* ``encode_index_buffer(data, count, index_size)`` -> bytes, for mode TRIANGLES (count % 3 == 0): raw uint16 or
+  uint32 bytes, or an index array. Decode with ``decode_index_buffer(encoded, count, index_size)``.
+* ``encode_index_sequence(data, count, index_size)`` -> bytes, for mode INDICES (lines, points, strips).
+* ``vertex_stream(name, values, normalized)`` picks the stored form of one attribute for compression: padded rows
+  and, for int8 NORMAL/TANGENT, the OCTAHEDRAL filter as gltfpack does.
 * ``encode_buffer_view(data, count, byte_stride, mode)`` dispatches on the mode name, so the writer needs one call.
 * Filters (the writer sets ``filter`` on the bufferView when the bytes came from one of these):
   ``encode_filter_octahedral`` (unit vectors, "OCTAHEDRAL"), ``encode_filter_quaternion`` ("QUATERNION"),
@@ -83,20 +85,27 @@ _VERTEX_CODEC_VERSION = 0
 _INDEX_CODEC_VERSION = 1
 
 
-def _as_vertex_rows(data: np.ndarray) -> np.ndarray:
-    rows = np.ascontiguousarray(data)
-    if rows.ndim == 1:
-        rows = rows.reshape(len(rows), 1)
-    rows = rows.view(np.uint8).reshape(len(rows), -1)
-    stride = rows.shape[1]
-    if stride == 0 or stride % 4 or stride > MAX_VERTEX_STRIDE:
-        raise ValueError(f"vertex stride must be a multiple of 4 between 4 and 256 bytes, got {stride}")
+def _as_vertex_rows(data: np.ndarray | bytes, count: int | None, stride: int | None) -> np.ndarray:
+    if isinstance(data, bytes | bytearray | memoryview):
+        if count is None or stride is None:
+            raise ValueError("raw vertex bytes need count and stride")
+        rows = np.frombuffer(bytes(data), dtype=np.uint8).reshape(count, stride)
+    else:
+        rows = np.ascontiguousarray(data)
+        if rows.ndim == 1:
+            rows = rows.reshape(len(rows), 1)
+        rows = rows.view(np.uint8).reshape(len(rows), -1)
+    width = rows.shape[1]
+    if width == 0 or width % 4 or width > MAX_VERTEX_STRIDE:
+        raise ValueError(f"vertex stride must be a multiple of 4 between 4 and 256 bytes, got {width}")
     return rows
 
 
-def encode_vertex_buffer(data: np.ndarray, level: int = DEFAULT_VERTEX_LEVEL) -> bytes:
-    """Encode interleaved vertices (one row per vertex, stride a multiple of 4) for mode ATTRIBUTES."""
-    rows = _as_vertex_rows(data)
+def encode_vertex_buffer(
+    data: np.ndarray | bytes, count: int | None = None, stride: int | None = None, level: int = DEFAULT_VERTEX_LEVEL
+) -> bytes:
+    """Encode interleaved vertices for mode ATTRIBUTES: raw bufferView bytes with count and stride, or rows."""
+    rows = _as_vertex_rows(data, count, stride)
     count, stride = rows.shape
     bound = _lib.meshopt_encodeVertexBufferBound(count, stride)
     out = np.zeros(bound, dtype=np.uint8)
@@ -115,6 +124,17 @@ def decode_vertex_buffer(encoded: bytes, count: int, stride: int) -> np.ndarray:
     return rows.reshape(count, stride)
 
 
+def _as_indices(data: np.ndarray | bytes, count: int | None, index_size: int | None) -> np.ndarray:
+    if isinstance(data, bytes | bytearray | memoryview):
+        dtype = _index_dtype(index_size or 4)
+        flat = np.frombuffer(bytes(data), dtype=dtype, count=-1 if count is None else count)
+    else:
+        flat = np.asarray(data).reshape(-1)
+        if count is not None:
+            flat = flat[:count]
+    return np.ascontiguousarray(flat, dtype=np.uint32)
+
+
 def _check_indices(indices: np.ndarray, vertex_count: int) -> np.ndarray:
     flat = np.ascontiguousarray(indices, dtype=np.uint32).reshape(-1)
     if len(flat) and int(flat.max()) >= vertex_count:
@@ -122,20 +142,23 @@ def _check_indices(indices: np.ndarray, vertex_count: int) -> np.ndarray:
     return flat
 
 
-def encode_index_buffer(indices: np.ndarray, vertex_count: int) -> bytes:
-    """Encode a triangle list for mode TRIANGLES; works best after `optimize_vertex_cache`."""
-    flat = _check_indices(indices, vertex_count)
+def encode_index_buffer(data: np.ndarray | bytes, count: int | None = None, index_size: int | None = None) -> bytes:
+    """Encode a triangle list for mode TRIANGLES (raw uint16/uint32 bytes with count and index_size, or an array).
+
+    Works best after `optimize_vertex_cache`; the stream does not depend on index_size, the decoder picks it.
+    """
+    flat = _as_indices(data, count, index_size)
     if len(flat) % 3:
         raise ValueError(f"a triangle list needs a multiple of 3 indices, got {len(flat)}")
     _mo.encode_index_version(_INDEX_CODEC_VERSION)
-    return _mo.encode_index_buffer(flat, len(flat), vertex_count)
+    return _mo.encode_index_buffer(flat, len(flat), int(flat.max()) + 1 if len(flat) else 0)
 
 
-def encode_index_sequence(indices: np.ndarray, vertex_count: int) -> bytes:
+def encode_index_sequence(data: np.ndarray | bytes, count: int | None = None, index_size: int | None = None) -> bytes:
     """Encode any index list (lines, points, strips) for mode INDICES."""
-    flat = _check_indices(indices, vertex_count)
+    flat = _as_indices(data, count, index_size)
     _mo.encode_index_version(_INDEX_CODEC_VERSION)
-    return _mo.encode_index_sequence(flat, len(flat), vertex_count)
+    return _mo.encode_index_sequence(flat, len(flat), int(flat.max()) + 1 if len(flat) else 0)
 
 
 def _index_dtype(index_size: int) -> type[np.unsignedinteger]:
@@ -165,15 +188,43 @@ def decode_index_sequence(encoded: bytes, count: int, index_size: int = 4) -> np
 def encode_buffer_view(data: bytes, count: int, byte_stride: int, mode: str) -> bytes:
     """Encode one bufferView's bytes as EXT_meshopt_compression describes it (count elements of byte_stride)."""
     if mode == MODE_ATTRIBUTES:
-        return encode_vertex_buffer(np.frombuffer(data, dtype=np.uint8).reshape(count, byte_stride))
-    dtype = _index_dtype(byte_stride)
-    indices = np.frombuffer(data, dtype=dtype, count=count)
-    vertex_count = int(indices.max()) + 1 if count else 0
+        return encode_vertex_buffer(data, count, byte_stride)
     if mode == MODE_TRIANGLES:
-        return encode_index_buffer(indices, vertex_count)
+        return encode_index_buffer(data, count, byte_stride)
     if mode == MODE_INDICES:
-        return encode_index_sequence(indices, vertex_count)
+        return encode_index_sequence(data, count, byte_stride)
     raise ValueError(f"unknown EXT_meshopt_compression mode {mode!r}")
+
+
+@dataclass(frozen=True)
+class VertexStream:
+    """One attribute as it goes into an ATTRIBUTES bufferView: padded rows and the filter that produced them."""
+
+    rows: np.ndarray  # (count, stride) uint8, stride a multiple of 4
+    filter: str = FILTER_NONE
+
+
+def vertex_stream(name: str, values: np.ndarray, normalized: bool) -> VertexStream:
+    """The stored form of one attribute for compression; decoding yields the accessor's values (padded).
+
+    int8 normalized NORMAL and TANGENT go through the OCTAHEDRAL filter, as gltfpack does: two varying
+    components instead of three, which the codec packs markedly smaller.
+    """
+    values = np.ascontiguousarray(values)
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    count, components = values.shape
+    if normalized and values.dtype == np.int8 and name in ("NORMAL", "TANGENT") and components in (3, 4):
+        unit = values.astype(np.float32) / 127.0
+        if components == 4:
+            unit[:, 3] = np.where(values[:, 3] < 0, -1.0, 1.0)
+        return VertexStream(encode_filter_octahedral(unit, bits=8).view(np.uint8).reshape(count, 4),
+                            FILTER_OCTAHEDRAL)
+    element = values.dtype.itemsize * components
+    stride = element + (-element % 4)
+    rows = np.zeros((count, stride), dtype=np.uint8)
+    rows[:, :element] = values.view(np.uint8).reshape(count, element)
+    return VertexStream(rows)
 
 
 def decode_buffer_view(encoded: bytes, count: int, byte_stride: int, mode: str, filter: str = FILTER_NONE) -> bytes:

@@ -38,7 +38,8 @@ def test_vertex_buffer_rejects_strides_the_extension_forbids() -> None:
 @pytest.mark.parametrize("index_size", [2, 4])
 def test_index_buffer_round_trips(index_size: int) -> None:
     positions, indices = grid_mesh(30)
-    encoded = meshopt.encode_index_buffer(indices, len(positions))
+    encoded = meshopt.encode_index_buffer(indices)
+    assert encoded == meshopt.encode_index_buffer(indices.astype(np.uint16).tobytes(), len(indices), 2)
     decoded = meshopt.decode_index_buffer(encoded, len(indices), index_size)
     assert decoded.dtype == (np.uint16 if index_size == 2 else np.uint32)
     # The codec may rotate a triangle's vertices but keeps each triangle and its winding.
@@ -51,15 +52,38 @@ def test_index_buffer_round_trips(index_size: int) -> None:
 
 def test_index_sequence_round_trips_exactly() -> None:
     lines = np.array([0, 1, 1, 2, 2, 3, 7, 0], dtype=np.uint32)
-    encoded = meshopt.encode_index_sequence(lines, 8)
+    encoded = meshopt.encode_index_sequence(lines)
     assert meshopt.decode_index_sequence(encoded, len(lines), 4).tolist() == lines.tolist()
 
 
-def test_index_buffer_rejects_out_of_range_and_partial_triangles() -> None:
-    with pytest.raises(ValueError, match="out of range"):
-        meshopt.encode_index_buffer(np.array([0, 1, 5], np.uint32), 3)
+def test_index_buffer_rejects_partial_triangles() -> None:
     with pytest.raises(ValueError, match="multiple of 3"):
-        meshopt.encode_index_buffer(np.array([0, 1], np.uint32), 3)
+        meshopt.encode_index_buffer(np.array([0, 1], np.uint32))
+
+
+def test_raw_vertex_bytes_need_count_and_stride() -> None:
+    rows = np.arange(32, dtype=np.uint8).reshape(4, 8)
+    assert meshopt.encode_vertex_buffer(rows.tobytes(), 4, 8) == meshopt.encode_vertex_buffer(rows)
+    with pytest.raises(ValueError, match="count and stride"):
+        meshopt.encode_vertex_buffer(rows.tobytes())
+
+
+def test_vertex_stream_filters_int8_normals_and_pads_other_attributes() -> None:
+    rng = np.random.default_rng(5)
+    unit = rng.normal(size=(300, 3))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    normals = np.round(unit * 127).astype(np.int8)
+    stream = meshopt.vertex_stream("NORMAL", normals, normalized=True)
+    assert stream.filter == meshopt.FILTER_OCTAHEDRAL and stream.rows.shape == (300, 4)
+    decoded = meshopt.decode_filter_octahedral(stream.rows.view(np.int8))[:, :3]
+    assert np.abs(decoded - unit).max() < 0.03
+    filtered = len(meshopt.encode_vertex_buffer(stream.rows))
+    plain = meshopt.vertex_stream("COLOR_0", normals, normalized=True)
+    assert plain.filter == meshopt.FILTER_NONE and plain.rows.shape == (300, 4)
+    assert plain.rows[:, :3].view(np.int8).tolist() == normals.tolist()
+    positions = meshopt.vertex_stream("POSITION", np.zeros((7, 3), np.uint16), normalized=False)
+    assert positions.rows.shape == (7, 8)
+    assert filtered < len(meshopt.encode_vertex_buffer(plain.rows))
 
 
 def test_buffer_view_dispatch_round_trips_each_mode() -> None:
@@ -68,7 +92,8 @@ def test_buffer_view_dispatch_round_trips_each_mode() -> None:
     assert meshopt.decode_buffer_view(enc, 64, 12, meshopt.MODE_ATTRIBUTES) == rows.tobytes()
     tri = np.array([0, 1, 2, 2, 1, 3], np.uint16)
     enc = meshopt.encode_buffer_view(tri.tobytes(), 6, 2, meshopt.MODE_TRIANGLES)
-    assert len(meshopt.decode_buffer_view(enc, 6, 2, meshopt.MODE_TRIANGLES)) == 12
+    back = np.frombuffer(meshopt.decode_buffer_view(enc, 6, 2, meshopt.MODE_TRIANGLES), np.uint16)
+    assert sorted(back.tolist()) == sorted(tri.tolist())
 
 
 def test_octahedral_filter_keeps_unit_vectors_within_8_bit_precision() -> None:
