@@ -1,0 +1,491 @@
+"""Write a Scene as deterministic GLB bytes (pygltflib builds the document; the only pygltflib importer)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pygltflib as gl
+
+from pipeline import __version__
+from pipeline import scene as ir
+
+GENERATOR = f"Vitrina {__version__}"
+
+ARRAY_BUFFER = 34962
+ELEMENT_ARRAY_BUFFER = 34963
+
+COMPONENT_TYPES: dict[np.dtype[Any], int] = {
+    np.dtype(np.int8): 5120,
+    np.dtype(np.uint8): 5121,
+    np.dtype(np.int16): 5122,
+    np.dtype(np.uint16): 5123,
+    np.dtype(np.uint32): 5125,
+    np.dtype(np.float32): 5126,
+}
+ACCESSOR_TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 9: "MAT3", 16: "MAT4"}
+
+# Attributes whose integer (quantized) storage is only legal with KHR_mesh_quantization.
+QUANTIZABLE_PREFIXES = ("POSITION", "NORMAL", "TANGENT", "TEXCOORD_")
+
+# Prefixes every KHR_xmp_json_ld packet may use without declaring them itself.
+XMP_CONTEXT = {
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "xmpRights": "http://ns.adobe.com/xap/1.0/rights/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+}
+
+# Image MIME types that core glTF cannot reference directly, and the extension that can.
+IMAGE_EXTENSIONS = {"image/webp": "EXT_texture_webp", "image/ktx2": "KHR_texture_basisu"}
+
+
+@dataclass(frozen=True)
+class GltfOptions:
+    """How to write a GLB.
+
+    meshopt: compress vertex and index buffer views with EXT_meshopt_compression (needs pipeline.meshopt).
+    draco: compress triangle meshes with KHR_draco_mesh_compression (slower to decode in browsers; opt-in).
+    generator: written to asset.generator.
+    """
+
+    meshopt: bool = False
+    draco: bool = False
+    generator: str = GENERATOR
+
+
+def write_glb(scene: ir.Scene, options: GltfOptions = GltfOptions()) -> bytes:  # noqa: B008 - frozen, safe
+    """Serialize `scene` as a GLB. The same scene and options always give the same bytes."""
+    return _GlbWriter(scene, options).build()
+
+
+def _floats(values: Any) -> list[float]:
+    return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+
+
+def _pad4(data: bytes | bytearray, fill: bytes = b"\x00") -> bytes:
+    return bytes(data) + fill * (-len(data) % 4)
+
+
+class _GlbWriter:
+    """One write: accumulates buffer views in one binary blob, deduplicating shared IR objects by identity."""
+
+    def __init__(self, scene: ir.Scene, options: GltfOptions) -> None:
+        self.scene = scene
+        self.options = options
+        self.doc = gl.GLTF2(asset=gl.Asset(generator=options.generator, version="2.0"))
+        self.blob = bytearray()
+        # With meshopt, uncompressed views live in a fallback buffer that has no bytes in the file.
+        self.fallback_length = 0
+        self.used: set[str] = set()
+        self.required: set[str] = set()
+        self.node_index: dict[int, int] = {}
+        self.mesh_index: dict[int, int] = {}
+        self.material_index: dict[int, int] = {}
+        self.skin_index: dict[int, int] = {}
+        self.light_index: dict[int, int] = {}
+        self.lights: list[dict[str, Any]] = []
+        self.image_index: dict[str, int] = {}
+        self.sampler_index: dict[tuple[Any, ...], int] = {}
+        self.texture_index: dict[tuple[Any, ...], int] = {}
+        self.camera_index: dict[str, int] = {}
+        self.packets: list[dict[str, Any]] = []
+        self.packet_index: dict[str, int] = {}
+
+    # -- buffers and accessors -------------------------------------------------------------------------
+
+    def _append(self, data: bytes) -> int:
+        offset = len(self.blob)
+        self.blob += _pad4(data)
+        return offset
+
+    def _buffer_view(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:
+        view = gl.BufferView(buffer=0, byteOffset=self._append(data), byteLength=len(data),
+                             byteStride=stride, target=target)
+        self.doc.bufferViews.append(view)
+        return len(self.doc.bufferViews) - 1
+
+    def _compressed_view(self, data: bytes, target: int, stride: int, count: int, mode: str) -> int:
+        from pipeline import meshopt  # only needed when asked for, and owned by the transforms helper
+
+        encoded = (meshopt.encode_index_buffer(data, count, stride) if mode == "TRIANGLES"
+                   else meshopt.encode_vertex_buffer(data, count, stride))
+        offset = self._append(encoded)
+        fallback_offset = self.fallback_length
+        self.fallback_length += len(data) + (-len(data) % 4)
+        extension = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded), "byteStride": stride,
+                     "count": count, "mode": mode}
+        view = gl.BufferView(buffer=1, byteOffset=fallback_offset, byteLength=len(data),
+                             byteStride=stride if target == ARRAY_BUFFER else None, target=target,
+                             extensions={"EXT_meshopt_compression": extension})
+        self.doc.bufferViews.append(view)
+        return len(self.doc.bufferViews) - 1
+
+    def _accessor(self, array: np.ndarray, *, target: int | None = None, normalized: bool = False,
+                  min_max: bool = False, name: str | None = None) -> int:
+        array = np.ascontiguousarray(array)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        if array.dtype not in COMPONENT_TYPES:
+            raise ValueError(f"cannot store {array.dtype} in a glTF accessor")
+        count = int(array.shape[0])
+        components = int(np.prod(array.shape[1:])) if array.ndim > 1 else 1
+        rows = array.reshape(count, components)
+        element = rows.dtype.itemsize * components
+        stride = None
+        if target == ARRAY_BUFFER:
+            # Vertex attribute elements must start on 4-byte boundaries: pad each row (e.g. int16 VEC3 → 8 bytes).
+            stride = element + (-element % 4)
+            padded = np.zeros((count, stride), dtype=np.uint8)
+            padded[:, :element] = rows.view(np.uint8).reshape(count, element)
+            data = padded.tobytes()
+        else:
+            data = rows.tobytes()
+        if self.options.meshopt and target == ARRAY_BUFFER and stride is not None and count > 0:
+            view = self._compressed_view(data, target, stride, count, "ATTRIBUTES")
+        elif (self.options.meshopt and target == ELEMENT_ARRAY_BUFFER and count % 3 == 0 and count > 0
+              and rows.dtype.itemsize in (2, 4)):
+            view = self._compressed_view(data, target, rows.dtype.itemsize, count, "TRIANGLES")
+        else:
+            view = self._buffer_view(data, target=target, stride=stride)
+        accessor = gl.Accessor(bufferView=view, byteOffset=0, componentType=COMPONENT_TYPES[rows.dtype],
+                               normalized=True if normalized else None, count=count,
+                               type=ACCESSOR_TYPES[components], name=name)
+        if min_max and count:
+            low, high = rows.min(axis=0), rows.max(axis=0)
+            if rows.dtype.kind == "f":
+                accessor.min, accessor.max = _floats(low), _floats(high)
+            else:
+                accessor.min, accessor.max = [int(v) for v in low], [int(v) for v in high]
+        self.doc.accessors.append(accessor)
+        return len(self.doc.accessors) - 1
+
+    # -- textures and materials ------------------------------------------------------------------------
+
+    def _image(self, texture: ir.Texture) -> int:
+        key = hashlib.sha256(texture.data).hexdigest() + texture.mime_type
+        if key not in self.image_index:
+            view = self._buffer_view(texture.data)
+            self.doc.images.append(gl.Image(bufferView=view, mimeType=texture.mime_type,
+                                            name=texture.name or None))
+            self.image_index[key] = len(self.doc.images) - 1
+        return self.image_index[key]
+
+    def _sampler(self, texture: ir.Texture) -> int:
+        key = (texture.mag_filter, texture.min_filter, texture.wrap_s, texture.wrap_t)
+        if key not in self.sampler_index:
+            self.doc.samplers.append(gl.Sampler(magFilter=texture.mag_filter, minFilter=texture.min_filter,
+                                                wrapS=texture.wrap_s, wrapT=texture.wrap_t))
+            self.sampler_index[key] = len(self.doc.samplers) - 1
+        return self.sampler_index[key]
+
+    def _texture(self, texture: ir.Texture) -> int:
+        image, sampler = self._image(texture), self._sampler(texture)
+        key = (image, sampler)
+        if key not in self.texture_index:
+            extension = IMAGE_EXTENSIONS.get(texture.mime_type)
+            if extension:
+                # No fallback image exists, so a viewer without the extension cannot show the texture at all.
+                self.used.add(extension)
+                self.required.add(extension)
+                entry = gl.Texture(sampler=sampler, extensions={extension: {"source": image}})
+            else:
+                entry = gl.Texture(sampler=sampler, source=image)
+            self.doc.textures.append(entry)
+            self.texture_index[key] = len(self.doc.textures) - 1
+        return self.texture_index[key]
+
+    def _texture_info(self, ref: ir.TextureRef, scale_key: str | None = None) -> dict[str, Any]:
+        info: dict[str, Any] = {"index": self._texture(ref.texture)}
+        if ref.texcoord:
+            info["texCoord"] = ref.texcoord
+        if scale_key and ref.scale != 1.0:
+            info[scale_key] = float(ref.scale)
+        if ref.transform:
+            self.used.add("KHR_texture_transform")
+            info["extensions"] = {"KHR_texture_transform": _plain_json(ref.transform)}
+        return info
+
+    def _extension_value(self, value: Any) -> Any:
+        """KHR_materials_* values as JSON, with every TextureRef inside replaced by a textureInfo."""
+        if isinstance(value, ir.TextureRef):
+            scale_key = "scale" if value.scale != 1.0 else None
+            return self._texture_info(value, scale_key)
+        if isinstance(value, dict):
+            return {str(k): self._extension_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._extension_value(v) for v in value]
+        return _plain_json(value)
+
+    def _material(self, material: ir.Material) -> int:
+        key = id(material)
+        if key in self.material_index:
+            return self.material_index[key]
+        pbr = gl.PbrMetallicRoughness(baseColorFactor=_floats(material.base_color_factor),
+                                      metallicFactor=float(material.metallic_factor),
+                                      roughnessFactor=float(material.roughness_factor))
+        if material.base_color_texture:
+            pbr.baseColorTexture = self._texture_info(material.base_color_texture)  # type: ignore[assignment]
+        if material.metallic_roughness_texture:
+            pbr.metallicRoughnessTexture = self._texture_info(  # type: ignore[assignment]
+                material.metallic_roughness_texture)
+        out = gl.Material(name=material.name or None, pbrMetallicRoughness=pbr,
+                          emissiveFactor=_floats(material.emissive_factor), alphaMode=material.alpha_mode,
+                          alphaCutoff=float(material.alpha_cutoff) if material.alpha_mode == "MASK" else None,
+                          doubleSided=bool(material.double_sided))
+        if material.normal_texture:
+            out.normalTexture = self._texture_info(material.normal_texture, "scale")  # type: ignore[assignment]
+        if material.occlusion_texture:
+            out.occlusionTexture = self._texture_info(  # type: ignore[assignment]
+                material.occlusion_texture, "strength")
+        if material.emissive_texture:
+            out.emissiveTexture = self._texture_info(material.emissive_texture)  # type: ignore[assignment]
+        extensions: dict[str, Any] = {}
+        if material.unlit:
+            extensions["KHR_materials_unlit"] = {}
+        for name, value in material.extensions.items():
+            extensions[name] = self._extension_value(value)
+        self.used.update(extensions)
+        out.extensions = extensions
+        out.extras = _plain_json(material.extras)
+        self.doc.materials.append(out)
+        self.material_index[key] = len(self.doc.materials) - 1
+        return self.material_index[key]
+
+    # -- meshes ----------------------------------------------------------------------------------------
+
+    def _attribute(self, name: str, array: np.ndarray, normalized: bool) -> int:
+        if array.dtype.kind != "f" and name.startswith(QUANTIZABLE_PREFIXES):
+            self.used.add("KHR_mesh_quantization")
+            self.required.add("KHR_mesh_quantization")
+        return self._accessor(array, target=ARRAY_BUFFER, normalized=normalized,
+                              min_max=name == "POSITION")
+
+    def _indices(self, indices: np.ndarray, vertex_count: int) -> int:
+        flat = np.asarray(indices).reshape(-1)
+        # The largest value of each type is the primitive-restart index, which WebGL 2 always honours.
+        dtype = np.uint16 if vertex_count < 0xFFFF else np.uint32
+        return self._accessor(flat.astype(dtype, copy=False), target=ELEMENT_ARRAY_BUFFER)
+
+    def _primitive(self, primitive: ir.Primitive) -> gl.Primitive:
+        attributes = gl.Attributes()
+        for name in _attribute_order(primitive.attributes):
+            setattr(attributes, name, self._attribute(name, primitive.attributes[name],
+                                                      name in primitive.normalized))
+        out = gl.Primitive(attributes=attributes, mode=primitive.mode)
+        if primitive.indices is not None:
+            out.indices = self._indices(primitive.indices, primitive.vertex_count)
+        if primitive.material is not None:
+            out.material = self._material(primitive.material)
+        targets = []
+        for target in primitive.targets:
+            attrs = gl.Attributes()
+            for name in _attribute_order(target):
+                setattr(attrs, name, self._attribute(name, target[name], name in primitive.normalized)
+                        if name != "POSITION" else self._accessor(target[name], target=ARRAY_BUFFER,
+                                                                  min_max=True))
+            targets.append(attrs)
+        out.targets = targets
+        out.extras = _plain_json(primitive.extras)
+        return out
+
+    def _mesh(self, mesh: ir.Mesh) -> int:
+        key = id(mesh)
+        if key not in self.mesh_index:
+            out = gl.Mesh(name=mesh.name or None, primitives=[self._primitive(p) for p in mesh.primitives],
+                          weights=[float(w) for w in mesh.weights])
+            out.extras = _plain_json(mesh.extras)
+            self.doc.meshes.append(out)
+            self.mesh_index[key] = len(self.doc.meshes) - 1
+        return self.mesh_index[key]
+
+    # -- nodes -----------------------------------------------------------------------------------------
+
+    def _light(self, light: ir.Light) -> int:
+        key = id(light)
+        if key not in self.light_index:
+            entry: dict[str, Any] = {"type": light.type}
+            if light.name:
+                entry["name"] = light.name
+            if tuple(light.color) != (1.0, 1.0, 1.0):
+                entry["color"] = _floats(light.color)
+            entry["intensity"] = float(light.intensity)
+            if light.range is not None and light.type != "directional":
+                entry["range"] = float(light.range)
+            if light.type == "spot":
+                entry["spot"] = {"innerConeAngle": float(light.inner_cone_angle),
+                                 "outerConeAngle": float(light.outer_cone_angle)}
+            self.lights.append(entry)
+            self.light_index[key] = len(self.lights) - 1
+        return self.light_index[key]
+
+    def _packet(self, packet: dict[str, Any]) -> int:
+        body = _plain_json(packet)
+        context = dict(XMP_CONTEXT)
+        given = body.pop("@context", {})
+        if isinstance(given, dict):
+            context.update(given)
+        full = {"@context": context, **body}
+        key = json.dumps(full, sort_keys=True)
+        if key not in self.packet_index:
+            self.packets.append(full)
+            self.packet_index[key] = len(self.packets) - 1
+        self.used.add("KHR_xmp_json_ld")
+        return self.packet_index[key]
+
+    def _camera(self, camera: dict[str, Any]) -> int:
+        body = _plain_json(camera)
+        key = json.dumps(body, sort_keys=True)
+        if key not in self.camera_index:
+            self.doc.cameras.append(gl.Camera(type=body.get("type"), name=body.get("name"),
+                                              perspective=body.get("perspective"),
+                                              orthographic=body.get("orthographic")))
+            self.camera_index[key] = len(self.doc.cameras) - 1
+        return self.camera_index[key]
+
+    def _number_nodes(self, node: ir.Node) -> None:
+        # Indices are fixed before any node is written, so skins and animations may point anywhere.
+        self.node_index[id(node)] = len(self.doc.nodes)
+        self.doc.nodes.append(gl.Node())
+        for child in node.children:
+            self._number_nodes(child)
+
+    def _node(self, node: ir.Node) -> None:
+        out = self.doc.nodes[self.node_index[id(node)]]
+        out.name = node.name or None
+        if tuple(node.translation) != (0.0, 0.0, 0.0):
+            out.translation = _floats(node.translation)
+        if tuple(node.rotation) != (0.0, 0.0, 0.0, 1.0):
+            out.rotation = _floats(node.rotation)
+        if tuple(node.scale) != (1.0, 1.0, 1.0):
+            out.scale = _floats(node.scale)
+        out.children = [self.node_index[id(child)] for child in node.children]
+        if node.mesh is not None:
+            out.mesh = self._mesh(node.mesh)
+        if node.skin is not None:
+            out.skin = self._skin(node.skin)
+        if node.camera is not None:
+            out.camera = self._camera(node.camera)
+        extensions: dict[str, Any] = {}
+        if node.light is not None:
+            extensions["KHR_lights_punctual"] = {"light": self._light(node.light)}
+        if node.instances:
+            extensions["EXT_mesh_gpu_instancing"] = {"attributes": {
+                name: self._accessor(node.instances[name], normalized=node.instances[name].dtype.kind != "f")
+                for name in sorted(node.instances)}}
+            self.used.add("EXT_mesh_gpu_instancing")
+        if node.xmp:
+            extensions["KHR_xmp_json_ld"] = {"packet": self._packet(node.xmp)}
+        out.extensions = extensions
+        out.extras = _plain_json(node.extras)
+        for child in node.children:
+            self._node(child)
+
+    def _skin(self, skin: ir.Skin) -> int:
+        key = id(skin)
+        if key not in self.skin_index:
+            out = gl.Skin(name=skin.name or None,
+                          joints=[self.node_index[id(j)] for j in skin.joints if id(j) in self.node_index])
+            if skin.inverse_bind_matrices is not None:
+                matrices = np.asarray(skin.inverse_bind_matrices, dtype=np.float32).reshape(-1, 16)
+                out.inverseBindMatrices = self._accessor(matrices)
+            if skin.skeleton is not None and id(skin.skeleton) in self.node_index:
+                out.skeleton = self.node_index[id(skin.skeleton)]
+            self.doc.skins.append(out)
+            self.skin_index[key] = len(self.doc.skins) - 1
+        return self.skin_index[key]
+
+    def _animation(self, animation: ir.Animation) -> gl.Animation:
+        out = gl.Animation(name=animation.name or None)
+        sampler_index: dict[int, int] = {}
+        for channel in animation.channels:
+            if id(channel.node) not in self.node_index:
+                continue
+            sampler = channel.sampler
+            if id(sampler) not in sampler_index:
+                # Keyframe data stays uncompressed: it is small, and meshopt's codecs target geometry.
+                times = self._accessor(np.asarray(sampler.input, dtype=np.float32).reshape(-1), min_max=True)
+                values = np.asarray(sampler.output)
+                values = values.reshape(-1) if channel.path == "weights" else values.reshape(len(values), -1)
+                output = self._accessor(values, normalized=values.dtype.kind != "f")
+                out.samplers.append(gl.AnimationSampler(input=times, output=output,
+                                                        interpolation=sampler.interpolation))
+                sampler_index[id(sampler)] = len(out.samplers) - 1
+            out.channels.append(gl.AnimationChannel(
+                sampler=sampler_index[id(sampler)],
+                target=gl.AnimationChannelTarget(node=self.node_index[id(channel.node)], path=channel.path)))
+        return out
+
+    # -- document ----------------------------------------------------------------------------------------
+
+    def build(self) -> bytes:
+        scene = self.scene
+        for root in scene.nodes:
+            self._number_nodes(root)
+        for root in scene.nodes:
+            self._node(root)
+        self.doc.scenes = [gl.Scene(name=scene.name or None, nodes=[self.node_index[id(n)] for n in scene.nodes])]
+        self.doc.scenes[0].extras = _plain_json(scene.extras)
+        self.doc.scene = 0
+        self.doc.animations = [a for a in (self._animation(anim) for anim in scene.animations) if a.channels]
+        if scene.copyright:
+            self.doc.asset.copyright = scene.copyright
+        if scene.xmp:
+            self.doc.asset.extensions = {"KHR_xmp_json_ld": {"packet": self._packet(scene.xmp)}}
+        extensions: dict[str, Any] = {}
+        if self.lights:
+            extensions["KHR_lights_punctual"] = {"lights": self.lights}
+            self.used.add("KHR_lights_punctual")
+        if self.packets:
+            extensions["KHR_xmp_json_ld"] = {"packets": self.packets}
+        self.doc.extensions = extensions
+        self.doc.buffers = [gl.Buffer(byteLength=len(self.blob))]
+        if self.fallback_length:
+            self.doc.buffers.append(gl.Buffer(byteLength=self.fallback_length,
+                                              extensions={"EXT_meshopt_compression": {"fallback": True}}))
+            self.used.add("EXT_meshopt_compression")
+            self.required.add("EXT_meshopt_compression")
+        self.doc.extensionsUsed = sorted(self.used)
+        self.doc.extensionsRequired = sorted(self.required)
+        return _pack_glb(self.doc, bytes(self.blob))
+
+
+def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
+    # Packed here rather than by pygltflib's save_to_bytes, which would merge the meshopt fallback buffer.
+    if not blob:
+        doc.buffers = doc.buffers[1:] if len(doc.buffers) > 1 else []
+    text = _pad4(doc.to_json(separators=(",", ":"), ensure_ascii=False).encode("utf-8"), b" ")
+    chunks = struct.pack("<I4s", len(text), b"JSON") + text
+    if blob:
+        body = _pad4(blob)
+        chunks += struct.pack("<I4s", len(body), b"BIN\x00") + body
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+
+
+def _attribute_order(attributes: dict[str, np.ndarray]) -> list[str]:
+    core = ["POSITION", "NORMAL", "TANGENT"]
+    return [n for n in core if n in attributes] + sorted(n for n in attributes if n not in core)
+
+
+def _plain_json(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars and arrays become Python numbers and lists; NaN and inf are refused."""
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain_json(value.tolist())
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"cannot write {value} into glTF JSON")
+        return float(value)
+    return value

@@ -1,0 +1,1032 @@
+"""Read 3D assets (glTF, GLB, OBJ, PLY, STL; Draco input too) into the scene IR, failing loudly on bad input.
+
+glTF and GLB are read from their JSON and binary chunks directly (json, struct, numpy) rather than through
+trimesh, because trimesh drops what an exhibit must keep: KHR_materials_* extensions, KHR_texture_transform,
+animations, skins, morph targets, lights and the original encoded texture bytes. Draco-compressed primitives
+(KHR_draco_mesh_compression, as the Smithsonian ships its scans) are decoded with DracoPy. OBJ, PLY and STL
+go through trimesh; their textures are read from disk as the original bytes (never re-encoded), and PLY
+triangle strips, which trimesh reads as a point cloud, are converted here.
+
+Every IR attribute is float32 except JOINTS_n (integers, as glTF requires): normalized or quantized input is
+dequantized on the way in, so that transforms start from one representation. Indices are uint32.
+
+Units and up axis are normalized on the way in: the IR is glTF convention (+Y up, metres). For glTF input
+the conversion is applied to the TRS of each root node (and to root animation channels), which keeps node
+names, skins and animations intact; for OBJ, PLY and STL it is baked into positions and normals.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+
+from pipeline.errors import AssetError
+from pipeline.scene import (
+    Animation,
+    AnimationChannel,
+    AnimationSampler,
+    Light,
+    Material,
+    Mesh,
+    Node,
+    Primitive,
+    Scene,
+    Skin,
+    Texture,
+    TextureRef,
+)
+
+SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
+
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
+
+# Quaternion (x, y, z, w) that turns the named up axis into +Y, right-handed.
+_H = math.sqrt(0.5)
+UP_ROTATIONS: dict[str, tuple[float, float, float, float]] = {
+    "y": (0.0, 0.0, 0.0, 1.0),
+    "-y": (1.0, 0.0, 0.0, 0.0),
+    "z": (-_H, 0.0, 0.0, _H),
+    "-z": (_H, 0.0, 0.0, _H),
+    "x": (0.0, 0.0, _H, _H),
+    "-x": (0.0, 0.0, -_H, _H),
+}
+
+# glTF extensions this reader understands; any other *required* extension makes an asset unreadable.
+READABLE_EXTENSIONS = {
+    "KHR_draco_mesh_compression", "KHR_mesh_quantization", "KHR_texture_transform", "KHR_materials_unlit",
+    "KHR_lights_punctual", "EXT_mesh_gpu_instancing", "KHR_xmp_json_ld", "EXT_texture_webp",
+    "KHR_texture_basisu",
+}
+
+DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
+
+
+# -- public API ------------------------------------------------------------------------------------------
+
+
+def load_asset(path: Path, *, units: str | float = "m", up: str = "y") -> Scene:
+    """Read one asset file into a Scene in glTF convention (+Y up, metres).
+
+    path: a .glb, .gltf, .obj, .ply or .stl file. Relative resources (buffers, images, MTL files and their
+      textures) are resolved next to it; URL-encoded names and names with spaces both work.
+    units: the unit of the file's coordinates, "m", "cm", "mm", "in" or "ft", or metres per unit as a number.
+    up: the file's up axis, "y", "z" or "x", optionally negated ("-z").
+
+    Raises AssetError(path, cause) for anything unusable: unsupported or corrupt files, missing buffers or
+    textures, and assets with no triangles at all. It never returns an empty scene.
+    """
+    path = Path(path)
+    scale = unit_scale(path, units)
+    rotation = up_rotation(path, up)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise AssetError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
+                                    f"Vitrina reads {', '.join(SUPPORTED_SUFFIXES)}")
+    if not path.is_file():
+        raise AssetError(str(path), "file not found")
+    if suffix in (".glb", ".gltf"):
+        scene = _GltfReader(path).read()
+        _convert_roots(scene, scale, rotation)
+    else:
+        scene = _read_with_trimesh(path, suffix)
+        _bake(scene, scale, rotation)
+    if not any(p.triangle_count for m in scene.meshes() for p in m.primitives):
+        raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            _normalize_normals(primitive)
+    return scene
+
+
+def _normalize_normals(primitive: Primitive) -> None:
+    """Unit-length normals, as glTF requires; scans often store unnormalized ones. Zero normals are dropped
+    (the whole attribute), because no direction can be recovered and the viewer computes flat normals."""
+    normals = primitive.attributes.get("NORMAL")
+    if normals is None or normals.dtype.kind != "f":
+        return
+    lengths = np.linalg.norm(normals.astype(np.float64), axis=1)
+    if np.any(~np.isfinite(lengths)) or np.any(lengths < 1e-12):
+        del primitive.attributes["NORMAL"]
+        primitive.attributes.pop("TANGENT", None)
+        return
+    if np.all(np.abs(lengths - 1.0) < 1e-4):
+        return
+    primitive.attributes["NORMAL"] = (normals / lengths[:, None]).astype(np.float32)
+
+
+@dataclass
+class AssetStats:
+    """What an asset holds, for reports: counts, world bounds (metres, +Y up) and texture sizes."""
+
+    triangles: int = 0
+    vertices: int = 0
+    meshes: int = 0
+    materials: int = 0
+    nodes: int = 0
+    animations: int = 0
+    bounds_min: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    bounds_max: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    textures: list[tuple[str, int, int, int]] = field(default_factory=list)  # name, width, height, bytes
+
+
+def scene_stats(scene: Scene) -> AssetStats:
+    """Counts, world-space bounds and texture sizes of a scene (instancing is counted once per mesh)."""
+    stats = AssetStats(nodes=len(scene.all_nodes()), animations=len(scene.animations))
+    materials: dict[int, Material] = {}
+    textures: dict[int, Texture] = {}
+    for mesh in scene.meshes():
+        stats.meshes += 1
+        for primitive in mesh.primitives:
+            stats.triangles += primitive.triangle_count
+            stats.vertices += primitive.vertex_count
+            if primitive.material is not None:
+                materials[id(primitive.material)] = primitive.material
+    for material in materials.values():
+        for ref in _texture_refs(material):
+            textures[id(ref.texture)] = ref.texture
+    stats.materials = len(materials)
+    stats.textures = [(t.name, t.width, t.height, len(t.data)) for t in textures.values()]
+    low, high = scene_bounds(scene)
+    stats.bounds_min, stats.bounds_max = low, high
+    return stats
+
+
+def probe_asset(path: Path, *, units: str | float = "m", up: str = "y") -> AssetStats:
+    """Load an asset and summarize it (see scene_stats)."""
+    return scene_stats(load_asset(path, units=units, up=up))
+
+
+def scene_bounds(scene: Scene) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """World-space axis-aligned bounds of every mesh's POSITION, with node transforms applied."""
+    low = np.full(3, np.inf)
+    high = np.full(3, -np.inf)
+
+    def visit(node: Node, parent: np.ndarray) -> None:
+        nonlocal low, high
+        world = parent @ trs_matrix(node.translation, node.rotation, node.scale)
+        if node.mesh is not None:
+            for primitive in node.mesh.primitives:
+                points = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+                if len(points) == 0:
+                    continue
+                corners = np.array([[x, y, z, 1.0] for x in (points[:, 0].min(), points[:, 0].max())
+                                    for y in (points[:, 1].min(), points[:, 1].max())
+                                    for z in (points[:, 2].min(), points[:, 2].max())])
+                placed = (world @ corners.T).T[:, :3]
+                low = np.minimum(low, placed.min(axis=0))
+                high = np.maximum(high, placed.max(axis=0))
+        for child in node.children:
+            visit(child, world)
+
+    for root in scene.nodes:
+        visit(root, np.eye(4))
+    if not np.all(np.isfinite(low)):
+        return (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+    return (float(low[0]), float(low[1]), float(low[2])), (float(high[0]), float(high[1]), float(high[2]))
+
+
+def unit_scale(path: Path, units: str | float) -> float:
+    """Metres per unit for a unit name or number; AssetError for anything else."""
+    if isinstance(units, int | float) and not isinstance(units, bool):
+        if math.isfinite(units) and units > 0:
+            return float(units)
+        raise AssetError(str(path), f"units must be a positive number, not {units}")
+    if isinstance(units, str) and units.lower() in UNITS:
+        return UNITS[units.lower()]
+    raise AssetError(str(path), f"unknown units '{units}'; use one of {', '.join(UNITS)} or a number")
+
+
+def up_rotation(path: Path, up: str) -> tuple[float, float, float, float]:
+    key = str(up).lower().lstrip("+")
+    if key not in UP_ROTATIONS:
+        raise AssetError(str(path), f"unknown up axis '{up}'; use y, z or x, optionally with a minus sign")
+    return UP_ROTATIONS[key]
+
+
+# -- small maths ---------------------------------------------------------------------------------------
+
+
+def quat_matrix(q: tuple[float, float, float, float] | np.ndarray) -> np.ndarray:
+    x, y, z, w = (float(v) for v in q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a*b for (…, 4) arrays in x, y, z, w order."""
+    ax, ay, az, aw = np.moveaxis(a, -1, 0)
+    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw,
+                     aw * bw - ax * bx - ay * by - az * bz], axis=-1)
+
+
+def trs_matrix(t: Any, r: Any, s: Any) -> np.ndarray:
+    matrix = np.eye(4)
+    matrix[:3, :3] = quat_matrix(r) * np.asarray(s, dtype=np.float64)
+    matrix[:3, 3] = t
+    return matrix
+
+
+def _matrix_to_quat(m: np.ndarray) -> tuple[float, float, float, float]:
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 0.5 / math.sqrt(trace + 1.0)
+        q = ((m[2, 1] - m[1, 2]) * s, (m[0, 2] - m[2, 0]) * s, (m[1, 0] - m[0, 1]) * s, 0.25 / s)
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = (0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = ((m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
+    else:
+        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s)
+    norm = math.sqrt(sum(v * v for v in q)) or 1.0
+    x, y, z, w = (v / norm for v in q)
+    return (float(x), float(y), float(z), float(w))
+
+
+def decompose_matrix(values: list[float]) -> tuple[tuple[float, float, float],
+                                                    tuple[float, float, float, float],
+                                                    tuple[float, float, float]]:
+    """glTF column-major 4x4 → (translation, rotation quaternion, scale); shear, if any, is lost."""
+    m = np.asarray(values, dtype=np.float64).reshape(4, 4).T
+    translation = m[:3, 3]
+    basis = m[:3, :3].copy()
+    scale = np.linalg.norm(basis, axis=0)
+    if np.linalg.det(basis) < 0:
+        scale[0] = -scale[0]
+    safe = np.where(scale == 0, 1.0, scale)
+    rotation = _matrix_to_quat(basis / safe)
+    return ((float(translation[0]), float(translation[1]), float(translation[2])), rotation,
+            (float(scale[0]), float(scale[1]), float(scale[2])))
+
+
+# -- unit and axis conversion --------------------------------------------------------------------------
+
+
+def _convert_roots(scene: Scene, scale: float, rotation: tuple[float, float, float, float]) -> None:
+    """Apply C = scale·R to each root: a uniform scale commutes with rotations, so C·TRS stays a TRS."""
+    if scale == 1.0 and rotation == UP_ROTATIONS["y"]:
+        return
+    r_matrix = quat_matrix(rotation)
+    r_quat = np.asarray(rotation, dtype=np.float64)
+    roots = {id(root) for root in scene.nodes}
+    for root in scene.nodes:
+        t = scale * (r_matrix @ np.asarray(root.translation, dtype=np.float64))
+        q = quat_multiply(r_quat, np.asarray(root.rotation, dtype=np.float64))
+        root.translation = (float(t[0]), float(t[1]), float(t[2]))
+        root.rotation = (float(q[0]), float(q[1]), float(q[2]), float(q[3]))
+        root.scale = (root.scale[0] * scale, root.scale[1] * scale, root.scale[2] * scale)
+    converted: set[int] = set()
+    for animation in scene.animations:
+        for channel in animation.channels:
+            sampler = channel.sampler
+            if id(channel.node) not in roots or id(sampler) in converted:
+                continue
+            converted.add(id(sampler))
+            out = np.asarray(sampler.output, dtype=np.float64)
+            if channel.path == "translation":
+                sampler.output = (scale * out @ r_matrix.T).astype(np.float32)
+            elif channel.path == "rotation":
+                sampler.output = quat_multiply(np.broadcast_to(r_quat, out.shape), out).astype(np.float32)
+            elif channel.path == "scale":
+                sampler.output = (out * scale).astype(np.float32)
+
+
+def _bake(scene: Scene, scale: float, rotation: tuple[float, float, float, float]) -> None:
+    if scale == 1.0 and rotation == UP_ROTATIONS["y"]:
+        return
+    r_matrix = quat_matrix(rotation)
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            attributes = primitive.attributes
+            attributes["POSITION"] = (scale * attributes["POSITION"] @ r_matrix.T).astype(np.float32)
+            if "NORMAL" in attributes:
+                attributes["NORMAL"] = (attributes["NORMAL"] @ r_matrix.T).astype(np.float32)
+
+
+# -- glTF and GLB ----------------------------------------------------------------------------------------
+
+
+def _guess_mime(data: bytes, declared: str | None, name: str) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"\xabKTX 20"):
+        return "image/ktx2"
+    if declared:
+        return declared
+    return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
+            "ktx2": "image/ktx2"}.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return int(image.width), int(image.height)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return 0, 0
+
+
+def _make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
+    mime = _guess_mime(data, declared, name)
+    if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
+        raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP or KTX2 image")
+    width, height = _image_size(data) if mime != "image/ktx2" else (0, 0)
+    if mime in ("image/png", "image/jpeg") and not width:
+        raise AssetError(str(path), f"texture '{source}' is corrupt or truncated")
+    return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
+
+
+class _GltfReader:
+    """One read of a .gltf or .glb file into the IR."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bin_chunk: bytes | None = None
+        self.json: dict[str, Any] = {}
+        self.buffers: dict[int, bytes] = {}
+        self.textures: dict[int, Texture] = {}
+        self.materials: dict[int, Material] = {}
+        self.meshes: dict[int, Mesh] = {}
+        self.lights: list[Light] = []
+
+    def fail(self, cause: str) -> AssetError:
+        return AssetError(str(self.path), cause)
+
+    # -- container ---------------------------------------------------------------------------------
+
+    def _parse_container(self) -> None:
+        raw = self.path.read_bytes()
+        if raw[:4] == b"glTF":
+            self._parse_glb(raw)
+        else:
+            if self.path.suffix.lower() == ".glb":
+                raise self.fail("not a GLB file (the 'glTF' magic bytes are missing)")
+            try:
+                self.json = json.loads(raw.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                raise self.fail("not a glTF file: the JSON is not UTF-8 text") from None
+            except json.JSONDecodeError as error:
+                raise self.fail(f"invalid glTF JSON at line {error.lineno}, column {error.colno}: "
+                                f"{error.msg}") from None
+        if not isinstance(self.json, dict) or "asset" not in self.json:
+            raise self.fail("not a glTF 2.0 document (no 'asset' object)")
+        version = str(self.json.get("asset", {}).get("version", ""))
+        if not version.startswith("2."):
+            raise self.fail(f"glTF version '{version}' is not supported; Vitrina reads glTF 2.0")
+        missing = [e for e in self.json.get("extensionsRequired", []) if e not in READABLE_EXTENSIONS]
+        if missing:
+            raise self.fail(f"requires the glTF extension{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(missing)}, which Vitrina cannot read")
+
+    def _parse_glb(self, raw: bytes) -> None:
+        if len(raw) < 20:
+            raise self.fail("truncated GLB: the file ends inside its header")
+        _, version, length = struct.unpack_from("<4sII", raw, 0)
+        if version != 2:
+            raise self.fail(f"GLB container version {version} is not supported; Vitrina reads version 2")
+        if length > len(raw):
+            raise self.fail(f"truncated GLB: the header declares {length} bytes but the file has {len(raw)}")
+        offset = 12
+        chunks: list[tuple[bytes, bytes]] = []
+        while offset + 8 <= length:
+            size, kind = struct.unpack_from("<I4s", raw, offset)
+            if offset + 8 + size > length:
+                raise self.fail(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
+            chunks.append((kind, raw[offset + 8: offset + 8 + size]))
+            offset += 8 + size + (-size % 4)
+        if not chunks or chunks[0][0] != b"JSON":
+            raise self.fail("corrupt GLB: the first chunk is not JSON")
+        try:
+            self.json = json.loads(chunks[0][1].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise self.fail("corrupt GLB: its JSON chunk is not valid JSON") from None
+        for kind, data in chunks[1:]:
+            if kind == b"BIN\x00":
+                self.bin_chunk = data
+                break
+
+    def _resolve_uri(self, uri: str, what: str) -> bytes:
+        if uri.startswith("data:"):
+            header, _, payload = uri.partition(",")
+            try:
+                return base64.b64decode(payload, validate=True) if ";base64" in header else unquote(
+                    payload).encode("latin-1")
+            except (binascii.Error, ValueError):
+                raise self.fail(f"{what} has a corrupt data: URI") from None
+        relative = unquote(uri)
+        target = (self.path.parent / relative)
+        if not target.is_file():
+            raise self.fail(f"{what} '{relative}' is missing (looked for {target})")
+        return target.read_bytes()
+
+    def _buffer(self, index: int) -> bytes:
+        if index in self.buffers:
+            return self.buffers[index]
+        try:
+            entry = self.json["buffers"][index]
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"buffer {index} does not exist") from None
+        if "uri" in entry:
+            data = self._resolve_uri(entry["uri"], f"buffer {index}")
+        elif index == 0 and self.bin_chunk is not None:
+            data = self.bin_chunk
+        elif entry.get("extensions", {}).get("EXT_meshopt_compression", {}).get("fallback"):
+            data = b""
+        else:
+            raise self.fail(f"buffer {index} has no data (no uri and no GLB binary chunk)")
+        declared = int(entry.get("byteLength", 0))
+        if len(data) < declared:
+            raise self.fail(f"buffer {index} is truncated: {len(data)} of {declared} bytes")
+        self.buffers[index] = data
+        return data
+
+    def _view_bytes(self, index: int) -> tuple[bytes, int | None]:
+        try:
+            view = self.json["bufferViews"][index]
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"bufferView {index} does not exist") from None
+        data = self._buffer(int(view.get("buffer", 0)))
+        start = int(view.get("byteOffset", 0))
+        end = start + int(view["byteLength"])
+        if end > len(data):
+            raise self.fail(f"bufferView {index} runs past the end of buffer {view.get('buffer', 0)} "
+                            "(truncated file?)")
+        return data[start:end], view.get("byteStride")
+
+    # -- accessors -----------------------------------------------------------------------------------
+
+    def accessor(self, index: int, *, dequantize: bool = True) -> np.ndarray:
+        """Accessor `index` as a (count, components) array (flat for SCALAR); float32 when dequantized."""
+        try:
+            acc = self.json["accessors"][index]
+            dtype = np.dtype(DTYPES[acc["componentType"]]).newbyteorder("<")
+            components = COMPONENTS[acc["type"]]
+            count = int(acc["count"])
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"accessor {index} is missing or malformed") from None
+        element = dtype.itemsize * components
+        if "bufferView" in acc:
+            data, stride = self._view_bytes(acc["bufferView"])
+            offset = int(acc.get("byteOffset", 0))
+            stride = int(stride or element)
+            needed = offset + (count - 1) * stride + element if count else 0
+            if needed > len(data):
+                raise self.fail(f"accessor {index} reads past the end of its bufferView (truncated file?)")
+            raw = np.ndarray((count, components), dtype=dtype, buffer=data, offset=offset,
+                             strides=(stride, dtype.itemsize))
+            values = np.array(raw, dtype=dtype.newbyteorder("="))
+        else:
+            values = np.zeros((count, components), dtype=dtype.newbyteorder("="))
+        sparse = acc.get("sparse")
+        if sparse:
+            idx_data, _ = self._view_bytes(sparse["indices"]["bufferView"])
+            idx_type = np.dtype(DTYPES[sparse["indices"]["componentType"]]).newbyteorder("<")
+            n = int(sparse["count"])
+            where = np.frombuffer(idx_data, dtype=idx_type, count=n,
+                                  offset=int(sparse["indices"].get("byteOffset", 0)))
+            val_data, _ = self._view_bytes(sparse["values"]["bufferView"])
+            replacement = np.frombuffer(val_data, dtype=dtype, count=n * components,
+                                        offset=int(sparse["values"].get("byteOffset", 0)))
+            if len(where) and int(where.max()) >= count:
+                raise self.fail(f"accessor {index} has sparse indices out of range")
+            values[where.astype(np.int64)] = replacement.reshape(n, components)
+        if dequantize and values.dtype.kind != "f":
+            if acc.get("normalized"):
+                info = np.iinfo(values.dtype)
+                values = np.maximum(values.astype(np.float32) / float(info.max), -1.0).astype(np.float32)
+            else:
+                values = values.astype(np.float32)
+        return values.reshape(-1) if components == 1 else values
+
+    # -- textures and materials ----------------------------------------------------------------------
+
+    def texture(self, index: int) -> Texture:
+        if index in self.textures:
+            return self.textures[index]
+        try:
+            entry = self.json["textures"][index]
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"texture {index} does not exist") from None
+        source = entry.get("source")
+        for extension in ("EXT_texture_webp", "KHR_texture_basisu"):
+            if source is None and extension in entry.get("extensions", {}):
+                source = entry["extensions"][extension].get("source")
+        if source is None:
+            raise self.fail(f"texture {index} has no image")
+        try:
+            image = self.json["images"][source]
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"texture {index} points at image {source}, which does not exist") from None
+        if "bufferView" in image:
+            data, _ = self._view_bytes(image["bufferView"])
+            label = image.get("name") or f"image {source}"
+        elif "uri" in image:
+            data = self._resolve_uri(image["uri"], f"image {source}")
+            label = unquote(image["uri"]) if not image["uri"].startswith("data:") else f"image {source}"
+        else:
+            raise self.fail(f"image {source} has neither a uri nor a bufferView")
+        name = image.get("name") or (Path(label).stem if "uri" in image else f"image{source}")
+        texture = _make_texture(self.path, data, name, image.get("mimeType"), label)
+        sampler = self.json.get("samplers", [])[entry["sampler"]] if "sampler" in entry else {}
+        texture.mag_filter = sampler.get("magFilter")
+        texture.min_filter = sampler.get("minFilter")
+        texture.wrap_s = int(sampler.get("wrapS", 10497))
+        texture.wrap_t = int(sampler.get("wrapT", 10497))
+        self.textures[index] = texture
+        return texture
+
+    def texture_ref(self, info: dict[str, Any], scale_key: str | None = None) -> TextureRef:
+        ref = TextureRef(texture=self.texture(int(info["index"])), texcoord=int(info.get("texCoord", 0)))
+        if scale_key and scale_key in info:
+            ref.scale = float(info[scale_key])
+        transform = info.get("extensions", {}).get("KHR_texture_transform")
+        if transform is not None:
+            ref.transform = dict(transform)
+        return ref
+
+    def _extension_value(self, key: str, value: Any) -> Any:
+        """KHR_materials_* JSON with each textureInfo (an object with an 'index' under a *Texture key) as a TextureRef."""
+        if isinstance(value, dict):
+            if key.endswith("Texture") and "index" in value:
+                return self.texture_ref(value, "scale")
+            return {k: self._extension_value(k, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._extension_value(key, v) for v in value]
+        return value
+
+    def material(self, index: int) -> Material:
+        if index in self.materials:
+            return self.materials[index]
+        try:
+            entry = self.json["materials"][index]
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"material {index} does not exist") from None
+        pbr = entry.get("pbrMetallicRoughness", {})
+        material = Material(
+            name=entry.get("name", ""),
+            base_color_factor=tuple(pbr.get("baseColorFactor", (1.0, 1.0, 1.0, 1.0))),  # type: ignore[arg-type]
+            metallic_factor=float(pbr.get("metallicFactor", 1.0)),
+            roughness_factor=float(pbr.get("roughnessFactor", 1.0)),
+            emissive_factor=tuple(entry.get("emissiveFactor", (0.0, 0.0, 0.0))),  # type: ignore[arg-type]
+            alpha_mode=entry.get("alphaMode", "OPAQUE"),
+            alpha_cutoff=float(entry.get("alphaCutoff", 0.5)),
+            double_sided=bool(entry.get("doubleSided", False)),
+            extras=dict(entry.get("extras", {})) if isinstance(entry.get("extras"), dict) else {},
+        )
+        if "baseColorTexture" in pbr:
+            material.base_color_texture = self.texture_ref(pbr["baseColorTexture"])
+        if "metallicRoughnessTexture" in pbr:
+            material.metallic_roughness_texture = self.texture_ref(pbr["metallicRoughnessTexture"])
+        if "normalTexture" in entry:
+            material.normal_texture = self.texture_ref(entry["normalTexture"], "scale")
+        if "occlusionTexture" in entry:
+            material.occlusion_texture = self.texture_ref(entry["occlusionTexture"], "strength")
+        if "emissiveTexture" in entry:
+            material.emissive_texture = self.texture_ref(entry["emissiveTexture"])
+        for name, value in entry.get("extensions", {}).items():
+            if name == "KHR_materials_unlit":
+                material.unlit = True
+            else:
+                material.extensions[name] = self._extension_value(name, value)
+        self.materials[index] = material
+        return material
+
+    # -- meshes --------------------------------------------------------------------------------------
+
+    def _draco_primitive(self, entry: dict[str, Any], mesh_index: int) -> Primitive:
+        import DracoPy
+
+        draco = entry["extensions"]["KHR_draco_mesh_compression"]
+        data, _ = self._view_bytes(int(draco["bufferView"]))
+        try:
+            decoded = DracoPy.decode(data)
+        except Exception as error:  # DracoPy raises its own and plain exceptions for bad bitstreams
+            raise self.fail(f"mesh {mesh_index}: Draco data cannot be decoded ({error})") from None
+        by_id = {int(a["unique_id"]): a for a in decoded.attributes}
+        attributes: dict[str, np.ndarray] = {}
+        for name, unique_id in draco.get("attributes", {}).items():
+            if int(unique_id) not in by_id:
+                raise self.fail(f"mesh {mesh_index}: Draco data lacks attribute {name}")
+            values = np.asarray(by_id[int(unique_id)]["data"])
+            accessor = self.json["accessors"][entry["attributes"][name]] if name in entry["attributes"] else {}
+            if values.dtype.kind != "f" and not name.startswith("JOINTS_"):
+                if accessor.get("normalized"):
+                    values = values.astype(np.float32) / float(np.iinfo(values.dtype).max)
+                values = values.astype(np.float32)
+            attributes[name] = values.reshape(len(values), -1) if values.ndim == 1 else values
+        faces = getattr(decoded, "faces", None)
+        indices = None if faces is None else np.asarray(faces, dtype=np.uint32).reshape(-1)
+        return Primitive(attributes=attributes, indices=indices, mode=int(entry.get("mode", 4)))
+
+    def mesh(self, index: int) -> Mesh:
+        if index in self.meshes:
+            return self.meshes[index]
+        try:
+            entry = self.json["meshes"][index]
+        except (KeyError, IndexError, TypeError):
+            raise self.fail(f"mesh {index} does not exist") from None
+        primitives = []
+        for p in entry.get("primitives", []):
+            if "KHR_draco_mesh_compression" in p.get("extensions", {}):
+                primitive = self._draco_primitive(p, index)
+            else:
+                attributes = {name: self.accessor(a, dequantize=not name.startswith("JOINTS_"))
+                              for name, a in p.get("attributes", {}).items()}
+                indices = (self.accessor(p["indices"], dequantize=False).astype(np.uint32)
+                           if "indices" in p else None)
+                primitive = Primitive(attributes=attributes, indices=indices, mode=int(p.get("mode", 4)))
+            if "POSITION" not in primitive.attributes:
+                raise self.fail(f"mesh {index} has a primitive without POSITION")
+            for name, values in list(primitive.attributes.items()):
+                if values.ndim == 1:
+                    primitive.attributes[name] = values.reshape(-1, 1)
+            if primitive.indices is not None and len(primitive.indices) and (
+                    int(primitive.indices.max()) >= primitive.vertex_count):
+                raise self.fail(f"mesh {index} has indices beyond its {primitive.vertex_count} vertices")
+            primitive.targets = [{name: self.accessor(a) for name, a in target.items()}
+                                 for target in p.get("targets", [])]
+            if "material" in p:
+                primitive.material = self.material(int(p["material"]))
+            if isinstance(p.get("extras"), dict):
+                primitive.extras = dict(p["extras"])
+            primitive.mode, primitive.indices = _as_triangles(primitive.mode, primitive.indices,
+                                                              primitive.vertex_count)
+            primitives.append(primitive)
+        mesh = Mesh(name=entry.get("name", ""), primitives=primitives,
+                    weights=[float(w) for w in entry.get("weights", [])],
+                    extras=dict(entry["extras"]) if isinstance(entry.get("extras"), dict) else {})
+        self.meshes[index] = mesh
+        return mesh
+
+    # -- document ------------------------------------------------------------------------------------
+
+    def read(self) -> Scene:
+        self._parse_container()
+        doc = self.json
+        self.lights = [Light(type=str(e.get("type", "point")), color=tuple(e.get("color", (1.0, 1.0, 1.0))),
+                             intensity=float(e.get("intensity", 1.0)), range=e.get("range"),
+                             inner_cone_angle=float(e.get("spot", {}).get("innerConeAngle", 0.0)),
+                             outer_cone_angle=float(e.get("spot", {}).get("outerConeAngle", math.pi / 4)),
+                             name=str(e.get("name", "")))
+                       for e in doc.get("extensions", {}).get("KHR_lights_punctual", {}).get("lights", [])]
+        packets = doc.get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packets", [])
+        raw_nodes = doc.get("nodes", [])
+        nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
+        for node, entry in zip(nodes, raw_nodes, strict=True):
+            self._fill_node(node, entry, nodes, packets)
+        for node, entry in zip(nodes, raw_nodes, strict=True):
+            if "skin" in entry:
+                node.skin = self._skin(int(entry["skin"]), nodes)
+        scene_index = int(doc.get("scene", 0))
+        scenes = doc.get("scenes", [])
+        if scenes:
+            if scene_index >= len(scenes):
+                raise self.fail(f"scene {scene_index} does not exist")
+            roots = [nodes[i] for i in scenes[scene_index].get("nodes", [])]
+            name = scenes[scene_index].get("name") or self.path.stem
+        else:
+            children = {c for n in raw_nodes for c in n.get("children", [])}
+            roots = [node for i, node in enumerate(nodes) if i not in children]
+            name = self.path.stem
+        scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")))
+        asset_packet = doc["asset"].get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packet")
+        if asset_packet is not None and 0 <= asset_packet < len(packets):
+            scene.xmp = dict(packets[asset_packet])
+        if scenes and isinstance(scenes[scene_index].get("extras"), dict):
+            scene.extras = dict(scenes[scene_index]["extras"])
+        scene.animations = [self._animation(i, a, nodes) for i, a in enumerate(doc.get("animations", []))]
+        return scene
+
+    def _fill_node(self, node: Node, entry: dict[str, Any], nodes: list[Node], packets: list[Any]) -> None:
+        if "matrix" in entry:
+            node.translation, node.rotation, node.scale = decompose_matrix(entry["matrix"])
+        else:
+            node.translation = tuple(float(v) for v in entry.get("translation", (0, 0, 0)))  # type: ignore[assignment]
+            node.rotation = tuple(float(v) for v in entry.get("rotation", (0, 0, 0, 1)))  # type: ignore[assignment]
+            node.scale = tuple(float(v) for v in entry.get("scale", (1, 1, 1)))  # type: ignore[assignment]
+        try:
+            node.children = [nodes[i] for i in entry.get("children", [])]
+        except (IndexError, TypeError):
+            raise self.fail(f"node '{node.name}' has a child that does not exist") from None
+        if "mesh" in entry:
+            node.mesh = self.mesh(int(entry["mesh"]))
+        if "camera" in entry:
+            try:
+                node.camera = dict(self.json["cameras"][entry["camera"]])
+            except (KeyError, IndexError, TypeError):
+                raise self.fail(f"node '{node.name}' points at a camera that does not exist") from None
+        extensions = entry.get("extensions", {})
+        light = extensions.get("KHR_lights_punctual", {}).get("light")
+        if light is not None and 0 <= light < len(self.lights):
+            node.light = self.lights[light]
+        instancing = extensions.get("EXT_mesh_gpu_instancing", {}).get("attributes")
+        if instancing:
+            node.instances = {name: self.accessor(a) for name, a in instancing.items()}
+        packet = extensions.get("KHR_xmp_json_ld", {}).get("packet")
+        if packet is not None and 0 <= packet < len(packets):
+            node.xmp = dict(packets[packet])
+        if isinstance(entry.get("extras"), dict):
+            node.extras = dict(entry["extras"])
+
+    def _skin(self, index: int, nodes: list[Node]) -> Skin:
+        entry = self.json["skins"][index]
+        cache = self.__dict__.setdefault("_skins", {})
+        if index not in cache:
+            matrices = None
+            if "inverseBindMatrices" in entry:
+                matrices = self.accessor(int(entry["inverseBindMatrices"])).reshape(-1, 4, 4)
+            cache[index] = Skin(joints=[nodes[j] for j in entry.get("joints", [])],
+                                inverse_bind_matrices=matrices,
+                                skeleton=nodes[entry["skeleton"]] if "skeleton" in entry else None,
+                                name=str(entry.get("name", "")))
+        skin: Skin = cache[index]
+        return skin
+
+    def _animation(self, index: int, entry: dict[str, Any], nodes: list[Node]) -> Animation:
+        samplers: list[AnimationSampler] = []
+        for s in entry.get("samplers", []):
+            samplers.append(AnimationSampler(input=self.accessor(int(s["input"])),
+                                             output=self.accessor(int(s["output"])),
+                                             interpolation=str(s.get("interpolation", "LINEAR"))))
+        channels = []
+        for c in entry.get("channels", []):
+            target = c.get("target", {})
+            if "node" not in target:
+                continue  # animates something outside the core node model (e.g. KHR_animation_pointer)
+            sampler = samplers[int(c["sampler"])]
+            if target["path"] == "weights":
+                sampler.output = np.asarray(sampler.output).reshape(len(sampler.input), -1)
+            channels.append(AnimationChannel(sampler=sampler, node=nodes[int(target["node"])],
+                                             path=str(target["path"])))
+        return Animation(name=str(entry.get("name", f"animation{index}")), channels=channels)
+
+
+def _as_triangles(mode: int, indices: np.ndarray | None, vertex_count: int) -> tuple[int, np.ndarray | None]:
+    """Triangle strips and fans become plain triangle lists, which every later stage expects."""
+    if mode not in (5, 6):
+        return mode, indices
+    order = indices if indices is not None else np.arange(vertex_count, dtype=np.uint32)
+    if mode == 5:
+        return 4, strip_to_triangles(order.astype(np.int64))
+    fans = np.stack([np.full(len(order) - 2, order[0]), order[1:-1], order[2:]], axis=1)
+    return 4, fans.astype(np.uint32).reshape(-1)
+
+
+def strip_to_triangles(strip: np.ndarray, restart: int = -1) -> np.ndarray:
+    """Triangle strip(s) → flat triangle list: `restart` separates strips, every other triangle is flipped to
+    keep a consistent winding, and degenerate triangles (repeated vertices, used to join strips) are dropped."""
+    strip = np.asarray(strip, dtype=np.int64).reshape(-1)
+    breaks = np.flatnonzero(strip == restart)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(strip)]])
+    triangles = []
+    for start, end in zip(starts, ends, strict=True):
+        run = strip[start:end]
+        if len(run) < 3:
+            continue
+        a, b, c = run[:-2], run[1:-1], run[2:]
+        odd = (np.arange(len(a)) % 2) == 1
+        first = np.where(odd, b, a)
+        second = np.where(odd, a, b)
+        triangles.append(np.stack([first, second, c], axis=1))
+    if not triangles:
+        return np.zeros(0, dtype=np.uint32)
+    faces = np.concatenate(triangles)
+    keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    return faces[keep].astype(np.uint32).reshape(-1)
+
+
+def _texture_refs(material: Material) -> list[TextureRef]:
+    refs = [r for r in (material.base_color_texture, material.metallic_roughness_texture,
+                        material.normal_texture, material.occlusion_texture, material.emissive_texture) if r]
+
+    def collect(value: Any) -> None:
+        if isinstance(value, TextureRef):
+            refs.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+
+    collect(material.extensions)
+    return refs
+
+
+# -- OBJ, PLY, STL through trimesh ----------------------------------------------------------------------
+
+
+def _read_with_trimesh(path: Path, suffix: str) -> Scene:
+    readers: dict[str, Callable[[Path], list[tuple[str, Any, Material | None]]]] = {
+        ".obj": _read_obj, ".ply": _read_ply, ".stl": _read_stl}
+    try:
+        parts = readers[suffix](path)
+    except AssetError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError, OSError,
+            AttributeError, EOFError) as error:
+        raise AssetError(str(path), f"cannot read this {suffix[1:].upper()} file: {_describe(error)}") from None
+    nodes = []
+    for name, geometry, material in parts:
+        primitive = _trimesh_primitive(geometry, material)
+        if primitive is None:
+            continue
+        nodes.append(Node(name=name, mesh=Mesh(name=name, primitives=[primitive])))
+    if not nodes:
+        raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
+    return Scene(name=path.stem, nodes=nodes)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    kind = {"struct.error": "the file ends early or its binary layout is corrupt",
+            "EOFError": "the file ends early"}.get(type(error).__module__ + "." + type(error).__name__
+                                                   if type(error).__module__ == "struct" else type(error).__name__)
+    if kind:
+        return kind
+    if not text or text.startswith(("(", "[", "<")):
+        return f"{type(error).__name__.lower()} while parsing (truncated or corrupt file?)"
+    return text.splitlines()[0][:200]
+
+
+def _trimesh_primitive(geometry: Any, material: Material | None) -> Primitive | None:
+    import trimesh
+
+    if not isinstance(geometry, trimesh.Trimesh) or len(geometry.faces) == 0:
+        return None
+    vertices = np.asarray(geometry.vertices, dtype=np.float32)
+    if not np.all(np.isfinite(vertices)):
+        raise ValueError("vertex positions contain NaN or infinity")
+    attributes: dict[str, np.ndarray] = {"POSITION": vertices}
+    # Normals only when the file had them: trimesh would otherwise compute them and silently smooth facets.
+    if "vertex_normals" in geometry._cache.cache or getattr(geometry, "_vertex_normals_given", False):
+        attributes["NORMAL"] = np.asarray(geometry.vertex_normals, dtype=np.float32)
+    visual: Any = geometry.visual
+    uv = getattr(visual, "uv", None)
+    if uv is not None and len(uv) == len(vertices):
+        texcoord = np.asarray(uv, dtype=np.float32).copy()
+        texcoord[:, 1] = 1.0 - texcoord[:, 1]  # OBJ and PLY put v=0 at the bottom; glTF at the top
+        attributes["TEXCOORD_0"] = texcoord
+    if getattr(visual, "kind", None) == "vertex":
+        colors = np.asarray(visual.vertex_colors)
+        if len(colors) == len(vertices) and not np.all(colors == colors[0]):
+            attributes["COLOR_0"] = (colors.astype(np.float32) / 255.0)
+            if np.all(colors[:, 3] == 255):
+                attributes["COLOR_0"] = attributes["COLOR_0"][:, :3].copy()
+    indices = np.asarray(geometry.faces, dtype=np.uint32).reshape(-1)
+    return Primitive(attributes=attributes, indices=indices, material=material)
+
+
+def _read_stl(path: Path) -> list[tuple[str, Any, Material | None]]:
+    import trimesh
+
+    raw = path.read_bytes()
+    if len(raw) >= 84 and raw[:5].lower() != b"solid":
+        declared = struct.unpack_from("<I", raw, 80)[0]
+        if 84 + declared * 50 > len(raw):
+            raise AssetError(str(path), f"truncated binary STL: {declared} triangles declared, "
+                                        f"{(len(raw) - 84) // 50} present")
+    mesh = trimesh.load(path, file_type="stl", process=False, force="mesh")
+    return [(path.stem, mesh, None)]
+
+
+def _read_ply(path: Path) -> list[tuple[str, Any, Material | None]]:
+    import trimesh
+    from trimesh.exchange import ply
+
+    with path.open("rb") as handle:
+        try:
+            elements, is_ascii, _ = ply._parse_header(handle)
+        except (ValueError, KeyError, IndexError) as error:
+            raise AssetError(str(path), f"corrupt PLY header ({_describe(error)})") from None
+        if is_ascii:
+            ply._ply_ascii(elements, handle)
+        else:
+            ply._ply_binary(elements, handle)
+    strips = elements.get("tristrips")
+    if strips is not None and "face" not in elements:
+        # trimesh 5.2 reads tristrips as a point cloud; decode them ourselves (restart index -1).
+        data = strips["data"]
+        field_name = data.dtype.names[0] if data.dtype.names else None
+        rows = data[field_name] if field_name else data
+        chunks = []
+        for row in np.atleast_1d(rows):
+            values = row[1] if isinstance(row, np.void) and len(row.dtype.names or ()) == 2 else row
+            chunks.append(np.asarray(values, dtype=np.int64).reshape(-1))
+            chunks.append(np.array([-1], dtype=np.int64))
+        faces = strip_to_triangles(np.concatenate(chunks) if chunks else np.zeros(0)).reshape(-1, 3)
+        kwargs = ply._elements_to_kwargs(elements, fix_texture=False, image=None)
+        vertices = kwargs["vertices"]
+        if len(faces) and int(faces.max()) >= len(vertices):
+            raise AssetError(str(path), "triangle strips index vertices that do not exist")
+        mesh = trimesh.Trimesh(vertices=vertices, faces=faces,
+                               vertex_colors=kwargs.get("vertex_colors"), process=False)
+        return [(path.stem, mesh, None)]
+    kwargs = ply._elements_to_kwargs(elements, fix_texture=True, image=None)
+    if kwargs.get("faces") is None or len(kwargs["faces"]) == 0:
+        raise AssetError(str(path), "no triangles after loading: the PLY has vertices but no faces or strips")
+    if len(kwargs["faces"]) and int(np.max(kwargs["faces"])) >= len(kwargs["vertices"]):
+        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
+    mesh = trimesh.Trimesh(**kwargs, process=False)
+    return [(path.stem, mesh, None)]
+
+
+# MTL texture statements we keep, and the Material slot each fills.
+_MTL_MAPS = {"map_kd": "base_color_texture", "map_ke": "emissive_texture", "map_bump": "normal_texture",
+             "bump": "normal_texture", "norm": "normal_texture"}
+
+
+def _parse_mtl(path: Path, mtl: Path) -> dict[str, Material]:
+    """Materials by name from an MTL file, with textures read as their original bytes."""
+    materials: dict[str, Material] = {}
+    current: Material | None = None
+    for line in mtl.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.strip().split(None, 1)
+        if not parts or parts[0].startswith("#"):
+            continue
+        key, rest = parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
+        if key == "newmtl":
+            current = Material(name=rest)
+            materials[rest] = current
+        elif current is None:
+            continue
+        elif key == "kd":
+            rgb = [float(v) for v in rest.split()[:3]]
+            current.base_color_factor = (rgb[0], rgb[1], rgb[2], current.base_color_factor[3])
+            current.metallic_factor = 0.0
+        elif key == "d":
+            alpha = float(rest.split()[0])
+            current.base_color_factor = (*current.base_color_factor[:3], alpha)  # type: ignore[assignment]
+            if alpha < 1.0:
+                current.alpha_mode = "BLEND"
+        elif key in _MTL_MAPS:
+            name = _strip_map_options(rest)
+            target = mtl.parent / name
+            if not target.is_file():
+                raise AssetError(str(path), f"material '{current.name}' in {mtl.name} uses texture '{name}', "
+                                            f"which is missing (looked for {target})")
+            texture = _make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
+            setattr(current, _MTL_MAPS[key], TextureRef(texture=texture))
+    return materials
+
+
+def _strip_map_options(rest: str) -> str:
+    """The file name of an MTL map statement: options such as '-bm 1.0' come first, the name (spaces allowed) last."""
+    tokens = rest.split(" ")
+    option_args = {"-bm": 1, "-blendu": 1, "-blendv": 1, "-boost": 1, "-cc": 1, "-clamp": 1, "-imfchan": 1,
+                   "-mm": 2, "-o": 3, "-s": 3, "-t": 3, "-texres": 1, "-type": 1}
+    index = 0
+    while index < len(tokens) and tokens[index] in option_args:
+        index += 1 + option_args[tokens[index]]
+    return " ".join(tokens[index:]).strip()
+
+
+def _read_obj(path: Path) -> list[tuple[str, Any, Material | None]]:
+    import trimesh
+
+    text = path.read_bytes()
+    materials: dict[str, Material] = {}
+    for line in text.decode("utf-8", errors="replace").splitlines():
+        if line.lower().startswith("mtllib"):
+            name = line.split(None, 1)[1].strip() if len(line.split(None, 1)) > 1 else ""
+            mtl = path.parent / name
+            if not mtl.is_file():
+                raise AssetError(str(path), f"material library '{name}' is missing (looked for {mtl})")
+            materials.update(_parse_mtl(path, mtl))
+    loaded = trimesh.load(path, file_type="obj", process=False, maintain_order=True,
+                          group_material=True, skip_materials=False)
+    geometries = list(loaded.geometry.items()) if isinstance(loaded, trimesh.Scene) else [(path.stem, loaded)]
+    parts = []
+    for key, geometry in geometries:
+        trimesh_material = getattr(getattr(geometry, "visual", None), "material", None)
+        material_name = getattr(trimesh_material, "name", None)
+        material = materials.get(material_name) if material_name else None
+        name = path.stem if len(geometries) == 1 else str(key)
+        parts.append((name, geometry, material))
+    return parts
