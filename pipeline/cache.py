@@ -1,0 +1,192 @@
+"""Content-addressed cache of processed assets, keyed by input bytes (with sidecar files), options and code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pipeline
+from pipeline.scene import Scene
+
+# Bump when the pickled shape changes in a way the code-version hash would not notice.
+CACHE_FORMAT = 1
+
+# Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "budgets.py", "cache.py", "transforms")
+
+
+def code_version() -> str:
+    """A hash of the package version and of the sources that turn an input file into a processed asset."""
+    digest = hashlib.sha256(f"{pipeline.__name__}:{CACHE_FORMAT}".encode())
+    root = Path(pipeline.__file__).parent
+    for name in _CODE_PATHS:
+        path = root / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file():
+                digest.update(file.relative_to(root).as_posix().encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def sidecar_files(path: Path) -> list[Path]:
+    """Files an asset reads besides itself: a .gltf's buffers and images, an .obj's .mtl files and textures."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".gltf":
+            return _gltf_sidecars(path)
+        if suffix == ".obj":
+            return _obj_sidecars(path)
+    except (OSError, ValueError, UnicodeDecodeError):
+        # A broken file is ingest's to report with its proper message; the key then covers the file alone.
+        return []
+    return []
+
+
+def _existing(base: Path, names: list[str]) -> list[Path]:
+    found: dict[str, Path] = {}
+    for name in names:
+        candidate = (base / name).resolve()
+        if candidate.is_file():
+            found[str(candidate)] = candidate
+    return [found[k] for k in sorted(found)]
+
+
+def _gltf_sidecars(path: Path) -> list[Path]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    uris = [
+        unquote(item["uri"])
+        for key in ("buffers", "images")
+        for item in document.get(key, [])
+        if isinstance(item, dict) and isinstance(item.get("uri"), str) and not item["uri"].startswith("data:")
+    ]
+    return _existing(path.parent, uris)
+
+
+_MTLLIB = re.compile(r"^\s*mtllib\s+(.+?)\s*$", re.MULTILINE)
+_MAP = re.compile(r"^\s*(?:map_\w+|bump|disp|decal|refl|norm)\s+(.+?)\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def _texture_name(arguments: str) -> str:
+    # MTL map statements may carry options (-s 1 1 1, -bm 0.5 ...) before a file name that may hold spaces.
+    tokens = arguments.split(" ")
+    index = 0
+    while index < len(tokens) and tokens[index].startswith("-"):
+        index += 1
+        while index < len(tokens) and _is_number(tokens[index]):
+            index += 1
+    return " ".join(tokens[index:])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _obj_sidecars(path: Path) -> list[Path]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    mtl_names: list[str] = []
+    for match in _MTLLIB.finditer(text):
+        line = match.group(1)
+        mtl_names.append(line)
+        mtl_names.extend(line.split())  # several libraries on one line, or one name with spaces
+    mtls = _existing(path.parent, mtl_names)
+    textures: list[Path] = []
+    for mtl in mtls:
+        body = mtl.read_text(encoding="utf-8", errors="replace")
+        names = [_texture_name(m.group(1)) for m in _MAP.finditer(body)]
+        textures.extend(_existing(mtl.parent, names))
+    return _existing(path.parent, [str(p) for p in mtls + textures])
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def asset_key(path: Path, options: Any, version: str | None = None) -> str:
+    """The cache key of one asset: its bytes, its sidecars' bytes (by name), the options' repr and the code version."""
+    digest = hashlib.sha256()
+    digest.update(file_digest(path).encode())
+    for sidecar in sidecar_files(path):
+        # Names matter too: an OBJ that refers to 'a b.png' differs from one whose texture was renamed.
+        relative = os.path.relpath(sidecar, path.parent)
+        digest.update(f"\0{relative}\0{file_digest(sidecar)}".encode())
+    digest.update(f"\0{options!r}\0{version or code_version()}".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    corrupt: int = 0
+
+
+class AssetCache:
+    """Processed asset scenes stored as pickles under root/<k[:2]>/<k>.pkl; `root=None` disables caching."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.stats = CacheStats()
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.pkl"
+
+    def get(self, key: str) -> Scene | None:
+        """The stored scene, or None on a miss. A corrupt or foreign entry counts as a miss and is removed."""
+        if self.root is None:
+            self.stats.misses += 1
+            return None
+        path = self._path(key)
+        try:
+            payload = path.read_bytes()
+        except OSError:
+            self.stats.misses += 1
+            return None
+        try:
+            stored = pickle.loads(payload)
+            if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
+                raise ValueError("entry does not hold its key")
+            scene = stored[1]
+            if not isinstance(scene, Scene):
+                raise ValueError("entry does not hold a scene")
+        except Exception:
+            # Any failure to unpickle (truncation, old classes, garbage) just means: rebuild this asset.
+            self.stats.corrupt += 1
+            self.stats.misses += 1
+            path.unlink(missing_ok=True)
+            return None
+        self.stats.hits += 1
+        return scene
+
+    def put(self, key: str, scene: Scene) -> None:
+        """Store atomically: a reader sees the whole entry or none, even if two builds write it at once."""
+        if self.root is None:
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = pickle.dumps((key, scene), protocol=pickle.HIGHEST_PROTOCOL)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(payload)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,977 @@
+"""Compose: the spec model plus ingested assets → one Scene per room (walls, doors, plinths, frames, placed artifacts)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+
+Vec3 = tuple[float, float, float]
+
+# Walls by compass name. North is -Z, so a visitor facing yaw 0 (three.js looks down -Z) faces the north wall.
+# For each wall: its inward normal, and the axis (and direction) along which wall offsets are measured, chosen so
+# that an offset runs from the left end of the wall as a visitor inside the room faces it.
+WALLS = ("north", "east", "south", "west")
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+DEFAULT_DOOR_HEIGHT = 2.2
+PLINTH_MARGIN = 0.08  # metres of plinth around the artifact's footprint
+VITRINE_MARGIN = 0.06  # metres of air between an artifact and its glass
+PICTURE_GAP = 0.015  # pictures and panels hang this far in front of the wall, so they never z-fight with it
+FRAME_WIDTH = 0.05
+FRAME_DEPTH = 0.035
+
+
+# ---------------------------------------------------------------------------------------------- small math
+
+
+def yaw_quaternion(degrees: float) -> tuple[float, float, float, float]:
+    half = math.radians(degrees) / 2
+    return (0.0, math.sin(half), 0.0, math.cos(half))
+
+
+def rotate_yaw(vector: Sequence[float], degrees: float) -> Vec3:
+    """Rotate a vector about +Y (counter-clockwise seen from above), as a glTF node rotation would."""
+    angle = math.radians(degrees)
+    c, s = math.cos(angle), math.sin(angle)
+    x, y, z = (float(v) for v in vector)
+    return (x * c + z * s, y, -x * s + z * c)
+
+
+def quaternion_matrix(q: Sequence[float]) -> np.ndarray:
+    x, y, z, w = (float(v) for v in q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def node_matrix(node: Node) -> np.ndarray:
+    """The node's local transform as a 4×4 matrix (T · R · S)."""
+    matrix = np.eye(4)
+    matrix[:3, :3] = quaternion_matrix(node.rotation) * np.asarray(node.scale, dtype=float)
+    matrix[:3, 3] = node.translation
+    return matrix
+
+
+def _positions(primitive: Primitive) -> np.ndarray:
+    positions = np.asarray(primitive.attributes["POSITION"])
+    if positions.dtype.kind in "iu" and "POSITION" in primitive.normalized:
+        positions = positions / float(np.iinfo(positions.dtype).max)
+    return positions.astype(float)
+
+
+def nodes_bounds(nodes: Iterable[Node], parent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """World AABB of every mesh under these nodes (instances included), or None when there is no geometry."""
+    low = np.full(3, np.inf)
+    high = np.full(3, -np.inf)
+    base = np.eye(4) if parent is None else parent
+
+    def visit(node: Node, matrix: np.ndarray) -> None:
+        world = matrix @ node_matrix(node)
+        if node.mesh is not None:
+            corners = []
+            for primitive in node.mesh.primitives:
+                positions = _positions(primitive)
+                if len(positions):
+                    corners.append(positions.min(axis=0))
+                    corners.append(positions.max(axis=0))
+            if corners:
+                box = np.array(corners)
+                local = _box_corners(box.min(axis=0), box.max(axis=0))
+                for instance in _instance_matrices(node):
+                    placed = (world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3]
+                    np.minimum(low, placed.min(axis=0), out=low)
+                    np.maximum(high, placed.max(axis=0), out=high)
+        for child in node.children:
+            visit(child, world)
+
+    for node in nodes:
+        visit(node, base)
+    if not np.all(np.isfinite(low)):
+        return None
+    return low, high
+
+
+def _instance_matrices(node: Node) -> list[np.ndarray]:
+    if not node.instances:
+        return [np.eye(4)]
+    count = len(next(iter(node.instances.values())))
+    out = []
+    for i in range(count):
+        instance = Node(
+            translation=tuple(node.instances["TRANSLATION"][i]) if "TRANSLATION" in node.instances else (0.0, 0.0, 0.0),
+            rotation=tuple(node.instances["ROTATION"][i]) if "ROTATION" in node.instances else (0.0, 0.0, 0.0, 1.0),
+            scale=tuple(node.instances["SCALE"][i]) if "SCALE" in node.instances else (1.0, 1.0, 1.0),
+        )
+        out.append(node_matrix(instance))
+    return out
+
+
+def _box_corners(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+
+
+def world_bounds_of(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    """AABB of a root node of a room scene, in world coordinates."""
+    return nodes_bounds([node])
+
+
+# ---------------------------------------------------------------------------------------------- primitives
+
+
+def _primitive(positions: list[Vec3], normals: list[Vec3], uvs: list[tuple[float, float]], indices: list[int],
+               material: Material) -> Primitive:
+    return Primitive(
+        attributes={
+            "POSITION": np.asarray(positions, dtype=np.float32).reshape(-1, 3),
+            "NORMAL": np.asarray(normals, dtype=np.float32).reshape(-1, 3),
+            "TEXCOORD_0": np.asarray(uvs, dtype=np.float32).reshape(-1, 2),
+        },
+        indices=np.asarray(indices, dtype=np.uint32),
+        material=material,
+    )
+
+
+class MeshBuilder:
+    """Accumulates quads into one primitive per material, so a room's shell costs few draw calls."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[Material, list[Vec3], list[Vec3], list[tuple[float, float]], list[int]]] = {}
+        self._order: list[int] = []
+
+    def quad(self, corner: ArrayLike, u_edge: ArrayLike, v_edge: ArrayLike, material: Material,
+             uv_scale: tuple[float, float] | None = None, uv_origin: tuple[float, float] = (0.0, 0.0)) -> None:
+        """A rectangle from `corner` spanning `u_edge` and `v_edge`, facing u × v (counter-clockwise front).
+
+        UVs are in metres (so a texture tiles once per metre) unless `uv_scale` gives the UV span explicitly.
+        """
+        c = np.asarray(corner, dtype=float)
+        u = np.asarray(u_edge, dtype=float)
+        v = np.asarray(v_edge, dtype=float)
+        normal = np.cross(u, v)
+        length = float(np.linalg.norm(normal))
+        if length < 1e-9:
+            return
+        normal /= length
+        su, sv = uv_scale if uv_scale is not None else (float(np.linalg.norm(u)), float(np.linalg.norm(v)))
+        ou, ov = uv_origin
+        key = id(material)
+        if key not in self._parts:
+            self._parts[key] = (material, [], [], [], [])
+            self._order.append(key)
+        _, positions, normals, uvs, indices = self._parts[key]
+        base = len(positions)
+        for corner_point in (c, c + u, c + u + v, c + v):
+            positions.append(tuple(float(a) for a in corner_point))  # type: ignore[arg-type]
+            normals.append(tuple(float(a) for a in normal))  # type: ignore[arg-type]
+        # glTF UV origin is top-left: v grows downwards, so the top edge of the quad gets the smaller v.
+        uvs.extend([(ou, ov + sv), (ou + su, ov + sv), (ou + su, ov), (ou, ov)])
+        indices.extend([base, base + 1, base + 2, base, base + 2, base + 3])
+
+    def box(self, low: Sequence[float], high: Sequence[float], material: Material, bottom: bool = False) -> None:
+        """An axis-aligned box with outward faces; the bottom face is left out unless asked (it sits on something)."""
+        x0, y0, z0 = (float(a) for a in low)
+        x1, y1, z1 = (float(a) for a in high)
+        dx, dy, dz = x1 - x0, y1 - y0, z1 - z0
+        self.quad((x0, y0, z1), (dx, 0, 0), (0, dy, 0), material)  # +Z
+        self.quad((x1, y0, z0), (-dx, 0, 0), (0, dy, 0), material)  # -Z
+        self.quad((x1, y0, z1), (0, 0, -dz), (0, dy, 0), material)  # +X
+        self.quad((x0, y0, z0), (0, 0, dz), (0, dy, 0), material)  # -X
+        self.quad((x0, y1, z1), (dx, 0, 0), (0, 0, -dz), material)  # +Y
+        if bottom:
+            self.quad((x0, y0, z0), (dx, 0, 0), (0, 0, dz), material)  # -Y
+
+    def mesh(self, name: str) -> Mesh | None:
+        primitives = [_primitive(p, n, t, i, m) for m, p, n, t, i in (self._parts[k] for k in self._order)]
+        return Mesh(name=name, primitives=primitives) if primitives else None
+
+
+def solid(name: str, color: Sequence[float], roughness: float = 0.9, metallic: float = 0.0) -> Material:
+    rgba = tuple(float(c) for c in color)
+    if len(rgba) == 3:
+        rgba = (*rgba, 1.0)
+    return Material(name=name, base_color_factor=rgba, roughness_factor=roughness,  # type: ignore[arg-type]
+                    metallic_factor=metallic)
+
+
+def hex_color(text: str | None, default: Sequence[float]) -> tuple[float, float, float, float]:
+    """'#rrggbb' (sRGB, as designers pick it) → linear RGBA as glTF base colour factors expect."""
+    if not text:
+        rgba = tuple(float(c) for c in default)
+        return (*rgba, 1.0) if len(rgba) == 3 else rgba  # type: ignore[return-value]
+    value = text.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    channels = [int(value[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    alpha = int(value[6:8], 16) / 255 if len(value) == 8 else 1.0
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return (round(linear[0], 6), round(linear[1], 6), round(linear[2], 6), round(alpha, 6))
+
+
+@dataclass
+class Opening:
+    """A hole in a wall: from `start` to `end` along the wall (metres from its left end), `bottom` to `top` high."""
+
+    start: float
+    end: float
+    bottom: float
+    top: float
+
+
+def wall_segments(length: float, height: float, openings: Sequence[Opening]) -> list[tuple[float, float, float, float]]:
+    """Rectangles (u0, u1, v0, v1) covering a wall except its openings; openings are clamped into the wall."""
+    pieces: list[tuple[float, float, float, float]] = []
+    cursor = 0.0
+    for opening in sorted(openings, key=lambda o: o.start):
+        start = max(cursor, min(length, opening.start))
+        end = max(start, min(length, opening.end))
+        bottom = max(0.0, min(height, opening.bottom))
+        top = max(bottom, min(height, opening.top))
+        if start > cursor:
+            pieces.append((cursor, start, 0.0, height))
+        if end > start:
+            if bottom > 0:
+                pieces.append((start, end, 0.0, bottom))
+            if top < height:
+                pieces.append((start, end, top, height))
+        cursor = max(cursor, end)
+    if cursor < length:
+        pieces.append((cursor, length, 0.0, height))
+    return pieces
+
+
+@dataclass
+class RoomFrame:
+    """Where a room's interior sits in the world: its min corner (x, z) and its size (width x, depth z, height y)."""
+
+    id: str
+    origin: tuple[float, float]
+    size: Vec3
+
+    @property
+    def width(self) -> float:
+        return self.size[0]
+
+    @property
+    def depth(self) -> float:
+        return self.size[1]
+
+    @property
+    def height(self) -> float:
+        return self.size[2]
+
+    @property
+    def low(self) -> Vec3:
+        return (self.origin[0], 0.0, self.origin[1])
+
+    @property
+    def high(self) -> Vec3:
+        return (self.origin[0] + self.width, self.height, self.origin[1] + self.depth)
+
+    def wall_length(self, wall: str) -> float:
+        return self.width if wall in ("north", "south") else self.depth
+
+    def wall_point(self, wall: str, offset: float, y: float = 0.0) -> Vec3:
+        """The world point `offset` metres from the wall's left end (as seen from inside), at height y."""
+        x0, z0 = self.origin
+        x1, z1 = x0 + self.width, z0 + self.depth
+        if wall == "north":
+            return (x0 + offset, y, z0)
+        if wall == "east":
+            return (x1, y, z0 + offset)
+        if wall == "south":
+            return (x1 - offset, y, z1)
+        if wall == "west":
+            return (x0, y, z1 - offset)
+        raise ValueError(f"unknown wall {wall}")
+
+    @staticmethod
+    def wall_along(wall: str) -> Vec3:
+        """Unit vector along the wall, from its left end to its right end as seen from inside."""
+        return {"north": (1.0, 0.0, 0.0), "east": (0.0, 0.0, 1.0), "south": (-1.0, 0.0, 0.0),
+                "west": (0.0, 0.0, -1.0)}[wall]
+
+    @staticmethod
+    def wall_normal(wall: str) -> Vec3:
+        """The wall's inward normal (pointing into the room)."""
+        return {"north": (0.0, 0.0, 1.0), "east": (-1.0, 0.0, 0.0), "south": (0.0, 0.0, -1.0),
+                "west": (1.0, 0.0, 0.0)}[wall]
+
+    def offset_of(self, wall: str, point: Sequence[float]) -> float:
+        """The inverse of wall_point: how far along `wall` the world point lies."""
+        start = self.wall_point(wall, 0.0)
+        along = self.wall_along(wall)
+        return (point[0] - start[0]) * along[0] + (point[2] - start[2]) * along[2]
+
+
+@dataclass
+class DoorLink:
+    """A door between two rooms, in world coordinates: its centre on the shared wall plane."""
+
+    room: str
+    wall: str
+    to: str
+    centre: Vec3
+    width: float
+    height: float
+
+
+@dataclass
+class RoomShellSpec:
+    """What compose needs to build a room's shell, independent of how the spec spells it."""
+
+    id: str
+    size: Vec3
+    wall_color: tuple[float, float, float, float] = (0.82, 0.8, 0.76, 1.0)
+    floor_color: tuple[float, float, float, float] = (0.35, 0.3, 0.26, 1.0)
+    ceiling_color: tuple[float, float, float, float] = (0.9, 0.9, 0.9, 1.0)
+    wall_texture: Texture | None = None
+    floor_texture: Texture | None = None
+    ceiling_texture: Texture | None = None
+    lights: list[tuple[Light, Vec3]] = field(default_factory=list)
+
+
+def shell_material(name: str, color: tuple[float, float, float, float], texture: Texture | None) -> Material:
+    material = solid(name, color)
+    if texture is not None:
+        material.base_color_texture = TextureRef(texture=texture)
+    return material
+
+
+def build_shell(frame: RoomFrame, spec: RoomShellSpec, openings: dict[str, list[Opening]]) -> list[Node]:
+    """Floor, ceiling and four walls facing inwards (with door openings), plus the room's lights."""
+    walls = MeshBuilder()
+    x0, z0 = frame.origin
+    w, d, h = frame.width, frame.depth, frame.height
+    floor = shell_material(f"{spec.id}-floor", spec.floor_color, spec.floor_texture)
+    ceiling = shell_material(f"{spec.id}-ceiling", spec.ceiling_color, spec.ceiling_texture)
+    wall = shell_material(f"{spec.id}-wall", spec.wall_color, spec.wall_texture)
+    # The floor's UVs follow world X/Z so adjacent rooms' floor textures line up at the door.
+    walls.quad((x0, 0.0, z0 + d), (w, 0, 0), (0, 0, -d), floor, uv_origin=(x0, -z0 - d))
+    walls.quad((x0, h, z0), (w, 0, 0), (0, 0, d), ceiling)
+    for name in WALLS:
+        start = frame.wall_point(name, 0.0)
+        along = np.asarray(frame.wall_along(name))
+        for u0, u1, v0, v1 in wall_segments(frame.wall_length(name), h, openings.get(name, [])):
+            corner = np.asarray(start) + along * u0 + np.array([0.0, v0, 0.0])
+            walls.quad(corner, along * (u1 - u0), (0.0, v1 - v0, 0.0), wall, uv_origin=(u0, -v1))
+    nodes = []
+    mesh = walls.mesh(f"{spec.id}-shell")
+    if mesh is not None:
+        nodes.append(Node(name=f"{spec.id}-shell", mesh=mesh))
+    for index, (light, position) in enumerate(spec.lights):
+        nodes.append(Node(name=f"{spec.id}-light-{index}", light=light, translation=position,
+                          # Spot and directional lights shine down -Z; tilt them to face the floor.
+                          rotation=(-math.sqrt(0.5), 0.0, 0.0, math.sqrt(0.5)) if light.type != "point" else
+                          (0.0, 0.0, 0.0, 1.0)))
+    return nodes
+
+
+def default_lights(frame: RoomFrame, intensity: float = 1.0) -> list[tuple[Light, Vec3]]:
+    """A grid of point lights below the ceiling, one per ~6 m of length, no more than four (each costs a pass)."""
+    nx = max(1, min(2, round(frame.width / 6)))
+    nz = max(1, min(2, round(frame.depth / 6)))
+    lights = []
+    reach = max(frame.width, frame.depth, frame.height) * 1.5
+    for i in range(nx):
+        for j in range(nz):
+            x = frame.origin[0] + frame.width * (i + 0.5) / nx
+            z = frame.origin[1] + frame.depth * (j + 0.5) / nz
+            light = Light(type="point", color=(1.0, 0.97, 0.92), intensity=round(12.0 * intensity, 4),
+                          range=round(reach, 3), name=f"{frame.id}-light-{i}-{j}")
+            lights.append((light, (round(x, 6), round(frame.height - 0.3, 6), round(z, 6))))
+    return lights
+
+
+def look_rotation(direction: Sequence[float]) -> tuple[float, float, float, float]:
+    """The quaternion that turns a light's -Z axis to point along `direction`."""
+    d = np.asarray(direction, dtype=float)
+    d = d / max(float(np.linalg.norm(d)), 1e-12)
+    source = np.array([0.0, 0.0, -1.0])
+    axis = np.cross(source, d)
+    dot = float(np.clip(np.dot(source, d), -1.0, 1.0))
+    if np.linalg.norm(axis) < 1e-9:
+        return (0.0, 0.0, 0.0, 1.0) if dot > 0 else (1.0, 0.0, 0.0, 0.0)
+    axis = axis / np.linalg.norm(axis)
+    half = math.acos(dot) / 2
+    s = math.sin(half)
+    return (round(float(axis[0] * s), 7), round(float(axis[1] * s), 7), round(float(axis[2] * s), 7),
+            round(math.cos(half), 7))
+
+
+def _r(values: Iterable[float]) -> list[float]:
+    """Round world coordinates for the manifest: sub-micrometre digits only make the JSON noisy."""
+    return [round(float(v), 6) + 0.0 for v in values]
+
+
+# ---------------------------------------------------------------------------------------------- the exhibit
+
+
+@dataclass
+class ArtifactPlacement:
+    """Where compose put an artifact, in world coordinates: what the manifest and the tours need."""
+
+    id: str
+    kind: str
+    room: str
+    position: Vec3  # the artifact node's origin: a model's base centre, an image's or panel's centre
+    bounds: tuple[Vec3, Vec3]
+    front: Vec3  # unit vector the artifact faces (horizontal)
+    view: dict[str, list[float]]
+    annotations: dict[str, Vec3] = field(default_factory=dict)
+
+
+@dataclass
+class ComposedRoom:
+    id: str
+    frame: RoomFrame
+    scene: Scene
+    doors: list[DoorLink]
+    artifact_ids: list[str]
+
+
+@dataclass
+class Composition:
+    """Everything compose produced: a Scene per room (in spec order) and world placements for the manifest."""
+
+    rooms: list[ComposedRoom]
+    artifacts: dict[str, ArtifactPlacement]
+    stop_views: dict[tuple[str, int], dict[str, list[float]]]
+    start: dict[str, Any]
+
+
+def text_map(text: Any) -> dict[str, str]:
+    """A language map as a plain dict without empty values (the model stores read-only mappings)."""
+    if not text:
+        return {}
+    return {str(k): str(v) for k, v in dict(text).items() if v}
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    """The object record as JSON: multilingual fields as language maps, empty fields left out."""
+    out: dict[str, Any] = {}
+    for name in ("title", "creator", "date", "culture", "material", "dimensions"):
+        value = text_map(getattr(record, name))
+        if value:
+            out[name] = value
+    if record.accession:
+        out["accession"] = record.accession
+    for name in ("credit",):
+        value = text_map(getattr(record, name))
+        if value:
+            out[name] = value
+    for name in ("rights",):
+        if getattr(record, name):
+            out[name] = getattr(record, name)
+    description = text_map(record.description)
+    if description:
+        out["description"] = description
+    if record.source:
+        out["source"] = record.source
+    return out
+
+
+def _lang_alt(text: dict[str, str], default_language: str) -> dict[str, Any]:
+    # XMP language alternatives: the default language first, so readers that take the first item get it.
+    ordered = sorted(text.items(), key=lambda item: (item[0] != default_language, 0))
+    alt: dict[str, Any] = {"@type": "rdf:Alt"}
+    for n, (language, value) in enumerate(ordered, start=1):
+        alt[f"rdf:_{n}"] = {"@language": language, "@value": value}
+    return alt
+
+
+def _in_default(text: dict[str, str], default_language: str) -> str:
+    return text.get(default_language) or next(iter(text.values()), "")
+
+
+def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_rights: str) -> dict[str, Any]:
+    """The record as a KHR_xmp_json_ld packet: Dublin Core elements, XMP rights and the credit line."""
+    packet: dict[str, Any] = {
+        "@context": {
+            "dc": "http://purl.org/dc/elements/1.1/",
+            "xmpRights": "http://ns.adobe.com/xap/1.0/rights/",
+            "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        },
+        "@id": "",
+    }
+    data = record_dict(record)
+    if "title" in data:
+        packet["dc:title"] = _lang_alt(data["title"], default_language)
+    if "creator" in data:
+        packet["dc:creator"] = {"@list": [_in_default(data["creator"], default_language)]}
+    if "date" in data:
+        packet["dc:date"] = {"@list": [_in_default(data["date"], default_language)]}
+    if "description" in data:
+        packet["dc:description"] = _lang_alt(data["description"], default_language)
+    if "culture" in data:
+        packet["dc:coverage"] = _in_default(data["culture"], default_language)
+    packet["dc:identifier"] = data.get("accession") or artifact_id
+    rights = data.get("rights") or exhibit_rights
+    if rights:
+        packet["dc:rights"] = _lang_alt({"x-default": rights}, "x-default")
+        packet["xmpRights:WebStatement"] = rights
+    if "credit" in data:
+        packet["photoshop:Credit"] = _in_default(data["credit"], default_language)
+    if "source" in data:
+        packet["dc:source"] = data["source"]
+    return packet
+
+
+def layout_rooms(exhibit: Any) -> dict[str, tuple[float, float]]:
+    """Each room's centre [x, z] in the world: given, or beside the room whose door leads to it, door to door."""
+    rooms = {room.id: room for room in exhibit.rooms}
+    centres: dict[str, tuple[float, float]] = {r.id: tuple(r.position) for r in exhibit.rooms if r.position is not None}
+    if not centres and exhibit.rooms:
+        centres[exhibit.rooms[0].id] = (0.0, 0.0)
+    # Doors as edges in both directions: (from, wall, offset on from's wall, to, offset on to's wall if declared).
+    edges: dict[str, list[tuple[str, float, str, str]]] = {r.id: [] for r in exhibit.rooms}
+    for room in exhibit.rooms:
+        for door in room.doors:
+            if door.to not in rooms:
+                continue
+            edges[room.id].append((door.wall, door.at, door.to, room.id))
+            edges[door.to].append((OPPOSITE[door.wall], _declared_offset(rooms[door.to], room.id, OPPOSITE[door.wall]),
+                                   room.id, room.id))
+    while True:
+        pending = [r.id for r in exhibit.rooms if r.id in centres]
+        placed_any = False
+        for room_id in pending:
+            for wall, offset, other_id, _ in edges[room_id]:
+                if other_id in centres:
+                    continue
+                room, other = rooms[room_id], rooms[other_id]
+                frame = _frame(room, centres[room_id])
+                door_centre = frame.wall_point(wall, frame.wall_length(wall) / 2 + offset)
+                other_wall = OPPOSITE[wall]
+                other_offset = _declared_offset(other, room_id, other_wall)
+                probe = _frame(other, (0.0, 0.0))
+                probe_point = probe.wall_point(other_wall, probe.wall_length(other_wall) / 2 + other_offset)
+                centres[other_id] = (round(door_centre[0] - probe_point[0], 6), round(door_centre[2] - probe_point[2], 6))
+                placed_any = True
+        if not placed_any:
+            loose = [r for r in exhibit.rooms if r.id not in centres]
+            if not loose:
+                break
+            # A room no door reaches: set it beside the others, east of everything, with a 2 m gap.
+            east = max(centres[r][0] + rooms[r].size[0] / 2 for r in centres)
+            centres[loose[0].id] = (round(east + 2.0 + loose[0].size[0] / 2, 6), 0.0)
+    return centres
+
+
+def _declared_offset(room: Any, to: str, wall: str) -> float:
+    door = next((d for d in room.doors if d.to == to and d.wall == wall), None)
+    return door.at if door is not None else 0.0
+
+
+def _frame(room: Any, centre: tuple[float, float]) -> RoomFrame:
+    width, depth, height = (float(v) for v in room.size)
+    return RoomFrame(id=room.id, origin=(centre[0] - width / 2, centre[1] - depth / 2), size=(width, depth, height))
+
+
+def _door_links(exhibit: Any, frames: dict[str, RoomFrame]) -> dict[str, list[DoorLink]]:
+    """Every door once per room it opens from: the declared side and the far side, on the shared wall plane."""
+    links: dict[str, list[DoorLink]] = {room.id: [] for room in exhibit.rooms}
+    seen: set[tuple[str, str, str]] = set()
+    for room in exhibit.rooms:
+        frame = frames[room.id]
+        for door in room.doors:
+            if door.to not in frames or (room.id, door.wall, door.to) in seen:
+                continue
+            height = min(door.height, frame.height, frames[door.to].height)
+            centre = frame.wall_point(door.wall, frame.wall_length(door.wall) / 2 + door.at)
+            links[room.id].append(DoorLink(room.id, door.wall, door.to, centre, door.width, height))
+            seen.add((room.id, door.wall, door.to))
+            back = OPPOSITE[door.wall]
+            if (door.to, back, room.id) not in seen:
+                links[door.to].append(DoorLink(door.to, back, room.id, centre, door.width, height))
+                seen.add((door.to, back, room.id))
+    return links
+
+
+def _openings(frame: RoomFrame, doors: list[DoorLink]) -> dict[str, list[Opening]]:
+    out: dict[str, list[Opening]] = {}
+    for door in doors:
+        along = frame.offset_of(door.wall, door.centre)
+        out.setdefault(door.wall, []).append(Opening(along - door.width / 2, along + door.width / 2, 0.0, door.height))
+    return out
+
+
+DEFAULT_SURFACES = {"walls": "#e8e4dc", "floor": "#8a8178", "ceiling": "#f4f2ee"}
+
+
+def clone_nodes(scene: Scene, prefix: str) -> tuple[list[Node], list[Any]]:
+    """A fresh node tree for a second use of the same asset; meshes stay shared (so they can be instanced)."""
+    from pipeline.scene import Animation, AnimationChannel, Skin
+
+    mapping: dict[int, Node] = {}
+
+    def copy(node: Node) -> Node:
+        twin = Node(name=node.name, mesh=node.mesh, translation=node.translation, rotation=node.rotation,
+                    scale=node.scale, light=node.light, camera=node.camera, instances=node.instances,
+                    extras=dict(node.extras), xmp=node.xmp, keep=node.keep)
+        mapping[id(node)] = twin
+        twin.children = [copy(child) for child in node.children]
+        return twin
+
+    roots = [copy(node) for node in scene.nodes]
+    for original in scene.all_nodes():
+        if original.skin is not None:
+            skin = original.skin
+            mapping[id(original)].skin = Skin(
+                joints=[mapping.get(id(j), j) for j in skin.joints], inverse_bind_matrices=skin.inverse_bind_matrices,
+                skeleton=mapping.get(id(skin.skeleton)) if skin.skeleton is not None else None, name=skin.name)
+    animations = [
+        Animation(name=f"{prefix}/{animation.name}", channels=[
+            AnimationChannel(sampler=c.sampler, node=mapping.get(id(c.node), c.node), path=c.path)
+            for c in animation.channels if id(c.node) in mapping])
+        for animation in scene.animations
+    ]
+    return roots, animations
+
+
+class Composer:
+    """Builds the rooms of one exhibit; holds the materials it creates so equal ones are shared."""
+
+    def __init__(self, exhibit: Any, assets: dict[str, Scene], textures: dict[str, Texture],
+                 panel_textures: dict[str, Texture] | None = None) -> None:
+        self.exhibit = exhibit
+        self.assets = assets  # artifact id → ingested (and processed) asset scene
+        self.textures = textures  # file path (str) → texture, for images and surfaces
+        self.panel_textures = panel_textures or {}  # artifact id → rendered panel text
+        self.language = exhibit.default_language
+        self._materials: dict[tuple[Any, ...], Material] = {}
+        self._used_assets: set[int] = set()
+
+    def material(self, name: str, color: tuple[float, float, float, float], roughness: float = 0.9,
+                 metallic: float = 0.0, alpha: str = "OPAQUE", double_sided: bool = False) -> Material:
+        key = (name, color, roughness, metallic, alpha, double_sided)
+        if key not in self._materials:
+            material = solid(name, color, roughness, metallic)
+            material.alpha_mode = alpha
+            material.double_sided = double_sided
+            self._materials[key] = material
+        return self._materials[key]
+
+    def compose(self) -> Composition:
+        exhibit = self.exhibit
+        centres = layout_rooms(exhibit)
+        frames = {room.id: _frame(room, centres[room.id]) for room in exhibit.rooms}
+        doors = _door_links(exhibit, frames)
+        placements: dict[str, ArtifactPlacement] = {}
+        rooms: list[ComposedRoom] = []
+        for room in exhibit.rooms:
+            frame = frames[room.id]
+            scene = Scene(name=room.id, copyright=exhibit.exhibit.rights or "")
+            scene.extras = {"vitrina": {"room": room.id, "ambient": room.lighting.ambient,
+                                        "light_color": room.lighting.color}}
+            if exhibit.exhibit.rights:
+                scene.xmp = {"@context": {"dc": "http://purl.org/dc/elements/1.1/",
+                                          "xmpRights": "http://ns.adobe.com/xap/1.0/rights/"},
+                             "@id": "", "xmpRights:WebStatement": exhibit.exhibit.rights,
+                             "dc:title": _lang_alt(text_map(exhibit.exhibit.title), self.language)}
+            shell = self._shell_spec(room, frame)
+            scene.nodes.extend(build_shell(frame, shell, _openings(frame, doors[room.id])))
+            ids = []
+            for artifact in exhibit.artifacts:
+                if artifact.place.room != room.id:
+                    continue
+                placement = self._place(artifact, room, frame, scene)
+                placements[artifact.id] = placement
+                ids.append(artifact.id)
+            rooms.append(ComposedRoom(room.id, frame, scene, doors[room.id], ids))
+        stop_views = self._stop_views(placements, frames)
+        start_room = exhibit.start_room
+        frame = frames[start_room.id]
+        centre = centres[start_room.id]
+        at = start_room.start.at if start_room.start is not None else (0.0, 0.0)
+        facing = start_room.start.facing if start_room.start is not None else 0.0
+        start = {"room": start_room.id, "position": _r((centre[0] + at[0], 0.0, centre[1] + at[1])),
+                 "yaw": round(-float(facing), 6) + 0.0}
+        return Composition(rooms, placements, stop_views, start)
+
+    # ---- rooms
+
+    def _surface_texture(self, surface: Any) -> Texture | None:
+        if surface.texture is None:
+            return None
+        return self.textures.get(str(surface.texture.path))
+
+    def _shell_spec(self, room: Any, frame: RoomFrame) -> RoomShellSpec:
+        colours = {name: hex_color(getattr(room, name).color or DEFAULT_SURFACES[name], (1, 1, 1))
+                   for name in ("walls", "floor", "ceiling")}
+        light_colour = hex_color(room.lighting.color, (1, 1, 1))[:3]
+        lights = default_lights(frame, intensity=max(room.lighting.ambient, 0.0))
+        for light, _ in lights:
+            light.color = (round(light_colour[0], 6), round(light_colour[1], 6), round(light_colour[2], 6))
+        spec = RoomShellSpec(id=room.id, size=frame.size, wall_color=colours["walls"], floor_color=colours["floor"],
+                             ceiling_color=colours["ceiling"], wall_texture=self._surface_texture(room.walls),
+                             floor_texture=self._surface_texture(room.floor),
+                             ceiling_texture=self._surface_texture(room.ceiling), lights=lights)
+        return spec
+
+    def _spotlight(self, room: Any, frame: RoomFrame, scene: Scene, artifact_id: str, target: Vec3,
+                   radius: float, offset: Vec3 = (0.0, 0.0, 0.0)) -> None:
+        if not room.lighting.spotlights:
+            return
+        position = (target[0] + offset[0], frame.height - 0.05, target[2] + offset[2])
+        direction = np.asarray(target) - np.asarray(position)
+        distance = float(np.linalg.norm(direction))
+        cone = min(math.atan2(radius * 1.3, max(distance, 1e-3)), math.radians(40))
+        colour = hex_color(room.lighting.color, (1, 1, 1))[:3]
+        light = Light(type="spot", color=(round(colour[0], 6), round(colour[1], 6), round(colour[2], 6)),
+                      intensity=round(20.0 * room.lighting.spot_intensity, 4), range=round(distance * 2.5, 3),
+                      inner_cone_angle=round(cone * 0.6, 6), outer_cone_angle=round(cone, 6),
+                      name=f"{artifact_id}-spot")
+        scene.nodes.append(Node(name=f"{artifact_id}-spot", light=light, translation=tuple(_r(position)),  # type: ignore[arg-type]
+                                rotation=look_rotation(direction)))
+
+    # ---- artifacts
+
+    def _place(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
+        if artifact.kind == "model":
+            return self._place_model(artifact, room, frame, scene)
+        return self._place_flat(artifact, room, frame, scene)
+
+    def _artifact_node(self, artifact: Any) -> Node:
+        record = record_dict(artifact.record)
+        extras = {"vitrina": {"id": artifact.id, "kind": artifact.kind, "record": record}}
+        if artifact.alt:
+            extras["vitrina"]["alt"] = text_map(artifact.alt)
+        return Node(name=artifact.id, keep=True, extras=extras,
+                    xmp=dublin_core(artifact.id, artifact.record, self.language, self.exhibit.exhibit.rights))
+
+    def _place_model(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
+        asset = self.assets[artifact.id]
+        if id(asset) in self._used_assets:
+            roots, animations = clone_nodes(asset, artifact.id)
+        else:
+            self._used_assets.add(id(asset))
+            roots = list(asset.nodes)
+            animations = list(asset.animations)
+            for animation in animations:
+                animation.name = f"{artifact.id}/{animation.name}" if animation.name else artifact.id
+        bounds = nodes_bounds(roots)
+        if bounds is None:
+            raise ValueError(f"artifact {artifact.id}: the model has no geometry")
+        low, high = bounds
+        size = high - low
+        scale = 1.0
+        if artifact.height is not None and size[1] > 0:
+            scale = float(artifact.height) / float(size[1])
+        place = artifact.place
+        yaw = -float(place.rotate)  # the spec turns clockwise seen from above; glTF's +Y rotation is the other way
+        centre_x, centre_z = frame.origin[0] + frame.width / 2, frame.origin[1] + frame.depth / 2
+        at = place.floor_at
+        base = (centre_x + at[0], place.base_height, centre_z + at[1])
+        inner = Node(name=f"{artifact.id}.model", children=roots,
+                     translation=(-float(low[0] + high[0]) / 2, -float(low[1]), -float(low[2] + high[2]) / 2))
+        node = self._artifact_node(artifact)
+        node.translation = tuple(_r(base))  # type: ignore[assignment]
+        node.rotation = yaw_quaternion(yaw)
+        node.scale = (scale, scale, scale)
+        node.children = [inner]
+        scene.nodes.append(node)
+        scene.animations.extend(animations)
+
+        footprint = (float(size[0]) * scale, float(size[2]) * scale)
+        tall = float(size[1]) * scale
+        if place.plinth is not None or place.vitrine is not None:
+            scene.nodes.append(self._stand(artifact, place, base, yaw, footprint, tall))
+        world = nodes_bounds([node])
+        assert world is not None
+        wlow, whigh = world
+        front = rotate_yaw((0.0, 0.0, 1.0), yaw)
+        annotations = {a.id: tuple(_r(np.asarray(base) + np.asarray(rotate_yaw(a.at, yaw))))
+                       for a in artifact.annotations}
+        target = tuple(_r((wlow + whigh) / 2))
+        radius = float(np.linalg.norm(whigh - wlow)) / 2
+        self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_r(np.asarray(front) * 0.8))  # type: ignore[arg-type]
+        view = default_view(target, radius, front, frame)  # type: ignore[arg-type]
+        return ArtifactPlacement(artifact.id, "model", room.id, tuple(_r(base)), (tuple(_r(wlow)), tuple(_r(whigh))),  # type: ignore[arg-type]
+                                 front, view, annotations)  # type: ignore[arg-type]
+
+    def _stand(self, artifact: Any, place: Any, base: Vec3, yaw: float, footprint: tuple[float, float],
+               tall: float) -> Node:
+        """A plinth, or a vitrine's pedestal and glass, turned with the artifact and sized to its footprint."""
+        builder = MeshBuilder()
+        if place.vitrine is not None:
+            v = place.vitrine
+            width, depth = footprint[0] + 2 * v.margin, footprint[1] + 2 * v.margin
+            glass_height = v.height if v.height is not None else tall + v.margin
+            pedestal = self.material(f"{artifact.id}-pedestal", hex_color(v.color, (1, 1, 1)))
+            glass = self.material("vitrine-glass", (0.92, 0.96, 1.0, 0.12), roughness=0.05, alpha="BLEND",
+                                  double_sided=True)
+            builder.box((-width / 2, -v.plinth_height, -depth / 2), (width / 2, 0.0, depth / 2), pedestal)
+            builder.box((-width / 2, 0.0, -depth / 2), (width / 2, glass_height, depth / 2), glass)
+        else:
+            p = place.plinth
+            width = p.width if p.width is not None else footprint[0] + 2 * p.margin
+            depth = p.depth if p.depth is not None else footprint[1] + 2 * p.margin
+            stone = self.material(f"{artifact.id}-plinth", hex_color(p.color, (1, 1, 1)))
+            builder.box((-width / 2, -p.height, -depth / 2), (width / 2, 0.0, depth / 2), stone)
+        mesh = builder.mesh(f"{artifact.id}-stand")
+        return Node(name=f"{artifact.id}-stand", mesh=mesh, translation=base, rotation=yaw_quaternion(yaw))
+
+    def _place_flat(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
+        """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
+        place = artifact.place
+        width, height = self._flat_size(artifact)
+        if place.on_wall:
+            wall = place.wall
+            along = np.asarray(frame.wall_along(wall))
+            normal = np.asarray(frame.wall_normal(wall))
+            wall_point = frame.wall_point(wall, frame.wall_length(wall) / 2 + place.wall_offset, place.wall_height)
+            centre = np.asarray(wall_point) + normal * PICTURE_GAP
+            yaw = math.degrees(math.atan2(normal[0], normal[2]))
+        else:
+            yaw = -float(place.rotate)
+            normal = np.asarray(rotate_yaw((0.0, 0.0, 1.0), yaw))
+            along = np.asarray(rotate_yaw((1.0, 0.0, 0.0), yaw))
+            at = place.floor_at
+            centre = np.array([frame.origin[0] + frame.width / 2 + at[0], place.wall_height,
+                               frame.origin[1] + frame.depth / 2 + at[1]])
+        up = np.array([0.0, 1.0, 0.0])
+        builder = MeshBuilder()
+        # Geometry is built in the node's frame (x along, y up, +z out of the wall), then turned by the node.
+        x, y = np.array([1.0, 0, 0]), up
+        face = self._face_material(artifact)
+        builder.quad(-x * width / 2 - y * height / 2, x * width, y * height, face, uv_scale=(1.0, 1.0))
+        if artifact.kind == "image" and artifact.frame is not None and artifact.frame.width > 0:
+            self._frame_boxes(builder, artifact, width, height)
+        elif artifact.kind == "panel":
+            back = self.material(f"{artifact.id}-back", hex_color(artifact.background, (1, 1, 1)))
+            builder.box((-width / 2, -height / 2, -0.02), (width / 2, height / 2, -0.001), back, bottom=True)
+            if not place.on_wall:
+                post = self.material("panel-post", (0.2, 0.2, 0.2, 1.0), roughness=0.5, metallic=0.8)
+                builder.box((-0.03, -place.wall_height, -0.05), (0.03, -height / 2, -0.01), post)
+        node = self._artifact_node(artifact)
+        node.mesh = builder.mesh(f"{artifact.id}")
+        node.translation = tuple(_r(centre))  # type: ignore[assignment]
+        node.rotation = yaw_quaternion(yaw)
+        scene.nodes.append(node)
+        world = nodes_bounds([node])
+        assert world is not None
+        wlow, whigh = world
+        annotations = {a.id: tuple(_r(centre + along * a.at[0] + up * a.at[1] + normal * a.at[2]))
+                       for a in artifact.annotations}
+        target = tuple(_r(centre))
+        radius = math.hypot(width, height) / 2
+        front = tuple(float(v) for v in normal)
+        self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_r(normal * 1.2))  # type: ignore[arg-type]
+        view = default_view(target, radius, front, frame, elevation=0.0)  # type: ignore[arg-type]
+        return ArtifactPlacement(artifact.id, artifact.kind, room.id, target, (tuple(_r(wlow)), tuple(_r(whigh))),  # type: ignore[arg-type]
+                                 front, view, annotations)  # type: ignore[arg-type]
+
+    def _flat_size(self, artifact: Any) -> tuple[float, float]:
+        if artifact.size is not None:
+            return float(artifact.size[0]), float(artifact.size[1])
+        if artifact.kind == "image":
+            texture = self.textures.get(str(artifact.image.path))
+            if texture is not None and texture.width and texture.height:
+                return 1.0, round(texture.height / texture.width, 6)
+            return 1.0, 1.0
+        return 1.0, 0.7
+
+    def _face_material(self, artifact: Any) -> Material:
+        if artifact.kind == "image":
+            material = Material(name=f"{artifact.id}-image", roughness_factor=0.85, metallic_factor=0.0)
+            texture = self.textures.get(str(artifact.image.path))
+            if texture is not None:
+                material.base_color_texture = TextureRef(texture=texture)
+            return material
+        material = Material(name=f"{artifact.id}-panel", base_color_factor=hex_color(artifact.background, (1, 1, 1)),
+                            roughness_factor=0.95, metallic_factor=0.0)
+        texture = self.panel_textures.get(artifact.id)
+        if texture is not None:
+            material.base_color_factor = (1.0, 1.0, 1.0, 1.0)
+            material.base_color_texture = TextureRef(texture=texture)
+        return material
+
+    def _frame_boxes(self, builder: MeshBuilder, artifact: Any, width: float, height: float) -> None:
+        frame = artifact.frame
+        mat = frame.mat
+        if mat > 0:
+            passe = self.material("passe-partout", (0.93, 0.92, 0.88, 1.0))
+            builder.quad((-width / 2 - mat, -height / 2 - mat, -0.002), (width + 2 * mat, 0, 0), (0, height + 2 * mat, 0),
+                         passe)
+        moulding = self.material(f"frame-{frame.color}", hex_color(frame.color, (0.2, 0.15, 0.1)), roughness=0.6)
+        fw, fd = frame.width, max(frame.depth, 0.005)
+        inner_w, inner_h = width / 2 + mat, height / 2 + mat
+        back = -PICTURE_GAP + 0.001  # the frame stands on the wall and out to its depth
+        builder.box((-inner_w - fw, -inner_h - fw, back), (inner_w + fw, -inner_h, fd), moulding, bottom=True)
+        builder.box((-inner_w - fw, inner_h, back), (inner_w + fw, inner_h + fw, fd), moulding, bottom=True)
+        builder.box((-inner_w - fw, -inner_h, back), (-inner_w, inner_h, fd), moulding)
+        builder.box((inner_w, -inner_h, back), (inner_w + fw, inner_h, fd), moulding)
+
+    # ---- tours
+
+    def _stop_views(self, placements: dict[str, ArtifactPlacement],
+                    frames: dict[str, RoomFrame]) -> dict[tuple[str, int], dict[str, list[float]]]:
+        views: dict[tuple[str, int], dict[str, list[float]]] = {}
+        for tour in self.exhibit.tours:
+            for index, stop in enumerate(tour.stops):
+                placement = placements.get(stop.artifact_id)
+                if placement is None:
+                    continue
+                frame = frames[placement.room]
+                low, high = np.asarray(placement.bounds[0]), np.asarray(placement.bounds[1])
+                radius = float(np.linalg.norm(high - low)) / 2
+                target: Vec3 = tuple(_r((low + high) / 2))  # type: ignore[assignment]
+                front = placement.front
+                if stop.annotation:
+                    key = stop.annotation.split("/", 1)[1] if "/" in stop.annotation else stop.annotation
+                    point = placement.annotations.get(key)
+                    if point is not None:
+                        side = np.asarray(point) - np.asarray(target)
+                        side[1] = 0.0
+                        if placement.kind == "model" and np.linalg.norm(side) > 1e-3:
+                            front = tuple(float(v) for v in side / np.linalg.norm(side))  # type: ignore[assignment]
+                        target = point
+                        radius = max(radius * 0.4, 0.15)
+                if stop.view is not None:
+                    views[(tour.id, index)] = orbit_view(target, front, stop.view.distance, stop.view.azimuth,
+                                                         stop.view.elevation, frame)
+                else:
+                    views[(tour.id, index)] = default_view(target, radius, front, frame)
+        return views
+
+
+def orbit_view(target: Vec3, front: Vec3, distance: float, azimuth: float, elevation: float,
+               frame: RoomFrame) -> dict[str, list[float]]:
+    """Camera at `distance` from target, `azimuth` degrees clockwise (from above) from the front, `elevation` up."""
+    horizontal = np.asarray(rotate_yaw(front, -azimuth))
+    horizontal[1] = 0.0
+    norm = float(np.linalg.norm(horizontal))
+    horizontal = horizontal / norm if norm > 1e-9 else np.array([0.0, 0.0, 1.0])
+    el = math.radians(elevation)
+    eye = np.asarray(target) + distance * (horizontal * math.cos(el) + np.array([0.0, math.sin(el), 0.0]))
+    # Keep the camera inside the room, so a tour never glides a visitor into (or through) a wall.
+    low, high = np.asarray(frame.low), np.asarray(frame.high)
+    margin = np.array([0.25, 0.3, 0.25])
+    eye = np.minimum(np.maximum(eye, low + margin), high - margin)
+    return {"target": _r(target), "position": _r(eye)}
+
+
+def default_view(target: Vec3, radius: float, front: Vec3, frame: RoomFrame,
+                 elevation: float = 10.0) -> dict[str, list[float]]:
+    """Frame the artifact's bounding sphere in a 50° field of view, from its front, a little above."""
+    distance = min(max(radius / math.tan(math.radians(25)) * 1.15, 0.8), 8.0)
+    return orbit_view(target, front, distance, 0.0, elevation, frame)
+
+
+def compose(exhibit: Any, assets: dict[str, Scene], textures: dict[str, Texture],
+            panel_textures: dict[str, Texture] | None = None) -> Composition:
+    """One Scene per room (in spec order) with every artifact placed, plus world placements for the manifest.
+
+    `assets` maps a model artifact's id to its processed asset scene; `textures` maps image and surface file
+    paths (str of the resolved path) to textures; `panel_textures` optionally holds rendered panel text.
+    """
+    return Composer(exhibit, assets, textures, panel_textures).compose()
