@@ -110,16 +110,18 @@ class _GlbWriter:
         self.doc.bufferViews.append(view)
         return len(self.doc.bufferViews) - 1
 
-    def _compressed_view(self, data: bytes, target: int, stride: int, count: int, mode: str) -> int:
-        from pipeline import meshopt  # only needed when asked for, and owned by the transforms helper
+    def _compressed_view(self, data: bytes, target: int, stride: int, count: int, mode: str,
+                         filter_name: str = "NONE") -> int:
+        from pipeline import meshopt  # only needed when asked for
 
-        encoded = (meshopt.encode_index_buffer(data, count, stride) if mode == "TRIANGLES"
-                   else meshopt.encode_vertex_buffer(data, count, stride))
+        encoded = meshopt.encode_buffer_view(data, count, stride, mode)
         offset = self._append(encoded)
         fallback_offset = self.fallback_length
         self.fallback_length += len(data) + (-len(data) % 4)
-        extension = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded), "byteStride": stride,
-                     "count": count, "mode": mode}
+        extension: dict[str, Any] = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded),
+                                     "byteStride": stride, "count": count, "mode": mode}
+        if filter_name != "NONE":
+            extension["filter"] = filter_name
         view = gl.BufferView(buffer=1, byteOffset=fallback_offset, byteLength=len(data),
                              byteStride=stride if target == ARRAY_BUFFER else None, target=target,
                              extensions={"EXT_meshopt_compression": extension})
@@ -127,7 +129,7 @@ class _GlbWriter:
         return len(self.doc.bufferViews) - 1
 
     def _accessor(self, array: np.ndarray, *, target: int | None = None, normalized: bool = False,
-                  min_max: bool = False, name: str | None = None) -> int:
+                  min_max: bool = False, attribute: str = "") -> int:
         array = np.ascontiguousarray(array)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
@@ -146,8 +148,13 @@ class _GlbWriter:
             data = padded.tobytes()
         else:
             data = rows.tobytes()
-        if self.options.meshopt and target == ARRAY_BUFFER and stride is not None and count > 0:
-            view = self._compressed_view(data, target, stride, count, "ATTRIBUTES")
+        if self.options.meshopt and target == ARRAY_BUFFER and count > 0:
+            from pipeline import meshopt
+
+            stream = meshopt.vertex_stream(attribute, rows, normalized)
+            stream_bytes = np.ascontiguousarray(stream.rows).tobytes()
+            view = self._compressed_view(stream_bytes, target, int(stream.rows.shape[1]), count, "ATTRIBUTES",
+                                         stream.filter)
         elif (self.options.meshopt and target == ELEMENT_ARRAY_BUFFER and count % 3 == 0 and count > 0
               and rows.dtype.itemsize in (2, 4)):
             view = self._compressed_view(data, target, rows.dtype.itemsize, count, "TRIANGLES")
@@ -155,7 +162,7 @@ class _GlbWriter:
             view = self._buffer_view(data, target=target, stride=stride)
         accessor = gl.Accessor(bufferView=view, byteOffset=0, componentType=COMPONENT_TYPES[rows.dtype],
                                normalized=True if normalized else None, count=count,
-                               type=ACCESSOR_TYPES[components], name=name)
+                               type=ACCESSOR_TYPES[components])
         if min_max and count:
             low, high = rows.min(axis=0), rows.max(axis=0)
             if rows.dtype.kind == "f":
@@ -264,7 +271,7 @@ class _GlbWriter:
             self.used.add("KHR_mesh_quantization")
             self.required.add("KHR_mesh_quantization")
         return self._accessor(array, target=ARRAY_BUFFER, normalized=normalized,
-                              min_max=name == "POSITION")
+                              min_max=name == "POSITION", attribute=name)
 
     def _indices(self, indices: np.ndarray, vertex_count: int) -> int:
         flat = np.asarray(indices).reshape(-1)

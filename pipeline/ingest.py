@@ -66,7 +66,7 @@ UP_ROTATIONS: dict[str, tuple[float, float, float, float]] = {
 READABLE_EXTENSIONS = {
     "KHR_draco_mesh_compression", "KHR_mesh_quantization", "KHR_texture_transform", "KHR_materials_unlit",
     "KHR_lights_punctual", "EXT_mesh_gpu_instancing", "KHR_xmp_json_ld", "EXT_texture_webp",
-    "KHR_texture_basisu",
+    "KHR_texture_basisu", "EXT_meshopt_compression",
 }
 
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
@@ -470,6 +470,9 @@ class _GltfReader:
             view = self.json["bufferViews"][index]
         except (KeyError, IndexError, TypeError):
             raise self.fail(f"bufferView {index} does not exist") from None
+        compressed = view.get("extensions", {}).get("EXT_meshopt_compression")
+        if compressed is not None:
+            return self._meshopt_view(index, compressed), view.get("byteStride")
         data = self._buffer(int(view.get("buffer", 0)))
         start = int(view.get("byteOffset", 0))
         end = start + int(view["byteLength"])
@@ -477,6 +480,26 @@ class _GltfReader:
             raise self.fail(f"bufferView {index} runs past the end of buffer {view.get('buffer', 0)} "
                             "(truncated file?)")
         return data[start:end], view.get("byteStride")
+
+    def _meshopt_view(self, index: int, compressed: dict[str, Any]) -> bytes:
+        """An EXT_meshopt_compression bufferView, decoded (as gltfpack -cc and Vitrina itself write them)."""
+        from pipeline import meshopt
+
+        cache: dict[int, bytes] = self.__dict__.setdefault("_decoded_views", {})
+        if index not in cache:
+            data = self._buffer(int(compressed.get("buffer", 0)))
+            start = int(compressed.get("byteOffset", 0))
+            end = start + int(compressed["byteLength"])
+            if end > len(data):
+                raise self.fail(f"bufferView {index} runs past the end of its buffer (truncated file?)")
+            try:
+                cache[index] = meshopt.decode_buffer_view(
+                    data[start:end], int(compressed["count"]), int(compressed["byteStride"]),
+                    str(compressed.get("mode", "ATTRIBUTES")), str(compressed.get("filter", "NONE")))
+            except (ValueError, RuntimeError, KeyError) as error:
+                raise self.fail(f"bufferView {index}: EXT_meshopt_compression data cannot be decoded "
+                                f"({error})") from None
+        return cache[index]
 
     # -- accessors -----------------------------------------------------------------------------------
 
