@@ -1,0 +1,679 @@
+"""The websockets adapter: connections, limits, fan-out, HTTP health and metrics, shutdown (rules live in session.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import inspect
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from viewer.tours import protocol as p
+from viewer.tours import tokens
+from viewer.tours.session import Member, TourFull, TourInfo, TourState
+from viewer.tours.store import MemoryStore, RedisStore, TourStore
+
+log = logging.getLogger("vitrina.tours")
+
+HttpResult = tuple[int, dict[str, str], bytes] | None
+HttpHandler = Callable[[str, Headers], HttpResult | Awaitable[HttpResult]]
+
+# A pose waits in the connection's one-slot mailbox once this much is already queued in the kernel-side buffer.
+POSE_BACKLOG_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-connection and per-tour limits (docs/tour-protocol.md, "Errors and limits")."""
+
+    max_message_bytes: int = p.MAX_MESSAGE_BYTES
+    rate_per_s: float = 40.0
+    burst: float = 80.0
+    room_cap: int = 2500
+    join_timeout_s: float = 10.0
+    grace_s: float = 120.0
+    strikes: int = 20
+    strike_window_s: float = 10.0
+    ping_interval_s: float | None = 20.0
+
+    def public(self) -> dict[str, Any]:
+        return {"max_message_bytes": self.max_message_bytes, "rate_per_s": self.rate_per_s,
+                "burst": self.burst, "pose_hz": 30}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Catalog:
+    """The tours of a built site, read from SITE/<exhibit>/exhibit.json; rescanned when a lookup misses."""
+
+    def __init__(self, site_dir: Path, secret: bytes) -> None:
+        self.site_dir = site_dir
+        self.secret = secret
+        self.tours: dict[tuple[str, str], TourInfo] = {}
+        self.by_code: dict[str, TourInfo] = {}
+        self._scanned_at = -1.0
+        self.scan()
+
+    def scan(self) -> None:
+        tours: dict[tuple[str, str], TourInfo] = {}
+        for manifest in sorted(self.site_dir.glob("*/exhibit.json")):
+            try:
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+                exhibit = data["exhibit"]["id"]
+                for tour in data.get("tours", []):
+                    tours[(exhibit, tour["id"])] = TourInfo(exhibit, tour["id"], len(tour.get("stops", [])))
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                log.warning("skipping %s: %s", manifest, error)
+        self.tours = tours
+        self.by_code = {tokens.visitor_code(self.secret, info.exhibit, info.tour): info for info in tours.values()}
+        self._scanned_at = time.monotonic()
+
+    def _rescan_if_stale(self) -> None:
+        # `vitrina serve` rebuilds the site under us; a miss may just mean a new tour. At most once a second.
+        if time.monotonic() - self._scanned_at > 1.0:
+            self.scan()
+
+    def find(self, exhibit: str, tour: str) -> TourInfo | None:
+        if (exhibit, tour) not in self.tours:
+            self._rescan_if_stale()
+        return self.tours.get((exhibit, tour))
+
+    def find_code(self, code: str) -> TourInfo | None:
+        code = tokens.normalise_code(code)
+        if code not in self.by_code:
+            self._rescan_if_stale()
+        return self.by_code.get(code)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.closes: collections.Counter[int] = collections.Counter()
+
+    def render(self, server: TourServer) -> str:
+        lines = [
+            "# HELP vitrina_tour_connections Open websocket connections that have joined a tour.",
+            "# TYPE vitrina_tour_connections gauge",
+            f"vitrina_tour_connections {len(server.peers)}",
+            "# HELP vitrina_tour_members Members of tours held by this process (online or within grace).",
+            "# TYPE vitrina_tour_members gauge",
+            f"vitrina_tour_members {sum(len(hub.state.members) for hub in server.hubs.values())}",
+            "# HELP vitrina_tours_active Tours with at least one connection in this process.",
+            "# TYPE vitrina_tours_active gauge",
+            f"vitrina_tours_active {sum(1 for hub in server.hubs.values() if hub.peers)}",
+        ]
+        for name, help_text in (("events", "Tour events published."), ("poses_in", "Poses received from guides."),
+                                ("poses_out", "Poses written to connections."),
+                                ("poses_dropped", "Poses overwritten in a slow connection's slot.")):
+            lines += [f"# HELP vitrina_tour_{name}_total {help_text}", f"# TYPE vitrina_tour_{name}_total counter",
+                      f"vitrina_tour_{name}_total {self.counters[name]}"]
+        lines += ["# HELP vitrina_tour_errors_total Error replies sent, by code.",
+                  "# TYPE vitrina_tour_errors_total counter"]
+        lines += [f'vitrina_tour_errors_total{{code="{code}"}} {count}' for code, count in sorted(self.errors.items())]
+        lines += ["# HELP vitrina_tour_closes_total Connections closed by the server, by close code.",
+                  "# TYPE vitrina_tour_closes_total counter"]
+        lines += [f'vitrina_tour_closes_total{{code="{code}"}} {count}' for code, count in sorted(self.closes.items())]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(eq=False)
+class Peer:
+    """One joined connection: its member, its token bucket, its strikes and its one-slot pose mailbox."""
+
+    connection: ServerConnection
+    member_id: str = ""
+    hub: TourHub | None = None
+    tokens: float = 0.0
+    refilled_at: float = field(default_factory=time.monotonic)
+    strikes: collections.deque[float] = field(default_factory=collections.deque)
+    last_rate_reply: float = 0.0
+    pose_slot: str | None = None
+    pose_drainer: asyncio.Task[None] | None = None
+    replaced: bool = False
+
+    def write(self, text: str) -> None:
+        """Queue a frame without waiting (like websockets.broadcast for one connection)."""
+        broadcast((self.connection,), text)
+
+    def send_pose(self, text: str, metrics: Metrics) -> None:
+        if self.pose_drainer is None:
+            transport = self.connection.transport
+            if transport.get_write_buffer_size() < POSE_BACKLOG_BYTES:
+                self.write(text)
+                metrics.counters["poses_out"] += 1
+                return
+            self.pose_drainer = asyncio.create_task(self._drain_poses(metrics))
+        if self.pose_slot is not None:
+            metrics.counters["poses_dropped"] += 1
+        self.pose_slot = text  # a slow client keeps only the newest pose
+
+    async def _drain_poses(self, metrics: Metrics) -> None:
+        try:
+            while self.pose_slot is not None:
+                text, self.pose_slot = self.pose_slot, None
+                await self.connection.send(text)  # returns once the buffer is below websockets' write limit
+                metrics.counters["poses_out"] += 1
+        except ConnectionClosed:
+            pass
+        finally:
+            self.pose_drainer = None
+
+
+class TourHub:
+    """One tour in this process: the state replica, the peers connected here, and the only place events are applied."""
+
+    def __init__(self, server: TourServer, info: TourInfo, state: TourState) -> None:
+        self.server = server
+        self.info = info
+        self.state = state
+        self.peers: dict[str, Peer] = {}
+        self.lock = asyncio.Lock()
+        self.latest_pose: dict[str, Any] | None = None
+        self.grace_timers: dict[str, asyncio.Task[None]] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start_following(self) -> None:
+        store = self.server.store
+        if store.shared:
+            self.tasks.append(asyncio.create_task(store.follow(self.info, lambda: self.state.seq, self.receive)))
+            self.tasks.append(asyncio.create_task(store.watch_poses(self.info, self.server.remote_pose)))
+
+    async def receive(self, events: list[dict[str, Any]]) -> None:
+        """Events appended by other processes (Redis): apply the new ones in order."""
+        async with self.lock:
+            for event in events:
+                if event["seq"] <= self.state.seq:
+                    continue
+                if event["seq"] != self.state.seq + 1:
+                    await self._catch_up()
+                    continue
+                self._apply(event)
+
+    async def _catch_up(self) -> None:
+        """Apply everything the store has beyond our seq; if the log was trimmed, reload and re-snapshot everyone."""
+        store = self.server.store
+        fresh = await store.load(self.info)
+        missed = await store.events_after(self.info, self.state.seq, fresh.seq)
+        if missed is None:
+            self.state = fresh
+            snapshot = p.dump(fresh.snapshot(self.latest_pose, now_ms()))
+            for peer in self.peers.values():
+                peer.write(snapshot)
+            return
+        for event in missed:
+            if event["seq"] == self.state.seq + 1:
+                self._apply(event)
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        self.state.apply(event)
+        self.server.metrics.counters["events"] += 1
+        text = p.dump(event)
+        broadcast([peer.connection for peer in self.peers.values()], text)
+        if event["kind"] == "tour_ended":
+            for peer in list(self.peers.values()):
+                self.server.close_later(peer, p.CLOSE_TOUR_ENDED, "tour ended")
+        elif event["kind"] == "member_left":
+            gone = self.peers.get(event["member"])
+            if gone is not None:
+                self.server.close_later(gone, p.CLOSE_NORMAL, "left the tour")
+
+    async def commit(self, decide: Callable[[TourState], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Decide on the current state and publish; on a conflict with another process, catch up and decide again."""
+        async with self.lock:
+            return await self._commit_locked(decide)
+
+    async def _commit_locked(self, decide: Callable[[TourState], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        for _ in range(20):
+            drafts = decide(self.state)
+            if not drafts:
+                return []
+            events = self.state.number(drafts, now_ms())
+            if await self.server.store.append(self.state, events):
+                for event in events:
+                    self._apply(event)
+                return events
+            await self._catch_up()
+        raise RuntimeError(f"tour {self.info.key}: could not append after 20 conflicts")
+
+    def fan_out_pose(self, text: str, sender: str | None) -> None:
+        metrics = self.server.metrics
+        for member_id, peer in self.peers.items():
+            if member_id != sender:
+                peer.send_pose(text, metrics)
+
+    def schedule_grace(self, member_id: str) -> None:
+        self.cancel_grace(member_id)
+        self.grace_timers[member_id] = asyncio.create_task(self._expire(member_id))
+
+    def cancel_grace(self, member_id: str) -> None:
+        timer = self.grace_timers.pop(member_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _expire(self, member_id: str) -> None:
+        await asyncio.sleep(self.server.limits.grace_s)
+        self.grace_timers.pop(member_id, None)
+
+        def leave_if_still_away(state: TourState) -> list[dict[str, Any]]:
+            member = state.members.get(member_id)
+            if member is None or member.online:
+                return []
+            return state.decide_leave(member_id, "timeout")
+
+        await self.commit(leave_if_still_away)
+
+
+class TourServer:
+    """Everything the websockets handler needs: the site catalog, the store, the hubs and the limits."""
+
+    def __init__(self, site_dir: Path, secret: bytes, store: TourStore, limits: Limits,
+                 origins: list[str] | None) -> None:
+        self.catalog = Catalog(site_dir, secret)
+        self.secret = secret
+        self.store = store
+        self.limits = limits
+        self.origins = [origin.rstrip("/") for origin in origins or []]
+        self.hubs: dict[str, TourHub] = {}
+        self._hub_creation: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self.peers: set[Peer] = set()
+        self.metrics = Metrics()
+        self.closing = False
+        self.http_handler: HttpHandler | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------------------------------------ HTTP
+
+    def origin_allowed(self, headers: Headers) -> bool:
+        origin = headers.get("Origin")
+        if origin is None:
+            return True  # not a browser; browsers always send Origin on websocket upgrades
+        origin = origin.rstrip("/")
+        if self.origins:
+            return origin in self.origins
+        return urlsplit(origin).netloc.lower() == headers.get("Host", "").lower()
+
+    async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == p.PATH:
+            if not self.origin_allowed(request.headers):
+                self.metrics.counters["origin_refused"] += 1
+                return connection.respond(403, "origin not allowed\n")
+            if "websocket" not in request.headers.get("Upgrade", "").lower():
+                return connection.respond(426, "this is the tour websocket; see docs/tour-protocol.md\n")
+            if self.closing:
+                return connection.respond(503, "restarting\n")
+            return None
+        if path == "/healthz":
+            health = json.dumps({"status": "ok", "tours": len(self.hubs), "connections": len(self.peers)})
+            return _response(200, {"Content-Type": "application/json"}, (health + "\n").encode())
+        if path == "/metrics":
+            return _response(200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+                             self.metrics.render(self).encode())
+        if self.http_handler is not None:
+            result = self.http_handler(request.path, request.headers)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None:
+                status, headers, body = result
+                return _response(status, headers, body)
+        return connection.respond(404, "not found\n")
+
+    # ------------------------------------------------------------------------------------------------ websocket
+
+    async def handler(self, connection: ServerConnection) -> None:
+        peer = Peer(connection, tokens=self.limits.burst)
+        try:
+            hub = await self._join(peer)
+            if hub is None:
+                return
+            await self._serve_member(peer, hub)
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._leave(peer)
+
+    async def _close(self, peer: Peer, code: int, reason: str) -> None:
+        self.metrics.closes[code] += 1
+        await peer.connection.close(code, reason)
+
+    def close_later(self, peer: Peer, code: int, reason: str) -> None:
+        task = asyncio.create_task(self._close(peer, code, reason))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _reply_error(self, peer: Peer, code: str, message: str, ref: str | int | None = None) -> None:
+        self.metrics.errors[code] += 1
+        peer.write(p.dump(p.error(code, message, ref)))
+
+    async def _refuse(self, peer: Peer, code: str, message: str, close_code: int) -> None:
+        self._reply_error(peer, code, message)
+        await self._close(peer, close_code, code)
+
+    async def _join(self, peer: Peer) -> TourHub | None:
+        connection = peer.connection
+        try:
+            async with asyncio.timeout(self.limits.join_timeout_s):
+                first = await connection.recv()
+        except TimeoutError:
+            await self._refuse(peer, "join_timeout", "no hello in time", p.CLOSE_JOIN_TIMEOUT)
+            return None
+        try:
+            envelope = p.parse(first)
+        except p.ProtocolError as error:
+            await self._refuse(peer, error.code, error.message, p.CLOSE_BAD_HELLO)
+            return None
+        hello = envelope.message
+        if not isinstance(hello, p.Hello):
+            await self._refuse(peer, "not_joined", "the first message must be hello", p.CLOSE_BAD_HELLO)
+            return None
+        if hello.version != p.VERSION:
+            await self._refuse(peer, "unsupported_version", f"this server speaks version {p.VERSION}",
+                               p.CLOSE_BAD_HELLO)
+            return None
+        try:
+            info, member, resume_seq, expires = self._credentials(hello)
+        except tokens.TokenError as error:
+            await self._refuse(peer, "unauthorized", str(error), p.CLOSE_UNAUTHORIZED)
+            return None
+        if info is None:
+            await self._refuse(peer, "unknown_tour", "the site has no such tour", p.CLOSE_UNKNOWN_TOUR)
+            return None
+        hub = await self._hub(info)
+        async with hub.lock:
+            resumed = hello.resume_token is not None and member.id in hub.state.members
+            try:
+                await hub._commit_locked(lambda state: state.decide_join(member, self.limits.room_cap))
+            except TourFull:
+                await self._refuse(peer, "tour_full", "this tour is full", p.CLOSE_TOUR_FULL)
+                return None
+            hub.cancel_grace(member.id)
+            replay = None
+            if resumed and resume_seq is not None:
+                replay = await self.store.events_after(info, resume_seq, hub.state.seq)
+            joined = hub.state.members[member.id]
+            grant = tokens.ResumeGrant(info.exhibit, info.tour, member.id, member.role, joined.name,
+                                       min(expires, time.time() + tokens.RESUME_HOURS * 3600))
+            peer.write(p.dump({
+                "type": "welcome", "v": p.VERSION, "member": member.id, "role": member.role,
+                "exhibit": info.exhibit, "tour": info.tour,
+                "resume_token": tokens.mint_resume_token(self.secret, grant),
+                "grace_ms": int(self.limits.grace_s * 1000), "server_time": now_ms(),
+                "resumed": resumed, "replay": replay is not None, "limits": self.limits.public(),
+            }))
+            if replay is None:
+                peer.write(p.dump(hub.state.snapshot(hub.latest_pose, now_ms())))
+            else:
+                for event in replay:
+                    peer.write(p.dump(event))
+            previous = hub.peers.get(member.id)
+            if previous is not None:
+                previous.replaced = True
+                self.close_later(previous, p.CLOSE_REPLACED, "replaced by a newer connection")
+            peer.member_id, peer.hub = member.id, hub
+            hub.peers[member.id] = peer
+            self.peers.add(peer)
+        return hub
+
+    def _credentials(self, hello: p.Hello) -> tuple[TourInfo | None, Member, int | None, float]:
+        """Who is this hello: (tour, member, resume seq, credential expiry). Raises TokenError."""
+        new_id = "m" + secrets.token_hex(4)
+        if hello.token is not None:
+            guide = tokens.verify_guide_token(self.secret, hello.token)
+            member = Member(new_id, hello.name or "Guide", "guide", hello.device)
+            return self.catalog.find(guide.exhibit, guide.tour), member, None, guide.expires
+        if hello.code is not None:
+            info = self.catalog.find_code(hello.code)
+            if info is None:
+                raise tokens.TokenError("unknown visitor code")
+            assert hello.name is not None
+            return info, Member(new_id, hello.name, "visitor", hello.device), None, time.time() + 86400
+        assert hello.resume_token is not None
+        grant = tokens.verify_resume_token(self.secret, hello.resume_token)
+        member = Member(grant.member, grant.name, grant.role, hello.device)
+        return self.catalog.find(grant.exhibit, grant.tour), member, hello.resume_seq, grant.expires
+
+    async def _hub(self, info: TourInfo) -> TourHub:
+        hub = self.hubs.get(info.key)
+        if hub is not None:
+            return hub
+        async with self._hub_creation[info.key]:
+            hub = self.hubs.get(info.key)
+            if hub is None:
+                hub = TourHub(self, info, await self.store.load(info))
+                hub.latest_pose = await self.store.latest_pose(info)
+                hub.start_following()
+                self.hubs[info.key] = hub
+        return hub
+
+    def remote_pose(self, key: str, text: str) -> None:
+        hub = self.hubs.get(key)
+        if hub is None:
+            return
+        with contextlib.suppress(ValueError):
+            pose = json.loads(text)
+            hub.latest_pose = pose
+            hub.fan_out_pose(text, pose.get("member"))
+
+    def _strike(self, peer: Peer) -> bool:
+        """Record a strike; True when the connection has earned a 1008 close."""
+        now = time.monotonic()
+        peer.strikes.append(now)
+        while peer.strikes and peer.strikes[0] < now - self.limits.strike_window_s:
+            peer.strikes.popleft()
+        return len(peer.strikes) > self.limits.strikes
+
+    def _take_token(self, peer: Peer) -> bool:
+        now = time.monotonic()
+        peer.tokens = min(self.limits.burst, peer.tokens + (now - peer.refilled_at) * self.limits.rate_per_s)
+        peer.refilled_at = now
+        if peer.tokens >= 1.0:
+            peer.tokens -= 1.0
+            return True
+        return False
+
+    async def _serve_member(self, peer: Peer, hub: TourHub) -> None:
+        async for frame in peer.connection:
+            if not self._take_token(peer):
+                now = time.monotonic()
+                if now - peer.last_rate_reply >= 1.0:
+                    peer.last_rate_reply = now
+                    self._reply_error(peer, "rate_limited", "too many messages; this one was dropped")
+                else:
+                    self.metrics.errors["rate_limited"] += 1
+                if self._strike(peer):
+                    await self._close(peer, p.CLOSE_POLICY, "rate limit")
+                    return
+                continue
+            try:
+                envelope = p.parse(frame)
+            except p.ProtocolError as error:
+                self._reply_error(peer, error.code, error.message, error.ref)
+                if self._strike(peer):
+                    await self._close(peer, p.CLOSE_POLICY, "too many bad messages")
+                    return
+                continue
+            if await self._handle(peer, hub, envelope) is False:
+                return
+
+    async def _handle(self, peer: Peer, hub: TourHub, envelope: p.Envelope) -> bool:
+        """One parsed message from a joined member; False when the connection should end."""
+        message, ref = envelope.message, envelope.ref
+        member = hub.state.members.get(peer.member_id)
+        if member is None:  # removed (tour ended, or grace expired elsewhere) while this frame was in flight
+            return False
+        if isinstance(message, p.Pose):
+            if member.role != "guide":
+                self._reply_error(peer, "not_allowed", "only a guide may send poses", ref)
+                return not self._strike(peer)
+            pose = {"type": "pose", "member": peer.member_id, "at": now_ms(), **message.fields}
+            text = p.dump(pose)
+            hub.latest_pose = pose
+            self.metrics.counters["poses_in"] += 1
+            hub.fan_out_pose(text, peer.member_id)
+            await self.store.publish_pose(hub.info, text)
+        elif isinstance(message, p.Ping):
+            peer.write(p.dump(p.pong(message.client_time, now_ms(), ref)))
+        elif isinstance(message, p.Sync):
+            peer.write(p.dump(hub.state.snapshot(hub.latest_pose, now_ms())))
+        elif isinstance(message, p.Hello):
+            self._reply_error(peer, "already_joined", "this connection has already joined", ref)
+            return not self._strike(peer)
+        elif isinstance(message, p.Leave):
+            await hub.commit(lambda state: state.decide_leave(peer.member_id, "left"))
+            await self._close(peer, p.CLOSE_NORMAL, "left the tour")
+            return False
+        else:
+            reply: dict[str, Any] | None = None
+
+            def decide(state: TourState) -> list[dict[str, Any]]:
+                nonlocal reply
+                decision = state.decide(peer.member_id, message, now_ms(), ref)
+                reply = decision.reply
+                return decision.events
+
+            await hub.commit(decide)
+            if reply is not None:
+                if reply["type"] == "error":
+                    self.metrics.errors[reply["code"]] += 1
+                peer.write(p.dump(reply))
+                if reply["type"] == "error" and self._strike(peer):
+                    await self._close(peer, p.CLOSE_POLICY, "too many refused commands")
+                    return False
+        return True
+
+    async def _leave(self, peer: Peer) -> None:
+        if peer.pose_drainer is not None:
+            peer.pose_drainer.cancel()
+        self.peers.discard(peer)
+        hub = peer.hub
+        if hub is None or hub.peers.get(peer.member_id) is not peer:
+            return  # never joined, or replaced by a newer connection of the same member
+        del hub.peers[peer.member_id]
+        if self.closing:
+            return  # shutting down: members stay as they are and resume on the next process
+        await hub.commit(lambda state: state.decide_away(peer.member_id))
+        if peer.member_id in hub.state.members:
+            hub.schedule_grace(peer.member_id)
+
+    # ------------------------------------------------------------------------------------------------ shutdown
+
+    async def shutdown(self) -> None:
+        """Tell every client we restart; the caller then closes the websockets server with 1012."""
+        self.closing = True
+        broadcast([peer.connection for peer in self.peers], p.dump(p.shutdown()))
+        self.metrics.closes[p.CLOSE_RESTART] += len(self.peers)
+        for hub in self.hubs.values():
+            for task in [*hub.tasks, *hub.grace_timers.values()]:
+                task.cancel()
+
+
+def _response(status: int, headers: dict[str, str], body: bytes) -> Response:
+    from http import HTTPStatus
+
+    all_headers = Headers(headers)
+    all_headers.setdefault("Content-Length", str(len(body)))
+    all_headers.setdefault("Cache-Control", "no-store")
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    return Response(status, reason, all_headers, body)
+
+
+async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: HttpHandler | None = None,
+                      redis_url: str | None = None, secret: bytes | None = None, origins: list[str] | None = None,
+                      ready: Callable[[int], None] | None = None, limits: Limits | None = None,
+                      stop: asyncio.Event | None = None, handle_signals: bool = True) -> None:
+    """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
+
+    Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
+    every client to reconnect (a `shutdown` message, close 1012). `ready(port)` is called once listening.
+    """
+    if secret is None:
+        raise ValueError("serve_tours needs a secret (vitrina serve passes a random one)")
+    limits = limits or Limits()
+    store: TourStore
+    if redis_url:
+        redis_store = RedisStore(redis_url, origin=f"{os.getpid()}-{secrets.token_hex(3)}")
+        await redis_store.ping()
+        store = redis_store
+    else:
+        store = MemoryStore()
+    server = TourServer(site_dir, secret, store, limits, origins)
+    server.http_handler = http_handler
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if handle_signals:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, stop.set)
+                installed.append(signum)
+    try:
+        async with serve(server.handler, host, port, process_request=server.process_request,
+                         compression=None, max_size=limits.max_message_bytes,
+                         ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10) as ws_server:
+            bound_port = next(iter(ws_server.sockets)).getsockname()[1]
+            log.info("tour server on http://%s:%d%s", host, bound_port, p.PATH)
+            if ready is not None:
+                ready(bound_port)
+            try:
+                await stop.wait()
+            finally:
+                await server.shutdown()
+                ws_server.close(code=p.CLOSE_RESTART, reason="service restart")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(5):
+                        await ws_server.wait_closed()
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        await store.close()
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """`vitrina tour-server`: serve the tours of a built site until SIGTERM/SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    site = Path(args.site)
+    if not site.is_dir():
+        print(f"site folder {site} does not exist: build an exhibit first", file=sys.stderr)
+        return 2
+    try:
+        secret = tokens.load_secret(args.secret_file)
+    except (OSError, tokens.TokenError) as error:
+        print(f"cannot read the tour secret: {error}", file=sys.stderr)
+        return 2
+    if secret is None:
+        print(f"no tour secret: pass --secret-file FILE or set {tokens.SECRET_ENV}", file=sys.stderr)
+        return 2
+    limits = Limits(room_cap=getattr(args, "room_cap", None) or Limits.room_cap,
+                    join_timeout_s=getattr(args, "join_timeout", None) or Limits.join_timeout_s,
+                    grace_s=getattr(args, "grace", None) or Limits.grace_s)
+
+    def announce(port: int) -> None:
+        # Tests and scripts read this line to learn the port when --port 0 is given.
+        print(f"tour server listening on {args.host}:{port}", flush=True)
+
+    asyncio.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
+                            origins=args.origin, ready=announce, limits=limits))
+    return 0

@@ -1,0 +1,227 @@
+"""The tour state machine: who may do what, which events a command produces, and how events change the state (pure)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from viewer.tours import protocol as p
+
+# Narration and glides start this long after the server decides, so every device can schedule the same moment.
+START_LEAD_MS = 300
+
+
+@dataclass(frozen=True)
+class TourInfo:
+    """What the server knows of a tour from exhibit.json: its key and how many stops it has."""
+
+    exhibit: str
+    tour: str
+    stops: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.exhibit}:{self.tour}"
+
+
+@dataclass
+class Member:
+    id: str
+    name: str
+    role: str  # "guide" | "visitor"
+    device: str
+    following: bool = True
+    hand: bool = False
+    online: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role, "device": self.device,
+                "following": self.following, "hand": self.hand, "online": self.online}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Member:
+        return cls(data["id"], data["name"], data["role"], data["device"], bool(data["following"]),
+                   bool(data["hand"]), bool(data["online"]))
+
+
+class TourFull(Exception):
+    """The room cap is reached."""
+
+
+@dataclass
+class Decision:
+    """What a command leads to: event drafts to publish (kind + fields) and/or a direct reply to the sender."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reply: dict[str, Any] | None = None
+
+
+@dataclass
+class TourState:
+    """The state every member sees, rebuilt by applying events in `seq` order (a snapshot is this, serialised)."""
+
+    info: TourInfo
+    seq: int = 0
+    status: str = "waiting"
+    stop: int | None = None
+    start_at: int | None = None
+    lead: str | None = None
+    gather: dict[str, Any] | None = None
+    members: dict[str, Member] = field(default_factory=dict)  # in join order: the lead fallback relies on it
+
+    # ------------------------------------------------------------------------------------------ serialisation
+
+    def snapshot(self, pose: dict[str, Any] | None = None, server_time: int | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "snapshot", "seq": self.seq}
+        if server_time is not None:
+            message["server_time"] = server_time
+        message["tour"] = {"exhibit": self.info.exhibit, "id": self.info.tour, "stops": self.info.stops,
+                           "status": self.status, "stop": self.stop, "start_at": self.start_at,
+                           "lead": self.lead, "gather": copy.deepcopy(self.gather)}
+        message["members"] = [member.to_dict() for member in self.members.values()]
+        message["pose"] = pose
+        return message
+
+    @classmethod
+    def from_snapshot(cls, info: TourInfo, snapshot: dict[str, Any]) -> TourState:
+        tour = snapshot["tour"]
+        state = cls(info, seq=int(snapshot["seq"]), status=tour["status"], stop=tour["stop"],
+                     start_at=tour["start_at"], lead=tour["lead"], gather=tour["gather"])
+        for data in snapshot["members"]:
+            member = Member.from_dict(data)
+            state.members[member.id] = member
+        return state
+
+    # ------------------------------------------------------------------------------------------ events → state
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Apply one event; its seq must be exactly the next one."""
+        if event["seq"] != self.seq + 1:
+            raise ValueError(f"event seq {event['seq']} does not follow {self.seq}")
+        self.seq = event["seq"]
+        kind = event["kind"]
+        if kind == "member_joined":
+            member = Member.from_dict(event["member"])
+            self.members[member.id] = member
+        elif kind == "member_away":
+            self._set(event["member"], online=False)
+        elif kind == "member_back":
+            self._set(event["member"], online=True, device=event["device"])
+        elif kind == "member_left":
+            self.members.pop(event["member"], None)
+        elif kind == "lead_changed":
+            self.lead = event["lead"]
+        elif kind in ("tour_started", "stop_changed"):
+            self.status, self.stop, self.start_at, self.gather = "running", event["stop"], event["start_at"], None
+        elif kind == "gather":
+            self.gather = {name: event[name] for name in ("by", "position", "yaw", "room", "start_at")}
+            for member in self.members.values():
+                if member.role == "visitor":
+                    member.following = True
+        elif kind == "following_changed":
+            self._set(event["member"], following=event["following"])
+        elif kind in ("hand_raised", "hand_lowered"):
+            self._set(event["member"], hand=kind == "hand_raised")
+        elif kind == "tour_ended":
+            self.status, self.stop, self.start_at, self.lead, self.gather = "ended", None, None, None, None
+            self.members.clear()
+        else:
+            raise ValueError(f"unknown event kind {kind!r}")
+
+    def _set(self, member_id: str, **values: Any) -> None:
+        member = self.members.get(member_id)
+        if member is not None:
+            for name, value in values.items():
+                setattr(member, name, value)
+
+    # ------------------------------------------------------------------------------------------ commands → events
+
+    def decide_join(self, member: Member, room_cap: int) -> list[dict[str, Any]]:
+        """A hello (new, or a resume) → events. Raises TourFull when a new member would exceed the cap."""
+        known = self.members.get(member.id)
+        if known is not None:
+            return [] if known.online else [{"kind": "member_back", "member": member.id, "device": member.device}]
+        if len(self.members) >= room_cap:
+            raise TourFull()
+        events: list[dict[str, Any]] = [{"kind": "member_joined", "member": member.to_dict()}]
+        if member.role == "guide" and self.lead is None:
+            events.append({"kind": "lead_changed", "lead": member.id, "by": None})
+        return events
+
+    def decide_away(self, member_id: str) -> list[dict[str, Any]]:
+        member = self.members.get(member_id)
+        return [{"kind": "member_away", "member": member_id}] if member is not None and member.online else []
+
+    def decide_leave(self, member_id: str, reason: str) -> list[dict[str, Any]]:
+        if member_id not in self.members:
+            return []
+        events: list[dict[str, Any]] = [{"kind": "member_left", "member": member_id, "reason": reason}]
+        if self.lead == member_id:
+            others = [m for m in self.members.values() if m.role == "guide" and m.id != member_id]
+            # Prefer a guide who is connected right now; among those, whoever joined first.
+            others.sort(key=lambda m: not m.online)
+            events.append({"kind": "lead_changed", "lead": others[0].id if others else None, "by": None})
+        return events
+
+    def decide(self, member_id: str, command: p.Command, now_ms: int, ref: str | int | None = None) -> Decision:
+        """A joined member's command → a Decision. Pose, Ping, Sync and Leave are transport matters, not decided here."""
+        member = self.members.get(member_id)
+        if member is None:
+            return Decision(reply=p.error("not_joined", "you are not a member of this tour", ref))
+        if isinstance(command, p.GUIDE_ONLY) and member.role != "guide":
+            return Decision(reply=p.error("not_allowed", "only a guide may do that", ref))
+        start_at = now_ms + START_LEAD_MS
+        if isinstance(command, p.Start):
+            if self.status == "running":
+                return Decision(reply=p.ignored("already_started", ref, stop=self.stop))
+            if not self._valid_stop(command.stop):
+                return Decision(reply=self._bad_stop(command.stop, ref))
+            return Decision([{"kind": "tour_started", "by": member_id, "stop": command.stop, "start_at": start_at}])
+        if isinstance(command, p.Advance):
+            if self.status != "running":
+                return Decision(reply=p.error("bad_state", "the tour is not running; send start first", ref))
+            if command.from_stop != self.stop:
+                return Decision(reply=p.ignored("stale", ref, stop=self.stop))
+            if not self._valid_stop(command.to_stop):
+                return Decision(reply=self._bad_stop(command.to_stop, ref))
+            if command.to_stop == command.from_stop:
+                return Decision(reply=p.ignored("same_stop", ref, stop=self.stop))
+            return Decision([{"kind": "stop_changed", "by": member_id, "from": command.from_stop,
+                              "stop": command.to_stop, "start_at": start_at}])
+        if isinstance(command, p.Gather):
+            if self.status != "running":
+                return Decision(reply=p.error("bad_state", "the tour is not running; send start first", ref))
+            return Decision([{"kind": "gather", "by": member_id, "position": list(command.position),
+                              "yaw": command.yaw, "room": command.room, "start_at": start_at}])
+        if isinstance(command, p.Handover):
+            target = self.members.get(command.to_member)
+            if target is None or target.role != "guide" or not target.online:
+                return Decision(reply=p.error("bad_state", "handover needs an online guide of this tour", ref))
+            if self.lead == target.id:
+                return Decision(reply=p.ignored("already_lead", ref))
+            return Decision([{"kind": "lead_changed", "lead": target.id, "by": member_id}])
+        if isinstance(command, p.End):
+            if self.status == "ended":
+                return Decision(reply=p.ignored("already_ended", ref))
+            return Decision([{"kind": "tour_ended", "by": member_id}])
+        if isinstance(command, p.Follow):
+            if member.following == command.following:
+                return Decision()
+            return Decision([{"kind": "following_changed", "member": member_id, "following": command.following}])
+        if isinstance(command, p.Hand):
+            if member.hand == command.raised:
+                return Decision()
+            return Decision([{"kind": "hand_raised" if command.raised else "hand_lowered", "member": member_id}])
+        raise TypeError(f"{type(command).__name__} is not decided by the session")
+
+    def _valid_stop(self, index: int) -> bool:
+        return 0 <= index < self.info.stops
+
+    def _bad_stop(self, index: int, ref: str | int | None) -> dict[str, Any]:
+        return p.error("bad_state", f"stop {index} does not exist (this tour has {self.info.stops})", ref)
+
+    def number(self, drafts: list[dict[str, Any]], now_ms: int) -> list[dict[str, Any]]:
+        """Event drafts → events with the next sequence numbers and the server time (not yet applied)."""
+        return [{"type": "event", "seq": self.seq + offset, "at": now_ms, **draft}
+                for offset, draft in enumerate(drafts, start=1)]

@@ -1,0 +1,195 @@
+"""Where tour events, snapshots and the latest pose live: in this process (default) or in Redis Streams (shared)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import copy
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from viewer.tours.session import TourInfo, TourState
+
+LOG_LENGTH = 1000  # events kept per tour for replay (docs/tour-protocol.md, "event")
+POSE_TTL_MS = 60_000
+
+log = logging.getLogger("vitrina.tours.store")
+
+EventSink = Callable[[list[dict[str, Any]]], Awaitable[None]]
+PoseSink = Callable[[str, str], None]  # (tour key, pose JSON)
+
+
+class TourStore(Protocol):
+    """The hub's view of persistence. `append` is compare-and-set on the tour's last seq."""
+
+    shared: bool
+
+    async def load(self, info: TourInfo) -> TourState: ...
+
+    async def append(self, state: TourState, events: list[dict[str, Any]]) -> bool: ...
+
+    async def events_after(self, info: TourInfo, seq: int, upto: int) -> list[dict[str, Any]] | None: ...
+
+    async def publish_pose(self, info: TourInfo, pose_text: str) -> None: ...
+
+    async def latest_pose(self, info: TourInfo) -> dict[str, Any] | None: ...
+
+    async def follow(self, info: TourInfo, last_seq: Callable[[], int], sink: EventSink) -> None: ...
+
+    async def watch_poses(self, info: TourInfo, sink: PoseSink) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """One process holds every tour: the event log is a bounded deque per tour, appends always succeed."""
+
+    shared = False
+
+    def __init__(self, log_length: int = LOG_LENGTH) -> None:
+        self._logs: dict[str, collections.deque[dict[str, Any]]] = {}
+        self._poses: dict[str, dict[str, Any]] = {}
+        self._log_length = log_length
+
+    async def load(self, info: TourInfo) -> TourState:
+        return TourState(info)
+
+    async def append(self, state: TourState, events: list[dict[str, Any]]) -> bool:
+        log_ = self._logs.setdefault(state.info.key, collections.deque(maxlen=self._log_length))
+        log_.extend(events)
+        return True
+
+    async def events_after(self, info: TourInfo, seq: int, upto: int) -> list[dict[str, Any]] | None:
+        if seq >= upto:
+            return [] if seq == upto else None
+        log_ = self._logs.get(info.key)
+        if not log_ or log_[0]["seq"] > seq + 1:
+            return None
+        return [event for event in log_ if seq < event["seq"] <= upto]
+
+    async def publish_pose(self, info: TourInfo, pose_text: str) -> None:
+        return None  # the hub already keeps the latest pose; nobody else needs it
+
+    async def latest_pose(self, info: TourInfo) -> dict[str, Any] | None:
+        return None
+
+    async def follow(self, info: TourInfo, last_seq: Callable[[], int], sink: EventSink) -> None:
+        return None
+
+    async def watch_poses(self, info: TourInfo, sink: PoseSink) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+# Append events only if the stream ends exactly at the seq the caller decided on; write the snapshot with them.
+_APPEND_SCRIPT = """
+local last = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if last ~= tonumber(ARGV[1]) then return 0 end
+local seq = last
+for i = 4, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[i])
+end
+redis.call('HSET', KEYS[2], 'seq', seq, 'state', ARGV[3])
+return 1
+"""
+
+
+def _keys(info: TourInfo) -> tuple[str, str, str, str]:
+    base = f"vitrina:tour:{info.exhibit}:{info.tour}"
+    return f"{base}:events", f"{base}:state", f"{base}:poses", f"{base}:pose"
+
+
+class RedisStore:
+    """Tours shared by several processes: a Redis Stream per tour (ids are `<seq>-0`), a state hash, pose pub/sub."""
+
+    shared = True
+
+    def __init__(self, url: str, origin: str, log_length: int = LOG_LENGTH) -> None:
+        try:
+            import redis.asyncio as redis_asyncio
+        except ModuleNotFoundError:
+            raise SystemExit("--redis needs the redis client: pip install vitrina[redis]") from None
+        self._redis = redis_asyncio.from_url(url, decode_responses=True)
+        self._append = self._redis.register_script(_APPEND_SCRIPT)
+        self._origin = origin  # this process's id, so it can skip its own poses coming back through pub/sub
+        self._log_length = log_length
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def load(self, info: TourInfo) -> TourState:
+        stored = await self._redis.hget(_keys(info)[1], "state")
+        if stored is None:
+            return TourState(info)
+        return TourState.from_snapshot(info, json.loads(stored))
+
+    async def append(self, state: TourState, events: list[dict[str, Any]]) -> bool:
+        after = copy.deepcopy(state)
+        for event in events:
+            after.apply(event)
+        events_key, state_key, _, _ = _keys(state.info)
+        texts = [json.dumps(event, separators=(",", ":"), ensure_ascii=False) for event in events]
+        snapshot = json.dumps(after.snapshot(), separators=(",", ":"), ensure_ascii=False)
+        done = await self._append(keys=[events_key, state_key], args=[state.seq, self._log_length, snapshot, *texts])
+        return bool(done)
+
+    async def events_after(self, info: TourInfo, seq: int, upto: int) -> list[dict[str, Any]] | None:
+        if seq >= upto:
+            return [] if seq == upto else None
+        entries: Any = await self._redis.xrange(_keys(info)[0], f"{seq + 1}-0", f"{upto}-0")
+        events = [json.loads(fields["e"]) for _, fields in entries]
+        if not events or events[0]["seq"] != seq + 1 or events[-1]["seq"] != upto:
+            return None  # trimmed away: the caller falls back to a snapshot
+        return events
+
+    async def publish_pose(self, info: TourInfo, pose_text: str) -> None:
+        _, _, channel, pose_key = _keys(info)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(pose_key, pose_text, px=POSE_TTL_MS)
+            pipe.publish(channel, f"{self._origin}|{pose_text}")
+            await pipe.execute()
+
+    async def latest_pose(self, info: TourInfo) -> dict[str, Any] | None:
+        text = await self._redis.get(_keys(info)[3])
+        return json.loads(text) if text else None
+
+    async def follow(self, info: TourInfo, last_seq: Callable[[], int], sink: EventSink) -> None:
+        """Deliver every event other processes append, in order, until cancelled (XREAD BLOCK)."""
+        events_key = _keys(info)[0]
+        while True:
+            try:
+                reply: Any = await self._redis.xread({events_key: f"{last_seq()}-0"}, block=2000, count=200)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a Redis restart must not kill the tour: retry after a pause
+                log.warning("xread on %s failed: %s", events_key, error)
+                await asyncio.sleep(0.5)
+                continue
+            for _, entries in reply or []:
+                await sink([json.loads(fields["e"]) for _, fields in entries])
+
+    async def watch_poses(self, info: TourInfo, sink: PoseSink) -> None:
+        channel = _keys(info)[2]
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(channel)
+        prefix = f"{self._origin}|"
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is None or not isinstance(message.get("data"), str):
+                    continue
+                origin_and_text: str = message["data"]
+                if not origin_and_text.startswith(prefix):
+                    sink(info.key, origin_and_text.partition("|")[2])
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
