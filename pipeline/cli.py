@@ -13,7 +13,7 @@ from pipeline.errors import VitrinaError
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.build import check
+    from pipeline.spec.check import check
 
     return check(Path(args.spec), strict=args.strict, out=sys.stdout)
 

@@ -1,0 +1,252 @@
+"""Cheap layout warnings: artifacts that overlap or stand outside their room, from estimated footprints."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.spec.fields import format_number, quote
+from pipeline.spec.model import Artifact, Exhibit, Room
+
+if TYPE_CHECKING:
+    from pipeline.spec.rules import _Report
+
+# Estimates read only headers and vertex positions, never whole meshes or textures, and give up on big files:
+# this runs on every `vitrina check`, and a wrong guess only costs a warning.
+MAX_ESTIMATE_BYTES = 64 << 20
+DEFAULT_FOOTPRINT = (0.5, 0.5)
+DEFAULT_PANEL = (1.0, 0.7)
+PANEL_THICKNESS = 0.05
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned rectangle: on the floor (x, z) or on a wall (offset, height)."""
+
+    low: tuple[float, float]
+    high: tuple[float, float]
+
+    def overlaps(self, other: Box) -> bool:
+        return all(self.low[i] < other.high[i] - TOLERANCE and other.low[i] < self.high[i] - TOLERANCE
+                   for i in range(2))
+
+    def inside(self, low: tuple[float, float], high: tuple[float, float]) -> bool:
+        return all(self.low[i] >= low[i] - TOLERANCE and self.high[i] <= high[i] + TOLERANCE for i in range(2))
+
+
+def _gltf_bounds(path: Path) -> np.ndarray | None:
+    """Min/max corners of every POSITION accessor in a glTF/GLB (from the JSON header: no buffers read)."""
+    with open(path, "rb") as handle:
+        if path.suffix.lower() == ".glb":
+            header = handle.read(20)
+            if len(header) < 20 or header[:4] != b"glTF":
+                return None
+            chunk_length = struct.unpack_from("<I", header, 12)[0]
+            if chunk_length > MAX_ESTIMATE_BYTES:
+                return None
+            document = json.loads(handle.read(chunk_length))
+        else:
+            document = json.loads(handle.read(MAX_ESTIMATE_BYTES))
+    accessors = document.get("accessors", [])
+    corners = []
+    for mesh in document.get("meshes", []):
+        for primitive in mesh.get("primitives", []):
+            index = primitive.get("attributes", {}).get("POSITION")
+            if isinstance(index, int) and 0 <= index < len(accessors):
+                accessor = accessors[index]
+                if len(accessor.get("min", [])) == 3 and len(accessor.get("max", [])) == 3:
+                    corners.append(accessor["min"])
+                    corners.append(accessor["max"])
+    return np.array(corners, dtype=float) if corners else None
+
+
+def _stl_bounds(path: Path) -> np.ndarray | None:
+    data = path.read_bytes()
+    if len(data) >= 84 and len(data) == 84 + 50 * int.from_bytes(data[80:84], "little"):
+        records = np.frombuffer(data, dtype=np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)),
+                                                      ("attribute", "<u2")]), offset=84)
+        return records["vertices"].reshape(-1, 3).astype(float) if len(records) else None
+    rows = [line.split()[1:4] for line in data.decode("ascii", "replace").splitlines()
+            if line.strip().startswith("vertex")]
+    return np.array(rows, dtype=float) if rows else None
+
+
+_PLY_TYPES = {"char": "i1", "uchar": "u1", "short": "i2", "ushort": "u2", "int": "i4", "uint": "u4",
+              "float": "f4", "double": "f8", "int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2",
+              "int32": "i4", "uint32": "u4", "float32": "f4", "float64": "f8"}
+
+
+def _ply_bounds(path: Path) -> np.ndarray | None:
+    data = path.read_bytes()
+    end = data.find(b"end_header")
+    if end < 0:
+        return None
+    header = data[:end].decode("ascii", "replace").splitlines()
+    body = data[data.index(b"\n", end) + 1:]
+    fmt = next((line.split()[1] for line in header if line.startswith("format")), "")
+    count, properties, in_vertex = 0, [], False
+    for line in header:
+        words = line.split()
+        if words[:1] == ["element"] and len(words) >= 3:
+            if in_vertex or words[1] != "vertex":
+                break  # positions are only read when the vertex element comes first
+            in_vertex, count = True, int(words[2])
+        elif words[:1] == ["property"] and in_vertex and len(words) >= 3:
+            if words[1] == "list":
+                return None
+            properties.append((words[2], _PLY_TYPES.get(words[1], "f4")))
+    names = [name for name, _ in properties]
+    if not count or not {"x", "y", "z"} <= set(names):
+        return None
+    if fmt == "ascii":
+        rows = body.decode("ascii", "replace").splitlines()[:count]
+        table = np.array([row.split()[: len(names)] for row in rows], dtype=float)
+        return table[:, [names.index(axis) for axis in "xyz"]]
+    order = "<" if fmt == "binary_little_endian" else ">"
+    dtype = np.dtype([(name, order + code) for name, code in properties])
+    vertices = np.frombuffer(body, dtype=dtype, count=count)
+    return np.stack([vertices[axis].astype(float) for axis in "xyz"], axis=1)
+
+
+def _obj_bounds(path: Path) -> np.ndarray | None:
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("v "):
+                rows.append(line.split()[1:4])
+    return np.array(rows, dtype=float) if rows else None
+
+
+def model_size(artifact: Artifact) -> tuple[float, float, float] | None:
+    """Estimated (width, depth, height) in metres of a model after units/scale/height and up, or None."""
+    if artifact.model is None:
+        return None
+    path = artifact.model.path
+    readers = {".glb": _gltf_bounds, ".gltf": _gltf_bounds, ".stl": _stl_bounds, ".ply": _ply_bounds,
+               ".obj": _obj_bounds}
+    reader = readers.get(path.suffix.lower())
+    try:
+        if reader is None or path.stat().st_size > MAX_ESTIMATE_BYTES:
+            return None
+        points = reader(path)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error):
+        return None  # the compiler reads the file properly and reports what is wrong with it
+    if points is None or not len(points) or not np.all(np.isfinite(points)):
+        return None
+    extent = points.max(axis=0) - points.min(axis=0)
+    up = {"x": 0, "y": 1, "z": 2}[artifact.up]
+    horizontal = [axis for axis in range(3) if axis != up]
+    width, depth, height = float(extent[horizontal[0]]), float(extent[horizontal[1]]), float(extent[up])
+    scale = artifact.metres_per_unit
+    if artifact.height is not None and height > 0:
+        scale = artifact.height / height
+    return width * scale, depth * scale, height * scale
+
+
+def image_size(artifact: Artifact) -> tuple[float, float]:
+    """Physical (width, height) of an image or panel in metres, as the compiler will make it (frame excluded)."""
+    if artifact.size is not None:
+        return artifact.size
+    if artifact.image is not None:
+        try:
+            from PIL import Image
+
+            with Image.open(artifact.image.path) as picture:
+                pixels_wide, pixels_high = picture.size
+            return 1.0, pixels_high / pixels_wide if pixels_wide else 1.0
+        except (OSError, ValueError, ZeroDivisionError, Image.DecompressionBombError):
+            return 1.0, 1.0
+    return DEFAULT_PANEL
+
+
+def floor_footprint(artifact: Artifact) -> tuple[float, float]:
+    """Estimated (width, depth) in metres that an artifact standing on the floor covers, before rotation."""
+    place = artifact.place
+    if artifact.kind == "panel":
+        return image_size(artifact)[0], PANEL_THICKNESS
+    size = model_size(artifact)
+    width, depth = (size[0], size[1]) if size else DEFAULT_FOOTPRINT
+    if place.vitrine is not None:
+        return width + 2 * place.vitrine.margin, depth + 2 * place.vitrine.margin
+    if place.plinth is not None:
+        return (place.plinth.width or width + 2 * place.plinth.margin,
+                place.plinth.depth or depth + 2 * place.plinth.margin)
+    return width, depth
+
+
+def floor_box(artifact: Artifact) -> Box:
+    width, depth = floor_footprint(artifact)
+    angle = math.radians(artifact.place.rotate)
+    half_x = (abs(math.cos(angle)) * width + abs(math.sin(angle)) * depth) / 2
+    half_z = (abs(math.sin(angle)) * width + abs(math.cos(angle)) * depth) / 2
+    x, z = artifact.place.floor_at
+    return Box((x - half_x, z - half_z), (x + half_x, z + half_z))
+
+
+def wall_box(artifact: Artifact) -> Box:
+    width, height = image_size(artifact)
+    if artifact.kind == "image" and artifact.frame is not None:
+        border = 2 * (artifact.frame.width + artifact.frame.mat)
+        width, height = width + border, height + border
+    offset, centre = artifact.place.wall_offset, artifact.place.wall_height
+    return Box((offset - width / 2, centre - height / 2), (offset + width / 2, centre + height / 2))
+
+
+def _span(low: float, high: float) -> str:
+    return f"{format_number(round(low, 2))} to {format_number(round(high, 2))}"
+
+
+def check_layout(exhibit: Exhibit, report: _Report) -> None:
+    """Warn about artifacts that overlap each other or a door, or that reach outside their room."""
+    placed: dict[tuple[str, str], list[tuple[int, Artifact, Box]]] = {}
+    for index, artifact in enumerate(exhibit.artifacts):
+        room = exhibit.room(artifact.place.room)
+        if room is None:
+            continue
+        wall = artifact.place.wall or "floor"
+        box = wall_box(artifact) if artifact.place.wall else floor_box(artifact)
+        path = f"artifacts[{index}].place"
+        _warn_outside(room, wall, box, path, report)
+        if artifact.place.wall:
+            _warn_door(room, artifact.place.wall, box, path, report)
+        for other_index, other, other_box in placed.get((room.id, wall), []):
+            if box.overlaps(other_box):
+                where = "on the floor" if wall == "floor" else f"on the {wall} wall"
+                report.warning(path, f"overlaps {quote(other.id)} (artifacts[{other_index}]) {where} of room "
+                                     f"{quote(room.id)}, judging by their estimated sizes")
+        placed.setdefault((room.id, wall), []).append((index, artifact, box))
+
+
+def _warn_outside(room: Room, wall: str, box: Box, path: str, report: _Report) -> None:
+    from pipeline.spec.rules import wall_length
+
+    width, depth, height = room.size
+    if wall == "floor":
+        low, high = (-width / 2, -depth / 2), (width / 2, depth / 2)
+        if not box.inside(low, high):
+            report.warning(path, f"stands partly outside room {quote(room.id)}: its estimated footprint spans "
+                                 f"x {_span(box.low[0], box.high[0])} and z {_span(box.low[1], box.high[1])} m, "
+                                 f"the room x {_span(low[0], high[0])} and z {_span(low[1], high[1])} m")
+        return
+    length = wall_length(room, wall)
+    low, high = (-length / 2, 0.0), (length / 2, height)
+    if not box.inside(low, high):
+        report.warning(path, f"reaches beyond the {wall} wall of room {quote(room.id)}: it spans "
+                             f"{_span(box.low[0], box.high[0])} m along the wall and {_span(box.low[1], box.high[1])} m "
+                             f"high, the wall {_span(low[0], high[0])} m and 0 to {format_number(height)} m")
+
+
+def _warn_door(room: Room, wall: str, box: Box, path: str, report: _Report) -> None:
+    for door in room.doors:
+        if door.wall != wall:
+            continue
+        door_box = Box((door.at - door.width / 2, 0.0), (door.at + door.width / 2, door.height))
+        if box.overlaps(door_box):
+            report.warning(path, f"covers the door to {quote(door.to)} in the {wall} wall")

@@ -1,0 +1,251 @@
+"""Checks across the whole exhibit once it is typed: ids, cross-references, kinds, and the designer warnings."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pipeline.errors import Problem
+from pipeline.spec import model
+from pipeline.spec.fields import did_you_mean, format_number, quote
+from pipeline.spec.model import Artifact, Exhibit, Room
+
+Locations = Mapping[str, tuple[str, int, int]]
+
+MODEL_ONLY = ("units", "scale", "height", "up")
+IMAGE_ONLY = ("frame",)
+PANEL_ONLY = ("color", "background")
+
+
+class _Report:
+    """Adds problems located by spec path (falling back to the nearest located parent)."""
+
+    def __init__(self, locations: Locations, declared: Mapping[str, set[str]], spec_file: str,
+                 problems: list[Problem]) -> None:
+        self.locations = locations
+        self.declared = declared
+        self.spec_file = spec_file
+        self.problems = problems
+
+    def where(self, path: str) -> tuple[str, int, int]:
+        probe = path
+        while probe:
+            if probe in self.locations:
+                return self.locations[probe]
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        return self.spec_file, 0, 0
+
+    def given(self, path: str) -> bool:
+        return path in self.locations
+
+    def error(self, path: str, message: str) -> None:
+        file, line, col = self.where(path)
+        self.problems.append(Problem(file, line, col, path, message))
+
+    def warning(self, path: str, message: str) -> None:
+        file, line, col = self.where(path)
+        self.problems.append(Problem(file, line, col, path, message, "warning"))
+
+
+def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str, set[str]], spec_file: str,
+                  problems: list[Problem]) -> None:
+    """Record every cross-reference error and every warning of a typed exhibit into `problems`.
+
+    `declared` holds the ids written in the YAML per kind, including items already reported as invalid
+    (and so missing from `exhibit`): a reference to those is not reported again.
+    """
+    from pipeline.spec.layout import check_layout
+
+    report = _Report(locations, declared, spec_file, problems)
+    _check_exhibit_block(exhibit, report)
+    _check_unique(exhibit, report)
+    for index, room in enumerate(exhibit.rooms):
+        _check_room(exhibit, room, f"rooms[{index}]", report)
+    for index, artifact in enumerate(exhibit.artifacts):
+        _check_artifact(exhibit, artifact, f"artifacts[{index}]", report)
+    _check_tours(exhibit, report)
+    if not any(p.severity == "error" for p in problems):
+        check_layout(exhibit, report)
+    _warn_missing_languages(exhibit, report)
+    _warn_accessibility(exhibit, report)
+
+
+def _check_exhibit_block(exhibit: Exhibit, report: _Report) -> None:
+    info = exhibit.exhibit
+    for name, values in (("languages", info.languages), ("targets", info.targets)):
+        seen: set[str] = set()
+        for index, value in enumerate(values):
+            if value in seen:
+                report.error(f"exhibit.{name}[{index}]", f"{quote(value)} is listed twice")
+            seen.add(value)
+
+
+def _duplicates(ids: list[str], path: str, what: str, report: _Report) -> None:
+    first: dict[str, int] = {}
+    for index, item_id in enumerate(ids):
+        if item_id in first:
+            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used by {path}[{first[item_id]}])")
+        else:
+            first[item_id] = index
+
+
+def _check_unique(exhibit: Exhibit, report: _Report) -> None:
+    _duplicates([r.id for r in exhibit.rooms], "rooms", "room", report)
+    _duplicates([a.id for a in exhibit.artifacts], "artifacts", "artifact", report)
+    _duplicates([t.id for t in exhibit.tours], "tours", "tour", report)
+    for index, artifact in enumerate(exhibit.artifacts):
+        _duplicates([a.id for a in artifact.annotations], f"artifacts[{index}].annotations", "annotation", report)
+
+
+def _room_ref(exhibit: Exhibit, room_id: str, path: str, report: _Report) -> Room | None:
+    room = exhibit.room(room_id)
+    if room is None and room_id not in report.declared["room"]:
+        report.error(path, f"unknown room {quote(room_id)}{did_you_mean(room_id, [r.id for r in exhibit.rooms])}")
+    return room
+
+
+def wall_length(room: Room, wall: str) -> float:
+    """Length of a wall: north and south walls run along the width, east and west along the depth."""
+    return room.size[0] if wall in ("north", "south") else room.size[1]
+
+
+def _check_room(exhibit: Exhibit, room: Room, path: str, report: _Report) -> None:
+    width, depth, height = room.size
+    for index, door in enumerate(room.doors):
+        where = f"{path}.doors[{index}]"
+        if door.to == room.id:
+            report.error(f"{where}.to", "a door cannot lead to its own room")
+        else:
+            _room_ref(exhibit, door.to, f"{where}.to", report)
+        length = wall_length(room, door.wall)
+        if abs(door.at) + door.width / 2 > length / 2 + 1e-9:
+            report.error(where, f"the door ({format_number(door.width)} m wide at {format_number(door.at)} m) does not "
+                                f"fit in the {door.wall} wall ({format_number(length)} m long)")
+        if door.height > height:
+            report.error(f"{where}.height", f"the door is taller ({format_number(door.height)} m) than the room "
+                                            f"({format_number(height)} m)")
+    if room.start is not None:
+        x, z = room.start.at
+        if abs(x) > width / 2 or abs(z) > depth / 2:
+            report.error(f"{path}.start.at", f"the start [{format_number(x)}, {format_number(z)}] is outside the room "
+                                             f"(x within ±{format_number(width / 2)}, z within ±{format_number(depth / 2)})")
+
+
+def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Report) -> None:
+    # Judged by the keys written, so that an artifact whose file is missing is still known as a model.
+    kinds = [name for name in ("model", "image", "text") if report.given(f"{path}.{name}")]
+    if not kinds:
+        report.error(path, "an artifact needs one of model (a 3D file), image (a picture) or text (a panel)")
+    elif len(kinds) > 1:
+        report.error(f"{path}.{kinds[1]}", f"an artifact is one thing: it has both {kinds[0]} and {kinds[1]}; "
+                                           "split it into two artifacts")
+    kind = {"model": "model", "image": "image", "text": "panel"}[kinds[0]] if kinds else artifact.kind
+    misplaced = {"model": IMAGE_ONLY + PANEL_ONLY, "image": MODEL_ONLY + PANEL_ONLY, "panel": MODEL_ONLY + IMAGE_ONLY}
+    owner = {**{k: "models" for k in MODEL_ONLY}, **{k: "images" for k in IMAGE_ONLY},
+             **{k: "panels" for k in PANEL_ONLY}}
+    if len(kinds) == 1:
+        for key in misplaced[kind]:
+            if report.given(f"{path}.{key}"):
+                report.error(f"{path}.{key}", f"{quote(key)} applies to {owner[key]} only, and this is "
+                                              f"{'an image' if kind == 'image' else 'a ' + kind}")
+        if kind == "model" and report.given(f"{path}.size"):
+            report.error(f"{path}.size", "'size' applies to images and panels; give a model its size with "
+                                         "units, scale or height")
+    place = artifact.place
+    where = f"{path}.place"
+    _room_ref(exhibit, place.room, f"{where}.room", report)
+    if place.wall is not None:
+        if isinstance(place.at, tuple):
+            report.error(f"{where}.at", "on a wall, at is one number: the offset along the wall in metres")
+        for extra in ("plinth", "vitrine", "rotate"):
+            if report.given(f"{where}.{extra}"):
+                report.error(f"{where}.{extra}", f"{quote(extra)} applies to artifacts on the floor, and this one "
+                                                 "hangs on a wall")
+    else:
+        if not isinstance(place.at, tuple):
+            report.error(f"{where}.at", "on the floor, at is [x, z] in metres from the room's centre "
+                                        "(or give wall: to hang it)")
+        if report.given(f"{where}.height"):
+            report.error(f"{where}.height", "'height' applies to artifacts on a wall (it is the height of their "
+                                            "centre); on the floor use a plinth")
+        if kind == "image":
+            report.error(f"{where}", "an image hangs on a wall: add wall: north, south, east or west")
+        if place.plinth is not None and place.vitrine is not None:
+            report.error(f"{where}.vitrine", "give a plinth or a vitrine, not both (a vitrine has its own pedestal)")
+
+
+def _check_tours(exhibit: Exhibit, report: _Report) -> None:
+    artifact_ids = [a.id for a in exhibit.artifacts]
+    annotation_keys = [f"{a.id}/{n.id}" for a in exhibit.artifacts for n in a.annotations]
+    for tour_index, tour in enumerate(exhibit.tours):
+        for stop_index, stop in enumerate(tour.stops):
+            where = f"tours[{tour_index}].stops[{stop_index}]"
+            if stop.artifact and stop.annotation:
+                report.error(where, "a stop visits an artifact or an annotation, not both")
+            elif not stop.artifact and not stop.annotation:
+                report.error(where, "a stop needs an artifact or an annotation to visit")
+            elif stop.artifact:
+                if stop.artifact not in artifact_ids and stop.artifact not in report.declared["artifact"]:
+                    report.error(f"{where}.artifact", f"unknown artifact {quote(stop.artifact)}"
+                                                      f"{did_you_mean(stop.artifact, artifact_ids)}")
+            elif stop.annotation:
+                if "/" not in stop.annotation:
+                    report.error(f"{where}.annotation", f"{quote(stop.annotation)} should be written "
+                                                        "artifact/annotation, e.g. ding/taotie")
+                elif stop.annotation not in annotation_keys and stop.annotation not in report.declared["annotation"]:
+                    report.error(f"{where}.annotation", f"{quote(stop.annotation)} does not exist"
+                                                        f"{did_you_mean(stop.annotation, annotation_keys)}")
+
+
+def _texts(value: Any, hint: Any, path: str) -> Iterator[tuple[str, Mapping[str, str]]]:
+    """Every multilingual text in the model, with its spec path."""
+    origin = typing.get_origin(hint)
+    if origin is Mapping and typing.get_args(hint) == (str, str):
+        yield path, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        hints = typing.get_type_hints(type(value), vars(model))
+        for spec_field in dataclasses.fields(value):
+            child = getattr(value, spec_field.name)
+            yield from _texts(child, hints[spec_field.name], f"{path}.{spec_field.name}" if path else spec_field.name)
+    elif origin is tuple and isinstance(value, tuple):
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            for index, item in enumerate(value):
+                yield from _texts(item, args[0], f"{path}[{index}]")
+    elif origin in (typing.Union, types.UnionType) and value is not None:
+        for option in typing.get_args(hint):
+            if isinstance(option, type) and dataclasses.is_dataclass(option) and isinstance(value, option):
+                yield from _texts(value, option, path)
+
+
+def _warn_missing_languages(exhibit: Exhibit, report: _Report) -> None:
+    languages = exhibit.languages
+    if len(languages) < 2:
+        return
+    for path, text in _texts(exhibit, Exhibit, ""):
+        if not text:
+            continue
+        missing = [lang for lang in languages if not text.get(lang, "").strip()]
+        if missing:
+            report.warning(path, f"no {' or '.join(missing)} text (the exhibit's languages are {', '.join(languages)})")
+
+
+def _warn_accessibility(exhibit: Exhibit, report: _Report) -> None:
+    def audio_without_captions(audio: Mapping[str, model.AudioTrack], path: str) -> None:
+        for language, track in audio.items():
+            if track.captions is None:
+                report.warning(f"{path}.{language}", f"audio without captions for {quote(language)}: add "
+                                                     f"captions: {{{language}: a .vtt file}}")
+
+    for index, artifact in enumerate(exhibit.artifacts):
+        path = f"artifacts[{index}]"
+        audio_without_captions(artifact.audio, f"{path}.audio")
+        if artifact.kind == "image" and not any(v.strip() for v in artifact.alt.values()):
+            report.warning(path, "image without alt text: add alt: describing it for visitors who cannot see it")
+    for tour_index, tour in enumerate(exhibit.tours):
+        for stop_index, stop in enumerate(tour.stops):
+            audio_without_captions(stop.audio, f"tours[{tour_index}].stops[{stop_index}].audio")
