@@ -1,0 +1,120 @@
+"""Dedup: share identical textures, materials, vertex arrays and meshes so each is written once."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from pipeline.scene import Material, Mesh, Primitive, Scene, Texture, TextureRef
+
+
+def _digest(array: np.ndarray) -> str:
+    data = np.ascontiguousarray(array)
+    return hashlib.sha256(f"{data.dtype.str}{data.shape}".encode() + data.tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Dedup:
+    """Replace equal objects by one shared instance; later stages (instance, writer) see the sharing by identity."""
+
+    textures: bool = True
+    materials: bool = True
+    accessors: bool = True
+    meshes: bool = True
+
+    def __call__(self, scene: Scene) -> Scene:
+        meshes = scene.meshes()
+        primitives = [p for m in meshes for p in m.primitives]
+        if self.textures:
+            _dedup_textures(primitives)
+        if self.materials:
+            _dedup_materials(primitives)
+        if self.accessors:
+            _dedup_arrays(primitives)
+        if self.meshes:
+            _dedup_meshes(scene, meshes)
+        return scene
+
+
+def _texture_refs(material: Material) -> list[TextureRef]:
+    refs = [getattr(material, f.name) for f in fields(material)]
+    found = [r for r in refs if isinstance(r, TextureRef)]
+
+    def walk(value: Any) -> None:
+        if isinstance(value, TextureRef):
+            found.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(material.extensions)
+    return found
+
+
+def _dedup_textures(primitives: list[Primitive]) -> None:
+    by_key: dict[tuple[object, ...], Texture] = {}
+    for material in {id(p.material): p.material for p in primitives if p.material}.values():
+        assert material is not None
+        for ref in _texture_refs(material):
+            t = ref.texture
+            key = (hashlib.sha256(t.data).hexdigest(), t.mime_type, t.mag_filter, t.min_filter, t.wrap_s, t.wrap_t)
+            ref.texture = by_key.setdefault(key, t)
+
+
+def material_key(material: Material) -> str:
+    """A material's content with textures by identity (textures are deduplicated first)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, TextureRef):
+            return ("tex", id(value.texture), value.texcoord, value.scale, repr(value.transform))
+        if isinstance(value, dict):
+            return tuple(sorted((k, plain(v)) for k, v in value.items()))
+        if isinstance(value, list | tuple):
+            return tuple(plain(v) for v in value)
+        return value
+
+    return repr(tuple((f.name, plain(getattr(material, f.name))) for f in fields(material)))
+
+
+def _dedup_materials(primitives: list[Primitive]) -> None:
+    by_key: dict[str, Material] = {}
+    for primitive in primitives:
+        if primitive.material is not None:
+            primitive.material = by_key.setdefault(material_key(primitive.material), primitive.material)
+
+
+def _dedup_arrays(primitives: list[Primitive]) -> None:
+    by_key: dict[str, np.ndarray] = {}
+    for primitive in primitives:
+        primitive.attributes = {k: by_key.setdefault(_digest(v), v) for k, v in primitive.attributes.items()}
+        if primitive.indices is not None:
+            primitive.indices = by_key.setdefault(_digest(primitive.indices), primitive.indices)
+
+
+def primitive_key(primitive: Primitive) -> tuple[object, ...]:
+    return (
+        primitive.mode,
+        id(primitive.material),
+        tuple(sorted((k, _digest(v)) for k, v in primitive.attributes.items())),
+        None if primitive.indices is None else _digest(primitive.indices),
+        tuple(tuple(sorted((k, _digest(v)) for k, v in t.items())) for t in primitive.targets),
+        tuple(sorted(primitive.normalized)),
+        repr(primitive.extras),
+    )
+
+
+def _dedup_meshes(scene: Scene, meshes: list[Mesh]) -> None:
+    by_key: dict[tuple[object, ...], Mesh] = {}
+    canonical: dict[int, Mesh] = {}
+    for mesh in meshes:
+        key = (tuple(primitive_key(p) for p in mesh.primitives), tuple(mesh.weights), repr(mesh.extras))
+        canonical[id(mesh)] = by_key.setdefault(key, mesh)
+    for node in scene.all_nodes():
+        if node.mesh is not None:
+            node.mesh = canonical[id(node.mesh)]

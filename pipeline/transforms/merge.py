@@ -1,0 +1,66 @@
+"""Merge: draw static meshes that share a material and a region in one call, as gltfpack does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.scene import Mesh, Node, Primitive, Scene
+from pipeline.transforms.common import (
+    add_to_group,
+    attribute_signature,
+    concatenate_primitives,
+    dynamic_nodes,
+    is_static_geometry,
+    mesh_users,
+    prune_empty,
+    static_groups,
+    transform_primitive,
+)
+
+MERGEABLE_MODES = (0, 1, 4)  # point, line and triangle lists concatenate; strips and fans do not
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Join static primitives with the same material and vertex layout inside one region into one primitive.
+
+    A region is the scene root or a node the spec names (`keep`); merged geometry goes to a new child of that
+    node, so named nodes are never merged away, moved or renamed and no geometry crosses between two of them.
+    Animated, skinned, morphed and instanced nodes are left alone, and so are meshes several nodes share (those
+    are for `Instance`).
+    """
+
+    max_vertices: int = 4_000_000  # keep merged buffers a sane size for a browser
+
+    def __call__(self, scene: Scene) -> Scene:
+        dynamic = dynamic_nodes(scene)
+        users = mesh_users(scene)
+        changed = False
+        for number, (owner, members) in enumerate(static_groups(scene)):
+            buckets: dict[tuple[object, ...], list[tuple[Node, Primitive, object]]] = {}
+            for node, matrix in members:
+                if node.mesh is None or not is_static_geometry(node, dynamic) or users[id(node.mesh)] != 1:
+                    continue
+                for primitive in node.mesh.primitives:
+                    if primitive.mode not in MERGEABLE_MODES or primitive.attributes["POSITION"].dtype.kind != "f":
+                        continue
+                    key = (id(primitive.material), attribute_signature(primitive))
+                    buckets.setdefault(key, []).append((node, primitive, matrix))
+            merged: list[Primitive] = []
+            for entries in buckets.values():
+                if len(entries) < 2 or sum(p.vertex_count for _, p, _ in entries) > self.max_vertices:
+                    continue
+                merged.append(concatenate_primitives([transform_primitive(p, m) for _, p, m in entries]))  # type: ignore[arg-type]
+                for node, primitive, _ in entries:
+                    assert node.mesh is not None
+                    node.mesh.primitives = [p for p in node.mesh.primitives if p is not primitive]
+                    if not node.mesh.primitives:
+                        node.mesh = None
+            if merged:
+                base = owner.name if owner is not None and owner.name else "scene"
+                add_to_group(scene, owner, Node(name=f"{base}.merged{number}" if owner is None else f"{base}.merged",
+                                                mesh=Mesh(name=f"{base}.merged", primitives=merged)))
+                changed = True
+        if changed:
+            prune_empty(scene)
+        return scene

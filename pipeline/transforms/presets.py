@@ -1,0 +1,70 @@
+"""The order geometry transforms run in, and the default list built from a build's options (DESIGN §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.scene import Scene
+from pipeline.transforms import Transform
+from pipeline.transforms.dedup import Dedup
+from pipeline.transforms.instance import Instance
+from pipeline.transforms.merge import Merge
+from pipeline.transforms.quantize import Quantize
+from pipeline.transforms.reorder import Reorder
+from pipeline.transforms.weld import Weld
+
+# Weld first so dedup compares welded meshes; reorder after merge/instance so it sees the final primitives;
+# quantize last because merging and instancing need float positions.
+ORDER = ("weld", "dedup", "merge", "instance", "reorder", "quantize")
+
+
+@dataclass(frozen=True)
+class GeometryOptions:
+    """Which geometry transforms run and how; the defaults are close to lossless (gltfpack -cc precision)."""
+
+    weld: bool = True
+    dedup: bool = True
+    merge: bool = True
+    instance: bool = True
+    reorder: bool = True
+    quantize: bool = True
+    position_bits: int = 14
+    texcoord_bits: int = 12
+    normal_bits: int = 8
+    color_bits: int = 8
+    quantize_grid: str = "mesh"
+    # Not a transform: tells the writer to compress buffer views with EXT_meshopt_compression
+    # (pass it as pipeline.gltf.GltfOptions(meshopt=...)).
+    meshopt: bool = True
+
+
+def default_transforms(options: GeometryOptions | None = None) -> list[Transform]:
+    """The transforms to run, in ORDER, for these options. Apply with `apply_transforms(scene, transforms)`."""
+    options = options or GeometryOptions()
+    chosen: dict[str, Transform] = {}
+    if options.weld:
+        chosen["weld"] = Weld()
+    if options.dedup:
+        chosen["dedup"] = Dedup()
+    if options.merge:
+        chosen["merge"] = Merge()
+    if options.instance:
+        chosen["instance"] = Instance()
+    if options.reorder:
+        chosen["reorder"] = Reorder()
+    if options.quantize:
+        chosen["quantize"] = Quantize(position_bits=options.position_bits, texcoord_bits=options.texcoord_bits,
+                                      normal_bits=options.normal_bits, color_bits=options.color_bits,
+                                      grid=options.quantize_grid)
+    return [chosen[name] for name in ORDER if name in chosen]
+
+
+def apply_transforms(scene: Scene, transforms: list[Transform]) -> Scene:
+    for transform in transforms:
+        scene = transform(scene)
+    return scene
+
+
+def cache_key(transforms: list[Transform]) -> str:
+    """A stable text for the cache: the transforms' reprs (frozen dataclasses print their options)."""
+    return "|".join(repr(t) for t in transforms)

@@ -1,0 +1,207 @@
+"""Quantize: KHR_mesh_quantization with gltfpack's defaults (positions 14 bits, UVs 12, normals 8, colours 8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef
+from pipeline.transforms.common import dynamic_nodes, node_matrix, quaternion_matrix
+from pipeline.transforms.dedup import _texture_refs
+
+GRIDS = ("mesh", "scene")
+
+
+@dataclass(frozen=True)
+class Quantize:
+    """Store vertex attributes as small integers, as gltfpack does.
+
+    * POSITION → uint16 (unnormalized) on a uniform grid; the dequantization (offset and scale) goes on the node
+      that draws the mesh: folded into a plain leaf node's TRS, onto a new child node when the node is named by
+      the spec, animated or has children (so its own TRS keeps its meaning), or into EXT_mesh_gpu_instancing
+      transforms. Skinned and morphed meshes keep float positions.
+    * NORMAL, TANGENT → int8 normalized; TEXCOORD_n → uint16 normalized in the material's UV box, with the box
+      put in KHR_texture_transform; COLOR_n → uint8 (or uint16) normalized.
+    `grid="mesh"` fits each mesh's own box; `grid="scene"` uses one step for every mesh, like gltfpack.
+    """
+
+    position_bits: int = 14
+    texcoord_bits: int = 12
+    normal_bits: int = 8
+    color_bits: int = 8
+    grid: str = "mesh"
+
+    def __post_init__(self) -> None:
+        if self.grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
+        if not 1 <= self.position_bits <= 16 or not 1 <= self.texcoord_bits <= 16:
+            raise ValueError("position and texcoord bits must be between 1 and 16")
+        if not 2 <= self.normal_bits <= 8 or not 1 <= self.color_bits <= 16:
+            raise ValueError("normal bits must be 2..8 and colour bits 1..16")
+
+    def __call__(self, scene: Scene) -> Scene:
+        primitives = [p for m in scene.meshes() for p in m.primitives]
+        _quantize_texcoords(primitives, self.texcoord_bits)
+        for primitive in {id(p): p for p in primitives}.values():
+            _quantize_directions(primitive, self.normal_bits)
+            _quantize_colors(primitive, self.color_bits)
+        _quantize_positions(scene, self.position_bits, self.grid)
+        return scene
+
+
+# ---- positions -----------------------------------------------------------------------------------------------
+
+
+def _position_box(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    positions = np.concatenate([np.asarray(p.attributes["POSITION"], dtype=np.float64) for p in mesh.primitives])
+    return positions.min(axis=0), positions.max(axis=0)
+
+
+def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
+    users: dict[int, list[Node]] = {}
+    meshes: dict[int, Mesh] = {}
+    for node in scene.all_nodes():
+        if node.mesh is not None:
+            users.setdefault(id(node.mesh), []).append(node)
+            meshes[id(node.mesh)] = node.mesh
+    eligible = [
+        mesh for key, mesh in meshes.items()
+        if mesh.primitives
+        and all(p.attributes["POSITION"].dtype.kind == "f" and not p.targets and p.vertex_count for p in mesh.primitives)
+        and not any(n.skin is not None for n in users[key])
+    ]
+    if not eligible:
+        return
+    boxes = {id(m): _position_box(m) for m in eligible}
+    levels = (1 << bits) - 1
+    scene_extent = max(float((high - low).max()) for low, high in boxes.values())
+    dynamic = dynamic_nodes(scene)
+    for mesh in eligible:
+        low, high = boxes[id(mesh)]
+        extent = scene_extent if grid == "scene" else float((high - low).max())
+        step = extent / levels if extent > 0 else 1.0
+        for primitive in mesh.primitives:
+            q = np.round((np.asarray(primitive.attributes["POSITION"], dtype=np.float64) - low) / step)
+            primitive.attributes["POSITION"] = np.clip(q, 0, 65535).astype(np.uint16)
+        for node in users[id(mesh)]:
+            _attach_dequantization(node, low, step, dynamic)
+
+
+def _attach_dequantization(node: Node, offset: np.ndarray, step: float, dynamic: set[int]) -> None:
+    """Make the node draw its (now integer) mesh at the same place: world = node · T(offset) · S(step)."""
+    if node.instances is not None:
+        # Instance matrices apply before the node's: fold the dequantization into each instance's TRS.
+        translation = np.asarray(node.instances.get("TRANSLATION", np.zeros((1, 3))), dtype=np.float64)
+        count = max(len(a) for a in node.instances.values())
+        rotation = np.asarray(node.instances.get("ROTATION", np.tile([0, 0, 0, 1.0], (count, 1))), dtype=np.float64)
+        scale = np.asarray(node.instances.get("SCALE", np.ones((count, 3))), dtype=np.float64)
+        translation = np.broadcast_to(translation, (count, 3))
+        moved = np.array([t + quaternion_matrix(r) @ (s * offset) for t, r, s in zip(translation, rotation, scale,
+                                                                                      strict=False)])
+        node.instances = {**node.instances, "TRANSLATION": moved.astype(np.float32),
+                          "ROTATION": rotation.astype(np.float32), "SCALE": (scale * step).astype(np.float32)}
+        return
+    if not node.keep and not node.children and id(node) not in dynamic and node.light is None and node.camera is None:
+        matrix = node_matrix(node)
+        node.translation = tuple(float(v) for v in matrix[:3, :3] @ offset + matrix[:3, 3])  # type: ignore[assignment]
+        node.scale = tuple(float(s) * step for s in node.scale)  # type: ignore[assignment]
+        return
+    child = Node(name=f"{node.name}.mesh" if node.name else "", mesh=node.mesh,
+                 translation=tuple(float(v) for v in offset), scale=(step, step, step))  # type: ignore[arg-type]
+    node.mesh = None
+    node.children.append(child)
+
+
+# ---- normals, tangents, colours -------------------------------------------------------------------------------
+
+
+def _snorm8(values: np.ndarray, bits: int) -> np.ndarray:
+    levels = (1 << (bits - 1)) - 1
+    q = np.round(np.clip(values, -1.0, 1.0) * levels)
+    return np.round(q * (127.0 / levels)).astype(np.int8)
+
+
+def _quantize_directions(primitive: Primitive, bits: int) -> None:
+    for name in ("NORMAL", "TANGENT"):
+        values = primitive.attributes.get(name)
+        if values is None or values.dtype.kind != "f" or primitive.targets:
+            continue
+        vectors = np.asarray(values, dtype=np.float64).copy()
+        lengths = np.linalg.norm(vectors[:, :3], axis=1, keepdims=True)
+        vectors[:, :3] /= np.where(lengths > 0, lengths, 1.0)
+        if vectors.shape[1] == 4:
+            vectors[:, 3] = np.where(vectors[:, 3] < 0, -1.0, 1.0)
+        primitive.attributes[name] = _snorm8(vectors, bits)
+        primitive.normalized.add(name)
+
+
+def _quantize_colors(primitive: Primitive, bits: int) -> None:
+    for name, values in list(primitive.attributes.items()):
+        if not name.startswith("COLOR_") or values.dtype.kind != "f" or primitive.targets:
+            continue
+        levels = (1 << bits) - 1
+        q = np.round(np.clip(values, 0.0, 1.0) * levels)
+        if bits <= 8:
+            stored = np.round(q * (255.0 / levels)).astype(np.uint8)
+        else:
+            stored = np.round(q * (65535.0 / levels)).astype(np.uint16)
+        if stored.shape[1] == 3 and stored.dtype == np.uint8:
+            # An RGB uint8 element is 3 bytes and vertex elements must be 4-aligned: store opaque RGBA instead.
+            stored = np.concatenate([stored, np.full((len(stored), 1), 255, np.uint8)], axis=1)
+        primitive.attributes[name] = stored
+        primitive.normalized.add(name)
+
+
+# ---- texture coordinates -----------------------------------------------------------------------------------
+
+
+def _effective_set(ref: TextureRef) -> int:
+    if ref.transform and "texCoord" in ref.transform:
+        return int(ref.transform["texCoord"])
+    return ref.texcoord
+
+
+def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
+    """Per (material, UV set): one box over every primitive using it, stored in each texture's transform."""
+    groups: dict[tuple[int, str], list[Primitive]] = {}
+    materials: dict[int, Material] = {}
+    for primitive in {id(p): p for p in primitives}.values():
+        for name in primitive.attributes:
+            if name.startswith("TEXCOORD_"):
+                groups.setdefault((id(primitive.material), name), []).append(primitive)
+        if primitive.material is not None:
+            materials[id(primitive.material)] = primitive.material
+    seen_refs: dict[int, int] = {}
+    for used in materials.values():
+        for ref in _texture_refs(used):
+            seen_refs[id(ref)] = seen_refs.get(id(ref), 0) + 1
+    levels = (1 << bits) - 1
+    for (material_id, name), members in groups.items():
+        material = materials.get(material_id)
+        if material is None:
+            continue  # no texture reads these UVs, so there is nowhere to put the box: keep them as they are
+        uv_set = int(name.split("_")[1])
+        refs = [r for r in _texture_refs(material) if _effective_set(r) == uv_set]
+        if not refs or any(seen_refs[id(r)] > 1 or (r.transform or {}).get("rotation", 0.0) for r in refs):
+            continue
+        if any(p.attributes[name].dtype.kind != "f" or p.targets or "variants" in repr(p.extras) for p in members):
+            continue  # KHR_materials_variants' other materials would not get the box
+        uvs = [np.asarray(p.attributes[name], dtype=np.float64) for p in members]
+        low = np.min([u.min(axis=0) for u in uvs], axis=0)
+        high = np.max([u.max(axis=0) for u in uvs], axis=0)
+        span = np.where(high - low > 0, high - low, 1.0)
+        for primitive, uv in zip(members, uvs, strict=True):
+            q = np.round((uv - low) / span * levels)
+            primitive.attributes[name] = np.clip(q, 0, levels).astype(np.uint16)
+            primitive.normalized.add(name)
+        # Decoded uv = q / 65535; the texture needs low + q / levels * span.
+        scale = span * (65535.0 / levels)
+        for ref in refs:
+            old = ref.transform or {}
+            old_offset = np.asarray(old.get("offset", [0.0, 0.0]), dtype=np.float64)
+            old_scale = np.asarray(old.get("scale", [1.0, 1.0]), dtype=np.float64)
+            transform = {k: v for k, v in old.items() if k not in ("offset", "scale")}
+            transform["offset"] = [float(v) for v in old_offset + old_scale * low]
+            transform["scale"] = [float(v) for v in old_scale * scale]
+            ref.transform = transform

@@ -1,0 +1,45 @@
+"""Reorder: triangles for the vertex cache, then vertices in first-use order for fetch and compression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline import meshopt
+from pipeline.scene import Primitive, Scene
+from pipeline.transforms.common import TRIANGLES, apply_vertex_order, triangle_indices
+
+
+@dataclass(frozen=True)
+class Reorder:
+    """meshoptimizer's vertex cache and vertex fetch optimization, per primitive (lossless)."""
+
+    vertex_cache: bool = True
+    vertex_fetch: bool = True
+
+    def __call__(self, scene: Scene) -> Scene:
+        done: set[int] = set()
+        for mesh in scene.meshes():
+            for primitive in mesh.primitives:
+                if id(primitive) not in done:
+                    done.add(id(primitive))
+                    reorder_primitive(primitive, self.vertex_cache, self.vertex_fetch)
+        return scene
+
+
+def reorder_primitive(primitive: Primitive, vertex_cache: bool = True, vertex_fetch: bool = True) -> None:
+    if primitive.mode != TRIANGLES or primitive.vertex_count == 0:
+        return
+    count = primitive.vertex_count
+    indices = triangle_indices(primitive)
+    if vertex_cache:
+        indices = meshopt.optimize_vertex_cache(indices, count)
+    if not vertex_fetch:
+        primitive.indices = indices.astype(primitive.indices.dtype if primitive.indices is not None else np.uint32)
+        return
+    remap, used = meshopt.optimize_vertex_fetch_remap(indices, count)
+    new_to_old = np.zeros(used, dtype=np.int64)
+    old = np.nonzero(remap != 0xFFFFFFFF)[0]
+    new_to_old[remap[old]] = old
+    apply_vertex_order(primitive, new_to_old, remap[indices])
