@@ -1,0 +1,549 @@
+"""Asset reading: every format into the IR, units and up axis normalized, and broken input named with its cause."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.errors import AssetError
+from pipeline.ingest import load_asset, scene_bounds, scene_stats, strip_to_triangles
+
+# -- fixture builders ----------------------------------------------------------------------------------------
+
+
+def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8, 4)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+class GltfBuilder:
+    """Builds small glTF documents by hand, so the reader is tested against JSON it did not write itself."""
+
+    def __init__(self) -> None:
+        self.blob = bytearray()
+        self.doc: dict[str, Any] = {"asset": {"version": "2.0"}, "accessors": [], "bufferViews": []}
+
+    def view(self, data: bytes, stride: int | None = None) -> int:
+        self.blob += b"\x00" * (-len(self.blob) % 4)
+        entry: dict[str, Any] = {"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(data)}
+        if stride:
+            entry["byteStride"] = stride
+        self.blob += data
+        self.doc["bufferViews"].append(entry)
+        return len(self.doc["bufferViews"]) - 1
+
+    def accessor(self, array: np.ndarray, kind: str, *, normalized: bool = False, view: int | None = None,
+                 offset: int = 0, count: int | None = None, min_max: bool = False) -> int:
+        component = {np.dtype(np.float32): 5126, np.dtype(np.uint16): 5123, np.dtype(np.uint32): 5125,
+                     np.dtype(np.uint8): 5121, np.dtype(np.int16): 5122, np.dtype(np.int8): 5120}[array.dtype]
+        if view is None:
+            view = self.view(np.ascontiguousarray(array).tobytes())
+        entry: dict[str, Any] = {"bufferView": view, "byteOffset": offset, "componentType": component,
+                                 "count": int(count if count is not None else len(array)), "type": kind}
+        if normalized:
+            entry["normalized"] = True
+        if min_max:
+            entry["min"] = [float(v) for v in array.reshape(len(array), -1).min(axis=0)]
+            entry["max"] = [float(v) for v in array.reshape(len(array), -1).max(axis=0)]
+        self.doc["accessors"].append(entry)
+        return len(self.doc["accessors"]) - 1
+
+    def glb(self) -> bytes:
+        doc = dict(self.doc)
+        blob = bytes(self.blob) + b"\x00" * (-len(self.blob) % 4)
+        doc["buffers"] = [{"byteLength": len(blob)}]
+        text = json.dumps(doc).encode()
+        text += b" " * (-len(text) % 4)
+        body = struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(blob), b"BIN\x00") + blob
+        return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
+
+    def gltf(self, folder: Path, name: str, bin_name: str = "data.bin", data_uri: bool = False) -> Path:
+        doc = dict(self.doc)
+        blob = bytes(self.blob)
+        if data_uri:
+            doc["buffers"] = [{"byteLength": len(blob),
+                               "uri": "data:application/octet-stream;base64," + base64.b64encode(blob).decode()}]
+        else:
+            (folder / bin_name).write_bytes(blob)
+            doc["buffers"] = [{"byteLength": len(blob), "uri": bin_name.replace(" ", "%20")}]
+        path = folder / name
+        path.write_text(json.dumps(doc))
+        return path
+
+
+QUAD = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]], np.float32)
+QUAD_INDICES = np.array([0, 1, 2, 2, 1, 3], np.uint16)
+
+
+def rich_builder() -> GltfBuilder:
+    """An interleaved quad with normalized uint8 UVs, a sparse accessor, a matrix node, a textured material with
+    KHR extensions and a texture transform, an animation, a morph target, a light and a skin."""
+    b = GltfBuilder()
+    normals = np.tile(np.array([0, 0, 1], np.float32), (4, 1))
+    interleaved = np.concatenate([QUAD, normals], axis=1).astype(np.float32)  # 24-byte stride
+    shared = b.view(interleaved.tobytes(), stride=24)
+    position = b.accessor(QUAD, "VEC3", view=shared, offset=0, min_max=True)
+    normal = b.accessor(normals, "VEC3", view=shared, offset=12)
+    uv = b.accessor(np.array([[0, 0], [255, 0], [0, 255], [255, 255]], np.uint8), "VEC2", normalized=True)
+    b.doc["accessors"][uv]["byteOffset"] = 0
+    indices = b.accessor(QUAD_INDICES, "SCALAR")
+    # A morph target given as a sparse accessor: only vertex 3 moves.
+    target = b.accessor(np.zeros((4, 3), np.float32), "VEC3")
+    del b.doc["accessors"][target]["bufferView"]
+    b.doc["accessors"][target]["sparse"] = {
+        "count": 1,
+        "indices": {"bufferView": b.view(np.array([3], np.uint16).tobytes()), "componentType": 5123},
+        "values": {"bufferView": b.view(np.array([0, 0, 0.5], np.float32).tobytes())},
+    }
+    image = b.view(png_bytes())
+    b.doc["images"] = [{"bufferView": image, "mimeType": "image/png", "name": "swatch"}]
+    b.doc["samplers"] = [{"magFilter": 9729, "wrapS": 33071}]
+    b.doc["textures"] = [{"source": 0, "sampler": 0}]
+    transform = {"offset": [0.25, 0.5], "rotation": 0.1, "scale": [2.0, 2.0]}
+    b.doc["materials"] = [{
+        "name": "bronze",
+        "pbrMetallicRoughness": {"baseColorTexture": {"index": 0, "extensions": {"KHR_texture_transform": transform}},
+                                 "metallicFactor": 0.8},
+        "extensions": {"KHR_materials_clearcoat": {"clearcoatFactor": 0.4, "clearcoatTexture": {"index": 0}},
+                       "KHR_materials_ior": {"ior": 1.7}},
+    }, {"name": "flat", "extensions": {"KHR_materials_unlit": {}}}]
+    b.doc["meshes"] = [{"name": "quad", "weights": [0.0], "primitives": [{
+        "attributes": {"POSITION": position, "NORMAL": normal, "TEXCOORD_0": uv},
+        "indices": indices, "material": 0, "targets": [{"POSITION": target}]}]}]
+    times = b.accessor(np.array([0.0, 1.0], np.float32), "SCALAR", min_max=True)
+    moves = b.accessor(np.array([[0, 0, 0], [0, 2, 0]], np.float32), "VEC3")
+    weights = b.accessor(np.array([0.0, 1.0], np.float32), "SCALAR")
+    b.doc["animations"] = [{"name": "rise", "samplers": [
+        {"input": times, "output": moves}, {"input": times, "output": weights}],
+        "channels": [{"sampler": 0, "target": {"node": 1, "path": "translation"}},
+                     {"sampler": 1, "target": {"node": 1, "path": "weights"}}]}]
+    joints = b.accessor(np.array([[0, 0, 0, 0]] * 4, np.uint8), "VEC4")
+    weights0 = b.accessor(np.array([[1, 0, 0, 0]] * 4, np.float32), "VEC4")
+    ibm = b.accessor(np.eye(4, dtype=np.float32).reshape(1, 16), "MAT4")
+    b.doc["meshes"].append({"name": "skinned", "primitives": [{
+        "attributes": {"POSITION": b.accessor(QUAD, "VEC3", min_max=True), "JOINTS_0": joints,
+                       "WEIGHTS_0": weights0}, "indices": indices, "material": 1}]})
+    b.doc["skins"] = [{"joints": [3], "inverseBindMatrices": ibm}]
+    b.doc["extensionsUsed"] = ["KHR_texture_transform", "KHR_materials_clearcoat", "KHR_materials_ior",
+                               "KHR_materials_unlit", "KHR_lights_punctual"]
+    b.doc["extensions"] = {"KHR_lights_punctual": {"lights": [{"type": "point", "intensity": 3.0}]}}
+    matrix = [2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 5, 6, 7, 1]  # column-major: scale 2, then move to (5, 6, 7)
+    b.doc["nodes"] = [
+        {"name": "root", "children": [1, 2, 3, 4], "matrix": matrix},
+        {"name": "panel", "mesh": 0, "extras": {"accession": "1987.12.3"}},
+        {"name": "lamp", "extensions": {"KHR_lights_punctual": {"light": 0}}},
+        {"name": "bone", "translation": [0, 1, 0]},
+        {"name": "figure", "mesh": 1, "skin": 0},
+    ]
+    b.doc["scenes"] = [{"name": "room", "nodes": [0]}]
+    b.doc["scene"] = 0
+    return b
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    if isinstance(data, str):
+        path.write_text(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def binary_stl(triangles: np.ndarray) -> bytes:
+    body = b"".join(struct.pack("<12fH", 0, 0, 0, *tri.reshape(-1), 0) for tri in triangles)
+    return b"\x00" * 80 + struct.pack("<I", len(triangles)) + body
+
+
+def strip_ply(vertices: np.ndarray, strip: list[int]) -> bytes:
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(vertices)}\n"
+              "property float x\nproperty float y\nproperty float z\n"
+              f"element tristrips 1\nproperty list int int vertex_indices\nend_header\n").encode()
+    return (header + vertices.astype("<f4").tobytes() + struct.pack("<i", len(strip))
+            + np.array(strip, "<i4").tobytes())
+
+
+def grid(n: int) -> np.ndarray:
+    xs, ys = np.meshgrid(np.arange(n, dtype=np.float32), np.arange(n, dtype=np.float32))
+    return np.stack([xs.reshape(-1), ys.reshape(-1), np.zeros(n * n, np.float32)], axis=1)
+
+
+def the_primitive(path: Path, **kwargs: Any) -> Any:
+    meshes = load_asset(path, **kwargs).meshes()
+    assert len(meshes) == 1 and len(meshes[0].primitives) == 1
+    return meshes[0].primitives[0]
+
+
+def directed_edge_repeats(triangles: np.ndarray) -> int:
+    """How many directed edges occur more than once: 0 when neighbouring triangles wind consistently."""
+    edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    return int((counts > 1).sum())
+
+
+# -- glTF and GLB --------------------------------------------------------------------------------------------
+
+
+def test_glb_reads_interleaved_normalized_and_sparse_data(tmp_path: Path) -> None:
+    scene = load_asset(write(tmp_path / "rich.glb", rich_builder().glb()))
+    panel = next(n for n in scene.all_nodes() if n.name == "panel")
+    assert panel.mesh is not None
+    primitive = panel.mesh.primitives[0]
+    np.testing.assert_array_equal(primitive.attributes["POSITION"], QUAD)
+    np.testing.assert_array_equal(primitive.attributes["NORMAL"], np.tile([0, 0, 1], (4, 1)))
+    np.testing.assert_allclose(primitive.attributes["TEXCOORD_0"], [[0, 0], [1, 0], [0, 1], [1, 1]])
+    assert primitive.attributes["TEXCOORD_0"].dtype == np.float32
+    np.testing.assert_array_equal(primitive.indices, QUAD_INDICES)
+    np.testing.assert_array_equal(primitive.targets[0]["POSITION"], [[0, 0, 0]] * 3 + [[0, 0, 0.5]])
+    assert panel.extras == {"accession": "1987.12.3"}
+
+
+def test_glb_keeps_materials_extensions_transform_lights_skins_and_animations(tmp_path: Path) -> None:
+    scene = load_asset(write(tmp_path / "rich.glb", rich_builder().glb()))
+    nodes = {n.name: n for n in scene.all_nodes()}
+    assert [n.name for n in scene.nodes] == ["root"]
+    root = nodes["root"]
+    assert root.translation == (5.0, 6.0, 7.0) and root.scale == pytest.approx((2.0, 2.0, 2.0))
+    assert nodes["panel"].mesh is not None
+    material = nodes["panel"].mesh.primitives[0].material
+    assert material is not None and material.name == "bronze"
+    assert material.base_color_texture is not None
+    assert material.base_color_texture.transform == {"offset": [0.25, 0.5], "rotation": 0.1, "scale": [2.0, 2.0]}
+    texture = material.base_color_texture.texture
+    assert (texture.mime_type, texture.width, texture.height) == ("image/png", 8, 4)
+    assert texture.data == png_bytes() and texture.wrap_s == 33071 and texture.mag_filter == 9729
+    assert material.extensions["KHR_materials_ior"] == {"ior": 1.7}
+    clearcoat = material.extensions["KHR_materials_clearcoat"]
+    assert clearcoat["clearcoatFactor"] == 0.4 and clearcoat["clearcoatTexture"].texture is texture
+    figure = nodes["figure"]
+    assert figure.mesh is not None and figure.mesh.primitives[0].material is not None
+    assert figure.mesh.primitives[0].material.unlit
+    assert figure.mesh.primitives[0].attributes["JOINTS_0"].dtype == np.uint8
+    assert figure.skin is not None and figure.skin.joints == [nodes["bone"]]
+    assert nodes["lamp"].light is not None and nodes["lamp"].light.intensity == 3.0
+    (animation,) = scene.animations
+    assert animation.name == "rise"
+    assert [(c.node.name, c.path) for c in animation.channels] == [("panel", "translation"), ("panel", "weights")]
+    np.testing.assert_array_equal(animation.channels[0].sampler.output, [[0, 0, 0], [0, 2, 0]])
+
+
+def test_gltf_with_external_buffer_whose_name_has_a_space(tmp_path: Path) -> None:
+    path = rich_builder().gltf(tmp_path, "rich.gltf", bin_name="my data.bin")
+    assert scene_stats(load_asset(path)).triangles == 4
+
+
+def test_gltf_with_data_uri_buffer(tmp_path: Path) -> None:
+    path = rich_builder().gltf(tmp_path, "inline.gltf", data_uri=True)
+    assert scene_stats(load_asset(path)).triangles == 4
+
+
+def test_gltf_with_external_image_by_url_encoded_name(tmp_path: Path) -> None:
+    b = rich_builder()
+    (tmp_path / "wall paint.png").write_bytes(png_bytes((1, 2, 3)))
+    b.doc["images"] = [{"uri": "wall%20paint.png"}]
+    scene = load_asset(b.gltf(tmp_path, "ext.gltf"))
+    material = scene.meshes()[0].primitives[0].material
+    assert material is not None and material.base_color_texture is not None
+    assert material.base_color_texture.texture.data == png_bytes((1, 2, 3))
+
+
+def test_triangle_strips_in_gltf_become_triangle_lists(tmp_path: Path) -> None:
+    b = GltfBuilder()
+    position = b.accessor(QUAD, "VEC3", min_max=True)
+    b.doc["meshes"] = [{"primitives": [{"attributes": {"POSITION": position}, "mode": 5}]}]
+    b.doc["nodes"] = [{"mesh": 0}]
+    primitive = the_primitive(write(tmp_path / "strip.glb", b.glb()))
+    assert primitive.mode == 4
+    np.testing.assert_array_equal(primitive.indices, [0, 1, 2, 2, 1, 3])
+
+
+# -- strips ---------------------------------------------------------------------------------------------------
+
+
+def test_strip_conversion_alternates_winding_and_honours_restart() -> None:
+    triangles = strip_to_triangles(np.array([0, 1, 2, 3, 4, -1, 5, 6, 7])).reshape(-1, 3)
+    np.testing.assert_array_equal(triangles, [[0, 1, 2], [2, 1, 3], [2, 3, 4], [5, 6, 7]])
+
+
+def test_strip_conversion_drops_degenerate_joins() -> None:
+    # Two strips joined by repeating 3 and 4, the classic way to avoid a restart index.
+    triangles = strip_to_triangles(np.array([0, 1, 2, 3, 3, 4, 4, 5, 6])).reshape(-1, 3)
+    assert all(len(set(t)) == 3 for t in triangles.tolist())
+    assert len(triangles) == 3
+
+
+def test_strip_ply_is_a_mesh_with_consistent_winding(tmp_path: Path) -> None:
+    n = 6
+    vertices = grid(n)
+    strip: list[int] = []
+    for row in range(n - 1):  # one strip per row of cells, separated by the restart index
+        for col in range(n):
+            strip += [row * n + col, (row + 1) * n + col]
+        strip.append(-1)
+    primitive = the_primitive(write(tmp_path / "strips.ply", strip_ply(vertices, strip)))
+    triangles = primitive.indices.reshape(-1, 3)
+    assert len(triangles) == 2 * (n - 1) ** 2
+    assert directed_edge_repeats(triangles) == 0
+    corners = primitive.attributes["POSITION"][triangles]
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    assert np.all(normals[:, 2] < 0) or np.all(normals[:, 2] > 0)
+
+
+# -- OBJ, PLY, STL ------------------------------------------------------------------------------------------
+
+
+def obj_with_texture(folder: Path, texture_name: str = "my texture.png") -> Path:
+    (folder / texture_name).write_bytes(png_bytes((10, 200, 10)))
+    write(folder / "box.mtl", f"newmtl paint\nKd 0.8 0.7 0.6\nmap_Kd {texture_name}\n")
+    return write(folder / "box.obj", "mtllib box.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\n"
+                                     "vt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\nusemtl paint\nf 1/1 2/2 3/3\nf 3/3 2/2 4/4\n")
+
+
+def test_obj_with_mtl_and_a_texture_name_with_spaces(tmp_path: Path) -> None:
+    primitive = the_primitive(obj_with_texture(tmp_path))
+    assert primitive.triangle_count == 2
+    material = primitive.material
+    assert material is not None and material.name == "paint"
+    assert material.base_color_factor[:3] == pytest.approx((0.8, 0.7, 0.6))
+    assert material.base_color_texture is not None
+    assert material.base_color_texture.texture.data == (tmp_path / "my texture.png").read_bytes()
+    # OBJ's v=0 is the bottom of the image, glTF's is the top.
+    uv_of = {tuple(p): tuple(t) for p, t in zip(primitive.attributes["POSITION"].tolist(),
+                                                 primitive.attributes["TEXCOORD_0"].tolist(), strict=True)}
+    assert uv_of[(0.0, 0.0, 0.0)] == (0.0, 1.0)
+
+
+def test_ascii_ply_with_vertex_colours(tmp_path: Path) -> None:
+    path = write(tmp_path / "tri.ply", "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+                 "property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\n"
+                 "element face 1\nproperty list uchar int vertex_indices\nend_header\n"
+                 "0 0 0 255 0 0\n1 0 0 0 255 0\n0 1 0 0 0 255\n3 0 1 2\n")
+    primitive = the_primitive(path)
+    assert primitive.triangle_count == 1
+    np.testing.assert_allclose(primitive.attributes["COLOR_0"], np.eye(3))
+
+
+@pytest.mark.parametrize("kind", ["ascii", "binary"])
+def test_stl(tmp_path: Path, kind: str) -> None:
+    triangles = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 0, 0], [0, 1, 0], [0, 0, 1]]], np.float32)
+    if kind == "binary":
+        data: bytes | str = binary_stl(triangles)
+    else:
+        facets = "".join("facet normal 0 0 0\nouter loop\n" + "".join(f"vertex {x} {y} {z}\n" for x, y, z in tri)
+                         + "endloop\nendfacet\n" for tri in triangles)
+        data = f"solid test\n{facets}endsolid test\n"
+    primitive = the_primitive(write(tmp_path / f"{kind}.stl", data))
+    assert primitive.triangle_count == 2
+    assert set(map(tuple, primitive.attributes["POSITION"].tolist())) == {
+        (0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)}
+
+
+# -- units and up axis ----------------------------------------------------------------------------------------
+
+
+def test_units_and_z_up_are_baked_into_mesh_formats(tmp_path: Path) -> None:
+    # A 100 x 200 x 300 mm box standing on z.
+    corners = np.array([[x, y, z] for x in (0, 100) for y in (0, 200) for z in (0, 300)], np.float32)
+    triangles = corners[[[0, 1, 3], [0, 3, 2], [4, 5, 7], [4, 7, 6], [0, 4, 6], [0, 6, 2]]]
+    path = write(tmp_path / "box.stl", binary_stl(triangles))
+    low, high = scene_bounds(load_asset(path, units="mm", up="z"))
+    assert low == pytest.approx((0.0, 0.0, -0.2))
+    assert high == pytest.approx((0.1, 0.3, 0.0))
+    low, high = scene_bounds(load_asset(path, units=0.01, up="-x"))
+    assert np.subtract(high, low) == pytest.approx((2.0, 1.0, 3.0))
+
+
+@pytest.mark.parametrize(("up", "expected"), [("y", (1, 1, 0)), ("z", (1, 0, 1)), ("x", (1, 1, 0)),
+                                               ("-z", (1, 0, 1))])
+def test_up_axis_of_gltf_is_applied_to_root_nodes(tmp_path: Path, up: str, expected: tuple[int, ...]) -> None:
+    b = GltfBuilder()
+    b.doc["meshes"] = [{"primitives": [{"attributes": {"POSITION": b.accessor(QUAD, "VEC3", min_max=True)},
+                                        "indices": b.accessor(QUAD_INDICES, "SCALAR")}]}]
+    b.doc["nodes"] = [{"name": "kept", "mesh": 0, "translation": [0, 0, 10]}]
+    scene = load_asset(write(tmp_path / "q.glb", b.glb()), units="cm", up=up)
+    assert scene.nodes[0].name == "kept"
+    low, high = scene_bounds(scene)
+    assert np.round(np.subtract(high, low), 6) == pytest.approx(np.multiply(expected, 0.01))
+    # The +Z offset of 10 cm lands on +Y when z is up, and on -Y when -z is up.
+    centre_y = (low[1] + high[1]) / 2
+    assert centre_y == pytest.approx({"z": 0.1, "-z": -0.1}.get(up, centre_y))
+
+
+def test_root_animation_follows_the_unit_conversion(tmp_path: Path) -> None:
+    b = rich_builder()
+    b.doc["animations"][0]["channels"][0]["target"]["node"] = 0  # animate the root
+    scene = load_asset(write(tmp_path / "rich.glb", b.glb()), units="cm")
+    np.testing.assert_allclose(scene.animations[0].channels[0].sampler.output, [[0, 0, 0], [0, 0.02, 0]])
+
+
+def test_bad_units_and_axes_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "box.stl", binary_stl(np.zeros((1, 3, 3), np.float32) + np.eye(3, dtype=np.float32)))
+    with pytest.raises(AssetError, match="unknown units 'furlong'"):
+        load_asset(path, units="furlong")
+    with pytest.raises(AssetError, match="unknown up axis 'w'"):
+        load_asset(path, up="w")
+    with pytest.raises(AssetError, match="positive number"):
+        load_asset(path, units=-1.0)
+
+
+# -- broken input ---------------------------------------------------------------------------------------------
+
+
+def expect_asset_error(path: Path, cause: str) -> AssetError:
+    with pytest.raises(AssetError) as caught:
+        load_asset(path)
+    error = caught.value
+    assert error.path == str(path)
+    assert cause in error.cause, error.cause
+    assert str(error).startswith(str(path))
+    assert "Traceback" not in str(error) and "<" not in error.cause
+    return error
+
+
+def test_truncated_glb(tmp_path: Path) -> None:
+    data = rich_builder().glb()
+    expect_asset_error(write(tmp_path / "cut.glb", data[: len(data) // 2]), "truncated GLB")
+    expect_asset_error(write(tmp_path / "tiny.glb", data[:10]), "truncated GLB")
+
+
+def test_garbled_glb_json(tmp_path: Path) -> None:
+    data = bytearray(rich_builder().glb())
+    data[20:40] = b"#" * 20
+    expect_asset_error(write(tmp_path / "garbled.glb", bytes(data)), "not valid JSON")
+
+
+def test_garbled_gltf_json_names_the_line(tmp_path: Path) -> None:
+    expect_asset_error(write(tmp_path / "bad.gltf", '{\n  "asset": {"version": "2.0"},\n  oops\n}'), "line 3")
+
+
+def test_not_a_glb(tmp_path: Path) -> None:
+    expect_asset_error(write(tmp_path / "photo.glb", png_bytes()), "not a GLB file")
+
+
+def test_gltf_whose_buffer_is_missing(tmp_path: Path) -> None:
+    path = rich_builder().gltf(tmp_path, "lonely.gltf", bin_name="gone.bin")
+    (tmp_path / "gone.bin").unlink()
+    expect_asset_error(path, "buffer 0 'gone.bin' is missing")
+
+
+def test_gltf_whose_buffer_is_truncated(tmp_path: Path) -> None:
+    path = rich_builder().gltf(tmp_path, "short.gltf", bin_name="short.bin")
+    (tmp_path / "short.bin").write_bytes((tmp_path / "short.bin").read_bytes()[:40])
+    expect_asset_error(path, "buffer 0 is truncated")
+
+
+def test_gltf_whose_image_is_missing(tmp_path: Path) -> None:
+    b = rich_builder()
+    b.doc["images"] = [{"uri": "lost%20image.png"}]
+    expect_asset_error(b.gltf(tmp_path, "img.gltf"), "image 0 'lost image.png' is missing")
+
+
+def test_corrupt_embedded_image(tmp_path: Path) -> None:
+    b = rich_builder()
+    b.doc["images"] = [{"bufferView": b.view(png_bytes()[:30]), "mimeType": "image/png"}]
+    expect_asset_error(write(tmp_path / "img.glb", b.glb()), "corrupt or truncated")
+
+
+def test_unsupported_required_extension(tmp_path: Path) -> None:
+    b = rich_builder()
+    b.doc["extensionsRequired"] = ["EXT_fancy_geometry"]
+    expect_asset_error(write(tmp_path / "fancy.glb", b.glb()), "EXT_fancy_geometry")
+
+
+def test_obj_whose_texture_is_missing(tmp_path: Path) -> None:
+    path = obj_with_texture(tmp_path, "gone texture.png")
+    (tmp_path / "gone texture.png").unlink()
+    expect_asset_error(path, "uses texture 'gone texture.png', which is missing")
+
+
+def test_obj_whose_mtl_is_missing(tmp_path: Path) -> None:
+    path = obj_with_texture(tmp_path)
+    (tmp_path / "box.mtl").unlink()
+    expect_asset_error(path, "material library 'box.mtl' is missing")
+
+
+def test_zero_triangles(tmp_path: Path) -> None:
+    expect_asset_error(write(tmp_path / "points.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\n"), "no triangles")
+    expect_asset_error(write(tmp_path / "empty.obj", ""), "no triangles")
+    cloud = ("ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\n"
+             "end_header\n0 0 0\n1 1 1\n")
+    expect_asset_error(write(tmp_path / "cloud.ply", cloud), "no faces or strips")
+    b = GltfBuilder()
+    b.doc["meshes"] = [{"primitives": [{"attributes": {"POSITION": b.accessor(QUAD, "VEC3")}, "mode": 0}]}]
+    b.doc["nodes"] = [{"mesh": 0}]
+    expect_asset_error(write(tmp_path / "points.glb", b.glb()), "no triangles")
+
+
+def test_truncated_binary_stl(tmp_path: Path) -> None:
+    data = binary_stl(np.tile(np.eye(3, dtype=np.float32), (10, 1, 1)))
+    expect_asset_error(write(tmp_path / "cut.stl", data[:-70]), "truncated binary STL")
+
+
+def test_truncated_binary_ply(tmp_path: Path) -> None:
+    data = strip_ply(grid(4), [0, 4, 1, 5, 2, 6, 3, 7])
+    expect_asset_error(write(tmp_path / "cut.ply", data[:-20]), "cannot read this PLY file")
+
+
+def test_strip_indices_out_of_range(tmp_path: Path) -> None:
+    expect_asset_error(write(tmp_path / "wild.ply", strip_ply(grid(2), [0, 1, 2, 99])), "do not exist")
+
+
+def test_unsupported_and_missing_files(tmp_path: Path) -> None:
+    expect_asset_error(write(tmp_path / "model.fbx", b"Kaydara FBX Binary"), "unsupported file type '.fbx'")
+    expect_asset_error(tmp_path / "nowhere.glb", "file not found")
+
+
+# -- the corpus ------------------------------------------------------------------------------------------------
+
+
+def test_draco_compressed_smithsonian_scan_is_decoded(corpus: Path) -> None:
+    primitive = the_primitive(corpus / "SmithsonianSeaTurtle" / "sea_turtle-150k-2048-medium.glb")
+    assert primitive.triangle_count == 150_000
+    assert primitive.vertex_count == 83_111
+    assert {"POSITION", "NORMAL", "TEXCOORD_0"} <= set(primitive.attributes)
+    np.testing.assert_allclose(primitive.attributes["POSITION"].min(axis=0), [-0.30706, -0.205217, 0.060747],
+                               atol=1e-5)  # the accessor's declared min
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+
+
+def test_igea_triangle_strip_ply_is_a_closed_consistent_mesh(corpus: Path) -> None:
+    primitive = the_primitive(corpus / "Igea" / "igea.ply")
+    triangles = primitive.indices.reshape(-1, 3)
+    # A closed surface of genus 0 has F = 2V - 4 triangles; the scan is nearly closed.
+    assert 1.9 * primitive.vertex_count < len(triangles) <= 2 * primitive.vertex_count
+    assert directed_edge_repeats(triangles) < len(triangles) * 0.001
+
+
+def test_fuze_texture_with_a_space_in_its_name(corpus: Path) -> None:
+    primitive = the_primitive(corpus / "Fuze" / "fuze.obj")
+    assert primitive.triangle_count == 1000
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+    assert primitive.material.base_color_texture.texture.data == (corpus / "Fuze" / "fuze uv.jpg").read_bytes()
+
+
+def test_gargoyle_ply_keeps_vertex_colours(corpus: Path) -> None:
+    primitive = the_primitive(corpus / "Gargoyle" / "gargo.ply")
+    assert primitive.triangle_count == 50_000
+    colors = primitive.attributes["COLOR_0"]
+    assert colors.shape[0] == 25_002 and len(np.unique(colors, axis=0)) > 100
+
+
+def test_gltf_corpus_extensions_and_animation(corpus: Path) -> None:
+    sofa = load_asset(corpus / "GlamVelvetSofa" / "GlamVelvetSofa.glb")
+    names = {name for mesh in sofa.meshes() for p in mesh.primitives if p.material
+             for name in p.material.extensions}
+    assert {"KHR_materials_sheen", "KHR_materials_specular"} <= names
+    transforms = [ref.transform for mesh in sofa.meshes() for p in mesh.primitives if p.material
+                  for ref in (p.material.base_color_texture, p.material.normal_texture) if ref and ref.transform]
+    assert transforms
+    city = load_asset(corpus / "VC" / "VC.glb")
+    assert len(city.animations) == 1 and city.animations[0].channels
+    avocado = scene_stats(load_asset(corpus / "Avocado" / "Avocado.gltf"))
+    assert avocado.triangles == 682 and sorted(t[1] for t in avocado.textures) == [2048, 2048, 2048]
