@@ -30,6 +30,7 @@ THREE_ENTRY_POINTS = (
     "examples/jsm/webxr/VRButton.js",
     "examples/jsm/webxr/ARButton.js",
     "examples/jsm/webxr/XRHandModelFactory.js",
+    "examples/jsm/environments/RoomEnvironment.js",
 )
 THREE_VENDOR_PATH = "static/vendor/three"
 _IMPORT_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]""")

@@ -1,0 +1,504 @@
+// app.js: the exhibit viewer — loads exhibit.json, streams the rooms nearest first, and wires desktop, touch,
+// VR and AR input to one selection model, the DOM panel, hotspots, captions and the language switch.
+//
+// ─── Public API: window.__viewer (the tour UI and the tests use it; other keys are internal) ─────────────────
+//   viewer.manifest                         the exhibit.json object
+//   viewer.language                         current BCP-47 tag; viewer.setLanguage(tag)
+//   viewer.flyTo({target, position}, {durationMs}) -> Promise
+//        Glides the desktop camera (a cut with prefers-reduced-motion); in XR moves the reference space.
+//   viewer.cameraPose() -> {position: [x,y,z], quaternion: [x,y,z,w]}   world pose of the eye (head in XR)
+//   viewer.pointerRay() -> {origin, direction} | null                  mouse ray, or the controller laser in XR
+//   viewer.setGhost(id, {position, quaternion, pointer: {origin, direction} | null, label} | null)
+//        Shows (null removes) another person's avatar head and pointer ray, e.g. the guide.
+//   viewer.selectArtifact(id, {annotation, focus}) / viewer.closePanel()
+//   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
+//   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
+//   viewer.project(artifactId) -> {x, y, visible} CSS pixels of the artifact's centre on the canvas
+//   viewer.tourSlot                               DOM element reserved for the tour panel
+// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
+//   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
+//   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
+// The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour= or #join=;
+// the page keeps working when it is missing.
+// ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
+import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
+import { I18n } from './i18n.js';
+import { DesktopControls, EYE_HEIGHT } from './controls.js';
+import { Hotspots } from './hotspots.js';
+import { AudioGuide } from './audio.js';
+import { ObjectPanel, audioTrack } from './panel.js';
+import { XRSupport } from './xr.js';
+import { RECORD_FIELDS } from './i18n.js';
+
+const BACKGROUND = 0x1d2126;
+const stage = document.getElementById('stage');
+const statusLine = document.getElementById('status');
+const progress = document.getElementById('room-progress');
+const captionBox = document.getElementById('captions');
+const reducedMotionQuery = window.matchMedia('(prefers-reduced-motion: reduce)');
+
+const listeners = new Map();
+const viewer = {
+  manifest: null, language: null, mode: 'desktop',
+  frames: 0, xrFrames: 0, firstFrameMs: null, allRoomsLoadedMs: null, ready: false,
+  loadedRooms: [], failedRooms: [], selectedArtifact: null, selectedAnnotation: null, openPanel: null,
+  camera: null, caption: '', errors: [], reducedMotion: reducedMotionQuery.matches,
+  xr: { selects: 0, teleports: 0, snapTurns: 0, inputKinds: [], controllers: {}, lastSelect: null, lastTeleport: null },
+  ar: { hitTests: 0, placed: 0, subject: null, position: null },
+  tourSlot: document.getElementById('tour-slot'),
+};
+window.__viewer = viewer;
+window.addEventListener('error', (event) => viewer.errors.push(String(event.message)));
+window.addEventListener('unhandledrejection', (event) => viewer.errors.push(String(event.reason)));
+
+function emit(event, detail) {
+  for (const callback of listeners.get(event) || []) {
+    try { callback(detail); } catch (error) { viewer.errors.push(`${event} listener: ${error}`); }
+  }
+}
+viewer.on = (event, callback) => {
+  if (!listeners.has(event)) listeners.set(event, new Set());
+  listeners.get(event).add(callback);
+  return () => listeners.get(event).delete(callback);
+};
+
+function announce(text) { statusLine.textContent = text; }
+
+async function main() {
+  const response = await fetch(stage.dataset.manifest || 'exhibit.json');
+  if (!response.ok) throw new Error(`exhibit.json: HTTP ${response.status}`);
+  const manifest = await response.json();
+  viewer.manifest = manifest;
+  const exhibit = manifest.exhibit;
+  const i18n = new I18n(exhibit.languages || [], exhibit.default_language || stage.dataset.defaultLanguage);
+  viewer.language = i18n.language;
+
+  // ── renderer, scene, camera ──
+  const renderer = new THREE.WebGLRenderer({ antialias: true });
+  renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+  renderer.setSize(stage.clientWidth, stage.clientHeight);
+  renderer.xr.enabled = true;
+  const canvas = renderer.domElement;
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'application');
+  canvas.setAttribute('aria-label', i18n.t('canvasLabel'));
+  stage.prepend(canvas);
+
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color(BACKGROUND);
+  const camera = new THREE.PerspectiveCamera(60, stage.clientWidth / stage.clientHeight, 0.05, 200);
+  scene.add(camera);  // its children (the VR caption strip) follow the head
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x4a4038, 0.8));
+  // Bronze and other metals are black without something to reflect; a neutral studio room stands in for one.
+  const pmrem = new THREE.PMREMGenerator(renderer);
+  scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture;
+  scene.environmentIntensity = 0.6;
+  pmrem.dispose();
+  const world = new THREE.Group();
+  world.name = 'vitrina-world';
+  scene.add(world);
+
+  const rooms = manifest.rooms || [];
+  const artifacts = manifest.artifacts || [];
+  const artifactById = new Map(artifacts.map((a) => [a.id, a]));
+  const annotationByKey = new Map();
+  for (const artifact of artifacts) for (const note of artifact.annotations || []) annotationByKey.set(note.key, { note, artifact });
+  const artifactBoxes = artifacts.map((a) => ({
+    artifact: a,
+    box: new THREE.Box3(new THREE.Vector3().fromArray(a.bounds.min), new THREE.Vector3().fromArray(a.bounds.max)),
+  }));
+
+  const roomAt = (x, z, margin = 0.25) => rooms.find((r) => x >= r.bounds.min[0] + margin && x <= r.bounds.max[0] - margin
+    && z >= r.bounds.min[2] + margin && z <= r.bounds.max[2] - margin);
+  const floorAt = (x, z) => { const room = roomAt(x, z); return room ? (room.floor_y ?? room.bounds.min[1]) : null; };
+
+  const controls = new DesktopControls({ camera, dom: canvas, canWalkTo: floorAt, reducedMotion: () => viewer.reducedMotion });
+  const start = manifest.start || { position: [0, 0, 0], yaw: 0 };
+  const startRoom = rooms.find((r) => r.id === start.room) || rooms[0];
+  controls.placeAt(start.position, start.yaw, startRoom ? (startRoom.floor_y ?? 0) : 0);
+
+  const hotspots = new Hotspots(world, artifacts);
+  const roomScenes = new Map();
+
+  // ── picking: manifest bounds, not the room meshes, so it is cheap every XR frame and works before rooms load ──
+  function pick(ray, { vrPanel = null } = {}) {
+    let best = null;
+    const consider = (hit) => { if (hit && (!best || hit.distance < best.distance)) best = hit; };
+    if (vrPanel) {
+      const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(vrPanel, false);
+      if (hits.length) consider({ kind: 'vrpanel', distance: hits[0].distance, uv: hits[0].uv, point: hits[0].point });
+    }
+    consider(hotspots.intersect(ray));
+    const point = new THREE.Vector3();
+    for (const { artifact, box } of artifactBoxes) {
+      if (ray.intersectBox(box, point)) consider({ kind: 'artifact', artifactId: artifact.id, distance: ray.origin.distanceTo(point), point: point.clone() });
+    }
+    for (const room of rooms) {
+      const floorY = room.floor_y ?? room.bounds.min[1];
+      const plane = new THREE.Plane(new THREE.Vector3(0, 1, 0), -floorY);
+      if (ray.intersectPlane(plane, point) && roomAt(point.x, point.z, 0.2) === room) {
+        consider({ kind: 'floor', room: room.id, floorY, distance: ray.origin.distanceTo(point), point: point.clone() });
+      }
+    }
+    return best;
+  }
+
+  // ── selection, panel, audio ──
+  let audioGuide = null;
+  let audioSlotHome = document.createElement('div');
+  function setCaption(text) {
+    viewer.caption = text;
+    captionBox.textContent = text;
+    captionBox.hidden = !text;
+    xr.showCaption(text);
+    emit('caption', { text });
+  }
+  function loadAudio(slot, track, language) {
+    if (!slot || !track) { if (audioGuide) audioGuide.stop(); return; }
+    const source = new URL(track.src, location.href).href;
+    if (audioGuide && audioGuide.audio && audioGuide.audio.src === source) {
+      slot.append(audioGuide.audio);  // same recording: keep playing, just move it into the re-rendered panel
+      audioGuide.container = slot;
+      return;
+    }
+    audioGuide = new AudioGuide(slot, setCaption);
+    audioGuide.load(track, language, `${i18n.t('audio')} (${language})`);
+  }
+  const panel = new ObjectPanel(document.getElementById('panel'), {
+    i18n, manifest, loadAudio,
+    onClose: () => closePanel(),
+    onAnnotation: (key) => selectAnnotation(key),
+  });
+
+  function vrPanelContent(artifact, annotationKey) {
+    const record = artifact.record || {};
+    const lines = [];
+    for (const field of RECORD_FIELDS) if (record[field]) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
+    if (record.credit) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
+    lines.push(`${i18n.t('rights')}: ${record.rights || manifest.exhibit.rights || ''}`);
+    const note = annotationKey && annotationByKey.get(annotationKey);
+    if (note) lines.push('', `${i18n.pick(note.note.title)}: ${i18n.pick(note.note.text)}`);
+    else if (record.description) lines.push('', i18n.pick(record.description));
+    return { title: i18n.pick(record.title) || artifact.id, lines, closeLabel: i18n.t('close') };
+  }
+
+  function selectArtifact(id, { annotation = null, focus = true, fly = true } = {}) {
+    const artifact = artifactById.get(id);
+    if (!artifact) throw new Error(`unknown artifact ${id}`);
+    viewer.selectedArtifact = id;
+    viewer.selectedAnnotation = annotation;
+    viewer.openPanel = 'object';
+    hotspots.highlight(annotation);
+    panel.open(artifact, { focus, annotationKey: annotation });
+    for (const button of document.querySelectorAll('.artifact-button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.artifact === id));
+    }
+    if (xr.inSession) xr.showPanel(vrPanelContent(artifact, annotation));
+    else if (fly && artifact.view) {
+      const target = annotation ? annotationByKey.get(annotation).note.position : artifact.view.target;
+      controls.flyTo(artifact.view.position, target, { durationMs: 900 });
+    }
+    xr.setARSubject(`artifact:${id}`);
+    syncARChooser();
+    announce(i18n.t('selected', { title: i18n.pick(artifact.record?.title) || id }));
+    emit('select', { artifact: id, annotation });
+  }
+
+  function selectAnnotation(key) {
+    const entry = annotationByKey.get(key);
+    if (entry) selectArtifact(entry.artifact.id, { annotation: key });
+  }
+
+  function closePanel() {
+    if (!viewer.openPanel) return;
+    viewer.openPanel = null;
+    viewer.selectedAnnotation = null;
+    hotspots.highlight(null);
+    panel.close();
+    xr.hidePanel();
+    if (audioGuide) audioGuide.stop();
+    announce(i18n.t('closed'));
+    emit('select', { artifact: null, annotation: null });
+  }
+
+  function activate(hit) {
+    if (hit.kind === 'hotspot') selectAnnotation(hit.key);
+    else if (hit.kind === 'artifact') selectArtifact(hit.artifactId, { focus: false });
+  }
+
+  // ── XR ──
+  const arOverlay = document.getElementById('ar-overlay');
+  const xr = new XRSupport({
+    renderer, scene, camera, world, state: viewer, manifest, i18n, roomScenes, pick, activate, floorAt,
+    closePanel, emit, announce,
+  });
+  xr.createButtons(document.getElementById('xr-buttons'), arOverlay);
+  document.getElementById('ar-exit').addEventListener('click', () => renderer.xr.getSession()?.end());
+  const arChooser = document.getElementById('ar-subject');
+  function fillARChooser() {
+    const keep = arChooser.value;
+    arChooser.replaceChildren(
+      ...rooms.map((room) => new Option(i18n.t('tableTop', { room: i18n.pick(room.name) || room.id }), `room:${room.id}`)),
+      ...artifacts.filter((a) => a.kind !== 'panel').map((a) => new Option(i18n.t('lifeSize', { title: i18n.pick(a.record?.title) || a.id }), `artifact:${a.id}`)));
+    if (keep) arChooser.value = keep;
+  }
+  function syncARChooser() { if (xr.arSubject) arChooser.value = xr.arSubject; }
+  fillARChooser();
+  arChooser.addEventListener('change', () => xr.setARSubject(arChooser.value));
+  xr.setARSubject(arChooser.value);
+
+  // ── pointer: tap/click selects or walks; OrbitControls handles drags and pinches ──
+  const mouse = { x: 0, y: 0, inside: false };
+  let down = null;
+  const rayFromScreen = (clientX, clientY) => {
+    const rect = canvas.getBoundingClientRect();
+    const ndc = new THREE.Vector2(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
+    const raycaster = new THREE.Raycaster();
+    raycaster.setFromCamera(ndc, camera);
+    return raycaster.ray;
+  };
+  canvas.addEventListener('pointermove', (e) => { mouse.x = e.clientX; mouse.y = e.clientY; mouse.inside = true; });
+  canvas.addEventListener('pointerleave', () => { mouse.inside = false; });
+  canvas.addEventListener('pointerdown', (e) => { down = { x: e.clientX, y: e.clientY, t: performance.now() }; });
+  canvas.addEventListener('pointerup', (e) => {
+    if (!down || xr.inSession) return;
+    const moved = Math.hypot(e.clientX - down.x, e.clientY - down.y);
+    const quick = performance.now() - down.t < 600;
+    down = null;
+    if (moved > 8 || !quick) return;
+    const hit = pick(rayFromScreen(e.clientX, e.clientY));
+    if (!hit) return;
+    if (hit.kind === 'floor') controls.walkTo(hit.point, hit.floorY);
+    else activate(hit);
+  });
+
+  // ── DOM controls ──
+  for (const button of document.querySelectorAll('.artifact-button')) {
+    button.setAttribute('aria-pressed', 'false');
+    button.addEventListener('click', () => selectArtifact(button.dataset.artifact));
+  }
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && viewer.openPanel) { closePanel(); event.preventDefault(); }
+  });
+  const languageSelect = document.getElementById('language-select');
+  languageSelect.addEventListener('change', () => setLanguage(languageSelect.value));
+
+  function setLanguage(language) {
+    if (!i18n.languages.includes(language)) throw new Error(`language ${language} is not one of ${i18n.languages}`);
+    i18n.language = language;
+    viewer.language = language;
+    languageSelect.value = language;
+    document.documentElement.lang = language;
+    document.getElementById('exhibit-title').textContent = i18n.pick(exhibit.title);
+    document.title = `${i18n.pick(exhibit.title)} · Vitrina`;
+    for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = i18n.t(node.dataset.i18n);
+    for (const node of document.querySelectorAll('[data-i18n-label]')) node.setAttribute('aria-label', i18n.t(node.dataset.i18nLabel));
+    for (const button of document.querySelectorAll('.artifact-button')) {
+      const artifact = artifactById.get(button.dataset.artifact);
+      button.textContent = i18n.pick(artifact.record?.title) || artifact.id;
+      button.lang = i18n.langOf(artifact.record?.title);
+      const link = button.parentElement.querySelector('.text-link');
+      if (link) link.setAttribute('aria-label', `${i18n.t('text_page')}: ${button.textContent}`);
+    }
+    canvas.setAttribute('aria-label', i18n.t('canvasLabel'));
+    captionBox.setAttribute('aria-label', i18n.t('captions'));
+    progress.setAttribute('aria-label', i18n.t('loading'));
+    document.getElementById('artifact-list-title').textContent = i18n.t('artifacts');
+    fillARChooser();
+    if (viewer.openPanel && panel.artifact) {
+      panel.render(viewer.selectedAnnotation);
+      if (xr.inSession) xr.showPanel(vrPanelContent(panel.artifact, viewer.selectedAnnotation));
+    }
+    announce(viewer.ready ? i18n.t('ready') : i18n.t('loading'));
+    emit('language', { language });
+  }
+
+  // ── rooms: nearest first, one at a time so the first room is not slowed by the others ──
+  const loader = new GLTFLoader();
+  loader.setMeshoptDecoder(MeshoptDecoder);
+  const lodTarget = /OculusBrowser|Quest/i.test(navigator.userAgent) ? 'quest2'
+    : (window.matchMedia('(pointer: coarse)').matches ? 'phone' : 'desktop');
+  const distanceToRoom = (room) => {
+    const box = new THREE.Box3(new THREE.Vector3().fromArray(room.bounds.min), new THREE.Vector3().fromArray(room.bounds.max));
+    return box.distanceToPoint(camera.position);
+  };
+  async function loadRooms() {
+    const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
+    progress.max = queue.length || 1;
+    let done = 0;
+    for (const room of queue) {
+      announce(i18n.t('loadingRooms', { n: done + 1, total: queue.length }));
+      const lod = (room.lod || []).find((entry) => entry.target === lodTarget);
+      try {
+        const gltf = await loader.loadAsync((lod || room).glb);
+        gltf.scene.name = `room:${room.id}`;
+        world.add(gltf.scene);
+        roomScenes.set(room.id, gltf.scene);
+        viewer.loadedRooms.push(room.id);
+      } catch (error) {
+        viewer.failedRooms.push(room.id);
+        viewer.errors.push(`room ${room.id}: ${error.message || error}`);
+        announce(i18n.t('roomFailed', { room: room.id }));
+      }
+      progress.value = ++done;
+    }
+    viewer.allRoomsLoadedMs = performance.now();
+    progress.hidden = true;
+    viewer.ready = true;
+    announce(i18n.t('ready'));
+    emit('ready', { rooms: viewer.loadedRooms.slice() });
+  }
+
+  // ── ghosts (another person's head and pointer, e.g. the guide) ──
+  const ghosts = new Map();
+  function makeGhost(label) {
+    const group = new THREE.Group();
+    const head = new THREE.Mesh(new THREE.SphereGeometry(0.13, 24, 16), new THREE.MeshStandardMaterial({ color: 0xffb347, roughness: 0.5 }));
+    const visor = new THREE.Mesh(new THREE.BoxGeometry(0.18, 0.06, 0.06), new THREE.MeshStandardMaterial({ color: 0x222222 }));
+    visor.position.set(0, 0.02, -0.11);
+    head.add(visor);
+    const pointer = new THREE.Line(new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(), new THREE.Vector3(0, 0, -1)]),
+      new THREE.LineBasicMaterial({ color: 0xffb347 }));
+    pointer.visible = false;
+    const tag = document.createElement('canvas');
+    tag.width = 256; tag.height = 64;
+    const texture = new THREE.CanvasTexture(tag);
+    texture.colorSpace = THREE.SRGBColorSpace;
+    const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, depthTest: false }));
+    sprite.scale.set(0.4, 0.1, 1);
+    sprite.position.y = 0.25;
+    head.add(sprite);
+    group.add(head, pointer);
+    world.add(group);
+    return { group, head, pointer, tag, texture, label: null };
+  }
+  viewer.setGhost = (id, pose) => {
+    let ghost = ghosts.get(id);
+    if (!pose) { if (ghost) { world.remove(ghost.group); ghosts.delete(id); } return; }
+    if (!ghost) { ghost = makeGhost(); ghosts.set(id, ghost); }
+    if (pose.position) ghost.head.position.fromArray(pose.position);
+    if (pose.quaternion) ghost.head.quaternion.fromArray(pose.quaternion);
+    const label = pose.label ?? i18n.t('guide');
+    if (label !== ghost.label) {
+      ghost.label = label;
+      const ctx = ghost.tag.getContext('2d');
+      ctx.clearRect(0, 0, 256, 64);
+      ctx.fillStyle = 'rgba(0,0,0,0.7)'; ctx.fillRect(0, 0, 256, 64);
+      ctx.fillStyle = '#fff'; ctx.font = '32px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+      ctx.fillText(label, 128, 32);
+      ghost.texture.needsUpdate = true;
+    }
+    const ray = pose.pointer;
+    ghost.pointer.visible = Boolean(ray);
+    if (ray) {
+      const origin = new THREE.Vector3().fromArray(ray.origin);
+      const direction = new THREE.Vector3().fromArray(ray.direction).normalize();
+      const hit = pick(new THREE.Ray(origin, direction));
+      ghost.pointer.position.copy(origin);
+      ghost.pointer.quaternion.setFromUnitVectors(new THREE.Vector3(0, 0, -1), direction);
+      ghost.pointer.scale.z = hit ? hit.distance : 5;
+    }
+  };
+  viewer.ghosts = () => [...ghosts.keys()];
+
+  // ── public API ──
+  viewer.selectArtifact = (id, options = {}) => selectArtifact(id, { focus: false, ...options });
+  viewer.closePanel = closePanel;
+  viewer.setLanguage = setLanguage;
+  viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
+    if (xr.inSession) { xr.flyTo(view); return Promise.resolve(true); }
+    return controls.flyTo(view.position, view.target, { durationMs });
+  };
+  viewer.cameraPose = () => {
+    if (xr.inSession) return { position: xr.headPosition.toArray(), quaternion: xr.headQuaternion.toArray() };
+    return { position: camera.position.toArray(), quaternion: camera.quaternion.toArray() };
+  };
+  viewer.pointerRay = () => {
+    if (xr.inSession) return xr.pointerRay();
+    if (!mouse.inside) return null;
+    const ray = rayFromScreen(mouse.x, mouse.y);
+    return { origin: ray.origin.toArray(), direction: ray.direction.toArray() };
+  };
+  viewer.playNarration = async (narration, { startAtMs = 0 } = {}) => {
+    let slot = document.querySelector('#panel .audio-slot');
+    if (!slot) { slot = audioSlotHome; if (!slot.isConnected) { slot.className = 'audio-slot narration'; viewer.tourSlot.append(slot); } }
+    audioGuide = new AudioGuide(slot, setCaption);
+    audioGuide.load(narration, i18n.language, i18n.t('audio'));
+    await audioGuide.play(startAtMs);
+  };
+  viewer.playAudioGuide = async () => {
+    const artifact = viewer.selectedArtifact && artifactById.get(viewer.selectedArtifact);
+    if (!artifact || !audioTrack(artifact, i18n)) return false;
+    await audioGuide.play();
+    return true;
+  };
+  viewer.project = (artifactId) => {
+    const artifact = artifactById.get(artifactId);
+    if (!artifact) return null;
+    const box = artifactBoxes.find((entry) => entry.artifact === artifact).box;
+    const centre = box.getCenter(new THREE.Vector3());
+    camera.updateMatrixWorld();
+    const ndc = centre.clone().project(camera);
+    const rect = canvas.getBoundingClientRect();
+    return { x: rect.left + (ndc.x + 1) / 2 * rect.width, y: rect.top + (1 - ndc.y) / 2 * rect.height, visible: Math.abs(ndc.z) <= 1 };
+  };
+
+  // ── resize, loop ──
+  const resize = () => {
+    if (renderer.xr.isPresenting) return;
+    camera.aspect = stage.clientWidth / Math.max(1, stage.clientHeight);
+    camera.updateProjectionMatrix();
+    renderer.setSize(stage.clientWidth, stage.clientHeight);
+  };
+  new ResizeObserver(resize).observe(stage);
+  reducedMotionQuery.addEventListener('change', (event) => { viewer.reducedMotion = event.matches; });
+
+  const timer = new THREE.Timer();
+  timer.connect(document);
+  renderer.setAnimationLoop((time, frame) => {
+    timer.update(time);
+    const dt = Math.min(timer.getDelta(), 0.1);
+    if (frame) {
+      xr.update(frame);
+      viewer.xrFrames++;
+    } else {
+      controls.update(dt);
+    }
+    const pose = viewer.cameraPose();
+    viewer.camera = pose;
+    hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    renderer.render(scene, camera);
+    viewer.frames++;
+    if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
+  });
+
+  document.querySelector('[data-i18n="help"]').textContent = i18n.t('help');
+  await loadRooms();
+  performance.mark('vitrina-all-rooms');
+
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
+  const params = new URLSearchParams(location.search);
+  if (params.has('tour') || hash.has('join')) mountTourUI();
+}
+
+/** The tour UI is optional: a missing or broken tour-ui.js must not break the exhibit page. */
+async function mountTourUI() {
+  try {
+    const module = await import('./tour-ui.js');
+    await module.mount(viewer, viewer.tourSlot);
+  } catch (error) {
+    console.warn('tour UI unavailable:', error);
+    viewer.tourError = String(error);
+  }
+}
+
+main().catch((error) => {
+  viewer.errors.push(String(error && error.stack || error));
+  announce(`${error.message || error}`);
+  console.error(error);
+});

@@ -1,0 +1,2 @@
+// preview-reload.js: `vitrina serve` only — polls /__vitrina/status, reloads after a rebuild, shows build errors.
+// (Placeholder until preview.py lands.)
