@@ -213,3 +213,53 @@ class Progress:
             return
         self.stream.write(f"\r\x1b[K{text}" if self.tty else f"{text}\n")
         self.stream.flush()
+
+
+@dataclass
+class SceneMeasure:
+    """What a scene costs a GPU: triangles drawn, draw calls, and an estimate of texture memory."""
+
+    triangles: int = 0
+    draw_calls: int = 0
+    texture_bytes_gpu: int = 0
+
+
+def texture_gpu_bytes(width: int, height: int, mime_type: str) -> int:
+    """RGBA8 with a full mip chain (×4/3); KTX2 stays block-compressed on the GPU (about 1 byte per texel)."""
+    texel_bytes = 1 if mime_type == "image/ktx2" else 4
+    return int(width * height * texel_bytes * 4 // 3)
+
+
+def measure_scene(scene: Any) -> SceneMeasure:
+    """Triangles (each instance counted), draw calls (one per primitive per node; an instanced node is one
+    call per primitive) and GPU texture memory (each distinct texture once)."""
+    measure = SceneMeasure()
+    textures: dict[int, Any] = {}
+    for node in scene.all_nodes():
+        if node.mesh is None:
+            continue
+        copies = len(next(iter(node.instances.values()))) if node.instances else 1
+        for primitive in node.mesh.primitives:
+            measure.triangles += primitive.triangle_count * copies
+            measure.draw_calls += 1
+            material = primitive.material
+            if material is None:
+                continue
+            refs = [material.base_color_texture, material.metallic_roughness_texture, material.normal_texture,
+                    material.occlusion_texture, material.emissive_texture]
+            refs += _nested_refs(material.extensions)
+            for ref in refs:
+                if ref is not None and hasattr(ref, "texture"):
+                    textures[id(ref.texture)] = ref.texture
+    measure.texture_bytes_gpu = sum(texture_gpu_bytes(t.width, t.height, t.mime_type) for t in textures.values())
+    return measure
+
+
+def _nested_refs(value: Any) -> list[Any]:
+    if hasattr(value, "texture") and hasattr(value, "texcoord"):
+        return [value]
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in _nested_refs(item)]
+    if isinstance(value, list | tuple):
+        return [ref for item in value for ref in _nested_refs(item)]
+    return []

@@ -1,0 +1,463 @@
+"""build(spec_path, out_dir, options) -> BuildReport: the one entry point, and the only module that knows the stage order."""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipeline import compose, manifest
+from pipeline.cache import AssetCache, asset_key
+from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, measure_scene
+from pipeline.scene import Scene, Texture
+from pipeline.spec import load_exhibit
+from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
+
+CACHE_DIR_NAME = ".vitrina-cache"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build; `vitrina build`'s flags map one to one onto these fields."""
+
+    strict: bool = False  # warnings become errors
+    use_cache: bool = True
+    cache_dir: Path | None = None  # default: .vitrina-cache in the exhibit folder
+    jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
+    draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
+    texture_format: str = "keep"  # "keep", "webp" or "ktx2"
+    quiet: bool = False
+    progress: TextIO | None = None  # where progress goes (default stderr)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BuildOptions:
+        return cls(strict=args.strict, use_cache=not args.no_cache,
+                   cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
+                   texture_format=args.texture_format, quiet=args.quiet)
+
+    @property
+    def worker_count(self) -> int:
+        return self.jobs if self.jobs > 0 else max(1, os.cpu_count() or 1)
+
+
+def check(spec_path: Path, strict: bool = False, out: TextIO | None = None) -> int:
+    """`vitrina check`: implemented by the spec package; here so the CLI has one library entry point."""
+    from pipeline.spec.check import check as check_spec
+
+    return int(check_spec(spec_path, strict=strict, out=out))
+
+
+# ---------------------------------------------------------------------------------------------- assets
+
+
+@dataclass(frozen=True)
+class AssetJob:
+    """One model file to ingest and process; artifacts that use the same file with the same settings share it."""
+
+    path: Path
+    metres_per_unit: float
+    up: str
+    transforms: tuple[Any, ...]
+
+    def options_repr(self) -> str:
+        return repr((self.metres_per_unit, self.up, self.transforms))
+
+
+def process_asset(job: AssetJob) -> Scene | AssetError:
+    """Ingest one model and run the per-asset transforms. Runs in a worker process, so errors come back as values."""
+    from pipeline.ingest import load_asset
+
+    try:
+        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up)
+    except AssetError as error:
+        # AssetError's two-argument constructor does not survive pickling between processes; return it instead.
+        return error
+    for transform in job.transforms:
+        scene = transform(scene)
+    return scene
+
+
+def _asset_error_args(error: AssetError) -> tuple[str, str]:
+    return (error.path, error.cause)
+
+
+def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, Scene]:
+    """Run the jobs (key → job) in parallel or inline; results are keyed, so their order never matters."""
+    results: dict[str, Scene] = {}
+    errors: dict[str, AssetError] = {}
+    total = len(jobs)
+    workers = min(options.worker_count, total)
+    ordered = sorted(jobs.items(), key=lambda item: str(item[1].path))
+
+    def collect(key: str, result: Scene | AssetError, done: int) -> None:
+        if isinstance(result, AssetError):
+            errors[key] = result
+        else:
+            results[key] = result
+        progress.step(done, total, jobs[key].path.name)
+
+    if workers <= 1:
+        for done, (key, job) in enumerate(ordered, start=1):
+            collect(key, process_asset(job), done)
+    else:
+        # Fork, so workers inherit the modules this process already imported (trimesh is slow to import).
+        import pipeline.ingest  # noqa: F401
+
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(process_asset, job): key for key, job in ordered}
+            for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                collect(futures[future], future.result(), done)
+    if errors:
+        # Report in a stable order (by file), so the same broken input always gives the same message.
+        first = min(errors.values(), key=lambda e: e.path)
+        raise AssetError(*_asset_error_args(first))
+    return results
+
+
+def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...]) -> dict[str, AssetJob]:
+    """One job per distinct (file, units, up) among the model artifacts, in spec order."""
+    jobs: dict[str, AssetJob] = {}
+    for artifact in exhibit.artifacts:
+        job = _job_for(artifact, transforms)
+        if job is not None:
+            jobs[_job_id(job)] = job
+    return jobs
+
+
+def _job_for(artifact: Artifact, transforms: tuple[Any, ...]) -> AssetJob | None:
+    if artifact.model is None:
+        return None
+    return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
+                    transforms=transforms)
+
+
+def _job_id(job: AssetJob) -> str:
+    return f"{job.path}|{job.options_repr()}"
+
+
+def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
+                transforms: tuple[Any, ...]) -> dict[str, Scene]:
+    """Processed scene per model artifact id: from the cache where the key matches, else ingested now."""
+    jobs = asset_jobs(exhibit, transforms)
+    keys = {job_id: asset_key(job.path, job.options_repr()) for job_id, job in jobs.items()}
+    scenes: dict[str, Scene] = {}
+    missing: dict[str, AssetJob] = {}
+    for job_id, job in jobs.items():
+        cached = cache.get(keys[job_id])
+        if cached is not None:
+            scenes[job_id] = cached
+        else:
+            missing[job_id] = job
+    if missing:
+        fresh = _run_jobs(missing, options, progress)
+        for job_id, scene in fresh.items():
+            cache.put(keys[job_id], scene)
+            scenes[job_id] = scene
+    out: dict[str, Scene] = {}
+    for artifact in exhibit.artifacts:
+        job = _job_for(artifact, transforms)
+        if job is not None:
+            out[artifact.id] = scenes[_job_id(job)]
+    return out
+
+
+def read_texture(path: Path, written: str) -> Texture:
+    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats converted to PNG."""
+    from PIL import Image, UnidentifiedImageError
+
+    data = path.read_bytes()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            width, height, kind = image.width, image.height, image.format
+            if kind in ("PNG", "JPEG"):
+                mime = "image/png" if kind == "PNG" else "image/jpeg"
+            else:
+                buffer = io.BytesIO()
+                image.save(buffer, format="PNG", optimize=False)
+                data, mime = buffer.getvalue(), "image/png"
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise AssetError(written, f"not a readable image ({error})") from None
+    return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
+
+
+def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
+    """Textures for hung images and room surfaces, keyed by resolved path."""
+    textures: dict[str, Texture] = {}
+    files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
+    for room in exhibit.rooms:
+        for surface in (room.walls, room.floor, room.ceiling):
+            if surface.texture is not None:
+                files.append((surface.texture.path, surface.texture.written))
+    for path, written in files:
+        if str(path) not in textures:
+            textures[str(path)] = read_texture(path, written)
+    return textures
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def _content_name(stem: str, data: bytes, suffix: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "file"
+    return f"{safe}.{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
+
+
+class MediaWriter:
+    """Copies audio and captions into media/ under content-hashed names, each file once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.written: dict[Path, str] = {}
+
+    def add(self, path: Path) -> str:
+        if path not in self.written:
+            data = path.read_bytes()
+            name = f"media/{_content_name(path.stem, data, path.suffix.lower())}"
+            target = self.folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            self.written[path] = name
+        return self.written[path]
+
+    def audio(self, tracks: Any) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for language, track in dict(tracks or {}).items():
+            if not isinstance(track, AudioTrack) or track.src is None:
+                continue
+            entry = {"src": self.add(track.src.path)}
+            if track.captions is not None:
+                entry["captions"] = self.add(track.captions.path)
+            out[str(language)] = entry
+        return out
+
+
+def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
+    """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
+    from pipeline.gltf import GltfOptions, write_glb
+
+    data = write_glb(scene, GltfOptions(meshopt=not options.draco, draco=options.draco))
+    relative = f"rooms/{_content_name(name, data, '.glb')}"
+    target = folder / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return relative, len(data)
+
+
+def existing_manifests(out_dir: Path, skip: str) -> list[dict[str, Any]]:
+    """Manifests of the other exhibits already in OUT, so the shared index keeps listing them."""
+    found = []
+    if out_dir.is_dir():
+        for path in sorted(out_dir.glob("*/" + manifest.MANIFEST_NAME)):
+            if path.parent.name == skip or path.parent.name.startswith("."):
+                continue
+            try:
+                found.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue  # a foreign or damaged folder is not ours to fix; it just is not listed
+    return found
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Hold off Ctrl-C during the few renames that publish a build, so OUT is never left half swapped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def publish(staging: Path, out_dir: Path, names: list[str]) -> None:
+    """Move each staged entry into OUT, replacing what was there; the old ones go to the staging trash."""
+    trash = staging / ".previous"
+    trash.mkdir(exist_ok=True)
+    with _no_interrupts():
+        for name in names:
+            new, final = staging / name, out_dir / name
+            if new.is_dir():
+                old = trash / name
+                had_old = final.exists()
+                if had_old:
+                    os.rename(final, old)
+                try:
+                    os.rename(new, final)
+                except BaseException:
+                    if had_old:
+                        os.rename(old, final)
+                    raise
+            else:
+                os.replace(new, final)
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -> BuildReport:
+    """Compile the exhibit at spec_path into out_dir/<exhibit-id> (and the shared index and static files).
+
+    The output is built in a staging folder inside out_dir and swapped in at the end, so a failed or
+    interrupted build leaves the previous site as it was. Raises SpecError, AssetError, BudgetError or
+    BuildError for known problems.
+    """
+    options = options or BuildOptions()
+    progress = Progress(options.progress, quiet=options.quiet)
+    with progress.stage("load"):
+        loaded = load_exhibit(Path(spec_path), strict=options.strict)
+    exhibit = loaded.exhibit
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{exhibit.id}-", dir=out_dir))
+    try:
+        report = _build_into(loaded, staging, out_dir, options, progress)
+        with progress.stage("publish"):
+            publish(staging, out_dir, [exhibit.id, "static", "index.html"])
+        report.timings = dict(progress.timings)
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: BuildOptions,
+                progress: Progress) -> BuildReport:
+    exhibit = loaded.exhibit
+    folder = staging / exhibit.id
+    folder.mkdir(parents=True)
+    report = BuildReport(exhibit=exhibit.id, out_dir=str(out_dir / exhibit.id))
+    report.warnings = [problem.format() for problem in loaded.warnings]
+    cache_root = None
+    if options.use_cache:
+        cache_root = options.cache_dir or (loaded.root / CACHE_DIR_NAME)
+    cache = AssetCache(cache_root)
+
+    asset_transforms, room_transforms = _transform_lists(options)
+    with progress.stage("assets"):
+        assets = load_assets(exhibit, options, cache, progress, asset_transforms)
+        textures = load_textures(exhibit)
+    report.assets = cache.stats.hits + cache.stats.misses
+    report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
+
+    with progress.stage("compose"):
+        composition = compose.compose(exhibit, assets, textures)
+    with progress.stage("optimize"):
+        for room in composition.rooms:
+            for transform in room_transforms:
+                room.scene = transform(room.scene)
+    rooms_out: dict[str, manifest.RoomOutput] = {}
+    with progress.stage("write"):
+        for number, room in enumerate(composition.rooms, start=1):
+            progress.step(number, len(composition.rooms), room.id)
+            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report)
+    with progress.stage("manifest"):
+        media = MediaWriter(folder)
+        artifact_audio = {a.id: media.audio(a.audio) for a in exhibit.artifacts}
+        stop_audio = {(t.id, i): media.audio(s.audio) for t in exhibit.tours for i, s in enumerate(t.stops)}
+        records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
+        data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
+    with progress.stage("site"):
+        from pipeline.site import write_site
+
+        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
+        # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
+        for other in staging.iterdir():
+            if other.is_dir() and other.name not in (exhibit.id, "static"):
+                shutil.rmtree(other)
+        manifest.write_manifest(folder, data)
+    report.files = len(data["files"]) + 1
+    report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
+    report.timings = dict(progress.timings)
+    _write_report(folder, report, exhibit)
+    return report
+
+
+def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Per-asset transforms (cached with the asset) and per-room transforms, both in the presets' order.
+
+    Welding is the costly, asset-local step, so it runs once per asset and is cached. Merging, instancing,
+    reordering and quantizing must see the whole room (instancing finds the same model used twice; quantizing
+    comes last), so they run after compose.
+    """
+    from pipeline.transforms.presets import GeometryOptions, default_transforms
+
+    per_asset = GeometryOptions(merge=False, instance=False, reorder=False, quantize=False)
+    per_room = GeometryOptions(weld=False)
+    return tuple(default_transforms(per_asset)), tuple(default_transforms(per_room))
+
+
+def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, options: BuildOptions,
+                report: BuildReport) -> manifest.RoomOutput:
+    """Write the room's GLB, check it against every target, and make LODs or fail as the spec asks."""
+    glb, size = write_room_glb(folder, room.id, room.scene, options)
+    measured = measure_scene(room.scene)
+    stats = {"triangles": measured.triangles, "draw_calls": measured.draw_calls, "bytes": size,
+             "texture_bytes_gpu": measured.texture_bytes_gpu}
+    report.rooms.append(RoomReport(room=room.id, glb=glb, artifacts=len(room.artifact_ids), **stats))
+    output = manifest.RoomOutput(glb=glb, stats=stats)
+    import importlib.util
+
+    if importlib.util.find_spec("pipeline.budgets") is None:  # TEMPORARY until budgets.py lands
+        return output
+    from pipeline import budgets
+
+    failures: list[str] = []
+    for target in exhibit.exhibit.targets:
+        profile = budgets.PROFILES[target]
+        limits = profile.limits()
+        check = BudgetCheck(room=room.id, target=target, values=dict(stats), limits=limits)
+        report.budgets.append(check)
+        if not check.over:
+            continue
+        if exhibit.exhibit.over_budget == "simplify":
+            lighter, error = budgets.simplify_to_budget(room.scene, profile, exhibit.exhibit.max_error)
+            lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)
+            lod_measured = measure_scene(lighter)
+            lod_values = {"triangles": lod_measured.triangles, "draw_calls": lod_measured.draw_calls,
+                          "bytes": lod_size, "texture_bytes_gpu": lod_measured.texture_bytes_gpu}
+            check.action, check.lod_error = "lod", round(float(error), 6)
+            output.lod.append({"target": target, "glb": lod_glb, "error": round(float(error), 6),
+                               "stats": lod_values})
+            still = [m for m, v in lod_values.items() if m in limits and v > limits[m]]
+            if still:
+                check.action = "over"
+                failures.append(f"room {room.id} on {target}: even simplified within error "
+                                f"{exhibit.exhibit.max_error} it is over budget in {', '.join(still)}")
+        else:
+            check.action = "over"
+            failures.append(f"room {room.id} on {target}: over budget in {', '.join(check.over)}")
+    if failures:
+        lines = [*failures, *budgets.asset_report(room.scene, room.artifact_ids)]
+        raise BudgetError(f"{len(failures)} budget failure(s); nothing was published", lines)
+    return output
+
+
+def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:
+    """report.json and report.html (with a floor plan per room) beside exhibit.json."""
+    from pipeline.site import render_page
+
+    (folder / "report.json").write_text(report.to_json(), encoding="utf-8")
+    data = json.loads((folder / manifest.MANIFEST_NAME).read_text(encoding="utf-8"))
+    language = exhibit.default_language
+    plans = [{"room": room, "svg": floor_plan_svg(room, data["artifacts"], language)} for room in data["rooms"]]
+    html = render_page("report.html", root="../", page_lang=language, report=report.to_dict(), plans=plans,
+                       manifest=data, text=report.to_text())
+    (folder / "report.html").write_text(html, encoding="utf-8")
+
