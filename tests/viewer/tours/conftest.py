@@ -1,0 +1,193 @@
+"""Fixtures for tour tests: a tiny built site, an in-process tour server on port 0, real clients, a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from viewer.tours import tokens
+from viewer.tours.server import Limits, serve_tours
+
+SECRET = b"test-secret-0123456789abcdef"
+EXHIBIT = "bronze-age"
+TOUR = "highlights"
+
+
+def write_site(root: Path, exhibit: str = EXHIBIT, tours: dict[str, int] | None = None) -> Path:
+    """A site holding one exhibit.json with the given tours (id → number of stops), as the compiler would write it."""
+    tours = tours or {TOUR: 3, "short": 1}
+    manifest = {
+        "schema_version": 1,
+        "exhibit": {"id": exhibit, "title": {"en": "Test"}, "languages": ["en"], "default_language": "en"},
+        "tours": [{
+            "id": tour_id, "title": {"en": tour_id},
+            "stops": [{"index": i, "artifact": f"a{i}", "annotation": None, "room": "hall", "say": {"en": "…"},
+                       "view": {"target": [i, 1, 0], "position": [i, 1.6, 2]}} for i in range(stops)],
+        } for tour_id, stops in tours.items()],
+    }
+    (root / exhibit).mkdir(parents=True, exist_ok=True)
+    (root / exhibit / "exhibit.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return root
+
+
+def guide_token(tour: str = TOUR, exhibit: str = EXHIBIT, secret: bytes = SECRET) -> str:
+    return tokens.mint_guide_token(secret, exhibit, tour)
+
+
+def code(tour: str = TOUR, exhibit: str = EXHIBIT, secret: bytes = SECRET) -> str:
+    return tokens.visitor_code(secret, exhibit, tour)
+
+
+class Client:
+    """A real websockets client with helpers to wait for a given message type, keeping everything it received."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+        self.welcome: dict[str, Any] = {}
+
+    async def send(self, **message: Any) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self.ws.send(data)
+
+    async def recv(self, timeout: float = 3.0) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            message = json.loads(await self.ws.recv())
+        self.seen.append(message)
+        return message
+
+    async def expect(self, type_: str, timeout: float = 3.0, **match: Any) -> dict[str, Any]:
+        """The next message of this type (and these field values), skipping others (poses, unrelated events)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = await self.recv(max(0.01, deadline - time.monotonic()))
+            if message["type"] == type_ and all(message.get(k) == v for k, v in match.items()):
+                return message
+
+    async def closed(self, timeout: float = 3.0) -> int | None:
+        """Wait for the server to close; the close code."""
+        async with asyncio.timeout(timeout):
+            try:
+                while True:
+                    self.seen.append(json.loads(await self.ws.recv()))
+            except Exception:
+                pass
+        await self.ws.wait_closed()
+        return self.ws.close_code
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@dataclass
+class TourServerHandle:
+    port: int
+    site: Path
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/tours"
+
+    async def connect(self, **kwargs: Any) -> Client:
+        kwargs.setdefault("compression", None)
+        return Client(await connect(self.url, **kwargs))
+
+    async def join(self, hello: dict[str, Any], **kwargs: Any) -> Client:
+        """Connect and send a hello; the welcome is kept in client.welcome."""
+        client = await self.connect(**kwargs)
+        await client.send(type="hello", v=1, **hello)
+        client.welcome = await client.expect("welcome")
+        return client
+
+    async def guide(self, name: str = "Mei", tour: str = TOUR, **extra: Any) -> Client:
+        return await self.join({"token": guide_token(tour), "name": name, "device": "vr", **extra})
+
+    async def visitor(self, name: str = "Ana", tour: str = TOUR, device: str = "phone") -> Client:
+        return await self.join({"code": code(tour), "name": name, "device": device})
+
+
+TEST_LIMITS = Limits(join_timeout_s=0.5, grace_s=2.0, room_cap=5, rate_per_s=40, burst=80, ping_interval_s=None)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return write_site(tmp_path / "site")
+
+
+@pytest.fixture
+async def tour_server(site: Path, request: pytest.FixtureRequest) -> AsyncIterator[TourServerHandle]:
+    """An in-process tour server on 127.0.0.1:0; `@pytest.mark.limits(**kwargs)` overrides TEST_LIMITS."""
+    marker = request.node.get_closest_marker("limits")
+    limits = replace(TEST_LIMITS, **marker.kwargs) if marker else TEST_LIMITS
+    stop = asyncio.Event()
+    ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve_tours(site, "127.0.0.1", 0, secret=SECRET, limits=limits, stop=stop,
+                                           ready=ready.set_result, handle_signals=False,
+                                           http_handler=_static_stub))
+    port = await asyncio.wait_for(ready, 5)
+    handle = TourServerHandle(port, site)
+    handle.stop = stop  # type: ignore[attr-defined]
+    handle.task = task  # type: ignore[attr-defined]
+    yield handle
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+def _static_stub(path: str, headers: Any) -> tuple[int, dict[str, str], bytes] | None:
+    """Stands in for `vitrina serve`'s static responder: proves other paths reach it."""
+    if path == "/index.html":
+        return 200, {"Content-Type": "text/html"}, b"<!doctype html><title>site</title>"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(redis_server_binary: str, tmp_path: Path) -> Iterator[str]:
+    """A private redis-server on a free loopback port, stopped by its PID at teardown."""
+    port = free_port()
+    process = subprocess.Popen(
+        [redis_server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, 9)
+            process.wait(5)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "limits(**kwargs): Limits overrides for the tour_server fixture")

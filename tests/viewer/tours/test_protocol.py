@@ -1,0 +1,79 @@
+"""Client frames are parsed into typed messages, and every malformed frame becomes a precise ProtocolError."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from viewer.tours import protocol as p
+
+
+def parse(message: object) -> p.Envelope:
+    return p.parse(json.dumps(message))
+
+
+def error_of(text: str | bytes) -> p.ProtocolError:
+    with pytest.raises(p.ProtocolError) as caught:
+        p.parse(text)
+    return caught.value
+
+
+def test_hello_for_each_credential() -> None:
+    guide = parse({"type": "hello", "v": 1, "token": "a.b", "device": "vr"}).message
+    assert guide == p.Hello(1, "a.b", None, None, None, None, "vr")
+    visitor = parse({"type": "hello", "v": 1, "code": "k7m2qx", "name": "  Ana\u202e  Li ", "id": 4})
+    assert visitor.message == p.Hello(1, None, "k7m2qx", None, None, "Ana Li", "desktop")
+    assert visitor.ref == 4
+    resume = parse({"type": "hello", "v": 1, "resume": {"token": "r.s", "seq": 17}}).message
+    assert resume == p.Hello(1, None, None, "r.s", 17, None, "desktop")
+
+
+@pytest.mark.parametrize(("message", "code", "text"), [
+    ({"type": "hello", "v": 1}, "bad_message", "hello needs exactly one of token, code or resume"),
+    ({"type": "hello", "v": 1, "token": "a", "code": "b"}, "bad_message", "hello needs exactly one of token, code or resume"),
+    ({"type": "hello", "v": 1, "code": "K7M2QX"}, "bad_message", "hello.name is required for visitors"),
+    ({"type": "hello", "v": 1, "code": "K7M2QX", "name": "\u200b\u200b"}, "bad_message", "hello.name must have 1–40 visible characters"),
+    ({"type": "hello", "v": 1, "code": "K", "name": "A", "device": "fridge"}, "bad_message", "hello.device must be one of desktop, phone, vr, ar"),
+    ({"type": "hello", "v": "1", "token": "a"}, "bad_message", "hello.v must be an integer"),
+    ({"type": "advance", "from": "1"}, "bad_message", "advance.from must be an integer"),
+    ({"type": "advance", "from": True}, "bad_message", "advance.from must be an integer"),
+    ({"type": "advance", "from": 10**30}, "bad_message", "advance.from is out of range"),
+    ({"type": "advance", "from": -1}, "bad_message", "advance.from is out of range"),
+    ({"type": "gather", "position": [0, 1e300, 0]}, "bad_message", "gather.position must be finite and within ±1e+06"),
+    ({"type": "gather", "position": [0, 1]}, "bad_message", "gather.position must be a list of 3 numbers"),
+    ({"type": "pose", "head": {"p": [0, 0, 0], "q": [0, 0, 0]}}, "bad_message", "pose.head.q must be a list of 4 numbers"),
+    ({"type": "pose", "head": {"p": [0, 0, 0], "q": [0, 0, 0, 1]}, "pointer": 3}, "bad_message", "pose.pointer must be an object {o, d} or null"),
+    ({"type": "follow", "following": "yes"}, "bad_message", "follow.following must be true or false"),
+    ({"type": "handover", "to": "x" * 65}, "bad_message", "handover.to must be at most 64 characters"),
+    ({"type": "teleport"}, "unknown_type", "unknown message type 'teleport'"),
+    ({"type": 5}, "bad_message", "type must be a string"),
+    ([1, 2], "bad_json", "a message must be a JSON object"),
+])
+def test_malformed_messages(message: object, code: str, text: str) -> None:
+    error = error_of(json.dumps(message))
+    assert (error.code, error.message) == (code, text)
+
+
+def test_not_json_nan_deep_nesting_and_binary() -> None:
+    assert error_of("{nope").code == "bad_json"
+    assert error_of('{"type": "ping", "t": NaN}').message.startswith("not valid JSON")
+    assert error_of('{"type": "ping", "x": ' + "[" * 9 + "]" * 9 + "}").message == "nested deeper than 8 levels"
+    # Deep enough to exhaust json's recursive decoder if it were reached.
+    assert error_of("[" * 60000).code == "bad_json"
+    assert error_of(b"\x00\x01").code == "binary_not_supported"
+
+
+def test_pose_is_cleaned_and_keeps_only_known_fields() -> None:
+    message = parse({"type": "pose", "t": 1764100000099.5, "head": {"p": [1, 2, 3], "q": [0, 0, 0, 1], "evil": 1},
+                     "pointer": None, "room": "hall", "extra": "x" * 100}).message
+    assert isinstance(message, p.Pose)
+    assert message.fields == {"head": {"p": [1.0, 2.0, 3.0], "q": [0.0, 0.0, 0.0, 1.0]}, "pointer": None,
+                              "t": 1764100000099.5, "room": "hall"}
+
+
+def test_advance_defaults_to_the_next_stop_and_request_ids_are_echoed() -> None:
+    envelope = parse({"type": "advance", "from": 2, "id": "req-1"})
+    assert envelope.message == p.Advance(2, 3)
+    assert envelope.ref == "req-1"
+    assert parse({"type": "advance", "from": 2, "id": {"no": 1}}).ref is None

@@ -1,0 +1,145 @@
+"""The pure tour state machine: authority, idempotent advance, presence, lead handover, replay by applying events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from viewer.tours import protocol as p
+from viewer.tours.session import Member, TourFull, TourInfo, TourState
+
+NOW = 1_764_100_000_000
+
+
+def publish(state: TourState, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    events = state.number(drafts, NOW)
+    for event in events:
+        state.apply(event)
+    return events
+
+
+def tour_with(*members: Member, stops: int = 3) -> TourState:
+    state = TourState(TourInfo("ex", "t", stops))
+    for member in members:
+        publish(state, state.decide_join(member, room_cap=10))
+    return state
+
+
+def guide(member_id: str = "g1") -> Member:
+    return Member(member_id, "Mei", "guide", "vr")
+
+
+def visitor(member_id: str = "v1") -> Member:
+    return Member(member_id, "Ana", "visitor", "phone")
+
+
+def command(state: TourState, member_id: str, message: p.Command) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    decision = state.decide(member_id, message, NOW)
+    return publish(state, decision.events), decision.reply
+
+
+def test_first_guide_becomes_lead_and_events_are_numbered() -> None:
+    state = tour_with(guide(), visitor())
+    assert [(e["seq"], e["kind"]) for e in state.number([{"kind": "x"}], NOW)] == [(4, "x")]
+    assert state.lead == "g1"
+    assert list(state.members) == ["g1", "v1"]
+
+
+def test_visitors_cannot_move_the_tour() -> None:
+    state = tour_with(guide(), visitor())
+    for message in (p.Start(0), p.Advance(0, 1), p.Gather((0, 0, 0), 0, None), p.End(), p.Handover("g1")):
+        events, reply = command(state, "v1", message)
+        assert events == [] and reply is not None and reply["code"] == "not_allowed"
+    assert state.status == "waiting"
+
+
+def test_advance_names_the_stop_it_moves_from_so_retries_are_harmless() -> None:
+    state = tour_with(guide())
+    command(state, "g1", p.Start(0))
+    events, _ = command(state, "g1", p.Advance(0, 1))
+    assert [(e["kind"], e["from"], e["stop"], e["start_at"]) for e in events] == [("stop_changed", 0, 1, NOW + 300)]
+    retry_events, reply = command(state, "g1", p.Advance(0, 1))
+    assert retry_events == [] and reply == {"type": "ignored", "reason": "stale", "stop": 1}
+    _, reply = command(state, "g1", p.Advance(1, 3))
+    assert reply is not None and reply["code"] == "bad_state" and state.stop == 1
+    command(state, "g1", p.Advance(1, 0))
+    assert state.stop == 0
+
+
+def test_advance_before_start_is_refused_and_start_twice_is_ignored() -> None:
+    state = tour_with(guide())
+    _, reply = command(state, "g1", p.Advance(0, 1))
+    assert reply is not None and reply["code"] == "bad_state"
+    command(state, "g1", p.Start(0))
+    _, reply = command(state, "g1", p.Start(0))
+    assert reply is not None and reply["reason"] == "already_started"
+
+
+def test_presence_follow_and_hands_publish_only_changes() -> None:
+    state = tour_with(guide(), visitor())
+    assert command(state, "v1", p.Follow(True))[0] == []
+    events, _ = command(state, "v1", p.Follow(False))
+    assert events[0]["kind"] == "following_changed" and not state.members["v1"].following
+    events, _ = command(state, "v1", p.Hand(True))
+    assert events[0]["kind"] == "hand_raised" and state.members["v1"].hand
+    command(state, "v1", p.Hand(False))
+    assert not state.members["v1"].hand
+    command(state, "g1", p.Start(0))
+    command(state, "g1", p.Gather((1, 0, 2), 90, "hall"))
+    assert state.members["v1"].following and state.gather is not None and state.gather["room"] == "hall"
+    command(state, "g1", p.Advance(0, 1))
+    assert state.gather is None
+
+
+def test_handover_and_lead_fallback_when_the_lead_leaves() -> None:
+    state = tour_with(guide("g1"), visitor(), guide("g2"), guide("g3"))
+    _, reply = command(state, "g1", p.Handover("v1"))
+    assert reply is not None and reply["code"] == "bad_state"
+    command(state, "g1", p.Handover("g2"))
+    assert state.lead == "g2"
+    publish(state, state.decide_away("g1"))
+    publish(state, state.decide_leave("g2", "left"))
+    assert state.lead == "g3"  # g1 joined first but is away; an online guide is preferred
+    publish(state, state.decide_leave("g3", "left"))
+    assert state.lead == "g1"
+    publish(state, state.decide_leave("g1", "timeout"))
+    assert state.lead is None
+
+
+def test_away_back_and_room_cap() -> None:
+    state = tour_with(guide(), visitor())
+    publish(state, state.decide_away("v1"))
+    assert not state.members["v1"].online
+    assert state.decide_away("v1") == []
+    events = publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=2))
+    assert [e["kind"] for e in events] == ["member_back"] and state.members["v1"].device == "ar"
+    with pytest.raises(TourFull):
+        state.decide_join(visitor("v2"), room_cap=2)
+
+
+def test_snapshot_round_trip_equals_replaying_the_log() -> None:
+    state = tour_with(guide(), visitor())
+    log = []
+    for message in (p.Start(0), p.Advance(0, 2), p.Gather((1, 0, 2), 45, None)):
+        log += command(state, "g1", message)[0]
+    log += command(state, "v1", p.Hand(True))[0]
+    snapshot = state.snapshot()
+    replica = tour_with(guide(), visitor())
+    for event in log:
+        replica.apply(event)
+    assert replica.snapshot() == snapshot
+    assert TourState.from_snapshot(state.info, snapshot).snapshot() == snapshot
+    with pytest.raises(ValueError, match="does not follow"):
+        replica.apply(log[-1])
+
+
+def test_end_clears_members_and_a_new_run_can_start() -> None:
+    state = tour_with(guide(), visitor())
+    command(state, "g1", p.Start(1))
+    command(state, "g1", p.End())
+    assert state.status == "ended" and state.members == {} and state.lead is None
+    publish(state, state.decide_join(guide("g2"), room_cap=10))
+    assert state.lead == "g2"
+    command(state, "g2", p.Start(0))
+    assert (state.status, state.stop) == ("running", 0)

@@ -1,0 +1,77 @@
+"""Guide and resume tokens, visitor codes, and `vitrina tour-token` output (links, code, QR file)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main as vitrina
+from tests.viewer.tours.conftest import EXHIBIT, SECRET, TOUR, write_site
+from viewer.tours import tokens
+
+
+def test_guide_token_round_trip_and_refusals() -> None:
+    token = tokens.mint_guide_token(SECRET, EXHIBIT, TOUR, hours=1, now=1000.0)
+    grant = tokens.verify_guide_token(SECRET, token, now=1000.0)
+    assert (grant.exhibit, grant.tour, grant.expires) == (EXHIBIT, TOUR, 4600.0)
+    with pytest.raises(tokens.TokenError, match="expired"):
+        tokens.verify_guide_token(SECRET, token, now=4601.0)
+    with pytest.raises(tokens.TokenError, match="bad signature"):
+        tokens.verify_guide_token(b"another-secret-0123456789", token, now=1000.0)
+    payload, _, signature = token.partition(".")
+    forged = tokens._b64(tokens._unb64(payload).replace(TOUR.encode(), b"other")) + "." + signature
+    with pytest.raises(tokens.TokenError, match="bad signature"):
+        tokens.verify_guide_token(SECRET, forged, now=1000.0)
+    for junk in ("", "abc", ".", "é.é", "a.b.c"):
+        with pytest.raises(tokens.TokenError):
+            tokens.verify_guide_token(SECRET, junk)
+
+
+def test_a_resume_token_is_not_a_guide_token() -> None:
+    grant = tokens.ResumeGrant(EXHIBIT, TOUR, "m1", "visitor", "Ana", 2e9)
+    resume = tokens.mint_resume_token(SECRET, grant)
+    assert tokens.verify_resume_token(SECRET, resume) == grant
+    with pytest.raises(tokens.TokenError, match="bad signature"):
+        tokens.verify_guide_token(SECRET, resume)
+
+
+def test_visitor_codes_are_short_stable_secret_dependent_and_forgiving() -> None:
+    code = tokens.visitor_code(SECRET, EXHIBIT, TOUR)
+    assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}", code)
+    assert code == tokens.visitor_code(SECRET, EXHIBIT, TOUR)
+    assert code != tokens.visitor_code(SECRET, EXHIBIT, "short")
+    assert code != tokens.visitor_code(b"another-secret-0123456789", EXHIBIT, TOUR)
+    assert tokens.normalise_code(f" {code[:3].lower()}-{code[3:]} ") == code
+
+
+def test_tour_token_prints_links_and_writes_a_qr_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = write_site(tmp_path / "site")
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET + b"\n")
+    qr = tmp_path / "visitor.svg"
+    status = vitrina(["tour-token", "--site", str(site), "--exhibit", EXHIBIT, "--tour", TOUR,
+                      "--secret-file", str(secret_file), "--base-url", "https://museum.example/site", "--qr", str(qr)])
+    out = capsys.readouterr().out
+    assert status == 0
+    guide_link = re.search(r"guide link .*: (\S+)", out)
+    assert guide_link is not None
+    prefix = f"https://museum.example/site/{EXHIBIT}/?tour={TOUR}#guide="
+    assert guide_link.group(1).startswith(prefix)
+    grant = tokens.verify_guide_token(SECRET, guide_link.group(1)[len(prefix):])
+    assert (grant.exhibit, grant.tour) == (EXHIBIT, TOUR)
+    code = tokens.visitor_code(SECRET, EXHIBIT, TOUR)
+    assert f"visitor link: https://museum.example/site/{EXHIBIT}/?join={code}" in out
+    assert qr.read_text().lstrip().startswith("<?xml") and "<svg" in qr.read_text()
+
+
+def test_tour_token_refuses_unknown_tours_and_missing_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    site = write_site(tmp_path / "site")
+    monkeypatch.delenv(tokens.SECRET_ENV, raising=False)
+    assert vitrina(["tour-token", "--site", str(site), "--exhibit", EXHIBIT, "--tour", TOUR]) == 2
+    assert "no tour secret" in capsys.readouterr().err
+    monkeypatch.setenv(tokens.SECRET_ENV, SECRET.decode())
+    assert vitrina(["tour-token", "--site", str(site), "--exhibit", EXHIBIT, "--tour", "nope"]) == 2
+    assert "has no tour 'nope' (tours: highlights, short)" in capsys.readouterr().err
