@@ -61,6 +61,8 @@ def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str,
     from pipeline.spec.layout import check_layout
 
     report = _Report(locations, declared, spec_file, problems)
+    if not exhibit.rooms and not declared["room"]:
+        report.error("rooms", "an exhibit needs at least one room")
     _check_exhibit_block(exhibit, report)
     _check_unique(exhibit, report)
     for index, room in enumerate(exhibit.rooms):
