@@ -1,0 +1,300 @@
+"""GLB writing: valid per the Khronos validator, deterministic, and faithful to every IR feature it carries."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline import __version__
+from pipeline import scene as ir
+from pipeline.gltf import GltfOptions, write_glb
+from pipeline.ingest import load_asset
+from tests.gltf_validator import errors_of, validate_many
+
+CORPUS_MODELS = [
+    "2CylinderEngine/2CylinderEngine.glb", "Avocado/Avocado.gltf", "DamagedHelmet/DamagedHelmet.glb",
+    "Duck/Duck.glb", "Fuze/fuze.obj", "Gargoyle/gargo.ply", "GlamVelvetSofa/GlamVelvetSofa.glb",
+    "Igea/igea.ply", "Nefertiti/nefertiti.obj", "SmithsonianSeaTurtle/sea_turtle-150k-2048-medium.glb",
+    "StainedGlassLamp/StainedGlassLamp.gltf", "VC/VC.glb",
+]
+
+
+def glb_parts(data: bytes) -> tuple[dict[str, Any], bytes]:
+    """The JSON and BIN chunks of a GLB, checking the container layout on the way."""
+    magic, version, length = struct.unpack_from("<4sII", data)
+    assert (magic, version, length) == (b"glTF", 2, len(data))
+    json_length, kind = struct.unpack_from("<I4s", data, 12)
+    assert kind == b"JSON" and json_length % 4 == 0
+    doc = json.loads(data[20:20 + json_length])
+    rest = data[20 + json_length:]
+    if not rest:
+        return doc, b""
+    bin_length, kind = struct.unpack_from("<I4s", rest)
+    assert kind == b"BIN\x00" and bin_length % 4 == 0 and len(rest) == 8 + bin_length
+    return doc, rest[8:]
+
+
+def png(color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def grid_primitive(n: int, material: ir.Material | None = None) -> ir.Primitive:
+    xs, ys = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
+    positions = np.stack([xs, ys, 0.05 * np.sin(6 * xs)], axis=-1).reshape(-1, 3).astype(np.float32)
+    quads = [(r * n + c, r * n + c + 1, (r + 1) * n + c, (r + 1) * n + c + 1)
+             for r in range(n - 1) for c in range(n - 1)]
+    indices = np.array([t for a, b, c, d in quads for t in ((a, b, c), (b, d, c))], np.uint32).reshape(-1)
+    normals = np.tile(np.array([0, 0, 1], np.float32), (len(positions), 1))
+    return ir.Primitive({"POSITION": positions, "NORMAL": normals, "TEXCOORD_0": positions[:, :2].copy()},
+                        indices, material=material)
+
+
+def rich_scene() -> ir.Scene:
+    """A room with every feature the writer supports, built fresh on each call (new object identities)."""
+    texture = ir.Texture("swatch", png((200, 20, 20)), "image/png", 4, 4)
+    same_pixels = ir.Texture("swatch copy", png((200, 20, 20)), "image/png", 4, 4)
+    bronze = ir.Material("bronze", base_color_texture=ir.TextureRef(texture, transform={
+        "offset": [0.5, 0.0], "rotation": 0.25, "scale": [2.0, 2.0]}), metallic_factor=0.9,
+        normal_texture=ir.TextureRef(same_pixels, scale=0.5), emissive_factor=(0.2, 0.1, 0.0),
+        extensions={"KHR_materials_clearcoat": {"clearcoatFactor": 0.5,
+                                                "clearcoatTexture": ir.TextureRef(same_pixels)},
+                    "KHR_materials_emissive_strength": {"emissiveStrength": 2.0}})
+    label = ir.Material("label", unlit=True, alpha_mode="MASK", alpha_cutoff=0.3, double_sided=True)
+    grid = ir.Mesh("grid", [grid_primitive(6, bronze)], extras={"source": "generated"})
+    # Quantized as the transforms helper does it: int16 positions, int8 normalized normals, uint16 UVs.
+    quantized = ir.Primitive(
+        {"POSITION": np.array([[0, 0, 0], [1000, 0, 0], [0, 1000, 0], [1000, 1000, 0]], np.int16),
+         "NORMAL": np.tile(np.array([0, 0, 127], np.int8), (4, 1)),
+         "TEXCOORD_0": np.array([[0, 0], [65535, 0], [0, 65535], [65535, 65535]], np.uint16)},
+        np.array([0, 1, 2, 2, 1, 3], np.uint32), material=label, normalized={"NORMAL", "TEXCOORD_0"})
+    morph = grid_primitive(3, bronze)
+    morph.targets = [{"POSITION": np.full((9, 3), 0.1, np.float32)}]
+    morphing = ir.Mesh("breathing", [morph], weights=[0.0])
+    tile = ir.Mesh("tile", [quantized])
+    piece = ir.Node("piece", mesh=grid, translation=(1.0, 0.0, 2.0), keep=True,
+                    xmp={"dc:title": {"@type": "rdf:Alt", "rdf:_1": {"@language": "en", "@value": "Ding"}},
+                         "xmpRights:WebStatement": "http://rightsstatements.org/vocab/InC/1.0/"},
+                    extras={"artifact": "ding", "accession": "1987.12.3"})
+    floor = ir.Node("floor-tiles", mesh=tile, scale=(0.001, 0.001, 0.001), instances={
+        "TRANSLATION": np.array([[0, 0, 0], [2000, 0, 0], [0, 0, 2000]], np.float32),
+        "SCALE": np.ones((3, 3), np.float32)})
+    lamp = ir.Node("lamp", light=ir.Light("spot", color=(1.0, 0.9, 0.8), intensity=40.0, range=8.0,
+                                          outer_cone_angle=0.6), translation=(0, 3, 0))
+    sun = ir.Node("sun", light=ir.Light("directional", intensity=2.0))
+    camera = ir.Node("view", camera={"type": "perspective", "perspective": {"yfov": 0.8, "znear": 0.05}})
+    bone = ir.Node("bone", translation=(0, 1, 0))
+    skinned_primitive = grid_primitive(3, label)
+    skinned_primitive.attributes["JOINTS_0"] = np.zeros((9, 4), np.uint8)
+    skinned_primitive.attributes["WEIGHTS_0"] = np.tile(np.array([1, 0, 0, 0], np.float32), (9, 1))
+    figure = ir.Node("figure", mesh=ir.Mesh("figure", [skinned_primitive]),
+                     skin=ir.Skin([bone], np.eye(4, dtype=np.float32)[None]))
+    breathing = ir.Node("breathing", mesh=morphing)
+    root = ir.Node("hall", children=[piece, floor, lamp, sun, camera, bone, breathing])
+    times = np.array([0.0, 0.5, 1.0], np.float32)
+    animations = [ir.Animation("turn", [
+        ir.AnimationChannel(ir.AnimationSampler(times, np.array([[0, 0, 0, 1], [0, 0.7071068, 0, 0.7071068],
+                                                                 [0, 1, 0, 0]], np.float32)), piece, "rotation"),
+        ir.AnimationChannel(ir.AnimationSampler(times, np.array([[0.0], [1.0], [0.0]], np.float32)),
+                            breathing, "weights")])]
+    return ir.Scene("hall", [root, figure], animations, extras={"exhibit": "bronze-age"},
+                    xmp={"dc:rights": "CC BY 4.0"}, copyright="© Museum")
+
+
+@pytest.fixture(scope="module")
+def rich_outputs() -> dict[str, bytes]:
+    return {"plain": write_glb(rich_scene()), "meshopt": write_glb(rich_scene(), GltfOptions(meshopt=True))}
+
+
+def test_rich_scene_passes_the_khronos_validator(rich_outputs: dict[str, bytes]) -> None:
+    reports = validate_many(list(rich_outputs.values()))
+    for name, report in zip(rich_outputs, reports, strict=True):
+        assert report["issues"]["numErrors"] == 0, (name, errors_of(report))
+        # The one expected warning: the normal-mapped test grid carries no TANGENT attribute.
+        warnings = {line.split(" ")[0] for line in errors_of(report, 1)}
+        assert warnings <= {"MESH_PRIMITIVE_GENERATED_TANGENT_SPACE"}, (name, errors_of(report, 1))
+
+
+@pytest.mark.parametrize("mode", ["plain", "meshopt"])
+def test_writing_is_deterministic(rich_outputs: dict[str, bytes], mode: str) -> None:
+    again = write_glb(rich_scene(), GltfOptions(meshopt=mode == "meshopt"))
+    assert again == rich_outputs[mode]
+
+
+def test_reading_back_and_writing_again_gives_the_same_bytes(tmp_path: Path, rich_outputs: dict[str, bytes]) -> None:
+    path = tmp_path / "hall.glb"
+    path.write_bytes(write_glb(rich_scene()))
+    first = write_glb(load_asset(path))
+    path.write_bytes(first)
+    assert write_glb(load_asset(path)) == first
+
+
+def test_metadata_xmp_extras_and_asset(rich_outputs: dict[str, bytes]) -> None:
+    doc, _ = glb_parts(rich_outputs["plain"])
+    assert doc["asset"]["generator"] == f"Vitrina {__version__}"
+    assert doc["asset"]["copyright"] == "© Museum"
+    packets = doc["extensions"]["KHR_xmp_json_ld"]["packets"]
+    for packet in packets:
+        assert packet["@context"]["dc"] == "http://purl.org/dc/elements/1.1/"
+        assert packet["@context"]["dcterms"] == "http://purl.org/dc/terms/"
+        assert packet["@context"]["xmpRights"] == "http://ns.adobe.com/xap/1.0/rights/"
+    nodes = {n.get("name"): n for n in doc["nodes"]}
+    piece = nodes["piece"]
+    node_packet = packets[piece["extensions"]["KHR_xmp_json_ld"]["packet"]]
+    assert node_packet["dc:title"]["rdf:_1"]["@value"] == "Ding"
+    assert packets[doc["asset"]["extensions"]["KHR_xmp_json_ld"]["packet"]]["dc:rights"] == "CC BY 4.0"
+    assert piece["extras"] == {"artifact": "ding", "accession": "1987.12.3"}
+    assert doc["scenes"][doc["scene"]]["extras"] == {"exhibit": "bronze-age"}
+    assert "KHR_xmp_json_ld" in doc["extensionsUsed"]
+
+
+def test_lights_instancing_and_quantization(rich_outputs: dict[str, bytes]) -> None:
+    doc, blob = glb_parts(rich_outputs["plain"])
+    nodes = {n.get("name"): n for n in doc["nodes"]}
+    lights = doc["extensions"]["KHR_lights_punctual"]["lights"]
+    spot = lights[nodes["lamp"]["extensions"]["KHR_lights_punctual"]["light"]]
+    assert spot["type"] == "spot" and spot["range"] == 8.0 and spot["spot"]["outerConeAngle"] == 0.6
+    assert lights[nodes["sun"]["extensions"]["KHR_lights_punctual"]["light"]]["type"] == "directional"
+    instancing = nodes["floor-tiles"]["extensions"]["EXT_mesh_gpu_instancing"]["attributes"]
+    translation = doc["accessors"][instancing["TRANSLATION"]]
+    assert (translation["count"], translation["type"]) == (3, "VEC3")
+    assert {"KHR_mesh_quantization"} <= set(doc["extensionsRequired"])
+    tile = doc["meshes"][nodes["floor-tiles"]["mesh"]]["primitives"][0]["attributes"]
+    position, normal = doc["accessors"][tile["POSITION"]], doc["accessors"][tile["NORMAL"]]
+    assert (position["componentType"], position["min"], position["max"]) == (5122, [0, 0, 0], [1000, 1000, 0])
+    assert (normal["componentType"], normal["normalized"]) == (5120, True)
+    view = doc["bufferViews"][position["bufferView"]]
+    assert view["byteStride"] == 8  # int16 VEC3 padded to a 4-byte boundary
+    start = view["byteOffset"]
+    rows = np.frombuffer(blob[start:start + view["byteLength"]], np.int16).reshape(4, 4)[:, :3]
+    np.testing.assert_array_equal(rows, [[0, 0, 0], [1000, 0, 0], [0, 1000, 0], [1000, 1000, 0]])
+
+
+def test_materials_textures_are_deduplicated_and_extensions_written(rich_outputs: dict[str, bytes]) -> None:
+    doc, _ = glb_parts(rich_outputs["plain"])
+    assert len(doc["images"]) == 1 and len(doc["textures"]) == 1 and len(doc["samplers"]) == 1
+    bronze = next(m for m in doc["materials"] if m.get("name") == "bronze")
+    base = bronze["pbrMetallicRoughness"]["baseColorTexture"]
+    assert base["extensions"]["KHR_texture_transform"] == {"offset": [0.5, 0.0], "rotation": 0.25,
+                                                           "scale": [2.0, 2.0]}
+    assert bronze["normalTexture"] == {"index": 0, "scale": 0.5}
+    assert bronze["extensions"]["KHR_materials_clearcoat"] == {"clearcoatFactor": 0.5,
+                                                               "clearcoatTexture": {"index": 0}}
+    label = next(m for m in doc["materials"] if m.get("name") == "label")
+    assert label["extensions"] == {"KHR_materials_unlit": {}}
+    assert (label["alphaMode"], label["alphaCutoff"], label["doubleSided"]) == ("MASK", 0.3, True)
+    assert {"KHR_texture_transform", "KHR_materials_clearcoat", "KHR_materials_emissive_strength",
+            "KHR_materials_unlit"} <= set(doc["extensionsUsed"])
+
+
+def test_buffer_views_and_accessors_are_aligned(rich_outputs: dict[str, bytes]) -> None:
+    for data in rich_outputs.values():
+        doc, blob = glb_parts(data)
+        for view in doc["bufferViews"]:
+            assert view["byteOffset"] % 4 == 0
+            assert view.get("byteStride", 4) % 4 == 0
+            compressed = view.get("extensions", {}).get("EXT_meshopt_compression")
+            if compressed:
+                assert compressed["byteOffset"] % 4 == 0
+                assert compressed["byteOffset"] + compressed["byteLength"] <= len(blob)
+            else:
+                assert view["byteOffset"] + view["byteLength"] <= len(blob)
+
+
+def test_meshopt_layout_follows_the_extension(rich_outputs: dict[str, bytes]) -> None:
+    doc, _ = glb_parts(rich_outputs["meshopt"])
+    assert "EXT_meshopt_compression" in doc["extensionsRequired"]
+    fallback = doc["buffers"][1]
+    assert "uri" not in fallback and fallback["extensions"]["EXT_meshopt_compression"] == {"fallback": True}
+    modes = {}
+    for view in doc["bufferViews"]:
+        compressed = view.get("extensions", {}).get("EXT_meshopt_compression")
+        if compressed:
+            assert view["buffer"] == 1 and compressed["buffer"] == 0
+            modes.setdefault(compressed["mode"], []).append(compressed)
+    assert all(c["byteStride"] % 4 == 0 for c in modes["ATTRIBUTES"])
+    assert all(c["byteStride"] in (2, 4) and c["count"] % 3 == 0 for c in modes["TRIANGLES"])
+    assert any(c.get("filter") == "OCTAHEDRAL" for c in modes["ATTRIBUTES"])  # the int8 normals
+
+
+def test_meshopt_output_reads_back_to_the_same_geometry(tmp_path: Path) -> None:
+    scene = ir.Scene("grid", [ir.Node("grid", mesh=ir.Mesh("grid", [grid_primitive(60)]))])
+    plain, packed = write_glb(scene), write_glb(scene, GltfOptions(meshopt=True))
+    assert len(packed) < len(plain) * 0.6
+    path = tmp_path / "packed.glb"
+    path.write_bytes(packed)
+    back = load_asset(path).meshes()[0].primitives[0]
+    original = scene.meshes()[0].primitives[0]
+    for name, values in original.attributes.items():
+        np.testing.assert_array_equal(back.attributes[name], values)
+    # The index codec keeps triangle order but may rotate the corners of a triangle (winding is kept).
+    def canonical(indices: np.ndarray) -> np.ndarray:
+        triangles = indices.reshape(-1, 3)
+        turn = np.argmin(triangles, axis=1)
+        return np.stack([np.roll(t, -k) for t, k in zip(triangles, turn, strict=True)])
+
+    np.testing.assert_array_equal(canonical(back.indices), canonical(original.indices))
+
+
+def test_empty_scene_is_still_a_valid_glb() -> None:
+    data = write_glb(ir.Scene("empty", [ir.Node("nothing")]))
+    doc, blob = glb_parts(data)
+    assert blob == b"" and "buffers" not in doc
+    (report,) = validate_many([data])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+# -- the corpus, round-tripped -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_round_trips(corpus: Path) -> dict[str, tuple[ir.Scene, bytes, bytes]]:
+    out = {}
+    for model in CORPUS_MODELS:
+        scene = load_asset(corpus / model)
+        out[model] = (scene, write_glb(scene), write_glb(scene, GltfOptions(meshopt=True)))
+    return out
+
+
+def test_every_corpus_model_round_trips_to_a_valid_glb(corpus_round_trips: dict[str, Any]) -> None:
+    names = [(model, mode) for model in corpus_round_trips for mode in ("plain", "meshopt")]
+    outputs = [corpus_round_trips[m][1 if mode == "plain" else 2] for m, mode in names]
+    for name, report in zip(names, validate_many(outputs), strict=True):
+        assert report["issues"]["numErrors"] == 0, (name, errors_of(report))
+
+
+def test_corpus_extensions_texture_transforms_and_animations_survive(
+        tmp_path: Path, corpus_round_trips: dict[str, Any]) -> None:
+    _, sofa, _ = corpus_round_trips["GlamVelvetSofa/GlamVelvetSofa.glb"]
+    doc, _ = glb_parts(sofa)
+    assert {"KHR_materials_sheen", "KHR_materials_specular", "KHR_texture_transform"} <= set(doc["extensionsUsed"])
+    city, city_glb, _ = corpus_round_trips["VC/VC.glb"]
+    path = tmp_path / "vc.glb"
+    path.write_bytes(city_glb)
+    back = load_asset(path)
+    assert len(back.animations) == len(city.animations) == 1
+    before, after = city.animations[0].channels, back.animations[0].channels
+    assert [(c.node.name, c.path) for c in after] == [(c.node.name, c.path) for c in before]
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(new.sampler.input, old.sampler.input)
+        np.testing.assert_array_equal(new.sampler.output, old.sampler.output)
+
+
+def test_corpus_textures_pass_through_byte_for_byte(corpus: Path, corpus_round_trips: dict[str, Any]) -> None:
+    _, helmet, _ = corpus_round_trips["DamagedHelmet/DamagedHelmet.glb"]
+    original_doc, original_blob = glb_parts((corpus / "DamagedHelmet/DamagedHelmet.glb").read_bytes())
+    doc, blob = glb_parts(helmet)
+
+    def images(d: dict[str, Any], b: bytes) -> set[bytes]:
+        views = [d["bufferViews"][i["bufferView"]] for i in d["images"]]
+        return {b[v.get("byteOffset", 0):v.get("byteOffset", 0) + v["byteLength"]] for v in views}
+
+    assert images(doc, blob) == images(original_doc, original_blob)
