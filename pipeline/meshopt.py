@@ -307,12 +307,17 @@ def decode_vertex_rows_filter(encoded: np.ndarray, decoder: object) -> np.ndarra
 # ---- reorder -------------------------------------------------------------------------------------------------
 
 
-def optimize_vertex_cache(indices: np.ndarray, vertex_count: int) -> np.ndarray:
-    """Reorder triangles for the post-transform vertex cache (Forsyth-like, as gltfpack does)."""
+def optimize_vertex_cache(indices: np.ndarray, vertex_count: int, strip: bool = False) -> np.ndarray:
+    """Reorder triangles for the post-transform vertex cache.
+
+    strip=True trades a little cache efficiency for runs of adjacent triangles, which the index codec packs
+    smaller; gltfpack -cc does the same.
+    """
     flat = _check_indices(indices, vertex_count)
     out = np.zeros_like(flat)
     if len(flat):
-        _mo.optimize_vertex_cache(out, flat, len(flat), vertex_count)
+        optimize = _mo.optimize_vertex_cache_strip if strip else _mo.optimize_vertex_cache
+        optimize(out, flat, len(flat), vertex_count)
     return out
 
 

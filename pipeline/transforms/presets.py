@@ -9,19 +9,21 @@ from pipeline.transforms import Transform
 from pipeline.transforms.dedup import Dedup
 from pipeline.transforms.instance import Instance
 from pipeline.transforms.merge import Merge
+from pipeline.transforms.prune import PruneAttributes
 from pipeline.transforms.quantize import Quantize
 from pipeline.transforms.reorder import Reorder
 from pipeline.transforms.weld import Weld
 
-# Weld first so dedup compares welded meshes; reorder after merge/instance so it sees the final primitives;
+# Prune first so welding finds more equal vertices; weld before dedup so dedup compares welded meshes; reorder after merge/instance so it sees the final primitives;
 # quantize last because merging and instancing need float positions.
-ORDER = ("weld", "dedup", "merge", "instance", "reorder", "quantize")
+ORDER = ("prune", "weld", "dedup", "merge", "instance", "reorder", "quantize")
 
 
 @dataclass(frozen=True)
 class GeometryOptions:
     """Which geometry transforms run and how; the defaults are close to lossless (gltfpack -cc precision)."""
 
+    prune: bool = True
     weld: bool = True
     dedup: bool = True
     merge: bool = True
@@ -33,6 +35,7 @@ class GeometryOptions:
     normal_bits: int = 8
     color_bits: int = 8
     quantize_grid: str = "mesh"
+    compression_order: bool = True
     # Not a transform: tells the writer to compress buffer views with EXT_meshopt_compression
     # (pass it as pipeline.gltf.GltfOptions(meshopt=...)).
     meshopt: bool = True
@@ -42,6 +45,8 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
     """The transforms to run, in ORDER, for these options. Apply with `apply_transforms(scene, transforms)`."""
     options = options or GeometryOptions()
     chosen: dict[str, Transform] = {}
+    if options.prune:
+        chosen["prune"] = PruneAttributes()
     if options.weld:
         chosen["weld"] = Weld()
     if options.dedup:
@@ -51,7 +56,7 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
     if options.instance:
         chosen["instance"] = Instance()
     if options.reorder:
-        chosen["reorder"] = Reorder()
+        chosen["reorder"] = Reorder(compression_order=options.compression_order)
     if options.quantize:
         chosen["quantize"] = Quantize(position_bits=options.position_bits, texcoord_bits=options.texcoord_bits,
                                       normal_bits=options.normal_bits, color_bits=options.color_bits,

@@ -31,6 +31,7 @@ class Quantize:
     normal_bits: int = 8
     color_bits: int = 8
     grid: str = "mesh"
+    drop_unused_texcoords: bool = True  # UV sets no texture of the material reads (gltfpack drops them too)
 
     def __post_init__(self) -> None:
         if self.grid not in GRIDS:
@@ -42,7 +43,7 @@ class Quantize:
 
     def __call__(self, scene: Scene) -> Scene:
         primitives = [p for m in scene.meshes() for p in m.primitives]
-        _quantize_texcoords(primitives, self.texcoord_bits)
+        _quantize_texcoords(primitives, self.texcoord_bits, self.drop_unused_texcoords)
         for primitive in {id(p): p for p in primitives}.values():
             _quantize_directions(primitive, self.normal_bits)
             _quantize_colors(primitive, self.color_bits)
@@ -162,7 +163,11 @@ def _effective_set(ref: TextureRef) -> int:
     return ref.texcoord
 
 
-def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
+def _reads_uv_set(material: Material | None, uv_set: int) -> bool:
+    return material is not None and any(_effective_set(r) == uv_set for r in _texture_refs(material))
+
+
+def _quantize_texcoords(primitives: list[Primitive], bits: int, drop_unused: bool) -> None:
     """Per (material, UV set): one box over every primitive using it, stored in each texture's transform."""
     groups: dict[tuple[int, str], list[Primitive]] = {}
     materials: dict[int, Material] = {}
@@ -177,11 +182,15 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
         for ref in _texture_refs(used):
             seen_refs[id(ref)] = seen_refs.get(id(ref), 0) + 1
     levels = (1 << bits) - 1
+    unused: list[tuple[Primitive, int]] = []
     for (material_id, name), members in groups.items():
         material = materials.get(material_id)
-        if material is None:
-            continue  # no texture reads these UVs, so there is nowhere to put the box: keep them as they are
         uv_set = int(name.split("_")[1])
+        if not _reads_uv_set(material, uv_set):
+            if drop_unused and not any(p.targets or "variants" in repr(p.extras) for p in members):
+                unused.extend((primitive, uv_set) for primitive in members)
+            continue
+        assert material is not None
         refs = [r for r in _texture_refs(material) if _effective_set(r) == uv_set]
         if not refs or any(seen_refs[id(r)] > 1 or (r.transform or {}).get("rotation", 0.0) for r in refs):
             continue
@@ -205,3 +214,9 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
             transform["offset"] = [float(v) for v in old_offset + old_scale * low]
             transform["scale"] = [float(v) for v in old_scale * scale]
             ref.transform = transform
+    # Drop unused sets from the highest down: TEXCOORD_n must stay numbered from 0 without gaps.
+    for primitive, uv_set in sorted(unused, key=lambda entry: -entry[1]):
+        highest = max(int(k.split("_")[1]) for k in primitive.attributes if k.startswith("TEXCOORD_"))
+        if uv_set == highest:
+            del primitive.attributes[f"TEXCOORD_{uv_set}"]
+            primitive.normalized.discard(f"TEXCOORD_{uv_set}")
