@@ -255,20 +255,21 @@ def leiwen_mask(width: int, height: int, cell: int) -> np.ndarray:
     """Cloud-and-thunder ground: rows of small square spirals, as cast into Shang bronzes."""
     img = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(img)
-    line = max(1, cell // 9)
-    for y0 in range(0, height, cell):
-        for x0 in range(0, width, cell):
+    line = max(2, cell // 12)
+    step = cell / 10
+    for y0 in range(0, height - cell + 1, cell):
+        for x0 in range(0, width - cell + 1, cell):
             flip = ((x0 // cell) + (y0 // cell)) % 2
-            pts, x, y, step, d = [], x0 + cell // 2, y0 + cell // 2, line * 2, 0
-            for k in range(1, 8):
+            x, y, d = x0 + cell / 2, y0 + cell / 2, 0
+            pts = [(x, y)]
+            # Segment lengths 1, 1, 2, 2, 3, 3 … steps: a square spiral winding out from the cell centre.
+            for k in range(1, 9):
                 for _ in range(2):
                     dx, dy = [(1, 0), (0, 1), (-1, 0), (0, -1)][d % 4]
-                    if flip:
-                        dx = -dx
+                    x, y = x + (-dx if flip else dx) * step * k, y + dy * step * k
                     pts.append((x, y))
-                    x, y = x + dx * step * k // 2, y + dy * step * k // 2
                     d += 1
-            pts.append((x, y))
+            pts = [(min(max(px, x0 + 1), x0 + cell - 2), min(max(py, y0 + 1), y0 + cell - 2)) for px, py in pts]
             draw.line(pts, fill=255, width=line)
     return np.asarray(img, dtype=float) / 255.0
 
@@ -288,10 +289,10 @@ def taotie_mask(width: int, height: int, masks: int) -> np.ndarray:
             draw.ellipse([ex - pw * 0.03, h * 0.46, ex + pw * 0.03, h * 0.6], fill=0)
             brow = [(cx + side * pw * 0.05, h * 0.3), (cx + side * pw * 0.2, h * 0.2),
                     (cx + side * pw * 0.34, h * 0.28), (cx + side * pw * 0.38, h * 0.45)]
-            draw.line(brow, fill=255, width=max(2, h // 14), joint="curve")
+            draw.line([tuple(q) for q in smooth_profile(brow, 4)], fill=255, width=max(2, h // 14), joint="curve")
             horn = [(cx + side * pw * 0.26, h * 0.72), (cx + side * pw * 0.4, h * 0.85),
                     (cx + side * pw * 0.46, h * 0.62), (cx + side * pw * 0.42, h * 0.4)]
-            draw.line(horn, fill=255, width=max(2, h // 16), joint="curve")
+            draw.line([tuple(q) for q in smooth_profile(horn, 4)], fill=255, width=max(2, h // 16), joint="curve")
             draw.line([(cx + side * pw * 0.06, h * 0.8), (cx + side * pw * 0.22, h * 0.88)],
                       fill=255, width=max(2, h // 16))
     return np.asarray(img.filter(ImageFilter.GaussianBlur(1)), dtype=float) / 255.0
@@ -321,6 +322,16 @@ def cast_relief(rgb: np.ndarray, raised: np.ndarray, rows: slice) -> None:
     r = raised[..., None]
     band[:] = band * (1 - r) + (BRONZE * 1.15 * (0.8 + 0.2 * band.mean(axis=-1, keepdims=True))) * r
     band[:] *= 1 - 0.25 * (1 - r)
+
+
+def remap_v(v: np.ndarray, spans: list[tuple[float, float]], targets: list[tuple[float, float]]) -> np.ndarray:
+    """Stretch the v ranges of decorated bands over large parts of the texture, and squeeze the plain rest.
+
+    Arc length gives a narrow belly band only a few dozen texture rows; patina needs far fewer.
+    """
+    knots = [0.0, *[x for span in spans for x in span], 1.0]
+    values = [0.0, *[x for t in targets for x in t], 1.0]
+    return np.interp(v, knots, values)
 
 
 def band_rows(height: int, v0: float, v1: float) -> slice:
@@ -480,7 +491,7 @@ def ding_texture(band: tuple[float, float]) -> Image.Image:
     rgb = patina_field((h, w), rng)
     rows = band_rows(h, *band)
     bh = rows.stop - rows.start
-    raised = np.maximum(leiwen_mask(w, bh, 18) * 0.8, taotie_mask(w, bh, 3))
+    raised = np.maximum(leiwen_mask(w, bh, 32) * 0.7, taotie_mask(w, bh, 3))
     cast_relief(rgb, raised, rows)
     for edge in (rows.start, rows.stop - 4):
         rgb[edge:edge + 4] = BRONZE * 0.9
@@ -500,8 +511,9 @@ def make_ding() -> bytes:
     # The decorated band sits on the upper belly: find its v range from the profile heights.
     on_outer = np.arange(len(prof)) < np.argmax(prof[:, 1])
     band_idx = np.where(on_outer & (prof[:, 1] > 0.245) & (prof[:, 1] < 0.318))[0]
-    band = (float(v[band_idx[0]]), float(v[band_idx[-1]]))
-    assert band[0] > 0.3, "the plain atlas strip for legs and handles must not overlap the decoration"
+    # Legs and handles use the plain strip below v = 0.3 of the texture.
+    band = (0.34, 0.84)
+    v = remap_v(v, [(float(v[band_idx[0]]), float(v[band_idx[-1]]))], [band])
     body = lathe(prof, 80, v)
     parts = [body]
     for k in range(3):
@@ -541,9 +553,9 @@ def gu_texture(bands: dict[str, tuple[float, float]]) -> Image.Image:
     cast_relief(rgb, leaf_mask(w, rows.stop - rows.start, 8), rows)
     rows = band_rows(h, *bands["belly"])
     bh = rows.stop - rows.start
-    cast_relief(rgb, np.maximum(leiwen_mask(w, bh, 16) * 0.8, taotie_mask(w, bh, 2)), rows)
+    cast_relief(rgb, np.maximum(leiwen_mask(w, bh, 32) * 0.7, taotie_mask(w, bh, 2)), rows)
     rows = band_rows(h, *bands["foot"])
-    cast_relief(rgb, leiwen_mask(w, rows.stop - rows.start, 14) * 0.8, rows)
+    cast_relief(rgb, leiwen_mask(w, rows.stop - rows.start, 32) * 0.8, rows)
     return palette(to_image(rgb))
 
 
@@ -566,7 +578,8 @@ def make_gu() -> dict[str, bytes]:
         idx = np.where(on_outer & (prof[:, 1] >= y0) & (prof[:, 1] <= y1))[0]
         return float(v[idx[0]]), float(v[idx[-1]])
 
-    bands = {"leaf": v_range(20.6, 27.6), "belly": v_range(10.6, 14.2), "foot": v_range(3.2, 5.6)}
+    bands = {"foot": (0.08, 0.2), "belly": (0.3, 0.5), "leaf": (0.56, 0.88)}
+    v = remap_v(v, [v_range(3.2, 5.6), v_range(10.6, 14.2), v_range(20.6, 27.6)], list(bands.values()))
     mesh = lathe(prof, 48, v)
     material = trimesh.visual.material.SimpleMaterial(
         name="gu_bronze", image=gu_texture(bands), diffuse=[255, 255, 255, 255], specular=[90, 80, 60, 255],
