@@ -27,9 +27,33 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.preview import serve
+    from pipeline import preview
+    from pipeline.build import BuildOptions, build
 
-    return serve(args)
+    spec = Path(args.spec)
+    options = BuildOptions(quiet=True)
+
+    def builder(out_dir: Path) -> object:
+        return build(spec, out_dir, options)
+
+    tours = None
+    if not args.no_tours:
+        try:
+            import secrets
+
+            from viewer.tours.server import serve_tours
+        except ImportError as error:  # the static preview still works without the tour server
+            print(f"live tours unavailable ({error}); serving the site only", file=sys.stderr)
+        else:
+            # A fresh secret per run: guide links minted for a real deployment never work against a preview.
+            secret = secrets.token_bytes(32)
+
+            async def tours(site_dir: Path, host: str, port: int, **kwargs: object) -> None:
+                await serve_tours(site_dir, host, port, secret=secret, **kwargs)  # type: ignore[arg-type]
+
+    watched = spec if spec.is_dir() else spec.parent
+    return preview.run(builder, watched, host=args.host, port=args.port, out=Path(args.out) if args.out else None,
+                       watch=not args.no_watch, tours=tours)
 
 
 def cmd_tour_server(args: argparse.Namespace) -> int:

@@ -124,7 +124,6 @@ def environment() -> jinja2.Environment:
 def render_page(template_name: str, **context: Any) -> str:
     """Render one template; `root` (relative path to the site root, e.g. '../') defaults to ''."""
     context.setdefault("root", "")
-    context.setdefault("preview", False)
     context.setdefault("ui", UI_STRINGS)
     context.setdefault("page_lang", "en")
     return environment().get_template(template_name).render(**context)
@@ -159,11 +158,11 @@ def _languages(manifest: Mapping[str, Any]) -> list[str]:
     return [default, *[code for code in languages if code != default]]
 
 
-def write_site(out_root: Path, manifests: list[dict], *, preview: bool = False) -> list[Path]:
+def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
     """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
 
-    Every URL in the pages is relative, so the site can be served from any path. `preview` adds the live-reload
-    script of `vitrina serve`; production builds never carry it.
+    Every URL in the pages is relative, so the site can be served from any path. Nothing here knows about
+    `vitrina serve`: its live-reload script is added by pipeline.preview while serving, never written to disk.
     """
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -182,12 +181,12 @@ def write_site(out_root: Path, manifests: list[dict], *, preview: bool = False) 
         target.write_text(text, encoding="utf-8")
         written.append(target)
 
-    exhibits = []
+    exhibits: list[dict[str, Any]] = []
     for manifest in manifests:
         languages = _languages(manifest)
         exhibits.append({"manifest": manifest, "languages": languages, "default": languages[0]})
     index_lang = exhibits[0]["default"] if exhibits else "en"
-    write("index.html", render_page("index.html", exhibits=exhibits, root="", preview=preview,
+    write("index.html", render_page("index.html", exhibits=exhibits, root="",
                                     page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language))
 
     for entry in exhibits:
@@ -196,7 +195,7 @@ def write_site(out_root: Path, manifests: list[dict], *, preview: bool = False) 
         common = {
             "manifest": manifest, "exhibit": manifest["exhibit"], "languages": entry["languages"],
             "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
-            "preview": preview, "record_fields": RECORD_FIELDS,
+            "record_fields": RECORD_FIELDS,
         }
         has_report = (out_root / exhibit_id / "report.html").exists() or bool(manifest.get("report"))
         write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", has_report=has_report, **common))

@@ -1,0 +1,343 @@
+"""The designer's dev loop: build, serve, watch and live-reload; gets a builder callable and imports no other stage."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import mimetypes
+import socketserver
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
+
+from pipeline.errors import VitrinaError
+
+Builder = Callable[[Path], object]
+"""Builds the watched exhibit into the given site folder; raises VitrinaError for problems a designer can fix.
+It must leave the previous site in place when it fails (pipeline.build.build publishes atomically)."""
+
+HttpResult = tuple[int, dict[str, str], bytes] | None
+TourRunner = Callable[..., Coroutine[Any, Any, None]]
+"""serve_tours(site_dir, host, port, *, http_handler, ready, ...): websockets on /tours, the rest to http_handler."""
+
+STATUS_PATH = "/__vitrina/status"
+RELOAD_SCRIPT_PATH = "/__vitrina/reload.js"
+IGNORED_PARTS = {".git", ".vitrina-cache", "__pycache__", "node_modules", ".venv"}
+
+MIME_TYPES = {
+    ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8", ".json": "application/json", ".glb": "model/gltf-binary",
+    ".gltf": "model/gltf+json", ".vtt": "text/vtt; charset=utf-8", ".wasm": "application/wasm", ".ktx2": "image/ktx2",
+    ".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+    ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".wav": "audio/wav", ".m4a": "audio/mp4",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+# Polls the status endpoint; reloads after a good rebuild and shows the formatted problems of a failed one.
+RELOAD_SCRIPT = r"""// vitrina serve: live reload and build-error overlay (never part of a built site)
+(() => {
+  let seen = null;
+  const overlay = document.createElement('div');
+  overlay.id = 'vitrina-build-error';
+  overlay.setAttribute('role', 'alert');
+  overlay.style.cssText = 'position:fixed;inset:1rem;z-index:2147483647;overflow:auto;background:#2b0b0b;color:#fff;' +
+    'border:3px solid #ff6b6b;border-radius:8px;padding:1rem 1.25rem;font:14px/1.5 ui-monospace,monospace;display:none';
+  const heading = document.createElement('h2');
+  heading.textContent = 'Build failed — the last good build is still shown';
+  heading.style.cssText = 'margin:0 0 .5rem;font:600 1.1rem system-ui,sans-serif';
+  const text = document.createElement('pre');
+  text.style.cssText = 'white-space:pre-wrap;margin:0';
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.textContent = 'Hide';
+  close.style.cssText = 'position:absolute;top:.75rem;right:.75rem;font:inherit;background:#fff;color:#000;border:0;border-radius:4px;padding:.2rem .6rem';
+  close.addEventListener('click', () => { overlay.style.display = 'none'; overlay.dataset.hidden = text.textContent; });
+  overlay.append(heading, text, close);
+  document.body.append(overlay);
+  window.__vitrinaPreview = { status: null, overlay };
+  async function poll() {
+    try {
+      const response = await fetch('/__vitrina/status', { cache: 'no-store' });
+      const status = await response.json();
+      window.__vitrinaPreview.status = status;
+      if (seen === null) seen = status.generation;
+      if (status.generation > seen && status.ok) { location.reload(); return; }
+      if (status.error) {
+        text.textContent = status.error;
+        if (overlay.dataset.hidden !== status.error) overlay.style.display = '';
+      } else {
+        overlay.style.display = 'none';
+      }
+    } catch (error) { /* the server is restarting: try again */ }
+    setTimeout(poll, 500);
+  }
+  poll();
+})();
+"""
+RELOAD_TAG = f'<script src="{RELOAD_SCRIPT_PATH}" defer></script>'
+
+FAILED_FIRST_BUILD_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Build failed · vitrina serve</title>
+</head><body><main><h1>The exhibit did not build yet</h1><p>Fix the problems shown and save: this page reloads.</p></main>
+</body></html>"""
+
+
+@dataclass
+class BuildStatus:
+    """What the open pages poll: the generation of the last good build and the latest build's problems."""
+
+    generation: int = 0  # increases with every successful build
+    attempts: int = 0
+    ok: bool = False
+    building: bool = False
+    error: str | None = None
+    last_seconds: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def to_json(self) -> bytes:
+        with self.lock:
+            data = {"generation": self.generation, "attempts": self.attempts, "ok": self.ok,
+                    "building": self.building, "error": self.error, "seconds": self.last_seconds}
+        return json.dumps(data).encode()
+
+
+class StaticSite:
+    """The HTTP responder for a built site: MIME types, index.html for folders, no way out of the site root.
+
+    With a BuildStatus it is in preview mode: it answers /__vitrina/status and adds the reload script to HTML.
+    """
+
+    def __init__(self, root: Path, status: BuildStatus | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.status = status
+
+    def respond(self, raw_path: str, headers: Mapping[str, str] | None = None) -> HttpResult:
+        path = unquote(urlsplit(raw_path).path)
+        if self.status is not None:
+            if path == STATUS_PATH:
+                return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, self.status.to_json()
+            if path == RELOAD_SCRIPT_PATH:
+                return 200, {"Content-Type": MIME_TYPES[".js"], "Cache-Control": "no-store"}, RELOAD_SCRIPT.encode()
+        target = self.resolve(path)
+        if target is None:
+            if self.status is not None and path in ("/", "/index.html") and not self.status.ok:
+                return self._html(FAILED_FIRST_BUILD_PAGE.encode())
+            return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"not found\n"
+        if target.is_dir():
+            # A folder URL without its slash would break the pages' relative links.
+            return 301, {"Location": urlsplit(raw_path).path + "/", "Content-Length": "0"}, b""
+        try:
+            body = target.read_bytes()
+        except OSError:  # swapped away by a rebuild between resolve and read
+            return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"not found\n"
+        if target.suffix == ".html":
+            return self._html(body)
+        content_type = MIME_TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]
+        return 200, {"Content-Type": content_type or "application/octet-stream", "Cache-Control": "no-cache"}, body
+
+    def _html(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if self.status is not None:
+            marker = body.rfind(b"</body>")
+            tag = RELOAD_TAG.encode()
+            body = body[:marker] + tag + body[marker:] if marker >= 0 else body + tag
+        return 200, {"Content-Type": MIME_TYPES[".html"], "Cache-Control": "no-cache"}, body
+
+    def resolve(self, url_path: str) -> Path | None:
+        """The file a URL path names inside the root, or None (missing, hidden, or outside the root)."""
+        parts = [part for part in url_path.split("/") if part not in ("", ".")]
+        if any(part == ".." or part.startswith(".") or "\\" in part or "\0" in part for part in parts):
+            return None
+        candidate = self.root.joinpath(*parts)
+        if url_path.endswith("/") or not parts:
+            candidate = candidate / "index.html"
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError):
+            return None
+        if not resolved.is_relative_to(self.root) or not resolved.exists():
+            return None
+        return resolved
+
+
+def snapshot(folder: Path, ignore: tuple[Path, ...] = ()) -> dict[str, tuple[int, int]]:
+    """mtime and size of every file under folder (hidden and cache folders skipped): cheap change detection."""
+    state: dict[str, tuple[int, int]] = {}
+    ignored = tuple(path.resolve() for path in ignore)
+    for path in folder.rglob("*"):
+        if IGNORED_PARTS.intersection(path.parts) or any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if ignored and any(path.resolve().is_relative_to(root) for root in ignored):
+            continue
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            if path.is_file():
+                state[str(path)] = (info.st_mtime_ns, info.st_size)
+    return state
+
+
+class Preview:
+    """Builds into site_dir, rebuilds when the watched folder changes, and keeps the last good build served."""
+
+    def __init__(self, builder: Builder, watched: Path, site_dir: Path, *, log: TextIO | None = None,
+                 poll_seconds: float = 0.3, debounce_seconds: float = 0.25) -> None:
+        self.builder = builder
+        self.watched = Path(watched)
+        self.site_dir = Path(site_dir)
+        self.status = BuildStatus()
+        self.site = StaticSite(self.site_dir, self.status)
+        self.log = log or sys.stderr
+        self.poll_seconds = poll_seconds
+        self.debounce_seconds = debounce_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def build(self) -> bool:
+        """Run the builder once; on failure keep the previous site and publish the formatted problems."""
+        with self.status.lock:
+            self.status.building = True
+            self.status.attempts += 1
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            self.builder(self.site_dir)
+        except VitrinaError as problem:
+            error = str(problem)
+        except Exception:  # a bug in the compiler: the designer still sees it in the page, with its traceback
+            error = traceback.format_exc()
+        seconds = round(time.perf_counter() - started, 3)
+        with self.status.lock:
+            self.status.building = False
+            self.status.last_seconds = seconds
+            self.status.error = error
+            if error is None:
+                self.status.generation += 1
+                self.status.ok = True
+        if error is None:
+            print(f"built in {seconds:.2f} s (generation {self.status.generation})", file=self.log, flush=True)
+        else:
+            print(f"build failed after {seconds:.2f} s; still serving the last good build:\n{error}",
+                  file=self.log, flush=True)
+        return error is None
+
+    def changes(self) -> Iterator[None]:
+        """Yield once per settled batch of changes (debounced: editors write files in several steps)."""
+        ignore = (self.site_dir,)
+        before = snapshot(self.watched, ignore)
+        while not self._stop.wait(self.poll_seconds):
+            now = snapshot(self.watched, ignore)
+            if now == before:
+                continue
+            while not self._stop.wait(self.debounce_seconds):
+                settled = snapshot(self.watched, ignore)
+                if settled == now:
+                    break
+                now = settled
+            before = now
+            if not self._stop.is_set():
+                yield None
+
+    def watch_forever(self) -> None:
+        for _ in self.changes():
+            print("change detected; rebuilding…", file=self.log, flush=True)
+            self.build()
+
+    def start_watching(self) -> None:
+        self._thread = threading.Thread(target=self.watch_forever, name="vitrina-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    site: StaticSite
+
+    def do_GET(self) -> None:
+        self._send(self.site.respond(self.path, dict(self.headers.items())), body=True)
+
+    def do_HEAD(self) -> None:
+        self._send(self.site.respond(self.path, dict(self.headers.items())), body=False)
+
+    def _send(self, result: HttpResult, body: bool) -> None:
+        status, headers, payload = result or (404, {"Content-Type": "text/plain"}, b"not found\n")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if "Content-Length" not in headers:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if body:
+            self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def static_http_server(site: StaticSite, host: str, port: int) -> http.server.HTTPServer:
+    """A plain threaded http.server over a StaticSite (no tours); port 0 picks a free one."""
+    handler = type("SiteHandler", (_Handler,), {"site": site})
+    return _Server((host, port), handler)
+
+
+@contextlib.contextmanager
+def serving(site: StaticSite, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve a StaticSite in a background thread; yields the base URL and stops the server on exit."""
+    server = static_http_server(site, host, port)
+    thread = threading.Thread(target=server.serve_forever, name="vitrina-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
+        watch: bool = True, tours: TourRunner | None = None, log: TextIO | None = None,
+        ready: Callable[[str], None] | None = None) -> int:
+    """`vitrina serve`: build, serve (with live tours on the same port when `tours` is given), watch, reload."""
+    log = log or sys.stderr
+    site_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="vitrina-serve-"))
+    preview = Preview(builder, watched, site_dir, log=log)
+    preview.build()
+    if watch:
+        preview.start_watching()
+
+    def announce(bound_port: int) -> None:
+        url = f"http://{host}:{bound_port}/"
+        print(f"serving {site_dir} on {url}" + (" (live tours on /tours)" if tours else ""), file=log, flush=True)
+        if ready is not None:
+            ready(url)
+
+    try:
+        if tours is not None:
+            import asyncio
+
+            asyncio.run(tours(site_dir, host, port, http_handler=preview.site.respond, ready=announce))
+        else:
+            server = static_http_server(preview.site, host, port)
+            announce(server.server_address[1])
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        preview.stop()
+    return 0
