@@ -866,7 +866,8 @@ def ridge(width: int, rng: np.random.Generator, peaks: list[tuple[float, float, 
     for cx, hgt, wid in peaks:
         y = np.maximum(y, hgt * np.exp(-np.abs((x - cx) / wid) ** 1.4))
     jitter = fft_noise((1, width), 1.3, rng)[0] - 0.5
-    return y + rough * jitter
+    crag = fft_noise((1, width), 0.7, rng)[0] - 0.5  # small-scale breaks in the ridge line, like rock steps
+    return y + rough * jitter + 0.35 * rough * crag * (y / max(float(y.max()), 1e-9))
 
 
 def ink_glyph(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], rng: np.random.Generator,
@@ -954,6 +955,12 @@ def make_landscape() -> bytes:
                     ny = cy + float(rng.uniform(-5, 5))
                     draw.line([(nx, ny), (nx + side * 6, ny - 9)], fill=210, width=2)
                     draw.line([(nx, ny), (nx + side * 7, ny + 5)], fill=210, width=2)
+    # A fisherman's boat on the misty water between the middle ranges: a crescent hull and a seated figure.
+    bx, by = 0.63 * w, 0.655 * h
+    draw.chord([bx - 34, by - 10, bx + 34, by + 10], 0, 180, fill=200)
+    draw.line([(bx + 6, by - 2), (bx + 8, by - 20)], fill=220, width=4)
+    draw.ellipse([bx + 4, by - 27, bx + 13, by - 18], fill=220)
+    draw.line([(bx + 12, by - 14), (bx + 60, by - 40)], fill=170, width=2)
     pine_arr = np.asarray(pine.filter(ImageFilter.GaussianBlur(0.8)), dtype=float) / 255.0
     ink = 1 - (1 - ink) * (1 - pine_arr * 0.95)
     ink = np.clip(ink, 0, 1)
