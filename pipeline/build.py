@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from pipeline import compose, manifest
 from pipeline.cache import AssetCache, asset_key
-from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.errors import AssetError, BudgetError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, measure_scene
 from pipeline.scene import Scene, Texture
 from pipeline.spec import load_exhibit
@@ -57,9 +57,11 @@ class BuildOptions:
 
 def check(spec_path: Path, strict: bool = False, out: TextIO | None = None) -> int:
     """`vitrina check`: implemented by the spec package; here so the CLI has one library entry point."""
+    import sys
+
     from pipeline.spec.check import check as check_spec
 
-    return int(check_spec(spec_path, strict=strict, out=out))
+    return int(check_spec(spec_path, strict=strict, out=out or sys.stdout))
 
 
 # ---------------------------------------------------------------------------------------------- assets
@@ -171,9 +173,9 @@ def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, prog
             scenes[job_id] = scene
     out: dict[str, Scene] = {}
     for artifact in exhibit.artifacts:
-        job = _job_for(artifact, transforms)
-        if job is not None:
-            out[artifact.id] = scenes[_job_id(job)]
+        used = _job_for(artifact, transforms)
+        if used is not None:
+            out[artifact.id] = scenes[_job_id(used)]
     return out
 
 

@@ -687,6 +687,7 @@ class Composer:
                 placements[artifact.id] = placement
                 ids.append(artifact.id)
             rooms.append(ComposedRoom(room.id, frame, scene, doors[room.id], ids))
+        _unique_artifact_names(rooms, set(placements))
         stop_views = self._stop_views(placements, frames)
         start_room = exhibit.start_room
         frame = frames[start_room.id]
@@ -942,6 +943,21 @@ class Composer:
                 else:
                     views[(tour.id, index)] = default_view(target, radius, front, frame)
         return views
+
+
+def _unique_artifact_names(rooms: list[ComposedRoom], artifact_ids: set[str]) -> None:
+    """Rename asset nodes that happen to share an artifact's id (an OBJ's object named like the artifact), so that
+    in every room GLB exactly one node carries each artifact id: the viewer finds artifacts by node name."""
+    taken = {node.name for room in rooms for node in room.scene.all_nodes()}
+    for room in rooms:
+        for node in room.scene.all_nodes():
+            if node.keep or node.name not in artifact_ids:
+                continue
+            candidate = f"{node.name}_part"
+            while candidate in taken or candidate in artifact_ids:
+                candidate += "_"
+            taken.add(candidate)
+            node.name = candidate
 
 
 def orbit_view(target: Vec3, front: Vec3, distance: float, azimuth: float, elevation: float,

@@ -1,0 +1,192 @@
+"""Compose: rooms line up at their doors, artifacts rest on their plinths, pictures hang at physical size."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import compose
+from pipeline.build import load_textures
+from pipeline.ingest import load_asset
+from pipeline.scene import Node, Scene
+from pipeline.spec import load_exhibit
+from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+
+@pytest.fixture(scope="module")
+def composed(tmp_path_factory: pytest.TempPathFactory) -> tuple[compose.Composition, object]:
+    folder = write_tiny_exhibit(tmp_path_factory.mktemp("tiny"))
+    exhibit = load_exhibit(folder).exhibit
+    # Like the build, one scene per distinct file: both cubes use the same loaded asset.
+    loaded: dict[Path, Scene] = {}
+    assets = {a.id: loaded.setdefault(a.model.path, load_asset(a.model.path, units=a.metres_per_unit, up=a.up))
+              for a in exhibit.artifacts if a.model is not None}
+    return compose.compose(exhibit, assets, load_textures(exhibit)), exhibit
+
+
+def test_wall_segments_leave_exactly_the_door_open() -> None:
+    pieces = compose.wall_segments(8.0, 3.0, [compose.Opening(3.0, 4.5, 0.0, 2.2)])
+    area = sum((u1 - u0) * (v1 - v0) for u0, u1, v0, v1 in pieces)
+    assert area == pytest.approx(8 * 3 - 1.5 * 2.2)
+    # Nothing covers the middle of the door.
+    assert not any(u0 < 3.75 < u1 and v0 < 1.0 < v1 for u0, u1, v0, v1 in pieces)
+
+
+def test_an_opening_past_the_wall_end_is_clamped() -> None:
+    pieces = compose.wall_segments(2.0, 3.0, [compose.Opening(1.5, 2.5, 0.0, 2.0)])
+    assert max(u1 for _, u1, _, _ in pieces) == pytest.approx(2.0)
+    assert sum((u1 - u0) * (v1 - v0) for u0, u1, v0, v1 in pieces) == pytest.approx(6 - 0.5 * 2)
+
+
+def test_rooms_joined_by_a_door_share_the_wall_and_the_opening(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    hall, side = composition.rooms
+    # The door is on hall's east wall, 1 m right of the middle (facing east, right is south = +z).
+    assert hall.frame.high[0] == pytest.approx(side.frame.low[0])
+    (hall_door,), (side_door,) = hall.doors, side.doors
+    assert hall_door.centre == pytest.approx(side_door.centre)
+    assert hall_door.centre[2] == pytest.approx(1.0)
+    assert side_door.wall == "west" and side_door.to == "hall"
+    # The far room is centred on the door, since it declares no offset of its own.
+    assert (side.frame.low[2] + side.frame.high[2]) / 2 == pytest.approx(1.0)
+
+
+def test_walls_have_a_hole_where_the_door_is(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    hall = composition.rooms[0]
+    shell = next(n for n in hall.scene.nodes if n.name == "hall-shell")
+    assert shell.mesh is not None
+    door = hall.doors[0]
+    for primitive in shell.mesh.primitives:
+        positions = primitive.attributes["POSITION"]
+        indices = primitive.indices.reshape(-1, 3)
+        for triangle in positions[indices]:
+            on_east_wall = np.allclose(triangle[:, 0], hall.frame.high[0])
+            if not on_east_wall:
+                continue
+            # No wall triangle's centroid may lie inside the door opening.
+            centre = triangle.mean(axis=0)
+            inside = abs(centre[2] - door.centre[2]) < door.width / 2 and centre[1] < door.height
+            assert not inside
+
+
+def test_model_rests_on_its_plinth_at_its_height_and_turn(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    cube = composition.artifacts["cube"]
+    low, high = cube.bounds
+    assert low[1] == pytest.approx(0.8, abs=1e-5)  # the plinth's top
+    assert high[1] - low[1] == pytest.approx(0.5, abs=1e-5)  # `height: 0.5`
+    # The hall is centred on the world origin; `at: [1, -1]` is from the room's centre.
+    assert cube.position == pytest.approx((1.0, 0.8, -1.0))
+    # rotate: 30 is clockwise seen from above, so the front (south, +z) swings towards the west (-x).
+    assert cube.front == pytest.approx((-math.sin(math.radians(30)), 0.0, math.cos(math.radians(30))))
+    stand = next(n for n in composition.rooms[0].scene.nodes if n.name == "cube-stand")
+    stand_bounds = compose.nodes_bounds([stand])
+    assert stand_bounds is not None
+    assert stand_bounds[0][1] == pytest.approx(0.0, abs=1e-6) and stand_bounds[1][1] == pytest.approx(0.8)
+    # The plinth is wider than the cube in every horizontal direction (footprint + margin).
+    assert stand_bounds[0][0] < low[0] and stand_bounds[1][0] > high[0]
+
+
+def test_vitrine_glass_is_blended_and_encloses_the_artifact(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    side = composition.rooms[1]
+    stand = next(n for n in side.scene.nodes if n.name == "cube2-stand")
+    assert stand.mesh is not None
+    glass = [p for p in stand.mesh.primitives if p.material is not None and p.material.alpha_mode == "BLEND"]
+    assert len(glass) == 1
+    glass_top = float(glass[0].attributes["POSITION"][:, 1].max()) + stand.translation[1]
+    low, high = composition.artifacts["cube2"].bounds
+    assert low[1] == pytest.approx(0.9, abs=1e-5)
+    assert glass_top > high[1]
+
+
+def test_artifact_node_carries_its_id_record_and_xmp(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    node = next(n for n in composition.rooms[0].scene.nodes if n.name == "cube")
+    assert node.keep
+    assert node.extras["vitrina"]["record"]["accession"] == "2026.1"
+    xmp = node.xmp
+    assert xmp is not None
+    assert xmp["dc:identifier"] == "2026.1"
+    titles = {v["@language"]: v["@value"] for k, v in xmp["dc:title"].items() if k.startswith("rdf:_")}
+    assert titles == {"en": "A cube", "zh": "立方体"}
+    assert xmp["dc:title"]["rdf:_1"]["@language"] == "en"  # the default language comes first
+    assert xmp["xmpRights:WebStatement"] == "http://rightsstatements.org/vocab/NoC-US/1.0/"
+    assert xmp["photoshop:Credit"] == "Gift of the tests"
+
+
+def test_picture_hangs_at_physical_size_on_its_wall(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    red = composition.artifacts["red"]
+    hall = composition.rooms[0]
+    # On the north wall, 1 m left of its middle (facing north, left is west), centred 1.6 m up.
+    assert red.position[0] == pytest.approx(-1.0)
+    assert red.position[1] == pytest.approx(1.6)
+    assert red.position[2] == pytest.approx(hall.frame.low[2] + compose.PICTURE_GAP)
+    node = next(n for n in hall.scene.nodes if n.name == "red")
+    assert node.mesh is not None
+    picture = next(p for p in node.mesh.primitives if p.material is not None and p.material.base_color_texture)
+    positions = picture.attributes["POSITION"]
+    extent = positions.max(axis=0) - positions.min(axis=0)
+    assert extent[0] == pytest.approx(0.8) and extent[1] == pytest.approx(0.4)
+    assert picture.material is not None and picture.material.base_color_texture is not None
+    assert picture.material.base_color_texture.texture.width == 64
+    assert red.front == pytest.approx((0.0, 0.0, 1.0))
+
+
+def test_annotations_and_views_are_in_world_coordinates(composed: tuple[compose.Composition, object]) -> None:
+    composition, exhibit = composed
+    cube = composition.artifacts["cube"]
+    assert cube.annotations["top"] == pytest.approx((1.0, 1.3, -1.0))
+    for (tour, index), view in composition.stop_views.items():
+        placement = composition.artifacts[exhibit.tours[0].stops[index].artifact_id]  # type: ignore[attr-defined]
+        frame = next(r.frame for r in composition.rooms if r.id == placement.room)
+        assert all(frame.low[i] <= view["position"][i] <= frame.high[i] for i in range(3)), (tour, index)
+    annotation_view = composition.stop_views[("walk", 1)]
+    assert annotation_view["target"] == pytest.approx([1.0, 1.3, -1.0])
+    # azimuth 20 is clockwise from the picture's front, seen from above: the camera moves towards the west.
+    picture_view = composition.stop_views[("walk", 2)]
+    offset = np.asarray(picture_view["position"]) - np.asarray(picture_view["target"])
+    assert offset[0] < 0 and offset[2] > 0
+    assert float(np.linalg.norm(offset)) == pytest.approx(2.0, abs=1e-3)
+
+
+def test_start_faces_the_declared_direction(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    # facing 90 is east; a camera at yaw -90 about +Y looks down +X.
+    assert composition.start == {"room": "hall", "position": [0.0, 0.0, 2.0], "yaw": -90.0}
+
+
+def test_a_second_use_of_one_asset_gets_its_own_nodes_but_shares_meshes(composed: tuple[compose.Composition, object]) -> None:
+    composition, _ = composed
+    first = next(n for n in composition.rooms[0].scene.nodes if n.name == "cube")
+    second = next(n for n in composition.rooms[1].scene.nodes if n.name == "cube2")
+    first_nodes = {id(n) for n in first.walk()}
+    assert not first_nodes & {id(n) for n in second.walk()}
+    first_meshes = {id(n.mesh) for n in first.walk() if n.mesh is not None}
+    assert first_meshes == {id(n.mesh) for n in second.walk() if n.mesh is not None}
+
+
+def test_nodes_bounds_follow_node_transforms() -> None:
+    child = Node(mesh=compose.MeshBuilder().mesh("none"))
+    assert compose.nodes_bounds([child]) is None
+    builder = compose.MeshBuilder()
+    builder.box((0, 0, 0), (1, 2, 1), compose.solid("m", (1, 1, 1)))
+    node = Node(mesh=builder.mesh("box"), translation=(5.0, 0.0, 0.0), scale=(2.0, 2.0, 2.0))
+    bounds = compose.nodes_bounds(Scene(name="s", nodes=[node]).nodes)
+    assert bounds is not None
+    assert bounds[0] == pytest.approx([5, 0, 0]) and bounds[1] == pytest.approx([7, 4, 2])
+
+
+def test_layout_without_doors_puts_loose_rooms_side_by_side(tmp_path: Path) -> None:
+    (tmp_path / "exhibit.yaml").write_text(
+        "exhibit: {id: two, title: {en: Two}}\n"
+        "rooms:\n  - {id: a, size: [4, 4, 3]}\n  - {id: b, size: [6, 4, 3]}\n", encoding="utf-8")
+    exhibit = load_exhibit(tmp_path).exhibit
+    centres = compose.layout_rooms(exhibit)
+    assert centres["a"] == (0.0, 0.0)
+    assert centres["b"][0] - 3 > 2.0 - 1e-9  # b's west wall is east of a's east wall, with a gap
