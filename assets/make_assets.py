@@ -492,6 +492,9 @@ def ding_texture(band: tuple[float, float]) -> Image.Image:
     rows = band_rows(h, *band)
     bh = rows.stop - rows.start
     raised = np.maximum(leiwen_mask(w, bh, 32) * 0.7, taotie_mask(w, bh, 3))
+    # Centre one mask at u = 3/4, which the lathe puts on +z above the front leg; the others land above the
+    # other two legs, as on Shang ding.
+    raised = np.roll(raised, -w // 12, axis=1)
     cast_relief(rgb, raised, rows)
     for edge in (rows.start, rows.stop - 4):
         rgb[edge:edge + 4] = BRONZE * 0.9
