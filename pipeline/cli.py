@@ -69,15 +69,13 @@ def cmd_tour_token(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    import json
+    from pipeline.spec.reference import schema_text
 
-    from pipeline.spec.schema import json_schema
-
-    text = json.dumps(json_schema(), indent=2, ensure_ascii=False)
+    text = schema_text()
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        Path(args.output).write_text(text, encoding="utf-8")
     else:
-        print(text)
+        sys.stdout.write(text)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import types
 import typing
@@ -15,8 +16,11 @@ from pipeline.spec import model
 from pipeline.spec.docs import CLASSES, class_doc, field_docs
 from pipeline.spec.fields import format_number
 from pipeline.spec.files import KINDS
+from pipeline.spec.schema import json_schema
 
-REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "spec.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+REFERENCE = DOCS / "spec.md"
+SCHEMA_FILE = DOCS / "exhibit.schema.json"  # what the examples' `# yaml-language-server: $schema=` lines point at
 
 # Where each mapping appears in a file, for the section headings.
 WHERE = {
@@ -132,20 +136,32 @@ def render_reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def schema_text() -> str:
+    """The JSON Schema as `vitrina schema -o` writes it."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def generated_files() -> dict[Path, str]:
+    """Each generated documentation file and the text it should hold."""
+    return {REFERENCE: render_reference(), SCHEMA_FILE: schema_text()}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate docs/spec.md from pipeline/spec/model.py.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/spec.md is out of date")
+    parser = argparse.ArgumentParser(description="Regenerate docs/spec.md and docs/exhibit.schema.json from the model.")
+    parser.add_argument("--check", action="store_true", help="exit 1 if either file is out of date")
     args = parser.parse_args(argv)
-    text = render_reference()
-    if args.check:
-        current = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
-        if current != text:
-            print(f"{REFERENCE} is out of date: run python -m pipeline.spec.reference", file=sys.stderr)
-            return 1
-        return 0
-    REFERENCE.write_text(text, encoding="utf-8")
-    print(f"wrote {REFERENCE}")
-    return 0
+    stale = 0
+    for path, text in generated_files().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        if args.check:
+            print(f"{path} is out of date: run python -m pipeline.spec.reference", file=sys.stderr)
+            stale += 1
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
