@@ -96,6 +96,8 @@ class _GlbWriter:
         self.camera_index: dict[str, int] = {}
         self.packets: list[dict[str, Any]] = []
         self.packet_index: dict[str, int] = {}
+        self.variant_names: list[str] = list(scene.variants)
+        self.occurrences: list[tuple[ir.Node, list[int]]] = []
 
     # -- buffers and accessors -------------------------------------------------------------------------
 
@@ -299,7 +301,18 @@ class _GlbWriter:
             targets.append(attrs)
         out.targets = targets
         out.extras = _plain_json(primitive.extras)
+        if primitive.variants:
+            by_material: dict[int, list[int]] = {}
+            for variant, material in primitive.variants.items():
+                by_material.setdefault(self._material(material), []).append(self._variant(variant))
+            out.extensions = {"KHR_materials_variants": {"mappings": [
+                {"material": m, "variants": sorted(v)} for m, v in by_material.items()]}}
         return out
+
+    def _variant(self, name: str) -> int:
+        if name not in self.variant_names:
+            self.variant_names.append(name)
+        return self.variant_names.index(name)
 
     def _mesh(self, mesh: ir.Mesh) -> int:
         key = id(mesh)
@@ -355,15 +368,22 @@ class _GlbWriter:
             self.camera_index[key] = len(self.doc.cameras) - 1
         return self.camera_index[key]
 
-    def _number_nodes(self, node: ir.Node) -> None:
-        # Indices are fixed before any node is written, so skins and animations may point anywhere.
-        self.node_index[id(node)] = len(self.doc.nodes)
+    def _number_nodes(self, node: ir.Node, ancestors: frozenset[int] = frozenset()) -> int:
+        """Give every occurrence of a node in the tree its own glTF node (glTF nodes have one parent, while the
+        IR may reuse a subtree); skins and animations point at the first occurrence."""
+        if id(node) in ancestors:
+            raise ValueError(f"node '{node.name}' is its own ancestor")
+        index = len(self.doc.nodes)
+        self.node_index.setdefault(id(node), index)
         self.doc.nodes.append(gl.Node())
-        for child in node.children:
-            self._number_nodes(child)
+        self.occurrences.append((node, []))
+        inner = ancestors | {id(node)}
+        children = [self._number_nodes(child, inner) for child in node.children]
+        self.occurrences[index] = (node, children)
+        return index
 
-    def _node(self, node: ir.Node) -> None:
-        out = self.doc.nodes[self.node_index[id(node)]]
+    def _node(self, index: int, node: ir.Node, children: list[int]) -> None:
+        out = self.doc.nodes[index]
         out.name = node.name or None
         if tuple(node.translation) != (0.0, 0.0, 0.0):
             out.translation = _floats(node.translation)
@@ -371,7 +391,7 @@ class _GlbWriter:
             out.rotation = _floats(node.rotation)
         if tuple(node.scale) != (1.0, 1.0, 1.0):
             out.scale = _floats(node.scale)
-        out.children = [self.node_index[id(child)] for child in node.children]
+        out.children = children
         if node.mesh is not None:
             out.mesh = self._mesh(node.mesh)
         if node.skin is not None:
@@ -390,8 +410,6 @@ class _GlbWriter:
             extensions["KHR_xmp_json_ld"] = {"packet": self._packet(node.xmp)}
         out.extensions = extensions
         out.extras = _plain_json(node.extras)
-        for child in node.children:
-            self._node(child)
 
     def _skin(self, skin: ir.Skin) -> int:
         key = id(skin)
@@ -399,7 +417,9 @@ class _GlbWriter:
             out = gl.Skin(name=skin.name or None,
                           joints=[self.node_index[id(j)] for j in skin.joints if id(j) in self.node_index])
             if skin.inverse_bind_matrices is not None:
-                matrices = np.asarray(skin.inverse_bind_matrices, dtype=np.float32).reshape(-1, 16)
+                # The IR keeps maths order; glTF wants each matrix column-major.
+                maths_order = np.asarray(skin.inverse_bind_matrices, dtype=np.float32).reshape(-1, 4, 4)
+                matrices = np.ascontiguousarray(maths_order.transpose(0, 2, 1)).reshape(-1, 16)
                 out.inverseBindMatrices = self._accessor(matrices)
             if skin.skeleton is not None and id(skin.skeleton) in self.node_index:
                 out.skeleton = self.node_index[id(skin.skeleton)]
@@ -432,11 +452,10 @@ class _GlbWriter:
 
     def build(self) -> bytes:
         scene = self.scene
-        for root in scene.nodes:
-            self._number_nodes(root)
-        for root in scene.nodes:
-            self._node(root)
-        self.doc.scenes = [gl.Scene(name=scene.name or None, nodes=[self.node_index[id(n)] for n in scene.nodes])]
+        roots = [self._number_nodes(root) for root in scene.nodes]
+        for index, (node, children) in enumerate(self.occurrences):
+            self._node(index, node, children)
+        self.doc.scenes = [gl.Scene(name=scene.name or None, nodes=roots)]
         self.doc.scenes[0].extras = _plain_json(scene.extras)
         self.doc.scene = 0
         self.doc.animations = [a for a in (self._animation(anim) for anim in scene.animations) if a.channels]
@@ -450,6 +469,9 @@ class _GlbWriter:
             self.used.add("KHR_lights_punctual")
         if self.packets:
             extensions["KHR_xmp_json_ld"] = {"packets": self.packets}
+        if self.variant_names:
+            extensions["KHR_materials_variants"] = {"variants": [{"name": n} for n in self.variant_names]}
+            self.used.add("KHR_materials_variants")
         self.doc.extensions = extensions
         self.doc.buffers = [gl.Buffer(byteLength=len(self.blob))]
         if self.fallback_length:

@@ -66,7 +66,7 @@ UP_ROTATIONS: dict[str, tuple[float, float, float, float]] = {
 READABLE_EXTENSIONS = {
     "KHR_draco_mesh_compression", "KHR_mesh_quantization", "KHR_texture_transform", "KHR_materials_unlit",
     "KHR_lights_punctual", "EXT_mesh_gpu_instancing", "KHR_xmp_json_ld", "EXT_texture_webp",
-    "KHR_texture_basisu", "EXT_meshopt_compression",
+    "KHR_texture_basisu", "EXT_meshopt_compression", "KHR_materials_variants",
 }
 
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
@@ -373,6 +373,7 @@ class _GltfReader:
         self.materials: dict[int, Material] = {}
         self.meshes: dict[int, Mesh] = {}
         self.lights: list[Light] = []
+        self.variant_names: list[str] = []
 
     def fail(self, cause: str) -> AssetError:
         return AssetError(str(self.path), cause)
@@ -697,6 +698,11 @@ class _GltfReader:
                 primitive.material = self.material(int(p["material"]))
             if isinstance(p.get("extras"), dict):
                 primitive.extras = dict(p["extras"])
+            for mapping in p.get("extensions", {}).get("KHR_materials_variants", {}).get("mappings", []):
+                for variant in mapping.get("variants", []):
+                    if not 0 <= variant < len(self.variant_names):
+                        raise self.fail(f"mesh {index} maps a material to variant {variant}, which does not exist")
+                    primitive.variants[self.variant_names[variant]] = self.material(int(mapping["material"]))
             primitive.mode, primitive.indices = _as_triangles(primitive.mode, primitive.indices,
                                                               primitive.vertex_count)
             primitives.append(primitive)
@@ -718,6 +724,8 @@ class _GltfReader:
                              name=str(e.get("name", "")))
                        for e in doc.get("extensions", {}).get("KHR_lights_punctual", {}).get("lights", [])]
         packets = doc.get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packets", [])
+        variants = doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", [])
+        self.variant_names = [str(v.get("name") or f"variant {i}") for i, v in enumerate(variants)]
         raw_nodes = doc.get("nodes", [])
         nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
         for node, entry in zip(nodes, raw_nodes, strict=True):
@@ -736,7 +744,8 @@ class _GltfReader:
             children = {c for n in raw_nodes for c in n.get("children", [])}
             roots = [node for i, node in enumerate(nodes) if i not in children]
             name = self.path.stem
-        scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")))
+        scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")),
+                      variants=list(self.variant_names))
         asset_packet = doc["asset"].get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packet")
         if asset_packet is not None and 0 <= asset_packet < len(packets):
             scene.xmp = dict(packets[asset_packet])
@@ -782,7 +791,9 @@ class _GltfReader:
         if index not in cache:
             matrices = None
             if "inverseBindMatrices" in entry:
-                matrices = self.accessor(int(entry["inverseBindMatrices"])).reshape(-1, 4, 4)
+                # glTF stores each matrix column-major; the IR keeps maths order (matrix @ column vector).
+                matrices = self.accessor(int(entry["inverseBindMatrices"])).reshape(-1, 4, 4).transpose(0, 2, 1)
+                matrices = np.ascontiguousarray(matrices, dtype=np.float32)
             cache[index] = Skin(joints=[nodes[j] for j in entry.get("joints", [])],
                                 inverse_bind_matrices=matrices,
                                 skeleton=nodes[entry["skeleton"]] if "skeleton" in entry else None,

@@ -72,6 +72,9 @@ class Primitive:
     targets: list[dict[str, np.ndarray]] = field(default_factory=list)
     normalized: set[str] = field(default_factory=set)
     extras: dict[str, Any] = field(default_factory=dict)
+    # KHR_materials_variants: variant name → the material this primitive uses in that variant. Primitives with
+    # variants must not be merged with others, or the mapping would apply to the wrong triangles.
+    variants: dict[str, Material] = field(default_factory=dict)
 
     @property
     def vertex_count(self) -> int:
@@ -113,7 +116,8 @@ class Skin:
     """Joints and inverse bind matrices, kept as read so skinned and animated assets survive."""
 
     joints: list[Node]
-    inverse_bind_matrices: np.ndarray | None = None  # (n, 4, 4) float32
+    # (n, 4, 4) float32 in maths order (matrix @ column vector); glTF stores the transpose (column-major).
+    inverse_bind_matrices: np.ndarray | None = None
     skeleton: Node | None = None
     name: str = ""
 
@@ -178,6 +182,7 @@ class Scene:
     extras: dict[str, Any] = field(default_factory=dict)
     xmp: dict[str, Any] | None = None  # document-level KHR_xmp_json_ld packet (exhibit rights)
     copyright: str = ""  # asset.copyright
+    variants: list[str] = field(default_factory=list)  # KHR_materials_variants names, in the order to offer them
 
     def all_nodes(self) -> list[Node]:
         out: list[Node] = []

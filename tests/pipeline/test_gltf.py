@@ -77,6 +77,7 @@ def rich_scene() -> ir.Scene:
          "TEXCOORD_0": np.array([[0, 0], [65535, 0], [0, 65535], [65535, 65535]], np.uint16)},
         np.array([0, 1, 2, 2, 1, 3], np.uint32), material=label, normalized={"NORMAL", "TEXCOORD_0"})
     morph = grid_primitive(3, bronze)
+    morph.variants = {"patina": label, "polished": bronze}
     morph.targets = [{"POSITION": np.full((9, 3), 0.1, np.float32)}]
     morphing = ir.Mesh("breathing", [morph], weights=[0.0])
     tile = ir.Mesh("tile", [quantized])
@@ -105,7 +106,7 @@ def rich_scene() -> ir.Scene:
                                                                  [0, 1, 0, 0]], np.float32)), piece, "rotation"),
         ir.AnimationChannel(ir.AnimationSampler(times, np.array([[0.0], [1.0], [0.0]], np.float32)),
                             breathing, "weights")])]
-    return ir.Scene("hall", [root, figure], animations, extras={"exhibit": "bronze-age"},
+    return ir.Scene("hall", [root, figure], animations, extras={"exhibit": "bronze-age"}, variants=["polished"],
                     xmp={"dc:rights": "CC BY 4.0"}, copyright="© Museum")
 
 
@@ -195,6 +196,18 @@ def test_materials_textures_are_deduplicated_and_extensions_written(rich_outputs
             "KHR_materials_unlit"} <= set(doc["extensionsUsed"])
 
 
+def test_material_variants_and_skins(rich_outputs: dict[str, bytes]) -> None:
+    doc, blob = glb_parts(rich_outputs["plain"])
+    assert doc["extensions"]["KHR_materials_variants"]["variants"] == [{"name": "polished"}, {"name": "patina"}]
+    mesh = next(m for m in doc["meshes"] if m.get("name") == "breathing")
+    mappings = mesh["primitives"][0]["extensions"]["KHR_materials_variants"]["mappings"]
+    names = {doc["materials"][m["material"]]["name"]: m["variants"] for m in mappings}
+    assert names == {"label": [1], "bronze": [0]}
+    skin = doc["skins"][0]
+    assert [doc["nodes"][j]["name"] for j in skin["joints"]] == ["bone"]
+    assert doc["accessors"][skin["inverseBindMatrices"]]["type"] == "MAT4"
+
+
 def test_buffer_views_and_accessors_are_aligned(rich_outputs: dict[str, bytes]) -> None:
     for data in rich_outputs.values():
         doc, blob = glb_parts(data)
@@ -275,7 +288,9 @@ def test_corpus_extensions_texture_transforms_and_animations_survive(
         tmp_path: Path, corpus_round_trips: dict[str, Any]) -> None:
     _, sofa, _ = corpus_round_trips["GlamVelvetSofa/GlamVelvetSofa.glb"]
     doc, _ = glb_parts(sofa)
-    assert {"KHR_materials_sheen", "KHR_materials_specular", "KHR_texture_transform"} <= set(doc["extensionsUsed"])
+    assert {"KHR_materials_sheen", "KHR_materials_specular", "KHR_texture_transform",
+            "KHR_materials_variants"} <= set(doc["extensionsUsed"])
+    assert len(doc["extensions"]["KHR_materials_variants"]["variants"]) == 5
     city, city_glb, _ = corpus_round_trips["VC/VC.glb"]
     path = tmp_path / "vc.glb"
     path.write_bytes(city_glb)
@@ -298,3 +313,23 @@ def test_corpus_textures_pass_through_byte_for_byte(corpus: Path, corpus_round_t
         return {b[v.get("byteOffset", 0):v.get("byteOffset", 0) + v["byteLength"]] for v in views}
 
     assert images(doc, blob) == images(original_doc, original_blob)
+
+
+def test_a_subtree_used_twice_becomes_two_glb_nodes() -> None:
+    shared = ir.Node("leg", mesh=ir.Mesh("leg", [grid_primitive(3)]))
+    scene = ir.Scene("tables", [ir.Node("left", children=[shared]), ir.Node("right", children=[shared])])
+    data = write_glb(scene)
+    doc, _ = glb_parts(data)
+    parents = [i for n in doc["nodes"] for i in n.get("children", [])]
+    assert len(parents) == len(set(parents)) == 2
+    assert [doc["nodes"][i]["name"] for i in parents] == ["leg", "leg"]
+    assert len(doc["meshes"]) == 1
+    (report,) = validate_many([data])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_a_cycle_in_the_node_tree_is_refused() -> None:
+    loop = ir.Node("loop")
+    loop.children = [loop]
+    with pytest.raises(ValueError, match="'loop' is its own ancestor"):
+        write_glb(ir.Scene("bad", [loop]))

@@ -128,7 +128,9 @@ def rich_builder() -> GltfBuilder:
                      {"sampler": 1, "target": {"node": 1, "path": "weights"}}]}]
     joints = b.accessor(np.array([[0, 0, 0, 0]] * 4, np.uint8), "VEC4")
     weights0 = b.accessor(np.array([[1, 0, 0, 0]] * 4, np.float32), "VEC4")
-    ibm = b.accessor(np.eye(4, dtype=np.float32).reshape(1, 16), "MAT4")
+    bind = np.eye(4, dtype=np.float32)
+    bind[3, :3] = (0, -1, 0)  # column-major: the last four floats hold the translation column
+    ibm = b.accessor(bind.reshape(1, 16), "MAT4")
     b.doc["meshes"].append({"name": "skinned", "primitives": [{
         "attributes": {"POSITION": b.accessor(QUAD, "VEC3", min_max=True), "JOINTS_0": joints,
                        "WEIGHTS_0": weights0}, "indices": indices, "material": 1}]})
@@ -227,6 +229,8 @@ def test_glb_keeps_materials_extensions_transform_lights_skins_and_animations(tm
     assert figure.mesh.primitives[0].material.unlit
     assert figure.mesh.primitives[0].attributes["JOINTS_0"].dtype == np.uint8
     assert figure.skin is not None and figure.skin.joints == [nodes["bone"]]
+    assert figure.skin.inverse_bind_matrices is not None
+    np.testing.assert_array_equal(figure.skin.inverse_bind_matrices[0][:3, 3], [0, -1, 0])  # maths order
     assert nodes["lamp"].light is not None and nodes["lamp"].light.intensity == 3.0
     (animation,) = scene.animations
     assert animation.name == "rise"
@@ -540,6 +544,8 @@ def test_gltf_corpus_extensions_and_animation(corpus: Path) -> None:
     names = {name for mesh in sofa.meshes() for p in mesh.primitives if p.material
              for name in p.material.extensions}
     assert {"KHR_materials_sheen", "KHR_materials_specular"} <= names
+    assert sofa.variants == ["Champagne", "Navy", "Gray", "Black", "Pale Pink"]
+    assert any(set(p.variants) == set(sofa.variants) for mesh in sofa.meshes() for p in mesh.primitives)
     transforms = [ref.transform for mesh in sofa.meshes() for p in mesh.primitives if p.material
                   for ref in (p.material.base_color_texture, p.material.normal_texture) if ref and ref.transform]
     assert transforms
