@@ -353,11 +353,19 @@ class TourServer:
             await self._leave(peer)
 
     async def _close(self, peer: Peer, code: int, reason: str) -> None:
+        """Close from the peer's own handler, reading on: once a flooder fills websockets' receive queue, reading
+        pauses, and the client's answering close frame would wait behind unread frames until the close timeout."""
         self.metrics.closes[code] += 1
-        await peer.connection.close(code, reason)
+        closing = asyncio.create_task(peer.connection.close(code, reason))
+        with contextlib.suppress(ConnectionClosed):
+            async for _ in peer.connection:
+                pass
+        await closing
 
     def close_later(self, peer: Peer, code: int, reason: str) -> None:
-        task = asyncio.create_task(self._close(peer, code, reason))
+        """Close another peer's connection; its own handler keeps reading, so nothing else is needed."""
+        self.metrics.closes[code] += 1
+        task = asyncio.create_task(peer.connection.close(code, reason))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.viewer.tours.conftest import TOUR, Client, TourServerHandle, code
+from tests.viewer.tours.conftest import TOUR, TourServerHandle, code
 
 
 def pose(t: float = 0.0, x: float = 1.0) -> dict[str, Any]:

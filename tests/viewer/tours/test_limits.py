@@ -1,0 +1,138 @@
+"""Every limit and every kind of malformed input: an error reply or the right close code, and the others carry on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from tests.viewer.tours.conftest import Client, TourServerHandle, code
+from tests.viewer.tours.test_server import http_get
+
+
+async def still_served(guide: Client, visitor: Client) -> None:
+    """The tour still works for the others: an event from the guide reaches the visitor."""
+    await guide.send(type="hand", raised=True)
+    event = await visitor.expect("event", kind="hand_raised")
+    assert event["member"] == guide.welcome["member"]
+
+
+async def test_foreign_origins_are_refused_at_the_handshake(tour_server: TourServerHandle) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(tour_server.url, origin="https://evil.example")  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+    same_host = await connect(tour_server.url, origin=f"http://127.0.0.1:{tour_server.port}")  # type: ignore[arg-type]
+    await same_host.close()
+
+
+async def test_compression_is_never_negotiated(tour_server: TourServerHandle) -> None:
+    ws = await connect(tour_server.url, compression="deflate")
+    assert ws.request is not None and "permessage-deflate" in ws.request.headers.get("Sec-WebSocket-Extensions", "")
+    assert ws.response is not None and ws.response.headers.get("Sec-WebSocket-Extensions") is None
+    await ws.close()
+
+
+async def test_oversized_messages_close_with_1009(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor()
+    await visitor.send(type="ping", pad="x" * (64 * 1024))
+    assert await visitor.closed() == 1009
+    second = await tour_server.visitor("Bo")
+    await second.send(type="ping", pad="x" * (60 * 1024))  # just under the limit: fine
+    await second.expect("pong")
+    await still_served(guide, second)
+
+
+async def test_join_timeout_closes_with_4002(tour_server: TourServerHandle) -> None:
+    client = await tour_server.connect()
+    assert await client.closed(timeout=3) == 4002  # TEST_LIMITS.join_timeout_s is 0.5
+    assert any(m.get("code") == "join_timeout" for m in client.seen)
+
+
+async def test_room_cap_refuses_the_next_member_with_4005(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitors = [await tour_server.visitor(f"V{i}") for i in range(4)]  # TEST_LIMITS.room_cap is 5
+    extra = await tour_server.connect()
+    await extra.send(type="hello", v=1, code=code(), name="Extra")
+    assert (await extra.expect("error"))["code"] == "tour_full"
+    assert await extra.closed() == 4005
+    await still_served(guide, visitors[0])
+
+
+async def test_rate_limit_drops_excess_then_closes_a_flooder_with_1008(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor()
+    flooder = await tour_server.visitor("Flood")
+    for i in range(200):  # burst 80: the rest is dropped, and more than 20 drops is a policy violation
+        await flooder.send(type="ping", id=i)
+    assert await flooder.closed() == 1008
+    pongs = [m for m in flooder.seen if m["type"] == "pong"]
+    assert 80 <= len(pongs) < 110
+    assert [m["code"] for m in flooder.seen if m["type"] == "error"] == ["rate_limited"]
+    await still_served(guide, visitor)
+
+
+@pytest.mark.limits(burst=3, rate_per_s=10)
+async def test_a_short_burst_over_the_rate_gets_an_error_but_stays_open(tour_server: TourServerHandle) -> None:
+    visitor = await tour_server.visitor()
+    for i in range(5):
+        await visitor.send(type="ping", id=i)
+    error = await visitor.expect("error")
+    assert error["code"] == "rate_limited"
+    await asyncio.sleep(0.3)
+    await visitor.send(type="ping", id="later")
+    assert (await visitor.expect("pong"))["re"] == "later"
+
+
+MALFORMED = [
+    ("not json", "bad_json"),
+    ("[1, 2, 3]", "bad_json"),
+    ('{"type": "ping", "t": Infinity}', "bad_json"),
+    ('{"type": "hand", "raised": "yes"}', "bad_message"),
+    ('{"type": "advance", "from": 1e400}', "bad_message"),
+    ('{"type": "advance", "from": 123456789012345678901234567890}', "bad_message"),
+    ('{"type": "gather", "position": [1, 2, 1e308]}', "bad_message"),
+    ('{"type": "hello", "v": 1, "code": "X", "name": "Y"}', "already_joined"),
+    ('{"type": "teleport"}', "unknown_type"),
+    ('{"no": "type"}', "bad_message"),
+    ('{"type": "ping", "x": ' + "[" * 20 + "]" * 20 + "}", "bad_json"),
+    ("[" * 30000, "bad_json"),
+]
+
+
+async def test_malformed_input_gets_error_replies_and_the_others_carry_on(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor()
+    attacker = await tour_server.visitor("Mallory")
+    for text, expected in MALFORMED:
+        await attacker.send_raw(text)
+        assert (await attacker.expect("error"))["code"] == expected, text
+    await attacker.send_raw(b"\x00\xff binary")
+    assert (await attacker.expect("error"))["code"] == "binary_not_supported"
+    await attacker.send(type="ping", id="alive")
+    assert (await attacker.expect("pong"))["re"] == "alive"  # 13 strikes: still under the limit
+    await still_served(guide, visitor)
+
+
+async def test_repeat_offenders_are_closed_with_1008(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor()
+    attacker = await tour_server.visitor("Mallory")
+    for _ in range(25):
+        await attacker.send_raw("{broken")
+    assert await attacker.closed() == 1008
+    errors = [m for m in attacker.seen if m["type"] == "error"]
+    assert len(errors) == 21
+    await still_served(guide, visitor)
+
+
+async def test_metrics_count_refusals(tour_server: TourServerHandle) -> None:
+    attacker = await tour_server.visitor("Mallory")
+    await attacker.send_raw("nope")
+    await attacker.expect("error")
+    _, _, body = await http_get(tour_server.port, "/metrics")
+    assert 'vitrina_tour_errors_total{code="bad_json"} 1' in body
+    assert json.loads((await http_get(tour_server.port, "/healthz"))[2])["connections"] == 1
