@@ -1,0 +1,117 @@
+"""Asset cache: keyed by content (sidecars too), options and code; corrupt entries are rebuilt; warm builds skip work."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.build import BuildOptions, build
+from pipeline.cache import AssetCache, asset_key, sidecar_files
+from pipeline.scene import Scene
+from tests.pipeline.tiny_exhibit import write_spec, write_tiny_exhibit
+
+
+def options(cache: Path) -> BuildOptions:
+    return BuildOptions(quiet=True, jobs=1, cache_dir=cache)
+
+
+def test_obj_sidecars_are_its_mtl_and_textures_even_with_spaces(tmp_path: Path) -> None:
+    folder = write_tiny_exhibit(tmp_path)
+    sidecars = sidecar_files(folder / "models" / "cube.obj")
+    assert [p.name for p in sidecars] == ["cube parts.mtl", "cube skin.png"]
+
+
+def test_gltf_sidecars_are_its_buffers_and_images(tmp_path: Path) -> None:
+    (tmp_path / "a b.bin").write_bytes(b"\0" * 4)
+    (tmp_path / "tex.png").write_bytes(b"png")
+    document = {"asset": {"version": "2.0"}, "buffers": [{"uri": "a%20b.bin", "byteLength": 4}],
+                "images": [{"uri": "tex.png"}, {"uri": "data:image/png;base64,AAAA"}]}
+    (tmp_path / "m.gltf").write_text(json.dumps(document), encoding="utf-8")
+    assert [p.name for p in sidecar_files(tmp_path / "m.gltf")] == ["a b.bin", "tex.png"]
+
+
+def test_key_changes_with_content_sidecars_and_options_but_not_with_location(tmp_path: Path) -> None:
+    folder = write_tiny_exhibit(tmp_path / "one")
+    obj = folder / "models" / "cube.obj"
+    key = asset_key(obj, "opts")
+    copy = tmp_path / "two"
+    shutil.copytree(folder, copy)
+    assert asset_key(copy / "models" / "cube.obj", "opts") == key  # content-addressed, not path-addressed
+    assert asset_key(obj, "other opts") != key
+    assert asset_key(obj, "opts", version="other code") != key
+    (folder / "models" / "cube skin.png").write_bytes(b"changed texture")
+    assert asset_key(obj, "opts") != key
+
+
+def test_corrupt_entries_are_misses_and_are_removed(tmp_path: Path) -> None:
+    cache = AssetCache(tmp_path)
+    cache.put("ab" * 32, Scene(name="x"))
+    entry = tmp_path / "ab" / f"{'ab' * 32}.pkl"
+    assert entry.is_file()
+    assert AssetCache(tmp_path).get("ab" * 32) is not None
+    entry.write_bytes(entry.read_bytes()[:10])  # truncated
+    fresh = AssetCache(tmp_path)
+    assert fresh.get("ab" * 32) is None
+    assert (fresh.stats.misses, fresh.stats.corrupt) == (1, 1)
+    assert not entry.exists()
+
+
+def test_an_entry_stored_under_another_key_is_not_trusted(tmp_path: Path) -> None:
+    cache = AssetCache(tmp_path)
+    cache.put("cd" * 32, Scene(name="x"))
+    (tmp_path / "cd" / f"{'cd' * 32}.pkl").rename(tmp_path / "cd" / f"{'cd' * 31}ce.pkl")
+    assert cache.get("cd" * 31 + "ce") is None
+
+
+def test_disabled_cache_never_stores(tmp_path: Path) -> None:
+    cache = AssetCache(None)
+    cache.put("ef" * 32, Scene(name="x"))
+    assert cache.get("ef" * 32) is None and cache.stats.misses == 1
+
+
+@pytest.fixture
+def warm(tmp_path: Path) -> tuple[Path, Path, Path]:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    cold = build(spec, out, options(cache))
+    assert (cold.cache_hits, cold.cache_misses) == (0, 1)
+    return spec, out, cache
+
+
+def test_a_second_build_reprocesses_nothing(warm: tuple[Path, Path, Path]) -> None:
+    spec, out, cache = warm
+    report = build(spec, out, options(cache))
+    assert (report.cache_hits, report.cache_misses) == (1, 0)
+
+
+def test_changing_only_text_in_the_yaml_reprocesses_nothing(warm: tuple[Path, Path, Path]) -> None:
+    spec, out, cache = warm
+    write_spec(spec, intro="A different welcome.")
+    report = build(spec, out, options(cache))
+    assert (report.cache_hits, report.cache_misses) == (1, 0)
+    manifest = json.loads((out / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    intro = next(a for a in manifest["artifacts"] if a["id"] == "intro")
+    assert intro["text"]["en"] == "A different welcome."
+
+
+def test_changing_a_texture_beside_the_model_reprocesses_it(warm: tuple[Path, Path, Path]) -> None:
+    from PIL import Image
+
+    spec, out, cache = warm
+    Image.new("RGB", (16, 16), (10, 200, 90)).save(spec / "models" / "cube skin.png")
+    report = build(spec, out, options(cache))
+    assert (report.cache_hits, report.cache_misses) == (0, 1)
+
+
+def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, Path, Path]) -> None:
+    spec, out, cache = warm
+    before = (out / "tiny" / "exhibit.json").read_bytes()
+    for entry in cache.rglob("*.pkl"):
+        entry.write_bytes(b"not a pickle")
+    report = build(spec, out, options(cache))
+    assert (report.cache_hits, report.cache_misses) == (0, 1)
+    assert (out / "tiny" / "exhibit.json").read_bytes() == before
+    assert build(spec, out, options(cache)).cache_hits == 1

@@ -1,0 +1,111 @@
+"""Build report: the printed table, report.json, the HTML page with an SVG floor plan per room, scene measures."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipeline.build import BuildOptions, build
+from pipeline.report import (
+    BudgetCheck,
+    BuildReport,
+    RoomReport,
+    floor_plan_svg,
+    measure_scene,
+    texture_gpu_bytes,
+)
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
+    root = tmp_path_factory.mktemp("report")
+    spec = write_tiny_exhibit(root / "tiny")
+    report = build(spec, root / "site", BuildOptions(quiet=True, jobs=1, use_cache=False))
+    return root / "site" / "tiny", report
+
+
+def test_text_table_lists_rooms_targets_and_stages(built: tuple[Path, BuildReport]) -> None:
+    _, report = built
+    text = report.to_text()
+    lines = text.splitlines()
+    assert any(line.startswith("hall ") for line in lines) and any(line.startswith("side ") for line in lines)
+    for stage in ("load", "assets", "compose", "write", "site"):
+        assert f"{stage} " in text.split("stages:")[1]
+    assert "1 processed" in text
+
+
+def test_report_json_matches_the_report(built: tuple[Path, BuildReport]) -> None:
+    folder, report = built
+    data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert data["exhibit"] == "tiny"
+    assert [r["room"] for r in data["rooms"]] == ["hall", "side"]
+    manifest = json.loads((folder / "exhibit.json").read_text(encoding="utf-8"))
+    for room, entry in zip(data["rooms"], manifest["rooms"], strict=True):
+        assert room["triangles"] == entry["stats"]["triangles"]
+        assert room["bytes"] == entry["stats"]["bytes"]
+    assert set(data["timings"]) >= {"load", "assets", "compose", "optimize", "write", "manifest", "site"}
+
+
+def test_report_html_has_a_floor_plan_per_room_with_its_artifacts(built: tuple[Path, BuildReport]) -> None:
+    folder, _ = built
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 2
+    assert "<h1>Build report: tiny</h1>" in html
+    for artifact in ("cube", "cube2", "red", "intro"):
+        assert f"<title>{artifact}: " in html
+
+
+def test_floor_plan_is_valid_svg_with_a_shape_per_artifact_and_door() -> None:
+    room = {"id": "hall", "name": {"en": "Hall"}, "bounds": {"min": [-4, 0, -3], "max": [4, 3, 3]},
+            "doors": [{"to": "side", "wall": "east", "position": [4, 0, 1], "width": 1.4}]}
+    artifacts: list[dict[str, Any]] = [
+        {"id": "ding", "kind": "model", "room": "hall", "record": {"title": {"en": "Ding <1>"}},
+         "bounds": {"min": [0, 0, 0], "max": [1, 1, 1]}},
+        {"id": "elsewhere", "kind": "model", "room": "gallery", "record": {},
+         "bounds": {"min": [0, 0, 0], "max": [1, 1, 1]}},
+    ]
+    root = ET.fromstring(floor_plan_svg(room, artifacts, "en"))
+    groups = root.findall(f"{SVG}g")
+    assert len(groups) == 1  # only the hall's artifact
+    assert groups[0].find(f"{SVG}title").text == "ding: Ding <1>"  # type: ignore[union-attr]
+    rect = groups[0].find(f"{SVG}rect")
+    assert rect is not None and float(rect.get("width", 0)) == pytest.approx(40.0)  # 1 m at 40 px/m
+    doors = root.findall(f"{SVG}line")
+    assert len(doors) == 1 and doors[0].get("x1") == doors[0].get("x2")  # an east door is vertical in plan
+
+
+def test_budget_lines_mark_what_is_over() -> None:
+    check = BudgetCheck(room="hall", target="phone", values={"triangles": 400_000, "draw_calls": 10},
+                        limits={"triangles": 300_000, "draw_calls": 100}, action="over")
+    assert check.over == ["triangles"]
+    report = BuildReport(exhibit="x", out_dir="out", budgets=[check],
+                         rooms=[RoomReport("hall", "rooms/hall.glb", 400_000, 10, 1000, 0, 1)])
+    text = report.to_text()
+    assert "400,000/300,000 !" in text and "OVER" in text
+    assert report.to_dict()["budgets"][0]["over"] == ["triangles"]
+
+
+def _triangle(material: Material) -> Primitive:
+    return Primitive(attributes={"POSITION": np.zeros((3, 3), np.float32)}, indices=np.arange(3, dtype=np.uint32),
+                     material=material)
+
+
+def test_measure_counts_instances_draw_calls_and_each_texture_once() -> None:
+    texture = Texture(name="t", data=b"", mime_type="image/png", width=256, height=128)
+    material = Material(base_color_texture=TextureRef(texture), normal_texture=TextureRef(texture))
+    mesh = Mesh(name="m", primitives=[_triangle(material), _triangle(Material())])
+    instanced = Node(mesh=mesh, instances={"TRANSLATION": np.zeros((5, 3), np.float32)})
+    plain = Node(mesh=mesh)
+    measure = measure_scene(Scene(name="s", nodes=[instanced, plain]))
+    assert measure.triangles == 2 * 5 + 2
+    assert measure.draw_calls == 4
+    assert measure.texture_bytes_gpu == texture_gpu_bytes(256, 128, "image/png") == 256 * 128 * 4 * 4 // 3
