@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from viewer.tours import tokens
 from viewer.tours.server import Limits, serve_tours
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SECRET = b"test-secret-0123456789abcdef"
 EXHIBIT = "bronze-age"
 TOUR = "highlights"

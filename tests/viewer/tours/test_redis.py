@@ -1,0 +1,123 @@
+"""Two tour-server processes share tours through one real redis-server; one is SIGKILLed mid-tour and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.viewer.tours.conftest import REPO_ROOT, SECRET, Client, TourServerHandle, write_site
+
+pytestmark = pytest.mark.redis
+
+
+class ServerProcess:
+    """`vitrina tour-server --port 0` as a subprocess; the port comes from its "listening on" line."""
+
+    def __init__(self, site: Path, redis_url: str, secret_file: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "tour-server", "--site", str(site), "--port", "0",
+             "--redis", redis_url, "--secret-file", str(secret_file)],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert found, f"no port in {line!r}"
+        self.handle = TourServerHandle(int(found.group(1)), site)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
+@pytest.fixture
+def servers(tmp_path: Path, redis_url: str) -> Iterator[list[ServerProcess]]:
+    site = write_site(tmp_path / "site")
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET)
+    started = [ServerProcess(site, redis_url, secret_file) for _ in range(2)]
+    try:
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def event_seqs(client: Client) -> list[int]:
+    return [m["seq"] for m in client.seen if m["type"] == "event"]
+
+
+def last_seq(client: Client) -> int:
+    snapshots = [m["seq"] for m in client.seen if m["type"] == "snapshot"]
+    return max(event_seqs(client) + snapshots)
+
+
+async def settle(client: Client, **match: Any) -> dict[str, Any]:
+    return await client.expect("event", timeout=5, **match)
+
+
+async def test_two_processes_share_a_tour_and_survive_a_sigkill(servers: list[ServerProcess]) -> None:
+    a, b = servers[0].handle, servers[1].handle
+    guide = await a.guide()
+    near = await a.visitor("Near")
+    far = await b.visitor("Far")
+    assert (await far.expect("snapshot"))["members"][0]["name"] == "Mei"  # B loaded A's state from Redis
+    await guide.send(type="start")
+    await guide.send(type="advance", **{"from": 0})
+    changed = await settle(far, kind="stop_changed")
+    assert changed["stop"] == 1
+    await guide.send(type="pose", t=1.0, head={"p": [4, 1.6, 0], "q": [0, 0, 0, 1]})
+    assert (await far.expect("pose", timeout=5))["head"]["p"] == [4.0, 1.6, 0.0]  # pub/sub across processes
+    await settle(near, kind="stop_changed")
+
+    # Two guides pressing "next" at once on different processes: exactly one advance wins.
+    second_guide = await b.guide("Second")
+    await settle(far, kind="member_joined")
+    await asyncio.gather(guide.send(type="advance", **{"from": 1}), second_guide.send(type="advance", **{"from": 1}))
+    await settle(far, kind="stop_changed", stop=2)
+    await far.send(type="ping")
+    await far.expect("pong")
+
+    servers[0].process.send_signal(signal.SIGKILL)
+    servers[0].process.wait(10)
+    for orphan in (guide, near):
+        assert await orphan.closed(timeout=5) == 1006  # no close frame: the process is gone
+    await far.send(type="hand", raised=True)  # happens while A's clients are away
+    await settle(far, kind="hand_raised")
+
+    resumed_guide = await b.join({"resume": {"token": guide.welcome["resume_token"], "seq": last_seq(guide)}})
+    resumed_near = await b.join({"resume": {"token": near.welcome["resume_token"], "seq": last_seq(near)}})
+    for old, new in ((guide, resumed_guide), (near, resumed_near)):
+        assert new.welcome["member"] == old.welcome["member"] and new.welcome["resumed"] and new.welcome["replay"]
+        await new.expect("event", timeout=5, kind="hand_raised")
+        combined = event_seqs(old) + event_seqs(new)
+        assert combined == list(range(combined[0], combined[-1] + 1)), "a gap or a duplicate in the events"
+    await resumed_guide.send(type="advance", **{"from": 2, "to": 0})
+    for client in (far, resumed_near):
+        assert (await settle(client, kind="stop_changed"))["stop"] == 0
+    stops = [m["stop"] for m in near.seen + resumed_near.seen if m.get("kind") == "stop_changed"]
+    assert stops == [1, 2, 0]
+
+
+async def test_a_third_process_serves_snapshots_from_redis(servers: list[ServerProcess], tmp_path: Path) -> None:
+    a = servers[0].handle
+    guide = await a.guide()
+    await guide.send(type="start", stop=2)
+    await guide.send(type="ping")
+    await guide.expect("pong")
+    servers[0].process.send_signal(signal.SIGTERM)  # graceful: clients are told to come back
+    assert await guide.closed(timeout=5) == 1012
+    assert servers[0].process.wait(10) == 0
+    again = await servers[1].handle.join({"resume": {"token": guide.welcome["resume_token"]}})
+    snapshot = await again.expect("snapshot")
+    assert (snapshot["tour"]["status"], snapshot["tour"]["stop"]) == ("running", 2)
+    assert [m["name"] for m in snapshot["members"]] == ["Mei"]
