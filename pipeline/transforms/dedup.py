@@ -59,8 +59,8 @@ def _texture_refs(material: Material) -> list[TextureRef]:
 
 def _dedup_textures(primitives: list[Primitive]) -> None:
     by_key: dict[tuple[object, ...], Texture] = {}
-    for material in {id(p.material): p.material for p in primitives if p.material}.values():
-        assert material is not None
+    materials = {id(m): m for p in primitives for m in [p.material, *p.variants.values()] if m is not None}
+    for material in materials.values():
         for ref in _texture_refs(material):
             t = ref.texture
             key = (hashlib.sha256(t.data).hexdigest(), t.mime_type, t.mag_filter, t.min_filter, t.wrap_s, t.wrap_t)
@@ -87,6 +87,7 @@ def _dedup_materials(primitives: list[Primitive]) -> None:
     for primitive in primitives:
         if primitive.material is not None:
             primitive.material = by_key.setdefault(material_key(primitive.material), primitive.material)
+        primitive.variants = {name: by_key.setdefault(material_key(m), m) for name, m in primitive.variants.items()}
 
 
 def _dedup_arrays(primitives: list[Primitive]) -> None:
@@ -106,6 +107,7 @@ def primitive_key(primitive: Primitive) -> tuple[object, ...]:
         tuple(tuple(sorted((k, _digest(v)) for k, v in t.items())) for t in primitive.targets),
         tuple(sorted(primitive.normalized)),
         repr(primitive.extras),
+        tuple(sorted((name, id(m)) for name, m in primitive.variants.items())),
     )
 
 

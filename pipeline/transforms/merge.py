@@ -26,8 +26,8 @@ class Merge:
 
     A region is the scene root or a node the spec names (`keep`); merged geometry goes to a new child of that
     node, so named nodes are never merged away, moved or renamed and no geometry crosses between two of them.
-    Animated, skinned, morphed and instanced nodes are left alone, and so are meshes several nodes share (those
-    are for `Instance`).
+    Animated, skinned, morphed and instanced nodes are left alone, and so are primitives with material variants
+    and meshes several nodes share (those are for `Instance`).
     """
 
     max_vertices: int = 4_000_000  # keep merged buffers a sane size for a browser
@@ -42,7 +42,8 @@ class Merge:
                 if node.mesh is None or not is_static_geometry(node, dynamic) or users[id(node.mesh)] != 1:
                     continue
                 for primitive in node.mesh.primitives:
-                    if primitive.mode not in MERGEABLE_MODES or primitive.attributes["POSITION"].dtype.kind != "f":
+                    if (primitive.mode not in MERGEABLE_MODES or primitive.variants
+                            or primitive.attributes["POSITION"].dtype.kind != "f"):
                         continue
                     key = (id(primitive.material), attribute_signature(primitive))
                     buckets.setdefault(key, []).append((node, primitive, matrix))

@@ -10,13 +10,17 @@ from pipeline.scene import Material, Primitive, Scene
 from pipeline.transforms.dedup import _texture_refs
 
 
-def _uses_uv_set(material: Material | None, uv_set: int) -> bool:
-    if material is None:
-        return False
-    for ref in _texture_refs(material):
-        used = int(ref.transform["texCoord"]) if ref.transform and "texCoord" in ref.transform else ref.texcoord
-        if used == uv_set:
-            return True
+def _materials_of(primitive: Primitive) -> list[Material]:
+    found = [primitive.material] if primitive.material is not None else []
+    return found + list(primitive.variants.values())
+
+
+def _uses_uv_set(materials: list[Material], uv_set: int) -> bool:
+    for material in materials:
+        for ref in _texture_refs(material):
+            used = int(ref.transform["texCoord"]) if ref.transform and "texCoord" in ref.transform else ref.texcoord
+            if used == uv_set:
+                return True
     return False
 
 
@@ -33,7 +37,7 @@ class PruneAttributes:
     """Drop what no renderer reads, as gltfpack does by default: UV sets no texture of the material samples,
     tangents without a normal map, all-white vertex colours, and joints/weights on unskinned meshes.
 
-    Primitives with morph targets or KHR_materials_variants (another material might read the attribute) keep all.
+    KHR_materials_variants count: an attribute any variant's material reads stays. Morphed primitives keep all.
     """
 
     texcoords: bool = True
@@ -45,21 +49,22 @@ class PruneAttributes:
         skinned = {id(n.mesh) for n in scene.all_nodes() if n.mesh is not None and n.skin is not None}
         for mesh in scene.meshes():
             for primitive in mesh.primitives:
-                if primitive.targets or "variants" in repr(primitive.extras):
+                if primitive.targets:
                     continue
                 self._prune(primitive, id(mesh) in skinned)
         return scene
 
     def _prune(self, primitive: Primitive, skinned: bool) -> None:
+        materials = _materials_of(primitive)
         names = sorted(primitive.attributes, reverse=True)  # highest set first, so sets stay numbered from 0
         for name in names:
             kind, _, number = name.partition("_")
             drop = False
             if kind == "TEXCOORD" and self.texcoords:
                 highest = max(int(k.split("_")[1]) for k in primitive.attributes if k.startswith("TEXCOORD_"))
-                drop = int(number) == highest and not _uses_uv_set(primitive.material, int(number))
+                drop = int(number) == highest and not _uses_uv_set(materials, int(number))
             elif name == "TANGENT" and self.tangents:
-                drop = primitive.material is None or primitive.material.normal_texture is None
+                drop = all(m.normal_texture is None for m in materials)
             elif kind == "COLOR" and self.white_colors and number == "0" and len(primitive.attributes) > 1:
                 drop = _all_white(primitive.attributes[name])
             elif kind in ("JOINTS", "WEIGHTS") and self.skin_weights:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,7 @@ class Quantize:
     texcoord_bits: int = 12
     normal_bits: int = 8
     color_bits: int = 8
-    grid: str = "mesh"
-    drop_unused_texcoords: bool = True  # UV sets no texture of the material reads (gltfpack drops them too)
+    grid: str = "scene"
 
     def __post_init__(self) -> None:
         if self.grid not in GRIDS:
@@ -43,7 +43,7 @@ class Quantize:
 
     def __call__(self, scene: Scene) -> Scene:
         primitives = [p for m in scene.meshes() for p in m.primitives]
-        _quantize_texcoords(primitives, self.texcoord_bits, self.drop_unused_texcoords)
+        _quantize_texcoords(primitives, self.texcoord_bits)
         for primitive in {id(p): p for p in primitives}.values():
             _quantize_directions(primitive, self.normal_bits)
             _quantize_colors(primitive, self.color_bits)
@@ -163,39 +163,61 @@ def _effective_set(ref: TextureRef) -> int:
     return ref.texcoord
 
 
-def _reads_uv_set(material: Material | None, uv_set: int) -> bool:
-    return material is not None and any(_effective_set(r) == uv_set for r in _texture_refs(material))
+def _materials_of(primitive: Primitive) -> list[Material]:
+    """The material a primitive draws with and every KHR_materials_variants alternative."""
+    found = [primitive.material] if primitive.material is not None else []
+    return found + list(primitive.variants.values())
 
 
-def _quantize_texcoords(primitives: list[Primitive], bits: int, drop_unused: bool) -> None:
-    """Per (material, UV set): one box over every primitive using it, stored in each texture's transform."""
+def _material_families(primitives: list[Primitive]) -> dict[int, int]:
+    """id(material) → family id, where materials that can swap on one primitive (variants) share a family,
+    so every texture that can read those UVs gets the same box."""
+    parent: dict[int, int] = {}
+
+    def find(key: int) -> int:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for primitive in primitives:
+        keys = [id(m) for m in _materials_of(primitive)]
+        for other in keys[1:]:
+            parent[find(other)] = find(keys[0])
+        for key in keys:
+            find(key)
+    return {key: find(key) for key in parent}
+
+
+def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
+    """Per (material family, UV set): one box over every primitive using it, stored in each texture's transform.
+
+    UV sets that no texture reads stay as they are (PruneAttributes drops them), since there is nowhere to put
+    their box.
+    """
+    unique = list({id(p): p for p in primitives}.values())
+    family_of = _material_families(unique)
+    materials: dict[int, Material] = {id(m): m for p in unique for m in _materials_of(p)}
     groups: dict[tuple[int, str], list[Primitive]] = {}
-    materials: dict[int, Material] = {}
-    for primitive in {id(p): p for p in primitives}.values():
+    for primitive in unique:
+        if primitive.material is None:
+            continue
         for name in primitive.attributes:
             if name.startswith("TEXCOORD_"):
-                groups.setdefault((id(primitive.material), name), []).append(primitive)
-        if primitive.material is not None:
-            materials[id(primitive.material)] = primitive.material
-    seen_refs: dict[int, int] = {}
-    for used in materials.values():
-        for ref in _texture_refs(used):
-            seen_refs[id(ref)] = seen_refs.get(id(ref), 0) + 1
+                groups.setdefault((family_of[id(primitive.material)], name), []).append(primitive)
+    ref_uses: dict[int, int] = {}
+    for material in materials.values():
+        for ref in _texture_refs(material):
+            ref_uses[id(ref)] = ref_uses.get(id(ref), 0) + 1
     levels = (1 << bits) - 1
-    unused: list[tuple[Primitive, int]] = []
-    for (material_id, name), members in groups.items():
-        material = materials.get(material_id)
+    for (family, name), members in groups.items():
         uv_set = int(name.split("_")[1])
-        if not _reads_uv_set(material, uv_set):
-            if drop_unused and not any(p.targets or "variants" in repr(p.extras) for p in members):
-                unused.extend((primitive, uv_set) for primitive in members)
+        refs = [r for key, m in materials.items() if family_of[key] == family
+                for r in _texture_refs(m) if _effective_set(r) == uv_set]
+        if not refs or any(ref_uses[id(r)] > 1 for r in refs):
+            continue  # unread, or a texture reference shared with another family that would get two boxes
+        if any(p.attributes[name].dtype.kind != "f" or p.targets for p in members):
             continue
-        assert material is not None
-        refs = [r for r in _texture_refs(material) if _effective_set(r) == uv_set]
-        if not refs or any(seen_refs[id(r)] > 1 or (r.transform or {}).get("rotation", 0.0) for r in refs):
-            continue
-        if any(p.attributes[name].dtype.kind != "f" or p.targets or "variants" in repr(p.extras) for p in members):
-            continue  # KHR_materials_variants' other materials would not get the box
         uvs = [np.asarray(p.attributes[name], dtype=np.float64) for p in members]
         low = np.min([u.min(axis=0) for u in uvs], axis=0)
         high = np.max([u.max(axis=0) for u in uvs], axis=0)
@@ -205,18 +227,22 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int, drop_unused: boo
             primitive.attributes[name] = np.clip(q, 0, levels).astype(np.uint16)
             primitive.normalized.add(name)
         # Decoded uv = q / 65535; the texture needs low + q / levels * span.
-        scale = span * (65535.0 / levels)
         for ref in refs:
-            old = ref.transform or {}
-            old_offset = np.asarray(old.get("offset", [0.0, 0.0]), dtype=np.float64)
-            old_scale = np.asarray(old.get("scale", [1.0, 1.0]), dtype=np.float64)
-            transform = {k: v for k, v in old.items() if k not in ("offset", "scale")}
-            transform["offset"] = [float(v) for v in old_offset + old_scale * low]
-            transform["scale"] = [float(v) for v in old_scale * scale]
-            ref.transform = transform
-    # Drop unused sets from the highest down: TEXCOORD_n must stay numbered from 0 without gaps.
-    for primitive, uv_set in sorted(unused, key=lambda entry: -entry[1]):
-        highest = max(int(k.split("_")[1]) for k in primitive.attributes if k.startswith("TEXCOORD_"))
-        if uv_set == highest:
-            del primitive.attributes[f"TEXCOORD_{uv_set}"]
-            primitive.normalized.discard(f"TEXCOORD_{uv_set}")
+            ref.transform = _compose_uv_box(ref.transform or {}, low, span * (65535.0 / levels))
+
+
+def _compose_uv_box(old: dict[str, Any], low: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
+    """An existing KHR_texture_transform followed by uv = low + scale·q.
+
+    The transform is T·R·S with R = [[c, s], [-s, c]]; T·R·S·T(low)·S(q) = T(o + R·(s⊙low))·R·S(s⊙q).
+    """
+    old_offset = np.asarray(old.get("offset", [0.0, 0.0]), dtype=np.float64)
+    old_scale = np.asarray(old.get("scale", [1.0, 1.0]), dtype=np.float64)
+    angle = float(old.get("rotation", 0.0))
+    c, s = np.cos(angle), np.sin(angle)
+    shifted = old_scale * low
+    rotated = np.array([c * shifted[0] + s * shifted[1], -s * shifted[0] + c * shifted[1]])
+    transform = {k: v for k, v in old.items() if k not in ("offset", "scale")}
+    transform["offset"] = [float(v) for v in old_offset + rotated]
+    transform["scale"] = [float(v) for v in old_scale * scale]
+    return transform

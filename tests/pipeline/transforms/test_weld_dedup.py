@@ -1,0 +1,61 @@
+"""Weld merges equal vertices and keeps seams; dedup shares equal meshes, materials and textures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.scene import Material, Mesh, Node, Scene, Texture, TextureRef
+from pipeline.transforms.dedup import Dedup
+from pipeline.transforms.weld import Weld
+from tests.pipeline.transforms.scenes import grid_primitive, soup, world_triangles
+
+
+def test_weld_turns_a_triangle_soup_back_into_a_shared_grid() -> None:
+    indexed = grid_primitive(n=10)
+    primitive = soup(indexed)
+    scene = Scene("s", nodes=[Node("a", mesh=Mesh("m", [primitive]))])
+    before = world_triangles(scene)
+    assert primitive.vertex_count == 81 * 2 * 3
+    Weld()(scene)
+    assert primitive.vertex_count == 100
+    assert primitive.indices is not None and primitive.indices.dtype == np.uint16
+    assert np.array_equal(world_triangles(scene), before)
+
+
+def test_weld_keeps_uv_seams_and_drops_collapsed_triangles() -> None:
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]], np.float32)
+    uvs = np.array([[0, 0], [1, 0], [0, 1], [0.5, 0], [1, 1], [0, 1], [0, 0]], np.float32)  # vertex 3 differs in UV
+    primitive = grid_primitive()
+    primitive.attributes = {"POSITION": positions, "TEXCOORD_0": uvs}
+    primitive.indices = np.array([0, 1, 2, 3, 4, 5, 0, 6, 1], np.uint32)  # last triangle: 0 and 6 are equal
+    Weld()(Scene("s", nodes=[Node("a", mesh=Mesh("m", [primitive]))]))
+    assert primitive.vertex_count == 5  # 0≡6 and 2≡5 merge; the seam vertices 1 and 3 stay apart
+    assert primitive.triangle_count == 2
+
+
+def test_dedup_shares_equal_meshes_materials_and_textures() -> None:
+    image = b"\x89PNG fake bytes"
+    def material() -> Material:
+        return Material("stone", base_color_texture=TextureRef(Texture("t", image, "image/png")))
+    first = Mesh("a", [grid_primitive(material())])
+    second = Mesh("b", [grid_primitive(material())])
+    other = Mesh("c", [grid_primitive(material(), offset=1.0)])
+    nodes = [Node("n1", mesh=first), Node("n2", mesh=second), Node("n3", mesh=other)]
+    scene = Scene("s", nodes=nodes)
+    Dedup()(scene)
+    assert nodes[0].mesh is nodes[1].mesh
+    assert nodes[2].mesh is not nodes[0].mesh
+    materials = {id(p.material) for m in scene.meshes() for p in m.primitives}
+    assert len(materials) == 1
+    assert nodes[0].mesh is not None and nodes[2].mesh is not None
+    shared = nodes[0].mesh.primitives[0]
+    assert shared.attributes["NORMAL"] is nodes[2].mesh.primitives[0].attributes["NORMAL"]
+
+
+def test_dedup_keeps_materials_that_differ() -> None:
+    a = Mesh("a", [grid_primitive(Material("red", base_color_factor=(1, 0, 0, 1)))])
+    b = Mesh("b", [grid_primitive(Material("red", base_color_factor=(0, 1, 0, 1)))])
+    scene = Scene("s", nodes=[Node("1", mesh=a), Node("2", mesh=b)])
+    Dedup()(scene)
+    assert a.primitives[0].material is not b.primitives[0].material
+    assert len(scene.meshes()) == 2
