@@ -131,7 +131,7 @@ class _GlbWriter:
         return len(self.doc.bufferViews) - 1
 
     def _accessor(self, array: np.ndarray, *, target: int | None = None, normalized: bool = False,
-                  min_max: bool = False, attribute: str = "") -> int:
+                  min_max: bool = False, attribute: str = "", triangle_list: bool = False) -> int:
         array = np.ascontiguousarray(array)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
@@ -157,9 +157,10 @@ class _GlbWriter:
             stream_bytes = np.ascontiguousarray(stream.rows).tobytes()
             view = self._compressed_view(stream_bytes, target, int(stream.rows.shape[1]), count, "ATTRIBUTES",
                                          stream.filter)
-        elif (self.options.meshopt and target == ELEMENT_ARRAY_BUFFER and count % 3 == 0 and count > 0
-              and rows.dtype.itemsize in (2, 4)):
-            view = self._compressed_view(data, target, rows.dtype.itemsize, count, "TRIANGLES")
+        elif self.options.meshopt and target == ELEMENT_ARRAY_BUFFER and count > 0 and rows.dtype.itemsize in (2, 4):
+            # TRIANGLES mode is for triangle lists only; lines and points use the generic INDICES mode.
+            mode = "TRIANGLES" if triangle_list and count % 3 == 0 else "INDICES"
+            view = self._compressed_view(data, target, rows.dtype.itemsize, count, mode)
         else:
             view = self._buffer_view(data, target=target, stride=stride)
         accessor = gl.Accessor(bufferView=view, byteOffset=0, componentType=COMPONENT_TYPES[rows.dtype],
@@ -275,11 +276,11 @@ class _GlbWriter:
         return self._accessor(array, target=ARRAY_BUFFER, normalized=normalized,
                               min_max=name == "POSITION", attribute=name)
 
-    def _indices(self, indices: np.ndarray, vertex_count: int) -> int:
+    def _indices(self, indices: np.ndarray, vertex_count: int, mode: int) -> int:
         flat = np.asarray(indices).reshape(-1)
         # The largest value of each type is the primitive-restart index, which WebGL 2 always honours.
         dtype = np.uint16 if vertex_count < 0xFFFF else np.uint32
-        return self._accessor(flat.astype(dtype, copy=False), target=ELEMENT_ARRAY_BUFFER)
+        return self._accessor(flat.astype(dtype, copy=False), target=ELEMENT_ARRAY_BUFFER, triangle_list=mode == 4)
 
     def _primitive(self, primitive: ir.Primitive) -> gl.Primitive:
         attributes = gl.Attributes()
@@ -288,7 +289,7 @@ class _GlbWriter:
                                                       name in primitive.normalized))
         out = gl.Primitive(attributes=attributes, mode=primitive.mode)
         if primitive.indices is not None:
-            out.indices = self._indices(primitive.indices, primitive.vertex_count)
+            out.indices = self._indices(primitive.indices, primitive.vertex_count, primitive.mode)
         if primitive.material is not None:
             out.material = self._material(primitive.material)
         targets = []

@@ -876,8 +876,12 @@ def _texture_refs(material: Material) -> list[TextureRef]:
 # -- OBJ, PLY, STL through trimesh ----------------------------------------------------------------------
 
 
+# What a trimesh-based reader returns per mesh: node name, trimesh geometry, material, whether the file had normals.
+_Part = tuple[str, Any, Material | None, bool]
+
+
 def _read_with_trimesh(path: Path, suffix: str) -> Scene:
-    readers: dict[str, Callable[[Path], list[tuple[str, Any, Material | None]]]] = {
+    readers: dict[str, Callable[[Path], list[_Part]]] = {
         ".obj": _read_obj, ".ply": _read_ply, ".stl": _read_stl}
     try:
         parts = readers[suffix](path)
@@ -887,8 +891,8 @@ def _read_with_trimesh(path: Path, suffix: str) -> Scene:
             AttributeError, EOFError) as error:
         raise AssetError(str(path), f"cannot read this {suffix[1:].upper()} file: {_describe(error)}") from None
     nodes = []
-    for name, geometry, material in parts:
-        primitive = _trimesh_primitive(geometry, material)
+    for name, geometry, material, normals_given in parts:
+        primitive = _trimesh_primitive(geometry, material, normals_given)
         if primitive is None:
             continue
         nodes.append(Node(name=name, mesh=Mesh(name=name, primitives=[primitive])))
@@ -909,7 +913,7 @@ def _describe(error: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
-def _trimesh_primitive(geometry: Any, material: Material | None) -> Primitive | None:
+def _trimesh_primitive(geometry: Any, material: Material | None, normals_given: bool) -> Primitive | None:
     import trimesh
 
     if not isinstance(geometry, trimesh.Trimesh) or len(geometry.faces) == 0:
@@ -919,7 +923,7 @@ def _trimesh_primitive(geometry: Any, material: Material | None) -> Primitive | 
         raise ValueError("vertex positions contain NaN or infinity")
     attributes: dict[str, np.ndarray] = {"POSITION": vertices}
     # Normals only when the file had them: trimesh would otherwise compute them and silently smooth facets.
-    if "vertex_normals" in geometry._cache.cache or getattr(geometry, "_vertex_normals_given", False):
+    if normals_given:
         attributes["NORMAL"] = np.asarray(geometry.vertex_normals, dtype=np.float32)
     visual: Any = geometry.visual
     uv = getattr(visual, "uv", None)
@@ -937,7 +941,7 @@ def _trimesh_primitive(geometry: Any, material: Material | None) -> Primitive | 
     return Primitive(attributes=attributes, indices=indices, material=material)
 
 
-def _read_stl(path: Path) -> list[tuple[str, Any, Material | None]]:
+def _read_stl(path: Path) -> list[_Part]:
     import trimesh
 
     raw = path.read_bytes()
@@ -947,10 +951,10 @@ def _read_stl(path: Path) -> list[tuple[str, Any, Material | None]]:
             raise AssetError(str(path), f"truncated binary STL: {declared} triangles declared, "
                                         f"{(len(raw) - 84) // 50} present")
     mesh = trimesh.load(path, file_type="stl", process=False, force="mesh")
-    return [(path.stem, mesh, None)]
+    return [(path.stem, mesh, None, False)]  # STL normals are per facet: flat shading needs none
 
 
-def _read_ply(path: Path) -> list[tuple[str, Any, Material | None]]:
+def _read_ply(path: Path) -> list[_Part]:
     import trimesh
     from trimesh.exchange import ply
 
@@ -979,16 +983,16 @@ def _read_ply(path: Path) -> list[tuple[str, Any, Material | None]]:
         vertices = kwargs["vertices"]
         if len(faces) and int(faces.max()) >= len(vertices):
             raise AssetError(str(path), "triangle strips index vertices that do not exist")
-        mesh = trimesh.Trimesh(vertices=vertices, faces=faces,
+        mesh = trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=kwargs.get("vertex_normals"),
                                vertex_colors=kwargs.get("vertex_colors"), process=False)
-        return [(path.stem, mesh, None)]
+        return [(path.stem, mesh, None, kwargs.get("vertex_normals") is not None)]
     kwargs = ply._elements_to_kwargs(elements, fix_texture=True, image=None)
     if kwargs.get("faces") is None or len(kwargs["faces"]) == 0:
         raise AssetError(str(path), "no triangles after loading: the PLY has vertices but no faces or strips")
     if len(kwargs["faces"]) and int(np.max(kwargs["faces"])) >= len(kwargs["vertices"]):
         raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
     mesh = trimesh.Trimesh(**kwargs, process=False)
-    return [(path.stem, mesh, None)]
+    return [(path.stem, mesh, None, kwargs.get("vertex_normals") is not None)]
 
 
 # MTL texture statements we keep, and the Material slot each fills.
@@ -1041,20 +1045,28 @@ def _strip_map_options(rest: str) -> str:
     return " ".join(tokens[index:]).strip()
 
 
-def _read_obj(path: Path) -> list[tuple[str, Any, Material | None]]:
+def _read_obj(path: Path) -> list[_Part]:
     import trimesh
 
-    text = path.read_bytes()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # trimesh would guess the encoding with charset_normalizer, which is not installed; Latin-1 never fails.
+        text = raw.decode("latin-1")
     materials: dict[str, Material] = {}
-    for line in text.decode("utf-8", errors="replace").splitlines():
+    has_normals = False
+    for line in text.splitlines():
+        has_normals = has_normals or line.startswith("vn ")
         if line.lower().startswith("mtllib"):
             name = line.split(None, 1)[1].strip() if len(line.split(None, 1)) > 1 else ""
             mtl = path.parent / name
             if not mtl.is_file():
                 raise AssetError(str(path), f"material library '{name}' is missing (looked for {mtl})")
             materials.update(_parse_mtl(path, mtl))
-    loaded = trimesh.load(path, file_type="obj", process=False, maintain_order=True,
-                          group_material=True, skip_materials=False)
+    loaded = trimesh.load(io.BytesIO(text.encode("utf-8")), file_type="obj", process=False, maintain_order=True,
+                          group_material=True, skip_materials=False,
+                          resolver=trimesh.resolvers.FilePathResolver(str(path)))
     geometries = list(loaded.geometry.items()) if isinstance(loaded, trimesh.Scene) else [(path.stem, loaded)]
     parts = []
     for key, geometry in geometries:
@@ -1062,5 +1074,5 @@ def _read_obj(path: Path) -> list[tuple[str, Any, Material | None]]:
         material_name = getattr(trimesh_material, "name", None)
         material = materials.get(material_name) if material_name else None
         name = path.stem if len(geometries) == 1 else str(key)
-        parts.append((name, geometry, material))
+        parts.append((name, geometry, material, has_normals))
     return parts

@@ -333,3 +333,15 @@ def test_a_cycle_in_the_node_tree_is_refused() -> None:
     loop.children = [loop]
     with pytest.raises(ValueError, match="'loop' is its own ancestor"):
         write_glb(ir.Scene("bad", [loop]))
+
+
+def test_meshopt_uses_indices_mode_for_lines(tmp_path: Path) -> None:
+    points = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], np.float32)
+    outline = ir.Primitive({"POSITION": points}, np.array([0, 1, 1, 2, 2, 3], np.uint32), mode=1)
+    scene = ir.Scene("lines", [ir.Node("outline", mesh=ir.Mesh("outline", [outline]))])
+    data = write_glb(scene, GltfOptions(meshopt=True))
+    doc, _ = glb_parts(data)
+    modes = [v["extensions"]["EXT_meshopt_compression"]["mode"] for v in doc["bufferViews"]]
+    assert sorted(modes) == ["ATTRIBUTES", "INDICES"]
+    (report,) = validate_many([data])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)

@@ -553,3 +553,46 @@ def test_gltf_corpus_extensions_and_animation(corpus: Path) -> None:
     assert len(city.animations) == 1 and city.animations[0].channels
     avocado = scene_stats(load_asset(corpus / "Avocado" / "Avocado.gltf"))
     assert avocado.triangles == 682 and sorted(t[1] for t in avocado.textures) == [2048, 2048, 2048]
+
+
+def mangled_copies(data: bytes, seed: int, count: int = 8) -> list[bytes]:
+    """Truncated and byte-garbled variants of a file, reproducibly."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for trial in range(count):
+        if trial % 2 == 0:
+            out.append(data[: int(rng.integers(0, len(data)))])
+        else:
+            garbled = bytearray(data)
+            for where in rng.integers(0, len(data), 12):
+                garbled[int(where)] = int(rng.integers(0, 256))
+            out.append(bytes(garbled))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["glb", "obj", "ply", "stl"])
+def test_mangled_files_load_or_fail_with_an_asset_error(tmp_path: Path, kind: str) -> None:
+    if kind == "glb":
+        name, data = "m.glb", rich_builder().glb()
+    elif kind == "obj":
+        obj_with_texture(tmp_path)
+        name, data = "box.obj", (tmp_path / "box.obj").read_bytes()
+    elif kind == "ply":
+        name, data = "m.ply", strip_ply(grid(5), [0, 5, 1, 6, 2, 7, 3, 8, 4, 9])
+    else:
+        name, data = "m.stl", binary_stl(np.tile(np.eye(3, dtype=np.float32), (6, 1, 1)))
+    outcomes = set()
+    for index, variant in enumerate(mangled_copies(data, seed=len(kind))):
+        path = write(tmp_path / f"{index}-{name}", variant)
+        try:
+            load_asset(path)
+            outcomes.add("loaded")
+        except AssetError as error:
+            assert error.path == str(path) and error.cause
+            outcomes.add("refused")
+    assert "refused" in outcomes  # truncation at least must be caught
+
+
+def test_obj_that_is_not_utf8_is_still_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "latin.obj", "# Caf\xe9 mod\xe8le\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".encode("latin-1"))
+    assert the_primitive(path).triangle_count == 1
