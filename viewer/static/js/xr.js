@@ -136,7 +136,7 @@ export class XRSupport {
     this.hitTestSource = null;
     this.baseSpace = null;
     this.reticle.visible = false;
-    this.panel.mesh.visible = false;
+    this.hidePanel();
     this.captions.mesh.visible = false;
     this.arPlacement.visible = false;
     host.world.visible = true;
@@ -250,13 +250,18 @@ export class XRSupport {
       this.panel.mesh.lookAt(this.headPosition.x, this.panel.mesh.position.y, this.headPosition.z);
       this.panel.mesh.visible = true;
     }
+    this.host.state.xr.panelVisible = true;
   }
 
-  hidePanel() { this.panel.mesh.visible = false; }
+  hidePanel() {
+    this.panel.mesh.visible = false;
+    this.host.state.xr.panelVisible = false;
+  }
 
   showCaption(text) {
     if (text) this.captions.show(text);
     this.captions.mesh.visible = Boolean(text) && this.inSession;
+    this.host.state.xr.caption = this.captions.mesh.visible ? text : '';
   }
 
   setARSubject(subject) {
