@@ -44,8 +44,12 @@ def decoded(primitive: Primitive, name: str) -> np.ndarray:
     return values.astype(np.float64)
 
 
-def world_triangles(scene: Scene) -> np.ndarray:
-    """(t, 3, 3) world-space corners of every drawn triangle, instances included, in a canonical order."""
+def world_triangles(scene: Scene, ordered: bool = True) -> np.ndarray:
+    """(t, 3, 3) world-space corners of every drawn triangle, instances included.
+
+    ordered=True puts them in a canonical order (rounded), for transforms that move triangles around; False keeps
+    the drawing order and full precision, for transforms that only change values.
+    """
     out: list[np.ndarray] = []
 
     def visit(node: Node, parent: np.ndarray) -> None:
@@ -75,7 +79,7 @@ def world_triangles(scene: Scene) -> np.ndarray:
     if not out:
         return np.zeros((0, 3, 3))
     tris = np.concatenate(out)
-    return canonical(tris)
+    return canonical(tris) if ordered else tris
 
 
 def canonical(tris: np.ndarray, decimals: int = 4) -> np.ndarray:

@@ -1,0 +1,174 @@
+"""Quantize stays within its precision and keeps named nodes' transforms; reorder improves the vertex cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import meshopt
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from pipeline.transforms.presets import GeometryOptions, apply_transforms, cache_key, default_transforms
+from pipeline.transforms.prune import PruneAttributes
+from pipeline.transforms.quantize import Quantize
+from pipeline.transforms.reorder import Reorder
+from tests.pipeline.transforms.scenes import decoded, grid_primitive, world_triangles
+
+
+def textured(rotation: float = 0.0) -> Material:
+    transform = {"rotation": rotation, "scale": [2.0, 3.0], "offset": [0.1, 0.2]} if rotation else None
+    return Material("m", base_color_texture=TextureRef(Texture("t", b"png", "image/png"), transform=transform))
+
+
+def uv_after_transform(uv: np.ndarray, transform: dict | None) -> np.ndarray:
+    """KHR_texture_transform as three.js applies it (T·R·S with R = [[c, s], [-s, c]])."""
+    if not transform:
+        return uv
+    sx, sy = transform.get("scale", [1.0, 1.0])
+    ox, oy = transform.get("offset", [0.0, 0.0])
+    c, s = np.cos(transform.get("rotation", 0.0)), np.sin(transform.get("rotation", 0.0))
+    u, v = uv[:, 0] * sx, uv[:, 1] * sy
+    return np.stack([c * u + s * v + ox, -s * u + c * v + oy], axis=1)
+
+
+def test_positions_stay_within_half_a_grid_step_and_named_nodes_keep_their_trs() -> None:
+    artifact = Node("ding", keep=True, translation=(1.0, 2.0, 3.0), scale=(0.5, 0.5, 0.5),
+                    mesh=Mesh("ding", [grid_primitive(textured(), n=20)]))
+    wall = Node("wall", translation=(0.0, 0.0, -2.0), mesh=Mesh("wall", [grid_primitive(textured(), n=8, offset=3.0)]))
+    scene = Scene("room", nodes=[artifact, wall])
+    before = world_triangles(scene, ordered=False)
+    Quantize()(scene)
+    after = world_triangles(scene, ordered=False)
+    assert (artifact.translation, artifact.scale) == ((1.0, 2.0, 3.0), (0.5, 0.5, 0.5))
+    assert artifact.mesh is None and artifact.children[0].mesh is not None  # dequantization lives on a child
+    primitive = artifact.children[0].mesh.primitives[0]
+    assert primitive.attributes["POSITION"].dtype == np.uint16 and "POSITION" not in primitive.normalized
+    assert int(primitive.attributes["POSITION"].max()) <= (1 << 14) - 1
+    extent = 1.1  # the grids' largest side (1 wide plus the wave), shared by both meshes
+    step = extent / ((1 << 14) - 1)
+    # half a step per axis, in the wall's frame (scale 1) and the artifact's (scale 0.5)
+    assert np.abs(after - before).max() <= step * 0.5 * 1.01 + 1e-6
+    assert np.abs(after - before).max() > 0  # it did quantize
+
+
+def test_mesh_grid_fits_each_mesh() -> None:
+    small = Node("coin", mesh=Mesh("coin", [grid_primitive(n=5)]), scale=(0.01, 0.01, 0.01))
+    big = Node("wall", mesh=Mesh("wall", [grid_primitive(n=5)]))
+    big.mesh.primitives[0].attributes["POSITION"] = big.mesh.primitives[0].attributes["POSITION"] * 100  # type: ignore[union-attr]
+    scene = Scene("s", nodes=[small, big])
+    coin_before = world_triangles(Scene("c", nodes=[small]), ordered=False)
+    Quantize(grid="mesh")(scene)
+    coin_error = np.abs(world_triangles(Scene("c", nodes=[small]), ordered=False) - coin_before).max()
+    assert 0 < coin_error <= 0.01 * 1.1 / ((1 << 14) - 1)  # a step of the coin's own box, not the wall's
+
+
+def test_normals_and_uvs_decode_close_to_the_originals_even_under_a_rotated_texture_transform() -> None:
+    material = textured(rotation=0.36)
+    primitive = grid_primitive(material, n=16)
+    primitive.attributes["TEXCOORD_0"] = primitive.attributes["TEXCOORD_0"] * 4 - 1.5  # tiling outside [0, 1]
+    rng = np.random.default_rng(0)
+    normals = rng.normal(size=(primitive.vertex_count, 3))
+    primitive.attributes["NORMAL"] = (normals / np.linalg.norm(normals, axis=1, keepdims=True)).astype(np.float32)
+    original_normals = primitive.attributes["NORMAL"].astype(np.float64)
+    ref = material.base_color_texture
+    assert ref is not None
+    sampled_before = uv_after_transform(primitive.attributes["TEXCOORD_0"].astype(np.float64), ref.transform)
+    Quantize()(Scene("s", nodes=[Node("n", mesh=Mesh("m", [primitive]))]))
+    assert primitive.attributes["NORMAL"].dtype == np.int8 and "NORMAL" in primitive.normalized
+    angle = np.degrees(np.arccos(np.clip((decoded(primitive, "NORMAL") / np.linalg.norm(
+        decoded(primitive, "NORMAL"), axis=1, keepdims=True) * original_normals).sum(1), -1, 1)))
+    assert angle.max() < 1.0
+    assert primitive.attributes["TEXCOORD_0"].dtype == np.uint16
+    sampled_after = uv_after_transform(decoded(primitive, "TEXCOORD_0"), ref.transform)
+    uv_span = 4.0 * 3.0  # the box is 4 wide, and the texture scales it by up to 3
+    assert np.abs(sampled_after - sampled_before).max() <= uv_span / ((1 << 12) - 1)
+
+
+def test_instanced_nodes_get_the_dequantization_in_their_instances() -> None:
+    mesh = Mesh("bolt", [grid_primitive(n=4, offset=5.0)])
+    node = Node("bolts", mesh=mesh, instances={
+        "TRANSLATION": np.array([[0, 0, 0], [2, 0, 0]], np.float32),
+        "ROTATION": np.array([[0, 0, 0, 1], [0, 0.7071068, 0, 0.7071068]], np.float32),
+        "SCALE": np.array([[1, 1, 1], [1, 2, 1]], np.float32)})
+    scene = Scene("s", nodes=[node])
+    before = world_triangles(scene)
+    Quantize()(scene)
+    assert node.mesh is mesh and mesh.primitives[0].attributes["POSITION"].dtype == np.uint16
+    assert np.abs(world_triangles(scene) - before).max() < 1e-3
+
+
+def test_skinned_and_morphed_meshes_keep_float_positions() -> None:
+    morphed = grid_primitive(n=4)
+    morphed.targets = [{"POSITION": np.zeros_like(morphed.attributes["POSITION"])}]
+    scene = Scene("s", nodes=[Node("m", mesh=Mesh("m", [morphed]))])
+    Quantize()(scene)
+    assert morphed.attributes["POSITION"].dtype == np.float32
+
+
+def test_prune_drops_unread_uvs_and_tangents_but_keeps_read_ones() -> None:
+    plain = grid_primitive(Material("plain"), n=3)
+    plain.attributes["TANGENT"] = np.tile(np.array([1, 0, 0, 1], np.float32), (plain.vertex_count, 1))
+    variant = grid_primitive(Material("plain too"), n=3)
+    variant.variants = {"gold": textured()}
+    PruneAttributes()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [plain, variant]))]))
+    assert set(plain.attributes) == {"POSITION", "NORMAL"}
+    assert "TEXCOORD_0" in variant.attributes  # the gold variant samples a texture with it
+
+
+def test_reorder_improves_acmr_and_keeps_triangles() -> None:
+    primitive = grid_primitive(n=40)
+    rng = np.random.default_rng(3)
+    tris = primitive.indices.reshape(-1, 3).copy()  # type: ignore[union-attr]
+    rng.shuffle(tris)
+    primitive.indices = tris.reshape(-1)
+    scene = Scene("s", nodes=[Node("a", mesh=Mesh("a", [primitive]))])
+    before_triangles = world_triangles(scene)
+    before = meshopt.analyze_vertex_cache(primitive.indices, primitive.vertex_count).acmr
+    Reorder(compression_order=False)(scene)
+    after = meshopt.analyze_vertex_cache(primitive.indices, primitive.vertex_count).acmr
+    assert after < 0.75 * before
+    assert np.array_equal(world_triangles(scene), before_triangles)
+    # vertices now appear in first-use order
+    first_use = np.unique(primitive.indices, return_index=True)[1]
+    assert np.all(np.diff(first_use) > 0)
+
+
+def test_reorder_for_compression_makes_the_index_stream_smaller() -> None:
+    def stream_size(compression_order: bool) -> int:
+        primitive = grid_primitive(n=60)
+        rng = np.random.default_rng(4)
+        tris = primitive.indices.reshape(-1, 3).copy()  # type: ignore[union-attr]
+        rng.shuffle(tris)
+        primitive.indices = tris.reshape(-1)
+        Reorder(compression_order=compression_order)(Scene("s", nodes=[Node("a", mesh=Mesh("a", [primitive]))]))
+        return len(meshopt.encode_index_buffer(primitive.indices))  # type: ignore[arg-type]
+    assert stream_size(True) < stream_size(False)
+
+
+def test_presets_follow_the_design_order_and_print_stable_options() -> None:
+    names = [type(t).__name__ for t in default_transforms()]
+    assert names == ["PruneAttributes", "Weld", "Dedup", "Merge", "Instance", "Reorder", "Quantize"]
+    assert cache_key(default_transforms()) == cache_key(default_transforms())
+    assert "position_bits=12" in cache_key(default_transforms(GeometryOptions(position_bits=12)))
+    assert [type(t).__name__ for t in default_transforms(GeometryOptions(merge=False, quantize=False))] == [
+        "PruneAttributes", "Weld", "Dedup", "Instance", "Reorder"]
+    with pytest.raises(ValueError, match="grid"):
+        Quantize(grid="room")
+
+
+def test_default_preset_keeps_what_is_drawn() -> None:
+    material = textured()
+    nodes = [Node(f"n{i}", mesh=Mesh(f"m{i}", [grid_primitive(material, n=6, offset=float(i))])) for i in range(3)]
+    scene = Scene("s", nodes=[Node("ding", keep=True, children=nodes)])
+    before = world_triangles(scene)
+    apply_transforms(scene, default_transforms())
+    after = world_triangles(scene)
+    assert after.shape == before.shape
+    assert np.abs(after - before).max() < 1e-3
+    assert scene.nodes[0].name == "ding" and scene.nodes[0].keep
+    assert sum(len(n.mesh.primitives) for n in scene.all_nodes() if n.mesh) == 1
+
+
+def test_quantize_rejects_bad_bits() -> None:
+    with pytest.raises(ValueError):
+        Quantize(position_bits=20)
+    assert isinstance(Primitive, type)
