@@ -262,7 +262,7 @@ class _GlbWriter:
             extensions[name] = self._extension_value(value)
         self.used.update(extensions)
         out.extensions = extensions
-        out.extras = _plain_json(material.extras)
+        out.extras = _extras(material.extras)
         self.doc.materials.append(out)
         self.material_index[key] = len(self.doc.materials) - 1
         return self.material_index[key]
@@ -301,7 +301,7 @@ class _GlbWriter:
                                                                   min_max=True))
             targets.append(attrs)
         out.targets = targets
-        out.extras = _plain_json(primitive.extras)
+        out.extras = _extras(primitive.extras)
         if primitive.variants:
             by_material: dict[int, list[int]] = {}
             for variant, material in primitive.variants.items():
@@ -320,7 +320,7 @@ class _GlbWriter:
         if key not in self.mesh_index:
             out = gl.Mesh(name=mesh.name or None, primitives=[self._primitive(p) for p in mesh.primitives],
                           weights=[float(w) for w in mesh.weights])
-            out.extras = _plain_json(mesh.extras)
+            out.extras = _extras(mesh.extras)
             self.doc.meshes.append(out)
             self.mesh_index[key] = len(self.doc.meshes) - 1
         return self.mesh_index[key]
@@ -410,7 +410,7 @@ class _GlbWriter:
         if node.xmp:
             extensions["KHR_xmp_json_ld"] = {"packet": self._packet(node.xmp)}
         out.extensions = extensions
-        out.extras = _plain_json(node.extras)
+        out.extras = _extras(node.extras)
 
     def _skin(self, skin: ir.Skin) -> int:
         key = id(skin)
@@ -457,7 +457,7 @@ class _GlbWriter:
         for index, (node, children) in enumerate(self.occurrences):
             self._node(index, node, children)
         self.doc.scenes = [gl.Scene(name=scene.name or None, nodes=roots)]
-        self.doc.scenes[0].extras = _plain_json(scene.extras)
+        self.doc.scenes[0].extras = _extras(scene.extras)
         self.doc.scene = 0
         self.doc.animations = [a for a in (self._animation(anim) for anim in scene.animations) if a.channels]
         if scene.copyright:
@@ -489,12 +489,31 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     # Packed here rather than by pygltflib's save_to_bytes, which would merge the meshopt fallback buffer.
     if not blob:
         doc.buffers = doc.buffers[1:] if len(doc.buffers) > 1 else []
-    text = _pad4(doc.to_json(separators=(",", ":"), ensure_ascii=False).encode("utf-8"), b" ")
+    text = _pad4(doc.to_json(separators=(",", ":"), ensure_ascii=False, default=_Verbatim.unwrap).encode("utf-8"),
+                 b" ")
     chunks = struct.pack("<I4s", len(text), b"JSON") + text
     if blob:
         body = _pad4(blob)
         chunks += struct.pack("<I4s", len(body), b"BIN\x00") + body
     return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+
+
+class _Verbatim:
+    """A JSON value pygltflib must write as is: its serializer drops empty strings and lists inside dicts,
+    which would silently change a designer's extras; it does not look inside objects it does not know."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    @staticmethod
+    def unwrap(obj: Any) -> Any:
+        if isinstance(obj, _Verbatim):
+            return obj.value
+        raise TypeError(f"cannot write {type(obj).__name__} into glTF JSON")
+
+
+def _extras(extras: dict[str, Any]) -> Any:
+    return _Verbatim(_plain_json(extras)) if extras else {}
 
 
 def _attribute_order(attributes: dict[str, np.ndarray]) -> list[str]:

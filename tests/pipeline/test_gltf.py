@@ -84,7 +84,8 @@ def rich_scene() -> ir.Scene:
     piece = ir.Node("piece", mesh=grid, translation=(1.0, 0.0, 2.0), keep=True,
                     xmp={"dc:title": {"@type": "rdf:Alt", "rdf:_1": {"@language": "en", "@value": "Ding"}},
                          "xmpRights:WebStatement": "http://rightsstatements.org/vocab/InC/1.0/"},
-                    extras={"artifact": "ding", "accession": "1987.12.3"})
+                    extras={"artifact": "ding", "accession": "1987.12.3", "credit": "", "tags": [],
+                            "record": {"notes": {}}})
     floor = ir.Node("floor-tiles", mesh=tile, scale=(0.001, 0.001, 0.001), instances={
         "TRANSLATION": np.array([[0, 0, 0], [2000, 0, 0], [0, 0, 2000]], np.float32),
         "SCALE": np.ones((3, 3), np.float32)})
@@ -152,7 +153,9 @@ def test_metadata_xmp_extras_and_asset(rich_outputs: dict[str, bytes]) -> None:
     node_packet = packets[piece["extensions"]["KHR_xmp_json_ld"]["packet"]]
     assert node_packet["dc:title"]["rdf:_1"]["@value"] == "Ding"
     assert packets[doc["asset"]["extensions"]["KHR_xmp_json_ld"]["packet"]]["dc:rights"] == "CC BY 4.0"
-    assert piece["extras"] == {"artifact": "ding", "accession": "1987.12.3"}
+    # Empty values are the designer's, and stay (pygltflib alone would drop them).
+    assert piece["extras"] == {"artifact": "ding", "accession": "1987.12.3", "credit": "", "tags": [],
+                               "record": {"notes": {}}}
     assert doc["scenes"][doc["scene"]]["extras"] == {"exhibit": "bronze-age"}
     assert "KHR_xmp_json_ld" in doc["extensionsUsed"]
 
