@@ -158,10 +158,11 @@ def lathe(profile: np.ndarray, sections: int, v: np.ndarray | None = None) -> tr
     n = len(profile)
     phi = np.linspace(0.0, 2.0 * np.pi, sections + 1)
     r, h = profile[:, 0][:, None], profile[:, 1][:, None]
-    # Angle runs clockwise seen from +y so that rows going up keep outward faces counter-clockwise.
     x, z = r * np.cos(phi)[None, :], -r * np.sin(phi)[None, :]
     vertices = np.stack([x, np.broadcast_to(h, x.shape), z], axis=-1).reshape(-1, 3)
     faces = drop_degenerate(vertices, grid_faces(n, sections + 1))
+    if trimesh.Trimesh(vertices, faces, process=False).volume < 0:
+        faces = faces[:, ::-1]
     if v is None:
         v = arc_param(profile)
     uv = np.stack(np.meshgrid(v, phi / (2 * np.pi), indexing="ij")[::-1], axis=-1).reshape(-1, 2)
@@ -172,6 +173,13 @@ def lathe(profile: np.ndarray, sections: int, v: np.ndarray | None = None) -> tr
     normals[:, 0] = normals[:, -1] = seam
     return trimesh.Trimesh(vertices, faces, vertex_normals=normals.reshape(-1, 3), process=False,
                            visual=trimesh.visual.TextureVisuals(uv=uv))
+
+
+def outward(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Closed meshes with inward-facing triangles render inside out once back faces are culled."""
+    if mesh.volume < 0:
+        mesh.invert()
+    return mesh
 
 
 def planar_uv(mesh: trimesh.Trimesh, box: tuple[float, float, float, float]) -> trimesh.Trimesh:
@@ -352,8 +360,7 @@ def make_vase() -> bytes:
                             (30, 10), (0, 8)], 3)
     line = resample(np.vstack([prof, lip[1:], inner[1:]]), 64)
     line[0, 0] = line[-1, 0] = 0.0
-    # Profile runs from the outside down to the inside, so flip it for outward normals around +z.
-    mesh = trimesh.creation.revolve(line[::-1], sections=60)
+    mesh = outward(trimesh.creation.revolve(line, sections=60))
     mesh.vertices = rounded(mesh.vertices, 4)
     return mesh.export(file_type="stl")
 
@@ -369,7 +376,7 @@ def make_mirror() -> bytes:
     pts += [(r, -1.6 * (1 - (r / 90.0) ** 2)) for r in np.arange(88, -0.5, -11.0)]
     line = np.array(pts, dtype=float)
     line[-1, 0] = 0.0
-    mesh = trimesh.creation.revolve(line[::-1], sections=80)
+    mesh = outward(trimesh.creation.revolve(line, sections=80))
     v = mesh.vertices.copy()
     r = np.hypot(v[:, 0], v[:, 1])
     th = np.arctan2(v[:, 1], v[:, 0])
@@ -455,7 +462,18 @@ def bell_mesh() -> trimesh.Trimesh:
     faces.append(np.column_stack([np.full(nt, top_c), top_ring[:-1], top_ring[1:]]))
     in_ring = len(verts[0]) + (nzi - 1) * (ni + 1) + np.arange(ni + 1)
     faces.append(np.column_stack([np.full(ni, in_c), in_ring[1:], in_ring[:-1]]))
-    body = trimesh.Trimesh(np.vstack(verts), np.vstack(faces), process=False)
+    # Orient each piece on its own: outside faces away from the axis, inside towards it, mouth rim and the
+    # ceiling inside face down, the shoulder plate up. Then the closed shell has no inside-out patches.
+    all_v = np.vstack(verts)
+    wants = [(1, "radial"), (-1, "radial"), (-1, "z"), (1, "z"), (-1, "z")]
+    for k, (sign, kind) in enumerate(wants):
+        tri = all_v[faces[k]]
+        n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        centre = tri.mean(axis=1)
+        score = np.einsum("ij,ij->i", n[:, :2], centre[:, :2]).sum() if kind == "radial" else n[:, 2].sum()
+        if np.sign(score) != sign:
+            faces[k] = faces[k][:, ::-1]
+    body = trimesh.Trimesh(all_v, np.vstack(faces), process=False)
     body.update_faces(body.nondegenerate_faces())
     shank = trimesh.creation.cylinder(radius=20, segment=[[0, 0, 299], [0, 0, 410]], sections=40)
     shank.vertices[:, :2] *= (1.0 - 0.22 * (shank.vertices[:, 2:] - 299) / 111)
@@ -806,15 +824,18 @@ def chime_mesh() -> tuple[np.ndarray, np.ndarray]:
     n = len(pts)
     grid = np.vstack([np.vstack([r, r[:1]]) for r in rings])
     side_faces = grid_faces(len(rings), n + 1)
+    # Sides must face along the outline's outward normals, whatever way grid_faces happened to wind them.
+    tri = grid[side_faces]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    col = np.minimum(side_faces[:, 0] % (n + 1), n - 1)
+    if np.einsum("ij,ij->i", normal[:, :2], outward[col]).sum() < 0:
+        side_faces = side_faces[:, ::-1]
     cap_tris = ear_clip(rings[-1][:, :2])
     base = len(grid)
     top = cap_tris + base
     bottom = cap_tris[:, ::-1] + base + n
     vertices = np.vstack([grid, rings[-1], rings[0]])
     faces = np.vstack([side_faces, top, bottom])
-    mesh = trimesh.Trimesh(vertices, faces, process=False)
-    if mesh.volume < 0:
-        faces = faces[:, ::-1]
     return vertices, faces
 
 
@@ -1140,6 +1161,9 @@ def verify(root: Path) -> list[str]:
         meshes = list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]
         tris = sum(len(m.faces) for m in meshes)
         assert tris > 0, f"{path}: no triangles"
+        for mesh in meshes:
+            welded = trimesh.Trimesh(mesh.vertices, mesh.faces, process=True)
+            assert welded.is_winding_consistent and welded.volume > 0, f"{path}: triangles face inwards"
         if path.suffix == ".ply":
             assert meshes[0].visual.kind == "vertex", f"{path}: vertex colours did not load"
         if path.suffix == ".obj":

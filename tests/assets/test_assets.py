@@ -82,6 +82,15 @@ def test_models_load_with_stated_units_and_up_axis(rel: str, unit: float, up: st
     assert extents["xyz".index(up)] == pytest.approx(height, rel=0.1)
 
 
+@pytest.mark.parametrize("rel", [row[0] for row in MODEL_FILES])
+def test_models_are_closed_and_face_outwards(rel: str) -> None:
+    """Inside-out triangles vanish under back-face culling, so every closed part must wind outwards."""
+    for mesh in _meshes(REPO / rel):
+        welded = trimesh.Trimesh(mesh.vertices, mesh.faces, process=True)
+        assert welded.is_watertight and welded.is_winding_consistent
+        assert welded.volume > 0
+
+
 def test_ply_has_vertex_colours() -> None:
     (bell,) = _meshes(MODELS / "bell.ply")
     assert bell.visual.kind == "vertex"
