@@ -141,6 +141,9 @@ def resolve_asset(written: str, root: Path, kind: str) -> tuple[Path | None, str
         return None, f"file not found: {quote(written)}{did_you_mean(written, siblings)}"
     if resolved.is_dir():
         return None, f"{quote(written)} is a folder, not a file"
+    if not resolved.is_file():
+        # A FIFO or device would block or stream forever when opened, so it is refused unopened.
+        return None, f"{quote(written)} is not a regular file"
     suffix = PurePosixPath(written).suffix.lower()
     table = KINDS[kind]
     if suffix not in table:

@@ -35,6 +35,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
 _TEXT_LIKE = {_STR, _INT, _FLOAT, _BOOL, "tag:yaml.org,2002:timestamp"}
+_STANDARD_TAGS = {*_TEXT_LIKE, _NULL, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 
 
 class _Invalid:
@@ -281,8 +282,9 @@ class _Converter:
         """A scalar used as text: numbers, dates and words are taken exactly as written."""
         if isinstance(node, ScalarNode) and node.tag in _TEXT_LIKE:
             return str(node.value)
-        if isinstance(node, ScalarNode) and node.tag != _NULL and not node.tag.startswith("tag:yaml.org,2002:"):
-            self.error(node, path, f"unsupported YAML tag {quote(node.tag)}")
+        if node.tag not in _STANDARD_TAGS:
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.error(node, path, f"unsupported YAML tag {quote(shown)}; write plain values")
             return INVALID
         self.error(node, path, f"expected text, got {_describe(node)}")
         return INVALID
@@ -302,6 +304,10 @@ class _Converter:
 
     def convert(self, node: Node, hint: Any, path: str, rules: Mapping[str, Any]) -> Any:
         self.remember(node, path)
+        if node.tag not in _STANDARD_TAGS:
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.error(node, path, f"unsupported YAML tag {quote(shown)}; write plain values")
+            return INVALID
         origin = typing.get_origin(hint)
         args = typing.get_args(hint)
         if origin in (types.UnionType, typing.Union):
@@ -538,6 +544,11 @@ class _Converter:
             elif spec_field.metadata.get("required"):
                 self.error(node, path, f"missing required key {quote(name)}")
                 complete = False
+        if cls is Exhibit and "exhibit" not in values:
+            # The rest of the exhibit is still worth checking: stand in for the broken block (its problems
+            # are recorded, so this stand-in never leaves the loader).
+            values["exhibit"] = model.ExhibitInfo(id="exhibit", languages=self.languages or ("en",))
+            complete = True
         # A bad optional value falls back to its default so the rest can still be checked; the problem is
         # recorded, so this partial object never leaves the loader. Without a required value there is no object.
         if not complete:
