@@ -901,15 +901,21 @@ def _read_with_trimesh(path: Path, suffix: str) -> Scene:
     return Scene(name=path.stem, nodes=nodes)
 
 
+# Parser messages that say too little on their own, and what they mean for a user.
+_PLAIN_CAUSES = {
+    "PLY is unexpected length!": "the file is shorter or longer than its header says (truncated or corrupt)",
+}
+
+
 def _describe(error: BaseException) -> str:
+    """A one-line cause for a parser's exception, never a Python repr."""
+    if isinstance(error, struct.error | EOFError):
+        return "the file ends early or its binary layout is corrupt"
     text = str(error).strip()
-    kind = {"struct.error": "the file ends early or its binary layout is corrupt",
-            "EOFError": "the file ends early"}.get(type(error).__module__ + "." + type(error).__name__
-                                                   if type(error).__module__ == "struct" else type(error).__name__)
-    if kind:
-        return kind
-    if not text or text.startswith(("(", "[", "<")):
-        return f"{type(error).__name__.lower()} while parsing (truncated or corrupt file?)"
+    if text in _PLAIN_CAUSES:
+        return _PLAIN_CAUSES[text]
+    if not text or text.startswith(("(", "[", "<", "{")) or "object" in text:
+        return f"{type(error).__name__} while parsing (truncated or corrupt file?)"
     return text.splitlines()[0][:200]
 
 
@@ -1024,7 +1030,7 @@ def _parse_mtl(path: Path, mtl: Path) -> dict[str, Material]:
             if alpha < 1.0:
                 current.alpha_mode = "BLEND"
         elif key in _MTL_MAPS:
-            name = _strip_map_options(rest)
+            name = _strip_map_options(rest).replace("\\", "/")  # exporters on Windows write backslashes
             target = mtl.parent / name
             if not target.is_file():
                 raise AssetError(str(path), f"material '{current.name}' in {mtl.name} uses texture '{name}', "
@@ -1045,6 +1051,35 @@ def _strip_map_options(rest: str) -> str:
     return " ".join(tokens[index:]).strip()
 
 
+class _StandInResolver:
+    """Answers trimesh's request for an OBJ's material library with prepared bytes, and nothing else."""
+
+    def __init__(self, library: bytes) -> None:
+        self.library = library
+
+    def get(self, name: str) -> bytes:
+        if name == "vitrina-materials.mtl":
+            return self.library
+        raise FileNotFoundError(name)
+
+    __getitem__ = get  # trimesh's OBJ loader indexes the resolver
+
+
+def _material_libraries(path: Path, rest: str) -> list[Path]:
+    """The MTL files of an 'mtllib' line: one name with spaces, or several names separated by spaces."""
+    rest = rest.strip().replace("\\", "/")
+    whole = path.parent / rest
+    if whole.is_file():
+        return [whole]
+    names = rest.split()
+    found = [path.parent / name for name in names]
+    missing = [name for name, file in zip(names, found, strict=True) if not file.is_file()]
+    if missing or not names:
+        name = rest if len(names) <= 1 else missing[0]
+        raise AssetError(str(path), f"material library '{name}' is missing (looked for {path.parent / name})")
+    return found
+
+
 def _read_obj(path: Path) -> list[_Part]:
     import trimesh
 
@@ -1059,14 +1094,16 @@ def _read_obj(path: Path) -> list[_Part]:
     for line in text.splitlines():
         has_normals = has_normals or line.startswith("vn ")
         if line.lower().startswith("mtllib"):
-            name = line.split(None, 1)[1].strip() if len(line.split(None, 1)) > 1 else ""
-            mtl = path.parent / name
-            if not mtl.is_file():
-                raise AssetError(str(path), f"material library '{name}' is missing (looked for {mtl})")
-            materials.update(_parse_mtl(path, mtl))
-    loaded = trimesh.load(io.BytesIO(text.encode("utf-8")), file_type="obj", process=False, maintain_order=True,
-                          group_material=True, skip_materials=False,
-                          resolver=trimesh.resolvers.FilePathResolver(str(path)))
+            for mtl in _material_libraries(path, line.split(None, 1)[1] if len(line.split(None, 1)) > 1 else ""):
+                materials.update(_parse_mtl(path, mtl))
+    # trimesh only reads single-name MTL libraries with plain paths; the MTL files were parsed above, so trimesh
+    # gets one stand-in library that names every material, which is all it needs to group faces by material.
+    stand_in = "".join(f"newmtl {name}\nKd 1 1 1\n" for name in materials).encode("utf-8")
+    obj_text = "\n".join("mtllib vitrina-materials.mtl" if line.lower().startswith("mtllib") else line
+                         for line in text.splitlines())
+    loaded = trimesh.load(io.BytesIO(obj_text.encode("utf-8")), file_type="obj", process=False,
+                          maintain_order=True, group_material=True, skip_materials=False,
+                          resolver=_StandInResolver(stand_in))
     geometries = list(loaded.geometry.items()) if isinstance(loaded, trimesh.Scene) else [(path.stem, loaded)]
     parts = []
     for key, geometry in geometries:

@@ -596,3 +596,26 @@ def test_mangled_files_load_or_fail_with_an_asset_error(tmp_path: Path, kind: st
 def test_obj_that_is_not_utf8_is_still_read(tmp_path: Path) -> None:
     path = write(tmp_path / "latin.obj", "# Caf\xe9 mod\xe8le\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".encode("latin-1"))
     assert the_primitive(path).triangle_count == 1
+
+
+def test_obj_with_two_material_libraries_and_a_windows_texture_path(tmp_path: Path) -> None:
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "stone.png").write_bytes(png_bytes((90, 90, 90)))
+    write(tmp_path / "a.mtl", "newmtl stone\nmap_Kd -s 1 1 1 maps\\stone.png\n")
+    write(tmp_path / "b.mtl", "newmtl gold\nKd 1 0.8 0\n")
+    path = write(tmp_path / "two.obj", "mtllib a.mtl b.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\n"
+                                       "usemtl stone\nf 1 2 3\nusemtl gold\nf 3 2 4\n")
+    materials = {p.material.name: p.material for m in load_asset(path).meshes() for p in m.primitives if p.material}
+    assert set(materials) == {"stone", "gold"}
+    assert materials["stone"].base_color_texture is not None
+    assert materials["stone"].base_color_texture.texture.data == (tmp_path / "maps" / "stone.png").read_bytes()
+    assert materials["gold"].base_color_factor[:3] == pytest.approx((1.0, 0.8, 0.0))
+
+
+def test_truncated_ply_with_faces_says_so(tmp_path: Path) -> None:
+    header = (b"ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+              b"property float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n")
+    body = np.eye(3, dtype="<f4").tobytes() + struct.pack("<B3i", 3, 0, 1, 2)
+    write(tmp_path / "whole.ply", header + body)
+    assert the_primitive(tmp_path / "whole.ply").triangle_count == 1
+    expect_asset_error(write(tmp_path / "cut.ply", header + body[:-6]), "shorter or longer than its header says")
