@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -20,15 +21,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from pipeline import compose, manifest
 from pipeline.cache import AssetCache, asset_key
 from pipeline.errors import AssetError, BudgetError
-from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, measure_scene
+from pipeline.report import (
+    BudgetCheck,
+    BuildReport,
+    Progress,
+    RoomReport,
+    floor_plan_svg,
+    human_bytes,
+    measure_scene,
+)
 from pipeline.scene import Scene, Texture
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
 CACHE_DIR_NAME = ".vitrina-cache"
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """What one room may cost on a device (DESIGN §4, from Meta's native budgets; to be checked on devices)."""
+
+    name: str
+    draw_calls: int
+    triangles: int
+    texture_bytes_gpu: int
+    bytes: int  # download size of the room's GLB: what a visitor waits for on a museum's Wi-Fi
+    max_texture: int
+
+    def limits(self) -> dict[str, int]:
+        return {"triangles": self.triangles, "draw_calls": self.draw_calls, "bytes": self.bytes,
+                "texture_bytes_gpu": self.texture_bytes_gpu}
+
+
+MB = 1 << 20
+PROFILES = {
+    "quest2": DeviceProfile("quest2", 100, 500_000, 256 * MB, 40 * MB, 2048),
+    "quest3": DeviceProfile("quest3", 200, 1_000_000, 512 * MB, 60 * MB, 2048),
+    "phone": DeviceProfile("phone", 100, 300_000, 256 * MB, 25 * MB, 2048),
+    "desktop": DeviceProfile("desktop", 500, 3_000_000, 1024 * MB, 150 * MB, 4096),
+}
 
 
 @dataclass(frozen=True)
@@ -360,15 +396,27 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
+    lod_sources: dict[str, Scene] = {}
     with progress.stage("optimize"):
+        texture_limit = min(PROFILES[target].max_texture for target in exhibit.exhibit.targets)
+        before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
+        quantize = tuple(t for t in room_transforms if _is_quantize(t))
         for room in composition.rooms:
-            for transform in room_transforms:
+            for transform in before_quantize:
+                room.scene = transform(room.scene)
+            # One GLB serves every target unless a budget forces an LOD, so it must fit the strictest one.
+            fit_textures(room.scene, texture_limit)
+            if exhibit.exhibit.over_budget == "simplify":
+                # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
+                lod_sources[room.id] = copy.deepcopy(room.scene)
+            for transform in quantize:
                 room.scene = transform(room.scene)
     rooms_out: dict[str, manifest.RoomOutput] = {}
     with progress.stage("write"):
         for number, room in enumerate(composition.rooms, start=1):
             progress.step(number, len(composition.rooms), room.id)
-            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report)
+            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_sources.get(room.id),
+                                             quantize)
     with progress.stage("manifest"):
         media = MediaWriter(folder)
         artifact_audio = {a.id: media.audio(a.audio) for a in exhibit.artifacts}
@@ -391,6 +439,34 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     return report
 
 
+def fit_textures(scene: Scene, max_size: int) -> int:
+    """Shrink textures wider or taller than max_size (keeping aspect and format); returns how many were resized.
+
+    Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
+    """
+    from PIL import Image
+
+    from pipeline.report import texture_refs
+
+    resized: dict[int, Texture] = {}
+    for texture in {id(ref.texture): ref.texture for ref in texture_refs(scene)}.values():
+        if max(texture.width, texture.height) <= max_size or texture.mime_type == "image/ktx2":
+            continue
+        with Image.open(io.BytesIO(texture.data)) as image:
+            ratio = max_size / max(image.width, image.height)
+            size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
+            smaller = image.resize(size, Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            kind = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}[texture.mime_type]
+            extra: dict[str, Any] = {"quality": 92} if kind in ("JPEG", "WEBP") else {}
+            if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
+                smaller = smaller.convert("RGB")
+            smaller.save(buffer, format=kind, **extra)
+        texture.data, texture.width, texture.height = buffer.getvalue(), size[0], size[1]
+        resized[id(texture)] = texture
+    return len(resized)
+
+
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Per-asset transforms (cached with the asset) and per-room transforms, both in the presets' order.
 
@@ -405,50 +481,102 @@ def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any,
     return tuple(default_transforms(per_asset)), tuple(default_transforms(per_room))
 
 
+def _is_quantize(transform: Any) -> bool:
+    return type(transform).__name__ == "Quantize"
+
+
 def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, options: BuildOptions,
-                report: BuildReport) -> manifest.RoomOutput:
+                report: BuildReport, lod_source: Scene | None, quantize: tuple[Any, ...]) -> manifest.RoomOutput:
     """Write the room's GLB, check it against every target, and make LODs or fail as the spec asks."""
     glb, size = write_room_glb(folder, room.id, room.scene, options)
-    measured = measure_scene(room.scene)
-    stats = {"triangles": measured.triangles, "draw_calls": measured.draw_calls, "bytes": size,
-             "texture_bytes_gpu": measured.texture_bytes_gpu}
+    stats = _stats(room.scene, size)
     report.rooms.append(RoomReport(room=room.id, glb=glb, artifacts=len(room.artifact_ids), **stats))
     output = manifest.RoomOutput(glb=glb, stats=stats)
-    import importlib.util
-
-    if importlib.util.find_spec("pipeline.budgets") is None:  # TEMPORARY until budgets.py lands
-        return output
-    from pipeline import budgets
-
     failures: list[str] = []
     for target in exhibit.exhibit.targets:
-        profile = budgets.PROFILES[target]
+        profile = PROFILES[target]
         limits = profile.limits()
         check = BudgetCheck(room=room.id, target=target, values=dict(stats), limits=limits)
         report.budgets.append(check)
         if not check.over:
             continue
-        if exhibit.exhibit.over_budget == "simplify":
-            lighter, error = budgets.simplify_to_budget(room.scene, profile, exhibit.exhibit.max_error)
-            lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)
-            lod_measured = measure_scene(lighter)
-            lod_values = {"triangles": lod_measured.triangles, "draw_calls": lod_measured.draw_calls,
-                          "bytes": lod_size, "texture_bytes_gpu": lod_measured.texture_bytes_gpu}
-            check.action, check.lod_error = "lod", round(float(error), 6)
-            output.lod.append({"target": target, "glb": lod_glb, "error": round(float(error), 6),
-                               "stats": lod_values})
-            still = [m for m, v in lod_values.items() if m in limits and v > limits[m]]
-            if still:
-                check.action = "over"
-                failures.append(f"room {room.id} on {target}: even simplified within error "
-                                f"{exhibit.exhibit.max_error} it is over budget in {', '.join(still)}")
-        else:
+        if lod_source is None:
             check.action = "over"
-            failures.append(f"room {room.id} on {target}: over budget in {', '.join(check.over)}")
+            failures.append(f"room {room.id} on {target}: over budget in {', '.join(check.over)} "
+                            f"(over_budget: fail)")
+            continue
+        lighter, error = make_lod(lod_source, profile, exhibit.exhibit.max_error, stats)
+        for transform in quantize:
+            lighter = transform(lighter)
+        lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)
+        lod_stats = _stats(lighter, lod_size)
+        check.action, check.lod_error = "lod", round(error, 6)
+        output.lod.append({"target": target, "glb": lod_glb, "error": round(error, 6), "stats": lod_stats})
+        still = [m for m in limits if lod_stats[m] > limits[m]]
+        if still:
+            check.action = "over"
+            failures.append(f"room {room.id} on {target}: still over budget in {', '.join(still)} after "
+                            f"simplifying within max_error {exhibit.exhibit.max_error}")
     if failures:
-        lines = [*failures, *budgets.asset_report(room.scene, room.artifact_ids)]
-        raise BudgetError(f"{len(failures)} budget failure(s); nothing was published", lines)
+        lines = [*failures, *asset_budget_lines(room)]
+        raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
     return output
+
+
+def _stats(scene: Scene, size: int) -> dict[str, int]:
+    measured = measure_scene(scene)
+    return {"triangles": measured.triangles, "draw_calls": measured.draw_calls, "bytes": size,
+            "texture_bytes_gpu": measured.texture_bytes_gpu}
+
+
+def asset_budget_lines(room: compose.ComposedRoom) -> list[str]:
+    """Per artifact of the room: what it costs, heaviest first, so a designer sees what to change."""
+    rows = []
+    for node in room.scene.nodes:
+        if node.name in room.artifact_ids:
+            measured = measure_scene(Scene(name=node.name, nodes=[node]))
+            rows.append((measured.triangles, node.name, measured))
+    shell = measure_scene(Scene(name="shell", nodes=[n for n in room.scene.nodes if n.name not in room.artifact_ids]))
+    lines = [f"  {name}: {m.triangles:,} triangles, {m.draw_calls} draw calls, "
+             f"{human_bytes(m.texture_bytes_gpu)} GPU textures" for _, name, m in sorted(rows, key=lambda r: (-r[0], r[1]))]
+    lines.append(f"  (room, plinths, frames, lights: {shell.triangles:,} triangles, {shell.draw_calls} draw calls)")
+    return lines
+
+
+def make_lod(source: Scene, profile: DeviceProfile, max_error: float, stats: dict[str, int]) -> tuple[Scene, float]:
+    """A lighter copy of a room for one target: triangles simplified towards the budget without exceeding
+    `max_error` (a fraction of each mesh's bounding-box diagonal), textures halved while GPU memory is over.
+
+    Returns the scene and the largest geometric error it introduced (same unit as max_error).
+    """
+    from pipeline import meshopt
+
+    scene = copy.deepcopy(source)
+    worst = 0.0
+    if stats["triangles"] > profile.triangles:
+        # A little under the limit, because meshoptimizer stops short of its target when the error bound binds.
+        ratio = profile.triangles / stats["triangles"] * 0.95
+        for mesh in scene.meshes():
+            for primitive in mesh.primitives:
+                if primitive.mode != 4 or primitive.indices is None or primitive.targets:
+                    continue
+                positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float32)
+                if positions.dtype.kind != "f" or len(primitive.indices) < 3 * 64:
+                    continue
+                diagonal = float(np.linalg.norm(positions.max(axis=0) - positions.min(axis=0)))
+                scale = meshopt.simplify_scale(positions)
+                if diagonal <= 0 or scale <= 0:
+                    continue
+                target = int(len(primitive.indices) * ratio) // 3 * 3
+                result = meshopt.simplify(positions, primitive.indices, target, max_error * diagonal / scale)
+                if len(result.indices) and len(result.indices) < len(primitive.indices):
+                    primitive.indices = result.indices.astype(np.uint32)
+                    worst = max(worst, result.relative_error * scale / diagonal)
+    limit = profile.max_texture
+    while measure_scene(scene).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
+        limit //= 2
+        fit_textures(scene, limit)
+    return scene, worst
 
 
 def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -491,8 +492,12 @@ def _in_default(text: dict[str, str], default_language: str) -> str:
     return text.get(default_language) or next(iter(text.values()), "")
 
 
-def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_rights: str) -> dict[str, Any]:
-    """The record as a KHR_xmp_json_ld packet: Dublin Core elements, XMP rights and the credit line."""
+def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_rights: str,
+                fallback_title: dict[str, str] | None = None) -> dict[str, Any]:
+    """The record as a KHR_xmp_json_ld packet: Dublin Core elements, XMP rights and the credit line.
+
+    Every packet has a dc:title; an untitled record (a text panel, say) uses `fallback_title`, else its id.
+    """
     packet: dict[str, Any] = {
         "@context": {
             "dc": "http://purl.org/dc/elements/1.1/",
@@ -503,8 +508,8 @@ def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_ri
         "@id": "",
     }
     data = record_dict(record)
-    if "title" in data:
-        packet["dc:title"] = _lang_alt(data["title"], default_language)
+    title = data.get("title") or fallback_title or {default_language: artifact_id}
+    packet["dc:title"] = _lang_alt(title, default_language)
     if "creator" in data:
         packet["dc:creator"] = {"@list": [_in_default(data["creator"], default_language)]}
     if "date" in data:
@@ -648,7 +653,7 @@ class Composer:
         self.panel_textures = panel_textures or {}  # artifact id → rendered panel text
         self.language = exhibit.default_language
         self._materials: dict[tuple[Any, ...], Material] = {}
-        self._used_assets: set[int] = set()
+        self._used_assets: dict[int, str] = {}  # id of an asset scene → the room that uses its nodes
 
     def material(self, name: str, color: tuple[float, float, float, float], roughness: float = 0.9,
                  metallic: float = 0.0, alpha: str = "OPAQUE", double_sided: bool = False) -> Material:
@@ -747,14 +752,20 @@ class Composer:
         if artifact.alt:
             extras["vitrina"]["alt"] = text_map(artifact.alt)
         return Node(name=artifact.id, keep=True, extras=extras,
-                    xmp=dublin_core(artifact.id, artifact.record, self.language, self.exhibit.exhibit.rights))
+                    xmp=dublin_core(artifact.id, artifact.record, self.language, self.exhibit.exhibit.rights,
+                                    fallback_title=text_map(artifact.alt)))
 
     def _place_model(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         asset = self.assets[artifact.id]
-        if id(asset) in self._used_assets:
+        used_in = self._used_assets.get(id(asset))
+        if used_in is not None and used_in != room.id:
+            # Room transforms rewrite meshes in place (merge, quantize), so rooms must never share one.
+            asset = copy.deepcopy(asset)
+            used_in = None
+        if used_in == room.id:
             roots, animations = clone_nodes(asset, artifact.id)
         else:
-            self._used_assets.add(id(asset))
+            self._used_assets[id(asset)] = room.id
             roots = list(asset.nodes)
             animations = list(asset.animations)
             for animation in animations:

@@ -230,11 +230,27 @@ def texture_gpu_bytes(width: int, height: int, mime_type: str) -> int:
     return int(width * height * texel_bytes * 4 // 3)
 
 
+def texture_refs(scene: Any) -> list[Any]:
+    """Every TextureRef that a material of the scene uses (core slots and KHR_materials_* extensions)."""
+    refs: list[Any] = []
+    seen: set[int] = set()
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            material = primitive.material
+            if material is None or id(material) in seen:
+                continue
+            seen.add(id(material))
+            core = [material.base_color_texture, material.metallic_roughness_texture, material.normal_texture,
+                    material.occlusion_texture, material.emissive_texture]
+            refs += [ref for ref in core if ref is not None]
+            refs += _nested_refs(material.extensions)
+    return refs
+
+
 def measure_scene(scene: Any) -> SceneMeasure:
     """Triangles (each instance counted), draw calls (one per primitive per node; an instanced node is one
     call per primitive) and GPU texture memory (each distinct texture once)."""
     measure = SceneMeasure()
-    textures: dict[int, Any] = {}
     for node in scene.all_nodes():
         if node.mesh is None:
             continue
@@ -242,15 +258,7 @@ def measure_scene(scene: Any) -> SceneMeasure:
         for primitive in node.mesh.primitives:
             measure.triangles += primitive.triangle_count * copies
             measure.draw_calls += 1
-            material = primitive.material
-            if material is None:
-                continue
-            refs = [material.base_color_texture, material.metallic_roughness_texture, material.normal_texture,
-                    material.occlusion_texture, material.emissive_texture]
-            refs += _nested_refs(material.extensions)
-            for ref in refs:
-                if ref is not None and hasattr(ref, "texture"):
-                    textures[id(ref.texture)] = ref.texture
+    textures = {id(ref.texture): ref.texture for ref in texture_refs(scene)}
     measure.texture_bytes_gpu = sum(texture_gpu_bytes(t.width, t.height, t.mime_type) for t in textures.values())
     return measure
 

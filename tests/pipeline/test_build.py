@@ -5,19 +5,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import struct
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline import build as build_module
 from pipeline import compose
-from pipeline.build import BuildOptions, build
-from pipeline.errors import AssetError, SpecError
+from pipeline.build import PROFILES, BuildOptions, DeviceProfile, build
+from pipeline.errors import AssetError, BudgetError, SpecError
 from pipeline.report import Progress
 from tests.gltf_validator import errors_of, validate_many
-from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
 QUIET = BuildOptions(quiet=True, jobs=1)
 
@@ -176,3 +179,75 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
     text = stream.getvalue()
     assert "\r" in text and "[############............] 2/4 b.glb" in text
     assert "assets" in progress.timings
+
+
+def tiny_profiles(**limits: int) -> dict[str, DeviceProfile]:
+    """The real profiles with some limits lowered, so a small test room can be over budget."""
+    return {name: replace(profile, **limits) for name, profile in PROFILES.items()}
+
+
+@pytest.fixture
+def dense(tmp_path: Path) -> Path:
+    """The tiny exhibit with a 4,800-triangle sphere instead of the cube."""
+    spec = write_tiny_exhibit(tmp_path / "dense", over_budget="simplify")
+    (spec / "models" / "cube.obj").write_text(sphere_obj(), encoding="utf-8")
+    return spec
+
+
+def test_over_budget_with_simplify_writes_an_lod_within_the_error_bound(dense: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build_module, "PROFILES", tiny_profiles(triangles=3000))
+    report = build(dense, tmp_path / "out", QUIET)
+    data = json.loads((tmp_path / "out" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    hall = next(room for room in data["rooms"] if room["id"] == "hall")
+    assert hall["stats"]["triangles"] > 3000  # the full room is kept for the targets it fits
+    assert {lod["target"] for lod in hall["lod"]} == {"quest2", "desktop"}
+    for lod in hall["lod"]:
+        assert lod["stats"]["triangles"] <= 3000
+        assert 0 < lod["error"] <= 0.05  # the spec's max_error
+        assert (tmp_path / "out" / "tiny" / lod["glb"]).is_file()
+    checks = {(c.room, c.target): c for c in report.budgets}
+    assert checks[("hall", "quest2")].action == "lod"
+    assert checks[("side", "quest2")].action == "ok" or checks[("side", "quest2")].action == "lod"
+    reports = validate_many([tmp_path / "out" / "tiny" / lod["glb"] for lod in hall["lod"]])
+    assert all(r["issues"]["numErrors"] == 0 for r in reports), [errors_of(r) for r in reports]
+
+
+def test_over_budget_with_fail_reports_each_asset_and_publishes_nothing(dense: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    write_spec(dense, over_budget="fail")
+    monkeypatch.setattr(build_module, "PROFILES", tiny_profiles(triangles=3000))
+    with pytest.raises(BudgetError) as caught:
+        build(dense, tmp_path / "out", QUIET)
+    message = str(caught.value)
+    assert "room hall on quest2: over budget in triangles" in message
+    # The per-asset report lists the heavy artifact first.
+    assert re.search(r"\n  cube: 4,[0-9]{3} triangles", message), message
+    assert not (tmp_path / "out" / "tiny").exists()
+
+
+def test_when_even_the_lod_is_over_the_build_fails(dense: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build_module, "PROFILES", tiny_profiles(draw_calls=2))  # simplifying cannot help here
+    with pytest.raises(BudgetError, match="still over budget in draw_calls"):
+        build(dense, tmp_path / "out", QUIET)
+
+
+def test_textures_over_the_strictest_target_maximum_are_shrunk(tmp_path: Path) -> None:
+    from PIL import Image
+
+    spec = write_tiny_exhibit(tmp_path / "big")
+    Image.new("RGB", (3000, 1500), (200, 30, 30)).save(spec / "images" / "red.png")
+    build(spec, tmp_path / "out", QUIET)  # quest2 (2048) is the strictest of quest2 and desktop
+    data = json.loads((tmp_path / "out" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    hall = next(room for room in data["rooms"] if room["id"] == "hall")
+    document = glb_json((tmp_path / "out" / "tiny" / hall["glb"]).read_bytes())
+    blob = (tmp_path / "out" / "tiny" / hall["glb"]).read_bytes()
+    sizes = []
+    for image in document["images"]:
+        view = document["bufferViews"][image["bufferView"]]
+        start = 20 + struct.unpack_from("<I", blob, 12)[0] + 8 + view.get("byteOffset", 0)
+        with Image.open(io.BytesIO(blob[start:start + view["byteLength"]])) as decoded:
+            sizes.append(decoded.size)
+    assert (2048, 1024) in sizes
+    assert hall["stats"]["texture_bytes_gpu"] < 3000 * 1500 * 4

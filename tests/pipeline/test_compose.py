@@ -161,14 +161,28 @@ def test_start_faces_the_declared_direction(composed: tuple[compose.Composition,
     assert composition.start == {"room": "hall", "position": [0.0, 0.0, 2.0], "yaw": -90.0}
 
 
-def test_a_second_use_of_one_asset_gets_its_own_nodes_but_shares_meshes(composed: tuple[compose.Composition, object]) -> None:
+def test_rooms_never_share_nodes_or_meshes(composed: tuple[compose.Composition, object]) -> None:
+    # Room transforms rewrite meshes in place, so the cube in the hall and the one in the side room are copies.
     composition, _ = composed
     first = next(n for n in composition.rooms[0].scene.nodes if n.name == "cube")
     second = next(n for n in composition.rooms[1].scene.nodes if n.name == "cube2")
-    first_nodes = {id(n) for n in first.walk()}
-    assert not first_nodes & {id(n) for n in second.walk()}
-    first_meshes = {id(n.mesh) for n in first.walk() if n.mesh is not None}
-    assert first_meshes == {id(n.mesh) for n in second.walk() if n.mesh is not None}
+    assert not {id(n) for n in first.walk()} & {id(n) for n in second.walk()}
+    assert not {id(n.mesh) for n in first.walk()} & {id(n.mesh) for n in second.walk()} - {id(None)}
+
+
+def test_a_clone_for_the_same_room_shares_meshes_and_retargets_animations() -> None:
+    from pipeline.scene import Animation, AnimationChannel, AnimationSampler
+
+    builder = compose.MeshBuilder()
+    builder.box((0, 0, 0), (1, 1, 1), compose.solid("m", (1, 1, 1)))
+    child = Node(name="lid", mesh=builder.mesh("box"))
+    root = Node(name="pot", children=[child])
+    sampler = AnimationSampler(np.array([0.0, 1.0], np.float32), np.zeros((2, 3), np.float32))
+    scene = Scene(name="a", nodes=[root], animations=[Animation("open", [AnimationChannel(sampler, child, "translation")])])
+    roots, animations = compose.clone_nodes(scene, "second")
+    twin = roots[0].children[0]
+    assert twin is not child and twin.mesh is child.mesh
+    assert animations[0].name == "second/open" and animations[0].channels[0].node is twin
 
 
 def test_nodes_bounds_follow_node_transforms() -> None:

@@ -112,3 +112,26 @@ def write_spec(folder: Path, exhibit_id: str = "tiny", targets: str = "quest2, d
                intro: str = "Welcome to the tiny exhibit.") -> None:
     text = TINY_YAML.format(id=exhibit_id, targets=targets, over_budget=over_budget, intro=intro)
     (folder / "exhibit.yaml").write_text(text, encoding="utf-8")
+
+
+def sphere_obj(rings: int = 40, segments: int = 60) -> str:
+    """A UV sphere of radius 0.5 resting on y=0 (2·rings·segments triangles), using the cube's material."""
+    import math
+
+    lines = ["mtllib cube parts.mtl"]
+    for ring in range(rings + 1):
+        theta = math.pi * ring / rings
+        for segment in range(segments):
+            phi = 2 * math.pi * segment / segments
+            x, y, z = math.sin(theta) * math.cos(phi), math.cos(theta), math.sin(theta) * math.sin(phi)
+            lines.append(f"v {0.5 * x:.6f} {0.5 + 0.5 * y:.6f} {0.5 * z:.6f}")
+            lines.append(f"vt {segment / segments:.6f} {ring / rings:.6f}")
+    lines.append("usemtl painted")
+    for ring in range(rings):
+        for segment in range(segments):
+            a = ring * segments + segment + 1
+            b = ring * segments + (segment + 1) % segments + 1
+            c, d = a + segments, b + segments
+            lines.append(f"f {a}/{a} {b}/{b} {d}/{d}")
+            lines.append(f"f {a}/{a} {d}/{d} {c}/{c}")
+    return "\n".join(lines) + "\n"
