@@ -1051,20 +1051,6 @@ def _strip_map_options(rest: str) -> str:
     return " ".join(tokens[index:]).strip()
 
 
-class _StandInResolver:
-    """Answers trimesh's request for an OBJ's material library with prepared bytes, and nothing else."""
-
-    def __init__(self, library: bytes) -> None:
-        self.library = library
-
-    def get(self, name: str) -> bytes:
-        if name == "vitrina-materials.mtl":
-            return self.library
-        raise FileNotFoundError(name)
-
-    __getitem__ = get  # trimesh's OBJ loader indexes the resolver
-
-
 def _material_libraries(path: Path, rest: str) -> list[Path]:
     """The MTL files of an 'mtllib' line: one name with spaces, or several names separated by spaces."""
     rest = rest.strip().replace("\\", "/")
@@ -1103,7 +1089,7 @@ def _read_obj(path: Path) -> list[_Part]:
                          for line in text.splitlines())
     loaded = trimesh.load(io.BytesIO(obj_text.encode("utf-8")), file_type="obj", process=False,
                           maintain_order=True, group_material=True, skip_materials=False,
-                          resolver=_StandInResolver(stand_in))
+                          resolver={"vitrina-materials.mtl": stand_in})
     geometries = list(loaded.geometry.items()) if isinstance(loaded, trimesh.Scene) else [(path.stem, loaded)]
     parts = []
     for key, geometry in geometries:
