@@ -1,0 +1,422 @@
+"""Tour fan-out benchmark: our tour server against a plain websockets.broadcast relay, side by side in one run.
+
+One guide sends a timestamped pose at 20 Hz; N visitors, spread over load-generator processes (~250 each), measure
+receive time minus send time. Also loss, connection setup time, server CPU and RSS per connection, and RSS per idle
+connection with 10,000 idle members held by one process. `make bench` runs it; `--quick` is a short smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = b"benchmark-secret-0123456789abcdef"
+EXHIBIT, TOUR = "bench", "fanout"
+CLIENTS_PER_PROCESS = 250
+IDLE_CLIENTS_PER_PROCESS = 1000
+POSE_HZ = 20
+WARMUP_S = 1.0
+WARMUP_ROOM = "warm-up"  # poses of the first second carry this room and are not measured (both servers forward it)
+DOC = REPO / "docs" / "benchmarks.md"
+SECTION_START = "<!-- tours:start -->"
+SECTION_END = "<!-- tours:end -->"
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def write_site(root: Path) -> Path:
+    manifest = {"schema_version": 1, "exhibit": {"id": EXHIBIT, "title": {"en": "Bench"}},
+                "tours": [{"id": TOUR, "title": {"en": "Fan-out"},
+                           "stops": [{"index": i, "artifact": f"a{i}", "annotation": None, "room": "hall"}
+                                     for i in range(3)]}]}
+    (root / EXHIBIT).mkdir(parents=True, exist_ok=True)
+    (root / EXHIBIT / "exhibit.json").write_text(json.dumps(manifest))
+    return root
+
+
+# ------------------------------------------------------------------------------------------------ servers
+
+
+async def run_relay(port_out: Any) -> None:
+    """The reference: the first message says guide or visitor; guide frames go to every visitor via broadcast."""
+    from websockets.asyncio.server import broadcast, serve
+
+    visitors: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        role = json.loads(await ws.recv()).get("role")
+        await ws.send('{"type":"welcome"}')
+        if role == "guide":
+            async for message in ws:
+                broadcast(visitors, message)
+        else:
+            visitors.add(ws)
+            try:
+                await ws.wait_closed()
+            finally:
+                visitors.discard(ws)
+
+    async with serve(handler, "127.0.0.1", 0, compression=None, max_size=64 * 1024) as server:
+        port_out(next(iter(server.sockets)).getsockname()[1])
+        await asyncio.Future()
+
+
+async def run_tours(port_out: Any, site: Path) -> None:
+    sys.path.insert(0, str(REPO))
+    from viewer.tours.server import Limits, serve_tours
+
+    limits = Limits(room_cap=20_000, rate_per_s=100, burst=200)
+    await serve_tours(site, "127.0.0.1", 0, secret=SECRET, limits=limits, ready=port_out)
+
+
+def serve_main(kind: str, site: str) -> None:
+    raise_fd_limit()
+
+    def announce(port: int) -> None:
+        print(port, flush=True)
+
+    if kind == "relay":
+        asyncio.run(run_relay(announce))
+    else:
+        asyncio.run(run_tours(announce, Path(site)))
+
+
+class ServerProcess:
+    def __init__(self, kind: str, site: Path) -> None:
+        self.kind = kind
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_tours", "serve", kind, str(site)],
+                                        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        import psutil
+
+        self.ps = psutil.Process(self.process.pid)
+
+    def rss(self) -> int:
+        return int(self.ps.memory_info().rss)
+
+    def cpu(self) -> float:
+        times = self.ps.cpu_times()
+        return float(times.user + times.system)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+# ------------------------------------------------------------------------------------------------ clients
+
+
+def hello(kind: str, role: str, name: str) -> str:
+    if kind == "relay":
+        return json.dumps({"role": role})
+    sys.path.insert(0, str(REPO))
+    from viewer.tours import tokens
+
+    if role == "guide":
+        return json.dumps({"type": "hello", "v": 1, "token": tokens.mint_guide_token(SECRET, EXHIBIT, TOUR),
+                           "name": name, "device": "desktop"})
+    return json.dumps({"type": "hello", "v": 1, "code": tokens.visitor_code(SECRET, EXHIBIT, TOUR), "name": name,
+                       "device": "phone"})
+
+
+async def open_visitor(url: str, kind: str, name: str, source: str | None) -> tuple[Any, float]:
+    """Connect and join; (connection, setup seconds until the join is acknowledged)."""
+    from websockets.asyncio.client import connect
+
+    started = time.perf_counter()
+    kwargs: dict[str, Any] = {"compression": None, "open_timeout": 60, "ping_interval": None, "max_queue": None}
+    if source:
+        kwargs["local_addr"] = (source, 0)
+    ws = await connect(url, **kwargs)
+    await ws.send(hello(kind, "visitor", name))
+    if kind == "relay":
+        await ws.recv()
+    else:
+        while json.loads(await ws.recv())["type"] != "snapshot":
+            pass
+    return ws, time.perf_counter() - started
+
+
+async def visitors_main(url: str, kind: str, count: int, offset: int, pipe: Connection, idle: bool) -> None:
+    raise_fd_limit()
+    sources = [f"127.0.0.{2 + (offset + i) // 20_000}" for i in range(count)]  # past ~28k ports per source address
+    semaphore = asyncio.Semaphore(50)
+
+    async def open_one(i: int) -> tuple[Any, float]:
+        async with semaphore:
+            return await open_visitor(url, kind, f"v{offset + i}", sources[i])
+
+    opened = await asyncio.gather(*(open_one(i) for i in range(count)))
+    connections = [ws for ws, _ in opened]
+    pipe.send(("ready", [setup for _, setup in opened]))
+    latencies = array("d")
+    received = 0
+    wanted = 2**62  # known once the guide has finished
+    stop = asyncio.Event()
+
+    async def listen(ws: Any) -> None:
+        nonlocal received
+        with contextlib.suppress(Exception):
+            async for message in ws:
+                now = time.time() * 1000
+                if '"pose"' in message and WARMUP_ROOM not in message:
+                    # A string search instead of json.loads keeps the load generator's own cost out of the numbers.
+                    start = message.find('"t":') + 4
+                    latencies.append(now - float(message[start:message.find(",", start)]))
+                    received += 1
+                    if received >= wanted:
+                        stop.set()
+
+    tasks = [] if idle else [asyncio.create_task(listen(ws)) for ws in connections]
+    loop = asyncio.get_running_loop()
+    _, sent = await loop.run_in_executor(None, pipe.recv)  # ("stop", poses the guide sent)
+    wanted = sent * count
+    if received < wanted:
+        # Late poses are late, not lost: wait for them (bounded), so loss only counts what never arrives.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 10)
+    for task in tasks:
+        task.cancel()
+    pipe.send(("result", latencies.tobytes(), received))
+    await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
+
+
+def visitors_process(url: str, kind: str, count: int, offset: int, pipe: Connection, idle: bool) -> None:
+    asyncio.run(visitors_main(url, kind, count, offset, pipe, idle))
+
+
+async def guide_run(url: str, kind: str, seconds: float) -> int:
+    """Send timestamped poses at POSE_HZ for a warm-up second and then `seconds`; the number of measured poses."""
+    from websockets.asyncio.client import connect
+
+    async with connect(url, compression=None, ping_interval=None) as ws:
+        await ws.send(hello(kind, "guide", "Guide"))
+        await ws.recv()
+        drain = asyncio.create_task(_discard(ws))
+        sent = measured = 0
+        started = time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds + WARMUP_S:
+            warming = elapsed < WARMUP_S
+            pose = {"type": "pose", "t": time.time() * 1000, "head": {"p": [1.0, 1.6, 2.0], "q": [0, 0, 0, 1]},
+                    "pointer": {"o": [1.0, 1.2, 2.0], "d": [0, 0, -1]}, "room": WARMUP_ROOM if warming else "hall"}
+            await ws.send(json.dumps(pose))
+            sent += 1
+            measured += not warming
+            await asyncio.sleep(max(0.0, sent / POSE_HZ - (time.perf_counter() - started)))
+        drain.cancel()
+        return measured
+
+
+async def _discard(ws: Any) -> None:
+    with contextlib.suppress(Exception):
+        async for _ in ws:
+            pass
+
+
+# ------------------------------------------------------------------------------------------------ one measurement
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def measure(kind: str, site: Path, visitors: int, seconds: float) -> dict[str, Any]:
+    server = ServerProcess(kind, site)
+    context = multiprocessing.get_context("spawn")
+    try:
+        time.sleep(0.3)
+        rss_before = server.rss()
+        url = f"ws://127.0.0.1:{server.port}/tours"
+        workers = []
+        for offset in range(0, visitors, CLIENTS_PER_PROCESS):
+            ours, theirs = context.Pipe()
+            count = min(CLIENTS_PER_PROCESS, visitors - offset)
+            process = context.Process(target=visitors_process, args=(url, kind, count, offset, theirs, False))
+            process.start()
+            workers.append((process, ours))
+        setups: list[float] = []
+        for _, pipe in workers:
+            if not pipe.poll(120):
+                raise RuntimeError("load generator did not connect in 120 s")
+            _, times = pipe.recv()
+            setups += times
+        time.sleep(0.5)
+        rss_connected = server.rss()
+        cpu_before = server.cpu()
+        wall_before = time.perf_counter()
+        sent = asyncio.run(guide_run(url, kind, seconds))
+        time.sleep(0.5)  # let the last poses arrive
+        cpu_used = server.cpu() - cpu_before
+        wall = time.perf_counter() - wall_before
+        latencies: list[float] = []
+        received = 0
+        for _, pipe in workers:
+            pipe.send(("stop", sent))
+        for process, pipe in workers:
+            _, raw, count = pipe.recv()
+            values = array("d")
+            values.frombytes(raw)
+            latencies += values.tolist()
+            received += count
+            process.join(30)
+        expected = sent * visitors
+        return {
+            "server": kind, "visitors": visitors, "sent": sent,
+            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
+            "loss": 1 - received / expected if expected else float("nan"),
+            "setup_p50": percentile(setups, 50) * 1000, "setup_p99": percentile(setups, 99) * 1000,
+            "cpu": cpu_used / wall, "rss_per_conn": (rss_connected - rss_before) / max(1, visitors),
+        }
+    finally:
+        server.stop()
+
+
+def measure_idle(site: Path, connections: int) -> dict[str, Any]:
+    """RSS per idle connection: `connections` joined visitors held by one tour-server process, nothing sent."""
+    server = ServerProcess("tours", site)
+    context = multiprocessing.get_context("spawn")
+    try:
+        time.sleep(0.3)
+        rss_before = server.rss()
+        url = f"ws://127.0.0.1:{server.port}/tours"
+        workers = []
+        for offset in range(0, connections, IDLE_CLIENTS_PER_PROCESS):
+            ours, theirs = context.Pipe()
+            count = min(IDLE_CLIENTS_PER_PROCESS, connections - offset)
+            process = context.Process(target=visitors_process, args=(url, "tours", count, offset, theirs, True))
+            process.start()
+            workers.append((process, ours))
+        setups: list[float] = []
+        for _, pipe in workers:
+            if not pipe.poll(300):
+                raise RuntimeError("idle load generator did not connect in 300 s")
+            setups += pipe.recv()[1]
+        time.sleep(1.0)
+        held = len(setups)
+        rss_after = server.rss()
+        for _, pipe in workers:
+            pipe.send(("stop", 0))
+        for process, pipe in workers:
+            pipe.recv()
+            process.join(60)
+        return {"connections": held, "rss_before": rss_before, "rss_after": rss_after,
+                "rss_per_conn": (rss_after - rss_before) / max(1, held), "setup_p99": percentile(setups, 99) * 1000}
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| N | server | p50 ms | p95 ms | p99 ms | p99 / relay | loss | setup p50 / p99 ms | server CPU | RSS / conn |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    relay_p99 = {row["visitors"]: row["p99"] for row in rows if row["server"] == "relay"}
+    for row in rows:
+        ratio = row["p99"] / relay_p99[row["visitors"]] if row["visitors"] in relay_p99 else float("nan")
+        lines.append(
+            f"| {row['visitors']} | {row['server']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} | "
+            f"{ratio:.2f}× | {row['loss'] * 100:.2f} % | {row['setup_p50']:.1f} / {row['setup_p99']:.1f} | "
+            f"{row['cpu'] * 100:.0f} % | {row['rss_per_conn'] / 1024:.1f} KB |")
+    return "\n".join(lines)
+
+
+def write_doc(text: str) -> None:
+    """Replace the tours section of docs/benchmarks.md (create the file if needed), leaving other sections alone."""
+    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
+    if DOC.exists():
+        current = DOC.read_text(encoding="utf-8")
+    else:
+        current = ("# Benchmarks\n\nMeasured on the shared development machine (2 cores, shared with other work), "
+                   "so compare rows of one run, not runs. Each section names the command that reproduces it.\n")
+    if SECTION_START in current and SECTION_END in current:
+        head, _, rest = current.partition(SECTION_START)
+        _, _, tail = rest.partition(SECTION_END)
+        current = head + block + tail
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.write_text(current, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_tours", description=__doc__)
+    parser.add_argument("--sizes", default="50,200,500,1000,2000")
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--idle", type=int, default=10_000, help="idle connections for the RSS test (0: skip)")
+    parser.add_argument("--quick", action="store_true", help="N = 50, 200 for 3 s, 1000 idle; no doc update")
+    parser.add_argument("--no-doc", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.seconds, args.idle, args.no_doc = "50,200", 3.0, 1000, True
+    raise_fd_limit()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    load_before = os.getloadavg()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="vitrina-bench-") as tmp:
+        site = write_site(Path(tmp))
+        for index, visitors in enumerate(sizes):
+            # Alternate which server goes first, so drift in the machine's load does not favour one of them.
+            order = ("relay", "tours") if index % 2 == 0 else ("tours", "relay")
+            for kind in order:
+                row = measure(kind, site, visitors, args.seconds)
+                rows.append(row)
+                print(f"N={visitors:5d} {kind:6s} p50 {row['p50']:6.1f} p95 {row['p95']:6.1f} p99 {row['p99']:6.1f} ms"
+                      f"  loss {row['loss'] * 100:5.2f} %  cpu {row['cpu'] * 100:4.0f} %"
+                      f"  rss/conn {row['rss_per_conn'] / 1024:5.1f} KB", flush=True)
+        rows.sort(key=lambda row: (row["visitors"], row["server"] != "relay"))
+        idle = measure_idle(site, args.idle) if args.idle else None
+    load_after = os.getloadavg()
+    command = "make bench  (or: .venv/bin/python -m tests.benchmarks.bench_tours)"
+    lines = ["## Live tours: fan-out against a plain relay", "",
+             f"Command: `{command}`. One guide sends a timestamped pose at {POSE_HZ} Hz for {args.seconds:g} s to N "
+             f"visitors (load generators in separate processes, {CLIENTS_PER_PROCESS} clients each); latency is "
+             "receive time minus send time on the same clock. `relay` is a plain `websockets.broadcast` room, "
+             "`tours` is `vitrina tour-server` (memory store); each runs in its own process, compression off. "
+             f"Load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (2 cores, shared).", "",
+             table(rows)]
+    if idle:
+        lines += ["", f"Idle: {idle['connections']} joined visitors held by one tour-server process: RSS "
+                  f"{idle['rss_before'] / 2**20:.0f} → {idle['rss_after'] / 2**20:.0f} MiB, "
+                  f"**{idle['rss_per_conn'] / 1024:.1f} KB per idle connection** (target ≤ 20 KB); "
+                  f"join p99 {idle['setup_p99']:.0f} ms."]
+    text = "\n".join(lines)
+    print()
+    print(text)
+    if not args.no_doc:
+        write_doc(text)
+        print(f"\nwritten to {DOC.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        serve_main(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(main())

@@ -1,0 +1,24 @@
+"""`make bench`: run every benchmark module's main() in turn; each prints its table and updates docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# One line per benchmark module; each exposes main(argv: list[str] | None = None) -> int.
+BENCHMARKS = [
+    "tests.benchmarks.bench_tours",
+    "tests.benchmarks.bench_build",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    status = 0
+    for name in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        status = max(status, int(importlib.import_module(name).main([]) or 0))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
