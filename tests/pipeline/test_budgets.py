@@ -1,0 +1,148 @@
+"""Device budgets: profiles, texture memory estimates, per-room and per-asset classification, and simplification
+within an error bound (measured independently with trimesh)."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+import trimesh
+
+from pipeline import budgets
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from tests.pipeline.transforms.scenes import grid
+
+MB = 1024 * 1024
+
+
+def png_header(width: int, height: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", width, height) + b"\x08\x06\0\0\0"
+
+
+def ktx2_header(width: int, height: int) -> bytes:
+    return b"\xabKTX 20\xbb\r\n\x1a\n" + struct.pack("<IIII", 0, 1, width, height) + b"\0" * 40
+
+
+def triangles_primitive(count: int, material: Material | None = None) -> Primitive:
+    """`count` separate small triangles (cheap to build, exact triangle count)."""
+    positions = np.random.default_rng(count).random((count * 3, 3)).astype(np.float32)
+    return Primitive(attributes={"POSITION": positions}, indices=np.arange(count * 3, dtype=np.uint32),
+                     material=material)
+
+
+def room(triangles: int, draw_calls: int, textures: list[Texture] | None = None) -> Scene:
+    per_call = triangles // draw_calls
+    material = Material("m", base_color_texture=TextureRef(textures[0])) if textures else None
+    nodes = [Node(f"n{i}", mesh=Mesh(f"m{i}", [triangles_primitive(per_call, material)])) for i in range(draw_calls)]
+    return Scene("hall", nodes=nodes)
+
+
+def test_profiles_match_the_design_table() -> None:
+    quest2 = budgets.PROFILES["quest2"]
+    assert (quest2.draw_calls, quest2.triangles, quest2.texture_bytes_gpu, quest2.max_texture_size) == (
+        100, 500_000, 256 * MB, 2048)
+    assert budgets.PROFILES["desktop"].limits()["triangles"] == 3_000_000
+    assert set(budgets.PROFILES) == {"quest2", "quest3", "phone", "desktop"}
+    assert all(p.bytes > 0 for p in budgets.PROFILES.values())
+
+
+def test_texture_memory_estimates() -> None:
+    png = Texture("a", png_header(2048, 1024), "image/png")
+    assert budgets.texture_gpu_bytes(png) == 2048 * 1024 * 4 * 4 // 3
+    assert budgets.texture_gpu_bytes(png, max_size=1024) == 1024 * 512 * 4 * 4 // 3
+    ktx = Texture("b", ktx2_header(4096, 4096), "image/ktx2")
+    assert budgets.texture_gpu_bytes(ktx) == 4096 * 4096 * 4 // 3
+    recorded = Texture("c", b"not parsed", "image/jpeg", width=300, height=200)
+    assert budgets.texture_gpu_bytes(recorded) == 300 * 200 * 4 * 4 // 3
+
+
+@pytest.mark.parametrize(("triangles", "draw_calls", "over"), [
+    (400_000, 80, {"quest2": [], "quest3": [], "phone": ["triangles"], "desktop": []}),
+    (600_000, 150, {"quest2": ["triangles", "draw_calls"], "quest3": [], "phone": ["triangles", "draw_calls"],
+                    "desktop": []}),
+    (90_000, 120, {"quest2": ["draw_calls"], "quest3": [], "phone": ["draw_calls"], "desktop": []}),
+])
+def test_rooms_are_classified_for_each_profile(triangles: int, draw_calls: int, over: dict[str, list[str]]) -> None:
+    scene = room(triangles, draw_calls)
+    for profile, expected in over.items():
+        report = budgets.check_budget(scene, profile)
+        assert report.over == expected, profile
+        assert report.ok == (not expected)
+
+
+def test_texture_memory_and_download_size_count_against_the_budget() -> None:
+    big = Texture("big", png_header(8192, 8192), "image/png")
+    scene = room(1000, 2, [big])
+    # 8192² is resized to each target's maximum first: 2048² RGBA8 with mips is ~21 MB, within every budget
+    assert budgets.check_budget(scene, "quest2").values["texture_bytes_gpu"] == 2048 * 2048 * 4 * 4 // 3
+    many = Scene("gallery", nodes=[Node(f"p{i}", mesh=Mesh("m", [triangles_primitive(2, Material(
+        "m", base_color_texture=TextureRef(Texture(f"t{i}", png_header(2048, 2048), "image/png"))))]))
+        for i in range(15)])
+    assert budgets.check_budget(many, "quest2").over == ["texture_bytes_gpu"]
+    assert budgets.check_budget(many, "desktop").ok
+    assert budgets.check_budget(scene, "phone", download_bytes=20 * MB).over == ["bytes"]
+
+
+def test_per_asset_report_attributes_cost_to_artifacts() -> None:
+    ding = Node("ding", keep=True, children=[Node("body", mesh=Mesh("b", [triangles_primitive(300)]))])
+    vase = Node("vase", keep=True, mesh=Mesh("v", [triangles_primitive(50), triangles_primitive(20)]))
+    wall = Node("wall", mesh=Mesh("w", [triangles_primitive(12)]))
+    scene = Scene("hall", nodes=[ding, vase, wall])
+    usage = {u.name: (u.triangles, u.draw_calls) for u in budgets.asset_usage(scene, ["ding", "vase"])}
+    assert usage == {"ding": (300, 1), "vase": (70, 2), "room": (12, 1)}
+    lines = budgets.asset_report(scene, ["ding", "vase"])
+    assert lines[0].strip().startswith("ding: 300 triangles")
+
+
+def test_instances_count_every_copy_but_one_draw_call() -> None:
+    node = Node("bolts", mesh=Mesh("b", [triangles_primitive(100)]),
+                instances={"TRANSLATION": np.zeros((7, 3), np.float32)})
+    usage = budgets.measure(Scene("s", nodes=[node]))
+    assert (usage.triangles, usage.draw_calls) == (700, 1)
+
+
+def dense_scan(n: int = 160) -> Scene:
+    positions, normals, uvs, indices = grid(n, size=1.0, wave=0.15)
+    primitive = Primitive(attributes={"POSITION": positions, "NORMAL": normals}, indices=indices)
+    return Scene("hall", nodes=[Node("scan", keep=True, mesh=Mesh("scan", [primitive]))])
+
+
+def surface_error(original: Scene, simplified: Scene) -> float:
+    """Hausdorff distance (sampled both ways) relative to the bbox diagonal, measured with trimesh."""
+    def mesh_of(scene: Scene) -> trimesh.Trimesh:
+        p = scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+        return trimesh.Trimesh(p.attributes["POSITION"], np.asarray(p.indices).reshape(-1, 3), process=False)
+    a, b = mesh_of(original), mesh_of(simplified)
+    diagonal = float(np.linalg.norm(a.bounds[1] - a.bounds[0]))
+    worst = 0.0
+    for source, target in ((a, b), (b, a)):
+        points = source.sample(3000, seed=1)
+        _, distance, _ = trimesh.proximity.closest_point(target, points)
+        worst = max(worst, float(distance.max()))
+    return worst / diagonal
+
+
+def test_simplify_to_budget_meets_the_target_within_the_error_bound() -> None:
+    scene = dense_scan()
+    before = budgets.measure(scene).triangles
+    tight = budgets.DeviceProfile("tight", draw_calls=10, triangles=before // 5, texture_bytes_gpu=MB,
+                                  max_texture_size=1024, bytes=MB)
+    lighter, error = budgets.simplify_to_budget(scene, tight, max_error=0.01)
+    assert budgets.measure(scene).triangles == before  # the full-detail room is untouched
+    assert budgets.measure(lighter).triangles <= tight.triangles
+    assert 0 < error <= 0.01
+    measured = surface_error(scene, lighter)  # independent measurement: within the bound and the report
+    assert measured <= 0.01 and measured <= error * 1.05
+
+
+def test_simplify_stops_at_the_error_bound_rather_than_the_budget() -> None:
+    scene = dense_scan()
+    before = budgets.measure(scene).triangles
+    impossible = budgets.DeviceProfile("x", draw_calls=10, triangles=50, texture_bytes_gpu=MB,
+                                       max_texture_size=1024, bytes=MB)
+    lighter, error = budgets.simplify_to_budget(scene, impossible, max_error=0.0005)
+    remaining = budgets.measure(lighter).triangles
+    assert 50 < remaining < before
+    assert error <= 0.0005
+    assert surface_error(scene, lighter) <= 0.0005
