@@ -19,7 +19,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
-VIEWPORT = {"width": 1000, "height": 700}
+VIEWPORT = {"width": 900, "height": 600}
 
 # Runs after iwer.min.js (and iwer-sem.min.js for AR), before any page script.
 IWER_SETUP = """

@@ -15,10 +15,12 @@
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(artifactId) -> {x, y, visible} CSS pixels of the artifact's centre on the canvas
 //   viewer.tourSlot                               DOM element reserved for the tour panel
+//   viewer.xrNotice(text)                         in XR, shows a short status line on the caption strip ('' hides it)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
 //   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
-// The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour= or #join=;
+// The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour=, ?join=, #guide= or
+// #join=, or when the "Join a tour" button is pressed;
 // the page keeps working when it is missing.
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -92,12 +94,18 @@ async function main() {
   scene.background = new THREE.Color(BACKGROUND);
   const camera = new THREE.PerspectiveCamera(60, stage.clientWidth / stage.clientHeight, 0.05, 200);
   scene.add(camera);  // its children (the VR caption strip) follow the head
-  scene.add(new THREE.HemisphereLight(0xffffff, 0x4a4038, 0.8));
-  // Bronze and other metals are black without something to reflect; a neutral studio room stands in for one.
-  const pmrem = new THREE.PMREMGenerator(renderer);
-  scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture;
-  scene.environmentIntensity = 0.6;
-  pmrem.dispose();
+  viewer.gpu = gpuInfo(renderer);
+  if (viewer.gpu.software) {
+    // Image-based lighting costs a software rasteriser most of its frame time; a stronger sky light stands in.
+    scene.add(new THREE.HemisphereLight(0xffffff, 0x4a4038, 2.2));
+  } else {
+    scene.add(new THREE.HemisphereLight(0xffffff, 0x4a4038, 0.8));
+    // Bronze and other metals are black without something to reflect; a neutral studio room stands in for one.
+    const pmrem = new THREE.PMREMGenerator(renderer);
+    scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture;
+    scene.environmentIntensity = 0.6;
+    pmrem.dispose();
+  }
   const world = new THREE.Group();
   world.name = 'vitrina-world';
   scene.add(world);
@@ -404,11 +412,13 @@ async function main() {
     }
   };
   viewer.ghosts = () => [...ghosts.keys()];
+  viewer.xrOrigin = () => xr.origin.toArray();
 
   // ── public API ──
   viewer.selectArtifact = (id, options = {}) => selectArtifact(id, { focus: false, ...options });
   viewer.closePanel = closePanel;
   viewer.setLanguage = setLanguage;
+  viewer.xrNotice = (text) => { if (xr.inSession) xr.showCaption(text); };
   viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
     if (xr.inSession) { xr.flyTo(view); return Promise.resolve(true); }
     return controls.flyTo(view.position, view.target, { durationMs });
@@ -477,13 +487,21 @@ async function main() {
   });
 
   document.querySelector('[data-i18n="help"]').textContent = i18n.t('help');
+  document.getElementById('tour-join-button')?.addEventListener('click', () => mountTourUI());
   await loadRooms();
   performance.mark('vitrina-all-rooms');
 
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
   const params = new URLSearchParams(location.search);
-  if (params.has('tour') || hash.has('join')) mountTourUI();
+  if (params.has('tour') || params.has('join') || hash.has('guide') || hash.has('join')) mountTourUI();
+}
+
+function gpuInfo(renderer) {
+  const gl = renderer.getContext();
+  const debug = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(debug ? gl.getParameter(debug.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  return { renderer: name, software: /SwiftShader|llvmpipe|softpipe|Software/i.test(name) };
 }
 
 /** The tour UI is optional: a missing or broken tour-ui.js must not break the exhibit page. */

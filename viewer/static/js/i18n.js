@@ -13,7 +13,7 @@ export const UI_STRINGS = {
     noWebgl: 'The 3D view needs WebGL. Every object also has a text page.',
     arSubject: 'Place in AR', arPlaced: 'Placed. Select again to move it.', arAim: 'Point at a surface and select to place.',
     exitAr: 'Exit AR', tableTop: 'Table-top model: {room}', lifeSize: 'Life size: {title}', openText: 'Open the text page',
-    hotspot: 'Detail: {title}', guide: 'Guide',
+    hotspot: 'Detail: {title}', guide: 'Guide', joinTour: 'Join a tour',
   },
   zh: {
     loading: '加载中…', loadingRooms: '正在加载展厅 {n}/{total}…', ready: '已就绪。可从列表或三维视图中选择展品。',
@@ -27,7 +27,7 @@ export const UI_STRINGS = {
     noWebgl: '三维视图需要 WebGL。每件展品也有文字页。',
     arSubject: '在 AR 中放置', arPlaced: '已放置。再次选择可移动。', arAim: '对准一个平面并选择以放置。',
     exitAr: '退出 AR', tableTop: '桌面模型：{room}', lifeSize: '原大：{title}', openText: '打开文字页',
-    hotspot: '细节：{title}', guide: '导览员',
+    hotspot: '细节：{title}', guide: '导览员', joinTour: '加入导览',
   },
 };
 
