@@ -216,7 +216,7 @@ class TourHub:
         missed = await store.events_after(self.info, self.state.seq, fresh.seq)
         if missed is None:
             self.state = fresh
-            snapshot = p.dump(fresh.snapshot(self.latest_pose, now_ms()))
+            snapshot = fresh.snapshot_text(self.latest_pose, now_ms())
             for peer in self.peers.values():
                 peer.write(snapshot)
             return
@@ -429,7 +429,7 @@ class TourServer:
                 "resumed": resumed, "replay": replay is not None, "limits": self.limits.public(),
             }))
             if replay is None:
-                peer.write(p.dump(hub.state.snapshot(hub.latest_pose, now_ms())))
+                peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms()))
             else:
                 for event in replay:
                     peer.write(p.dump(event))
@@ -542,7 +542,7 @@ class TourServer:
         elif isinstance(message, p.Ping):
             peer.write(p.dump(p.pong(message.client_time, now_ms(), ref)))
         elif isinstance(message, p.Sync):
-            peer.write(p.dump(hub.state.snapshot(hub.latest_pose, now_ms())))
+            peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms()))
         elif isinstance(message, p.Hello):
             self._reply_error(peer, "already_joined", "this connection has already joined", ref)
             return not self._strike(peer)

@@ -69,19 +69,37 @@ class TourState:
     lead: str | None = None
     gather: dict[str, Any] | None = None
     members: dict[str, Member] = field(default_factory=dict)  # in join order: the lead fallback relies on it
+    # Each member's JSON, reused across snapshots: with 2000 members, serialising every member for every join
+    # was 3 ms per join (6.6 s for 2000 joins); joining the cached pieces costs microseconds.
+    _member_json: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------------------------------ serialisation
 
-    def snapshot(self, pose: dict[str, Any] | None = None, server_time: int | None = None) -> dict[str, Any]:
+    def snapshot(self, pose: dict[str, Any] | None = None, server_time: int | None = None,
+                 members: bool = True) -> dict[str, Any]:
         message: dict[str, Any] = {"type": "snapshot", "seq": self.seq}
         if server_time is not None:
             message["server_time"] = server_time
         message["tour"] = {"exhibit": self.info.exhibit, "id": self.info.tour, "stops": self.info.stops,
                            "status": self.status, "stop": self.stop, "start_at": self.start_at,
                            "lead": self.lead, "gather": copy.deepcopy(self.gather)}
-        message["members"] = [member.to_dict() for member in self.members.values()]
+        message["members"] = [member.to_dict() for member in self.members.values()] if members else []
         message["pose"] = pose
         return message
+
+    def snapshot_text(self, pose: dict[str, Any] | None, server_time: int) -> str:
+        """The snapshot message as JSON text, the same as dump(snapshot(...)) but built from cached member JSON."""
+        head = self.snapshot(pose, server_time, members=False)
+        pieces = []
+        for member_id, member in self.members.items():
+            piece = self._member_json.get(member_id)
+            if piece is None:
+                piece = self._member_json[member_id] = p.dump(member.to_dict())
+            pieces.append(piece)
+        text = p.dump(head)
+        marker = '"members":[]'
+        index = text.index(marker) + len(marker) - 1
+        return text[:index] + ",".join(pieces) + text[index:]
 
     @classmethod
     def from_snapshot(cls, info: TourInfo, snapshot: dict[str, Any]) -> TourState:
@@ -101,6 +119,10 @@ class TourState:
             raise ValueError(f"event seq {event['seq']} does not follow {self.seq}")
         self.seq = event["seq"]
         kind = event["kind"]
+        if kind in ("gather", "tour_ended"):
+            self._member_json.clear()
+        elif "member" in event:
+            self._member_json.pop(event["member"]["id"] if kind == "member_joined" else event["member"], None)
         if kind == "member_joined":
             member = Member.from_dict(event["member"])
             self.members[member.id] = member

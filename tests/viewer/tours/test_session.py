@@ -143,3 +143,19 @@ def test_end_clears_members_and_a_new_run_can_start() -> None:
     assert state.lead == "g2"
     command(state, "g2", p.Start(0))
     assert (state.status, state.stop) == ("running", 0)
+
+
+def test_snapshot_text_from_cached_members_equals_the_plain_snapshot() -> None:
+    import json
+
+    state = tour_with(guide(), visitor(), visitor("v2"))
+    first = state.snapshot_text(None, NOW)  # fills the cache
+    assert json.loads(first) == state.snapshot(None, NOW)
+    for message, member_id in ((p.Hand(True), "v1"), (p.Follow(False), "v2"), (p.Start(0), "g1"),
+                               (p.Gather((0, 0, 0), 0, None), "g1")):
+        command(state, member_id, message)
+        assert json.loads(state.snapshot_text({"type": "pose"}, NOW)) == state.snapshot({"type": "pose"}, NOW)
+    publish(state, state.decide_away("v1"))
+    publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=10))
+    publish(state, state.decide_leave("v2", "left"))
+    assert json.loads(state.snapshot_text(None, NOW)) == state.snapshot(None, NOW)
