@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline import compose, manifest
 from pipeline.cache import AssetCache, asset_key
-from pipeline.errors import AssetError, BudgetError
+from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import (
     BudgetCheck,
     BuildReport,
@@ -406,6 +406,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                 room.scene = transform(room.scene)
             # One GLB serves every target unless a budget forces an LOD, so it must fit the strictest one.
             fit_textures(room.scene, texture_limit)
+            encode_textures(room.scene, options.texture_format)
             if exhibit.exhibit.over_budget == "simplify":
                 # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
                 lod_sources[room.id] = copy.deepcopy(room.scene)
@@ -465,6 +466,31 @@ def fit_textures(scene: Scene, max_size: int) -> int:
         texture.data, texture.width, texture.height = buffer.getvalue(), size[0], size[1]
         resized[id(texture)] = texture
     return len(resized)
+
+
+def encode_textures(scene: Scene, texture_format: str) -> None:
+    """Re-encode textures as asked (`--texture-format`); "keep" passes every texture through byte for byte.
+
+    WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 needs a Basis
+    Universal encoder, which Vitrina does not ship yet, so asking for it is a clear error rather than a no-op.
+    """
+    if texture_format == "keep":
+        return
+    if texture_format != "webp":
+        raise BuildError(f"--texture-format {texture_format} is not available in this build of Vitrina; "
+                         "use keep or webp")
+    from PIL import Image
+
+    from pipeline.report import texture_refs
+
+    for texture in {id(ref.texture): ref.texture for ref in texture_refs(scene)}.values():
+        if texture.mime_type not in ("image/png", "image/jpeg"):
+            continue
+        with Image.open(io.BytesIO(texture.data)) as image:
+            buffer = io.BytesIO()
+            lossless = texture.mime_type == "image/png"
+            image.save(buffer, format="WEBP", lossless=lossless, quality=90 if not lossless else 100, method=4)
+        texture.data, texture.mime_type = buffer.getvalue(), "image/webp"
 
 
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

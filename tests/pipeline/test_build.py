@@ -17,8 +17,9 @@ import pytest
 from pipeline import build as build_module
 from pipeline import compose
 from pipeline.build import PROFILES, BuildOptions, DeviceProfile, build
-from pipeline.errors import AssetError, BudgetError, SpecError
+from pipeline.errors import AssetError, BudgetError, BuildError, SpecError
 from pipeline.report import Progress
+from tests.conftest import REPO
 from tests.gltf_validator import errors_of, validate_many
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
@@ -251,3 +252,31 @@ def test_textures_over_the_strictest_target_maximum_are_shrunk(tmp_path: Path) -
             sizes.append(decoded.size)
     assert (2048, 1024) in sizes
     assert hall["stats"]["texture_bytes_gpu"] < 3000 * 1500 * 4
+
+
+def test_webp_textures_on_request_and_still_valid(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, texture_format="webp"))
+    data = json.loads((tmp_path / "out" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    paths = [tmp_path / "out" / "tiny" / room["glb"] for room in data["rooms"]]
+    documents = [glb_json(path.read_bytes()) for path in paths]
+    hall = documents[0]
+    assert {image["mimeType"] for image in hall["images"]} == {"image/webp"}
+    assert "EXT_texture_webp" in hall["extensionsUsed"]
+    for report in validate_many(paths):
+        assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_an_unavailable_texture_format_is_a_clear_error(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    with pytest.raises(BuildError, match="ktx2 is not available"):
+        build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, texture_format="ktx2"))
+    assert not (tmp_path / "out" / "tiny").exists()
+
+
+def test_the_minimal_example_builds_and_validates(tmp_path: Path) -> None:
+    report = build(REPO / "exhibits" / "minimal", tmp_path / "out", QUIET)
+    data = json.loads((tmp_path / "out" / report.exhibit / "exhibit.json").read_text(encoding="utf-8"))
+    paths = [tmp_path / "out" / report.exhibit / room["glb"] for room in data["rooms"]]
+    for path_report in validate_many(paths):
+        assert path_report["issues"]["numErrors"] == 0, errors_of(path_report)
