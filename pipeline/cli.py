@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             secret = secrets.token_bytes(32)
 
             async def tours(site_dir: Path, host: str, port: int, **kwargs: object) -> None:
-                await serve_tours(site_dir, host, port, secret=secret, **kwargs)  # type: ignore[arg-type]
+                await serve_tours(site_dir, host, port, secret=secret, links_log=sys.stderr, **kwargs)  # type: ignore[arg-type]
 
     watched = spec if spec.is_dir() else spec.parent
     return preview.run(builder, watched, host=args.host, port=args.port, out=Path(args.out) if args.out else None,
@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", default=None, help="redis://… URL: share tours between processes")
     p.add_argument("--secret-file", default=None, help="file holding the guide-token signing secret")
     p.add_argument("--origin", action="append", default=[], help="allowed Origin (repeatable)")
+    p.add_argument("--room-cap", type=int, default=None, help="members per tour (default 2500)")
+    p.add_argument("--grace", type=float, default=None, help="seconds a dropped member may resume (default 120)")
     p.set_defaults(func=cmd_tour_server)
 
     p = sub.add_parser("tour-token", help="mint guide and visitor links (and a QR code) for a tour")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -595,6 +595,15 @@ class TourServer:
                 task.cancel()
 
 
+def print_links(catalog: Catalog, secret: bytes, base_url: str, out: TextIO) -> None:
+    for info in catalog.tours.values():
+        token = tokens.mint_guide_token(secret, info.exhibit, info.tour)
+        code = tokens.visitor_code(secret, info.exhibit, info.tour)
+        guide_link, visitor_link = tokens.tour_links(base_url, info.exhibit, info.tour, token, code)
+        print(f"tour {info.exhibit}/{info.tour}: guide {guide_link}\n    visitors {visitor_link} (code {code})",
+              file=out, flush=True)
+
+
 def _response(status: int, headers: dict[str, str], body: bytes) -> Response:
     from http import HTTPStatus
 
@@ -611,11 +620,14 @@ def _response(status: int, headers: dict[str, str], body: bytes) -> Response:
 async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: HttpHandler | None = None,
                       redis_url: str | None = None, secret: bytes | None = None, origins: list[str] | None = None,
                       ready: Callable[[int], None] | None = None, limits: Limits | None = None,
-                      stop: asyncio.Event | None = None, handle_signals: bool = True) -> None:
+                      stop: asyncio.Event | None = None, handle_signals: bool = True,
+                      links_log: TextIO | None = None) -> None:
     """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
 
     Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
     every client to reconnect (a `shutdown` message, close 1012). `ready(port)` is called once listening.
+    With `links_log`, the guide and visitor links of every tour are printed there (for `vitrina serve`, whose
+    secret is random per run, so nobody else can mint them).
     """
     if secret is None:
         raise ValueError("serve_tours needs a secret (vitrina serve passes a random one)")
@@ -645,6 +657,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
             log.info("tour server on http://%s:%d%s", host, bound_port, p.PATH)
             if ready is not None:
                 ready(bound_port)
+            if links_log is not None:
+                print_links(server.catalog, secret, f"http://{host}:{bound_port}/", links_log)
             try:
                 await stop.wait()
             finally:
@@ -675,7 +689,6 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"no tour secret: pass --secret-file FILE or set {tokens.SECRET_ENV}", file=sys.stderr)
         return 2
     limits = Limits(room_cap=getattr(args, "room_cap", None) or Limits.room_cap,
-                    join_timeout_s=getattr(args, "join_timeout", None) or Limits.join_timeout_s,
                     grace_s=getattr(args, "grace", None) or Limits.grace_s)
 
     def announce(port: int) -> None:
