@@ -152,7 +152,13 @@ class _Reader:
             line = data[: error.start].count(b"\n") + 1
             self.problem(shown, line, 0, "the file is not UTF-8 text")
             return None
-        loader = _GuardedLoader(text, shown)
+        try:
+            loader = _GuardedLoader(text, shown)
+        except yaml.reader.ReaderError as error:
+            line = text[: error.position].count("\n") + 1
+            self.problem(shown, line, 0, f"the file holds a control character (#x{error.character:04x}) that YAML "
+                                         "does not allow")
+            return None
         try:
             node = loader.get_single_node()
         except _NestingTooDeep as deep:

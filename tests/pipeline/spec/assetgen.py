@@ -81,3 +81,12 @@ def write_assets(folder: Path, listing: str) -> None:
             target.write_text(text.encode().decode("unicode_escape"), encoding="latin-1")
         else:
             write_asset(folder / line)
+
+
+def copy_case(source: Path, target: Path) -> None:
+    """Copy a fixture case folder and write the assets its assets.txt lists (the test's own files stay behind)."""
+    import shutil
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("expected.txt", "args.txt", "assets.txt"))
+    if (source / "assets.txt").exists():
+        write_assets(target, (source / "assets.txt").read_text(encoding="utf-8"))

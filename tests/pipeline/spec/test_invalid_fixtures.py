@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import main
-from tests.pipeline.spec.assetgen import write_asset, write_assets
+from tests.pipeline.spec.assetgen import copy_case, write_asset
 
 FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
@@ -53,9 +52,7 @@ def test_invalid_fixture_prints_expected_output(case: str, tmp_path: Path, monke
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     source = FIXTURES / case
     folder = tmp_path / case
-    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("expected.txt", "args.txt", "assets.txt"))
-    if (source / "assets.txt").exists():
-        write_assets(folder, (source / "assets.txt").read_text(encoding="utf-8"))
+    copy_case(source, folder)
     if case in SETUP:
         SETUP[case](folder)
     args = (source / "args.txt").read_text(encoding="utf-8").split() if (source / "args.txt").exists() else []
