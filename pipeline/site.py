@@ -126,11 +126,15 @@ def render_page(template_name: str, **context: Any) -> str:
     context.setdefault("root", "")
     context.setdefault("ui", UI_STRINGS)
     context.setdefault("page_lang", "en")
+    context.setdefault("pick", pick)
+    context.setdefault("ui_language", ui_language)
     return environment().get_template(template_name).render(**context)
 
 
 def pick(text: Any, language: str, fallback: str) -> str:
     """One language out of a language map, falling back to the default language, then any language."""
+    if isinstance(text, jinja2.Undefined):
+        str(text)  # StrictUndefined raises here: a missing manifest key must not become a blank label
     if text is None:
         return ""
     if isinstance(text, str):
@@ -197,8 +201,10 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
             "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
             "record_fields": RECORD_FIELDS,
         }
-        has_report = (out_root / exhibit_id / "report.html").exists() or bool(manifest.get("report"))
-        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", has_report=has_report, **common))
+        # The build writes report.html beside report.json after the pages, so the link follows the manifest.
+        report_json = manifest.get("report")
+        report_page = report_json.removesuffix(".json") + ".html" if isinstance(report_json, str) else None
+        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page, **common))
         for artifact in manifest.get("artifacts", []):
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
             depth = page.count("/")

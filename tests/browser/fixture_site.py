@@ -170,6 +170,11 @@ def make_fixture_site(out_root: Path) -> dict:
         _vtt(exhibit_dir / f"media/ding-{language}.vtt", cues)
     (exhibit_dir / "exhibit.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     write_site(out_root, [manifest])
+    # The compiler writes the build report beside the manifest; a stand-in keeps the exhibit page's link honest.
+    (exhibit_dir / "report.json").write_text("{}", encoding="utf-8")
+    (exhibit_dir / "report.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Build report</title></head>'
+        "<body><main><h1>Build report</h1><p>Made by the tests.</p></main></body></html>", encoding="utf-8")
     return manifest
 
 
