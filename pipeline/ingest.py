@@ -107,7 +107,19 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y") -> Scene:
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
             _normalize_normals(primitive)
+            _check_texture_coordinates(path, mesh, primitive)
     return scene
+
+
+def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> None:
+    """A texture on a mesh without the UV set it samples cannot be drawn (and is invalid glTF)."""
+    if primitive.material is None:
+        return
+    for ref in _texture_refs(primitive.material):
+        if f"TEXCOORD_{ref.texcoord}" not in primitive.attributes:
+            raise AssetError(str(path), f"material '{primitive.material.name}' of mesh '{mesh.name}' uses texture "
+                                        f"'{ref.texture.name}', but the mesh has no texture coordinates "
+                                        f"(TEXCOORD_{ref.texcoord}) to place it")
 
 
 def _normalize_normals(primitive: Primitive) -> None:
@@ -1088,7 +1100,7 @@ def _read_obj(path: Path) -> list[_Part]:
     obj_text = "\n".join("mtllib vitrina-materials.mtl" if line.lower().startswith("mtllib") else line
                          for line in text.splitlines())
     loaded = trimesh.load(io.BytesIO(obj_text.encode("utf-8")), file_type="obj", process=False,
-                          maintain_order=True, group_material=True, skip_materials=False,
+                          maintain_order=False, group_material=True, skip_materials=False,
                           resolver={"vitrina-materials.mtl": stand_in})
     geometries = list(loaded.geometry.items()) if isinstance(loaded, trimesh.Scene) else [(path.stem, loaded)]
     parts = []

@@ -603,8 +603,8 @@ def test_obj_with_two_material_libraries_and_a_windows_texture_path(tmp_path: Pa
     (tmp_path / "maps" / "stone.png").write_bytes(png_bytes((90, 90, 90)))
     write(tmp_path / "a.mtl", "newmtl stone\nmap_Kd -s 1 1 1 maps\\stone.png\n")
     write(tmp_path / "b.mtl", "newmtl gold\nKd 1 0.8 0\n")
-    path = write(tmp_path / "two.obj", "mtllib a.mtl b.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\n"
-                                       "usemtl stone\nf 1 2 3\nusemtl gold\nf 3 2 4\n")
+    path = write(tmp_path / "two.obj", "mtllib a.mtl b.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nvt 0 0\nvt 1 0\n"
+                                       "vt 0 1\nusemtl stone\nf 1/1 2/2 3/3\nusemtl gold\nf 3 2 4\n")
     materials = {p.material.name: p.material for m in load_asset(path).meshes() for p in m.primitives if p.material}
     assert set(materials) == {"stone", "gold"}
     assert materials["stone"].base_color_texture is not None
@@ -619,3 +619,26 @@ def test_truncated_ply_with_faces_says_so(tmp_path: Path) -> None:
     write(tmp_path / "whole.ply", header + body)
     assert the_primitive(tmp_path / "whole.ply").triangle_count == 1
     expect_asset_error(write(tmp_path / "cut.ply", header + body[:-6]), "shorter or longer than its header says")
+
+
+def test_obj_keeps_uvs_and_normals_when_vertices_are_shared_differently(tmp_path: Path) -> None:
+    # One position used with two UVs (a seam), and an unused vertex: trimesh's order-keeping mode loses UVs here.
+    (tmp_path / "t.png").write_bytes(png_bytes())
+    write(tmp_path / "s.mtl", "newmtl m\nmap_Kd t.png\n")
+    path = write(tmp_path / "seam.obj", "mtllib s.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 5 5 5\nvt 0 0\nvt 1 0\nvt 0 1\n"
+                                        "vt 1 1\nvn 0 0 1\nusemtl m\nf 1/1/1 2/2/1 3/3/1\nf 3/4/1 2/2/1 1/4/1\n")
+    primitive = the_primitive(path)
+    assert {"POSITION", "NORMAL", "TEXCOORD_0"} <= set(primitive.attributes)
+    corners = primitive.attributes["POSITION"][primitive.indices.reshape(-1, 3)]
+    uvs = primitive.attributes["TEXCOORD_0"][primitive.indices.reshape(-1, 3)]
+    seen = {(tuple(p), tuple(t)) for tri_p, tri_t in zip(corners.tolist(), uvs.tolist(), strict=True)
+            for p, t in zip(tri_p, tri_t, strict=True)}
+    assert ((0.0, 0.0, 0.0), (0.0, 1.0)) in seen and ((0.0, 0.0, 0.0), (1.0, 0.0)) in seen
+
+
+def test_texture_without_texture_coordinates(tmp_path: Path) -> None:
+    (tmp_path / "t.png").write_bytes(png_bytes())
+    write(tmp_path / "n.mtl", "newmtl painted\nmap_Kd t.png\n")
+    path = write(tmp_path / "nouv.obj", "mtllib n.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl painted\nf 1 2 3\n")
+    expect_asset_error(path, "material 'painted' of mesh 'nouv' uses texture 't', but the mesh has no texture "
+                             "coordinates (TEXCOORD_0)")
