@@ -161,7 +161,7 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
     where = f"{path}.place"
     _room_ref(exhibit, place.room, f"{where}.room", report)
     if place.wall is not None:
-        if isinstance(place.at, tuple):
+        if isinstance(place.at, tuple) and report.given(f"{where}.at"):
             report.error(f"{where}.at", "on a wall, at is one number: the offset along the wall in metres")
         for extra in ("plinth", "vitrine", "rotate"):
             if report.given(f"{where}.{extra}"):
