@@ -1,0 +1,166 @@
+"""pipeline.preview: the static responder, the build status, the debounced watcher and live rebuilds."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import Problem, SpecError
+from pipeline.preview import RELOAD_TAG, STATUS_PATH, Preview, StaticSite, serving, snapshot
+
+
+def fake_builder(spec_dir: Path):
+    """Writes a one-page site from spec_dir/exhibit.yaml; 'broken' in it is a spec error, like the real compiler's."""
+    def build(out_dir: Path) -> None:
+        text = (spec_dir / "exhibit.yaml").read_text(encoding="utf-8")
+        if "broken" in text:
+            raise SpecError([Problem(str(spec_dir / "exhibit.yaml"), 2, 7, "rooms[0].size", "expected 3 numbers")])
+        (out_dir / "demo").mkdir(parents=True, exist_ok=True)
+        (out_dir / "index.html").write_text(f"<!doctype html><html><body><h1>{text.strip()}</h1></body></html>")
+        (out_dir / "demo" / "index.html").write_text("<html><body>demo</body></html>")
+        (out_dir / "demo" / "app.js").write_text("export {};")
+    return build
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    (root / "static" / "js").mkdir(parents=True)
+    (root / "static" / "js" / "app.js").write_text("export const x = 1;")
+    (root / "ex" / "rooms").mkdir(parents=True)
+    (root / "ex" / "rooms" / "hall.1a2b.glb").write_bytes(b"glTF")
+    (root / "ex" / "media").mkdir()
+    (root / "ex" / "media" / "a.vtt").write_text("WEBVTT\n")
+    (root / "ex" / "index.html").write_text("<html><body>viewer</body></html>")
+    (root / "ex" / "exhibit.json").write_text("{}")
+    (root / ".staging-ex-1").mkdir()
+    (root / ".staging-ex-1" / "index.html").write_text("half-built")
+    (tmp_path / "secret.txt").write_text("do not serve")
+    return root
+
+
+@pytest.mark.parametrize(("path", "content_type"), [
+    ("/static/js/app.js", "text/javascript; charset=utf-8"),
+    ("/ex/rooms/hall.1a2b.glb", "model/gltf-binary"),
+    ("/ex/media/a.vtt", "text/vtt; charset=utf-8"),
+    ("/ex/exhibit.json", "application/json"),
+    ("/ex/", "text/html; charset=utf-8"),
+    ("/ex/index.html?tour=abc", "text/html; charset=utf-8"),
+])
+def test_static_site_serves_with_the_right_mime_type(site: Path, path: str, content_type: str):
+    status, headers, _ = StaticSite(site).respond(path)
+    assert status == 200 and headers["Content-Type"] == content_type
+
+
+def test_a_folder_without_its_slash_redirects_so_relative_links_work(site: Path):
+    status, headers, _ = StaticSite(site).respond("/ex")
+    assert status == 301 and headers["Location"] == "/ex/"
+
+
+@pytest.mark.parametrize("path", [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/ex/../../secret.txt", "/ex/%2E%2E/%2E%2E/secret.txt",
+    "/.staging-ex-1/index.html", "/ex/..%2f..%2fsecret.txt", "/nothing-here.html", "/ex\\..\\..\\secret.txt",
+])
+def test_static_site_never_leaves_its_root_or_shows_hidden_files(site: Path, path: str):
+    status, _, body = StaticSite(site).respond(path)
+    assert status == 404, body
+
+
+def test_production_serving_has_no_preview_endpoint_or_script(site: Path):
+    static = StaticSite(site)
+    assert static.respond(STATUS_PATH)[0] == 404
+    assert RELOAD_TAG.encode() not in static.respond("/ex/")[2]
+
+
+def test_preview_build_status_and_reload_script(tmp_path: Path):
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "exhibit.yaml").write_text("Hall one")
+    preview = Preview(fake_builder(spec), spec, tmp_path / "out")
+    assert preview.build() is True
+    status = json.loads(preview.site.respond(STATUS_PATH)[2])
+    assert status["generation"] == 1 and status["ok"] and status["error"] is None
+    body = preview.site.respond("/")[2]
+    assert body.index(RELOAD_TAG.encode()) < body.index(b"</body>")
+
+    (spec / "exhibit.yaml").write_text("broken")
+    assert preview.build() is False
+    status = json.loads(preview.site.respond(STATUS_PATH)[2])
+    assert status["generation"] == 1 and status["attempts"] == 2
+    assert "exhibit.yaml:2:7  rooms[0].size: expected 3 numbers" in status["error"]
+    assert "1 error, 0 warnings; nothing was built." in status["error"]
+    assert b"Hall one" in preview.site.respond("/")[2], "the last good build stays served"
+
+
+def test_a_bug_in_the_builder_is_shown_with_its_traceback(tmp_path: Path):
+    def crashing(out_dir: Path) -> None:
+        raise ZeroDivisionError("compiler bug")
+
+    preview = Preview(crashing, tmp_path, tmp_path / "out")
+    assert preview.build() is False
+    error = json.loads(preview.site.respond(STATUS_PATH)[2])["error"]
+    assert "Traceback" in error and "ZeroDivisionError: compiler bug" in error
+    assert b"did not build" in preview.site.respond("/")[2]
+
+
+def test_snapshot_ignores_the_cache_hidden_files_and_the_output(tmp_path: Path):
+    (tmp_path / "exhibit.yaml").write_text("a")
+    (tmp_path / ".vitrina-cache").mkdir()
+    (tmp_path / ".vitrina-cache" / "blob").write_text("x")
+    (tmp_path / ".exhibit.yaml.swp").write_text("x")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_text("x")
+    assert list(snapshot(tmp_path, (tmp_path / "out",))) == [str(tmp_path / "exhibit.yaml")]
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_watcher_rebuilds_once_per_burst_of_changes(tmp_path: Path):
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "exhibit.yaml").write_text("first")
+    builds: list[str] = []
+    inner = fake_builder(spec)
+
+    def counting(out_dir: Path) -> None:
+        builds.append((spec / "exhibit.yaml").read_text())
+        inner(out_dir)
+
+    preview = Preview(counting, spec, tmp_path / "out", poll_seconds=0.05, debounce_seconds=0.3)
+    preview.build()
+    preview.start_watching()
+    try:
+        time.sleep(0.2)
+        for text in ("second", "third", "fourth"):  # an editor saving in several quick writes
+            (spec / "exhibit.yaml").write_text(text)
+            time.sleep(0.05)
+        assert wait_until(lambda: preview.status.generation == 2)
+        time.sleep(0.5)
+        assert builds == ["first", "fourth"]
+        (spec / "models").mkdir()
+        (spec / "models" / "new.obj").write_text("v 0 0 0")
+        assert wait_until(lambda: preview.status.generation == 3), "a new asset file triggers a rebuild too"
+    finally:
+        preview.stop()
+
+
+def test_http_server_answers_real_requests(site: Path):
+    with serving(StaticSite(site)) as base:
+        assert base.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{base}/static/js/app.js") as response:
+            assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+            assert response.read() == b"export const x = 1;"
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"{base}/../secret.txt")
+        assert error.value.code == 404
