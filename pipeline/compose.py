@@ -216,6 +216,14 @@ def hex_color(text: str | None, default: Sequence[float]) -> tuple[float, float,
     return (round(linear[0], 6), round(linear[1], 6), round(linear[2], 6), round(alpha, 6))
 
 
+def hex_to_srgb(text: str) -> tuple[int, int, int]:
+    """'#rrggbb' → 8-bit sRGB channels, for drawing into images (textures are sRGB, factors are linear)."""
+    value = text.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+
+
 @dataclass
 class Opening:
     """A hole in a wall: from `start` to `end` along the wall (metres from its left end), `bottom` to `top` high."""
@@ -456,26 +464,15 @@ def text_map(text: Any) -> dict[str, str]:
 
 
 def record_dict(record: Any) -> dict[str, Any]:
-    """The object record as JSON: multilingual fields as language maps, empty fields left out."""
+    """The object record as JSON, every key present (so readers need no guards): language maps and URI strings."""
     out: dict[str, Any] = {}
     for name in ("title", "creator", "date", "culture", "material", "dimensions"):
-        value = text_map(getattr(record, name))
-        if value:
-            out[name] = value
-    if record.accession:
-        out["accession"] = record.accession
-    for name in ("credit",):
-        value = text_map(getattr(record, name))
-        if value:
-            out[name] = value
-    for name in ("rights",):
-        if getattr(record, name):
-            out[name] = getattr(record, name)
-    description = text_map(record.description)
-    if description:
-        out["description"] = description
-    if record.source:
-        out["source"] = record.source
+        out[name] = text_map(getattr(record, name))
+    out["accession"] = record.accession or ""
+    out["credit"] = text_map(record.credit)
+    out["rights"] = record.rights or ""
+    out["description"] = text_map(record.description)
+    out["source"] = record.source or ""
     return out
 
 
@@ -510,22 +507,22 @@ def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_ri
     data = record_dict(record)
     title = data.get("title") or fallback_title or {default_language: artifact_id}
     packet["dc:title"] = _lang_alt(title, default_language)
-    if "creator" in data:
+    if data["creator"]:
         packet["dc:creator"] = {"@list": [_in_default(data["creator"], default_language)]}
-    if "date" in data:
+    if data["date"]:
         packet["dc:date"] = {"@list": [_in_default(data["date"], default_language)]}
-    if "description" in data:
+    if data["description"]:
         packet["dc:description"] = _lang_alt(data["description"], default_language)
-    if "culture" in data:
+    if data["culture"]:
         packet["dc:coverage"] = _in_default(data["culture"], default_language)
     packet["dc:identifier"] = data.get("accession") or artifact_id
     rights = data.get("rights") or exhibit_rights
     if rights:
         packet["dc:rights"] = _lang_alt({"x-default": rights}, "x-default")
         packet["xmpRights:WebStatement"] = rights
-    if "credit" in data:
+    if data["credit"]:
         packet["photoshop:Credit"] = _in_default(data["credit"], default_language)
-    if "source" in data:
+    if data["source"]:
         packet["dc:source"] = data["source"]
     return packet
 
