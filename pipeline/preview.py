@@ -190,6 +190,7 @@ class Preview:
         self.builder = builder
         self.watched = Path(watched)
         self.site_dir = Path(site_dir)
+        self.site_dir.mkdir(parents=True, exist_ok=True)
         self.status = BuildStatus()
         self.site = StaticSite(self.site_dir, self.status)
         self.log = log or sys.stderr
