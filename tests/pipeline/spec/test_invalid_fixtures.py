@@ -18,9 +18,10 @@ UPDATE = os.environ.get("VITRINA_UPDATE_EXPECTED") == "1"
 
 
 def _symlink_out(case: Path) -> None:
-    """A symlink inside the exhibit that points at a real GLB outside it."""
+    """Symlinks inside the exhibit to a real GLB and a folder (holding a YAML file) outside it."""
     outside = case.parent / "outside" / "secret.glb"
     write_asset(outside)
+    (outside.parent / "extra.yaml").write_text("artifacts: []\n", encoding="utf-8")
     (case / "models").mkdir(exist_ok=True)
     (case / "models" / "link.glb").symlink_to(outside)
     (case / "linked").symlink_to(outside.parent, target_is_directory=True)
