@@ -1,0 +1,373 @@
+"""Compiler benchmark: ours vs gltfpack -cc vs gltf-transform optimize on ../shared/corpus, side by side in one run.
+
+`python -m tests.benchmarks.bench_compiler [--repeats N] [--samples N] [--only NAME ...] [--no-docs]`
+
+Each tool runs in its own subprocess under /usr/bin/time (wall time and peak RSS), alternating tools in every
+round (A B C A B C ...); times are medians. Outputs are measured by tests.benchmarks.glb_reader, which decodes
+EXT_meshopt_compression with meshoptimizer's decoders, dequantizes KHR_mesh_quantization accessors and expands
+EXT_mesh_gpu_instancing, so every tool's output is read the same way. Geometric error: points sampled on the source
+surface are matched to the output surface with trimesh.proximity.closest_point, and the other way round; RMS and
+maximum (Hausdorff) over both directions, relative to the source's bounding-box diagonal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus"
+NODE_MODULES = REPO / "node_modules"
+DOC = REPO / "docs" / "benchmarks.md"
+SECTION_START = "<!-- compiler:start -->"
+SECTION_END = "<!-- compiler:end -->"
+MODEL_EXTENSIONS = (".glb", ".gltf", ".obj", ".ply", ".stl")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".ktx2")
+TOOLS = ("ours", "gltfpack", "gltf-transform")
+TOOL_READS = {"gltfpack": (".glb", ".gltf", ".obj"), "gltf-transform": (".glb", ".gltf")}
+
+
+# ---- the tool subprocesses -----------------------------------------------------------------------------------
+
+
+def compile_ours(source: Path, out: Path, optimize: bool = True) -> None:
+    """ingest → default transforms → write_glb with meshopt; optimize=False writes a plain GLB for the references."""
+    from pipeline.gltf import GltfOptions, write_glb
+    from pipeline.ingest import load_asset
+    from pipeline.transforms.presets import GeometryOptions, apply_transforms, default_transforms
+
+    scene = load_asset(source)
+    if optimize:
+        options = GeometryOptions()
+        apply_transforms(scene, default_transforms(options))
+        out.write_bytes(write_glb(scene, GltfOptions(meshopt=options.meshopt)))
+    else:
+        out.write_bytes(write_glb(scene, GltfOptions()))
+
+
+def tool_command(tool: str, source: Path, out: Path) -> list[str]:
+    if tool == "ours":
+        return [sys.executable, "-m", "tests.benchmarks.bench_compiler", "--compile", str(source), str(out)]
+    if tool == "gltfpack":
+        return ["node", str(NODE_MODULES / "gltfpack" / "cli.js"), "-i", str(source), "-o", str(out), "-cc"]
+    return [str(NODE_MODULES / ".bin" / "gltf-transform"), "optimize", str(source), str(out),
+            "--compress", "meshopt", "--simplify", "false", "--texture-compress", "false"]
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_kb: int
+    returncode: int
+    message: str
+
+
+def run_timed(command: list[str]) -> Run:
+    """One subprocess under /usr/bin/time: its wall time, peak RSS and first line of complaint."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
+        started = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", timing.name, *command], capture_output=True,
+                              text=True, cwd=REPO, timeout=900, check=False)
+        wall = time.perf_counter() - started
+        fields_ = timing.read().split()
+    rss = int(fields_[-1]) if fields_ and fields_[-1].isdigit() else 0
+    complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()
+    relevant = [line for line in complaint if "rror" in line or "ailed" in line] or complaint
+    return Run(wall, rss, done.returncode, relevant[-1][:160] if relevant else "")
+
+
+# ---- measuring outputs ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    file_bytes: int = 0
+    geometry_bytes: int = 0
+    gzip_bytes: int = 0
+    draw_calls: int = 0
+    triangles: int = 0
+    rms: float | None = None
+    hausdorff: float | None = None
+    validator: str = ""
+    failure: str = ""
+    seconds: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+
+
+def geometry_part(path: Path) -> tuple[int, bytes]:
+    """(image bytes, everything else) of a GLB: the JSON chunk and the binary chunk minus embedded images."""
+    from tests.benchmarks.glb_reader import split_glb
+
+    data = path.read_bytes()
+    doc, binary = split_glb(data)
+    ranges = sorted((doc["bufferViews"][img["bufferView"]].get("byteOffset", 0),
+                     doc["bufferViews"][img["bufferView"]]["byteLength"])
+                    for img in doc.get("images", []) if "bufferView" in img)
+    kept, cursor = bytearray(), 0
+    for start, length in ranges:
+        kept += binary[cursor:start]
+        cursor = max(cursor, start + length)
+    kept += binary[cursor:]
+    images = sum(length for _, length in ranges)
+    return images, json.dumps(doc, separators=(",", ":")).encode() + bytes(kept)
+
+
+def source_geometry_bytes(model: Path) -> int:
+    """Source bytes without images: the model file and its buffers, minus images embedded in a GLB."""
+    if model.suffix == ".glb":
+        images, _ = geometry_part(model)
+        return model.stat().st_size - images
+    return sum(f.stat().st_size for f in model.parent.iterdir()
+               if f.is_file() and f.suffix.lower() not in IMAGE_EXTENSIONS and f.name != "SOURCE.md")
+
+
+def surface(path: Path) -> object:
+    import trimesh
+
+    from tests.benchmarks.glb_reader import read_glb
+
+    geometry = read_glb(path)
+    return trimesh.Trimesh(geometry.vertices, geometry.faces, process=False), geometry
+
+
+def surface_error(reference: object, candidate: object, samples: int) -> tuple[float, float]:
+    """RMS and maximum of two-way sampled surface distances, relative to the reference's bbox diagonal."""
+    import trimesh
+
+    assert isinstance(reference, trimesh.Trimesh) and isinstance(candidate, trimesh.Trimesh)
+    low = reference.bounds[0]
+    diagonal = float(np.linalg.norm(reference.bounds[1] - low))
+    # trimesh's closest-point search has absolute tolerances: on a 7 cm scan a point on the surface itself came
+    # back 1.6e-3 diagonals away. Measured in a frame where the diagonal is 1000 units, self-distance is 1e-16.
+    unit = 1000.0 / diagonal
+    ref = trimesh.Trimesh((reference.vertices - low) * unit, reference.faces, process=False)
+    out = trimesh.Trimesh((candidate.vertices - low) * unit, candidate.faces, process=False)
+    diagonal = 1000.0
+    distances = []
+    for a, b in ((ref, out), (out, ref)):
+        points = a.sample(samples, seed=7)
+        distances.append(trimesh.proximity.closest_point(b, points)[1])
+    both = np.concatenate(distances)
+    return float(np.sqrt(np.mean(both ** 2)) / diagonal), float(both.max() / diagonal)
+
+
+def measure_output(path: Path, reference: object, samples: int) -> Measure:
+    found = Measure()
+    if not path.exists() or path.stat().st_size == 0:
+        found.failure = "empty output" if path.exists() else "no output"
+        return found
+    found.file_bytes = path.stat().st_size
+    images, rest = geometry_part(path)
+    found.geometry_bytes = found.file_bytes - images
+    found.gzip_bytes = len(gzip.compress(rest, 9, mtime=0))
+    try:
+        mesh, geometry = surface(path)
+    except Exception as error:  # a reader failure is a result to report, not a crash of the benchmark
+        found.failure = f"unreadable: {error}"
+        return found
+    found.draw_calls, found.triangles = geometry.draw_calls, geometry.triangles  # type: ignore[attr-defined]
+    if found.triangles == 0:
+        found.failure = "no triangles"
+        return found
+    found.rms, found.hausdorff = surface_error(reference, mesh, samples)
+    return found
+
+
+def validate(paths: list[Path]) -> list[str]:
+    from tests.gltf_validator import validate_many
+
+    reports = validate_many(paths)
+    return [f"{r['issues']['numErrors']} errors" for r in reports]
+
+
+# ---- the run --------------------------------------------------------------------------------------------------
+
+
+def corpus_models(only: list[str] | None) -> list[tuple[str, Path]]:
+    models = []
+    for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+        if only and folder.name not in only:
+            continue
+        files = sorted(f for f in folder.iterdir() if f.suffix.lower() in MODEL_EXTENSIONS)
+        if files:
+            models.append((folder.name, files[0]))
+    return models
+
+
+def benchmark(only: list[str] | None, repeats: int, samples: int, work: Path) -> tuple[list[dict[str, object]], str]:
+    rows: list[dict[str, object]] = []
+    for name, model in corpus_models(only):
+        print(f"-- {name}", flush=True)
+        plain = work / f"{name}.plain.glb"
+        compile_ours(model, plain, optimize=False)  # the reference surface, and the input for tools that need it
+        reference, _ = surface(plain)
+        inputs: dict[str, tuple[Path, str]] = {"ours": (model, model.suffix)}
+        for tool, reads in TOOL_READS.items():
+            inputs[tool] = (model, model.suffix) if model.suffix in reads else (plain, "plain GLB by our ingest")
+        measures = {tool: Measure() for tool in TOOLS}
+        outputs = {tool: work / f"{name}.{tool}.glb" for tool in TOOLS}
+        failures: dict[str, str] = {}
+        for _ in range(repeats):
+            for tool in TOOLS:  # A B C A B C: every tool sees the same machine load
+                outputs[tool].unlink(missing_ok=True)
+                run = run_timed(tool_command(tool, inputs[tool][0], outputs[tool]))
+                measures[tool].seconds.append(run.seconds)
+                measures[tool].rss_kb.append(run.peak_rss_kb)
+                if run.returncode != 0:
+                    failures[tool] = f"exit {run.returncode}: {run.message}"
+        for tool in TOOLS:
+            found = measure_output(outputs[tool], reference, samples)
+            found.seconds, found.rss_kb = measures[tool].seconds, measures[tool].rss_kb
+            found.failure = failures.get(tool, found.failure)
+            measures[tool] = found
+        readable = [tool for tool in TOOLS if not measures[tool].failure]
+        for tool, verdict in zip(readable, validate([outputs[t] for t in readable]), strict=True):
+            measures[tool].validator = verdict
+        for tool in TOOLS:
+            m = measures[tool]
+            rows.append({
+                "model": name, "input": model.suffix, "tool": tool, "fed": inputs[tool][1],
+                "source_geometry_bytes": source_geometry_bytes(model), "geometry_bytes": m.geometry_bytes,
+                "gzip_bytes": m.gzip_bytes, "draw_calls": m.draw_calls, "triangles": m.triangles,
+                "rms": m.rms, "hausdorff": m.hausdorff, "validator": m.validator, "failure": m.failure,
+                "seconds": statistics.median(m.seconds), "rss_mb": statistics.median(m.rss_kb) / 1024,
+            })
+            print(f"   {tool:15} {m.geometry_bytes:>9} B  {m.failure or m.validator}", flush=True)
+    command = (f"python -m tests.benchmarks.bench_compiler --repeats {repeats} --samples {samples}"
+               + (f" --only {' '.join(only)}" if only else ""))
+    return rows, command
+
+
+def _error(value: object) -> str:
+    return "–" if value is None else f"{float(value):.1e}"  # type: ignore[arg-type]
+
+
+def markdown(rows: list[dict[str, object]], command: str, repeats: int) -> str:
+    lines = [
+        "| model | tool (input) | geometry bytes | vs gltfpack | gzip | draw calls | triangles | RMS err | Hausdorff "
+        "| validator | time | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    by_model: dict[str, dict[str, dict[str, object]]] = {}
+    for row in rows:
+        by_model.setdefault(str(row["model"]), {})[str(row["tool"])] = row
+    for model, tools in by_model.items():
+        pack = tools.get("gltfpack", {})
+        pack_bytes = int(pack.get("geometry_bytes", 0) or 0) if not pack.get("failure") else 0  # type: ignore[call-overload]
+        for tool in TOOLS:
+            row = tools[tool]
+            fed = "" if row["fed"] == row["input"] else f" ({row['fed']})"
+            if row["failure"]:
+                lines.append(f"| {model} | {tool}{fed} | **failed**: {row['failure']} | | | | | | | | "
+                             f"{float(row['seconds']):.2f} s | {float(row['rss_mb']):.0f} MB |")  # type: ignore[arg-type]
+                continue
+            geometry = int(row["geometry_bytes"])  # type: ignore[call-overload]
+            ratio = f"{geometry / pack_bytes:.3f}" if pack_bytes else "–"
+            lines.append(
+                f"| {model} | {tool}{fed} | {geometry:,} | {ratio} | {int(row['gzip_bytes']):,} | "  # type: ignore[call-overload]
+                f"{row['draw_calls']} | {int(row['triangles']):,} | {_error(row['rms'])} | "  # type: ignore[call-overload]
+                f"{_error(row['hausdorff'])} | {row['validator']} | {float(row['seconds']):.2f} s | "  # type: ignore[arg-type]
+                f"{float(row['rss_mb']):.0f} MB |")  # type: ignore[arg-type]
+    summary = summarize(rows)
+    return "\n".join([
+        "## Compiler: ours vs gltfpack -cc vs gltf-transform optimize",
+        "",
+        f"`{command}` ({repeats} alternating rounds per model; time and RSS are medians, each tool in its own "
+        "process under /usr/bin/time). Geometry bytes are the file minus embedded image bytes (JSON included); gzip "
+        "is that part after gzip -9. Errors are two-way sampled surface distances (trimesh.proximity) relative to the "
+        "source's bounding-box diagonal, read back through meshoptimizer's own decoders. Settings: ours = default "
+        "preset (prune, weld, dedup, merge, instance, reorder, quantize 14/12/8 bits) + EXT_meshopt_compression; "
+        "`gltfpack -cc`; `gltf-transform optimize --compress meshopt --simplify false --texture-compress false`. "
+        "Inputs the references cannot read are fed as a plain GLB made by our ingest and writer (marked). "
+        "Textures pass through untouched in all three.",
+        "",
+        *lines,
+        "",
+        *summary,
+    ])
+
+
+def summarize(rows: list[dict[str, object]]) -> list[str]:
+    totals: dict[str, list[int]] = {tool: [0, 0] for tool in TOOLS}
+    beaten, compared = [], 0
+    by_model: dict[str, dict[str, dict[str, object]]] = {}
+    for row in rows:
+        by_model.setdefault(str(row["model"]), {})[str(row["tool"])] = row
+    for tools in by_model.values():
+        if any(tools[t]["failure"] for t in TOOLS):
+            continue
+        for tool in TOOLS:
+            totals[tool][0] += int(tools[tool]["geometry_bytes"])  # type: ignore[call-overload]
+            totals[tool][1] += int(tools[tool]["source_geometry_bytes"])  # type: ignore[call-overload]
+    for model, tools in by_model.items():
+        ours, pack = tools["ours"], tools["gltfpack"]
+        if ours["failure"] or pack["failure"]:
+            continue
+        compared += 1
+        if int(ours["geometry_bytes"]) > int(pack["geometry_bytes"]):  # type: ignore[call-overload]
+            beaten.append(model)
+    lines = ["Over the models every tool read, geometry bytes as a share of the source's: " + ", ".join(
+        f"{tool} {100 * b / s:.1f} %" for tool, (b, s) in totals.items() if s)]
+    lines.append(f"Ours at or below gltfpack -cc in geometry bytes on {compared - len(beaten)} of {compared} models "
+                 f"it read" + (f"; above on {', '.join(beaten)}." if beaten else "."))
+    return lines
+
+
+def update_doc(section: str) -> None:
+    """Replace the compiler section of docs/benchmarks.md (create the file if needed), leaving other sections alone."""
+    block = f"{SECTION_START}\n{section}\n{SECTION_END}"
+    if not DOC.exists():
+        DOC.write_text("# Benchmarks\n\nMeasured on the shared development machine; compare rows of one run.\n\n"
+                       f"{block}\n", encoding="utf-8")
+        return
+    text = DOC.read_text(encoding="utf-8")
+    if SECTION_START in text and SECTION_END in text:
+        head, rest = text.split(SECTION_START, 1)
+        _, tail = rest.split(SECTION_END, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compile", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=20000, help="surface points per direction")
+    parser.add_argument("--only", nargs="*", help="corpus folder names")
+    parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    if args.compile:
+        compile_ours(Path(args.compile[0]), Path(args.compile[1]))
+        return 0
+    if not CORPUS.is_dir() or shutil.which("node") is None or not NODE_MODULES.is_dir():
+        print(f"needs {CORPUS} and node with node_modules (make setup)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="vitrina-bench-") as tmp:
+        rows, command = benchmark(args.only, args.repeats, args.samples, Path(tmp))
+    section = markdown(rows, command, args.repeats)
+    print(section)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    if not args.no_docs and not args.only:
+        update_doc(section)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main(sys.argv[1:]))
