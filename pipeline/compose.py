@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from pipeline.spec.model import Artifact, Exhibit, Place, Record, Room, Surface
 
 Vec3 = tuple[float, float, float]
 
@@ -170,8 +171,8 @@ class MeshBuilder:
         _, positions, normals, uvs, indices = self._parts[key]
         base = len(positions)
         for corner_point in (c, c + u, c + u + v, c + v):
-            positions.append(tuple(float(a) for a in corner_point))  # type: ignore[arg-type]
-            normals.append(tuple(float(a) for a in normal))  # type: ignore[arg-type]
+            positions.append(_unit(corner_point))
+            normals.append(_unit(normal))
         # glTF UV origin is top-left: v grows downwards, so the top edge of the quad gets the smaller v.
         uvs.extend([(ou, ov + sv), (ou + su, ov + sv), (ou + su, ov), (ou, ov)])
         indices.extend([base, base + 1, base + 2, base, base + 2, base + 3])
@@ -194,19 +195,19 @@ class MeshBuilder:
         return Mesh(name=name, primitives=primitives) if primitives else None
 
 
+def _rgba(color: Sequence[float]) -> tuple[float, float, float, float]:
+    channels = [float(c) for c in color]
+    return (channels[0], channels[1], channels[2], channels[3] if len(channels) > 3 else 1.0)
+
+
 def solid(name: str, color: Sequence[float], roughness: float = 0.9, metallic: float = 0.0) -> Material:
-    rgba = tuple(float(c) for c in color)
-    if len(rgba) == 3:
-        rgba = (*rgba, 1.0)
-    return Material(name=name, base_color_factor=rgba, roughness_factor=roughness,  # type: ignore[arg-type]
-                    metallic_factor=metallic)
+    return Material(name=name, base_color_factor=_rgba(color), roughness_factor=roughness, metallic_factor=metallic)
 
 
 def hex_color(text: str | None, default: Sequence[float]) -> tuple[float, float, float, float]:
     """'#rrggbb' (sRGB, as designers pick it) → linear RGBA as glTF base colour factors expect."""
     if not text:
-        rgba = tuple(float(c) for c in default)
-        return (*rgba, 1.0) if len(rgba) == 3 else rgba  # type: ignore[return-value]
+        return _rgba(default)
     value = text.lstrip("#")
     if len(value) == 3:
         value = "".join(c * 2 for c in value)
@@ -420,6 +421,17 @@ def _r(values: Iterable[float]) -> list[float]:
     return [round(float(v), 6) + 0.0 for v in values]
 
 
+def _v3(values: Iterable[float]) -> Vec3:
+    """Three rounded coordinates as a tuple (node translations, placements)."""
+    x, y, z = _r(values)
+    return (x, y, z)
+
+
+def _unit(values: Iterable[float]) -> Vec3:
+    x, y, z = (float(v) for v in values)
+    return (x, y, z)
+
+
 # ---------------------------------------------------------------------------------------------- the exhibit
 
 
@@ -463,7 +475,7 @@ def text_map(text: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(text).items() if v}
 
 
-def record_dict(record: Any) -> dict[str, Any]:
+def record_dict(record: Record) -> dict[str, Any]:
     """The object record as JSON, every key present (so readers need no guards): language maps and URI strings."""
     out: dict[str, Any] = {}
     for name in ("title", "creator", "date", "culture", "material", "dimensions"):
@@ -489,7 +501,7 @@ def _in_default(text: dict[str, str], default_language: str) -> str:
     return text.get(default_language) or next(iter(text.values()), "")
 
 
-def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_rights: str,
+def dublin_core(artifact_id: str, record: Record, default_language: str, exhibit_rights: str,
                 fallback_title: dict[str, str] | None = None) -> dict[str, Any]:
     """The record as a KHR_xmp_json_ld packet: Dublin Core elements, XMP rights and the credit line.
 
@@ -527,10 +539,11 @@ def dublin_core(artifact_id: str, record: Any, default_language: str, exhibit_ri
     return packet
 
 
-def layout_rooms(exhibit: Any) -> dict[str, tuple[float, float]]:
+def layout_rooms(exhibit: Exhibit) -> dict[str, tuple[float, float]]:
     """Each room's centre [x, z] in the world: given, or beside the room whose door leads to it, door to door."""
     rooms = {room.id: room for room in exhibit.rooms}
-    centres: dict[str, tuple[float, float]] = {r.id: tuple(r.position) for r in exhibit.rooms if r.position is not None}
+    centres: dict[str, tuple[float, float]] = {
+        r.id: (float(r.position[0]), float(r.position[1])) for r in exhibit.rooms if r.position is not None}
     if not centres and exhibit.rooms:
         centres[exhibit.rooms[0].id] = (0.0, 0.0)
     # Doors as edges in both directions: (from, wall, offset on from's wall, to, offset on to's wall if declared).
@@ -568,17 +581,17 @@ def layout_rooms(exhibit: Any) -> dict[str, tuple[float, float]]:
     return centres
 
 
-def _declared_offset(room: Any, to: str, wall: str) -> float:
+def _declared_offset(room: Room, to: str, wall: str) -> float:
     door = next((d for d in room.doors if d.to == to and d.wall == wall), None)
     return door.at if door is not None else 0.0
 
 
-def _frame(room: Any, centre: tuple[float, float]) -> RoomFrame:
+def _frame(room: Room, centre: tuple[float, float]) -> RoomFrame:
     width, depth, height = (float(v) for v in room.size)
     return RoomFrame(id=room.id, origin=(centre[0] - width / 2, centre[1] - depth / 2), size=(width, depth, height))
 
 
-def _door_links(exhibit: Any, frames: dict[str, RoomFrame]) -> dict[str, list[DoorLink]]:
+def _door_links(exhibit: Exhibit, frames: dict[str, RoomFrame]) -> dict[str, list[DoorLink]]:
     """Every door once per room it opens from: the declared side and the far side, on the shared wall plane."""
     links: dict[str, list[DoorLink]] = {room.id: [] for room in exhibit.rooms}
     seen: set[tuple[str, str, str]] = set()
@@ -642,7 +655,7 @@ def clone_nodes(scene: Scene, prefix: str) -> tuple[list[Node], list[Any]]:
 class Composer:
     """Builds the rooms of one exhibit; holds the materials it creates so equal ones are shared."""
 
-    def __init__(self, exhibit: Any, assets: dict[str, Scene], textures: dict[str, Texture],
+    def __init__(self, exhibit: Exhibit, assets: dict[str, Scene], textures: dict[str, Texture],
                  panel_textures: dict[str, Texture] | None = None) -> None:
         self.exhibit = exhibit
         self.assets = assets  # artifact id → ingested (and processed) asset scene
@@ -702,12 +715,12 @@ class Composer:
 
     # ---- rooms
 
-    def _surface_texture(self, surface: Any) -> Texture | None:
+    def _surface_texture(self, surface: Surface) -> Texture | None:
         if surface.texture is None:
             return None
         return self.textures.get(str(surface.texture.path))
 
-    def _shell_spec(self, room: Any, frame: RoomFrame) -> RoomShellSpec:
+    def _shell_spec(self, room: Room, frame: RoomFrame) -> RoomShellSpec:
         colours = {name: hex_color(getattr(room, name).color or DEFAULT_SURFACES[name], (1, 1, 1))
                    for name in ("walls", "floor", "ceiling")}
         light_colour = hex_color(room.lighting.color, (1, 1, 1))[:3]
@@ -720,7 +733,7 @@ class Composer:
                              ceiling_texture=self._surface_texture(room.ceiling), lights=lights)
         return spec
 
-    def _spotlight(self, room: Any, frame: RoomFrame, scene: Scene, artifact_id: str, target: Vec3,
+    def _spotlight(self, room: Room, frame: RoomFrame, scene: Scene, artifact_id: str, target: Vec3,
                    radius: float, offset: Vec3 = (0.0, 0.0, 0.0)) -> None:
         if not room.lighting.spotlights:
             return
@@ -733,17 +746,17 @@ class Composer:
                       intensity=round(20.0 * room.lighting.spot_intensity, 4), range=round(distance * 2.5, 3),
                       inner_cone_angle=round(cone * 0.6, 6), outer_cone_angle=round(cone, 6),
                       name=f"{artifact_id}-spot")
-        scene.nodes.append(Node(name=f"{artifact_id}-spot", light=light, translation=tuple(_r(position)),  # type: ignore[arg-type]
+        scene.nodes.append(Node(name=f"{artifact_id}-spot", light=light, translation=_v3(position),
                                 rotation=look_rotation(direction)))
 
     # ---- artifacts
 
-    def _place(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
+    def _place(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         if artifact.kind == "model":
             return self._place_model(artifact, room, frame, scene)
         return self._place_flat(artifact, room, frame, scene)
 
-    def _artifact_node(self, artifact: Any) -> Node:
+    def _artifact_node(self, artifact: Artifact) -> Node:
         record = record_dict(artifact.record)
         extras = {"vitrina": {"id": artifact.id, "kind": artifact.kind, "record": record}}
         if artifact.alt:
@@ -752,7 +765,7 @@ class Composer:
                     xmp=dublin_core(artifact.id, artifact.record, self.language, self.exhibit.exhibit.rights,
                                     fallback_title=text_map(artifact.alt)))
 
-    def _place_model(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
+    def _place_model(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         asset = self.assets[artifact.id]
         used_in = self._used_assets.get(id(asset))
         if used_in is not None and used_in != room.id:
@@ -783,7 +796,7 @@ class Composer:
         inner = Node(name=f"{artifact.id}.model", children=roots,
                      translation=(-float(low[0] + high[0]) / 2, -float(low[1]), -float(low[2] + high[2]) / 2))
         node = self._artifact_node(artifact)
-        node.translation = tuple(_r(base))  # type: ignore[assignment]
+        node.translation = _v3(base)
         node.rotation = yaw_quaternion(yaw)
         node.scale = (scale, scale, scale)
         node.children = [inner]
@@ -798,16 +811,16 @@ class Composer:
         assert world is not None
         wlow, whigh = world
         front = rotate_yaw((0.0, 0.0, 1.0), yaw)
-        annotations = {a.id: tuple(_r(np.asarray(base) + np.asarray(rotate_yaw(a.at, yaw))))
+        annotations = {a.id: _v3(np.asarray(base) + np.asarray(rotate_yaw(a.at, yaw)))
                        for a in artifact.annotations}
-        target = tuple(_r((wlow + whigh) / 2))
+        target = _v3((wlow + whigh) / 2)
         radius = float(np.linalg.norm(whigh - wlow)) / 2
-        self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_r(np.asarray(front) * 0.8))  # type: ignore[arg-type]
-        view = default_view(target, radius, front, frame)  # type: ignore[arg-type]
-        return ArtifactPlacement(artifact.id, "model", room.id, tuple(_r(base)), (tuple(_r(wlow)), tuple(_r(whigh))),  # type: ignore[arg-type]
-                                 front, view, annotations)  # type: ignore[arg-type]
+        self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_v3(np.asarray(front) * 0.8))
+        view = default_view(target, radius, front, frame)
+        return ArtifactPlacement(artifact.id, "model", room.id, _v3(base), (_v3(wlow), _v3(whigh)), front, view,
+                                 annotations)
 
-    def _stand(self, artifact: Any, place: Any, base: Vec3, yaw: float, footprint: tuple[float, float],
+    def _stand(self, artifact: Artifact, place: Place, base: Vec3, yaw: float, footprint: tuple[float, float],
                tall: float) -> Node:
         """A plinth, or a vitrine's pedestal and glass, turned with the artifact and sized to its footprint."""
         builder = MeshBuilder()
@@ -822,6 +835,7 @@ class Composer:
             builder.box((-width / 2, 0.0, -depth / 2), (width / 2, glass_height, depth / 2), glass)
         else:
             p = place.plinth
+            assert p is not None  # the caller builds a stand only for a plinth or a vitrine
             width = p.width if p.width is not None else footprint[0] + 2 * p.margin
             depth = p.depth if p.depth is not None else footprint[1] + 2 * p.margin
             stone = self.material(f"{artifact.id}-plinth", hex_color(p.color, (1, 1, 1)))
@@ -829,14 +843,16 @@ class Composer:
         mesh = builder.mesh(f"{artifact.id}-stand")
         return Node(name=f"{artifact.id}-stand", mesh=mesh, translation=base, rotation=yaw_quaternion(yaw))
 
-    def _place_flat(self, artifact: Any, room: Any, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
+    def _place_flat(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
         place = artifact.place
         width, height = self._flat_size(artifact)
-        if place.on_wall:
+        along: np.ndarray
+        normal: np.ndarray
+        if place.wall is not None:
             wall = place.wall
-            along = np.asarray(frame.wall_along(wall))
-            normal = np.asarray(frame.wall_normal(wall))
+            along = np.asarray(frame.wall_along(wall), dtype=float)
+            normal = np.asarray(frame.wall_normal(wall), dtype=float)
             wall_point = frame.wall_point(wall, frame.wall_length(wall) / 2 + place.wall_offset, place.wall_height)
             centre = np.asarray(wall_point) + normal * PICTURE_GAP
             yaw = math.degrees(math.atan2(normal[0], normal[2]))
@@ -863,34 +879,34 @@ class Composer:
                 builder.box((-0.03, -place.wall_height, -0.05), (0.03, -height / 2, -0.01), post)
         node = self._artifact_node(artifact)
         node.mesh = builder.mesh(f"{artifact.id}")
-        node.translation = tuple(_r(centre))  # type: ignore[assignment]
+        node.translation = _v3(centre)
         node.rotation = yaw_quaternion(yaw)
         scene.nodes.append(node)
         world = nodes_bounds([node])
         assert world is not None
         wlow, whigh = world
-        annotations = {a.id: tuple(_r(centre + along * a.at[0] + up * a.at[1] + normal * a.at[2]))
+        annotations = {a.id: _v3(centre + along * a.at[0] + up * a.at[1] + normal * a.at[2])
                        for a in artifact.annotations}
-        target = tuple(_r(centre))
+        target = _v3(centre)
         radius = math.hypot(width, height) / 2
-        front = tuple(float(v) for v in normal)
-        self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_r(normal * 1.2))  # type: ignore[arg-type]
-        view = default_view(target, radius, front, frame, elevation=0.0)  # type: ignore[arg-type]
-        return ArtifactPlacement(artifact.id, artifact.kind, room.id, target, (tuple(_r(wlow)), tuple(_r(whigh))),  # type: ignore[arg-type]
-                                 front, view, annotations)  # type: ignore[arg-type]
+        front = _unit(normal)
+        self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_v3(normal * 1.2))
+        view = default_view(target, radius, front, frame, elevation=0.0)
+        return ArtifactPlacement(artifact.id, artifact.kind, room.id, target, (_v3(wlow), _v3(whigh)), front, view,
+                                 annotations)
 
-    def _flat_size(self, artifact: Any) -> tuple[float, float]:
+    def _flat_size(self, artifact: Artifact) -> tuple[float, float]:
         if artifact.size is not None:
             return float(artifact.size[0]), float(artifact.size[1])
-        if artifact.kind == "image":
+        if artifact.image is not None:
             texture = self.textures.get(str(artifact.image.path))
             if texture is not None and texture.width and texture.height:
                 return 1.0, round(texture.height / texture.width, 6)
             return 1.0, 1.0
         return 1.0, 0.7
 
-    def _face_material(self, artifact: Any) -> Material:
-        if artifact.kind == "image":
+    def _face_material(self, artifact: Artifact) -> Material:
+        if artifact.image is not None:
             material = Material(name=f"{artifact.id}-image", roughness_factor=0.85, metallic_factor=0.0)
             texture = self.textures.get(str(artifact.image.path))
             if texture is not None:
@@ -904,8 +920,9 @@ class Composer:
             material.base_color_texture = TextureRef(texture=texture)
         return material
 
-    def _frame_boxes(self, builder: MeshBuilder, artifact: Any, width: float, height: float) -> None:
+    def _frame_boxes(self, builder: MeshBuilder, artifact: Artifact, width: float, height: float) -> None:
         frame = artifact.frame
+        assert frame is not None
         mat = frame.mat
         if mat > 0:
             passe = self.material("passe-partout", (0.93, 0.92, 0.88, 1.0))
@@ -933,7 +950,7 @@ class Composer:
                 frame = frames[placement.room]
                 low, high = np.asarray(placement.bounds[0]), np.asarray(placement.bounds[1])
                 radius = float(np.linalg.norm(high - low)) / 2
-                target: Vec3 = tuple(_r((low + high) / 2))  # type: ignore[assignment]
+                target = _v3((low + high) / 2)
                 front = placement.front
                 if stop.annotation:
                     key = stop.annotation.split("/", 1)[1] if "/" in stop.annotation else stop.annotation
@@ -942,7 +959,7 @@ class Composer:
                         side = np.asarray(point) - np.asarray(target)
                         side[1] = 0.0
                         if placement.kind == "model" and np.linalg.norm(side) > 1e-3:
-                            front = tuple(float(v) for v in side / np.linalg.norm(side))  # type: ignore[assignment]
+                            front = _unit(side / np.linalg.norm(side))
                         target = point
                         radius = max(radius * 0.4, 0.15)
                 if stop.view is not None:
@@ -991,7 +1008,7 @@ def default_view(target: Vec3, radius: float, front: Vec3, frame: RoomFrame,
     return orbit_view(target, front, distance, 0.0, elevation, frame)
 
 
-def compose(exhibit: Any, assets: dict[str, Scene], textures: dict[str, Texture],
+def compose(exhibit: Exhibit, assets: dict[str, Scene], textures: dict[str, Texture],
             panel_textures: dict[str, Texture] | None = None) -> Composition:
     """One Scene per room (in spec order) with every artifact placed, plus world placements for the manifest.
 
