@@ -6,7 +6,8 @@ import hashlib
 import json
 import math
 import struct
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,16 +52,22 @@ class GltfOptions:
 
     meshopt: compress vertex and index buffer views with EXT_meshopt_compression (needs pipeline.meshopt).
     draco: compress triangle meshes with KHR_draco_mesh_compression (slower to decode in browsers; opt-in).
+      Primitives Draco cannot carry (tangents, skins, morph targets, quantized data) stay uncompressed.
+    draco_encoder: `pipeline.ingest.encode_draco`, passed in by the build: DracoPy has one owner (ingest), and
+      stages do not import each other. Left out of repr and comparisons, so cache keys stay stable.
     generator: written to asset.generator.
     """
 
     meshopt: bool = False
     draco: bool = False
     generator: str = GENERATOR
+    draco_encoder: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
 
 def write_glb(scene: ir.Scene, options: GltfOptions = GltfOptions()) -> bytes:  # noqa: B008 - frozen, safe
     """Serialize `scene` as a GLB. The same scene and options always give the same bytes."""
+    if options.draco and options.draco_encoder is None:
+        raise ValueError("GltfOptions(draco=True) needs draco_encoder=pipeline.ingest.encode_draco")
     return _GlbWriter(scene, options).build()
 
 
@@ -282,7 +289,42 @@ class _GlbWriter:
         dtype = np.uint16 if vertex_count < 0xFFFF else np.uint32
         return self._accessor(flat.astype(dtype, copy=False), target=ELEMENT_ARRAY_BUFFER, triangle_list=mode == 4)
 
+    def _draco_primitive(self, primitive: ir.Primitive) -> gl.Primitive | None:
+        if (primitive.mode != 4 or primitive.indices is None or primitive.targets or primitive.normalized
+                or self.options.draco_encoder is None):
+            return None
+        encoded = self.options.draco_encoder(primitive.attributes, primitive.indices)
+        if encoded is None:
+            return None
+        attributes = gl.Attributes()
+        for name in _attribute_order(primitive.attributes):
+            values = np.asarray(encoded.decoded[name])
+            values = values.reshape(len(values), -1)
+            accessor = gl.Accessor(componentType=COMPONENT_TYPES[values.dtype], count=len(values),
+                                   type=ACCESSOR_TYPES[values.shape[1]], byteOffset=None,
+                                   normalized=True if values.dtype.kind != "f" else None)
+            if name == "POSITION":
+                accessor.min, accessor.max = _floats(values.min(axis=0)), _floats(values.max(axis=0))
+            self.doc.accessors.append(accessor)
+            setattr(attributes, name, len(self.doc.accessors) - 1)
+        vertex_count = len(encoded.decoded["POSITION"])
+        self.doc.accessors.append(gl.Accessor(componentType=5123 if vertex_count < 0xFFFF else 5125,
+                                              count=encoded.index_count, type="SCALAR", byteOffset=None))
+        view = self._buffer_view(encoded.data)
+        out = gl.Primitive(attributes=attributes, mode=4, indices=len(self.doc.accessors) - 1, extensions={
+            "KHR_draco_mesh_compression": {"bufferView": view, "attributes": dict(encoded.attribute_ids)}})
+        self.used.add("KHR_draco_mesh_compression")
+        self.required.add("KHR_draco_mesh_compression")
+        return out
+
     def _primitive(self, primitive: ir.Primitive) -> gl.Primitive:
+        compressed = self._draco_primitive(primitive) if self.options.draco else None
+        if compressed is not None:
+            if primitive.material is not None:
+                compressed.material = self._material(primitive.material)
+            compressed.extras = _extras(primitive.extras)
+            self._variants(compressed, primitive)
+            return compressed
         attributes = gl.Attributes()
         for name in _attribute_order(primitive.attributes):
             setattr(attributes, name, self._attribute(name, primitive.attributes[name],
@@ -302,13 +344,16 @@ class _GlbWriter:
             targets.append(attrs)
         out.targets = targets
         out.extras = _extras(primitive.extras)
+        self._variants(out, primitive)
+        return out
+
+    def _variants(self, out: gl.Primitive, primitive: ir.Primitive) -> None:
         if primitive.variants:
             by_material: dict[int, list[int]] = {}
             for variant, material in primitive.variants.items():
                 by_material.setdefault(self._material(material), []).append(self._variant(variant))
-            out.extensions = {"KHR_materials_variants": {"mappings": [
+            out.extensions = {**(out.extensions or {}), "KHR_materials_variants": {"mappings": [
                 {"material": m, "variants": sorted(v)} for m, v in by_material.items()]}}
-        return out
 
     def _variant(self, name: str) -> int:
         if name not in self.variant_names:

@@ -2,7 +2,9 @@
 // One node process validates many files, because starting node and the validator costs about half a second.
 // The validator cannot see inside EXT_meshopt_compression, so this script also decodes every compressed
 // bufferView with three.js's MeshoptDecoder (what the viewer runs) and checks POSITION min/max and index
-// ranges on the decoded data; failures are added to the report as errors.
+// ranges on the decoded data; failures are added to the report as errors. Likewise every
+// KHR_draco_mesh_compression primitive is decoded with Google's decoder (draco3dgltf, which the pinned
+// @gltf-transform/cli brings along), and its point and index counts are checked against the accessors.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -109,6 +111,65 @@ async function checkMeshopt(file, data) {
   return problems;
 }
 
+let dracoModule = null;
+async function dracoDecoder() {
+  if (dracoModule === null) {
+    try {
+      const draco3d = (await import("draco3dgltf")).default;
+      dracoModule = await draco3d.createDecoderModule();
+    } catch {
+      dracoModule = false; // not installed: the validator's own checks still run
+    }
+  }
+  return dracoModule;
+}
+
+async function checkDraco(file, data) {
+  const problems = [];
+  let container;
+  try {
+    container = parseContainer(data);
+  } catch {
+    return problems;
+  }
+  const { json, bin } = container;
+  const primitives = (json.meshes || []).flatMap((mesh, m) => mesh.primitives.map((prim, p) => ({ prim, where: `/meshes/${m}/primitives/${p}` })))
+    .filter(({ prim }) => prim.extensions && prim.extensions.KHR_draco_mesh_compression);
+  if (!primitives.length) return problems;
+  const draco = await dracoDecoder();
+  if (!draco) return problems;
+  for (const { prim, where } of primitives) {
+    const ext = prim.extensions.KHR_draco_mesh_compression;
+    const view = json.bufferViews[ext.bufferView];
+    if (view.buffer !== 0 || !bin) continue;
+    const bytes = bin.subarray(view.byteOffset || 0, (view.byteOffset || 0) + view.byteLength);
+    const decoder = new draco.Decoder();
+    const buffer = new draco.DecoderBuffer();
+    buffer.Init(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes.byteLength);
+    const mesh = new draco.Mesh();
+    const status = decoder.DecodeBufferToMesh(buffer, mesh);
+    const fail = (code, message) => problems.push({ code, message, severity: 0, pointer: `${where}/extensions/KHR_draco_mesh_compression` });
+    if (!status.ok()) {
+      fail("DRACO_DECODE_FAILED", status.error_msg());
+    } else {
+      const points = mesh.num_points();
+      for (const [name, id] of Object.entries(ext.attributes)) {
+        const attribute = decoder.GetAttributeByUniqueId(mesh, id);
+        if (!attribute || attribute.ptr === 0) fail("DRACO_ATTRIBUTE_MISSING", `no attribute with unique id ${id} for ${name}`);
+        const count = json.accessors[prim.attributes[name]].count;
+        if (count !== points) fail("DRACO_COUNT_MISMATCH", `${name} accessor count ${count}, Draco decodes ${points} points`);
+      }
+      if (prim.indices !== undefined && json.accessors[prim.indices].count !== mesh.num_faces() * 3) {
+        fail("DRACO_COUNT_MISMATCH", `indices accessor count ${json.accessors[prim.indices].count}, Draco decodes ${mesh.num_faces()} triangles`);
+      }
+    }
+    draco.destroy(mesh);
+    draco.destroy(buffer);
+    draco.destroy(decoder);
+  }
+  return problems;
+}
+
 async function validateFile(file) {
   const data = new Uint8Array(await readFile(file));
   const externalResourceFunction = (uri) =>
@@ -124,7 +185,7 @@ async function validateFile(file) {
     return { uri: file, issues: { numErrors: 1, numWarnings: 0, numInfos: 0, numHints: 0,
       messages: [{ code: "VALIDATOR_FAILED", message: String(err), severity: 0 }] } };
   }
-  const extra = await checkMeshopt(file, data);
+  const extra = [...(await checkMeshopt(file, data)), ...(await checkDraco(file, data))];
   report.issues.numErrors += extra.length;
   report.issues.messages.push(...extra);
   return report;

@@ -15,7 +15,7 @@ from PIL import Image
 from pipeline import __version__
 from pipeline import scene as ir
 from pipeline.gltf import GltfOptions, write_glb
-from pipeline.ingest import load_asset
+from pipeline.ingest import encode_draco, load_asset
 from tests.gltf_validator import errors_of, validate_many
 
 CORPUS_MODELS = [
@@ -113,7 +113,13 @@ def rich_scene() -> ir.Scene:
 
 @pytest.fixture(scope="module")
 def rich_outputs() -> dict[str, bytes]:
-    return {"plain": write_glb(rich_scene()), "meshopt": write_glb(rich_scene(), GltfOptions(meshopt=True))}
+    return {mode: write_glb(rich_scene(), options(mode)) for mode in ("plain", "meshopt", "draco")}
+
+
+def options(mode: str) -> GltfOptions:
+    if mode == "draco":
+        return GltfOptions(draco=True, draco_encoder=encode_draco)
+    return GltfOptions(meshopt=mode == "meshopt")
 
 
 def test_rich_scene_passes_the_khronos_validator(rich_outputs: dict[str, bytes]) -> None:
@@ -125,9 +131,9 @@ def test_rich_scene_passes_the_khronos_validator(rich_outputs: dict[str, bytes])
         assert warnings <= {"MESH_PRIMITIVE_GENERATED_TANGENT_SPACE"}, (name, errors_of(report, 1))
 
 
-@pytest.mark.parametrize("mode", ["plain", "meshopt"])
+@pytest.mark.parametrize("mode", ["plain", "meshopt", "draco"])
 def test_writing_is_deterministic(rich_outputs: dict[str, bytes], mode: str) -> None:
-    again = write_glb(rich_scene(), GltfOptions(meshopt=mode == "meshopt"))
+    again = write_glb(rich_scene(), options(mode))
     assert again == rich_outputs[mode]
 
 
@@ -258,6 +264,30 @@ def test_meshopt_output_reads_back_to_the_same_geometry(tmp_path: Path) -> None:
         return np.stack([np.roll(t, -k) for t, k in zip(triangles, turn, strict=True)])
 
     np.testing.assert_array_equal(canonical(back.indices), canonical(original.indices))
+
+
+def test_draco_output_compresses_what_it_can_and_reads_back(tmp_path: Path, rich_outputs: dict[str, bytes]) -> None:
+    doc, _ = glb_parts(rich_outputs["draco"])
+    assert "KHR_draco_mesh_compression" in doc["extensionsRequired"]
+    compressed = {m["name"] for m in doc["meshes"] for p in m["primitives"]
+                  if "KHR_draco_mesh_compression" in p.get("extensions", {})}
+    # Quantized, skinned and morphing primitives are beyond DracoPy and stay as they are.
+    assert compressed == {"grid"}
+    path = tmp_path / "draco.glb"
+    path.write_bytes(rich_outputs["draco"])
+    grid = next(m for m in load_asset(path).meshes() if m.name == "grid").primitives[0]
+    original = rich_scene().nodes[0].children[0].mesh
+    assert original is not None
+    source = original.primitives[0]
+    assert grid.triangle_count == source.triangle_count
+    low, high = source.attributes["POSITION"].min(axis=0), source.attributes["POSITION"].max(axis=0)
+    np.testing.assert_allclose(grid.attributes["POSITION"].min(axis=0), low, atol=1e-3)
+    np.testing.assert_allclose(grid.attributes["POSITION"].max(axis=0), high, atol=1e-3)
+
+
+def test_draco_needs_its_encoder() -> None:
+    with pytest.raises(ValueError, match="draco_encoder"):
+        write_glb(rich_scene(), GltfOptions(draco=True))
 
 
 def test_empty_scene_is_still_a_valid_glb() -> None:
