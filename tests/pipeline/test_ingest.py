@@ -642,3 +642,22 @@ def test_texture_without_texture_coordinates(tmp_path: Path) -> None:
     path = write(tmp_path / "nouv.obj", "mtllib n.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl painted\nf 1 2 3\n")
     expect_asset_error(path, "material 'painted' of mesh 'nouv' uses texture 't', but the mesh has no texture "
                              "coordinates (TEXCOORD_0)")
+
+
+def test_gltfpack_output_with_meshopt_quantization_and_filters_reads_back(
+        tmp_path: Path, corpus: Path, node_modules: Path) -> None:
+    """gltfpack -cc writes EXT_meshopt_compression with filters and KHR_mesh_quantization: decode it faithfully."""
+    import subprocess
+
+    source = corpus / "DamagedHelmet" / "DamagedHelmet.glb"
+    packed = tmp_path / "packed.glb"
+    subprocess.run(["node", str(node_modules / "gltfpack" / "cli.js"), "-i", str(source), "-o", str(packed), "-cc"],
+                   check=True, capture_output=True, timeout=120)
+    original, decoded = load_asset(source), load_asset(packed)
+    assert scene_stats(decoded).triangles == scene_stats(original).triangles
+    low, high = scene_bounds(original)
+    diagonal = float(np.linalg.norm(np.subtract(high, low)))
+    for mine, theirs in zip(scene_bounds(decoded), (low, high), strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=diagonal * 1e-3)
+    normals = decoded.meshes()[0].primitives[0].attributes["NORMAL"]
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-3)
