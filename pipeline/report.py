@@ -192,9 +192,11 @@ class Progress:
         try:
             yield
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.timings[name] = self.timings.get(name, 0.0) + elapsed
             if self.tty and not self.quiet:
-                self.stream.write("\n")
+                # The bar's line becomes the stage's summary, so the terminal keeps one line per stage.
+                self.stream.write(f"\r\x1b[K{name} {elapsed:.2f} s\n")
                 self.stream.flush()
 
     def step(self, done: int, total: int, label: str) -> None:
