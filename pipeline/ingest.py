@@ -97,7 +97,7 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y") -> Scene:
     if not path.is_file():
         raise AssetError(str(path), "file not found")
     if suffix in (".glb", ".gltf"):
-        scene = _GltfReader(path).read()
+        scene = _read_gltf(path)
         _convert_roots(scene, scale, rotation)
     else:
         scene = _read_with_trimesh(path, suffix)
@@ -418,6 +418,21 @@ def _make_texture(path: Path, data: bytes, name: str, declared: str | None, sour
     return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
 
 
+def _read_gltf(path: Path) -> Scene:
+    """The glTF reader, with structural mistakes it did not anticipate turned into plain causes."""
+    try:
+        return _GltfReader(path).read()
+    except AssetError:
+        raise
+    except KeyError as error:
+        raise AssetError(str(path), f"malformed glTF: the required property '{error.args[0]}' is missing") from None
+    except (IndexError, TypeError, ValueError, AttributeError):
+        raise AssetError(str(path), "malformed glTF: an index points at nothing, or a property has the wrong "
+                                    "type") from None
+    except OSError as error:
+        raise AssetError(str(path), f"cannot be read: {error.strerror or 'input/output error'}") from None
+
+
 class _GltfReader:
     """One read of a .gltf or .glb file into the IR."""
 
@@ -568,7 +583,7 @@ class _GltfReader:
             dtype = np.dtype(DTYPES[acc["componentType"]]).newbyteorder("<")
             components = COMPONENTS[acc["type"]]
             count = int(acc["count"])
-        except (KeyError, IndexError, TypeError):
+        except (KeyError, IndexError, TypeError, ValueError):
             raise self.fail(f"accessor {index} is missing or malformed") from None
         element = dtype.itemsize * components
         if "bufferView" in acc:
@@ -944,7 +959,9 @@ def _read_with_trimesh(path: Path, suffix: str) -> Scene:
         parts = readers[suffix](path)
     except AssetError:
         raise
-    except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError, OSError,
+    except OSError as error:
+        raise AssetError(str(path), f"cannot be read: {error.strerror or 'input/output error'}") from None
+    except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError,
             AttributeError, EOFError) as error:
         raise AssetError(str(path), f"cannot read this {suffix[1:].upper()} file: {_describe(error)}") from None
     nodes = []

@@ -661,3 +661,17 @@ def test_gltfpack_output_with_meshopt_quantization_and_filters_reads_back(
         np.testing.assert_allclose(mine, theirs, atol=diagonal * 1e-3)
     normals = decoded.meshes()[0].primitives[0].attributes["NORMAL"]
     np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-3)
+
+
+@pytest.mark.parametrize(("damage", "cause"), [
+    (lambda doc: doc["nodes"][4].update(skin=7), "malformed glTF: an index points at nothing"),
+    (lambda doc: doc["animations"][0]["channels"][0].update(sampler=9), "malformed glTF: an index points at nothing"),
+    (lambda doc: doc["meshes"][0]["primitives"][0].pop("attributes"), "mesh 0 has a primitive without POSITION"),
+    (lambda doc: doc["bufferViews"][0].pop("byteLength"), "the required property 'byteLength' is missing"),
+    (lambda doc: doc["nodes"][0].update(children="all"), "has a child that does not exist"),
+    (lambda doc: doc["accessors"][0].update(count="many"), "accessor 0 is missing or malformed"),
+])
+def test_structurally_broken_gltf(tmp_path: Path, damage: Any, cause: str) -> None:
+    b = rich_builder()
+    damage(b.doc)
+    expect_asset_error(write(tmp_path / "broken.glb", b.glb()), cause)
