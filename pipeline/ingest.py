@@ -446,6 +446,8 @@ class _GltfReader:
         self.meshes: dict[int, Mesh] = {}
         self.lights: list[Light] = []
         self.variant_names: list[str] = []
+        self.decoded_views: dict[int, bytes] = {}
+        self.skins: dict[int, Skin] = {}
 
     def fail(self, cause: str) -> AssetError:
         return AssetError(str(self.path), cause)
@@ -558,7 +560,7 @@ class _GltfReader:
         """An EXT_meshopt_compression bufferView, decoded (as gltfpack -cc and Vitrina itself write them)."""
         from pipeline import meshopt
 
-        cache: dict[int, bytes] = self.__dict__.setdefault("_decoded_views", {})
+        cache = self.decoded_views
         if index not in cache:
             data = self._buffer(int(compressed.get("buffer", 0)))
             start = int(compressed.get("byteOffset", 0))
@@ -859,7 +861,7 @@ class _GltfReader:
 
     def _skin(self, index: int, nodes: list[Node]) -> Skin:
         entry = self.json["skins"][index]
-        cache = self.__dict__.setdefault("_skins", {})
+        cache = self.skins
         if index not in cache:
             matrices = None
             if "inverseBindMatrices" in entry:
