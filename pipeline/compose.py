@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pipeline.errors import BuildError
 from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.spec.model import Artifact, Exhibit, Place, Record, Room, Surface
 
@@ -611,6 +612,41 @@ def _door_links(exhibit: Exhibit, frames: dict[str, RoomFrame]) -> dict[str, lis
     return links
 
 
+def check_room_layout(exhibit: Exhibit, frames: dict[str, RoomFrame]) -> None:
+    """Rooms must not overlap, and every door must open onto the room it leads to (BuildError otherwise).
+
+    Rooms placed beside a door always line up; rooms with an explicit `position` may not, and a door into
+    a wall of nothing, or two rooms inside each other, would only show up as a broken walk in the viewer.
+    """
+    problems: list[str] = []
+    ids = [room.id for room in exhibit.rooms]
+    for index, first in enumerate(ids):
+        for second in ids[index + 1:]:
+            a, b = frames[first], frames[second]
+            overlap_x = min(a.high[0], b.high[0]) - max(a.low[0], b.low[0])
+            overlap_z = min(a.high[2], b.high[2]) - max(a.low[2], b.low[2])
+            if overlap_x > 1e-6 and overlap_z > 1e-6:
+                problems.append(f"rooms {first} and {second} overlap by {overlap_x:.2f} × {overlap_z:.2f} m")
+    for room in exhibit.rooms:
+        frame = frames[room.id]
+        for door in room.doors:
+            if door.to not in frames:
+                continue
+            other = frames[door.to]
+            back = OPPOSITE[door.wall]
+            centre = frame.wall_point(door.wall, frame.wall_length(door.wall) / 2 + door.at)
+            plane = other.wall_point(back, 0.0)
+            axis = 0 if door.wall in ("east", "west") else 2
+            along = other.offset_of(back, centre)
+            if abs(centre[axis] - plane[axis]) > 1e-3 or along - door.width / 2 < -1e-3 \
+                    or along + door.width / 2 > other.wall_length(back) + 1e-3:
+                problems.append(
+                    f"room {room.id}: the door on its {door.wall} wall leads to {door.to}, but {door.to}'s "
+                    f"{back} wall is not there; leave out {door.to}'s position to place it beside the door")
+    if problems:
+        raise BuildError("the rooms do not fit together:\n  " + "\n  ".join(problems))
+
+
 def _openings(frame: RoomFrame, doors: list[DoorLink]) -> dict[str, list[Opening]]:
     out: dict[str, list[Opening]] = {}
     for door in doors:
@@ -679,6 +715,7 @@ class Composer:
         exhibit = self.exhibit
         centres = layout_rooms(exhibit)
         frames = {room.id: _frame(room, centres[room.id]) for room in exhibit.rooms}
+        check_room_layout(exhibit, frames)
         doors = _door_links(exhibit, frames)
         placements: dict[str, ArtifactPlacement] = {}
         rooms: list[ComposedRoom] = []

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import compose
 from pipeline.build import load_textures
+from pipeline.errors import BuildError
 from pipeline.ingest import load_asset
 from pipeline.scene import Node, Scene
 from pipeline.spec import load_exhibit
@@ -204,3 +205,30 @@ def test_layout_without_doors_puts_loose_rooms_side_by_side(tmp_path: Path) -> N
     centres = compose.layout_rooms(exhibit)
     assert centres["a"] == (0.0, 0.0)
     assert centres["b"][0] - 3 > 2.0 - 1e-9  # b's west wall is east of a's east wall, with a gap
+
+
+def _two_rooms(folder: Path, gallery_position: str) -> object:
+    (folder / "exhibit.yaml").write_text(
+        "exhibit: {id: two, title: {en: Two}}\n"
+        "rooms:\n"
+        "  - {id: hall, size: [12, 8, 4], position: [0, 0], doors: [{wall: east, to: gallery, width: 1.6}]}\n"
+        f"  - {{id: gallery, size: [10, 8, 4]{gallery_position}}}\n", encoding="utf-8")
+    return load_exhibit(folder).exhibit
+
+
+def test_a_door_into_a_room_that_is_elsewhere_is_an_error(tmp_path: Path) -> None:
+    exhibit = _two_rooms(tmp_path, ", position: [12, 0]")  # a metre east of where the door is
+    with pytest.raises(BuildError, match="the door on its east wall leads to gallery, but gallery's west wall"):
+        compose.compose(exhibit, {}, {})  # type: ignore[arg-type]
+
+
+def test_overlapping_rooms_are_an_error(tmp_path: Path) -> None:
+    exhibit = _two_rooms(tmp_path, ", position: [8, 0]")
+    with pytest.raises(BuildError, match="rooms hall and gallery overlap by 3.00 × 8.00 m"):
+        compose.compose(exhibit, {}, {})  # type: ignore[arg-type]
+
+
+def test_explicit_positions_that_line_up_are_fine(tmp_path: Path) -> None:
+    exhibit = _two_rooms(tmp_path, ", position: [11, 0]")
+    composition = compose.compose(exhibit, {}, {})  # type: ignore[arg-type]
+    assert composition.rooms[1].frame.low[0] == pytest.approx(6.0)
