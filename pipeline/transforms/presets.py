@@ -34,7 +34,7 @@ class GeometryOptions:
     texcoord_bits: int = 12
     normal_bits: int = 8
     color_bits: int = 8
-    quantize_grid: str = "scene"  # one step for all meshes, as gltfpack; "mesh" fits each mesh's own box
+    quantize_grid: str = "region"  # see Quantize: per artifact world grid; "scene" is gltfpack's, "mesh" the finest
     compression_order: bool = True
     # Not a transform: tells the writer to compress buffer views with EXT_meshopt_compression
     # (pass it as pipeline.gltf.GltfOptions(meshopt=...)).

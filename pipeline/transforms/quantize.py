@@ -11,7 +11,7 @@ from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef
 from pipeline.transforms.common import dynamic_nodes, node_matrix, quaternion_matrix
 from pipeline.transforms.dedup import _texture_refs
 
-GRIDS = ("mesh", "scene")
+GRIDS = ("region", "mesh", "scene")
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,17 @@ class Quantize:
       transforms. Skinned and morphed meshes keep float positions.
     * NORMAL, TANGENT → int8 normalized; TEXCOORD_n → uint16 normalized in the material's UV box, with the box
       put in KHR_texture_transform; COLOR_n → uint8 (or uint16) normalized.
-    `grid="mesh"` fits each mesh's own box; `grid="scene"` uses one step for every mesh, like gltfpack.
+    `grid` picks the step: "region" (default) uses one world-space step per region, the scene root or a node the
+    spec names (an artifact), from the largest mesh in it, so each artifact is as precise as gltfpack makes a whole
+    file and a small coin is not quantized on the room's grid; "mesh" fits each mesh's own box (finest, larger);
+    "scene" uses one step in mesh units for every mesh, exactly like gltfpack.
     """
 
     position_bits: int = 14
     texcoord_bits: int = 12
     normal_bits: int = 8
     color_bits: int = 8
-    grid: str = "scene"
+    grid: str = "region"
 
     def __post_init__(self) -> None:
         if self.grid not in GRIDS:
@@ -59,6 +62,51 @@ def _position_box(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     return positions.min(axis=0), positions.max(axis=0)
 
 
+def _mesh_uses(scene: Scene) -> list[tuple[int, int, float]]:
+    """(id(mesh), region, stretch) per drawing node: its region (nearest `keep` ancestor, 0 for the scene root) and
+    the largest factor its world transform (and instances) scale the mesh by."""
+    uses: list[tuple[int, int, float]] = []
+
+    def walk(node: Node, parent: np.ndarray, region: int) -> None:
+        world = parent @ node_matrix(node)
+        region = id(node) if node.keep else region
+        if node.mesh is not None:
+            stretch = float(np.linalg.norm(world[:3, :3], axis=0).max())
+            if node.instances is not None and "SCALE" in node.instances:
+                stretch *= float(np.abs(node.instances["SCALE"]).max())
+            uses.append((id(node.mesh), region, stretch))
+        for child in node.children:
+            walk(child, world, region)
+
+    for root in scene.nodes:
+        walk(root, np.eye(4), 0)
+    return uses
+
+
+def _grid_steps(scene: Scene, eligible: list[Mesh], boxes: dict[int, tuple[np.ndarray, np.ndarray]], bits: int,
+                grid: str) -> dict[int, float]:
+    """The quantization step of each mesh, in its own units."""
+    levels = (1 << bits) - 1
+    extents = {key: float((high - low).max()) for key, (low, high) in boxes.items()}
+    if grid == "mesh":
+        return {id(m): extents[id(m)] / levels for m in eligible}
+    if grid == "scene":
+        largest = max(extents.values())
+        return {id(m): largest / levels for m in eligible}
+    # "region": one world-space step per region, the largest world extent in it over the levels; a mesh never
+    # gets finer than its own box allows (bits is the most any mesh uses).
+    uses = [(key, region, stretch) for key, region, stretch in _mesh_uses(scene) if key in extents]
+    region_extent: dict[int, float] = {}
+    for key, region, stretch in uses:
+        region_extent[region] = max(region_extent.get(region, 0.0), extents[key] * stretch)
+    steps: dict[int, float] = {}
+    for key, region, stretch in uses:
+        own = extents[key] / levels
+        step = max(own, region_extent[region] / levels / stretch) if stretch > 0 else own
+        steps[key] = min(steps.get(key, step), step)
+    return steps
+
+
 def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     users: dict[int, list[Node]] = {}
     meshes: dict[int, Mesh] = {}
@@ -75,13 +123,11 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     if not eligible:
         return
     boxes = {id(m): _position_box(m) for m in eligible}
-    levels = (1 << bits) - 1
-    scene_extent = max(float((high - low).max()) for low, high in boxes.values())
+    steps = _grid_steps(scene, eligible, boxes, bits, grid)
     dynamic = dynamic_nodes(scene)
     for mesh in eligible:
-        low, high = boxes[id(mesh)]
-        extent = scene_extent if grid == "scene" else float((high - low).max())
-        step = extent / levels if extent > 0 else 1.0
+        low, _ = boxes[id(mesh)]
+        step = steps[id(mesh)] or 1.0
         for primitive in mesh.primitives:
             q = np.round((np.asarray(primitive.attributes["POSITION"], dtype=np.float64) - low) / step)
             primitive.attributes["POSITION"] = np.clip(q, 0, 65535).astype(np.uint16)

@@ -172,3 +172,16 @@ def test_quantize_rejects_bad_bits() -> None:
     with pytest.raises(ValueError):
         Quantize(position_bits=20)
     assert isinstance(Primitive, type)
+
+
+def test_region_grid_gives_a_small_artifact_its_own_precision_in_a_big_room() -> None:
+    coin = Node("coin", keep=True, translation=(3.0, 1.0, 0.0),
+                children=[Node("face", mesh=Mesh("coin", [grid_primitive(n=6)]), scale=(0.02, 0.02, 0.02))])
+    wall_primitive = grid_primitive(n=6)
+    wall_primitive.attributes["POSITION"] = wall_primitive.attributes["POSITION"] * 12.0
+    scene = Scene("room", nodes=[coin, Node("wall", mesh=Mesh("wall", [wall_primitive]))])
+    coin_before = world_triangles(Scene("c", nodes=[coin]), ordered=False)
+    Quantize()(scene)  # grid="region"
+    coin_error = np.abs(world_triangles(Scene("c", nodes=[coin]), ordered=False) - coin_before).max()
+    coin_step = 0.02 * 1.1 / ((1 << 14) - 1)  # the coin's world size over 14 bits, not the 12 m wall's
+    assert 0 < coin_error <= coin_step * 0.5 * 1.01
