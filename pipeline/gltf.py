@@ -175,6 +175,8 @@ class _GlbWriter:
                                type=ACCESSOR_TYPES[components])
         if min_max and count:
             low, high = rows.min(axis=0), rows.max(axis=0)
+            if rows.dtype.kind == "f" and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+                raise ValueError(f"{attribute or 'accessor'} data holds NaN or infinite values")
             if rows.dtype.kind == "f":
                 accessor.min, accessor.max = _floats(low), _floats(high)
             else:
@@ -534,8 +536,12 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     # Packed here rather than by pygltflib's save_to_bytes, which would merge the meshopt fallback buffer.
     if not blob:
         doc.buffers = doc.buffers[1:] if len(doc.buffers) > 1 else []
-    text = _pad4(doc.to_json(separators=(",", ":"), ensure_ascii=False, default=_Verbatim.unwrap).encode("utf-8"),
-                 b" ")
+    try:
+        document = doc.to_json(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_Verbatim.unwrap)
+    except ValueError:
+        raise ValueError("the scene holds NaN or infinite numbers (a transform, light or factor), "
+                         "which glTF JSON cannot carry") from None
+    text = _pad4(document.encode("utf-8"), b" ")
     chunks = struct.pack("<I4s", len(text), b"JSON") + text
     if blob:
         body = _pad4(blob)

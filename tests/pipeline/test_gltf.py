@@ -378,3 +378,12 @@ def test_meshopt_uses_indices_mode_for_lines(tmp_path: Path) -> None:
     assert sorted(modes) == ["ATTRIBUTES", "INDICES"]
     (report,) = validate_many([data])
     assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_non_finite_data_is_refused_rather_than_written() -> None:
+    primitive = grid_primitive(3)
+    primitive.attributes["POSITION"][4, 1] = np.nan
+    with pytest.raises(ValueError, match="POSITION data holds NaN"):
+        write_glb(ir.Scene("bad", [ir.Node("bad", mesh=ir.Mesh("bad", [primitive]))]))
+    with pytest.raises(ValueError, match="NaN|inf"):
+        write_glb(ir.Scene("bad", [ir.Node("bad", translation=(0.0, float("inf"), 0.0))]))
