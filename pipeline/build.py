@@ -713,6 +713,6 @@ def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:
     language = exhibit.default_language
     plans = [{"room": room, "svg": floor_plan_svg(room, data["artifacts"], language)} for room in data["rooms"]]
     html = render_page("report.html", root="../", page_lang=language, report=report.to_dict(), plans=plans,
-                       manifest=data, text=report.to_text())
+                       manifest=data, text=report.to_text(), size=human_bytes)
     (folder / "report.html").write_text(html, encoding="utf-8")
 
