@@ -116,34 +116,37 @@ class AssetJob:
         return repr((self.metres_per_unit, self.up, self.transforms))
 
 
-def process_asset(job: AssetJob) -> Scene | AssetError:
+@dataclass(frozen=True)
+class AssetFailure:
+    """An AssetError sent back from a worker: AssetError itself does not survive pickling (two-argument init)."""
+
+    path: str
+    cause: str
+
+
+def process_asset(job: AssetJob) -> Scene | AssetFailure:
     """Ingest one model and run the per-asset transforms. Runs in a worker process, so errors come back as values."""
     from pipeline.ingest import load_asset
 
     try:
         scene = load_asset(job.path, units=job.metres_per_unit, up=job.up)
     except AssetError as error:
-        # AssetError's two-argument constructor does not survive pickling between processes; return it instead.
-        return error
+        return AssetFailure(error.path, error.cause)
     for transform in job.transforms:
         scene = transform(scene)
     return scene
 
 
-def _asset_error_args(error: AssetError) -> tuple[str, str]:
-    return (error.path, error.cause)
-
-
 def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, Scene]:
     """Run the jobs (key → job) in parallel or inline; results are keyed, so their order never matters."""
     results: dict[str, Scene] = {}
-    errors: dict[str, AssetError] = {}
+    errors: dict[str, AssetFailure] = {}
     total = len(jobs)
     workers = min(options.worker_count, total)
     ordered = sorted(jobs.items(), key=lambda item: str(item[1].path))
 
-    def collect(key: str, result: Scene | AssetError, done: int) -> None:
-        if isinstance(result, AssetError):
+    def collect(key: str, result: Scene | AssetFailure, done: int) -> None:
+        if isinstance(result, AssetFailure):
             errors[key] = result
         else:
             results[key] = result
@@ -164,7 +167,7 @@ def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progre
     if errors:
         # Report in a stable order (by file), so the same broken input always gives the same message.
         first = min(errors.values(), key=lambda e: e.path)
-        raise AssetError(*_asset_error_args(first))
+        raise AssetError(first.path, first.cause)
     return results
 
 

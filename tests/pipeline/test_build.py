@@ -299,3 +299,18 @@ def test_panel_text_is_drawn_in_the_first_language_a_font_here_can_draw(tmp_path
         background = image.getpixel((2, 2))
         assert len(image.getcolors(maxcolors=1 << 20) or []) > 2 and background == (0xF4, 0xF1, 0xEA)  # text drawn on the background
     assert build_module.render_panel_texture(intro, ("zh",)) is None  # nothing drawable: a plain panel
+
+
+def test_a_broken_asset_processed_in_a_worker_process_is_reported_by_name(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    yaml = (spec / "exhibit.yaml").read_text(encoding="utf-8")
+    # cube2 gets a file of its own, so two assets are processed, in two worker processes.
+    (spec / "exhibit.yaml").write_text(yaml.replace("model: models/cube.obj\n    units: cm\n    height: 0.5\n"
+                                                    "    place: {room: side",
+                                                    "model: models/broken.stl\n    units: cm\n    height: 0.5\n"
+                                                    "    place: {room: side"), encoding="utf-8")
+    (spec / "models" / "broken.stl").write_bytes(b"solid x\nfacet normal 0 0 1\n")  # truncated ASCII STL
+    with pytest.raises(AssetError) as caught:
+        build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=2, use_cache=False))
+    assert caught.value.path.endswith("broken.stl") and caught.value.cause
+    assert not (tmp_path / "out" / "tiny").exists()
