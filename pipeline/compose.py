@@ -150,10 +150,12 @@ class MeshBuilder:
         self._order: list[int] = []
 
     def quad(self, corner: ArrayLike, u_edge: ArrayLike, v_edge: ArrayLike, material: Material,
-             uv_scale: tuple[float, float] | None = None, uv_origin: tuple[float, float] = (0.0, 0.0)) -> None:
+             uv_scale: tuple[float, float] | None = None, uv_origin: tuple[float, float] = (0.0, 0.0),
+             tile: float = 1.0) -> None:
         """A rectangle from `corner` spanning `u_edge` and `v_edge`, facing u × v (counter-clockwise front).
 
-        UVs are in metres (so a texture tiles once per metre) unless `uv_scale` gives the UV span explicitly.
+        UVs count texture repeats of `tile` metres (uv_origin is in metres too), unless `uv_scale` gives the UV
+        span explicitly.
         """
         c = np.asarray(corner, dtype=float)
         u = np.asarray(u_edge, dtype=float)
@@ -163,8 +165,8 @@ class MeshBuilder:
         if length < 1e-9:
             return
         normal /= length
-        su, sv = uv_scale if uv_scale is not None else (float(np.linalg.norm(u)), float(np.linalg.norm(v)))
-        ou, ov = uv_origin
+        su, sv = uv_scale if uv_scale is not None else (float(np.linalg.norm(u)) / tile, float(np.linalg.norm(v)) / tile)
+        ou, ov = uv_origin[0] / tile, uv_origin[1] / tile
         key = id(material)
         if key not in self._parts:
             self._parts[key] = (material, [], [], [], [])
@@ -335,25 +337,30 @@ class DoorLink:
 
 
 @dataclass
+class SurfaceLook:
+    """A wall, floor or ceiling: colour (linear RGBA), an optional texture repeating every `tile` metres."""
+
+    color: tuple[float, float, float, float]
+    texture: Texture | None = None
+    tile: float = 1.0
+    roughness: float = 0.9
+
+    def material(self, name: str) -> Material:
+        material = solid(name, self.color, roughness=self.roughness)
+        if self.texture is not None:
+            material.base_color_texture = TextureRef(texture=self.texture)
+        return material
+
+
+@dataclass
 class RoomShellSpec:
     """What compose needs to build a room's shell, independent of how the spec spells it."""
 
     id: str
-    size: Vec3
-    wall_color: tuple[float, float, float, float] = (0.82, 0.8, 0.76, 1.0)
-    floor_color: tuple[float, float, float, float] = (0.35, 0.3, 0.26, 1.0)
-    ceiling_color: tuple[float, float, float, float] = (0.9, 0.9, 0.9, 1.0)
-    wall_texture: Texture | None = None
-    floor_texture: Texture | None = None
-    ceiling_texture: Texture | None = None
+    walls: SurfaceLook
+    floor: SurfaceLook
+    ceiling: SurfaceLook
     lights: list[tuple[Light, Vec3]] = field(default_factory=list)
-
-
-def shell_material(name: str, color: tuple[float, float, float, float], texture: Texture | None) -> Material:
-    material = solid(name, color)
-    if texture is not None:
-        material.base_color_texture = TextureRef(texture=texture)
-    return material
 
 
 def build_shell(frame: RoomFrame, spec: RoomShellSpec, openings: dict[str, list[Opening]]) -> list[Node]:
@@ -361,18 +368,19 @@ def build_shell(frame: RoomFrame, spec: RoomShellSpec, openings: dict[str, list[
     walls = MeshBuilder()
     x0, z0 = frame.origin
     w, d, h = frame.width, frame.depth, frame.height
-    floor = shell_material(f"{spec.id}-floor", spec.floor_color, spec.floor_texture)
-    ceiling = shell_material(f"{spec.id}-ceiling", spec.ceiling_color, spec.ceiling_texture)
-    wall = shell_material(f"{spec.id}-wall", spec.wall_color, spec.wall_texture)
+    floor = spec.floor.material(f"{spec.id}-floor")
+    ceiling = spec.ceiling.material(f"{spec.id}-ceiling")
+    wall = spec.walls.material(f"{spec.id}-wall")
     # The floor's UVs follow world X/Z so adjacent rooms' floor textures line up at the door.
-    walls.quad((x0, 0.0, z0 + d), (w, 0, 0), (0, 0, -d), floor, uv_origin=(x0, -z0 - d))
-    walls.quad((x0, h, z0), (w, 0, 0), (0, 0, d), ceiling)
+    walls.quad((x0, 0.0, z0 + d), (w, 0, 0), (0, 0, -d), floor, uv_origin=(x0, -z0 - d), tile=spec.floor.tile)
+    walls.quad((x0, h, z0), (w, 0, 0), (0, 0, d), ceiling, tile=spec.ceiling.tile)
     for name in WALLS:
         start = frame.wall_point(name, 0.0)
         along = np.asarray(frame.wall_along(name))
         for u0, u1, v0, v1 in wall_segments(frame.wall_length(name), h, openings.get(name, [])):
             corner = np.asarray(start) + along * u0 + np.array([0.0, v0, 0.0])
-            walls.quad(corner, along * (u1 - u0), (0.0, v1 - v0, 0.0), wall, uv_origin=(u0, -v1))
+            walls.quad(corner, along * (u1 - u0), (0.0, v1 - v0, 0.0), wall, uv_origin=(u0, -v1),
+                       tile=spec.walls.tile)
     nodes = []
     mesh = walls.mesh(f"{spec.id}-shell")
     if mesh is not None:
@@ -758,17 +766,17 @@ class Composer:
         return self.textures.get(str(surface.texture.path))
 
     def _shell_spec(self, room: Room, frame: RoomFrame) -> RoomShellSpec:
-        colours = {name: hex_color(getattr(room, name).color or DEFAULT_SURFACES[name], (1, 1, 1))
-                   for name in ("walls", "floor", "ceiling")}
+        def look(name: str) -> SurfaceLook:
+            surface: Surface = getattr(room, name)
+            colour = hex_color(surface.color or DEFAULT_SURFACES[name], (1, 1, 1))
+            return SurfaceLook(colour, self._surface_texture(surface), surface.texture_size, surface.roughness)
+
         light_colour = hex_color(room.lighting.color, (1, 1, 1))[:3]
         lights = default_lights(frame, intensity=max(room.lighting.ambient, 0.0))
         for light, _ in lights:
             light.color = (round(light_colour[0], 6), round(light_colour[1], 6), round(light_colour[2], 6))
-        spec = RoomShellSpec(id=room.id, size=frame.size, wall_color=colours["walls"], floor_color=colours["floor"],
-                             ceiling_color=colours["ceiling"], wall_texture=self._surface_texture(room.walls),
-                             floor_texture=self._surface_texture(room.floor),
-                             ceiling_texture=self._surface_texture(room.ceiling), lights=lights)
-        return spec
+        return RoomShellSpec(id=room.id, walls=look("walls"), floor=look("floor"), ceiling=look("ceiling"),
+                             lights=lights)
 
     def _spotlight(self, room: Room, frame: RoomFrame, scene: Scene, artifact_id: str, target: Vec3,
                    radius: float, offset: Vec3 = (0.0, 0.0, 0.0)) -> None:

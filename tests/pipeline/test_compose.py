@@ -232,3 +232,23 @@ def test_explicit_positions_that_line_up_are_fine(tmp_path: Path) -> None:
     exhibit = _two_rooms(tmp_path, ", position: [11, 0]")
     composition = compose.compose(exhibit, {}, {})  # type: ignore[arg-type]
     assert composition.rooms[1].frame.low[0] == pytest.approx(6.0)
+
+
+def test_surface_textures_repeat_every_texture_size_metres_with_their_roughness(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (90, 80, 70)).save(tmp_path / "boards.png")
+    (tmp_path / "exhibit.yaml").write_text(
+        "exhibit: {id: one, title: {en: One}}\n"
+        "rooms:\n  - {id: a, size: [8, 6, 3], floor: {texture: boards.png, texture_size: 2, roughness: 0.4}}\n",
+        encoding="utf-8")
+    exhibit = load_exhibit(tmp_path).exhibit
+    room = compose.compose(exhibit, {}, load_textures(exhibit)).rooms[0]
+    shell = next(n for n in room.scene.nodes if n.name == "a-shell")
+    assert shell.mesh is not None
+    floor = next(p for p in shell.mesh.primitives if p.material is not None and p.material.name == "a-floor")
+    assert floor.material is not None and floor.material.roughness_factor == pytest.approx(0.4)
+    assert floor.material.base_color_texture is not None
+    uv = floor.attributes["TEXCOORD_0"]
+    span = uv.max(axis=0) - uv.min(axis=0)
+    assert span == pytest.approx([4.0, 3.0])  # 8 × 6 m at one repeat per 2 m
