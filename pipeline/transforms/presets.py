@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pipeline.scene import Scene
 from pipeline.transforms import Transform
+from pipeline.transforms.animation import CompactAnimations
 from pipeline.transforms.dedup import Dedup
 from pipeline.transforms.instance import Instance
 from pipeline.transforms.merge import Merge
@@ -16,13 +17,14 @@ from pipeline.transforms.weld import Weld
 
 # Prune first so welding finds more equal vertices; weld before dedup so dedup compares welded meshes; reorder after merge/instance so it sees the final primitives;
 # quantize last because merging and instancing need float positions.
-ORDER = ("prune", "weld", "dedup", "merge", "instance", "reorder", "quantize")
+ORDER = ("animations", "prune", "weld", "dedup", "merge", "instance", "reorder", "quantize")
 
 
 @dataclass(frozen=True)
 class GeometryOptions:
     """Which geometry transforms run and how; the defaults are close to lossless (gltfpack -cc precision)."""
 
+    animations: bool = True
     prune: bool = True
     weld: bool = True
     dedup: bool = True
@@ -45,6 +47,8 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
     """The transforms to run, in ORDER, for these options. Apply with `apply_transforms(scene, transforms)`."""
     options = options or GeometryOptions()
     chosen: dict[str, Transform] = {}
+    if options.animations:
+        chosen["animations"] = CompactAnimations()
     if options.prune:
         chosen["prune"] = PruneAttributes()
     if options.weld:

@@ -146,11 +146,12 @@ def test_reorder_for_compression_makes_the_index_stream_smaller() -> None:
 
 def test_presets_follow_the_design_order_and_print_stable_options() -> None:
     names = [type(t).__name__ for t in default_transforms()]
-    assert names == ["PruneAttributes", "Weld", "Dedup", "Merge", "Instance", "Reorder", "Quantize"]
+    assert names == ["CompactAnimations", "PruneAttributes", "Weld", "Dedup", "Merge", "Instance", "Reorder",
+                     "Quantize"]
     assert cache_key(default_transforms()) == cache_key(default_transforms())
     assert "position_bits=12" in cache_key(default_transforms(GeometryOptions(position_bits=12)))
     assert [type(t).__name__ for t in default_transforms(GeometryOptions(merge=False, quantize=False))] == [
-        "PruneAttributes", "Weld", "Dedup", "Instance", "Reorder"]
+        "CompactAnimations", "PruneAttributes", "Weld", "Dedup", "Instance", "Reorder"]
     with pytest.raises(ValueError, match="grid"):
         Quantize(grid="room")
 
