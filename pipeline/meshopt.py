@@ -9,7 +9,8 @@ Codec API used by `pipeline.gltf` (EXT_meshopt_compression, bufferView granulari
   uint32 bytes, or an index array. Decode with ``decode_index_buffer(encoded, count, index_size)``.
 * ``encode_index_sequence(data, count, index_size)`` -> bytes, for mode INDICES (lines, points, strips).
 * ``vertex_stream(name, values, normalized)`` picks the stored form of one attribute for compression: padded rows
-  and, for int8 NORMAL/TANGENT, the OCTAHEDRAL filter as gltfpack does.
+  and, for int8 NORMAL/TANGENT, the OCTAHEDRAL filter as gltfpack does. ``keyframe_stream(path, values)`` does
+  the same for animation outputs (EXPONENTIAL for translation/scale, QUATERNION for int16 rotations).
 * ``encode_buffer_view(data, count, byte_stride, mode)`` dispatches on the mode name, so the writer needs one call.
 * Filters (the writer sets ``filter`` on the bufferView when the bytes came from one of these):
   ``encode_filter_octahedral`` (unit vectors, "OCTAHEDRAL"), ``encode_filter_quaternion`` ("QUATERNION"),
@@ -225,6 +226,27 @@ def vertex_stream(name: str, values: np.ndarray, normalized: bool) -> VertexStre
     rows = np.zeros((count, stride), dtype=np.uint8)
     rows[:, :element] = values.view(np.uint8).reshape(count, element)
     return VertexStream(rows)
+
+
+def keyframe_stream(path: str, values: np.ndarray, bits: int = 16) -> VertexStream:
+    """The stored form of animation sampler output for compression, as gltfpack packs keyframes.
+
+    float translation/scale (n, 3) → EXPONENTIAL filter with `bits` of mantissa (decodes to float32, ~1.5e-5
+    relative at 16 bits); int16 normalized rotations (n, 4) → QUATERNION filter (decodes to int16 normalized);
+    anything else → padded rows, no filter. The accessor keeps its component type in every case.
+    """
+    values = np.ascontiguousarray(values)
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    count = len(values)
+    if path in ("translation", "scale") and values.dtype == np.float32 and values.shape[1] == 3:
+        return VertexStream(encode_filter_exponential(values, bits=min(bits, 24)).view(np.uint8).reshape(count, 12),
+                            FILTER_EXPONENTIAL)
+    if path == "rotation" and values.dtype == np.int16 and values.shape[1] == 4:
+        quats = values.astype(np.float32) / 32767.0
+        return VertexStream(encode_filter_quaternion(quats, bits=min(bits, 16)).view(np.uint8).reshape(count, 8),
+                            FILTER_QUATERNION)
+    return vertex_stream(path, values, normalized=False)
 
 
 def decode_buffer_view(encoded: bytes, count: int, byte_stride: int, mode: str, filter: str = FILTER_NONE) -> bytes:

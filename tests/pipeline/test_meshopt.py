@@ -156,3 +156,23 @@ def test_simplify_respects_the_error_bound_and_reduces_triangles() -> None:
     tight = meshopt.simplify(positions, indices, target_index_count=0, max_relative_error=1e-4)
     assert tight.relative_error <= 1e-4
     assert len(tight.indices) > len(result.indices)
+
+
+def test_keyframe_streams_filter_translations_and_rotations_and_decode_close() -> None:
+    times = np.linspace(0, 3, 90)
+    translation = np.stack([np.sin(times) * 40, times, np.cos(times)], 1).astype(np.float32)
+    stream = meshopt.keyframe_stream("translation", translation)
+    assert stream.filter == meshopt.FILTER_EXPONENTIAL and stream.rows.shape == (90, 12)
+    encoded = meshopt.encode_vertex_buffer(stream.rows)
+    back = np.frombuffer(meshopt.decode_buffer_view(encoded, 90, 12, meshopt.MODE_ATTRIBUTES, stream.filter),
+                         np.float32).reshape(90, 3)
+    assert np.allclose(back, translation, rtol=1e-4, atol=1e-6)
+    angles = 0.5 * times
+    quats = np.stack([np.zeros_like(angles), np.sin(angles), np.zeros_like(angles), np.cos(angles)], 1)
+    stored = np.round(quats * 32767).astype(np.int16)
+    stream = meshopt.keyframe_stream("rotation", stored)
+    assert stream.filter == meshopt.FILTER_QUATERNION and stream.rows.shape == (90, 8)
+    raw = meshopt.decode_buffer_view(meshopt.encode_vertex_buffer(stream.rows), 90, 8, meshopt.MODE_ATTRIBUTES,
+                                     stream.filter)
+    decoded = np.frombuffer(raw, np.int16).reshape(90, 4).astype(np.float64) / 32767
+    assert np.abs(np.abs((decoded * quats).sum(1)) - 1).max() < 1e-4
