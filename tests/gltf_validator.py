@@ -37,7 +37,8 @@ def validate_many(items: Sequence[bytes | str | Path], timeout: float = 300.0) -
                 paths.append(str(path))
             else:
                 paths.append(str(Path(item).resolve()))
-        done = subprocess.run(["node", str(SCRIPT), *paths], capture_output=True, text=True,
+        # Paths go through stdin, so a long list cannot overflow the command line.
+        done = subprocess.run(["node", str(SCRIPT)], input=json.dumps(paths), capture_output=True, text=True,
                               timeout=timeout, cwd=NODE_MODULES.parent, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"gltf-validator failed (exit {done.returncode}): {done.stderr.strip()}")

@@ -1,4 +1,5 @@
-// Runs the Khronos glTF validator on every path given as an argument and prints one JSON array of reports.
+// Runs the Khronos glTF validator on every path given as an argument (or, with no arguments, in a JSON array on
+// stdin) and prints one JSON array of reports, in the same order.
 // One node process validates many files, because starting node and the validator costs about half a second.
 // The validator cannot see inside EXT_meshopt_compression, so this script also decodes every compressed
 // bufferView with three.js's MeshoptDecoder (what the viewer runs) and checks POSITION min/max and index
@@ -170,8 +171,18 @@ async function checkDraco(file, data) {
   return problems;
 }
 
+function failure(file, code, message) {
+  return { uri: file, issues: { numErrors: 1, numWarnings: 0, numInfos: 0, numHints: 0,
+    messages: [{ code, message, severity: 0 }] } };
+}
+
 async function validateFile(file) {
-  const data = new Uint8Array(await readFile(file));
+  let data;
+  try {
+    data = new Uint8Array(await readFile(file));
+  } catch (err) {
+    return failure(file, "FILE_UNREADABLE", String(err));
+  }
   const externalResourceFunction = (uri) =>
     readFile(path.resolve(path.dirname(file), decodeURIComponent(uri))).then(
       (buf) => new Uint8Array(buf),
@@ -182,8 +193,7 @@ async function validateFile(file) {
     report = await validator.validateBytes(data, { uri: path.basename(file), maxIssues: 200, externalResourceFunction });
   } catch (err) {
     // The validator rejects only when it cannot parse at all; report that as one error, not a crash.
-    return { uri: file, issues: { numErrors: 1, numWarnings: 0, numInfos: 0, numHints: 0,
-      messages: [{ code: "VALIDATOR_FAILED", message: String(err), severity: 0 }] } };
+    return failure(file, "VALIDATOR_FAILED", String(err));
   }
   const extra = [...(await checkMeshopt(file, data)), ...(await checkDraco(file, data))];
   report.issues.numErrors += extra.length;
@@ -191,8 +201,15 @@ async function validateFile(file) {
   return report;
 }
 
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString("utf-8"));
+}
+
+const files = process.argv.length > 2 ? process.argv.slice(2) : await readStdin();
 const reports = [];
-for (const file of process.argv.slice(2)) {
+for (const file of files) {
   reports.push(await validateFile(file));
 }
 process.stdout.write(JSON.stringify(reports));

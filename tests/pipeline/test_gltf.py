@@ -395,3 +395,16 @@ def test_corpus_round_trip_is_idempotent(tmp_path: Path, corpus_round_trips: dic
         path = tmp_path / "again.glb"
         path.write_bytes(plain)
         assert write_glb(load_asset(path)) == plain, model
+
+
+def test_the_validator_helper_reports_broken_files(tmp_path: Path, rich_outputs: dict[str, bytes]) -> None:
+    """The helper every GLB test leans on must be able to fail: truncation, corrupt meshopt data, missing files."""
+    packed = bytearray(rich_outputs["meshopt"])
+    doc, _ = glb_parts(bytes(packed))
+    json_length = struct.unpack_from("<I", packed, 12)[0]
+    first = doc["bufferViews"][0]["extensions"]["EXT_meshopt_compression"]
+    start = 20 + json_length + 8 + first["byteOffset"]
+    packed[start + 1:start + first["byteLength"]] = bytes(first["byteLength"] - 1)
+    plain = rich_outputs["plain"]
+    reports = validate_many([plain, plain[: len(plain) // 2], bytes(packed), tmp_path / "absent.glb"])
+    assert [r["issues"]["numErrors"] > 0 for r in reports] == [False, True, True, True]
