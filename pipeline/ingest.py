@@ -22,6 +22,7 @@ import binascii
 import io
 import json
 import math
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ READABLE_EXTENSIONS = {
     "KHR_texture_basisu", "EXT_meshopt_compression", "KHR_materials_variants",
 }
 
+# "http:", "file:" and the like (two letters at least, so a Windows drive letter is not a scheme).
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 
@@ -76,13 +80,15 @@ COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9
 # -- public API ------------------------------------------------------------------------------------------
 
 
-def load_asset(path: Path, *, units: str | float = "m", up: str = "y") -> Scene:
+def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Path | None = None) -> Scene:
     """Read one asset file into a Scene in glTF convention (+Y up, metres).
 
     path: a .glb, .gltf, .obj, .ply or .stl file. Relative resources (buffers, images, MTL files and their
       textures) are resolved next to it; URL-encoded names and names with spaces both work.
     units: the unit of the file's coordinates, "m", "cm", "mm", "in" or "ft", or metres per unit as a number.
     up: the file's up axis, "y", "z" or "x", optionally negated ("-z").
+    root: when given, every file the asset refers to (buffers, images, MTL libraries and their textures) must
+      lie inside this folder, so an exhibit never reads outside its own folder; others are refused.
 
     Raises AssetError(path, cause) for anything unusable: unsupported or corrupt files, missing buffers or
     textures, and assets with no triangles at all. It never returns an empty scene.
@@ -97,10 +103,10 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y") -> Scene:
     if not path.is_file():
         raise AssetError(str(path), "file not found")
     if suffix in (".glb", ".gltf"):
-        scene = _read_gltf(path)
+        scene = _read_gltf(path, root)
         _convert_roots(scene, scale, rotation)
     else:
-        scene = _read_with_trimesh(path, suffix)
+        scene = _read_with_trimesh(path, suffix, root)
         _bake(scene, scale, rotation)
     if not any(p.triangle_count for m in scene.meshes() for p in m.primitives):
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
@@ -383,6 +389,12 @@ def _bake(scene: Scene, scale: float, rotation: tuple[float, float, float, float
 # -- glTF and GLB ----------------------------------------------------------------------------------------
 
 
+def _confine(asset: Path, target: Path, root: Path | None, what: str) -> None:
+    """Refuse a referenced file outside `root`: an exhibit must never read outside its own folder."""
+    if root is not None and not target.resolve().is_relative_to(Path(root).resolve()):
+        raise AssetError(str(asset), f"{what} lies outside {root} and will not be read")
+
+
 def _guess_mime(data: bytes, declared: str | None, name: str) -> str:
     if data.startswith(b"\x89PNG"):
         return "image/png"
@@ -418,10 +430,10 @@ def _make_texture(path: Path, data: bytes, name: str, declared: str | None, sour
     return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
 
 
-def _read_gltf(path: Path) -> Scene:
+def _read_gltf(path: Path, root: Path | None) -> Scene:
     """The glTF reader, with structural mistakes it did not anticipate turned into plain causes."""
     try:
-        return _GltfReader(path).read()
+        return _GltfReader(path, root).read()
     except AssetError:
         raise
     except KeyError as error:
@@ -436,8 +448,9 @@ def _read_gltf(path: Path) -> Scene:
 class _GltfReader:
     """One read of a .gltf or .glb file into the IR."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: Path | None = None) -> None:
         self.path = path
+        self.root = root
         self.bin_chunk: bytes | None = None
         self.json: dict[str, Any] = {}
         self.buffers: dict[int, bytes] = {}
@@ -513,8 +526,11 @@ class _GltfReader:
                     payload).encode("latin-1")
             except (binascii.Error, ValueError):
                 raise self.fail(f"{what} has a corrupt data: URI") from None
+        if URL_SCHEME.match(uri):
+            raise self.fail(f"{what} refers to '{uri}'; only files next to the asset are read, never URLs")
         relative = unquote(uri)
         target = (self.path.parent / relative)
+        _confine(self.path, target, self.root, f"{what} '{relative}'")
         if not target.is_file():
             raise self.fail(f"{what} '{relative}' is missing (looked for {target})")
         return target.read_bytes()
@@ -954,9 +970,9 @@ def _texture_refs(material: Material) -> list[TextureRef]:
 _Part = tuple[str, Any, Material | None, bool]
 
 
-def _read_with_trimesh(path: Path, suffix: str) -> Scene:
+def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
     readers: dict[str, Callable[[Path], list[_Part]]] = {
-        ".obj": _read_obj, ".ply": _read_ply, ".stl": _read_stl}
+        ".obj": lambda p: _read_obj(p, root), ".ply": _read_ply, ".stl": _read_stl}
     try:
         parts = readers[suffix](path)
     except AssetError:
@@ -1082,7 +1098,7 @@ _MTL_MAPS = {"map_kd": "base_color_texture", "map_ke": "emissive_texture", "map_
              "bump": "normal_texture", "norm": "normal_texture"}
 
 
-def _parse_mtl(path: Path, mtl: Path) -> dict[str, Material]:
+def _parse_mtl(path: Path, mtl: Path, root: Path | None) -> dict[str, Material]:
     """Materials by name from an MTL file, with textures read as their original bytes."""
     materials: dict[str, Material] = {}
     current: Material | None = None
@@ -1108,6 +1124,7 @@ def _parse_mtl(path: Path, mtl: Path) -> dict[str, Material]:
         elif key in _MTL_MAPS:
             name = _strip_map_options(rest).replace("\\", "/")  # exporters on Windows write backslashes
             target = mtl.parent / name
+            _confine(path, target, root, f"texture '{name}' of material '{current.name}'")
             if not target.is_file():
                 raise AssetError(str(path), f"material '{current.name}' in {mtl.name} uses texture '{name}', "
                                             f"which is missing (looked for {target})")
@@ -1127,14 +1144,17 @@ def _strip_map_options(rest: str) -> str:
     return " ".join(tokens[index:]).strip()
 
 
-def _material_libraries(path: Path, rest: str) -> list[Path]:
+def _material_libraries(path: Path, rest: str, root: Path | None) -> list[Path]:
     """The MTL files of an 'mtllib' line: one name with spaces, or several names separated by spaces."""
     rest = rest.strip().replace("\\", "/")
     whole = path.parent / rest
+    _confine(path, whole, root, f"material library '{rest}'")
     if whole.is_file():
         return [whole]
     names = rest.split()
     found = [path.parent / name for name in names]
+    for name, file in zip(names, found, strict=True):
+        _confine(path, file, root, f"material library '{name}'")
     missing = [name for name, file in zip(names, found, strict=True) if not file.is_file()]
     if missing or not names:
         name = rest if len(names) <= 1 else missing[0]
@@ -1142,7 +1162,7 @@ def _material_libraries(path: Path, rest: str) -> list[Path]:
     return found
 
 
-def _read_obj(path: Path) -> list[_Part]:
+def _read_obj(path: Path, root: Path | None = None) -> list[_Part]:
     import trimesh
 
     raw = path.read_bytes()
@@ -1156,8 +1176,9 @@ def _read_obj(path: Path) -> list[_Part]:
     for line in text.splitlines():
         has_normals = has_normals or line.startswith("vn ")
         if line.lower().startswith("mtllib"):
-            for mtl in _material_libraries(path, line.split(None, 1)[1] if len(line.split(None, 1)) > 1 else ""):
-                materials.update(_parse_mtl(path, mtl))
+            rest = line.split(None, 1)[1] if len(line.split(None, 1)) > 1 else ""
+            for mtl in _material_libraries(path, rest, root):
+                materials.update(_parse_mtl(path, mtl, root))
     # trimesh only reads single-name MTL libraries with plain paths; the MTL files were parsed above, so trimesh
     # gets one stand-in library that names every material, which is all it needs to group faces by material.
     stand_in = "".join(f"newmtl {name}\nKd 1 1 1\n" for name in materials).encode("utf-8")

@@ -675,3 +675,26 @@ def test_structurally_broken_gltf(tmp_path: Path, damage: Any, cause: str) -> No
     b = rich_builder()
     damage(b.doc)
     expect_asset_error(write(tmp_path / "broken.glb", b.glb()), cause)
+
+
+def test_references_outside_the_root_are_refused(tmp_path: Path) -> None:
+    exhibit = tmp_path / "exhibit"
+    exhibit.mkdir()
+    (tmp_path / "secret.png").write_bytes(png_bytes())
+    b = rich_builder()
+    b.doc["images"] = [{"uri": "../secret.png"}]
+    path = b.gltf(exhibit, "sneaky.gltf")
+    assert load_asset(path).nodes  # without a root the reference is followed
+    with pytest.raises(AssetError, match=r"image 0 '../secret.png' lies outside .*exhibit and will not be read"):
+        load_asset(path, root=exhibit)
+    write(tmp_path / "outside.mtl", "newmtl m\nKd 1 1 1\n")
+    obj = write(exhibit / "o.obj", "mtllib ../outside.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    with pytest.raises(AssetError, match="material library '../outside.mtl' lies outside"):
+        load_asset(obj, root=exhibit)
+    assert the_primitive(obj_with_texture(exhibit), root=exhibit).material is not None
+
+
+def test_urls_are_never_fetched(tmp_path: Path) -> None:
+    b = rich_builder()
+    b.doc["images"] = [{"uri": "https://example.org/texture.png"}]
+    expect_asset_error(b.gltf(tmp_path, "remote.gltf"), "never URLs")
