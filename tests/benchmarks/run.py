@@ -7,6 +7,7 @@ import sys
 
 # One line per benchmark module; each exposes main(argv: list[str] | None = None) -> int.
 BENCHMARKS = [
+    "tests.benchmarks.bench_compiler",
     "tests.benchmarks.bench_tours",
     "tests.benchmarks.bench_build",
 ]
