@@ -99,11 +99,13 @@ def free_canvas_point(page: Any) -> tuple[float, float]:
     """A point where the 3D canvas itself is on top (the panels float over parts of it)."""
     point = page.evaluate("""() => {
         const canvas = document.querySelector('#stage canvas'), box = canvas.getBoundingClientRect();
-        for (let fy = 0.5; fy < 0.95; fy += 0.05) for (let fx = 0.95; fx > 0.05; fx -= 0.05) {
+        for (let fy = 0.3; fy < 0.98; fy += 0.04) for (let fx = 0.98; fx > 0.02; fx -= 0.03) {
           const x = box.left + fx * box.width, y = box.top + fy * box.height;
           if (document.elementFromPoint(x, y) === canvas) return [x, y];
         }
         return null; }""")
+    if point is None:
+        page.screenshot(path="/tmp/tour-covered.png")
     assert point is not None, "the panels cover the whole canvas"
     return point[0], point[1]
 

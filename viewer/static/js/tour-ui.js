@@ -475,6 +475,9 @@ class TourUI {
     const pointer = pose.pointer ? { origin: pose.pointer.o, direction: pose.pointer.d } : null;
     this.viewer.setGhost(ghostId, { position: pose.head.p, quaternion: pose.head.q, pointer, label: this.memberName(pose.member) });
     this.lastGhost = { member: pose.member, ghost: ghostId, position: pose.head.p, pointer: Boolean(pointer) };
+    // Poses are frequent: update only their own automation fields, not the whole summary.
+    this.automation.ghost = this.lastGhost;
+    this.automation.posesReceived = this.posesReceived;
   }
 
   removeGhost(memberId) {
@@ -507,7 +510,7 @@ class TourUI {
     if (c.sendPose(pose.head, pose.pointer, room ? room.id : null)) {
       this.lastPose = { text, at: now };
       this.posesSent += 1;
-      if (this.posesSent % 20 === 1) this.publish();
+      this.automation.posesSent = this.posesSent;
     }
   }
 
@@ -565,8 +568,10 @@ class TourUI {
     this.pointerButton = this.button('tour-pointer', () => { this.pointing = !this.pointing; this.render(); });
     this.endButton = this.button('tour-end tour-danger', () => this.endTour());
     this.newRunButton = this.button('tour-new-run', () => this.newRun());
-    this.stopsHeading = el('h3', { id: 'tour-stops-heading' });
+    // The stop list folds away: on a phone or a small window the panel must not hide the exhibit.
+    this.stopsHeading = el('summary', { id: 'tour-stops-heading' });
     this.stopList = el('ol', { class: 'tour-stops', 'aria-labelledby': 'tour-stops-heading' });
+    this.stopsBox = el('details', { class: 'tour-stops-box' }, this.stopsHeading, this.stopList);
     this.peopleHeading = el('h3', { id: 'tour-people-heading' });
     this.handsNote = el('p', { class: 'tour-hands-note' });
     this.memberList = el('ul', { class: 'tour-members', 'aria-labelledby': 'tour-people-heading' });
@@ -574,7 +579,7 @@ class TourUI {
       el('div', { class: 'tour-field' }, this.tourSelectLabel, this.tourSelect), this.wrongTour,
       el('div', { class: 'tour-buttons' }, this.startButton, this.previousButton, this.nextButton),
       el('div', { class: 'tour-buttons' }, this.gatherButton, this.pointerButton, this.endButton, this.newRunButton),
-      this.stopsHeading, this.stopList, this.peopleHeading, this.handsNote, this.memberList);
+      this.stopsBox, this.peopleHeading, this.handsNote, this.memberList);
     this.body.replaceChildren(this.guideBody);
   }
 
