@@ -122,10 +122,12 @@ def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> 
     if primitive.material is None:
         return
     for ref in _texture_refs(primitive.material):
-        if f"TEXCOORD_{ref.texcoord}" not in primitive.attributes:
+        # KHR_texture_transform may switch the UV set.
+        uv_set = int((ref.transform or {}).get("texCoord", ref.texcoord))
+        if f"TEXCOORD_{uv_set}" not in primitive.attributes:
             raise AssetError(str(path), f"material '{primitive.material.name}' of mesh '{mesh.name}' uses texture "
                                         f"'{ref.texture.name}', but the mesh has no texture coordinates "
-                                        f"(TEXCOORD_{ref.texcoord}) to place it")
+                                        f"(TEXCOORD_{uv_set}) to place it")
 
 
 def _normalize_normals(primitive: Primitive) -> None:
