@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import struct
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from pipeline import meshopt
-from pipeline.scene import Material, Node, Primitive, Scene, Texture, TextureRef
+from pipeline.scene import Node, Primitive, Scene, Texture
+from pipeline.transforms.common import texture_refs
 from pipeline.transforms.reorder import reorder_primitive
 
 MB = 1024 * 1024
@@ -95,24 +96,6 @@ def texture_gpu_bytes(texture: Texture, max_size: int | None = None) -> int:
     return width * height * per_texel * 4 // 3
 
 
-def _texture_refs(material: Material) -> list[TextureRef]:
-    found: list[TextureRef] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, TextureRef):
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    for f in fields(material):
-        walk(getattr(material, f.name))
-    return found
-
-
 # ---- what a scene costs -------------------------------------------------------------------------------------
 
 
@@ -136,7 +119,7 @@ def _add_node(usage: Usage, node: Node) -> None:
         usage.draw_calls += 1
         for material in [primitive.material, *primitive.variants.values()]:
             if material is not None:
-                for ref in _texture_refs(material):
+                for ref in texture_refs(material):
                     usage.textures[id(ref.texture)] = ref.texture
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.scene import Material, Mesh, Primitive, Scene, Texture, TextureRef
+from pipeline.transforms.common import texture_refs
 
 
 def _digest(array: np.ndarray) -> str:
@@ -39,29 +40,11 @@ class Dedup:
         return scene
 
 
-def _texture_refs(material: Material) -> list[TextureRef]:
-    refs = [getattr(material, f.name) for f in fields(material)]
-    found = [r for r in refs if isinstance(r, TextureRef)]
-
-    def walk(value: Any) -> None:
-        if isinstance(value, TextureRef):
-            found.append(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(material.extensions)
-    return found
-
-
 def _dedup_textures(primitives: list[Primitive]) -> None:
     by_key: dict[tuple[object, ...], Texture] = {}
     materials = {id(m): m for p in primitives for m in [p.material, *p.variants.values()] if m is not None}
     for material in materials.values():
-        for ref in _texture_refs(material):
+        for ref in texture_refs(material):
             t = ref.texture
             key = (hashlib.sha256(t.data).hexdigest(), t.mime_type, t.mag_filter, t.min_filter, t.wrap_s, t.wrap_t)
             ref.texture = by_key.setdefault(key, t)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.scene import Material, Primitive, Scene
-from pipeline.transforms.dedup import _texture_refs
+from pipeline.transforms.common import texture_refs
 
 
 def _materials_of(primitive: Primitive) -> list[Material]:
@@ -17,7 +17,7 @@ def _materials_of(primitive: Primitive) -> list[Material]:
 
 def _uses_uv_set(materials: list[Material], uv_set: int) -> bool:
     for material in materials:
-        for ref in _texture_refs(material):
+        for ref in texture_refs(material):
             used = int(ref.transform["texCoord"]) if ref.transform and "texCoord" in ref.transform else ref.texcoord
             if used == uv_set:
                 return True

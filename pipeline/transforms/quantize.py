@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef
-from pipeline.transforms.common import dynamic_nodes, node_matrix, quaternion_matrix
-from pipeline.transforms.dedup import _texture_refs
+from pipeline.transforms.common import dynamic_nodes, node_matrix, quaternion_matrix, texture_refs
 
 GRIDS = ("region", "mesh", "scene")
 
@@ -253,13 +252,13 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
                 groups.setdefault((family_of[id(primitive.material)], name), []).append(primitive)
     ref_uses: dict[int, int] = {}
     for material in materials.values():
-        for ref in _texture_refs(material):
+        for ref in texture_refs(material):
             ref_uses[id(ref)] = ref_uses.get(id(ref), 0) + 1
     levels = (1 << bits) - 1
     for (family, name), members in groups.items():
         uv_set = int(name.split("_")[1])
         refs = [r for key, m in materials.items() if family_of[key] == family
-                for r in _texture_refs(m) if _effective_set(r) == uv_set]
+                for r in texture_refs(m) if _effective_set(r) == uv_set]
         if not refs or any(ref_uses[id(r)] > 1 for r in refs):
             continue  # unread, or a texture reference shared with another family that would get two boxes
         if any(p.attributes[name].dtype.kind != "f" or p.targets for p in members):
