@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,8 +24,13 @@ CACHE_FORMAT = 1
 _CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "budgets.py", "cache.py", "transforms")
 
 
+@functools.cache
 def code_version() -> str:
-    """A hash of the package version and of the sources that turn an input file into a processed asset."""
+    """A hash of the package version and of the sources that turn an input file into a processed asset.
+
+    Computed once per process: the code that runs is the code that was imported, whatever happens to the
+    files later (an editor saving mid-build must not split one build between two versions).
+    """
     digest = hashlib.sha256(f"{pipeline.__name__}:{CACHE_FORMAT}".encode())
     root = Path(pipeline.__file__).parent
     for name in _CODE_PATHS:
