@@ -412,6 +412,24 @@ def existing_manifests(out_dir: Path, skip: str) -> list[dict[str, Any]]:
     return found
 
 
+def remove_abandoned_staging(out_dir: Path) -> None:
+    """Delete staging folders left by builds that were killed outright (SIGKILL, power loss).
+
+    A staging folder is named after its build's process id; one whose process is gone is abandoned. Folders
+    of builds still running (another `vitrina build` into the same OUT) are left alone.
+    """
+    for folder in out_dir.glob(".staging-*-*"):
+        pid_text = folder.name.split("-")[1]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue  # alive, and someone else's
+
+
 @contextlib.contextmanager
 def _no_interrupts() -> Iterator[None]:
     """Hold off Ctrl-C during the few renames that publish a build, so OUT is never left half swapped."""
@@ -464,7 +482,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     exhibit = loaded.exhibit
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{exhibit.id}-", dir=out_dir))
+    remove_abandoned_staging(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
         report = _build_into(loaded, staging, out_dir, options, progress)
         with progress.stage("publish"):

@@ -314,3 +314,21 @@ def test_a_broken_asset_processed_in_a_worker_process_is_reported_by_name(tmp_pa
         build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=2, use_cache=False))
     assert caught.value.path.endswith("broken.stl") and caught.value.cause
     assert not (tmp_path / "out" / "tiny").exists()
+
+
+def test_staging_left_by_a_killed_build_is_removed_and_a_running_ones_kept(built: tuple[Path, Path, Any],
+                                                                           tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    spec, _, _ = built
+    site = tmp_path / "site"
+    site.mkdir()
+    finished = subprocess.Popen(["true"])  # its process id belongs to no live process once it has exited
+    finished.wait()
+    abandoned = site / f".staging-{finished.pid}-abc"
+    (abandoned / "tiny").mkdir(parents=True)
+    running = site / f".staging-{os.getppid()}-def"  # our parent is alive
+    running.mkdir()
+    build(spec, site, QUIET)
+    assert not abandoned.exists() and running.exists()
