@@ -27,7 +27,7 @@ from websockets.http11 import Request, Response
 
 from viewer.tours import protocol as p
 from viewer.tours import tokens
-from viewer.tours.session import Member, TourFull, TourInfo, TourState
+from viewer.tours.session import Member, TourFull, TourInfo, TourState, visitor_concerned
 from viewer.tours.store import MemoryStore, RedisStore, TourStore
 
 log = logging.getLogger("vitrina.tours")
@@ -142,6 +142,7 @@ class Peer:
 
     connection: ServerConnection
     member_id: str = ""
+    role: str = "visitor"
     hub: TourHub | None = None
     tokens: float = 0.0
     refilled_at: float = field(default_factory=time.monotonic)
@@ -187,6 +188,7 @@ class TourHub:
         self.info = info
         self.state = state
         self.peers: dict[str, Peer] = {}
+        self.guides: dict[str, Peer] = {}  # the subset of peers that are guides: they also get visitor presence
         self.lock = asyncio.Lock()
         self.latest_pose: dict[str, Any] | None = None
         self.grace_timers: dict[str, asyncio.Task[None]] = {}
@@ -216,9 +218,8 @@ class TourHub:
         missed = await store.events_after(self.info, self.state.seq, fresh.seq)
         if missed is None:
             self.state = fresh
-            snapshot = fresh.snapshot_text(self.latest_pose, now_ms())
             for peer in self.peers.values():
-                peer.write(snapshot)
+                peer.write(fresh.snapshot_text(self.latest_pose, now_ms(), fresh.members.get(peer.member_id)))
             return
         for event in missed:
             if event["seq"] == self.state.seq + 1:
@@ -228,7 +229,15 @@ class TourHub:
         self.state.apply(event)
         self.server.metrics.counters["events"] += 1
         text = p.dump(event)
-        broadcast([peer.connection for peer in self.peers.values()], text)
+        concerned = visitor_concerned(event)
+        if concerned is None:
+            broadcast([peer.connection for peer in self.peers.values()], text)
+        else:
+            targets = [peer.connection for peer in self.guides.values()]
+            own = self.peers.get(concerned)
+            if own is not None and own.role != "guide":
+                targets.append(own.connection)
+            broadcast(targets, text)
         if event["kind"] == "tour_ended":
             for peer in list(self.peers.values()):
                 self.server.close_later(peer, p.CLOSE_TOUR_ENDED, "tour ended")
@@ -429,16 +438,19 @@ class TourServer:
                 "resumed": resumed, "replay": replay is not None, "limits": self.limits.public(),
             }))
             if replay is None:
-                peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms()))
+                peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms(), joined))
             else:
                 for event in replay:
-                    peer.write(p.dump(event))
+                    if member.role == "guide" or visitor_concerned(event) in (None, member.id):
+                        peer.write(p.dump(event))
             previous = hub.peers.get(member.id)
             if previous is not None:
                 previous.replaced = True
                 self.close_later(previous, p.CLOSE_REPLACED, "replaced by a newer connection")
-            peer.member_id, peer.hub = member.id, hub
+            peer.member_id, peer.hub, peer.role = member.id, hub, joined.role
             hub.peers[member.id] = peer
+            if joined.role == "guide":
+                hub.guides[member.id] = peer
             self.peers.add(peer)
         return hub
 
@@ -542,7 +554,7 @@ class TourServer:
         elif isinstance(message, p.Ping):
             peer.write(p.dump(p.pong(message.client_time, now_ms(), ref)))
         elif isinstance(message, p.Sync):
-            peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms()))
+            peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms(), member))
         elif isinstance(message, p.Hello):
             self._reply_error(peer, "already_joined", "this connection has already joined", ref)
             return not self._strike(peer)
@@ -577,6 +589,7 @@ class TourServer:
         if hub is None or hub.peers.get(peer.member_id) is not peer:
             return  # never joined, or replaced by a newer connection of the same member
         del hub.peers[peer.member_id]
+        hub.guides.pop(peer.member_id, None)
         if self.closing:
             return  # shutting down: members stay as they are and resume on the next process
         await hub.commit(lambda state: state.decide_away(peer.member_id))

@@ -49,6 +49,16 @@ class TourFull(Exception):
     """The room cap is reached."""
 
 
+def visitor_concerned(event: dict[str, Any]) -> str | None:
+    """The visitor an event is about, if it is about a visitor's presence; such events go to the guides and that
+    visitor only. Sending every visitor every other visitor's comings and goings made filling a tour of N cost N²
+    frames (2000 visitors: two million), and visitors have no use for the list; guides do."""
+    member = event.get("member")
+    if isinstance(member, dict):
+        return str(member["id"]) if member.get("role") == "visitor" else None
+    return member if event.get("role") == "visitor" and isinstance(member, str) else None
+
+
 @dataclass
 class Decision:
     """What a command leads to: event drafts to publish (kind + fields) and/or a direct reply to the sender."""
@@ -76,19 +86,28 @@ class TourState:
     # ------------------------------------------------------------------------------------------ serialisation
 
     def snapshot(self, pose: dict[str, Any] | None = None, server_time: int | None = None,
-                 members: bool = True) -> dict[str, Any]:
+                 members: bool = True, viewer: Member | None = None) -> dict[str, Any]:
+        """The snapshot message. For a visitor `viewer`, members are the guides and the viewer only (see
+        visitor_concerned) and `visitors` counts the visitors; guides (and viewer None) get everyone."""
         message: dict[str, Any] = {"type": "snapshot", "seq": self.seq}
         if server_time is not None:
             message["server_time"] = server_time
         message["tour"] = {"exhibit": self.info.exhibit, "id": self.info.tour, "stops": self.info.stops,
                            "status": self.status, "stop": self.stop, "start_at": self.start_at,
                            "lead": self.lead, "gather": copy.deepcopy(self.gather)}
-        message["members"] = [member.to_dict() for member in self.members.values()] if members else []
+        if viewer is not None and viewer.role == "visitor":
+            message["members"] = [m.to_dict() for m in self.members.values() if m.role == "guide" or m.id == viewer.id]
+            message["visitors"] = sum(1 for m in self.members.values() if m.role == "visitor")
+        else:
+            message["members"] = [member.to_dict() for member in self.members.values()] if members else []
+            message["visitors"] = sum(1 for m in self.members.values() if m.role == "visitor")
         message["pose"] = pose
         return message
 
-    def snapshot_text(self, pose: dict[str, Any] | None, server_time: int) -> str:
+    def snapshot_text(self, pose: dict[str, Any] | None, server_time: int, viewer: Member | None = None) -> str:
         """The snapshot message as JSON text, the same as dump(snapshot(...)) but built from cached member JSON."""
+        if viewer is not None and viewer.role == "visitor":
+            return p.dump(self.snapshot(pose, server_time, viewer=viewer))  # a few members: nothing to cache
         head = self.snapshot(pose, server_time, members=False)
         pieces = []
         for member_id, member in self.members.items():
@@ -163,7 +182,8 @@ class TourState:
         """A hello (new, or a resume) → events. Raises TourFull when a new member would exceed the cap."""
         known = self.members.get(member.id)
         if known is not None:
-            return [] if known.online else [{"kind": "member_back", "member": member.id, "device": member.device}]
+            return [] if known.online else [{"kind": "member_back", "member": member.id, "role": known.role,
+                                             "device": member.device}]
         if len(self.members) >= room_cap:
             raise TourFull()
         events: list[dict[str, Any]] = [{"kind": "member_joined", "member": member.to_dict()}]
@@ -173,12 +193,16 @@ class TourState:
 
     def decide_away(self, member_id: str) -> list[dict[str, Any]]:
         member = self.members.get(member_id)
-        return [{"kind": "member_away", "member": member_id}] if member is not None and member.online else []
+        if member is None or not member.online:
+            return []
+        return [{"kind": "member_away", "member": member_id, "role": member.role}]
 
     def decide_leave(self, member_id: str, reason: str) -> list[dict[str, Any]]:
-        if member_id not in self.members:
+        leaving = self.members.get(member_id)
+        if leaving is None:
             return []
-        events: list[dict[str, Any]] = [{"kind": "member_left", "member": member_id, "reason": reason}]
+        events: list[dict[str, Any]] = [{"kind": "member_left", "member": member_id, "role": leaving.role,
+                                         "reason": reason}]
         if self.lead == member_id:
             others = [m for m in self.members.values() if m.role == "guide" and m.id != member_id]
             # Prefer a guide who is connected right now; among those, whoever joined first.
@@ -230,11 +254,13 @@ class TourState:
         if isinstance(command, p.Follow):
             if member.following == command.following:
                 return Decision()
-            return Decision([{"kind": "following_changed", "member": member_id, "following": command.following}])
+            return Decision([{"kind": "following_changed", "member": member_id, "role": member.role,
+                              "following": command.following}])
         if isinstance(command, p.Hand):
             if member.hand == command.raised:
                 return Decision()
-            return Decision([{"kind": "hand_raised" if command.raised else "hand_lowered", "member": member_id}])
+            return Decision([{"kind": "hand_raised" if command.raised else "hand_lowered", "member": member_id,
+                              "role": member.role}])
         raise TypeError(f"{type(command).__name__} is not decided by the session")
 
     def _valid_stop(self, index: int) -> bool:

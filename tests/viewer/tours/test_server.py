@@ -232,3 +232,20 @@ async def test_anything_but_a_valid_hello_first_is_closed_with_4000(tour_server:
     await client.send_raw(first)
     await client.expect("error")
     assert await client.closed() == 4000
+
+
+async def test_visitor_presence_goes_to_guides_and_that_visitor_only(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    ana = await tour_server.visitor("Ana")
+    bo = await tour_server.visitor("Bo")
+    snapshot = await bo.expect("snapshot")
+    assert [m["name"] for m in snapshot["members"]] == ["Mei", "Bo"] and snapshot["visitors"] == 2
+    await ana.send(type="hand", raised=True)
+    assert (await ana.expect("event", kind="hand_raised"))["member"] == ana.welcome["member"]
+    assert (await guide.expect("event", kind="hand_raised"))["member"] == ana.welcome["member"]
+    await guide.send(type="start")
+    started = await bo.expect("event", kind="tour_started")
+    assert not [m for m in bo.seen if m.get("kind") in ("member_joined", "hand_raised")]
+    assert started["seq"] > snapshot["seq"] + 1  # a gap: Ana's hand is none of Bo's business
+    guide_snapshot = await (await tour_server.guide("Second")).expect("snapshot")
+    assert [m["name"] for m in guide_snapshot["members"]] == ["Mei", "Ana", "Bo", "Second"]
