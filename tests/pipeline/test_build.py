@@ -332,3 +332,20 @@ def test_staging_left_by_a_killed_build_is_removed_and_a_running_ones_kept(built
     running.mkdir()
     build(spec, site, QUIET)
     assert not abandoned.exists() and running.exists()
+
+
+def test_the_same_bytes_come_out_under_another_hash_seed(built: tuple[Path, Path, Any], tmp_path: Path) -> None:
+    """Set and dict orders must never reach the output: build again in a process with a fixed, different seed."""
+    import os
+    import subprocess
+    import sys
+
+    spec, out, _ = built
+    environment = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "build", str(spec), "-o", str(tmp_path / "seeded"),
+                    "--quiet", "--no-cache", "--jobs", "1"], check=True, env=environment, cwd=REPO,
+                   stdout=subprocess.DEVNULL)
+    first = {k: v for k, v in snapshot(out).items() if not k.endswith(("report.json", "report.html"))}
+    second = {k: v for k, v in snapshot(tmp_path / "seeded").items()
+              if not k.endswith(("report.json", "report.html"))}
+    assert first == second
