@@ -128,6 +128,7 @@ def render_page(template_name: str, **context: Any) -> str:
     context.setdefault("page_lang", "en")
     context.setdefault("pick", pick)
     context.setdefault("ui_language", ui_language)
+    context.setdefault("artifact_title", artifact_title)
     return environment().get_template(template_name).render(**context)
 
 
@@ -147,6 +148,16 @@ def pick(text: Any, language: str, fallback: str) -> str:
             if value:
                 return str(value)
     return ""
+
+
+def artifact_title(artifact: Mapping[str, Any], language: str, fallback: str) -> str:
+    """An artifact's label: its record title, else its panel text or alt text, else its id (never blank)."""
+    record = artifact.get("record") or {}
+    for text in (record.get("title"), artifact.get("text"), artifact.get("alt")):
+        label = pick(text, language, fallback)
+        if label:
+            return label
+    return str(artifact["id"])
 
 
 def ui_language(language: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.preview import StaticSite, serving
-from tests.conftest import NODE_MODULES
+from tests.conftest import NODE_MODULES, REPO
 
 # The flags proven by shared/guides/webxr-harness: WebGL 2 on SwiftShader, quiet on a machine without network.
 CHROMIUM_FLAGS = [
@@ -62,10 +62,38 @@ def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+EXHIBIT = "bronze-age"
+
+
 @pytest.fixture(scope="package")
-def site_url(fixture_site: Path) -> Iterator[str]:
-    with serving(StaticSite(fixture_site)) as base:
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The rich example built once by the real compiler: the site every viewer test looks at."""
+    from pipeline.build import BuildOptions, build
+
+    out = tmp_path_factory.mktemp("bronze-age-site")
+    build(REPO / "exhibits" / EXHIBIT, out, BuildOptions(quiet=True))
+    return out
+
+
+@pytest.fixture(scope="package")
+def site_url(built_site: Path) -> Iterator[str]:
+    with serving(StaticSite(built_site)) as base:
         yield base
+
+
+@pytest.fixture(scope="package")
+def exhibit_url(site_url: str) -> str:
+    return f"{site_url}/{EXHIBIT}/index.html"
+
+
+def nearest_artifact(page: Any, condition: str = "true") -> dict[str, Any]:
+    """The artifact closest to the start position among those for which the JS expression `condition` (on a) holds."""
+    return page.evaluate(f"""() => {{
+        const m = __viewer.manifest, s = m.start.position;
+        const centre = (a) => a.bounds.min.map((v, i) => (v + a.bounds.max[i]) / 2);
+        const far = (a) => {{ const c = centre(a); return Math.hypot(c[0] - s[0], c[2] - s[2]); }};
+        return m.artifacts.filter((a) => {condition}).sort((a, b) => far(a) - far(b))[0];
+    }}""")
 
 
 class PageLog:

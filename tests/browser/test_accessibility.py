@@ -29,12 +29,12 @@ def generated_pages(site_root: Path) -> list[str]:
     return pages
 
 
-def test_every_static_page_has_no_serious_violations(browser, fixture_site, site_url):
+def test_every_static_page_has_no_serious_violations(browser, built_site, site_url):
     context = browser.new_context(viewport={"width": 900, "height": 600})
     failures: dict[str, list[str]] = {}
     try:
         page = context.new_page()
-        for relative in generated_pages(fixture_site):
+        for relative in generated_pages(built_site):
             if relative.endswith("/index.html") and relative.count("/") == 1:
                 continue  # exhibit viewer pages: checked below once the 3D view is up
             page.goto(f"{site_url}/{relative}")
@@ -46,10 +46,10 @@ def test_every_static_page_has_no_serious_violations(browser, fixture_site, site
     assert failures == {}
 
 
-def test_exhibit_page_has_no_serious_violations_with_the_panel_open(open_page, fixture_site, site_url):
-    for viewer_page in (fixture_site / p for p in generated_pages(fixture_site)
+def test_exhibit_page_has_no_serious_violations_with_the_panel_open(open_page, built_site, site_url):
+    for viewer_page in (built_site / p for p in generated_pages(built_site)
                         if p.endswith("/index.html") and p.count("/") == 1):
-        page = open_page(f"{site_url}/{viewer_page.relative_to(fixture_site).as_posix()}")
+        page = open_page(f"{site_url}/{viewer_page.relative_to(built_site).as_posix()}")
         assert serious_violations(page) == []
         first = page.evaluate("__viewer.manifest.artifacts.find(a => a.audio && Object.keys(a.audio).length) || __viewer.manifest.artifacts[0]")
         page.evaluate("(id) => __viewer.selectArtifact(id)", first["id"])

@@ -15,6 +15,7 @@
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(artifactId) -> {x, y, visible} CSS pixels of the artifact's centre on the canvas
 //   viewer.tourSlot                               DOM element reserved for the tour panel
+//   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 //   viewer.xrNotice(text)                         in XR, shows a short status line on the caption strip ('' hides it)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
 //   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
@@ -80,8 +81,10 @@ async function main() {
   viewer.language = i18n.language;
 
   // ── renderer, scene, camera ──
-  const renderer = new THREE.WebGLRenderer({ antialias: true });
-  renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+  // Probe the GL first: a software rasteriser gets no MSAA and no image-based lighting, or it drops to a few fps.
+  viewer.gpu = probeGPU();
+  const renderer = new THREE.WebGLRenderer({ antialias: !viewer.gpu.software });
+  renderer.setPixelRatio(viewer.gpu.software ? 1 : Math.min(window.devicePixelRatio, 2));
   renderer.setSize(stage.clientWidth, stage.clientHeight);
   renderer.xr.enabled = true;
   const canvas = renderer.domElement;
@@ -94,7 +97,6 @@ async function main() {
   scene.background = new THREE.Color(BACKGROUND);
   const camera = new THREE.PerspectiveCamera(60, stage.clientWidth / stage.clientHeight, 0.05, 200);
   scene.add(camera);  // its children (the VR caption strip) follow the head
-  viewer.gpu = gpuInfo(renderer);
   if (viewer.gpu.software) {
     // Image-based lighting costs a software rasteriser most of its frame time; a stronger sky light stands in.
     scene.add(new THREE.HemisphereLight(0xffffff, 0x4a4038, 2.2));
@@ -120,6 +122,7 @@ async function main() {
     box: new THREE.Box3(new THREE.Vector3().fromArray(a.bounds.min), new THREE.Vector3().fromArray(a.bounds.max)),
   }));
 
+  const titleOf = (artifact) => i18n.pick(artifact.record?.title) || i18n.pick(artifact.text) || i18n.pick(artifact.alt) || artifact.id;
   const roomAt = (x, z, margin = 0.25) => rooms.find((r) => x >= r.bounds.min[0] + margin && x <= r.bounds.max[0] - margin
     && z >= r.bounds.min[2] + margin && z <= r.bounds.max[2] - margin);
   const floorAt = (x, z) => { const room = roomAt(x, z); return room ? (room.floor_y ?? room.bounds.min[1]) : null; };
@@ -212,7 +215,7 @@ async function main() {
     }
     xr.setARSubject(`artifact:${id}`);
     syncARChooser();
-    announce(i18n.t('selected', { title: i18n.pick(artifact.record?.title) || id }));
+    announce(i18n.t('selected', { title: titleOf(artifact) }));
     emit('select', { artifact: id, annotation });
   }
 
@@ -251,7 +254,7 @@ async function main() {
     const keep = arChooser.value;
     arChooser.replaceChildren(
       ...rooms.map((room) => new Option(i18n.t('tableTop', { room: i18n.pick(room.name) || room.id }), `room:${room.id}`)),
-      ...artifacts.filter((a) => a.kind !== 'panel').map((a) => new Option(i18n.t('lifeSize', { title: i18n.pick(a.record?.title) || a.id }), `artifact:${a.id}`)));
+      ...artifacts.filter((a) => a.kind !== 'panel').map((a) => new Option(i18n.t('lifeSize', { title: titleOf(a) }), `artifact:${a.id}`)));
     if (keep) arChooser.value = keep;
   }
   function syncARChooser() { if (xr.arSubject) arChooser.value = xr.arSubject; }
@@ -307,7 +310,7 @@ async function main() {
     for (const node of document.querySelectorAll('[data-i18n-label]')) node.setAttribute('aria-label', i18n.t(node.dataset.i18nLabel));
     for (const button of document.querySelectorAll('.artifact-button')) {
       const artifact = artifactById.get(button.dataset.artifact);
-      button.textContent = i18n.pick(artifact.record?.title) || artifact.id;
+      button.textContent = titleOf(artifact);
       button.lang = i18n.langOf(artifact.record?.title);
       const link = button.parentElement.querySelector('.text-link');
       if (link) link.setAttribute('aria-label', `${i18n.t('text_page')}: ${button.textContent}`);
@@ -344,6 +347,10 @@ async function main() {
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
         gltf.scene.name = `room:${room.id}`;
+        if (viewer.gpu.software) {
+          // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
+          gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
+        }
         world.add(gltf.scene);
         roomScenes.set(room.id, gltf.scene);
         viewer.loadedRooms.push(room.id);
@@ -417,6 +424,11 @@ async function main() {
   // ── public API ──
   viewer.selectArtifact = (id, options = {}) => selectArtifact(id, { focus: false, ...options });
   viewer.closePanel = closePanel;
+  viewer.xrNotice = (text) => xr.showCaption(text || viewer.caption);
+  viewer.pickAt = (clientX, clientY) => {
+    const hit = pick(rayFromScreen(clientX, clientY));
+    return hit && { kind: hit.kind, artifact: hit.artifactId || null, annotation: hit.key || null, point: hit.point.toArray() };
+  };
   viewer.setLanguage = setLanguage;
   viewer.xrNotice = (text) => { if (xr.inSession) xr.showCaption(text); };
   viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
@@ -497,10 +509,12 @@ async function main() {
   if (params.has('tour') || params.has('join') || hash.has('guide') || hash.has('join')) mountTourUI();
 }
 
-function gpuInfo(renderer) {
-  const gl = renderer.getContext();
+function probeGPU() {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return { renderer: 'none', software: true };
   const debug = gl.getExtension('WEBGL_debug_renderer_info');
   const name = String(debug ? gl.getParameter(debug.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
   return { renderer: name, software: /SwiftShader|llvmpipe|softpipe|Software/i.test(name) };
 }
 

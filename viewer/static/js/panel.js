@@ -46,7 +46,7 @@ export class ObjectPanel {
     if (!artifact) return;
     const record = artifact.record || {};
     this.closeButton.setAttribute('aria-label', i18n.t('close'));
-    this.title.textContent = i18n.pick(record.title) || artifact.id;
+    this.title.textContent = i18n.pick(record.title) || i18n.pick(artifact.text) || i18n.pick(artifact.alt) || artifact.id;
     this.title.lang = i18n.langOf(record.title);
 
     const parts = [];
