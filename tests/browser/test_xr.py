@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import load_sem_room, nearest_artifact, quaternion_looking, viewer_state, wait_frames
+from tests.browser.conftest import (
+    load_sem_room,
+    nearest_artifact,
+    quaternion_looking,
+    viewer_state,
+    wait_frames,
+)
 
 pytestmark = pytest.mark.browser
 
