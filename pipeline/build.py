@@ -252,103 +252,6 @@ def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
     return textures
 
 
-PANEL_PIXELS_PER_METRE = 1024
-# Fonts with CJK glyphs, looked for in this order; Pillow's own font covers Latin, Greek and Cyrillic.
-CJK_FONT_PATTERNS = ("**/NotoSansCJK*-Regular.tt[cf]", "**/NotoSansSC-Regular.[ot]tf", "**/wqy-microhei.ttc",
-                     "**/wqy-zenhei.ttc", "**/DroidSansFallback*.ttf")
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
-
-
-def _needs_cjk(text: str) -> bool:
-    return any(0x2E80 <= ord(c) <= 0x9FFF or 0xAC00 <= ord(c) <= 0xD7AF or 0xF900 <= ord(c) <= 0xFFEF for c in text)
-
-
-def find_cjk_font() -> Path | None:
-    for folder in FONT_DIRS:
-        if folder.is_dir():
-            for pattern in CJK_FONT_PATTERNS:
-                found = sorted(folder.glob(pattern))
-                if found:
-                    return found[0]
-    return None
-
-
-def render_panel_texture(artifact: Artifact, languages: tuple[str, ...]) -> Texture | None:
-    """The panel's title and text drawn on its background, in the first language that a font here can draw.
-
-    Without a CJK font a Chinese text is skipped for the next language rather than drawn as boxes; with no
-    drawable language at all the panel stays plain (its text is in the manifest and on the text pages).
-    """
-    from PIL import Image, ImageDraw, ImageFont
-
-    width_m, height_m = artifact.size if artifact.size is not None else (1.0, 0.7)
-    width = min(2048, max(64, round(width_m * PANEL_PIXELS_PER_METRE)))
-    height = min(2048, max(64, round(height_m * PANEL_PIXELS_PER_METRE)))
-    cjk_font = find_cjk_font()
-    for language in languages:
-        body = dict(artifact.text).get(language, "")
-        title = dict(artifact.record.title).get(language, "")
-        if not body and not title:
-            continue
-        cjk = cjk_font if _needs_cjk(body + title) else None
-        if _needs_cjk(body + title) and cjk is None:
-            continue
-
-        def font(size: int, cjk: Path | None = cjk) -> Any:
-            return ImageFont.truetype(str(cjk), size) if cjk else ImageFont.load_default(size)
-
-        image = Image.new("RGB", (width, height), compose.hex_to_srgb(artifact.background))
-        draw = ImageDraw.Draw(image)
-        margin = round(min(width, height) * 0.07)
-        size = max(12, height // 14)
-        # Shrink until the wrapped text fits the panel; a long text gets small letters, never cut off.
-        while True:
-            lines = _wrap_panel(draw, title, body, font(size), font(round(size * 1.4)), width - 2 * margin,
-                                _needs_cjk(body + title))
-            total = sum(round(line_size * 1.35) for _, line_size in lines)
-            if total <= height - 2 * margin or size <= 10:
-                break
-            size = max(10, round(size * 0.9))
-        y = margin
-        colour = compose.hex_to_srgb(artifact.color)
-        for line, line_size in lines:
-            draw.text((margin, y), line, font=font(line_size), fill=colour)
-            y += round(line_size * 1.35)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=False)
-        return Texture(name=f"{artifact.id}-panel.png", data=buffer.getvalue(), mime_type="image/png",
-                       width=width, height=height, source_path=f"panel text of {artifact.id} ({language})")
-    return None
-
-
-def _wrap_panel(draw: Any, title: str, body: str, font: Any, title_font: Any, width: int,
-                by_character: bool) -> list[tuple[str, int]]:
-    """(line, font size) pairs: the title, then each paragraph wrapped to the width (CJK wraps per character)."""
-    lines: list[tuple[str, int]] = []
-
-    def wrap(text: str, chosen: Any) -> None:
-        units = list(text) if by_character else text.split(" ")
-        joiner = "" if by_character else " "
-        line = ""
-        for unit in units:
-            candidate = f"{line}{joiner}{unit}" if line else unit
-            if line and draw.textlength(candidate, font=chosen) > width:
-                lines.append((line, int(chosen.size)))
-                line = unit
-            else:
-                line = candidate
-        if line:
-            lines.append((line, int(chosen.size)))
-
-    if title:
-        wrap(title, title_font)
-        lines.append(("", int(font.size)))
-    for paragraph in [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]:
-        wrap(" ".join(paragraph.split()) if not by_character else "".join(paragraph.split()), font)
-        lines.append(("", int(font.size)))
-    return lines[:-1] if lines and lines[-1][0] == "" else lines
-
-
 # ---------------------------------------------------------------------------------------------- output
 
 
@@ -514,9 +417,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
 
     with progress.stage("compose"):
-        panels = {a.id: render_panel_texture(a, exhibit.languages) for a in exhibit.artifacts if a.kind == "panel"}
-        composition = compose.compose(exhibit, assets, textures,
-                                      {key: value for key, value in panels.items() if value is not None})
+        composition = compose.compose(exhibit, assets, textures)
     lod_sources: dict[str, Scene] = {}
     with progress.stage("optimize"):
         texture_limit = min(PROFILES[target].max_texture for target in exhibit.exhibit.targets)

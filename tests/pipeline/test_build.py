@@ -282,25 +282,6 @@ def test_the_minimal_example_builds_and_validates(tmp_path: Path) -> None:
         assert path_report["issues"]["numErrors"] == 0, errors_of(path_report)
 
 
-def test_panel_text_is_drawn_in_the_first_language_a_font_here_can_draw(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from PIL import Image
-
-    from pipeline.spec import load_exhibit
-
-    exhibit = load_exhibit(write_tiny_exhibit(tmp_path / "tiny")).exhibit
-    intro = next(a for a in exhibit.artifacts if a.id == "intro")
-    monkeypatch.setattr(build_module, "find_cjk_font", lambda: None)
-    # zh first, but no CJK font on this machine (as patched): the English text is drawn instead of boxes.
-    texture = build_module.render_panel_texture(intro, ("zh", "en"))
-    assert texture is not None and texture.source_path.endswith("(en)")
-    with Image.open(io.BytesIO(texture.data)) as image:
-        assert image.size == (1024, 717)  # 1.0 × 0.7 m at 1024 px per metre
-        background = image.getpixel((2, 2))
-        assert len(image.getcolors(maxcolors=1 << 20) or []) > 2 and background == (0xF4, 0xF1, 0xEA)  # text drawn on the background
-    assert build_module.render_panel_texture(intro, ("zh",)) is None  # nothing drawable: a plain panel
-
-
 def test_a_broken_asset_processed_in_a_worker_process_is_reported_by_name(tmp_path: Path) -> None:
     spec = write_tiny_exhibit(tmp_path / "tiny")
     yaml = (spec / "exhibit.yaml").read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -252,3 +253,22 @@ def test_surface_textures_repeat_every_texture_size_metres_with_their_roughness(
     uv = floor.attributes["TEXCOORD_0"]
     span = uv.max(axis=0) - uv.min(axis=0)
     assert span == pytest.approx([4.0, 3.0])  # 8 × 6 m at one repeat per 2 m
+
+
+def test_panel_text_is_drawn_in_the_first_language_a_font_here_can_draw(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    from pipeline.spec import load_exhibit
+
+    exhibit = load_exhibit(write_tiny_exhibit(tmp_path / "tiny")).exhibit
+    intro = next(a for a in exhibit.artifacts if a.id == "intro")
+    monkeypatch.setattr(compose, "find_cjk_font", lambda: None)
+    # zh first, but no CJK font on this machine (as patched): the English text is drawn instead of boxes.
+    texture = compose.render_panel_texture(intro, ("zh", "en"))
+    assert texture is not None and texture.source_path.endswith("(en)")
+    with Image.open(io.BytesIO(texture.data)) as image:
+        assert image.size == (1024, 717)  # 1.0 × 0.7 m at 1024 px per metre
+        background = image.getpixel((2, 2))
+        assert len(image.getcolors(maxcolors=1 << 20) or []) > 2 and background == (0xF4, 0xF1, 0xEA)  # text drawn on the background
+    assert compose.render_panel_texture(intro, ("zh",)) is None  # nothing drawable: a plain panel
