@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 from collections.abc import Iterable
 
@@ -28,10 +29,44 @@ def quote(value: object) -> str:
     return "'" + text.replace("\n", " ") + "'"
 
 
+MAX_SUGGESTION_POOL = 100
+
+
+class Suggestions:
+    """Suggests the closest of a fixed set of choices for a misspelt word: ' (did you mean 'hall'?)' or ''."""
+
+    def __init__(self, choices: Iterable[str]) -> None:
+        self.choices = sorted(set(choices))
+        # difflib compares a word with every choice; thousands of ids times thousands of typos would take
+        # minutes. A typo keeps roughly its length and usually its first or last letters, so big sets are
+        # indexed by those and only the matching few are compared.
+        self.by_start: dict[str, list[str]] = {}
+        self.by_end: dict[str, list[str]] = {}
+        if len(self.choices) > MAX_SUGGESTION_POOL:
+            for choice in self.choices:
+                self.by_start.setdefault(choice[:1], []).append(choice)
+                self.by_end.setdefault(choice[-2:], []).append(choice)
+
+    def __call__(self, word: str) -> str:
+        pool = self.choices
+        if len(pool) > MAX_SUGGESTION_POOL:
+            near = {*self.by_start.get(word[:1], ()), *self.by_end.get(word[-2:], ())}
+            near = {c for c in near if abs(len(c) - len(word)) <= 2}
+            pool = sorted(near, key=lambda c: (-_shared_ends(c, word), c))[:MAX_SUGGESTION_POOL]
+        close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+        return f" (did you mean {quote(close[0])}?)" if close else ""
+
+
+def _shared_ends(a: str, b: str) -> int:
+    """How many leading plus trailing characters two words share: a cheap closeness to rank candidates by."""
+    prefix = len(os.path.commonprefix([a, b]))
+    suffix = len(os.path.commonprefix([a[::-1], b[::-1]]))
+    return prefix + suffix
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'hall'?)' when a choice is close to `word`, else ''."""
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
-    return f" (did you mean {quote(close[0])}?)" if close else ""
+    return Suggestions(choices)(word)
 
 
 def check_id(value: str) -> str | None:

@@ -205,23 +205,44 @@ def _span(low: float, high: float) -> str:
 
 def check_layout(exhibit: Exhibit, report: _Report) -> None:
     """Warn about artifacts that overlap each other or a door, or that reach outside their room."""
-    placed: dict[tuple[str, str], list[tuple[int, Artifact, Box]]] = {}
+    groups: dict[tuple[str, str], list[tuple[int, Artifact, Box]]] = {}
     for index, artifact in enumerate(exhibit.artifacts):
         room = exhibit.room(artifact.place.room)
         if room is None:
             continue
-        wall = artifact.place.wall or "floor"
+        wall: str = artifact.place.wall or "floor"
         box = wall_box(artifact) if artifact.place.wall else floor_box(artifact)
         path = f"artifacts[{index}].place"
         _warn_outside(room, wall, box, path, report)
         if artifact.place.wall:
             _warn_door(room, artifact.place.wall, box, path, report)
-        for other_index, other, other_box in placed.get((room.id, wall), []):
+        groups.setdefault((room.id, wall), []).append((index, artifact, box))
+    for (room_id, wall), placed in groups.items():
+        where = "on the floor" if wall == "floor" else f"on the {wall} wall"
+        for index, other_index, other in _first_overlaps(placed):
+            report.warning(f"artifacts[{index}].place", f"overlaps {quote(other.id)} (artifacts[{other_index}]) "
+                                                        f"{where} of room {quote(room_id)}, judging by their "
+                                                        "estimated sizes")
+
+
+def _first_overlaps(placed: list[tuple[int, Artifact, Box]]) -> list[tuple[int, int, Artifact]]:
+    """For each artifact that overlaps an earlier one (in spec order), the first such: (index, other index, other).
+
+    Sweeps along the first axis so that a room with thousands of artifacts stays fast.
+    """
+    by_start = sorted(placed, key=lambda item: item[2].low[0])
+    first: dict[int, tuple[int, Artifact]] = {}
+    active: list[tuple[int, Artifact, Box]] = []
+    for index, artifact, box in by_start:
+        active = [item for item in active if item[2].high[0] > box.low[0] + TOLERANCE]
+        for other_index, other, other_box in active:
             if box.overlaps(other_box):
-                where = "on the floor" if wall == "floor" else f"on the {wall} wall"
-                report.warning(path, f"overlaps {quote(other.id)} (artifacts[{other_index}]) {where} of room "
-                                     f"{quote(room.id)}, judging by their estimated sizes")
-        placed.setdefault((room.id, wall), []).append((index, artifact, box))
+                later, earlier, earlier_artifact = ((index, other_index, other) if other_index < index
+                                                    else (other_index, index, artifact))
+                if later not in first or earlier < first[later][0]:
+                    first[later] = (earlier, earlier_artifact)
+        active.append((index, artifact, box))
+    return [(index, other_index, other) for index, (other_index, other) in sorted(first.items())]
 
 
 def _warn_outside(room: Room, wall: str, box: Box, path: str, report: _Report) -> None:

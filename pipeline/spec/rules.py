@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.errors import Problem
 from pipeline.spec import model
-from pipeline.spec.fields import did_you_mean, format_number, quote
+from pipeline.spec.fields import Suggestions, format_number, quote
 from pipeline.spec.model import Artifact, Exhibit, Room
 
 Locations = Mapping[str, tuple[str, int, int]]
@@ -27,6 +27,7 @@ class _Report:
                  problems: list[Problem]) -> None:
         self.locations = locations
         self.declared = declared
+        self.suggest_room: Suggestions | None = None
         self.spec_file = spec_file
         self.problems = problems
 
@@ -106,7 +107,9 @@ def _check_unique(exhibit: Exhibit, report: _Report) -> None:
 def _room_ref(exhibit: Exhibit, room_id: str, path: str, report: _Report) -> Room | None:
     room = exhibit.room(room_id)
     if room is None and room_id not in report.declared["room"]:
-        report.error(path, f"unknown room {quote(room_id)}{did_you_mean(room_id, [r.id for r in exhibit.rooms])}")
+        if report.suggest_room is None:
+            report.suggest_room = Suggestions(r.id for r in exhibit.rooms)
+        report.error(path, f"unknown room {quote(room_id)}{report.suggest_room(room_id)}")
     return room
 
 
@@ -181,8 +184,9 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
 
 
 def _check_tours(exhibit: Exhibit, report: _Report) -> None:
-    artifact_ids = [a.id for a in exhibit.artifacts]
-    annotation_keys = [f"{a.id}/{n.id}" for a in exhibit.artifacts for n in a.annotations]
+    artifact_ids = {a.id for a in exhibit.artifacts}
+    annotation_keys = {f"{a.id}/{n.id}" for a in exhibit.artifacts for n in a.annotations}
+    suggest_artifact, suggest_annotation = Suggestions(artifact_ids), Suggestions(annotation_keys)
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             where = f"tours[{tour_index}].stops[{stop_index}]"
@@ -193,14 +197,14 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
             elif stop.artifact:
                 if stop.artifact not in artifact_ids and stop.artifact not in report.declared["artifact"]:
                     report.error(f"{where}.artifact", f"unknown artifact {quote(stop.artifact)}"
-                                                      f"{did_you_mean(stop.artifact, artifact_ids)}")
+                                                      f"{suggest_artifact(stop.artifact)}")
             elif stop.annotation:
                 if "/" not in stop.annotation:
                     report.error(f"{where}.annotation", f"{quote(stop.annotation)} should be written "
                                                         "artifact/annotation, e.g. ding/taotie")
                 elif stop.annotation not in annotation_keys and stop.annotation not in report.declared["annotation"]:
                     report.error(f"{where}.annotation", f"{quote(stop.annotation)} does not exist"
-                                                        f"{did_you_mean(stop.annotation, annotation_keys)}")
+                                                        f"{suggest_annotation(stop.annotation)}")
 
 
 def _texts(value: Any, hint: Any, path: str) -> Iterator[tuple[str, Mapping[str, str]]]:
