@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pipeline.preview import StaticSite
-from tests.conftest import REPO
+from tests.conftest import NODE_MODULES, REPO
 
 EXHIBIT = "bronze-age"
 TOUR = "highlights"
@@ -74,6 +74,25 @@ def tour_server(site: Path, secret: bytes) -> Iterator[str]:
         thread.join(15)
 
 
+@pytest.fixture(scope="module")
+def tour_secret() -> bytes:
+    return secrets.token_bytes(32)
+
+
+@pytest.fixture(scope="module")
+def tour_base(built_site: Path, tour_secret: bytes) -> Iterator[str]:
+    with tour_server(built_site, tour_secret) as base:
+        yield base
+
+
+def serious_violations_in(page: Any, selector: str) -> list[str]:
+    """axe-core on one part of the page (the rest is the viewer's, and its own tests cover it)."""
+    page.add_script_tag(path=str(NODE_MODULES / "axe-core" / "axe.min.js"))
+    result = page.evaluate("(selector) => axe.run(selector, {resultTypes: ['violations']})", selector)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
 def tour_state(page: Any) -> dict[str, Any]:
     return page.evaluate("JSON.parse(JSON.stringify(window.__tour || null))")
 
@@ -114,109 +133,251 @@ def distance(a: list[float], b: list[float]) -> float:
     return math.dist(a, b)
 
 
-def test_guide_leads_a_visitor_through_the_tour(built_site: Path, open_page: Any) -> None:
+def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str, tour_secret: bytes,
+                                                open_page: Any) -> None:
     import json
 
     from viewer.tours.tokens import mint_guide_token, visitor_code
 
     manifest = json.loads((built_site / EXHIBIT / "exhibit.json").read_text(encoding="utf-8"))
     stops = next(tour for tour in manifest["tours"] if tour["id"] == TOUR)["stops"]
-    secret = secrets.token_bytes(32)
-    token = mint_guide_token(secret, EXHIBIT, TOUR)
-    code = visitor_code(secret, EXHIBIT, TOUR)
+    token = mint_guide_token(tour_secret, EXHIBIT, TOUR)
+    code = visitor_code(tour_secret, EXHIBIT, TOUR)
+    base = tour_base
+    guide = open_page(f"{base}/{EXHIBIT}/?tour={TOUR}#guide={token}")
+    state = wait_tour(guide, "t.connected && t.role === 'guide' && t.synced")
+    assert "guide=" not in guide.url, "the guide token must be stripped from the address bar"
+    assert state["status"] == "waiting" and state["lead"] == state["member"]
 
-    with tour_server(built_site, secret) as base:
-        guide = open_page(f"{base}/{EXHIBIT}/?tour={TOUR}#guide={token}")
-        state = wait_tour(guide, "t.connected && t.role === 'guide' && t.synced")
-        assert "guide=" not in guide.url, "the guide token must be stripped from the address bar"
-        assert state["status"] == "waiting" and state["lead"] == state["member"]
+    # The visitor joins by code through the page's "Join a tour" button (lower case and a dash: the server normalises).
+    visitor = open_page(f"{base}/{EXHIBIT}/")
+    visitor.click("#tour-join-button")
+    visitor.fill("#tour-code", f"{code[:3].lower()}-{code[3:].lower()}")
+    visitor.fill("#tour-name", "Ana")
+    visitor.click(".tour-join button[type=submit]")
+    me = wait_tour(visitor, "t.connected && t.role === 'visitor' && t.synced")
+    visitor_id = me["member"]
+    assert me["following"] is True
 
-        # The visitor joins by code through the page's "Join a tour" button (lower case and a dash: the server normalises).
-        visitor = open_page(f"{base}/{EXHIBIT}/")
-        visitor.click("#tour-join-button")
-        visitor.fill("#tour-code", f"{code[:3].lower()}-{code[3:].lower()}")
-        visitor.fill("#tour-name", "Ana")
-        visitor.click(".tour-join button[type=submit]")
-        me = wait_tour(visitor, "t.connected && t.role === 'visitor' && t.synced")
-        visitor_id = me["member"]
-        assert me["following"] is True
+    # The guide sees the visitor (name, device, following) in the member list.
+    guide.wait_for_selector(f".tour-member[data-member='{visitor_id}']", timeout=10000)
+    row = guide.inner_text(f".tour-member[data-member='{visitor_id}']")
+    assert "Ana" in row and ("desktop" in row or "电脑" in row)
 
-        # The guide sees the visitor (name, device, following) in the member list.
-        guide.wait_for_selector(f".tour-member[data-member='{visitor_id}']", timeout=10000)
-        row = guide.inner_text(f".tour-member[data-member='{visitor_id}']")
-        assert "Ana" in row and ("desktop" in row or "电脑" in row)
+    # Both panels: keyboard-reachable, labelled controls (axe), in the exhibit's language, switching with it.
+    for page in (guide, visitor):
+        violations = serious_violations_in(page, "#tour-slot")
+        assert violations == [], violations
+    assert visitor.inner_text(".tour-back") == "回到导览员"
+    visitor.evaluate("window.__viewer.setLanguage('en')")
+    visitor.wait_for_function("document.querySelector('.tour-back').textContent === 'Back to the guide'", timeout=5000)
+    assert visitor.inner_text(".tour-hand") == "Raise my hand"
 
-        # A visitor's page cannot move the tour: the server refuses, and nothing starts.
-        visitor.evaluate("window.__viewer.tourUI.client.start(0)")
-        refused = wait_tour(visitor, "t.errors.some(e => e.code === 'not_allowed')")
-        assert refused["status"] == "waiting"
-        assert tour_state(guide)["status"] == "waiting"
+    # A visitor's page cannot move the tour: the server refuses, and nothing starts.
+    visitor.evaluate("window.__viewer.tourUI.client.start(0)")
+    refused = wait_tour(visitor, "t.errors.some(e => e.code === 'not_allowed')")
+    assert refused["status"] == "waiting"
+    assert tour_state(guide)["status"] == "waiting"
 
-        # Clock sync: both pages estimated the offset from pongs (same machine, so it is near zero).
-        for page in (guide, visitor):
-            clock = wait_tour(page, "t.clockSynced")
-            assert abs(clock["offset"]) < 250 and clock["rtt"] is not None
+    # Clock sync: both pages estimated the offset from pongs (same machine, so it is near zero).
+    for page in (guide, visitor):
+        clock = wait_tour(page, "t.clockSynced")
+        assert abs(clock["offset"]) < 250 and clock["rtt"] is not None
 
-        # Start: the visitor glides to stop 0 and the narration starts at the server's start time on both devices.
-        guide.click(".tour-start")
-        wait_tour(visitor, "t.stop === 0 && t.status === 'running'")
-        wait_camera_at(visitor, stops[0]["view"]["position"])
-        started = {}
-        for name, page in (("guide", guide), ("visitor", visitor)):
-            narration = wait_tour(page, "t.narration && t.narration.stop === 0")["narration"]
-            started[name] = narration
-        if stops[0].get("audio"):
-            assert started["guide"]["startAt"] == started["visitor"]["startAt"]
-            for narration in started.values():
-                assert narration["src"], narration
-                # Scheduled for start_at on the shared clock: not before it, and promptly after it.
-                assert -60 <= narration["startedAtServer"] - narration["startAt"] <= 600, narration
+    # Start: the visitor glides to stop 0 and the narration starts at the server's start time on both devices.
+    guide.click(".tour-start")
+    wait_tour(visitor, "t.stop === 0 && t.status === 'running'")
+    wait_camera_at(visitor, stops[0]["view"]["position"])
+    started = {}
+    for name, page in (("guide", guide), ("visitor", visitor)):
+        narration = wait_tour(page, "t.narration && t.narration.stop === 0")["narration"]
+        started[name] = narration
+    if stops[0].get("audio"):
+        assert started["guide"]["startAt"] == started["visitor"]["startAt"]
+        for narration in started.values():
+            assert narration["src"], narration
+            # Scheduled for start_at on the shared clock: not before it, and promptly after it.
+            assert -60 <= narration["startedAtServer"] - narration["startAt"] <= 600, narration
 
-        # Next: advance names the stop it leaves; the visitor arrives at stop 1's view.
-        guide.click(".tour-next")
-        wait_tour(visitor, "t.stop === 1")
-        wait_camera_at(visitor, stops[1]["view"]["position"])
-        assert "2" in tour_state(visitor)["statusText"]
-        # A retried "next" from the stop already left is harmless: ignored as stale, the tour stays at stop 1.
-        guide.evaluate("window.__viewer.tourUI.client.advance(0, 1)")
-        stale = wait_tour(guide, "t.ignored.some(i => i.reason === 'stale')")
-        assert stale["stop"] == 1
+    # Next: advance names the stop it leaves; the visitor arrives at stop 1's view.
+    guide.click(".tour-next")
+    wait_tour(visitor, "t.stop === 1")
+    wait_camera_at(visitor, stops[1]["view"]["position"])
+    assert "2" in tour_state(visitor)["statusText"]
+    # A retried "next" from the stop already left is harmless: ignored as stale, the tour stays at stop 1.
+    guide.evaluate("window.__viewer.tourUI.client.advance(0, 1)")
+    stale = wait_tour(guide, "t.ignored.some(i => i.reason === 'stale')")
+    assert stale["stop"] == 1
 
-        # The guide's avatar and pointer reach the visitor as a ghost.
-        guide.mouse.move(*free_canvas_point(guide))
-        ghost = wait_tour(visitor, "t.ghost && t.ghost.pointer")["ghost"]
-        assert ghost["ghost"] == "guide" and ghost["member"] == tour_state(guide)["member"]
-        assert "guide" in visitor.evaluate("window.__viewer.ghosts()")
+    # The guide's avatar and pointer reach the visitor as a ghost.
+    guide.mouse.move(*free_canvas_point(guide))
+    ghost = wait_tour(visitor, "t.ghost && t.ghost.pointer")["ghost"]
+    assert ghost["ghost"] == "guide" and ghost["member"] == tour_state(guide)["member"]
+    assert "guide" in visitor.evaluate("window.__viewer.ghosts()")
 
-        # A raised hand shows in the guide's list.
-        visitor.click(".tour-hand")
-        hands = wait_tour(guide, f"t.hands.includes('{visitor_id}')")
-        assert hands["hands"] == [visitor_id]
-        guide.wait_for_selector(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge", timeout=5000)
-        assert visitor.get_attribute(".tour-hand", "aria-pressed") == "true"
+    # A raised hand shows in the guide's list.
+    visitor.click(".tour-hand")
+    hands = wait_tour(guide, f"t.hands.includes('{visitor_id}')")
+    assert hands["hands"] == [visitor_id]
+    guide.wait_for_selector(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge", timeout=5000)
+    visitor.wait_for_selector(".tour-hand[aria-pressed='true']", timeout=5000)
 
-        # Walking away from the guide's view: "not following", on both pages; "Back to the guide" restores it.
-        before = camera_position(visitor)
-        visitor.keyboard.down("KeyS")
-        visitor.wait_for_function("window.__tour.following === false", timeout=10000)
-        visitor.keyboard.up("KeyS")
-        assert distance(camera_position(visitor), before) > 0.2
-        assert visitor.get_attribute(".tour-following", "data-following") == "false"
-        wait_tour(guide, f"t.members.some(m => m.id === '{visitor_id}' && m.following === false)")
-        visitor.click(".tour-back")
-        wait_tour(visitor, "t.following === true")
-        wait_camera_at(visitor, stops[1]["view"]["position"])
-        wait_tour(guide, f"t.members.some(m => m.id === '{visitor_id}' && m.following === true)")
+    # Walking away from the guide's view: "not following", on both pages; "Back to the guide" restores it.
+    before = camera_position(visitor)
+    visitor.keyboard.down("KeyS")
+    visitor.wait_for_function("window.__tour.following === false", timeout=10000)
+    visitor.keyboard.up("KeyS")
+    assert distance(camera_position(visitor), before) > 0.2
+    assert visitor.get_attribute(".tour-following", "data-following") == "false"
+    wait_tour(guide, f"t.members.some(m => m.id === '{visitor_id}' && m.following === false)")
+    visitor.click(".tour-back")
+    wait_tour(visitor, "t.following === true")
+    wait_camera_at(visitor, stops[1]["view"]["position"])
+    wait_tour(guide, f"t.members.some(m => m.id === '{visitor_id}' && m.following === true)")
 
-        # A dropped connection resumes as the same member, and the tour goes on.
-        visitor.evaluate("window.__viewer.tourUI.client.drop()")
-        resumed = wait_tour(visitor, "t.welcomes >= 2 && t.connected && t.synced")
-        assert resumed["member"] == visitor_id and resumed["resumes"] >= 1
-        guide.click(".tour-next")
-        wait_tour(visitor, "t.stop === 2")
-        wait_camera_at(visitor, stops[2]["view"]["position"])
+    # "Bring everyone to me": a visitor who wandered off follows again and stands by the guide.
+    visitor.keyboard.down("KeyS")
+    visitor.wait_for_function("window.__tour.following === false", timeout=10000)
+    visitor.keyboard.up("KeyS")
+    guide.click(".tour-gather")
+    gathered = wait_tour(visitor, "t.gather && t.following === true && !t.gliding && t.anchored")
+    guide_at = guide.evaluate("window.__viewer.camera.position")
+    visitor_at = camera_position(visitor)
+    assert math.dist(guide_at[::2], visitor_at[::2]) < 2.0, (guide_at, visitor_at)
+    assert gathered["gather"]["by"] == tour_state(guide)["member"]
 
-        for page in (guide, visitor):
-            errors = tour_state(page)["uiErrors"]
-            assert errors == [], errors
-        assert guide.log.lines == [] and visitor.log.lines == [], guide.log.lines + visitor.log.lines
+    # A dropped connection resumes as the same member, and the tour goes on.
+    visitor.evaluate("window.__viewer.tourUI.client.drop()")
+    resumed = wait_tour(visitor, "t.welcomes >= 2 && t.connected && t.synced")
+    assert resumed["member"] == visitor_id and resumed["resumes"] >= 1
+    guide.click(".tour-next")
+    wait_tour(visitor, "t.stop === 2")
+    wait_camera_at(visitor, stops[2]["view"]["position"])
+
+    for page in (guide, visitor):
+        errors = tour_state(page)["uiErrors"]
+        assert errors == [], errors
+    assert guide.log.lines == [] and visitor.log.lines == [], guide.log.lines + visitor.log.lines
+
+
+# Drives tour-client.js against a scripted socket, with timers and the clock under the test's control.
+CLIENT_SCRIPT = """
+async (moduleUrl) => {
+  const { TourClient, backoffDelay, peekGuideToken } = await import(moduleUrl);
+  const sockets = [];
+  class ScriptedSocket {
+    constructor(url) { this.url = url; this.readyState = 1; this.sent = []; this.handlers = {}; this.bufferedAmount = 0; sockets.push(this); }
+    addEventListener(type, handler) { (this.handlers[type] ||= []).push(handler); }
+    fire(type, event) { for (const handler of this.handlers[type] || []) handler(event); }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close(code = 1000, reason = '') { this.readyState = 3; this.fire('close', { code, reason }); }
+    open() { this.fire('open', {}); }
+    deliver(message) { this.fire('message', { data: JSON.stringify(message) }); }
+  }
+  let clock = 1_000_000;
+  const timers = [];
+  const client = new TourClient({
+    url: 'ws://tours.test/tours', credentials: { code: 'K7M2QX', name: 'Ana' }, device: 'phone',
+    WebSocketImpl: ScriptedSocket, now: () => clock, random: () => 1,  // random() = 1: the +25 % end of the jitter
+    setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; }, clearTimer: () => {},
+  });
+  const out = {};
+  const member = (id, role = 'visitor') => ({ id, name: id, role, device: 'desktop', following: true, hand: false, online: true });
+  const event = (seq, kind, fields) => ({ type: 'event', seq, at: clock, kind, ...fields });
+
+  client.connect();
+  let socket = sockets[0];
+  socket.open();
+  out.hello = socket.sent[0];
+  socket.deliver({ type: 'welcome', v: 1, member: 'm1', role: 'visitor', exhibit: 'x', tour: 't', resume_token: 'R1',
+                   grace_ms: 120000, server_time: clock + 5000, resumed: false, replay: false });
+  // Events that overtake the snapshot are held, then applied on top of it (and older ones dropped).
+  socket.deliver(event(6, 'member_joined', { member: member('m2') }));
+  socket.deliver(event(5, 'tour_started', { by: 'g', stop: 0, start_at: clock }));
+  socket.deliver(event(7, 'hand_raised', { member: 'm2' }));
+  out.beforeSnapshot = { seq: client.seq, synced: client.synced, held: client.held.length };
+  socket.deliver({ type: 'snapshot', seq: 5, tour: { status: 'running', stop: 0, start_at: clock, lead: 'g', gather: null, stops: 3 },
+                   members: [member('g', 'guide'), member('m1')], pose: null });
+  out.afterSnapshot = { seq: client.seq, members: [...client.members.keys()], hands: client.summary().hands };
+  // A duplicate is ignored; a gap asks for a snapshot and holds what follows.
+  socket.deliver(event(7, 'hand_lowered', { member: 'm2' }));
+  socket.deliver(event(9, 'stop_changed', { by: 'g', from: 0, stop: 1, start_at: clock }));
+  out.gap = { seq: client.seq, synced: client.synced, lastSent: socket.sent.at(-1).type, hand: client.members.get('m2').hand };
+  socket.deliver({ type: 'snapshot', seq: 9, tour: { status: 'running', stop: 1, start_at: clock, lead: 'g', gather: null, stops: 3 },
+                   members: [member('g', 'guide'), member('m1')], pose: null });
+  socket.deliver(event(10, 'following_changed', { member: 'm1', following: false }));
+  out.afterGap = { seq: client.seq, stop: client.tour.stop, following: client.summary().following, gaps: client.gaps };
+
+  // Clock: the offset comes from the pongs with the lowest round trips.
+  const pings = [[10, 1000], [300, 1150], [12, 1002], [500, 700], [14, 998]];
+  for (const [rtt, offset] of pings) {
+    client.ping();
+    const ping = socket.sent.at(-1);
+    clock += rtt;
+    socket.deliver({ type: 'pong', re: ping.id, t: ping.t, server_time: ping.t + rtt / 2 + offset });
+  }
+  out.clock = { offset: client.offset, rtt: client.rtt, serverMinusLocal: client.serverNow() - clock };
+
+  // A visitor's guide command is sent as asked; the server's refusal is kept as an error.
+  const id = client.start(0);
+  socket.deliver({ type: 'error', code: 'not_allowed', message: 'only a guide may do that', re: id });
+  out.refused = client.errors.at(-1);
+
+  // Shutdown: reconnect after the hinted delay (with jitter), and resume from the last applied seq.
+  socket.deliver({ type: 'shutdown', reason: 'restart', reconnect_after_ms: 800 });
+  socket.close(1012, 'service restart');
+  out.shutdownDelay = timers.at(-1).ms;
+  timers.at(-1).fn();
+  socket = sockets[1];
+  socket.open();
+  out.resumeHello = socket.sent[0];
+  socket.deliver({ type: 'welcome', v: 1, member: 'm1', role: 'visitor', exhibit: 'x', tour: 't', resume_token: 'R2',
+                   grace_ms: 120000, server_time: clock, resumed: true, replay: true });
+  socket.deliver(event(11, 'hand_raised', { member: 'm1' }));
+  out.replayed = { seq: client.seq, hand: client.summary().hand, resumes: client.resumes };
+
+  // Dropped connections that never get welcomed back off exponentially up to 10 s.
+  out.backoff = [];
+  for (let i = 0; i < 7; i++) {
+    sockets.at(-1).close(1006, '');
+    out.backoff.push(timers.at(-1).ms);
+    timers.at(-1).fn();
+  }
+  out.expectedBackoff = [0, 1, 2, 3, 4, 5, 6].map((attempt) => backoffDelay(attempt, () => 1));
+  // "Tour ended" is final: no reconnect is scheduled.
+  const before = timers.length;
+  sockets.at(-1).close(4006, 'tour ended');
+  out.ended = { timersAdded: timers.length - before, finalClose: client.finalClose };
+
+  const payload = btoa(JSON.stringify({ v: 1, ex: 'bronze-age', tour: 'highlights', exp: 1, n: 'ab' }))
+    .replace(/=+$/, '').replace(/\\+/g, '-').replace(/\\//g, '_');
+  out.peek = peekGuideToken(`${payload}.sig`);
+  return out;
+}
+"""
+
+
+def test_tour_client_orders_events_syncs_the_clock_and_resumes(browser: Any, tour_base: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{tour_base}/index.html")
+        out = page.evaluate(CLIENT_SCRIPT, f"{tour_base}/static/js/tour-client.js")
+    finally:
+        context.close()
+
+    assert out["hello"] == {"type": "hello", "v": 1, "device": "phone", "code": "K7M2QX", "name": "Ana"}
+    assert out["beforeSnapshot"] == {"seq": 0, "synced": False, "held": 3}
+    assert out["afterSnapshot"] == {"seq": 7, "members": ["g", "m1", "m2"], "hands": ["m2"]}
+    assert out["gap"] == {"seq": 7, "synced": False, "lastSent": "sync", "hand": True}
+    assert out["afterGap"] == {"seq": 10, "stop": 1, "following": False, "gaps": 1}
+    assert out["clock"]["offset"] == pytest.approx(1000, abs=0.01)
+    assert out["clock"]["rtt"] == 10
+    assert out["clock"]["serverMinusLocal"] == pytest.approx(1000, abs=0.01)
+    assert out["refused"]["code"] == "not_allowed"
+    assert out["shutdownDelay"] == 1000  # 800 ms + 25 % jitter (random() = 1)
+    assert out["resumeHello"] == {"type": "hello", "v": 1, "device": "phone", "resume": {"token": "R1", "seq": 10}}
+    assert out["replayed"] == {"seq": 11, "hand": True, "resumes": 1}
+    assert out["backoff"] == out["expectedBackoff"] == [625, 1250, 2500, 5000, 10000, 12500, 12500]
+    assert out["ended"] == {"timersAdded": 0, "finalClose": {"code": 4006, "reason": "tour ended"}}
+    assert out["peek"] == {"exhibit": "bronze-age", "tour": "highlights", "expires": 1}
