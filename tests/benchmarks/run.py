@@ -10,6 +10,7 @@ BENCHMARKS = [
     "tests.benchmarks.bench_compiler",
     "tests.benchmarks.bench_tours",
     "tests.benchmarks.bench_build",
+    "tests.benchmarks.bench_viewer",
 ]
 
 

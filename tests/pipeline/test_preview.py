@@ -164,3 +164,18 @@ def test_http_server_answers_real_requests(site: Path):
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(f"{base}/../secret.txt")
         assert error.value.code == 404
+
+
+def test_text_assets_are_gzipped_for_clients_that_ask(site: Path):
+    import gzip
+
+    big = site / "static" / "js" / "big.js"
+    big.write_text("export const data = '" + "x" * 5000 + "';")
+    static = StaticSite(site)
+    status, headers, body = static.respond("/static/js/big.js", {"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and gzip.decompress(body) == big.read_bytes()
+    assert len(body) < 200
+    _, plain_headers, plain = static.respond("/static/js/big.js", {})
+    assert "Content-Encoding" not in plain_headers and plain == big.read_bytes()
+    _, glb_headers, _ = static.respond("/ex/rooms/hall.1a2b.glb", {"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in glb_headers, "meshopt GLBs are already compressed"
