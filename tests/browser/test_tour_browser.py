@@ -254,6 +254,12 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
     wait_tour(visitor, "t.stop === 2")
     wait_camera_at(visitor, stops[2]["view"]["position"])
 
+    # Leaving is for good: the guide's list drops the visitor, and the visitor gets the join form back.
+    visitor.click(".tour-leave")
+    wait_tour(guide, f"!t.members.some(m => m.id === '{visitor_id}')")
+    visitor.wait_for_selector("form.tour-join #tour-name", timeout=5000)
+    assert tour_state(visitor)["finalClose"]["code"] == 1000
+
     for page in (guide, visitor):
         errors = tour_state(page)["uiErrors"]
         assert errors == [], errors

@@ -210,6 +210,7 @@ class TourUI {
 
   connect(credentials) {
     if (this.client) { this.client.disconnect(); for (const timer of this.timers) clearInterval(timer); this.timers = []; }
+    this.handledStart = null;
     const kind = credentials.token ? 'guide' : 'visitor';
     const key = credentials.token ? `guide:${credentials.token.slice(-16)}` : `visitor:${credentials.code.toUpperCase()}`;
     this.client = new TourClient({
@@ -223,7 +224,7 @@ class TourUI {
     c.on('event', (event) => this.onEvent(event));
     c.on('pose', (pose) => this.onPose(pose));
     c.on('reply', (reply) => this.onReply(reply));
-    c.on('closed', (detail) => { this.reconnectInMs = detail.reconnectInMs; this.render(); });
+    c.on('closed', (detail) => { this.reconnectInMs = detail.reconnectInMs; this.onFinalClose(); this.render(); });
     c.on('welcome', () => this.onWelcome());
     c.connect();
     this.timers.push(setInterval(() => this.tick(), POSE_INTERVAL_MS));
@@ -233,7 +234,17 @@ class TourUI {
 
   onWelcome() {
     if (this.client.role === 'guide' && !this.guideBody) this.buildGuideBody();
-    if (this.client.role === 'visitor' && !this.visitorBody) this.buildVisitorBody();
+    if (this.client.role === 'visitor' && !this.visitorBody?.isConnected) this.buildVisitorBody();
+  }
+
+  /** A visitor who left, or whose tour ended, gets the join form back (to join the next run, or another tour). */
+  onFinalClose() {
+    const c = this.client;
+    if (!c.finalClose || c.role !== 'visitor' || !this.visitorBody?.isConnected) return;
+    this.syncGhostsGone();
+    clearTimeout(this.stopTimer);
+    this.showJoinForm();
+    this.formError.textContent = this.connectionText();
   }
 
   // ── tour data ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -650,8 +661,8 @@ class TourUI {
     const role = c?.role || (this.guideToken ? 'guide' : 'visitor');
     this.heading.textContent = role === 'guide'
       ? this.t('guiding', { tour: this.pick(this.tour?.title) || this.tourId || '' })
-      : (c && c.role ? `${this.t('liveTour')}: ${this.pick(this.tour?.title) || ''}` : this.t('joinTitle'));
-    if (this.form && !c?.role) {
+      : (this.form?.isConnected ? this.t('joinTitle') : `${this.t('liveTour')}: ${this.pick(this.tour?.title) || ''}`);
+    if (this.form?.isConnected) {
       this.codeLabel.textContent = this.t('code');
       this.nameLabel.textContent = this.t('name');
       this.joinButton.textContent = this.t('join');
@@ -668,10 +679,10 @@ class TourUI {
       this.say.textContent = stop ? this.pick(stop.say) : '';
       this.say.hidden = !this.say.textContent;
       this.connection.textContent = this.connectionText();
-      if (c.finalClose && this.form && !c.role) this.formError.textContent = this.connectionText();
+      if (c.finalClose && this.form?.isConnected) this.formError.textContent = this.connectionText();
     }
     if (this.guideBody) this.renderGuide();
-    if (this.visitorBody) this.renderVisitor();
+    if (this.visitorBody?.isConnected) this.renderVisitor();
     this.publish();
   }
 
