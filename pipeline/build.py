@@ -6,6 +6,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -21,50 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
-from pipeline import compose, manifest
+from pipeline import budgets, compose, manifest
 from pipeline.cache import AssetCache, asset_key
 from pipeline.errors import AssetError, BudgetError, BuildError
-from pipeline.report import (
-    BudgetCheck,
-    BuildReport,
-    Progress,
-    RoomReport,
-    floor_plan_svg,
-    human_bytes,
-    measure_scene,
-)
+from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
 CACHE_DIR_NAME = ".vitrina-cache"
-
-
-@dataclass(frozen=True)
-class DeviceProfile:
-    """What one room may cost on a device (DESIGN §4, from Meta's native budgets; to be checked on devices)."""
-
-    name: str
-    draw_calls: int
-    triangles: int
-    texture_bytes_gpu: int
-    bytes: int  # download size of the room's GLB: what a visitor waits for on a museum's Wi-Fi
-    max_texture: int
-
-    def limits(self) -> dict[str, int]:
-        return {"triangles": self.triangles, "draw_calls": self.draw_calls, "bytes": self.bytes,
-                "texture_bytes_gpu": self.texture_bytes_gpu}
-
-
-MB = 1 << 20
-PROFILES = {
-    "quest2": DeviceProfile("quest2", 100, 500_000, 256 * MB, 40 * MB, 2048),
-    "quest3": DeviceProfile("quest3", 200, 1_000_000, 512 * MB, 60 * MB, 2048),
-    "phone": DeviceProfile("phone", 100, 300_000, 256 * MB, 25 * MB, 2048),
-    "desktop": DeviceProfile("desktop", 500, 3_000_000, 1024 * MB, 150 * MB, 4096),
-}
 
 
 @dataclass(frozen=True)
@@ -420,7 +386,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         composition = compose.compose(exhibit, assets, textures)
     lod_sources: dict[str, Scene] = {}
     with progress.stage("optimize"):
-        texture_limit = min(PROFILES[target].max_texture for target in exhibit.exhibit.targets)
+        texture_limit = min(budgets.PROFILES[target].max_texture_size for target in exhibit.exhibit.targets)
         before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
         quantize = tuple(t for t in room_transforms if _is_quantize(t))
         for room in composition.rooms:
@@ -431,7 +397,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             encode_textures(room.scene, options.texture_format)
             if exhibit.exhibit.over_budget == "simplify":
                 # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
-                lod_sources[room.id] = copy.deepcopy(room.scene)
+                shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
+                lod_sources[room.id] = copy.deepcopy(room.scene, shared)
             for transform in quantize:
                 room.scene = transform(room.scene)
     rooms_out: dict[str, manifest.RoomOutput] = {}
@@ -462,32 +429,63 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     return report
 
 
+def scene_textures(scene: Scene) -> list[Texture]:
+    """Every distinct texture the scene's materials sample (material variants included), in scene order."""
+    from pipeline.transforms.common import texture_refs
+
+    found: dict[int, Texture] = {}
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            for material in [primitive.material, *primitive.variants.values()]:
+                if material is not None:
+                    for ref in texture_refs(material):
+                        found.setdefault(id(ref.texture), ref.texture)
+    return list(found.values())
+
+
+def replace_textures(scene: Scene, rewrite: Any) -> int:
+    """Point every material at rewrite(texture) where that gives a new texture; returns how many changed.
+
+    Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
+    """
+    from pipeline.transforms.common import texture_refs
+
+    new: dict[int, Texture] = {}
+    for texture in scene_textures(scene):
+        changed = rewrite(texture)
+        if changed is not None:
+            new[id(texture)] = changed
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            for material in [primitive.material, *primitive.variants.values()]:
+                if material is not None:
+                    for ref in texture_refs(material):
+                        ref.texture = new.get(id(ref.texture), ref.texture)
+    return len(new)
+
+
 def fit_textures(scene: Scene, max_size: int) -> int:
-    """Shrink textures wider or taller than max_size (keeping aspect and format); returns how many were resized.
+    """Halve textures until their larger side fits max_size (as budgets estimates them), keeping their format.
 
     Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
     """
     from PIL import Image
 
-    from pipeline.report import texture_refs
-
-    resized: dict[int, Texture] = {}
-    for texture in {id(ref.texture): ref.texture for ref in texture_refs(scene)}.values():
-        if max(texture.width, texture.height) <= max_size or texture.mime_type == "image/ktx2":
-            continue
+    def shrink(texture: Texture) -> Texture | None:
+        width, height = budgets.image_size(texture)
+        size = budgets.fitted_size(width, height, max_size)
+        if size == (width, height) or texture.mime_type == "image/ktx2":
+            return None
+        kind = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}[texture.mime_type]
         with Image.open(io.BytesIO(texture.data)) as image:
-            ratio = max_size / max(image.width, image.height)
-            size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
             smaller = image.resize(size, Image.Resampling.LANCZOS)
-            buffer = io.BytesIO()
-            kind = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}[texture.mime_type]
-            extra: dict[str, Any] = {"quality": 92} if kind in ("JPEG", "WEBP") else {}
             if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
                 smaller = smaller.convert("RGB")
-            smaller.save(buffer, format=kind, **extra)
-        texture.data, texture.width, texture.height = buffer.getvalue(), size[0], size[1]
-        resized[id(texture)] = texture
-    return len(resized)
+            buffer = io.BytesIO()
+            smaller.save(buffer, format=kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))
+        return dataclasses.replace(texture, data=buffer.getvalue(), width=size[0], height=size[1])
+
+    return replace_textures(scene, shrink)
 
 
 def encode_textures(scene: Scene, texture_format: str) -> None:
@@ -503,16 +501,16 @@ def encode_textures(scene: Scene, texture_format: str) -> None:
                          "use keep or webp")
     from PIL import Image
 
-    from pipeline.report import texture_refs
-
-    for texture in {id(ref.texture): ref.texture for ref in texture_refs(scene)}.values():
+    def to_webp(texture: Texture) -> Texture | None:
         if texture.mime_type not in ("image/png", "image/jpeg"):
-            continue
+            return None
+        lossless = texture.mime_type == "image/png"
         with Image.open(io.BytesIO(texture.data)) as image:
             buffer = io.BytesIO()
-            lossless = texture.mime_type == "image/png"
-            image.save(buffer, format="WEBP", lossless=lossless, quality=90 if not lossless else 100, method=4)
-        texture.data, texture.mime_type = buffer.getvalue(), "image/webp"
+            image.save(buffer, format="WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
+        return dataclasses.replace(texture, data=buffer.getvalue(), mime_type="image/webp")
+
+    replace_textures(scene, to_webp)
 
 
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -542,89 +540,45 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
     output = manifest.RoomOutput(glb=glb, stats=stats)
     failures: list[str] = []
     for target in exhibit.exhibit.targets:
-        profile = PROFILES[target]
-        limits = profile.limits()
-        check = BudgetCheck(room=room.id, target=target, values=dict(stats), limits=limits)
+        profile = budgets.PROFILES[target]
+        verdict = budgets.check_budget(room.scene, profile, download_bytes=size, artifact_ids=room.artifact_ids)
+        check = BudgetCheck(room=room.id, target=target, values=verdict.values, limits=verdict.limits)
         report.budgets.append(check)
-        if not check.over:
+        if verdict.ok:
             continue
         if lod_source is None:
             check.action = "over"
-            failures.append(f"room {room.id} on {target}: over budget in {', '.join(check.over)} "
-                            f"(over_budget: fail)")
+            failures.append(f"room {room.id} on {target}: over budget in {', '.join(verdict.over)} "
+                            f"(the spec says over_budget: fail)")
             continue
-        lighter, error = make_lod(lod_source, profile, exhibit.exhibit.max_error, stats)
+        lighter, error = budgets.simplify_to_budget(lod_source, profile, exhibit.exhibit.max_error)
+        # Within the GPU's memory, halving textures is the only lever an LOD has; it costs no geometry.
+        limit = profile.max_texture_size
+        while budgets.measure(lighter, limit).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
+            limit //= 2
+            fit_textures(lighter, limit)
         for transform in quantize:
             lighter = transform(lighter)
         lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)
-        lod_stats = _stats(lighter, lod_size)
+        lod_check = budgets.check_budget(lighter, profile, download_bytes=lod_size, artifact_ids=room.artifact_ids)
         check.action, check.lod_error = "lod", round(error, 6)
-        output.lod.append({"target": target, "glb": lod_glb, "error": round(error, 6), "stats": lod_stats})
-        still = [m for m in limits if lod_stats[m] > limits[m]]
-        if still:
+        output.lod.append({"target": target, "glb": lod_glb, "error": round(error, 6),
+                           "stats": _stats(lighter, lod_size)})
+        if not lod_check.ok:
             check.action = "over"
-            failures.append(f"room {room.id} on {target}: still over budget in {', '.join(still)} after "
+            failures.append(f"room {room.id} on {target}: still over budget in {', '.join(lod_check.over)} after "
                             f"simplifying within max_error {exhibit.exhibit.max_error}")
     if failures:
-        lines = [*failures, *asset_budget_lines(room)]
+        lines = [*failures, *budgets.asset_report(room.scene, room.artifact_ids)]
         raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
     return output
 
 
 def _stats(scene: Scene, size: int) -> dict[str, int]:
-    measured = measure_scene(scene)
-    return {"triangles": measured.triangles, "draw_calls": measured.draw_calls, "bytes": size,
-            "texture_bytes_gpu": measured.texture_bytes_gpu}
-
-
-def asset_budget_lines(room: compose.ComposedRoom) -> list[str]:
-    """Per artifact of the room: what it costs, heaviest first, so a designer sees what to change."""
-    rows = []
-    for node in room.scene.nodes:
-        if node.name in room.artifact_ids:
-            measured = measure_scene(Scene(name=node.name, nodes=[node]))
-            rows.append((measured.triangles, node.name, measured))
-    shell = measure_scene(Scene(name="shell", nodes=[n for n in room.scene.nodes if n.name not in room.artifact_ids]))
-    lines = [f"  {name}: {m.triangles:,} triangles, {m.draw_calls} draw calls, "
-             f"{human_bytes(m.texture_bytes_gpu)} GPU textures" for _, name, m in sorted(rows, key=lambda r: (-r[0], r[1]))]
-    lines.append(f"  (room, plinths, frames, lights: {shell.triangles:,} triangles, {shell.draw_calls} draw calls)")
-    return lines
-
-
-def make_lod(source: Scene, profile: DeviceProfile, max_error: float, stats: dict[str, int]) -> tuple[Scene, float]:
-    """A lighter copy of a room for one target: triangles simplified towards the budget without exceeding
-    `max_error` (a fraction of each mesh's bounding-box diagonal), textures halved while GPU memory is over.
-
-    Returns the scene and the largest geometric error it introduced (same unit as max_error).
-    """
-    from pipeline import meshopt
-
-    scene = copy.deepcopy(source)
-    worst = 0.0
-    if stats["triangles"] > profile.triangles:
-        # A little under the limit, because meshoptimizer stops short of its target when the error bound binds.
-        ratio = profile.triangles / stats["triangles"] * 0.95
-        for mesh in scene.meshes():
-            for primitive in mesh.primitives:
-                if primitive.mode != 4 or primitive.indices is None or primitive.targets:
-                    continue
-                positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float32)
-                if positions.dtype.kind != "f" or len(primitive.indices) < 3 * 64:
-                    continue
-                diagonal = float(np.linalg.norm(positions.max(axis=0) - positions.min(axis=0)))
-                scale = meshopt.simplify_scale(positions)
-                if diagonal <= 0 or scale <= 0:
-                    continue
-                target = int(len(primitive.indices) * ratio) // 3 * 3
-                result = meshopt.simplify(positions, primitive.indices, target, max_error * diagonal / scale)
-                if len(result.indices) and len(result.indices) < len(primitive.indices):
-                    primitive.indices = result.indices.astype(np.uint32)
-                    worst = max(worst, result.relative_error * scale / diagonal)
-    limit = profile.max_texture
-    while measure_scene(scene).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
-        limit //= 2
-        fit_textures(scene, limit)
-    return scene, worst
+    """The manifest's room stats: textures counted at the size the GLB carries them."""
+    usage = budgets.measure(scene)
+    return {"triangles": usage.triangles, "draw_calls": usage.draw_calls, "bytes": size,
+            "texture_bytes_gpu": usage.texture_bytes_gpu}
 
 
 def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from pipeline.build import BuildOptions, build
@@ -16,10 +15,7 @@ from pipeline.report import (
     BuildReport,
     RoomReport,
     floor_plan_svg,
-    measure_scene,
-    texture_gpu_bytes,
 )
-from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -92,20 +88,3 @@ def test_budget_lines_mark_what_is_over() -> None:
     text = report.to_text()
     assert "400,000/300,000 !" in text and "OVER" in text
     assert report.to_dict()["budgets"][0]["over"] == ["triangles"]
-
-
-def _triangle(material: Material) -> Primitive:
-    return Primitive(attributes={"POSITION": np.zeros((3, 3), np.float32)}, indices=np.arange(3, dtype=np.uint32),
-                     material=material)
-
-
-def test_measure_counts_instances_draw_calls_and_each_texture_once() -> None:
-    texture = Texture(name="t", data=b"", mime_type="image/png", width=256, height=128)
-    material = Material(base_color_texture=TextureRef(texture), normal_texture=TextureRef(texture))
-    mesh = Mesh(name="m", primitives=[_triangle(material), _triangle(Material())])
-    instanced = Node(mesh=mesh, instances={"TRANSLATION": np.zeros((5, 3), np.float32)})
-    plain = Node(mesh=mesh)
-    measure = measure_scene(Scene(name="s", nodes=[instanced, plain]))
-    assert measure.triangles == 2 * 5 + 2
-    assert measure.draw_calls == 4
-    assert measure.texture_bytes_gpu == texture_gpu_bytes(256, 128, "image/png") == 256 * 128 * 4 * 4 // 3
