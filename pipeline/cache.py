@@ -21,7 +21,7 @@ from pipeline.scene import Scene
 CACHE_FORMAT = 1
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "budgets.py", "cache.py", "transforms")
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
 
 
 @functools.cache
