@@ -366,4 +366,8 @@ def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int =
         pass
     finally:
         preview.stop()
+        if out is None:  # a temporary site is only useful while it is served
+            import shutil
+
+            shutil.rmtree(site_dir, ignore_errors=True)
     return 0

@@ -83,6 +83,17 @@ def test_controller_select_on_an_artifact_opens_its_panel(vr_page):
     assert state["xr"]["panelVisible"] is True
 
 
+def test_laser_selects_an_annotation_hotspot(vr_page):
+    page = vr_page
+    artifact = nearest_artifact(page, "a.annotations && a.annotations.length")
+    note = artifact["annotations"][0]
+    aim_right_controller(page, world_to_local(page, note["position"]))
+    pull_trigger(page)
+    state = viewer_state(page, "selectedArtifact", "selectedAnnotation", "xr")
+    assert (state["selectedArtifact"], state["selectedAnnotation"]) == (artifact["id"], note["key"]), state["xr"]
+    assert state["xr"]["panelVisible"] is True
+
+
 def test_vr_captions_mirror_the_audio_guide(vr_page):
     page = vr_page
     artifact = nearest_artifact(page, "a.audio && Object.keys(a.audio).length")
