@@ -353,9 +353,10 @@ class _Converter:
 
     def convert_union(self, node: Node, options: list[Any], optional: bool, path: str,
                       rules: Mapping[str, Any]) -> Any:
-        if isinstance(node, ScalarNode) and node.tag == _NULL and optional:
-            return None
-        dataclass_options: list[Any] = [o for o in options if dataclasses.is_dataclass(o)]
+        if isinstance(node, ScalarNode) and node.tag == _NULL and optional and AssetPath not in options:
+            return None  # (an empty file key is reported by convert_asset rather than read as "no file")
+        # `plinth: true` means a default plinth and `none` means no frame; a file name has no such shorthand.
+        dataclass_options: list[Any] = [o for o in options if dataclasses.is_dataclass(o) and o is not AssetPath]
         if optional and dataclass_options and isinstance(node, ScalarNode):
             value = self.scalar(node)
             if value is False or (isinstance(value, str) and value.lower() == "none"):
@@ -396,6 +397,9 @@ class _Converter:
         return INVALID
 
     def convert_asset(self, node: Node, path: str, rules: Mapping[str, Any]) -> AssetPath | _Invalid:
+        if isinstance(node, ScalarNode) and node.tag in (_BOOL, _NULL, _INT, _FLOAT):
+            self.error(node, path, f"expected a file name, got {_describe(node)}")
+            return INVALID
         written = self.text_scalar(node, path)
         if isinstance(written, _Invalid):
             return written

@@ -71,7 +71,7 @@ def type_words(hint: Any, rules: Mapping[str, Any]) -> str:
     if origin in (types.UnionType, typing.Union):
         options = [type_words(a, rules) for a in args if a is not type(None)]
         words = " or ".join(options)
-        if type(None) in args and any(dataclasses.is_dataclass(a) for a in args):
+        if type(None) in args and any(dataclasses.is_dataclass(a) and a is not model.AssetPath for a in args):
             words += ", `true` or `none`"
         return words
     if hint is str:
@@ -90,7 +90,7 @@ def type_words(hint: Any, rules: Mapping[str, Any]) -> str:
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return f"list of {type_words(args[0], rules)}"
-        return {2: "[a, b]", 3: "[a, b, c]"}.get(len(args), "list")
+        return "[" + ", ".join(["number"] * len(args)) + "]"
     if origin is Mapping and args == (str, str):
         return "text"
     if origin is Mapping:

@@ -42,7 +42,7 @@ def _type_schema(hint: Any, rules: Mapping[str, Any]) -> dict[str, Any]:
         options = [a for a in args if a is not type(None)]
         schemas = [_type_schema(option, rules) for option in options]
         if type(None) in args:
-            is_object = any(dataclasses.is_dataclass(o) for o in options)
+            is_object = any(dataclasses.is_dataclass(o) and o is not model.AssetPath for o in options)
             schemas.append({"enum": [None, False, True, "none"]} if is_object else {"type": "null"})
         return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
     if hint is str:

@@ -36,6 +36,9 @@ scalars = st.one_of(
     st.text(max_size=20), st.sampled_from(["hall", "ding", "../x.glb", "models/ding.glb", "#zzzzzz", "zh", "none",
                                            "ding/taotie", "north", "mm", "/etc/passwd", ""]),
 )
+# Values that have tripped loaders before: YAML's shorthand words, empty containers, extremes.
+tricky = st.sampled_from([True, False, None, 0, -1, 1e308, float("nan"), "", "none", "true", [], {}, [[]], {"": None},
+                          "0x1F", "1_000", "2026-13-45", ".inf", "~"])
 values = st.recursive(scalars, lambda children: st.one_of(
     st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)), max_leaves=12)
 
@@ -67,7 +70,7 @@ def mutated_specs(draw: st.DrawFn) -> tuple[Path, str]:
         if action == "drop":
             del parent[path[-1]]
         elif action == "replace":
-            parent[path[-1]] = draw(values)
+            parent[path[-1]] = draw(st.one_of(tricky, values))
         elif action == "wrap":
             parent[path[-1]] = [parent[path[-1]]]
         elif isinstance(parent, list):
