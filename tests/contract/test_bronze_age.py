@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import struct
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import REPO
 from tests.contract.conftest import BuiltSite
 from tests.gltf_validator import errors_of, validate_many
 from viewer.tours.server import Catalog
@@ -123,3 +125,34 @@ def test_the_report_checks_every_room_against_every_target(bronze_age: BuiltSite
     assert pairs == {(room["id"], target) for room in data["rooms"] for target in data["exhibit"]["targets"]}
     html = (bronze_age.exhibit / "report.html").read_text(encoding="utf-8")
     assert html.count("<svg") == len(data["rooms"])
+
+
+# Values that are language maps (or, for audio, keyed by language): their keys are tags, not contract fields.
+LANGUAGE_KEYED = {"title", "name", "description", "say", "text", "alt", "creator", "date", "culture", "material",
+                  "dimensions", "credit", "credits", "audio"}
+
+
+def manifest_keys(value: Any, parent: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if parent in LANGUAGE_KEYED:
+                keys |= manifest_keys(item, "")  # audio: {"zh": {"src", "captions"}}
+                continue
+            keys.add(key)
+            keys |= manifest_keys(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            keys |= manifest_keys(item, parent)
+    return keys
+
+
+def test_docs_manifest_md_names_exactly_the_fields_the_build_writes(bronze_age: BuiltSite) -> None:
+    """docs/manifest.md is the contract: a field the build writes must be documented, and the reverse."""
+    doc = (REPO / "docs" / "manifest.md").read_text(encoding="utf-8")
+    example = doc.split("```jsonc", 1)[1].split("```", 1)[0]
+    documented = set(re.findall(r'"([a-z_0-9]+)":', example)) - {"zh", "en"}
+    written = manifest_keys(manifest_of(bronze_age))
+    assert written - documented == set(), "written but not in docs/manifest.md"
+    # Optional fields the example shows but this exhibit may not need.
+    assert documented - written <= {"error"}, "documented but never written"
