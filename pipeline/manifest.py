@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
-from pipeline.spec.model import Artifact, Exhibit, Surface
+from pipeline.spec.model import Artifact, Exhibit, Room
 
 if TYPE_CHECKING:
     from pipeline.compose import ArtifactPlacement, ComposedRoom, Composition
@@ -55,11 +55,7 @@ def exhibit_section(exhibit: Exhibit) -> dict[str, Any]:
     }
 
 
-def _surface(surface: Surface, default: str) -> dict[str, Any]:
-    return {"color": surface.color or default, "roughness": surface.roughness}
-
-
-def room_entry(room: ComposedRoom, spec_room: Any, output: RoomOutput) -> dict[str, Any]:
+def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[str, Any]:
     frame = room.frame
     entry: dict[str, Any] = {
         "id": room.id,

@@ -331,3 +331,13 @@ def test_the_same_bytes_come_out_under_another_hash_seed(built: tuple[Path, Path
                     "--quiet", "--no-cache", "--jobs", "1"], check=True, env=environment, cwd=REPO,
                    stdout=subprocess.DEVNULL)
     assert generated(out) == generated(tmp_path / "seeded")
+
+
+def test_a_corrupt_image_is_an_asset_error_naming_it(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    image = spec / "images" / "red.png"
+    image.write_bytes(image.read_bytes()[:40])  # the PNG header survives, the pixels do not
+    with pytest.raises(AssetError) as caught:
+        build(spec, tmp_path / "out", QUIET)
+    assert caught.value.path == "images/red.png" and "not a readable image" in caught.value.cause
+    assert not (tmp_path / "out" / "tiny").exists()
