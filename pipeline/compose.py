@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from pipeline.errors import BuildError
+from pipeline.errors import AssetError, BuildError
 from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.spec.model import Artifact, Exhibit, Place, Record, Room, Surface
 
@@ -929,17 +929,27 @@ class Composer:
                 animation.name = f"{artifact.id}/{animation.name}" if animation.name else artifact.id
         bounds = nodes_bounds(roots)
         if bounds is None:
-            raise ValueError(f"artifact {artifact.id}: the model has no geometry")
+            source = artifact.model.written if artifact.model is not None else artifact.id
+            raise AssetError(source, "the model has no geometry to place")
         low, high = bounds
         size = high - low
         scale = 1.0
         if artifact.height is not None and size[1] > 0:
             scale = float(artifact.height) / float(size[1])
         place = artifact.place
-        yaw = -float(place.rotate)  # the spec turns clockwise seen from above; glTF's +Y rotation is the other way
-        centre_x, centre_z = frame.origin[0] + frame.width / 2, frame.origin[1] + frame.depth / 2
-        at = place.floor_at
-        base = (centre_x + at[0], place.base_height, centre_z + at[1])
+        if place.wall is not None:
+            # Hung on a wall (a relief, a mask): front out of the wall, back against it, centred at `height`.
+            normal = frame.wall_normal(place.wall)
+            yaw = math.degrees(math.atan2(normal[0], normal[2]))
+            depth = float(size[2]) * scale
+            centre = frame.wall_point(place.wall, frame.wall_length(place.wall) / 2 + place.wall_offset,
+                                      place.wall_height - float(size[1]) * scale / 2)
+            base = _v3(np.asarray(centre) + np.asarray(normal) * (depth / 2 + PICTURE_GAP))
+        else:
+            yaw = -float(place.rotate)  # the spec turns clockwise seen from above; glTF's +Y turns the other way
+            centre_x, centre_z = frame.origin[0] + frame.width / 2, frame.origin[1] + frame.depth / 2
+            at = place.floor_at
+            base = (centre_x + at[0], place.base_height, centre_z + at[1])
         inner = Node(name=f"{artifact.id}.model", children=roots,
                      translation=(-float(low[0] + high[0]) / 2, -float(low[1]), -float(low[2] + high[2]) / 2))
         node = self._artifact_node(artifact)
@@ -952,7 +962,7 @@ class Composer:
 
         footprint = (float(size[0]) * scale, float(size[2]) * scale)
         tall = float(size[1]) * scale
-        if place.plinth is not None or place.vitrine is not None:
+        if place.wall is None and (place.plinth is not None or place.vitrine is not None):
             scene.nodes.append(self._stand(artifact, place, base, yaw, footprint, tall))
         world = nodes_bounds([node])
         assert world is not None

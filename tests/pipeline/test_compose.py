@@ -272,3 +272,22 @@ def test_panel_text_is_drawn_in_the_first_language_a_font_here_can_draw(tmp_path
         background = image.getpixel((2, 2))
         assert len(image.getcolors(maxcolors=1 << 20) or []) > 2 and background == (0xF4, 0xF1, 0xEA)  # text drawn on the background
     assert compose.render_panel_texture(intro, ("zh",)) is None  # nothing drawable: a plain panel
+
+
+def test_a_model_hung_on_a_wall_has_its_back_on_the_wall_and_faces_the_room(tmp_path: Path) -> None:
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    text = (folder / "exhibit.yaml").read_text(encoding="utf-8")
+    (folder / "exhibit.yaml").write_text(text.replace(
+        "place: {room: hall, at: [1, -1], rotate: 30, plinth: {height: 0.8}}",
+        "place: {room: hall, wall: west, at: 0.5, height: 1.6}"), encoding="utf-8")
+    exhibit = load_exhibit(folder).exhibit
+    assets = {a.id: load_asset(a.model.path, units=a.metres_per_unit, up=a.up)
+              for a in exhibit.artifacts if a.model is not None}
+    composition = compose.compose(exhibit, assets, load_textures(exhibit))
+    cube = composition.artifacts["cube"]
+    low, high = cube.bounds
+    west = composition.rooms[0].frame.low[0]
+    assert low[0] == pytest.approx(west + compose.PICTURE_GAP, abs=1e-5)  # its back is just off the west wall
+    assert (low[1] + high[1]) / 2 == pytest.approx(1.6, abs=1e-5)  # centred at `height`
+    assert (low[2] + high[2]) / 2 == pytest.approx(-0.5, abs=1e-5)  # facing west, right is north (-z)
+    assert cube.front == pytest.approx((1.0, 0.0, 0.0))
