@@ -31,6 +31,8 @@ def one_round(root: Path, jobs: int) -> dict[str, float]:
         report = build(EXAMPLE, out, BuildOptions(quiet=True, cache_dir=cache, jobs=workers))
         timings[label] = time.perf_counter() - started
         timings[f"{label}_assets"] = report.timings.get("assets", 0.0)
+        for stage, seconds in report.timings.items():
+            timings[f"{label}:{stage}"] = seconds
         timings[f"{label}_misses"] = report.cache_misses
     return timings
 
@@ -54,9 +56,17 @@ def table(rows: list[dict[str, float]], jobs: int, load: tuple[float, float, flo
         values = [row[label] for row in rows]
         lines.append(f"| {meaning} | {median(label):.2f} s | {min(values):.2f}–{max(values):.2f} s | "
                      f"{median(label + '_assets'):.2f} s | {int(median(label + '_misses'))} |")
+    stages = [key.split(":", 1)[1] for key in rows[0] if key.startswith("cold:")]
+    lines += ["", "Median seconds per stage:", "", "| build | " + " | ".join(stages) + " |",
+              "|---|" + "---:|" * len(stages)]
+    for label in ("cold", "warm", "serial"):
+        lines.append(f"| {label} | " + " | ".join(f"{median(f'{label}:{stage}'):.2f}" for stage in stages) + " |")
     speedup = median("cold") / median("warm") if median("warm") else 0.0
-    lines += ["", f"Warm over cold: {speedup:.1f}× faster. A warm build still composes, writes every GLB, the "
-                  "pages and the report, so that editing only text in the YAML gives a complete new site."]
+    lines += ["", f"Warm over cold: {speedup:.1f}× faster. The example's models are small (about 80k triangles in "
+                  "all), so ingesting them is a small part of a cold build; a warm build skips it and still composes, "
+                  "optimizes and writes every GLB, the pages and the report, so that editing only text in the YAML "
+                  "gives a complete new site. On 2 busy cores, two asset workers do not beat one for six small "
+                  "files (forking costs about as much as the work)."]
     return "\n".join(lines)
 
 
