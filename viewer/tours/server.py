@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import functools
 import inspect
 import json
 import logging
@@ -37,6 +38,7 @@ HttpHandler = Callable[[str, Headers], HttpResult | Awaitable[HttpResult]]
 
 # A pose waits in the connection's one-slot mailbox once this much is already queued in the kernel-side buffer.
 POSE_BACKLOG_BYTES = 64 * 1024
+REAP_INTERVAL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,22 @@ class TourHub:
         if store.shared:
             self.tasks.append(asyncio.create_task(store.follow(self.info, lambda: self.state.seq, self.receive)))
             self.tasks.append(asyncio.create_task(store.watch_poses(self.info, self.server.remote_pose)))
+            self.tasks.append(asyncio.create_task(self._reap_orphans()))
+
+    async def _reap_orphans(self) -> None:
+        """Members whose process died never got `member_away`; mark them away here and start their grace."""
+        while True:
+            await asyncio.sleep(REAP_INTERVAL_S)
+            try:
+                online = [m.id for m in self.state.members.values() if m.online and m.id not in self.peers]
+                for member_id in await self.server.store.orphans(self.info, online):
+                    await self.commit(functools.partial(TourState.decide_away, member_id=member_id))
+                    if member_id in self.state.members and not self.state.members[member_id].online:
+                        self.schedule_grace(member_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reaping orphans of %s failed", self.info.key)
 
     async def receive(self, events: list[dict[str, Any]]) -> None:
         """Events appended by other processes (Redis): apply the new ones in order."""
@@ -416,6 +434,8 @@ class TourServer:
             await self._refuse(peer, "unknown_tour", "the site has no such tour", p.CLOSE_UNKNOWN_TOUR)
             return None
         hub = await self._hub(info)
+        # Claimed before the welcome: a client that was welcomed here is reaped if this process dies.
+        await self.store.claim(info, member.id)
         async with hub.lock:
             resumed = hello.resume_token is not None and member.id in hub.state.members
             try:
@@ -650,8 +670,10 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
         redis_store = RedisStore(redis_url, origin=f"{os.getpid()}-{secrets.token_hex(3)}")
         await redis_store.ping()
         store = redis_store
+        heartbeat: asyncio.Task[None] | None = asyncio.create_task(redis_store.heartbeat())
     else:
         store = MemoryStore()
+        heartbeat = None
     server = TourServer(site_dir, secret, store, limits, origins)
     server.http_handler = http_handler
     stop = stop or asyncio.Event()
@@ -683,6 +705,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+        if heartbeat is not None:
+            heartbeat.cancel()
         await store.close()
 
 

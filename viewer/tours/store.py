@@ -41,6 +41,10 @@ class TourStore(Protocol):
 
     async def watch_poses(self, info: TourInfo, sink: PoseSink) -> None: ...
 
+    async def claim(self, info: TourInfo, member_id: str) -> None: ...
+
+    async def orphans(self, info: TourInfo, online: list[str]) -> list[str]: ...
+
     async def close(self) -> None: ...
 
 
@@ -82,6 +86,12 @@ class MemoryStore:
     async def watch_poses(self, info: TourInfo, sink: PoseSink) -> None:
         return None
 
+    async def claim(self, info: TourInfo, member_id: str) -> None:
+        return None
+
+    async def orphans(self, info: TourInfo, online: list[str]) -> list[str]:
+        return []
+
     async def close(self) -> None:
         return None
 
@@ -98,6 +108,17 @@ end
 redis.call('HSET', KEYS[2], 'seq', seq, 'state', ARGV[3])
 return 1
 """
+
+
+PROCESS_TTL_MS = 5000  # a process that has not renewed its key for this long is presumed dead
+
+
+def _process_key(origin: str) -> str:
+    return f"vitrina:process:{origin}"
+
+
+def _owners_key(info: TourInfo) -> str:
+    return f"vitrina:tour:{info.exhibit}:{info.tour}:owners"
 
 
 def _keys(info: TourInfo) -> tuple[str, str, str, str]:
@@ -122,6 +143,33 @@ class RedisStore:
 
     async def ping(self) -> None:
         await self._redis.ping()
+
+    async def heartbeat(self) -> None:
+        """Keep this process's liveness key fresh until cancelled; others reap our members once it expires."""
+        while True:
+            try:
+                await self._redis.set(_process_key(self._origin), "1", px=PROCESS_TTL_MS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("heartbeat failed: %s", error)
+            await asyncio.sleep(PROCESS_TTL_MS / 3000)
+
+    async def claim(self, info: TourInfo, member_id: str) -> None:
+        """Record that this process holds the member's connection."""
+        await self._redis.hset(_owners_key(info), member_id, self._origin)
+
+    async def orphans(self, info: TourInfo, online: list[str]) -> list[str]:
+        """Members marked online whose owning process is gone (killed without a clean close)."""
+        if not online:
+            return []
+        owners: list[Any] = await self._redis.hmget(_owners_key(info), online)  # type: ignore[misc]
+        candidates = {owner for owner in owners if owner and owner != self._origin}
+        if not candidates:
+            return []
+        alive = {owner for owner in candidates if await self._redis.exists(_process_key(owner))}
+        return [member for member, owner in zip(online, owners, strict=True)
+                if owner and owner != self._origin and owner not in alive]
 
     async def load(self, info: TourInfo) -> TourState:
         stored = await self._redis.hget(_keys(info)[1], "state")

@@ -87,9 +87,11 @@ async def test_two_processes_share_a_tour_and_survive_a_sigkill(servers: list[Se
     await far.send(type="ping")
     await far.expect("pong")
 
+    lost = await a.visitor("Lost")  # will never come back after the kill
+    await settle(second_guide, kind="member_joined")
     servers[0].process.send_signal(signal.SIGKILL)
     servers[0].process.wait(10)
-    for orphan in (guide, near):
+    for orphan in (guide, near, lost):
         assert await orphan.closed(timeout=5) == 1006  # no close frame: the process is gone
     await far.send(type="hand", raised=True)  # happens while A's clients are away
     await settle(far, kind="hand_raised")
@@ -110,6 +112,9 @@ async def test_two_processes_share_a_tour_and_survive_a_sigkill(servers: list[Se
     assert seen_by_near == sorted(set(seen_by_near))
     far_member = far.welcome["member"]
     assert far_member not in [m.get("member") for m in near.seen + resumed_near.seen if m["type"] == "event"]
+    # Members of the dead process that do not come back are reaped: away once its liveness key expires (~5 s).
+    away = await second_guide.expect("event", timeout=12, kind="member_away")
+    assert away["member"] == lost.welcome["member"]
     stops = [m["stop"] for m in near.seen + resumed_near.seen if m.get("kind") == "stop_changed"]
     assert stops == [1, 2, 0]
 
