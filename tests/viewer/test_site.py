@@ -116,7 +116,7 @@ def test_text_is_escaped(tmp_path: Path):
 
 def test_a_missing_manifest_key_is_an_error_not_a_blank(tmp_path: Path):
     manifest = fixture_manifest()
-    del manifest["artifacts"][0]["record"]["title"]
+    del manifest["exhibit"]["title"]
     with pytest.raises(jinja2.UndefinedError):
         write_site(tmp_path, [manifest])
 
