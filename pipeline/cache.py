@@ -83,7 +83,7 @@ _MAP = re.compile(r"^\s*(?:map_\w+|bump|disp|decal|refl|norm)\s+(.+?)\s*$", re.M
 
 def _texture_name(arguments: str) -> str:
     # MTL map statements may carry options (-s 1 1 1, -bm 0.5 ...) before a file name that may hold spaces.
-    tokens = arguments.split(" ")
+    tokens = arguments.replace("\t", " ").split(" ")
     index = 0
     while index < len(tokens) and tokens[index].startswith("-"):
         index += 1

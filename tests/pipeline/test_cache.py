@@ -115,3 +115,15 @@ def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, P
     assert (report.cache_hits, report.cache_misses) == (0, 1)
     assert (out / "tiny" / "exhibit.json").read_bytes() == before
     assert build(spec, out, options(cache)).cache_hits == 1
+
+
+@pytest.mark.corpus
+def test_sidecars_of_real_models(corpus: Path) -> None:
+    fuze = sidecar_files(corpus / "Fuze" / "fuze.obj")  # `mtllib ./fuze.obj.mtl`, `map_Kd fuze uv.jpg`
+    assert [p.name for p in fuze] == ["fuze uv.jpg", "fuze.obj.mtl"]
+    avocado = sidecar_files(corpus / "Avocado" / "Avocado.gltf")
+    assert [p.name for p in avocado] == ["Avocado.bin", "Avocado_baseColor.png", "Avocado_normal.png",
+                                         "Avocado_roughnessMetallic.png"]
+    lamp = {p.name for p in sidecar_files(corpus / "StainedGlassLamp" / "StainedGlassLamp.gltf")}
+    assert "StainedGlassLamp.bin" in lamp and len(lamp) > 5
+    assert sidecar_files(corpus / "Duck" / "Duck.glb") == []  # a GLB carries everything inside
