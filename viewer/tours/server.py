@@ -158,13 +158,18 @@ class Peer:
         """Queue a frame without waiting (like websockets.broadcast for one connection)."""
         broadcast((self.connection,), text)
 
+    def keeping_up(self) -> bool:
+        return self.pose_drainer is None and self.connection.transport.get_write_buffer_size() < POSE_BACKLOG_BYTES
+
     def send_pose(self, text: str, metrics: Metrics) -> None:
+        if self.keeping_up():
+            self.write(text)
+            metrics.counters["poses_out"] += 1
+        else:
+            self.hold_pose(text, metrics)
+
+    def hold_pose(self, text: str, metrics: Metrics) -> None:
         if self.pose_drainer is None:
-            transport = self.connection.transport
-            if transport.get_write_buffer_size() < POSE_BACKLOG_BYTES:
-                self.write(text)
-                metrics.counters["poses_out"] += 1
-                return
             self.pose_drainer = asyncio.create_task(self._drain_poses(metrics))
         if self.pose_slot is not None:
             metrics.counters["poses_dropped"] += 1
@@ -284,9 +289,17 @@ class TourHub:
 
     def fan_out_pose(self, text: str, sender: str | None) -> None:
         metrics = self.server.metrics
+        keeping_up = []
         for member_id, peer in self.peers.items():
-            if member_id != sender:
-                peer.send_pose(text, metrics)
+            if member_id == sender:
+                continue
+            if peer.keeping_up():
+                keeping_up.append(peer.connection)
+            else:
+                peer.hold_pose(text, metrics)
+        # One broadcast call encodes the frame once for everyone who keeps up, as the plain relay does.
+        broadcast(keeping_up, text)
+        metrics.counters["poses_out"] += len(keeping_up)
 
     def schedule_grace(self, member_id: str) -> None:
         self.cancel_grace(member_id)
