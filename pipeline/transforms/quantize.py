@@ -106,6 +106,25 @@ def _grid_steps(scene: Scene, eligible: list[Mesh], boxes: dict[int, tuple[np.nd
     return steps
 
 
+GRID_PHASES = 8
+
+
+def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float) -> np.ndarray:
+    """Shift the grid by a fraction of a step per axis where that lowers the RMS rounding error.
+
+    Scanned and CAD data often sit on a grid of their own; a lucky phase halves the error, an unlucky one costs
+    ~10 %, so eight phases per axis are tried (it may use one more level than the bits say; uint16 holds it).
+    """
+    positions = np.concatenate([np.asarray(p.attributes["POSITION"], dtype=np.float64) for p in mesh.primitives])
+    best = low.copy()
+    for axis in range(3):
+        scaled = (positions[:, axis] - low[axis]) / step
+        errors = [float(np.square(scaled + k / GRID_PHASES - np.round(scaled + k / GRID_PHASES)).sum())
+                  for k in range(GRID_PHASES)]
+        best[axis] = low[axis] - step * int(np.argmin(errors)) / GRID_PHASES
+    return best
+
+
 def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     users: dict[int, list[Node]] = {}
     meshes: dict[int, Mesh] = {}
@@ -125,8 +144,8 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     steps = _grid_steps(scene, eligible, boxes, bits, grid)
     dynamic = dynamic_nodes(scene)
     for mesh in eligible:
-        low, _ = boxes[id(mesh)]
         step = steps[id(mesh)] or 1.0
+        low = _best_grid_origin(mesh, boxes[id(mesh)][0], step)
         for primitive in mesh.primitives:
             q = np.round((np.asarray(primitive.attributes["POSITION"], dtype=np.float64) - low) / step)
             primitive.attributes["POSITION"] = np.clip(q, 0, 65535).astype(np.uint16)

@@ -332,6 +332,12 @@ def summarize(rows: list[dict[str, object]]) -> list[str]:
                  f"it read" + (f"; above on {', '.join(beaten)}." if beaten else "."))
     lines.append(f"Without the JSON chunk (buffers only): at or below on {compared - len(binary_beaten)} of {compared}"
                  + (f"; above on {', '.join(binary_beaten)}." if binary_beaten else "."))
+    json_totals = {tool: sum(int(t[tool]["json_bytes"]) for t in by_model.values()  # type: ignore[call-overload]
+                             if not t["ours"]["failure"] and not t["gltfpack"]["failure"]) for tool in ("ours", "gltfpack")}
+    lines.append(f"JSON chunks over those models: ours {json_totals['ours']:,} bytes, gltfpack {json_totals['gltfpack']:,}.")
+    worse = [m for m, t in by_model.items() if not t["ours"]["failure"] and not t["gltfpack"]["failure"]
+             and (t["ours"]["hausdorff"] or 0) > 1.1 * float(t["gltfpack"]["hausdorff"] or 0)]  # type: ignore[arg-type]
+    lines.append("Hausdorff error more than 10 % above gltfpack's on: " + (", ".join(worse) if worse else "none") + ".")
     return lines
 
 
@@ -360,9 +366,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="corpus folder names")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--from-json", type=Path, help="rebuild the table from a --json file without running")
     args = parser.parse_args(argv)
     if args.compile:
         compile_ours(Path(args.compile[0]), Path(args.compile[1]))
+        return 0
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        section = markdown(saved["rows"], saved["command"], saved["repeats"])
+        print(section)
+        if not args.no_docs:
+            update_doc(section)
         return 0
     if not CORPUS.is_dir() or shutil.which("node") is None or not NODE_MODULES.is_dir():
         print(f"needs {CORPUS} and node with node_modules (make setup)", file=sys.stderr)
@@ -372,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     section = markdown(rows, command, args.repeats)
     print(section)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps({"command": command, "repeats": args.repeats, "rows": rows}, indent=1))
     if not args.no_docs and not args.only:
         update_doc(section)
     return 0
