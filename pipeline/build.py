@@ -516,14 +516,15 @@ def encode_textures(scene: Scene, texture_format: str) -> None:
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Per-asset transforms (cached with the asset) and per-room transforms, both in the presets' order.
 
-    Welding is the costly, asset-local step, so it runs once per asset and is cached. Merging, instancing,
-    reordering and quantizing must see the whole room (instancing finds the same model used twice; quantizing
-    comes last), so they run after compose.
+    Compacting animations and welding are asset-local (and welding is the costly step), so they run once per
+    asset and are cached. Merging, instancing, reordering and quantizing must see the whole room (instancing finds
+    the same model used twice; quantizing comes last), so they run after compose; pruning and dedup run in both,
+    because compose adds materials and meshes of its own.
     """
     from pipeline.transforms.presets import GeometryOptions, default_transforms
 
     per_asset = GeometryOptions(merge=False, instance=False, reorder=False, quantize=False)
-    per_room = GeometryOptions(weld=False)
+    per_room = GeometryOptions(animations=False, weld=False)
     return tuple(default_transforms(per_asset)), tuple(default_transforms(per_room))
 
 

@@ -341,3 +341,43 @@ def test_a_corrupt_image_is_an_asset_error_naming_it(tmp_path: Path) -> None:
         build(spec, tmp_path / "out", QUIET)
     assert caught.value.path == "images/red.png" and "not a readable image" in caught.value.cause
     assert not (tmp_path / "out" / "tiny").exists()
+
+
+SCANS_YAML = """exhibit:
+  id: scans
+  title: {en: Real scans}
+  targets: [phone, desktop]
+  over_budget: simplify
+  max_error: 0.01
+rooms:
+  - {id: hall, size: [10, 8, 4]}
+artifacts:
+  - {id: fuze, model: models/fuze.obj, height: 0.3, place: {room: hall, at: [-3, 0], plinth: true}}
+  - {id: igea, model: models/igea.ply, height: 0.5, place: {room: hall, at: [0, 0], plinth: true}}
+  - {id: turtle, model: models/sea_turtle-150k-2048-medium.glb, height: 0.4,
+     place: {room: hall, at: [3, 0], plinth: true}}
+"""
+
+
+@pytest.mark.corpus
+def test_real_scans_build_valid_with_an_lod_for_the_phone(corpus: Path, tmp_path: Path) -> None:
+    """The cases the reference tools get wrong, end to end: an OBJ whose texture name has a space, a PLY of
+    triangle strips, a Draco-compressed Smithsonian scan; 420k triangles are over the phone's 300k."""
+    models = tmp_path / "scans" / "models"
+    models.mkdir(parents=True)
+    for name in ("Fuze/fuze.obj", "Fuze/fuze.obj.mtl", "Fuze/fuze uv.jpg", "Igea/igea.ply",
+                 "SmithsonianSeaTurtle/sea_turtle-150k-2048-medium.glb"):
+        shutil.copy(corpus / name, models)
+    (tmp_path / "scans" / "exhibit.yaml").write_text(SCANS_YAML, encoding="utf-8")
+    report = build(tmp_path / "scans", tmp_path / "out", BuildOptions(quiet=True, use_cache=False))
+    data = json.loads((tmp_path / "out" / "scans" / "exhibit.json").read_text(encoding="utf-8"))
+    (hall,) = data["rooms"]
+    assert hall["stats"]["triangles"] > 300_000  # nothing simplified in the full room
+    (lod,) = hall["lod"]
+    assert lod["target"] == "phone" and lod["stats"]["triangles"] <= 300_000 and 0 < lod["error"] <= 0.01
+    paths = [tmp_path / "out" / "scans" / hall["glb"], tmp_path / "out" / "scans" / lod["glb"]]
+    for validation in validate_many(paths):
+        assert validation["issues"]["numErrors"] == 0, errors_of(validation)
+    document = glb_json(paths[0].read_bytes())
+    assert "fuze uv" in {image.get("name") for image in document["images"]}  # the texture with a space came along
+    assert [c.action for c in report.budgets] == ["lod", "ok"]
