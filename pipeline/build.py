@@ -31,6 +31,7 @@ from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
 CACHE_DIR_NAME = ".vitrina-cache"
+RESERVED_NAMES = ("static",)  # OUT/static holds the viewer's JS and CSS that every exhibit shares
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     with progress.stage("load"):
         loaded = load_exhibit(Path(spec_path), strict=options.strict)
     exhibit = loaded.exhibit
+    if exhibit.id in RESERVED_NAMES:
+        raise BuildError(f"exhibit id '{exhibit.id}' is taken by the site's shared files; choose another id")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(out_dir)

@@ -381,3 +381,9 @@ def test_real_scans_build_valid_with_an_lod_for_the_phone(corpus: Path, tmp_path
     document = glb_json(paths[0].read_bytes())
     assert "fuze uv" in {image.get("name") for image in document["images"]}  # the texture with a space came along
     assert [c.action for c in report.budgets] == ["lod", "ok"]
+
+
+def test_an_exhibit_may_not_be_called_like_the_shared_static_folder(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny", exhibit_id="static")
+    with pytest.raises(BuildError, match="exhibit id 'static' is taken"):
+        build(spec, tmp_path / "out", QUIET)
