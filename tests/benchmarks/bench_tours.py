@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,9 @@ SECRET = b"benchmark-secret-0123456789abcdef"
 EXHIBIT, TOUR = "bench", "fanout"
 CLIENTS_PER_PROCESS = 250
 IDLE_CLIENTS_PER_PROCESS = 1000
+# Idle members are spread over tours of 1000 (one per load generator), as a process holding many tours would:
+# presence makes every join an event for the whole tour, so one 10,000-member tour would cost 50 M frames to fill.
+IDLE_TOURS = [f"idle-{i}" for i in range(20)]
 POSE_HZ = 20
 WARMUP_S = 1.0
 WARMUP_ROOM = "warm-up"  # poses of the first second carry this room and are not measured (both servers forward it)
@@ -44,9 +48,9 @@ def raise_fd_limit() -> None:
 
 def write_site(root: Path) -> Path:
     manifest = {"schema_version": 1, "exhibit": {"id": EXHIBIT, "title": {"en": "Bench"}},
-                "tours": [{"id": TOUR, "title": {"en": "Fan-out"},
+                "tours": [{"id": tour, "title": {"en": tour},
                            "stops": [{"index": i, "artifact": f"a{i}", "annotation": None, "room": "hall"}
-                                     for i in range(3)]}]}
+                                     for i in range(3)]} for tour in [TOUR, *IDLE_TOURS]]}
     (root / EXHIBIT).mkdir(parents=True, exist_ok=True)
     (root / EXHIBIT / "exhibit.json").write_text(json.dumps(manifest))
     return root
@@ -130,20 +134,20 @@ class ServerProcess:
 # ------------------------------------------------------------------------------------------------ clients
 
 
-def hello(kind: str, role: str, name: str) -> str:
+def hello(kind: str, role: str, name: str, tour: str = TOUR) -> str:
     if kind == "relay":
         return json.dumps({"role": role})
     sys.path.insert(0, str(REPO))
     from viewer.tours import tokens
 
     if role == "guide":
-        return json.dumps({"type": "hello", "v": 1, "token": tokens.mint_guide_token(SECRET, EXHIBIT, TOUR),
+        return json.dumps({"type": "hello", "v": 1, "token": tokens.mint_guide_token(SECRET, EXHIBIT, tour),
                            "name": name, "device": "desktop"})
-    return json.dumps({"type": "hello", "v": 1, "code": tokens.visitor_code(SECRET, EXHIBIT, TOUR), "name": name,
+    return json.dumps({"type": "hello", "v": 1, "code": tokens.visitor_code(SECRET, EXHIBIT, tour), "name": name,
                        "device": "phone"})
 
 
-async def open_visitor(url: str, kind: str, name: str, source: str | None) -> tuple[Any, float]:
+async def open_visitor(url: str, kind: str, name: str, source: str | None, tour: str = TOUR) -> tuple[Any, float]:
     """Connect and join; (connection, setup seconds until the join is acknowledged)."""
     from websockets.asyncio.client import connect
 
@@ -152,7 +156,7 @@ async def open_visitor(url: str, kind: str, name: str, source: str | None) -> tu
     if source:
         kwargs["local_addr"] = (source, 0)
     ws = await connect(url, **kwargs)
-    await ws.send(hello(kind, "visitor", name))
+    await ws.send(hello(kind, "visitor", name, tour))
     if kind == "relay":
         await ws.recv()
     else:
@@ -166,9 +170,11 @@ async def visitors_main(url: str, kind: str, count: int, offset: int, pipe: Conn
     sources = [f"127.0.0.{2 + (offset + i) // 20_000}" for i in range(count)]  # past ~28k ports per source address
     semaphore = asyncio.Semaphore(50)
 
+    tour = IDLE_TOURS[offset // IDLE_CLIENTS_PER_PROCESS % len(IDLE_TOURS)] if idle else TOUR
+
     async def open_one(i: int) -> tuple[Any, float]:
         async with semaphore:
-            return await open_visitor(url, kind, f"v{offset + i}", sources[i])
+            return await open_visitor(url, kind, f"v{offset + i}", sources[i], tour)
 
     opened = await asyncio.gather(*(open_one(i) for i in range(count)))
     connections = [ws for ws, _ in opened]
@@ -193,15 +199,22 @@ async def visitors_main(url: str, kind: str, count: int, offset: int, pipe: Conn
 
     tasks = [] if idle else [asyncio.create_task(listen(ws)) for ws in connections]
     loop = asyncio.get_running_loop()
-    _, sent = await loop.run_in_executor(None, pipe.recv)  # ("stop", poses the guide sent)
-    wanted = sent * count
-    if received < wanted:
-        # Late poses are late, not lost: wait for them (bounded), so loss only counts what never arrives.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 10)
+    # Commands: "measure" (start counting afresh), ("report", poses sent) and "stop".
+    while (command := await loop.run_in_executor(None, pipe.recv)) != "stop":
+        if command == "measure":
+            latencies = array("d")
+            received, wanted = 0, 2**62
+            stop.clear()
+            continue
+        wanted = command[1] * count
+        if received < wanted:
+            # Late poses are late, not lost: wait for them (bounded), so loss only counts what never arrives.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10)
+        pipe.send(("result", latencies.tobytes(), received))
     for task in tasks:
         task.cancel()
-    pipe.send(("result", latencies.tobytes(), received))
+    pipe.send(("closed",))
     await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
 
 
@@ -209,26 +222,37 @@ def visitors_process(url: str, kind: str, count: int, offset: int, pipe: Connect
     asyncio.run(visitors_main(url, kind, count, offset, pipe, idle))
 
 
-async def guide_run(url: str, kind: str, seconds: float) -> int:
-    """Send timestamped poses at POSE_HZ for a warm-up second and then `seconds`; the number of measured poses."""
-    from websockets.asyncio.client import connect
+class Guide:
+    """One guide connection per server for the whole run, sending bursts of timestamped poses."""
 
-    async with connect(url, compression=None, ping_interval=None) as ws:
-        await ws.send(hello(kind, "guide", "Guide"))
-        await ws.recv()
-        drain = asyncio.create_task(_discard(ws))
+    def __init__(self, url: str, kind: str) -> None:
+        self.url, self.kind = url, kind
+
+    async def open(self) -> None:
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(self.url, compression=None, ping_interval=None)
+        await self.ws.send(hello(self.kind, "guide", "Guide"))
+        await self.ws.recv()
+        self.drain = asyncio.create_task(_discard(self.ws))
+
+    async def burst(self, seconds: float) -> int:
+        """A warm-up second, then `seconds` of poses at POSE_HZ; the number of measured poses."""
         sent = measured = 0
         started = time.perf_counter()
         while (elapsed := time.perf_counter() - started) < seconds + WARMUP_S:
             warming = elapsed < WARMUP_S
             pose = {"type": "pose", "t": time.time() * 1000, "head": {"p": [1.0, 1.6, 2.0], "q": [0, 0, 0, 1]},
                     "pointer": {"o": [1.0, 1.2, 2.0], "d": [0, 0, -1]}, "room": WARMUP_ROOM if warming else "hall"}
-            await ws.send(json.dumps(pose))
+            await self.ws.send(json.dumps(pose))
             sent += 1
             measured += not warming
             await asyncio.sleep(max(0.0, sent / POSE_HZ - (time.perf_counter() - started)))
-        drain.cancel()
         return measured
+
+    async def close(self) -> None:
+        self.drain.cancel()
+        await self.ws.close()
 
 
 async def _discard(ws: Any) -> None:
@@ -247,55 +271,91 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
-def measure(kind: str, site: Path, visitors: int, seconds: float) -> dict[str, Any]:
-    server = ServerProcess(kind, site)
+async def ask(pipe: Connection, timeout: float) -> Any:
+    loop = asyncio.get_running_loop()
+    ready = await loop.run_in_executor(None, pipe.poll, timeout)
+    if not ready:
+        raise RuntimeError(f"a load generator did not answer in {timeout:g} s")
+    return pipe.recv()
+
+
+async def measure_pair(site: Path, visitors: int, seconds: float, rounds: int) -> list[dict[str, Any]]:
+    """Both servers up and both populations connected at once; guide bursts alternate relay/tours, `rounds` times."""
     context = multiprocessing.get_context("spawn")
+    kinds = ("relay", "tours")
+    servers = {kind: ServerProcess(kind, site) for kind in kinds}
+    workers: dict[str, list[tuple[Any, Connection]]] = {kind: [] for kind in kinds}
+    guides: dict[str, Guide] = {}
     try:
-        time.sleep(0.3)
-        rss_before = server.rss()
-        url = f"ws://127.0.0.1:{server.port}/tours"
-        workers = []
-        for offset in range(0, visitors, CLIENTS_PER_PROCESS):
-            ours, theirs = context.Pipe()
-            count = min(CLIENTS_PER_PROCESS, visitors - offset)
-            process = context.Process(target=visitors_process, args=(url, kind, count, offset, theirs, False))
-            process.start()
-            workers.append((process, ours))
-        setups: list[float] = []
-        for _, pipe in workers:
-            if not pipe.poll(120):
-                raise RuntimeError("load generator did not connect in 120 s")
-            _, times = pipe.recv()
-            setups += times
-        time.sleep(0.5)
-        rss_connected = server.rss()
-        cpu_before = server.cpu()
-        wall_before = time.perf_counter()
-        sent = asyncio.run(guide_run(url, kind, seconds))
-        time.sleep(0.5)  # let the last poses arrive
-        cpu_used = server.cpu() - cpu_before
-        wall = time.perf_counter() - wall_before
-        latencies: list[float] = []
-        received = 0
-        for _, pipe in workers:
-            pipe.send(("stop", sent))
-        for process, pipe in workers:
-            _, raw, count = pipe.recv()
-            values = array("d")
-            values.frombytes(raw)
-            latencies += values.tolist()
-            received += count
-            process.join(30)
-        expected = sent * visitors
-        return {
-            "server": kind, "visitors": visitors, "sent": sent,
-            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
-            "loss": 1 - received / expected if expected else float("nan"),
-            "setup_p50": percentile(setups, 50) * 1000, "setup_p99": percentile(setups, 99) * 1000,
-            "cpu": cpu_used / wall, "rss_per_conn": (rss_connected - rss_before) / max(1, visitors),
-        }
+        await asyncio.sleep(0.3)
+        rss_before = {kind: servers[kind].rss() for kind in kinds}
+        setups: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for kind in kinds:
+            url = f"ws://127.0.0.1:{servers[kind].port}/tours"
+            for offset in range(0, visitors, CLIENTS_PER_PROCESS):
+                ours, theirs = context.Pipe()
+                count = min(CLIENTS_PER_PROCESS, visitors - offset)
+                process = context.Process(target=visitors_process, args=(url, kind, count, offset, theirs, False))
+                process.start()
+                workers[kind].append((process, ours))
+            for _, pipe in workers[kind]:
+                setups[kind] += (await ask(pipe, 180))[1]
+            guides[kind] = Guide(url, kind)
+            await guides[kind].open()
+        await asyncio.sleep(0.5)
+        rss_connected = {kind: servers[kind].rss() for kind in kinds}
+        samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+        round_p99: dict[str, list[float]] = {kind: [] for kind in kinds}
+        lost = {kind: 0 for kind in kinds}
+        expected = {kind: 0 for kind in kinds}
+        cpu = {kind: 0.0 for kind in kinds}
+        wall = {kind: 0.0 for kind in kinds}
+        for round_index in range(rounds):
+            # A B A B …, and B A in odd rounds, so neither server always runs right after the other's burst.
+            for kind in (kinds if round_index % 2 == 0 else kinds[::-1]):
+                for _, pipe in workers[kind]:
+                    pipe.send("measure")
+                cpu_before, wall_before = servers[kind].cpu(), time.perf_counter()
+                sent = await guides[kind].burst(seconds)
+                round_samples: list[float] = []
+                for _, pipe in workers[kind]:
+                    pipe.send(("report", sent))
+                for (_, pipe), offset in zip(workers[kind], range(0, visitors, CLIENTS_PER_PROCESS), strict=True):
+                    _, raw, received = await ask(pipe, 60)
+                    values = array("d")
+                    values.frombytes(raw)
+                    round_samples += values.tolist()
+                    count = min(CLIENTS_PER_PROCESS, visitors - offset)
+                    lost[kind] += max(0, sent * count - received)
+                    expected[kind] += sent * count
+                cpu[kind] += servers[kind].cpu() - cpu_before
+                wall[kind] += time.perf_counter() - wall_before
+                samples[kind] += round_samples
+                round_p99[kind].append(percentile(round_samples, 99))
+        rows = []
+        for kind in kinds:
+            rows.append({
+                "server": kind, "visitors": visitors, "rounds": rounds,
+                "p50": percentile(samples[kind], 50), "p95": percentile(samples[kind], 95),
+                "p99": statistics.median(round_p99[kind]), "p99_rounds": round_p99[kind],
+                "loss": lost[kind] / expected[kind] if expected[kind] else float("nan"),
+                "setup_p50": percentile(setups[kind], 50) * 1000, "setup_p99": percentile(setups[kind], 99) * 1000,
+                "cpu": cpu[kind] / wall[kind], "rss_per_conn": (rss_connected[kind] - rss_before[kind]) / visitors,
+            })
+        return rows
     finally:
-        server.stop()
+        for guide in guides.values():
+            with contextlib.suppress(Exception):
+                await guide.close()
+        for kind in kinds:
+            for _, pipe in workers[kind]:
+                with contextlib.suppress(Exception):
+                    pipe.send("stop")
+            for process, _ in workers[kind]:
+                process.join(30)
+                if process.is_alive():
+                    process.kill()
+            servers[kind].stop()
 
 
 def measure_idle(site: Path, connections: int) -> dict[str, Any]:
@@ -322,7 +382,7 @@ def measure_idle(site: Path, connections: int) -> dict[str, Any]:
         held = len(setups)
         rss_after = server.rss()
         for _, pipe in workers:
-            pipe.send(("stop", 0))
+            pipe.send("stop")
         for process, pipe in workers:
             pipe.recv()
             process.join(60)
@@ -368,26 +428,25 @@ def write_doc(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_tours", description=__doc__)
     parser.add_argument("--sizes", default="50,200,500,1000,2000")
-    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per burst")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per server and N, alternating")
     parser.add_argument("--idle", type=int, default=10_000, help="idle connections for the RSS test (0: skip)")
     parser.add_argument("--quick", action="store_true", help="N = 50, 200 for 3 s, 1000 idle; no doc update")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.seconds, args.idle, args.no_doc = "50,200", 3.0, 1000, True
+        args.sizes, args.seconds, args.rounds, args.idle, args.no_doc = "50,200", 2.0, 2, 1000, True
     raise_fd_limit()
     sizes = [int(size) for size in args.sizes.split(",")]
     load_before = os.getloadavg()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-") as tmp:
         site = write_site(Path(tmp))
-        for index, visitors in enumerate(sizes):
-            # Alternate which server goes first, so drift in the machine's load does not favour one of them.
-            order = ("relay", "tours") if index % 2 == 0 else ("tours", "relay")
-            for kind in order:
-                row = measure(kind, site, visitors, args.seconds)
+        for visitors in sizes:
+            for row in asyncio.run(measure_pair(site, visitors, args.seconds, args.rounds)):
                 rows.append(row)
-                print(f"N={visitors:5d} {kind:6s} p50 {row['p50']:6.1f} p95 {row['p95']:6.1f} p99 {row['p99']:6.1f} ms"
+                print(f"N={visitors:5d} {row['server']:6s} p50 {row['p50']:6.1f} p95 {row['p95']:6.1f} "
+                      f"p99 {row['p99']:6.1f} ms (rounds: {', '.join(f'{v:.1f}' for v in row['p99_rounds'])})"
                       f"  loss {row['loss'] * 100:5.2f} %  cpu {row['cpu'] * 100:4.0f} %"
                       f"  rss/conn {row['rss_per_conn'] / 1024:5.1f} KB", flush=True)
         rows.sort(key=lambda row: (row["visitors"], row["server"] != "relay"))
@@ -395,11 +454,15 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     command = "make bench  (or: .venv/bin/python -m tests.benchmarks.bench_tours)"
     lines = ["## Live tours: fan-out against a plain relay", "",
-             f"Command: `{command}`. One guide sends a timestamped pose at {POSE_HZ} Hz for {args.seconds:g} s to N "
-             f"visitors (load generators in separate processes, {CLIENTS_PER_PROCESS} clients each); latency is "
-             "receive time minus send time on the same clock. `relay` is a plain `websockets.broadcast` room, "
-             "`tours` is `vitrina tour-server` (memory store); each runs in its own process, compression off. "
-             f"Load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} (2 cores, shared).", "",
+             f"Command: `{command}`. For each N, a plain relay (`websockets.broadcast` to the room, nothing else) "
+             "and `vitrina tour-server` (memory store) run at the same time, each in its own process, compression "
+             f"off, each with N visitors connected (load generators in separate processes, {CLIENTS_PER_PROCESS} "
+             f"clients each). One guide per server sends a timestamped pose at {POSE_HZ} Hz in bursts of "
+             f"{WARMUP_S:g} s warm-up + {args.seconds:g} s measured, alternating relay/tours, {args.rounds} bursts "
+             "each; latency is receive time minus send time on the same clock. p99 is the median of the bursts' "
+             "p99s; p50/p95 pool all samples; CPU is the server's during its bursts; RSS/conn is the server's RSS "
+             f"growth from connecting N visitors. Load average before/after: {load_before[0]:.1f} / "
+             f"{load_after[0]:.1f} on 2 shared cores.", "",
              table(rows)]
     if idle:
         lines += ["", f"Idle: {idle['connections']} joined visitors held by one tour-server process: RSS "
