@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from viewer.tours import protocol as p
 
@@ -77,3 +79,34 @@ def test_advance_defaults_to_the_next_stop_and_request_ids_are_echoed() -> None:
     assert envelope.message == p.Advance(2, 3)
     assert envelope.ref == "req-1"
     assert parse({"type": "advance", "from": 2, "id": {"no": 1}}).ref is None
+
+
+# Any JSON value, with keys the parser looks at, so the fuzzing reaches the field checks and not just "unknown type".
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+_keys = st.sampled_from(["type", "v", "token", "code", "name", "device", "resume", "from", "to", "stop", "position",
+                         "yaw", "room", "head", "pointer", "t", "following", "raised", "id", "seq"])
+_types = st.sampled_from(["hello", "pose", "ping", "advance", "start", "gather", "handover", "end", "follow", "hand",
+                          "sync", "leave", "nope"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_types, st.dictionaries(_keys, _values, max_size=6))
+def test_any_message_parses_or_gets_a_protocol_error(kind: str, fields: dict[str, object]) -> None:
+    try:
+        envelope = p.parse(json.dumps({**fields, "type": kind}))
+    except p.ProtocolError as error:
+        assert error.code in {"bad_json", "bad_message", "unknown_type"} and error.message
+    else:
+        assert envelope.ref is None or isinstance(envelope.ref, str | int)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200) | st.binary(max_size=50))
+def test_any_frame_parses_or_gets_a_protocol_error(frame: str | bytes) -> None:
+    try:
+        envelope = p.parse(frame)
+    except p.ProtocolError as error:
+        assert (error.code == "binary_not_supported") == isinstance(frame, bytes)
+    else:
+        assert isinstance(frame, str) and isinstance(envelope, p.Envelope)
