@@ -171,4 +171,28 @@ def test_ar_places_the_chosen_model_by_hit_test(open_page, exhibit_url):
     state = viewer_state(page, "ar")["ar"]
     assert state["placed"] == 1 and state["subject"] == f"artifact:{subject}", state
     assert state["position"][1] < 1.0, "placed on a surface below the eyes"
+    assert state["scale"] == 1, "an artifact is placed life size"
+
+    # Its hotspots came along and are selectable in AR. The session's reference space is the device's space
+    # shifted (IWER puts 'local' at the starting head), so measure the shift on the controller itself.
+    grip = (0.2, 1.3, -0.1)
+    aim_right_controller(page, (0.2, 0.0, -1.0), grip=grip)
+    seen = viewer_state(page, "xr")["xr"]["controllers"]["right"]
+    shift = [s - g for s, g in zip(seen, grip, strict=True)]
+    if state["hotspots"]:
+        target = state["hotspots"][0]
+        aim_right_controller(page, [t - d for t, d in zip(target["position"], shift, strict=True)], grip=grip)
+        pull_trigger(page)
+        assert viewer_state(page, "selectedAnnotation")["selectedAnnotation"] == target["key"]
+        assert viewer_state(page, "ar")["ar"]["placed"] == 1, "selecting a hotspot does not move the model"
+
+    # A table-top model of a room, chosen from the overlay while in AR.
+    room = page.evaluate("__viewer.manifest.start.room")
+    page.select_option("#ar-subject", f"room:{room}")
+    aim_right_controller(page, (0.0, 0.0, -1.2), grip=grip)
+    pull_trigger(page)
+    state = viewer_state(page, "ar")["ar"]
+    assert state["placed"] == 2 and state["subject"] == f"room:{room}", state
+    assert 0 < state["scale"] < 0.2, "a room is placed as a table-top model"
+    assert page.evaluate("document.getElementById('ar-overlay').contains(document.getElementById('panel'))")
     assert page.evaluate("__viewer.errors") == []

@@ -213,8 +213,10 @@ async function main() {
       const target = annotation ? annotationByKey.get(annotation).note.position : artifact.view.target;
       controls.flyTo(artifact.view.position, target, { durationMs: 900 });
     }
-    xr.setARSubject(`artifact:${id}`);
-    syncARChooser();
+    if (!xr.inSession) {  // in AR the placed model stays put while its hotspots are being looked at
+      xr.setARSubject(`artifact:${id}`);
+      syncARChooser();
+    }
     announce(i18n.t('selected', { title: titleOf(artifact) }));
     emit('select', { artifact: id, annotation });
   }
@@ -244,10 +246,18 @@ async function main() {
   // ── XR ──
   const arOverlay = document.getElementById('ar-overlay');
   const xr = new XRSupport({
-    renderer, scene, camera, world, state: viewer, manifest, i18n, roomScenes, pick, activate, floorAt,
+    renderer, scene, camera, world, state: viewer, manifest, i18n, roomScenes, hotspots, pick, activate, floorAt,
     closePanel, emit, announce,
   });
   xr.createButtons(document.getElementById('xr-buttons'), arOverlay);
+  // In AR only the DOM overlay is drawn over the camera image: the panel, captions and subject chooser move there.
+  const overlayGuests = ['ar-choice', 'panel', 'captions'].map((id) => document.getElementById(id));
+  const homes = overlayGuests.map((node) => ({ parent: node.parentElement, next: node.nextSibling }));
+  viewer.on('xrstart', ({ mode }) => { if (mode === 'immersive-ar') arOverlay.append(...overlayGuests); });
+  viewer.on('xrend', ({ mode }) => {
+    if (mode !== 'immersive-ar') return;
+    overlayGuests.forEach((node, i) => homes[i].parent.insertBefore(node, homes[i].next));
+  });
   document.getElementById('ar-exit').addEventListener('click', () => renderer.xr.getSession()?.end());
   const arChooser = document.getElementById('ar-subject');
   function fillARChooser() {

@@ -219,7 +219,9 @@ export class XRSupport {
     this.activeController = controller;
     host.state.xr.selects++;
     if (this.mode === 'immersive-ar') {
-      if (this.reticle.visible) this.placeSubject();
+      const hotspot = this.arHotspotHit(this.controllerRay(controller));
+      if (hotspot) host.activate(hotspot);
+      else if (this.reticle.visible) this.placeSubject();
       return;
     }
     const hit = host.pick(this.controllerRay(controller), { vrPanel: this.panel.mesh.visible ? this.panel.mesh : null });
@@ -300,12 +302,39 @@ export class XRSupport {
       scale = AR_TABLE_TOP_METRES / size;
     }
     const wrapper = new THREE.Group();
-    wrapper.add(model);
-    const box = new THREE.Box3().setFromObject(wrapper);
+    const content = new THREE.Group();  // world-aligned: the model and its hotspots keep their world layout
+    content.add(model);
+    wrapper.add(content);
+    const box = new THREE.Box3().setFromObject(model);
     const centre = box.getCenter(new THREE.Vector3());
-    model.position.sub(new THREE.Vector3(centre.x, box.min.y, centre.z));
+    content.position.set(-centre.x, -box.min.y, -centre.z);
+    for (const spot of host.hotspots.spots) {
+      if (kind === 'artifact' ? spot.artifactId !== id : host.manifest.artifacts.find((a) => a.id === spot.artifactId)?.room !== id) continue;
+      const sprite = spot.sprite.clone();
+      sprite.userData = { ...spot.sprite.userData };
+      content.add(sprite);
+    }
     wrapper.scale.setScalar(scale);
     return wrapper;
+  }
+
+  /** The placed model's hotspot under a ray (sprites scale with a table-top model, so the pick radius does too). */
+  arHotspotHit(ray) {
+    if (!this.arPlacement.visible) return null;
+    this.arPlacement.updateMatrixWorld(true);
+    let best = null;
+    const centre = new THREE.Vector3();
+    const point = new THREE.Vector3();
+    this.arPlacement.traverse((node) => {
+      if (!node.isSprite || !node.userData.annotation) return;
+      node.getWorldPosition(centre);
+      const radius = 0.07 * Math.max(0.25, node.getWorldScale(new THREE.Vector3()).x / 0.08);
+      if (ray.intersectSphere(new THREE.Sphere(centre, radius), point)) {
+        const distance = ray.origin.distanceTo(point);
+        if (!best || distance < best.distance) best = { kind: 'hotspot', key: node.userData.annotation, artifactId: node.userData.artifact, distance };
+      }
+    });
+    return best;
   }
 
   placeSubject() {
@@ -315,6 +344,14 @@ export class XRSupport {
     const state = this.host.state.ar;
     state.placed++;
     state.position = this.arPlacement.position.toArray();
+    state.scale = this.arPlacement.children[0].scale.x;
+    this.arPlacement.updateMatrixWorld(true);
+    state.hotspots = [];
+    this.arPlacement.traverse((node) => {
+      if (node.isSprite && node.userData.annotation) {
+        state.hotspots.push({ key: node.userData.annotation, position: node.getWorldPosition(new THREE.Vector3()).toArray() });
+      }
+    });
     this.host.announce(this.host.i18n.t('arPlaced'));
   }
 
@@ -332,6 +369,10 @@ export class XRSupport {
     state.xr.inputKinds = Array.from(frame.session.inputSources,
       (source) => `${source.handedness}:${source.hand ? 'hand' : 'controller'}`);
 
+    for (const controller of this.controllers) {
+      const source = controller.userData.inputSource;
+      if (source) state.xr.controllers[source.handedness] = controller.position.toArray();
+    }
     if (this.mode === 'immersive-ar') {
       this.updateHitTest(frame, space);
       return;
@@ -346,7 +387,6 @@ export class XRSupport {
       laser.scale.z = hit ? Math.max(0.05, hit.distance) : LASER_LENGTH;
       laser.material.color.setHex(hit && hit.kind !== 'floor' ? 0xffd23f : 0x7fd4ff);
       if (hit && hit.kind === 'floor' && (!floorHit || controller === this.activeController)) floorHit = hit;
-      state.xr.controllers[source.handedness] = controller.position.toArray();
       this.updateSnapTurn(controller, source);
     }
     this.reticle.visible = Boolean(floorHit);
