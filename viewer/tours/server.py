@@ -39,6 +39,7 @@ HttpHandler = Callable[[str, Headers], HttpResult | Awaitable[HttpResult]]
 # A pose waits in the connection's one-slot mailbox once this much is already queued in the kernel-side buffer.
 POSE_BACKLOG_BYTES = 64 * 1024
 REAP_INTERVAL_S = 2.0
+POSE_BURST = 5.0  # poses a guide may send back to back (network jitter) before the pose_hz cap applies
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,11 @@ class Limits:
     strikes: int = 20
     strike_window_s: float = 10.0
     ping_interval_s: float | None = 20.0
+    pose_hz: float = 30.0
 
     def public(self) -> dict[str, Any]:
         return {"max_message_bytes": self.max_message_bytes, "rate_per_s": self.rate_per_s,
-                "burst": self.burst, "pose_hz": 30}
+                "burst": self.burst, "pose_hz": self.pose_hz}
 
 
 def now_ms() -> int:
@@ -151,6 +153,8 @@ class Peer:
     strikes: collections.deque[float] = field(default_factory=collections.deque)
     last_rate_reply: float = 0.0
     pose_slot: str | None = None
+    pose_tokens: float = 5.0
+    pose_refilled_at: float = field(default_factory=time.monotonic)
     pose_drainer: asyncio.Task[None] | None = None
     replaced: bool = False
 
@@ -535,6 +539,16 @@ class TourServer:
             peer.strikes.popleft()
         return len(peer.strikes) > self.limits.strikes
 
+    def _take_pose_token(self, peer: Peer) -> bool:
+        now = time.monotonic()
+        rate = self.limits.pose_hz
+        peer.pose_tokens = min(POSE_BURST, peer.pose_tokens + (now - peer.pose_refilled_at) * rate)
+        peer.pose_refilled_at = now
+        if peer.pose_tokens >= 1.0:
+            peer.pose_tokens -= 1.0
+            return True
+        return False
+
     def _take_token(self, peer: Peer) -> bool:
         now = time.monotonic()
         peer.tokens = min(self.limits.burst, peer.tokens + (now - peer.refilled_at) * self.limits.rate_per_s)
@@ -578,6 +592,9 @@ class TourServer:
             if member.role != "guide":
                 self._reply_error(peer, "not_allowed", "only a guide may send poses", ref)
                 return not self._strike(peer)
+            if not self._take_pose_token(peer):
+                self.metrics.counters["poses_dropped"] += 1  # faster than pose_hz: coalesced, not an error
+                return True
             pose = {"type": "pose", "member": peer.member_id, "at": now_ms(), **message.fields}
             text = p.dump(pose)
             hub.latest_pose = pose

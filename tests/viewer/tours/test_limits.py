@@ -136,3 +136,17 @@ async def test_metrics_count_refusals(tour_server: TourServerHandle) -> None:
     _, _, body = await http_get(tour_server.port, "/metrics")
     assert 'vitrina_tour_errors_total{code="bad_json"} 1' in body
     assert json.loads((await http_get(tour_server.port, "/healthz"))[2])["connections"] == 1
+
+
+async def test_poses_beyond_the_pose_rate_are_dropped_silently(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor()
+    for index in range(20):  # back to back: the burst of 5 passes, the rest is over 30 Hz
+        await guide.send(type="pose", t=index, head={"p": [0, 0, 0], "q": [0, 0, 0, 1]})
+    await guide.send(type="ping")
+    await guide.expect("pong")
+    await visitor.send(type="ping")
+    await visitor.expect("pong")
+    poses = [m["t"] for m in visitor.seen if m["type"] == "pose"]
+    assert poses[:5] == [0, 1, 2, 3, 4] and len(poses) < 8
+    assert not [m for m in guide.seen if m["type"] == "error"]

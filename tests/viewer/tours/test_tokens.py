@@ -75,3 +75,15 @@ def test_tour_token_refuses_unknown_tours_and_missing_secrets(tmp_path: Path, ca
     monkeypatch.setenv(tokens.SECRET_ENV, SECRET.decode())
     assert vitrina(["tour-token", "--site", str(site), "--exhibit", EXHIBIT, "--tour", "nope"]) == 2
     assert "has no tour 'nope' (tours: highlights, short)" in capsys.readouterr().err
+
+
+def test_tour_server_refuses_to_start_without_a_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    site = write_site(tmp_path / "site")
+    monkeypatch.delenv(tokens.SECRET_ENV, raising=False)
+    assert vitrina(["tour-server", "--site", str(site), "--port", "0"]) == 2
+    assert "no tour secret: pass --secret-file FILE or set VITRINA_TOUR_SECRET" in capsys.readouterr().err
+    short = tmp_path / "short"
+    short.write_text("too short")
+    assert vitrina(["tour-server", "--site", str(site), "--port", "0", "--secret-file", str(short)]) == 2
+    assert "at least 16 bytes" in capsys.readouterr().err
