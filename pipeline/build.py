@@ -276,9 +276,12 @@ def existing_manifests(out_dir: Path, skip: str) -> list[dict[str, Any]]:
             if path.parent.name == skip or path.parent.name.startswith("."):
                 continue
             try:
-                found.append(json.loads(path.read_text(encoding="utf-8")))
+                data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue  # a foreign or damaged folder is not ours to fix; it just is not listed
+            # Another schema version would not render with these templates; it keeps its pages, unlisted.
+            if isinstance(data, dict) and data.get("schema_version") == manifest.SCHEMA_VERSION:
+                found.append(data)
     return found
 
 
