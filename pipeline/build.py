@@ -317,25 +317,30 @@ def _no_interrupts() -> Iterator[None]:
 
 
 def publish(staging: Path, out_dir: Path, names: list[str]) -> None:
-    """Move each staged entry into OUT, replacing what was there; the old ones go to the staging trash."""
+    """Move each staged entry into OUT, replacing what was there, all or nothing.
+
+    The entries replaced go to the staging folder's trash (deleted with it). If any move fails, the ones
+    already made are undone, so OUT never mixes a new exhibit with old shared files or the reverse.
+    """
     trash = staging / ".previous"
     trash.mkdir(exist_ok=True)
+    done: list[tuple[Path, Path, Path | None]] = []  # (staged path, final path, where the old one went)
     with _no_interrupts():
-        for name in names:
-            new, final = staging / name, out_dir / name
-            if new.is_dir():
-                old = trash / name
-                had_old = final.exists()
-                if had_old:
+        try:
+            for name in names:
+                new, final = staging / name, out_dir / name
+                old = trash / name if final.exists() else None
+                if old is not None:
                     os.rename(final, old)
-                try:
-                    os.rename(new, final)
-                except BaseException:
-                    if had_old:
-                        os.rename(old, final)
-                    raise
-            else:
-                os.replace(new, final)
+                done.append((new, final, old))
+                os.rename(new, final)
+        except BaseException:
+            for new, final, old in reversed(done):
+                if final.exists() and not new.exists():
+                    os.rename(final, new)
+                if old is not None and old.exists():
+                    os.rename(old, final)
+            raise
 
 
 # ---------------------------------------------------------------------------------------------- build

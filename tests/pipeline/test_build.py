@@ -387,3 +387,31 @@ def test_an_exhibit_may_not_be_called_like_the_shared_static_folder(tmp_path: Pa
     spec = write_tiny_exhibit(tmp_path / "tiny", exhibit_id="static")
     with pytest.raises(BuildError, match="exhibit id 'static' is taken"):
         build(spec, tmp_path / "out", QUIET)
+
+
+def test_a_failure_while_publishing_undoes_the_moves_already_made(built: tuple[Path, Path, Any], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    spec, out, _ = built
+    site = tmp_path / "site"
+    shutil.copytree(out, site)
+    write_spec(spec, intro="A changed welcome.")  # so the new exhibit differs from the published one
+    before = snapshot(site)
+    real_rename = os.rename
+    failures = [OSError("disk full")]
+
+    def failing_rename(source: Any, target: Any) -> None:
+        # The new index.html is moved last: the exhibit and static/ are already swapped by then.
+        if Path(source).parent.name.startswith(".staging-") and Path(target) == site / "index.html" and failures:
+            raise failures.pop()
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            build(spec, site, QUIET)
+    finally:
+        write_spec(spec)
+    assert snapshot(site) == before
+    assert not [p for p in site.iterdir() if p.name.startswith(".")]
