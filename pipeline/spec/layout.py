@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -124,23 +125,37 @@ def _obj_bounds(path: Path) -> np.ndarray | None:
     return np.array(rows, dtype=float) if rows else None
 
 
+@functools.lru_cache(maxsize=256)
+def _file_extent(path: Path, size: int, mtime_ns: int) -> np.ndarray | None:
+    """The bounding-box extent of a model file in its own units; cached by size and time (re-checks are common)."""
+    readers = {".glb": _gltf_bounds, ".gltf": _gltf_bounds, ".stl": _stl_bounds, ".ply": _ply_bounds,
+               ".obj": _obj_bounds}
+    reader = readers.get(path.suffix.lower())
+    if reader is None or size > MAX_ESTIMATE_BYTES:
+        return None
+    try:
+        points = reader(path)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error, UnicodeError):
+        return None  # the compiler reads the file properly and reports what is wrong with it
+    if points is None or not len(points) or not np.all(np.isfinite(points)):
+        return None
+    extent = points.max(axis=0) - points.min(axis=0)
+    extent.setflags(write=False)
+    return extent
+
+
 def model_size(artifact: Artifact) -> tuple[float, float, float] | None:
     """Estimated (width, depth, height) in metres of a model after units/scale/height and up, or None."""
     if artifact.model is None:
         return None
     path = artifact.model.path
-    readers = {".glb": _gltf_bounds, ".gltf": _gltf_bounds, ".stl": _stl_bounds, ".ply": _ply_bounds,
-               ".obj": _obj_bounds}
-    reader = readers.get(path.suffix.lower())
     try:
-        if reader is None or path.stat().st_size > MAX_ESTIMATE_BYTES:
-            return None
-        points = reader(path)
-    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error):
-        return None  # the compiler reads the file properly and reports what is wrong with it
-    if points is None or not len(points) or not np.all(np.isfinite(points)):
+        stat = path.stat()
+    except OSError:
         return None
-    extent = points.max(axis=0) - points.min(axis=0)
+    extent = _file_extent(path, stat.st_size, stat.st_mtime_ns)
+    if extent is None:
+        return None
     up = {"x": 0, "y": 1, "z": 2}[artifact.up]
     horizontal = [axis for axis in range(3) if axis != up]
     width, depth, height = float(extent[horizontal[0]]), float(extent[horizontal[1]]), float(extent[up])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import types
 import typing
 from collections.abc import Mapping
@@ -50,8 +51,8 @@ INVALID: Any = _Invalid()
 class _TooMuch(Exception):
     """The document is nested too deep or has too many values; raised while composing, to stop early."""
 
-    def __init__(self, mark: yaml.Mark, message: str) -> None:
-        self.mark = mark
+    def __init__(self, mark: Any, message: str) -> None:
+        self.mark = mark  # a yaml.Mark, or libyaml's equivalent (same line and column)
         self.message = message
 
 
@@ -76,6 +77,62 @@ class _GuardedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
         finally:
             self._depth -= 1
+
+
+class _Unavailable(Exception):
+    """The fast path cannot give an answer (no libyaml, an empty file, or an error to word): use the slow one."""
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _fast_compose(text: str, shown: str) -> Node:
+    """Compose with libyaml (hundreds of times faster than pure Python), after checking depth and size on its events.
+
+    The limits are those of _GuardedLoader, counted the same way, so both paths refuse the same files. Anything
+    libyaml rejects is handed to the slow path, so that syntax errors read the same on every machine.
+    """
+    if not getattr(yaml, "__with_libyaml__", False):
+        raise _Unavailable
+    from yaml._yaml import CParser
+
+    class FastComposer(CParser, yaml.composer.Composer, yaml.resolver.Resolver):  # type: ignore[misc]
+        def __init__(self, stream: io.StringIO) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    def stream() -> io.StringIO:
+        named = io.StringIO(text)
+        named.name = shown  # libyaml takes the marks' file name from the stream
+        return named
+
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(stream(), Loader=yaml.CSafeLoader):
+            if isinstance(event, _NODE_EVENTS):
+                nodes += 1
+                if depth + 1 > MAX_DEPTH:
+                    raise _TooMuch(event.start_mark, f"the YAML is nested more than {MAX_DEPTH} levels deep")
+                if nodes > MAX_FILE_NODES:
+                    raise _TooMuch(event.start_mark, f"the file holds more than {MAX_FILE_NODES:,} values; "
+                                                     "split it with include:")
+                if isinstance(event, _COLLECTION_START):
+                    depth += 1
+            elif isinstance(event, _COLLECTION_END):
+                depth -= 1
+        composer = FastComposer(stream())
+        try:
+            node = composer.get_single_node()
+        finally:
+            composer.dispose()
+    except yaml.YAMLError:
+        raise _Unavailable from None
+    if node is None:
+        raise _Unavailable
+    return node
 
 
 def display_path(path: Path) -> str:
@@ -162,6 +219,25 @@ class _Reader:
             line = data[: error.start].count(b"\n") + 1
             self.problem(shown, line, 0, "the file is not UTF-8 text")
             return None
+        node: Node | None
+        try:
+            node = _fast_compose(text, shown)
+        except _TooMuch as too_much:
+            self.problem(shown, too_much.mark.line + 1, too_much.mark.column + 1, too_much.message)
+            return None
+        except _Unavailable:
+            node = self.compose_slowly(text, shown)
+        if node is None:
+            return None
+        bomb = _expanded_size_problem(node)
+        if bomb is not None:
+            bad, message = bomb
+            self.problem(shown, bad.start_mark.line + 1, bad.start_mark.column + 1, message)
+            return None
+        return node
+
+    def compose_slowly(self, text: str, shown: str) -> Node | None:
+        """Compose with PyYAML's pure-Python parser, which guards depth and size and words errors the same everywhere."""
         try:
             loader = _GuardedLoader(text, shown)
         except yaml.reader.ReaderError as error:
@@ -188,12 +264,6 @@ class _Reader:
             loader.dispose()
         if node is None:
             self.problem(shown, 0, 0, "the file is empty")
-            return None
-        bomb = _expanded_size_problem(node)
-        if bomb is not None:
-            bad, message = bomb
-            self.problem(shown, bad.start_mark.line + 1, bad.start_mark.column + 1, message)
-            return None
         return node
 
 

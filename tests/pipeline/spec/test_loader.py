@@ -170,3 +170,14 @@ def test_model_size_estimates_follow_units_and_up_axis() -> None:
     assert gu is not None and gu[2] == pytest.approx(0.283, abs=0.002)
     chime = sizes["chime"]  # scaled to a target height
     assert chime is not None and chime[2] == pytest.approx(0.22)
+
+
+@pytest.mark.parametrize("example", ["minimal", "bronze-age"])
+def test_libyaml_and_pure_python_load_the_same_exhibit(example: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    fast = load_exhibit(REPO / "exhibits" / example)
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    slow = load_exhibit(REPO / "exhibits" / example)
+    assert fast.exhibit == slow.exhibit
+    assert fast.warnings == slow.warnings
