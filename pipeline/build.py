@@ -260,7 +260,14 @@ def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions)
     """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
     from pipeline.gltf import GltfOptions, write_glb
 
-    data = write_glb(scene, GltfOptions(meshopt=not options.draco, draco=options.draco))
+    if options.draco:
+        # DracoPy has one owner (ingest); the writer gets its encoder from here, the one place that knows both.
+        from pipeline.ingest import encode_draco
+
+        gltf_options = GltfOptions(draco=True, draco_encoder=encode_draco)
+    else:
+        gltf_options = GltfOptions(meshopt=True)
+    data = write_glb(scene, gltf_options)
     relative = f"rooms/{_content_name(name, data, '.glb')}"
     target = folder / relative
     target.parent.mkdir(parents=True, exist_ok=True)

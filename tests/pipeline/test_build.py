@@ -415,3 +415,15 @@ def test_a_failure_while_publishing_undoes_the_moves_already_made(built: tuple[P
         write_spec(spec)
     assert snapshot(site) == before
     assert not [p for p in site.iterdir() if p.name.startswith(".")]
+
+
+def test_draco_on_request_and_still_valid(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, draco=True))
+    data = json.loads((tmp_path / "out" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    paths = [tmp_path / "out" / "tiny" / room["glb"] for room in data["rooms"]]
+    for path in paths:
+        used = glb_json(path.read_bytes())["extensionsUsed"]
+        assert "KHR_draco_mesh_compression" in used and "EXT_meshopt_compression" not in used
+    for report in validate_many(paths):
+        assert report["issues"]["numErrors"] == 0, errors_of(report)
