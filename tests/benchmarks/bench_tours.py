@@ -238,16 +238,17 @@ class Guide:
 
     async def burst(self, seconds: float) -> int:
         """A warm-up second, then `seconds` of poses at POSE_HZ; the number of measured poses."""
-        sent = measured = 0
-        started = time.perf_counter()
+        measured = 0
+        started = next_at = time.perf_counter()
         while (elapsed := time.perf_counter() - started) < seconds + WARMUP_S:
             warming = elapsed < WARMUP_S
             pose = {"type": "pose", "t": time.time() * 1000, "head": {"p": [1.0, 1.6, 2.0], "q": [0, 0, 0, 1]},
                     "pointer": {"o": [1.0, 1.2, 2.0], "d": [0, 0, -1]}, "room": WARMUP_ROOM if warming else "hall"}
             await self.ws.send(json.dumps(pose))
-            sent += 1
             measured += not warming
-            await asyncio.sleep(max(0.0, sent / POSE_HZ - (time.perf_counter() - started)))
+            # Like a render loop: after a stall, send the current pose and carry on; never replay missed ticks.
+            next_at = max(next_at + 1 / POSE_HZ, time.perf_counter())
+            await asyncio.sleep(next_at - time.perf_counter())
         return measured
 
     async def close(self) -> None:

@@ -39,7 +39,7 @@ HttpHandler = Callable[[str, Headers], HttpResult | Awaitable[HttpResult]]
 # A pose waits in the connection's one-slot mailbox once this much is already queued in the kernel-side buffer.
 POSE_BACKLOG_BYTES = 64 * 1024
 REAP_INTERVAL_S = 2.0
-POSE_BURST = 5.0  # poses a guide may send back to back (network jitter) before the pose_hz cap applies
+POSE_BURST = 10.0  # poses a guide may send back to back (jitter, a stalled frame) before the pose_hz cap applies
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class Peer:
     strikes: collections.deque[float] = field(default_factory=collections.deque)
     last_rate_reply: float = 0.0
     pose_slot: str | None = None
-    pose_tokens: float = 5.0
+    pose_tokens: float = 10.0
     pose_refilled_at: float = field(default_factory=time.monotonic)
     pose_drainer: asyncio.Task[None] | None = None
     replaced: bool = False
