@@ -87,6 +87,8 @@ async function main() {
   renderer.setPixelRatio(viewer.gpu.software ? 1 : Math.min(window.devicePixelRatio, 2));
   renderer.setSize(stage.clientWidth, stage.clientHeight);
   renderer.xr.enabled = true;
+  // Headset-sized XR framebuffers are millions of pixels; a software rasteriser draws a quarter of the width.
+  if (viewer.gpu.software) renderer.xr.setFramebufferScaleFactor(0.25);
   const canvas = renderer.domElement;
   canvas.tabIndex = 0;
   canvas.setAttribute('role', 'application');
