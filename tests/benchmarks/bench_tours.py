@@ -121,6 +121,18 @@ class ServerProcess:
         times = self.ps.cpu_times()
         return float(times.user + times.system)
 
+    def counter(self, name: str) -> float:
+        """A counter from the tour server's /metrics (0 for the relay, which has none)."""
+        if self.kind != "tours":
+            return 0.0
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(f"{name} "):
+                    return float(line.split()[1])
+        return 0.0
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -308,6 +320,7 @@ async def measure_pair(site: Path, visitors: int, seconds: float, rounds: int) -
         samples: dict[str, list[float]] = {kind: [] for kind in kinds}
         round_p99: dict[str, list[float]] = {kind: [] for kind in kinds}
         lost = {kind: 0 for kind in kinds}
+        dropped_before = {kind: servers[kind].counter("vitrina_tour_poses_dropped_total") for kind in kinds}
         expected = {kind: 0 for kind in kinds}
         cpu = {kind: 0.0 for kind in kinds}
         wall = {kind: 0.0 for kind in kinds}
@@ -335,7 +348,9 @@ async def measure_pair(site: Path, visitors: int, seconds: float, rounds: int) -
                 round_p99[kind].append(percentile(round_samples, 99))
         rows = []
         for kind in kinds:
+            dropped = servers[kind].counter("vitrina_tour_poses_dropped_total") - dropped_before[kind]
             rows.append({
+                "slot_dropped": dropped / expected[kind] if expected[kind] else 0.0,
                 "server": kind, "visitors": visitors, "rounds": rounds,
                 "p50": percentile(samples[kind], 50), "p95": percentile(samples[kind], 95),
                 "p99": statistics.median(round_p99[kind]), "p99_rounds": round_p99[kind],
@@ -397,14 +412,16 @@ def measure_idle(site: Path, connections: int) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| N | server | p50 ms | p95 ms | p99 ms | p99 / relay | loss | setup p50 / p99 ms | server CPU | RSS / conn |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| N | server | p50 ms | p95 ms | p99 ms | p99 / relay | loss | of which slot | setup p50 / p99 ms | "
+             "server CPU | RSS / conn |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     relay_p99 = {row["visitors"]: row["p99"] for row in rows if row["server"] == "relay"}
     for row in rows:
         ratio = row["p99"] / relay_p99[row["visitors"]] if row["visitors"] in relay_p99 else float("nan")
         lines.append(
             f"| {row['visitors']} | {row['server']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} | "
-            f"{ratio:.2f}× | {row['loss'] * 100:.2f} % | {row['setup_p50']:.1f} / {row['setup_p99']:.1f} | "
+            f"{ratio:.2f}× | {row['loss'] * 100:.2f} % | {row.get('slot_dropped', 0) * 100:.2f} % | "
+            f"{row['setup_p50']:.1f} / {row['setup_p99']:.1f} | "
             f"{row['cpu'] * 100:.0f} % | {row['rss_per_conn'] / 1024:.1f} KB |")
     return "\n".join(lines)
 
@@ -461,7 +478,10 @@ def main(argv: list[str] | None = None) -> int:
              f"clients each). One guide per server sends a timestamped pose at {POSE_HZ} Hz in bursts of "
              f"{WARMUP_S:g} s warm-up + {args.seconds:g} s measured, alternating relay/tours, {args.rounds} bursts "
              "each; latency is receive time minus send time on the same clock. p99 is the median of the bursts' "
-             "p99s; p50/p95 pool all samples; CPU is the server's during its bursts; RSS/conn is the server's RSS "
+             "p99s; p50/p95 pool all samples; loss counts poses that never arrived, and *of which slot* those the tour "
+             "server overwrote in a slow client's one-pose slot (by design: a client that cannot keep up gets the "
+             "newest pose, the relay queues everything instead); CPU is the server's during its bursts; RSS/conn "
+             "is the server's RSS "
              f"growth from connecting N visitors. Load average before/after: {load_before[0]:.1f} / "
              f"{load_after[0]:.1f} on 2 shared cores.", "",
              table(rows)]
