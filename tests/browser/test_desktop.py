@@ -227,3 +227,34 @@ def test_object_page_works_without_javascript(browser, built_site, site_url):
         assert page.locator("a.open-3d").get_attribute("href") == f"../index.html#artifact={artifact['id']}"
     finally:
         context.close()
+
+
+def test_touch_tap_selects_and_walks(browser, exhibit_url):
+    """A phone: taps go through the same picking as clicks (OrbitControls keeps drags and pinches)."""
+    context = browser.new_context(viewport={"width": 412, "height": 800}, has_touch=True, is_mobile=True,
+                                  device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.goto(exhibit_url)
+        page.wait_for_function("window.__viewer && __viewer.ready && __viewer.frames > 2", timeout=60000)
+        assert page.evaluate("matchMedia('(pointer: coarse)').matches")
+        artifact = nearest_artifact(page, "a.kind === 'model'")
+        point = look_at(page, artifact)
+        page.touchscreen.tap(point["x"], point["y"])
+        page.wait_for_function(f"__viewer.selectedArtifact === '{artifact['id']}'")
+        page.keyboard.press("Escape")
+        before = viewer_state(page, "camera")["camera"]["position"]
+        box = page.locator("canvas").bounding_box()
+        for fraction in (0.95, 0.9, 0.85, 0.8, 0.75, 0.7):
+            x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * fraction
+            hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).tagName === 'CANVAS' && __viewer.pickAt(x, y)", [x, y])
+            if hit and hit["kind"] == "floor":
+                break
+        else:
+            pytest.fail("no floor in view below the artifact")
+        page.touchscreen.tap(x, y)
+        page.wait_for_function("(p) => Math.hypot(__viewer.camera.position[0] - p[0], __viewer.camera.position[2] - p[2]) > 0.2",
+                               arg=before, timeout=20000)
+        assert page.evaluate("__viewer.errors") == []
+    finally:
+        context.close()
