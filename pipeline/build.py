@@ -406,7 +406,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("optimize"):
         texture_limit = min(budgets.PROFILES[target].max_texture_size for target in exhibit.exhibit.targets)
         before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
-        quantize = tuple(t for t in room_transforms if _is_quantize(t))
+        # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+        quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
         for room in composition.rooms:
             for transform in before_quantize:
                 room.scene = transform(room.scene)
