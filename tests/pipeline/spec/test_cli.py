@@ -30,7 +30,7 @@ def test_bronze_age_summary_counts_what_the_issue_asks_for(capsys: pytest.Captur
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     assert main(["check", "exhibits/bronze-age/exhibit.yaml"]) == 0
-    assert capsys.readouterr().out == ("exhibits/bronze-age/exhibit.yaml: 2 rooms, 10 artifacts, 6 annotations, "
+    assert capsys.readouterr().out == ("exhibits/bronze-age/exhibit.yaml: 2 rooms, 10 artifacts, 8 annotations, "
                                        "2 tours in zh, en; 0 errors, 0 warnings.\n")
 
 
