@@ -356,7 +356,8 @@ async def measure_pair(site: Path, visitors: int, seconds: float, rounds: int) -
                 "p99": statistics.median(round_p99[kind]), "p99_rounds": round_p99[kind],
                 "loss": lost[kind] / expected[kind] if expected[kind] else float("nan"),
                 "setup_p50": percentile(setups[kind], 50) * 1000, "setup_p99": percentile(setups[kind], 99) * 1000,
-                "cpu": cpu[kind] / wall[kind], "rss_per_conn": (rss_connected[kind] - rss_before[kind]) / visitors,
+                "cpu": cpu[kind] / wall[kind],
+                "us_per_delivery": cpu[kind] / expected[kind] * 1e6 if expected[kind] else float("nan"), "rss_per_conn": (rss_connected[kind] - rss_before[kind]) / visitors,
             })
         return rows
     finally:
@@ -413,8 +414,8 @@ def measure_idle(site: Path, connections: int) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| N | server | p50 ms | p95 ms | p99 ms | p99 / relay | loss | of which slot | setup p50 / p99 ms | "
-             "server CPU | RSS / conn |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "server CPU | CPU µs / delivery | RSS / conn |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     relay_p99 = {row["visitors"]: row["p99"] for row in rows if row["server"] == "relay"}
     for row in rows:
         ratio = row["p99"] / relay_p99[row["visitors"]] if row["visitors"] in relay_p99 else float("nan")
@@ -422,7 +423,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {row['visitors']} | {row['server']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} | "
             f"{ratio:.2f}× | {row['loss'] * 100:.2f} % | {row.get('slot_dropped', 0) * 100:.2f} % | "
             f"{row['setup_p50']:.1f} / {row['setup_p99']:.1f} | "
-            f"{row['cpu'] * 100:.0f} % | {row['rss_per_conn'] / 1024:.1f} KB |")
+            f"{row['cpu'] * 100:.0f} % | {row.get('us_per_delivery', float('nan')):.1f} | "
+            f"{row['rss_per_conn'] / 1024:.1f} KB |")
     return "\n".join(lines)
 
 
@@ -466,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"N={visitors:5d} {row['server']:6s} p50 {row['p50']:6.1f} p95 {row['p95']:6.1f} "
                       f"p99 {row['p99']:6.1f} ms (rounds: {', '.join(f'{v:.1f}' for v in row['p99_rounds'])})"
                       f"  loss {row['loss'] * 100:5.2f} %  cpu {row['cpu'] * 100:4.0f} %"
-                      f"  rss/conn {row['rss_per_conn'] / 1024:5.1f} KB", flush=True)
+                      f" ({row['us_per_delivery']:.1f} µs/delivery)  rss/conn {row['rss_per_conn'] / 1024:5.1f} KB", flush=True)
         rows.sort(key=lambda row: (row["visitors"], row["server"] != "relay"))
         idle = measure_idle(site, args.idle) if args.idle else None
     load_after = os.getloadavg()
@@ -480,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
              "each; latency is receive time minus send time on the same clock. p99 is the median of the bursts' "
              "p99s; p50/p95 pool all samples; loss counts poses that never arrived, and *of which slot* those the tour "
              "server overwrote in a slow client's one-pose slot (by design: a client that cannot keep up gets the "
-             "newest pose, the relay queues everything instead); CPU is the server's during its bursts; RSS/conn "
+             "newest pose, the relay queues everything instead); CPU is the server's during its bursts, and per "
+             "delivery (one pose to one visitor; insensitive to how starved the load generators are); RSS/conn "
              "is the server's RSS "
              f"growth from connecting N visitors. Load average before/after: {load_before[0]:.1f} / "
              f"{load_after[0]:.1f} on 2 shared cores.", "",
