@@ -31,8 +31,13 @@ THREE_ENTRY_POINTS = (
     "examples/jsm/webxr/ARButton.js",
     "examples/jsm/webxr/XRHandModelFactory.js",
     "examples/jsm/environments/RoomEnvironment.js",
+    "examples/jsm/webxr/XRControllerModelFactory.js",
 )
 THREE_VENDOR_PATH = "static/vendor/three"
+# Controller models for the headsets we target (Quest 3, Quest 2). XRControllerModelFactory would fetch them from a
+# CDN; vendoring these two keeps the site offline, and other controllers fall back to the viewer's own marker.
+INPUT_PROFILES = ("meta-quest-touch-plus", "oculus-touch-v3")
+INPUT_PROFILES_VENDOR_PATH = "static/vendor/webxr-input-profiles"
 _IMPORT_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]""")
 
 # Strings the server-rendered pages need before any JS runs; the JS has its own copy in i18n.js for switching.
@@ -94,6 +99,26 @@ def vendor_three(three_dir: Path, destination: Path, entry_points: Iterable[str]
                 pending.append("build/three.module.js")
             elif specifier.startswith("."):
                 pending.append(posixpath.normpath(posixpath.join(posixpath.dirname(relative), specifier)))
+    return written
+
+
+def vendor_input_profiles(node_modules: Path, destination: Path, profiles: Iterable[str] = INPUT_PROFILES) -> list[Path]:
+    """Copy the chosen controller profiles and a profilesList.json that names only them (none if not installed)."""
+    source = node_modules / "@webxr-input-profiles" / "assets" / "dist" / "profiles"
+    if not (source / "profilesList.json").is_file():
+        return []
+    listing = json.loads((source / "profilesList.json").read_text(encoding="utf-8"))
+    written: list[Path] = []
+    kept = {}
+    for profile in profiles:
+        if profile not in listing or not (source / profile).is_dir():
+            continue
+        kept[profile] = listing[profile]
+        shutil.copytree(source / profile, destination / profile, dirs_exist_ok=True)
+        written.extend(path for path in (destination / profile).rglob("*") if path.is_file())
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / "profilesList.json").write_text(json.dumps(kept, indent=1), encoding="utf-8")
+    written.append(destination / "profilesList.json")
     return written
 
 
@@ -188,7 +213,9 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         shutil.rmtree(static_out)
     shutil.copytree(STATIC_DIR, static_out, ignore=shutil.ignore_patterns(".*", "__pycache__"))
     written.extend(path for path in static_out.rglob("*") if path.is_file())
-    written.extend(vendor_three(find_three(), out_root / THREE_VENDOR_PATH))
+    three = find_three()
+    written.extend(vendor_three(three, out_root / THREE_VENDOR_PATH))
+    written.extend(vendor_input_profiles(three.parent, out_root / INPUT_PROFILES_VENDOR_PATH))
 
     def write(relative: str, text: str) -> None:
         target = out_root / relative

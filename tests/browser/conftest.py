@@ -104,6 +104,9 @@ class PageLog:
         page.on("console", lambda m: m.type == "error" and self.lines.append(f"console: {m.text}"[:400]))
         page.on("pageerror", lambda e: self.lines.append(f"pageerror: {e}"[:400]))
         page.on("response", lambda r: r.status >= 400 and self.lines.append(f"http {r.status}: {r.url}"))
+        # The site must work offline on a museum LAN: nothing may be fetched from anywhere but the site's server.
+        page.on("request", lambda r: r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                or self.lines.append(f"off-site request: {r.url}"))
 
 
 @pytest.fixture

@@ -68,6 +68,8 @@ def test_vr_session_starts_from_a_click(vr_page):
     head = viewer_state(page, "camera")["camera"]["position"]
     start = page.evaluate("__viewer.manifest.start.position")
     assert abs(head[0] - start[0]) < 1e-3 and abs(head[2] - start[2]) < 1e-3, "VR starts where the visitor stood"
+    # Quest controllers get their real models, vendored into the site (no CDN).
+    page.wait_for_function("__viewer.xr.controllerModels === 2", timeout=30000)
 
 
 def test_controller_select_on_an_artifact_opens_its_panel(vr_page):

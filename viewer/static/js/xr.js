@@ -4,6 +4,7 @@ import * as THREE from 'three';
 import { VRButton } from 'three/addons/webxr/VRButton.js';
 import { ARButton } from 'three/addons/webxr/ARButton.js';
 import { XRHandModelFactory } from 'three/addons/webxr/XRHandModelFactory.js';
+import { XRControllerModelFactory } from 'three/addons/webxr/XRControllerModelFactory.js';
 import { VRPanel, CaptionPlane } from './vrpanel.js';
 
 const SNAP_TURN_DEGREES = 30;
@@ -31,6 +32,9 @@ export class XRSupport {
     this.activeController = null;
 
     const handFactory = new XRHandModelFactory();
+    // The site vendors the Quest controllers' models (see pipeline/site.py); no CDN, so it works offline.
+    const controllerFactory = new XRControllerModelFactory().setPath(
+      new URL('../vendor/webxr-input-profiles', import.meta.url).href);
     for (const index of [0, 1]) {
       const controller = renderer.xr.getController(index);
       controller.name = `vitrina-controller-${index}`;
@@ -46,12 +50,15 @@ export class XRSupport {
       controller.addEventListener('select', () => this.onSelect(controller));
       scene.add(controller);
 
-      // A simple grip marker: the input-profile models would need a CDN, and the site must work offline.
       const grip = renderer.xr.getControllerGrip(index);
-      const body = new THREE.Mesh(new THREE.BoxGeometry(0.04, 0.03, 0.12),
+      const model = controllerFactory.createControllerModel(grip);
+      // Shown until (or unless) the controller's own model loads: other headsets' models are not vendored.
+      const marker = new THREE.Mesh(new THREE.BoxGeometry(0.04, 0.03, 0.12),
         new THREE.MeshStandardMaterial({ color: 0x333a44, roughness: 0.6 }));
-      grip.add(body);
+      grip.add(model, marker);
+      grip.userData = { model, marker };
       scene.add(grip);
+      this.grips = [...(this.grips || []), grip];
 
       const hand = renderer.xr.getHand(index);
       hand.add(handFactory.createHandModel(hand, 'spheres'));
@@ -372,6 +379,12 @@ export class XRSupport {
     for (const controller of this.controllers) {
       const source = controller.userData.inputSource;
       if (source) state.xr.controllers[source.handedness] = controller.position.toArray();
+    }
+    state.xr.controllerModels = 0;
+    for (const grip of this.grips) {
+      const loaded = grip.userData.model.children.length > 0;
+      grip.userData.marker.visible = !loaded;
+      state.xr.controllerModels += loaded ? 1 : 0;
     }
     if (this.mode === 'immersive-ar') {
       this.updateHitTest(frame, space);
