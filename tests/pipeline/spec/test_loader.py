@@ -181,3 +181,15 @@ def test_libyaml_and_pure_python_load_the_same_exhibit(example: str, monkeypatch
     slow = load_exhibit(REPO / "exhibits" / example)
     assert fast.exhibit == slow.exhibit
     assert fast.warnings == slow.warnings
+
+
+def test_readme_example_checks_clean(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Writing an exhibit", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    folder = _write(tmp_path / "bronze-age", example, "models/ding.glb", "images/landscape.jpg",
+                    "audio/ding.zh.mp3", "audio/ding.en.mp3", "audio/ding.zh.vtt", "audio/ding.en.vtt")
+    (folder / "artifacts").mkdir()
+    (folder / "artifacts" / "more.yaml").write_text("artifacts: []\n", encoding="utf-8")
+    loaded = load_exhibit(folder)
+    assert [a.kind for a in loaded.exhibit.artifacts] == ["model", "image", "panel"]
+    assert loaded.warnings == ()

@@ -72,3 +72,12 @@ def test_fields_carry_their_documentation() -> None:
     assert place["wall"]["description"].startswith("Hang the artifact on this wall")
     assert schema["$defs"]["Door"]["properties"]["width"]["default"] == 1.2
     assert schema["$defs"]["Artifact"]["properties"]["up"]["enum"] == ["y", "z", "x"]
+
+
+def test_readme_example_follows_the_schema(validator: jsonschema.protocols.Validator) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Writing an exhibit", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    document = yaml.safe_load(example)
+    assert {"exhibit", "rooms", "artifacts", "tours"} <= set(document)
+    assert _errors(validator, document) == []
