@@ -258,3 +258,19 @@ def test_touch_tap_selects_and_walks(browser, exhibit_url):
         assert page.evaluate("__viewer.errors") == []
     finally:
         context.close()
+
+
+def test_click_on_a_hotspot_opens_its_annotation(open_page, exhibit_url):
+    page = open_page(exhibit_url)
+    artifact = nearest_artifact(page, "a.annotations && a.annotations.length")
+    note = artifact["annotations"][0]
+    look_at(page, artifact)
+    point = page.evaluate("(key) => __viewer.project(key)", note["key"])
+    assert point["visible"]
+    assert page.evaluate("([x, y]) => __viewer.pickAt(x, y).annotation", [point["x"], point["y"]]) == note["key"]
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function(f"__viewer.selectedAnnotation === '{note['key']}'")
+    lang = page.evaluate("__viewer.language")
+    pressed = page.locator("#panel .annotation-button[aria-pressed=true]")
+    assert pressed.inner_text() == note["title"].get(lang) or pressed.inner_text() == next(iter(note["title"].values()))
+    assert note["text"].get(lang, "") in page.locator("#panel").inner_text()

@@ -13,7 +13,7 @@
 //   viewer.selectArtifact(id, {annotation, focus}) / viewer.closePanel()
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
-//   viewer.project(artifactId) -> {x, y, visible} CSS pixels of the artifact's centre on the canvas
+//   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 //   viewer.xrNotice(text)                         in XR, shows a short status line on the caption strip ('' hides it)
@@ -470,11 +470,13 @@ async function main() {
     await audioGuide.play();
     return true;
   };
-  viewer.project = (artifactId) => {
-    const artifact = artifactById.get(artifactId);
-    if (!artifact) return null;
-    const box = artifactBoxes.find((entry) => entry.artifact === artifact).box;
-    const centre = box.getCenter(new THREE.Vector3());
+  viewer.project = (id) => {
+    const artifact = artifactById.get(id);
+    const note = annotationByKey.get(id);
+    if (!artifact && !note) return null;
+    const centre = artifact
+      ? artifactBoxes.find((entry) => entry.artifact === artifact).box.getCenter(new THREE.Vector3())
+      : new THREE.Vector3().fromArray(note.note.position);
     camera.updateMatrixWorld();
     const ndc = centre.clone().project(camera);
     const rect = canvas.getBoundingClientRect();
