@@ -68,6 +68,7 @@ def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str,
     _check_unique(exhibit, report)
     for index, room in enumerate(exhibit.rooms):
         _check_room(exhibit, room, f"rooms[{index}]", report)
+    _check_room_positions(exhibit, report)
     for index, artifact in enumerate(exhibit.artifacts):
         _check_artifact(exhibit, artifact, f"artifacts[{index}]", report)
     _check_tours(exhibit, report)
@@ -138,6 +139,66 @@ def _check_room(exhibit: Exhibit, room: Room, path: str, report: _Report) -> Non
         if abs(x) > width / 2 or abs(z) > depth / 2:
             report.error(f"{path}.start.at", f"the start [{format_number(x)}, {format_number(z)}] is outside the room "
                                              f"(x within ±{format_number(width / 2)}, z within ±{format_number(depth / 2)})")
+
+
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+
+
+def door_centre(room: Room, wall: str, at: float) -> tuple[float, float]:
+    """World [x, z] of the middle of a door in a placed room (`at` is positive to the right, seen from inside)."""
+    assert room.position is not None
+    x, z = room.position
+    width, depth, _ = room.size
+    return {"north": (x + at, z - depth / 2), "south": (x - at, z + depth / 2),
+            "east": (x + width / 2, z + at), "west": (x - width / 2, z - at)}[wall]
+
+
+def _check_room_positions(exhibit: Exhibit, report: _Report) -> None:
+    """Rooms whose positions are both given must not overlap, and a door between them must meet a wall.
+
+    Rooms without a position are placed by the compiler beside their door, which always lines up.
+    """
+    placed = [(index, room) for index, room in enumerate(exhibit.rooms) if room.position is not None]
+    for later, (index, room) in enumerate(placed):
+        assert room.position is not None
+        for other_index, other in placed[:later]:
+            assert other.position is not None
+            overlap_x = (room.size[0] + other.size[0]) / 2 - abs(room.position[0] - other.position[0])
+            overlap_z = (room.size[1] + other.size[1]) / 2 - abs(room.position[1] - other.position[1])
+            if overlap_x > 1e-3 and overlap_z > 1e-3:
+                report.error(f"rooms[{index}].position", f"room {quote(room.id)} overlaps room {quote(other.id)} "
+                                                         f"(rooms[{other_index}]) by {format_number(round(overlap_x, 2))}"
+                                                         f" × {format_number(round(overlap_z, 2))} m")
+    positions = {room.id: room for _, room in placed}
+    for index, room in placed:
+        for door_index, door in enumerate(room.doors):
+            target = positions.get(door.to)
+            if target is None or target.id == room.id:
+                continue
+            x, z = door_centre(room, door.wall, door.at)
+            back = OPPOSITE[door.wall]
+            tx, tz = door_centre(target, back, 0.0)  # the middle of the wall the door should open onto
+            across, along, half = ((x - tx, z - tz, target.size[1] / 2) if door.wall in ("east", "west")
+                                   else (z - tz, x - tx, target.size[0] / 2))
+            across_axis, along_axis = ("x", "z") if door.wall in ("east", "west") else ("z", "x")
+            door_across, wall_across = (x, tx) if across_axis == "x" else (z, tz)
+            hint = f"; fix the positions, or leave out the position of {quote(target.id)} to place it beside the door"
+            if abs(across) > 1e-3:
+                report.error(f"rooms[{index}].doors[{door_index}]",
+                             f"the door leads to {quote(target.id)}, but the {back} wall of {quote(target.id)} is at "
+                             f"{across_axis} = {_metres(wall_across)}, not at {across_axis} = {_metres(door_across)} "
+                             f"where the door is{hint}")
+            elif abs(along) + door.width / 2 > half + 1e-3:
+                door_mid, wall_mid = (x, tx) if along_axis == "x" else (z, tz)
+                report.error(f"rooms[{index}].doors[{door_index}]",
+                             f"the door ({along_axis} {_metres(door_mid - door.width / 2)} to "
+                             f"{_metres(door_mid + door.width / 2)}) reaches past the {back} wall of "
+                             f"{quote(target.id)} ({along_axis} {_metres(wall_mid - half)} to "
+                             f"{_metres(wall_mid + half)}){hint}")
+
+
+def _metres(value: float) -> str:
+    return format_number(round(value, 3) + 0.0)
 
 
 def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Report) -> None:
