@@ -626,6 +626,10 @@ class _Converter:
                 value = self.convert(given[name][1], hints[name], where, spec_field.metadata)
                 if name == "languages" and cls is model.ExhibitInfo and not isinstance(value, _Invalid):
                     self.languages = value
+                if (spec_field.metadata.get("required") and isinstance(value, Mapping)
+                        and not any(str(text).strip() for text in value.values())):
+                    self.error(given[name][1], where, f"{quote(name)} is empty")
+                    value = INVALID
                 if not isinstance(value, _Invalid):
                     values[name] = value
                 elif spec_field.metadata.get("required"):
