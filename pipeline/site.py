@@ -176,10 +176,10 @@ def pick(text: Any, language: str, fallback: str) -> str:
 
 
 def artifact_title(artifact: Mapping[str, Any], language: str, fallback: str) -> str:
-    """An artifact's label: its record title, else its panel text or alt text, else its id (never blank)."""
+    """An artifact's label, never blank: its record title, else its panel text's first line, else alt, else its id."""
     record = artifact.get("record") or {}
     for text in (record.get("title"), artifact.get("text"), artifact.get("alt")):
-        label = pick(text, language, fallback)
+        label = pick(text, language, fallback).split("\n")[0].strip()
         if label:
             return label
     return str(artifact["id"])

@@ -29,7 +29,7 @@ import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
-import { I18n } from './i18n.js';
+import { I18n, artifactTitle } from './i18n.js';
 import { DesktopControls, EYE_HEIGHT } from './controls.js';
 import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
@@ -124,7 +124,7 @@ async function main() {
     box: new THREE.Box3(new THREE.Vector3().fromArray(a.bounds.min), new THREE.Vector3().fromArray(a.bounds.max)),
   }));
 
-  const titleOf = (artifact) => i18n.pick(artifact.record?.title) || i18n.pick(artifact.text) || i18n.pick(artifact.alt) || artifact.id;
+  const titleOf = (artifact) => artifactTitle(artifact, i18n);
   const roomAt = (x, z, margin = 0.25) => rooms.find((r) => x >= r.bounds.min[0] + margin && x <= r.bounds.max[0] - margin
     && z >= r.bounds.min[2] + margin && z <= r.bounds.max[2] - margin);
   const floorAt = (x, z) => { const room = roomAt(x, z); return room ? (room.floor_y ?? room.bounds.min[1]) : null; };
@@ -190,13 +190,14 @@ async function main() {
   function vrPanelContent(artifact, annotationKey) {
     const record = artifact.record || {};
     const lines = [];
-    for (const field of RECORD_FIELDS) if (record[field]) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
-    if (record.credit) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
+    for (const field of RECORD_FIELDS) if (i18n.pick(record[field])) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
+    if (i18n.pick(record.credit)) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
     lines.push(`${i18n.t('rights')}: ${record.rights || manifest.exhibit.rights || ''}`);
     const note = annotationKey && annotationByKey.get(annotationKey);
     if (note) lines.push('', `${i18n.pick(note.note.title)}: ${i18n.pick(note.note.text)}`);
-    else if (record.description) lines.push('', i18n.pick(record.description));
-    return { title: i18n.pick(record.title) || artifact.id, lines, closeLabel: i18n.t('close') };
+    else if (i18n.pick(record.description)) lines.push('', i18n.pick(record.description));
+    else if (i18n.pick(artifact.text)) lines.push('', i18n.pick(artifact.text));
+    return { title: titleOf(artifact), lines, closeLabel: i18n.t('close') };
   }
 
   function selectArtifact(id, { annotation = null, focus = true, fly = true } = {}) {

@@ -68,3 +68,9 @@ export class I18n {
     return Object.keys(map).find((key) => map[key]) || this.language;
   }
 }
+
+/** An artifact's label, never blank: its record title, else its panel text's first line, else its alt text, else its id. */
+export function artifactTitle(artifact, i18n) {
+  const firstLine = (text) => text.split('\n')[0].trim();
+  return i18n.pick(artifact.record?.title) || firstLine(i18n.pick(artifact.text)) || i18n.pick(artifact.alt) || artifact.id;
+}

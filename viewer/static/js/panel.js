@@ -1,6 +1,6 @@
 // panel.js: the DOM object panel (record, credit line, rights, details, audio guide) and its keyboard behaviour.
 
-import { RECORD_FIELDS } from './i18n.js';
+import { RECORD_FIELDS, artifactTitle } from './i18n.js';
 
 export class ObjectPanel {
   /**
@@ -46,22 +46,26 @@ export class ObjectPanel {
     if (!artifact) return;
     const record = artifact.record || {};
     this.closeButton.setAttribute('aria-label', i18n.t('close'));
-    this.title.textContent = i18n.pick(record.title) || i18n.pick(artifact.text) || i18n.pick(artifact.alt) || artifact.id;
+    this.title.textContent = artifactTitle(artifact, i18n);
     this.title.lang = i18n.langOf(record.title);
 
     const parts = [];
     const list = el('dl', { className: 'record' });
     for (const field of RECORD_FIELDS) {
-      if (!record[field]) continue;
+      if (!i18n.pick(record[field])) continue;  // the build writes every key, empty ones as {} or ''
       list.append(el('dt', { textContent: i18n.t(field) }), langText('dd', record[field], i18n, field === 'source'));
     }
-    if (record.credit) list.append(el('dt', { textContent: i18n.t('credit') }), langText('dd', record.credit, i18n));
+    if (i18n.pick(record.credit)) list.append(el('dt', { textContent: i18n.t('credit') }), langText('dd', record.credit, i18n));
     const rights = record.rights || this.host.manifest.exhibit.rights;
     if (rights) list.append(el('dt', { textContent: i18n.t('rights') }), langText('dd', rights, i18n, true));
     parts.push(list);
-    if (record.description) parts.push(langText('p', record.description, i18n));
-    else if (artifact.alt) parts.push(langText('p', artifact.alt, i18n));
-    if (artifact.text) parts.push(langText('p', artifact.text, i18n));
+    if (i18n.pick(record.description)) parts.push(langText('p', record.description, i18n));
+    else if (i18n.pick(artifact.alt)) parts.push(langText('p', artifact.alt, i18n));
+    if (i18n.pick(artifact.text)) {
+      const text = langText('p', artifact.text, i18n);
+      text.className = 'panel-text';
+      parts.push(text);
+    }
 
     const notes = artifact.annotations || [];
     if (notes.length) {

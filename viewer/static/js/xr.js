@@ -76,7 +76,8 @@ export class XRSupport {
     this.panel = new VRPanel();
     scene.add(this.panel.mesh);
     this.captions = new CaptionPlane();
-    this.captions.mesh.position.set(0, -0.32, -1.2);
+    this.captions.mesh.position.set(0, -0.4, -1.2);
+    this.captions.mesh.renderOrder = 21;  // over the object panel if they meet
     camera.add(this.captions.mesh);
 
     this.arPlacement = new THREE.Group();
@@ -255,7 +256,7 @@ export class XRSupport {
       forward.normalize();
       const side = new THREE.Vector3(-forward.z, 0, forward.x);
       this.panel.mesh.position.copy(this.headPosition).addScaledVector(forward, 1.1).addScaledVector(side, 0.35);
-      this.panel.mesh.position.y = this.headPosition.y - 0.1;
+      this.panel.mesh.position.y = this.headPosition.y + 0.05;  // above the caption strip, which hangs below the gaze
       this.panel.mesh.lookAt(this.headPosition.x, this.panel.mesh.position.y, this.headPosition.z);
       this.panel.mesh.visible = true;
     }
