@@ -9,12 +9,13 @@ from pipeline.spec.model import Exhibit, LoadedSpec
 __all__ = ["Exhibit", "LoadedSpec", "load_exhibit"]
 
 
-def load_exhibit(path: Path, strict: bool = False) -> LoadedSpec:
+def load_exhibit(path: Path, strict: bool = False, *, rooms_fit: bool = False) -> LoadedSpec:
     """Load and validate an exhibit (a folder holding exhibit.yaml, or the YAML file itself).
 
     Raises SpecError holding every problem found (warnings too) when there is any error, or any warning
-    under `strict`. On success the warnings are in the result, for the build report.
+    under `strict`. On success the warnings are in the result, for the build report. `rooms_fit` adds the
+    room-layout check that the compiler otherwise makes while composing (`vitrina check` asks for it).
     """
     from pipeline.spec.loader import load
 
-    return load(Path(path), strict=strict)
+    return load(Path(path), strict=strict, rooms_fit=rooms_fit)

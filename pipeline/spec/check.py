@@ -17,7 +17,7 @@ def _count(n: int, word: str) -> str:
 def check(spec_path: Path, strict: bool, out: TextIO) -> int:
     """Check the exhibit at `spec_path`; 0 when it may be built, 1 when it has errors (or warnings under strict)."""
     try:
-        loaded = load_exhibit(spec_path, strict=strict)
+        loaded = load_exhibit(spec_path, strict=strict, rooms_fit=True)
     except SpecError as error:
         out.write(format_problems(error.problems, built=False) + "\n")
         return 1

@@ -53,11 +53,12 @@ class _Report:
 
 
 def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str, set[str]], spec_file: str,
-                  problems: list[Problem]) -> None:
+                  problems: list[Problem], rooms_fit: bool = False) -> None:
     """Record every cross-reference error and every warning of a typed exhibit into `problems`.
 
     `declared` holds the ids written in the YAML per kind, including items already reported as invalid
-    (and so missing from `exhibit`): a reference to those is not reported again.
+    (and so missing from `exhibit`): a reference to those is not reported again. `rooms_fit` also checks that
+    rooms with explicit positions fit together (see _check_room_positions).
     """
     from pipeline.spec.layout import check_layout
 
@@ -68,7 +69,8 @@ def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str,
     _check_unique(exhibit, report)
     for index, room in enumerate(exhibit.rooms):
         _check_room(exhibit, room, f"rooms[{index}]", report)
-    _check_room_positions(exhibit, report)
+    if rooms_fit:
+        _check_room_positions(exhibit, report)
     for index, artifact in enumerate(exhibit.artifacts):
         _check_artifact(exhibit, artifact, f"artifacts[{index}]", report)
     _check_tours(exhibit, report)
@@ -156,7 +158,9 @@ def door_centre(room: Room, wall: str, at: float) -> tuple[float, float]:
 def _check_room_positions(exhibit: Exhibit, report: _Report) -> None:
     """Rooms whose positions are both given must not overlap, and a door between them must meet a wall.
 
-    Rooms without a position are placed by the compiler beside their door, which always lines up.
+    Rooms without a position are placed by the compiler beside their door, which always lines up. The
+    compiler enforces this too (a BuildError from compose, which owns the room layout); `vitrina check` runs
+    it here as well so that the designer gets the line and column before building.
     """
     placed = [(index, room) for index, room in enumerate(exhibit.rooms) if room.position is not None]
     for later, (index, room) in enumerate(placed):

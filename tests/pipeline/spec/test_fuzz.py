@@ -125,7 +125,7 @@ def _load_text(folder: Path, name: str, text: str) -> None:
     target = _copy_of(folder)
     (target / name).write_text(text, encoding="utf-8")
     try:
-        loaded = load_exhibit(target)
+        loaded = load_exhibit(target, rooms_fit=True)
     except SpecError as error:
         assert error.problems, "a SpecError always says what is wrong"
         assert all(isinstance(p, Problem) and p.message for p in error.problems)
