@@ -39,7 +39,11 @@ def test_artifact_is_drawn_where_it_projects(open_page, exhibit_url):
             pixel = shot.getpixel((x + dx, y + dy))
             differing += sum(abs(a - b) for a, b in zip(pixel, BACKGROUND, strict=True)) > 40
     assert differing >= 20, f"only {differing}/25 samples around {x},{y} differ from the background"
-    assert viewer_state(page, "errors")["errors"] == []
+    state = viewer_state(page, "errors", "loadedRooms", "manifest")
+    assert state["errors"] == []
+    assert state["loadedRooms"][0] == state["manifest"]["start"]["room"], "the room the visitor stands in loads first"
+    assert sorted(state["loadedRooms"]) == sorted(room["id"] for room in state["manifest"]["rooms"])
+    assert page.locator("#room-progress").is_hidden(), "the loading indicator goes away"
     assert page.log.lines == []
 
 
