@@ -108,10 +108,17 @@ def camera_position(page: Any) -> list[float]:
 
 
 def wait_camera_at(page: Any, position: list[float], tolerance: float = ARRIVAL_TOLERANCE_M, timeout: int = 15000) -> None:
-    page.wait_for_function(
-        """([want, tol]) => { const c = window.__viewer.camera; if (!c) return false;
-             return Math.hypot(c.position[0] - want[0], c.position[1] - want[1], c.position[2] - want[2]) <= tol; }""",
-        arg=[position, tolerance], timeout=timeout)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            """([want, tol]) => { const c = window.__viewer.camera; if (!c) return false;
+                 return Math.hypot(c.position[0] - want[0], c.position[1] - want[1], c.position[2] - want[2]) <= tol; }""",
+            arg=[position, tolerance], timeout=timeout)
+    except PlaywrightTimeout:
+        state = tour_state(page)
+        brief = {key: state.get(key) for key in ("stop", "following", "gliding", "glides", "anchored", "gather", "errors", "uiErrors")}
+        raise AssertionError(f"camera at {camera_position(page)}, wanted {position}; tour {brief}") from None
 
 
 def free_canvas_point(page: Any) -> tuple[float, float]:

@@ -342,6 +342,7 @@ class TourUI {
     const pose = this.viewer.cameraPose();
     this.anchor = { position: pose.position, quaternion: pose.quaternion, teleports: this.viewer.xr?.teleports ?? 0,
       snapTurns: this.viewer.xr?.snapTurns ?? 0, xr: this.viewer.mode !== 'desktop' };
+    this.publish();
   }
 
   /** A visitor who moves the view themselves is looking around freely; the server (and the guide) hear of it. */
@@ -363,7 +364,7 @@ class TourUI {
       const turned = (2 * Math.acos(dot) * 180) / Math.PI;
       drifted = moved > DRIFT_METRES || turned > DRIFT_DEGREES;
     }
-    if (drifted) this.setFollowing(false);
+    if (drifted) { this.anchor = null; this.setFollowing(false); }
   }
 
   setFollowing(following) {
@@ -377,6 +378,8 @@ class TourUI {
   scheduleStart(key, startAt, action) {
     if (this.handledStart === key) return;
     this.handledStart = key;
+    // Until the glide has put the visitor somewhere new, "moved away from the anchor" means nothing.
+    this.anchor = null;
     clearTimeout(this.stopTimer);
     const localStart = this.client.toLocal(startAt ?? this.client.serverNow());
     const wait = localStart - Date.now();
