@@ -646,10 +646,7 @@ class _Converter:
         # recorded, so this partial object never leaves the loader. Without a required value there is no object.
         if not complete:
             return INVALID
-        try:
-            return cls(**values)
-        except TypeError:  # pragma: no cover - every field has a default, so this is a bug in model.py
-            raise
+        return cls(**values)  # every field has a default, so missing optional keys are fine
 
 
 def find_spec_file(path: Path) -> Path:
@@ -768,7 +765,8 @@ def load(path: Path, strict: bool = False, rooms_fit: bool = False) -> LoadedSpe
     errors = [p for p in problems if p.severity == "error"]
     if strict:
         problems[:] = [dataclasses.replace(p, severity="error") for p in problems]
-    if isinstance(exhibit, _Invalid) and not errors:  # pragma: no cover - a failed conversion always records why
+    if isinstance(exhibit, _Invalid) and not errors:
+        # A conversion that fails always records why; this guards the promise that no half-read model leaves.
         problems.append(Problem(display_path(spec_file), 0, 0, "", "the exhibit could not be read"))
     if any(p.severity == "error" for p in problems):
         raise SpecError(_sorted(problems, files))
