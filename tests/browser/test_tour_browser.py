@@ -394,3 +394,66 @@ def test_tour_client_orders_events_syncs_the_clock_and_resumes(browser: Any, tou
     assert out["backoff"] == out["expectedBackoff"] == [625, 1250, 2500, 5000, 10000, 12500, 12500]
     assert out["ended"] == {"timersAdded": 0, "finalClose": {"code": 4006, "reason": "tour ended"}}
     assert out["peek"] == {"exhibit": "bronze-age", "tour": "highlights", "expires": 1}
+
+
+def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour_base: str, tour_secret: bytes,
+                                                          open_page: Any) -> None:
+    """The same tour in a headset: flyTo moves the reference space, the status reaches the VR caption strip, a
+    teleport is "looking around", and the right grip returns to the guide. The guide is a plain protocol client."""
+    import json
+
+    from websockets.sync.client import connect
+
+    from tests.browser.test_xr import aim_right_controller, pull_trigger, world_to_local
+    from viewer.tours.tokens import mint_guide_token, visitor_code
+
+    tour_id = "jade-and-sound"  # not the other test's tour, so the two tests do not share state
+    manifest = json.loads((built_site / EXHIBIT / "exhibit.json").read_text(encoding="utf-8"))
+    stops = next(tour for tour in manifest["tours"] if tour["id"] == tour_id)["stops"]
+    token = mint_guide_token(tour_secret, EXHIBIT, tour_id)
+
+    with connect(tour_base.replace("http://", "ws://") + "/tours") as guide:
+        guide.send(json.dumps({"type": "hello", "v": 1, "token": token, "name": "Mei", "device": "vr"}))
+        welcome = json.loads(guide.recv(timeout=10))
+        assert welcome["type"] == "welcome" and welcome["role"] == "guide"
+
+        visitor = open_page(f"{tour_base}/{EXHIBIT}/?join={visitor_code(tour_secret, EXHIBIT, tour_id)}", xr=True)
+        visitor.wait_for_selector("#tour-name", timeout=10000)
+        assert visitor.locator("#tour-code").count() == 0, "a join link asks only for the name"
+        visitor.fill("#tour-name", "Li")
+        visitor.click(".tour-join button[type=submit]")
+        wait_tour(visitor, "t.connected && t.role === 'visitor' && t.synced")
+
+        visitor.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+        visitor.click("#VRButton")
+        visitor.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
+
+        guide.send(json.dumps({"type": "start", "stop": 0}))
+        wait_tour(visitor, "t.stop === 0")
+        view = stops[0]["view"]["position"]
+        visitor.wait_for_function(
+            "(w) => Math.hypot(__viewer.camera.position[0] - w[0], __viewer.camera.position[2] - w[2]) < 0.05",
+            arg=view, timeout=15000)
+        # The stop and "following" reach the in-headset caption strip.
+        caption = visitor.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('·')", timeout=5000)
+        status = tour_state(visitor)["statusText"]
+        assert caption.json_value() and visitor.evaluate("__viewer.xr.caption").startswith(status)
+
+        # The guide's head and laser become the 3D ghost.
+        guide.send(json.dumps({"type": "pose", "head": {"p": [11.5, 1.6, 0.5], "q": [0, 0, 0, 1]},
+                               "pointer": {"o": [11.6, 1.3, 0.4], "d": [0, -0.3, -0.95]}}))
+        wait_tour(visitor, "t.ghost && t.ghost.pointer && t.ghost.ghost === 'guide'")
+
+        # A teleport is the visitor going their own way; the right grip brings them back to the stop.
+        floor_point = [view[0] + 1.0, 0.0, view[2] + 1.0]
+        aim_right_controller(visitor, world_to_local(visitor, floor_point))
+        pull_trigger(visitor)
+        wait_tour(visitor, "t.following === false")
+        visitor.evaluate("__xrDevice.controllers.right.updateButtonValue('squeeze', 1)")
+        wait_tour(visitor, "t.grips >= 1")
+        visitor.evaluate("__xrDevice.controllers.right.updateButtonValue('squeeze', 0)")
+        wait_tour(visitor, "t.following === true")
+        visitor.wait_for_function(
+            "(w) => Math.hypot(__viewer.camera.position[0] - w[0], __viewer.camera.position[2] - w[2]) < 0.05",
+            arg=view, timeout=15000)
+        assert tour_state(visitor)["uiErrors"] == []

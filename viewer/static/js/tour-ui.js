@@ -22,7 +22,8 @@ const STRINGS = {
     closed_4004: 'This tour no longer exists.', closed_4006: 'The tour has ended.', closed_1000: 'You left the tour.',
     closed_4000: 'The server and this page speak different protocol versions.', closed: 'Disconnected.',
     refused: 'Not done: {message}', stale: 'Already moved on (now at stop {n}).', guideName: 'Guide', visitors: 'visitors',
-    handsUp: '{n} raised hand(s)',
+    handsUp: '{n} raised hand(s)', gripBack: 'right grip: back to the guide',
+    gripGuide: 'right grip: next stop, left grip: previous',
   },
   zh: {
     liveTour: '实时导览', joinTitle: '加入导览', code: '导览码', name: '你的名字', join: '加入', cancel: '取消',
@@ -43,7 +44,8 @@ const STRINGS = {
     closed_4004: '此导览已不存在。', closed_4006: '导览已结束。', closed_1000: '你已离开导览。',
     closed_4000: '服务器与本页面的协议版本不同。', closed: '已断开。',
     refused: '未执行：{message}', stale: '已经前进了（现在是第 {n} 站）。', guideName: '导览员', visitors: '观众',
-    handsUp: '{n} 人举手',
+    handsUp: '{n} 人举手', gripBack: '按右手握把回到导览员',
+    gripGuide: '右手握把：下一站，左手握把：上一站',
   },
 };
 
@@ -159,7 +161,7 @@ class TourUI {
     this.slot.append(this.panel);
 
     this.unsubscribers.push(this.viewer.on('language', () => this.render()));
-    this.unsubscribers.push(this.viewer.on('xrstart', () => this.onXRChange(true)));
+    this.unsubscribers.push(this.viewer.on('xrstart', (detail) => this.onXRChange(true, detail)));
     this.unsubscribers.push(this.viewer.on('xrend', () => this.onXRChange(false)));
 
     if (this.guideToken) this.connect({ token: this.guideToken });
@@ -625,20 +627,43 @@ class TourUI {
     const c = this.client;
     const stop = this.stopAt(c.tour.stop);
     const parts = [stop ? this.t('stopOf', { n: stop.index + 1, total: this.tour.stops.length, title: this.stopTitle(stop) }) : this.statusText()];
-    if (c.role === 'visitor' && c.me) parts.push(c.me.following ? this.t('followingGuide') : this.t('lookingAround'));
+    if (c.role === 'visitor' && c.me) parts.push(c.me.following ? this.t('followingGuide') : `${this.t('lookingAround')} (${this.t('gripBack')})`);
+    if (c.role === 'guide' && !this.gripHintShown) { parts.push(this.t('gripGuide')); this.gripHintShown = true; }
     const text = parts.join(' · ');
     this.viewer.xrNotice(text);
     this.lastXRNotice = text;
     setTimeout(() => { if (this.viewer.xr?.caption === text) this.viewer.xrNotice(''); }, XR_NOTICE_MS);
   }
 
-  onXRChange(entering) {
+  onXRChange(entering, detail = {}) {
+    if (entering && detail && detail.session) {
+      detail.session.addEventListener('squeeze', (event) => this.onGrip(event.inputSource?.handedness));
+    }
     // AR shows only the DOM overlay's subtree over the camera image: the panel moves there for the session.
     const overlay = document.getElementById('ar-overlay');
     if (entering && this.viewer.mode === 'immersive-ar' && overlay) overlay.append(this.panel);
     else if (!entering && this.panel.parentElement !== this.slot) this.slot.append(this.panel);
     if (entering) { this.anchor = null; setTimeout(() => this.setAnchor(), 50); }
     this.xrNotice();
+  }
+
+  /**
+   * The DOM panel is not visible in a headset, so the grips carry the few actions that matter there:
+   * guide — right grip next stop, left grip previous; visitor — right grip back to the guide, left grip hand up/down.
+   */
+  onGrip(handedness) {
+    const c = this.client;
+    if (!c || !c.connected) return;
+    this.grips = (this.grips || 0) + 1;
+    const right = handedness !== 'left';
+    if (c.role === 'guide') {
+      if (c.tour.status !== 'running') { if (right) c.start(0); } else if (right) c.next(); else c.previous();
+    } else if (right) {
+      if (c.me && !c.me.following) this.setFollowing(true);
+    } else {
+      c.hand(!(c.me && c.me.hand));
+    }
+    this.publish();
   }
 
   statusText() {
@@ -789,7 +814,7 @@ class TourUI {
     Object.assign(this.automation, summary, {
       role: c?.role || null, connected: Boolean(c?.connected), mounted: true, gliding: this.gliding > 0, glides: this.glides,
       posesSent: this.posesSent, posesReceived: this.posesReceived, pointing: this.pointing, narration: this.narration && { ...this.narration },
-      ghost: this.lastGhost || null, announcements: this.announcements.slice(), statusText: this.status.textContent,
+      ghost: this.lastGhost || null, grips: this.grips || 0, announcements: this.announcements.slice(), statusText: this.status.textContent,
       anchored: Boolean(this.anchor), serverNow: c ? c.serverNow() : null, tourId: this.tourId,
     });
   }

@@ -133,7 +133,7 @@ export class XRSupport {
         host.state.errors.push(`hit-test: ${error}`);
       }
     }
-    host.emit('xrstart', { mode: this.mode });
+    host.emit('xrstart', { mode: this.mode, session });  // the tour UI maps the grip buttons on the session
   }
 
   onSessionEnd() {
