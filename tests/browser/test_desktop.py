@@ -211,6 +211,13 @@ def test_tour_api(open_page, exhibit_url):
     assert ray is not None and abs(sum(c * c for c in ray["direction"]) - 1) < 1e-6
     page.evaluate("__viewer.setGhost('guide-1', null)")
     assert page.evaluate("__viewer.ghosts()") == []
+
+    # Tour narration goes through the captioned audio guide, optionally starting part-way in.
+    page.evaluate("__viewer.closePanel()")
+    track = page.evaluate("Object.values(__viewer.manifest.artifacts.find(a => a.audio && Object.keys(a.audio).length).audio)[0]")
+    page.evaluate("(track) => __viewer.playNarration(track, {startAtMs: 500})", track)
+    page.wait_for_function("__viewer.caption.length > 0", timeout=15000)
+    assert page.evaluate("document.querySelector('#tour-slot audio').currentTime") >= 0.5
     assert page.evaluate("__viewer.errors") == []
 
 

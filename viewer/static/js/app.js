@@ -29,13 +29,12 @@ import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
-import { I18n, artifactTitle } from './i18n.js';
-import { DesktopControls, EYE_HEIGHT } from './controls.js';
+import { I18n, RECORD_FIELDS, artifactTitle } from './i18n.js';
+import { DesktopControls } from './controls.js';
 import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
-import { RECORD_FIELDS } from './i18n.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -162,7 +161,7 @@ async function main() {
 
   // ── selection, panel, audio ──
   let audioGuide = null;
-  let audioSlotHome = document.createElement('div');
+  const narrationSlot = document.createElement('div');  // narration with no panel open plays in the tour slot
   function setCaption(text) {
     viewer.caption = text;
     captionBox.textContent = text;
@@ -459,8 +458,11 @@ async function main() {
     return { origin: ray.origin.toArray(), direction: ray.direction.toArray() };
   };
   viewer.playNarration = async (narration, { startAtMs = 0 } = {}) => {
-    let slot = document.querySelector('#panel .audio-slot');
-    if (!slot) { slot = audioSlotHome; if (!slot.isConnected) { slot.className = 'audio-slot narration'; viewer.tourSlot.append(slot); } }
+    let slot = viewer.openPanel ? document.querySelector('#panel .audio-slot') : null;
+    if (!slot) {
+      slot = narrationSlot;
+      if (!slot.isConnected) { slot.className = 'audio-slot narration'; viewer.tourSlot.append(slot); }
+    }
     audioGuide = new AudioGuide(slot, setCaption);
     audioGuide.load(narration, i18n.language, i18n.t('audio'));
     await audioGuide.play(startAtMs);
