@@ -261,6 +261,21 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
     wait_tour(visitor, "t.stop === 2")
     wait_camera_at(visitor, stops[2]["view"]["position"])
 
+    # Handover: a second guide (a plain protocol client) joins; the page offers it the lead, and the visitors'
+    # ghost follows the new lead.
+    from websockets.sync.client import connect
+
+    with connect(base.replace("http://", "ws://") + "/tours") as second:
+        second.send(json.dumps({"type": "hello", "v": 1, "token": mint_guide_token(tour_secret, EXHIBIT, TOUR),
+                                "name": "Wei", "device": "phone"}))
+        second_id = json.loads(second.recv(timeout=10))["member"]
+        guide.click(f".tour-member[data-member='{second_id}'] .tour-handover")
+        wait_tour(visitor, f"t.lead === '{second_id}'")
+        second.send(json.dumps({"type": "pose", "head": {"p": [1.0, 1.6, 1.0], "q": [0, 0, 0, 1]}, "pointer": None}))
+        wait_tour(visitor, f"t.ghost && t.ghost.member === '{second_id}' && t.ghost.ghost === 'guide'")
+        second.send(json.dumps({"type": "leave"}))
+    wait_tour(visitor, f"t.lead === '{tour_state(guide)['member']}'")
+
     # Leaving is for good: the guide's list drops the visitor, and the visitor gets the join form back.
     visitor.click(".tour-leave")
     wait_tour(guide, f"!t.members.some(m => m.id === '{visitor_id}')")
