@@ -7,6 +7,7 @@ import gzip
 import http.server
 import json
 import mimetypes
+import re
 import socketserver
 import sys
 import tempfile
@@ -144,18 +145,20 @@ class StaticSite:
             return self._html(body)
         content_type = MIME_TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]
         response_headers = {"Content-Type": content_type or "application/octet-stream", "Cache-Control": "no-cache"}
+        requested = _header(headers, "range")
+        if requested:
+            return _byte_range(requested, body, response_headers)
         if self.accepts_gzip(headers) and target.suffix.lower() in COMPRESSIBLE and len(body) > 1024:
             body = self.compressed(target, body)
             response_headers["Content-Encoding"] = "gzip"
             response_headers["Vary"] = "Accept-Encoding"
+        else:
+            response_headers["Accept-Ranges"] = "bytes"
         return 200, response_headers, body
 
     @staticmethod
     def accepts_gzip(headers: Mapping[str, str] | None) -> bool:
-        if not headers:
-            return False
-        value = next((v for k, v in headers.items() if k.lower() == "accept-encoding"), "")
-        return "gzip" in value.lower()
+        return "gzip" in _header(headers, "accept-encoding").lower()
 
     def compressed(self, target: Path, body: bytes) -> bytes:
         """gzip once per file version: three.js is 2.4 MB as sent raw and about a quarter of that gzipped."""
@@ -189,6 +192,31 @@ class StaticSite:
         if not resolved.is_relative_to(self.root) or not resolved.exists():
             return None
         return resolved
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str:
+    if not headers:
+        return ""
+    return next((value for key, value in headers.items() if key.lower() == name), "")
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(requested: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """One byte range (RFC 9110 §14): browsers need it to seek in audio, e.g. to start narration in sync."""
+    match = _RANGE.match(requested.strip())
+    size = len(body)
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.group(1), match.group(2)
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:  # a suffix: the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        if start <= end:
+            headers = {**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Accept-Ranges": "bytes"}
+            return 206, headers, body[start:end + 1]
+    return 416, {"Content-Range": f"bytes */{size}", "Content-Type": "text/plain"}, b""
 
 
 def snapshot(folder: Path, ignore: tuple[Path, ...] = ()) -> dict[str, tuple[int, int]]:

@@ -179,3 +179,17 @@ def test_text_assets_are_gzipped_for_clients_that_ask(site: Path):
     assert "Content-Encoding" not in plain_headers and plain == big.read_bytes()
     _, glb_headers, _ = static.respond("/ex/rooms/hall.1a2b.glb", {"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in glb_headers, "meshopt GLBs are already compressed"
+
+
+def test_byte_ranges_let_browsers_seek_in_audio(site: Path):
+    audio = site / "ex" / "media" / "guide.mp3"
+    audio.write_bytes(bytes(range(256)) * 4)
+    static = StaticSite(site)
+    status, headers, body = static.respond("/ex/media/guide.mp3", {"Range": "bytes=10-19"})
+    assert status == 206 and body == audio.read_bytes()[10:20] and headers["Content-Range"] == "bytes 10-19/1024"
+    status, headers, body = static.respond("/ex/media/guide.mp3", {"Range": "bytes=1000-"})
+    assert status == 206 and len(body) == 24
+    status, _, body = static.respond("/ex/media/guide.mp3", {"Range": "bytes=-4"})
+    assert status == 206 and body == audio.read_bytes()[-4:]
+    assert static.respond("/ex/media/guide.mp3", {"Range": "bytes=5000-"})[0] == 416
+    assert static.respond("/ex/media/guide.mp3")[1]["Accept-Ranges"] == "bytes"
