@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,14 @@ class TourState:
         marker = '"members":[]'
         index = text.index(marker) + len(marker) - 1
         return text[:index] + ",".join(pieces) + text[index:]
+
+    def copy(self) -> TourState:
+        """An independent copy (members copied one level deep; cached member JSON is shared, being immutable)."""
+        twin = TourState(self.info, self.seq, self.status, self.stop, self.start_at, self.lead,
+                         copy.deepcopy(self.gather))
+        twin.members = {member_id: dataclasses.replace(member) for member_id, member in self.members.items()}
+        twin._member_json = dict(self._member_json)
+        return twin
 
     @classmethod
     def from_snapshot(cls, info: TourInfo, snapshot: dict[str, Any]) -> TourState:

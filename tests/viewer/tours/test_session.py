@@ -159,3 +159,14 @@ def test_snapshot_text_from_cached_members_equals_the_plain_snapshot() -> None:
     publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=10))
     publish(state, state.decide_leave("v2", "left"))
     assert json.loads(state.snapshot_text(None, NOW)) == state.snapshot(None, NOW)
+
+
+def test_copy_is_independent() -> None:
+    state = tour_with(guide(), visitor())
+    state.snapshot_text(None, NOW)
+    twin = state.copy()
+    command(twin, "v1", p.Hand(True))
+    command(twin, "g1", p.Start(0))
+    assert not state.members["v1"].hand and state.status == "waiting" and state.seq == 3
+    assert twin.members["v1"].hand and twin.seq == 5
+    assert state.snapshot_text(None, NOW) != twin.snapshot_text(None, NOW)
