@@ -361,6 +361,17 @@ def serving(site: StaticSite, host: str = "127.0.0.1", port: int = 0) -> Iterato
         thread.join(timeout=5)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the plain server like Ctrl-C does, so the temporary site is removed (the tour server does its own)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
         watch: bool = True, tours: TourRunner | None = None, log: TextIO | None = None,
         ready: Callable[[str], None] | None = None) -> int:
@@ -386,6 +397,7 @@ def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int =
         else:
             server = static_http_server(preview.site, host, port)
             announce(server.server_address[1])
+            _stop_on_sigterm()
             try:
                 server.serve_forever()
             finally:

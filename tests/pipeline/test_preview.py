@@ -193,3 +193,41 @@ def test_byte_ranges_let_browsers_seek_in_audio(site: Path):
     assert status == 206 and body == audio.read_bytes()[-4:]
     assert static.respond("/ex/media/guide.mp3", {"Range": "bytes=5000-"})[0] == 416
     assert static.respond("/ex/media/guide.mp3")[1]["Accept-Ranges"] == "bytes"
+
+
+@pytest.mark.parametrize("tours", [True, False], ids=["with-tours", "no-tours"])
+def test_vitrina_serve_builds_serves_and_cleans_up(tours: bool):
+    """The CLI composition: build + preview (+ the tour server on the same port), stopped by SIGTERM."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "-m", "pipeline.cli", "serve", str(REPO / "exhibits" / "minimal"), "--port", "0"]
+    process = subprocess.Popen([*command, *([] if tours else ["--no-tours"])], cwd=REPO, stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, text=True)
+    try:
+        lines: list[str] = []
+        found = None
+        while found is None:
+            line = process.stderr.readline()
+            assert line, f"vitrina serve stopped: {''.join(lines)}"
+            lines.append(line)
+            found = re.search(r"serving (\S+) on (http://127\.0\.0\.1:\d+/)", line)
+        site_dir, base = Path(found.group(1)), found.group(2)
+        index = urllib.request.urlopen(base).read()
+        assert b"/__vitrina/reload.js" in index
+        status = json.loads(urllib.request.urlopen(base + STATUS_PATH.lstrip("/")).read())
+        assert status["ok"] and status["generation"] == 1
+        if tours:
+            assert json.loads(urllib.request.urlopen(base + "healthz").read())["status"] == "ok"
+        else:
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(base + "healthz")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert process.returncode == 0
+    assert not site_dir.exists(), "the temporary site is removed on exit"
