@@ -29,7 +29,7 @@ from websockets.http11 import Request, Response
 from viewer.tours import protocol as p
 from viewer.tours import tokens
 from viewer.tours.session import Member, TourFull, TourInfo, TourState, visitor_concerned
-from viewer.tours.store import MemoryStore, RedisStore, TourStore
+from viewer.tours.store import JOINED_PREFIX, MemoryStore, RedisStore, TourStore
 
 log = logging.getLogger("vitrina.tours")
 
@@ -489,6 +489,8 @@ class TourServer:
             if joined.role == "guide":
                 hub.guides[member.id] = peer
             self.peers.add(peer)
+        if resumed:
+            await self.store.announce_join(info, member.id)
         return hub
 
     def _credentials(self, hello: p.Hello) -> tuple[TourInfo | None, Member, int | None, float]:
@@ -523,8 +525,15 @@ class TourServer:
         return hub
 
     def remote_pose(self, key: str, text: str) -> None:
+        """A pose (or a join announcement) published by another process for one of our tours."""
         hub = self.hubs.get(key)
         if hub is None:
+            return
+        if text.startswith(JOINED_PREFIX):
+            older = hub.peers.get(text[len(JOINED_PREFIX):])
+            if older is not None:
+                older.replaced = True
+                self.close_later(older, p.CLOSE_REPLACED, "replaced by a newer connection")
             return
         with contextlib.suppress(ValueError):
             pose = json.loads(text)
@@ -640,6 +649,8 @@ class TourServer:
             return  # never joined, or replaced by a newer connection of the same member
         del hub.peers[peer.member_id]
         hub.guides.pop(peer.member_id, None)
+        if peer.replaced:
+            return  # the member is connected on another process
         if self.closing:
             return  # shutting down: members stay as they are and resume on the next process
         await hub.commit(lambda state: state.decide_away(peer.member_id))

@@ -42,6 +42,8 @@ class TourStore(Protocol):
 
     async def claim(self, info: TourInfo, member_id: str) -> None: ...
 
+    async def announce_join(self, info: TourInfo, member_id: str) -> None: ...
+
     async def orphans(self, info: TourInfo, online: list[str]) -> list[str]: ...
 
     async def close(self) -> None: ...
@@ -88,6 +90,9 @@ class MemoryStore:
     async def claim(self, info: TourInfo, member_id: str) -> None:
         return None
 
+    async def announce_join(self, info: TourInfo, member_id: str) -> None:
+        return None  # one process: the server replaces an older connection itself
+
     async def orphans(self, info: TourInfo, online: list[str]) -> list[str]:
         return []
 
@@ -109,6 +114,7 @@ return 1
 """
 
 
+JOINED_PREFIX = "!joined:"  # on the pose channel: a control message, never valid pose JSON
 PROCESS_TTL_MS = 5000  # a process that has not renewed its key for this long is presumed dead
 
 
@@ -157,6 +163,10 @@ class RedisStore:
     async def claim(self, info: TourInfo, member_id: str) -> None:
         """Record that this process holds the member's connection."""
         await self._redis.hset(_owners_key(info), member_id, self._origin)
+
+    async def announce_join(self, info: TourInfo, member_id: str) -> None:
+        """Tell the other processes this member connected here, so one holding an older connection closes it."""
+        await self._redis.publish(_keys(info)[2], f"{self._origin}|{JOINED_PREFIX}{member_id}")
 
     async def orphans(self, info: TourInfo, online: list[str]) -> list[str]:
         """Members marked online whose owning process is gone (killed without a clean close)."""

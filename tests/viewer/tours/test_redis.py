@@ -132,3 +132,19 @@ async def test_a_third_process_serves_snapshots_from_redis(servers: list[ServerP
     snapshot = await again.expect("snapshot")
     assert (snapshot["tour"]["status"], snapshot["tour"]["stop"]) == ("running", 2)
     assert [m["name"] for m in snapshot["members"]] == ["Mei"]
+
+
+async def test_a_newer_connection_on_another_process_replaces_the_older(servers: list[ServerProcess]) -> None:
+    a, b = servers[0].handle, servers[1].handle
+    guide = await a.guide()
+    visitor = await a.visitor()
+    await visitor.expect("snapshot")
+    again = await b.join({"resume": {"token": visitor.welcome["resume_token"], "seq": 0}})
+    assert again.welcome["member"] == visitor.welcome["member"] and again.welcome["resumed"]
+    assert await visitor.closed(timeout=5) == 4003
+    await guide.send(type="start")
+    assert (await again.expect("event", timeout=5, kind="tour_started"))["stop"] == 0
+    # The replaced connection did not mark the member away: it is online on B.
+    await guide.send(type="ping")
+    await guide.expect("pong")
+    assert not [m for m in guide.seen if m.get("kind") == "member_away"]
