@@ -2,61 +2,57 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from pipeline.errors import Problem, SpecError
 from pipeline.preview import Preview, serving
-from tests.browser.fixture_site import EXHIBIT_ID, make_fixture_site
 
 pytestmark = pytest.mark.browser
 
 
-def title_builder(spec_dir: Path):
-    """Builds the fixture site titled by spec_dir/title.json; invalid JSON is a located spec error."""
-    def build(out_dir: Path) -> None:
-        source = spec_dir / "title.json"
-        try:
-            title = json.loads(source.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise SpecError([Problem(str(source), error.lineno, error.colno, "title", error.msg)]) from None
-        make_fixture_site(out_dir, title=title)
-    return build
-
-
 def test_change_reloads_the_page_and_a_broken_spec_shows_the_overlay(browser, tmp_path):
-    spec = tmp_path / "spec"
-    spec.mkdir()
-    (spec / "title.json").write_text(json.dumps({"zh": "第一版", "en": "First"}), encoding="utf-8")
-    preview = Preview(title_builder(spec), spec, tmp_path / "site", poll_seconds=0.1, debounce_seconds=0.15)
-    assert preview.build()
+    """The designer's loop with the real compiler on a copy of exhibits/minimal."""
+    import shutil
+
+    from pipeline.build import BuildOptions, build
+    from tests.conftest import REPO
+
+    spec = tmp_path / "minimal"
+    shutil.copytree(REPO / "exhibits" / "minimal", spec, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    yaml = spec / "exhibit.yaml"
+    original = yaml.read_text(encoding="utf-8")
+    assert "title: A vase in a room" in original
+    options = BuildOptions(quiet=True, cache_dir=tmp_path / "cache", jobs=1)
+    preview = Preview(lambda out: build(spec, out, options), spec, tmp_path / "site",
+                      poll_seconds=0.1, debounce_seconds=0.15)
+    assert preview.build(), preview.status.error
     preview.start_watching()
     context = browser.new_context(viewport={"width": 800, "height": 500})
     try:
         with serving(preview.site) as base:
             page = context.new_page()
-            page.goto(f"{base}/{EXHIBIT_ID}/index.html")
+            page.goto(f"{base}/minimal/index.html")
             page.wait_for_function("window.__vitrinaPreview && window.__vitrinaPreview.status")
-            assert page.locator("#exhibit-title").inner_text() == "第一版"
+            assert page.locator("#exhibit-title").inner_text() == "A vase in a room"
             page.evaluate("window.__beforeReload = true")
 
-            (spec / "title.json").write_text(json.dumps({"zh": "第二版", "en": "Second"}), encoding="utf-8")
-            page.wait_for_function("document.getElementById('exhibit-title').textContent === '第二版'", timeout=30000)
+            yaml.write_text(original.replace("title: A vase in a room", "title: A vase, edited"), encoding="utf-8")
+            page.wait_for_function("document.getElementById('exhibit-title').textContent === 'A vase, edited'",
+                                   timeout=30000)
             assert page.evaluate("window.__beforeReload") is None, "the page was reloaded, not patched"
 
-            (spec / "title.json").write_text('{"zh": "坏了", "en": }', encoding="utf-8")
+            yaml.write_text(original.replace("size: [6, 5, 3]", "size: [6, five, 3]"), encoding="utf-8")
             overlay = page.locator("#vitrina-build-error")
             overlay.wait_for(state="visible", timeout=30000)
-            assert "title.json:1:" in overlay.inner_text() and "nothing was built" in overlay.inner_text()
+            problems = overlay.inner_text()
+            assert "exhibit.yaml:" in problems and "rooms[0].size" in problems and "nothing was built" in problems
             assert overlay.get_attribute("role") == "alert"
             page.reload()
             overlay.wait_for(state="visible", timeout=10000)
-            assert page.locator("#exhibit-title").inner_text() == "第二版", "the last good build is still served"
+            assert page.locator("#exhibit-title").inner_text() == "A vase, edited", "the last good build is served"
 
-            (spec / "title.json").write_text(json.dumps({"zh": "第三版", "en": "Third"}), encoding="utf-8")
-            page.wait_for_function("document.getElementById('exhibit-title').textContent === '第三版'", timeout=30000)
+            yaml.write_text(original, encoding="utf-8")
+            page.wait_for_function("document.getElementById('exhibit-title').textContent === 'A vase in a room'",
+                                   timeout=30000)
             assert not overlay.is_visible()
     finally:
         context.close()
