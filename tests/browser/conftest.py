@@ -53,15 +53,6 @@ def browser(chromium: str) -> Iterator[Any]:
         instance.close()
 
 
-@pytest.fixture(scope="package")
-def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.browser.fixture_site import make_fixture_site
-
-    root = tmp_path_factory.mktemp("fixture-site")
-    make_fixture_site(root)
-    return root
-
-
 EXHIBIT = "bronze-age"
 
 

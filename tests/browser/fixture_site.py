@@ -1,4 +1,4 @@
-"""A small built site made in test code (two rooms, three artifacts, audio with captions) for viewer tests.
+"""A small built site made in test code (two rooms, three artifacts, audio with captions) for the site tests.
 
 It follows docs/manifest.md so the viewer can be tested without the compiler; the room GLBs are plain trimesh
 exports whose artifact nodes carry the artifact ids, as the compiler's do.
@@ -151,11 +151,9 @@ def fixture_manifest() -> dict:
 ARTIFACT_COLOURS = {"ding": (220, 40, 30, 255), "scroll": (40, 180, 60, 255), "vase": (40, 90, 220, 255)}
 
 
-def make_fixture_site(out_root: Path, title: dict[str, str] | None = None) -> dict:
+def make_fixture_site(out_root: Path) -> dict:
     """Write the fixture exhibit's files and its site into out_root; returns the manifest."""
     manifest = fixture_manifest()
-    if title is not None:
-        manifest["exhibit"]["title"] = title
     exhibit_dir = out_root / EXHIBIT_ID
     (exhibit_dir / "rooms").mkdir(parents=True, exist_ok=True)
     (exhibit_dir / "media").mkdir(parents=True, exist_ok=True)
