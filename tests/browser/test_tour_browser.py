@@ -437,7 +437,14 @@ def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour
         assert visitor.locator("#tour-code").count() == 0, "a join link asks only for the name"
         visitor.fill("#tour-name", "Li")
         visitor.click(".tour-join button[type=submit]")
-        wait_tour(visitor, "t.connected && t.role === 'visitor' && t.synced")
+        joined = wait_tour(visitor, "t.connected && t.role === 'visitor' && t.synced")
+
+        # Reloading a join link carries on as the same member (the tab kept the resume token), with no form.
+        visitor.reload()
+        visitor.wait_for_function("window.__viewer && window.__viewer.ready", timeout=60000)
+        again = wait_tour(visitor, "t.connected && t.synced")
+        assert again["member"] == joined["member"] and again["role"] == "visitor"
+        assert visitor.locator("form.tour-join").count() == 0
 
         visitor.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
         visitor.click("#VRButton")

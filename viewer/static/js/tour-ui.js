@@ -164,8 +164,14 @@ class TourUI {
     this.unsubscribers.push(this.viewer.on('xrstart', (detail) => this.onXRChange(true, detail)));
     this.unsubscribers.push(this.viewer.on('xrend', () => this.onXRChange(false)));
 
-    if (this.guideToken) this.connect({ token: this.guideToken });
-    else this.showJoinForm();
+    if (this.guideToken) {
+      this.connect({ token: this.guideToken });
+    } else {
+      this.showJoinForm();
+      // A reload of a join link within the grace window carries on as the same member, without asking again.
+      const name = this.nameInput.value.trim();
+      if (this.linkCode && name && this.readStored(this.storageKeyFor({ code: this.linkCode }))) this.connect({ code: this.linkCode, name });
+    }
     this.render();
   }
 
@@ -214,10 +220,9 @@ class TourUI {
     if (this.client) { this.client.disconnect(); for (const timer of this.timers) clearInterval(timer); this.timers = []; }
     this.handledStart = null;
     const kind = credentials.token ? 'guide' : 'visitor';
-    const key = credentials.token ? `guide:${credentials.token.slice(-16)}` : `visitor:${credentials.code.toUpperCase()}`;
     this.client = new TourClient({
       url: tourServerUrl(), credentials, device: deviceKind(this.viewer),
-      storage: window.sessionStorage, storageKey: `vitrina-tour-resume:${this.manifest.exhibit.id}:${key}`,
+      storage: window.sessionStorage, storageKey: this.storageKeyFor(credentials),
     });
     this.expectedRole = kind;
     const c = this.client;
@@ -232,6 +237,17 @@ class TourUI {
     this.timers.push(setInterval(() => this.tick(), POSE_INTERVAL_MS));
     this.timers.push(setInterval(() => this.checkDrift(), DRIFT_CHECK_MS));
     this.render();
+  }
+
+  /** Where a tab keeps its resume token: per exhibit and credential, so two tours in two tabs do not collide. */
+  storageKeyFor(credentials) {
+    const key = credentials.token ? `guide:${credentials.token.slice(-16)}`
+      : `visitor:${credentials.code.toUpperCase().replace(/[^0-9A-Z]/g, '')}`;
+    return `vitrina-tour-resume:${this.manifest.exhibit.id}:${key}`;
+  }
+
+  readStored(key) {
+    try { return window.sessionStorage.getItem(key); } catch { return null; }
   }
 
   onWelcome() {
