@@ -100,7 +100,8 @@ class MemoryStore:
         return None
 
 
-# Append events only if the stream ends exactly at the seq the caller decided on; write the snapshot with them.
+# Append events only if the stream ends exactly at the seq the caller decided on. ARGV: expected seq, MAXLEN,
+# snapshot JSON (or "" when this append does not carry one), then the events. The snapshot is written with them.
 _APPEND_SCRIPT = """
 local last = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 if last ~= tonumber(ARGV[1]) then return 0 end
@@ -109,9 +110,14 @@ for i = 4, #ARGV do
   seq = seq + 1
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[i])
 end
-redis.call('HSET', KEYS[2], 'seq', seq, 'state', ARGV[3])
+redis.call('HSET', KEYS[2], 'seq', seq)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'state', ARGV[3], 'state_seq', seq) end
 return 1
 """
+
+# A snapshot is stored every this many events (and the stream keeps far more), so an append costs O(1) bytes
+# instead of O(members): with 2000 members a snapshot is ~240 KB. Loading = the snapshot + the events after it.
+SNAPSHOT_EVERY = 100
 
 
 JOINED_PREFIX = "!joined:"  # on the pose channel: a control message, never valid pose JSON
@@ -181,20 +187,27 @@ class RedisStore:
                 if owner and owner != self._origin and owner not in alive]
 
     async def load(self, info: TourInfo) -> TourState:
-        stored = await self._redis.hget(_keys(info)[1], "state")
-        if stored is None:
-            return TourState(info)
-        return TourState.from_snapshot(info, json.loads(stored))
+        stored, seq = await self._redis.hmget(_keys(info)[1], ["state", "seq"])  # type: ignore[misc]
+        state = TourState(info) if stored is None else TourState.from_snapshot(info, json.loads(stored))
+        head = int(seq or 0)
+        if head > state.seq:
+            missed = await self.events_after(info, state.seq, head)
+            if missed is None:
+                raise RuntimeError(f"tour {info.key}: the stream no longer covers the stored snapshot")
+            for event in missed:
+                state.apply(event)
+        return state
 
     async def append(self, state: TourState, events: list[dict[str, Any]]) -> bool:
-        after = state.copy()
-        for event in events:
-            after.apply(event)
+        assert self._log_length > 2 * SNAPSHOT_EVERY, "the stream must outlive the latest snapshot"
         events_key, state_key, _, _ = _keys(state.info)
         texts = [json.dumps(event, separators=(",", ":"), ensure_ascii=False) for event in events]
-        # The whole state goes with every event: simple and atomic, but O(members) bytes per event (see the
-        # report: a members hash written per changed member is the next step for very large tours).
-        snapshot = after.snapshot_text(None, 0)
+        snapshot = ""
+        if (state.seq + len(events)) // SNAPSHOT_EVERY > state.seq // SNAPSHOT_EVERY or state.seq == 0:
+            after = state.copy()
+            for event in events:
+                after.apply(event)
+            snapshot = after.snapshot_text(None, 0)
         done = await self._append(keys=[events_key, state_key], args=[state.seq, self._log_length, snapshot, *texts])
         return bool(done)
 
