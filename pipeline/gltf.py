@@ -45,6 +45,24 @@ XMP_CONTEXT = {
 # Image MIME types that core glTF cannot reference directly, and the extension that can.
 IMAGE_EXTENSIONS = {"image/webp": "EXT_texture_webp", "image/ktx2": "KHR_texture_basisu"}
 
+REPEAT = 10497
+
+# Property values the extensions define as defaults; left out of the JSON when a material has them.
+EXTENSION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "KHR_texture_transform": {"offset": [0.0, 0.0], "rotation": 0.0, "scale": [1.0, 1.0]},
+    "KHR_materials_emissive_strength": {"emissiveStrength": 1.0},
+    "KHR_materials_ior": {"ior": 1.5},
+    "KHR_materials_specular": {"specularFactor": 1.0, "specularColorFactor": [1.0, 1.0, 1.0]},
+    "KHR_materials_sheen": {"sheenColorFactor": [0.0, 0.0, 0.0], "sheenRoughnessFactor": 0.0},
+    "KHR_materials_clearcoat": {"clearcoatFactor": 0.0, "clearcoatRoughnessFactor": 0.0},
+    "KHR_materials_transmission": {"transmissionFactor": 0.0},
+    "KHR_materials_volume": {"thicknessFactor": 0.0, "attenuationColor": [1.0, 1.0, 1.0]},
+    "KHR_materials_iridescence": {"iridescenceFactor": 0.0, "iridescenceIor": 1.3,
+                                  "iridescenceThicknessMinimum": 100.0, "iridescenceThicknessMaximum": 400.0},
+    "KHR_materials_anisotropy": {"anisotropyStrength": 0.0, "anisotropyRotation": 0.0},
+    "KHR_materials_dispersion": {"dispersion": 0.0},
+}
+
 
 @dataclass(frozen=True)
 class GltfOptions:
@@ -79,6 +97,39 @@ def _pad4(data: bytes | bytearray, fill: bytes = b"\x00") -> bytes:
     return bytes(data) + fill * (-len(data) % 4)
 
 
+def _padded_rows(rows: np.ndarray) -> np.ndarray:
+    """(count, k) values as (count, stride) bytes, each row zero-padded to a multiple of 4 bytes."""
+    count = len(rows)
+    element = rows.dtype.itemsize * (rows.shape[1] if rows.ndim > 1 else 1)
+    padded = np.zeros((count, element + (-element % 4)), dtype=np.uint8)
+    padded[:, :element] = rows.view(np.uint8).reshape(count, element)
+    return padded
+
+
+@dataclass
+class _ViewGroup:
+    """Accessors that share one bufferView: same kind of data, same element layout, same meshopt mode and filter.
+
+    element is the byteStride (vertex data, and every meshopt ATTRIBUTES view) or the index size; mode None means
+    the view is stored uncompressed. Chunks follow each other without gaps, so a compressed view is one stream.
+    """
+
+    target: int | None
+    element: int
+    mode: str | None
+    filter: str = "NONE"
+    chunks: list[bytes] = field(default_factory=list)
+    accessors: list[tuple[int, int]] = field(default_factory=list)
+    length: int = 0
+    count: int = 0
+
+    def add(self, accessor: int, data: bytes, count: int) -> None:
+        self.accessors.append((accessor, self.length))
+        self.chunks.append(data)
+        self.length += len(data)
+        self.count += count
+
+
 class _GlbWriter:
     """One write: accumulates buffer views in one binary blob, deduplicating shared IR objects by identity."""
 
@@ -89,6 +140,7 @@ class _GlbWriter:
         self.blob = bytearray()
         # With meshopt, uncompressed views live in a fallback buffer that has no bytes in the file.
         self.fallback_length = 0
+        self.groups: dict[tuple[Any, ...], _ViewGroup] = {}
         self.used: set[str] = set()
         self.required: set[str] = set()
         self.node_index: dict[int, int] = {}
@@ -114,31 +166,26 @@ class _GlbWriter:
         return offset
 
     def _buffer_view(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:
-        view = gl.BufferView(buffer=0, byteOffset=self._append(data), byteLength=len(data),
+        view = gl.BufferView(buffer=0, byteOffset=self._append(data) or None, byteLength=len(data),
                              byteStride=stride, target=target)
         self.doc.bufferViews.append(view)
         return len(self.doc.bufferViews) - 1
 
-    def _compressed_view(self, data: bytes, target: int, stride: int, count: int, mode: str,
-                         filter_name: str = "NONE") -> int:
-        from pipeline import meshopt  # only needed when asked for
+    def _group(self, key: tuple[Any, ...], target: int | None, element: int, mode: str | None,
+               filter_name: str = "NONE") -> _ViewGroup:
+        if key not in self.groups:
+            self.groups[key] = _ViewGroup(target, element, mode, filter_name)
+        return self.groups[key]
 
-        encoded = meshopt.encode_buffer_view(data, count, stride, mode)
-        offset = self._append(encoded)
-        fallback_offset = self.fallback_length
-        self.fallback_length += len(data) + (-len(data) % 4)
-        extension: dict[str, Any] = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded),
-                                     "byteStride": stride, "count": count, "mode": mode}
-        if filter_name != "NONE":
-            extension["filter"] = filter_name
-        view = gl.BufferView(buffer=1, byteOffset=fallback_offset, byteLength=len(data),
-                             byteStride=stride if target == ARRAY_BUFFER else None, target=target,
-                             extensions={"EXT_meshopt_compression": extension})
-        self.doc.bufferViews.append(view)
-        return len(self.doc.bufferViews) - 1
+    def _accessor(self, array: np.ndarray, *, kind: str, target: int | None = None, normalized: bool = False,
+                  min_max: bool = False, attribute: str = "", triangle_list: bool = False,
+                  keyframes: str = "") -> int:
+        """Add an accessor whose bytes join the shared bufferView of its kind (see `_ViewGroup`).
 
-    def _accessor(self, array: np.ndarray, *, target: int | None = None, normalized: bool = False,
-                  min_max: bool = False, attribute: str = "", triangle_list: bool = False) -> int:
+        kind names what the data is for ("vertex:NORMAL", "index", "time", "keyframe:rotation", "skin",
+        "instance"): like gltfpack, data of one kind and layout shares one view, so the JSON holds a few views
+        and meshopt encodes long streams. keyframes: the animation path whose meshopt filter applies.
+        """
         array = np.ascontiguousarray(array)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
@@ -148,29 +195,31 @@ class _GlbWriter:
         components = int(np.prod(array.shape[1:])) if array.ndim > 1 else 1
         rows = array.reshape(count, components)
         element = rows.dtype.itemsize * components
-        stride = None
-        if target == ARRAY_BUFFER:
-            # Vertex attribute elements must start on 4-byte boundaries: pad each row (e.g. int16 VEC3 → 8 bytes).
-            stride = element + (-element % 4)
-            padded = np.zeros((count, stride), dtype=np.uint8)
-            padded[:, :element] = rows.view(np.uint8).reshape(count, element)
-            data = padded.tobytes()
-        else:
-            data = rows.tobytes()
-        if self.options.meshopt and target == ARRAY_BUFFER and count > 0:
-            from pipeline import meshopt
-
-            stream = meshopt.vertex_stream(attribute, rows, normalized)
-            stream_bytes = np.ascontiguousarray(stream.rows).tobytes()
-            view = self._compressed_view(stream_bytes, target, int(stream.rows.shape[1]), count, "ATTRIBUTES",
-                                         stream.filter)
-        elif self.options.meshopt and target == ELEMENT_ARRAY_BUFFER and count > 0 and rows.dtype.itemsize in (2, 4):
+        meshopt = self.options.meshopt and count > 0
+        if target == ELEMENT_ARRAY_BUFFER:
+            size = rows.dtype.itemsize
             # TRIANGLES mode is for triangle lists only; lines and points use the generic INDICES mode.
-            mode = "TRIANGLES" if triangle_list and count % 3 == 0 else "INDICES"
-            view = self._compressed_view(data, target, rows.dtype.itemsize, count, mode)
+            mode = ("TRIANGLES" if triangle_list and count % 3 == 0 else "INDICES") if meshopt else None
+            group = self._group(("index", size, mode), target, size, mode)
+            data = rows.tobytes()
+        elif target == ARRAY_BUFFER or (meshopt and element % 4 == 0 and element <= 256):
+            if meshopt:
+                from pipeline import meshopt as codec  # only needed when asked for
+
+                stream = (codec.keyframe_stream(keyframes, rows) if keyframes
+                          else codec.vertex_stream(attribute, rows, normalized))
+                stored, filter_name, mode = stream.rows, stream.filter, "ATTRIBUTES"
+            else:
+                # Vertex attribute elements must start on 4-byte boundaries: pad each row (int16 VEC3 → 8 bytes).
+                stored = _padded_rows(rows)
+                filter_name, mode = "NONE", None
+            stride = int(stored.shape[1])
+            group = self._group((kind, stride, filter_name, mode), target, stride, mode, filter_name)
+            data = np.ascontiguousarray(stored).tobytes()
         else:
-            view = self._buffer_view(data, target=target, stride=stride)
-        accessor = gl.Accessor(bufferView=view, byteOffset=0, componentType=COMPONENT_TYPES[rows.dtype],
+            group = self._group((kind, None, "NONE", None), target, 4, None)
+            data = _pad4(rows.tobytes())
+        accessor = gl.Accessor(bufferView=None, byteOffset=None, componentType=COMPONENT_TYPES[rows.dtype],
                                normalized=True if normalized else None, count=count,
                                type=ACCESSOR_TYPES[components])
         if min_max and count:
@@ -182,7 +231,40 @@ class _GlbWriter:
             else:
                 accessor.min, accessor.max = [int(v) for v in low], [int(v) for v in high]
         self.doc.accessors.append(accessor)
+        group.add(len(self.doc.accessors) - 1, data, count)
         return len(self.doc.accessors) - 1
+
+    def _write_groups(self) -> None:
+        """One bufferView per group, in the order the groups were first used, so the bytes are deterministic."""
+        for group in self.groups.values():
+            data = b"".join(group.chunks)
+            if group.mode is None:
+                view = self._buffer_view(data, target=group.target,
+                                         stride=group.element if group.target == ARRAY_BUFFER else None)
+            else:
+                view = self._compressed_view(data, group)
+            for accessor, offset in group.accessors:
+                self.doc.accessors[accessor].bufferView = view
+                self.doc.accessors[accessor].byteOffset = offset or None
+
+    def _compressed_view(self, data: bytes, group: _ViewGroup) -> int:
+        from pipeline import meshopt  # only needed when asked for
+
+        assert group.mode is not None
+        encoded = meshopt.encode_buffer_view(data, group.count, group.element, group.mode)
+        offset = self._append(encoded)
+        fallback_offset = self.fallback_length
+        self.fallback_length += len(data) + (-len(data) % 4)
+        extension: dict[str, Any] = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded),
+                                     "byteStride": group.element, "count": group.count, "mode": group.mode}
+        if group.filter != "NONE":
+            extension["filter"] = group.filter
+        # Only vertex attributes may carry byteStride on the bufferView itself; the extension always has it.
+        view = gl.BufferView(buffer=1, byteOffset=fallback_offset or None, byteLength=len(data),
+                             byteStride=group.element if group.target == ARRAY_BUFFER else None,
+                             target=group.target, extensions={"EXT_meshopt_compression": extension})
+        self.doc.bufferViews.append(view)
+        return len(self.doc.bufferViews) - 1
 
     # -- textures and materials ------------------------------------------------------------------------
 
@@ -195,11 +277,15 @@ class _GlbWriter:
             self.image_index[key] = len(self.doc.images) - 1
         return self.image_index[key]
 
-    def _sampler(self, texture: ir.Texture) -> int:
+    def _sampler(self, texture: ir.Texture) -> int | None:
         key = (texture.mag_filter, texture.min_filter, texture.wrap_s, texture.wrap_t)
+        if key == (None, None, REPEAT, REPEAT):
+            return None  # a texture without a sampler repeats and filters automatically: the same thing
         if key not in self.sampler_index:
-            self.doc.samplers.append(gl.Sampler(magFilter=texture.mag_filter, minFilter=texture.min_filter,
-                                                wrapS=texture.wrap_s, wrapT=texture.wrap_t))
+            self.doc.samplers.append(gl.Sampler(
+                magFilter=texture.mag_filter, minFilter=texture.min_filter,
+                wrapS=None if texture.wrap_s == REPEAT else texture.wrap_s,
+                wrapT=None if texture.wrap_t == REPEAT else texture.wrap_t))
             self.sampler_index[key] = len(self.doc.samplers) - 1
         return self.sampler_index[key]
 
@@ -227,7 +313,8 @@ class _GlbWriter:
             info[scale_key] = float(ref.scale)
         if ref.transform:
             self.used.add("KHR_texture_transform")
-            info["extensions"] = {"KHR_texture_transform": _plain_json(ref.transform)}
+            info["extensions"] = {"KHR_texture_transform": _without_defaults(
+                _plain_json(ref.transform), EXTENSION_DEFAULTS["KHR_texture_transform"])}
         return info
 
     def _extension_value(self, value: Any) -> Any:
@@ -245,18 +332,28 @@ class _GlbWriter:
         key = id(material)
         if key in self.material_index:
             return self.material_index[key]
-        pbr = gl.PbrMetallicRoughness(baseColorFactor=_floats(material.base_color_factor),
-                                      metallicFactor=float(material.metallic_factor),
-                                      roughnessFactor=float(material.roughness_factor))
+        # Values equal to the glTF defaults are left out (as gltfpack does): the JSON is part of the download.
+        pbr = gl.PbrMetallicRoughness(
+            baseColorFactor=None if _is_default(material.base_color_factor, (1.0, 1.0, 1.0, 1.0))
+            else _floats(material.base_color_factor),
+            metallicFactor=None if _is_default(material.metallic_factor, 1.0) else float(material.metallic_factor),
+            roughnessFactor=None if _is_default(material.roughness_factor, 1.0)
+            else float(material.roughness_factor))
         if material.base_color_texture:
             pbr.baseColorTexture = self._texture_info(material.base_color_texture)  # type: ignore[assignment]
         if material.metallic_roughness_texture:
             pbr.metallicRoughnessTexture = self._texture_info(  # type: ignore[assignment]
                 material.metallic_roughness_texture)
-        out = gl.Material(name=material.name or None, pbrMetallicRoughness=pbr,
-                          emissiveFactor=_floats(material.emissive_factor), alphaMode=material.alpha_mode,
-                          alphaCutoff=float(material.alpha_cutoff) if material.alpha_mode == "MASK" else None,
-                          doubleSided=bool(material.double_sided))
+        empty_pbr = all(v is None for v in (pbr.baseColorFactor, pbr.metallicFactor, pbr.roughnessFactor,
+                                             pbr.baseColorTexture, pbr.metallicRoughnessTexture))
+        mask = material.alpha_mode == "MASK"
+        out = gl.Material(name=material.name or None, pbrMetallicRoughness=None if empty_pbr else pbr,
+                          emissiveFactor=None if _is_default(material.emissive_factor, (0.0, 0.0, 0.0))
+                          else _floats(material.emissive_factor),
+                          alphaMode=None if material.alpha_mode == "OPAQUE" else material.alpha_mode,
+                          alphaCutoff=float(material.alpha_cutoff) if mask and not _is_default(material.alpha_cutoff, 0.5)
+                          else None,
+                          doubleSided=True if material.double_sided else None)
         if material.normal_texture:
             out.normalTexture = self._texture_info(material.normal_texture, "scale")  # type: ignore[assignment]
         if material.occlusion_texture:
@@ -268,7 +365,7 @@ class _GlbWriter:
         if material.unlit:
             extensions["KHR_materials_unlit"] = {}
         for name, value in material.extensions.items():
-            extensions[name] = self._extension_value(value)
+            extensions[name] = _without_defaults(self._extension_value(value), EXTENSION_DEFAULTS.get(name, {}))
         self.used.update(extensions)
         out.extensions = extensions
         out.extras = _extras(material.extras)
@@ -278,18 +375,19 @@ class _GlbWriter:
 
     # -- meshes ----------------------------------------------------------------------------------------
 
-    def _attribute(self, name: str, array: np.ndarray, normalized: bool) -> int:
+    def _attribute(self, name: str, array: np.ndarray, normalized: bool, use: str = "vertex") -> int:
         if array.dtype.kind != "f" and name.startswith(QUANTIZABLE_PREFIXES):
             self.used.add("KHR_mesh_quantization")
             self.required.add("KHR_mesh_quantization")
-        return self._accessor(array, target=ARRAY_BUFFER, normalized=normalized,
+        return self._accessor(array, kind=f"{use}:{_semantic(name)}", target=ARRAY_BUFFER, normalized=normalized,
                               min_max=name == "POSITION", attribute=name)
 
     def _indices(self, indices: np.ndarray, vertex_count: int, mode: int) -> int:
         flat = np.asarray(indices).reshape(-1)
         # The largest value of each type is the primitive-restart index, which WebGL 2 always honours.
         dtype = np.uint16 if vertex_count < 0xFFFF else np.uint32
-        return self._accessor(flat.astype(dtype, copy=False), target=ELEMENT_ARRAY_BUFFER, triangle_list=mode == 4)
+        return self._accessor(flat.astype(dtype, copy=False), kind="index", target=ELEMENT_ARRAY_BUFFER,
+                              triangle_list=mode == 4)
 
     def _draco_primitive(self, primitive: ir.Primitive) -> gl.Primitive | None:
         if (primitive.mode != 4 or primitive.indices is None or primitive.targets or primitive.normalized
@@ -331,7 +429,7 @@ class _GlbWriter:
         for name in _attribute_order(primitive.attributes):
             setattr(attributes, name, self._attribute(name, primitive.attributes[name],
                                                       name in primitive.normalized))
-        out = gl.Primitive(attributes=attributes, mode=primitive.mode)
+        out = gl.Primitive(attributes=attributes, mode=None if primitive.mode == 4 else primitive.mode)
         if primitive.indices is not None:
             out.indices = self._indices(primitive.indices, primitive.vertex_count, primitive.mode)
         if primitive.material is not None:
@@ -340,9 +438,9 @@ class _GlbWriter:
         for target in primitive.targets:
             attrs = gl.Attributes()
             for name in _attribute_order(target):
-                setattr(attrs, name, self._attribute(name, target[name], name in primitive.normalized)
-                        if name != "POSITION" else self._accessor(target[name], target=ARRAY_BUFFER,
-                                                                  min_max=True))
+                setattr(attrs, name, self._attribute(name, target[name], name in primitive.normalized, "target")
+                        if name != "POSITION" else self._accessor(target[name], kind="target:POSITION",
+                                                                  target=ARRAY_BUFFER, min_max=True))
             targets.append(attrs)
         out.targets = targets
         out.extras = _extras(primitive.extras)
@@ -380,14 +478,16 @@ class _GlbWriter:
             entry: dict[str, Any] = {"type": light.type}
             if light.name:
                 entry["name"] = light.name
-            if tuple(light.color) != (1.0, 1.0, 1.0):
+            if not _is_default(light.color, (1.0, 1.0, 1.0)):
                 entry["color"] = _floats(light.color)
-            entry["intensity"] = float(light.intensity)
+            if not _is_default(light.intensity, 1.0):
+                entry["intensity"] = float(light.intensity)
             if light.range is not None and light.type != "directional":
                 entry["range"] = float(light.range)
             if light.type == "spot":
-                entry["spot"] = {"innerConeAngle": float(light.inner_cone_angle),
-                                 "outerConeAngle": float(light.outer_cone_angle)}
+                entry["spot"] = _without_defaults({"innerConeAngle": float(light.inner_cone_angle),
+                                                   "outerConeAngle": float(light.outer_cone_angle)},
+                                                  {"innerConeAngle": 0.0, "outerConeAngle": math.pi / 4})
             self.lights.append(entry)
             self.light_index[key] = len(self.lights) - 1
         return self.light_index[key]
@@ -433,11 +533,11 @@ class _GlbWriter:
     def _node(self, index: int, node: ir.Node, children: list[int]) -> None:
         out = self.doc.nodes[index]
         out.name = node.name or None
-        if tuple(node.translation) != (0.0, 0.0, 0.0):
+        if not _is_default(node.translation, (0.0, 0.0, 0.0)):
             out.translation = _floats(node.translation)
-        if tuple(node.rotation) != (0.0, 0.0, 0.0, 1.0):
+        if not _is_default(node.rotation, (0.0, 0.0, 0.0, 1.0)):
             out.rotation = _floats(node.rotation)
-        if tuple(node.scale) != (1.0, 1.0, 1.0):
+        if not _is_default(node.scale, (1.0, 1.0, 1.0)):
             out.scale = _floats(node.scale)
         out.children = children
         if node.mesh is not None:
@@ -451,7 +551,8 @@ class _GlbWriter:
             extensions["KHR_lights_punctual"] = {"light": self._light(node.light)}
         if node.instances:
             extensions["EXT_mesh_gpu_instancing"] = {"attributes": {
-                name: self._accessor(node.instances[name], normalized=node.instances[name].dtype.kind != "f")
+                name: self._accessor(node.instances[name], kind="instance",
+                                     normalized=node.instances[name].dtype.kind != "f")
                 for name in sorted(node.instances)}}
             self.used.add("EXT_mesh_gpu_instancing")
         if node.xmp:
@@ -468,7 +569,7 @@ class _GlbWriter:
                 # The IR keeps maths order; glTF wants each matrix column-major.
                 maths_order = np.asarray(skin.inverse_bind_matrices, dtype=np.float32).reshape(-1, 4, 4)
                 matrices = np.ascontiguousarray(maths_order.transpose(0, 2, 1)).reshape(-1, 16)
-                out.inverseBindMatrices = self._accessor(matrices)
+                out.inverseBindMatrices = self._accessor(matrices, kind="skin")
             if skin.skeleton is not None and id(skin.skeleton) in self.node_index:
                 out.skeleton = self.node_index[id(skin.skeleton)]
             self.doc.skins.append(out)
@@ -483,13 +584,19 @@ class _GlbWriter:
                 continue
             sampler = channel.sampler
             if id(sampler) not in sampler_index:
-                # Keyframe data stays uncompressed: it is small, and meshopt's codecs target geometry.
-                times = self._accessor(np.asarray(sampler.input, dtype=np.float32).reshape(-1), min_max=True)
+                times = self._accessor(np.asarray(sampler.input, dtype=np.float32).reshape(-1), kind="time",
+                                       min_max=True)
                 values = np.asarray(sampler.output)
                 values = values.reshape(-1) if channel.path == "weights" else values.reshape(len(values), -1)
-                output = self._accessor(values, normalized=values.dtype.kind != "f")
-                out.samplers.append(gl.AnimationSampler(input=times, output=output,
-                                                        interpolation=sampler.interpolation))
+                # With meshopt, keyframes get gltfpack's filters (QUATERNION for int16 rotations, EXPONENTIAL for
+                # translation and scale); cubic-spline tangents are not unit quaternions, so they get none.
+                keyframes = "" if channel.path == "rotation" and sampler.interpolation == "CUBICSPLINE" \
+                    else channel.path
+                output = self._accessor(values, kind=f"keyframe:{channel.path}", keyframes=keyframes,
+                                        normalized=values.dtype.kind != "f")
+                out.samplers.append(gl.AnimationSampler(
+                    input=times, output=output,
+                    interpolation=None if sampler.interpolation == "LINEAR" else sampler.interpolation))
                 sampler_index[id(sampler)] = len(out.samplers) - 1
             out.channels.append(gl.AnimationChannel(
                 sampler=sampler_index[id(sampler)],
@@ -516,11 +623,13 @@ class _GlbWriter:
             extensions["KHR_lights_punctual"] = {"lights": self.lights}
             self.used.add("KHR_lights_punctual")
         if self.packets:
-            extensions["KHR_xmp_json_ld"] = {"packets": self.packets}
+            # Packets are records: written as given, full precision, never shortened like glTF numbers.
+            extensions["KHR_xmp_json_ld"] = {"packets": [_Verbatim(p) for p in self.packets]}
         if self.variant_names:
             extensions["KHR_materials_variants"] = {"variants": [{"name": n} for n in self.variant_names]}
             self.used.add("KHR_materials_variants")
         self.doc.extensions = extensions
+        self._write_groups()
         self.doc.buffers = [gl.Buffer(byteLength=len(self.blob))]
         if self.fallback_length:
             self.doc.buffers.append(gl.Buffer(byteLength=self.fallback_length,
@@ -537,7 +646,7 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     if not blob:
         doc.buffers = doc.buffers[1:] if len(doc.buffers) > 1 else []
     try:
-        document = doc.to_json(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_Verbatim.unwrap)
+        document = _json_text(gl.delete_empty_keys(gl.gltf_asdict(doc)))
     except ValueError:
         raise ValueError("the scene holds NaN or infinite numbers (a transform, light or factor), "
                          "which glTF JSON cannot carry") from None
@@ -549,22 +658,90 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
+def _without_defaults(values: Any, defaults: dict[str, Any]) -> Any:
+    if not isinstance(values, dict):
+        return values
+    return {k: v for k, v in values.items() if k not in defaults or not _is_default(v, defaults[k])}
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """Equal once written: numbers are compared as the float32 values the JSON will hold."""
+    try:
+        return bool(np.array_equal(np.asarray(value, dtype=np.float32), np.asarray(default, dtype=np.float32)))
+    except (TypeError, ValueError):
+        return bool(value == default)
+
+
+def _json_text(value: Any) -> str:
+    """Compact glTF JSON: no whitespace, and every float as the shortest text that reads back as the same
+    float32 (glTF numbers are single precision; 17-digit doubles made a third of our JSON). Extras and XMP
+    packets (`_Verbatim`) are the designer's data and keep full double precision."""
+    parts: list[str] = []
+    _emit(value, parts)
+    return "".join(parts)
+
+
+def _emit(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{")
+        for position, (key, item) in enumerate(value.items()):
+            if position:
+                out.append(",")
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(":")
+            _emit(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for position, item in enumerate(value):
+            if position:
+                out.append(",")
+            _emit(item, out)
+        out.append("]")
+    elif isinstance(value, _Verbatim):
+        out.append(json.dumps(value.value, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+    elif value is None or isinstance(value, bool):
+        out.append(json.dumps(value))
+    elif isinstance(value, int):
+        out.append(str(int(value)))
+    elif isinstance(value, float):
+        out.append(_number(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} into glTF JSON")
+
+
+def _number(value: float) -> str:
+    """The shortest decimal that parses back to float32(value); "0" for either zero, so -0.0 reads back the same."""
+    if not math.isfinite(value):
+        raise ValueError(f"cannot write {value} into glTF JSON")
+    single = np.float32(value)
+    if single == 0:
+        return "0"
+    if not np.isfinite(single):
+        return repr(value)  # beyond float32's range: keep the double rather than write infinity
+    positional = np.format_float_positional(single, unique=True, trim="-")
+    scientific = np.format_float_scientific(single, unique=True, trim="-", exp_digits=1)
+    return min(positional, scientific, key=len)
+
+
 class _Verbatim:
-    """A JSON value pygltflib must write as is: its serializer drops empty strings and lists inside dicts,
-    which would silently change a designer's extras; it does not look inside objects it does not know."""
+    """A JSON value written exactly as given: pygltflib's dict cleaning drops empty strings and lists inside
+    dicts, which would silently change a designer's extras, and `_json_text` would shorten its floats."""
 
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    @staticmethod
-    def unwrap(obj: Any) -> Any:
-        if isinstance(obj, _Verbatim):
-            return obj.value
-        raise TypeError(f"cannot write {type(obj).__name__} into glTF JSON")
-
 
 def _extras(extras: dict[str, Any]) -> Any:
     return _Verbatim(_plain_json(extras)) if extras else {}
+
+
+def _semantic(name: str) -> str:
+    """TEXCOORD_1 → TEXCOORD: every set of one semantic shares a view, as gltfpack groups them."""
+    head, _, index = name.rpartition("_")
+    return head if head and index.isdigit() else name
 
 
 def _attribute_order(attributes: dict[str, np.ndarray]) -> list[str]:
