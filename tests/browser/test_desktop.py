@@ -285,3 +285,28 @@ def test_click_on_a_hotspot_opens_its_annotation(open_page, exhibit_url):
     pressed = page.locator("#panel .annotation-button[aria-pressed=true]")
     assert pressed.inner_text() == note["title"].get(lang) or pressed.inner_text() == next(iter(note["title"].values()))
     assert note["text"].get(lang, "") in page.locator("#panel").inner_text()
+
+
+def test_walls_stop_walking_but_doors_let_you_through(open_page, exhibit_url):
+    page = open_page(exhibit_url)
+    manifest = page.evaluate("__viewer.manifest")
+    room = next(r for r in manifest["rooms"] if any(d["wall"] in ("east", "west") for d in r.get("doors", [])))
+    door = next(d for d in room["doors"] if d["wall"] in ("east", "west"))
+    step = 1.0 if door["wall"] == "east" else -1.0
+    x, z = door["position"][0], door["position"][2]
+
+    def walk_towards(start_z: float) -> list[float]:
+        eye = [x - 1.5 * step, 1.6, start_z]
+        page.evaluate("(v) => __viewer.flyTo(v, {durationMs: 0})",
+                      {"position": eye, "target": [x + 10 * step, 1.6, start_z]})
+        page.focus("canvas")
+        page.keyboard.down("w")
+        page.wait_for_timeout(1500)
+        page.keyboard.up("w")
+        wait_frames(page)
+        return viewer_state(page, "camera")["camera"]["position"]
+
+    wall = walk_towards(z + door["width"] / 2 + 1.0)  # beside the door: the wall
+    assert (x - wall[0]) * step > 0, f"walked through the wall at x={x}: {wall}"
+    through = walk_towards(z)  # straight at the doorway
+    assert (through[0] - x) * step > 0.3, f"did not pass the door at x={x}: {through}"

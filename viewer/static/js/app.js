@@ -126,7 +126,22 @@ async function main() {
   const titleOf = (artifact) => artifactTitle(artifact, i18n);
   const roomAt = (x, z, margin = 0.25) => rooms.find((r) => x >= r.bounds.min[0] + margin && x <= r.bounds.max[0] - margin
     && z >= r.bounds.min[2] + margin && z <= r.bounds.max[2] - margin);
-  const floorAt = (x, z) => { const room = roomAt(x, z); return room ? (room.floor_y ?? room.bounds.min[1]) : null; };
+  // Walls stop a walking visitor except in a doorway: a strip through the wall, as wide as the door minus a margin.
+  const doorAt = (x, z) => {
+    for (const room of rooms) {
+      for (const door of room.doors || []) {
+        const acrossX = door.wall === 'east' || door.wall === 'west';
+        const along = acrossX ? z - door.position[2] : x - door.position[0];
+        const through = acrossX ? x - door.position[0] : z - door.position[2];
+        if (Math.abs(along) <= door.width / 2 - 0.2 && Math.abs(through) <= 0.6) return room;
+      }
+    }
+    return null;
+  };
+  const floorAt = (x, z) => {
+    const room = roomAt(x, z) || doorAt(x, z);
+    return room ? (room.floor_y ?? room.bounds.min[1]) : null;
+  };
 
   const controls = new DesktopControls({ camera, dom: canvas, canWalkTo: floorAt, reducedMotion: () => viewer.reducedMotion });
   const start = manifest.start || { position: [0, 0, 0], yaw: 0 };

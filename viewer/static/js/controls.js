@@ -62,7 +62,10 @@ export class DesktopControls {
   setOrbitMode(target) {
     this.mode = 'orbit';
     this.orbit.target.copy(target);
-    Object.assign(this.orbit, { enableZoom: true, enablePan: true, minDistance: 0.3, maxDistance: 8,
+    // The zoom limits must include where the glide ended, or OrbitControls would pull the camera to them.
+    const distance = this.camera.position.distanceTo(target);
+    Object.assign(this.orbit, { enableZoom: true, enablePan: true, minDistance: Math.min(0.3, distance),
+      maxDistance: Math.max(8, distance * 1.5),
       rotateSpeed: 1, minPolarAngle: 0, maxPolarAngle: Math.PI / 2 + 0.3 });
     this.orbit.update();
   }
