@@ -265,12 +265,18 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
     # ghost follows the new lead.
     from websockets.sync.client import connect
 
-    with connect(base.replace("http://", "ws://") + "/tours") as second:
+    with connect(base.replace("http://", "ws://") + "/tours") as second, \
+            connect(base.replace("http://", "ws://") + "/tours") as other_visitor:
+        # Another visitor's arrival goes to the guides only: the visitor's page sees a jump in seq, not a loss.
+        other_visitor.send(json.dumps({"type": "hello", "v": 1, "code": code, "name": "Bo", "device": "ar"}))
+        other_id = json.loads(other_visitor.recv(timeout=10))["member"]
+        guide.wait_for_selector(f".tour-member[data-member='{other_id}']", timeout=10000)
         second.send(json.dumps({"type": "hello", "v": 1, "token": mint_guide_token(tour_secret, EXHIBIT, TOUR),
                                 "name": "Wei", "device": "phone"}))
         second_id = json.loads(second.recv(timeout=10))["member"]
         guide.click(f".tour-member[data-member='{second_id}'] .tour-handover")
-        wait_tour(visitor, f"t.lead === '{second_id}'")
+        handed = wait_tour(visitor, f"t.lead === '{second_id}'")
+        assert handed["gaps"] >= 1 and handed["synced"] and other_id not in [m["id"] for m in handed["members"]]
         second.send(json.dumps({"type": "pose", "head": {"p": [1.0, 1.6, 1.0], "q": [0, 0, 0, 1]}, "pointer": None}))
         wait_tour(visitor, f"t.ghost && t.ghost.member === '{second_id}' && t.ghost.ghost === 'guide'")
         second.send(json.dumps({"type": "leave"}))
@@ -327,14 +333,18 @@ async (moduleUrl) => {
   socket.deliver({ type: 'snapshot', seq: 5, tour: { status: 'running', stop: 0, start_at: clock, lead: 'g', gather: null, stops: 3 },
                    members: [member('g', 'guide'), member('m1')], pose: null });
   out.afterSnapshot = { seq: client.seq, members: [...client.members.keys()], hands: client.summary().hands };
-  // A duplicate is ignored; a gap asks for a snapshot and holds what follows.
+  // A duplicate is ignored; a jump in seq (other visitors' presence goes to guides only) is applied, not resynced.
   socket.deliver(event(7, 'hand_lowered', { member: 'm2' }));
   socket.deliver(event(9, 'stop_changed', { by: 'g', from: 0, stop: 1, start_at: clock }));
-  out.gap = { seq: client.seq, synced: client.synced, lastSent: socket.sent.at(-1).type, hand: client.members.get('m2').hand };
-  socket.deliver({ type: 'snapshot', seq: 9, tour: { status: 'running', stop: 1, start_at: clock, lead: 'g', gather: null, stops: 3 },
-                   members: [member('g', 'guide'), member('m1')], pose: null });
+  out.gap = { seq: client.seq, synced: client.synced, stop: client.tour.stop, sent: socket.sent.map((m) => m.type),
+              hand: client.members.get('m2').hand, gaps: client.gaps };
+  // An explicit sync holds events until its snapshot lands, then applies the newer ones on top.
+  client.sync();
   socket.deliver(event(10, 'following_changed', { member: 'm1', following: false }));
-  out.afterGap = { seq: client.seq, stop: client.tour.stop, following: client.summary().following, gaps: client.gaps };
+  out.syncing = { synced: client.synced, seq: client.seq };
+  socket.deliver({ type: 'snapshot', seq: 9, visitors: 4, tour: { status: 'running', stop: 1, start_at: clock, lead: 'g', gather: null, stops: 3 },
+                   members: [member('g', 'guide'), member('m1')], pose: null });
+  out.afterSync = { seq: client.seq, stop: client.tour.stop, following: client.summary().following, visitors: client.summary().visitorCount };
 
   // Clock: the offset comes from the pongs with the lowest round trips.
   const pings = [[10, 1000], [300, 1150], [12, 1002], [500, 700], [14, 998]];
@@ -397,8 +407,9 @@ def test_tour_client_orders_events_syncs_the_clock_and_resumes(browser: Any, tou
     assert out["hello"] == {"type": "hello", "v": 1, "device": "phone", "code": "K7M2QX", "name": "Ana"}
     assert out["beforeSnapshot"] == {"seq": 0, "synced": False, "held": 3}
     assert out["afterSnapshot"] == {"seq": 7, "members": ["g", "m1", "m2"], "hands": ["m2"]}
-    assert out["gap"] == {"seq": 7, "synced": False, "lastSent": "sync", "hand": True}
-    assert out["afterGap"] == {"seq": 10, "stop": 1, "following": False, "gaps": 1}
+    assert out["gap"] == {"seq": 9, "synced": True, "stop": 1, "sent": ["hello"], "hand": True, "gaps": 1}
+    assert out["syncing"] == {"synced": False, "seq": 9}
+    assert out["afterSync"] == {"seq": 10, "stop": 1, "following": False, "visitors": 4}
     assert out["clock"]["offset"] == pytest.approx(1000, abs=0.01)
     assert out["clock"]["rtt"] == 10
     assert out["clock"]["serverMinusLocal"] == pytest.approx(1000, abs=0.01)

@@ -275,7 +275,12 @@ export class TourClient {
   end() { return this.send('end'); }
   follow(following) { return this.send('follow', { following: Boolean(following) }); }
   hand(raised) { return this.send('hand', { raised: Boolean(raised) }); }
-  sync() { return this.send('sync'); }
+  /** Ask for a fresh snapshot (when the state is in doubt); events are held until it lands. */
+  sync() {
+    const id = this.send('sync');
+    if (id !== null) { this.synced = false; this.held = []; }
+    return id;
+  }
 
   // ── clock ────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -379,6 +384,7 @@ export class TourClient {
       gather: tour.gather || null, stops: tour.stops ?? null,
     };
     this.members = new Map((message.members || []).map((member) => [member.id, { ...member }]));
+    this.visitorCount = message.visitors ?? null;  // visitors get a count instead of the other visitors' entries
     this.synced = true;
     if (message.pose) this.pose = message.pose;
     const held = this.held.filter((event) => event.seq > this.seq).sort((a, b) => a.seq - b.seq);
@@ -395,14 +401,9 @@ export class TourClient {
       return;
     }
     if (event.seq <= this.seq) return;  // a duplicate after a resume
-    if (event.seq > this.seq + 1) {
-      // A gap: our state is no longer trustworthy. Ask for a snapshot and hold until it lands.
-      this.gaps += 1;
-      this.synced = false;
-      this.held = [event];
-      this.rawSend({ type: 'sync', id: this.nextId++ });
-      return;
-    }
+    // The socket delivers events in order and complete; a jump in seq is other visitors' presence, which the
+    // server sends only to guides (docs/tour-protocol.md, "Who gets what"), not loss. Counted, never resynced.
+    if (event.seq > this.seq + 1) this.gaps += 1;
     this.apply(event);
     this.seq = event.seq;
     this.emit('event', event);
@@ -470,7 +471,7 @@ export class TourClient {
       members: [...this.members.values()].map((m) => ({ ...m })),
       hands: [...this.members.values()].filter((m) => m.hand).map((m) => m.id),
       offset: this.offset, rtt: this.rtt, clockSynced: this.clockSynced, welcomes: this.welcomes, resumes: this.resumes,
-      gaps: this.gaps, finalClose: this.finalClose, errors: this.errors.map((e) => ({ ...e })),
+      gaps: this.gaps, visitorCount: this.visitorCount ?? null, finalClose: this.finalClose, errors: this.errors.map((e) => ({ ...e })),
       ignored: this.ignored.map((e) => ({ ...e })),
     };
   }
