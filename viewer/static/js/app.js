@@ -16,7 +16,6 @@
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
-//   viewer.xrNotice(text)                         in XR, shows a short status line on the caption strip ('' hides it)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
 //   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
@@ -457,7 +456,6 @@ async function main() {
     return hit && { kind: hit.kind, artifact: hit.artifactId || null, annotation: hit.key || null, point: hit.point.toArray() };
   };
   viewer.setLanguage = setLanguage;
-  viewer.xrNotice = (text) => { if (xr.inSession) xr.showCaption(text); };
   viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
     if (xr.inSession) { xr.flyTo(view); return Promise.resolve(true); }
     return controls.flyTo(view.position, view.target, { durationMs });
