@@ -141,6 +141,7 @@ class _GlbWriter:
         # With meshopt, uncompressed views live in a fallback buffer that has no bytes in the file.
         self.fallback_length = 0
         self.groups: dict[tuple[Any, ...], _ViewGroup] = {}
+        self.times_index: dict[str, int] = {}
         self.used: set[str] = set()
         self.required: set[str] = set()
         self.node_index: dict[int, int] = {}
@@ -272,8 +273,8 @@ class _GlbWriter:
         key = hashlib.sha256(texture.data).hexdigest() + texture.mime_type
         if key not in self.image_index:
             view = self._buffer_view(texture.data)
-            self.doc.images.append(gl.Image(bufferView=view, mimeType=texture.mime_type,
-                                            name=texture.name or None))
+            # Image names are left out (as gltfpack does): no viewer uses them, and they are bytes in every room.
+            self.doc.images.append(gl.Image(bufferView=view, mimeType=texture.mime_type))
             self.image_index[key] = len(self.doc.images) - 1
         return self.image_index[key]
 
@@ -576,6 +577,13 @@ class _GlbWriter:
             self.skin_index[key] = len(self.doc.skins) - 1
         return self.skin_index[key]
 
+    def _times(self, times: np.ndarray) -> int:
+        """One accessor per distinct keyframe-time array: tracks sampled at the same times share it."""
+        key = hashlib.sha256(times.tobytes()).hexdigest()
+        if key not in self.times_index:
+            self.times_index[key] = self._accessor(times, kind="time", min_max=True)
+        return self.times_index[key]
+
     def _animation(self, animation: ir.Animation) -> gl.Animation:
         out = gl.Animation(name=animation.name or None)
         sampler_index: dict[int, int] = {}
@@ -584,8 +592,7 @@ class _GlbWriter:
                 continue
             sampler = channel.sampler
             if id(sampler) not in sampler_index:
-                times = self._accessor(np.asarray(sampler.input, dtype=np.float32).reshape(-1), kind="time",
-                                       min_max=True)
+                times = self._times(np.asarray(sampler.input, dtype=np.float32).reshape(-1))
                 values = np.asarray(sampler.output)
                 values = values.reshape(-1) if channel.path == "weights" else values.reshape(len(values), -1)
                 # With meshopt, keyframes get gltfpack's filters (QUATERNION for int16 rotations, EXPONENTIAL for
