@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -419,3 +420,81 @@ def test_the_validator_helper_reports_broken_files(tmp_path: Path, rich_outputs:
     plain = rich_outputs["plain"]
     reports = validate_many([plain, plain[: len(plain) // 2], bytes(packed), tmp_path / "absent.glb"])
     assert [r["issues"]["numErrors"] > 0 for r in reports] == [False, True, True, True]
+
+
+# -- compact output: JSON, shared views, compressed keyframes ----------------------------------------------------
+
+
+def json_text(data: bytes) -> str:
+    (length,) = struct.unpack_from("<I", data, 12)
+    return data[20:20 + length].decode("utf-8")
+
+
+def test_json_has_shortest_float32_numbers_and_no_default_values() -> None:
+    plain_material = ir.Material("plain")
+    node = ir.Node("third", mesh=ir.Mesh("grid", [grid_primitive(3, plain_material)]), translation=(1 / 3, 0.1, -0.0),
+                   scale=(1.0000000001, 1.0, 1.0), extras={"ratio": 0.12345678901234})
+    data = write_glb(ir.Scene("numbers", [node]))
+    text = json_text(data)
+    assert not re.search(r"[,:\[{]\s|\s[,:\]}]", text.rstrip())  # no whitespace between tokens
+    doc = json.loads(text)
+    written = doc["nodes"][0]
+    # float32(1/3) is 0.33333334; a scale that rounds to 1 in float32 is a default and is left out.
+    assert '"translation":[0.33333334,0.1,0]' in text and "scale" not in written
+    assert written["extras"] == {"ratio": 0.12345678901234}  # the designer's numbers keep double precision
+    assert doc["materials"] == [{"name": "plain"}]  # factors, alphaMode, doubleSided all at their defaults
+    primitive = doc["meshes"][0]["primitives"][0]
+    assert "mode" not in primitive  # TRIANGLES is the default
+    assert all("byteOffset" not in a for a in doc["accessors"] if a.get("byteOffset", 0) == 0)
+    (report,) = validate_many([data])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_accessors_of_one_kind_share_a_buffer_view(rich_outputs: dict[str, bytes]) -> None:
+    for mode in ("plain", "meshopt"):
+        doc, _ = glb_parts(rich_outputs[mode])
+        by_view: dict[int, list[dict[str, Any]]] = {}
+        for accessor in doc["accessors"]:
+            if "bufferView" in accessor:
+                by_view.setdefault(accessor["bufferView"], []).append(accessor)
+        assert len(by_view) < len(doc["accessors"]) - len(doc["images"])  # some views hold several accessors
+        for index, accessors in by_view.items():
+            view = doc["bufferViews"][index]
+            compressed = view.get("extensions", {}).get("EXT_meshopt_compression")
+            if compressed:
+                # One meshopt stream per view: its count is every accessor's elements, back to back.
+                assert compressed["count"] == sum(a["count"] for a in accessors)
+                assert compressed["count"] * compressed["byteStride"] == view["byteLength"]
+            ends = sorted((a.get("byteOffset", 0), a["count"]) for a in accessors)
+            assert all(a < b for (a, _), (b, _) in zip(ends, ends[1:], strict=False))  # no two start together
+
+
+def test_meshopt_keyframes_use_gltfpack_filters_and_read_back_closely(tmp_path: Path) -> None:
+    times = np.linspace(0, 2, 61, dtype=np.float32)
+    turn = np.stack([np.zeros_like(times), np.sin(times / 2), np.zeros_like(times), np.cos(times / 2)], 1)
+    rotation = np.round(turn * 32767).astype(np.int16)
+    slide = np.stack([times * 3, np.sin(times), np.zeros_like(times)], 1).astype(np.float32)
+    piece = ir.Node("piece", mesh=ir.Mesh("grid", [grid_primitive(3)]))
+    animation = ir.Animation("move", [
+        ir.AnimationChannel(ir.AnimationSampler(times, rotation), piece, "rotation"),
+        ir.AnimationChannel(ir.AnimationSampler(times.copy(), slide), piece, "translation")])
+    data = write_glb(ir.Scene("moving", [piece], [animation]), GltfOptions(meshopt=True))
+    doc, _ = glb_parts(data)
+    samplers = doc["animations"][0]["samplers"]
+    assert samplers[0]["input"] == samplers[1]["input"]  # equal time arrays are written once
+    assert all("interpolation" not in s for s in samplers)  # LINEAR is the default
+    filters = {doc["bufferViews"][doc["accessors"][s["output"]]["bufferView"]]["extensions"][
+        "EXT_meshopt_compression"].get("filter") for s in samplers}
+    assert filters == {"QUATERNION", "EXPONENTIAL"}
+    (report,) = validate_many([data])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
+    path = tmp_path / "moving.glb"
+    path.write_bytes(data)
+    channels = load_asset(path).animations[0].channels
+    np.testing.assert_array_equal(channels[0].sampler.input, times)
+    quats = np.asarray(channels[0].sampler.output, np.float64).reshape(-1, 4)
+    quats = quats / 32767 if channels[0].sampler.output.dtype == np.int16 else quats
+    quats *= np.sign((quats * turn).sum(1, keepdims=True))  # q and -q are the same rotation
+    assert np.abs(quats - turn).max() < 5e-4  # 12-bit quaternion components, as gltfpack -cc writes them
+    back = np.asarray(channels[1].sampler.output, np.float32).reshape(-1, 3)
+    assert np.all(np.abs(back - slide) <= 2.0 ** -15 * np.abs(slide).max(axis=0))
