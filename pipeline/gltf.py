@@ -380,8 +380,9 @@ class _GlbWriter:
         if array.dtype.kind != "f" and name.startswith(QUANTIZABLE_PREFIXES):
             self.used.add("KHR_mesh_quantization")
             self.required.add("KHR_mesh_quantization")
+        # Morph target deltas are not unit vectors: only base NORMAL/TANGENT may take the OCTAHEDRAL filter.
         return self._accessor(array, kind=f"{use}:{_semantic(name)}", target=ARRAY_BUFFER, normalized=normalized,
-                              min_max=name == "POSITION", attribute=name)
+                              min_max=name == "POSITION", attribute=name if use == "vertex" else f"{use}:{name}")
 
     def _indices(self, indices: np.ndarray, vertex_count: int, mode: int) -> int:
         flat = np.asarray(indices).reshape(-1)

@@ -498,3 +498,20 @@ def test_meshopt_keyframes_use_gltfpack_filters_and_read_back_closely(tmp_path: 
     assert np.abs(quats - turn).max() < 5e-4  # 12-bit quaternion components, as gltfpack -cc writes them
     back = np.asarray(channels[1].sampler.output, np.float32).reshape(-1, 3)
     assert np.all(np.abs(back - slide) <= 2.0 ** -15 * np.abs(slide).max(axis=0))
+
+
+def test_morph_target_normal_deltas_are_not_octahedral_encoded(tmp_path: Path) -> None:
+    """Deltas are not unit vectors: the OCTAHEDRAL filter would turn them into directions."""
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32)
+    primitive = ir.Primitive({"POSITION": positions, "NORMAL": np.tile(np.array([0, 0, 127], np.int8), (3, 1))},
+                             np.array([0, 1, 2], np.uint32), normalized={"NORMAL"})
+    deltas = np.array([[10, 0, 0], [0, -5, 0], [0, 0, 0]], np.int8)
+    primitive.targets = [{"POSITION": np.full((3, 3), 0.1, np.float32), "NORMAL": deltas}]
+    data = write_glb(ir.Scene("morph", [ir.Node("morph", mesh=ir.Mesh("morph", [primitive], weights=[0.0]))]),
+                     GltfOptions(meshopt=True))
+    path = tmp_path / "morph.glb"
+    path.write_bytes(data)
+    back = load_asset(path).meshes()[0].primitives[0]
+    np.testing.assert_allclose(back.targets[0]["NORMAL"], deltas / 127.0, atol=1e-6)
+    (report,) = validate_many([data])
+    assert report["issues"]["numErrors"] == 0, errors_of(report)
