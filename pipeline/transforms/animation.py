@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline import meshopt
 from pipeline.scene import AnimationSampler, Scene
 
 
@@ -93,14 +94,30 @@ def reduce_keys(times: np.ndarray, values: np.ndarray, tolerance: float, rotatio
     return np.array(kept)
 
 
+@dataclass
+class _Plan:
+    """One sampler's choice: the keys reduction keeps (None: not compacted, e.g. cubic spline or weights)."""
+
+    sampler: AnimationSampler
+    path: str
+    keep: np.ndarray | None
+
+
 @dataclass(frozen=True)
 class CompactAnimations:
     """Keyframe reduction within `tolerance` (relative to each track's value range; absolute for quaternion
     components), one key for constant tracks, and int16 normalized rotations. CUBICSPLINE tracks are kept as read.
+
+    Tracks sampled on the same times share one time accessor in the output, and a reduced track needs times of
+    its own. So a track is reduced only where that makes the file smaller: its kept keys and their times must
+    cost fewer bytes than all its keys on the shared times, and the shared times go only when no track keeps
+    them. Costs are the bytes the writer will store: meshopt-encoded with its keyframe filters when `compressed`,
+    raw otherwise. (VC's 73 tracks on one 30 Hz array came out 78 KB larger, with 69 time arrays, without this.)
     """
 
     tolerance: float = 1e-5
     quantize_rotations: bool = True
+    compressed: bool = True  # the writer's EXT_meshopt_compression setting, for the byte costs
 
     def __call__(self, scene: Scene) -> Scene:
         paths: dict[int, set[str]] = {}
@@ -109,31 +126,82 @@ class CompactAnimations:
             for channel in animation.channels:
                 paths.setdefault(id(channel.sampler), set()).add(channel.path)
                 samplers[id(channel.sampler)] = channel.sampler
+        groups: dict[bytes, list[_Plan]] = {}
         for key, sampler in samplers.items():
-            if len(paths[key]) != 1 or sampler.interpolation == "CUBICSPLINE":
-                continue
             path = next(iter(paths[key]))
-            if path == "weights" or sampler.output.dtype.kind != "f" or len(sampler.input) < 2:
-                continue
-            self._compact(sampler, path == "rotation")
+            times = np.asarray(sampler.input, dtype=np.float32).reshape(-1)
+            plan = _Plan(sampler, path, None)
+            if not (len(paths[key]) != 1 or sampler.interpolation == "CUBICSPLINE" or path == "weights"
+                    or sampler.output.dtype.kind != "f" or len(times) < 2):
+                plan.keep = self._keys(sampler, path == "rotation")
+            groups.setdefault(times.tobytes(), []).append(plan)
+        for plans in groups.values():
+            self._choose(plans)
+            for plan in plans:
+                if plan.keep is not None:
+                    plan.sampler.input, plan.sampler.output = self._stored(plan, plan.keep)
         return scene
 
-    def _compact(self, sampler: AnimationSampler, rotation: bool) -> None:
+    def _keys(self, sampler: AnimationSampler, rotation: bool) -> np.ndarray:
+        """The keys to keep so every dropped key is reproduced within tolerance."""
         times = np.asarray(sampler.input, dtype=np.float64).reshape(-1)
         values = np.asarray(sampler.output, dtype=np.float64).reshape(len(times), -1)
         spread = float((values.max(axis=0) - values.min(axis=0)).max())
         tolerance = self.tolerance if rotation else self.tolerance * max(spread, 1e-12)
         if spread <= tolerance:
-            keep = np.array([0])  # a constant track: one key holds the value for the whole animation
-        elif sampler.interpolation == "STEP":
+            return np.array([0])  # a constant track: one key holds the value for the whole animation
+        if sampler.interpolation == "STEP":
             changed = np.abs(np.diff(values, axis=0)).max(axis=1) > tolerance
-            keep = np.concatenate([[0], np.nonzero(changed)[0] + 1])
-        else:
-            keep = reduce_keys(times, values, tolerance, rotation)
-        if len(keep) < len(times):
-            sampler.input = np.ascontiguousarray(sampler.input[keep])
-            sampler.output = np.ascontiguousarray(np.asarray(sampler.output).reshape(len(times), -1)[keep])
-        if rotation and self.quantize_rotations:
-            quats = np.asarray(sampler.output, dtype=np.float64)
-            quats /= np.linalg.norm(quats, axis=1, keepdims=True)
-            sampler.output = np.round(quats * 32767).astype(np.int16)
+            return np.concatenate([[0], np.nonzero(changed)[0] + 1])
+        return reduce_keys(times, values, tolerance, rotation)
+
+    def _stored(self, plan: _Plan, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sampler's input and output with only these keys, rotations as int16 if asked."""
+        sampler = plan.sampler
+        count = len(sampler.input)
+        times, values = sampler.input, np.asarray(sampler.output)
+        if len(keep) < count:
+            times = np.ascontiguousarray(times[keep])
+            values = np.ascontiguousarray(values.reshape(count, -1)[keep])
+        if plan.path == "rotation" and self.quantize_rotations:
+            quats = np.asarray(values, dtype=np.float64)
+            quats = quats / np.linalg.norm(quats, axis=1, keepdims=True)
+            values = np.round(quats * 32767).astype(np.int16)
+        return times, values
+
+    def _bytes(self, path: str, values: np.ndarray) -> int:
+        """What the writer will spend on these keyframe values (path) or times (path "time")."""
+        values = np.asarray(values)
+        if values.dtype == np.float64:
+            values = values.astype(np.float32)
+        if not self.compressed:
+            return int(values.nbytes)
+        stream = meshopt.vertex_stream("", values, False) if path == "time" else meshopt.keyframe_stream(path, values)
+        return len(meshopt.encode_vertex_buffer(stream.rows))
+
+    def _choose(self, plans: list[_Plan]) -> None:
+        """Per group of tracks on identical times: put back every key of the tracks reduction does not pay for.
+
+        Keeping a track whole costs its values at every key; reducing it costs its kept values plus its own times.
+        The shared times cost once if any track keeps them. Constant tracks always collapse to one key: their
+        one-key time arrays are identical and the writer stores one.
+        """
+        if len(plans) == 1:
+            return  # times of its own either way: reducing never costs more
+        full = np.arange(len(plans[0].sampler.input))
+        shared_paid = any(plan.keep is None or len(plan.keep) == len(full) for plan in plans)
+        wanted: list[tuple[_Plan, int]] = []
+        for plan in plans:
+            if plan.keep is None or len(plan.keep) == 1 or len(plan.keep) == len(full):
+                continue
+            times, values = self._stored(plan, plan.keep)
+            reduced = self._bytes(plan.path, values) + self._bytes("time", times)
+            whole = self._bytes(plan.path, self._stored(plan, full)[1])
+            if reduced > whole:
+                wanted.append((plan, reduced - whole))
+        if not wanted:
+            return
+        if not shared_paid and sum(gain for _, gain in wanted) <= self._bytes("time", plans[0].sampler.input):
+            return  # the shared times would cost more than keeping these tracks whole saves
+        for plan, _ in wanted:
+            plan.keep = full

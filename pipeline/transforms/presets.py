@@ -48,7 +48,7 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
     options = options or GeometryOptions()
     chosen: dict[str, Transform] = {}
     if options.animations:
-        chosen["animations"] = CompactAnimations()
+        chosen["animations"] = CompactAnimations(compressed=options.meshopt)
     if options.prune:
         chosen["prune"] = PruneAttributes()
     if options.weld:
