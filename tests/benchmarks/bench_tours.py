@@ -488,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
              f"growth from connecting N visitors. Load average before/after: {load_before[0]:.1f} / "
              f"{load_after[0]:.1f} on 2 shared cores.", "",
              table(rows), "",
+             "p99 of each burst, in run order (ms): " + "; ".join(
+                 f"N={row['visitors']} {row['server']} " + " / ".join(f"{value:.0f}" for value in row["p99_rounds"])
+                 for row in rows) + ".", "",
              "Reading it: when the load generators share 2 busy cores with other work they, not the servers, set the "
              "latency (seconds at N ≥ 500 while neither server uses more than a third of a core), so compare the two "
              "rows of one N, and the server CPU per delivery, which does not depend on how fast clients read. On a "
