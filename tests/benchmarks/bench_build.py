@@ -11,11 +11,9 @@ import time
 from pathlib import Path
 
 from pipeline.build import BuildOptions, build
+from tests.benchmarks.doc_section import write_section
 from tests.conftest import REPO
 
-DOC = REPO / "docs" / "benchmarks.md"
-SECTION_START = "<!-- build:start -->"
-SECTION_END = "<!-- build:end -->"
 EXAMPLE = REPO / "exhibits" / "bronze-age"
 
 
@@ -71,20 +69,7 @@ def table(rows: list[dict[str, float]], jobs: int, load: tuple[float, float, flo
 
 
 def write_doc(text: str) -> None:
-    """Replace the build section of docs/benchmarks.md (create the file if needed), leaving other sections alone."""
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    if DOC.exists():
-        current = DOC.read_text(encoding="utf-8")
-    else:
-        current = ("# Benchmarks\n\nMeasured on the shared development machine (2 cores, shared with other work), "
-                   "so compare rows of one run, not runs. Each section names the command that reproduces it.\n")
-    if SECTION_START in current and SECTION_END in current:
-        head, _, rest = current.partition(SECTION_START)
-        _, _, tail = rest.partition(SECTION_END)
-        current = head + block + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(current, encoding="utf-8")
+    write_section("build", text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from tests.benchmarks.doc_section import write_section
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = b"benchmark-secret-0123456789abcdef"
 EXHIBIT, TOUR = "bench", "fanout"
@@ -36,8 +38,6 @@ POSE_HZ = 20
 WARMUP_S = 1.0
 WARMUP_ROOM = "warm-up"  # poses of the first second carry this room and are not measured (both servers forward it)
 DOC = REPO / "docs" / "benchmarks.md"
-SECTION_START = "<!-- tours:start -->"
-SECTION_END = "<!-- tours:end -->"
 
 
 def raise_fd_limit() -> None:
@@ -429,20 +429,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def write_doc(text: str) -> None:
-    """Replace the tours section of docs/benchmarks.md (create the file if needed), leaving other sections alone."""
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    if DOC.exists():
-        current = DOC.read_text(encoding="utf-8")
-    else:
-        current = ("# Benchmarks\n\nMeasured on the shared development machine (2 cores, shared with other work), "
-                   "so compare rows of one run, not runs. Each section names the command that reproduces it.\n")
-    if SECTION_START in current and SECTION_END in current:
-        head, _, rest = current.partition(SECTION_START)
-        _, _, tail = rest.partition(SECTION_END)
-        current = head + block + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(current, encoding="utf-8")
+    write_section("tours", text)
 
 
 def main(argv: list[str] | None = None) -> int:

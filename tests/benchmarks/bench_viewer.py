@@ -11,11 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.benchmarks.doc_section import write_section
 from tests.conftest import REPO, chromium_path
 
-DOC = REPO / "docs" / "benchmarks.md"
-SECTION_START = "<!-- viewer:start -->"
-SECTION_END = "<!-- viewer:end -->"
 EXAMPLE = REPO / "exhibits" / "bronze-age"
 VIEWPORT = {"width": 1280, "height": 720}
 
@@ -92,15 +90,7 @@ def table(rows: list[dict[str, Any]], load: tuple[float, float, float], rounds: 
 
 
 def update_doc(text: str) -> None:
-    block = f"{SECTION_START}\n{text}\n{SECTION_END}"
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if SECTION_START in current and SECTION_END in current:
-        head, _, rest = current.partition(SECTION_START)
-        _, _, tail = rest.partition(SECTION_END)
-        current = head + block + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(current, encoding="utf-8")
+    write_section("viewer", text)
 
 
 def main(argv: list[str] | None = None) -> int:
