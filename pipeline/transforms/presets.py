@@ -15,9 +15,11 @@ from pipeline.transforms.quantize import Quantize
 from pipeline.transforms.reorder import Reorder
 from pipeline.transforms.weld import Weld
 
-# Prune first so welding finds more equal vertices; weld before dedup so dedup compares welded meshes; reorder after merge/instance so it sees the final primitives;
-# quantize last because merging and instancing need float positions.
-ORDER = ("animations", "prune", "weld", "dedup", "merge", "instance", "reorder", "quantize")
+# Prune first so welding finds more equal vertices; weld before dedup so dedup compares welded meshes; quantize
+# after merging and instancing, which need float positions; weld again after quantizing, because vertices that
+# differed below the grid step are now equal (lossless at that point, as gltfpack does); reorder last so it sees
+# the final primitives and vertices.
+ORDER = ("animations", "prune", "weld", "dedup", "merge", "instance", "quantize", "reweld", "reorder")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
         chosen["merge"] = Merge()
     if options.instance:
         chosen["instance"] = Instance()
+    if options.weld and options.quantize:
+        # Only merges vertices: slivers that quantizing collapsed keep their triangles, so the triangle list (and
+        # count) stays what the source drew.
+        chosen["reweld"] = Weld(drop_degenerate=False)
     if options.reorder:
         chosen["reorder"] = Reorder(compression_order=options.compression_order)
     if options.quantize:

@@ -146,14 +146,34 @@ def test_reorder_for_compression_makes_the_index_stream_smaller() -> None:
 
 def test_presets_follow_the_design_order_and_print_stable_options() -> None:
     names = [type(t).__name__ for t in default_transforms()]
-    assert names == ["CompactAnimations", "PruneAttributes", "Weld", "Dedup", "Merge", "Instance", "Reorder",
-                     "Quantize"]
+    assert names == ["CompactAnimations", "PruneAttributes", "Weld", "Dedup", "Merge", "Instance", "Quantize",
+                     "Weld", "Reorder"]
     assert cache_key(default_transforms()) == cache_key(default_transforms())
     assert "position_bits=12" in cache_key(default_transforms(GeometryOptions(position_bits=12)))
     assert [type(t).__name__ for t in default_transforms(GeometryOptions(merge=False, quantize=False))] == [
         "CompactAnimations", "PruneAttributes", "Weld", "Dedup", "Instance", "Reorder"]
     with pytest.raises(ValueError, match="grid"):
         Quantize(grid="room")
+
+
+def test_vertices_equal_after_quantizing_are_welded_and_no_triangle_is_dropped() -> None:
+    primitive = grid_primitive(n=12)
+    # A seam of twins 1e-7 apart: distinct floats (the first weld keeps both), one grid cell apart from nothing.
+    twins = Primitive(attributes={k: v.copy() for k, v in primitive.attributes.items()},
+                      indices=np.asarray(primitive.indices).copy())
+    count = primitive.vertex_count
+    twins.attributes = {k: np.concatenate([v, v[:12]]) for k, v in twins.attributes.items()}
+    twins.attributes["POSITION"][count:] += np.float32(1e-7)
+    first_row = np.isin(twins.indices, np.arange(12))
+    twins.indices = np.where(first_row, twins.indices + count, twins.indices).astype(np.uint32)
+    twins.indices[:3] = [0, 1, count]  # a sliver between a vertex and its own twin: collapses after quantizing
+    scene = Scene("s", nodes=[Node("n", mesh=Mesh("m", [twins]))])
+    triangles = len(twins.indices) // 3
+    apply_transforms(scene, default_transforms())
+    out = scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+    assert out.attributes["POSITION"].dtype == np.uint16
+    assert out.vertex_count == count
+    assert len(out.indices) // 3 == triangles  # type: ignore[arg-type]
 
 
 def test_default_preset_keeps_what_is_drawn() -> None:
