@@ -32,6 +32,9 @@ THREE_ENTRY_POINTS = (
     "examples/jsm/webxr/XRHandModelFactory.js",
     "examples/jsm/environments/RoomEnvironment.js",
     "examples/jsm/webxr/XRControllerModelFactory.js",
+    # Imported by app.js only when a room uses KHR_texture_basisu; its Basis transcoder (.js + .wasm) comes along
+    # because vendor_three follows `new URL(..., import.meta.url)` too.
+    "examples/jsm/loaders/KTX2Loader.js",
 )
 THREE_VENDOR_PATH = "static/vendor/three"
 # Controller models for the headsets we target (Quest 3, Quest 2). XRControllerModelFactory would fetch them from a
@@ -39,6 +42,9 @@ THREE_VENDOR_PATH = "static/vendor/three"
 INPUT_PROFILES = ("meta-quest-touch-plus", "oculus-touch-v3")
 INPUT_PROFILES_VENDOR_PATH = "static/vendor/webxr-input-profiles"
 _IMPORT_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]""")
+# Files a module fetches at run time relative to itself (KTX2Loader's transcoder). They are copied, not scanned:
+# basis_transcoder.js is a classic script that KTX2Loader pastes into a worker, not a module with imports.
+_MODULE_ASSET = re.compile(r"""\bnew\s+URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)""")
 
 # Strings the server-rendered pages need before any JS runs; the JS has its own copy in i18n.js for switching.
 UI_STRINGS: dict[str, dict[str, str]] = {
@@ -78,27 +84,35 @@ def find_three(node_modules: Path | None = None) -> Path:
 
 
 def vendor_three(three_dir: Path, destination: Path, entry_points: Iterable[str] = THREE_ENTRY_POINTS) -> list[Path]:
-    """Copy the entry modules and every module they import (relative specifiers), keeping the package layout."""
-    pending = list(entry_points)
+    """Copy the entry modules, every module they import (relative specifiers) and every file they reference with
+    `new URL('./x', import.meta.url)`, keeping the package layout so that those relative URLs still resolve."""
+    pending = [(relative, True) for relative in entry_points]
     seen: set[str] = set()
     written: list[Path] = []
     while pending:
-        relative = pending.pop()
+        relative, is_module = pending.pop()
         if relative in seen:
             continue
         seen.add(relative)
         source = three_dir / relative
         if not source.is_file():
-            raise BuildError(f"three.js module {relative} is missing from {three_dir}")
+            raise BuildError(f"three.js file {relative} is missing from {three_dir}")
         target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         written.append(target)
-        for specifier in _IMPORT_SPECIFIER.findall(source.read_text(encoding="utf-8")):
+        if not is_module:
+            continue
+        text = source.read_text(encoding="utf-8")
+        here = posixpath.dirname(relative)
+        for specifier in _IMPORT_SPECIFIER.findall(text):
             if specifier == "three":
-                pending.append("build/three.module.js")
+                pending.append(("build/three.module.js", True))
             elif specifier.startswith("."):
-                pending.append(posixpath.normpath(posixpath.join(posixpath.dirname(relative), specifier)))
+                pending.append((posixpath.normpath(posixpath.join(here, specifier)), True))
+        for url in _MODULE_ASSET.findall(text):
+            if url.startswith("."):
+                pending.append((posixpath.normpath(posixpath.join(here, url)), False))
     return written
 
 

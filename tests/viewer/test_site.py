@@ -76,17 +76,24 @@ def test_vendored_three_is_closed_under_relative_imports(tmp_path: Path):
     written = vendor_three(NODE_MODULES / "three", tmp_path)
     assert written
     specifier = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.[^'"]+)['"]""")
-    for module in written:
-        for relative in specifier.findall(module.read_text(encoding="utf-8")):
+    # KTX2Loader fetches its Basis transcoder relative to itself (new URL(..., import.meta.url)): that must resolve too.
+    asset = re.compile(r"""new\s+URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url""")
+    modules = [path for path in written if "basis" not in path.parts]  # the transcoder is a worker script and wasm
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        for relative in specifier.findall(text) + asset.findall(text):
             assert (module.parent / relative).resolve().is_file(), f"{module}: {relative} was not vendored"
     assert not list(tmp_path.rglob("*.cjs")), "only the ES modules the viewer uses are copied"
+    basis = tmp_path / "examples/jsm/libs/basis"
+    assert sorted(path.name for path in basis.iterdir()) == ["basis_transcoder.js", "basis_transcoder.wasm"]
 
 
 @needs_three
 def test_viewer_modules_import_only_vendored_or_relative_modules():
     static_js = Path(__file__).resolve().parents[2] / "viewer/static/js"
     for module in static_js.glob("*.js"):
-        for imported in re.findall(r"""\bfrom\s*['"]([^'"]+)['"]""", module.read_text(encoding="utf-8")):
+        text = module.read_text(encoding="utf-8")
+        for imported in re.findall(r"""(?:\bfrom\s*|\bimport\(\s*)['"]([^'"]+)['"]""", text):  # static and dynamic
             assert imported == "three" or imported.startswith(("three/addons/", "./")), f"{module.name}: {imported}"
             if imported.startswith("three/addons/"):
                 assert (NODE_MODULES / "three/examples/jsm" / imported.removeprefix("three/addons/")).is_file()

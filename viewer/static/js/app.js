@@ -14,6 +14,8 @@
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
+//   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
+//        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
@@ -357,6 +359,20 @@ async function main() {
   // ── rooms: nearest first, one at a time so the first room is not slowed by the others ──
   const loader = new GLTFLoader();
   loader.setMeshoptDecoder(MeshoptDecoder);
+  // KTX2 (KHR_texture_basisu) rooms need KTX2Loader and its Basis transcoder (about 0.6 MB of JS and wasm). Most
+  // builds keep PNG/JPEG or WebP, so the loader module is imported, and the transcoder fetched, only when a room's
+  // glTF declares the extension: this plugin's beforeRoot runs after the JSON is read and before any texture loads.
+  let ktx2Loader = null;
+  loader.register((parser) => ({
+    name: 'vitrina_lazy_ktx2',
+    beforeRoot: async () => {
+      if (!(parser.json.extensionsUsed || []).includes('KHR_texture_basisu')) return;
+      ktx2Loader ??= import('three/addons/loaders/KTX2Loader.js')
+        .then(({ KTX2Loader }) => new KTX2Loader().detectSupport(renderer));
+      parser.options.ktx2Loader = await ktx2Loader;
+      loader.setKTX2Loader(parser.options.ktx2Loader);
+    },
+  }));
   const lodTarget = /OculusBrowser|Quest/i.test(navigator.userAgent) ? 'quest2'
     : (window.matchMedia('(pointer: coarse)').matches ? 'phone' : 'desktop');
   const distanceToRoom = (room) => {
@@ -485,6 +501,23 @@ async function main() {
     if (!artifact || !audioTrack(artifact, i18n)) return false;
     await audioGuide.play();
     return true;
+  };
+  viewer.artifactTextures = (id) => {
+    const textures = [];
+    for (const room of roomScenes.values()) {
+      room.getObjectByName(id)?.traverse((node) => {
+        for (const material of [node.material || []].flat()) {
+          for (const [slot, texture] of Object.entries(material)) {
+            if (!texture?.isTexture) continue;
+            textures.push({
+              material: material.name, slot, compressed: texture.isCompressedTexture === true, format: texture.format,
+              width: texture.image?.width ?? null, height: texture.image?.height ?? null, mipmaps: texture.mipmaps?.length ?? 0,
+            });
+          }
+        }
+      });
+    }
+    return textures;
   };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
