@@ -228,6 +228,11 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
     assert hands["hands"] == [visitor_id]
     guide.wait_for_selector(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge", timeout=5000)
     visitor.wait_for_selector(".tour-hand[aria-pressed='true']", timeout=5000)
+    # The guide takes the question and lowers the hand from the list; the visitor's button follows.
+    guide.click(f".tour-member[data-member='{visitor_id}'] .tour-lower-hand")
+    visitor.wait_for_selector(".tour-hand[aria-pressed='false']", timeout=5000)
+    assert wait_tour(guide, "t.hands.length === 0")["hands"] == []
+    assert guide.locator(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge").count() == 0
 
     # Walking away from the guide's view: "not following", on both pages; "Back to the guide" restores it.
     before = camera_position(visitor)
@@ -316,7 +321,7 @@ async (moduleUrl) => {
     setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; }, clearTimer: () => {},
   });
   const out = {};
-  const member = (id, role = 'visitor') => ({ id, name: id, role, device: 'desktop', following: true, hand: false, online: true });
+  const member = (id, role = 'visitor', device = 'desktop') => ({ id, name: id, role, device, following: true, hand: false, online: true });
   const event = (seq, kind, fields) => ({ type: 'event', seq, at: clock, kind, ...fields });
 
   client.connect();
@@ -331,7 +336,7 @@ async (moduleUrl) => {
   socket.deliver(event(7, 'hand_raised', { member: 'm2' }));
   out.beforeSnapshot = { seq: client.seq, synced: client.synced, held: client.held.length };
   socket.deliver({ type: 'snapshot', seq: 5, tour: { status: 'running', stop: 0, start_at: clock, lead: 'g', gather: null, stops: 3 },
-                   members: [member('g', 'guide'), member('m1')], pose: null });
+                   members: [member('g', 'guide'), member('m1', 'visitor', 'phone')], pose: null });
   out.afterSnapshot = { seq: client.seq, members: [...client.members.keys()], hands: client.summary().hands };
   // A duplicate is ignored; a jump in seq (other visitors' presence goes to guides only) is applied, not resynced.
   socket.deliver(event(7, 'hand_lowered', { member: 'm2' }));
@@ -345,6 +350,8 @@ async (moduleUrl) => {
   socket.deliver({ type: 'snapshot', seq: 9, visitors: 4, tour: { status: 'running', stop: 1, start_at: clock, lead: 'g', gather: null, stops: 3 },
                    members: [member('g', 'guide'), member('m1')], pose: null });
   out.afterSync = { seq: client.seq, stop: client.tour.stop, following: client.summary().following, visitors: client.summary().visitorCount };
+  // That snapshot lists us on a desktop, but we said phone: the client tells the server again.
+  out.reconciled = socket.sent.at(-1);
 
   // Clock: the offset comes from the pongs with the lowest round trips.
   const pings = [[10, 1000], [300, 1150], [12, 1002], [500, 700], [14, 998]];
@@ -374,6 +381,12 @@ async (moduleUrl) => {
   socket.deliver(event(11, 'hand_raised', { member: 'm1' }));
   out.replayed = { seq: client.seq, hand: client.summary().hand, resumes: client.resumes };
 
+  // Entering VR: one `device` message; the server's device_changed updates the member; no repeat once it has.
+  const deviceId = client.setDevice('vr');
+  out.deviceSent = socket.sent.at(-1);
+  socket.deliver(event(12, 'device_changed', { member: 'm1', role: 'visitor', device: 'vr' }));
+  out.device = { id: deviceId, me: client.me.device, again: client.setDevice('vr') };
+
   // Dropped connections that never get welcomed back off exponentially up to 10 s.
   out.backoff = [];
   for (let i = 0; i < 7; i++) {
@@ -382,6 +395,10 @@ async (moduleUrl) => {
     timers.at(-1).fn();
   }
   out.expectedBackoff = [0, 1, 2, 3, 4, 5, 6].map((attempt) => backoffDelay(attempt, () => 1));
+  // A device change while disconnected goes into the next hello.
+  out.offlineDevice = client.setDevice('ar');
+  sockets.at(-1).open();
+  out.reconnectHello = sockets.at(-1).sent[0];
   // "Tour ended" is final: no reconnect is scheduled.
   const before = timers.length;
   sockets.at(-1).close(4006, 'tour ended');
@@ -410,6 +427,7 @@ def test_tour_client_orders_events_syncs_the_clock_and_resumes(browser: Any, tou
     assert out["gap"] == {"seq": 9, "synced": True, "stop": 1, "sent": ["hello"], "hand": True, "gaps": 1}
     assert out["syncing"] == {"synced": False, "seq": 9}
     assert out["afterSync"] == {"seq": 10, "stop": 1, "following": False, "visitors": 4}
+    assert {k: v for k, v in out["reconciled"].items() if k != "id"} == {"type": "device", "device": "phone"}
     assert out["clock"]["offset"] == pytest.approx(1000, abs=0.01)
     assert out["clock"]["rtt"] == 10
     assert out["clock"]["serverMinusLocal"] == pytest.approx(1000, abs=0.01)
@@ -417,6 +435,10 @@ def test_tour_client_orders_events_syncs_the_clock_and_resumes(browser: Any, tou
     assert out["shutdownDelay"] == 1000  # 800 ms + 25 % jitter (random() = 1)
     assert out["resumeHello"] == {"type": "hello", "v": 1, "device": "phone", "resume": {"token": "R1", "seq": 10}}
     assert out["replayed"] == {"seq": 11, "hand": True, "resumes": 1}
+    assert out["deviceSent"] == {"type": "device", "id": out["device"]["id"], "device": "vr"}
+    assert out["device"]["me"] == "vr" and out["device"]["again"] is None
+    assert out["offlineDevice"] is None
+    assert out["reconnectHello"] == {"type": "hello", "v": 1, "device": "ar", "resume": {"token": "R2", "seq": 12}}
     assert out["backoff"] == out["expectedBackoff"] == [625, 1250, 2500, 5000, 10000, 12500, 12500]
     assert out["ended"] == {"timersAdded": 0, "finalClose": {"code": 4006, "reason": "tour ended"}}
     assert out["peek"] == {"exhibit": "bronze-age", "tour": "highlights", "expires": 1}
@@ -460,6 +482,12 @@ def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour
         visitor.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
         visitor.click("#VRButton")
         visitor.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
+        # Presence: the guide learns that the visitor is now in a headset.
+        while True:
+            message = json.loads(guide.recv(timeout=10))
+            if message.get("kind") == "device_changed" and message["member"] == joined["member"]:
+                break
+        assert message["device"] == "vr"
 
         guide.send(json.dumps({"type": "start", "stop": 0}))
         wait_tour(visitor, "t.stop === 0")

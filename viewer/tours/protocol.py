@@ -94,7 +94,17 @@ class Follow:
 
 @dataclass(frozen=True)
 class Hand:
+    """Raise or lower a hand: the sender's own, or (`member`, guides only, lowering only) someone else's."""
+
     raised: bool
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    """The sender's device changed (entering or leaving VR/AR): one of DEVICES."""
+
+    device: str
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ class Pose:
 
 
 GuideCommand = Start | Advance | Gather | Handover | End | Pose
-MemberCommand = Follow | Hand
+MemberCommand = Follow | Hand | Device
 Command = GuideCommand | MemberCommand | Sync | Ping | Leave
 ClientMessage = Hello | Command
 
@@ -288,10 +298,15 @@ def _parse_hello(f: _Fields) -> Hello:
             raise f.fail("name", f"must have 1–{MAX_NAME_CHARS} visible characters")
     if code is not None and name is None:
         raise f.fail("name", "is required for visitors")
-    device = f.body.get("device", "desktop")
+    return Hello(version, token, code, resume_token, resume_seq, name, _parse_device(f, "desktop"))
+
+
+def _parse_device(f: _Fields, default: str | None = None) -> str:
+    device = f.body.get("device", default)
     if device not in DEVICES:
         raise f.fail("device", f"must be one of {', '.join(DEVICES)}")
-    return Hello(version, token, code, resume_token, resume_seq, name, device)
+    assert isinstance(device, str)
+    return device
 
 
 def _parse_pose(f: _Fields) -> Pose:
@@ -363,7 +378,9 @@ def parse(text: str | bytes) -> Envelope:
     elif kind == "follow":
         message = Follow(f.boolean("following"))
     elif kind == "hand":
-        message = Hand(f.boolean("raised"))
+        message = Hand(f.boolean("raised"), f.string("member", required=False))
+    elif kind == "device":
+        message = Device(_parse_device(f))
     elif kind == "sync":
         message = Sync()
     elif kind == "leave":

@@ -173,6 +173,8 @@ class TourState:
             self._set(event["member"], following=event["following"])
         elif kind in ("hand_raised", "hand_lowered"):
             self._set(event["member"], hand=kind == "hand_raised")
+        elif kind == "device_changed":
+            self._set(event["member"], device=event["device"])
         elif kind == "tour_ended":
             self.status, self.stop, self.start_at, self.lead, self.gather = "ended", None, None, None, None
             self.members.clear()
@@ -191,8 +193,10 @@ class TourState:
         """A hello (new, or a resume) → events. Raises TourFull when a new member would exceed the cap."""
         known = self.members.get(member.id)
         if known is not None:
-            return [] if known.online else [{"kind": "member_back", "member": member.id, "role": known.role,
-                                             "device": member.device}]
+            if not known.online:
+                return [{"kind": "member_back", "member": member.id, "role": known.role, "device": member.device}]
+            # Still online: a newer connection (another device, or a reload in VR) replaces the older one.
+            return [] if known.device == member.device else [self._device_changed(known, member.device)]
         if len(self.members) >= room_cap:
             raise TourFull()
         events: list[dict[str, Any]] = [{"kind": "member_joined", "member": member.to_dict()}]
@@ -266,11 +270,36 @@ class TourState:
             return Decision([{"kind": "following_changed", "member": member_id, "role": member.role,
                               "following": command.following}])
         if isinstance(command, p.Hand):
-            if member.hand == command.raised:
+            return self._decide_hand(member, command, ref)
+        if isinstance(command, p.Device):
+            if member.device == command.device:
                 return Decision()
-            return Decision([{"kind": "hand_raised" if command.raised else "hand_lowered", "member": member_id,
-                              "role": member.role}])
+            return Decision([self._device_changed(member, command.device)])
         raise TypeError(f"{type(command).__name__} is not decided by the session")
+
+    def _decide_hand(self, member: Member, command: p.Hand, ref: str | int | None) -> Decision:
+        """A member raises or lowers its own hand; a guide may also lower anyone's (once the question is taken)."""
+        target = member
+        if command.member is not None and command.member != member.id:
+            if command.raised:
+                return Decision(reply=p.error("not_allowed", "only members raise their own hands", ref))
+            if member.role != "guide":
+                return Decision(reply=p.error("not_allowed", "only a guide may lower another member's hand", ref))
+            found = self.members.get(command.member)
+            if found is None:
+                return Decision(reply=p.error("bad_state", "hand.member is not a member of this tour", ref))
+            target = found
+        if target.hand == command.raised:
+            return Decision()
+        event: dict[str, Any] = {"kind": "hand_raised" if command.raised else "hand_lowered", "member": target.id,
+                                 "role": target.role}
+        if target is not member:
+            event["by"] = member.id
+        return Decision([event])
+
+    @staticmethod
+    def _device_changed(member: Member, device: str) -> dict[str, Any]:
+        return {"kind": "device_changed", "member": member.id, "role": member.role, "device": device}
 
     def _valid_stop(self, index: int) -> bool:
         return 0 <= index < self.info.stops

@@ -87,11 +87,29 @@ async def test_a_short_burst_over_the_rate_gets_an_error_but_stays_open(tour_ser
     assert (await visitor.expect("pong"))["re"] == "later"
 
 
+@pytest.mark.limits(burst=3, rate_per_s=1)
+async def test_device_changes_are_rate_limited_like_any_message(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    await guide.expect("snapshot")
+    visitor = await tour_server.visitor()
+    await guide.expect("event", kind="member_joined")
+    for i, device in enumerate(["vr", "desktop", "ar", "vr", "ar", "desktop"]):
+        await visitor.send(type="device", device=device, id=i)
+    assert (await visitor.expect("error"))["code"] == "rate_limited"
+    changes = [(await guide.expect("event", kind="device_changed"))["device"] for _ in range(3)]
+    assert changes == ["vr", "desktop", "ar"]  # the burst of 3 passed; the rest was dropped
+    await asyncio.sleep(1.1)
+    await visitor.send(type="sync")
+    assert [m["device"] for m in (await visitor.expect("snapshot"))["members"]] == ["vr", "ar"]
+
+
 MALFORMED = [
     ("not json", "bad_json"),
     ("[1, 2, 3]", "bad_json"),
     ('{"type": "ping", "t": Infinity}', "bad_json"),
     ('{"type": "hand", "raised": "yes"}', "bad_message"),
+    ('{"type": "device", "device": "toaster"}', "bad_message"),
+    ('{"type": "hand", "raised": false, "member": ["m1"]}', "bad_message"),
     ('{"type": "advance", "from": 1e400}', "bad_message"),
     ('{"type": "advance", "from": 123456789012345678901234567890}', "bad_message"),
     ('{"type": "gather", "position": [1, 2, 1e308]}', "bad_message"),

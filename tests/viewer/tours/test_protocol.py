@@ -48,6 +48,11 @@ def test_hello_for_each_credential() -> None:
     ({"type": "pose", "head": {"p": [0, 0, 0], "q": [0, 0, 0, 1]}, "pointer": 3}, "bad_message", "pose.pointer must be an object {o, d} or null"),
     ({"type": "follow", "following": "yes"}, "bad_message", "follow.following must be true or false"),
     ({"type": "handover", "to": "x" * 65}, "bad_message", "handover.to must be at most 64 characters"),
+    ({"type": "device", "device": "fridge"}, "bad_message", "device.device must be one of desktop, phone, vr, ar"),
+    ({"type": "device"}, "bad_message", "device.device must be one of desktop, phone, vr, ar"),
+    ({"type": "device", "device": ["vr"]}, "bad_message", "device.device must be one of desktop, phone, vr, ar"),
+    ({"type": "hand", "raised": False, "member": 7}, "bad_message", "hand.member must be a non-empty string"),
+    ({"type": "hand", "raised": False, "member": "m" * 65}, "bad_message", "hand.member must be at most 64 characters"),
     ({"type": "teleport"}, "unknown_type", "unknown message type 'teleport'"),
     ({"type": 5}, "bad_message", "type must be a string"),
     ([1, 2], "bad_json", "a message must be a JSON object"),
@@ -74,6 +79,12 @@ def test_pose_is_cleaned_and_keeps_only_known_fields() -> None:
                               "t": 1764100000099.5, "room": "hall"}
 
 
+def test_device_and_hand_for_another_member() -> None:
+    assert parse({"type": "device", "device": "ar"}).message == p.Device("ar")
+    assert parse({"type": "hand", "raised": True}).message == p.Hand(True, None)
+    assert parse({"type": "hand", "raised": False, "member": "m3f9a1c2b"}).message == p.Hand(False, "m3f9a1c2b")
+
+
 def test_advance_defaults_to_the_next_stop_and_request_ids_are_echoed() -> None:
     envelope = parse({"type": "advance", "from": 2, "id": "req-1"})
     assert envelope.message == p.Advance(2, 3)
@@ -85,9 +96,9 @@ def test_advance_defaults_to_the_next_stop_and_request_ids_are_echoed() -> None:
 _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
 _keys = st.sampled_from(["type", "v", "token", "code", "name", "device", "resume", "from", "to", "stop", "position",
-                         "yaw", "room", "head", "pointer", "t", "following", "raised", "id", "seq"])
+                         "yaw", "room", "head", "pointer", "t", "following", "raised", "member", "id", "seq"])
 _types = st.sampled_from(["hello", "pose", "ping", "advance", "start", "gather", "handover", "end", "follow", "hand",
-                          "sync", "leave", "nope"])
+                          "device", "sync", "leave", "nope"])
 
 
 @settings(max_examples=150, deadline=None)

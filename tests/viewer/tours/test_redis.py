@@ -177,3 +177,23 @@ async def test_the_store_loads_a_snapshot_plus_the_events_after_it(redis_url: st
     assert loaded.seq == state.seq and loaded.snapshot() == state.snapshot()
     assert loaded.snapshot() != TourState(info).snapshot()
     await store.close()
+
+
+async def test_device_changes_and_lowered_hands_cross_processes(servers: list[ServerProcess]) -> None:
+    a, b = servers[0].handle, servers[1].handle
+    guide = await a.guide()
+    visitor = await b.visitor()
+    await guide.expect("event", timeout=5, kind="member_joined")
+    await visitor.send(type="device", device="vr")
+    changed = await guide.expect("event", timeout=5, kind="device_changed")
+    assert (changed["member"], changed["device"]) == (visitor.welcome["member"], "vr")
+    await visitor.send(type="hand", raised=True)
+    await guide.expect("event", timeout=5, kind="hand_raised")
+    await guide.send(type="hand", raised=False, member=visitor.welcome["member"])
+    lowered = await visitor.expect("event", timeout=5, kind="hand_lowered")
+    assert lowered["by"] == guide.welcome["member"]
+    # Both processes' replicas agree on the member: in VR, hand down.
+    await guide.send(type="sync")
+    for snapshot in (await guide.expect("snapshot"), await (await b.guide("Late")).expect("snapshot")):
+        assert [(m["device"], m["hand"]) for m in snapshot["members"] if m["id"] == visitor.welcome["member"]] == [
+            ("vr", False)]

@@ -249,3 +249,59 @@ async def test_visitor_presence_goes_to_guides_and_that_visitor_only(tour_server
     assert started["seq"] > snapshot["seq"] + 1  # a gap: Ana's hand is none of Bo's business
     guide_snapshot = await (await tour_server.guide("Second")).expect("snapshot")
     assert [m["name"] for m in guide_snapshot["members"]] == ["Mei", "Ana", "Bo", "Second"]
+
+
+async def test_a_device_change_reaches_the_guides_and_snapshots_but_not_other_visitors(
+        tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    ana = await tour_server.visitor("Ana", device="desktop")
+    bo = await tour_server.visitor("Bo")
+    await bo.expect("snapshot")
+    await ana.send(type="device", device="vr", id="xr")
+    changed = await guide.expect("event", kind="device_changed")
+    assert (changed["member"], changed["role"], changed["device"]) == (ana.welcome["member"], "visitor", "vr")
+    assert (await ana.expect("event", kind="device_changed"))["seq"] == changed["seq"]
+    await ana.send(type="device", device="vr", id="again")  # unchanged: no event, no reply
+    await ana.send(type="device", device="headset", id="bad")
+    error = await ana.expect("error")
+    assert (error["code"], error["re"], error["message"]) == (
+        "bad_message", "bad", "device.device must be one of desktop, phone, vr, ar")
+    await guide.send(type="device", device="desktop")  # a guide's device is everyone's business
+    assert (await bo.expect("event", kind="device_changed"))["member"] == guide.welcome["member"]
+    assert not [m for m in bo.seen if m.get("kind") == "device_changed" and m["member"] == ana.welcome["member"]]
+    assert (await ana.expect("event", kind="device_changed"))["member"] == guide.welcome["member"]
+    late = await (await tour_server.guide("Late")).expect("snapshot")
+    assert [(m["name"], m["device"]) for m in late["members"]] == [
+        ("Mei", "desktop"), ("Ana", "vr"), ("Bo", "phone"), ("Late", "vr")]
+    # A resume names the device it comes back on; a resume while still online (a reload) updates it too.
+    again = await tour_server.join({"resume": {"token": ana.welcome["resume_token"]}, "device": "ar"})
+    assert again.welcome["member"] == ana.welcome["member"] and await ana.closed() == 4003
+    changed = await guide.expect("event", kind="device_changed", member=ana.welcome["member"])
+    assert changed["device"] == "ar"
+
+
+async def test_a_guide_lowers_a_visitors_hand_and_visitors_cannot(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    ana = await tour_server.visitor("Ana")
+    bo = await tour_server.visitor("Bo")
+    await bo.expect("snapshot")
+    await ana.send(type="hand", raised=True)
+    await guide.expect("event", kind="hand_raised")
+    await bo.send(type="hand", raised=False, member=ana.welcome["member"], id="meddle")
+    error = await bo.expect("error")
+    assert (error["code"], error["re"]) == ("not_allowed", "meddle")
+    await guide.send(type="hand", raised=True, member=bo.welcome["member"], id="raise")
+    assert (await guide.expect("error"))["code"] == "not_allowed"
+    await guide.send(type="hand", raised=False, member="m00000000", id="ghost")
+    assert (await guide.expect("error"))["code"] == "bad_state"
+    await guide.send(type="hand", raised=False, member=ana.welcome["member"])
+    lowered = await guide.expect("event", kind="hand_lowered")
+    assert (lowered["member"], lowered["role"], lowered["by"]) == (
+        ana.welcome["member"], "visitor", guide.welcome["member"])
+    assert (await ana.expect("event", kind="hand_lowered"))["by"] == guide.welcome["member"]
+    await ana.send(type="sync")
+    me = [m for m in (await ana.expect("snapshot"))["members"] if m["id"] == ana.welcome["member"]]
+    assert me[0]["hand"] is False
+    await guide.send(type="start")
+    await bo.expect("event", kind="tour_started")
+    assert not [m for m in bo.seen if m.get("kind") in ("hand_raised", "hand_lowered")]

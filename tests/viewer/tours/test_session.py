@@ -92,6 +92,52 @@ def test_presence_follow_and_hands_publish_only_changes() -> None:
     assert state.gather is None
 
 
+def test_device_changes_publish_presence_and_reach_snapshots() -> None:
+    state = tour_with(guide(), visitor())
+    assert command(state, "v1", p.Device("phone")) == ([], None)  # unchanged: no event
+    events, reply = command(state, "v1", p.Device("vr"))
+    assert reply is None
+    assert [(e["kind"], e["member"], e["role"], e["device"]) for e in events] == [("device_changed", "v1", "visitor", "vr")]
+    assert state.members["v1"].device == "vr"
+    assert [m["device"] for m in state.snapshot()["members"]] == ["vr", "vr"]
+    events, _ = command(state, "g1", p.Device("desktop"))
+    assert events[0]["role"] == "guide" and state.members["g1"].device == "desktop"
+    # A newer connection of a member who is still online (a reload, another device) carries its device too.
+    events = publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=10))
+    assert [(e["kind"], e["device"]) for e in events] == [("device_changed", "ar")]
+    assert state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=10) == []
+
+
+def test_device_changes_go_to_guides_and_that_visitor_only() -> None:
+    from viewer.tours.session import visitor_concerned
+
+    state = tour_with(guide(), visitor())
+    assert visitor_concerned(command(state, "v1", p.Device("ar"))[0][0]) == "v1"
+    assert visitor_concerned(command(state, "g1", p.Device("ar"))[0][0]) is None  # a guide's device: everyone
+
+
+def test_a_guide_lowers_anyones_hand_and_a_visitor_only_its_own() -> None:
+    state = tour_with(guide(), visitor(), visitor("v2"), guide("g2"))
+    command(state, "v1", p.Hand(True))
+    command(state, "g2", p.Hand(True))
+    events, reply = command(state, "v2", p.Hand(False, "v1"))
+    assert events == [] and reply is not None and reply["code"] == "not_allowed" and state.members["v1"].hand
+    events, reply = command(state, "g1", p.Hand(True, "v2"))  # nobody raises a hand for someone else
+    assert events == [] and reply is not None and reply["code"] == "not_allowed" and not state.members["v2"].hand
+    events, reply = command(state, "g1", p.Hand(False, "nobody"))
+    assert reply is not None and reply["code"] == "bad_state"
+    events, reply = command(state, "g1", p.Hand(False, "v1"))
+    assert reply is None and not state.members["v1"].hand
+    assert [(e["kind"], e["member"], e["role"], e["by"]) for e in events] == [("hand_lowered", "v1", "visitor", "g1")]
+    assert command(state, "g1", p.Hand(False, "v1")) == ([], None)  # already down (two guides, a double click)
+    events, _ = command(state, "g1", p.Hand(False, "g2"))  # another guide's hand, too
+    assert events[0]["role"] == "guide" and not state.members["g2"].hand
+    # Naming oneself is the plain form: no `by`, and a visitor may do it.
+    command(state, "v2", p.Hand(True))
+    events, reply = command(state, "v2", p.Hand(False, "v2"))
+    assert reply is None and "by" not in events[0] and not state.members["v2"].hand
+
+
 def test_handover_and_lead_fallback_when_the_lead_leaves() -> None:
     state = tour_with(guide("g1"), visitor(), guide("g2"), guide("g3"))
     _, reply = command(state, "g1", p.Handover("v1"))
@@ -124,6 +170,8 @@ def test_snapshot_round_trip_equals_replaying_the_log() -> None:
     for message in (p.Start(0), p.Advance(0, 2), p.Gather((1, 0, 2), 45, None)):
         log += command(state, "g1", message)[0]
     log += command(state, "v1", p.Hand(True))[0]
+    log += command(state, "v1", p.Device("vr"))[0]
+    log += command(state, "g1", p.Hand(False, "v1"))[0]
     snapshot = state.snapshot()
     replica = tour_with(guide(), visitor())
     for event in log:
@@ -152,6 +200,7 @@ def test_snapshot_text_from_cached_members_equals_the_plain_snapshot() -> None:
     first = state.snapshot_text(None, NOW)  # fills the cache
     assert json.loads(first) == state.snapshot(None, NOW)
     for message, member_id in ((p.Hand(True), "v1"), (p.Follow(False), "v2"), (p.Start(0), "g1"),
+                               (p.Device("ar"), "v2"), (p.Hand(False, "v1"), "g1"),
                                (p.Gather((0, 0, 0), 0, None), "g1")):
         command(state, member_id, message)
         assert json.loads(state.snapshot_text({"type": "pose"}, NOW)) == state.snapshot({"type": "pose"}, NOW)

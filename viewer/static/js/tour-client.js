@@ -275,6 +275,17 @@ export class TourClient {
   end() { return this.send('end'); }
   follow(following) { return this.send('follow', { following: Boolean(following) }); }
   hand(raised) { return this.send('hand', { raised: Boolean(raised) }); }
+  /** A guide lowers someone else's raised hand (the server refuses it from a visitor). */
+  lowerHand(memberId) { return this.send('hand', { raised: false, member: memberId }); }
+  /**
+   * The device changed (entering or leaving VR/AR). Kept for the next hello (a resume carries it), and sent now
+   * when joined and the server's view of us differs, so the guides' member list shows it.
+   */
+  setDevice(device) {
+    this.device = device;
+    if (!this.connected || (this.me && this.me.device === device)) return null;
+    return this.send('device', { device });
+  }
   /** Ask for a fresh snapshot (when the state is in doubt); events are held until it lands. */
   sync() {
     const id = this.send('sync');
@@ -392,6 +403,8 @@ export class TourClient {
     this.emit('snapshot', message);
     if (message.pose) this.emit('pose', message.pose);
     for (const event of held) this.onEvent(event);
+    // The device may have changed between our hello and the welcome (entering VR while reconnecting).
+    if (this.me && this.me.device !== this.device) this.send('device', { device: this.device });
     this.emit('state');
   }
 
@@ -430,6 +443,7 @@ export class TourClient {
       case 'following_changed': setMember(event.member, { following: event.following }); break;
       case 'hand_raised': setMember(event.member, { hand: true }); break;
       case 'hand_lowered': setMember(event.member, { hand: false }); break;
+      case 'device_changed': setMember(event.member, { device: event.device }); break;
       case 'tour_ended':
         Object.assign(this.tour, { status: 'ended', stop: null, start_at: null, lead: null, gather: null });
         this.members.clear();

@@ -16,7 +16,7 @@ const STRINGS = {
     role_guide: 'guide', role_visitor: 'visitor',
     waiting: 'Waiting for the guide to start the tour.', stopOf: 'Stop {n} of {total}: {title}', ended: 'The tour has ended. Thank you!',
     followingGuide: 'Following the guide', lookingAround: 'Looking around freely', backToGuide: 'Back to the guide',
-    raiseHand: 'Raise my hand', lowerHand: 'Lower my hand', leave: 'Leave the tour', gathered: '{name} asks everyone to come over.',
+    raiseHand: 'Raise my hand', lowerHand: 'Lower my hand', lowerHandOf: 'Lower {name}’s hand', leave: 'Leave the tour', gathered: '{name} asks everyone to come over.',
     connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Connection lost; reconnecting in {s} s…',
     closed_4001: 'The server did not accept this link or code.', closed_4003: 'This tour is open in another tab.',
     closed_4004: 'This tour no longer exists.', closed_4006: 'The tour has ended.', closed_1000: 'You left the tour.',
@@ -38,7 +38,7 @@ const STRINGS = {
     role_guide: '导览员', role_visitor: '观众',
     waiting: '等待导览员开始导览。', stopOf: '第 {n} 站，共 {total} 站：{title}', ended: '导览已结束，谢谢！',
     followingGuide: '正在跟随导览员', lookingAround: '自由参观中', backToGuide: '回到导览员',
-    raiseHand: '举手', lowerHand: '放下手', leave: '离开导览', gathered: '{name} 请大家过来。',
+    raiseHand: '举手', lowerHand: '放下手', lowerHandOf: '放下{name}的手', leave: '离开导览', gathered: '{name} 请大家过来。',
     connecting: '连接中…', connected: '已连接', reconnecting: '连接中断，{s} 秒后重连…',
     closed_4001: '服务器不接受此链接或导览码。', closed_4003: '此导览已在另一个标签页中打开。',
     closed_4004: '此导览已不存在。', closed_4006: '导览已结束。', closed_1000: '你已离开导览。',
@@ -162,7 +162,7 @@ class TourUI {
 
     this.unsubscribers.push(this.viewer.on('language', () => this.render()));
     this.unsubscribers.push(this.viewer.on('xrstart', (detail) => this.onXRChange(true, detail)));
-    this.unsubscribers.push(this.viewer.on('xrend', () => this.onXRChange(false)));
+    this.unsubscribers.push(this.viewer.on('xrend', (detail) => this.onXRChange(false, detail)));
 
     if (this.guideToken) {
       this.connect({ token: this.guideToken });
@@ -652,6 +652,10 @@ class TourUI {
   }
 
   onXRChange(entering, detail = {}) {
+    // Presence: the guides' list shows who is in a headset. xrstart's `mode` says VR or AR; after xrend the
+    // viewer is back in its page mode (desktop or phone).
+    const device = entering ? (detail?.mode === 'immersive-ar' ? 'ar' : 'vr') : deviceKind(this.viewer);
+    this.client?.setDevice(device);
     if (entering && detail && detail.session) {
       detail.session.addEventListener('squeeze', (event) => this.onGrip(event.inputSource?.handedness));
     }
@@ -788,7 +792,13 @@ class TourUI {
       const item = el('li', { class: 'tour-member', 'data-member': member.id, 'data-following': String(member.following), 'data-hand': String(member.hand) },
         el('span', { class: 'tour-member-name', text: member.id === c.member ? `${member.name} (${this.t('you')})` : member.name }),
         el('span', { class: 'tour-member-facts', text: facts.join(' · ') }));
-      if (member.hand) item.append(el('span', { class: 'tour-hand-badge', role: 'img', 'aria-label': this.t('handRaised'), text: '✋' }));
+      if (member.hand) {
+        item.append(el('span', { class: 'tour-hand-badge', role: 'img', 'aria-label': this.t('handRaised'), text: '✋' }));
+        const lower = this.button('tour-lower-hand', () => this.client.lowerHand(member.id), { 'data-focus-key': `lower-${member.id}` });
+        lower.textContent = this.t('lowerHandOf', { name: member.name });
+        lower.disabled = !can;
+        item.append(lower);
+      }
       if (member.role === 'guide' && member.id !== c.member && member.online && member.id !== tour.lead) {
         const handover = this.button('tour-handover', () => this.client.handover(member.id), { 'data-focus-key': `handover-${member.id}` });
         handover.textContent = this.t('makeLead', { name: member.name });
