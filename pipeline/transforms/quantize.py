@@ -24,8 +24,9 @@ class Quantize:
     * NORMAL, TANGENT → int8 normalized; TEXCOORD_n → uint16 normalized in the material's UV box, with the box
       put in KHR_texture_transform; COLOR_n → uint8 (or uint16) normalized.
     `grid` picks the step: "region" (default) uses one world-space step per region, the scene root or a node the
-    spec names (an artifact), from the largest mesh in it, so each artifact is as precise as gltfpack makes a whole
-    file and a small coin is not quantized on the room's grid; "mesh" fits each mesh's own box (finest, larger);
+    spec names (an artifact), from the largest side of the region's world box, so each artifact is as precise as
+    gltfpack makes a whole file and a small coin is not quantized on the room's grid; "mesh" fits each mesh's own
+    box (finest, larger);
     "scene" uses one step in mesh units for every mesh, exactly like gltfpack.
     """
 
@@ -61,10 +62,11 @@ def _position_box(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     return positions.min(axis=0), positions.max(axis=0)
 
 
-def _mesh_uses(scene: Scene) -> list[tuple[int, int, float]]:
-    """(id(mesh), region, stretch) per drawing node: its region (nearest `keep` ancestor, 0 for the scene root) and
-    the largest factor its world transform (and instances) scale the mesh by."""
-    uses: list[tuple[int, int, float]] = []
+def _mesh_uses(scene: Scene) -> list[tuple[int, int, float, np.ndarray | None]]:
+    """(id(mesh), region, stretch, world) per drawing node: its region (nearest `keep` ancestor, 0 for the scene
+    root), the largest factor its world transform (and instances) scale the mesh by, and the world matrix (None for
+    instanced nodes, whose copies the region box does not follow)."""
+    uses: list[tuple[int, int, float, np.ndarray | None]] = []
 
     def walk(node: Node, parent: np.ndarray, region: int) -> None:
         world = parent @ node_matrix(node)
@@ -73,7 +75,7 @@ def _mesh_uses(scene: Scene) -> list[tuple[int, int, float]]:
             stretch = float(np.linalg.norm(world[:3, :3], axis=0).max())
             if node.instances is not None and "SCALE" in node.instances:
                 stretch *= float(np.abs(node.instances["SCALE"]).max())
-            uses.append((id(node.mesh), region, stretch))
+            uses.append((id(node.mesh), region, stretch, None if node.instances is not None else world))
         for child in node.children:
             walk(child, world, region)
 
@@ -92,14 +94,25 @@ def _grid_steps(scene: Scene, eligible: list[Mesh], boxes: dict[int, tuple[np.nd
     if grid == "scene":
         largest = max(extents.values())
         return {id(m): largest / levels for m in eligible}
-    # "region": one world-space step per region, the largest world extent in it over the levels; a mesh never
-    # gets finer than its own box allows (bits is the most any mesh uses).
-    uses = [(key, region, stretch) for key, region, stretch in _mesh_uses(scene) if key in extents]
+    # "region": one world-space step per region, its largest world extent (the box of its meshes, as gltfpack
+    # takes the whole file's box; at least the largest mesh's) over the levels; a mesh never gets finer than its
+    # own box allows (bits is the most any mesh uses).
+    uses = [use for use in _mesh_uses(scene) if use[0] in extents]
     region_extent: dict[int, float] = {}
-    for key, region, stretch in uses:
+    region_box: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for key, region, stretch, world in uses:
         region_extent[region] = max(region_extent.get(region, 0.0), extents[key] * stretch)
+        if world is not None:
+            low, high = boxes[key]
+            corners = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1])
+                                for z in (low[2], high[2])]) @ world.T
+            box = region_box.get(region, (corners[:, :3].min(axis=0), corners[:, :3].max(axis=0)))
+            region_box[region] = (np.minimum(box[0], corners[:, :3].min(axis=0)),
+                                  np.maximum(box[1], corners[:, :3].max(axis=0)))
+    for region, (low, high) in region_box.items():
+        region_extent[region] = max(region_extent[region], float((high - low).max()))
     steps: dict[int, float] = {}
-    for key, region, stretch in uses:
+    for key, region, stretch, _ in uses:
         own = extents[key] / levels
         step = max(own, region_extent[region] / levels / stretch) if stretch > 0 else own
         steps[key] = min(steps.get(key, step), step)
@@ -107,6 +120,9 @@ def _grid_steps(scene: Scene, eligible: list[Mesh], boxes: dict[int, tuple[np.nd
 
 
 GRID_PHASES = 8
+# A shift must cut an axis's squared rounding error by this much. Below it, the measured RMS gain was under 1 %
+# while the worst vertices moved at random (Nefertiti's sampled Hausdorff error rose 8 %) and the extra level cost bytes.
+MIN_PHASE_GAIN = 0.03
 
 
 def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float) -> np.ndarray:
@@ -121,7 +137,10 @@ def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float) -> np.ndarray:
         scaled = (positions[:, axis] - low[axis]) / step
         errors = [float(np.square(scaled + k / GRID_PHASES - np.round(scaled + k / GRID_PHASES)).sum())
                   for k in range(GRID_PHASES)]
-        best[axis] = low[axis] - step * int(np.argmin(errors)) / GRID_PHASES
+        shift = int(np.argmin(errors))
+        if errors[shift] > (1 - MIN_PHASE_GAIN) * errors[0]:
+            shift = 0  # a marginal gain: keep gltfpack's grid, without the extra level
+        best[axis] = low[axis] - step * shift / GRID_PHASES
     return best
 
 

@@ -195,6 +195,15 @@ def test_quantize_rejects_bad_bits() -> None:
     assert isinstance(Primitive, type)
 
 
+def test_region_step_spans_the_box_of_all_its_meshes() -> None:
+    left = Node("left", mesh=Mesh("left", [grid_primitive(n=6)]))
+    right = Node("right", translation=(2.0, 0.0, 0.0), mesh=Mesh("right", [grid_primitive(n=6)]))
+    Quantize()(Scene("s", nodes=[left, right]))
+    # Together the two unit grids span x 0..3: one step for both, over the region's 3 m as gltfpack takes the
+    # whole file's box (the larger mesh alone would give 1 m).
+    assert left.scale == pytest.approx((3.0 / 16383,) * 3) and right.scale == pytest.approx((3.0 / 16383,) * 3)
+
+
 def test_region_grid_gives_a_small_artifact_its_own_precision_in_a_big_room() -> None:
     coin = Node("coin", keep=True, translation=(3.0, 1.0, 0.0),
                 children=[Node("face", mesh=Mesh("coin", [grid_primitive(n=6)]), scale=(0.02, 0.02, 0.02))])
