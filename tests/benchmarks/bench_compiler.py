@@ -292,7 +292,8 @@ def markdown(rows: list[dict[str, object]], command: str, repeats: int) -> str:
         "process under /usr/bin/time). Geometry bytes are the file minus embedded image bytes (JSON included); gzip "
         "is that part after gzip -9. Errors are two-way sampled surface distances (trimesh.proximity) relative to the "
         "source's bounding-box diagonal, read back through meshoptimizer's own decoders. Settings: ours = default "
-        "preset (prune, weld, dedup, merge, instance, reorder, quantize 14/12/8 bits) + EXT_meshopt_compression; "
+        "preset (animations, prune, weld, dedup, merge, instance, quantize 14/12/8 bits, weld again, reorder) + "
+        "EXT_meshopt_compression; "
         "`gltfpack -cc`; `gltf-transform optimize --compress meshopt --simplify false --texture-compress false`. "
         "Inputs the references cannot read are fed as a plain GLB made by our ingest and writer (marked). "
         "Textures pass through untouched in all three.",
