@@ -478,10 +478,10 @@ def main(argv: list[str] | None = None) -> int:
              "p99 of each burst, in run order (ms): " + "; ".join(
                  f"N={row['visitors']} {row['server']} " + " / ".join(f"{value:.0f}" for value in row["p99_rounds"])
                  for row in rows) + ".", "",
-             "Reading it: when the load generators share 2 busy cores with other work they, not the servers, set the "
-             "latency (seconds at N ≥ 500 while neither server uses more than a third of a core), so compare the two "
-             "rows of one N, and the server CPU per delivery, which does not depend on how fast clients read. On a "
-             "quiet machine the guide quotes 6–8 ms p99 at 200–500 visitors for the relay alone."]
+             "Reading it: the load generators run on the same 2 cores as the servers, so at large N they, not the "
+             "servers, can set the latency (p99 jumps while neither server uses half a core); compare the two rows "
+             "of one N, and the server CPU per delivery, which does not depend on how fast clients read. The guide "
+             "quotes 6–8 ms p99 at 200–500 visitors for the relay alone on a quiet machine."]
     if idle:
         lines += ["", f"Idle: {idle['connections']} joined visitors held by one tour-server process: RSS "
                   f"{idle['rss_before'] / 2**20:.0f} → {idle['rss_after'] / 2**20:.0f} MiB, "
