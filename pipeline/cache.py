@@ -117,11 +117,8 @@ def _obj_sidecars(path: Path) -> list[Path]:
 
 
 def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def asset_key(path: Path, options: Any, version: str | None = None) -> str:

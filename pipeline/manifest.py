@@ -143,11 +143,8 @@ def build_manifest(exhibit: Exhibit, composition: Composition, rooms: dict[str, 
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def file_entries(folder: Path) -> list[dict[str, Any]]:
