@@ -518,3 +518,163 @@ def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour
             "(w) => Math.hypot(__viewer.camera.position[0] - w[0], __viewer.camera.position[2] - w[2]) < 0.05",
             arg=view, timeout=15000)
         assert tour_state(visitor)["uiErrors"] == []
+
+
+def receive_until(socket: Any, wanted: Any, timeout: float = 15.0) -> dict[str, Any]:
+    """The next message from a plain protocol client for which `wanted(message)` holds (poses and the rest skipped)."""
+    import json
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "the awaited message did not arrive"
+        message: dict[str, Any] = json.loads(socket.recv(timeout=left))
+        if wanted(message):
+            return message
+
+
+def press_xr_button(page: Any, button: str, hand: str = "right") -> None:
+    """Hold an IWER controller button until the tour UI's 50 ms poll has seen it, then let go."""
+    before = tour_state(page)["xrButtons"]
+    page.evaluate(f"__xrDevice.controllers.{hand}.updateButtonValue('{button}', 1)")
+    wait_tour(page, f"t.xrButtons > {before}", timeout=5000)
+    page.evaluate(f"__xrDevice.controllers.{hand}.updateButtonValue('{button}', 0)")
+    wait_tour(page, "true")
+    page.wait_for_timeout(120)  # over two polls: the release is seen, so the next press is a new edge
+
+
+def test_a_guide_in_vr_gathers_and_ends_with_the_controller_buttons(tour_base: str, tour_secret: bytes,
+                                                                     open_page: Any) -> None:
+    """The guide wears the headset (IWER): grip starts or advances, A gathers, B twice ends; the status shows on the
+    caption strip. The visitor is a plain protocol client and receives the events."""
+    import json
+
+    from websockets.sync.client import connect
+
+    from viewer.tours.tokens import mint_guide_token, visitor_code
+
+    tour_id = "jade-and-sound"
+    with connect(tour_base.replace("http://", "ws://") + "/tours") as visitor:
+        visitor.send(json.dumps({"type": "hello", "v": 1, "code": visitor_code(tour_secret, EXHIBIT, tour_id),
+                                 "name": "Ana", "device": "desktop"}))
+        assert json.loads(visitor.recv(timeout=10))["type"] == "welcome"
+
+        guide = open_page(f"{tour_base}/{EXHIBIT}/#guide={mint_guide_token(tour_secret, EXHIBIT, tour_id)}", xr=True)
+        me = wait_tour(guide, "t.connected && t.role === 'guide' && t.synced")
+        guide.evaluate("__viewer.setLanguage('en')")  # the exhibit speaks zh first; the captions are checked in en
+        guide.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+        guide.click("#VRButton")
+        guide.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
+        # Entering the headset puts the button hint on the caption strip.
+        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('A/X')", timeout=5000)
+
+        # A and B before the tour runs do nothing; the right grip starts it (or, if another test left it running,
+        # moves on a stop): either way the visitor hears of it.
+        if me["status"] != "running":
+            press_xr_button(guide, "a-button")
+            assert tour_state(guide)["status"] != "running"
+        guide.evaluate("__xrDevice.controllers.right.updateButtonValue('squeeze', 1)")
+        wait_tour(guide, "t.grips >= 1")
+        guide.evaluate("__xrDevice.controllers.right.updateButtonValue('squeeze', 0)")
+        receive_until(visitor, lambda m: m.get("kind") in ("tour_started", "stop_changed") and m["by"] == me["member"])
+        wait_tour(guide, "t.status === 'running'")
+
+        # A: "bring everyone to me", from where the guide's head is, in the room it stands in.
+        head = guide.evaluate("__viewer.cameraPose().position")
+        press_xr_button(guide, "a-button")
+        gather = receive_until(visitor, lambda m: m.get("kind") == "gather")
+        assert gather["by"] == me["member"]
+        position = gather["position"]
+        assert abs(position[0] - head[0]) < 0.05 and abs(position[2] - head[2]) < 0.05, (gather, head)
+        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('Everyone is coming')",
+                                timeout=5000)
+
+        # B once asks for confirmation (on the caption strip) and ends nothing; B again ends the tour for everyone.
+        press_xr_button(guide, "b-button")
+        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('again')", timeout=5000)
+        assert tour_state(guide)["status"] == "running"
+        press_xr_button(guide, "y-button", hand="left")  # Y, the left hand's twin of B
+        ended = receive_until(visitor, lambda m: m.get("kind") == "tour_ended")
+        assert ended["by"] == me["member"]
+    guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('ended')", timeout=5000)
+    assert tour_state(guide)["uiErrors"] == []
+    assert guide.evaluate("__viewer.errors") == []
+    assert guide.log.lines == [], guide.log.lines
+
+
+def test_a_visitor_in_ar_follows_the_stops_without_flying(built_site: Path, tour_base: str, tour_secret: bytes,
+                                                          open_page: Any) -> None:
+    """AR (IWER with the office_small synthetic room): the tour panel is in the DOM overlay, a stop selects its
+    artifact and shows its text instead of moving the reference space, and an unplaced visitor's next tap puts
+    down the stop's artifact. The guide is a plain protocol client."""
+    import json
+
+    from websockets.sync.client import connect
+
+    from tests.browser.conftest import load_sem_room
+    from tests.browser.test_xr import pull_trigger
+    from viewer.tours.tokens import mint_guide_token, visitor_code
+
+    manifest = json.loads((built_site / EXHIBIT / "exhibit.json").read_text(encoding="utf-8"))
+    stops = next(tour for tour in manifest["tours"] if tour["id"] == TOUR)["stops"]
+    placeable = {a["id"] for a in manifest["artifacts"] if a.get("kind") != "panel"}
+
+    with connect(tour_base.replace("http://", "ws://") + "/tours") as guide:
+        guide.send(json.dumps({"type": "hello", "v": 1, "token": mint_guide_token(tour_secret, EXHIBIT, TOUR),
+                               "name": "Mei", "device": "desktop"}))
+        assert json.loads(guide.recv(timeout=10))["type"] == "welcome"
+        snapshot = receive_until(guide, lambda m: m["type"] == "snapshot")
+        if snapshot["tour"]["status"] != "running":
+            guide.send(json.dumps({"type": "start", "stop": 0}))
+            receive_until(guide, lambda m: m.get("kind") == "tour_started")
+            at = 0
+        else:
+            at = snapshot["tour"]["stop"]
+
+        visitor = open_page(f"{tour_base}/{EXHIBIT}/?join={visitor_code(tour_secret, EXHIBIT, TOUR)}", xr=True, sem=True)
+        visitor.wait_for_selector("#tour-name", timeout=10000)
+        visitor.fill("#tour-name", "Li")
+        visitor.click(".tour-join button[type=submit]")
+        wait_tour(visitor, f"t.connected && t.role === 'visitor' && t.synced && t.stop === {at}")
+        load_sem_room(visitor)
+        visitor.wait_for_function("document.getElementById('ARButton').textContent === 'START AR'")
+        visitor.click("#ARButton")
+        visitor.wait_for_function("__viewer.mode === 'immersive-ar' && __viewer.xrFrames > 3", timeout=30000)
+        assert visitor.evaluate(
+            "document.getElementById('ar-overlay').contains(document.querySelector('.tour-panel'))"), \
+            "AR shows only the DOM overlay: the tour panel must be in it"
+        receive_until(guide, lambda m: m.get("kind") == "device_changed" and m["device"] == "ar")
+        origin = visitor.evaluate("__viewer.xrOrigin()")
+
+        # The guide advances to a stop whose artifact can be placed.
+        to = next(s["index"] for s in stops if s["index"] != at and s["artifact"] in placeable)
+        guide.send(json.dumps({"type": "advance", "from": at, "to": to}))
+        stop = stops[to]
+        state = wait_tour(visitor, f"t.stop === {to} && t.arStops >= 1")
+        assert state["following"] is True
+        visitor.wait_for_function("(id) => __viewer.selectedArtifact === id", arg=stop["artifact"], timeout=5000)
+        say = visitor.inner_text(".tour-panel .tour-say")
+        assert say and say in stop["say"].values(), (say, stop["say"])
+        assert visitor.evaluate("document.getElementById('ar-overlay').contains(document.getElementById('panel'))")
+        assert visitor.evaluate("__viewer.xrOrigin()") == origin, "a stop does not move the reference space in AR"
+        assert visitor.evaluate("document.getElementById('ar-subject').value") == f"artifact:{stop['artifact']}"
+
+        # The first tap then puts down the stop's artifact, life size; the next stop leaves it where it is.
+        visitor.evaluate("__xrDevice.position.set(0, 1.5, 0); __xrDevice.quaternion.set(-0.5, 0, 0, 0.866)")
+        visitor.wait_for_function("__viewer.ar.hitTests > 3", timeout=20000)
+        pull_trigger(visitor)
+        placed = visitor.evaluate("JSON.parse(JSON.stringify(__viewer.ar))")
+        assert placed["placed"] == 1 and placed["subject"] == f"artifact:{stop['artifact']}", placed
+        after = next(s["index"] for s in stops if s["index"] != to)
+        guide.send(json.dumps({"type": "advance", "from": to, "to": after}))
+        wait_tour(visitor, f"t.stop === {after} && t.arStops >= 2")
+        visitor.wait_for_function("(id) => __viewer.selectedArtifact === id", arg=stops[after]["artifact"], timeout=5000)
+        kept = visitor.evaluate("JSON.parse(JSON.stringify(__viewer.ar))")
+        assert (kept["placed"], kept["subject"], kept["position"]) == (1, placed["subject"], placed["position"])
+        assert visitor.evaluate("__viewer.xrOrigin()") == origin
+        assert tour_state(visitor)["following"] is True, "a stop in AR is not mistaken for looking around"
+
+    assert tour_state(visitor)["uiErrors"] == []
+    assert visitor.evaluate("__viewer.errors") == []
+    assert visitor.log.lines == [], visitor.log.lines

@@ -5,7 +5,8 @@
 //   viewer.manifest                         the exhibit.json object
 //   viewer.language                         current BCP-47 tag; viewer.setLanguage(tag)
 //   viewer.flyTo({target, position}, {durationMs}) -> Promise
-//        Glides the desktop camera (a cut with prefers-reduced-motion); in XR moves the reference space.
+//        Glides the desktop camera (a cut with prefers-reduced-motion); in VR moves the reference space; in AR
+//        does nothing and resolves false (the room is real; the placed model stays put).
 //   viewer.cameraPose() -> {position: [x,y,z], quaternion: [x,y,z,w]}   world pose of the eye (head in XR)
 //   viewer.pointerRay() -> {origin, direction} | null                  mouse ray, or the controller laser in XR
 //   viewer.setGhost(id, {position, quaternion, pointer: {origin, direction} | null, label} | null)
@@ -473,7 +474,7 @@ async function main() {
   };
   viewer.setLanguage = setLanguage;
   viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
-    if (xr.inSession) { xr.flyTo(view); return Promise.resolve(true); }
+    if (xr.inSession) return Promise.resolve(xr.flyTo(view) !== false);  // false in AR: nothing to fly through
     return controls.flyTo(view.position, view.target, { durationMs });
   };
   viewer.cameraPose = () => {

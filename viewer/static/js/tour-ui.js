@@ -1,4 +1,16 @@
 // tour-ui.js: the live-tour panel — guide controls and the visitor's follow view, on window.__viewer and tour-client.js.
+//
+// The same tour on three kinds of device (issue 5, "the same on the desktop, in VR and in AR"):
+// - Desktop and phone: the DOM panel; a stop glides the camera to the stop's view.
+// - VR: the DOM panel is invisible in the headset, so the status goes to the caption strip (xrNotice) and the
+//   controller buttons carry the actions. Guide: right grip next stop (or start), left grip previous, A or X
+//   "bring everyone to me", B or Y end the tour (press twice within 4 s, as the DOM button asks). Visitor: right
+//   grip back to the guide, left grip raises or lowers the hand. A stop is a cut of the reference space, not a glide.
+// - AR: the exhibit is not around the visitor (the AR view holds one placed thing: a life-size artifact or a
+//   table-top room), so there is nowhere to fly to, and moving the reference space would drag the placed model off
+//   the table. A stop instead selects its artifact (the object panel and this panel sit in the DOM overlay, with the
+//   stop's text), and if nothing is placed yet the stop's artifact becomes the AR subject, so the first tap puts down
+//   the thing the guide is talking about. Gather is announced but moves nothing.
 
 import { TourClient, tourServerUrl, peekGuideToken } from './tour-client.js';
 
@@ -23,7 +35,8 @@ const STRINGS = {
     closed_4000: 'The server and this page speak different protocol versions.', closed: 'Disconnected.',
     refused: 'Not done: {message}', stale: 'Already moved on (now at stop {n}).', guideName: 'Guide', visitors: 'visitors',
     handsUp: '{n} raised hand(s)', gripBack: 'right grip: back to the guide',
-    gripGuide: 'right grip: next stop, left grip: previous',
+    gripGuide: 'right grip: next stop, left grip: previous, A/X: bring everyone to me, B/Y: end the tour',
+    gatherSent: 'Everyone is coming to you.', confirmEndXR: 'Press B/Y again to end the tour for everyone',
   },
   zh: {
     liveTour: '实时导览', joinTitle: '加入导览', code: '导览码', name: '你的名字', join: '加入', cancel: '取消',
@@ -45,7 +58,8 @@ const STRINGS = {
     closed_4000: '服务器与本页面的协议版本不同。', closed: '已断开。',
     refused: '未执行：{message}', stale: '已经前进了（现在是第 {n} 站）。', guideName: '导览员', visitors: '观众',
     handsUp: '{n} 人举手', gripBack: '按右手握把回到导览员',
-    gripGuide: '右手握把：下一站，左手握把：上一站',
+    gripGuide: '右手握把：下一站，左手握把：上一站，A/X：召集大家，B/Y：结束导览',
+    gatherSent: '大家正在来你这里。', confirmEndXR: '再按一次 B/Y 为所有人结束导览',
   },
 };
 
@@ -61,6 +75,9 @@ const GATHER_BEHIND = 1.2;            // visitors gather just behind the guide, 
 const END_CONFIRM_MS = 4000;
 const XR_NOTICE_MS = 4000;
 const ANNOUNCE_HOLD_MS = 5000;        // an announcement stays in the live region this long before the status replaces it
+// xr-standard gamepad slots on Quest-style controllers: 4 is A (right) or X (left), 5 is B or Y.
+const XR_BUTTON_GATHER = 4;
+const XR_BUTTON_END = 5;
 
 const el = (tag, attributes = {}, ...children) => {
   const node = document.createElement(tag);
@@ -113,6 +130,8 @@ class TourUI {
     this.posesReceived = 0;
     this.glides = 0;
     this.announcements = [];
+    this.xrSession = null;
+    this.xrButtonsDown = new Set();  // gamepad buttons held at the last poll, as `${handedness}:${index}`
     this.automation = { role: null, connected: false, errors: [], uiErrors: [] };
     window.__tour = this.automation;
   }
@@ -342,6 +361,11 @@ class TourUI {
 
   glideTo(view) {
     if (!view) return Promise.resolve(false);
+    if (this.viewer.mode === 'immersive-ar') {
+      // Nothing to fly to in AR (see the top of this file); "where the guide put you" is simply here.
+      setTimeout(() => this.setAnchor(), 50);
+      return Promise.resolve(false);
+    }
     this.gliding += 1;
     this.anchor = null;
     this.glides += 1;
@@ -414,10 +438,22 @@ class TourUI {
     const following = c.role === 'guide' || (c.me ? c.me.following : true);
     if (following) {
       try { this.viewer.selectArtifact(stop.artifact, { annotation: stop.annotation || null, focus: false, fly: false }); } catch (error) { this.uiError(String(error)); }
-      if (stop.view) this.glideTo(c.role === 'guide' ? this.guideView(stop.view) : stop.view);
+      if (this.viewer.mode === 'immersive-ar') this.arStop(stop);
+      else if (stop.view) this.glideTo(c.role === 'guide' ? this.guideView(stop.view) : stop.view);
     }
     this.playNarration(stop, c.tour.start_at, lateByMs);
     this.xrNotice();
+  }
+
+  /** AR: nothing placed yet, so the stop's artifact becomes what the next tap places (life size). */
+  arStop(stop) {
+    this.arStops = (this.arStops || 0) + 1;
+    const chooser = document.getElementById('ar-subject');
+    const value = `artifact:${stop.artifact}`;
+    if (!chooser || this.viewer.ar?.placed || chooser.value === value) return;
+    if (![...chooser.options].some((option) => option.value === value)) return;  // e.g. a wall panel: not placeable
+    chooser.value = value;
+    chooser.dispatchEvent(new Event('change'));
   }
 
   playNarration(stop, startAt, lateByMs) {
@@ -459,6 +495,7 @@ class TourUI {
         this.followSent = null;
         if (c.role === 'visitor') this.announce(this.t('gathered', { name: this.memberName(event.by) }));
         this.scheduleStart(`gather@${event.start_at}`, event.start_at, () => this.goToGather());
+        this.xrNotice(c.role === 'guide' ? this.t('gatherSent') : this.t('gathered', { name: this.memberName(event.by) }));
         break;
       case 'following_changed':
         if (event.member === c.member) { this.followSent = null; this.xrNotice(); }
@@ -474,6 +511,7 @@ class TourUI {
         clearTimeout(this.stopTimer);
         this.announce(this.t('ended'));
         this.syncGhosts();
+        this.xrNotice();  // the status text says it has ended
         break;
       default: break;
     }
@@ -531,6 +569,7 @@ class TourUI {
   /** Every 50 ms: a guide sends its head and pointer when they changed (or as a keepalive); everyone refreshes state. */
   tick() {
     const c = this.client;
+    this.pollXRButtons();
     if (!c || c.role !== 'guide' || !c.connected || c.tour.status === 'ended') return;
     const head = this.viewer.cameraPose();
     const ray = this.pointing ? this.viewer.pointerRay() : null;
@@ -567,6 +606,7 @@ class TourUI {
       this.endArmedUntil = now + END_CONFIRM_MS;
       setTimeout(() => this.render(), END_CONFIRM_MS + 50);
       this.render();
+      this.xrNotice(this.t('confirmEndXR'));
       return;
     }
     this.endArmedUntil = 0;
@@ -638,11 +678,12 @@ class TourUI {
   }
 
   /** In a headset the DOM panel is invisible: put the stop and "following" on the VR caption strip for a moment. */
-  xrNotice() {
+  xrNotice(lead = null) {
     if (this.viewer.mode === 'desktop' || typeof this.viewer.xrNotice !== 'function' || !this.client) return;
     const c = this.client;
-    const stop = this.stopAt(c.tour.stop);
+    const stop = c.tour.status === 'running' ? this.stopAt(c.tour.stop) : null;
     const parts = [stop ? this.t('stopOf', { n: stop.index + 1, total: this.tour.stops.length, title: this.stopTitle(stop) }) : this.statusText()];
+    if (lead) parts.unshift(lead);
     if (c.role === 'visitor' && c.me) parts.push(c.me.following ? this.t('followingGuide') : `${this.t('lookingAround')} (${this.t('gripBack')})`);
     if (c.role === 'guide' && !this.gripHintShown) { parts.push(this.t('gripGuide')); this.gripHintShown = true; }
     const text = parts.join(' · ');
@@ -659,6 +700,9 @@ class TourUI {
     if (entering && detail && detail.session) {
       detail.session.addEventListener('squeeze', (event) => this.onGrip(event.inputSource?.handedness));
     }
+    this.xrSession = entering ? detail?.session || null : null;
+    if (entering) this.gripHintShown = false;  // each headset session starts with the button hint
+    this.xrButtonsDown = new Set();
     // AR shows only the DOM overlay's subtree over the camera image: the panel moves there for the session.
     const overlay = document.getElementById('ar-overlay');
     if (entering && this.viewer.mode === 'immersive-ar' && overlay) overlay.append(this.panel);
@@ -684,6 +728,32 @@ class TourUI {
       c.hand(!(c.me && c.me.hand));
     }
     this.publish();
+  }
+
+  /**
+   * A and B (X and Y) have no session events, only gamepad state: poll them on the 50 ms tick (window rAF is paused
+   * in a session) and act on a press's rising edge. Guides only; a visitor's hand and return are on the grips.
+   */
+  pollXRButtons() {
+    const session = this.xrSession;
+    const c = this.client;
+    if (!session || this.viewer.mode !== 'immersive-vr' || !c || c.role !== 'guide' || !c.connected) return;
+    const down = new Set();
+    for (const source of session.inputSources) {
+      const buttons = source.gamepad?.buttons || [];
+      for (const index of [XR_BUTTON_GATHER, XR_BUTTON_END]) {
+        if (buttons[index]?.pressed) down.add(`${source.handedness}:${index}`);
+      }
+    }
+    for (const key of down) {
+      if (this.xrButtonsDown.has(key)) continue;
+      const index = Number(key.split(':')[1]);
+      this.xrButtons = (this.xrButtons || 0) + 1;
+      if (c.tour.status !== 'running') continue;  // gather and end mean nothing before the start or after the end
+      if (index === XR_BUTTON_GATHER) this.gatherHere(); else this.endTour();
+    }
+    this.xrButtonsDown = down;
+    if (down.size || this.automation.xrButtons !== (this.xrButtons || 0)) this.publish();
   }
 
   statusText() {
@@ -840,7 +910,8 @@ class TourUI {
     Object.assign(this.automation, summary, {
       role: c?.role || null, connected: Boolean(c?.connected), mounted: true, gliding: this.gliding > 0, glides: this.glides,
       posesSent: this.posesSent, posesReceived: this.posesReceived, pointing: this.pointing, narration: this.narration && { ...this.narration },
-      ghost: this.lastGhost || null, grips: this.grips || 0, announcements: this.announcements.slice(), statusText: this.status.textContent,
+      ghost: this.lastGhost || null, grips: this.grips || 0, xrButtons: this.xrButtons || 0, arStops: this.arStops || 0,
+      xrNotice: this.lastXRNotice || '', announcements: this.announcements.slice(), statusText: this.status.textContent,
       anchored: Boolean(this.anchor), serverNow: c ? c.serverNow() : null, tourId: this.tourId,
     });
   }

@@ -193,6 +193,8 @@ export class XRSupport {
 
   /** The tour's flyTo in XR: stand at view.position facing view.target (always a cut: glides make people sick). */
   flyTo(view) {
+    // In AR the reference space is the real room: moving it would slide the placed model off its table.
+    if (this.mode === 'immersive-ar') return false;
     const to = new THREE.Vector3().fromArray(view.position);
     const target = new THREE.Vector3().fromArray(view.target);
     const forward = new THREE.Vector3(0, 0, -1).applyQuaternion(this.headQuaternion);
