@@ -54,7 +54,9 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
     if options.prune:
         chosen["prune"] = PruneAttributes()
     if options.weld:
-        chosen["weld"] = Weld()
+        # Half a step of the stored normal bits: welding moves a normal less than quantizing it may.
+        angle = 0.5 / ((1 << (options.normal_bits - 1)) - 1) if options.quantize else 0.0
+        chosen["weld"] = Weld(normal_angle=angle)
     if options.dedup:
         chosen["dedup"] = Dedup()
     if options.merge:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.scene import Material, Mesh, Node, Scene, Texture, TextureRef
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.transforms.dedup import Dedup
+from pipeline.transforms.presets import GeometryOptions, default_transforms
 from pipeline.transforms.weld import Weld
 from tests.pipeline.transforms.scenes import grid_primitive, soup, world_triangles
 
@@ -31,6 +32,41 @@ def test_weld_keeps_uv_seams_and_drops_collapsed_triangles() -> None:
     Weld()(Scene("s", nodes=[Node("a", mesh=Mesh("m", [primitive]))]))
     assert primitive.vertex_count == 5  # 0≡6 and 2≡5 merge; the seam vertices 1 and 3 stay apart
     assert primitive.triangle_count == 2
+
+
+def _normal(degrees: float) -> list[float]:
+    return [float(np.sin(np.radians(degrees))), 0.0, float(np.cos(np.radians(degrees)))]
+
+
+def test_weld_with_a_normal_angle_merges_near_copies_only_below_the_angle() -> None:
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], np.float32)
+    uvs = np.array([[0, 0], [1, 0], [0, 1], [0, 0], [0, 0], [0.5, 0]], np.float32)
+    # Vertex 3 is vertex 0 with its normal 0.1° off; vertex 4 is 1° off; vertex 5 is 0.1° off with another UV.
+    normals = np.array([_normal(0), _normal(0), _normal(0), _normal(0.1), _normal(1.0), _normal(0.1)], np.float32)
+
+    def welded(weld: Weld) -> Primitive:
+        primitive = grid_primitive()
+        primitive.attributes = {"POSITION": positions.copy(), "NORMAL": normals.copy(), "TEXCOORD_0": uvs.copy()}
+        primitive.indices = np.array([0, 1, 2, 3, 1, 2, 4, 1, 2, 5, 1, 2], np.uint32)
+        weld(Scene("s", nodes=[Node("a", mesh=Mesh("m", [primitive]))]))
+        return primitive
+
+    exact = welded(Weld())
+    assert exact.vertex_count == 6
+    near = welded(Weld(normal_angle=0.5 / 127))  # half an int8 normal step, about 0.23°
+    assert near.vertex_count == 5  # only 0 and 3 merge
+    assert near.triangle_count == 4
+    assert np.array_equal(np.unique(near.attributes["POSITION"], axis=0), np.unique(positions, axis=0))
+    kept = {tuple(np.round(n, 6)) for n in near.attributes["NORMAL"]}
+    assert tuple(np.round(np.float32(_normal(0.1)), 6)) in kept  # vertex 5 keeps its own (its UV differs)
+    assert tuple(np.round(np.float32(_normal(1.0)), 6)) in kept
+
+
+def test_presets_weld_near_normals_only_when_normals_are_quantized() -> None:
+    first_weld = next(t for t in default_transforms() if isinstance(t, Weld))
+    assert first_weld.normal_angle == 0.5 / 127
+    unquantized = next(t for t in default_transforms(GeometryOptions(quantize=False)) if isinstance(t, Weld))
+    assert unquantized.normal_angle == 0.0
 
 
 def test_dedup_shares_equal_meshes_materials_and_textures() -> None:
