@@ -162,13 +162,12 @@ def asset_usage(scene: Scene, artifact_ids: list[str] | set[str] | None = None,
 
 @dataclass
 class BudgetReport:
-    """One room against one profile: the room's values, the limits, what is over, and the cost per asset."""
+    """One room against one profile: the room's values, the limits and what is over (per-asset costs: asset_report)."""
 
     room: str
     profile: str
     values: dict[str, int]
     limits: dict[str, int]
-    assets: list[Usage]
 
     @property
     def over(self) -> list[str]:
@@ -178,19 +177,8 @@ class BudgetReport:
     def ok(self) -> bool:
         return not self.over
 
-    def lines(self) -> list[str]:
-        """A readable report: the verdict, then one line per asset, largest first."""
-        verdict = "within budget" if self.ok else "over budget in " + ", ".join(
-            f"{m} ({self.values[m]:,} > {self.limits[m]:,})" for m in self.over)
-        lines = [f"room {self.room} on {self.profile}: {verdict}"]
-        for usage in sorted(self.assets, key=lambda u: -u.triangles):
-            lines.append(f"  {usage.name}: {usage.triangles:,} triangles, {usage.draw_calls} draw calls, "
-                         f"{usage.texture_bytes_gpu / MB:.1f} MB GPU textures")
-        return lines
 
-
-def check_budget(scene: Scene, profile: DeviceProfile | str, download_bytes: int | None = None,
-                 artifact_ids: list[str] | set[str] | None = None) -> BudgetReport:
+def check_budget(scene: Scene, profile: DeviceProfile | str, download_bytes: int | None = None) -> BudgetReport:
     """Classify one room for one profile; `download_bytes` (the written GLB's size) is checked when given."""
     device = PROFILES[profile] if isinstance(profile, str) else profile
     usage = measure(scene, device.max_texture_size)
@@ -201,8 +189,7 @@ def check_budget(scene: Scene, profile: DeviceProfile | str, download_bytes: int
         limits.pop("bytes")
     else:
         values["bytes"] = download_bytes
-    return BudgetReport(scene.name, device.name, values, limits,
-                        asset_usage(scene, artifact_ids, device.max_texture_size))
+    return BudgetReport(scene.name, device.name, values, limits)
 
 
 def asset_report(scene: Scene, artifact_ids: list[str] | set[str] | None = None) -> list[str]:

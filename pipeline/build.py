@@ -663,7 +663,7 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
     failures: list[str] = []
     for target in exhibit.exhibit.targets:
         profile = budgets.PROFILES[target]
-        verdict = budgets.check_budget(room.scene, profile, download_bytes=size, artifact_ids=room.artifact_ids)
+        verdict = budgets.check_budget(room.scene, profile, download_bytes=size)
         check = BudgetCheck(room=room.id, target=target, values=verdict.values, limits=verdict.limits)
         report.budgets.append(check)
         if verdict.ok:
@@ -682,7 +682,7 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
         for transform in quantize:
             lighter = transform(lighter)
         lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)
-        lod_check = budgets.check_budget(lighter, profile, download_bytes=lod_size, artifact_ids=room.artifact_ids)
+        lod_check = budgets.check_budget(lighter, profile, download_bytes=lod_size)
         check.action, check.lod_error = "lod", round(error, 6)
         output.lod.append({"target": target, "glb": lod_glb, "error": round(error, 6),
                            "stats": _stats(lighter, lod_size)})
