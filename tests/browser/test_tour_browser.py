@@ -579,6 +579,13 @@ def test_a_guide_in_vr_gathers_and_ends_with_the_controller_buttons(tour_base: s
         guide.evaluate("__xrDevice.controllers.right.updateButtonValue('squeeze', 0)")
         receive_until(visitor, lambda m: m.get("kind") in ("tour_started", "stop_changed") and m["by"] == me["member"])
         wait_tour(guide, "t.status === 'running'")
+        # The guide's own view glides to the stop too (the glide may start a frame after the event, and XR frames
+        # are slow on a software renderer), so wait for a head pose that holds still over several XR frames.
+        guide.wait_for_function("""() => {
+            const p = JSON.stringify(__viewer.cameraPose().position), frames = __viewer.xrFrames;
+            if (p !== window.__lastPose) { window.__lastPose = p; window.__poseFrames = frames; return false; }
+            return frames - window.__poseFrames >= 4;
+        }""", polling=100, timeout=45000)
 
         # A: "bring everyone to me", from where the guide's head is, in the room it stands in.
         head = guide.evaluate("__viewer.cameraPose().position")
