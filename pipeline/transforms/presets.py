@@ -60,7 +60,8 @@ def default_transforms(options: GeometryOptions | None = None) -> list[Transform
     if options.dedup:
         chosen["dedup"] = Dedup()
     if options.merge:
-        chosen["merge"] = Merge()
+        # Joining meshes of different materials shares one position box, which would coarsen the "mesh" grid.
+        chosen["merge"] = Merge(join=options.quantize_grid != "mesh")
     if options.instance:
         chosen["instance"] = Instance()
     if options.weld and options.quantize:

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef
-from pipeline.transforms.common import dynamic_nodes, node_matrix, quaternion_matrix, texture_refs
+from pipeline.transforms.common import (
+    dynamic_nodes,
+    node_matrix,
+    quaternion_matrix,
+    texture_refs,
+    triangle_indices,
+)
 
 GRIDS = ("region", "mesh", "scene")
 
@@ -85,15 +91,16 @@ def _mesh_uses(scene: Scene) -> list[tuple[int, int, float, np.ndarray | None]]:
 
 
 def _grid_steps(scene: Scene, eligible: list[Mesh], boxes: dict[int, tuple[np.ndarray, np.ndarray]], bits: int,
-                grid: str) -> dict[int, float]:
-    """The quantization step of each mesh, in its own units."""
+                grid: str) -> tuple[dict[int, float], dict[int, np.ndarray]]:
+    """The quantization step of each mesh, in its own units, and for a mesh drawn once by a node whose world
+    transform only scales, swaps and flips axes, a point of the world grid gltfpack would use, in mesh units."""
     levels = (1 << bits) - 1
     extents = {key: float((high - low).max()) for key, (low, high) in boxes.items()}
     if grid == "mesh":
-        return {id(m): extents[id(m)] / levels for m in eligible}
+        return {id(m): extents[id(m)] / levels for m in eligible}, {}
     if grid == "scene":
         largest = max(extents.values())
-        return {id(m): largest / levels for m in eligible}
+        return {id(m): largest / levels for m in eligible}, {}
     # "region": one world-space step per region, its largest world extent (the box of its meshes, as gltfpack
     # takes the whole file's box; at least the largest mesh's) over the levels; a mesh never gets finer than its
     # own box allows (bits is the most any mesh uses).
@@ -116,31 +123,169 @@ def _grid_steps(scene: Scene, eligible: list[Mesh], boxes: dict[int, tuple[np.nd
         own = extents[key] / levels
         step = max(own, region_extent[region] / levels / stretch) if stretch > 0 else own
         steps[key] = min(steps.get(key, step), step)
-    return steps
+    return steps, _world_grid_anchors(uses, region_box)
+
+
+def _world_grid_anchors(uses: list[tuple[int, int, float, np.ndarray | None]],
+                        region_box: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, np.ndarray]:
+    """For each mesh drawn by one node whose world matrix is a scaled signed permutation, its region's world box
+    corner (gltfpack's grid origin) in mesh units: then the unshifted grid is the very grid gltfpack would use."""
+    count: dict[int, int] = {}
+    for key, *_ in uses:
+        count[key] = count.get(key, 0) + 1
+    anchors: dict[int, np.ndarray] = {}
+    for key, region, _, world in uses:
+        if world is None or count[key] != 1 or region not in region_box:
+            continue
+        linear = world[:3, :3]
+        scale = float(np.abs(linear).max(axis=0).max())
+        if scale <= 0 or not np.allclose(np.sort(np.abs(linear), axis=0)[:2], 0.0, atol=1e-9 * scale):
+            continue
+        if not np.allclose(np.abs(linear).max(axis=0), scale, rtol=1e-6):
+            continue
+        anchors[key] = np.linalg.solve(linear, region_box[region][0] - world[:3, 3])
+    return anchors
 
 
 GRID_PHASES = 8
-# A shift must cut an axis's squared rounding error by this much. Below it, the measured RMS gain was under 1 %
-# while the worst vertices moved at random (Nefertiti's sampled Hausdorff error rose 8 %) and the extra level cost bytes.
-MIN_PHASE_GAIN = 0.03
+# A shift is kept only if it is no worse in the worst and the RMS offset and cuts one of them by this share;
+# smaller gains are noise, and a shifted grid may cost one more level.
+MIN_PHASE_GAIN = 0.01
+PHASE_CANDIDATES = 4  # phases the estimate ranks best that are then measured exactly
+PHASE_CHUNK = 65536  # triangle corners per block, to bound memory on big scans
 
 
-def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float) -> np.ndarray:
-    """Shift the grid by a fraction of a step per axis where that lowers the RMS rounding error.
+def _surface_of(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of all the mesh's primitives, concatenated; its non-degenerate triangles over them)."""
+    positions, triangles, base = [], [], 0
+    for primitive in mesh.primitives:
+        points = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+        if primitive.mode in (4, 5, 6):
+            found = triangle_indices(primitive).reshape(-1, 3).astype(np.int64)
+            corners = points[found]
+            area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
+            triangles.append(found[area > 0] + base)
+        positions.append(points)
+        base += len(points)
+    return np.concatenate(positions), (np.concatenate(triangles) if triangles else np.zeros((0, 3), np.int64))
+
+
+def _closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Distance from each point p[i] to triangle (a[i], b[i], c[i]) (Ericson, Real-Time Collision Detection 5.1.5)."""
+    def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", u, v)
+
+    ab, ac, ap, bp, cp = b - a, c - a, p - a, p - b, p - c
+    d1, d2, d3, d4, d5, d6 = dot(ab, ap), dot(ac, ap), dot(ab, bp), dot(ac, bp), dot(ab, cp), dot(ac, cp)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = va + vb + vc
+        closest = a + ab * (vb / total)[:, None] + ac * (vc / total)[:, None]
+        # Voronoi regions of the edges and corners, the earlier test winning: so assign them in reverse.
+        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+        closest = np.where(((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0))[:, None], b + (c - b) * w_bc[:, None], closest)
+        closest = np.where(((vb <= 0) & (d2 >= 0) & (d6 <= 0))[:, None], a + ac * (d2 / (d2 - d6))[:, None], closest)
+        closest = np.where(((d6 >= 0) & (d5 <= d6))[:, None], c, closest)
+        closest = np.where(((vc <= 0) & (d1 >= 0) & (d3 <= 0))[:, None], a + ab * (d1 / (d1 - d3))[:, None], closest)
+    closest = np.where(((d3 >= 0) & (d4 <= d3))[:, None], b, closest)
+    closest = np.where(((d1 <= 0) & (d2 <= 0))[:, None], a, closest)
+    distance = np.linalg.norm(p - closest, axis=1)
+    flat = ~np.isfinite(distance)  # a triangle that rounding collapsed to a segment or a point: its edges
+    if flat.any():
+        p, a, b, c = p[flat], a[flat], b[flat], c[flat]
+        distance[flat] = np.min([_to_segments(p, a, b), _to_segments(p, b, c), _to_segments(p, c, a)], axis=0)
+    return distance
+
+
+def _to_segments(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each p[i] to the segment a[i]–b[i] (a point when they coincide)."""
+    ab = b - a
+    length = np.einsum("ij,ij->i", ab, ab)
+    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.where(length > 0, length, 1.0), 0.0, 1.0)
+    return np.linalg.norm(p - (a + ab * t[:, None]), axis=1)
+
+
+def _phase_error(positions: np.ndarray, triangles: np.ndarray, origin: np.ndarray, step: float) -> tuple[float, float]:
+    """(largest, sum of squares) of how far the quantized surface moves, measured at vertices, both ways: each
+    rounded vertex to the source triangles at it, and each source vertex to the rounded triangles at it.
+
+    A quantized surface is farthest from the source at a vertex (the offset is linear across a triangle), so this
+    is its Hausdorff distance over the vertices' neighbourhoods."""
+    rounded = np.round((positions - origin) / step) * step + origin
+    nearest = np.full((2, len(positions)), np.inf)
+    for begin in range(0, len(triangles), PHASE_CHUNK // 3):
+        block = triangles[begin:begin + PHASE_CHUNK // 3]
+        vertex = block.reshape(-1)
+        corner_triangle = np.repeat(block, 3, axis=0)
+        source = [positions[corner_triangle[:, k]] for k in range(3)]
+        np.minimum.at(nearest[0], vertex, _closest_on_triangles(rounded[vertex], *source))
+        moved = [rounded[corner_triangle[:, k]] for k in range(3)]
+        np.minimum.at(nearest[1], vertex, _closest_on_triangles(positions[vertex], *moved))
+    nearest = nearest[:, np.isfinite(nearest[0])]
+    return float(nearest.max()), float(np.square(nearest).sum())
+
+
+def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarray | None = None) -> np.ndarray:
+    """The grid origin for the mesh: gltfpack's grid, or that grid shifted by a fraction of a step per axis where
+    the shift brings the surface closer to the source without letting either error grow.
 
     Scanned and CAD data often sit on a grid of their own; a lucky phase halves the error, an unlucky one costs
-    ~10 %, so eight phases per axis are tried (it may use one more level than the bits say; uint16 holds it).
+    ~10 %, so eight phases per axis are estimated (from each vertex's rounding offset along the normals of the
+    triangles at it), the best few measured exactly (`_phase_error`), and a shift is kept only when it is no
+    worse than the unshifted grid in both the largest and the RMS offset. A shift may use one more level than the
+    bits say (uint16 holds it). `anchor` is a point of gltfpack's world grid in mesh units, when a node only
+    scales, swaps or flips the mesh's axes; otherwise gltfpack's grid starts at the mesh's box corner, `low`.
     """
-    positions = np.concatenate([np.asarray(p.attributes["POSITION"], dtype=np.float64) for p in mesh.primitives])
-    best = low.copy()
-    for axis in range(3):
-        scaled = (positions[:, axis] - low[axis]) / step
-        errors = [float(np.square(scaled + k / GRID_PHASES - np.round(scaled + k / GRID_PHASES)).sum())
-                  for k in range(GRID_PHASES)]
-        shift = int(np.argmin(errors))
-        if errors[shift] > (1 - MIN_PHASE_GAIN) * errors[0]:
-            shift = 0  # a marginal gain: keep gltfpack's grid, without the extra level
-        best[axis] = low[axis] - step * shift / GRID_PHASES
+    base = low if anchor is None else anchor + np.floor((low - anchor) / step + 1e-9) * step
+    positions, triangles = _surface_of(mesh)
+    if not len(triangles):
+        return base  # points and lines: no surface to keep close, keep gltfpack's grid
+    corner_vertices = triangles.reshape(-1)
+    corner_normals = np.cross(positions[triangles[:, 1]] - positions[triangles[:, 0]],
+                              positions[triangles[:, 2]] - positions[triangles[:, 0]])
+    corner_normals = np.repeat(corner_normals / np.linalg.norm(corner_normals, axis=1, keepdims=True), 3, axis=0)
+    phases = np.arange(GRID_PHASES) / GRID_PHASES
+
+    def offsets(chosen: slice | np.ndarray) -> list[np.ndarray]:
+        """Per axis, (corners, phase): the part of the rounding offset along the triangle's normal."""
+        scaled = (positions[corner_vertices[chosen]] - base) / step
+        normal = corner_normals[chosen]
+        return [normal[:, axis, None] * (np.round(scaled[:, axis, None] + phases) - scaled[:, axis, None] - phases)
+                for axis in range(3)]
+
+    # The estimate's sum of squares of x + y + z for all 8³ phases, from per-axis sums and cross products.
+    squares = np.zeros((3, GRID_PHASES))
+    cross = np.zeros((3, GRID_PHASES, GRID_PHASES))
+    bound = np.empty(len(corner_vertices))
+    for begin in range(0, len(corner_vertices), PHASE_CHUNK):
+        x, y, z = offsets(slice(begin, begin + PHASE_CHUNK))
+        squares += [np.square(x).sum(axis=0), np.square(y).sum(axis=0), np.square(z).sum(axis=0)]
+        cross += [x.T @ y, x.T @ z, y.T @ z]
+        bound[begin:begin + PHASE_CHUNK] = np.abs(x).max(axis=1) + np.abs(y).max(axis=1) + np.abs(z).max(axis=1)
+    squared = (squares[0][:, None, None] + squares[1][None, :, None] + squares[2][None, None, :]
+               + 2 * (cross[0][:, :, None] + cross[1][:, None, :] + cross[2][None, :, :]))
+    # The estimate's largest offset per phase, over the corners whose offset can be largest (an estimate: the
+    # candidates are measured exactly below).
+    x, y, z = offsets(np.argsort(bound)[::-1][:PHASE_CHUNK // 16])
+    largest = np.stack([np.abs(x[:, k, None, None] + y[:, :, None] + z[:, None, :]).max(axis=0)
+                        for k in range(GRID_PHASES)])
+    if largest[0, 0, 0] <= 0 or squared[0, 0, 0] <= 0:
+        return base
+    score = np.maximum(largest / largest[0, 0, 0], np.sqrt(np.maximum(squared, 0) / squared[0, 0, 0]))
+    ranked = [np.unravel_index(k, score.shape) for k in np.argsort(score, axis=None)[:PHASE_CANDIDATES]]
+    worst, total = _phase_error(positions, triangles, base, step)
+    if worst <= 0 or total <= 0:
+        return base
+    best, best_score = base, 1.0
+    for shift in ranked:
+        if shift == (0, 0, 0):
+            continue
+        origin = base - step * np.asarray(shift, dtype=np.float64) / GRID_PHASES
+        candidate_worst, candidate_total = _phase_error(positions, triangles, origin, step)
+        ratios = (candidate_worst / worst, float(np.sqrt(candidate_total / total)))
+        # Never worse on either, better by MIN_PHASE_GAIN on one; the best of those on the lesser gain.
+        if max(ratios) <= best_score and min(ratios) <= 1 - MIN_PHASE_GAIN:
+            best, best_score = origin, max(ratios)
     return best
 
 
@@ -160,11 +305,14 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     if not eligible:
         return
     boxes = {id(m): _position_box(m) for m in eligible}
-    steps = _grid_steps(scene, eligible, boxes, bits, grid)
+    steps, anchors = _grid_steps(scene, eligible, boxes, bits, grid)
     dynamic = dynamic_nodes(scene)
     for mesh in eligible:
         step = steps[id(mesh)] or 1.0
-        low = _best_grid_origin(mesh, boxes[id(mesh)][0], step)
+        low = _best_grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
+        # The file stores the origin and step as float32: round to the numbers the decoder will use, not to ones
+        # a float32 rounding away (0.001 of a step at the far end of the grid).
+        step, low = float(np.float32(step)), low.astype(np.float32).astype(np.float64)
         for primitive in mesh.primitives:
             q = np.round((np.asarray(primitive.attributes["POSITION"], dtype=np.float64) - low) / step)
             primitive.attributes["POSITION"] = np.clip(q, 0, 65535).astype(np.uint16)

@@ -91,3 +91,21 @@ def test_instance_ignores_single_uses_and_animated_nodes() -> None:
     Instance()(scene)
     assert not any(n.instances is not None for n in scene.all_nodes())
     assert spinner.mesh is not None
+
+
+def test_join_draws_a_regions_other_static_meshes_from_one_mesh() -> None:
+    parts = [leaf("glass", BRONZE), leaf("steel", STONE, translation=(0.0, 1.0, 0.0)),
+             leaf("beads", Material("amber"), translation=(0.0, 2.0, 0.0), scale=(-1.0, 1.0, 1.0))]
+    named = Node("lamp", keep=True, children=parts)
+    scene = Scene("s", nodes=[named])
+    before = world_triangles(scene)
+    Merge()(scene)
+    assert np.allclose(world_triangles(scene), before, atol=1e-4)
+    drawing = [n for n in scene.all_nodes() if n.mesh is not None]
+    assert len(drawing) == 1 and drawing[0] in named.children  # one node, inside the artifact that was named
+    assert [p.material.name for p in drawing[0].mesh.primitives] == ["bronze", "stone", "amber"]  # type: ignore[union-attr]
+    assert scene.nodes == [named] and named.name == "lamp"
+
+    unjoined = Scene("s", nodes=[Node("lamp", keep=True, children=[leaf("glass", BRONZE), leaf("steel", STONE)])])
+    Merge(join=False)(unjoined)
+    assert len([n for n in unjoined.all_nodes() if n.mesh is not None]) == 2

@@ -215,3 +215,78 @@ def test_region_grid_gives_a_small_artifact_its_own_precision_in_a_big_room() ->
     coin_error = np.abs(world_triangles(Scene("c", nodes=[coin]), ordered=False) - coin_before).max()
     coin_step = 0.02 * 1.1 / ((1 << 14) - 1)  # the coin's world size over 14 bits, not the 12 m wall's
     assert 0 < coin_error <= coin_step * 0.5 * 1.01
+
+
+def test_closest_on_triangles_matches_trimesh_including_collapsed_triangles() -> None:
+    import trimesh
+
+    from pipeline.transforms.quantize import _closest_on_triangles
+
+    rng = np.random.default_rng(3)
+    a, b, c = (rng.normal(size=(400, 3)) for _ in range(3))
+    b[:40] = a[:40]  # collapsed to a segment, as rounding leaves slivers
+    c[:20] = a[:20]  # and to a point
+    points = rng.normal(size=(400, 3)) * 2
+    ours = _closest_on_triangles(points, a, b, c)
+    solid = slice(40, None)
+    expected = np.linalg.norm(points[solid] - trimesh.triangles.closest_point(
+        np.stack([a, b, c], axis=1)[solid], points[solid]), axis=1)
+    assert np.allclose(ours[solid], expected, atol=1e-9)
+    assert np.allclose(ours[20:40], [np.linalg.norm(p - (x + np.clip(np.dot(p - x, y - x) / np.dot(y - x, y - x),
+                                                                         0, 1) * (y - x)))
+                                     for p, x, y in zip(points[20:40], a[20:40], c[20:40], strict=True)], atol=1e-9)
+    assert np.allclose(ours[:20], np.linalg.norm(points[:20] - a[:20], axis=1))
+
+
+def test_a_grid_shift_is_kept_only_when_neither_error_grows() -> None:
+    from pipeline.transforms.quantize import _best_grid_origin, _phase_error, _surface_of
+
+    for seed in range(4):
+        primitive = grid_primitive(n=14)
+        rng = np.random.default_rng(seed)
+        primitive.attributes["POSITION"] = (primitive.attributes["POSITION"]
+                                            + rng.normal(scale=1e-4, size=(196, 3)).astype(np.float32))
+        mesh = Mesh("scan", [primitive])
+        positions, triangles = _surface_of(mesh)
+        low, step = positions.min(axis=0), float((positions.max(axis=0) - positions.min(axis=0)).max()) / 16383
+        chosen = _best_grid_origin(mesh, low, step)
+        worst, total = _phase_error(positions, triangles, chosen, step)
+        base_worst, base_total = _phase_error(positions, triangles, low, step)
+        assert worst <= base_worst and total <= base_total
+        assert np.all(low - chosen >= 0) and np.all(low - chosen < step)  # a fraction of a step down
+
+
+def test_a_mesh_on_its_own_lattice_is_quantized_onto_it() -> None:
+    # The room's grid starts at the floor's corner; the scan's vertices sit on a lattice of the same step shifted
+    # by 3/8 of a step on x and 5/8 on z (as a scanner's own grid does): the phase search finds it, so the scan
+    # comes out exact where the unshifted grid would move every vertex by 3/8 and 5/8 of a step.
+    floor_primitive = grid_primitive(n=4)
+    floor_primitive.attributes["POSITION"] = floor_primitive.attributes["POSITION"] * np.float32([2, 2, 0])  # flat
+    floor = Node("floor", mesh=Mesh("floor", [floor_primitive]))
+    step = 2.0 / 16383  # the region's largest side (the 2 m floor) over 14 bits
+    rng = np.random.default_rng(5)
+    lattice = np.stack([rng.integers(2000, 4000, 300) + 3 / 8, rng.integers(2000, 4000, 300),
+                        rng.integers(2000, 4000, 300) + 5 / 8], axis=1) * step
+    scan = Primitive(attributes={"POSITION": lattice}, indices=np.arange(297, dtype=np.uint32))
+    scene = Scene("room", nodes=[floor, Node("scan", mesh=Mesh("scan", [scan]))])
+    before = world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False)
+    Quantize()(scene)
+    error = np.abs(world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False) - before).max()
+    assert error < step * 1e-3
+
+
+def test_a_rotated_node_keeps_the_world_grid_gltfpack_would_use() -> None:
+    # Turned 180° about y, the mesh's own box corner is the world box's far corner; the unshifted grid is
+    # anchored at the world box's near corner instead, so world positions sit on gltfpack's world grid (up to the
+    # phase shift, which is the same fraction of a step for every vertex on an axis).
+    primitive = grid_primitive(n=9)
+    node = Node("turned", rotation=(0.0, 1.0, 0.0, 0.0), translation=(0.3, 0.0, 0.7), mesh=Mesh("m", [primitive]))
+    scene = Scene("s", nodes=[node])
+    world = world_triangles(scene, ordered=False).reshape(-1, 3)
+    low, step = world.min(axis=0), float((world.max(axis=0) - world.min(axis=0)).max()) / 16383
+    Quantize()(scene)
+    after = world_triangles(scene, ordered=False).reshape(-1, 3)
+    phase = ((after - low) / step) % 1.0
+    spread = np.minimum(phase.max(axis=0) - phase.min(axis=0), 1 - (phase.max(axis=0) - phase.min(axis=0)))
+    assert np.all(spread < 1e-3)  # one phase per axis: the vertices share one grid
+    assert np.all(np.isclose(phase.mean(axis=0) * 8, np.round(phase.mean(axis=0) * 8), atol=1e-2))
