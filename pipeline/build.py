@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline import budgets, compose, manifest
-from pipeline.cache import AssetCache, asset_key
+from pipeline.cache import AssetCache, asset_key, code_version, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef
@@ -412,13 +412,14 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                 room.scene = transform(room.scene)
             # One GLB serves every target unless a budget forces an LOD, so it must fit the strictest one.
             fit_textures(room.scene, texture_limit)
-            encode_textures(room.scene, options.texture_format)
+            encode_textures(room.scene, options.texture_format, cache)
             if exhibit.exhibit.over_budget == "simplify":
                 # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
                 shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
                 lod_sources[room.id] = copy.deepcopy(room.scene, shared)
             for transform in quantize:
                 room.scene = transform(room.scene)
+    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
     rooms_out: dict[str, manifest.RoomOutput] = {}
     with progress.stage("write"):
         for number, room in enumerate(composition.rooms, start=1):
@@ -506,17 +507,19 @@ def fit_textures(scene: Scene, max_size: int) -> int:
     return replace_textures(scene, shrink)
 
 
-def encode_textures(scene: Scene, texture_format: str) -> None:
+def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
     """Re-encode textures as asked (`--texture-format`); "keep" passes every texture through byte for byte.
 
     WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 (KHR_texture_basisu)
     runs the Basis Universal encoder `basisu` (see `find_basisu`): UASTC for normal maps, ETC1S for the rest,
-    with mipmaps; without the encoder, asking for KTX2 is a clear error rather than a no-op.
+    with mipmaps; without the encoder, asking for KTX2 is a clear error rather than a no-op. Encoded bytes are
+    kept in the asset cache by source bytes and settings, so a rebuild encodes nothing it encoded before.
     """
+    cache = cache or AssetCache(None)
     if texture_format == "keep":
         return
     if texture_format == "ktx2":
-        encode_ktx2(scene)
+        encode_ktx2(scene, cache)
         return
     if texture_format != "webp":
         raise BuildError(f"--texture-format {texture_format} is not available; use keep, webp or ktx2")
@@ -526,10 +529,15 @@ def encode_textures(scene: Scene, texture_format: str) -> None:
         if texture.mime_type not in ("image/png", "image/jpeg"):
             return None
         lossless = texture.mime_type == "image/png"
-        with Image.open(io.BytesIO(texture.data)) as image:
-            buffer = io.BytesIO()
-            image.save(buffer, format="WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
-        return dataclasses.replace(texture, data=buffer.getvalue(), mime_type="image/webp")
+
+        def encode() -> bytes:
+            with Image.open(io.BytesIO(texture.data)) as image:
+                buffer = io.BytesIO()
+                image.save(buffer, format="WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
+            return buffer.getvalue()
+
+        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 pillow={Image.__version__}")
+        return dataclasses.replace(texture, data=cache.encoded(key, encode), mime_type="image/webp")
 
     replace_textures(scene, to_webp)
 
@@ -590,7 +598,11 @@ def texture_roles(scene: Scene) -> dict[int, str]:
     return {key: next(r for r in ("normal", "linear", "color") if r in found) for key, found in roles.items()}
 
 
-def encode_ktx2(scene: Scene) -> None:
+def _encoding_key(texture: Texture, settings: str) -> str:
+    return hashlib.sha256(hashlib.sha256(texture.data).digest() + f"\0{settings}\0{code_version()}".encode()).hexdigest()
+
+
+def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
     """PNG, JPEG and WebP textures → KTX2 with mipmaps: UASTC for normal maps, ETC1S elsewhere (-linear for data).
 
     Sides are padded up to multiples of 4 (block compression needs whole 4×4 blocks; UVs are normalized, so the
@@ -606,29 +618,38 @@ def encode_ktx2(scene: Scene) -> None:
     from PIL import Image
 
     roles = texture_roles(scene)
+    store = cache or AssetCache(None)
+    # The encoder's own bytes name its version: another basisu may encode differently.
+    encoder_identity = file_digest(Path(encoder))[:16]
 
     def to_ktx2(texture: Texture) -> Texture | None:
         if texture.mime_type not in ("image/png", "image/jpeg", "image/webp"):
             return None
         role = roles.get(id(texture), "color")
-        with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
-            source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
-            with Image.open(io.BytesIO(texture.data)) as image:
-                image.load()
-                size = (image.width + (-image.width % 4), image.height + (-image.height % 4))
-                picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
-                if size != image.size:
-                    picture = picture.resize(size, Image.Resampling.LANCZOS)
-                picture.save(source, format="PNG")
-            flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
-            command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
-                       "-output_file", str(target)]
-            done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-            if done.returncode != 0 or not target.is_file():
-                complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-                raise BuildError(f"basisu could not encode texture '{texture.name or texture.source_path}': "
-                                 f"{complaint[0]}")
-            data = target.read_bytes()
+        flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
+        with Image.open(io.BytesIO(texture.data)) as image:
+            size = (image.width + (-image.width % 4), image.height + (-image.height % 4))
+
+        def encode() -> bytes:
+            with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
+                source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
+                with Image.open(io.BytesIO(texture.data)) as image:
+                    image.load()
+                    picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
+                    if size != image.size:
+                        picture = picture.resize(size, Image.Resampling.LANCZOS)
+                    picture.save(source, format="PNG")
+                command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
+                           "-output_file", str(target)]
+                done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+                if done.returncode != 0 or not target.is_file():
+                    complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+                    raise BuildError(f"basisu could not encode texture '{texture.name or texture.source_path}': "
+                                     f"{complaint[0]}")
+                return target.read_bytes()
+
+        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} pillow={Image.__version__}")
+        data = store.encoded(key, encode)
         return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
 
     replace_textures(scene, to_ktx2)

@@ -1,4 +1,4 @@
-"""Content-addressed cache of processed assets, keyed by input bytes (with sidecar files), options and code."""
+"""Content-addressed cache of processed assets and re-encoded textures, keyed by input bytes, options and code."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import pickle
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     corrupt: int = 0
+    encoded_hits: int = 0  # re-encoded textures (KTX2, WebP) taken from the cache
+    encoded_misses: int = 0
 
 
 class AssetCache:
@@ -182,10 +185,33 @@ class AssetCache:
         """Store atomically: a reader sees the whole entry or none, even if two builds write it at once."""
         if self.root is None:
             return
-        path = self._path(key)
+        self._store(self._path(key), pickle.dumps((key, scene), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def encoded(self, key: str, encode: Callable[[], bytes]) -> bytes:
+        """The bytes an encoder made for this key before, or encode() now (and keep them for next time).
+
+        For re-encoded textures: the key must name the source bytes, the encoder and its settings. The entry
+        starts with its key, so a truncated or foreign file is a miss, never a wrong texture.
+        """
+        header = f"{key}\n".encode()
+        if self.root is not None:
+            path = self.root / key[:2] / f"{key}.bin"
+            try:
+                stored = path.read_bytes()
+            except OSError:
+                stored = b""
+            if stored.startswith(header) and len(stored) > len(header):
+                self.stats.encoded_hits += 1
+                return stored[len(header):]
+        self.stats.encoded_misses += 1
+        data = encode()
+        if self.root is not None:
+            self._store(path, header + data)
+        return data
+
+    def _store(self, path: Path, payload: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = pickle.dumps((key, scene), protocol=pickle.HIGHEST_PROTOCOL)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(payload)

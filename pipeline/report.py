@@ -55,6 +55,8 @@ class BuildReport:
     cache_hits: int = 0
     cache_misses: int = 0
     assets: int = 0
+    textures_encoded: int = 0  # textures re-encoded (KTX2, WebP) in this build
+    textures_from_cache: int = 0  # re-encoded textures taken from the cache instead
     files: int = 0
     total_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -93,6 +95,9 @@ class BuildReport:
         lines.append("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
                      + f"; total {self.total_seconds:.2f}s")
         lines.append(f"assets: {self.assets} ({self.cache_hits} from cache, {self.cache_misses} processed)")
+        if self.textures_encoded or self.textures_from_cache:
+            lines.append(f"re-encoded textures: {self.textures_encoded + self.textures_from_cache} "
+                         f"({self.textures_from_cache} from cache, {self.textures_encoded} encoded)")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 

