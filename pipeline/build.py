@@ -443,6 +443,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         manifest.write_manifest(folder, data)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
+    cache.prune()
     report.timings = dict(progress.timings)
     _write_report(folder, report, exhibit)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -17,6 +18,9 @@ from urllib.parse import unquote
 
 import pipeline
 from pipeline.scene import Scene
+
+# The cache keeps at most this much; a build then drops the entries used longest ago (every hit refreshes one).
+CACHE_MAX_BYTES = 2 << 30
 
 # Bump when the pickled shape changes in a way the code-version hash would not notice.
 CACHE_FORMAT = 1
@@ -179,6 +183,7 @@ class AssetCache:
             path.unlink(missing_ok=True)
             return None
         self.stats.hits += 1
+        _touch(path)
         return scene
 
     def put(self, key: str, scene: Scene) -> None:
@@ -202,12 +207,36 @@ class AssetCache:
                 stored = b""
             if stored.startswith(header) and len(stored) > len(header):
                 self.stats.encoded_hits += 1
+                _touch(path)
                 return stored[len(header):]
         self.stats.encoded_misses += 1
         data = encode()
         if self.root is not None:
             self._store(path, header + data)
         return data
+
+    def prune(self, max_bytes: int = CACHE_MAX_BYTES) -> int:
+        """Delete the least recently used entries until the cache holds at most max_bytes; returns how many went.
+
+        Entries another build is writing are temporary files and left alone; an entry deleted under a reader is a
+        miss for it, never a wrong result."""
+        if self.root is None or not self.root.is_dir():
+            return 0
+        entries = []
+        for path in self.root.glob("*/*"):
+            if path.suffix in (".pkl", ".bin") and not path.name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    stat = path.stat()
+                    entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, path in sorted(entries):
+            if total <= max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        return removed
 
     def _store(self, path: Path, payload: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,3 +248,9 @@ class AssetCache:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry as just used, for prune (a read-only cache folder just forgoes that)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)

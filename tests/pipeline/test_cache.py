@@ -66,6 +66,25 @@ def test_an_entry_stored_under_another_key_is_not_trusted(tmp_path: Path) -> Non
     assert cache.get("cd" * 31 + "ce") is None
 
 
+def test_prune_drops_the_least_recently_used_entries_first(tmp_path: Path) -> None:
+    import os
+
+    cache = AssetCache(tmp_path / "cache")
+    keys = [f"{n:02x}" * 32 for n in (1, 2, 3)]
+    for age, key in enumerate(keys):
+        cache.put(key, Scene(f"s{age}"))
+        entry = tmp_path / "cache" / key[:2] / f"{key}.pkl"
+        os.utime(entry, (1_000_000 + age, 1_000_000 + age))  # written in the order 1, 2, 3
+    blob = cache.encoded("ab" * 32, lambda: b"x" * 10)  # the newest entry
+    assert cache.get(keys[0]) is not None  # a hit makes the oldest the most recently used
+    sizes = {p.name: p.stat().st_size for p in (tmp_path / "cache").glob("*/*")}
+    keep = sizes[f"{keys[0]}.pkl"] + sizes[f"{'ab' * 32}.bin"]
+    assert cache.prune(max_bytes=keep) == 2  # keys[1] and keys[2], used longest ago
+    assert cache.get(keys[0]) is not None and cache.get(keys[1]) is None and cache.get(keys[2]) is None
+    assert cache.encoded("ab" * 32, lambda: b"never called") == blob == b"x" * 10
+    assert cache.prune(max_bytes=keep) == 0
+
+
 def test_disabled_cache_never_stores(tmp_path: Path) -> None:
     cache = AssetCache(None)
     cache.put("ef" * 32, Scene(name="x"))
