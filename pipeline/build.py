@@ -402,16 +402,20 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
     lod_sources: dict[str, Scene] = {}
+    texture_variants: dict[str, dict[str, Scene]] = {}
     with progress.stage("optimize"):
-        texture_limit = min(budgets.PROFILES[target].max_texture_size for target in exhibit.exhibit.targets)
+        limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
+        texture_limit = max(limits.values())
         before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
         # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
         quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
         for room in composition.rooms:
             for transform in before_quantize:
                 room.scene = transform(room.scene)
-            # One GLB serves every target unless a budget forces an LOD, so it must fit the strictest one.
+            # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
+            # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
             fit_textures(room.scene, texture_limit)
+            texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
             encode_textures(room.scene, options.texture_format, cache)
             if exhibit.exhibit.over_budget == "simplify":
                 # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
@@ -425,7 +429,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         for number, room in enumerate(composition.rooms, start=1):
             progress.step(number, len(composition.rooms), room.id)
             rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_sources.get(room.id),
-                                             quantize)
+                                             quantize, texture_variants.get(room.id, {}))
     with progress.stage("manifest"):
         media = MediaWriter(folder)
         artifact_audio = {a.id: media.audio(a.audio) for a in exhibit.artifacts}
@@ -675,20 +679,56 @@ def _is_quantize(transform: Any) -> bool:
     return type(transform).__name__ == "Quantize"
 
 
+def _texture_variants(scene: Scene, limits: dict[str, int], texture_limit: int, options: BuildOptions,
+                      cache: AssetCache, quantize: tuple[Any, ...]) -> dict[str, Scene]:
+    """target → the room with its textures fitted to that target's lower limit, for targets that need it; targets
+    with the same limit share one scene (and so one GLB)."""
+    largest = max((max(budgets.image_size(t)) for t in scene_textures(scene) if t.mime_type != "image/ktx2"),
+                  default=0)
+    by_limit: dict[int, Scene] = {}
+    variants: dict[str, Scene] = {}
+    for target, limit in limits.items():
+        if limit >= min(largest, texture_limit):
+            continue
+        if limit not in by_limit:
+            shared = {id(texture): texture for texture in scene_textures(scene)}  # never changed in place
+            variant = copy.deepcopy(scene, shared)
+            fit_textures(variant, limit)
+            encode_textures(variant, options.texture_format, cache)
+            for transform in quantize:
+                variant = transform(variant)
+            by_limit[limit] = variant
+        variants[target] = by_limit[limit]
+    return variants
+
+
 def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, options: BuildOptions,
-                report: BuildReport, lod_source: Scene | None, quantize: tuple[Any, ...]) -> manifest.RoomOutput:
-    """Write the room's GLB, check it against every target, and make LODs or fail as the spec asks."""
+                report: BuildReport, lod_source: Scene | None, quantize: tuple[Any, ...],
+                texture_variants: dict[str, Scene]) -> manifest.RoomOutput:
+    """Write the room's GLB (and its smaller-texture variants), check each target against what it will load, and
+    make LODs or fail as the spec asks."""
     glb, size = write_room_glb(folder, room.id, room.scene, options)
     stats = _stats(room.scene, size)
     report.rooms.append(RoomReport(room=room.id, glb=glb, artifacts=len(room.artifact_ids), **stats))
     output = manifest.RoomOutput(glb=glb, stats=stats)
+    written: dict[int, tuple[str, int]] = {}
     failures: list[str] = []
     for target in exhibit.exhibit.targets:
         profile = budgets.PROFILES[target]
-        verdict = budgets.check_budget(room.scene, profile, download_bytes=size)
+        scene, loaded_size = room.scene, size
+        variant = texture_variants.get(target)
+        if variant is not None:
+            if id(variant) not in written:
+                written[id(variant)] = write_room_glb(folder, f"{room.id}.{profile.max_texture_size}px", variant,
+                                                      options)
+            scene, loaded_size = variant, written[id(variant)][1]
+        verdict = budgets.check_budget(scene, profile, download_bytes=loaded_size)
         check = BudgetCheck(room=room.id, target=target, values=verdict.values, limits=verdict.limits)
         report.budgets.append(check)
         if verdict.ok:
+            if variant is not None:
+                output.lod.append({"target": target, "glb": written[id(variant)][0], "error": 0.0,
+                                   "stats": _stats(variant, loaded_size)})
             continue
         if lod_source is None:
             check.action = "over"
@@ -698,6 +738,7 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
         lighter, error = budgets.simplify_to_budget(lod_source, profile, exhibit.exhibit.max_error)
         # Within the GPU's memory, halving textures is the only lever an LOD has; it costs no geometry.
         limit = profile.max_texture_size
+        fit_textures(lighter, limit)  # the room's own textures follow the most generous target
         while budgets.measure(lighter, limit).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
             limit //= 2
             fit_textures(lighter, limit)

@@ -374,8 +374,10 @@ async function main() {
       loader.setKTX2Loader(parser.options.ktx2Loader);
     },
   }));
-  const lodTarget = /OculusBrowser|Quest/i.test(navigator.userAgent) ? 'quest2'
-    : (window.matchMedia('(pointer: coarse)').matches ? 'phone' : 'desktop');
+  // The build lists per-target GLBs (lighter rooms, smaller textures); the device picks its own, nearest first.
+  const lodTargets = /Quest 3/i.test(navigator.userAgent) ? ['quest3', 'quest2']
+    : /OculusBrowser|Quest/i.test(navigator.userAgent) ? ['quest2', 'quest3']
+      : (window.matchMedia('(pointer: coarse)').matches ? ['phone'] : ['desktop']);
   const distanceToRoom = (room) => {
     const box = new THREE.Box3(new THREE.Vector3().fromArray(room.bounds.min), new THREE.Vector3().fromArray(room.bounds.max));
     return box.distanceToPoint(camera.position);
@@ -386,7 +388,7 @@ async function main() {
     let done = 0;
     for (const room of queue) {
       announce(i18n.t('loadingRooms', { n: done + 1, total: queue.length }));
-      const lod = (room.lod || []).find((entry) => entry.target === lodTarget);
+      const lod = lodTargets.map((target) => (room.lod || []).find((entry) => entry.target === target)).find(Boolean);
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
         gltf.scene.name = `room:${room.id}`;
