@@ -310,9 +310,6 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     for mesh in eligible:
         step = steps[id(mesh)] or 1.0
         low = _best_grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
-        # The file stores the origin and step as float32: round to the numbers the decoder will use, not to ones
-        # a float32 rounding away (0.001 of a step at the far end of the grid).
-        step, low = float(np.float32(step)), low.astype(np.float32).astype(np.float64)
         for primitive in mesh.primitives:
             q = np.round((np.asarray(primitive.attributes["POSITION"], dtype=np.float64) - low) / step)
             primitive.attributes["POSITION"] = np.clip(q, 0, 65535).astype(np.uint16)
