@@ -314,3 +314,56 @@ def test_walls_stop_walking_but_doors_let_you_through(open_page, exhibit_url):
     assert (x - wall[0]) * step > 0, f"walked through the wall at x={x}: {wall}"
     through = walk_towards(z, until_x=x + 0.3 * step)  # straight at the doorway
     assert (through[0] - x) * step > 0.3, f"did not pass the door at x={x}: {through}"
+
+
+QUEST3_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64; Quest 3) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "OculusBrowser/35.0 Chrome/124.0 VR Safari/537.36")
+PHONE = {"viewport": {"width": 412, "height": 800}, "has_touch": True, "is_mobile": True, "device_scale_factor": 1}
+
+
+@pytest.mark.parametrize(("device", "listed", "expected"), [
+    ({}, ["phone", "desktop"], "desktop"),
+    (PHONE, ["desktop", "phone"], "phone"),
+    ({"user_agent": QUEST3_USER_AGENT}, ["quest2", "quest3"], "quest3"),
+    ({"user_agent": QUEST3_USER_AGENT}, ["phone", "quest2"], "quest2"),  # no quest3 entry: the nearest headset
+    ({}, ["phone"], None),  # nothing for this device: the room's own GLB
+], ids=["desktop", "phone", "quest3", "quest3-falls-back-to-quest2", "no-entry"])
+def test_each_device_loads_the_glb_built_for_its_target(browser, exhibit_url, device, listed, expected):
+    """The manifest lists per-target GLBs under `lod` (lighter rooms, smaller textures); the viewer loads the one
+    for its device, and the room's own GLB only when there is none."""
+    targets = ("quest2", "quest3", "phone", "desktop")
+    context = browser.new_context(**device)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+
+    def manifest(route):
+        response = route.fetch()
+        data = response.json()
+        for room in data["rooms"]:
+            room["lod"] = [{"target": t, "glb": room["glb"].replace(".glb", f".for-{t}.glb"), "error": 0.0,
+                            "stats": room["stats"]} for t in listed]
+        route.fulfill(response=response, json=data)
+
+    def variant(route):
+        url = route.request.url
+        chosen = next((t for t in targets if url.endswith(f".for-{t}.glb")), None)
+        if chosen is None:
+            route.continue_()
+            return
+        route.fulfill(response=route.fetch(url=url.replace(f".for-{chosen}.glb", ".glb")))
+
+    try:
+        context.route("**/exhibit.json", manifest)
+        context.route("**/*.glb", variant)
+        page = context.new_page()
+        page.goto(exhibit_url)
+        page.wait_for_function("window.__viewer && __viewer.allRoomsLoadedMs !== null", timeout=60000)
+        rooms = page.evaluate("__viewer.manifest.rooms.map(r => r.glb)")
+        glbs = [url for url in requested if url.endswith(".glb") and "/rooms/" in url]
+        for glb in rooms:
+            wanted = glb.replace(".glb", f".for-{expected}.glb") if expected else glb
+            assert any(url.endswith(wanted) for url in glbs), (wanted, glbs)
+            assert not any(url.endswith(glb) for url in glbs if expected), glbs  # the room's own GLB not fetched
+        assert page.evaluate("__viewer.failedRooms") == [] and page.evaluate("__viewer.errors") == []
+    finally:
+        context.close()
