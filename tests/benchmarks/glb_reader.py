@@ -126,11 +126,14 @@ def read_glb(path: Path) -> GlbGeometry:
     def visit(node_index: int, parent: np.ndarray) -> None:
         nonlocal draw_calls, triangles, offset
         node = doc["nodes"][node_index]
+        # Transforms as float32, the precision a renderer keeps them in: "-0.036391" and "-0.0363910012" are the
+        # same number to a GPU, and should not measure as different geometry.
         if "matrix" in node:
-            local = np.array(node["matrix"], dtype=np.float64).reshape(4, 4).T
+            local = np.array(node["matrix"], dtype=np.float32).astype(np.float64).reshape(4, 4).T
         else:
-            local = trs_matrix(node.get("translation", [0, 0, 0]), node.get("rotation", [0, 0, 0, 1]),
-                               node.get("scale", [1, 1, 1]))
+            local = trs_matrix(*(np.asarray(node.get(key, default), dtype=np.float32).astype(np.float64)
+                                 for key, default in (("translation", [0, 0, 0]), ("rotation", [0, 0, 0, 1]),
+                                                      ("scale", [1, 1, 1]))))
         world = parent @ local
         if "mesh" in node:
             matrices = [world]
