@@ -205,24 +205,27 @@ def _to_segments(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(p - (a + ab * t[:, None]), axis=1)
 
 
-def _phase_error(positions: np.ndarray, triangles: np.ndarray, origin: np.ndarray, step: float) -> tuple[float, float]:
-    """(largest, sum of squares) of how far the quantized surface moves, measured at vertices, both ways: each
-    rounded vertex to the source triangles at it, and each source vertex to the rounded triangles at it.
+def _grid_errors(positions: np.ndarray, triangles: np.ndarray, origins: list[np.ndarray],
+                 step: float) -> list[tuple[float, float]]:
+    """Per grid origin, (largest, sum of squares) of how far the quantized surface moves, measured at vertices,
+    both ways: each rounded vertex to the source triangles at it, and each source vertex to the rounded triangles
+    at it.
 
     A quantized surface is farthest from the source at a vertex (the offset is linear across a triangle), so this
     is its Hausdorff distance over the vertices' neighbourhoods."""
-    rounded = np.round((positions - origin) / step) * step + origin
-    nearest = np.full((2, len(positions)), np.inf)
+    rounded = [np.round((positions - origin) / step) * step + origin for origin in origins]
+    nearest = np.full((len(origins), 2, len(positions)), np.inf)
     for begin in range(0, len(triangles), PHASE_CHUNK // 3):
         block = triangles[begin:begin + PHASE_CHUNK // 3]
         vertex = block.reshape(-1)
         corner_triangle = np.repeat(block, 3, axis=0)
         source = [positions[corner_triangle[:, k]] for k in range(3)]
-        np.minimum.at(nearest[0], vertex, _closest_on_triangles(rounded[vertex], *source))
-        moved = [rounded[corner_triangle[:, k]] for k in range(3)]
-        np.minimum.at(nearest[1], vertex, _closest_on_triangles(positions[vertex], *moved))
-    nearest = nearest[:, np.isfinite(nearest[0])]
-    return float(nearest.max()), float(np.square(nearest).sum())
+        for index, moved in enumerate(rounded):
+            np.minimum.at(nearest[index, 0], vertex, _closest_on_triangles(moved[vertex], *source))
+            shifted = [moved[corner_triangle[:, k]] for k in range(3)]
+            np.minimum.at(nearest[index, 1], vertex, _closest_on_triangles(positions[vertex], *shifted))
+    used = np.isfinite(nearest[0, 0])
+    return [(float(n[:, used].max()), float(np.square(n[:, used]).sum())) for n in nearest]
 
 
 def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarray | None = None) -> np.ndarray:
@@ -231,7 +234,7 @@ def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarr
 
     Scanned and CAD data often sit on a grid of their own; a lucky phase halves the error, an unlucky one costs
     ~10 %, so eight phases per axis are estimated (from each vertex's rounding offset along the normals of the
-    triangles at it), the best few measured exactly (`_phase_error`), and a shift is kept only when it is no
+    triangles at it), the best few measured exactly (`_grid_errors`), and a shift is kept only when it is no
     worse than the unshifted grid in both the largest and the RMS offset. A shift may use one more level than the
     bits say (uint16 holds it). `anchor` is a point of gltfpack's world grid in mesh units, when a node only
     scales, swaps or flips the mesh's axes; otherwise gltfpack's grid starts at the mesh's box corner, `low`.
@@ -272,16 +275,17 @@ def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarr
     if largest[0, 0, 0] <= 0 or squared[0, 0, 0] <= 0:
         return base
     score = np.maximum(largest / largest[0, 0, 0], np.sqrt(np.maximum(squared, 0) / squared[0, 0, 0]))
-    ranked = [np.unravel_index(k, score.shape) for k in np.argsort(score, axis=None)[:PHASE_CANDIDATES]]
-    worst, total = _phase_error(positions, triangles, base, step)
+    # Measured exactly: the unshifted grid and the few shifts the estimate ranks best, if it expects them to gain.
+    ranked = [np.unravel_index(k, score.shape) for k in np.argsort(score, axis=None)[:PHASE_CANDIDATES + 1]]
+    shifts = [shift for shift in ranked if shift != (0, 0, 0) and score[shift] < 1][:PHASE_CANDIDATES]
+    if not shifts:
+        return base
+    origins = [base - step * np.asarray(shift, dtype=np.float64) / GRID_PHASES for shift in shifts]
+    (worst, total), *measured = _grid_errors(positions, triangles, [base, *origins], step)
     if worst <= 0 or total <= 0:
         return base
     best, best_score = base, 1.0
-    for shift in ranked:
-        if shift == (0, 0, 0):
-            continue
-        origin = base - step * np.asarray(shift, dtype=np.float64) / GRID_PHASES
-        candidate_worst, candidate_total = _phase_error(positions, triangles, origin, step)
+    for origin, (candidate_worst, candidate_total) in zip(origins, measured, strict=True):
         ratios = (candidate_worst / worst, float(np.sqrt(candidate_total / total)))
         # Never worse on either, better by MIN_PHASE_GAIN on one; the best of those on the lesser gain.
         if max(ratios) <= best_score and min(ratios) <= 1 - MIN_PHASE_GAIN:

@@ -239,7 +239,7 @@ def test_closest_on_triangles_matches_trimesh_including_collapsed_triangles() ->
 
 
 def test_a_grid_shift_is_kept_only_when_neither_error_grows() -> None:
-    from pipeline.transforms.quantize import _best_grid_origin, _phase_error, _surface_of
+    from pipeline.transforms.quantize import _best_grid_origin, _grid_errors, _surface_of
 
     for seed in range(4):
         primitive = grid_primitive(n=14)
@@ -250,8 +250,7 @@ def test_a_grid_shift_is_kept_only_when_neither_error_grows() -> None:
         positions, triangles = _surface_of(mesh)
         low, step = positions.min(axis=0), float((positions.max(axis=0) - positions.min(axis=0)).max()) / 16383
         chosen = _best_grid_origin(mesh, low, step)
-        worst, total = _phase_error(positions, triangles, chosen, step)
-        base_worst, base_total = _phase_error(positions, triangles, low, step)
+        (worst, total), (base_worst, base_total) = _grid_errors(positions, triangles, [chosen, low], step)
         assert worst <= base_worst and total <= base_total
         assert np.all(low - chosen >= 0) and np.all(low - chosen < step)  # a fraction of a step down
 
