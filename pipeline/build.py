@@ -403,7 +403,11 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         composition = compose.compose(exhibit, assets, textures)
     lod_sources: dict[str, Scene] = {}
     texture_variants: dict[str, dict[str, Scene]] = {}
-    with progress.stage("optimize"):
+    from pipeline.transforms.quantize import remembered_grids
+
+    # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
+    grids = remembered_grids(lambda key, compute: cache.remembered(f"{key}-{code_version()}", compute))
+    with progress.stage("optimize"), grids:
         limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
         texture_limit = max(limits.values())
         before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))

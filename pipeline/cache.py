@@ -195,25 +195,35 @@ class AssetCache:
     def encoded(self, key: str, encode: Callable[[], bytes]) -> bytes:
         """The bytes an encoder made for this key before, or encode() now (and keep them for next time).
 
-        For re-encoded textures: the key must name the source bytes, the encoder and its settings. The entry
-        starts with its key, so a truncated or foreign file is a miss, never a wrong texture.
-        """
+        For re-encoded textures: the key must name the source bytes, the encoder and its settings."""
+        data, hit = self._bytes(key, encode)
+        if hit:
+            self.stats.encoded_hits += 1
+        else:
+            self.stats.encoded_misses += 1
+        return data
+
+    def remembered(self, key: str, compute: Callable[[], bytes]) -> bytes:
+        """Like `encoded`, for small results of costly decisions (a mesh's quantization grid); not counted."""
+        return self._bytes(key, compute)[0]
+
+    def _bytes(self, key: str, compute: Callable[[], bytes]) -> tuple[bytes, bool]:
+        """(bytes stored under key, True), or (compute(), False) after storing them. The entry starts with its
+        key, so a truncated or foreign file is a miss, never a wrong result."""
         header = f"{key}\n".encode()
-        if self.root is not None:
-            path = self.root / key[:2] / f"{key}.bin"
+        path = None if self.root is None else self.root / key[:2] / f"{key}.bin"
+        if path is not None:
             try:
                 stored = path.read_bytes()
             except OSError:
                 stored = b""
             if stored.startswith(header) and len(stored) > len(header):
-                self.stats.encoded_hits += 1
                 _touch(path)
-                return stored[len(header):]
-        self.stats.encoded_misses += 1
-        data = encode()
-        if self.root is not None:
+                return stored[len(header):], True
+        data = compute()
+        if path is not None:
             self._store(path, header + data)
-        return data
+        return data, False
 
     def prune(self, max_bytes: int = CACHE_MAX_BYTES) -> int:
         """Delete the least recently used entries until the cache holds at most max_bytes; returns how many went.

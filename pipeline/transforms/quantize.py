@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -293,6 +297,35 @@ def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarr
     return best
 
 
+# Where the build keeps grid choices between builds: store(key, compute) returns compute()'s bytes, or the bytes
+# it returned for that key before. A room is composed anew on every build, but its meshes rarely change.
+_GRID_STORE: ContextVar[Callable[[str, Callable[[], bytes]], bytes] | None] = ContextVar("grid_store", default=None)
+
+
+@contextmanager
+def remembered_grids(store: Callable[[str, Callable[[], bytes]], bytes]) -> Iterator[None]:
+    """Within this block, Quantize looks up each mesh's grid origin in `store` before searching for it."""
+    token = _GRID_STORE.set(store)
+    try:
+        yield
+    finally:
+        _GRID_STORE.reset(token)
+
+
+def _grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarray | None) -> np.ndarray:
+    store = _GRID_STORE.get()
+    if store is None:
+        return _best_grid_origin(mesh, low, step, anchor)
+    digest = hashlib.sha256()
+    for primitive in mesh.primitives:
+        digest.update(np.ascontiguousarray(primitive.attributes["POSITION"], dtype=np.float64).tobytes())
+        digest.update(np.ascontiguousarray(triangle_indices(primitive)).tobytes() + bytes([primitive.mode]))
+        digest.update(b"|")
+    digest.update(np.asarray([*low, step, *(anchor if anchor is not None else (np.nan,) * 3)]).tobytes())
+    data = store(f"grid-{digest.hexdigest()}", lambda: _best_grid_origin(mesh, low, step, anchor).tobytes())
+    return np.frombuffer(data, dtype=np.float64).copy()
+
+
 def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     users: dict[int, list[Node]] = {}
     meshes: dict[int, Mesh] = {}
@@ -313,7 +346,7 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     dynamic = dynamic_nodes(scene)
     for mesh in eligible:
         step = steps[id(mesh)] or 1.0
-        low = _best_grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
+        low = _grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
         for primitive in mesh.primitives:
             q = np.round((np.asarray(primitive.attributes["POSITION"], dtype=np.float64) - low) / step)
             primitive.attributes["POSITION"] = np.clip(q, 0, 65535).astype(np.uint16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,24 @@ def test_a_second_build_reprocesses_nothing(warm: tuple[Path, Path, Path]) -> No
     spec, out, cache = warm
     report = build(spec, out, options(cache))
     assert (report.cache_hits, report.cache_misses) == (1, 0)
+
+
+def test_a_second_build_searches_no_quantization_grid_and_writes_the_same_files(
+        warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.transforms import quantize
+
+    spec, out, cache = warm
+    before = json.loads((out / "tiny" / "exhibit.json").read_text(encoding="utf-8"))["files"]
+    searches: list[str] = []
+    search = quantize._best_grid_origin
+    monkeypatch.setattr(quantize, "_best_grid_origin", lambda mesh, *a: searches.append(mesh.name) or search(mesh, *a))
+    build(spec, out, options(cache))
+    assert searches == []  # every room's meshes were seen by the first build
+    after = json.loads((out / "tiny" / "exhibit.json").read_text(encoding="utf-8"))["files"]
+    assert after == before
+    build(spec, tmp := out.parent / "uncached", replace(options(cache), use_cache=False))
+    assert searches  # without the cache the search runs, and finds the same grids
+    assert json.loads((tmp / "tiny" / "exhibit.json").read_text(encoding="utf-8"))["files"] == before
 
 
 def test_changing_only_text_in_the_yaml_reprocesses_nothing(warm: tuple[Path, Path, Path]) -> None:
