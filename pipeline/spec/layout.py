@@ -170,14 +170,13 @@ def image_size(artifact: Artifact) -> tuple[float, float]:
     if artifact.size is not None:
         return artifact.size
     if artifact.image is not None:
-        try:
-            from PIL import Image
+        from pipeline import images
 
-            with Image.open(artifact.image.path) as picture:
-                pixels_wide, pixels_high = picture.size
-            return 1.0, pixels_high / pixels_wide if pixels_wide else 1.0
-        except (OSError, ValueError, ZeroDivisionError, Image.DecompressionBombError):
+        try:
+            pixels_wide, pixels_high = images.file_pixel_size(artifact.image.path)
+        except images.UNREADABLE:
             return 1.0, 1.0
+        return 1.0, pixels_high / pixels_wide if pixels_wide else 1.0
     return DEFAULT_PANEL
 
 

@@ -108,9 +108,7 @@ def vessel_stl(height_mm: float = 200.0, segments: int = 48) -> bytes:
 
 def picture_png(width: int = 400, height: int = 300) -> bytes:
     """Soft horizontal bands, like hills at dusk, as PNG bytes."""
-    import io
-
-    from PIL import Image
+    from pipeline import images
 
     y = np.linspace(0.0, 1.0, height)[:, None]
     x = np.linspace(0.0, 1.0, width)[None, :]
@@ -120,10 +118,7 @@ def picture_png(width: int = 400, height: int = 300) -> bytes:
                                                       (0.85, 0.04, (0.18, 0.2, 0.25)))):
         ridge = base + amplitude * np.sin(2 * math.pi * (x * (1.5 + depth) + depth * 0.3))
         sky = np.where((y > ridge)[..., None], np.array(colour), sky)
-    image = Image.fromarray((np.clip(sky, 0, 1) * 255).astype(np.uint8), "RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+    return images.png_from_rgb(sky)
 
 
 def create_starter(folder: Path) -> Path:

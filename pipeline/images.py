@@ -1,0 +1,146 @@
+"""Raster images, the one module that owns Pillow: read sizes, convert, resize, re-encode and draw text panels."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+# Pillow's encoders decide the bytes of every image we write: part of every re-encoding's cache key.
+ENCODER_VERSION = f"pillow={Image.__version__}"
+
+# What Pillow raises for a file that is not an image it can read (truncated, garbled, a bomb).
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError, ZeroDivisionError, Image.DecompressionBombError)
+
+_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+def pixel_size(data: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, or (0, 0) when the bytes are not an image Pillow reads."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return int(image.width), int(image.height)
+    except UNREADABLE:
+        return 0, 0
+
+
+def file_pixel_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file without decoding its pixels; raises one of UNREADABLE when unreadable."""
+    with Image.open(path) as image:
+        return int(image.width), int(image.height)
+
+
+def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
+    """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image converted to PNG.
+
+    Raises one of UNREADABLE, with Pillow's own words, when the bytes are no readable image."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        width, height, kind = image.width, image.height, image.format
+        if kind in ("PNG", "JPEG"):
+            return data, "image/png" if kind == "PNG" else "image/jpeg", width, height
+        return _save(image, "PNG", optimize=False), "image/png", width, height
+
+
+def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
+    """The image resized to size (Lanczos), in its own format (JPEG and WebP at quality 92)."""
+    kind = _FORMATS[mime_type]
+    with Image.open(io.BytesIO(data)) as image:
+        smaller = image.resize(size, Image.Resampling.LANCZOS)
+        if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
+            smaller = smaller.convert("RGB")
+        return _save(smaller, kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))
+
+
+def webp(data: bytes, lossless: bool) -> bytes:
+    """The image as WebP: lossless, or at quality 90."""
+    with Image.open(io.BytesIO(data)) as image:
+        return _save(image, "WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
+
+
+def padded_to_blocks(data: bytes) -> tuple[int, int]:
+    """The image's size rounded up to whole 4×4 blocks, as block-compressed formats need."""
+    width, height = pixel_size(data)
+    return width + (-width % 4), height + (-height % 4)
+
+
+def write_png_for_encoder(data: bytes, size: tuple[int, int], target: Path) -> None:
+    """Write the image as a PNG of the given size (resized if it differs) for an external encoder to read."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
+        if size != image.size:
+            picture = picture.resize(size, Image.Resampling.LANCZOS)
+        picture.save(target, format="PNG")
+
+
+def png_from_rgb(pixels: np.ndarray) -> bytes:
+    """An (height, width, 3) array of 0..1 floats as PNG bytes."""
+    image = Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
+    return _save(image, "PNG", optimize=True)
+
+
+def text_panel_png(size: tuple[int, int], background: tuple[int, int, int], colour: tuple[int, int, int],
+                   title: str, body: str, font_file: Path | None, by_character: bool) -> bytes:
+    """A panel: the title, then the body's paragraphs, wrapped to the width and drawn with font_file (Pillow's
+    own font when None). The letters shrink until everything fits; a long text is never cut off.
+
+    by_character wraps between any two characters (CJK), otherwise between words."""
+    width, height = size
+
+    def font(points: int) -> Any:
+        return ImageFont.truetype(str(font_file), points) if font_file else ImageFont.load_default(points)
+
+    image = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(image)
+    margin = round(min(width, height) * 0.07)
+    points = max(12, height // 14)
+    while True:
+        lines = _wrap_panel(draw, title, body, font(points), font(round(points * 1.4)), width - 2 * margin,
+                            by_character)
+        total = sum(round(line_size * 1.35) for _, line_size in lines)
+        if total <= height - 2 * margin or points <= 10:
+            break
+        points = max(10, round(points * 0.9))
+    y = margin
+    for line, line_size in lines:
+        draw.text((margin, y), line, font=font(line_size), fill=colour)
+        y += round(line_size * 1.35)
+    return _save(image, "PNG", optimize=False)
+
+
+def _wrap_panel(draw: Any, title: str, body: str, font: Any, title_font: Any, width: int,
+                by_character: bool) -> list[tuple[str, int]]:
+    """(line, font size) pairs: the title, then each paragraph wrapped to the width (CJK wraps per character)."""
+    lines: list[tuple[str, int]] = []
+
+    def wrap(text: str, chosen: Any) -> None:
+        units = list(text) if by_character else text.split(" ")
+        joiner = "" if by_character else " "
+        line = ""
+        for unit in units:
+            candidate = f"{line}{joiner}{unit}" if line else unit
+            if line and draw.textlength(candidate, font=chosen) > width:
+                lines.append((line, int(chosen.size)))
+                line = unit
+            else:
+                line = candidate
+        if line:
+            lines.append((line, int(chosen.size)))
+
+    if title:
+        wrap(title, title_font)
+        lines.append(("", int(font.size)))
+    for paragraph in [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]:
+        wrap(" ".join(paragraph.split()) if not by_character else "".join(paragraph.split()), font)
+        lines.append(("", int(font.size)))
+    return lines[:-1] if lines and lines[-1][0] == "" else lines
+
+
+def _save(image: Any, kind: str, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
