@@ -274,6 +274,30 @@ def test_panel_text_is_drawn_in_the_first_language_a_font_here_can_draw(tmp_path
     assert compose.render_panel_texture(intro, ("zh",)) is None  # nothing drawable: a plain panel
 
 
+def test_with_a_cjk_font_the_chinese_panel_text_is_drawn(tmp_path: Path) -> None:
+    """Where a CJK font is installed (CI installs Debian's fonts-wqy-microhei), zh comes first and is drawn: ink on
+    the panel, wrapped per character, and a different picture from the English one."""
+    from PIL import Image
+
+    from pipeline.spec import load_exhibit
+    from tests.conftest import need_or_skip
+
+    font = compose.find_cjk_font()
+    need_or_skip(font is not None, "no CJK font here (install fonts-wqy-microhei or fonts-noto-cjk)",
+                 "VITRINA_REQUIRE_CJK_FONT")
+    exhibit = load_exhibit(write_tiny_exhibit(tmp_path / "tiny")).exhibit
+    intro = next(a for a in exhibit.artifacts if a.id == "intro")
+    assert compose._needs_cjk(dict(intro.text)["zh"])
+    chinese = compose.render_panel_texture(intro, ("zh", "en"))
+    english = compose.render_panel_texture(intro, ("en", "zh"))
+    assert chinese is not None and english is not None
+    assert chinese.source_path.endswith("(zh)") and english.source_path.endswith("(en)")
+    with Image.open(io.BytesIO(chinese.data)) as image:
+        ink = [count for count, colour in image.getcolors(maxcolors=1 << 20) or [] if colour != (0xF4, 0xF1, 0xEA)]
+        assert sum(ink) > 500  # glyphs, not an empty panel
+    assert chinese.data != english.data
+
+
 def test_a_model_hung_on_a_wall_has_its_back_on_the_wall_and_faces_the_room(tmp_path: Path) -> None:
     folder = write_tiny_exhibit(tmp_path / "tiny")
     text = (folder / "exhibit.yaml").read_text(encoding="utf-8")
