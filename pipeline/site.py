@@ -46,32 +46,12 @@ _IMPORT_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['
 # basis_transcoder.js is a classic script that KTX2Loader pastes into a worker, not a module with imports.
 _MODULE_ASSET = re.compile(r"""\bnew\s+URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)""")
 
-# Strings the server-rendered pages need before any JS runs; the JS has its own copy in i18n.js for switching.
-UI_STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "exhibits": "Exhibitions", "artifacts": "Objects", "open_3d": "Open the 3D view",
-        "text_page": "Text page", "record": "Record", "rights": "Rights", "credit": "Credit",
-        "description": "Description", "annotations": "Details", "audio": "Audio guide",
-        "transcript": "Transcript", "back": "Back to the exhibition", "language": "Language",
-        "loading": "Loading…", "no_webgl": "This exhibition needs WebGL for the 3D view; every object also has a text page.",
-        "creator": "Maker", "date": "Date", "culture": "Culture", "material": "Material",
-        "dimensions": "Dimensions", "accession": "Accession number", "source": "Source",
-        "tour": "Tour", "captions": "Captions", "skip": "Skip to the object list", "skip_main": "Skip to the content",
-        "close": "Close", "report": "Build report", "all_exhibits": "All exhibitions",
-    },
-    "zh": {
-        "exhibits": "展览", "artifacts": "展品", "open_3d": "打开三维视图",
-        "text_page": "文字页", "record": "藏品信息", "rights": "版权", "credit": "来源",
-        "description": "说明", "annotations": "细节", "audio": "语音导览",
-        "transcript": "文字稿", "back": "返回展览", "language": "语言",
-        "loading": "加载中…", "no_webgl": "三维视图需要 WebGL；每件展品也有文字页。",
-        "creator": "作者", "date": "年代", "culture": "文化", "material": "材质",
-        "dimensions": "尺寸", "accession": "登录号", "source": "出处",
-        "tour": "导览", "captions": "字幕", "skip": "跳到展品列表", "skip_main": "跳到正文",
-        "close": "关闭", "report": "构建报告", "all_exhibits": "全部展览",
-    },
-}
-RECORD_FIELDS = ("creator", "date", "culture", "material", "dimensions", "accession", "source")
+# The interface's words, one file for the pages rendered here and for the viewer's JS (which gets it inside the
+# exhibit page, so that switching language needs no request).
+UI_STRINGS_FILE = TEMPLATES_DIR / "ui-strings.json"
+VIEWER_STRINGS: dict[str, Any] = json.loads(UI_STRINGS_FILE.read_text(encoding="utf-8"))
+UI_STRINGS: dict[str, dict[str, str]] = VIEWER_STRINGS["ui"]
+RECORD_FIELDS: tuple[str, ...] = tuple(VIEWER_STRINGS["record_fields"])
 
 
 def find_three(node_modules: Path | None = None) -> Path:
@@ -164,6 +144,7 @@ def render_page(template_name: str, **context: Any) -> str:
     """Render one template; `root` (relative path to the site root, e.g. '../') defaults to ''."""
     context.setdefault("root", "")
     context.setdefault("ui", UI_STRINGS)
+    context.setdefault("viewer_strings", VIEWER_STRINGS)
     context.setdefault("page_lang", "en")
     context.setdefault("pick", pick)
     context.setdefault("ui_language", ui_language)
