@@ -23,6 +23,7 @@ use version 1, which the extension also specifies.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import meshoptimizer as _mo
@@ -175,18 +176,18 @@ def _index_dtype(index_size: int) -> type[np.unsignedinteger]:
 
 def decode_index_buffer(encoded: bytes, count: int, index_size: int = 4) -> np.ndarray:
     """Decode a TRIANGLES stream into uint16 or uint32 indices."""
-    out = np.zeros(count, dtype=_index_dtype(index_size))
-    source = np.frombuffer(encoded, dtype=np.uint8)
-    if _lib.meshopt_decodeIndexBuffer(out.ctypes.data, count, index_size, source.ctypes.data_as(_u8p), len(source)):
-        raise ValueError("corrupt EXT_meshopt_compression index stream")
-    return out
+    return _decode_indices(_lib.meshopt_decodeIndexBuffer, encoded, count, index_size)
 
 
 def decode_index_sequence(encoded: bytes, count: int, index_size: int = 4) -> np.ndarray:
     """Decode an INDICES stream into uint16 or uint32 indices."""
+    return _decode_indices(_lib.meshopt_decodeIndexSequence, encoded, count, index_size)
+
+
+def _decode_indices(decoder: Callable[..., int], encoded: bytes, count: int, index_size: int) -> np.ndarray:
     out = np.zeros(count, dtype=_index_dtype(index_size))
     source = np.frombuffer(encoded, dtype=np.uint8)
-    if _lib.meshopt_decodeIndexSequence(out.ctypes.data, count, index_size, source.ctypes.data_as(_u8p), len(source)):
+    if decoder(out.ctypes.data, count, index_size, source.ctypes.data_as(_u8p), len(source)):
         raise ValueError("corrupt EXT_meshopt_compression index stream")
     return out
 
