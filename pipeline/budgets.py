@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import meshopt
-from pipeline.scene import Node, Primitive, Scene, Texture
-from pipeline.transforms.common import texture_refs
+from pipeline.scene import Node, Primitive, Scene, Texture, texture_refs
 from pipeline.transforms.reorder import reorder_primitive
 
 MB = 1024 * 1024
@@ -117,10 +116,9 @@ def _add_node(usage: Usage, node: Node) -> None:
     for primitive in node.mesh.primitives:
         usage.triangles += primitive.triangle_count * copies
         usage.draw_calls += 1
-        for material in [primitive.material, *primitive.variants.values()]:
-            if material is not None:
-                for ref in texture_refs(material):
-                    usage.textures[id(ref.texture)] = ref.texture
+        for material in primitive.materials:
+            for ref in texture_refs(material):
+                usage.textures[id(ref.texture)] = ref.texture
 
 
 def _finish(usage: Usage, max_texture_size: int | None) -> Usage:

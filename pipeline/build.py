@@ -26,7 +26,7 @@ from pipeline import budgets, compose, images, manifest
 from pipeline.cache import AssetCache, asset_key, code_version, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Scene, Texture, TextureRef
+from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
@@ -445,18 +445,17 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     return report
 
 
-def scene_textures(scene: Scene) -> list[Texture]:
-    """Every distinct texture the scene's materials sample (material variants included), in scene order."""
-    from pipeline.transforms.common import texture_refs
-
-    found: dict[int, Texture] = {}
+def _texture_uses(scene: Scene) -> Iterator[TextureRef]:
+    """Every texture reference of every material the scene's primitives can draw with (variants too), in order."""
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
-            for material in [primitive.material, *primitive.variants.values()]:
-                if material is not None:
-                    for ref in texture_refs(material):
-                        found.setdefault(id(ref.texture), ref.texture)
-    return list(found.values())
+            for material in primitive.materials:
+                yield from texture_refs(material)
+
+
+def scene_textures(scene: Scene) -> list[Texture]:
+    """Every distinct texture the scene's materials sample (material variants included), in scene order."""
+    return list({id(ref.texture): ref.texture for ref in _texture_uses(scene)}.values())
 
 
 def replace_textures(scene: Scene, rewrite: Any) -> int:
@@ -464,19 +463,13 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
 
     Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
     """
-    from pipeline.transforms.common import texture_refs
-
     new: dict[int, Texture] = {}
     for texture in scene_textures(scene):
         changed = rewrite(texture)
         if changed is not None:
             new[id(texture)] = changed
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            for material in [primitive.material, *primitive.variants.values()]:
-                if material is not None:
-                    for ref in texture_refs(material):
-                        ref.texture = new.get(id(ref.texture), ref.texture)
+    for ref in _texture_uses(scene):
+        ref.texture = new.get(id(ref.texture), ref.texture)
     return len(new)
 
 
@@ -566,9 +559,7 @@ def texture_roles(scene: Scene) -> dict[int, str]:
 
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
-            for material in [primitive.material, *primitive.variants.values()]:
-                if material is None:
-                    continue
+            for material in primitive.materials:
                 note(material.base_color_texture, "color")
                 note(material.emissive_texture, "color")
                 note(material.normal_texture, "normal")

@@ -47,6 +47,7 @@ from pipeline.scene import (
     Skin,
     Texture,
     TextureRef,
+    texture_refs,
 )
 
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
@@ -122,7 +123,7 @@ def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> 
     """A texture on a mesh without the UV set it samples cannot be drawn (and is invalid glTF)."""
     if primitive.material is None:
         return
-    for ref in _texture_refs(primitive.material):
+    for ref in texture_refs(primitive.material):
         # KHR_texture_transform may switch the UV set.
         uv_set = int((ref.transform or {}).get("texCoord", ref.texcoord))
         if f"TEXCOORD_{uv_set}" not in primitive.attributes:
@@ -175,7 +176,7 @@ def scene_stats(scene: Scene) -> AssetStats:
             if primitive.material is not None:
                 materials[id(primitive.material)] = primitive.material
     for material in materials.values():
-        for ref in _texture_refs(material):
+        for ref in texture_refs(material):
             textures[id(ref.texture)] = ref.texture
     stats.materials = len(materials)
     stats.textures = [(t.name, t.width, t.height, len(t.data)) for t in textures.values()]
@@ -936,24 +937,6 @@ def strip_to_triangles(strip: np.ndarray, restart: int = -1) -> np.ndarray:
     faces = np.concatenate(triangles)
     keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
     return faces[keep].astype(np.uint32).reshape(-1)
-
-
-def _texture_refs(material: Material) -> list[TextureRef]:
-    refs = [r for r in (material.base_color_texture, material.metallic_roughness_texture,
-                        material.normal_texture, material.occlusion_texture, material.emissive_texture) if r]
-
-    def collect(value: Any) -> None:
-        if isinstance(value, TextureRef):
-            refs.append(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                collect(v)
-        elif isinstance(value, list):
-            for v in value:
-                collect(v)
-
-    collect(material.extensions)
-    return refs
 
 
 # -- OBJ, PLY, STL through trimesh ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,11 @@ class Primitive:
             return 0
         n = len(self.indices) if self.indices is not None else self.vertex_count
         return int(n // 3)
+
+    @property
+    def materials(self) -> list[Material]:
+        """The material this primitive draws with and every KHR_materials_variants alternative."""
+        return ([self.material] if self.material is not None else []) + list(self.variants.values())
 
 
 @dataclass(eq=False)
@@ -196,3 +201,22 @@ class Scene:
             if node.mesh is not None:
                 seen.setdefault(id(node.mesh), node.mesh)
         return list(seen.values())
+
+
+def texture_refs(material: Material) -> list[TextureRef]:
+    """Every texture a material samples: the core slots and any inside KHR_materials_* extensions."""
+    found: list[TextureRef] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, TextureRef):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    for f in fields(material):
+        walk(getattr(material, f.name))
+    return found

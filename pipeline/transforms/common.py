@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any
-
 import numpy as np
 
-from pipeline.scene import Material, Node, Primitive, Scene, TextureRef
+from pipeline.scene import Node, Primitive, Scene
 
 TRIANGLES = 4
-
-
-def texture_refs(material: Material) -> list[TextureRef]:
-    """Every texture a material samples: the core slots and any inside KHR_materials_* extensions."""
-    found: list[TextureRef] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, TextureRef):
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    for f in fields(material):
-        walk(getattr(material, f.name))
-    return found
 
 
 def quaternion_matrix(q: tuple[float, float, float, float] | np.ndarray) -> np.ndarray:

@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.scene import Material, Mesh, Primitive, Scene, Texture, TextureRef
-from pipeline.transforms.common import texture_refs
+from pipeline.scene import Material, Mesh, Primitive, Scene, Texture, TextureRef, texture_refs
 
 
 def _digest(array: np.ndarray) -> str:
@@ -42,7 +41,7 @@ class Dedup:
 
 def _dedup_textures(primitives: list[Primitive]) -> None:
     by_key: dict[tuple[object, ...], Texture] = {}
-    materials = {id(m): m for p in primitives for m in [p.material, *p.variants.values()] if m is not None}
+    materials = {id(m): m for p in primitives for m in p.materials}
     for material in materials.values():
         for ref in texture_refs(material):
             t = ref.texture

@@ -6,13 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.scene import Material, Primitive, Scene
-from pipeline.transforms.common import texture_refs
-
-
-def _materials_of(primitive: Primitive) -> list[Material]:
-    found = [primitive.material] if primitive.material is not None else []
-    return found + list(primitive.variants.values())
+from pipeline.scene import Material, Primitive, Scene, texture_refs
 
 
 def _uses_uv_set(materials: list[Material], uv_set: int) -> bool:
@@ -55,7 +49,7 @@ class PruneAttributes:
         return scene
 
     def _prune(self, primitive: Primitive, skinned: bool) -> None:
-        materials = _materials_of(primitive)
+        materials = primitive.materials
         names = sorted(primitive.attributes, reverse=True)  # highest set first, so sets stay numbered from 0
         for name in names:
             kind, _, number = name.partition("_")

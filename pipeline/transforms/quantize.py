@@ -11,12 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef, texture_refs
 from pipeline.transforms.common import (
     dynamic_nodes,
     node_matrix,
     quaternion_matrix,
-    texture_refs,
     triangle_indices,
 )
 
@@ -428,12 +427,6 @@ def _effective_set(ref: TextureRef) -> int:
     return ref.texcoord
 
 
-def _materials_of(primitive: Primitive) -> list[Material]:
-    """The material a primitive draws with and every KHR_materials_variants alternative."""
-    found = [primitive.material] if primitive.material is not None else []
-    return found + list(primitive.variants.values())
-
-
 def _material_families(primitives: list[Primitive]) -> dict[int, int]:
     """id(material) → family id, where materials that can swap on one primitive (variants) share a family,
     so every texture that can read those UVs gets the same box."""
@@ -446,7 +439,7 @@ def _material_families(primitives: list[Primitive]) -> dict[int, int]:
         return key
 
     for primitive in primitives:
-        keys = [id(m) for m in _materials_of(primitive)]
+        keys = [id(m) for m in primitive.materials]
         for other in keys[1:]:
             parent[find(other)] = find(keys[0])
         for key in keys:
@@ -462,7 +455,7 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
     """
     unique = list({id(p): p for p in primitives}.values())
     family_of = _material_families(unique)
-    materials: dict[int, Material] = {id(m): m for p in unique for m in _materials_of(p)}
+    materials: dict[int, Material] = {id(m): m for p in unique for m in p.materials}
     groups: dict[tuple[int, str], list[Primitive]] = {}
     for primitive in unique:
         if primitive.material is None:
