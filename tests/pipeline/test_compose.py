@@ -235,6 +235,31 @@ def test_explicit_positions_that_line_up_are_fine(tmp_path: Path) -> None:
     assert composition.rooms[1].frame.low[0] == pytest.approx(6.0)
 
 
+def test_a_room_has_a_floor_a_ceiling_walls_and_lights_below_the_ceiling(tmp_path: Path) -> None:
+    (tmp_path / "exhibit.yaml").write_text(
+        "exhibit: {id: one, title: {en: One}}\nrooms:\n  - {id: a, size: [14, 8, 3.5]}\n", encoding="utf-8")
+    exhibit = load_exhibit(tmp_path).exhibit
+    room = compose.compose(exhibit, {}, load_textures(exhibit)).rooms[0]
+    shell = next(n for n in room.scene.nodes if n.name == "a-shell")
+    assert shell.mesh is not None
+    by_material = {p.material.name: p for p in shell.mesh.primitives if p.material is not None}
+    assert set(by_material) == {"a-floor", "a-ceiling", "a-wall"}
+    low, high = room.frame.low, room.frame.high
+    for name, height, facing in (("a-floor", 0.0, 1.0), ("a-ceiling", 3.5, -1.0)):
+        surface = by_material[name]
+        positions = surface.attributes["POSITION"]
+        assert np.allclose(positions[:, 1], height)  # flat, at floor level / room height
+        assert positions[:, 0].min() == pytest.approx(low[0]) and positions[:, 0].max() == pytest.approx(high[0])
+        assert positions[:, 2].min() == pytest.approx(low[2]) and positions[:, 2].max() == pytest.approx(high[2])
+        assert np.allclose(surface.attributes["NORMAL"][:, 1], facing)  # both face into the room
+    lights = [n for n in room.scene.nodes if n.light is not None]
+    assert len(lights) == 2  # 14 m long: two lights along x, one along z
+    for node in lights:
+        x, y, z = node.translation
+        assert low[0] < x < high[0] and low[2] < z < high[2] and 0 < y < 3.5
+        assert node.light.type == "point" and node.light.intensity > 0  # type: ignore[union-attr]
+
+
 def test_surface_textures_repeat_every_texture_size_metres_with_their_roughness(tmp_path: Path) -> None:
     from PIL import Image
 
