@@ -340,6 +340,12 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A visitor who closes the page mid-download is no server error; anything else is still printed.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 def static_http_server(site: StaticSite, host: str, port: int) -> http.server.HTTPServer:
     """A plain threaded http.server over a StaticSite (no tours); port 0 picks a free one."""

@@ -231,3 +231,37 @@ def test_vitrina_serve_builds_serves_and_cleans_up(tours: bool):
         process.wait(timeout=20)
     assert process.returncode == 0
     assert not site_dir.exists(), "the temporary site is removed on exit"
+
+
+def test_a_client_that_hangs_up_mid_download_is_not_reported_as_a_server_error(tmp_path: Path, capfd):
+    import socket
+    import struct
+
+    from pipeline import preview
+
+    (tmp_path / "big.bin").write_bytes(b"\0" * (32 << 20))  # far more than the socket buffers hold
+    seen: list[type[BaseException] | None] = []
+    original = preview._Server.handle_error
+
+    def spy(self, request, client_address):
+        import sys
+
+        seen.append(sys.exc_info()[0])
+        original(self, request, client_address)
+
+    preview._Server.handle_error = spy  # type: ignore[method-assign]
+    try:
+        with serving(StaticSite(tmp_path)) as base:
+            host, port = base.removeprefix("http://").split(":")
+            client = socket.create_connection((host, int(port)))
+            client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.recv(4096)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not close
+            client.close()
+            deadline = time.monotonic() + 10
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        preview._Server.handle_error = original  # type: ignore[method-assign]
+    assert seen and issubclass(seen[0], ConnectionError)  # the hang-up did reach the server as an error
+    assert "Exception occurred" not in capfd.readouterr().err  # and it printed nothing
