@@ -112,10 +112,15 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
         _bake(scene, scale, rotation)
     if not any(p.triangle_count for m in scene.meshes() for p in m.primitives):
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
+    repaired = total = 0
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
-            _normalize_normals(primitive)
+            repaired += _normalize_normals(primitive)
+            total += len(primitive.attributes.get("NORMAL", ()))
             _check_texture_coordinates(path, mesh, primitive)
+    if repaired:
+        scene.notes.append(f"{path.name}: {repaired:,} of {total:,} normals were zero-length or not numbers; "
+                           "recomputed them from the faces around their vertices")
     return scene
 
 
@@ -132,20 +137,51 @@ def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> 
                                         f"(TEXCOORD_{uv_set}) to place it")
 
 
-def _normalize_normals(primitive: Primitive) -> None:
-    """Unit-length normals, as glTF requires; scans often store unnormalized ones. Zero normals are dropped
-    (the whole attribute), because no direction can be recovered and the viewer computes flat normals."""
+def _normalize_normals(primitive: Primitive) -> int:
+    """Unit-length normals, as glTF requires; scans often store unnormalized ones. A normal that is zero-length or
+    not a number is recomputed from the faces around its vertex (area-weighted), so a few bad ones never cost
+    the whole attribute; returns how many were. Only when no normal is usable is the attribute dropped (the
+    viewer then computes flat normals)."""
     normals = primitive.attributes.get("NORMAL")
     if normals is None or normals.dtype.kind != "f":
-        return
-    lengths = np.linalg.norm(normals.astype(np.float64), axis=1)
-    if np.any(~np.isfinite(lengths)) or np.any(lengths < 1e-12):
+        return 0
+    normals = np.asarray(normals, dtype=np.float32)
+    lengths = np.linalg.norm(normals, axis=1)
+    bad = ~np.isfinite(lengths) | (lengths < 1e-12)
+    count = int(np.count_nonzero(bad))
+    if count == len(normals):
         del primitive.attributes["NORMAL"]
         primitive.attributes.pop("TANGENT", None)
-        return
-    if np.all(np.abs(lengths - 1.0) < 1e-4):
-        return
-    primitive.attributes["NORMAL"] = (normals / lengths[:, None]).astype(np.float32)
+        return 0
+    if not count and np.all(np.abs(lengths - 1.0) < 1e-4):
+        return 0
+    fixed = normals / np.where(bad, 1.0, lengths)[:, None]
+    if count:
+        fixed[bad] = _face_normals_at(primitive, bad)
+    primitive.attributes["NORMAL"] = fixed.astype(np.float32)
+    return count
+
+
+def _face_normals_at(primitive: Primitive, wanted: np.ndarray) -> np.ndarray:
+    """Unit area-weighted normals of the faces around each vertex where `wanted` is true ((0, 1, 0) where no
+    face with an area touches it), computed from just those faces."""
+    positions = primitive.attributes["POSITION"]
+    indices = primitive.indices if primitive.indices is not None else np.arange(len(positions) - len(positions) % 3)
+    triangles = np.asarray(indices).reshape(-1, 3) if primitive.mode == 4 else np.zeros((0, 3), np.uint32)
+    # Only the faces at a wanted vertex, so a scan with two bad normals costs a mask, not float64 copies of it.
+    around = triangles[wanted[triangles].any(axis=1)].astype(np.int64)
+    corners = np.asarray(positions[around], dtype=np.float64)
+    faces = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    vertices, local = np.unique(around.reshape(-1), return_inverse=True)
+    sums = np.stack([np.bincount(local, weights=np.repeat(faces[:, axis], 3), minlength=len(vertices))
+                     for axis in range(3)], axis=1) if len(vertices) else np.zeros((0, 3))
+    targets = np.flatnonzero(wanted)
+    slot = np.minimum(np.searchsorted(vertices, targets), max(len(vertices) - 1, 0))
+    found = (slot < len(vertices)) & (vertices[slot] == targets) if len(vertices) else np.zeros(len(targets), bool)
+    chosen = np.zeros((len(targets), 3))
+    chosen[found] = sums[slot[found]]
+    lengths = np.linalg.norm(chosen, axis=1, keepdims=True)
+    return np.where(lengths > 0, chosen / np.where(lengths > 0, lengths, 1.0), [0.0, 1.0, 0.0])
 
 
 @dataclass

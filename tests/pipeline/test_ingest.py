@@ -334,6 +334,50 @@ def test_ascii_ply_with_vertex_colours(tmp_path: Path) -> None:
     np.testing.assert_allclose(primitive.attributes["COLOR_0"], np.eye(3))
 
 
+def binary_ply(positions: np.ndarray, normals: np.ndarray, triangles: np.ndarray) -> bytes:
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(positions)}\n"
+              + "".join(f"property float {n}\n" for n in ("x", "y", "z", "nx", "ny", "nz"))
+              + f"element face {len(triangles)}\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    faces = np.empty(len(triangles), dtype=[("n", "u1"), ("i", "<i4", (3,))])
+    faces["n"], faces["i"] = 3, triangles
+    return header + np.concatenate([positions, normals], axis=1).astype("<f4").tobytes() + faces.tobytes()
+
+
+def test_two_bad_normals_among_many_are_recomputed_and_reported(tmp_path: Path) -> None:
+    # A dome z = (x² + y²) / 40 over a 20 × 20 grid, with unnormalized normals (length 3), one zero and one NaN.
+    n = 20
+    positions = grid(n)
+    positions[:, 2] = (np.square(positions[:, 0] - 9.5) + np.square(positions[:, 1] - 9.5)) / 40
+    exact = np.stack([-(positions[:, 0] - 9.5) / 20, -(positions[:, 1] - 9.5) / 20, np.ones(n * n)], axis=1)
+    exact /= np.linalg.norm(exact, axis=1, keepdims=True)
+    normals = exact * 3
+    zero, nan = 5 * n + 7, 12 * n + 13
+    normals[zero] = 0.0
+    normals[nan] = [np.nan, 0.0, 1.0]
+    corner = (np.arange(n - 1)[:, None] * n + np.arange(n - 1)[None, :]).reshape(-1)
+    triangles = np.concatenate([np.stack([corner, corner + 1, corner + n], axis=1),
+                                np.stack([corner + 1, corner + n + 1, corner + n], axis=1)])
+    path = write(tmp_path / "dome.ply", binary_ply(positions, normals, triangles))
+    scene = load_asset(path)
+    loaded = scene.meshes()[0].primitives[0].attributes["NORMAL"]
+    assert loaded.dtype == np.float32 and loaded.shape == (n * n, 3)
+    good = np.ones(n * n, bool)
+    good[[zero, nan]] = False
+    np.testing.assert_allclose(loaded[good], exact[good], atol=1e-6)  # renormalized, not recomputed
+    np.testing.assert_allclose(np.linalg.norm(loaded, axis=1), 1.0, atol=1e-6)
+    # The two bad ones come from the faces around them: within a degree of the dome's own normal there.
+    assert np.all(np.einsum("ij,ij->i", loaded[[zero, nan]], exact[[zero, nan]]) > np.cos(np.radians(1)))
+    assert scene.notes == [f"dome.ply: 2 of {n * n} normals were zero-length or not numbers; recomputed them from "
+                           "the faces around their vertices"]
+
+
+def test_normals_that_are_all_zero_are_dropped_without_a_note(tmp_path: Path) -> None:
+    triangles = np.array([[0, 1, 2], [1, 3, 2]])
+    path = write(tmp_path / "flat.ply", binary_ply(grid(2), np.zeros((4, 3)), triangles))
+    scene = load_asset(path)
+    assert "NORMAL" not in scene.meshes()[0].primitives[0].attributes and scene.notes == []
+
+
 @pytest.mark.parametrize("kind", ["ascii", "binary"])
 def test_stl(tmp_path: Path, kind: str) -> None:
     triangles = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 0, 0], [0, 1, 0], [0, 0, 1]]], np.float32)
