@@ -156,23 +156,26 @@ GRID_PHASES = 8
 MIN_PHASE_GAIN = 0.01
 PHASE_CANDIDATES = 4  # phases the estimate ranks best that are then measured exactly
 PHASE_CHUNK = 65536  # triangle corners per block, to bound memory on big scans
-# Triangles of a mesh that the grid search measures: all of a mesh up to this size (every mesh of the compiler
-# benchmark's corpus, so its figures are exact), a seeded sample of bigger ones. A sample of 300k triangles
-# ranks the eight phases the way the whole surface does (the offsets are averages over the surface), and it
-# keeps a 10M-triangle scan's search to about a second instead of minutes.
-GRID_SAMPLE_TRIANGLES = 300_000
+# The grid search measures every triangle of a mesh up to GRID_WHOLE_TRIANGLES (every mesh of the compiler
+# benchmark's corpus, so its figures stay exact) and a seeded sample of GRID_SAMPLE_TRIANGLES of a bigger one.
+# The phases are ranked on sums over ~200k corners, whose relative noise (~0.3 %) is well under MIN_PHASE_GAIN,
+# so a sample ranks them as the whole surface does, and a 10M-triangle scan's search takes under a second
+# instead of minutes.
+GRID_WHOLE_TRIANGLES = 300_000
+GRID_SAMPLE_TRIANGLES = 65_536
 
 
-def _surface_of(mesh: Mesh, sample: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _surface_of(mesh: Mesh, sample: int | None = None, whole: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(positions, non-degenerate triangles over them) of all the mesh's primitives.
 
-    With `sample`, a mesh of more triangles keeps only that many, picked at random with a seed fixed by the
-    count (the same mesh always gives the same sample), and only the vertices they use: the grid search then
-    costs the same for a 10M-triangle scan as for a 260k one, and its memory stays a few tens of MB."""
+    With `sample`, a mesh of more than `whole` (default: `sample`) triangles keeps only `sample` of them, picked
+    at random with a seed fixed by the count (the same mesh always gives the same sample), and only the vertices
+    they use: the grid search then costs the same for a 10M-triangle scan as for a small one, and its memory
+    stays a few tens of MB."""
     counts = [len(triangle_indices(p)) // 3 if p.mode in (4, 5, 6) else 0 for p in mesh.primitives]
     total = sum(counts)
     picks: np.ndarray | None = None
-    if sample is not None and total > sample:
+    if sample is not None and total > max(sample, whole or 0):
         picks = np.sort(np.random.default_rng(total).choice(total, size=sample, replace=False))
     positions, triangles, base, first = [], [], 0, 0
     for primitive, count in zip(mesh.primitives, counts, strict=True):
@@ -262,12 +265,12 @@ def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarr
     ~10 %, so eight phases per axis are estimated (from each vertex's rounding offset along the normals of the
     triangles at it), the best few measured exactly (`_grid_errors`), and a shift is kept only when it is no
     worse than the unshifted grid in both the largest and the RMS offset. A shift may use one more level than the
-    bits say (uint16 holds it). A mesh bigger than GRID_SAMPLE_TRIANGLES is judged on a seeded sample of its
+    bits say (uint16 holds it). A mesh bigger than GRID_WHOLE_TRIANGLES is judged on a seeded sample of its
     triangles. `anchor` is a point of gltfpack's world grid in mesh units, when a node only
     scales, swaps or flips the mesh's axes; otherwise gltfpack's grid starts at the mesh's box corner, `low`.
     """
     base = low if anchor is None else anchor + np.floor((low - anchor) / step + 1e-9) * step
-    positions, triangles = _surface_of(mesh, GRID_SAMPLE_TRIANGLES)
+    positions, triangles = _surface_of(mesh, GRID_SAMPLE_TRIANGLES, GRID_WHOLE_TRIANGLES)
     if not len(triangles):
         return base  # points and lines: no surface to keep close, keep gltfpack's grid
     corner_vertices = triangles.reshape(-1)

@@ -302,8 +302,8 @@ def test_a_big_mesh_is_measured_on_a_seeded_sample_of_its_triangles() -> None:
     assert {tuple(map(tuple, t)) for t in positions[triangles].astype(np.float32)} <= source  # whole triangles
     again, again_triangles = _surface_of(mesh, sample=100)
     assert np.array_equal(again, positions) and np.array_equal(again_triangles, triangles)  # seeded
-    whole, whole_triangles = _surface_of(mesh, sample=800)
-    assert len(whole_triangles) == 800 and len(whole) == 441  # at or under the sample: every triangle
+    whole, whole_triangles = _surface_of(mesh, sample=100, whole=800)
+    assert len(whole_triangles) == 800 and len(whole) == 441  # at or under `whole`: every triangle
 
 
 def test_the_lattice_of_a_big_scan_is_found_from_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -311,6 +311,7 @@ def test_the_lattice_of_a_big_scan_is_found_from_a_sample(monkeypatch: pytest.Mo
     from pipeline.transforms import quantize
 
     monkeypatch.setattr(quantize, "GRID_SAMPLE_TRIANGLES", 40)
+    monkeypatch.setattr(quantize, "GRID_WHOLE_TRIANGLES", 100)
     floor_primitive = grid_primitive(n=4)
     floor_primitive.attributes["POSITION"] = floor_primitive.attributes["POSITION"] * np.float32([2, 2, 0])
     step = 2.0 / 16383
@@ -322,10 +323,10 @@ def test_the_lattice_of_a_big_scan_is_found_from_a_sample(monkeypatch: pytest.Mo
                                  Node("scan", mesh=Mesh("scan", [scan]))])
     searched: list[tuple[str, int | None]] = []
     surface = quantize._surface_of
-    monkeypatch.setattr(quantize, "_surface_of", lambda mesh, sample=None: searched.append((mesh.name, sample))
-                        or surface(mesh, sample))
+    monkeypatch.setattr(quantize, "_surface_of", lambda mesh, sample=None, whole=None: searched.append(
+        (mesh.name, len(surface(mesh, sample, whole)[1]))) or surface(mesh, sample, whole))
     before = world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False)
     Quantize()(scene)
-    assert ("scan", 40) in searched
+    assert ("scan", 40) in searched and ("floor", 18) in searched  # the 400-triangle scan sampled, the floor whole
     error = np.abs(world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False) - before).max()
     assert error < step * 1e-3
