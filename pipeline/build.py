@@ -384,6 +384,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("assets"):
         assets = load_assets(exhibit, options, cache, progress, asset_transforms)
         textures = load_textures(exhibit)
+    report.notes += dict.fromkeys(note for scene in assets.values() for note in scene.notes)
     report.assets = cache.stats.hits + cache.stats.misses
     report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
 
@@ -406,6 +407,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                 room.scene = transform(room.scene)
             # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
             # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
+            report.notes += [n for n in texture_size_notes(room.scene, limits) if n not in report.notes]
             fit_textures(room.scene, texture_limit)
             texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
             encode_textures(room.scene, options.texture_format, cache)
@@ -487,6 +489,21 @@ def fit_textures(scene: Scene, max_size: int) -> int:
                                    width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
+
+
+def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
+    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
+    notes = []
+    for texture in scene_textures(scene):
+        width, height = budgets.image_size(texture)
+        sizes: dict[tuple[int, int], list[str]] = {}
+        for target, limit in limits.items():
+            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
+        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
+        if smaller and texture.mime_type != "image/ktx2":
+            name = Path(texture.source_path).name if texture.source_path else texture.name or "a texture"
+            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
+    return notes
 
 
 def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:

@@ -60,6 +60,7 @@ class BuildReport:
     files: int = 0
     total_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the build repaired or resized, one plain sentence each
 
     @property
     def total_seconds(self) -> float:
@@ -99,6 +100,7 @@ class BuildReport:
             lines.append(f"re-encoded textures: {self.textures_encoded + self.textures_from_cache} "
                          f"({self.textures_from_cache} from cache, {self.textures_encoded} encoded)")
         lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 

@@ -526,3 +526,15 @@ def test_draco_on_request_and_still_valid(tmp_path: Path) -> None:
         assert "KHR_draco_mesh_compression" in used and "EXT_meshopt_compression" not in used
     for report in validate_many(paths):
         assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_a_texture_resized_for_some_targets_gets_one_plain_note(tmp_path: Path) -> None:
+    from PIL import Image
+
+    spec = write_tiny_exhibit(tmp_path / "big")
+    Image.new("RGB", (4096, 2048), (200, 30, 30)).save(spec / "images" / "red.png")
+    report = build(spec, tmp_path / "site", QUIET)
+    assert report.notes == ["red.png is 4096×2048 px; resized for quest2 2048×1024 px"]
+    assert "note: red.png is 4096×2048 px; resized for quest2 2048×1024 px" in report.to_text()
+    small = build(write_tiny_exhibit(tmp_path / "small"), tmp_path / "site2", QUIET)
+    assert small.notes == []
