@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from pipeline import budgets, compose, images, manifest
 from pipeline.cache import AssetCache, asset_key, code_version, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
@@ -359,7 +360,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        report = _build_into(loaded, staging, out_dir, options, progress)
+        with reporting_to(progress):
+            report = _build_into(loaded, staging, out_dir, options, progress)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
         report.timings = dict(progress.timings)

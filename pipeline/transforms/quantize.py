@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef, texture_refs
 from pipeline.transforms.common import (
     dynamic_nodes,
@@ -374,15 +375,20 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
     boxes = {id(m): _position_box(m) for m in eligible}
     steps, anchors = _grid_steps(scene, eligible, boxes, bits, grid)
     dynamic = dynamic_nodes(scene)
-    for mesh in eligible:
-        step = steps[id(mesh)] or 1.0
-        low = _grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
-        for primitive in mesh.primitives:
-            primitive.attributes["POSITION"] = _on_grid(primitive.attributes["POSITION"], low, step)
-        for node in users[id(mesh)]:
-            _attach_dequantization(node, low, step, dynamic)
+    sizes = {id(mesh): sum(p.triangle_count for p in mesh.primitives) for mesh in eligible}
+    total = sum(sizes.values())
+    with progress.task(f"quantizing {progress.count(total)} triangles", total, total >= PROGRESS_TRIANGLES) as task:
+        for mesh in eligible:
+            step = steps[id(mesh)] or 1.0
+            low = _grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
+            for primitive in mesh.primitives:
+                primitive.attributes["POSITION"] = _on_grid(primitive.attributes["POSITION"], low, step)
+            for node in users[id(mesh)]:
+                _attach_dequantization(node, low, step, dynamic)
+            task.advance(sizes[id(mesh)])
 
 
+PROGRESS_TRIANGLES = 1_000_000  # a scene this big takes seconds to quantize: say so while it does
 QUANTIZE_CHUNK = 1 << 20  # vertices per block: float64 temporaries of a 10M-triangle scan stay at 24 MB each
 
 
