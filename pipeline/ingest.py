@@ -978,7 +978,8 @@ def strip_to_triangles(strip: np.ndarray, restart: int = -1) -> np.ndarray:
 # -- OBJ, PLY, STL through trimesh ----------------------------------------------------------------------
 
 
-# What a trimesh-based reader returns per mesh: node name, trimesh geometry, material, whether the file had normals.
+# What a trimesh-based reader returns per mesh: node name, trimesh geometry (or a Primitive its own array reader
+# made), material, whether the file had normals.
 _Part = tuple[str, Any, Material | None, bool]
 
 
@@ -996,7 +997,8 @@ def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
         raise AssetError(str(path), f"cannot read this {suffix[1:].upper()} file: {_describe(error)}") from None
     nodes = []
     for name, geometry, material, normals_given in parts:
-        primitive = _trimesh_primitive(geometry, material, normals_given)
+        primitive = (geometry if isinstance(geometry, Primitive)
+                     else _trimesh_primitive(geometry, material, normals_given))
         if primitive is None:
             continue
         nodes.append(Node(name=name, mesh=Mesh(name=name, primitives=[primitive])))
@@ -1064,8 +1066,104 @@ def _read_stl(path: Path) -> list[_Part]:
     return [(path.stem, mesh, None, False)]  # STL normals are per facet: flat shading needs none
 
 
+_PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
+              "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
+              "float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
+_PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
+
+
+def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]]] | None:
+    """(header bytes, byte order, [(element, count, property lines)]) of a binary PLY, or None for ASCII ones
+    and headers this does not understand (the general reader takes those)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        return None
+    newline = head.find(b"\n", end)
+    if newline < 0:
+        return None
+    lines = head[:end].decode("latin-1").splitlines()
+    order = ""
+    elements: list[tuple[str, int, list[list[str]]]] = []
+    for line in lines[1:]:
+        words = line.split()
+        if not words or words[0] in ("comment", "obj_info"):
+            continue
+        if words[0] == "format" and len(words) >= 2:
+            order = {"binary_little_endian": "<", "binary_big_endian": ">"}.get(words[1], "")
+        elif words[0] == "element" and len(words) == 3 and words[2].isdigit():
+            elements.append((words[1], int(words[2]), []))
+        elif words[0] == "property" and elements:
+            elements[-1][2].append(words[1:])
+        else:
+            return None
+    return (newline + 1, order, elements) if order else None
+
+
+def _read_ply_arrays(path: Path) -> list[_Part] | None:
+    """A binary PLY of vertices with scalar properties and triangle faces, read straight into numpy arrays
+    (memory-mapped, no loop per vertex or face): what scanners write. None when the file is anything else
+    (ASCII, polygons, strips, extra face properties), which the general reader then takes."""
+    layout = _ply_layout(path)
+    if layout is None:
+        return None
+    start, order, elements = layout
+    if [name for name, _, _ in elements] != ["vertex", "face"]:
+        return None
+    (_, vertex_count, vertex_props), (_, face_count, face_props) = elements
+    if any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vertex_props) or len(face_props) != 1:
+        return None
+    face = face_props[0]
+    if len(face) != 4 or face[0] != "list" or face[1] not in _PLY_TYPES or face[2] not in _PLY_TYPES:
+        return None
+    vertex_type = np.dtype([(name, order + _PLY_TYPES[kind]) for kind, name in vertex_props])
+    face_type = np.dtype([("count", order + _PLY_TYPES[face[1]]), ("index", order + _PLY_TYPES[face[2]], (3,))])
+    expected = start + vertex_count * vertex_type.itemsize + face_count * face_type.itemsize
+    if path.stat().st_size < expected:
+        raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
+    names = set(vertex_type.names or ())
+    if not {"x", "y", "z"} <= names or not face_count:
+        return None
+    faces = np.memmap(path, dtype=face_type, mode="r", offset=start + vertex_count * vertex_type.itemsize,
+                      shape=(face_count,))
+    if not np.all(faces["count"] == 3):
+        return None  # polygons: the general reader triangulates them
+    vertices = np.memmap(path, dtype=vertex_type, mode="r", offset=start, shape=(vertex_count,))
+    positions = np.stack([vertices[k].astype(np.float32) for k in "xyz"], axis=1)
+    if not np.all(np.isfinite(positions)):
+        raise ValueError("vertex positions contain NaN or infinity")
+    attributes = {"POSITION": positions}
+    if {"nx", "ny", "nz"} <= names:
+        attributes["NORMAL"] = np.stack([vertices[k].astype(np.float32) for k in ("nx", "ny", "nz")], axis=1)
+    for u, v in _PLY_UV:
+        if {u, v} <= names:
+            attributes["TEXCOORD_0"] = np.stack([vertices[u].astype(np.float32),
+                                                 1.0 - vertices[v].astype(np.float32)], axis=1)  # v up → down
+            break
+    if {"red", "green", "blue"} <= names:
+        channels = ["red", "green", "blue", *(["alpha"] if "alpha" in names else [])]
+        colours = np.stack([vertices[k] for k in channels], axis=1)
+        if len(colours) and not np.all(colours == colours[0]):
+            scale = 255.0 if colours.dtype.kind in "iu" else 1.0
+            if colours.shape[1] == 4 and np.all(colours[:, 3] == scale):
+                colours = colours[:, :3]
+            attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
+    indices = np.ascontiguousarray(faces["index"], dtype=np.uint32).reshape(-1)
+    if faces["index"].dtype.kind == "i" and len(indices) and int(np.min(faces["index"])) < 0:
+        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
+    if len(indices) and int(indices.max()) >= vertex_count:
+        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
+    del faces, vertices
+    return [(path.stem, Primitive(attributes=attributes, indices=indices), None, "NORMAL" in attributes)]
+
+
 def _read_ply(path: Path) -> list[_Part]:
     import trimesh
+
+    fast = _read_ply_arrays(path)
+    if fast is not None:
+        return fast
     from trimesh.exchange import ply
 
     with path.open("rb") as handle:

@@ -742,3 +742,43 @@ def test_urls_are_never_fetched(tmp_path: Path) -> None:
     b = rich_builder()
     b.doc["images"] = [{"uri": "https://example.org/texture.png"}]
     expect_asset_error(b.gltf(tmp_path, "remote.gltf"), "never URLs")
+
+
+@pytest.mark.parametrize("order", ["binary_little_endian", "binary_big_endian"])
+def test_binary_ply_read_as_arrays_matches_the_general_reader(tmp_path: Path, order: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import ingest
+
+    rng = np.random.default_rng(3)
+    n = 30
+    end = "<" if order == "binary_little_endian" else ">"
+    vertex = np.zeros(n, dtype=[(k, end + "f4") for k in ("x", "y", "z", "nx", "ny", "nz", "s", "t")]
+                      + [(k, "u1") for k in ("red", "green", "blue", "alpha")])
+    for k in ("x", "y", "z", "s", "t"):
+        vertex[k] = rng.uniform(0, 1, n)
+    vertex["nz"] = rng.uniform(0.5, 2, n)  # unnormalized, as scanners write them
+    for k in ("red", "green", "blue"):
+        vertex[k] = rng.integers(0, 256, n)
+    vertex["alpha"] = 255
+    faces = np.zeros(20, dtype=[("n", "u1"), ("i", end + "u4", (3,))])
+    faces["n"], faces["i"] = 3, np.concatenate([np.arange(n), rng.integers(0, n, 30)]).reshape(20, 3)  # all used
+    header = (f"ply\nformat {order} 1.0\ncomment made by a test\nelement vertex {n}\n"
+              + "".join(f"property {'float' if vertex.dtype[k].kind == 'f' else 'uchar'} {k}\n"
+                        for k in vertex.dtype.names or ())
+              + "element face 20\nproperty list uchar uint vertex_indices\nend_header\n")
+    path = write(tmp_path / "scan.ply", header.encode() + vertex.tobytes() + faces.tobytes())
+    fast = the_primitive(path)
+    monkeypatch.setattr(ingest, "_read_ply_arrays", lambda path: None)
+    general = the_primitive(path)
+    # trimesh drops vertex colours when there are UVs too; the array reader keeps both.
+    assert sorted(general.attributes) == ["NORMAL", "POSITION", "TEXCOORD_0"]
+    assert sorted(fast.attributes) == ["COLOR_0", "NORMAL", "POSITION", "TEXCOORD_0"]
+    expected_colours = np.stack([vertex[k] for k in ("red", "green", "blue")], axis=1) / 255.0
+    np.testing.assert_allclose(fast.attributes["COLOR_0"], expected_colours, atol=1e-6)
+    for name, values in general.attributes.items():
+        np.testing.assert_allclose(fast.attributes[name], values, atol=1e-6, err_msg=name)
+    assert np.array_equal(fast.indices, general.indices)
+    # Cut short: the general reader's complaint, in plain words.
+    cut = write(tmp_path / "cut.ply", path.read_bytes()[:-7])
+    monkeypatch.undo()
+    expect_asset_error(cut, "shorter or longer than its header says")
