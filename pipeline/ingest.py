@@ -24,7 +24,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1272,9 +1272,189 @@ def _material_libraries(path: Path, rest: str, root: Path | None) -> list[Path]:
     return found
 
 
+OBJ_BLOCK = 1 << 22  # bytes of OBJ text parsed at a time: the file is never held whole, and the scratch arrays
+# of one block (a few bytes each per byte of text) stay near 50 MB
+_V, _VT, _VN, _F, _USEMTL, _MTLLIB, _OTHER = range(1, 8)
+
+
+def _obj_blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of about OBJ_BLOCK bytes, each ending at a line end (one added at the very end)."""
+    carry = b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(OBJ_BLOCK)
+            if not chunk:
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            carry = data[cut:]
+            if cut:
+                yield data[:cut]
+    if carry.strip():
+        yield carry + b"\n"
+
+
+def _obj_line_kinds(text: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The kind of each line (v, vt, vn, f, usemtl, mtllib, other) from its first three bytes."""
+    def at(offset: int) -> np.ndarray:
+        return text[np.minimum(starts + offset, len(text) - 1)]
+
+    first, second, third = at(0), at(1), at(2)
+    blank_second, blank_third = (second == 32) | (second == 9), (third == 32) | (third == 9)
+    kinds = np.full(len(starts), _OTHER, dtype=np.uint8)
+    kinds[(first == ord("v")) & blank_second] = _V
+    kinds[(first == ord("v")) & (second == ord("t")) & blank_third] = _VT
+    kinds[(first == ord("v")) & (second == ord("n")) & blank_third] = _VN
+    kinds[(first == ord("f")) & blank_second] = _F
+    kinds[(first == ord("u")) & (second == ord("s"))] = _USEMTL
+    kinds[(first == ord("m")) & (second == ord("t"))] = _MTLLIB
+    return kinds
+
+
+def _per_line_counts(text: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """How many of the bytes flagged by `where` each line of `text` (lines ending in newlines) holds."""
+    line = np.cumsum(text == 10, dtype=np.int32) - (text == 10)  # a block is far under 2 GB
+    return np.bincount(line[where], minlength=int(np.count_nonzero(text == 10)))
+
+
+def _tokens_per_line(text: np.ndarray) -> np.ndarray:
+    """How many whitespace-separated words each line of `text` (lines ending in newlines) has."""
+    blank = text <= 32
+    return _per_line_counts(text, ~blank & np.concatenate([[True], blank[:-1]]))
+
+
+def _obj_face_layout(line: str) -> tuple[int, bool] | None:
+    """(numbers per corner, whether they are v//vn) from the first face line, or None unless it is a triangle."""
+    corners = line.split()[1:]
+    if len(corners) != 3:
+        return None
+    parts = corners[0].split("/")
+    if len(parts) == 3 and parts[1] == "":
+        return 2, True
+    return len(parts), False
+
+
+def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
+    """An OBJ of triangles that all use one material (or none), read a block at a time into numpy arrays: no
+    Python loop per vertex or face, and never the whole text in memory. None for anything else (polygons,
+    several materials, relative indices, vertex colours), which the general reader then takes."""
+    numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
+    corners: list[np.ndarray] = []
+    aligned = True  # every corner so far has v = vt = vn, so one index per corner is kept
+    layout: tuple[int, bool] | None = None
+    names: dict[int, list[str]] = {_USEMTL: [], _MTLLIB: []}
+    faces_without_material = 0
+    for block in _obj_blocks(path):
+        text = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(text == 10)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        kinds = _obj_line_kinds(text, starts)
+        indented = (text[starts] == 32) | (text[starts] == 9)
+        if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
+            return None  # indented statements: rare, left to the general reader
+        for kind in (_USEMTL, _MTLLIB):
+            for start, end in zip(starts[kinds == kind], ends[kinds == kind], strict=True):
+                raw = bytes(block[start:end]).rstrip(b"\r")
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    line = raw.decode("latin-1")
+                keyword, _, rest = line.partition(" ")
+                if keyword.lower() in ("usemtl", "mtllib"):
+                    names[kind].append(rest.strip())
+        if not names[_USEMTL] and np.any(kinds == _F):
+            faces_without_material += 1
+        if len(set(names[_USEMTL])) > 1:
+            return None
+        byte_kinds = np.repeat(kinds, ends - starts + 1)
+        for kind, wanted in ((_V, (1, 2, 3)), (_VT, (1, 2)), (_VN, (1, 2, 3))):
+            lines = text[byte_kinds == kind]
+            if len(lines):
+                if kind == _V and np.any(_tokens_per_line(lines) > 5):
+                    return None  # vertex colours: the general reader keeps them
+                numbers[kind].append(np.loadtxt(io.BytesIO(lines.tobytes()), usecols=wanted, dtype=np.float32,
+                                                ndmin=2))
+        faces = text[byte_kinds == _F].copy()
+        if not len(faces):
+            continue
+        if layout is None:
+            layout = _obj_face_layout(bytes(faces[:faces.tobytes().find(b"\n")]).decode("latin-1"))
+            if layout is None:
+                return None
+        per_corner, normals_only = layout
+        slashes = faces == ord("/")
+        doubled = np.concatenate([slashes[:-1] & slashes[1:], [False]])
+        faces[slashes] = 32
+        if (np.any(_tokens_per_line(faces) != 1 + 3 * per_corner)
+                or np.any(_per_line_counts(faces, doubled) != (3 if normals_only else 0))):
+            return None  # polygons, or corners written in more than one way
+        parsed = np.loadtxt(io.BytesIO(faces.tobytes()), usecols=range(1, 1 + 3 * per_corner), dtype=np.int64,
+                            ndmin=2).reshape(-1, 3, per_corner)
+        if np.any(parsed <= 0):
+            return None  # relative (negative) indices, or broken ones the general reader explains
+        if aligned and per_corner > 1 and not np.all(parsed == parsed[:, :, :1]):
+            aligned = False
+            corners = [c if c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2) for c in corners]
+        corners.append((parsed[:, :, 0] if aligned else parsed).astype(np.uint32) - np.uint32(1))
+    if layout is None or not corners or (names[_USEMTL] and faces_without_material):
+        return None
+    materials: dict[str, Material] = {}
+    for rest in names[_MTLLIB]:
+        for mtl in _material_libraries(path, rest, root):
+            materials.update(_parse_mtl(path, mtl, root))
+    per_corner, normals_only = layout
+    indices = np.concatenate(corners)
+    del corners
+    sources = [_V, *([_VN] if normals_only else [_VT, _VN][:per_corner - 1])]
+    tables = {kind: (np.concatenate(numbers[kind]) if numbers[kind] else np.zeros((0, 3), np.float32))
+              for kind in sources}
+    index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
+    for kind, column in zip(sources, index_columns, strict=True):
+        if len(column) and int(column.max()) >= len(tables[kind]):
+            raise AssetError(str(path), "faces refer to vertices, texture coordinates or normals that do not exist")
+    if aligned:
+        # One index per corner: keep the vertices the faces use, in file order, without sorting.
+        used = np.zeros(len(tables[_V]), dtype=bool)
+        used[indices] = True
+        remap = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)
+        triangles, chosen = remap[indices], [np.flatnonzero(used)] * per_corner
+    else:
+        # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
+        key = index_columns[0].reshape(-1).astype(np.int64)
+        for kind, column in zip(sources[1:], index_columns[1:], strict=True):
+            dense = np.unique(key, return_inverse=True)[1].reshape(-1)  # < corners, so the product fits int64
+            key = dense.astype(np.int64) * (len(tables[kind]) + 1) + column.reshape(-1)
+        distinct, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        first = np.zeros(len(distinct), dtype=np.int64)
+        first[inverse] = np.arange(len(inverse))
+        triangles = inverse.astype(np.uint32).reshape(-1, 3)
+        chosen = [column.reshape(-1)[first] for column in index_columns]
+    attributes: dict[str, np.ndarray] = {}
+    for kind, picked in zip(sources, chosen, strict=True):
+        found = tables[kind][picked]
+        if kind == _V:
+            if not np.all(np.isfinite(found)):
+                raise AssetError(str(path), "cannot read this OBJ file: vertex positions contain NaN or infinity")
+            attributes["POSITION"] = found
+        elif kind == _VT:
+            attributes["TEXCOORD_0"] = np.stack([found[:, 0], 1.0 - found[:, 1]], axis=1)  # OBJ's v is up
+        else:
+            attributes["NORMAL"] = found
+    material = materials.get(names[_USEMTL][0]) if names[_USEMTL] else None
+    primitive = Primitive(attributes=attributes, indices=triangles.reshape(-1), material=material)
+    return [(path.stem, primitive, material, "NORMAL" in attributes)]
+
+
 def _read_obj(path: Path, root: Path | None = None) -> list[_Part]:
     import trimesh
 
+    try:
+        fast = _read_obj_arrays(path, root)
+    except ValueError:
+        fast = None  # a line numpy's parser does not take (a stray word, a comment mid-line): the general reader
+    if fast is not None:
+        return fast
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")

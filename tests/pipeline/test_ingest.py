@@ -782,3 +782,70 @@ def test_binary_ply_read_as_arrays_matches_the_general_reader(tmp_path: Path, or
     cut = write(tmp_path / "cut.ply", path.read_bytes()[:-7])
     monkeypatch.undo()
     expect_asset_error(cut, "shorter or longer than its header says")
+
+
+def corner_soup(primitive: Any) -> list[tuple[float, ...]]:
+    """Every triangle corner's attributes (sorted names), in a canonical order: equal for equal meshes."""
+    triangles = np.asarray(primitive.indices, dtype=np.int64).reshape(-1, 3)
+    names = sorted(primitive.attributes)
+    corners = np.concatenate([np.asarray(primitive.attributes[n], np.float64)[triangles].reshape(-1, 3, 1)
+                              if primitive.attributes[n].ndim == 1 else
+                              np.asarray(primitive.attributes[n], np.float64)[triangles] for n in names], axis=2)
+    return sorted(tuple(np.round(row, 6).tolist()) for row in corners.reshape(len(triangles), -1))
+
+
+SCAN_OBJ_CORNERS = {
+    "v/vt/vn aligned": ("f 1/1/1 2/2/2 3/3/3\nf 3/3/3 2/2/2 4/4/4\n", True, True),
+    "v/vt/vn seam": ("f 1/1/1 2/2/2 3/3/3\nf 3/4/3 2/2/1 4/4/4\n", True, True),
+    "v/vt": ("f 1/1 2/2 3/3\nf 3/3 2/4 4/4\n", True, False),
+    "v//vn": ("f 1//1 2//2 3//3\nf 3//3 2//2 4//1\n", False, True),
+    "v": ("f 1 2 3\nf 3 2 4\n", False, False),
+}
+
+
+@pytest.mark.parametrize("layout", list(SCAN_OBJ_CORNERS))
+def test_obj_read_as_arrays_matches_the_general_reader(tmp_path: Path, layout: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import ingest
+
+    faces, uvs, normals = SCAN_OBJ_CORNERS[layout]
+    (tmp_path / "t.png").write_bytes(png_bytes())
+    write(tmp_path / "s.mtl", "newmtl skin\nmap_Kd t.png\n" if uvs else "newmtl skin\nKd 0.5 0.5 0.5\n")
+    text = ("# a scan\r\nmtllib s.mtl\r\no scan\nv 0 0 0\nv 1 0 0\nv 0 1 0.5\nv 1 1 0.25\nv 9 9 9\n"
+            "vt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\nvn 0 0 1\nvn 0 0.6 0.8\nvn 0.6 0 0.8\nvn 0 0 1\n"
+            "usemtl skin\ns 1\n" + faces)
+    path = write(tmp_path / "scan.obj", text)
+    ingest.OBJ_BLOCK, saved = 16, ingest.OBJ_BLOCK  # many blocks, one line or two each
+    try:
+        fast_parts = ingest._read_obj_arrays(path, None)
+    finally:
+        ingest.OBJ_BLOCK = saved
+    assert fast_parts is not None  # this layout is one the array reader takes
+    fast = the_primitive(path)
+    monkeypatch.setattr(ingest, "_read_obj_arrays", lambda path, root: None)
+    general = the_primitive(path)
+    if not normals:
+        # The file has vn lines its faces never use: trimesh then makes up smooth normals; the array reader
+        # keeps to what the faces say.
+        del general.attributes["NORMAL"]
+    assert sorted(fast.attributes) == sorted(general.attributes)
+    assert ("TEXCOORD_0" in fast.attributes, "NORMAL" in fast.attributes) == (uvs, normals)
+    assert corner_soup(fast) == corner_soup(general)
+    assert fast.material is not None and fast.material.name == "skin"
+    # One vertex per distinct corner the faces write; the unused fifth vertex is dropped.
+    assert len(fast.attributes["POSITION"]) == len(set(faces.split()) - {"f"})
+
+
+@pytest.mark.parametrize("text", ["f 1 2 3 4\n", "usemtl a\nf 1 2 3\nusemtl b\nf 1 3 4\n", "f -4 -3 -2\n",
+                                  "f 1 2 3\nf 1/1 3/1 4/1\n", "v 0 0 1 1 0 0\nf 1 2 3\n", " v 2 2 2\nf 1 2 3\n"])
+def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text: str) -> None:
+    from pipeline import ingest
+
+    path = write(tmp_path / "odd.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nvt 0 0\n" + text)
+    assert ingest._read_obj_arrays(path, None) is None
+    assert load_asset(path).meshes()  # and that one reads it
+
+
+def test_obj_faces_past_the_last_vertex_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "wild.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 7\n")
+    expect_asset_error(path, "faces refer to vertices, texture coordinates or normals that do not exist")
