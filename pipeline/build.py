@@ -467,11 +467,11 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
 
     Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
     """
-    new: dict[int, Texture] = {}
-    for texture in scene_textures(scene):
-        changed = rewrite(texture)
-        if changed is not None:
-            new[id(texture)] = changed
+    textures = scene_textures(scene)
+    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(rewrite, textures))
+    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
     for ref in _texture_uses(scene):
         ref.texture = new.get(id(ref.texture), ref.texture)
     return len(new)

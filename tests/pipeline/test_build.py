@@ -538,3 +538,25 @@ def test_a_texture_resized_for_some_targets_gets_one_plain_note(tmp_path: Path) 
     assert "note: red.png is 4096×2048 px; resized for quest2 2048×1024 px" in report.to_text()
     small = build(write_tiny_exhibit(tmp_path / "small"), tmp_path / "site2", QUIET)
     assert small.notes == []
+
+
+def test_textures_are_rewritten_on_several_cores_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from pipeline.build import replace_textures
+    from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    textures = [Texture(name=f"t{k}", data=b"", mime_type="image/png") for k in range(2)]
+    primitives = [Primitive(attributes={"POSITION": np.zeros((3, 3), np.float32)},
+                            material=Material(base_color_texture=TextureRef(texture=t))) for t in textures]
+    scene = Scene("s", nodes=[Node("n", mesh=Mesh("m", primitives))])
+    both = threading.Barrier(2, timeout=10)  # passes only when two rewrites run at the same time
+
+    def rewrite(texture: Texture) -> Texture:
+        both.wait()
+        return Texture(name=texture.name + "-small", data=b"", mime_type="image/png")
+
+    assert replace_textures(scene, rewrite) == 2
+    assert sorted(ref.texture.name for p in primitives for m in p.materials if (ref := m.base_color_texture)) == [
+        "t0-small", "t1-small"]

@@ -298,6 +298,7 @@ def test_a_big_mesh_is_measured_on_a_seeded_sample_of_its_triangles() -> None:
     mesh = Mesh("scan", [primitive])
     positions, triangles = _surface_of(mesh, sample=100)
     assert triangles.shape == (100, 3) and len(positions) == len(np.unique(triangles)) < 441
+    assert primitive.indices is not None
     source = {tuple(map(tuple, t)) for t in primitive.attributes["POSITION"][primitive.indices.reshape(-1, 3)]}
     assert {tuple(map(tuple, t)) for t in positions[triangles].astype(np.float32)} <= source  # whole triangles
     again, again_triangles = _surface_of(mesh, sample=100)
@@ -313,7 +314,7 @@ def test_the_lattice_of_a_big_scan_is_found_from_a_sample(monkeypatch: pytest.Mo
     monkeypatch.setattr(quantize, "GRID_SAMPLE_TRIANGLES", 40)
     monkeypatch.setattr(quantize, "GRID_WHOLE_TRIANGLES", 100)
     floor_primitive = grid_primitive(n=4)
-    floor_primitive.attributes["POSITION"] = floor_primitive.attributes["POSITION"] * np.float32([2, 2, 0])
+    floor_primitive.attributes["POSITION"] = floor_primitive.attributes["POSITION"] * np.array([2, 2, 0], np.float32)
     step = 2.0 / 16383
     rng = np.random.default_rng(9)
     lattice = np.stack([rng.integers(2000, 4000, 1200) + 3 / 8, rng.integers(2000, 4000, 1200),
@@ -321,10 +322,15 @@ def test_the_lattice_of_a_big_scan_is_found_from_a_sample(monkeypatch: pytest.Mo
     scan = Primitive(attributes={"POSITION": lattice}, indices=np.arange(1200, dtype=np.uint32))
     scene = Scene("room", nodes=[Node("floor", mesh=Mesh("floor", [floor_primitive])),
                                  Node("scan", mesh=Mesh("scan", [scan]))])
-    searched: list[tuple[str, int | None]] = []
+    searched: list[tuple[str, int]] = []
     surface = quantize._surface_of
-    monkeypatch.setattr(quantize, "_surface_of", lambda mesh, sample=None, whole=None: searched.append(
-        (mesh.name, len(surface(mesh, sample, whole)[1]))) or surface(mesh, sample, whole))
+
+    def measured(mesh: Mesh, sample: int | None = None, whole: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        found = surface(mesh, sample, whole)
+        searched.append((mesh.name, len(found[1])))
+        return found
+
+    monkeypatch.setattr(quantize, "_surface_of", measured)
     before = world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False)
     Quantize()(scene)
     assert ("scan", 40) in searched and ("floor", 18) in searched  # the 400-triangle scan sampled, the floor whole
