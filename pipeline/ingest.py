@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from pipeline import images
+from pipeline import images, progress
 from pipeline.errors import AssetError
 from pipeline.scene import (
     Animation,
@@ -1294,6 +1294,18 @@ def _obj_blocks(path: Path) -> Iterator[bytes]:
         yield carry + b"\n"
 
 
+PROGRESS_BYTES = 64_000_000  # an OBJ this big takes seconds to read: say so while it does
+
+
+def _reported_blocks(path: Path) -> Iterator[bytes]:
+    """_obj_blocks, reporting how far through the file they are (for a big file, within a build)."""
+    size = path.stat().st_size
+    with progress.task(f"reading {path.name} ({size / 1e6:,.0f} MB)", size, size >= PROGRESS_BYTES) as task:
+        for block in _obj_blocks(path):
+            yield block
+            task.advance(len(block))
+
+
 def _obj_line_kinds(text: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The kind of each line (v, vt, vn, f, usemtl, mtllib, other) from its first three bytes."""
     def at(offset: int) -> np.ndarray:
@@ -1344,7 +1356,7 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     layout: tuple[int, bool] | None = None
     names: dict[int, list[str]] = {_USEMTL: [], _MTLLIB: []}
     faces_without_material = 0
-    for block in _obj_blocks(path):
+    for block in _reported_blocks(path):
         text = np.frombuffer(block, dtype=np.uint8)
         ends = np.flatnonzero(text == 10)
         starts = np.concatenate([[0], ends[:-1] + 1])
