@@ -503,7 +503,9 @@ def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
             sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
         smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
         if smaller and texture.mime_type != "image/ktx2":
-            name = Path(texture.source_path).name if texture.source_path else texture.name or "a texture"
+            source = texture.source_path or texture.name
+            # An image file by its name; an image inside a GLB by its label there ("image 0").
+            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
             notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
     return notes
 
