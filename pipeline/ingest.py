@@ -985,7 +985,7 @@ _Part = tuple[str, Any, Material | None, bool]
 
 def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
     readers: dict[str, Callable[[Path], list[_Part]]] = {
-        ".obj": lambda p: _read_obj(p, root), ".ply": _read_ply, ".stl": _read_stl}
+        ".obj": lambda p: _read_obj(p, root), ".ply": lambda p: _read_ply(p, root), ".stl": _read_stl}
     try:
         parts = readers[suffix](path)
     except AssetError:
@@ -1072,9 +1072,10 @@ _PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short":
 _PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
 
 
-def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]]] | None:
-    """(header bytes, byte order, [(element, count, property lines)]) of a binary PLY, or None for ASCII ones
-    and headers this does not understand (the general reader takes those)."""
+def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]], str] | None:
+    """(header bytes, byte order, [(element, count, property lines)], texture file named by a 'comment
+    TextureFile' line or "") of a binary PLY, or None for ASCII ones and headers this does not understand (the
+    general reader takes those)."""
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     end = head.find(b"end_header")
@@ -1084,10 +1085,12 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
     if newline < 0:
         return None
     lines = head[:end].decode("latin-1").splitlines()
-    order = ""
+    order = texture = ""
     elements: list[tuple[str, int, list[list[str]]]] = []
     for line in lines[1:]:
         words = line.split()
+        if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
+            texture = line.split(None, 2)[2].strip()  # RealityCapture, Metashape and MeshLab name it so
         if not words or words[0] in ("comment", "obj_info"):
             continue
         if words[0] == "format" and len(words) >= 2:
@@ -1098,17 +1101,17 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
             elements[-1][2].append(words[1:])
         else:
             return None
-    return (newline + 1, order, elements) if order else None
+    return (newline + 1, order, elements, texture) if order else None
 
 
-def _read_ply_arrays(path: Path) -> list[_Part] | None:
+def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
     """A binary PLY of vertices with scalar properties and triangle faces, read straight into numpy arrays
     (memory-mapped, no loop per vertex or face): what scanners write. None when the file is anything else
     (ASCII, polygons, strips, extra face properties), which the general reader then takes."""
     layout = _ply_layout(path)
     if layout is None:
         return None
-    start, order, elements = layout
+    start, order, elements, texture_file = layout
     if [name for name, _, _ in elements] != ["vertex", "face"]:
         return None
     (_, vertex_count, vertex_props), (_, face_count, face_props) = elements
@@ -1155,13 +1158,23 @@ def _read_ply_arrays(path: Path) -> list[_Part] | None:
     if len(indices) and int(indices.max()) >= vertex_count:
         raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
     del faces, vertices
-    return [(path.stem, Primitive(attributes=attributes, indices=indices), None, "NORMAL" in attributes)]
+    material = None
+    if texture_file and "TEXCOORD_0" in attributes:
+        name = texture_file.replace("\\", "/")
+        target = path.parent / name
+        _confine(path, target, root, f"texture '{name}'")
+        if not target.is_file():
+            raise AssetError(str(path), f"the PLY names texture '{name}', which is missing (looked for {target})")
+        texture = _make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
+        material = Material(name=path.stem, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
+    primitive = Primitive(attributes=attributes, indices=indices, material=material)
+    return [(path.stem, primitive, material, "NORMAL" in attributes)]
 
 
-def _read_ply(path: Path) -> list[_Part]:
+def _read_ply(path: Path, root: Path | None = None) -> list[_Part]:
     import trimesh
 
-    fast = _read_ply_arrays(path)
+    fast = _read_ply_arrays(path, root)
     if fast is not None:
         return fast
     from trimesh.exchange import ply

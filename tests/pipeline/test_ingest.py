@@ -768,7 +768,7 @@ def test_binary_ply_read_as_arrays_matches_the_general_reader(tmp_path: Path, or
               + "element face 20\nproperty list uchar uint vertex_indices\nend_header\n")
     path = write(tmp_path / "scan.ply", header.encode() + vertex.tobytes() + faces.tobytes())
     fast = the_primitive(path)
-    monkeypatch.setattr(ingest, "_read_ply_arrays", lambda path: None)
+    monkeypatch.setattr(ingest, "_read_ply_arrays", lambda path, root=None: None)
     general = the_primitive(path)
     # trimesh drops vertex colours when there are UVs too; the array reader keeps both.
     assert sorted(general.attributes) == ["NORMAL", "POSITION", "TEXCOORD_0"]
@@ -849,3 +849,25 @@ def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text:
 def test_obj_faces_past_the_last_vertex_are_named(tmp_path: Path) -> None:
     path = write(tmp_path / "wild.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 7\n")
     expect_asset_error(path, "faces refer to vertices, texture coordinates or normals that do not exist")
+
+
+def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
+    # RealityCapture, Metashape and MeshLab name a PLY's texture in a 'comment TextureFile' header line.
+    Image.new("RGB", (8, 8), (120, 90, 60)).save(tmp_path / "scan skin.jpg", "JPEG")
+    vertex = np.zeros(3, dtype=[(k, "<f4") for k in ("x", "y", "z", "s", "t")])
+    vertex["x"], vertex["y"], vertex["s"], vertex["t"] = [0, 1, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]
+    header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile scan skin.jpg\nelement vertex 3\n"
+              + "".join(f"property float {k}\n" for k in ("x", "y", "z", "s", "t"))
+              + "element face 1\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    path = write(tmp_path / "scan.ply", header + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
+    primitive = the_primitive(path, root=tmp_path)
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+    assert primitive.material.base_color_texture.texture.data == (tmp_path / "scan skin.jpg").read_bytes()
+    np.testing.assert_allclose(primitive.attributes["TEXCOORD_0"], [[0, 1], [1, 1], [0, 0]])  # v flipped
+    (tmp_path / "scan skin.jpg").unlink()
+    expect_asset_error(path, "the PLY names texture 'scan skin.jpg', which is missing")
+    (tmp_path / "inner").mkdir()
+    outside = write(tmp_path / "inner" / "scan.ply", header.replace(b"scan skin.jpg", b"../scan skin.jpg")
+                    + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
+    with pytest.raises(AssetError, match="lies outside"):
+        load_asset(outside, root=tmp_path / "inner")
