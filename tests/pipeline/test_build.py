@@ -560,3 +560,23 @@ def test_textures_are_rewritten_on_several_cores_at_once(monkeypatch: pytest.Mon
     assert replace_textures(scene, rewrite) == 2
     assert sorted(ref.texture.name for p in primitives for m in p.materials if (ref := m.base_color_texture)) == [
         "t0-small", "t1-small"]
+
+
+def test_normals_repaired_at_ingest_are_noted_in_the_report_cold_and_warm(tmp_path: Path) -> None:
+    import re as regex
+
+    from tests.pipeline.tiny_exhibit import CUBE_OBJ
+
+    spec = write_tiny_exhibit(tmp_path / "normals")
+    corners = [(-1, -1, -1), (1, -1, -1), (1, 1, -1), (-1, 1, -1), (-1, -1, 1), (1, -1, 1), (0, 0, 0), (-1, 1, 1)]
+    normals = "".join(f"vn {x} {y} {z}\n" for x, y, z in corners)  # the seventh corner's normal is zero
+    faces = regex.sub(r"(\d+)/(\d+)", r"\1/\2/\1", CUBE_OBJ.split("usemtl", 1)[1])
+    (spec / "models" / "cube.obj").write_text(CUBE_OBJ.split("usemtl", 1)[0] + normals + "usemtl" + faces,
+                                              encoding="utf-8")
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    cold = build(spec, tmp_path / "site", options)
+    noted = [n for n in cold.notes if n.startswith("cube.obj: ")]
+    assert len(noted) == 1 and regex.fullmatch(r"cube\.obj: [1-3] of \d+ normals were zero-length or not numbers; "
+                                               r"recomputed them from the faces around their vertices", noted[0])
+    warm = build(spec, tmp_path / "site", options)
+    assert warm.cache_hits and warm.notes == cold.notes  # the note travels with the cached asset
