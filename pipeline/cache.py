@@ -26,7 +26,8 @@ CACHE_MAX_BYTES = 2 << 30
 CACHE_FORMAT = 1
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf.py", "budgets.py",
+               "images.py")
 
 
 @functools.cache
@@ -208,22 +209,35 @@ class AssetCache:
         return self._bytes(key, compute)[0]
 
     def _bytes(self, key: str, compute: Callable[[], bytes]) -> tuple[bytes, bool]:
-        """(bytes stored under key, True), or (compute(), False) after storing them. The entry starts with its
-        key, so a truncated or foreign file is a miss, never a wrong result."""
-        header = f"{key}\n".encode()
-        path = None if self.root is None else self.root / key[:2] / f"{key}.bin"
-        if path is not None:
-            try:
-                stored = path.read_bytes()
-            except OSError:
-                stored = b""
-            if stored.startswith(header) and len(stored) > len(header):
-                _touch(path)
-                return stored[len(header):], True
+        """(bytes stored under key, True), or (compute(), False) after storing them."""
+        stored = self.stored(key)
+        if stored is not None:
+            return stored, True
         data = compute()
-        if path is not None:
-            self._store(path, header + data)
+        self.store(key, data)
         return data, False
+
+    def stored(self, key: str) -> bytes | None:
+        """The bytes kept under key (a built ladder level, a composed room shell), or None on a miss.
+
+        The entry starts with its key, so a truncated or foreign file is a miss, never a wrong result."""
+        if self.root is None:
+            return None
+        path = self.root / key[:2] / f"{key}.bin"
+        header = f"{key}\n".encode()
+        try:
+            stored = path.read_bytes()
+        except OSError:
+            return None
+        if not (stored.startswith(header) and len(stored) > len(header)):
+            return None
+        _touch(path)
+        return stored[len(header):]
+
+    def store(self, key: str, data: bytes) -> None:
+        """Keep data under key, atomically (see `stored`); nothing happens when caching is off."""
+        if self.root is not None:
+            self._store(self.root / key[:2] / f"{key}.bin", f"{key}\n".encode() + data)
 
     def prune(self, max_bytes: int = CACHE_MAX_BYTES) -> int:
         """Delete the least recently used entries until the cache holds at most max_bytes; returns how many went.
