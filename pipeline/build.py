@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline import budgets, compose, images, ladder, manifest
-from pipeline.cache import AssetCache, asset_key, code_version, file_digest
+from pipeline.cache import AssetCache, asset_key, code_version, content_digest, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
@@ -240,7 +240,7 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
         for job_id, result in fresh.items():
             for level, body in zip(result.info["ladder"]["levels"], result.bodies, strict=True):
                 cache.store(_level_key(keys[job_id], level["name"]), body)
-            cache.store(keys[job_id], json.dumps(result.info, sort_keys=True).encode())
+            cache.store(keys[job_id], json.dumps(result.info).encode())
             built[job_id] = result
     out: dict[str, BuiltLadder] = {}
     for artifact in exhibit.artifacts:
@@ -472,39 +472,41 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
-    lod_sources: dict[str, Scene] = {}
-    texture_variants: dict[str, dict[str, Scene]] = {}
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
     grids = remembered_grids(lambda key, compute: cache.remembered(f"{key}-{code_version()}", compute))
-    with progress.stage("optimize"), grids:
-        limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
-        texture_limit = max(limits.values())
-        before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
-        # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
-        quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
-        for room in composition.rooms:
-            for transform in before_quantize:
-                room.scene = transform(room.scene)
-            # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
-            # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
-            fit_textures(room.scene, texture_limit)
-            texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
-            encode_textures(room.scene, options.texture_format, cache)
-            if exhibit.exhibit.over_budget == "simplify":
-                # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
-                shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
-                lod_sources[room.id] = copy.deepcopy(room.scene, shared)
-            for transform in quantize:
-                room.scene = transform(room.scene)
-    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
+    shell_keys: dict[str, str] = {}
     rooms_out: dict[str, manifest.RoomOutput] = {}
+    with progress.stage("optimize"), grids:
+        # A room whose composed shell is unchanged (same content, settings and code) takes its GLBs, stats and
+        # budget checks from the cache: only the rooms an edit touched are optimized and written again.
+        settings = repr((room_transforms, options.draco, options.texture_format, exhibit.exhibit.targets,
+                         exhibit.exhibit.over_budget, exhibit.exhibit.max_error,
+                         [budgets.PROFILES[t] for t in exhibit.exhibit.targets], code_version()))
+        fresh = []
+        for room in composition.rooms:
+            shell_keys[room.id] = content_digest(("room shell", settings, room.scene))
+            restored = _restore_shell(folder, cache, shell_keys[room.id], report)
+            if restored is not None:
+                rooms_out[room.id] = restored
+                report.shells_from_cache += 1
+            else:
+                fresh.append(room)
+        prepared = _prepare_shells(fresh, exhibit, options, cache, room_transforms)
+    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
     with progress.stage("write"):
-        for number, room in enumerate(composition.rooms, start=1):
-            progress.step(number, len(composition.rooms), room.id)
-            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_sources.get(room.id),
-                                             quantize, texture_variants.get(room.id, {}))
+        for number, room in enumerate(fresh, start=1):
+            progress.step(number, len(fresh), room.id)
+            lod_source, quantize, variants = prepared[room.id]
+            checks_before = len(report.budgets)
+            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_source, quantize, variants)
+            _keep_shell(folder, cache, shell_keys[room.id], rooms_out[room.id], report.rooms[-1],
+                        report.budgets[checks_before:])
+    # Rooms in spec order, whichever came from the cache.
+    order = {room.id: index for index, room in enumerate(composition.rooms)}
+    report.rooms.sort(key=lambda r: order[r.room])
+    report.budgets.sort(key=lambda c: order[c.room])
     with progress.stage("ladders"):
         artifact_levels = write_ladders(folder, exhibit, composition, ladders, options)
         check_thumbs(report, exhibit, composition, artifact_levels)
@@ -805,6 +807,72 @@ def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any,
 
 def _is_quantize(transform: Any) -> bool:
     return type(transform).__name__ == "Quantize"
+
+
+def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options: BuildOptions, cache: AssetCache,
+                    room_transforms: tuple[Any, ...]) -> dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]]:
+    """Optimize each room's shell in place; room id → (unquantized copy for LODs, quantize transforms, per-target
+    texture variants)."""
+    limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
+    texture_limit = max(limits.values())
+    before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
+    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+    quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
+    out: dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]] = {}
+    for room in rooms:
+        for transform in before_quantize:
+            room.scene = transform(room.scene)
+        # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
+        # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
+        fit_textures(room.scene, texture_limit)
+        variants = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
+        encode_textures(room.scene, options.texture_format, cache)
+        lod_source = None
+        if exhibit.exhibit.over_budget == "simplify":
+            # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
+            shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
+            lod_source = copy.deepcopy(room.scene, shared)
+        for transform in quantize:
+            room.scene = transform(room.scene)
+        out[room.id] = (lod_source, quantize, variants)
+    return out
+
+
+def _shell_files(output: manifest.RoomOutput) -> list[str]:
+    return [output.glb, *(lod["glb"] for lod in output.lod)]
+
+
+def _keep_shell(folder: Path, cache: AssetCache, key: str, output: manifest.RoomOutput, room: RoomReport,
+                checks: list[BudgetCheck]) -> None:
+    """Cache what writing one room shell produced: its files' bytes, its manifest entry, report row and checks."""
+    for relative in _shell_files(output):
+        cache.store(_level_key(key, relative), (folder / relative).read_bytes())
+    record = {"output": dataclasses.asdict(output), "room": dataclasses.asdict(room),
+              "checks": [dataclasses.asdict(c) for c in checks]}
+    cache.store(key, json.dumps(record).encode())
+
+
+def _restore_shell(folder: Path, cache: AssetCache, key: str, report: BuildReport) -> manifest.RoomOutput | None:
+    """A room shell's files written from the cache, its rows added to the report; None (nothing written) on a miss."""
+    stored = cache.stored(key)
+    if stored is None:
+        return None
+    try:
+        record = json.loads(stored)
+        output = manifest.RoomOutput(**record["output"])
+        room, checks = RoomReport(**record["room"]), [BudgetCheck(**c) for c in record["checks"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    files = {relative: cache.stored(_level_key(key, relative)) for relative in _shell_files(output)}
+    if any(data is None for data in files.values()):
+        return None
+    for relative, data in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data or b"")
+    report.rooms.append(room)
+    report.budgets.extend(checks)
+    return output
 
 
 def _texture_variants(scene: Scene, limits: dict[str, int], texture_limit: int, options: BuildOptions,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
+
 import pipeline
 from pipeline.scene import Scene
 
@@ -27,7 +30,7 @@ CACHE_FORMAT = 1
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
 _CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf.py", "budgets.py",
-               "images.py")
+               "build.py", "images.py")
 
 
 @functools.cache
@@ -136,6 +139,51 @@ def asset_key(path: Path, options: Any, version: str | None = None) -> str:
         relative = os.path.relpath(sidecar, path.parent)
         digest.update(f"\0{relative}\0{file_digest(sidecar)}".encode())
     digest.update(f"\0{options!r}\0{version or code_version()}".encode())
+    return digest.hexdigest()
+
+
+def content_digest(value: Any) -> str:
+    """A sha256 of a value's content: dataclasses (an IR Scene), dicts, sequences, numpy arrays, bytes and scalars.
+
+    An object met twice (a material, a texture shared by many primitives) is hashed once and then referred to by
+    the order it was first met, so sharing is part of the content and cycles end."""
+    digest = hashlib.sha256()
+    seen: dict[int, int] = {}
+
+    def feed(item: Any) -> None:
+        if item is None or isinstance(item, bool | int | float | str):
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+        elif isinstance(item, bytes | bytearray):
+            digest.update(f"bytes:{len(item)}:".encode() + hashlib.sha256(item).digest())
+        elif isinstance(item, np.ndarray):
+            digest.update(f"array:{item.dtype.str}:{item.shape}:".encode() + hashlib.sha256(
+                np.ascontiguousarray(item).tobytes()).digest())
+        elif id(item) in seen:
+            digest.update(f"ref:{seen[id(item)]};".encode())
+        elif dataclasses.is_dataclass(item):
+            seen[id(item)] = len(seen)
+            digest.update(f"{type(item).__name__}(".encode())
+            for spec in dataclasses.fields(item):
+                digest.update(f"{spec.name}=".encode())
+                feed(getattr(item, spec.name))
+            digest.update(b")")
+        elif isinstance(item, dict):
+            digest.update(b"{")
+            for key in sorted(item, key=repr):
+                feed(key)
+                feed(item[key])
+            digest.update(b"}")
+        elif isinstance(item, list | tuple):
+            digest.update(f"{type(item).__name__}[".encode())
+            for element in item:
+                feed(element)
+            digest.update(b"]")
+        elif isinstance(item, set | frozenset):
+            feed(sorted(item, key=repr))
+        else:
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+
+    feed(value)
     return digest.hexdigest()
 
 
