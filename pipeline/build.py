@@ -952,7 +952,23 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
     if failures:
         lines = [*failures, *budgets.asset_report(room.scene, room.artifact_ids)]
         raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
+    _drop_unloaded_room_glb(folder, output, report.rooms[-1], exhibit.exhibit.targets)
     return output
+
+
+def _drop_unloaded_room_glb(folder: Path, output: manifest.RoomOutput, row: RoomReport, targets: tuple[str, ...]) -> None:
+    """When every target loads a GLB of its own, the room's full GLB is loaded by none: delete it, and let the most
+    generous target's GLB be the room's `glb` (that target then needs no `lod` entry)."""
+    if not targets or not {lod["target"] for lod in output.lod} >= set(targets):
+        return
+    widest = max(output.lod, key=lambda lod: (budgets.PROFILES[lod["target"]].max_texture_size,
+                                              budgets.PROFILES[lod["target"]].triangles))
+    (folder / output.glb).unlink()
+    output.glb, output.stats = widest["glb"], dict(widest["stats"])
+    output.lod = [lod for lod in output.lod if lod["glb"] != widest["glb"]]
+    row.glb = widest["glb"]
+    for key in ("triangles", "draw_calls", "bytes", "texture_bytes_gpu"):
+        setattr(row, key, output.stats[key])
 
 
 def _stats(scene: Scene, size: int) -> dict[str, int]:

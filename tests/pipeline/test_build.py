@@ -505,16 +505,16 @@ def test_real_scans_build_valid_with_an_lod_for_the_phone(corpus: Path, tmp_path
     data = json.loads((tmp_path / "out" / "scans" / "exhibit.json").read_text(encoding="utf-8"))
     (hall,) = data["rooms"]
     assert hall["stats"]["triangles"] < 1000 and hall["lod"] == []  # the shell: walls, floor, plinths
-    models = {a["id"]: a for a in data["artifacts"]}
-    assert sum(models[a]["levels"][-1]["triangles"] for a in models) > 300_000  # nothing lost at the top
+    artifacts = {a["id"]: a for a in data["artifacts"]}
+    assert sum(artifacts[a]["levels"][-1]["triangles"] for a in artifacts) > 300_000  # nothing lost at the top
     paths = [tmp_path / "out" / "scans" / hall["glb"]]
-    paths += [tmp_path / "out" / "scans" / level["glb"] for a in models.values() for level in a["levels"]]
+    paths += [tmp_path / "out" / "scans" / level["glb"] for a in artifacts.values() for level in a["levels"]]
     for validation in validate_many(paths):
         assert validation["issues"]["numErrors"] == 0, errors_of(validation)
-    for artifact in models.values():
+    for artifact in artifacts.values():
         assert artifact["levels"][0]["name"] == "thumb" and artifact["levels"][0]["bytes"] <= 200_000
     # The texture with a space in its name came along to the faithful level, byte for byte.
-    fuze_full = tmp_path / "out" / "scans" / models["fuze"]["levels"][-1]["glb"]
+    fuze_full = tmp_path / "out" / "scans" / artifacts["fuze"]["levels"][-1]["glb"]
     assert (corpus / "Fuze/fuze uv.jpg").read_bytes() in fuze_full.read_bytes()
     assert [c.action for c in report.budgets] == ["ok", "ok"]
 
