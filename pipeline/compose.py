@@ -775,36 +775,6 @@ def _openings(frame: RoomFrame, doors: list[DoorLink]) -> dict[str, list[Opening
 DEFAULT_SURFACES = {"walls": "#e8e4dc", "floor": "#8a8178", "ceiling": "#f4f2ee"}
 
 
-def clone_nodes(scene: Scene, prefix: str) -> tuple[list[Node], list[Any]]:
-    """A fresh node tree for a second use of the same asset; meshes stay shared (so they can be instanced)."""
-    from pipeline.scene import Animation, AnimationChannel, Skin
-
-    mapping: dict[int, Node] = {}
-
-    def copy(node: Node) -> Node:
-        twin = Node(name=node.name, mesh=node.mesh, translation=node.translation, rotation=node.rotation,
-                    scale=node.scale, light=node.light, camera=node.camera, instances=node.instances,
-                    extras=dict(node.extras), xmp=node.xmp, keep=node.keep)
-        mapping[id(node)] = twin
-        twin.children = [copy(child) for child in node.children]
-        return twin
-
-    roots = [copy(node) for node in scene.nodes]
-    for original in scene.all_nodes():
-        if original.skin is not None:
-            skin = original.skin
-            mapping[id(original)].skin = Skin(
-                joints=[mapping.get(id(j), j) for j in skin.joints], inverse_bind_matrices=skin.inverse_bind_matrices,
-                skeleton=mapping.get(id(skin.skeleton)) if skin.skeleton is not None else None, name=skin.name)
-    animations = [
-        Animation(name=f"{prefix}/{animation.name}", channels=[
-            AnimationChannel(sampler=c.sampler, node=mapping.get(id(c.node), c.node), path=c.path)
-            for c in animation.channels if id(c.node) in mapping])
-        for animation in scene.animations
-    ]
-    return roots, animations
-
-
 class Composer:
     """Builds the rooms of one exhibit; holds the materials it creates so equal ones are shared."""
 

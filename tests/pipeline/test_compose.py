@@ -188,21 +188,6 @@ def test_a_model_shape_places_a_model_as_its_geometry_would() -> None:
     assert compose.model_shape(Scene(name="empty")) is None
 
 
-def test_a_clone_for_the_same_room_shares_meshes_and_retargets_animations() -> None:
-    from pipeline.scene import Animation, AnimationChannel, AnimationSampler
-
-    builder = compose.MeshBuilder()
-    builder.box((0, 0, 0), (1, 1, 1), compose.solid("m", (1, 1, 1)))
-    child = Node(name="lid", mesh=builder.mesh("box"))
-    root = Node(name="pot", children=[child])
-    sampler = AnimationSampler(np.array([0.0, 1.0], np.float32), np.zeros((2, 3), np.float32))
-    scene = Scene(name="a", nodes=[root], animations=[Animation("open", [AnimationChannel(sampler, child, "translation")])])
-    roots, animations = compose.clone_nodes(scene, "second")
-    twin = roots[0].children[0]
-    assert twin is not child and twin.mesh is child.mesh
-    assert animations[0].name == "second/open" and animations[0].channels[0].node is twin
-
-
 def test_nodes_bounds_follow_node_transforms() -> None:
     child = Node(mesh=compose.MeshBuilder().mesh("none"))
     assert compose.nodes_bounds([child]) is None
