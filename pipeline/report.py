@@ -96,6 +96,7 @@ class BuildReport:
         lines.append("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
                      + f"; total {self.total_seconds:.2f}s")
         lines.append(f"assets: {self.assets} ({self.cache_hits} from cache, {self.cache_misses} processed)")
+        lines.append(f"room shells: {len(self.rooms)} ({self.shells_from_cache} unchanged, from cache)")
         if self.textures_encoded or self.textures_from_cache:
             lines.append(f"re-encoded textures: {self.textures_encoded + self.textures_from_cache} "
                          f"({self.textures_from_cache} from cache, {self.textures_encoded} encoded)")

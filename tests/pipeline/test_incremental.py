@@ -64,6 +64,7 @@ def test_a_warm_build_does_no_geometry_or_texture_work_and_gives_the_same_bytes(
     forbid_heavy_work(monkeypatch)
     report = build(spec, tmp_path / "again", options(cache))
     assert (report.cache_hits, report.cache_misses, report.shells_from_cache) == (1, 0, 2)
+    assert "room shells: 2 (2 unchanged, from cache)" in report.to_text()
     assert generated(tmp_path / "again") == before
 
 

@@ -539,6 +539,11 @@ async function main() {
     }
     return textures;
   };
+  viewer.nodesNamed = (name) => {
+    let count = 0;
+    for (const room of roomScenes.values()) room.traverse((node) => { if (node.name === name) count += 1; });
+    return count;
+  };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
     const note = annotationByKey.get(id);
