@@ -17,7 +17,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -179,7 +179,7 @@ def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progre
     return results
 
 
-def asset_jobs(exhibit: Exhibit, make_job: Any) -> dict[str, AssetJob]:
+def asset_jobs(exhibit: Exhibit, make_job: Callable[[Artifact], AssetJob | None]) -> dict[str, AssetJob]:
     """One job per distinct (file, units, up) among the model artifacts, in spec order."""
     jobs: dict[str, AssetJob] = {}
     for artifact in exhibit.artifacts:
@@ -221,7 +221,7 @@ def _level_key(key: str, name: str) -> str:
 
 
 def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
-                 make_job: Any) -> tuple[dict[str, BuiltLadder], int, int]:
+                 make_job: Callable[[Artifact], AssetJob | None]) -> tuple[dict[str, BuiltLadder], int, int]:
     """Ladder per model artifact id, from the cache where the key matches, else built now; and (hits, misses).
 
     A hit loads no geometry at all: the ladder's bodies and the model's shape are all the build needs."""
