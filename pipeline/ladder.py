@@ -113,12 +113,21 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             current, error = parent, 0.0
         else:
             current, error = _next_rung(parent, settings, tools, diagonal)
-        level = _write_level(current, settings, tools, offset, error + parent_error)
+        if made and not error and _same_content(parent, current):
+            level = dataclasses.replace(made[-1], name=settings.name)  # nothing changed: the same bytes, unwritten
+        else:
+            level = _write_level(current, settings, tools, offset, error + parent_error)
         if settings.max_bytes is not None:
             current, level = _within_bytes(parent, current, level, settings, tools, offset, diagonal, parent_error)
         made.append(level)
         parent, parent_error = current, level.error_relative
     return Ladder(levels=made[::-1], diagonal=diagonal)
+
+
+def _same_content(parent: Scene, child: Scene) -> bool:
+    """Whether a rung kept its parent's triangles and texture objects (fitting replaces a texture it resizes)."""
+    before, after = budgets.measure(parent), budgets.measure(child)
+    return before.triangles == after.triangles and set(before.textures) == set(after.textures)
 
 
 def listed(levels: list[Level], download: bool) -> list[Level]:

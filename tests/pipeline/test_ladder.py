@@ -173,3 +173,18 @@ def test_a_real_thumb_fits_200_kb_and_512_px(tmp_path: Path) -> None:
     thumb = result.levels[0]
     assert thumb.name == "thumb" and len(thumb.data) <= 200_000 and 0 < thumb.max_texture <= 512
     assert result.levels[-1].max_texture == 2048
+
+
+def test_a_rung_that_changes_nothing_reuses_the_bytes_above_it_unwritten() -> None:
+    # 2,400 triangles and a 128 px texture: high, medium and low neither simplify nor resize anything.
+    written: list[int] = []
+    base = tools()
+    counting = ladder.LadderTools(write=lambda scene: written.append(1) or base.write(scene),
+                                  fit_textures=base.fit_textures, encode_textures=base.encode_textures,
+                                  finish=base.finish)
+    result = ladder.build_ladder(noisy_sphere(rings=20, segments=60, texture_side=128), (0.0, 0.0, 0.0), counting)
+    by_name = {level.name: level for level in result.levels}
+    assert by_name["high"].data is by_name["full"].data and by_name["low"].data is by_name["full"].data
+    assert by_name["thumb"].triangles < by_name["full"].triangles
+    assert len(written) == 2  # full and thumb
+    assert [level.name for level in ladder.listed(result.levels, download=True)] == ["thumb", "full"]
