@@ -344,7 +344,7 @@ def test_a_rebuild_takes_re_encoded_textures_from_the_cache(tmp_path: Path) -> N
         # The encoded-texture cache on its own: the same source bytes and settings are encoded once.
         png = (spec / "images" / "red.png").read_bytes()
 
-        def scene_with_texture() -> Scene:
+        def scene_with_texture(png: bytes = png) -> Scene:
             texture = Texture("red", png, "image/png", 64, 32)
             material = Material("m", base_color_texture=TextureRef(texture))
             positions = np.zeros((3, 3), np.float32)
