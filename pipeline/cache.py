@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
+
 import pipeline
 from pipeline.scene import Scene
 
@@ -26,7 +29,8 @@ CACHE_MAX_BYTES = 2 << 30
 CACHE_FORMAT = 1
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf.py", "budgets.py",
+               "build.py", "images.py")
 
 
 @functools.cache
@@ -138,6 +142,51 @@ def asset_key(path: Path, options: Any, version: str | None = None) -> str:
     return digest.hexdigest()
 
 
+def content_digest(value: Any) -> str:
+    """A sha256 of a value's content: dataclasses (an IR Scene), dicts, sequences, numpy arrays, bytes and scalars.
+
+    An object met twice (a material, a texture shared by many primitives) is hashed once and then referred to by
+    the order it was first met, so sharing is part of the content and cycles end."""
+    digest = hashlib.sha256()
+    seen: dict[int, int] = {}
+
+    def feed(item: Any) -> None:
+        if item is None or isinstance(item, bool | int | float | str):
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+        elif isinstance(item, bytes | bytearray):
+            digest.update(f"bytes:{len(item)}:".encode() + hashlib.sha256(item).digest())
+        elif isinstance(item, np.ndarray):
+            digest.update(f"array:{item.dtype.str}:{item.shape}:".encode() + hashlib.sha256(
+                np.ascontiguousarray(item).tobytes()).digest())
+        elif id(item) in seen:
+            digest.update(f"ref:{seen[id(item)]};".encode())
+        elif dataclasses.is_dataclass(item):
+            seen[id(item)] = len(seen)
+            digest.update(f"{type(item).__name__}(".encode())
+            for spec in dataclasses.fields(item):
+                digest.update(f"{spec.name}=".encode())
+                feed(getattr(item, spec.name))
+            digest.update(b")")
+        elif isinstance(item, dict):
+            digest.update(b"{")
+            for key in sorted(item, key=repr):
+                feed(key)
+                feed(item[key])
+            digest.update(b"}")
+        elif isinstance(item, list | tuple):
+            digest.update(f"{type(item).__name__}[".encode())
+            for element in item:
+                feed(element)
+            digest.update(b"]")
+        elif isinstance(item, set | frozenset):
+            feed(sorted(item, key=repr))
+        else:
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+
+    feed(value)
+    return digest.hexdigest()
+
+
 @dataclass
 class CacheStats:
     hits: int = 0
@@ -208,22 +257,35 @@ class AssetCache:
         return self._bytes(key, compute)[0]
 
     def _bytes(self, key: str, compute: Callable[[], bytes]) -> tuple[bytes, bool]:
-        """(bytes stored under key, True), or (compute(), False) after storing them. The entry starts with its
-        key, so a truncated or foreign file is a miss, never a wrong result."""
-        header = f"{key}\n".encode()
-        path = None if self.root is None else self.root / key[:2] / f"{key}.bin"
-        if path is not None:
-            try:
-                stored = path.read_bytes()
-            except OSError:
-                stored = b""
-            if stored.startswith(header) and len(stored) > len(header):
-                _touch(path)
-                return stored[len(header):], True
+        """(bytes stored under key, True), or (compute(), False) after storing them."""
+        stored = self.stored(key)
+        if stored is not None:
+            return stored, True
         data = compute()
-        if path is not None:
-            self._store(path, header + data)
+        self.store(key, data)
         return data, False
+
+    def stored(self, key: str) -> bytes | None:
+        """The bytes kept under key (a built ladder level, a composed room shell), or None on a miss.
+
+        The entry starts with its key, so a truncated or foreign file is a miss, never a wrong result."""
+        if self.root is None:
+            return None
+        path = self.root / key[:2] / f"{key}.bin"
+        header = f"{key}\n".encode()
+        try:
+            stored = path.read_bytes()
+        except OSError:
+            return None
+        if not (stored.startswith(header) and len(stored) > len(header)):
+            return None
+        _touch(path)
+        return stored[len(header):]
+
+    def store(self, key: str, data: bytes) -> None:
+        """Keep data under key, atomically (see `stored`); nothing happens when caching is off."""
+        if self.root is not None:
+            self._store(self.root / key[:2] / f"{key}.bin", f"{key}\n".encode() + data)
 
     def prune(self, max_bytes: int = CACHE_MAX_BYTES) -> int:
         """Delete the least recently used entries until the cache holds at most max_bytes; returns how many went.

@@ -57,6 +57,7 @@ class BuildReport:
     assets: int = 0
     textures_encoded: int = 0  # textures re-encoded (KTX2, WebP) in this build
     textures_from_cache: int = 0  # re-encoded textures taken from the cache instead
+    shells_from_cache: int = 0  # rooms whose composed shell was unchanged: GLBs taken from the cache, not rewritten
     files: int = 0
     total_bytes: int = 0
     warnings: list[str] = field(default_factory=list)

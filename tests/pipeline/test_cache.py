@@ -147,8 +147,8 @@ def test_changing_a_texture_beside_the_model_reprocesses_it(warm: tuple[Path, Pa
 def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, Path, Path]) -> None:
     spec, out, cache = warm
     before = (out / "tiny" / "exhibit.json").read_bytes()
-    for entry in cache.rglob("*.pkl"):
-        entry.write_bytes(b"not a pickle")
+    for entry in [*cache.rglob("*.pkl"), *cache.rglob("*.bin")]:
+        entry.write_bytes(b"not an entry")
     report = build(spec, out, options(cache))
     assert (report.cache_hits, report.cache_misses) == (0, 1)
     assert (out / "tiny" / "exhibit.json").read_bytes() == before

@@ -382,6 +382,22 @@ async function main() {
     const box = new THREE.Box3(new THREE.Vector3().fromArray(room.bounds.min), new THREE.Vector3().fromArray(room.bounds.max));
     return box.distanceToPoint(camera.position);
   };
+  // Each model has its own ladder of GLBs (coarse to fine); until streaming lands, a room loads the finest level
+  // of each of its models that fits the device's target budget (the thumb when none does).
+  const budget = (manifest.budgets || {})[lodTargets.find((target) => (manifest.budgets || {})[target])] || null;
+  const fitsBudget = (level) => !budget || (level.triangles <= budget.triangles && level.max_texture <= budget.max_texture
+    && level.gpu_bytes <= budget.gpu_texture_bytes);
+  async function loadArtifactLevels(room, scene) {
+    const models = artifacts.filter((a) => a.room === room.id && (a.levels || []).length);
+    const loaded = await Promise.all(models.map((a) => {
+      const level = [...a.levels].reverse().find(fitsBudget) || a.levels[0];
+      return loader.loadAsync(level.glb).then((gltf) => gltf.scene.children.slice(), (error) => {
+        viewer.errors.push(`artifact ${a.id}: ${error.message || error}`);
+        return [];
+      });
+    }));
+    for (const nodes of loaded) scene.add(...nodes);
+  }
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
     progress.max = queue.length || 1;
@@ -392,6 +408,7 @@ async function main() {
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
         gltf.scene.name = `room:${room.id}`;
+        await loadArtifactLevels(room, gltf.scene);
         if (viewer.gpu.software) {
           // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
