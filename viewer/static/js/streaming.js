@@ -166,6 +166,7 @@ export class Streamer {
     this.nodes = new Map();  // id -> Object3D shown now
     this.since = new Map();
     this.busy = false;
+    this.started = false;
     this.lastChoice = 0;
     this.governor = new FrameGovernor();
     this.stats = {
@@ -175,18 +176,19 @@ export class Streamer {
     host.state.streaming = this.stats;
   }
 
-  /** Every thumb, the given rooms' first (the room the visitor stands in, then by distance). */
-  async loadThumbs(roomOrder) {
-    const order = [...this.artifacts].sort((a, b) => roomOrder.indexOf(a.room) - roomOrder.indexOf(b.room));
-    const queue = [...order];
-    // Two requests at a time: thumbs are small, so latency, not bandwidth, is what a second request hides.
+  /** The thumbs of these artifacts (in this order, two requests at a time: thumbs are small, so latency is what a
+   * second request hides). Artifacts that already show a level are skipped. */
+  async loadThumbs(artifacts) {
+    const queue = artifacts.filter((a) => Array.isArray(a.levels) && a.levels.length && !this.current.has(a.id));
     const worker = async () => {
-      while (queue.length) {
-        const artifact = queue.shift();
-        await this._show(artifact, 0);
-      }
+      while (queue.length) await this._show(queue.shift(), 0);
     };
     await Promise.all([worker(), worker()]);
+  }
+
+  /** After every thumb: from now on update() upgrades and downgrades. */
+  start() {
+    this.started = true;
     this.stats.thumbsMs = performance.now();
     this.stats.bytesBeforeThumbs = this.stats.bytes;
   }
@@ -198,7 +200,7 @@ export class Streamer {
   update(frameMs, inXR) {
     if (inXR) this.budget.scale = this.stats.scale = this.governor.frame(frameMs);
     const now = performance.now();
-    if (this.busy || now - this.lastChoice < 250) return;
+    if (!this.started || this.busy || now - this.lastChoice < 250) return;
     this.lastChoice = now;
     const views = new Map(this.artifacts.map((a) => [a.id, projection(a.bounds, this._cameraNumbers())]));
     const { choice } = chooseLevels(this.artifacts, this.current, views, this.budget, now, this.since);
