@@ -13,6 +13,7 @@ BENCHMARKS = [
     "tests.benchmarks.bench_viewer",
     "tests.benchmarks.bench_scans",
     "tests.benchmarks.bench_ladder",
+    "tests.benchmarks.bench_streaming",
 ]
 
 
