@@ -735,7 +735,8 @@ def _merge_includes(main: MappingNode, included: list[tuple[Path, Node]], conver
     return MappingNode(main.tag, pairs, main.start_mark, main.end_mark)
 
 
-def load(path: Path, strict: bool = False, rooms_fit: bool = False) -> LoadedSpec:
+def load(path: Path, strict: bool = False, rooms_fit: bool = False,
+         triangle_budgets: Mapping[str, int] | None = None) -> LoadedSpec:
     """Read, merge and validate an exhibit; raise SpecError with every problem when it is not clean."""
     from pipeline.spec.rules import check_exhibit
 
@@ -761,7 +762,7 @@ def load(path: Path, strict: bool = False, rooms_fit: bool = False) -> LoadedSpe
         exhibit = converter.convert(merged, Exhibit, "", {})
         if not isinstance(exhibit, _Invalid):
             check_exhibit(exhibit, converter.locations, converter.declared, display_path(spec_file), problems,
-                          rooms_fit=rooms_fit)
+                          rooms_fit=rooms_fit, root=root, triangle_budgets=triangle_budgets)
     errors = [p for p in problems if p.severity == "error"]
     if strict:
         problems[:] = [dataclasses.replace(p, severity="error") for p in problems]

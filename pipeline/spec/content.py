@@ -1,0 +1,278 @@
+"""What the build will make, judged from model headers: placed sizes, orientation, annotations, files and triangles."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from pipeline.spec.fields import format_number, quote
+from pipeline.spec.files import resolve_asset
+from pipeline.spec.measure import measure, references
+from pipeline.spec.model import UNIT_METRES, Artifact, Exhibit, Room
+
+if TYPE_CHECKING:
+    from pipeline.spec.rules import _Report
+
+AXES = {"x": 0, "y": 1, "z": 2}
+# How far (in metres, or as a share of the model's own size when that is larger) an annotation may sit outside its
+# model before it is probably a typo, e.g. centimetres written as metres.
+ANNOTATION_MARGIN = 0.1
+ANNOTATION_MARGIN_SHARE = 0.25
+# A model whose largest side is below this is almost certainly in the wrong units (a coin is 15 mm).
+SMALLEST_PLAUSIBLE = 0.005
+# Record dimensions and measured bounds disagree when one is this many times the other.
+DIMENSIONS_TOLERANCE = 1.5
+# A typical museum object, for choosing the most likely of several units that would all fit.
+TYPICAL_SIZE = 0.5
+
+
+@dataclass(frozen=True)
+class PlacedModel:
+    """A model's size in metres as the build will place it (after units, scale, height and up)."""
+
+    width: float
+    depth: float
+    height: float
+    units_size: tuple[float, float, float]
+    """The same extent in the file's units and the spec's up axis, before units/scale/height."""
+    triangles: int | None
+
+    def format(self) -> str:
+        return f"{_m(self.width)} × {_m(self.depth)} × {_m(self.height)} m"
+
+
+def _m(value: float) -> str:
+    return format_number(round(value, 2) if value >= 0.1 else round(value, 3))
+
+
+def _spec_axes(extent: tuple[float, float, float], up: str) -> tuple[float, float, float]:
+    """(width, depth, height) of a file-space extent once `up` is turned to y."""
+    up_axis = AXES[up]
+    horizontal = [axis for axis in range(3) if axis != up_axis]
+    return extent[horizontal[0]], extent[horizontal[1]], extent[up_axis]
+
+
+def placed_model(artifact: Artifact) -> PlacedModel | None:
+    """The model's placed size, from its file's header or vertex block; None when the file does not say."""
+    if artifact.model is None:
+        return None
+    measured = measure(artifact.model.path)
+    extent = measured.extent
+    if extent is None:
+        return None
+    width, depth, height = _spec_axes(extent, artifact.up)
+    scale = artifact.metres_per_unit
+    if artifact.height is not None and height > 0:
+        scale = artifact.height / height
+    return PlacedModel(width * scale, depth * scale, height * scale, (width, depth, height), measured.triangles)
+
+
+def _likely_units(artifact: Artifact, placed: PlacedModel, fits: float) -> str:
+    """'; with `units: mm` it would be 0.50 m', naming the unit that makes the model fit and look most like an
+    object, or '' when the size is fixed by `height` or no unit would help."""
+    if artifact.height is not None:
+        return ""
+    tallest = max(placed.units_size)
+    if tallest <= 0:
+        return ""
+    factor = artifact.scale if artifact.scale is not None else 1.0
+    candidates = []
+    for unit, metres in UNIT_METRES.items():
+        size = tallest * metres * factor
+        if unit != (artifact.units or "m") and SMALLEST_PLAUSIBLE <= size <= fits:
+            candidates.append((abs(math.log(size / TYPICAL_SIZE)), unit, placed.units_size[2] * metres * factor))
+    if not candidates:
+        return ""
+    _, unit, height = min(candidates)
+    return f"; with `units: {unit}` it would be {_m(height)} m tall"
+
+
+def _declared_unit(artifact: Artifact) -> str:
+    if artifact.height is not None:
+        return f"height: {format_number(artifact.height)}"
+    if artifact.scale is not None:
+        return f"units: {artifact.units or 'm'}, scale: {format_number(artifact.scale)}"
+    return f"units: {artifact.units or 'm'}"
+
+
+def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path: str, report: _Report) -> None:
+    """An error for a model taller or wider than its room (naming the likely unit), a warning for a speck."""
+    width, depth, room_height = room.size
+    place = artifact.place
+    base = place.wall_height - placed.height / 2 if place.wall else place.base_height
+    top = base + placed.height
+    turned = math.radians(place.rotate)
+    spans = (abs(math.cos(turned)) * placed.width + abs(math.sin(turned)) * placed.depth,
+             abs(math.sin(turned)) * placed.width + abs(math.cos(turned)) * placed.depth)
+    stand = f" on a {format_number(place.base_height)} m stand" if place.base_height and not place.wall else ""
+    declared = _declared_unit(artifact)
+    if top > room_height + 1e-6:
+        hint = _likely_units(artifact, placed, max(room_height - base, 0.0))
+        report.error(f"{path}.model", f"the model is {_m(placed.height)} m tall ({declared}){stand}, taller than "
+                                      f"room {quote(room.id)} ({format_number(room_height)} m){hint}")
+        return
+    if not place.wall and (spans[0] > width + 1e-6 or spans[1] > depth + 1e-6):
+        hint = _likely_units(artifact, placed, min(width, depth, room_height - base))
+        report.error(f"{path}.model", f"the model is {placed.format()} ({declared}), larger than room "
+                                      f"{quote(room.id)} ({format_number(width)} × {format_number(depth)} m){hint}")
+        return
+    if max(placed.width, placed.depth, placed.height) < SMALLEST_PLAUSIBLE:
+        hint = _likely_units(artifact, placed, room_height - base)
+        report.warning(f"{path}.model", f"the model is only {placed.format()} ({declared}){hint}")
+
+
+_DIMENSION = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m|in|inches|ft|毫米|厘米|米)?(?![a-zA-Z])")
+_DIMENSION_UNITS = {"mm": 0.001, "毫米": 0.001, "cm": 0.01, "厘米": 0.01, "m": 1.0, "米": 1.0, "in": 0.0254,
+                    "inches": 0.0254, "ft": 0.3048}
+_HEIGHT_LABEL = re.compile(r"(?:\bH\b\.?|\bheight\b|高)\s*:?\s*(\d+(?:[.,]\d+)?)", re.IGNORECASE)
+
+
+def record_dimensions(text: str) -> tuple[list[float], float | None] | None:
+    """The sizes (metres) a record's dimensions text gives, and its height if labelled (H., height, 高); None when
+    no unit is written (a bare number could be anything)."""
+    found = _DIMENSION.findall(text)
+    units = [unit for _, unit in found if unit]
+    if not found or not units:
+        return None
+    # "30 x 20 x 10 cm": numbers without a unit take the next unit written after them.
+    values: list[float] = []
+    pending: list[float] = []
+    for number, unit in found:
+        pending.append(float(number.replace(",", ".")))
+        if unit:
+            values.extend(value * _DIMENSION_UNITS[unit] for value in pending)
+            pending = []
+    height_match = _HEIGHT_LABEL.search(text)
+    height = None
+    if height_match:
+        after = text[height_match.end(1):]
+        unit = next((u for _, u in _DIMENSION.findall(after) if u), units[-1])
+        unit_here = re.match(r"\s*(mm|cm|m|in|inches|ft|毫米|厘米|米)(?![a-zA-Z])", after)
+        height = float(height_match.group(1).replace(",", ".")) * _DIMENSION_UNITS[unit_here.group(1) if unit_here
+                                                                                    else unit]
+    return values, height
+
+
+def check_dimensions(artifact: Artifact, placed: PlacedModel, path: str, languages: tuple[str, ...],
+                     report: _Report) -> None:
+    """Warn when the record's dimensions disagree with the model's size, or say it stands while it lies down."""
+    text = next((artifact.record.dimensions[lang] for lang in languages if artifact.record.dimensions.get(lang)), "")
+    parsed = record_dimensions(text) if text else None
+    if parsed is None:
+        return
+    sizes, height = parsed
+    largest_model = max(placed.width, placed.depth, placed.height)
+    largest_record = max(sizes) if sizes else 0.0
+    where = f"{path}.record.dimensions"
+    if largest_record > 0 and largest_model > 0 and (largest_model / largest_record > DIMENSIONS_TOLERANCE
+                                                     or largest_record / largest_model > DIMENSIONS_TOLERANCE):
+        report.warning(where, f"the record says {quote(text)}, but the model measures {placed.format()} "
+                              f"(W × D × H, with {_declared_unit(artifact)}); check units, scale or height")
+        return
+    if height is None or height < 0.9 * largest_record:
+        return
+    # The record says the object is tallest upright; the model's largest side lies along the floor instead.
+    if max(placed.width, placed.depth) > DIMENSIONS_TOLERANCE * placed.height > 0:
+        suggestion = _better_up(artifact, placed)
+        report.warning(f"{path}.up" if report.given(f"{path}.up") else f"{path}.model",
+                       f"the model lies on its side: it is {_m(placed.height)} m tall and {_m(max(placed.width, placed.depth))} m "
+                       f"along the floor, but the record says height {quote(text)}{suggestion}")
+
+
+def _better_up(artifact: Artifact, placed: PlacedModel) -> str:
+    """'; with `up: z` it would stand 0.5 m tall' for the axis that makes the model tallest, or ''."""
+    if artifact.model is None:
+        return ""
+    extent = measure(artifact.model.path).extent
+    if extent is None:
+        return ""
+    scale = placed.height / placed.units_size[2] if placed.units_size[2] else artifact.metres_per_unit
+    best = max(AXES, key=lambda axis: extent[AXES[axis]])
+    if best == artifact.up:
+        return ""
+    return f"; with `up: {best}` it would stand {_m(extent[AXES[best]] * scale)} m tall"
+
+
+def check_annotations(artifact: Artifact, room: Room, placed: PlacedModel, path: str, report: _Report) -> None:
+    """Annotations are placed from the centre of the model's base: warn when one is off the model, and refuse one
+    that is further away than the room is high (a unit typo, and a hotspot floating in the ceiling)."""
+    half = (placed.width / 2, placed.height, placed.depth / 2)
+    margin = max(ANNOTATION_MARGIN, ANNOTATION_MARGIN_SHARE * max(placed.width, placed.depth, placed.height))
+    for index, annotation in enumerate(artifact.annotations):
+        x, y, z = annotation.at
+        outside = max(abs(x) - half[0], -y, y - half[1], abs(z) - half[2], 0.0)
+        if outside <= margin:
+            continue
+        where = f"{path}.annotations[{index}].at"
+        box = (f"the model spans x ±{_m(half[0])}, y 0 to {_m(half[1])} and z ±{_m(half[2])} m "
+               "from the centre of its base")
+        if outside > room.size[2]:
+            report.error(where, f"annotation {quote(annotation.id)} is {_m(outside)} m outside its model "
+                                f"(further than room {quote(room.id)} is high): {box}; `at` is in metres")
+        else:
+            report.warning(where, f"annotation {quote(annotation.id)} is {_m(outside)} m outside its model: {box}")
+
+
+def check_triangles(artifact: Artifact, placed: PlacedModel, path: str, targets: tuple[str, ...],
+                    budgets: Mapping[str, int], report: _Report) -> None:
+    """Warn, from the header's count alone, when a model has more triangles than a target device may draw."""
+    if placed.triangles is None:
+        return
+    over = [(target, budgets[target]) for target in targets if target in budgets and placed.triangles > budgets[target]]
+    if not over:
+        return
+    named = ", ".join(f"{budget:,} triangles on {target}" for target, budget in over)
+    report.warning(f"{path}.model", f"the model has {placed.triangles:,} triangles, over the budget of {named}; "
+                                    f"{' and '.join(t for t, _ in over)} will load a simplified level")
+
+
+def check_model_files(artifact: Artifact, root: Path, path: str, report: _Report) -> bool:
+    """Every file a model loads beside itself (glTF buffers and images, OBJ material libraries and their textures)
+    exists inside the exhibit folder; problems are errors at the `model:` line. True when all are fine."""
+    assert artifact.model is not None
+    ok = True
+    pending = [(artifact.model.path, artifact.model.written)]
+    seen: set[Path] = set()
+    while pending:
+        file, written = pending.pop()
+        if file in seen:
+            continue
+        seen.add(file)
+        try:
+            found = references(file)
+        except (OSError, ValueError, UnicodeError):
+            continue  # unreadable as JSON or text: the compiler words that when it ingests the file
+        folder = PurePosixPath(written).parent
+        for what, name in found:
+            candidates = [name] if what != "material library" or " " not in name else name.split()
+            for candidate in candidates:
+                relative = (folder / candidate).as_posix()
+                resolved, problem = resolve_asset(relative, root, "sidecar")
+                if problem is not None:
+                    report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(candidate)}: {problem}")
+                    ok = False
+                elif resolved is not None and what == "material library":
+                    pending.append((resolved, relative))
+    return ok
+
+
+def check_models(exhibit: Exhibit, budgets: Mapping[str, int], report: _Report) -> None:
+    """Sizes, record dimensions, orientation, annotations and triangles of every model placed in a known room."""
+    for index, artifact in enumerate(exhibit.artifacts):
+        if artifact.model is None:
+            continue
+        path = f"artifacts[{index}]"
+        room = exhibit.room(artifact.place.room)
+        placed = placed_model(artifact)
+        if room is None or placed is None:
+            continue
+        errors_before = sum(p.severity == "error" for p in report.problems)
+        check_model_sizes(artifact, room, placed, path, report)
+        if sum(p.severity == "error" for p in report.problems) == errors_before:
+            check_dimensions(artifact, placed, path, exhibit.languages, report)
+        check_annotations(artifact, room, placed, path, report)
+        check_triangles(artifact, placed, path, exhibit.exhibit.targets, budgets, report)
