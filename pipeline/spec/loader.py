@@ -184,12 +184,77 @@ def _expanded_size_problem(root: Node) -> tuple[Node, str] | None:
     return None
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _key_column(line: str) -> int:
+    """Where the keys of a line's mapping start: after its indentation and any list dashes ("  - id: x" → 4)."""
+    column = _indent(line)
+    while line[column:column + 2] == "- ":
+        column += 2
+        column += _indent(line[column:])
+    return column
+
+
+def _siblings_indent(lines: list[str], index: int) -> int | None:
+    """The key column of the nearest earlier line of content (comments and blank lines skipped)."""
+    for earlier in reversed(lines[:index]):
+        stripped = earlier.strip()
+        if stripped and not stripped.startswith("#"):
+            return _key_column(earlier)
+    return None
+
+
+_UNCLOSED = {"']'": "[", "'}'": "{"}
+
+
+def plain_syntax_error(text: str, error: yaml.MarkedYAMLError) -> str:
+    """What a YAML syntax error means, in a designer's words where the cause is a common one (indentation, tabs,
+    an unclosed bracket); otherwise the parser's own words."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or "syntax error"
+    lines = text.splitlines()
+    row = mark.line if mark else -1
+    here = lines[row] if 0 <= row < len(lines) else ""
+    if "'\\t'" in problem:  # PyYAML words a tab as a character that "cannot start any token"
+        return "YAML does not allow tabs; indent with spaces"
+    if 0 <= row < len(lines) and ("block end" in problem or "mapping values are not allowed" in problem
+                                  or "expected key" in problem or "block mapping start" in problem):
+        # The parser reports the first line that no longer fits; compare it with the line above it.
+        for index in (row, row - 1) if "mapping values" in problem else (row,):
+            line = lines[index]
+            siblings = _siblings_indent(lines, index)
+            if siblings is not None and line.strip() and _key_column(line) != siblings:
+                which = "this line" if index == row else f"line {index + 1}"
+                return (f"{which} is indented {_indent(line)} spaces, its siblings {siblings}; "
+                        "keys of one mapping must line up")
+    for closing, opening in _UNCLOSED.items():
+        if f"or {closing}" in problem and error.context_mark is not None:
+            opened = error.context_mark
+            return (f"the {opening} opened at line {opened.line + 1} column {opened.column + 1} is not closed "
+                    f"with {closing.strip(chr(39))} (found {here.strip()[:20]!r} instead)".replace('"', "'"))
+    context = f" ({error.context})" if error.context and error.problem else ""
+    return f"{problem}{context}"
+
+
+class _AnyId(set[str]):
+    """The ids of a kind when a file failed to parse: any id may be defined there, so none is reported unknown."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class _Reader:
     """Reads YAML files into composed nodes, recording problems instead of raising."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         self.total_bytes = 0
+        self.unparsed: list[str] = []  # files that could not be read: ids they define are unknown, not missing
 
     def problem(self, file: str, line: int, col: int, message: str) -> None:
         self.problems.append(Problem(file, line, col, "", message))
@@ -252,10 +317,9 @@ class _Reader:
             return None
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
-            cause = error.problem or "syntax error"
-            context = f" ({error.context})" if error.context and error.problem else ""
             line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            self.problem(shown, line, col, f"YAML syntax error: {cause}{context}")
+            self.problem(shown, line, col, f"YAML syntax error: {plain_syntax_error(text, error)}")
+            self.unparsed.append(shown)
             return None
         except yaml.YAMLError as error:
             self.problem(shown, 0, 0, f"YAML error: {str(error).splitlines()[0]}")
@@ -758,6 +822,9 @@ def load(path: Path, strict: bool = False, rooms_fit: bool = False,
             node = reader.read(include)
             if node is not None:
                 included.append((include, node))
+        if reader.unparsed:
+            # Errors that only follow from a file that could not be read would bury the real one.
+            converter.declared = {kind: _AnyId() for kind in converter.declared}
         merged = _merge_includes(main, included, converter)
         exhibit = converter.convert(merged, Exhibit, "", {})
         if not isinstance(exhibit, _Invalid):
@@ -778,5 +845,6 @@ def load(path: Path, strict: bool = False, rooms_fit: bool = False,
 def _sorted(problems: list[Problem], files: list[Path]) -> list[Problem]:
     """Problems in reading order: by file (main first, then includes), then line and column."""
     order = {display_path(f): i for i, f in enumerate(files)}
-    return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line, p.col))
+    return sorted(problems, key=lambda p: (not p.message.startswith("YAML"), order.get(p.file, len(order)),
+                                           p.line, p.col))
 

@@ -105,7 +105,10 @@ def _duplicates(ids: list[str], path: str, what: str, report: _Report) -> None:
     first: dict[str, int] = {}
     for index, item_id in enumerate(ids):
         if item_id in first:
-            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used by {path}[{first[item_id]}])")
+            file, line, _ = report.where(f"{path}[{first[item_id]}].id")
+            here, _, _ = report.where(f"{path}[{index}].id")
+            at = f"line {line}" if file == here else f"{file}:{line}"
+            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used at {at})")
         else:
             first[item_id] = index
 
