@@ -99,8 +99,10 @@ def _declared_unit(artifact: Artifact) -> str:
     return f"units: {artifact.units or 'm'}"
 
 
-def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path: str, report: _Report) -> None:
-    """An error for a model taller or wider than its room (naming the likely unit), a warning for a speck."""
+def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path: str, report: _Report) -> bool:
+    """An error for a model taller or wider than its room (naming the likely unit), a warning for a speck.
+
+    False when the size is implausible: checks that compare against the size would only repeat the problem."""
     width, depth, room_height = room.size
     place = artifact.place
     base = place.wall_height - placed.height / 2 if place.wall else place.base_height
@@ -114,15 +116,17 @@ def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path:
         hint = _likely_units(artifact, placed, max(room_height - base, 0.0))
         report.error(f"{path}.model", f"the model is {_m(placed.height)} m tall ({declared}){stand}, taller than "
                                       f"room {quote(room.id)} ({format_number(room_height)} m){hint}")
-        return
+        return False
     if not place.wall and (spans[0] > width + 1e-6 or spans[1] > depth + 1e-6):
         hint = _likely_units(artifact, placed, min(width, depth, room_height - base))
         report.error(f"{path}.model", f"the model is {placed.format()} ({declared}), larger than room "
                                       f"{quote(room.id)} ({format_number(width)} × {format_number(depth)} m){hint}")
-        return
+        return False
     if max(placed.width, placed.depth, placed.height) < SMALLEST_PLAUSIBLE:
         hint = _likely_units(artifact, placed, room_height - base)
         report.warning(f"{path}.model", f"the model is only {placed.format()} ({declared}){hint}")
+        return False
+    return True
 
 
 _DIMENSION = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m|in|inches|ft|毫米|厘米|米)?(?![a-zA-Z])")
@@ -168,33 +172,43 @@ def check_dimensions(artifact: Artifact, placed: PlacedModel, path: str, languag
     largest_model = max(placed.width, placed.depth, placed.height)
     largest_record = max(sizes) if sizes else 0.0
     where = f"{path}.record.dimensions"
-    if largest_record > 0 and largest_model > 0 and (largest_model / largest_record > DIMENSIONS_TOLERANCE
-                                                     or largest_record / largest_model > DIMENSIONS_TOLERANCE):
+    if largest_record > 0 and not _agrees(largest_model, largest_record):
         report.warning(where, f"the record says {quote(text)}, but the model measures {placed.format()} "
                               f"(W × D × H, with {_declared_unit(artifact)}); check units, scale or height")
         return
-    if height is None or height < 0.9 * largest_record:
+    if height is None or _agrees(placed.height, height):
         return
-    # The record says the object is tallest upright; the model's largest side lies along the floor instead.
-    if max(placed.width, placed.depth) > DIMENSIONS_TOLERANCE * placed.height > 0:
-        suggestion = _better_up(artifact, placed)
-        report.warning(f"{path}.up" if report.given(f"{path}.up") else f"{path}.model",
-                       f"the model lies on its side: it is {_m(placed.height)} m tall and {_m(max(placed.width, placed.depth))} m "
-                       f"along the floor, but the record says height {quote(text)}{suggestion}")
+    where_up = f"{path}.up" if report.given(f"{path}.up") else f"{path}.model"
+    suggestion = _up_giving(artifact, placed, height)
+    if suggestion is not None:
+        axis, tall = suggestion
+        report.warning(where_up, f"the model may be lying down: with up: {artifact.up} it stands {_m(placed.height)} m "
+                                 f"tall, but the record says {quote(text)}; with `up: {axis}` it would stand "
+                                 f"{_m(tall)} m tall")
+    elif height >= 0.9 * largest_record and max(placed.width, placed.depth) > DIMENSIONS_TOLERANCE * placed.height:
+        report.warning(where_up, f"the model may be lying down: it is {_m(placed.height)} m tall and "
+                                 f"{_m(max(placed.width, placed.depth))} m along the floor, but the record says "
+                                 f"{quote(text)}; check `up`")
 
 
-def _better_up(artifact: Artifact, placed: PlacedModel) -> str:
-    """'; with `up: z` it would stand 0.5 m tall' for the axis that makes the model tallest, or ''."""
-    if artifact.model is None:
-        return ""
+def _agrees(measured: float, recorded: float) -> bool:
+    return measured > 0 and recorded > 0 and max(measured / recorded, recorded / measured) <= DIMENSIONS_TOLERANCE
+
+
+def _up_giving(artifact: Artifact, placed: PlacedModel, height: float) -> tuple[str, float] | None:
+    """The other `up` axis under which the model would be as tall as the record says, and that height."""
+    if artifact.model is None or artifact.height is not None:
+        return None  # `height:` scales whichever axis is up to the given height: it cannot tell
     extent = measure(artifact.model.path).extent
     if extent is None:
-        return ""
-    scale = placed.height / placed.units_size[2] if placed.units_size[2] else artifact.metres_per_unit
-    best = max(AXES, key=lambda axis: extent[AXES[axis]])
-    if best == artifact.up:
-        return ""
-    return f"; with `up: {best}` it would stand {_m(extent[AXES[best]] * scale)} m tall"
+        return None
+    scale = artifact.metres_per_unit
+    fits = [(abs(math.log(extent[AXES[axis]] * scale / height)), axis) for axis in AXES
+            if axis != artifact.up and _agrees(extent[AXES[axis]] * scale, height)]
+    if not fits:
+        return None
+    _, axis = min(fits)
+    return axis, extent[AXES[axis]] * scale
 
 
 def check_annotations(artifact: Artifact, room: Room, placed: PlacedModel, path: str, report: _Report) -> None:
@@ -270,9 +284,7 @@ def check_models(exhibit: Exhibit, budgets: Mapping[str, int], report: _Report) 
         placed = placed_model(artifact)
         if room is None or placed is None:
             continue
-        errors_before = sum(p.severity == "error" for p in report.problems)
-        check_model_sizes(artifact, room, placed, path, report)
-        if sum(p.severity == "error" for p in report.problems) == errors_before:
+        if check_model_sizes(artifact, room, placed, path, report):
             check_dimensions(artifact, placed, path, exhibit.languages, report)
-        check_annotations(artifact, room, placed, path, report)
+            check_annotations(artifact, room, placed, path, report)
         check_triangles(artifact, placed, path, exhibit.exhibit.targets, budgets, report)

@@ -139,6 +139,8 @@ def resolve_asset(written: str, root: Path, kind: str) -> tuple[Path | None, str
         parent = PurePosixPath(written).parent
         siblings = ([p.name if parent == PurePosixPath(".") else f"{parent}/{p.name}" for p in candidate.parent.iterdir()]
                     if candidate.parent.is_dir() else [])
+        if kind not in KINDS:  # a file a model refers to: only a file of the same type is a plausible meaning
+            siblings = [name for name in siblings if PurePosixPath(name).suffix.lower() == candidate.suffix.lower()]
         return None, f"file not found: {quote(written)}{did_you_mean(written, siblings)}"
     if resolved.is_dir():
         return None, f"{quote(written)} is a folder, not a file"
