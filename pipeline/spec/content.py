@@ -262,15 +262,24 @@ def check_model_files(artifact: Artifact, root: Path, path: str, report: _Report
             continue  # unreadable as JSON or text: the compiler words that when it ingests the file
         folder = PurePosixPath(written).parent
         for what, name in found:
-            candidates = [name] if what != "material library" or " " not in name else name.split()
-            for candidate in candidates:
-                relative = (folder / candidate).as_posix()
-                resolved, problem = resolve_asset(relative, root, "sidecar")
-                if problem is not None:
-                    report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(candidate)}: {problem}")
-                    ok = False
-                elif resolved is not None and what == "material library":
-                    pending.append((resolved, relative))
+            relative = (folder / name).as_posix()
+            resolved, problem = resolve_asset(relative, root, "sidecar")
+            if problem is not None and what == "material library" and " " in name:
+                # `mtllib a.mtl b.mtl` names several libraries; a single name with spaces was tried first.
+                for part in name.split():
+                    part_resolved, part_problem = resolve_asset((folder / part).as_posix(), root, "sidecar")
+                    if part_problem is not None:
+                        report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(part)}: "
+                                                      f"{part_problem}")
+                        ok = False
+                    elif part_resolved is not None:
+                        pending.append((part_resolved, (folder / part).as_posix()))
+                continue
+            if problem is not None:
+                report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(name)}: {problem}")
+                ok = False
+            elif resolved is not None and what == "material library":
+                pending.append((resolved, relative))
     return ok
 
 

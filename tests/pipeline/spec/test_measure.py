@@ -128,3 +128,16 @@ def test_the_first_day_mistakes_are_each_located_and_none_is_silent() -> None:
     assert located >= 26
     clean = (FIXTURES / "first-day-00-clean" / "expected.txt").read_text(encoding="utf-8")
     assert clean.endswith("0 errors, 0 warnings.\n")
+
+
+def test_file_names_with_spaces_inside_an_obj_and_its_mtl_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    write_tiny_exhibit(tmp_path / "tiny")  # mtllib 'cube parts.mtl', map_Kd 'cube skin.png'
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "tiny"]) == 0, capsys.readouterr().out
+    (tmp_path / "tiny" / "models" / "cube skin.png").unlink()
+    assert main(["check", "tiny"]) == 1
+    assert ("refers to texture 'cube skin.png': file not found: 'models/cube skin.png'"
+            in capsys.readouterr().out)
