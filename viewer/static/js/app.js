@@ -31,7 +31,7 @@ import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
-import { I18n, RECORD_FIELDS, artifactTitle } from './i18n.js';
+import { I18n, RECORD_FIELDS, artifactTitle, rightsLabel } from './i18n.js';
 import { DesktopControls } from './controls.js';
 import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
@@ -208,7 +208,8 @@ async function main() {
     const lines = [];
     for (const field of RECORD_FIELDS) if (i18n.pick(record[field])) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
     if (i18n.pick(record.credit)) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
-    lines.push(`${i18n.t('rights')}: ${record.rights || manifest.exhibit.rights || ''}`);
+    const rights = record.rights || manifest.exhibit.rights || '';
+    lines.push(`${i18n.t('rights')}: ${rightsLabel(rights, i18n) || rights}`);
     const note = annotationKey && annotationByKey.get(annotationKey);
     if (note) lines.push('', `${i18n.pick(note.note.title)}: ${i18n.pick(note.note.text)}`);
     else if (i18n.pick(record.description)) lines.push('', i18n.pick(record.description));
