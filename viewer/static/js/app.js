@@ -15,6 +15,8 @@
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
+//   viewer.artifactMaterials(id) -> [{name, metalness, roughness, vertexColors, color, hasColorAttribute}]
+//   viewer.hotspotSize(key) -> metres                 current diameter of an annotation's marker
 //   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
 //   viewer.tourSlot                               DOM element reserved for the tour panel
@@ -201,6 +203,7 @@ async function main() {
     i18n, manifest, loadAudio,
     onClose: () => closePanel(),
     onAnnotation: (key) => selectAnnotation(key),
+    onAnnotationFocus: (key) => hotspots.focus(key),
   });
 
   function vrPanelContent(artifact, annotationKey) {
@@ -523,6 +526,21 @@ async function main() {
     }
     return textures;
   };
+  viewer.hotspotSize = (key) => hotspots.scaleOf(key);
+  viewer.artifactMaterials = (id) => {
+    const materials = [];
+    for (const room of roomScenes.values()) {
+      room.getObjectByName(id)?.traverse((node) => {
+        if (!node.isMesh) return;
+        for (const material of [node.material].flat()) {
+          materials.push({ name: material.name, metalness: material.metalness ?? null, roughness: material.roughness ?? null,
+            vertexColors: material.vertexColors === true, color: material.color?.toArray() ?? null,
+            hasColorAttribute: Boolean(node.geometry?.attributes?.color) });
+        }
+      });
+    }
+    return materials;
+  };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
     const note = annotationByKey.get(id);
@@ -559,7 +577,8 @@ async function main() {
     }
     const pose = viewer.cameraPose();
     viewer.camera = pose;
-    hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    hotspots.update(new THREE.Vector3().fromArray(pose.position),
+      !xr.inSession && mouse.inside ? rayFromScreen(mouse.x, mouse.y) : null);
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }

@@ -77,6 +77,10 @@ export class ObjectPanel {
         button.lang = i18n.langOf(note.title);
         button.setAttribute('aria-pressed', String(note.key === annotationKey));
         button.addEventListener('click', () => this.host.onAnnotation(note.key));
+        // Its marker in the 3D view grows while the button has focus or the mouse, so one sees which it is.
+        for (const [event, key] of [['focus', note.key], ['mouseenter', note.key], ['blur', null], ['mouseleave', null]]) {
+          button.addEventListener(event, () => this.host.onAnnotationFocus?.(key));
+        }
         const li = el('li', {}, [button]);
         if (note.key === annotationKey) li.append(langText('p', note.text, i18n));
         ul.append(li);
