@@ -80,7 +80,9 @@ def floor_box(artifact: Artifact) -> Box:
 
 
 def wall_box(artifact: Artifact) -> Box:
-    width, height = image_size(artifact)
+    """What an artifact covers on its wall: (offset along the wall, height) of its corners, frame included."""
+    size = model_size(artifact) if artifact.kind == "model" else None
+    width, height = (size[0], size[2]) if size else image_size(artifact)
     if artifact.kind == "image" and artifact.frame is not None:
         border = 2 * (artifact.frame.width + artifact.frame.mat)
         width, height = width + border, height + border

@@ -237,7 +237,9 @@ def _obj_measure(path: Path) -> Measure:
         return Measure(None, None, None)
     data = path.read_bytes()
     rows = _OBJ_VERTEX.findall(data)
-    triangles = sum(max(len(face.split()) - 2, 0) for face in _OBJ_FACE.findall(data))
+    faces = _OBJ_FACE.findall(data)
+    # A face of k corners is k - 2 triangles; counting all corners at once keeps the loop out of Python.
+    triangles = max(len(b" ".join(faces).split()) - 2 * len(faces), 0)
     low, high = _corners(np.array(rows, dtype=float) if rows else None)
     return Measure(low, high, triangles)
 
