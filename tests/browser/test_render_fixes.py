@@ -4,10 +4,12 @@ rights names, translated XR buttons, plural forms."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from pipeline.preview import StaticSite, serving
 from tests.browser.conftest import wait_frames
 
 pytestmark = pytest.mark.browser
@@ -23,15 +25,35 @@ def test_a_vertex_coloured_ply_without_a_material_is_a_lit_dielectric(open_page,
     for material in materials:
         assert material["metalness"] == 0
         assert material["hasColorAttribute"] and material["vertexColors"]
-    bell = page.evaluate("__viewer.manifest.artifacts.find((a) => a.id === 'bell')")
-    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", bell["view"])
+    assert _brightness_around(page, "bell") > 45, "the bell renders dark"
+    assert page.log.lines == []
+
+
+def _brightness_around(page, artifact_id: str) -> float:
+    """Mean grey level of 25 pixels around where an artifact's centre is drawn, after flying to its view."""
+    view = page.evaluate("(id) => __viewer.manifest.artifacts.find((a) => a.id === id).view", artifact_id)
+    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", view)
     wait_frames(page, count=3)
-    point = page.evaluate("__viewer.project('bell')")
+    point = page.evaluate("(id) => __viewer.project(id)", artifact_id)
     shot = Image.open(io.BytesIO(page.screenshot())).convert("L")
     x, y = round(point["x"]), round(point["y"])
     samples = [float(shot.getpixel((x + dx, y + dy))) for dx in range(-6, 7, 3) for dy in range(-6, 7, 3)]  # type: ignore[arg-type]
-    assert sum(samples) / len(samples) > 45, f"the bell renders dark: {samples}"
-    assert page.log.lines == []
+    return sum(samples) / len(samples)
+
+
+def test_the_starter_exhibits_stl_vessel_is_a_lit_dielectric(open_page, tmp_path: Path):
+    """`vitrina new` is a newcomer's first impression: its STL vessel (no material at all) must not render black."""
+    from pipeline.build import BuildOptions, build
+    from pipeline.spec.starter import create_starter
+
+    folder = create_starter(tmp_path / "starter")
+    build(folder, tmp_path / "site", BuildOptions(quiet=True, cache_dir=tmp_path / "cache"))
+    with serving(StaticSite(tmp_path / "site")) as base:
+        page = open_page(f"{base}/starter/index.html")
+        materials = page.evaluate("__viewer.artifactMaterials('vessel')")
+        assert materials and all(material["metalness"] == 0 for material in materials)
+        assert _brightness_around(page, "vessel") > 45
+        assert page.log.lines == []
 
 
 def test_hotspot_markers_are_dots_sized_to_their_object_that_grow_on_focus(open_page, exhibit_url):
