@@ -211,24 +211,52 @@ def _up_giving(artifact: Artifact, placed: PlacedModel, height: float) -> tuple[
     return axis, extent[AXES[axis]] * scale
 
 
+def _outside(at: tuple[float, float, float], size: tuple[float, float, float]) -> float:
+    """How far (metres) a point in the artifact's frame lies outside a model of (width, depth, height) standing on
+    the centre of its base; 0 inside."""
+    x, y, z = at
+    width, depth, height = size
+    return max(abs(x) - width / 2, -y, y - height, abs(z) - depth / 2, 0.0)
+
+
+def _up_fitting_annotations(artifact: Artifact, placed: PlacedModel, margin: float) -> str:
+    """'; with `up: z` every annotation would be on the model' when another up axis explains annotations that are
+    off the model as it stands (the points were picked with the model the right way up), else ''."""
+    if artifact.model is None or artifact.height is not None:
+        return ""
+    extent = measure(artifact.model.path).extent
+    if extent is None:
+        return ""
+    scale = artifact.metres_per_unit
+    for axis in AXES:
+        if axis == artifact.up:
+            continue
+        width, depth, height = (value * scale for value in _spec_axes(extent, axis))
+        if all(_outside(note.at, (width, depth, height)) <= margin for note in artifact.annotations):
+            return f"; with `up: {axis}` every annotation would be on the model"
+    return ""
+
+
 def check_annotations(artifact: Artifact, room: Room, placed: PlacedModel, path: str, report: _Report) -> None:
     """Annotations are placed from the centre of the model's base: warn when one is off the model, and refuse one
     that is further away than the room is high (a unit typo, and a hotspot floating in the ceiling)."""
-    half = (placed.width / 2, placed.height, placed.depth / 2)
-    margin = max(ANNOTATION_MARGIN, ANNOTATION_MARGIN_SHARE * max(placed.width, placed.depth, placed.height))
+    size = (placed.width, placed.depth, placed.height)
+    margin = max(ANNOTATION_MARGIN, ANNOTATION_MARGIN_SHARE * max(size))
+    box = (f"the model spans x ±{_m(placed.width / 2)}, y 0 to {_m(placed.height)} and z ±{_m(placed.depth / 2)} m "
+           "from the centre of its base")
+    hint: str | None = None
     for index, annotation in enumerate(artifact.annotations):
-        x, y, z = annotation.at
-        outside = max(abs(x) - half[0], -y, y - half[1], abs(z) - half[2], 0.0)
+        outside = _outside(annotation.at, size)
         if outside <= margin:
             continue
         where = f"{path}.annotations[{index}].at"
-        box = (f"the model spans x ±{_m(half[0])}, y 0 to {_m(half[1])} and z ±{_m(half[2])} m "
-               "from the centre of its base")
         if outside > room.size[2]:
             report.error(where, f"annotation {quote(annotation.id)} is {_m(outside)} m outside its model "
                                 f"(further than room {quote(room.id)} is high): {box}; `at` is in metres")
-        else:
-            report.warning(where, f"annotation {quote(annotation.id)} is {_m(outside)} m outside its model: {box}")
+            continue
+        if hint is None:
+            hint = _up_fitting_annotations(artifact, placed, margin)
+        report.warning(where, f"annotation {quote(annotation.id)} is {_m(outside)} m outside its model: {box}{hint}")
 
 
 def check_triangles(artifact: Artifact, placed: PlacedModel, path: str, targets: tuple[str, ...],

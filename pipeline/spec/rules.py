@@ -309,12 +309,21 @@ def reachable_rooms(exhibit: Exhibit, start: Room) -> set[str]:
 
 
 def _check_circulation(exhibit: Exhibit, report: _Report) -> None:
-    """A tour stop in a room no door leads to from the start is an error: the guide could not walk there."""
+    """A tour stop in a room no door leads to from the start is an error: the guide could not walk there. Such a
+    room without tour stops is a warning."""
     start = start_room(exhibit)
-    if start is None:
-        return
+    room_ids = {room.id for room in exhibit.rooms}
+    if start is None or any(door.to not in room_ids for room in exhibit.rooms for door in room.doors):
+        return  # a door to an unknown room is reported already; what it would connect is anyone's guess
     reachable = reachable_rooms(exhibit, start)
     artifacts = {artifact.id: artifact for artifact in exhibit.artifacts}
+    visited = {artifacts[stop.artifact or (stop.annotation or "").split("/")[0]].place.room
+               for tour in exhibit.tours for stop in tour.stops
+               if (stop.artifact or (stop.annotation or "").split("/")[0]) in artifacts}
+    for index, room in enumerate(exhibit.rooms):
+        if room.id not in reachable and room.id not in visited:
+            report.warning(f"rooms[{index}]", f"no door leads to room {quote(room.id)} from room {quote(start.id)} "
+                                              "where visitors start; they can reach it only from the object list")
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             artifact_id = stop.artifact or (stop.annotation or "").split("/")[0]
