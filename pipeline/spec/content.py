@@ -105,7 +105,9 @@ def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path:
     False when the size is implausible: checks that compare against the size would only repeat the problem."""
     width, depth, room_height = room.size
     place = artifact.place
-    base = place.wall_height - placed.height / 2 if place.wall else place.base_height
+    # A model on a wall that merely hangs too high is a layout problem (pipeline.spec.layout words it); here only a
+    # model that could not fit at any height, or stand on its plinth, is a size problem.
+    base = 0.0 if place.wall else place.base_height
     top = base + placed.height
     turned = math.radians(place.rotate)
     spans = (abs(math.cos(turned)) * placed.width + abs(math.sin(turned)) * placed.depth,

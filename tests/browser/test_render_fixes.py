@@ -72,6 +72,17 @@ def test_hotspot_markers_are_dots_sized_to_their_object_that_grow_on_focus(open_
     page.focus("#panel-close")
     wait_frames(page, count=2)
     assert page.evaluate("(key) => __viewer.hotspotSize(key)", key) == pytest.approx(resting)
+    page.evaluate("__viewer.closePanel()")
+    # The mouse over the dot grows it too, and leaving it shrinks it back.
+    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", artifact["view"])
+    wait_frames(page, count=3)
+    point = page.evaluate("(key) => __viewer.project(key)", key)
+    page.mouse.move(point["x"], point["y"])
+    wait_frames(page, count=2)
+    assert page.evaluate("(key) => __viewer.hotspotSize(key)", key) == pytest.approx(2 * resting)
+    page.mouse.move(5, 5)
+    wait_frames(page, count=2)
+    assert page.evaluate("(key) => __viewer.hotspotSize(key)", key) == pytest.approx(resting)
 
 
 def test_rights_are_named_and_linked_in_the_panel_without_overflow(open_page, exhibit_url):

@@ -163,7 +163,8 @@ async function main() {
       const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(vrPanel, false);
       if (hits.length) consider({ kind: 'vrpanel', distance: hits[0].distance, uv: hits[0].uv, point: hits[0].point });
     }
-    consider(hotspots.intersect(ray));
+    const spot = hotspots.intersect(ray);
+    consider(spot);
     const point = new THREE.Vector3();
     for (const { artifact, box } of artifactBoxes) {
       if (ray.intersectBox(box, point)) consider({ kind: 'artifact', artifactId: artifact.id, distance: ray.origin.distanceTo(point), point: point.clone() });
@@ -175,6 +176,8 @@ async function main() {
         consider({ kind: 'floor', room: room.id, floorY, distance: ray.origin.distanceTo(point), point: point.clone() });
       }
     }
+    // A marker is drawn over its own object (no depth test), so a ray through it means the marker, not the box.
+    if (spot && best?.kind === 'artifact' && best.artifactId === spot.artifactId) best = spot;
     return best;
   }
 
@@ -577,8 +580,9 @@ async function main() {
     }
     const pose = viewer.cameraPose();
     viewer.camera = pose;
-    hotspots.update(new THREE.Vector3().fromArray(pose.position),
-      !xr.inSession && mouse.inside ? rayFromScreen(mouse.x, mouse.y) : null);
+    const pointer = viewer.pointerRay();  // the mouse, or the controller's laser in XR
+    hotspots.update(new THREE.Vector3().fromArray(pose.position), pointer && new THREE.Ray(
+      new THREE.Vector3().fromArray(pointer.origin), new THREE.Vector3().fromArray(pointer.direction)));
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
