@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline import budgets, compose, images, manifest
-from pipeline.cache import AssetCache, asset_key, code_version, file_digest
+from pipeline.cache import AssetCache, asset_key, code_version, default_cache_dir, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
-CACHE_DIR_NAME = ".vitrina-cache"
 RESERVED_NAMES = ("static",)  # OUT/static holds the viewer's JS and CSS that every exhibit shares
 
 
@@ -40,7 +39,7 @@ class BuildOptions:
 
     strict: bool = False  # warnings become errors
     use_cache: bool = True
-    cache_dir: Path | None = None  # default: .vitrina-cache in the exhibit folder
+    cache_dir: Path | None = None  # default: the user's cache directory, never the exhibit folder
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
@@ -76,6 +75,7 @@ class AssetJob:
     metres_per_unit: float
     up: str
     transforms: tuple[Any, ...]
+    root: Path  # the exhibit folder: the model's own references (buffers, images, MTL files) must stay inside it
 
     def options_repr(self) -> str:
         return repr((self.metres_per_unit, self.up, self.transforms))
@@ -94,7 +94,7 @@ def process_asset(job: AssetJob) -> Scene | AssetFailure:
     from pipeline.ingest import load_asset
 
     try:
-        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up)
+        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up, root=job.root)
     except AssetError as error:
         return AssetFailure(error.path, error.cause)
     for transform in job.transforms:
@@ -136,21 +136,21 @@ def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progre
     return results
 
 
-def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...]) -> dict[str, AssetJob]:
+def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...], root: Path) -> dict[str, AssetJob]:
     """One job per distinct (file, units, up) among the model artifacts, in spec order."""
     jobs: dict[str, AssetJob] = {}
     for artifact in exhibit.artifacts:
-        job = _job_for(artifact, transforms)
+        job = _job_for(artifact, transforms, root)
         if job is not None:
             jobs[_job_id(job)] = job
     return jobs
 
 
-def _job_for(artifact: Artifact, transforms: tuple[Any, ...]) -> AssetJob | None:
+def _job_for(artifact: Artifact, transforms: tuple[Any, ...], root: Path) -> AssetJob | None:
     if artifact.model is None:
         return None
     return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
-                    transforms=transforms)
+                    transforms=transforms, root=root)
 
 
 def _job_id(job: AssetJob) -> str:
@@ -158,10 +158,12 @@ def _job_id(job: AssetJob) -> str:
 
 
 def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
-                transforms: tuple[Any, ...]) -> dict[str, Scene]:
-    """Processed scene per model artifact id: from the cache where the key matches, else ingested now."""
-    jobs = asset_jobs(exhibit, transforms)
-    keys = {job_id: asset_key(job.path, job.options_repr()) for job_id, job in jobs.items()}
+                transforms: tuple[Any, ...], root: Path) -> dict[str, Scene]:
+    """Processed scene per model artifact id: from the cache where the key matches, else ingested now.
+
+    `root` is the exhibit folder, which no model may read outside of (its sidecars included)."""
+    jobs = asset_jobs(exhibit, transforms, root)
+    keys = {job_id: asset_key(job.path, job.options_repr(), root) for job_id, job in jobs.items()}
     scenes: dict[str, Scene] = {}
     missing: dict[str, AssetJob] = {}
     for job_id, job in jobs.items():
@@ -177,7 +179,7 @@ def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, prog
             scenes[job_id] = scene
     out: dict[str, Scene] = {}
     for artifact in exhibit.artifacts:
-        used = _job_for(artifact, transforms)
+        used = _job_for(artifact, transforms, root)
         if used is not None:
             out[artifact.id] = scenes[_job_id(used)]
     return out
@@ -377,12 +379,12 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.warnings = [problem.format() for problem in loaded.warnings]
     cache_root = None
     if options.use_cache:
-        cache_root = options.cache_dir or (loaded.root / CACHE_DIR_NAME)
+        cache_root = options.cache_dir or default_cache_dir()
     cache = AssetCache(cache_root)
 
     asset_transforms, room_transforms = _transform_lists(options)
     with progress.stage("assets"):
-        assets = load_assets(exhibit, options, cache, progress, asset_transforms)
+        assets = load_assets(exhibit, options, cache, progress, asset_transforms, loaded.root)
         textures = load_textures(exhibit)
     report.assets = cache.stats.hits + cache.stats.misses
     report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses

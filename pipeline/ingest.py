@@ -49,10 +49,11 @@ from pipeline.scene import (
     TextureRef,
     texture_refs,
 )
+from pipeline.spec.model import UNIT_METRES
 
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
 
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
+UNITS = UNIT_METRES  # one table: the spec reference documents the same units
 
 # Quaternion (x, y, z, w) that turns the named up axis into +Y, right-handed.
 _H = math.sqrt(0.5)
