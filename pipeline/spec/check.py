@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from pipeline.errors import Problem, SpecError, format_problems
 from pipeline.spec import load_exhibit
-from pipeline.spec.content import placed_model
+from pipeline.spec.content import image_notes, placed_model
 from pipeline.spec.loader import display_path
 from pipeline.spec.model import Exhibit
 
@@ -24,6 +24,13 @@ def triangle_budgets() -> dict[str, int]:
     from pipeline.budgets import PROFILES
 
     return {name: profile.triangles for name, profile in PROFILES.items()}
+
+
+def texture_limits() -> dict[str, int]:
+    """Target → the largest texture side (pixels) the build gives a device of that class."""
+    from pipeline.budgets import PROFILES
+
+    return {name: profile.max_texture_size for name, profile in PROFILES.items()}
 
 
 def placed_models(exhibit: Exhibit) -> list[dict[str, Any]]:
@@ -66,14 +73,19 @@ def check(spec_path: Path, strict: bool, out: TextIO, as_json: bool = False,
         return 1
     exhibit = loaded.exhibit
     models = placed_models(exhibit)
+    from pipeline.budgets import fitted_size
+
+    notes = image_notes(exhibit, loaded.root, texture_limits(), fitted_size)
     if as_json:
         json.dump({"ok": True, "file": display_path(loaded.spec_file), "errors": 0, "warnings": len(loaded.warnings),
-                   "problems": [_problem_json(p) for p in loaded.warnings], "models": models}, out,
+                   "problems": [_problem_json(p) for p in loaded.warnings], "notes": notes, "models": models}, out,
                   ensure_ascii=False)
         out.write("\n")
         return 0
     for warning in loaded.warnings:
         out.write(warning.format() + "\n")
+    for note in notes:
+        out.write(f"note: {note}\n")
     if models:
         out.write("models as placed (width × depth × height):\n")
         for row in models:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -327,3 +327,62 @@ def check_models(exhibit: Exhibit, budgets: Mapping[str, int], report: _Report) 
             check_dimensions(artifact, placed, path, exhibit.languages, report)
             check_annotations(artifact, room, placed, path, report)
         check_triangles(artifact, placed, path, exhibit.exhibit.targets, budgets, report)
+
+
+def _image_files(exhibit: Exhibit, root: Path) -> list[tuple[str, Path]]:
+    """(name as the designer knows it, path) of every picture, surface texture and texture file beside a model."""
+    found: list[tuple[str, Path]] = []
+    for room in exhibit.rooms:
+        for surface in (room.walls, room.floor, room.ceiling):
+            if surface.texture is not None:
+                found.append((surface.texture.written, surface.texture.path))
+    for artifact in exhibit.artifacts:
+        if artifact.image is not None:
+            found.append((artifact.image.written, artifact.image.path))
+        if artifact.model is None:
+            continue
+        pending = [(artifact.model.path, PurePosixPath(artifact.model.written))]
+        while pending:
+            file, written = pending.pop()
+            for what, name in references(file):
+                relative = (written.parent / name).as_posix()
+                resolved, problem = resolve_asset(relative, root, "sidecar")
+                if resolved is None or problem is not None:
+                    continue
+                if what == "material library":
+                    pending.append((resolved, PurePosixPath(relative)))
+                elif what in ("image", "texture"):
+                    found.append((relative, resolved))
+    unique: dict[Path, str] = {}
+    for name, path in found:
+        unique.setdefault(path, name)
+    return [(name, path) for path, name in unique.items()]
+
+
+def image_notes(exhibit: Exhibit, root: Path, texture_limits: Mapping[str, int],
+                fit: Callable[[int, int, int], tuple[int, int]]) -> list[str]:
+    """One plain note per image larger than a target device's texture limit: its size and the size the build gives
+    each such device (`fit(width, height, limit)` is the build's own resizing rule). Sizes come from the file's
+    header; nothing is decoded."""
+    import warnings
+
+    from pipeline import images
+
+    targets = [t for t in exhibit.exhibit.targets if t in texture_limits]
+    notes = []
+    for name, path in _image_files(exhibit, root):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the size is said below
+                width, height = images.file_pixel_size(path)
+        except images.UNREADABLE:
+            continue
+        by_size: dict[tuple[int, int], list[str]] = {}
+        for target in targets:
+            if max(width, height) > texture_limits[target]:
+                by_size.setdefault(fit(width, height, texture_limits[target]), []).append(target)
+        if by_size:
+            done = "; ".join(f"{' and '.join(names)} get{'s' if len(names) == 1 else ''} {w:,} × {h:,} px"
+                             for (w, h), names in sorted(by_size.items(), reverse=True))
+            notes.append(f"{name} is {width:,} × {height:,} px; the build makes it smaller for some devices: {done}")
+    return notes

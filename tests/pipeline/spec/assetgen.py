@@ -174,7 +174,8 @@ def write_asset(path: Path) -> None:
 
 def write_assets(folder: Path, listing: str) -> None:
     """Write the files of an assets.txt listing: `path` makes a valid file, `path = text` a file with that text,
-    `path box X Y Z [key=value ...]` a box model of that size in file units (see write_box)."""
+    `path box X Y Z [key=value ...]` a box model of that size in file units (see write_box), `path image W H` a
+    picture of that many pixels."""
     for line in listing.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -184,6 +185,14 @@ def write_assets(folder: Path, listing: str) -> None:
             name, x, y, z, rest = box.groups()
             options = dict(option.split("=", 1) for option in rest.split())
             write_box(folder / name, (float(x), float(y), float(z)), options)
+            continue
+        picture = re.match(r"^(\S+)\s+image\s+(\d+)\s+(\d+)$", line)
+        if picture:
+            name, width, height = picture.groups()
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(image_bytes(target.suffix.lstrip(".").upper().replace("JPG", "JPEG"),
+                                           (int(width), int(height))))
             continue
         literal = re.match(r"^(\S+)\s+=\s?(.*)$", line)
         if literal:
