@@ -72,7 +72,7 @@ def placed_model(artifact: Artifact) -> PlacedModel | None:
 
 
 def _likely_units(artifact: Artifact, placed: PlacedModel, fits: float) -> str:
-    """'; with `units: mm` it would be 0.50 m', naming the unit that makes the model fit and look most like an
+    """'; with `units: mm` it would be 0.5 m tall', naming the unit that makes the model fit and look most like an
     object, or '' when the size is fixed by `height` or no unit would help."""
     if artifact.height is not None:
         return ""

@@ -274,14 +274,17 @@ _MTLLIB = re.compile(rb"^[ \t]*mtllib[ \t]+(.+?)[ \t]*$", re.MULTILINE)
 _MTL_MAP = re.compile(rb"^[ \t]*(?:map_\w+|bump|disp|decal|refl|norm)[ \t]+(.+?)[ \t]*$", re.MULTILINE | re.IGNORECASE)
 
 
+# MTL map options and how many values each takes (the file name, spaces allowed, comes after them).
+_MAP_OPTION_VALUES = {"-bm": 1, "-blendu": 1, "-blendv": 1, "-boost": 1, "-cc": 1, "-clamp": 1, "-imfchan": 1,
+                      "-mm": 2, "-o": 3, "-s": 3, "-t": 3, "-texres": 1, "-type": 1}
+
+
 def _map_file(arguments: str) -> str:
-    """The file name at the end of an MTL map statement, after options such as `-s 1 1 1` or `-bm 0.5`."""
+    """The file name at the end of an MTL map statement, after options such as `-s 1 1 1` or `-clamp on`."""
     words = arguments.split()
     index = 0
-    while index < len(words) and words[index].startswith("-"):
-        index += 1
-        while index < len(words) - 1 and re.fullmatch(r"[-+]?[\d.]+", words[index]):
-            index += 1
+    while index < len(words) and words[index] in _MAP_OPTION_VALUES:
+        index += 1 + _MAP_OPTION_VALUES[words[index]]
     return " ".join(words[index:])
 
 
@@ -299,8 +302,9 @@ def references(path: Path) -> list[tuple[str, str]]:
                     found.append((what, unquote(uri)))
     elif suffix == ".obj" and path.stat().st_size <= MAX_TEXT_SCAN_BYTES:
         for line in _MTLLIB.findall(path.read_bytes()):
-            found.append(("material library", line.decode("utf-8", "replace")))
+            # Exporters on Windows write backslashes; the reader takes them as folder separators too.
+            found.append(("material library", line.decode("utf-8", "replace").replace("\\", "/")))
     elif suffix == ".mtl":
         for line in _MTL_MAP.findall(path.read_bytes()):
-            found.append(("texture", _map_file(line.decode("utf-8", "replace"))))
+            found.append(("texture", _map_file(line.decode("utf-8", "replace")).replace("\\", "/")))
     return found

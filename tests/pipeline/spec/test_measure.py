@@ -70,9 +70,10 @@ def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
     assert references(tmp_path / "m.gltf") == [("buffer", "data.bin"), ("image", "tex/a b.png")]
     (tmp_path / "m.obj").write_text("mtllib m.mtl\nv 0 0 0\n", encoding="utf-8")
     assert references(tmp_path / "m.obj") == [("material library", "m.mtl")]
-    (tmp_path / "m.mtl").write_text("newmtl a\nmap_Kd -s 1 1 1 -bm 0.5 maps/colour map.jpg\nbump n.png\n",
-                                    encoding="utf-8")
-    assert references(tmp_path / "m.mtl") == [("texture", "maps/colour map.jpg"), ("texture", "n.png")]
+    (tmp_path / "m.mtl").write_text("newmtl a\nmap_Kd -s 1 1 1 -bm 0.5 maps/colour map.jpg\nbump -clamp on n.png\n"
+                                    "map_Ks maps\\shine.png\n", encoding="utf-8")
+    assert references(tmp_path / "m.mtl") == [("texture", "maps/colour map.jpg"), ("texture", "n.png"),
+                                              ("texture", "maps/shine.png")]
 
 
 @pytest.mark.parametrize(("text", "sizes", "height"), [
