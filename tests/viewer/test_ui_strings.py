@@ -107,3 +107,16 @@ def test_pages_name_rights_and_count_objects_properly(tmp_path: Path) -> None:
     assert ('<a href="https://creativecommons.org/licenses/by/4.0/" title="https://creativecommons.org/licenses/by/4.0/">'
             'CC BY 4.0</a>') in page
     assert "<dt>鸣谢</dt>" in page
+
+
+def test_the_tour_panels_own_table_is_complete_in_every_language() -> None:
+    """tour-ui.js keeps the tour's words in its own table; it must not miss a word in any language either."""
+    source = (JS_DIR / "tour-ui.js").read_text(encoding="utf-8")
+    table = source[source.index("const STRINGS = {"):]
+    table = table[:table.index("\n};")]
+    parts = re.split(r"\n  (\w+): \{", table)
+    keys = {parts[i]: set(re.findall(r"(?:^|[\s,{])(\w+):\s*['`\"]", parts[i + 1])) for i in range(1, len(parts), 2)}
+    assert set(keys) == set(UI_STRINGS)  # the same languages as the rest of the interface
+    assert len(keys["en"]) > 50  # the table was read, not an empty match
+    for language, words in keys.items():
+        assert words == keys["en"], language
