@@ -142,3 +142,54 @@ def test_file_names_with_spaces_inside_an_obj_and_its_mtl_are_found(tmp_path: Pa
     assert main(["check", "tiny"]) == 1
     assert ("refers to texture 'cube skin.png': file not found: 'models/cube skin.png'"
             in capsys.readouterr().out)
+
+
+def _check_edited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                  file: str, old: str, new: str) -> str:
+    """`vitrina check` of the clean first-day exhibit with one text replaced in one of its YAML files."""
+    folder = tmp_path / "edited"
+    copy_case(FIXTURES / "first-day-00-clean", folder)
+    text = (folder / file).read_text(encoding="utf-8")
+    assert old in text
+    (folder / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    main(["check", "edited"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("x", "warned"), [(-2.75, False), (-2.76, True)])
+def test_door_clearance_is_one_metre_exactly(x: float, warned: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The car's plinth is 0.5 m wide, so at x = -2.75 its west edge is 1 m from the gallery's west door."""
+    output = _check_edited(tmp_path, monkeypatch, capsys, "artifacts/gallery.yaml",
+                           "at: [0, 0], plinth: {height: 0.7}", f"at: [{x}, 0], plinth: {{height: 0.7}}")
+    assert ("from the door to 'hall'" in output) is warned
+
+
+@pytest.mark.parametrize(("z", "warned"), [(0.135, False), (0.136, True)])
+def test_annotation_margin_is_ten_centimetres_for_a_small_model(z: float, warned: bool, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The bottle is 7 cm across: 3.5 cm from its axis to its side, plus the 10 cm margin."""
+    output = _check_edited(tmp_path, monkeypatch, capsys, "exhibit.yaml", "at: [0, 0.15, 0.04]", f"at: [0, 0.15, {z}]")
+    assert ("annotation 'label' is" in output) is warned
+
+
+@pytest.mark.parametrize(("height", "refused"), [(2.5, False), (2.501, True)])
+def test_a_model_may_reach_the_ceiling_but_not_pass_it(height: float, refused: bool, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The bust stands on a 1 m plinth in a 3.5 m room: 2.5 m of model fits exactly."""
+    output = _check_edited(tmp_path, monkeypatch, capsys, "artifacts/gallery.yaml",
+                           "    units: mm\n    place: {room: gallery, at: [2, -1]",
+                           f"    height: {height}\n    place: {{room: gallery, at: [2, -1]")
+    assert ("taller than room 'gallery'" in output) is refused
+
+
+@pytest.mark.parametrize(("units", "speck"), [("m", False), ("cm", True)])
+def test_a_model_under_five_millimetres_is_a_speck(units: str, speck: bool, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    output = _check_edited(tmp_path, monkeypatch, capsys, "exhibit.yaml", "    model: models/bottle.gltf\n",
+                           f"    model: models/bottle.gltf\n    units: {units}\n")
+    assert ("the model is only" in output) is speck
