@@ -288,9 +288,30 @@ def _map_file(arguments: str) -> str:
     return " ".join(words[index:])
 
 
+_PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
+
+
+def _ply_texture(path: Path) -> str:
+    """The texture a binary PLY names in a 'comment TextureFile' line (RealityCapture, Metashape, MeshLab), when its
+    vertices carry texture coordinates to use it with (as the reader requires); else ''."""
+    with open(path, "rb") as handle:
+        head = handle.read(MAX_PLY_HEADER)
+    end = head.find(b"end_header")
+    if end < 0 or b"format ascii" in head[:end]:
+        return ""
+    texture, properties = "", set()
+    for line in head[:end].decode("latin-1").splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
+            texture = line.split(None, 2)[2].strip()
+        elif len(words) >= 3 and words[0] == "property" and words[1] != "list":
+            properties.add(words[-1])
+    return texture if any({u, v} <= properties for u, v in _PLY_UV) else ""
+
+
 def references(path: Path) -> list[tuple[str, str]]:
     """(what, file name as written) for each file a model loads beside itself: glTF buffers and images, OBJ
-    material libraries. Data URIs and GLB-embedded data are not files and are left out."""
+    material libraries, MTL and PLY textures. Data URIs and GLB-embedded data are not files and are left out."""
     suffix = path.suffix.lower()
     found: list[tuple[str, str]] = []
     if suffix in (".gltf", ".glb"):
@@ -304,6 +325,10 @@ def references(path: Path) -> list[tuple[str, str]]:
         for line in _MTLLIB.findall(path.read_bytes()):
             # Exporters on Windows write backslashes; the reader takes them as folder separators too.
             found.append(("material library", line.decode("utf-8", "replace").replace("\\", "/")))
+    elif suffix == ".ply":
+        texture = _ply_texture(path)
+        if texture:
+            found.append(("texture", texture.replace("\\", "/")))
     elif suffix == ".mtl":
         for line in _MTL_MAP.findall(path.read_bytes()):
             found.append(("texture", _map_file(line.decode("utf-8", "replace")).replace("\\", "/")))

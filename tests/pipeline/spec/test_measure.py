@@ -76,6 +76,16 @@ def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
                                               ("texture", "maps/shine.png")]
 
 
+def test_a_textured_ply_refers_to_its_texture_file(tmp_path: Path) -> None:
+    header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile scan skin.jpg\nelement vertex 1\n"
+              "property float x\nproperty float y\nproperty float z\n{uv}element face 0\n"
+              "property list uchar int vertex_indices\nend_header\n")
+    (tmp_path / "a.ply").write_bytes(header.format(uv="property float s\nproperty float t\n").encode() + bytes(20))
+    assert references(tmp_path / "a.ply") == [("texture", "scan skin.jpg")]
+    (tmp_path / "b.ply").write_bytes(header.format(uv="").encode() + bytes(12))
+    assert references(tmp_path / "b.ply") == []  # no texture coordinates: the reader ignores the texture too
+
+
 @pytest.mark.parametrize(("text", "sizes", "height"), [
     ("H. 49.6 cm", [0.496], 0.496),
     ("30 x 20 x 10 cm", [0.3, 0.2, 0.1], None),
