@@ -286,10 +286,7 @@ def check_model_files(artifact: Artifact, root: Path, path: str, report: _Report
         if file in seen:
             continue
         seen.add(file)
-        try:
-            found = references(file)
-        except (OSError, ValueError, UnicodeError):
-            continue  # unreadable as JSON or text: the compiler words that when it ingests the file
+        found = references(file)
         folder = PurePosixPath(written).parent
         for what, name in found:
             relative = (folder / name).as_posix()

@@ -311,13 +311,22 @@ def _ply_texture(path: Path) -> str:
 
 def references(path: Path) -> list[tuple[str, str]]:
     """(what, file name as written) for each file a model loads beside itself: glTF buffers and images, OBJ
-    material libraries, MTL and PLY textures. Data URIs and GLB-embedded data are not files and are left out."""
+    material libraries, MTL and PLY textures. Data URIs and GLB-embedded data are not files and are left out;
+    a file that cannot be read as its format refers to nothing here (the compiler words what is wrong with it)."""
+    try:
+        return _references(path)
+    except (OSError, ValueError, UnicodeError, struct.error):
+        return []
+
+
+def _references(path: Path) -> list[tuple[str, str]]:
     suffix = path.suffix.lower()
     found: list[tuple[str, str]] = []
     if suffix in (".gltf", ".glb"):
         document = gltf_document(path) or {}
         for kind, what in (("buffers", "buffer"), ("images", "image")):
-            for item in document.get(kind, []):
+            items = document.get(kind, [])
+            for item in items if isinstance(items, list) else []:
                 uri = item.get("uri") if isinstance(item, dict) else None
                 if isinstance(uri, str) and not uri.startswith("data:"):
                     found.append((what, unquote(uri)))

@@ -76,6 +76,18 @@ def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
                                               ("texture", "maps/shine.png")]
 
 
+@pytest.mark.parametrize("document", [
+    {"images": 5, "buffers": {"uri": "a.bin"}}, {"images": [{"uri": 3}, "x", None]}, [1, 2], "text",
+])
+def test_malformed_gltf_refers_to_nothing_and_measures_as_unknown(document: object, tmp_path: Path) -> None:
+    path = tmp_path / "odd.gltf"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert references(path) == []
+    assert measure(path).triangles in (None, 0)
+    (tmp_path / "broken.gltf").write_bytes(b"{not json")
+    assert references(tmp_path / "broken.gltf") == []
+
+
 def test_a_textured_ply_refers_to_its_texture_file(tmp_path: Path) -> None:
     header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile scan skin.jpg\nelement vertex 1\n"
               "property float x\nproperty float y\nproperty float z\n{uv}element face 0\n"
