@@ -197,12 +197,30 @@ def _key_column(line: str) -> int:
     return column
 
 
-def _siblings_indent(lines: list[str], index: int) -> int | None:
-    """The key column of the nearest earlier line of content (comments and blank lines skipped)."""
+def _content_line_before(lines: list[str], index: int) -> str | None:
+    """The nearest earlier line that holds YAML (comments and blank lines skipped)."""
     for earlier in reversed(lines[:index]):
         stripped = earlier.strip()
         if stripped and not stripped.startswith("#"):
-            return _key_column(earlier)
+            return earlier
+    return None
+
+
+def _indentation_problem(lines: list[str], index: int) -> str | None:
+    """Why line `index` does not line up with the line above it, or None when its indentation is plausible."""
+    line = lines[index]
+    above = _content_line_before(lines, index)
+    if above is None or not line.strip():
+        return None
+    indent, above_indent = _indent(line), _indent(above)
+    if above.split(" #")[0].rstrip().endswith(":") and indent > above_indent:
+        return None  # the first line inside the block the line above opens: any deeper indentation is fine
+    if above.lstrip().startswith("- ") and indent == above_indent and not line.lstrip().startswith("-"):
+        return (f"this line is a key at the indentation of the list item above it (line {index}); "
+                "a list and a mapping cannot share one level")
+    siblings = _key_column(above)
+    if _key_column(line) != siblings:
+        return f"this line is indented {indent} spaces, its siblings {siblings}; keys of one mapping must line up"
     return None
 
 
@@ -211,7 +229,7 @@ _UNCLOSED = {"']'": "[", "'}'": "{"}
 
 def plain_syntax_error(text: str, error: yaml.MarkedYAMLError) -> str:
     """What a YAML syntax error means, in a designer's words where the cause is a common one (indentation, tabs,
-    an unclosed bracket); otherwise the parser's own words."""
+    a colon inside a value, a character that needs quotes, an unclosed bracket or quote); otherwise the parser's."""
     mark = error.problem_mark or error.context_mark
     problem = error.problem or "syntax error"
     lines = text.splitlines()
@@ -221,14 +239,21 @@ def plain_syntax_error(text: str, error: yaml.MarkedYAMLError) -> str:
         return "YAML does not allow tabs; indent with spaces"
     if 0 <= row < len(lines) and ("block end" in problem or "mapping values are not allowed" in problem
                                   or "expected key" in problem or "block mapping start" in problem):
-        # The parser reports the first line that no longer fits; compare it with the line above it.
-        for index in (row, row - 1) if "mapping values" in problem else (row,):
-            line = lines[index]
-            siblings = _siblings_indent(lines, index)
-            if siblings is not None and line.strip() and _key_column(line) != siblings:
-                which = "this line" if index == row else f"line {index + 1}"
-                return (f"{which} is indented {_indent(line)} spaces, its siblings {siblings}; "
-                        "keys of one mapping must line up")
+        # The parser reports the first line that no longer fits. "mapping values" points at the colon, which may be
+        # a plain value continued from a mis-indented line above.
+        rows = (row, row - 1) if "mapping values" in problem and row > 0 else (row,)
+        for index in rows:
+            found = _indentation_problem(lines, index)
+            if found is not None:
+                return found if index == row else found.replace("this line", f"line {index + 1}", 1)
+        if "mapping values" in problem and ": " in here.split(": ", 1)[-1]:
+            return "the value holds ': ' (a colon and a space), which YAML reads as a new key; put the value in quotes"
+    if "cannot start any token" in problem:
+        character = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return f"a value cannot start with '{character}' in YAML; put the value in quotes"
+    if "quoted scalar" in (error.context or "") and error.context_mark is not None:
+        opened = error.context_mark
+        return f"the quote opened at line {opened.line + 1} column {opened.column + 1} is never closed"
     for closing, opening in _UNCLOSED.items():
         if f"or {closing}" in problem and error.context_mark is not None:
             opened = error.context_mark
