@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,8 +50,13 @@ def placed_models(exhibit: Exhibit) -> list[dict[str, Any]]:
     return rows
 
 
-def _problem_json(problem: Problem) -> dict[str, Any]:
-    return dataclasses.asdict(problem)
+def _problem_json(problem: Problem, exhibit: Exhibit | None = None) -> dict[str, Any]:
+    """A problem as JSON; with the exhibit, also the id of the artifact it is about (for showing it on the object)."""
+    fields = dataclasses.asdict(problem)
+    index = re.match(r"^artifacts\[(\d+)\]", problem.path)
+    if exhibit is not None and index and int(index.group(1)) < len(exhibit.artifacts):
+        fields["artifact"] = exhibit.artifacts[int(index.group(1))].id
+    return fields
 
 
 def check(spec_path: Path, strict: bool, out: TextIO, as_json: bool = False,
@@ -78,7 +84,7 @@ def check(spec_path: Path, strict: bool, out: TextIO, as_json: bool = False,
     notes = image_notes(exhibit, loaded.root, texture_limits(), fitted_size)
     if as_json:
         json.dump({"ok": True, "file": display_path(loaded.spec_file), "errors": 0, "warnings": len(loaded.warnings),
-                   "problems": [_problem_json(p) for p in loaded.warnings], "notes": notes, "models": models}, out,
+                   "problems": [_problem_json(p, exhibit) for p in loaded.warnings], "notes": notes, "models": models}, out,
                   ensure_ascii=False)
         out.write("\n")
         return 0

@@ -127,3 +127,14 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys: pytest.C
     assert "already exists and is not empty" in capsys.readouterr().err
     assert (tmp_path / "show" / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert sorted(p.name for p in (tmp_path / "show").iterdir()) == ["notes.txt"]
+
+
+def test_check_json_names_the_artifact_a_warning_is_about(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    copy_case(FIXTURES / "first-day-17-object-by-the-door", tmp_path / "door")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "door", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [(p["artifact"], p["path"], p["severity"]) for p in result["problems"]] == [
+        ("car", "artifacts[2].place", "warning")]
+    assert result["notes"] == []
