@@ -1,0 +1,341 @@
+"""Write one layout value back into the exhibit's YAML (the only ruamel.yaml importer): comments, order and style kept."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from pipeline.errors import VitrinaError
+from pipeline.spec.loader import SPEC_NAME, find_spec_file
+
+Target = Literal["artifact", "room"]
+
+# What the editor may change, and the bounds a value must keep. Positions are metres from a room's centre, and no
+# room is wider than 200 m (model.Room.size), so nothing sensible lies beyond 100 m.
+MAX_OFFSET = 100.0
+EDITABLE: dict[tuple[str, str], str] = {
+    ("artifact", "place.at"): "position",
+    ("artifact", "place.rotate"): "angle",
+    ("artifact", "place.height"): "height",
+    ("artifact", "place.plinth.height"): "plinth",
+    ("room", "start.at"): "position",
+    ("room", "start.facing"): "angle",
+}
+HEIGHT_RANGE = (0.0, 50.0)  # model.Place.height
+PLINTH_RANGE = (0.05, 3.0)  # model.Plinth.height and model.Vitrine.plinth_height
+# The YAML indentation styles tried, most common first: the one that reproduces the file exactly is used to write it.
+INDENT_STYLES = ((4, 2), (2, 0), (2, 2), (4, 4), (3, 1))
+
+
+class EditError(VitrinaError):
+    """A layout change was refused: an unknown target or key, a value out of range, or a file that cannot be edited."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One layout value to write: `key` (e.g. place.at) of the artifact or room with this id."""
+
+    target: Target
+    id: str
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an edit did: the file (relative to the exhibit folder), the value before and after, lines changed."""
+
+    file: str
+    line: int
+    before: Any
+    after: Any
+    changed_lines: int
+
+
+def parse_change(data: Any) -> Change:
+    """A Change from untrusted JSON ({target, id, key, value}), with every field checked."""
+    if not isinstance(data, dict) or set(data) != {"target", "id", "key", "value"}:
+        raise EditError("a change is {target, id, key, value}")
+    target, ident, key = data["target"], data["id"], data["key"]
+    if not all(isinstance(part, str) for part in (target, ident, key)):
+        raise EditError("target, id and key are strings")
+    kind = EDITABLE.get((target, key))
+    if kind is None:
+        raise EditError(f"{target} {key} cannot be edited here")
+    if not ident or len(ident) > 200:
+        raise EditError("the id is empty or too long")
+    return Change(target, ident, key, _checked_value(kind, key, data["value"]))
+
+
+def _number(value: Any, what: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EditError(f"{what} must be a number")
+    if not low <= value <= high:
+        raise EditError(f"{what} must be between {low:g} and {high:g}, got {value:g}")
+    return float(value)
+
+
+def _checked_value(kind: str, key: str, value: Any) -> Any:
+    if kind == "position":
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise EditError(f"{key} is [x, z]")
+            return [_number(v, key, -MAX_OFFSET, MAX_OFFSET) for v in value]
+        return _number(value, key, -MAX_OFFSET, MAX_OFFSET)  # an offset along a wall
+    if kind == "angle":
+        return _number(value, key, -360.0, 360.0)
+    if kind == "height":
+        return _number(value, key, *HEIGHT_RANGE)
+    return _number(value, key, *PLINTH_RANGE)
+
+
+def tidy(value: float, places: int) -> int | float:
+    """Round for a readable YAML line: whole numbers are written without ".0"."""
+    rounded = round(value, places)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+class ExhibitFiles:
+    """The YAML files of one exhibit (the main file and its includes), edited in place and never outside the folder."""
+
+    def __init__(self, spec: Path) -> None:
+        spec_file = find_spec_file(spec)
+        self.root = spec_file.parent.resolve()
+        self.spec_file = spec_file.resolve()
+        if not self.inside(self.spec_file):
+            raise EditError(f"{SPEC_NAME} leads outside the exhibit folder")
+
+    def files(self) -> list[Path]:
+        """The main file, then the included files in the loader's order; includes leaving the folder are skipped."""
+        files = [self.spec_file]
+        main = self._load(self.spec_file)[0]
+        patterns = main.get("include") if isinstance(main, dict) else None
+        for pattern in patterns if isinstance(patterns, list) else []:
+            parts = PurePosixPath(str(pattern)).parts
+            if not isinstance(pattern, str) or pattern.startswith(("/", "\\")) or ".." in parts or not parts:
+                continue
+            for match in sorted(p for p in self.root.glob(pattern) if p.is_file()):
+                resolved = match.resolve()
+                if self.inside(resolved) and resolved not in files:
+                    files.append(resolved)
+        return files
+
+    def inside(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self.root) and path.suffix in (".yaml", ".yml")
+
+    def find(self, target: Target, ident: str) -> tuple[Path, CommentedMap]:
+        """The file and the mapping that declare the artifact or room with this id."""
+        section = "artifacts" if target == "artifact" else "rooms"
+        for path in self.files():
+            data = self._load(path)[0]
+            entries = data.get(section) if isinstance(data, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, CommentedMap) and entry.get("id") == ident:
+                    return path, entry
+        raise EditError(f"no {target} with id {ident!r} in {SPEC_NAME} or its includes")
+
+    def layout(self) -> dict[str, Any]:
+        """Where each artifact and room is declared and its editable values, for the editor in the page."""
+        artifacts: dict[str, Any] = {}
+        rooms: dict[str, Any] = {}
+        for path in self.files():
+            data = self._load(path)[0]
+            if not isinstance(data, dict):
+                continue
+            shown = path.relative_to(self.root).as_posix()
+            for entry in _entries(data, "artifacts"):
+                place = entry.get("place")
+                if not isinstance(place, dict):
+                    continue
+                plinth = place.get("vitrine") or place.get("plinth")
+                artifacts[str(entry["id"])] = {
+                    "file": shown, "line": entry.lc.line + 1, "room": place.get("room"), "wall": place.get("wall"),
+                    "at": _plain(place.get("at")), "height": _plain(place.get("height")),
+                    "rotate": _plain(place.get("rotate", 0)),
+                    "plinth": _plain(plinth.get("plinth_height", plinth.get("height")))
+                    if isinstance(plinth, dict) else (0.9 if plinth is True else None),
+                }
+            for entry in _entries(data, "rooms"):
+                start = entry.get("start")
+                rooms[str(entry["id"])] = {
+                    "file": shown, "line": entry.lc.line + 1,
+                    "start": _plain(start) if isinstance(start, dict) else None,
+                }
+        return {"artifacts": artifacts, "rooms": rooms}
+
+    def apply(self, change: Change) -> Written:
+        """Write the change into the file that declares its target; refuse what does not fit the entry."""
+        path, _ = self.find(change.target, change.id)
+        data, text = self._load(path)
+        style = self._style(data, text)
+        entry = next(e for e in _entries(data, "artifacts" if change.target == "artifact" else "rooms")
+                     if e.get("id") == change.id)
+        line = entry.lc.line + 1
+        before = current_value(entry, change.key)
+        _apply_to_entry(entry, change)
+        after = current_value(entry, change.key)
+        new_text = self._dump(data, style)
+        shown = path.relative_to(self.root).as_posix()
+        if new_text == text:
+            return Written(shown, line, before, after, 0)
+        _write_atomically(path, new_text)
+        old_lines, new_lines = text.splitlines(), new_text.splitlines()
+        changed = sum(1 for old, new in zip(old_lines, new_lines, strict=False) if old != new)
+        return Written(shown, line, before, after, changed + abs(len(old_lines) - len(new_lines)))
+
+    @staticmethod
+    def _yaml(style: tuple[int, int]) -> YAML:
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True
+        yaml.width = 4096  # never re-wrap a long line the designer wrote on one line
+        yaml.indent(mapping=2, sequence=style[0], offset=style[1])
+        return yaml
+
+    def _load(self, path: Path) -> tuple[Any, str]:
+        if not self.inside(path):
+            raise EditError(f"{path.name} is outside the exhibit folder")
+        try:
+            text = path.read_text(encoding="utf-8")
+            return self._yaml(INDENT_STYLES[0]).load(text), text
+        except (OSError, UnicodeDecodeError) as error:
+            raise EditError(f"cannot read {path.name}: {error}") from None
+        except YAMLError as error:
+            raise EditError(f"{path.name} is not valid YAML; fix it first ({error.__class__.__name__})") from None
+
+    def _style(self, data: Any, text: str) -> tuple[int, int]:
+        """The first indentation style that writes the file back byte for byte."""
+        for style in INDENT_STYLES:
+            if self._dump(data, style) == text:
+                return style
+        return INDENT_STYLES[0]  # written as ruamel would: still comments and order, maybe new indentation
+
+    def _dump(self, data: Any, style: tuple[int, int]) -> str:
+        out = io.StringIO()
+        self._yaml(style).dump(data, out)
+        return out.getvalue()
+
+
+def _entries(data: Any, section: str) -> Iterator[CommentedMap]:
+    entries = data.get(section) if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, CommentedMap) and isinstance(entry.get("id"), str):
+            yield entry
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's commented containers and scalars as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return float(value) if isinstance(value, float) else int(value)
+    return str(value)
+
+
+def current_value(entry: CommentedMap, key: str) -> Any:
+    """The value at a dotted key of an artifact or room entry as plain JSON (None when absent)."""
+    node: Any = entry
+    if key == "place.plinth.height" and isinstance(entry.get("place"), dict) and entry["place"].get("vitrine"):
+        key = "place.vitrine.plinth_height"
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return _plain(node)
+
+
+def _flow_map(**values: Any) -> CommentedMap:
+    mapping = CommentedMap(values)
+    mapping.fa.set_flow_style()
+    return mapping
+
+
+def _flow_seq(values: Sequence[Any]) -> CommentedSeq:
+    seq = CommentedSeq(values)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _set_pair(container: CommentedMap, key: str, pair: list[float]) -> None:
+    """Write [x, z] into an existing sequence item by item, so its flow style and comments stay."""
+    tidied = [tidy(v, 3) for v in pair]
+    current = container.get(key)
+    if isinstance(current, CommentedSeq) and len(current) == 2:
+        current[0], current[1] = tidied
+    else:
+        container[key] = _flow_seq(tidied)
+
+
+def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
+    """Change the entry in memory, refusing a key that does not fit how it is placed."""
+    if change.target == "room":
+        start = entry.get("start")
+        if not isinstance(start, CommentedMap):
+            start = _flow_map(at=_flow_seq([0, 0]), facing=0)
+            entry["start"] = start
+        if change.key == "start.at":
+            if not isinstance(change.value, list):
+                raise EditError("a room's start.at is [x, z]")
+            _set_pair(start, "at", change.value)
+            return
+        start["facing"] = tidy(change.value % 360, 1)
+        return
+    place = entry.get("place")
+    if not isinstance(place, CommentedMap):
+        raise EditError(f"artifact {change.id!r} has no place: mapping to edit")
+    on_wall = place.get("wall") is not None
+    if change.key == "place.at":
+        if on_wall:
+            if isinstance(change.value, list):
+                raise EditError(f"{change.id!r} hangs on a wall: place.at is one offset along it")
+            place["at"] = tidy(change.value, 3)
+        else:
+            if not isinstance(change.value, list):
+                raise EditError(f"{change.id!r} stands on the floor: place.at is [x, z]")
+            _set_pair(place, "at", change.value)
+        return
+    if change.key == "place.height":
+        if not on_wall:
+            raise EditError(f"{change.id!r} stands on the floor: raise its plinth instead of place.height")
+        place["height"] = tidy(change.value, 3)
+        return
+    if on_wall:
+        raise EditError(f"{change.id!r} hangs on a wall: it has no {change.key.split('.')[-1]}")
+    if change.key == "place.rotate":
+        place["rotate"] = tidy(change.value, 1)
+        return
+    # place.plinth.height: the pedestal of a vitrine if there is one, else the plinth (created when absent).
+    vitrine = place.get("vitrine")
+    if vitrine is not None:
+        if not isinstance(vitrine, CommentedMap):
+            vitrine = place["vitrine"] = _flow_map()
+        vitrine["plinth_height"] = tidy(change.value, 3)
+        return
+    plinth = place.get("plinth")
+    if not isinstance(plinth, CommentedMap):
+        plinth = place["plinth"] = _flow_map()
+    plinth["height"] = tidy(change.value, 3)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace the file in one step, so the watcher never builds half a file; its permissions are kept."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
