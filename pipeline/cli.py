@@ -36,8 +36,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def builder(out_dir: Path) -> object:
         return build(spec, out_dir, options)
 
+    editor = None
+    if args.edit:
+        from pipeline.spec.edit import LayoutEditor
+
+        editor = LayoutEditor(spec)
+        if not args.no_tours:
+            print("the layout editor is on, so live tours are off (run without --edit to try them)", file=sys.stderr)
+    tls, host, public_hosts = None, args.host, []
+    if args.lan:
+        from pipeline import lan
+
+        public_hosts = lan.lan_addresses()
+        host = args.host if args.host != "127.0.0.1" else "0.0.0.0"
+        tls, ca_file = lan.server_tls(lan.config_dir(), [*public_hosts, "127.0.0.1"])
+        print(f"HTTPS with the local CA {ca_file}: trust it once on each device (docs/lan-preview.md)",
+              file=sys.stderr)
+
     tours = None
-    if not args.no_tours:
+    if not args.no_tours and not args.edit:
         try:
             import secrets
 
@@ -51,9 +68,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             async def tours(site_dir: Path, host: str, port: int, **kwargs: object) -> None:
                 await serve_tours(site_dir, host, port, secret=secret, links_log=sys.stderr, **kwargs)  # type: ignore[arg-type]
 
+    def show_qr(url: str) -> None:
+        if args.lan:
+            from viewer.tours.tokens import print_terminal_qr
+
+            print_terminal_qr(url, sys.stderr)
+
     watched = spec if spec.is_dir() else spec.parent
-    return preview.run(builder, watched, host=args.host, port=args.port, out=Path(args.out) if args.out else None,
-                       watch=not args.no_watch, tours=tours)
+    return preview.run(builder, watched, host=host, port=args.port, out=Path(args.out) if args.out else None,
+                       watch=not args.no_watch, tours=tours, editor=editor, tls=tls, public_hosts=public_hosts,
+                       ready=show_qr)
 
 
 def cmd_tour_server(args: argparse.Namespace) -> int:
@@ -115,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default=None, help="output folder (default: a temporary folder)")
     p.add_argument("--no-watch", action="store_true", help="build once and serve, without watching")
     p.add_argument("--no-tours", action="store_true", help="do not run the live tour server")
+    p.add_argument("--edit", action="store_true",
+                   help="place artifacts by hand in the page; each change is written back into the YAML")
+    p.add_argument("--lan", action="store_true",
+                   help="serve HTTPS on the LAN for a headset or phone (prints the links and a QR code)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("tour-server", help="serve live guided tours for the exhibits built into a site")

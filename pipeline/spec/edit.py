@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from pipeline.errors import VitrinaError
+from pipeline.errors import SpecError, VitrinaError
 from pipeline.spec.loader import SPEC_NAME, find_spec_file
 
 Target = Literal["artifact", "room"]
@@ -172,6 +173,17 @@ class ExhibitFiles:
                     "start": _plain(start) if isinstance(start, dict) else None,
                 }
         return {"artifacts": artifacts, "rooms": rooms}
+
+    def ids_in_order(self, section: str) -> list[str]:
+        """The ids of every item of `rooms` or `artifacts` in the loader's merge order, so "artifacts[3]" is found."""
+        ids: list[str] = []
+        for path in self.files():
+            data = self._load(path)[0]
+            items = data.get(section) if isinstance(data, dict) else None
+            for item in items if isinstance(items, list) else []:
+                ident = item.get("id") if isinstance(item, dict) else None
+                ids.append(ident if isinstance(ident, str) else "")
+        return ids
 
     def apply(self, change: Change) -> Written:
         """Write the change into the file that declares its target; refuse what does not fit the entry."""
@@ -339,3 +351,43 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+_INDEXED = re.compile(r"^(artifacts|rooms)\[(\d+)\]")
+
+
+class LayoutEditor:
+    """What `vitrina serve --edit` writes through: the layout with `check`'s warnings per artifact and room."""
+
+    def __init__(self, spec: Path) -> None:
+        self.spec = spec
+        self.files = ExhibitFiles(spec)
+
+    def layout(self) -> dict[str, Any]:
+        return {**self.files.layout(), "problems": self.problems()}
+
+    def apply(self, data: Any) -> dict[str, Any]:
+        written = self.files.apply(parse_change(data))
+        return {"file": written.file, "line": written.line, "before": written.before, "after": written.after,
+                "changed_lines": written.changed_lines, "problems": self.problems()}
+
+    def problems(self) -> dict[str, list[dict[str, str]]]:
+        """`check`'s problems keyed "artifact:<id>" or "room:<id>", so the page can show them on the object."""
+        from pipeline.spec.loader import load
+
+        try:
+            found = list(load(self.spec).warnings)
+        except SpecError as error:
+            found = list(error.problems)
+        ids = {"artifacts": self.files.ids_in_order("artifacts"), "rooms": self.files.ids_in_order("rooms")}
+        keyed: dict[str, list[dict[str, str]]] = {}
+        for problem in found:
+            match = _INDEXED.match(problem.path)
+            if not match:
+                continue
+            section, index = match.group(1), int(match.group(2))
+            if index < len(ids[section]) and ids[section][index]:
+                key = f"{section.removesuffix('s')}:{ids[section][index]}"
+                keyed.setdefault(key, []).append({"severity": problem.severity, "message": problem.message,
+                                                  "where": f"{problem.file}:{problem.line}"})
+        return keyed
