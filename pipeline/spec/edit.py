@@ -32,6 +32,7 @@ EDITABLE: dict[tuple[str, str], str] = {
     ("room", "start.at"): "position",
     ("room", "start.facing"): "angle",
 }
+REQUIRED_KEYS = {"place.at"}  # the others may be removed (value null), which restores their default
 HEIGHT_RANGE = (0.0, 50.0)  # model.Place.height
 PLINTH_RANGE = (0.05, 3.0)  # model.Plinth.height and model.Vitrine.plinth_height
 # The YAML indentation styles tried, most common first: the one that reproduces the file exactly is used to write it.
@@ -75,6 +76,11 @@ def parse_change(data: Any) -> Change:
         raise EditError(f"{target} {key} cannot be edited here")
     if not ident or len(ident) > 200:
         raise EditError("the id is empty or too long")
+    if data["value"] is None:
+        # Undo of a change that added the key: remove it again, so the file is as it was and the default applies.
+        if key in REQUIRED_KEYS:
+            raise EditError(f"{key} cannot be removed")
+        return Change(target, ident, key, None)
     return Change(target, ident, key, _checked_value(kind, key, data["value"]))
 
 
@@ -158,13 +164,15 @@ class ExhibitFiles:
                 place = entry.get("place")
                 if not isinstance(place, dict):
                     continue
-                plinth = place.get("vitrine") or place.get("plinth")
+                stand = place.get("vitrine") or place.get("plinth")
+                height_key = "plinth_height" if place.get("vitrine") else "height"
                 artifacts[str(entry["id"])] = {
                     "file": shown, "line": entry.lc.line + 1, "room": place.get("room"), "wall": place.get("wall"),
                     "at": _plain(place.get("at")), "height": _plain(place.get("height")),
-                    "rotate": _plain(place.get("rotate", 0)),
-                    "plinth": _plain(plinth.get("plinth_height", plinth.get("height")))
-                    if isinstance(plinth, dict) else (0.9 if plinth is True else None),
+                    "rotate": _plain(place.get("rotate")),
+                    # A stand without its height has the default (model.Plinth.height, model.Vitrine.plinth_height).
+                    "plinth": _plain(stand.get(height_key, 0.9)) if isinstance(stand, dict)
+                    else (0.9 if stand is True else None),
                 }
             for entry in _entries(data, "rooms"):
                 start = entry.get("start")
@@ -292,16 +300,7 @@ def _set_pair(container: CommentedMap, key: str, pair: list[float]) -> None:
 def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
     """Change the entry in memory, refusing a key that does not fit how it is placed."""
     if change.target == "room":
-        start = entry.get("start")
-        if not isinstance(start, CommentedMap):
-            start = _flow_map(at=_flow_seq([0, 0]), facing=0)
-            entry["start"] = start
-        if change.key == "start.at":
-            if not isinstance(change.value, list):
-                raise EditError("a room's start.at is [x, z]")
-            _set_pair(start, "at", change.value)
-            return
-        start["facing"] = tidy(change.value % 360, 1)
+        _apply_to_room(entry, change)
         return
     place = entry.get("place")
     if not isinstance(place, CommentedMap):
@@ -320,24 +319,53 @@ def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
     if change.key == "place.height":
         if not on_wall:
             raise EditError(f"{change.id!r} stands on the floor: raise its plinth instead of place.height")
-        place["height"] = tidy(change.value, 3)
+        _set_or_remove(place, "height", change.value, 3)
         return
     if on_wall:
         raise EditError(f"{change.id!r} hangs on a wall: it has no {change.key.split('.')[-1]}")
     if change.key == "place.rotate":
-        place["rotate"] = tidy(change.value, 1)
+        _set_or_remove(place, "rotate", change.value, 1)
         return
     # place.plinth.height: the pedestal of a vitrine if there is one, else the plinth (created when absent).
     vitrine = place.get("vitrine")
     if vitrine is not None:
         if not isinstance(vitrine, CommentedMap):
             vitrine = place["vitrine"] = _flow_map()
-        vitrine["plinth_height"] = tidy(change.value, 3)
+        _set_or_remove(vitrine, "plinth_height", change.value, 3)
+        return
+    if change.value is None:
+        place.pop("plinth", None)  # undoing the change that gave the artifact its plinth
         return
     plinth = place.get("plinth")
     if not isinstance(plinth, CommentedMap):
         plinth = place["plinth"] = _flow_map()
     plinth["height"] = tidy(change.value, 3)
+
+
+def _apply_to_room(entry: CommentedMap, change: Change) -> None:
+    start = entry.get("start")
+    if change.value is None:
+        if isinstance(start, CommentedMap):
+            start.pop(change.key.split(".")[1], None)
+            if not start:
+                entry.pop("start")
+        return
+    if not isinstance(start, CommentedMap):
+        start = _flow_map(at=_flow_seq([0, 0]), facing=0)
+        entry["start"] = start
+    if change.key == "start.at":
+        if not isinstance(change.value, list):
+            raise EditError("a room's start.at is [x, z]")
+        _set_pair(start, "at", change.value)
+    else:
+        start["facing"] = tidy(change.value % 360, 1)
+
+
+def _set_or_remove(mapping: CommentedMap, key: str, value: float | None, places: int) -> None:
+    if value is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = tidy(value, places)
 
 
 def _write_atomically(path: Path, text: str) -> None:

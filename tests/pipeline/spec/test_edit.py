@@ -100,6 +100,31 @@ def test_missing_keys_are_added_in_the_entry_s_own_flow_style(tmp_path: Path) ->
     assert load_exhibit(folder).exhibit.rooms[0].start is not None
 
 
+def test_undoing_an_added_key_removes_it_and_the_file_is_as_before(tmp_path: Path) -> None:
+    folder = tmp_path / "minimal"
+    shutil.copytree(REPO / "exhibits" / "minimal", folder, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    spec = folder / "exhibit.yaml"
+    original = spec.read_text()
+    assert ExhibitFiles(folder).layout()["artifacts"]["vase"]["rotate"] is None
+    _edit(folder, "artifact", "vase", "place.rotate", 15)
+    _edit(folder, "artifact", "vase", "place.rotate", None)
+    assert spec.read_text() == original
+    spec.write_text(original.replace(", plinth: {height: 0.9}", ""))
+    without_plinth = spec.read_text()
+    _edit(folder, "artifact", "vase", "place.plinth.height", 0.95)
+    assert "at: [0.5, -0.5], plinth: {height: 0.95}}" in spec.read_text()
+    _edit(folder, "artifact", "vase", "place.plinth.height", None)
+    assert spec.read_text() == without_plinth
+    spec.write_text(original.replace("    start: {at: [0, 2], facing: 0}\n", ""))
+    without_start = spec.read_text()
+    _edit(folder, "room", "room", "start.at", [1, 1])
+    _edit(folder, "room", "room", "start.at", None)
+    _edit(folder, "room", "room", "start.facing", None)
+    assert spec.read_text() == without_start
+    with pytest.raises(EditError, match="place.at cannot be removed"):
+        parse_change({"target": "artifact", "id": "vase", "key": "place.at", "value": None})
+
+
 @pytest.mark.parametrize("change, message", [
     ({"target": "artifact", "id": "bell", "key": "place.room", "value": "gallery"}, "cannot be edited"),
     ({"target": "artifact", "id": "bell", "key": "model", "value": "x.glb"}, "cannot be edited"),
@@ -160,7 +185,7 @@ def test_layout_lists_where_each_entry_is_declared(bronze: Path) -> None:
     layout = ExhibitFiles(bronze).layout()
     assert layout["artifacts"]["landscape"] == {
         "file": "artifacts/hall.yaml", "line": 132, "room": "hall", "wall": "north", "at": -1.5, "height": 1.7,
-        "rotate": 0, "plinth": None}
+        "rotate": None, "plinth": None}
     assert layout["artifacts"]["gu"]["plinth"] == 0.9
     assert layout["rooms"]["hall"]["file"] == "exhibit.yaml"
 

@@ -573,6 +573,18 @@ async function main() {
   if (hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
   const params = new URLSearchParams(location.search);
   if (params.has('tour') || params.has('join') || hash.has('guide') || hash.has('join')) mountTourUI();
+  // `vitrina serve` only (its pages carry these markers; a built site never does): tools for the designer.
+  const designerTools = { camera, canvas, controls, roomScenes, pick, rayFromScreen, world };
+  if (window.__vitrinaEdit) mountOptional('./editor.js', designerTools);
+  if (window.__vitrinaPreview) mountOptional('./pointpicker.js', designerTools);
+}
+
+async function mountOptional(module, tools) {
+  try {
+    await (await import(module)).mount(viewer, tools);
+  } catch (error) {
+    viewer.errors.push(`${module}: ${error}`);
+  }
 }
 
 function probeGPU() {

@@ -1,0 +1,80 @@
+"""`vitrina serve --edit` in a browser: a drag writes one YAML line with comments kept; keys rotate; undo restores."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.preview import serving
+from tests.browser.conftest import watched_minimal
+
+pytestmark = pytest.mark.browser
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def _act_and_wait_for_reload(page: Any, action: Any, timeout: int = 60000) -> None:
+    """Run an action that saves; wait until the rebuild has reloaded the page and the editor is back."""
+    page.evaluate("window.__beforeSave = true")
+    action()
+    page.wait_for_function("!window.__beforeSave && window.__viewer && window.__viewer.editor"
+                           " && window.__viewer.editor.ready && window.__viewer.ready", timeout=timeout)
+
+
+def test_drag_writes_one_line_keys_rotate_and_undo_restores_the_file(browser: Any, tmp_path: Path) -> None:
+    spec, preview = watched_minimal(tmp_path, edit_token="test-token")
+    yaml_file = spec / "exhibit.yaml"
+    original = yaml_file.read_text(encoding="utf-8")
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        with serving(preview.site) as base:
+            page = context.new_page()
+            page.goto(f"{base}/minimal/index.html")
+            page.wait_for_function("window.__viewer.ready && window.__viewer.editor && window.__viewer.editor.ready",
+                                   timeout=30000)
+            assert page.locator("#vitrina-editor").is_visible()
+            vase = page.evaluate("window.__viewer.project('vase')")
+            assert vase["visible"]
+
+            def drag() -> None:
+                page.mouse.move(vase["x"], vase["y"])
+                page.mouse.down()
+                for step in range(1, 11):
+                    page.mouse.move(vase["x"] + 9 * step, vase["y"] + 2 * step)
+                page.mouse.up()
+
+            _act_and_wait_for_reload(page, drag)
+            dragged = yaml_file.read_text(encoding="utf-8")
+            changed = _changed_lines(original, dragged)
+            assert len(changed) == 2, changed
+            assert changed[0] == "-    place: {room: room, at: [0.5, -0.5], plinth: {height: 0.9}}"
+            assert changed[1].startswith("+    place: {room: room, at: [") and \
+                changed[1].endswith("], plinth: {height: 0.9}}") and changed[1] != "+" + changed[0][1:]
+            x = float(changed[1].split("at: [")[1].split(",")[0])
+            assert x > 0.5 and round(x / 0.25, 6).is_integer(), f"moved east, snapped to the 25 cm grid: {x}"
+            for comment in ("# yaml-language-server: $schema=../../docs/exhibit.schema.json",
+                            "# The smallest useful exhibit: one room, one text panel and one model"):
+                assert comment in dragged
+            assert page.evaluate("window.__viewer.editor.selected") == "artifact:vase", "the selection survives"
+
+            page.focus("#vitrina-editor-pad")
+            _act_and_wait_for_reload(page, lambda: page.keyboard.press("BracketRight"))
+            rotated = yaml_file.read_text(encoding="utf-8")
+            assert _changed_lines(dragged, rotated)[1].endswith("plinth: {height: 0.9}, rotate: 15}")
+
+            _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
+            assert yaml_file.read_text(encoding="utf-8") == dragged, "undo removes the rotate it added"
+            _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
+            assert yaml_file.read_text(encoding="utf-8") == original, "undo restores the file byte for byte"
+            _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+Shift+z"))
+            assert yaml_file.read_text(encoding="utf-8") == dragged, "redo moves it again"
+            assert page.evaluate("window.__viewer.errors") == []
+    finally:
+        context.close()
+        preview.stop()
