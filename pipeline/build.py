@@ -46,12 +46,14 @@ class BuildOptions:
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
+    link_report: bool = False  # link the build report from the exhibit page (it is private by default)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
-                   texture_format=args.texture_format, quiet=args.quiet)
+                   texture_format=args.texture_format, quiet=args.quiet,
+                   link_report=getattr(args, "link_report", False))
 
     @property
     def worker_count(self) -> int:
@@ -431,7 +433,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("site"):
         from pipeline.site import write_site
 
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
+        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], link_report=options.link_report)
         # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
@@ -734,6 +736,6 @@ def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:
     language = exhibit.default_language
     plans = [{"room": room, "svg": floor_plan_svg(room, data["artifacts"], language)} for room in data["rooms"]]
     html = render_page("report.html", root="../", page_lang=language, report=report.to_dict(), plans=plans,
-                       manifest=data, text=report.to_text(), size=human_bytes)
+                       manifest=data, text=report.to_text(published=True), size=human_bytes)
     (folder / "report.html").write_text(html, encoding="utf-8")
 

@@ -31,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.build import BuildOptions, build
 
     spec = Path(args.spec)
-    options = BuildOptions(quiet=True)
+    options = BuildOptions(quiet=True, link_report=True)  # the designer's own preview shows the report
 
     def builder(out_dir: Path) -> object:
         return build(spec, out_dir, options)
@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draco", action="store_true", help="Draco geometry instead of meshopt (slower to decode)")
     p.add_argument("--texture-format", choices=["keep", "webp", "ktx2"], default="keep")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--link-report", action="store_true",
+                   help="link the build report from the exhibit page (by default it is not shown to visitors)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("serve", help="build, serve on 127.0.0.1, watch and live-reload (with live tours)")

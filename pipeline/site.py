@@ -193,8 +193,10 @@ def _languages(manifest: Mapping[str, Any]) -> list[str]:
     return [default, *[code for code in languages if code != default]]
 
 
-def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
+def write_site(out_root: Path, manifests: list[dict], link_report: bool = False) -> list[Path]:
     """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
+
+    The build report is for the museum's staff: visitor pages link to it only with `link_report`.
 
     Every URL in the pages is relative, so the site can be served from any path. Nothing here knows about
     `vitrina serve`: its live-reload script is added by pipeline.preview while serving, never written to disk.
@@ -236,7 +238,8 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         }
         # The build writes report.html beside report.json after the pages, so the link follows the manifest.
         report_json = manifest.get("report")
-        report_page = report_json.removesuffix(".json") + ".html" if isinstance(report_json, str) else None
+        report_page = report_json.removesuffix(".json") + ".html" \
+            if isinstance(report_json, str) and link_report else None
         write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page, **common))
         for artifact in manifest.get("artifacts", []):
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
