@@ -43,12 +43,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         editor = LayoutEditor(spec)
         if not args.no_tours:
             print("the layout editor is on, so live tours are off (run without --edit to try them)", file=sys.stderr)
-    tls, host, public_hosts = None, args.host, []
+    tls, host, public_hosts = None, args.host or "127.0.0.1", []
     if args.lan:
         from pipeline import lan
 
-        public_hosts = lan.lan_addresses()
-        host = args.host if args.host != "127.0.0.1" else "0.0.0.0"
+        host = args.host or "0.0.0.0"
+        public_hosts = lan.lan_addresses() if host in ("0.0.0.0", "::") else [host]
         tls, ca_file = lan.server_tls(lan.config_dir(), [*public_hosts, "127.0.0.1"])
         print(f"HTTPS with the local CA {ca_file}: trust it once on each device (docs/lan-preview.md)",
               file=sys.stderr)
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="build, serve on 127.0.0.1, watch and live-reload (with live tours)")
     p.add_argument("spec", help="exhibit folder or exhibit.yaml")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; with --lan every address)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("-o", "--out", default=None, help="output folder (default: a temporary folder)")
     p.add_argument("--no-watch", action="store_true", help="build once and serve, without watching")

@@ -510,7 +510,7 @@ def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int =
     def announce(bound_port: int) -> None:
         if gate is not None:
             gate.hosts |= answered_hosts(host, bound_port, public_hosts)
-        shown = list(public_hosts) or [host]
+        shown = list(public_hosts) or ["127.0.0.1" if host in ("0.0.0.0", "::") else host]
         urls = [f"{scheme}://{name}:{bound_port}/" for name in shown]
         extra = " (live tours on /tours)" if tours else ""
         extra += " (layout editor on)" if gate else ""

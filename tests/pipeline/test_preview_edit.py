@@ -135,3 +135,46 @@ def test_answered_hosts_are_the_bound_names_and_the_lan_addresses() -> None:
     assert answered_hosts("0.0.0.0", 8443, ["192.168.1.20"]) == {"127.0.0.1:8443", "localhost:8443",
                                                                  "192.168.1.20:8443"}
     assert answered_hosts("192.168.1.20", 9000) == {"192.168.1.20:9000"}
+
+
+def test_vitrina_serve_edit_lan_serves_https_and_writes_through_the_cli(tmp_path: Path) -> None:
+    """The CLI composition of --edit and --lan, bound on loopback only, stopped by SIGTERM."""
+    import os
+    import re
+    import signal
+    import ssl
+    import subprocess
+    import sys
+    import urllib.request
+
+    exhibit = tmp_path / "minimal"
+    shutil.copytree(REPO / "exhibits" / "minimal", exhibit, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    config = tmp_path / "config"
+    command = [sys.executable, "-m", "pipeline.cli", "serve", str(exhibit), "--edit", "--lan", "--host", "127.0.0.1",
+               "--port", "0", "--no-watch"]
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "VITRINA_CONFIG_DIR": str(config)})
+    try:
+        lines: list[str] = []
+        found = None
+        while found is None:
+            line = process.stderr.readline()
+            assert line, f"vitrina serve stopped: {''.join(lines)}"
+            lines.append(line)
+            found = re.search(r"serving \S+ on (https://127\.0\.0\.1:(\d+))/ \(layout editor on\)", line)
+        assert any("local CA" in line and str(config) in line for line in lines)
+        assert any("live tours are off" in line for line in lines)
+        base = found.group(1)
+        context = ssl.create_default_context(cafile=str(config / "vitrina-local-ca.pem"))
+        page = urllib.request.urlopen(f"{base}/minimal/index.html", context=context, timeout=10).read().decode()
+        token = re.search(r'window.__vitrinaEdit = \{"token": "([^"]+)"\}', page)
+        assert token
+        request = urllib.request.Request(f"{base}{EDIT_PATH}", data=MOVE, method="POST", headers=_edit_headers(
+            base, **{"X-Vitrina-Edit": token.group(1)}))
+        result = json.loads(urllib.request.urlopen(request, context=context, timeout=10).read())
+        assert result["changed_lines"] == 1
+        assert "at: [1, -0.5]" in (exhibit / "exhibit.yaml").read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert process.returncode == 0
