@@ -43,7 +43,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         editor = LayoutEditor(spec)
         if not args.no_tours:
             print("the layout editor is on, so live tours are off (run without --edit to try them)", file=sys.stderr)
-    tls, host, public_hosts = None, args.host or "127.0.0.1", []
+    tls, host = None, args.host or "127.0.0.1"
+    public_hosts: list[str] = []
     if args.lan:
         from pipeline import lan
 
