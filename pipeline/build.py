@@ -430,6 +430,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         stop_audio = {(t.id, i): media.audio(s.audio) for t in exhibit.tours for i, s in enumerate(t.stops)}
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
         data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
+        museum = exhibit.exhibit.museum
+        if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
+            data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
     with progress.stage("site"):
         from pipeline.site import write_site
 

@@ -149,6 +149,8 @@ def render_page(template_name: str, **context: Any) -> str:
     context.setdefault("pick", pick)
     context.setdefault("ui_language", ui_language)
     context.setdefault("artifact_title", artifact_title)
+    context.setdefault("museum", None)
+    context.setdefault("museum_root", "")
     return environment().get_template(template_name).render(**context)
 
 
@@ -225,8 +227,12 @@ def write_site(out_root: Path, manifests: list[dict], link_report: bool = False)
         languages = _languages(manifest)
         exhibits.append({"manifest": manifest, "languages": languages, "default": languages[0]})
     index_lang = exhibits[0]["default"] if exhibits else "en"
+    # The site index shows the identity of the first exhibit that has one (a site is normally one museum's).
+    owner = next((m for m in manifests if m["exhibit"].get("museum")), None)
     write("index.html", render_page("index.html", exhibits=exhibits, root="",
-                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language))
+                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language,
+                                    museum=owner["exhibit"]["museum"] if owner else None,
+                                    museum_root=f"{owner['exhibit']['id']}/" if owner else ""))
 
     for entry in exhibits:
         manifest = entry["manifest"]
@@ -234,13 +240,14 @@ def write_site(out_root: Path, manifests: list[dict], link_report: bool = False)
         common = {
             "manifest": manifest, "exhibit": manifest["exhibit"], "languages": entry["languages"],
             "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
-            "record_fields": RECORD_FIELDS,
+            "record_fields": RECORD_FIELDS, "museum": manifest["exhibit"].get("museum"),
         }
         # The build writes report.html beside report.json after the pages, so the link follows the manifest.
         report_json = manifest.get("report")
         report_page = report_json.removesuffix(".json") + ".html" \
             if isinstance(report_json, str) and link_report else None
-        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page, **common))
+        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page,
+                                                      museum_root="", **common))
         for artifact in manifest.get("artifacts", []):
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
             depth = page.count("/")
@@ -250,7 +257,8 @@ def write_site(out_root: Path, manifests: list[dict], link_report: bool = False)
                 if isinstance(track, Mapping) and track.get("captions")
             }
             write(f"{exhibit_id}/{page}", render_page(
-                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, artifact=artifact,
+                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, museum_root="../" * depth,
+                artifact=artifact,
                 transcripts=transcripts, **common))
     return written
 

@@ -389,6 +389,20 @@ class Tour:
 
 
 @dataclass(frozen=True)
+class Museum:
+    """The museum's own identity, shown on every page of the site: its name, logo and footer text."""
+
+    name: Text = _rules_factory(dict, required=True)
+    """The museum's name, e.g. {en: City Museum, zh: 城市博物馆}."""
+    logo: AssetPath | None = _rules(None, asset="image")
+    """The museum's logo (.png, .jpg or .webp), shown small beside its name; the name is its text alternative."""
+    footer: Text = _rules_factory(dict)
+    """Footer text on every page: address, opening hours, copyright."""
+    url: str = _rules("", kind="uri")
+    """The museum's own website; the name links to it."""
+
+
+@dataclass(frozen=True)
 class ExhibitInfo:
     """The `exhibit:` block: what the exhibit is called, its languages, rights and the devices it must run on."""
 
@@ -410,6 +424,8 @@ class ExhibitInfo:
     """What the build does when a room exceeds a target's budget: `fail` with a report per asset, or `simplify` (make a lighter level of detail for that target within `max_error`)."""
     max_error: float = _rules(0.01, min=0, max=0.5)
     """With `over_budget: simplify`: the largest geometric error allowed, as a fraction of each model's bounding-box diagonal."""
+    museum: Museum | None = None
+    """The museum's identity (name, logo, footer text) shown on every page instead of "Vitrina"."""
 
 
 @dataclass(frozen=True)
