@@ -81,6 +81,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
                        ready=show_qr)
 
 
+def cmd_i18n_export(args: argparse.Namespace) -> int:
+    from pipeline.spec.translate import export
+
+    out = Path(args.output) if args.output else None
+    form = args.format or ("csv" if out is not None and out.suffix.lower() == ".csv" else "xliff")
+    text, count = export(Path(args.spec), args.lang, out, form)
+    if out is None:
+        sys.stdout.write(text)
+    print(f"{count} texts to translate into {args.lang}" + (f", written to {out}" if out else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_i18n_import(args: argparse.Namespace) -> int:
+    from pipeline.spec.translate import import_file
+
+    language, changed, unknown = import_file(Path(args.spec), Path(args.file))
+    print(f"{changed} texts in {language} written into the exhibit's YAML (comments kept)")
+    for unit_id in unknown:
+        print(f"warning: {unit_id} is not a text of this exhibit (renamed or removed?); skipped", file=sys.stderr)
+    return 0
+
+
 def cmd_tour_server(args: argparse.Namespace) -> int:
     from viewer.tours.server import run_from_args
 
@@ -147,6 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lan", action="store_true",
                    help="serve HTTPS on the LAN for a headset or phone (prints the links and a QR code)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("i18n", help="translation round trip: export texts for a translator, import the result")
+    i18n = p.add_subparsers(dest="i18n_command", required=True)
+    q = i18n.add_parser("export", help="every visitor-facing text with its id and context, as XLIFF 2.0 or CSV")
+    q.add_argument("spec", help="exhibit folder or exhibit.yaml")
+    q.add_argument("--lang", required=True, help="the language to translate into (a BCP-47 tag)")
+    q.add_argument("-o", "--output", default=None, help="file to write (.xlf/.xliff or .csv); default stdout")
+    q.add_argument("--format", choices=["xliff", "csv"], default=None, help="default: from the file name, else xliff")
+    q.set_defaults(func=cmd_i18n_export)
+    q = i18n.add_parser("import", help="merge a translated XLIFF or CSV back into the YAML, comments kept")
+    q.add_argument("spec", help="exhibit folder or exhibit.yaml")
+    q.add_argument("file", help="the translated .xlf/.xliff or .csv file")
+    q.set_defaults(func=cmd_i18n_import)
 
     p = sub.add_parser("tour-server", help="serve live guided tours for the exhibits built into a site")
     p.add_argument("--site", required=True, help="built site folder (holds <exhibit>/exhibit.json)")

@@ -197,21 +197,29 @@ class ExhibitFiles:
         """Write the change into the file that declares its target; refuse what does not fit the entry."""
         path, _ = self.find(change.target, change.id)
         data, text = self._load(path)
-        style = self._style(data, text)
         entry = next(e for e in _entries(data, "artifacts" if change.target == "artifact" else "rooms")
                      if e.get("id") == change.id)
-        line = entry.lc.line + 1
         before = current_value(entry, change.key)
         _apply_to_entry(entry, change)
         after = current_value(entry, change.key)
-        new_text = self._dump(data, style)
-        shown = path.relative_to(self.root).as_posix()
+        changed = self.save(path, data, text)
+        return Written(path.relative_to(self.root).as_posix(), entry.lc.line + 1, before, after, changed)
+
+    def documents(self) -> list[tuple[Path, Any, str]]:
+        """Every file's round-trip data (mappings and lists that keep comments and style) and its text."""
+        return [(path, *self._load(path)) for path in self.files()]
+
+    def save(self, path: Path, data: Any, text: str) -> int:
+        """Write changed data back in the file's own indentation style; returns how many lines changed."""
+        if not self.inside(path):
+            raise EditError(f"{path.name} is outside the exhibit folder")
+        new_text = self._dump(data, self._style(self._yaml(INDENT_STYLES[0]).load(text), text))
         if new_text == text:
-            return Written(shown, line, before, after, 0)
+            return 0
         _write_atomically(path, new_text)
         old_lines, new_lines = text.splitlines(), new_text.splitlines()
         changed = sum(1 for old, new in zip(old_lines, new_lines, strict=False) if old != new)
-        return Written(shown, line, before, after, changed + abs(len(old_lines) - len(new_lines)))
+        return changed + abs(len(old_lines) - len(new_lines))
 
     @staticmethod
     def _yaml(style: tuple[int, int]) -> YAML:
@@ -275,7 +283,15 @@ def current_value(entry: CommentedMap, key: str) -> Any:
     return _plain(node)
 
 
-def _flow_map(**values: Any) -> CommentedMap:
+def literal(text: str) -> Any:
+    """A multi-line string written as a YAML literal block (`|`), as designers write panel texts."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    return LiteralScalarString(text)
+
+
+def flow_map(**values: Any) -> CommentedMap:
+    """A new mapping written on one line, `{a: 1, b: 2}`."""
     mapping = CommentedMap(values)
     mapping.fa.set_flow_style()
     return mapping
@@ -330,7 +346,7 @@ def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
     vitrine = place.get("vitrine")
     if vitrine is not None:
         if not isinstance(vitrine, CommentedMap):
-            vitrine = place["vitrine"] = _flow_map()
+            vitrine = place["vitrine"] = flow_map()
         _set_or_remove(vitrine, "plinth_height", change.value, 3)
         return
     if change.value is None:
@@ -338,7 +354,7 @@ def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
         return
     plinth = place.get("plinth")
     if not isinstance(plinth, CommentedMap):
-        plinth = place["plinth"] = _flow_map()
+        plinth = place["plinth"] = flow_map()
     plinth["height"] = tidy(change.value, 3)
 
 
@@ -351,7 +367,7 @@ def _apply_to_room(entry: CommentedMap, change: Change) -> None:
                 entry.pop("start")
         return
     if not isinstance(start, CommentedMap):
-        start = _flow_map(at=_flow_seq([0, 0]), facing=0)
+        start = flow_map(at=_flow_seq([0, 0]), facing=0)
         entry["start"] = start
     if change.key == "start.at":
         if not isinstance(change.value, list):
