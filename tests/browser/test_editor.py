@@ -78,3 +78,30 @@ def test_drag_writes_one_line_keys_rotate_and_undo_restores_the_file(browser: An
     finally:
         context.close()
         preview.stop()
+
+
+def test_clicking_a_model_copies_the_point_in_the_artifacts_own_frame(browser: Any, tmp_path: Path) -> None:
+    """`serve` without --edit: Copy a point, click the vase, get `at: [x, y, z]` on it, in metres from its base."""
+    _, preview = watched_minimal(tmp_path)
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        with serving(preview.site) as base:
+            page = context.new_page()
+            page.goto(f"{base}/minimal/index.html")
+            page.wait_for_function("window.__viewer.ready && window.__viewer.pointPicker", timeout=30000)
+            assert page.locator("#vitrina-editor").count() == 0, "the editor is only on with --edit"
+            vase = page.evaluate("window.__viewer.project('vase')")
+            page.click("#vitrina-copy-point")
+            assert page.get_attribute("#vitrina-copy-point", "aria-pressed") == "true"
+            page.mouse.click(vase["x"], vase["y"])
+            page.wait_for_function("window.__viewer.pointPicker.last !== null")
+            last = page.evaluate("window.__viewer.pointPicker.last")
+            x, y, z = last["at"]
+            assert last["artifact"] == "vase" and last["line"] == f"at: [{x}, {y}, {z}]"
+            # The vase is 24 cm tall and about 12 cm wide: the point is on it, in its frame, not the room's.
+            assert 0.0 < y < 0.25 and abs(x) < 0.1 and abs(z) < 0.1, last
+            assert page.locator("[role=status]", has_text="vase: at: [").count() == 1
+            assert page.evaluate("window.__viewer.openPanel") is None, "copying a point does not select the object"
+    finally:
+        context.close()
+        preview.stop()

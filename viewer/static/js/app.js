@@ -37,6 +37,7 @@ import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
+import { FloorPlan } from './floorplan.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -326,6 +327,13 @@ async function main() {
   });
   const languageSelect = document.getElementById('language-select');
   languageSelect.addEventListener('change', () => setLanguage(languageSelect.value));
+  const floorPlan = new FloorPlan({
+    viewer, manifest, i18n, toolbar: languageSelect.parentElement,
+    goToRoom: (room) => {
+      const [x, z] = [0, 2].map((i) => (room.bounds.min[i] + room.bounds.max[i]) / 2);
+      return controls.walkTo(new THREE.Vector3(x, 0, z), room.floor_y ?? 0);
+    },
+  });
 
   function setLanguage(language) {
     if (!i18n.languages.includes(language)) throw new Error(`language ${language} is not one of ${i18n.languages}`);
@@ -353,6 +361,7 @@ async function main() {
       panel.render(viewer.selectedAnnotation);
       if (xr.inSession) xr.showPanel(vrPanelContent(panel.artifact, viewer.selectedAnnotation));
     }
+    floorPlan.render();
     announce(viewer.ready ? i18n.t('ready') : i18n.t('loading'));
     emit('language', { language });
   }
@@ -559,6 +568,7 @@ async function main() {
     const pose = viewer.cameraPose();
     viewer.camera = pose;
     hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    floorPlan.update();
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
