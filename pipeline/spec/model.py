@@ -28,6 +28,7 @@ Units = Literal["m", "cm", "mm", "in", "ft"]
 Axis = Literal["y", "z", "x"]
 Target = Literal["quest2", "quest3", "phone", "desktop"]
 OverBudget = Literal["fail", "simplify"]
+Mount = Literal["shelf", "bracket"]
 
 UNIT_METRES: Mapping[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
 """How many metres one unit is, for each value of `units`."""
@@ -183,6 +184,8 @@ class Place:
     """Stand the artifact on a plinth (floor only)."""
     vitrine: Vitrine | None = None
     """Put the artifact in a glass case on a pedestal (floor only)."""
+    mount: Mount | None = None
+    """On a wall, a model only: stand it on a `shelf` (a board the width of the wall behind it) or a `bracket` (a small board on an angled support) instead of hanging it; `height` is then the height of the board's top, where the model's base rests."""
 
     @property
     def on_wall(self) -> bool:
@@ -321,6 +324,8 @@ class Artifact:
     """Points of interest on the object."""
     audio: Audio = _rules_factory(dict, audio=True)
     """The audio guide per language, with captions: `{zh: audio/x.zh.mp3, en: audio/x.en.mp3, captions: {zh: audio/x.zh.vtt, en: audio/x.en.vtt}}`."""
+    caption: bool | None = None
+    """Put a small caption plate (title; maker, date and material) beside this model or image, as in a gallery; when omitted, `exhibit.captions` decides."""
 
     @property
     def kind(self) -> Literal["model", "image", "panel"]:
@@ -424,6 +429,8 @@ class ExhibitInfo:
     """What the build does when a room exceeds a target's budget: `fail` with a report per asset, or `simplify` (make a lighter level of detail for that target within `max_error`)."""
     max_error: float = _rules(0.01, min=0, max=0.5)
     """With `over_budget: simplify`: the largest geometric error allowed, as a fraction of each model's bounding-box diagonal."""
+    captions: bool = False
+    """A small caption plate (title; maker, date and material) beside every model and image: on its plinth's front, on a lectern in front of it, or on the wall to its right. An artifact's own `caption` overrides this."""
     museum: Museum | None = None
     """The museum's identity (name, logo, footer text) shown on every page instead of "Vitrina"."""
 
