@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 from pipeline import images
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
-from pipeline.spec.model import Artifact, Exhibit, Place, Record, Room, Surface
+from pipeline.spec.model import Artifact, Case, Exhibit, Place, Record, Room, Surface
 
 Vec3 = tuple[float, float, float]
 
@@ -474,6 +474,13 @@ LECTERN_DISTANCE, LECTERN_HEIGHT, LECTERN_TILT = 0.35, 1.0, 35.0  # a floor obje
 MOUNT_SETBACK = 0.02  # metres between the wall and a mounted model's back
 
 
+def _case_of(room: Room | None, place: Place) -> Case | None:
+    """The case an artifact stands in (checked to exist by the spec's rules), or None."""
+    if room is None or place.case is None:
+        return None
+    return next((case for case in room.cases if case.id == place.case), None)
+
+
 def render_caption_texture(artifact: Artifact, languages: tuple[str, ...]) -> Texture | None:
     """A caption plate: the title, then maker · date · material, in the first language a font here can draw."""
     width = round(CAPTION_SIZE[0] * CAPTION_PIXELS_PER_METRE)
@@ -819,6 +826,7 @@ class Composer:
                              "dc:title": _lang_alt(text_map(exhibit.exhibit.title), self.language)}
             shell = self._shell_spec(room, frame)
             scene.nodes.extend(build_shell(frame, shell, _openings(frame, doors[room.id])))
+            scene.nodes.extend(self._case_node(room, frame, case) for case in room.cases)
             ids = []
             for artifact in exhibit.artifacts:
                 if artifact.place.room != room.id:
@@ -932,7 +940,9 @@ class Composer:
             yaw = -float(place.rotate)  # the spec turns clockwise seen from above; glTF's +Y turns the other way
             centre_x, centre_z = frame.origin[0] + frame.width / 2, frame.origin[1] + frame.depth / 2
             at = place.floor_at
-            base = (centre_x + at[0], place.base_height, centre_z + at[1])
+            case = _case_of(room, place)
+            standing = case.plinth_height if case is not None else place.base_height
+            base = (centre_x + at[0], standing, centre_z + at[1])
         inner = Node(name=f"{artifact.id}.model", children=roots,
                      translation=(-float(low[0] + high[0]) / 2, -float(low[1]), -float(low[2] + high[2]) / 2))
         node = self._artifact_node(artifact)
@@ -1078,6 +1088,14 @@ class Composer:
             height = place.wall_height + 0.1 if place.mount else middle_y
             return self._wall_caption(artifact, frame, place.wall, place.wall_offset + half, height)
         front = np.asarray(rotate_yaw((0.0, 0.0, 1.0), yaw))
+        case = _case_of(self.exhibit.room(place.room), place)
+        if case is not None:  # on the pedestal's front face, straight in front of the object
+            case_front = np.asarray(rotate_yaw((0.0, 0.0, 1.0), -case.rotate))
+            case_centre = np.array([frame.origin[0] + frame.width / 2 + case.at[0], 0.0,
+                                    frame.origin[1] + frame.depth / 2 + case.at[1]])
+            ahead = case.size[1] / 2 - float(np.dot(np.asarray(base) - case_centre, case_front)) + 0.004
+            centre = np.asarray(base) + case_front * ahead - np.array([0.0, min(0.12, case.plinth_height * 0.3), 0.0])
+            return self._caption_node(artifact, centre, -case.rotate)
         if place.plinth is not None or place.vitrine is not None:
             stand = place.vitrine or place.plinth
             depth = footprint[1] + 2 * stand.margin if stand is not None else footprint[1]
@@ -1101,6 +1119,21 @@ class Composer:
         normal = np.asarray(frame.wall_normal(wall))
         yaw = math.degrees(math.atan2(normal[0], normal[2]))
         return self._caption_node(artifact, point + normal * (PICTURE_GAP + 0.012), yaw)
+
+    def _case_node(self, room: Room, frame: RoomFrame, case: Case) -> Node:
+        """A case for several artifacts: a pedestal and a glass box above it, turned with the case."""
+        width, depth, glass_height = case.size
+        builder = MeshBuilder()
+        pedestal = self.material(f"{room.id}-{case.id}-pedestal", hex_color(case.color, (1, 1, 1)))
+        glass = self.material("vitrine-glass", (0.92, 0.96, 1.0, 0.12), roughness=0.05, alpha="BLEND",
+                              double_sided=True)
+        builder.box((-width / 2, 0.0, -depth / 2), (width / 2, case.plinth_height, depth / 2), pedestal)
+        builder.box((-width / 2, case.plinth_height, -depth / 2), (width / 2, case.plinth_height + glass_height,
+                                                                    depth / 2), glass)
+        centre = (frame.origin[0] + frame.width / 2 + case.at[0], 0.0, frame.origin[1] + frame.depth / 2 + case.at[1])
+        name = f"{room.id}-case-{case.id}"
+        return Node(name=name, mesh=builder.mesh(name), translation=_v3(centre),
+                    rotation=yaw_quaternion(-float(case.rotate)))
 
     def _wall_mount(self, artifact_id: str, mount: str, wall_point: Sequence[float], yaw: float, width: float,
                     depth: float) -> Node:

@@ -111,6 +111,24 @@ class Start:
 
 
 @dataclass(frozen=True)
+class Case:
+    """A glass case on a pedestal that holds several artifacts; each one names it with `place.case`."""
+
+    id: str = _rules("", kind="id", required=True)
+    """Id of the case, unique in its room; artifacts refer to it with `place: {room, case, at}`."""
+    at: Vec2 = (0.0, 0.0)
+    """Floor position [x, z] of the case's centre, in metres from the room's centre (+x east, +z south)."""
+    size: Vec3 = _rules((1.2, 0.6, 0.5), min=0.1, max=10)
+    """Width, depth and height of the glass, in metres (the pedestal has the same width and depth)."""
+    plinth_height: float = _rules(0.9, min=0.05, max=3)
+    """Height of the pedestal's top, where the artifacts stand, in metres."""
+    rotate: float = 0.0
+    """Turn the case about the vertical axis, in degrees clockwise seen from above."""
+    color: str = _rules("#f2f0ea", kind="color")
+    """Colour of the pedestal, "#rrggbb"."""
+
+
+@dataclass(frozen=True)
 class Room:
     """A rectangular room: size, surfaces, doors, light and (for the entrance) where visitors start."""
 
@@ -134,6 +152,8 @@ class Room:
     """The room's light."""
     start: Start | None = None
     """Where visitors start. The exhibit opens in the first room that has a `start`, else in the middle of the first room."""
+    cases: tuple[Case, ...] = ()
+    """Glass cases that hold several artifacts each (one vitrine for a set of objects)."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +204,8 @@ class Place:
     """Stand the artifact on a plinth (floor only)."""
     vitrine: Vitrine | None = None
     """Put the artifact in a glass case on a pedestal (floor only)."""
+    case: str | None = _rules(None, kind="id")
+    """On the floor: stand the artifact in this room's case (`rooms[].cases`) instead of on the floor; `at` is still in room coordinates and must lie inside the case."""
     mount: Mount | None = None
     """On a wall, a model only: stand it on a `shelf` (a board the width of the wall behind it) or a `bracket` (a small board on an angled support) instead of hanging it; `height` is then the height of the board's top, where the model's base rests."""
 

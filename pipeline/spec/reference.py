@@ -31,6 +31,7 @@ WHERE = {
     model.Frame: "artifacts[].frame", model.Record: "artifacts[].record", model.Annotation: "artifacts[].annotations[]",
     model.AudioTrack: "artifacts[].audio, tours[].stops[].audio", model.Tour: "tours[]", model.Stop: "tours[].stops[]",
     model.View: "tours[].stops[].view", model.Museum: "exhibit.museum",
+    model.Case: "rooms[].cases[]",
 }
 
 INTRO = """\
