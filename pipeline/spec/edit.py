@@ -168,6 +168,7 @@ class ExhibitFiles:
                 height_key = "plinth_height" if place.get("vitrine") else "height"
                 artifacts[str(entry["id"])] = {
                     "file": shown, "line": entry.lc.line + 1, "room": place.get("room"), "wall": place.get("wall"),
+                    "case": _plain(place.get("case")),
                     "at": _plain(place.get("at")), "height": _plain(place.get("height")),
                     "rotate": _plain(place.get("rotate")),
                     # A stand without its height has the default (model.Plinth.height, model.Vitrine.plinth_height).
@@ -213,7 +214,14 @@ class ExhibitFiles:
         """Write changed data back in the file's own indentation style; returns how many lines changed."""
         if not self.inside(path):
             raise EditError(f"{path.name} is outside the exhibit folder")
-        new_text = self._dump(data, self._style(self._yaml(INDENT_STYLES[0]).load(text), text))
+        unchanged = self._yaml(INDENT_STYLES[0]).load(text)
+        style = self._style(unchanged, text)
+        new_text = self._dump(data, style)
+        base_text = self._dump(unchanged, style)
+        if base_text != text:
+            # ruamel cannot write this file back byte for byte (e.g. `[{id: c}]` becomes `[id: c]`): keep every
+            # line the change did not touch as the designer wrote it.
+            new_text = _patch_lines(text, base_text, new_text)
         if new_text == text:
             return 0
         _write_atomically(path, new_text)
@@ -342,6 +350,8 @@ def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
     if change.key == "place.rotate":
         _set_or_remove(place, "rotate", change.value, 1)
         return
+    if place.get("case") is not None:
+        raise EditError(f"{change.id!r} stands in case {place['case']!r}: change the case's plinth_height instead")
     # place.plinth.height: the pedestal of a vitrine if there is one, else the plinth (created when absent).
     vitrine = place.get("vitrine")
     if vitrine is not None:
@@ -382,6 +392,17 @@ def _set_or_remove(mapping: CommentedMap, key: str, value: float | None, places:
         mapping.pop(key, None)
     else:
         mapping[key] = tidy(value, places)
+
+
+def _patch_lines(original: str, base: str, changed: str) -> str:
+    """`original` with the lines where `changed` differs from `base` (both ruamel's dumps) replaced.
+
+    Only when the three are line-aligned; otherwise (a change that added lines) ruamel's whole dump is used.
+    """
+    lines = [text.splitlines(keepends=True) for text in (original, base, changed)]
+    if not len(lines[0]) == len(lines[1]) == len(lines[2]):
+        return changed
+    return "".join(new if old_dump != new else kept for kept, old_dump, new in zip(*lines, strict=True))
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -167,6 +167,19 @@ def test_a_change_that_does_not_fit_the_entry_is_refused_and_nothing_is_written(
     assert {path: path.read_text() for path in bronze.rglob("*.yaml")} == before
 
 
+def test_an_object_in_a_case_has_no_plinth_of_its_own(tmp_path: Path) -> None:
+    folder = tmp_path / "show"
+    folder.mkdir()
+    (folder / "exhibit.yaml").write_text("exhibit: {id: show, title: Show}\nrooms: [{id: hall, cases: [{id: c}]}]\n"
+                                         "artifacts:\n  - id: cup\n    place: {room: hall, case: c, at: [0, 0]}\n")
+    assert ExhibitFiles(folder).layout()["artifacts"]["cup"]["case"] == "c"
+    with pytest.raises(EditError, match="stands in case 'c'"):
+        _edit(folder, "artifact", "cup", "place.plinth.height", 1.0)
+    assert _edit(folder, "artifact", "cup", "place.at", [0.1, 0]).changed_lines == 1
+    # ruamel alone would rewrite `[{id: c}]` as `[id: c]`: lines the change does not touch stay as written.
+    assert "rooms: [{id: hall, cases: [{id: c}]}]\n" in (folder / "exhibit.yaml").read_text()
+
+
 def test_an_include_that_leads_outside_the_folder_is_never_written(tmp_path: Path) -> None:
     outside = tmp_path / "outside.yaml"
     outside.write_text("artifacts:\n  - id: stray\n    place: {room: hall, at: [0, 0]}\n")
@@ -184,7 +197,7 @@ def test_an_include_that_leads_outside_the_folder_is_never_written(tmp_path: Pat
 def test_layout_lists_where_each_entry_is_declared(bronze: Path) -> None:
     layout = ExhibitFiles(bronze).layout()
     assert layout["artifacts"]["landscape"] == {
-        "file": "artifacts/hall.yaml", "line": 132, "room": "hall", "wall": "north", "at": -1.5, "height": 1.7,
+        "file": "artifacts/hall.yaml", "line": 132, "room": "hall", "wall": "north", "case": None, "at": -1.5, "height": 1.7,
         "rotate": None, "plinth": None}
     assert layout["artifacts"]["gu"]["plinth"] == 0.9
     assert layout["rooms"]["hall"]["file"] == "exhibit.yaml"

@@ -216,7 +216,7 @@ export async function mount(viewer, tools) {
       numberField('x (m, east)', at[0], 'place.at', 0);
       numberField('z (m, south)', at[1], 'place.at', 1);
       numberField('turn (°)', fieldValue('place.rotate'), 'place.rotate');
-      numberField('plinth (m)', fieldValue('place.plinth.height'), 'place.plinth.height');
+      if (!info.case) numberField('plinth (m)', fieldValue('place.plinth.height'), 'place.plinth.height');
     }
     const where = document.createElement('p');
     where.style.cssText = 'grid-column:1/3;margin:0;color:#c9c4ba';
@@ -322,6 +322,7 @@ export async function mount(viewer, tools) {
       change = [key, kind === 'room' ? turned : (turned > 180 ? turned - 360 : turned)];
     } else if ((event.key === 'PageUp' || event.key === 'PageDown') && kind === 'artifact') {
       const sign = event.key === 'PageUp' ? 1 : -1;
+      if (info.case) return;  // it stands on its case's pedestal
       const key = info.wall ? 'place.height' : 'place.plinth.height';
       change = [key, tidy(fieldValue(key) + sign * HEIGHT_STEP)];
     }
