@@ -105,3 +105,44 @@ def test_clicking_a_model_copies_the_point_in_the_artifacts_own_frame(browser: A
     finally:
         context.close()
         preview.stop()
+
+
+def test_a_panel_slides_along_its_wall_and_check_warnings_show_on_the_object(browser: Any, tmp_path: Path) -> None:
+    spec, preview = watched_minimal(tmp_path, edit_token="test-token")
+    yaml_file = spec / "exhibit.yaml"
+    original = yaml_file.read_text(encoding="utf-8")
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        with serving(preview.site) as base:
+            page = context.new_page()
+            page.goto(f"{base}/minimal/index.html")
+            page.wait_for_function("window.__viewer.ready && window.__viewer.editor && window.__viewer.editor.ready",
+                                   timeout=30000)
+            panel = page.evaluate("window.__viewer.project('welcome')")
+
+            def slide() -> None:
+                page.mouse.move(panel["x"], panel["y"])
+                page.mouse.down()
+                for step in range(1, 9):
+                    page.mouse.move(panel["x"] + 8 * step, panel["y"])
+                page.mouse.up()
+
+            _act_and_wait_for_reload(page, slide)
+            changed = _changed_lines(original, yaml_file.read_text(encoding="utf-8"))
+            assert changed[0] == "-    place: {room: room, wall: north, at: -1.5, height: 1.5}"
+            assert len(changed) == 2 and changed[1].startswith("+    place: {room: room, wall: north, at: ")
+            offset = float(changed[1].split("at: ")[1].split(",")[0])
+            assert offset > -1.5 and changed[1].endswith(", height: 1.5}"), "slid right, not up or down"
+            assert page.locator(".vitrina-editor-badge").count() == 0
+
+            page.select_option("#vitrina-editor-target", "artifact:vase")
+            page.fill("#vitrina-editor-place-at-0", "2.9")
+            _act_and_wait_for_reload(page, lambda: page.press("#vitrina-editor-place-at-0", "Enter"))
+            assert "at: [2.9, -0.5]" in yaml_file.read_text(encoding="utf-8")
+            badge = page.locator(".vitrina-editor-badge")
+            badge.wait_for(state="attached", timeout=10000)
+            assert "vase" in badge.get_attribute("aria-label") and "outside room" in badge.get_attribute("aria-label")
+            assert "stands partly outside" in page.locator("#vitrina-editor-problems").inner_text()
+    finally:
+        context.close()
+        preview.stop()

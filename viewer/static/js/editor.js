@@ -67,8 +67,9 @@ export async function mount(viewer, tools) {
   const panel = document.createElement('aside');
   panel.id = 'vitrina-editor';
   panel.setAttribute('aria-labelledby', 'vitrina-editor-title');
-  panel.style.cssText = 'position:fixed;left:.75rem;bottom:.75rem;z-index:20;width:17rem;max-height:60vh;overflow:auto;'
-    + 'background:#10151b;color:#f2efe8;border:2px solid #ffd23f;border-radius:8px;padding:.6rem .8rem;font:14px/1.4 system-ui,sans-serif';
+  // In the side column, above the object list, so it never covers the objects being placed.
+  panel.style.cssText = 'margin:0 0 .75rem;background:#10151b;color:#f2efe8;border:2px solid #ffd23f;border-radius:8px;'
+    + 'padding:.6rem .8rem;font:14px/1.4 system-ui,sans-serif';
   panel.innerHTML = `
     <h2 id="vitrina-editor-title" style="margin:0 0 .4rem;font-size:1rem">Layout editor</h2>
     <label for="vitrina-editor-target">Object</label>
@@ -84,7 +85,8 @@ export async function mount(viewer, tools) {
     </div>
     <p id="vitrina-editor-status" role="status" aria-live="polite" style="margin:.3rem 0;color:#c9c4ba"></p>
     <ul id="vitrina-editor-problems" style="margin:.2rem 0;padding-left:1.1rem;color:#ffb3b3"></ul>`;
-  document.body.append(panel);
+  const column = document.getElementById('artifact-list');
+  if (column) column.prepend(panel); else document.body.append(panel);
   const select = panel.querySelector('#vitrina-editor-target');
   const fields = panel.querySelector('#vitrina-editor-fields');
   const pad = panel.querySelector('#vitrina-editor-pad');
