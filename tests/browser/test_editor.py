@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.preview import serving
 from tests.browser.conftest import watched_minimal
+from tests.browser.test_accessibility import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +119,7 @@ def test_a_panel_slides_along_its_wall_and_check_warnings_show_on_the_object(bro
             page.goto(f"{base}/minimal/index.html")
             page.wait_for_function("window.__viewer.ready && window.__viewer.editor && window.__viewer.editor.ready",
                                    timeout=30000)
+            assert serious_violations(page) == [], "the editor is as accessible as the viewer"
             panel = page.evaluate("window.__viewer.project('welcome')")
 
             def slide() -> None:

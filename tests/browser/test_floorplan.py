@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.test_accessibility import serious_violations
+
 pytestmark = pytest.mark.browser
 
 
@@ -32,6 +34,7 @@ def test_floor_plan_shows_where_the_visitor_is_and_walks_to_a_room(open_page, ex
     assert plan.locator("g.floor-plan-here").get_attribute("transform") != marker, "the marker moved with the visitor"
     assert plan.locator("rect.floor-plan-room.here").count() == 1
 
+    assert serious_violations(page) == []
     page.keyboard.press("Escape")
     assert plan.is_hidden() and button.get_attribute("aria-expanded") == "false"
     assert page.evaluate("__viewer.errors") == []
