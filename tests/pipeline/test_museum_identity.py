@@ -43,6 +43,8 @@ def test_every_page_shows_the_museum_name_logo_and_footer(tmp_path: Path) -> Non
         assert '<a href="https://museum.example/">City Museum</a>' in html, page
         assert "Open daily, 10:00-18:00" in html, page
         assert "<p>Vitrina</p>" not in html, page
+        if page.name == "index.html":
+            assert re.search(r"<title>[^<]* · City Museum</title>", html), page
         logo = re.search(r'<img class="museum-logo" src="([^"]+)" alt="City Museum"', html)
         assert logo and (page.parent / logo.group(1)).resolve().is_file(), page
 

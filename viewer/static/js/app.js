@@ -342,7 +342,7 @@ async function main() {
     languageSelect.value = language;
     document.documentElement.lang = language;
     document.getElementById('exhibit-title').textContent = i18n.pick(exhibit.title);
-    document.title = `${i18n.pick(exhibit.title)} · Vitrina`;
+    document.title = `${i18n.pick(exhibit.title)} · ${i18n.pick(exhibit.museum?.name) || 'Vitrina'}`;
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = i18n.t(node.dataset.i18n);
     for (const node of document.querySelectorAll('[data-i18n-label]')) node.setAttribute('aria-label', i18n.t(node.dataset.i18nLabel));
     for (const button of document.querySelectorAll('.artifact-button')) {
