@@ -121,11 +121,13 @@ class ExhibitFiles:
         self.spec_file = spec_file.resolve()
         if not self.inside(self.spec_file):
             raise EditError(f"{SPEC_NAME} leads outside the exhibit folder")
+        self._parsed: dict[Path, tuple[str, Any]] = {}
+        self._styles: dict[str, tuple[int, int]] = {}
 
     def files(self) -> list[Path]:
         """The main file, then the included files in the loader's order; includes leaving the folder are skipped."""
         files = [self.spec_file]
-        main = self._load(self.spec_file)[0]
+        main = self._read(self.spec_file)[0]
         patterns = main.get("include") if isinstance(main, dict) else None
         for pattern in patterns if isinstance(patterns, list) else []:
             parts = PurePosixPath(str(pattern)).parts
@@ -144,7 +146,7 @@ class ExhibitFiles:
         """The file and the mapping that declare the artifact or room with this id."""
         section = "artifacts" if target == "artifact" else "rooms"
         for path in self.files():
-            data = self._load(path)[0]
+            data = self._read(path)[0]
             entries = data.get(section) if isinstance(data, dict) else None
             for entry in entries if isinstance(entries, list) else []:
                 if isinstance(entry, CommentedMap) and entry.get("id") == ident:
@@ -156,7 +158,7 @@ class ExhibitFiles:
         artifacts: dict[str, Any] = {}
         rooms: dict[str, Any] = {}
         for path in self.files():
-            data = self._load(path)[0]
+            data = self._read(path)[0]
             if not isinstance(data, dict):
                 continue
             shown = path.relative_to(self.root).as_posix()
@@ -187,7 +189,7 @@ class ExhibitFiles:
         """The ids of every item of `rooms` or `artifacts` in the loader's merge order, so "artifacts[3]" is found."""
         ids: list[str] = []
         for path in self.files():
-            data = self._load(path)[0]
+            data = self._read(path)[0]
             items = data.get(section) if isinstance(data, dict) else None
             for item in items if isinstance(items, list) else []:
                 ident = item.get("id") if isinstance(item, dict) else None
@@ -214,7 +216,7 @@ class ExhibitFiles:
         """Write changed data back in the file's own indentation style; returns how many lines changed."""
         if not self.inside(path):
             raise EditError(f"{path.name} is outside the exhibit folder")
-        unchanged = self._yaml(INDENT_STYLES[0]).load(text)
+        unchanged = self._read(path)[0] if self._text(path) == text else self._parse(path, text)
         style = self._style(unchanged, text)
         new_text = self._dump(data, style)
         base_text = self._dump(unchanged, style)
@@ -238,22 +240,40 @@ class ExhibitFiles:
         return yaml
 
     def _load(self, path: Path) -> tuple[Any, str]:
+        """A fresh parse of the file, safe to change."""
+        text = self._text(path)
+        return self._parse(path, text), text
+
+    def _read(self, path: Path) -> tuple[Any, str]:
+        """The file's parse for reading only: kept while the text is unchanged (ruamel reads ~100 KB/s)."""
+        text = self._text(path)
+        cached = self._parsed.get(path)
+        if cached is None or cached[0] != text:
+            cached = (text, self._parse(path, text))
+            self._parsed[path] = cached
+        return cached[1], text
+
+    def _text(self, path: Path) -> str:
         if not self.inside(path):
             raise EditError(f"{path.name} is outside the exhibit folder")
         try:
-            text = path.read_text(encoding="utf-8")
-            return self._yaml(INDENT_STYLES[0]).load(text), text
+            return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise EditError(f"cannot read {path.name}: {error}") from None
+
+    def _parse(self, path: Path, text: str) -> Any:
+        try:
+            return self._yaml(INDENT_STYLES[0]).load(text)
         except YAMLError as error:
             raise EditError(f"{path.name} is not valid YAML; fix it first ({error.__class__.__name__})") from None
 
     def _style(self, data: Any, text: str) -> tuple[int, int]:
-        """The first indentation style that writes the file back byte for byte."""
-        for style in INDENT_STYLES:
-            if self._dump(data, style) == text:
-                return style
-        return INDENT_STYLES[0]  # written as ruamel would: still comments and order, maybe new indentation
+        """The first indentation style that writes the file back byte for byte (remembered per text)."""
+        if text not in self._styles:
+            found = next((style for style in INDENT_STYLES if self._dump(data, style) == text), None)
+            # None: ruamel cannot reproduce the file; save() then keeps the lines a change does not touch.
+            self._styles = {text: found or INDENT_STYLES[0]}
+        return self._styles[text]
 
     def _dump(self, data: Any, style: tuple[int, int]) -> str:
         out = io.StringIO()

@@ -75,6 +75,21 @@ def test_drag_writes_one_line_keys_rotate_and_undo_restores_the_file(browser: An
             assert yaml_file.read_text(encoding="utf-8") == original, "undo restores the file byte for byte"
             _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+Shift+z"))
             assert yaml_file.read_text(encoding="utf-8") == dragged, "redo moves it again"
+
+            moved = page.evaluate("window.__viewer.project('vase')")
+
+            def turn() -> None:  # Ctrl+drag turns: 64 px at 0.5°/px is 32°, snapped to 30°
+                page.keyboard.down("Control")
+                page.mouse.move(moved["x"], moved["y"])
+                page.mouse.down()
+                for step in range(1, 9):
+                    page.mouse.move(moved["x"] + 8 * step, moved["y"])
+                page.mouse.up()
+                page.keyboard.up("Control")
+
+            _act_and_wait_for_reload(page, turn)
+            assert _changed_lines(dragged, yaml_file.read_text(encoding="utf-8"))[1].endswith(
+                "plinth: {height: 0.9}, rotate: 30}")
             assert page.evaluate("window.__viewer.errors") == []
     finally:
         context.close()

@@ -4,7 +4,7 @@
 // Loaded by app.js only when the preview server marked the page (window.__vitrinaEdit); never used by a visitor.
 //
 // Mouse: drag an artifact on the floor (snapping to a grid, the walls and other artifacts' edges; Shift drags
-// freely) or a picture along its wall; drag a room's start marker. Keyboard, on the editor's "move" pad: arrows
+// freely) or a picture along its wall; drag a room's start marker; Ctrl+drag turns (by 15°; with Shift by 1°). Keyboard, on the editor's "move" pad: arrows
 // move, [ and ] rotate, PageUp/PageDown raise or lower; Ctrl+Z undoes and Ctrl+Shift+Z (or Ctrl+Y) redoes anywhere.
 
 import * as THREE from 'three';
@@ -18,6 +18,7 @@ const FINE_STEP = 0.01;     // metres per arrow key press with Shift
 const TURN_STEP = 15;       // degrees per [ or ]
 const HEIGHT_STEP = 0.05;   // metres per PageUp/PageDown
 const DRAG_THRESHOLD = 4;   // CSS pixels before a press on an artifact becomes a drag
+const TURN_PER_PIXEL = 0.5; // degrees per CSS pixel of a Ctrl+drag
 const WALL_ALONG = {        // the direction of "positive along the wall" (to a visitor's right facing it)
   north: [1, 0, 0], south: [-1, 0, 0], east: [0, 0, 1], west: [0, 0, -1],
 };
@@ -353,6 +354,7 @@ export async function mount(viewer, tools) {
 
   stage.addEventListener('pointerdown', (event) => {
     if (event.button !== 0 || !event.isPrimary || event.target !== canvas) return;
+    if (event.altKey || viewer.pointPicker?.armed) return;  // the click copies a point (pointpicker.js)
     const ray = rayFromScreen(event.clientX, event.clientY);
     const marker = startMarkerHit(ray);
     const hit = marker ? null : pick(ray);
@@ -371,13 +373,26 @@ export async function mount(viewer, tools) {
       : floorPlane(point.y);
     const nodes = kind === 'room' ? [markers.get(id)]
       : [id, `${id}-stand`].map((name) => roomScenes.get(room.id)?.getObjectByName(name)).filter(Boolean);
+    // Ctrl (or ⌘) + drag turns a floor object, or a room's start arrow, instead of moving it.
+    const turning = (event.ctrlKey || event.metaKey) && !(kind === 'artifact' && info.wall);
     drag = { key, kind, id, info, room, plane, from: point.clone(), x: event.clientX, y: event.clientY, moved: false,
-      nodes: nodes.map((node) => ({ node, origin: node.position.clone() })), value: null, pointerId: event.pointerId };
+      nodes: nodes.map((node) => ({ node, origin: node.position.clone(), turn: node.quaternion.clone() })), value: null,
+      pointerId: event.pointerId, turning };
     canvas.setPointerCapture(event.pointerId);
     controls.orbit.enabled = false;
   }, { capture: true });
 
+  function turnValue(event) {
+    const key = drag.kind === 'room' ? 'start.facing' : 'place.rotate';
+    const start = drag.kind === 'room' ? (drag.info.start?.facing ?? 0) : (drag.info.rotate ?? 0);
+    const raw = start + (event.clientX - drag.x) * TURN_PER_PIXEL;
+    let value = event.shiftKey || !state.snap ? Math.round(raw) : round(raw, TURN_STEP);
+    value = drag.kind === 'room' ? ((value % 360) + 360) % 360 : ((value + 540) % 360) - 180;
+    return { key, value, turn: value - start };
+  }
+
   function dragValue(event) {
+    if (drag.turning) return turnValue(event);
     const point = new THREE.Vector3();
     if (!rayFromScreen(event.clientX, event.clientY).intersectPlane(drag.plane, point)) return null;
     const delta = point.sub(drag.from);
@@ -426,7 +441,12 @@ export async function mount(viewer, tools) {
     const result = dragValue(event);
     if (!result) return;
     drag.value = result;
-    for (const { node, origin } of drag.nodes) node.position.copy(origin).add(result.world);
+    // Clockwise seen from above is a negative turn about +Y.
+    const spin = new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -THREE.MathUtils.degToRad(result.turn || 0));
+    for (const { node, origin, turn } of drag.nodes) {
+      if (drag.turning) node.quaternion.copy(turn).premultiply(spin);
+      else node.position.copy(origin).add(result.world);
+    }
     editorState.dragging = { key: drag.key, value: result.value };
     say(`${drag.key}: ${JSON.stringify(result.value)}`);
   }, { capture: true });
@@ -440,7 +460,7 @@ export async function mount(viewer, tools) {
     controls.orbit.enabled = true;
     if (canvas.hasPointerCapture(event.pointerId)) canvas.releasePointerCapture(event.pointerId);
     if (cancelled || !finished.moved || !finished.value) {
-      for (const { node, origin } of finished.nodes) node.position.copy(origin);
+      for (const { node, origin, turn } of finished.nodes) { node.position.copy(origin); node.quaternion.copy(turn); }
       return;
     }
     if (finished.value.key === 'wall') {
