@@ -160,6 +160,17 @@ def test_a_panel_slides_along_its_wall_and_check_warnings_show_on_the_object(bro
             badge.wait_for(state="attached", timeout=10000)
             assert "vase" in badge.get_attribute("aria-label") and "outside room" in badge.get_attribute("aria-label")
             assert "stands partly outside" in page.locator("#vitrina-editor-problems").inner_text()
+
+            before_start = yaml_file.read_text(encoding="utf-8")
+            page.select_option("#vitrina-editor-target", "room:room")
+            page.focus("#vitrina-editor-pad")
+            _act_and_wait_for_reload(page, lambda: page.keyboard.press("ArrowLeft"))
+            page.focus("#vitrina-editor-pad")
+            _act_and_wait_for_reload(page, lambda: page.keyboard.press("BracketLeft"))
+            assert _changed_lines(before_start, yaml_file.read_text(encoding="utf-8")) == [
+                "-    start: {at: [0, 2], facing: 0}", "+    start: {at: [-0.25, 2], facing: 345}"]
+            start = page.evaluate("window.__viewer.manifest.start")
+            assert start["yaw"] % 360 == 15 and start["position"][0] == -0.25, "the rebuilt exhibit starts there"
     finally:
         context.close()
         preview.stop()
