@@ -116,3 +116,15 @@ def test_bad_translation_files_are_refused_and_nothing_is_written(tmp_path: Path
     with pytest.raises(TranslationError, match=message):
         import_file(folder, tmp_path / name)
     assert (folder / "exhibit.yaml").read_text(encoding="utf-8") == before
+
+
+def test_the_museum_s_name_and_footer_are_texts_to_translate(tmp_path: Path) -> None:
+    folder = _copy(tmp_path, "minimal")
+    spec = folder / "exhibit.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("  targets: [quest2, phone, desktop]\n", "  targets: [quest2, phone, desktop]\n"
+                                 "  museum: {name: City Museum, footer: Open daily}\n", 1), encoding="utf-8")
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(export(folder, "fr", None, "csv")[0]))}
+    assert rows["exhibit/museum/name"]["source"] == "City Museum"
+    assert rows["exhibit/museum/name"]["context"] == "exhibit museum name"
+    assert rows["exhibit/museum/footer"]["location"] == "exhibit.yaml:11"
