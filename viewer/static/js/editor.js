@@ -33,7 +33,7 @@ export function snapAxis(centre, half, edges, grid) {
   for (const edge of edges) {
     for (const candidate of [edge - half, edge + half]) {  // either side of the footprint meets the edge
       const distance = Math.abs(candidate - centre);
-      if (distance <= SNAP && (!best || distance < best.distance)) best = { value: candidate, distance };
+      if (distance <= SNAP + 1e-9 && (!best || distance < best.distance)) best = { value: candidate, distance };  // 15 cm counts, rounding aside
     }
   }
   return best ? best.value : round(centre, grid);
