@@ -36,6 +36,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def builder(out_dir: Path) -> object:
         return build(spec, out_dir, options)
 
+    if args.edit and not args.lan and (args.host or "127.0.0.1") not in ("127.0.0.1", "localhost", "::1"):
+        # The editor writes into the exhibit: other machines reach it only through --lan's HTTPS and its checks.
+        print("serve --edit binds loopback only; add --lan to edit from another device", file=sys.stderr)
+        return 2
     editor = None
     if args.edit:
         from pipeline.spec.edit import LayoutEditor

@@ -178,3 +178,10 @@ def test_vitrina_serve_edit_lan_serves_https_and_writes_through_the_cli(tmp_path
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
     assert process.returncode == 0
+
+
+def test_serve_edit_refuses_to_bind_beyond_loopback_without_lan(capsys) -> None:
+    from pipeline.cli import main
+
+    assert main(["serve", str(REPO / "exhibits" / "minimal"), "--edit", "--host", "0.0.0.0", "--no-watch"]) == 2
+    assert "binds loopback only" in capsys.readouterr().err
