@@ -33,6 +33,8 @@ def test_floor_plan_shows_where_the_visitor_is_and_walks_to_a_room(open_page, ex
     assert plan.locator("button[aria-current='location']").get_attribute("data-room") == other
     assert plan.locator("g.floor-plan-here").get_attribute("transform") != marker, "the marker moved with the visitor"
     assert plan.locator("rect.floor-plan-room.here").count() == 1
+    other_name = plan.locator(f"button[data-room='{other}']").inner_text()
+    assert plan.locator("svg").get_attribute("aria-label").endswith(f": {other_name}"), "it says where the visitor is"
 
     assert serious_violations(page) == []
     page.keyboard.press("Escape")

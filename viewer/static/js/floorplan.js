@@ -95,8 +95,8 @@ export class FloorPlan {
     const t = (key) => this.i18n.t(key);
     this.button.textContent = t('floorPlan');
     this.title.textContent = t('floorPlan');
-    this.plan.setAttribute('aria-label', `${t('floorPlan')}: ${t('youAreHere')}`);
     this.hereLabel.textContent = t('youAreHere');
+    this.describe();
     this.list.replaceChildren(...this.rooms.map((room) => {
       const item = document.createElement('li');
       const go = document.createElement('button');
@@ -134,10 +134,18 @@ export class FloorPlan {
     this.trackRoom(room);
   }
 
+  /** The plan's text alternative says which room the visitor is in. */
+  describe() {
+    const room = this.rooms.find((r) => r.id === this.state.room);
+    const where = room ? `: ${this.i18n.pick(room.name) || room.id}` : '';
+    this.plan.setAttribute('aria-label', `${this.i18n.t('floorPlan')}. ${this.i18n.t('youAreHere')}${where}`);
+  }
+
   trackRoom(room) {
     const id = room ? room.id : null;
     if (id === this.state.room) return;
     this.state.room = id;
+    this.describe();
     for (const [roomId, shape] of this.roomShapes) shape.classList.toggle('here', roomId === id);
     for (const button of this.list.querySelectorAll('button')) {
       if (button.dataset.room === id) button.setAttribute('aria-current', 'location');
