@@ -75,6 +75,10 @@ def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[
         "floor_y": 0.0,
         "lighting": {"ambient": float(spec_room.lighting.ambient), "color": spec_room.lighting.color},
         "stats": dict(output.stats),
+        # Cases holding several objects (rooms[].cases), for the visitor's floor plan.
+        "cases": [{"id": case.id, "position": _vec((frame.origin[0] + frame.width / 2 + case.at[0], 0.0,
+                                                    frame.origin[1] + frame.depth / 2 + case.at[1])),
+                   "size": [float(v) for v in case.size], "rotate": float(case.rotate)} for case in spec_room.cases],
     }
     return entry
 

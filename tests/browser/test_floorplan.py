@@ -50,3 +50,19 @@ def test_floor_plan_follows_the_language(open_page, exhibit_url):
         page.evaluate(f"__viewer.setLanguage('{language}')")
         labels.add(page.locator("#floor-plan-button").inner_text())
     assert len(labels) == len(languages) == 2, labels
+
+
+def test_floor_plan_draws_a_case_turned_with_it(open_page, tmp_path):
+    from pipeline.build import BuildOptions, build
+    from pipeline.preview import StaticSite, serving
+    from tests.pipeline.test_compose_cases import _write
+
+    build(_write(tmp_path / "tiny"), tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    with serving(StaticSite(tmp_path / "site")) as base:
+        page = open_page(f"{base}/tiny/index.html")
+        page.click("#floor-plan-button")
+        case = page.locator("#floor-plan rect.floor-plan-case")
+        assert case.count() == 1
+        assert case.get_attribute("transform").endswith("rotate(90)")
+        box = case.bounding_box()
+        assert box is not None and box["height"] > box["width"] * 2, "1.4 m by 0.6 m, turned to run north-south"

@@ -102,3 +102,15 @@ def test_a_mount_on_an_image_is_an_error(tmp_path: Path) -> None:
                  "    place: {room: hall, wall: north, at: 2, mount: bracket}\n")
     with pytest.raises(SpecError, match="a mount holds models, and this is an image"):
         load_exhibit(_write(tmp_path / "tiny", artifacts))
+
+
+def test_the_manifest_lists_each_room_s_cases_for_the_floor_plan(tmp_path: Path) -> None:
+    import json
+
+    from pipeline.build import BuildOptions, build
+
+    build(_write(tmp_path / "tiny"), tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    rooms = json.loads((tmp_path / "site" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))["rooms"]
+    assert rooms[0]["cases"] == [{"id": "bronzes", "position": [-2.0, 0.0, 1.0], "size": [1.4, 0.6, 0.5],
+                                  "rotate": 90.0}]
+    assert rooms[1]["cases"] == []

@@ -79,6 +79,14 @@ export class FloorPlan {
           x2: f.x(door.position[0] + (across ? 0 : half)), y2: f.y(door.position[2] + (across ? half : 0)) }, this.plan);
       }
     }
+    for (const room of this.rooms) {
+      for (const glassCase of room.cases || []) {  // a case holding several objects: its outline, turned with it
+        const [width, depth] = glassCase.size;
+        svg('rect', { class: 'floor-plan-case', x: -width / 2 * f.scale, y: -depth / 2 * f.scale, width: width * f.scale,
+          height: depth * f.scale,
+          transform: `translate(${f.x(glassCase.position[0])} ${f.y(glassCase.position[2])}) rotate(${glassCase.rotate})` }, this.plan);
+      }
+    }
     for (const artifact of this.artifacts) {
       const centre = [0, 2].map((i) => (artifact.bounds.min[i] + artifact.bounds.max[i]) / 2);
       svg('circle', { cx: f.x(centre[0]), cy: f.y(centre[1]), r: 2.5, class: 'floor-plan-object' }, this.plan);
