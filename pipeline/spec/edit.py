@@ -1,4 +1,4 @@
-"""Write one layout value back into the exhibit's YAML (the only ruamel.yaml importer): comments, order and style kept."""
+"""Edit the exhibit's YAML in place (the only ruamel.yaml importer): layout values for `serve --edit`, texts for `i18n import`; comments, order and style kept."""
 
 from __future__ import annotations
 
