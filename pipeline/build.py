@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from pipeline import budgets, compose, images, manifest
 from pipeline.cache import AssetCache, asset_key, code_version, file_digest
-from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
@@ -214,6 +214,15 @@ def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
 def _content_name(stem: str, data: bytes, suffix: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "file"
     return f"{safe}.{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
+
+
+def _published(problem: Problem, root: Path) -> str:
+    """A warning as report.json carries it: the file named from the exhibit folder, never the machine's own path."""
+    try:
+        shown = (root.name / Path(problem.file).resolve().relative_to(root)).as_posix()
+    except ValueError:
+        shown = Path(problem.file).name
+    return dataclasses.replace(problem, file=shown).format()
 
 
 class MediaWriter:
@@ -446,7 +455,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
     report.timings = dict(progress.timings)
-    _write_report(folder, report, exhibit)
+    # The published report names files from the exhibit folder; the terminal keeps the paths as check shows them.
+    _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
+                                                                for problem in loaded.warnings]), exhibit)
     return report
 
 
