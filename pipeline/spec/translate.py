@@ -284,7 +284,8 @@ def export(spec: Path, target_language: str, out: Path | None, form: str = "xlif
     writer = to_csv if form == "csv" else to_xliff
     text = writer(units, catalogue.source_language, target_language)
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        # A byte-order mark tells spreadsheet programs that a CSV is UTF-8 (without it, Excel garbles 青铜).
+        out.write_text(text, encoding="utf-8-sig" if form == "csv" else "utf-8")
     return text, len(units)
 
 

@@ -72,11 +72,12 @@ def test_csv_round_trip_turns_plain_strings_into_language_maps_one_line_each(tmp
     spec = folder / "exhibit.yaml"
     original = spec.read_text(encoding="utf-8")
     export(folder, "fr", tmp_path / "fr.csv", "csv")
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "fr.csv").read_text(encoding="utf-8"))))
+    assert (tmp_path / "fr.csv").read_bytes().startswith(b"\xef\xbb\xbfid,"), "a BOM, for spreadsheets"
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "fr.csv").read_text(encoding="utf-8-sig"))))
     assert {row["id"] for row in rows} >= {"exhibit/title", "artifacts/vase/record/title", "artifacts/welcome/text"}
     translated = {"exhibit/title": "Un vase dans une salle", "artifacts/vase/record/title": "Vase",
                   "artifacts/welcome/text": "Bienvenue\n\nUne salle, un panneau et un vase."}
-    with (tmp_path / "fr.csv").open("w", encoding="utf-8", newline="") as handle:
+    with (tmp_path / "fr.csv").open("w", encoding="utf-8-sig", newline="") as handle:  # as a spreadsheet saves it
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
