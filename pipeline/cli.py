@@ -71,7 +71,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             secret = secrets.token_bytes(32)
 
             async def tours(site_dir: Path, host: str, port: int, **kwargs: object) -> None:
-                await serve_tours(site_dir, host, port, secret=secret, links_log=sys.stderr, **kwargs)  # type: ignore[arg-type]
+                await serve_tours(site_dir, host, port, secret=secret, links_log=sys.stderr,
+                                  links_host=public_hosts[0] if public_hosts else None, **kwargs)  # type: ignore[arg-type]
 
     def show_qr(url: str) -> None:
         if args.lan:

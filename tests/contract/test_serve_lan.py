@@ -6,6 +6,7 @@ Bound and connected on 127.0.0.1 only: the certificate is also valid for it, so 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import ssl
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from pipeline import lan, preview
+from tests.viewer.tours.conftest import write_site
 
 
 def test_page_and_tour_socket_over_https_with_the_generated_ca(tmp_path: Path) -> None:
@@ -30,7 +32,9 @@ def test_page_and_tour_socket_over_https_with_the_generated_ca(tmp_path: Path) -
 
     def builder(out_dir: Path) -> None:
         (out_dir / "index.html").write_text("<html><body><h1>on the headset</h1></body></html>")
+        write_site(out_dir)  # one exhibit with a tour, so the guide and visitor links are printed
 
+    links = io.StringIO()
     loops: list[asyncio.AbstractEventLoop] = []
     stop: list[asyncio.Event] = []
     urls: list[str] = []
@@ -40,7 +44,7 @@ def test_page_and_tour_socket_over_https_with_the_generated_ca(tmp_path: Path) -
         loops.append(asyncio.get_running_loop())
         stop.append(asyncio.Event())
         await server_module.serve_tours(site_dir, host, port, secret=b"s" * 32, stop=stop[0], handle_signals=False,
-                                        **kwargs)
+                                        links_log=links, links_host="192.168.1.20", **kwargs)
 
     def started(url: str) -> None:
         urls.append(url)
@@ -73,3 +77,5 @@ def test_page_and_tour_socket_over_https_with_the_generated_ca(tmp_path: Path) -
             loops[0].call_soon_threadsafe(stop[0].set)
         thread.join(timeout=20)
     assert not thread.is_alive()
+    printed = links.getvalue()
+    assert "guide https://192.168.1.20:" in printed and "0.0.0.0" not in printed, printed

@@ -696,13 +696,15 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                       redis_url: str | None = None, secret: bytes | None = None, origins: list[str] | None = None,
                       ready: Callable[[int], None] | None = None, limits: Limits | None = None,
                       stop: asyncio.Event | None = None, handle_signals: bool = True,
-                      links_log: TextIO | None = None, tls: ssl.SSLContext | None = None) -> None:
+                      links_log: TextIO | None = None, tls: ssl.SSLContext | None = None,
+                      links_host: str | None = None) -> None:
     """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
 
     Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
     every client to reconnect (a `shutdown` message, close 1012). `ready(port)` is called once listening.
     With `links_log`, the guide and visitor links of every tour are printed there (for `vitrina serve`, whose
-    secret is random per run, so nobody else can mint them). With `tls` it serves HTTPS and wss:// (`serve --lan`).
+    secret is random per run, so nobody else can mint them), naming `links_host` (the LAN address other devices
+    use; a wildcard bind is never a link). With `tls` it serves HTTPS and wss:// (`serve --lan`).
     """
     if secret is None:
         raise ValueError("serve_tours needs a secret (vitrina serve passes a random one)")
@@ -735,7 +737,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
             if ready is not None:
                 ready(bound_port)
             if links_log is not None:
-                print_links(server.catalog, secret, f"{'https' if tls else 'http'}://{host}:{bound_port}/", links_log)
+                shown = links_host or ("127.0.0.1" if host in ("0.0.0.0", "::", "") else host)
+                print_links(server.catalog, secret, f"{'https' if tls else 'http'}://{shown}:{bound_port}/", links_log)
             try:
                 await stop.wait()
             finally:
