@@ -21,8 +21,8 @@ from pipeline.preview import (
     serving,
 )
 from pipeline.spec.edit import LayoutEditor
+from tests.conftest import REPO, read_until
 
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "page-token"
 
 
@@ -155,13 +155,7 @@ def test_vitrina_serve_edit_lan_serves_https_and_writes_through_the_cli(tmp_path
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                                env={**os.environ, "VITRINA_CONFIG_DIR": str(config)})
     try:
-        lines: list[str] = []
-        found = None
-        while found is None:
-            line = process.stderr.readline()
-            assert line, f"vitrina serve stopped: {''.join(lines)}"
-            lines.append(line)
-            found = re.search(r"serving \S+ on (https://127\.0\.0\.1:(\d+))/ \(layout editor on\)", line)
+        found, lines = read_until(process.stderr, r"serving \S+ on (https://127\.0\.0\.1:(\d+))/ \(layout editor on\)")
         assert any("local CA" in line and str(config) in line for line in lines)
         assert any("live tours are off" in line for line in lines)
         base = found.group(1)
