@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from pipeline import budgets, compose, images, ladder, manifest
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir, file_digest
-from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
@@ -46,12 +46,14 @@ class BuildOptions:
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
+    link_report: bool = False  # link the build report from the exhibit page (it is private by default)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
-                   texture_format=args.texture_format, quiet=args.quiet)
+                   texture_format=args.texture_format, quiet=args.quiet,
+                   link_report=getattr(args, "link_report", False))
 
     @property
     def worker_count(self) -> int:
@@ -280,6 +282,15 @@ def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
 def _content_name(stem: str, data: bytes, suffix: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "file"
     return f"{safe}.{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
+
+
+def _published(problem: Problem, root: Path) -> str:
+    """A warning as report.json carries it: the file named from the exhibit folder, never the machine's own path."""
+    try:
+        shown = (root.name / Path(problem.file).resolve().relative_to(root)).as_posix()
+    except ValueError:
+        shown = Path(problem.file).name
+    return dataclasses.replace(problem, file=shown).format()
 
 
 class MediaWriter:
@@ -522,10 +533,13 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
         data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records,
                                        artifact_levels)
+        museum = exhibit.exhibit.museum
+        if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
+            data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
     with progress.stage("site"):
         from pipeline.site import write_site
 
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
+        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], link_report=options.link_report)
         # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
@@ -535,7 +549,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
     report.timings = dict(progress.timings)
-    _write_report(folder, report, exhibit)
+    # The published report names files from the exhibit folder; the terminal keeps the paths as check shows them.
+    _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
+                                                                for problem in loaded.warnings]), exhibit)
     return report
 
 
@@ -1013,6 +1029,6 @@ def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:
     language = exhibit.default_language
     plans = [{"room": room, "svg": floor_plan_svg(room, data["artifacts"], language)} for room in data["rooms"]]
     html = render_page("report.html", root="../", page_lang=language, report=report.to_dict(), plans=plans,
-                       manifest=data, text=report.to_text(), size=human_bytes)
+                       manifest=data, text=report.to_text(published=True), size=human_bytes)
     (folder / "report.html").write_text(html, encoding="utf-8")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
-from pipeline.spec.model import Artifact, Exhibit, Room
+from pipeline.spec.model import Artifact, Exhibit, Museum, Room
 
 if TYPE_CHECKING:
     from pipeline.compose import ArtifactPlacement, ComposedRoom, Composition
@@ -52,7 +52,13 @@ def exhibit_section(exhibit: Exhibit) -> dict[str, Any]:
         "rights": info.rights,
         "credits": [text(c) for c in info.credits],
         "targets": list(info.targets),
+        **({"museum": museum_section(info.museum)} if info.museum is not None else {}),
     }
+
+
+def museum_section(museum: Museum) -> dict[str, Any]:
+    """The museum's identity; `logo` is filled in by the build once the file is copied into the site."""
+    return {"name": text(museum.name), "footer": text(museum.footer), "url": museum.url, "logo": None}
 
 
 def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[str, Any]:
@@ -69,6 +75,10 @@ def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[
         "floor_y": 0.0,
         "lighting": {"ambient": float(spec_room.lighting.ambient), "color": spec_room.lighting.color},
         "stats": dict(output.stats),
+        # Cases holding several objects (rooms[].cases), for the visitor's floor plan.
+        "cases": [{"id": case.id, "position": _vec((frame.origin[0] + frame.width / 2 + case.at[0], 0.0,
+                                                    frame.origin[1] + frame.depth / 2 + case.at[1])),
+                   "size": [float(v) for v in case.size], "rotate": float(case.rotate)} for case in spec_room.cases],
     }
     return entry
 

@@ -68,7 +68,9 @@ class BuildReport:
         return sum(self.timings.values())
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as published beside the site: without out_dir, the build machine's own path."""
         data = asdict(self)
+        del data["out_dir"]
         data["total_seconds"] = round(self.total_seconds, 4)
         data["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
         for check in data["budgets"]:
@@ -78,9 +80,13 @@ class BuildReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
-    def to_text(self) -> str:
-        """A plain table: rooms with their sizes, then each room against each target, then stage timings."""
-        lines = [f"built {self.exhibit} into {self.out_dir}: {self.files} files, {human_bytes(self.total_bytes)}"]
+    def to_text(self, published: bool = False) -> str:
+        """A plain table: rooms with their sizes, then each room against each target, then stage timings.
+
+        `published` leaves out where the site was written (a path on the build machine) for report.html.
+        """
+        where = "" if published else f" into {self.out_dir}"
+        lines = [f"built {self.exhibit}{where}: {self.files} files, {human_bytes(self.total_bytes)}"]
         rows = [["room", "triangles", "draw calls", "bytes", "GPU tex", "artifacts"]]
         rows += [[r.room, f"{r.triangles:,}", str(r.draw_calls), human_bytes(r.bytes),
                   human_bytes(r.texture_bytes_gpu), str(r.artifacts)] for r in self.rooms]

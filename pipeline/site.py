@@ -151,6 +151,8 @@ def render_page(template_name: str, **context: Any) -> str:
     context.setdefault("artifact_title", artifact_title)
     context.setdefault("ui_text", ui_text)
     context.setdefault("rights_label", rights_label)
+    context.setdefault("museum", None)
+    context.setdefault("museum_root", "")
     return environment().get_template(template_name).render(**context)
 
 
@@ -244,8 +246,10 @@ def _languages(manifest: Mapping[str, Any]) -> list[str]:
     return [default, *[code for code in languages if code != default]]
 
 
-def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
+def write_site(out_root: Path, manifests: list[dict], link_report: bool = False) -> list[Path]:
     """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
+
+    The build report is for the museum's staff: visitor pages link to it only with `link_report`.
 
     Every URL in the pages is relative, so the site can be served from any path. Nothing here knows about
     `vitrina serve`: its live-reload script is added by pipeline.preview while serving, never written to disk.
@@ -274,8 +278,12 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         languages = _languages(manifest)
         exhibits.append({"manifest": manifest, "languages": languages, "default": languages[0]})
     index_lang = exhibits[0]["default"] if exhibits else "en"
+    # The site index shows the identity of the first exhibit that has one (a site is normally one museum's).
+    owner = next((m for m in manifests if m["exhibit"].get("museum")), None)
     write("index.html", render_page("index.html", exhibits=exhibits, root="",
-                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language))
+                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language,
+                                    museum=owner["exhibit"]["museum"] if owner else None,
+                                    museum_root=f"{owner['exhibit']['id']}/" if owner else ""))
 
     for entry in exhibits:
         manifest = entry["manifest"]
@@ -283,12 +291,14 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         common = {
             "manifest": manifest, "exhibit": manifest["exhibit"], "languages": entry["languages"],
             "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
-            "record_fields": RECORD_FIELDS,
+            "record_fields": RECORD_FIELDS, "museum": manifest["exhibit"].get("museum"),
         }
         # The build writes report.html beside report.json after the pages, so the link follows the manifest.
         report_json = manifest.get("report")
-        report_page = report_json.removesuffix(".json") + ".html" if isinstance(report_json, str) else None
-        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page, **common))
+        report_page = report_json.removesuffix(".json") + ".html" \
+            if isinstance(report_json, str) and link_report else None
+        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page,
+                                                      museum_root="", **common))
         for artifact in manifest.get("artifacts", []):
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
             depth = page.count("/")
@@ -298,7 +308,8 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
                 if isinstance(track, Mapping) and track.get("captions")
             }
             write(f"{exhibit_id}/{page}", render_page(
-                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, artifact=artifact,
+                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, museum_root="../" * depth,
+                artifact=artifact,
                 transcripts=transcripts, **common))
     return written
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,15 @@ def redis_server_binary() -> str:
     need_or_skip(path is not None, "redis-server is not installed", "VITRINA_REQUIRE_REDIS")
     assert path is not None
     return path
+
+
+def read_until(stream: Any, pattern: str) -> tuple[re.Match[str], list[str]]:
+    """Read a child process's text stream line by line until `pattern` matches; (the match, the lines read)."""
+    lines: list[str] = []
+    while True:
+        line = stream.readline()
+        assert line, f"the process stopped first: {''.join(lines)}"
+        lines.append(line)
+        found = re.search(pattern, line)
+        if found:
+            return found, lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -260,6 +261,7 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
             report.error(f"{where}", "an image hangs on a wall: add wall: north, south, east or west")
         if place.plinth is not None and place.vitrine is not None:
             report.error(f"{where}.vitrine", "give a plinth or a vitrine, not both (a vitrine has its own pedestal)")
+    _check_mount_and_case(exhibit, artifact, kind, where, report)
 
 
 def _check_tours(exhibit: Exhibit, report: _Report) -> None:
@@ -384,3 +386,36 @@ def _warn_accessibility(exhibit: Exhibit, report: _Report) -> None:
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             audio_without_captions(stop.audio, f"tours[{tour_index}].stops[{stop_index}].audio")
+
+
+def _check_mount_and_case(exhibit: Exhibit, artifact: Artifact, kind: str, where: str, report: _Report) -> None:
+    """place.mount holds a model on a wall; place.case names a case of the artifact's room and stands inside it."""
+    place = artifact.place
+    if place.mount is not None and (place.wall is None or kind != "model"):
+        report.error(f"{where}.mount", "a mount (shelf or bracket) holds a model on a wall: give wall: too"
+                     if kind == "model" else f"a mount holds models, and this is {'an image' if kind == 'image' else 'a panel'}")
+    if place.case is None:
+        return
+    room = exhibit.room(place.room)
+    if room is None:
+        return  # the unknown room is reported already
+    if kind != "model":
+        report.error(f"{where}.case", "a case holds models; hang images and panels on a wall")
+        return
+    if place.wall is not None or place.plinth is not None or place.vitrine is not None:
+        report.error(f"{where}.case", "an artifact in a case stands on the case's pedestal: leave out "
+                                      "wall, plinth and vitrine")
+        return
+    case = next((c for c in room.cases if c.id == place.case), None)
+    if case is None:
+        hint = Suggestions(c.id for c in room.cases)(place.case)
+        report.error(f"{where}.case", f"room {quote(room.id)} has no case {quote(place.case)}{hint}")
+        return
+    x, z = place.floor_at
+    dx, dz = x - case.at[0], z - case.at[1]
+    turn = math.radians(case.rotate)  # into the case's own frame
+    along, across = dx * math.cos(turn) + dz * math.sin(turn), -dx * math.sin(turn) + dz * math.cos(turn)
+    if abs(along) > case.size[0] / 2 or abs(across) > case.size[1] / 2:
+        report.error(f"{where}.at", f"stands outside case {quote(case.id)}, whose glass spans "
+                                    f"{format_number(case.size[0])} x {format_number(case.size[1])} m "
+                                    f"around [{format_number(case.at[0])}, {format_number(case.at[1])}]")

@@ -13,7 +13,8 @@ from PIL import Image
 
 from pipeline.build import BuildOptions, build
 from pipeline.cache import default_cache_dir
-from pipeline.errors import AssetError
+from pipeline.errors import AssetError, SpecError
+from pipeline.ingest import load_asset
 from tests.pipeline.tiny_exhibit import CUBE_OBJ, write_tiny_exhibit
 
 SECRET = b"\x89PNG\r\n\x1a\n" + b"top secret bytes that must never be published" * 4
@@ -76,15 +77,20 @@ def _shared_folder(tmp_path: Path, model_name: str, model_text: str) -> Path:
 
 
 def _assert_refused_and_unpublished(tmp_path: Path, exhibit: Path, named: str) -> None:
+    """`check` (inside build) refuses the model at its `model:` line; ingest refuses the same file on its own, for
+    any caller that skips the spec (a second line of defence, tested without the spec)."""
     out = tmp_path / "site"
-    with pytest.raises(AssetError) as caught:
+    with pytest.raises(SpecError) as caught:
         build(exhibit, out, BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
-    assert named in str(caught.value) and "outside" in str(caught.value)
+    message = str(caught.value)
+    assert "exhibit.yaml:" in message and "artifacts[0].model" in message
+    assert named in message and "leaves the exhibit folder" in message
     written = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
     assert not written, "a refused build publishes nothing"
-    for entry in (tmp_path / "cache").rglob("*") if (tmp_path / "cache").exists() else []:
-        if entry.is_file():
-            assert b"top secret bytes" not in entry.read_bytes()
+    model = next((exhibit / "models").glob("thing.*"))
+    with pytest.raises(AssetError) as refused:
+        load_asset(model, root=exhibit)
+    assert named in str(refused.value) and "outside" in str(refused.value)
 
 
 def test_a_gltf_image_outside_the_folder_is_refused_and_never_published(tmp_path: Path) -> None:

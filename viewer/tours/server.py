@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -695,13 +696,15 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                       redis_url: str | None = None, secret: bytes | None = None, origins: list[str] | None = None,
                       ready: Callable[[int], None] | None = None, limits: Limits | None = None,
                       stop: asyncio.Event | None = None, handle_signals: bool = True,
-                      links_log: TextIO | None = None) -> None:
+                      links_log: TextIO | None = None, tls: ssl.SSLContext | None = None,
+                      links_host: str | None = None) -> None:
     """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
 
     Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
     every client to reconnect (a `shutdown` message, close 1012). `ready(port)` is called once listening.
     With `links_log`, the guide and visitor links of every tour are printed there (for `vitrina serve`, whose
-    secret is random per run, so nobody else can mint them).
+    secret is random per run, so nobody else can mint them), naming `links_host` (the LAN address other devices
+    use; a wildcard bind is never a link). With `tls` it serves HTTPS and wss:// (`serve --lan`).
     """
     if secret is None:
         raise ValueError("serve_tours needs a secret (vitrina serve passes a random one)")
@@ -726,7 +729,7 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                 loop.add_signal_handler(signum, stop.set)
                 installed.append(signum)
     try:
-        async with serve(server.handler, host, port, process_request=server.process_request,
+        async with serve(server.handler, host, port, process_request=server.process_request, ssl=tls,
                          compression=None, max_size=limits.max_message_bytes,
                          ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10) as ws_server:
             bound_port = next(iter(ws_server.sockets)).getsockname()[1]
@@ -734,7 +737,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
             if ready is not None:
                 ready(bound_port)
             if links_log is not None:
-                print_links(server.catalog, secret, f"http://{host}:{bound_port}/", links_log)
+                shown = links_host or ("127.0.0.1" if host in ("0.0.0.0", "::", "") else host)
+                print_links(server.catalog, secret, f"{'https' if tls else 'http'}://{shown}:{bound_port}/", links_log)
             try:
                 await stop.wait()
             finally:

@@ -87,3 +87,17 @@ def test_tour_server_refuses_to_start_without_a_secret(tmp_path: Path, capsys: p
     short.write_text("too short")
     assert vitrina(["tour-server", "--site", str(site), "--port", "0", "--secret-file", str(short)]) == 2
     assert "at least 16 bytes" in capsys.readouterr().err
+
+
+def test_terminal_qr_code_draws_the_link_for_serve_lan() -> None:
+    """`vitrina serve --lan` prints the link as a QR code in the terminal (a square of half-block characters)."""
+    import io
+
+    segno = pytest.importorskip("segno")
+    out = io.StringIO()
+    tokens.print_terminal_qr("https://192.168.1.20:8000/", out)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    expected = segno.make("https://192.168.1.20:8000/", error="m")
+    width = expected.symbol_size(scale=1, border=4)[0]
+    assert len(lines) == (width + 1) // 2, "two modules per line (compact)"
+    assert all(len(line) == width for line in lines) and "▄" in out.getvalue()

@@ -43,6 +43,7 @@ import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
+import { FloorPlan } from './floorplan.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -337,6 +338,13 @@ async function main() {
   });
   const languageSelect = document.getElementById('language-select');
   languageSelect.addEventListener('change', () => setLanguage(languageSelect.value));
+  const floorPlan = new FloorPlan({
+    viewer, manifest, i18n, toolbar: languageSelect.parentElement,
+    goToRoom: (room) => {
+      const [x, z] = [0, 2].map((i) => (room.bounds.min[i] + room.bounds.max[i]) / 2);
+      return controls.walkTo(new THREE.Vector3(x, 0, z), room.floor_y ?? 0);
+    },
+  });
 
   function setLanguage(language) {
     if (!i18n.languages.includes(language)) throw new Error(`language ${language} is not one of ${i18n.languages}`);
@@ -345,7 +353,7 @@ async function main() {
     languageSelect.value = language;
     document.documentElement.lang = language;
     document.getElementById('exhibit-title').textContent = i18n.pick(exhibit.title);
-    document.title = `${i18n.pick(exhibit.title)} · Vitrina`;
+    document.title = `${i18n.pick(exhibit.title)} · ${i18n.pick(exhibit.museum?.name) || 'Vitrina'}`;
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = i18n.t(node.dataset.i18n);
     for (const node of document.querySelectorAll('[data-i18n-label]')) node.setAttribute('aria-label', i18n.t(node.dataset.i18nLabel));
     for (const button of document.querySelectorAll('.artifact-button')) {
@@ -364,6 +372,7 @@ async function main() {
       panel.render(viewer.selectedAnnotation);
       if (xr.inSession) xr.showPanel(vrPanelContent(panel.artifact, viewer.selectedAnnotation));
     }
+    floorPlan.render();
     announce(viewer.ready ? i18n.t('ready') : i18n.t('loading'));
     emit('language', { language });
   }
@@ -630,6 +639,7 @@ async function main() {
     hotspots.update(new THREE.Vector3().fromArray(pose.position), pointer && new THREE.Ray(
       new THREE.Vector3().fromArray(pointer.origin), new THREE.Vector3().fromArray(pointer.direction)));
     streamer.update(frameSeconds * 1000, Boolean(frame));
+    floorPlan.update();
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
@@ -644,6 +654,18 @@ async function main() {
   if (hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
   const params = new URLSearchParams(location.search);
   if (params.has('tour') || params.has('join') || hash.has('guide') || hash.has('join')) mountTourUI();
+  // `vitrina serve` only (its pages carry these markers; a built site never does): tools for the designer.
+  const designerTools = { camera, canvas, controls, roomScenes, pick, rayFromScreen, world };
+  if (window.__vitrinaEdit) mountOptional('./editor.js', designerTools);
+  if (window.__vitrinaPreview) mountOptional('./pointpicker.js', designerTools);
+}
+
+async function mountOptional(module, tools) {
+  try {
+    await (await import(module)).mount(viewer, tools);
+  } catch (error) {
+    viewer.errors.push(`${module}: ${error}`);
+  }
 }
 
 function probeGPU() {

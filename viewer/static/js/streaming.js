@@ -241,7 +241,10 @@ export class Streamer {
     const level = artifact.levels[index];
     try {
       const gltf = await this.host.loader.loadAsync(level.glb);
-      const node = gltf.scene.getObjectByName(artifact.node || artifact.id) || gltf.scene;
+      // A level GLB has one root node, the artifact's (docs/manifest.md). GLTFLoader may have renamed it (the glTF
+      // scene carries the same name, and three keeps names unique), so take it by position and name it again.
+      const node = gltf.scene.children.length === 1 ? gltf.scene.children[0] : gltf.scene;
+      node.name = artifact.node || artifact.id;
       // Upload textures before the swap, so the frame that shows the new level does not stall on them.
       node.traverse((object) => {
         for (const material of [object.material].flat().filter(Boolean)) {
