@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -44,6 +45,7 @@ class BuildOptions:
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
+    base_url: str | None = None  # overrides exhibit.base_url: where the exhibit folder is served (standards exports)
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
 
@@ -51,7 +53,7 @@ class BuildOptions:
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
-                   texture_format=args.texture_format, quiet=args.quiet)
+                   texture_format=args.texture_format, quiet=args.quiet, base_url=getattr(args, "base_url", None))
 
     @property
     def worker_count(self) -> int:
@@ -243,7 +245,8 @@ class MediaWriter:
         return out
 
 
-def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
+def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions,
+                   subfolder: str = "rooms") -> tuple[str, int]:
     """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
     from pipeline.gltf import GltfOptions, write_glb
 
@@ -255,7 +258,7 @@ def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions)
     else:
         gltf_options = GltfOptions(meshopt=True)
     data = write_glb(scene, gltf_options)
-    relative = f"rooms/{_content_name(name, data, '.glb')}"
+    relative = f"{subfolder}/{_content_name(name, data, '.glb')}"
     target = folder / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
@@ -389,6 +392,11 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
+    base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
+    if base_url and not re.match(r"^https?://[^/\s]+", base_url):
+        raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
+    # Taken before the room transforms merge and quantize: each model alone, for the standards exports.
+    standalone = standalone_models(composition) if base_url else {}
     lod_sources: dict[str, Scene] = {}
     texture_variants: dict[str, dict[str, Scene]] = {}
     from pipeline.transforms.quantize import remembered_grids
@@ -428,10 +436,12 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         stop_audio = {(t.id, i): media.audio(s.audio) for t in exhibit.tours for i, s in enumerate(t.stops)}
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
         data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
+    with progress.stage("standards"):
+        linked_data = write_standards(folder, data, composition, standalone, base_url, options)
     with progress.stage("site"):
         from pipeline.site import write_site
 
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
+        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], {exhibit.id: linked_data})
         # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
@@ -443,6 +453,43 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.timings = dict(progress.timings)
     _write_report(folder, report, exhibit)
     return report
+
+
+def standalone_models(composition: compose.Composition) -> dict[str, Scene]:
+    """Each model artifact alone, in its own frame: base centre at the origin, unturned, at its placed scale."""
+    out: dict[str, Scene] = {}
+    for room in composition.rooms:
+        shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never copied: bytes are shared
+        for node in room.scene.nodes:
+            placement = composition.artifacts.get(node.name)
+            if placement is not None and placement.kind == "model" and node.name not in out:
+                alone = copy.deepcopy(node, dict(shared))
+                alone.translation, alone.rotation = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)
+                out[node.name] = Scene(name=node.name, nodes=[alone], copyright=room.scene.copyright)
+    return out
+
+
+def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition,
+                    standalone: dict[str, Scene], base_url: str, options: BuildOptions) -> dict[str, Any]:
+    """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
+    JSON-LD, returned for the site writer."""
+    from pipeline.standards import ExportInput, write_exports
+    from pipeline.standards.schema_org import site_jsonld
+
+    models: dict[str, str] = {}
+    for artifact in data["artifacts"]:
+        levels = [level for level in artifact.get("levels") or [] if level.get("glb")]
+        if levels:  # the artifact's finest level, where the build writes a ladder per artifact
+            models[artifact["id"]] = levels[-1]["glb"]
+        elif artifact["id"] in standalone:
+            models[artifact["id"]] = write_room_glb(folder, artifact["id"], standalone[artifact["id"]], options,
+                                                    subfolder="models")[0]
+    yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
+           for artifact_id, p in composition.artifacts.items()}
+    if base_url:
+        data["exhibit"]["base_url"] = base_url
+        write_exports(folder, ExportInput(data, base_url, yaw, models))
+    return site_jsonld(data, base_url, models)
 
 
 def _texture_uses(scene: Scene) -> Iterator[TextureRef]:

@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draco", action="store_true", help="Draco geometry instead of meshopt (slower to decode)")
     p.add_argument("--texture-format", choices=["keep", "webp", "ktx2"], default="keep")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--base-url", default=None,
+                   help="public URL of the built exhibit folder (overrides exhibit.base_url); enables the IIIF, "
+                        "Linked Art and Voyager exports")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("serve", help="build, serve on 127.0.0.1, watch and live-reload (with live tours)")

@@ -792,7 +792,7 @@ class Composer:
             scene.nodes.extend(build_shell(frame, shell, _openings(frame, doors[room.id])))
             ids = []
             for artifact in exhibit.artifacts:
-                if artifact.place.room != room.id:
+                if artifact.place is None or artifact.place.room != room.id:
                     continue
                 placement = self._place(artifact, room, frame, scene)
                 placements[artifact.id] = placement
@@ -885,7 +885,7 @@ class Composer:
         scale = 1.0
         if artifact.height is not None and size[1] > 0:
             scale = float(artifact.height) / float(size[1])
-        place = artifact.place
+        place = artifact.placed
         if place.wall is not None:
             # Hung on a wall (a relief, a mask): front out of the wall, back against it, centred at `height`.
             normal = frame.wall_normal(place.wall)
@@ -951,7 +951,7 @@ class Composer:
 
     def _place_flat(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
-        place = artifact.place
+        place = artifact.placed
         width, height = self._flat_size(artifact)
         along: np.ndarray
         normal: np.ndarray

@@ -193,11 +193,14 @@ def _languages(manifest: Mapping[str, Any]) -> list[str]:
     return [default, *[code for code in languages if code != default]]
 
 
-def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
+def write_site(out_root: Path, manifests: list[dict],
+               structured_data: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
     """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
 
     Every URL in the pages is relative, so the site can be served from any path. Nothing here knows about
     `vitrina serve`: its live-reload script is added by pipeline.preview while serving, never written to disk.
+    `structured_data` maps an exhibit id to its schema.org JSON-LD ({"exhibit": …, "objects": {id: …}}), which the
+    exhibit page and the object pages embed for search engines.
     """
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -237,8 +240,10 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         # The build writes report.html beside report.json after the pages, so the link follows the manifest.
         report_json = manifest.get("report")
         report_page = report_json.removesuffix(".json") + ".html" if isinstance(report_json, str) else None
-        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page, **common))
-        for artifact in manifest.get("artifacts", []):
+        linked_data = (structured_data or {}).get(exhibit_id) or {}
+        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page,
+                                                      jsonld=linked_data.get("exhibit"), **common))
+        for artifact in [*manifest.get("artifacts", []), *manifest.get("unplaced", [])]:
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
             depth = page.count("/")
             transcripts = {
@@ -248,7 +253,7 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
             }
             write(f"{exhibit_id}/{page}", render_page(
                 "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, artifact=artifact,
-                transcripts=transcripts, **common))
+                transcripts=transcripts, jsonld=(linked_data.get("objects") or {}).get(artifact["id"]), **common))
     return written
 
 

@@ -182,7 +182,7 @@ def image_size(artifact: Artifact) -> tuple[float, float]:
 
 def floor_footprint(artifact: Artifact) -> tuple[float, float]:
     """Estimated (width, depth) in metres that an artifact standing on the floor covers, before rotation."""
-    place = artifact.place
+    place = artifact.placed
     if artifact.kind == "panel":
         return image_size(artifact)[0], PANEL_THICKNESS
     size = model_size(artifact)
@@ -197,10 +197,10 @@ def floor_footprint(artifact: Artifact) -> tuple[float, float]:
 
 def floor_box(artifact: Artifact) -> Box:
     width, depth = floor_footprint(artifact)
-    angle = math.radians(artifact.place.rotate)
+    angle = math.radians(artifact.placed.rotate)
     half_x = (abs(math.cos(angle)) * width + abs(math.sin(angle)) * depth) / 2
     half_z = (abs(math.sin(angle)) * width + abs(math.cos(angle)) * depth) / 2
-    x, z = artifact.place.floor_at
+    x, z = artifact.placed.floor_at
     return Box((x - half_x, z - half_z), (x + half_x, z + half_z))
 
 
@@ -209,7 +209,7 @@ def wall_box(artifact: Artifact) -> Box:
     if artifact.kind == "image" and artifact.frame is not None:
         border = 2 * (artifact.frame.width + artifact.frame.mat)
         width, height = width + border, height + border
-    offset, centre = artifact.place.wall_offset, artifact.place.wall_height
+    offset, centre = artifact.placed.wall_offset, artifact.placed.wall_height
     return Box((offset - width / 2, centre - height / 2), (offset + width / 2, centre + height / 2))
 
 
@@ -221,15 +221,17 @@ def check_layout(exhibit: Exhibit, report: _Report) -> None:
     """Warn about artifacts that overlap each other or a door, or that reach outside their room."""
     groups: dict[tuple[str, str], list[tuple[int, Artifact, Box]]] = {}
     for index, artifact in enumerate(exhibit.artifacts):
+        if artifact.place is None:
+            continue
         room = exhibit.room(artifact.place.room)
         if room is None:
             continue
-        wall: str = artifact.place.wall or "floor"
-        box = wall_box(artifact) if artifact.place.wall else floor_box(artifact)
+        wall: str = artifact.placed.wall or "floor"
+        box = wall_box(artifact) if artifact.placed.wall else floor_box(artifact)
         path = f"artifacts[{index}].place"
         _warn_outside(room, wall, box, path, report)
-        if artifact.place.wall:
-            _warn_door(room, artifact.place.wall, box, path, report)
+        if artifact.placed.wall:
+            _warn_door(room, artifact.placed.wall, box, path, report)
         groups.setdefault((room.id, wall), []).append((index, artifact, box))
     for (room_id, wall), placed in groups.items():
         where = "on the floor" if wall == "floor" else f"on the {wall} wall"

@@ -313,8 +313,8 @@ class Artifact:
     """Panel only: the colour of the panel, "#rrggbb"."""
     alt: Text = _rules_factory(dict)
     """A text alternative for visitors who cannot see the object: required in spirit for images, useful for models."""
-    place: Place = _rules(None, required=True)
-    """Where the artifact is: `{room, at: [x, z], rotate, plinth | vitrine}` on the floor, or `{room, wall, at, height}` on a wall."""
+    place: Place | None = None
+    """Where the artifact is: `{room, at: [x, z], rotate, plinth | vitrine}` on the floor, or `{room, wall, at, height}` on a wall. When omitted (an object imported from a collection record and not placed yet), `check` warns, and the build lists it in the exhibit's catalogue without putting it in a room."""
     record: Record = field(default_factory=Record)
     """The object record (title, creator, date, accession number, credit line, rights…)."""
     annotations: tuple[Annotation, ...] = ()
@@ -337,6 +337,13 @@ class Artifact:
 
     def annotation(self, annotation_id: str) -> Annotation | None:
         return next((a for a in self.annotations if a.id == annotation_id), None)
+
+    @property
+    def placed(self) -> Place:
+        """The placement, for code that has already set aside the artifacts not placed yet."""
+        if self.place is None:
+            raise ValueError(f"artifact {self.id!r} is not placed yet")
+        return self.place
 
 
 @dataclass(frozen=True)
@@ -410,6 +417,8 @@ class ExhibitInfo:
     """What the build does when a room exceeds a target's budget: `fail` with a report per asset, or `simplify` (make a lighter level of detail for that target within `max_error`)."""
     max_error: float = _rules(0.01, min=0, max=0.5)
     """With `over_budget: simplify`: the largest geometric error allowed, as a fraction of each model's bounding-box diagonal."""
+    base_url: str = _rules("", kind="uri")
+    """The public URL the built exhibit folder (site/<id>/) is served from, e.g. https://museum.example/vitrina/bronze-age/. With it, every build also writes IIIF, Linked Art and Voyager exports (see docs/standards.md), whose ids must be absolute URLs; `vitrina build --base-url` overrides it."""
 
 
 @dataclass(frozen=True)

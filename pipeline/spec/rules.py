@@ -227,6 +227,12 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
                                          "units, scale or height")
     place = artifact.place
     where = f"{path}.place"
+    if place is None:
+        if report.given(where):
+            return  # given but invalid: already reported as an error
+        report.warning(path, f"{quote(artifact.id)} is not placed yet: it is listed in the catalogue but stands "
+                             "in no room (give it place: {room, at} to show it)")
+        return
     _room_ref(exhibit, place.room, f"{where}.room", report)
     if place.wall is not None:
         if isinstance(place.at, tuple) and report.given(f"{where}.at"):
@@ -252,6 +258,7 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
     artifact_ids = {a.id for a in exhibit.artifacts}
     annotation_keys = {f"{a.id}/{n.id}" for a in exhibit.artifacts for n in a.annotations}
     suggest_artifact, suggest_annotation = Suggestions(artifact_ids), Suggestions(annotation_keys)
+    unplaced = {a.id for a in exhibit.artifacts if a.place is None}
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             where = f"tours[{tour_index}].stops[{stop_index}]"
@@ -259,6 +266,8 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
                 report.error(where, "a stop visits an artifact or an annotation, not both")
             elif not stop.artifact and not stop.annotation:
                 report.error(where, "a stop needs an artifact or an annotation to visit")
+            if stop.artifact_id in unplaced:
+                report.error(where, f"{quote(stop.artifact_id)} is not placed yet, so a tour cannot visit it")
             elif stop.artifact:
                 if stop.artifact not in artifact_ids and stop.artifact not in report.declared["artifact"]:
                     report.error(f"{where}.artifact", f"unknown artifact {quote(stop.artifact)}"

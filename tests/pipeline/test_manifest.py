@@ -27,8 +27,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 def test_top_level_shape(site: tuple[Path, dict[str, Any]]) -> None:
     _, data = site
     assert data["schema_version"] == manifest.SCHEMA_VERSION == 1
-    assert list(data) == ["schema_version", "generator", "exhibit", "start", "rooms", "artifacts", "tours", "files",
-                          "report"]
+    assert list(data) == ["schema_version", "generator", "exhibit", "start", "rooms", "artifacts", "unplaced", "tours",
+                          "files", "report"]
     assert data["exhibit"]["languages"] == ["en", "zh"] and data["exhibit"]["default_language"] == "en"
     assert data["exhibit"]["targets"] == ["quest2", "desktop"]
     assert data["start"]["room"] == "hall"
