@@ -149,7 +149,7 @@ def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...]) -> dict[str, Asset
 
 
 def _job_for(artifact: Artifact, transforms: tuple[Any, ...]) -> AssetJob | None:
-    if artifact.model is None:
+    if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so nothing to ingest
         return None
     return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
                     transforms=transforms)
