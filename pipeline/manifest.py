@@ -101,7 +101,8 @@ def artifact_entry(artifact: Artifact, placement: ArtifactPlacement, audio: dict
 
 def unplaced_entry(artifact: Artifact, record: dict[str, Any]) -> dict[str, Any]:
     """An artifact not placed yet: in the catalogue (with its text page), in no room and in no GLB."""
-    return {"id": artifact.id, "kind": artifact.kind, "record": record, "alt": text(artifact.alt),
+    kind = artifact.kind if artifact.model or artifact.image or artifact.text else "record"
+    return {"id": artifact.id, "kind": kind, "record": record, "alt": text(artifact.alt),
             "page": f"objects/{artifact.id}.html"}
 
 

@@ -167,9 +167,8 @@ def read_lido_xml(text: str, where: str, default_language: str) -> list[SourceRe
             if (work_id.get(f"{LIDO}type") or "").lower() in ("inventory number", "accession number", ""):
                 record.set_plain("accession", "".join(work_id.itertext()).strip())
                 break
-        for name, values in (("title", _texts(list(lido.iter(f"{LIDO}titleSet")) and
-                                              [v for s in lido.iter(f"{LIDO}titleSet")
-                                               for v in s.iter(f"{LIDO}appellationValue")], language)),
+        titles = [value for title in lido.iter(f"{LIDO}titleSet") for value in title.iter(f"{LIDO}appellationValue")]
+        for name, values in (("title", _texts(titles, language)),
                              ("description", _texts(list(lido.iter(f"{LIDO}descriptiveNoteValue")), language)),
                              ("credit", _texts(list(lido.iter(f"{LIDO}creditLine")), language)),
                              ("dimensions", _texts(list(lido.iter(f"{LIDO}displayObjectMeasurements")), language))):

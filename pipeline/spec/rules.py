@@ -208,7 +208,7 @@ def _metres(value: float) -> str:
 def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Report) -> None:
     # Judged by the keys written, so that an artifact whose file is missing is still known as a model.
     kinds = [name for name in ("model", "image", "text") if report.given(f"{path}.{name}")]
-    if not kinds:
+    if not kinds and artifact.place is not None:  # a record not placed yet may wait for its model or image
         report.error(path, "an artifact needs one of model (a 3D file), image (a picture) or text (a panel)")
     elif len(kinds) > 1:
         report.error(f"{path}.{kinds[1]}", f"an artifact is one thing: it has both {kinds[0]} and {kinds[1]}; "
