@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import TEXT_FIELDS, RecordsError, SourceRecord
+from pipeline.records import RecordsError, SourceRecord
 from pipeline.records.mapping import load_mapping, table_records
 from pipeline.records.structured import read_object_file
 from pipeline.records.tables import read_table
