@@ -24,6 +24,10 @@ def check(spec_path: Path, strict: bool, out: TextIO) -> int:
     exhibit = loaded.exhibit
     for warning in loaded.warnings:
         out.write(warning.format() + "\n")
+    from pipeline.spec.exports import export_notes
+
+    for note in export_notes(exhibit):  # not warnings: what the standards exports leave out, said before a build
+        out.write(f"note: {note}\n")
     annotations = sum(len(a.annotations) for a in exhibit.artifacts)
     out.write(f"{display_path(loaded.spec_file)}: {_count(len(exhibit.rooms), 'room')}, "
               f"{_count(len(exhibit.artifacts), 'artifact')}, {_count(annotations, 'annotation')}, "

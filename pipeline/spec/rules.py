@@ -225,6 +225,7 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
         if kind == "model" and report.given(f"{path}.size"):
             report.error(f"{path}.size", "'size' applies to images and panels; give a model its size with "
                                          "units, scale or height")
+    _warn_record_dimensions(artifact, path, report)
     place = artifact.place
     where = f"{path}.place"
     if place is None:
@@ -252,6 +253,22 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
             report.error(f"{where}", "an image hangs on a wall: add wall: north, south, east or west")
         if place.plinth is not None and place.vitrine is not None:
             report.error(f"{where}.vitrine", "give a plinth or a vitrine, not both (a vitrine has its own pedestal)")
+
+
+def _warn_record_dimensions(artifact: Artifact, path: str, report: _Report) -> None:
+    """A record of 45 cm with a model 45 m tall: the most common scan error, wrong units."""
+    if artifact.model is None or not artifact.record.dimensions:
+        return
+    from pipeline.spec.dimensions import dimensions_warning
+    from pipeline.spec.layout import model_size
+
+    measured = model_size(artifact)
+    if measured is None:
+        return
+    warning = dimensions_warning(artifact.record.dimensions, measured, artifact.model.written,
+                                 artifact.metres_per_unit)
+    if warning:
+        report.warning(f"{path}.record.dimensions", warning)
 
 
 def _check_tours(exhibit: Exhibit, report: _Report) -> None:

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pipeline.spec.exports import iiif_rights
+
+__all__ = ["iiif_rights"]  # re-exported: the writers take it from here
 
 IIIF_CONTEXT = "http://iiif.io/api/presentation/4/context.json"
 LINKED_ART_CONTEXT = "https://linked.art/ns/v1/linked-art.json"
 MEDIA_TYPES = {".glb": "model/gltf-binary", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".wav": "audio/wav",
                ".m4a": "audio/mp4", ".vtt": "text/vtt", ".png": "image/png", ".jpg": "image/jpeg",
                ".jpeg": "image/jpeg", ".webp": "image/webp"}
-
-# Creative Commons and RightsStatements.org name their URIs with http://; IIIF requires that form (rights) even
-# though both sites (and the IIIF examples) link with https://.
-_RIGHTS = re.compile(r"^https?://(creativecommons\.org/(?:licenses|publicdomain)/|rightsstatements\.org/vocab/)(.*)$")
-
-
-def iiif_rights(uri: str) -> str | None:
-    """The http:// form of a Creative Commons or RightsStatements.org URI, or None for any other rights URI."""
-    match = _RIGHTS.match(uri or "")
-    if match is None:
-        return None
-    rest = match.group(2)
-    return f"http://{match.group(1)}{rest if rest.endswith('/') or not rest else rest + '/'}"
-
 
 def normalize_base_url(base_url: str) -> str:
     """The exhibit folder's public URL, ending in exactly one slash."""

@@ -6,25 +6,12 @@ import math
 from typing import Any
 
 from pipeline import __version__
+from pipeline.spec.exports import voyager_language
 from pipeline.standards import ExportInput
 from pipeline.standards.common import iiif_rights, rotate_yaw, title_of
 
 SVX_VERSION = "1.0"
-# The language keys Voyager's setup schema accepts. It has no key for Chinese (or for most languages), so a text in
-# any other language cannot be carried: `dropped_languages` names them and `check` warns before a build.
-VOYAGER_LANGUAGES = ("EN", "ES", "DE", "NL", "JA", "FR", "HAW", "IT", "AR")
 QUALITY_OF_LEVEL = {"thumb": "Thumb", "low": "Low", "medium": "Medium", "high": "High", "full": "Highest"}
-
-
-def voyager_language(tag: str) -> str | None:
-    """Voyager's key for a BCP-47 tag ("en-GB" → "EN"), or None when Voyager has none."""
-    key = tag.split("-")[0].upper()
-    return key if key in VOYAGER_LANGUAGES else None
-
-
-def dropped_languages(languages: list[str] | tuple[str, ...]) -> list[str]:
-    """The exhibit languages an SVX export cannot carry."""
-    return [tag for tag in languages if voyager_language(tag) is None]
 
 
 def _texts(text: dict[str, str] | None) -> dict[str, str]:

@@ -1,0 +1,94 @@
+"""The checks the standards work adds to `check`: not placed yet, record dimensions against the model, export notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.spec import load_exhibit
+from pipeline.spec.dimensions import dimensions_warning, stated_lengths
+
+# A 1 × 1 × 1 cube written in whatever unit the test says it is in.
+CUBE = "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nv 0 0 1\nv 1 0 1\nv 1 1 1\nv 0 1 1\nf 1 2 3\nf 5 6 7\n"
+SPEC = """exhibit:
+  id: checks
+  title: Checks
+  languages: [{languages}]
+  rights: {rights}
+{base_url}rooms:
+  - id: hall
+    size: [8, 6, 3]
+artifacts:
+  - id: cube
+    model: models/cube.obj
+    units: {units}
+    place: {{room: hall, at: [0, 0]}}
+    record:
+      dimensions: {{en: "{dimensions}"}}
+  - id: later
+    record:
+      title: {{en: Not yet}}
+"""
+
+
+def write(tmp_path: Path, units: str = "cm", dimensions: str = "H. 1 cm", languages: str = "en",
+          base_url: str = "", rights: str = "http://creativecommons.org/licenses/by/4.0/") -> Path:
+    (tmp_path / "models").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "models" / "cube.obj").write_text(CUBE, encoding="utf-8")
+    base = f"  base_url: {base_url}\n" if base_url else ""
+    (tmp_path / "exhibit.yaml").write_text(SPEC.format(units=units, dimensions=dimensions, languages=languages,
+                                                       base_url=base, rights=rights), encoding="utf-8")
+    return tmp_path
+
+
+def messages(folder: Path) -> list[str]:
+    return [f"{w.path}: {w.message}" for w in load_exhibit(folder).warnings]
+
+
+def test_a_record_of_45_cm_with_a_model_45_m_tall_is_a_warning_naming_both(tmp_path: Path) -> None:
+    folder = write(tmp_path, units="m", dimensions="H. 1 cm")
+    assert "artifacts[0].record.dimensions: the record says 'H. 1 cm' but models/cube.obj measures 1 m tall: " \
+           "probably the wrong units; with units: cm it would be 1 cm" in messages(folder)
+
+
+def test_matching_units_give_no_dimension_warning(tmp_path: Path) -> None:
+    folder = write(tmp_path, units="cm", dimensions="H. 1 cm")
+    assert not any("record.dimensions" in m for m in messages(folder))
+    # Within the factor a measuring difference is not a unit error: 1 cm against 4 cm is fine, 6 cm is not.
+    assert dimensions_warning({"en": "4 cm"}, (0.01, 0.01, 0.01), "m.obj", 0.01) is None
+    assert dimensions_warning({"en": "6 cm"}, (0.01, 0.01, 0.01), "m.obj", 0.01) is not None
+
+
+def test_dimension_texts_as_records_write_them() -> None:
+    assert stated_lengths("H. 38 cm, diam. 30 cm") == [(0.38, True), (0.3, False)]
+    assert stated_lengths("38 x 30 x 25 cm") == [(0.38, False), (0.3, False), (0.25, False)]
+    assert stated_lengths("高38厘米") == [(0.38, True)]
+    assert stated_lengths("Height: 1,2 m; width 4 in") == [(1.2, True), (pytest.approx(0.1016), False)]
+    assert stated_lengths("Shang dynasty") == []
+
+
+def test_an_unplaced_artifact_is_a_warning_and_a_tour_may_not_visit_it(tmp_path: Path) -> None:
+    folder = write(tmp_path)
+    assert "artifacts[1]: 'later' is not placed yet: it is listed in the catalogue but stands in no room (give it " \
+           "place: {room, at} to show it)" in messages(folder)
+    spec = folder / "exhibit.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "tours:\n  - id: t\n    title: T\n    stops: [{artifact: later}]\n",
+                    encoding="utf-8")
+    with pytest.raises(Exception, match="'later' is not placed yet, so a tour cannot visit it"):
+        load_exhibit(folder)
+
+
+def test_check_notes_what_the_exports_skip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write(tmp_path / "a")
+    assert main(["check", str(folder)]) == 0
+    assert "note: no exhibit.base_url: the build skips the IIIF, Linked Art and Voyager exports" in capsys.readouterr().out
+    folder = write(tmp_path / "b", languages="en, zh", base_url="https://museum.example/checks/",
+                   rights="https://example.org/our-terms")
+    assert main(["check", str(folder)]) == 0  # notes are not warnings: they never fail a check
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("0 errors, 4 warnings.")
+    assert "note: SVX (Voyager) has no language key for zh: svx/ carries en only, for 1 model(s)" in out
+    assert "note: IIIF `rights` takes only Creative Commons and RightsStatements.org URIs: " \
+           "https://example.org/our-terms goes into requiredStatement as text instead" in out
