@@ -22,4 +22,5 @@ def test_committed_models_are_the_scripts_output_and_closed() -> None:
     for relative, data in files.items():
         assert (REPO / relative).read_bytes() == data, f"{relative} is stale: run python assets/make_collection_models.py"
         mesh = trimesh.load(REPO / relative, force="mesh")
+        assert isinstance(mesh, trimesh.Trimesh)
         assert mesh.is_watertight and mesh.volume > 0  # closed, faces outward
