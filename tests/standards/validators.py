@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,25 +41,27 @@ def iiif_validator() -> Draft202012Validator:
     return Draft202012Validator(main, registry=registry)
 
 
+def items(node: Any, opaque: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) pair in a JSON document, depth first; values under an `opaque` key are not entered."""
+    if isinstance(node, list):
+        for item in node:
+            yield from items(item, opaque)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            if key not in opaque:
+                yield from items(value, opaque)
+
+
 def duplicate_ids(document: Any) -> list[str]:
     """The ids used twice, as presentation-validator's unique_ids check finds them."""
     seen: set[str] = set()
     duplicates: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key == "id":
-                    if value in seen:
-                        duplicates.append(value)
-                    seen.add(value)
-                elif key not in IIIF_REFERENCE_KEYS:
-                    walk(value)
-
-    walk(document)
+    for key, value in items(document, IIIF_REFERENCE_KEYS):
+        if key == "id":
+            if value in seen:
+                duplicates.append(value)
+            seen.add(value)
     return duplicates
 
 
@@ -102,20 +105,7 @@ def expand_linked_art(document: Any) -> list[Any]:
 
 def compact_keys(document: Any) -> set[str]:
     """Every key used anywhere in a compact JSON-LD document, except @context."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key != "@context":
-                    found.add(key)
-                    walk(value)
-
-    walk(document)
-    return found
+    return {key for key, _ in items(document, ("@context",)) if key != "@context"}
 
 
 def dropped_terms(document: Any) -> list[str]:
