@@ -474,6 +474,7 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
     """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
     JSON-LD, returned for the site writer."""
     from pipeline.standards import ExportInput, write_exports
+    from pipeline.standards.common import normalize_base_url
     from pipeline.standards.schema_org import site_jsonld
 
     models: dict[str, str] = {}
@@ -487,7 +488,7 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
     yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
            for artifact_id, p in composition.artifacts.items()}
     if base_url:
-        data["exhibit"]["base_url"] = base_url
+        data["exhibit"]["base_url"] = normalize_base_url(base_url)
         write_exports(folder, ExportInput(data, base_url, yaw, models))
     return site_jsonld(data, base_url, models)
 

@@ -1,0 +1,106 @@
+"""The build's standards stage on the tiny exhibit: skipped without a base URL, complete and valid with one."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.build import BuildOptions, build
+from pipeline.errors import BuildError
+from pipeline.spec.exports import iiif_rights, voyager_language
+from tests.gltf_validator import errors_of, validate_many, validator_available
+from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+from tests.standards.validators import dropped_terms, iiif_errors, voyager_errors
+
+BASE = "https://museum.example/shows/tiny/"
+
+
+def jsonld(page: Path) -> dict[str, Any]:
+    found = re.search(r'<script type="application/ld\+json">(.*?)</script>', page.read_text(encoding="utf-8"), re.S)
+    assert found, page
+    return json.loads(found.group(1))
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("exports")
+    spec = write_tiny_exhibit(root / "tiny")
+    options = {"quiet": True, "jobs": 1, "cache_dir": root / "cache"}
+    build(spec, root / "plain", BuildOptions(**options))
+    build(spec, root / "published", BuildOptions(**options, base_url=BASE.rstrip("/")))  # the slash is added
+    return root / "plain" / "tiny", root / "published" / "tiny"
+
+
+def test_without_a_base_url_only_schema_org_is_written_with_relative_urls(sites: tuple[Path, Path]) -> None:
+    plain, _ = sites
+    for folder in ("iiif", "data", "svx", "models"):
+        assert not (plain / folder).exists()
+    assert json.loads((plain / "exhibit.json").read_text(encoding="utf-8"))["exhibit"]["base_url"] == ""
+    artwork = jsonld(plain / "objects" / "cube.html")
+    assert artwork["@type"] == "VisualArtwork" and artwork["url"] == "../objects/cube.html"
+    assert artwork["name"] == "A cube" and artwork["alternateName"] == [{"@language": "zh", "@value": "立方体"}]
+    assert artwork["identifier"]["value"] == "2026.1"
+    assert jsonld(plain / "index.html")["url"] == "index.html"
+
+
+def test_with_a_base_url_every_export_is_written_and_valid(sites: tuple[Path, Path]) -> None:
+    _, published = sites
+    data = json.loads((published / "exhibit.json").read_text(encoding="utf-8"))
+    assert data["exhibit"]["base_url"] == BASE
+    listed = {entry["path"] for entry in data["files"]}
+    assert {"iiif/exhibit.json", "iiif/collection.json", "iiif/objects/cube.json", "data/objects/red.json",
+            "svx/cube/scene.svx.json", "svx/cube2/scene.svx.json"} <= listed  # exports are files of the exhibit
+    for path in sorted((published / "iiif").rglob("*.json")):
+        assert iiif_errors(json.loads(path.read_text(encoding="utf-8"))) == [], path
+    for path in sorted((published / "svx").rglob("*.json")):
+        assert voyager_errors(json.loads(path.read_text(encoding="utf-8"))) == [], path
+    for path in sorted((published / "data").rglob("*.json")):
+        assert dropped_terms(json.loads(path.read_text(encoding="utf-8"))) == [], path
+    artwork = jsonld(published / "objects" / "cube.html")
+    assert artwork["url"] == f"{BASE}objects/cube.html"
+    assert artwork["associatedMedia"]["contentUrl"].startswith(f"{BASE}models/cube.")
+
+
+def test_the_rotation_sign_and_the_object_frame(sites: tuple[Path, Path]) -> None:
+    _, published = sites
+    manifest = json.loads((published / "iiif" / "exhibit.json").read_text(encoding="utf-8"))
+    painted = {a["id"].rsplit("#", 1)[1]: a for scene in manifest["items"] for a in scene["items"][0]["items"]}
+    # `rotate: 30` is clockwise seen from above; IIIF turns counter-clockwise about +y.
+    assert painted["artifact/cube"]["body"]["transform"] == [{"type": "RotateTransform", "x": 0.0, "y": -30.0, "z": 0.0}]
+    assert "transform" not in painted["artifact/cube2"]["body"] or \
+        painted["artifact/cube2"]["body"]["transform"][0]["y"] == 0.0
+    # In the object's own Manifest, the annotation is back in the artifact's frame: 0.5 m above its base centre.
+    single = json.loads((published / "iiif" / "objects" / "cube.json").read_text(encoding="utf-8"))
+    note = single["items"][0]["annotations"][0]["items"][0]
+    point = note["target"]["selector"][0]
+    assert [point["x"], point["y"], point["z"]] == pytest.approx([0.0, 0.5, 0.0], abs=1e-6)
+    svx = json.loads((published / "svx" / "cube" / "scene.svx.json").read_text(encoding="utf-8"))
+    assert svx["models"][0]["annotations"][0]["position"] == pytest.approx([0.0, 0.5, 0.0], abs=1e-6)
+
+
+@pytest.mark.skipif(not validator_available(), reason="needs node_modules/gltf-validator (make setup)")
+def test_standalone_models_pass_the_gltf_validator(sites: tuple[Path, Path]) -> None:
+    _, published = sites
+    models = sorted((published / "models").glob("*.glb"))
+    assert [m.name.split(".")[0] for m in models] == ["cube", "cube2"]
+    for model, report in zip(models, validate_many(models), strict=True):
+        assert errors_of(report) == [], model.name
+
+
+def test_a_base_url_that_is_not_http_is_refused(tmp_path: Path) -> None:
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    with pytest.raises(BuildError, match="not an http:// or https:// URL"):
+        build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, base_url="museum.example/tiny"))
+
+
+def test_rights_and_language_keys() -> None:
+    assert iiif_rights("https://creativecommons.org/licenses/by/4.0/") == "http://creativecommons.org/licenses/by/4.0/"
+    assert iiif_rights("https://creativecommons.org/publicdomain/zero/1.0") == \
+        "http://creativecommons.org/publicdomain/zero/1.0/"
+    assert iiif_rights("http://rightsstatements.org/vocab/InC/1.0/") == "http://rightsstatements.org/vocab/InC/1.0/"
+    assert iiif_rights("https://example.org/terms") is None
+    assert voyager_language("en-GB") == "EN" and voyager_language("zh") is None
