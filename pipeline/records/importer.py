@@ -158,18 +158,28 @@ def read_sources(sources: list[Path], mapping_path: Path | None, languages: list
     return records, unknown
 
 
-def _exhibit_ids(root: Path, spec: Any, spec_file: Path) -> dict[str, Path]:
-    """Artifact id → the YAML file that declares it, across the main file and its includes."""
+def _exhibit_files(root: Path, spec: Any, spec_file: Path) -> dict[Path, tuple[str, Any]]:
+    """Every YAML file of the exhibit (the main one and its includes) → (its text, its round-trip data).
+
+    Each file is parsed once: the import reads them to find which ids are taken, and then edits its own files.
+    """
     from pipeline import yamledit
 
-    found: dict[str, Path] = {}
-    files = [spec_file]
+    files: dict[Path, tuple[str, Any]] = {spec_file: (spec_file.read_text(encoding="utf-8"), spec)}
     for pattern in (spec or {}).get("include") or []:
-        files.extend(sorted(p for p in root.glob(str(pattern)) if p.is_file() and p.resolve() != spec_file.resolve()
-                            and p.resolve().is_relative_to(root.resolve())))
-    for path in files:
-        data = spec if path == spec_file else yamledit.load_file(path)
-        for artifact in (data or {}).get("artifacts") or []:
+        for path in sorted(root.glob(str(pattern))):
+            if path.is_file() and path not in files and path.resolve().is_relative_to(root.resolve()):
+                text = path.read_text(encoding="utf-8")
+                files[path] = (text, yamledit.load(text))
+    return files
+
+
+def _declared_ids(files: dict[Path, tuple[str, Any]]) -> dict[str, Path]:
+    """Artifact id → the YAML file that declares it."""
+    found: dict[str, Path] = {}
+    for path, (_, data) in files.items():
+        artifacts = data.get("artifacts") if isinstance(data, dict) else None
+        for artifact in artifacts if isinstance(artifacts, list) else []:
             if isinstance(artifact, dict) and artifact.get("id"):
                 found.setdefault(str(artifact["id"]), path)
     return found
@@ -255,7 +265,8 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
             problems.append(f"{record.where}: its id '{new_id}' is also the id of {ids_seen[new_id]}; give one an "
                             "id column")
         ids_seen[new_id] = record.where
-    declared = _exhibit_ids(root, spec, spec_file)
+    existing = _exhibit_files(root, spec, spec_file)
+    declared = _declared_ids(existing)
     folder = root / ARTIFACTS_FOLDER
     for record in records:
         new_id = record.plain.get("id") or artifact_id(record.plain.get("accession", ""))
@@ -271,8 +282,12 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
     for record in records:
         new_id = record.plain.get("id") or artifact_id(record.plain["accession"])
         path = folder / f"{new_id}.yaml"
-        before = path.read_text(encoding="utf-8") if path.is_file() else None
-        document = yamledit.load(before) if before is not None else None
+        before: str | None
+        if path in existing:
+            before, document = existing[path]
+        else:
+            before = path.read_text(encoding="utf-8") if path.is_file() else None
+            document = yamledit.load(before) if before is not None else None
         if not isinstance(document, dict):
             document = yamledit.mapping()
             document.yaml_set_start_comment(HEADER.format(where=record.where).rstrip("\n"))
@@ -292,6 +307,13 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
             report.updated.append(new_id)
         else:
             report.unchanged.append(new_id)
+    from pipeline.spec.loader import MAX_INCLUDED_FILES
+
+    included = {path for path in existing if path != spec_file} | set(texts)
+    if len(included) > MAX_INCLUDED_FILES:
+        raise RecordsError([f"{len(texts)} objects would make the exhibit include {len(included)} files, and an "
+                            f"exhibit includes at most {MAX_INCLUDED_FILES}; import the objects on show (or split "
+                            "the collection into several exhibits)"])
     patterns = [str(p) for p in (spec or {}).get("include") or []]
     needs_include = any(not any(fnmatch.fnmatch(f"{ARTIFACTS_FOLDER}/{p.name}", pattern) for pattern in patterns)
                         for p in texts)

@@ -303,3 +303,19 @@ def test_artifact_ids_and_dates() -> None:
     assert date_problem("31/12/1999") is None and date_problem("12/31/1999") is None
     assert date_problem("31/31/1999") == "'31/31/1999' is not a calendar date"
     assert date_problem("2024-02-29") is None and date_problem("2023-02-29") is not None
+
+
+def test_more_objects_than_an_exhibit_may_include_are_refused_before_writing(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.spec.loader
+
+    monkeypatch.setattr(pipeline.spec.loader, "MAX_INCLUDED_FILES", 2)
+    folder = exhibit(tmp_path)
+    rows = "".join(f"A{n},Object {n}\n" for n in range(3))
+    with pytest.raises(RecordsError) as raised:
+        import_records([write_csv(tmp_path, "accession,title\n" + rows)], folder)
+    assert raised.value.problems == ["3 objects would make the exhibit include 3 files, and an exhibit includes at "
+                                     "most 2; import the objects on show (or split the collection into several "
+                                     "exhibits)"]
+    assert not (folder / "artifacts").exists()
+    import_records([write_csv(tmp_path, "accession,title\n" + rows.splitlines(keepends=True)[0])], folder)
