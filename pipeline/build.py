@@ -478,10 +478,12 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
     from pipeline.standards.schema_org import site_jsonld
 
     models: dict[str, str] = {}
+    placed: set[str] = set()
     for artifact in data["artifacts"]:
         levels = [level for level in artifact.get("levels") or [] if level.get("glb")]
-        if levels:  # the artifact's finest level, where the build writes a ladder per artifact
+        if levels:  # a ladder per artifact: its finest level, whose root node carries the artifact's placement
             models[artifact["id"]] = levels[-1]["glb"]
+            placed.add(artifact["id"])
         elif artifact["id"] in standalone:
             models[artifact["id"]] = write_room_glb(folder, artifact["id"], standalone[artifact["id"]], options,
                                                     subfolder="models")[0]
@@ -489,7 +491,7 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
            for artifact_id, p in composition.artifacts.items()}
     if base_url:
         data["exhibit"]["base_url"] = normalize_base_url(base_url)
-        write_exports(folder, ExportInput(data, base_url, yaw, models))
+        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(placed)))
     return site_jsonld(data, base_url, models)
 
 

@@ -23,7 +23,19 @@ class ExportInput:
     yaw: dict[str, float] = field(default_factory=dict)
     """Artifact id → the turn of the artifact about +y in degrees, counter-clockwise seen from above."""
     models: dict[str, str] = field(default_factory=dict)
-    """Artifact id → a GLB of the model alone in its own frame (base centre at the origin), relative path."""
+    """Artifact id → a GLB of the model, relative path: in its own frame (base centre at the origin, unturned)…"""
+    placed_models: frozenset[str] = frozenset()
+    """…except for these ids, whose GLB carries the artifact's world placement (the ladder's level GLBs do)."""
+
+    def own_frame(self, artifact: dict[str, Any]) -> list[dict[str, Any]]:
+        """IIIF transforms that bring the artifact's GLB into its own frame: none when it is written there, else the
+        placement undone (a translation back to the origin, then the turn taken off)."""
+        if artifact["id"] not in self.placed_models:
+            return []
+        x, y, z = (round(-float(v), 6) + 0.0 for v in artifact["position"])
+        turn = round(-self.yaw.get(artifact["id"], 0.0), 6) + 0.0
+        return [{"type": "TranslateTransform", "x": x, "y": y, "z": z},
+                {"type": "RotateTransform", "x": 0.0, "y": turn, "z": 0.0}]
 
     @property
     def urls(self) -> Urls:

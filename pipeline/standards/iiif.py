@@ -79,16 +79,19 @@ def _camera(anno_id: str, scene_id: str, position: Any, look_at: Any, label: dic
 
 
 def model_annotation(urls: Urls, anno_id: str, scene_id: str, glb: str, position: Any, yaw: float,
-                     label: dict[str, list[str]]) -> dict[str, Any]:
-    """A model painted into a Scene: the GLB turned by a RotateTransform, then placed by a PointSelector.
+                     label: dict[str, list[str]], own_frame: list[dict[str, Any]]) -> dict[str, Any]:
+    """A model painted into a Scene: the GLB (brought into its own frame if it is not written in it) turned by a
+    RotateTransform, then placed by a PointSelector.
 
     Vitrina turns artifacts clockwise seen from above; IIIF rotations (like glTF's) are counter-clockwise about
     the axis, so the yaw given here is already the counter-clockwise angle about +y.
     """
     body: dict[str, Any] = {"id": urls.file(glb), "type": "Model", "format": "model/gltf-binary", "label": label}
+    transforms = list(own_frame)
     if abs(yaw) > 1e-9:
-        body = {"id": f"{anno_id}/model", "type": "SpecificResource", "source": body,
-                "transform": [{"type": "RotateTransform", "x": 0.0, "y": round(yaw, 6) + 0.0, "z": 0.0}]}
+        transforms.append({"type": "RotateTransform", "x": 0.0, "y": round(yaw, 6) + 0.0, "z": 0.0})
+    if transforms:
+        body = {"id": f"{anno_id}/model", "type": "SpecificResource", "source": body, "transform": transforms}
     return {"id": anno_id, "type": "Annotation", "motivation": ["painting"], "label": label, "body": body,
             "target": _at(anno_id, scene_id, position)}
 
@@ -185,7 +188,7 @@ def _room_scene(source: ExportInput, room: dict[str, Any], scene_of: dict[str, s
         glb = source.models.get(artifact["id"])
         if glb is not None:
             painting.append(model_annotation(urls, anno_id, scene_id, glb, artifact["position"],
-                                             source.yaw.get(artifact["id"], 0.0), label))
+                                             source.yaw.get(artifact["id"], 0.0), label, source.own_frame(artifact)))
         camera_id = urls.part(urls.manifest, "view", artifact["id"])
         view = artifact["view"]
         painting.append(_camera(camera_id, scene_id, view["position"], view["target"], label, hidden=True))
@@ -318,7 +321,7 @@ def object_manifest(source: ExportInput, artifact: dict[str, Any]) -> dict[str, 
     glb = source.models.get(artifact["id"])
     if glb is not None:
         painting.append(model_annotation(urls, urls.part(manifest_id, "model"), scene_id, glb, (0.0, 0.0, 0.0),
-                                         0.0, label))
+                                         0.0, label, source.own_frame(artifact)))
     comments = []
     yaw = source.yaw.get(artifact["id"], 0.0)
     base = artifact.get("position") or (0.0, 0.0, 0.0)

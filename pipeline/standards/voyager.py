@@ -107,9 +107,16 @@ def scene_document(source: ExportInput, artifact: dict[str, Any], glb: str) -> d
         "language": {"language": languages[0] if languages else "EN"},
         "tours": [tour],
     }
-    model = {"units": "m", "derivatives": _derivatives(source, artifact, glb),
-             "boundingBox": {"min": [round(-size[0] / 2, 6) + 0.0, 0.0, round(-size[2] / 2, 6) + 0.0],
-                             "max": [round(size[0] / 2, 6), round(size[1], 6), round(size[2] / 2, 6)]}}
+    model: dict[str, Any] = {
+        "units": "m", "derivatives": _derivatives(source, artifact, glb),
+        "boundingBox": {"min": [round(-size[0] / 2, 6) + 0.0, 0.0, round(-size[2] / 2, 6) + 0.0],
+                        "max": [round(size[0] / 2, 6), round(size[1], 6), round(size[2] / 2, 6)]},
+    }
+    if artifact["id"] in source.placed_models:
+        # The GLB carries the world placement; Voyager poses a model by rotation, then translation: undo both.
+        model["rotation"] = [0.0, round(math.sin(math.radians(-yaw) / 2), 6) + 0.0, 0.0,
+                             round(math.cos(math.radians(-yaw) / 2), 6)]
+        model["translation"] = [round(v, 6) + 0.0 for v in rotate_yaw([-float(b) for b in base], -yaw)]
     if annotations:
         model["annotations"] = annotations
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 from pipeline.build import BuildOptions, build
 from pipeline.errors import BuildError
 from pipeline.spec.exports import iiif_rights, voyager_language
+from pipeline.standards import ExportInput, iiif, voyager
+from pipeline.standards.common import rotate_yaw
 from tests.gltf_validator import errors_of, validate_many, validator_available
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 from tests.standards.validators import dropped_terms, iiif_errors, voyager_errors
@@ -104,3 +107,45 @@ def test_rights_and_language_keys() -> None:
     assert iiif_rights("http://rightsstatements.org/vocab/InC/1.0/") == "http://rightsstatements.org/vocab/InC/1.0/"
     assert iiif_rights("https://example.org/terms") is None
     assert voyager_language("en-GB") == "EN" and voyager_language("zh") is None
+
+
+def _apply(transforms: list[dict[str, Any]], point: list[float]) -> list[float]:
+    """IIIF transforms applied in the order listed, as a reader applies them to the model's points."""
+    x, y, z = point
+    for transform in transforms:
+        if transform["type"] == "TranslateTransform":
+            x, y, z = x + transform["x"], y + transform["y"], z + transform["z"]
+        else:
+            assert transform["type"] == "RotateTransform" and transform["x"] == transform["z"] == 0.0
+            x, y, z = rotate_yaw((x, y, z), transform["y"])
+    return [x, y, z]
+
+
+def test_level_glbs_that_carry_the_placement_are_brought_back_to_the_object_frame(sites: tuple[Path, Path]) -> None:
+    """The ladder's level GLBs carry each artifact's world placement (docs/ladder contract); the exports undo it."""
+    _, published = sites
+    data = json.loads((published / "exhibit.json").read_text(encoding="utf-8"))
+    cube = next(a for a in data["artifacts"] if a["id"] == "cube")
+    yaw = -30.0
+    source = ExportInput(data, BASE, {"cube": yaw}, {"cube": "artifacts/cube.full.abc123.glb"}, frozenset({"cube"}))
+    documents = {**iiif.documents(source), **voyager.documents(source)}
+    for name, document in documents.items():
+        if name.startswith("iiif/"):
+            assert iiif_errors(document) == [], name
+    own = [0.1, 0.4, -0.05]  # a point of the model in its own frame
+    world = [a + b for a, b in zip(rotate_yaw(own, yaw), cube["position"], strict=True)]  # where the level GLB has it
+    single = documents["iiif/objects/cube.json"]["items"][0]["items"][0]["items"][0]
+    assert _apply(single["body"]["transform"], world) == pytest.approx(own, abs=1e-6)
+    painted = next(a for scene in documents["iiif/exhibit.json"]["items"] for a in scene["items"][0]["items"]
+                   if a["id"].endswith("#artifact/cube"))
+    selector = painted["target"]["selector"][0]
+    placed = [a + b for a, b in zip(_apply(painted["body"]["transform"], world),
+                                    (selector["x"], selector["y"], selector["z"]), strict=True)]
+    assert placed == pytest.approx(world, abs=1e-5), "painted where the room has it"
+    assert painted["body"]["transform"][-1] == {"type": "RotateTransform", "x": 0.0, "y": -30.0, "z": 0.0}
+    model = documents["svx/cube/scene.svx.json"]["models"][0]
+    qx, qy, qz, qw = model["rotation"]
+    angle = math.degrees(2 * math.atan2(qy, qw))
+    posed = [a + b for a, b in zip(rotate_yaw(world, angle), model["translation"], strict=True)]  # rotate, translate
+    assert posed == pytest.approx(own, abs=1e-5)
+    assert voyager_errors(documents["svx/cube/scene.svx.json"]) == []
