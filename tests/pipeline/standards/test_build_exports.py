@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -32,9 +33,9 @@ def jsonld(page: Path) -> dict[str, Any]:
 def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("exports")
     spec = write_tiny_exhibit(root / "tiny")
-    options = {"quiet": True, "jobs": 1, "cache_dir": root / "cache"}
-    build(spec, root / "plain", BuildOptions(**options))
-    build(spec, root / "published", BuildOptions(**options, base_url=BASE.rstrip("/")))  # the slash is added
+    plain = BuildOptions(quiet=True, jobs=1, cache_dir=root / "cache")
+    build(spec, root / "plain", plain)
+    build(spec, root / "published", dataclasses.replace(plain, base_url=BASE.rstrip("/")))  # the slash is added
     return root / "plain" / "tiny", root / "published" / "tiny"
 
 
