@@ -12,6 +12,7 @@ import pytest
 from pipeline.build import BuildOptions, build
 from pipeline.records.importer import artifact_id, import_records
 from pipeline.records.structured import read_linked_art
+from pipeline.spec import load_exhibit
 
 ROWS = 200
 BASE = "https://museum.example/round-trip/"
@@ -124,3 +125,21 @@ def test_reimporting_the_same_rows_changes_nothing(round_trip: tuple[list[dict[s
     report = import_records([site.parent.parent / "records.csv"], folder)
     assert len(report.unchanged) == ROWS
     assert {p: p.read_bytes() for p in sorted((folder / "artifacts").iterdir())} == before
+
+
+def test_the_linked_art_export_imports_back_into_the_same_records(round_trip: tuple[list[dict[str, str]], Path],
+                                                                  tmp_path: Path) -> None:
+    """Out and in again: a folder of the build's Linked Art files is a valid `vitrina import` source."""
+    rows, site = round_trip
+    folder = tmp_path / "again"
+    folder.mkdir()
+    (folder / "exhibit.yaml").write_text(EXHIBIT.replace("id: round-trip", "id: again"), encoding="utf-8")
+    report = import_records([site / "data" / "objects"], folder)
+    assert len(report.created) == ROWS
+    data = {a.id: a for a in load_exhibit(folder).exhibit.artifacts}
+    for row in rows:
+        record = data[artifact_id(row["accession"])].record
+        expected = _record_of(row)
+        for name in TEXT_COLUMNS:
+            assert dict(getattr(record, name)) == expected[name], (row["accession"], name)
+        assert record.accession == row["accession"] and record.rights == row["rights"]
