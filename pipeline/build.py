@@ -437,7 +437,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
         data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
     with progress.stage("standards"):
-        linked_data = write_standards(folder, data, composition, standalone, base_url, options)
+        linked_data = write_standards(folder, data, composition, standalone, base_url, options,
+                                      picture_files(exhibit, media) if base_url else {})
     with progress.stage("site"):
         from pipeline.site import write_site
 
@@ -469,8 +470,22 @@ def standalone_models(composition: compose.Composition) -> dict[str, Scene]:
     return out
 
 
+def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, Any]]:
+    """Each hung image's file, copied into media/ for the IIIF export, with its pixel and physical size."""
+    out: dict[str, dict[str, Any]] = {}
+    for artifact in exhibit.artifacts:
+        if artifact.image is None or artifact.place is None:
+            continue
+        pixels = images.file_pixel_size(artifact.image.path)
+        # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
+        size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
+        out[artifact.id] = {"src": media.add(artifact.image.path), "pixels": list(pixels), "size": list(size)}
+    return out
+
+
 def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition,
-                    standalone: dict[str, Scene], base_url: str, options: BuildOptions) -> dict[str, Any]:
+                    standalone: dict[str, Scene], base_url: str, options: BuildOptions,
+                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
     JSON-LD, returned for the site writer."""
     from pipeline.standards import ExportInput, write_exports
@@ -491,7 +506,7 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
            for artifact_id, p in composition.artifacts.items()}
     if base_url:
         data["exhibit"]["base_url"] = normalize_base_url(base_url)
-        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(placed)))
+        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(placed), pictures))
     return site_jsonld(data, base_url, models)
 
 

@@ -26,6 +26,8 @@ class ExportInput:
     """Artifact id → a GLB of the model, relative path: in its own frame (base centre at the origin, unturned)…"""
     placed_models: frozenset[str] = frozenset()
     """…except for these ids, whose GLB carries the artifact's world placement (the ladder's level GLBs do)."""
+    pictures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Image artifact id → {"src": file relative to the exhibit folder, "pixels": [w, h], "size": [w, h] metres}."""
 
     def own_frame(self, artifact: dict[str, Any]) -> list[dict[str, Any]]:
         """IIIF transforms that bring the artifact's GLB into its own frame: none when it is written there, else the

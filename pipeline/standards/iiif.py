@@ -96,6 +96,35 @@ def model_annotation(urls: Urls, anno_id: str, scene_id: str, glb: str, position
             "target": _at(anno_id, scene_id, position)}
 
 
+def picture_annotation(urls: Urls, anno_id: str, scene_id: str, artifact: dict[str, Any], picture: dict[str, Any],
+                       yaw: float, label: dict[str, list[str]]) -> dict[str, Any]:
+    """A hung image as a Canvas painted into the Scene on the quad where it hangs (a WktSelector POLYGONZ: top left,
+    bottom left, bottom right, top right as a visitor facing it sees them)."""
+    width_px, height_px = (int(v) for v in picture["pixels"])
+    width, height = (float(v) for v in picture["size"])
+    right = rotate_yaw((1.0, 0.0, 0.0), yaw)  # a visitor facing the picture looks along -front; this is their right
+    centre = [float(v) for v in artifact["position"]]
+
+    def corner(across: float, up: float) -> str:
+        x, y, z = (centre[i] + right[i] * across * width / 2 + (up * height / 2 if i == 1 else 0.0) for i in range(3))
+        return " ".join(f"{round(v, 6) + 0.0:g}" for v in (x, y, z))
+
+    quad = ", ".join(corner(a, u) for a, u in ((-1, 1), (-1, -1), (1, -1), (1, 1)))
+    canvas_id = urls.part(urls.manifest, "canvas", artifact["id"])
+    canvas = {
+        "id": canvas_id, "type": "Canvas", "label": label, "width": width_px, "height": height_px,
+        "items": [{"id": f"{canvas_id}/page", "type": "AnnotationPage", "items": [{
+            "id": f"{canvas_id}/image", "type": "Annotation", "motivation": ["painting"],
+            "body": {"id": urls.file(picture["src"]), "type": "Image", "format": media_type(picture["src"]),
+                     "width": width_px, "height": height_px},
+            "target": {"id": canvas_id, "type": "Canvas"},
+        }]}],
+    }
+    return {"id": anno_id, "type": "Annotation", "motivation": ["painting"], "label": label, "body": canvas,
+            "target": {"id": f"{anno_id}/target", "type": "SpecificResource", "source": _scene_ref(scene_id),
+                       "selector": [{"type": "WktSelector", "value": f"POLYGONZ(({quad}))"}]}}
+
+
 def audio_annotations(urls: Urls, anno_id: str, scene_id: str, position: Any,
                       audio: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     """Per language, a PointAudio emitter at the artifact and its captions as a supplementing annotation."""
@@ -189,6 +218,10 @@ def _room_scene(source: ExportInput, room: dict[str, Any], scene_of: dict[str, s
         if glb is not None:
             painting.append(model_annotation(urls, anno_id, scene_id, glb, artifact["position"],
                                              source.yaw.get(artifact["id"], 0.0), label, source.own_frame(artifact)))
+        picture = source.pictures.get(artifact["id"])
+        if picture is not None:
+            painting.append(picture_annotation(urls, anno_id, scene_id, artifact, picture,
+                                               source.yaw.get(artifact["id"], 0.0), label))
         camera_id = urls.part(urls.manifest, "view", artifact["id"])
         view = artifact["view"]
         painting.append(_camera(camera_id, scene_id, view["position"], view["target"], label, hidden=True))

@@ -170,7 +170,7 @@ def test_models_are_painted_turned_counter_clockwise(exports: Path, built_manife
     spec = load_exhibit(bronze_age.spec).exhibit
     manifest = _json(exports / "iiif" / "exhibit.json")
     painted = {a["id"]: a for scene in manifest["items"] for a in scene["items"][0]["items"]
-               if re.fullmatch(r".*#artifact/[\w-]+", a["id"])}
+               if re.fullmatch(r".*#artifact/[\w-]+", a["id"]) and a["body"]["type"] != "Canvas"}
     models = [a for a in built_manifest["artifacts"] if a["kind"] == "model"]
     assert sorted(painted) == sorted(f"{BASE}iiif/exhibit.json#artifact/{a['id']}" for a in models)
     turned = 0
@@ -188,6 +188,28 @@ def test_models_are_painted_turned_counter_clockwise(exports: Path, built_manife
             assert transform["y"] == pytest.approx(-place.rotate, abs=1e-4)
             assert transform["x"] == transform["z"] == 0.0
     assert turned, "the example turns at least one model, so the sign is tested"
+
+
+def test_pictures_are_canvases_painted_on_the_quad_where_they_hang(exports: Path,
+                                                                    built_manifest: dict[str, Any]) -> None:
+    manifest = _json(exports / "iiif" / "exhibit.json")
+    canvases = {a["id"].rsplit("/", 1)[1]: a for scene in manifest["items"] for a in scene["items"][0]["items"]
+                if a["body"]["type"] == "Canvas"}
+    pictures = [a for a in built_manifest["artifacts"] if a["kind"] == "image"]
+    assert pictures and sorted(canvases) == sorted(a["id"] for a in pictures)
+    for artifact in pictures:
+        annotation = canvases[artifact["id"]]
+        value = annotation["target"]["selector"][0]["value"]
+        corners = [[float(v) for v in point.split()] for point in value[len("POLYGONZ(("):-2].split(", ")]
+        assert len(corners) == 4
+        centre = [sum(c[i] for c in corners) / 4 for i in range(3)]
+        assert centre == pytest.approx(artifact["position"], abs=1e-5)
+        low, high = artifact["bounds"]["min"], artifact["bounds"]["max"]
+        for corner in corners:  # the picture lies within its bounds (which include the frame)
+            assert all(low[i] - 1e-5 <= corner[i] <= high[i] + 1e-5 for i in range(3))
+        image = annotation["body"]["items"][0]["items"][0]["body"]
+        assert image["type"] == "Image" and (exports / image["id"].removeprefix(BASE)).is_file()
+        assert [image["width"], image["height"]] == [annotation["body"]["width"], annotation["body"]["height"]]
 
 
 def test_cameras_lights_audio_tours_and_doors(exports: Path, built_manifest: dict[str, Any]) -> None:
