@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline import budgets, compose, images, manifest
-from pipeline.cache import AssetCache, asset_key, code_version, file_digest
+from pipeline.cache import AssetCache, asset_key, code_version, default_cache_dir, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
-CACHE_DIR_NAME = ".vitrina-cache"
 RESERVED_NAMES = ("static",)  # OUT/static holds the viewer's JS and CSS that every exhibit shares
 
 
@@ -41,7 +41,7 @@ class BuildOptions:
 
     strict: bool = False  # warnings become errors
     use_cache: bool = True
-    cache_dir: Path | None = None  # default: .vitrina-cache in the exhibit folder
+    cache_dir: Path | None = None  # default: the user's cache directory, never the exhibit folder
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
@@ -78,6 +78,7 @@ class AssetJob:
     metres_per_unit: float
     up: str
     transforms: tuple[Any, ...]
+    root: Path  # the exhibit folder: the model's own references (buffers, images, MTL files) must stay inside it
 
     def options_repr(self) -> str:
         return repr((self.metres_per_unit, self.up, self.transforms))
@@ -96,7 +97,7 @@ def process_asset(job: AssetJob) -> Scene | AssetFailure:
     from pipeline.ingest import load_asset
 
     try:
-        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up)
+        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up, root=job.root)
     except AssetError as error:
         return AssetFailure(error.path, error.cause)
     for transform in job.transforms:
@@ -138,21 +139,21 @@ def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progre
     return results
 
 
-def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...]) -> dict[str, AssetJob]:
+def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...], root: Path) -> dict[str, AssetJob]:
     """One job per distinct (file, units, up) among the model artifacts, in spec order."""
     jobs: dict[str, AssetJob] = {}
     for artifact in exhibit.artifacts:
-        job = _job_for(artifact, transforms)
+        job = _job_for(artifact, transforms, root)
         if job is not None:
             jobs[_job_id(job)] = job
     return jobs
 
 
-def _job_for(artifact: Artifact, transforms: tuple[Any, ...]) -> AssetJob | None:
+def _job_for(artifact: Artifact, transforms: tuple[Any, ...], root: Path) -> AssetJob | None:
     if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so nothing to ingest
         return None
     return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
-                    transforms=transforms)
+                    transforms=transforms, root=root)
 
 
 def _job_id(job: AssetJob) -> str:
@@ -160,10 +161,12 @@ def _job_id(job: AssetJob) -> str:
 
 
 def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
-                transforms: tuple[Any, ...]) -> dict[str, Scene]:
-    """Processed scene per model artifact id: from the cache where the key matches, else ingested now."""
-    jobs = asset_jobs(exhibit, transforms)
-    keys = {job_id: asset_key(job.path, job.options_repr()) for job_id, job in jobs.items()}
+                transforms: tuple[Any, ...], root: Path) -> dict[str, Scene]:
+    """Processed scene per model artifact id: from the cache where the key matches, else ingested now.
+
+    `root` is the exhibit folder, which no model may read outside of (its sidecars included)."""
+    jobs = asset_jobs(exhibit, transforms, root)
+    keys = {job_id: asset_key(job.path, job.options_repr(), root) for job_id, job in jobs.items()}
     scenes: dict[str, Scene] = {}
     missing: dict[str, AssetJob] = {}
     for job_id, job in jobs.items():
@@ -179,7 +182,7 @@ def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, prog
             scenes[job_id] = scene
     out: dict[str, Scene] = {}
     for artifact in exhibit.artifacts:
-        used = _job_for(artifact, transforms)
+        used = _job_for(artifact, transforms, root)
         if used is not None:
             out[artifact.id] = scenes[_job_id(used)]
     return out
@@ -362,7 +365,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        report = _build_into(loaded, staging, out_dir, options, progress)
+        with reporting_to(progress):
+            report = _build_into(loaded, staging, out_dir, options, progress)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
         report.timings = dict(progress.timings)
@@ -380,13 +384,14 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.warnings = [problem.format() for problem in loaded.warnings]
     cache_root = None
     if options.use_cache:
-        cache_root = options.cache_dir or (loaded.root / CACHE_DIR_NAME)
+        cache_root = options.cache_dir or default_cache_dir()
     cache = AssetCache(cache_root)
 
     asset_transforms, room_transforms = _transform_lists(options)
     with progress.stage("assets"):
-        assets = load_assets(exhibit, options, cache, progress, asset_transforms)
+        assets = load_assets(exhibit, options, cache, progress, asset_transforms, loaded.root)
         textures = load_textures(exhibit)
+    report.notes += dict.fromkeys(note for scene in assets.values() for note in scene.notes)
     report.assets = cache.stats.hits + cache.stats.misses
     report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
 
@@ -414,6 +419,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                 room.scene = transform(room.scene)
             # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
             # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
+            report.notes += [n for n in texture_size_notes(room.scene, limits) if n not in report.notes]
             fit_textures(room.scene, texture_limit)
             texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
             encode_textures(room.scene, options.texture_format, cache)
@@ -528,11 +534,11 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
 
     Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
     """
-    new: dict[int, Texture] = {}
-    for texture in scene_textures(scene):
-        changed = rewrite(texture)
-        if changed is not None:
-            new[id(texture)] = changed
+    textures = scene_textures(scene)
+    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(rewrite, textures))
+    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
     for ref in _texture_uses(scene):
         ref.texture = new.get(id(ref.texture), ref.texture)
     return len(new)
@@ -552,6 +558,23 @@ def fit_textures(scene: Scene, max_size: int) -> int:
                                    width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
+
+
+def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
+    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
+    notes = []
+    for texture in scene_textures(scene):
+        width, height = budgets.image_size(texture)
+        sizes: dict[tuple[int, int], list[str]] = {}
+        for target, limit in limits.items():
+            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
+        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
+        if smaller and texture.mime_type != "image/ktx2":
+            source = texture.source_path or texture.name
+            # An image file by its name; an image inside a GLB by its label there ("image 0").
+            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
+            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
+    return notes
 
 
 def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:

@@ -1,4 +1,7 @@
-"""Content-addressed cache of processed assets and re-encoded textures, keyed by input bytes, options and code."""
+"""Content-addressed cache of processed assets and re-encoded textures, keyed by input bytes, options and code.
+
+Entries are data only (see scene_codec): the cache may be shared or copied, and reading it must never run code.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import functools
 import hashlib
 import json
 import os
-import pickle
 import re
 import tempfile
 from collections.abc import Callable
@@ -16,17 +18,31 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import platformdirs
+
 import pipeline
 from pipeline.scene import Scene
+from pipeline.scene_codec import InvalidEntry, decode_scene, encode_scene
 
 # The cache keeps at most this much; a build then drops the entries used longest ago (every hit refreshes one).
 CACHE_MAX_BYTES = 2 << 30
 
-# Bump when the pickled shape changes in a way the code-version hash would not notice.
-CACHE_FORMAT = 1
+# Bump when the stored shape changes in a way the code-version hash would not notice.
+CACHE_FORMAT = 2
+
+# Set to put the cache elsewhere than the user's cache directory (CI, tests, a shared build machine).
+CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
+_CODE_PATHS = ("scene.py", "scene_codec.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
+
+
+def default_cache_dir() -> Path:
+    """Where builds keep their cache unless told otherwise: never inside the exhibit, which may be someone else's."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_cache_dir("vitrina", appauthor=False)) / "assets"
 
 
 @functools.cache
@@ -48,30 +64,32 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def sidecar_files(path: Path) -> list[Path]:
-    """Files an asset reads besides itself: a .gltf's buffers and images, an .obj's .mtl files and textures."""
+def sidecar_files(path: Path, root: Path) -> list[Path]:
+    """Files an asset reads besides itself (a .gltf's buffers and images, an .obj's .mtl files and textures) that
+    lie inside `root`. A reference leaving `root` is never read, not even to hash it: ingest refuses it by name."""
     suffix = path.suffix.lower()
+    root = root.resolve()
     try:
         if suffix == ".gltf":
-            return _gltf_sidecars(path)
+            return _gltf_sidecars(path, root)
         if suffix == ".obj":
-            return _obj_sidecars(path)
+            return _obj_sidecars(path, root)
     except (OSError, ValueError, UnicodeDecodeError):
         # A broken file is ingest's to report with its proper message; the key then covers the file alone.
         return []
     return []
 
 
-def _existing(base: Path, names: list[str]) -> list[Path]:
+def _existing(base: Path, names: list[str], root: Path) -> list[Path]:
     found: dict[str, Path] = {}
     for name in names:
         candidate = (base / name).resolve()
-        if candidate.is_file():
+        if candidate.is_relative_to(root) and candidate.is_file():
             found[str(candidate)] = candidate
     return [found[k] for k in sorted(found)]
 
 
-def _gltf_sidecars(path: Path) -> list[Path]:
+def _gltf_sidecars(path: Path, root: Path) -> list[Path]:
     document = json.loads(path.read_text(encoding="utf-8"))
     uris = [
         unquote(item["uri"])
@@ -79,7 +97,7 @@ def _gltf_sidecars(path: Path) -> list[Path]:
         for item in document.get(key, [])
         if isinstance(item, dict) and isinstance(item.get("uri"), str) and not item["uri"].startswith("data:")
     ]
-    return _existing(path.parent, uris)
+    return _existing(path.parent, uris, root)
 
 
 _MTLLIB = re.compile(r"^\s*mtllib\s+(.+?)\s*$", re.MULTILINE)
@@ -105,20 +123,20 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _obj_sidecars(path: Path) -> list[Path]:
+def _obj_sidecars(path: Path, root: Path) -> list[Path]:
     text = path.read_text(encoding="utf-8", errors="replace")
     mtl_names: list[str] = []
     for match in _MTLLIB.finditer(text):
         line = match.group(1)
         mtl_names.append(line)
         mtl_names.extend(line.split())  # several libraries on one line, or one name with spaces
-    mtls = _existing(path.parent, mtl_names)
+    mtls = _existing(path.parent, mtl_names, root)
     textures: list[Path] = []
     for mtl in mtls:
         body = mtl.read_text(encoding="utf-8", errors="replace")
         names = [_texture_name(m.group(1)) for m in _MAP.finditer(body)]
-        textures.extend(_existing(mtl.parent, names))
-    return _existing(path.parent, [str(p) for p in mtls + textures])
+        textures.extend(_existing(mtl.parent, names, root))
+    return _existing(path.parent, [str(p) for p in mtls + textures], root)
 
 
 def file_digest(path: Path) -> str:
@@ -126,11 +144,13 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def asset_key(path: Path, options: Any, version: str | None = None) -> str:
-    """The cache key of one asset: its bytes, its sidecars' bytes (by name), the options' repr and the code version."""
+def asset_key(path: Path, options: Any, root: Path, version: str | None = None) -> str:
+    """The cache key of one asset: its bytes, its sidecars' bytes (by name), the options' repr and the code version.
+
+    `root` is the exhibit folder: only sidecars inside it are hashed (ingest refuses the others)."""
     digest = hashlib.sha256()
     digest.update(file_digest(path).encode())
-    for sidecar in sidecar_files(path):
+    for sidecar in sidecar_files(path, root):
         # Names matter too: an OBJ that refers to 'a b.png' differs from one whose texture was renamed.
         relative = os.path.relpath(sidecar, path.parent)
         digest.update(f"\0{relative}\0{file_digest(sidecar)}".encode())
@@ -148,7 +168,7 @@ class CacheStats:
 
 
 class AssetCache:
-    """Processed asset scenes stored as pickles under root/<k[:2]>/<k>.pkl; `root=None` disables caching."""
+    """Processed asset scenes stored as data (scene_codec) under root/<k[:2]>/<k>.scene; `root=None` disables caching."""
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
@@ -156,7 +176,7 @@ class AssetCache:
 
     def _path(self, key: str) -> Path:
         assert self.root is not None
-        return self.root / key[:2] / f"{key}.pkl"
+        return self.root / key[:2] / f"{key}.scene"
 
     def get(self, key: str) -> Scene | None:
         """The stored scene, or None on a miss. A corrupt or foreign entry counts as a miss and is removed."""
@@ -169,15 +189,13 @@ class AssetCache:
         except OSError:
             self.stats.misses += 1
             return None
+        header = f"{key}\n".encode()
         try:
-            stored = pickle.loads(payload)
-            if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
-                raise ValueError("entry does not hold its key")
-            scene = stored[1]
-            if not isinstance(scene, Scene):
-                raise ValueError("entry does not hold a scene")
-        except Exception:
-            # Any failure to unpickle (truncation, old classes, garbage) just means: rebuild this asset.
+            if not payload.startswith(header):
+                raise InvalidEntry("entry does not hold its key")
+            scene = decode_scene(payload[len(header):])
+        except InvalidEntry:
+            # Truncation, an old format or garbage just means: rebuild this asset.
             self.stats.corrupt += 1
             self.stats.misses += 1
             path.unlink(missing_ok=True)
@@ -190,7 +208,7 @@ class AssetCache:
         """Store atomically: a reader sees the whole entry or none, even if two builds write it at once."""
         if self.root is None:
             return
-        self._store(self._path(key), pickle.dumps((key, scene), protocol=pickle.HIGHEST_PROTOCOL))
+        self._store(self._path(key), f"{key}\n".encode() + encode_scene(scene))
 
     def encoded(self, key: str, encode: Callable[[], bytes]) -> bytes:
         """The bytes an encoder made for this key before, or encode() now (and keep them for next time).
@@ -234,7 +252,7 @@ class AssetCache:
             return 0
         entries = []
         for path in self.root.glob("*/*"):
-            if path.suffix in (".pkl", ".bin") and not path.name.startswith(".tmp-"):
+            if path.suffix in (".scene", ".bin") and not path.name.startswith(".tmp-"):
                 with contextlib.suppress(OSError):
                     stat = path.stat()
                     entries.append((stat.st_mtime, stat.st_size, path))

@@ -11,6 +11,7 @@ BENCHMARKS = [
     "tests.benchmarks.bench_tours",
     "tests.benchmarks.bench_build",
     "tests.benchmarks.bench_viewer",
+    "tests.benchmarks.bench_scans",
 ]
 
 

@@ -526,3 +526,57 @@ def test_draco_on_request_and_still_valid(tmp_path: Path) -> None:
         assert "KHR_draco_mesh_compression" in used and "EXT_meshopt_compression" not in used
     for report in validate_many(paths):
         assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_a_texture_resized_for_some_targets_gets_one_plain_note(tmp_path: Path) -> None:
+    from PIL import Image
+
+    spec = write_tiny_exhibit(tmp_path / "big")
+    Image.new("RGB", (4096, 2048), (200, 30, 30)).save(spec / "images" / "red.png")
+    report = build(spec, tmp_path / "site", QUIET)
+    assert report.notes == ["red.png is 4096×2048 px; resized for quest2 2048×1024 px"]
+    assert "note: red.png is 4096×2048 px; resized for quest2 2048×1024 px" in report.to_text()
+    small = build(write_tiny_exhibit(tmp_path / "small"), tmp_path / "site2", QUIET)
+    assert small.notes == []
+
+
+def test_textures_are_rewritten_on_several_cores_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from pipeline.build import replace_textures
+    from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    textures = [Texture(name=f"t{k}", data=b"", mime_type="image/png") for k in range(2)]
+    primitives = [Primitive(attributes={"POSITION": np.zeros((3, 3), np.float32)},
+                            material=Material(base_color_texture=TextureRef(texture=t))) for t in textures]
+    scene = Scene("s", nodes=[Node("n", mesh=Mesh("m", primitives))])
+    both = threading.Barrier(2, timeout=10)  # passes only when two rewrites run at the same time
+
+    def rewrite(texture: Texture) -> Texture:
+        both.wait()
+        return Texture(name=texture.name + "-small", data=b"", mime_type="image/png")
+
+    assert replace_textures(scene, rewrite) == 2
+    assert sorted(ref.texture.name for p in primitives for m in p.materials if (ref := m.base_color_texture)) == [
+        "t0-small", "t1-small"]
+
+
+def test_normals_repaired_at_ingest_are_noted_in_the_report_cold_and_warm(tmp_path: Path) -> None:
+    import re as regex
+
+    from tests.pipeline.tiny_exhibit import CUBE_OBJ
+
+    spec = write_tiny_exhibit(tmp_path / "normals")
+    corners = [(-1, -1, -1), (1, -1, -1), (1, 1, -1), (-1, 1, -1), (-1, -1, 1), (1, -1, 1), (0, 0, 0), (-1, 1, 1)]
+    normals = "".join(f"vn {x} {y} {z}\n" for x, y, z in corners)  # the seventh corner's normal is zero
+    faces = regex.sub(r"(\d+)/(\d+)", r"\1/\2/\1", CUBE_OBJ.split("usemtl", 1)[1])
+    (spec / "models" / "cube.obj").write_text(CUBE_OBJ.split("usemtl", 1)[0] + normals + "usemtl" + faces,
+                                              encoding="utf-8")
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    cold = build(spec, tmp_path / "site", options)
+    noted = [n for n in cold.notes if n.startswith("cube.obj: ")]
+    assert len(noted) == 1 and regex.fullmatch(r"cube\.obj: [1-3] of \d+ normals were zero-length or not numbers; "
+                                               r"recomputed them from the faces around their vertices", noted[0])
+    warm = build(spec, tmp_path / "site", options)
+    assert warm.cache_hits and warm.notes == cold.notes  # the note travels with the cached asset

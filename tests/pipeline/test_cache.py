@@ -21,7 +21,7 @@ def options(cache: Path) -> BuildOptions:
 
 def test_obj_sidecars_are_its_mtl_and_textures_even_with_spaces(tmp_path: Path) -> None:
     folder = write_tiny_exhibit(tmp_path)
-    sidecars = sidecar_files(folder / "models" / "cube.obj")
+    sidecars = sidecar_files(folder / "models" / "cube.obj", folder)
     assert [p.name for p in sidecars] == ["cube parts.mtl", "cube skin.png"]
 
 
@@ -31,26 +31,26 @@ def test_gltf_sidecars_are_its_buffers_and_images(tmp_path: Path) -> None:
     document = {"asset": {"version": "2.0"}, "buffers": [{"uri": "a%20b.bin", "byteLength": 4}],
                 "images": [{"uri": "tex.png"}, {"uri": "data:image/png;base64,AAAA"}]}
     (tmp_path / "m.gltf").write_text(json.dumps(document), encoding="utf-8")
-    assert [p.name for p in sidecar_files(tmp_path / "m.gltf")] == ["a b.bin", "tex.png"]
+    assert [p.name for p in sidecar_files(tmp_path / "m.gltf", tmp_path)] == ["a b.bin", "tex.png"]
 
 
 def test_key_changes_with_content_sidecars_and_options_but_not_with_location(tmp_path: Path) -> None:
     folder = write_tiny_exhibit(tmp_path / "one")
     obj = folder / "models" / "cube.obj"
-    key = asset_key(obj, "opts")
+    key = asset_key(obj, "opts", folder)
     copy = tmp_path / "two"
     shutil.copytree(folder, copy)
-    assert asset_key(copy / "models" / "cube.obj", "opts") == key  # content-addressed, not path-addressed
-    assert asset_key(obj, "other opts") != key
-    assert asset_key(obj, "opts", version="other code") != key
+    assert asset_key(copy / "models" / "cube.obj", "opts", copy) == key  # content-addressed, not path-addressed
+    assert asset_key(obj, "other opts", folder) != key
+    assert asset_key(obj, "opts", folder, version="other code") != key
     (folder / "models" / "cube skin.png").write_bytes(b"changed texture")
-    assert asset_key(obj, "opts") != key
+    assert asset_key(obj, "opts", folder) != key
 
 
 def test_corrupt_entries_are_misses_and_are_removed(tmp_path: Path) -> None:
     cache = AssetCache(tmp_path)
     cache.put("ab" * 32, Scene(name="x"))
-    entry = tmp_path / "ab" / f"{'ab' * 32}.pkl"
+    entry = tmp_path / "ab" / f"{'ab' * 32}.scene"
     assert entry.is_file()
     assert AssetCache(tmp_path).get("ab" * 32) is not None
     entry.write_bytes(entry.read_bytes()[:10])  # truncated
@@ -63,7 +63,7 @@ def test_corrupt_entries_are_misses_and_are_removed(tmp_path: Path) -> None:
 def test_an_entry_stored_under_another_key_is_not_trusted(tmp_path: Path) -> None:
     cache = AssetCache(tmp_path)
     cache.put("cd" * 32, Scene(name="x"))
-    (tmp_path / "cd" / f"{'cd' * 32}.pkl").rename(tmp_path / "cd" / f"{'cd' * 31}ce.pkl")
+    (tmp_path / "cd" / f"{'cd' * 32}.scene").rename(tmp_path / "cd" / f"{'cd' * 31}ce.scene")
     assert cache.get("cd" * 31 + "ce") is None
 
 
@@ -74,12 +74,12 @@ def test_prune_drops_the_least_recently_used_entries_first(tmp_path: Path) -> No
     keys = [f"{n:02x}" * 32 for n in (1, 2, 3)]
     for age, key in enumerate(keys):
         cache.put(key, Scene(f"s{age}"))
-        entry = tmp_path / "cache" / key[:2] / f"{key}.pkl"
+        entry = tmp_path / "cache" / key[:2] / f"{key}.scene"
         os.utime(entry, (1_000_000 + age, 1_000_000 + age))  # written in the order 1, 2, 3
     blob = cache.encoded("ab" * 32, lambda: b"x" * 10)  # the newest entry
     assert cache.get(keys[0]) is not None  # a hit makes the oldest the most recently used
     sizes = {p.name: p.stat().st_size for p in (tmp_path / "cache").glob("*/*")}
-    keep = sizes[f"{keys[0]}.pkl"] + sizes[f"{'ab' * 32}.bin"]
+    keep = sizes[f"{keys[0]}.scene"] + sizes[f"{'ab' * 32}.bin"]
     assert cache.prune(max_bytes=keep) == 2  # keys[1] and keys[2], used longest ago
     assert cache.get(keys[0]) is not None and cache.get(keys[1]) is None and cache.get(keys[2]) is None
     assert cache.encoded("ab" * 32, lambda: b"never called") == blob == b"x" * 10
@@ -147,8 +147,8 @@ def test_changing_a_texture_beside_the_model_reprocesses_it(warm: tuple[Path, Pa
 def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, Path, Path]) -> None:
     spec, out, cache = warm
     before = (out / "tiny" / "exhibit.json").read_bytes()
-    for entry in cache.rglob("*.pkl"):
-        entry.write_bytes(b"not a pickle")
+    for entry in cache.rglob("*.scene"):
+        entry.write_bytes(b"not a scene")
     report = build(spec, out, options(cache))
     assert (report.cache_hits, report.cache_misses) == (0, 1)
     assert (out / "tiny" / "exhibit.json").read_bytes() == before
@@ -157,11 +157,11 @@ def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, P
 
 @pytest.mark.corpus
 def test_sidecars_of_real_models(corpus: Path) -> None:
-    fuze = sidecar_files(corpus / "Fuze" / "fuze.obj")  # `mtllib ./fuze.obj.mtl`, `map_Kd fuze uv.jpg`
+    fuze = sidecar_files(corpus / "Fuze" / "fuze.obj", corpus)  # `mtllib ./fuze.obj.mtl`, `map_Kd fuze uv.jpg`
     assert [p.name for p in fuze] == ["fuze uv.jpg", "fuze.obj.mtl"]
-    avocado = sidecar_files(corpus / "Avocado" / "Avocado.gltf")
+    avocado = sidecar_files(corpus / "Avocado" / "Avocado.gltf", corpus)
     assert [p.name for p in avocado] == ["Avocado.bin", "Avocado_baseColor.png", "Avocado_normal.png",
                                          "Avocado_roughnessMetallic.png"]
-    lamp = {p.name for p in sidecar_files(corpus / "StainedGlassLamp" / "StainedGlassLamp.gltf")}
+    lamp = {p.name for p in sidecar_files(corpus / "StainedGlassLamp" / "StainedGlassLamp.gltf", corpus)}
     assert "StainedGlassLamp.bin" in lamp and len(lamp) > 5
-    assert sidecar_files(corpus / "Duck" / "Duck.glb") == []  # a GLB carries everything inside
+    assert sidecar_files(corpus / "Duck" / "Duck.glb", corpus) == []  # a GLB carries everything inside

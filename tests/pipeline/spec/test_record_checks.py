@@ -92,3 +92,15 @@ def test_check_notes_what_the_exports_skip(tmp_path: Path, capsys: pytest.Captur
     assert "note: SVX (Voyager) has no language key for zh: svx/ carries en only, for 1 model(s)" in out
     assert "note: IIIF `rights` takes only Creative Commons and RightsStatements.org URIs: " \
            "https://example.org/our-terms goes into requiredStatement as text instead" in out
+
+
+def test_the_editor_schema_accepts_a_record_waiting_in_the_catalogue_but_not_a_placed_one() -> None:
+    import jsonschema
+
+    from pipeline.spec.schema import json_schema
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    waiting = {"artifacts": [{"id": "a1", "record": {"accession": "A1"}}]}
+    placed = {"artifacts": [{"id": "a1", "place": {"room": "hall"}, "record": {"accession": "A1"}}]}
+    assert list(validator.iter_errors(waiting)) == []
+    assert list(validator.iter_errors(placed)) != []
