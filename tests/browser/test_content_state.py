@@ -100,3 +100,25 @@ def test_a_link_to_something_else_changes_nothing(open_page, exhibit_url):
     state = viewer_state(page, "selectedArtifact", "contentState", "errors")
     assert state["selectedArtifact"] is None and state["contentState"] is None
     assert any("iiif-content names nothing" in e for e in state["errors"])
+
+
+def test_the_import_examples_catalogue_is_accessible_and_links_its_pages(browser, open_page, tmp_path_factory):
+    """The exhibit page lists the objects not placed yet, each linked to its text page, with no serious axe issue."""
+    from pipeline.build import BuildOptions, build
+    from pipeline.preview import StaticSite, serving
+    from tests.browser.test_accessibility import serious_violations
+    from tests.conftest import REPO
+
+    out = tmp_path_factory.mktemp("collection-import-site")
+    build(REPO / "exhibits" / "collection-import", out, BuildOptions(quiet=True, jobs=1, cache_dir=out.parent / "cache"))
+    with serving(StaticSite(out)) as base:
+        page = open_page(f"{base}/collection-import/index.html")
+        links = page.locator(".catalogue a")
+        assert links.count() == 4
+        assert page.locator("#catalogue-title").inner_text() == "In the catalogue, not on view"
+        page.evaluate("__viewer.setLanguage('zh')")
+        assert page.locator("#catalogue-title").inner_text() == "藏品目录（未展出）"
+        assert serious_violations(page) == []
+        href = links.first.get_attribute("href")
+        response = page.request.get(f"{base}/collection-import/{href}")
+        assert response.ok and "application/ld+json" in response.text()
