@@ -45,7 +45,7 @@ def _metres(value: float) -> str:
 
 
 def dimensions_warning(dimensions: Mapping[str, str], measured: tuple[float, float, float], model: str,
-                       metres_per_unit: float) -> str | None:
+                       metres_per_unit: float, picture: bool = False) -> str | None:
     """A warning when the record's size and the model's measured (width, depth, height) in metres differ by more
     than MISMATCH times (the usual cause: the wrong `units`), naming both and the units that would agree.
 
@@ -67,7 +67,10 @@ def dimensions_warning(dimensions: Mapping[str, str], measured: tuple[float, flo
         wanted = metres_per_unit / ratio
         unit = min(UNIT_METRES, key=lambda name: abs(UNIT_METRES[name] / wanted - 1))
         hint = ""
-        if 0.67 < UNIT_METRES[unit] / wanted < 1.5:
+        if picture:  # a picture has no units: its `size` is in metres
+            agreeing = ", ".join(format_number(round(v / ratio, 3)) for v in (measured[0], measured[2]))
+            hint = f"; size is in metres, so size: [{agreeing}] would agree"
+        elif 0.67 < UNIT_METRES[unit] / wanted < 1.5:
             hint = f"; with units: {unit} it would be {_metres(actual * UNIT_METRES[unit] / metres_per_unit)}"
         return (f"the record says {text.strip()!r} but {model} measures {_metres(actual)} {what}: "
                 f"probably the wrong units{hint}")

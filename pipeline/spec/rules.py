@@ -256,17 +256,24 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
 
 
 def _warn_record_dimensions(artifact: Artifact, path: str, report: _Report) -> None:
-    """A record of 45 cm with a model 45 m tall: the most common scan error, wrong units."""
-    if artifact.model is None or not artifact.record.dimensions:
+    """A record of 45 cm with a model 45 m tall: the most common scan error, wrong units (or a picture's size typed
+    in centimetres where metres were meant)."""
+    if not artifact.record.dimensions or artifact.place is None:
         return
     from pipeline.spec.dimensions import dimensions_warning
-    from pipeline.spec.layout import model_size
+    from pipeline.spec.layout import image_size, model_size
 
-    measured = model_size(artifact)
+    if artifact.model is not None:
+        measured = model_size(artifact)
+        what, per_unit = artifact.model.written, artifact.metres_per_unit
+    elif artifact.image is not None:
+        width, height = image_size(artifact)
+        measured, what, per_unit = (width, 0.0, height), f"the picture ({artifact.image.written})", 1.0
+    else:
+        return
     if measured is None:
         return
-    warning = dimensions_warning(artifact.record.dimensions, measured, artifact.model.written,
-                                 artifact.metres_per_unit)
+    warning = dimensions_warning(artifact.record.dimensions, measured, what, per_unit, picture=artifact.model is None)
     if warning:
         report.warning(f"{path}.record.dimensions", warning)
 

@@ -104,3 +104,21 @@ def test_the_editor_schema_accepts_a_record_waiting_in_the_catalogue_but_not_a_p
     placed = {"artifacts": [{"id": "a1", "place": {"room": "hall"}, "record": {"accession": "A1"}}]}
     assert list(validator.iter_errors(waiting)) == []
     assert list(validator.iter_errors(placed)) != []
+
+
+def test_a_picture_sized_in_the_wrong_units_is_a_warning_too(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = write(tmp_path)
+    Image.new("RGB", (40, 30), (90, 90, 90)).save(folder / "painting.png")
+    spec = folder / "exhibit.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("artifacts:\n", """artifacts:
+  - id: painting
+    image: painting.png
+    size: [40, 30]
+    alt: {en: A grey painting}
+    place: {room: hall, wall: north}
+    record: {dimensions: {en: "40 x 30 cm"}}
+""", 1), encoding="utf-8")
+    assert "artifacts[0].record.dimensions: the record says '40 x 30 cm' but the picture (painting.png) measures " \
+           "40 m across: probably the wrong units; size is in metres, so size: [0.4, 0.3] would agree" in messages(folder)
