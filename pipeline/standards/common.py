@@ -7,10 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.spec.exports import iiif_rights
-
-__all__ = ["iiif_rights"]  # re-exported: the writers take it from here
-
 IIIF_CONTEXT = "http://iiif.io/api/presentation/4/context.json"
 LINKED_ART_CONTEXT = "https://linked.art/ns/v1/linked-art.json"
 MEDIA_TYPES = {".glb": "model/gltf-binary", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".wav": "audio/wav",

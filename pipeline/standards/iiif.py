@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.spec.exports import iiif_rights
 from pipeline.standards import ExportInput
 from pipeline.standards.common import (
     IIIF_CONTEXT,
     Urls,
-    iiif_rights,
     language_map,
     media_type,
     point,

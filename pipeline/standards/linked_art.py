@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline.spec.exports import iiif_rights
 from pipeline.standards import ExportInput
-from pipeline.standards.common import LINKED_ART_CONTEXT, iiif_rights, title_of
+from pipeline.standards.common import LINKED_ART_CONTEXT, title_of
 
 AAT = "http://vocab.getty.edu/aat/"
 

@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 from pipeline import __version__
-from pipeline.spec.exports import voyager_language
+from pipeline.spec.exports import iiif_rights, voyager_language
 from pipeline.standards import ExportInput
-from pipeline.standards.common import iiif_rights, rotate_yaw, title_of
+from pipeline.standards.common import rotate_yaw, title_of
 
 SVX_VERSION = "1.0"
 QUALITY_OF_LEVEL = {"thumb": "Thumb", "low": "Low", "medium": "Medium", "high": "High", "full": "Highest"}
