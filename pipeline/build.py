@@ -445,6 +445,11 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("standards"):
         linked_data = write_standards(folder, data, composition, standalone, base_url, options,
                                       picture_files(exhibit, media) if base_url else {})
+    if base_url:  # what the exports leave out, as `check` says it (without a base URL, check says why none)
+        from pipeline.spec.exports import export_notes
+
+        published = dataclasses.replace(exhibit, exhibit=dataclasses.replace(exhibit.exhibit, base_url=base_url))
+        report.notes += [f"exports: {note}" for note in export_notes(published)]
     with progress.stage("site"):
         from pipeline.site import write_site
 

@@ -30,12 +30,18 @@ def jsonld(page: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def reports() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def sites(reports: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("exports")
     spec = write_tiny_exhibit(root / "tiny")
     plain = BuildOptions(quiet=True, jobs=1, cache_dir=root / "cache")
-    build(spec, root / "plain", plain)
-    build(spec, root / "published", dataclasses.replace(plain, base_url=BASE.rstrip("/")))  # the slash is added
+    reports["plain"] = build(spec, root / "plain", plain)
+    reports["published"] = build(spec, root / "published",
+                                 dataclasses.replace(plain, base_url=BASE.rstrip("/")))  # the slash is added
     return root / "plain" / "tiny", root / "published" / "tiny"
 
 
@@ -150,3 +156,10 @@ def test_level_glbs_that_carry_the_placement_are_brought_back_to_the_object_fram
     posed = [a + b for a, b in zip(rotate_yaw(world, angle), model["translation"], strict=True)]  # rotate, translate
     assert posed == pytest.approx(own, abs=1e-5)
     assert voyager_errors(documents["svx/cube/scene.svx.json"]) == []
+
+
+def test_the_build_report_notes_what_the_exports_leave_out(sites: tuple[Path, Path], reports: dict[str, Any]) -> None:
+    assert not any(n.startswith("exports:") for n in reports["plain"].notes)  # `check` says why nothing is exported
+    assert "exports: SVX (Voyager) has no language key for zh: svx/ carries en only, for 2 model(s); IIIF and " \
+           "Linked Art carry every language" in reports["published"].notes
+    assert "note: exports: SVX (Voyager)" in reports["published"].to_text()
