@@ -38,6 +38,7 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     include_added: bool = False
+    not_in_source: list[str] = field(default_factory=list)  # imported before, absent now: left as they are
 
     def to_text(self) -> str:
         lines = []
@@ -45,6 +46,9 @@ class ImportReport:
             lines.append(f"not imported: {len(self.unknown_columns)} column(s) that no field claims: "
                          f"{', '.join(repr(c) for c in self.unknown_columns)} (map them with --map, or list them "
                          "under ignore:)")
+        if self.not_in_source:
+            lines.append(f"left as they are: {len(self.not_in_source)} object(s) imported before but not in this "
+                         f"source: {', '.join(self.not_in_source)}")
         if self.include_added:
             lines.append(f"exhibit.yaml: added {INCLUDE_PATTERN} to include")
         lines.append(f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged "
@@ -307,6 +311,10 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
             report.updated.append(new_id)
         else:
             report.unchanged.append(new_id)
+    imported_before = HEADER.split("`vitrina import`")[0]
+    report.not_in_source = sorted(path.stem for path, (text, _) in existing.items()
+                                  if path.parent == folder and path not in texts
+                                  and text.startswith(f"# {imported_before}"))
     from pipeline.spec.loader import MAX_INCLUDED_FILES
 
     included = {path for path in existing if path != spec_file} | set(texts)

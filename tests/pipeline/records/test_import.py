@@ -319,3 +319,12 @@ def test_more_objects_than_an_exhibit_may_include_are_refused_before_writing(tmp
                                      "exhibits)"]
     assert not (folder / "artifacts").exists()
     import_records([write_csv(tmp_path, "accession,title\n" + rows.splitlines(keepends=True)[0])], folder)
+
+
+def test_objects_gone_from_the_source_are_reported_and_kept(tmp_path: Path) -> None:
+    folder = exhibit(tmp_path)
+    import_records([write_csv(tmp_path, HEADER + "".join(ROWS))], folder)
+    report = import_records([write_csv(tmp_path, HEADER + ROWS[1], name="fewer.csv")], folder)
+    assert report.not_in_source == ["1987-12-3"] and report.unchanged == ["2001-5"]
+    assert "left as they are: 1 object(s) imported before but not in this source: 1987-12-3" in report.to_text()
+    assert (folder / "artifacts" / "1987-12-3.yaml").is_file()
