@@ -72,6 +72,9 @@ def test_with_a_base_url_every_export_is_written_and_valid(sites: tuple[Path, Pa
         assert dropped_terms(json.loads(path.read_text(encoding="utf-8"))) == [], path
     artwork = jsonld(published / "objects" / "cube.html")
     assert artwork["url"] == f"{BASE}objects/cube.html"
+    page = (published / "objects" / "cube.html").read_text(encoding="utf-8")
+    for url in (f"{BASE}data/objects/cube.json", f"{BASE}iiif/objects/cube.json"):  # discoverable from the page
+        assert f'<link rel="alternate" type="application/ld+json" href="{url}">' in page
     assert artwork["associatedMedia"]["contentUrl"].startswith(f"{BASE}models/cube.")
 
 
