@@ -1,11 +1,13 @@
 """Content-addressed cache of processed assets and re-encoded textures, keyed by input bytes, options and code.
 
-Entries are data only (see scene_codec): the cache may be shared or copied, and reading it must never run code.
+Entries are data only (JSON and GLB or image bytes, checked by sha256): the cache may be shared or copied, and
+reading it must never run code.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -18,11 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import platformdirs
 
 import pipeline
-from pipeline.scene import Scene
-from pipeline.scene_codec import InvalidEntry, decode_scene, encode_scene
 
 # The cache keeps at most this much; a build then drops the entries used longest ago (every hit refreshes one).
 CACHE_MAX_BYTES = 2 << 30
@@ -34,7 +35,8 @@ CACHE_FORMAT = 2
 CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "scene_codec.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf.py",
+               "budgets.py", "build.py", "images.py")
 
 
 def default_cache_dir() -> Path:
@@ -158,57 +160,64 @@ def asset_key(path: Path, options: Any, root: Path, version: str | None = None) 
     return digest.hexdigest()
 
 
+def content_digest(value: Any) -> str:
+    """A sha256 of a value's content: dataclasses (an IR Scene), dicts, sequences, numpy arrays, bytes and scalars.
+
+    An object met twice (a material, a texture shared by many primitives) is hashed once and then referred to by
+    the order it was first met, so sharing is part of the content and cycles end."""
+    digest = hashlib.sha256()
+    seen: dict[int, int] = {}
+
+    def feed(item: Any) -> None:
+        if item is None or isinstance(item, bool | int | float | str):
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+        elif isinstance(item, bytes | bytearray):
+            digest.update(f"bytes:{len(item)}:".encode() + hashlib.sha256(item).digest())
+        elif isinstance(item, np.ndarray):
+            digest.update(f"array:{item.dtype.str}:{item.shape}:".encode() + hashlib.sha256(
+                np.ascontiguousarray(item).tobytes()).digest())
+        elif id(item) in seen:
+            digest.update(f"ref:{seen[id(item)]};".encode())
+        elif dataclasses.is_dataclass(item):
+            seen[id(item)] = len(seen)
+            digest.update(f"{type(item).__name__}(".encode())
+            for spec in dataclasses.fields(item):
+                digest.update(f"{spec.name}=".encode())
+                feed(getattr(item, spec.name))
+            digest.update(b")")
+        elif isinstance(item, dict):
+            digest.update(b"{")
+            for key in sorted(item, key=repr):
+                feed(key)
+                feed(item[key])
+            digest.update(b"}")
+        elif isinstance(item, list | tuple):
+            digest.update(f"{type(item).__name__}[".encode())
+            for element in item:
+                feed(element)
+            digest.update(b"]")
+        elif isinstance(item, set | frozenset):
+            feed(sorted(item, key=repr))
+        else:
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+
+    feed(value)
+    return digest.hexdigest()
+
+
 @dataclass
 class CacheStats:
-    hits: int = 0
-    misses: int = 0
-    corrupt: int = 0
     encoded_hits: int = 0  # re-encoded textures (KTX2, WebP) taken from the cache
     encoded_misses: int = 0
 
 
 class AssetCache:
-    """Processed asset scenes stored as data (scene_codec) under root/<k[:2]>/<k>.scene; `root=None` disables caching."""
+    """Bytes kept under content keys in root/<k[:2]>/<k>.bin (ladders, room shells, encoded textures, grid choices);
+    `root=None` disables caching. Entries are data only: JSON and GLB/image bytes, never pickle."""
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
         self.stats = CacheStats()
-
-    def _path(self, key: str) -> Path:
-        assert self.root is not None
-        return self.root / key[:2] / f"{key}.scene"
-
-    def get(self, key: str) -> Scene | None:
-        """The stored scene, or None on a miss. A corrupt or foreign entry counts as a miss and is removed."""
-        if self.root is None:
-            self.stats.misses += 1
-            return None
-        path = self._path(key)
-        try:
-            payload = path.read_bytes()
-        except OSError:
-            self.stats.misses += 1
-            return None
-        header = f"{key}\n".encode()
-        try:
-            if not payload.startswith(header):
-                raise InvalidEntry("entry does not hold its key")
-            scene = decode_scene(payload[len(header):])
-        except InvalidEntry:
-            # Truncation, an old format or garbage just means: rebuild this asset.
-            self.stats.corrupt += 1
-            self.stats.misses += 1
-            path.unlink(missing_ok=True)
-            return None
-        self.stats.hits += 1
-        _touch(path)
-        return scene
-
-    def put(self, key: str, scene: Scene) -> None:
-        """Store atomically: a reader sees the whole entry or none, even if two builds write it at once."""
-        if self.root is None:
-            return
-        self._store(self._path(key), f"{key}\n".encode() + encode_scene(scene))
 
     def encoded(self, key: str, encode: Callable[[], bytes]) -> bytes:
         """The bytes an encoder made for this key before, or encode() now (and keep them for next time).
@@ -226,22 +235,38 @@ class AssetCache:
         return self._bytes(key, compute)[0]
 
     def _bytes(self, key: str, compute: Callable[[], bytes]) -> tuple[bytes, bool]:
-        """(bytes stored under key, True), or (compute(), False) after storing them. The entry starts with its
-        key, so a truncated or foreign file is a miss, never a wrong result."""
-        header = f"{key}\n".encode()
-        path = None if self.root is None else self.root / key[:2] / f"{key}.bin"
-        if path is not None:
-            try:
-                stored = path.read_bytes()
-            except OSError:
-                stored = b""
-            if stored.startswith(header) and len(stored) > len(header):
-                _touch(path)
-                return stored[len(header):], True
+        """(bytes stored under key, True), or (compute(), False) after storing them."""
+        stored = self.stored(key)
+        if stored is not None:
+            return stored, True
         data = compute()
-        if path is not None:
-            self._store(path, header + data)
+        self.store(key, data)
         return data, False
+
+    def stored(self, key: str) -> bytes | None:
+        """The bytes kept under key (a built ladder level, a composed room shell), or None on a miss.
+
+        The entry starts with its key and the sha256 of its bytes, so a truncated, damaged or foreign file is a
+        miss, never a wrong result."""
+        if self.root is None:
+            return None
+        path = self.root / key[:2] / f"{key}.bin"
+        try:
+            stored = path.read_bytes()
+        except OSError:
+            return None
+        key_line, _, rest = stored.partition(b"\n")
+        checksum, _, data = rest.partition(b"\n")
+        if key_line != key.encode() or not data or checksum != hashlib.sha256(data).hexdigest().encode():
+            return None
+        _touch(path)
+        return data
+
+    def store(self, key: str, data: bytes) -> None:
+        """Keep data under key, atomically (see `stored`); nothing happens when caching is off."""
+        if self.root is not None:
+            header = f"{key}\n{hashlib.sha256(data).hexdigest()}\n".encode()
+            self._store(self.root / key[:2] / f"{key}.bin", header + data)
 
     def prune(self, max_bytes: int = CACHE_MAX_BYTES) -> int:
         """Delete the least recently used entries until the cache holds at most max_bytes; returns how many went.
@@ -252,7 +277,7 @@ class AssetCache:
             return 0
         entries = []
         for path in self.root.glob("*/*"):
-            if path.suffix in (".scene", ".bin") and not path.name.startswith(".tmp-"):
+            if path.suffix == ".bin" and not path.name.startswith(".tmp-"):
                 with contextlib.suppress(OSError):
                     stat = path.stat()
                     entries.append((stat.st_mtime, stat.st_size, path))

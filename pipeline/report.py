@@ -57,6 +57,7 @@ class BuildReport:
     assets: int = 0
     textures_encoded: int = 0  # textures re-encoded (KTX2, WebP) in this build
     textures_from_cache: int = 0  # re-encoded textures taken from the cache instead
+    shells_from_cache: int = 0  # rooms whose composed shell was unchanged: GLBs taken from the cache, not rewritten
     files: int = 0
     total_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -96,6 +97,7 @@ class BuildReport:
         lines.append("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
                      + f"; total {self.total_seconds:.2f}s")
         lines.append(f"assets: {self.assets} ({self.cache_hits} from cache, {self.cache_misses} processed)")
+        lines.append(f"room shells: {len(self.rooms)} ({self.shells_from_cache} unchanged, from cache)")
         if self.textures_encoded or self.textures_from_cache:
             lines.append(f"re-encoded textures: {self.textures_encoded + self.textures_from_cache} "
                          f"({self.textures_from_cache} from cache, {self.textures_encoded} encoded)")

@@ -29,7 +29,7 @@ def _first(text: dict[str, str], fallback: str) -> str:
 
 
 def _derivatives(source: ExportInput, artifact: dict[str, Any], glb: str) -> list[dict[str, Any]]:
-    """Every level the build wrote for the model (coarse to fine), or the one standalone GLB."""
+    """Every level the build wrote for the model (coarse to fine), or the one GLB the export names."""
     base = "../../"  # svx/<id>/ → the exhibit folder; Voyager resolves asset URIs against the document
     levels = [level for level in artifact.get("levels") or [] if level.get("glb")]
     if not levels:

@@ -354,6 +354,8 @@ def _grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarray | 
         digest.update(b"|")
     digest.update(np.asarray([*low, step, *(anchor if anchor is not None else (np.nan,) * 3)]).tobytes())
     data = store(f"grid-{digest.hexdigest()}", lambda: _best_grid_origin(mesh, low, step, anchor).tobytes())
+    if len(data) != 3 * 8:  # not an origin this code wrote: search again rather than trust it
+        return _best_grid_origin(mesh, low, step, anchor)
     return np.frombuffer(data, dtype=np.float64).copy()
 
 

@@ -367,3 +367,39 @@ def test_each_device_loads_the_glb_built_for_its_target(browser, exhibit_url, de
         assert page.evaluate("__viewer.failedRooms") == [] and page.evaluate("__viewer.errors") == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("budget", "expected"), [
+    (None, "finest"),  # the manifest's budgets: every model's finest level fits a desktop
+    ({"triangles": 1, "gpu_texture_bytes": 1, "max_texture": 1, "draw_calls": 1}, "thumb"),  # nothing fits: thumbs
+], ids=["finest-that-fits", "thumb-when-nothing-fits"])
+def test_each_model_loads_its_finest_level_within_the_device_budget(browser, exhibit_url, budget, expected):
+    """Models are GLBs of their own (a ladder per artifact, coarse to fine); the viewer adds the finest level its
+    target's budget allows to the room, and only that one, and each artifact's node shows up exactly once."""
+    context = browser.new_context()
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+
+    def manifest(route):
+        response = route.fetch()
+        data = response.json()
+        if budget is not None:
+            data["budgets"] = {target: budget for target in data["budgets"]}
+        route.fulfill(response=response, json=data)
+
+    try:
+        context.route("**/exhibit.json", manifest)
+        page = context.new_page()
+        page.goto(exhibit_url)
+        page.wait_for_function("window.__viewer && __viewer.allRoomsLoadedMs !== null", timeout=60000)
+        models = page.evaluate("__viewer.manifest.artifacts.filter(a => (a.levels || []).length)")
+        assert models
+        fetched = [url for url in requested if "/artifacts/" in url]
+        for artifact in models:
+            chosen = artifact["levels"][0 if expected == "thumb" else -1]["glb"]
+            mine = [url for url in fetched if f"/artifacts/{artifact['id']}." in url]
+            assert len(mine) == 1 and mine[0].endswith(chosen), (chosen, mine)
+            assert page.evaluate("(id) => __viewer.nodesNamed(id)", artifact["id"]) == 1, artifact["id"]
+        assert page.evaluate("__viewer.failedRooms") == [] and page.evaluate("__viewer.errors") == []
+    finally:
+        context.close()

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import scene as ir
 from pipeline.build import BuildOptions, build
-from pipeline.cache import AssetCache, default_cache_dir
+from pipeline.cache import default_cache_dir
 from pipeline.errors import AssetError
-from pipeline.scene_codec import InvalidEntry, decode_scene, encode_scene
 from tests.pipeline.tiny_exhibit import CUBE_OBJ, write_tiny_exhibit
 
 SECRET = b"\x89PNG\r\n\x1a\n" + b"top secret bytes that must never be published" * 4
@@ -143,11 +139,11 @@ def test_a_poisoned_cache_entry_runs_nothing_and_is_a_miss(tmp_path: Path) -> No
     options = BuildOptions(quiet=True, jobs=1, cache_dir=cache)
     build(spec, tmp_path / "site", options)
     marker = tmp_path / "pwned"
-    entries = list(cache.rglob("*.scene"))
+    entries = [p for p in cache.rglob("*") if p.is_file()]
     assert entries
     for entry in entries:
         key = entry.stem
-        # The old pickle layout under its own name, and a pickle behind the right key header in the new layout.
+        # A pickle under the old layout's name, and one behind the right key header in each entry of the new layout.
         (entry.parent / f"{key}.pkl").write_bytes(pickle.dumps((key, _Trap(marker))))
         entry.write_bytes(f"{key}\n".encode() + pickle.dumps(_Trap(marker)))
     report = build(spec, tmp_path / "site", options)
@@ -168,70 +164,5 @@ def test_the_default_cache_is_outside_the_exhibit_and_a_cache_folder_inside_it_i
         (planted / prefix / f"{prefix * 32}.pkl").write_bytes(pickle.dumps((prefix * 32, _Trap(marker))))
     report = build(spec, tmp_path / "site", BuildOptions(quiet=True, jobs=1))
     assert report.cache_misses == 1 and not marker.exists()
-    assert list((tmp_path / "user-cache").rglob("*.scene")), "entries go to the user's cache directory"
+    assert [p for p in (tmp_path / "user-cache").rglob("*") if p.is_file()], "entries go to the user's cache directory"
     assert sorted(p.name for p in planted.rglob("*") if p.is_file()) == sorted(f"{p * 32}.pkl" for p in ("00", "ab", "ff"))
-
-
-def _rich_scene() -> ir.Scene:
-    texture = ir.Texture(name="t", data=b"\x89PNG fake", mime_type="image/png", width=2, height=2)
-    material = ir.Material(name="m", base_color_texture=ir.TextureRef(texture, transform={"offset": [0.5, 0.0]}),
-                           extensions={"KHR_materials_sheen": {"sheenColorTexture": ir.TextureRef(texture, 1)}})
-    positions = np.arange(9, dtype=np.float32).reshape(3, 3)
-    first = ir.Primitive({"POSITION": positions, "COLOR_0": np.full((3, 4), 65535, np.uint16)},
-                         indices=np.array([0, 1, 2], np.uint32), material=material, normalized={"COLOR_0"})
-    second = ir.Primitive({"POSITION": positions * 2}, material=material, variants={"red": material})
-    mesh = ir.Mesh("mesh", [first, second], extras={"a": [1, 2.5, None, "x"]})
-    joint = ir.Node("joint", translation=(1.0, 2.0, 3.0))
-    skinned = ir.Node("skinned", mesh=mesh, children=[joint], keep=True, xmp={"dc:title": "x"})
-    skinned.skin = ir.Skin(joints=[joint, skinned], inverse_bind_matrices=np.eye(4, dtype=np.float32)[None])
-    again = ir.Node("again", mesh=mesh, instances={"TRANSLATION": np.zeros((2, 3), np.float32)})
-    sampler = ir.AnimationSampler(np.array([0, 1], np.float32), np.zeros((2, 3), np.float32))
-    animation = ir.Animation("spin", [ir.AnimationChannel(sampler, joint, "translation")])
-    return ir.Scene("rich", nodes=[skinned, again], animations=[animation], variants=["red"], copyright="©")
-
-
-def test_the_scene_codec_keeps_values_and_sharing() -> None:
-    scene = decode_scene(encode_scene(_rich_scene()))
-    skinned, again = scene.nodes
-    assert skinned.mesh is again.mesh
-    first, second = skinned.mesh.primitives
-    assert first.material is second.material is second.variants["red"]
-    assert first.material.base_color_texture.texture is first.material.extensions[
-        "KHR_materials_sheen"]["sheenColorTexture"].texture
-    assert skinned.skin.joints[0] is skinned.children[0] is scene.animations[0].channels[0].node
-    assert skinned.skin.joints[1] is skinned
-    assert first.attributes["COLOR_0"].dtype == np.uint16 and first.normalized == {"COLOR_0"}
-    np.testing.assert_array_equal(second.attributes["POSITION"], np.arange(9, dtype=np.float32).reshape(3, 3) * 2)
-    assert skinned.children[0].translation == (1.0, 2.0, 3.0) and isinstance(skinned.children[0].translation, tuple)
-    assert first.material.base_color_texture.texture.data == b"\x89PNG fake"
-    assert skinned.mesh.extras == {"a": [1, 2.5, None, "x"]} and skinned.keep and scene.copyright == "©"
-    first.attributes["POSITION"][0, 0] = 42.0  # decoded arrays are writable copies, as transforms expect
-
-
-def _entry(document: dict, blob: bytes = b"") -> bytes:
-    text = json.dumps(document).encode()
-    return b"VSC1" + struct.pack("<Q", len(text)) + text + blob
-
-
-@pytest.mark.parametrize("payload", [
-    _entry({"root": 0, "objects": [{"type": "Popen", "fields": {}}]}),
-    _entry({"root": 0, "objects": [{"type": "Scene", "fields": {"name": {"a": [0, 8, "|O", [1]]}}}]}, b"\0" * 8),
-    _entry({"root": 0, "objects": [{"type": "Scene", "fields": {"name": "x"}}]}),
-    _entry({"root": 5, "objects": []}),
-    _entry({"root": 0, "objects": [{"type": "Texture", "fields": {}}]}),
-    b"VSC1" + struct.pack("<Q", 10**9),
-    b"\x80\x04garbage",
-])
-def test_a_malformed_entry_is_invalid_never_an_exception_or_code(payload: bytes) -> None:
-    with pytest.raises(InvalidEntry):
-        decode_scene(payload)
-
-
-def test_an_invalid_entry_is_a_miss_and_removed(tmp_path: Path) -> None:
-    cache = AssetCache(tmp_path)
-    key = "ab" * 32
-    entry = tmp_path / key[:2] / f"{key}.scene"
-    entry.parent.mkdir()
-    entry.write_bytes(f"{key}\n".encode() + _entry({"root": 0, "objects": [{"type": "Popen", "fields": {}}]}))
-    assert cache.get(key) is None and cache.stats.corrupt == 1 and not entry.exists()
-    assert os.listdir(entry.parent) == []

@@ -19,9 +19,12 @@
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
 //   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
+//   viewer.artifactTriangles(id) -> number       triangles of the level of an artifact drawn now
+//   viewer.streaming -> {profile, budget, levels: {id: level name}, triangles, gpuBytes, loads, bytes, scale,
+//        thumbsMs, fullQualityMs, failures}      what the ladder streamer holds (streaming.js)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
-// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
+// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
 //   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
 // The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour=, ?join=, #guide= or
@@ -40,6 +43,7 @@ import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
 import { copyLinkButton, linkToView, openContentState } from './content-state.js';
+import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -51,7 +55,7 @@ const reducedMotionQuery = window.matchMedia('(prefers-reduced-motion: reduce)')
 const listeners = new Map();
 const viewer = {
   manifest: null, language: null, mode: 'desktop',
-  frames: 0, xrFrames: 0, firstFrameMs: null, allRoomsLoadedMs: null, ready: false,
+  frames: 0, xrFrames: 0, firstFrameMs: null, firstRoomVisibleMs: null, allRoomsLoadedMs: null, ready: false,
   loadedRooms: [], failedRooms: [], selectedArtifact: null, selectedAnnotation: null, openPanel: null,
   camera: null, caption: '', errors: [], reducedMotion: reducedMotionQuery.matches,
   xr: { selects: 0, teleports: 0, snapTurns: 0, inputKinds: [], controllers: {}, lastSelect: null, lastTeleport: null },
@@ -363,6 +367,8 @@ async function main() {
 
   // ── rooms: nearest first, one at a time so the first room is not slowed by the others ──
   const loader = new GLTFLoader();
+  // Decode meshopt buffers in two workers: a streamed level then never blocks the render loop while it decodes.
+  MeshoptDecoder.useWorkers(2);
   loader.setMeshoptDecoder(MeshoptDecoder);
   // KTX2 (KHR_texture_basisu) rooms need KTX2Loader and its Basis transcoder (about 0.6 MB of JS and wasm). Most
   // builds keep PNG/JPEG or WebP, so the loader module is imported, and the transcoder fetched, only when a room's
@@ -386,6 +392,28 @@ async function main() {
     const box = new THREE.Box3(new THREE.Vector3().fromArray(room.bounds.min), new THREE.Vector3().fromArray(room.bounds.max));
     return box.distanceToPoint(camera.position);
   };
+  // Each model has its own ladder of GLBs (coarse to fine): the Streamer shows every thumb first, then sharper
+  // levels by screen-space error within this device's budget (streaming.js).
+  const profile = deviceProfile({ userAgent: navigator.userAgent, coarsePointer: window.matchMedia('(pointer: coarse)').matches });
+  const budget = deviceBudget({ profile, manifestBudgets: manifest.budgets || {},
+    maxTextureSize: renderer.capabilities.maxTextureSize, deviceMemoryGB: navigator.deviceMemory ?? null });
+  // Rooms get their group before anything loads, so a model's level can arrive before or after its room's shell.
+  const roomGroup = (id) => {
+    if (!roomScenes.has(id)) {
+      const group = new THREE.Group();
+      group.name = `room:${id}`;
+      world.add(group);
+      roomScenes.set(id, group);
+    }
+    return roomScenes.get(id);
+  };
+  const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
+  const inView = (artifact) => {
+    camera.updateMatrixWorld();
+    const frustum = new THREE.Frustum().setFromProjectionMatrix(
+      new THREE.Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
+    return frustum.intersectsBox(new THREE.Box3(new THREE.Vector3().fromArray(artifact.bounds.min), new THREE.Vector3().fromArray(artifact.bounds.max)));
+  };
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
     progress.max = queue.length || 1;
@@ -395,24 +423,29 @@ async function main() {
       const lod = lodTargets.map((target) => (room.lod || []).find((entry) => entry.target === target)).find(Boolean);
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
-        gltf.scene.name = `room:${room.id}`;
         if (viewer.gpu.software) {
           // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
         }
-        world.add(gltf.scene);
-        roomScenes.set(room.id, gltf.scene);
+        gltf.scene.name = `shell:${room.id}`;
+        roomGroup(room.id).add(gltf.scene);
         viewer.loadedRooms.push(room.id);
       } catch (error) {
         viewer.failedRooms.push(room.id);
         viewer.errors.push(`room ${room.id}: ${error.message || error}`);
         announce(i18n.t('roomFailed', { room: room.id }));
       }
+      // The thumbs of this room's models, those in view first: every object shows before the next room loads.
+      const models = artifacts.filter((a) => a.room === room.id && (a.levels || []).length)
+        .sort((a, b) => Number(inView(b)) - Number(inView(a)));
+      await streamer.loadThumbs(models);
+      if (viewer.firstRoomVisibleMs === null) viewer.firstRoomVisibleMs = performance.now();
       progress.value = ++done;
     }
     viewer.allRoomsLoadedMs = performance.now();
     progress.hidden = true;
     viewer.ready = true;
+    streamer.start();
     announce(i18n.t('ready'));
     emit('ready', { rooms: viewer.loadedRooms.slice() });
   }
@@ -511,6 +544,13 @@ async function main() {
     await audioGuide.play();
     return true;
   };
+  viewer.artifactTriangles = (id) => {
+    let triangles = 0;
+    roomScenes.get(artifactById.get(id)?.room)?.getObjectByName(id)?.traverse((node) => {
+      if (node.isMesh) triangles += (node.geometry.index ? node.geometry.index.count : node.geometry.attributes.position.count) / 3;
+    });
+    return triangles;
+  };
   viewer.artifactTextures = (id) => {
     const textures = [];
     for (const room of roomScenes.values()) {
@@ -527,6 +567,11 @@ async function main() {
       });
     }
     return textures;
+  };
+  viewer.nodesNamed = (name) => {
+    let count = 0;
+    for (const room of roomScenes.values()) room.traverse((node) => { if (node.name === name) count += 1; });
+    return count;
   };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
@@ -555,7 +600,8 @@ async function main() {
   timer.connect(document);
   renderer.setAnimationLoop((time, frame) => {
     timer.update(time);
-    const dt = Math.min(timer.getDelta(), 0.1);
+    const frameSeconds = timer.getDelta();
+    const dt = Math.min(frameSeconds, 0.1);
     if (frame) {
       xr.update(frame);
       viewer.xrFrames++;
@@ -565,6 +611,7 @@ async function main() {
     const pose = viewer.cameraPose();
     viewer.camera = pose;
     hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    streamer.update(frameSeconds * 1000, Boolean(frame));
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
