@@ -94,7 +94,8 @@ export function chooseLevels(artifacts, current, views, budget, now = 0, since =
   const limitTriangles = budget.triangles * scale, limitBytes = budget.gpuBytes * scale;
   const choice = new Map();
   let triangles = 0, bytes = 0;
-  const usable = (level) => !level.download && (level.max_texture || 0) <= budget.maxTexture;
+  // `download: true` only says the rights allow offering the level as a file; it streams like any other level.
+  const usable = (level) => (level.max_texture || 0) <= budget.maxTexture;
   for (const artifact of artifacts) {
     choice.set(artifact.id, 0);
     triangles += artifact.levels[0].triangles;
