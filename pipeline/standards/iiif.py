@@ -20,6 +20,7 @@ EYE_HEIGHT = 1.6  # metres: where a visitor's eyes are when the start camera pla
 FIELD_OF_VIEW = 50.0  # degrees, as the viewer's camera
 SPOT_ANGLE = 25.0  # degrees, half-angle of an artifact's spotlight cone
 SPOT_HEIGHT = 0.3  # metres below the ceiling
+CANVAS_OFFSET = 0.002  # metres in front of a hung picture
 
 
 def documents(source: ExportInput) -> dict[str, Any]:
@@ -103,7 +104,10 @@ def picture_annotation(urls: Urls, anno_id: str, scene_id: str, artifact: dict[s
     width_px, height_px = (int(v) for v in picture["pixels"])
     width, height = (float(v) for v in picture["size"])
     right = rotate_yaw((1.0, 0.0, 0.0), yaw)  # a visitor facing the picture looks along -front; this is their right
-    centre = [float(v) for v in artifact["position"]]
+    front = rotate_yaw((0.0, 0.0, 1.0), yaw)
+    # The room's GLB shows the picture too: the Canvas hangs just in front of it, so a viewer draws it on top
+    # instead of the two fighting for depth.
+    centre = [float(v) + front[i] * CANVAS_OFFSET for i, v in enumerate(artifact["position"])]
 
     def corner(across: float, up: float) -> str:
         x, y, z = (centre[i] + right[i] * across * width / 2 + (up * height / 2 if i == 1 else 0.0) for i in range(3))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -203,10 +204,12 @@ def test_pictures_are_canvases_painted_on_the_quad_where_they_hang(exports: Path
         corners = [[float(v) for v in point.split()] for point in value[len("POLYGONZ(("):-2].split(", ")]
         assert len(corners) == 4
         centre = [sum(c[i] for c in corners) / 4 for i in range(3)]
-        assert centre == pytest.approx(artifact["position"], abs=1e-5)
+        assert math.dist(centre, artifact["position"]) == pytest.approx(0.002, abs=1e-5)  # just in front of it
+        towards_room = [v - c for v, c in zip(artifact["view"]["position"], artifact["position"], strict=True)]
+        assert sum((c - a) * t for c, a, t in zip(centre, artifact["position"], towards_room, strict=True)) > 0
         low, high = artifact["bounds"]["min"], artifact["bounds"]["max"]
         for corner in corners:  # the picture lies within its bounds (which include the frame)
-            assert all(low[i] - 1e-5 <= corner[i] <= high[i] + 1e-5 for i in range(3))
+            assert all(low[i] - 0.003 <= corner[i] <= high[i] + 0.003 for i in range(3))
         image = annotation["body"]["items"][0]["items"][0]["body"]
         assert image["type"] == "Image" and (exports / image["id"].removeprefix(BASE)).is_file()
         assert [image["width"], image["height"]] == [annotation["body"]["width"], annotation["body"]["height"]]
