@@ -15,7 +15,7 @@ from pipeline.errors import VitrinaError
 def cmd_check(args: argparse.Namespace) -> int:
     from pipeline.spec.check import check
 
-    return check(Path(args.spec), strict=args.strict, out=sys.stdout)
+    return check(Path(args.spec), strict=args.strict, out=sys.stdout, as_json=args.json)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check an exhibit spec and report every problem at once")
     p.add_argument("spec", help="exhibit folder or exhibit.yaml")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--json", action="store_true", help="print problems and placed model sizes as one JSON object")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("build", help="compile an exhibit into glTF scenes and a static WebXR site")

@@ -113,16 +113,27 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
         _bake(scene, scale, rotation)
     if not any(p.triangle_count for m in scene.meshes() for p in m.primitives):
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
+    plain: Material | None = None
     repaired = total = 0
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
             repaired += _normalize_normals(primitive)
             total += len(primitive.attributes.get("NORMAL", ()))
             _check_texture_coordinates(path, mesh, primitive)
+            if primitive.material is None:
+                plain = plain or default_material()
+                primitive.material = plain
     if repaired:
         scene.notes.append(f"{path.name}: {repaired:,} of {total:,} normals were zero-length or not numbers; "
                            "recomputed them from the faces around their vertices")
     return scene
+
+
+def default_material() -> Material:
+    """What a mesh without a material (a vertex-coloured PLY, an STL) is given: glTF's own default is fully
+    metallic, which renders black without an environment map. A white dielectric shows vertex colours as they are."""
+    return Material(name="vitrina-default", base_color_factor=(1.0, 1.0, 1.0, 1.0), metallic_factor=0.0,
+                    roughness_factor=0.7)
 
 
 def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> None:

@@ -479,7 +479,7 @@ def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour
         assert again["member"] == joined["member"] and again["role"] == "visitor"
         assert visitor.locator("form.tour-join").count() == 0
 
-        visitor.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+        visitor.wait_for_function("document.getElementById('VRButton').dataset.i18n === 'enterVr'")
         visitor.click("#VRButton")
         visitor.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
         # Presence: the guide learns that the visitor is now in a headset.
@@ -563,7 +563,7 @@ def test_a_guide_in_vr_gathers_and_ends_with_the_controller_buttons(tour_base: s
         guide = open_page(f"{tour_base}/{EXHIBIT}/#guide={mint_guide_token(tour_secret, EXHIBIT, tour_id)}", xr=True)
         me = wait_tour(guide, "t.connected && t.role === 'guide' && t.synced")
         guide.evaluate("__viewer.setLanguage('en')")  # the exhibit speaks zh first; the captions are checked in en
-        guide.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+        guide.wait_for_function("document.getElementById('VRButton').dataset.i18n === 'enterVr'")
         guide.click("#VRButton")
         guide.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
         # Entering the headset puts the button hint on the caption strip.
@@ -645,7 +645,7 @@ def test_a_visitor_in_ar_follows_the_stops_without_flying(built_site: Path, tour
         visitor.click(".tour-join button[type=submit]")
         wait_tour(visitor, f"t.connected && t.role === 'visitor' && t.synced && t.stop === {at}")
         load_sem_room(visitor)
-        visitor.wait_for_function("document.getElementById('ARButton').textContent === 'START AR'")
+        visitor.wait_for_function("document.getElementById('ARButton').dataset.i18n === 'startAr'")
         visitor.click("#ARButton")
         visitor.wait_for_function("__viewer.mode === 'immersive-ar' && __viewer.xrFrames > 3", timeout=30000)
         assert visitor.evaluate(

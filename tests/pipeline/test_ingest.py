@@ -871,3 +871,20 @@ def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
                     + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
     with pytest.raises(AssetError, match="lies outside"):
         load_asset(outside, root=tmp_path / "inner")
+
+
+@pytest.mark.parametrize("name", ["tri.ply", "tri.stl"])
+def test_a_mesh_without_a_material_gets_a_white_dielectric(tmp_path: Path, name: str) -> None:
+    """glTF's default material is fully metallic and renders black; vertex colours must show as they are."""
+    if name.endswith(".ply"):
+        data: bytes | str = ("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+                             "property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\n"
+                             "element face 1\nproperty list uchar int vertex_indices\nend_header\n"
+                             "0 0 0 255 0 0\n1 0 0 0 255 0\n0 1 0 0 0 255\n3 0 1 2\n")
+    else:
+        data = binary_stl(np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]]], np.float32))
+    material = the_primitive(write(tmp_path / name, data)).material
+    assert material is not None
+    assert material.metallic_factor == 0.0
+    assert material.base_color_factor == (1.0, 1.0, 1.0, 1.0)
+    assert material.base_color_texture is None

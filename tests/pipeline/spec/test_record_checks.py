@@ -1,4 +1,4 @@
-"""The checks the standards work adds to `check`: not placed yet, record dimensions against the model, export notes."""
+"""The checks the standards work adds to `check`: not placed yet, a picture's record dimensions, export notes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.spec import load_exhibit
-from pipeline.spec.dimensions import dimensions_warning, stated_lengths
 
 # A 1 × 1 × 1 cube written in whatever unit the test says it is in.
 CUBE = "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nv 0 0 1\nv 1 0 1\nv 1 1 1\nv 0 1 1\nf 1 2 3\nf 5 6 7\n"
@@ -47,26 +46,12 @@ def messages(folder: Path) -> list[str]:
     return [f"{w.path}: {w.message}" for w in load_exhibit(folder).warnings]
 
 
-def test_a_record_of_45_cm_with_a_model_45_m_tall_is_a_warning_naming_both(tmp_path: Path) -> None:
+def test_a_model_record_disagreeing_with_its_size_is_warned_once(tmp_path: Path) -> None:
+    """Models are measured by pipeline.spec.content; the standards work adds no second warning for them."""
     folder = write(tmp_path, units="m", dimensions="H. 1 cm")
-    assert "artifacts[0].record.dimensions: the record says 'H. 1 cm' but models/cube.obj measures 1 m tall: " \
-           "probably the wrong units; with units: cm it would be 1 cm" in messages(folder)
-
-
-def test_matching_units_give_no_dimension_warning(tmp_path: Path) -> None:
-    folder = write(tmp_path, units="cm", dimensions="H. 1 cm")
-    assert not any("record.dimensions" in m for m in messages(folder))
-    # Within the factor a measuring difference is not a unit error: 1 cm against 4 cm is fine, 6 cm is not.
-    assert dimensions_warning({"en": "4 cm"}, (0.01, 0.01, 0.01), "m.obj", 0.01) is None
-    assert dimensions_warning({"en": "6 cm"}, (0.01, 0.01, 0.01), "m.obj", 0.01) is not None
-
-
-def test_dimension_texts_as_records_write_them() -> None:
-    assert stated_lengths("H. 38 cm, diam. 30 cm") == [(0.38, True), (0.3, False)]
-    assert stated_lengths("38 x 30 x 25 cm") == [(0.38, False), (0.3, False), (0.25, False)]
-    assert stated_lengths("高38厘米") == [(0.38, True)]
-    assert stated_lengths("Height: 1,2 m; width 4 in") == [(1.2, True), (pytest.approx(0.1016), False)]
-    assert stated_lengths("Shang dynasty") == []
+    warned = [m for m in messages(folder) if m.startswith("artifacts[0].record.dimensions")]
+    assert len(warned) == 1 and "'H. 1 cm'" in warned[0]
+    assert not any("record.dimensions" in m for m in messages(write(tmp_path / "ok", units="cm")))
 
 
 def test_an_unplaced_artifact_is_a_warning_and_a_tour_may_not_visit_it(tmp_path: Path) -> None:
@@ -106,7 +91,7 @@ def test_the_editor_schema_accepts_a_record_waiting_in_the_catalogue_but_not_a_p
     assert list(validator.iter_errors(placed)) != []
 
 
-def test_a_picture_sized_in_the_wrong_units_is_a_warning_too(tmp_path: Path) -> None:
+def test_a_picture_sized_in_the_wrong_units_is_a_warning(tmp_path: Path) -> None:
     from PIL import Image
 
     folder = write(tmp_path)
@@ -115,10 +100,10 @@ def test_a_picture_sized_in_the_wrong_units_is_a_warning_too(tmp_path: Path) -> 
     spec.write_text(spec.read_text(encoding="utf-8").replace("artifacts:\n", """artifacts:
   - id: painting
     image: painting.png
-    size: [40, 30]
+    size: [2.5, 1.9]
     alt: {en: A grey painting}
     place: {room: hall, wall: north}
-    record: {dimensions: {en: "40 x 30 cm"}}
+    record: {dimensions: {en: "25 x 19 cm"}}
 """, 1), encoding="utf-8")
-    assert "artifacts[0].record.dimensions: the record says '40 x 30 cm' but the picture (painting.png) measures " \
-           "40 m across: probably the wrong units; size is in metres, so size: [0.4, 0.3] would agree" in messages(folder)
+    assert "artifacts[0].record.dimensions: the record says '25 x 19 cm' but the picture (painting.png) is 2.5 × 1.9 m; " \
+           "size is in metres, so size: [0.25, 0.19] would agree" in messages(folder)

@@ -17,6 +17,8 @@
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
+//   viewer.artifactMaterials(id) -> [{name, metalness, roughness, vertexColors, color, hasColorAttribute}]
+//   viewer.hotspotSize(key) -> metres                 current diameter of an annotation's marker
 //   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
 //   viewer.artifactTriangles(id) -> number       triangles of the level of an artifact drawn now
@@ -36,7 +38,7 @@ import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
-import { I18n, RECORD_FIELDS, artifactTitle } from './i18n.js';
+import { I18n, RECORD_FIELDS, artifactTitle, rightsLabel } from './i18n.js';
 import { DesktopControls } from './controls.js';
 import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
@@ -168,7 +170,8 @@ async function main() {
       const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(vrPanel, false);
       if (hits.length) consider({ kind: 'vrpanel', distance: hits[0].distance, uv: hits[0].uv, point: hits[0].point });
     }
-    consider(hotspots.intersect(ray));
+    const spot = hotspots.intersect(ray);
+    consider(spot);
     const point = new THREE.Vector3();
     for (const { artifact, box } of artifactBoxes) {
       if (ray.intersectBox(box, point)) consider({ kind: 'artifact', artifactId: artifact.id, distance: ray.origin.distanceTo(point), point: point.clone() });
@@ -180,6 +183,8 @@ async function main() {
         consider({ kind: 'floor', room: room.id, floorY, distance: ray.origin.distanceTo(point), point: point.clone() });
       }
     }
+    // A marker is drawn over its own object (no depth test), so a ray through it means the marker, not the box.
+    if (spot && best?.kind === 'artifact' && best.artifactId === spot.artifactId) best = spot;
     return best;
   }
 
@@ -208,6 +213,7 @@ async function main() {
     i18n, manifest, loadAudio,
     onClose: () => closePanel(),
     onAnnotation: (key) => selectAnnotation(key),
+    onAnnotationFocus: (key) => hotspots.focus(key),
     copyLink: (view) => copyLinkButton(view, manifest, { label: i18n.t('copyLink'), copied: i18n.t('linkCopied'), announce }),
   });
 
@@ -216,7 +222,8 @@ async function main() {
     const lines = [];
     for (const field of RECORD_FIELDS) if (i18n.pick(record[field])) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
     if (i18n.pick(record.credit)) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
-    lines.push(`${i18n.t('rights')}: ${record.rights || manifest.exhibit.rights || ''}`);
+    const rights = record.rights || manifest.exhibit.rights || '';
+    lines.push(`${i18n.t('rights')}: ${rightsLabel(rights, i18n) || rights}`);
     const note = annotationKey && annotationByKey.get(annotationKey);
     if (note) lines.push('', `${i18n.pick(note.note.title)}: ${i18n.pick(note.note.text)}`);
     else if (i18n.pick(record.description)) lines.push('', i18n.pick(record.description));
@@ -573,6 +580,21 @@ async function main() {
     for (const room of roomScenes.values()) room.traverse((node) => { if (node.name === name) count += 1; });
     return count;
   };
+  viewer.hotspotSize = (key) => hotspots.scaleOf(key);
+  viewer.artifactMaterials = (id) => {
+    const materials = [];
+    for (const room of roomScenes.values()) {
+      room.getObjectByName(id)?.traverse((node) => {
+        if (!node.isMesh) return;
+        for (const material of [node.material].flat()) {
+          materials.push({ name: material.name, metalness: material.metalness ?? null, roughness: material.roughness ?? null,
+            vertexColors: material.vertexColors === true, color: material.color?.toArray() ?? null,
+            hasColorAttribute: Boolean(node.geometry?.attributes?.color) });
+        }
+      });
+    }
+    return materials;
+  };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
     const note = annotationByKey.get(id);
@@ -610,7 +632,9 @@ async function main() {
     }
     const pose = viewer.cameraPose();
     viewer.camera = pose;
-    hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    const pointer = viewer.pointerRay();  // the mouse, or the controller's laser in XR
+    hotspots.update(new THREE.Vector3().fromArray(pose.position), pointer && new THREE.Ray(
+      new THREE.Vector3().fromArray(pointer.origin), new THREE.Vector3().fromArray(pointer.direction)));
     streamer.update(frameSeconds * 1000, Boolean(frame));
     renderer.render(scene, camera);
     viewer.frames++;
