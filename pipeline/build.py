@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -44,6 +45,7 @@ class BuildOptions:
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
+    base_url: str | None = None  # overrides exhibit.base_url: where the exhibit folder is served (standards exports)
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
     link_report: bool = False  # link the build report from the exhibit page (it is private by default)
@@ -53,7 +55,7 @@ class BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
                    texture_format=args.texture_format, quiet=args.quiet,
-                   link_report=getattr(args, "link_report", False))
+                   link_report=getattr(args, "link_report", False), base_url=getattr(args, "base_url", None))
 
     @property
     def worker_count(self) -> int:
@@ -470,7 +472,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     finishing = tuple(t for t in room_transforms if not (options.draco and _is_quantize(t)))
 
     def make_job(artifact: Artifact) -> AssetJob | None:
-        if artifact.model is None:
+        if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so no ladder yet
             return None
         return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
                         transforms=asset_transforms, root=loaded.root, room_transforms=finishing,
@@ -486,6 +488,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
+    base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
+    if base_url and not re.match(r"^https?://[^/\s]+", base_url):
+        raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
@@ -536,10 +541,19 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         museum = exhibit.exhibit.museum
         if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
             data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
+    with progress.stage("standards"):
+        linked_data = write_standards(folder, data, composition, base_url,
+                                      picture_files(exhibit, media) if base_url else {})
+    if base_url:  # what the exports leave out, as `check` says it (without a base URL, check says why none)
+        from pipeline.spec.exports import export_notes
+
+        published = dataclasses.replace(exhibit, exhibit=dataclasses.replace(exhibit.exhibit, base_url=base_url))
+        report.notes += [f"exports: {note}" for note in export_notes(published)]
     with progress.stage("site"):
         from pipeline.site import write_site
 
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], link_report=options.link_report)
+        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], {exhibit.id: linked_data},
+                   link_report=options.link_report)
         # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
@@ -553,6 +567,37 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
                                                                 for problem in loaded.warnings]), exhibit)
     return report
+
+
+def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, Any]]:
+    """Each hung image's file, copied into media/ for the IIIF export, with its pixel and physical size."""
+    out: dict[str, dict[str, Any]] = {}
+    for artifact in exhibit.artifacts:
+        if artifact.image is None or artifact.place is None:
+            continue
+        pixels = images.file_pixel_size(artifact.image.path)
+        # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
+        size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
+        out[artifact.id] = {"src": media.add(artifact.image.path), "pixels": list(pixels), "size": list(size)}
+    return out
+
+
+def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition, base_url: str,
+                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
+    JSON-LD, returned for the site writer. Each model's file is its finest level, whose root node carries the
+    artifact's placement (the exports take it off again where they need the object's own frame)."""
+    from pipeline.standards import ExportInput, write_exports
+    from pipeline.standards.common import normalize_base_url
+    from pipeline.standards.schema_org import site_jsonld
+
+    models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
+    yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
+           for artifact_id, p in composition.artifacts.items()}
+    if base_url:
+        data["exhibit"]["base_url"] = normalize_base_url(base_url)
+        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
+    return site_jsonld(data, base_url, models)
 
 
 DOWNLOADABLE_RIGHTS = ("creativecommons.org/licenses/", "creativecommons.org/publicdomain/")

@@ -139,6 +139,14 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from pipeline.records.importer import import_records
+
+    report = import_records([Path(s) for s in args.sources], Path(args.into), Path(args.map) if args.map else None)
+    print(report.to_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vitrina", description="Build immersive museum exhibitions.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--link-report", action="store_true",
                    help="link the build report from the exhibit page (by default it is not shown to visitors)")
+    p.add_argument("--base-url", default=None,
+                   help="public URL of the built exhibit folder (overrides exhibit.base_url); enables the IIIF, "
+                        "Linked Art and Voyager exports")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("serve", help="build, serve on 127.0.0.1, watch and live-reload (with live tours)")
@@ -213,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of the exhibit language (for editors)")
     p.add_argument("-o", "--output", default=None)
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("import", help="import collection records (CSV, XLSX, Linked Art, LIDO) into an exhibit")
+    p.add_argument("sources", nargs="+", help="records.csv, records.xlsx, or Linked Art / LIDO files or folders")
+    p.add_argument("--into", required=True, help="the exhibit folder (or its exhibit.yaml)")
+    p.add_argument("--map", default=None, help="mapping file: which column is which field (YAML)")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("new", help="create a starter exhibit that checks and builds clean")
     p.add_argument("name", help="folder to create")

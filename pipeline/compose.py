@@ -856,7 +856,7 @@ class Composer:
             scene.nodes.extend(self._case_node(room, frame, case) for case in room.cases)
             ids = []
             for artifact in exhibit.artifacts:
-                if artifact.place.room != room.id:
+                if artifact.place is None or artifact.place.room != room.id:
                     continue
                 placement = self._place(artifact, room, frame, scene)
                 placements[artifact.id] = placement
@@ -936,7 +936,7 @@ class Composer:
         scale = 1.0
         if artifact.height is not None and size[1] > 0:
             scale = float(artifact.height) / float(size[1])
-        place = artifact.place
+        place = artifact.placed
         if place.wall is not None:
             # Hung on a wall (a relief, a mask): front out of the wall, back against it, centred at `height`;
             # with a mount it stands on a board whose top is at `height`.
@@ -1010,7 +1010,7 @@ class Composer:
 
     def _place_flat(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
-        place = artifact.place
+        place = artifact.placed
         width, height = self._flat_size(artifact)
         along: np.ndarray
         normal: np.ndarray
@@ -1094,6 +1094,8 @@ class Composer:
     def _model_caption(self, artifact: Artifact, frame: RoomFrame, base: Vec3, yaw: float,
                        footprint: tuple[float, float], middle_y: float) -> Node | None:
         place = artifact.place
+        if place is None:  # not placed yet: no plate either
+            return None
         if place.wall is not None:
             half = footprint[0] / 2
             height = place.wall_height + 0.1 if place.mount else middle_y

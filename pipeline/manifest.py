@@ -49,6 +49,7 @@ def exhibit_section(exhibit: Exhibit) -> dict[str, Any]:
         "description": text(info.description),
         "languages": list(info.languages),
         "default_language": info.languages[0],
+        "base_url": info.base_url,
         "rights": info.rights,
         "credits": [text(c) for c in info.credits],
         "targets": list(info.targets),
@@ -121,6 +122,13 @@ def budgets_section(exhibit: Exhibit) -> dict[str, dict[str, int]]:
             for target in exhibit.exhibit.targets}
 
 
+def unplaced_entry(artifact: Artifact, record: dict[str, Any]) -> dict[str, Any]:
+    """An artifact not placed yet: in the catalogue (with its text page), in no room and in no GLB."""
+    kind = artifact.kind if artifact.model or artifact.image or artifact.text else "record"
+    return {"id": artifact.id, "kind": kind, "record": record, "alt": text(artifact.alt),
+            "page": f"objects/{artifact.id}.html"}
+
+
 def tours_section(exhibit: Exhibit, composition: Composition,
                   stop_audio: dict[tuple[str, int], dict[str, dict[str, str]]]) -> list[dict[str, Any]]:
     tours = []
@@ -163,7 +171,8 @@ def build_manifest(exhibit: Exhibit, composition: Composition, rooms: dict[str, 
         "start": composition.start,
         "rooms": [room_entry(room, spec_rooms[room.id], rooms[room.id]) for room in composition.rooms],
         "artifacts": [artifact_entry(a, composition.artifacts[a.id], artifact_audio.get(a.id, {}), records[a.id],
-                                     levels.get(a.id)) for a in exhibit.artifacts],
+                                     levels.get(a.id)) for a in exhibit.artifacts if a.place is not None],
+        "unplaced": [unplaced_entry(a, records[a.id]) for a in exhibit.artifacts if a.place is None],
         "tours": tours_section(exhibit, composition, stop_audio),
         "files": [],
         "report": REPORT_FILES[0],

@@ -246,13 +246,16 @@ def _languages(manifest: Mapping[str, Any]) -> list[str]:
     return [default, *[code for code in languages if code != default]]
 
 
-def write_site(out_root: Path, manifests: list[dict], link_report: bool = False) -> list[Path]:
+def write_site(out_root: Path, manifests: list[dict],
+               structured_data: Mapping[str, Mapping[str, Any]] | None = None, link_report: bool = False) -> list[Path]:
     """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
 
     The build report is for the museum's staff: visitor pages link to it only with `link_report`.
 
     Every URL in the pages is relative, so the site can be served from any path. Nothing here knows about
     `vitrina serve`: its live-reload script is added by pipeline.preview while serving, never written to disk.
+    `structured_data` maps an exhibit id to its schema.org JSON-LD ({"exhibit": …, "objects": {id: …}}), which the
+    exhibit page and the object pages embed for search engines.
     """
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -297,9 +300,10 @@ def write_site(out_root: Path, manifests: list[dict], link_report: bool = False)
         report_json = manifest.get("report")
         report_page = report_json.removesuffix(".json") + ".html" \
             if isinstance(report_json, str) and link_report else None
+        linked_data = (structured_data or {}).get(exhibit_id) or {}
         write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page,
-                                                      museum_root="", **common))
-        for artifact in manifest.get("artifacts", []):
+                                                      museum_root="", jsonld=linked_data.get("exhibit"), **common))
+        for artifact in [*manifest.get("artifacts", []), *manifest.get("unplaced", [])]:
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
             depth = page.count("/")
             transcripts = {
@@ -309,8 +313,8 @@ def write_site(out_root: Path, manifests: list[dict], link_report: bool = False)
             }
             write(f"{exhibit_id}/{page}", render_page(
                 "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, museum_root="../" * depth,
-                artifact=artifact,
-                transcripts=transcripts, **common))
+                artifact=artifact, transcripts=transcripts,
+                jsonld=(linked_data.get("objects") or {}).get(artifact["id"]), **common))
     return written
 
 

@@ -41,7 +41,8 @@ def placed_models(exhibit: Exhibit) -> list[dict[str, Any]]:
         if artifact.model is None:
             continue
         placed = placed_model(artifact)
-        rows.append({"id": artifact.id, "room": artifact.place.room, "model": artifact.model.written,
+        rows.append({"id": artifact.id, "room": artifact.place.room if artifact.place else None,
+                     "model": artifact.model.written,
                      "width": None if placed is None else round(placed.width, 4),
                      "depth": None if placed is None else round(placed.depth, 4),
                      "height": None if placed is None else round(placed.height, 4),
@@ -80,8 +81,10 @@ def check(spec_path: Path, strict: bool, out: TextIO, as_json: bool = False,
     exhibit = loaded.exhibit
     models = placed_models(exhibit)
     from pipeline.budgets import fitted_size
+    from pipeline.spec.exports import export_notes
 
-    notes = image_notes(exhibit, loaded.root, texture_limits(), fitted_size)
+    # Not warnings: what images the build will resize, and what the standards exports will leave out.
+    notes = [*image_notes(exhibit, loaded.root, texture_limits(), fitted_size), *export_notes(exhibit)]
     if as_json:
         json.dump({"ok": True, "file": display_path(loaded.spec_file), "errors": 0, "warnings": len(loaded.warnings),
                    "problems": [_problem_json(p, exhibit) for p in loaded.warnings], "notes": notes, "models": models}, out,

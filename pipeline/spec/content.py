@@ -104,7 +104,7 @@ def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path:
 
     False when the size is implausible: checks that compare against the size would only repeat the problem."""
     width, depth, room_height = room.size
-    place = artifact.place
+    place = artifact.placed
     # A model on a wall that merely hangs too high is a layout problem (pipeline.spec.layout words it); here only a
     # model that could not fit at any height, or stand on its plinth, is a size problem.
     base = 0.0 if place.wall else place.base_height
@@ -313,7 +313,7 @@ def check_model_files(artifact: Artifact, root: Path, path: str, report: _Report
 def check_models(exhibit: Exhibit, budgets: Mapping[str, int], report: _Report) -> None:
     """Sizes, record dimensions, orientation, annotations and triangles of every model placed in a known room."""
     for index, artifact in enumerate(exhibit.artifacts):
-        if artifact.model is None:
+        if artifact.model is None or artifact.place is None:  # not placed yet: no room to measure it against
             continue
         path = f"artifacts[{index}]"
         room = exhibit.room(artifact.place.room)

@@ -57,7 +57,7 @@ def image_size(artifact: Artifact) -> tuple[float, float]:
 
 def floor_footprint(artifact: Artifact) -> tuple[float, float]:
     """Estimated (width, depth) in metres that an artifact standing on the floor covers, before rotation."""
-    place = artifact.place
+    place = artifact.placed
     if artifact.kind == "panel":
         return image_size(artifact)[0], PANEL_THICKNESS
     size = model_size(artifact)
@@ -72,10 +72,10 @@ def floor_footprint(artifact: Artifact) -> tuple[float, float]:
 
 def floor_box(artifact: Artifact) -> Box:
     width, depth = floor_footprint(artifact)
-    angle = math.radians(artifact.place.rotate)
+    angle = math.radians(artifact.placed.rotate)
     half_x = (abs(math.cos(angle)) * width + abs(math.sin(angle)) * depth) / 2
     half_z = (abs(math.sin(angle)) * width + abs(math.cos(angle)) * depth) / 2
-    x, z = artifact.place.floor_at
+    x, z = artifact.placed.floor_at
     return Box((x - half_x, z - half_z), (x + half_x, z + half_z))
 
 
@@ -86,7 +86,7 @@ def wall_box(artifact: Artifact) -> Box:
     if artifact.kind == "image" and artifact.frame is not None:
         border = 2 * (artifact.frame.width + artifact.frame.mat)
         width, height = width + border, height + border
-    offset, centre = artifact.place.wall_offset, artifact.place.wall_height
+    offset, centre = artifact.placed.wall_offset, artifact.placed.wall_height
     return Box((offset - width / 2, centre - height / 2), (offset + width / 2, centre + height / 2))
 
 
@@ -99,15 +99,17 @@ def check_layout(exhibit: Exhibit, report: _Report) -> None:
     groups: dict[tuple[str, str], list[tuple[int, Artifact, Box]]] = {}
     openings = {room.id: room_openings(exhibit, room) for room in exhibit.rooms}
     for index, artifact in enumerate(exhibit.artifacts):
+        if artifact.place is None:
+            continue
         room = exhibit.room(artifact.place.room)
         if room is None:
             continue
-        wall: str = artifact.place.wall or "floor"
-        box = wall_box(artifact) if artifact.place.wall else floor_box(artifact)
+        wall: str = artifact.placed.wall or "floor"
+        box = wall_box(artifact) if artifact.placed.wall else floor_box(artifact)
         path = f"artifacts[{index}].place"
         _warn_outside(room, wall, box, path, report)
-        if artifact.place.wall:
-            _warn_door(openings[room.id], artifact.place.wall, box, path, report)
+        if artifact.placed.wall:
+            _warn_door(openings[room.id], artifact.placed.wall, box, path, report)
         else:
             _warn_near_door(openings[room.id], room, box, path, report)
             _warn_small_plinth(artifact, path, report)
@@ -246,7 +248,7 @@ def _warn_near_door(openings: list[Opening], room: Room, box: Box, path: str, re
 
 
 def _warn_small_plinth(artifact: Artifact, path: str, report: _Report) -> None:
-    plinth = artifact.place.plinth
+    plinth = artifact.placed.plinth
     size = model_size(artifact)
     if plinth is None or size is None:
         return

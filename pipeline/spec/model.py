@@ -338,8 +338,8 @@ class Artifact:
     """Panel only: the colour of the panel, "#rrggbb"."""
     alt: Text = _rules_factory(dict)
     """A text alternative for visitors who cannot see the object: required in spirit for images, useful for models."""
-    place: Place = _rules(None, required=True)
-    """Where the artifact is: `{room, at: [x, z], rotate, plinth | vitrine}` on the floor, or `{room, wall, at, height}` on a wall."""
+    place: Place | None = None
+    """Where the artifact is: `{room, at: [x, z], rotate, plinth | vitrine}` on the floor, or `{room, wall, at, height}` on a wall. When omitted (an object imported from a collection record and not placed yet), `check` warns, and the build lists it in the exhibit's catalogue without putting it in a room."""
     record: Record = field(default_factory=Record)
     """The object record (title, creator, date, accession number, credit line, rights…)."""
     annotations: tuple[Annotation, ...] = ()
@@ -364,6 +364,13 @@ class Artifact:
 
     def annotation(self, annotation_id: str) -> Annotation | None:
         return next((a for a in self.annotations if a.id == annotation_id), None)
+
+    @property
+    def placed(self) -> Place:
+        """The placement, for code that has already set aside the artifacts not placed yet."""
+        if self.place is None:
+            raise ValueError(f"artifact {self.id!r} is not placed yet")
+        return self.place
 
 
 @dataclass(frozen=True)
@@ -455,6 +462,8 @@ class ExhibitInfo:
     """A small caption plate (title; maker, date and material) beside every model and image: on its plinth's front, on a lectern in front of it, or on the wall to its right. An artifact's own `caption` overrides this."""
     museum: Museum | None = None
     """The museum's identity (name, logo, footer text) shown on every page instead of "Vitrina"."""
+    base_url: str = _rules("", kind="uri")
+    """The public URL the built exhibit folder (site/<id>/) is served from, e.g. https://museum.example/vitrina/bronze-age/. With it, every build also writes IIIF, Linked Art and Voyager exports (see docs/standards.md), whose ids must be absolute URLs; `vitrina build --base-url` overrides it."""
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def _metres(value: float) -> str:
 def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Report) -> None:
     # Judged by the keys written, so that an artifact whose file is missing is still known as a model.
     kinds = [name for name in ("model", "image", "text") if report.given(f"{path}.{name}")]
-    if not kinds:
+    if not kinds and artifact.place is not None:  # a record not placed yet may wait for its model or image
         report.error(path, "an artifact needs one of model (a 3D file), image (a picture) or text (a panel)")
     elif len(kinds) > 1:
         report.error(f"{path}.{kinds[1]}", f"an artifact is one thing: it has both {kinds[0]} and {kinds[1]}; "
@@ -240,8 +240,15 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
         if kind == "model" and report.given(f"{path}.size"):
             report.error(f"{path}.size", "'size' applies to images and panels; give a model its size with "
                                          "units, scale or height")
+    _warn_record_dimensions(artifact, path, report)
     place = artifact.place
     where = f"{path}.place"
+    if place is None:
+        if report.given(where):
+            return  # given but invalid: already reported as an error
+        report.warning(path, f"{quote(artifact.id)} is not placed yet: it is listed in the catalogue but stands "
+                             "in no room (give it place: {room, at} to show it)")
+        return
     _room_ref(exhibit, place.room, f"{where}.room", report)
     if place.wall is not None:
         if isinstance(place.at, tuple) and report.given(f"{where}.at"):
@@ -264,10 +271,34 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
     _check_mount_and_case(exhibit, artifact, kind, where, report)
 
 
+def _warn_record_dimensions(artifact: Artifact, path: str, report: _Report) -> None:
+    """A picture's record dimensions against its `size`, typed in centimetres where metres were meant (a model's
+    record is checked against its measured bounds in pipeline.spec.content)."""
+    if artifact.image is None or artifact.place is None or not artifact.record.dimensions:
+        return
+    from pipeline.spec.content import DIMENSIONS_TOLERANCE, record_dimensions
+    from pipeline.spec.layout import image_size
+
+    text = next((value for value in artifact.record.dimensions.values() if value), "")
+    parsed = record_dimensions(text)
+    if parsed is None or not parsed[0]:
+        return
+    width, height = image_size(artifact)
+    ratio = max(width, height) / max(parsed[0])
+    if 1 / DIMENSIONS_TOLERANCE <= ratio <= DIMENSIONS_TOLERANCE:
+        return
+    agreeing = ", ".join(format_number(round(value / ratio, 3)) for value in (width, height))
+    report.warning(f"{path}.record.dimensions",
+                   f"the record says {quote(text)} but the picture ({artifact.image.written}) is "
+                   f"{format_number(round(width, 3))} × {format_number(round(height, 3))} m; size is in metres, "
+                   f"so size: [{agreeing}] would agree")
+
+
 def _check_tours(exhibit: Exhibit, report: _Report) -> None:
     artifact_ids = {a.id for a in exhibit.artifacts}
     annotation_keys = {f"{a.id}/{n.id}" for a in exhibit.artifacts for n in a.annotations}
     suggest_artifact, suggest_annotation = Suggestions(artifact_ids), Suggestions(annotation_keys)
+    unplaced = {a.id for a in exhibit.artifacts if a.place is None}
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             where = f"tours[{tour_index}].stops[{stop_index}]"
@@ -275,6 +306,8 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
                 report.error(where, "a stop visits an artifact or an annotation, not both")
             elif not stop.artifact and not stop.annotation:
                 report.error(where, "a stop needs an artifact or an annotation to visit")
+            if stop.artifact_id in unplaced:
+                report.error(where, f"{quote(stop.artifact_id)} is not placed yet, so a tour cannot visit it")
             elif stop.artifact:
                 if stop.artifact not in artifact_ids and stop.artifact not in report.declared["artifact"]:
                     report.error(f"{where}.artifact", f"unknown artifact {quote(stop.artifact)}"
@@ -319,9 +352,8 @@ def _check_circulation(exhibit: Exhibit, report: _Report) -> None:
         return  # a door to an unknown room is reported already; what it would connect is anyone's guess
     reachable = reachable_rooms(exhibit, start)
     artifacts = {artifact.id: artifact for artifact in exhibit.artifacts}
-    visited = {artifacts[stop.artifact or (stop.annotation or "").split("/")[0]].place.room
-               for tour in exhibit.tours for stop in tour.stops
-               if (stop.artifact or (stop.annotation or "").split("/")[0]) in artifacts}
+    visited = {artifacts[stop.artifact_id].placed.room for tour in exhibit.tours for stop in tour.stops
+               if stop.artifact_id in artifacts and artifacts[stop.artifact_id].place is not None}
     for index, room in enumerate(exhibit.rooms):
         if room.id not in reachable and room.id not in visited:
             report.warning(f"rooms[{index}]", f"no door leads to room {quote(room.id)} from room {quote(start.id)} "
@@ -330,8 +362,9 @@ def _check_circulation(exhibit: Exhibit, report: _Report) -> None:
         for stop_index, stop in enumerate(tour.stops):
             artifact_id = stop.artifact or (stop.annotation or "").split("/")[0]
             artifact = artifacts.get(artifact_id)
-            if artifact is None or exhibit.room(artifact.place.room) is None or artifact.place.room in reachable:
-                continue
+            if artifact is None or artifact.place is None or exhibit.room(artifact.place.room) is None \
+                    or artifact.place.room in reachable:
+                continue  # unknown, not placed yet (both reported already), or reachable
             key = "artifact" if stop.artifact else "annotation"
             report.error(f"tours[{tour_index}].stops[{stop_index}].{key}",
                          f"{quote(artifact_id)} is in room {quote(artifact.place.room)}, which no door connects to "
@@ -391,6 +424,8 @@ def _warn_accessibility(exhibit: Exhibit, report: _Report) -> None:
 def _check_mount_and_case(exhibit: Exhibit, artifact: Artifact, kind: str, where: str, report: _Report) -> None:
     """place.mount holds a model on a wall; place.case names a case of the artifact's room and stands inside it."""
     place = artifact.place
+    if place is None:
+        return
     if place.mount is not None and (place.wall is None or kind != "model"):
         report.error(f"{where}.mount", "a mount (shelf or bracket) holds a model on a wall: give wall: too"
                      if kind == "model" else f"a mount holds models, and this is {'an image' if kind == 'image' else 'a panel'}")

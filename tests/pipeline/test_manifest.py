@@ -27,8 +27,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 def test_top_level_shape(site: tuple[Path, dict[str, Any]]) -> None:
     _, data = site
     assert data["schema_version"] == manifest.SCHEMA_VERSION == 2
-    assert list(data) == ["schema_version", "generator", "exhibit", "budgets", "start", "rooms", "artifacts", "tours",
-                          "files", "report"]
+    assert list(data) == ["schema_version", "generator", "exhibit", "budgets", "start", "rooms", "artifacts", "unplaced",
+                          "tours", "files", "report"]
     assert data["budgets"] == {
         "quest2": {"triangles": 500_000, "gpu_texture_bytes": 256 << 20, "max_texture": 2048, "draw_calls": 100},
         "desktop": {"triangles": 3_000_000, "gpu_texture_bytes": 1 << 30, "max_texture": 4096, "draw_calls": 500}}

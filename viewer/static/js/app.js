@@ -12,6 +12,8 @@
 //   viewer.setGhost(id, {position, quaternion, pointer: {origin, direction} | null, label} | null)
 //        Shows (null removes) another person's avatar head and pointer ray, e.g. the guide.
 //   viewer.selectArtifact(id, {annotation, focus}) / viewer.closePanel()
+//   viewer.linkToView({artifact} | {annotation} | {tour, stop} | {room}) -> URL with ?iiif-content= (IIIF Content State)
+//   viewer.copyLinkButton(view) -> a "copy a link to this view" button for that view
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
@@ -42,6 +44,7 @@ import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
+import { copyLinkButton, linkToView, openContentState } from './content-state.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 import { FloorPlan } from './floorplan.js';
 
@@ -212,6 +215,7 @@ async function main() {
     onClose: () => closePanel(),
     onAnnotation: (key) => selectAnnotation(key),
     onAnnotationFocus: (key) => hotspots.focus(key),
+    copyLink: (view) => copyLinkButton(view, manifest, { label: i18n.t('copyLink'), copied: i18n.t('linkCopied'), announce }),
   });
 
   function vrPanelContent(artifact, annotationKey) {
@@ -518,6 +522,8 @@ async function main() {
   // ── public API ──
   viewer.selectArtifact = (id, options = {}) => selectArtifact(id, { focus: false, ...options });
   viewer.closePanel = closePanel;
+  viewer.linkToView = (view) => linkToView(view, manifest, location.href);
+  viewer.copyLinkButton = (view) => copyLinkButton(view, manifest, { label: i18n.t('copyLink'), copied: i18n.t('linkCopied'), announce });
   viewer.xrNotice = (text) => xr.showCaption(text || viewer.caption);
   viewer.pickAt = (clientX, clientY) => {
     const hit = pick(rayFromScreen(clientX, clientY));
@@ -651,7 +657,8 @@ async function main() {
   performance.mark('vitrina-all-rooms');
 
   const hash = new URLSearchParams(location.hash.slice(1));
-  if (hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
+  const opened = await openContentState(viewer, location.search);  // a IIIF Content State link (?iiif-content=)
+  if (!opened && hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
   const params = new URLSearchParams(location.search);
   if (params.has('tour') || params.has('join') || hash.has('guide') || hash.has('join')) mountTourUI();
   // `vitrina serve` only (its pages carry these markers; a built site never does): tools for the designer.

@@ -83,6 +83,7 @@ export class ObjectPanel {
         }
         const li = el('li', {}, [button]);
         if (note.key === annotationKey) li.append(langText('p', note.text, i18n));
+        if (note.key === annotationKey && this.host.copyLink) li.append(this.host.copyLink({ annotation: note.key }));
         ul.append(li);
       }
       parts.push(ul);
@@ -98,6 +99,7 @@ export class ObjectPanel {
       this.host.loadAudio(null, null, null);
     }
     parts.push(el('p', {}, [el('a', { href: artifact.page || `objects/${artifact.id}.html`, textContent: i18n.t('openText') })]));
+    if (this.host.copyLink) parts.push(el('p', {}, [this.host.copyLink({ artifact: artifact.id })]));
     this.body.replaceChildren(...parts);
   }
 }
