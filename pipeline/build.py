@@ -508,7 +508,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.rooms.sort(key=lambda r: order[r.room])
     report.budgets.sort(key=lambda c: order[c.room])
     with progress.stage("ladders"):
-        artifact_levels = write_ladders(folder, exhibit, composition, ladders, options)
+        digests: dict[str, str] = {}
+        artifact_levels = write_ladders(folder, exhibit, composition, ladders, options, cache, digests)
         check_thumbs(report, exhibit, composition, artifact_levels)
     with progress.stage("manifest"):
         media = MediaWriter(folder)
@@ -525,7 +526,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
                 shutil.rmtree(other)
-        manifest.write_manifest(folder, data)
+        manifest.write_manifest(folder, data, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
@@ -544,25 +545,34 @@ def may_download(artifact: Artifact, exhibit: Exhibit) -> bool:
     return any(marker in rights for marker in DOWNLOADABLE_RIGHTS)
 
 
-def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Composition,
-                  ladders: dict[str, BuiltLadder], options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
+def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Composition, ladders: dict[str, BuiltLadder],
+                  options: BuildOptions, cache: AssetCache,
+                  digests: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Write each model artifact's levels under artifacts/, with the artifact's own node grafted onto the cached
-    bodies (no geometry work); returns the manifest's `levels` per artifact id."""
+    bodies (no geometry work); returns the manifest's `levels` per artifact id, and notes each file's sha256 in
+    `digests` (so the manifest need not read the files again)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for artifact_id, built in ladders.items():
         placement = composition.artifacts[artifact_id]
         assert placement.node is not None  # compose gives every model artifact its node
         artifact = exhibit.artifact(artifact_id)
         assert artifact is not None
-        header = glb_bytes(Scene(name=artifact_id, copyright=exhibit.exhibit.rights or "",
-                                 nodes=[dataclasses.replace(placement.node, children=[])]), options)
+        header_scene = Scene(name=artifact_id, copyright=exhibit.exhibit.rights or "",
+                             nodes=[dataclasses.replace(placement.node, children=[])])
+        # The writer is slow for one node; the node's content names its bytes (an edited title changes them).
+        header_key = content_digest(("artifact header", header_scene, options.draco, code_version()))
+        header = cache.stored(header_key)
+        if header is None:
+            header = glb_bytes(header_scene, options)
+            cache.store(header_key, header)
         full = built.as_ladder()
         diagonal_metres = full.diagonal * float(placement.node.scale[0])
         entries = []
         for level in ladder.listed(full.levels, may_download(artifact, exhibit)):
             data = ladder.placed(level.data, header, artifact_id)
-            digest = hashlib.sha256(data).hexdigest()[:6]
-            relative = f"artifacts/{re.sub(r'[^A-Za-z0-9_.-]+', '-', artifact_id)}.{level.name}.{digest}.glb"
+            digest = hashlib.sha256(data).hexdigest()
+            relative = f"artifacts/{re.sub(r'[^A-Za-z0-9_.-]+', '-', artifact_id)}.{level.name}.{digest[:6]}.glb"
+            digests[relative] = digest
             target = folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
