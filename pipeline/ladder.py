@@ -364,7 +364,8 @@ def placed(body: bytes, header: bytes, artifact_id: str) -> bytes:
         if isinstance(name, str):
             animation["name"] = f"{artifact_id}/{name}" if name else artifact_id
     for scene in document.get("scenes", []):
-        scene["name"] = artifact_id
+        # Unnamed: three.js names nodes uniquely per file, so a scene named like the artifact would rename its node.
+        scene.pop("name", None)
     if "copyright" in head.get("asset", {}):
         document.setdefault("asset", {})["copyright"] = head["asset"]["copyright"]
     return glb_bytes(document, binary)
