@@ -383,8 +383,11 @@ async function main() {
     return box.distanceToPoint(camera.position);
   };
   // Each model has its own ladder of GLBs (coarse to fine); until streaming lands, a room loads the finest level
-  // of each of its models that fits the device's target budget (the thumb when none does).
-  const budget = (manifest.budgets || {})[lodTargets.find((target) => (manifest.budgets || {})[target])] || null;
+  // of each of its models that fits the device's target budget (the thumb when none does). A device whose target
+  // the exhibit does not list takes the tightest budget it does list.
+  const budgets = Object.values(manifest.budgets || {});
+  const budget = (manifest.budgets || {})[lodTargets.find((target) => (manifest.budgets || {})[target])]
+    || budgets.sort((a, b) => a.triangles - b.triangles)[0] || null;
   const fitsBudget = (level) => !budget || (level.triangles <= budget.triangles && level.max_texture <= budget.max_texture
     && level.gpu_bytes <= budget.gpu_texture_bytes);
   async function loadArtifactLevels(room, scene) {
