@@ -321,22 +321,28 @@ def test_webp_textures_on_request_and_still_valid(tmp_path: Path) -> None:
 
 
 def test_a_rebuild_takes_re_encoded_textures_from_the_cache(tmp_path: Path) -> None:
-    """KTX2 (when an encoder is here) and WebP: the second build encodes no texture and writes the same bytes."""
+    """KTX2 (when an encoder is here) and WebP: an unchanged rebuild touches no texture at all (shells and ladders
+    come from the cache) and writes the same bytes; a room whose shell changed takes its encoded picture from the
+    cache rather than encoding it again."""
     formats = ["webp"] + (["ktx2"] if find_basisu() is not None else [])
     for texture_format in formats:
         spec = write_tiny_exhibit(tmp_path / texture_format / "tiny")
         options = BuildOptions(quiet=True, jobs=1, texture_format=texture_format)
         first = build(spec, tmp_path / texture_format / "out1", options)
         second = build(spec, tmp_path / texture_format / "out2", options)
-        uses = first.textures_encoded + first.textures_from_cache  # a texture two rooms share is encoded once
-        assert first.textures_encoded >= 2  # at least the cube's skin and the picture
-        assert second.textures_encoded == 0 and second.textures_from_cache == uses
-        assert "re-encoded textures: " in second.to_text() and "from cache, 0 encoded" in second.to_text()
+        assert first.textures_encoded >= 2  # at least the picture and the panel (the cube's skin is a worker's)
+        assert (second.textures_encoded, second.textures_from_cache, second.shells_from_cache) == (0, 0, 2)
         one, two = (json.loads((tmp_path / texture_format / out / "tiny" / "exhibit.json").read_text())
                     for out in ("out1", "out2"))
         assert [f["sha256"] for f in one["files"]] == [f["sha256"] for f in two["files"]]
-        uncached = build(spec, tmp_path / texture_format / "out3", replace(options, use_cache=False))
-        assert uncached.textures_encoded == uses and uncached.textures_from_cache == 0
+        text = (spec / "exhibit.yaml").read_text(encoding="utf-8")
+        (spec / "exhibit.yaml").write_text(text.replace("size: [8, 6, 3]", "size: [8, 6, 3.5]"), encoding="utf-8")
+        third = build(spec, tmp_path / texture_format / "out3", options)
+        assert third.shells_from_cache == 1  # the side room is as it was; the taller hall is optimized again
+        assert third.textures_encoded == 0 and third.textures_from_cache >= 1  # its picture
+        assert "re-encoded textures: " in third.to_text() and "from cache, 0 encoded" in third.to_text()
+        uncached = build(spec, tmp_path / texture_format / "out4", replace(options, use_cache=False))
+        assert uncached.textures_encoded >= 2 and uncached.textures_from_cache == 0
 
 
 def test_ktx2_without_an_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
