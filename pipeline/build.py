@@ -111,6 +111,7 @@ class BuiltLadder:
 
     info: dict[str, Any]
     bodies: tuple[bytes, ...]
+    key: str = ""  # the ladder's cache key: names its bodies' content
 
     @property
     def shape(self) -> compose.ModelShape:
@@ -218,7 +219,7 @@ def _cached_ladder(cache: AssetCache, key: str) -> BuiltLadder | None:
         if body is None:
             return None
         bodies.append(body)
-    return BuiltLadder(info, tuple(bodies))
+    return BuiltLadder(info, tuple(bodies), key)
 
 
 def _level_key(key: str, name: str) -> str:
@@ -246,7 +247,7 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
             for level, body in zip(result.info["ladder"]["levels"], result.bodies, strict=True):
                 cache.store(_level_key(keys[job_id], level["name"]), body)
             cache.store(keys[job_id], json.dumps(result.info).encode())
-            built[job_id] = result
+            built[job_id] = dataclasses.replace(result, key=keys[job_id])
     out: dict[str, BuiltLadder] = {}
     for artifact in exhibit.artifacts:
         used = make_job(artifact)
@@ -529,7 +530,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.rooms.sort(key=lambda r: order[r.room])
     report.budgets.sort(key=lambda c: order[c.room])
     with progress.stage("ladders"):
-        artifact_levels = write_ladders(folder, exhibit, composition, ladders, options)
+        digests: dict[str, str] = {}
+        artifact_levels = write_ladders(folder, exhibit, composition, ladders, options, cache, digests)
         check_thumbs(report, exhibit, composition, artifact_levels)
     with progress.stage("manifest"):
         media = MediaWriter(folder)
@@ -558,7 +560,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
                 shutil.rmtree(other)
-        manifest.write_manifest(folder, data)
+        manifest.write_manifest(folder, data, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
@@ -610,30 +612,36 @@ def may_download(artifact: Artifact, exhibit: Exhibit) -> bool:
     return any(marker in rights for marker in DOWNLOADABLE_RIGHTS)
 
 
-def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Composition,
-                  ladders: dict[str, BuiltLadder], options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
+def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Composition, ladders: dict[str, BuiltLadder],
+                  options: BuildOptions, cache: AssetCache,
+                  digests: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Write each model artifact's levels under artifacts/, with the artifact's own node grafted onto the cached
-    bodies (no geometry work); returns the manifest's `levels` per artifact id."""
+    bodies (no geometry work); returns the manifest's `levels` per artifact id, and notes each file's sha256 in
+    `digests` (so the manifest need not read the files again)."""
     out: dict[str, list[dict[str, Any]]] = {}
+    previous = folder.parent.parent / folder.name  # this exhibit as the last build published it (OUT/<id>)
     for artifact_id, built in ladders.items():
         placement = composition.artifacts[artifact_id]
         assert placement.node is not None  # compose gives every model artifact its node
         artifact = exhibit.artifact(artifact_id)
         assert artifact is not None
-        header = glb_bytes(Scene(name=artifact_id, copyright=exhibit.exhibit.rights or "",
-                                 nodes=[dataclasses.replace(placement.node, children=[])]), options)
+        header_scene = Scene(name=artifact_id, copyright=exhibit.exhibit.rights or "",
+                             nodes=[dataclasses.replace(placement.node, children=[])])
+        # The writer is slow for one node; the node's content names its bytes (an edited title changes them).
+        header_key = content_digest(("artifact header", header_scene, options.draco, code_version()))
+        header = cache.stored(header_key)
+        if header is None:
+            header = glb_bytes(header_scene, options)
+            cache.store(header_key, header)
         full = built.as_ladder()
         diagonal_metres = full.diagonal * float(placement.node.scale[0])
         entries = []
         for level in ladder.listed(full.levels, may_download(artifact, exhibit)):
-            data = ladder.placed(level.data, header, artifact_id)
-            digest = hashlib.sha256(data).hexdigest()[:6]
-            relative = f"artifacts/{re.sub(r'[^A-Za-z0-9_.-]+', '-', artifact_id)}.{level.name}.{digest}.glb"
-            target = folder / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            relative, digest, size = _write_level_file(folder, previous, cache, built, level, header, header_key,
+                                                       artifact_id)
+            digests[relative] = digest
             entry: dict[str, Any] = {
-                "name": level.name, "glb": relative, "triangles": level.triangles, "bytes": len(data),
+                "name": level.name, "glb": relative, "triangles": level.triangles, "bytes": size,
                 "texels": level.texels, "gpu_bytes": level.gpu_bytes, "max_texture": level.max_texture,
                 "error": round(level.error_relative * diagonal_metres, 6) + 0.0,
                 "error_relative": level.error_relative, "draw_calls": level.draw_calls}
@@ -642,6 +650,34 @@ def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Compositi
             entries.append(entry)
         out[artifact_id] = entries
     return out
+
+
+def _write_level_file(folder: Path, previous: Path, cache: AssetCache, built: BuiltLadder, level: ladder.Level,
+                      header: bytes, header_key: str, artifact_id: str) -> tuple[str, str, int]:
+    """Write one level GLB (the cached body with the artifact grafted on); returns (path, sha256, bytes).
+
+    The file a body and a header make is known by their keys: when the last published build holds a file of that
+    name and size, it is hard-linked instead of grafted, hashed and written again (a rebuild of a big exhibit
+    would otherwise copy hundreds of megabytes it already has)."""
+    stem = f"artifacts/{re.sub(r'[^A-Za-z0-9_.-]+', '-', artifact_id)}.{level.name}"
+    made_key = hashlib.sha256(f"level file\0{built.key}\0{level.name}\0{header_key}".encode()).hexdigest()
+    known = cache.stored(made_key) if built.key else None
+    target = folder / "artifacts"
+    target.mkdir(parents=True, exist_ok=True)
+    if known is not None:
+        digest, size = known.decode().split()
+        relative = f"{stem}.{digest[:6]}.glb"
+        with contextlib.suppress(OSError):
+            if (previous / relative).stat().st_size == int(size):
+                os.link(previous / relative, folder / relative)
+                return relative, digest, int(size)
+    data = ladder.placed(level.data, header, artifact_id)
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"{stem}.{digest[:6]}.glb"
+    (folder / relative).write_bytes(data)
+    if built.key:
+        cache.store(made_key, f"{digest} {len(data)}".encode())
+    return relative, digest, len(data)
 
 
 def check_thumbs(report: BuildReport, exhibit: Exhibit, composition: compose.Composition,

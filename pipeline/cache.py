@@ -125,8 +125,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _mtllib_lines(data: bytes) -> list[str]:
+    """The text of the lines that mention mtllib: a scan is megabytes of v/f lines, and a regex visits each one."""
+    lines: list[str] = []
+    found = data.find(b"mtllib")
+    while found >= 0:
+        start = data.rfind(b"\n", 0, found) + 1
+        end = data.find(b"\n", found)
+        end = len(data) if end < 0 else end
+        lines.append(data[start:end].decode("utf-8", errors="replace"))
+        found = data.find(b"mtllib", end)
+    return lines
+
+
 def _obj_sidecars(path: Path, root: Path) -> list[Path]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = "\n".join(_mtllib_lines(path.read_bytes()))
     mtl_names: list[str] = []
     for match in _MTLLIB.finditer(text):
         line = match.group(1)

@@ -184,14 +184,17 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def file_entries(folder: Path) -> list[dict[str, Any]]:
-    """Every file under the exhibit folder except the manifest itself and the build report, sorted by path."""
+def file_entries(folder: Path, digests: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every file under the exhibit folder except the manifest itself and the build report, sorted by path.
+
+    `digests` holds the sha256 of files the build hashed as it wrote them (relative path → hex)."""
+    digests = digests or {}
     entries = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         if not path.is_file() or relative == MANIFEST_NAME or relative in REPORT_FILES:
             continue
-        entries.append({"path": relative, "bytes": path.stat().st_size, "sha256": sha256_file(path),
+        entries.append({"path": relative, "bytes": path.stat().st_size, "sha256": digests.get(relative) or sha256_file(path),
                         "type": MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")})
     return entries
 
@@ -201,9 +204,9 @@ def dumps(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+def write_manifest(folder: Path, manifest: dict[str, Any], digests: dict[str, str] | None = None) -> Path:
     """Fill in `files` from what is in the folder now, and write folder/exhibit.json."""
-    manifest["files"] = file_entries(folder)
+    manifest["files"] = file_entries(folder, digests)
     path = folder / MANIFEST_NAME
     path.write_text(dumps(manifest), encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.build import BuildOptions, build
 from pipeline.cache import AssetCache, asset_key, sidecar_files
+from pipeline.scene import Scene
 from tests.pipeline.tiny_exhibit import write_spec, write_tiny_exhibit
 
 
@@ -164,3 +165,27 @@ def test_sidecars_of_real_models(corpus: Path) -> None:
     lamp = {p.name for p in sidecar_files(corpus / "StainedGlassLamp" / "StainedGlassLamp.gltf", corpus)}
     assert "StainedGlassLamp.bin" in lamp and len(lamp) > 5
     assert sidecar_files(corpus / "Duck" / "Duck.glb", corpus) == []  # a GLB carries everything inside
+
+
+def test_content_digest_follows_content_not_identity() -> None:
+    import copy
+
+    import numpy as np
+
+    from pipeline.cache import content_digest
+    from pipeline.scene import Mesh, Node, Primitive
+
+    def scene(x: float) -> Scene:
+        primitive = Primitive(attributes={"POSITION": np.array([[0, 0, 0], [x, 0, 0], [0, 1, 0]], np.float32)})
+        return Scene(name="r", nodes=[Node(name="n", mesh=Mesh(name="m", primitives=[primitive]))])
+
+    assert content_digest(scene(1.0)) == content_digest(copy.deepcopy(scene(1.0)))
+    assert content_digest(scene(1.0)) != content_digest(scene(1.5))
+    renamed = scene(1.0)
+    renamed.nodes[0].name = "other"
+    assert content_digest(renamed) != content_digest(scene(1.0))
+    as_float64 = scene(1.0)
+    as_float64.nodes[0].mesh.primitives[0].attributes["POSITION"] = np.zeros((3, 3))  # type: ignore[union-attr]
+    assert content_digest(as_float64) != content_digest(scene(0.0))
+    shared = Node(name="a")
+    assert content_digest([shared, shared]) != content_digest([Node(name="a"), Node(name="a")])  # sharing counts

@@ -68,6 +68,22 @@ def test_a_warm_build_does_no_geometry_or_texture_work_and_gives_the_same_bytes(
     assert generated(tmp_path / "again") == before
 
 
+def test_a_rebuild_into_the_same_site_links_the_level_files_it_already_has(
+        warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, out, cache = warm
+    before = generated(out)
+    grafted: list[str] = []
+    real = ladder.placed
+    monkeypatch.setattr(ladder, "placed", lambda body, header, artifact: grafted.append(artifact) or
+                        real(body, header, artifact))
+    build(spec, out, options(cache))
+    assert grafted == [] and generated(out) == before
+    text = (spec / "exhibit.yaml").read_text(encoding="utf-8")
+    (spec / "exhibit.yaml").write_text(text.replace("Another cube", "Yet another cube"), encoding="utf-8")
+    build(spec, out, options(cache))
+    assert set(grafted) == {"cube2"}  # only the artifact whose node changed
+
+
 def test_a_text_edit_rebuilds_without_geometry_work_and_changes_only_what_shows_the_text(
         warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     spec, out, cache = warm

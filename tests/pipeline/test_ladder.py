@@ -144,6 +144,7 @@ def test_every_rung_validates_and_carries_the_artifact_node(built: tuple[ladder.
         assert document["asset"]["copyright"] == "CC BY 4.0"
         assert "@artifact" not in json.dumps(document)
         assert [n.get("name") for n in document["nodes"]].count("vase") == 1
+        assert "name" not in document["scenes"][0]  # three.js would rename the node "vase_1" after its scene
 
 
 def test_listed_drops_full_without_download_and_merges_rungs_that_change_nothing() -> None:
