@@ -29,7 +29,14 @@ from websockets.http11 import Request, Response
 from viewer.tours import protocol as p
 from viewer.tours import tokens
 from viewer.tours.session import Member, TourFull, TourInfo, TourState, visitor_concerned
-from viewer.tours.store import JOINED_PREFIX, MemoryStore, RedisStore, TourStore
+from viewer.tours.store import (
+    JOINED_PREFIX,
+    MemoryStore,
+    RedisStore,
+    StoreUnavailable,
+    TourStore,
+    retry_delay,
+)
 
 log = logging.getLogger("vitrina.tours")
 
@@ -137,7 +144,30 @@ class Metrics:
         lines += ["# HELP vitrina_tour_closes_total Connections closed by the server, by close code.",
                   "# TYPE vitrina_tour_closes_total counter"]
         lines += [f'vitrina_tour_closes_total{{code="{code}"}} {count}' for code, count in sorted(self.closes.items())]
+        lines += store_metric_lines(server.store.health())
         return "\n".join(lines) + "\n"
+
+
+def store_metric_lines(health: dict[str, Any]) -> list[str]:
+    """The store's state for /metrics: up, pose subscriptions, and the failures it survived."""
+    lines = ["# HELP vitrina_tour_store_up 1 when the tour store (Redis with --redis) answered its last call.",
+             "# TYPE vitrina_tour_store_up gauge", f"vitrina_tour_store_up {int(health['up'])}"]
+    if "pose_subscriptions" in health:
+        lines += ["# HELP vitrina_tour_pose_subscriptions Redis pose subscriptions, by state.",
+                  "# TYPE vitrina_tour_pose_subscriptions gauge",
+                  f'vitrina_tour_pose_subscriptions{{state="up"}} {health["pose_subscriptions"]}',
+                  f'vitrina_tour_pose_subscriptions{{state="down"}} {health["pose_subscriptions_down"]}']
+        for name, help_text in (("resubscribes", "Pose subscriptions renewed after Redis was lost."),
+                                ("reseeds", "Tours re-published after Redis came back without them."),
+                                ("poses_unpublished", "Poses not shared with other processes (Redis down).")):
+            lines += [f"# HELP vitrina_tour_store_{name}_total {help_text}",
+                      f"# TYPE vitrina_tour_store_{name}_total counter",
+                      f"vitrina_tour_store_{name}_total {health[name]}"]
+        lines += ["# HELP vitrina_tour_store_failures_total Failed Redis calls, by operation.",
+                  "# TYPE vitrina_tour_store_failures_total counter"]
+        lines += [f'vitrina_tour_store_failures_total{{operation="{operation}"}} {count}'
+                  for operation, count in sorted(health["failures"].items())]
+    return lines
 
 
 @dataclass(eq=False)
@@ -157,6 +187,7 @@ class Peer:
     pose_refilled_at: float = field(default_factory=time.monotonic)
     pose_drainer: asyncio.Task[None] | None = None
     replaced: bool = False
+    closing: bool = False  # the server has decided to close this connection (left, ended, replaced)
 
     def write(self, text: str) -> None:
         """Queue a frame without waiting (like websockets.broadcast for one connection)."""
@@ -213,10 +244,12 @@ class TourHub:
             self.tasks.append(asyncio.create_task(self._reap_orphans()))
 
     async def _reap_orphans(self) -> None:
-        """Members whose process died never got `member_away`; mark them away here and start their grace."""
+        """Members whose process died never got `member_away`; mark them away here and start their grace.
+        Also notices a store that lost the tour while no event was published (see check_store)."""
         while True:
             await asyncio.sleep(REAP_INTERVAL_S)
             try:
+                await self.check_store()
                 online = [m.id for m in self.state.members.values() if m.online and m.id not in self.peers]
                 for member_id in await self.server.store.orphans(self.info, online):
                     await self.commit(functools.partial(TourState.decide_away, member_id=member_id))
@@ -224,8 +257,18 @@ class TourHub:
                         self.schedule_grace(member_id)
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable:
+                pass  # the store logs the outage once; try again next round
             except Exception:
                 log.exception("reaping orphans of %s failed", self.info.key)
+
+    async def check_store(self) -> None:
+        """A store behind our replica (Redis restarted empty, or without its last writes) gets our state back,
+        instead of the tour restarting from seq 0 for everyone."""
+        head = await self.server.store.head_seq(self.info)
+        if self.state.seq > (head or 0):
+            async with self.lock:
+                await self.server.store.reseed(self.state)
 
     async def receive(self, events: list[dict[str, Any]]) -> None:
         """Events appended by other processes (Redis): apply the new ones in order."""
@@ -242,6 +285,9 @@ class TourHub:
         """Apply everything the store has beyond our seq; if the log was trimmed, reload and re-snapshot everyone."""
         store = self.server.store
         fresh = await store.load(self.info)
+        if fresh.seq < self.state.seq:  # the store lost events we hold: restore it rather than regress
+            await store.reseed(self.state)
+            return
         missed = await store.events_after(self.info, self.state.seq, fresh.seq)
         if missed is None:
             self.state = fresh
@@ -305,18 +351,19 @@ class TourHub:
         broadcast(keeping_up, text)
         metrics.counters["poses_out"] += len(keeping_up)
 
-    def schedule_grace(self, member_id: str) -> None:
+    def schedule_grace(self, member_id: str, mark_away: bool = False) -> None:
         self.cancel_grace(member_id)
-        self.grace_timers[member_id] = asyncio.create_task(self._expire(member_id))
+        self.grace_timers[member_id] = asyncio.create_task(self._expire(member_id, mark_away))
 
     def cancel_grace(self, member_id: str) -> None:
         timer = self.grace_timers.pop(member_id, None)
         if timer is not None:
             timer.cancel()
 
-    async def _expire(self, member_id: str) -> None:
+    async def _expire(self, member_id: str, mark_away: bool) -> None:
+        if mark_away:
+            await self._commit_when_possible(functools.partial(TourState.decide_away, member_id=member_id))
         await asyncio.sleep(self.server.limits.grace_s)
-        self.grace_timers.pop(member_id, None)
 
         def leave_if_still_away(state: TourState) -> list[dict[str, Any]]:
             member = state.members.get(member_id)
@@ -324,7 +371,19 @@ class TourHub:
                 return []
             return state.decide_leave(member_id, "timeout")
 
-        await self.commit(leave_if_still_away)
+        await self._commit_when_possible(leave_if_still_away)
+        self.grace_timers.pop(member_id, None)
+
+    async def _commit_when_possible(self, decide: Callable[[TourState], list[dict[str, Any]]]) -> None:
+        """Commit, retrying with backoff while the store is unavailable (for timers, which have nobody to tell)."""
+        failures = 0
+        while True:
+            try:
+                await self.commit(decide)
+                return
+            except StoreUnavailable:
+                failures += 1
+                await asyncio.sleep(retry_delay(failures))
 
 
 class TourServer:
@@ -368,7 +427,10 @@ class TourServer:
                 return connection.respond(503, "restarting\n")
             return None
         if path == "/healthz":
-            health = json.dumps({"status": "ok", "tours": len(self.hubs), "connections": len(self.peers)})
+            store = self.store.health()
+            degraded = not store["up"] or store.get("pose_subscriptions_down", 0) > 0
+            health = json.dumps({"status": "degraded" if degraded else "ok", "tours": len(self.hubs),
+                                 "connections": len(self.peers), "store": store})
             return _response(200, {"Content-Type": "application/json"}, (health + "\n").encode())
         if path == "/metrics":
             return _response(200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
@@ -408,6 +470,7 @@ class TourServer:
 
     def close_later(self, peer: Peer, code: int, reason: str) -> None:
         """Close another peer's connection; its own handler keeps reading, so nothing else is needed."""
+        peer.closing = True
         self.metrics.closes[code] += 1
         task = asyncio.create_task(peer.connection.close(code, reason))
         self._background.add(task)
@@ -450,6 +513,16 @@ class TourServer:
         if info is None:
             await self._refuse(peer, "unknown_tour", "the site has no such tour", p.CLOSE_UNKNOWN_TOUR)
             return None
+        try:
+            return await self._admit(peer, hello, info, member, resume_seq, expires)
+        except StoreUnavailable:
+            # Outside the tour's lock: the refusal waits for the close handshake. 1011 = reconnect and resume.
+            await self._refuse(peer, "unavailable", "the tour store is unavailable; try again", p.CLOSE_SERVER_ERROR)
+            return None
+
+    async def _admit(self, peer: Peer, hello: p.Hello, info: TourInfo, member: Member, resume_seq: int | None,
+                     expires: float) -> TourHub | None:
+        """Join an authenticated member to its tour (raises StoreUnavailable when the shared store is down)."""
         hub = await self._hub(info)
         # Claimed before the welcome: a client that was welcomed here is reaped if this process dies.
         await self.store.claim(info, member.id)
@@ -593,10 +666,19 @@ class TourServer:
 
     async def _handle(self, peer: Peer, hub: TourHub, envelope: p.Envelope) -> bool:
         """One parsed message from a joined member; False when the connection should end."""
+        try:
+            return await self._handle_joined(peer, hub, envelope)
+        except StoreUnavailable:
+            self._reply_error(peer, "unavailable", "the tour store is unavailable; try again", envelope.ref)
+            return True
+
+    async def _handle_joined(self, peer: Peer, hub: TourHub, envelope: p.Envelope) -> bool:
         message, ref = envelope.message, envelope.ref
         member = hub.state.members.get(peer.member_id)
-        if member is None:  # removed (tour ended, or grace expired elsewhere) while this frame was in flight
-            return False
+        if member is None:
+            if not peer.closing:  # not a leave or an end: the server lost the member, so the client must resume
+                await self._close(peer, p.CLOSE_SERVER_ERROR, "membership lost; resume")
+            return False  # else removed (left, tour ended, grace expired elsewhere) while this frame was in flight
         if isinstance(message, p.Pose):
             if member.role != "guide":
                 self._reply_error(peer, "not_allowed", "only a guide may send poses", ref)
@@ -653,7 +735,12 @@ class TourServer:
             return  # the member is connected on another process
         if self.closing:
             return  # shutting down: members stay as they are and resume on the next process
-        await hub.commit(lambda state: state.decide_away(peer.member_id))
+        try:
+            await hub.commit(lambda state: state.decide_away(peer.member_id))
+        except StoreUnavailable:
+            log.warning("tour %s: member %s left during a store outage", hub.info.key, peer.member_id)
+            hub.schedule_grace(peer.member_id, mark_away=True)  # retried until the store is back
+            return
         if peer.member_id in hub.state.members:
             hub.schedule_grace(peer.member_id)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -120,6 +123,30 @@ class TourServerHandle:
         return await self.join({"code": code(tour), "name": name, "device": device})
 
 
+class ServerProcess:
+    """`vitrina tour-server --port 0` (plus `extra` arguments) as a subprocess; the port comes from its "listening
+    on" line. Its log (stderr) goes to `log` when given."""
+
+    def __init__(self, site: Path, secret_file: Path, *extra: str, log: Path | None = None) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "tour-server", "--site", str(site), "--port", "0",
+             "--secret-file", str(secret_file), *extra],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+            stderr=subprocess.DEVNULL if log is None else log.open("a", encoding="utf-8"))
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert found, f"no port in {line!r}"
+        self.handle = TourServerHandle(int(found.group(1)), site)
+
+    def stop(self) -> None:
+        """SIGKILL by PID: no goodbye to the clients, nothing flushed."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
 TEST_LIMITS = Limits(join_timeout_s=0.5, grace_s=2.0, room_cap=5, rate_per_s=40, burst=80, ping_interval_s=None)
 
 
@@ -160,34 +187,72 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def redis_url(redis_server_binary: str, tmp_path: Path) -> Iterator[str]:
-    """A private redis-server on a free loopback port, stopped by its PID at teardown."""
-    port = free_port()
-    process = subprocess.Popen(
-        [redis_server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+class RedisServer:
+    """A private redis-server on a free loopback port that a test may stop and start again (on the same port).
+
+    Without `appendonly`, a restart comes back empty, like a Redis run without persistence; with it, the AOF in
+    `folder` brings the data back.
+    """
+
+    def __init__(self, binary: str, folder: Path, appendonly: bool = False) -> None:
+        self.binary, self.folder, self.appendonly = binary, folder, appendonly
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly else [
+            "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
+             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                     sock.sendall(b"PING\r\n")
                     if sock.recv(16).startswith(b"+PONG"):
-                        break
+                        return
             except OSError:
                 pass
-            if time.monotonic() > deadline or process.poll() is not None:
+            if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
+
+    def stop(self) -> None:
+        """SIGTERM (Redis flushes its AOF and exits), by PID."""
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            process.wait(5)
+            self.process.wait(5)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, 9)
-            process.wait(5)
+            os.kill(self.process.pid, 9)
+            self.process.wait(5)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def redis_server(redis_server_binary: str, tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server without persistence, stopped by its PID at teardown."""
+    server = RedisServer(redis_server_binary, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.viewer.tours.conftest import REPO_ROOT, SECRET, Client, TourServerHandle, write_site
+from tests.viewer.tours.conftest import SECRET, Client, ServerProcess, write_site
 
 pytestmark = pytest.mark.redis
-
-
-class ServerProcess:
-    """`vitrina tour-server --port 0` as a subprocess; the port comes from its "listening on" line."""
-
-    def __init__(self, site: Path, redis_url: str, secret_file: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "tour-server", "--site", str(site), "--port", "0",
-             "--redis", redis_url, "--secret-file", str(secret_file)],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        assert found, f"no port in {line!r}"
-        self.handle = TourServerHandle(int(found.group(1)), site)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
 
 
 @pytest.fixture
@@ -44,7 +20,7 @@ def servers(tmp_path: Path, redis_url: str) -> Iterator[list[ServerProcess]]:
     site = write_site(tmp_path / "site")
     secret_file = tmp_path / "secret"
     secret_file.write_bytes(SECRET)
-    started = [ServerProcess(site, redis_url, secret_file) for _ in range(2)]
+    started = [ServerProcess(site, secret_file, "--redis", redis_url) for _ in range(2)]
     try:
         yield started
     finally:

@@ -195,7 +195,8 @@ async def test_healthz_metrics_and_other_paths(tour_server: TourServerHandle) ->
     await guide.send(type="nonsense")
     await guide.expect("error")
     status, content_type, body = await http_get(tour_server.port, "/healthz")
-    assert status == 200 and json.loads(body) == {"status": "ok", "tours": 1, "connections": 1}
+    assert status == 200 and json.loads(body) == {"status": "ok", "tours": 1, "connections": 1,
+                                                  "store": {"backend": "memory", "up": True}}
     status, content_type, body = await http_get(tour_server.port, "/metrics")
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
     assert "vitrina_tour_connections 1\n" in body and 'vitrina_tour_errors_total{code="unknown_type"} 1' in body
