@@ -7,6 +7,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import hashlib
 import inspect
 import json
 import logging
@@ -33,6 +34,8 @@ from viewer.tours.store import (
     JOINED_PREFIX,
     MemoryStore,
     RedisStore,
+    StateFile,
+    StateFileInUse,
     StoreUnavailable,
     TourStore,
     retry_delay,
@@ -593,9 +596,22 @@ class TourServer:
             if hub is None:
                 hub = TourHub(self, info, await self.store.load(info))
                 hub.latest_pose = await self.store.latest_pose(info)
+                if not self.store.shared:
+                    await self._mark_previous_run_away(hub)
                 hub.start_following()
                 self.hubs[info.key] = hub
         return hub
+
+    @staticmethod
+    async def _mark_previous_run_away(hub: TourHub) -> None:
+        """A tour loaded from the state file lists the members of the previous run as online; their connections
+        died with it. They get `member_away` and the grace window to resume, like any dropped connection."""
+        online = [member.id for member in hub.state.members.values() if member.online]
+        if not online:
+            return
+        await hub.commit(lambda state: [event for member_id in online for event in state.decide_away(member_id)])
+        for member_id in online:
+            hub.schedule_grace(member_id)
 
     def remote_pose(self, key: str, text: str) -> None:
         """A pose (or a join announcement) published by another process for one of our tours."""
@@ -782,11 +798,12 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                       redis_url: str | None = None, secret: bytes | None = None, origins: list[str] | None = None,
                       ready: Callable[[int], None] | None = None, limits: Limits | None = None,
                       stop: asyncio.Event | None = None, handle_signals: bool = True,
-                      links_log: TextIO | None = None) -> None:
+                      links_log: TextIO | None = None, state_path: Path | None = None) -> None:
     """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
 
     Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
     every client to reconnect (a `shutdown` message, close 1012). `ready(port)` is called once listening.
+    Without Redis, `state_path` (a SQLite file) keeps the tours across restarts; None keeps them in memory only.
     With `links_log`, the guide and visitor links of every tour are printed there (for `vitrina serve`, whose
     secret is random per run, so nobody else can mint them).
     """
@@ -800,7 +817,7 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
         store = redis_store
         heartbeat: asyncio.Task[None] | None = asyncio.create_task(redis_store.heartbeat())
     else:
-        store = MemoryStore()
+        store = MemoryStore(state_file=StateFile(state_path) if state_path is not None else None)
         heartbeat = None
     server = TourServer(site_dir, secret, store, limits, origins)
     server.http_handler = http_handler
@@ -855,11 +872,37 @@ def run_from_args(args: argparse.Namespace) -> int:
         return 2
     limits = Limits(room_cap=getattr(args, "room_cap", None) or Limits.room_cap,
                     grace_s=getattr(args, "grace", None) or Limits.grace_s)
+    state_path = None if args.redis or args.state == ":memory:" else Path(args.state or default_state_path(site))
 
     def announce(port: int) -> None:
         # Tests and scripts read this line to learn the port when --port 0 is given.
         print(f"tour server listening on {args.host}:{port}", flush=True)
 
-    asyncio.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
-                            origins=args.origin, ready=announce, limits=limits))
+    try:
+        asyncio.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
+                                origins=args.origin, ready=announce, limits=limits, state_path=state_path))
+    except StateFileInUse as error:
+        print(f"{error}: give each process its own --state, or share tours with --redis", file=sys.stderr)
+        return 2
     return 0
+
+
+def preview_persistence(site: Path) -> tuple[bytes, Path]:
+    """For `vitrina serve -o SITE`: a secret and a state file kept beside the site (SITE.tour-secret, created 0600 on
+    the first run; SITE.tours.sqlite3), so a restarted preview resumes its tours and its links keep working. The
+    secret is random per site folder, so links minted for a real deployment still never work against a preview."""
+    secret_file = site.parent / f"{site.name}.tour-secret"
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    secret = tokens.load_secret(str(secret_file))
+    assert secret is not None, f"{secret_file} is empty"
+    return secret, site.parent / f"{site.name}.tours.sqlite3"
+
+
+def default_state_path(site: Path) -> Path:
+    """Where tour state lives without --state: the user's data directory (XDG), one file per site folder."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    digest = hashlib.sha256(str(site.resolve()).encode()).hexdigest()[:12]
+    return Path(data_home) / "vitrina" / "tours" / f"{site.resolve().name}-{digest}.sqlite3"

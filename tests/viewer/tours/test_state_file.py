@@ -1,0 +1,119 @@
+"""Without Redis, tours live in a SQLite state file: a tour server killed and started again resumes them exactly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.viewer.tours.conftest import REPO_ROOT, SECRET, Client, ServerProcess, write_site
+from viewer.tours import protocol as p
+from viewer.tours.session import Member, TourInfo, TourState
+from viewer.tours.store import SNAPSHOT_EVERY, MemoryStore, StateFile
+
+
+def event_seqs(*clients: Client) -> list[int]:
+    return [m["seq"] for client in clients for m in client.seen if m["type"] == "event"]
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> tuple[Path, Path, Path]:
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET)
+    return write_site(tmp_path / "site"), secret_file, tmp_path / "state" / "tours.sqlite3"
+
+
+async def test_a_killed_server_resumes_its_tours_exactly(paths: tuple[Path, Path, Path]) -> None:
+    site, secret_file, state = paths
+    first = ServerProcess(site, secret_file, "--state", str(state))
+    guide = await first.handle.guide()
+    visitor = await first.handle.visitor()
+    await guide.send(type="start")
+    await guide.send(type="advance", **{"from": 0, "to": 2})
+    await guide.send(type="gather", position=[1, 0, 2], yaw=90, room="hall")
+    await visitor.send(type="hand", raised=True)
+    await guide.expect("event", kind="hand_raised")
+    await guide.send(type="sync")
+    before = await guide.expect("snapshot")
+    first.stop()  # SIGKILL: nothing is flushed on the way out
+    assert await guide.closed() == 1006
+
+    second = ServerProcess(site, secret_file, "--state", str(state))
+    try:
+        back = await second.handle.join({"resume": {"token": guide.welcome["resume_token"], "seq": before["seq"]}})
+        assert back.welcome["member"] == guide.welcome["member"] and back.welcome["resumed"]
+        assert back.welcome["replay"]  # the event log came back too, not only a snapshot
+        # Replayed: both members went away with the old process, and the guide is back; no gap, no duplicate.
+        replayed = [await back.expect("event") for _ in range(3)]
+        assert [(e["kind"], e["member"]) for e in replayed] == [
+            ("member_away", guide.welcome["member"]), ("member_away", visitor.welcome["member"]),
+            ("member_back", guide.welcome["member"])]
+        seqs = event_seqs(guide, back)
+        assert seqs == list(range(seqs[0], seqs[-1] + 1)) and seqs[-1] == before["seq"] + 3
+        await back.send(type="sync")
+        after = await back.expect("snapshot")
+        assert after["seq"] == before["seq"] + 3 and after["tour"] == before["tour"]  # stop, gather, lead
+        hands = {m["id"]: (m["hand"], m["online"]) for m in after["members"]}
+        assert hands == {guide.welcome["member"]: (False, True), visitor.welcome["member"]: (True, False)}
+        # The visitor resumes too, and the guide leads on from the same stop.
+        again = await second.handle.join({"resume": {"token": visitor.welcome["resume_token"], "seq": 0}})
+        assert again.welcome["resumed"] and again.welcome["member"] == visitor.welcome["member"]
+        await back.send(type="advance", **{"from": 2, "to": 1})
+        changed = await again.expect("event", kind="stop_changed", stop=1)  # after the replayed 0 → 2
+        assert (changed["from"], changed["stop"], changed["by"]) == (2, 1, guide.welcome["member"])
+    finally:
+        second.stop()
+
+
+async def test_a_second_process_may_not_share_the_state_file(paths: tuple[Path, Path, Path]) -> None:
+    site, secret_file, state = paths
+    first = ServerProcess(site, secret_file, "--state", str(state))
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "tour-server", "--site", str(site), "--port", "0",
+             "--secret-file", str(secret_file), "--state", str(state)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2
+        assert f"{state} is used by another tour server" in second.stderr
+        assert (await first.handle.guide()).welcome["role"] == "guide"  # the first one is unharmed
+    finally:
+        first.stop()
+
+
+async def test_the_state_file_keeps_a_snapshot_and_a_bounded_log(tmp_path: Path) -> None:
+    info = TourInfo("ex", "t", 3)
+    log_length = 2 * SNAPSHOT_EVERY + 10
+    store = MemoryStore(log_length, StateFile(tmp_path / "tours.sqlite3", log_length))
+    state = await store.load(info)
+
+    async def publish(drafts: list[dict[str, Any]]) -> None:
+        events = state.number(drafts, 0)
+        assert await store.append(state, events)
+        for event in events:
+            state.apply(event)
+
+    for index in range(3 * SNAPSHOT_EVERY + 20):  # past several snapshots, ending between two
+        await publish(state.decide_join(Member(f"m{index}", f"V{index}", "visitor", "phone"), room_cap=10_000))
+        if index % 3 == 0:
+            await publish(state.decide(f"m{index}", p.Hand(True), 0).events)
+    await store.close()
+    reopened = MemoryStore(log_length, StateFile(tmp_path / "tours.sqlite3", log_length))
+    loaded = await reopened.load(info)
+    assert loaded.seq == state.seq and loaded.snapshot() == state.snapshot()
+    assert loaded.snapshot() != TourState(info).snapshot()
+    assert await reopened.events_after(info, state.seq - log_length + SNAPSHOT_EVERY, state.seq) is not None
+    assert await reopened.events_after(info, 0, state.seq) is None  # trimmed: a resume this old gets a snapshot
+    await reopened.close()
+
+
+def test_a_preview_keeps_its_secret_and_state_beside_the_site(tmp_path: Path) -> None:
+    from viewer.tours.server import preview_persistence
+
+    secret, state = preview_persistence(tmp_path / "site")
+    assert state == tmp_path / "site.tours.sqlite3"
+    assert (tmp_path / "site.tour-secret").stat().st_mode & 0o777 == 0o600 and len(secret) == 64
+    assert preview_persistence(tmp_path / "site") == (secret, state)  # the next run: same links, same tours
+    assert preview_persistence(tmp_path / "other")[0] != secret
