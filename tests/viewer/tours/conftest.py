@@ -20,7 +20,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from viewer.tours import tokens
+from viewer.tours.protocol import Hand
 from viewer.tours.server import Limits, serve_tours
+from viewer.tours.session import Member, TourState
+from viewer.tours.store import TourStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SECRET = b"test-secret-0123456789abcdef"
@@ -145,6 +148,22 @@ class ServerProcess:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+
+
+async def fill_tour(store: TourStore, state: TourState, joins: int) -> None:
+    """Publish `joins` visitor joins and a raised hand for every third one through `store`, applying them to
+    `state` (the store's compare-and-set append must accept each)."""
+
+    async def publish(drafts: list[dict[str, Any]]) -> None:
+        events = state.number(drafts, 0)
+        assert await store.append(state, events)
+        for event in events:
+            state.apply(event)
+
+    for index in range(joins):
+        await publish(state.decide_join(Member(f"m{index}", f"V{index}", "visitor", "phone"), room_cap=10_000))
+        if index % 3 == 0:
+            await publish(state.decide(f"m{index}", Hand(True), 0).events)
 
 
 TEST_LIMITS = Limits(join_timeout_s=0.5, grace_s=2.0, room_cap=5, rate_per_s=40, burst=80, ping_interval_s=None)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.viewer.tours.conftest import SECRET, Client, ServerProcess, write_site
+from tests.viewer.tours.conftest import SECRET, Client, ServerProcess, fill_tour, write_site
 
 pytestmark = pytest.mark.redis
 
@@ -127,24 +127,13 @@ async def test_a_newer_connection_on_another_process_replaces_the_older(servers:
 
 
 async def test_the_store_loads_a_snapshot_plus_the_events_after_it(redis_url: str) -> None:
-    from viewer.tours import protocol as p
-    from viewer.tours.session import Member, TourInfo, TourState
+    from viewer.tours.session import TourInfo, TourState
     from viewer.tours.store import SNAPSHOT_EVERY, RedisStore
 
     info = TourInfo("ex", "t", 3)
     store = RedisStore(redis_url, origin="test")
     state = await store.load(info)
-
-    async def publish(drafts: list[dict[str, Any]]) -> None:
-        events = state.number(drafts, 0)
-        assert await store.append(state, events)
-        for event in events:
-            state.apply(event)
-
-    for index in range(SNAPSHOT_EVERY + 70):  # about 2 × SNAPSHOT_EVERY events, ending between two snapshots
-        await publish(state.decide_join(Member(f"m{index}", f"V{index}", "visitor", "phone"), room_cap=10_000))
-        if index % 3 == 0:
-            await publish(state.decide(f"m{index}", p.Hand(True), 0).events)
+    await fill_tour(store, state, SNAPSHOT_EVERY + 70)  # about 2 × SNAPSHOT_EVERY events, ending between two snapshots
     assert state.seq % SNAPSHOT_EVERY != 0 and state.seq > 2 * SNAPSHOT_EVERY
     stale = state.copy()
     stale.seq -= 1  # decided on an old state: another process got there first

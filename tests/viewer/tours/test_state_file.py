@@ -5,13 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.viewer.tours.conftest import REPO_ROOT, SECRET, Client, ServerProcess, write_site
-from viewer.tours import protocol as p
-from viewer.tours.session import Member, TourInfo, TourState
+from tests.viewer.tours.conftest import REPO_ROOT, SECRET, Client, ServerProcess, fill_tour, write_site
+from viewer.tours.session import TourInfo, TourState
 from viewer.tours.store import SNAPSHOT_EVERY, MemoryStore, StateFile
 
 
@@ -88,17 +86,7 @@ async def test_the_state_file_keeps_a_snapshot_and_a_bounded_log(tmp_path: Path)
     log_length = 2 * SNAPSHOT_EVERY + 10
     store = MemoryStore(log_length, StateFile(tmp_path / "tours.sqlite3", log_length))
     state = await store.load(info)
-
-    async def publish(drafts: list[dict[str, Any]]) -> None:
-        events = state.number(drafts, 0)
-        assert await store.append(state, events)
-        for event in events:
-            state.apply(event)
-
-    for index in range(3 * SNAPSHOT_EVERY + 20):  # past several snapshots, ending between two
-        await publish(state.decide_join(Member(f"m{index}", f"V{index}", "visitor", "phone"), room_cap=10_000))
-        if index % 3 == 0:
-            await publish(state.decide(f"m{index}", p.Hand(True), 0).events)
+    await fill_tour(store, state, 3 * SNAPSHOT_EVERY + 20)  # past several snapshots, ending between two
     await store.close()
     reopened = MemoryStore(log_length, StateFile(tmp_path / "tours.sqlite3", log_length))
     loaded = await reopened.load(info)
