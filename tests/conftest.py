@@ -60,3 +60,19 @@ def redis_server_binary() -> str:
     need_or_skip(path is not None, "redis-server is not installed", "VITRINA_REQUIRE_REDIS")
     assert path is not None
     return path
+
+
+@pytest.fixture(scope="session")
+def nginx_binary() -> str:
+    path = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    need_or_skip(path is not None, "nginx is not installed (Debian: apt-get install nginx)", "VITRINA_REQUIRE_NGINX")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def openssl_binary() -> str:
+    path = shutil.which("openssl")
+    need_or_skip(path is not None, "the openssl command is not installed", "VITRINA_REQUIRE_NGINX")
+    assert path is not None
+    return path

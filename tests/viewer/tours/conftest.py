@@ -209,12 +209,12 @@ def free_port() -> int:
 class RedisServer:
     """A private redis-server on a free loopback port that a test may stop and start again (on the same port).
 
-    Without `appendonly`, a restart comes back empty, like a Redis run without persistence; with it, the AOF in
-    `folder` brings the data back.
+    By default without persistence, so a restart comes back empty; with `config` (a deployment's redis.conf, whose
+    port and folder are replaced), its persistence settings apply.
     """
 
-    def __init__(self, binary: str, folder: Path, appendonly: bool = False) -> None:
-        self.binary, self.folder, self.appendonly = binary, folder, appendonly
+    def __init__(self, binary: str, folder: Path, config: Path | None = None) -> None:
+        self.binary, self.folder, self.config = binary, folder, config
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -223,11 +223,13 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly else [
-            "--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
-             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.config is not None:
+            settings = [str(self.config), "--port", str(self.port), "--dir", str(self.folder)]
+        else:
+            settings = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", str(self.folder)]
+        self.process = subprocess.Popen([self.binary, *settings], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
