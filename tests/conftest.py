@@ -54,25 +54,24 @@ def node_modules() -> Path:
     return NODE_MODULES
 
 
-@pytest.fixture(scope="session")
-def redis_server_binary() -> str:
-    path = shutil.which("redis-server")
-    need_or_skip(path is not None, "redis-server is not installed", "VITRINA_REQUIRE_REDIS")
+def installed_program(name: str, env: str, also_in: str = "/usr/sbin:/usr/local/sbin") -> str:
+    """The path of a system program (also looked for in sbin, which a user's PATH may lack), or a skip/failure."""
+    path = shutil.which(name) or shutil.which(name, path=also_in)
+    need_or_skip(path is not None, f"{name} is not installed", env)
     assert path is not None
     return path
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    return installed_program("redis-server", "VITRINA_REQUIRE_REDIS")
 
 
 @pytest.fixture(scope="session")
 def nginx_binary() -> str:
-    path = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    need_or_skip(path is not None, "nginx is not installed (Debian: apt-get install nginx)", "VITRINA_REQUIRE_NGINX")
-    assert path is not None
-    return path
+    return installed_program("nginx", "VITRINA_REQUIRE_NGINX")
 
 
 @pytest.fixture(scope="session")
 def openssl_binary() -> str:
-    path = shutil.which("openssl")
-    need_or_skip(path is not None, "the openssl command is not installed", "VITRINA_REQUIRE_NGINX")
-    assert path is not None
-    return path
+    return installed_program("openssl", "VITRINA_REQUIRE_NGINX")
