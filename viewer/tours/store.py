@@ -121,16 +121,17 @@ class StateFile:
     def append(self, state: TourState, events: list[dict[str, Any]]) -> None:
         """Store events decided on `state` (not yet applied), and a snapshot every SNAPSHOT_EVERY events."""
         key = state.info.key
-        snapshot = snapshot_due(state, events)
         self._db.execute("BEGIN")
         try:
             self._db.executemany("INSERT OR REPLACE INTO events (tour, seq, event) VALUES (?, ?, ?)",
                                  [(key, event["seq"], _json(event)) for event in events])
-            if snapshot:
-                last = events[-1]["seq"]
+            if crosses_snapshot(state, events):
+                # The state before these events, stored with them: serialising the live state reuses its cached
+                # member JSON, where the state after them would need a copy (2000 members: 10× the cost).
                 self._db.execute("INSERT OR REPLACE INTO snapshots (tour, seq, state) VALUES (?, ?, ?)",
-                                 (key, last, snapshot))
-                self._db.execute("DELETE FROM events WHERE tour = ? AND seq <= ?", (key, last - self._log_length))
+                                 (key, state.seq, state.snapshot_text(None, 0)))
+                self._db.execute("DELETE FROM events WHERE tour = ? AND seq <= ?",
+                                 (key, state.seq - self._log_length))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -144,9 +145,14 @@ def _json(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
+def crosses_snapshot(state: TourState, events: list[dict[str, Any]]) -> bool:
+    """Whether appending `events` to `state` crosses a multiple of SNAPSHOT_EVERY (or starts the tour)."""
+    return (state.seq + len(events)) // SNAPSHOT_EVERY > state.seq // SNAPSHOT_EVERY or state.seq == 0
+
+
 def snapshot_due(state: TourState, events: list[dict[str, Any]]) -> str:
     """The snapshot after `events` when they cross a multiple of SNAPSHOT_EVERY (or start the tour), else ""."""
-    if (state.seq + len(events)) // SNAPSHOT_EVERY > state.seq // SNAPSHOT_EVERY or state.seq == 0:
+    if crosses_snapshot(state, events):
         after = state.copy()
         for event in events:
             after.apply(event)
