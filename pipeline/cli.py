@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", required=True, help="built site folder (holds <exhibit>/exhibit.json)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--redis", default=None, help="redis://… URL: share tours between processes")
+    p.add_argument("--redis", default=None,
+                   help="redis://… URL: share tours between processes (Redis must persist: appendonly yes)")
     p.add_argument("--secret-file", default=None, help="file holding the guide-token signing secret")
     p.add_argument("--origin", action="append", default=[], help="allowed Origin (repeatable)")
     p.add_argument("--room-cap", type=int, default=None, help="members per tour (default 2500)")

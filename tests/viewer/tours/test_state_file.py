@@ -105,3 +105,14 @@ def test_a_preview_keeps_its_secret_and_state_beside_the_site(tmp_path: Path) ->
     assert (tmp_path / "site.tour-secret").stat().st_mode & 0o777 == 0o600 and len(secret) == 64
     assert preview_persistence(tmp_path / "site") == (secret, state)  # the next run: same links, same tours
     assert preview_persistence(tmp_path / "other")[0] != secret
+
+
+def test_the_default_state_file_is_per_site_in_the_user_data_dir(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from viewer.tours.server import default_state_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    first = default_state_path(tmp_path / "museum" / "site")
+    assert first.parent == tmp_path / "data" / "vitrina" / "tours" and first.name.startswith("site-")
+    assert default_state_path(tmp_path / "other" / "site") != first  # two sites never share tours
+    assert default_state_path(tmp_path / "museum" / "site") == first  # the next start finds its tours
