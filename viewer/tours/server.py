@@ -238,6 +238,7 @@ class TourHub:
         self.latest_pose: dict[str, Any] | None = None
         self.grace_timers: dict[str, asyncio.Task[None]] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.reconnects_seen = server.store.health().get("reconnects", 0)
 
     def start_following(self) -> None:
         store = self.server.store
@@ -267,11 +268,17 @@ class TourHub:
 
     async def check_store(self) -> None:
         """A store behind our replica (Redis restarted empty, or without its last writes) gets our state back,
-        instead of the tour restarting from seq 0 for everyone."""
-        head = await self.server.store.head_seq(self.info)
+        instead of the tour restarting from seq 0 for everyone. After an outage, our members are claimed again,
+        so that they are reaped if this process dies later."""
+        store = self.server.store
+        head = await store.head_seq(self.info)
         if self.state.seq > (head or 0):
             async with self.lock:
-                await self.server.store.reseed(self.state)
+                await store.reseed(self.state)
+        reconnects = store.health().get("reconnects", 0)
+        if reconnects != self.reconnects_seen:
+            await store.reclaim(self.info, list(self.peers))
+            self.reconnects_seen = reconnects
 
     async def receive(self, events: list[dict[str, Any]]) -> None:
         """Events appended by other processes (Redis): apply the new ones in order."""
@@ -813,7 +820,10 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
     store: TourStore
     if redis_url:
         redis_store = RedisStore(redis_url, origin=f"{os.getpid()}-{secrets.token_hex(3)}")
-        await redis_store.ping()
+        try:
+            await redis_store.ping()
+        except StoreUnavailable as error:  # e.g. Redis still starting after a reboot: hellos wait for it
+            log.warning("%s; serving anyway: tours start once Redis answers (see /healthz)", error)
         store = redis_store
         heartbeat: asyncio.Task[None] | None = asyncio.create_task(redis_store.heartbeat())
     else:

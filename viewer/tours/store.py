@@ -64,6 +64,8 @@ class TourStore(Protocol):
 
     async def claim(self, info: TourInfo, member_id: str) -> None: ...
 
+    async def reclaim(self, info: TourInfo, member_ids: list[str]) -> None: ...
+
     async def forget(self, info: TourInfo, member_ids: list[str], everyone: bool = False) -> None: ...
 
     async def announce_join(self, info: TourInfo, member_id: str) -> None: ...
@@ -220,6 +222,9 @@ class MemoryStore:
     async def claim(self, info: TourInfo, member_id: str) -> None:
         return None
 
+    async def reclaim(self, info: TourInfo, member_ids: list[str]) -> None:
+        return None
+
     async def forget(self, info: TourInfo, member_ids: list[str], everyone: bool = False) -> None:
         return None
 
@@ -313,6 +318,7 @@ class RedisStore:
         self.poses_unpublished = 0
         self.resubscribes = 0
         self.reseeds = 0
+        self.reconnects = 0  # outages survived: Redis may have come back without what we wrote before
         self._last_publish_try = -1e9
         self._pose_subscriptions: dict[str, bool] = {}  # tour key → subscribed right now
 
@@ -322,7 +328,7 @@ class RedisStore:
         subscribed = sum(self._pose_subscriptions.values())
         return {"backend": "redis", "up": self.up, "pose_subscriptions": subscribed,
                 "pose_subscriptions_down": len(self._pose_subscriptions) - subscribed,
-                "resubscribes": self.resubscribes, "reseeds": self.reseeds,
+                "resubscribes": self.resubscribes, "reseeds": self.reseeds, "reconnects": self.reconnects,
                 "poses_unpublished": self.poses_unpublished, "failures": dict(self.failures)}
 
     def _failed(self, operation: str, error: BaseException) -> None:
@@ -334,6 +340,7 @@ class RedisStore:
     def _succeeded(self) -> None:
         if not self.up:
             log.warning("redis is reachable again")
+            self.reconnects += 1
         self.up = True
 
     @contextlib.contextmanager
@@ -361,6 +368,12 @@ class RedisStore:
         """Record that this process holds the member's connection."""
         with self._guard("claim"):
             await self._redis.hset(_owners_key(info), member_id, self._origin)  # type: ignore[misc]
+
+    async def reclaim(self, info: TourInfo, member_ids: list[str]) -> None:
+        """Claim every member connected here at once (after an outage: Redis may have lost the owners hash)."""
+        if member_ids:
+            with self._guard("claim"):
+                await self._redis.hset(_owners_key(info), mapping=dict.fromkeys(member_ids, self._origin))  # type: ignore[misc]
 
     async def forget(self, info: TourInfo, member_ids: list[str], everyone: bool = False) -> None:
         """Members who left (or the whole tour, once ended) no longer need an owner entry."""

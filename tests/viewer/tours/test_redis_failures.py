@@ -17,6 +17,7 @@ from tests.viewer.tours.conftest import (
     RedisServer,
     ServerProcess,
     TourServerHandle,
+    guide_token,
     write_site,
 )
 from tests.viewer.tours.test_server import http_get
@@ -73,6 +74,22 @@ async def pose_arrives(guide: Client, watcher: Client, marker: float, timeout: f
     return False
 
 
+async def redis_hash(redis_server: RedisServer, key: str, expect_keys: int, timeout: float = 10.0) -> dict[str, str]:
+    """A Redis hash, once it has `expect_keys` fields (or the timeout passes)."""
+    import redis.asyncio as redis_asyncio
+
+    client = redis_asyncio.from_url(redis_server.url, decode_responses=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            found: dict[str, str] = await client.hgetall(key)  # type: ignore[misc,assignment]
+            if len(found) >= expect_keys or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
+
+
 async def test_a_redis_restart_is_survived(pair: list[ServerProcess], redis_server: RedisServer) -> None:
     a, b = pair[0].handle, pair[1].handle
     guide = await a.guide()
@@ -115,6 +132,9 @@ async def test_a_redis_restart_is_survived(pair: list[ServerProcess], redis_serv
         changed["seq"] + 1, 1, guide.welcome["member"])  # + Late's own member_joined
     reseeds = [(await health(server))["store"]["reseeds"] for server in (a, b)]
     assert sum(reseeds) >= 1
+    # Each process claimed its members again (the owners hash was lost too), so they are reaped if it dies.
+    owners = await redis_hash(redis_server, "vitrina:tour:bronze-age:highlights:owners", expect_keys=3)
+    assert owners[guide.welcome["member"]] != owners[far.welcome["member"]] == owners[late.welcome["member"]]
     # Nobody was told to go away (1000 means "do not reconnect").
     await guide.send(type="ping")
     await guide.expect("pong")
@@ -140,3 +160,23 @@ async def test_the_owners_hash_keeps_only_current_members(pair: list[ServerProce
     assert await guide.closed() == 4006
     assert not await client.exists(owners_key)
     await client.aclose()
+
+
+async def test_a_tour_server_started_before_redis_waits_for_it(tmp_path: Path, redis_server: RedisServer) -> None:
+    redis_server.stop()  # e.g. a reboot where Redis is slower to come up
+    site = write_site(tmp_path / "site")
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET)
+    server = ServerProcess(site, secret_file, "--redis", redis_server.url)  # starts and listens anyway
+    try:
+        early = await server.handle.connect()
+        await early.send(type="hello", v=1, token=guide_token(), name="Mei", device="vr")
+        assert (await early.expect("error", timeout=10))["code"] == "unavailable"
+        assert await early.closed(timeout=10) == 1011  # reconnect and resume: the client will retry
+        assert (await health(server.handle))["status"] == "degraded"
+        redis_server.start()
+        guide = await server.handle.guide()
+        assert guide.welcome["role"] == "guide"
+        assert (await guide.expect("snapshot"))["tour"]["lead"] == guide.welcome["member"]
+    finally:
+        server.stop()
