@@ -20,7 +20,8 @@ def servers(tmp_path: Path, redis_url: str) -> Iterator[list[ServerProcess]]:
     site = write_site(tmp_path / "site")
     secret_file = tmp_path / "secret"
     secret_file.write_bytes(SECRET)
-    started = [ServerProcess(site, secret_file, "--redis", redis_url) for _ in range(2)]
+    started = [ServerProcess(site, secret_file, "--redis", redis_url, log=tmp_path / f"server-{index}.log")
+               for index in range(2)]
     try:
         yield started
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -306,3 +307,24 @@ async def test_a_guide_lowers_a_visitors_hand_and_visitors_cannot(tour_server: T
     await guide.send(type="start")
     await bo.expect("event", kind="tour_started")
     assert not [m for m in bo.seen if m.get("kind") in ("hand_raised", "hand_lowered")]
+
+
+async def test_a_member_the_server_lost_is_told_to_resume_not_to_leave(site: Path) -> None:
+    from websockets.asyncio.server import serve
+
+    from tests.viewer.tours.conftest import EXHIBIT, SECRET, TEST_LIMITS
+    from viewer.tours.server import TourServer
+    from viewer.tours.store import MemoryStore
+
+    server = TourServer(site, SECRET, MemoryStore(), TEST_LIMITS, None)
+    async with serve(server.handler, "127.0.0.1", 0, process_request=server.process_request) as ws_server:
+        handle = TourServerHandle(next(iter(ws_server.sockets)).getsockname()[1], site)
+        guide = await handle.guide()
+        visitor = await handle.visitor()
+        # The state lost the member without a member_left (as a store reset to an empty tour did): 1000 would tell
+        # the client never to come back, so the server must ask it to resume instead.
+        del server.hubs[f"{EXHIBIT}:{TOUR}"].state.members[visitor.welcome["member"]]
+        await visitor.send(type="ping")
+        assert await visitor.closed() == 1011
+        await guide.send(type="leave")  # a real leave still ends with 1000
+        assert await guide.closed() == 1000
