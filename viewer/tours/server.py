@@ -532,7 +532,8 @@ class TourServer:
 
     async def _admit(self, peer: Peer, hello: p.Hello, info: TourInfo, member: Member, resume_seq: int | None,
                      expires: float) -> TourHub | None:
-        """Join an authenticated member to its tour (raises StoreUnavailable when the shared store is down)."""
+        """Join an authenticated member to its tour. Raises StoreUnavailable when the shared store is down, and only
+        before the join is published (nothing has been sent to the client yet)."""
         hub = await self._hub(info)
         # Claimed before the welcome: a client that was welcomed here is reaped if this process dies.
         await self.store.claim(info, member.id)
@@ -546,7 +547,9 @@ class TourServer:
             hub.cancel_grace(member.id)
             replay = None
             if resumed and resume_seq is not None:
-                replay = await self.store.events_after(info, resume_seq, hub.state.seq)
+                # The member has joined: from here on a store failure must not refuse it. No replay = a snapshot.
+                with contextlib.suppress(StoreUnavailable):
+                    replay = await self.store.events_after(info, resume_seq, hub.state.seq)
             joined = hub.state.members[member.id]
             grant = tokens.ResumeGrant(info.exhibit, info.tour, member.id, member.role, joined.name,
                                        min(expires, time.time() + tokens.RESUME_HOURS * 3600))
@@ -573,7 +576,10 @@ class TourServer:
                 hub.guides[member.id] = peer
             self.peers.add(peer)
         if resumed:
-            await self.store.announce_join(info, member.id)
+            try:
+                await self.store.announce_join(info, member.id)
+            except StoreUnavailable:  # welcomed already; an older connection elsewhere then lingers until it drops
+                log.warning("tour %s: could not announce that %s resumed here", info.key, member.id)
         return hub
 
     def _credentials(self, hello: p.Hello) -> tuple[TourInfo | None, Member, int | None, float]:

@@ -24,7 +24,7 @@ EventSink = Callable[[list[dict[str, Any]]], Awaitable[None]]
 PoseSink = Callable[[str, str], None]  # (tour key, pose JSON)
 
 RETRY_FIRST_S = 0.1  # a lost subscription or stream read is retried after this, doubling up to RETRY_MAX_S
-RETRY_MAX_S = 5.0
+RETRY_MAX_S = 2.0  # short: a tour's events wait for the retry; a few tasks per tour retrying cost Redis nothing
 DOWN_PUBLISH_INTERVAL_S = 1.0  # while the store is down, at most one pose publish is tried per this interval
 
 
@@ -33,7 +33,7 @@ class StoreUnavailable(Exception):
 
 
 def retry_delay(attempt: int) -> float:
-    """Backoff before retry number `attempt` (1, 2, …): 0.1 s doubling, capped at 5 s."""
+    """Backoff before retry number `attempt` (1, 2, …): 0.1 s doubling, capped at RETRY_MAX_S."""
     return float(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1)))
 
 
