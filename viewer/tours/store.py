@@ -301,12 +301,17 @@ class RedisStore:
         try:
             import redis.asyncio as redis_asyncio
             import redis.exceptions as redis_exceptions
+            from redis.asyncio.retry import Retry
+            from redis.backoff import ExponentialBackoff
         except ModuleNotFoundError:
             raise SystemExit("--redis needs the redis client: pip install vitrina[redis]") from None
-        # Timeouts bound how long a guide's pose or a command can wait on a Redis that stopped answering; the read
-        # timeout stays above XREAD's 2 s block.
-        self._redis = redis_asyncio.from_url(url, decode_responses=True, socket_connect_timeout=2.0,
-                                             socket_timeout=5.0)
+        # After a Redis restart every pooled connection is dead; without a retry on a fresh connection, each one
+        # failed one command (a visitor's hello refused with `unavailable` although Redis was back). Timeouts bound
+        # how long a pose or a command can wait on a Redis that stopped answering; reads outlast XREAD's 2 s block.
+        self._redis = redis_asyncio.from_url(
+            url, decode_responses=True, socket_connect_timeout=1.0, socket_timeout=5.0,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+            retry_on_error=[redis_exceptions.ConnectionError, redis_exceptions.TimeoutError])
         self._failures: tuple[type[BaseException], ...] = (redis_exceptions.RedisError, OSError)
         self._append = self._redis.register_script(_APPEND_SCRIPT)
         self._reseed = self._redis.register_script(_RESEED_SCRIPT)
