@@ -290,6 +290,24 @@ class TourHub:
                     await self._catch_up()
                     continue
                 self._apply(event)
+                if event["kind"] == "member_away" and event["member"] in self.peers:
+                    self.server.in_background(self._still_here(event["member"]))
+
+    async def _still_here(self, member_id: str) -> None:
+        """Another process marked away a member connected here: it took this process for dead (its liveness key
+        had expired, e.g. while Redis restarted). Claim the member again and say it is back."""
+
+        def back_if_still_here(state: TourState) -> list[dict[str, Any]]:
+            member, peer = state.members.get(member_id), self.peers.get(member_id)
+            if member is None or member.online or peer is None or peer.closing or peer.replaced:
+                return []
+            return state.decide_join(member, self.server.limits.room_cap)
+
+        try:
+            await self.server.store.claim(self.info, member_id)
+            await self.commit(back_if_still_here)
+        except StoreUnavailable:
+            log.warning("tour %s: %s is connected here but was marked away", self.info.key, member_id)
 
     async def _catch_up(self) -> None:
         """Apply everything the store has beyond our seq; if the log was trimmed, reload and re-snapshot everyone."""
@@ -482,7 +500,11 @@ class TourServer:
         """Close another peer's connection; its own handler keeps reading, so nothing else is needed."""
         peer.closing = True
         self.metrics.closes[code] += 1
-        task = asyncio.create_task(peer.connection.close(code, reason))
+        self.in_background(peer.connection.close(code, reason))
+
+    def in_background(self, work: Awaitable[None]) -> None:
+        """Run `work` without waiting for it, keeping a reference until it is done."""
+        task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -375,10 +375,14 @@ class RedisStore:
             await self._redis.hset(_owners_key(info), member_id, self._origin)  # type: ignore[misc]
 
     async def reclaim(self, info: TourInfo, member_ids: list[str]) -> None:
-        """Claim every member connected here at once (after an outage: Redis may have lost the owners hash)."""
+        """Claim every member connected here at once (after an outage: Redis may have lost the owners hash). The
+        liveness key is renewed first, so no other process takes these members for orphans of a dead process."""
         if member_ids:
             with self._guard("claim"):
-                await self._redis.hset(_owners_key(info), mapping=dict.fromkeys(member_ids, self._origin))  # type: ignore[misc]
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.set(_process_key(self._origin), "1", px=PROCESS_TTL_MS)
+                    pipe.hset(_owners_key(info), mapping=dict.fromkeys(member_ids, self._origin))
+                    await pipe.execute()
 
     async def forget(self, info: TourInfo, member_ids: list[str], everyone: bool = False) -> None:
         """Members who left (or the whole tour, once ended) no longer need an owner entry."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -230,3 +232,36 @@ async def test_the_documented_deployment_loses_no_event(deployment: Deployment) 
     await guide.send(type="sync")
     snapshot = await guide.expect("snapshot")
     assert (snapshot["tour"]["lead"], snapshot["tour"]["stop"]) == (sessions["guide"][0].welcome["member"], 2)
+
+
+@pytest.mark.parametrize("unit", ["vitrina-tours@.service", "vitrina-tours-single.service"])
+def test_the_systemd_units_verify(unit: str, tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    text = (DEPLOY / "systemd" / unit).read_text(encoding="utf-8")
+    assert "LimitNOFILE=65536" in text and "KillSignal=SIGTERM" in text
+    # Only the program's path differs on this machine; an instance name stands for the template's port.
+    vitrina = Path(sys.executable).parent / "vitrina"
+    name = unit.replace("@.", "@8701.")
+    (tmp_path / name).write_text(text.replace("/opt/vitrina/venv/bin/vitrina", str(vitrina)), encoding="utf-8")
+    result = subprocess.run([analyze, "verify", "--man=no", str(tmp_path / name)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_the_compose_file_runs_the_tested_configs() -> None:
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert {"redis", "nginx"} <= set(services) and len([name for name in services if name.startswith("tours")]) >= 2
+    assert all(service["network_mode"] == "host" for service in services.values())  # so the configs apply unchanged
+    mounted = {volume.split(":")[0] for service in services.values() for volume in service.get("volumes", [])}
+    assert {"./nginx/vitrina.conf", "./redis/vitrina.conf"} <= mounted
+    for name, service in services.items():
+        if name.startswith("tours"):
+            command = service["command"]
+            port = command[command.index("--port") + 1]
+            assert f"127.0.0.1:{port}" in (DEPLOY / "nginx" / "vitrina.conf").read_text(encoding="utf-8")
+            assert "--redis" in command and "--origin" in command and service["ulimits"]["nofile"] >= 65536

@@ -180,3 +180,29 @@ async def test_a_tour_server_started_before_redis_waits_for_it(tmp_path: Path, r
         assert (await guide.expect("snapshot"))["tour"]["lead"] == guide.welcome["member"]
     finally:
         server.stop()
+
+
+async def test_a_member_marked_away_by_another_process_comes_back(pair: list[ServerProcess],
+                                                                  redis_server: RedisServer) -> None:
+    from viewer.tours.session import TourInfo
+    from viewer.tours.store import RedisStore
+
+    a, b = pair[0].handle, pair[1].handle
+    guide = await a.guide()
+    far = await b.visitor("Far")
+    member = far.welcome["member"]
+    await guide.expect("event", timeout=5, kind="member_joined")
+    # A third process takes B for dead (as A's reaper did when Redis had just lost B's liveness key) and marks
+    # B's visitor away.
+    reaper = RedisStore(redis_server.url, origin="reaper")
+    info = TourInfo("bronze-age", "highlights", 3)
+    state = await reaper.load(info)
+    assert await reaper.append(state, state.number(state.decide_away(member), 0))
+    await reaper.close()
+    assert (await guide.expect("event", timeout=5, kind="member_away"))["member"] == member
+    # B still holds the connection, so it says the visitor is back, and owns it again.
+    assert (await guide.expect("event", timeout=5, kind="member_back"))["member"] == member
+    owners = await redis_hash(redis_server, "vitrina:tour:bronze-age:highlights:owners", expect_keys=2)
+    assert owners[member] != owners[guide.welcome["member"]]
+    await far.send(type="hand", raised=True)
+    assert (await guide.expect("event", timeout=5, kind="hand_raised"))["member"] == member
