@@ -26,3 +26,22 @@ def test_retries_back_off_by_doubling_up_to_the_cap(attempt: int, delay: float) 
 def test_a_snapshot_is_due_when_an_append_reaches_a_multiple(seq: int, count: int, due: bool) -> None:
     state = TourState(TourInfo("ex", "t", 3), seq=seq)
     assert crosses_snapshot(state, [{"seq": seq + i + 1} for i in range(count)]) is due
+
+
+async def test_while_redis_is_down_a_pose_publish_is_tried_once_a_second() -> None:
+    from tests.viewer.tours.conftest import free_port
+    from viewer.tours.store import DOWN_PUBLISH_INTERVAL_S, RedisStore
+
+    now = [100.0]
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", origin="test", clock=lambda: now[0])  # nobody there
+    info = TourInfo("ex", "t", 3)
+    await store.publish_pose(info, "{}")  # tried: fails, counted, dropped (never raised to the guide's handler)
+    assert (store.up, store.failures["publish_pose"], store.poses_unpublished) == (False, 1, 1)
+    now[0] = 100.0 + DOWN_PUBLISH_INTERVAL_S - 0.001
+    await store.publish_pose(info, "{}")  # too soon: dropped without waiting on Redis
+    assert (store.failures["publish_pose"], store.poses_unpublished) == (1, 2)
+    now[0] = 100.0 + DOWN_PUBLISH_INTERVAL_S
+    await store.publish_pose(info, "{}")  # a second after the last try: tried again
+    assert (store.failures["publish_pose"], store.poses_unpublished) == (2, 3)
+    assert store.health()["up"] is False
+    await store.close()
