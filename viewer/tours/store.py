@@ -7,6 +7,7 @@ import collections
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -90,6 +91,9 @@ class StateFile:
 
     def __init__(self, path: Path, log_length: int = LOG_LENGTH) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Visitors' display names are in it: private to the service's user (SQLite gives its -wal file the same mode).
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self.path = path
         self._log_length = log_length
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -177,7 +181,7 @@ class MemoryStore:
     def health(self) -> dict[str, Any]:
         if self._file is None:
             return {"backend": "memory", "up": True}
-        return {"backend": "sqlite", "up": True, "path": str(self._file.path)}
+        return {"backend": "sqlite", "up": True}
 
     async def head_seq(self, info: TourInfo) -> int | None:
         return None  # nobody else writes: this process's replica is the tour

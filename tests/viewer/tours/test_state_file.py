@@ -88,6 +88,7 @@ async def test_the_state_file_keeps_a_snapshot_and_a_bounded_log(tmp_path: Path)
     state = await store.load(info)
     await fill_tour(store, state, 3 * SNAPSHOT_EVERY + 20)  # past several snapshots, ending between two
     await store.close()
+    assert (tmp_path / "tours.sqlite3").stat().st_mode & 0o777 == 0o600  # visitors' names are in it
     reopened = MemoryStore(log_length, StateFile(tmp_path / "tours.sqlite3", log_length))
     loaded = await reopened.load(info)
     assert loaded.seq == state.seq and loaded.snapshot() == state.snapshot()
