@@ -243,11 +243,15 @@ class RedisServer:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
 
-    def stop(self) -> None:
-        """SIGTERM (Redis flushes its AOF and exits), by PID."""
+    def stop(self, crash: bool = False) -> None:
+        """SIGTERM (Redis writes its data out and exits), or with `crash` SIGKILL (only what the AOF holds
+        survives), by PID."""
         if self.process is None:
             return
-        self.process.terminate()
+        if crash:
+            self.process.kill()
+        else:
+            self.process.terminate()
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
@@ -255,8 +259,8 @@ class RedisServer:
             self.process.wait(5)
         self.process = None
 
-    def restart(self) -> None:
-        self.stop()
+    def restart(self, crash: bool = False) -> None:
+        self.stop(crash)
         self.start()
 
 
