@@ -1,4 +1,4 @@
-"""Where tour events, snapshots and the latest pose live: in this process (default) or in Redis Streams (shared)."""
+"""Where tour events, snapshots and the latest pose live: in this process (with a SQLite state file) or in Redis."""
 
 from __future__ import annotations
 
@@ -66,8 +66,6 @@ class TourStore(Protocol):
     async def claim(self, info: TourInfo, member_id: str) -> None: ...
 
     async def reclaim(self, info: TourInfo, member_ids: list[str]) -> None: ...
-
-    async def forget(self, info: TourInfo, member_ids: list[str], everyone: bool = False) -> None: ...
 
     async def announce_join(self, info: TourInfo, member_id: str) -> None: ...
 
@@ -227,9 +225,6 @@ class MemoryStore:
         return None
 
     async def reclaim(self, info: TourInfo, member_ids: list[str]) -> None:
-        return None
-
-    async def forget(self, info: TourInfo, member_ids: list[str], everyone: bool = False) -> None:
         return None
 
     async def announce_join(self, info: TourInfo, member_id: str) -> None:
