@@ -11,6 +11,7 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from viewer.tours import protocol as p
 from viewer.tours.session import Member, TourInfo, TourState
@@ -23,16 +24,24 @@ async def publish_tour(store: MemoryStore, members: int) -> tuple[TourState, int
     """`members` joins, a raised hand for each, and a stop change every 10 members: (final state, events)."""
     state = await store.load(INFO)
     published = 0
-    for index in range(members):
-        member = Member(f"m{index}", f"V{index}", "visitor", "phone")
-        drafts = [*state.decide_join(member, room_cap=members), *state.decide(member.id, p.Hand(True), 0).events]
-        if index == 0:
-            drafts.append({"kind": "tour_started", "by": member.id, "stop": 0, "start_at": 0})
-        for draft in drafts:
+
+    async def publish(drafts: list[dict[str, Any]]) -> None:
+        nonlocal published
+        for draft in drafts:  # one event per append, as commands arrive
             events = state.number([draft], 0)
             await store.append(state, events)
             state.apply(events[0])
             published += 1
+
+    await publish([{"kind": "tour_started", "by": "guide", "stop": 0, "start_at": 0}])
+    for index in range(members):
+        member = Member(f"m{index}", f"V{index}", "visitor", "phone")
+        await publish(state.decide_join(member, room_cap=members))
+        await publish(state.decide(member.id, p.Hand(True), 0).events)
+        if index % 10 == 9:
+            stop = state.stop or 0
+            await publish([{"kind": "stop_changed", "by": "guide", "from": stop, "stop": (stop + 1) % INFO.stops,
+                            "start_at": 0}])
     return state, published
 
 
