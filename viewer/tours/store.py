@@ -94,6 +94,7 @@ class StateFile:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self.path = path
         self._log_length = log_length
+        self._behind: set[str] = set()  # tours whose last write failed: the file lacks some of their events
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -123,13 +124,17 @@ class StateFile:
         return state, events
 
     def append(self, state: TourState, events: list[dict[str, Any]]) -> None:
-        """Store events decided on `state` (not yet applied), and a snapshot every SNAPSHOT_EVERY events."""
+        """Store events decided on `state` (not yet applied), and a snapshot every SNAPSHOT_EVERY events. Raises
+        sqlite3.Error (a full disk); the next append of that tour then writes a snapshot that covers the gap."""
         key = state.info.key
-        self._db.execute("BEGIN")
+        behind = key in self._behind
         try:
+            self._db.execute("BEGIN")
+            if behind:  # the stored events have a gap: only events after the snapshot below may stay
+                self._db.execute("DELETE FROM events WHERE tour = ?", (key,))
             self._db.executemany("INSERT OR REPLACE INTO events (tour, seq, event) VALUES (?, ?, ?)",
                                  [(key, event["seq"], _json(event)) for event in events])
-            if crosses_snapshot(state, events):
+            if behind or crosses_snapshot(state, events):
                 # The state before these events, stored with them: serialising the live state reuses its cached
                 # member JSON, where the state after them would need a copy (2000 members: 10× the cost).
                 self._db.execute("INSERT OR REPLACE INTO snapshots (tour, seq, state) VALUES (?, ?, ?)",
@@ -138,8 +143,11 @@ class StateFile:
                                  (key, state.seq - self._log_length))
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._behind.add(key)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
             raise
+        self._behind.discard(key)
 
     def close(self) -> None:
         self._db.close()
@@ -175,11 +183,13 @@ class MemoryStore:
         self._poses: dict[str, dict[str, Any]] = {}
         self._log_length = log_length
         self._file = state_file
+        self.up = True  # False while the state file cannot be written
+        self.file_failures = 0
 
     def health(self) -> dict[str, Any]:
         if self._file is None:
             return {"backend": "memory", "up": True}
-        return {"backend": "sqlite", "up": True}
+        return {"backend": "sqlite", "up": self.up, "failures": {"state_file": self.file_failures}}
 
     async def head_seq(self, info: TourInfo) -> int | None:
         return None  # nobody else writes: this process's replica is the tour
@@ -196,10 +206,26 @@ class MemoryStore:
 
     async def append(self, state: TourState, events: list[dict[str, Any]]) -> bool:
         if self._file is not None:
-            self._file.append(state, events)
+            self._write_through(state, events)
         log_ = self._logs.setdefault(state.info.key, collections.deque(maxlen=self._log_length))
         log_.extend(events)
         return True
+
+    def _write_through(self, state: TourState, events: list[dict[str, Any]]) -> None:
+        """A state file that cannot be written (a full disk) must not stop the tours: they go on in memory, the
+        outage is logged once and shown in /healthz, and the file catches up with a snapshot once writable."""
+        assert self._file is not None
+        try:
+            self._file.append(state, events)
+        except sqlite3.Error as error:
+            self.file_failures += 1
+            if self.up:
+                log.error("cannot write the tour state file %s: %s; tours go on in memory", self._file.path, error)
+            self.up = False
+            return
+        if not self.up:
+            log.warning("the tour state file %s is written again", self._file.path)
+        self.up = True
 
     async def events_after(self, info: TourInfo, seq: int, upto: int) -> list[dict[str, Any]] | None:
         if seq >= upto:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +119,46 @@ def test_the_default_state_file_is_per_site_in_the_user_data_dir(tmp_path: Path,
     assert first.parent == tmp_path / "data" / "vitrina" / "tours" and first.name.startswith("site-")
     assert default_state_path(tmp_path / "other" / "site") != first  # two sites never share tours
     assert default_state_path(tmp_path / "museum" / "site") == first  # the next start finds its tours
+
+
+class FullDisk:
+    """Stands in for the state file's SQLite connection: inserts fail while `full` is set."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db, self.full = db, False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self.db.execute(sql, *args)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.executemany(sql, rows)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+async def test_a_full_disk_does_not_stop_the_tour_and_the_file_catches_up(tmp_path: Path) -> None:
+    info = TourInfo("ex", "t", 3)
+    state_file = StateFile(tmp_path / "tours.sqlite3")
+    disk = FullDisk(state_file._db)
+    state_file._db = disk  # type: ignore[assignment]
+    store = MemoryStore(state_file=state_file)
+    state = await store.load(info)
+    await fill_tour(store, state, 5)
+    disk.full = True
+    await fill_tour(store, state, 8)  # m0…m7 again: five are known (no events), three join, with hands
+    health = store.health()
+    assert health["up"] is False and health["failures"]["state_file"] > 0
+    lost = state.seq
+    disk.full = False
+    await fill_tour(store, state, 9)  # m8 joins: the first write after the outage
+    assert store.health()["up"] is True
+    await store.close()
+    reopened = MemoryStore(state_file=StateFile(tmp_path / "tours.sqlite3"))
+    loaded = await reopened.load(info)
+    assert loaded.seq == state.seq and loaded.snapshot() == state.snapshot()  # the events the disk refused included
+    assert await reopened.events_after(info, lost, state.seq) is not None
+    assert await reopened.events_after(info, lost - 1, state.seq) is None  # the gap: a snapshot instead
+    await reopened.close()
