@@ -540,7 +540,6 @@ class RedisStore:
         channel = _keys(info)[2]
         prefix = f"{self._origin}|"
         failures = 0
-        self._pose_subscriptions[info.key] = False
         try:
             while True:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
