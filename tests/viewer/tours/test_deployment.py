@@ -182,6 +182,10 @@ async def test_the_documented_deployment_loses_no_event(deployment: Deployment) 
     page = await asyncio.to_thread(lambda: urllib.request.urlopen(
         f"https://127.0.0.1:{proxy.port}/", context=context, timeout=5).read())
     assert page == b"<!doctype html><title>museum</title>"  # nginx serves the static site over TLS
+    health = await asyncio.to_thread(lambda: urllib.request.urlopen(
+        f"https://127.0.0.1:{proxy.port}/healthz", context=context, timeout=5).read())
+    store = json.loads(health)["store"]  # /healthz reaches a tour server from this machine
+    assert (store["backend"], store["up"]) == ("redis", True)
 
     names = ["guide", "V0", "V1", "V2", "V3"]
     sessions: dict[str, list[Client]] = {"guide": [await proxy.guide()]}
