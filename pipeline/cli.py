@@ -63,15 +63,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             import secrets
 
-            from viewer.tours.server import serve_tours
+            from viewer.tours.server import preview_persistence, serve_tours
         except ImportError as error:  # the static preview still works without the tour server
             print(f"live tours unavailable ({error}); serving the site only", file=sys.stderr)
         else:
             # A fresh secret per run: guide links minted for a real deployment never work against a preview.
-            secret = secrets.token_bytes(32)
+            # With -o, the secret and the tours are kept beside the site, so a restart resumes the tours.
+            secret, state_path = (preview_persistence(Path(args.out)) if args.out
+                                  else (secrets.token_bytes(32), None))
 
             async def tours(site_dir: Path, host: str, port: int, **kwargs: object) -> None:
-                await serve_tours(site_dir, host, port, secret=secret, links_log=sys.stderr,
+                await serve_tours(site_dir, host, port, secret=secret, links_log=sys.stderr, state_path=state_path,
                                   links_host=public_hosts[0] if public_hosts else None, **kwargs)  # type: ignore[arg-type]
 
     def show_qr(url: str) -> None:
@@ -204,11 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", required=True, help="built site folder (holds <exhibit>/exhibit.json)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--redis", default=None, help="redis://… URL: share tours between processes")
+    p.add_argument("--redis", default=None,
+                   help="redis://… URL: share tours between processes (Redis must persist: appendonly yes)")
     p.add_argument("--secret-file", default=None, help="file holding the guide-token signing secret")
     p.add_argument("--origin", action="append", default=[], help="allowed Origin (repeatable)")
     p.add_argument("--room-cap", type=int, default=None, help="members per tour (default 2500)")
     p.add_argument("--grace", type=float, default=None, help="seconds a dropped member may resume (default 120)")
+    p.add_argument("--state", default=None,
+                   help="SQLite file keeping tours across restarts without --redis (default: one per site in the "
+                        "user's data dir, ~/.local/share/vitrina/tours/; ':memory:' keeps nothing)")
     p.set_defaults(func=cmd_tour_server)
 
     p = sub.add_parser("tour-token", help="mint guide and visitor links (and a QR code) for a tour")

@@ -66,10 +66,10 @@ def node_modules() -> Path:
     return NODE_MODULES
 
 
-@pytest.fixture(scope="session")
-def redis_server_binary() -> str:
-    path = shutil.which("redis-server")
-    need_or_skip(path is not None, "redis-server is not installed", "VITRINA_REQUIRE_REDIS")
+def installed_program(name: str, env: str, also_in: str = "/usr/sbin:/usr/local/sbin") -> str:
+    """The path of a system program (also looked for in sbin, which a user's PATH may lack), or a skip/failure."""
+    path = shutil.which(name) or shutil.which(name, path=also_in)
+    need_or_skip(path is not None, f"{name} is not installed", env)
     assert path is not None
     return path
 
@@ -84,3 +84,18 @@ def read_until(stream: Any, pattern: str) -> tuple[re.Match[str], list[str]]:
         found = re.search(pattern, line)
         if found:
             return found, lines
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    return installed_program("redis-server", "VITRINA_REQUIRE_REDIS")
+
+
+@pytest.fixture(scope="session")
+def nginx_binary() -> str:
+    return installed_program("nginx", "VITRINA_REQUIRE_NGINX")
+
+
+@pytest.fixture(scope="session")
+def openssl_binary() -> str:
+    return installed_program("openssl", "VITRINA_REQUIRE_NGINX")
