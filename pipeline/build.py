@@ -44,6 +44,7 @@ class BuildOptions:
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
+    bake: bool = True  # bake light into each room's lightmap (--no-bake: real-time light only)
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
 
@@ -51,7 +52,7 @@ class BuildOptions:
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
-                   texture_format=args.texture_format, quiet=args.quiet)
+                   texture_format=args.texture_format, quiet=args.quiet, bake=not getattr(args, "no_bake", False))
 
     @property
     def worker_count(self) -> int:
@@ -389,6 +390,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
+    if options.bake:
+        with progress.stage("bake"):
+            report.bakes = bake_rooms(exhibit, composition, cache, progress)
     lod_sources: dict[str, Scene] = {}
     texture_variants: dict[str, dict[str, Scene]] = {}
     from pipeline.transforms.quantize import remembered_grids
@@ -443,6 +447,29 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.timings = dict(progress.timings)
     _write_report(folder, report, exhibit)
     return report
+
+
+def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
+               progress: Progress) -> list[dict[str, Any]]:
+    """Bake every room's light into its lightmap (from the cache when nothing that lights it changed)."""
+    import time
+
+    from pipeline import bake
+
+    settings = bake.settings_for(exhibit.exhibit.targets)
+    ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
+
+    def remembered(key: str, compute: Any) -> bytes:
+        return cache.remembered(key, compute)
+
+    outcomes = []
+    for number, room in enumerate(composition.rooms, start=1):
+        progress.step(number, len(composition.rooms), room.id)
+        outcome = bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter)
+        if outcome is not None:
+            outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
+                             "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
+    return outcomes
 
 
 def _texture_uses(scene: Scene) -> Iterator[TextureRef]:

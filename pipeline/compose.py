@@ -386,13 +386,18 @@ def build_shell(frame: RoomFrame, spec: RoomShellSpec, openings: dict[str, list[
     nodes = []
     mesh = walls.mesh(f"{spec.id}-shell")
     if mesh is not None:
-        nodes.append(Node(name=f"{spec.id}-shell", mesh=mesh))
+        nodes.append(Node(name=f"{spec.id}-shell", mesh=mesh, extras=lightmap_mark()))
     for index, (light, position) in enumerate(spec.lights):
         nodes.append(Node(name=f"{spec.id}-light-{index}", light=light, translation=position,
                           # Spot and directional lights shine down -Z; tilt them to face the floor.
                           rotation=(-math.sqrt(0.5), 0.0, 0.0, math.sqrt(0.5)) if light.type != "point" else
                           (0.0, 0.0, 0.0, 1.0)))
     return nodes
+
+
+def lightmap_mark() -> dict[str, Any]:
+    """Node extras that ask the bake stage for a lightmap: the shell and the stands, the surfaces light falls on."""
+    return {"vitrina": {"lightmap": True}}
 
 
 def default_lights(frame: RoomFrame, intensity: float = 1.0) -> list[tuple[Light, Vec3]]:
@@ -947,7 +952,8 @@ class Composer:
             stone = self.material(f"{artifact.id}-plinth", hex_color(p.color, (1, 1, 1)))
             builder.box((-width / 2, -p.height, -depth / 2), (width / 2, 0.0, depth / 2), stone)
         mesh = builder.mesh(f"{artifact.id}-stand")
-        return Node(name=f"{artifact.id}-stand", mesh=mesh, translation=base, rotation=yaw_quaternion(yaw))
+        return Node(name=f"{artifact.id}-stand", mesh=mesh, translation=base, rotation=yaw_quaternion(yaw),
+                    extras=lightmap_mark())
 
     def _place_flat(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
