@@ -787,7 +787,8 @@ class Composer:
             frame = frames[room.id]
             scene = Scene(name=room.id, copyright=exhibit.exhibit.rights or "")
             scene.extras = {"vitrina": {"room": room.id, "ambient": room.lighting.ambient,
-                                        "light_color": room.lighting.color}}
+                                        "light_color": room.lighting.color,
+                                        "exposure": round(exhibit.exhibit.exposure * room.lighting.exposure, 4)}}
             if exhibit.exhibit.rights:
                 scene.xmp = {"@context": {"dc": "http://purl.org/dc/elements/1.1/",
                                           "xmpRights": "http://ns.adobe.com/xap/1.0/rights/"},

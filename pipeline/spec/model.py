@@ -97,6 +97,8 @@ class Lighting:
     """Light each artifact with its own spotlight from the ceiling."""
     spot_intensity: float = _rules(1.0, min=0, max=100)
     """Strength of each artifact's spotlight."""
+    exposure: float = _rules(1.0, min=0.05, max=20)
+    """Brightness of this room on screen (tone-mapping exposure, times the exhibit's); 1 leaves it as lit."""
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,8 @@ class ExhibitInfo:
     """What the build does when a room exceeds a target's budget: `fail` with a report per asset, or `simplify` (make a lighter level of detail for that target within `max_error`)."""
     max_error: float = _rules(0.01, min=0, max=0.5)
     """With `over_budget: simplify`: the largest geometric error allowed, as a fraction of each model's bounding-box diagonal."""
+    exposure: float = _rules(1.0, min=0.05, max=20)
+    """Brightness of the whole exhibit on screen (tone-mapping exposure); each room's `lighting.exposure` multiplies it."""
 
 
 @dataclass(frozen=True)

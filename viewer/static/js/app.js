@@ -37,6 +37,7 @@ import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
+import { setupColour, useBakedLight, exposureFollower } from './lighting.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -49,7 +50,7 @@ const listeners = new Map();
 const viewer = {
   manifest: null, language: null, mode: 'desktop',
   frames: 0, xrFrames: 0, firstFrameMs: null, allRoomsLoadedMs: null, ready: false,
-  loadedRooms: [], failedRooms: [], selectedArtifact: null, selectedAnnotation: null, openPanel: null,
+  loadedRooms: [], failedRooms: [], bakedSurfaces: 0, selectedArtifact: null, selectedAnnotation: null, openPanel: null,
   camera: null, caption: '', errors: [], reducedMotion: reducedMotionQuery.matches,
   xr: { selects: 0, teleports: 0, snapTurns: 0, inputKinds: [], controllers: {}, lastSelect: null, lastTeleport: null },
   ar: { hitTests: 0, placed: 0, subject: null, position: null },
@@ -88,6 +89,7 @@ async function main() {
   renderer.setPixelRatio(viewer.gpu.software ? 1 : Math.min(window.devicePixelRatio, 2));
   renderer.setSize(stage.clientWidth, stage.clientHeight);
   renderer.xr.enabled = true;
+  setupColour(renderer);
   // Headset-sized XR framebuffers are millions of pixels; a software rasteriser draws a quarter of the width.
   if (viewer.gpu.software) renderer.xr.setFramebufferScaleFactor(0.25);
   const canvas = renderer.domElement;
@@ -392,6 +394,7 @@ async function main() {
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
         gltf.scene.name = `room:${room.id}`;
+        viewer.bakedSurfaces += useBakedLight(gltf.scene);
         if (viewer.gpu.software) {
           // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
@@ -545,6 +548,10 @@ async function main() {
   new ResizeObserver(resize).observe(stage);
   reducedMotionQuery.addEventListener('change', (event) => { viewer.reducedMotion = event.matches; });
 
+  const followExposure = exposureFollower(renderer, (position) => {
+    const here = roomAt(position[0], position[2], 0);
+    return here ? roomScenes.get(here.id)?.userData?.vitrina?.exposure ?? null : null;
+  });
   const timer = new THREE.Timer();
   timer.connect(document);
   renderer.setAnimationLoop((time, frame) => {
@@ -559,6 +566,7 @@ async function main() {
     const pose = viewer.cameraPose();
     viewer.camera = pose;
     hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    followExposure(pose.position, dt);
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
