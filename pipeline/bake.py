@@ -25,6 +25,7 @@ SURFACE_OFFSET = 2e-3  # metres a ray starts off its surface, so it does not hit
 LIGHT_RADIUS = 0.12  # metres: lights are small spheres, which is what makes their shadows soft
 AO_DISTANCE = 1.2  # metres within which a surface darkens what it faces
 AMBIENT = 1.4  # irradiance of the even fill at lighting.ambient = 1 (the viewer's sky light and environment)
+INDIRECT_STEP = 2  # indirect light is gathered on every 2nd texel in each direction and interpolated between
 SEED = 20261206  # fixed, so the same room always bakes to the same bytes
 
 
@@ -475,6 +476,22 @@ def _gather(rays: RayScene, occluders: _Occluders, points: np.ndarray, normals: 
     return visibility, bounce
 
 
+def _upsample(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Bilinear interpolation of a coarse (r, c, k) grid onto a finer rows × cols grid covering the same rectangle."""
+
+    def axis(fine: int, coarse: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        at = np.clip((np.arange(fine) + 0.5) / fine * coarse - 0.5, 0.0, coarse - 1)
+        low = np.floor(at).astype(np.int64)
+        return low, np.minimum(low + 1, coarse - 1), at - low
+
+    y0, y1, fy = axis(rows, values.shape[0])
+    x0, x1, fx = axis(cols, values.shape[1])
+    fx3 = fx[None, :, None]
+    top = values[y0][:, x0] * (1 - fx3) + values[y0][:, x1] * fx3
+    bottom = values[y1][:, x0] * (1 - fx3) + values[y1][:, x1] * fx3
+    return np.asarray(top * (1 - fy[:, None, None]) + bottom * fy[:, None, None])
+
+
 def _smooth_charts(image: np.ndarray, charts: list[Chart]) -> np.ndarray:
     """A 3×3 box blur inside each chart (never across charts), which removes most of the sampling noise."""
     out = image.copy()
@@ -511,10 +528,19 @@ def bake_irradiance(scene: Scene, settings: BakeSettings, ambient: float, occlud
     direct_image = np.zeros((height, width, 3))
     direct_image[rows, cols] = direct
     _fill_gutters(direct_image, charts)
-    visibility, bounce = _gather(rays, occluders, points, normals, settings.rays,
+    # Indirect light (ambient occlusion, the bounce) varies slowly: gather it on a coarser grid, then interpolate.
+    coarse = [dataclasses.replace(c, cols=math.ceil(c.cols / INDIRECT_STEP), rows=math.ceil(c.rows / INDIRECT_STEP))
+              for c in charts]
+    coarse_points, coarse_normals, _, _ = _texels(coarse)
+    visibility, bounce = _gather(rays, occluders, coarse_points, coarse_normals, settings.rays,
                                  direct_image if settings.bounce else None, rng)
-    image = np.zeros((height, width, 3))
-    image[rows, cols] = direct + bounce + (AMBIENT * ambient * visibility)[:, None]
+    indirect = bounce + (AMBIENT * ambient * visibility)[:, None]
+    image = direct_image.copy()
+    start = 0
+    for fine, grid in zip(charts, coarse, strict=True):
+        block = indirect[start:start + grid.rows * grid.cols].reshape(grid.rows, grid.cols, 3)
+        start += grid.rows * grid.cols
+        image[fine.y:fine.y + fine.rows, fine.x:fine.x + fine.cols] += _upsample(block, fine.rows, fine.cols)
     image = _smooth_charts(image, charts)
     _fill_gutters(image, charts)
     return Lightmap(image, charts, texel)
