@@ -17,10 +17,13 @@
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
 //   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
+//   viewer.textureColourSpaces() -> [{material, slot, colorSpace, expected}]  every loaded texture's decoding
+//   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
+//   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
-//   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
+//   loadedRooms, failedRooms, bakedSurfaces (meshes drawn from a lightmap), selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
 // The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour=, ?join=, #guide= or
 // #join=, or when the "Join a tour" button is pressed;
@@ -37,7 +40,8 @@ import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
-import { setupColour, useBakedLight, exposureFollower } from './lighting.js';
+import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colourOutput,
+  withoutBakedLight } from './lighting.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -548,6 +552,9 @@ async function main() {
   new ResizeObserver(resize).observe(stage);
   reducedMotionQuery.addEventListener('change', (event) => { viewer.reducedMotion = event.matches; });
 
+  viewer.textureColourSpaces = () => textureColourSpaces(world);
+  viewer.colourOutput = () => colourOutput(renderer);
+  viewer.withoutBakedLight = () => withoutBakedLight(world);
   const followExposure = exposureFollower(renderer, (position) => {
     const here = roomAt(position[0], position[2], 0);
     return here ? roomScenes.get(here.id)?.userData?.vitrina?.exposure ?? null : null;

@@ -57,3 +57,48 @@ export function exposureFollower(renderer, exposureAt) {
     renderer.toneMappingExposure += (target - renderer.toneMappingExposure) * k;
   };
 }
+
+const COLOUR_SLOTS = ['map', 'emissiveMap', 'sheenColorMap', 'specularColorMap'];
+const DATA_SLOTS = ['normalMap', 'roughnessMap', 'metalnessMap', 'aoMap', 'clearcoatNormalMap', 'clearcoatRoughnessMap',
+  'transmissionMap', 'thicknessMap', 'specularIntensityMap', 'iridescenceMap', 'anisotropyMap'];
+
+// Every texture the loaded scene samples, with the colour space it is decoded in (for tests and the build report):
+// colour slots must be sRGB, data slots linear ('' in three.js), lightmaps as their material declares.
+export function textureColourSpaces(root) {
+  const seen = [];
+  root.traverse((node) => {
+    const materials = node.isMesh ? [node.material].flat() : [];
+    for (const material of materials) {
+      const bake = material.userData?.vitrina?.lightmap;
+      for (const slot of [...COLOUR_SLOTS, ...DATA_SLOTS, 'lightMap']) {
+        const texture = material[slot];
+        if (!texture) continue;
+        const expected = COLOUR_SLOTS.includes(slot) ? THREE.SRGBColorSpace
+          : slot === 'lightMap' && bake?.encoding === 'srgb' ? THREE.SRGBColorSpace : THREE.NoColorSpace;
+        seen.push({ material: material.name, slot, colorSpace: texture.colorSpace, expected });
+      }
+    }
+  });
+  return seen;
+}
+
+export function colourOutput(renderer) {
+  return {
+    outputColorSpace: renderer.outputColorSpace,
+    toneMapping: renderer.toneMapping === THREE.NeutralToneMapping ? 'neutral' : String(renderer.toneMapping),
+    exposure: renderer.toneMappingExposure,
+  };
+}
+
+// Removes every lightmap, leaving baked surfaces at their plain colour: the look a lost lightmap would give.
+export function withoutBakedLight(root) {
+  let count = 0;
+  root.traverse((node) => {
+    if (node.isMesh && node.material?.userData?.baked && node.material.lightMap) {
+      node.material.lightMap = null;
+      node.material.needsUpdate = true;
+      count += 1;
+    }
+  });
+  return count;
+}
