@@ -254,12 +254,20 @@ class _Occluders:
     albedo: np.ndarray  # (n, 3) linear base colour
 
 
+_MEAN_COLOURS: dict[bytes, np.ndarray] = {}
+
+
 def _base_colour(material: Material | None) -> np.ndarray:
+    """The colour a surface reflects on average (linear RGB): its factor times its texture's mean colour."""
     if material is None:
         return np.array([0.8, 0.8, 0.8])
     colour = np.asarray(material.base_color_factor[:3], dtype=np.float64)
     if material.base_color_texture is not None:
-        colour = colour * images.mean_linear_colour(material.base_color_texture.texture.data)
+        data = material.base_color_texture.texture.data
+        digest = hashlib.sha256(data).digest()
+        if digest not in _MEAN_COLOURS:
+            _MEAN_COLOURS[digest] = images.mean_linear_colour(data)
+        colour = colour * _MEAN_COLOURS[digest]
     return colour
 
 
@@ -414,9 +422,37 @@ def _texels(charts: list[Chart]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return np.concatenate(points), np.concatenate(normals), np.concatenate(rows), np.concatenate(cols)
 
 
+def _visible_share(rays: RayScene, origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """1.0 where nothing lies between each origin and its target, else 0.0."""
+    to_target = targets - origins
+    length = np.linalg.norm(to_target, axis=1)
+    blocked = rays.blocked(origins, to_target / np.maximum(length, 1e-9)[:, None], length - 1e-3)
+    return (~blocked).astype(np.float64)
+
+
+def _shadow_edges(hard: np.ndarray, at: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
+                  reach: int = 2) -> np.ndarray:
+    """Texels within `reach` texels (in the atlas) of one whose hard visibility differs: where penumbrae are."""
+    rows, cols = at
+    lit = np.full(shape, np.nan)
+    lit[rows, cols] = hard
+    padded = np.pad(lit, reach, mode="constant", constant_values=np.nan)
+    low, high = np.full(len(hard), np.inf), np.full(len(hard), -np.inf)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            around = padded[rows + reach + dy, cols + reach + dx]
+            low = np.fmin(low, around)
+            high = np.fmax(high, around)
+    return np.asarray(low != high)
+
+
 def _direct(rays: RayScene, lights: list[tuple[Light, np.ndarray, np.ndarray]], points: np.ndarray,
-            normals: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Irradiance from each punctual light, with soft shadows from lights of LIGHT_RADIUS."""
+            normals: np.ndarray, at: tuple[np.ndarray, np.ndarray], shape: tuple[int, int], samples: int,
+            rng: np.random.Generator) -> np.ndarray:
+    """Irradiance from each punctual light, with soft shadows from lights of LIGHT_RADIUS.
+
+    One ray to each light's centre finds the hard shadow; only texels near its edge, where the penumbra is, get
+    the `samples` rays to points on the light (most texels see all of it or none of it)."""
     total = np.zeros((len(points), 3))
     origins = points + normals * SURFACE_OFFSET
     jitter = rng.normal(size=(samples, 3))
@@ -431,13 +467,12 @@ def _direct(rays: RayScene, lights: list[tuple[Light, np.ndarray, np.ndarray]], 
         lit = np.nonzero(unshadowed > 1e-4)[0]
         if not len(lit):
             continue
-        visible = np.zeros(len(lit))
-        for offset in jitter:
-            target = position + offset - origins[lit]
-            length = np.linalg.norm(target, axis=1)
-            blocked = rays.blocked(origins[lit], target / length[:, None], length - 1e-3)
-            visible += ~blocked
-        total[lit] += (unshadowed[lit] * visible / samples)[:, None] * np.asarray(light.color)[None, :]
+        visible = _visible_share(rays, origins[lit], np.broadcast_to(position, (len(lit), 3)))
+        edges = lit[_shadow_edges(visible, (at[0][lit], at[1][lit]), shape)]
+        if len(edges):
+            soft = sum(_visible_share(rays, origins[edges], position + offset) for offset in jitter) / samples
+            visible[np.searchsorted(lit, edges)] = soft
+        total[lit] += (unshadowed[lit] * visible)[:, None] * np.asarray(light.color)[None, :]
     return total
 
 
@@ -524,7 +559,8 @@ def bake_irradiance(scene: Scene, settings: BakeSettings, ambient: float, occlud
     rays = RayScene(occluders.triangles)
     rng = np.random.default_rng(SEED)
     points, normals, rows, cols = _texels(charts)
-    direct = _direct(rays, _room_lights(scene), points, normals, settings.light_samples, rng)
+    direct = _direct(rays, _room_lights(scene), points, normals, (rows, cols), (height, width),
+                     settings.light_samples, rng)
     direct_image = np.zeros((height, width, 3))
     direct_image[rows, cols] = direct
     _fill_gutters(direct_image, charts)
