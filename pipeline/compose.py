@@ -810,9 +810,13 @@ class Composer:
         frame = frames[start_room.id]
         centre = centres[start_room.id]
         at = start_room.start.at if start_room.start is not None else (0.0, 0.0)
-        facing = start_room.start.facing if start_room.start is not None else 0.0
-        start = {"room": start_room.id, "position": _r((centre[0] + at[0], 0.0, centre[1] + at[1])),
-                 "yaw": round(-float(facing), 6) + 0.0}
+        position = (centre[0] + at[0], 0.0, centre[1] + at[1])
+        facing = start_room.start.facing if start_room.start is not None else None
+        if facing is None:
+            featured = exhibit.featured_artifact(start_room.id)
+            target = placements[featured.id].bounds if featured is not None and featured.id in placements else None
+            facing = start_facing(frame, position, target)
+        start = {"room": start_room.id, "position": _r(position), "yaw": round(-float(facing), 6) + 0.0}
         return Composition(rooms, placements, stop_views, start)
 
     # ---- rooms
@@ -1096,6 +1100,20 @@ def _unique_artifact_names(rooms: list[ComposedRoom], artifact_ids: set[str]) ->
                 candidate += "_"
             taken.add(candidate)
             node.name = candidate
+
+
+def start_facing(frame: RoomFrame, position: Vec3, target: tuple[Vec3, Vec3] | None) -> float:
+    """Degrees clockwise from north that frame the start: towards the target's centre, else down the room's long
+    axis towards the farther wall (a first view of a bare corner tells a visitor nothing)."""
+    if target is not None:
+        dx = (target[0][0] + target[1][0]) / 2 - position[0]
+        dz = (target[0][2] + target[1][2]) / 2 - position[2]
+        if math.hypot(dx, dz) > 0.3:
+            return round(math.degrees(math.atan2(dx, -dz)) % 360, 4)
+    low, high = frame.low, frame.high
+    if frame.width >= frame.depth:
+        return 90.0 if high[0] - position[0] >= position[0] - low[0] else 270.0
+    return 180.0 if high[2] - position[2] >= position[2] - low[2] else 0.0
 
 
 def orbit_view(target: Vec3, front: Vec3, distance: float, azimuth: float, elevation: float,

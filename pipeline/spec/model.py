@@ -107,8 +107,8 @@ class Start:
 
     at: Vec2 = (0.0, 0.0)
     """Floor position [x, z] in metres from the room's centre (+x east, +z south)."""
-    facing: float = 0.0
-    """Which way visitors look, in degrees clockwise from north seen from above: 0 north, 90 east, 180 south."""
+    facing: float | None = None
+    """Which way visitors look, in degrees clockwise from north seen from above: 0 north, 90 east, 180 south. When omitted, they face the room's featured artifact (the first a tour visits in this room, else the first listed), or along the room's long axis when it has none."""
 
 
 @dataclass(frozen=True)
@@ -448,6 +448,16 @@ class Exhibit:
 
     def artifact(self, artifact_id: str) -> Artifact | None:
         return next((a for a in self.artifacts if a.id == artifact_id), None)
+
+    def featured_artifact(self, room_id: str) -> Artifact | None:
+        """The artifact a room puts forward: the first one a tour stops at in this room, else the first listed."""
+        in_room = [a for a in self.artifacts if a.place.room == room_id]
+        for tour in self.tours:
+            for stop in tour.stops:
+                found = next((a for a in in_room if a.id == stop.artifact_id), None)
+                if found is not None:
+                    return found
+        return in_room[0] if in_room else None
 
     @property
     def start_room(self) -> Room:
