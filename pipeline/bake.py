@@ -15,7 +15,17 @@ import numpy as np
 
 from pipeline import images
 from pipeline.errors import BuildError
-from pipeline.scene import Light, Material, Node, Primitive, Scene, Texture, TextureRef
+from pipeline.scene import (
+    Light,
+    Material,
+    Node,
+    Primitive,
+    Scene,
+    Texture,
+    TextureRef,
+    instance_matrices,
+    local_matrix,
+)
 
 # Nodes compose marks with extras["vitrina"]["lightmap"] get a lightmap: the room shell and the stands.
 LIGHTMAP_MARK = "lightmap"
@@ -60,32 +70,14 @@ def settings_for(targets: Iterable[str]) -> BakeSettings:
 # ---------------------------------------------------------------------------------------------- geometry
 
 
-def _quaternion_matrix(q: Sequence[float]) -> np.ndarray:
-    x, y, z, w = (float(v) for v in q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
-
 def _trs(translation: Sequence[float], rotation: Sequence[float], scale: Sequence[float]) -> np.ndarray:
-    matrix = np.eye(4)
-    matrix[:3, :3] = _quaternion_matrix(rotation) * np.asarray(scale, dtype=float)
-    matrix[:3, 3] = translation
-    return matrix
+    return local_matrix(translation, rotation, scale)
 
 
 def _placements(node: Node, parent: np.ndarray) -> list[np.ndarray]:
     """World matrices of a node's mesh: one, or one per EXT_mesh_gpu_instancing instance."""
     world = parent @ _trs(node.translation, node.rotation, node.scale)
-    if not node.instances:
-        return [world]
-    count = len(next(iter(node.instances.values())))
-    t = node.instances.get("TRANSLATION", np.zeros((count, 3)))
-    r = node.instances.get("ROTATION", np.tile([0.0, 0.0, 0.0, 1.0], (count, 1)))
-    s = node.instances.get("SCALE", np.ones((count, 3)))
-    return [world @ _trs(t[i], r[i], s[i]) for i in range(count)]
+    return [world @ instance for instance in instance_matrices(node)]
 
 
 def _world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:

@@ -388,6 +388,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.assets = cache.stats.hits + cache.stats.misses
     report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
 
+    with progress.stage("usdz"):
+        # Before compose and the room transforms, which rewrite the assets' meshes and textures in place.
+        usdz_files = write_usdz(folder, exhibit, assets, asset_transforms, cache, report)
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
     if options.bake:
@@ -432,6 +435,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         stop_audio = {(t.id, i): media.audio(s.audio) for t in exhibit.tours for i, s in enumerate(t.stops)}
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
         data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
+        for entry in data["artifacts"]:
+            if entry["id"] in usdz_files:
+                entry["usdz"] = usdz_files[entry["id"]]
     with progress.stage("site"):
         from pipeline.site import write_site
 
@@ -447,6 +453,38 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.timings = dict(progress.timings)
     _write_report(folder, report, exhibit)
     return report
+
+
+def write_usdz(folder: Path, exhibit: Exhibit, assets: dict[str, Scene], transforms: tuple[Any, ...],
+               cache: AssetCache, report: BuildReport) -> dict[str, str]:
+    """A USDZ (AR Quick Look) per model artifact whose rights let the model leave the site; artifact id → path.
+
+    Cached by the asset's key, its title and height; without usd-core the build warns and writes none."""
+    from pipeline import usdz
+
+    allowed = [a for a in exhibit.artifacts if a.id in assets
+               and usdz.rights_allow_download(a.record.rights or exhibit.exhibit.rights)]
+    if not allowed:
+        return {}
+    if not usdz.available():
+        report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
+        return {}
+    code = hashlib.sha256(Path(usdz.__file__).read_bytes()).hexdigest()[:16]
+    written: dict[str, str] = {}
+    for artifact in allowed:
+        job = _job_for(artifact, transforms)
+        assert job is not None  # artifacts with assets are model artifacts
+        title = compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id
+        key = hashlib.sha256(f"usdz\0{asset_key(job.path, job.options_repr())}\0{title}\0{artifact.height}\0"
+                             f"{code}".encode()).hexdigest()
+        scene = assets[artifact.id]
+        data = cache.remembered(key, lambda scene=scene, title=title, height=artifact.height:  # type: ignore[misc]
+                                usdz.usdz_bytes(scene, title, height))
+        relative = f"usdz/{_content_name(artifact.id, data, '.usdz')}"
+        (folder / "usdz").mkdir(exist_ok=True)
+        (folder / relative).write_bytes(data)
+        written[artifact.id] = relative
+    return written
 
 
 def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,

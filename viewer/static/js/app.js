@@ -40,6 +40,7 @@ import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
+import { mountARHandOff } from './quicklook.js';
 import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colourOutput,
   withoutBakedLight } from './lighting.js';
 
@@ -296,6 +297,16 @@ async function main() {
   fillARChooser();
   arChooser.addEventListener('change', () => xr.setARSubject(arChooser.value));
   xr.setARSubject(arChooser.value);
+  // Phones without WebXR AR (every iPhone) get the artifact as USDZ for AR Quick Look, or Scene Viewer on Android.
+  const updateARHandOff = mountARHandOff(document.querySelector('.xr-bar'), {
+    i18n, titleOf,
+    webxrAR: navigator.xr?.isSessionSupported?.('immersive-ar').catch(() => false) ?? Promise.resolve(false),
+    current: () => artifactById.get(viewer.selectedArtifact)
+      || artifactById.get(arChooser.value.startsWith('artifact:') ? arChooser.value.slice(9) : ''),
+  });
+  arChooser.addEventListener('change', updateARHandOff);
+  viewer.on('select', updateARHandOff);
+  viewer.on('language', updateARHandOff);
 
   // ── pointer: tap/click selects or walks; OrbitControls handles drags and pinches ──
   const mouse = { x: 0, y: 0, inside: false };
