@@ -197,10 +197,14 @@ def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
     """Textures for hung images and room surfaces, keyed by resolved path."""
     textures: dict[str, Texture] = {}
     files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
+    from pipeline.surfaces import LIBRARY, SLOTS
+
     for room in exhibit.rooms:
         for surface in (room.walls, room.floor, room.ceiling):
             if surface.texture is not None:
                 files.append((surface.texture.path, surface.texture.written))
+            if surface.material is not None:
+                files.extend((LIBRARY[surface.material].file(slot), f"material {surface.material}") for slot in SLOTS)
     for path, written in files:
         if str(path) not in textures:
             textures[str(path)] = read_texture(path, written)

@@ -340,17 +340,27 @@ class DoorLink:
 
 @dataclass
 class SurfaceLook:
-    """A wall, floor or ceiling: colour (linear RGBA), an optional texture repeating every `tile` metres."""
+    """A wall, floor or ceiling: colour (linear RGBA), an optional texture repeating every `tile` metres, and for
+    built-in materials their relief (normal map) and roughness map on the same repeat."""
 
     color: tuple[float, float, float, float]
     texture: Texture | None = None
     tile: float = 1.0
     roughness: float = 0.9
+    normal: Texture | None = None
+    normal_scale: float = 1.0
+    roughness_map: Texture | None = None
 
     def material(self, name: str) -> Material:
         material = solid(name, self.color, roughness=self.roughness)
         if self.texture is not None:
             material.base_color_texture = TextureRef(texture=self.texture)
+        if self.normal is not None:
+            material.normal_texture = TextureRef(texture=self.normal, scale=self.normal_scale)
+        if self.roughness_map is not None:
+            # The map holds the roughness (G) and no metal (B); the factors let it through unchanged.
+            material.metallic_roughness_texture = TextureRef(texture=self.roughness_map)
+            material.roughness_factor, material.metallic_factor = 1.0, 1.0
         return material
 
 
@@ -829,6 +839,8 @@ class Composer:
     def _shell_spec(self, room: Room, frame: RoomFrame) -> RoomShellSpec:
         def look(name: str) -> SurfaceLook:
             surface: Surface = getattr(room, name)
+            if surface.material is not None:
+                return self._material_look(surface)
             colour = hex_color(surface.color or DEFAULT_SURFACES[name], (1, 1, 1))
             return SurfaceLook(colour, self._surface_texture(surface), surface.texture_size, surface.roughness)
 
@@ -838,6 +850,18 @@ class Composer:
             light.color = (round(light_colour[0], 6), round(light_colour[1], 6), round(light_colour[2], 6))
         return RoomShellSpec(id=room.id, walls=look("walls"), floor=look("floor"), ceiling=look("ceiling"),
                              lights=lights)
+
+    def _material_look(self, surface: Surface) -> SurfaceLook:
+        """A built-in material's maps (loaded by the build from pipeline/surfaces), tinted by the surface's colour."""
+        from pipeline.surfaces import LIBRARY
+
+        assert surface.material is not None
+        library = LIBRARY[surface.material]
+        maps = {slot: self.textures.get(str(library.file(slot))) for slot in ("basecolor.jpg", "normal.png",
+                                                                            "roughness.png")}
+        tile = surface.texture_size if surface.texture_size != 1.0 else library.tile
+        return SurfaceLook(hex_color(surface.color or "#ffffff", (1, 1, 1)), maps["basecolor.jpg"], tile,
+                           surface.roughness, maps["normal.png"], library.normal_scale, maps["roughness.png"])
 
     def _spotlight(self, room: Room, frame: RoomFrame, scene: Scene, artifact_id: str, target: Vec3,
                    radius: float, offset: Vec3 = (0.0, 0.0, 0.0)) -> None:

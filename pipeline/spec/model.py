@@ -28,6 +28,7 @@ Units = Literal["m", "cm", "mm", "in", "ft"]
 Axis = Literal["y", "z", "x"]
 Target = Literal["quest2", "quest3", "phone", "desktop"]
 OverBudget = Literal["fail", "simplify"]
+SurfaceMaterialName = Literal["oak", "plaster", "concrete", "terrazzo"]
 
 UNIT_METRES: Mapping[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
 """How many metres one unit is, for each value of `units`."""
@@ -63,6 +64,8 @@ class Surface:
     """Colour as "#rrggbb". When omitted, walls are "#e8e4dc", the floor "#8a8178" and the ceiling "#f4f2ee"."""
     texture: AssetPath | None = _rules(None, asset="image")
     """An image tiled over the surface (.png, .jpg or .webp); multiplied by `color`."""
+    material: SurfaceMaterialName | None = None
+    """A built-in tileable material with colour, relief and roughness maps: oak, plaster, concrete or terrazzo. `color` tints it (white when omitted); its own repeat size is used unless `texture_size` is set."""
     texture_size: float = _rules(1.0, min=0.01, max=100)
     """How many metres one repeat of the texture covers, in both directions."""
     roughness: float = _rules(0.9, min=0, max=1)
