@@ -45,6 +45,7 @@ class BuildOptions:
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
     bake: bool = True  # bake light into each room's lightmap (--no-bake: real-time light only)
+    posters: bool = False  # render posters and covers in headless Chromium (the CLI's default; --no-posters)
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
 
@@ -52,7 +53,8 @@ class BuildOptions:
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
-                   texture_format=args.texture_format, quiet=args.quiet, bake=not getattr(args, "no_bake", False))
+                   texture_format=args.texture_format, quiet=args.quiet, bake=not getattr(args, "no_bake", False),
+                   posters=not getattr(args, "no_posters", True))
 
     @property
     def worker_count(self) -> int:
@@ -443,20 +445,67 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             if entry["id"] in usdz_files:
                 entry["usdz"] = usdz_files[entry["id"]]
     with progress.stage("site"):
-        from pipeline.site import write_site
-
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
-        # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
-        for other in staging.iterdir():
-            if other.is_dir() and other.name not in (exhibit.id, "static"):
-                shutil.rmtree(other)
-        manifest.write_manifest(folder, data)
+        _write_pages(staging, out_dir, folder, exhibit, data)
+    if options.posters:
+        with progress.stage("posters"):
+            if add_posters(staging, folder, exhibit, data, textures, cache, report.warnings):
+                _write_pages(staging, out_dir, folder, exhibit, data)  # again, now with the pictures
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
     report.timings = dict(progress.timings)
     _write_report(folder, report, exhibit)
     return report
+
+
+def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any]) -> None:
+    from pipeline.site import write_site
+
+    write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
+    # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
+    for other in staging.iterdir():
+        if other.is_dir() and other.name not in (exhibit.id, "static"):
+            shutil.rmtree(other)
+    manifest.write_manifest(folder, data)
+
+
+def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], textures: dict[str, Texture],
+                cache: AssetCache, warnings: list[str]) -> bool:
+    """Render (or take from the cache) a poster per artifact and a cover per room with the viewer itself; list
+    them in the manifest (artifact `poster`, room `cover`, exhibit `cover`). True when any was added."""
+    from pipeline import posters
+    from pipeline.site import STATIC_DIR
+
+    language = exhibit.default_language
+    titles = {a.id: compose.text_map(a.record.title).get(language) or compose.text_map(a.alt).get(language) or a.id
+              for a in exhibit.artifacts}
+    titles.update({r.id: compose.text_map(r.name).get(language) or r.id for r in exhibit.rooms})
+    fallbacks = {a.id: textures[str(a.image.path)].data for a in exhibit.artifacts
+                 if a.image is not None and str(a.image.path) in textures}
+    shots = posters.shots(data, titles, fallbacks)
+    if not shots:
+        return False
+    # Everything a poster shows: the rooms' GLBs, the viewer's code and the manifest (views, start, lighting).
+    digest = hashlib.sha256()
+    for path in sorted([*(folder / "rooms").rglob("*"), *STATIC_DIR.rglob("*")]):
+        if path.is_file():
+            digest.update(f"{path.name}\0{file_digest(path)}\0".encode())
+    digest.update(json.dumps({k: v for k, v in data.items() if k not in ("files", "report")}, sort_keys=True).encode())
+    pictures = posters.make_posters(staging, exhibit.id, shots, digest.hexdigest(), cache.remembered,
+                                    warnings.append)
+    paths = {}
+    for name, jpeg in pictures.items():
+        relative = f"posters/{_content_name(name, jpeg, '.jpg')}"
+        (folder / "posters").mkdir(exist_ok=True)
+        (folder / relative).write_bytes(jpeg)
+        paths[name] = relative
+    for artifact in data["artifacts"]:
+        artifact["poster"] = paths[f"artifact-{artifact['id']}"]
+    for room in data["rooms"]:
+        room["cover"] = paths[f"room-{room['id']}"]
+    start_room = data["start"]["room"] if data.get("start") else data["rooms"][0]["id"]
+    data["exhibit"]["cover"] = paths[f"room-{start_room}"]
+    return True
 
 
 def write_usdz(folder: Path, exhibit: Exhibit, assets: dict[str, Scene], transforms: tuple[Any, ...],

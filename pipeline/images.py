@@ -159,3 +159,14 @@ def mean_linear_colour(data: bytes) -> np.ndarray:
     srgb = np.asarray(small, dtype=np.float64) / 255.0
     linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
     return np.asarray(linear.reshape(-1, 3).mean(axis=0))
+
+
+def fitted_jpeg(data: bytes, size: tuple[int, int], quality: int = 85) -> bytes:
+    """The image scaled to cover `size` and centre-cropped to it, as JPEG (posters and link previews)."""
+    with Image.open(io.BytesIO(data)) as image:
+        picture = image.convert("RGB")
+    scale = max(size[0] / picture.width, size[1] / picture.height)
+    scaled = picture.resize((max(size[0], round(picture.width * scale)), max(size[1], round(picture.height * scale))),
+                            Image.Resampling.LANCZOS)
+    left, top = (scaled.width - size[0]) // 2, (scaled.height - size[1]) // 2
+    return _save(scaled.crop((left, top, left + size[0], top + size[1])), "JPEG", quality=quality, optimize=True)

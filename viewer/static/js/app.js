@@ -19,6 +19,7 @@
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
 //   viewer.textureColourSpaces() -> [{material, slot, colorSpace, expected}]  every loaded texture's decoding
 //   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
+//   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)
 //   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
@@ -566,6 +567,7 @@ async function main() {
   viewer.textureColourSpaces = () => textureColourSpaces(world);
   viewer.colourOutput = () => colourOutput(renderer);
   viewer.withoutBakedLight = () => withoutBakedLight(world);
+  viewer.setHotspotsVisible = (visible) => { hotspots.group.visible = Boolean(visible); };
   const followExposure = exposureFollower(renderer, (position) => {
     const here = roomAt(position[0], position[2], 0);
     return here ? roomScenes.get(here.id)?.userData?.vitrina?.exposure ?? null : null;
