@@ -172,3 +172,61 @@ def test_blended_glass_lets_light_through() -> None:
     glass_free = bake.bake_irradiance(_room(), COARSE, 0.6)
     assert glass_free is not None
     assert _brightness(with_glass, (2.2, 0.0, 2.2), up) == pytest.approx(_brightness(glass_free, (2.2, 0.0, 2.2), up))
+
+
+# ---- the rich example, measured
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The bronze-age example composed and each room baked (coarse, for speed): (composition, lightmaps)."""
+    from pipeline import build
+    from pipeline.cache import AssetCache
+    from pipeline.report import Progress
+    from pipeline.spec import load_exhibit
+    from tests.conftest import REPO
+
+    exhibit = load_exhibit(REPO / "exhibits" / "bronze-age").exhibit
+    options = build.BuildOptions(jobs=1, quiet=True)
+    per_asset, _ = build._transform_lists(options)
+    assets = build.load_assets(exhibit, options, AssetCache(tmp_path_factory.mktemp("cache")),
+                               Progress(None, quiet=True), per_asset)
+    composition = compose.compose(exhibit, assets, build.load_textures(exhibit))
+    settings = bake.BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048)
+    ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
+    return composition, {room.id: bake.bake_irradiance(room.scene, settings, ambient[room.id])
+                         for room in composition.rooms}
+
+
+def test_rich_example_floor_around_each_stand_is_darker_than_a_metre_away(rich) -> None:  # type: ignore[no-untyped-def]
+    composition, lightmaps = rich
+    checked = 0
+    for room in composition.rooms:
+        for artifact_id in room.artifact_ids:
+            stand = next((n for n in room.scene.nodes if n.name == f"{artifact_id}-stand"), None)
+            if stand is None:
+                continue
+            low, high = compose.nodes_bounds([stand])  # type: ignore[misc]
+            centre, half = (low + high) / 2, (high - low) / 2
+            near, far = [], []
+            for dx, dz in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                edge = centre + np.array([dx * half[0], 0.0, dz * half[2]])
+                for distance, into in ((0.05, near), (1.0, far)):
+                    point = edge + np.array([dx, 0.0, dz]) * distance
+                    into.append(_brightness(lightmaps[room.id], (point[0], 0.0, point[2]), (0.0, 1.0, 0.0)))
+            assert np.mean(near) < 0.9 * np.mean(far), (artifact_id, near, far)
+            checked += 1
+    assert checked == 6  # every model of the example stands on a plinth or in a vitrine
+
+
+def test_rich_example_room_corners_are_darker_than_wall_centres(rich) -> None:  # type: ignore[no-untyped-def]
+    composition, lightmaps = rich
+    for room in composition.rooms:
+        frame = room.frame
+        x0, z0 = frame.origin
+        x1 = x0 + frame.width
+        north = (0.0, 0.0, 1.0)
+        centre = _brightness(lightmaps[room.id], ((x0 + x1) / 2 + 0.3, frame.height / 2 + 0.6, z0), north)
+        for x, y in ((x0 + 0.04, 0.04), (x1 - 0.04, 0.04), (x0 + 0.04, frame.height - 0.04),
+                     (x1 - 0.04, frame.height - 0.04)):
+            assert _brightness(lightmaps[room.id], (x, y, z0), north) < 0.8 * centre, (room.id, x, y)
