@@ -154,5 +154,6 @@ def test_docs_manifest_md_names_exactly_the_fields_the_build_writes(bronze_age: 
     documented = set(re.findall(r'"([a-z_0-9]+)":', example)) - {"zh", "en"}
     written = manifest_keys(manifest_of(bronze_age))
     assert written - documented == set(), "written but not in docs/manifest.md"
-    # Optional fields the example shows but this exhibit may not need.
-    assert documented - written <= {"error"}, "documented but never written"
+    # Optional fields the example shows but this build may not write: LOD errors, and posters (rendered only
+    # when asked for: `vitrina build` does, build() by default does not; tests/browser/test_posters_render.py).
+    assert documented - written <= {"error", "poster", "cover"}, "documented but never written"
