@@ -35,6 +35,7 @@ SURFACE_OFFSET = 2e-3  # metres a ray starts off its surface, so it does not hit
 LIGHT_RADIUS = 0.12  # metres: lights are small spheres, which is what makes their shadows soft
 AO_DISTANCE = 1.2  # metres within which a surface darkens what it faces
 AMBIENT = 1.4  # irradiance of the even fill at lighting.ambient = 1 (the viewer's sky light and environment)
+CEILING_TEXELS = 2.0  # ceilings are baked with texels this many times larger
 INDIRECT_STEP = 2  # indirect light is gathered on every 2nd texel in each direction and interpolated between
 SEED = 20261206  # fixed, so the same room always bakes to the same bytes
 
@@ -53,7 +54,7 @@ class BakeSettings:
 # Per device profile, like budgets: a headset's or phone's GLB carries a coarser lightmap, and fewer rays suffice
 # for it. A build bakes once, at the finest setting among its targets (smaller targets get it downsized).
 BAKE_PROFILES: dict[str, BakeSettings] = {
-    "desktop": BakeSettings(texel=0.05, rays=24, light_samples=6, max_size=4096),
+    "desktop": BakeSettings(texel=0.05, rays=20, light_samples=5, max_size=4096),
     "quest3": BakeSettings(texel=0.06, rays=20, light_samples=5, max_size=2048),
     "quest2": BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048),
     "phone": BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048),
@@ -158,8 +159,10 @@ def _quad_charts(index: int, primitive: Primitive, world: np.ndarray, texel: flo
     normals = normals / np.where(lengths > 0, lengths, 1.0)
     charts = []
     for q in range(quads):
-        cols = max(1, math.ceil(float(np.linalg.norm(u[q])) / texel))
-        rows = max(1, math.ceil(float(np.linalg.norm(v[q])) / texel))
+        # A ceiling sees no artifact close up and gets only soft bounced light: half the resolution does.
+        size = texel * CEILING_TEXELS if normals[q][1] < -0.9 else texel
+        cols = max(1, math.ceil(float(np.linalg.norm(u[q])) / size))
+        rows = max(1, math.ceil(float(np.linalg.norm(v[q])) / size))
         charts.append(Chart(index, q, placed[q, 0], u[q], v[q], normals[q], cols, rows))
     return charts
 
@@ -244,6 +247,13 @@ class _Occluders:
     triangles: np.ndarray  # (n, 3, 3) world positions
     lightmap_uv: np.ndarray  # (n, 3, 2) for triangles of baked primitives, else NaN
     albedo: np.ndarray  # (n, 3) linear base colour
+
+    @property
+    def baked(self) -> np.ndarray:
+        """Per triangle: True where it belongs to a baked surface (it has lightmap UVs)."""
+        if not hasattr(self, "_baked"):
+            self._baked = np.isfinite(self.lightmap_uv[:, 0, 0])
+        return self._baked
 
 
 _MEAN_COLOURS: dict[bytes, np.ndarray] = {}
@@ -482,23 +492,25 @@ def _gather(rays: RayScene, occluders: _Occluders, points: np.ndarray, normals: 
         tangents, bitangents = _tangent_frames(n)
         c, s = np.cos(spin[start:end])[:, None], np.sin(spin[start:end])[:, None]
         t_rot, b_rot = c * tangents + s * bitangents, -s * tangents + c * bitangents
-        directions = (local[None, :, 0:1] * t_rot[:, None] + local[None, :, 1:2] * b_rot[:, None]
-                      + local[None, :, 2:3] * n[:, None]).reshape(-1, 3)
-        origins = np.repeat(points[start:end] + n * SURFACE_OFFSET, count, axis=0)
+        basis = np.stack([t_rot, b_rot, n], axis=1).astype(np.float32)  # (texels, 3, 3): rows are the axes
+        directions = np.einsum("rk,nkj->nrj", local.astype(np.float32), basis).reshape(-1, 3)
+        origins = np.repeat((points[start:end] + n * SURFACE_OFFSET).astype(np.float32), count, axis=0)
         ids, distance, barycentric = rays.hits(origins, directions)
         open_share = np.clip(distance / AO_DISTANCE, 0.0, 1.0)
         visibility[start:end] = open_share.reshape(-1, count).mean(axis=1)
         if direct_image is not None:
-            hit = ids >= 0
-            uv = occluders.lightmap_uv[np.where(hit, ids, 0)]
-            weights = np.c_[1 - barycentric.sum(axis=1), barycentric]
-            at = np.einsum("ij,ijk->ik", weights, uv)
-            usable = hit & np.isfinite(at[:, 0])
+            # Only rays that hit a baked surface bring its direct light back (others hit artifacts: no bounce).
+            hit = np.nonzero(ids >= 0)[0]
+            baked = hit[occluders.baked[ids[hit]]]
+            triangles = ids[baked]
+            uv = occluders.lightmap_uv[triangles]
+            u, v = barycentric[baked, 0:1], barycentric[baked, 1:2]
+            at = uv[:, 0] * (1 - u - v) + uv[:, 1] * u + uv[:, 2] * v
             h, w = direct_image.shape[:2]
-            col = np.clip((np.nan_to_num(at[:, 0]) * w).astype(np.int64), 0, w - 1)
-            row = np.clip((np.nan_to_num(at[:, 1]) * h).astype(np.int64), 0, h - 1)
-            incoming = direct_image[row, col] * occluders.albedo[np.where(hit, ids, 0)]
-            incoming[~usable] = 0.0
+            col = np.clip((at[:, 0] * w).astype(np.int64), 0, w - 1)
+            row = np.clip((at[:, 1] * h).astype(np.int64), 0, h - 1)
+            incoming = np.zeros((len(ids), 3))
+            incoming[baked] = direct_image[row, col] * occluders.albedo[triangles]
             bounce[start:end] = incoming.reshape(-1, count, 3).mean(axis=1)
     return visibility, bounce
 
@@ -627,7 +639,7 @@ def apply(scene: Scene, lightmap: Lightmap, png: bytes, intensity: float, name: 
 def bake_key(scene: Scene, settings: BakeSettings, ambient: float, occluders_extra: Sequence[Node] = ()) -> str:
     """What the bake depends on: the surfaces, every occluder, the lights, the settings and this module's code."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(repr((settings, ambient, AMBIENT, AO_DISTANCE, LIGHT_RADIUS, GUTTER)).encode())
+    digest.update(repr((settings, ambient, AMBIENT, AO_DISTANCE, LIGHT_RADIUS, GUTTER, CEILING_TEXELS)).encode())
     for primitive, world in baked_primitives(scene):
         digest.update(b"baked")
         digest.update(np.ascontiguousarray(world, dtype=np.float64).tobytes())
