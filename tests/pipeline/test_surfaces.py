@@ -68,3 +68,12 @@ def test_an_unknown_material_is_a_spec_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as raised:
         load_exhibit(tmp_path)
     assert any("rooms[0].floor.material" in p.path for p in raised.value.problems)
+
+
+def test_exposure_of_the_exhibit_and_the_room_multiply(tmp_path: Path) -> None:
+    text = YAML.replace("  languages: [en]", "  languages: [en]\n  exposure: 1.5").replace(
+        "    size: [6, 4, 3]", "    size: [6, 4, 3]\n    lighting: {exposure: 0.8}")
+    (tmp_path / "exhibit.yaml").write_text(text, encoding="utf-8")
+    exhibit = load_exhibit(tmp_path).exhibit
+    scene = compose.compose(exhibit, {}, load_textures(exhibit)).rooms[0].scene
+    assert scene.extras["vitrina"]["exposure"] == pytest.approx(1.2)
