@@ -54,8 +54,8 @@ class BakeSettings:
 # Per device profile, like budgets: a headset's or phone's GLB carries a coarser lightmap, and fewer rays suffice
 # for it. A build bakes once, at the finest setting among its targets (smaller targets get it downsized).
 BAKE_PROFILES: dict[str, BakeSettings] = {
-    "desktop": BakeSettings(texel=0.05, rays=20, light_samples=5, max_size=4096),
-    "quest3": BakeSettings(texel=0.06, rays=20, light_samples=5, max_size=2048),
+    "desktop": BakeSettings(texel=0.06, rays=16, light_samples=5, max_size=4096),
+    "quest3": BakeSettings(texel=0.07, rays=16, light_samples=4, max_size=2048),
     "quest2": BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048),
     "phone": BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048),
 }

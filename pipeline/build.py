@@ -401,7 +401,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         composition = compose.compose(exhibit, assets, textures)
     if options.bake:
         with progress.stage("bake"):
-            report.bakes = bake_rooms(exhibit, composition, cache, progress)
+            report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count)
     lod_sources: dict[str, Scene] = {}
     texture_variants: dict[str, dict[str, Scene]] = {}
     from pipeline.transforms.quantize import remembered_grids
@@ -541,7 +541,7 @@ def write_usdz(folder: Path, exhibit: Exhibit, assets: dict[str, Scene], transfo
 
 
 def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
-               progress: Progress) -> list[dict[str, Any]]:
+               progress: Progress, workers: int = 1) -> list[dict[str, Any]]:
     """Bake every room's light into its lightmap (from the cache when nothing that lights it changed)."""
     import time
 
@@ -553,13 +553,18 @@ def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetC
     def remembered(key: str, compute: Any) -> bytes:
         return cache.remembered(key, compute)
 
+    def one(room: compose.ComposedRoom) -> Any:
+        return bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter)
+
+    # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
     outcomes = []
-    for number, room in enumerate(composition.rooms, start=1):
-        progress.step(number, len(composition.rooms), room.id)
-        outcome = bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter)
-        if outcome is not None:
-            outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
-                             "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(composition.rooms)))) as pool:
+        for number, (room, outcome) in enumerate(zip(composition.rooms, pool.map(one, composition.rooms),
+                                                     strict=True), start=1):
+            progress.step(number, len(composition.rooms), room.id)
+            if outcome is not None:
+                outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
+                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
     return outcomes
 
 

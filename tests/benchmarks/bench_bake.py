@@ -28,7 +28,7 @@ def one_round(root: Path) -> dict[str, Any]:
         if cold:
             shutil.rmtree(cache, ignore_errors=True)
         started = time.perf_counter()
-        report = build(EXAMPLE, out, BuildOptions(quiet=True, cache_dir=cache, jobs=1, bake=bake))
+        report = build(EXAMPLE, out, BuildOptions(quiet=True, cache_dir=cache, jobs=2, bake=bake))
         result[label] = time.perf_counter() - started
         result[f"{label}:bake"] = report.timings.get("bake", 0.0)
         result[f"{label}:rooms"] = {room.room: room.bytes for room in report.rooms}
@@ -47,7 +47,8 @@ def table(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
         "",
         f"`python -m tests.benchmarks.bench_bake --rounds {len(rows)}`: exhibits/bronze-age (its targets quest2, quest3, "
         f"phone, desktop bake at the finest: {settings.texel * 100:.0f} cm texels, {settings.rays} hemisphere rays per "
-        f"texel on every 2nd texel, {settings.light_samples} shadow rays per light), one asset job, median of "
+        f"texel on every 2nd texel, {settings.light_samples} shadow rays per light), `--jobs 2` (rooms bake in 2 "
+        f"threads), median of "
         f"{len(rows)} rounds; load average before the run {load[0]:.2f}.",
         "",
         "| build | wall time (median) | bake stage | bake share |",
