@@ -75,6 +75,11 @@ def table(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
             f"{plain_bytes:,} → {baked_bytes:,} B | {baked_bytes - plain_bytes:+,} B |")
     lines += [
         "",
+        "The bake share is the bake stage over the whole cold build (which also ingests the models and writes "
+        "their USDZ files); every bake after the first takes the lightmaps from the cache, and a room re-bakes "
+        "only when something that lights it changes (tests/pipeline/test_bake.py moves an artifact). Bytes added "
+        "are the lightmap PNG and the second UV set in the room GLB.",
+        "",
         "Per profile (bake.BAKE_PROFILES): " + "; ".join(
             f"{name} {s.texel * 100:.0f} cm, {s.rays} rays, {s.light_samples} shadow rays"
             for name, s in BAKE_PROFILES.items()) + ". A build bakes once at the finest setting its targets ask "
