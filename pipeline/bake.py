@@ -71,13 +71,9 @@ def settings_for(targets: Iterable[str]) -> BakeSettings:
 # ---------------------------------------------------------------------------------------------- geometry
 
 
-def _trs(translation: Sequence[float], rotation: Sequence[float], scale: Sequence[float]) -> np.ndarray:
-    return local_matrix(translation, rotation, scale)
-
-
 def _placements(node: Node, parent: np.ndarray) -> list[np.ndarray]:
     """World matrices of a node's mesh: one, or one per EXT_mesh_gpu_instancing instance."""
-    world = parent @ _trs(node.translation, node.rotation, node.scale)
+    world = parent @ local_matrix(node.translation, node.rotation, node.scale)
     return [world @ instance for instance in instance_matrices(node)]
 
 
@@ -87,7 +83,7 @@ def _world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:
 
     def visit(node: Node, parent: np.ndarray) -> None:
         out.append((node, parent))
-        world = parent @ _trs(node.translation, node.rotation, node.scale)
+        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
         for child in node.children:
             visit(child, world)
 
@@ -247,13 +243,10 @@ class _Occluders:
     triangles: np.ndarray  # (n, 3, 3) world positions
     lightmap_uv: np.ndarray  # (n, 3, 2) for triangles of baked primitives, else NaN
     albedo: np.ndarray  # (n, 3) linear base colour
+    baked: np.ndarray = field(init=False)  # (n,) True for triangles of baked surfaces (they have lightmap UVs)
 
-    @property
-    def baked(self) -> np.ndarray:
-        """Per triangle: True where it belongs to a baked surface (it has lightmap UVs)."""
-        if not hasattr(self, "_baked"):
-            self._baked = np.isfinite(self.lightmap_uv[:, 0, 0])
-        return self._baked
+    def __post_init__(self) -> None:
+        self.baked = np.isfinite(self.lightmap_uv[:, 0, 0])
 
 
 _MEAN_COLOURS: dict[bytes, np.ndarray] = {}
@@ -279,7 +272,7 @@ def _room_lights(scene: Scene) -> list[tuple[Light, np.ndarray, np.ndarray]]:
     for node, parent in _world_nodes(scene.nodes):
         if node.light is None:
             continue
-        world = parent @ _trs(node.translation, node.rotation, node.scale)
+        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
         direction = world[:3, :3] @ np.array([0.0, 0.0, -1.0])
         out.append((node.light, world[:3, 3].copy(), direction / max(float(np.linalg.norm(direction)), 1e-12)))
     return out
@@ -332,9 +325,6 @@ class Lightmap:
     irradiance: np.ndarray
     charts: list[Chart]
     texel: float
-    seconds: float = 0.0
-    cached: bool = False
-    extras: dict[str, float] = field(default_factory=dict)
 
     def at(self, point: Sequence[float], normal: Sequence[float]) -> np.ndarray | None:
         """The baked irradiance at a world point on a surface facing `normal`, or None where nothing is baked."""
@@ -360,7 +350,7 @@ def baked_primitives(scene: Scene) -> list[tuple[Primitive, np.ndarray]]:
     for node, parent in _world_nodes(scene.nodes):
         if node.mesh is None or not _is_marked(node):
             continue
-        world = parent @ _trs(node.translation, node.rotation, node.scale)
+        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
         for primitive in node.mesh.primitives:
             if _casts_light_shadow(primitive):
                 out.append((primitive, world))

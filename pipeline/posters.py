@@ -94,7 +94,30 @@ def fallback_poster(shot: Shot) -> bytes:
 
 
 def render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, bytes]:
-    """Screenshots of the viewer at each shot's camera (JPEG bytes by shot name); raises RuntimeError on failure."""
+    """Screenshots of the viewer at each shot's camera (JPEG bytes by shot name); raises RuntimeError on failure.
+
+    Runs in a thread of its own: Playwright's sync API refuses a thread that already runs an asyncio loop (a
+    caller inside an async server, or a test session that drives its own browser)."""
+    import threading
+
+    results: list[dict[str, bytes]] = []
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(_render(site_root, exhibit_id, todo))
+        except BaseException as error:  # handed to the calling thread below
+            failures.append(error)
+
+    worker = threading.Thread(target=work, name="vitrina-posters")
+    worker.start()
+    worker.join()
+    if failures:
+        raise failures[0]
+    return results[0]
+
+
+def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, bytes]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 

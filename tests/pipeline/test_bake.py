@@ -84,7 +84,7 @@ def test_charts_never_overlap_and_keep_their_gutter(lightmap: bake.Lightmap) -> 
 def test_texel_size_follows_the_device_profile() -> None:
     assert bake.settings_for(["phone"]).texel > bake.settings_for(["desktop"]).texel
     assert bake.settings_for(["phone", "desktop"]) == bake.settings_for(["desktop"])
-    assert bake.settings_for(["phone"]).rays < bake.settings_for(["desktop"]).rays
+    assert bake.settings_for(["phone"]).light_samples < bake.settings_for(["desktop"]).light_samples
 
 
 def test_a_room_too_big_for_the_atlas_gets_coarser_texels() -> None:
