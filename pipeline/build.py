@@ -17,20 +17,20 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, manifest
-from pipeline.cache import AssetCache, asset_key, code_version, file_digest
+from pipeline import budgets, compose, images, ladder, manifest
+from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Scene, Texture, TextureRef, texture_refs
+from pipeline.scene import Node, Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
-CACHE_DIR_NAME = ".vitrina-cache"
 RESERVED_NAMES = ("static",)  # OUT/static holds the viewer's JS and CSS that every exhibit shares
 
 
@@ -40,7 +40,7 @@ class BuildOptions:
 
     strict: bool = False  # warnings become errors
     use_cache: bool = True
-    cache_dir: Path | None = None  # default: .vitrina-cache in the exhibit folder
+    cache_dir: Path | None = None  # default: the user's cache directory, never the exhibit folder
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
@@ -73,15 +73,27 @@ def check(spec_path: Path, strict: bool = False, out: TextIO | None = None) -> i
 
 @dataclass(frozen=True)
 class AssetJob:
-    """One model file to ingest and process; artifacts that use the same file with the same settings share it."""
+    """One model file to ingest and make a ladder of; artifacts that use the same file with the same settings share it.
+
+    Everything a worker process needs travels in the job (it is pickled to the worker: plain values only)."""
 
     path: Path
     metres_per_unit: float
     up: str
     transforms: tuple[Any, ...]
+    root: Path  # the exhibit folder: the model's own references (buffers, images, MTL files) must stay inside it
+    room_transforms: tuple[Any, ...] = ()
+    texture_format: str = "keep"
+    draco: bool = False
+    cache_root: Path | None = None
 
     def options_repr(self) -> str:
         return repr((self.metres_per_unit, self.up, self.transforms))
+
+    def ladder_repr(self) -> str:
+        """Everything besides the source that shapes the ladder's bytes: the key's second half."""
+        return repr((self.options_repr(), self.room_transforms, self.texture_format, self.draco,
+                     ladder.settings_repr()))
 
 
 @dataclass(frozen=True)
@@ -92,28 +104,60 @@ class AssetFailure:
     cause: str
 
 
-def process_asset(job: AssetJob) -> Scene | AssetFailure:
-    """Ingest one model and run the per-asset transforms. Runs in a worker process, so errors come back as values."""
+@dataclass(frozen=True)
+class BuiltLadder:
+    """A model's ladder as data (JSON info and GLB bodies), as it is cached and sent back from a worker."""
+
+    info: dict[str, Any]
+    bodies: tuple[bytes, ...]
+
+    @property
+    def shape(self) -> compose.ModelShape:
+        return compose.ModelShape.from_json(self.info["shape"])
+
+    def as_ladder(self) -> ladder.Ladder:
+        return ladder.ladder_from(self.info["ladder"], list(self.bodies))
+
+
+def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
+    """Ingest one model, run the per-asset transforms and build its ladder. Runs in a worker process, so errors come
+    back as values."""
     from pipeline.ingest import load_asset
 
     try:
-        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up)
+        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up, root=job.root)
     except AssetError as error:
         return AssetFailure(error.path, error.cause)
     for transform in job.transforms:
         scene = transform(scene)
-    return scene
+    shape = compose.model_shape(scene)
+    if shape is None:
+        return AssetFailure(str(job.path), "the model has no geometry to place")
+    cache = AssetCache(job.cache_root)
+    options = BuildOptions(draco=job.draco, texture_format=job.texture_format)
+
+    def finish(level: Scene) -> Scene:
+        for transform in job.room_transforms:
+            level = transform(level)
+        return level
+
+    tools = ladder.LadderTools(
+        write=lambda level: glb_bytes(level, options), fit_textures=fit_textures,
+        encode_textures=lambda level: encode_textures(level, job.texture_format, cache), finish=finish)
+    built = ladder.build_ladder(scene, compose.model_offset(shape), tools)
+    info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
+    return BuiltLadder(info, tuple(level.data for level in built.levels))
 
 
-def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, Scene]:
+def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, BuiltLadder]:
     """Run the jobs (key → job) in parallel or inline; results are keyed, so their order never matters."""
-    results: dict[str, Scene] = {}
+    results: dict[str, BuiltLadder] = {}
     errors: dict[str, AssetFailure] = {}
     total = len(jobs)
     workers = min(options.worker_count, total)
     ordered = sorted(jobs.items(), key=lambda item: str(item[1].path))
 
-    def collect(key: str, result: Scene | AssetFailure, done: int) -> None:
+    def collect(key: str, result: BuiltLadder | AssetFailure, done: int) -> None:
         if isinstance(result, AssetFailure):
             errors[key] = result
         else:
@@ -139,51 +183,75 @@ def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progre
     return results
 
 
-def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...]) -> dict[str, AssetJob]:
+def asset_jobs(exhibit: Exhibit, make_job: Callable[[Artifact], AssetJob | None]) -> dict[str, AssetJob]:
     """One job per distinct (file, units, up) among the model artifacts, in spec order."""
     jobs: dict[str, AssetJob] = {}
     for artifact in exhibit.artifacts:
-        job = _job_for(artifact, transforms)
+        job = make_job(artifact)
         if job is not None:
             jobs[_job_id(job)] = job
     return jobs
-
-
-def _job_for(artifact: Artifact, transforms: tuple[Any, ...]) -> AssetJob | None:
-    if artifact.model is None:
-        return None
-    return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
-                    transforms=transforms)
 
 
 def _job_id(job: AssetJob) -> str:
     return f"{job.path}|{job.options_repr()}"
 
 
-def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
-                transforms: tuple[Any, ...]) -> dict[str, Scene]:
-    """Processed scene per model artifact id: from the cache where the key matches, else ingested now."""
-    jobs = asset_jobs(exhibit, transforms)
-    keys = {job_id: asset_key(job.path, job.options_repr()) for job_id, job in jobs.items()}
-    scenes: dict[str, Scene] = {}
+def _ladder_key(job: AssetJob) -> str:
+    return hashlib.sha256(f"ladder\0{asset_key(job.path, job.ladder_repr(), job.root)}".encode()).hexdigest()
+
+
+def _cached_ladder(cache: AssetCache, key: str) -> BuiltLadder | None:
+    """A ladder from the cache: its info, then every body it lists; any part missing makes the whole a miss."""
+    stored = cache.stored(key)
+    if stored is None:
+        return None
+    try:
+        info = json.loads(stored)
+        names = [level["name"] for level in info["ladder"]["levels"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    bodies = []
+    for name in names:
+        body = cache.stored(_level_key(key, name))
+        if body is None:
+            return None
+        bodies.append(body)
+    return BuiltLadder(info, tuple(bodies))
+
+
+def _level_key(key: str, name: str) -> str:
+    return hashlib.sha256(f"{key}\0{name}".encode()).hexdigest()
+
+
+def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
+                 make_job: Callable[[Artifact], AssetJob | None]) -> tuple[dict[str, BuiltLadder], int, int]:
+    """Ladder per model artifact id, from the cache where the key matches, else built now; and (hits, misses).
+
+    A hit loads no geometry at all: the ladder's bodies and the model's shape are all the build needs."""
+    jobs = asset_jobs(exhibit, make_job)
+    keys = {job_id: _ladder_key(job) for job_id, job in jobs.items()}
+    built: dict[str, BuiltLadder] = {}
     missing: dict[str, AssetJob] = {}
     for job_id, job in jobs.items():
-        cached = cache.get(keys[job_id])
+        cached = _cached_ladder(cache, keys[job_id])
         if cached is not None:
-            scenes[job_id] = cached
+            built[job_id] = cached
         else:
             missing[job_id] = job
     if missing:
         fresh = _run_jobs(missing, options, progress)
-        for job_id, scene in fresh.items():
-            cache.put(keys[job_id], scene)
-            scenes[job_id] = scene
-    out: dict[str, Scene] = {}
+        for job_id, result in fresh.items():
+            for level, body in zip(result.info["ladder"]["levels"], result.bodies, strict=True):
+                cache.store(_level_key(keys[job_id], level["name"]), body)
+            cache.store(keys[job_id], json.dumps(result.info).encode())
+            built[job_id] = result
+    out: dict[str, BuiltLadder] = {}
     for artifact in exhibit.artifacts:
-        used = _job_for(artifact, transforms)
+        used = make_job(artifact)
         if used is not None:
-            out[artifact.id] = scenes[_job_id(used)]
-    return out
+            out[artifact.id] = built[_job_id(used)]
+    return out, len(jobs) - len(missing), len(missing)
 
 
 def read_texture(path: Path, written: str) -> Texture:
@@ -250,8 +318,8 @@ class MediaWriter:
         return out
 
 
-def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
-    """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
+def glb_bytes(scene: Scene, options: BuildOptions) -> bytes:
+    """The scene as GLB bytes: meshopt-compressed, or Draco on request."""
     from pipeline.gltf import GltfOptions, write_glb
 
     if options.draco:
@@ -261,7 +329,12 @@ def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions)
         gltf_options = GltfOptions(draco=True, draco_encoder=encode_draco)
     else:
         gltf_options = GltfOptions(meshopt=True)
-    data = write_glb(scene, gltf_options)
+    return write_glb(scene, gltf_options)
+
+
+def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
+    """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
+    data = glb_bytes(scene, options)
     relative = f"rooms/{_content_name(name, data, '.glb')}"
     target = folder / relative
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -366,7 +439,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        report = _build_into(loaded, staging, out_dir, options, progress)
+        with reporting_to(progress):
+            report = _build_into(loaded, staging, out_dir, options, progress)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
         report.timings = dict(progress.timings)
@@ -384,63 +458,82 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.warnings = [problem.format() for problem in loaded.warnings]
     cache_root = None
     if options.use_cache:
-        cache_root = options.cache_dir or (loaded.root / CACHE_DIR_NAME)
+        cache_root = options.cache_dir or default_cache_dir()
     cache = AssetCache(cache_root)
 
     asset_transforms, room_transforms = _transform_lists(options)
+    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+    finishing = tuple(t for t in room_transforms if not (options.draco and _is_quantize(t)))
+
+    def make_job(artifact: Artifact) -> AssetJob | None:
+        if artifact.model is None:
+            return None
+        return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
+                        transforms=asset_transforms, root=loaded.root, room_transforms=finishing,
+                        texture_format=options.texture_format, draco=options.draco, cache_root=cache.root)
+
     with progress.stage("assets"):
-        assets = load_assets(exhibit, options, cache, progress, asset_transforms)
+        ladders, hits, misses = load_ladders(exhibit, options, cache, progress, make_job)
         textures = load_textures(exhibit)
-    report.assets = cache.stats.hits + cache.stats.misses
-    report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
+    report.notes += dict.fromkeys(note for built in ladders.values() for note in built.info.get("notes", []))
+    report.assets = hits + misses
+    report.cache_hits, report.cache_misses = hits, misses
+    assets = {artifact_id: built.shape for artifact_id, built in ladders.items()}
 
     with progress.stage("usdz"):
-        # Before compose and the room transforms, which rewrite the assets' meshes and textures in place.
-        usdz_files = write_usdz(folder, exhibit, assets, asset_transforms, cache, report)
+        usdz_files = write_usdz(folder, exhibit, loaded.root, cache, report)
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
     if options.bake:
         with progress.stage("bake"):
             report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count)
-    lod_sources: dict[str, Scene] = {}
-    texture_variants: dict[str, dict[str, Scene]] = {}
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
     grids = remembered_grids(lambda key, compute: cache.remembered(f"{key}-{code_version()}", compute))
-    with progress.stage("optimize"), grids:
-        limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
-        texture_limit = max(limits.values())
-        before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
-        # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
-        quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
-        for room in composition.rooms:
-            for transform in before_quantize:
-                room.scene = transform(room.scene)
-            # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
-            # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
-            fit_textures(room.scene, texture_limit)
-            texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
-            encode_textures(room.scene, options.texture_format, cache)
-            if exhibit.exhibit.over_budget == "simplify":
-                # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
-                shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
-                lod_sources[room.id] = copy.deepcopy(room.scene, shared)
-            for transform in quantize:
-                room.scene = transform(room.scene)
-    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
+    shell_keys: dict[str, str] = {}
     rooms_out: dict[str, manifest.RoomOutput] = {}
+    with progress.stage("optimize"), grids:
+        # A room whose composed shell is unchanged (same content, settings and code) takes its GLBs, stats and
+        # budget checks from the cache: only the rooms an edit touched are optimized and written again.
+        settings = repr((room_transforms, options.draco, options.texture_format, exhibit.exhibit.targets,
+                         exhibit.exhibit.over_budget, exhibit.exhibit.max_error,
+                         [budgets.PROFILES[t] for t in exhibit.exhibit.targets], code_version()))
+        fresh = []
+        for room in composition.rooms:
+            shell_keys[room.id] = content_digest(("room shell", settings, room.scene))
+            restored = _restore_shell(folder, cache, shell_keys[room.id], report)
+            if restored is not None:
+                rooms_out[room.id] = restored
+                report.shells_from_cache += 1
+            else:
+                fresh.append(room)
+        shell_notes: dict[str, list[str]] = {}
+        prepared = _prepare_shells(fresh, exhibit, options, cache, room_transforms, shell_notes)
+    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
     with progress.stage("write"):
-        for number, room in enumerate(composition.rooms, start=1):
-            progress.step(number, len(composition.rooms), room.id)
-            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_sources.get(room.id),
-                                             quantize, texture_variants.get(room.id, {}))
+        for number, room in enumerate(fresh, start=1):
+            progress.step(number, len(fresh), room.id)
+            lod_source, quantize, variants = prepared[room.id]
+            checks_before = len(report.budgets)
+            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_source, quantize, variants)
+            report.notes += [n for n in shell_notes[room.id] if n not in report.notes]
+            _keep_shell(folder, cache, shell_keys[room.id], rooms_out[room.id], report.rooms[-1],
+                        report.budgets[checks_before:], shell_notes[room.id])
+    # Rooms in spec order, whichever came from the cache.
+    order = {room.id: index for index, room in enumerate(composition.rooms)}
+    report.rooms.sort(key=lambda r: order[r.room])
+    report.budgets.sort(key=lambda c: order[c.room])
+    with progress.stage("ladders"):
+        artifact_levels = write_ladders(folder, exhibit, composition, ladders, options)
+        check_thumbs(report, exhibit, composition, artifact_levels)
     with progress.stage("manifest"):
         media = MediaWriter(folder)
         artifact_audio = {a.id: media.audio(a.audio) for a in exhibit.artifacts}
         stop_audio = {(t.id, i): media.audio(s.audio) for t in exhibit.tours for i, s in enumerate(t.stops)}
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
-        data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
+        data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records,
+                                       artifact_levels)
         for entry in data["artifacts"]:
             if entry["id"] in usdz_files:
                 entry["usdz"] = usdz_files[entry["id"]]
@@ -508,15 +601,14 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     return True
 
 
-def write_usdz(folder: Path, exhibit: Exhibit, assets: dict[str, Scene], transforms: tuple[Any, ...],
-               cache: AssetCache, report: BuildReport) -> dict[str, str]:
-    """A USDZ (AR Quick Look) per model artifact whose rights let the model leave the site; artifact id → path.
+def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, report: BuildReport) -> dict[str, str]:
+    """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path.
 
-    Cached by the asset's key, its title and height; without usd-core the build warns and writes none."""
+    The ladders keep no source geometry, so a USDZ is made from the model file itself (ingested again only when
+    its USDZ is not in the cache), keyed by the file, its title and height; without usd-core the build warns."""
     from pipeline import usdz
 
-    allowed = [a for a in exhibit.artifacts if a.id in assets
-               and usdz.rights_allow_download(a.record.rights or exhibit.exhibit.rights)]
+    allowed = [a for a in exhibit.artifacts if a.model is not None and may_download(a, exhibit)]
     if not allowed:
         return {}
     if not usdz.available():
@@ -525,14 +617,21 @@ def write_usdz(folder: Path, exhibit: Exhibit, assets: dict[str, Scene], transfo
     code = hashlib.sha256(Path(usdz.__file__).read_bytes()).hexdigest()[:16]
     written: dict[str, str] = {}
     for artifact in allowed:
-        job = _job_for(artifact, transforms)
-        assert job is not None  # artifacts with assets are model artifacts
+        model = artifact.model
+        assert model is not None
         title = compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id
-        key = hashlib.sha256(f"usdz\0{asset_key(job.path, job.options_repr())}\0{title}\0{artifact.height}\0"
+        options = repr((artifact.metres_per_unit, artifact.up))
+        key = hashlib.sha256(f"usdz\0{asset_key(model.path, options, root)}\0{title}\0{artifact.height}\0"
                              f"{code}".encode()).hexdigest()
-        scene = assets[artifact.id]
-        data = cache.remembered(key, lambda scene=scene, title=title, height=artifact.height:  # type: ignore[misc]
-                                usdz.usdz_bytes(scene, title, height))
+
+        def make(artifact: Artifact = artifact, title: str = title) -> bytes:
+            from pipeline.ingest import load_asset
+
+            assert artifact.model is not None
+            scene = load_asset(artifact.model.path, units=artifact.metres_per_unit, up=artifact.up, root=root)
+            return usdz.usdz_bytes(scene, title, artifact.height)
+
+        data = cache.remembered(key, make)
         relative = f"usdz/{_content_name(artifact.id, data, '.usdz')}"
         (folder / "usdz").mkdir(exist_ok=True)
         (folder / relative).write_bytes(data)
@@ -554,7 +653,8 @@ def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetC
         return cache.remembered(key, compute)
 
     def one(room: compose.ComposedRoom) -> Any:
-        return bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter)
+        return bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
+                              artifact_proxies(composition, room))
 
     # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
     outcomes = []
@@ -566,6 +666,101 @@ def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetC
                 outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
                                  "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
     return outcomes
+
+
+def artifact_proxies(composition: compose.Composition, room: compose.ComposedRoom) -> list[Node]:
+    """Open-bottomed boxes where the room's models stand (their world bounds): models live in their own GLBs now,
+    and these let them cast contact shadows on their stands and the floor in the room's bake."""
+    builder = compose.MeshBuilder()
+    stone = compose.solid("artifact-proxy", (0.3, 0.3, 0.3))
+    for artifact_id in room.artifact_ids:
+        placement = composition.artifacts[artifact_id]
+        if placement.kind == "model":
+            builder.box(placement.bounds[0], placement.bounds[1], stone)
+    mesh = builder.mesh(f"{room.id}-artifact-proxies")
+    return [Node(name=mesh.name, mesh=mesh)] if mesh is not None else []
+
+
+DOWNLOADABLE_RIGHTS = ("creativecommons.org/licenses/", "creativecommons.org/publicdomain/")
+
+
+def may_download(artifact: Artifact, exhibit: Exhibit) -> bool:
+    """Whether the artifact's rights (else the exhibit's) are an open licence or a public-domain mark, so that its
+    faithful `full` level is offered for download."""
+    rights = artifact.record.rights or exhibit.exhibit.rights
+    return any(marker in rights for marker in DOWNLOADABLE_RIGHTS)
+
+
+def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Composition,
+                  ladders: dict[str, BuiltLadder], options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
+    """Write each model artifact's levels under artifacts/, with the artifact's own node grafted onto the cached
+    bodies (no geometry work); returns the manifest's `levels` per artifact id."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for artifact_id, built in ladders.items():
+        placement = composition.artifacts[artifact_id]
+        assert placement.node is not None  # compose gives every model artifact its node
+        artifact = exhibit.artifact(artifact_id)
+        assert artifact is not None
+        header = glb_bytes(Scene(name=artifact_id, copyright=exhibit.exhibit.rights or "",
+                                 nodes=[dataclasses.replace(placement.node, children=[])]), options)
+        full = built.as_ladder()
+        diagonal_metres = full.diagonal * float(placement.node.scale[0])
+        entries = []
+        for level in ladder.listed(full.levels, may_download(artifact, exhibit)):
+            data = ladder.placed(level.data, header, artifact_id)
+            digest = hashlib.sha256(data).hexdigest()[:6]
+            relative = f"artifacts/{re.sub(r'[^A-Za-z0-9_.-]+', '-', artifact_id)}.{level.name}.{digest}.glb"
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            entry: dict[str, Any] = {
+                "name": level.name, "glb": relative, "triangles": level.triangles, "bytes": len(data),
+                "texels": level.texels, "gpu_bytes": level.gpu_bytes, "max_texture": level.max_texture,
+                "error": round(level.error_relative * diagonal_metres, 6) + 0.0,
+                "error_relative": level.error_relative, "draw_calls": level.draw_calls}
+            if level.name == "full":
+                entry["download"] = True
+            entries.append(entry)
+        out[artifact_id] = entries
+    return out
+
+
+def check_thumbs(report: BuildReport, exhibit: Exhibit, composition: compose.Composition,
+                 levels: dict[str, list[dict[str, Any]]]) -> None:
+    """Each target must at least load every room's shell with the thumb of each of its models: add the thumbs to
+    the room's budget check, and fail (or, with over_budget: simplify, warn) where even that is over.
+
+    Finer levels may exceed a target: its budget caps what the viewer loads, not what the build writes."""
+    thumbs: dict[str, dict[str, int]] = {}
+    for artifact_id, entries in levels.items():
+        room = composition.artifacts[artifact_id].room
+        total = thumbs.setdefault(room, {"triangles": 0, "draw_calls": 0, "bytes": 0, "texture_bytes_gpu": 0})
+        thumb = entries[0]
+        for metric, key in (("triangles", "triangles"), ("draw_calls", "draw_calls"), ("bytes", "bytes"),
+                            ("texture_bytes_gpu", "gpu_bytes")):
+            total[metric] += int(thumb[key])
+    failures: list[str] = []
+    for check in report.budgets:
+        added = thumbs.get(check.room)
+        if not added:
+            continue
+        for metric, value in added.items():
+            if metric in check.values:
+                check.values[metric] += value
+        if check.over and check.action != "over":
+            check.action = "over"
+            over = ", ".join(f"{m} ({check.values[m]:,} > {check.limits[m]:,})" for m in check.over)
+            failures.append(f"room {check.room} on {check.target}: the shell and the thumb of every model in it "
+                            f"are over budget in {over}; give the room fewer models or drop {check.target} from "
+                            f"exhibit.targets")
+    if not failures:
+        return
+    if exhibit.exhibit.over_budget == "simplify":
+        report.warnings.extend(failures)
+        return
+    lines = [*failures, *(f"  {a}: thumb {e[0]['triangles']:,} triangles, {e[0]['gpu_bytes'] / budgets.MB:.1f} MB GPU "
+                          f"textures" for a, e in sorted(levels.items(), key=lambda item: -item[1][0]['triangles']))]
+    raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
 
 
 def _texture_uses(scene: Scene) -> Iterator[TextureRef]:
@@ -586,11 +781,11 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
 
     Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
     """
-    new: dict[int, Texture] = {}
-    for texture in scene_textures(scene):
-        changed = rewrite(texture)
-        if changed is not None:
-            new[id(texture)] = changed
+    textures = scene_textures(scene)
+    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(rewrite, textures))
+    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
     for ref in _texture_uses(scene):
         ref.texture = new.get(id(ref.texture), ref.texture)
     return len(new)
@@ -610,6 +805,23 @@ def fit_textures(scene: Scene, max_size: int) -> int:
                                    width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
+
+
+def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
+    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
+    notes = []
+    for texture in scene_textures(scene):
+        width, height = budgets.image_size(texture)
+        sizes: dict[tuple[int, int], list[str]] = {}
+        for target, limit in limits.items():
+            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
+        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
+        if smaller and texture.mime_type != "image/ktx2":
+            source = texture.source_path or texture.name
+            # An image file by its name; an image inside a GLB by its label there ("image 0").
+            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
+            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
+    return notes
 
 
 def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
@@ -761,6 +973,76 @@ def _is_quantize(transform: Any) -> bool:
     return type(transform).__name__ == "Quantize"
 
 
+def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options: BuildOptions, cache: AssetCache,
+                    room_transforms: tuple[Any, ...], notes: dict[str, list[str]],
+                    ) -> dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]]:
+    """Optimize each room's shell in place; room id → (unquantized copy for LODs, quantize transforms, per-target
+    texture variants). `notes` gets, per room, a sentence for each texture some target gets smaller."""
+    limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
+    texture_limit = max(limits.values())
+    before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
+    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+    quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
+    out: dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]] = {}
+    for room in rooms:
+        for transform in before_quantize:
+            room.scene = transform(room.scene)
+        # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
+        # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
+        notes[room.id] = texture_size_notes(room.scene, limits)
+        fit_textures(room.scene, texture_limit)
+        variants = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
+        encode_textures(room.scene, options.texture_format, cache)
+        lod_source = None
+        if exhibit.exhibit.over_budget == "simplify":
+            # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
+            shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
+            lod_source = copy.deepcopy(room.scene, shared)
+        for transform in quantize:
+            room.scene = transform(room.scene)
+        out[room.id] = (lod_source, quantize, variants)
+    return out
+
+
+def _shell_files(output: manifest.RoomOutput) -> list[str]:
+    return [output.glb, *(lod["glb"] for lod in output.lod)]
+
+
+def _keep_shell(folder: Path, cache: AssetCache, key: str, output: manifest.RoomOutput, room: RoomReport,
+                checks: list[BudgetCheck], notes: list[str]) -> None:
+    """Cache what writing one room shell produced: its files' bytes, its manifest entry, report row and checks."""
+    for relative in _shell_files(output):
+        cache.store(_level_key(key, relative), (folder / relative).read_bytes())
+    record = {"output": dataclasses.asdict(output), "room": dataclasses.asdict(room),
+              "checks": [dataclasses.asdict(c) for c in checks], "notes": notes}
+    cache.store(key, json.dumps(record).encode())
+
+
+def _restore_shell(folder: Path, cache: AssetCache, key: str, report: BuildReport) -> manifest.RoomOutput | None:
+    """A room shell's files written from the cache, its rows added to the report; None (nothing written) on a miss."""
+    stored = cache.stored(key)
+    if stored is None:
+        return None
+    try:
+        record = json.loads(stored)
+        output = manifest.RoomOutput(**record["output"])
+        room, checks = RoomReport(**record["room"]), [BudgetCheck(**c) for c in record["checks"]]
+        notes = [str(note) for note in record["notes"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    files = {relative: cache.stored(_level_key(key, relative)) for relative in _shell_files(output)}
+    if any(data is None for data in files.values()):
+        return None
+    for relative, data in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data or b"")
+    report.rooms.append(room)
+    report.budgets.extend(checks)
+    report.notes += [n for n in notes if n not in report.notes]
+    return output
+
+
 def _texture_variants(scene: Scene, limits: dict[str, int], texture_limit: int, options: BuildOptions,
                       cache: AssetCache, quantize: tuple[Any, ...]) -> dict[str, Scene]:
     """target → the room with its textures fitted to that target's lower limit, for targets that need it; targets
@@ -838,7 +1120,23 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
     if failures:
         lines = [*failures, *budgets.asset_report(room.scene, room.artifact_ids)]
         raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
+    _drop_unloaded_room_glb(folder, output, report.rooms[-1], exhibit.exhibit.targets)
     return output
+
+
+def _drop_unloaded_room_glb(folder: Path, output: manifest.RoomOutput, row: RoomReport, targets: tuple[str, ...]) -> None:
+    """When every target loads a GLB of its own, the room's full GLB is loaded by none: delete it, and let the most
+    generous target's GLB be the room's `glb` (that target then needs no `lod` entry)."""
+    if not targets or not {lod["target"] for lod in output.lod} >= set(targets):
+        return
+    widest = max(output.lod, key=lambda lod: (budgets.PROFILES[lod["target"]].max_texture_size,
+                                              budgets.PROFILES[lod["target"]].triangles))
+    (folder / output.glb).unlink()
+    output.glb, output.stats = widest["glb"], dict(widest["stats"])
+    output.lod = [lod for lod in output.lod if lod["glb"] != widest["glb"]]
+    row.glb = widest["glb"]
+    for key in ("triangles", "draw_calls", "bytes", "texture_bytes_gpu"):
+        setattr(row, key, output.stats[key])
 
 
 def _stats(scene: Scene, size: int) -> dict[str, int]:

@@ -15,7 +15,7 @@ from pipeline.errors import VitrinaError
 def cmd_check(args: argparse.Namespace) -> int:
     from pipeline.spec.check import check
 
-    return check(Path(args.spec), strict=args.strict, out=sys.stdout)
+    return check(Path(args.spec), strict=args.strict, out=sys.stdout, as_json=args.json)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check an exhibit spec and report every problem at once")
     p.add_argument("spec", help="exhibit folder or exhibit.yaml")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--json", action="store_true", help="print problems and placed model sizes as one JSON object")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("build", help="compile an exhibit into glTF scenes and a static WebXR site")
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-bake", action="store_true", help="no baked light: rooms are lit in real time only")
     p.add_argument("--no-posters", action="store_true",
                    help="no posters (rendering them needs Chromium and Playwright; without them plain ones are used)")
-    p.add_argument("--cache-dir", default=None, help="asset cache folder (default .vitrina-cache beside the spec)")
+    p.add_argument("--cache-dir", default=None, help="asset cache folder (default: the user's cache directory, or $VITRINA_CACHE_DIR)")
     p.add_argument("--jobs", type=int, default=0, help="parallel asset jobs (default: number of cores)")
     p.add_argument("--draco", action="store_true", help="Draco geometry instead of meshopt (slower to decode)")
     p.add_argument("--texture-format", choices=["keep", "webp", "ktx2"], default="keep")

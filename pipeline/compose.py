@@ -1,10 +1,10 @@
-"""Compose: the spec model plus ingested assets → one Scene per room (walls, doors, plinths, frames, placed artifacts)."""
+"""Compose: the spec model plus model shapes → one shell Scene per room (walls, doors, plinths, frames, pictures) and
+where each model artifact stands (its GLB ladder is written apart, see pipeline.ladder)."""
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,62 @@ def _instance_matrices(node: Node) -> list[np.ndarray]:
 
 def _box_corners(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What compose needs of a model to place it: the corners of its meshes' boxes, in the model's own frame.
+
+    Small and plain (a few corners per mesh), so a build can keep it in the cache and place a model without
+    loading its geometry."""
+
+    corners: np.ndarray  # (N, 3) float64
+
+    @property
+    def low(self) -> np.ndarray:
+        return np.asarray(self.corners.min(axis=0), dtype=float)
+
+    @property
+    def high(self) -> np.ndarray:
+        return np.asarray(self.corners.max(axis=0), dtype=float)
+
+    def to_json(self) -> list[list[float]]:
+        return [[float(v) for v in row] for row in self.corners]
+
+    @classmethod
+    def from_json(cls, rows: list[list[float]]) -> ModelShape:
+        return cls(np.asarray(rows, dtype=float).reshape(-1, 3))
+
+
+def model_shape(scene: Scene) -> ModelShape | None:
+    """The corners of every mesh's box (instances included) in the scene's frame; None without geometry.
+
+    Placing these corners gives the same world bounds as placing the model itself (see nodes_bounds)."""
+    found: list[np.ndarray] = []
+
+    def visit(node: Node, matrix: np.ndarray) -> None:
+        world = matrix @ node_matrix(node)
+        if node.mesh is not None:
+            boxes = [(p.min(axis=0), p.max(axis=0)) for p in map(_positions, node.mesh.primitives) if len(p)]
+            if boxes:
+                local = _box_corners(np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0))
+                for instance in _instance_matrices(node):
+                    found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
+        for child in node.children:
+            visit(child, world)
+
+    for root in scene.nodes:
+        visit(root, np.eye(4))
+    if not found:
+        return None
+    corners = np.concatenate(found)
+    return ModelShape(corners) if np.all(np.isfinite(corners)) else None
+
+
+def model_offset(shape: ModelShape) -> Vec3:
+    """The translation that stands a model on its base centre: the `<id>.model` node's, inside the artifact node."""
+    low, high = shape.low, shape.high
+    return (-float(low[0] + high[0]) / 2 + 0.0, -float(low[1]) + 0.0, -float(low[2] + high[2]) / 2 + 0.0)
 
 
 def world_bounds_of(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
@@ -522,6 +578,8 @@ class ArtifactPlacement:
     front: Vec3  # unit vector the artifact faces (horizontal)
     view: dict[str, list[float]]
     annotations: dict[str, Vec3] = field(default_factory=dict)
+    # A model's artifact node (placement, record, no children): its ladder GLBs carry it as their root.
+    node: Node | None = None
 
 
 @dataclass
@@ -732,48 +790,17 @@ def _openings(frame: RoomFrame, doors: list[DoorLink]) -> dict[str, list[Opening
 DEFAULT_SURFACES = {"walls": "#e8e4dc", "floor": "#8a8178", "ceiling": "#f4f2ee"}
 
 
-def clone_nodes(scene: Scene, prefix: str) -> tuple[list[Node], list[Any]]:
-    """A fresh node tree for a second use of the same asset; meshes stay shared (so they can be instanced)."""
-    from pipeline.scene import Animation, AnimationChannel, Skin
-
-    mapping: dict[int, Node] = {}
-
-    def copy(node: Node) -> Node:
-        twin = Node(name=node.name, mesh=node.mesh, translation=node.translation, rotation=node.rotation,
-                    scale=node.scale, light=node.light, camera=node.camera, instances=node.instances,
-                    extras=dict(node.extras), xmp=node.xmp, keep=node.keep)
-        mapping[id(node)] = twin
-        twin.children = [copy(child) for child in node.children]
-        return twin
-
-    roots = [copy(node) for node in scene.nodes]
-    for original in scene.all_nodes():
-        if original.skin is not None:
-            skin = original.skin
-            mapping[id(original)].skin = Skin(
-                joints=[mapping.get(id(j), j) for j in skin.joints], inverse_bind_matrices=skin.inverse_bind_matrices,
-                skeleton=mapping.get(id(skin.skeleton)) if skin.skeleton is not None else None, name=skin.name)
-    animations = [
-        Animation(name=f"{prefix}/{animation.name}", channels=[
-            AnimationChannel(sampler=c.sampler, node=mapping.get(id(c.node), c.node), path=c.path)
-            for c in animation.channels if id(c.node) in mapping])
-        for animation in scene.animations
-    ]
-    return roots, animations
-
-
 class Composer:
     """Builds the rooms of one exhibit; holds the materials it creates so equal ones are shared."""
 
-    def __init__(self, exhibit: Exhibit, assets: dict[str, Scene], textures: dict[str, Texture],
+    def __init__(self, exhibit: Exhibit, assets: Mapping[str, ModelShape | Scene], textures: dict[str, Texture],
                  panel_textures: dict[str, Texture] | None = None) -> None:
         self.exhibit = exhibit
-        self.assets = assets  # artifact id → ingested (and processed) asset scene
+        self.assets = assets  # artifact id → the model's shape (or its scene, whose shape is taken)
         self.textures = textures  # file path (str) → texture, for images and surfaces
         self.panel_textures = panel_textures or {}  # artifact id → rendered panel text
         self.language = exhibit.default_language
         self._materials: dict[tuple[Any, ...], Material] = {}
-        self._used_assets: dict[int, str] = {}  # id of an asset scene → the room that uses its nodes
 
     def material(self, name: str, color: tuple[float, float, float, float], roughness: float = 0.9,
                  metallic: float = 0.0, alpha: str = "OPAQUE", double_sided: bool = False) -> Material:
@@ -896,25 +923,12 @@ class Composer:
                                     fallback_title=text_map(artifact.alt)))
 
     def _place_model(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
-        asset = self.assets[artifact.id]
-        used_in = self._used_assets.get(id(asset))
-        if used_in is not None and used_in != room.id:
-            # Room transforms rewrite meshes in place (merge, quantize), so rooms must never share one.
-            asset = copy.deepcopy(asset)
-            used_in = None
-        if used_in == room.id:
-            roots, animations = clone_nodes(asset, artifact.id)
-        else:
-            self._used_assets[id(asset)] = room.id
-            roots = list(asset.nodes)
-            animations = list(asset.animations)
-            for animation in animations:
-                animation.name = f"{artifact.id}/{animation.name}" if animation.name else artifact.id
-        bounds = nodes_bounds(roots)
-        if bounds is None:
+        asset = self.assets.get(artifact.id)
+        shape = model_shape(asset) if isinstance(asset, Scene) else asset
+        if shape is None:
             source = artifact.model.written if artifact.model is not None else artifact.id
             raise AssetError(source, "the model has no geometry to place")
-        low, high = bounds
+        low, high = shape.low, shape.high
         size = high - low
         scale = 1.0
         if artifact.height is not None and size[1] > 0:
@@ -933,23 +947,20 @@ class Composer:
             centre_x, centre_z = frame.origin[0] + frame.width / 2, frame.origin[1] + frame.depth / 2
             at = place.floor_at
             base = (centre_x + at[0], place.base_height, centre_z + at[1])
-        inner = Node(name=f"{artifact.id}.model", children=roots,
-                     translation=(-float(low[0] + high[0]) / 2, -float(low[1]), -float(low[2] + high[2]) / 2))
+        # The model itself is not in the room's shell: its ladder GLBs carry this node (see pipeline.ladder).
         node = self._artifact_node(artifact)
         node.translation = _v3(base)
         node.rotation = yaw_quaternion(yaw)
         node.scale = (scale, scale, scale)
-        node.children = [inner]
-        scene.nodes.append(node)
-        scene.animations.extend(animations)
 
         footprint = (float(size[0]) * scale, float(size[2]) * scale)
         tall = float(size[1]) * scale
         if place.wall is None and (place.plinth is not None or place.vitrine is not None):
             scene.nodes.append(self._stand(artifact, place, base, yaw, footprint, tall))
-        world = nodes_bounds([node])
-        assert world is not None
-        wlow, whigh = world
+        offset = np.eye(4)
+        offset[:3, 3] = model_offset(shape)
+        placed = (node_matrix(node) @ offset @ np.c_[shape.corners, np.ones(len(shape.corners))].T).T[:, :3]
+        wlow, whigh = placed.min(axis=0), placed.max(axis=0)
         front = rotate_yaw((0.0, 0.0, 1.0), yaw)
         annotations = {a.id: _v3(np.asarray(base) + np.asarray(rotate_yaw(a.at, yaw)))
                        for a in artifact.annotations}
@@ -958,7 +969,7 @@ class Composer:
         self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_v3(np.asarray(front) * 0.8))
         view = default_view(target, radius, front, frame)
         return ArtifactPlacement(artifact.id, "model", room.id, _v3(base), (_v3(wlow), _v3(whigh)), front, view,
-                                 annotations)
+                                 annotations, node=node)
 
     def _stand(self, artifact: Artifact, place: Place, base: Vec3, yaw: float, footprint: tuple[float, float],
                tall: float) -> Node:
@@ -1163,11 +1174,12 @@ def default_view(target: Vec3, radius: float, front: Vec3, frame: RoomFrame,
     return orbit_view(target, front, distance, 0.0, elevation, frame)
 
 
-def compose(exhibit: Exhibit, assets: dict[str, Scene], textures: dict[str, Texture],
+def compose(exhibit: Exhibit, assets: Mapping[str, ModelShape | Scene], textures: dict[str, Texture],
             panel_textures: dict[str, Texture] | None = None) -> Composition:
-    """One Scene per room (in spec order) with every artifact placed, plus world placements for the manifest.
+    """One shell Scene per room (in spec order) with every image and panel hung and every stand built, plus world
+    placements (model artifacts' nodes included) for the manifest and the ladders.
 
-    `assets` maps a model artifact's id to its processed asset scene; `textures` maps image and surface file
+    `assets` maps a model artifact's id to its shape (or its processed scene, whose shape is taken); `textures` maps image and surface file
     paths (str of the resolved path) to textures; `panel_textures` optionally holds rendered panel text.
     """
     return Composer(exhibit, assets, textures, panel_textures).compose()

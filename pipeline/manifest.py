@@ -14,7 +14,7 @@ from pipeline.spec.model import Artifact, Exhibit, Room
 if TYPE_CHECKING:
     from pipeline.compose import ArtifactPlacement, ComposedRoom, Composition
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GENERATOR = f"vitrina {__version__}"
 MANIFEST_NAME = "exhibit.json"
 REPORT_FILES = ("report.json", "report.html")  # build logs with timings: not listed, not part of determinism
@@ -74,7 +74,7 @@ def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[
 
 
 def artifact_entry(artifact: Artifact, placement: ArtifactPlacement, audio: dict[str, dict[str, str]],
-                   record: dict[str, Any]) -> dict[str, Any]:
+                   record: dict[str, Any], levels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": artifact.id,
         "kind": placement.kind,
@@ -95,7 +95,20 @@ def artifact_entry(artifact: Artifact, placement: ArtifactPlacement, audio: dict
     }
     if placement.kind == "panel":
         entry["text"] = text(artifact.text)
+    if levels is not None:
+        entry["levels"] = levels  # coarse to fine (docs/manifest.md)
     return entry
+
+
+def budgets_section(exhibit: Exhibit) -> dict[str, dict[str, int]]:
+    """Each target's profile: what the viewer may load at once on that class of device."""
+    from pipeline.budgets import PROFILES
+
+    return {target: {"triangles": PROFILES[target].triangles,
+                     "gpu_texture_bytes": PROFILES[target].texture_bytes_gpu,
+                     "max_texture": PROFILES[target].max_texture_size,
+                     "draw_calls": PROFILES[target].draw_calls}
+            for target in exhibit.exhibit.targets}
 
 
 def tours_section(exhibit: Exhibit, composition: Composition,
@@ -125,17 +138,22 @@ def tours_section(exhibit: Exhibit, composition: Composition,
 def build_manifest(exhibit: Exhibit, composition: Composition, rooms: dict[str, RoomOutput],
                    artifact_audio: dict[str, dict[str, dict[str, str]]],
                    stop_audio: dict[tuple[str, int], dict[str, dict[str, str]]],
-                   records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The manifest without its `files` list (that is added once every file of the exhibit is written)."""
+                   records: dict[str, dict[str, Any]],
+                   levels: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The manifest without its `files` list (that is added once every file of the exhibit is written).
+
+    `levels` holds each model artifact's ladder entries (pipeline.build.write_ladders)."""
+    levels = levels or {}
     spec_rooms = {room.id: room for room in exhibit.rooms}
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": GENERATOR,
         "exhibit": exhibit_section(exhibit),
+        "budgets": budgets_section(exhibit),
         "start": composition.start,
         "rooms": [room_entry(room, spec_rooms[room.id], rooms[room.id]) for room in composition.rooms],
-        "artifacts": [artifact_entry(a, composition.artifacts[a.id], artifact_audio.get(a.id, {}), records[a.id])
-                      for a in exhibit.artifacts],
+        "artifacts": [artifact_entry(a, composition.artifacts[a.id], artifact_audio.get(a.id, {}), records[a.id],
+                                     levels.get(a.id)) for a in exhibit.artifacts],
         "tours": tours_section(exhibit, composition, stop_audio),
         "files": [],
         "report": REPORT_FILES[0],

@@ -26,6 +26,16 @@ CHROMIUM_ENV = "CHROMIUM"
 CHROMIUM_FLAGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic",
                   "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # The viewer fills the page, with no interface over it and no annotation markers.
+# Models stream in levels (thumb first): wait until the streamer has loaded nothing new for 0.8 s (at most 15 s).
+SETTLE_STREAMING = """async () => {
+  const loads = () => (window.__viewer.streaming || {}).loads ?? 0;
+  const deadline = performance.now() + 15000;
+  let seen = -1;
+  while (loads() !== seen && performance.now() < deadline) {
+    seen = loads();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+  }
+}"""
 POSTER_STYLE = """
 #stage { position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; }
 #stage > :not(canvas) { display: none !important; }
@@ -138,6 +148,7 @@ def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, byt
                 page.evaluate("__viewer.setHotspotsVisible(false)")
                 for shot in todo:
                     page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", shot.view)
+                    page.evaluate(SETTLE_STREAMING)
                     start = page.evaluate("__viewer.frames")
                     page.wait_for_function(f"__viewer.frames >= {start + 3}", timeout=60_000)
                     png = page.locator("#stage canvas").screenshot()

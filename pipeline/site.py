@@ -50,7 +50,7 @@ _MODULE_ASSET = re.compile(r"""\bnew\s+URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.me
 # exhibit page, so that switching language needs no request).
 UI_STRINGS_FILE = TEMPLATES_DIR / "ui-strings.json"
 VIEWER_STRINGS: dict[str, Any] = json.loads(UI_STRINGS_FILE.read_text(encoding="utf-8"))
-UI_STRINGS: dict[str, dict[str, str]] = VIEWER_STRINGS["ui"]
+UI_STRINGS: dict[str, dict[str, Any]] = VIEWER_STRINGS["ui"]  # a value is text, or plural forms by CLDR category
 RECORD_FIELDS: tuple[str, ...] = tuple(VIEWER_STRINGS["record_fields"])
 
 
@@ -149,6 +149,8 @@ def render_page(template_name: str, **context: Any) -> str:
     context.setdefault("pick", pick)
     context.setdefault("ui_language", ui_language)
     context.setdefault("artifact_title", artifact_title)
+    context.setdefault("ui_text", ui_text)
+    context.setdefault("rights_label", rights_label)
     return environment().get_template(template_name).render(**context)
 
 
@@ -178,6 +180,55 @@ def artifact_title(artifact: Mapping[str, Any], language: str, fallback: str) ->
         if label:
             return label
     return str(artifact["id"])
+
+
+def plural_category(language: str, n: int) -> str:
+    """The CLDR cardinal category of a whole number in a language (Intl.PluralRules' answer, for the UI languages
+    and their neighbours; others count like English)."""
+    base = language.split("-")[0].lower()
+    if base in ("zh", "ja", "ko", "vi", "th", "id", "ms"):
+        return "other"
+    if base in ("fr", "pt"):
+        return "one" if n in (0, 1) else "other"
+    if base in ("ru", "uk", "pl"):
+        if n % 10 == 1 and n % 100 != 11:
+            return "one" if base != "pl" or n == 1 else "many"
+        return "few" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else "many"
+    return "one" if n == 1 else "other"
+
+
+def ui_text(key: str, language: str, **params: Any) -> str:
+    """A UI string in a page language, placeholders filled; plural forms are chosen for params['n']."""
+    code = ui_language(language)
+    text: Any = UI_STRINGS[code].get(key, UI_STRINGS["en"][key])
+    if isinstance(text, Mapping):
+        text = text.get(plural_category(code, int(params.get("n", 0))), text["other"])
+    return re.sub(r"\{(\w+)\}", lambda match: str(params.get(match.group(1), "")), str(text))
+
+
+_CC_LICENCE = re.compile(r"^https?://creativecommons\.org/licenses/([a-z-]+)/(\d+(?:\.\d+)?)(?:/([a-z]{2}))?/?$", re.I)
+_CC_PUBLIC_DOMAIN = re.compile(r"^https?://creativecommons\.org/publicdomain/(zero|mark)/(\d+(?:\.\d+)?)/?$", re.I)
+_RIGHTS_STATEMENT = re.compile(r"^https?://rightsstatements\.org/(?:vocab|page)/([A-Za-z-]+)/(\d+(?:\.\d+)?)/?$")
+
+
+def rights_label(uri: str, language: str) -> str | None:
+    """A rights URI as people name it ("CC BY 4.0", "CC0 1.0", "In copyright"), or None for other values.
+
+    The same rules as rightsLabel in viewer/static/js/i18n.js, which labels the viewer's panel.
+    """
+    value = str(uri or "").strip()
+    match = _CC_LICENCE.match(value)
+    if match:
+        port = f" {match.group(3).upper()}" if match.group(3) else ""
+        return f"CC {match.group(1).upper()} {match.group(2)}{port}"
+    match = _CC_PUBLIC_DOMAIN.match(value)
+    if match:
+        return f"CC0 {match.group(2)}" if match.group(1).lower() == "zero" else ui_text("pdm", language,
+                                                                                        version=match.group(2))
+    match = _RIGHTS_STATEMENT.match(value)
+    if match and f"rs_{match.group(1)}" in UI_STRINGS["en"]:
+        return ui_text(f"rs_{match.group(1)}", language)
+    return None
 
 
 def ui_language(language: str) -> str:

@@ -13,14 +13,7 @@ import numpy as np
 from pipeline.errors import BuildError
 from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, local_matrix
 
-# Rights under which an artifact's model may leave the site as a file (AR Quick Look downloads the USDZ).
-OPEN_RIGHTS = re.compile(r"^https?://(creativecommons\.org/(licenses|publicdomain)/|rightsstatements\.org/vocab/NoC-)")
 ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
-
-
-def rights_allow_download(rights: str | None) -> bool:
-    """True for Creative Commons licences, public domain marks and 'no copyright' statements."""
-    return bool(rights) and OPEN_RIGHTS.match(str(rights).strip()) is not None
 
 
 def _pxr():  # type: ignore[no-untyped-def]

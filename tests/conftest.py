@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 NODE_MODULES = REPO / "node_modules"
+
+# Builds that name no cache folder use the user's cache directory: a test session never touches the real one.
+os.environ.setdefault("VITRINA_CACHE_DIR", tempfile.mkdtemp(prefix="vitrina-test-cache-"))
+
+
+@pytest.fixture(autouse=True)
+def _own_default_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets a fresh default cache, as each got a fresh exhibit folder when the cache lived there."""
+    monkeypatch.setenv("VITRINA_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
 
 
 def _required(env: str) -> bool:

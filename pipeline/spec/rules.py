@@ -6,6 +6,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pipeline.errors import Problem
@@ -53,13 +54,17 @@ class _Report:
 
 
 def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str, set[str]], spec_file: str,
-                  problems: list[Problem], rooms_fit: bool = False) -> None:
+                  problems: list[Problem], rooms_fit: bool = False, root: Path | None = None,
+                  triangle_budgets: Mapping[str, int] | None = None) -> None:
     """Record every cross-reference error and every warning of a typed exhibit into `problems`.
 
     `declared` holds the ids written in the YAML per kind, including items already reported as invalid
     (and so missing from `exhibit`): a reference to those is not reported again. `rooms_fit` also checks that
-    rooms with explicit positions fit together (see _check_room_positions).
+    rooms with explicit positions fit together (see _check_room_positions). With the exhibit folder `root`, the
+    files inside models are checked and models are measured from their headers (pipeline.spec.content);
+    `triangle_budgets` (target → triangles) adds a warning per model over a target's budget.
     """
+    from pipeline.spec.content import check_model_files, check_models
     from pipeline.spec.layout import check_layout
 
     report = _Report(locations, declared, spec_file, problems)
@@ -74,6 +79,12 @@ def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str,
     for index, artifact in enumerate(exhibit.artifacts):
         _check_artifact(exhibit, artifact, f"artifacts[{index}]", report)
     _check_tours(exhibit, report)
+    _check_circulation(exhibit, report)
+    if root is not None:
+        files_ok = all([check_model_files(artifact, root, f"artifacts[{index}]", report)
+                        for index, artifact in enumerate(exhibit.artifacts) if artifact.model is not None])
+        if files_ok and not any(p.severity == "error" for p in problems):
+            check_models(exhibit, triangle_budgets or {}, report)
     if not any(p.severity == "error" for p in problems):
         check_layout(exhibit, report)
     _warn_missing_languages(exhibit, report)
@@ -94,7 +105,10 @@ def _duplicates(ids: list[str], path: str, what: str, report: _Report) -> None:
     first: dict[str, int] = {}
     for index, item_id in enumerate(ids):
         if item_id in first:
-            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used by {path}[{first[item_id]}])")
+            file, line, _ = report.where(f"{path}[{first[item_id]}].id")
+            here, _, _ = report.where(f"{path}[{index}].id")
+            at = f"line {line}" if file == here else f"{file}:{line}"
+            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used at {at})")
         else:
             first[item_id] = index
 
@@ -270,6 +284,56 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
                 elif stop.annotation not in annotation_keys and stop.annotation not in report.declared["annotation"]:
                     report.error(f"{where}.annotation", f"{quote(stop.annotation)} does not exist"
                                                         f"{suggest_annotation(stop.annotation)}")
+
+
+def start_room(exhibit: Exhibit) -> Room | None:
+    """Where visitors appear: the first room with a `start`, else the first room."""
+    return next((room for room in exhibit.rooms if room.start is not None), exhibit.rooms[0] if exhibit.rooms else None)
+
+
+def reachable_rooms(exhibit: Exhibit, start: Room) -> set[str]:
+    """Ids of the rooms a visitor can walk to from `start` through doors (declared on either side)."""
+    links: dict[str, set[str]] = {room.id: set() for room in exhibit.rooms}
+    for room in exhibit.rooms:
+        for door in room.doors:
+            if door.to in links:
+                links[room.id].add(door.to)
+                links[door.to].add(room.id)
+    seen, pending = {start.id}, [start.id]
+    while pending:
+        for other in links[pending.pop()]:
+            if other not in seen:
+                seen.add(other)
+                pending.append(other)
+    return seen
+
+
+def _check_circulation(exhibit: Exhibit, report: _Report) -> None:
+    """A tour stop in a room no door leads to from the start is an error: the guide could not walk there. Such a
+    room without tour stops is a warning."""
+    start = start_room(exhibit)
+    room_ids = {room.id for room in exhibit.rooms}
+    if start is None or any(door.to not in room_ids for room in exhibit.rooms for door in room.doors):
+        return  # a door to an unknown room is reported already; what it would connect is anyone's guess
+    reachable = reachable_rooms(exhibit, start)
+    artifacts = {artifact.id: artifact for artifact in exhibit.artifacts}
+    visited = {artifacts[stop.artifact or (stop.annotation or "").split("/")[0]].place.room
+               for tour in exhibit.tours for stop in tour.stops
+               if (stop.artifact or (stop.annotation or "").split("/")[0]) in artifacts}
+    for index, room in enumerate(exhibit.rooms):
+        if room.id not in reachable and room.id not in visited:
+            report.warning(f"rooms[{index}]", f"no door leads to room {quote(room.id)} from room {quote(start.id)} "
+                                              "where visitors start; they can reach it only from the object list")
+    for tour_index, tour in enumerate(exhibit.tours):
+        for stop_index, stop in enumerate(tour.stops):
+            artifact_id = stop.artifact or (stop.annotation or "").split("/")[0]
+            artifact = artifacts.get(artifact_id)
+            if artifact is None or exhibit.room(artifact.place.room) is None or artifact.place.room in reachable:
+                continue
+            key = "artifact" if stop.artifact else "annotation"
+            report.error(f"tours[{tour_index}].stops[{stop_index}].{key}",
+                         f"{quote(artifact_id)} is in room {quote(artifact.place.room)}, which no door connects to "
+                         f"room {quote(start.id)} where visitors start; add a door on the way")
 
 
 def _texts(value: Any, hint: Any, path: str) -> Iterator[tuple[str, Mapping[str, str]]]:

@@ -11,6 +11,9 @@ BENCHMARKS = [
     "tests.benchmarks.bench_tours",
     "tests.benchmarks.bench_build",
     "tests.benchmarks.bench_viewer",
+    "tests.benchmarks.bench_scans",
+    "tests.benchmarks.bench_ladder",
+    "tests.benchmarks.bench_streaming",
 ]
 
 

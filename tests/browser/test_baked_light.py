@@ -44,6 +44,9 @@ def canvas_grey(page: Any) -> np.ndarray:
 
 
 def compare_with_golden(page: Any, name: str) -> float:
+    from pipeline.posters import SETTLE_STREAMING
+
+    page.evaluate(SETTLE_STREAMING)  # models stream in levels: compare once the sharpest for this view is in
     wait_frames(page, count=4)
     grey = canvas_grey(page)
     path = GOLDEN / f"{name}.png"

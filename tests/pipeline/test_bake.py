@@ -178,23 +178,23 @@ def test_blended_glass_lets_light_through() -> None:
 
 
 @pytest.fixture(scope="module")
-def rich(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def rich():  # type: ignore[no-untyped-def]
     """The bronze-age example composed and each room baked (coarse, for speed): (composition, lightmaps)."""
     from pipeline import build
-    from pipeline.cache import AssetCache
-    from pipeline.report import Progress
+    from pipeline.ingest import load_asset
     from pipeline.spec import load_exhibit
     from tests.conftest import REPO
 
-    exhibit = load_exhibit(REPO / "exhibits" / "bronze-age").exhibit
-    options = build.BuildOptions(jobs=1, quiet=True)
-    per_asset, _ = build._transform_lists(options)
-    assets = build.load_assets(exhibit, options, AssetCache(tmp_path_factory.mktemp("cache")),
-                               Progress(None, quiet=True), per_asset)
+    root = REPO / "exhibits" / "bronze-age"
+    exhibit = load_exhibit(root).exhibit
+    assets = {a.id: load_asset(a.model.path, units=a.metres_per_unit, up=a.up, root=root)
+              for a in exhibit.artifacts if a.model is not None}
     composition = compose.compose(exhibit, assets, build.load_textures(exhibit))
     settings = bake.BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048)
     ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
-    return composition, {room.id: bake.bake_irradiance(room.scene, settings, ambient[room.id])
+    # Models stand in their own GLBs: the build bakes their occlusion from proxies at their bounds.
+    return composition, {room.id: bake.bake_irradiance(room.scene, settings, ambient[room.id],
+                                                       build.artifact_proxies(composition, room))
                          for room in composition.rooms}
 
 

@@ -89,15 +89,3 @@ def test_arkit_checks_catch_a_package_ar_quick_look_cannot_read(tmp_path: Path) 
     problems = usdz.arkit_problems(path)
     assert any("extra.webp" in p for p in problems)
     assert any("compressed" in p for p in problems)
-
-
-@pytest.mark.parametrize(("rights", "allowed"), [
-    ("https://creativecommons.org/publicdomain/zero/1.0/", True),
-    ("https://creativecommons.org/licenses/by/4.0/", True),
-    ("http://rightsstatements.org/vocab/NoC-US/1.0/", True),
-    ("http://rightsstatements.org/vocab/InC/1.0/", False),
-    ("", False),
-    (None, False),
-])
-def test_rights_gate_the_usdz(rights: str | None, allowed: bool) -> None:
-    assert usdz.rights_allow_download(rights) is allowed

@@ -15,15 +15,20 @@
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
+//   viewer.artifactMaterials(id) -> [{name, metalness, roughness, vertexColors, color, hasColorAttribute}]
+//   viewer.hotspotSize(key) -> metres                 current diameter of an annotation's marker
 //   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
+//   viewer.artifactTriangles(id) -> number       triangles of the level of an artifact drawn now
+//   viewer.streaming -> {profile, budget, levels: {id: level name}, triangles, gpuBytes, loads, bytes, scale,
+//        thumbsMs, fullQualityMs, failures}      what the ladder streamer holds (streaming.js)
 //   viewer.textureColourSpaces() -> [{material, slot, colorSpace, expected}]  every loaded texture's decoding
 //   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
 //   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)
 //   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
-// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
+// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
 //   loadedRooms, failedRooms, bakedSurfaces (meshes drawn from a lightmap), selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
 // The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour=, ?join=, #guide= or
@@ -35,7 +40,7 @@ import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
-import { I18n, RECORD_FIELDS, artifactTitle } from './i18n.js';
+import { I18n, RECORD_FIELDS, artifactTitle, rightsLabel } from './i18n.js';
 import { DesktopControls } from './controls.js';
 import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
@@ -44,6 +49,7 @@ import { XRSupport } from './xr.js';
 import { mountARHandOff } from './quicklook.js';
 import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colourOutput,
   withoutBakedLight } from './lighting.js';
+import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -55,7 +61,7 @@ const reducedMotionQuery = window.matchMedia('(prefers-reduced-motion: reduce)')
 const listeners = new Map();
 const viewer = {
   manifest: null, language: null, mode: 'desktop',
-  frames: 0, xrFrames: 0, firstFrameMs: null, allRoomsLoadedMs: null, ready: false,
+  frames: 0, xrFrames: 0, firstFrameMs: null, firstRoomVisibleMs: null, allRoomsLoadedMs: null, ready: false,
   loadedRooms: [], failedRooms: [], bakedSurfaces: 0, selectedArtifact: null, selectedAnnotation: null, openPanel: null,
   camera: null, caption: '', errors: [], reducedMotion: reducedMotionQuery.matches,
   xr: { selects: 0, teleports: 0, snapTurns: 0, inputKinds: [], controllers: {}, lastSelect: null, lastTeleport: null },
@@ -160,6 +166,7 @@ async function main() {
 
   const hotspots = new Hotspots(world, artifacts);
   const roomScenes = new Map();
+  const roomExposure = new Map();  // room id → tone-mapping exposure from its GLB (exhibit's × room's)
 
   // ── picking: manifest bounds, not the room meshes, so it is cheap every XR frame and works before rooms load ──
   function pick(ray, { vrPanel = null } = {}) {
@@ -169,7 +176,8 @@ async function main() {
       const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(vrPanel, false);
       if (hits.length) consider({ kind: 'vrpanel', distance: hits[0].distance, uv: hits[0].uv, point: hits[0].point });
     }
-    consider(hotspots.intersect(ray));
+    const spot = hotspots.intersect(ray);
+    consider(spot);
     const point = new THREE.Vector3();
     for (const { artifact, box } of artifactBoxes) {
       if (ray.intersectBox(box, point)) consider({ kind: 'artifact', artifactId: artifact.id, distance: ray.origin.distanceTo(point), point: point.clone() });
@@ -181,6 +189,8 @@ async function main() {
         consider({ kind: 'floor', room: room.id, floorY, distance: ray.origin.distanceTo(point), point: point.clone() });
       }
     }
+    // A marker is drawn over its own object (no depth test), so a ray through it means the marker, not the box.
+    if (spot && best?.kind === 'artifact' && best.artifactId === spot.artifactId) best = spot;
     return best;
   }
 
@@ -209,6 +219,7 @@ async function main() {
     i18n, manifest, loadAudio,
     onClose: () => closePanel(),
     onAnnotation: (key) => selectAnnotation(key),
+    onAnnotationFocus: (key) => hotspots.focus(key),
   });
 
   function vrPanelContent(artifact, annotationKey) {
@@ -216,7 +227,8 @@ async function main() {
     const lines = [];
     for (const field of RECORD_FIELDS) if (i18n.pick(record[field])) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
     if (i18n.pick(record.credit)) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
-    lines.push(`${i18n.t('rights')}: ${record.rights || manifest.exhibit.rights || ''}`);
+    const rights = record.rights || manifest.exhibit.rights || '';
+    lines.push(`${i18n.t('rights')}: ${rightsLabel(rights, i18n) || rights}`);
     const note = annotationKey && annotationByKey.get(annotationKey);
     if (note) lines.push('', `${i18n.pick(note.note.title)}: ${i18n.pick(note.note.text)}`);
     else if (i18n.pick(record.description)) lines.push('', i18n.pick(record.description));
@@ -377,6 +389,8 @@ async function main() {
 
   // ── rooms: nearest first, one at a time so the first room is not slowed by the others ──
   const loader = new GLTFLoader();
+  // Decode meshopt buffers in two workers: a streamed level then never blocks the render loop while it decodes.
+  MeshoptDecoder.useWorkers(2);
   loader.setMeshoptDecoder(MeshoptDecoder);
   // KTX2 (KHR_texture_basisu) rooms need KTX2Loader and its Basis transcoder (about 0.6 MB of JS and wasm). Most
   // builds keep PNG/JPEG or WebP, so the loader module is imported, and the transcoder fetched, only when a room's
@@ -400,6 +414,28 @@ async function main() {
     const box = new THREE.Box3(new THREE.Vector3().fromArray(room.bounds.min), new THREE.Vector3().fromArray(room.bounds.max));
     return box.distanceToPoint(camera.position);
   };
+  // Each model has its own ladder of GLBs (coarse to fine): the Streamer shows every thumb first, then sharper
+  // levels by screen-space error within this device's budget (streaming.js).
+  const profile = deviceProfile({ userAgent: navigator.userAgent, coarsePointer: window.matchMedia('(pointer: coarse)').matches });
+  const budget = deviceBudget({ profile, manifestBudgets: manifest.budgets || {},
+    maxTextureSize: renderer.capabilities.maxTextureSize, deviceMemoryGB: navigator.deviceMemory ?? null });
+  // Rooms get their group before anything loads, so a model's level can arrive before or after its room's shell.
+  const roomGroup = (id) => {
+    if (!roomScenes.has(id)) {
+      const group = new THREE.Group();
+      group.name = `room:${id}`;
+      world.add(group);
+      roomScenes.set(id, group);
+    }
+    return roomScenes.get(id);
+  };
+  const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
+  const inView = (artifact) => {
+    camera.updateMatrixWorld();
+    const frustum = new THREE.Frustum().setFromProjectionMatrix(
+      new THREE.Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
+    return frustum.intersectsBox(new THREE.Box3(new THREE.Vector3().fromArray(artifact.bounds.min), new THREE.Vector3().fromArray(artifact.bounds.max)));
+  };
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
     progress.max = queue.length || 1;
@@ -409,25 +445,31 @@ async function main() {
       const lod = lodTargets.map((target) => (room.lod || []).find((entry) => entry.target === target)).find(Boolean);
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
-        gltf.scene.name = `room:${room.id}`;
         viewer.bakedSurfaces += useBakedLight(gltf.scene);
+        roomExposure.set(room.id, gltf.scene.userData?.vitrina?.exposure ?? 1);
         if (viewer.gpu.software) {
           // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
         }
-        world.add(gltf.scene);
-        roomScenes.set(room.id, gltf.scene);
+        gltf.scene.name = `shell:${room.id}`;
+        roomGroup(room.id).add(gltf.scene);
         viewer.loadedRooms.push(room.id);
       } catch (error) {
         viewer.failedRooms.push(room.id);
         viewer.errors.push(`room ${room.id}: ${error.message || error}`);
         announce(i18n.t('roomFailed', { room: room.id }));
       }
+      // The thumbs of this room's models, those in view first: every object shows before the next room loads.
+      const models = artifacts.filter((a) => a.room === room.id && (a.levels || []).length)
+        .sort((a, b) => Number(inView(b)) - Number(inView(a)));
+      await streamer.loadThumbs(models);
+      if (viewer.firstRoomVisibleMs === null) viewer.firstRoomVisibleMs = performance.now();
       progress.value = ++done;
     }
     viewer.allRoomsLoadedMs = performance.now();
     progress.hidden = true;
     viewer.ready = true;
+    streamer.start();
     announce(i18n.t('ready'));
     emit('ready', { rooms: viewer.loadedRooms.slice() });
   }
@@ -524,6 +566,13 @@ async function main() {
     await audioGuide.play();
     return true;
   };
+  viewer.artifactTriangles = (id) => {
+    let triangles = 0;
+    roomScenes.get(artifactById.get(id)?.room)?.getObjectByName(id)?.traverse((node) => {
+      if (node.isMesh) triangles += (node.geometry.index ? node.geometry.index.count : node.geometry.attributes.position.count) / 3;
+    });
+    return triangles;
+  };
   viewer.artifactTextures = (id) => {
     const textures = [];
     for (const room of roomScenes.values()) {
@@ -540,6 +589,26 @@ async function main() {
       });
     }
     return textures;
+  };
+  viewer.nodesNamed = (name) => {
+    let count = 0;
+    for (const room of roomScenes.values()) room.traverse((node) => { if (node.name === name) count += 1; });
+    return count;
+  };
+  viewer.hotspotSize = (key) => hotspots.scaleOf(key);
+  viewer.artifactMaterials = (id) => {
+    const materials = [];
+    for (const room of roomScenes.values()) {
+      room.getObjectByName(id)?.traverse((node) => {
+        if (!node.isMesh) return;
+        for (const material of [node.material].flat()) {
+          materials.push({ name: material.name, metalness: material.metalness ?? null, roughness: material.roughness ?? null,
+            vertexColors: material.vertexColors === true, color: material.color?.toArray() ?? null,
+            hasColorAttribute: Boolean(node.geometry?.attributes?.color) });
+        }
+      });
+    }
+    return materials;
   };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
@@ -570,13 +639,14 @@ async function main() {
   viewer.setHotspotsVisible = (visible) => { hotspots.group.visible = Boolean(visible); };
   const followExposure = exposureFollower(renderer, (position) => {
     const here = roomAt(position[0], position[2], 0);
-    return here ? roomScenes.get(here.id)?.userData?.vitrina?.exposure ?? null : null;
+    return here ? roomExposure.get(here.id) ?? null : null;
   });
   const timer = new THREE.Timer();
   timer.connect(document);
   renderer.setAnimationLoop((time, frame) => {
     timer.update(time);
-    const dt = Math.min(timer.getDelta(), 0.1);
+    const frameSeconds = timer.getDelta();
+    const dt = Math.min(frameSeconds, 0.1);
     if (frame) {
       xr.update(frame);
       viewer.xrFrames++;
@@ -585,7 +655,10 @@ async function main() {
     }
     const pose = viewer.cameraPose();
     viewer.camera = pose;
-    hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    const pointer = viewer.pointerRay();  // the mouse, or the controller's laser in XR
+    hotspots.update(new THREE.Vector3().fromArray(pose.position), pointer && new THREE.Ray(
+      new THREE.Vector3().fromArray(pointer.origin), new THREE.Vector3().fromArray(pointer.direction)));
+    streamer.update(frameSeconds * 1000, Boolean(frame));
     followExposure(pose.position, dt);
     renderer.render(scene, camera);
     viewer.frames++;

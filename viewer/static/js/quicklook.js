@@ -9,9 +9,10 @@ const QUICK_LOOK_ICON = 'data:image/svg+xml,' + encodeURIComponent(
 export function arHandOff(artifact, { quickLook, android, webxrAR, pageUrl, title }) {
   if (!artifact || !artifact.usdz) return null;
   if (quickLook) return { kind: 'quicklook', href: new URL(artifact.usdz, pageUrl).href };
-  // Scene Viewer needs a glTF of the artifact alone; rooms hold several, so only a per-artifact GLB qualifies.
-  if (android && !webxrAR && artifact.glb) {
-    const file = new URL(artifact.glb, pageUrl).href;
+  // Scene Viewer needs a glTF of the artifact alone: its downloadable (full) level, which the same rights allow.
+  const glb = (artifact.levels || []).find((level) => level.download)?.glb;
+  if (android && !webxrAR && glb) {
+    const file = new URL(glb, pageUrl).href;
     const query = `file=${encodeURIComponent(file)}&mode=ar_preferred&title=${encodeURIComponent(title)}`;
     const fallback = encodeURIComponent(pageUrl);
     return {
