@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -28,7 +29,7 @@ from pipeline.cache import AssetCache, asset_key, code_version, content_digest, 
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Scene, Texture, TextureRef, texture_refs
+from pipeline.scene import Node, Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
@@ -46,6 +47,8 @@ class BuildOptions:
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
     base_url: str | None = None  # overrides exhibit.base_url: where the exhibit folder is served (standards exports)
+    bake: bool = True  # bake light into each room's lightmap (--no-bake: real-time light only)
+    posters: bool = False  # render posters and covers in headless Chromium (the CLI's default; --no-posters)
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
     link_report: bool = False  # link the build report from the exhibit page (it is private by default)
@@ -55,7 +58,8 @@ class BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
                    texture_format=args.texture_format, quiet=args.quiet,
-                   link_report=getattr(args, "link_report", False), base_url=getattr(args, "base_url", None))
+                   link_report=getattr(args, "link_report", False), base_url=getattr(args, "base_url", None),
+                   bake=not getattr(args, "no_bake", False), posters=not getattr(args, "no_posters", True))
 
     @property
     def worker_count(self) -> int:
@@ -269,10 +273,14 @@ def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
     """Textures for hung images and room surfaces, keyed by resolved path."""
     textures: dict[str, Texture] = {}
     files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
+    from pipeline.surfaces import LIBRARY, SLOTS
+
     for room in exhibit.rooms:
         for surface in (room.walls, room.floor, room.ceiling):
             if surface.texture is not None:
                 files.append((surface.texture.path, surface.texture.written))
+            if surface.material is not None:
+                files.extend((LIBRARY[surface.material].file(slot), f"material {surface.material}") for slot in SLOTS)
     for path, written in files:
         if str(path) not in textures:
             textures[str(path)] = read_texture(path, written)
@@ -487,11 +495,16 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.cache_hits, report.cache_misses = hits, misses
     assets = {artifact_id: built.shape for artifact_id, built in ladders.items()}
 
+    with progress.stage("usdz"):
+        usdz_files = write_usdz(folder, exhibit, loaded.root, cache, report)
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
     base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
     if base_url and not re.match(r"^https?://[^/\s]+", base_url):
         raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
+    if options.bake:
+        with progress.stage("bake"):
+            report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count)
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
@@ -543,6 +556,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         museum = exhibit.exhibit.museum
         if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
             data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
+        for entry in data["artifacts"]:
+            if entry["id"] in usdz_files:
+                entry["usdz"] = usdz_files[entry["id"]]
     with progress.stage("standards"):
         linked_data = write_standards(folder, data, composition, base_url,
                                       picture_files(exhibit, media) if base_url else {})
@@ -552,15 +568,13 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         published = dataclasses.replace(exhibit, exhibit=dataclasses.replace(exhibit.exhibit, base_url=base_url))
         report.notes += [f"exports: {note}" for note in export_notes(published)]
     with progress.stage("site"):
-        from pipeline.site import write_site
-
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], {exhibit.id: linked_data},
-                   link_report=options.link_report)
-        # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
-        for other in staging.iterdir():
-            if other.is_dir() and other.name not in (exhibit.id, "static"):
-                shutil.rmtree(other)
-        manifest.write_manifest(folder, data, digests)
+        _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
+    if options.posters:
+        with progress.stage("posters"):
+            if add_posters(staging, folder, exhibit, data, textures, cache, report.warnings):
+                # Again, now with the pictures (the structured data names them too).
+                linked_data = write_standards(folder, data, composition, base_url, {}, exports=False)
+                _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
@@ -585,7 +599,7 @@ def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, A
 
 
 def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition, base_url: str,
-                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                    pictures: dict[str, dict[str, Any]], exports: bool = True) -> dict[str, Any]:
     """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
     JSON-LD, returned for the site writer. Each model's file is its finest level, whose root node carries the
     artifact's placement (the exports take it off again where they need the object's own frame)."""
@@ -596,10 +610,146 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
     models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
     yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
            for artifact_id, p in composition.artifacts.items()}
-    if base_url:
+    if base_url and exports:
         data["exhibit"]["base_url"] = normalize_base_url(base_url)
         write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
     return site_jsonld(data, base_url, models)
+
+
+def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any],
+                 linked_data: dict[str, Any], link_report: bool, digests: dict[str, str]) -> None:
+    from pipeline.site import write_site
+
+    write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], {exhibit.id: linked_data},
+               link_report=link_report)
+    # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
+    for other in staging.iterdir():
+        if other.is_dir() and other.name not in (exhibit.id, "static"):
+            shutil.rmtree(other)
+    manifest.write_manifest(folder, data, digests)
+
+
+def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], textures: dict[str, Texture],
+                cache: AssetCache, warnings: list[str]) -> bool:
+    """Render (or take from the cache) a poster per artifact and a cover per room with the viewer itself; list
+    them in the manifest (artifact `poster`, room `cover`, exhibit `cover`). True when any was added."""
+    from pipeline import posters
+    from pipeline.site import STATIC_DIR
+
+    language = exhibit.default_language
+    titles = {a.id: compose.text_map(a.record.title).get(language) or compose.text_map(a.alt).get(language) or a.id
+              for a in exhibit.artifacts}
+    titles.update({r.id: compose.text_map(r.name).get(language) or r.id for r in exhibit.rooms})
+    fallbacks = {a.id: textures[str(a.image.path)].data for a in exhibit.artifacts
+                 if a.image is not None and str(a.image.path) in textures}
+    shots = posters.shots(data, titles, fallbacks)
+    if not shots:
+        return False
+    # Everything a poster shows: the rooms' GLBs, the viewer's code and the manifest (views, start, lighting).
+    digest = hashlib.sha256()
+    for path in sorted([*(folder / "rooms").rglob("*"), *STATIC_DIR.rglob("*")]):
+        if path.is_file():
+            digest.update(f"{path.name}\0{file_digest(path)}\0".encode())
+    digest.update(json.dumps({k: v for k, v in data.items() if k not in ("files", "report")}, sort_keys=True).encode())
+    pictures = posters.make_posters(staging, exhibit.id, shots, digest.hexdigest(), cache.remembered,
+                                    warnings.append)
+    paths = {}
+    for name, jpeg in pictures.items():
+        relative = f"posters/{_content_name(name, jpeg, '.jpg')}"
+        (folder / "posters").mkdir(exist_ok=True)
+        (folder / relative).write_bytes(jpeg)
+        paths[name] = relative
+    for artifact in data["artifacts"]:
+        artifact["poster"] = paths[f"artifact-{artifact['id']}"]
+    for room in data["rooms"]:
+        room["cover"] = paths[f"room-{room['id']}"]
+    start_room = data["start"]["room"] if data.get("start") else data["rooms"][0]["id"]
+    data["exhibit"]["cover"] = paths[f"room-{start_room}"]
+    return True
+
+
+def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, report: BuildReport) -> dict[str, str]:
+    """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path.
+
+    The ladders keep no source geometry, so a USDZ is made from the model file itself (ingested again only when
+    its USDZ is not in the cache), keyed by the file, its title and height; without usd-core the build warns."""
+    from pipeline import usdz
+
+    allowed = [a for a in exhibit.artifacts if a.model is not None and may_download(a, exhibit)]
+    if not allowed:
+        return {}
+    if not usdz.available():
+        report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
+        return {}
+    code = hashlib.sha256(Path(usdz.__file__).read_bytes()).hexdigest()[:16]
+    written: dict[str, str] = {}
+    for artifact in allowed:
+        model = artifact.model
+        assert model is not None
+        title = compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id
+        options = repr((artifact.metres_per_unit, artifact.up))
+        # Geometry and materials are keyed by the model alone; the title is set on the cached package afterwards,
+        # so editing a title reads no model again.
+        shape_key = hashlib.sha256(f"usdz\0{asset_key(model.path, options, root)}\0{artifact.height}\0"
+                                   f"{code}".encode()).hexdigest()
+
+        def make(artifact: Artifact = artifact) -> bytes:
+            from pipeline.ingest import load_asset
+
+            assert artifact.model is not None
+            scene = load_asset(artifact.model.path, units=artifact.metres_per_unit, up=artifact.up, root=root)
+            return usdz.usdz_bytes(scene, artifact.id, artifact.height)
+
+        base = cache.remembered(shape_key, make)
+        titled_key = hashlib.sha256(f"{shape_key}\0{title}".encode()).hexdigest()
+        data = cache.remembered(titled_key, functools.partial(usdz.retitled, base, title))
+        relative = f"usdz/{_content_name(artifact.id, data, '.usdz')}"
+        (folder / "usdz").mkdir(exist_ok=True)
+        (folder / relative).write_bytes(data)
+        written[artifact.id] = relative
+    return written
+
+
+def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
+               progress: Progress, workers: int = 1) -> list[dict[str, Any]]:
+    """Bake every room's light into its lightmap (from the cache when nothing that lights it changed)."""
+    import time
+
+    from pipeline import bake
+
+    settings = bake.settings_for(exhibit.exhibit.targets)
+    ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
+
+    def remembered(key: str, compute: Any) -> bytes:
+        return cache.remembered(key, compute)
+
+    def one(room: compose.ComposedRoom) -> Any:
+        return bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
+                              artifact_proxies(composition, room))
+
+    # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
+    outcomes = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(composition.rooms)))) as pool:
+        for number, (room, outcome) in enumerate(zip(composition.rooms, pool.map(one, composition.rooms),
+                                                     strict=True), start=1):
+            progress.step(number, len(composition.rooms), room.id)
+            if outcome is not None:
+                outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
+                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
+    return outcomes
+
+
+def artifact_proxies(composition: compose.Composition, room: compose.ComposedRoom) -> list[Node]:
+    """Open-bottomed boxes where the room's models stand (their world bounds): models live in their own GLBs now,
+    and these let them cast contact shadows on their stands and the floor in the room's bake."""
+    builder = compose.MeshBuilder()
+    stone = compose.solid("artifact-proxy", (0.3, 0.3, 0.3))
+    for artifact_id in room.artifact_ids:
+        placement = composition.artifacts[artifact_id]
+        if placement.kind == "model":
+            builder.box(placement.bounds[0], placement.bounds[1], stone)
+    mesh = builder.mesh(f"{room.id}-artifact-proxies")
+    return [Node(name=mesh.name, mesh=mesh)] if mesh is not None else []
 
 
 DOWNLOADABLE_RIGHTS = ("creativecommons.org/licenses/", "creativecommons.org/publicdomain/")

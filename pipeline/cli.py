@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default="site", help="output folder (replaced atomically)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--no-cache", action="store_true", help="reprocess every asset")
+    p.add_argument("--no-bake", action="store_true", help="no baked light: rooms are lit in real time only")
+    p.add_argument("--no-posters", action="store_true",
+                   help="no posters (rendering them needs Chromium and Playwright; without them plain ones are used)")
     p.add_argument("--cache-dir", default=None, help="asset cache folder (default: the user's cache directory, or $VITRINA_CACHE_DIR)")
     p.add_argument("--jobs", type=int, default=0, help="parallel asset jobs (default: number of cores)")
     p.add_argument("--draco", action="store_true", help="Draco geometry instead of meshopt (slower to decode)")

@@ -396,17 +396,27 @@ class DoorLink:
 
 @dataclass
 class SurfaceLook:
-    """A wall, floor or ceiling: colour (linear RGBA), an optional texture repeating every `tile` metres."""
+    """A wall, floor or ceiling: colour (linear RGBA), an optional texture repeating every `tile` metres, and for
+    built-in materials their relief (normal map) and roughness map on the same repeat."""
 
     color: tuple[float, float, float, float]
     texture: Texture | None = None
     tile: float = 1.0
     roughness: float = 0.9
+    normal: Texture | None = None
+    normal_scale: float = 1.0
+    roughness_map: Texture | None = None
 
     def material(self, name: str) -> Material:
         material = solid(name, self.color, roughness=self.roughness)
         if self.texture is not None:
             material.base_color_texture = TextureRef(texture=self.texture)
+        if self.normal is not None:
+            material.normal_texture = TextureRef(texture=self.normal, scale=self.normal_scale)
+        if self.roughness_map is not None:
+            # The map holds the roughness (G) and no metal (B); the factors let it through unchanged.
+            material.metallic_roughness_texture = TextureRef(texture=self.roughness_map)
+            material.roughness_factor, material.metallic_factor = 1.0, 1.0
         return material
 
 
@@ -442,13 +452,18 @@ def build_shell(frame: RoomFrame, spec: RoomShellSpec, openings: dict[str, list[
     nodes = []
     mesh = walls.mesh(f"{spec.id}-shell")
     if mesh is not None:
-        nodes.append(Node(name=f"{spec.id}-shell", mesh=mesh))
+        nodes.append(Node(name=f"{spec.id}-shell", mesh=mesh, extras=lightmap_mark()))
     for index, (light, position) in enumerate(spec.lights):
         nodes.append(Node(name=f"{spec.id}-light-{index}", light=light, translation=position,
                           # Spot and directional lights shine down -Z; tilt them to face the floor.
                           rotation=(-math.sqrt(0.5), 0.0, 0.0, math.sqrt(0.5)) if light.type != "point" else
                           (0.0, 0.0, 0.0, 1.0)))
     return nodes
+
+
+def lightmap_mark() -> dict[str, Any]:
+    """Node extras that ask the bake stage for a lightmap: the shell and the stands, the surfaces light falls on."""
+    return {"vitrina": {"lightmap": True}}
 
 
 def default_lights(frame: RoomFrame, intensity: float = 1.0) -> list[tuple[Light, Vec3]]:
@@ -845,7 +860,8 @@ class Composer:
             frame = frames[room.id]
             scene = Scene(name=room.id, copyright=exhibit.exhibit.rights or "")
             scene.extras = {"vitrina": {"room": room.id, "ambient": room.lighting.ambient,
-                                        "light_color": room.lighting.color}}
+                                        "light_color": room.lighting.color,
+                                        "exposure": round(exhibit.exhibit.exposure * room.lighting.exposure, 4)}}
             if exhibit.exhibit.rights:
                 scene.xmp = {"@context": {"dc": "http://purl.org/dc/elements/1.1/",
                                           "xmpRights": "http://ns.adobe.com/xap/1.0/rights/"},
@@ -868,9 +884,13 @@ class Composer:
         frame = frames[start_room.id]
         centre = centres[start_room.id]
         at = start_room.start.at if start_room.start is not None else (0.0, 0.0)
-        facing = start_room.start.facing if start_room.start is not None else 0.0
-        start = {"room": start_room.id, "position": _r((centre[0] + at[0], 0.0, centre[1] + at[1])),
-                 "yaw": round(-float(facing), 6) + 0.0}
+        position = (centre[0] + at[0], 0.0, centre[1] + at[1])
+        facing = start_room.start.facing if start_room.start is not None else None
+        if facing is None:
+            featured = exhibit.featured_artifact(start_room.id)
+            target = placements[featured.id].bounds if featured is not None and featured.id in placements else None
+            facing = start_facing(frame, position, target)
+        start = {"room": start_room.id, "position": _r(position), "yaw": round(-float(facing), 6) + 0.0}
         return Composition(rooms, placements, stop_views, start)
 
     # ---- rooms
@@ -883,6 +903,8 @@ class Composer:
     def _shell_spec(self, room: Room, frame: RoomFrame) -> RoomShellSpec:
         def look(name: str) -> SurfaceLook:
             surface: Surface = getattr(room, name)
+            if surface.material is not None:
+                return self._material_look(surface)
             colour = hex_color(surface.color or DEFAULT_SURFACES[name], (1, 1, 1))
             return SurfaceLook(colour, self._surface_texture(surface), surface.texture_size, surface.roughness)
 
@@ -892,6 +914,18 @@ class Composer:
             light.color = (round(light_colour[0], 6), round(light_colour[1], 6), round(light_colour[2], 6))
         return RoomShellSpec(id=room.id, walls=look("walls"), floor=look("floor"), ceiling=look("ceiling"),
                              lights=lights)
+
+    def _material_look(self, surface: Surface) -> SurfaceLook:
+        """A built-in material's maps (loaded by the build from pipeline/surfaces), tinted by the surface's colour."""
+        from pipeline.surfaces import LIBRARY
+
+        assert surface.material is not None
+        library = LIBRARY[surface.material]
+        maps = {slot: self.textures.get(str(library.file(slot))) for slot in ("basecolor.jpg", "normal.png",
+                                                                            "roughness.png")}
+        tile = surface.texture_size if surface.texture_size != 1.0 else library.tile
+        return SurfaceLook(hex_color(surface.color or "#ffffff", (1, 1, 1)), maps["basecolor.jpg"], tile,
+                           surface.roughness, maps["normal.png"], library.normal_scale, maps["roughness.png"])
 
     def _spotlight(self, room: Room, frame: RoomFrame, scene: Scene, artifact_id: str, target: Vec3,
                    radius: float, offset: Vec3 = (0.0, 0.0, 0.0)) -> None:
@@ -1006,7 +1040,8 @@ class Composer:
             stone = self.material(f"{artifact.id}-plinth", hex_color(p.color, (1, 1, 1)))
             builder.box((-width / 2, -p.height, -depth / 2), (width / 2, 0.0, depth / 2), stone)
         mesh = builder.mesh(f"{artifact.id}-stand")
-        return Node(name=f"{artifact.id}-stand", mesh=mesh, translation=base, rotation=yaw_quaternion(yaw))
+        return Node(name=f"{artifact.id}-stand", mesh=mesh, translation=base, rotation=yaw_quaternion(yaw),
+                    extras=lightmap_mark())
 
     def _place_flat(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
@@ -1252,6 +1287,20 @@ def _unique_artifact_names(rooms: list[ComposedRoom], artifact_ids: set[str]) ->
                 candidate += "_"
             taken.add(candidate)
             node.name = candidate
+
+
+def start_facing(frame: RoomFrame, position: Vec3, target: tuple[Vec3, Vec3] | None) -> float:
+    """Degrees clockwise from north that frame the start: towards the target's centre, else down the room's long
+    axis towards the farther wall (a first view of a bare corner tells a visitor nothing)."""
+    if target is not None:
+        dx = (target[0][0] + target[1][0]) / 2 - position[0]
+        dz = (target[0][2] + target[1][2]) / 2 - position[2]
+        if math.hypot(dx, dz) > 0.3:
+            return round(math.degrees(math.atan2(dx, -dz)) % 360, 4)
+    low, high = frame.low, frame.high
+    if frame.width >= frame.depth:
+        return 90.0 if high[0] - position[0] >= position[0] - low[0] else 270.0
+    return 180.0 if high[2] - position[2] >= position[2] - low[2] else 0.0
 
 
 def orbit_view(target: Vec3, front: Vec3, distance: float, azimuth: float, elevation: float,

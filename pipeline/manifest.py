@@ -23,7 +23,7 @@ MEDIA_TYPES = {
     ".glb": "model/gltf-binary", ".html": "text/html", ".json": "application/json", ".vtt": "text/vtt",
     ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".png": "image/png",
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".js": "text/javascript",
-    ".css": "text/css", ".svg": "image/svg+xml",
+    ".css": "text/css", ".svg": "image/svg+xml", ".usdz": "model/vnd.usdz+zip",
 }
 
 

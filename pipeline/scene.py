@@ -221,3 +221,27 @@ def texture_refs(material: Material) -> list[TextureRef]:
     for f in fields(material):
         walk(getattr(material, f.name))
     return found
+
+
+def local_matrix(translation: Any, rotation: Any, scale: Any) -> np.ndarray:
+    """The 4×4 matrix T · R · S of a translation, a quaternion (x, y, z, w) and a scale."""
+    x, y, z, w = (float(v) for v in rotation)
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ]) * np.asarray(scale, dtype=float)
+    matrix[:3, 3] = [float(v) for v in translation]
+    return matrix
+
+
+def instance_matrices(node: Node) -> list[np.ndarray]:
+    """The node's EXT_mesh_gpu_instancing instances as matrices (one identity when it has none)."""
+    if not node.instances:
+        return [np.eye(4)]
+    count = len(next(iter(node.instances.values())))
+    translations = node.instances.get("TRANSLATION", np.zeros((count, 3)))
+    rotations = node.instances.get("ROTATION", np.tile([0.0, 0.0, 0.0, 1.0], (count, 1)))
+    scales = node.instances.get("SCALE", np.ones((count, 3)))
+    return [local_matrix(translations[i], rotations[i], scales[i]) for i in range(count)]

@@ -1,4 +1,4 @@
-"""Cheap layout warnings: artifacts that overlap or stand outside their room, from estimated footprints."""
+"""Cheap layout warnings: artifacts that overlap or stand outside their room, a start view with nothing in it."""
 
 from __future__ import annotations
 
@@ -114,6 +114,7 @@ def check_layout(exhibit: Exhibit, report: _Report) -> None:
             _warn_near_door(openings[room.id], room, box, path, report)
             _warn_small_plinth(artifact, path, report)
         groups.setdefault((room.id, wall), []).append((index, artifact, box))
+    check_start_view(exhibit, report)
     for (room_id, wall), placed in groups.items():
         where = "on the floor" if wall == "floor" else f"on the {wall} wall"
         for index, other_index, other in _first_overlaps(placed):
@@ -256,3 +257,52 @@ def _warn_small_plinth(artifact: Artifact, path: str, report: _Report) -> None:
         if given is not None and given < needed - TOLERANCE:
             report.warning(f"{path}.plinth.{axis}", f"the plinth is {format_number(given)} m in {axis}, narrower "
                                                     f"than the model on it ({format_number(round(needed, 2))} m)")
+
+
+# Half the horizontal field of view of the viewer's first frame (60° vertical on a 3:2 screen is about 82° across).
+START_HALF_VIEW = 40.0
+
+
+def room_position(room: Room, artifact: Artifact) -> tuple[float, float]:
+    """Where an artifact is on the floor plan, [x, z] from the room's centre (a wall artifact: on its wall)."""
+    place = artifact.place
+    assert place is not None, "only placed artifacts are on the floor plan"
+    if place.wall is None:
+        return (float(place.floor_at[0]), float(place.floor_at[1]))
+    half_w, half_d, offset = room.size[0] / 2, room.size[1] / 2, place.wall_offset
+    return {"north": (offset, -half_d), "east": (half_w, offset), "south": (-offset, half_d),
+            "west": (-half_w, -offset)}[place.wall]
+
+
+def _bearing(dx: float, dz: float) -> float:
+    """Degrees clockwise from north (-z) of a floor-plan direction."""
+    return math.degrees(math.atan2(dx, -dz)) % 360
+
+
+def check_start_view(exhibit: Exhibit, report: _Report) -> None:
+    """Warn when the first view (start position and facing, or the facing compose would choose) shows no artifact."""
+    if not exhibit.rooms:
+        return
+    room = exhibit.start_room
+    index = exhibit.rooms.index(room)
+    at = room.start.at if room.start is not None else (0.0, 0.0)
+    path = f"rooms[{index}].start" if room.start is not None else f"rooms[{index}]"
+    in_room = [a for a in exhibit.artifacts if a.place is not None and a.place.room == room.id]
+    if not in_room:
+        return  # an empty first room (a foyer) is the designer's choice; there is nothing to turn towards
+    facing = room.start.facing if room.start is not None else None
+    if facing is None:
+        featured = exhibit.featured_artifact(room.id)
+        assert featured is not None  # the room has artifacts
+        x, z = room_position(room, featured)
+        if math.hypot(x - at[0], z - at[1]) <= 0.3:
+            return  # compose then faces the long axis; the featured artifact is underfoot, not out of sight
+        facing = _bearing(x - at[0], z - at[1])
+    for artifact in in_room:
+        x, z = room_position(room, artifact)
+        turn = (_bearing(x - at[0], z - at[1]) - facing + 180) % 360 - 180
+        if abs(turn) <= START_HALF_VIEW:
+            return
+    report.warning(path, f"the first view (facing {format_number(round(facing, 1))}° from north) shows none of "
+                         f"room {quote(room.id)}'s artifacts; face one, or leave out `facing` to face "
+                         f"{quote(exhibit.featured_artifact(room.id).id)}")  # type: ignore[union-attr]

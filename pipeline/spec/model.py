@@ -29,6 +29,7 @@ Axis = Literal["y", "z", "x"]
 Target = Literal["quest2", "quest3", "phone", "desktop"]
 OverBudget = Literal["fail", "simplify"]
 Mount = Literal["shelf", "bracket"]
+SurfaceMaterialName = Literal["oak", "plaster", "concrete", "terrazzo"]
 
 UNIT_METRES: Mapping[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
 """How many metres one unit is, for each value of `units`."""
@@ -64,6 +65,8 @@ class Surface:
     """Colour as "#rrggbb". When omitted, walls are "#e8e4dc", the floor "#8a8178" and the ceiling "#f4f2ee"."""
     texture: AssetPath | None = _rules(None, asset="image")
     """An image tiled over the surface (.png, .jpg or .webp); multiplied by `color`."""
+    material: SurfaceMaterialName | None = None
+    """A built-in tileable material with colour, relief and roughness maps: oak, plaster, concrete or terrazzo. `color` tints it (white when omitted); its own repeat size is used unless `texture_size` is set."""
     texture_size: float = _rules(1.0, min=0.01, max=100)
     """How many metres one repeat of the texture covers, in both directions."""
     roughness: float = _rules(0.9, min=0, max=1)
@@ -98,6 +101,8 @@ class Lighting:
     """Light each artifact with its own spotlight from the ceiling."""
     spot_intensity: float = _rules(1.0, min=0, max=100)
     """Strength of each artifact's spotlight."""
+    exposure: float = _rules(1.0, min=0.05, max=20)
+    """Brightness of this room on screen (tone-mapping exposure, times the exhibit's); 1 leaves it as lit."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,8 @@ class Start:
 
     at: Vec2 = (0.0, 0.0)
     """Floor position [x, z] in metres from the room's centre (+x east, +z south)."""
-    facing: float = 0.0
-    """Which way visitors look, in degrees clockwise from north seen from above: 0 north, 90 east, 180 south."""
+    facing: float | None = None
+    """Which way visitors look, in degrees clockwise from north seen from above: 0 north, 90 east, 180 south. When omitted, they face the room's featured artifact (the first a tour visits in this room, else the first listed), or along the room's long axis when it has none."""
 
 
 @dataclass(frozen=True)
@@ -464,6 +469,8 @@ class ExhibitInfo:
     """The museum's identity (name, logo, footer text) shown on every page instead of "Vitrina"."""
     base_url: str = _rules("", kind="uri")
     """The public URL the built exhibit folder (site/<id>/) is served from, e.g. https://museum.example/vitrina/bronze-age/. With it, every build also writes IIIF, Linked Art and Voyager exports (see docs/standards.md), whose ids must be absolute URLs; `vitrina build --base-url` overrides it."""
+    exposure: float = _rules(1.0, min=0.05, max=20)
+    """Brightness of the whole exhibit on screen (tone-mapping exposure); each room's `lighting.exposure` multiplies it."""
 
 
 @dataclass(frozen=True)
@@ -498,6 +505,16 @@ class Exhibit:
 
     def artifact(self, artifact_id: str) -> Artifact | None:
         return next((a for a in self.artifacts if a.id == artifact_id), None)
+
+    def featured_artifact(self, room_id: str) -> Artifact | None:
+        """The artifact a room puts forward: the first one a tour stops at in this room, else the first listed."""
+        in_room = [a for a in self.artifacts if a.place is not None and a.place.room == room_id]
+        for tour in self.tours:
+            for stop in tour.stops:
+                found = next((a for a in in_room if a.id == stop.artifact_id), None)
+                if found is not None:
+                    return found
+        return in_room[0] if in_room else None
 
     @property
     def start_room(self) -> Room:

@@ -24,10 +24,14 @@
 //   viewer.artifactTriangles(id) -> number       triangles of the level of an artifact drawn now
 //   viewer.streaming -> {profile, budget, levels: {id: level name}, triangles, gpuBytes, loads, bytes, scale,
 //        thumbsMs, fullQualityMs, failures}      what the ladder streamer holds (streaming.js)
+//   viewer.textureColourSpaces() -> [{material, slot, colorSpace, expected}]  every loaded texture's decoding
+//   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
+//   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)
+//   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
-//   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
+//   loadedRooms, failedRooms, bakedSurfaces (meshes drawn from a lightmap), selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
 // The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour=, ?join=, #guide= or
 // #join=, or when the "Join a tour" button is pressed;
@@ -45,6 +49,9 @@ import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
 import { copyLinkButton, linkToView, openContentState } from './content-state.js';
+import { mountARHandOff } from './quicklook.js';
+import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colourOutput,
+  withoutBakedLight } from './lighting.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 import { FloorPlan } from './floorplan.js';
 
@@ -59,7 +66,7 @@ const listeners = new Map();
 const viewer = {
   manifest: null, language: null, mode: 'desktop',
   frames: 0, xrFrames: 0, firstFrameMs: null, firstRoomVisibleMs: null, allRoomsLoadedMs: null, ready: false,
-  loadedRooms: [], failedRooms: [], selectedArtifact: null, selectedAnnotation: null, openPanel: null,
+  loadedRooms: [], failedRooms: [], bakedSurfaces: 0, selectedArtifact: null, selectedAnnotation: null, openPanel: null,
   camera: null, caption: '', errors: [], reducedMotion: reducedMotionQuery.matches,
   xr: { selects: 0, teleports: 0, snapTurns: 0, inputKinds: [], controllers: {}, lastSelect: null, lastTeleport: null },
   ar: { hitTests: 0, placed: 0, subject: null, position: null },
@@ -98,6 +105,7 @@ async function main() {
   renderer.setPixelRatio(viewer.gpu.software ? 1 : Math.min(window.devicePixelRatio, 2));
   renderer.setSize(stage.clientWidth, stage.clientHeight);
   renderer.xr.enabled = true;
+  setupColour(renderer);
   // Headset-sized XR framebuffers are millions of pixels; a software rasteriser draws a quarter of the width.
   if (viewer.gpu.software) renderer.xr.setFramebufferScaleFactor(0.25);
   const canvas = renderer.domElement;
@@ -162,6 +170,7 @@ async function main() {
 
   const hotspots = new Hotspots(world, artifacts);
   const roomScenes = new Map();
+  const roomExposure = new Map();  // room id → tone-mapping exposure from its GLB (exhibit's × room's)
 
   // ── picking: manifest bounds, not the room meshes, so it is cheap every XR frame and works before rooms load ──
   function pick(ray, { vrPanel = null } = {}) {
@@ -306,6 +315,16 @@ async function main() {
   fillARChooser();
   arChooser.addEventListener('change', () => xr.setARSubject(arChooser.value));
   xr.setARSubject(arChooser.value);
+  // Phones without WebXR AR (every iPhone) get the artifact as USDZ for AR Quick Look, or Scene Viewer on Android.
+  const updateARHandOff = mountARHandOff(document.querySelector('.xr-bar'), {
+    i18n, titleOf,
+    webxrAR: navigator.xr?.isSessionSupported?.('immersive-ar').catch(() => false) ?? Promise.resolve(false),
+    current: () => artifactById.get(viewer.selectedArtifact)
+      || artifactById.get(arChooser.value.startsWith('artifact:') ? arChooser.value.slice(9) : ''),
+  });
+  arChooser.addEventListener('change', updateARHandOff);
+  viewer.on('select', updateARHandOff);
+  viewer.on('language', updateARHandOff);
 
   // ── pointer: tap/click selects or walks; OrbitControls handles drags and pinches ──
   const mouse = { x: 0, y: 0, inside: false };
@@ -439,6 +458,8 @@ async function main() {
       const lod = lodTargets.map((target) => (room.lod || []).find((entry) => entry.target === target)).find(Boolean);
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
+        viewer.bakedSurfaces += useBakedLight(gltf.scene);
+        roomExposure.set(room.id, gltf.scene.userData?.vitrina?.exposure ?? 1);
         if (viewer.gpu.software) {
           // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
@@ -627,6 +648,14 @@ async function main() {
   new ResizeObserver(resize).observe(stage);
   reducedMotionQuery.addEventListener('change', (event) => { viewer.reducedMotion = event.matches; });
 
+  viewer.textureColourSpaces = () => textureColourSpaces(world);
+  viewer.colourOutput = () => colourOutput(renderer);
+  viewer.withoutBakedLight = () => withoutBakedLight(world);
+  viewer.setHotspotsVisible = (visible) => { hotspots.group.visible = Boolean(visible); };
+  const followExposure = exposureFollower(renderer, (position) => {
+    const here = roomAt(position[0], position[2], 0);
+    return here ? roomExposure.get(here.id) ?? null : null;
+  });
   const timer = new THREE.Timer();
   timer.connect(document);
   renderer.setAnimationLoop((time, frame) => {
@@ -646,6 +675,7 @@ async function main() {
       new THREE.Vector3().fromArray(pointer.origin), new THREE.Vector3().fromArray(pointer.direction)));
     streamer.update(frameSeconds * 1000, Boolean(frame));
     floorPlan.update();
+    followExposure(pose.position, dt);
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }

@@ -1,0 +1,214 @@
+"""Posters: a picture of every artifact and a cover of every room, rendered by the viewer in headless Chromium.
+
+They are what a visitor sees before the 3D loads and what a shared link shows (og:image): list thumbnails, the
+text pages, the site index. Rendering runs the site's own viewer on a local server, so a poster looks exactly like
+the exhibit. Without Chromium (or Playwright to drive it) the build warns and uses a fallback: the picture itself
+for a hung image, a card with the title for the rest. Posters are cached by everything that can change them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline import images
+
+POSTER_SIZE = (960, 504)  # 1.9:1, the shape link previews (og:image) show uncropped
+POSTER_FORMAT = "image/jpeg"
+CHROMIUM_ENV = "CHROMIUM"
+# The flags headless Chromium needs for WebGL 2 on a machine without a GPU (SwiftShader), and no network chatter.
+CHROMIUM_FLAGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# The viewer fills the page, with no interface over it and no annotation markers.
+# Models stream in levels (thumb first): wait until the streamer has loaded nothing new for 0.8 s (at most 15 s).
+SETTLE_STREAMING = """async () => {
+  const loads = () => (window.__viewer.streaming || {}).loads ?? 0;
+  const deadline = performance.now() + 15000;
+  let seen = -1;
+  while (loads() !== seen && performance.now() < deadline) {
+    seen = loads();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+  }
+}"""
+POSTER_STYLE = """
+#stage { position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; }
+#stage > :not(canvas) { display: none !important; }
+"""
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One picture to take: its file name (without suffix), the camera, and what to draw if rendering fails."""
+
+    name: str
+    view: dict[str, list[float]]
+    title: str
+    fallback_image: bytes | None = None
+
+
+def find_chromium() -> str | None:
+    """$CHROMIUM, else chromium on PATH (Debian's package), else None."""
+    chosen = os.environ.get(CHROMIUM_ENV)
+    if chosen:
+        return chosen if os.access(chosen, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def renderer_missing() -> str | None:
+    """Why posters cannot be rendered here (a sentence for the build's warnings), or None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "posters need Playwright to drive Chromium: pip install vitrina[posters]"
+    if find_chromium() is None:
+        return f"posters need Chromium (apt-get install chromium, or set {CHROMIUM_ENV})"
+    return None
+
+
+def room_cover_view(room: dict[str, Any], start: dict[str, Any] | None) -> dict[str, list[float]]:
+    """The start view for the room visitors start in; elsewhere, from near one end down the room's long axis."""
+    if start is not None and start.get("room") == room["id"]:
+        eye = [start["position"][0], 1.6, start["position"][2]]
+        yaw = math.radians(float(start.get("yaw", 0.0)))
+        return {"position": eye, "target": [eye[0] - math.sin(yaw) * 3, 1.35, eye[2] - math.cos(yaw) * 3]}
+    low, high = room["bounds"]["min"], room["bounds"]["max"]
+    centre = [(low[0] + high[0]) / 2, 1.3, (low[2] + high[2]) / 2]
+    if high[0] - low[0] >= high[2] - low[2]:
+        eye = [low[0] + 0.6, 1.6, centre[2]]
+    else:
+        eye = [centre[0], 1.6, high[2] - 0.6]
+    return {"position": eye, "target": centre}
+
+
+def shots(manifest: dict[str, Any], titles: dict[str, str], fallbacks: dict[str, bytes]) -> list[Shot]:
+    """A poster per artifact (its default view) and a cover per room."""
+    out = [Shot(f"artifact-{a['id']}", a["view"], titles.get(a["id"], a["id"]), fallbacks.get(a["id"]))
+           for a in manifest["artifacts"]]
+    out += [Shot(f"room-{r['id']}", room_cover_view(r, manifest.get("start")), titles.get(r["id"], r["id"]))
+            for r in manifest["rooms"]]
+    return out
+
+
+def fallback_poster(shot: Shot) -> bytes:
+    """What a poster is without a renderer: the hung picture itself, else a card with the title."""
+    if shot.fallback_image is not None:
+        return images.fitted_jpeg(shot.fallback_image, POSTER_SIZE)
+    card = images.text_panel_png(POSTER_SIZE, (38, 40, 44), (236, 232, 224), shot.title, "", None, False)
+    return images.fitted_jpeg(card, POSTER_SIZE)
+
+
+def render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, bytes]:
+    """Screenshots of the viewer at each shot's camera (JPEG bytes by shot name); raises RuntimeError on failure.
+
+    Runs in a thread of its own: Playwright's sync API refuses a thread that already runs an asyncio loop (a
+    caller inside an async server, or a test session that drives its own browser)."""
+    import threading
+
+    results: list[dict[str, bytes]] = []
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(_render(site_root, exhibit_id, todo))
+        except BaseException as error:  # handed to the calling thread below
+            failures.append(error)
+
+    worker = threading.Thread(target=work, name="vitrina-posters")
+    worker.start()
+    worker.join()
+    if failures:
+        raise failures[0]
+    return results[0]
+
+
+def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, bytes]:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.preview import StaticSite, serving
+
+    chromium = find_chromium()
+    assert chromium is not None  # the caller checked renderer_missing()
+    out: dict[str, bytes] = {}
+    try:
+        with serving(StaticSite(site_root)) as base, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": POSTER_SIZE[0], "height": POSTER_SIZE[1]},
+                                        reduced_motion="reduce")
+                page.goto(f"{base}/{exhibit_id}/index.html")
+                page.add_style_tag(content=POSTER_STYLE)
+                page.wait_for_function("window.__viewer && window.__viewer.ready", timeout=180_000)
+                page.evaluate("__viewer.setHotspotsVisible(false)")
+                for shot in todo:
+                    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", shot.view)
+                    page.evaluate(SETTLE_STREAMING)
+                    start = page.evaluate("__viewer.frames")
+                    page.wait_for_function(f"__viewer.frames >= {start + 3}", timeout=60_000)
+                    png = page.locator("#stage canvas").screenshot()
+                    out[shot.name] = images.fitted_jpeg(png, POSTER_SIZE)
+            finally:
+                browser.close()
+    except PlaywrightError as error:
+        raise RuntimeError(str(error).splitlines()[0]) from None
+    return out
+
+
+def poster_key(shot: Shot, inputs: str) -> str:
+    """A poster's cache key: the shot (camera, title, fallback) and `inputs`, a digest of everything it shows."""
+    digest = hashlib.sha256(f"poster\0{inputs}\0{shot.name}\0{shot.view}\0{shot.title}\0{POSTER_SIZE}".encode())
+    digest.update(hashlib.sha256(shot.fallback_image or b"").digest())
+    digest.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: str,
+                 remembered: Callable[[str, Callable[[], bytes]], bytes],
+                 warn: Callable[[str], None]) -> dict[str, bytes]:
+    """Poster bytes by shot name: from the cache, rendered (all missing ones in one browser), or the fallback."""
+    keys = {shot.name: poster_key(shot, inputs) for shot in todo}
+
+    def cached(key: str) -> bytes | None:
+        def miss() -> bytes:
+            raise _Miss
+        try:
+            return remembered(key, miss)
+        except _Miss:
+            return None
+
+    found: dict[str, bytes] = {}
+    missing = []
+    for shot in todo:
+        hit = cached(keys[shot.name])
+        if hit is None:
+            missing.append(shot)
+        else:
+            found[shot.name] = hit
+    if not missing:
+        return found
+    problem = renderer_missing()
+    rendered: dict[str, bytes] = {}
+    if problem is None:
+        try:
+            rendered = render(site_root, exhibit_id, missing)
+        except RuntimeError as error:
+            problem = f"posters could not be rendered ({error})"
+    if problem is not None:
+        warn(f"{problem}; using plain posters")
+    for shot in missing:
+        data = rendered.get(shot.name)
+        if data is None:
+            found[shot.name] = fallback_poster(shot)  # not cached: a later build with Chromium renders it
+        else:
+            found[shot.name] = remembered(keys[shot.name], lambda data=data: data)  # type: ignore[misc]
+    return found
+
+
+class _Miss(Exception):
+    """Raised inside a cache lookup to ask only whether an entry exists."""

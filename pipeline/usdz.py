@@ -1,0 +1,352 @@
+"""USDZ for AR Quick Look: one artifact's scene as USD (UsdPreviewSurface, metres, y up), packaged for ARKit."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import BuildError
+from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, local_matrix
+
+ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
+
+
+def _pxr():  # type: ignore[no-untyped-def]
+    try:
+        from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt
+    except ImportError:
+        raise BuildError("USDZ for AR Quick Look needs usd-core: pip install usd-core") from None
+    return Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt
+
+
+def available() -> bool:
+    try:
+        _pxr()
+    except BuildError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- geometry
+
+
+def _matrix(node: Node) -> np.ndarray:
+    return local_matrix(node.translation, node.rotation, node.scale)
+
+
+def _attribute(primitive: Primitive, name: str) -> np.ndarray | None:
+    values = primitive.attributes.get(name)
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.dtype.kind in "iu" and name in primitive.normalized:
+        array = np.maximum(array / float(np.iinfo(array.dtype).max), -1.0)
+    return array.astype(np.float64)
+
+
+@dataclass
+class _Part:
+    """One primitive placed in the model's frame: triangles with positions, normals and UVs."""
+
+    points: np.ndarray
+    indices: np.ndarray
+    normals: np.ndarray | None
+    uvs: np.ndarray | None
+    material: Material | None
+
+
+def _parts(scene: Scene) -> list[_Part]:
+    parts: list[_Part] = []
+
+    def visit(node: Node, parent: np.ndarray) -> None:
+        world = parent @ _matrix(node)
+        if node.mesh is not None:
+            for instance in instance_matrices(node):
+                matrix = world @ instance
+                for primitive in node.mesh.primitives:
+                    positions = _attribute(primitive, "POSITION")
+                    if primitive.mode != 4 or positions is None or not len(positions):
+                        continue
+                    indices = (np.asarray(primitive.indices, dtype=np.int64) if primitive.indices is not None
+                               else np.arange(len(positions), dtype=np.int64))
+                    points = positions @ matrix[:3, :3].T + matrix[:3, 3]
+                    normals = _attribute(primitive, "NORMAL")
+                    if normals is not None:
+                        normal_matrix = np.linalg.inv(matrix[:3, :3]).T
+                        normals = normals[:, :3] @ normal_matrix.T
+                        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+                    if np.linalg.det(matrix[:3, :3]) < 0:  # a mirroring transform flips the winding
+                        indices = indices.reshape(-1, 3)[:, [0, 2, 1]].reshape(-1)
+                    parts.append(_Part(points, indices[: len(indices) // 3 * 3], normals,
+                                       _attribute(primitive, "TEXCOORD_0"), primitive.material))
+        for child in node.children:
+            visit(child, world)
+
+    for root in scene.nodes:
+        visit(root, np.eye(4))
+    return parts
+
+
+def _standing(parts: list[_Part], height: float | None) -> None:
+    """Put the model's base centre at the origin (AR Quick Look sets the origin on the floor), scaled to `height`."""
+    low = np.min([p.points.min(axis=0) for p in parts], axis=0)
+    high = np.max([p.points.max(axis=0) for p in parts], axis=0)
+    scale = height / float(high[1] - low[1]) if height and high[1] > low[1] else 1.0
+    anchor = np.array([(low[0] + high[0]) / 2, low[1], (low[2] + high[2]) / 2])
+    for part in parts:
+        part.points = (part.points - anchor) * scale
+
+
+# ---------------------------------------------------------------------------------------------- USD
+
+
+def _identifier(text: str, fallback: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", text)
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = f"{fallback}_{cleaned}"
+    return cleaned
+
+
+class _Writer:
+    def __init__(self, stage, folder: Path) -> None:  # type: ignore[no-untyped-def]
+        self.stage = stage
+        self.folder = folder
+        self.materials: dict[int, object] = {}
+        self.textures: dict[int, str] = {}
+
+    def texture_file(self, ref: TextureRef) -> str | None:
+        texture = ref.texture
+        suffix = ARKIT_IMAGES.get(texture.mime_type)
+        if suffix is None:
+            return None  # ARKit reads PNG and JPEG only; the factor alone stands in
+        if id(texture) not in self.textures:
+            name = f"textures/t{len(self.textures)}{suffix}"
+            (self.folder / "textures").mkdir(exist_ok=True)
+            (self.folder / name).write_bytes(texture.data)
+            self.textures[id(texture)] = name
+        return self.textures[id(texture)]
+
+    def material(self, material: Material | None):  # type: ignore[no-untyped-def]
+        Gf, Sdf, _, _, UsdShade, _, _ = _pxr()
+        key = id(material)
+        if key in self.materials:
+            return self.materials[key]
+        path = f"/Artifact/Materials/m{len(self.materials)}"
+        usd_material = UsdShade.Material.Define(self.stage, path)
+        surface = UsdShade.Shader.Define(self.stage, f"{path}/Surface")
+        surface.CreateIdAttr("UsdPreviewSurface")
+        m = material or Material()
+        colour = surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f)
+        colour.Set(Gf.Vec3f(*(float(c) for c in m.base_color_factor[:3])))
+        surface.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(float(m.metallic_factor))
+        surface.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(float(m.roughness_factor))
+        if m.alpha_mode != "OPAQUE" or m.base_color_factor[3] < 1:
+            surface.CreateInput("opacity", Sdf.ValueTypeNames.Float).Set(float(m.base_color_factor[3]))
+            if m.alpha_mode == "MASK":
+                surface.CreateInput("opacityThreshold", Sdf.ValueTypeNames.Float).Set(float(m.alpha_cutoff))
+        reader = None
+
+        def sampler(ref: TextureRef, name: str, colour_space: str, scale: Sequence[float] = (1, 1, 1, 1),
+                    bias: Sequence[float] = (0, 0, 0, 0)):  # type: ignore[no-untyped-def]
+            nonlocal reader
+            file = self.texture_file(ref)
+            if file is None:
+                return None
+            if reader is None:
+                reader = UsdShade.Shader.Define(self.stage, f"{path}/uv")
+                reader.CreateIdAttr("UsdPrimvarReader_float2")
+                reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set("st")
+                reader.CreateOutput("result", Sdf.ValueTypeNames.Float2)
+            shader = UsdShade.Shader.Define(self.stage, f"{path}/{name}")
+            shader.CreateIdAttr("UsdUVTexture")
+            shader.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(file)
+            shader.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(reader.ConnectableAPI(), "result")
+            shader.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set(colour_space)
+            shader.CreateInput("wrapS", Sdf.ValueTypeNames.Token).Set("repeat")
+            shader.CreateInput("wrapT", Sdf.ValueTypeNames.Token).Set("repeat")
+            if tuple(scale) != (1, 1, 1, 1):
+                shader.CreateInput("scale", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(*scale))
+            if tuple(bias) != (0, 0, 0, 0):
+                shader.CreateInput("bias", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(*bias))
+            return shader
+
+        if m.base_color_texture is not None:
+            found = sampler(m.base_color_texture, "baseColor", "sRGB", (*m.base_color_factor[:3], 1.0))
+            if found is not None:
+                colour.ConnectToSource(found.ConnectableAPI(), "rgb")
+                found.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
+        if m.metallic_roughness_texture is not None:
+            found = sampler(m.metallic_roughness_texture, "metallicRoughness", "raw",
+                            (1.0, float(m.roughness_factor), float(m.metallic_factor), 1.0))
+            if found is not None:
+                for channel, name in (("g", "roughness"), ("b", "metallic")):
+                    found.CreateOutput(channel, Sdf.ValueTypeNames.Float)
+                    surface.GetInput(name).ConnectToSource(found.ConnectableAPI(), channel)
+        if m.normal_texture is not None:
+            strength = float(m.normal_texture.scale)
+            found = sampler(m.normal_texture, "normal", "raw", (2 * strength, 2 * strength, 2, 1),
+                            (-strength, -strength, -1, 0))
+            if found is not None:
+                found.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
+                surface.CreateInput("normal", Sdf.ValueTypeNames.Normal3f).ConnectToSource(found.ConnectableAPI(), "rgb")
+        if m.occlusion_texture is not None and m.occlusion_texture.texcoord == 0:
+            found = sampler(m.occlusion_texture, "occlusion", "raw")
+            if found is not None:
+                found.CreateOutput("r", Sdf.ValueTypeNames.Float)
+                surface.CreateInput("occlusion", Sdf.ValueTypeNames.Float).ConnectToSource(found.ConnectableAPI(), "r")
+        usd_material.CreateSurfaceOutput().ConnectToSource(surface.ConnectableAPI(), "surface")
+        self.materials[key] = usd_material
+        return usd_material
+
+    def mesh(self, index: int, part: _Part) -> None:
+        _, Sdf, _, UsdGeom, UsdShade, _, Vt = _pxr()
+        mesh = UsdGeom.Mesh.Define(self.stage, f"/Artifact/Geom/mesh{index}")
+        mesh.CreateSubdivisionSchemeAttr("none")
+        mesh.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(part.points.astype(np.float32)))
+        mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(len(part.indices) // 3, 3, dtype=np.int32)))
+        mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(part.indices.astype(np.int32)))
+        mesh.CreateExtentAttr(Vt.Vec3fArray.FromNumpy(
+            np.array([part.points.min(axis=0), part.points.max(axis=0)], dtype=np.float32)))
+        if part.normals is not None:
+            mesh.CreateNormalsAttr(Vt.Vec3fArray.FromNumpy(part.normals.astype(np.float32)))
+            mesh.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
+        if part.uvs is not None:
+            # glTF's v runs down the image, USD's t runs up.
+            st = np.c_[part.uvs[:, 0], 1.0 - part.uvs[:, 1]].astype(np.float32)
+            primvar = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray,
+                                                              UsdGeom.Tokens.vertex)
+            primvar.Set(Vt.Vec2fArray.FromNumpy(st))
+        if part.material is not None and part.material.double_sided:
+            mesh.CreateDoubleSidedAttr(True)
+        UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(self.material(part.material))
+
+
+def usdz_bytes(scene: Scene, title: str, height: float | None = None) -> bytes:
+    """The artifact as a USDZ package: metres, y up, its base centre at the origin, titled with the record's title."""
+    _, Sdf, Usd, UsdGeom, _, UsdUtils, _ = _pxr()
+    parts = _parts(scene)
+    if not parts:
+        raise BuildError(f"'{title}': no triangles to write as USDZ")
+    _standing(parts, height)
+    with tempfile.TemporaryDirectory(prefix="vitrina-usdz-") as tmp:
+        folder = Path(tmp)
+        stage = Usd.Stage.CreateNew(str(folder / "model.usdc"))
+        UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
+        UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+        root = UsdGeom.Xform.Define(stage, "/Artifact").GetPrim()
+        stage.SetDefaultPrim(root)
+        Usd.ModelAPI(root).SetKind("component")
+        root.SetDisplayName(title)
+        stage.GetRootLayer().documentation = title
+        UsdGeom.Scope.Define(stage, "/Artifact/Geom")
+        UsdGeom.Scope.Define(stage, "/Artifact/Materials")
+        writer = _Writer(stage, folder)
+        for index, part in enumerate(parts):
+            writer.mesh(index, part)
+        stage.GetRootLayer().Save()
+        target = folder / "model.usdz"
+        if not UsdUtils.CreateNewARKitUsdzPackage(Sdf.AssetPath(str(folder / "model.usdc")), str(target)):
+            raise BuildError(f"'{title}': usd-core could not package the USDZ")
+        return _fixed_timestamps(target.read_bytes())
+
+
+def retitled(package: bytes, title: str) -> bytes:
+    """The same USDZ with another title: a text edit re-titles the cached package instead of reading the model again."""
+    import zipfile
+
+    _, Sdf, Usd, _, _, UsdUtils, _ = _pxr()
+    with tempfile.TemporaryDirectory(prefix="vitrina-usdz-") as tmp:
+        folder = Path(tmp)
+        (folder / "in.usdz").write_bytes(package)
+        with zipfile.ZipFile(folder / "in.usdz") as archive:
+            names = archive.namelist()
+            if not names or any(name.startswith(("/", "..")) or ".." in Path(name).parts for name in names):
+                raise BuildError(f"'{title}': a cached USDZ is not a package this build wrote")
+            archive.extractall(folder / "package")
+        layer = folder / "package" / names[0]
+        stage = Usd.Stage.Open(str(layer))
+        stage.GetDefaultPrim().SetDisplayName(title)
+        stage.GetRootLayer().documentation = title
+        stage.GetRootLayer().Save()
+        target = folder / "model.usdz"
+        if not UsdUtils.CreateNewARKitUsdzPackage(Sdf.AssetPath(str(layer)), str(target)):
+            raise BuildError(f"'{title}': usd-core could not package the USDZ")
+        return _fixed_timestamps(target.read_bytes())
+
+
+# What AR Quick Look accepts (the ARKit rules of usdchecker --arkit): these prim types, shaders and file kinds.
+ARKIT_PRIM_TYPES = {"", "Xform", "Scope", "Mesh", "Material", "Shader", "GeomSubset"}
+ARKIT_SHADERS = {"UsdPreviewSurface", "UsdUVTexture", "UsdPrimvarReader_float2", "UsdTransform2d"}
+ARKIT_FILES = {".usdc", ".usda", ".usd", ".png", ".jpg", ".jpeg"}
+
+
+def arkit_problems(path: Path) -> list[str]:
+    """What `usdchecker --arkit` would report for a USDZ file; empty when it passes.
+
+    usd-core 26 ships neither the usdchecker script nor the old ComplianceChecker: this runs the same
+    UsdValidation validators usdchecker runs (stage metadata, shading, USDZ packaging) plus the ARKit rules."""
+    import zipfile
+
+    _, _, Usd, _, UsdShade, _, _ = _pxr()
+    from pxr import UsdValidation
+
+    problems: list[str] = []
+    with zipfile.ZipFile(path) as package:
+        members = package.infolist()
+    if not members or not members[0].filename.endswith(".usdc"):
+        problems.append("ARKit: the package's first file must be its usdc root layer")
+    for member in members:
+        if Path(member.filename).suffix.lower() not in ARKIT_FILES:
+            problems.append(f"ARKit: {member.filename} is not a file kind AR Quick Look reads")
+        if member.compress_type != zipfile.ZIP_STORED:
+            problems.append(f"ARKit: {member.filename} is compressed")
+    from pxr import Tf
+
+    try:
+        stage = Usd.Stage.Open(str(path))
+    except Tf.ErrorException as error:
+        return [*problems, f"usd: cannot open the package ({str(error).strip().splitlines()[0]})"]
+    registry = UsdValidation.ValidationRegistry()
+    names = [m.name for m in registry.GetAllValidatorMetadata()
+             if not any(str(k).startswith(("UsdPhysics", "UsdSkel")) for k in m.GetKeywords())]
+    context = UsdValidation.ValidationContext(registry.GetOrLoadValidatorsByName(names))
+    problems += [f"{e.GetValidator().GetMetadata().name if e.GetValidator() else 'usd'}: {e.GetMessage()}"
+                 for e in context.Validate(stage)]
+    for prim in stage.Traverse():
+        if prim.GetTypeName() not in ARKIT_PRIM_TYPES:
+            problems.append(f"ARKit: prim {prim.GetPath()} has type {prim.GetTypeName()}")
+        if prim.GetTypeName() == "Shader":
+            shader_id = UsdShade.Shader(prim).GetIdAttr().Get()
+            if shader_id not in ARKIT_SHADERS:
+                problems.append(f"ARKit: shader {prim.GetPath()} is {shader_id}")
+    if not stage.GetDefaultPrim():
+        problems.append("ARKit: no default prim")
+    return problems
+
+
+def _fixed_timestamps(data: bytes) -> bytes:
+    """The same package with every entry dated 1980-01-01 00:00, so the same model gives the same bytes.
+
+    The dates are patched in place (local and central headers), which keeps USDZ's 64-byte data alignment."""
+    import io
+    import zipfile
+
+    patched = bytearray(data)
+    dos_date = (1 << 5) | 1  # 1980-01-01
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        for member in package.infolist():
+            local = member.header_offset
+            patched[local + 10:local + 14] = (0).to_bytes(2, "little") + dos_date.to_bytes(2, "little")
+    end = data.rfind(b"PK\x05\x06")
+    count = int.from_bytes(data[end + 10:end + 12], "little")
+    cursor = int.from_bytes(data[end + 16:end + 20], "little")
+    for _ in range(count):
+        name, extra, comment = (int.from_bytes(data[cursor + o:cursor + o + 2], "little") for o in (28, 30, 32))
+        patched[cursor + 12:cursor + 16] = (0).to_bytes(2, "little") + dos_date.to_bytes(2, "little")
+        cursor += 46 + name + extra + comment
+    return bytes(patched)
