@@ -198,7 +198,7 @@ async def test_healthz_metrics_and_other_paths(tour_server: TourServerHandle) ->
     assert status == 200 and json.loads(body) == {"status": "ok", "tours": 1, "connections": 1}
     status, content_type, body = await http_get(tour_server.port, "/metrics")
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-    assert "vitrina_tour_connections 1\n" in body and 'vitrina_tour_errors_total{code="unknown_type"} 1' in body
+    assert "vitrina_tour_connections 1.0\n" in body and 'vitrina_tour_errors_total{code="unknown_type"} 1.0\n' in body
     assert "# TYPE vitrina_tour_events_total counter" in body
     assert await http_get(tour_server.port, "/index.html") == (200, "text/html", "<!doctype html><title>site</title>")
     assert (await http_get(tour_server.port, "/missing"))[0] == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -158,10 +159,52 @@ def test_away_back_and_room_cap() -> None:
     publish(state, state.decide_away("v1"))
     assert not state.members["v1"].online
     assert state.decide_away("v1") == []
-    events = publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=2))
+    events = publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=1))
     assert [e["kind"] for e in events] == ["member_back"] and state.members["v1"].device == "ar"
     with pytest.raises(TourFull):
-        state.decide_join(visitor("v2"), room_cap=2)
+        state.decide_join(visitor("v2"), room_cap=1)
+
+
+def test_the_room_cap_counts_online_visitors_only_and_always_admits_guides() -> None:
+    state = tour_with(guide(), visitor("v1"), visitor("v2"))
+    with pytest.raises(TourFull):
+        state.decide_join(visitor("v3"), room_cap=2)
+    publish(state, state.decide_join(guide("g2"), room_cap=2))  # the tour's own guide is never "full"
+    publish(state, state.decide_away("v1"))  # away within grace: no longer holds a place
+    publish(state, state.decide_join(visitor("v3"), room_cap=2))
+    with pytest.raises(TourFull):
+        state.decide_join(visitor("v4"), room_cap=2)
+    publish(state, state.decide_leave("v2", "left"))
+    publish(state, state.decide_join(visitor("v4"), room_cap=2))
+    assert (state.online_visitors, state.visitors) == (2, 3)
+    twin = TourState.from_snapshot(state.info, state.snapshot())
+    assert (twin.online_visitors, twin.visitors) == (2, 3)
+    publish(state, state.decide("g1", p.End(), NOW).events)
+    assert (state.online_visitors, state.visitors) == (0, 0)
+
+
+class _NoWalking(dict[str, Member]):
+    """A members table that fails the test when anything walks all of it."""
+
+    def values(self):  # type: ignore[override]
+        raise AssertionError("walked every member")
+
+    def items(self):  # type: ignore[override]
+        raise AssertionError("walked every member")
+
+    def __iter__(self):  # type: ignore[override]
+        raise AssertionError("walked every member")
+
+
+def test_a_visitor_join_and_its_snapshot_do_not_walk_every_member() -> None:
+    state = tour_with(guide())
+    for index in range(50):
+        publish(state, state.decide_join(visitor(f"v{index}"), room_cap=100))
+    state.members = _NoWalking(state.members)
+    newcomer = visitor("v-new")
+    publish(state, state.decide_join(newcomer, room_cap=100))
+    snapshot = json.loads(state.snapshot_text(None, NOW, state.members["v-new"]))
+    assert [m["id"] for m in snapshot["members"]] == ["g1", "v-new"] and snapshot["visitors"] == 51
 
 
 def test_snapshot_round_trip_equals_replaying_the_log() -> None:

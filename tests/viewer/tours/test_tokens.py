@@ -38,12 +38,44 @@ def test_a_resume_token_is_not_a_guide_token() -> None:
 
 
 def test_visitor_codes_are_short_stable_secret_dependent_and_forgiving() -> None:
-    code = tokens.visitor_code(SECRET, EXHIBIT, TOUR)
-    assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}", code)
-    assert code == tokens.visitor_code(SECRET, EXHIBIT, TOUR)
-    assert code != tokens.visitor_code(SECRET, EXHIBIT, "short")
-    assert code != tokens.visitor_code(b"another-secret-0123456789", EXHIBIT, TOUR)
+    ends = 1_800_000_000.0
+    code = tokens.visitor_code(SECRET, EXHIBIT, TOUR, ends)
+    assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{9}", code)
+    assert code == tokens.visitor_code(SECRET, EXHIBIT, TOUR, ends)
+    assert code != tokens.visitor_code(SECRET, EXHIBIT, "short", ends)
+    assert code != tokens.visitor_code(b"another-secret-0123456789", EXHIBIT, TOUR, ends)
     assert tokens.normalise_code(f" {code[:3].lower()}-{code[3:]} ") == code
+
+
+def test_a_visitor_code_names_its_run_and_opens_nothing_once_the_run_is_over() -> None:
+    """A photographed QR code from last week's run must not open today's."""
+    now = 1_800_000_000.0
+    last_week = tokens.visitor_code(SECRET, EXHIBIT, TOUR, now - 7 * 86400 + 8 * 3600)
+    today = tokens.visitor_code(SECRET, EXHIBIT, TOUR, now + 8 * 3600)
+    assert last_week[3:] != today[3:]
+    run_hour = tokens.code_run_hour(today, now)
+    assert run_hour is not None and run_hour * 3600 >= now + 8 * 3600 > (run_hour - 1) * 3600
+    assert tokens.code_signs(SECRET, today, EXHIBIT, TOUR, run_hour)
+    assert not tokens.code_signs(SECRET, today, EXHIBIT, "short", run_hour)
+    assert tokens.code_run_hour(last_week, now) is None
+    assert tokens.code_run_hour(today, now + 8 * 3600) == run_hour  # still valid in its last hour
+    assert tokens.code_run_hour(today, run_hour * 3600 + 1) is None  # and over one second after it
+    assert tokens.code_run_hour(today[:-1], now) is None and tokens.code_run_hour("0" * 9, now) is None
+
+
+def test_a_non_ascii_signature_is_refused_not_a_crash() -> None:
+    token = tokens.mint_guide_token(SECRET, EXHIBIT, TOUR)
+    payload, _, signature = token.partition(".")
+    with pytest.raises(tokens.TokenError, match="bad signature"):
+        tokens.verify_guide_token(SECRET, f"{payload}.{signature[:-1]}é")
+
+
+def test_a_resume_token_must_name_a_known_role() -> None:
+    for role in ("admin", "guide "):
+        forged = tokens._mint(SECRET, "resume", {"v": 1, "ex": EXHIBIT, "tour": TOUR, "m": "m1", "role": role,
+                                                 "name": "Ana", "exp": 2_000_000_000})
+        with pytest.raises(tokens.TokenError, match="malformed token"):
+            tokens.verify_resume_token(SECRET, forged)
 
 
 def test_tour_token_prints_links_and_writes_a_qr_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,7 +93,7 @@ def test_tour_token_prints_links_and_writes_a_qr_code(tmp_path: Path, capsys: py
     assert guide_link.group(1).startswith(prefix)
     grant = tokens.verify_guide_token(SECRET, guide_link.group(1)[len(prefix):])
     assert (grant.exhibit, grant.tour) == (EXHIBIT, TOUR)
-    code = tokens.visitor_code(SECRET, EXHIBIT, TOUR)
+    code = tokens.visitor_code(SECRET, EXHIBIT, TOUR, grant.expires)  # this run's code: it ends with the link
     assert f"visitor link: https://museum.example/site/{EXHIBIT}/?join={code}" in out
     assert qr.read_text().lstrip().startswith("<?xml") and "<svg" in qr.read_text()
 
