@@ -90,18 +90,21 @@ async def test_rate_limit_drops_excess_then_closes_a_flooder_with_1008(tour_serv
     await still_served(guide, visitor)
 
 
+@pytest.mark.manual_clock
 @pytest.mark.limits(burst=3, rate_per_s=10)
 async def test_a_short_burst_over_the_rate_gets_an_error_but_stays_open(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
     visitor = await tour_server.visitor()
     for i in range(5):
         await visitor.send(type="ping", id=i)
     error = await visitor.expect("error")
     assert error["code"] == "rate_limited"
-    await asyncio.sleep(0.3)
+    await tour_server.clock.advance(0.1)  # exactly one message's worth at 10/s
     await visitor.send(type="ping", id="later")
     assert (await visitor.expect("pong"))["re"] == "later"
 
 
+@pytest.mark.manual_clock
 @pytest.mark.limits(burst=3, rate_per_s=1)
 async def test_device_changes_are_rate_limited_like_any_message(tour_server: TourServerHandle) -> None:
     guide = await tour_server.guide()
@@ -113,7 +116,8 @@ async def test_device_changes_are_rate_limited_like_any_message(tour_server: Tou
     assert (await visitor.expect("error"))["code"] == "rate_limited"
     changes = [(await guide.expect("event", kind="device_changed"))["device"] for _ in range(3)]
     assert changes == ["vr", "desktop", "ar"]  # the burst of 3 passed; the rest was dropped
-    await asyncio.sleep(1.1)
+    assert tour_server.clock is not None
+    await tour_server.clock.advance(1.0)
     await visitor.send(type="sync")
     assert [m["device"] for m in (await visitor.expect("snapshot"))["members"]] == ["vr", "ar"]
 

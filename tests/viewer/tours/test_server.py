@@ -154,12 +154,20 @@ async def test_a_newer_connection_of_the_same_member_replaces_the_older(tour_ser
     assert await visitor.closed() == 4003
 
 
+@pytest.mark.manual_clock
 async def test_grace_expiry_removes_the_member_and_a_late_resume_rejoins(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
     guide = await tour_server.guide()
     visitor = await tour_server.visitor()
     member, token = visitor.welcome["member"], visitor.welcome["resume_token"]
     await visitor.ws.close()
-    left = await guide.expect("event", kind="member_left", timeout=5)  # TEST_LIMITS.grace_s is 2 s
+    await guide.expect("event", kind="member_away")
+    await tour_server.clock.advance(1.99)  # TEST_LIMITS.grace_s is 2 s: not yet
+    await guide.send(type="ping", id="still")
+    await guide.expect("pong")
+    assert not [m for m in guide.seen if m.get("kind") == "member_left"]
+    await tour_server.clock.advance(0.01)
+    left = await guide.expect("event", kind="member_left")
     assert (left["member"], left["reason"]) == (member, "timeout")
     again = await tour_server.join({"resume": {"token": token, "seq": 1}})
     assert again.welcome["member"] == member and not again.welcome["resumed"]
