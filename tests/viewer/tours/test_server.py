@@ -9,8 +9,10 @@ import urllib.request
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from tests.viewer.tours.conftest import TOUR, TourServerHandle, code
+from tests.viewer.tours.conftest import SECRET, TOUR, TourServerHandle, code, guide_token
 
 
 def pose(t: float = 0.0, x: float = 1.0) -> dict[str, Any]:
@@ -313,3 +315,47 @@ async def test_a_guide_lowers_a_visitors_hand_and_visitors_cannot(tour_server: T
     await guide.send(type="start")
     await bo.expect("event", kind="tour_started")
     assert not [m for m in bo.seen if m.get("kind") in ("hand_raised", "hand_lowered")]
+
+
+# ------------------------------------------------------------------------------ what a code review found untested
+
+
+@pytest.mark.origins("https://museum.example")
+async def test_with_an_origin_allow_list_only_those_origins_may_connect(tour_server: TourServerHandle) -> None:
+    allowed = await connect(tour_server.url, origin="https://museum.example")  # type: ignore[arg-type]
+    await allowed.close()
+    for origin in (f"http://127.0.0.1:{tour_server.port}", "https://evil.example", "https://museum.example.evil"):
+        with pytest.raises(InvalidStatus) as refused:  # the same host no longer suffices
+            await connect(tour_server.url, origin=origin)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 403, origin
+
+
+async def test_a_visitor_resuming_by_replay_does_not_see_other_visitors(tour_server: TourServerHandle) -> None:
+    """The privacy rule "visitors do not see other visitors" holds on the replay path too (no Redis needed)."""
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor("Ana")
+    snapshot = await visitor.expect("snapshot")
+    token = visitor.welcome["resume_token"]
+    await visitor.ws.close()
+    await guide.expect("event", kind="member_away")
+    other = await tour_server.visitor("Bo")
+    await other.send(type="hand", raised=True)
+    await guide.expect("event", kind="hand_raised")
+    await guide.send(type="start")
+    again = await tour_server.join({"resume": {"token": token, "seq": snapshot["seq"]}})
+    assert again.welcome["replay"]
+    await again.expect("event", kind="member_back")
+    replayed = [m for m in again.seen if m["type"] == "event"]
+    assert [m["kind"] for m in replayed] == ["member_away", "tour_started", "member_back"]
+    assert other.welcome["member"] not in json.dumps(replayed)
+
+
+async def test_a_guide_resume_token_ends_with_the_guide_token(tour_server: TourServerHandle) -> None:
+    from viewer.tours import tokens
+
+    guide = await tour_server.join({"token": guide_token(hours=1), "name": "Mei"})
+    link = tokens.verify_guide_token(SECRET, guide_token(hours=1))
+    resume = tokens.verify_resume_token(SECRET, guide.welcome["resume_token"])
+    assert resume.role == "guide" and resume.expires <= link.expires  # not the 12 h a resume token may last
+    visitor = await tour_server.visitor()
+    assert tokens.verify_resume_token(SECRET, visitor.welcome["resume_token"]).expires > link.expires
