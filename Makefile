@@ -37,6 +37,7 @@ bench: setup
 # pyproject.toml). CPU-heavy: runs niced on one core. `make mutants MUTANTS='viewer.tours.*'` runs a subset.
 MUTANTS ?=
 mutants: setup
+	mkdir -p mutants && ln -sfn ../node_modules mutants/node_modules  # the site build needs three.js; too big to copy
 	nice -n 19 $(VENV)/bin/mutmut run --max-children 1 $(MUTANTS)
 	$(PY) -m tests.benchmarks.mutation_score
 
