@@ -59,8 +59,8 @@ class Limits:
     bytes_per_s: float = 32 * 1024
     bytes_burst: float = 64 * 1024
     # Presence changes (follow, hand, device) go to every guide: a visitor needs a few a minute, not 40 a second.
-    presence_per_s: float = 1.0
-    presence_burst: float = 5.0
+    presence_per_s: float = 2.0
+    presence_burst: float = 10.0
     room_cap: int = 2500  # online visitors; guides are always admitted
     # Per source address (the client's, or the rightmost X-Forwarded-For entry from a trusted proxy). Museum Wi-Fi
     # puts a whole building behind one NAT address, so the defaults allow a large museum's worth of visitors.

@@ -332,18 +332,18 @@ async def test_a_visitors_presence_changes_are_rate_limited(tour_server: TourSer
     await guide.expect("snapshot")
     visitor = await tour_server.visitor()
     await guide.expect("event", kind="member_joined")
-    for index in range(12):
+    for index in range(14):
         await visitor.send(type="hand", raised=index % 2 == 0, id=index)
     error = await visitor.expect("error")
-    assert (error["code"], error["re"]) == ("rate_limited", 5)  # a burst of 5; each would reach every guide
+    assert (error["code"], error["re"]) == ("rate_limited", 10)  # a burst of 10; each would reach every guide
     await visitor.send(type="ping", id="after")
     await visitor.expect("pong")
     await guide.send(type="ping", id="after")
     await guide.expect("pong")
-    assert len([m for m in guide.seen if m.get("kind") in ("hand_raised", "hand_lowered")]) == 5
-    await tour_server.clock.advance(1.0)  # one more change a second
-    await visitor.send(type="hand", raised=False, id="later")
-    await guide.expect("event", kind="hand_lowered")
+    assert len([m for m in guide.seen if m.get("kind") in ("hand_raised", "hand_lowered")]) == 10
+    await tour_server.clock.advance(0.5)  # two more changes a second
+    await visitor.send(type="hand", raised=True, id="later")
+    await guide.expect("event", kind="hand_raised")
 
 
 async def test_dns_rebinding_cannot_pass_the_origin_check(tour_server: TourServerHandle) -> None:
