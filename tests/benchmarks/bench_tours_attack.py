@@ -343,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", "Against the Node `ws` relay (`tests/benchmarks/ws_relay.mjs`, same load generators and "
                   "method as the fan-out table above; the issue's target is p99 ≤ 1.0× the Node relay):", "",
                   table(node_rows)]
+    lines += ["", "Reading it: when the load average is far above 2, the servers and the load generators are starved "
+              "(see the server CPU columns) and the rows compare how each copes with that, not their speed. The Node "
+              "relay then queues every pose and its latency grows without bound, while the tour server forwards only "
+              "the newest pose (inbound coalescing, one-pose slots), so its latency stays bounded and older poses "
+              "count as loss."]
     text = "\n".join(lines)
     print()
     print(text)
