@@ -473,9 +473,14 @@ class TourServer:
             if self.closing:
                 return connection.respond(503, "restarting\n")
             source = self.source_of(connection.remote_address, request.headers)
-            if self.source_connections[source] >= self.limits.source_connections:
+            # Refused before the websocket handshake: a refusal there costs a fraction of one after a hello.
+            if (self.source_connections[source] >= self.limits.source_connections
+                    or self.source_members[source] >= self.limits.source_members):
                 self.metrics.counters["source_refused"] += 1
                 return connection.respond(429, "too many connections from your address\n")
+            if self._blocked_for(source) > 0:
+                self.metrics.counters["auth_backoff"] += 1
+                return connection.respond(429, "too many failed attempts from your address; try again later\n")
             self.source_connections[source] += 1
             self.spawn(self._release_source(connection, source), "counting connections")
             return None

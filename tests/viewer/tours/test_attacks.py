@@ -143,9 +143,12 @@ async def test_connections_per_source_address_are_capped(tour_server: TourServer
 @pytest.mark.limits(source_members=2)
 async def test_members_per_source_address_are_capped(tour_server: TourServerHandle) -> None:
     hello = {"code": code(), "name": "Nat", "device": "phone"}
+    third = await from_address(tour_server, "127.0.0.7")  # connected before the others joined
     first = await from_address(tour_server, "127.0.0.7", hello)
     await from_address(tour_server, "127.0.0.7", hello)
-    third = await from_address(tour_server, "127.0.0.7")
+    with pytest.raises(InvalidStatus) as refused:  # once the address has its members, refused at the handshake
+        await from_address(tour_server, "127.0.0.7")
+    assert refused.value.response.status_code == 429
     await third.send(type="hello", v=1, **hello)
     assert (await third.expect("error"))["code"] == "source_limit"
     assert await third.closed() == 4007
@@ -246,12 +249,9 @@ async def test_failed_hellos_back_off_per_source_address(tour_server: TourServer
         await client.send(type="hello", v=1, code=f"ZZZ{guess:06d}".replace("0", "Z")[:9], name="G")
         assert (await client.expect("error"))["code"] == "unauthorized"
         assert await client.closed() == 4001
-    blocked = await from_address(tour_server, "127.0.0.3")
-    await blocked.send(type="hello", v=1, **right)  # even the right code is not checked while waiting
-    error = await blocked.expect("error")
-    assert (error["code"], error["message"]) == ("slow_down", "too many failed attempts from your address; "
-                                                              "try again in 1 s")
-    assert await blocked.closed() == 4001
+    with pytest.raises(InvalidStatus) as refused:  # while it waits, the address is refused at the handshake
+        await from_address(tour_server, "127.0.0.3")
+    assert refused.value.response.status_code == 429
     other = await from_address(tour_server, "127.0.0.4", right)  # another address is not held up
     assert other.welcome["role"] == "visitor"
     await tour_server.clock.advance(0.5)
@@ -259,6 +259,22 @@ async def test_failed_hellos_back_off_per_source_address(tour_server: TourServer
     assert allowed.welcome["role"] == "visitor"
     _, _, body = await http_get(tour_server.port, "/metrics")
     assert "vitrina_tour_auth_backoff_total 1.0\n" in body
+
+
+@pytest.mark.manual_clock
+async def test_a_hello_already_on_its_way_when_the_wait_begins_is_not_checked(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    right = {"code": code(now=tour_server.now()), "name": "Ana"}
+    early = await from_address(tour_server, "127.0.0.6")  # connected before the failures
+    for guess in range(11):
+        client = await from_address(tour_server, "127.0.0.6")
+        await client.send(type="hello", v=1, code="ZZZZZZZZZ", name=f"G{guess}")
+        assert await client.closed() == 4001
+    await early.send(type="hello", v=1, **right)  # even the right code is not checked while the address waits
+    error = await early.expect("error")
+    assert (error["code"], error["message"]) == ("slow_down", "too many failed attempts from your address; "
+                                                              "try again in 1 s")
+    assert await early.closed() == 4001
 
 
 @pytest.mark.manual_clock
