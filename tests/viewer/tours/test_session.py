@@ -64,6 +64,9 @@ def test_advance_names_the_stop_it_moves_from_so_retries_are_harmless() -> None:
     assert retry_events == [] and reply == {"type": "ignored", "reason": "stale", "stop": 1}
     _, reply = command(state, "g1", p.Advance(1, 3))
     assert reply is not None and reply["code"] == "bad_state" and state.stop == 1
+    decision = state.decide("g1", p.Advance(1, 3), NOW, ref="click-7")
+    assert decision.reply == {"type": "error", "code": "bad_state", "re": "click-7",
+                              "message": "stop 3 does not exist (this tour has 3)"}
     command(state, "g1", p.Advance(1, 0))
     assert state.stop == 0
 
