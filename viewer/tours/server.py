@@ -957,6 +957,13 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
         await store.close()
 
 
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The defaults, with whichever of --room-cap, --grace, --source-connections and --source-members were given."""
+    given = {"room_cap": args.room_cap, "grace_s": args.grace, "source_connections": args.source_connections,
+             "source_members": args.source_members}
+    return Limits(**{name: value for name, value in given.items() if value is not None})
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """`vitrina tour-server`: serve the tours of a built site until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -972,10 +979,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     if secret is None:
         print(f"no tour secret: pass --secret-file FILE or set {tokens.SECRET_ENV}", file=sys.stderr)
         return 2
-    limits = Limits(room_cap=getattr(args, "room_cap", None) or Limits.room_cap,
-                    grace_s=getattr(args, "grace", None) or Limits.grace_s,
-                    source_connections=getattr(args, "source_connections", None) or Limits.source_connections,
-                    source_members=getattr(args, "source_members", None) or Limits.source_members)
+    limits = limits_from_args(args)
 
     def announce(port: int) -> None:
         # Tests and scripts read this line to learn the port when --port 0 is given.

@@ -119,3 +119,34 @@ def test_tour_server_refuses_to_start_without_a_secret(tmp_path: Path, capsys: p
     short.write_text("too short")
     assert vitrina(["tour-server", "--site", str(site), "--port", "0", "--secret-file", str(short)]) == 2
     assert "at least 16 bytes" in capsys.readouterr().err
+
+
+def test_tour_server_flags_set_its_limits_and_a_missing_site_is_refused(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import build_parser
+    from viewer.tours.server import Limits, limits_from_args
+
+    args = build_parser().parse_args(["tour-server", "--site", str(tmp_path), "--room-cap", "30", "--grace", "5",
+                                      "--source-connections", "7", "--source-members", "3"])
+    chosen = limits_from_args(args)
+    assert (chosen.room_cap, chosen.grace_s, chosen.source_connections, chosen.source_members) == (30, 5.0, 7, 3)
+    assert limits_from_args(build_parser().parse_args(["tour-server", "--site", str(tmp_path)])) == Limits()
+    assert vitrina(["tour-server", "--site", str(tmp_path / "nope"), "--port", "0"]) == 2
+    assert f"site folder {tmp_path / 'nope'} does not exist: build an exhibit first" in capsys.readouterr().err
+
+
+def test_links_join_a_base_with_or_without_its_slash() -> None:
+    for base in ("https://museum.example/site", "https://museum.example/site/"):
+        guide, visitor = tokens.tour_links(base, EXHIBIT, "hall tour", "TOKEN", "ABC")
+        assert guide == f"https://museum.example/site/{EXHIBIT}/?tour=hall%20tour#guide=TOKEN"
+        assert visitor == f"https://museum.example/site/{EXHIBIT}/?join=ABC"
+
+
+def test_the_qr_code_is_medium_error_correction_scale_8_with_a_4_module_border(tmp_path: Path) -> None:
+    import segno
+
+    link = "https://museum.example/site/bronze-age/?join=X4PK7M2QX"
+    tokens.write_qr(link, tmp_path / "qr.svg")
+    svg = (tmp_path / "qr.svg").read_text()
+    width, height = segno.make(link, error="m").symbol_size(scale=8, border=4)
+    assert f'width="{width}"' in svg and f'height="{height}"' in svg
