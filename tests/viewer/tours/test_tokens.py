@@ -150,3 +150,19 @@ def test_the_qr_code_is_medium_error_correction_scale_8_with_a_4_module_border(t
     svg = (tmp_path / "qr.svg").read_text()
     width, height = segno.make(link, error="m").symbol_size(scale=8, border=4)
     assert f'width="{width}"' in svg and f'height="{height}"' in svg
+
+
+def test_tour_token_hours_are_at_most_a_week_and_an_unreadable_secret_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = write_site(tmp_path / "site")
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET)
+    command = ["tour-token", "--site", str(site), "--exhibit", EXHIBIT, "--tour", TOUR, "--secret-file",
+               str(secret_file)]
+    assert vitrina([*command, "--hours", "168"]) == 0  # exactly at the limit
+    assert "visitor code: " in capsys.readouterr().out
+    assert vitrina([*command, "--hours", "169"]) == 2  # one past it
+    assert "--hours may be at most 168: a visitor code names a run of at most a week" in capsys.readouterr().err
+    command[-1] = str(tmp_path / "missing")
+    assert vitrina(command) == 2
+    assert "cannot read the tour secret: " in capsys.readouterr().err
