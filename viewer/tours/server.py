@@ -91,12 +91,11 @@ class Bucket:
     rate: float
     burst: float
     clock: Clock
-    tokens: float = -1.0
-    refilled_at: float = 0.0
+    tokens: float = field(init=False)  # starts full
+    refilled_at: float = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.tokens < 0:
-            self.tokens = self.burst
+        self.tokens = self.burst
         self.refilled_at = self.clock.monotonic()
 
     def take(self, cost: float = 1.0) -> bool:
