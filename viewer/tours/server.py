@@ -861,7 +861,7 @@ def _is_literal_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        ipaddress.ip_address(host.strip("[]"))
+        ipaddress.ip_address(host)  # urlsplit().hostname has no IPv6 brackets
     except ValueError:
         return False
     return True
