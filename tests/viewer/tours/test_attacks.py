@@ -390,3 +390,20 @@ async def test_queued_guide_poses_are_coalesced_to_the_newest(tour_server: TourS
     await visitor.send(type="ping")
     await visitor.expect("pong")
     assert [m["t"] for m in visitor.seen if m["type"] == "pose"] == [5]
+
+
+def test_without_an_allow_list_only_ip_literal_or_localhost_pages_of_this_host_pass(tmp_path: Path) -> None:
+    from websockets.datastructures import Headers
+
+    from tests.viewer.tours.conftest import TEST_LIMITS, write_site
+    from viewer.tours.server import TourServer
+    from viewer.tours.store import MemoryStore
+
+    server = TourServer(write_site(tmp_path / "site"), SECRET, MemoryStore(), TEST_LIMITS, None)
+    for origin, host, allowed in [
+        ("http://[::1]:8000", "[::1]:8000", True), ("http://192.168.1.20:8000", "192.168.1.20:8000", True),
+        ("http://localhost:8000", "localhost:8000", True), ("http://localhost.evil:8000", "localhost.evil:8000", False),
+        ("http://museum.example", "museum.example", False), ("http://127.0.0.1:9000", "127.0.0.1:8000", False),
+    ]:
+        assert server.origin_allowed(Headers({"Origin": origin, "Host": host})) is allowed, origin
+    assert server.origin_allowed(Headers({"Host": "anything"}))  # no Origin: not a browser
