@@ -359,3 +359,13 @@ async def test_a_guide_resume_token_ends_with_the_guide_token(tour_server: TourS
     assert resume.role == "guide" and resume.expires <= link.expires  # not the 12 h a resume token may last
     visitor = await tour_server.visitor()
     assert tokens.verify_resume_token(SECRET, visitor.welcome["resume_token"]).expires > link.expires
+
+
+async def test_closes_by_the_server_are_counted_by_code(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitors = [await tour_server.visitor(f"V{index}") for index in range(2)]
+    await guide.send(type="end")
+    for client in (guide, *visitors):
+        assert await client.closed() == 4006
+    _, _, body = await http_get(tour_server.port, "/metrics")
+    assert 'vitrina_tour_closes_total{code="4006"} 3.0\n' in body
