@@ -407,3 +407,73 @@ def test_without_an_allow_list_only_ip_literal_or_localhost_pages_of_this_host_p
     ]:
         assert server.origin_allowed(Headers({"Origin": origin, "Host": host})) is allowed, origin
     assert server.origin_allowed(Headers({"Host": "anything"}))  # no Origin: not a browser
+
+
+def test_the_failed_hello_wait_doubles_is_capped_is_forgotten_and_quiet_sources_are_pruned(tmp_path: Path) -> None:
+    from tests.viewer.tours.conftest import TEST_LIMITS, write_site
+    from viewer.tours.clock import ManualClock
+    from viewer.tours.server import AUTH_FORGET_S, TourServer
+    from viewer.tours.store import MemoryStore
+
+    clock = ManualClock()
+    server = TourServer(write_site(tmp_path / "site"), SECRET, MemoryStore(), TEST_LIMITS, None, clock)
+    waits = []
+    for _ in range(19):
+        server._auth_failed("203.0.113.9")
+        waits.append(server._blocked_for("203.0.113.9"))
+    assert waits == [0.0] * 10 + [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert server._blocked_for("203.0.113.10") == 0.0
+    asyncio.run(clock.advance(AUTH_FORGET_S))  # the failures are exactly 600 s old: still counted
+    server._auth_failed("203.0.113.9")
+    assert server._blocked_for("203.0.113.9") == 60.0
+    asyncio.run(clock.advance(AUTH_FORGET_S + 61))
+    server._auth_failed("203.0.113.9")  # the old ones are forgotten: a first failure again
+    assert server._blocked_for("203.0.113.9") == 0.0
+    for index in range(4096):
+        server._auth_failed(f"10.0.{index // 256}.{index % 256}")
+    assert len(server.auth_backoff) == 4097
+    asyncio.run(clock.advance(AUTH_FORGET_S + 1))
+    server._auth_failed("198.51.100.1")  # past 4096 sources, the quiet ones are dropped
+    assert set(server.auth_backoff) == {"198.51.100.1"}
+
+
+@pytest.mark.manual_clock
+@pytest.mark.limits(rate_per_s=0.5, burst=1)
+async def test_rate_limited_is_said_at_most_once_a_second_and_every_drop_is_counted(
+        tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    visitor = await tour_server.visitor()
+    for index in range(3):
+        await visitor.send(type="ping", id=index)
+    assert (await visitor.expect("error"))["code"] == "rate_limited"
+    await tour_server.clock.advance(0.99)
+    await visitor.send(type="ping", id="quiet")  # dropped, and not said again within the second
+    await tour_server.clock.advance(0.01)
+    await visitor.send(type="ping", id="said")  # a second later: said again
+    error = await visitor.expect("error")
+    assert (error["code"], error["message"]) == ("rate_limited", "too many messages; this one was dropped")
+    assert len([m for m in visitor.seen if m["type"] == "error"]) == 2
+    _, _, body = await http_get(tour_server.port, "/metrics")
+    assert 'vitrina_tour_errors_total{code="rate_limited"} 4.0\n' in body
+
+
+@pytest.mark.manual_clock
+async def test_a_member_back_within_the_grace_stays_and_a_second_drop_restarts_the_grace(
+        tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor()
+    token, member = visitor.welcome["resume_token"], visitor.welcome["member"]
+    await visitor.ws.close()
+    await guide.expect("event", kind="member_away")
+    await tour_server.clock.advance(1.0)
+    again = await tour_server.join({"resume": {"token": token}})
+    await guide.expect("event", kind="member_back")
+    await tour_server.clock.advance(1.5)  # past the first grace: back online, so it stays
+    await again.ws.close()
+    await guide.expect("event", kind="member_away")
+    await tour_server.clock.advance(1.9)  # the second drop has its own full grace of 2 s
+    await guide.send(type="sync")
+    assert member in [m["id"] for m in (await guide.expect("snapshot"))["members"]]
+    await tour_server.clock.advance(0.1)
+    assert (await guide.expect("event", kind="member_left"))["member"] == member

@@ -265,3 +265,15 @@ def test_copy_is_independent() -> None:
     assert not state.members["v1"].hand and state.status == "waiting" and state.seq == 3
     assert twin.members["v1"].hand and twin.seq == 5
     assert state.snapshot_text(None, NOW) != twin.snapshot_text(None, NOW)
+
+
+def test_only_visitors_going_away_and_coming_back_move_the_online_count() -> None:
+    state = tour_with(guide(), visitor("v1"))
+    assert state.online_visitors == 1
+    publish(state, state.decide_away("g1"))
+    publish(state, state.decide_join(guide("g1"), room_cap=10))
+    assert state.online_visitors == 1  # a guide's comings and goings are not visitors'
+    publish(state, state.decide_away("v1"))
+    assert state.online_visitors == 0
+    publish(state, state.decide_join(visitor("v1"), room_cap=10))
+    assert state.online_visitors == 1
