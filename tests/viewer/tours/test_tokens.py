@@ -166,3 +166,17 @@ def test_tour_token_hours_are_at_most_a_week_and_an_unreadable_secret_is_refused
     command[-1] = str(tmp_path / "missing")
     assert vitrina(command) == 2
     assert "cannot read the tour secret: " in capsys.readouterr().err
+
+
+def test_resume_tokens_expire_at_the_time_given_and_secrets_need_16_bytes(tmp_path: Path) -> None:
+    grant = tokens.ResumeGrant(EXHIBIT, TOUR, "m1", "visitor", "Ana", 2_000_000_000)
+    resume = tokens.mint_resume_token(SECRET, grant)
+    assert tokens.verify_resume_token(SECRET, resume, now=2_000_000_000) == grant  # its last second
+    with pytest.raises(tokens.TokenError, match="token expired"):
+        tokens.verify_resume_token(SECRET, resume, now=2_000_000_001)
+    exactly = tmp_path / "secret16"
+    exactly.write_bytes(b"0123456789abcdef\n")
+    assert tokens.load_secret(str(exactly)) == b"0123456789abcdef"
+    exactly.write_bytes(b"0123456789abcde\n")
+    with pytest.raises(tokens.TokenError, match="at least 16 bytes"):
+        tokens.load_secret(str(exactly))
