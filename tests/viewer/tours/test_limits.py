@@ -189,3 +189,33 @@ async def test_poses_beyond_the_pose_rate_are_dropped_silently(tour_server: Tour
     assert poses and set(poses) <= set(range(10))  # the burst of 10 passed (newest first if coalesced)
     assert not [m for m in guide.seen if m["type"] == "error"]
     assert guide.ws.close_code is None
+
+
+@pytest.mark.manual_clock
+async def test_strikes_count_within_a_window_of_exactly_ten_seconds(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    for advance, closed in ((10.0, True), (10.001, False)):
+        attacker = await tour_server.visitor(f"M{advance}")
+        for _ in range(20):
+            await attacker.send_raw("{broken")
+        for _ in range(20):
+            await attacker.expect("error")
+        await tour_server.clock.advance(advance)
+        await attacker.send_raw("{broken")  # the 21st: within the window only if the others are 10 s old or less
+        if closed:
+            assert await attacker.closed() == 1008
+        else:
+            await attacker.expect("error")
+            await attacker.send(type="ping", id="open")
+            assert (await attacker.expect("pong"))["re"] == "open"
+
+
+async def test_http_answers_carry_their_length_and_are_never_cached(tour_server: TourServerHandle) -> None:
+    import urllib.request
+
+    def fetch() -> tuple[dict[str, str], bytes]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{tour_server.port}/healthz", timeout=3) as response:
+            return dict(response.headers), response.read()
+
+    headers, body = await asyncio.to_thread(fetch)
+    assert headers["Content-Length"] == str(len(body)) and headers["Cache-Control"] == "no-store"

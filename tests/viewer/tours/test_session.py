@@ -277,3 +277,10 @@ def test_only_visitors_going_away_and_coming_back_move_the_online_count() -> Non
     assert state.online_visitors == 0
     publish(state, state.decide_join(visitor("v1"), room_cap=10))
     assert state.online_visitors == 1
+
+
+def test_presence_events_carry_the_role_the_visitor_rule_needs() -> None:
+    state = tour_with(guide(), visitor("v1"))
+    assert state.decide_away("v1") == [{"kind": "member_away", "member": "v1", "role": "visitor"}]
+    assert state.decide_leave("v1", "left") == [{"kind": "member_left", "member": "v1", "role": "visitor",
+                                                  "reason": "left"}]
