@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -17,20 +18,20 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, manifest
-from pipeline.cache import AssetCache, asset_key, code_version, file_digest
-from pipeline.errors import AssetError, BudgetError, BuildError
+from pipeline import budgets, compose, images, ladder, manifest
+from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir, file_digest
+from pipeline.errors import AssetError, BudgetError, BuildError, Problem
+from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
-CACHE_DIR_NAME = ".vitrina-cache"
 RESERVED_NAMES = ("static",)  # OUT/static holds the viewer's JS and CSS that every exhibit shares
 
 
@@ -40,18 +41,21 @@ class BuildOptions:
 
     strict: bool = False  # warnings become errors
     use_cache: bool = True
-    cache_dir: Path | None = None  # default: .vitrina-cache in the exhibit folder
+    cache_dir: Path | None = None  # default: the user's cache directory, never the exhibit folder
     jobs: int = 0  # parallel asset jobs; 0 means one per core, 1 means in this process
     draco: bool = False  # Draco geometry instead of meshopt (slower to decode in browsers)
     texture_format: str = "keep"  # "keep", "webp" or "ktx2"
+    base_url: str | None = None  # overrides exhibit.base_url: where the exhibit folder is served (standards exports)
     quiet: bool = False
     progress: TextIO | None = None  # where progress goes (default stderr)
+    link_report: bool = False  # link the build report from the exhibit page (it is private by default)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
         return cls(strict=args.strict, use_cache=not args.no_cache,
                    cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs, draco=args.draco,
-                   texture_format=args.texture_format, quiet=args.quiet)
+                   texture_format=args.texture_format, quiet=args.quiet,
+                   link_report=getattr(args, "link_report", False), base_url=getattr(args, "base_url", None))
 
     @property
     def worker_count(self) -> int:
@@ -70,15 +74,27 @@ def check(spec_path: Path, strict: bool = False, out: TextIO | None = None) -> i
 
 @dataclass(frozen=True)
 class AssetJob:
-    """One model file to ingest and process; artifacts that use the same file with the same settings share it."""
+    """One model file to ingest and make a ladder of; artifacts that use the same file with the same settings share it.
+
+    Everything a worker process needs travels in the job (it is pickled to the worker: plain values only)."""
 
     path: Path
     metres_per_unit: float
     up: str
     transforms: tuple[Any, ...]
+    root: Path  # the exhibit folder: the model's own references (buffers, images, MTL files) must stay inside it
+    room_transforms: tuple[Any, ...] = ()
+    texture_format: str = "keep"
+    draco: bool = False
+    cache_root: Path | None = None
 
     def options_repr(self) -> str:
         return repr((self.metres_per_unit, self.up, self.transforms))
+
+    def ladder_repr(self) -> str:
+        """Everything besides the source that shapes the ladder's bytes: the key's second half."""
+        return repr((self.options_repr(), self.room_transforms, self.texture_format, self.draco,
+                     ladder.settings_repr()))
 
 
 @dataclass(frozen=True)
@@ -89,28 +105,61 @@ class AssetFailure:
     cause: str
 
 
-def process_asset(job: AssetJob) -> Scene | AssetFailure:
-    """Ingest one model and run the per-asset transforms. Runs in a worker process, so errors come back as values."""
+@dataclass(frozen=True)
+class BuiltLadder:
+    """A model's ladder as data (JSON info and GLB bodies), as it is cached and sent back from a worker."""
+
+    info: dict[str, Any]
+    bodies: tuple[bytes, ...]
+    key: str = ""  # the ladder's cache key: names its bodies' content
+
+    @property
+    def shape(self) -> compose.ModelShape:
+        return compose.ModelShape.from_json(self.info["shape"])
+
+    def as_ladder(self) -> ladder.Ladder:
+        return ladder.ladder_from(self.info["ladder"], list(self.bodies))
+
+
+def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
+    """Ingest one model, run the per-asset transforms and build its ladder. Runs in a worker process, so errors come
+    back as values."""
     from pipeline.ingest import load_asset
 
     try:
-        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up)
+        scene = load_asset(job.path, units=job.metres_per_unit, up=job.up, root=job.root)
     except AssetError as error:
         return AssetFailure(error.path, error.cause)
     for transform in job.transforms:
         scene = transform(scene)
-    return scene
+    shape = compose.model_shape(scene)
+    if shape is None:
+        return AssetFailure(str(job.path), "the model has no geometry to place")
+    cache = AssetCache(job.cache_root)
+    options = BuildOptions(draco=job.draco, texture_format=job.texture_format)
+
+    def finish(level: Scene) -> Scene:
+        for transform in job.room_transforms:
+            level = transform(level)
+        return level
+
+    tools = ladder.LadderTools(
+        write=lambda level: glb_bytes(level, options), fit_textures=fit_textures,
+        encode_textures=lambda level: encode_textures(level, job.texture_format, cache), finish=finish)
+    built = ladder.build_ladder(scene, compose.model_offset(shape), tools)
+    info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
+    return BuiltLadder(info, tuple(level.data for level in built.levels))
 
 
-def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, Scene]:
+def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, BuiltLadder]:
     """Run the jobs (key → job) in parallel or inline; results are keyed, so their order never matters."""
-    results: dict[str, Scene] = {}
+    results: dict[str, BuiltLadder] = {}
     errors: dict[str, AssetFailure] = {}
     total = len(jobs)
     workers = min(options.worker_count, total)
     ordered = sorted(jobs.items(), key=lambda item: str(item[1].path))
 
-    def collect(key: str, result: Scene | AssetFailure, done: int) -> None:
+    def collect(key: str, result: BuiltLadder | AssetFailure, done: int) -> None:
         if isinstance(result, AssetFailure):
             errors[key] = result
         else:
@@ -136,51 +185,75 @@ def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progre
     return results
 
 
-def asset_jobs(exhibit: Exhibit, transforms: tuple[Any, ...]) -> dict[str, AssetJob]:
+def asset_jobs(exhibit: Exhibit, make_job: Callable[[Artifact], AssetJob | None]) -> dict[str, AssetJob]:
     """One job per distinct (file, units, up) among the model artifacts, in spec order."""
     jobs: dict[str, AssetJob] = {}
     for artifact in exhibit.artifacts:
-        job = _job_for(artifact, transforms)
+        job = make_job(artifact)
         if job is not None:
             jobs[_job_id(job)] = job
     return jobs
-
-
-def _job_for(artifact: Artifact, transforms: tuple[Any, ...]) -> AssetJob | None:
-    if artifact.model is None:
-        return None
-    return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
-                    transforms=transforms)
 
 
 def _job_id(job: AssetJob) -> str:
     return f"{job.path}|{job.options_repr()}"
 
 
-def load_assets(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
-                transforms: tuple[Any, ...]) -> dict[str, Scene]:
-    """Processed scene per model artifact id: from the cache where the key matches, else ingested now."""
-    jobs = asset_jobs(exhibit, transforms)
-    keys = {job_id: asset_key(job.path, job.options_repr()) for job_id, job in jobs.items()}
-    scenes: dict[str, Scene] = {}
+def _ladder_key(job: AssetJob) -> str:
+    return hashlib.sha256(f"ladder\0{asset_key(job.path, job.ladder_repr(), job.root)}".encode()).hexdigest()
+
+
+def _cached_ladder(cache: AssetCache, key: str) -> BuiltLadder | None:
+    """A ladder from the cache: its info, then every body it lists; any part missing makes the whole a miss."""
+    stored = cache.stored(key)
+    if stored is None:
+        return None
+    try:
+        info = json.loads(stored)
+        names = [level["name"] for level in info["ladder"]["levels"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    bodies = []
+    for name in names:
+        body = cache.stored(_level_key(key, name))
+        if body is None:
+            return None
+        bodies.append(body)
+    return BuiltLadder(info, tuple(bodies), key)
+
+
+def _level_key(key: str, name: str) -> str:
+    return hashlib.sha256(f"{key}\0{name}".encode()).hexdigest()
+
+
+def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
+                 make_job: Callable[[Artifact], AssetJob | None]) -> tuple[dict[str, BuiltLadder], int, int]:
+    """Ladder per model artifact id, from the cache where the key matches, else built now; and (hits, misses).
+
+    A hit loads no geometry at all: the ladder's bodies and the model's shape are all the build needs."""
+    jobs = asset_jobs(exhibit, make_job)
+    keys = {job_id: _ladder_key(job) for job_id, job in jobs.items()}
+    built: dict[str, BuiltLadder] = {}
     missing: dict[str, AssetJob] = {}
     for job_id, job in jobs.items():
-        cached = cache.get(keys[job_id])
+        cached = _cached_ladder(cache, keys[job_id])
         if cached is not None:
-            scenes[job_id] = cached
+            built[job_id] = cached
         else:
             missing[job_id] = job
     if missing:
         fresh = _run_jobs(missing, options, progress)
-        for job_id, scene in fresh.items():
-            cache.put(keys[job_id], scene)
-            scenes[job_id] = scene
-    out: dict[str, Scene] = {}
+        for job_id, result in fresh.items():
+            for level, body in zip(result.info["ladder"]["levels"], result.bodies, strict=True):
+                cache.store(_level_key(keys[job_id], level["name"]), body)
+            cache.store(keys[job_id], json.dumps(result.info).encode())
+            built[job_id] = dataclasses.replace(result, key=keys[job_id])
+    out: dict[str, BuiltLadder] = {}
     for artifact in exhibit.artifacts:
-        used = _job_for(artifact, transforms)
+        used = make_job(artifact)
         if used is not None:
-            out[artifact.id] = scenes[_job_id(used)]
-    return out
+            out[artifact.id] = built[_job_id(used)]
+    return out, len(jobs) - len(missing), len(missing)
 
 
 def read_texture(path: Path, written: str) -> Texture:
@@ -214,6 +287,15 @@ def _content_name(stem: str, data: bytes, suffix: str) -> str:
     return f"{safe}.{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
 
 
+def _published(problem: Problem, root: Path) -> str:
+    """A warning as report.json carries it: the file named from the exhibit folder, never the machine's own path."""
+    try:
+        shown = (root.name / Path(problem.file).resolve().relative_to(root)).as_posix()
+    except ValueError:
+        shown = Path(problem.file).name
+    return dataclasses.replace(problem, file=shown).format()
+
+
 class MediaWriter:
     """Copies audio and captions into media/ under content-hashed names, each file once."""
 
@@ -243,8 +325,8 @@ class MediaWriter:
         return out
 
 
-def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
-    """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
+def glb_bytes(scene: Scene, options: BuildOptions) -> bytes:
+    """The scene as GLB bytes: meshopt-compressed, or Draco on request."""
     from pipeline.gltf import GltfOptions, write_glb
 
     if options.draco:
@@ -254,7 +336,12 @@ def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions)
         gltf_options = GltfOptions(draco=True, draco_encoder=encode_draco)
     else:
         gltf_options = GltfOptions(meshopt=True)
-    data = write_glb(scene, gltf_options)
+    return write_glb(scene, gltf_options)
+
+
+def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
+    """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
+    data = glb_bytes(scene, options)
     relative = f"rooms/{_content_name(name, data, '.glb')}"
     target = folder / relative
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -359,7 +446,8 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        report = _build_into(loaded, staging, out_dir, options, progress)
+        with reporting_to(progress):
+            report = _build_into(loaded, staging, out_dir, options, progress)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
         report.timings = dict(progress.timings)
@@ -377,72 +465,257 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.warnings = [problem.format() for problem in loaded.warnings]
     cache_root = None
     if options.use_cache:
-        cache_root = options.cache_dir or (loaded.root / CACHE_DIR_NAME)
+        cache_root = options.cache_dir or default_cache_dir()
     cache = AssetCache(cache_root)
 
     asset_transforms, room_transforms = _transform_lists(options)
+    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+    finishing = tuple(t for t in room_transforms if not (options.draco and _is_quantize(t)))
+
+    def make_job(artifact: Artifact) -> AssetJob | None:
+        if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so no ladder yet
+            return None
+        return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
+                        transforms=asset_transforms, root=loaded.root, room_transforms=finishing,
+                        texture_format=options.texture_format, draco=options.draco, cache_root=cache.root)
+
     with progress.stage("assets"):
-        assets = load_assets(exhibit, options, cache, progress, asset_transforms)
+        ladders, hits, misses = load_ladders(exhibit, options, cache, progress, make_job)
         textures = load_textures(exhibit)
-    report.assets = cache.stats.hits + cache.stats.misses
-    report.cache_hits, report.cache_misses = cache.stats.hits, cache.stats.misses
+    report.notes += dict.fromkeys(note for built in ladders.values() for note in built.info.get("notes", []))
+    report.assets = hits + misses
+    report.cache_hits, report.cache_misses = hits, misses
+    assets = {artifact_id: built.shape for artifact_id, built in ladders.items()}
 
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, textures)
-    lod_sources: dict[str, Scene] = {}
-    texture_variants: dict[str, dict[str, Scene]] = {}
+    base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
+    if base_url and not re.match(r"^https?://[^/\s]+", base_url):
+        raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
     grids = remembered_grids(lambda key, compute: cache.remembered(f"{key}-{code_version()}", compute))
-    with progress.stage("optimize"), grids:
-        limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
-        texture_limit = max(limits.values())
-        before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
-        # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
-        quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
-        for room in composition.rooms:
-            for transform in before_quantize:
-                room.scene = transform(room.scene)
-            # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
-            # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
-            fit_textures(room.scene, texture_limit)
-            texture_variants[room.id] = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
-            encode_textures(room.scene, options.texture_format, cache)
-            if exhibit.exhibit.over_budget == "simplify":
-                # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
-                shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
-                lod_sources[room.id] = copy.deepcopy(room.scene, shared)
-            for transform in quantize:
-                room.scene = transform(room.scene)
-    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
+    shell_keys: dict[str, str] = {}
     rooms_out: dict[str, manifest.RoomOutput] = {}
+    with progress.stage("optimize"), grids:
+        # A room whose composed shell is unchanged (same content, settings and code) takes its GLBs, stats and
+        # budget checks from the cache: only the rooms an edit touched are optimized and written again.
+        settings = repr((room_transforms, options.draco, options.texture_format, exhibit.exhibit.targets,
+                         exhibit.exhibit.over_budget, exhibit.exhibit.max_error,
+                         [budgets.PROFILES[t] for t in exhibit.exhibit.targets], code_version()))
+        fresh = []
+        for room in composition.rooms:
+            shell_keys[room.id] = content_digest(("room shell", settings, room.scene))
+            restored = _restore_shell(folder, cache, shell_keys[room.id], report)
+            if restored is not None:
+                rooms_out[room.id] = restored
+                report.shells_from_cache += 1
+            else:
+                fresh.append(room)
+        shell_notes: dict[str, list[str]] = {}
+        prepared = _prepare_shells(fresh, exhibit, options, cache, room_transforms, shell_notes)
+    report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
     with progress.stage("write"):
-        for number, room in enumerate(composition.rooms, start=1):
-            progress.step(number, len(composition.rooms), room.id)
-            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_sources.get(room.id),
-                                             quantize, texture_variants.get(room.id, {}))
+        for number, room in enumerate(fresh, start=1):
+            progress.step(number, len(fresh), room.id)
+            lod_source, quantize, variants = prepared[room.id]
+            checks_before = len(report.budgets)
+            rooms_out[room.id] = _write_room(folder, room, exhibit, options, report, lod_source, quantize, variants)
+            report.notes += [n for n in shell_notes[room.id] if n not in report.notes]
+            _keep_shell(folder, cache, shell_keys[room.id], rooms_out[room.id], report.rooms[-1],
+                        report.budgets[checks_before:], shell_notes[room.id])
+    # Rooms in spec order, whichever came from the cache.
+    order = {room.id: index for index, room in enumerate(composition.rooms)}
+    report.rooms.sort(key=lambda r: order[r.room])
+    report.budgets.sort(key=lambda c: order[c.room])
+    with progress.stage("ladders"):
+        digests: dict[str, str] = {}
+        artifact_levels = write_ladders(folder, exhibit, composition, ladders, options, cache, digests)
+        check_thumbs(report, exhibit, composition, artifact_levels)
     with progress.stage("manifest"):
         media = MediaWriter(folder)
         artifact_audio = {a.id: media.audio(a.audio) for a in exhibit.artifacts}
         stop_audio = {(t.id, i): media.audio(s.audio) for t in exhibit.tours for i, s in enumerate(t.stops)}
         records = {a.id: compose.record_dict(a.record) for a in exhibit.artifacts}
-        data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records)
+        data = manifest.build_manifest(exhibit, composition, rooms_out, artifact_audio, stop_audio, records,
+                                       artifact_levels)
+        museum = exhibit.exhibit.museum
+        if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
+            data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
+    with progress.stage("standards"):
+        linked_data = write_standards(folder, data, composition, base_url,
+                                      picture_files(exhibit, media) if base_url else {})
+    if base_url:  # what the exports leave out, as `check` says it (without a base URL, check says why none)
+        from pipeline.spec.exports import export_notes
+
+        published = dataclasses.replace(exhibit, exhibit=dataclasses.replace(exhibit.exhibit, base_url=base_url))
+        report.notes += [f"exports: {note}" for note in export_notes(published)]
     with progress.stage("site"):
         from pipeline.site import write_site
 
-        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)])
+        write_site(staging, [data, *existing_manifests(out_dir, exhibit.id)], {exhibit.id: linked_data},
+                   link_report=options.link_report)
         # Pages of the other exhibits were only written to build the shared index; theirs stay as they are.
         for other in staging.iterdir():
             if other.is_dir() and other.name not in (exhibit.id, "static"):
                 shutil.rmtree(other)
-        manifest.write_manifest(folder, data)
+        manifest.write_manifest(folder, data, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
     report.timings = dict(progress.timings)
-    _write_report(folder, report, exhibit)
+    # The published report names files from the exhibit folder; the terminal keeps the paths as check shows them.
+    _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
+                                                                for problem in loaded.warnings]), exhibit)
     return report
+
+
+def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, Any]]:
+    """Each hung image's file, copied into media/ for the IIIF export, with its pixel and physical size."""
+    out: dict[str, dict[str, Any]] = {}
+    for artifact in exhibit.artifacts:
+        if artifact.image is None or artifact.place is None:
+            continue
+        pixels = images.file_pixel_size(artifact.image.path)
+        # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
+        size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
+        out[artifact.id] = {"src": media.add(artifact.image.path), "pixels": list(pixels), "size": list(size)}
+    return out
+
+
+def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition, base_url: str,
+                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
+    JSON-LD, returned for the site writer. Each model's file is its finest level, whose root node carries the
+    artifact's placement (the exports take it off again where they need the object's own frame)."""
+    from pipeline.standards import ExportInput, write_exports
+    from pipeline.standards.common import normalize_base_url
+    from pipeline.standards.schema_org import site_jsonld
+
+    models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
+    yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
+           for artifact_id, p in composition.artifacts.items()}
+    if base_url:
+        data["exhibit"]["base_url"] = normalize_base_url(base_url)
+        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
+    return site_jsonld(data, base_url, models)
+
+
+DOWNLOADABLE_RIGHTS = ("creativecommons.org/licenses/", "creativecommons.org/publicdomain/")
+
+
+def may_download(artifact: Artifact, exhibit: Exhibit) -> bool:
+    """Whether the artifact's rights (else the exhibit's) are an open licence or a public-domain mark, so that its
+    faithful `full` level is offered for download."""
+    rights = artifact.record.rights or exhibit.exhibit.rights
+    return any(marker in rights for marker in DOWNLOADABLE_RIGHTS)
+
+
+def write_ladders(folder: Path, exhibit: Exhibit, composition: compose.Composition, ladders: dict[str, BuiltLadder],
+                  options: BuildOptions, cache: AssetCache,
+                  digests: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Write each model artifact's levels under artifacts/, with the artifact's own node grafted onto the cached
+    bodies (no geometry work); returns the manifest's `levels` per artifact id, and notes each file's sha256 in
+    `digests` (so the manifest need not read the files again)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    previous = folder.parent.parent / folder.name  # this exhibit as the last build published it (OUT/<id>)
+    for artifact_id, built in ladders.items():
+        placement = composition.artifacts[artifact_id]
+        assert placement.node is not None  # compose gives every model artifact its node
+        artifact = exhibit.artifact(artifact_id)
+        assert artifact is not None
+        header_scene = Scene(name=artifact_id, copyright=exhibit.exhibit.rights or "",
+                             nodes=[dataclasses.replace(placement.node, children=[])])
+        # The writer is slow for one node; the node's content names its bytes (an edited title changes them).
+        header_key = content_digest(("artifact header", header_scene, options.draco, code_version()))
+        header = cache.stored(header_key)
+        if header is None:
+            header = glb_bytes(header_scene, options)
+            cache.store(header_key, header)
+        full = built.as_ladder()
+        diagonal_metres = full.diagonal * float(placement.node.scale[0])
+        entries = []
+        for level in ladder.listed(full.levels, may_download(artifact, exhibit)):
+            relative, digest, size = _write_level_file(folder, previous, cache, built, level, header, header_key,
+                                                       artifact_id)
+            digests[relative] = digest
+            entry: dict[str, Any] = {
+                "name": level.name, "glb": relative, "triangles": level.triangles, "bytes": size,
+                "texels": level.texels, "gpu_bytes": level.gpu_bytes, "max_texture": level.max_texture,
+                "error": round(level.error_relative * diagonal_metres, 6) + 0.0,
+                "error_relative": level.error_relative, "draw_calls": level.draw_calls}
+            if level.name == "full":
+                entry["download"] = True
+            entries.append(entry)
+        out[artifact_id] = entries
+    return out
+
+
+def _write_level_file(folder: Path, previous: Path, cache: AssetCache, built: BuiltLadder, level: ladder.Level,
+                      header: bytes, header_key: str, artifact_id: str) -> tuple[str, str, int]:
+    """Write one level GLB (the cached body with the artifact grafted on); returns (path, sha256, bytes).
+
+    The file a body and a header make is known by their keys: when the last published build holds a file of that
+    name and size, it is hard-linked instead of grafted, hashed and written again (a rebuild of a big exhibit
+    would otherwise copy hundreds of megabytes it already has)."""
+    stem = f"artifacts/{re.sub(r'[^A-Za-z0-9_.-]+', '-', artifact_id)}.{level.name}"
+    made_key = hashlib.sha256(f"level file\0{built.key}\0{level.name}\0{header_key}".encode()).hexdigest()
+    known = cache.stored(made_key) if built.key else None
+    target = folder / "artifacts"
+    target.mkdir(parents=True, exist_ok=True)
+    if known is not None:
+        digest, size = known.decode().split()
+        relative = f"{stem}.{digest[:6]}.glb"
+        with contextlib.suppress(OSError):
+            if (previous / relative).stat().st_size == int(size):
+                os.link(previous / relative, folder / relative)
+                return relative, digest, int(size)
+    data = ladder.placed(level.data, header, artifact_id)
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"{stem}.{digest[:6]}.glb"
+    (folder / relative).write_bytes(data)
+    if built.key:
+        cache.store(made_key, f"{digest} {len(data)}".encode())
+    return relative, digest, len(data)
+
+
+def check_thumbs(report: BuildReport, exhibit: Exhibit, composition: compose.Composition,
+                 levels: dict[str, list[dict[str, Any]]]) -> None:
+    """Each target must at least load every room's shell with the thumb of each of its models: add the thumbs to
+    the room's budget check, and fail (or, with over_budget: simplify, warn) where even that is over.
+
+    Finer levels may exceed a target: its budget caps what the viewer loads, not what the build writes."""
+    thumbs: dict[str, dict[str, int]] = {}
+    for artifact_id, entries in levels.items():
+        room = composition.artifacts[artifact_id].room
+        total = thumbs.setdefault(room, {"triangles": 0, "draw_calls": 0, "bytes": 0, "texture_bytes_gpu": 0})
+        thumb = entries[0]
+        for metric, key in (("triangles", "triangles"), ("draw_calls", "draw_calls"), ("bytes", "bytes"),
+                            ("texture_bytes_gpu", "gpu_bytes")):
+            total[metric] += int(thumb[key])
+    failures: list[str] = []
+    for check in report.budgets:
+        added = thumbs.get(check.room)
+        if not added:
+            continue
+        for metric, value in added.items():
+            if metric in check.values:
+                check.values[metric] += value
+        if check.over and check.action != "over":
+            check.action = "over"
+            over = ", ".join(f"{m} ({check.values[m]:,} > {check.limits[m]:,})" for m in check.over)
+            failures.append(f"room {check.room} on {check.target}: the shell and the thumb of every model in it "
+                            f"are over budget in {over}; give the room fewer models or drop {check.target} from "
+                            f"exhibit.targets")
+    if not failures:
+        return
+    if exhibit.exhibit.over_budget == "simplify":
+        report.warnings.extend(failures)
+        return
+    lines = [*failures, *(f"  {a}: thumb {e[0]['triangles']:,} triangles, {e[0]['gpu_bytes'] / budgets.MB:.1f} MB GPU "
+                          f"textures" for a, e in sorted(levels.items(), key=lambda item: -item[1][0]['triangles']))]
+    raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
 
 
 def _texture_uses(scene: Scene) -> Iterator[TextureRef]:
@@ -463,11 +736,11 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
 
     Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
     """
-    new: dict[int, Texture] = {}
-    for texture in scene_textures(scene):
-        changed = rewrite(texture)
-        if changed is not None:
-            new[id(texture)] = changed
+    textures = scene_textures(scene)
+    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(rewrite, textures))
+    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
     for ref in _texture_uses(scene):
         ref.texture = new.get(id(ref.texture), ref.texture)
     return len(new)
@@ -487,6 +760,23 @@ def fit_textures(scene: Scene, max_size: int) -> int:
                                    width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
+
+
+def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
+    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
+    notes = []
+    for texture in scene_textures(scene):
+        width, height = budgets.image_size(texture)
+        sizes: dict[tuple[int, int], list[str]] = {}
+        for target, limit in limits.items():
+            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
+        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
+        if smaller and texture.mime_type != "image/ktx2":
+            source = texture.source_path or texture.name
+            # An image file by its name; an image inside a GLB by its label there ("image 0").
+            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
+            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
+    return notes
 
 
 def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
@@ -638,6 +928,76 @@ def _is_quantize(transform: Any) -> bool:
     return type(transform).__name__ == "Quantize"
 
 
+def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options: BuildOptions, cache: AssetCache,
+                    room_transforms: tuple[Any, ...], notes: dict[str, list[str]],
+                    ) -> dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]]:
+    """Optimize each room's shell in place; room id → (unquantized copy for LODs, quantize transforms, per-target
+    texture variants). `notes` gets, per room, a sentence for each texture some target gets smaller."""
+    limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
+    texture_limit = max(limits.values())
+    before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
+    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+    quantize = () if options.draco else tuple(t for t in room_transforms if _is_quantize(t))
+    out: dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]] = {}
+    for room in rooms:
+        for transform in before_quantize:
+            room.scene = transform(room.scene)
+        # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
+        # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
+        notes[room.id] = texture_size_notes(room.scene, limits)
+        fit_textures(room.scene, texture_limit)
+        variants = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
+        encode_textures(room.scene, options.texture_format, cache)
+        lod_source = None
+        if exhibit.exhibit.over_budget == "simplify":
+            # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
+            shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
+            lod_source = copy.deepcopy(room.scene, shared)
+        for transform in quantize:
+            room.scene = transform(room.scene)
+        out[room.id] = (lod_source, quantize, variants)
+    return out
+
+
+def _shell_files(output: manifest.RoomOutput) -> list[str]:
+    return [output.glb, *(lod["glb"] for lod in output.lod)]
+
+
+def _keep_shell(folder: Path, cache: AssetCache, key: str, output: manifest.RoomOutput, room: RoomReport,
+                checks: list[BudgetCheck], notes: list[str]) -> None:
+    """Cache what writing one room shell produced: its files' bytes, its manifest entry, report row and checks."""
+    for relative in _shell_files(output):
+        cache.store(_level_key(key, relative), (folder / relative).read_bytes())
+    record = {"output": dataclasses.asdict(output), "room": dataclasses.asdict(room),
+              "checks": [dataclasses.asdict(c) for c in checks], "notes": notes}
+    cache.store(key, json.dumps(record).encode())
+
+
+def _restore_shell(folder: Path, cache: AssetCache, key: str, report: BuildReport) -> manifest.RoomOutput | None:
+    """A room shell's files written from the cache, its rows added to the report; None (nothing written) on a miss."""
+    stored = cache.stored(key)
+    if stored is None:
+        return None
+    try:
+        record = json.loads(stored)
+        output = manifest.RoomOutput(**record["output"])
+        room, checks = RoomReport(**record["room"]), [BudgetCheck(**c) for c in record["checks"]]
+        notes = [str(note) for note in record["notes"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    files = {relative: cache.stored(_level_key(key, relative)) for relative in _shell_files(output)}
+    if any(data is None for data in files.values()):
+        return None
+    for relative, data in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data or b"")
+    report.rooms.append(room)
+    report.budgets.extend(checks)
+    report.notes += [n for n in notes if n not in report.notes]
+    return output
+
+
 def _texture_variants(scene: Scene, limits: dict[str, int], texture_limit: int, options: BuildOptions,
                       cache: AssetCache, quantize: tuple[Any, ...]) -> dict[str, Scene]:
     """target → the room with its textures fitted to that target's lower limit, for targets that need it; targets
@@ -715,7 +1075,23 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
     if failures:
         lines = [*failures, *budgets.asset_report(room.scene, room.artifact_ids)]
         raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
+    _drop_unloaded_room_glb(folder, output, report.rooms[-1], exhibit.exhibit.targets)
     return output
+
+
+def _drop_unloaded_room_glb(folder: Path, output: manifest.RoomOutput, row: RoomReport, targets: tuple[str, ...]) -> None:
+    """When every target loads a GLB of its own, the room's full GLB is loaded by none: delete it, and let the most
+    generous target's GLB be the room's `glb` (that target then needs no `lod` entry)."""
+    if not targets or not {lod["target"] for lod in output.lod} >= set(targets):
+        return
+    widest = max(output.lod, key=lambda lod: (budgets.PROFILES[lod["target"]].max_texture_size,
+                                              budgets.PROFILES[lod["target"]].triangles))
+    (folder / output.glb).unlink()
+    output.glb, output.stats = widest["glb"], dict(widest["stats"])
+    output.lod = [lod for lod in output.lod if lod["glb"] != widest["glb"]]
+    row.glb = widest["glb"]
+    for key in ("triangles", "draw_calls", "bytes", "texture_bytes_gpu"):
+        setattr(row, key, output.stats[key])
 
 
 def _stats(scene: Scene, size: int) -> dict[str, int]:
@@ -734,6 +1110,6 @@ def _write_report(folder: Path, report: BuildReport, exhibit: Exhibit) -> None:
     language = exhibit.default_language
     plans = [{"room": room, "svg": floor_plan_svg(room, data["artifacts"], language)} for room in data["rooms"]]
     html = render_page("report.html", root="../", page_lang=language, report=report.to_dict(), plans=plans,
-                       manifest=data, text=report.to_text(), size=human_bytes)
+                       manifest=data, text=report.to_text(published=True), size=human_bytes)
     (folder / "report.html").write_text(html, encoding="utf-8")
 

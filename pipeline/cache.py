@@ -1,13 +1,17 @@
-"""Content-addressed cache of processed assets and re-encoded textures, keyed by input bytes, options and code."""
+"""Content-addressed cache of processed assets and re-encoded textures, keyed by input bytes, options and code.
+
+Entries are data only (JSON and GLB or image bytes, checked by sha256): the cache may be shared or copied, and
+reading it must never run code.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
 import os
-import pickle
 import re
 import tempfile
 from collections.abc import Callable
@@ -16,17 +20,31 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
+import platformdirs
+
 import pipeline
-from pipeline.scene import Scene
 
 # The cache keeps at most this much; a build then drops the entries used longest ago (every hit refreshes one).
 CACHE_MAX_BYTES = 2 << 30
 
-# Bump when the pickled shape changes in a way the code-version hash would not notice.
-CACHE_FORMAT = 1
+# Bump when the stored shape changes in a way the code-version hash would not notice.
+CACHE_FORMAT = 2
+
+# Set to put the cache elsewhere than the user's cache directory (CI, tests, a shared build machine).
+CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms")
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf.py",
+               "budgets.py", "build.py", "images.py")
+
+
+def default_cache_dir() -> Path:
+    """Where builds keep their cache unless told otherwise: never inside the exhibit, which may be someone else's."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_cache_dir("vitrina", appauthor=False)) / "assets"
 
 
 @functools.cache
@@ -48,30 +66,32 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def sidecar_files(path: Path) -> list[Path]:
-    """Files an asset reads besides itself: a .gltf's buffers and images, an .obj's .mtl files and textures."""
+def sidecar_files(path: Path, root: Path) -> list[Path]:
+    """Files an asset reads besides itself (a .gltf's buffers and images, an .obj's .mtl files and textures) that
+    lie inside `root`. A reference leaving `root` is never read, not even to hash it: ingest refuses it by name."""
     suffix = path.suffix.lower()
+    root = root.resolve()
     try:
         if suffix == ".gltf":
-            return _gltf_sidecars(path)
+            return _gltf_sidecars(path, root)
         if suffix == ".obj":
-            return _obj_sidecars(path)
+            return _obj_sidecars(path, root)
     except (OSError, ValueError, UnicodeDecodeError):
         # A broken file is ingest's to report with its proper message; the key then covers the file alone.
         return []
     return []
 
 
-def _existing(base: Path, names: list[str]) -> list[Path]:
+def _existing(base: Path, names: list[str], root: Path) -> list[Path]:
     found: dict[str, Path] = {}
     for name in names:
         candidate = (base / name).resolve()
-        if candidate.is_file():
+        if candidate.is_relative_to(root) and candidate.is_file():
             found[str(candidate)] = candidate
     return [found[k] for k in sorted(found)]
 
 
-def _gltf_sidecars(path: Path) -> list[Path]:
+def _gltf_sidecars(path: Path, root: Path) -> list[Path]:
     document = json.loads(path.read_text(encoding="utf-8"))
     uris = [
         unquote(item["uri"])
@@ -79,7 +99,7 @@ def _gltf_sidecars(path: Path) -> list[Path]:
         for item in document.get(key, [])
         if isinstance(item, dict) and isinstance(item.get("uri"), str) and not item["uri"].startswith("data:")
     ]
-    return _existing(path.parent, uris)
+    return _existing(path.parent, uris, root)
 
 
 _MTLLIB = re.compile(r"^\s*mtllib\s+(.+?)\s*$", re.MULTILINE)
@@ -105,20 +125,33 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _obj_sidecars(path: Path) -> list[Path]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+def _mtllib_lines(data: bytes) -> list[str]:
+    """The text of the lines that mention mtllib: a scan is megabytes of v/f lines, and a regex visits each one."""
+    lines: list[str] = []
+    found = data.find(b"mtllib")
+    while found >= 0:
+        start = data.rfind(b"\n", 0, found) + 1
+        end = data.find(b"\n", found)
+        end = len(data) if end < 0 else end
+        lines.append(data[start:end].decode("utf-8", errors="replace"))
+        found = data.find(b"mtllib", end)
+    return lines
+
+
+def _obj_sidecars(path: Path, root: Path) -> list[Path]:
+    text = "\n".join(_mtllib_lines(path.read_bytes()))
     mtl_names: list[str] = []
     for match in _MTLLIB.finditer(text):
         line = match.group(1)
         mtl_names.append(line)
         mtl_names.extend(line.split())  # several libraries on one line, or one name with spaces
-    mtls = _existing(path.parent, mtl_names)
+    mtls = _existing(path.parent, mtl_names, root)
     textures: list[Path] = []
     for mtl in mtls:
         body = mtl.read_text(encoding="utf-8", errors="replace")
         names = [_texture_name(m.group(1)) for m in _MAP.finditer(body)]
-        textures.extend(_existing(mtl.parent, names))
-    return _existing(path.parent, [str(p) for p in mtls + textures])
+        textures.extend(_existing(mtl.parent, names, root))
+    return _existing(path.parent, [str(p) for p in mtls + textures], root)
 
 
 def file_digest(path: Path) -> str:
@@ -126,11 +159,13 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def asset_key(path: Path, options: Any, version: str | None = None) -> str:
-    """The cache key of one asset: its bytes, its sidecars' bytes (by name), the options' repr and the code version."""
+def asset_key(path: Path, options: Any, root: Path, version: str | None = None) -> str:
+    """The cache key of one asset: its bytes, its sidecars' bytes (by name), the options' repr and the code version.
+
+    `root` is the exhibit folder: only sidecars inside it are hashed (ingest refuses the others)."""
     digest = hashlib.sha256()
     digest.update(file_digest(path).encode())
-    for sidecar in sidecar_files(path):
+    for sidecar in sidecar_files(path, root):
         # Names matter too: an OBJ that refers to 'a b.png' differs from one whose texture was renamed.
         relative = os.path.relpath(sidecar, path.parent)
         digest.update(f"\0{relative}\0{file_digest(sidecar)}".encode())
@@ -138,59 +173,64 @@ def asset_key(path: Path, options: Any, version: str | None = None) -> str:
     return digest.hexdigest()
 
 
+def content_digest(value: Any) -> str:
+    """A sha256 of a value's content: dataclasses (an IR Scene), dicts, sequences, numpy arrays, bytes and scalars.
+
+    An object met twice (a material, a texture shared by many primitives) is hashed once and then referred to by
+    the order it was first met, so sharing is part of the content and cycles end."""
+    digest = hashlib.sha256()
+    seen: dict[int, int] = {}
+
+    def feed(item: Any) -> None:
+        if item is None or isinstance(item, bool | int | float | str):
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+        elif isinstance(item, bytes | bytearray):
+            digest.update(f"bytes:{len(item)}:".encode() + hashlib.sha256(item).digest())
+        elif isinstance(item, np.ndarray):
+            digest.update(f"array:{item.dtype.str}:{item.shape}:".encode() + hashlib.sha256(
+                np.ascontiguousarray(item).tobytes()).digest())
+        elif id(item) in seen:
+            digest.update(f"ref:{seen[id(item)]};".encode())
+        elif dataclasses.is_dataclass(item):
+            seen[id(item)] = len(seen)
+            digest.update(f"{type(item).__name__}(".encode())
+            for spec in dataclasses.fields(item):
+                digest.update(f"{spec.name}=".encode())
+                feed(getattr(item, spec.name))
+            digest.update(b")")
+        elif isinstance(item, dict):
+            digest.update(b"{")
+            for key in sorted(item, key=repr):
+                feed(key)
+                feed(item[key])
+            digest.update(b"}")
+        elif isinstance(item, list | tuple):
+            digest.update(f"{type(item).__name__}[".encode())
+            for element in item:
+                feed(element)
+            digest.update(b"]")
+        elif isinstance(item, set | frozenset):
+            feed(sorted(item, key=repr))
+        else:
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+
+    feed(value)
+    return digest.hexdigest()
+
+
 @dataclass
 class CacheStats:
-    hits: int = 0
-    misses: int = 0
-    corrupt: int = 0
     encoded_hits: int = 0  # re-encoded textures (KTX2, WebP) taken from the cache
     encoded_misses: int = 0
 
 
 class AssetCache:
-    """Processed asset scenes stored as pickles under root/<k[:2]>/<k>.pkl; `root=None` disables caching."""
+    """Bytes kept under content keys in root/<k[:2]>/<k>.bin (ladders, room shells, encoded textures, grid choices);
+    `root=None` disables caching. Entries are data only: JSON and GLB/image bytes, never pickle."""
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
         self.stats = CacheStats()
-
-    def _path(self, key: str) -> Path:
-        assert self.root is not None
-        return self.root / key[:2] / f"{key}.pkl"
-
-    def get(self, key: str) -> Scene | None:
-        """The stored scene, or None on a miss. A corrupt or foreign entry counts as a miss and is removed."""
-        if self.root is None:
-            self.stats.misses += 1
-            return None
-        path = self._path(key)
-        try:
-            payload = path.read_bytes()
-        except OSError:
-            self.stats.misses += 1
-            return None
-        try:
-            stored = pickle.loads(payload)
-            if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
-                raise ValueError("entry does not hold its key")
-            scene = stored[1]
-            if not isinstance(scene, Scene):
-                raise ValueError("entry does not hold a scene")
-        except Exception:
-            # Any failure to unpickle (truncation, old classes, garbage) just means: rebuild this asset.
-            self.stats.corrupt += 1
-            self.stats.misses += 1
-            path.unlink(missing_ok=True)
-            return None
-        self.stats.hits += 1
-        _touch(path)
-        return scene
-
-    def put(self, key: str, scene: Scene) -> None:
-        """Store atomically: a reader sees the whole entry or none, even if two builds write it at once."""
-        if self.root is None:
-            return
-        self._store(self._path(key), pickle.dumps((key, scene), protocol=pickle.HIGHEST_PROTOCOL))
 
     def encoded(self, key: str, encode: Callable[[], bytes]) -> bytes:
         """The bytes an encoder made for this key before, or encode() now (and keep them for next time).
@@ -208,22 +248,38 @@ class AssetCache:
         return self._bytes(key, compute)[0]
 
     def _bytes(self, key: str, compute: Callable[[], bytes]) -> tuple[bytes, bool]:
-        """(bytes stored under key, True), or (compute(), False) after storing them. The entry starts with its
-        key, so a truncated or foreign file is a miss, never a wrong result."""
-        header = f"{key}\n".encode()
-        path = None if self.root is None else self.root / key[:2] / f"{key}.bin"
-        if path is not None:
-            try:
-                stored = path.read_bytes()
-            except OSError:
-                stored = b""
-            if stored.startswith(header) and len(stored) > len(header):
-                _touch(path)
-                return stored[len(header):], True
+        """(bytes stored under key, True), or (compute(), False) after storing them."""
+        stored = self.stored(key)
+        if stored is not None:
+            return stored, True
         data = compute()
-        if path is not None:
-            self._store(path, header + data)
+        self.store(key, data)
         return data, False
+
+    def stored(self, key: str) -> bytes | None:
+        """The bytes kept under key (a built ladder level, a composed room shell), or None on a miss.
+
+        The entry starts with its key and the sha256 of its bytes, so a truncated, damaged or foreign file is a
+        miss, never a wrong result."""
+        if self.root is None:
+            return None
+        path = self.root / key[:2] / f"{key}.bin"
+        try:
+            stored = path.read_bytes()
+        except OSError:
+            return None
+        key_line, _, rest = stored.partition(b"\n")
+        checksum, _, data = rest.partition(b"\n")
+        if key_line != key.encode() or not data or checksum != hashlib.sha256(data).hexdigest().encode():
+            return None
+        _touch(path)
+        return data
+
+    def store(self, key: str, data: bytes) -> None:
+        """Keep data under key, atomically (see `stored`); nothing happens when caching is off."""
+        if self.root is not None:
+            header = f"{key}\n{hashlib.sha256(data).hexdigest()}\n".encode()
+            self._store(self.root / key[:2] / f"{key}.bin", header + data)
 
     def prune(self, max_bytes: int = CACHE_MAX_BYTES) -> int:
         """Delete the least recently used entries until the cache holds at most max_bytes; returns how many went.
@@ -234,7 +290,7 @@ class AssetCache:
             return 0
         entries = []
         for path in self.root.glob("*/*"):
-            if path.suffix in (".pkl", ".bin") and not path.name.startswith(".tmp-"):
+            if path.suffix == ".bin" and not path.name.startswith(".tmp-"):
                 with contextlib.suppress(OSError):
                     stat = path.stat()
                     entries.append((stat.st_mtime, stat.st_size, path))

@@ -1,10 +1,10 @@
-"""Compose: the spec model plus ingested assets → one Scene per room (walls, doors, plinths, frames, placed artifacts)."""
+"""Compose: the spec model plus model shapes → one shell Scene per room (walls, doors, plinths, frames, pictures) and
+where each model artifact stands (its GLB ladder is written apart, see pipeline.ladder)."""
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 from pipeline import images
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
-from pipeline.spec.model import Artifact, Exhibit, Place, Record, Room, Surface
+from pipeline.spec.model import Artifact, Case, Exhibit, Place, Record, Room, Surface
 
 Vec3 = tuple[float, float, float]
 
@@ -121,6 +121,62 @@ def _instance_matrices(node: Node) -> list[np.ndarray]:
 
 def _box_corners(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What compose needs of a model to place it: the corners of its meshes' boxes, in the model's own frame.
+
+    Small and plain (a few corners per mesh), so a build can keep it in the cache and place a model without
+    loading its geometry."""
+
+    corners: np.ndarray  # (N, 3) float64
+
+    @property
+    def low(self) -> np.ndarray:
+        return np.asarray(self.corners.min(axis=0), dtype=float)
+
+    @property
+    def high(self) -> np.ndarray:
+        return np.asarray(self.corners.max(axis=0), dtype=float)
+
+    def to_json(self) -> list[list[float]]:
+        return [[float(v) for v in row] for row in self.corners]
+
+    @classmethod
+    def from_json(cls, rows: list[list[float]]) -> ModelShape:
+        return cls(np.asarray(rows, dtype=float).reshape(-1, 3))
+
+
+def model_shape(scene: Scene) -> ModelShape | None:
+    """The corners of every mesh's box (instances included) in the scene's frame; None without geometry.
+
+    Placing these corners gives the same world bounds as placing the model itself (see nodes_bounds)."""
+    found: list[np.ndarray] = []
+
+    def visit(node: Node, matrix: np.ndarray) -> None:
+        world = matrix @ node_matrix(node)
+        if node.mesh is not None:
+            boxes = [(p.min(axis=0), p.max(axis=0)) for p in map(_positions, node.mesh.primitives) if len(p)]
+            if boxes:
+                local = _box_corners(np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0))
+                for instance in _instance_matrices(node):
+                    found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
+        for child in node.children:
+            visit(child, world)
+
+    for root in scene.nodes:
+        visit(root, np.eye(4))
+    if not found:
+        return None
+    corners = np.concatenate(found)
+    return ModelShape(corners) if np.all(np.isfinite(corners)) else None
+
+
+def model_offset(shape: ModelShape) -> Vec3:
+    """The translation that stands a model on its base centre: the `<id>.model` node's, inside the artifact node."""
+    low, high = shape.low, shape.high
+    return (-float(low[0] + high[0]) / 2 + 0.0, -float(low[1]) + 0.0, -float(low[2] + high[2]) / 2 + 0.0)
 
 
 def world_bounds_of(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
@@ -467,6 +523,42 @@ def find_cjk_font() -> Path | None:
     return None
 
 
+CAPTION_SIZE = (0.24, 0.12)  # metres: a gallery label
+CAPTION_PIXELS_PER_METRE = 2048  # labels are read from half a metre away: twice a panel's resolution
+CAPTION_GAP = 0.06  # metres between a wall object's right edge and its label
+LECTERN_DISTANCE, LECTERN_HEIGHT, LECTERN_TILT = 0.35, 1.0, 35.0  # a floor object's label stand, in front of it
+MOUNT_SETBACK = 0.02  # metres between the wall and a mounted model's back
+
+
+def _case_of(room: Room | None, place: Place) -> Case | None:
+    """The case an artifact stands in (checked to exist by the spec's rules), or None."""
+    if room is None or place.case is None:
+        return None
+    return next((case for case in room.cases if case.id == place.case), None)
+
+
+def render_caption_texture(artifact: Artifact, languages: tuple[str, ...]) -> Texture | None:
+    """A caption plate: the title, then maker · date · material, in the first language a font here can draw."""
+    width = round(CAPTION_SIZE[0] * CAPTION_PIXELS_PER_METRE)
+    height = round(CAPTION_SIZE[1] * CAPTION_PIXELS_PER_METRE)
+    record = artifact.record
+    cjk_font = find_cjk_font()
+    for language in languages:
+        title = dict(record.title).get(language) or dict(artifact.alt).get(language, "")
+        details = " · ".join(text for text in (dict(field).get(language, "") for field in
+                                               (record.creator, record.date, record.material)) if text)
+        if not title and not details:
+            continue
+        needs_cjk = _needs_cjk(title + details)
+        if needs_cjk and cjk_font is None:
+            continue
+        data = images.text_panel_png((width, height), (244, 241, 234), (34, 34, 34), title, details,
+                                     cjk_font if needs_cjk else None, by_character=needs_cjk)
+        return Texture(name=f"{artifact.id}-caption.png", data=data, mime_type="image/png", width=width,
+                       height=height, source_path=f"caption of {artifact.id} ({language})")
+    return None
+
+
 def render_panel_texture(artifact: Artifact, languages: tuple[str, ...]) -> Texture | None:
     """The panel's title and text drawn on its background, in the first language that a font here can draw.
 
@@ -507,6 +599,8 @@ class ArtifactPlacement:
     front: Vec3  # unit vector the artifact faces (horizontal)
     view: dict[str, list[float]]
     annotations: dict[str, Vec3] = field(default_factory=dict)
+    # A model's artifact node (placement, record, no children): its ladder GLBs carry it as their root.
+    node: Node | None = None
 
 
 @dataclass
@@ -717,48 +811,17 @@ def _openings(frame: RoomFrame, doors: list[DoorLink]) -> dict[str, list[Opening
 DEFAULT_SURFACES = {"walls": "#e8e4dc", "floor": "#8a8178", "ceiling": "#f4f2ee"}
 
 
-def clone_nodes(scene: Scene, prefix: str) -> tuple[list[Node], list[Any]]:
-    """A fresh node tree for a second use of the same asset; meshes stay shared (so they can be instanced)."""
-    from pipeline.scene import Animation, AnimationChannel, Skin
-
-    mapping: dict[int, Node] = {}
-
-    def copy(node: Node) -> Node:
-        twin = Node(name=node.name, mesh=node.mesh, translation=node.translation, rotation=node.rotation,
-                    scale=node.scale, light=node.light, camera=node.camera, instances=node.instances,
-                    extras=dict(node.extras), xmp=node.xmp, keep=node.keep)
-        mapping[id(node)] = twin
-        twin.children = [copy(child) for child in node.children]
-        return twin
-
-    roots = [copy(node) for node in scene.nodes]
-    for original in scene.all_nodes():
-        if original.skin is not None:
-            skin = original.skin
-            mapping[id(original)].skin = Skin(
-                joints=[mapping.get(id(j), j) for j in skin.joints], inverse_bind_matrices=skin.inverse_bind_matrices,
-                skeleton=mapping.get(id(skin.skeleton)) if skin.skeleton is not None else None, name=skin.name)
-    animations = [
-        Animation(name=f"{prefix}/{animation.name}", channels=[
-            AnimationChannel(sampler=c.sampler, node=mapping.get(id(c.node), c.node), path=c.path)
-            for c in animation.channels if id(c.node) in mapping])
-        for animation in scene.animations
-    ]
-    return roots, animations
-
-
 class Composer:
     """Builds the rooms of one exhibit; holds the materials it creates so equal ones are shared."""
 
-    def __init__(self, exhibit: Exhibit, assets: dict[str, Scene], textures: dict[str, Texture],
+    def __init__(self, exhibit: Exhibit, assets: Mapping[str, ModelShape | Scene], textures: dict[str, Texture],
                  panel_textures: dict[str, Texture] | None = None) -> None:
         self.exhibit = exhibit
-        self.assets = assets  # artifact id → ingested (and processed) asset scene
+        self.assets = assets  # artifact id → the model's shape (or its scene, whose shape is taken)
         self.textures = textures  # file path (str) → texture, for images and surfaces
         self.panel_textures = panel_textures or {}  # artifact id → rendered panel text
         self.language = exhibit.default_language
         self._materials: dict[tuple[Any, ...], Material] = {}
-        self._used_assets: dict[int, str] = {}  # id of an asset scene → the room that uses its nodes
 
     def material(self, name: str, color: tuple[float, float, float, float], roughness: float = 0.9,
                  metallic: float = 0.0, alpha: str = "OPAQUE", double_sided: bool = False) -> Material:
@@ -790,9 +853,10 @@ class Composer:
                              "dc:title": _lang_alt(text_map(exhibit.exhibit.title), self.language)}
             shell = self._shell_spec(room, frame)
             scene.nodes.extend(build_shell(frame, shell, _openings(frame, doors[room.id])))
+            scene.nodes.extend(self._case_node(room, frame, case) for case in room.cases)
             ids = []
             for artifact in exhibit.artifacts:
-                if artifact.place.room != room.id:
+                if artifact.place is None or artifact.place.room != room.id:
                     continue
                 placement = self._place(artifact, room, frame, scene)
                 placements[artifact.id] = placement
@@ -862,61 +926,56 @@ class Composer:
                                     fallback_title=text_map(artifact.alt)))
 
     def _place_model(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
-        asset = self.assets[artifact.id]
-        used_in = self._used_assets.get(id(asset))
-        if used_in is not None and used_in != room.id:
-            # Room transforms rewrite meshes in place (merge, quantize), so rooms must never share one.
-            asset = copy.deepcopy(asset)
-            used_in = None
-        if used_in == room.id:
-            roots, animations = clone_nodes(asset, artifact.id)
-        else:
-            self._used_assets[id(asset)] = room.id
-            roots = list(asset.nodes)
-            animations = list(asset.animations)
-            for animation in animations:
-                animation.name = f"{artifact.id}/{animation.name}" if animation.name else artifact.id
-        bounds = nodes_bounds(roots)
-        if bounds is None:
+        asset = self.assets.get(artifact.id)
+        shape = model_shape(asset) if isinstance(asset, Scene) else asset
+        if shape is None:
             source = artifact.model.written if artifact.model is not None else artifact.id
             raise AssetError(source, "the model has no geometry to place")
-        low, high = bounds
+        low, high = shape.low, shape.high
         size = high - low
         scale = 1.0
         if artifact.height is not None and size[1] > 0:
             scale = float(artifact.height) / float(size[1])
-        place = artifact.place
+        place = artifact.placed
         if place.wall is not None:
-            # Hung on a wall (a relief, a mask): front out of the wall, back against it, centred at `height`.
+            # Hung on a wall (a relief, a mask): front out of the wall, back against it, centred at `height`;
+            # with a mount it stands on a board whose top is at `height`.
             normal = frame.wall_normal(place.wall)
             yaw = math.degrees(math.atan2(normal[0], normal[2]))
             depth = float(size[2]) * scale
-            centre = frame.wall_point(place.wall, frame.wall_length(place.wall) / 2 + place.wall_offset,
-                                      place.wall_height - float(size[1]) * scale / 2)
-            base = _v3(np.asarray(centre) + np.asarray(normal) * (depth / 2 + PICTURE_GAP))
+            base_y = place.wall_height if place.mount else place.wall_height - float(size[1]) * scale / 2
+            centre = frame.wall_point(place.wall, frame.wall_length(place.wall) / 2 + place.wall_offset, base_y)
+            gap = MOUNT_SETBACK if place.mount else PICTURE_GAP
+            base = _v3(np.asarray(centre) + np.asarray(normal) * (depth / 2 + gap))
+            if place.mount:
+                scene.nodes.append(self._wall_mount(artifact.id, place.mount, centre, yaw,
+                                                    float(size[0]) * scale, depth + 2 * gap))
         else:
             yaw = -float(place.rotate)  # the spec turns clockwise seen from above; glTF's +Y turns the other way
             centre_x, centre_z = frame.origin[0] + frame.width / 2, frame.origin[1] + frame.depth / 2
             at = place.floor_at
-            base = (centre_x + at[0], place.base_height, centre_z + at[1])
-        inner = Node(name=f"{artifact.id}.model", children=roots,
-                     translation=(-float(low[0] + high[0]) / 2, -float(low[1]), -float(low[2] + high[2]) / 2))
+            case = _case_of(room, place)
+            standing = case.plinth_height if case is not None else place.base_height
+            base = (centre_x + at[0], standing, centre_z + at[1])
+        # The model itself is not in the room's shell: its ladder GLBs carry this node (see pipeline.ladder).
         node = self._artifact_node(artifact)
         node.translation = _v3(base)
         node.rotation = yaw_quaternion(yaw)
         node.scale = (scale, scale, scale)
-        node.children = [inner]
-        scene.nodes.append(node)
-        scene.animations.extend(animations)
 
         footprint = (float(size[0]) * scale, float(size[2]) * scale)
         tall = float(size[1]) * scale
         if place.wall is None and (place.plinth is not None or place.vitrine is not None):
             scene.nodes.append(self._stand(artifact, place, base, yaw, footprint, tall))
-        world = nodes_bounds([node])
-        assert world is not None
-        wlow, whigh = world
+        offset = np.eye(4)
+        offset[:3, 3] = model_offset(shape)
+        placed = (node_matrix(node) @ offset @ np.c_[shape.corners, np.ones(len(shape.corners))].T).T[:, :3]
+        wlow, whigh = placed.min(axis=0), placed.max(axis=0)
         front = rotate_yaw((0.0, 0.0, 1.0), yaw)
+        if self._wants_caption(artifact):
+            plate = self._model_caption(artifact, frame, base, yaw, footprint, float(whigh[1] + wlow[1]) / 2)
+            if plate is not None:
+                scene.nodes.append(plate)
         annotations = {a.id: _v3(np.asarray(base) + np.asarray(rotate_yaw(a.at, yaw)))
                        for a in artifact.annotations}
         target = _v3((wlow + whigh) / 2)
@@ -924,7 +983,7 @@ class Composer:
         self._spotlight(room, frame, scene, artifact.id, target, radius, offset=_v3(np.asarray(front) * 0.8))
         view = default_view(target, radius, front, frame)
         return ArtifactPlacement(artifact.id, "model", room.id, _v3(base), (_v3(wlow), _v3(whigh)), front, view,
-                                 annotations)
+                                 annotations, node=node)
 
     def _stand(self, artifact: Artifact, place: Place, base: Vec3, yaw: float, footprint: tuple[float, float],
                tall: float) -> Node:
@@ -951,7 +1010,7 @@ class Composer:
 
     def _place_flat(self, artifact: Artifact, room: Room, frame: RoomFrame, scene: Scene) -> ArtifactPlacement:
         """An image in its frame or a text panel: on a wall, or (panels) standing on the floor."""
-        place = artifact.place
+        place = artifact.placed
         width, height = self._flat_size(artifact)
         along: np.ndarray
         normal: np.ndarray
@@ -988,6 +1047,10 @@ class Composer:
         node.translation = _v3(centre)
         node.rotation = yaw_quaternion(yaw)
         scene.nodes.append(node)
+        if place.wall is not None and artifact.kind == "image" and self._wants_caption(artifact):
+            plate = self._wall_caption(artifact, frame, place.wall, place.wall_offset + width / 2, place.wall_height)
+            if plate is not None:
+                scene.nodes.append(plate)
         world = nodes_bounds([node])
         assert world is not None
         wlow, whigh = world
@@ -1000,6 +1063,106 @@ class Composer:
         view = default_view(target, radius, front, frame, elevation=0.0)
         return ArtifactPlacement(artifact.id, artifact.kind, room.id, target, (_v3(wlow), _v3(whigh)), front, view,
                                  annotations)
+
+    # ---- caption plates and wall mounts (exhibit.captions, artifacts[].caption, place.mount)
+
+    def _wants_caption(self, artifact: Artifact) -> bool:
+        wanted = artifact.caption if artifact.caption is not None else self.exhibit.exhibit.captions
+        return bool(wanted) and artifact.kind != "panel"
+
+    def _caption_node(self, artifact: Artifact, centre: ArrayLike, yaw: float, tilt: float = 0.0,
+                      post: float = 0.0) -> Node | None:
+        """The plate (facing +z of a node turned by yaw, leaning back by tilt degrees), on a post `post` m tall."""
+        texture = render_caption_texture(artifact, self.exhibit.languages)
+        if texture is None:
+            return None
+        width, height = CAPTION_SIZE
+        face = Material(name=f"{artifact.id}-caption", roughness_factor=0.9, metallic_factor=0.0,
+                        base_color_texture=TextureRef(texture=texture))
+        builder = MeshBuilder()
+        lean = math.radians(tilt)
+        up = np.array([0.0, math.cos(lean), -math.sin(lean)])
+        builder.quad(np.array([-width / 2, 0.0, 0.0]) - up * height / 2, (width, 0.0, 0.0), up * height, face,
+                     uv_scale=(1.0, 1.0))
+        back = self.material("caption-back", (0.16, 0.16, 0.16, 1.0), roughness=0.6)
+        builder.box((-width / 2, -height / 2, -0.012), (width / 2, height / 2, -0.002), back, bottom=True)
+        if post > 0:
+            builder.box((-0.02, -post, -0.04), (0.02, -height / 2, 0.0), back)
+        return Node(name=f"{artifact.id}-caption", mesh=builder.mesh(f"{artifact.id}-caption"),
+                    translation=_v3(np.asarray(centre, dtype=float)), rotation=yaw_quaternion(yaw))
+
+    def _model_caption(self, artifact: Artifact, frame: RoomFrame, base: Vec3, yaw: float,
+                       footprint: tuple[float, float], middle_y: float) -> Node | None:
+        place = artifact.place
+        if place is None:  # not placed yet: no plate either
+            return None
+        if place.wall is not None:
+            half = footprint[0] / 2
+            height = place.wall_height + 0.1 if place.mount else middle_y
+            return self._wall_caption(artifact, frame, place.wall, place.wall_offset + half, height)
+        front = np.asarray(rotate_yaw((0.0, 0.0, 1.0), yaw))
+        case = _case_of(self.exhibit.room(place.room), place)
+        if case is not None:  # on the pedestal's front face, straight in front of the object
+            case_front = np.asarray(rotate_yaw((0.0, 0.0, 1.0), -case.rotate))
+            case_centre = np.array([frame.origin[0] + frame.width / 2 + case.at[0], 0.0,
+                                    frame.origin[1] + frame.depth / 2 + case.at[1]])
+            ahead = case.size[1] / 2 - float(np.dot(np.asarray(base) - case_centre, case_front)) + 0.004
+            centre = np.asarray(base) + case_front * ahead - np.array([0.0, min(0.12, case.plinth_height * 0.3), 0.0])
+            return self._caption_node(artifact, centre, -case.rotate)
+        if place.plinth is not None or place.vitrine is not None:
+            stand = place.vitrine or place.plinth
+            depth = footprint[1] + 2 * stand.margin if stand is not None else footprint[1]
+            if place.plinth is not None and place.plinth.depth is not None and place.vitrine is None:
+                depth = place.plinth.depth
+            top = place.base_height
+            centre = np.asarray(base) + front * (depth / 2 + 0.004) - np.array([0.0, min(0.12, top * 0.3), 0.0])
+            return self._caption_node(artifact, centre, yaw)
+        # On the floor with nothing to carry a plate: a small lectern in front of the object.
+        centre = np.asarray(base) + front * (footprint[1] / 2 + LECTERN_DISTANCE)
+        centre[1] = LECTERN_HEIGHT
+        return self._caption_node(artifact, centre, yaw, tilt=LECTERN_TILT, post=LECTERN_HEIGHT)
+
+    def _wall_caption(self, artifact: Artifact, frame: RoomFrame, wall: str, right_edge: float,
+                      height: float) -> Node | None:
+        """A plate on the wall to the right of the object (a visitor facing the wall), at a readable height."""
+        width, _ = CAPTION_SIZE
+        offset = right_edge + CAPTION_GAP + width / 2
+        y = min(max(height, 1.0), 1.6)
+        point = np.asarray(frame.wall_point(wall, frame.wall_length(wall) / 2 + offset, y))
+        normal = np.asarray(frame.wall_normal(wall))
+        yaw = math.degrees(math.atan2(normal[0], normal[2]))
+        return self._caption_node(artifact, point + normal * (PICTURE_GAP + 0.012), yaw)
+
+    def _case_node(self, room: Room, frame: RoomFrame, case: Case) -> Node:
+        """A case for several artifacts: a pedestal and a glass box above it, turned with the case."""
+        width, depth, glass_height = case.size
+        builder = MeshBuilder()
+        pedestal = self.material(f"{room.id}-{case.id}-pedestal", hex_color(case.color, (1, 1, 1)))
+        glass = self.material("vitrine-glass", (0.92, 0.96, 1.0, 0.12), roughness=0.05, alpha="BLEND",
+                              double_sided=True)
+        builder.box((-width / 2, 0.0, -depth / 2), (width / 2, case.plinth_height, depth / 2), pedestal)
+        builder.box((-width / 2, case.plinth_height, -depth / 2), (width / 2, case.plinth_height + glass_height,
+                                                                    depth / 2), glass)
+        centre = (frame.origin[0] + frame.width / 2 + case.at[0], 0.0, frame.origin[1] + frame.depth / 2 + case.at[1])
+        name = f"{room.id}-case-{case.id}"
+        return Node(name=name, mesh=builder.mesh(name), translation=_v3(centre),
+                    rotation=yaw_quaternion(-float(case.rotate)))
+
+    def _wall_mount(self, artifact_id: str, mount: str, wall_point: Sequence[float], yaw: float, width: float,
+                    depth: float) -> Node:
+        """A shelf (a board wider than the object) or a bracket (a small board on two angled supports)."""
+        builder = MeshBuilder()
+        wood = self.material(f"mount-{mount}", (0.42, 0.33, 0.25, 1.0), roughness=0.7)
+        extra = 0.3 if mount == "shelf" else 0.08
+        board_width, board_depth, thickness = width + extra, depth + 0.04, 0.025
+        builder.box((-board_width / 2, -thickness, 0.0), (board_width / 2, 0.0, board_depth), wood, bottom=True)
+        if mount == "bracket":
+            for side in (-1, 1):  # two knees under the board, from the wall to near its front edge
+                x = side * (board_width / 2 - 0.03)
+                builder.box((x - 0.008, -thickness - board_depth * 0.7, 0.0), (x + 0.008, -thickness, 0.02), wood)
+                builder.box((x - 0.008, -thickness - 0.02, 0.0), (x + 0.008, -thickness, board_depth * 0.8), wood)
+        return Node(name=f"{artifact_id}-mount", mesh=builder.mesh(f"{artifact_id}-mount"),
+                    translation=_v3(wall_point), rotation=yaw_quaternion(yaw))
 
     def _flat_size(self, artifact: Artifact) -> tuple[float, float]:
         if artifact.size is not None:
@@ -1114,11 +1277,12 @@ def default_view(target: Vec3, radius: float, front: Vec3, frame: RoomFrame,
     return orbit_view(target, front, distance, 0.0, elevation, frame)
 
 
-def compose(exhibit: Exhibit, assets: dict[str, Scene], textures: dict[str, Texture],
+def compose(exhibit: Exhibit, assets: Mapping[str, ModelShape | Scene], textures: dict[str, Texture],
             panel_textures: dict[str, Texture] | None = None) -> Composition:
-    """One Scene per room (in spec order) with every artifact placed, plus world placements for the manifest.
+    """One shell Scene per room (in spec order) with every image and panel hung and every stand built, plus world
+    placements (model artifacts' nodes included) for the manifest and the ladders.
 
-    `assets` maps a model artifact's id to its processed asset scene; `textures` maps image and surface file
+    `assets` maps a model artifact's id to its shape (or its processed scene, whose shape is taken); `textures` maps image and surface file
     paths (str of the resolved path) to textures; `panel_textures` optionally holds rendered panel text.
     """
     return Composer(exhibit, assets, textures, panel_textures).compose()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
@@ -12,8 +13,42 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 # Pillow's encoders decide the bytes of every image we write: part of every re-encoding's cache key.
 ENCODER_VERSION = f"pillow={Image.__version__}"
 
-# What Pillow raises for a file that is not an image it can read (truncated, garbled, a bomb).
+# The most pixels an image may have: a 16k × 16k texture (1 GB as RGBA8 while decoded). Pillow's own limit
+# (89 Mpx, a warning with a site-packages path, then an error at twice that) would refuse the 8k–16k textures
+# of photogrammetry scans; this one is ours, named in the message, and adjustable by the environment variable.
+MAX_PIXELS_ENV = "VITRINA_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_PIXELS = 16384 * 16384
+
+
+def max_pixels() -> int:
+    """The pixel limit in force: $VITRINA_MAX_IMAGE_PIXELS when it is a positive whole number, else 16384²."""
+    chosen = os.environ.get(MAX_PIXELS_ENV, "").replace("_", "")
+    return int(chosen) if chosen.isdigit() and int(chosen) > 0 else DEFAULT_MAX_PIXELS
+
+
+class ImageTooLarge(ValueError):
+    """An image with more pixels than max_pixels(): refused before its pixels are decoded."""
+
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        super().__init__(f"{width}×{height} px ({width * height:,} pixels) is more than the limit of {limit:,} "
+                         f"pixels (set {MAX_PIXELS_ENV} to allow more)")
+
+
+# Pillow's check is replaced by max_pixels(), so Pillow never warns nor refuses on its own.
+Image.MAX_IMAGE_PIXELS = None
+
+# What Pillow raises for a file that is not an image it can read (truncated, garbled, too large).
 UNREADABLE = (UnidentifiedImageError, OSError, ValueError, ZeroDivisionError, Image.DecompressionBombError)
+
+
+def _open(source: bytes | Path | IO[bytes]) -> Any:
+    """Image.open, then our pixel limit checked from the header, before anything is decoded."""
+    image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    limit = max_pixels()
+    if image.width * image.height > limit:
+        image.close()
+        raise ImageTooLarge(image.width, image.height, limit)
+    return image
 
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 
@@ -21,7 +56,7 @@ _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 def pixel_size(data: bytes) -> tuple[int, int]:
     """(width, height) in pixels, or (0, 0) when the bytes are not an image Pillow reads."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with _open(data) as image:
             return int(image.width), int(image.height)
     except UNREADABLE:
         return 0, 0
@@ -29,7 +64,7 @@ def pixel_size(data: bytes) -> tuple[int, int]:
 
 def file_pixel_size(path: Path) -> tuple[int, int]:
     """(width, height) of an image file without decoding its pixels; raises one of UNREADABLE when unreadable."""
-    with Image.open(path) as image:
+    with _open(path) as image:
         return int(image.width), int(image.height)
 
 
@@ -37,7 +72,7 @@ def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
     """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image converted to PNG.
 
     Raises one of UNREADABLE, with Pillow's own words, when the bytes are no readable image."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         image.load()
         width, height, kind = image.width, image.height, image.format
         if kind in ("PNG", "JPEG"):
@@ -48,7 +83,7 @@ def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
 def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
     """The image resized to size (Lanczos), in its own format (JPEG and WebP at quality 92)."""
     kind = _FORMATS[mime_type]
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         smaller = image.resize(size, Image.Resampling.LANCZOS)
         if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
             smaller = smaller.convert("RGB")
@@ -57,7 +92,7 @@ def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
 
 def webp(data: bytes, lossless: bool) -> bytes:
     """The image as WebP: lossless, or at quality 90."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         return _save(image, "WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
 
 
@@ -69,7 +104,7 @@ def padded_to_blocks(data: bytes) -> tuple[int, int]:
 
 def write_png_for_encoder(data: bytes, size: tuple[int, int], target: Path) -> None:
     """Write the image as a PNG of the given size (resized if it differs) for an external encoder to read."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         image.load()
         picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
         if size != image.size:

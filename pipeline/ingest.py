@@ -24,7 +24,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from pipeline import images
+from pipeline import images, progress
 from pipeline.errors import AssetError
 from pipeline.scene import (
     Animation,
@@ -49,10 +49,11 @@ from pipeline.scene import (
     TextureRef,
     texture_refs,
 )
+from pipeline.spec.model import UNIT_METRES
 
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
 
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
+UNITS = UNIT_METRES  # one table: the spec reference documents the same units
 
 # Quaternion (x, y, z, w) that turns the named up axis into +Y, right-handed.
 _H = math.sqrt(0.5)
@@ -112,11 +113,27 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
         _bake(scene, scale, rotation)
     if not any(p.triangle_count for m in scene.meshes() for p in m.primitives):
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
+    plain: Material | None = None
+    repaired = total = 0
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
-            _normalize_normals(primitive)
+            repaired += _normalize_normals(primitive)
+            total += len(primitive.attributes.get("NORMAL", ()))
             _check_texture_coordinates(path, mesh, primitive)
+            if primitive.material is None:
+                plain = plain or default_material()
+                primitive.material = plain
+    if repaired:
+        scene.notes.append(f"{path.name}: {repaired:,} of {total:,} normals were zero-length or not numbers; "
+                           "recomputed them from the faces around their vertices")
     return scene
+
+
+def default_material() -> Material:
+    """What a mesh without a material (a vertex-coloured PLY, an STL) is given: glTF's own default is fully
+    metallic, which renders black without an environment map. A white dielectric shows vertex colours as they are."""
+    return Material(name="vitrina-default", base_color_factor=(1.0, 1.0, 1.0, 1.0), metallic_factor=0.0,
+                    roughness_factor=0.7)
 
 
 def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> None:
@@ -132,20 +149,51 @@ def _check_texture_coordinates(path: Path, mesh: Mesh, primitive: Primitive) -> 
                                         f"(TEXCOORD_{uv_set}) to place it")
 
 
-def _normalize_normals(primitive: Primitive) -> None:
-    """Unit-length normals, as glTF requires; scans often store unnormalized ones. Zero normals are dropped
-    (the whole attribute), because no direction can be recovered and the viewer computes flat normals."""
+def _normalize_normals(primitive: Primitive) -> int:
+    """Unit-length normals, as glTF requires; scans often store unnormalized ones. A normal that is zero-length or
+    not a number is recomputed from the faces around its vertex (area-weighted), so a few bad ones never cost
+    the whole attribute; returns how many were. Only when no normal is usable is the attribute dropped (the
+    viewer then computes flat normals)."""
     normals = primitive.attributes.get("NORMAL")
     if normals is None or normals.dtype.kind != "f":
-        return
-    lengths = np.linalg.norm(normals.astype(np.float64), axis=1)
-    if np.any(~np.isfinite(lengths)) or np.any(lengths < 1e-12):
+        return 0
+    normals = np.asarray(normals, dtype=np.float32)
+    lengths = np.linalg.norm(normals, axis=1)
+    bad = ~np.isfinite(lengths) | (lengths < 1e-12)
+    count = int(np.count_nonzero(bad))
+    if count == len(normals):
         del primitive.attributes["NORMAL"]
         primitive.attributes.pop("TANGENT", None)
-        return
-    if np.all(np.abs(lengths - 1.0) < 1e-4):
-        return
-    primitive.attributes["NORMAL"] = (normals / lengths[:, None]).astype(np.float32)
+        return 0
+    if not count and np.all(np.abs(lengths - 1.0) < 1e-4):
+        return 0
+    fixed = normals / np.where(bad, 1.0, lengths)[:, None]
+    if count:
+        fixed[bad] = _face_normals_at(primitive, bad)
+    primitive.attributes["NORMAL"] = fixed.astype(np.float32)
+    return count
+
+
+def _face_normals_at(primitive: Primitive, wanted: np.ndarray) -> np.ndarray:
+    """Unit area-weighted normals of the faces around each vertex where `wanted` is true ((0, 1, 0) where no
+    face with an area touches it), computed from just those faces."""
+    positions = primitive.attributes["POSITION"]
+    indices = primitive.indices if primitive.indices is not None else np.arange(len(positions) - len(positions) % 3)
+    triangles = np.asarray(indices).reshape(-1, 3) if primitive.mode == 4 else np.zeros((0, 3), np.uint32)
+    # Only the faces at a wanted vertex, so a scan with two bad normals costs a mask, not float64 copies of it.
+    around = triangles[wanted[triangles].any(axis=1)].astype(np.int64)
+    corners = np.asarray(positions[around], dtype=np.float64)
+    faces = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    vertices, local = np.unique(around.reshape(-1), return_inverse=True)
+    sums = np.stack([np.bincount(local, weights=np.repeat(faces[:, axis], 3), minlength=len(vertices))
+                     for axis in range(3)], axis=1) if len(vertices) else np.zeros((0, 3))
+    targets = np.flatnonzero(wanted)
+    slot = np.minimum(np.searchsorted(vertices, targets), max(len(vertices) - 1, 0))
+    found = (slot < len(vertices)) & (vertices[slot] == targets) if len(vertices) else np.zeros(len(targets), bool)
+    chosen = np.zeros((len(targets), 3))
+    chosen[found] = sums[slot[found]]
+    lengths = np.linalg.norm(chosen, axis=1, keepdims=True)
+    return np.where(lengths > 0, chosen / np.where(lengths > 0, lengths, 1.0), [0.0, 1.0, 0.0])
 
 
 @dataclass
@@ -942,13 +990,14 @@ def strip_to_triangles(strip: np.ndarray, restart: int = -1) -> np.ndarray:
 # -- OBJ, PLY, STL through trimesh ----------------------------------------------------------------------
 
 
-# What a trimesh-based reader returns per mesh: node name, trimesh geometry, material, whether the file had normals.
+# What a trimesh-based reader returns per mesh: node name, trimesh geometry (or a Primitive its own array reader
+# made), material, whether the file had normals.
 _Part = tuple[str, Any, Material | None, bool]
 
 
 def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
     readers: dict[str, Callable[[Path], list[_Part]]] = {
-        ".obj": lambda p: _read_obj(p, root), ".ply": _read_ply, ".stl": _read_stl}
+        ".obj": lambda p: _read_obj(p, root), ".ply": lambda p: _read_ply(p, root), ".stl": _read_stl}
     try:
         parts = readers[suffix](path)
     except AssetError:
@@ -960,7 +1009,8 @@ def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
         raise AssetError(str(path), f"cannot read this {suffix[1:].upper()} file: {_describe(error)}") from None
     nodes = []
     for name, geometry, material, normals_given in parts:
-        primitive = _trimesh_primitive(geometry, material, normals_given)
+        primitive = (geometry if isinstance(geometry, Primitive)
+                     else _trimesh_primitive(geometry, material, normals_given))
         if primitive is None:
             continue
         nodes.append(Node(name=name, mesh=Mesh(name=name, primitives=[primitive])))
@@ -1028,8 +1078,117 @@ def _read_stl(path: Path) -> list[_Part]:
     return [(path.stem, mesh, None, False)]  # STL normals are per facet: flat shading needs none
 
 
-def _read_ply(path: Path) -> list[_Part]:
+_PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
+              "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
+              "float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
+_PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
+
+
+def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]], str] | None:
+    """(header bytes, byte order, [(element, count, property lines)], texture file named by a 'comment
+    TextureFile' line or "") of a binary PLY, or None for ASCII ones and headers this does not understand (the
+    general reader takes those)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        return None
+    newline = head.find(b"\n", end)
+    if newline < 0:
+        return None
+    lines = head[:end].decode("latin-1").splitlines()
+    order = texture = ""
+    elements: list[tuple[str, int, list[list[str]]]] = []
+    for line in lines[1:]:
+        words = line.split()
+        if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
+            texture = line.split(None, 2)[2].strip()  # RealityCapture, Metashape and MeshLab name it so
+        if not words or words[0] in ("comment", "obj_info"):
+            continue
+        if words[0] == "format" and len(words) >= 2:
+            order = {"binary_little_endian": "<", "binary_big_endian": ">"}.get(words[1], "")
+        elif words[0] == "element" and len(words) == 3 and words[2].isdigit():
+            elements.append((words[1], int(words[2]), []))
+        elif words[0] == "property" and elements:
+            elements[-1][2].append(words[1:])
+        else:
+            return None
+    return (newline + 1, order, elements, texture) if order else None
+
+
+def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
+    """A binary PLY of vertices with scalar properties and triangle faces, read straight into numpy arrays
+    (memory-mapped, no loop per vertex or face): what scanners write. None when the file is anything else
+    (ASCII, polygons, strips, extra face properties), which the general reader then takes."""
+    layout = _ply_layout(path)
+    if layout is None:
+        return None
+    start, order, elements, texture_file = layout
+    if [name for name, _, _ in elements] != ["vertex", "face"]:
+        return None
+    (_, vertex_count, vertex_props), (_, face_count, face_props) = elements
+    if any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vertex_props) or len(face_props) != 1:
+        return None
+    face = face_props[0]
+    if len(face) != 4 or face[0] != "list" or face[1] not in _PLY_TYPES or face[2] not in _PLY_TYPES:
+        return None
+    vertex_type = np.dtype([(name, order + _PLY_TYPES[kind]) for kind, name in vertex_props])
+    face_type = np.dtype([("count", order + _PLY_TYPES[face[1]]), ("index", order + _PLY_TYPES[face[2]], (3,))])
+    expected = start + vertex_count * vertex_type.itemsize + face_count * face_type.itemsize
+    if path.stat().st_size < expected:
+        raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
+    names = set(vertex_type.names or ())
+    if not {"x", "y", "z"} <= names or not face_count:
+        return None
+    faces = np.memmap(path, dtype=face_type, mode="r", offset=start + vertex_count * vertex_type.itemsize,
+                      shape=(face_count,))
+    if not np.all(faces["count"] == 3):
+        return None  # polygons: the general reader triangulates them
+    vertices = np.memmap(path, dtype=vertex_type, mode="r", offset=start, shape=(vertex_count,))
+    positions = np.stack([vertices[k].astype(np.float32) for k in "xyz"], axis=1)
+    if not np.all(np.isfinite(positions)):
+        raise ValueError("vertex positions contain NaN or infinity")
+    attributes = {"POSITION": positions}
+    if {"nx", "ny", "nz"} <= names:
+        attributes["NORMAL"] = np.stack([vertices[k].astype(np.float32) for k in ("nx", "ny", "nz")], axis=1)
+    for u, v in _PLY_UV:
+        if {u, v} <= names:
+            attributes["TEXCOORD_0"] = np.stack([vertices[u].astype(np.float32),
+                                                 1.0 - vertices[v].astype(np.float32)], axis=1)  # v up → down
+            break
+    if {"red", "green", "blue"} <= names:
+        channels = ["red", "green", "blue", *(["alpha"] if "alpha" in names else [])]
+        colours = np.stack([vertices[k] for k in channels], axis=1)
+        if len(colours) and not np.all(colours == colours[0]):
+            scale = 255.0 if colours.dtype.kind in "iu" else 1.0
+            if colours.shape[1] == 4 and np.all(colours[:, 3] == scale):
+                colours = colours[:, :3]
+            attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
+    indices = np.ascontiguousarray(faces["index"], dtype=np.uint32).reshape(-1)
+    if faces["index"].dtype.kind == "i" and len(indices) and int(np.min(faces["index"])) < 0:
+        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
+    if len(indices) and int(indices.max()) >= vertex_count:
+        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
+    del faces, vertices
+    material = None
+    if texture_file and "TEXCOORD_0" in attributes:
+        name = texture_file.replace("\\", "/")
+        target = path.parent / name
+        _confine(path, target, root, f"texture '{name}'")
+        if not target.is_file():
+            raise AssetError(str(path), f"the PLY names texture '{name}', which is missing (looked for {target})")
+        texture = _make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
+        material = Material(name=path.stem, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
+    primitive = Primitive(attributes=attributes, indices=indices, material=material)
+    return [(path.stem, primitive, material, "NORMAL" in attributes)]
+
+
+def _read_ply(path: Path, root: Path | None = None) -> list[_Part]:
     import trimesh
+
+    fast = _read_ply_arrays(path, root)
+    if fast is not None:
+        return fast
     from trimesh.exchange import ply
 
     with path.open("rb") as handle:
@@ -1138,9 +1297,201 @@ def _material_libraries(path: Path, rest: str, root: Path | None) -> list[Path]:
     return found
 
 
+OBJ_BLOCK = 1 << 22  # bytes of OBJ text parsed at a time: the file is never held whole, and the scratch arrays
+# of one block (a few bytes each per byte of text) stay near 50 MB
+_V, _VT, _VN, _F, _USEMTL, _MTLLIB, _OTHER = range(1, 8)
+
+
+def _obj_blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of about OBJ_BLOCK bytes, each ending at a line end (one added at the very end)."""
+    carry = b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(OBJ_BLOCK)
+            if not chunk:
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            carry = data[cut:]
+            if cut:
+                yield data[:cut]
+    if carry.strip():
+        yield carry + b"\n"
+
+
+PROGRESS_BYTES = 64_000_000  # an OBJ this big takes seconds to read: say so while it does
+
+
+def _reported_blocks(path: Path) -> Iterator[bytes]:
+    """_obj_blocks, reporting how far through the file they are (for a big file, within a build)."""
+    size = path.stat().st_size
+    with progress.task(f"reading {path.name} ({size / 1e6:,.0f} MB)", size, size >= PROGRESS_BYTES) as task:
+        for block in _obj_blocks(path):
+            yield block
+            task.advance(len(block))
+
+
+def _obj_line_kinds(text: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The kind of each line (v, vt, vn, f, usemtl, mtllib, other) from its first three bytes."""
+    def at(offset: int) -> np.ndarray:
+        return text[np.minimum(starts + offset, len(text) - 1)]
+
+    first, second, third = at(0), at(1), at(2)
+    blank_second, blank_third = (second == 32) | (second == 9), (third == 32) | (third == 9)
+    kinds = np.full(len(starts), _OTHER, dtype=np.uint8)
+    kinds[(first == ord("v")) & blank_second] = _V
+    kinds[(first == ord("v")) & (second == ord("t")) & blank_third] = _VT
+    kinds[(first == ord("v")) & (second == ord("n")) & blank_third] = _VN
+    kinds[(first == ord("f")) & blank_second] = _F
+    kinds[(first == ord("u")) & (second == ord("s"))] = _USEMTL
+    kinds[(first == ord("m")) & (second == ord("t"))] = _MTLLIB
+    return kinds
+
+
+def _per_line_counts(text: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """How many of the bytes flagged by `where` each line of `text` (lines ending in newlines) holds."""
+    line = np.cumsum(text == 10, dtype=np.int32) - (text == 10)  # a block is far under 2 GB
+    return np.bincount(line[where], minlength=int(np.count_nonzero(text == 10)))
+
+
+def _tokens_per_line(text: np.ndarray) -> np.ndarray:
+    """How many whitespace-separated words each line of `text` (lines ending in newlines) has."""
+    blank = text <= 32
+    return _per_line_counts(text, ~blank & np.concatenate([[True], blank[:-1]]))
+
+
+def _obj_face_layout(line: str) -> tuple[int, bool] | None:
+    """(numbers per corner, whether they are v//vn) from the first face line, or None unless it is a triangle."""
+    corners = line.split()[1:]
+    if len(corners) != 3:
+        return None
+    parts = corners[0].split("/")
+    if len(parts) == 3 and parts[1] == "":
+        return 2, True
+    return len(parts), False
+
+
+def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
+    """An OBJ of triangles that all use one material (or none), read a block at a time into numpy arrays: no
+    Python loop per vertex or face, and never the whole text in memory. None for anything else (polygons,
+    several materials, relative indices, vertex colours), which the general reader then takes."""
+    numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
+    corners: list[np.ndarray] = []
+    aligned = True  # every corner so far has v = vt = vn, so one index per corner is kept
+    layout: tuple[int, bool] | None = None
+    names: dict[int, list[str]] = {_USEMTL: [], _MTLLIB: []}
+    faces_without_material = 0
+    for block in _reported_blocks(path):
+        text = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(text == 10)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        kinds = _obj_line_kinds(text, starts)
+        indented = (text[starts] == 32) | (text[starts] == 9)
+        if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
+            return None  # indented statements: rare, left to the general reader
+        for kind in (_USEMTL, _MTLLIB):
+            for start, end in zip(starts[kinds == kind], ends[kinds == kind], strict=True):
+                raw = bytes(block[start:end]).rstrip(b"\r")
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    line = raw.decode("latin-1")
+                keyword, _, rest = line.partition(" ")
+                if keyword.lower() in ("usemtl", "mtllib"):
+                    names[kind].append(rest.strip())
+        if not names[_USEMTL] and np.any(kinds == _F):
+            faces_without_material += 1
+        if len(set(names[_USEMTL])) > 1:
+            return None
+        byte_kinds = np.repeat(kinds, ends - starts + 1)
+        for kind, wanted in ((_V, (1, 2, 3)), (_VT, (1, 2)), (_VN, (1, 2, 3))):
+            lines = text[byte_kinds == kind]
+            if len(lines):
+                if kind == _V and np.any(_tokens_per_line(lines) > 5):
+                    return None  # vertex colours: the general reader keeps them
+                numbers[kind].append(np.loadtxt(io.BytesIO(lines.tobytes()), usecols=wanted, dtype=np.float32,
+                                                ndmin=2))
+        faces = text[byte_kinds == _F].copy()
+        if not len(faces):
+            continue
+        if layout is None:
+            layout = _obj_face_layout(bytes(faces[:faces.tobytes().find(b"\n")]).decode("latin-1"))
+            if layout is None:
+                return None
+        per_corner, normals_only = layout
+        slashes = faces == ord("/")
+        doubled = np.concatenate([slashes[:-1] & slashes[1:], [False]])
+        faces[slashes] = 32
+        if (np.any(_tokens_per_line(faces) != 1 + 3 * per_corner)
+                or np.any(_per_line_counts(faces, doubled) != (3 if normals_only else 0))):
+            return None  # polygons, or corners written in more than one way
+        parsed = np.loadtxt(io.BytesIO(faces.tobytes()), usecols=range(1, 1 + 3 * per_corner), dtype=np.int64,
+                            ndmin=2).reshape(-1, 3, per_corner)
+        if np.any(parsed <= 0):
+            return None  # relative (negative) indices, or broken ones the general reader explains
+        if aligned and per_corner > 1 and not np.all(parsed == parsed[:, :, :1]):
+            aligned = False
+            corners = [c if c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2) for c in corners]
+        corners.append((parsed[:, :, 0] if aligned else parsed).astype(np.uint32) - np.uint32(1))
+    if layout is None or not corners or (names[_USEMTL] and faces_without_material):
+        return None
+    materials: dict[str, Material] = {}
+    for rest in names[_MTLLIB]:
+        for mtl in _material_libraries(path, rest, root):
+            materials.update(_parse_mtl(path, mtl, root))
+    per_corner, normals_only = layout
+    indices = np.concatenate(corners)
+    del corners
+    sources = [_V, *([_VN] if normals_only else [_VT, _VN][:per_corner - 1])]
+    tables = {kind: (np.concatenate(numbers[kind]) if numbers[kind] else np.zeros((0, 3), np.float32))
+              for kind in sources}
+    index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
+    for kind, column in zip(sources, index_columns, strict=True):
+        if len(column) and int(column.max()) >= len(tables[kind]):
+            raise AssetError(str(path), "faces refer to vertices, texture coordinates or normals that do not exist")
+    if aligned:
+        # One index per corner: keep the vertices the faces use, in file order, without sorting.
+        used = np.zeros(len(tables[_V]), dtype=bool)
+        used[indices] = True
+        remap = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)
+        triangles, chosen = remap[indices], [np.flatnonzero(used)] * per_corner
+    else:
+        # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
+        key = index_columns[0].reshape(-1).astype(np.int64)
+        for kind, column in zip(sources[1:], index_columns[1:], strict=True):
+            dense = np.unique(key, return_inverse=True)[1].reshape(-1)  # < corners, so the product fits int64
+            key = dense.astype(np.int64) * (len(tables[kind]) + 1) + column.reshape(-1)
+        distinct, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        first = np.zeros(len(distinct), dtype=np.int64)
+        first[inverse] = np.arange(len(inverse))
+        triangles = inverse.astype(np.uint32).reshape(-1, 3)
+        chosen = [column.reshape(-1)[first] for column in index_columns]
+    attributes: dict[str, np.ndarray] = {}
+    for kind, picked in zip(sources, chosen, strict=True):
+        found = tables[kind][picked]
+        if kind == _V:
+            if not np.all(np.isfinite(found)):
+                raise AssetError(str(path), "cannot read this OBJ file: vertex positions contain NaN or infinity")
+            attributes["POSITION"] = found
+        elif kind == _VT:
+            attributes["TEXCOORD_0"] = np.stack([found[:, 0], 1.0 - found[:, 1]], axis=1)  # OBJ's v is up
+        else:
+            attributes["NORMAL"] = found
+    material = materials.get(names[_USEMTL][0]) if names[_USEMTL] else None
+    primitive = Primitive(attributes=attributes, indices=triangles.reshape(-1), material=material)
+    return [(path.stem, primitive, material, "NORMAL" in attributes)]
+
+
 def _read_obj(path: Path, root: Path | None = None) -> list[_Part]:
     import trimesh
 
+    try:
+        fast = _read_obj_arrays(path, root)
+    except ValueError:
+        fast = None  # a line numpy's parser does not take (a stray word, a comment mid-line): the general reader
+    if fast is not None:
+        return fast
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")

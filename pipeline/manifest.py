@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
-from pipeline.spec.model import Artifact, Exhibit, Room
+from pipeline.spec.model import Artifact, Exhibit, Museum, Room
 
 if TYPE_CHECKING:
     from pipeline.compose import ArtifactPlacement, ComposedRoom, Composition
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GENERATOR = f"vitrina {__version__}"
 MANIFEST_NAME = "exhibit.json"
 REPORT_FILES = ("report.json", "report.html")  # build logs with timings: not listed, not part of determinism
@@ -49,10 +49,17 @@ def exhibit_section(exhibit: Exhibit) -> dict[str, Any]:
         "description": text(info.description),
         "languages": list(info.languages),
         "default_language": info.languages[0],
+        "base_url": info.base_url,
         "rights": info.rights,
         "credits": [text(c) for c in info.credits],
         "targets": list(info.targets),
+        **({"museum": museum_section(info.museum)} if info.museum is not None else {}),
     }
+
+
+def museum_section(museum: Museum) -> dict[str, Any]:
+    """The museum's identity; `logo` is filled in by the build once the file is copied into the site."""
+    return {"name": text(museum.name), "footer": text(museum.footer), "url": museum.url, "logo": None}
 
 
 def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[str, Any]:
@@ -69,12 +76,16 @@ def room_entry(room: ComposedRoom, spec_room: Room, output: RoomOutput) -> dict[
         "floor_y": 0.0,
         "lighting": {"ambient": float(spec_room.lighting.ambient), "color": spec_room.lighting.color},
         "stats": dict(output.stats),
+        # Cases holding several objects (rooms[].cases), for the visitor's floor plan.
+        "cases": [{"id": case.id, "position": _vec((frame.origin[0] + frame.width / 2 + case.at[0], 0.0,
+                                                    frame.origin[1] + frame.depth / 2 + case.at[1])),
+                   "size": [float(v) for v in case.size], "rotate": float(case.rotate)} for case in spec_room.cases],
     }
     return entry
 
 
 def artifact_entry(artifact: Artifact, placement: ArtifactPlacement, audio: dict[str, dict[str, str]],
-                   record: dict[str, Any]) -> dict[str, Any]:
+                   record: dict[str, Any], levels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": artifact.id,
         "kind": placement.kind,
@@ -95,7 +106,27 @@ def artifact_entry(artifact: Artifact, placement: ArtifactPlacement, audio: dict
     }
     if placement.kind == "panel":
         entry["text"] = text(artifact.text)
+    if levels is not None:
+        entry["levels"] = levels  # coarse to fine (docs/manifest.md)
     return entry
+
+
+def budgets_section(exhibit: Exhibit) -> dict[str, dict[str, int]]:
+    """Each target's profile: what the viewer may load at once on that class of device."""
+    from pipeline.budgets import PROFILES
+
+    return {target: {"triangles": PROFILES[target].triangles,
+                     "gpu_texture_bytes": PROFILES[target].texture_bytes_gpu,
+                     "max_texture": PROFILES[target].max_texture_size,
+                     "draw_calls": PROFILES[target].draw_calls}
+            for target in exhibit.exhibit.targets}
+
+
+def unplaced_entry(artifact: Artifact, record: dict[str, Any]) -> dict[str, Any]:
+    """An artifact not placed yet: in the catalogue (with its text page), in no room and in no GLB."""
+    kind = artifact.kind if artifact.model or artifact.image or artifact.text else "record"
+    return {"id": artifact.id, "kind": kind, "record": record, "alt": text(artifact.alt),
+            "page": f"objects/{artifact.id}.html"}
 
 
 def tours_section(exhibit: Exhibit, composition: Composition,
@@ -125,17 +156,23 @@ def tours_section(exhibit: Exhibit, composition: Composition,
 def build_manifest(exhibit: Exhibit, composition: Composition, rooms: dict[str, RoomOutput],
                    artifact_audio: dict[str, dict[str, dict[str, str]]],
                    stop_audio: dict[tuple[str, int], dict[str, dict[str, str]]],
-                   records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The manifest without its `files` list (that is added once every file of the exhibit is written)."""
+                   records: dict[str, dict[str, Any]],
+                   levels: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The manifest without its `files` list (that is added once every file of the exhibit is written).
+
+    `levels` holds each model artifact's ladder entries (pipeline.build.write_ladders)."""
+    levels = levels or {}
     spec_rooms = {room.id: room for room in exhibit.rooms}
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": GENERATOR,
         "exhibit": exhibit_section(exhibit),
+        "budgets": budgets_section(exhibit),
         "start": composition.start,
         "rooms": [room_entry(room, spec_rooms[room.id], rooms[room.id]) for room in composition.rooms],
-        "artifacts": [artifact_entry(a, composition.artifacts[a.id], artifact_audio.get(a.id, {}), records[a.id])
-                      for a in exhibit.artifacts],
+        "artifacts": [artifact_entry(a, composition.artifacts[a.id], artifact_audio.get(a.id, {}), records[a.id],
+                                     levels.get(a.id)) for a in exhibit.artifacts if a.place is not None],
+        "unplaced": [unplaced_entry(a, records[a.id]) for a in exhibit.artifacts if a.place is None],
         "tours": tours_section(exhibit, composition, stop_audio),
         "files": [],
         "report": REPORT_FILES[0],
@@ -147,14 +184,17 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def file_entries(folder: Path) -> list[dict[str, Any]]:
-    """Every file under the exhibit folder except the manifest itself and the build report, sorted by path."""
+def file_entries(folder: Path, digests: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every file under the exhibit folder except the manifest itself and the build report, sorted by path.
+
+    `digests` holds the sha256 of files the build hashed as it wrote them (relative path → hex)."""
+    digests = digests or {}
     entries = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         if not path.is_file() or relative == MANIFEST_NAME or relative in REPORT_FILES:
             continue
-        entries.append({"path": relative, "bytes": path.stat().st_size, "sha256": sha256_file(path),
+        entries.append({"path": relative, "bytes": path.stat().st_size, "sha256": digests.get(relative) or sha256_file(path),
                         "type": MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")})
     return entries
 
@@ -164,9 +204,9 @@ def dumps(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+def write_manifest(folder: Path, manifest: dict[str, Any], digests: dict[str, str] | None = None) -> Path:
     """Fill in `files` from what is in the folder now, and write folder/exhibit.json."""
-    manifest["files"] = file_entries(folder)
+    manifest["files"] = file_entries(folder, digests)
     path = folder / MANIFEST_NAME
     path.write_text(dumps(manifest), encoding="utf-8")
     return path

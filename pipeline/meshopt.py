@@ -81,6 +81,12 @@ class _VertexCacheStatistics(ctypes.Structure):
     ]
 
 
+# The wrapper leaves this one undeclared, and ctypes cannot pass its float target_error without the declaration.
+_lib.meshopt_simplifyWithAttributes.argtypes = [
+    _u32p, _u32p, ctypes.c_size_t, _f32p, ctypes.c_size_t, ctypes.c_size_t, _f32p, ctypes.c_size_t, _f32p,
+    ctypes.c_size_t, _u8p, ctypes.c_size_t, ctypes.c_float, ctypes.c_uint, _f32p,
+]
+_lib.meshopt_simplifyWithAttributes.restype = ctypes.c_size_t
 _lib.meshopt_analyzeVertexCache.argtypes = [
     _u32p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint,
 ]

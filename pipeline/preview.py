@@ -9,15 +9,16 @@ import json
 import mimetypes
 import re
 import socketserver
+import ssl
 import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from urllib.parse import unquote, urlsplit
 
 from pipeline.errors import VitrinaError
@@ -28,10 +29,14 @@ It must leave the previous site in place when it fails (pipeline.build.build pub
 
 HttpResult = tuple[int, dict[str, str], bytes] | None
 TourRunner = Callable[..., Coroutine[Any, Any, None]]
-"""serve_tours(site_dir, host, port, *, http_handler, ready, ...): websockets on /tours, the rest to http_handler."""
+"""serve_tours(site_dir, host, port, *, http_handler, ready, tls, ...): websockets on /tours, the rest to http_handler."""
 
 STATUS_PATH = "/__vitrina/status"
 RELOAD_SCRIPT_PATH = "/__vitrina/reload.js"
+EDIT_PATH = "/__vitrina/edit"
+EDIT_LAYOUT_PATH = "/__vitrina/edit/layout"
+EDIT_TOKEN_HEADER = "x-vitrina-edit"
+MAX_EDIT_BYTES = 16 << 10  # one change is a few hundred bytes of JSON
 COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".svg", ".vtt", ".txt", ".gltf"}
 IGNORED_PARTS = {".git", ".vitrina-cache", "__pycache__", "node_modules", ".venv"}
 
@@ -111,15 +116,57 @@ class BuildStatus:
         return json.dumps(data).encode()
 
 
+class LayoutEditor(Protocol):
+    """What `serve --edit` writes through (pipeline.spec.edit.LayoutEditor): the exhibit's layout, one change at a time."""
+
+    def layout(self) -> dict[str, Any]:
+        """Every artifact's and room's editable values, where they are declared, and check's layout warnings."""
+
+    def apply(self, change: Any) -> dict[str, Any]:
+        """Validate one change (untrusted JSON) and write it; raise VitrinaError to refuse it."""
+
+
+class EditGate:
+    """Who may write through the editor: pages this server served, on a host name it answers to, with its token.
+
+    A page of another site cannot forge this: a JSON POST from another origin needs a CORS preflight that is never
+    granted, the Origin must match the Host, the Host must be one this server was started on (which stops DNS
+    rebinding), and the token is only in pages served here.
+    """
+
+    def __init__(self, editor: LayoutEditor, token: str) -> None:
+        self.editor = editor
+        self.token = token
+        self.hosts: set[str] = set()  # host:port values this server answers to, filled in once it is bound
+        self.scheme = "http"
+
+    def refusal(self, headers: Mapping[str, str] | None, *, writing: bool) -> str | None:
+        host = _header(headers, "host")
+        if host not in self.hosts:
+            return f"unknown Host {host!r}"
+        origin = _header(headers, "origin")
+        if writing and origin != f"{self.scheme}://{host}":
+            return "edits are only accepted from the editor's own page"
+        if origin and origin != f"{self.scheme}://{host}":
+            return "cross-origin request"
+        if writing and _header(headers, "content-type").split(";")[0].strip() != "application/json":
+            return "an edit is sent as application/json"
+        if writing and _header(headers, EDIT_TOKEN_HEADER) != self.token:
+            return "missing or wrong edit token (reload the page)"
+        return None
+
+
 class StaticSite:
     """The HTTP responder for a built site: MIME types, index.html for folders, no way out of the site root.
 
     With a BuildStatus it is in preview mode: it answers /__vitrina/status and adds the reload script to HTML.
+    With an EditGate it also serves the layout editor's endpoints and marks its pages for editor.js.
     """
 
-    def __init__(self, root: Path, status: BuildStatus | None = None) -> None:
+    def __init__(self, root: Path, status: BuildStatus | None = None, edit: EditGate | None = None) -> None:
         self.root = Path(root).resolve()
         self.status = status
+        self.edit = edit
         self._gzip_cache: dict[tuple[str, int, int], bytes] = {}
 
     def respond(self, raw_path: str, headers: Mapping[str, str] | None = None) -> HttpResult:
@@ -129,6 +176,11 @@ class StaticSite:
                 return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, self.status.to_json()
             if path == RELOAD_SCRIPT_PATH:
                 return 200, {"Content-Type": MIME_TYPES[".js"], "Cache-Control": "no-store"}, RELOAD_SCRIPT.encode()
+        if self.edit is not None and path == EDIT_LAYOUT_PATH:
+            refused = self.edit.refusal(headers, writing=False)
+            if refused:
+                return _json(403, {"error": refused})
+            return _json(200, self.edit.editor.layout())
         target = self.resolve(path)
         if target is None:
             if self.status is not None and path in ("/", "/index.html") and not self.status.ok:
@@ -156,6 +208,22 @@ class StaticSite:
             response_headers["Accept-Ranges"] = "bytes"
         return 200, response_headers, body
 
+    def respond_post(self, raw_path: str, headers: Mapping[str, str] | None, body: bytes) -> HttpResult:
+        """POST /__vitrina/edit: one layout change, checked by the gate and then by the editor."""
+        if self.edit is None or unquote(urlsplit(raw_path).path) != EDIT_PATH:
+            return 405, {"Content-Type": "text/plain; charset=utf-8", "Allow": "GET, HEAD"}, b"method not allowed\n"
+        refused = self.edit.refusal(headers, writing=True)
+        if refused:
+            return _json(403, {"error": refused})
+        try:
+            change = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _json(400, {"error": "the body is not JSON"})
+        try:
+            return _json(200, self.edit.editor.apply(change))
+        except VitrinaError as error:
+            return _json(422, {"error": str(error)})
+
     @staticmethod
     def accepts_gzip(headers: Mapping[str, str] | None) -> bool:
         return "gzip" in _header(headers, "accept-encoding").lower()
@@ -174,6 +242,8 @@ class StaticSite:
         if self.status is not None:
             marker = body.rfind(b"</body>")
             tag = RELOAD_TAG.encode()
+            if self.edit is not None:  # app.js loads editor.js when it sees this; the token proves the page is ours
+                tag = f"<script>window.__vitrinaEdit = {json.dumps({'token': self.edit.token})};</script>".encode() + tag
             body = body[:marker] + tag + body[marker:] if marker >= 0 else body + tag
         return 200, {"Content-Type": MIME_TYPES[".html"], "Cache-Control": "no-cache"}, body
 
@@ -193,6 +263,10 @@ class StaticSite:
         except (OSError, RuntimeError):
             return None
         return resolved
+
+
+def _json(status: int, data: object) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json", "Cache-Control": "no-store"}, json.dumps(data).encode()
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str:
@@ -240,13 +314,13 @@ class Preview:
     """Builds into site_dir, rebuilds when the watched folder changes, and keeps the last good build served."""
 
     def __init__(self, builder: Builder, watched: Path, site_dir: Path, *, log: TextIO | None = None,
-                 poll_seconds: float = 0.3, debounce_seconds: float = 0.25) -> None:
+                 poll_seconds: float = 0.3, debounce_seconds: float = 0.25, edit: EditGate | None = None) -> None:
         self.builder = builder
         self.watched = Path(watched)
         self.site_dir = Path(site_dir)
         self.site_dir.mkdir(parents=True, exist_ok=True)
         self.status = BuildStatus()
-        self.site = StaticSite(self.site_dir, self.status)
+        self.site = StaticSite(self.site_dir, self.status, edit)
         self.log = log or sys.stderr
         self.poll_seconds = poll_seconds
         self.debounce_seconds = debounce_seconds
@@ -322,6 +396,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._send(self.site.respond(self.path, dict(self.headers.items())), body=False)
 
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_EDIT_BYTES:
+            self.close_connection = True  # the body is not read, so the connection cannot be reused
+            self._send((413, {"Content-Type": "text/plain; charset=utf-8"}, b"request too large\n"), body=True)
+            return
+        payload = self.rfile.read(length)
+        self._send(self.site.respond_post(self.path, dict(self.headers.items()), payload), body=True)
+
     def _send(self, result: HttpResult, body: bool) -> None:
         status, headers, payload = result or (404, {"Content-Type": "text/plain"}, b"not found\n")
         self.send_response(status)
@@ -348,20 +434,40 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         super().handle_error(request, client_address)
 
 
-def static_http_server(site: StaticSite, host: str, port: int) -> http.server.HTTPServer:
-    """A plain threaded http.server over a StaticSite (no tours); port 0 picks a free one."""
+def static_http_server(site: StaticSite, host: str, port: int,
+                       tls: ssl.SSLContext | None = None) -> http.server.HTTPServer:
+    """A plain threaded http.server over a StaticSite (no tours), HTTPS with `tls`; port 0 picks a free one."""
     handler = type("SiteHandler", (_Handler,), {"site": site})
-    return _Server((host, port), handler)
+    server = _Server((host, port), handler)
+    if tls is not None:
+        # The handshake then happens in the request's own thread, so one slow client cannot stall accept().
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    return server
+
+
+def answered_hosts(host: str, port: int, public_hosts: Sequence[str] = ()) -> set[str]:
+    """The Host header values a server bound to host:port is reached by (loopback names, and the LAN addresses)."""
+    names = {host, *public_hosts}
+    if host in ("127.0.0.1", "0.0.0.0", "::", "localhost"):
+        names |= {"127.0.0.1", "localhost"}
+    names.discard("0.0.0.0")
+    names.discard("::")
+    return {f"{name}:{port}" for name in names}
 
 
 @contextlib.contextmanager
-def serving(site: StaticSite, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serving(site: StaticSite, host: str = "127.0.0.1", port: int = 0,
+            tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """Serve a StaticSite in a background thread; yields the base URL and stops the server on exit."""
-    server = static_http_server(site, host, port)
+    server = static_http_server(site, host, port, tls)
+    bound = server.server_address[1]
+    if site.edit is not None:
+        site.edit.hosts |= answered_hosts(host, bound)
+        site.edit.scheme = "https" if tls else "http"
     thread = threading.Thread(target=server.serve_forever, name="vitrina-http", daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://{host}:{bound}"
     finally:
         server.shutdown()
         server.server_close()
@@ -381,28 +487,45 @@ def _stop_on_sigterm() -> None:
 
 def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
         watch: bool = True, tours: TourRunner | None = None, log: TextIO | None = None,
-        ready: Callable[[str], None] | None = None) -> int:
-    """`vitrina serve`: build, serve (with live tours on the same port when `tours` is given), watch, reload."""
+        ready: Callable[[str], None] | None = None, editor: LayoutEditor | None = None,
+        tls: ssl.SSLContext | None = None, public_hosts: Sequence[str] = ()) -> int:
+    """`vitrina serve`: build, serve (with live tours on the same port when `tours` is given), watch, reload.
+
+    With `editor` the pages become a layout editor (tours are then off: the tour server answers GET only). With
+    `tls` everything, tours included, is served over HTTPS and wss://; `public_hosts` are the LAN addresses that
+    other devices use, printed as links (`ready` gets the first).
+    """
+    import secrets
+
     log = log or sys.stderr
     site_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="vitrina-serve-"))
-    preview = Preview(builder, watched, site_dir, log=log)
+    gate = EditGate(editor, secrets.token_urlsafe(24)) if editor is not None else None
+    if gate is not None:
+        gate.scheme = "https" if tls else "http"
+    preview = Preview(builder, watched, site_dir, log=log, edit=gate)
     preview.build()
     if watch:
         preview.start_watching()
+    scheme = "https" if tls else "http"
 
     def announce(bound_port: int) -> None:
-        url = f"http://{host}:{bound_port}/"
-        print(f"serving {site_dir} on {url}" + (" (live tours on /tours)" if tours else ""), file=log, flush=True)
+        if gate is not None:
+            gate.hosts |= answered_hosts(host, bound_port, public_hosts)
+        shown = list(public_hosts) or ["127.0.0.1" if host in ("0.0.0.0", "::") else host]
+        urls = [f"{scheme}://{name}:{bound_port}/" for name in shown]
+        extra = " (live tours on /tours)" if tours else ""
+        extra += " (layout editor on)" if gate else ""
+        print(f"serving {site_dir} on {', '.join(urls)}{extra}", file=log, flush=True)
         if ready is not None:
-            ready(url)
+            ready(urls[0])
 
     try:
         if tours is not None:
             import asyncio
 
-            asyncio.run(tours(site_dir, host, port, http_handler=preview.site.respond, ready=announce))
+            asyncio.run(tours(site_dir, host, port, http_handler=preview.site.respond, ready=announce, tls=tls))
         else:
-            server = static_http_server(preview.site, host, port)
+            server = static_http_server(preview.site, host, port, tls)
             announce(server.server_address[1])
             _stop_on_sigterm()
             try:

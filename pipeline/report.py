@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from html import escape
@@ -57,16 +57,20 @@ class BuildReport:
     assets: int = 0
     textures_encoded: int = 0  # textures re-encoded (KTX2, WebP) in this build
     textures_from_cache: int = 0  # re-encoded textures taken from the cache instead
+    shells_from_cache: int = 0  # rooms whose composed shell was unchanged: GLBs taken from the cache, not rewritten
     files: int = 0
     total_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the build repaired or resized, one plain sentence each
 
     @property
     def total_seconds(self) -> float:
         return sum(self.timings.values())
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as published beside the site: without out_dir, the build machine's own path."""
         data = asdict(self)
+        del data["out_dir"]
         data["total_seconds"] = round(self.total_seconds, 4)
         data["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
         for check in data["budgets"]:
@@ -76,9 +80,13 @@ class BuildReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
-    def to_text(self) -> str:
-        """A plain table: rooms with their sizes, then each room against each target, then stage timings."""
-        lines = [f"built {self.exhibit} into {self.out_dir}: {self.files} files, {human_bytes(self.total_bytes)}"]
+    def to_text(self, published: bool = False) -> str:
+        """A plain table: rooms with their sizes, then each room against each target, then stage timings.
+
+        `published` leaves out where the site was written (a path on the build machine) for report.html.
+        """
+        where = "" if published else f" into {self.out_dir}"
+        lines = [f"built {self.exhibit}{where}: {self.files} files, {human_bytes(self.total_bytes)}"]
         rows = [["room", "triangles", "draw calls", "bytes", "GPU tex", "artifacts"]]
         rows += [[r.room, f"{r.triangles:,}", str(r.draw_calls), human_bytes(r.bytes),
                   human_bytes(r.texture_bytes_gpu), str(r.artifacts)] for r in self.rooms]
@@ -95,10 +103,12 @@ class BuildReport:
         lines.append("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
                      + f"; total {self.total_seconds:.2f}s")
         lines.append(f"assets: {self.assets} ({self.cache_hits} from cache, {self.cache_misses} processed)")
+        lines.append(f"room shells: {len(self.rooms)} ({self.shells_from_cache} unchanged, from cache)")
         if self.textures_encoded or self.textures_from_cache:
             lines.append(f"re-encoded textures: {self.textures_encoded + self.textures_from_cache} "
                          f"({self.textures_from_cache} from cache, {self.textures_encoded} encoded)")
         lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -179,13 +189,19 @@ def _text(value: Any, language: str) -> str:
 
 
 class Progress:
-    """Build progress on stderr: a redrawn bar on a terminal, plain lines otherwise, nothing when quiet."""
+    """Build progress on stderr: a redrawn line on a terminal, plain lines otherwise, nothing when quiet.
 
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+    Long steps (pipeline.progress.task) show what they do and, once some work is done, the time left: redrawn at
+    most every `redraw` seconds on a terminal, and as a plain line at most every `every` seconds otherwise."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False,
+                 clock: Callable[[], float] = time.monotonic, redraw: float = 1.0, every: float = 10.0) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.timings: dict[str, float] = {}
+        self.clock = clock
+        self.interval = redraw if self.tty else every
         self._stage = ""
 
     @contextmanager
@@ -215,8 +231,43 @@ class Progress:
             self.stream.write(f"{self._stage} {done}/{total} {label}\n")
             self.stream.flush()
 
+    def task(self, label: str, total: float) -> ProgressTask:
+        """A long step (see pipeline.progress.task); announced now, then as it advances."""
+        started = self.clock()
+        task = ProgressTask(self, label, float(total), started)
+        self._say(f"{self._stage}: {label}…")
+        task.shown = started
+        return task
+
     def _say(self, text: str) -> None:
         if self.quiet:
             return
         self.stream.write(f"\r\x1b[K{text}" if self.tty else f"{text}\n")
         self.stream.flush()
+
+
+@dataclass
+class ProgressTask:
+    """A long step's state: how much of `total` is done, and when it was last shown."""
+
+    progress: Progress
+    label: str
+    total: float
+    started: float
+    done: float = 0.0
+    shown: float = 0.0
+
+    def advance(self, amount: float = 1.0) -> None:
+        self.done = min(self.total, self.done + amount)
+        now = self.progress.clock()
+        if now - self.shown < self.progress.interval or self.done >= self.total:
+            return
+        self.shown = now
+        self.progress._say(f"{self.progress._stage}: {self.label}, {self.eta(now)}")
+
+    def eta(self, now: float) -> str:
+        """"38 s left" (or "3 min left") from the pace so far; "starting" before anything is done."""
+        if self.done <= 0 or self.total <= 0:
+            return "starting"
+        left = (now - self.started) * (self.total - self.done) / self.done
+        return f"{left:.0f} s left" if left < 120 else f"{left / 60:.0f} min left"

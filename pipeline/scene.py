@@ -188,6 +188,7 @@ class Scene:
     xmp: dict[str, Any] | None = None  # document-level KHR_xmp_json_ld packet (exhibit rights)
     copyright: str = ""  # asset.copyright
     variants: list[str] = field(default_factory=list)  # KHR_materials_variants names, in the order to offer them
+    notes: list[str] = field(default_factory=list)  # what ingest noticed and repaired, one plain sentence each
 
     def all_nodes(self) -> list[Node]:
         out: list[Node] = []

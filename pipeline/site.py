@@ -50,7 +50,7 @@ _MODULE_ASSET = re.compile(r"""\bnew\s+URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.me
 # exhibit page, so that switching language needs no request).
 UI_STRINGS_FILE = TEMPLATES_DIR / "ui-strings.json"
 VIEWER_STRINGS: dict[str, Any] = json.loads(UI_STRINGS_FILE.read_text(encoding="utf-8"))
-UI_STRINGS: dict[str, dict[str, str]] = VIEWER_STRINGS["ui"]
+UI_STRINGS: dict[str, dict[str, Any]] = VIEWER_STRINGS["ui"]  # a value is text, or plural forms by CLDR category
 RECORD_FIELDS: tuple[str, ...] = tuple(VIEWER_STRINGS["record_fields"])
 
 
@@ -149,6 +149,10 @@ def render_page(template_name: str, **context: Any) -> str:
     context.setdefault("pick", pick)
     context.setdefault("ui_language", ui_language)
     context.setdefault("artifact_title", artifact_title)
+    context.setdefault("ui_text", ui_text)
+    context.setdefault("rights_label", rights_label)
+    context.setdefault("museum", None)
+    context.setdefault("museum_root", "")
     return environment().get_template(template_name).render(**context)
 
 
@@ -180,6 +184,55 @@ def artifact_title(artifact: Mapping[str, Any], language: str, fallback: str) ->
     return str(artifact["id"])
 
 
+def plural_category(language: str, n: int) -> str:
+    """The CLDR cardinal category of a whole number in a language (Intl.PluralRules' answer, for the UI languages
+    and their neighbours; others count like English)."""
+    base = language.split("-")[0].lower()
+    if base in ("zh", "ja", "ko", "vi", "th", "id", "ms"):
+        return "other"
+    if base in ("fr", "pt"):
+        return "one" if n in (0, 1) else "other"
+    if base in ("ru", "uk", "pl"):
+        if n % 10 == 1 and n % 100 != 11:
+            return "one" if base != "pl" or n == 1 else "many"
+        return "few" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else "many"
+    return "one" if n == 1 else "other"
+
+
+def ui_text(key: str, language: str, **params: Any) -> str:
+    """A UI string in a page language, placeholders filled; plural forms are chosen for params['n']."""
+    code = ui_language(language)
+    text: Any = UI_STRINGS[code].get(key, UI_STRINGS["en"][key])
+    if isinstance(text, Mapping):
+        text = text.get(plural_category(code, int(params.get("n", 0))), text["other"])
+    return re.sub(r"\{(\w+)\}", lambda match: str(params.get(match.group(1), "")), str(text))
+
+
+_CC_LICENCE = re.compile(r"^https?://creativecommons\.org/licenses/([a-z-]+)/(\d+(?:\.\d+)?)(?:/([a-z]{2}))?/?$", re.I)
+_CC_PUBLIC_DOMAIN = re.compile(r"^https?://creativecommons\.org/publicdomain/(zero|mark)/(\d+(?:\.\d+)?)/?$", re.I)
+_RIGHTS_STATEMENT = re.compile(r"^https?://rightsstatements\.org/(?:vocab|page)/([A-Za-z-]+)/(\d+(?:\.\d+)?)/?$")
+
+
+def rights_label(uri: str, language: str) -> str | None:
+    """A rights URI as people name it ("CC BY 4.0", "CC0 1.0", "In copyright"), or None for other values.
+
+    The same rules as rightsLabel in viewer/static/js/i18n.js, which labels the viewer's panel.
+    """
+    value = str(uri or "").strip()
+    match = _CC_LICENCE.match(value)
+    if match:
+        port = f" {match.group(3).upper()}" if match.group(3) else ""
+        return f"CC {match.group(1).upper()} {match.group(2)}{port}"
+    match = _CC_PUBLIC_DOMAIN.match(value)
+    if match:
+        return f"CC0 {match.group(2)}" if match.group(1).lower() == "zero" else ui_text("pdm", language,
+                                                                                        version=match.group(2))
+    match = _RIGHTS_STATEMENT.match(value)
+    if match and f"rs_{match.group(1)}" in UI_STRINGS["en"]:
+        return ui_text(f"rs_{match.group(1)}", language)
+    return None
+
+
 def ui_language(language: str) -> str:
     """The UI-strings language closest to a BCP-47 tag ('zh-Hans' → 'zh'), English otherwise."""
     base = language.split("-")[0].lower()
@@ -193,11 +246,16 @@ def _languages(manifest: Mapping[str, Any]) -> list[str]:
     return [default, *[code for code in languages if code != default]]
 
 
-def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
+def write_site(out_root: Path, manifests: list[dict],
+               structured_data: Mapping[str, Mapping[str, Any]] | None = None, link_report: bool = False) -> list[Path]:
     """Write the index, one viewer page and one text page per object for each exhibit, plus static/ and vendor/.
+
+    The build report is for the museum's staff: visitor pages link to it only with `link_report`.
 
     Every URL in the pages is relative, so the site can be served from any path. Nothing here knows about
     `vitrina serve`: its live-reload script is added by pipeline.preview while serving, never written to disk.
+    `structured_data` maps an exhibit id to its schema.org JSON-LD ({"exhibit": …, "objects": {id: …}}), which the
+    exhibit page and the object pages embed for search engines.
     """
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -223,8 +281,12 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         languages = _languages(manifest)
         exhibits.append({"manifest": manifest, "languages": languages, "default": languages[0]})
     index_lang = exhibits[0]["default"] if exhibits else "en"
+    # The site index shows the identity of the first exhibit that has one (a site is normally one museum's).
+    owner = next((m for m in manifests if m["exhibit"].get("museum")), None)
     write("index.html", render_page("index.html", exhibits=exhibits, root="",
-                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language))
+                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language,
+                                    museum=owner["exhibit"]["museum"] if owner else None,
+                                    museum_root=f"{owner['exhibit']['id']}/" if owner else ""))
 
     for entry in exhibits:
         manifest = entry["manifest"]
@@ -232,13 +294,16 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
         common = {
             "manifest": manifest, "exhibit": manifest["exhibit"], "languages": entry["languages"],
             "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
-            "record_fields": RECORD_FIELDS,
+            "record_fields": RECORD_FIELDS, "museum": manifest["exhibit"].get("museum"),
         }
         # The build writes report.html beside report.json after the pages, so the link follows the manifest.
         report_json = manifest.get("report")
-        report_page = report_json.removesuffix(".json") + ".html" if isinstance(report_json, str) else None
-        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page, **common))
-        for artifact in manifest.get("artifacts", []):
+        report_page = report_json.removesuffix(".json") + ".html" \
+            if isinstance(report_json, str) and link_report else None
+        linked_data = (structured_data or {}).get(exhibit_id) or {}
+        write(f"{exhibit_id}/index.html", render_page("exhibit.html", root="../", report_page=report_page,
+                                                      museum_root="", jsonld=linked_data.get("exhibit"), **common))
+        for artifact in [*manifest.get("artifacts", []), *manifest.get("unplaced", [])]:
             page = artifact.get("page") or f"objects/{artifact['id']}.html"
             depth = page.count("/")
             transcripts = {
@@ -247,8 +312,9 @@ def write_site(out_root: Path, manifests: list[dict]) -> list[Path]:
                 if isinstance(track, Mapping) and track.get("captions")
             }
             write(f"{exhibit_id}/{page}", render_page(
-                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, artifact=artifact,
-                transcripts=transcripts, **common))
+                "object.html", root="../" * (depth + 1), exhibit_root="../" * depth, museum_root="../" * depth,
+                artifact=artifact, transcripts=transcripts,
+                jsonld=(linked_data.get("objects") or {}).get(artifact["id"]), **common))
     return written
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +15,15 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 NODE_MODULES = REPO / "node_modules"
+
+# Builds that name no cache folder use the user's cache directory: a test session never touches the real one.
+os.environ.setdefault("VITRINA_CACHE_DIR", tempfile.mkdtemp(prefix="vitrina-test-cache-"))
+
+
+@pytest.fixture(autouse=True)
+def _own_default_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets a fresh default cache, as each got a fresh exhibit folder when the cache lived there."""
+    monkeypatch.setenv("VITRINA_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
 
 
 def _required(env: str) -> bool:
@@ -54,9 +66,36 @@ def node_modules() -> Path:
     return NODE_MODULES
 
 
-@pytest.fixture(scope="session")
-def redis_server_binary() -> str:
-    path = shutil.which("redis-server")
-    need_or_skip(path is not None, "redis-server is not installed", "VITRINA_REQUIRE_REDIS")
+def installed_program(name: str, env: str, also_in: str = "/usr/sbin:/usr/local/sbin") -> str:
+    """The path of a system program (also looked for in sbin, which a user's PATH may lack), or a skip/failure."""
+    path = shutil.which(name) or shutil.which(name, path=also_in)
+    need_or_skip(path is not None, f"{name} is not installed", env)
     assert path is not None
     return path
+
+
+def read_until(stream: Any, pattern: str) -> tuple[re.Match[str], list[str]]:
+    """Read a child process's text stream line by line until `pattern` matches; (the match, the lines read)."""
+    lines: list[str] = []
+    while True:
+        line = stream.readline()
+        assert line, f"the process stopped first: {''.join(lines)}"
+        lines.append(line)
+        found = re.search(pattern, line)
+        if found:
+            return found, lines
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    return installed_program("redis-server", "VITRINA_REQUIRE_REDIS")
+
+
+@pytest.fixture(scope="session")
+def nginx_binary() -> str:
+    return installed_program("nginx", "VITRINA_REQUIRE_NGINX")
+
+
+@pytest.fixture(scope="session")
+def openssl_binary() -> str:
+    return installed_program("openssl", "VITRINA_REQUIRE_NGINX")

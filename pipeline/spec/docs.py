@@ -17,7 +17,7 @@ from pipeline.spec import model
 CLASSES: tuple[type, ...] = (
     model.Exhibit, model.ExhibitInfo, model.Room, model.Surface, model.Door, model.Lighting, model.Start,
     model.Artifact, model.Place, model.Plinth, model.Vitrine, model.Frame, model.Record, model.Annotation,
-    model.AudioTrack, model.Tour, model.Stop, model.View,
+    model.AudioTrack, model.Tour, model.Stop, model.View, model.Museum, model.Case,
 )
 
 

@@ -114,7 +114,8 @@ def _list_extensions(kind: str) -> str:
 def resolve_asset(written: str, root: Path, kind: str) -> tuple[Path | None, str | None]:
     """Where the file `written` (relative to the exhibit folder `root`) is, or why it cannot be used.
 
-    Returns (absolute resolved path, None) or (None, message). Never reads outside `root`: a path that
+    `kind` is a key of KINDS, whose extensions and first bytes are checked, or any other word (such as "sidecar")
+    for a file that only has to exist. Returns (absolute resolved path, None) or (None, message). Never reads outside `root`: a path that
     leaves it, lexically or through a symlink, is refused before it is opened.
     """
     if not written.strip():
@@ -138,12 +139,16 @@ def resolve_asset(written: str, root: Path, kind: str) -> tuple[Path | None, str
         parent = PurePosixPath(written).parent
         siblings = ([p.name if parent == PurePosixPath(".") else f"{parent}/{p.name}" for p in candidate.parent.iterdir()]
                     if candidate.parent.is_dir() else [])
+        if kind not in KINDS:  # a file a model refers to: only a file of the same type is a plausible meaning
+            siblings = [name for name in siblings if PurePosixPath(name).suffix.lower() == candidate.suffix.lower()]
         return None, f"file not found: {quote(written)}{did_you_mean(written, siblings)}"
     if resolved.is_dir():
         return None, f"{quote(written)} is a folder, not a file"
     if not resolved.is_file():
         # A FIFO or device would block or stream forever when opened, so it is refused unopened.
         return None, f"{quote(written)} is not a regular file"
+    if kind not in KINDS:
+        return resolved, None  # a file a model loads beside itself: its reader judges its content
     suffix = PurePosixPath(written).suffix.lower()
     table = KINDS[kind]
     if suffix not in table:

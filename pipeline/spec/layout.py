@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import math
-import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from pipeline.spec.content import placed_model
 from pipeline.spec.fields import format_number, quote
 from pipeline.spec.model import Artifact, Exhibit, Room
 
 if TYPE_CHECKING:
     from pipeline.spec.rules import _Report
 
-# Estimates read only headers and vertex positions, never whole meshes or textures, and give up on big files:
-# this runs on every `vitrina check`, and a wrong guess only costs a warning.
-MAX_ESTIMATE_BYTES = 64 << 20
 DEFAULT_FOOTPRINT = (0.5, 0.5)
 DEFAULT_PANEL = (1.0, 0.7)
 PANEL_THICKNESS = 0.05
@@ -42,127 +34,10 @@ class Box:
         return all(self.low[i] >= low[i] - TOLERANCE and self.high[i] <= high[i] + TOLERANCE for i in range(2))
 
 
-def _gltf_bounds(path: Path) -> np.ndarray | None:
-    """Min/max corners of every POSITION accessor in a glTF/GLB (from the JSON header: no buffers read)."""
-    with open(path, "rb") as handle:
-        if path.suffix.lower() == ".glb":
-            header = handle.read(20)
-            if len(header) < 20 or header[:4] != b"glTF":
-                return None
-            chunk_length = struct.unpack_from("<I", header, 12)[0]
-            if chunk_length > MAX_ESTIMATE_BYTES:
-                return None
-            document = json.loads(handle.read(chunk_length))
-        else:
-            document = json.loads(handle.read(MAX_ESTIMATE_BYTES))
-    accessors = document.get("accessors", [])
-    corners = []
-    for mesh in document.get("meshes", []):
-        for primitive in mesh.get("primitives", []):
-            index = primitive.get("attributes", {}).get("POSITION")
-            if isinstance(index, int) and 0 <= index < len(accessors):
-                accessor = accessors[index]
-                if len(accessor.get("min", [])) == 3 and len(accessor.get("max", [])) == 3:
-                    corners.append(accessor["min"])
-                    corners.append(accessor["max"])
-    return np.array(corners, dtype=float) if corners else None
-
-
-def _stl_bounds(path: Path) -> np.ndarray | None:
-    data = path.read_bytes()
-    if len(data) >= 84 and len(data) == 84 + 50 * int.from_bytes(data[80:84], "little"):
-        records = np.frombuffer(data, dtype=np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)),
-                                                      ("attribute", "<u2")]), offset=84)
-        return records["vertices"].reshape(-1, 3).astype(float) if len(records) else None
-    rows = [line.split()[1:4] for line in data.decode("ascii", "replace").splitlines()
-            if line.strip().startswith("vertex")]
-    return np.array(rows, dtype=float) if rows else None
-
-
-_PLY_TYPES = {"char": "i1", "uchar": "u1", "short": "i2", "ushort": "u2", "int": "i4", "uint": "u4",
-              "float": "f4", "double": "f8", "int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2",
-              "int32": "i4", "uint32": "u4", "float32": "f4", "float64": "f8"}
-
-
-def _ply_bounds(path: Path) -> np.ndarray | None:
-    data = path.read_bytes()
-    end = data.find(b"end_header")
-    if end < 0:
-        return None
-    header = data[:end].decode("ascii", "replace").splitlines()
-    body = data[data.index(b"\n", end) + 1:]
-    fmt = next((line.split()[1] for line in header if line.startswith("format")), "")
-    count, properties, in_vertex = 0, [], False
-    for line in header:
-        words = line.split()
-        if words[:1] == ["element"] and len(words) >= 3:
-            if in_vertex or words[1] != "vertex":
-                break  # positions are only read when the vertex element comes first
-            in_vertex, count = True, int(words[2])
-        elif words[:1] == ["property"] and in_vertex and len(words) >= 3:
-            if words[1] == "list":
-                return None
-            properties.append((words[2], _PLY_TYPES.get(words[1], "f4")))
-    names = [name for name, _ in properties]
-    if not count or not {"x", "y", "z"} <= set(names):
-        return None
-    if fmt == "ascii":
-        rows = body.decode("ascii", "replace").splitlines()[:count]
-        table = np.array([row.split()[: len(names)] for row in rows], dtype=float)
-        return table[:, [names.index(axis) for axis in "xyz"]]
-    order = "<" if fmt == "binary_little_endian" else ">"
-    dtype = np.dtype([(name, order + code) for name, code in properties])
-    vertices = np.frombuffer(body, dtype=dtype, count=count)
-    return np.stack([vertices[axis].astype(float) for axis in "xyz"], axis=1)
-
-
-def _obj_bounds(path: Path) -> np.ndarray | None:
-    rows = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if line.startswith("v "):
-                rows.append(line.split()[1:4])
-    return np.array(rows, dtype=float) if rows else None
-
-
-@functools.lru_cache(maxsize=256)
-def _file_extent(path: Path, size: int, mtime_ns: int) -> np.ndarray | None:
-    """The bounding-box extent of a model file in its own units; cached by size and time (re-checks are common)."""
-    readers = {".glb": _gltf_bounds, ".gltf": _gltf_bounds, ".stl": _stl_bounds, ".ply": _ply_bounds,
-               ".obj": _obj_bounds}
-    reader = readers.get(path.suffix.lower())
-    if reader is None or size > MAX_ESTIMATE_BYTES:
-        return None
-    try:
-        points = reader(path)
-    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error, UnicodeError):
-        return None  # the compiler reads the file properly and reports what is wrong with it
-    if points is None or not len(points) or not np.all(np.isfinite(points)):
-        return None
-    extent = points.max(axis=0) - points.min(axis=0)
-    extent.setflags(write=False)
-    return extent
-
-
 def model_size(artifact: Artifact) -> tuple[float, float, float] | None:
     """Estimated (width, depth, height) in metres of a model after units/scale/height and up, or None."""
-    if artifact.model is None:
-        return None
-    path = artifact.model.path
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    extent = _file_extent(path, stat.st_size, stat.st_mtime_ns)
-    if extent is None:
-        return None
-    up = {"x": 0, "y": 1, "z": 2}[artifact.up]
-    horizontal = [axis for axis in range(3) if axis != up]
-    width, depth, height = float(extent[horizontal[0]]), float(extent[horizontal[1]]), float(extent[up])
-    scale = artifact.metres_per_unit
-    if artifact.height is not None and height > 0:
-        scale = artifact.height / height
-    return width * scale, depth * scale, height * scale
+    placed = placed_model(artifact)
+    return (placed.width, placed.depth, placed.height) if placed is not None else None
 
 
 def image_size(artifact: Artifact) -> tuple[float, float]:
@@ -182,7 +57,7 @@ def image_size(artifact: Artifact) -> tuple[float, float]:
 
 def floor_footprint(artifact: Artifact) -> tuple[float, float]:
     """Estimated (width, depth) in metres that an artifact standing on the floor covers, before rotation."""
-    place = artifact.place
+    place = artifact.placed
     if artifact.kind == "panel":
         return image_size(artifact)[0], PANEL_THICKNESS
     size = model_size(artifact)
@@ -197,19 +72,21 @@ def floor_footprint(artifact: Artifact) -> tuple[float, float]:
 
 def floor_box(artifact: Artifact) -> Box:
     width, depth = floor_footprint(artifact)
-    angle = math.radians(artifact.place.rotate)
+    angle = math.radians(artifact.placed.rotate)
     half_x = (abs(math.cos(angle)) * width + abs(math.sin(angle)) * depth) / 2
     half_z = (abs(math.sin(angle)) * width + abs(math.cos(angle)) * depth) / 2
-    x, z = artifact.place.floor_at
+    x, z = artifact.placed.floor_at
     return Box((x - half_x, z - half_z), (x + half_x, z + half_z))
 
 
 def wall_box(artifact: Artifact) -> Box:
-    width, height = image_size(artifact)
+    """What an artifact covers on its wall: (offset along the wall, height) of its corners, frame included."""
+    size = model_size(artifact) if artifact.kind == "model" else None
+    width, height = (size[0], size[2]) if size else image_size(artifact)
     if artifact.kind == "image" and artifact.frame is not None:
         border = 2 * (artifact.frame.width + artifact.frame.mat)
         width, height = width + border, height + border
-    offset, centre = artifact.place.wall_offset, artifact.place.wall_height
+    offset, centre = artifact.placed.wall_offset, artifact.placed.wall_height
     return Box((offset - width / 2, centre - height / 2), (offset + width / 2, centre + height / 2))
 
 
@@ -220,16 +97,22 @@ def _span(low: float, high: float) -> str:
 def check_layout(exhibit: Exhibit, report: _Report) -> None:
     """Warn about artifacts that overlap each other or a door, or that reach outside their room."""
     groups: dict[tuple[str, str], list[tuple[int, Artifact, Box]]] = {}
+    openings = {room.id: room_openings(exhibit, room) for room in exhibit.rooms}
     for index, artifact in enumerate(exhibit.artifacts):
+        if artifact.place is None:
+            continue
         room = exhibit.room(artifact.place.room)
         if room is None:
             continue
-        wall: str = artifact.place.wall or "floor"
-        box = wall_box(artifact) if artifact.place.wall else floor_box(artifact)
+        wall: str = artifact.placed.wall or "floor"
+        box = wall_box(artifact) if artifact.placed.wall else floor_box(artifact)
         path = f"artifacts[{index}].place"
         _warn_outside(room, wall, box, path, report)
-        if artifact.place.wall:
-            _warn_door(room, artifact.place.wall, box, path, report)
+        if artifact.placed.wall:
+            _warn_door(openings[room.id], artifact.placed.wall, box, path, report)
+        else:
+            _warn_near_door(openings[room.id], room, box, path, report)
+            _warn_small_plinth(artifact, path, report)
         groups.setdefault((room.id, wall), []).append((index, artifact, box))
     for (room_id, wall), placed in groups.items():
         where = "on the floor" if wall == "floor" else f"on the {wall} wall"
@@ -260,28 +143,116 @@ def _first_overlaps(placed: list[tuple[int, Artifact, Box]]) -> list[tuple[int, 
 
 
 def _warn_outside(room: Room, wall: str, box: Box, path: str, report: _Report) -> None:
+    """Partly outside is a warning; entirely outside, or a picture through the floor or ceiling, is an error:
+    the build would ship an object floating in the void or cut by a surface."""
     from pipeline.spec.rules import wall_length
 
     width, depth, height = room.size
     if wall == "floor":
         low, high = (-width / 2, -depth / 2), (width / 2, depth / 2)
-        if not box.inside(low, high):
-            report.warning(path, f"stands partly outside room {quote(room.id)}: its estimated footprint spans "
-                                 f"x {_span(box.low[0], box.high[0])} and z {_span(box.low[1], box.high[1])} m, "
-                                 f"the room x {_span(low[0], high[0])} and z {_span(low[1], high[1])} m")
+        if box.inside(low, high):
+            return
+        entirely = not box.overlaps(Box(low, high))
+        spans = (f"its estimated footprint spans x {_span(box.low[0], box.high[0])} and z "
+                 f"{_span(box.low[1], box.high[1])} m, the room x {_span(low[0], high[0])} and z "
+                 f"{_span(low[1], high[1])} m")
+        if entirely:
+            report.error(path, f"stands entirely outside room {quote(room.id)}: {spans}")
+        else:
+            report.warning(path, f"stands partly outside room {quote(room.id)}: {spans}")
         return
     length = wall_length(room, wall)
     low, high = (-length / 2, 0.0), (length / 2, height)
-    if not box.inside(low, high):
-        report.warning(path, f"reaches beyond the {wall} wall of room {quote(room.id)}: it spans "
-                             f"{_span(box.low[0], box.high[0])} m along the wall and {_span(box.low[1], box.high[1])} m "
-                             f"high, the wall {_span(low[0], high[0])} m and 0 to {format_number(height)} m")
+    if box.inside(low, high):
+        return
+    spans = (f"it spans {_span(box.low[0], box.high[0])} m along the wall and {_span(box.low[1], box.high[1])} m "
+             f"high, the wall {_span(low[0], high[0])} m and 0 to {format_number(height)} m")
+    if not box.overlaps(Box(low, high)):
+        report.error(path, f"hangs entirely off the {wall} wall of room {quote(room.id)}: {spans}")
+    elif box.low[1] < -TOLERANCE:
+        report.error(path, f"goes through the floor of room {quote(room.id)}: {spans}")
+    elif box.high[1] > height + TOLERANCE:
+        report.error(path, f"goes through the ceiling of room {quote(room.id)}: {spans}")
+    else:
+        report.warning(path, f"reaches beyond the {wall} wall of room {quote(room.id)}: {spans}")
 
 
-def _warn_door(room: Room, wall: str, box: Box, path: str, report: _Report) -> None:
-    for door in room.doors:
+@dataclass(frozen=True)
+class Opening:
+    """A door as seen from one room: its wall, its centre along the wall (as Door.at), width, height and where to."""
+
+    wall: str
+    at: float
+    width: float
+    height: float
+    to: str
+
+
+def room_openings(exhibit: Exhibit, room: Room) -> list[Opening]:
+    """Every door in a room's walls: its own, and those other rooms declare into it (placed as compose places them)."""
+    from pipeline.spec.rules import OPPOSITE, door_centre
+
+    found = [Opening(door.wall, door.at, door.width, door.height, door.to) for door in room.doors]
+    for other in exhibit.rooms:
+        if other.id == room.id:
+            continue
+        for door in other.doors:
+            back = OPPOSITE[door.wall]
+            if door.to != room.id or any(o.to == other.id and o.wall == back for o in found):
+                continue
+            at = 0.0  # a room placed beside the door is centred on it
+            if room.position is not None and other.position is not None:
+                x, z = door_centre(other, door.wall, door.at)
+                cx, cz = room.position
+                at = {"north": x - cx, "south": cx - x, "east": z - cz, "west": cz - z}[back]
+            found.append(Opening(back, at, door.width, door.height, other.id))
+    return found
+
+
+def door_floor_box(room: Room, opening: Opening) -> Box:
+    """The door's gap in the wall as a (degenerate) box on the floor plan, in room-centred x and z."""
+    width, depth, _ = room.size
+    low, high = opening.at - opening.width / 2, opening.at + opening.width / 2
+    if opening.wall == "north":
+        return Box((low, -depth / 2), (high, -depth / 2))
+    if opening.wall == "south":
+        return Box((-high, depth / 2), (-low, depth / 2))
+    if opening.wall == "east":
+        return Box((width / 2, low), (width / 2, high))
+    return Box((-width / 2, -high), (-width / 2, -low))
+
+
+DOOR_CLEARANCE = 1.0  # metres kept free in front of a door so visitors can pass
+
+
+def _warn_door(openings: list[Opening], wall: str, box: Box, path: str, report: _Report) -> None:
+    for door in openings:
         if door.wall != wall:
             continue
         door_box = Box((door.at - door.width / 2, 0.0), (door.at + door.width / 2, door.height))
         if box.overlaps(door_box):
             report.warning(path, f"covers the door to {quote(door.to)} in the {wall} wall")
+
+
+def _warn_near_door(openings: list[Opening], room: Room, box: Box, path: str, report: _Report) -> None:
+    for door in openings:
+        gap = door_floor_box(room, door)
+        dx = max(gap.low[0] - box.high[0], box.low[0] - gap.high[0], 0.0)
+        dz = max(gap.low[1] - box.high[1], box.low[1] - gap.high[1], 0.0)
+        distance = math.hypot(dx, dz)
+        if distance < DOOR_CLEARANCE - TOLERANCE:
+            report.warning(path, f"stands {format_number(round(distance, 2))} m from the door to {quote(door.to)} "
+                                 f"in the {door.wall} wall; leave {format_number(DOOR_CLEARANCE)} m free for "
+                                 "visitors to pass")
+            return
+
+
+def _warn_small_plinth(artifact: Artifact, path: str, report: _Report) -> None:
+    plinth = artifact.placed.plinth
+    size = model_size(artifact)
+    if plinth is None or size is None:
+        return
+    for axis, given, needed in (("width", plinth.width, size[0]), ("depth", plinth.depth, size[1])):
+        if given is not None and given < needed - TOLERANCE:
+            report.warning(f"{path}.plinth.{axis}", f"the plinth is {format_number(given)} m in {axis}, narrower "
+                                                    f"than the model on it ({format_number(round(needed, 2))} m)")

@@ -184,12 +184,102 @@ def _expanded_size_problem(root: Node) -> tuple[Node, str] | None:
     return None
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _key_column(line: str) -> int:
+    """Where the keys of a line's mapping start: after its indentation and any list dashes ("  - id: x" → 4)."""
+    column = _indent(line)
+    while line[column:column + 2] == "- ":
+        column += 2
+        column += _indent(line[column:])
+    return column
+
+
+def _content_line_before(lines: list[str], index: int) -> str | None:
+    """The nearest earlier line that holds YAML (comments and blank lines skipped)."""
+    for earlier in reversed(lines[:index]):
+        stripped = earlier.strip()
+        if stripped and not stripped.startswith("#"):
+            return earlier
+    return None
+
+
+def _indentation_problem(lines: list[str], index: int) -> str | None:
+    """Why line `index` does not line up with the line above it, or None when its indentation is plausible."""
+    line = lines[index]
+    above = _content_line_before(lines, index)
+    if above is None or not line.strip():
+        return None
+    indent, above_indent = _indent(line), _indent(above)
+    if above.split(" #")[0].rstrip().endswith(":") and indent > above_indent:
+        return None  # the first line inside the block the line above opens: any deeper indentation is fine
+    if above.lstrip().startswith("- ") and indent == above_indent and not line.lstrip().startswith("-"):
+        return (f"this line is a key at the indentation of the list item above it (line {index}); "
+                "a list and a mapping cannot share one level")
+    siblings = _key_column(above)
+    if _key_column(line) != siblings:
+        return f"this line is indented {indent} spaces, its siblings {siblings}; keys of one mapping must line up"
+    return None
+
+
+_UNCLOSED = {"']'": "[", "'}'": "{"}
+
+
+def plain_syntax_error(text: str, error: yaml.MarkedYAMLError) -> str:
+    """What a YAML syntax error means, in a designer's words where the cause is a common one (indentation, tabs,
+    a colon inside a value, a character that needs quotes, an unclosed bracket or quote); otherwise the parser's."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or "syntax error"
+    lines = text.splitlines()
+    row = mark.line if mark else -1
+    here = lines[row] if 0 <= row < len(lines) else ""
+    if "'\\t'" in problem:  # PyYAML words a tab as a character that "cannot start any token"
+        return "YAML does not allow tabs; indent with spaces"
+    if 0 <= row < len(lines) and ("block end" in problem or "mapping values are not allowed" in problem
+                                  or "expected key" in problem or "block mapping start" in problem):
+        # The parser reports the first line that no longer fits. "mapping values" points at the colon, which may be
+        # a plain value continued from a mis-indented line above.
+        rows = (row, row - 1) if "mapping values" in problem and row > 0 else (row,)
+        for index in rows:
+            found = _indentation_problem(lines, index)
+            if found is not None:
+                return found if index == row else found.replace("this line", f"line {index + 1}", 1)
+        if "mapping values" in problem and ": " in here.split(": ", 1)[-1]:
+            return "the value holds ': ' (a colon and a space), which YAML reads as a new key; put the value in quotes"
+    if "cannot start any token" in problem:
+        character = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return f"a value cannot start with '{character}' in YAML; put the value in quotes"
+    if "quoted scalar" in (error.context or "") and error.context_mark is not None:
+        opened = error.context_mark
+        return f"the quote opened at line {opened.line + 1} column {opened.column + 1} is never closed"
+    for closing, opening in _UNCLOSED.items():
+        if f"or {closing}" in problem and error.context_mark is not None:
+            opened = error.context_mark
+            return (f"the {opening} opened at line {opened.line + 1} column {opened.column + 1} is not closed "
+                    f"with {closing.strip(chr(39))} (found {here.strip()[:20]!r} instead)".replace('"', "'"))
+    context = f" ({error.context})" if error.context and error.problem else ""
+    return f"{problem}{context}"
+
+
+class _AnyId(set[str]):
+    """The ids of a kind when a file failed to parse: any id may be defined there, so none is reported unknown."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class _Reader:
     """Reads YAML files into composed nodes, recording problems instead of raising."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         self.total_bytes = 0
+        self.unparsed: list[str] = []  # files that could not be read: ids they define are unknown, not missing
 
     def problem(self, file: str, line: int, col: int, message: str) -> None:
         self.problems.append(Problem(file, line, col, "", message))
@@ -252,10 +342,9 @@ class _Reader:
             return None
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
-            cause = error.problem or "syntax error"
-            context = f" ({error.context})" if error.context and error.problem else ""
             line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            self.problem(shown, line, col, f"YAML syntax error: {cause}{context}")
+            self.problem(shown, line, col, f"YAML syntax error: {plain_syntax_error(text, error)}")
+            self.unparsed.append(shown)
             return None
         except yaml.YAMLError as error:
             self.problem(shown, 0, 0, f"YAML error: {str(error).splitlines()[0]}")
@@ -735,7 +824,8 @@ def _merge_includes(main: MappingNode, included: list[tuple[Path, Node]], conver
     return MappingNode(main.tag, pairs, main.start_mark, main.end_mark)
 
 
-def load(path: Path, strict: bool = False, rooms_fit: bool = False) -> LoadedSpec:
+def load(path: Path, strict: bool = False, rooms_fit: bool = False,
+         triangle_budgets: Mapping[str, int] | None = None) -> LoadedSpec:
     """Read, merge and validate an exhibit; raise SpecError with every problem when it is not clean."""
     from pipeline.spec.rules import check_exhibit
 
@@ -757,11 +847,14 @@ def load(path: Path, strict: bool = False, rooms_fit: bool = False) -> LoadedSpe
             node = reader.read(include)
             if node is not None:
                 included.append((include, node))
+        if reader.unparsed:
+            # Errors that only follow from a file that could not be read would bury the real one.
+            converter.declared = {kind: _AnyId() for kind in converter.declared}
         merged = _merge_includes(main, included, converter)
         exhibit = converter.convert(merged, Exhibit, "", {})
         if not isinstance(exhibit, _Invalid):
             check_exhibit(exhibit, converter.locations, converter.declared, display_path(spec_file), problems,
-                          rooms_fit=rooms_fit)
+                          rooms_fit=rooms_fit, root=root, triangle_budgets=triangle_budgets)
     errors = [p for p in problems if p.severity == "error"]
     if strict:
         problems[:] = [dataclasses.replace(p, severity="error") for p in problems]
@@ -777,5 +870,6 @@ def load(path: Path, strict: bool = False, rooms_fit: bool = False) -> LoadedSpe
 def _sorted(problems: list[Problem], files: list[Path]) -> list[Problem]:
     """Problems in reading order: by file (main first, then includes), then line and column."""
     order = {display_path(f): i for i, f in enumerate(files)}
-    return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line, p.col))
+    return sorted(problems, key=lambda p: (not p.message.startswith("YAML"), order.get(p.file, len(order)),
+                                           p.line, p.col))
 

@@ -28,6 +28,7 @@ Units = Literal["m", "cm", "mm", "in", "ft"]
 Axis = Literal["y", "z", "x"]
 Target = Literal["quest2", "quest3", "phone", "desktop"]
 OverBudget = Literal["fail", "simplify"]
+Mount = Literal["shelf", "bracket"]
 
 UNIT_METRES: Mapping[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
 """How many metres one unit is, for each value of `units`."""
@@ -110,6 +111,24 @@ class Start:
 
 
 @dataclass(frozen=True)
+class Case:
+    """A glass case on a pedestal that holds several artifacts; each one names it with `place.case`."""
+
+    id: str = _rules("", kind="id", required=True)
+    """Id of the case, unique in its room; artifacts refer to it with `place: {room, case, at}`."""
+    at: Vec2 = (0.0, 0.0)
+    """Floor position [x, z] of the case's centre, in metres from the room's centre (+x east, +z south)."""
+    size: Vec3 = _rules((1.2, 0.6, 0.5), min=0.1, max=10)
+    """Width, depth and height of the glass, in metres (the pedestal has the same width and depth)."""
+    plinth_height: float = _rules(0.9, min=0.05, max=3)
+    """Height of the pedestal's top, where the artifacts stand, in metres."""
+    rotate: float = 0.0
+    """Turn the case about the vertical axis, in degrees clockwise seen from above."""
+    color: str = _rules("#f2f0ea", kind="color")
+    """Colour of the pedestal, "#rrggbb"."""
+
+
+@dataclass(frozen=True)
 class Room:
     """A rectangular room: size, surfaces, doors, light and (for the entrance) where visitors start."""
 
@@ -133,6 +152,8 @@ class Room:
     """The room's light."""
     start: Start | None = None
     """Where visitors start. The exhibit opens in the first room that has a `start`, else in the middle of the first room."""
+    cases: tuple[Case, ...] = ()
+    """Glass cases that hold several artifacts each (one vitrine for a set of objects)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +204,10 @@ class Place:
     """Stand the artifact on a plinth (floor only)."""
     vitrine: Vitrine | None = None
     """Put the artifact in a glass case on a pedestal (floor only)."""
+    case: str | None = _rules(None, kind="id")
+    """On the floor: stand the artifact in this room's case (`rooms[].cases`) instead of on the floor; `at` is still in room coordinates and must lie inside the case."""
+    mount: Mount | None = None
+    """On a wall, a model only: stand it on a `shelf` (a board the width of the wall behind it) or a `bracket` (a small board on an angled support) instead of hanging it; `height` is then the height of the board's top, where the model's base rests."""
 
     @property
     def on_wall(self) -> bool:
@@ -313,14 +338,16 @@ class Artifact:
     """Panel only: the colour of the panel, "#rrggbb"."""
     alt: Text = _rules_factory(dict)
     """A text alternative for visitors who cannot see the object: required in spirit for images, useful for models."""
-    place: Place = _rules(None, required=True)
-    """Where the artifact is: `{room, at: [x, z], rotate, plinth | vitrine}` on the floor, or `{room, wall, at, height}` on a wall."""
+    place: Place | None = None
+    """Where the artifact is: `{room, at: [x, z], rotate, plinth | vitrine}` on the floor, or `{room, wall, at, height}` on a wall. When omitted (an object imported from a collection record and not placed yet), `check` warns, and the build lists it in the exhibit's catalogue without putting it in a room."""
     record: Record = field(default_factory=Record)
     """The object record (title, creator, date, accession number, credit line, rights…)."""
     annotations: tuple[Annotation, ...] = ()
     """Points of interest on the object."""
     audio: Audio = _rules_factory(dict, audio=True)
     """The audio guide per language, with captions: `{zh: audio/x.zh.mp3, en: audio/x.en.mp3, captions: {zh: audio/x.zh.vtt, en: audio/x.en.vtt}}`."""
+    caption: bool | None = None
+    """Put a small caption plate (title; maker, date and material) beside this model or image, as in a gallery; when omitted, `exhibit.captions` decides."""
 
     @property
     def kind(self) -> Literal["model", "image", "panel"]:
@@ -337,6 +364,13 @@ class Artifact:
 
     def annotation(self, annotation_id: str) -> Annotation | None:
         return next((a for a in self.annotations if a.id == annotation_id), None)
+
+    @property
+    def placed(self) -> Place:
+        """The placement, for code that has already set aside the artifacts not placed yet."""
+        if self.place is None:
+            raise ValueError(f"artifact {self.id!r} is not placed yet")
+        return self.place
 
 
 @dataclass(frozen=True)
@@ -389,6 +423,20 @@ class Tour:
 
 
 @dataclass(frozen=True)
+class Museum:
+    """The museum's own identity, shown on every page of the site: its name, logo and footer text."""
+
+    name: Text = _rules_factory(dict, required=True)
+    """The museum's name, e.g. {en: City Museum, zh: 城市博物馆}."""
+    logo: AssetPath | None = _rules(None, asset="image")
+    """The museum's logo (.png, .jpg or .webp), shown small beside its name; the name is its text alternative."""
+    footer: Text = _rules_factory(dict)
+    """Footer text on every page: address, opening hours, copyright."""
+    url: str = _rules("", kind="uri")
+    """The museum's own website; the name links to it."""
+
+
+@dataclass(frozen=True)
 class ExhibitInfo:
     """The `exhibit:` block: what the exhibit is called, its languages, rights and the devices it must run on."""
 
@@ -410,6 +458,12 @@ class ExhibitInfo:
     """What the build does when a room exceeds a target's budget: `fail` with a report per asset, or `simplify` (make a lighter level of detail for that target within `max_error`)."""
     max_error: float = _rules(0.01, min=0, max=0.5)
     """With `over_budget: simplify`: the largest geometric error allowed, as a fraction of each model's bounding-box diagonal."""
+    captions: bool = False
+    """A small caption plate (title; maker, date and material) beside every model and image: on its plinth's front, on a lectern in front of it, or on the wall to its right. An artifact's own `caption` overrides this."""
+    museum: Museum | None = None
+    """The museum's identity (name, logo, footer text) shown on every page instead of "Vitrina"."""
+    base_url: str = _rules("", kind="uri")
+    """The public URL the built exhibit folder (site/<id>/) is served from, e.g. https://museum.example/vitrina/bronze-age/. With it, every build also writes IIIF, Linked Art and Voyager exports (see docs/standards.md), whose ids must be absolute URLs; `vitrina build --base-url` overrides it."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ WHERE = {
     model.Plinth: "artifacts[].place.plinth", model.Vitrine: "artifacts[].place.vitrine",
     model.Frame: "artifacts[].frame", model.Record: "artifacts[].record", model.Annotation: "artifacts[].annotations[]",
     model.AudioTrack: "artifacts[].audio, tours[].stops[].audio", model.Tour: "tours[]", model.Stop: "tours[].stops[]",
-    model.View: "tours[].stops[].view",
+    model.View: "tours[].stops[].view", model.Museum: "exhibit.museum",
+    model.Case: "rooms[].cases[]",
 }
 
 INTRO = """\

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pipeline.errors import Problem
@@ -53,13 +55,17 @@ class _Report:
 
 
 def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str, set[str]], spec_file: str,
-                  problems: list[Problem], rooms_fit: bool = False) -> None:
+                  problems: list[Problem], rooms_fit: bool = False, root: Path | None = None,
+                  triangle_budgets: Mapping[str, int] | None = None) -> None:
     """Record every cross-reference error and every warning of a typed exhibit into `problems`.
 
     `declared` holds the ids written in the YAML per kind, including items already reported as invalid
     (and so missing from `exhibit`): a reference to those is not reported again. `rooms_fit` also checks that
-    rooms with explicit positions fit together (see _check_room_positions).
+    rooms with explicit positions fit together (see _check_room_positions). With the exhibit folder `root`, the
+    files inside models are checked and models are measured from their headers (pipeline.spec.content);
+    `triangle_budgets` (target → triangles) adds a warning per model over a target's budget.
     """
+    from pipeline.spec.content import check_model_files, check_models
     from pipeline.spec.layout import check_layout
 
     report = _Report(locations, declared, spec_file, problems)
@@ -74,6 +80,12 @@ def check_exhibit(exhibit: Exhibit, locations: Locations, declared: Mapping[str,
     for index, artifact in enumerate(exhibit.artifacts):
         _check_artifact(exhibit, artifact, f"artifacts[{index}]", report)
     _check_tours(exhibit, report)
+    _check_circulation(exhibit, report)
+    if root is not None:
+        files_ok = all([check_model_files(artifact, root, f"artifacts[{index}]", report)
+                        for index, artifact in enumerate(exhibit.artifacts) if artifact.model is not None])
+        if files_ok and not any(p.severity == "error" for p in problems):
+            check_models(exhibit, triangle_budgets or {}, report)
     if not any(p.severity == "error" for p in problems):
         check_layout(exhibit, report)
     _warn_missing_languages(exhibit, report)
@@ -94,7 +106,10 @@ def _duplicates(ids: list[str], path: str, what: str, report: _Report) -> None:
     first: dict[str, int] = {}
     for index, item_id in enumerate(ids):
         if item_id in first:
-            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used by {path}[{first[item_id]}])")
+            file, line, _ = report.where(f"{path}[{first[item_id]}].id")
+            here, _, _ = report.where(f"{path}[{index}].id")
+            at = f"line {line}" if file == here else f"{file}:{line}"
+            report.error(f"{path}[{index}].id", f"duplicate {what} id {quote(item_id)} (first used at {at})")
         else:
             first[item_id] = index
 
@@ -208,7 +223,7 @@ def _metres(value: float) -> str:
 def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Report) -> None:
     # Judged by the keys written, so that an artifact whose file is missing is still known as a model.
     kinds = [name for name in ("model", "image", "text") if report.given(f"{path}.{name}")]
-    if not kinds:
+    if not kinds and artifact.place is not None:  # a record not placed yet may wait for its model or image
         report.error(path, "an artifact needs one of model (a 3D file), image (a picture) or text (a panel)")
     elif len(kinds) > 1:
         report.error(f"{path}.{kinds[1]}", f"an artifact is one thing: it has both {kinds[0]} and {kinds[1]}; "
@@ -225,8 +240,15 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
         if kind == "model" and report.given(f"{path}.size"):
             report.error(f"{path}.size", "'size' applies to images and panels; give a model its size with "
                                          "units, scale or height")
+    _warn_record_dimensions(artifact, path, report)
     place = artifact.place
     where = f"{path}.place"
+    if place is None:
+        if report.given(where):
+            return  # given but invalid: already reported as an error
+        report.warning(path, f"{quote(artifact.id)} is not placed yet: it is listed in the catalogue but stands "
+                             "in no room (give it place: {room, at} to show it)")
+        return
     _room_ref(exhibit, place.room, f"{where}.room", report)
     if place.wall is not None:
         if isinstance(place.at, tuple) and report.given(f"{where}.at"):
@@ -246,12 +268,37 @@ def _check_artifact(exhibit: Exhibit, artifact: Artifact, path: str, report: _Re
             report.error(f"{where}", "an image hangs on a wall: add wall: north, south, east or west")
         if place.plinth is not None and place.vitrine is not None:
             report.error(f"{where}.vitrine", "give a plinth or a vitrine, not both (a vitrine has its own pedestal)")
+    _check_mount_and_case(exhibit, artifact, kind, where, report)
+
+
+def _warn_record_dimensions(artifact: Artifact, path: str, report: _Report) -> None:
+    """A picture's record dimensions against its `size`, typed in centimetres where metres were meant (a model's
+    record is checked against its measured bounds in pipeline.spec.content)."""
+    if artifact.image is None or artifact.place is None or not artifact.record.dimensions:
+        return
+    from pipeline.spec.content import DIMENSIONS_TOLERANCE, record_dimensions
+    from pipeline.spec.layout import image_size
+
+    text = next((value for value in artifact.record.dimensions.values() if value), "")
+    parsed = record_dimensions(text)
+    if parsed is None or not parsed[0]:
+        return
+    width, height = image_size(artifact)
+    ratio = max(width, height) / max(parsed[0])
+    if 1 / DIMENSIONS_TOLERANCE <= ratio <= DIMENSIONS_TOLERANCE:
+        return
+    agreeing = ", ".join(format_number(round(value / ratio, 3)) for value in (width, height))
+    report.warning(f"{path}.record.dimensions",
+                   f"the record says {quote(text)} but the picture ({artifact.image.written}) is "
+                   f"{format_number(round(width, 3))} × {format_number(round(height, 3))} m; size is in metres, "
+                   f"so size: [{agreeing}] would agree")
 
 
 def _check_tours(exhibit: Exhibit, report: _Report) -> None:
     artifact_ids = {a.id for a in exhibit.artifacts}
     annotation_keys = {f"{a.id}/{n.id}" for a in exhibit.artifacts for n in a.annotations}
     suggest_artifact, suggest_annotation = Suggestions(artifact_ids), Suggestions(annotation_keys)
+    unplaced = {a.id for a in exhibit.artifacts if a.place is None}
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             where = f"tours[{tour_index}].stops[{stop_index}]"
@@ -259,6 +306,8 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
                 report.error(where, "a stop visits an artifact or an annotation, not both")
             elif not stop.artifact and not stop.annotation:
                 report.error(where, "a stop needs an artifact or an annotation to visit")
+            if stop.artifact_id in unplaced:
+                report.error(where, f"{quote(stop.artifact_id)} is not placed yet, so a tour cannot visit it")
             elif stop.artifact:
                 if stop.artifact not in artifact_ids and stop.artifact not in report.declared["artifact"]:
                     report.error(f"{where}.artifact", f"unknown artifact {quote(stop.artifact)}"
@@ -270,6 +319,56 @@ def _check_tours(exhibit: Exhibit, report: _Report) -> None:
                 elif stop.annotation not in annotation_keys and stop.annotation not in report.declared["annotation"]:
                     report.error(f"{where}.annotation", f"{quote(stop.annotation)} does not exist"
                                                         f"{suggest_annotation(stop.annotation)}")
+
+
+def start_room(exhibit: Exhibit) -> Room | None:
+    """Where visitors appear: the first room with a `start`, else the first room."""
+    return next((room for room in exhibit.rooms if room.start is not None), exhibit.rooms[0] if exhibit.rooms else None)
+
+
+def reachable_rooms(exhibit: Exhibit, start: Room) -> set[str]:
+    """Ids of the rooms a visitor can walk to from `start` through doors (declared on either side)."""
+    links: dict[str, set[str]] = {room.id: set() for room in exhibit.rooms}
+    for room in exhibit.rooms:
+        for door in room.doors:
+            if door.to in links:
+                links[room.id].add(door.to)
+                links[door.to].add(room.id)
+    seen, pending = {start.id}, [start.id]
+    while pending:
+        for other in links[pending.pop()]:
+            if other not in seen:
+                seen.add(other)
+                pending.append(other)
+    return seen
+
+
+def _check_circulation(exhibit: Exhibit, report: _Report) -> None:
+    """A tour stop in a room no door leads to from the start is an error: the guide could not walk there. Such a
+    room without tour stops is a warning."""
+    start = start_room(exhibit)
+    room_ids = {room.id for room in exhibit.rooms}
+    if start is None or any(door.to not in room_ids for room in exhibit.rooms for door in room.doors):
+        return  # a door to an unknown room is reported already; what it would connect is anyone's guess
+    reachable = reachable_rooms(exhibit, start)
+    artifacts = {artifact.id: artifact for artifact in exhibit.artifacts}
+    visited = {artifacts[stop.artifact_id].placed.room for tour in exhibit.tours for stop in tour.stops
+               if stop.artifact_id in artifacts and artifacts[stop.artifact_id].place is not None}
+    for index, room in enumerate(exhibit.rooms):
+        if room.id not in reachable and room.id not in visited:
+            report.warning(f"rooms[{index}]", f"no door leads to room {quote(room.id)} from room {quote(start.id)} "
+                                              "where visitors start; they can reach it only from the object list")
+    for tour_index, tour in enumerate(exhibit.tours):
+        for stop_index, stop in enumerate(tour.stops):
+            artifact_id = stop.artifact or (stop.annotation or "").split("/")[0]
+            artifact = artifacts.get(artifact_id)
+            if artifact is None or artifact.place is None or exhibit.room(artifact.place.room) is None \
+                    or artifact.place.room in reachable:
+                continue  # unknown, not placed yet (both reported already), or reachable
+            key = "artifact" if stop.artifact else "annotation"
+            report.error(f"tours[{tour_index}].stops[{stop_index}].{key}",
+                         f"{quote(artifact_id)} is in room {quote(artifact.place.room)}, which no door connects to "
+                         f"room {quote(start.id)} where visitors start; add a door on the way")
 
 
 def _texts(value: Any, hint: Any, path: str) -> Iterator[tuple[str, Mapping[str, str]]]:
@@ -320,3 +419,38 @@ def _warn_accessibility(exhibit: Exhibit, report: _Report) -> None:
     for tour_index, tour in enumerate(exhibit.tours):
         for stop_index, stop in enumerate(tour.stops):
             audio_without_captions(stop.audio, f"tours[{tour_index}].stops[{stop_index}].audio")
+
+
+def _check_mount_and_case(exhibit: Exhibit, artifact: Artifact, kind: str, where: str, report: _Report) -> None:
+    """place.mount holds a model on a wall; place.case names a case of the artifact's room and stands inside it."""
+    place = artifact.place
+    if place is None:
+        return
+    if place.mount is not None and (place.wall is None or kind != "model"):
+        report.error(f"{where}.mount", "a mount (shelf or bracket) holds a model on a wall: give wall: too"
+                     if kind == "model" else f"a mount holds models, and this is {'an image' if kind == 'image' else 'a panel'}")
+    if place.case is None:
+        return
+    room = exhibit.room(place.room)
+    if room is None:
+        return  # the unknown room is reported already
+    if kind != "model":
+        report.error(f"{where}.case", "a case holds models; hang images and panels on a wall")
+        return
+    if place.wall is not None or place.plinth is not None or place.vitrine is not None:
+        report.error(f"{where}.case", "an artifact in a case stands on the case's pedestal: leave out "
+                                      "wall, plinth and vitrine")
+        return
+    case = next((c for c in room.cases if c.id == place.case), None)
+    if case is None:
+        hint = Suggestions(c.id for c in room.cases)(place.case)
+        report.error(f"{where}.case", f"room {quote(room.id)} has no case {quote(place.case)}{hint}")
+        return
+    x, z = place.floor_at
+    dx, dz = x - case.at[0], z - case.at[1]
+    turn = math.radians(case.rotate)  # into the case's own frame
+    along, across = dx * math.cos(turn) + dz * math.sin(turn), -dx * math.sin(turn) + dz * math.cos(turn)
+    if abs(along) > case.size[0] / 2 or abs(across) > case.size[1] / 2:
+        report.error(f"{where}.at", f"stands outside case {quote(case.id)}, whose glass spans "
+                                    f"{format_number(case.size[0])} x {format_number(case.size[1])} m "
+                                    f"around [{format_number(case.at[0])}, {format_number(case.at[1])}]")

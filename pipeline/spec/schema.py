@@ -127,7 +127,10 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": file_schema,
     }
     # An artifact is exactly one of a model, an image or a panel.
-    definitions["Artifact"]["oneOf"] = [{"required": ["model"]}, {"required": ["image"]}, {"required": ["text"]}]
+    # A record not placed yet may wait for its model or image: with no `place`, none of the three is required.
+    definitions["Artifact"]["oneOf"] = [{"required": ["model"]}, {"required": ["image"]}, {"required": ["text"]},
+                                        {"not": {"anyOf": [{"required": [key]}
+                                                           for key in ("model", "image", "text", "place")]}}]
     top = _class_schema(model.Exhibit)
     # Included files hold only rooms, artifacts and tours, and editors validate them with this same schema,
     # so `exhibit` is not required here; `vitrina check` requires it in the main file.

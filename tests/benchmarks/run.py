@@ -12,6 +12,9 @@ BENCHMARKS = [
     "tests.benchmarks.bench_tours_attack",
     "tests.benchmarks.bench_build",
     "tests.benchmarks.bench_viewer",
+    "tests.benchmarks.bench_scans",
+    "tests.benchmarks.bench_ladder",
+    "tests.benchmarks.bench_streaming",
 ]
 
 

@@ -77,6 +77,28 @@ def exhibit_url(site_url: str) -> str:
     return f"{site_url}/{EXHIBIT}/index.html"
 
 
+def watched_minimal(tmp_path: Path, edit_token: str | None = None) -> tuple[Path, Any]:
+    """A copy of exhibits/minimal built by the real compiler and watched by a Preview (stop it when done).
+
+    With an edit token the preview is `serve --edit`'s, writing into the copy.
+    """
+    import shutil
+
+    from pipeline.build import BuildOptions, build
+    from pipeline.preview import EditGate, Preview
+    from pipeline.spec.edit import LayoutEditor
+
+    spec = tmp_path / "minimal"
+    shutil.copytree(REPO / "exhibits" / "minimal", spec, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    edit = EditGate(LayoutEditor(spec), edit_token) if edit_token else None
+    options = BuildOptions(quiet=True, cache_dir=tmp_path / "cache", jobs=1)
+    preview = Preview(lambda out: build(spec, out, options), spec, tmp_path / "site",
+                      poll_seconds=0.1, debounce_seconds=0.15, edit=edit)
+    assert preview.build(), preview.status.error
+    preview.start_watching()
+    return spec, preview
+
+
 def nearest_artifact(page: Any, condition: str = "true") -> dict[str, Any]:
     """The artifact closest to the start position among those for which the JS expression `condition` (on a) holds."""
     return page.evaluate(f"""() => {{

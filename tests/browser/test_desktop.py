@@ -367,3 +367,52 @@ def test_each_device_loads_the_glb_built_for_its_target(browser, exhibit_url, de
         assert page.evaluate("__viewer.failedRooms") == [] and page.evaluate("__viewer.errors") == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("budget", "expected"), [
+    (None, "sharper"),  # the manifest's budgets: close up, a level sharper than the thumb streams in
+    ({"triangles": 1, "gpu_texture_bytes": 1, "max_texture": 1, "draw_calls": 1}, "thumb"),  # nothing fits: thumbs
+], ids=["sharper-when-it-fits", "thumb-when-nothing-fits"])
+def test_each_model_streams_within_the_device_budget(browser, exhibit_url, budget, expected):
+    """Models are GLBs of their own (a ladder per artifact, coarse to fine): the viewer fetches every thumb first,
+    then, walking up to one, a sharper level only if the target's budget allows it; each artifact's node is in the
+    room exactly once whatever it shows."""
+    context = browser.new_context()
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+
+    def manifest(route):
+        response = route.fetch()
+        data = response.json()
+        if budget is not None:
+            data["budgets"] = {target: budget for target in data["budgets"]}
+        route.fulfill(response=response, json=data)
+
+    try:
+        context.route("**/exhibit.json", manifest)
+        page = context.new_page()
+        page.goto(exhibit_url)
+        page.wait_for_function("window.__viewer && __viewer.allRoomsLoadedMs !== null", timeout=60000)
+        models = page.evaluate("__viewer.manifest.artifacts.filter(a => (a.levels || []).length)")
+        assert models
+        for artifact in models:  # by the time every room is in, every thumb is
+            thumb = artifact["levels"][0]["glb"]
+            assert any(url.endswith(thumb) for url in requested), (artifact["id"], thumb)
+        multi = next(a for a in models if len(a["levels"]) > 1)
+        page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})",
+                      {"target": multi["view"]["target"], "position": [multi["view"]["target"][0],
+                                                                        multi["view"]["target"][1],
+                                                                        multi["view"]["target"][2] + 0.5]})
+        if expected == "sharper":
+            page.wait_for_function("(id) => __viewer.streaming.levels[id] && __viewer.streaming.levels[id] !== 'thumb'",
+                                   arg=multi["id"], timeout=30000)
+        else:
+            page.wait_for_timeout(2000)
+            assert set(page.evaluate("Object.values(__viewer.streaming.levels)")) == {"thumb"}
+            fetched = [url for url in requested if "/artifacts/" in url]
+            assert all(any(url.endswith(a["levels"][0]["glb"]) for a in models) for url in fetched), fetched
+        for artifact in models:
+            assert page.evaluate("(id) => __viewer.nodesNamed(id)", artifact["id"]) == 1, artifact["id"]
+        assert page.evaluate("__viewer.failedRooms") == [] and page.evaluate("__viewer.errors") == []
+    finally:
+        context.close()

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.preview import Preview, serving
+from pipeline.preview import serving
+from tests.browser.conftest import watched_minimal
 
 pytestmark = pytest.mark.browser
 
 
 def test_change_reloads_the_page_and_a_broken_spec_shows_the_overlay(browser, tmp_path):
     """The designer's loop with the real compiler on a copy of exhibits/minimal."""
-    import shutil
-
-    from pipeline.build import BuildOptions, build
-    from tests.conftest import REPO
-
-    spec = tmp_path / "minimal"
-    shutil.copytree(REPO / "exhibits" / "minimal", spec, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    spec, preview = watched_minimal(tmp_path)
     yaml = spec / "exhibit.yaml"
     original = yaml.read_text(encoding="utf-8")
     assert "title: A vase in a room" in original
-    options = BuildOptions(quiet=True, cache_dir=tmp_path / "cache", jobs=1)
-    preview = Preview(lambda out: build(spec, out, options), spec, tmp_path / "site",
-                      poll_seconds=0.1, debounce_seconds=0.15)
-    assert preview.build(), preview.status.error
-    preview.start_watching()
     context = browser.new_context(viewport={"width": 800, "height": 500})
     try:
         with serving(preview.site) as base:

@@ -177,7 +177,7 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
         assert violations == [], violations
     assert visitor.inner_text(".tour-back") == "回到导览员"
     visitor.evaluate("window.__viewer.setLanguage('en')")
-    visitor.wait_for_function("document.querySelector('.tour-back').textContent === 'Back to the guide'", timeout=5000)
+    visitor.wait_for_function("document.querySelector('.tour-back').textContent === 'Back to the guide'", timeout=20000)
     assert visitor.inner_text(".tour-hand") == "Raise my hand"
 
     # A visitor's page cannot move the tour: the server refuses, and nothing starts.
@@ -226,11 +226,11 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
     visitor.click(".tour-hand")
     hands = wait_tour(guide, f"t.hands.includes('{visitor_id}')")
     assert hands["hands"] == [visitor_id]
-    guide.wait_for_selector(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge", timeout=5000)
-    visitor.wait_for_selector(".tour-hand[aria-pressed='true']", timeout=5000)
+    guide.wait_for_selector(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge", timeout=20000)
+    visitor.wait_for_selector(".tour-hand[aria-pressed='true']", timeout=20000)
     # The guide takes the question and lowers the hand from the list; the visitor's button follows.
     guide.click(f".tour-member[data-member='{visitor_id}'] .tour-lower-hand")
-    visitor.wait_for_selector(".tour-hand[aria-pressed='false']", timeout=5000)
+    visitor.wait_for_selector(".tour-hand[aria-pressed='false']", timeout=20000)
     assert wait_tour(guide, "t.hands.length === 0")["hands"] == []
     assert guide.locator(f".tour-member[data-member='{visitor_id}'] .tour-hand-badge").count() == 0
 
@@ -290,7 +290,7 @@ def test_guide_leads_a_visitor_through_the_tour(built_site: Path, tour_base: str
     # Leaving is for good: the guide's list drops the visitor, and the visitor gets the join form back.
     visitor.click(".tour-leave")
     wait_tour(guide, f"!t.members.some(m => m.id === '{visitor_id}')")
-    visitor.wait_for_selector("form.tour-join #tour-name", timeout=5000)
+    visitor.wait_for_selector("form.tour-join #tour-name", timeout=20000)
     assert tour_state(visitor)["finalClose"]["code"] == 1000
 
     for page in (guide, visitor):
@@ -479,7 +479,7 @@ def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour
         assert again["member"] == joined["member"] and again["role"] == "visitor"
         assert visitor.locator("form.tour-join").count() == 0
 
-        visitor.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+        visitor.wait_for_function("document.getElementById('VRButton').dataset.i18n === 'enterVr'")
         visitor.click("#VRButton")
         visitor.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
         # Presence: the guide learns that the visitor is now in a headset.
@@ -496,7 +496,7 @@ def test_a_visitor_in_vr_follows_the_guide_and_grips_back(built_site: Path, tour
             "(w) => Math.hypot(__viewer.camera.position[0] - w[0], __viewer.camera.position[2] - w[2]) < 0.05",
             arg=view, timeout=15000)
         # The stop and "following" reach the in-headset caption strip.
-        caption = visitor.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('·')", timeout=5000)
+        caption = visitor.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('·')", timeout=20000)
         status = tour_state(visitor)["statusText"]
         assert caption.json_value() and visitor.evaluate("__viewer.xr.caption").startswith(status)
 
@@ -538,7 +538,7 @@ def press_xr_button(page: Any, button: str, hand: str = "right") -> None:
     """Hold an IWER controller button until the tour UI's 50 ms poll has seen it, then let go."""
     before = tour_state(page)["xrButtons"]
     page.evaluate(f"__xrDevice.controllers.{hand}.updateButtonValue('{button}', 1)")
-    wait_tour(page, f"t.xrButtons > {before}", timeout=5000)
+    wait_tour(page, f"t.xrButtons > {before}", timeout=20000)
     page.evaluate(f"__xrDevice.controllers.{hand}.updateButtonValue('{button}', 0)")
     wait_tour(page, "true")
     page.wait_for_timeout(120)  # over two polls: the release is seen, so the next press is a new edge
@@ -563,11 +563,11 @@ def test_a_guide_in_vr_gathers_and_ends_with_the_controller_buttons(tour_base: s
         guide = open_page(f"{tour_base}/{EXHIBIT}/#guide={mint_guide_token(tour_secret, EXHIBIT, tour_id)}", xr=True)
         me = wait_tour(guide, "t.connected && t.role === 'guide' && t.synced")
         guide.evaluate("__viewer.setLanguage('en')")  # the exhibit speaks zh first; the captions are checked in en
-        guide.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+        guide.wait_for_function("document.getElementById('VRButton').dataset.i18n === 'enterVr'")
         guide.click("#VRButton")
         guide.wait_for_function("__viewer.mode === 'immersive-vr' && __viewer.xrFrames >= 5", timeout=30000)
         # Entering the headset puts the button hint on the caption strip.
-        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('A/X')", timeout=5000)
+        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('A/X')", timeout=20000)
 
         # A and B before the tour runs do nothing; the right grip starts it (or, if another test left it running,
         # moves on a stop): either way the visitor hears of it.
@@ -595,16 +595,16 @@ def test_a_guide_in_vr_gathers_and_ends_with_the_controller_buttons(tour_base: s
         position = gather["position"]
         assert abs(position[0] - head[0]) < 0.05 and abs(position[2] - head[2]) < 0.05, (gather, head)
         guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('Everyone is coming')",
-                                timeout=5000)
+                                timeout=20000)
 
         # B once asks for confirmation (on the caption strip) and ends nothing; B again ends the tour for everyone.
         press_xr_button(guide, "b-button")
-        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('again')", timeout=5000)
+        guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('again')", timeout=20000)
         assert tour_state(guide)["status"] == "running"
         press_xr_button(guide, "y-button", hand="left")  # Y, the left hand's twin of B
         ended = receive_until(visitor, lambda m: m.get("kind") == "tour_ended")
         assert ended["by"] == me["member"]
-    guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('ended')", timeout=5000)
+    guide.wait_for_function("__viewer.xr.caption && __viewer.xr.caption.includes('ended')", timeout=20000)
     assert tour_state(guide)["uiErrors"] == []
     assert guide.evaluate("__viewer.errors") == []
     assert guide.log.lines == [], guide.log.lines
@@ -645,7 +645,7 @@ def test_a_visitor_in_ar_follows_the_stops_without_flying(built_site: Path, tour
         visitor.click(".tour-join button[type=submit]")
         wait_tour(visitor, f"t.connected && t.role === 'visitor' && t.synced && t.stop === {at}")
         load_sem_room(visitor)
-        visitor.wait_for_function("document.getElementById('ARButton').textContent === 'START AR'")
+        visitor.wait_for_function("document.getElementById('ARButton').dataset.i18n === 'startAr'")
         visitor.click("#ARButton")
         visitor.wait_for_function("__viewer.mode === 'immersive-ar' && __viewer.xrFrames > 3", timeout=30000)
         assert visitor.evaluate(
@@ -660,7 +660,7 @@ def test_a_visitor_in_ar_follows_the_stops_without_flying(built_site: Path, tour
         stop = stops[to]
         state = wait_tour(visitor, f"t.stop === {to} && t.arStops >= 1")
         assert state["following"] is True
-        visitor.wait_for_function("(id) => __viewer.selectedArtifact === id", arg=stop["artifact"], timeout=5000)
+        visitor.wait_for_function("(id) => __viewer.selectedArtifact === id", arg=stop["artifact"], timeout=20000)
         say = visitor.inner_text(".tour-panel .tour-say")
         assert say and say in stop["say"].values(), (say, stop["say"])
         assert visitor.evaluate("document.getElementById('ar-overlay').contains(document.getElementById('panel'))")
@@ -676,7 +676,7 @@ def test_a_visitor_in_ar_follows_the_stops_without_flying(built_site: Path, tour
         after = next(s["index"] for s in stops if s["index"] != to)
         guide.send(json.dumps({"type": "advance", "from": to, "to": after}))
         wait_tour(visitor, f"t.stop === {after} && t.arStops >= 2")
-        visitor.wait_for_function("(id) => __viewer.selectedArtifact === id", arg=stops[after]["artifact"], timeout=5000)
+        visitor.wait_for_function("(id) => __viewer.selectedArtifact === id", arg=stops[after]["artifact"], timeout=20000)
         kept = visitor.evaluate("JSON.parse(JSON.stringify(__viewer.ar))")
         assert (kept["placed"], kept["subject"], kept["position"]) == (1, placed["subject"], placed["position"])
         assert visitor.evaluate("__viewer.xrOrigin()") == origin

@@ -61,7 +61,7 @@ def vr_page(browser, exhibit_url):
 
 def test_vr_session_starts_from_a_click(vr_page):
     page = vr_page
-    page.wait_for_function("document.getElementById('VRButton').textContent === 'ENTER VR'")
+    page.wait_for_function("document.getElementById('VRButton').dataset.i18n === 'enterVr'")
     page.click("#VRButton")
     page.wait_for_function("__viewer.xrFrames >= 5", timeout=30000)
     assert viewer_state(page, "mode")["mode"] == "immersive-vr"
@@ -163,7 +163,7 @@ def test_ar_places_the_chosen_model_by_hit_test(open_page, exhibit_url):
     load_sem_room(page)
     subject = nearest_artifact(page, "a.kind === 'model'")["id"]
     page.select_option("#ar-subject", f"artifact:{subject}")
-    page.wait_for_function("document.getElementById('ARButton').textContent === 'START AR'")
+    page.wait_for_function("document.getElementById('ARButton').dataset.i18n === 'startAr'")
     page.click("#ARButton")
     page.wait_for_function("__viewer.mode === 'immersive-ar' && __viewer.xrFrames > 3", timeout=30000)
     # Look down at the synthetic room's floor so the viewer-space hit-test ray meets it.

@@ -68,23 +68,39 @@ def test_build_writes_the_exhibit_the_index_and_static_files(built: tuple[Path, 
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 
-def test_every_room_glb_validates_and_names_its_artifacts(built: tuple[Path, Path, Any]) -> None:
+def test_every_room_and_level_glb_validates_and_names_its_artifacts(built: tuple[Path, Path, Any]) -> None:
     _, out, _ = built
     manifest = json.loads((out / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
-    paths = [out / "tiny" / room["glb"] for room in manifest["rooms"]]
+    models = [a for a in manifest["artifacts"] if a["kind"] == "model"]
+    levels = [out / "tiny" / level["glb"] for a in models for level in a["levels"]]
+    paths = [out / "tiny" / room["glb"] for room in manifest["rooms"]] + levels
     for report in validate_many(paths):
         assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+    def carries_its_record(document: dict[str, Any], node: dict[str, Any]) -> None:
+        packet = node["extensions"]["KHR_xmp_json_ld"]["packet"]
+        assert "dc:title" in document["extensions"]["KHR_xmp_json_ld"]["packets"][packet]
+        assert node["extras"]["vitrina"]["id"] == node["name"]
+
     for room in manifest["rooms"]:
         document = glb_json((out / "tiny" / room["glb"]).read_bytes())
         names = [node.get("name") for node in document["nodes"]]
-        expected = {a["node"] for a in manifest["artifacts"] if a["room"] == room["id"]}
+        expected = {a["node"] for a in manifest["artifacts"] if a["room"] == room["id"] and a["kind"] != "model"}
+        assert not {a["id"] for a in models} & set(names)  # models live in their levels, not in the shell
         for name in expected:
             assert names.count(name) == 1, f"{name} must name exactly one node"
         for node in document["nodes"]:
             if node.get("name") in expected:
-                packet = node["extensions"]["KHR_xmp_json_ld"]["packet"]
-                assert "dc:title" in document["extensions"]["KHR_xmp_json_ld"]["packets"][packet]
-                assert node["extras"]["vitrina"]["id"] == node["name"]
+                carries_its_record(document, node)
+    for artifact in models:
+        for level in artifact["levels"]:
+            document = glb_json((out / "tiny" / level["glb"]).read_bytes())
+            (root,) = document["scenes"][0]["nodes"]
+            node = document["nodes"][root]
+            assert node["name"] == artifact["id"] and [n.get("name") for n in document["nodes"]].count(node["name"]) == 1
+            assert node["translation"] == pytest.approx(artifact["position"], abs=1e-6)
+            carries_its_record(document, node)
+            assert "@artifact" not in json.dumps(document)
 
 
 def test_glb_names_carry_their_content_hash(built: tuple[Path, Path, Any]) -> None:
@@ -200,36 +216,53 @@ def dense(tmp_path: Path) -> Path:
     return spec
 
 
-def test_over_budget_with_simplify_writes_an_lod_within_the_error_bound(dense: Path, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_over_a_targets_triangles_builds_when_its_thumb_fits(dense: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The budget caps what a device loads, not what the build writes: the finer levels stay, the thumb fits.
+    write_spec(dense, over_budget="fail")
     monkeypatch.setattr(budgets, "PROFILES", tiny_profiles(triangles=3000))
     report = build(dense, tmp_path / "out", QUIET)
     data = json.loads((tmp_path / "out" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    cube = next(a for a in data["artifacts"] if a["id"] == "cube")
+    assert cube["levels"][-1]["triangles"] > 3000 and cube["levels"][0]["triangles"] < 3000
     hall = next(room for room in data["rooms"] if room["id"] == "hall")
-    assert hall["stats"]["triangles"] > 3000  # the full room is kept for the targets it fits
-    assert {lod["target"] for lod in hall["lod"]} == {"quest2", "desktop"}
-    for lod in hall["lod"]:
-        assert lod["stats"]["triangles"] <= 3000
-        assert 0 < lod["error"] <= 0.05  # the spec's max_error
-        assert (tmp_path / "out" / "tiny" / lod["glb"]).is_file()
+    assert hall["lod"] == []
     checks = {(c.room, c.target): c for c in report.budgets}
-    assert checks[("hall", "quest2")].action == "lod"
-    assert checks[("side", "quest2")].action == "ok" or checks[("side", "quest2")].action == "lod"
-    reports = validate_many([tmp_path / "out" / "tiny" / lod["glb"] for lod in hall["lod"]])
-    assert all(r["issues"]["numErrors"] == 0 for r in reports), [errors_of(r) for r in reports]
+    shell = hall["stats"]["triangles"]
+    assert checks[("hall", "quest2")].values["triangles"] == shell + cube["levels"][0]["triangles"]
+    assert checks[("hall", "quest2")].action == "ok"
 
 
-def test_over_budget_with_fail_reports_each_asset_and_publishes_nothing(dense: Path, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_when_even_the_thumbs_are_over_the_build_fails_naming_budget_and_fix(dense: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     write_spec(dense, over_budget="fail")
-    monkeypatch.setattr(budgets, "PROFILES", tiny_profiles(triangles=3000))
+    monkeypatch.setattr(budgets, "PROFILES", tiny_profiles(triangles=400))
     with pytest.raises(BudgetError) as caught:
         build(dense, tmp_path / "out", QUIET)
     message = str(caught.value)
-    assert "room hall on quest2: over budget in triangles" in message
-    # The per-asset report lists the heavy artifact first.
-    assert re.search(r"\n  cube: 4,[0-9]{3} triangles", message), message
+    assert re.search(r"room hall on quest2: the shell and the thumb of every model in it are over budget in "
+                     r"triangles \([0-9,]+ > 400\); give the room fewer models or drop quest2", message), message
+    assert re.search(r"\n  cube: thumb [0-9,]+ triangles", message), message
     assert not (tmp_path / "out" / "tiny").exists()
+
+
+def test_thumbs_exactly_at_the_budget_fit_and_one_under_fails(dense: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    write_spec(dense, over_budget="fail")
+    report = build(dense, tmp_path / "probe", QUIET)
+    needed = next(c for c in report.budgets if (c.room, c.target) == ("hall", "quest2")).values["triangles"]
+    monkeypatch.setattr(budgets, "PROFILES", tiny_profiles(triangles=needed))
+    build(dense, tmp_path / "out", QUIET)
+    monkeypatch.setattr(budgets, "PROFILES", tiny_profiles(triangles=needed - 1))
+    with pytest.raises(BudgetError, match=f"triangles \\({needed:,} > {needed - 1:,}\\)"):
+        build(dense, tmp_path / "out2", QUIET)
+
+
+def test_with_simplify_thumbs_over_budget_are_a_warning(dense: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budgets, "PROFILES", tiny_profiles(triangles=400))
+    report = build(dense, tmp_path / "out", QUIET)
+    assert any("room hall on quest2: the shell and the thumb" in w for w in report.warnings)
 
 
 def test_when_even_the_lod_is_over_the_build_fails(dense: Path, tmp_path: Path,
@@ -288,22 +321,28 @@ def test_webp_textures_on_request_and_still_valid(tmp_path: Path) -> None:
 
 
 def test_a_rebuild_takes_re_encoded_textures_from_the_cache(tmp_path: Path) -> None:
-    """KTX2 (when an encoder is here) and WebP: the second build encodes no texture and writes the same bytes."""
+    """KTX2 (when an encoder is here) and WebP: an unchanged rebuild touches no texture at all (shells and ladders
+    come from the cache) and writes the same bytes; a room whose shell changed takes its encoded picture from the
+    cache rather than encoding it again."""
     formats = ["webp"] + (["ktx2"] if find_basisu() is not None else [])
     for texture_format in formats:
         spec = write_tiny_exhibit(tmp_path / texture_format / "tiny")
         options = BuildOptions(quiet=True, jobs=1, texture_format=texture_format)
         first = build(spec, tmp_path / texture_format / "out1", options)
         second = build(spec, tmp_path / texture_format / "out2", options)
-        uses = first.textures_encoded + first.textures_from_cache  # a texture two rooms share is encoded once
-        assert first.textures_encoded >= 2  # at least the cube's skin and the picture
-        assert second.textures_encoded == 0 and second.textures_from_cache == uses
-        assert "re-encoded textures: " in second.to_text() and "from cache, 0 encoded" in second.to_text()
+        assert first.textures_encoded >= 2  # at least the picture and the panel (the cube's skin is a worker's)
+        assert (second.textures_encoded, second.textures_from_cache, second.shells_from_cache) == (0, 0, 2)
         one, two = (json.loads((tmp_path / texture_format / out / "tiny" / "exhibit.json").read_text())
                     for out in ("out1", "out2"))
         assert [f["sha256"] for f in one["files"]] == [f["sha256"] for f in two["files"]]
-        uncached = build(spec, tmp_path / texture_format / "out3", replace(options, use_cache=False))
-        assert uncached.textures_encoded == uses and uncached.textures_from_cache == 0
+        text = (spec / "exhibit.yaml").read_text(encoding="utf-8")
+        (spec / "exhibit.yaml").write_text(text.replace("size: [8, 6, 3]", "size: [8, 6, 3.5]"), encoding="utf-8")
+        third = build(spec, tmp_path / texture_format / "out3", options)
+        assert third.shells_from_cache == 1  # the side room is as it was; the taller hall is optimized again
+        assert third.textures_encoded == 0 and third.textures_from_cache >= 1  # its picture
+        assert "re-encoded textures: " in third.to_text() and "from cache, 0 encoded" in third.to_text()
+        uncached = build(spec, tmp_path / texture_format / "out4", replace(options, use_cache=False))
+        assert uncached.textures_encoded >= 2 and uncached.textures_from_cache == 0
 
 
 def test_ktx2_without_an_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -471,15 +510,19 @@ def test_real_scans_build_valid_with_an_lod_for_the_phone(corpus: Path, tmp_path
     report = build(tmp_path / "scans", tmp_path / "out", BuildOptions(quiet=True, use_cache=False))
     data = json.loads((tmp_path / "out" / "scans" / "exhibit.json").read_text(encoding="utf-8"))
     (hall,) = data["rooms"]
-    assert hall["stats"]["triangles"] > 300_000  # nothing simplified in the full room
-    (lod,) = hall["lod"]
-    assert lod["target"] == "phone" and lod["stats"]["triangles"] <= 300_000 and 0 < lod["error"] <= 0.01
-    paths = [tmp_path / "out" / "scans" / hall["glb"], tmp_path / "out" / "scans" / lod["glb"]]
+    assert hall["stats"]["triangles"] < 1000 and hall["lod"] == []  # the shell: walls, floor, plinths
+    artifacts = {a["id"]: a for a in data["artifacts"]}
+    assert sum(artifacts[a]["levels"][-1]["triangles"] for a in artifacts) > 300_000  # nothing lost at the top
+    paths = [tmp_path / "out" / "scans" / hall["glb"]]
+    paths += [tmp_path / "out" / "scans" / level["glb"] for a in artifacts.values() for level in a["levels"]]
     for validation in validate_many(paths):
         assert validation["issues"]["numErrors"] == 0, errors_of(validation)
-    # The texture with a space in its name came along, byte for byte (1024² is within every target's maximum).
-    assert (corpus / "Fuze/fuze uv.jpg").read_bytes() in paths[0].read_bytes()
-    assert [c.action for c in report.budgets] == ["lod", "ok"]
+    for artifact in artifacts.values():
+        assert artifact["levels"][0]["name"] == "thumb" and artifact["levels"][0]["bytes"] <= 200_000
+    # The texture with a space in its name came along to the faithful level, byte for byte.
+    fuze_full = tmp_path / "out" / "scans" / artifacts["fuze"]["levels"][-1]["glb"]
+    assert (corpus / "Fuze/fuze uv.jpg").read_bytes() in fuze_full.read_bytes()
+    assert [c.action for c in report.budgets] == ["ok", "ok"]
 
 
 def test_an_exhibit_may_not_be_called_like_the_shared_static_folder(tmp_path: Path) -> None:
@@ -526,3 +569,57 @@ def test_draco_on_request_and_still_valid(tmp_path: Path) -> None:
         assert "KHR_draco_mesh_compression" in used and "EXT_meshopt_compression" not in used
     for report in validate_many(paths):
         assert report["issues"]["numErrors"] == 0, errors_of(report)
+
+
+def test_a_texture_resized_for_some_targets_gets_one_plain_note(tmp_path: Path) -> None:
+    from PIL import Image
+
+    spec = write_tiny_exhibit(tmp_path / "big")
+    Image.new("RGB", (4096, 2048), (200, 30, 30)).save(spec / "images" / "red.png")
+    report = build(spec, tmp_path / "site", QUIET)
+    assert report.notes == ["red.png is 4096×2048 px; resized for quest2 2048×1024 px"]
+    assert "note: red.png is 4096×2048 px; resized for quest2 2048×1024 px" in report.to_text()
+    small = build(write_tiny_exhibit(tmp_path / "small"), tmp_path / "site2", QUIET)
+    assert small.notes == []
+
+
+def test_textures_are_rewritten_on_several_cores_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from pipeline.build import replace_textures
+    from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    textures = [Texture(name=f"t{k}", data=b"", mime_type="image/png") for k in range(2)]
+    primitives = [Primitive(attributes={"POSITION": np.zeros((3, 3), np.float32)},
+                            material=Material(base_color_texture=TextureRef(texture=t))) for t in textures]
+    scene = Scene("s", nodes=[Node("n", mesh=Mesh("m", primitives))])
+    both = threading.Barrier(2, timeout=10)  # passes only when two rewrites run at the same time
+
+    def rewrite(texture: Texture) -> Texture:
+        both.wait()
+        return Texture(name=texture.name + "-small", data=b"", mime_type="image/png")
+
+    assert replace_textures(scene, rewrite) == 2
+    assert sorted(ref.texture.name for p in primitives for m in p.materials if (ref := m.base_color_texture)) == [
+        "t0-small", "t1-small"]
+
+
+def test_normals_repaired_at_ingest_are_noted_in_the_report_cold_and_warm(tmp_path: Path) -> None:
+    import re as regex
+
+    from tests.pipeline.tiny_exhibit import CUBE_OBJ
+
+    spec = write_tiny_exhibit(tmp_path / "normals")
+    corners = [(-1, -1, -1), (1, -1, -1), (1, 1, -1), (-1, 1, -1), (-1, -1, 1), (1, -1, 1), (0, 0, 0), (-1, 1, 1)]
+    normals = "".join(f"vn {x} {y} {z}\n" for x, y, z in corners)  # the seventh corner's normal is zero
+    faces = regex.sub(r"(\d+)/(\d+)", r"\1/\2/\1", CUBE_OBJ.split("usemtl", 1)[1])
+    (spec / "models" / "cube.obj").write_text(CUBE_OBJ.split("usemtl", 1)[0] + normals + "usemtl" + faces,
+                                              encoding="utf-8")
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    cold = build(spec, tmp_path / "site", options)
+    noted = [n for n in cold.notes if n.startswith("cube.obj: ")]
+    assert len(noted) == 1 and regex.fullmatch(r"cube\.obj: [1-3] of \d+ normals were zero-length or not numbers; "
+                                               r"recomputed them from the faces around their vertices", noted[0])
+    warm = build(spec, tmp_path / "site", options)
+    assert warm.cache_hits and warm.notes == cold.notes  # the note travels with the cached asset

@@ -21,7 +21,7 @@ def options(cache: Path) -> BuildOptions:
 
 def test_obj_sidecars_are_its_mtl_and_textures_even_with_spaces(tmp_path: Path) -> None:
     folder = write_tiny_exhibit(tmp_path)
-    sidecars = sidecar_files(folder / "models" / "cube.obj")
+    sidecars = sidecar_files(folder / "models" / "cube.obj", folder)
     assert [p.name for p in sidecars] == ["cube parts.mtl", "cube skin.png"]
 
 
@@ -31,40 +31,40 @@ def test_gltf_sidecars_are_its_buffers_and_images(tmp_path: Path) -> None:
     document = {"asset": {"version": "2.0"}, "buffers": [{"uri": "a%20b.bin", "byteLength": 4}],
                 "images": [{"uri": "tex.png"}, {"uri": "data:image/png;base64,AAAA"}]}
     (tmp_path / "m.gltf").write_text(json.dumps(document), encoding="utf-8")
-    assert [p.name for p in sidecar_files(tmp_path / "m.gltf")] == ["a b.bin", "tex.png"]
+    assert [p.name for p in sidecar_files(tmp_path / "m.gltf", tmp_path)] == ["a b.bin", "tex.png"]
 
 
 def test_key_changes_with_content_sidecars_and_options_but_not_with_location(tmp_path: Path) -> None:
     folder = write_tiny_exhibit(tmp_path / "one")
     obj = folder / "models" / "cube.obj"
-    key = asset_key(obj, "opts")
+    key = asset_key(obj, "opts", folder)
     copy = tmp_path / "two"
     shutil.copytree(folder, copy)
-    assert asset_key(copy / "models" / "cube.obj", "opts") == key  # content-addressed, not path-addressed
-    assert asset_key(obj, "other opts") != key
-    assert asset_key(obj, "opts", version="other code") != key
+    assert asset_key(copy / "models" / "cube.obj", "opts", copy) == key  # content-addressed, not path-addressed
+    assert asset_key(obj, "other opts", folder) != key
+    assert asset_key(obj, "opts", folder, version="other code") != key
     (folder / "models" / "cube skin.png").write_bytes(b"changed texture")
-    assert asset_key(obj, "opts") != key
+    assert asset_key(obj, "opts", folder) != key
 
 
-def test_corrupt_entries_are_misses_and_are_removed(tmp_path: Path) -> None:
+def test_damaged_entries_are_misses(tmp_path: Path) -> None:
     cache = AssetCache(tmp_path)
-    cache.put("ab" * 32, Scene(name="x"))
-    entry = tmp_path / "ab" / f"{'ab' * 32}.pkl"
-    assert entry.is_file()
-    assert AssetCache(tmp_path).get("ab" * 32) is not None
-    entry.write_bytes(entry.read_bytes()[:10])  # truncated
-    fresh = AssetCache(tmp_path)
-    assert fresh.get("ab" * 32) is None
-    assert (fresh.stats.misses, fresh.stats.corrupt) == (1, 1)
-    assert not entry.exists()
+    key = "ab" * 32
+    cache.store(key, b"level bytes")
+    entry = tmp_path / "ab" / f"{key}.bin"
+    assert AssetCache(tmp_path).stored(key) == b"level bytes"
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[:-3])  # truncated
+    assert AssetCache(tmp_path).stored(key) is None
+    entry.write_bytes(whole[:-1] + b"X")  # one byte changed, header intact
+    assert AssetCache(tmp_path).stored(key) is None
 
 
 def test_an_entry_stored_under_another_key_is_not_trusted(tmp_path: Path) -> None:
     cache = AssetCache(tmp_path)
-    cache.put("cd" * 32, Scene(name="x"))
-    (tmp_path / "cd" / f"{'cd' * 32}.pkl").rename(tmp_path / "cd" / f"{'cd' * 31}ce.pkl")
-    assert cache.get("cd" * 31 + "ce") is None
+    cache.store("cd" * 32, b"x")
+    (tmp_path / "cd" / f"{'cd' * 32}.bin").rename(tmp_path / "cd" / f"{'cd' * 31}ce.bin")
+    assert cache.stored("cd" * 31 + "ce") is None
 
 
 def test_prune_drops_the_least_recently_used_entries_first(tmp_path: Path) -> None:
@@ -73,23 +73,23 @@ def test_prune_drops_the_least_recently_used_entries_first(tmp_path: Path) -> No
     cache = AssetCache(tmp_path / "cache")
     keys = [f"{n:02x}" * 32 for n in (1, 2, 3)]
     for age, key in enumerate(keys):
-        cache.put(key, Scene(f"s{age}"))
-        entry = tmp_path / "cache" / key[:2] / f"{key}.pkl"
+        cache.store(key, f"s{age}".encode() * 10)
+        entry = tmp_path / "cache" / key[:2] / f"{key}.bin"
         os.utime(entry, (1_000_000 + age, 1_000_000 + age))  # written in the order 1, 2, 3
     blob = cache.encoded("ab" * 32, lambda: b"x" * 10)  # the newest entry
-    assert cache.get(keys[0]) is not None  # a hit makes the oldest the most recently used
+    assert cache.stored(keys[0]) is not None  # a hit makes the oldest the most recently used
     sizes = {p.name: p.stat().st_size for p in (tmp_path / "cache").glob("*/*")}
-    keep = sizes[f"{keys[0]}.pkl"] + sizes[f"{'ab' * 32}.bin"]
+    keep = sizes[f"{keys[0]}.bin"] + sizes[f"{'ab' * 32}.bin"]
     assert cache.prune(max_bytes=keep) == 2  # keys[1] and keys[2], used longest ago
-    assert cache.get(keys[0]) is not None and cache.get(keys[1]) is None and cache.get(keys[2]) is None
+    assert cache.stored(keys[0]) is not None and cache.stored(keys[1]) is None and cache.stored(keys[2]) is None
     assert cache.encoded("ab" * 32, lambda: b"never called") == blob == b"x" * 10
     assert cache.prune(max_bytes=keep) == 0
 
 
 def test_disabled_cache_never_stores(tmp_path: Path) -> None:
     cache = AssetCache(None)
-    cache.put("ef" * 32, Scene(name="x"))
-    assert cache.get("ef" * 32) is None and cache.stats.misses == 1
+    cache.store("ef" * 32, b"x")
+    assert cache.stored("ef" * 32) is None
 
 
 @pytest.fixture
@@ -147,8 +147,8 @@ def test_changing_a_texture_beside_the_model_reprocesses_it(warm: tuple[Path, Pa
 def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, Path, Path]) -> None:
     spec, out, cache = warm
     before = (out / "tiny" / "exhibit.json").read_bytes()
-    for entry in cache.rglob("*.pkl"):
-        entry.write_bytes(b"not a pickle")
+    for entry in cache.rglob("*.bin"):
+        entry.write_bytes(b"not an entry")
     report = build(spec, out, options(cache))
     assert (report.cache_hits, report.cache_misses) == (0, 1)
     assert (out / "tiny" / "exhibit.json").read_bytes() == before
@@ -157,11 +157,35 @@ def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, P
 
 @pytest.mark.corpus
 def test_sidecars_of_real_models(corpus: Path) -> None:
-    fuze = sidecar_files(corpus / "Fuze" / "fuze.obj")  # `mtllib ./fuze.obj.mtl`, `map_Kd fuze uv.jpg`
+    fuze = sidecar_files(corpus / "Fuze" / "fuze.obj", corpus)  # `mtllib ./fuze.obj.mtl`, `map_Kd fuze uv.jpg`
     assert [p.name for p in fuze] == ["fuze uv.jpg", "fuze.obj.mtl"]
-    avocado = sidecar_files(corpus / "Avocado" / "Avocado.gltf")
+    avocado = sidecar_files(corpus / "Avocado" / "Avocado.gltf", corpus)
     assert [p.name for p in avocado] == ["Avocado.bin", "Avocado_baseColor.png", "Avocado_normal.png",
                                          "Avocado_roughnessMetallic.png"]
-    lamp = {p.name for p in sidecar_files(corpus / "StainedGlassLamp" / "StainedGlassLamp.gltf")}
+    lamp = {p.name for p in sidecar_files(corpus / "StainedGlassLamp" / "StainedGlassLamp.gltf", corpus)}
     assert "StainedGlassLamp.bin" in lamp and len(lamp) > 5
-    assert sidecar_files(corpus / "Duck" / "Duck.glb") == []  # a GLB carries everything inside
+    assert sidecar_files(corpus / "Duck" / "Duck.glb", corpus) == []  # a GLB carries everything inside
+
+
+def test_content_digest_follows_content_not_identity() -> None:
+    import copy
+
+    import numpy as np
+
+    from pipeline.cache import content_digest
+    from pipeline.scene import Mesh, Node, Primitive
+
+    def scene(x: float) -> Scene:
+        primitive = Primitive(attributes={"POSITION": np.array([[0, 0, 0], [x, 0, 0], [0, 1, 0]], np.float32)})
+        return Scene(name="r", nodes=[Node(name="n", mesh=Mesh(name="m", primitives=[primitive]))])
+
+    assert content_digest(scene(1.0)) == content_digest(copy.deepcopy(scene(1.0)))
+    assert content_digest(scene(1.0)) != content_digest(scene(1.5))
+    renamed = scene(1.0)
+    renamed.nodes[0].name = "other"
+    assert content_digest(renamed) != content_digest(scene(1.0))
+    as_float64 = scene(1.0)
+    as_float64.nodes[0].mesh.primitives[0].attributes["POSITION"] = np.zeros((3, 3))  # type: ignore[union-attr]
+    assert content_digest(as_float64) != content_digest(scene(0.0))
+    shared = Node(name="a")
+    assert content_digest([shared, shared]) != content_digest([Node(name="a"), Node(name="a")])  # sharing counts

@@ -13,7 +13,7 @@ from pipeline import compose
 from pipeline.build import load_textures
 from pipeline.errors import BuildError
 from pipeline.ingest import load_asset
-from pipeline.scene import Node, Scene
+from pipeline.scene import Mesh, Node, Primitive, Scene
 from pipeline.spec import load_exhibit
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
@@ -108,8 +108,8 @@ def test_vitrine_glass_is_blended_and_encloses_the_artifact(composed: tuple[comp
 
 def test_artifact_node_carries_its_id_record_and_xmp(composed: tuple[compose.Composition, object]) -> None:
     composition, _ = composed
-    node = next(n for n in composition.rooms[0].scene.nodes if n.name == "cube")
-    assert node.keep
+    node = composition.artifacts["cube"].node
+    assert node is not None and node.keep and node.name == "cube"
     assert node.extras["vitrina"]["record"]["accession"] == "2026.1"
     xmp = node.xmp
     assert xmp is not None
@@ -163,28 +163,29 @@ def test_start_faces_the_declared_direction(composed: tuple[compose.Composition,
     assert composition.start == {"room": "hall", "position": [0.0, 0.0, 2.0], "yaw": -90.0}
 
 
-def test_rooms_never_share_nodes_or_meshes(composed: tuple[compose.Composition, object]) -> None:
-    # Room transforms rewrite meshes in place, so the cube in the hall and the one in the side room are copies.
+def test_a_room_shell_holds_no_model_artifact(composed: tuple[compose.Composition, object]) -> None:
+    # Models travel in their own ladder GLBs (pipeline.ladder); the shell keeps their plinths and spotlights.
     composition, _ = composed
-    first = next(n for n in composition.rooms[0].scene.nodes if n.name == "cube")
-    second = next(n for n in composition.rooms[1].scene.nodes if n.name == "cube2")
-    assert not {id(n) for n in first.walk()} & {id(n) for n in second.walk()}
-    assert not {id(n.mesh) for n in first.walk()} & {id(n.mesh) for n in second.walk()} - {id(None)}
+    names = {n.name for room in composition.rooms for n in room.scene.all_nodes()}
+    assert "cube" not in names and "cube2" not in names
+    assert {"cube-stand", "cube2-stand"} <= names
+    assert composition.artifacts["cube"].node is not composition.artifacts["cube2"].node
 
 
-def test_a_clone_for_the_same_room_shares_meshes_and_retargets_animations() -> None:
-    from pipeline.scene import Animation, AnimationChannel, AnimationSampler
-
-    builder = compose.MeshBuilder()
-    builder.box((0, 0, 0), (1, 1, 1), compose.solid("m", (1, 1, 1)))
-    child = Node(name="lid", mesh=builder.mesh("box"))
-    root = Node(name="pot", children=[child])
-    sampler = AnimationSampler(np.array([0.0, 1.0], np.float32), np.zeros((2, 3), np.float32))
-    scene = Scene(name="a", nodes=[root], animations=[Animation("open", [AnimationChannel(sampler, child, "translation")])])
-    roots, animations = compose.clone_nodes(scene, "second")
-    twin = roots[0].children[0]
-    assert twin is not child and twin.mesh is child.mesh
-    assert animations[0].name == "second/open" and animations[0].channels[0].node is twin
+def test_a_model_shape_places_a_model_as_its_geometry_would() -> None:
+    # The shape (corners of each mesh's box) gives the same world bounds as the geometry, whatever the rotation.
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3]], dtype=np.float32)
+    mesh = Mesh(name="m", primitives=[Primitive(attributes={"POSITION": positions},
+                                                indices=np.array([0, 1, 2, 0, 2, 3], dtype=np.uint32))])
+    child = Node(name="c", mesh=mesh, translation=(1.0, 0.0, 0.0), rotation=compose.yaw_quaternion(30))
+    scene = Scene(name="s", nodes=[Node(name="root", children=[child], scale=(2.0, 2.0, 2.0))])
+    shape = compose.model_shape(scene)
+    assert shape is not None
+    expected = compose.nodes_bounds(scene.nodes)
+    assert expected is not None
+    assert shape.low == pytest.approx(expected[0]) and shape.high == pytest.approx(expected[1])
+    assert compose.ModelShape.from_json(shape.to_json()).corners == pytest.approx(shape.corners)
+    assert compose.model_shape(Scene(name="empty")) is None
 
 
 def test_nodes_bounds_follow_node_transforms() -> None:

@@ -334,6 +334,50 @@ def test_ascii_ply_with_vertex_colours(tmp_path: Path) -> None:
     np.testing.assert_allclose(primitive.attributes["COLOR_0"], np.eye(3))
 
 
+def binary_ply(positions: np.ndarray, normals: np.ndarray, triangles: np.ndarray) -> bytes:
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(positions)}\n"
+              + "".join(f"property float {n}\n" for n in ("x", "y", "z", "nx", "ny", "nz"))
+              + f"element face {len(triangles)}\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    faces = np.empty(len(triangles), dtype=[("n", "u1"), ("i", "<i4", (3,))])
+    faces["n"], faces["i"] = 3, triangles
+    return header + np.concatenate([positions, normals], axis=1).astype("<f4").tobytes() + faces.tobytes()
+
+
+def test_two_bad_normals_among_many_are_recomputed_and_reported(tmp_path: Path) -> None:
+    # A dome z = (x² + y²) / 40 over a 20 × 20 grid, with unnormalized normals (length 3), one zero and one NaN.
+    n = 20
+    positions = grid(n)
+    positions[:, 2] = (np.square(positions[:, 0] - 9.5) + np.square(positions[:, 1] - 9.5)) / 40
+    exact = np.stack([-(positions[:, 0] - 9.5) / 20, -(positions[:, 1] - 9.5) / 20, np.ones(n * n)], axis=1)
+    exact /= np.linalg.norm(exact, axis=1, keepdims=True)
+    normals = exact * 3
+    zero, nan = 5 * n + 7, 12 * n + 13
+    normals[zero] = 0.0
+    normals[nan] = [np.nan, 0.0, 1.0]
+    corner = (np.arange(n - 1)[:, None] * n + np.arange(n - 1)[None, :]).reshape(-1)
+    triangles = np.concatenate([np.stack([corner, corner + 1, corner + n], axis=1),
+                                np.stack([corner + 1, corner + n + 1, corner + n], axis=1)])
+    path = write(tmp_path / "dome.ply", binary_ply(positions, normals, triangles))
+    scene = load_asset(path)
+    loaded = scene.meshes()[0].primitives[0].attributes["NORMAL"]
+    assert loaded.dtype == np.float32 and loaded.shape == (n * n, 3)
+    good = np.ones(n * n, bool)
+    good[[zero, nan]] = False
+    np.testing.assert_allclose(loaded[good], exact[good], atol=1e-6)  # renormalized, not recomputed
+    np.testing.assert_allclose(np.linalg.norm(loaded, axis=1), 1.0, atol=1e-6)
+    # The two bad ones come from the faces around them: within a degree of the dome's own normal there.
+    assert np.all(np.einsum("ij,ij->i", loaded[[zero, nan]], exact[[zero, nan]]) > np.cos(np.radians(1)))
+    assert scene.notes == [f"dome.ply: 2 of {n * n} normals were zero-length or not numbers; recomputed them from "
+                           "the faces around their vertices"]
+
+
+def test_normals_that_are_all_zero_are_dropped_without_a_note(tmp_path: Path) -> None:
+    triangles = np.array([[0, 1, 2], [1, 3, 2]])
+    path = write(tmp_path / "flat.ply", binary_ply(grid(2), np.zeros((4, 3)), triangles))
+    scene = load_asset(path)
+    assert "NORMAL" not in scene.meshes()[0].primitives[0].attributes and scene.notes == []
+
+
 @pytest.mark.parametrize("kind", ["ascii", "binary"])
 def test_stl(tmp_path: Path, kind: str) -> None:
     triangles = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 0, 0], [0, 1, 0], [0, 0, 1]]], np.float32)
@@ -698,3 +742,149 @@ def test_urls_are_never_fetched(tmp_path: Path) -> None:
     b = rich_builder()
     b.doc["images"] = [{"uri": "https://example.org/texture.png"}]
     expect_asset_error(b.gltf(tmp_path, "remote.gltf"), "never URLs")
+
+
+@pytest.mark.parametrize("order", ["binary_little_endian", "binary_big_endian"])
+def test_binary_ply_read_as_arrays_matches_the_general_reader(tmp_path: Path, order: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import ingest
+
+    rng = np.random.default_rng(3)
+    n = 30
+    end = "<" if order == "binary_little_endian" else ">"
+    vertex = np.zeros(n, dtype=[(k, end + "f4") for k in ("x", "y", "z", "nx", "ny", "nz", "s", "t")]
+                      + [(k, "u1") for k in ("red", "green", "blue", "alpha")])
+    for k in ("x", "y", "z", "s", "t"):
+        vertex[k] = rng.uniform(0, 1, n)
+    vertex["nz"] = rng.uniform(0.5, 2, n)  # unnormalized, as scanners write them
+    for k in ("red", "green", "blue"):
+        vertex[k] = rng.integers(0, 256, n)
+    vertex["alpha"] = 255
+    faces = np.zeros(20, dtype=[("n", "u1"), ("i", end + "u4", (3,))])
+    faces["n"], faces["i"] = 3, np.concatenate([np.arange(n), rng.integers(0, n, 30)]).reshape(20, 3)  # all used
+    header = (f"ply\nformat {order} 1.0\ncomment made by a test\nelement vertex {n}\n"
+              + "".join(f"property {'float' if vertex.dtype[k].kind == 'f' else 'uchar'} {k}\n"
+                        for k in vertex.dtype.names or ())
+              + "element face 20\nproperty list uchar uint vertex_indices\nend_header\n")
+    path = write(tmp_path / "scan.ply", header.encode() + vertex.tobytes() + faces.tobytes())
+    fast = the_primitive(path)
+    monkeypatch.setattr(ingest, "_read_ply_arrays", lambda path, root=None: None)
+    general = the_primitive(path)
+    # trimesh drops vertex colours when there are UVs too; the array reader keeps both.
+    assert sorted(general.attributes) == ["NORMAL", "POSITION", "TEXCOORD_0"]
+    assert sorted(fast.attributes) == ["COLOR_0", "NORMAL", "POSITION", "TEXCOORD_0"]
+    expected_colours = np.stack([vertex[k] for k in ("red", "green", "blue")], axis=1) / 255.0
+    np.testing.assert_allclose(fast.attributes["COLOR_0"], expected_colours, atol=1e-6)
+    for name, values in general.attributes.items():
+        np.testing.assert_allclose(fast.attributes[name], values, atol=1e-6, err_msg=name)
+    assert np.array_equal(fast.indices, general.indices)
+    # Cut short: the general reader's complaint, in plain words.
+    cut = write(tmp_path / "cut.ply", path.read_bytes()[:-7])
+    monkeypatch.undo()
+    expect_asset_error(cut, "shorter or longer than its header says")
+
+
+def corner_soup(primitive: Any) -> list[tuple[float, ...]]:
+    """Every triangle corner's attributes (sorted names), in a canonical order: equal for equal meshes."""
+    triangles = np.asarray(primitive.indices, dtype=np.int64).reshape(-1, 3)
+    names = sorted(primitive.attributes)
+    corners = np.concatenate([np.asarray(primitive.attributes[n], np.float64)[triangles].reshape(-1, 3, 1)
+                              if primitive.attributes[n].ndim == 1 else
+                              np.asarray(primitive.attributes[n], np.float64)[triangles] for n in names], axis=2)
+    return sorted(tuple(np.round(row, 6).tolist()) for row in corners.reshape(len(triangles), -1))
+
+
+SCAN_OBJ_CORNERS = {
+    "v/vt/vn aligned": ("f 1/1/1 2/2/2 3/3/3\nf 3/3/3 2/2/2 4/4/4\n", True, True),
+    "v/vt/vn seam": ("f 1/1/1 2/2/2 3/3/3\nf 3/4/3 2/2/1 4/4/4\n", True, True),
+    "v/vt": ("f 1/1 2/2 3/3\nf 3/3 2/4 4/4\n", True, False),
+    "v//vn": ("f 1//1 2//2 3//3\nf 3//3 2//2 4//1\n", False, True),
+    "v": ("f 1 2 3\nf 3 2 4\n", False, False),
+}
+
+
+@pytest.mark.parametrize("layout", list(SCAN_OBJ_CORNERS))
+def test_obj_read_as_arrays_matches_the_general_reader(tmp_path: Path, layout: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import ingest
+
+    faces, uvs, normals = SCAN_OBJ_CORNERS[layout]
+    (tmp_path / "t.png").write_bytes(png_bytes())
+    write(tmp_path / "s.mtl", "newmtl skin\nmap_Kd t.png\n" if uvs else "newmtl skin\nKd 0.5 0.5 0.5\n")
+    text = ("# a scan\r\nmtllib s.mtl\r\no scan\nv 0 0 0\nv 1 0 0\nv 0 1 0.5\nv 1 1 0.25\nv 9 9 9\n"
+            "vt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\nvn 0 0 1\nvn 0 0.6 0.8\nvn 0.6 0 0.8\nvn 0 0 1\n"
+            "usemtl skin\ns 1\n" + faces)
+    path = write(tmp_path / "scan.obj", text)
+    ingest.OBJ_BLOCK, saved = 16, ingest.OBJ_BLOCK  # many blocks, one line or two each
+    try:
+        fast_parts = ingest._read_obj_arrays(path, None)
+    finally:
+        ingest.OBJ_BLOCK = saved
+    assert fast_parts is not None  # this layout is one the array reader takes
+    fast = the_primitive(path)
+    monkeypatch.setattr(ingest, "_read_obj_arrays", lambda path, root: None)
+    general = the_primitive(path)
+    if not normals:
+        # The file has vn lines its faces never use: trimesh then makes up smooth normals; the array reader
+        # keeps to what the faces say.
+        del general.attributes["NORMAL"]
+    assert sorted(fast.attributes) == sorted(general.attributes)
+    assert ("TEXCOORD_0" in fast.attributes, "NORMAL" in fast.attributes) == (uvs, normals)
+    assert corner_soup(fast) == corner_soup(general)
+    assert fast.material is not None and fast.material.name == "skin"
+    # One vertex per distinct corner the faces write; the unused fifth vertex is dropped.
+    assert len(fast.attributes["POSITION"]) == len(set(faces.split()) - {"f"})
+
+
+@pytest.mark.parametrize("text", ["f 1 2 3 4\n", "usemtl a\nf 1 2 3\nusemtl b\nf 1 3 4\n", "f -4 -3 -2\n",
+                                  "f 1 2 3\nf 1/1 3/1 4/1\n", "v 0 0 1 1 0 0\nf 1 2 3\n", " v 2 2 2\nf 1 2 3\n"])
+def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text: str) -> None:
+    from pipeline import ingest
+
+    path = write(tmp_path / "odd.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nvt 0 0\n" + text)
+    assert ingest._read_obj_arrays(path, None) is None
+    assert load_asset(path).meshes()  # and that one reads it
+
+
+def test_obj_faces_past_the_last_vertex_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "wild.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 7\n")
+    expect_asset_error(path, "faces refer to vertices, texture coordinates or normals that do not exist")
+
+
+def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
+    # RealityCapture, Metashape and MeshLab name a PLY's texture in a 'comment TextureFile' header line.
+    Image.new("RGB", (8, 8), (120, 90, 60)).save(tmp_path / "scan skin.jpg", "JPEG")
+    vertex = np.zeros(3, dtype=[(k, "<f4") for k in ("x", "y", "z", "s", "t")])
+    vertex["x"], vertex["y"], vertex["s"], vertex["t"] = [0, 1, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]
+    header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile scan skin.jpg\nelement vertex 3\n"
+              + "".join(f"property float {k}\n" for k in ("x", "y", "z", "s", "t"))
+              + "element face 1\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    path = write(tmp_path / "scan.ply", header + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
+    primitive = the_primitive(path, root=tmp_path)
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+    assert primitive.material.base_color_texture.texture.data == (tmp_path / "scan skin.jpg").read_bytes()
+    np.testing.assert_allclose(primitive.attributes["TEXCOORD_0"], [[0, 1], [1, 1], [0, 0]])  # v flipped
+    (tmp_path / "scan skin.jpg").unlink()
+    expect_asset_error(path, "the PLY names texture 'scan skin.jpg', which is missing")
+    (tmp_path / "inner").mkdir()
+    outside = write(tmp_path / "inner" / "scan.ply", header.replace(b"scan skin.jpg", b"../scan skin.jpg")
+                    + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
+    with pytest.raises(AssetError, match="lies outside"):
+        load_asset(outside, root=tmp_path / "inner")
+
+
+@pytest.mark.parametrize("name", ["tri.ply", "tri.stl"])
+def test_a_mesh_without_a_material_gets_a_white_dielectric(tmp_path: Path, name: str) -> None:
+    """glTF's default material is fully metallic and renders black; vertex colours must show as they are."""
+    if name.endswith(".ply"):
+        data: bytes | str = ("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+                             "property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\n"
+                             "element face 1\nproperty list uchar int vertex_indices\nend_header\n"
+                             "0 0 0 255 0 0\n1 0 0 0 255 0\n0 1 0 0 0 255\n3 0 1 2\n")
+    else:
+        data = binary_stl(np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]]], np.float32))
+    material = the_primitive(write(tmp_path / name, data)).material
+    assert material is not None
+    assert material.metallic_factor == 0.0
+    assert material.base_color_factor == (1.0, 1.0, 1.0, 1.0)
+    assert material.base_color_texture is None

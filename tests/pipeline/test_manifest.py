@@ -26,9 +26,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 def test_top_level_shape(site: tuple[Path, dict[str, Any]]) -> None:
     _, data = site
-    assert data["schema_version"] == manifest.SCHEMA_VERSION == 1
-    assert list(data) == ["schema_version", "generator", "exhibit", "start", "rooms", "artifacts", "tours", "files",
-                          "report"]
+    assert data["schema_version"] == manifest.SCHEMA_VERSION == 2
+    assert list(data) == ["schema_version", "generator", "exhibit", "budgets", "start", "rooms", "artifacts", "unplaced",
+                          "tours", "files", "report"]
+    assert data["budgets"] == {
+        "quest2": {"triangles": 500_000, "gpu_texture_bytes": 256 << 20, "max_texture": 2048, "draw_calls": 100},
+        "desktop": {"triangles": 3_000_000, "gpu_texture_bytes": 1 << 30, "max_texture": 4096, "draw_calls": 500}}
     assert data["exhibit"]["languages"] == ["en", "zh"] and data["exhibit"]["default_language"] == "en"
     assert data["exhibit"]["targets"] == ["quest2", "desktop"]
     assert data["start"]["room"] == "hall"
@@ -75,6 +78,24 @@ def test_artifacts_are_inside_their_rooms_with_records_and_pages(site: tuple[Pat
                                     "text": {"en": "The top face.", "zh": "顶面。"}}]
     intro = next(a for a in data["artifacts"] if a["id"] == "intro")
     assert intro["kind"] == "panel" and intro["text"]["en"] == "Welcome to the tiny exhibit."
+    assert "levels" not in intro
+
+
+def test_each_model_lists_its_levels_coarse_to_fine(site: tuple[Path, dict[str, Any]]) -> None:
+    folder, data = site
+    listed = {f["path"]: f for f in data["files"]}
+    order = ["thumb", "low", "medium", "high", "full"]
+    for artifact in (a for a in data["artifacts"] if a["kind"] == "model"):
+        levels = artifact["levels"]
+        names = [level["name"] for level in levels]
+        assert names[0] == "thumb" and names == sorted(names, key=order.index), names
+        for level in levels:
+            assert list(level)[:10] == ["name", "glb", "triangles", "bytes", "texels", "gpu_bytes", "max_texture",
+                                        "error", "error_relative", "draw_calls"]
+            assert level["glb"].startswith(f"artifacts/{artifact['id']}.{level['name']}.")
+            assert listed[level["glb"]]["bytes"] == level["bytes"] == (folder / level["glb"]).stat().st_size
+            assert level["error"] >= 0 and level["error_relative"] >= 0
+        assert levels[-1]["error"] == 0.0  # the finest level of a small model is the source itself
 
 
 def test_tour_stops_name_their_artifact_room_and_view(site: tuple[Path, dict[str, Any]]) -> None:

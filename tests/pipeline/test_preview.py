@@ -218,24 +218,17 @@ def test_byte_ranges_let_browsers_seek_in_audio(site: Path):
 @pytest.mark.parametrize("tours", [True, False], ids=["with-tours", "no-tours"])
 def test_vitrina_serve_builds_serves_and_cleans_up(tours: bool):
     """The CLI composition: build + preview (+ the tour server on the same port), stopped by SIGTERM."""
-    import re
     import signal
     import subprocess
     import sys
 
-    from tests.conftest import REPO
+    from tests.conftest import REPO, read_until
 
     command = [sys.executable, "-m", "pipeline.cli", "serve", str(REPO / "exhibits" / "minimal"), "--port", "0"]
     process = subprocess.Popen([*command, *([] if tours else ["--no-tours"])], cwd=REPO, stderr=subprocess.PIPE,
                                stdout=subprocess.DEVNULL, text=True)
     try:
-        lines: list[str] = []
-        found = None
-        while found is None:
-            line = process.stderr.readline()
-            assert line, f"vitrina serve stopped: {''.join(lines)}"
-            lines.append(line)
-            found = re.search(r"serving (\S+) on (http://127\.0\.0\.1:\d+/)", line)
+        found, _ = read_until(process.stderr, r"serving (\S+) on (http://127\.0\.0\.1:\d+/)")
         site_dir, base = Path(found.group(1)), found.group(2)
         index = urllib.request.urlopen(base).read()
         assert b"/__vitrina/reload.js" in index

@@ -88,3 +88,63 @@ def test_budget_lines_mark_what_is_over() -> None:
     text = report.to_text()
     assert "400,000/300,000 !" in text and "OVER" in text
     assert report.to_dict()["budgets"][0]["over"] == ["triangles"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_long_task_shows_its_time_left_at_most_once_a_second_on_a_terminal() -> None:
+    import io
+
+    from pipeline import progress as hooks
+    from pipeline.report import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream, clock = Terminal(), FakeClock()
+    progress = Progress(stream, clock=clock)
+    with progress.stage("optimize"), hooks.reporting_to(progress), hooks.task("quantizing 4.1M triangles", 4) as task:
+        clock.now += 10.0
+        task.advance()  # 1 of 4 in 10 s: 30 s left
+        clock.now += 0.999
+        task.advance()  # under a second since the last redraw: not shown
+        clock.now += 0.001
+        task.advance()  # 3 of 4 in 11 s: 3.7 s left
+    lines = stream.getvalue().split("\r\x1b[K")
+    assert "optimize: quantizing 4.1M triangles…" in lines
+    assert [line for line in lines if "left" in line] == ["optimize: quantizing 4.1M triangles, 30 s left",
+                                                          "optimize: quantizing 4.1M triangles, 4 s left"]
+
+
+def test_off_a_terminal_a_task_is_a_plain_line_every_ten_seconds_and_nothing_when_quiet() -> None:
+    import io
+
+    from pipeline import progress as hooks
+    from pipeline.report import Progress
+
+    stream, clock = io.StringIO(), FakeClock()
+    progress = Progress(stream, clock=clock)
+    with progress.stage("write"), hooks.reporting_to(progress), hooks.task("scan: simplifying", 200) as task:
+        for _ in range(199):
+            clock.now += 1.0
+            task.advance()
+    assert "\r" not in stream.getvalue()
+    lines = stream.getvalue().splitlines()
+    assert lines[:2] == ["write…", "write: scan: simplifying…"]
+    assert lines[2] == "write: scan: simplifying, 3 min left" and len(lines) == 2 + 19  # at 10, 20, …, 190 s
+    assert lines[-1] == "write: scan: simplifying, 10 s left"
+    silent = io.StringIO()
+    quiet = Progress(silent, quiet=True, clock=clock)
+    with quiet.stage("write"), hooks.reporting_to(quiet), hooks.task("scan: simplifying", 2) as task:
+        clock.now += 60
+        task.advance()
+    assert silent.getvalue() == ""
+    with hooks.task("outside a build", 2) as task:
+        task.advance()  # no reporter: silent, no error

@@ -28,6 +28,7 @@ DEVICES = ("desktop", "phone", "vr", "ar")
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_SERVER_ERROR = 1011  # reconnect and resume (also: the tour store is unavailable)
 CLOSE_RESTART = 1012
 CLOSE_BAD_HELLO = 4000
 CLOSE_UNAUTHORIZED = 4001

@@ -7,6 +7,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import hashlib
 import inspect
 import ipaddress
 import json
@@ -16,6 +17,7 @@ import os
 import resource
 import secrets
 import signal
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,7 +35,16 @@ from viewer.tours import tokens
 from viewer.tours.clock import Clock, SystemClock
 from viewer.tours.metrics import CONTENT_TYPE, Metrics
 from viewer.tours.session import Member, TourFull, TourInfo, TourState, visitor_concerned
-from viewer.tours.store import JOINED_PREFIX, MemoryStore, RedisStore, TourStore
+from viewer.tours.store import (
+    JOINED_PREFIX,
+    MemoryStore,
+    RedisStore,
+    StateFile,
+    StateFileInUse,
+    StoreUnavailable,
+    TourStore,
+    retry_delay,
+)
 
 log = logging.getLogger("vitrina.tours")
 
@@ -197,6 +208,7 @@ class Peer:
     pose_drainer: asyncio.Task[None] | None = None
     replaced: bool = False
     removed: bool = False  # closed for policy: the member leaves at once instead of lingering for the grace
+    closing: bool = False  # the server has decided to close this connection (left, ended, replaced)
 
     def write(self, text: str) -> None:
         """Queue a frame without waiting (like websockets.broadcast for one connection)."""
@@ -245,6 +257,7 @@ class TourHub:
         self.grace_timers: dict[str, asyncio.Task[None]] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self.pending_pose: tuple[str, str] | None = None  # (text, sender) of the newest pose not yet fanned out
+        self.reconnects_seen = server.store.health().get("reconnects", 0)
 
     def start_following(self) -> None:
         store = self.server.store
@@ -254,10 +267,12 @@ class TourHub:
             self.tasks.append(asyncio.create_task(self._reap_orphans()))
 
     async def _reap_orphans(self) -> None:
-        """Members whose process died never got `member_away`; mark them away here and start their grace."""
+        """Members whose process died never got `member_away`; mark them away here and start their grace.
+        Also notices a store that lost the tour while no event was published (see check_store)."""
         while True:
             await asyncio.sleep(REAP_INTERVAL_S)
             try:
+                await self.check_store()
                 online = [m.id for m in self.state.members.values() if m.online and m.id not in self.peers]
                 for member_id in await self.server.store.orphans(self.info, online):
                     await self.commit(functools.partial(TourState.decide_away, member_id=member_id))
@@ -265,8 +280,24 @@ class TourHub:
                         self.schedule_grace(member_id)
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable:
+                pass  # the store logs the outage once; try again next round
             except Exception:
                 log.exception("reaping orphans of %s failed", self.info.key)
+
+    async def check_store(self) -> None:
+        """A store behind our replica (Redis restarted empty, or without its last writes) gets our state back,
+        instead of the tour restarting from seq 0 for everyone. After an outage, our members are claimed again,
+        so that they are reaped if this process dies later."""
+        store = self.server.store
+        head = await store.head_seq(self.info)
+        if self.state.seq > (head or 0):
+            async with self.lock:
+                await store.reseed(self.state)
+        reconnects = store.health().get("reconnects", 0)
+        if reconnects != self.reconnects_seen:
+            await store.reclaim(self.info, list(self.peers))
+            self.reconnects_seen = reconnects
 
     async def receive(self, events: list[dict[str, Any]]) -> None:
         """Events appended by other processes (Redis): apply the new ones in order."""
@@ -278,11 +309,32 @@ class TourHub:
                     await self._catch_up()
                     continue
                 self._apply(event)
+                if event["kind"] == "member_away" and event["member"] in self.peers:
+                    self.server.spawn(self._still_here(event["member"]), "reclaiming a member")
+
+    async def _still_here(self, member_id: str) -> None:
+        """Another process marked away a member connected here: it took this process for dead (its liveness key
+        had expired, e.g. while Redis restarted). Claim the member again and say it is back."""
+
+        def back_if_still_here(state: TourState) -> list[dict[str, Any]]:
+            member, peer = state.members.get(member_id), self.peers.get(member_id)
+            if member is None or member.online or peer is None or peer.closing or peer.replaced:
+                return []
+            return state.decide_join(member, self.server.limits.room_cap)
+
+        try:
+            await self.server.store.claim(self.info, member_id)
+            await self.commit(back_if_still_here)
+        except StoreUnavailable:
+            log.warning("tour %s: %s is connected here but was marked away", self.info.key, member_id)
 
     async def _catch_up(self) -> None:
         """Apply everything the store has beyond our seq; if the log was trimmed, reload and re-snapshot everyone."""
         store = self.server.store
         fresh = await store.load(self.info)
+        if fresh.seq < self.state.seq:  # the store lost events we hold: restore it rather than regress
+            await store.reseed(self.state)
+            return
         missed = await store.events_after(self.info, self.state.seq, fresh.seq)
         if missed is None:
             self.state = fresh
@@ -363,16 +415,18 @@ class TourHub:
         if self.server.store.shared:
             self.server.spawn(self.server.store.publish_pose(self.info, text), "publishing a pose")
 
-    def schedule_grace(self, member_id: str) -> None:
+    def schedule_grace(self, member_id: str, mark_away: bool = False) -> None:
         self.cancel_grace(member_id)
-        self.grace_timers[member_id] = asyncio.create_task(self._expire(member_id))
+        self.grace_timers[member_id] = asyncio.create_task(self._expire(member_id, mark_away))
 
     def cancel_grace(self, member_id: str) -> None:
         timer = self.grace_timers.pop(member_id, None)
         if timer is not None:
             timer.cancel()
 
-    async def _expire(self, member_id: str) -> None:
+    async def _expire(self, member_id: str, mark_away: bool) -> None:
+        if mark_away:
+            await self._commit_when_possible(functools.partial(TourState.decide_away, member_id=member_id))
         await self.server.clock.sleep(self.server.limits.grace_s)
         self.grace_timers.pop(member_id, None)
 
@@ -382,7 +436,18 @@ class TourHub:
                 return []
             return state.decide_leave(member_id, "timeout")
 
-        await self.commit(leave_if_still_away)
+        await self._commit_when_possible(leave_if_still_away)
+
+    async def _commit_when_possible(self, decide: Callable[[TourState], list[dict[str, Any]]]) -> None:
+        """Commit, retrying with backoff while the store is unavailable (for timers, which have nobody to tell)."""
+        failures = 0
+        while True:
+            try:
+                await self.commit(decide)
+                return
+            except StoreUnavailable:
+                failures += 1
+                await self.server.clock.sleep(retry_delay(failures))
 
 
 class TourServer:
@@ -418,6 +483,7 @@ class TourServer:
         self.metrics.gauge("vitrina_tour_sources_blocked", "Source addresses waiting out a failed-hello backoff.",
                            lambda: sum(1 for b in self.auth_backoff.values()
                                        if b.blocked_until > self.clock.monotonic()))
+        self.metrics.store(self.store.health)
 
     def now_ms(self) -> int:
         return int(self.clock.time() * 1000)
@@ -484,7 +550,10 @@ class TourServer:
             self.spawn(self._release_source(connection, source), "counting connections")
             return None
         if path == "/healthz":
-            health = json.dumps({"status": "ok", "tours": len(self.hubs), "connections": len(self.peers)})
+            store = self.store.health()
+            degraded = not store["up"] or store.get("pose_subscriptions_down", 0) > 0
+            health = json.dumps({"status": "degraded" if degraded else "ok", "tours": len(self.hubs),
+                                 "connections": len(self.peers), "store": store})
             return _response(200, {"Content-Type": "application/json"}, (health + "\n").encode())
         if path == "/metrics":
             return _response(200, {"Content-Type": CONTENT_TYPE}, self.metrics.render())
@@ -541,6 +610,7 @@ class TourServer:
 
     def close_later(self, peer: Peer, code: int, reason: str) -> None:
         """Close another peer's connection; its own handler keeps reading, so nothing else is needed."""
+        peer.closing = True
         self.metrics.closes[code] += 1
         self.spawn(peer.connection.close(code, reason), "closing a connection")
 
@@ -613,6 +683,17 @@ class TourServer:
             self.metrics.counters["source_refused"] += 1
             await self._refuse(peer, "source_limit", "too many members from your address", p.CLOSE_SOURCE_LIMIT)
             return None
+        try:
+            return await self._admit(peer, hello, info, member, resume_seq, expires)
+        except StoreUnavailable:
+            # Outside the tour's lock: the refusal waits for the close handshake. 1011 = reconnect and resume.
+            await self._refuse(peer, "unavailable", "the tour store is unavailable; try again", p.CLOSE_SERVER_ERROR)
+            return None
+
+    async def _admit(self, peer: Peer, hello: p.Hello, info: TourInfo, member: Member, resume_seq: int | None,
+                     expires: float) -> TourHub | None:
+        """Join an authenticated member to its tour. Raises StoreUnavailable when the shared store is down, and only
+        before the join is published (nothing has been sent to the client yet)."""
         hub = await self._hub(info)
         if hello.resume_token is None:
             while member.id in hub.state.members:
@@ -632,7 +713,10 @@ class TourServer:
             await self._refuse(peer, "tour_full", "this tour is full", p.CLOSE_TOUR_FULL)
             return None
         if resumed:
-            await self.store.announce_join(info, member.id)
+            try:
+                await self.store.announce_join(info, member.id)
+            except StoreUnavailable:  # welcomed already; an older connection elsewhere then lingers until it drops
+                log.warning("tour %s: could not announce that %s resumed here", info.key, member.id)
         return hub
 
     async def _welcome(self, peer: Peer, hub: TourHub, member: Member, resumed: bool, resume_seq: int | None,
@@ -642,7 +726,9 @@ class TourServer:
         hub.cancel_grace(member.id)
         replay = None
         if resumed and resume_seq is not None:
-            replay = await self.store.events_after(info, resume_seq, hub.state.seq)
+            # The member has joined: from here on a store failure must not refuse it. No replay = a snapshot.
+            with contextlib.suppress(StoreUnavailable):
+                replay = await self.store.events_after(info, resume_seq, hub.state.seq)
         joined = hub.state.members[member.id]
         grant = tokens.ResumeGrant(info.exhibit, info.tour, member.id, member.role, joined.name,
                                    min(expires, self.clock.time() + tokens.RESUME_HOURS * 3600))
@@ -699,9 +785,22 @@ class TourServer:
             if hub is None:
                 hub = TourHub(self, info, await self.store.load(info))
                 hub.latest_pose = await self.store.latest_pose(info)
+                if not self.store.shared:
+                    await self._mark_previous_run_away(hub)
                 hub.start_following()
                 self.hubs[info.key] = hub
         return hub
+
+    @staticmethod
+    async def _mark_previous_run_away(hub: TourHub) -> None:
+        """A tour loaded from the state file lists the members of the previous run as online; their connections
+        died with it. They get `member_away` and the grace window to resume, like any dropped connection."""
+        online = [member.id for member in hub.state.members.values() if member.online]
+        if not online:
+            return
+        await hub.commit(lambda state: [event for member_id in online for event in state.decide_away(member_id)])
+        for member_id in online:
+            hub.schedule_grace(member_id)
 
     def remote_pose(self, key: str, text: str) -> None:
         """A pose (or a join announcement) published by another process for one of our tours."""
@@ -772,10 +871,19 @@ class TourServer:
 
     async def _handle(self, peer: Peer, hub: TourHub, envelope: p.Envelope) -> bool:
         """One parsed message from a joined member; False when the connection should end."""
+        try:
+            return await self._handle_joined(peer, hub, envelope)
+        except StoreUnavailable:
+            self._reply_error(peer, "unavailable", "the tour store is unavailable; try again", envelope.ref)
+            return True
+
+    async def _handle_joined(self, peer: Peer, hub: TourHub, envelope: p.Envelope) -> bool:
         message, ref = envelope.message, envelope.ref
         member = hub.state.members.get(peer.member_id)
-        if member is None:  # removed (tour ended, or grace expired elsewhere) while this frame was in flight
-            return False
+        if member is None:
+            if not peer.closing:  # not a leave or an end: the server lost the member, so the client must resume
+                await self._close(peer, p.CLOSE_SERVER_ERROR, "membership lost; resume")
+            return False  # else removed (left, tour ended, grace expired elsewhere) while this frame was in flight
         if self.clock.time() > peer.expires:  # rights end with the token (or the visitor code's run)
             await self._refuse(peer, "token_expired", "your link has expired", p.CLOSE_UNAUTHORIZED)
             return False
@@ -838,10 +946,19 @@ class TourServer:
             return  # the member is connected on another process
         if self.closing:
             return  # shutting down: members stay as they are and resume on the next process
-        if peer.removed:  # closed for policy: gone now, so a kick-and-rejoin loop leaves nobody behind
-            await hub.commit(lambda state: state.decide_leave(peer.member_id, "removed"))
+        remove = functools.partial(TourState.decide_leave, member_id=peer.member_id, reason="removed")
+        try:
+            if peer.removed:  # closed for policy: gone now, so a kick-and-rejoin loop leaves nobody behind
+                await hub.commit(remove)
+                return
+            await hub.commit(lambda state: state.decide_away(peer.member_id))
+        except StoreUnavailable:
+            log.warning("tour %s: member %s left during a store outage", hub.info.key, peer.member_id)
+            if peer.removed:  # still removed, not given a grace, once the store is back
+                self.spawn(hub._commit_when_possible(remove), "removing a member")
+            else:
+                hub.schedule_grace(peer.member_id, mark_away=True)  # retried until the store is back
             return
-        await hub.commit(lambda state: state.decide_away(peer.member_id))
         if peer.member_id in hub.state.members:
             hub.schedule_grace(peer.member_id)
 
@@ -893,15 +1010,18 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                       redis_url: str | None = None, secret: bytes | None = None, origins: list[str] | None = None,
                       ready: Callable[[int], None] | None = None, limits: Limits | None = None,
                       stop: asyncio.Event | None = None, handle_signals: bool = True,
-                      links_log: TextIO | None = None, clock: Clock | None = None,
+                      links_log: TextIO | None = None, tls: ssl.SSLContext | None = None,
+                      links_host: str | None = None, state_path: Path | None = None, clock: Clock | None = None,
                       started: Callable[[TourServer], None] | None = None) -> None:
     """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
 
     Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
     every client to reconnect (a `shutdown` message, close 1012). `ready(port)` is called once listening.
+    Without Redis, `state_path` (a SQLite file) keeps the tours across restarts; None keeps them in memory only.
     With `links_log`, the guide and visitor links of every tour are printed there (for `vitrina serve`, whose
-    secret is random per run, so nobody else can mint them). `clock` and `started` (called with the TourServer
-    before listening) are for tests.
+    secret is random per run, so nobody else can mint them), naming `links_host` (the LAN address other devices
+    use; a wildcard bind is never a link). With `tls` it serves HTTPS and wss:// (`serve --lan`). `clock` and
+    `started` (called with the TourServer before listening) are for tests.
     """
     if secret is None:
         raise ValueError("serve_tours needs a secret (vitrina serve passes a random one)")
@@ -909,11 +1029,14 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
     store: TourStore
     if redis_url:
         redis_store = RedisStore(redis_url, origin=f"{os.getpid()}-{secrets.token_hex(3)}")
-        await redis_store.ping()
+        try:
+            await redis_store.ping()
+        except StoreUnavailable as error:  # e.g. Redis still starting after a reboot: hellos wait for it
+            log.warning("%s; serving anyway: tours start once Redis answers (see /healthz)", error)
         store = redis_store
         heartbeat: asyncio.Task[None] | None = asyncio.create_task(redis_store.heartbeat())
     else:
-        store = MemoryStore()
+        store = MemoryStore(state_file=StateFile(state_path) if state_path is not None else None)
         heartbeat = None
     server = TourServer(site_dir, secret, store, limits, origins, clock)
     server.http_handler = http_handler
@@ -931,7 +1054,7 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                 loop.add_signal_handler(signum, stop.set)
                 installed.append(signum)
     try:
-        async with serve(server.handler, host, port, process_request=server.process_request,
+        async with serve(server.handler, host, port, process_request=server.process_request, ssl=tls,
                          compression=None, max_size=limits.max_message_bytes,
                          ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10) as ws_server:
             bound_port = next(iter(ws_server.sockets)).getsockname()[1]
@@ -939,7 +1062,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
             if ready is not None:
                 ready(bound_port)
             if links_log is not None:
-                print_links(server.catalog, secret, f"http://{host}:{bound_port}/", links_log)
+                shown = links_host or ("127.0.0.1" if host in ("0.0.0.0", "::", "") else host)
+                print_links(server.catalog, secret, f"{'https' if tls else 'http'}://{shown}:{bound_port}/", links_log)
             try:
                 await stop.wait()
             finally:
@@ -979,11 +1103,37 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"no tour secret: pass --secret-file FILE or set {tokens.SECRET_ENV}", file=sys.stderr)
         return 2
     limits = limits_from_args(args)
+    state_path = None if args.redis or args.state == ":memory:" else Path(args.state or default_state_path(site))
 
     def announce(port: int) -> None:
         # Tests and scripts read this line to learn the port when --port 0 is given.
         print(f"tour server listening on {args.host}:{port}", flush=True)
 
-    asyncio.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
-                            origins=args.origin, ready=announce, limits=limits))
+    try:
+        asyncio.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
+                                origins=args.origin, ready=announce, limits=limits, state_path=state_path))
+    except StateFileInUse as error:
+        print(f"{error}: give each process its own --state, or share tours with --redis", file=sys.stderr)
+        return 2
     return 0
+
+
+def preview_persistence(site: Path) -> tuple[bytes, Path]:
+    """For `vitrina serve -o SITE`: a secret and a state file kept beside the site (SITE.tour-secret, created 0600 on
+    the first run; SITE.tours.sqlite3), so a restarted preview resumes its tours and its links keep working. The
+    secret is random per site folder, so links minted for a real deployment still never work against a preview."""
+    secret_file = site.parent / f"{site.name}.tour-secret"
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    secret = tokens.load_secret(str(secret_file))
+    assert secret is not None, f"{secret_file} is empty"
+    return secret, site.parent / f"{site.name}.tours.sqlite3"
+
+
+def default_state_path(site: Path) -> Path:
+    """Where tour state lives without --state: the user's data directory (XDG), one file per site folder."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    digest = hashlib.sha256(str(site.resolve()).encode()).hexdigest()[:12]
+    return Path(data_home) / "vitrina" / "tours" / f"{site.resolve().name}-{digest}.sqlite3"

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote, urljoin
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
@@ -204,6 +204,17 @@ def write_qr(link: str, path: Path) -> None:
     except ModuleNotFoundError:
         raise SystemExit("QR codes need segno: pip install vitrina[qr]") from None
     segno.make(link, error="m").save(str(path), scale=8, border=4)
+
+
+def print_terminal_qr(link: str, out: TextIO) -> None:
+    """The link as a QR code drawn in the terminal (for `vitrina serve --lan`); a hint instead without segno."""
+    try:
+        import segno
+    except ModuleNotFoundError:
+        print("(a QR code of this link needs segno: pip install vitrina[qr])", file=out)
+        return
+    segno.make(link, error="m").terminal(out=out, compact=True)
+    out.flush()
 
 
 def main_from_args(args: argparse.Namespace) -> int:

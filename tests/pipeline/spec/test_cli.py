@@ -21,17 +21,51 @@ def test_examples_check_clean_with_strict(example: str, capsys: pytest.CaptureFi
     code = main(["check", f"exhibits/{example}", "--strict"])
     output = capsys.readouterr().out
     assert code == 0, output
-    assert output.startswith(f"exhibits/{example}/exhibit.yaml: ")
-    assert output.endswith("0 errors, 0 warnings.\n")
-    assert output.count("\n") == 1
+    lines = [line for line in output.splitlines() if not line.startswith("note: ")]  # export notes, not warnings
+    assert lines[-1].startswith(f"exhibits/{example}/exhibit.yaml: ")
+    assert lines[-1].endswith("0 errors, 0 warnings.")
+    # Nothing else but each model's placed size.
+    assert lines[0] == "models as placed (width × depth × height):"
+    assert all(line.startswith("  ") and " m, " in line for line in lines[1:-1])
 
 
 def test_bronze_age_summary_counts_what_the_issue_asks_for(capsys: pytest.CaptureFixture[str],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     assert main(["check", "exhibits/bronze-age/exhibit.yaml"]) == 0
-    assert capsys.readouterr().out == ("exhibits/bronze-age/exhibit.yaml: 2 rooms, 10 artifacts, 8 annotations, "
-                                       "2 tours in zh, en; 0 errors, 0 warnings.\n")
+    assert capsys.readouterr().out == (
+        "note: SVX (Voyager) has no language key for zh: svx/ carries en only, for 6 model(s); IIIF and Linked Art "
+        "carry every language\n"
+        "models as placed (width × depth × height):\n"
+        "  mirror: 0.18 × 0.18 × 0.016 m, 10,400 triangles\n"
+        "  jade-bi: 0.21 × 0.21 × 0.009 m, 15,872 triangles\n"
+        "  chime: 0.43 × 0.023 × 0.22 m, 11,328 triangles\n"
+        "  ding: 0.35 × 0.35 × 0.43 m, 15,856 triangles\n"
+        "  gu: 0.16 × 0.16 × 0.28 m, 5,568 triangles\n"
+        "  bell: 0.22 × 0.15 × 0.42 m, 20,016 triangles\n"
+        "exhibits/bronze-age/exhibit.yaml: 2 rooms, 10 artifacts, 8 annotations, 2 tours in zh, en; "
+        "0 errors, 0 warnings.\n")
+
+
+def test_check_json_lists_problems_and_placed_models(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    assert main(["check", "exhibits/minimal", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["errors"] == 0 and result["problems"] == []
+    assert [(m["id"], m["width"], m["depth"], m["height"], m["triangles"]) for m in result["models"]] == [
+        ("vase", 0.1366, 0.1366, 0.2399, 7440)]
+
+
+def test_check_json_reports_errors_with_their_place(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    copy_case(FIXTURES / "unknown-key", tmp_path / "unknown-key")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "unknown-key", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is False and result["errors"] == len(result["problems"]) > 0
+    first = result["problems"][0]
+    assert first["file"] == "unknown-key/exhibit.yaml" and first["line"] > 0 and first["severity"] == "error"
 
 
 def test_check_reports_errors_with_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -81,7 +115,11 @@ def test_new_makes_a_starter_that_checks_clean_with_strict(tmp_path: Path, capsy
     assert capsys.readouterr().out == "created My Show; try: vitrina check My Show\n"
     assert main(["check", "My Show", "--strict"]) == 0
     summary = capsys.readouterr().out
-    assert summary == ("My Show/exhibit.yaml: 1 room, 3 artifacts, 1 annotation, 1 tour in en; "
+    assert summary.startswith("note: no exhibit.base_url: the build skips the IIIF")  # said, not a warning
+    summary = summary.split("\n", 1)[1]
+    assert summary == ("models as placed (width × depth × height):\n"
+                       "  vessel: 0.12 × 0.12 × 0.2 m, 576 triangles\n"
+                       "My Show/exhibit.yaml: 1 room, 3 artifacts, 1 annotation, 1 tour in en; "
                        "0 errors, 0 warnings.\n")
     assert "id: my-show" in (tmp_path / "My Show" / "exhibit.yaml").read_text(encoding="utf-8")
 
@@ -93,3 +131,14 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys: pytest.C
     assert "already exists and is not empty" in capsys.readouterr().err
     assert (tmp_path / "show" / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert sorted(p.name for p in (tmp_path / "show").iterdir()) == ["notes.txt"]
+
+
+def test_check_json_names_the_artifact_a_warning_is_about(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    copy_case(FIXTURES / "first-day-17-object-by-the-door", tmp_path / "door")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "door", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [(p["artifact"], p["path"], p["severity"]) for p in result["problems"]] == [
+        ("car", "artifacts[2].place", "warning")]
+    assert [n for n in result["notes"] if not n.startswith("no exhibit.base_url")] == []  # no export, said once

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.errors import SpecError
 from pipeline.spec import load_exhibit
@@ -193,3 +194,25 @@ def test_readme_example_checks_clean(tmp_path: Path) -> None:
     loaded = load_exhibit(folder)
     assert [a.kind for a in loaded.exhibit.artifacts] == ["model", "image", "panel"]
     assert loaded.warnings == ()
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("a:\n\tb: 1\n", 2, "YAML does not allow tabs; indent with spaces"),
+    ("a:\n  b: 1\n   c: 2\n", 3, "this line is indented 3 spaces, its siblings 2; keys of one mapping must line up"),
+    ("a:\n  - b: 1\n    c: 2\n     d: 2\n", 4,
+     "this line is indented 5 spaces, its siblings 4; keys of one mapping must line up"),
+    ("a:\n  b: [1, 2\n  c: 2\n", 3, "the [ opened at line 2 column 6 is not closed with ] (found 'c: 2' instead)"),
+    ("a:\n  title: Ding: a vessel\n  b: 1\n", 2,
+     "the value holds ': ' (a colon and a space), which YAML reads as a new key; put the value in quotes"),
+    ("a:\n  title: @home\n", 2, "a value cannot start with '@' in YAML; put the value in quotes"),
+    ("a:\n  title: \"unclosed\n  b: 1\n", 4, "the quote opened at line 2 column 10 is never closed"),
+    ("a:\n  - b\n  c: 1\n", 3, "this line is a key at the indentation of the list item above it (line 2); "
+                               "a list and a mapping cannot share one level"),
+])
+def test_syntax_errors_are_said_in_plain_words(text: str, line: int, message: str) -> None:
+    from pipeline.spec.loader import plain_syntax_error
+
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        yaml.compose(text, Loader=yaml.SafeLoader)
+    assert caught.value.problem_mark is not None and caught.value.problem_mark.line + 1 == line
+    assert plain_syntax_error(text, caught.value) == message

@@ -289,3 +289,50 @@ def test_a_rotated_node_keeps_the_world_grid_gltfpack_would_use() -> None:
     spread = np.minimum(phase.max(axis=0) - phase.min(axis=0), 1 - (phase.max(axis=0) - phase.min(axis=0)))
     assert np.all(spread < 1e-3)  # one phase per axis: the vertices share one grid
     assert np.all(np.isclose(phase.mean(axis=0) * 8, np.round(phase.mean(axis=0) * 8), atol=1e-2))
+
+
+def test_a_big_mesh_is_measured_on_a_seeded_sample_of_its_triangles() -> None:
+    from pipeline.transforms.quantize import _surface_of
+
+    primitive = grid_primitive(n=21)  # 800 triangles
+    mesh = Mesh("scan", [primitive])
+    positions, triangles = _surface_of(mesh, sample=100)
+    assert triangles.shape == (100, 3) and len(positions) == len(np.unique(triangles)) < 441
+    assert primitive.indices is not None
+    source = {tuple(map(tuple, t)) for t in primitive.attributes["POSITION"][primitive.indices.reshape(-1, 3)]}
+    assert {tuple(map(tuple, t)) for t in positions[triangles].astype(np.float32)} <= source  # whole triangles
+    again, again_triangles = _surface_of(mesh, sample=100)
+    assert np.array_equal(again, positions) and np.array_equal(again_triangles, triangles)  # seeded
+    whole, whole_triangles = _surface_of(mesh, sample=100, whole=800)
+    assert len(whole_triangles) == 800 and len(whole) == 441  # at or under `whole`: every triangle
+
+
+def test_the_lattice_of_a_big_scan_is_found_from_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As test_a_mesh_on_its_own_lattice_is_quantized_onto_it, with the search allowed 40 of the 400 triangles.
+    from pipeline.transforms import quantize
+
+    monkeypatch.setattr(quantize, "GRID_SAMPLE_TRIANGLES", 40)
+    monkeypatch.setattr(quantize, "GRID_WHOLE_TRIANGLES", 100)
+    floor_primitive = grid_primitive(n=4)
+    floor_primitive.attributes["POSITION"] = floor_primitive.attributes["POSITION"] * np.array([2, 2, 0], np.float32)
+    step = 2.0 / 16383
+    rng = np.random.default_rng(9)
+    lattice = np.stack([rng.integers(2000, 4000, 1200) + 3 / 8, rng.integers(2000, 4000, 1200),
+                        rng.integers(2000, 4000, 1200) + 5 / 8], axis=1) * step
+    scan = Primitive(attributes={"POSITION": lattice}, indices=np.arange(1200, dtype=np.uint32))
+    scene = Scene("room", nodes=[Node("floor", mesh=Mesh("floor", [floor_primitive])),
+                                 Node("scan", mesh=Mesh("scan", [scan]))])
+    searched: list[tuple[str, int]] = []
+    surface = quantize._surface_of
+
+    def measured(mesh: Mesh, sample: int | None = None, whole: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        found = surface(mesh, sample, whole)
+        searched.append((mesh.name, len(found[1])))
+        return found
+
+    monkeypatch.setattr(quantize, "_surface_of", measured)
+    before = world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False)
+    Quantize()(scene)
+    assert ("scan", 40) in searched and ("floor", 18) in searched  # the 400-triangle scan sampled, the floor whole
+    error = np.abs(world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False) - before).max()
+    assert error < step * 1e-3

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -18,7 +21,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from viewer.tours import tokens
 from viewer.tours.clock import ManualClock
+from viewer.tours.protocol import Hand
 from viewer.tours.server import Limits, TourServer, serve_tours
+from viewer.tours.session import Member, TourState
+from viewer.tours.store import TourStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SECRET = b"test-secret-0123456789abcdef"
@@ -128,6 +134,46 @@ class TourServerHandle:
         return await self.join({"code": code(tour, now=self.now()), "name": name, "device": device}, **kwargs)
 
 
+class ServerProcess:
+    """`vitrina tour-server --port 0` (plus `extra` arguments) as a subprocess; the port comes from its "listening
+    on" line. Its log (stderr) goes to `log` when given."""
+
+    def __init__(self, site: Path, secret_file: Path, *extra: str, log: Path | None = None) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "tour-server", "--site", str(site), "--port", "0",
+             "--secret-file", str(secret_file), *extra],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+            stderr=subprocess.DEVNULL if log is None else log.open("a", encoding="utf-8"))
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert found, f"no port in {line!r}"
+        self.handle = TourServerHandle(int(found.group(1)), site)
+
+    def stop(self) -> None:
+        """SIGKILL by PID: no goodbye to the clients, nothing flushed."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
+async def fill_tour(store: TourStore, state: TourState, joins: int) -> None:
+    """Publish `joins` visitor joins and a raised hand for every third one through `store`, applying them to
+    `state` (the store's compare-and-set append must accept each)."""
+
+    async def publish(drafts: list[dict[str, Any]]) -> None:
+        events = state.number(drafts, 0)
+        assert await store.append(state, events)
+        for event in events:
+            state.apply(event)
+
+    for index in range(joins):
+        await publish(state.decide_join(Member(f"m{index}", f"V{index}", "visitor", "phone"), room_cap=10_000))
+        if index % 3 == 0:
+            await publish(state.decide(f"m{index}", Hand(True), 0).events)
+
+
 TEST_LIMITS = Limits(join_timeout_s=0.5, grace_s=2.0, room_cap=5, rate_per_s=40, burst=80, ping_interval_s=None)
 
 
@@ -174,37 +220,94 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def redis_url(redis_server_binary: str, tmp_path: Path) -> Iterator[str]:
-    """A private redis-server on a free loopback port, stopped by its PID at teardown."""
-    port = free_port()
-    process = subprocess.Popen(
-        [redis_server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+class RedisServer:
+    """A private redis-server on a free loopback port that a test may stop and start again (on the same port).
+
+    By default without persistence, so a restart comes back empty; with `config` (a deployment's redis.conf, whose
+    port and folder are replaced), its persistence settings apply.
+    """
+
+    def __init__(self, binary: str, folder: Path, config: Path | None = None) -> None:
+        self.binary, self.folder, self.config = binary, folder, config
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if self.config is not None:
+            settings = [str(self.config), "--port", str(self.port), "--dir", str(self.folder)]
+        else:
+            settings = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", str(self.folder)]
+        self.process = subprocess.Popen([self.binary, *settings], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                     sock.sendall(b"PING\r\n")
                     if sock.recv(16).startswith(b"+PONG"):
-                        break
+                        return
             except OSError:
                 pass
-            if time.monotonic() > deadline or process.poll() is not None:
+            if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
+
+    def stop(self, crash: bool = False) -> None:
+        """SIGTERM (Redis writes its data out and exits), or with `crash` SIGKILL (only what the AOF holds
+        survives), by PID."""
+        if self.process is None:
+            return
+        if crash:
+            self.process.kill()
+        else:
+            self.process.terminate()
         try:
-            process.wait(5)
+            self.process.wait(5)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, 9)
-            process.wait(5)
+            os.kill(self.process.pid, 9)
+            self.process.wait(5)
+        self.process = None
+
+    def restart(self, crash: bool = False) -> None:
+        self.stop(crash)
+        self.start()
+
+
+@pytest.fixture
+def redis_server(redis_server_binary: str, tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server without persistence, stopped by its PID at teardown."""
+    server = RedisServer(redis_server_binary, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "limits(**kwargs): Limits overrides for the tour_server fixture")
     config.addinivalue_line("markers", "manual_clock: the tour_server fixture runs on a ManualClock")
     config.addinivalue_line("markers", "origins(*origins): the tour_server fixture's Origin allow-list")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tour servers started by tests (also as subprocesses) keep their default state file in a temporary data
+    home, never in the user's ~/.local/share."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if saved is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = saved

@@ -120,6 +120,43 @@ async def test_a_member_closed_for_policy_leaves_at_once(tour_server: TourServer
     assert [m["name"] for m in (await guide.expect("snapshot"))["members"]] == ["Mei"]
 
 
+async def test_a_member_closed_for_policy_during_a_store_outage_leaves_once_the_store_is_back(site: Path) -> None:
+    """The policy close (leave at once) and the store outage (retry, never a crashed handler) together: the
+    member must not be given a grace instead, nor stay online for good."""
+    from websockets.asyncio.server import serve
+
+    from tests.viewer.tours.conftest import TEST_LIMITS
+    from viewer.tours.server import TourServer
+    from viewer.tours.store import MemoryStore, StoreUnavailable
+
+    class FlakyStore(MemoryStore):
+        down = False
+
+        async def append(self, state: Any, events: list[dict[str, Any]]) -> bool:
+            if self.down:
+                raise StoreUnavailable("down for the test")
+            return await super().append(state, events)
+
+    store = FlakyStore()
+    server = TourServer(site, SECRET, store, TEST_LIMITS, None)
+    async with serve(server.handler, "127.0.0.1", 0, process_request=server.process_request) as ws_server:
+        handle = TourServerHandle(next(iter(ws_server.sockets)).getsockname()[1], site)
+        guide = await handle.guide()
+        await guide.expect("snapshot")
+        flooder = await handle.visitor("Flood")
+        await guide.expect("event", kind="member_joined")
+        store.down = True
+        for _ in range(25):
+            await flooder.send_raw("{broken")
+        assert await flooder.closed() == 1008
+        await asyncio.sleep(0.3)
+        assert not [m for m in guide.seen if m.get("kind") in ("member_left", "member_away")]
+        store.down = False
+        left = await guide.expect("event", kind="member_left")
+        assert (left["member"], left["reason"]) == (flooder.welcome["member"], "removed")
+        assert not [m for m in guide.seen if m.get("kind") == "member_away"]
+
+
 @pytest.mark.limits(source_connections=3)
 async def test_connections_per_source_address_are_capped(tour_server: TourServerHandle) -> None:
     held = [await from_address(tour_server, "127.0.0.9") for _ in range(3)]

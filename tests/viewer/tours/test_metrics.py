@@ -28,3 +28,24 @@ def test_a_counter_without_help_text_fails_the_scrape() -> None:
     metrics.counters["mystery"] += 1
     with pytest.raises(KeyError, match=r"counters without help text: \['mystery'\]"):
         metrics.render()
+
+
+def test_the_store_health_is_read_at_scrape_time() -> None:
+    metrics = Metrics()
+    health = {"backend": "memory", "up": True}
+    metrics.store(lambda: health)
+    text = metrics.render().decode()
+    assert "vitrina_tour_store_up 1.0\n" in text and "pose_subscriptions" not in text
+    health = {"backend": "redis", "up": False, "pose_subscriptions": 2, "pose_subscriptions_down": 1,
+              "resubscribes": 3, "reseeds": 4, "reconnects": 5, "poses_unpublished": 6, "failures": {"claim": 7}}
+    text = metrics.render().decode()
+    for line in ("vitrina_tour_store_up 0.0", 'vitrina_tour_pose_subscriptions{state="up"} 2.0',
+                 'vitrina_tour_pose_subscriptions{state="down"} 1.0', "vitrina_tour_store_resubscribes_total 3.0",
+                 "vitrina_tour_store_reseeds_total 4.0", "vitrina_tour_store_poses_unpublished_total 6.0",
+                 "# TYPE vitrina_tour_store_failures_total counter",
+                 'vitrina_tour_store_failures_total{operation="claim"} 7.0'):
+        assert line + "\n" in text, line
+    health = {"backend": "sqlite", "up": True, "failures": {"state_file": 1}}
+    text = metrics.render().decode()
+    assert 'vitrina_tour_store_failures_total{operation="state_file"} 1.0\n' in text
+    assert "resubscribes" not in text

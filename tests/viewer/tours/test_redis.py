@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.viewer.tours.conftest import REPO_ROOT, SECRET, Client, TourServerHandle, write_site
+from tests.viewer.tours.conftest import SECRET, Client, ServerProcess, fill_tour, write_site
 
 pytestmark = pytest.mark.redis
-
-
-class ServerProcess:
-    """`vitrina tour-server --port 0` as a subprocess; the port comes from its "listening on" line."""
-
-    def __init__(self, site: Path, redis_url: str, secret_file: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "tour-server", "--site", str(site), "--port", "0",
-             "--redis", redis_url, "--secret-file", str(secret_file)],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        assert found, f"no port in {line!r}"
-        self.handle = TourServerHandle(int(found.group(1)), site)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
 
 
 @pytest.fixture
@@ -44,7 +20,8 @@ def servers(tmp_path: Path, redis_url: str) -> Iterator[list[ServerProcess]]:
     site = write_site(tmp_path / "site")
     secret_file = tmp_path / "secret"
     secret_file.write_bytes(SECRET)
-    started = [ServerProcess(site, redis_url, secret_file) for _ in range(2)]
+    started = [ServerProcess(site, secret_file, "--redis", redis_url, log=tmp_path / f"server-{index}.log")
+               for index in range(2)]
     try:
         yield started
     finally:
@@ -151,24 +128,13 @@ async def test_a_newer_connection_on_another_process_replaces_the_older(servers:
 
 
 async def test_the_store_loads_a_snapshot_plus_the_events_after_it(redis_url: str) -> None:
-    from viewer.tours import protocol as p
-    from viewer.tours.session import Member, TourInfo, TourState
+    from viewer.tours.session import TourInfo, TourState
     from viewer.tours.store import SNAPSHOT_EVERY, RedisStore
 
     info = TourInfo("ex", "t", 3)
     store = RedisStore(redis_url, origin="test")
     state = await store.load(info)
-
-    async def publish(drafts: list[dict[str, Any]]) -> None:
-        events = state.number(drafts, 0)
-        assert await store.append(state, events)
-        for event in events:
-            state.apply(event)
-
-    for index in range(SNAPSHOT_EVERY + 70):  # about 2 × SNAPSHOT_EVERY events, ending between two snapshots
-        await publish(state.decide_join(Member(f"m{index}", f"V{index}", "visitor", "phone"), room_cap=10_000))
-        if index % 3 == 0:
-            await publish(state.decide(f"m{index}", p.Hand(True), 0).events)
+    await fill_tour(store, state, SNAPSHOT_EVERY + 70)  # about 2 × SNAPSHOT_EVERY events, ending between two snapshots
     assert state.seq % SNAPSHOT_EVERY != 0 and state.seq > 2 * SNAPSHOT_EVERY
     stale = state.copy()
     stale.seq -= 1  # decided on an old state: another process got there first

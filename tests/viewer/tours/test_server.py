@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -205,11 +206,13 @@ async def test_healthz_metrics_and_other_paths(tour_server: TourServerHandle) ->
     await guide.send(type="nonsense")
     await guide.expect("error")
     status, content_type, body = await http_get(tour_server.port, "/healthz")
-    assert status == 200 and json.loads(body) == {"status": "ok", "tours": 1, "connections": 1}
+    assert status == 200 and json.loads(body) == {"status": "ok", "tours": 1, "connections": 1,
+                                                  "store": {"backend": "memory", "up": True}}
     status, content_type, body = await http_get(tour_server.port, "/metrics")
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
     assert "vitrina_tour_connections 1.0\n" in body and 'vitrina_tour_errors_total{code="unknown_type"} 1.0\n' in body
     assert "# TYPE vitrina_tour_events_total counter" in body
+    assert "vitrina_tour_store_up 1.0\n" in body  # the store's health is part of every scrape
     assert await http_get(tour_server.port, "/index.html") == (200, "text/html", "<!doctype html><title>site</title>")
     assert (await http_get(tour_server.port, "/missing"))[0] == 404
     assert (await http_get(tour_server.port, "/tours"))[0] == 426
@@ -369,3 +372,24 @@ async def test_closes_by_the_server_are_counted_by_code(tour_server: TourServerH
         assert await client.closed() == 4006
     _, _, body = await http_get(tour_server.port, "/metrics")
     assert 'vitrina_tour_closes_total{code="4006"} 3.0\n' in body
+
+
+async def test_a_member_the_server_lost_is_told_to_resume_not_to_leave(site: Path) -> None:
+    from websockets.asyncio.server import serve
+
+    from tests.viewer.tours.conftest import EXHIBIT, SECRET, TEST_LIMITS
+    from viewer.tours.server import TourServer
+    from viewer.tours.store import MemoryStore
+
+    server = TourServer(site, SECRET, MemoryStore(), TEST_LIMITS, None)
+    async with serve(server.handler, "127.0.0.1", 0, process_request=server.process_request) as ws_server:
+        handle = TourServerHandle(next(iter(ws_server.sockets)).getsockname()[1], site)
+        guide = await handle.guide()
+        visitor = await handle.visitor()
+        # The state lost the member without a member_left (as a store reset to an empty tour did): 1000 would tell
+        # the client never to come back, so the server must ask it to resume instead.
+        del server.hubs[f"{EXHIBIT}:{TOUR}"].state.members[visitor.welcome["member"]]
+        await visitor.send(type="ping")
+        assert await visitor.closed() == 1011
+        await guide.send(type="leave")  # a real leave still ends with 1000
+        assert await guide.closed() == 1000

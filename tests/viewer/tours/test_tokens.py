@@ -180,3 +180,17 @@ def test_resume_tokens_expire_at_the_time_given_and_secrets_need_16_bytes(tmp_pa
     exactly.write_bytes(b"0123456789abcde\n")
     with pytest.raises(tokens.TokenError, match="at least 16 bytes"):
         tokens.load_secret(str(exactly))
+
+
+def test_terminal_qr_code_draws_the_link_for_serve_lan() -> None:
+    """`vitrina serve --lan` prints the link as a QR code in the terminal (a square of half-block characters)."""
+    import io
+
+    segno = pytest.importorskip("segno")
+    out = io.StringIO()
+    tokens.print_terminal_qr("https://192.168.1.20:8000/", out)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    expected = segno.make("https://192.168.1.20:8000/", error="m")
+    width = expected.symbol_size(scale=1, border=4)[0]
+    assert len(lines) == (width + 1) // 2, "two modules per line (compact)"
+    assert all(len(line) == width for line in lines) and "▄" in out.getvalue()

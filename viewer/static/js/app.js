@@ -12,14 +12,21 @@
 //   viewer.setGhost(id, {position, quaternion, pointer: {origin, direction} | null, label} | null)
 //        Shows (null removes) another person's avatar head and pointer ray, e.g. the guide.
 //   viewer.selectArtifact(id, {annotation, focus}) / viewer.closePanel()
+//   viewer.linkToView({artifact} | {annotation} | {tour, stop} | {room}) -> URL with ?iiif-content= (IIIF Content State)
+//   viewer.copyLinkButton(view) -> a "copy a link to this view" button for that view
 //   viewer.playNarration({src, captions}, {startAtMs}) -> Promise   plays through the captioned audio guide
 //   viewer.on(event, callback) -> unsubscribe     events: select, language, xrstart, xrend, ready, caption
 //   viewer.project(id) -> {x, y, visible}         CSS pixels of an artifact's centre (or an annotation key's hotspot)
+//   viewer.artifactMaterials(id) -> [{name, metalness, roughness, vertexColors, color, hasColorAttribute}]
+//   viewer.hotspotSize(key) -> metres                 current diameter of an annotation's marker
 //   viewer.artifactTextures(id) -> [{material, slot, compressed, format, width, height, mipmaps}]
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
+//   viewer.artifactTriangles(id) -> number       triangles of the level of an artifact drawn now
+//   viewer.streaming -> {profile, budget, levels: {id: level name}, triangles, gpuBytes, loads, bytes, scale,
+//        thumbsMs, fullQualityMs, failures}      what the ladder streamer holds (streaming.js)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
-// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, allRoomsLoadedMs,
+// Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
 //   loadedRooms, failedRooms, selectedArtifact, selectedAnnotation, openPanel ('object' | null), mode
 //   ('desktop' | 'immersive-vr' | 'immersive-ar'), camera {position, quaternion}, caption, errors, xr {...}, ar {...}.
 // The tour UI (tour-ui.js, exporting mount(viewer, slot)) is loaded only when the URL has ?tour=, ?join=, #guide= or
@@ -31,12 +38,15 @@ import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
-import { I18n, RECORD_FIELDS, artifactTitle } from './i18n.js';
+import { I18n, RECORD_FIELDS, artifactTitle, rightsLabel } from './i18n.js';
 import { DesktopControls } from './controls.js';
 import { Hotspots } from './hotspots.js';
 import { AudioGuide } from './audio.js';
 import { ObjectPanel, audioTrack } from './panel.js';
 import { XRSupport } from './xr.js';
+import { copyLinkButton, linkToView, openContentState } from './content-state.js';
+import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
+import { FloorPlan } from './floorplan.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -48,7 +58,7 @@ const reducedMotionQuery = window.matchMedia('(prefers-reduced-motion: reduce)')
 const listeners = new Map();
 const viewer = {
   manifest: null, language: null, mode: 'desktop',
-  frames: 0, xrFrames: 0, firstFrameMs: null, allRoomsLoadedMs: null, ready: false,
+  frames: 0, xrFrames: 0, firstFrameMs: null, firstRoomVisibleMs: null, allRoomsLoadedMs: null, ready: false,
   loadedRooms: [], failedRooms: [], selectedArtifact: null, selectedAnnotation: null, openPanel: null,
   camera: null, caption: '', errors: [], reducedMotion: reducedMotionQuery.matches,
   xr: { selects: 0, teleports: 0, snapTurns: 0, inputKinds: [], controllers: {}, lastSelect: null, lastTeleport: null },
@@ -161,7 +171,8 @@ async function main() {
       const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(vrPanel, false);
       if (hits.length) consider({ kind: 'vrpanel', distance: hits[0].distance, uv: hits[0].uv, point: hits[0].point });
     }
-    consider(hotspots.intersect(ray));
+    const spot = hotspots.intersect(ray);
+    consider(spot);
     const point = new THREE.Vector3();
     for (const { artifact, box } of artifactBoxes) {
       if (ray.intersectBox(box, point)) consider({ kind: 'artifact', artifactId: artifact.id, distance: ray.origin.distanceTo(point), point: point.clone() });
@@ -173,6 +184,8 @@ async function main() {
         consider({ kind: 'floor', room: room.id, floorY, distance: ray.origin.distanceTo(point), point: point.clone() });
       }
     }
+    // A marker is drawn over its own object (no depth test), so a ray through it means the marker, not the box.
+    if (spot && best?.kind === 'artifact' && best.artifactId === spot.artifactId) best = spot;
     return best;
   }
 
@@ -201,6 +214,8 @@ async function main() {
     i18n, manifest, loadAudio,
     onClose: () => closePanel(),
     onAnnotation: (key) => selectAnnotation(key),
+    onAnnotationFocus: (key) => hotspots.focus(key),
+    copyLink: (view) => copyLinkButton(view, manifest, { label: i18n.t('copyLink'), copied: i18n.t('linkCopied'), announce }),
   });
 
   function vrPanelContent(artifact, annotationKey) {
@@ -208,7 +223,8 @@ async function main() {
     const lines = [];
     for (const field of RECORD_FIELDS) if (i18n.pick(record[field])) lines.push(`${i18n.t(field)}: ${i18n.pick(record[field])}`);
     if (i18n.pick(record.credit)) lines.push(`${i18n.t('credit')}: ${i18n.pick(record.credit)}`);
-    lines.push(`${i18n.t('rights')}: ${record.rights || manifest.exhibit.rights || ''}`);
+    const rights = record.rights || manifest.exhibit.rights || '';
+    lines.push(`${i18n.t('rights')}: ${rightsLabel(rights, i18n) || rights}`);
     const note = annotationKey && annotationByKey.get(annotationKey);
     if (note) lines.push('', `${i18n.pick(note.note.title)}: ${i18n.pick(note.note.text)}`);
     else if (i18n.pick(record.description)) lines.push('', i18n.pick(record.description));
@@ -326,6 +342,13 @@ async function main() {
   });
   const languageSelect = document.getElementById('language-select');
   languageSelect.addEventListener('change', () => setLanguage(languageSelect.value));
+  const floorPlan = new FloorPlan({
+    viewer, manifest, i18n, toolbar: languageSelect.parentElement,
+    goToRoom: (room) => {
+      const [x, z] = [0, 2].map((i) => (room.bounds.min[i] + room.bounds.max[i]) / 2);
+      return controls.walkTo(new THREE.Vector3(x, 0, z), room.floor_y ?? 0);
+    },
+  });
 
   function setLanguage(language) {
     if (!i18n.languages.includes(language)) throw new Error(`language ${language} is not one of ${i18n.languages}`);
@@ -334,7 +357,7 @@ async function main() {
     languageSelect.value = language;
     document.documentElement.lang = language;
     document.getElementById('exhibit-title').textContent = i18n.pick(exhibit.title);
-    document.title = `${i18n.pick(exhibit.title)} · Vitrina`;
+    document.title = `${i18n.pick(exhibit.title)} · ${i18n.pick(exhibit.museum?.name) || 'Vitrina'}`;
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = i18n.t(node.dataset.i18n);
     for (const node of document.querySelectorAll('[data-i18n-label]')) node.setAttribute('aria-label', i18n.t(node.dataset.i18nLabel));
     for (const button of document.querySelectorAll('.artifact-button')) {
@@ -353,12 +376,15 @@ async function main() {
       panel.render(viewer.selectedAnnotation);
       if (xr.inSession) xr.showPanel(vrPanelContent(panel.artifact, viewer.selectedAnnotation));
     }
+    floorPlan.render();
     announce(viewer.ready ? i18n.t('ready') : i18n.t('loading'));
     emit('language', { language });
   }
 
   // ── rooms: nearest first, one at a time so the first room is not slowed by the others ──
   const loader = new GLTFLoader();
+  // Decode meshopt buffers in two workers: a streamed level then never blocks the render loop while it decodes.
+  MeshoptDecoder.useWorkers(2);
   loader.setMeshoptDecoder(MeshoptDecoder);
   // KTX2 (KHR_texture_basisu) rooms need KTX2Loader and its Basis transcoder (about 0.6 MB of JS and wasm). Most
   // builds keep PNG/JPEG or WebP, so the loader module is imported, and the transcoder fetched, only when a room's
@@ -382,6 +408,28 @@ async function main() {
     const box = new THREE.Box3(new THREE.Vector3().fromArray(room.bounds.min), new THREE.Vector3().fromArray(room.bounds.max));
     return box.distanceToPoint(camera.position);
   };
+  // Each model has its own ladder of GLBs (coarse to fine): the Streamer shows every thumb first, then sharper
+  // levels by screen-space error within this device's budget (streaming.js).
+  const profile = deviceProfile({ userAgent: navigator.userAgent, coarsePointer: window.matchMedia('(pointer: coarse)').matches });
+  const budget = deviceBudget({ profile, manifestBudgets: manifest.budgets || {},
+    maxTextureSize: renderer.capabilities.maxTextureSize, deviceMemoryGB: navigator.deviceMemory ?? null });
+  // Rooms get their group before anything loads, so a model's level can arrive before or after its room's shell.
+  const roomGroup = (id) => {
+    if (!roomScenes.has(id)) {
+      const group = new THREE.Group();
+      group.name = `room:${id}`;
+      world.add(group);
+      roomScenes.set(id, group);
+    }
+    return roomScenes.get(id);
+  };
+  const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
+  const inView = (artifact) => {
+    camera.updateMatrixWorld();
+    const frustum = new THREE.Frustum().setFromProjectionMatrix(
+      new THREE.Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
+    return frustum.intersectsBox(new THREE.Box3(new THREE.Vector3().fromArray(artifact.bounds.min), new THREE.Vector3().fromArray(artifact.bounds.max)));
+  };
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
     progress.max = queue.length || 1;
@@ -391,24 +439,29 @@ async function main() {
       const lod = lodTargets.map((target) => (room.lod || []).find((entry) => entry.target === target)).find(Boolean);
       try {
         const gltf = await loader.loadAsync((lod || room).glb);
-        gltf.scene.name = `room:${room.id}`;
         if (viewer.gpu.software) {
           // Every punctual light is evaluated for every pixel of every room; a software rasteriser cannot afford it.
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
         }
-        world.add(gltf.scene);
-        roomScenes.set(room.id, gltf.scene);
+        gltf.scene.name = `shell:${room.id}`;
+        roomGroup(room.id).add(gltf.scene);
         viewer.loadedRooms.push(room.id);
       } catch (error) {
         viewer.failedRooms.push(room.id);
         viewer.errors.push(`room ${room.id}: ${error.message || error}`);
         announce(i18n.t('roomFailed', { room: room.id }));
       }
+      // The thumbs of this room's models, those in view first: every object shows before the next room loads.
+      const models = artifacts.filter((a) => a.room === room.id && (a.levels || []).length)
+        .sort((a, b) => Number(inView(b)) - Number(inView(a)));
+      await streamer.loadThumbs(models);
+      if (viewer.firstRoomVisibleMs === null) viewer.firstRoomVisibleMs = performance.now();
       progress.value = ++done;
     }
     viewer.allRoomsLoadedMs = performance.now();
     progress.hidden = true;
     viewer.ready = true;
+    streamer.start();
     announce(i18n.t('ready'));
     emit('ready', { rooms: viewer.loadedRooms.slice() });
   }
@@ -469,6 +522,8 @@ async function main() {
   // ── public API ──
   viewer.selectArtifact = (id, options = {}) => selectArtifact(id, { focus: false, ...options });
   viewer.closePanel = closePanel;
+  viewer.linkToView = (view) => linkToView(view, manifest, location.href);
+  viewer.copyLinkButton = (view) => copyLinkButton(view, manifest, { label: i18n.t('copyLink'), copied: i18n.t('linkCopied'), announce });
   viewer.xrNotice = (text) => xr.showCaption(text || viewer.caption);
   viewer.pickAt = (clientX, clientY) => {
     const hit = pick(rayFromScreen(clientX, clientY));
@@ -505,6 +560,13 @@ async function main() {
     await audioGuide.play();
     return true;
   };
+  viewer.artifactTriangles = (id) => {
+    let triangles = 0;
+    roomScenes.get(artifactById.get(id)?.room)?.getObjectByName(id)?.traverse((node) => {
+      if (node.isMesh) triangles += (node.geometry.index ? node.geometry.index.count : node.geometry.attributes.position.count) / 3;
+    });
+    return triangles;
+  };
   viewer.artifactTextures = (id) => {
     const textures = [];
     for (const room of roomScenes.values()) {
@@ -521,6 +583,26 @@ async function main() {
       });
     }
     return textures;
+  };
+  viewer.nodesNamed = (name) => {
+    let count = 0;
+    for (const room of roomScenes.values()) room.traverse((node) => { if (node.name === name) count += 1; });
+    return count;
+  };
+  viewer.hotspotSize = (key) => hotspots.scaleOf(key);
+  viewer.artifactMaterials = (id) => {
+    const materials = [];
+    for (const room of roomScenes.values()) {
+      room.getObjectByName(id)?.traverse((node) => {
+        if (!node.isMesh) return;
+        for (const material of [node.material].flat()) {
+          materials.push({ name: material.name, metalness: material.metalness ?? null, roughness: material.roughness ?? null,
+            vertexColors: material.vertexColors === true, color: material.color?.toArray() ?? null,
+            hasColorAttribute: Boolean(node.geometry?.attributes?.color) });
+        }
+      });
+    }
+    return materials;
   };
   viewer.project = (id) => {
     const artifact = artifactById.get(id);
@@ -549,7 +631,8 @@ async function main() {
   timer.connect(document);
   renderer.setAnimationLoop((time, frame) => {
     timer.update(time);
-    const dt = Math.min(timer.getDelta(), 0.1);
+    const frameSeconds = timer.getDelta();
+    const dt = Math.min(frameSeconds, 0.1);
     if (frame) {
       xr.update(frame);
       viewer.xrFrames++;
@@ -558,7 +641,11 @@ async function main() {
     }
     const pose = viewer.cameraPose();
     viewer.camera = pose;
-    hotspots.update(new THREE.Vector3().fromArray(pose.position));
+    const pointer = viewer.pointerRay();  // the mouse, or the controller's laser in XR
+    hotspots.update(new THREE.Vector3().fromArray(pose.position), pointer && new THREE.Ray(
+      new THREE.Vector3().fromArray(pointer.origin), new THREE.Vector3().fromArray(pointer.direction)));
+    streamer.update(frameSeconds * 1000, Boolean(frame));
+    floorPlan.update();
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }
@@ -570,9 +657,22 @@ async function main() {
   performance.mark('vitrina-all-rooms');
 
   const hash = new URLSearchParams(location.hash.slice(1));
-  if (hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
+  const opened = await openContentState(viewer, location.search);  // a IIIF Content State link (?iiif-content=)
+  if (!opened && hash.get('artifact') && artifactById.has(hash.get('artifact'))) selectArtifact(hash.get('artifact'), { focus: false });
   const params = new URLSearchParams(location.search);
   if (params.has('tour') || params.has('join') || hash.has('guide') || hash.has('join')) mountTourUI();
+  // `vitrina serve` only (its pages carry these markers; a built site never does): tools for the designer.
+  const designerTools = { camera, canvas, controls, roomScenes, pick, rayFromScreen, world };
+  if (window.__vitrinaEdit) mountOptional('./editor.js', designerTools);
+  if (window.__vitrinaPreview) mountOptional('./pointpicker.js', designerTools);
+}
+
+async function mountOptional(module, tools) {
+  try {
+    await (await import(module)).mount(viewer, tools);
+  } catch (error) {
+    viewer.errors.push(`${module}: ${error}`);
+  }
 }
 
 function probeGPU() {

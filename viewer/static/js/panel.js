@@ -1,6 +1,6 @@
 // panel.js: the DOM object panel (record, credit line, rights, details, audio guide) and its keyboard behaviour.
 
-import { RECORD_FIELDS, artifactTitle } from './i18n.js';
+import { RECORD_FIELDS, artifactTitle, rightsLabel } from './i18n.js';
 
 export class ObjectPanel {
   /**
@@ -57,7 +57,7 @@ export class ObjectPanel {
     }
     if (i18n.pick(record.credit)) list.append(el('dt', { textContent: i18n.t('credit') }), langText('dd', record.credit, i18n));
     const rights = record.rights || this.host.manifest.exhibit.rights;
-    if (rights) list.append(el('dt', { textContent: i18n.t('rights') }), langText('dd', rights, i18n, true));
+    if (rights) list.append(el('dt', { textContent: i18n.t('rights') }), rightsText(rights, i18n));
     parts.push(list);
     if (i18n.pick(record.description)) parts.push(langText('p', record.description, i18n));
     else if (i18n.pick(artifact.alt)) parts.push(langText('p', artifact.alt, i18n));
@@ -77,8 +77,13 @@ export class ObjectPanel {
         button.lang = i18n.langOf(note.title);
         button.setAttribute('aria-pressed', String(note.key === annotationKey));
         button.addEventListener('click', () => this.host.onAnnotation(note.key));
+        // Its marker in the 3D view grows while the button has focus or the mouse, so one sees which it is.
+        for (const [event, key] of [['focus', note.key], ['mouseenter', note.key], ['blur', null], ['mouseleave', null]]) {
+          button.addEventListener(event, () => this.host.onAnnotationFocus?.(key));
+        }
         const li = el('li', {}, [button]);
         if (note.key === annotationKey) li.append(langText('p', note.text, i18n));
+        if (note.key === annotationKey && this.host.copyLink) li.append(this.host.copyLink({ annotation: note.key }));
         ul.append(li);
       }
       parts.push(ul);
@@ -94,6 +99,7 @@ export class ObjectPanel {
       this.host.loadAudio(null, null, null);
     }
     parts.push(el('p', {}, [el('a', { href: artifact.page || `objects/${artifact.id}.html`, textContent: i18n.t('openText') })]));
+    if (this.host.copyLink) parts.push(el('p', {}, [this.host.copyLink({ artifact: artifact.id })]));
     this.body.replaceChildren(...parts);
   }
 }
@@ -112,6 +118,15 @@ function el(tag, props = {}, children = []) {
   Object.assign(node, props);
   node.append(...children);
   return node;
+}
+
+/** A rights URI as its name, linked to the licence or statement ("CC BY 4.0", "In copyright"); other values as written. */
+function rightsText(rights, i18n) {
+  const label = rightsLabel(rights, i18n);
+  if (!label) return langText('dd', rights, i18n, true);
+  const link = el('a', { href: rights, textContent: label, className: 'rights-link' });
+  link.title = rights;
+  return el('dd', { className: 'rights' }, [link]);
 }
 
 function langText(tag, value, i18n, linkify = false) {

@@ -845,7 +845,8 @@ class TourUI {
       });
       go.textContent = this.stopTitle(stop);
       go.disabled = !can || current;
-      return el('li', { class: current ? 'current' : null }, go);
+      const link = this.viewer.copyLinkButton?.({ tour: this.tour.id, stop: stop.index });  // IIIF Content State
+      return el('li', { class: current ? 'current' : null }, go, ...(link ? [link] : []));
     });
     this.stopList.replaceChildren(...items);
 

@@ -6,6 +6,7 @@ import { ARButton } from 'three/addons/webxr/ARButton.js';
 import { XRHandModelFactory } from 'three/addons/webxr/XRHandModelFactory.js';
 import { XRControllerModelFactory } from 'three/addons/webxr/XRControllerModelFactory.js';
 import { VRPanel, CaptionPlane } from './vrpanel.js';
+import { localizeXrButton } from './i18n.js';
 
 const SNAP_TURN_DEGREES = 30;
 const LASER_LENGTH = 8;
@@ -97,6 +98,8 @@ export class XRSupport {
     });
     vr.addEventListener('click', () => { this.requestedMode = 'immersive-vr'; }, true);
     ar.addEventListener('click', () => { this.requestedMode = 'immersive-ar'; }, true);
+    localizeXrButton(vr, this.host.i18n);
+    localizeXrButton(ar, this.host.i18n);
     container.append(vr, ar);
     return { vr, ar };
   }

@@ -1,0 +1,386 @@
+"""Quality ladder of one model: thumb → low → medium → high → full GLBs, each simplified by error from the one above."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline import budgets, images, meshopt
+from pipeline.scene import Node, Primitive, Scene, Texture
+from pipeline.transforms.reorder import reorder_primitive
+
+# The ladder's GLBs are cached once per model file; the artifact that shows one is grafted on when the site is
+# written (see `placed`), so these names stand for the artifact id in the cached bodies.
+PLACEHOLDER = "@artifact"
+MODEL_SUFFIX = ".model"
+
+# Weight of each normal component against position error in attribute-aware simplification. On Igea (64,852 of
+# 268,686 triangles) 0.5 cost 17 % more RMS distance than positions alone; 0.1 keeps shading seams and costs none.
+NORMAL_WEIGHT = 0.1
+# meshoptimizer's error is a quadric estimate. Against measured two-way Hausdorff distances of every level in
+# bench_ladder (Igea, Nefertiti, Gargoyle; quantized, as written) the true error was 1.5-3.4× the estimate, so a
+# level aims at a quarter of its bound and reports four times the estimate: a conservative figure.
+ERROR_FACTOR = 4.0
+GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = 0x46546C67, 0x4E4F534A, 0x004E4942
+
+
+@dataclass(frozen=True)
+class LevelSettings:
+    """How one rung is made from the rung above: an error bound, then caps on triangles, texture side and bytes.
+
+    `max_error` is this step's own error bound, relative to the model's bounding-box diagonal; the level's error
+    against the source adds up the steps above it. A level over `max_triangles` after the error pass is simplified
+    further to the cap (its error then grows as needed, and is reported)."""
+
+    name: str
+    max_texture: int | None  # None: the source's textures, untouched
+    max_triangles: int | None
+    max_error: float
+    max_bytes: int | None = None
+    # A rung above a model this light is not worth its own geometry: it only fits textures (so small models end
+    # up with few rungs once `listed` merges the ones that change nothing).
+    simplify_above: int = 0
+
+
+LEVELS: tuple[LevelSettings, ...] = (  # fine to coarse: each is made from the one before
+    LevelSettings("full", max_texture=None, max_triangles=None, max_error=0.0),
+    LevelSettings("high", max_texture=4096, max_triangles=budgets.PROFILES["desktop"].triangles, max_error=1e-4,
+                  simplify_above=1_000_000),
+    LevelSettings("medium", max_texture=2048, max_triangles=budgets.PROFILES["quest2"].triangles, max_error=5e-4,
+                  simplify_above=250_000),
+    LevelSettings("low", max_texture=1024, max_triangles=150_000, max_error=2e-3, simplify_above=50_000),
+    LevelSettings("thumb", max_texture=512, max_triangles=20_000, max_error=1e-2, max_bytes=200_000),
+)
+
+
+@dataclass
+class Level:
+    """One written rung: its GLB body (artifact still a placeholder) and what it costs the viewer to load."""
+
+    name: str
+    data: bytes
+    triangles: int
+    draw_calls: int
+    texels: int
+    gpu_bytes: int
+    max_texture: int
+    error_relative: float  # against the source, relative to the model's bounding-box diagonal
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "triangles": self.triangles, "draw_calls": self.draw_calls,
+                "texels": self.texels, "gpu_bytes": self.gpu_bytes, "max_texture": self.max_texture,
+                "error_relative": self.error_relative, "bytes": len(self.data)}
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any], data: bytes) -> Level:
+        fields = {k: info[k] for k in ("name", "triangles", "draw_calls", "texels", "gpu_bytes", "max_texture",
+                                       "error_relative")}
+        return cls(data=data, **fields)
+
+
+@dataclass
+class Ladder:
+    """A model's rungs, coarse to fine; `full` is among them only where the rights allow a download."""
+
+    levels: list[Level]
+    diagonal: float  # of the model's bounding box, in the model's own metres (before any placement scale)
+
+
+@dataclass(frozen=True)
+class LadderTools:
+    """What the build lends the ladder: writing a GLB, fitting and encoding textures, the room-level transforms."""
+
+    write: Callable[[Scene], bytes]
+    fit_textures: Callable[[Scene, int], object]
+    encode_textures: Callable[[Scene], object]
+    finish: Callable[[Scene], Scene]  # dedup, merge, reorder, quantize: what every written scene goes through
+
+
+def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
+                 levels: tuple[LevelSettings, ...] = LEVELS) -> Ladder:
+    """Every rung of one processed model, coarse to fine. `offset` stands the model on its base centre.
+
+    Each level starts from the float geometry and fitted textures of the level above, so simplification and
+    resizing are chained. All rungs are made (they are cached as one); `listed` picks the ones a site shows."""
+    diagonal = _diagonal(scene)
+    made: list[Level] = []
+    parent, parent_error = scene, 0.0
+    for settings in levels:
+        if settings.max_texture is None and settings.max_triangles is None:
+            current, error = parent, 0.0
+        else:
+            current, error = _next_rung(parent, settings, tools, diagonal)
+        if made and not error and _same_content(parent, current):
+            level = dataclasses.replace(made[-1], name=settings.name)  # nothing changed: the same bytes, unwritten
+        else:
+            level = _write_level(current, settings, tools, offset, error + parent_error)
+        if settings.max_bytes is not None:
+            current, level = _within_bytes(parent, current, level, settings, tools, offset, diagonal, parent_error)
+        made.append(level)
+        parent, parent_error = current, level.error_relative
+    return Ladder(levels=made[::-1], diagonal=diagonal)
+
+
+def _same_content(parent: Scene, child: Scene) -> bool:
+    """Whether a rung kept its parent's triangles and texture objects (fitting replaces a texture it resizes)."""
+    before, after = budgets.measure(parent), budgets.measure(child)
+    return before.triangles == after.triangles and set(before.textures) == set(after.textures)
+
+
+def listed(levels: list[Level], download: bool) -> list[Level]:
+    """The rungs a site lists (coarse to fine): `full` only where the rights allow its download, and a rung that
+    is the same as the finer one above it merged into that one; `thumb` always stays."""
+    kept: list[Level] = []
+    for level in reversed(levels):
+        if level.name == "full" and not download:
+            continue
+        if kept and level.name != "thumb" and (level.triangles, level.max_texture, level.draw_calls) == (
+                kept[-1].triangles, kept[-1].max_texture, kept[-1].draw_calls):
+            continue
+        kept.append(level)
+    return kept[::-1]
+
+
+def _diagonal(scene: Scene) -> float:
+    lows, highs = [], []
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+            if len(positions):
+                lows.append(positions.min(axis=0))
+                highs.append(positions.max(axis=0))
+    if not lows:
+        return 1.0
+    return float(np.linalg.norm(np.max(highs, axis=0) - np.min(lows, axis=0))) or 1.0
+
+
+def _copy(scene: Scene) -> Scene:
+    """A deep copy that shares texture objects (large, and replaced rather than changed by every step)."""
+    memo: dict[int, Any] = {id(t): t for t in budgets.measure(scene).textures.values()}
+    return copy.deepcopy(scene, memo)
+
+
+def _simplifiable(primitive: Primitive) -> bool:
+    return (primitive.mode == 4 and not primitive.targets and "JOINTS_0" not in primitive.attributes
+            and primitive.triangle_count >= budgets.MIN_TRIANGLES)
+
+
+def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diagonal: float,
+               cap: int | None = None, texture_side: int | None = None) -> tuple[Scene, float]:
+    """A copy of parent simplified within the level's error, then to its triangle cap; textures fitted."""
+    child = _copy(parent)
+    cap = settings.max_triangles if cap is None else cap
+    error = 0.0
+    triangles = budgets.measure(child).triangles
+    if triangles > settings.simplify_above or (cap is not None and triangles > cap):
+        error = simplify_within(child, settings.max_error, cap, diagonal)
+    side = texture_side or settings.max_texture
+    if side is not None:
+        tools.fit_textures(child, side)
+    return child, error
+
+
+def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float) -> float:
+    """Simplify in place by error (relative to diagonal), then further to `cap` triangles; returns the error made.
+
+    Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together, and
+    locks the borders between primitives of one mesh so they never open)."""
+    work: list[tuple[Primitive, np.ndarray, bool]] = []
+    fixed = 0
+    for mesh in scene.meshes():
+        lock = len(mesh.primitives) > 1
+        for primitive in mesh.primitives:
+            if _simplifiable(primitive):
+                indices = np.arange(primitive.vertex_count, dtype=np.uint32) if primitive.indices is None \
+                    else np.asarray(primitive.indices, dtype=np.uint32)
+                work.append((primitive, indices, lock))
+            else:
+                fixed += primitive.triangle_count
+    if not work:
+        return 0.0
+    errors = [_simplify(p, original, 0, max_error * diagonal, lock) for p, original, lock in work]
+    now = fixed + sum(p.triangle_count for p, _, _ in work)
+    if cap is not None and now > cap:
+        reducible = now - fixed
+        ratio = max(0.0, cap - fixed) / reducible if reducible else 0.0
+        errors = [_simplify(p, p.indices if p.indices is not None else original,
+                            int(p.triangle_count * ratio) * 3, float("inf"), lock)
+                  for p, original, lock in work]
+    for primitive, original, _ in work:
+        if primitive.triangle_count * 3 < len(original):
+            reorder_primitive(primitive)  # drop the vertices nothing uses any more, in cache order
+    return max(errors) / diagonal
+
+
+def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int, max_error_metres: float,
+              lock_border: bool) -> float:
+    """Simplify one primitive in place from `indices`; returns the error made, in the model's metres."""
+    positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float32)
+    scale = meshopt.simplify_scale(positions) or 1.0
+    relative = 1.0 if max_error_metres == float("inf") else max_error_metres / ERROR_FACTOR / scale
+    normals = primitive.attributes.get("NORMAL")
+    use_normals = normals is not None and normals.dtype.kind == "f" and normals.shape[1:] == (3,)
+    result = meshopt.simplify(
+        positions, indices, target_index_count, relative, lock_border=lock_border,
+        attributes=np.asarray(normals, dtype=np.float32) if use_normals else None,
+        attribute_weights=np.full(3, NORMAL_WEIGHT, dtype=np.float32) if use_normals else None)
+    if len(result.indices) == 0:
+        primitive.indices = np.asarray(indices, dtype=np.uint32)
+        return 0.0
+    primitive.indices = result.indices
+    return ERROR_FACTOR * result.relative_error * scale
+
+
+def _write_level(scene: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],
+                 error: float) -> Level:
+    final = _copy(scene)
+    tools.encode_textures(final)
+    wrapped = Scene(name=PLACEHOLDER, animations=final.animations, nodes=[
+        Node(name=PLACEHOLDER, keep=True, children=[
+            Node(name=PLACEHOLDER + MODEL_SUFFIX, keep=True, translation=offset, children=final.nodes)])])
+    finished = tools.finish(wrapped)
+    usage = budgets.measure(finished)
+    textures = list(usage.textures.values())
+    sizes = [budgets.image_size(t) for t in textures]
+    return Level(name=settings.name, data=tools.write(finished), triangles=usage.triangles,
+                 draw_calls=usage.draw_calls, texels=sum(w * h for w, h in sizes),
+                 gpu_bytes=usage.texture_bytes_gpu, max_texture=max((max(s) for s in sizes), default=0),
+                 error_relative=round(error, 8))
+
+
+def _within_bytes(parent: Scene, current: Scene, level: Level, settings: LevelSettings, tools: LadderTools,
+                  offset: tuple[float, float, float], diagonal: float,
+                  parent_error: float) -> tuple[Scene, Level]:
+    """Shrink a capped level (the thumb) until its GLB fits max_bytes: lossy WebP textures first, then fewer
+    triangles, aimed from the bytes each triangle costs in the attempt before."""
+    assert settings.max_bytes is not None
+    compact = False
+    side = settings.max_texture
+    cap = level.triangles
+    for _ in range(12):
+        if len(level.data) <= settings.max_bytes or (cap <= 16 and (side or 0) <= 16):
+            break
+        texture_bytes = sum(len(t.data) for t in budgets.measure(current).textures.values())
+        geometry = max(1, len(level.data) - texture_bytes)
+        if not compact:
+            compact = True  # lossy WebP first: it costs no geometry
+        elif side is not None and side > 16 and texture_bytes >= geometry:
+            side //= 2
+        else:
+            share = max(0.25, (settings.max_bytes - min(texture_bytes, settings.max_bytes // 2)) / geometry)
+            cap = max(16, int(cap * min(share, 0.9) * 0.9))
+        current, error = _next_rung(parent, settings, tools, diagonal, cap=cap, texture_side=side)
+        _webp_textures(current)
+        level = _write_level(current, settings, tools, offset, error + parent_error)
+    return current, level
+
+
+def _webp_textures(scene: Scene) -> None:
+    """Lossy WebP for the level's PNG and JPEG textures (a thumb's pictures are small, its bytes are not)."""
+    from pipeline.scene import texture_refs
+
+    done: dict[int, Texture] = {}
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            for material in primitive.materials:
+                for ref in texture_refs(material):
+                    texture = ref.texture
+                    if texture.mime_type not in ("image/png", "image/jpeg"):
+                        continue
+                    if id(texture) not in done:
+                        done[id(texture)] = dataclasses.replace(
+                            texture, data=images.webp(texture.data, lossless=False), mime_type="image/webp")
+                    ref.texture = done[id(texture)]
+
+
+# ---- the artifact grafted onto a cached body ------------------------------------------------------------------
+
+
+def glb_json(data: bytes) -> tuple[dict[str, Any], bytes]:
+    """(the JSON chunk parsed, the BIN chunk's bytes) of a GLB."""
+    magic, _, _ = struct.unpack_from("<III", data, 0)
+    if magic != GLB_MAGIC:
+        raise ValueError("not a GLB")
+    length, kind = struct.unpack_from("<II", data, 12)
+    if kind != JSON_CHUNK:
+        raise ValueError("GLB without a JSON chunk first")
+    document = json.loads(data[20:20 + length].decode("utf-8"))
+    rest = data[20 + length:]
+    binary = b""
+    if len(rest) >= 8:
+        bin_length, bin_kind = struct.unpack_from("<II", rest, 0)
+        if bin_kind == BIN_CHUNK:
+            binary = rest[8:8 + bin_length]
+    return document, binary
+
+
+def glb_bytes(document: dict[str, Any], binary: bytes) -> bytes:
+    """A GLB from its JSON document and BIN chunk (both padded to 4 bytes as the container requires)."""
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    text += b" " * (-len(text) % 4)
+    chunks = struct.pack("<II", len(text), JSON_CHUNK) + text
+    if binary:
+        padded = binary + b"\0" * (-len(binary) % 4)
+        chunks += struct.pack("<II", len(padded), BIN_CHUNK) + padded
+    return struct.pack("<III", GLB_MAGIC, 2, 12 + len(chunks)) + chunks
+
+
+def placed(body: bytes, header: bytes, artifact_id: str) -> bytes:
+    """A cached level body with the artifact's own node grafted on: `header` is a GLB of that one node (placement,
+    extras, XMP record) as the writer wrote it; the body's placeholder root takes its place and keeps its child."""
+    document, binary = glb_json(body)
+    head, _ = glb_json(header)
+    node = dict(head["nodes"][head["scenes"][0]["nodes"][0]])
+    packets = head.get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packets", [])
+    if packets:
+        ours = document.setdefault("extensions", {}).setdefault("KHR_xmp_json_ld", {}).setdefault("packets", [])
+        node["extensions"]["KHR_xmp_json_ld"] = {"packet": len(ours) + node["extensions"]["KHR_xmp_json_ld"]["packet"]}
+        ours.extend(packets)
+        used = document.setdefault("extensionsUsed", [])
+        if "KHR_xmp_json_ld" not in used:
+            used.append("KHR_xmp_json_ld")
+    taken = {n.get("name") for n in document.get("nodes", [])}
+    for index, existing in enumerate(document.get("nodes", [])):
+        if existing.get("name") == artifact_id:
+            # A model's own node named like its artifact (an OBJ object "cube"): exactly one node carries the id.
+            candidate = f"{artifact_id}_part"
+            while candidate in taken:
+                candidate += "_"
+            taken.add(candidate)
+            existing["name"] = candidate
+        if existing.get("name") == PLACEHOLDER:
+            document["nodes"][index] = {**node, "children": existing.get("children", [])}
+        elif existing.get("name") == PLACEHOLDER + MODEL_SUFFIX:
+            existing["name"] = artifact_id + MODEL_SUFFIX
+    for animation in document.get("animations", []):
+        name = animation.get("name")
+        if isinstance(name, str):
+            animation["name"] = f"{artifact_id}/{name}" if name else artifact_id
+    for scene in document.get("scenes", []):
+        # Unnamed: three.js names nodes uniquely per file, so a scene named like the artifact would rename its node.
+        scene.pop("name", None)
+    if "copyright" in head.get("asset", {}):
+        document.setdefault("asset", {})["copyright"] = head["asset"]["copyright"]
+    return glb_bytes(document, binary)
+
+
+def ladder_info(ladder: Ladder) -> dict[str, Any]:
+    """The ladder without its GLB bytes, as JSON for the cache."""
+    return {"diagonal": ladder.diagonal, "levels": [level.info() for level in ladder.levels]}
+
+
+def ladder_from(info: dict[str, Any], datas: list[bytes]) -> Ladder:
+    return Ladder(levels=[Level.from_info(i, d) for i, d in zip(info["levels"], datas, strict=True)],
+                  diagonal=float(info["diagonal"]))
+
+
+def settings_repr(levels: tuple[LevelSettings, ...] = LEVELS) -> str:
+    """The level settings as they enter a cache key."""
+    return repr([dataclasses.astuple(level) for level in levels])

@@ -1,0 +1,478 @@
+"""Edit the exhibit's YAML in place (the only ruamel.yaml importer): layout values for `serve --edit`, texts for `i18n import`; comments, order and style kept."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from pipeline.errors import SpecError, VitrinaError
+from pipeline.spec.loader import SPEC_NAME, find_spec_file
+
+Target = Literal["artifact", "room"]
+
+# What the editor may change, and the bounds a value must keep. Positions are metres from a room's centre, and no
+# room is wider than 200 m (model.Room.size), so nothing sensible lies beyond 100 m.
+MAX_OFFSET = 100.0
+EDITABLE: dict[tuple[str, str], str] = {
+    ("artifact", "place.at"): "position",
+    ("artifact", "place.rotate"): "angle",
+    ("artifact", "place.height"): "height",
+    ("artifact", "place.plinth.height"): "plinth",
+    ("room", "start.at"): "position",
+    ("room", "start.facing"): "angle",
+}
+REQUIRED_KEYS = {"place.at"}  # the others may be removed (value null), which restores their default
+HEIGHT_RANGE = (0.0, 50.0)  # model.Place.height
+PLINTH_RANGE = (0.05, 3.0)  # model.Plinth.height and model.Vitrine.plinth_height
+# The YAML indentation styles tried, most common first: the one that reproduces the file exactly is used to write it.
+INDENT_STYLES = ((4, 2), (2, 0), (2, 2), (4, 4), (3, 1))
+
+
+class EditError(VitrinaError):
+    """A layout change was refused: an unknown target or key, a value out of range, or a file that cannot be edited."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One layout value to write: `key` (e.g. place.at) of the artifact or room with this id."""
+
+    target: Target
+    id: str
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an edit did: the file (relative to the exhibit folder), the value before and after, lines changed."""
+
+    file: str
+    line: int
+    before: Any
+    after: Any
+    changed_lines: int
+
+
+def parse_change(data: Any) -> Change:
+    """A Change from untrusted JSON ({target, id, key, value}), with every field checked."""
+    if not isinstance(data, dict) or set(data) != {"target", "id", "key", "value"}:
+        raise EditError("a change is {target, id, key, value}")
+    target, ident, key = data["target"], data["id"], data["key"]
+    if not all(isinstance(part, str) for part in (target, ident, key)):
+        raise EditError("target, id and key are strings")
+    kind = EDITABLE.get((target, key))
+    if kind is None:
+        raise EditError(f"{target} {key} cannot be edited here")
+    if not ident or len(ident) > 200:
+        raise EditError("the id is empty or too long")
+    if data["value"] is None:
+        # Undo of a change that added the key: remove it again, so the file is as it was and the default applies.
+        if key in REQUIRED_KEYS:
+            raise EditError(f"{key} cannot be removed")
+        return Change(target, ident, key, None)
+    return Change(target, ident, key, _checked_value(kind, key, data["value"]))
+
+
+def _number(value: Any, what: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EditError(f"{what} must be a number")
+    if not low <= value <= high:
+        raise EditError(f"{what} must be between {low:g} and {high:g}, got {value:g}")
+    return float(value)
+
+
+def _checked_value(kind: str, key: str, value: Any) -> Any:
+    if kind == "position":
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise EditError(f"{key} is [x, z]")
+            return [_number(v, key, -MAX_OFFSET, MAX_OFFSET) for v in value]
+        return _number(value, key, -MAX_OFFSET, MAX_OFFSET)  # an offset along a wall
+    if kind == "angle":
+        return _number(value, key, -360.0, 360.0)
+    if kind == "height":
+        return _number(value, key, *HEIGHT_RANGE)
+    return _number(value, key, *PLINTH_RANGE)
+
+
+def tidy(value: float, places: int) -> int | float:
+    """Round for a readable YAML line: whole numbers are written without ".0"."""
+    rounded = round(value, places)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+class ExhibitFiles:
+    """The YAML files of one exhibit (the main file and its includes), edited in place and never outside the folder."""
+
+    def __init__(self, spec: Path) -> None:
+        spec_file = find_spec_file(spec)
+        self.root = spec_file.parent.resolve()
+        self.spec_file = spec_file.resolve()
+        if not self.inside(self.spec_file):
+            raise EditError(f"{SPEC_NAME} leads outside the exhibit folder")
+        self._parsed: dict[Path, tuple[str, Any]] = {}
+        self._styles: dict[str, tuple[int, int]] = {}
+
+    def files(self) -> list[Path]:
+        """The main file, then the included files in the loader's order; includes leaving the folder are skipped."""
+        files = [self.spec_file]
+        main = self._read(self.spec_file)[0]
+        patterns = main.get("include") if isinstance(main, dict) else None
+        for pattern in patterns if isinstance(patterns, list) else []:
+            parts = PurePosixPath(str(pattern)).parts
+            if not isinstance(pattern, str) or pattern.startswith(("/", "\\")) or ".." in parts or not parts:
+                continue
+            for match in sorted(p for p in self.root.glob(pattern) if p.is_file()):
+                resolved = match.resolve()
+                if self.inside(resolved) and resolved not in files:
+                    files.append(resolved)
+        return files
+
+    def inside(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self.root) and path.suffix in (".yaml", ".yml")
+
+    def find(self, target: Target, ident: str) -> tuple[Path, CommentedMap]:
+        """The file and the mapping that declare the artifact or room with this id."""
+        section = "artifacts" if target == "artifact" else "rooms"
+        for path in self.files():
+            data = self._read(path)[0]
+            entries = data.get(section) if isinstance(data, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, CommentedMap) and entry.get("id") == ident:
+                    return path, entry
+        raise EditError(f"no {target} with id {ident!r} in {SPEC_NAME} or its includes")
+
+    def layout(self) -> dict[str, Any]:
+        """Where each artifact and room is declared and its editable values, for the editor in the page."""
+        artifacts: dict[str, Any] = {}
+        rooms: dict[str, Any] = {}
+        for path in self.files():
+            data = self._read(path)[0]
+            if not isinstance(data, dict):
+                continue
+            shown = path.relative_to(self.root).as_posix()
+            for entry in _entries(data, "artifacts"):
+                place = entry.get("place")
+                if not isinstance(place, dict):
+                    continue
+                stand = place.get("vitrine") or place.get("plinth")
+                height_key = "plinth_height" if place.get("vitrine") else "height"
+                artifacts[str(entry["id"])] = {
+                    "file": shown, "line": entry.lc.line + 1, "room": place.get("room"), "wall": place.get("wall"),
+                    "case": _plain(place.get("case")),
+                    "at": _plain(place.get("at")), "height": _plain(place.get("height")),
+                    "rotate": _plain(place.get("rotate")),
+                    # A stand without its height has the default (model.Plinth.height, model.Vitrine.plinth_height).
+                    "plinth": _plain(stand.get(height_key, 0.9)) if isinstance(stand, dict)
+                    else (0.9 if stand is True else None),
+                }
+            for entry in _entries(data, "rooms"):
+                start = entry.get("start")
+                rooms[str(entry["id"])] = {
+                    "file": shown, "line": entry.lc.line + 1,
+                    "start": _plain(start) if isinstance(start, dict) else None,
+                }
+        return {"artifacts": artifacts, "rooms": rooms}
+
+    def ids_in_order(self, section: str) -> list[str]:
+        """The ids of every item of `rooms` or `artifacts` in the loader's merge order, so "artifacts[3]" is found."""
+        ids: list[str] = []
+        for path in self.files():
+            data = self._read(path)[0]
+            items = data.get(section) if isinstance(data, dict) else None
+            for item in items if isinstance(items, list) else []:
+                ident = item.get("id") if isinstance(item, dict) else None
+                ids.append(ident if isinstance(ident, str) else "")
+        return ids
+
+    def apply(self, change: Change) -> Written:
+        """Write the change into the file that declares its target; refuse what does not fit the entry."""
+        path, _ = self.find(change.target, change.id)
+        data, text = self._load(path)
+        entry = next(e for e in _entries(data, "artifacts" if change.target == "artifact" else "rooms")
+                     if e.get("id") == change.id)
+        before = current_value(entry, change.key)
+        _apply_to_entry(entry, change)
+        after = current_value(entry, change.key)
+        changed = self.save(path, data, text)
+        return Written(path.relative_to(self.root).as_posix(), entry.lc.line + 1, before, after, changed)
+
+    def documents(self) -> list[tuple[Path, Any, str]]:
+        """Every file's round-trip data (mappings and lists that keep comments and style) and its text."""
+        return [(path, *self._load(path)) for path in self.files()]
+
+    def save(self, path: Path, data: Any, text: str) -> int:
+        """Write changed data back in the file's own indentation style; returns how many lines changed."""
+        if not self.inside(path):
+            raise EditError(f"{path.name} is outside the exhibit folder")
+        unchanged = self._read(path)[0] if self._text(path) == text else self._parse(path, text)
+        style = self._style(unchanged, text)
+        new_text = self._dump(data, style)
+        base_text = self._dump(unchanged, style)
+        if base_text != text:
+            # ruamel cannot write this file back byte for byte (e.g. `[{id: c}]` becomes `[id: c]`): keep every
+            # line the change did not touch as the designer wrote it.
+            new_text = _patch_lines(text, base_text, new_text)
+        if new_text == text:
+            return 0
+        _write_atomically(path, new_text)
+        old_lines, new_lines = text.splitlines(), new_text.splitlines()
+        changed = sum(1 for old, new in zip(old_lines, new_lines, strict=False) if old != new)
+        return changed + abs(len(old_lines) - len(new_lines))
+
+    @staticmethod
+    def _yaml(style: tuple[int, int]) -> YAML:
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True
+        yaml.width = 4096  # never re-wrap a long line the designer wrote on one line
+        yaml.indent(mapping=2, sequence=style[0], offset=style[1])
+        return yaml
+
+    def _load(self, path: Path) -> tuple[Any, str]:
+        """A fresh parse of the file, safe to change."""
+        text = self._text(path)
+        return self._parse(path, text), text
+
+    def _read(self, path: Path) -> tuple[Any, str]:
+        """The file's parse for reading only: kept while the text is unchanged (ruamel reads ~100 KB/s)."""
+        text = self._text(path)
+        cached = self._parsed.get(path)
+        if cached is None or cached[0] != text:
+            cached = (text, self._parse(path, text))
+            self._parsed[path] = cached
+        return cached[1], text
+
+    def _text(self, path: Path) -> str:
+        if not self.inside(path):
+            raise EditError(f"{path.name} is outside the exhibit folder")
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise EditError(f"cannot read {path.name}: {error}") from None
+
+    def _parse(self, path: Path, text: str) -> Any:
+        try:
+            return self._yaml(INDENT_STYLES[0]).load(text)
+        except YAMLError as error:
+            raise EditError(f"{path.name} is not valid YAML; fix it first ({error.__class__.__name__})") from None
+
+    def _style(self, data: Any, text: str) -> tuple[int, int]:
+        """The first indentation style that writes the file back byte for byte (remembered per text)."""
+        if text not in self._styles:
+            found = next((style for style in INDENT_STYLES if self._dump(data, style) == text), None)
+            # None: ruamel cannot reproduce the file; save() then keeps the lines a change does not touch.
+            self._styles = {text: found or INDENT_STYLES[0]}
+        return self._styles[text]
+
+    def _dump(self, data: Any, style: tuple[int, int]) -> str:
+        out = io.StringIO()
+        self._yaml(style).dump(data, out)
+        return out.getvalue()
+
+
+def _entries(data: Any, section: str) -> Iterator[CommentedMap]:
+    entries = data.get(section) if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, CommentedMap) and isinstance(entry.get("id"), str):
+            yield entry
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's commented containers and scalars as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return float(value) if isinstance(value, float) else int(value)
+    return str(value)
+
+
+def current_value(entry: CommentedMap, key: str) -> Any:
+    """The value at a dotted key of an artifact or room entry as plain JSON (None when absent)."""
+    node: Any = entry
+    if key == "place.plinth.height" and isinstance(entry.get("place"), dict) and entry["place"].get("vitrine"):
+        key = "place.vitrine.plinth_height"
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return _plain(node)
+
+
+def literal(text: str) -> Any:
+    """A multi-line string written as a YAML literal block (`|`), as designers write panel texts."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    return LiteralScalarString(text)
+
+
+def flow_map(**values: Any) -> CommentedMap:
+    """A new mapping written on one line, `{a: 1, b: 2}`."""
+    mapping = CommentedMap(values)
+    mapping.fa.set_flow_style()
+    return mapping
+
+
+def _flow_seq(values: Sequence[Any]) -> CommentedSeq:
+    seq = CommentedSeq(values)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _set_pair(container: CommentedMap, key: str, pair: list[float]) -> None:
+    """Write [x, z] into an existing sequence item by item, so its flow style and comments stay."""
+    tidied = [tidy(v, 3) for v in pair]
+    current = container.get(key)
+    if isinstance(current, CommentedSeq) and len(current) == 2:
+        current[0], current[1] = tidied
+    else:
+        container[key] = _flow_seq(tidied)
+
+
+def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
+    """Change the entry in memory, refusing a key that does not fit how it is placed."""
+    if change.target == "room":
+        _apply_to_room(entry, change)
+        return
+    place = entry.get("place")
+    if not isinstance(place, CommentedMap):
+        raise EditError(f"artifact {change.id!r} has no place: mapping to edit")
+    on_wall = place.get("wall") is not None
+    if change.key == "place.at":
+        if on_wall:
+            if isinstance(change.value, list):
+                raise EditError(f"{change.id!r} hangs on a wall: place.at is one offset along it")
+            place["at"] = tidy(change.value, 3)
+        else:
+            if not isinstance(change.value, list):
+                raise EditError(f"{change.id!r} stands on the floor: place.at is [x, z]")
+            _set_pair(place, "at", change.value)
+        return
+    if change.key == "place.height":
+        if not on_wall:
+            raise EditError(f"{change.id!r} stands on the floor: raise its plinth instead of place.height")
+        _set_or_remove(place, "height", change.value, 3)
+        return
+    if on_wall:
+        raise EditError(f"{change.id!r} hangs on a wall: it has no {change.key.split('.')[-1]}")
+    if change.key == "place.rotate":
+        _set_or_remove(place, "rotate", change.value, 1)
+        return
+    if place.get("case") is not None:
+        raise EditError(f"{change.id!r} stands in case {place['case']!r}: change the case's plinth_height instead")
+    # place.plinth.height: the pedestal of a vitrine if there is one, else the plinth (created when absent).
+    vitrine = place.get("vitrine")
+    if vitrine is not None:
+        if not isinstance(vitrine, CommentedMap):
+            vitrine = place["vitrine"] = flow_map()
+        _set_or_remove(vitrine, "plinth_height", change.value, 3)
+        return
+    if change.value is None:
+        place.pop("plinth", None)  # undoing the change that gave the artifact its plinth
+        return
+    plinth = place.get("plinth")
+    if not isinstance(plinth, CommentedMap):
+        plinth = place["plinth"] = flow_map()
+    plinth["height"] = tidy(change.value, 3)
+
+
+def _apply_to_room(entry: CommentedMap, change: Change) -> None:
+    start = entry.get("start")
+    if change.value is None:
+        if isinstance(start, CommentedMap):
+            start.pop(change.key.split(".")[1], None)
+            if not start:
+                entry.pop("start")
+        return
+    if not isinstance(start, CommentedMap):
+        start = flow_map(at=_flow_seq([0, 0]), facing=0)
+        entry["start"] = start
+    if change.key == "start.at":
+        if not isinstance(change.value, list):
+            raise EditError("a room's start.at is [x, z]")
+        _set_pair(start, "at", change.value)
+    else:
+        start["facing"] = tidy(change.value % 360, 1)
+
+
+def _set_or_remove(mapping: CommentedMap, key: str, value: float | None, places: int) -> None:
+    if value is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = tidy(value, places)
+
+
+def _patch_lines(original: str, base: str, changed: str) -> str:
+    """`original` with the lines where `changed` differs from `base` (both ruamel's dumps) replaced.
+
+    Only when the three are line-aligned; otherwise (a change that added lines) ruamel's whole dump is used.
+    """
+    lines = [text.splitlines(keepends=True) for text in (original, base, changed)]
+    if not len(lines[0]) == len(lines[1]) == len(lines[2]):
+        return changed
+    return "".join(new if old_dump != new else kept for kept, old_dump, new in zip(*lines, strict=True))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace the file in one step, so the watcher never builds half a file; its permissions are kept."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+_INDEXED = re.compile(r"^(artifacts|rooms)\[(\d+)\]")
+
+
+class LayoutEditor:
+    """What `vitrina serve --edit` writes through: the layout with `check`'s warnings per artifact and room."""
+
+    def __init__(self, spec: Path) -> None:
+        self.spec = spec
+        self.files = ExhibitFiles(spec)
+
+    def layout(self) -> dict[str, Any]:
+        return {**self.files.layout(), "problems": self.problems()}
+
+    def apply(self, data: Any) -> dict[str, Any]:
+        written = self.files.apply(parse_change(data))
+        return {"file": written.file, "line": written.line, "before": written.before, "after": written.after,
+                "changed_lines": written.changed_lines, "problems": self.problems()}
+
+    def problems(self) -> dict[str, list[dict[str, str]]]:
+        """`check`'s problems keyed "artifact:<id>" or "room:<id>", so the page can show them on the object."""
+        from pipeline.spec.loader import load
+
+        try:
+            found = list(load(self.spec).warnings)
+        except SpecError as error:
+            found = list(error.problems)
+        ids = {"artifacts": self.files.ids_in_order("artifacts"), "rooms": self.files.ids_in_order("rooms")}
+        keyed: dict[str, list[dict[str, str]]] = {}
+        for problem in found:
+            match = _INDEXED.match(problem.path)
+            if not match:
+                continue
+            section, index = match.group(1), int(match.group(2))
+            if index < len(ids[section]) and ids[section][index]:
+                key = f"{section.removesuffix('s')}:{ids[section][index]}"
+                keyed.setdefault(key, []).append({"severity": problem.severity, "message": problem.message,
+                                                  "where": f"{problem.file}:{problem.line}"})
+        return keyed

@@ -1,0 +1,344 @@
+"""Measure model files without ingesting them: bounds, triangle counts and the files they refer to, from headers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+
+# Bounds and counts come from headers (glTF accessors, PLY and STL headers) or from one vectorised pass over the
+# vertex block, never from a full ingest: this runs on every `vitrina check`. Text formats (OBJ, ASCII PLY and
+# STL) are scanned with regular expressions only up to this size; a wrong or missing estimate only costs a warning.
+MAX_TEXT_SCAN_BYTES = 256 << 20
+MAX_JSON_BYTES = 64 << 20
+
+# glTF primitive modes that draw triangles: TRIANGLES, TRIANGLE_STRIP, TRIANGLE_FAN.
+_TRIANGLE_MODES = {4, 5, 6}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a model file says about itself, in its own units and axes."""
+
+    low: tuple[float, float, float] | None
+    """The minimum corner of every position, or None when the file does not say."""
+    high: tuple[float, float, float] | None
+    triangles: int | None
+    """Triangles drawn (instances counted), or None when the header does not say."""
+
+    @property
+    def extent(self) -> tuple[float, float, float] | None:
+        if self.low is None or self.high is None:
+            return None
+        return (self.high[0] - self.low[0], self.high[1] - self.low[1], self.high[2] - self.low[2])
+
+
+def _corners(points: np.ndarray | None) -> tuple[tuple[float, float, float] | None, tuple[float, float, float] | None]:
+    if points is None or not len(points):
+        return None, None
+    low, high = points.min(axis=0), points.max(axis=0)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        return None, None
+    return (float(low[0]), float(low[1]), float(low[2])), (float(high[0]), float(high[1]), float(high[2]))
+
+
+# ---- glTF / GLB --------------------------------------------------------------------------------------------
+
+
+def gltf_document(path: Path) -> dict[str, Any] | None:
+    """The JSON of a .gltf, or a .glb's JSON chunk (its binary chunk is never read); None when it is not one."""
+    with open(path, "rb") as handle:
+        if path.suffix.lower() == ".glb":
+            header = handle.read(20)
+            if len(header) < 20 or header[:4] != b"glTF" or header[16:20] != b"JSON":
+                return None
+            length = struct.unpack_from("<I", header, 12)[0]
+            if length > MAX_JSON_BYTES:
+                return None
+            text = handle.read(length)
+        else:
+            text = handle.read(MAX_JSON_BYTES + 1)
+            if len(text) > MAX_JSON_BYTES:
+                return None
+    document = json.loads(text)
+    return document if isinstance(document, dict) else None
+
+
+def _node_matrix(node: dict[str, Any]) -> np.ndarray:
+    if isinstance(node.get("matrix"), list) and len(node["matrix"]) == 16:
+        return np.array(node["matrix"], dtype=float).reshape(4, 4).T
+    x, y, z, w = node.get("rotation", (0.0, 0.0, 0.0, 1.0))
+    rotation = np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation * np.asarray(node.get("scale", (1.0, 1.0, 1.0)), dtype=float)
+    matrix[:3, 3] = node.get("translation", (0.0, 0.0, 0.0))
+    return matrix
+
+
+def _primitive_triangles(primitive: dict[str, Any], accessors: list[Any]) -> int:
+    mode = primitive.get("mode", 4)
+    if mode not in _TRIANGLE_MODES:
+        return 0
+    index = primitive.get("indices", primitive.get("attributes", {}).get("POSITION"))
+    if not isinstance(index, int) or not 0 <= index < len(accessors):
+        return 0
+    count = int(accessors[index].get("count", 0))
+    return count // 3 if mode == 4 else max(count - 2, 0)
+
+
+def _mesh_box(mesh: dict[str, Any], accessors: list[Any]) -> np.ndarray | None:
+    corners = []
+    for primitive in mesh.get("primitives", []):
+        index = primitive.get("attributes", {}).get("POSITION")
+        if isinstance(index, int) and 0 <= index < len(accessors):
+            accessor = accessors[index]
+            low, high = accessor.get("min", []), accessor.get("max", [])
+            if len(low) == 3 and len(high) == 3:
+                corners.append([low, high])
+    if not corners:
+        return None
+    stacked = np.array(corners, dtype=float)
+    low, high = stacked[:, 0].min(axis=0), stacked[:, 1].max(axis=0)
+    # All eight corners, so that a rotated node's box is bounded correctly.
+    return np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+
+
+def _gltf_measure(path: Path) -> Measure:
+    """Bounds and triangles of the default scene, walking nodes (transforms and GPU instancing) over the JSON only."""
+    document = gltf_document(path)
+    if document is None:
+        return Measure(None, None, None)
+    accessors, meshes, nodes = (document.get(key, []) for key in ("accessors", "meshes", "nodes"))
+    scenes = document.get("scenes", [])
+    scene_index = document.get("scene", 0)
+    roots = (scenes[scene_index].get("nodes", []) if isinstance(scene_index, int) and 0 <= scene_index < len(scenes)
+             else list(range(len(nodes))))
+    points: list[np.ndarray] = []
+    triangles = 0
+    stack: list[tuple[int, np.ndarray, int]] = [(root, np.eye(4), 0) for root in roots if isinstance(root, int)]
+    while stack:
+        index, parent, depth = stack.pop()
+        if not 0 <= index < len(nodes) or depth > 64:
+            continue  # a malformed or cyclic node graph: the compiler reports it properly
+        node = nodes[index]
+        matrix = parent @ _node_matrix(node)
+        mesh_index = node.get("mesh")
+        if isinstance(mesh_index, int) and 0 <= mesh_index < len(meshes):
+            mesh = meshes[mesh_index]
+            instances = node.get("extensions", {}).get("EXT_mesh_gpu_instancing", {}).get("attributes", {})
+            translation = instances.get("TRANSLATION")
+            copies = (int(accessors[translation].get("count", 1))
+                      if isinstance(translation, int) and 0 <= translation < len(accessors) else 1)
+            triangles += copies * sum(_primitive_triangles(p, accessors) for p in mesh.get("primitives", []))
+            box = _mesh_box(mesh, accessors)
+            if box is not None:
+                placed = np.c_[box, np.ones(len(box))] @ matrix.T
+                points.append(placed[:, :3])
+        stack.extend((child, matrix, depth + 1) for child in node.get("children", []) if isinstance(child, int))
+    low, high = _corners(np.concatenate(points) if points else None)
+    return Measure(low, high, triangles)
+
+
+# ---- STL ----------------------------------------------------------------------------------------------------
+
+_STL_RECORD = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
+_STL_VERTEX = re.compile(rb"^\s*vertex\s+(\S+)\s+(\S+)\s+(\S+)", re.MULTILINE)
+
+
+def _stl_measure(path: Path) -> Measure:
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(84)
+    if len(head) == 84 and size == 84 + 50 * int.from_bytes(head[80:84], "little"):
+        count = int.from_bytes(head[80:84], "little")
+        if not count:
+            return Measure(None, None, 0)
+        records = np.memmap(path, dtype=_STL_RECORD, mode="r", offset=84, shape=(count,))
+        vertices = records["vertices"].reshape(-1, 3)
+        low, high = _corners(np.stack([vertices.min(axis=0), vertices.max(axis=0)]).astype(float))
+        return Measure(low, high, count)
+    if size > MAX_TEXT_SCAN_BYTES:
+        return Measure(None, None, None)
+    rows = _STL_VERTEX.findall(path.read_bytes())
+    low, high = _corners(np.array(rows, dtype=float) if rows else None)
+    return Measure(low, high, len(rows) // 3)
+
+
+# ---- PLY ----------------------------------------------------------------------------------------------------
+
+_PLY_TYPES = {"char": "i1", "uchar": "u1", "short": "i2", "ushort": "u2", "int": "i4", "uint": "u4",
+              "float": "f4", "double": "f8", "int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2",
+              "int32": "i4", "uint32": "u4", "float32": "f4", "float64": "f8"}
+MAX_PLY_HEADER = 64 << 10
+
+
+def _ply_measure(path: Path) -> Measure:
+    """Triangles from the header's face count (assumed triangles); bounds from the vertex block when it comes first."""
+    with open(path, "rb") as handle:
+        head = handle.read(MAX_PLY_HEADER)
+    end = head.find(b"end_header")
+    if end < 0:
+        return Measure(None, None, None)
+    body_start = head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head)
+    lines = head[:end].decode("ascii", "replace").splitlines()
+    fmt = next((line.split()[1] for line in lines if line.startswith("format") and len(line.split()) > 1), "")
+    elements: list[tuple[str, int, list[tuple[str, str]]]] = []
+    for line in lines:
+        words = line.split()
+        if words[:1] == ["element"] and len(words) >= 3:
+            elements.append((words[1], int(words[2]), []))
+        elif words[:1] == ["property"] and elements and len(words) >= 3:
+            elements[-1][2].append((words[-1], "list" if words[1] == "list" else _PLY_TYPES.get(words[1], "f4")))
+    faces = next((count for name, count, _ in elements if name == "face"), None)
+    strips = next((count for name, count, _ in elements if name == "tristrips"), None)
+    triangles = faces if faces is not None else (None if strips else 0)
+    if not elements or elements[0][0] != "vertex":
+        return Measure(None, None, triangles)
+    _, count, properties = elements[0]
+    names = [name for name, _ in properties]
+    if not count or not {"x", "y", "z"} <= set(names) or any(kind == "list" for _, kind in properties):
+        return Measure(None, None, triangles)
+    if fmt == "ascii":
+        if path.stat().st_size > MAX_TEXT_SCAN_BYTES:
+            return Measure(None, None, triangles)
+        text = path.read_bytes()[body_start:]
+        rows = text.split(b"\n", count)[:count]
+        table = np.array([row.split()[: len(names)] for row in rows], dtype=float)
+        points = table[:, [names.index(axis) for axis in "xyz"]]
+        low, high = _corners(points)
+        return Measure(low, high, triangles)
+    order = "<" if fmt == "binary_little_endian" else ">"
+    dtype = np.dtype([(name, order + kind) for name, kind in properties])
+    vertices = np.memmap(path, dtype=dtype, mode="r", offset=body_start, shape=(count,))
+    extremes = np.array([[float(vertices[axis].min()), float(vertices[axis].max())] for axis in "xyz"])
+    low, high = _corners(extremes.T)
+    return Measure(low, high, triangles)
+
+
+# ---- OBJ ----------------------------------------------------------------------------------------------------
+
+_OBJ_VERTEX = re.compile(rb"^v[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)", re.MULTILINE)
+_OBJ_FACE = re.compile(rb"^f[ \t]+(.*)$", re.MULTILINE)
+
+
+def _obj_measure(path: Path) -> Measure:
+    if path.stat().st_size > MAX_TEXT_SCAN_BYTES:
+        return Measure(None, None, None)
+    data = path.read_bytes()
+    rows = _OBJ_VERTEX.findall(data)
+    faces = _OBJ_FACE.findall(data)
+    # A face of k corners is k - 2 triangles; counting all corners at once keeps the loop out of Python.
+    triangles = max(len(b" ".join(faces).split()) - 2 * len(faces), 0)
+    low, high = _corners(np.array(rows, dtype=float) if rows else None)
+    return Measure(low, high, triangles)
+
+
+_READERS = {".glb": _gltf_measure, ".gltf": _gltf_measure, ".stl": _stl_measure, ".ply": _ply_measure,
+            ".obj": _obj_measure}
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_measure(path: Path, size: int, mtime_ns: int) -> Measure:
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        return Measure(None, None, None)
+    try:
+        return reader(path)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error, UnicodeError):
+        return Measure(None, None, None)  # the compiler reads the file properly and reports what is wrong with it
+
+
+def measure(path: Path) -> Measure:
+    """Bounds and triangle count of a model file, cached by size and time (a designer re-checks often)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return Measure(None, None, None)
+    return _cached_measure(path, stat.st_size, stat.st_mtime_ns)
+
+
+# ---- Files a model refers to --------------------------------------------------------------------------------
+
+_MTLLIB = re.compile(rb"^[ \t]*mtllib[ \t]+(.+?)[ \t]*$", re.MULTILINE)
+_MTL_MAP = re.compile(rb"^[ \t]*(?:map_\w+|bump|disp|decal|refl|norm)[ \t]+(.+?)[ \t]*$", re.MULTILINE | re.IGNORECASE)
+
+
+# MTL map options and how many values each takes (the file name, spaces allowed, comes after them).
+_MAP_OPTION_VALUES = {"-bm": 1, "-blendu": 1, "-blendv": 1, "-boost": 1, "-cc": 1, "-clamp": 1, "-imfchan": 1,
+                      "-mm": 2, "-o": 3, "-s": 3, "-t": 3, "-texres": 1, "-type": 1}
+
+
+def _map_file(arguments: str) -> str:
+    """The file name at the end of an MTL map statement, after options such as `-s 1 1 1` or `-clamp on`."""
+    words = arguments.split()
+    index = 0
+    while index < len(words) and words[index] in _MAP_OPTION_VALUES:
+        index += 1 + _MAP_OPTION_VALUES[words[index]]
+    return " ".join(words[index:])
+
+
+_PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
+
+
+def _ply_texture(path: Path) -> str:
+    """The texture a binary PLY names in a 'comment TextureFile' line (RealityCapture, Metashape, MeshLab), when its
+    vertices carry texture coordinates to use it with (as the reader requires); else ''."""
+    with open(path, "rb") as handle:
+        head = handle.read(MAX_PLY_HEADER)
+    end = head.find(b"end_header")
+    if end < 0 or b"format ascii" in head[:end]:
+        return ""
+    texture, properties = "", set()
+    for line in head[:end].decode("latin-1").splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
+            texture = line.split(None, 2)[2].strip()
+        elif len(words) >= 3 and words[0] == "property" and words[1] != "list":
+            properties.add(words[-1])
+    return texture if any({u, v} <= properties for u, v in _PLY_UV) else ""
+
+
+def references(path: Path) -> list[tuple[str, str]]:
+    """(what, file name as written) for each file a model loads beside itself: glTF buffers and images, OBJ
+    material libraries, MTL and PLY textures. Data URIs and GLB-embedded data are not files and are left out;
+    a file that cannot be read as its format refers to nothing here (the compiler words what is wrong with it)."""
+    try:
+        return _references(path)
+    except (OSError, ValueError, UnicodeError, struct.error):
+        return []
+
+
+def _references(path: Path) -> list[tuple[str, str]]:
+    suffix = path.suffix.lower()
+    found: list[tuple[str, str]] = []
+    if suffix in (".gltf", ".glb"):
+        document = gltf_document(path) or {}
+        for kind, what in (("buffers", "buffer"), ("images", "image")):
+            items = document.get(kind, [])
+            for item in items if isinstance(items, list) else []:
+                uri = item.get("uri") if isinstance(item, dict) else None
+                if isinstance(uri, str) and not uri.startswith("data:"):
+                    found.append((what, unquote(uri)))
+    elif suffix == ".obj" and path.stat().st_size <= MAX_TEXT_SCAN_BYTES:
+        for line in _MTLLIB.findall(path.read_bytes()):
+            # Exporters on Windows write backslashes; the reader takes them as folder separators too.
+            found.append(("material library", line.decode("utf-8", "replace").replace("\\", "/")))
+    elif suffix == ".ply":
+        texture = _ply_texture(path)
+        if texture:
+            found.append(("texture", texture.replace("\\", "/")))
+    elif suffix == ".mtl":
+        for line in _MTL_MAP.findall(path.read_bytes()):
+            found.append(("texture", _map_file(line.decode("utf-8", "replace")).replace("\\", "/")))
+    return found

@@ -1,0 +1,269 @@
+"""Seeded synthetic museum scans (GLB, PLY, OBJ+MTL+JPG) of any triangle count, for the scan benchmark.
+
+The surface is a closed-ish grid in latitude and longitude whose radius follows the Igea scan's silhouette (from
+../shared/corpus when present, else a lumpy sphere), with surface noise, four UV islands (so the mesh has seams:
+vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture. Every
+step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
+
+    python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+CORPUS_IGEA = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "Igea" / "igea.ply"
+ISLANDS = 4  # UV islands around the longitude: each boundary is a seam
+NOISE = 0.002  # surface noise, as a share of the radius
+SEED = 20261206
+PROFILE_SHAPE = (96, 192)  # latitude × longitude bins of the radius profile
+
+
+def grid_shape(triangles: int) -> tuple[int, int]:
+    """(rows, columns) of quads, about twice as many columns as rows, giving the requested triangle count
+    (exactly when it is a multiple of 8, within a row's worth otherwise)."""
+    rows = max(2, round((triangles / 4) ** 0.5))
+    return rows, max(ISLANDS, round(triangles / (2 * rows) / ISLANDS) * ISLANDS)
+
+
+def radius_profile(source: Path | None = CORPUS_IGEA) -> np.ndarray:
+    """The radius (largest distance from the centre) per latitude × longitude bin: Igea's when its PLY is
+    readable, else a seeded lumpy sphere. Empty bins take their row's mean, then the profile is smoothed."""
+    rows, columns = PROFILE_SHAPE
+    rng = np.random.default_rng(SEED)
+    if source is None or not source.is_file():
+        lat = np.linspace(-np.pi / 2, np.pi / 2, rows)[:, None]
+        lon = np.linspace(0, 2 * np.pi, columns, endpoint=False)[None, :]
+        bumps = sum(rng.uniform(0.02, 0.06) * np.sin(k * lon + rng.uniform(0, 6)) * np.cos(j * lat)
+                    for k, j in ((2, 1), (3, 2), (5, 3)))
+        return np.asarray(1.0 + bumps, dtype=np.float64)
+    from pipeline.ingest import load_asset
+
+    points = np.concatenate([np.asarray(p.attributes["POSITION"], dtype=np.float64)
+                             for m in load_asset(source).meshes() for p in m.primitives])
+    offset = points - (points.min(axis=0) + points.max(axis=0)) / 2
+    radius = np.linalg.norm(offset, axis=1)
+    lat = np.arcsin(np.clip(offset[:, 1] / np.maximum(radius, 1e-12), -1, 1))
+    lon = np.arctan2(offset[:, 2], offset[:, 0]) % (2 * np.pi)
+    row = np.clip(((lat + np.pi / 2) / np.pi * rows).astype(int), 0, rows - 1)
+    column = np.clip((lon / (2 * np.pi) * columns).astype(int), 0, columns - 1)
+    profile = np.zeros((rows, columns))
+    np.maximum.at(profile, (row, column), radius)
+    for r in range(rows):
+        filled = profile[r] > 0
+        profile[r, ~filled] = profile[r, filled].mean() if filled.any() else radius.mean()
+    for _ in range(3):  # smooth: a star-shaped stand-in, not every overhang
+        profile = (profile + np.roll(profile, 1, 1) + np.roll(profile, -1, 1)
+                   + np.vstack([profile[:1], profile[:-1]]) + np.vstack([profile[1:], profile[-1:]])) / 5
+    return profile / profile.max()
+
+
+def _sample_profile(profile: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of the profile at v (0..1 latitude) and u (0..1 longitude, wrapping)."""
+    rows, columns = profile.shape
+    y = v * (rows - 1)
+    x = u * columns
+    y0 = np.clip(np.floor(y).astype(np.int64), 0, rows - 2)
+    x0 = np.floor(x).astype(np.int64) % columns
+    fy, fx = (y - y0)[:, None], (x - np.floor(x))[None, :]
+    x1 = (x0 + 1) % columns
+    top = profile[y0][:, x0] * (1 - fx) + profile[y0][:, x1] * fx
+    bottom = profile[y0 + 1][:, x0] * (1 - fx) + profile[y0 + 1][:, x1] * fx
+    return np.asarray(top * (1 - fy) + bottom * fy)
+
+
+def scan_arrays(triangles: int, profile: np.ndarray, size: float = 0.5) -> dict[str, np.ndarray]:
+    """POSITION, NORMAL, TEXCOORD_0 (float32) and indices (uint32) of a scan of about `triangles` triangles,
+    `size` metres tall."""
+    rows, columns = grid_shape(triangles)
+    rng = np.random.default_rng(SEED + triangles)
+    v = np.linspace(0.03, 0.97, rows + 1)  # open at the poles, as a bust is open at its base
+    u = np.arange(columns + 1) / columns
+    radius = _sample_profile(profile, v, u[:-1])
+    radius = radius * (1 + NOISE * rng.standard_normal(radius.shape))
+    radius = np.concatenate([radius, radius[:, :1]], axis=1).astype(np.float32)  # the wrap closes the surface
+    lat = ((v - 0.5) * np.pi).astype(np.float32)[:, None]
+    lon = (u * 2 * np.pi).astype(np.float32)[None, :]
+    grid = np.stack([radius * np.cos(lat) * np.cos(lon), radius * np.sin(lat),
+                     radius * np.cos(lat) * np.sin(lon)], axis=-1) * np.float32(size / 2)
+    del radius
+    # Normals from the grid's tangents (central differences), pointing outwards.
+    along_u = np.roll(grid[:, :-1], -1, axis=1) - np.roll(grid[:, :-1], 1, axis=1)
+    along_u = np.concatenate([along_u, along_u[:, :1]], axis=1)
+    along_v = np.gradient(grid, axis=0)
+    normals = np.cross(along_v, along_u)
+    del along_u, along_v
+    normals /= np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), np.float32(1e-12))
+    # Islands: each takes its own columns (the boundary column is repeated, a seam) and its own atlas strip.
+    width = columns // ISLANDS
+    positions, normal_parts, uvs, index_parts, base = [], [], [], [], 0
+    for island in range(ISLANDS):
+        span = slice(island * width, (island + 1) * width + 1)
+        block = grid[:, span].reshape(-1, 3)
+        positions.append(block)
+        normal_parts.append(normals[:, span].reshape(-1, 3))
+        uu, vv = np.meshgrid((np.arange(width + 1) / width * 0.98 + 0.01 + island) / ISLANDS,
+                             v, indexing="xy")
+        uvs.append(np.stack([uu, 1 - vv], axis=-1).reshape(-1, 2).astype(np.float32))
+        corner = (np.arange(rows)[:, None] * (width + 1) + np.arange(width)[None, :]).reshape(-1).astype(np.uint32)
+        corner += np.uint32(base)
+        right, up = corner + 1, corner + np.uint32(width + 1)
+        quads = np.stack([corner, up, right, right, up, up + 1], axis=1)
+        index_parts.append(quads.reshape(-1))
+        base += len(block)
+    return {"POSITION": np.concatenate(positions), "NORMAL": np.concatenate(normal_parts),
+            "TEXCOORD_0": np.concatenate(uvs), "indices": np.concatenate(index_parts)}
+
+
+def texture_jpeg(size: int, seed: int = SEED) -> bytes:
+    """A size × size JPEG: smooth coloured noise with fine grain, like a photographed surface."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed + size)
+    coarse = rng.uniform(60, 200, (16, 16, 3)).astype(np.float32)
+    image = Image.fromarray(coarse.astype(np.uint8), "RGB").resize((size, size), Image.Resampling.BICUBIC)
+    pixels = np.asarray(image, dtype=np.int16)
+    grain = rng.integers(-12, 13, (size, size, 1), dtype=np.int16)
+    pixels = np.clip(pixels + grain, 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def write_glb(path: Path, arrays: dict[str, np.ndarray], jpeg: bytes) -> None:
+    """One mesh, one textured material, the JPEG embedded."""
+    chunks: list[bytes] = []
+    views, accessors = [], []
+    offset = 0
+
+    def add(data: bytes, target: int | None) -> int:
+        nonlocal offset
+        view = {"buffer": 0, "byteOffset": offset, "byteLength": len(data)}
+        if target:
+            view["target"] = target
+        views.append(view)
+        padded = data + b"\0" * (-len(data) % 4)
+        chunks.append(padded)
+        offset += len(padded)
+        return len(views) - 1
+
+    attributes = {}
+    for name, kind in (("POSITION", "VEC3"), ("NORMAL", "VEC3"), ("TEXCOORD_0", "VEC2")):
+        values = arrays[name]
+        accessor = {"bufferView": add(values.tobytes(), 34962), "componentType": 5126, "count": len(values),
+                    "type": kind}
+        if name == "POSITION":
+            accessor["min"] = [float(x) for x in values.min(axis=0)]
+            accessor["max"] = [float(x) for x in values.max(axis=0)]
+        accessors.append(accessor)
+        attributes[name] = len(accessors) - 1
+    indices = arrays["indices"]
+    accessors.append({"bufferView": add(indices.tobytes(), 34963), "componentType": 5125, "count": len(indices),
+                      "type": "SCALAR"})
+    image_view = add(jpeg, None)
+    document = {
+        "asset": {"version": "2.0", "generator": "vitrina scan_generator"},
+        "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"name": "scan", "mesh": 0}],
+        "meshes": [{"name": "scan", "primitives": [{"attributes": attributes, "indices": len(accessors) - 1,
+                                                     "material": 0}]}],
+        "materials": [{"name": "scan", "pbrMetallicRoughness": {"baseColorTexture": {"index": 0},
+                                                                 "metallicFactor": 0.0}}],
+        "textures": [{"source": 0}], "images": [{"bufferView": image_view, "mimeType": "image/jpeg"}],
+        "accessors": accessors, "bufferViews": views, "buffers": [{"byteLength": offset}],
+    }
+    text = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 4)
+    total = 12 + 8 + len(text) + 8 + offset
+    with path.open("wb") as handle:
+        handle.write(struct.pack("<4sII", b"glTF", 2, total))
+        handle.write(struct.pack("<I4s", len(text), b"JSON") + text)
+        handle.write(struct.pack("<I4s", offset, b"BIN\0"))
+        for chunk in chunks:
+            handle.write(chunk)
+
+
+def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
+    """Binary little-endian PLY with normals and per-vertex texture coordinates (s, t; v up)."""
+    count = len(arrays["POSITION"])
+    vertex = np.empty(count, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("nx", "<f4"), ("ny", "<f4"),
+                                    ("nz", "<f4"), ("s", "<f4"), ("t", "<f4")])
+    for k, name in enumerate("xyz"):
+        vertex[name] = arrays["POSITION"][:, k]
+        vertex["n" + name] = arrays["NORMAL"][:, k]
+    vertex["s"] = arrays["TEXCOORD_0"][:, 0]
+    vertex["t"] = 1 - arrays["TEXCOORD_0"][:, 1]
+    triangles = arrays["indices"].reshape(-1, 3)
+    face = np.empty(len(triangles), dtype=[("n", "u1"), ("i", "<u4", (3,))])
+    face["n"] = 3
+    face["i"] = triangles
+    header = (f"ply\nformat binary_little_endian 1.0\ncomment TextureFile {texture_name}\n"
+              f"element vertex {count}\n" + "".join(f"property float {n}\n" for n in vertex.dtype.names or ())
+              + f"element face {len(triangles)}\nproperty list uchar uint vertex_indices\nend_header\n")
+    with path.open("wb") as handle:
+        handle.write(header.encode("ascii"))
+        vertex.tofile(handle)
+        del vertex
+        face.tofile(handle)
+
+
+def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18) -> None:
+    """OBJ + MTL: v, vt, vn per vertex, f a/a/a per triangle, one textured material (map_Kd)."""
+    mtl = path.with_suffix(".mtl")
+    mtl.write_text(f"newmtl scan\nKa 1 1 1\nKd 1 1 1\nmap_Kd {texture_name}\n", encoding="ascii")
+    positions, normals, uvs = arrays["POSITION"], arrays["NORMAL"], arrays["TEXCOORD_0"]
+    triangles = arrays["indices"].reshape(-1, 3).astype(np.int64) + 1
+    with path.open("w", encoding="ascii") as handle:
+        handle.write(f"# vitrina scan_generator\nmtllib {mtl.name}\no scan\n")
+        for values, form in ((positions, "v %.6f %.6f %.6f\n"), (np.stack([uvs[:, 0], 1 - uvs[:, 1]], axis=1),
+                                                                   "vt %.6f %.6f\n"),
+                             (normals, "vn %.4f %.4f %.4f\n")):
+            for begin in range(0, len(values), chunk):
+                block = values[begin:begin + chunk]
+                handle.write((form * len(block)) % tuple(block.astype(np.float64).ravel()))
+        handle.write("usemtl scan\n")
+        for begin in range(0, len(triangles), chunk):
+            block = np.repeat(triangles[begin:begin + chunk], 3, axis=1)
+            handle.write(("f %d/%d/%d %d/%d/%d %d/%d/%d\n" * len(block)) % tuple(block.ravel()))
+
+
+def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
+    """Write the scan in each format under out/scan-<triangles>/ (kept when already there) and return the paths."""
+    folder = out / f"scan-{triangles}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {kind: folder / f"scan.{kind}" for kind in formats}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    arrays = scan_arrays(triangles, radius_profile())
+    jpeg = texture_jpeg(texture)
+    (folder / "texture.jpg").write_bytes(jpeg)
+    writers = {"glb": lambda p: write_glb(p, arrays, jpeg), "ply": lambda p: write_ply(p, arrays, "texture.jpg"),
+               "obj": lambda p: write_obj(p, arrays, "texture.jpg")}
+    for kind, target in paths.items():
+        if not target.is_file():
+            partial = target.with_name(target.name + ".partial")
+            writers[kind](partial)
+            partial.rename(target)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scan_generator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--triangles", type=int, default=250_000)
+    parser.add_argument("--texture", type=int, default=2048, help="texture side in pixels")
+    parser.add_argument("--formats", default="glb,ply,obj")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/vitrina-scans"))
+    args = parser.parse_args(argv)
+    for kind, path in generate(args.out, args.triangles, args.texture, tuple(args.formats.split(","))).items():
+        print(f"{kind}: {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""`vitrina serve --edit` in a browser: a drag writes one YAML line with comments kept; keys rotate; undo restores."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.preview import serving
+from tests.browser.conftest import watched_minimal
+from tests.browser.test_accessibility import serious_violations
+
+pytestmark = pytest.mark.browser
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def _act_and_wait_for_reload(page: Any, action: Any, timeout: int = 60000) -> None:
+    """Run an action that saves; wait until the rebuild has reloaded the page and the editor is back."""
+    page.evaluate("window.__beforeSave = true")
+    action()
+    page.wait_for_function("!window.__beforeSave && window.__viewer && window.__viewer.editor"
+                           " && window.__viewer.editor.ready && window.__viewer.ready", timeout=timeout)
+
+
+@contextlib.contextmanager
+def _editor_page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, Path, str]]:
+    """`serve --edit` on a copy of exhibits/minimal: (the page with the editor ready, the YAML file, its text)."""
+    spec, preview = watched_minimal(tmp_path, edit_token="test-token")
+    yaml_file = spec / "exhibit.yaml"
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        with serving(preview.site) as base:
+            page = context.new_page()
+            page.goto(f"{base}/minimal/index.html")
+            page.wait_for_function("window.__viewer.ready && window.__viewer.editor && window.__viewer.editor.ready",
+                                   timeout=30000)
+            yield page, yaml_file, yaml_file.read_text(encoding="utf-8")
+    finally:
+        context.close()
+        preview.stop()
+
+
+def test_drag_writes_one_line_keys_rotate_and_undo_restores_the_file(browser: Any, tmp_path: Path) -> None:
+    with _editor_page(browser, tmp_path) as (page, yaml_file, original):
+        assert page.locator("#vitrina-editor").is_visible()
+        vase = page.evaluate("window.__viewer.project('vase')")
+        assert vase["visible"]
+
+        def drag() -> None:
+            page.mouse.move(vase["x"], vase["y"])
+            page.mouse.down()
+            for step in range(1, 11):
+                page.mouse.move(vase["x"] + 9 * step, vase["y"] + 2 * step)
+            page.mouse.up()
+
+        _act_and_wait_for_reload(page, drag)
+        dragged = yaml_file.read_text(encoding="utf-8")
+        changed = _changed_lines(original, dragged)
+        assert len(changed) == 2, changed
+        assert changed[0] == "-    place: {room: room, at: [0.5, -0.5], plinth: {height: 0.9}}"
+        assert changed[1].startswith("+    place: {room: room, at: [") and \
+            changed[1].endswith("], plinth: {height: 0.9}}") and changed[1] != "+" + changed[0][1:]
+        x = float(changed[1].split("at: [")[1].split(",")[0])
+        assert x > 0.5 and round(x / 0.25, 6).is_integer(), f"moved east, snapped to the 25 cm grid: {x}"
+        for comment in ("# yaml-language-server: $schema=../../docs/exhibit.schema.json",
+                        "# The smallest useful exhibit: one room, one text panel and one model"):
+            assert comment in dragged
+        assert page.evaluate("window.__viewer.editor.selected") == "artifact:vase", "the selection survives"
+
+        page.focus("#vitrina-editor-pad")
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("BracketRight"))
+        rotated = yaml_file.read_text(encoding="utf-8")
+        assert _changed_lines(dragged, rotated)[1].endswith("plinth: {height: 0.9}, rotate: 15}")
+
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
+        assert yaml_file.read_text(encoding="utf-8") == dragged, "undo removes the rotate it added"
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
+        assert yaml_file.read_text(encoding="utf-8") == original, "undo restores the file byte for byte"
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+Shift+z"))
+        assert yaml_file.read_text(encoding="utf-8") == dragged, "redo moves it again"
+
+        moved = page.evaluate("window.__viewer.project('vase')")
+
+        def turn() -> None:  # Ctrl+drag turns: 64 px at 0.5°/px is 32°, snapped to 30°
+            page.keyboard.down("Control")
+            page.mouse.move(moved["x"], moved["y"])
+            page.mouse.down()
+            for step in range(1, 9):
+                page.mouse.move(moved["x"] + 8 * step, moved["y"])
+            page.mouse.up()
+            page.keyboard.up("Control")
+
+        _act_and_wait_for_reload(page, turn)
+        assert _changed_lines(dragged, yaml_file.read_text(encoding="utf-8"))[1].endswith(
+            "plinth: {height: 0.9}, rotate: 30}")
+        assert page.evaluate("window.__viewer.errors") == []
+
+
+def test_clicking_a_model_copies_the_point_in_the_artifacts_own_frame(browser: Any, tmp_path: Path) -> None:
+    """`serve` without --edit: Copy a point, click the vase, get `at: [x, y, z]` on it, in metres from its base."""
+    _, preview = watched_minimal(tmp_path)
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        with serving(preview.site) as base:
+            page = context.new_page()
+            page.goto(f"{base}/minimal/index.html")
+            page.wait_for_function("window.__viewer.ready && window.__viewer.pointPicker", timeout=30000)
+            assert page.locator("#vitrina-editor").count() == 0, "the editor is only on with --edit"
+            vase = page.evaluate("window.__viewer.project('vase')")
+            page.click("#vitrina-copy-point")
+            assert page.get_attribute("#vitrina-copy-point", "aria-pressed") == "true"
+            page.mouse.click(vase["x"], vase["y"])
+            page.wait_for_function("window.__viewer.pointPicker.last !== null")
+            last = page.evaluate("window.__viewer.pointPicker.last")
+            x, y, z = last["at"]
+            assert last["artifact"] == "vase" and last["line"] == f"at: [{x}, {y}, {z}]"
+            # The vase is 24 cm tall and about 12 cm wide: the point is on it, in its frame, not the room's.
+            assert 0.0 < y < 0.25 and abs(x) < 0.1 and abs(z) < 0.1, last
+            assert page.locator("[role=status]", has_text="vase: at: [").count() == 1
+            assert page.evaluate("window.__viewer.openPanel") is None, "copying a point does not select the object"
+    finally:
+        context.close()
+        preview.stop()
+
+
+def test_a_panel_slides_along_its_wall_and_check_warnings_show_on_the_object(browser: Any, tmp_path: Path) -> None:
+    with _editor_page(browser, tmp_path) as (page, yaml_file, original):
+        assert serious_violations(page) == [], "the editor is as accessible as the viewer"
+        panel = page.evaluate("window.__viewer.project('welcome')")
+
+        def slide() -> None:
+            page.mouse.move(panel["x"], panel["y"])
+            page.mouse.down()
+            for step in range(1, 9):
+                page.mouse.move(panel["x"] + 8 * step, panel["y"])
+            page.mouse.up()
+
+        _act_and_wait_for_reload(page, slide)
+        changed = _changed_lines(original, yaml_file.read_text(encoding="utf-8"))
+        assert changed[0] == "-    place: {room: room, wall: north, at: -1.5, height: 1.5}"
+        assert len(changed) == 2 and changed[1].startswith("+    place: {room: room, wall: north, at: ")
+        offset = float(changed[1].split("at: ")[1].split(",")[0])
+        assert offset > -1.5 and changed[1].endswith(", height: 1.5}"), "slid right, not up or down"
+        assert page.locator(".vitrina-editor-badge").count() == 0
+
+        page.select_option("#vitrina-editor-target", "artifact:vase")
+        page.fill("#vitrina-editor-place-at-0", "2.9")
+        _act_and_wait_for_reload(page, lambda: page.press("#vitrina-editor-place-at-0", "Enter"))
+        assert "at: [2.9, -0.5]" in yaml_file.read_text(encoding="utf-8")
+        badge = page.locator(".vitrina-editor-badge")
+        badge.wait_for(state="attached", timeout=10000)
+        assert "vase" in badge.get_attribute("aria-label") and "outside room" in badge.get_attribute("aria-label")
+        assert "stands partly outside" in page.locator("#vitrina-editor-problems").inner_text()
+
+        before_start = yaml_file.read_text(encoding="utf-8")
+        page.select_option("#vitrina-editor-target", "room:room")
+        page.focus("#vitrina-editor-pad")
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("ArrowLeft"))
+        page.focus("#vitrina-editor-pad")
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("BracketLeft"))
+        assert _changed_lines(before_start, yaml_file.read_text(encoding="utf-8")) == [
+            "-    start: {at: [0, 2], facing: 0}", "+    start: {at: [-0.25, 2], facing: 345}"]
+        start = page.evaluate("window.__viewer.manifest.start")
+        assert start["yaw"] % 360 == 15 and start["position"][0] == -0.25, "the rebuilt exhibit starts there"

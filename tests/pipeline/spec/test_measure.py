@@ -1,0 +1,217 @@
+"""Measuring models from their headers (pipeline.spec.measure) and the checks built on it (pipeline.spec.content)."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.spec.content import record_dimensions
+from pipeline.spec.measure import measure, references
+from tests.pipeline.spec.assetgen import _glb, copy_case, gltf_box, write_box
+
+FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
+FIRST_DAY = sorted(p.name for p in FIXTURES.iterdir() if p.name.startswith("first-day-") and not p.name.endswith("clean"))
+
+
+@pytest.mark.parametrize("suffix", [".glb", ".gltf", ".ply", ".obj", ".stl"])
+def test_every_format_gives_its_bounds_and_triangles(suffix: str, tmp_path: Path) -> None:
+    path = tmp_path / f"box{suffix}"
+    write_box(path, (300.0, 496.0, 250.0), {})
+    measured = measure(path)
+    assert measured.low == pytest.approx((-150, 0, -125))
+    assert measured.high == pytest.approx((150, 496, 125))
+    assert measured.triangles == 12
+
+
+def test_gltf_triangles_follow_nodes_instances_and_strips(tmp_path: Path) -> None:
+    document, binary = gltf_box((1.0, 2.0, 1.0), triangles=30)
+    document["nodes"] = [{"mesh": 0, "translation": [10, 0, 0], "scale": [2, 2, 2]},
+                         {"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": 0}}}}]
+    document["scenes"] = [{"nodes": [0, 1]}]
+    path = tmp_path / "two.glb"
+    path.write_bytes(_glb(document, binary))
+    measured = measure(path)
+    # 30 drawn once by node 0, and 8 times by node 1 (its instancing accessor counts 8).
+    assert measured.triangles == 30 + 8 * 30
+    assert measured.low == pytest.approx((-0.5, 0, -1))  # node 0 spans x 9..11, y 0..4, z -1..1
+    assert measured.high == pytest.approx((11, 4, 1))
+    document["meshes"][0]["primitives"][0]["mode"] = 5  # type: ignore[index]
+    path.write_bytes(_glb(document, binary))
+    assert measure(path).triangles == 9 * (90 - 2)
+
+
+def test_ply_triangles_come_from_the_header_alone(tmp_path: Path) -> None:
+    """A scan's face block is never read: a PLY whose faces are cut off still counts them from its header."""
+    path = tmp_path / "scan.ply"
+    write_box(path, (1.0, 1.0, 1.0), {})
+    data = path.read_bytes().replace(b"element face 12", b"element face 10000000")
+    path.write_bytes(data[: data.index(b"end_header") + 11 + 8 * 15])  # header and the 8 vertices only
+    measured = measure(path)
+    assert measured.triangles == 10_000_000
+    assert measured.high == pytest.approx((0.5, 1, 0.5))
+
+
+def test_unreadable_files_measure_as_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "broken.glb"
+    path.write_bytes(b"glTF" + struct.pack("<II", 2, 40) + struct.pack("<I", 8) + b"JSON" + b"{broken}")
+    measured = measure(path)
+    assert (measured.low, measured.triangles, measured.extent) == (None, None, None)
+
+
+def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
+    document, _ = gltf_box((1.0, 1.0, 1.0), image="tex/a%20b.png", buffer_uri="data.bin")
+    document["images"].append({"uri": "data:image/png;base64,AAAA"})  # type: ignore[attr-defined]
+    (tmp_path / "m.gltf").write_text(json.dumps(document), encoding="utf-8")
+    assert references(tmp_path / "m.gltf") == [("buffer", "data.bin"), ("image", "tex/a b.png")]
+    (tmp_path / "m.obj").write_text("mtllib m.mtl\nv 0 0 0\n", encoding="utf-8")
+    assert references(tmp_path / "m.obj") == [("material library", "m.mtl")]
+    (tmp_path / "m.mtl").write_text("newmtl a\nmap_Kd -s 1 1 1 -bm 0.5 maps/colour map.jpg\nbump -clamp on n.png\n"
+                                    "map_Ks maps\\shine.png\n", encoding="utf-8")
+    assert references(tmp_path / "m.mtl") == [("texture", "maps/colour map.jpg"), ("texture", "n.png"),
+                                              ("texture", "maps/shine.png")]
+
+
+@pytest.mark.parametrize("document", [
+    {"images": 5, "buffers": {"uri": "a.bin"}}, {"images": [{"uri": 3}, "x", None]}, [1, 2], "text",
+])
+def test_malformed_gltf_refers_to_nothing_and_measures_as_unknown(document: object, tmp_path: Path) -> None:
+    path = tmp_path / "odd.gltf"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert references(path) == []
+    assert measure(path).triangles in (None, 0)
+    (tmp_path / "broken.gltf").write_bytes(b"{not json")
+    assert references(tmp_path / "broken.gltf") == []
+
+
+def test_a_textured_ply_refers_to_its_texture_file(tmp_path: Path) -> None:
+    header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile scan skin.jpg\nelement vertex 1\n"
+              "property float x\nproperty float y\nproperty float z\n{uv}element face 0\n"
+              "property list uchar int vertex_indices\nend_header\n")
+    (tmp_path / "a.ply").write_bytes(header.format(uv="property float s\nproperty float t\n").encode() + bytes(20))
+    assert references(tmp_path / "a.ply") == [("texture", "scan skin.jpg")]
+    (tmp_path / "b.ply").write_bytes(header.format(uv="").encode() + bytes(12))
+    assert references(tmp_path / "b.ply") == []  # no texture coordinates: the reader ignores the texture too
+
+
+@pytest.mark.parametrize(("text", "sizes", "height"), [
+    ("H. 49.6 cm", [0.496], 0.496),
+    ("30 x 20 x 10 cm", [0.3, 0.2, 0.1], None),
+    ("高 26 厘米", [0.26], 0.26),
+    ("Height: 12 in; width 300 mm", [0.3048, 0.3], 0.3048),
+    ("Shang dynasty, 1300 BC", None, None),
+])
+def test_record_dimensions_are_read_with_their_units(text: str, sizes: list[float] | None,
+                                                     height: float | None) -> None:
+    parsed = record_dimensions(text)
+    if sizes is None:
+        assert parsed is None
+        return
+    assert parsed is not None
+    assert parsed[0] == pytest.approx(sizes)
+    assert parsed[1] == (pytest.approx(height) if height is not None else None)
+
+
+def _check(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+           assets: str | None = None) -> str:
+    folder = tmp_path / case
+    copy_case(FIXTURES / case, folder)
+    if assets is not None:
+        from tests.pipeline.spec.assetgen import write_assets
+
+        write_assets(folder, assets)
+    monkeypatch.chdir(tmp_path)
+    main(["check", case])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("triangles", "warned"), [(500_000, False), (500_001, True)])
+def test_triangle_budget_warns_one_past_the_limit(triangles: int, warned: bool, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    output = _check("first-day-00-clean", tmp_path, monkeypatch, capsys,
+                    assets=f"models/car.glb box 0.3 0.12 0.15 triangles={triangles}")
+    assert ("500,000 triangles on quest2" in output) is warned
+    assert "desktop" not in output.split("models as placed")[0]  # 3M on desktop: well within
+
+
+def test_the_first_day_mistakes_are_each_located_and_none_is_silent() -> None:
+    """The issue's bar: of the 28 mistakes at least 26 are reported at file:line:col, and none passes in silence."""
+    assert len(FIRST_DAY) == 28
+    located = 0
+    for case in FIRST_DAY:
+        expected = (FIXTURES / case / "expected.txt").read_text(encoding="utf-8")
+        first = expected.splitlines()[0]
+        assert not first.startswith("models as placed"), f"{case} passes check in silence"
+        located += bool(re.match(rf"^{re.escape(case)}/\S+:\d+:\d+  ", first))
+    assert located >= 26
+    clean = (FIXTURES / "first-day-00-clean" / "expected.txt").read_text(encoding="utf-8")
+    assert clean.endswith("0 errors, 0 warnings.\n")
+
+
+def test_file_names_with_spaces_inside_an_obj_and_its_mtl_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    write_tiny_exhibit(tmp_path / "tiny")  # mtllib 'cube parts.mtl', map_Kd 'cube skin.png'
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "tiny"]) == 0, capsys.readouterr().out
+    (tmp_path / "tiny" / "models" / "cube skin.png").unlink()
+    assert main(["check", "tiny"]) == 1
+    assert ("refers to texture 'cube skin.png': file not found: 'models/cube skin.png'"
+            in capsys.readouterr().out)
+
+
+def _check_edited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                  file: str, old: str, new: str) -> str:
+    """`vitrina check` of the clean first-day exhibit with one text replaced in one of its YAML files."""
+    folder = tmp_path / "edited"
+    copy_case(FIXTURES / "first-day-00-clean", folder)
+    text = (folder / file).read_text(encoding="utf-8")
+    assert old in text
+    (folder / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    main(["check", "edited"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("x", "warned"), [(-2.75, False), (-2.76, True)])
+def test_door_clearance_is_one_metre_exactly(x: float, warned: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The car's plinth is 0.5 m wide, so at x = -2.75 its west edge is 1 m from the gallery's west door."""
+    output = _check_edited(tmp_path, monkeypatch, capsys, "artifacts/gallery.yaml",
+                           "at: [0, 0], plinth: {height: 0.7}", f"at: [{x}, 0], plinth: {{height: 0.7}}")
+    assert ("from the door to 'hall'" in output) is warned
+
+
+@pytest.mark.parametrize(("z", "warned"), [(0.135, False), (0.136, True)])
+def test_annotation_margin_is_ten_centimetres_for_a_small_model(z: float, warned: bool, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The bottle is 7 cm across: 3.5 cm from its axis to its side, plus the 10 cm margin."""
+    output = _check_edited(tmp_path, monkeypatch, capsys, "exhibit.yaml", "at: [0, 0.15, 0.04]", f"at: [0, 0.15, {z}]")
+    assert ("annotation 'label' is" in output) is warned
+
+
+@pytest.mark.parametrize(("height", "refused"), [(2.5, False), (2.501, True)])
+def test_a_model_may_reach_the_ceiling_but_not_pass_it(height: float, refused: bool, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The bust stands on a 1 m plinth in a 3.5 m room: 2.5 m of model fits exactly."""
+    output = _check_edited(tmp_path, monkeypatch, capsys, "artifacts/gallery.yaml",
+                           "    units: mm\n    place: {room: gallery, at: [2, -1]",
+                           f"    height: {height}\n    place: {{room: gallery, at: [2, -1]")
+    assert ("taller than room 'gallery'" in output) is refused
+
+
+@pytest.mark.parametrize(("units", "speck"), [("m", False), ("cm", True)])
+def test_a_model_under_five_millimetres_is_a_speck(units: str, speck: bool, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    output = _check_edited(tmp_path, monkeypatch, capsys, "exhibit.yaml", "    model: models/bottle.gltf\n",
+                           f"    model: models/bottle.gltf\n    units: {units}\n")
+    assert ("the model is only" in output) is speck

@@ -1,0 +1,40 @@
+"""Raster images: the pixel limit is ours (named, adjustable), never Pillow's warning or bomb error."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+from PIL import Image
+
+from pipeline import images
+
+
+def png(size: tuple[int, int], mode: str = "1") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_image_past_pillows_own_limit_loads_without_a_warning() -> None:
+    # 10000 × 9000 = 90 million pixels: past Pillow's default of 89.5 million, which warns (and refuses at twice).
+    data = png((10000, 9000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert images.pixel_size(data) == (10000, 9000)
+        assert images.as_texture_bytes(data)[2:] == (10000, 9000)
+
+
+def test_the_limit_is_16k_squared_by_default_and_adjustable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert images.max_pixels() == 16384 * 16384
+    monkeypatch.setenv(images.MAX_PIXELS_ENV, "200")
+    assert images.max_pixels() == 200
+    images.as_texture_bytes(png((20, 10), "RGB"))  # exactly at the limit
+    with pytest.raises(images.ImageTooLarge) as raised:
+        images.as_texture_bytes(png((21, 10), "RGB"))  # one column past it
+    assert str(raised.value) == ("21×10 px (210 pixels) is more than the limit of 200 pixels "
+                                 f"(set {images.MAX_PIXELS_ENV} to allow more)")
+    assert isinstance(raised.value, images.UNREADABLE)
+    monkeypatch.setenv(images.MAX_PIXELS_ENV, "lots")
+    assert images.max_pixels() == 16384 * 16384

@@ -1,0 +1,191 @@
+"""The quality ladder: levels chained coarse from fine, caps on triangles, texture sides and thumb bytes, GLBs valid."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline import ladder
+from pipeline.build import BuildOptions, _transform_lists, fit_textures, glb_bytes
+from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from tests.gltf_validator import errors_of, validate_many
+
+# Small caps, so a small test mesh walks down every rung.
+SMALL = (
+    ladder.LevelSettings("full", max_texture=None, max_triangles=None, max_error=0.0),
+    ladder.LevelSettings("high", max_texture=512, max_triangles=30_000, max_error=1e-4, simplify_above=10_000),
+    ladder.LevelSettings("medium", max_texture=256, max_triangles=12_000, max_error=5e-4, simplify_above=5_000),
+    ladder.LevelSettings("low", max_texture=128, max_triangles=5_000, max_error=2e-3, simplify_above=2_000),
+    ladder.LevelSettings("thumb", max_texture=64, max_triangles=2_000, max_error=1e-2, max_bytes=30_000),
+)
+
+
+def noisy_sphere(rings: int = 120, segments: int = 200, texture_side: int = 1024, seed: int = 7) -> Scene:
+    """A scan-like sphere: surface noise, a UV seam (the longitude wrap has its own vertices) and a noise texture."""
+    rng = np.random.default_rng(seed)
+    theta = np.linspace(0.0, np.pi, rings + 1)
+    phi = np.linspace(0.0, 2 * np.pi, segments + 1)  # the last column repeats the first: the seam
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    radius = 0.2 * (1.0 + 0.01 * rng.standard_normal(t.shape))
+    radius[:, -1] = radius[:, 0]
+    positions = np.stack([radius * np.sin(t) * np.cos(p), radius * np.cos(t) + 0.2, radius * np.sin(t) * np.sin(p)],
+                         axis=-1).reshape(-1, 3).astype(np.float32)
+    normals = positions - np.array([0.0, 0.2, 0.0], dtype=np.float32)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    uvs = np.stack([p / (2 * np.pi), t / np.pi], axis=-1).reshape(-1, 2).astype(np.float32)
+    index = np.arange((rings + 1) * (segments + 1)).reshape(rings + 1, segments + 1)
+    a, b = index[:-1, :-1].ravel(), index[:-1, 1:].ravel()
+    c, d = index[1:, :-1].ravel(), index[1:, 1:].ravel()
+    indices = np.stack([a, c, b, b, c, d], axis=-1).ravel().astype(np.uint32)
+    pixels = rng.integers(0, 255, (texture_side, texture_side, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    texture = Texture(name="skin.png", data=buffer.getvalue(), mime_type="image/png", width=texture_side,
+                      height=texture_side)
+    material = Material(name="skin", base_color_texture=TextureRef(texture))
+    primitive = Primitive(attributes={"POSITION": positions, "NORMAL": normals.astype(np.float32),
+                                      "TEXCOORD_0": uvs}, indices=indices, material=material)
+    return Scene(name="sphere", nodes=[Node(name="scan", mesh=Mesh(name="scan", primitives=[primitive]))])
+
+
+def tools() -> ladder.LadderTools:
+    _, room_transforms = _transform_lists(BuildOptions())
+
+    def finish(scene: Scene) -> Scene:
+        for transform in room_transforms:
+            scene = transform(scene)
+        return scene
+
+    return ladder.LadderTools(write=lambda scene: glb_bytes(scene, BuildOptions()), fit_textures=fit_textures,
+                              encode_textures=lambda scene: None, finish=finish)
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[ladder.Ladder, list[int]]:
+    """The sphere's ladder with the small caps, and the triangles each simplification started from."""
+    started: list[int] = []
+    real = ladder.simplify_within
+
+    def spy(scene: Scene, *args: Any) -> float:
+        started.append(sum(p.triangle_count for m in scene.meshes() for p in m.primitives))
+        return real(scene, *args)
+
+    ladder.simplify_within = spy  # type: ignore[assignment]
+    try:
+        result = ladder.build_ladder(noisy_sphere(), (0.0, 0.0, 0.0), tools(), levels=SMALL)
+    finally:
+        ladder.simplify_within = real  # type: ignore[assignment]
+    return result, started
+
+
+def test_every_rung_exists_coarse_to_fine_within_its_caps(built: tuple[ladder.Ladder, list[int]]) -> None:
+    result, _ = built
+    assert [level.name for level in result.levels] == ["thumb", "low", "medium", "high", "full"]
+    caps = {s.name: s for s in SMALL}
+    for level in result.levels:
+        settings = caps[level.name]
+        if settings.max_triangles is not None:
+            assert level.triangles <= settings.max_triangles, level.name
+        if settings.max_texture is not None:
+            assert 0 < level.max_texture <= settings.max_texture, level.name
+        assert level.texels == level.max_texture ** 2  # one square texture
+        assert level.gpu_bytes == level.texels * 4 * 4 // 3
+    full = result.levels[-1]
+    assert full.triangles == 120 * 200 * 2 and full.max_texture == 1024 and full.error_relative == 0.0
+    thumb = result.levels[0]
+    assert len(thumb.data) <= 30_000
+
+
+def test_each_rung_is_simplified_from_the_one_above(built: tuple[ladder.Ladder, list[int]]) -> None:
+    result, started = built
+    fine_to_coarse = result.levels[::-1]
+    # Each simplification started from the triangles the finer rung ended with (the thumb may retry, from low).
+    assert started[:4] == [level.triangles for level in fine_to_coarse[:4]]
+    assert set(started[4:]) <= {fine_to_coarse[3].triangles}
+    triangles = [level.triangles for level in fine_to_coarse]
+    errors = [level.error_relative for level in fine_to_coarse]
+    assert triangles == sorted(triangles, reverse=True) and len(set(triangles)) == len(triangles)
+    assert errors == sorted(errors) and errors[1] > 0  # errors add up down the chain
+
+
+def test_the_error_bound_stops_simplification_before_the_cap() -> None:
+    # With a cap far below what the error allows, the error pass alone decides; it stays within its bound.
+    levels = (SMALL[0], ladder.LevelSettings("thumb", max_texture=64, max_triangles=None, max_error=1e-4))
+    result = ladder.build_ladder(noisy_sphere(rings=60, segments=100), (0.0, 0.0, 0.0), tools(), levels=levels)
+    thumb, full = result.levels
+    assert full.triangles > thumb.triangles > full.triangles // 4  # noise at 1 % of the radius is kept
+    assert 0 < thumb.error_relative <= 1e-4 + 1e-9
+
+
+def test_every_rung_validates_and_carries_the_artifact_node(built: tuple[ladder.Ladder, list[int]]) -> None:
+    result, _ = built
+    header = glb_bytes(Scene(name="x", copyright="CC BY 4.0", nodes=[
+        Node(name="vase", translation=(1.0, 0.9, -2.0), scale=(2.0, 2.0, 2.0), keep=True,
+             extras={"vitrina": {"id": "vase"}},
+             xmp={"dc:title": {"@type": "rdf:Alt", "rdf:_1": {"@language": "en", "@value": "Vase"}}})]),
+        BuildOptions())
+    placed = [ladder.placed(level.data, header, "vase") for level in result.levels]
+    for report in validate_many(placed):
+        assert report["issues"]["numErrors"] == 0, errors_of(report)
+    for data in placed:
+        document, _ = ladder.glb_json(data)
+        (root,) = document["scenes"][0]["nodes"]
+        node = document["nodes"][root]
+        assert node["name"] == "vase" and node["translation"] == [1.0, 0.9, -2.0] and node["scale"] == [2, 2, 2]
+        assert node["extras"] == {"vitrina": {"id": "vase"}}
+        packet = document["extensions"]["KHR_xmp_json_ld"]["packets"][node["extensions"]["KHR_xmp_json_ld"]["packet"]]
+        assert packet["dc:title"]["rdf:_1"]["@value"] == "Vase"
+        assert document["asset"]["copyright"] == "CC BY 4.0"
+        assert "@artifact" not in json.dumps(document)
+        assert [n.get("name") for n in document["nodes"]].count("vase") == 1
+        assert "name" not in document["scenes"][0]  # three.js would rename the node "vase_1" after its scene
+
+
+def test_listed_drops_full_without_download_and_merges_rungs_that_change_nothing() -> None:
+    def level(name: str, triangles: int, texture: int) -> ladder.Level:
+        return ladder.Level(name, b"", triangles, 1, texture * texture, 0, texture, 0.0)
+
+    levels = [level("thumb", 500, 512), level("low", 5000, 1024), level("medium", 5000, 1024),
+              level("high", 5000, 1024), level("full", 5000, 1024)]
+    assert [x.name for x in ladder.listed(levels, download=True)] == ["thumb", "full"]
+    assert [x.name for x in ladder.listed(levels, download=False)] == ["thumb", "high"]
+    same = [level("thumb", 12, 0), level("full", 12, 0)]
+    assert [x.name for x in ladder.listed(same, download=True)] == ["thumb", "full"]  # thumb always stays
+    assert [x.name for x in ladder.listed(same, download=False)] == ["thumb"]
+
+
+def test_the_real_levels_keep_the_issues_caps() -> None:
+    levels = {s.name: s for s in ladder.LEVELS}
+    assert [s.name for s in ladder.LEVELS] == ["full", "high", "medium", "low", "thumb"]
+    assert levels["thumb"].max_bytes == 200_000 and levels["thumb"].max_texture == 512
+    assert (levels["low"].max_texture, levels["medium"].max_texture, levels["high"].max_texture) == (1024, 2048, 4096)
+    assert levels["high"].max_triangles == 3_000_000 and levels["full"].max_texture is None
+
+
+def test_a_real_thumb_fits_200_kb_and_512_px(tmp_path: Path) -> None:
+    # A 2k noise texture alone is megabytes: the thumb shrinks and re-encodes it to fit.
+    result = ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=2048), (0.0, 0.0, 0.0), tools())
+    thumb = result.levels[0]
+    assert thumb.name == "thumb" and len(thumb.data) <= 200_000 and 0 < thumb.max_texture <= 512
+    assert result.levels[-1].max_texture == 2048
+
+
+def test_a_rung_that_changes_nothing_reuses_the_bytes_above_it_unwritten() -> None:
+    # 2,400 triangles and a 128 px texture: high, medium and low neither simplify nor resize anything.
+    written: list[int] = []
+    base = tools()
+    counting = ladder.LadderTools(write=lambda scene: written.append(1) or base.write(scene),
+                                  fit_textures=base.fit_textures, encode_textures=base.encode_textures,
+                                  finish=base.finish)
+    result = ladder.build_ladder(noisy_sphere(rings=20, segments=60, texture_side=128), (0.0, 0.0, 0.0), counting)
+    by_name = {level.name: level for level in result.levels}
+    assert by_name["high"].data is by_name["full"].data and by_name["low"].data is by_name["full"].data
+    assert by_name["thumb"].triangles < by_name["full"].triangles
+    assert len(written) == 2  # full and thumb
+    assert [level.name for level in ladder.listed(result.levels, download=True)] == ["thumb", "full"]
