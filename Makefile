@@ -6,7 +6,7 @@ DEMO ?= exhibits/bronze-age
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint clean mutants
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -32,6 +32,14 @@ test: setup lint
 
 bench: setup
 	$(PY) -m tests.benchmarks.run
+
+# Mutation testing over viewer/tours, pipeline/spec, pipeline/gltf.py and pipeline/budgets.py ([tool.mutmut] in
+# pyproject.toml). CPU-heavy: runs niced on one core. `make mutants MUTANTS='viewer.tours.*'` runs a subset.
+MUTANTS ?=
+mutants: setup
+	mkdir -p mutants && ln -sfn ../node_modules mutants/node_modules  # the site build needs three.js; too big to copy
+	nice -n 19 $(VENV)/bin/mutmut run --max-children 1 $(MUTANTS)
+	$(PY) -m tests.benchmarks.mutation_score
 
 clean:
 	rm -rf $(VENV) node_modules .vitrina-cache site

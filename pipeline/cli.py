@@ -213,7 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="redis://… URL: share tours between processes (Redis must persist: appendonly yes)")
     p.add_argument("--secret-file", default=None, help="file holding the guide-token signing secret")
     p.add_argument("--origin", action="append", default=[], help="allowed Origin (repeatable)")
-    p.add_argument("--room-cap", type=int, default=None, help="members per tour (default 2500)")
+    p.add_argument("--room-cap", type=int, default=None, help="online visitors per tour (default 2500)")
+    p.add_argument("--source-connections", type=int, default=None,
+                   help="open connections per client address (default 1000; one NAT may hide a whole museum)")
+    p.add_argument("--source-members", type=int, default=None,
+                   help="joined members per client address (default 1000)")
     p.add_argument("--grace", type=float, default=None, help="seconds a dropped member may resume (default 120)")
     p.add_argument("--state", default=None,
                    help="SQLite file keeping tours across restarts without --redis (default: one per site in the "

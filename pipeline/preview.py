@@ -257,9 +257,10 @@ class StaticSite:
             candidate = candidate / "index.html"
         try:
             resolved = candidate.resolve()
+            # exists() raises on a name too long for the file system (a 5,000-character path was an HTTP 500).
+            if not resolved.is_relative_to(self.root) or not resolved.exists():
+                return None
         except (OSError, RuntimeError):
-            return None
-        if not resolved.is_relative_to(self.root) or not resolved.exists():
             return None
         return resolved
 

@@ -87,8 +87,17 @@ async def run_tours(port_out: Any, site: Path) -> None:
     sys.path.insert(0, str(REPO))
     from viewer.tours.server import Limits, serve_tours
 
-    limits = Limits(room_cap=20_000, rate_per_s=100, burst=200)
+    # The load generators come from a few loopback addresses, so the per-source caps are lifted here; the
+    # "tours-defaults" server (bench_tours_attack) keeps them.
+    limits = Limits(room_cap=20_000, rate_per_s=100, burst=200, source_connections=100_000, source_members=100_000)
     await serve_tours(site, "127.0.0.1", 0, secret=SECRET, limits=limits, ready=port_out)
+
+
+async def run_tours_defaults(port_out: Any, site: Path) -> None:
+    sys.path.insert(0, str(REPO))
+    from viewer.tours.server import Limits, serve_tours
+
+    await serve_tours(site, "127.0.0.1", 0, secret=SECRET, limits=Limits(), ready=port_out)
 
 
 def serve_main(kind: str, site: str) -> None:
@@ -99,6 +108,8 @@ def serve_main(kind: str, site: str) -> None:
 
     if kind == "relay":
         asyncio.run(run_relay(announce))
+    elif kind == "tours-defaults":
+        asyncio.run(run_tours_defaults(announce, Path(site)))
     else:
         asyncio.run(run_tours(announce, Path(site)))
 
@@ -106,8 +117,10 @@ def serve_main(kind: str, site: str) -> None:
 class ServerProcess:
     def __init__(self, kind: str, site: Path) -> None:
         self.kind = kind
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_tours", "serve", kind, str(site)],
-                                        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        # "node" is the Node `ws` relay (ws_relay.mjs); the others run in Python.
+        command = (["node", str(REPO / "tests" / "benchmarks" / "ws_relay.mjs")] if kind == "node" else
+                   [sys.executable, "-m", "tests.benchmarks.bench_tours", "serve", kind, str(site)])
+        self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
         import psutil
@@ -122,8 +135,8 @@ class ServerProcess:
         return float(times.user + times.system)
 
     def counter(self, name: str) -> float:
-        """A counter from the tour server's /metrics (0 for the relay, which has none)."""
-        if self.kind != "tours":
+        """A counter from the tour server's /metrics (0 for the relays, which have none)."""
+        if not self.kind.startswith("tours"):
             return 0.0
         import urllib.request
 
@@ -147,7 +160,7 @@ class ServerProcess:
 
 
 def hello(kind: str, role: str, name: str, tour: str = TOUR) -> str:
-    if kind == "relay":
+    if not kind.startswith("tours"):
         return json.dumps({"role": role})
     sys.path.insert(0, str(REPO))
     from viewer.tours import tokens
@@ -169,7 +182,7 @@ async def open_visitor(url: str, kind: str, name: str, source: str | None, tour:
         kwargs["local_addr"] = (source, 0)
     ws = await connect(url, **kwargs)
     await ws.send(hello(kind, "visitor", name, tour))
-    if kind == "relay":
+    if not kind.startswith("tours"):
         await ws.recv()
     else:
         while json.loads(await ws.recv())["type"] != "snapshot":
@@ -177,12 +190,14 @@ async def open_visitor(url: str, kind: str, name: str, source: str | None, tour:
     return ws, time.perf_counter() - started
 
 
-async def visitors_main(url: str, kind: str, count: int, offset: int, pipe: Connection, idle: bool) -> None:
+async def visitors_main(url: str, kind: str, count: int, offset: int, pipe: Connection, idle: bool,
+                        tour: str | None = None) -> None:
     raise_fd_limit()
     sources = [f"127.0.0.{2 + (offset + i) // 20_000}" for i in range(count)]  # past ~28k ports per source address
     semaphore = asyncio.Semaphore(50)
 
-    tour = IDLE_TOURS[offset // IDLE_CLIENTS_PER_PROCESS % len(IDLE_TOURS)] if idle else TOUR
+    if tour is None:
+        tour = IDLE_TOURS[offset // IDLE_CLIENTS_PER_PROCESS % len(IDLE_TOURS)] if idle else TOUR
 
     async def open_one(i: int) -> tuple[Any, float]:
         async with semaphore:
@@ -230,8 +245,9 @@ async def visitors_main(url: str, kind: str, count: int, offset: int, pipe: Conn
     await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
 
 
-def visitors_process(url: str, kind: str, count: int, offset: int, pipe: Connection, idle: bool) -> None:
-    asyncio.run(visitors_main(url, kind, count, offset, pipe, idle))
+def visitors_process(url: str, kind: str, count: int, offset: int, pipe: Connection, idle: bool,
+                     tour: str | None = None) -> None:
+    asyncio.run(visitors_main(url, kind, count, offset, pipe, idle, tour))
 
 
 class Guide:
@@ -292,10 +308,10 @@ async def ask(pipe: Connection, timeout: float) -> Any:
     return pipe.recv()
 
 
-async def measure_pair(site: Path, visitors: int, seconds: float, rounds: int) -> list[dict[str, Any]]:
+async def measure_pair(site: Path, visitors: int, seconds: float, rounds: int,
+                       kinds: tuple[str, str] = ("relay", "tours")) -> list[dict[str, Any]]:
     """Both servers up and both populations connected at once; guide bursts alternate relay/tours, `rounds` times."""
     context = multiprocessing.get_context("spawn")
-    kinds = ("relay", "tours")
     servers = {kind: ServerProcess(kind, site) for kind in kinds}
     workers: dict[str, list[tuple[Any, Connection]]] = {kind: [] for kind in kinds}
     guides: dict[str, Guide] = {}
@@ -416,7 +432,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| N | server | p50 ms | p95 ms | p99 ms | p99 / relay | loss | of which slot | setup p50 / p99 ms | "
              "server CPU | CPU µs / delivery | RSS / conn |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    relay_p99 = {row["visitors"]: row["p99"] for row in rows if row["server"] == "relay"}
+    relay_p99 = {row["visitors"]: row["p99"] for row in rows if row["server"] in ("relay", "node")}
     for row in rows:
         ratio = row["p99"] / relay_p99[row["visitors"]] if row["visitors"] in relay_p99 else float("nan")
         lines.append(

@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = [
     "tests.benchmarks.bench_compiler",
     "tests.benchmarks.bench_tours",
+    "tests.benchmarks.bench_tours_attack",
     "tests.benchmarks.bench_build",
     "tests.benchmarks.bench_viewer",
     "tests.benchmarks.bench_scans",

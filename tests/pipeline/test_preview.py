@@ -70,6 +70,26 @@ def test_static_site_never_leaves_its_root_or_shows_hidden_files(site: Path, pat
     assert status == 404, body
 
 
+def test_a_symlink_out_of_the_root_is_not_followed(site: Path):
+    """Only the symlink check stops this one: the URL has no '..' and no hidden part."""
+    (site / "ex" / "escape.txt").symlink_to(site.parent / "secret.txt")
+    (site / "ex" / "outside").symlink_to(site.parent, target_is_directory=True)
+    (site / "ex" / "inside.vtt").symlink_to(site / "ex" / "media" / "a.vtt")
+    for path in ("/ex/escape.txt", "/ex/outside/secret.txt"):
+        status, _, body = StaticSite(site).respond(path)
+        assert status == 404 and b"do not serve" not in body, path
+    assert StaticSite(site).respond("/ex/inside.vtt")[0] == 200  # a link that stays inside is fine
+
+
+@pytest.mark.parametrize("path", ["/" + "a" * 5000, "/ex/" + "b" * 300 + ".html", "/" + "c/" * 2500])
+def test_overlong_paths_are_not_found_not_a_server_error(site: Path, path: str):
+    assert StaticSite(site).respond(path)[0] == 404
+    with serving(StaticSite(site)) as base:
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"{base}{path}")
+        assert error.value.code == 404
+
+
 def test_production_serving_has_no_preview_endpoint_or_script(site: Path):
     static = StaticSite(site)
     assert static.respond(STATUS_PATH)[0] == 404

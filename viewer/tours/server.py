@@ -9,14 +9,16 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import ipaddress
 import json
 import logging
+import math
 import os
+import resource
 import secrets
 import signal
 import ssl
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,8 @@ from websockets.http11 import Request, Response
 
 from viewer.tours import protocol as p
 from viewer.tours import tokens
+from viewer.tours.clock import Clock, SystemClock
+from viewer.tours.metrics import CONTENT_TYPE, Metrics
 from viewer.tours.session import Member, TourFull, TourInfo, TourState, visitor_concerned
 from viewer.tours.store import (
     JOINED_PREFIX,
@@ -51,6 +55,7 @@ HttpHandler = Callable[[str, Headers], HttpResult | Awaitable[HttpResult]]
 POSE_BACKLOG_BYTES = 64 * 1024
 REAP_INTERVAL_S = 2.0
 POSE_BURST = 10.0  # poses a guide may send back to back (jitter, a stalled frame) before the pose_hz cap applies
+AUTH_FORGET_S = 600.0  # failed hellos older than this no longer count towards a source's backoff
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,23 @@ class Limits:
     max_message_bytes: int = p.MAX_MESSAGE_BYTES
     rate_per_s: float = 40.0
     burst: float = 80.0
-    room_cap: int = 2500
+    # Bytes as well as messages: 40 small messages and 40 frames of 4 KiB are not the same work. A guide's poses
+    # at 30 Hz are about 8 KB/s.
+    bytes_per_s: float = 32 * 1024
+    bytes_burst: float = 64 * 1024
+    # Presence changes (follow, hand, device) go to every guide: a visitor needs a few a minute, not 40 a second.
+    presence_per_s: float = 2.0
+    presence_burst: float = 10.0
+    room_cap: int = 2500  # online visitors; guides are always admitted
+    # Per source address (the client's, or the rightmost X-Forwarded-For entry from a trusted proxy). Museum Wi-Fi
+    # puts a whole building behind one NAT address, so the defaults allow a large museum's worth of visitors.
+    source_connections: int = 1000
+    source_members: int = 1000
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Failed hellos (unknown code, bad token) a source may make in AUTH_FORGET_S before it must wait; the wait
+    # doubles with each further failure up to auth_backoff_max_s.
+    auth_free_failures: int = 10
+    auth_backoff_max_s: float = 60.0
     join_timeout_s: float = 10.0
     grace_s: float = 120.0
     strikes: int = 20
@@ -70,21 +91,62 @@ class Limits:
 
     def public(self) -> dict[str, Any]:
         return {"max_message_bytes": self.max_message_bytes, "rate_per_s": self.rate_per_s,
-                "burst": self.burst, "pose_hz": self.pose_hz}
+                "burst": self.burst, "bytes_per_s": self.bytes_per_s, "bytes_burst": self.bytes_burst,
+                "presence_per_s": self.presence_per_s, "pose_hz": self.pose_hz}
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+@dataclass
+class Bucket:
+    """A token bucket: `take(cost)` succeeds while the tokens earned at `rate` per second (up to `burst`) last."""
+
+    rate: float
+    burst: float
+    clock: Clock
+    tokens: float = field(init=False)  # starts full
+    refilled_at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+        self.refilled_at = self.clock.monotonic()
+
+    def take(self, cost: float = 1.0) -> bool:
+        now = self.clock.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.refilled_at) * self.rate)
+        self.refilled_at = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+@dataclass
+class AuthBackoff:
+    """One source address's recent failed hellos and until when it must wait before the next is even checked."""
+
+    failures: collections.deque[float] = field(default_factory=collections.deque)
+    blocked_until: float = 0.0
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (each connection is a file descriptor); the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:
+            log.warning("could not raise the open-files limit from %d to %d: %s", soft, hard, error)
+    return soft
 
 
 class Catalog:
     """The tours of a built site, read from SITE/<exhibit>/exhibit.json; rescanned when a lookup misses."""
 
-    def __init__(self, site_dir: Path, secret: bytes) -> None:
+    def __init__(self, site_dir: Path, secret: bytes, clock: Clock | None = None) -> None:
         self.site_dir = site_dir
         self.secret = secret
+        self.clock = clock or SystemClock()
         self.tours: dict[tuple[str, str], TourInfo] = {}
-        self.by_code: dict[str, TourInfo] = {}
         self._scanned_at = -1.0
         self.scan()
 
@@ -99,12 +161,11 @@ class Catalog:
             except (OSError, ValueError, KeyError, TypeError) as error:
                 log.warning("skipping %s: %s", manifest, error)
         self.tours = tours
-        self.by_code = {tokens.visitor_code(self.secret, info.exhibit, info.tour): info for info in tours.values()}
-        self._scanned_at = time.monotonic()
+        self._scanned_at = self.clock.monotonic()
 
     def _rescan_if_stale(self) -> None:
         # `vitrina serve` rebuilds the site under us; a miss may just mean a new tour. At most once a second.
-        if time.monotonic() - self._scanned_at > 1.0:
+        if self.clock.monotonic() - self._scanned_at > 1.0:
             self.scan()
 
     def find(self, exhibit: str, tour: str) -> TourInfo | None:
@@ -112,66 +173,19 @@ class Catalog:
             self._rescan_if_stale()
         return self.tours.get((exhibit, tour))
 
-    def find_code(self, code: str) -> TourInfo | None:
+    def find_code(self, code: str) -> tuple[TourInfo, float] | None:
+        """The tour a visitor code opens and when its run ends; None for a wrong code or one whose run is over."""
         code = tokens.normalise_code(code)
-        if code not in self.by_code:
-            self._rescan_if_stale()
-        return self.by_code.get(code)
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.counters: collections.Counter[str] = collections.Counter()
-        self.errors: collections.Counter[str] = collections.Counter()
-        self.closes: collections.Counter[int] = collections.Counter()
-
-    def render(self, server: TourServer) -> str:
-        lines = [
-            "# HELP vitrina_tour_connections Open websocket connections that have joined a tour.",
-            "# TYPE vitrina_tour_connections gauge",
-            f"vitrina_tour_connections {len(server.peers)}",
-            "# HELP vitrina_tour_members Members of tours held by this process (online or within grace).",
-            "# TYPE vitrina_tour_members gauge",
-            f"vitrina_tour_members {sum(len(hub.state.members) for hub in server.hubs.values())}",
-            "# HELP vitrina_tours_active Tours with at least one connection in this process.",
-            "# TYPE vitrina_tours_active gauge",
-            f"vitrina_tours_active {sum(1 for hub in server.hubs.values() if hub.peers)}",
-        ]
-        for name, help_text in (("events", "Tour events published."), ("poses_in", "Poses received from guides."),
-                                ("poses_out", "Poses written to connections."),
-                                ("poses_dropped", "Poses overwritten in a slow connection's slot.")):
-            lines += [f"# HELP vitrina_tour_{name}_total {help_text}", f"# TYPE vitrina_tour_{name}_total counter",
-                      f"vitrina_tour_{name}_total {self.counters[name]}"]
-        lines += ["# HELP vitrina_tour_errors_total Error replies sent, by code.",
-                  "# TYPE vitrina_tour_errors_total counter"]
-        lines += [f'vitrina_tour_errors_total{{code="{code}"}} {count}' for code, count in sorted(self.errors.items())]
-        lines += ["# HELP vitrina_tour_closes_total Connections closed by the server, by close code.",
-                  "# TYPE vitrina_tour_closes_total counter"]
-        lines += [f'vitrina_tour_closes_total{{code="{code}"}} {count}' for code, count in sorted(self.closes.items())]
-        lines += store_metric_lines(server.store.health())
-        return "\n".join(lines) + "\n"
-
-
-def store_metric_lines(health: dict[str, Any]) -> list[str]:
-    """The store's state for /metrics: up, pose subscriptions, and the failures it survived."""
-    lines = ["# HELP vitrina_tour_store_up 1 when the tour store (Redis with --redis) answered its last call.",
-             "# TYPE vitrina_tour_store_up gauge", f"vitrina_tour_store_up {int(health['up'])}"]
-    if "pose_subscriptions" in health:
-        lines += ["# HELP vitrina_tour_pose_subscriptions Redis pose subscriptions, by state.",
-                  "# TYPE vitrina_tour_pose_subscriptions gauge",
-                  f'vitrina_tour_pose_subscriptions{{state="up"}} {health["pose_subscriptions"]}',
-                  f'vitrina_tour_pose_subscriptions{{state="down"}} {health["pose_subscriptions_down"]}']
-        for name, help_text in (("resubscribes", "Pose subscriptions renewed after Redis was lost."),
-                                ("reseeds", "Tours re-published after Redis came back without them."),
-                                ("poses_unpublished", "Poses not shared with other processes (Redis down).")):
-            lines += [f"# HELP vitrina_tour_store_{name}_total {help_text}",
-                      f"# TYPE vitrina_tour_store_{name}_total counter",
-                      f"vitrina_tour_store_{name}_total {health[name]}"]
-        lines += ["# HELP vitrina_tour_store_failures_total Failed Redis calls, by operation.",
-                  "# TYPE vitrina_tour_store_failures_total counter"]
-        lines += [f'vitrina_tour_store_failures_total{{operation="{operation}"}} {count}'
-                  for operation, count in sorted(health["failures"].items())]
-    return lines
+        run_hour = tokens.code_run_hour(code, self.clock.time())
+        if run_hour is None:
+            return None
+        for attempt in range(2):
+            for info in self.tours.values():
+                if tokens.code_signs(self.secret, code, info.exhibit, info.tour, run_hour):
+                    return info, run_hour * 3600.0
+            if attempt == 0:
+                self._rescan_if_stale()
+        return None
 
 
 @dataclass(eq=False)
@@ -179,18 +193,21 @@ class Peer:
     """One joined connection: its member, its token bucket, its strikes and its one-slot pose mailbox."""
 
     connection: ServerConnection
+    messages: Bucket
+    bytes: Bucket
+    poses: Bucket
+    presence: Bucket
+    source: str = ""
     member_id: str = ""
     role: str = "visitor"
     hub: TourHub | None = None
-    tokens: float = 0.0
-    refilled_at: float = field(default_factory=time.monotonic)
+    expires: float = math.inf  # wall-clock end of the credentials this connection joined with
     strikes: collections.deque[float] = field(default_factory=collections.deque)
-    last_rate_reply: float = 0.0
+    last_rate_reply: float = -math.inf
     pose_slot: str | None = None
-    pose_tokens: float = 10.0
-    pose_refilled_at: float = field(default_factory=time.monotonic)
     pose_drainer: asyncio.Task[None] | None = None
     replaced: bool = False
+    removed: bool = False  # closed for policy: the member leaves at once instead of lingering for the grace
     closing: bool = False  # the server has decided to close this connection (left, ended, replaced)
 
     def write(self, text: str) -> None:
@@ -239,6 +256,7 @@ class TourHub:
         self.latest_pose: dict[str, Any] | None = None
         self.grace_timers: dict[str, asyncio.Task[None]] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.pending_pose: tuple[str, str] | None = None  # (text, sender) of the newest pose not yet fanned out
         self.reconnects_seen = server.store.health().get("reconnects", 0)
 
     def start_following(self) -> None:
@@ -292,7 +310,7 @@ class TourHub:
                     continue
                 self._apply(event)
                 if event["kind"] == "member_away" and event["member"] in self.peers:
-                    self.server.in_background(self._still_here(event["member"]))
+                    self.server.spawn(self._still_here(event["member"]), "reclaiming a member")
 
     async def _still_here(self, member_id: str) -> None:
         """Another process marked away a member connected here: it took this process for dead (its liveness key
@@ -321,7 +339,7 @@ class TourHub:
         if missed is None:
             self.state = fresh
             for peer in self.peers.values():
-                peer.write(fresh.snapshot_text(self.latest_pose, now_ms(), fresh.members.get(peer.member_id)))
+                peer.write(fresh.snapshot_text(self.latest_pose, self.server.now_ms(), fresh.members.get(peer.member_id)))
             return
         for event in missed:
             if event["seq"] == self.state.seq + 1:
@@ -358,7 +376,7 @@ class TourHub:
             drafts = decide(self.state)
             if not drafts:
                 return []
-            events = self.state.number(drafts, now_ms())
+            events = self.state.number(drafts, self.server.now_ms())
             if await self.server.store.append(self.state, events):
                 for event in events:
                     self._apply(event)
@@ -380,6 +398,23 @@ class TourHub:
         broadcast(keeping_up, text)
         metrics.counters["poses_out"] += len(keeping_up)
 
+    def offer_pose(self, text: str, sender: str) -> None:
+        """Fan a guide's pose out on the next loop turn. When the loop is saturated, the guide's handler reads
+        several queued poses back to back before that turn comes, and only the newest goes out."""
+        if self.pending_pose is None:
+            asyncio.get_running_loop().call_soon(self._flush_pose)
+        else:
+            self.server.metrics.counters["poses_dropped"] += 1
+        self.pending_pose = (text, sender)
+
+    def _flush_pose(self) -> None:
+        if self.pending_pose is None:
+            return
+        (text, sender), self.pending_pose = self.pending_pose, None
+        self.fan_out_pose(text, sender)
+        if self.server.store.shared:
+            self.server.spawn(self.server.store.publish_pose(self.info, text), "publishing a pose")
+
     def schedule_grace(self, member_id: str, mark_away: bool = False) -> None:
         self.cancel_grace(member_id)
         self.grace_timers[member_id] = asyncio.create_task(self._expire(member_id, mark_away))
@@ -392,7 +427,8 @@ class TourHub:
     async def _expire(self, member_id: str, mark_away: bool) -> None:
         if mark_away:
             await self._commit_when_possible(functools.partial(TourState.decide_away, member_id=member_id))
-        await asyncio.sleep(self.server.limits.grace_s)
+        await self.server.clock.sleep(self.server.limits.grace_s)
+        self.grace_timers.pop(member_id, None)
 
         def leave_if_still_away(state: TourState) -> list[dict[str, Any]]:
             member = state.members.get(member_id)
@@ -401,7 +437,6 @@ class TourHub:
             return state.decide_leave(member_id, "timeout")
 
         await self._commit_when_possible(leave_if_still_away)
-        self.grace_timers.pop(member_id, None)
 
     async def _commit_when_possible(self, decide: Callable[[TourState], list[dict[str, Any]]]) -> None:
         """Commit, retrying with backoff while the store is unavailable (for timers, which have nobody to tell)."""
@@ -412,15 +447,16 @@ class TourHub:
                 return
             except StoreUnavailable:
                 failures += 1
-                await asyncio.sleep(retry_delay(failures))
+                await self.server.clock.sleep(retry_delay(failures))
 
 
 class TourServer:
     """Everything the websockets handler needs: the site catalog, the store, the hubs and the limits."""
 
     def __init__(self, site_dir: Path, secret: bytes, store: TourStore, limits: Limits,
-                 origins: list[str] | None) -> None:
-        self.catalog = Catalog(site_dir, secret)
+                 origins: list[str] | None, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self.catalog = Catalog(site_dir, secret, self.clock)
         self.secret = secret
         self.store = store
         self.limits = limits
@@ -432,6 +468,38 @@ class TourServer:
         self.closing = False
         self.http_handler: HttpHandler | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self.source_connections: collections.Counter[str] = collections.Counter()
+        self.source_members: collections.Counter[str] = collections.Counter()
+        self.auth_backoff: dict[str, AuthBackoff] = {}
+        self._trusted_proxies = {ipaddress.ip_address(address) for address in limits.trusted_proxies}
+        # 64 random bits, and checked against the tour's members: a collision must never take over a member.
+        self.new_member_id: Callable[[], str] = lambda: "m" + secrets.token_hex(8)
+        self.metrics.gauge("vitrina_tour_connections", "Open websocket connections that have joined a tour.",
+                           lambda: len(self.peers))
+        self.metrics.gauge("vitrina_tour_members", "Members of tours held by this process (online or within grace).",
+                           lambda: sum(len(hub.state.members) for hub in self.hubs.values()))
+        self.metrics.gauge("vitrina_tours_active", "Tours with at least one connection in this process.",
+                           lambda: sum(1 for hub in self.hubs.values() if hub.peers))
+        self.metrics.gauge("vitrina_tour_sources_blocked", "Source addresses waiting out a failed-hello backoff.",
+                           lambda: sum(1 for b in self.auth_backoff.values()
+                                       if b.blocked_until > self.clock.monotonic()))
+        self.metrics.store(self.store.health)
+
+    def now_ms(self) -> int:
+        return int(self.clock.time() * 1000)
+
+    def spawn(self, work: Awaitable[Any], what: str) -> None:
+        """Run `work` in the background, kept alive until done; a failure is logged, never lost."""
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed", what)
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------------------------------------ HTTP
 
@@ -442,7 +510,22 @@ class TourServer:
         origin = origin.rstrip("/")
         if self.origins:
             return origin in self.origins
-        return urlsplit(origin).netloc.lower() == headers.get("Host", "").lower()
+        # No allow-list: only a page served from this very address. Host alone proves nothing, because DNS
+        # rebinding points an attacker's name at us and then Origin and Host agree; so the host must be an IP
+        # literal or localhost, which no foreign DNS answer can stand for.
+        netloc = urlsplit(origin).netloc.lower()
+        return netloc == headers.get("Host", "").lower() and _is_literal_host(urlsplit(origin).hostname or "")
+
+    def source_of(self, remote_address: Any, headers: Headers) -> str:
+        """The client's address: the TCP peer's, or the rightmost X-Forwarded-For entry when the peer is a trusted
+        proxy (the entry that proxy added itself; anything left of it the client could have written)."""
+        address = str(remote_address[0]) if remote_address else "unknown"
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(address) in self._trusted_proxies:
+                forwarded = [part.strip() for part in ",".join(headers.get_all("X-Forwarded-For")).split(",")]
+                if forwarded and forwarded[-1]:
+                    return forwarded[-1]
+        return address
 
     async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -454,6 +537,17 @@ class TourServer:
                 return connection.respond(426, "this is the tour websocket; see docs/tour-protocol.md\n")
             if self.closing:
                 return connection.respond(503, "restarting\n")
+            source = self.source_of(connection.remote_address, request.headers)
+            # Refused before the websocket handshake: a refusal there costs a fraction of one after a hello.
+            if (self.source_connections[source] >= self.limits.source_connections
+                    or self.source_members[source] >= self.limits.source_members):
+                self.metrics.counters["source_refused"] += 1
+                return connection.respond(429, "too many connections from your address\n")
+            if self._blocked_for(source) > 0:
+                self.metrics.counters["auth_backoff"] += 1
+                return connection.respond(429, "too many failed attempts from your address; try again later\n")
+            self.source_connections[source] += 1
+            self.spawn(self._release_source(connection, source), "counting connections")
             return None
         if path == "/healthz":
             store = self.store.health()
@@ -462,8 +556,7 @@ class TourServer:
                                  "connections": len(self.peers), "store": store})
             return _response(200, {"Content-Type": "application/json"}, (health + "\n").encode())
         if path == "/metrics":
-            return _response(200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-                             self.metrics.render(self).encode())
+            return _response(200, {"Content-Type": CONTENT_TYPE}, self.metrics.render())
         if self.http_handler is not None:
             result = self.http_handler(request.path, request.headers)
             if inspect.isawaitable(result):
@@ -473,10 +566,26 @@ class TourServer:
                 return _response(status, headers, body)
         return connection.respond(404, "not found\n")
 
+    async def _release_source(self, connection: ServerConnection, source: str) -> None:
+        try:
+            await connection.wait_closed()
+        finally:
+            self.source_connections[source] -= 1
+            if self.source_connections[source] <= 0:
+                del self.source_connections[source]
+
     # ------------------------------------------------------------------------------------------------ websocket
 
+    def _new_peer(self, connection: ServerConnection) -> Peer:
+        limits, clock = self.limits, self.clock
+        source = self.source_of(connection.remote_address, connection.request.headers if connection.request
+                                else Headers())
+        return Peer(connection, Bucket(limits.rate_per_s, limits.burst, clock),
+                    Bucket(limits.bytes_per_s, limits.bytes_burst, clock), Bucket(limits.pose_hz, POSE_BURST, clock),
+                    Bucket(limits.presence_per_s, limits.presence_burst, clock), source=source)
+
     async def handler(self, connection: ServerConnection) -> None:
-        peer = Peer(connection, tokens=self.limits.burst)
+        peer = self._new_peer(connection)
         try:
             hub = await self._join(peer)
             if hub is None:
@@ -491,6 +600,8 @@ class TourServer:
         """Close from the peer's own handler, reading on: once a flooder fills websockets' receive queue, reading
         pauses, and the client's answering close frame would wait behind unread frames until the close timeout."""
         self.metrics.closes[code] += 1
+        if code == p.CLOSE_POLICY:
+            peer.removed = True
         closing = asyncio.create_task(peer.connection.close(code, reason))
         with contextlib.suppress(ConnectionClosed):
             async for _ in peer.connection:
@@ -501,21 +612,36 @@ class TourServer:
         """Close another peer's connection; its own handler keeps reading, so nothing else is needed."""
         peer.closing = True
         self.metrics.closes[code] += 1
-        self.in_background(peer.connection.close(code, reason))
-
-    def in_background(self, work: Awaitable[None]) -> None:
-        """Run `work` without waiting for it, keeping a reference until it is done."""
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.spawn(peer.connection.close(code, reason), "closing a connection")
 
     def _reply_error(self, peer: Peer, code: str, message: str, ref: str | int | None = None) -> None:
         self.metrics.errors[code] += 1
         peer.write(p.dump(p.error(code, message, ref)))
 
     async def _refuse(self, peer: Peer, code: str, message: str, close_code: int) -> None:
+        """Error reply and close. Waits for the close handshake: never call it while holding a tour's lock."""
         self._reply_error(peer, code, message)
         await self._close(peer, close_code, code)
+
+    def _blocked_for(self, source: str) -> float:
+        """Seconds this source must still wait before its next hello is checked (0: go ahead)."""
+        backoff = self.auth_backoff.get(source)
+        return 0.0 if backoff is None else max(0.0, backoff.blocked_until - self.clock.monotonic())
+
+    def _auth_failed(self, source: str) -> None:
+        """A failed hello: past the free allowance, each one doubles the source's wait (capped)."""
+        now = self.clock.monotonic()
+        if len(self.auth_backoff) > 4096:  # many sources (IPv6 makes them cheap): forget the quiet ones
+            for quiet in [key for key, b in self.auth_backoff.items()
+                          if b.blocked_until < now and (not b.failures or b.failures[-1] < now - AUTH_FORGET_S)]:
+                del self.auth_backoff[quiet]
+        backoff = self.auth_backoff.setdefault(source, AuthBackoff())
+        backoff.failures.append(now)
+        while backoff.failures[0] < now - AUTH_FORGET_S:
+            backoff.failures.popleft()
+        excess = len(backoff.failures) - self.limits.auth_free_failures
+        if excess > 0:
+            backoff.blocked_until = now + min(self.limits.auth_backoff_max_s, 0.5 * 2.0 ** (excess - 1))
 
     async def _join(self, peer: Peer) -> TourHub | None:
         connection = peer.connection
@@ -538,13 +664,24 @@ class TourServer:
             await self._refuse(peer, "unsupported_version", f"this server speaks version {p.VERSION}",
                                p.CLOSE_BAD_HELLO)
             return None
+        wait = self._blocked_for(peer.source)
+        if wait > 0:
+            self.metrics.counters["auth_backoff"] += 1
+            await self._refuse(peer, "slow_down", f"too many failed attempts from your address; try again in "
+                               f"{math.ceil(wait)} s", p.CLOSE_UNAUTHORIZED)
+            return None
         try:
             info, member, resume_seq, expires = self._credentials(hello)
         except tokens.TokenError as error:
+            self._auth_failed(peer.source)
             await self._refuse(peer, "unauthorized", str(error), p.CLOSE_UNAUTHORIZED)
             return None
         if info is None:
             await self._refuse(peer, "unknown_tour", "the site has no such tour", p.CLOSE_UNKNOWN_TOUR)
+            return None
+        if self.source_members[peer.source] >= self.limits.source_members:
+            self.metrics.counters["source_refused"] += 1
+            await self._refuse(peer, "source_limit", "too many members from your address", p.CLOSE_SOURCE_LIMIT)
             return None
         try:
             return await self._admit(peer, hello, info, member, resume_seq, expires)
@@ -558,6 +695,9 @@ class TourServer:
         """Join an authenticated member to its tour. Raises StoreUnavailable when the shared store is down, and only
         before the join is published (nothing has been sent to the client yet)."""
         hub = await self._hub(info)
+        if hello.resume_token is None:
+            while member.id in hub.state.members:
+                member.id = self.new_member_id()
         # Claimed before the welcome: a client that was welcomed here is reaped if this process dies.
         await self.store.claim(info, member.id)
         async with hub.lock:
@@ -565,39 +705,13 @@ class TourServer:
             try:
                 await hub._commit_locked(lambda state: state.decide_join(member, self.limits.room_cap))
             except TourFull:
-                await self._refuse(peer, "tour_full", "this tour is full", p.CLOSE_TOUR_FULL)
-                return None
-            hub.cancel_grace(member.id)
-            replay = None
-            if resumed and resume_seq is not None:
-                # The member has joined: from here on a store failure must not refuse it. No replay = a snapshot.
-                with contextlib.suppress(StoreUnavailable):
-                    replay = await self.store.events_after(info, resume_seq, hub.state.seq)
-            joined = hub.state.members[member.id]
-            grant = tokens.ResumeGrant(info.exhibit, info.tour, member.id, member.role, joined.name,
-                                       min(expires, time.time() + tokens.RESUME_HOURS * 3600))
-            peer.write(p.dump({
-                "type": "welcome", "v": p.VERSION, "member": member.id, "role": member.role,
-                "exhibit": info.exhibit, "tour": info.tour,
-                "resume_token": tokens.mint_resume_token(self.secret, grant),
-                "grace_ms": int(self.limits.grace_s * 1000), "server_time": now_ms(),
-                "resumed": resumed, "replay": replay is not None, "limits": self.limits.public(),
-            }))
-            if replay is None:
-                peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms(), joined))
+                full = True
             else:
-                for event in replay:
-                    if member.role == "guide" or visitor_concerned(event) in (None, member.id):
-                        peer.write(p.dump(event))
-            previous = hub.peers.get(member.id)
-            if previous is not None:
-                previous.replaced = True
-                self.close_later(previous, p.CLOSE_REPLACED, "replaced by a newer connection")
-            peer.member_id, peer.hub, peer.role = member.id, hub, joined.role
-            hub.peers[member.id] = peer
-            if joined.role == "guide":
-                hub.guides[member.id] = peer
-            self.peers.add(peer)
+                full = False
+                await self._welcome(peer, hub, member, resumed, resume_seq, expires)
+        if full:  # refused outside the lock: a client that never answers the close must not freeze the tour
+            await self._refuse(peer, "tour_full", "this tour is full", p.CLOSE_TOUR_FULL)
+            return None
         if resumed:
             try:
                 await self.store.announce_join(info, member.id)
@@ -605,21 +719,60 @@ class TourServer:
                 log.warning("tour %s: could not announce that %s resumed here", info.key, member.id)
         return hub
 
+    async def _welcome(self, peer: Peer, hub: TourHub, member: Member, resumed: bool, resume_seq: int | None,
+                       expires: float) -> None:
+        """Under the hub's lock: welcome, snapshot or replay, and the peer takes its member's place."""
+        info = hub.info
+        hub.cancel_grace(member.id)
+        replay = None
+        if resumed and resume_seq is not None:
+            # The member has joined: from here on a store failure must not refuse it. No replay = a snapshot.
+            with contextlib.suppress(StoreUnavailable):
+                replay = await self.store.events_after(info, resume_seq, hub.state.seq)
+        joined = hub.state.members[member.id]
+        grant = tokens.ResumeGrant(info.exhibit, info.tour, member.id, member.role, joined.name,
+                                   min(expires, self.clock.time() + tokens.RESUME_HOURS * 3600))
+        peer.write(p.dump({
+            "type": "welcome", "v": p.VERSION, "member": member.id, "role": member.role,
+            "exhibit": info.exhibit, "tour": info.tour,
+            "resume_token": tokens.mint_resume_token(self.secret, grant),
+            "grace_ms": int(self.limits.grace_s * 1000), "server_time": self.now_ms(),
+            "resumed": resumed, "replay": replay is not None, "limits": self.limits.public(),
+        }))
+        if replay is None:
+            peer.write(hub.state.snapshot_text(hub.latest_pose, self.now_ms(), joined))
+        else:
+            for event in replay:
+                if member.role == "guide" or visitor_concerned(event) in (None, member.id):
+                    peer.write(p.dump(event))
+        previous = hub.peers.get(member.id)
+        if previous is not None:
+            previous.replaced = True
+            self.close_later(previous, p.CLOSE_REPLACED, "replaced by a newer connection")
+        peer.member_id, peer.hub, peer.role, peer.expires = member.id, hub, joined.role, grant.expires
+        hub.peers[member.id] = peer
+        if joined.role == "guide":
+            hub.guides[member.id] = peer
+        self.peers.add(peer)
+        self.source_members[peer.source] += 1
+
     def _credentials(self, hello: p.Hello) -> tuple[TourInfo | None, Member, int | None, float]:
         """Who is this hello: (tour, member, resume seq, credential expiry). Raises TokenError."""
-        new_id = "m" + secrets.token_hex(4)
+        new_id = self.new_member_id()
+        now = self.clock.time()
         if hello.token is not None:
-            guide = tokens.verify_guide_token(self.secret, hello.token)
+            guide = tokens.verify_guide_token(self.secret, hello.token, now)
             member = Member(new_id, hello.name or "Guide", "guide", hello.device)
             return self.catalog.find(guide.exhibit, guide.tour), member, None, guide.expires
         if hello.code is not None:
-            info = self.catalog.find_code(hello.code)
-            if info is None:
-                raise tokens.TokenError("unknown visitor code")
+            found = self.catalog.find_code(hello.code)
+            if found is None:
+                raise tokens.TokenError("unknown visitor code (or its tour run is over)")
+            info, run_ends = found
             assert hello.name is not None
-            return info, Member(new_id, hello.name, "visitor", hello.device), None, time.time() + 86400
+            return info, Member(new_id, hello.name, "visitor", hello.device), None, run_ends
         assert hello.resume_token is not None
-        grant = tokens.verify_resume_token(self.secret, hello.resume_token)
+        grant = tokens.verify_resume_token(self.secret, hello.resume_token, now)
         member = Member(grant.member, grant.name, grant.role, hello.device)
         return self.catalog.find(grant.exhibit, grant.tour), member, hello.resume_seq, grant.expires
 
@@ -667,46 +820,33 @@ class TourServer:
 
     def _strike(self, peer: Peer) -> bool:
         """Record a strike; True when the connection has earned a 1008 close."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         peer.strikes.append(now)
         while peer.strikes and peer.strikes[0] < now - self.limits.strike_window_s:
             peer.strikes.popleft()
         return len(peer.strikes) > self.limits.strikes
 
-    def _take_pose_token(self, peer: Peer) -> bool:
-        now = time.monotonic()
-        rate = self.limits.pose_hz
-        peer.pose_tokens = min(POSE_BURST, peer.pose_tokens + (now - peer.pose_refilled_at) * rate)
-        peer.pose_refilled_at = now
-        if peer.pose_tokens >= 1.0:
-            peer.pose_tokens -= 1.0
-            return True
-        return False
-
-    def _take_token(self, peer: Peer) -> bool:
-        now = time.monotonic()
-        peer.tokens = min(self.limits.burst, peer.tokens + (now - peer.refilled_at) * self.limits.rate_per_s)
-        peer.refilled_at = now
-        if peer.tokens >= 1.0:
-            peer.tokens -= 1.0
-            return True
-        return False
-
     async def _serve_member(self, peer: Peer, hub: TourHub) -> None:
         async for frame in peer.connection:
-            if not self._take_token(peer):
-                now = time.monotonic()
-                if now - peer.last_rate_reply >= 1.0:
-                    peer.last_rate_reply = now
-                    self._reply_error(peer, "rate_limited", "too many messages; this one was dropped")
-                else:
-                    self.metrics.errors["rate_limited"] += 1
-                if self._strike(peer):
-                    await self._close(peer, p.CLOSE_POLICY, "rate limit")
+            affordable = peer.bytes.take(len(frame))
+            envelope: p.Envelope | None = None
+            if peer.role == "guide":
+                # Parsed before the message bucket (a guide is authenticated, and parsing is bounded by the
+                # frame and item caps): poses beyond the rate are dropped silently, as the protocol promises.
+                with contextlib.suppress(p.ProtocolError):
+                    envelope = p.parse(frame)
+                if envelope is not None and isinstance(envelope.message, p.Pose):
+                    if affordable and peer.poses.take():
+                        await self._handle(peer, hub, envelope)
+                    else:
+                        self.metrics.counters["poses_dropped"] += 1
+                    continue
+            if not (affordable and peer.messages.take()):
+                if await self._rate_limited(peer) is False:
                     return
                 continue
             try:
-                envelope = p.parse(frame)
+                envelope = envelope or p.parse(frame)
             except p.ProtocolError as error:
                 self._reply_error(peer, error.code, error.message, error.ref)
                 if self._strike(peer):
@@ -715,6 +855,19 @@ class TourServer:
                 continue
             if await self._handle(peer, hub, envelope) is False:
                 return
+
+    async def _rate_limited(self, peer: Peer, ref: str | int | None = None) -> bool:
+        """A message over a rate was dropped: say so at most once a second; False once that closed the peer."""
+        now = self.clock.monotonic()
+        if now - peer.last_rate_reply >= 1.0:
+            peer.last_rate_reply = now
+            self._reply_error(peer, "rate_limited", "too many messages; this one was dropped", ref)
+        else:
+            self.metrics.errors["rate_limited"] += 1
+        if self._strike(peer):
+            await self._close(peer, p.CLOSE_POLICY, "rate limit")
+            return False
+        return True
 
     async def _handle(self, peer: Peer, hub: TourHub, envelope: p.Envelope) -> bool:
         """One parsed message from a joined member; False when the connection should end."""
@@ -731,23 +884,21 @@ class TourServer:
             if not peer.closing:  # not a leave or an end: the server lost the member, so the client must resume
                 await self._close(peer, p.CLOSE_SERVER_ERROR, "membership lost; resume")
             return False  # else removed (left, tour ended, grace expired elsewhere) while this frame was in flight
+        if self.clock.time() > peer.expires:  # rights end with the token (or the visitor code's run)
+            await self._refuse(peer, "token_expired", "your link has expired", p.CLOSE_UNAUTHORIZED)
+            return False
         if isinstance(message, p.Pose):
             if member.role != "guide":
                 self._reply_error(peer, "not_allowed", "only a guide may send poses", ref)
                 return not self._strike(peer)
-            if not self._take_pose_token(peer):
-                self.metrics.counters["poses_dropped"] += 1  # faster than pose_hz: coalesced, not an error
-                return True
-            pose = {"type": "pose", "member": peer.member_id, "at": now_ms(), **message.fields}
-            text = p.dump(pose)
+            pose = {"type": "pose", "member": peer.member_id, "at": self.now_ms(), **message.fields}
             hub.latest_pose = pose
             self.metrics.counters["poses_in"] += 1
-            hub.fan_out_pose(text, peer.member_id)
-            await self.store.publish_pose(hub.info, text)
+            hub.offer_pose(p.dump(pose), peer.member_id)
         elif isinstance(message, p.Ping):
-            peer.write(p.dump(p.pong(message.client_time, now_ms(), ref)))
+            peer.write(p.dump(p.pong(message.client_time, self.now_ms(), ref)))
         elif isinstance(message, p.Sync):
-            peer.write(hub.state.snapshot_text(hub.latest_pose, now_ms(), member))
+            peer.write(hub.state.snapshot_text(hub.latest_pose, self.now_ms(), member))
         elif isinstance(message, p.Hello):
             self._reply_error(peer, "already_joined", "this connection has already joined", ref)
             return not self._strike(peer)
@@ -755,12 +906,15 @@ class TourServer:
             await hub.commit(lambda state: state.decide_leave(peer.member_id, "left"))
             await self._close(peer, p.CLOSE_NORMAL, "left the tour")
             return False
+        elif isinstance(message, p.PRESENCE) and member.role == "visitor" and not peer.presence.take():
+            # Each presence change goes to every guide: a visitor gets a few a second, not the message rate.
+            return await self._rate_limited(peer, ref)
         else:
             reply: dict[str, Any] | None = None
 
             def decide(state: TourState) -> list[dict[str, Any]]:
                 nonlocal reply
-                decision = state.decide(peer.member_id, message, now_ms(), ref)
+                decision = state.decide(peer.member_id, message, self.now_ms(), ref)
                 reply = decision.reply
                 return decision.events
 
@@ -779,19 +933,31 @@ class TourServer:
             peer.pose_drainer.cancel()
         self.peers.discard(peer)
         hub = peer.hub
-        if hub is None or hub.peers.get(peer.member_id) is not peer:
-            return  # never joined, or replaced by a newer connection of the same member
+        if hub is None:
+            return  # never joined
+        self.source_members[peer.source] -= 1
+        if self.source_members[peer.source] <= 0:
+            del self.source_members[peer.source]
+        if hub.peers.get(peer.member_id) is not peer:
+            return  # replaced by a newer connection of the same member
         del hub.peers[peer.member_id]
         hub.guides.pop(peer.member_id, None)
         if peer.replaced:
             return  # the member is connected on another process
         if self.closing:
             return  # shutting down: members stay as they are and resume on the next process
+        remove = functools.partial(TourState.decide_leave, member_id=peer.member_id, reason="removed")
         try:
+            if peer.removed:  # closed for policy: gone now, so a kick-and-rejoin loop leaves nobody behind
+                await hub.commit(remove)
+                return
             await hub.commit(lambda state: state.decide_away(peer.member_id))
         except StoreUnavailable:
             log.warning("tour %s: member %s left during a store outage", hub.info.key, peer.member_id)
-            hub.schedule_grace(peer.member_id, mark_away=True)  # retried until the store is back
+            if peer.removed:  # still removed, not given a grace, once the store is back
+                self.spawn(hub._commit_when_possible(remove), "removing a member")
+            else:
+                hub.schedule_grace(peer.member_id, mark_away=True)  # retried until the store is back
             return
         if peer.member_id in hub.state.members:
             hub.schedule_grace(peer.member_id)
@@ -808,10 +974,20 @@ class TourServer:
                 task.cancel()
 
 
+def _is_literal_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)  # urlsplit().hostname has no IPv6 brackets
+    except ValueError:
+        return False
+    return True
+
+
 def print_links(catalog: Catalog, secret: bytes, base_url: str, out: TextIO) -> None:
     for info in catalog.tours.values():
         token = tokens.mint_guide_token(secret, info.exhibit, info.tour)
-        code = tokens.visitor_code(secret, info.exhibit, info.tour)
+        code = tokens.visitor_code(secret, info.exhibit, info.tour, tokens.verify_guide_token(secret, token).expires)
         guide_link, visitor_link = tokens.tour_links(base_url, info.exhibit, info.tour, token, code)
         print(f"tour {info.exhibit}/{info.tour}: guide {guide_link}\n    visitors {visitor_link} (code {code})",
               file=out, flush=True)
@@ -835,7 +1011,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                       ready: Callable[[int], None] | None = None, limits: Limits | None = None,
                       stop: asyncio.Event | None = None, handle_signals: bool = True,
                       links_log: TextIO | None = None, tls: ssl.SSLContext | None = None,
-                      links_host: str | None = None, state_path: Path | None = None) -> None:
+                      links_host: str | None = None, state_path: Path | None = None, clock: Clock | None = None,
+                      started: Callable[[TourServer], None] | None = None) -> None:
     """Serve tours (websocket path /tours, /healthz, /metrics) and hand every other HTTP GET to `http_handler`.
 
     Runs until `stop` is set, SIGTERM/SIGINT arrive (with `handle_signals`) or the task is cancelled; then tells
@@ -843,7 +1020,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
     Without Redis, `state_path` (a SQLite file) keeps the tours across restarts; None keeps them in memory only.
     With `links_log`, the guide and visitor links of every tour are printed there (for `vitrina serve`, whose
     secret is random per run, so nobody else can mint them), naming `links_host` (the LAN address other devices
-    use; a wildcard bind is never a link). With `tls` it serves HTTPS and wss:// (`serve --lan`).
+    use; a wildcard bind is never a link). With `tls` it serves HTTPS and wss:// (`serve --lan`). `clock` and
+    `started` (called with the TourServer before listening) are for tests.
     """
     if secret is None:
         raise ValueError("serve_tours needs a secret (vitrina serve passes a random one)")
@@ -860,8 +1038,13 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
     else:
         store = MemoryStore(state_file=StateFile(state_path) if state_path is not None else None)
         heartbeat = None
-    server = TourServer(site_dir, secret, store, limits, origins)
+    server = TourServer(site_dir, secret, store, limits, origins, clock)
     server.http_handler = http_handler
+    if started is not None:
+        started(server)
+    open_files = raise_open_files_limit()
+    log.info("open-files limit %d: room for about %d connections (systemd: LimitNOFILE= raises it)",
+             open_files, max(0, open_files - 64))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -897,6 +1080,13 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
         await store.close()
 
 
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The defaults, with whichever of --room-cap, --grace, --source-connections and --source-members were given."""
+    given = {"room_cap": args.room_cap, "grace_s": args.grace, "source_connections": args.source_connections,
+             "source_members": args.source_members}
+    return Limits(**{name: value for name, value in given.items() if value is not None})
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """`vitrina tour-server`: serve the tours of a built site until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -912,8 +1102,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     if secret is None:
         print(f"no tour secret: pass --secret-file FILE or set {tokens.SECRET_ENV}", file=sys.stderr)
         return 2
-    limits = Limits(room_cap=getattr(args, "room_cap", None) or Limits.room_cap,
-                    grace_s=getattr(args, "grace", None) or Limits.grace_s)
+    limits = limits_from_args(args)
     state_path = None if args.redis or args.state == ":memory:" else Path(args.state or default_state_path(site))
 
     def announce(port: int) -> None:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import sys
@@ -17,7 +18,10 @@ from typing import Any, TextIO
 from urllib.parse import quote, urljoin
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
-CODE_LENGTH = 6
+CODE_LENGTH = 6  # the signature part; a code is RUN_CHARS + CODE_LENGTH characters
+RUN_CHARS = 3  # the hour the run ends, modulo len(CODE_ALPHABET) ** 3 hours (3.4 years)
+MAX_RUN_HOURS = 7 * 24  # a code naming an hour further ahead than this is read as one that has already ended
+GUIDE_HOURS = 8.0
 RESUME_HOURS = 12.0
 SECRET_ENV = "VITRINA_TOUR_SECRET"
 MIN_SECRET_BYTES = 16
@@ -53,7 +57,8 @@ def _verify(secret: bytes, purpose: str, token: str, now: float | None) -> dict[
         expected = _sign(secret, purpose, payload_part)
     except UnicodeEncodeError:
         raise TokenError("malformed token") from None
-    if not hmac.compare_digest(expected, signature):
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, which a forged token may well hold.
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "surrogatepass")):
         raise TokenError("bad signature")
     try:
         payload = json.loads(_unb64(payload_part))
@@ -84,7 +89,8 @@ class ResumeGrant:
     expires: float
 
 
-def mint_guide_token(secret: bytes, exhibit: str, tour: str, hours: float = 8.0, now: float | None = None) -> str:
+def mint_guide_token(secret: bytes, exhibit: str, tour: str, hours: float = GUIDE_HOURS,
+                     now: float | None = None) -> str:
     issued = time.time() if now is None else now
     payload = {"v": 1, "ex": exhibit, "tour": tour, "exp": int(issued + hours * 3600), "n": secrets.token_hex(4)}
     return _mint(secret, "guide", payload)
@@ -113,14 +119,44 @@ def verify_resume_token(secret: bytes, token: str, now: float | None = None) -> 
     return ResumeGrant(exhibit, tour, member, role, name, float(payload["exp"]))
 
 
-def visitor_code(secret: bytes, exhibit: str, tour: str) -> str:
-    digest = hmac.new(secret, f"code.{exhibit}/{tour}".encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest[:8], "big")
+def _code_chars(number: int, length: int) -> str:
     chars = []
-    for _ in range(CODE_LENGTH):
+    for _ in range(length):
         number, index = divmod(number, len(CODE_ALPHABET))
         chars.append(CODE_ALPHABET[index])
     return "".join(chars)
+
+
+def _code_signature(secret: bytes, exhibit: str, tour: str, run_hour: int) -> str:
+    digest = hmac.new(secret, f"code.{exhibit}/{tour}/{run_hour}".encode(), hashlib.sha256).digest()
+    return _code_chars(int.from_bytes(digest[:8], "big"), CODE_LENGTH)
+
+
+def visitor_code(secret: bytes, exhibit: str, tour: str, expires: float | None = None,
+                 now: float | None = None) -> str:
+    """The visitor code of one run of a tour: valid until `expires` (default: a guide token minted now), so a
+    photographed code from last week's run opens nothing today. The first RUN_CHARS characters name the hour
+    the run ends; the rest signs (tour, that hour)."""
+    if expires is None:
+        expires = (time.time() if now is None else now) + GUIDE_HOURS * 3600
+    run_hour = math.ceil(expires / 3600)
+    return _code_chars(run_hour % len(CODE_ALPHABET) ** RUN_CHARS, RUN_CHARS) + \
+        _code_signature(secret, exhibit, tour, run_hour)
+
+
+def code_run_hour(code: str, now: float) -> int | None:
+    """The hour (since the epoch) at whose start the run a normalised code names ends; None when the code is
+    malformed or its run is over."""
+    if len(code) != RUN_CHARS + CODE_LENGTH or any(char not in CODE_ALPHABET for char in code):
+        return None
+    tag = sum(CODE_ALPHABET.index(char) * len(CODE_ALPHABET) ** place for place, char in enumerate(code[:RUN_CHARS]))
+    now_hour = math.ceil(now / 3600)
+    run_hour = now_hour + (tag - now_hour) % len(CODE_ALPHABET) ** RUN_CHARS
+    return run_hour if run_hour - now_hour <= MAX_RUN_HOURS else None
+
+
+def code_signs(secret: bytes, code: str, exhibit: str, tour: str, run_hour: int) -> bool:
+    return hmac.compare_digest(code[RUN_CHARS:].encode(), _code_signature(secret, exhibit, tour, run_hour).encode())
 
 
 def normalise_code(raw: str) -> str:
@@ -199,16 +235,19 @@ def main_from_args(args: argparse.Namespace) -> int:
         print(f"no tour secret: pass --secret-file FILE or set {SECRET_ENV} (the tour server must use the same)",
               file=sys.stderr)
         return 2
+    if args.hours > MAX_RUN_HOURS:
+        print(f"--hours may be at most {MAX_RUN_HOURS}: a visitor code names a run of at most a week", file=sys.stderr)
+        return 2
     problem = _tour_exists(Path(args.site), args.exhibit, args.tour)
     if problem:
         print(problem, file=sys.stderr)
         return 2
     token = mint_guide_token(secret, args.exhibit, args.tour, hours=args.hours)
-    code = visitor_code(secret, args.exhibit, args.tour)
+    code = visitor_code(secret, args.exhibit, args.tour, verify_guide_token(secret, token).expires)
     guide_link, visitor_link = tour_links(args.base_url, args.exhibit, args.tour, token, code)
     print(f"guide link (keep it private; valid {args.hours:g} h): {guide_link}")
     print(f"visitor link: {visitor_link}")
-    print(f"visitor code: {code}")
+    print(f"visitor code: {code} (this run only: it stops working when the guide link expires)")
     if args.qr:
         write_qr(visitor_link, Path(args.qr))
         print(f"QR code of the visitor link: {args.qr}")

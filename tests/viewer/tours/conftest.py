@@ -20,8 +20,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from viewer.tours import tokens
+from viewer.tours.clock import ManualClock
 from viewer.tours.protocol import Hand
-from viewer.tours.server import Limits, serve_tours
+from viewer.tours.server import Limits, TourServer, serve_tours
 from viewer.tours.session import Member, TourState
 from viewer.tours.store import TourStore
 
@@ -48,12 +49,13 @@ def write_site(root: Path, exhibit: str = EXHIBIT, tours: dict[str, int] | None 
     return root
 
 
-def guide_token(tour: str = TOUR, exhibit: str = EXHIBIT, secret: bytes = SECRET) -> str:
-    return tokens.mint_guide_token(secret, exhibit, tour)
+def guide_token(tour: str = TOUR, exhibit: str = EXHIBIT, secret: bytes = SECRET, now: float | None = None,
+                hours: float = tokens.GUIDE_HOURS) -> str:
+    return tokens.mint_guide_token(secret, exhibit, tour, hours=hours, now=now)
 
 
-def code(tour: str = TOUR, exhibit: str = EXHIBIT, secret: bytes = SECRET) -> str:
-    return tokens.visitor_code(secret, exhibit, tour)
+def code(tour: str = TOUR, exhibit: str = EXHIBIT, secret: bytes = SECRET, now: float | None = None) -> str:
+    return tokens.visitor_code(secret, exhibit, tour, now=now)
 
 
 class Client:
@@ -103,6 +105,8 @@ class Client:
 class TourServerHandle:
     port: int
     site: Path
+    server: TourServer | None = None  # None for a server in another process
+    clock: ManualClock | None = None
 
     @property
     def url(self) -> str:
@@ -119,11 +123,15 @@ class TourServerHandle:
         client.welcome = await client.expect("welcome")
         return client
 
-    async def guide(self, name: str = "Mei", tour: str = TOUR, **extra: Any) -> Client:
-        return await self.join({"token": guide_token(tour), "name": name, "device": "vr", **extra})
+    def now(self) -> float | None:
+        """The server's wall clock when it is a ManualClock (tokens must be minted in its time), else None."""
+        return None if self.clock is None else self.clock.time()
 
-    async def visitor(self, name: str = "Ana", tour: str = TOUR, device: str = "phone") -> Client:
-        return await self.join({"code": code(tour), "name": name, "device": device})
+    async def guide(self, name: str = "Mei", tour: str = TOUR, **extra: Any) -> Client:
+        return await self.join({"token": guide_token(tour, now=self.now()), "name": name, "device": "vr", **extra})
+
+    async def visitor(self, name: str = "Ana", tour: str = TOUR, device: str = "phone", **kwargs: Any) -> Client:
+        return await self.join({"code": code(tour, now=self.now()), "name": name, "device": device}, **kwargs)
 
 
 class ServerProcess:
@@ -176,16 +184,22 @@ def site(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def tour_server(site: Path, request: pytest.FixtureRequest) -> AsyncIterator[TourServerHandle]:
-    """An in-process tour server on 127.0.0.1:0; `@pytest.mark.limits(**kwargs)` overrides TEST_LIMITS."""
+    """An in-process tour server on 127.0.0.1:0; `@pytest.mark.limits(**kwargs)` overrides TEST_LIMITS,
+    `@pytest.mark.manual_clock` gives it a ManualClock (handle.clock) that only the test moves, and
+    `@pytest.mark.origins(*origins)` an Origin allow-list."""
     marker = request.node.get_closest_marker("limits")
     limits = replace(TEST_LIMITS, **marker.kwargs) if marker else TEST_LIMITS
+    clock = ManualClock() if request.node.get_closest_marker("manual_clock") else None
+    origins_marker = request.node.get_closest_marker("origins")
     stop = asyncio.Event()
     ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    servers: list[TourServer] = []
     task = asyncio.create_task(serve_tours(site, "127.0.0.1", 0, secret=SECRET, limits=limits, stop=stop,
                                            ready=ready.set_result, handle_signals=False,
-                                           http_handler=_static_stub))
+                                           http_handler=_static_stub, clock=clock, started=servers.append,
+                                           origins=list(origins_marker.args) if origins_marker else None))
     port = await asyncio.wait_for(ready, 5)
-    handle = TourServerHandle(port, site)
+    handle = TourServerHandle(port, site, servers[0], clock)
     handle.stop = stop  # type: ignore[attr-defined]
     handle.task = task  # type: ignore[attr-defined]
     yield handle
@@ -282,6 +296,8 @@ def redis_url(redis_server: RedisServer) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "limits(**kwargs): Limits overrides for the tour_server fixture")
+    config.addinivalue_line("markers", "manual_clock: the tour_server fixture runs on a ManualClock")
+    config.addinivalue_line("markers", "origins(*origins): the tour_server fixture's Origin allow-list")
 
 
 @pytest.fixture(autouse=True, scope="session")

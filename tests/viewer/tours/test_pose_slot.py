@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from viewer.tours.server import POSE_BACKLOG_BYTES, Metrics, Peer
+from viewer.tours.clock import ManualClock
+from viewer.tours.server import POSE_BACKLOG_BYTES, Bucket, Metrics, Peer
+
+BUCKETS = [Bucket(1.0, 1.0, ManualClock()) for _ in range(4)]
 
 
 class SlowTransport:
@@ -31,7 +34,7 @@ class SlowConnection:
 
 async def test_a_slow_client_gets_the_newest_pose_and_nothing_piles_up() -> None:
     connection = SlowConnection()
-    peer = Peer(connection)  # type: ignore[arg-type]
+    peer = Peer(connection, *BUCKETS)  # type: ignore[arg-type]
     metrics = Metrics()
     for index in range(100):
         peer.send_pose(f"pose {index}", metrics)
@@ -55,7 +58,7 @@ async def test_a_fast_client_gets_every_pose_written_at_once() -> None:
 
     connection = SlowConnection()
     connection.transport.buffered = 0
-    peer = FastPeer(connection)  # type: ignore[arg-type]
+    peer = FastPeer(connection, *BUCKETS)  # type: ignore[arg-type]
     metrics = Metrics()
     for index in range(5):
         peer.send_pose(f"pose {index}", metrics)

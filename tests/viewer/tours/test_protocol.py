@@ -67,7 +67,7 @@ def test_not_json_nan_deep_nesting_and_binary() -> None:
     assert error_of('{"type": "ping", "t": NaN}').message.startswith("not valid JSON")
     assert error_of('{"type": "ping", "x": ' + "[" * 9 + "]" * 9 + "}").message == "nested deeper than 8 levels"
     # Deep enough to exhaust json's recursive decoder if it were reached.
-    assert error_of("[" * 60000).code == "bad_json"
+    assert error_of("[" * 60000).code == "too_many_items"
     assert error_of(b"\x00\x01").code == "binary_not_supported"
 
 
@@ -121,3 +121,15 @@ def test_any_frame_parses_or_gets_a_protocol_error(frame: str | bytes) -> None:
         assert (error.code == "binary_not_supported") == isinstance(frame, bytes)
     else:
         assert isinstance(frame, str) and isinstance(envelope, p.Envelope)
+
+
+def test_items_are_capped_from_the_text_before_parsing_at_the_limit_and_one_past_it() -> None:
+    def ping_with(values: int) -> str:  # 4 items besides the values: {, "type":, ",", "x":[
+        return '{"type":"ping","x":[' + ",".join(["0"] * values) + "]}"
+
+    assert isinstance(p.parse(ping_with(p.MAX_ITEMS - 4)).message, p.Ping)
+    refused = error_of(ping_with(p.MAX_ITEMS - 3))
+    assert (refused.code, refused.message) == ("too_many_items", "a message may hold at most 128 items")
+    # Separators inside strings are not items: a name full of commas is one value.
+    assert isinstance(p.parse('{"type":"ping","pad":"' + ",:[{" * 300 + '"}').message, p.Ping)
+    assert isinstance(p.parse(r'{"type":"ping","pad":"\\",' + '"x":0,' * 20 + '"y":1}').message, p.Ping)

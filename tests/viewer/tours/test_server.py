@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from tests.viewer.tours.conftest import TOUR, TourServerHandle, code
+from tests.viewer.tours.conftest import SECRET, TOUR, TourServerHandle, code, guide_token
 
 
 def pose(t: float = 0.0, x: float = 1.0) -> dict[str, Any]:
@@ -155,12 +157,20 @@ async def test_a_newer_connection_of_the_same_member_replaces_the_older(tour_ser
     assert await visitor.closed() == 4003
 
 
+@pytest.mark.manual_clock
 async def test_grace_expiry_removes_the_member_and_a_late_resume_rejoins(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
     guide = await tour_server.guide()
     visitor = await tour_server.visitor()
     member, token = visitor.welcome["member"], visitor.welcome["resume_token"]
     await visitor.ws.close()
-    left = await guide.expect("event", kind="member_left", timeout=5)  # TEST_LIMITS.grace_s is 2 s
+    await guide.expect("event", kind="member_away")
+    await tour_server.clock.advance(1.99)  # TEST_LIMITS.grace_s is 2 s: not yet
+    await guide.send(type="ping", id="still")
+    await guide.expect("pong")
+    assert not [m for m in guide.seen if m.get("kind") == "member_left"]
+    await tour_server.clock.advance(0.01)
+    left = await guide.expect("event", kind="member_left")
     assert (left["member"], left["reason"]) == (member, "timeout")
     again = await tour_server.join({"resume": {"token": token, "seq": 1}})
     assert again.welcome["member"] == member and not again.welcome["resumed"]
@@ -200,8 +210,9 @@ async def test_healthz_metrics_and_other_paths(tour_server: TourServerHandle) ->
                                                   "store": {"backend": "memory", "up": True}}
     status, content_type, body = await http_get(tour_server.port, "/metrics")
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-    assert "vitrina_tour_connections 1\n" in body and 'vitrina_tour_errors_total{code="unknown_type"} 1' in body
+    assert "vitrina_tour_connections 1.0\n" in body and 'vitrina_tour_errors_total{code="unknown_type"} 1.0\n' in body
     assert "# TYPE vitrina_tour_events_total counter" in body
+    assert "vitrina_tour_store_up 1.0\n" in body  # the store's health is part of every scrape
     assert await http_get(tour_server.port, "/index.html") == (200, "text/html", "<!doctype html><title>site</title>")
     assert (await http_get(tour_server.port, "/missing"))[0] == 404
     assert (await http_get(tour_server.port, "/tours"))[0] == 426
@@ -307,6 +318,60 @@ async def test_a_guide_lowers_a_visitors_hand_and_visitors_cannot(tour_server: T
     await guide.send(type="start")
     await bo.expect("event", kind="tour_started")
     assert not [m for m in bo.seen if m.get("kind") in ("hand_raised", "hand_lowered")]
+
+
+# ------------------------------------------------------------------------------ what a code review found untested
+
+
+@pytest.mark.origins("https://museum.example")
+async def test_with_an_origin_allow_list_only_those_origins_may_connect(tour_server: TourServerHandle) -> None:
+    allowed = await connect(tour_server.url, origin="https://museum.example")  # type: ignore[arg-type]
+    await allowed.close()
+    for origin in (f"http://127.0.0.1:{tour_server.port}", "https://evil.example", "https://museum.example.evil"):
+        with pytest.raises(InvalidStatus) as refused:  # the same host no longer suffices
+            await connect(tour_server.url, origin=origin)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 403, origin
+
+
+async def test_a_visitor_resuming_by_replay_does_not_see_other_visitors(tour_server: TourServerHandle) -> None:
+    """The privacy rule "visitors do not see other visitors" holds on the replay path too (no Redis needed)."""
+    guide = await tour_server.guide()
+    visitor = await tour_server.visitor("Ana")
+    snapshot = await visitor.expect("snapshot")
+    token = visitor.welcome["resume_token"]
+    await visitor.ws.close()
+    await guide.expect("event", kind="member_away")
+    other = await tour_server.visitor("Bo")
+    await other.send(type="hand", raised=True)
+    await guide.expect("event", kind="hand_raised")
+    await guide.send(type="start")
+    again = await tour_server.join({"resume": {"token": token, "seq": snapshot["seq"]}})
+    assert again.welcome["replay"]
+    await again.expect("event", kind="member_back")
+    replayed = [m for m in again.seen if m["type"] == "event"]
+    assert [m["kind"] for m in replayed] == ["member_away", "tour_started", "member_back"]
+    assert other.welcome["member"] not in json.dumps(replayed)
+
+
+async def test_a_guide_resume_token_ends_with_the_guide_token(tour_server: TourServerHandle) -> None:
+    from viewer.tours import tokens
+
+    guide = await tour_server.join({"token": guide_token(hours=1), "name": "Mei"})
+    link = tokens.verify_guide_token(SECRET, guide_token(hours=1))
+    resume = tokens.verify_resume_token(SECRET, guide.welcome["resume_token"])
+    assert resume.role == "guide" and resume.expires <= link.expires  # not the 12 h a resume token may last
+    visitor = await tour_server.visitor()
+    assert tokens.verify_resume_token(SECRET, visitor.welcome["resume_token"]).expires > link.expires
+
+
+async def test_closes_by_the_server_are_counted_by_code(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    visitors = [await tour_server.visitor(f"V{index}") for index in range(2)]
+    await guide.send(type="end")
+    for client in (guide, *visitors):
+        assert await client.closed() == 4006
+    _, _, body = await http_get(tour_server.port, "/metrics")
+    assert 'vitrina_tour_closes_total{code="4006"} 3.0\n' in body
 
 
 async def test_a_member_the_server_lost_is_told_to_resume_not_to_leave(site: Path) -> None:

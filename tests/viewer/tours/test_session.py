@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -63,6 +64,9 @@ def test_advance_names_the_stop_it_moves_from_so_retries_are_harmless() -> None:
     assert retry_events == [] and reply == {"type": "ignored", "reason": "stale", "stop": 1}
     _, reply = command(state, "g1", p.Advance(1, 3))
     assert reply is not None and reply["code"] == "bad_state" and state.stop == 1
+    decision = state.decide("g1", p.Advance(1, 3), NOW, ref="click-7")
+    assert decision.reply == {"type": "error", "code": "bad_state", "re": "click-7",
+                              "message": "stop 3 does not exist (this tour has 3)"}
     command(state, "g1", p.Advance(1, 0))
     assert state.stop == 0
 
@@ -158,10 +162,52 @@ def test_away_back_and_room_cap() -> None:
     publish(state, state.decide_away("v1"))
     assert not state.members["v1"].online
     assert state.decide_away("v1") == []
-    events = publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=2))
+    events = publish(state, state.decide_join(Member("v1", "Ana", "visitor", "ar"), room_cap=1))
     assert [e["kind"] for e in events] == ["member_back"] and state.members["v1"].device == "ar"
     with pytest.raises(TourFull):
-        state.decide_join(visitor("v2"), room_cap=2)
+        state.decide_join(visitor("v2"), room_cap=1)
+
+
+def test_the_room_cap_counts_online_visitors_only_and_always_admits_guides() -> None:
+    state = tour_with(guide(), visitor("v1"), visitor("v2"))
+    with pytest.raises(TourFull):
+        state.decide_join(visitor("v3"), room_cap=2)
+    publish(state, state.decide_join(guide("g2"), room_cap=2))  # the tour's own guide is never "full"
+    publish(state, state.decide_away("v1"))  # away within grace: no longer holds a place
+    publish(state, state.decide_join(visitor("v3"), room_cap=2))
+    with pytest.raises(TourFull):
+        state.decide_join(visitor("v4"), room_cap=2)
+    publish(state, state.decide_leave("v2", "left"))
+    publish(state, state.decide_join(visitor("v4"), room_cap=2))
+    assert (state.online_visitors, state.visitors) == (2, 3)
+    twin = TourState.from_snapshot(state.info, state.snapshot())
+    assert (twin.online_visitors, twin.visitors) == (2, 3)
+    publish(state, state.decide("g1", p.End(), NOW).events)
+    assert (state.online_visitors, state.visitors) == (0, 0)
+
+
+class _NoWalking(dict[str, Member]):
+    """A members table that fails the test when anything walks all of it."""
+
+    def values(self):  # type: ignore[override]
+        raise AssertionError("walked every member")
+
+    def items(self):  # type: ignore[override]
+        raise AssertionError("walked every member")
+
+    def __iter__(self):  # type: ignore[override]
+        raise AssertionError("walked every member")
+
+
+def test_a_visitor_join_and_its_snapshot_do_not_walk_every_member() -> None:
+    state = tour_with(guide())
+    for index in range(50):
+        publish(state, state.decide_join(visitor(f"v{index}"), room_cap=100))
+    state.members = _NoWalking(state.members)
+    newcomer = visitor("v-new")
+    publish(state, state.decide_join(newcomer, room_cap=100))
+    snapshot = json.loads(state.snapshot_text(None, NOW, state.members["v-new"]))
+    assert [m["id"] for m in snapshot["members"]] == ["g1", "v-new"] and snapshot["visitors"] == 51
 
 
 def test_snapshot_round_trip_equals_replaying_the_log() -> None:
@@ -219,3 +265,22 @@ def test_copy_is_independent() -> None:
     assert not state.members["v1"].hand and state.status == "waiting" and state.seq == 3
     assert twin.members["v1"].hand and twin.seq == 5
     assert state.snapshot_text(None, NOW) != twin.snapshot_text(None, NOW)
+
+
+def test_only_visitors_going_away_and_coming_back_move_the_online_count() -> None:
+    state = tour_with(guide(), visitor("v1"))
+    assert state.online_visitors == 1
+    publish(state, state.decide_away("g1"))
+    publish(state, state.decide_join(guide("g1"), room_cap=10))
+    assert state.online_visitors == 1  # a guide's comings and goings are not visitors'
+    publish(state, state.decide_away("v1"))
+    assert state.online_visitors == 0
+    publish(state, state.decide_join(visitor("v1"), room_cap=10))
+    assert state.online_visitors == 1
+
+
+def test_presence_events_carry_the_role_the_visitor_rule_needs() -> None:
+    state = tour_with(guide(), visitor("v1"))
+    assert state.decide_away("v1") == [{"kind": "member_away", "member": "v1", "role": "visitor"}]
+    assert state.decide_leave("v1", "left") == [{"kind": "member_left", "member": "v1", "role": "visitor",
+                                                  "reason": "left"}]
