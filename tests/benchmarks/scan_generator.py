@@ -214,7 +214,7 @@ def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> N
 
 def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18) -> None:
     """OBJ + MTL: v, vt, vn per vertex, f a/a/a per triangle, one textured material (map_Kd)."""
-    mtl = path.with_suffix(".mtl")
+    mtl = path.parent / (path.name.split(".")[0] + ".mtl")  # scan.mtl, also while writing scan.obj.partial
     mtl.write_text(f"newmtl scan\nKa 1 1 1\nKd 1 1 1\nmap_Kd {texture_name}\n", encoding="ascii")
     positions, normals, uvs = arrays["POSITION"], arrays["NORMAL"], arrays["TEXCOORD_0"]
     triangles = arrays["indices"].reshape(-1, 3).astype(np.int64) + 1
