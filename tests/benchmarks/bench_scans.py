@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=Path, default=Path(tempfile.gettempdir()) / "vitrina-scans",
                         help="where generated scans are kept between runs")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not update docs/benchmarks.md")
+    parser.add_argument("--section", default="scans", help="the docs/benchmarks.md section to write")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = [s for s in sizes if s not in SIZES]
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
     load = os.getloadavg()
     command = "python -m tests.benchmarks.bench_scans --sizes " + ",".join(sizes) + " --formats " + args.formats
+    if args.section != "scans":
+        command += f" --section {args.section}"
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-scans-") as tmp:
         for name in sizes:
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows, command, load)
     print(text)
     if not args.no_doc:
-        write_section("scans", text)
+        write_section(args.section, text)
     return 0
 
 
