@@ -21,6 +21,7 @@ def test_a_scan_has_the_asked_triangles_seams_and_a_texture_in_every_format(tmp_
         assert other.material is not None and other.material.base_color_texture is not None
         for name in ("POSITION", "NORMAL", "TEXCOORD_0"):
             np.testing.assert_allclose(other.attributes[name], glb.attributes[name], atol=2e-4, err_msg=kind + name)
+        assert other.indices is not None and glb.indices is not None
         assert np.array_equal(other.indices, glb.indices)
     # Seams: where two UV islands meet, 51 rows of vertices are written twice, with other UVs.
     positions, uvs = glb.attributes["POSITION"], glb.attributes["TEXCOORD_0"]
