@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import meshopt
+from pipeline import meshopt, progress
 from pipeline.scene import Node, Primitive, Scene, Texture, texture_refs
 from pipeline.transforms.reorder import reorder_primitive
 
@@ -296,15 +296,21 @@ def simplify_scene(scene: Scene, target_triangles: int, max_error: float) -> lis
     return list(report.values())
 
 
+PROGRESS_TRIANGLES = 1_000_000  # simplifying this many takes seconds: say so while it does
+
+
 def simplify_to_budget(scene: Scene, profile: DeviceProfile | str, max_error: float) -> tuple[Scene, float]:
     """A lighter copy of the room for this profile, simplified only as far as max_error (a fraction of each
     mesh's bounding-box diagonal) allows; and the largest error it made (a conservative estimate, see
     HAUSDORFF_FACTOR). The caller checks the copy against the budget again."""
     device = PROFILES[profile] if isinstance(profile, str) else profile
     lighter = _copy_scene(scene)
-    if measure(lighter).triangles <= device.triangles:
+    triangles = measure(lighter).triangles
+    if triangles <= device.triangles:
         return lighter, 0.0
-    simplified = simplify_scene(lighter, device.triangles, max_error)
+    with progress.task(f"simplifying {progress.count(triangles)} triangles for {device.name}", 1,
+                       triangles >= PROGRESS_TRIANGLES):
+        simplified = simplify_scene(lighter, device.triangles, max_error)
     return lighter, max((s.error for s in simplified), default=0.0)
 
 

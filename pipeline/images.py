@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,8 +82,29 @@ def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
         return _save(image, "PNG", optimize=False), "image/png", width, height
 
 
+# The last few resizes, by (source digest, type, size): one build resizes a scan's texture to the same size for
+# several targets (a texture variant, then each target's LOD), and an 8k decode and resize takes seconds.
+_RESIZED: dict[tuple[bytes, str, tuple[int, int]], bytes] = {}
+RESIZED_KEPT = 4
+_RESIZED_LOCK = threading.Lock()
+
+
 def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
     """The image resized to size (Lanczos), in its own format (JPEG and WebP at quality 92)."""
+    key = (hashlib.sha256(data).digest(), mime_type, (int(size[0]), int(size[1])))
+    with _RESIZED_LOCK:
+        kept = _RESIZED.get(key)
+    if kept is not None:
+        return kept
+    made = _resized(data, mime_type, size)  # outside the lock: textures are resized on several threads
+    with _RESIZED_LOCK:
+        while len(_RESIZED) >= RESIZED_KEPT:
+            del _RESIZED[next(iter(_RESIZED))]
+        _RESIZED[key] = made
+    return made
+
+
+def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
     kind = _FORMATS[mime_type]
     with _open(data) as image:
         smaller = image.resize(size, Image.Resampling.LANCZOS)

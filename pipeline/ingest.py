@@ -1389,6 +1389,9 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
         indented = (text[starts] == 32) | (text[starts] == 9)
         if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
             return None  # indented statements: rare, left to the general reader
+        face_lines, material_lines = np.flatnonzero(kinds == _F), np.flatnonzero(kinds == _USEMTL)
+        if not names[_USEMTL] and len(face_lines) and (not len(material_lines) or face_lines[0] < material_lines[0]):
+            faces_without_material += 1  # faces before any usemtl: a group of their own, if a usemtl follows
         for kind in (_USEMTL, _MTLLIB):
             for start, end in zip(starts[kinds == kind], ends[kinds == kind], strict=True):
                 raw = bytes(block[start:end]).rstrip(b"\r")
@@ -1399,8 +1402,6 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
                 keyword, _, rest = line.partition(" ")
                 if keyword.lower() in ("usemtl", "mtllib"):
                     names[kind].append(rest.strip())
-        if not names[_USEMTL] and np.any(kinds == _F):
-            faces_without_material += 1
         if len(set(names[_USEMTL])) > 1:
             return None
         byte_kinds = np.repeat(kinds, ends - starts + 1)

@@ -55,6 +55,7 @@ class Run:
     peak_rss_kb: int
     ok: bool
     message: str
+    cpu_seconds: float = 0.0  # user + system time, the process's and its children's: steadier than wall time
 
 
 def run_timed(command: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
@@ -62,15 +63,16 @@ def run_timed(command: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
     with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
         started = time.perf_counter()
         try:
-            done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", timing.name, *command], capture_output=True,
+            done = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", timing.name, *command], capture_output=True,
                                   text=True, cwd=cwd, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             return Run(time.perf_counter() - started, 0, False, f"stopped after {timeout:.0f} s")
         wall = time.perf_counter() - started
         fields = timing.read().split()
     rss = int(fields[-1]) if fields and fields[-1].isdigit() else 0
+    cpu = float(fields[-3]) + float(fields[-2]) if len(fields) >= 3 else 0.0
     complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()
-    return Run(wall, rss, done.returncode == 0, complaint[-1][:200] if complaint and done.returncode else "")
+    return Run(wall, rss, done.returncode == 0, complaint[-1][:200] if complaint and done.returncode else "", cpu)
 
 
 def vitrina(spec: Path, site: Path, cache: Path) -> Run:
@@ -110,7 +112,7 @@ def _time(run: object) -> str:
         return "–"
     if not run.ok:
         return f"failed after {run.seconds:.1f} s ({run.message})"
-    return f"{run.seconds:.1f} s"
+    return f"{run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU)"
 
 
 def _rss(run: object) -> str:
@@ -123,7 +125,8 @@ def format_row(row: dict[str, object]) -> str:
     triangles = int(str(row["triangles"]))
     per_triangle = f"{cold.peak_rss_kb * 1024 / triangles:.0f}" if cold.peak_rss_kb else "–"
     pack, transform = row.get("gltfpack"), row.get("gltf-transform")
-    ratio = (f"{cold.seconds / pack.seconds:.1f}×" if isinstance(pack, Run) and pack.ok and cold.ok else "–")
+    ratio = (f"{cold.seconds / pack.seconds:.1f}× ({cold.cpu_seconds / max(pack.cpu_seconds, 0.01):.1f}× CPU)"
+             if isinstance(pack, Run) and pack.ok and cold.ok else "–")
     return (f"| {row['size']} ({row['texture']} px) | {row['input']} | {_time(cold)} | {_time(warm)} | "
             f"{_rss(cold)} | {per_triangle} | {ratio} | "
             + (f"{_time(pack)} ({_rss(pack)}) | {_time(transform)} ({_rss(transform)}) |" if pack else "– | – |"))
@@ -139,8 +142,9 @@ def table(rows: list[dict[str, object]], command: str, load: tuple[float, float,
         "desktop and `over_budget: simplify`. Every tool runs once, in its own process under /usr/bin/time, in "
         "one run: Vitrina `build --quiet` cold (empty cache) and warm (same cache, nothing changed); on the GLB "
         "also `gltfpack -cc` and `gltf-transform optimize --compress meshopt --simplify false "
-        f"--texture-compress false`. Bytes per triangle is Vitrina's cold peak RSS over the input triangles "
-        f"(target ≤ {BYTES_PER_TRIANGLE}).",
+        f"--texture-compress false`. Times are wall time with user + system CPU time in brackets: on a shared "
+        "machine the CPU time is the steadier figure. Bytes per triangle is Vitrina's cold peak RSS over the "
+        f"input triangles (target ≤ {BYTES_PER_TRIANGLE}).",
         "",
         "| scan | input | Vitrina cold | Vitrina warm | peak RSS (cold) | bytes/triangle | cold vs gltfpack "
         "| `gltfpack -cc` (RSS) | `gltf-transform optimize` (RSS) |",
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=Path, default=Path(tempfile.gettempdir()) / "vitrina-scans",
                         help="where generated scans are kept between runs")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not update docs/benchmarks.md")
+    parser.add_argument("--section", default="scans", help="the docs/benchmarks.md section to write")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = [s for s in sizes if s not in SIZES]
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
     load = os.getloadavg()
     command = "python -m tests.benchmarks.bench_scans --sizes " + ",".join(sizes) + " --formats " + args.formats
+    if args.section != "scans":
+        command += f" --section {args.section}"
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-scans-") as tmp:
         for name in sizes:
@@ -172,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows, command, load)
     print(text)
     if not args.no_doc:
-        write_section("scans", text)
+        write_section(args.section, text)
     return 0
 
 

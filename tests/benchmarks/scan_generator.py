@@ -26,8 +26,8 @@ PROFILE_SHAPE = (96, 192)  # latitude × longitude bins of the radius profile
 
 
 def grid_shape(triangles: int) -> tuple[int, int]:
-    """(rows, columns) of quads, about twice as many columns as rows, giving the requested triangle count
-    (exactly when it is a multiple of 8, within a row's worth otherwise)."""
+    """(rows, columns) of quads, about twice as many columns as rows, for about the requested triangle count:
+    exactly for 250k, 1M and 4M (and any 4·n² with n even), 10,004,568 for 10M, 39,992,976 for 40M."""
     rows = max(2, round((triangles / 4) ** 0.5))
     return rows, max(ISLANDS, round(triangles / (2 * rows) / ISLANDS) * ISLANDS)
 
@@ -92,6 +92,7 @@ def scan_arrays(triangles: int, profile: np.ndarray, size: float = 0.5) -> dict[
     lon = (u * 2 * np.pi).astype(np.float32)[None, :]
     grid = np.stack([radius * np.cos(lat) * np.cos(lon), radius * np.sin(lat),
                      radius * np.cos(lat) * np.sin(lon)], axis=-1) * np.float32(size / 2)
+    grid[:, -1] = grid[:, 0]  # the wrap column is the first one, bit for bit (float32 sin(2π) is not 0)
     del radius
     # Normals from the grid's tangents (central differences), pointing outwards.
     along_u = np.roll(grid[:, :-1], -1, axis=1) - np.roll(grid[:, :-1], 1, axis=1)
@@ -214,7 +215,7 @@ def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> N
 
 def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18) -> None:
     """OBJ + MTL: v, vt, vn per vertex, f a/a/a per triangle, one textured material (map_Kd)."""
-    mtl = path.with_suffix(".mtl")
+    mtl = path.parent / (path.name.split(".")[0] + ".mtl")  # scan.mtl, also while writing scan.obj.partial
     mtl.write_text(f"newmtl scan\nKa 1 1 1\nKd 1 1 1\nmap_Kd {texture_name}\n", encoding="ascii")
     positions, normals, uvs = arrays["POSITION"], arrays["NORMAL"], arrays["TEXCOORD_0"]
     triangles = arrays["indices"].reshape(-1, 3).astype(np.int64) + 1

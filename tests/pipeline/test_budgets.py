@@ -146,3 +146,26 @@ def test_simplify_stops_at_the_error_bound_rather_than_the_budget() -> None:
     assert 50 < remaining < before
     assert error <= 0.0005
     assert surface_error(scene, lighter) <= 0.0005
+
+
+def test_simplifying_a_big_room_says_so_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    from dataclasses import replace as changed
+
+    from pipeline import budgets as module
+    from pipeline import progress as hooks
+    from pipeline.report import Progress
+    from pipeline.scene import Mesh, Node, Scene
+    from tests.pipeline.transforms.scenes import grid_primitive
+
+    scene = Scene("room", nodes=[Node("scan", mesh=Mesh("scan", [grid_primitive(n=30)]))])  # 1,682 triangles
+    monkeypatch.setattr(module, "PROGRESS_TRIANGLES", 1682)
+    stream = io.StringIO()
+    progress = Progress(stream)
+    profile = changed(module.PROFILES["quest2"], triangles=500)
+    with progress.stage("write"), hooks.reporting_to(progress):
+        lighter, _ = module.simplify_to_budget(scene, profile, 0.05)
+        monkeypatch.setattr(module, "PROGRESS_TRIANGLES", 1683)
+        module.simplify_to_budget(scene, profile, 0.05)  # one triangle under the threshold: silent
+    assert stream.getvalue().splitlines() == ["write…", "write: simplifying 1,682 triangles for quest2…"]
+    assert module.measure(lighter).triangles <= 500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -38,3 +39,22 @@ def test_the_limit_is_16k_squared_by_default_and_adjustable(monkeypatch: pytest.
     assert isinstance(raised.value, images.UNREADABLE)
     monkeypatch.setenv(images.MAX_PIXELS_ENV, "lots")
     assert images.max_pixels() == 16384 * 16384
+
+
+def test_the_same_resize_twice_decodes_and_resizes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    original = Image.Image.resize
+
+    def counted(self: Image.Image, *args: Any, **kwargs: Any) -> Image.Image:
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", counted)
+    data = png((64, 32), "RGB")
+    first = images.resized(data, "image/png", (32, 16))
+    assert images.resized(data, "image/png", (32, 16)) == first and len(calls) == 1
+    assert images.pixel_size(images.resized(data, "image/png", (16, 8))) == (16, 8) and len(calls) == 2
+    for width in range(images.RESIZED_KEPT + 1):  # the oldest is forgotten: memory stays bounded
+        images.resized(data, "image/png", (width + 1, 1))
+    images.resized(data, "image/png", (32, 16))
+    assert len(calls) == 2 + images.RESIZED_KEPT + 1 + 1

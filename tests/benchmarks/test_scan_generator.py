@@ -1,0 +1,38 @@
+"""The synthetic scans: the asked triangle count, seams, noise and a texture, the same mesh in GLB, PLY and OBJ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.ingest import load_asset
+from tests.benchmarks.scan_generator import ISLANDS, generate, grid_shape, radius_profile, scan_arrays
+
+
+def test_a_scan_has_the_asked_triangles_seams_and_a_texture_in_every_format(tmp_path: Path) -> None:
+    paths = generate(tmp_path, 10_000, 64)
+    loaded = {kind: load_asset(path, root=path.parent) for kind, path in paths.items()}
+    primitives = {kind: scene.meshes()[0].primitives[0] for kind, scene in loaded.items()}
+    assert {p.triangle_count for p in primitives.values()} == {10_000}
+    glb = primitives["glb"]
+    for kind in ("ply", "obj"):
+        other = primitives[kind]
+        assert other.material is not None and other.material.base_color_texture is not None
+        for name in ("POSITION", "NORMAL", "TEXCOORD_0"):
+            np.testing.assert_allclose(other.attributes[name], glb.attributes[name], atol=2e-4, err_msg=kind + name)
+        assert other.indices is not None and glb.indices is not None
+        assert np.array_equal(other.indices, glb.indices)
+    # Seams: where two UV islands meet, 51 rows of vertices are written twice, with other UVs.
+    positions, uvs = glb.attributes["POSITION"], glb.attributes["TEXCOORD_0"]
+    assert len(positions) - len(np.unique(positions, axis=0)) == ISLANDS * 51
+    assert len(np.unique(np.concatenate([positions, uvs], axis=1), axis=0)) == len(positions)
+    assert np.all(np.abs(np.linalg.norm(glb.attributes["NORMAL"], axis=1) - 1) < 1e-3)
+    assert grid_shape(10_000) == (50, 100) and grid_shape(1_000_000) == (500, 1000)
+
+
+def test_scans_are_seeded() -> None:
+    profile = radius_profile(None)  # the lumpy sphere, when the corpus is absent
+    first, again = scan_arrays(2000, profile), scan_arrays(2000, profile)
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    assert not np.array_equal(first["POSITION"], scan_arrays(2008, profile)["POSITION"][:len(first["POSITION"])])
