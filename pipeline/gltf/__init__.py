@@ -1,0 +1,6 @@
+"""glTF 2.0 in and out: `read_gltf` (file → Scene) and `write_glb` (Scene → GLB bytes); the only pygltflib user."""
+
+from pipeline.gltf.reader import read_gltf, strip_to_triangles
+from pipeline.gltf.writer import GENERATOR, GltfOptions, write_glb
+
+__all__ = ["GENERATOR", "GltfOptions", "read_gltf", "strip_to_triangles", "write_glb"]
