@@ -16,11 +16,12 @@ import numpy as np
 
 from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
+from pipeline.gltf.extensions import registered
+from pipeline.gltf.json_text import plain_copy
 from pipeline.scene import (
     Animation,
     AnimationChannel,
     AnimationSampler,
-    Light,
     Material,
     Mesh,
     Node,
@@ -103,14 +104,6 @@ class _JsonObject(dict[str, Any]):
         raise MissingProperty(key)
 
 
-def _plain(value: Any) -> Any:
-    """Deep copy of file JSON as plain dicts and lists, for the IR (which outlives the reader)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
 
 def read_gltf(path: Path, root: Path | None) -> Scene:
     """Read a .gltf or .glb into a Scene; every mistake in the file becomes an AssetError(path, cause).
@@ -141,7 +134,7 @@ class _GltfReader:
         self.textures: dict[int, Texture] = {}
         self.materials: dict[int, Material] = {}
         self.meshes: dict[int, Mesh] = {}
-        self.lights: list[Light] = []
+        self.extensions = registered()
         self.variant_names: list[str] = []
         self.decoded_views: dict[int, bytes] = {}
         self.skins: dict[int, Skin] = {}
@@ -380,7 +373,7 @@ class _GltfReader:
             ref.scale = float(info[scale_key])
         transform = info.get("extensions", {}).get("KHR_texture_transform")
         if transform is not None:
-            ref.transform = _plain(transform)
+            ref.transform = plain_copy(transform)
         return ref
 
     def _extension_value(self, key: str, value: Any) -> Any:
@@ -407,7 +400,7 @@ class _GltfReader:
             alpha_mode=entry.get("alphaMode", "OPAQUE"),
             alpha_cutoff=float(entry.get("alphaCutoff", 0.5)),
             double_sided=bool(entry.get("doubleSided", False)),
-            extras=_plain(entry["extras"]) if isinstance(entry.get("extras"), dict) else {},
+            extras=plain_copy(entry["extras"]) if isinstance(entry.get("extras"), dict) else {},
         )
         if "baseColorTexture" in pbr:
             material.base_color_texture = self.texture_ref(pbr["baseColorTexture"])
@@ -481,7 +474,7 @@ class _GltfReader:
             if "material" in p:
                 primitive.material = self.get("material", p["material"])
             if isinstance(p.get("extras"), dict):
-                primitive.extras = _plain(p["extras"])
+                primitive.extras = plain_copy(p["extras"])
             for mapping in p.get("extensions", {}).get("KHR_materials_variants", {}).get("mappings", []):
                 for variant in mapping.get("variants", []):
                     if not 0 <= variant < len(self.variant_names):
@@ -492,7 +485,7 @@ class _GltfReader:
             primitives.append(primitive)
         mesh = Mesh(name=entry.get("name", ""), primitives=primitives,
                     weights=[float(w) for w in entry.get("weights", [])],
-                    extras=_plain(entry["extras"]) if isinstance(entry.get("extras"), dict) else {})
+                    extras=plain_copy(entry["extras"]) if isinstance(entry.get("extras"), dict) else {})
         self.meshes[index] = mesh
         return mesh
 
@@ -501,20 +494,15 @@ class _GltfReader:
     def read(self) -> Scene:
         self._parse_container()
         doc = self.json
-        self.lights = [Light(type=str(e.get("type", "point")), color=tuple(e.get("color", (1.0, 1.0, 1.0))),
-                             intensity=float(e.get("intensity", 1.0)), range=e.get("range"),
-                             inner_cone_angle=float(e.get("spot", {}).get("innerConeAngle", 0.0)),
-                             outer_cone_angle=float(e.get("spot", {}).get("outerConeAngle", math.pi / 4)),
-                             name=str(e.get("name", "")))
-                       for e in doc.get("extensions", {}).get("KHR_lights_punctual", {}).get("lights", [])]
-        packets = doc.get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packets", [])
+        for extension in self.extensions:
+            extension.read_document(self)
         variants = doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", [])
         self.variant_names = [str(v.get("name") or f"variant {i}") for i, v in enumerate(variants)]
         listed = doc.get("nodes", [])
         raw_nodes = [self.entry("node", i) for i in range(len(listed) if isinstance(listed, list) else 0)]
         nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
         for node, entry in zip(nodes, raw_nodes, strict=True):
-            self._fill_node(node, entry, nodes, packets)
+            self._fill_node(node, entry, nodes)
         for node, entry in zip(nodes, raw_nodes, strict=True):
             if "skin" in entry:
                 node.skin = self._skin(entry["skin"], nodes)
@@ -531,15 +519,14 @@ class _GltfReader:
             name = self.path.stem
         scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")),
                       variants=list(self.variant_names))
-        asset_packet = doc["asset"].get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packet")
-        if asset_packet is not None and 0 <= asset_packet < len(packets):
-            scene.xmp = _plain(packets[asset_packet])
+        for extension in self.extensions:
+            extension.read_scene(self, scene)
         if scenes and isinstance(scenes[scene_index].get("extras"), dict):
-            scene.extras = _plain(scenes[scene_index]["extras"])
+            scene.extras = plain_copy(scenes[scene_index]["extras"])
         scene.animations = [self._animation(i, a, nodes) for i, a in enumerate(doc.get("animations", []))]
         return scene
 
-    def _fill_node(self, node: Node, entry: dict[str, Any], nodes: list[Node], packets: list[Any]) -> None:
+    def _fill_node(self, node: Node, entry: dict[str, Any], nodes: list[Node]) -> None:
         if "matrix" in entry:
             node.translation, node.rotation, node.scale = decompose_matrix(entry["matrix"])
         else:
@@ -553,19 +540,11 @@ class _GltfReader:
         if "mesh" in entry:
             node.mesh = self.get("mesh", entry["mesh"])
         if "camera" in entry:
-            node.camera = _plain(self.entry("camera", entry["camera"]))
-        extensions = entry.get("extensions", {})
-        light = extensions.get("KHR_lights_punctual", {}).get("light")
-        if light is not None and 0 <= light < len(self.lights):
-            node.light = self.lights[light]
-        instancing = extensions.get("EXT_mesh_gpu_instancing", {}).get("attributes")
-        if instancing:
-            node.instances = {name: self.accessor(a) for name, a in instancing.items()}
-        packet = extensions.get("KHR_xmp_json_ld", {}).get("packet")
-        if packet is not None and 0 <= packet < len(packets):
-            node.xmp = _plain(packets[packet])
+            node.camera = plain_copy(self.entry("camera", entry["camera"]))
+        for extension in self.extensions:
+            extension.read_node(self, node, entry)
         if isinstance(entry.get("extras"), dict):
-            node.extras = _plain(entry["extras"])
+            node.extras = plain_copy(entry["extras"])
 
     def _skin(self, index: int, nodes: list[Node]) -> Skin:
         entry = self.entry("skin", index)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,15 @@ import pygltflib as gl
 
 from pipeline import __version__
 from pipeline import scene as ir
+from pipeline.gltf.extensions import registered
+from pipeline.gltf.json_text import (
+    extras_json,
+    floats,
+    is_default,
+    json_text,
+    plain_json,
+    without_defaults,
+)
 
 GENERATOR = f"Vitrina {__version__}"
 
@@ -34,13 +42,6 @@ ACCESSOR_TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 9: "MAT3", 16: "
 # Attributes whose integer (quantized) storage is only legal with KHR_mesh_quantization.
 QUANTIZABLE_PREFIXES = ("POSITION", "NORMAL", "TANGENT", "TEXCOORD_")
 
-# Prefixes every KHR_xmp_json_ld packet may use without declaring them itself.
-XMP_CONTEXT = {
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "dcterms": "http://purl.org/dc/terms/",
-    "xmpRights": "http://ns.adobe.com/xap/1.0/rights/",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-}
 
 # Image MIME types that core glTF cannot reference directly, and the extension that can.
 IMAGE_EXTENSIONS = {"image/webp": "EXT_texture_webp", "image/ktx2": "KHR_texture_basisu"}
@@ -87,10 +88,6 @@ def write_glb(scene: ir.Scene, options: GltfOptions = GltfOptions()) -> bytes:  
     if options.draco and options.draco_encoder is None:
         raise ValueError("GltfOptions(draco=True) needs draco_encoder=pipeline.ingest.encode_draco")
     return _GlbWriter(scene, options).build()
-
-
-def _floats(values: Any) -> list[float]:
-    return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
 
 
 def _pad4(data: bytes | bytearray, fill: bytes = b"\x00") -> bytes:
@@ -148,14 +145,11 @@ class _GlbWriter:
         self.mesh_index: dict[int, int] = {}
         self.material_index: dict[int, int] = {}
         self.skin_index: dict[int, int] = {}
-        self.light_index: dict[int, int] = {}
-        self.lights: list[dict[str, Any]] = []
         self.image_index: dict[str, int] = {}
         self.sampler_index: dict[tuple[Any, ...], int] = {}
         self.texture_index: dict[tuple[Any, ...], int] = {}
         self.camera_index: dict[str, int] = {}
-        self.packets: list[dict[str, Any]] = []
-        self.packet_index: dict[str, int] = {}
+        self.extensions = registered()
         self.variant_names: list[str] = list(scene.variants)
         self.occurrences: list[tuple[ir.Node, list[int]]] = []
 
@@ -228,7 +222,7 @@ class _GlbWriter:
             if rows.dtype.kind == "f" and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
                 raise ValueError(f"{attribute or 'accessor'} data holds NaN or infinite values")
             if rows.dtype.kind == "f":
-                accessor.min, accessor.max = _floats(low), _floats(high)
+                accessor.min, accessor.max = floats(low), floats(high)
             else:
                 accessor.min, accessor.max = [int(v) for v in low], [int(v) for v in high]
         self.doc.accessors.append(accessor)
@@ -314,8 +308,8 @@ class _GlbWriter:
             info[scale_key] = float(ref.scale)
         if ref.transform:
             self.used.add("KHR_texture_transform")
-            info["extensions"] = {"KHR_texture_transform": _without_defaults(
-                _plain_json(ref.transform), EXTENSION_DEFAULTS["KHR_texture_transform"])}
+            info["extensions"] = {"KHR_texture_transform": without_defaults(
+                plain_json(ref.transform), EXTENSION_DEFAULTS["KHR_texture_transform"])}
         return info
 
     def _extension_value(self, value: Any) -> Any:
@@ -327,7 +321,7 @@ class _GlbWriter:
             return {str(k): self._extension_value(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self._extension_value(v) for v in value]
-        return _plain_json(value)
+        return plain_json(value)
 
     def _material(self, material: ir.Material) -> int:
         key = id(material)
@@ -335,10 +329,10 @@ class _GlbWriter:
             return self.material_index[key]
         # Values equal to the glTF defaults are left out (as gltfpack does): the JSON is part of the download.
         pbr = gl.PbrMetallicRoughness(
-            baseColorFactor=None if _is_default(material.base_color_factor, (1.0, 1.0, 1.0, 1.0))
-            else _floats(material.base_color_factor),
-            metallicFactor=None if _is_default(material.metallic_factor, 1.0) else float(material.metallic_factor),
-            roughnessFactor=None if _is_default(material.roughness_factor, 1.0)
+            baseColorFactor=None if is_default(material.base_color_factor, (1.0, 1.0, 1.0, 1.0))
+            else floats(material.base_color_factor),
+            metallicFactor=None if is_default(material.metallic_factor, 1.0) else float(material.metallic_factor),
+            roughnessFactor=None if is_default(material.roughness_factor, 1.0)
             else float(material.roughness_factor))
         if material.base_color_texture:
             pbr.baseColorTexture = self._texture_info(material.base_color_texture)  # type: ignore[assignment]
@@ -349,10 +343,10 @@ class _GlbWriter:
                                              pbr.baseColorTexture, pbr.metallicRoughnessTexture))
         mask = material.alpha_mode == "MASK"
         out = gl.Material(name=material.name or None, pbrMetallicRoughness=None if empty_pbr else pbr,
-                          emissiveFactor=None if _is_default(material.emissive_factor, (0.0, 0.0, 0.0))
-                          else _floats(material.emissive_factor),
+                          emissiveFactor=None if is_default(material.emissive_factor, (0.0, 0.0, 0.0))
+                          else floats(material.emissive_factor),
                           alphaMode=None if material.alpha_mode == "OPAQUE" else material.alpha_mode,
-                          alphaCutoff=float(material.alpha_cutoff) if mask and not _is_default(material.alpha_cutoff, 0.5)
+                          alphaCutoff=float(material.alpha_cutoff) if mask and not is_default(material.alpha_cutoff, 0.5)
                           else None,
                           doubleSided=True if material.double_sided else None)
         if material.normal_texture:
@@ -366,10 +360,10 @@ class _GlbWriter:
         if material.unlit:
             extensions["KHR_materials_unlit"] = {}
         for name, value in material.extensions.items():
-            extensions[name] = _without_defaults(self._extension_value(value), EXTENSION_DEFAULTS.get(name, {}))
+            extensions[name] = without_defaults(self._extension_value(value), EXTENSION_DEFAULTS.get(name, {}))
         self.used.update(extensions)
         out.extensions = extensions
-        out.extras = _extras(material.extras)
+        out.extras = extras_json(material.extras)
         self.doc.materials.append(out)
         self.material_index[key] = len(self.doc.materials) - 1
         return self.material_index[key]
@@ -406,7 +400,7 @@ class _GlbWriter:
                                    type=ACCESSOR_TYPES[values.shape[1]], byteOffset=None,
                                    normalized=True if values.dtype.kind != "f" else None)
             if name == "POSITION":
-                accessor.min, accessor.max = _floats(values.min(axis=0)), _floats(values.max(axis=0))
+                accessor.min, accessor.max = floats(values.min(axis=0)), floats(values.max(axis=0))
             self.doc.accessors.append(accessor)
             setattr(attributes, name, len(self.doc.accessors) - 1)
         vertex_count = len(encoded.decoded["POSITION"])
@@ -424,7 +418,7 @@ class _GlbWriter:
         if compressed is not None:
             if primitive.material is not None:
                 compressed.material = self._material(primitive.material)
-            compressed.extras = _extras(primitive.extras)
+            compressed.extras = extras_json(primitive.extras)
             self._variants(compressed, primitive)
             return compressed
         attributes = gl.Attributes()
@@ -445,7 +439,7 @@ class _GlbWriter:
                                                                   target=ARRAY_BUFFER, min_max=True))
             targets.append(attrs)
         out.targets = targets
-        out.extras = _extras(primitive.extras)
+        out.extras = extras_json(primitive.extras)
         self._variants(out, primitive)
         return out
 
@@ -467,49 +461,15 @@ class _GlbWriter:
         if key not in self.mesh_index:
             out = gl.Mesh(name=mesh.name or None, primitives=[self._primitive(p) for p in mesh.primitives],
                           weights=[float(w) for w in mesh.weights])
-            out.extras = _extras(mesh.extras)
+            out.extras = extras_json(mesh.extras)
             self.doc.meshes.append(out)
             self.mesh_index[key] = len(self.doc.meshes) - 1
         return self.mesh_index[key]
 
     # -- nodes -----------------------------------------------------------------------------------------
 
-    def _light(self, light: ir.Light) -> int:
-        key = id(light)
-        if key not in self.light_index:
-            entry: dict[str, Any] = {"type": light.type}
-            if light.name:
-                entry["name"] = light.name
-            if not _is_default(light.color, (1.0, 1.0, 1.0)):
-                entry["color"] = _floats(light.color)
-            if not _is_default(light.intensity, 1.0):
-                entry["intensity"] = float(light.intensity)
-            if light.range is not None and light.type != "directional":
-                entry["range"] = float(light.range)
-            if light.type == "spot":
-                entry["spot"] = _without_defaults({"innerConeAngle": float(light.inner_cone_angle),
-                                                   "outerConeAngle": float(light.outer_cone_angle)},
-                                                  {"innerConeAngle": 0.0, "outerConeAngle": math.pi / 4})
-            self.lights.append(entry)
-            self.light_index[key] = len(self.lights) - 1
-        return self.light_index[key]
-
-    def _packet(self, packet: dict[str, Any]) -> int:
-        body = _plain_json(packet)
-        context = dict(XMP_CONTEXT)
-        given = body.pop("@context", {})
-        if isinstance(given, dict):
-            context.update(given)
-        full = {"@context": context, **body}
-        key = json.dumps(full, sort_keys=True)
-        if key not in self.packet_index:
-            self.packets.append(full)
-            self.packet_index[key] = len(self.packets) - 1
-        self.used.add("KHR_xmp_json_ld")
-        return self.packet_index[key]
-
     def _camera(self, camera: dict[str, Any]) -> int:
-        body = _plain_json(camera)
+        body = plain_json(camera)
         key = json.dumps(body, sort_keys=True)
         if key not in self.camera_index:
             self.doc.cameras.append(gl.Camera(type=body.get("type"), name=body.get("name"),
@@ -535,12 +495,12 @@ class _GlbWriter:
     def _node(self, index: int, node: ir.Node, children: list[int]) -> None:
         out = self.doc.nodes[index]
         out.name = node.name or None
-        if not _is_default(node.translation, (0.0, 0.0, 0.0)):
-            out.translation = _floats(node.translation)
-        if not _is_default(node.rotation, (0.0, 0.0, 0.0, 1.0)):
-            out.rotation = _floats(node.rotation)
-        if not _is_default(node.scale, (1.0, 1.0, 1.0)):
-            out.scale = _floats(node.scale)
+        if not is_default(node.translation, (0.0, 0.0, 0.0)):
+            out.translation = floats(node.translation)
+        if not is_default(node.rotation, (0.0, 0.0, 0.0, 1.0)):
+            out.rotation = floats(node.rotation)
+        if not is_default(node.scale, (1.0, 1.0, 1.0)):
+            out.scale = floats(node.scale)
         out.children = children
         if node.mesh is not None:
             out.mesh = self._mesh(node.mesh)
@@ -549,18 +509,10 @@ class _GlbWriter:
         if node.camera is not None:
             out.camera = self._camera(node.camera)
         extensions: dict[str, Any] = {}
-        if node.light is not None:
-            extensions["KHR_lights_punctual"] = {"light": self._light(node.light)}
-        if node.instances:
-            extensions["EXT_mesh_gpu_instancing"] = {"attributes": {
-                name: self._accessor(node.instances[name], kind="instance",
-                                     normalized=node.instances[name].dtype.kind != "f")
-                for name in sorted(node.instances)}}
-            self.used.add("EXT_mesh_gpu_instancing")
-        if node.xmp:
-            extensions["KHR_xmp_json_ld"] = {"packet": self._packet(node.xmp)}
+        for extension in self.extensions:
+            extension.write_node(self, node, extensions)
         out.extensions = extensions
-        out.extras = _extras(node.extras)
+        out.extras = extras_json(node.extras)
 
     def _skin(self, skin: ir.Skin) -> int:
         key = id(skin)
@@ -619,20 +571,14 @@ class _GlbWriter:
         for index, (node, children) in enumerate(self.occurrences):
             self._node(index, node, children)
         self.doc.scenes = [gl.Scene(name=scene.name or None, nodes=roots)]
-        self.doc.scenes[0].extras = _extras(scene.extras)
+        self.doc.scenes[0].extras = extras_json(scene.extras)
         self.doc.scene = 0
         self.doc.animations = [a for a in (self._animation(anim) for anim in scene.animations) if a.channels]
         if scene.copyright:
             self.doc.asset.copyright = scene.copyright
-        if scene.xmp:
-            self.doc.asset.extensions = {"KHR_xmp_json_ld": {"packet": self._packet(scene.xmp)}}
         extensions: dict[str, Any] = {}
-        if self.lights:
-            extensions["KHR_lights_punctual"] = {"lights": self.lights}
-            self.used.add("KHR_lights_punctual")
-        if self.packets:
-            # Packets are records: written as given, full precision, never shortened like glTF numbers.
-            extensions["KHR_xmp_json_ld"] = {"packets": [_Verbatim(p) for p in self.packets]}
+        for extension in self.extensions:
+            extension.write_document(self, extensions)
         if self.variant_names:
             extensions["KHR_materials_variants"] = {"variants": [{"name": n} for n in self.variant_names]}
             self.used.add("KHR_materials_variants")
@@ -654,7 +600,7 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     if not blob:
         doc.buffers = doc.buffers[1:] if len(doc.buffers) > 1 else []
     try:
-        document = _json_text(gl.delete_empty_keys(gl.gltf_asdict(doc)))
+        document = json_text(gl.delete_empty_keys(gl.gltf_asdict(doc)))
     except ValueError:
         raise ValueError("the scene holds NaN or infinite numbers (a transform, light or factor), "
                          "which glTF JSON cannot carry") from None
@@ -666,86 +612,6 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
-def _without_defaults(values: Any, defaults: dict[str, Any]) -> Any:
-    if not isinstance(values, dict):
-        return values
-    return {k: v for k, v in values.items() if k not in defaults or not _is_default(v, defaults[k])}
-
-
-def _is_default(value: Any, default: Any) -> bool:
-    """Equal once written: numbers are compared as the float32 values the JSON will hold."""
-    try:
-        return bool(np.array_equal(np.asarray(value, dtype=np.float32), np.asarray(default, dtype=np.float32)))
-    except (TypeError, ValueError):
-        return bool(value == default)
-
-
-def _json_text(value: Any) -> str:
-    """Compact glTF JSON: no whitespace, and every float as the shortest text that reads back as the same
-    float32 (glTF numbers are single precision; 17-digit doubles made a third of our JSON). Extras and XMP
-    packets (`_Verbatim`) are the designer's data and keep full double precision."""
-    parts: list[str] = []
-    _emit(value, parts)
-    return "".join(parts)
-
-
-def _emit(value: Any, out: list[str]) -> None:
-    if isinstance(value, dict):
-        out.append("{")
-        for position, (key, item) in enumerate(value.items()):
-            if position:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _emit(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for position, item in enumerate(value):
-            if position:
-                out.append(",")
-            _emit(item, out)
-        out.append("]")
-    elif isinstance(value, _Verbatim):
-        out.append(json.dumps(value.value, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
-    elif value is None or isinstance(value, bool):
-        out.append(json.dumps(value))
-    elif isinstance(value, int):
-        out.append(str(int(value)))
-    elif isinstance(value, float):
-        out.append(_number(value))
-    elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    else:
-        raise TypeError(f"cannot write {type(value).__name__} into glTF JSON")
-
-
-def _number(value: float) -> str:
-    """The shortest decimal that parses back to float32(value); "0" for either zero, so -0.0 reads back the same."""
-    if not math.isfinite(value):
-        raise ValueError(f"cannot write {value} into glTF JSON")
-    single = np.float32(value)
-    if single == 0:
-        return "0"
-    if not np.isfinite(single):
-        return repr(value)  # beyond float32's range: keep the double rather than write infinity
-    positional = np.format_float_positional(single, unique=True, trim="-")
-    scientific = np.format_float_scientific(single, unique=True, trim="-", exp_digits=1)
-    return min(positional, scientific, key=len)
-
-
-class _Verbatim:
-    """A JSON value written exactly as given: pygltflib's dict cleaning drops empty strings and lists inside
-    dicts, which would silently change a designer's extras, and `_json_text` would shorten its floats."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-def _extras(extras: dict[str, Any]) -> Any:
-    return _Verbatim(_plain_json(extras)) if extras else {}
-
-
 def _semantic(name: str) -> str:
     """TEXCOORD_1 → TEXCOORD: every set of one semantic shares a view, as gltfpack groups them."""
     head, _, index = name.rpartition("_")
@@ -755,22 +621,3 @@ def _semantic(name: str) -> str:
 def _attribute_order(attributes: dict[str, np.ndarray]) -> list[str]:
     core = ["POSITION", "NORMAL", "TANGENT"]
     return [n for n in core if n in attributes] + sorted(n for n in attributes if n not in core)
-
-
-def _plain_json(value: Any) -> Any:
-    """JSON-safe copy: numpy scalars and arrays become Python numbers and lists; NaN and inf are refused."""
-    if isinstance(value, dict):
-        return {str(k): _plain_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain_json(value.tolist())
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(float(value)):
-            raise ValueError(f"cannot write {value} into glTF JSON")
-        return float(value)
-    return value
