@@ -281,51 +281,6 @@ def trs_matrix(t: Any, r: Any, s: Any) -> np.ndarray:
     return matrix
 
 
-# -- Draco output (this module owns DracoPy; pipeline.gltf gets this function injected by the build) ---------
-
-
-@dataclass(frozen=True)
-class DracoPrimitive:
-    """One triangle primitive after Draco encoding: the bitstream, glTF attribute → Draco unique id, and the data
-    a decoder will produce (counts and POSITION bounds for the accessors must describe the decoded mesh)."""
-
-    data: bytes
-    attribute_ids: dict[str, int]
-    decoded: dict[str, np.ndarray]
-    index_count: int
-
-
-DRACO_ENCODABLE = ("POSITION", "NORMAL", "TEXCOORD_0", "COLOR_0")
-
-
-def encode_draco(attributes: dict[str, np.ndarray], indices: np.ndarray, *, position_bits: int = 14,
-                 normal_bits: int = 10, texcoord_bits: int = 12) -> DracoPrimitive | None:
-    """Encode a float triangle primitive with Draco, or None when it holds attributes DracoPy cannot carry
-    (TANGENT, a second UV set, skinning, quantized integers): the caller then writes it uncompressed."""
-    import DracoPy
-
-    if set(attributes) - set(DRACO_ENCODABLE) or any(
-            a.dtype.kind != "f" for name, a in attributes.items() if name != "COLOR_0"):
-        return None
-    colors = attributes.get("COLOR_0")
-    if colors is not None and colors.dtype.kind == "f":
-        colors = np.round(np.clip(colors, 0.0, 1.0) * 255).astype(np.uint8)
-    data = DracoPy.encode(
-        np.asarray(attributes["POSITION"], dtype=np.float32), np.asarray(indices, dtype=np.uint32).reshape(-1, 3),
-        quantization_bits=position_bits, compression_level=7,
-        normals=None if "NORMAL" not in attributes else np.asarray(attributes["NORMAL"], dtype=np.float64),
-        tex_coord=None if "TEXCOORD_0" not in attributes else np.asarray(attributes["TEXCOORD_0"], dtype=np.float64),
-        colors=colors, normal_quantization_bits=normal_bits if "NORMAL" in attributes else None,
-        tex_coord_quantization_bits=texcoord_bits if "TEXCOORD_0" in attributes else None)
-    decoded = DracoPy.decode(data)
-    by_type = {int(a["attribute_type"]): a for a in decoded.attributes}
-    kinds = {"POSITION": 0, "NORMAL": 1, "COLOR_0": 2, "TEXCOORD_0": 3}
-    ids = {name: int(by_type[kinds[name]]["unique_id"]) for name in attributes}
-    values = {name: np.asarray(by_type[kinds[name]]["data"]) for name in attributes}
-    return DracoPrimitive(data=bytes(data), attribute_ids=ids, decoded=values,
-                          index_count=int(np.asarray(decoded.faces).size))
-
-
 # -- unit and axis conversion --------------------------------------------------------------------------
 
 

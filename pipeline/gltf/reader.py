@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
-from pipeline.gltf.extensions import registered
+from pipeline.gltf.extensions import readable, registered
 from pipeline.gltf.json_text import plain_copy
 from pipeline.scene import (
     Animation,
@@ -31,13 +31,6 @@ from pipeline.scene import (
     Texture,
     TextureRef,
 )
-
-# glTF extensions this reader understands; any other *required* extension makes an asset unreadable.
-READABLE_EXTENSIONS = {
-    "KHR_draco_mesh_compression", "KHR_mesh_quantization", "KHR_texture_transform", "KHR_materials_unlit",
-    "KHR_lights_punctual", "EXT_mesh_gpu_instancing", "KHR_xmp_json_ld", "EXT_texture_webp",
-    "KHR_texture_basisu", "EXT_meshopt_compression", "KHR_materials_variants",
-}
 
 # "http:", "file:" and the like (two letters at least, so a Windows drive letter is not a scheme).
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -135,8 +128,6 @@ class _GltfReader:
         self.materials: dict[int, Material] = {}
         self.meshes: dict[int, Mesh] = {}
         self.extensions = registered()
-        self.variant_names: list[str] = []
-        self.decoded_views: dict[int, bytes] = {}
         self.skins: dict[int, Skin] = {}
         self.readers: dict[str, Any] = {"buffer": self._buffer, "texture": self.texture,
                                         "material": self.material, "mesh": self.mesh}
@@ -191,7 +182,7 @@ class _GltfReader:
         version = str(self.json.get("asset", {}).get("version", ""))
         if not version.startswith("2."):
             raise self.fail(f"glTF version '{version}' is not supported; Vitrina reads glTF 2.0")
-        missing = [e for e in self.json.get("extensionsRequired", []) if e not in READABLE_EXTENSIONS]
+        missing = [e for e in self.json.get("extensionsRequired", []) if e not in readable()]
         if missing:
             raise self.fail(f"requires the glTF extension{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(missing)}, which Vitrina cannot read")
@@ -248,10 +239,12 @@ class _GltfReader:
             data = self._resolve_uri(entry["uri"], f"buffer {index}")
         elif index == 0 and self.bin_chunk is not None:
             data = self.bin_chunk
-        elif entry.get("extensions", {}).get("EXT_meshopt_compression", {}).get("fallback"):
-            data = b""
         else:
-            raise self.fail(f"buffer {index} has no data (no uri and no GLB binary chunk)")
+            stored = next((d for d in (e.read_buffer(self, index, entry) for e in self.extensions)
+                           if d is not None), None)
+            if stored is None:
+                raise self.fail(f"buffer {index} has no data (no uri and no GLB binary chunk)")
+            data = stored
         declared = int(entry.get("byteLength", 0))
         if len(data) < declared:
             raise self.fail(f"buffer {index} is truncated: {len(data)} of {declared} bytes")
@@ -260,9 +253,10 @@ class _GltfReader:
 
     def _view_bytes(self, index: int) -> tuple[bytes, int | None]:
         view = self.entry("bufferView", index)
-        compressed = view.get("extensions", {}).get("EXT_meshopt_compression")
-        if compressed is not None:
-            return self._meshopt_view(index, compressed), view.get("byteStride")
+        for extension in self.extensions:
+            stored = extension.read_buffer_view(self, index, view)
+            if stored is not None:
+                return stored, view.get("byteStride")
         data = self.get("buffer", view.get("buffer", 0))
         start = int(view.get("byteOffset", 0))
         end = start + int(view["byteLength"])
@@ -270,26 +264,6 @@ class _GltfReader:
             raise self.fail(f"bufferView {index} runs past the end of buffer {view.get('buffer', 0)} "
                             "(truncated file?)")
         return data[start:end], view.get("byteStride")
-
-    def _meshopt_view(self, index: int, compressed: dict[str, Any]) -> bytes:
-        """An EXT_meshopt_compression bufferView, decoded (as gltfpack -cc and Vitrina itself write them)."""
-        from pipeline import meshopt
-
-        cache = self.decoded_views
-        if index not in cache:
-            data = self.get("buffer", compressed.get("buffer", 0))
-            start = int(compressed.get("byteOffset", 0))
-            end = start + int(compressed["byteLength"])
-            if end > len(data):
-                raise self.fail(f"bufferView {index} runs past the end of its buffer (truncated file?)")
-            try:
-                cache[index] = meshopt.decode_buffer_view(
-                    data[start:end], int(compressed["count"]), int(compressed["byteStride"]),
-                    str(compressed.get("mode", "ATTRIBUTES")), str(compressed.get("filter", "NONE")))
-            except (ValueError, RuntimeError, KeyError) as error:
-                raise self.fail(f"bufferView {index}: EXT_meshopt_compression data cannot be decoded "
-                                f"({error})") from None
-        return cache[index]
 
     # -- accessors -----------------------------------------------------------------------------------
 
@@ -343,9 +317,9 @@ class _GltfReader:
             return self.textures[index]
         entry = self.entry("texture", index)
         source = entry.get("source")
-        for extension in ("EXT_texture_webp", "KHR_texture_basisu"):
-            if source is None and extension in entry.get("extensions", {}):
-                source = entry["extensions"][extension].get("source")
+        for extension in self.extensions:
+            if source is None:
+                source = extension.read_texture_source(self, entry)
         if source is None:
             raise self.fail(f"texture {index} has no image")
         image = self.entry("image", source)
@@ -371,20 +345,9 @@ class _GltfReader:
         ref = TextureRef(texture=self.get("texture", info["index"]), texcoord=int(info.get("texCoord", 0)))
         if scale_key and scale_key in info:
             ref.scale = float(info[scale_key])
-        transform = info.get("extensions", {}).get("KHR_texture_transform")
-        if transform is not None:
-            ref.transform = plain_copy(transform)
+        for extension in self.extensions:
+            extension.read_texture_info(self, info, ref)
         return ref
-
-    def _extension_value(self, key: str, value: Any) -> Any:
-        """KHR_materials_* JSON with each textureInfo (an object with an 'index' under a *Texture key) as a TextureRef."""
-        if isinstance(value, dict):
-            if key.endswith("Texture") and "index" in value:
-                return self.texture_ref(value, "scale")
-            return {k: self._extension_value(k, v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._extension_value(key, v) for v in value]
-        return value
 
     def material(self, index: int) -> Material:
         if index in self.materials:
@@ -412,40 +375,12 @@ class _GltfReader:
             material.occlusion_texture = self.texture_ref(entry["occlusionTexture"], "strength")
         if "emissiveTexture" in entry:
             material.emissive_texture = self.texture_ref(entry["emissiveTexture"])
-        for name, value in entry.get("extensions", {}).items():
-            if name == "KHR_materials_unlit":
-                material.unlit = True
-            else:
-                material.extensions[name] = self._extension_value(name, value)
+        for extension in self.extensions:
+            extension.read_material(self, entry, material)
         self.materials[index] = material
         return material
 
     # -- meshes --------------------------------------------------------------------------------------
-
-    def _draco_primitive(self, entry: dict[str, Any], mesh_index: int) -> Primitive:
-        import DracoPy
-
-        draco = entry["extensions"]["KHR_draco_mesh_compression"]
-        data, _ = self._view_bytes(draco["bufferView"])
-        try:
-            decoded = DracoPy.decode(data)
-        except Exception as error:  # DracoPy raises its own and plain exceptions for bad bitstreams
-            raise self.fail(f"mesh {mesh_index}: Draco data cannot be decoded ({error})") from None
-        by_id = {int(a["unique_id"]): a for a in decoded.attributes}
-        attributes: dict[str, np.ndarray] = {}
-        for name, unique_id in draco.get("attributes", {}).items():
-            if int(unique_id) not in by_id:
-                raise self.fail(f"mesh {mesh_index}: Draco data lacks attribute {name}")
-            values = np.asarray(by_id[int(unique_id)]["data"])
-            accessor = self.entry("accessor", entry["attributes"][name]) if name in entry["attributes"] else {}
-            if values.dtype.kind != "f" and not name.startswith("JOINTS_"):
-                if accessor.get("normalized"):
-                    values = values.astype(np.float32) / float(np.iinfo(values.dtype).max)
-                values = values.astype(np.float32)
-            attributes[name] = values.reshape(len(values), -1) if values.ndim == 1 else values
-        faces = getattr(decoded, "faces", None)
-        indices = None if faces is None else np.asarray(faces, dtype=np.uint32).reshape(-1)
-        return Primitive(attributes=attributes, indices=indices, mode=int(entry.get("mode", 4)))
 
     def mesh(self, index: int) -> Mesh:
         if index in self.meshes:
@@ -453,8 +388,10 @@ class _GltfReader:
         entry = self.entry("mesh", index)
         primitives = []
         for p in entry.get("primitives", []):
-            if "KHR_draco_mesh_compression" in p.get("extensions", {}):
-                primitive = self._draco_primitive(p, index)
+            decoded = next((d for d in (e.decode_primitive(self, p, index) for e in self.extensions)
+                            if d is not None), None)
+            if decoded is not None:
+                primitive = decoded
             else:
                 attributes = {name: self.accessor(a, dequantize=not name.startswith("JOINTS_"))
                               for name, a in p.get("attributes", {}).items()}
@@ -475,11 +412,8 @@ class _GltfReader:
                 primitive.material = self.get("material", p["material"])
             if isinstance(p.get("extras"), dict):
                 primitive.extras = plain_copy(p["extras"])
-            for mapping in p.get("extensions", {}).get("KHR_materials_variants", {}).get("mappings", []):
-                for variant in mapping.get("variants", []):
-                    if not 0 <= variant < len(self.variant_names):
-                        raise self.fail(f"mesh {index} maps a material to variant {variant}, which does not exist")
-                    primitive.variants[self.variant_names[variant]] = self.get("material", mapping["material"])
+            for extension in self.extensions:
+                extension.read_primitive(self, p, primitive, index)
             primitive.mode, primitive.indices = _as_triangles(primitive.mode, primitive.indices,
                                                               primitive.vertex_count)
             primitives.append(primitive)
@@ -496,8 +430,6 @@ class _GltfReader:
         doc = self.json
         for extension in self.extensions:
             extension.read_document(self)
-        variants = doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", [])
-        self.variant_names = [str(v.get("name") or f"variant {i}") for i, v in enumerate(variants)]
         listed = doc.get("nodes", [])
         raw_nodes = [self.entry("node", i) for i in range(len(listed) if isinstance(listed, list) else 0)]
         nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
@@ -517,8 +449,7 @@ class _GltfReader:
             children = {c for n in raw_nodes for c in n.get("children", [])}
             roots = [node for i, node in enumerate(nodes) if i not in children]
             name = self.path.stem
-        scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")),
-                      variants=list(self.variant_names))
+        scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")))
         for extension in self.extensions:
             extension.read_scene(self, scene)
         if scenes and isinstance(scenes[scene_index].get("extras"), dict):

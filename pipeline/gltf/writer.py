@@ -21,7 +21,6 @@ from pipeline.gltf.json_text import (
     is_default,
     json_text,
     plain_json,
-    without_defaults,
 )
 
 GENERATOR = f"Vitrina {__version__}"
@@ -39,30 +38,9 @@ COMPONENT_TYPES: dict[np.dtype[Any], int] = {
 }
 ACCESSOR_TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 9: "MAT3", 16: "MAT4"}
 
-# Attributes whose integer (quantized) storage is only legal with KHR_mesh_quantization.
-QUANTIZABLE_PREFIXES = ("POSITION", "NORMAL", "TANGENT", "TEXCOORD_")
-
-
-# Image MIME types that core glTF cannot reference directly, and the extension that can.
-IMAGE_EXTENSIONS = {"image/webp": "EXT_texture_webp", "image/ktx2": "KHR_texture_basisu"}
 
 REPEAT = 10497
 
-# Property values the extensions define as defaults; left out of the JSON when a material has them.
-EXTENSION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "KHR_texture_transform": {"offset": [0.0, 0.0], "rotation": 0.0, "scale": [1.0, 1.0]},
-    "KHR_materials_emissive_strength": {"emissiveStrength": 1.0},
-    "KHR_materials_ior": {"ior": 1.5},
-    "KHR_materials_specular": {"specularFactor": 1.0, "specularColorFactor": [1.0, 1.0, 1.0]},
-    "KHR_materials_sheen": {"sheenColorFactor": [0.0, 0.0, 0.0], "sheenRoughnessFactor": 0.0},
-    "KHR_materials_clearcoat": {"clearcoatFactor": 0.0, "clearcoatRoughnessFactor": 0.0},
-    "KHR_materials_transmission": {"transmissionFactor": 0.0},
-    "KHR_materials_volume": {"thicknessFactor": 0.0, "attenuationColor": [1.0, 1.0, 1.0]},
-    "KHR_materials_iridescence": {"iridescenceFactor": 0.0, "iridescenceIor": 1.3,
-                                  "iridescenceThicknessMinimum": 100.0, "iridescenceThicknessMaximum": 400.0},
-    "KHR_materials_anisotropy": {"anisotropyStrength": 0.0, "anisotropyRotation": 0.0},
-    "KHR_materials_dispersion": {"dispersion": 0.0},
-}
 
 
 @dataclass(frozen=True)
@@ -72,8 +50,7 @@ class GltfOptions:
     meshopt: compress vertex and index buffer views with EXT_meshopt_compression (needs pipeline.meshopt).
     draco: compress triangle meshes with KHR_draco_mesh_compression (slower to decode in browsers; opt-in).
       Primitives Draco cannot carry (tangents, skins, morph targets, quantized data) stay uncompressed.
-    draco_encoder: `pipeline.ingest.encode_draco`, passed in by the build: DracoPy has one owner (ingest), and
-      stages do not import each other. Left out of repr and comparisons, so cache keys stay stable.
+    draco_encoder: `pipeline.gltf.encode_draco`, or one with other quantization settings, passed in by the build. Left out of repr and comparisons, so cache keys stay stable.
     generator: written to asset.generator.
     """
 
@@ -86,7 +63,7 @@ class GltfOptions:
 def write_glb(scene: ir.Scene, options: GltfOptions = GltfOptions()) -> bytes:  # noqa: B008 - frozen, safe
     """Serialize `scene` as a GLB. The same scene and options always give the same bytes."""
     if options.draco and options.draco_encoder is None:
-        raise ValueError("GltfOptions(draco=True) needs draco_encoder=pipeline.ingest.encode_draco")
+        raise ValueError("GltfOptions(draco=True) needs draco_encoder=pipeline.gltf.encode_draco")
     return _GlbWriter(scene, options).build()
 
 
@@ -135,8 +112,6 @@ class _GlbWriter:
         self.options = options
         self.doc = gl.GLTF2(asset=gl.Asset(generator=options.generator, version="2.0"))
         self.blob = bytearray()
-        # With meshopt, uncompressed views live in a fallback buffer that has no bytes in the file.
-        self.fallback_length = 0
         self.groups: dict[tuple[Any, ...], _ViewGroup] = {}
         self.times_index: dict[str, int] = {}
         self.used: set[str] = set()
@@ -150,7 +125,8 @@ class _GlbWriter:
         self.texture_index: dict[tuple[Any, ...], int] = {}
         self.camera_index: dict[str, int] = {}
         self.extensions = registered()
-        self.variant_names: list[str] = list(scene.variants)
+        for extension in self.extensions:
+            extension.begin_write(self)
         self.occurrences: list[tuple[ir.Node, list[int]]] = []
 
     # -- buffers and accessors -------------------------------------------------------------------------
@@ -237,29 +213,17 @@ class _GlbWriter:
                 view = self._buffer_view(data, target=group.target,
                                          stride=group.element if group.target == ARRAY_BUFFER else None)
             else:
-                view = self._compressed_view(data, group)
+                view = self._extension_view(data, group)
             for accessor, offset in group.accessors:
                 self.doc.accessors[accessor].bufferView = view
                 self.doc.accessors[accessor].byteOffset = offset or None
 
-    def _compressed_view(self, data: bytes, group: _ViewGroup) -> int:
-        from pipeline import meshopt  # only needed when asked for
-
-        assert group.mode is not None
-        encoded = meshopt.encode_buffer_view(data, group.count, group.element, group.mode)
-        offset = self._append(encoded)
-        fallback_offset = self.fallback_length
-        self.fallback_length += len(data) + (-len(data) % 4)
-        extension: dict[str, Any] = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded),
-                                     "byteStride": group.element, "count": group.count, "mode": group.mode}
-        if group.filter != "NONE":
-            extension["filter"] = group.filter
-        # Only vertex attributes may carry byteStride on the bufferView itself; the extension always has it.
-        view = gl.BufferView(buffer=1, byteOffset=fallback_offset or None, byteLength=len(data),
-                             byteStride=group.element if group.target == ARRAY_BUFFER else None,
-                             target=group.target, extensions={"EXT_meshopt_compression": extension})
-        self.doc.bufferViews.append(view)
-        return len(self.doc.bufferViews) - 1
+    def _extension_view(self, data: bytes, group: _ViewGroup) -> int:
+        for extension in self.extensions:
+            view = extension.write_buffer_view(self, data, group)
+            if view is not None:
+                return view
+        raise ValueError(f"no glTF extension writes bufferViews of mode {group.mode}")
 
     # -- textures and materials ------------------------------------------------------------------------
 
@@ -288,14 +252,8 @@ class _GlbWriter:
         image, sampler = self._image(texture), self._sampler(texture)
         key = (image, sampler)
         if key not in self.texture_index:
-            extension = IMAGE_EXTENSIONS.get(texture.mime_type)
-            if extension:
-                # No fallback image exists, so a viewer without the extension cannot show the texture at all.
-                self.used.add(extension)
-                self.required.add(extension)
-                entry = gl.Texture(sampler=sampler, extensions={extension: {"source": image}})
-            else:
-                entry = gl.Texture(sampler=sampler, source=image)
+            entry = next((t for t in (e.write_texture(self, texture, image, sampler) for e in self.extensions)
+                          if t is not None), None) or gl.Texture(sampler=sampler, source=image)
             self.doc.textures.append(entry)
             self.texture_index[key] = len(self.doc.textures) - 1
         return self.texture_index[key]
@@ -306,22 +264,9 @@ class _GlbWriter:
             info["texCoord"] = ref.texcoord
         if scale_key and ref.scale != 1.0:
             info[scale_key] = float(ref.scale)
-        if ref.transform:
-            self.used.add("KHR_texture_transform")
-            info["extensions"] = {"KHR_texture_transform": without_defaults(
-                plain_json(ref.transform), EXTENSION_DEFAULTS["KHR_texture_transform"])}
+        for extension in self.extensions:
+            extension.write_texture_info(self, ref, info)
         return info
-
-    def _extension_value(self, value: Any) -> Any:
-        """KHR_materials_* values as JSON, with every TextureRef inside replaced by a textureInfo."""
-        if isinstance(value, ir.TextureRef):
-            scale_key = "scale" if value.scale != 1.0 else None
-            return self._texture_info(value, scale_key)
-        if isinstance(value, dict):
-            return {str(k): self._extension_value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._extension_value(v) for v in value]
-        return plain_json(value)
 
     def _material(self, material: ir.Material) -> int:
         key = id(material)
@@ -357,10 +302,8 @@ class _GlbWriter:
         if material.emissive_texture:
             out.emissiveTexture = self._texture_info(material.emissive_texture)  # type: ignore[assignment]
         extensions: dict[str, Any] = {}
-        if material.unlit:
-            extensions["KHR_materials_unlit"] = {}
-        for name, value in material.extensions.items():
-            extensions[name] = without_defaults(self._extension_value(value), EXTENSION_DEFAULTS.get(name, {}))
+        for extension in self.extensions:
+            extension.write_material(self, material, extensions)
         self.used.update(extensions)
         out.extensions = extensions
         out.extras = extras_json(material.extras)
@@ -371,9 +314,8 @@ class _GlbWriter:
     # -- meshes ----------------------------------------------------------------------------------------
 
     def _attribute(self, name: str, array: np.ndarray, normalized: bool, use: str = "vertex") -> int:
-        if array.dtype.kind != "f" and name.startswith(QUANTIZABLE_PREFIXES):
-            self.used.add("KHR_mesh_quantization")
-            self.required.add("KHR_mesh_quantization")
+        for extension in self.extensions:
+            extension.write_attribute(self, name, array)
         # Morph target deltas are not unit vectors: only base NORMAL/TANGENT may take the OCTAHEDRAL filter.
         return self._accessor(array, kind=f"{use}:{_semantic(name)}", target=ARRAY_BUFFER, normalized=normalized,
                               min_max=name == "POSITION", attribute=name if use == "vertex" else f"{use}:{name}")
@@ -385,44 +327,17 @@ class _GlbWriter:
         return self._accessor(flat.astype(dtype, copy=False), kind="index", target=ELEMENT_ARRAY_BUFFER,
                               triangle_list=mode == 4)
 
-    def _draco_primitive(self, primitive: ir.Primitive) -> gl.Primitive | None:
-        if (primitive.mode != 4 or primitive.indices is None or primitive.targets or primitive.normalized
-                or self.options.draco_encoder is None):
-            return None
-        encoded = self.options.draco_encoder(primitive.attributes, primitive.indices)
-        if encoded is None:
-            return None
-        attributes = gl.Attributes()
-        for name in _attribute_order(primitive.attributes):
-            values = np.asarray(encoded.decoded[name])
-            values = values.reshape(len(values), -1)
-            accessor = gl.Accessor(componentType=COMPONENT_TYPES[values.dtype], count=len(values),
-                                   type=ACCESSOR_TYPES[values.shape[1]], byteOffset=None,
-                                   normalized=True if values.dtype.kind != "f" else None)
-            if name == "POSITION":
-                accessor.min, accessor.max = floats(values.min(axis=0)), floats(values.max(axis=0))
-            self.doc.accessors.append(accessor)
-            setattr(attributes, name, len(self.doc.accessors) - 1)
-        vertex_count = len(encoded.decoded["POSITION"])
-        self.doc.accessors.append(gl.Accessor(componentType=5123 if vertex_count < 0xFFFF else 5125,
-                                              count=encoded.index_count, type="SCALAR", byteOffset=None))
-        view = self._buffer_view(encoded.data)
-        out = gl.Primitive(attributes=attributes, mode=4, indices=len(self.doc.accessors) - 1, extensions={
-            "KHR_draco_mesh_compression": {"bufferView": view, "attributes": dict(encoded.attribute_ids)}})
-        self.used.add("KHR_draco_mesh_compression")
-        self.required.add("KHR_draco_mesh_compression")
-        return out
-
     def _primitive(self, primitive: ir.Primitive) -> gl.Primitive:
-        compressed = self._draco_primitive(primitive) if self.options.draco else None
+        compressed = next((p for p in (e.encode_primitive(self, primitive) for e in self.extensions)
+                           if p is not None), None)
         if compressed is not None:
             if primitive.material is not None:
                 compressed.material = self._material(primitive.material)
             compressed.extras = extras_json(primitive.extras)
-            self._variants(compressed, primitive)
+            self._extend_primitive(primitive, compressed)
             return compressed
         attributes = gl.Attributes()
-        for name in _attribute_order(primitive.attributes):
+        for name in attribute_order(primitive.attributes):
             setattr(attributes, name, self._attribute(name, primitive.attributes[name],
                                                       name in primitive.normalized))
         out = gl.Primitive(attributes=attributes, mode=None if primitive.mode == 4 else primitive.mode)
@@ -433,28 +348,19 @@ class _GlbWriter:
         targets = []
         for target in primitive.targets:
             attrs = gl.Attributes()
-            for name in _attribute_order(target):
+            for name in attribute_order(target):
                 setattr(attrs, name, self._attribute(name, target[name], name in primitive.normalized, "target")
                         if name != "POSITION" else self._accessor(target[name], kind="target:POSITION",
                                                                   target=ARRAY_BUFFER, min_max=True))
             targets.append(attrs)
         out.targets = targets
         out.extras = extras_json(primitive.extras)
-        self._variants(out, primitive)
+        self._extend_primitive(primitive, out)
         return out
 
-    def _variants(self, out: gl.Primitive, primitive: ir.Primitive) -> None:
-        if primitive.variants:
-            by_material: dict[int, list[int]] = {}
-            for variant, material in primitive.variants.items():
-                by_material.setdefault(self._material(material), []).append(self._variant(variant))
-            out.extensions = {**(out.extensions or {}), "KHR_materials_variants": {"mappings": [
-                {"material": m, "variants": sorted(v)} for m, v in by_material.items()]}}
-
-    def _variant(self, name: str) -> int:
-        if name not in self.variant_names:
-            self.variant_names.append(name)
-        return self.variant_names.index(name)
+    def _extend_primitive(self, primitive: ir.Primitive, out: gl.Primitive) -> None:
+        for extension in self.extensions:
+            extension.write_primitive(self, primitive, out)
 
     def _mesh(self, mesh: ir.Mesh) -> int:
         key = id(mesh)
@@ -579,17 +485,11 @@ class _GlbWriter:
         extensions: dict[str, Any] = {}
         for extension in self.extensions:
             extension.write_document(self, extensions)
-        if self.variant_names:
-            extensions["KHR_materials_variants"] = {"variants": [{"name": n} for n in self.variant_names]}
-            self.used.add("KHR_materials_variants")
         self.doc.extensions = extensions
         self._write_groups()
         self.doc.buffers = [gl.Buffer(byteLength=len(self.blob))]
-        if self.fallback_length:
-            self.doc.buffers.append(gl.Buffer(byteLength=self.fallback_length,
-                                              extensions={"EXT_meshopt_compression": {"fallback": True}}))
-            self.used.add("EXT_meshopt_compression")
-            self.required.add("EXT_meshopt_compression")
+        for extension in self.extensions:
+            extension.write_buffers(self)
         self.doc.extensionsUsed = sorted(self.used)
         self.doc.extensionsRequired = sorted(self.required)
         return _pack_glb(self.doc, bytes(self.blob))
@@ -618,6 +518,6 @@ def _semantic(name: str) -> str:
     return head if head and index.isdigit() else name
 
 
-def _attribute_order(attributes: dict[str, np.ndarray]) -> list[str]:
+def attribute_order(attributes: dict[str, np.ndarray]) -> list[str]:
     core = ["POSITION", "NORMAL", "TANGENT"]
     return [n for n in core if n in attributes] + sorted(n for n in attributes if n not in core)
