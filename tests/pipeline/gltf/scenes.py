@@ -47,3 +47,14 @@ def round_trip(tmp_path: Path, scene: ir.Scene, options: GltfOptions = GltfOptio
     path = tmp_path / "round.glb"
     path.write_bytes(write_glb(scene, options))
     return read_gltf(path, tmp_path)
+
+
+def png_texture(color: tuple[int, int, int] = (200, 100, 50), name: str = "skin") -> ir.Texture:
+    """A 4×4 PNG texture."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), color).save(out, format="PNG")
+    return ir.Texture(name=name, data=out.getvalue(), mime_type="image/png", width=4, height=4)
