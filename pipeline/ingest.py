@@ -1,11 +1,11 @@
 """Read 3D assets (glTF, GLB, OBJ, PLY, STL; Draco input too) into the scene IR, failing loudly on bad input.
 
-glTF and GLB are read from their JSON and binary chunks directly (json, struct, numpy) rather than through
-trimesh, because trimesh drops what an exhibit must keep: KHR_materials_* extensions, KHR_texture_transform,
-animations, skins, morph targets, lights and the original encoded texture bytes. Draco-compressed primitives
-(KHR_draco_mesh_compression, as the Smithsonian ships its scans) are decoded with DracoPy. OBJ, PLY and STL
-go through trimesh; their textures are read from disk as the original bytes (never re-encoded), and PLY
-triangle strips, which trimesh reads as a point cloud, are converted here.
+glTF and GLB are read by `pipeline.gltf.read_gltf` from their JSON and binary chunks directly rather than
+through trimesh, because trimesh drops what an exhibit must keep: KHR_materials_* extensions,
+KHR_texture_transform, animations, skins, morph targets, lights and the original encoded texture bytes (Draco
+input included, through pipeline/gltf/extensions). OBJ, PLY and STL go through trimesh; their textures are read
+from disk as the original bytes (never re-encoded), and PLY triangle strips, which trimesh reads as a point cloud,
+are converted here.
 
 Every IR attribute is float32 except JOINTS_n (integers, as glTF requires): normalized or quantized input is
 dequantized on the way in, so that transforms start from one representation. Indices are uint32.

@@ -1,4 +1,4 @@
-"""Write a Scene as deterministic GLB bytes (pygltflib builds the document; the only pygltflib importer)."""
+"""Write a Scene as deterministic GLB bytes: the core (buffers, accessors, nodes); extensions are plug-ins."""
 
 from __future__ import annotations
 
