@@ -8,6 +8,7 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -123,14 +124,14 @@ class _GltfReader:
         self.root = root
         self.bin_chunk: bytes | None = None
         self.json: dict[str, Any] = {}
-        self.buffers: dict[int, bytes] = {}
-        self.textures: dict[int, Texture] = {}
-        self.materials: dict[int, Material] = {}
-        self.meshes: dict[int, Mesh] = {}
         self.extensions = registered()
-        self.skins: dict[int, Skin] = {}
-        self.readers: dict[str, Any] = {"buffer": self._buffer, "texture": self.texture,
-                                        "material": self.material, "mesh": self.mesh}
+        self.nodes: list[Node] = []  # every node of the document, made before any is filled in
+        # What get() reads, and what it has read. Accessors are left out: each use gets its own array, which
+        # later stages own (and may change in place).
+        self.loaders: dict[str, Callable[[int, dict[str, Any]], Any]] = {
+            "buffer": self._load_buffer, "texture": self._load_texture, "material": self._load_material,
+            "mesh": self._load_mesh, "skin": self._load_skin}
+        self.loaded: dict[tuple[str, int], Any] = {}
 
     def fail(self, cause: str) -> AssetError:
         return AssetError(str(self.path), cause)
@@ -145,10 +146,10 @@ class _GltfReader:
         entry: dict[str, Any] = items[index]
         return entry
 
-    def node(self, nodes: list[Node], index: Any) -> Node:
+    def node(self, index: Any) -> Node:
         """Node `index` of the document, checked like every other reference."""
         self.entry("node", index)
-        return nodes[index]
+        return self.nodes[index]
 
     def _animation_sampler(self, samplers: list[AnimationSampler], index: Any, animation: int) -> AnimationSampler:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(samplers):
@@ -157,9 +158,13 @@ class _GltfReader:
         return samplers[index]
 
     def get(self, kind: str, index: Any) -> Any:
-        """The IR object for `index` of `kind`, read once: later references share it (as the IR expects)."""
-        self.entry(kind, index)
-        return self.readers[kind](index)
+        """The IR object for `index` of `kind` ("buffer", "texture", "material", "mesh", "skin"), read once:
+        later references share it, as the IR expects (three.js GLTFLoader's getDependency)."""
+        entry = self.entry(kind, index)
+        key = (kind, index)
+        if key not in self.loaded:
+            self.loaded[key] = self.loaders[kind](index, entry)
+        return self.loaded[key]
 
     # -- container ---------------------------------------------------------------------------------
 
@@ -231,10 +236,7 @@ class _GltfReader:
             raise self.fail(f"{what} '{relative}' is missing (looked for {target})")
         return target.read_bytes()
 
-    def _buffer(self, index: int) -> bytes:
-        if index in self.buffers:
-            return self.buffers[index]
-        entry = self.entry("buffer", index)
+    def _load_buffer(self, index: int, entry: dict[str, Any]) -> bytes:
         if "uri" in entry:
             data = self._resolve_uri(entry["uri"], f"buffer {index}")
         elif index == 0 and self.bin_chunk is not None:
@@ -248,7 +250,6 @@ class _GltfReader:
         declared = int(entry.get("byteLength", 0))
         if len(data) < declared:
             raise self.fail(f"buffer {index} is truncated: {len(data)} of {declared} bytes")
-        self.buffers[index] = data
         return data
 
     def _view_bytes(self, index: int) -> tuple[bytes, int | None]:
@@ -312,10 +313,7 @@ class _GltfReader:
 
     # -- textures and materials ----------------------------------------------------------------------
 
-    def texture(self, index: int) -> Texture:
-        if index in self.textures:
-            return self.textures[index]
-        entry = self.entry("texture", index)
+    def _load_texture(self, index: int, entry: dict[str, Any]) -> Texture:
         source = entry.get("source")
         for extension in self.extensions:
             if source is None:
@@ -338,7 +336,6 @@ class _GltfReader:
         texture.min_filter = sampler.get("minFilter")
         texture.wrap_s = int(sampler.get("wrapS", 10497))
         texture.wrap_t = int(sampler.get("wrapT", 10497))
-        self.textures[index] = texture
         return texture
 
     def texture_ref(self, info: dict[str, Any], scale_key: str | None = None) -> TextureRef:
@@ -349,10 +346,7 @@ class _GltfReader:
             extension.read_texture_info(self, info, ref)
         return ref
 
-    def material(self, index: int) -> Material:
-        if index in self.materials:
-            return self.materials[index]
-        entry = self.entry("material", index)
+    def _load_material(self, index: int, entry: dict[str, Any]) -> Material:
         pbr = entry.get("pbrMetallicRoughness", {})
         material = Material(
             name=entry.get("name", ""),
@@ -377,15 +371,11 @@ class _GltfReader:
             material.emissive_texture = self.texture_ref(entry["emissiveTexture"])
         for extension in self.extensions:
             extension.read_material(self, entry, material)
-        self.materials[index] = material
         return material
 
     # -- meshes --------------------------------------------------------------------------------------
 
-    def mesh(self, index: int) -> Mesh:
-        if index in self.meshes:
-            return self.meshes[index]
-        entry = self.entry("mesh", index)
+    def _load_mesh(self, index: int, entry: dict[str, Any]) -> Mesh:
         primitives = []
         for p in entry.get("primitives", []):
             decoded = next((d for d in (e.decode_primitive(self, p, index) for e in self.extensions)
@@ -420,7 +410,6 @@ class _GltfReader:
         mesh = Mesh(name=entry.get("name", ""), primitives=primitives,
                     weights=[float(w) for w in entry.get("weights", [])],
                     extras=plain_copy(entry["extras"]) if isinstance(entry.get("extras"), dict) else {})
-        self.meshes[index] = mesh
         return mesh
 
     # -- document ------------------------------------------------------------------------------------
@@ -432,18 +421,18 @@ class _GltfReader:
             extension.read_document(self)
         listed = doc.get("nodes", [])
         raw_nodes = [self.entry("node", i) for i in range(len(listed) if isinstance(listed, list) else 0)]
-        nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
+        self.nodes = nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
         for node, entry in zip(nodes, raw_nodes, strict=True):
-            self._fill_node(node, entry, nodes)
+            self._fill_node(node, entry)
         for node, entry in zip(nodes, raw_nodes, strict=True):
             if "skin" in entry:
-                node.skin = self._skin(entry["skin"], nodes)
+                node.skin = self.get("skin", entry["skin"])
         scene_index = int(doc.get("scene", 0))
         scenes = doc.get("scenes", [])
         if scenes:
             if scene_index >= len(scenes):
                 raise self.fail(f"scene {scene_index} does not exist")
-            roots = [self.node(nodes, i) for i in scenes[scene_index].get("nodes", [])]
+            roots = [self.node(i) for i in scenes[scene_index].get("nodes", [])]
             name = scenes[scene_index].get("name") or self.path.stem
         else:
             children = {c for n in raw_nodes for c in n.get("children", [])}
@@ -454,10 +443,10 @@ class _GltfReader:
             extension.read_scene(self, scene)
         if scenes and isinstance(scenes[scene_index].get("extras"), dict):
             scene.extras = plain_copy(scenes[scene_index]["extras"])
-        scene.animations = [self._animation(i, a, nodes) for i, a in enumerate(doc.get("animations", []))]
+        scene.animations = [self._animation(i, a) for i, a in enumerate(doc.get("animations", []))]
         return scene
 
-    def _fill_node(self, node: Node, entry: dict[str, Any], nodes: list[Node]) -> None:
+    def _fill_node(self, node: Node, entry: dict[str, Any]) -> None:
         if "matrix" in entry:
             node.translation, node.rotation, node.scale = decompose_matrix(entry["matrix"])
         else:
@@ -467,7 +456,7 @@ class _GltfReader:
         children = entry.get("children", [])
         if not isinstance(children, list):
             raise self.fail(f"node '{node.name}' has a child that does not exist (children is not a list)")
-        node.children = [self.node(nodes, i) for i in children]
+        node.children = [self.node(i) for i in children]
         if "mesh" in entry:
             node.mesh = self.get("mesh", entry["mesh"])
         if "camera" in entry:
@@ -477,23 +466,17 @@ class _GltfReader:
         if isinstance(entry.get("extras"), dict):
             node.extras = plain_copy(entry["extras"])
 
-    def _skin(self, index: int, nodes: list[Node]) -> Skin:
-        entry = self.entry("skin", index)
-        cache = self.skins
-        if index not in cache:
-            matrices = None
-            if "inverseBindMatrices" in entry:
-                # glTF stores each matrix column-major; the IR keeps maths order (matrix @ column vector).
-                matrices = self.accessor(entry["inverseBindMatrices"]).reshape(-1, 4, 4).transpose(0, 2, 1)
-                matrices = np.ascontiguousarray(matrices, dtype=np.float32)
-            cache[index] = Skin(joints=[self.node(nodes, j) for j in entry.get("joints", [])],
-                                inverse_bind_matrices=matrices,
-                                skeleton=self.node(nodes, entry["skeleton"]) if "skeleton" in entry else None,
-                                name=str(entry.get("name", "")))
-        skin: Skin = cache[index]
-        return skin
+    def _load_skin(self, index: int, entry: dict[str, Any]) -> Skin:
+        matrices = None
+        if "inverseBindMatrices" in entry:
+            # glTF stores each matrix column-major; the IR keeps maths order (matrix @ column vector).
+            matrices = self.accessor(entry["inverseBindMatrices"]).reshape(-1, 4, 4).transpose(0, 2, 1)
+            matrices = np.ascontiguousarray(matrices, dtype=np.float32)
+        return Skin(joints=[self.node(j) for j in entry.get("joints", [])], inverse_bind_matrices=matrices,
+                    skeleton=self.node(entry["skeleton"]) if "skeleton" in entry else None,
+                    name=str(entry.get("name", "")))
 
-    def _animation(self, index: int, entry: dict[str, Any], nodes: list[Node]) -> Animation:
+    def _animation(self, index: int, entry: dict[str, Any]) -> Animation:
         samplers: list[AnimationSampler] = []
         for s in entry.get("samplers", []):
             samplers.append(AnimationSampler(input=self.accessor(s["input"]),
@@ -507,7 +490,7 @@ class _GltfReader:
             sampler = self._animation_sampler(samplers, c["sampler"], index)
             if target["path"] == "weights":
                 sampler.output = np.asarray(sampler.output).reshape(len(sampler.input), -1)
-            channels.append(AnimationChannel(sampler=sampler, node=self.node(nodes, target["node"]),
+            channels.append(AnimationChannel(sampler=sampler, node=self.node(target["node"]),
                                              path=str(target["path"])))
         return Animation(name=str(entry.get("name", f"animation{index}")), channels=channels)
 

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from pipeline.gltf.writer import _GlbWriter, _ViewGroup
 
 
+def is_index(value: Any, length: int) -> bool:
+    """Whether `value` from the file is an integer index into a list of `length` items (not a bool, str, ...)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < length
+
+
 class Extension:
     """No-op hooks; a module overrides those its extension needs. Hooks run in `registered()` order, which fixes
     the order of keys in the written JSON. Hooks returning a value: the first plug-in that returns one wins."""

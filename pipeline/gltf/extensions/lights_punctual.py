@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from pipeline import scene as ir
-from pipeline.gltf.extensions import Extension
+from pipeline.gltf.extensions import Extension, is_index
 from pipeline.gltf.json_text import floats, is_default, without_defaults
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class LightsPunctual(Extension):
 
     def read_node(self, reader: _GltfReader, node: ir.Node, entry: dict[str, Any]) -> None:
         light = entry.get("extensions", {}).get(NAME, {}).get("light")
-        if light is not None and 0 <= light < len(self.lights):
+        if is_index(light, len(self.lights)):
             node.light = self.lights[light]
 
     def write_node(self, writer: _GlbWriter, node: ir.Node, extensions: dict[str, Any]) -> None:

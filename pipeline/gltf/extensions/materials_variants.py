@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pygltflib as gl
 
 from pipeline import scene as ir
-from pipeline.gltf.extensions import Extension
+from pipeline.gltf.extensions import Extension, is_index
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -31,7 +31,7 @@ class MaterialsVariants(Extension):
                        mesh_index: int) -> None:
         for mapping in entry.get("extensions", {}).get(NAME, {}).get("mappings", []):
             for variant in mapping.get("variants", []):
-                if not 0 <= variant < len(self.names):
+                if not is_index(variant, len(self.names)):
                     raise reader.fail(f"mesh {mesh_index} maps a material to variant {variant}, which does not exist")
                 primitive.variants[self.names[variant]] = reader.get("material", mapping["material"])
 

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pipeline import scene as ir
-from pipeline.gltf.extensions import Extension
+from pipeline.gltf.extensions import Extension, is_index
 from pipeline.gltf.json_text import Verbatim, plain_copy, plain_json
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class XmpJsonLd(Extension):
 
     def _packet_at(self, reader: _GltfReader, owner: dict[str, Any]) -> dict[str, Any] | None:
         packet = owner.get("extensions", {}).get(NAME, {}).get("packet")
-        if packet is not None and 0 <= packet < len(self.packets):
+        if is_index(packet, len(self.packets)):
             return dict(plain_copy(self.packets[packet]))
         return None
 

@@ -45,10 +45,10 @@ def test_a_missing_required_property_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize("error", [IndexError, TypeError, KeyError, AttributeError])
 def test_a_bug_in_the_reader_keeps_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  error: type[Exception]) -> None:
-    def buggy(self: Any, index: Any) -> Any:
+    def buggy(self: Any, index: Any, entry: Any) -> Any:
         raise error("a reader bug")
 
-    monkeypatch.setattr(reader._GltfReader, "material", buggy)
+    monkeypatch.setattr(reader._GltfReader, "_load_material", buggy)
     path = tmp_path / "fine.glb"
     from pipeline import scene as ir
     path.write_bytes(write_glb(triangle_scene(ir.Material(name="m"))))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import scene as ir
-from pipeline.gltf import write_glb
-from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene
+from pipeline.gltf import read_gltf, write_glb
+from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene, with_json
 
 
 def lit_scene() -> ir.Scene:
@@ -39,3 +39,11 @@ def test_lights_are_listed_once_with_defaults_left_out() -> None:
         {"KHR_lights_punctual": {"light": 1}}]
     assert "KHR_lights_punctual" in document["extensionsUsed"]
     assert "KHR_lights_punctual" not in glb_json(write_glb(triangle_scene())).get("extensionsUsed", [])
+
+
+@pytest.mark.parametrize("light", [5, "0", [0], True])
+def test_a_light_index_that_points_at_nothing_is_ignored(tmp_path: Path, light: object) -> None:
+    data = with_json(write_glb(lit_scene()),
+                     lambda doc: doc["nodes"][1]["extensions"]["KHR_lights_punctual"].update(light=light))
+    (tmp_path / "x.glb").write_bytes(data)
+    assert read_gltf(tmp_path / "x.glb", tmp_path).nodes[1].light is None

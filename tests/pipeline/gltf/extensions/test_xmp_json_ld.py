@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.gltf import read_gltf, write_glb
 from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene, with_json
 
@@ -22,9 +24,11 @@ def test_packets_round_trip_and_are_shared(tmp_path: Path) -> None:
     assert document["asset"]["extensions"] == {"KHR_xmp_json_ld": {"packet": 0}}
 
 
-def test_a_packet_index_out_of_range_is_ignored(tmp_path: Path) -> None:
+@pytest.mark.parametrize("packet", [7, -1, "0", None, True])
+def test_a_packet_index_out_of_range_or_not_an_integer_is_ignored(tmp_path: Path, packet: object) -> None:
     scene = triangle_scene()
     scene.nodes[0].xmp = {"dc:title": "x"}
-    data = with_json(write_glb(scene), lambda doc: doc["nodes"][0]["extensions"]["KHR_xmp_json_ld"].update(packet=7))
+    data = with_json(write_glb(scene),
+                     lambda doc: doc["nodes"][0]["extensions"]["KHR_xmp_json_ld"].update(packet=packet))
     (tmp_path / "x.glb").write_bytes(data)
     assert read_gltf(tmp_path / "x.glb", tmp_path).nodes[0].xmp is None
