@@ -252,7 +252,7 @@ class _GltfReader:
             raise self.fail(f"buffer {index} is truncated: {len(data)} of {declared} bytes")
         return data
 
-    def _view_bytes(self, index: int) -> tuple[bytes, int | None]:
+    def view_bytes(self, index: int) -> tuple[bytes, int | None]:
         view = self.entry("bufferView", index)
         for extension in self.extensions:
             stored = extension.read_buffer_view(self, index, view)
@@ -279,7 +279,7 @@ class _GltfReader:
             raise self.fail(f"accessor {index} is missing or malformed") from None
         element = dtype.itemsize * components
         if "bufferView" in acc:
-            data, stride = self._view_bytes(acc["bufferView"])
+            data, stride = self.view_bytes(acc["bufferView"])
             offset = int(acc.get("byteOffset", 0))
             stride = int(stride or element)
             needed = offset + (count - 1) * stride + element if count else 0
@@ -292,12 +292,12 @@ class _GltfReader:
             values = np.zeros((count, components), dtype=dtype.newbyteorder("="))
         sparse = acc.get("sparse")
         if sparse:
-            idx_data, _ = self._view_bytes(sparse["indices"]["bufferView"])
+            idx_data, _ = self.view_bytes(sparse["indices"]["bufferView"])
             idx_type = np.dtype(DTYPES[sparse["indices"]["componentType"]]).newbyteorder("<")
             n = int(sparse["count"])
             where = np.frombuffer(idx_data, dtype=idx_type, count=n,
                                   offset=int(sparse["indices"].get("byteOffset", 0)))
-            val_data, _ = self._view_bytes(sparse["values"]["bufferView"])
+            val_data, _ = self.view_bytes(sparse["values"]["bufferView"])
             replacement = np.frombuffer(val_data, dtype=dtype, count=n * components,
                                         offset=int(sparse["values"].get("byteOffset", 0)))
             if len(where) and int(where.max()) >= count:
@@ -322,7 +322,7 @@ class _GltfReader:
             raise self.fail(f"texture {index} has no image")
         image = self.entry("image", source)
         if "bufferView" in image:
-            data, _ = self._view_bytes(image["bufferView"])
+            data, _ = self.view_bytes(image["bufferView"])
             label = image.get("name") or f"image {source}"
         elif "uri" in image:
             data = self._resolve_uri(image["uri"], f"image {source}")

@@ -131,13 +131,13 @@ class _GlbWriter:
 
     # -- buffers and accessors -------------------------------------------------------------------------
 
-    def _append(self, data: bytes) -> int:
+    def append(self, data: bytes) -> int:
         offset = len(self.blob)
         self.blob += _pad4(data)
         return offset
 
-    def _buffer_view(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:
-        view = gl.BufferView(buffer=0, byteOffset=self._append(data) or None, byteLength=len(data),
+    def buffer_view(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:
+        view = gl.BufferView(buffer=0, byteOffset=self.append(data) or None, byteLength=len(data),
                              byteStride=stride, target=target)
         self.doc.bufferViews.append(view)
         return len(self.doc.bufferViews) - 1
@@ -148,7 +148,7 @@ class _GlbWriter:
             self.groups[key] = _ViewGroup(target, element, mode, filter_name)
         return self.groups[key]
 
-    def _accessor(self, array: np.ndarray, *, kind: str, target: int | None = None, normalized: bool = False,
+    def accessor(self, array: np.ndarray, *, kind: str, target: int | None = None, normalized: bool = False,
                   min_max: bool = False, attribute: str = "", triangle_list: bool = False,
                   keyframes: str = "") -> int:
         """Add an accessor whose bytes join the shared bufferView of its kind (see `_ViewGroup`).
@@ -210,7 +210,7 @@ class _GlbWriter:
         for group in self.groups.values():
             data = b"".join(group.chunks)
             if group.mode is None:
-                view = self._buffer_view(data, target=group.target,
+                view = self.buffer_view(data, target=group.target,
                                          stride=group.element if group.target == ARRAY_BUFFER else None)
             else:
                 view = self._extension_view(data, group)
@@ -230,7 +230,7 @@ class _GlbWriter:
     def _image(self, texture: ir.Texture) -> int:
         key = hashlib.sha256(texture.data).hexdigest() + texture.mime_type
         if key not in self.image_index:
-            view = self._buffer_view(texture.data)
+            view = self.buffer_view(texture.data)
             # Image names are left out (as gltfpack does): no viewer uses them, and they are bytes in every room.
             self.doc.images.append(gl.Image(bufferView=view, mimeType=texture.mime_type))
             self.image_index[key] = len(self.doc.images) - 1
@@ -258,7 +258,7 @@ class _GlbWriter:
             self.texture_index[key] = len(self.doc.textures) - 1
         return self.texture_index[key]
 
-    def _texture_info(self, ref: ir.TextureRef, scale_key: str | None = None) -> dict[str, Any]:
+    def texture_info(self, ref: ir.TextureRef, scale_key: str | None = None) -> dict[str, Any]:
         info: dict[str, Any] = {"index": self._texture(ref.texture)}
         if ref.texcoord:
             info["texCoord"] = ref.texcoord
@@ -268,7 +268,7 @@ class _GlbWriter:
             extension.write_texture_info(self, ref, info)
         return info
 
-    def _material(self, material: ir.Material) -> int:
+    def material(self, material: ir.Material) -> int:
         key = id(material)
         if key in self.material_index:
             return self.material_index[key]
@@ -280,9 +280,9 @@ class _GlbWriter:
             roughnessFactor=None if is_default(material.roughness_factor, 1.0)
             else float(material.roughness_factor))
         if material.base_color_texture:
-            pbr.baseColorTexture = self._texture_info(material.base_color_texture)  # type: ignore[assignment]
+            pbr.baseColorTexture = self.texture_info(material.base_color_texture)  # type: ignore[assignment]
         if material.metallic_roughness_texture:
-            pbr.metallicRoughnessTexture = self._texture_info(  # type: ignore[assignment]
+            pbr.metallicRoughnessTexture = self.texture_info(  # type: ignore[assignment]
                 material.metallic_roughness_texture)
         empty_pbr = all(v is None for v in (pbr.baseColorFactor, pbr.metallicFactor, pbr.roughnessFactor,
                                              pbr.baseColorTexture, pbr.metallicRoughnessTexture))
@@ -295,12 +295,12 @@ class _GlbWriter:
                           else None,
                           doubleSided=True if material.double_sided else None)
         if material.normal_texture:
-            out.normalTexture = self._texture_info(material.normal_texture, "scale")  # type: ignore[assignment]
+            out.normalTexture = self.texture_info(material.normal_texture, "scale")  # type: ignore[assignment]
         if material.occlusion_texture:
-            out.occlusionTexture = self._texture_info(  # type: ignore[assignment]
+            out.occlusionTexture = self.texture_info(  # type: ignore[assignment]
                 material.occlusion_texture, "strength")
         if material.emissive_texture:
-            out.emissiveTexture = self._texture_info(material.emissive_texture)  # type: ignore[assignment]
+            out.emissiveTexture = self.texture_info(material.emissive_texture)  # type: ignore[assignment]
         extensions: dict[str, Any] = {}
         for extension in self.extensions:
             extension.write_material(self, material, extensions)
@@ -317,14 +317,14 @@ class _GlbWriter:
         for extension in self.extensions:
             extension.write_attribute(self, name, array)
         # Morph target deltas are not unit vectors: only base NORMAL/TANGENT may take the OCTAHEDRAL filter.
-        return self._accessor(array, kind=f"{use}:{_semantic(name)}", target=ARRAY_BUFFER, normalized=normalized,
+        return self.accessor(array, kind=f"{use}:{_semantic(name)}", target=ARRAY_BUFFER, normalized=normalized,
                               min_max=name == "POSITION", attribute=name if use == "vertex" else f"{use}:{name}")
 
     def _indices(self, indices: np.ndarray, vertex_count: int, mode: int) -> int:
         flat = np.asarray(indices).reshape(-1)
         # The largest value of each type is the primitive-restart index, which WebGL 2 always honours.
         dtype = np.uint16 if vertex_count < 0xFFFF else np.uint32
-        return self._accessor(flat.astype(dtype, copy=False), kind="index", target=ELEMENT_ARRAY_BUFFER,
+        return self.accessor(flat.astype(dtype, copy=False), kind="index", target=ELEMENT_ARRAY_BUFFER,
                               triangle_list=mode == 4)
 
     def _primitive(self, primitive: ir.Primitive) -> gl.Primitive:
@@ -332,7 +332,7 @@ class _GlbWriter:
                            if p is not None), None)
         if compressed is not None:
             if primitive.material is not None:
-                compressed.material = self._material(primitive.material)
+                compressed.material = self.material(primitive.material)
             compressed.extras = extras_json(primitive.extras)
             self._extend_primitive(primitive, compressed)
             return compressed
@@ -344,13 +344,13 @@ class _GlbWriter:
         if primitive.indices is not None:
             out.indices = self._indices(primitive.indices, primitive.vertex_count, primitive.mode)
         if primitive.material is not None:
-            out.material = self._material(primitive.material)
+            out.material = self.material(primitive.material)
         targets = []
         for target in primitive.targets:
             attrs = gl.Attributes()
             for name in attribute_order(target):
                 setattr(attrs, name, self._attribute(name, target[name], name in primitive.normalized, "target")
-                        if name != "POSITION" else self._accessor(target[name], kind="target:POSITION",
+                        if name != "POSITION" else self.accessor(target[name], kind="target:POSITION",
                                                                   target=ARRAY_BUFFER, min_max=True))
             targets.append(attrs)
         out.targets = targets
@@ -429,7 +429,7 @@ class _GlbWriter:
                 # The IR keeps maths order; glTF wants each matrix column-major.
                 maths_order = np.asarray(skin.inverse_bind_matrices, dtype=np.float32).reshape(-1, 4, 4)
                 matrices = np.ascontiguousarray(maths_order.transpose(0, 2, 1)).reshape(-1, 16)
-                out.inverseBindMatrices = self._accessor(matrices, kind="skin")
+                out.inverseBindMatrices = self.accessor(matrices, kind="skin")
             if skin.skeleton is not None and id(skin.skeleton) in self.node_index:
                 out.skeleton = self.node_index[id(skin.skeleton)]
             self.doc.skins.append(out)
@@ -440,7 +440,7 @@ class _GlbWriter:
         """One accessor per distinct keyframe-time array: tracks sampled at the same times share it."""
         key = hashlib.sha256(times.tobytes()).hexdigest()
         if key not in self.times_index:
-            self.times_index[key] = self._accessor(times, kind="time", min_max=True)
+            self.times_index[key] = self.accessor(times, kind="time", min_max=True)
         return self.times_index[key]
 
     def _animation(self, animation: ir.Animation) -> gl.Animation:
@@ -458,7 +458,7 @@ class _GlbWriter:
                 # translation and scale); cubic-spline tangents are not unit quaternions, so they get none.
                 keyframes = "" if channel.path == "rotation" and sampler.interpolation == "CUBICSPLINE" \
                     else channel.path
-                output = self._accessor(values, kind=f"keyframe:{channel.path}", keyframes=keyframes,
+                output = self.accessor(values, kind=f"keyframe:{channel.path}", keyframes=keyframes,
                                         normalized=values.dtype.kind != "f")
                 out.samplers.append(gl.AnimationSampler(
                     input=times, output=output,

@@ -29,7 +29,7 @@ class DracoMeshCompression(Extension):
             return None
         import DracoPy  # imported only for files that use Draco
 
-        data, _ = reader._view_bytes(draco["bufferView"])
+        data, _ = reader.view_bytes(draco["bufferView"])
         try:
             decoded = DracoPy.decode(data)
         except Exception as error:  # DracoPy raises its own and plain exceptions for bad bitstreams
@@ -76,7 +76,7 @@ class DracoMeshCompression(Extension):
         vertex_count = len(encoded.decoded["POSITION"])
         writer.doc.accessors.append(gl.Accessor(componentType=5123 if vertex_count < 0xFFFF else 5125,
                                                 count=encoded.index_count, type="SCALAR", byteOffset=None))
-        view = writer._buffer_view(encoded.data)
+        view = writer.buffer_view(encoded.data)
         out = gl.Primitive(attributes=attributes, mode=4, indices=len(writer.doc.accessors) - 1, extensions={
             NAME: {"bufferView": view, "attributes": dict(encoded.attribute_ids)}})
         writer.used.add(NAME)

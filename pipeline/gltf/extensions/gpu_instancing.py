@@ -25,7 +25,7 @@ class GpuInstancing(Extension):
     def write_node(self, writer: _GlbWriter, node: ir.Node, extensions: dict[str, Any]) -> None:
         if node.instances:
             extensions[NAME] = {"attributes": {
-                name: writer._accessor(node.instances[name], kind="instance",
+                name: writer.accessor(node.instances[name], kind="instance",
                                        normalized=node.instances[name].dtype.kind != "f")
                 for name in sorted(node.instances)}}
             writer.used.add(NAME)

@@ -56,7 +56,7 @@ class Materials(Extension):
     def _write_value(self, writer: _GlbWriter, value: Any) -> Any:
         """The JSON, with every TextureRef inside replaced by a textureInfo."""
         if isinstance(value, ir.TextureRef):
-            return writer._texture_info(value, "scale" if value.scale != 1.0 else None)
+            return writer.texture_info(value, "scale" if value.scale != 1.0 else None)
         if isinstance(value, dict):
             return {str(k): self._write_value(writer, v) for k, v in value.items()}
         if isinstance(value, list | tuple):

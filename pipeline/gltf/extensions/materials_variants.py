@@ -42,7 +42,7 @@ class MaterialsVariants(Extension):
         if primitive.variants:
             by_material: dict[int, list[int]] = {}
             for variant, material in primitive.variants.items():
-                by_material.setdefault(writer._material(material), []).append(self._variant(writer, variant))
+                by_material.setdefault(writer.material(material), []).append(self._variant(writer, variant))
             out.extensions = {**(out.extensions or {}), NAME: {"mappings": [
                 {"material": m, "variants": sorted(v)} for m, v in by_material.items()]}}
 

@@ -53,7 +53,7 @@ class MeshoptCompression(Extension):
         from pipeline import meshopt  # only needed when asked for
 
         encoded = meshopt.encode_buffer_view(data, group.count, group.element, group.mode)
-        offset = writer._append(encoded)
+        offset = writer.append(encoded)
         fallback_offset = self.fallback_length
         self.fallback_length += len(data) + (-len(data) % 4)
         extension: dict[str, Any] = {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded),
