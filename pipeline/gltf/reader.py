@@ -19,6 +19,7 @@ from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
 from pipeline.gltf.extensions import readable, registered
 from pipeline.gltf.json_text import plain_copy
+from pipeline.gltf.shape import document_shape, shape_mistake
 from pipeline.scene import (
     Animation,
     AnimationChannel,
@@ -184,6 +185,13 @@ class _GltfReader:
                                 f"{error.msg}") from None
         if not isinstance(self.json, dict) or "asset" not in self.json:
             raise self.fail("not a glTF 2.0 document (no 'asset' object)")
+        places: dict[str, dict[str, Any]] = {}
+        for extension in self.extensions:
+            for place, shape in extension.shapes.items():
+                places.setdefault(place, {})[extension.name] = shape
+        mistake = shape_mistake(self.json, document_shape(places))
+        if mistake:
+            raise self.fail(f"malformed glTF: {mistake}")
         version = str(self.json.get("asset", {}).get("version", ""))
         if not version.startswith("2."):
             raise self.fail(f"glTF version '{version}' is not supported; Vitrina reads glTF 2.0")

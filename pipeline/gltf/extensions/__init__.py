@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pipeline.gltf.shape import INDEX, Obj
+
 if TYPE_CHECKING:
     import numpy as np
     import pygltflib as gl
@@ -24,6 +26,9 @@ class Extension:
     the order of keys in the written JSON. Hooks returning a value: the first plug-in that returns one wins."""
 
     name = ""
+    # Place ("document", "node", "primitive", "texture", "textureInfo", "buffer", "bufferView", ...) → the shape
+    # (pipeline.gltf.shape) of this extension's object there, checked before reading.
+    shapes: dict[str, Any] = {}  # noqa: RUF012 - read only, overridden per class
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -107,6 +112,7 @@ class ImageSource(Extension):
     written, so the extension is also required: a viewer without it could not show the texture at all."""
 
     mime_type = ""
+    shapes = {"texture": Obj({"source": INDEX})}  # noqa: RUF012
 
     def read_texture_source(self, reader: _GltfReader, entry: dict[str, Any]) -> Any:
         if self.name in entry.get("extensions", {}):

@@ -12,6 +12,7 @@ import pygltflib as gl
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension
 from pipeline.gltf.json_text import floats
+from pipeline.gltf.shape import ANY_OBJECT, INDEX, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -22,6 +23,8 @@ NAME = "KHR_draco_mesh_compression"
 
 class DracoMeshCompression(Extension):
     name = NAME
+
+    shapes = {"primitive": Obj({"bufferView": INDEX, "attributes": ANY_OBJECT})}  # noqa: RUF012
 
     def decode_primitive(self, reader: _GltfReader, entry: dict[str, Any], mesh_index: int) -> ir.Primitive | None:
         draco = entry.get("extensions", {}).get(NAME)

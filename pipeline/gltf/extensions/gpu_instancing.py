@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension
+from pipeline.gltf.shape import ANY_OBJECT, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -16,6 +17,8 @@ NAME = "EXT_mesh_gpu_instancing"
 
 class GpuInstancing(Extension):
     name = NAME
+
+    shapes = {"node": Obj({"attributes": ANY_OBJECT})}  # noqa: RUF012
 
     def read_node(self, reader: _GltfReader, node: ir.Node, entry: dict[str, Any]) -> None:
         instancing = entry.get("extensions", {}).get(NAME, {}).get("attributes")

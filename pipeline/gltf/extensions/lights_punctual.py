@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension, is_index
 from pipeline.gltf.json_text import floats, is_default, without_defaults
+from pipeline.gltf.shape import ANY_OBJECT, NUMBER, TEXT, ListOf, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -18,6 +19,10 @@ NAME = "KHR_lights_punctual"
 
 class LightsPunctual(Extension):
     name = NAME
+
+    shapes = {"document": Obj({"lights": ListOf(Obj({
+        "type": TEXT, "name": TEXT, "color": ListOf(NUMBER, 3), "intensity": NUMBER, "range": NUMBER,
+        "spot": Obj({"innerConeAngle": NUMBER, "outerConeAngle": NUMBER})}))}), "node": ANY_OBJECT}  # noqa: RUF012
 
     def __init__(self) -> None:
         self.lights: list[ir.Light] = []  # read

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension
+from pipeline.gltf.shape import ANY_OBJECT
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -16,6 +17,8 @@ NAME = "KHR_materials_unlit"
 
 class MaterialsUnlit(Extension):
     name = NAME
+
+    shapes = {"material": ANY_OBJECT}  # noqa: RUF012
 
     def read_material(self, reader: _GltfReader, entry: dict[str, Any], material: ir.Material) -> None:
         if NAME in entry.get("extensions", {}):

@@ -9,6 +9,7 @@ import pygltflib as gl
 
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension, is_index
+from pipeline.gltf.shape import ANYTHING, INDEX, TEXT, ListOf, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -19,6 +20,9 @@ NAME = "KHR_materials_variants"
 
 class MaterialsVariants(Extension):
     name = NAME
+
+    shapes = {"document": Obj({"variants": ListOf(Obj({"name": TEXT}))}), "primitive": Obj({
+        "mappings": ListOf(Obj({"material": INDEX, "variants": ListOf(ANYTHING)}))})}  # noqa: RUF012
 
     def __init__(self) -> None:
         self.names: list[str] = []

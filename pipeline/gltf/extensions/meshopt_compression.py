@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pygltflib as gl
 
 from pipeline.gltf.extensions import Extension
+from pipeline.gltf.shape import FLAG, INDEX, TEXT, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -19,6 +20,10 @@ NAME = "EXT_meshopt_compression"
 
 class MeshoptCompression(Extension):
     name = NAME
+
+    shapes = {"buffer": Obj({"fallback": FLAG}), "bufferView": Obj({
+        "buffer": INDEX, "byteOffset": INDEX, "byteLength": INDEX, "byteStride": INDEX, "count": INDEX,
+        "mode": TEXT, "filter": TEXT})}  # noqa: RUF012
 
     def __init__(self) -> None:
         self.decoded: dict[int, bytes] = {}  # read: bufferView → its decoded bytes

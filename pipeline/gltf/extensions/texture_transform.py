@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension
 from pipeline.gltf.json_text import plain_copy, plain_json, without_defaults
+from pipeline.gltf.shape import INDEX, NUMBER, ListOf, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -18,6 +19,9 @@ DEFAULTS: dict[str, Any] = {"offset": [0.0, 0.0], "rotation": 0.0, "scale": [1.0
 
 class TextureTransform(Extension):
     name = NAME
+
+    shapes = {"textureInfo": Obj({"offset": ListOf(NUMBER, 2), "rotation": NUMBER,
+                                        "scale": ListOf(NUMBER, 2), "texCoord": INDEX})}  # noqa: RUF012
 
     def read_texture_info(self, reader: _GltfReader, info: dict[str, Any], ref: ir.TextureRef) -> None:
         transform = info.get("extensions", {}).get(NAME)

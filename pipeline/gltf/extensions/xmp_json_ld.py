@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline import scene as ir
 from pipeline.gltf.extensions import Extension, is_index
 from pipeline.gltf.json_text import Verbatim, plain_copy, plain_json
+from pipeline.gltf.shape import ANY_OBJECT, ListOf, Obj
 
 if TYPE_CHECKING:
     from pipeline.gltf.reader import _GltfReader
@@ -26,6 +27,8 @@ XMP_CONTEXT = {
 
 class XmpJsonLd(Extension):
     name = NAME
+
+    shapes = {"document": Obj({"packets": ListOf(ANY_OBJECT)}), "node": ANY_OBJECT, "asset": ANY_OBJECT}  # noqa: RUF012
 
     def __init__(self) -> None:
         self.packets: list[Any] = []

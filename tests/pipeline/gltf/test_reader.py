@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +20,29 @@ def broken(tmp_path: Path, edit: Any) -> Path:
 
 
 @pytest.mark.parametrize(("edit", "cause"), [
-    (lambda doc: doc["nodes"][0].update(mesh=9), "(mesh 9 does not exist)"),
-    (lambda doc: doc["nodes"][0].update(mesh="0"), "(mesh '0' does not exist)"),
-    (lambda doc: doc["nodes"][0].update(mesh=True), "(mesh True does not exist)"),
-    (lambda doc: doc["meshes"][0]["primitives"][0].update(indices=-1), "(accessor -1 does not exist)"),
-    (lambda doc: doc["meshes"][0]["primitives"][0].update(material=3), "(material 3 does not exist)"),
-    (lambda doc: doc["scenes"][0].update(nodes=[4]), "(node 4 does not exist)"),
-    (lambda doc: doc["accessors"][0].update(bufferView=[0]), "(bufferView [0] does not exist)"),
-    (lambda doc: doc["bufferViews"][0].update(buffer=2), "(buffer 2 does not exist)"),
-    (lambda doc: doc["nodes"].__setitem__(0, 5), "(node 0 does not exist)"),
+    (lambda doc: doc["nodes"][0].update(mesh=9), "an index points at nothing (mesh 9 does not exist)"),
+    (lambda doc: doc["meshes"][0]["primitives"][0].update(indices=-1),
+     "an index points at nothing (accessor -1 does not exist)"),
+    (lambda doc: doc["meshes"][0]["primitives"][0].update(material=3),
+     "an index points at nothing (material 3 does not exist)"),
+    (lambda doc: doc["scenes"][0].update(nodes=[4]), "an index points at nothing (node 4 does not exist)"),
+    (lambda doc: doc["bufferViews"][0].update(buffer=2), "an index points at nothing (buffer 2 does not exist)"),
+    (lambda doc: doc["meshes"][0]["primitives"][0]["attributes"].update(NORMAL=[1]),
+     "an index points at nothing (accessor [1] does not exist)"),
+    (lambda doc: doc["nodes"][0].update(mesh="0"), "nodes[0].mesh should be an integer"),
+    (lambda doc: doc["nodes"][0].update(mesh=True), "nodes[0].mesh should be an integer"),
+    (lambda doc: doc["accessors"][0].update(bufferView=[0]), "accessors[0].bufferView should be an integer"),
+    (lambda doc: doc["nodes"].__setitem__(0, 5), "nodes[0] should be an object"),
+    (lambda doc: doc["nodes"][0].update(translation=[1, 2]), "nodes[0].translation should hold 3 values, not 2"),
+    (lambda doc: doc["nodes"][0].update(scale=[1, None, 1]), "nodes[0].scale[1] should be a number"),
+    (lambda doc: doc["meshes"][0].update(primitives=None), "meshes[0].primitives should be a list"),
+    (lambda doc: doc["bufferViews"][0].update(byteOffset={}), "bufferViews[0].byteOffset should be an integer"),
+    (lambda doc: doc.update(asset=0.5), "asset should be an object"),
 ])
-def test_a_dangling_or_mistyped_index_names_its_kind_and_value(tmp_path: Path, edit: Any, cause: str) -> None:
+def test_a_dangling_or_mistyped_property_is_named(tmp_path: Path, edit: Any, cause: str) -> None:
     with pytest.raises(AssetError) as caught:
         read_gltf(broken(tmp_path, edit), tmp_path)
-    assert caught.value.cause == f"malformed glTF: an index points at nothing {cause}"
+    assert caught.value.cause == f"malformed glTF: {cause}"
 
 
 def test_a_missing_required_property_is_named(tmp_path: Path) -> None:
@@ -63,3 +73,43 @@ def test_each_object_is_read_once_and_shared(tmp_path: Path) -> None:
 
     scene = read_gltf(broken(tmp_path, two_nodes), tmp_path)
     assert scene.nodes[0].mesh is scene.nodes[1].mesh
+
+
+def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, inner in items:
+        found.append(prefix + (key,))
+        found += json_paths(inner, prefix + (key,))
+    return found
+
+
+def test_any_property_of_the_wrong_type_is_an_asset_error_never_a_crash(tmp_path: Path) -> None:
+    """Every property of a scene with a texture, a light, instancing, XMP and variants, replaced in turn by
+    values of other types: reading succeeds or raises AssetError, never a TypeError or the like."""
+    import numpy as np
+
+    from pipeline import scene as ir
+    from tests.pipeline.gltf.scenes import glb_json, png_texture
+
+    material = ir.Material(name="m", base_color_texture=ir.TextureRef(png_texture(), transform={"rotation": 1.0}))
+    scene = triangle_scene(material)
+    scene.nodes[0].mesh.primitives[0].variants = {"v": material}  # type: ignore[union-attr]
+    scene.nodes.append(ir.Node(name="lamp", light=ir.Light(type="spot"), xmp={"dc:title": "t"}))
+    scene.nodes.append(ir.Node(name="many", mesh=scene.nodes[0].mesh,
+                               instances={"TRANSLATION": np.zeros((2, 3), dtype=np.float32)}))
+    data = write_glb(scene)
+    path = tmp_path / "mutant.glb"
+    for where in json_paths(glb_json(data)):
+        if where[0] == "buffers":
+            continue
+        for value in ("x", -1, None, [], {}, True, 0.5):
+            def mutate(doc: dict[str, Any], where: tuple[Any, ...] = where, value: Any = value) -> None:
+                target = doc
+                for key in where[:-1]:
+                    target = target[key]
+                target[where[-1]] = value
+
+            path.write_bytes(with_json(data, mutate))
+            with contextlib.suppress(AssetError):
+                read_gltf(path, tmp_path)
