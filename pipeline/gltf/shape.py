@@ -22,6 +22,12 @@ class Obj:
 
 INDEX, NUMBER, TEXT, FLAG, ANY_OBJECT, ANYTHING = "integer", "number", "string", "boolean", "object", "any"
 
+_LEAF_CHECKS = {
+    INDEX: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    NUMBER: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    TEXT: lambda v: isinstance(v, str), FLAG: lambda v: isinstance(v, bool),
+    ANY_OBJECT: lambda v: isinstance(v, dict), ANYTHING: lambda v: True,
+}
 ATTRIBUTES = ANY_OBJECT  # names → accessor indices; the indices are checked where they are used
 
 
@@ -99,8 +105,4 @@ def shape_mistake(value: Any, shape: Any, where: str = "the document") -> str | 
             if mistake:
                 return mistake
         return None
-    checks = {INDEX: lambda v: isinstance(v, int) and not isinstance(v, bool),
-              NUMBER: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-              TEXT: lambda v: isinstance(v, str), FLAG: lambda v: isinstance(v, bool),
-              ANY_OBJECT: lambda v: isinstance(v, dict), ANYTHING: lambda v: True}
-    return None if checks[shape](value) else f"{where} should be {'an' if shape[0] in 'aeiou' else 'a'} {shape}"
+    return None if _LEAF_CHECKS[shape](value) else f"{where} should be {'an' if shape[0] in 'aeiou' else 'a'} {shape}"
