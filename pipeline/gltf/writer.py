@@ -165,28 +165,26 @@ class _GlbWriter:
         count = int(array.shape[0])
         components = int(np.prod(array.shape[1:])) if array.ndim > 1 else 1
         rows = array.reshape(count, components)
-        element = rows.dtype.itemsize * components
-        meshopt = self.options.meshopt and count > 0
+        layout = next((found for found in (
+            e.accessor_layout(self, rows, target=target, attribute=attribute, normalized=normalized,
+                              keyframes=keyframes, triangle_list=triangle_list) for e in self.extensions)
+            if found is not None), None)
         if target == ELEMENT_ARRAY_BUFFER:
             size = rows.dtype.itemsize
-            # TRIANGLES mode is for triangle lists only; lines and points use the generic INDICES mode.
-            mode = ("TRIANGLES" if triangle_list and count % 3 == 0 else "INDICES") if meshopt else None
+            mode = layout.mode if layout else None
             group = self._group(("index", size, mode), target, size, mode)
             data = rows.tobytes()
-        elif target == ARRAY_BUFFER or (meshopt and element % 4 == 0 and element <= 256):
-            if meshopt:
-                from pipeline import meshopt as codec  # only needed when asked for
-
-                stream = (codec.keyframe_stream(keyframes, rows) if keyframes
-                          else codec.vertex_stream(attribute, rows, normalized))
-                stored, filter_name, mode = stream.rows, stream.filter, "ATTRIBUTES"
-            else:
-                # Vertex attribute elements must start on 4-byte boundaries: pad each row (int16 VEC3 → 8 bytes).
-                stored = _padded_rows(rows)
-                filter_name, mode = "NONE", None
+        elif layout is not None and layout.rows is not None:
+            stride = int(layout.rows.shape[1])
+            group = self._group((kind, stride, layout.filter, layout.mode), target, stride, layout.mode,
+                                layout.filter)
+            data = np.ascontiguousarray(layout.rows).tobytes()
+        elif target == ARRAY_BUFFER:
+            # Vertex attribute elements must start on 4-byte boundaries: pad each row (int16 VEC3 → 8 bytes).
+            stored = _padded_rows(rows)
             stride = int(stored.shape[1])
-            group = self._group((kind, stride, filter_name, mode), target, stride, mode, filter_name)
-            data = np.ascontiguousarray(stored).tobytes()
+            group = self._group((kind, stride, "NONE", None), target, stride, None, "NONE")
+            data = stored.tobytes()
         else:
             group = self._group((kind, None, "NONE", None), target, 4, None)
             data = _pad4(rows.tobytes())

@@ -3,17 +3,29 @@ pattern). The reader and the writer make fresh instances per file, so an extensi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pipeline.gltf.shape import INDEX, Obj
 
 if TYPE_CHECKING:
-    import numpy as np
     import pygltflib as gl
 
     from pipeline import scene as ir
     from pipeline.gltf.reader import _GltfReader
     from pipeline.gltf.writer import _GlbWriter, _ViewGroup
+
+
+@dataclass(frozen=True)
+class AccessorLayout:
+    """How an extension stores one accessor's data: mode and filter of its bufferView, and the rows as they are
+    stored (None for index data, stored as given)."""
+
+    mode: str
+    filter: str = "NONE"
+    rows: np.ndarray | None = None
 
 
 def is_index(value: Any, length: int) -> bool:
@@ -72,6 +84,12 @@ class Extension:
     def begin_write(self, writer: _GlbWriter) -> None:
         """Before anything is written."""
 
+    def accessor_layout(self, writer: _GlbWriter, rows: np.ndarray, *, target: int | None, attribute: str,
+                        normalized: bool, keyframes: str, triangle_list: bool) -> AccessorLayout | None:
+        """How accessor data of (count, components) `rows` is to be stored, when this extension stores it
+        (compressed), or None. Accessors with the same layout and kind share one bufferView."""
+        return None
+
     def write_texture(self, writer: _GlbWriter, texture: ir.Texture, image: int,
                       sampler: int | None) -> gl.Texture | None:
         """A texture object for an image core glTF cannot reference, or None."""
@@ -118,9 +136,6 @@ class ImageSource(Extension):
         if self.name in entry.get("extensions", {}):
             return entry["extensions"][self.name].get("source")
         return None
-
-    def begin_write(self, writer: _GlbWriter) -> None:
-        """Before anything is written."""
 
     def write_texture(self, writer: _GlbWriter, texture: ir.Texture, image: int,
                       sampler: int | None) -> gl.Texture | None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pygltflib as gl
 
-from pipeline.gltf.extensions import Extension
+from pipeline.gltf.extensions import AccessorLayout, Extension
 from pipeline.gltf.shape import FLAG, INDEX, TEXT, Obj
 
 if TYPE_CHECKING:
@@ -51,6 +52,23 @@ class MeshoptCompression(Extension):
             except (ValueError, RuntimeError, KeyError) as error:
                 raise reader.fail(f"bufferView {index}: {NAME} data cannot be decoded ({error})") from None
         return self.decoded[index]
+
+    def accessor_layout(self, writer: _GlbWriter, rows: np.ndarray, *, target: int | None, attribute: str,
+                        normalized: bool, keyframes: str, triangle_list: bool) -> AccessorLayout | None:
+        count = len(rows)
+        if not writer.options.meshopt or count == 0:
+            return None
+        if target == gl.ELEMENT_ARRAY_BUFFER:
+            # TRIANGLES mode is for triangle lists only; lines and points use the generic INDICES mode.
+            return AccessorLayout("TRIANGLES" if triangle_list and count % 3 == 0 else "INDICES")
+        element = rows.dtype.itemsize * rows.shape[1]
+        if target != gl.ARRAY_BUFFER and (element % 4 or element > 256):
+            return None  # the ATTRIBUTES codec takes 4 to 256 bytes a row: stored plainly
+        from pipeline import meshopt as codec  # only needed when asked for
+
+        stream = (codec.keyframe_stream(keyframes, rows) if keyframes
+                  else codec.vertex_stream(attribute, rows, normalized))
+        return AccessorLayout("ATTRIBUTES", stream.filter, stream.rows)
 
     def write_buffer_view(self, writer: _GlbWriter, data: bytes, group: _ViewGroup) -> int | None:
         if group.mode is None:
