@@ -38,6 +38,7 @@ from pipeline.scene import (
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+SPARSE_INDEX_TYPES = (5121, 5123, 5125)
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 
 
@@ -301,13 +302,20 @@ class _GltfReader:
         sparse = acc.get("sparse")
         if sparse:
             idx_data, _ = self.view_bytes(sparse["indices"]["bufferView"])
-            idx_type = np.dtype(DTYPES[sparse["indices"]["componentType"]]).newbyteorder("<")
+            index_type = sparse["indices"]["componentType"]
+            if index_type not in SPARSE_INDEX_TYPES:
+                raise self.fail(f"accessor {index} has sparse indices of componentType {index_type}; "
+                                "glTF allows 5121, 5123 or 5125 (unsigned integers)")
+            idx_type = np.dtype(DTYPES[index_type]).newbyteorder("<")
             n = int(sparse["count"])
-            where = np.frombuffer(idx_data, dtype=idx_type, count=n,
-                                  offset=int(sparse["indices"].get("byteOffset", 0)))
             val_data, _ = self.view_bytes(sparse["values"]["bufferView"])
-            replacement = np.frombuffer(val_data, dtype=dtype, count=n * components,
-                                        offset=int(sparse["values"].get("byteOffset", 0)))
+            try:
+                where = np.frombuffer(idx_data, dtype=idx_type, count=n,
+                                      offset=int(sparse["indices"].get("byteOffset", 0)))
+                replacement = np.frombuffer(val_data, dtype=dtype, count=n * components,
+                                            offset=int(sparse["values"].get("byteOffset", 0)))
+            except ValueError:
+                raise self.fail(f"accessor {index} has sparse data that runs past its bufferViews") from None
             if len(where) and int(where.max()) >= count:
                 raise self.fail(f"accessor {index} has sparse indices out of range")
             values[where.astype(np.int64)] = replacement.reshape(n, components)

@@ -45,6 +45,18 @@ def test_a_dangling_or_mistyped_property_is_named(tmp_path: Path, edit: Any, cau
     assert caught.value.cause == f"malformed glTF: {cause}"
 
 
+@pytest.mark.parametrize(("sparse", "cause"), [
+    ({"count": 1, "indices": {"bufferView": 0, "componentType": 5126}, "values": {"bufferView": 0}},
+     "accessor 0 has sparse indices of componentType 5126; glTF allows 5121, 5123 or 5125 (unsigned integers)"),
+    ({"count": 10**6, "indices": {"bufferView": 0, "componentType": 5125}, "values": {"bufferView": 0}},
+     "accessor 0 has sparse data that runs past its bufferViews"),
+])
+def test_broken_sparse_accessors_are_named(tmp_path: Path, sparse: dict[str, Any], cause: str) -> None:
+    with pytest.raises(AssetError) as caught:
+        read_gltf(broken(tmp_path, lambda doc: doc["accessors"][0].update(sparse=sparse)), tmp_path)
+    assert caught.value.cause == cause
+
+
 def test_a_missing_required_property_is_named(tmp_path: Path) -> None:
     with pytest.raises(AssetError, match="the required property 'componentType' is missing|accessor 0 is missing"):
         read_gltf(broken(tmp_path, lambda doc: doc["accessors"][0].pop("componentType")), tmp_path)
@@ -100,10 +112,11 @@ def test_any_property_of_the_wrong_type_is_an_asset_error_never_a_crash(tmp_path
                                instances={"TRANSLATION": np.zeros((2, 3), dtype=np.float32)}))
     data = write_glb(scene)
     path = tmp_path / "mutant.glb"
+    wrong_values: list[Any] = ["x", -1, None, [], {}, True, 0.5]
     for where in json_paths(glb_json(data)):
         if where[0] == "buffers":
             continue
-        for value in ("x", -1, None, [], {}, True, 0.5):
+        for value in wrong_values:
             def mutate(doc: dict[str, Any], where: tuple[Any, ...] = where, value: Any = value) -> None:
                 target = doc
                 for key in where[:-1]:
