@@ -286,11 +286,16 @@ class _GltfReader:
             count = int(acc["count"])
         except (KeyError, IndexError, TypeError, ValueError):
             raise self.fail(f"accessor {index} is missing or malformed") from None
+        if count < 0:
+            raise self.fail(f"accessor {index} has a negative count ({count})")
         element = dtype.itemsize * components
         if "bufferView" in acc:
             data, stride = self.view_bytes(acc["bufferView"])
             offset = int(acc.get("byteOffset", 0))
             stride = int(stride or element)
+            if stride < element or offset < 0:
+                raise self.fail(f"accessor {index}: its {element}-byte elements do not fit its bufferView's "
+                                f"byteStride {stride} (byteOffset {offset})")
             needed = offset + (count - 1) * stride + element if count else 0
             if needed > len(data):
                 raise self.fail(f"accessor {index} reads past the end of its bufferView (truncated file?)")
@@ -486,7 +491,10 @@ class _GltfReader:
         matrices = None
         if "inverseBindMatrices" in entry:
             # glTF stores each matrix column-major; the IR keeps maths order (matrix @ column vector).
-            matrices = self.accessor(entry["inverseBindMatrices"]).reshape(-1, 4, 4).transpose(0, 2, 1)
+            values = self.accessor(entry["inverseBindMatrices"])
+            if values.ndim != 2 or values.shape[1] != 16:
+                raise self.fail(f"skin {index}: inverseBindMatrices must be a MAT4 accessor")
+            matrices = values.reshape(-1, 4, 4).transpose(0, 2, 1)
             matrices = np.ascontiguousarray(matrices, dtype=np.float32)
         return Skin(joints=[self.node(j) for j in entry.get("joints", [])], inverse_bind_matrices=matrices,
                     skeleton=self.node(entry["skeleton"]) if "skeleton" in entry else None,
@@ -505,7 +513,12 @@ class _GltfReader:
                 continue  # animates something outside the core node model (e.g. KHR_animation_pointer)
             sampler = self._animation_sampler(samplers, c["sampler"], index)
             if target["path"] == "weights":
-                sampler.output = np.asarray(sampler.output).reshape(len(sampler.input), -1)
+                output = np.asarray(sampler.output)
+                keyframes = len(sampler.input)
+                if output.size % max(keyframes, 1) or (keyframes == 0 and output.size):
+                    raise self.fail(f"animation {index}: {output.size} morph weights cannot be spread over "
+                                    f"{keyframes} keyframes")
+                sampler.output = output.reshape(keyframes, -1) if keyframes else output.reshape(0, 0)
             channels.append(AnimationChannel(sampler=sampler, node=self.node(target["node"]),
                                              path=str(target["path"])))
         return Animation(name=str(entry.get("name", f"animation{index}")), channels=channels)
@@ -518,6 +531,8 @@ def _as_triangles(mode: int, indices: np.ndarray | None, vertex_count: int) -> t
     order = indices if indices is not None else np.arange(vertex_count, dtype=np.uint32)
     if mode == 5:
         return 4, strip_to_triangles(order.astype(np.int64))
+    if len(order) < 3:
+        return 4, np.zeros(0, dtype=np.uint32)
     fans = np.stack([np.full(len(order) - 2, order[0]), order[1:-1], order[2:]], axis=1)
     return 4, fans.astype(np.uint32).reshape(-1)
 

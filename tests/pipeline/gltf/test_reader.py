@@ -126,3 +126,25 @@ def test_any_property_of_the_wrong_type_is_an_asset_error_never_a_crash(tmp_path
             path.write_bytes(with_json(data, mutate))
             with contextlib.suppress(AssetError):
                 read_gltf(path, tmp_path)
+
+
+@pytest.mark.parametrize(("edit", "cause"), [
+    (lambda doc: doc["accessors"][0].update(count=-1), "accessor 0 has a negative count (-1)"),
+    (lambda doc: doc["bufferViews"][doc["accessors"][0]["bufferView"]].update(byteStride=4),
+     "accessor 0: its 12-byte elements do not fit its bufferView's byteStride 4 (byteOffset 0)"),
+])
+def test_accessors_that_cannot_be_laid_out_are_named(tmp_path: Path, edit: Any, cause: str) -> None:
+    with pytest.raises(AssetError) as caught:
+        read_gltf(broken(tmp_path, edit), tmp_path)
+    assert caught.value.cause == cause
+
+
+def test_a_fan_of_one_vertex_has_no_triangles(tmp_path: Path) -> None:
+    def one_vertex_fan(doc: dict[str, Any]) -> None:
+        indices = dict(doc["accessors"][doc["meshes"][0]["primitives"][0]["indices"]], count=1)
+        doc["accessors"].append(indices)
+        doc["meshes"][0]["primitives"].append({"attributes": {"POSITION": 0}, "mode": 6,
+                                               "indices": len(doc["accessors"]) - 1})
+
+    mesh = read_gltf(broken(tmp_path, one_vertex_fan), tmp_path).nodes[0].mesh
+    assert mesh is not None and mesh.primitives[1].triangle_count == 0
