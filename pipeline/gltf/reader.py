@@ -39,6 +39,7 @@ URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 SPARSE_INDEX_TYPES = (5121, 5123, 5125)
+ZERO_ACCESSOR_LIMIT = 1 << 30  # bytes of an accessor without a bufferView (all zeros, maybe sparse)
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 
 
@@ -104,16 +105,14 @@ class _JsonObject(dict[str, Any]):
 def read_gltf(path: Path, root: Path | None) -> Scene:
     """Read a .gltf or .glb into a Scene; every mistake in the file becomes an AssetError(path, cause).
 
-    Dangling or mistyped indices are found by `_GltfReader.entry` and reported with their kind and index; an
-    absent required property is reported by name. Other exceptions are bugs of the reader and keep their
-    traceback, except ValueError, which int()/float() raise for a property of the wrong type.
+    Properties of the wrong JSON type are found by `pipeline.gltf.shape` before reading, dangling indices by
+    `_GltfReader.entry`, both reported with their place; an absent required property is reported by name. Any
+    other exception is a bug of the reader, and keeps its traceback.
     """
     try:
         return _GltfReader(path, root).read()
     except MissingProperty as error:
         raise AssetError(str(path), f"malformed glTF: the required property '{error.args[0]}' is missing") from None
-    except ValueError:
-        raise AssetError(str(path), "malformed glTF: a property has the wrong type") from None
     except OSError as error:
         raise AssetError(str(path), f"cannot be read: {error.strerror or 'input/output error'}") from None
 
@@ -283,7 +282,9 @@ class _GltfReader:
         try:
             dtype = np.dtype(DTYPES[acc["componentType"]]).newbyteorder("<")
             components = COMPONENTS[acc["type"]]
-            count = int(acc["count"])
+            count = acc["count"]
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise TypeError(count)
         except (KeyError, IndexError, TypeError, ValueError):
             raise self.fail(f"accessor {index} is missing or malformed") from None
         if count < 0:
@@ -303,6 +304,10 @@ class _GltfReader:
                              strides=(stride, dtype.itemsize))
             values = np.array(raw, dtype=dtype.newbyteorder("="))
         else:
+            # All zeros (then sparse values): the file holds no bytes for it, so its size needs a bound of its own.
+            if count * element > ZERO_ACCESSOR_LIMIT:
+                raise self.fail(f"accessor {index} has no bufferView and {count:,} elements; Vitrina reads such "
+                                f"accessors up to {ZERO_ACCESSOR_LIMIT >> 20} MiB")
             values = np.zeros((count, components), dtype=dtype.newbyteorder("="))
         sparse = acc.get("sparse")
         if sparse:

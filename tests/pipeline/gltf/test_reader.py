@@ -130,6 +130,9 @@ def test_any_property_of_the_wrong_type_is_an_asset_error_never_a_crash(tmp_path
 
 @pytest.mark.parametrize(("edit", "cause"), [
     (lambda doc: doc["accessors"][0].update(count=-1), "accessor 0 has a negative count (-1)"),
+    (lambda doc: (doc["accessors"][0].pop("bufferView"), doc["accessors"][0].update(count=10**12)),
+     "accessor 0 has no bufferView and 1,000,000,000,000 elements; Vitrina reads such accessors up to 1024 MiB"),
+    (lambda doc: doc["accessors"][0].update(count=1e30), "accessor 0 is missing or malformed"),
     (lambda doc: doc["bufferViews"][doc["accessors"][0]["bufferView"]].update(byteStride=4),
      "accessor 0: its 12-byte elements do not fit its bufferView's byteStride 4 (byteOffset 0)"),
 ])
