@@ -335,12 +335,9 @@ class MediaWriter:
 
 def glb_bytes(scene: Scene, options: BuildOptions) -> bytes:
     """The scene as GLB bytes: meshopt-compressed, or Draco on request."""
-    from pipeline.gltf import GltfOptions, write_glb
+    from pipeline.gltf import GltfOptions, encode_draco, write_glb
 
     if options.draco:
-        # DracoPy has one owner (ingest); the writer gets its encoder from here, the one place that knows both.
-        from pipeline.ingest import encode_draco
-
         gltf_options = GltfOptions(draco=True, draco_encoder=encode_draco)
     else:
         gltf_options = GltfOptions(meshopt=True)

@@ -35,7 +35,7 @@ CACHE_FORMAT = 2
 CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf.py",
+_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf", "asset_files.py",
                "budgets.py", "build.py", "images.py")
 
 

@@ -1,11 +1,11 @@
 """Read 3D assets (glTF, GLB, OBJ, PLY, STL; Draco input too) into the scene IR, failing loudly on bad input.
 
-glTF and GLB are read from their JSON and binary chunks directly (json, struct, numpy) rather than through
-trimesh, because trimesh drops what an exhibit must keep: KHR_materials_* extensions, KHR_texture_transform,
-animations, skins, morph targets, lights and the original encoded texture bytes. Draco-compressed primitives
-(KHR_draco_mesh_compression, as the Smithsonian ships its scans) are decoded with DracoPy. OBJ, PLY and STL
-go through trimesh; their textures are read from disk as the original bytes (never re-encoded), and PLY
-triangle strips, which trimesh reads as a point cloud, are converted here.
+glTF and GLB are read by `pipeline.gltf.read_gltf` from their JSON and binary chunks directly rather than
+through trimesh, because trimesh drops what an exhibit must keep: KHR_materials_* extensions,
+KHR_texture_transform, animations, skins, morph targets, lights and the original encoded texture bytes (Draco
+input included, through pipeline/gltf/extensions). OBJ, PLY and STL go through trimesh; their textures are read
+from disk as the original bytes (never re-encoded), and PLY triangle strips, which trimesh reads as a point cloud,
+are converted here.
 
 Every IR attribute is float32 except JOINTS_n (integers, as glTF requires): normalized or quantized input is
 dequantized on the way in, so that transforms start from one representation. Indices are uint32.
@@ -17,34 +17,26 @@ names, skins and animations intact; for OBJ, PLY and STL it is baked into positi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
-import json
 import math
-import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import numpy as np
 
-from pipeline import images, progress
+from pipeline import progress
+from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
+from pipeline.gltf import read_gltf, strip_to_triangles
 from pipeline.scene import (
-    Animation,
-    AnimationChannel,
-    AnimationSampler,
-    Light,
     Material,
     Mesh,
     Node,
     Primitive,
     Scene,
-    Skin,
     Texture,
     TextureRef,
     texture_refs,
@@ -65,20 +57,6 @@ UP_ROTATIONS: dict[str, tuple[float, float, float, float]] = {
     "x": (0.0, 0.0, _H, _H),
     "-x": (0.0, 0.0, -_H, _H),
 }
-
-# glTF extensions this reader understands; any other *required* extension makes an asset unreadable.
-READABLE_EXTENSIONS = {
-    "KHR_draco_mesh_compression", "KHR_mesh_quantization", "KHR_texture_transform", "KHR_materials_unlit",
-    "KHR_lights_punctual", "EXT_mesh_gpu_instancing", "KHR_xmp_json_ld", "EXT_texture_webp",
-    "KHR_texture_basisu", "EXT_meshopt_compression", "KHR_materials_variants",
-}
-
-# "http:", "file:" and the like (two letters at least, so a Windows drive letter is not a scheme).
-URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
-
-DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
-COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
-
 
 # -- public API ------------------------------------------------------------------------------------------
 
@@ -106,7 +84,7 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
     if not path.is_file():
         raise AssetError(str(path), "file not found")
     if suffix in (".glb", ".gltf"):
-        scene = _read_gltf(path, root)
+        scene = read_gltf(path, root)
         _convert_roots(scene, scale, rotation)
     else:
         scene = _read_with_trimesh(path, suffix, root)
@@ -314,86 +292,6 @@ def trs_matrix(t: Any, r: Any, s: Any) -> np.ndarray:
     return matrix
 
 
-def _matrix_to_quat(m: np.ndarray) -> tuple[float, float, float, float]:
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 0.5 / math.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) * s, (m[0, 2] - m[2, 0]) * s, (m[1, 0] - m[0, 1]) * s, 0.25 / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = (0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s)
-    norm = math.sqrt(sum(v * v for v in q)) or 1.0
-    x, y, z, w = (v / norm for v in q)
-    return (float(x), float(y), float(z), float(w))
-
-
-def decompose_matrix(values: list[float]) -> tuple[tuple[float, float, float],
-                                                    tuple[float, float, float, float],
-                                                    tuple[float, float, float]]:
-    """glTF column-major 4x4 → (translation, rotation quaternion, scale); shear, if any, is lost."""
-    m = np.asarray(values, dtype=np.float64).reshape(4, 4).T
-    translation = m[:3, 3]
-    basis = m[:3, :3].copy()
-    scale = np.linalg.norm(basis, axis=0)
-    if np.linalg.det(basis) < 0:
-        scale[0] = -scale[0]
-    safe = np.where(scale == 0, 1.0, scale)
-    rotation = _matrix_to_quat(basis / safe)
-    return ((float(translation[0]), float(translation[1]), float(translation[2])), rotation,
-            (float(scale[0]), float(scale[1]), float(scale[2])))
-
-
-# -- Draco output (this module owns DracoPy; pipeline.gltf gets this function injected by the build) ---------
-
-
-@dataclass(frozen=True)
-class DracoPrimitive:
-    """One triangle primitive after Draco encoding: the bitstream, glTF attribute → Draco unique id, and the data
-    a decoder will produce (counts and POSITION bounds for the accessors must describe the decoded mesh)."""
-
-    data: bytes
-    attribute_ids: dict[str, int]
-    decoded: dict[str, np.ndarray]
-    index_count: int
-
-
-DRACO_ENCODABLE = ("POSITION", "NORMAL", "TEXCOORD_0", "COLOR_0")
-
-
-def encode_draco(attributes: dict[str, np.ndarray], indices: np.ndarray, *, position_bits: int = 14,
-                 normal_bits: int = 10, texcoord_bits: int = 12) -> DracoPrimitive | None:
-    """Encode a float triangle primitive with Draco, or None when it holds attributes DracoPy cannot carry
-    (TANGENT, a second UV set, skinning, quantized integers): the caller then writes it uncompressed."""
-    import DracoPy
-
-    if set(attributes) - set(DRACO_ENCODABLE) or any(
-            a.dtype.kind != "f" for name, a in attributes.items() if name != "COLOR_0"):
-        return None
-    colors = attributes.get("COLOR_0")
-    if colors is not None and colors.dtype.kind == "f":
-        colors = np.round(np.clip(colors, 0.0, 1.0) * 255).astype(np.uint8)
-    data = DracoPy.encode(
-        np.asarray(attributes["POSITION"], dtype=np.float32), np.asarray(indices, dtype=np.uint32).reshape(-1, 3),
-        quantization_bits=position_bits, compression_level=7,
-        normals=None if "NORMAL" not in attributes else np.asarray(attributes["NORMAL"], dtype=np.float64),
-        tex_coord=None if "TEXCOORD_0" not in attributes else np.asarray(attributes["TEXCOORD_0"], dtype=np.float64),
-        colors=colors, normal_quantization_bits=normal_bits if "NORMAL" in attributes else None,
-        tex_coord_quantization_bits=texcoord_bits if "TEXCOORD_0" in attributes else None)
-    decoded = DracoPy.decode(data)
-    by_type = {int(a["attribute_type"]): a for a in decoded.attributes}
-    kinds = {"POSITION": 0, "NORMAL": 1, "COLOR_0": 2, "TEXCOORD_0": 3}
-    ids = {name: int(by_type[kinds[name]]["unique_id"]) for name in attributes}
-    values = {name: np.asarray(by_type[kinds[name]]["data"]) for name in attributes}
-    return DracoPrimitive(data=bytes(data), attribute_ids=ids, decoded=values,
-                          index_count=int(np.asarray(decoded.faces).size))
-
-
 # -- unit and axis conversion --------------------------------------------------------------------------
 
 
@@ -436,555 +334,6 @@ def _bake(scene: Scene, scale: float, rotation: tuple[float, float, float, float
             attributes["POSITION"] = (scale * attributes["POSITION"] @ r_matrix.T).astype(np.float32)
             if "NORMAL" in attributes:
                 attributes["NORMAL"] = (attributes["NORMAL"] @ r_matrix.T).astype(np.float32)
-
-
-# -- glTF and GLB ----------------------------------------------------------------------------------------
-
-
-def _confine(asset: Path, target: Path, root: Path | None, what: str) -> None:
-    """Refuse a referenced file outside `root`: an exhibit must never read outside its own folder."""
-    if root is not None and not target.resolve().is_relative_to(Path(root).resolve()):
-        raise AssetError(str(asset), f"{what} lies outside {root} and will not be read")
-
-
-def _guess_mime(data: bytes, declared: str | None, name: str) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data.startswith(b"\xabKTX 20"):
-        return "image/ktx2"
-    if declared:
-        return declared
-    return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
-            "ktx2": "image/ktx2"}.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-
-
-def _make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
-    mime = _guess_mime(data, declared, name)
-    if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
-        raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP or KTX2 image")
-    width, height = images.pixel_size(data) if mime != "image/ktx2" else (0, 0)
-    if mime in ("image/png", "image/jpeg") and not width:
-        raise AssetError(str(path), f"texture '{source}' is corrupt or truncated")
-    return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
-
-
-def _read_gltf(path: Path, root: Path | None) -> Scene:
-    """The glTF reader, with structural mistakes it did not anticipate turned into plain causes."""
-    try:
-        return _GltfReader(path, root).read()
-    except AssetError:
-        raise
-    except KeyError as error:
-        raise AssetError(str(path), f"malformed glTF: the required property '{error.args[0]}' is missing") from None
-    except (IndexError, TypeError, ValueError, AttributeError):
-        raise AssetError(str(path), "malformed glTF: an index points at nothing, or a property has the wrong "
-                                    "type") from None
-    except OSError as error:
-        raise AssetError(str(path), f"cannot be read: {error.strerror or 'input/output error'}") from None
-
-
-class _GltfReader:
-    """One read of a .gltf or .glb file into the IR."""
-
-    def __init__(self, path: Path, root: Path | None = None) -> None:
-        self.path = path
-        self.root = root
-        self.bin_chunk: bytes | None = None
-        self.json: dict[str, Any] = {}
-        self.buffers: dict[int, bytes] = {}
-        self.textures: dict[int, Texture] = {}
-        self.materials: dict[int, Material] = {}
-        self.meshes: dict[int, Mesh] = {}
-        self.lights: list[Light] = []
-        self.variant_names: list[str] = []
-        self.decoded_views: dict[int, bytes] = {}
-        self.skins: dict[int, Skin] = {}
-
-    def fail(self, cause: str) -> AssetError:
-        return AssetError(str(self.path), cause)
-
-    # -- container ---------------------------------------------------------------------------------
-
-    def _parse_container(self) -> None:
-        raw = self.path.read_bytes()
-        if raw[:4] == b"glTF":
-            self._parse_glb(raw)
-        else:
-            if self.path.suffix.lower() == ".glb":
-                raise self.fail("not a GLB file (the 'glTF' magic bytes are missing)")
-            try:
-                self.json = json.loads(raw.decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                raise self.fail("not a glTF file: the JSON is not UTF-8 text") from None
-            except json.JSONDecodeError as error:
-                raise self.fail(f"invalid glTF JSON at line {error.lineno}, column {error.colno}: "
-                                f"{error.msg}") from None
-        if not isinstance(self.json, dict) or "asset" not in self.json:
-            raise self.fail("not a glTF 2.0 document (no 'asset' object)")
-        version = str(self.json.get("asset", {}).get("version", ""))
-        if not version.startswith("2."):
-            raise self.fail(f"glTF version '{version}' is not supported; Vitrina reads glTF 2.0")
-        missing = [e for e in self.json.get("extensionsRequired", []) if e not in READABLE_EXTENSIONS]
-        if missing:
-            raise self.fail(f"requires the glTF extension{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(missing)}, which Vitrina cannot read")
-
-    def _parse_glb(self, raw: bytes) -> None:
-        if len(raw) < 20:
-            raise self.fail("truncated GLB: the file ends inside its header")
-        _, version, length = struct.unpack_from("<4sII", raw, 0)
-        if version != 2:
-            raise self.fail(f"GLB container version {version} is not supported; Vitrina reads version 2")
-        if length > len(raw):
-            raise self.fail(f"truncated GLB: the header declares {length} bytes but the file has {len(raw)}")
-        offset = 12
-        chunks: list[tuple[bytes, bytes]] = []
-        while offset + 8 <= length:
-            size, kind = struct.unpack_from("<I4s", raw, offset)
-            if offset + 8 + size > length:
-                raise self.fail(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
-            chunks.append((kind, raw[offset + 8: offset + 8 + size]))
-            offset += 8 + size + (-size % 4)
-        if not chunks or chunks[0][0] != b"JSON":
-            raise self.fail("corrupt GLB: the first chunk is not JSON")
-        try:
-            self.json = json.loads(chunks[0][1].decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise self.fail("corrupt GLB: its JSON chunk is not valid JSON") from None
-        for kind, data in chunks[1:]:
-            if kind == b"BIN\x00":
-                self.bin_chunk = data
-                break
-
-    def _resolve_uri(self, uri: str, what: str) -> bytes:
-        if uri.startswith("data:"):
-            header, _, payload = uri.partition(",")
-            try:
-                return base64.b64decode(payload, validate=True) if ";base64" in header else unquote(
-                    payload).encode("latin-1")
-            except (binascii.Error, ValueError):
-                raise self.fail(f"{what} has a corrupt data: URI") from None
-        if URL_SCHEME.match(uri):
-            raise self.fail(f"{what} refers to '{uri}'; only files next to the asset are read, never URLs")
-        relative = unquote(uri)
-        target = (self.path.parent / relative)
-        _confine(self.path, target, self.root, f"{what} '{relative}'")
-        if not target.is_file():
-            raise self.fail(f"{what} '{relative}' is missing (looked for {target})")
-        return target.read_bytes()
-
-    def _buffer(self, index: int) -> bytes:
-        if index in self.buffers:
-            return self.buffers[index]
-        try:
-            entry = self.json["buffers"][index]
-        except (KeyError, IndexError, TypeError):
-            raise self.fail(f"buffer {index} does not exist") from None
-        if "uri" in entry:
-            data = self._resolve_uri(entry["uri"], f"buffer {index}")
-        elif index == 0 and self.bin_chunk is not None:
-            data = self.bin_chunk
-        elif entry.get("extensions", {}).get("EXT_meshopt_compression", {}).get("fallback"):
-            data = b""
-        else:
-            raise self.fail(f"buffer {index} has no data (no uri and no GLB binary chunk)")
-        declared = int(entry.get("byteLength", 0))
-        if len(data) < declared:
-            raise self.fail(f"buffer {index} is truncated: {len(data)} of {declared} bytes")
-        self.buffers[index] = data
-        return data
-
-    def _view_bytes(self, index: int) -> tuple[bytes, int | None]:
-        try:
-            view = self.json["bufferViews"][index]
-        except (KeyError, IndexError, TypeError):
-            raise self.fail(f"bufferView {index} does not exist") from None
-        compressed = view.get("extensions", {}).get("EXT_meshopt_compression")
-        if compressed is not None:
-            return self._meshopt_view(index, compressed), view.get("byteStride")
-        data = self._buffer(int(view.get("buffer", 0)))
-        start = int(view.get("byteOffset", 0))
-        end = start + int(view["byteLength"])
-        if end > len(data):
-            raise self.fail(f"bufferView {index} runs past the end of buffer {view.get('buffer', 0)} "
-                            "(truncated file?)")
-        return data[start:end], view.get("byteStride")
-
-    def _meshopt_view(self, index: int, compressed: dict[str, Any]) -> bytes:
-        """An EXT_meshopt_compression bufferView, decoded (as gltfpack -cc and Vitrina itself write them)."""
-        from pipeline import meshopt
-
-        cache = self.decoded_views
-        if index not in cache:
-            data = self._buffer(int(compressed.get("buffer", 0)))
-            start = int(compressed.get("byteOffset", 0))
-            end = start + int(compressed["byteLength"])
-            if end > len(data):
-                raise self.fail(f"bufferView {index} runs past the end of its buffer (truncated file?)")
-            try:
-                cache[index] = meshopt.decode_buffer_view(
-                    data[start:end], int(compressed["count"]), int(compressed["byteStride"]),
-                    str(compressed.get("mode", "ATTRIBUTES")), str(compressed.get("filter", "NONE")))
-            except (ValueError, RuntimeError, KeyError) as error:
-                raise self.fail(f"bufferView {index}: EXT_meshopt_compression data cannot be decoded "
-                                f"({error})") from None
-        return cache[index]
-
-    # -- accessors -----------------------------------------------------------------------------------
-
-    def accessor(self, index: int, *, dequantize: bool = True) -> np.ndarray:
-        """Accessor `index` as a (count, components) array (flat for SCALAR); float32 when dequantized."""
-        try:
-            acc = self.json["accessors"][index]
-            dtype = np.dtype(DTYPES[acc["componentType"]]).newbyteorder("<")
-            components = COMPONENTS[acc["type"]]
-            count = int(acc["count"])
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise self.fail(f"accessor {index} is missing or malformed") from None
-        element = dtype.itemsize * components
-        if "bufferView" in acc:
-            data, stride = self._view_bytes(acc["bufferView"])
-            offset = int(acc.get("byteOffset", 0))
-            stride = int(stride or element)
-            needed = offset + (count - 1) * stride + element if count else 0
-            if needed > len(data):
-                raise self.fail(f"accessor {index} reads past the end of its bufferView (truncated file?)")
-            raw = np.ndarray((count, components), dtype=dtype, buffer=data, offset=offset,
-                             strides=(stride, dtype.itemsize))
-            values = np.array(raw, dtype=dtype.newbyteorder("="))
-        else:
-            values = np.zeros((count, components), dtype=dtype.newbyteorder("="))
-        sparse = acc.get("sparse")
-        if sparse:
-            idx_data, _ = self._view_bytes(sparse["indices"]["bufferView"])
-            idx_type = np.dtype(DTYPES[sparse["indices"]["componentType"]]).newbyteorder("<")
-            n = int(sparse["count"])
-            where = np.frombuffer(idx_data, dtype=idx_type, count=n,
-                                  offset=int(sparse["indices"].get("byteOffset", 0)))
-            val_data, _ = self._view_bytes(sparse["values"]["bufferView"])
-            replacement = np.frombuffer(val_data, dtype=dtype, count=n * components,
-                                        offset=int(sparse["values"].get("byteOffset", 0)))
-            if len(where) and int(where.max()) >= count:
-                raise self.fail(f"accessor {index} has sparse indices out of range")
-            values[where.astype(np.int64)] = replacement.reshape(n, components)
-        if dequantize and values.dtype.kind != "f":
-            if acc.get("normalized"):
-                info = np.iinfo(values.dtype)
-                values = np.maximum(values.astype(np.float32) / float(info.max), -1.0).astype(np.float32)
-            else:
-                values = values.astype(np.float32)
-        return values.reshape(-1) if components == 1 else values
-
-    # -- textures and materials ----------------------------------------------------------------------
-
-    def texture(self, index: int) -> Texture:
-        if index in self.textures:
-            return self.textures[index]
-        try:
-            entry = self.json["textures"][index]
-        except (KeyError, IndexError, TypeError):
-            raise self.fail(f"texture {index} does not exist") from None
-        source = entry.get("source")
-        for extension in ("EXT_texture_webp", "KHR_texture_basisu"):
-            if source is None and extension in entry.get("extensions", {}):
-                source = entry["extensions"][extension].get("source")
-        if source is None:
-            raise self.fail(f"texture {index} has no image")
-        try:
-            image = self.json["images"][source]
-        except (KeyError, IndexError, TypeError):
-            raise self.fail(f"texture {index} points at image {source}, which does not exist") from None
-        if "bufferView" in image:
-            data, _ = self._view_bytes(image["bufferView"])
-            label = image.get("name") or f"image {source}"
-        elif "uri" in image:
-            data = self._resolve_uri(image["uri"], f"image {source}")
-            label = unquote(image["uri"]) if not image["uri"].startswith("data:") else f"image {source}"
-        else:
-            raise self.fail(f"image {source} has neither a uri nor a bufferView")
-        name = image.get("name") or (Path(label).stem if "uri" in image else f"image{source}")
-        texture = _make_texture(self.path, data, name, image.get("mimeType"), label)
-        sampler = self.json.get("samplers", [])[entry["sampler"]] if "sampler" in entry else {}
-        texture.mag_filter = sampler.get("magFilter")
-        texture.min_filter = sampler.get("minFilter")
-        texture.wrap_s = int(sampler.get("wrapS", 10497))
-        texture.wrap_t = int(sampler.get("wrapT", 10497))
-        self.textures[index] = texture
-        return texture
-
-    def texture_ref(self, info: dict[str, Any], scale_key: str | None = None) -> TextureRef:
-        ref = TextureRef(texture=self.texture(int(info["index"])), texcoord=int(info.get("texCoord", 0)))
-        if scale_key and scale_key in info:
-            ref.scale = float(info[scale_key])
-        transform = info.get("extensions", {}).get("KHR_texture_transform")
-        if transform is not None:
-            ref.transform = dict(transform)
-        return ref
-
-    def _extension_value(self, key: str, value: Any) -> Any:
-        """KHR_materials_* JSON with each textureInfo (an object with an 'index' under a *Texture key) as a TextureRef."""
-        if isinstance(value, dict):
-            if key.endswith("Texture") and "index" in value:
-                return self.texture_ref(value, "scale")
-            return {k: self._extension_value(k, v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._extension_value(key, v) for v in value]
-        return value
-
-    def material(self, index: int) -> Material:
-        if index in self.materials:
-            return self.materials[index]
-        try:
-            entry = self.json["materials"][index]
-        except (KeyError, IndexError, TypeError):
-            raise self.fail(f"material {index} does not exist") from None
-        pbr = entry.get("pbrMetallicRoughness", {})
-        material = Material(
-            name=entry.get("name", ""),
-            base_color_factor=tuple(pbr.get("baseColorFactor", (1.0, 1.0, 1.0, 1.0))),  # type: ignore[arg-type]
-            metallic_factor=float(pbr.get("metallicFactor", 1.0)),
-            roughness_factor=float(pbr.get("roughnessFactor", 1.0)),
-            emissive_factor=tuple(entry.get("emissiveFactor", (0.0, 0.0, 0.0))),  # type: ignore[arg-type]
-            alpha_mode=entry.get("alphaMode", "OPAQUE"),
-            alpha_cutoff=float(entry.get("alphaCutoff", 0.5)),
-            double_sided=bool(entry.get("doubleSided", False)),
-            extras=dict(entry.get("extras", {})) if isinstance(entry.get("extras"), dict) else {},
-        )
-        if "baseColorTexture" in pbr:
-            material.base_color_texture = self.texture_ref(pbr["baseColorTexture"])
-        if "metallicRoughnessTexture" in pbr:
-            material.metallic_roughness_texture = self.texture_ref(pbr["metallicRoughnessTexture"])
-        if "normalTexture" in entry:
-            material.normal_texture = self.texture_ref(entry["normalTexture"], "scale")
-        if "occlusionTexture" in entry:
-            material.occlusion_texture = self.texture_ref(entry["occlusionTexture"], "strength")
-        if "emissiveTexture" in entry:
-            material.emissive_texture = self.texture_ref(entry["emissiveTexture"])
-        for name, value in entry.get("extensions", {}).items():
-            if name == "KHR_materials_unlit":
-                material.unlit = True
-            else:
-                material.extensions[name] = self._extension_value(name, value)
-        self.materials[index] = material
-        return material
-
-    # -- meshes --------------------------------------------------------------------------------------
-
-    def _draco_primitive(self, entry: dict[str, Any], mesh_index: int) -> Primitive:
-        import DracoPy
-
-        draco = entry["extensions"]["KHR_draco_mesh_compression"]
-        data, _ = self._view_bytes(int(draco["bufferView"]))
-        try:
-            decoded = DracoPy.decode(data)
-        except Exception as error:  # DracoPy raises its own and plain exceptions for bad bitstreams
-            raise self.fail(f"mesh {mesh_index}: Draco data cannot be decoded ({error})") from None
-        by_id = {int(a["unique_id"]): a for a in decoded.attributes}
-        attributes: dict[str, np.ndarray] = {}
-        for name, unique_id in draco.get("attributes", {}).items():
-            if int(unique_id) not in by_id:
-                raise self.fail(f"mesh {mesh_index}: Draco data lacks attribute {name}")
-            values = np.asarray(by_id[int(unique_id)]["data"])
-            accessor = self.json["accessors"][entry["attributes"][name]] if name in entry["attributes"] else {}
-            if values.dtype.kind != "f" and not name.startswith("JOINTS_"):
-                if accessor.get("normalized"):
-                    values = values.astype(np.float32) / float(np.iinfo(values.dtype).max)
-                values = values.astype(np.float32)
-            attributes[name] = values.reshape(len(values), -1) if values.ndim == 1 else values
-        faces = getattr(decoded, "faces", None)
-        indices = None if faces is None else np.asarray(faces, dtype=np.uint32).reshape(-1)
-        return Primitive(attributes=attributes, indices=indices, mode=int(entry.get("mode", 4)))
-
-    def mesh(self, index: int) -> Mesh:
-        if index in self.meshes:
-            return self.meshes[index]
-        try:
-            entry = self.json["meshes"][index]
-        except (KeyError, IndexError, TypeError):
-            raise self.fail(f"mesh {index} does not exist") from None
-        primitives = []
-        for p in entry.get("primitives", []):
-            if "KHR_draco_mesh_compression" in p.get("extensions", {}):
-                primitive = self._draco_primitive(p, index)
-            else:
-                attributes = {name: self.accessor(a, dequantize=not name.startswith("JOINTS_"))
-                              for name, a in p.get("attributes", {}).items()}
-                indices = (self.accessor(p["indices"], dequantize=False).astype(np.uint32)
-                           if "indices" in p else None)
-                primitive = Primitive(attributes=attributes, indices=indices, mode=int(p.get("mode", 4)))
-            if "POSITION" not in primitive.attributes:
-                raise self.fail(f"mesh {index} has a primitive without POSITION")
-            for name, values in list(primitive.attributes.items()):
-                if values.ndim == 1:
-                    primitive.attributes[name] = values.reshape(-1, 1)
-            if primitive.indices is not None and len(primitive.indices) and (
-                    int(primitive.indices.max()) >= primitive.vertex_count):
-                raise self.fail(f"mesh {index} has indices beyond its {primitive.vertex_count} vertices")
-            primitive.targets = [{name: self.accessor(a) for name, a in target.items()}
-                                 for target in p.get("targets", [])]
-            if "material" in p:
-                primitive.material = self.material(int(p["material"]))
-            if isinstance(p.get("extras"), dict):
-                primitive.extras = dict(p["extras"])
-            for mapping in p.get("extensions", {}).get("KHR_materials_variants", {}).get("mappings", []):
-                for variant in mapping.get("variants", []):
-                    if not 0 <= variant < len(self.variant_names):
-                        raise self.fail(f"mesh {index} maps a material to variant {variant}, which does not exist")
-                    primitive.variants[self.variant_names[variant]] = self.material(int(mapping["material"]))
-            primitive.mode, primitive.indices = _as_triangles(primitive.mode, primitive.indices,
-                                                              primitive.vertex_count)
-            primitives.append(primitive)
-        mesh = Mesh(name=entry.get("name", ""), primitives=primitives,
-                    weights=[float(w) for w in entry.get("weights", [])],
-                    extras=dict(entry["extras"]) if isinstance(entry.get("extras"), dict) else {})
-        self.meshes[index] = mesh
-        return mesh
-
-    # -- document ------------------------------------------------------------------------------------
-
-    def read(self) -> Scene:
-        self._parse_container()
-        doc = self.json
-        self.lights = [Light(type=str(e.get("type", "point")), color=tuple(e.get("color", (1.0, 1.0, 1.0))),
-                             intensity=float(e.get("intensity", 1.0)), range=e.get("range"),
-                             inner_cone_angle=float(e.get("spot", {}).get("innerConeAngle", 0.0)),
-                             outer_cone_angle=float(e.get("spot", {}).get("outerConeAngle", math.pi / 4)),
-                             name=str(e.get("name", "")))
-                       for e in doc.get("extensions", {}).get("KHR_lights_punctual", {}).get("lights", [])]
-        packets = doc.get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packets", [])
-        variants = doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", [])
-        self.variant_names = [str(v.get("name") or f"variant {i}") for i, v in enumerate(variants)]
-        raw_nodes = doc.get("nodes", [])
-        nodes = [Node(name=str(n.get("name", ""))) for n in raw_nodes]
-        for node, entry in zip(nodes, raw_nodes, strict=True):
-            self._fill_node(node, entry, nodes, packets)
-        for node, entry in zip(nodes, raw_nodes, strict=True):
-            if "skin" in entry:
-                node.skin = self._skin(int(entry["skin"]), nodes)
-        scene_index = int(doc.get("scene", 0))
-        scenes = doc.get("scenes", [])
-        if scenes:
-            if scene_index >= len(scenes):
-                raise self.fail(f"scene {scene_index} does not exist")
-            roots = [nodes[i] for i in scenes[scene_index].get("nodes", [])]
-            name = scenes[scene_index].get("name") or self.path.stem
-        else:
-            children = {c for n in raw_nodes for c in n.get("children", [])}
-            roots = [node for i, node in enumerate(nodes) if i not in children]
-            name = self.path.stem
-        scene = Scene(name=name, nodes=roots, copyright=str(doc["asset"].get("copyright", "")),
-                      variants=list(self.variant_names))
-        asset_packet = doc["asset"].get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packet")
-        if asset_packet is not None and 0 <= asset_packet < len(packets):
-            scene.xmp = dict(packets[asset_packet])
-        if scenes and isinstance(scenes[scene_index].get("extras"), dict):
-            scene.extras = dict(scenes[scene_index]["extras"])
-        scene.animations = [self._animation(i, a, nodes) for i, a in enumerate(doc.get("animations", []))]
-        return scene
-
-    def _fill_node(self, node: Node, entry: dict[str, Any], nodes: list[Node], packets: list[Any]) -> None:
-        if "matrix" in entry:
-            node.translation, node.rotation, node.scale = decompose_matrix(entry["matrix"])
-        else:
-            node.translation = tuple(float(v) for v in entry.get("translation", (0, 0, 0)))  # type: ignore[assignment]
-            node.rotation = tuple(float(v) for v in entry.get("rotation", (0, 0, 0, 1)))  # type: ignore[assignment]
-            node.scale = tuple(float(v) for v in entry.get("scale", (1, 1, 1)))  # type: ignore[assignment]
-        try:
-            node.children = [nodes[i] for i in entry.get("children", [])]
-        except (IndexError, TypeError):
-            raise self.fail(f"node '{node.name}' has a child that does not exist") from None
-        if "mesh" in entry:
-            node.mesh = self.mesh(int(entry["mesh"]))
-        if "camera" in entry:
-            try:
-                node.camera = dict(self.json["cameras"][entry["camera"]])
-            except (KeyError, IndexError, TypeError):
-                raise self.fail(f"node '{node.name}' points at a camera that does not exist") from None
-        extensions = entry.get("extensions", {})
-        light = extensions.get("KHR_lights_punctual", {}).get("light")
-        if light is not None and 0 <= light < len(self.lights):
-            node.light = self.lights[light]
-        instancing = extensions.get("EXT_mesh_gpu_instancing", {}).get("attributes")
-        if instancing:
-            node.instances = {name: self.accessor(a) for name, a in instancing.items()}
-        packet = extensions.get("KHR_xmp_json_ld", {}).get("packet")
-        if packet is not None and 0 <= packet < len(packets):
-            node.xmp = dict(packets[packet])
-        if isinstance(entry.get("extras"), dict):
-            node.extras = dict(entry["extras"])
-
-    def _skin(self, index: int, nodes: list[Node]) -> Skin:
-        entry = self.json["skins"][index]
-        cache = self.skins
-        if index not in cache:
-            matrices = None
-            if "inverseBindMatrices" in entry:
-                # glTF stores each matrix column-major; the IR keeps maths order (matrix @ column vector).
-                matrices = self.accessor(int(entry["inverseBindMatrices"])).reshape(-1, 4, 4).transpose(0, 2, 1)
-                matrices = np.ascontiguousarray(matrices, dtype=np.float32)
-            cache[index] = Skin(joints=[nodes[j] for j in entry.get("joints", [])],
-                                inverse_bind_matrices=matrices,
-                                skeleton=nodes[entry["skeleton"]] if "skeleton" in entry else None,
-                                name=str(entry.get("name", "")))
-        skin: Skin = cache[index]
-        return skin
-
-    def _animation(self, index: int, entry: dict[str, Any], nodes: list[Node]) -> Animation:
-        samplers: list[AnimationSampler] = []
-        for s in entry.get("samplers", []):
-            samplers.append(AnimationSampler(input=self.accessor(int(s["input"])),
-                                             output=self.accessor(int(s["output"])),
-                                             interpolation=str(s.get("interpolation", "LINEAR"))))
-        channels = []
-        for c in entry.get("channels", []):
-            target = c.get("target", {})
-            if "node" not in target:
-                continue  # animates something outside the core node model (e.g. KHR_animation_pointer)
-            sampler = samplers[int(c["sampler"])]
-            if target["path"] == "weights":
-                sampler.output = np.asarray(sampler.output).reshape(len(sampler.input), -1)
-            channels.append(AnimationChannel(sampler=sampler, node=nodes[int(target["node"])],
-                                             path=str(target["path"])))
-        return Animation(name=str(entry.get("name", f"animation{index}")), channels=channels)
-
-
-def _as_triangles(mode: int, indices: np.ndarray | None, vertex_count: int) -> tuple[int, np.ndarray | None]:
-    """Triangle strips and fans become plain triangle lists, which every later stage expects."""
-    if mode not in (5, 6):
-        return mode, indices
-    order = indices if indices is not None else np.arange(vertex_count, dtype=np.uint32)
-    if mode == 5:
-        return 4, strip_to_triangles(order.astype(np.int64))
-    fans = np.stack([np.full(len(order) - 2, order[0]), order[1:-1], order[2:]], axis=1)
-    return 4, fans.astype(np.uint32).reshape(-1)
-
-
-def strip_to_triangles(strip: np.ndarray, restart: int = -1) -> np.ndarray:
-    """Triangle strip(s) → flat triangle list: `restart` separates strips, every other triangle is flipped to
-    keep a consistent winding, and degenerate triangles (repeated vertices, used to join strips) are dropped."""
-    strip = np.asarray(strip, dtype=np.int64).reshape(-1)
-    breaks = np.flatnonzero(strip == restart)
-    starts = np.concatenate([[0], breaks + 1])
-    ends = np.concatenate([breaks, [len(strip)]])
-    triangles = []
-    for start, end in zip(starts, ends, strict=True):
-        run = strip[start:end]
-        if len(run) < 3:
-            continue
-        a, b, c = run[:-2], run[1:-1], run[2:]
-        odd = (np.arange(len(a)) % 2) == 1
-        first = np.where(odd, b, a)
-        second = np.where(odd, a, b)
-        triangles.append(np.stack([first, second, c], axis=1))
-    if not triangles:
-        return np.zeros(0, dtype=np.uint32)
-    faces = np.concatenate(triangles)
-    keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
-    return faces[keep].astype(np.uint32).reshape(-1)
 
 
 # -- OBJ, PLY, STL through trimesh ----------------------------------------------------------------------
@@ -1174,10 +523,10 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
     if texture_file and "TEXCOORD_0" in attributes:
         name = texture_file.replace("\\", "/")
         target = path.parent / name
-        _confine(path, target, root, f"texture '{name}'")
+        confine(path, target, root, f"texture '{name}'")
         if not target.is_file():
             raise AssetError(str(path), f"the PLY names texture '{name}', which is missing (looked for {target})")
-        texture = _make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
+        texture = make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
         material = Material(name=path.stem, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
     primitive = Primitive(attributes=attributes, indices=indices, material=material)
     return [(path.stem, primitive, material, "NORMAL" in attributes)]
@@ -1259,11 +608,11 @@ def _parse_mtl(path: Path, mtl: Path, root: Path | None) -> dict[str, Material]:
         elif key in _MTL_MAPS:
             name = _strip_map_options(rest).replace("\\", "/")  # exporters on Windows write backslashes
             target = mtl.parent / name
-            _confine(path, target, root, f"texture '{name}' of material '{current.name}'")
+            confine(path, target, root, f"texture '{name}' of material '{current.name}'")
             if not target.is_file():
                 raise AssetError(str(path), f"material '{current.name}' in {mtl.name} uses texture '{name}', "
                                             f"which is missing (looked for {target})")
-            texture = _make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
+            texture = make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
             setattr(current, _MTL_MAPS[key], TextureRef(texture=texture))
     return materials
 
@@ -1283,13 +632,13 @@ def _material_libraries(path: Path, rest: str, root: Path | None) -> list[Path]:
     """The MTL files of an 'mtllib' line: one name with spaces, or several names separated by spaces."""
     rest = rest.strip().replace("\\", "/")
     whole = path.parent / rest
-    _confine(path, whole, root, f"material library '{rest}'")
+    confine(path, whole, root, f"material library '{rest}'")
     if whole.is_file():
         return [whole]
     names = rest.split()
     found = [path.parent / name for name in names]
     for name, file in zip(names, found, strict=True):
-        _confine(path, file, root, f"material library '{name}'")
+        confine(path, file, root, f"material library '{name}'")
     missing = [name for name, file in zip(names, found, strict=True) if not file.is_file()]
     if missing or not names:
         name = rest if len(names) <= 1 else missing[0]

@@ -15,8 +15,8 @@ from PIL import Image
 
 from pipeline import __version__
 from pipeline import scene as ir
-from pipeline.gltf import GltfOptions, write_glb
-from pipeline.ingest import encode_draco, load_asset
+from pipeline.gltf import GltfOptions, encode_draco, write_glb
+from pipeline.ingest import load_asset
 from tests.gltf_validator import errors_of, validate_many
 
 CORPUS_MODELS = [

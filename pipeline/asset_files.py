@@ -1,0 +1,40 @@
+"""Files an asset refers to: kept inside the exhibit folder, and sniffed into textures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import images
+from pipeline.errors import AssetError
+from pipeline.scene import Texture
+
+
+def confine(asset: Path, target: Path, root: Path | None, what: str) -> None:
+    """Refuse a referenced file outside `root`: an exhibit must never read outside its own folder."""
+    if root is not None and not target.resolve().is_relative_to(Path(root).resolve()):
+        raise AssetError(str(asset), f"{what} lies outside {root} and will not be read")
+
+
+def guess_mime(data: bytes, declared: str | None, name: str) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"\xabKTX 20"):
+        return "image/ktx2"
+    if declared:
+        return declared
+    return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
+            "ktx2": "image/ktx2"}.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
+    mime = guess_mime(data, declared, name)
+    if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
+        raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP or KTX2 image")
+    width, height = images.pixel_size(data) if mime != "image/ktx2" else (0, 0)
+    if mime in ("image/png", "image/jpeg") and not width:
+        raise AssetError(str(path), f"texture '{source}' is corrupt or truncated")
+    return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
