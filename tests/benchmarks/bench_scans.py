@@ -76,8 +76,9 @@ def run_timed(command: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
 
 
 def vitrina(spec: Path, site: Path, cache: Path) -> Run:
+    # Posters (the viewer rendering each object in Chromium) are not compiler work: bench_bake measures them.
     return run_timed([sys.executable, "-m", "pipeline.cli", "build", str(spec), "--out", str(site), "--cache-dir",
-                      str(cache), "--quiet"], REPO)
+                      str(cache), "--quiet", "--no-posters"], REPO)
 
 
 def measure(name: str, formats: list[str], scans: Path, work: Path) -> list[dict[str, object]]:
@@ -140,7 +141,7 @@ def table(rows: list[dict[str, object]], command: str, load: tuple[float, float,
         "`tests/benchmarks/scan_generator.py` (seeded; Igea's silhouette from ../shared/corpus, surface noise, four "
         "UV islands with seams, a JPEG texture), each alone in a one-room exhibit with targets quest2, phone and "
         "desktop and `over_budget: simplify`. Every tool runs once, in its own process under /usr/bin/time, in "
-        "one run: Vitrina `build --quiet` cold (empty cache) and warm (same cache, nothing changed); on the GLB "
+        "one run: Vitrina `build --quiet --no-posters` cold (empty cache) and warm (same cache, nothing changed); on the GLB "
         "also `gltfpack -cc` and `gltf-transform optimize --compress meshopt --simplify false "
         f"--texture-compress false`. Times are wall time with user + system CPU time in brackets: on a shared "
         "machine the CPU time is the steadier figure. Bytes per triangle is Vitrina's cold peak RSS over the "
