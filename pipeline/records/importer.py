@@ -167,14 +167,14 @@ def _exhibit_files(root: Path, spec: Any, spec_file: Path) -> dict[Path, tuple[s
 
     Each file is parsed once: the import reads them to find which ids are taken, and then edits its own files.
     """
-    from pipeline import yamledit
+    from pipeline.spec import edit as round_trip
 
     files: dict[Path, tuple[str, Any]] = {spec_file: (spec_file.read_text(encoding="utf-8"), spec)}
     for pattern in (spec or {}).get("include") or []:
         for path in sorted(root.glob(str(pattern))):
             if path.is_file() and path not in files and path.resolve().is_relative_to(root.resolve()):
                 text = path.read_text(encoding="utf-8")
-                files[path] = (text, yamledit.load(text))
+                files[path] = (text, round_trip.load_text(text))
     return files
 
 
@@ -191,9 +191,9 @@ def _declared_ids(files: dict[Path, tuple[str, Any]]) -> dict[str, Path]:
 
 def _record_mapping(existing: Any, record: SourceRecord) -> Any:
     """The `record:` mapping after this import: the source's fields set or cleared, every other key kept."""
-    from pipeline import yamledit
+    from pipeline.spec import edit as round_trip
 
-    out = existing if isinstance(existing, dict) else yamledit.mapping()
+    out = existing if isinstance(existing, dict) else round_trip.mapping()
     for name, language in sorted(record.given, key=lambda g: (RECORD_ORDER.index(g[0]) if g[0] in RECORD_ORDER
                                                                else len(RECORD_ORDER), g[1] or "")):
         if name not in RECORD_ORDER:
@@ -207,7 +207,7 @@ def _record_mapping(existing: Any, record: SourceRecord) -> Any:
         value = record.texts.get(name, {}).get(language)
         current = out.get(name)
         if not isinstance(current, dict):
-            current = yamledit.mapping(flow=False)
+            current = round_trip.mapping(flow=False)
             if value:
                 out[name] = current
         if value:
@@ -221,13 +221,13 @@ def _record_mapping(existing: Any, record: SourceRecord) -> Any:
 
 def _apply(entry: Any, record: SourceRecord) -> None:
     """Write the source's fields into one artifact entry of a round-trip YAML document."""
-    from pipeline import yamledit
+    from pipeline.spec import edit as round_trip
 
     for name in ("model", "image", "units", "up"):
         if record.plain.get(name):
             entry[name] = record.plain[name]
     if ("alt", None) in record.given or any(g[0] == "alt" for g in record.given):
-        alt = entry.get("alt") if isinstance(entry.get("alt"), dict) else yamledit.mapping()
+        alt = entry.get("alt") if isinstance(entry.get("alt"), dict) else round_trip.mapping()
         for name, language in record.given:
             if name == "alt" and language:
                 value = record.texts.get("alt", {}).get(language)
@@ -242,12 +242,12 @@ def _apply(entry: Any, record: SourceRecord) -> None:
 
 def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None = None) -> ImportReport:
     """Import every record into EXHIBIT/artifacts/<id>.yaml; on any problem, raise RecordsError and write nothing."""
-    from pipeline import yamledit
+    from pipeline.spec import edit as round_trip
     from pipeline.spec.loader import find_spec_file
 
     spec_file = find_spec_file(Path(exhibit))
     root = spec_file.parent
-    spec = yamledit.load_file(spec_file)
+    spec = round_trip.load_file(spec_file)
     info = (spec or {}).get("exhibit") or {}
     languages = [str(tag) for tag in info.get("languages") or ["en"]]
     records, unknown = read_sources(sources, mapping_path, languages)
@@ -291,19 +291,19 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
             before, document = existing[path]
         else:
             before = path.read_text(encoding="utf-8") if path.is_file() else None
-            document = yamledit.load(before) if before is not None else None
+            document = round_trip.load_text(before) if before is not None else None
         if not isinstance(document, dict):
-            document = yamledit.mapping()
+            document = round_trip.mapping()
             document.yaml_set_start_comment(HEADER.format(where=record.where).rstrip("\n"))
         if not isinstance(document.get("artifacts"), list):
-            document["artifacts"] = yamledit.CommentedSeq()
+            document["artifacts"] = round_trip.CommentedSeq()
         artifacts = document["artifacts"]
         entry = next((a for a in artifacts if isinstance(a, dict) and a.get("id") == new_id), None)
         if entry is None:
-            entry = yamledit.mapping({"id": new_id})
+            entry = round_trip.mapping({"id": new_id})
             artifacts.append(entry)
         _apply(entry, record)
-        text = yamledit.dump(document)
+        text = round_trip.dump_text(document)
         texts[path] = text
         if before is None:
             report.created.append(new_id)
@@ -328,7 +328,7 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
     if needs_include:
         include = spec.get("include")
         if include is None:
-            spec["include"] = yamledit.CommentedSeq([INCLUDE_PATTERN])
+            spec["include"] = round_trip.CommentedSeq([INCLUDE_PATTERN])
             spec["include"].fa.set_flow_style()
         else:
             include.append(INCLUDE_PATTERN)
@@ -338,5 +338,5 @@ def import_records(sources: list[Path], exhibit: Path, mapping_path: Path | None
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
     if needs_include:
-        spec_file.write_text(yamledit.dump(spec), encoding="utf-8")
+        spec_file.write_text(round_trip.dump_text(spec), encoding="utf-8")
     return report

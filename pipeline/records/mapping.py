@@ -117,10 +117,10 @@ def parse_target(text: str) -> Target | None:
 def load_mapping(path: Path | None) -> Mapping:
     if path is None:
         return Mapping()
-    from pipeline import yamledit
+    from pipeline.spec import edit as round_trip
 
     try:
-        data = yamledit.load(path.read_text(encoding="utf-8"))
+        data = round_trip.load_text(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise RecordsError([f"{path.name}: cannot read the mapping file ({error})"]) from None
     except Exception as error:  # ruamel's parser errors share no base class worth naming here

@@ -1,4 +1,4 @@
-"""Edit the exhibit's YAML in place (the only ruamel.yaml importer): layout values for `serve --edit`, texts for `i18n import`; comments, order and style kept."""
+"""Edit the exhibit's YAML in place (the only ruamel.yaml importer): layout values for `serve --edit`, texts for `i18n import`, records for `vitrina import`; comments, order and style kept."""
 
 from __future__ import annotations
 
@@ -37,6 +37,40 @@ HEIGHT_RANGE = (0.0, 50.0)  # model.Place.height
 PLINTH_RANGE = (0.05, 3.0)  # model.Plinth.height and model.Vitrine.plinth_height
 # The YAML indentation styles tried, most common first: the one that reproduces the file exactly is used to write it.
 INDENT_STYLES = ((4, 2), (2, 0), (2, 2), (4, 4), (3, 1))
+
+
+def round_trip_yaml(style: tuple[int, int] = INDENT_STYLES[0]) -> YAML:
+    """A ruamel round-trip parser and writer: comments, key order, quotes and flow style survive a load and dump;
+    `style` is (sequence indent, dash offset)."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap a long line the designer wrote on one line
+    yaml.indent(mapping=2, sequence=style[0], offset=style[1])
+    return yaml
+
+
+def load_text(text: str) -> Any:
+    """A YAML document as round-trip data (CommentedMap / CommentedSeq), or None for an empty one."""
+    return round_trip_yaml().load(text)
+
+
+def load_file(path: Path) -> Any:
+    return load_text(path.read_text(encoding="utf-8"))
+
+
+def dump_text(data: Any) -> str:
+    """Round-trip data back to YAML text."""
+    out = io.StringIO()
+    round_trip_yaml().dump(data, out)
+    return out.getvalue()
+
+
+def mapping(items: dict[str, Any] | None = None, flow: bool = False) -> CommentedMap:
+    """A new mapping for round-trip data; `flow` writes it on one line ({a: 1, b: 2})."""
+    made = CommentedMap(items or {})
+    if flow:
+        made.fa.set_flow_style()
+    return made
 
 
 class EditError(VitrinaError):
@@ -233,11 +267,7 @@ class ExhibitFiles:
 
     @staticmethod
     def _yaml(style: tuple[int, int]) -> YAML:
-        yaml = YAML(typ="rt")
-        yaml.preserve_quotes = True
-        yaml.width = 4096  # never re-wrap a long line the designer wrote on one line
-        yaml.indent(mapping=2, sequence=style[0], offset=style[1])
-        return yaml
+        return round_trip_yaml(style)
 
     def _load(self, path: Path) -> tuple[Any, str]:
         """A fresh parse of the file, safe to change."""
