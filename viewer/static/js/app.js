@@ -443,12 +443,6 @@ async function main() {
     return roomScenes.get(id);
   };
   const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
-  const inView = (artifact) => {
-    camera.updateMatrixWorld();
-    const frustum = new THREE.Frustum().setFromProjectionMatrix(
-      new THREE.Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
-    return frustum.intersectsBox(new THREE.Box3(new THREE.Vector3().fromArray(artifact.bounds.min), new THREE.Vector3().fromArray(artifact.bounds.max)));
-  };
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
     progress.max = queue.length || 1;
@@ -474,7 +468,7 @@ async function main() {
       }
       // The thumbs of this room's models, those in view first: every object shows before the next room loads.
       const models = artifacts.filter((a) => a.room === room.id && (a.levels || []).length)
-        .sort((a, b) => Number(inView(b)) - Number(inView(a)));
+        .sort((a, b) => Number(streamer.inView(b)) - Number(streamer.inView(a)));
       await streamer.loadThumbs(models);
       if (viewer.firstRoomVisibleMs === null) viewer.firstRoomVisibleMs = performance.now();
       progress.value = ++done;

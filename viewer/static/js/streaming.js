@@ -203,7 +203,8 @@ export class Streamer {
     const now = performance.now();
     if (!this.started || this.busy || now - this.lastChoice < 250) return;
     this.lastChoice = now;
-    const views = new Map(this.artifacts.map((a) => [a.id, projection(a.bounds, this._cameraNumbers())]));
+    const camera = this._cameraNumbers();  // one frustum per choice, not one per artifact
+    const views = new Map(this.artifacts.map((a) => [a.id, projection(a.bounds, camera)]));
     const { choice } = chooseLevels(this.artifacts, this.current, views, this.budget, now, this.since);
     // Downgrades first: they make room. Then the largest upgrade on screen.
     const changes = this.artifacts.filter((a) => choice.get(a.id) !== this.current.get(a.id) && this.current.has(a.id));
@@ -217,6 +218,11 @@ export class Streamer {
     } else if (this.stats.fullQualityMs === null && this.stats.thumbsMs !== null) {
       this.stats.fullQualityMs = now;
     }
+  }
+
+  /** Whether an artifact's bounds are in the camera's view now. */
+  inView(artifact) {
+    return this._cameraNumbers().frustum(artifact.bounds);
   }
 
   _cameraNumbers() {
