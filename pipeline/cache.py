@@ -10,15 +10,12 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import json
 import os
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import numpy as np
 import platformdirs
@@ -67,91 +64,25 @@ def code_version() -> str:
 
 
 def sidecar_files(path: Path, root: Path) -> list[Path]:
-    """Files an asset reads besides itself (a .gltf's buffers and images, an .obj's .mtl files and textures) that
-    lie inside `root`. A reference leaving `root` is never read, not even to hash it: ingest refuses it by name."""
-    suffix = path.suffix.lower()
+    """Files an asset reads besides itself (a .gltf's buffers and images, an .obj's .mtl files and their textures,
+    a PLY's texture), as `check` lists them (spec.measure.references), that lie inside `root`. A reference leaving
+    `root` is never read, not even to hash it: ingest refuses it by name."""
+    from pipeline.spec.measure import references
+
     root = root.resolve()
-    try:
-        if suffix == ".gltf":
-            return _gltf_sidecars(path, root)
-        if suffix == ".obj":
-            return _obj_sidecars(path, root)
-    except (OSError, ValueError, UnicodeDecodeError):
-        # A broken file is ingest's to report with its proper message; the key then covers the file alone.
-        return []
-    return []
-
-
-def _existing(base: Path, names: list[str], root: Path) -> list[Path]:
     found: dict[str, Path] = {}
-    for name in names:
-        candidate = (base / name).resolve()
-        if candidate.is_relative_to(root) and candidate.is_file():
-            found[str(candidate)] = candidate
+    pending = [path]
+    while pending:
+        current = pending.pop()
+        for what, name in references(current):
+            # Several libraries on one mtllib line, or one name with spaces: try both readings.
+            names = [name, *name.split()] if what == "material library" else [name]
+            for candidate in ((current.parent / n).resolve() for n in names):
+                if candidate.is_relative_to(root) and candidate.is_file() and str(candidate) not in found:
+                    found[str(candidate)] = candidate
+                    if candidate.suffix.lower() == ".mtl":
+                        pending.append(candidate)
     return [found[k] for k in sorted(found)]
-
-
-def _gltf_sidecars(path: Path, root: Path) -> list[Path]:
-    document = json.loads(path.read_text(encoding="utf-8"))
-    uris = [
-        unquote(item["uri"])
-        for key in ("buffers", "images")
-        for item in document.get(key, [])
-        if isinstance(item, dict) and isinstance(item.get("uri"), str) and not item["uri"].startswith("data:")
-    ]
-    return _existing(path.parent, uris, root)
-
-
-_MTLLIB = re.compile(r"^\s*mtllib\s+(.+?)\s*$", re.MULTILINE)
-_MAP = re.compile(r"^\s*(?:map_\w+|bump|disp|decal|refl|norm)\s+(.+?)\s*$", re.MULTILINE | re.IGNORECASE)
-
-
-def _texture_name(arguments: str) -> str:
-    # MTL map statements may carry options (-s 1 1 1, -bm 0.5 ...) before a file name that may hold spaces.
-    tokens = arguments.replace("\t", " ").split(" ")
-    index = 0
-    while index < len(tokens) and tokens[index].startswith("-"):
-        index += 1
-        while index < len(tokens) and _is_number(tokens[index]):
-            index += 1
-    return " ".join(tokens[index:])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _mtllib_lines(data: bytes) -> list[str]:
-    """The text of the lines that mention mtllib: a scan is megabytes of v/f lines, and a regex visits each one."""
-    lines: list[str] = []
-    found = data.find(b"mtllib")
-    while found >= 0:
-        start = data.rfind(b"\n", 0, found) + 1
-        end = data.find(b"\n", found)
-        end = len(data) if end < 0 else end
-        lines.append(data[start:end].decode("utf-8", errors="replace"))
-        found = data.find(b"mtllib", end)
-    return lines
-
-
-def _obj_sidecars(path: Path, root: Path) -> list[Path]:
-    text = "\n".join(_mtllib_lines(path.read_bytes()))
-    mtl_names: list[str] = []
-    for match in _MTLLIB.finditer(text):
-        line = match.group(1)
-        mtl_names.append(line)
-        mtl_names.extend(line.split())  # several libraries on one line, or one name with spaces
-    mtls = _existing(path.parent, mtl_names, root)
-    textures: list[Path] = []
-    for mtl in mtls:
-        body = mtl.read_text(encoding="utf-8", errors="replace")
-        names = [_texture_name(m.group(1)) for m in _MAP.finditer(body)]
-        textures.extend(_existing(mtl.parent, names, root))
-    return _existing(path.parent, [str(p) for p in mtls + textures], root)
 
 
 def file_digest(path: Path) -> str:

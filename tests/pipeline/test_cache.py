@@ -189,3 +189,20 @@ def test_content_digest_follows_content_not_identity() -> None:
     assert content_digest(as_float64) != content_digest(scene(0.0))
     shared = Node(name="a")
     assert content_digest([shared, shared]) != content_digest([Node(name="a"), Node(name="a")])  # sharing counts
+
+
+def test_a_ply_texture_named_in_its_header_is_part_of_the_key(tmp_path: Path) -> None:
+    """RealityCapture and Metashape PLYs name their texture in a `comment TextureFile` line: ingest reads it, so
+    the key must change with it (the same list `check` makes of the files a model loads)."""
+    import struct
+
+    header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile skin.png\nelement vertex 3\n"
+              "property float x\nproperty float y\nproperty float z\nproperty float s\nproperty float t\n"
+              "element face 1\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    body = b"".join(struct.pack("<5f", *v) for v in ((0, 0, 0, 0, 0), (1, 0, 0, 1, 0), (0, 1, 0, 0, 1)))
+    (tmp_path / "scan.ply").write_bytes(header + body + struct.pack("<B3i", 3, 0, 1, 2))
+    (tmp_path / "skin.png").write_bytes(b"first texture")
+    assert [p.name for p in sidecar_files(tmp_path / "scan.ply", tmp_path)] == ["skin.png"]
+    key = asset_key(tmp_path / "scan.ply", "opts", tmp_path)
+    (tmp_path / "skin.png").write_bytes(b"second texture")
+    assert asset_key(tmp_path / "scan.ply", "opts", tmp_path) != key
