@@ -196,9 +196,9 @@ def test_a_ply_texture_named_in_its_header_is_part_of_the_key(tmp_path: Path) ->
     the key must change with it (the same list `check` makes of the files a model loads)."""
     import struct
 
-    header = ("ply\nformat binary_little_endian 1.0\ncomment TextureFile skin.png\nelement vertex 3\n"
-              "property float x\nproperty float y\nproperty float z\nproperty float s\nproperty float t\n"
-              "element face 1\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    header = (b"ply\nformat binary_little_endian 1.0\ncomment TextureFile skin.png\nelement vertex 3\n"
+              b"property float x\nproperty float y\nproperty float z\nproperty float s\nproperty float t\n"
+              b"element face 1\nproperty list uchar int vertex_indices\nend_header\n")
     body = b"".join(struct.pack("<5f", *v) for v in ((0, 0, 0, 0, 0), (1, 0, 0, 1, 0), (0, 1, 0, 0, 1)))
     (tmp_path / "scan.ply").write_bytes(header + body + struct.pack("<B3i", 3, 0, 1, 2))
     (tmp_path / "skin.png").write_bytes(b"first texture")
