@@ -278,7 +278,7 @@ def _room_lights(scene: Scene) -> list[tuple[Light, np.ndarray, np.ndarray]]:
     return out
 
 
-def _hemisphere(count: int) -> np.ndarray:
+def hemisphere(count: int) -> np.ndarray:
     """Cosine-weighted directions around +Z on a Fibonacci spiral: even coverage, the same every build."""
     index = np.arange(count) + 0.5
     radius = np.sqrt(index / count)
@@ -355,6 +355,21 @@ def baked_primitives(scene: Scene) -> list[tuple[Primitive, np.ndarray]]:
             if _casts_light_shadow(primitive):
                 out.append((primitive, world))
     return out
+
+
+def world_triangles(nodes: Iterable[Node]) -> np.ndarray:
+    """(n, 3, 3) world positions of every opaque triangle under these root nodes (what casts shadows)."""
+    found = [np.zeros((0, 3, 3))]
+    for node, parent in _world_nodes(nodes):
+        if node.mesh is None:
+            continue
+        for world in _placements(node, parent):
+            for primitive in node.mesh.primitives:
+                if _casts_light_shadow(primitive):
+                    positions = _float_positions(primitive)
+                    placed = (np.c_[positions, np.ones(len(positions))] @ world.T)[:, :3]
+                    found.append(placed[_triangles(primitive)])
+    return np.concatenate(found)
 
 
 def _occluders(scene: Scene, extra: Sequence[Node], baked: list[tuple[Primitive, np.ndarray]],
@@ -472,7 +487,7 @@ def _gather(rays: RayScene, occluders: _Occluders, points: np.ndarray, normals: 
             direct_image: np.ndarray | None, rng: np.random.Generator,
             chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
     """(ambient visibility, one-bounce irradiance) per point from `count` cosine-weighted hemisphere rays."""
-    local = _hemisphere(count)
+    local = hemisphere(count)
     visibility = np.zeros(len(points))
     bounce = np.zeros((len(points), 3))
     spin = rng.random(len(points)) * 2 * math.pi  # a turn per texel trades banding for fine noise the blur removes

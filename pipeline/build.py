@@ -501,7 +501,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
     if options.bake:
         with progress.stage("bake"):
-            report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count)
+            report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count, ladders)
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
@@ -708,21 +708,31 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
 
 
 def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
-               progress: Progress, workers: int = 1) -> list[dict[str, Any]]:
-    """Bake every room's light into its lightmap (from the cache when nothing that lights it changed)."""
+               progress: Progress, workers: int = 1,
+               ladders: dict[str, BuiltLadder] | None = None) -> list[dict[str, Any]]:
+    """Bake every room's light into its lightmap and lay each model's contact shadow under it (from the cache
+    when nothing that lights it changed)."""
     import time
 
-    from pipeline import bake
+    from pipeline import bake, contact_shadows
 
     settings = bake.settings_for(exhibit.exhibit.targets)
     ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
+    texels = contact_shadows.texels_for(exhibit.exhibit.targets)
 
     def remembered(key: str, compute: Any) -> bytes:
         return cache.remembered(key, compute)
 
     def one(room: compose.ComposedRoom) -> Any:
-        return bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
-                              artifact_proxies(composition, room))
+        models = placed_models(composition, room, ladders or {})
+        occluders = [node for _, node in models] or artifact_proxies(composition, room)
+        outcome = bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
+                                 occluders)
+        shadows = contact_shadows.shadow_node(room.id, contact_shadows.room_shadows(room.scene, models, texels,
+                                                                                    remembered))
+        if shadows is not None:
+            room.scene.nodes.append(shadows)
+        return outcome
 
     # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
     outcomes = []
@@ -734,6 +744,20 @@ def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetC
                 outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
                                  "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
     return outcomes
+
+
+def placed_models(composition: compose.Composition, room: compose.ComposedRoom,
+                  ladders: dict[str, BuiltLadder]) -> list[tuple[str, Node]]:
+    """(artifact id, its coarsest level where it stands) for the room's models: what casts their shadows."""
+    from pipeline import contact_shadows
+
+    out = []
+    for artifact_id in room.artifact_ids:
+        placement, built = composition.artifacts[artifact_id], ladders.get(artifact_id)
+        if placement.kind == "model" and placement.node is not None and built is not None:
+            coarsest = min(built.as_ladder().levels, key=lambda level: level.triangles)
+            out.append((artifact_id, contact_shadows.model_node(coarsest.data, placement.node)))
+    return out
 
 
 def artifact_proxies(composition: compose.Composition, room: compose.ComposedRoom) -> list[Node]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, UnidentifiedImageError
 
 # Pillow's encoders decide the bytes of every image we write: part of every re-encoding's cache key.
 ENCODER_VERSION = f"pillow={Image.__version__}"
@@ -196,6 +196,25 @@ def _wrap_panel(draw: Any, title: str, body: str, font: Any, title_font: Any, wi
         wrap(" ".join(paragraph.split()) if not by_character else "".join(paragraph.split()), font)
         lines.append(("", int(font.size)))
     return lines[:-1] if lines and lines[-1][0] == "" else lines
+
+
+def blurred(values: np.ndarray, radius: float) -> np.ndarray:
+    """A (height, width) array of 0..1 floats blurred by a Gaussian of `radius` pixels (at 8-bit precision)."""
+    image = Image.fromarray((np.clip(values, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(radius)), dtype=np.float64) / 255.0
+
+
+def png_from_alpha(alpha: np.ndarray) -> bytes:
+    """A black RGBA PNG whose alpha is this (height, width) array of 0..1 floats: a shadow to blend over a surface."""
+    rgba = np.zeros((*alpha.shape, 4), dtype=np.uint8)
+    rgba[..., 3] = (np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return _save(Image.fromarray(rgba, "RGBA"), "PNG", optimize=True)
+
+
+def alpha_from_png(data: bytes) -> np.ndarray:
+    """An image's alpha as a (height, width) array of 0..1 floats (the inverse of png_from_alpha)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGBA"), dtype=np.float64)[..., 3] / 255.0
 
 
 def _save(image: Any, kind: str, **options: Any) -> bytes:
