@@ -569,8 +569,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     if options.posters:
         with progress.stage("posters"):
             if add_posters(staging, folder, exhibit, data, textures, cache, report.warnings):
-                # Again, now with the pictures (the structured data names them too).
-                linked_data = write_standards(folder, data, composition, base_url, {}, exports=False)
+                # Again, now with the pictures (the structured data and the IIIF thumbnails name them too).
+                linked_data = write_standards(folder, data, composition, base_url,
+                                              picture_files(exhibit, media) if base_url else {})
                 _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
@@ -596,7 +597,7 @@ def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, A
 
 
 def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition, base_url: str,
-                    pictures: dict[str, dict[str, Any]], exports: bool = True) -> dict[str, Any]:
+                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
     JSON-LD, returned for the site writer. Each model's file is its finest level, whose root node carries the
     artifact's placement (the exports take it off again where they need the object's own frame)."""
@@ -607,7 +608,7 @@ def write_standards(folder: Path, data: dict[str, Any], composition: compose.Com
     models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
     yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
            for artifact_id, p in composition.artifacts.items()}
-    if base_url and exports:
+    if base_url:
         data["exhibit"]["base_url"] = normalize_base_url(base_url)
         write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
     return site_jsonld(data, base_url, models)

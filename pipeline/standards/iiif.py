@@ -189,6 +189,7 @@ def exhibit_manifest(source: ExportInput) -> dict[str, Any]:
         "type": "Manifest",
         "label": language_map(info["title"], info["id"]),
         **({"summary": language_map(info["description"])} if info.get("description") else {}),
+        **_thumbnail(urls, info.get("cover")),
         **_rights(info.get("rights", "")),
         "homepage": [{"id": urls.exhibit_page(), "type": "Text", "format": "text/html",
                       "label": language_map(info["title"], info["id"])}],
@@ -386,6 +387,7 @@ def object_manifest(source: ExportInput, artifact: dict[str, Any]) -> dict[str, 
         "type": "Manifest",
         "label": label,
         **({"summary": language_map(record["description"])} if record.get("description") else {}),
+        **_thumbnail(urls, artifact.get("poster")),
         "metadata": _metadata(record),
         **_rights(rights),
         "homepage": [{"id": urls.page(artifact["id"]), "type": "Text", "format": "text/html", "label": label}],
@@ -402,6 +404,13 @@ def object_manifest(source: ExportInput, artifact: dict[str, Any]) -> dict[str, 
     return manifest
 
 
+def _thumbnail(urls: Urls, picture: str | None) -> dict[str, Any]:
+    """The `thumbnail` of a resource whose poster (or cover) the build rendered: the picture visitors see too."""
+    if not picture:
+        return {}
+    return {"thumbnail": [{"id": urls.file(picture), "type": "Image", "format": "image/jpeg"}]}
+
+
 def collection(source: ExportInput) -> dict[str, Any]:
     """Every artifact's Manifest (placed or not), in spec order."""
     urls, info = source.urls, source.data["exhibit"]
@@ -412,6 +421,7 @@ def collection(source: ExportInput) -> dict[str, Any]:
         "label": language_map(info["title"], info["id"]),
         **_rights(info.get("rights", "")),
         "items": [{"id": urls.object_manifest(a["id"]), "type": "Manifest",
-                   "label": language_map(title_of(a), a["id"])} for a in source.artifacts()],
+                   "label": language_map(title_of(a), a["id"]), **_thumbnail(urls, a.get("poster"))}
+                  for a in source.artifacts()],
     }
 

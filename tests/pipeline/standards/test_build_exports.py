@@ -164,3 +164,38 @@ def test_the_build_report_notes_what_the_exports_leave_out(sites: tuple[Path, Pa
     assert "exports: SVX (Voyager) has no language key for zh: svx/ carries en only, for 2 model(s); IIIF and " \
            "Linked Art carry every language" in reports["published"].notes
     assert "note: exports: SVX (Voyager)" in reports["published"].to_text()
+
+
+def test_the_iiif_thumbnails_are_the_posters_and_the_cover(sites: tuple[Path, Path]) -> None:
+    _, published = sites
+    data = json.loads((published / "exhibit.json").read_text(encoding="utf-8"))
+    for artifact in data["artifacts"]:
+        artifact["poster"] = f"posters/{artifact['id']}.abc123.jpg"
+    data["exhibit"]["cover"] = "posters/room.abc123.jpg"
+    source = ExportInput(data, BASE)
+    single = iiif.object_manifest(source, data["artifacts"][0])
+    assert single["thumbnail"] == [{"id": f"{BASE}posters/{data['artifacts'][0]['id']}.abc123.jpg", "type": "Image",
+                                    "format": "image/jpeg"}]
+    assert iiif.exhibit_manifest(source)["thumbnail"][0]["id"] == f"{BASE}posters/room.abc123.jpg"
+    listed = iiif.collection(source)["items"]
+    assert [item["thumbnail"][0]["id"] for item in listed] == [f"{BASE}posters/{a['id']}.abc123.jpg"
+                                                              for a in source.artifacts()]
+    for document in (single, iiif.exhibit_manifest(source), iiif.collection(source)):
+        assert iiif_errors(document) == []
+    # Without posters (--no-posters), no thumbnail is claimed.
+    plain = json.loads((published / "iiif" / "objects" / "cube.json").read_text(encoding="utf-8"))
+    assert "thumbnail" not in plain
+
+
+def test_a_build_with_posters_writes_them_into_the_iiif_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pipeline import posters
+
+    monkeypatch.setattr(posters, "renderer_missing", lambda: "no Chromium in this test")  # plain posters: fast
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, posters=True, base_url=BASE,
+                                               cache_dir=tmp_path / "cache"))
+    folder = tmp_path / "out" / "tiny"
+    single = json.loads((folder / "iiif" / "objects" / "cube.json").read_text(encoding="utf-8"))
+    poster = single["thumbnail"][0]["id"].removeprefix(BASE)
+    assert poster.startswith("posters/") and (folder / poster).is_file()
+    assert iiif_errors(single) == []
