@@ -28,6 +28,8 @@
 //   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
 //   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)
 //   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
+//   viewer.shadows() -> {enabled, wanted, inXR, lights, casting, modelsCasting, receiving}   key-light shadow state
+//   viewer.setShadows(bool) -> the same            turns it on or off (desktop only; ?quality=high turns it on)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
@@ -51,7 +53,7 @@ import { XRSupport } from './xr.js';
 import { copyLinkButton, linkToView, openContentState } from './content-state.js';
 import { mountARHandOff } from './quicklook.js';
 import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colourOutput,
-  withoutBakedLight } from './lighting.js';
+  withoutBakedLight, KeyLightShadows, shadowsAllowed, wantedQuality, storedQuality, mountShadowToggle } from './lighting.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 import { FloorPlan } from './floorplan.js';
 
@@ -443,6 +445,15 @@ async function main() {
     return roomScenes.get(id);
   };
   const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
+  // The desktop's real-time key-light shadow, behind the Shadows setting (lighting.js); never on phones or headsets.
+  const keyShadows = new KeyLightShadows(renderer, world);
+  if (shadowsAllowed(profile)) {
+    keyShadows.set(wantedQuality(location.search, storedQuality(window.localStorage)) === 'high');
+    const bar = document.querySelector('.xr-bar');
+    if (bar) mountShadowToggle(bar, keyShadows, i18n.t('shadows'), window.localStorage);
+  }
+  viewer.shadows = () => keyShadows.state();
+  viewer.setShadows = (on) => { if (shadowsAllowed(profile)) keyShadows.set(on); return keyShadows.state(); };
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
     progress.max = queue.length || 1;
@@ -670,6 +681,7 @@ async function main() {
     streamer.update(frameSeconds * 1000, Boolean(frame));
     floorPlan.update();
     followExposure(pose.position, dt);
+    keyShadows.update(time);
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }

@@ -102,3 +102,135 @@ export function withoutBakedLight(root) {
   });
   return count;
 }
+
+// ── the desktop's real-time key-light shadow, behind the "Shadows" quality setting ──
+// Each artifact's spotlight is its key light. A shadow from it renders the scene once more per light every frame,
+// which a phone or a headset cannot spare (their light is baked): only the desktop profile may turn it on, and an
+// XR session always turns it off (a headset on a desktop browser would pay for it twice, once per eye).
+export const SHADOW_MAP_SIZE = 1024;
+const QUALITY_KEY = 'vitrina-quality';
+
+export function shadowsAllowed(profile) {
+  return profile === 'desktop';
+}
+
+// `?quality=high` (or `standard`) wins over what the visitor chose last time; the default is standard.
+export function wantedQuality(search, stored) {
+  const asked = new URLSearchParams(search).get('quality');
+  if (asked === 'high' || asked === 'standard') return asked;
+  return stored === 'high' ? 'high' : 'standard';
+}
+
+export class KeyLightShadows {
+  constructor(renderer, world) {
+    this.renderer = renderer;
+    this.world = world;
+    this.wanted = false;
+    this.inXR = false;
+    this.lastPrepared = -Infinity;
+    // Baked surfaces are unlit (their light is in the lightmap): a shadow-only twin of each receives the shadow.
+    this.overlayMaterial = new THREE.ShadowMaterial({ opacity: 0.35, polygonOffset: true, polygonOffsetFactor: -1 });
+    renderer.xr.addEventListener('sessionstart', () => { this.inXR = true; this.refresh(); });
+    renderer.xr.addEventListener('sessionend', () => { this.inXR = false; this.refresh(); });
+  }
+
+  get active() {
+    return this.wanted && !this.inXR;
+  }
+
+  set(wanted) {
+    this.wanted = Boolean(wanted);
+    this.refresh();
+  }
+
+  refresh() {
+    const on = this.active;
+    const changed = this.renderer.shadowMap.enabled !== on;
+    this.renderer.shadowMap.enabled = on;
+    this.renderer.shadowMap.type = THREE.PCFSoftShadowMap;
+    this.prepare();
+    // Switching shadow maps changes every lit material's shader.
+    if (changed) this.world.traverse((node) => { if (node.isMesh) [node.material].flat().forEach((m) => { m.needsUpdate = true; }); });
+  }
+
+  // Models stream in after the rooms: while shadows are on, newly arrived meshes are set up twice a second.
+  update(nowMs) {
+    if (!this.active || nowMs - this.lastPrepared < 500) return;
+    this.prepare();
+  }
+
+  prepare() {
+    const on = this.active;
+    this.lastPrepared = performance.now();
+    const overlays = [];
+    this.world.traverse((node) => {
+      if (node.isSpotLight) {
+        // A software rasteriser hides the room's lights (app.js); asking for shadows brings the key lights back.
+        if (on && node.userData.visibleBeforeShadows === undefined) {
+          node.userData.visibleBeforeShadows = node.visible;
+          node.visible = true;
+        } else if (!on && node.userData.visibleBeforeShadows !== undefined) {
+          node.visible = node.userData.visibleBeforeShadows;
+          delete node.userData.visibleBeforeShadows;
+        }
+        node.castShadow = on;
+        node.shadow.mapSize.set(SHADOW_MAP_SIZE, SHADOW_MAP_SIZE);
+        node.shadow.bias = -0.0004;
+        node.shadow.normalBias = 0.01;
+        return;
+      }
+      if (!node.isMesh || node.userData.shadowOverlay) return;
+      const material = [node.material].flat()[0];
+      const baked = Boolean(material?.userData?.baked);
+      const blended = Boolean(material?.transparent);  // glass, contact shadows, captions: no cast, no receive
+      node.castShadow = on && !baked && !blended;
+      node.receiveShadow = on && !blended && !baked;
+      if (baked && on && !node.userData.shadowTwin) overlays.push(node);
+      if (node.userData.shadowTwin) node.userData.shadowTwin.visible = on;
+    });
+    for (const node of overlays) {
+      const twin = new THREE.Mesh(node.geometry, this.overlayMaterial);
+      twin.name = `${node.name}:shadow`;
+      twin.receiveShadow = true;
+      twin.userData.shadowOverlay = true;
+      node.add(twin);
+      node.userData.shadowTwin = twin;
+    }
+  }
+
+  // What the shadow costs right now: lights rendering a shadow map, meshes casting (models: outside room shells).
+  state() {
+    let lights = 0, casting = 0, modelsCasting = 0, receiving = 0;
+    const inShell = (node) => { for (let n = node; n; n = n.parent) if (n.name.startsWith('shell:')) return true; return false; };
+    this.world.traverse((node) => {
+      if (node.isSpotLight && node.castShadow) lights += 1;
+      if (node.isMesh && node.castShadow) { casting += 1; if (!inShell(node)) modelsCasting += 1; }
+      if (node.isMesh && node.receiveShadow) receiving += 1;
+    });
+    return { enabled: this.renderer.shadowMap.enabled, wanted: this.wanted, inXR: this.inXR, lights, casting,
+      modelsCasting, receiving };
+  }
+}
+
+// The "Shadows" toggle in the viewer's bar (desktop only); the choice is remembered for the next visit.
+export function mountShadowToggle(bar, shadows, label, storage) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.id = 'shadows-toggle';
+  button.className = 'shadows-toggle';
+  button.textContent = label;
+  button.dataset.i18n = 'shadows';  // a language switch retranslates it with the page's other labels
+  const show = () => button.setAttribute('aria-pressed', String(shadows.wanted));
+  button.addEventListener('click', () => {
+    shadows.set(!shadows.wanted);
+    try { storage?.setItem(QUALITY_KEY, shadows.wanted ? 'high' : 'standard'); } catch { /* private mode */ }
+    show();
+  });
+  show();
+  bar.append(button);
+  return button;
+}
+
+export function storedQuality(storage) {
+  try { return storage?.getItem(QUALITY_KEY) ?? null; } catch { return null; }
+}
