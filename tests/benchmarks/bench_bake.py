@@ -77,8 +77,10 @@ def table(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
         "",
         "The bake share is the bake stage over the whole cold build (which also ingests the models and writes "
         "their USDZ files); every bake after the first takes the lightmaps from the cache, and a room re-bakes "
-        "only when something that lights it changes (tests/pipeline/test_bake.py moves an artifact). Bytes added "
-        "are the lightmap PNG and the second UV set in the room GLB.",
+        "only when something that lights it changes (tests/pipeline/test_bake.py moves an artifact). The bake "
+        "stage also lays each model's contact shadow (pipeline/contact_shadows.py: its coarsest level's occlusion "
+        "seen from below, 64-128 px by target, cached by content). Bytes added are the lightmap PNG, the second UV "
+        "set and the room's contact-shadow atlas and quads in the room GLB.",
         "",
         "Per profile (bake.BAKE_PROFILES): " + "; ".join(
             f"{name} {s.texel * 100:.0f} cm, {s.rays} rays, {s.light_samples} shadow rays"
