@@ -90,6 +90,48 @@ def test_artifact_close_up_matches_its_golden_image(baked_page: Any) -> None:
     assert score >= MIN_SSIM, f"SSIM {score:.3f} against the reference close-up"
 
 
+def test_the_contact_shadow_darkens_the_plinth_top_under_the_ding(baked_page: Any) -> None:
+    page = baked_page
+    page.evaluate("__viewer.setHotspotsVisible(false)")
+    # Above the ding's plinth, looking down at its feet.
+    page.evaluate("__viewer.flyTo({target: [0, 0.95, 0], position: [0.55, 1.65, 0.95]}, {durationMs: 0})")
+    from pipeline.posters import SETTLE_STREAMING
+
+    page.evaluate(SETTLE_STREAMING)
+    wait_frames(page, count=4)
+    with_shadows = canvas_grey(page).astype(float)
+    assert page.evaluate("__viewer.withoutContactShadows()") >= 1
+    wait_frames(page, count=4)
+    without = canvas_grey(page).astype(float)
+    darker = with_shadows < without - 4
+    assert darker.sum() > 1500, "the shadow covers a patch around the feet"
+    # Soft: the darkening fades out, it is not one flat step at a box edge.
+    steps = np.unique(np.round((without - with_shadows)[darker] / 4))
+    assert len(steps) >= 4
+    assert (with_shadows > without + 2).sum() < 50, "a shadow only ever darkens"
+
+
+def test_every_model_has_a_contact_shadow_and_the_baked_rooms_are_valid_gltf(built_site: Path) -> None:
+    import json
+
+    from pipeline.ladder import glb_json
+    from tests.gltf_validator import errors_of, validate_many, validator_available
+
+    folder = built_site / "bronze-age"
+    manifest = json.loads((folder / "exhibit.json").read_text(encoding="utf-8"))
+    rooms = [folder / room["glb"] for room in manifest["rooms"]]
+    shadowed = set()
+    for path in rooms:
+        document, _ = glb_json(path.read_bytes())
+        for node in document["nodes"]:
+            shadowed.update(node.get("extras", {}).get("vitrina", {}).get("contact_shadows", []))
+    assert shadowed == {a["id"] for a in manifest["artifacts"] if a["kind"] == "model"}
+    if not validator_available():
+        pytest.skip("gltf-validator (npm) is not installed")
+    for path, report in zip(rooms, validate_many(rooms), strict=True):
+        assert errors_of(report) == [], path.name
+
+
 def test_colour_management_and_every_texture_colour_space(baked_page: Any) -> None:
     page = baked_page
     output = page.evaluate("__viewer.colourOutput()")

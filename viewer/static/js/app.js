@@ -28,6 +28,7 @@
 //   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
 //   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)
 //   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
+//   viewer.withoutContactShadows() -> count     hides the contact shadows under the models (tests)
 //   viewer.shadows() -> {enabled, wanted, inXR, lights, casting, modelsCasting, receiving}   key-light shadow state
 //   viewer.setShadows(bool) -> the same            turns it on or off (desktop only; ?quality=high turns it on)
 //   viewer.tourSlot                               DOM element reserved for the tour panel
@@ -53,7 +54,7 @@ import { XRSupport } from './xr.js';
 import { copyLinkButton, linkToView, openContentState } from './content-state.js';
 import { mountARHandOff } from './quicklook.js';
 import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colourOutput,
-  withoutBakedLight, KeyLightShadows, shadowsAllowed, wantedQuality, storedQuality, mountShadowToggle } from './lighting.js';
+  withoutBakedLight, withoutContactShadows, KeyLightShadows, shadowsAllowed, wantedQuality, storedQuality, mountShadowToggle } from './lighting.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 import { FloorPlan } from './floorplan.js';
 
@@ -656,6 +657,7 @@ async function main() {
   viewer.textureColourSpaces = () => textureColourSpaces(world);
   viewer.colourOutput = () => colourOutput(renderer);
   viewer.withoutBakedLight = () => withoutBakedLight(world);
+  viewer.withoutContactShadows = () => withoutContactShadows(world);
   viewer.setHotspotsVisible = (visible) => { hotspots.group.visible = Boolean(visible); };
   const followExposure = exposureFollower(renderer, (position) => {
     const here = roomAt(position[0], position[2], 0);

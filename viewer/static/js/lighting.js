@@ -103,6 +103,18 @@ export function withoutBakedLight(root) {
   return count;
 }
 
+// Hides the build's contact shadows (tests compare a view with and without them); returns how many meshes it hid.
+export function withoutContactShadows(root) {
+  let count = 0;
+  root.traverse((node) => {
+    if (node.isMesh && [node.material].flat().some((m) => m?.name?.endsWith('-contact-shadow'))) {
+      node.visible = false;
+      count += 1;
+    }
+  });
+  return count;
+}
+
 // ── the desktop's real-time key-light shadow, behind the "Shadows" quality setting ──
 // Each artifact's spotlight is its key light. A shadow from it renders the scene once more per light every frame,
 // which a phone or a headset cannot spare (their light is baked): only the desktop profile may turn it on, and an
