@@ -683,7 +683,7 @@ async function main() {
     streamer.update(frameSeconds * 1000, Boolean(frame));
     floorPlan.update();
     followExposure(pose.position, dt);
-    keyShadows.update(time);
+    keyShadows.update(time, pose.position);
     renderer.render(scene, camera);
     viewer.frames++;
     if (viewer.firstFrameMs === null) { viewer.firstFrameMs = performance.now(); performance.mark('vitrina-first-frame'); }

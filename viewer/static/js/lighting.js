@@ -120,6 +120,7 @@ export function withoutContactShadows(root) {
 // which a phone or a headset cannot spare (their light is baked): only the desktop profile may turn it on, and an
 // XR session always turns it off (a headset on a desktop browser would pay for it twice, once per eye).
 export const SHADOW_MAP_SIZE = 1024;
+export const MAX_SHADOW_LIGHTS = 4;
 const QUALITY_KEY = 'vitrina-quality';
 
 export function shadowsAllowed(profile) {
@@ -140,6 +141,7 @@ export class KeyLightShadows {
     this.wanted = false;
     this.inXR = false;
     this.lastPrepared = -Infinity;
+    this.eye = new THREE.Vector3();
     // Baked surfaces are unlit (their light is in the lightmap): a shadow-only twin of each receives the shadow.
     this.overlayMaterial = new THREE.ShadowMaterial({ opacity: 0.35, polygonOffset: true, polygonOffsetFactor: -1 });
     renderer.xr.addEventListener('sessionstart', () => { this.inXR = true; this.refresh(); });
@@ -165,27 +167,41 @@ export class KeyLightShadows {
     if (changed) this.world.traverse((node) => { if (node.isMesh) [node.material].flat().forEach((m) => { m.needsUpdate = true; }); });
   }
 
-  // Models stream in after the rooms: while shadows are on, newly arrived meshes are set up twice a second.
-  update(nowMs) {
+  // Models stream in after the rooms and the visitor walks: while shadows are on, newly arrived meshes are set up
+  // and the key lights nearest the eye chosen twice a second.
+  update(nowMs, eye) {
     if (!this.active || nowMs - this.lastPrepared < 500) return;
+    if (eye) this.eye.fromArray(eye);
     this.prepare();
+  }
+
+  // The spotlights that cast: the MAX_SHADOW_LIGHTS nearest the eye. Every shadow map is one more render of the
+  // scene and one more texture unit in every lit shader, so a 40-room exhibit must not light them all; keeping
+  // their number fixed means walking on swaps which lights cast without recompiling any shader.
+  nearestSpots() {
+    const spots = [];
+    this.world.traverse((node) => { if (node.isSpotLight) spots.push(node); });
+    const at = new THREE.Vector3();
+    const distance = new Map(spots.map((s) => [s, s.getWorldPosition(at).distanceToSquared(this.eye)]));
+    return new Set(spots.sort((a, b) => distance.get(a) - distance.get(b)).slice(0, MAX_SHADOW_LIGHTS));
   }
 
   prepare() {
     const on = this.active;
     this.lastPrepared = performance.now();
+    const casting = on ? this.nearestSpots() : new Set();
     const overlays = [];
     this.world.traverse((node) => {
       if (node.isSpotLight) {
-        // A software rasteriser hides the room's lights (app.js); asking for shadows brings the key lights back.
-        if (on && node.userData.visibleBeforeShadows === undefined) {
+        // A software rasteriser hides the room's lights (app.js); asking for shadows brings the casting ones back.
+        if (casting.has(node) && node.userData.visibleBeforeShadows === undefined) {
           node.userData.visibleBeforeShadows = node.visible;
           node.visible = true;
-        } else if (!on && node.userData.visibleBeforeShadows !== undefined) {
+        } else if (!casting.has(node) && node.userData.visibleBeforeShadows !== undefined) {
           node.visible = node.userData.visibleBeforeShadows;
           delete node.userData.visibleBeforeShadows;
         }
-        node.castShadow = on;
+        node.castShadow = casting.has(node);
         node.shadow.mapSize.set(SHADOW_MAP_SIZE, SHADOW_MAP_SIZE);
         node.shadow.bias = -0.0004;
         node.shadow.normalBias = 0.01;
