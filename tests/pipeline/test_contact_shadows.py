@@ -133,3 +133,44 @@ def test_one_blended_unlit_quad_per_artifact_in_one_draw_call_and_valid_gltf() -
     scene.nodes.append(node)
     [report] = validate_many([write_glb(scene)])
     assert errors_of(report) == []
+
+
+def test_the_build_places_each_models_coarsest_level_where_compose_put_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """bake_rooms casts shadows with the ladder's coarsest level under the artifact's node: a turned cube on a
+    plinth and one in a vitrine land exactly on their placements' bounds, and both get a contact shadow."""
+    from pipeline import build
+    from pipeline.cache import AssetCache
+    from pipeline.report import Progress
+    from pipeline.spec import load_exhibit
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    loaded = load_exhibit(write_tiny_exhibit(tmp_path / "tiny"))
+    options = build.BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    cache = AssetCache(options.cache_dir)
+    asset_transforms, room_transforms = build._transform_lists(options)
+
+    def job(artifact):  # type: ignore[no-untyped-def]
+        if artifact.model is None or artifact.place is None:
+            return None
+        return build.AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
+                              transforms=asset_transforms, root=loaded.root, room_transforms=room_transforms,
+                              texture_format="keep", draco=False, cache_root=cache.root)
+
+    ladders, _, _ = build.load_ladders(loaded.exhibit, options, cache, Progress(False, quiet=True), job)
+    composition = compose.compose(loaded.exhibit, {k: v.shape for k, v in ladders.items()},
+                                  build.load_textures(loaded.exhibit))
+    placed = 0
+    for room in composition.rooms:
+        models = build.placed_models(composition, room, ladders)
+        for artifact_id, node in models:
+            triangles = bake.world_triangles([node]).reshape(-1, 3)
+            low, high = composition.artifacts[artifact_id].bounds
+            assert triangles.min(axis=0) == pytest.approx(low, abs=2e-3), artifact_id
+            assert triangles.max(axis=0) == pytest.approx(high, abs=2e-3), artifact_id
+            placed += 1
+        shadows = contact_shadows.room_shadows(room.scene, models, TEXELS, lambda key, compute: compute())
+        assert {s.artifact for s in shadows} == {artifact_id for artifact_id, _ in models}
+        for shadow in shadows:  # on the plinth top or the vitrine's floor, where the model stands
+            assert shadow.height == pytest.approx(composition.artifacts[shadow.artifact].bounds[0][1]
+                                                  + contact_shadows.LIFT, abs=2e-3)
+    assert placed >= 2
