@@ -156,7 +156,7 @@ def test_the_build_places_each_models_coarsest_level_where_compose_put_it(tmp_pa
                               transforms=asset_transforms, root=loaded.root, room_transforms=room_transforms,
                               texture_format="keep", draco=False, cache_root=cache.root)
 
-    ladders, _, _ = build.load_ladders(loaded.exhibit, options, cache, Progress(False, quiet=True), job)
+    ladders, _, _ = build.load_ladders(loaded.exhibit, options, cache, Progress(None, quiet=True), job)
     composition = compose.compose(loaded.exhibit, {k: v.shape for k, v in ladders.items()},
                                   build.load_textures(loaded.exhibit))
     placed = 0
