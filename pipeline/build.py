@@ -709,8 +709,7 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
 
 
 def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
-               progress: Progress, workers: int = 1,
-               ladders: dict[str, BuiltLadder] | None = None) -> list[dict[str, Any]]:
+               progress: Progress, workers: int, ladders: dict[str, BuiltLadder]) -> list[dict[str, Any]]:
     """Bake every room's light into its lightmap and lay each model's contact shadow under it (from the cache
     when nothing that lights it changed)."""
     import time
@@ -725,10 +724,9 @@ def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetC
         return cache.remembered(key, compute)
 
     def one(room: compose.ComposedRoom) -> Any:
-        models = placed_models(composition, room, ladders or {})
-        occluders = [node for _, node in models] or artifact_proxies(composition, room)
+        models = placed_models(composition, room, ladders)
         outcome = bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
-                                 occluders)
+                                 [node for _, node in models])
         shadows = contact_shadows.shadow_node(room.id, contact_shadows.room_shadows(room.scene, models, texels,
                                                                                     remembered))
         if shadows is not None:
@@ -759,19 +757,6 @@ def placed_models(composition: compose.Composition, room: compose.ComposedRoom,
             coarsest = min(built.as_ladder().levels, key=lambda level: level.triangles)
             out.append((artifact_id, contact_shadows.model_node(coarsest.data, placement.node)))
     return out
-
-
-def artifact_proxies(composition: compose.Composition, room: compose.ComposedRoom) -> list[Node]:
-    """Open-bottomed boxes where the room's models stand (their world bounds): models live in their own GLBs now,
-    and these let them cast contact shadows on their stands and the floor in the room's bake."""
-    builder = compose.MeshBuilder()
-    stone = compose.solid("artifact-proxy", (0.3, 0.3, 0.3))
-    for artifact_id in room.artifact_ids:
-        placement = composition.artifacts[artifact_id]
-        if placement.kind == "model":
-            builder.box(placement.bounds[0], placement.bounds[1], stone)
-    mesh = builder.mesh(f"{room.id}-artifact-proxies")
-    return [Node(name=mesh.name, mesh=mesh)] if mesh is not None else []
 
 
 DOWNLOADABLE_RIGHTS = ("creativecommons.org/licenses/", "creativecommons.org/publicdomain/")

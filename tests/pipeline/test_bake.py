@@ -178,24 +178,23 @@ def test_blended_glass_lets_light_through() -> None:
 
 
 @pytest.fixture(scope="module")
-def rich():  # type: ignore[no-untyped-def]
-    """The bronze-age example composed and each room baked (coarse, for speed): (composition, lightmaps)."""
+def rich(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The bronze-age example composed and each room baked (coarse, for speed) as the build bakes it, its models
+    casting with their coarsest ladder level: (composition, lightmaps)."""
     from pipeline import build
-    from pipeline.ingest import load_asset
-    from pipeline.spec import load_exhibit
     from tests.conftest import REPO
+    from tests.pipeline.placed_models import composed_with_ladders
 
-    root = REPO / "exhibits" / "bronze-age"
-    exhibit = load_exhibit(root).exhibit
-    assets = {a.id: load_asset(a.model.path, units=a.metres_per_unit, up=a.up, root=root)
-              for a in exhibit.artifacts if a.model is not None}
-    composition = compose.compose(exhibit, assets, build.load_textures(exhibit))
+    exhibit, composition, ladders = composed_with_ladders(REPO / "exhibits" / "bronze-age",
+                                                          tmp_path_factory.mktemp("rich-cache"))
     settings = bake.BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048)
     ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
-    # Models stand in their own GLBs: the build bakes their occlusion from proxies at their bounds.
-    return composition, {room.id: bake.bake_irradiance(room.scene, settings, ambient[room.id],
-                                                       build.artifact_proxies(composition, room))
-                         for room in composition.rooms}
+    lightmaps = {}
+    for room in composition.rooms:
+        models = [node for _, node in build.placed_models(composition, room, ladders)]
+        assert models, room.id
+        lightmaps[room.id] = bake.bake_irradiance(room.scene, settings, ambient[room.id], models)
+    return composition, lightmaps
 
 
 def test_rich_example_floor_around_each_stand_is_darker_than_a_metre_away(rich) -> None:  # type: ignore[no-untyped-def]
@@ -208,7 +207,8 @@ def test_rich_example_floor_around_each_stand_is_darker_than_a_metre_away(rich) 
                 continue
             low, high = compose.nodes_bounds([stand])  # type: ignore[misc]
             centre, half = (low + high) / 2, (high - low) / 2
-            near, far = [], []
+            near: list[float] = []
+            far: list[float] = []
             for dx, dz in ((1, 0), (-1, 0), (0, 1), (0, -1)):
                 edge = centre + np.array([dx * half[0], 0.0, dz * half[2]])
                 for distance, into in ((0.05, near), (1.0, far)):

@@ -139,26 +139,10 @@ def test_the_build_places_each_models_coarsest_level_where_compose_put_it(tmp_pa
     """bake_rooms casts shadows with the ladder's coarsest level under the artifact's node: a turned cube on a
     plinth and one in a vitrine land exactly on their placements' bounds, and both get a contact shadow."""
     from pipeline import build
-    from pipeline.cache import AssetCache
-    from pipeline.report import Progress
-    from pipeline.spec import load_exhibit
+    from tests.pipeline.placed_models import composed_with_ladders
     from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
-    loaded = load_exhibit(write_tiny_exhibit(tmp_path / "tiny"))
-    options = build.BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
-    cache = AssetCache(options.cache_dir)
-    asset_transforms, room_transforms = build._transform_lists(options)
-
-    def job(artifact):  # type: ignore[no-untyped-def]
-        if artifact.model is None or artifact.place is None:
-            return None
-        return build.AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
-                              transforms=asset_transforms, root=loaded.root, room_transforms=room_transforms,
-                              texture_format="keep", draco=False, cache_root=cache.root)
-
-    ladders, _, _ = build.load_ladders(loaded.exhibit, options, cache, Progress(None, quiet=True), job)
-    composition = compose.compose(loaded.exhibit, {k: v.shape for k, v in ladders.items()},
-                                  build.load_textures(loaded.exhibit))
+    _, composition, ladders = composed_with_ladders(write_tiny_exhibit(tmp_path / "tiny"), tmp_path / "cache")
     placed = 0
     for room in composition.rooms:
         models = build.placed_models(composition, room, ladders)
