@@ -66,6 +66,8 @@ def test_a_phone_never_pays_for_it_even_when_asked(browser: Any, exhibit_url: st
         state = page.evaluate("__viewer.setShadows(true)")
         assert not state["enabled"] and state["lights"] == 0 and state["casting"] == 0
         assert page.locator("#shadows-toggle").count() == 0
+        # What a phone gets instead: the baked contact shadows, drawn unlit like the lightmaps.
+        assert page.evaluate("__viewer.withoutContactShadows()") >= 1
     finally:
         context.close()
 
