@@ -111,11 +111,11 @@ def _occlusion(model: bake.RayScene, grid: np.ndarray, height: float, reach: flo
     return np.asarray(closeness.reshape(-1, RAYS).mean(axis=1))
 
 
-def _key(artifact: str, model: np.ndarray, room: np.ndarray, texels: int) -> str:
+def _key(artifact: str, model: np.ndarray, room_digest: bytes, texels: int) -> str:
     digest = hashlib.sha256(Path(__file__).read_bytes())
     digest.update(repr((artifact, texels)).encode())
     digest.update(np.ascontiguousarray(model, dtype=np.float64).tobytes())
-    digest.update(np.ascontiguousarray(room, dtype=np.float64).tobytes())
+    digest.update(room_digest)
     return "contact-" + digest.hexdigest()
 
 
@@ -123,19 +123,26 @@ def room_shadows(scene: Scene, models: Sequence[tuple[str, Node]], texels: int,
                  remembered: Callable[[str, Callable[[], bytes]], bytes]) -> list[ContactShadow]:
     """Each model's contact shadow in this room (from the cache when neither it nor the room changed)."""
     room_triangles = bake.world_triangles(scene.nodes)
-    room = bake.RayScene(room_triangles)
+    room_digest = hashlib.sha256(np.ascontiguousarray(room_triangles, dtype=np.float64).tobytes()).digest()
+    rooms: list[bake.RayScene] = []  # built on the first cache miss only: a warm build casts no ray
+
+    def room() -> bake.RayScene:
+        if not rooms:
+            rooms.append(bake.RayScene(room_triangles))
+        return rooms[0]
+
     out = []
     for artifact, node in models:
         model = bake.world_triangles([node])
 
         def compute(artifact: str = artifact, model: np.ndarray = model) -> bytes:
-            shadow = shadow_for(artifact, model, room, texels)
+            shadow = shadow_for(artifact, model, room(), texels)
             if shadow is None:
                 return b"null\n"
             header = {"low": shadow.low, "high": shadow.high, "height": shadow.height}
             return json.dumps(header).encode() + b"\n" + images.png_from_alpha(shadow.alpha)
 
-        header, png = remembered(_key(artifact, model, room_triangles, texels), compute).split(b"\n", 1)
+        header, png = remembered(_key(artifact, model, room_digest, texels), compute).split(b"\n", 1)
         meta = json.loads(header)
         if meta is not None:
             out.append(ContactShadow(artifact, images.alpha_from_png(png), tuple(meta["low"]), tuple(meta["high"]),
