@@ -727,21 +727,23 @@ def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetC
         models = placed_models(composition, room, ladders)
         outcome = bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
                                  [node for _, node in models])
-        shadows = contact_shadows.shadow_node(room.id, contact_shadows.room_shadows(room.scene, models, texels,
-                                                                                    remembered))
-        if shadows is not None:
-            room.scene.nodes.append(shadows)
-        return outcome
+        started = time.perf_counter()
+        shadows = contact_shadows.room_shadows(room.scene, models, texels, remembered)
+        node = contact_shadows.shadow_node(room.id, shadows)
+        if node is not None:
+            room.scene.nodes.append(node)
+        return outcome, {"contact_shadows": len(shadows), "contact_seconds": round(time.perf_counter() - started, 4)}
 
     # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
     outcomes = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(composition.rooms)))) as pool:
-        for number, (room, outcome) in enumerate(zip(composition.rooms, pool.map(one, composition.rooms),
-                                                     strict=True), start=1):
+        for number, (room, (outcome, contact)) in enumerate(zip(composition.rooms, pool.map(one, composition.rooms),
+                                                                strict=True), start=1):
             progress.step(number, len(composition.rooms), room.id)
             if outcome is not None:
                 outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
-                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
+                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel,
+                                 **contact})
     return outcomes
 
 

@@ -59,8 +59,9 @@ def table(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
         f"| warm, baked (lightmaps from the cache) | {median('warm'):.2f} s | {median('warm:bake'):.2f} s | "
         f"{median('warm:bake') / median('warm'):.0%} |",
         "",
-        "| room | lightmap | texel | bake (cold) | from cache (warm) | room GLB without → with bake | added |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| room | lightmap | texel | bake (cold) | from cache (warm) | contact shadows (cold / warm) "
+        "| room GLB without → with bake | added |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for room in rooms:
         cold = [next(b for b in row["cold:bakes"] if b["room"] == room) for row in rows]
@@ -72,6 +73,8 @@ def table(rows: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
             f"| {room} | {width}×{height} | {cold[0]['texel'] * 100:.0f} cm | "
             f"{statistics.median(b['seconds'] for b in cold):.2f} s | "
             f"{statistics.median(b['seconds'] for b in warm):.2f} s ({'hit' if all(b['cached'] for b in warm) else 'MISS'}) | "
+            f"{cold[0]['contact_shadows']}: {statistics.median(b['contact_seconds'] for b in cold):.2f} s / "
+            f"{statistics.median(b['contact_seconds'] for b in warm):.2f} s | "
             f"{plain_bytes:,} → {baked_bytes:,} B | {baked_bytes - plain_bytes:+,} B |")
     lines += [
         "",
