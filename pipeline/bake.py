@@ -257,7 +257,9 @@ def _base_colour(material: Material | None) -> np.ndarray:
     if material is None:
         return np.array([0.8, 0.8, 0.8])
     colour = np.asarray(material.base_color_factor[:3], dtype=np.float64)
-    if material.base_color_texture is not None:
+    # A model's ladder level may carry KTX2 (GPU-compressed) textures, which Pillow cannot read; models cast
+    # shadows but bounce no light (only baked surfaces do), so their factor alone is enough.
+    if material.base_color_texture is not None and material.base_color_texture.texture.mime_type != "image/ktx2":
         data = material.base_color_texture.texture.data
         digest = hashlib.sha256(data).digest()
         if digest not in _MEAN_COLOURS:

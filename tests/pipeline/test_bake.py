@@ -230,3 +230,23 @@ def test_rich_example_room_corners_are_darker_than_wall_centres(rich) -> None:  
         for x, y in ((x0 + 0.04, 0.04), (x1 - 0.04, 0.04), (x0 + 0.04, frame.height - 0.04),
                      (x1 - 0.04, frame.height - 0.04)):
             assert _brightness(lightmaps[room.id], (x, y, z0), north) < 0.8 * centre, (room.id, x, y)
+
+
+def test_a_model_with_ktx2_textures_casts_its_shadow() -> None:
+    """A ladder level built with --texture-format ktx2 carries KTX2 textures, which Pillow cannot read."""
+    from pipeline.scene import Material, Texture, TextureRef
+
+    builder = compose.MeshBuilder()
+    ktx2 = Texture(name="k", data=b"\xabKTX 20\xbb\r\n\x1a\n" + bytes(64), mime_type="image/ktx2")
+    builder.box((-0.3, 0.0, -0.3), (0.3, 0.6, 0.3), Material(name="k", base_color_texture=TextureRef(ktx2)))
+    model = Node(name="model", mesh=builder.mesh("model"), translation=BOX_AT)
+    room = _room()
+    room.nodes = [n for n in room.nodes if n.name != "artifact"]
+    key = bake.bake_key(room, COARSE, 0.6, [model])
+    assert key.startswith("bake-")
+    baked = bake.bake_irradiance(room, COARSE, 0.6, [model])
+    assert baked is not None
+    up = (0.0, 1.0, 0.0)
+    assert _brightness(baked, (BOX_AT[0] + 0.35, 0.0, BOX_AT[2]), up) < _brightness(
+        baked, (BOX_AT[0] + 1.3, 0.0, BOX_AT[2]), up)
+
