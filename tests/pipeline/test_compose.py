@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from pipeline import compose
-from pipeline.build import load_textures
 from pipeline.errors import BuildError
 from pipeline.ingest import load_asset
 from pipeline.scene import Mesh, Node, Primitive, Scene
 from pipeline.spec import load_exhibit
+from pipeline.textures import load_textures
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
 
