@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import dataclasses
 import hashlib
@@ -10,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -696,3 +698,32 @@ def bake_room(scene: Scene, name: str, settings: BakeSettings, ambient: float,
     height, width = lightmap.irradiance.shape[:2]
     return BakeOutcome(name, round(clock() - started, 4), not fresh, len(png), (width, height), lightmap.texel,
                        lightmap)
+
+
+@dataclass(frozen=True)
+class RoomToBake:
+    """One composed room to bake: its scene (the lightmap is applied to it), fill light and extra shadow casters."""
+
+    name: str
+    scene: Scene
+    ambient: float
+    occluders_extra: Sequence[Node] = ()
+
+
+def bake_rooms(rooms: Sequence[RoomToBake], settings: BakeSettings,
+               remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float], workers: int = 1,
+               step: Callable[[int, int, str], None] = lambda done, total, label: None) -> list[dict[str, Any]]:
+    """Bake every room's light into its lightmap (from the cache when nothing that lights it changed); the report's
+    row per room that has surfaces to bake. `step(done, total, room)` follows the progress."""
+    def one(room: RoomToBake) -> BakeOutcome | None:
+        return bake_room(room.scene, room.name, settings, room.ambient, remembered, clock, room.occluders_extra)
+
+    # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
+    outcomes = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(rooms)))) as pool:
+        for number, (room, outcome) in enumerate(zip(rooms, pool.map(one, rooms), strict=True), start=1):
+            step(number, len(rooms), room.name)
+            if outcome is not None:
+                outcomes.append({"room": room.name, "seconds": outcome.seconds, "cached": outcome.cached,
+                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
+    return outcomes

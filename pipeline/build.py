@@ -9,7 +9,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import re
@@ -18,17 +17,18 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, ladder, manifest, textures
-from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir, file_digest
+from pipeline import budgets, compose, ladder, manifest, standards, textures
+from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Node, Scene, Texture
+from pipeline.scene import Scene, Texture
 from pipeline.spec import load_exhibit
 from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
 
@@ -267,6 +267,15 @@ def _content_name(stem: str, data: bytes, suffix: str) -> str:
     return f"{safe}.{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
 
 
+def write_named(folder: Path, subfolder: str, stem: str, data: bytes, suffix: str) -> str:
+    """Write data under folder/subfolder, named by its content; returns its path relative to folder."""
+    relative = f"{subfolder}/{_content_name(stem, data, suffix)}"
+    target = folder / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return relative
+
+
 def _published(problem: Problem, root: Path) -> str:
     """A warning as report.json carries it: the file named from the exhibit folder, never the machine's own path."""
     try:
@@ -285,12 +294,7 @@ class MediaWriter:
 
     def add(self, path: Path) -> str:
         if path not in self.written:
-            data = path.read_bytes()
-            name = f"media/{_content_name(path.stem, data, path.suffix.lower())}"
-            target = self.folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            self.written[path] = name
+            self.written[path] = write_named(self.folder, "media", path.stem, path.read_bytes(), path.suffix.lower())
         return self.written[path]
 
     def audio(self, tracks: Any) -> dict[str, dict[str, str]]:
@@ -319,11 +323,7 @@ def glb_bytes(scene: Scene, options: BuildOptions) -> bytes:
 def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
     """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
     data = glb_bytes(scene, options)
-    relative = f"rooms/{_content_name(name, data, '.glb')}"
-    target = folder / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return relative, len(data)
+    return write_named(folder, "rooms", name, data, ".glb"), len(data)
 
 
 def existing_manifests(out_dir: Path, skip: str) -> list[dict[str, Any]]:
@@ -473,7 +473,13 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
     if options.bake:
         with progress.stage("bake"):
-            report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count)
+            from pipeline import bake
+
+            ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
+            to_bake = [bake.RoomToBake(room.id, room.scene, ambient[room.id], compose.artifact_proxies(composition, room))
+                       for room in composition.rooms]
+            report.bakes = bake.bake_rooms(to_bake, bake.settings_for(exhibit.exhibit.targets), cache.remembered,
+                                           time.perf_counter, options.worker_count, progress.step)
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
@@ -529,8 +535,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             if entry["id"] in usdz_files:
                 entry["usdz"] = usdz_files[entry["id"]]
     with progress.stage("standards"):
-        linked_data = write_standards(folder, data, composition, base_url,
-                                      picture_files(exhibit, media) if base_url else {})
+        fronts = {artifact_id: placement.front for artifact_id, placement in composition.artifacts.items()}
+        pictures = standards.picture_files(exhibit.artifacts, media.add) if base_url else {}
+        linked_data = standards.write_standards(folder, data, fronts, base_url, pictures)
     if base_url:  # what the exports leave out, as `check` says it (without a base URL, check says why none)
         from pipeline.spec.exports import export_notes
 
@@ -542,7 +549,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         with progress.stage("posters"):
             if add_posters(staging, folder, exhibit, data, image_textures, cache, report.warnings):
                 # Again, now with the pictures (the structured data names them too).
-                linked_data = write_standards(folder, data, composition, base_url, {}, exports=False)
+                linked_data = standards.write_standards(folder, data, fronts, base_url, {}, exports=False)
                 _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
@@ -552,37 +559,6 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
                                                                 for problem in loaded.warnings]), exhibit)
     return report
-
-
-def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, Any]]:
-    """Each hung image's file, copied into media/ for the IIIF export, with its pixel and physical size."""
-    out: dict[str, dict[str, Any]] = {}
-    for artifact in exhibit.artifacts:
-        if artifact.image is None or artifact.place is None:
-            continue
-        pixels = images.file_pixel_size(artifact.image.path)
-        # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
-        size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
-        out[artifact.id] = {"src": media.add(artifact.image.path), "pixels": list(pixels), "size": list(size)}
-    return out
-
-
-def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition, base_url: str,
-                    pictures: dict[str, dict[str, Any]], exports: bool = True) -> dict[str, Any]:
-    """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
-    JSON-LD, returned for the site writer. Each model's file is its finest level, whose root node carries the
-    artifact's placement (the exports take it off again where they need the object's own frame)."""
-    from pipeline.standards import ExportInput, write_exports
-    from pipeline.standards.common import normalize_base_url
-    from pipeline.standards.schema_org import site_jsonld
-
-    models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
-    yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
-           for artifact_id, p in composition.artifacts.items()}
-    if base_url and exports:
-        data["exhibit"]["base_url"] = normalize_base_url(base_url)
-        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
-    return site_jsonld(data, base_url, models)
 
 
 def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any],
@@ -614,26 +590,10 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     shots = posters.shots(data, titles, fallbacks)
     if not shots:
         return False
-    # Everything a poster shows: the rooms' GLBs, the viewer's code and the manifest (views, start, lighting).
-    digest = hashlib.sha256()
-    for path in sorted([*(folder / "rooms").rglob("*"), *STATIC_DIR.rglob("*")]):
-        if path.is_file():
-            digest.update(f"{path.name}\0{file_digest(path)}\0".encode())
-    digest.update(json.dumps({k: v for k, v in data.items() if k not in ("files", "report")}, sort_keys=True).encode())
-    pictures = posters.make_posters(staging, exhibit.id, shots, digest.hexdigest(), cache.remembered,
-                                    warnings.append)
-    paths = {}
-    for name, jpeg in pictures.items():
-        relative = f"posters/{_content_name(name, jpeg, '.jpg')}"
-        (folder / "posters").mkdir(exist_ok=True)
-        (folder / relative).write_bytes(jpeg)
-        paths[name] = relative
-    for artifact in data["artifacts"]:
-        artifact["poster"] = paths[f"artifact-{artifact['id']}"]
-    for room in data["rooms"]:
-        room["cover"] = paths[f"room-{room['id']}"]
-    start_room = data["start"]["room"] if data.get("start") else data["rooms"][0]["id"]
-    data["exhibit"]["cover"] = paths[f"room-{start_room}"]
+    pictures = posters.make_posters(staging, exhibit.id, shots, posters.inputs_digest(folder / "rooms", STATIC_DIR, data),
+                                    cache.remembered, warnings.append)
+    posters.list_in_manifest(data, {name: write_named(folder, "posters", name, jpeg, ".jpg")
+                                    for name, jpeg in pictures.items()})
     return True
 
 
@@ -650,75 +610,18 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
     if not usdz.available():
         report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
         return {}
-    code = hashlib.sha256(Path(usdz.__file__).read_bytes()).hexdigest()[:16]
-    written: dict[str, str] = {}
+    from pipeline.ingest import load_asset
+
+    sources = []
     for artifact in allowed:
-        model = artifact.model
-        assert model is not None
-        title = compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id
-        options = repr((artifact.metres_per_unit, artifact.up))
-        # Geometry and materials are keyed by the model alone; the title is set on the cached package afterwards,
-        # so editing a title reads no model again.
-        shape_key = hashlib.sha256(f"usdz\0{asset_key(model.path, options, root)}\0{artifact.height}\0"
-                                   f"{code}".encode()).hexdigest()
-
-        def make(artifact: Artifact = artifact) -> bytes:
-            from pipeline.ingest import load_asset
-
-            assert artifact.model is not None
-            scene = load_asset(artifact.model.path, units=artifact.metres_per_unit, up=artifact.up, root=root)
-            return usdz.usdz_bytes(scene, artifact.id, artifact.height)
-
-        base = cache.remembered(shape_key, make)
-        titled_key = hashlib.sha256(f"{shape_key}\0{title}".encode()).hexdigest()
-        data = cache.remembered(titled_key, functools.partial(usdz.retitled, base, title))
-        relative = f"usdz/{_content_name(artifact.id, data, '.usdz')}"
-        (folder / "usdz").mkdir(exist_ok=True)
-        (folder / relative).write_bytes(data)
-        written[artifact.id] = relative
-    return written
-
-
-def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
-               progress: Progress, workers: int = 1) -> list[dict[str, Any]]:
-    """Bake every room's light into its lightmap (from the cache when nothing that lights it changed)."""
-    import time
-
-    from pipeline import bake
-
-    settings = bake.settings_for(exhibit.exhibit.targets)
-    ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
-
-    def remembered(key: str, compute: Any) -> bytes:
-        return cache.remembered(key, compute)
-
-    def one(room: compose.ComposedRoom) -> Any:
-        return bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
-                              artifact_proxies(composition, room))
-
-    # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
-    outcomes = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(composition.rooms)))) as pool:
-        for number, (room, outcome) in enumerate(zip(composition.rooms, pool.map(one, composition.rooms),
-                                                     strict=True), start=1):
-            progress.step(number, len(composition.rooms), room.id)
-            if outcome is not None:
-                outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
-                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
-    return outcomes
-
-
-def artifact_proxies(composition: compose.Composition, room: compose.ComposedRoom) -> list[Node]:
-    """Open-bottomed boxes where the room's models stand (their world bounds): models live in their own GLBs now,
-    and these let them cast contact shadows on their stands and the floor in the room's bake."""
-    builder = compose.MeshBuilder()
-    stone = compose.solid("artifact-proxy", (0.3, 0.3, 0.3))
-    for artifact_id in room.artifact_ids:
-        placement = composition.artifacts[artifact_id]
-        if placement.kind == "model":
-            builder.box(placement.bounds[0], placement.bounds[1], stone)
-    mesh = builder.mesh(f"{room.id}-artifact-proxies")
-    return [Node(name=mesh.name, mesh=mesh)] if mesh is not None else []
+        assert artifact.model is not None
+        sources.append(usdz.UsdzSource(
+            artifact.id, compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id,
+            asset_key(artifact.model.path, repr((artifact.metres_per_unit, artifact.up)), root), artifact.height,
+            functools.partial(load_asset, artifact.model.path, units=artifact.metres_per_unit, up=artifact.up,
+                              root=root)))
+    return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
+            for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
 
 
 DOWNLOADABLE_RIGHTS = ("creativecommons.org/licenses/", "creativecommons.org/publicdomain/")

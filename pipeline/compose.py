@@ -637,6 +637,19 @@ class Composition:
     start: dict[str, Any]
 
 
+def artifact_proxies(composition: Composition, room: ComposedRoom) -> list[Node]:
+    """Open-bottomed boxes where the room's models stand (their world bounds): models live in their own GLBs, and
+    these let them cast contact shadows on their stands and the floor in the room's bake."""
+    builder = MeshBuilder()
+    stone = solid("artifact-proxy", (0.3, 0.3, 0.3))
+    for artifact_id in room.artifact_ids:
+        placement = composition.artifacts[artifact_id]
+        if placement.kind == "model":
+            builder.box(placement.bounds[0], placement.bounds[1], stone)
+    mesh = builder.mesh(f"{room.id}-artifact-proxies")
+    return [Node(name=mesh.name, mesh=mesh)] if mesh is not None else []
+
+
 def text_map(text: Any) -> dict[str, str]:
     """A language map as a plain dict without empty values (the model stores read-only mappings)."""
     if not text:

@@ -180,7 +180,6 @@ def test_blended_glass_lets_light_through() -> None:
 @pytest.fixture(scope="module")
 def rich():  # type: ignore[no-untyped-def]
     """The bronze-age example composed and each room baked (coarse, for speed): (composition, lightmaps)."""
-    from pipeline import build
     from pipeline.ingest import load_asset
     from pipeline.spec import load_exhibit
     from pipeline.textures import load_textures
@@ -195,7 +194,7 @@ def rich():  # type: ignore[no-untyped-def]
     ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
     # Models stand in their own GLBs: the build bakes their occlusion from proxies at their bounds.
     return composition, {room.id: bake.bake_irradiance(room.scene, settings, ambient[room.id],
-                                                       build.artifact_proxies(composition, room))
+                                                       compose.artifact_proxies(composition, room))
                          for room in composition.rooms}
 
 
