@@ -26,7 +26,7 @@ from pipeline.scene import (
     Texture,
     TextureRef,
     instance_matrices,
-    local_matrix,
+    node_matrix,
 )
 
 # Nodes compose marks with extras["vitrina"]["lightmap"] get a lightmap: the room shell and the stands.
@@ -75,7 +75,7 @@ def settings_for(targets: Iterable[str]) -> BakeSettings:
 
 def _placements(node: Node, parent: np.ndarray) -> list[np.ndarray]:
     """World matrices of a node's mesh: one, or one per EXT_mesh_gpu_instancing instance."""
-    world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+    world = parent @ node_matrix(node)
     return [world @ instance for instance in instance_matrices(node)]
 
 
@@ -85,7 +85,7 @@ def _world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:
 
     def visit(node: Node, parent: np.ndarray) -> None:
         out.append((node, parent))
-        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         for child in node.children:
             visit(child, world)
 
@@ -274,7 +274,7 @@ def _room_lights(scene: Scene) -> list[tuple[Light, np.ndarray, np.ndarray]]:
     for node, parent in _world_nodes(scene.nodes):
         if node.light is None:
             continue
-        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         direction = world[:3, :3] @ np.array([0.0, 0.0, -1.0])
         out.append((node.light, world[:3, 3].copy(), direction / max(float(np.linalg.norm(direction)), 1e-12)))
     return out
@@ -352,7 +352,7 @@ def baked_primitives(scene: Scene) -> list[tuple[Primitive, np.ndarray]]:
     for node, parent in _world_nodes(scene.nodes):
         if node.mesh is None or not _is_marked(node):
             continue
-        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         for primitive in node.mesh.primitives:
             if _casts_light_shadow(primitive):
                 out.append((primitive, world))

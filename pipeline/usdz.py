@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import BuildError
-from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, local_matrix
+from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, node_matrix
 
 ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
 
@@ -35,10 +35,6 @@ def available() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- geometry
-
-
-def _matrix(node: Node) -> np.ndarray:
-    return local_matrix(node.translation, node.rotation, node.scale)
 
 
 def _attribute(primitive: Primitive, name: str) -> np.ndarray | None:
@@ -66,7 +62,7 @@ def _parts(scene: Scene) -> list[_Part]:
     parts: list[_Part] = []
 
     def visit(node: Node, parent: np.ndarray) -> None:
-        world = parent @ _matrix(node)
+        world = parent @ node_matrix(node)
         if node.mesh is not None:
             for instance in instance_matrices(node):
                 matrix = world @ instance

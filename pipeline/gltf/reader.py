@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 import struct
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from pipeline.scene import (
     Skin,
     Texture,
     TextureRef,
+    matrix_quaternion,
 )
 
 # "http:", "file:" and the like (two letters at least, so a Windows drive letter is not a scheme).
@@ -42,25 +42,6 @@ SPARSE_INDEX_TYPES = (5121, 5123, 5125)
 ZERO_ACCESSOR_LIMIT = 1 << 30  # bytes of an accessor without a bufferView (all zeros, maybe sparse)
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 
-
-
-def _matrix_to_quat(m: np.ndarray) -> tuple[float, float, float, float]:
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 0.5 / math.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) * s, (m[0, 2] - m[2, 0]) * s, (m[1, 0] - m[0, 1]) * s, 0.25 / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = (0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s)
-    norm = math.sqrt(sum(v * v for v in q)) or 1.0
-    x, y, z, w = (v / norm for v in q)
-    return (float(x), float(y), float(z), float(w))
 
 
 def decompose_matrix(values: list[float]) -> tuple[tuple[float, float, float],
@@ -74,8 +55,8 @@ def decompose_matrix(values: list[float]) -> tuple[tuple[float, float, float],
     if np.linalg.det(basis) < 0:
         scale[0] = -scale[0]
     safe = np.where(scale == 0, 1.0, scale)
-    rotation = _matrix_to_quat(basis / safe)
-    return ((float(translation[0]), float(translation[1]), float(translation[2])), rotation,
+    x, y, z, w = (float(v) for v in matrix_quaternion(basis / safe))
+    return ((float(translation[0]), float(translation[1]), float(translation[2])), (x, y, z, w),
             (float(scale[0]), float(scale[1]), float(scale[2])))
 
 

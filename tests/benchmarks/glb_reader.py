@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import meshopt
-from pipeline.transforms.common import quaternion_matrix, trs_matrix
+from pipeline.scene import local_matrix, quaternion_matrix
 
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
@@ -131,7 +131,7 @@ def read_glb(path: Path) -> GlbGeometry:
         if "matrix" in node:
             local = np.array(node["matrix"], dtype=np.float32).astype(np.float64).reshape(4, 4).T
         else:
-            local = trs_matrix(*(np.asarray(node.get(key, default), dtype=np.float32).astype(np.float64)
+            local = local_matrix(*(np.asarray(node.get(key, default), dtype=np.float32).astype(np.float64)
                                  for key, default in (("translation", [0, 0, 0]), ("rotation", [0, 0, 0, 1]),
                                                       ("scale", [1, 1, 1]))))
         world = parent @ local
@@ -144,7 +144,7 @@ def read_glb(path: Path) -> GlbGeometry:
                 r = reader.accessor(attrs["ROTATION"]) if "ROTATION" in attrs else None
                 s = reader.accessor(attrs["SCALE"]) if "SCALE" in attrs else None
                 count = len(next(a for a in (t, r, s) if a is not None))
-                matrices = [world @ trs_matrix(t[i] if t is not None else [0, 0, 0],
+                matrices = [world @ local_matrix(t[i] if t is not None else [0, 0, 0],
                                                r[i] if r is not None else [0, 0, 0, 1],
                                                s[i] if s is not None else [1, 1, 1]) for i in range(count)]
             for positions, tris in mesh_triangles(node["mesh"]):

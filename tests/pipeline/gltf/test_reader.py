@@ -6,10 +6,12 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, reader, write_glb
+from pipeline.scene import local_matrix
 from tests.pipeline.gltf.scenes import triangle_scene, with_json
 
 
@@ -151,3 +153,20 @@ def test_a_fan_of_one_vertex_has_no_triangles(tmp_path: Path) -> None:
 
     mesh = read_gltf(broken(tmp_path, one_vertex_fan), tmp_path).nodes[0].mesh
     assert mesh is not None and mesh.primitives[1].triangle_count == 0
+
+
+def test_a_node_matrix_becomes_the_same_rotation_with_w_not_negative(tmp_path: Path) -> None:
+    """A half-plus turn (negative trace) took w < 0 from the reader's own copy of the matrix → quaternion maths."""
+    rotation = np.array([0.9, 0.1, 0.0, -0.4]) / np.linalg.norm([0.9, 0.1, 0.0, -0.4])
+    matrix = local_matrix((1.0, 2.0, 3.0), rotation, (2.0, 2.0, 2.0))
+    path = tmp_path / "matrix.glb"
+
+    def give_matrix(doc: dict[str, Any]) -> None:
+        doc["nodes"][0].pop("translation", None)
+        doc["nodes"][0]["matrix"] = [float(v) for v in matrix.T.reshape(-1)]  # glTF stores it column by column
+
+    path.write_bytes(with_json(write_glb(triangle_scene()), give_matrix))
+    node = read_gltf(path, tmp_path).nodes[0]
+    assert node.rotation[3] >= 0
+    assert np.allclose(node.rotation, -rotation) and np.allclose(node.translation, (1, 2, 3))
+    assert np.allclose(node.scale, (2, 2, 2))

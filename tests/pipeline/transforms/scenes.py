@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.scene import Material, Node, Primitive, Scene
-from pipeline.transforms.common import node_matrix, trs_matrix
+from pipeline.scene import Material, Node, Primitive, Scene, local_matrix, node_matrix
 
 NORMALIZE = {np.dtype(np.int8): 127.0, np.dtype(np.uint8): 255.0, np.dtype(np.int16): 32767.0,
              np.dtype(np.uint16): 65535.0}
@@ -61,7 +60,7 @@ def world_triangles(scene: Scene, ordered: bool = True) -> np.ndarray:
                 t = node.instances.get("TRANSLATION", np.zeros((n, 3)))
                 r = node.instances.get("ROTATION", np.tile([0, 0, 0, 1.0], (n, 1)))
                 s = node.instances.get("SCALE", np.ones((n, 3)))
-                matrices = [world @ trs_matrix(t[i], r[i], s[i]) for i in range(n)]
+                matrices = [world @ local_matrix(t[i], r[i], s[i]) for i in range(n)]
             for primitive in node.mesh.primitives:
                 positions = decoded(primitive, "POSITION")
                 idx = (np.arange(len(positions)) if primitive.indices is None
