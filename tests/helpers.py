@@ -85,3 +85,9 @@ def snapshot(folder: Path, skip: Callable[[Path], bool] = lambda relative: False
     """Relative path → sha256 of every file under folder, except those whose relative path `skip` accepts."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and not skip(p.relative_to(folder))}
+
+
+def generated(site: Path) -> dict[str, str]:
+    """The snapshot of what a build generates into a site: not the reports (they hold timings), not static/ (the
+    viewer's files, copied)."""
+    return snapshot(site, lambda relative: relative.name in ("report.json", "report.html") or relative.parts[0] == "static")

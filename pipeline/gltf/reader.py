@@ -6,7 +6,6 @@ import base64
 import binascii
 import json
 import re
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import numpy as np
 
 from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
+from pipeline.gltf import container
 from pipeline.gltf.extensions import readable, registered
 from pipeline.gltf.json_text import plain_copy
 from pipeline.gltf.shape import document_shape, shape_mistake
@@ -152,7 +152,7 @@ class _GltfReader:
 
     def _parse_container(self) -> None:
         raw = self.path.read_bytes()
-        if raw[:4] == b"glTF":
+        if raw[:4] == container.MAGIC:
             self._parse_glb(raw)
         else:
             if self.path.suffix.lower() == ".glb":
@@ -182,31 +182,16 @@ class _GltfReader:
                             f"{', '.join(missing)}, which Vitrina cannot read")
 
     def _parse_glb(self, raw: bytes) -> None:
-        if len(raw) < 20:
-            raise self.fail("truncated GLB: the file ends inside its header")
-        _, version, length = struct.unpack_from("<4sII", raw, 0)
-        if version != 2:
-            raise self.fail(f"GLB container version {version} is not supported; Vitrina reads version 2")
-        if length > len(raw):
-            raise self.fail(f"truncated GLB: the header declares {length} bytes but the file has {len(raw)}")
-        offset = 12
-        chunks: list[tuple[bytes, bytes]] = []
-        while offset + 8 <= length:
-            size, kind = struct.unpack_from("<I4s", raw, offset)
-            if offset + 8 + size > length:
-                raise self.fail(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
-            chunks.append((kind, raw[offset + 8: offset + 8 + size]))
-            offset += 8 + size + (-size % 4)
-        if not chunks or chunks[0][0] != b"JSON":
-            raise self.fail("corrupt GLB: the first chunk is not JSON")
         try:
-            self.json = json.loads(chunks[0][1].decode("utf-8"), object_hook=_JsonObject)
+            text, binary = container.split(raw)
+        except container.ContainerError as error:
+            raise self.fail(str(error)) from None
+        try:
+            self.json = json.loads(text.decode("utf-8"), object_hook=_JsonObject)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise self.fail("corrupt GLB: its JSON chunk is not valid JSON") from None
-        for kind, data in chunks[1:]:
-            if kind == b"BIN\x00":
-                self.bin_chunk = data
-                break
+        if binary is not None:
+            self.bin_chunk = binary
 
     def _resolve_uri(self, uri: str, what: str) -> bytes:
         if uri.startswith("data:"):

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
+from pipeline.gltf import container
 from pipeline.scene import local_matrix
 
 # Bounds and counts come from headers (glTF accessors, PLY and STL headers) or from one vectorised pass over the
@@ -58,11 +59,8 @@ def gltf_document(path: Path) -> dict[str, Any] | None:
     """The JSON of a .gltf, or a .glb's JSON chunk (its binary chunk is never read); None when it is not one."""
     with open(path, "rb") as handle:
         if path.suffix.lower() == ".glb":
-            header = handle.read(20)
-            if len(header) < 20 or header[:4] != b"glTF" or header[16:20] != b"JSON":
-                return None
-            length = struct.unpack_from("<I", header, 12)[0]
-            if length > MAX_JSON_BYTES:
+            length = container.json_chunk_length(handle.read(container.HEADER_BYTES))
+            if length is None or length > MAX_JSON_BYTES:
                 return None
             text = handle.read(length)
         else:

@@ -23,16 +23,10 @@ from pipeline.report import Progress
 from pipeline.textures import encode_textures, find_basisu
 from tests.conftest import REPO, need_or_skip
 from tests.gltf_validator import errors_of, validate_many
-from tests.helpers import glb_json, glb_view, image_bytes, snapshot
+from tests.helpers import generated, glb_json, glb_view, image_bytes, snapshot
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
 QUIET = BuildOptions(quiet=True, jobs=1)
-
-
-def generated(folder: Path) -> dict[str, str]:
-    """The snapshot of what a build generates: not the report (it has timings), not static/ (copied files)."""
-    return {k: v for k, v in snapshot(folder).items()
-            if not k.endswith(("report.json", "report.html")) and not k.startswith("static/")}
 
 
 @pytest.fixture(scope="module")
