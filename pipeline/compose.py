@@ -14,7 +14,19 @@ from numpy.typing import ArrayLike
 
 from pipeline import images
 from pipeline.errors import AssetError, BuildError
-from pipeline.scene import Light, Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from pipeline.scene import (
+    Light,
+    Material,
+    Mesh,
+    Node,
+    Primitive,
+    Scene,
+    Texture,
+    TextureRef,
+    node_matrix,
+    rotate_yaw,
+    yaw_quaternion,
+)
 from pipeline.spec.model import Artifact, Case, Exhibit, Place, Record, Room, Surface
 
 Vec3 = tuple[float, float, float]
@@ -33,36 +45,6 @@ FRAME_DEPTH = 0.035
 
 
 # ---------------------------------------------------------------------------------------------- small math
-
-
-def yaw_quaternion(degrees: float) -> tuple[float, float, float, float]:
-    half = math.radians(degrees) / 2
-    return (0.0, math.sin(half), 0.0, math.cos(half))
-
-
-def rotate_yaw(vector: Sequence[float], degrees: float) -> Vec3:
-    """Rotate a vector about +Y (counter-clockwise seen from above), as a glTF node rotation would."""
-    angle = math.radians(degrees)
-    c, s = math.cos(angle), math.sin(angle)
-    x, y, z = (float(v) for v in vector)
-    return (x * c + z * s, y, -x * s + z * c)
-
-
-def quaternion_matrix(q: Sequence[float]) -> np.ndarray:
-    x, y, z, w = (float(v) for v in q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
-
-def node_matrix(node: Node) -> np.ndarray:
-    """The node's local transform as a 4×4 matrix (T · R · S)."""
-    matrix = np.eye(4)
-    matrix[:3, :3] = quaternion_matrix(node.rotation) * np.asarray(node.scale, dtype=float)
-    matrix[:3, 3] = node.translation
-    return matrix
 
 
 def _positions(primitive: Primitive) -> np.ndarray:

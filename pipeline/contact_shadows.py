@@ -187,3 +187,14 @@ def shadow_node(name: str, shadows: Sequence[ContactShadow]) -> Node | None:
     return Node(name=f"{name}-contact-shadows", mesh=Mesh(name=f"{name}-contact-shadows", primitives=[primitive]),
                 extras={"vitrina": {MARK: [s.artifact for s in shadows]}})
 
+
+
+def lay(scene: Scene, name: str, models: Sequence[tuple[str, Node]], texels: int,
+        remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float]) -> dict[str, float]:
+    """Lay a room's contact shadows into its scene (one node); how many and how long, for the build report."""
+    started = clock()
+    shadows = room_shadows(scene, models, texels, remembered)
+    node = shadow_node(name, shadows)
+    if node is not None:
+        scene.nodes.append(node)
+    return {"contact_shadows": len(shadows), "contact_seconds": round(clock() - started, 4)}

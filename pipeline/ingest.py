@@ -39,13 +39,14 @@ from pipeline.scene import (
     Scene,
     Texture,
     TextureRef,
+    node_matrix,
+    quaternion_matrix,
     texture_refs,
 )
 from pipeline.spec.model import UNIT_METRES
 
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
 
-UNITS = UNIT_METRES  # one table: the spec reference documents the same units
 
 # Quaternion (x, y, z, w) that turns the named up axis into +Y, right-handed.
 _H = math.sqrt(0.5)
@@ -223,7 +224,7 @@ def scene_bounds(scene: Scene) -> tuple[tuple[float, float, float], tuple[float,
 
     def visit(node: Node, parent: np.ndarray) -> None:
         nonlocal low, high
-        world = parent @ trs_matrix(node.translation, node.rotation, node.scale)
+        world = parent @ node_matrix(node)
         if node.mesh is not None:
             for primitive in node.mesh.primitives:
                 points = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
@@ -251,9 +252,9 @@ def unit_scale(path: Path, units: str | float) -> float:
         if math.isfinite(units) and units > 0:
             return float(units)
         raise AssetError(str(path), f"units must be a positive number, not {units}")
-    if isinstance(units, str) and units.lower() in UNITS:
-        return UNITS[units.lower()]
-    raise AssetError(str(path), f"unknown units '{units}'; use one of {', '.join(UNITS)} or a number")
+    if isinstance(units, str) and units.lower() in UNIT_METRES:
+        return UNIT_METRES[units.lower()]
+    raise AssetError(str(path), f"unknown units '{units}'; use one of {', '.join(UNIT_METRES)} or a number")
 
 
 def up_rotation(path: Path, up: str) -> tuple[float, float, float, float]:
@@ -266,15 +267,6 @@ def up_rotation(path: Path, up: str) -> tuple[float, float, float, float]:
 # -- small maths ---------------------------------------------------------------------------------------
 
 
-def quat_matrix(q: tuple[float, float, float, float] | np.ndarray) -> np.ndarray:
-    x, y, z, w = (float(v) for v in q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
-
 def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product a*b for (…, 4) arrays in x, y, z, w order."""
     ax, ay, az, aw = np.moveaxis(a, -1, 0)
@@ -285,13 +277,6 @@ def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                      aw * bw - ax * bx - ay * by - az * bz], axis=-1)
 
 
-def trs_matrix(t: Any, r: Any, s: Any) -> np.ndarray:
-    matrix = np.eye(4)
-    matrix[:3, :3] = quat_matrix(r) * np.asarray(s, dtype=np.float64)
-    matrix[:3, 3] = t
-    return matrix
-
-
 # -- unit and axis conversion --------------------------------------------------------------------------
 
 
@@ -299,7 +284,7 @@ def _convert_roots(scene: Scene, scale: float, rotation: tuple[float, float, flo
     """Apply C = scale·R to each root: a uniform scale commutes with rotations, so C·TRS stays a TRS."""
     if scale == 1.0 and rotation == UP_ROTATIONS["y"]:
         return
-    r_matrix = quat_matrix(rotation)
+    r_matrix = quaternion_matrix(rotation)
     r_quat = np.asarray(rotation, dtype=np.float64)
     roots = {id(root) for root in scene.nodes}
     for root in scene.nodes:
@@ -327,7 +312,7 @@ def _convert_roots(scene: Scene, scale: float, rotation: tuple[float, float, flo
 def _bake(scene: Scene, scale: float, rotation: tuple[float, float, float, float]) -> None:
     if scale == 1.0 and rotation == UP_ROTATIONS["y"]:
         return
-    r_matrix = quat_matrix(rotation)
+    r_matrix = quaternion_matrix(rotation)
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
             attributes = primitive.attributes

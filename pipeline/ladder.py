@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import budgets, images, meshopt
+from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
 
@@ -28,7 +28,6 @@ NORMAL_WEIGHT = 0.1
 # bench_ladder (Igea, Nefertiti, Gargoyle; quantized, as written) the true error was 1.5-3.4× the estimate, so a
 # level aims at a quarter of its bound and reports four times the estimate: a conservative figure.
 ERROR_FACTOR = 4.0
-GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = 0x46546C67, 0x4E4F534A, 0x004E4942
 
 
 @dataclass(frozen=True)
@@ -305,31 +304,14 @@ def _webp_textures(scene: Scene) -> None:
 
 def glb_json(data: bytes) -> tuple[dict[str, Any], bytes]:
     """(the JSON chunk parsed, the BIN chunk's bytes) of a GLB."""
-    magic, _, _ = struct.unpack_from("<III", data, 0)
-    if magic != GLB_MAGIC:
-        raise ValueError("not a GLB")
-    length, kind = struct.unpack_from("<II", data, 12)
-    if kind != JSON_CHUNK:
-        raise ValueError("GLB without a JSON chunk first")
-    document = json.loads(data[20:20 + length].decode("utf-8"))
-    rest = data[20 + length:]
-    binary = b""
-    if len(rest) >= 8:
-        bin_length, bin_kind = struct.unpack_from("<II", rest, 0)
-        if bin_kind == BIN_CHUNK:
-            binary = rest[8:8 + bin_length]
-    return document, binary
+    text, binary = container.split(data)
+    return json.loads(text.decode("utf-8")), binary or b""
 
 
 def glb_bytes(document: dict[str, Any], binary: bytes) -> bytes:
-    """A GLB from its JSON document and BIN chunk (both padded to 4 bytes as the container requires)."""
+    """A GLB from its JSON document and BIN chunk."""
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-    text += b" " * (-len(text) % 4)
-    chunks = struct.pack("<II", len(text), JSON_CHUNK) + text
-    if binary:
-        padded = binary + b"\0" * (-len(binary) % 4)
-        chunks += struct.pack("<II", len(padded), BIN_CHUNK) + padded
-    return struct.pack("<III", GLB_MAGIC, 2, 12 + len(chunks)) + chunks
+    return container.pack(text, binary)
 
 
 def placed(body: bytes, header: bytes, artifact_id: str) -> bytes:

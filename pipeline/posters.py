@@ -9,6 +9,7 @@ for a hung image, a card with the title for the rest. Posters are cached by ever
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import images
+from pipeline.cache import file_digest
 
 POSTER_SIZE = (960, 504)  # 1.9:1, the shape link previews (og:image) show uncropped
 POSTER_FORMAT = "image/jpeg"
@@ -208,6 +210,29 @@ def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: str
         else:
             found[shot.name] = remembered(keys[shot.name], lambda data=data: data)  # type: ignore[misc]
     return found
+
+
+def inputs_digest(rooms_folder: Path, static_dir: Path, manifest: dict[str, Any]) -> str:
+    """A digest of everything a poster shows: the rooms' GLBs, the viewer's code and the manifest (views, start,
+    lighting); the files it lists and the report are left out."""
+    digest = hashlib.sha256()
+    for path in sorted([*rooms_folder.rglob("*"), *static_dir.rglob("*")]):
+        if path.is_file():
+            digest.update(f"{path.name}\0{file_digest(path)}\0".encode())
+    digest.update(json.dumps({k: v for k, v in manifest.items() if k not in ("files", "report")},
+                             sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def list_in_manifest(manifest: dict[str, Any], paths: dict[str, str]) -> None:
+    """Name each poster in the manifest (shot name → file): artifact `poster`, room `cover`, and the exhibit's
+    `cover`, which is its start room's."""
+    for artifact in manifest["artifacts"]:
+        artifact["poster"] = paths[f"artifact-{artifact['id']}"]
+    for room in manifest["rooms"]:
+        room["cover"] = paths[f"room-{room['id']}"]
+    start_room = manifest["start"]["room"] if manifest.get("start") else manifest["rooms"][0]["id"]
+    manifest["exhibit"]["cover"] = paths[f"room-{start_room}"]
 
 
 class _Miss(Exception):

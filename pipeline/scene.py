@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -223,17 +224,70 @@ def texture_refs(material: Material) -> list[TextureRef]:
     return found
 
 
+# The node transform maths, once for every stage: quaternions are glTF's (x, y, z, w). They agree with
+# trimesh.transformations (tests/pipeline/test_scene.py checks it), which is not imported here because importing
+# trimesh costs about a second that a build whose assets all come from the cache never otherwise pays.
+
+
+def quaternion_matrix(quaternion: Any) -> np.ndarray:
+    """The 3×3 rotation of a quaternion (x, y, z, w), normalized first; the zero quaternion gives the identity."""
+    x, y, z, w = (float(v) for v in quaternion)
+    norm = x * x + y * y + z * z + w * w
+    s = 2.0 / norm if norm else 0.0
+    return np.array([
+        [1 - s * (y * y + z * z), s * (x * y - z * w), s * (x * z + y * w)],
+        [s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w)],
+        [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)],
+    ])
+
+
+def matrix_quaternion(rotation: np.ndarray) -> np.ndarray:
+    """A 3×3 rotation matrix as a unit quaternion (x, y, z, w) with w ≥ 0."""
+    m = rotation
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = [0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s]
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = [(m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s]
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = [(m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s]
+    quat = np.array(q, dtype=np.float64)
+    quat /= np.linalg.norm(quat)
+    return -quat if quat[3] < 0 else quat
+
+
 def local_matrix(translation: Any, rotation: Any, scale: Any) -> np.ndarray:
     """The 4×4 matrix T · R · S of a translation, a quaternion (x, y, z, w) and a scale."""
-    x, y, z, w = (float(v) for v in rotation)
     matrix = np.eye(4)
-    matrix[:3, :3] = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ]) * np.asarray(scale, dtype=float)
+    matrix[:3, :3] = quaternion_matrix(rotation) * np.asarray(scale, dtype=np.float64)
     matrix[:3, 3] = [float(v) for v in translation]
     return matrix
+
+
+def yaw_quaternion(degrees: float) -> tuple[float, float, float, float]:
+    """The quaternion of a turn about +y by `degrees`, counter-clockwise seen from above."""
+    half = math.radians(degrees) / 2
+    return (0.0, math.sin(half), 0.0, math.cos(half))
+
+
+def rotate_yaw(vector: Any, degrees: float) -> tuple[float, float, float]:
+    """Turn a vector about +y by `degrees`, counter-clockwise seen from above, as a glTF node rotation would (and
+    as IIIF turns)."""
+    angle = math.radians(degrees)
+    c, s = math.cos(angle), math.sin(angle)
+    x, y, z = (float(v) for v in vector)
+    return (x * c + z * s, y, -x * s + z * c)
+
+
+def node_matrix(node: Node) -> np.ndarray:
+    """The node's local transform as a 4×4 matrix (T · R · S)."""
+    return local_matrix(node.translation, node.rotation, node.scale)
 
 
 def instance_matrices(node: Node) -> list[np.ndarray]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.errors import BuildError
-from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, local_matrix
+from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, node_matrix
 
 ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
 
@@ -33,10 +35,6 @@ def available() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- geometry
-
-
-def _matrix(node: Node) -> np.ndarray:
-    return local_matrix(node.translation, node.rotation, node.scale)
 
 
 def _attribute(primitive: Primitive, name: str) -> np.ndarray | None:
@@ -64,7 +62,7 @@ def _parts(scene: Scene) -> list[_Part]:
     parts: list[_Part] = []
 
     def visit(node: Node, parent: np.ndarray) -> None:
-        world = parent @ _matrix(node)
+        world = parent @ node_matrix(node)
         if node.mesh is not None:
             for instance in instance_matrices(node):
                 matrix = world @ instance
@@ -253,6 +251,37 @@ def usdz_bytes(scene: Scene, title: str, height: float | None = None) -> bytes:
         if not UsdUtils.CreateNewARKitUsdzPackage(Sdf.AssetPath(str(folder / "model.usdc")), str(target)):
             raise BuildError(f"'{title}': usd-core could not package the USDZ")
         return _fixed_timestamps(target.read_bytes())
+
+
+@dataclass(frozen=True)
+class UsdzSource:
+    """One artifact to package: what names its geometry (`model_key`: the model file's cache key with its units and
+    up axis), its title and height, and how to load its model when the package is not in the cache."""
+
+    artifact_id: str
+    title: str
+    model_key: str
+    height: float | None
+    load: Callable[[], Scene]
+
+
+def packages(sources: Sequence[UsdzSource], remembered: Callable[[str, Callable[[], bytes]], bytes]) -> dict[str, bytes]:
+    """A USDZ per source, artifact id → bytes, through the cache (`remembered(key, compute)`).
+
+    Geometry and materials are keyed by the model alone; the title is set on the cached package afterwards, so
+    editing a title reads no model again."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    out: dict[str, bytes] = {}
+    for source in sources:
+        shape_key = hashlib.sha256(f"usdz\0{source.model_key}\0{source.height}\0{code}".encode()).hexdigest()
+
+        def make(source: UsdzSource = source) -> bytes:
+            return usdz_bytes(source.load(), source.artifact_id, source.height)
+
+        base = remembered(shape_key, make)
+        titled_key = hashlib.sha256(f"{shape_key}\0{source.title}".encode()).hexdigest()
+        out[source.artifact_id] = remembered(titled_key, functools.partial(retitled, base, source.title))
+    return out
 
 
 def retitled(package: bytes, title: str) -> bytes:

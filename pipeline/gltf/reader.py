@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import numpy as np
 
 from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
+from pipeline.gltf import container
 from pipeline.gltf.extensions import readable, registered
 from pipeline.gltf.json_text import plain_copy
 from pipeline.gltf.shape import document_shape, shape_mistake
@@ -32,6 +31,7 @@ from pipeline.scene import (
     Skin,
     Texture,
     TextureRef,
+    matrix_quaternion,
 )
 
 # "http:", "file:" and the like (two letters at least, so a Windows drive letter is not a scheme).
@@ -42,25 +42,6 @@ SPARSE_INDEX_TYPES = (5121, 5123, 5125)
 ZERO_ACCESSOR_LIMIT = 1 << 30  # bytes of an accessor without a bufferView (all zeros, maybe sparse)
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 
-
-
-def _matrix_to_quat(m: np.ndarray) -> tuple[float, float, float, float]:
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 0.5 / math.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) * s, (m[0, 2] - m[2, 0]) * s, (m[1, 0] - m[0, 1]) * s, 0.25 / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = (0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s)
-    norm = math.sqrt(sum(v * v for v in q)) or 1.0
-    x, y, z, w = (v / norm for v in q)
-    return (float(x), float(y), float(z), float(w))
 
 
 def decompose_matrix(values: list[float]) -> tuple[tuple[float, float, float],
@@ -74,8 +55,8 @@ def decompose_matrix(values: list[float]) -> tuple[tuple[float, float, float],
     if np.linalg.det(basis) < 0:
         scale[0] = -scale[0]
     safe = np.where(scale == 0, 1.0, scale)
-    rotation = _matrix_to_quat(basis / safe)
-    return ((float(translation[0]), float(translation[1]), float(translation[2])), rotation,
+    x, y, z, w = (float(v) for v in matrix_quaternion(basis / safe))
+    return ((float(translation[0]), float(translation[1]), float(translation[2])), (x, y, z, w),
             (float(scale[0]), float(scale[1]), float(scale[2])))
 
 
@@ -171,7 +152,7 @@ class _GltfReader:
 
     def _parse_container(self) -> None:
         raw = self.path.read_bytes()
-        if raw[:4] == b"glTF":
+        if raw[:4] == container.MAGIC:
             self._parse_glb(raw)
         else:
             if self.path.suffix.lower() == ".glb":
@@ -201,31 +182,16 @@ class _GltfReader:
                             f"{', '.join(missing)}, which Vitrina cannot read")
 
     def _parse_glb(self, raw: bytes) -> None:
-        if len(raw) < 20:
-            raise self.fail("truncated GLB: the file ends inside its header")
-        _, version, length = struct.unpack_from("<4sII", raw, 0)
-        if version != 2:
-            raise self.fail(f"GLB container version {version} is not supported; Vitrina reads version 2")
-        if length > len(raw):
-            raise self.fail(f"truncated GLB: the header declares {length} bytes but the file has {len(raw)}")
-        offset = 12
-        chunks: list[tuple[bytes, bytes]] = []
-        while offset + 8 <= length:
-            size, kind = struct.unpack_from("<I4s", raw, offset)
-            if offset + 8 + size > length:
-                raise self.fail(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
-            chunks.append((kind, raw[offset + 8: offset + 8 + size]))
-            offset += 8 + size + (-size % 4)
-        if not chunks or chunks[0][0] != b"JSON":
-            raise self.fail("corrupt GLB: the first chunk is not JSON")
         try:
-            self.json = json.loads(chunks[0][1].decode("utf-8"), object_hook=_JsonObject)
+            text, binary = container.split(raw)
+        except container.ContainerError as error:
+            raise self.fail(str(error)) from None
+        try:
+            self.json = json.loads(text.decode("utf-8"), object_hook=_JsonObject)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise self.fail("corrupt GLB: its JSON chunk is not valid JSON") from None
-        for kind, data in chunks[1:]:
-            if kind == b"BIN\x00":
-                self.bin_chunk = data
-                break
+        if binary is not None:
+            self.bin_chunk = binary
 
     def _resolve_uri(self, uri: str, what: str) -> bytes:
         if uri.startswith("data:"):

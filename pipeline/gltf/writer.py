@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ import pygltflib as gl
 
 from pipeline import __version__
 from pipeline import scene as ir
+from pipeline.gltf import container
 from pipeline.gltf.extensions import registered
 from pipeline.gltf.json_text import (
     extras_json,
@@ -502,12 +502,7 @@ def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
     except ValueError:
         raise ValueError("the scene holds NaN or infinite numbers (a transform, light or factor), "
                          "which glTF JSON cannot carry") from None
-    text = _pad4(document.encode("utf-8"), b" ")
-    chunks = struct.pack("<I4s", len(text), b"JSON") + text
-    if blob:
-        body = _pad4(blob)
-        chunks += struct.pack("<I4s", len(body), b"BIN\x00") + body
-    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+    return container.pack(document.encode("utf-8"), blob)
 
 
 def _semantic(name: str) -> str:

@@ -13,12 +13,12 @@ from pipeline.records import RecordsError, SourceRecord
 from pipeline.records.mapping import load_mapping, table_records
 from pipeline.records.structured import read_object_file
 from pipeline.records.tables import read_table
+from pipeline.spec.model import UNIT_METRES
 
 ARTIFACTS_FOLDER = "artifacts"
 INCLUDE_PATTERN = "artifacts/*.yaml"
 HEADER = ("Imported by `vitrina import` from {where}. Re-importing updates `record` (and model, image, units);\n"
           "placement, annotations and anything else you add here are kept.\n")
-UNITS = ("m", "cm", "mm", "in", "ft")
 AXES = ("y", "z", "x")
 _ID_RUN = re.compile(r"[^a-z0-9]+")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
@@ -116,8 +116,8 @@ def _check(record: SourceRecord, root: Path, languages: list[str]) -> list[str]:
         if record.plain.get(name) and not _URI.match(record.plain[name]):
             problems.append(f"{where}: {name} '{record.plain[name]}' is not a URI (write it in full, e.g. "
                             "http://rightsstatements.org/vocab/InC/1.0/)")
-    if record.plain.get("units") and record.plain["units"] not in UNITS:
-        problems.append(f"{where}: units '{record.plain['units']}' is not one of {', '.join(UNITS)}")
+    if record.plain.get("units") and record.plain["units"] not in UNIT_METRES:
+        problems.append(f"{where}: units '{record.plain['units']}' is not one of {', '.join(UNIT_METRES)}")
     if record.plain.get("up") and record.plain["up"] not in AXES:
         problems.append(f"{where}: up '{record.plain['up']}' is not one of {', '.join(AXES)}")
     if record.plain.get("model") and record.plain.get("image"):

@@ -132,8 +132,9 @@ def check_model_sizes(artifact: Artifact, room: Room, placed: PlacedModel, path:
 
 
 _DIMENSION = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m|in|inches|ft|毫米|厘米|米)?(?![a-zA-Z])")
-_DIMENSION_UNITS = {"mm": 0.001, "毫米": 0.001, "cm": 0.01, "厘米": 0.01, "m": 1.0, "米": 1.0, "in": 0.0254,
-                    "inches": 0.0254, "ft": 0.3048}
+# The spec's units, and the other names catalogue records write them with.
+_DIMENSION_UNITS = {**UNIT_METRES, "毫米": UNIT_METRES["mm"], "厘米": UNIT_METRES["cm"], "米": UNIT_METRES["m"],
+                    "inches": UNIT_METRES["in"]}
 _HEIGHT_LABEL = re.compile(r"(?:\bH\b\.?|\bheight\b|高)\s*:?\s*(\d+(?:[.,]\d+)?)", re.IGNORECASE)
 
 

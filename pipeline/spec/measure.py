@@ -13,6 +13,9 @@ from urllib.parse import unquote
 
 import numpy as np
 
+from pipeline.gltf import container
+from pipeline.scene import local_matrix
+
 # Bounds and counts come from headers (glTF accessors, PLY and STL headers) or from one vectorised pass over the
 # vertex block, never from a full ingest: this runs on every `vitrina check`. Text formats (OBJ, ASCII PLY and
 # STL) are scanned with regular expressions only up to this size; a wrong or missing estimate only costs a warning.
@@ -56,11 +59,8 @@ def gltf_document(path: Path) -> dict[str, Any] | None:
     """The JSON of a .gltf, or a .glb's JSON chunk (its binary chunk is never read); None when it is not one."""
     with open(path, "rb") as handle:
         if path.suffix.lower() == ".glb":
-            header = handle.read(20)
-            if len(header) < 20 or header[:4] != b"glTF" or header[16:20] != b"JSON":
-                return None
-            length = struct.unpack_from("<I", header, 12)[0]
-            if length > MAX_JSON_BYTES:
+            length = container.json_chunk_length(handle.read(container.HEADER_BYTES))
+            if length is None or length > MAX_JSON_BYTES:
                 return None
             text = handle.read(length)
         else:
@@ -74,16 +74,8 @@ def gltf_document(path: Path) -> dict[str, Any] | None:
 def _node_matrix(node: dict[str, Any]) -> np.ndarray:
     if isinstance(node.get("matrix"), list) and len(node["matrix"]) == 16:
         return np.array(node["matrix"], dtype=float).reshape(4, 4).T
-    x, y, z, w = node.get("rotation", (0.0, 0.0, 0.0, 1.0))
-    rotation = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-    matrix = np.eye(4)
-    matrix[:3, :3] = rotation * np.asarray(node.get("scale", (1.0, 1.0, 1.0)), dtype=float)
-    matrix[:3, 3] = node.get("translation", (0.0, 0.0, 0.0))
-    return matrix
+    return local_matrix(node.get("translation", (0.0, 0.0, 0.0)), node.get("rotation", (0.0, 0.0, 0.0, 1.0)),
+                        node.get("scale", (1.0, 1.0, 1.0)))
 
 
 def _primitive_triangles(primitive: dict[str, Any], accessors: list[Any]) -> int:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import images
+from pipeline.spec.model import Artifact
 from pipeline.standards.common import Urls, normalize_base_url
 
 EXPORT_FOLDERS = ("iiif", "data", "svx")
@@ -70,3 +74,33 @@ def write_exports(folder: Path, source: ExportInput) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(dumps(document), encoding="utf-8")
     return sorted(documents)
+
+
+def picture_files(artifacts: Iterable[Artifact], copy: Callable[[Path], str]) -> dict[str, dict[str, Any]]:
+    """Each hung image's file, copied (by `copy`, which returns its path in the exhibit folder) for the IIIF export,
+    with its pixel and physical size."""
+    out: dict[str, dict[str, Any]] = {}
+    for artifact in artifacts:
+        if artifact.image is None or artifact.place is None:
+            continue
+        pixels = images.file_pixel_size(artifact.image.path)
+        # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
+        size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
+        out[artifact.id] = {"src": copy(artifact.image.path), "pixels": list(pixels), "size": list(size)}
+    return out
+
+
+def write_standards(folder: Path, data: dict[str, Any], fronts: Mapping[str, Sequence[float]], base_url: str,
+                    pictures: dict[str, dict[str, Any]], exports: bool = True) -> dict[str, Any]:
+    """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
+    JSON-LD, returned for the site writer. `fronts` are the placed artifacts' facing directions. Each model's file is
+    its finest level, whose root node carries the artifact's placement (the exports take it off again where they
+    need the object's own frame)."""
+    from pipeline.standards.schema_org import site_jsonld
+
+    models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
+    yaw = {artifact_id: math.degrees(math.atan2(front[0], front[2])) for artifact_id, front in fronts.items()}
+    if base_url and exports:
+        data["exhibit"]["base_url"] = normalize_base_url(base_url)
+        write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
+    return site_jsonld(data, base_url, models)

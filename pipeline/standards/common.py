@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,13 +72,6 @@ def title_of(artifact: Mapping[str, Any]) -> dict[str, str]:
         if text:
             return dict(text)
     return {}
-
-
-def rotate_yaw(vector: Sequence[float], degrees: float) -> tuple[float, float, float]:
-    """Turn a vector about +y by `degrees`, counter-clockwise seen from above (glTF's and IIIF's sense)."""
-    angle = math.radians(degrees)
-    x, y, z = (float(v) for v in vector)
-    return (x * math.cos(angle) + z * math.sin(angle), y, -x * math.sin(angle) + z * math.cos(angle))
 
 
 def point(values: Sequence[float], **extra: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.scene import rotate_yaw
 from pipeline.spec.exports import iiif_rights
 from pipeline.standards import ExportInput
 from pipeline.standards.common import (
@@ -12,7 +13,6 @@ from pipeline.standards.common import (
     language_map,
     media_type,
     point,
-    rotate_yaw,
     title_of,
 )
 

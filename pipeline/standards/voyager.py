@@ -6,9 +6,10 @@ import math
 from typing import Any
 
 from pipeline import __version__
+from pipeline.scene import rotate_yaw, yaw_quaternion
 from pipeline.spec.exports import iiif_rights, voyager_language
 from pipeline.standards import ExportInput
-from pipeline.standards.common import rotate_yaw, title_of
+from pipeline.standards.common import title_of
 
 SVX_VERSION = "1.0"
 QUALITY_OF_LEVEL = {"thumb": "Thumb", "low": "Low", "medium": "Medium", "high": "High", "full": "Highest"}
@@ -114,8 +115,7 @@ def scene_document(source: ExportInput, artifact: dict[str, Any], glb: str) -> d
     }
     if artifact["id"] in source.placed_models:
         # The GLB carries the world placement; Voyager poses a model by rotation, then translation: undo both.
-        model["rotation"] = [0.0, round(math.sin(math.radians(-yaw) / 2), 6) + 0.0, 0.0,
-                             round(math.cos(math.radians(-yaw) / 2), 6)]
+        model["rotation"] = [round(v, 6) + 0.0 for v in yaw_quaternion(-yaw)]
         model["translation"] = [round(v, 6) + 0.0 for v in rotate_yaw([-float(b) for b in base], -yaw)]
     if annotations:
         model["annotations"] = annotations

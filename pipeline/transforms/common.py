@@ -1,55 +1,12 @@
-"""Geometry helpers the transforms share: node matrices, static/animated nodes, vertex rows and remaps."""
+"""Geometry helpers the transforms share: affine decomposition, static/animated nodes, vertex rows and remaps."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from pipeline.scene import Node, Primitive, Scene
+from pipeline.scene import Node, Primitive, Scene, local_matrix, matrix_quaternion, node_matrix
 
 TRIANGLES = 4
-
-
-def quaternion_matrix(q: tuple[float, float, float, float] | np.ndarray) -> np.ndarray:
-    x, y, z, w = (float(v) for v in q)
-    norm = x * x + y * y + z * z + w * w
-    s = 2.0 / norm if norm else 0.0
-    return np.array([
-        [1 - s * (y * y + z * z), s * (x * y - z * w), s * (x * z + y * w)],
-        [s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w)],
-        [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)],
-    ])
-
-
-def matrix_quaternion(rotation: np.ndarray) -> np.ndarray:
-    """Rotation matrix → unit quaternion (x, y, z, w) with w ≥ 0."""
-    m = rotation
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * np.sqrt(trace + 1.0)
-        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = [0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s]
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = [(m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s]
-    else:
-        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = [(m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s]
-    quat = np.array(q, dtype=np.float64)
-    quat /= np.linalg.norm(quat)
-    return -quat if quat[3] < 0 else quat
-
-
-def trs_matrix(translation: object, rotation: object, scale: object) -> np.ndarray:
-    matrix = np.eye(4)
-    matrix[:3, :3] = quaternion_matrix(np.asarray(rotation, dtype=np.float64)) * np.asarray(scale, dtype=np.float64)
-    matrix[:3, 3] = np.asarray(translation, dtype=np.float64)
-    return matrix
-
-
-def node_matrix(node: Node) -> np.ndarray:
-    return trs_matrix(node.translation, node.rotation, node.scale)
 
 
 def decompose(matrix: np.ndarray, tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -66,7 +23,7 @@ def decompose(matrix: np.ndarray, tolerance: float = 1e-6) -> tuple[np.ndarray, 
     if not np.allclose(rotation.T @ rotation, np.eye(3), atol=1e-5):
         return None
     quat = matrix_quaternion(rotation)
-    rebuilt = trs_matrix(matrix[:3, 3], quat, scale)
+    rebuilt = local_matrix(matrix[:3, 3], quat, scale)
     if not np.allclose(rebuilt, matrix, atol=tolerance * max(1.0, float(np.abs(matrix).max()))):
         return None
     return matrix[:3, 3].copy(), quat, scale

@@ -12,13 +12,18 @@ from typing import Any
 import numpy as np
 
 from pipeline import progress
-from pipeline.scene import Material, Mesh, Node, Primitive, Scene, TextureRef, texture_refs
-from pipeline.transforms.common import (
-    dynamic_nodes,
+from pipeline.scene import (
+    Material,
+    Mesh,
+    Node,
+    Primitive,
+    Scene,
+    TextureRef,
     node_matrix,
     quaternion_matrix,
-    triangle_indices,
+    texture_refs,
 )
+from pipeline.transforms.common import dynamic_nodes, triangle_indices
 
 GRIDS = ("region", "mesh", "scene")
 

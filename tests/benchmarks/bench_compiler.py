@@ -111,10 +111,10 @@ class Measure:
 
 def geometry_part(path: Path) -> tuple[int, bytes]:
     """(image bytes, everything else) of a GLB: the JSON chunk and the binary chunk minus embedded images."""
-    from tests.benchmarks.glb_reader import split_glb
+    from tests.helpers import glb_parts
 
     data = path.read_bytes()
-    doc, binary = split_glb(data)
+    doc, binary = glb_parts(data)
     ranges = sorted((doc["bufferViews"][img["bufferView"]].get("byteOffset", 0),
                      doc["bufferViews"][img["bufferView"]]["byteLength"])
                     for img in doc.get("images", []) if "bufferView" in img)

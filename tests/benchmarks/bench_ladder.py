@@ -37,8 +37,9 @@ SCANS = {"Igea": "igea.ply", "Nefertiti": "nefertiti.obj", "Gargoyle": "gargo.pl
 def build_levels(source: Path, work: Path) -> tuple[list[dict[str, Any]], float]:
     """Our ladder of one model (offset 0, so every level shares the source's frame); rows per level, and seconds."""
     from pipeline import ladder
-    from pipeline.build import BuildOptions, _transform_lists, fit_textures, glb_bytes
+    from pipeline.build import BuildOptions, _transform_lists, glb_bytes
     from pipeline.ingest import load_asset
+    from pipeline.textures import fit_textures
 
     started = time.perf_counter()
     asset_transforms, room_transforms = _transform_lists(BuildOptions())

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.doc_section import write_section
-from tests.conftest import REPO, chromium_path
+from tests.benchmarks.headless import chromium_or_skip, visits
 
 VIEWPORT = {"width": 1280, "height": 720}
 SCANS = ((1_000_000, 2048), (2_000_000, 4096), (4_000_000, 4096))  # triangles, texture side
@@ -121,16 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, default=3)
     parser.add_argument("--no-doc", action="store_true", help="print the table without updating docs/benchmarks.md")
     args = parser.parse_args(argv)
-    chromium = chromium_path()
-    if chromium is None or not (REPO / "node_modules" / "three").is_dir():
-        print("bench_streaming: needs Debian chromium and node_modules (make setup); skipped", file=sys.stderr)
+    chromium = chromium_or_skip("bench_streaming")
+    if chromium is None:
         return 0
-    from playwright.sync_api import sync_playwright
-
     from pipeline.build import BuildOptions, build
-    from pipeline.preview import StaticSite, serving
     from tests.benchmarks.scan_generator import generate
-    from tests.browser.conftest import CHROMIUM_FLAGS
 
     load = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="vitrina-bench-streaming-"))
@@ -151,12 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             build(spec, tmp / f"site-{rooms}", BuildOptions(quiet=True, cache_dir=cache))
             build_seconds[rooms] = time.perf_counter() - started
-            with serving(StaticSite(tmp / f"site-{rooms}")) as base, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
-                try:
-                    rows = [one_visit(browser, f"{base}/scans/index.html") for _ in range(args.visits)]
-                finally:
-                    browser.close()
+            rows = visits(chromium, tmp / f"site-{rooms}", "scans/index.html", args.visits, one_visit)
             errors = [e for row in rows for e in row["errors"]]
             if errors:
                 print(f"page errors: {errors[:5]}", file=sys.stderr)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.doc_section import write_section
-from tests.conftest import REPO, chromium_path
+from tests.benchmarks.headless import chromium_or_skip, visits
+from tests.conftest import REPO
 
 EXAMPLE = REPO / "exhibits" / "bronze-age"
 VIEWPORT = {"width": 1280, "height": 720}
@@ -98,32 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-doc", action="store_true", help="print the table without updating docs/benchmarks.md")
     args = parser.parse_args(argv)
-    chromium = chromium_path()
-    if chromium is None or not (REPO / "node_modules" / "three").is_dir():
-        print("bench_viewer: needs Debian chromium and node_modules (make setup); skipped", file=sys.stderr)
+    chromium = chromium_or_skip("bench_viewer")
+    if chromium is None:
         return 0
-    from playwright.sync_api import sync_playwright
-
-    from pipeline.preview import StaticSite, serving
-    from tests.browser.conftest import CHROMIUM_FLAGS
-
     load = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="vitrina-bench-viewer-"))
     try:
         build_site(tmp)
-        rows = []
-        with serving(StaticSite(tmp)) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
-            try:
-                one_load(browser, f"{base}/bronze-age/index.html")  # warm the OS file cache and the server
-                for _ in range(args.rounds):
-                    row = one_load(browser, f"{base}/bronze-age/index.html")
-                    if row["errors"]:
-                        print(f"page errors: {row['errors']}", file=sys.stderr)
-                        return 1
-                    rows.append(row)
-            finally:
-                browser.close()
+        rows = visits(chromium, tmp, "bronze-age/index.html", args.rounds, one_load, warm_up=True)
+        errors = [error for row in rows for error in row["errors"]]
+        if errors:
+            print(f"page errors: {errors[:5]}", file=sys.stderr)
+            return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = table(rows, load, args.rounds, rows[0]["rooms"])

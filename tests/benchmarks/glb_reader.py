@@ -6,8 +6,6 @@ EXT_meshopt_compression buffer views are decoded with pipeline.meshopt's decoder
 
 from __future__ import annotations
 
-import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import meshopt
-from pipeline.transforms.common import quaternion_matrix, trs_matrix
+from pipeline.scene import local_matrix, quaternion_matrix
+from tests.helpers import glb_parts
 
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
@@ -30,23 +29,6 @@ class GlbGeometry:
     triangles: int
     image_bytes: int
     json: dict[str, Any]
-
-
-def split_glb(data: bytes) -> tuple[dict[str, Any], bytes]:
-    if data[:4] != b"glTF":
-        raise ValueError("not a GLB")
-    offset, doc, binary = 12, None, b""
-    while offset < len(data):
-        length, kind = struct.unpack_from("<II", data, offset)
-        chunk = data[offset + 8: offset + 8 + length]
-        offset += 8 + length
-        if kind == 0x4E4F534A:
-            doc = json.loads(chunk)
-        elif kind == 0x004E4942:
-            binary = chunk
-    if doc is None:
-        raise ValueError("GLB without JSON")
-    return doc, binary
 
 
 class _Reader:
@@ -91,7 +73,7 @@ class _Reader:
 
 
 def read_glb(path: Path) -> GlbGeometry:
-    doc, binary = split_glb(path.read_bytes())
+    doc, binary = glb_parts(path.read_bytes())
     reader = _Reader(doc, binary)
     image_views = {img["bufferView"] for img in doc.get("images", []) if "bufferView" in img}
     image_bytes = sum(doc["bufferViews"][i]["byteLength"] for i in image_views)
@@ -131,7 +113,7 @@ def read_glb(path: Path) -> GlbGeometry:
         if "matrix" in node:
             local = np.array(node["matrix"], dtype=np.float32).astype(np.float64).reshape(4, 4).T
         else:
-            local = trs_matrix(*(np.asarray(node.get(key, default), dtype=np.float32).astype(np.float64)
+            local = local_matrix(*(np.asarray(node.get(key, default), dtype=np.float32).astype(np.float64)
                                  for key, default in (("translation", [0, 0, 0]), ("rotation", [0, 0, 0, 1]),
                                                       ("scale", [1, 1, 1]))))
         world = parent @ local
@@ -144,7 +126,7 @@ def read_glb(path: Path) -> GlbGeometry:
                 r = reader.accessor(attrs["ROTATION"]) if "ROTATION" in attrs else None
                 s = reader.accessor(attrs["SCALE"]) if "SCALE" in attrs else None
                 count = len(next(a for a in (t, r, s) if a is not None))
-                matrices = [world @ trs_matrix(t[i] if t is not None else [0, 0, 0],
+                matrices = [world @ local_matrix(t[i] if t is not None else [0, 0, 0],
                                                r[i] if r is not None else [0, 0, 0, 1],
                                                s[i] if s is not None else [1, 1, 1]) for i in range(count)]
             for positions, tris in mesh_triangles(node["mesh"]):
@@ -167,4 +149,4 @@ def read_glb(path: Path) -> GlbGeometry:
     )
 
 
-__all__ = ["GlbGeometry", "read_glb", "split_glb", "quaternion_matrix"]
+__all__ = ["GlbGeometry", "read_glb", "quaternion_matrix"]

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pipeline.build import BuildOptions, build, find_basisu
+from pipeline.build import BuildOptions, build
 from pipeline.preview import StaticSite, serving
+from pipeline.textures import find_basisu
 from tests.browser.conftest import EXHIBIT, nearest_artifact, viewer_state, wait_frames
 from tests.conftest import REPO, need_or_skip
 

@@ -6,32 +6,18 @@ import hashlib
 import json
 import re
 import secrets
-import struct
-from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO
 from tests.contract.conftest import BuiltSite
 from tests.gltf_validator import errors_of, validate_many
+from tests.helpers import generated, glb_json
 from viewer.tours.server import Catalog
 
 
 def manifest_of(site: BuiltSite) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((site.exhibit / "exhibit.json").read_text(encoding="utf-8"))
     return data
-
-
-def glb_document(path: Path) -> dict[str, Any]:
-    data = path.read_bytes()
-    length, _ = struct.unpack_from("<I4s", data, 12)
-    document: dict[str, Any] = json.loads(data[20:20 + length])
-    return document
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name not in ("report.json", "report.html") and "static" not in p.relative_to(folder).parts}
 
 
 def test_the_example_has_what_the_issue_asks_for(bronze_age: BuiltSite) -> None:
@@ -64,7 +50,7 @@ def test_each_artifact_is_one_named_node_with_its_record(bronze_age: BuiltSite) 
     assert {a["id"] for a in data["artifacts"] if a["kind"] == "model"} <= {a["id"] for _, group in holders[len(data["rooms"]):]
                                                                              for a in group}
     for glb, artifacts in holders:
-        document = glb_document(bronze_age.exhibit / glb)
+        document = glb_json((bronze_age.exhibit / glb).read_bytes())
         names = [node.get("name") for node in document["nodes"]]
         packets = document.get("extensions", {}).get("KHR_xmp_json_ld", {}).get("packets", [])
         for artifact in artifacts:
@@ -122,7 +108,7 @@ def test_a_warm_build_reprocesses_nothing_and_gives_the_same_bytes(bronze_age: B
     cold, warm = bronze_age.cold, bronze_age.warm
     assert cold.cache_misses == cold.assets > 0 and cold.cache_hits == 0
     assert (warm.cache_hits, warm.cache_misses) == (cold.assets, 0)
-    assert snapshot(bronze_age.site) == snapshot(bronze_age.warm_site)
+    assert generated(bronze_age.site) == generated(bronze_age.warm_site)
 
 
 def test_the_report_checks_every_room_against_every_target(bronze_age: BuiltSite) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline import build, compose
+from pipeline import build, compose, textures
 from pipeline.cache import AssetCache
 from pipeline.report import Progress
 from pipeline.spec import load_exhibit
@@ -27,5 +27,5 @@ def composed_with_ladders(spec: Path, cache_dir: Path) -> tuple[Any, compose.Com
 
     ladders, _, _ = build.load_ladders(loaded.exhibit, options, cache, Progress(None, quiet=True), job)
     composition = compose.compose(loaded.exhibit, {k: v.shape for k, v in ladders.items()},
-                                  build.load_textures(loaded.exhibit))
+                                  textures.load_textures(loaded.exhibit))
     return loaded.exhibit, composition, ladders

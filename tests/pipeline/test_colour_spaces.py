@@ -3,22 +3,14 @@ occlusion) linear, in the glTF slot it sits in and in the KTX2 file the encoder 
 
 from __future__ import annotations
 
-import importlib
 import struct
-from typing import Any
 
 import numpy as np
 import pytest
 
 from pipeline import bake, compose, contact_shadows, images
+from pipeline import textures as texture_stage
 from pipeline.scene import Light, Node, Scene, Texture
-
-# The texture stage is leaving pipeline/build.py for pipeline/textures.py: the test follows it wherever it is.
-try:
-    texture_stage: Any = importlib.import_module("pipeline.textures")
-    texture_stage.texture_roles  # noqa: B018 - the module exists only once it has the stage
-except (ImportError, AttributeError):
-    texture_stage = importlib.import_module("pipeline.build")
 
 KTX2_TRANSFER = {1: "linear", 2: "srgb"}  # KHR_DF_TRANSFER_LINEAR, KHR_DF_TRANSFER_SRGB
 

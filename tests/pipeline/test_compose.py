@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from pipeline import compose
-from pipeline.build import load_textures
 from pipeline.errors import BuildError
 from pipeline.ingest import load_asset
-from pipeline.scene import Mesh, Node, Primitive, Scene
+from pipeline.scene import Mesh, Node, Primitive, Scene, yaw_quaternion
 from pipeline.spec import load_exhibit
+from pipeline.textures import load_textures
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
 
@@ -177,7 +177,7 @@ def test_a_model_shape_places_a_model_as_its_geometry_would() -> None:
     positions = np.array([[0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3]], dtype=np.float32)
     mesh = Mesh(name="m", primitives=[Primitive(attributes={"POSITION": positions},
                                                 indices=np.array([0, 1, 2, 0, 2, 3], dtype=np.uint32))])
-    child = Node(name="c", mesh=mesh, translation=(1.0, 0.0, 0.0), rotation=compose.yaw_quaternion(30))
+    child = Node(name="c", mesh=mesh, translation=(1.0, 0.0, 0.0), rotation=yaw_quaternion(30))
     scene = Scene(name="s", nodes=[Node(name="root", children=[child], scale=(2.0, 2.0, 2.0))])
     shape = compose.model_shape(scene)
     assert shape is not None

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from pipeline import compose
-from pipeline.build import load_textures
 from pipeline.ingest import load_asset
 from pipeline.scene import Node, Scene
 from pipeline.spec import load_exhibit
+from pipeline.textures import load_textures
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
 MOUNTED = """artifacts:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from pipeline import compose
-from pipeline.build import load_textures
 from pipeline.errors import SpecError
 from pipeline.ingest import load_asset
 from pipeline.scene import Scene
 from pipeline.spec import load_exhibit
+from pipeline.textures import load_textures
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
 CASE = "    cases: [{id: bronzes, at: [-2, 1], size: [1.4, 0.6, 0.5], plinth_height: 1.0, rotate: 90}]\n"

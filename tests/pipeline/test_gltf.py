@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import struct
@@ -11,13 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from pipeline import __version__
 from pipeline import scene as ir
 from pipeline.gltf import GltfOptions, encode_draco, write_glb
 from pipeline.ingest import load_asset
 from tests.gltf_validator import errors_of, validate_many
+from tests.helpers import glb_json_text, glb_parts, image_bytes, wavy_grid
 
 CORPUS_MODELS = [
     "2CylinderEngine/2CylinderEngine.glb", "Avocado/Avocado.gltf", "DamagedHelmet/DamagedHelmet.glb",
@@ -27,42 +26,16 @@ CORPUS_MODELS = [
 ]
 
 
-def glb_parts(data: bytes) -> tuple[dict[str, Any], bytes]:
-    """The JSON and BIN chunks of a GLB, checking the container layout on the way."""
-    magic, version, length = struct.unpack_from("<4sII", data)
-    assert (magic, version, length) == (b"glTF", 2, len(data))
-    json_length, kind = struct.unpack_from("<I4s", data, 12)
-    assert kind == b"JSON" and json_length % 4 == 0
-    doc = json.loads(data[20:20 + json_length])
-    rest = data[20 + json_length:]
-    if not rest:
-        return doc, b""
-    bin_length, kind = struct.unpack_from("<I4s", rest)
-    assert kind == b"BIN\x00" and bin_length % 4 == 0 and len(rest) == 8 + bin_length
-    return doc, rest[8:]
-
-
-def png(color: tuple[int, int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), color).save(out, "PNG")
-    return out.getvalue()
-
-
 def grid_primitive(n: int, material: ir.Material | None = None) -> ir.Primitive:
-    xs, ys = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
-    positions = np.stack([xs, ys, 0.05 * np.sin(6 * xs)], axis=-1).reshape(-1, 3).astype(np.float32)
-    quads = [(r * n + c, r * n + c + 1, (r + 1) * n + c, (r + 1) * n + c + 1)
-             for r in range(n - 1) for c in range(n - 1)]
-    indices = np.array([t for a, b, c, d in quads for t in ((a, b, c), (b, d, c))], np.uint32).reshape(-1)
+    positions, uvs, indices = wavy_grid(n, lambda x, y: 0.05 * np.sin(6 * x))
     normals = np.tile(np.array([0, 0, 1], np.float32), (len(positions), 1))
-    return ir.Primitive({"POSITION": positions, "NORMAL": normals, "TEXCOORD_0": positions[:, :2].copy()},
-                        indices, material=material)
+    return ir.Primitive({"POSITION": positions, "NORMAL": normals, "TEXCOORD_0": uvs}, indices, material=material)
 
 
 def rich_scene() -> ir.Scene:
     """A room with every feature the writer supports, built fresh on each call (new object identities)."""
-    texture = ir.Texture("swatch", png((200, 20, 20)), "image/png", 4, 4)
-    same_pixels = ir.Texture("swatch copy", png((200, 20, 20)), "image/png", 4, 4)
+    texture = ir.Texture("swatch", image_bytes(color=(200, 20, 20)), "image/png", 4, 4)
+    same_pixels = ir.Texture("swatch copy", image_bytes(color=(200, 20, 20)), "image/png", 4, 4)
     bronze = ir.Material("bronze", base_color_texture=ir.TextureRef(texture, transform={
         "offset": [0.5, 0.0], "rotation": 0.25, "scale": [2.0, 2.0]}), metallic_factor=0.9,
         normal_texture=ir.TextureRef(same_pixels, scale=0.5), emissive_factor=(0.2, 0.1, 0.0),
@@ -425,17 +398,12 @@ def test_the_validator_helper_reports_broken_files(tmp_path: Path, rich_outputs:
 # -- compact output: JSON, shared views, compressed keyframes ----------------------------------------------------
 
 
-def json_text(data: bytes) -> str:
-    (length,) = struct.unpack_from("<I", data, 12)
-    return data[20:20 + length].decode("utf-8")
-
-
 def test_json_has_shortest_float32_numbers_and_no_default_values() -> None:
     plain_material = ir.Material("plain")
     node = ir.Node("third", mesh=ir.Mesh("grid", [grid_primitive(3, plain_material)]), translation=(1 / 3, 0.1, -0.0),
                    scale=(1.0000000001, 1.0, 1.0), extras={"ratio": 0.12345678901234})
     data = write_glb(ir.Scene("numbers", [node]))
-    text = json_text(data)
+    text = glb_json_text(data)
     assert not re.search(r"[,:\[{]\s|\s[,:\]}]", text.rstrip())  # no whitespace between tokens
     doc = json.loads(text)
     written = doc["nodes"][0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 from typing import Any
 
@@ -10,17 +9,12 @@ import pytest
 from PIL import Image
 
 from pipeline import images
-
-
-def png(size: tuple[int, int], mode: str = "1") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size).save(out, "PNG")
-    return out.getvalue()
+from tests.helpers import image_bytes
 
 
 def test_an_image_past_pillows_own_limit_loads_without_a_warning() -> None:
     # 10000 × 9000 = 90 million pixels: past Pillow's default of 89.5 million, which warns (and refuses at twice).
-    data = png((10000, 9000))
+    data = image_bytes((10000, 9000), mode="1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert images.pixel_size(data) == (10000, 9000)
@@ -31,9 +25,9 @@ def test_the_limit_is_16k_squared_by_default_and_adjustable(monkeypatch: pytest.
     assert images.max_pixels() == 16384 * 16384
     monkeypatch.setenv(images.MAX_PIXELS_ENV, "200")
     assert images.max_pixels() == 200
-    images.as_texture_bytes(png((20, 10), "RGB"))  # exactly at the limit
+    images.as_texture_bytes(image_bytes((20, 10)))  # exactly at the limit
     with pytest.raises(images.ImageTooLarge) as raised:
-        images.as_texture_bytes(png((21, 10), "RGB"))  # one column past it
+        images.as_texture_bytes(image_bytes((21, 10)))  # one column past it
     assert str(raised.value) == ("21×10 px (210 pixels) is more than the limit of 200 pixels "
                                  f"(set {images.MAX_PIXELS_ENV} to allow more)")
     assert isinstance(raised.value, images.UNREADABLE)
@@ -50,7 +44,7 @@ def test_the_same_resize_twice_decodes_and_resizes_once(monkeypatch: pytest.Monk
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "resize", counted)
-    data = png((64, 32), "RGB")
+    data = image_bytes((64, 32))
     first = images.resized(data, "image/png", (32, 16))
     assert images.resized(data, "image/png", (32, 16)) == first and len(calls) == 1
     assert images.pixel_size(images.resized(data, "image/png", (16, 8))) == (16, 8) and len(calls) == 2

@@ -4,7 +4,8 @@ shell changed, the same bytes every time, and no file in the site that nothing r
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 from pipeline import budgets, images, ladder, meshopt
 from pipeline import build as build_module
 from pipeline.build import BuildOptions, build
-from tests.pipeline.test_build import generated, tiny_profiles
+from pipeline.report import BuildReport
+from tests.helpers import generated
+from tests.pipeline.test_build import tiny_profiles
 from tests.pipeline.tiny_exhibit import sphere_obj, write_spec, write_tiny_exhibit
 
 PREPARE_SHELLS = build_module._prepare_shells
@@ -84,21 +87,6 @@ def test_a_rebuild_into_the_same_site_links_the_level_files_it_already_has(
     assert set(grafted) == {"cube2"}  # only the artifact whose node changed
 
 
-def test_a_text_edit_rebuilds_without_geometry_work_and_changes_only_what_shows_the_text(
-        warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    spec, out, cache = warm
-    before = generated(out)
-    write_spec(spec, intro="A different welcome.")  # the panel is in the side room's shell
-    forbid_heavy_work(monkeypatch)
-    rewritten = spy_on_shells(monkeypatch)
-    report = build(spec, out, options(cache))
-    assert rewritten == ["side"] and report.shells_from_cache == 1
-    after = generated(out)
-    changed = {path for path in set(before) | set(after) if before.get(path) != after.get(path)}
-    glbs = {path for path in changed if path.endswith(".glb")}
-    assert glbs and all(path.startswith("tiny/rooms/side.") for path in glbs), glbs
-
-
 def spy_on_shells(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ids of the rooms whose shells the next build optimizes and writes (not taken from the cache)."""
     rewritten: list[str] = []
@@ -109,6 +97,39 @@ def spy_on_shells(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(build_module, "_prepare_shells", spy)
     return rewritten
+
+
+@dataclass
+class Rebuild:
+    """What rebuilding an edited exhibit into its own site did."""
+
+    report: BuildReport
+    rewritten: list[str]  # the rooms whose shells were optimized and written again
+    glbs: set[str]  # every GLB path the site had before or has after
+    changed_glbs: set[str]  # those whose bytes changed, appeared or went
+
+
+def rebuild_after(edit: Callable[[], Any], spec: Path, out: Path, cache: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Rebuild:
+    """Edit the exhibit, then rebuild it into the same site with any geometry or texture work failing the build."""
+    before = generated(out)
+    edit()
+    forbid_heavy_work(monkeypatch)
+    rewritten = spy_on_shells(monkeypatch)
+    report = build(spec, out, options(cache))
+    after = generated(out)
+    glbs = {path for path in set(before) | set(after) if path.endswith(".glb")}
+    return Rebuild(report, rewritten, glbs, {path for path in glbs if before.get(path) != after.get(path)})
+
+
+def test_a_text_edit_rebuilds_without_geometry_work_and_changes_only_what_shows_the_text(
+        warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, out, cache = warm
+    # The panel is in the side room's shell.
+    rebuilt = rebuild_after(lambda: write_spec(spec, intro="A different welcome."), spec, out, cache, monkeypatch)
+    assert rebuilt.rewritten == ["side"] and rebuilt.report.shells_from_cache == 1
+    assert rebuilt.changed_glbs and all(path.startswith("tiny/rooms/side.") for path in rebuilt.changed_glbs), \
+        rebuilt.changed_glbs
 
 
 def test_no_file_in_the_site_goes_unreferenced(warm: tuple[Path, Path, Path]) -> None:
@@ -177,16 +198,9 @@ def test_editing_one_title_in_a_200_artifact_exhibit_rewrites_only_its_room(tmp_
     out, cache = tmp_path / "site", tmp_path / "cache"
     cold = build(spec, out, options(cache))
     assert cold.shells_from_cache == 0 and len(manifest_of(out, "big")["artifacts"]) == 200
-    before = generated(out)
-    big_exhibit(tmp_path / "big", title="Picture three")
-    forbid_heavy_work(monkeypatch)
-    rewritten = spy_on_shells(monkeypatch)
-    warm = build(spec, out, options(cache))
-    assert rewritten == ["r3"] and warm.shells_from_cache == 9
-    after = generated(out)
-    changed = {path for path in set(before) | set(after) if before.get(path) != after.get(path)}
-    assert {path for path in changed if path.endswith(".glb")} == {
-        path for path in set(before) | set(after) if path.startswith("big/rooms/r3.")}
+    rebuilt = rebuild_after(lambda: big_exhibit(tmp_path / "big", title="Picture three"), spec, out, cache, monkeypatch)
+    assert rebuilt.rewritten == ["r3"] and rebuilt.report.shells_from_cache == 9
+    assert rebuilt.changed_glbs == {path for path in rebuilt.glbs if path.startswith("big/rooms/r3.")}
 
 
 def test_editing_a_model_title_rewrites_no_room_and_only_that_models_levels(tmp_path: Path,
@@ -194,15 +208,12 @@ def test_editing_a_model_title_rewrites_no_room_and_only_that_models_levels(tmp_
     spec = write_tiny_exhibit(tmp_path / "tiny")
     out, cache = tmp_path / "site", tmp_path / "cache"
     build(spec, out, options(cache))
-    before = generated(out)
     text = (spec / "exhibit.yaml").read_text(encoding="utf-8")
-    (spec / "exhibit.yaml").write_text(text.replace("Another cube", "Yet another cube"), encoding="utf-8")
-    forbid_heavy_work(monkeypatch)
-    report = build(spec, out, options(cache))
-    assert report.shells_from_cache == 2
-    after = generated(out)
-    changed = {p for p in set(before) | set(after) if before.get(p) != after.get(p) and p.endswith(".glb")}
-    assert changed and all(p.startswith("tiny/artifacts/cube2.") for p in changed), changed
+    rebuilt = rebuild_after(lambda: (spec / "exhibit.yaml").write_text(text.replace("Another cube", "Yet another cube"),
+                                                                         encoding="utf-8"), spec, out, cache, monkeypatch)
+    assert rebuilt.rewritten == [] and rebuilt.report.shells_from_cache == 2
+    assert rebuilt.changed_glbs and all(p.startswith("tiny/artifacts/cube2.") for p in rebuilt.changed_glbs), \
+        rebuilt.changed_glbs
 
 
 def test_profiles_still_fit_under_a_changed_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import struct
 from pathlib import Path
@@ -15,14 +14,13 @@ from PIL import Image
 
 from pipeline.errors import AssetError
 from pipeline.ingest import load_asset, scene_bounds, scene_stats, strip_to_triangles
+from tests.helpers import image_bytes
 
 # -- fixture builders ----------------------------------------------------------------------------------------
 
 
-def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8, 4)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
-    return out.getvalue()
+def png_bytes(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    return image_bytes((8, 4), color)
 
 
 class GltfBuilder:

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from pipeline import ladder
-from pipeline.build import BuildOptions, _transform_lists, fit_textures, glb_bytes
+from pipeline.build import BuildOptions, _transform_lists, glb_bytes
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
+from pipeline.textures import fit_textures
 from tests.gltf_validator import errors_of, validate_many
 
 # Small caps, so a small test mesh walks down every rung.

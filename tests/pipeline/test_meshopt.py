@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 
 from pipeline import meshopt
+from tests.helpers import wavy_grid
 
 
 def grid_mesh(n: int) -> tuple[np.ndarray, np.ndarray]:
     """A wavy n×n vertex grid with two triangles per cell, triangles in a cache-hostile shuffled order."""
-    xs, ys = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
-    zs = 0.05 * np.sin(6 * xs) * np.cos(5 * ys)
-    positions = np.stack([xs, ys, zs], axis=-1).reshape(-1, 3).astype(np.float32)
-    quads = [(r * n + c, r * n + c + 1, (r + 1) * n + c, (r + 1) * n + c + 1) for r in range(n - 1) for c in range(n - 1)]
-    tris = np.array([t for a, b, c, d in quads for t in ((a, b, c), (b, d, c))], dtype=np.uint32)
+    positions, _, indices = wavy_grid(n, lambda x, y: 0.05 * np.sin(6 * x) * np.cos(5 * y))
+    tris = indices.reshape(-1, 3)
     np.random.default_rng(1).shuffle(tris)
     return positions, tris.reshape(-1)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline import compose, images
-from pipeline.build import load_textures
 from pipeline.spec import load_exhibit
 from pipeline.surfaces import LIBRARY, SLOTS
+from pipeline.textures import load_textures
 
 YAML = """exhibit:
   id: mat

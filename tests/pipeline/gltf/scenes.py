@@ -12,6 +12,7 @@ import numpy as np
 
 from pipeline import scene as ir
 from pipeline.gltf import GltfOptions, read_gltf, write_glb
+from tests.helpers import glb_parts, image_bytes
 
 
 def triangle_scene(material: ir.Material | None = None) -> ir.Scene:
@@ -24,21 +25,15 @@ def triangle_scene(material: ir.Material | None = None) -> ir.Scene:
     return ir.Scene(name="s", nodes=[ir.Node(name="n", mesh=ir.Mesh(name="m", primitives=[primitive]))])
 
 
-def glb_json(data: bytes) -> dict[str, Any]:
-    length = struct.unpack_from("<I", data, 12)[0]
-    document: dict[str, Any] = json.loads(data[20:20 + length])
-    return document
-
-
 def with_json(data: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
     """The GLB `data` with its JSON chunk edited by `edit` (the binary chunk is kept)."""
-    length = struct.unpack_from("<I", data, 12)[0]
-    document = glb_json(data)
+    document, binary = glb_parts(data)
     edit(document)
     text = json.dumps(document).encode()
     text += b" " * (-len(text) % 4)
-    rest = data[20 + length:]
-    chunks = struct.pack("<I4s", len(text), b"JSON") + text + rest
+    chunks = struct.pack("<I4s", len(text), b"JSON") + text
+    if binary:
+        chunks += struct.pack("<I4s", len(binary), b"BIN\x00") + binary
     return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
@@ -51,10 +46,4 @@ def round_trip(tmp_path: Path, scene: ir.Scene, options: GltfOptions = GltfOptio
 
 def png_texture(color: tuple[int, int, int] = (200, 100, 50), name: str = "skin") -> ir.Texture:
     """A 4×4 PNG texture."""
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), color).save(out, format="PNG")
-    return ir.Texture(name=name, data=out.getvalue(), mime_type="image/png", width=4, height=4)
+    return ir.Texture(name=name, data=image_bytes(color=color), mime_type="image/png", width=4, height=4)

@@ -6,10 +6,12 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, reader, write_glb
+from pipeline.scene import local_matrix
 from tests.pipeline.gltf.scenes import triangle_scene, with_json
 
 
@@ -102,7 +104,8 @@ def test_any_property_of_the_wrong_type_is_an_asset_error_never_a_crash(tmp_path
     import numpy as np
 
     from pipeline import scene as ir
-    from tests.pipeline.gltf.scenes import glb_json, png_texture
+    from tests.helpers import glb_json
+    from tests.pipeline.gltf.scenes import png_texture
 
     material = ir.Material(name="m", base_color_texture=ir.TextureRef(png_texture(), transform={"rotation": 1.0}))
     scene = triangle_scene(material)
@@ -151,3 +154,20 @@ def test_a_fan_of_one_vertex_has_no_triangles(tmp_path: Path) -> None:
 
     mesh = read_gltf(broken(tmp_path, one_vertex_fan), tmp_path).nodes[0].mesh
     assert mesh is not None and mesh.primitives[1].triangle_count == 0
+
+
+def test_a_node_matrix_becomes_the_same_rotation_with_w_not_negative(tmp_path: Path) -> None:
+    """A half-plus turn (negative trace) took w < 0 from the reader's own copy of the matrix → quaternion maths."""
+    rotation = np.array([0.9, 0.1, 0.0, -0.4]) / np.linalg.norm([0.9, 0.1, 0.0, -0.4])
+    matrix = local_matrix((1.0, 2.0, 3.0), rotation, (2.0, 2.0, 2.0))
+    path = tmp_path / "matrix.glb"
+
+    def give_matrix(doc: dict[str, Any]) -> None:
+        doc["nodes"][0].pop("translation", None)
+        doc["nodes"][0]["matrix"] = [float(v) for v in matrix.T.reshape(-1)]  # glTF stores it column by column
+
+    path.write_bytes(with_json(write_glb(triangle_scene()), give_matrix))
+    node = read_gltf(path, tmp_path).nodes[0]
+    assert node.rotation[3] >= 0
+    assert np.allclose(node.rotation, -rotation) and np.allclose(node.translation, (1, 2, 3))
+    assert np.allclose(node.scale, (2, 2, 2))

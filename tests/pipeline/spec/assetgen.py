@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
+from tests.helpers import image_bytes
 
 
 def glb_box(half: float = 0.2, height: float = 0.4) -> bytes:
@@ -43,10 +42,8 @@ def stl_triangle(size_mm: float = 100.0) -> bytes:
     return header + struct.pack("<I", 1) + triangle
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (4, 3)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (120, 90, 60)).save(buffer, format=fmt)
-    return buffer.getvalue()
+def plain_image(fmt: str, size: tuple[int, int] = (4, 3)) -> bytes:
+    return image_bytes(size, (120, 90, 60), fmt=fmt)
 
 
 # ---- Boxes of a given size in any model format, for the fixtures that measure models -------------------------
@@ -164,8 +161,8 @@ def write_asset(path: Path) -> None:
     makers: dict[str, Callable[[], bytes]] = {
         ".glb": glb_box,
         ".stl": stl_triangle,
-        ".png": lambda: image_bytes("PNG"),
-        ".jpg": lambda: image_bytes("JPEG"),
+        ".png": lambda: plain_image("PNG"),
+        ".jpg": lambda: plain_image("JPEG"),
         ".mp3": lambda: MP3,
         ".vtt": lambda: VTT.encode(),
     }
@@ -191,8 +188,7 @@ def write_assets(folder: Path, listing: str) -> None:
             name, width, height = picture.groups()
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(image_bytes(target.suffix.lstrip(".").upper().replace("JPG", "JPEG"),
-                                           (int(width), int(height))))
+            target.write_bytes(plain_image(target.suffix.lstrip(".").upper().replace("JPG", "JPEG"), (int(width), int(height))))
             continue
         literal = re.match(r"^(\S+)\s+=\s?(.*)$", line)
         if literal:

@@ -14,6 +14,15 @@ REPO = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
 
 
+def check_case(fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *flags: str, folder: str = "") -> int:
+    """Copy an invalid-spec fixture into tmp_path (named `folder`, else as the fixture) and run `vitrina check` on it
+    from there, so messages name it by that relative path."""
+    name = folder or fixture
+    copy_case(FIXTURES / fixture, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return main(["check", name, *flags])
+
+
 @pytest.mark.parametrize("example", ["minimal", "bronze-age"])
 def test_examples_check_clean_with_strict(example: str, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,9 +68,7 @@ def test_check_json_lists_problems_and_placed_models(capsys: pytest.CaptureFixtu
 
 def test_check_json_reports_errors_with_their_place(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    copy_case(FIXTURES / "unknown-key", tmp_path / "unknown-key")
-    monkeypatch.chdir(tmp_path)
-    assert main(["check", "unknown-key", "--json"]) == 1
+    assert check_case("unknown-key", tmp_path, monkeypatch, "--json") == 1
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] is False and result["errors"] == len(result["problems"]) > 0
     first = result["problems"][0]
@@ -70,9 +77,7 @@ def test_check_json_reports_errors_with_their_place(tmp_path: Path, capsys: pyte
 
 def test_check_reports_errors_with_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    copy_case(FIXTURES / "unknown-key", tmp_path / "unknown-key")
-    monkeypatch.chdir(tmp_path)
-    code = main(["check", "unknown-key"])
+    code = check_case("unknown-key", tmp_path, monkeypatch)
     output = capsys.readouterr().out
     assert code == 1
     assert output == (FIXTURES / "unknown-key" / "expected.txt").read_text(encoding="utf-8")
@@ -87,9 +92,7 @@ def test_check_of_a_missing_path_is_a_message_not_a_traceback(tmp_path: Path, ca
 
 def test_warnings_pass_without_strict_and_fail_with_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    copy_case(FIXTURES / "warn-missing-language", tmp_path / "warn-missing-language")
-    monkeypatch.chdir(tmp_path)
-    assert main(["check", "warn-missing-language"]) == 0
+    assert check_case("warn-missing-language", tmp_path, monkeypatch) == 0
     relaxed = capsys.readouterr().out
     assert main(["check", "warn-missing-language", "--strict"]) == 1
     strict = capsys.readouterr().out
@@ -135,9 +138,7 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys: pytest.C
 
 def test_check_json_names_the_artifact_a_warning_is_about(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    copy_case(FIXTURES / "first-day-17-object-by-the-door", tmp_path / "door")
-    monkeypatch.chdir(tmp_path)
-    assert main(["check", "door", "--json"]) == 0
+    assert check_case("first-day-17-object-by-the-door", tmp_path, monkeypatch, "--json", folder="door") == 0
     result = json.loads(capsys.readouterr().out)
     assert [(p["artifact"], p["path"], p["severity"]) for p in result["problems"]] == [
         ("car", "artifacts[2].place", "warning")]

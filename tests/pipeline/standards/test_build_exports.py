@@ -13,9 +13,9 @@ import pytest
 
 from pipeline.build import BuildOptions, build
 from pipeline.errors import BuildError
+from pipeline.scene import rotate_yaw
 from pipeline.spec.exports import iiif_rights, voyager_language
 from pipeline.standards import ExportInput, iiif, voyager
-from pipeline.standards.common import rotate_yaw
 from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 from tests.standards.validators import dropped_terms, iiif_errors, voyager_errors
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.scene import Material, Node, Primitive, Scene
-from pipeline.transforms.common import node_matrix, trs_matrix
+from pipeline.scene import Material, Node, Primitive, Scene, local_matrix, node_matrix
+from tests.helpers import wavy_grid
 
 NORMALIZE = {np.dtype(np.int8): 127.0, np.dtype(np.uint8): 255.0, np.dtype(np.int16): 32767.0,
              np.dtype(np.uint16): 65535.0}
@@ -13,13 +13,8 @@ NORMALIZE = {np.dtype(np.int8): 127.0, np.dtype(np.uint8): 255.0, np.dtype(np.in
 
 def grid(n: int = 12, size: float = 1.0, wave: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A wavy indexed n×n grid: positions, normals, UVs, indices."""
-    xs, ys = np.meshgrid(np.linspace(0, size, n), np.linspace(0, size, n))
-    zs = wave * np.sin(3 * xs) * np.cos(2 * ys)
-    positions = np.stack([xs, ys, zs], -1).reshape(-1, 3).astype(np.float32)
+    positions, uvs, indices = wavy_grid(n, lambda x, y: wave * np.sin(3 * x) * np.cos(2 * y), size)
     normals = np.tile(np.array([0, 0, 1], np.float32), (len(positions), 1))
-    uvs = np.stack([xs / size, ys / size], -1).reshape(-1, 2).astype(np.float32)
-    cells = [(r * n + c, r * n + c + 1, (r + 1) * n + c, (r + 1) * n + c + 1) for r in range(n - 1) for c in range(n - 1)]
-    indices = np.array([t for a, b, c, d in cells for t in ((a, b, c), (b, d, c))], np.uint32).reshape(-1)
     return positions, normals, uvs, indices
 
 
@@ -61,7 +56,7 @@ def world_triangles(scene: Scene, ordered: bool = True) -> np.ndarray:
                 t = node.instances.get("TRANSLATION", np.zeros((n, 3)))
                 r = node.instances.get("ROTATION", np.tile([0, 0, 0, 1.0], (n, 1)))
                 s = node.instances.get("SCALE", np.ones((n, 3)))
-                matrices = [world @ trs_matrix(t[i], r[i], s[i]) for i in range(n)]
+                matrices = [world @ local_matrix(t[i], r[i], s[i]) for i in range(n)]
             for primitive in node.mesh.primitives:
                 positions = decoded(primitive, "POSITION")
                 idx = (np.arange(len(positions)) if primitive.indices is None

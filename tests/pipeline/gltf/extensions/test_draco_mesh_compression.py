@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.gltf import GltfOptions, encode_draco, write_glb
-from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene
+from tests.helpers import glb_json
+from tests.pipeline.gltf.scenes import round_trip, triangle_scene
 
 DRACO = GltfOptions(draco=True, draco_encoder=encode_draco)
 

@@ -9,7 +9,8 @@ import pytest
 
 from pipeline import scene as ir
 from pipeline.gltf import read_gltf, write_glb
-from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene, with_json
+from tests.helpers import glb_json
+from tests.pipeline.gltf.scenes import round_trip, triangle_scene, with_json
 
 
 def lit_scene() -> ir.Scene:

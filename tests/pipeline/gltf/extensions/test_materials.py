@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pipeline import scene as ir
 from pipeline.gltf import write_glb
-from tests.pipeline.gltf.scenes import glb_json, png_texture, round_trip, triangle_scene
+from tests.helpers import glb_json
+from tests.pipeline.gltf.scenes import png_texture, round_trip, triangle_scene
 
 
 def test_unlit_round_trips(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.gltf import write_glb
-from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene
+from tests.helpers import glb_json
+from tests.pipeline.gltf.scenes import round_trip, triangle_scene
 
 
 def test_quantized_attributes_round_trip(tmp_path: Path) -> None:

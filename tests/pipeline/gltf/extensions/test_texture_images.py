@@ -3,21 +3,18 @@ marks the extension required (no fallback image is written)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from pipeline import scene as ir
 from pipeline.gltf import write_glb
-from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene
+from tests.helpers import glb_json, image_bytes
+from tests.pipeline.gltf.scenes import round_trip, triangle_scene
 
 
 def webp_bytes() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), (10, 20, 30)).save(out, format="WEBP")
-    return out.getvalue()
+    return image_bytes(color=(10, 20, 30), fmt="WEBP")
 
 
 KTX2 = b"\xabKTX 20\xbb\r\n\x1a\n" + bytes(64)

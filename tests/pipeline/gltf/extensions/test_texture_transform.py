@@ -6,7 +6,8 @@ from pathlib import Path
 
 from pipeline import scene as ir
 from pipeline.gltf import write_glb
-from tests.pipeline.gltf.scenes import glb_json, png_texture, round_trip, triangle_scene
+from tests.helpers import glb_json
+from tests.pipeline.gltf.scenes import png_texture, round_trip, triangle_scene
 
 
 def test_transforms_round_trip_with_defaults_left_out(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.gltf import read_gltf, write_glb
-from tests.pipeline.gltf.scenes import glb_json, round_trip, triangle_scene, with_json
+from tests.helpers import glb_json
+from tests.pipeline.gltf.scenes import round_trip, triangle_scene, with_json
 
 
 def test_packets_round_trip_and_are_shared(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""The GLB container, split and packed in one place: a 12-byte header, a JSON chunk, then an optional BIN chunk.
+
+It imports nothing heavy, so `vitrina check` can read a GLB's JSON without loading the glTF reader."""
+
+from __future__ import annotations
+
+import struct
+
+MAGIC = b"glTF"
+VERSION = 2
+JSON_CHUNK = b"JSON"
+BIN_CHUNK = b"BIN\x00"
+HEADER_BYTES = 20  # the file header and the first chunk's header
+
+
+class ContainerError(ValueError):
+    """The bytes are not a well-formed GLB; the message says how, in the designer's terms."""
+
+
+def json_chunk_length(header: bytes) -> int | None:
+    """From a GLB's first HEADER_BYTES bytes: its JSON chunk's length, or None when they do not start a GLB whose
+    first chunk is JSON."""
+    if len(header) < HEADER_BYTES or header[:4] != MAGIC or header[16:20] != JSON_CHUNK:
+        return None
+    length: int = struct.unpack_from("<I", header, 12)[0]
+    return length
+
+
+def split(raw: bytes) -> tuple[bytes, bytes | None]:
+    """(the JSON chunk, the first BIN chunk or None) of a GLB; ContainerError when the layout is broken."""
+    if len(raw) < HEADER_BYTES:
+        raise ContainerError("truncated GLB: the file ends inside its header")
+    magic, version, length = struct.unpack_from("<4sII", raw, 0)
+    if magic != MAGIC:
+        raise ContainerError("not a GLB file (the 'glTF' magic bytes are missing)")
+    if version != VERSION:
+        raise ContainerError(f"GLB container version {version} is not supported; Vitrina reads version 2")
+    if length > len(raw):
+        raise ContainerError(f"truncated GLB: the header declares {length} bytes but the file has {len(raw)}")
+    offset = 12
+    chunks: list[tuple[bytes, bytes]] = []
+    while offset + 8 <= length:
+        size, kind = struct.unpack_from("<I4s", raw, offset)
+        if offset + 8 + size > length:
+            raise ContainerError(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
+        chunks.append((kind, raw[offset + 8: offset + 8 + size]))
+        offset += 8 + size + (-size % 4)
+    if not chunks or chunks[0][0] != JSON_CHUNK:
+        raise ContainerError("corrupt GLB: the first chunk is not JSON")
+    binary = next((data for kind, data in chunks[1:] if kind == BIN_CHUNK), None)
+    return chunks[0][1], binary
+
+
+def pack(json_text: bytes, binary: bytes = b"") -> bytes:
+    """A GLB of JSON text (padded with spaces) and a BIN chunk (padded with zeros; none when empty)."""
+    text = json_text + b" " * (-len(json_text) % 4)
+    chunks = struct.pack("<I4s", len(text), JSON_CHUNK) + text
+    if binary:
+        body = binary + b"\x00" * (-len(binary) % 4)
+        chunks += struct.pack("<I4s", len(body), BIN_CHUNK) + body
+    return struct.pack("<4sII", MAGIC, VERSION, 12 + len(chunks)) + chunks

