@@ -91,7 +91,7 @@ def picture_files(artifacts: Iterable[Artifact], copy: Callable[[Path], str]) ->
 
 
 def write_standards(folder: Path, data: dict[str, Any], fronts: Mapping[str, Sequence[float]], base_url: str,
-                    pictures: dict[str, dict[str, Any]], exports: bool = True) -> dict[str, Any]:
+                    pictures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """With a base URL: the IIIF, Linked Art and Voyager exports (docs/standards.md). Always: the pages' schema.org
     JSON-LD, returned for the site writer. `fronts` are the placed artifacts' facing directions. Each model's file is
     its finest level, whose root node carries the artifact's placement (the exports take it off again where they
@@ -100,7 +100,7 @@ def write_standards(folder: Path, data: dict[str, Any], fronts: Mapping[str, Seq
 
     models = {artifact["id"]: artifact["levels"][-1]["glb"] for artifact in data["artifacts"] if artifact.get("levels")}
     yaw = {artifact_id: math.degrees(math.atan2(front[0], front[2])) for artifact_id, front in fronts.items()}
-    if base_url and exports:
+    if base_url:
         data["exhibit"]["base_url"] = normalize_base_url(base_url)
         write_exports(folder, ExportInput(data, base_url, yaw, models, frozenset(models), pictures))
     return site_jsonld(data, base_url, models)
