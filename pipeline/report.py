@@ -61,7 +61,8 @@ class BuildReport:
     files: int = 0
     total_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
-    bakes: list[dict[str, Any]] = field(default_factory=list)  # per room: seconds, cached, bytes, size, texel
+    # per room: seconds, cached, bytes, size, texel; contact_shadows (how many) and contact_seconds
+    bakes: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the build repaired or resized, one plain sentence each
 
     @property
