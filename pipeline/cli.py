@@ -53,7 +53,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from pipeline import lan
 
         host = args.host or "0.0.0.0"
-        public_hosts = lan.lan_addresses() if host in ("0.0.0.0", "::") else [host]
+        try:  # every LAN address, or with --host ADDRESS that interface only
+            public_hosts = lan.lan_addresses() if host in ("0.0.0.0", "::") else [lan.choose_address(host)]
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
         tls, ca_file = lan.server_tls(lan.config_dir(), [*public_hosts, "127.0.0.1"])
         print(f"HTTPS with the local CA {ca_file}: trust it once on each device (docs/lan-preview.md)",
               file=sys.stderr)
@@ -78,9 +82,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def show_qr(url: str) -> None:
         if args.lan:
+            from urllib.parse import urlsplit
+
             from viewer.tours.tokens import print_terminal_qr
 
-            print_terminal_qr(url, sys.stderr)
+            # A code per LAN address: the headset may be on the Wi-Fi while the first address is the Ethernet's.
+            for name in public_hosts or [str(urlsplit(url).hostname)]:
+                link = f"https://{name}:{urlsplit(url).port}/"
+                print(link, file=sys.stderr)
+                print_terminal_qr(link, sys.stderr)
 
     watched = spec if spec.is_dir() else spec.parent
     return preview.run(builder, watched, host=host, port=args.port, out=Path(args.out) if args.out else None,
@@ -181,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="build, serve on 127.0.0.1, watch and live-reload (with live tours)")
     p.add_argument("spec", help="exhibit folder or exhibit.yaml")
-    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; with --lan every address)")
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; with --lan every LAN address)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("-o", "--out", default=None, help="output folder (default: a temporary folder)")
     p.add_argument("--no-watch", action="store_true", help="build once and serve, without watching")
