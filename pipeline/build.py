@@ -553,6 +553,11 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         museum = exhibit.exhibit.museum
         if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
             data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
+        from pipeline.spec.translate import read_ui_overrides
+
+        interface_words = read_ui_overrides(loaded.root)  # the exhibit's ui-strings.yaml (i18n import writes it)
+        if interface_words:
+            data["exhibit"]["ui_strings"] = interface_words
         for entry in data["artifacts"]:
             if entry["id"] in usdz_files:
                 entry["usdz"] = usdz_files[entry["id"]]

@@ -269,6 +269,17 @@ class ExhibitFiles:
     def _yaml(style: tuple[int, int]) -> YAML:
         return round_trip_yaml(style)
 
+    def load(self, path: Path) -> tuple[Any, str]:
+        """A fresh parse of any YAML file in the folder (ui-strings.yaml too, not only the spec's), safe to change."""
+        return self._load(path)
+
+    def write_file(self, path: Path, text: str) -> None:
+        """Write a file of the exhibit that is not YAML data (a translated .vtt), never outside the folder."""
+        resolved = path.resolve()  # a symbolic link that leads out resolves outside, and is refused
+        if not resolved.is_relative_to(self.root) or not resolved.parent.is_dir():
+            raise EditError(f"{path.name} would be written outside the exhibit folder")
+        _write_atomically(resolved, text)
+
     def _load(self, path: Path) -> tuple[Any, str]:
         """A fresh parse of the file, safe to change."""
         text = self._text(path)
@@ -461,7 +472,7 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
