@@ -321,6 +321,13 @@ class MediaWriter:
             self.written[path] = name
         return self.written[path]
 
+    def add_data(self, stem: str, data: bytes, suffix: str) -> str:
+        """A file made by the build (a caption plate), under a content-hashed name."""
+        name = f"media/{_content_name(stem, data, suffix)}"
+        (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (self.folder / name).write_bytes(data)
+        return name
+
     def audio(self, tracks: Any) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for language, track in dict(tracks or {}).items():
@@ -555,6 +562,12 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
         from pipeline.spec.translate import read_ui_overrides
 
+        for entry in data["artifacts"]:
+            plates = composition.caption_plates.get(entry["id"])
+            if plates:  # one image per language: the viewer swaps the room's plate to the visitor's language
+                entry["caption_plates"] = {language: media.add_data(f"{entry['id']}-caption-{language}",
+                                                                    images.webp(plate.data, True), ".webp")
+                                           for language, plate in plates.items()}
         interface_words = read_ui_overrides(loaded.root)  # the exhibit's ui-strings.yaml (i18n import writes it)
         if interface_words:
             data["exhibit"]["ui_strings"] = interface_words

@@ -28,6 +28,7 @@
 //   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
 //   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)
 //   viewer.withoutBakedLight() -> count         removes every lightmap (what a room without one looks like; tests)
+//   viewer.captionPlates -> {id: {language, src, image, repeat, offset}}   what each caption plate shows
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
@@ -54,6 +55,7 @@ import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colo
   withoutBakedLight } from './lighting.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 import { FloorPlan } from './floorplan.js';
+import { CaptionPlates } from './caption-plates.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -442,6 +444,10 @@ async function main() {
     }
     return roomScenes.get(id);
   };
+  // Each object's caption plate in the visitor's language (the rooms are built with the first one).
+  const captionPlates = new CaptionPlates(artifacts, i18n);
+  viewer.captionPlates = captionPlates.shown;
+  viewer.on('language', () => captionPlates.apply(world));
   const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
   async function loadRooms() {
     const queue = [...rooms].sort((a, b) => distanceToRoom(a) - distanceToRoom(b));
@@ -459,6 +465,7 @@ async function main() {
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
         }
         gltf.scene.name = `shell:${room.id}`;
+        captionPlates.apply(gltf.scene);
         roomGroup(room.id).add(gltf.scene);
         viewer.loadedRooms.push(room.id);
       } catch (error) {
