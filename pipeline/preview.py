@@ -35,6 +35,7 @@ STATUS_PATH = "/__vitrina/status"
 RELOAD_SCRIPT_PATH = "/__vitrina/reload.js"
 EDIT_PATH = "/__vitrina/edit"
 EDIT_LAYOUT_PATH = "/__vitrina/edit/layout"
+EDIT_CHECK_PATH = "/__vitrina/edit/check"  # a dry run: the problems a change would bring, nothing written
 EDIT_TOKEN_HEADER = "x-vitrina-edit"
 MAX_EDIT_BYTES = 16 << 10  # one change is a few hundred bytes of JSON
 COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".svg", ".vtt", ".txt", ".gltf"}
@@ -125,6 +126,9 @@ class LayoutEditor(Protocol):
     def apply(self, change: Any) -> dict[str, Any]:
         """Validate one change (untrusted JSON) and write it; raise VitrinaError to refuse it."""
 
+    def check(self, change: Any) -> dict[str, Any]:
+        """The same change as a dry run: check's problems as they would be after it; nothing is written."""
+
 
 class EditGate:
     """Who may write through the editor: pages this server served, on a host name it answers to, with its token.
@@ -209,8 +213,10 @@ class StaticSite:
         return 200, response_headers, body
 
     def respond_post(self, raw_path: str, headers: Mapping[str, str] | None, body: bytes) -> HttpResult:
-        """POST /__vitrina/edit: one layout change, checked by the gate and then by the editor."""
-        if self.edit is None or unquote(urlsplit(raw_path).path) != EDIT_PATH:
+        """POST /__vitrina/edit: one layout change, checked by the gate and then by the editor; POST
+        /__vitrina/edit/check: the same change as a dry run, answered with `check`'s problems after it."""
+        path = unquote(urlsplit(raw_path).path)
+        if self.edit is None or path not in (EDIT_PATH, EDIT_CHECK_PATH):
             return 405, {"Content-Type": "text/plain; charset=utf-8", "Allow": "GET, HEAD"}, b"method not allowed\n"
         refused = self.edit.refusal(headers, writing=True)
         if refused:
@@ -220,6 +226,8 @@ class StaticSite:
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _json(400, {"error": "the body is not JSON"})
         try:
+            if path == EDIT_CHECK_PATH:
+                return _json(200, self.edit.editor.check(change))
             return _json(200, self.edit.editor.apply(change))
         except VitrinaError as error:
             return _json(422, {"error": str(error)})

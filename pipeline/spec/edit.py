@@ -232,6 +232,13 @@ class ExhibitFiles:
 
     def apply(self, change: Change) -> Written:
         """Write the change into the file that declares its target; refuse what does not fit the entry."""
+        return self._change(change, dry_run=False)[0]
+
+    def dry_run(self, change: Change) -> tuple[Written, dict[Path, str]]:
+        """What apply would write, and the files' texts after it, with nothing written (for a live check)."""
+        return self._change(change, dry_run=True)
+
+    def _change(self, change: Change, dry_run: bool) -> tuple[Written, dict[Path, str]]:
         path, _ = self.find(change.target, change.id)
         data, text = self._load(path)
         entry = next(e for e in _entries(data, "artifacts" if change.target == "artifact" else "rooms")
@@ -239,15 +246,17 @@ class ExhibitFiles:
         before = current_value(entry, change.key)
         _apply_to_entry(entry, change)
         after = current_value(entry, change.key)
-        changed = self.save(path, data, text)
-        return Written(path.relative_to(self.root).as_posix(), entry.lc.line + 1, before, after, changed)
+        new_text = self.render(path, data, text)
+        changed = self.save(path, data, text) if not dry_run else _lines_changed(text, new_text)
+        written = Written(path.relative_to(self.root).as_posix(), entry.lc.line + 1, before, after, changed)
+        return written, {path: new_text}
 
     def documents(self) -> list[tuple[Path, Any, str]]:
         """Every file's round-trip data (mappings and lists that keep comments and style) and its text."""
         return [(path, *self._load(path)) for path in self.files()]
 
-    def save(self, path: Path, data: Any, text: str) -> int:
-        """Write changed data back in the file's own indentation style; returns how many lines changed."""
+    def render(self, path: Path, data: Any, text: str) -> str:
+        """The file's new text for changed data, in its own indentation style (nothing is written)."""
         if not self.inside(path):
             raise EditError(f"{path.name} is outside the exhibit folder")
         unchanged = self._read(path)[0] if self._text(path) == text else self._parse(path, text)
@@ -258,12 +267,15 @@ class ExhibitFiles:
             # ruamel cannot write this file back byte for byte (e.g. `[{id: c}]` becomes `[id: c]`): keep every
             # line the change did not touch as the designer wrote it.
             new_text = _patch_lines(text, base_text, new_text)
+        return new_text
+
+    def save(self, path: Path, data: Any, text: str) -> int:
+        """Write changed data back in the file's own indentation style; returns how many lines changed."""
+        new_text = self.render(path, data, text)
         if new_text == text:
             return 0
         _write_atomically(path, new_text)
-        old_lines, new_lines = text.splitlines(), new_text.splitlines()
-        changed = sum(1 for old, new in zip(old_lines, new_lines, strict=False) if old != new)
-        return changed + abs(len(old_lines) - len(new_lines))
+        return _lines_changed(text, new_text)
 
     @staticmethod
     def _yaml(style: tuple[int, int]) -> YAML:
@@ -455,6 +467,12 @@ def _set_or_remove(mapping: CommentedMap, key: str, value: float | None, places:
         mapping[key] = tidy(value, places)
 
 
+def _lines_changed(old: str, new: str) -> int:
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    changed = sum(1 for before, after in zip(old_lines, new_lines, strict=False) if before != after)
+    return changed + abs(len(old_lines) - len(new_lines))
+
+
 def _patch_lines(original: str, base: str, changed: str) -> str:
     """`original` with the lines where `changed` differs from `base` (both ruamel's dumps) replaced.
 
@@ -497,12 +515,19 @@ class LayoutEditor:
         return {"file": written.file, "line": written.line, "before": written.before, "after": written.after,
                 "changed_lines": written.changed_lines, "problems": self.problems()}
 
-    def problems(self) -> dict[str, list[dict[str, str]]]:
+    def check(self, data: Any) -> dict[str, Any]:
+        """A dry run of a change: `check`'s problems as they would be after it, without writing anything."""
+        change = parse_change(data)
+        written, texts = self.files.dry_run(change)
+        return {"target": f"{change.target}:{change.id}", "key": change.key, "after": written.after,
+                "changed_lines": written.changed_lines, "problems": self.problems(texts)}
+
+    def problems(self, unsaved: dict[Path, str] | None = None) -> dict[str, list[dict[str, str]]]:
         """`check`'s problems keyed "artifact:<id>" or "room:<id>", so the page can show them on the object."""
         from pipeline.spec.loader import load
 
         try:
-            found = list(load(self.spec).warnings)
+            found = list(load(self.spec, unsaved=unsaved).warnings)
         except SpecError as error:
             found = list(error.problems)
         ids = {"artifacts": self.files.ids_in_order("artifacts"), "rooms": self.files.ids_in_order("rooms")}

@@ -170,3 +170,29 @@ def test_a_panel_slides_along_its_wall_and_check_warnings_show_on_the_object(bro
             "-    start: {at: [0, 2], facing: 0}", "+    start: {at: [-0.25, 2], facing: 345}"]
         start = page.evaluate("window.__viewer.manifest.start")
         assert start["yaw"] % 360 == 15 and start["position"][0] == -0.25, "the rebuilt exhibit starts there"
+
+
+def test_check_s_warnings_show_live_while_dragging_before_anything_is_written(browser: Any, tmp_path: Path) -> None:
+    with _editor_page(browser, tmp_path) as (page, yaml_file, original):
+        vase = page.evaluate("window.__viewer.project('vase')")
+        assert page.locator(".vitrina-editor-badge").count() == 0, "the vase starts without problems"
+        page.keyboard.down("Shift")  # free movement: nothing holds the plinth inside the walls
+        page.mouse.move(vase["x"], vase["y"])
+        page.mouse.down()
+        for step in range(1, 16):  # 15 × 40 px east: well through the east wall
+            page.mouse.move(vase["x"] + 40 * step, vase["y"])
+        page.wait_for_function("window.__viewer.editor.live && window.__viewer.editor.live.problems.length > 0",
+                               timeout=20000)
+        live = page.evaluate("window.__viewer.editor.live")
+        assert live["target"] == "artifact:vase" and live["key"] == "place.at"
+        assert any("outside room 'room'" in problem["message"] for problem in live["problems"]), live
+        assert page.locator(".vitrina-editor-badge[aria-label^='vase:']").count() == 1, "the badge is on the object"
+        assert "outside" in page.locator("#vitrina-editor-problems").inner_text()
+        assert yaml_file.read_text(encoding="utf-8") == original, "checked before the write: nothing written yet"
+        for step in range(14, -1, -1):  # back where it was: the release writes nothing and the warning goes
+            page.mouse.move(vase["x"] + 40 * step, vase["y"])
+        page.mouse.up()
+        page.keyboard.up("Shift")
+        page.wait_for_function("window.__viewer.editor.live === null && "
+                               "document.querySelectorAll('.vitrina-editor-badge').length === 0", timeout=10000)
+        assert yaml_file.read_text(encoding="utf-8") == original

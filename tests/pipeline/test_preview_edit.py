@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.preview import (
+    EDIT_CHECK_PATH,
     EDIT_LAYOUT_PATH,
     EDIT_PATH,
     MAX_EDIT_BYTES,
@@ -179,3 +180,19 @@ def test_serve_edit_refuses_to_bind_beyond_loopback_without_lan(capsys) -> None:
 
     assert main(["serve", str(REPO / "exhibits" / "minimal"), "--edit", "--host", "0.0.0.0", "--no-watch"]) == 2
     assert "binds loopback only" in capsys.readouterr().err
+
+
+def test_a_dry_run_answers_the_problems_a_change_would_bring_and_writes_nothing(served) -> None:
+    base, spec = served
+    before = spec.read_text()
+    into_the_wall = json.dumps({"target": "artifact", "id": "vase", "key": "place.at", "value": [2.9, -0.5]}).encode()
+    status, result = _request(base, "POST", EDIT_CHECK_PATH, into_the_wall, _edit_headers(base))
+    assert status == 200, result
+    assert (result["target"], result["after"], result["changed_lines"]) == ("artifact:vase", [2.9, -0.5], 1)
+    messages = [problem["message"] for problem in result["problems"].get("artifact:vase", [])]
+    assert any("outside" in message or "wall" in message for message in messages), messages
+    assert spec.read_text() == before, "a dry run never writes"
+    status, result = _request(base, "POST", EDIT_CHECK_PATH, MOVE, _edit_headers(base))
+    assert status == 200 and "artifact:vase" not in result["problems"], result
+    status, refused = _request(base, "POST", EDIT_CHECK_PATH, into_the_wall, _edit_headers(base, **{"X-Vitrina-Edit": "x"}))
+    assert status == 403, "the same gate as a write"

@@ -11,6 +11,7 @@ import * as THREE from 'three';
 
 const EDIT_PATH = '/__vitrina/edit';
 const LAYOUT_PATH = '/__vitrina/edit/layout';
+const CHECK_PATH = '/__vitrina/edit/check';  // a dry run: check's problems after a change, nothing written
 const GRID = 0.25;          // metres between floor grid lines
 const WALL_GRID = 0.05;     // metres: pictures are hung more finely than plinths are placed
 const SNAP = 0.15;          // metres within which a wall or another artifact's edge catches a dragged edge
@@ -50,7 +51,7 @@ export async function mount(viewer, tools) {
   const rooms = new Map((manifest.rooms || []).map((room) => [room.id, room]));
   const artifacts = new Map((manifest.artifacts || []).map((a) => [a.id, a]));
   const roomCentre = (room) => [(room.bounds.min[0] + room.bounds.max[0]) / 2, (room.bounds.min[2] + room.bounds.max[2]) / 2];
-  const editorState = { ready: false, saves: 0, lastResult: null, lastError: null, dragging: null };
+  const editorState = { ready: false, saves: 0, lastResult: null, lastError: null, dragging: null, live: null, checks: 0 };
   viewer.editor = editorState;
 
   function persist() {
@@ -133,10 +134,20 @@ export async function mount(viewer, tools) {
 
   // ── problem badges on the objects ──
   const badges = new Map();
+  // check's problems now: the saved layout's, except for an object being dragged, whose problems are those of
+  // the dry run at its latest position (the server checks the would-be YAML with the same rules as `check`).
+  function currentProblems() {
+    const problems = { ...(state.layout.problems || {}) };
+    if (live && drag && live.target === drag.key) {
+      delete problems[drag.key];
+      if (live.problems[drag.key]) problems[drag.key] = live.problems[drag.key];
+    }
+    return problems;
+  }
   function renderBadges() {
     for (const badge of badges.values()) badge.remove();
     badges.clear();
-    for (const [key, problems] of Object.entries(state.layout.problems || {})) {
+    for (const [key, problems] of Object.entries(currentProblems())) {
       const [kind, id] = key.split(':');
       if (kind !== 'artifact' || !artifacts.has(id)) continue;
       const badge = document.createElement('button');
@@ -225,11 +236,54 @@ export async function mount(viewer, tools) {
     where.style.cssText = 'grid-column:1/3;margin:0;color:#c9c4ba';
     where.textContent = `${info.file}:${info.line}`;
     fields.append(where);
-    for (const problem of state.layout.problems?.[state.selected] || []) {
+    renderProblems();
+  }
+
+  function renderProblems() {
+    problemList.replaceChildren();
+    for (const problem of currentProblems()[state.selected] || []) {
       const item = document.createElement('li');
       item.textContent = `${problem.severity}: ${problem.message}`;
       problemList.append(item);
     }
+  }
+
+  // ── live check while dragging: at most one dry run in flight, the latest position next ──
+  let live = null;
+  let checking = false;
+  let nextCheck = null;
+  function liveChange(result) {
+    const [target, id] = drag.key.split(':');
+    if (result.key !== 'wall') return { target, id, key: result.key, value: result.value };
+    const [offset, height] = result.value;
+    return offset !== (drag.info.at ?? 0) || height === (drag.info.height ?? 1.5)
+      ? { target, id, key: 'place.at', value: offset } : { target, id, key: 'place.height', value: height };
+  }
+  async function liveCheck(change) {
+    nextCheck = change;
+    if (checking) return;
+    checking = true;
+    while (nextCheck) {
+      const sent = nextCheck;
+      nextCheck = null;
+      try {
+        const response = await fetch(CHECK_PATH, {
+          method: 'POST', cache: 'no-store', headers: { 'Content-Type': 'application/json', 'X-Vitrina-Edit': token },
+          body: JSON.stringify(sent),
+        });
+        const result = await response.json();
+        if (!response.ok || !drag || `${sent.target}:${sent.id}` !== drag.key) continue;
+        live = { target: `${sent.target}:${sent.id}`, value: sent.value, problems: result.problems || {} };
+        editorState.checks += 1;
+        editorState.live = { target: live.target, key: sent.key, value: sent.value,
+          problems: live.problems[live.target] || [] };
+        renderProblems();
+        renderBadges();
+      } catch (error) {
+        editorState.lastError = `live check: ${error.message || error}`;
+      }
+    }
+    checking = false;
   }
 
   function choose(key) {
@@ -449,6 +503,7 @@ export async function mount(viewer, tools) {
     }
     editorState.dragging = { key: drag.key, value: result.value };
     say(`${drag.key}: ${JSON.stringify(result.value)}`);
+    liveCheck(liveChange(result));
   }, { capture: true });
 
   async function endDrag(event, cancelled) {
@@ -456,11 +511,15 @@ export async function mount(viewer, tools) {
     event.stopPropagation();  // the viewer must not also treat the release as a click that selects or walks
     const finished = drag;
     drag = null;
+    live = null;
     editorState.dragging = null;
+    editorState.live = null;
     controls.orbit.enabled = true;
     if (canvas.hasPointerCapture(event.pointerId)) canvas.releasePointerCapture(event.pointerId);
     if (cancelled || !finished.moved || !finished.value) {
       for (const { node, origin, turn } of finished.nodes) { node.position.copy(origin); node.quaternion.copy(turn); }
+      renderProblems();
+      renderBadges();
       return;
     }
     if (finished.value.key === 'wall') {
