@@ -29,12 +29,18 @@ EDITABLE: dict[tuple[str, str], str] = {
     ("artifact", "place.rotate"): "angle",
     ("artifact", "place.height"): "height",
     ("artifact", "place.plinth.height"): "plinth",
+    # Another room or wall (or the floor): {room, wall (null: the floor), at, height (a wall's)} in one change.
+    ("artifact", "place"): "placement",
     ("room", "start.at"): "position",
     ("room", "start.facing"): "angle",
 }
 REQUIRED_KEYS = {"place.at"}  # the others may be removed (value null), which restores their default
 HEIGHT_RANGE = (0.0, 50.0)  # model.Place.height
 PLINTH_RANGE = (0.05, 3.0)  # model.Plinth.height and model.Vitrine.plinth_height
+WALLS = ("north", "south", "east", "west")
+# Keys of a placement that only mean something on the floor, or only on a wall: a move between them drops them.
+FLOOR_ONLY = ("rotate", "plinth", "vitrine", "case")
+WALL_ONLY = ("wall", "height", "mount")
 # The YAML indentation styles tried, most common first: the one that reproduces the file exactly is used to write it.
 INDENT_STYLES = ((4, 2), (2, 0), (2, 2), (4, 4), (3, 1))
 
@@ -135,9 +141,31 @@ def _checked_value(kind: str, key: str, value: Any) -> Any:
         return _number(value, key, -MAX_OFFSET, MAX_OFFSET)  # an offset along a wall
     if kind == "angle":
         return _number(value, key, -360.0, 360.0)
+    if kind == "placement":
+        return _checked_placement(value)
     if kind == "height":
         return _number(value, key, *HEIGHT_RANGE)
     return _number(value, key, *PLINTH_RANGE)
+
+
+def _checked_placement(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not {"room", "at"} <= set(value) <= {"room", "wall", "at", "height"}:
+        raise EditError("place is {room, wall, at, height}")
+    room, wall = value["room"], value.get("wall")
+    if not isinstance(room, str) or not room or len(room) > 200:
+        raise EditError("place.room is a room's id")
+    if wall is not None and wall not in WALLS:
+        raise EditError(f"place.wall is one of {', '.join(WALLS)} (or null for the floor)")
+    at = _checked_value("position", "place.at", value["at"])
+    if (wall is None) != isinstance(at, list):
+        raise EditError("place.at is [x, z] on the floor and one offset along a wall")
+    height = value.get("height")
+    if height is not None and wall is None:
+        raise EditError("place.height is a wall's; on the floor the plinth sets the height")
+    placement = {"room": room, "wall": wall, "at": at}
+    if height is not None:
+        placement["height"] = _number(height, "place.height", *HEIGHT_RANGE)
+    return placement
 
 
 def tidy(value: float, places: int) -> int | float:
@@ -244,12 +272,43 @@ class ExhibitFiles:
         entry = next(e for e in _entries(data, "artifacts" if change.target == "artifact" else "rooms")
                      if e.get("id") == change.id)
         before = current_value(entry, change.key)
+        if change.key == "place" and change.value["room"] not in self.ids_in_order("rooms"):
+            raise EditError(f"there is no room {change.value['room']!r}")
         _apply_to_entry(entry, change)
         after = current_value(entry, change.key)
-        new_text = self.render(path, data, text)
-        changed = self.save(path, data, text) if not dry_run else _lines_changed(text, new_text)
-        written = Written(path.relative_to(self.root).as_posix(), entry.lc.line + 1, before, after, changed)
-        return written, {path: new_text}
+        home = self.home_of_room(change.value["room"], change.id) if change.key == "place" else path
+        if home is None or home == path:
+            new_text = self.render(path, data, text)
+            changed = self.save(path, data, text) if not dry_run else _lines_changed(text, new_text)
+            written = Written(path.relative_to(self.root).as_posix(), entry.lc.line + 1, before, after, changed)
+            return written, {path: new_text}
+        # Into another room whose artifacts live in another file: the block (its comments too) moves, as the
+        # designer wrote it, to the end of that file's list; only its place line differs.
+        changed_text = self.render(path, data, text)
+        home_text = self._text(home)
+        source, target, line = _move_block(changed_text, self._parse(path, changed_text), home_text,
+                                           self._parse(home, home_text), change.id)
+        texts = {path: source, home: target}
+        for where, new_text in texts.items():
+            moved = self._parse(where, new_text)  # never write a file that no longer reads as YAML
+            if (where == home) != any(e.get("id") == change.id for e in _entries(moved, "artifacts")):
+                raise EditError(f"could not move {change.id!r} into {home.name}; move it by hand")
+        if not dry_run:
+            _write_atomically(path, source)
+            _write_atomically(home, target)
+        changed = _lines_changed(text, source) + _lines_changed(home_text, target)
+        return Written(home.relative_to(self.root).as_posix(), line, before, after, changed), texts
+
+    def home_of_room(self, room: str, moving: str) -> Path | None:
+        """The file that lists most of a room's artifacts (the one moving aside), where one moved there belongs;
+        None when no file lists any."""
+        counts: dict[Path, int] = {}
+        for path in self.files():
+            for entry in _entries(self._read(path)[0], "artifacts"):
+                place = entry.get("place")
+                if entry.get("id") != moving and isinstance(place, dict) and place.get("room") == room:
+                    counts[path] = counts.get(path, 0) + 1
+        return max(counts, key=lambda path: counts[path]) if counts else None
 
     def documents(self) -> list[tuple[Path, Any, str]]:
         """Every file's round-trip data (mappings and lists that keep comments and style) and its text."""
@@ -357,6 +416,10 @@ def _plain(value: Any) -> Any:
 def current_value(entry: CommentedMap, key: str) -> Any:
     """The value at a dotted key of an artifact or room entry as plain JSON (None when absent)."""
     node: Any = entry
+    if key == "place":
+        place = entry.get("place")
+        return {name: _plain(place.get(name)) for name in ("room", "wall", "at", "height")} \
+            if isinstance(place, dict) else None
     if key == "place.plinth.height" and isinstance(entry.get("place"), dict) and entry["place"].get("vitrine"):
         key = "place.vitrine.plinth_height"
     for part in key.split("."):
@@ -402,6 +465,9 @@ def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
     place = entry.get("place")
     if not isinstance(place, CommentedMap):
         raise EditError(f"artifact {change.id!r} has no place: mapping to edit")
+    if change.key == "place":
+        _move(place, change.value)
+        return
     on_wall = place.get("wall") is not None
     if change.key == "place.at":
         if on_wall:
@@ -441,6 +507,26 @@ def _apply_to_entry(entry: CommentedMap, change: Change) -> None:
     plinth["height"] = tidy(change.value, 3)
 
 
+def _move(place: CommentedMap, value: dict[str, Any]) -> None:
+    """Another room, wall or the floor: the keys that say where are set in place (their order and the others kept),
+    and the keys that mean nothing in the new kind of place are dropped."""
+    place["room"] = value["room"]
+    if value["wall"] is None:
+        for key in WALL_ONLY:
+            place.pop(key, None)
+        _set_pair(place, "at", value["at"])
+        return
+    for key in FLOOR_ONLY:
+        place.pop(key, None)
+    if "wall" in place:
+        place["wall"] = value["wall"]
+    else:
+        place.insert(list(place).index("room") + 1, "wall", value["wall"])
+    place["at"] = tidy(value["at"], 3)
+    if value.get("height") is not None:
+        place["height"] = tidy(value["height"], 3)
+
+
 def _apply_to_room(entry: CommentedMap, change: Change) -> None:
     start = entry.get("start")
     if change.value is None:
@@ -467,10 +553,71 @@ def _set_or_remove(mapping: CommentedMap, key: str, value: float | None, places:
         mapping[key] = tidy(value, places)
 
 
+def _block(lines: list[str], items: CommentedSeq, index: int) -> tuple[int, int]:
+    """Lines [start, end) of a list item with the comments right above it, without the blank lines after it."""
+    start = items.lc.item(index)[0]
+    while start > 0 and lines[start - 1].strip().startswith("#"):
+        start -= 1
+    if index + 1 < len(items):
+        end = items.lc.item(index + 1)[0]
+        while end > start and lines[end - 1].strip().startswith("#"):
+            end -= 1
+    else:
+        dash = _indent(lines[items.lc.item(index)[0]])
+        end = next((number for number in range(items.lc.item(index)[0] + 1, len(lines))
+                    if lines[number].strip() and not lines[number].lstrip().startswith("#")
+                    and _indent(lines[number]) <= dash and not lines[number].lstrip().startswith("-")), len(lines))
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return start, end
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _move_block(source: str, source_data: Any, target: str, target_data: Any, ident: str) -> tuple[str, str, int]:
+    """Move the artifact's block of lines from the source text's `artifacts` list to the end of the target's;
+    returns both new texts and the block's first line (1-based) in the target."""
+    lines, home = source.splitlines(keepends=True), target.splitlines(keepends=True)
+    items, theirs = source_data["artifacts"], target_data["artifacts"]
+    index = next(i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == ident)
+    start, end = _block(lines, items, index)
+    block = lines[start:end]
+    block[-1] = block[-1] if block[-1].endswith("\n") else block[-1] + "\n"
+    # The blank lines that separated the block from its neighbours go with it: those after it, or, for the last
+    # item of the list, those before it.
+    after = end
+    while after < len(lines) and not lines[after].strip():
+        after += 1
+    before = start
+    while before > 0 and not lines[before - 1].strip():
+        before -= 1
+    remaining = lines[:start] + lines[after:] if index + 1 < len(items) else lines[:before] + lines[end:]
+    last_start, last_end = _block(home, theirs, len(theirs) - 1)
+    shift = _indent(home[theirs.lc.item(len(theirs) - 1)[0]]) - _indent(lines[items.lc.item(index)[0]])
+    moved = [(" " * shift + row if shift > 0 else row[min(-shift, _indent(row)):]) if row.strip() else row
+             for row in block]
+    separated = last_start > 0 and not home[last_start - 1].strip()
+    if not home[last_end - 1].endswith("\n"):
+        home[last_end - 1] += "\n"
+    inserted = (["\n"] if separated else []) + moved
+    new_home = home[:last_end] + inserted + home[last_end:]
+    return "".join(remaining), "".join(new_home), last_end + len(inserted) - len(moved) + 1 + \
+        next(i for i, row in enumerate(moved) if row.lstrip().startswith("-"))
+
+
 def _lines_changed(old: str, new: str) -> int:
-    old_lines, new_lines = old.splitlines(), new.splitlines()
-    changed = sum(1 for before, after in zip(old_lines, new_lines, strict=False) if before != after)
-    return changed + abs(len(old_lines) - len(new_lines))
+    """How many lines a diff shows changed: a line rewritten counts once, a line added or removed once."""
+    import difflib
+
+    removed = added = 0
+    for row in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0):
+        if row.startswith("-") and not row.startswith("---"):
+            removed += 1
+        elif row.startswith("+") and not row.startswith("+++"):
+            added += 1
+    return max(removed, added)
 
 
 def _patch_lines(original: str, base: str, changed: str) -> str:
