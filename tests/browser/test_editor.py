@@ -31,9 +31,9 @@ def _act_and_wait_for_reload(page: Any, action: Any, timeout: int = 60000) -> No
 
 
 @contextlib.contextmanager
-def _editor_page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, Path, str]]:
+def _editor_page(browser: Any, tmp_path: Path, rewrite: Any = None) -> Iterator[tuple[Any, Path, str]]:
     """`serve --edit` on a copy of exhibits/minimal: (the page with the editor ready, the YAML file, its text)."""
-    spec, preview = watched_minimal(tmp_path, edit_token="test-token")
+    spec, preview = watched_minimal(tmp_path, edit_token="test-token", rewrite=rewrite)
     yaml_file = spec / "exhibit.yaml"
     context = browser.new_context(viewport={"width": 900, "height": 600})
     try:
@@ -196,3 +196,64 @@ def test_check_s_warnings_show_live_while_dragging_before_anything_is_written(br
         page.wait_for_function("window.__viewer.editor.live === null && "
                                "document.querySelectorAll('.vitrina-editor-badge').length === 0", timeout=10000)
         assert yaml_file.read_text(encoding="utf-8") == original
+
+
+# A second room east of the first, through a door, for moves between rooms.
+ANNEX = """    start: {at: [0, 2], facing: 0}
+    doors:
+      - {wall: east, to: annex, at: 0, width: 1.2, height: 2.2}
+  - id: annex  # the small room behind the door
+    name: Annex
+    size: [4, 5, 3]
+    position: [5, 0]
+"""
+
+
+def test_another_room_or_wall_from_the_panel_is_one_line_with_comments_kept(browser: Any, tmp_path: Path) -> None:
+    def two_rooms(text: str) -> str:
+        return text.replace("    start: {at: [0, 2], facing: 0}\n", ANNEX, 1)
+
+    with _editor_page(browser, tmp_path, two_rooms) as (page, yaml_file, original):
+        page.select_option("#vitrina-editor-target", "artifact:vase")
+        _act_and_wait_for_reload(page, lambda: page.select_option("#vitrina-editor-place-room", "annex"))
+        moved = yaml_file.read_text(encoding="utf-8")
+        assert _changed_lines(original, moved) == [
+            "-    place: {room: room, at: [0.5, -0.5], plinth: {height: 0.9}}",
+            "+    place: {room: annex, at: [0, 0], plinth: {height: 0.9}}"]
+        assert "  - id: annex  # the small room behind the door\n" in moved and moved.startswith("# yaml-language")
+        assert page.evaluate("__viewer.manifest.artifacts.find((a) => a.id === 'vase').room") == "annex"
+
+        page.select_option("#vitrina-editor-target", "artifact:welcome")
+        _act_and_wait_for_reload(page, lambda: page.select_option("#vitrina-editor-place-wall", "south"))
+        hung = yaml_file.read_text(encoding="utf-8")
+        assert _changed_lines(moved, hung) == ["-    place: {room: room, wall: north, at: -1.5, height: 1.5}",
+                                               "+    place: {room: room, wall: south, at: 0, height: 1.5}"]
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
+        assert yaml_file.read_text(encoding="utf-8") == moved, "undo hangs it back"
+        assert page.evaluate("window.__viewer.errors") == []
+
+
+def test_dragging_an_artifact_through_the_door_moves_it_into_the_other_room(browser: Any, tmp_path: Path) -> None:
+    def two_rooms(text: str) -> str:
+        return text.replace("    start: {at: [0, 2], facing: 0}\n", ANNEX, 1)
+
+    with _editor_page(browser, tmp_path, two_rooms) as (page, yaml_file, original):
+        vase = page.evaluate("window.__viewer.project('vase')")
+
+        def drag() -> None:
+            page.keyboard.down("Shift")
+            page.mouse.move(vase["x"], vase["y"])
+            page.mouse.down()
+            for step in range(1, 80):  # east, until the drop point is past the door in the annex
+                page.mouse.move(vase["x"] + 12 * step, vase["y"])
+                if page.evaluate("window.__viewer.editor.dragging?.value?.room === 'annex'"):
+                    break
+            dragged = page.evaluate("window.__viewer.editor.dragging.value")
+            assert dragged["room"] == "annex" and dragged["wall"] is None and -2 < dragged["at"][0] < 2, dragged
+            page.mouse.up()
+            page.keyboard.up("Shift")
+
+        _act_and_wait_for_reload(page, drag)
+        changed = _changed_lines(original, yaml_file.read_text(encoding="utf-8"))
+        assert len(changed) == 2 and changed[1].startswith("+    place: {room: annex, at: ["), changed
+        assert page.evaluate("__viewer.manifest.artifacts.find((a) => a.id === 'vase').room") == "annex"

@@ -203,13 +203,36 @@ export async function mount(viewer, tools) {
   function writtenValue(key) {
     const info = entry(state.selected);
     if (!info) return null;
-    const value = { 'place.at': info.at, 'place.rotate': info.rotate, 'place.height': info.height,
+    const value = { place: info.room && { room: info.room, wall: info.wall || null, at: info.at, height: info.wall ? info.height ?? null : null },
+      'place.at': info.at, 'place.rotate': info.rotate, 'place.height': info.height,
       'place.plinth.height': info.plinth, 'start.at': info.start?.at, 'start.facing': info.start?.facing }[key];
     return value ?? null;
   }
   // The value in force: what the YAML says, or the default the compiler uses (docs/spec.md).
   const DEFAULTS = { 'place.rotate': 0, 'place.height': 1.5, 'place.plinth.height': 0.9, 'start.at': [0, 0], 'start.facing': 0 };
   const fieldValue = (key) => writtenValue(key) ?? DEFAULTS[key] ?? null;
+
+  // Room and wall (or the floor) of an artifact: another choice moves it there, to the room's centre or the
+  // wall's middle, in one change (the server moves its YAML block into the file that lists that room's artifacts).
+  function placeField(info) {
+    const options = [['room', 'room', Object.keys(state.layout.rooms)], ['wall', 'wall', ['', 'north', 'east', 'south', 'west']]];
+    for (const [name, label, values] of options) {
+      const id = `vitrina-editor-place-${name}`;
+      const text = document.createElement('label');
+      text.htmlFor = id;
+      text.textContent = label;
+      const chooser = document.createElement('select');
+      chooser.id = id;
+      chooser.append(...values.map((value) => new Option(value || 'floor', value)));
+      chooser.value = (name === 'room' ? info.room : info.wall) || '';
+      chooser.addEventListener('change', () => {
+        const room = name === 'room' ? chooser.value : info.room;
+        const wall = name === 'wall' ? chooser.value || null : info.wall || null;
+        send('place', wall ? { room, wall, at: 0, height: info.height ?? 1.5 } : { room, wall: null, at: [0, 0] });
+      });
+      fields.append(text, chooser);
+    }
+  }
 
   function renderFields() {
     fields.replaceChildren();
@@ -223,9 +246,11 @@ export async function mount(viewer, tools) {
       numberField('start z (m)', at[1], 'start.at', 1);
       numberField('facing (°)', fieldValue('start.facing'), 'start.facing');
     } else if (info.wall) {
+      placeField(info);
       numberField('along wall (m)', info.at ?? 0, 'place.at');
       numberField('height (m)', fieldValue('place.height'), 'place.height');
     } else {
+      placeField(info);
       const at = info.at || [0, 0];
       numberField('x (m, east)', at[0], 'place.at', 0);
       numberField('z (m, south)', at[1], 'place.at', 1);
@@ -468,6 +493,19 @@ export async function mount(viewer, tools) {
     }
     const at = drag.info.at;
     const raw = [at[0] + delta.x, at[1] + delta.z];
+    // Dropped through a door into another room: it moves there (its YAML block too, when another file lists it).
+    const over = [...rooms.values()].find((room) => room.id !== drag.room.id
+      && [0, 2].every((axis, i) => {
+        const spot = roomCentre(drag.room)[i] + raw[i];
+        return spot > room.bounds.min[axis] && spot < room.bounds.max[axis];
+      }));
+    if (over) {
+      const [ox, oz] = roomCentre(over);
+      const [cx, cz] = roomCentre(drag.room);
+      const there = [cx + raw[0] - ox, cz + raw[1] - oz].map((v) => tidy(free ? v : round(v, GRID)));
+      return { key: 'place', value: { room: over.id, wall: null, at: there },
+        world: new THREE.Vector3(ox + there[0] - cx - at[0], 0, oz + there[1] - cz - at[1]) };
+    }
     let value = raw.map(tidy);
     if (!free) {
       const box = artifacts.get(drag.id).bounds;
