@@ -257,3 +257,58 @@ def test_dragging_an_artifact_through_the_door_moves_it_into_the_other_room(brow
         changed = _changed_lines(original, yaml_file.read_text(encoding="utf-8"))
         assert len(changed) == 2 and changed[1].startswith("+    place: {room: annex, at: ["), changed
         assert page.evaluate("__viewer.manifest.artifacts.find((a) => a.id === 'vase').room") == "annex"
+
+
+def _drag_from(page: Any, spot: dict[str, float], dx: float, dy: float, steps: int = 10) -> None:
+    page.mouse.move(spot["x"], spot["y"])
+    page.mouse.down()
+    for step in range(1, steps + 1):
+        page.mouse.move(spot["x"] + dx * step / steps, spot["y"] + dy * step / steps)
+    page.mouse.up()
+
+
+def test_the_ring_turns_and_the_upright_arrow_raises_the_plinth_one_line_each(browser: Any, tmp_path: Path) -> None:
+    with _editor_page(browser, tmp_path) as (page, yaml_file, original):
+        page.select_option("#vitrina-editor-target", "artifact:vase")
+        # From higher up and further back, as a designer looks at a plinth to turn it.
+        page.evaluate("__viewer.flyTo({target: [0.5, 0.6, -0.5], position: [0.5, 2.6, 2.4]}, {durationMs: 0})")
+        page.wait_for_function("window.__viewer.editor.handles?.rotate?.visible && "
+                               "window.__viewer.editor.handles?.height?.visible", timeout=10000)
+        handles = page.evaluate("window.__viewer.editor.handles")
+        _act_and_wait_for_reload(page, lambda: _drag_from(page, handles["rotate"], 120, 0))
+        turned = yaml_file.read_text(encoding="utf-8")
+        changed = _changed_lines(original, turned)
+        assert len(changed) == 2 and changed[1].startswith("+    place: {room: room, at: [0.5, -0.5], plinth: "
+                                                           "{height: 0.9}, rotate: "), changed
+        rotate = float(changed[1].split("rotate: ")[1].rstrip("}"))
+        assert rotate != 0 and rotate % 15 == 0, "snapped to 15° steps"
+
+        page.wait_for_function("window.__viewer.editor.handles?.height?.visible", timeout=10000)
+        handles = page.evaluate("window.__viewer.editor.handles")
+        _act_and_wait_for_reload(page, lambda: _drag_from(page, handles["height"], 0, -60))
+        raised = yaml_file.read_text(encoding="utf-8")
+        changed = _changed_lines(turned, raised)
+        assert len(changed) == 2, changed
+        height = float(changed[1].split("plinth: {height: ")[1].split("}")[0])
+        assert height > 0.9 and round(height / 0.05, 6).is_integer(), f"raised in 5 cm steps: {height}"
+        assert raised.startswith("# yaml-language-server"), "comments kept"
+        assert page.evaluate("window.__viewer.errors") == []
+
+
+def test_a_picture_s_arrows_slide_it_along_its_wall_and_up(browser: Any, tmp_path: Path) -> None:
+    with _editor_page(browser, tmp_path) as (page, yaml_file, original):
+        page.select_option("#vitrina-editor-target", "artifact:welcome")
+        page.wait_for_function("window.__viewer.editor.handles?.along && window.__viewer.editor.handles?.updown",
+                               timeout=10000)
+        handles = page.evaluate("window.__viewer.editor.handles")
+        assert handles["along"]["visible"] and handles["updown"]["visible"], handles
+        _act_and_wait_for_reload(page, lambda: _drag_from(page, handles["along"], 80, 0))
+        slid = yaml_file.read_text(encoding="utf-8")
+        changed = _changed_lines(original, slid)
+        assert len(changed) == 2 and changed[1].startswith("+    place: {room: room, wall: north, at: ") and \
+            changed[1].endswith(", height: 1.5}") and "at: -1.5," not in changed[1], changed
+        page.wait_for_function("window.__viewer.editor.handles?.updown?.visible", timeout=10000)
+        handles = page.evaluate("window.__viewer.editor.handles")
+        _act_and_wait_for_reload(page, lambda: _drag_from(page, handles["updown"], 0, -40))
+        changed = _changed_lines(slid, yaml_file.read_text(encoding="utf-8"))
+        assert len(changed) == 2 and "height: 1.5}" not in changed[1], changed

@@ -4,8 +4,11 @@
 // Loaded by app.js only when the preview server marked the page (window.__vitrinaEdit); never used by a visitor.
 //
 // Mouse: drag an artifact on the floor (snapping to a grid, the walls and other artifacts' edges; Shift drags
-// freely) or a picture along its wall; drag a room's start marker; Ctrl+drag turns (by 15°; with Shift by 1°). Keyboard, on the editor's "move" pad: arrows
-// move, [ and ] rotate, PageUp/PageDown raise or lower; Ctrl+Z undoes and Ctrl+Shift+Z (or Ctrl+Y) redoes anywhere.
+// freely) or a picture along its wall; drag a room's start marker; Ctrl+drag turns (by 15°; with Shift by 1°).
+// Handles on the selected artifact: a ring on the floor turns it, an upright arrow beside it sets its plinth's
+// height; a picture's horizontal arrow slides it along its wall and its upright arrow moves it up or down.
+// Keyboard, on the editor's "move" pad (the same changes as the handles): arrows move, [ and ] rotate,
+// PageUp/PageDown raise or lower; Ctrl+Z undoes and Ctrl+Shift+Z (or Ctrl+Y) redoes anywhere.
 
 import * as THREE from 'three';
 
@@ -130,6 +133,87 @@ export async function mount(viewer, tools) {
     marker.rotation.y = -THREE.MathUtils.degToRad(start.facing || 0);
     world.add(marker);
     markers.set(id, marker);
+  }
+
+  // ── handles on the selected artifact (drawn over everything, like the start markers) ──
+  const handleMaterial = (color) => new THREE.MeshBasicMaterial({ color, depthTest: false, transparent: true, opacity: 0.9 });
+  const handles = new THREE.Group();
+  handles.name = 'vitrina-handles';
+  handles.renderOrder = 11;
+  world.add(handles);
+  function arrow(name, color, along) {
+    // A double-headed arrow 40 cm long along `along` (a unit vector).
+    const group = new THREE.Group();
+    group.name = name;
+    const shaft = new THREE.Mesh(new THREE.CylinderGeometry(0.015, 0.015, 0.3, 8), handleMaterial(color));
+    const tips = [1, -1].map((sign) => {
+      const tip = new THREE.Mesh(new THREE.ConeGeometry(0.045, 0.1, 12), handleMaterial(color));
+      tip.position.y = sign * 0.2;
+      if (sign < 0) tip.rotation.z = Math.PI;
+      return tip;
+    });
+    group.add(shaft, ...tips);
+    group.quaternion.setFromUnitVectors(new THREE.Vector3(0, 1, 0), new THREE.Vector3(...along).normalize());
+    for (const mesh of group.children) { mesh.renderOrder = 11; mesh.name = name; }
+    return group;
+  }
+  // World geometry of the selected artifact's handles, from the manifest's bounds (metres).
+  function placeHandles() {
+    handles.clear();
+    editorState.handles = {};
+    const [kind, id] = (state.selected || '').split(':');
+    const info = kind === 'artifact' ? entry(state.selected) : null;
+    const artifact = artifacts.get(id);
+    if (!info || !artifact?.bounds) return;
+    const { min, max } = artifact.bounds;
+    const centre = new THREE.Vector3((min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2);
+    if (info.wall) {
+      const along = WALL_ALONG[info.wall], normal = WALL_NORMAL[info.wall];
+      const half = Math.abs(along[0]) * (max[0] - min[0]) / 2 + Math.abs(along[2]) * (max[2] - min[2]) / 2;
+      const slide = arrow('vitrina-handle:along', 0x3fa9ff, along);
+      slide.position.copy(centre).add(new THREE.Vector3(...along).multiplyScalar(half + 0.3)).add(new THREE.Vector3(...normal).multiplyScalar(0.05));
+      const lift = arrow('vitrina-handle:updown', 0x7cd67c, [0, 1, 0]);
+      lift.position.copy(centre).setY(max[1] + 0.3).add(new THREE.Vector3(...normal).multiplyScalar(0.05));
+      handles.add(slide, lift);
+      return;
+    }
+    const radius = Math.max(max[0] - min[0], max[2] - min[2]) / 2 + 0.3;
+    const ring = new THREE.Mesh(new THREE.TorusGeometry(radius, 0.03, 8, 48).rotateX(Math.PI / 2), handleMaterial(0xffd23f));
+    ring.name = 'vitrina-handle:rotate';
+    ring.renderOrder = 11;
+    ring.position.set(centre.x, (rooms.get(info.room)?.floor_y ?? 0) + 0.03, centre.z);
+    handles.add(ring);
+    if (!info.case) {
+      const lift = arrow('vitrina-handle:height', 0x7cd67c, [0, 1, 0]);
+      lift.position.set(max[0] + 0.2, min[1], centre.z);
+      handles.add(lift);
+    }
+  }
+  // Where the handles are on screen (tests and the status line read it): a grip point of each.
+  function handleSpots() {
+    const rect = canvas.getBoundingClientRect();
+    const spots = {};
+    camera.updateMatrixWorld();
+    for (const handle of handles.children) {
+      const away = new THREE.Vector3().subVectors(handle.position, camera.position).setY(0).normalize();
+      const point = handle.name === 'vitrina-handle:rotate'  // the ring's far side, beyond the object from the eye
+        ? handle.position.clone().add(away.multiplyScalar(handle.geometry.parameters.radius))
+        : handle.position.clone().add(new THREE.Vector3(0, 0.12, 0).applyQuaternion(handle.quaternion));
+      const ndc = point.clone().project(camera);
+      const x = rect.left + (ndc.x + 1) / 2 * rect.width, y = rect.top + (1 - ndc.y) / 2 * rect.height;
+      // Visible: in front of the eye and not under the page's own controls.
+      spots[handle.name.split(':')[1]] = { x, y, visible: ndc.z < 1 && Math.abs(ndc.x) <= 1 && Math.abs(ndc.y) <= 1
+        && document.elementFromPoint(x, y) === canvas };
+    }
+    return spots;
+  }
+  (function trackHandles() {
+    if (handles.children.length) editorState.handles = handleSpots();
+    requestAnimationFrame(trackHandles);
+  })();
+  function handleHit(ray) {
+    const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(handles, true);
+    return hits.length ? hits[0] : null;
   }
 
   // ── problem badges on the objects ──
@@ -314,6 +398,7 @@ export async function mount(viewer, tools) {
   function choose(key) {
     state.selected = key && entry(key) ? key : null;
     select.value = state.selected || '';
+    placeHandles();
     renderFields();
     persist();
     editorState.selected = state.selected;
@@ -435,6 +520,11 @@ export async function mount(viewer, tools) {
     if (event.button !== 0 || !event.isPrimary || event.target !== canvas) return;
     if (event.altKey || viewer.pointPicker?.armed) return;  // the click copies a point (pointpicker.js)
     const ray = rayFromScreen(event.clientX, event.clientY);
+    const grip = state.selected ? handleHit(ray) : null;
+    if (grip) {
+      startHandleDrag(event, grip);
+      return;
+    }
     const marker = startMarkerHit(ray);
     const hit = marker ? null : pick(ray);
     let key = null, point = null;
@@ -461,6 +551,53 @@ export async function mount(viewer, tools) {
     controls.orbit.enabled = false;
   }, { capture: true });
 
+  // A handle limits the drag to one value: the ring turns, the upright arrow raises, the wall arrow slides.
+  function startHandleDrag(event, grip) {
+    event.stopPropagation();
+    const handle = grip.object.name.split(':')[1];
+    const info = entry(state.selected);
+    const id = state.selected.split(':')[1];
+    const room = rooms.get(info.room);
+    const centre = handles.children.find((h) => h.name === 'vitrina-handle:rotate')?.position.clone();
+    const facingCamera = new THREE.Vector3().subVectors(camera.position, grip.point).setY(0).normalize();
+    const plane = handle === 'rotate' ? floorPlane(grip.point.y)
+      : handle === 'along' ? new THREE.Plane().setFromNormalAndCoplanarPoint(new THREE.Vector3().fromArray(WALL_NORMAL[info.wall]), grip.point)
+        : new THREE.Plane().setFromNormalAndCoplanarPoint(facingCamera, grip.point);  // up and down, facing the viewer
+    const nodes = [id, `${id}-stand`].map((name) => roomScenes.get(room?.id)?.getObjectByName(name)).filter(Boolean)
+      .filter((node) => handle !== 'height' || node.name === id);  // the plinth stays; the object rises on it
+    drag = { key: state.selected, kind: 'artifact', id, info, room, plane, from: grip.point.clone(), x: event.clientX,
+      y: event.clientY, moved: false, value: null, pointerId: event.pointerId, turning: false, handle, centre,
+      nodes: [...nodes, handles].map((node) => ({ node, origin: node.position.clone(), turn: node.quaternion.clone() })) };
+    canvas.setPointerCapture(event.pointerId);
+    controls.orbit.enabled = false;
+  }
+
+  const bearing = (point, centre) => THREE.MathUtils.radToDeg(Math.atan2(point.x - centre.x, -(point.z - centre.z)));
+  function handleValue(event) {
+    const point = new THREE.Vector3();
+    if (!rayFromScreen(event.clientX, event.clientY).intersectPlane(drag.plane, point)) return null;
+    const free = event.shiftKey || !state.snap;
+    if (drag.handle === 'rotate') {  // clockwise seen from above is a positive rotate, as in the spec
+      const start = drag.info.rotate ?? 0;
+      const raw = start + bearing(point, drag.centre) - bearing(drag.from, drag.centre);
+      let value = free ? Math.round(raw) : round(raw, TURN_STEP);
+      value = ((value + 540) % 360) - 180;
+      return { key: 'place.rotate', value, turn: value - start };
+    }
+    const delta = point.sub(drag.from);
+    if (drag.handle === 'along') {
+      const along = new THREE.Vector3().fromArray(WALL_ALONG[drag.info.wall]);
+      const start = drag.info.at ?? 0;
+      const value = tidy(free ? start + delta.dot(along) : round(start + delta.dot(along), WALL_GRID));
+      return { key: 'place.at', value, world: along.multiplyScalar(value - start) };
+    }
+    const key = drag.handle === 'height' ? 'place.plinth.height' : 'place.height';
+    const start = drag.handle === 'height' ? fieldValue('place.plinth.height') : (drag.info.height ?? 1.5);
+    const [low, high] = drag.handle === 'height' ? [0.05, 3] : [0, 50];
+    const value = tidy(Math.min(Math.max(free ? start + delta.y : round(start + delta.y, HEIGHT_STEP), low), high));
+    return { key, value, world: new THREE.Vector3(0, value - start, 0) };
+  }
+
   function turnValue(event) {
     const key = drag.kind === 'room' ? 'start.facing' : 'place.rotate';
     const start = drag.kind === 'room' ? (drag.info.start?.facing ?? 0) : (drag.info.rotate ?? 0);
@@ -471,6 +608,7 @@ export async function mount(viewer, tools) {
   }
 
   function dragValue(event) {
+    if (drag.handle) return handleValue(event);
     if (drag.turning) return turnValue(event);
     const point = new THREE.Vector3();
     if (!rayFromScreen(event.clientX, event.clientY).intersectPlane(drag.plane, point)) return null;
@@ -536,8 +674,9 @@ export async function mount(viewer, tools) {
     // Clockwise seen from above is a negative turn about +Y.
     const spin = new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -THREE.MathUtils.degToRad(result.turn || 0));
     for (const { node, origin, turn } of drag.nodes) {
-      if (drag.turning) node.quaternion.copy(turn).premultiply(spin);
-      else node.position.copy(origin).add(result.world);
+      if (drag.turning || drag.handle === 'rotate') {
+        if (node !== handles) node.quaternion.copy(turn).premultiply(spin);
+      } else node.position.copy(origin).add(result.world);
     }
     editorState.dragging = { key: drag.key, value: result.value };
     say(`${drag.key}: ${JSON.stringify(result.value)}`);
