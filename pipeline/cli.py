@@ -45,8 +45,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from pipeline.spec.edit import LayoutEditor
 
         editor = LayoutEditor(spec)
-        if not args.no_tours:
-            print("the layout editor is on, so live tours are off (run without --edit to try them)", file=sys.stderr)
     tls, host = None, args.host or "127.0.0.1"
     public_hosts: list[str] = []
     if args.lan:
@@ -63,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
 
     tours = None
-    if not args.no_tours and not args.edit:
+    if not args.no_tours:
         try:
             import secrets
 

@@ -376,10 +376,7 @@ export async function mount(viewer, tools) {
       const sent = nextCheck;
       nextCheck = null;
       try {
-        const response = await fetch(CHECK_PATH, {
-          method: 'POST', cache: 'no-store', headers: { 'Content-Type': 'application/json', 'X-Vitrina-Edit': token },
-          body: JSON.stringify(sent),
-        });
+        const response = await fetch(CHECK_PATH, changeRequest(sent));
         const result = await response.json();
         if (!response.ok || !drag || `${sent.target}:${sent.id}` !== drag.key) continue;
         live = { target: `${sent.target}:${sent.id}`, value: sent.value, problems: result.problems || {} };
@@ -410,11 +407,14 @@ export async function mount(viewer, tools) {
   }
 
   // ── sending changes ──
+  // The change rides in a header of a bodyless POST: the live tour server, which shares the port, reads no bodies.
+  const changeRequest = (change) => ({
+    method: 'POST', cache: 'no-store',
+    headers: { 'Content-Type': 'application/json', 'X-Vitrina-Edit': token,
+      'X-Vitrina-Change': encodeURIComponent(JSON.stringify(change)) },
+  });
   async function post(change) {
-    const response = await fetch(EDIT_PATH, {
-      method: 'POST', cache: 'no-store', headers: { 'Content-Type': 'application/json', 'X-Vitrina-Edit': token },
-      body: JSON.stringify(change),
-    });
+    const response = await fetch(EDIT_PATH, changeRequest(change));
     const result = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
     if (!response.ok) throw new Error(result.error || `HTTP ${response.status}`);
     return result;
