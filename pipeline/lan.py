@@ -96,15 +96,15 @@ def lan_addresses(interfaces: Interfaces | None = None, preferred: str | None = 
 
 
 def choose_address(wanted: str, interfaces: Interfaces | None = None) -> str:
-    """`serve --lan ADDRESS`: the address itself when it is one of this machine's IPv4 addresses, else ValueError."""
+    """`serve --lan --host ADDRESS`: the address when it is one of this machine's IPv4 addresses, else ValueError."""
     interfaces = interface_addresses() if interfaces is None else interfaces
     mine = [address for addresses in interfaces.values() for address in addresses]
     try:
         ip = ipaddress.ip_address(wanted)
     except ValueError:
-        raise ValueError(f"--lan {wanted}: not an IP address; this machine has {', '.join(mine)}") from None
+        raise ValueError(f"{wanted} is not an IP address; this machine has {', '.join(mine)}") from None
     if ip.version != 4 or str(ip) not in mine:
-        raise ValueError(f"--lan {wanted}: not an IPv4 address of this machine; it has {', '.join(mine)}")
+        raise ValueError(f"{wanted} is not an IPv4 address of this machine; it has {', '.join(mine)}")
     return str(ip)
 
 
