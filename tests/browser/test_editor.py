@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,63 @@ def test_a_picture_s_arrows_slide_it_along_its_wall_and_up(browser: Any, tmp_pat
         _act_and_wait_for_reload(page, lambda: _drag_from(page, handles["updown"], 0, -40))
         changed = _changed_lines(slid, yaml_file.read_text(encoding="utf-8"))
         assert len(changed) == 2 and "height: 1.5}" not in changed[1], changed
+
+
+def test_live_tours_run_beside_the_editor_on_the_same_port(browser: Any, tmp_path: Path) -> None:
+    """`serve --edit` with the tour server answering the page: edits go through it (in a header, as it reads no
+    bodies) while the page's tour socket connects."""
+    import asyncio
+    import secrets
+    import threading
+
+    from pipeline.preview import answered_hosts
+    from viewer.tours.server import serve_tours
+
+    spec, preview = watched_minimal(tmp_path, edit_token="test-token")
+    yaml_file = spec / "exhibit.yaml"
+    original = yaml_file.read_text(encoding="utf-8")
+    loop = asyncio.new_event_loop()
+    bound: list[int] = []
+    listening = threading.Event()
+    stop: list[asyncio.Event] = []
+
+    def ready(port: int) -> None:
+        preview.site.edit.hosts |= answered_hosts("127.0.0.1", port)
+        bound.append(port)
+        listening.set()
+
+    async def main() -> None:
+        stop.append(asyncio.Event())
+        await serve_tours(preview.site.root, "127.0.0.1", 0, http_handler=preview.site.respond,
+                          secret=secrets.token_bytes(32), ready=ready, stop=stop[0], handle_signals=False)
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    thread.start()
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        assert listening.wait(20), "the tour server did not start"
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{bound[0]}/minimal/index.html")
+        page.wait_for_function("window.__viewer.ready && window.__viewer.editor && window.__viewer.editor.ready",
+                               timeout=30000)
+        page.select_option("#vitrina-editor-target", "artifact:vase")
+        page.focus("#vitrina-editor-pad")
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("BracketRight"))
+        assert _changed_lines(original, yaml_file.read_text(encoding="utf-8")) == [
+            "-    place: {room: room, at: [0.5, -0.5], plinth: {height: 0.9}}",
+            "+    place: {room: room, at: [0.5, -0.5], plinth: {height: 0.9}, rotate: 15}"]
+        reply = page.evaluate("""() => new Promise((resolve) => {
+            const socket = new WebSocket(location.origin.replace('http', 'ws') + '/tours');
+            socket.onopen = () => socket.send(JSON.stringify({ type: 'hello', v: 1, code: 'NOSUCHCODE', name: 'Ana', device: 'desktop' }));
+            socket.onmessage = (event) => { resolve(event.data); socket.close(); };
+            socket.onclose = (event) => resolve(`closed ${event.code} ${event.reason}`);
+        })""")
+        # The tour server itself answers, in its protocol: a well-formed hello with a code no tour has.
+        answer = json.loads(reply)
+        assert (answer["type"], answer["code"]) == ("error", "unauthorized"), reply
+    finally:
+        context.close()
+        if stop:
+            loop.call_soon_threadsafe(stop[0].set)
+        thread.join(15)
+        preview.stop()
