@@ -111,8 +111,11 @@ def cmd_i18n_export(args: argparse.Namespace) -> int:
 def cmd_i18n_import(args: argparse.Namespace) -> int:
     from pipeline.spec.translate import import_file
 
-    language, changed, unknown = import_file(Path(args.spec), Path(args.file))
+    notes: list[str] = []
+    language, changed, unknown = import_file(Path(args.spec), Path(args.file), notes)
     print(f"{changed} texts in {language} written into the exhibit's YAML (comments kept)")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     for unit_id in unknown:
         print(f"warning: {unit_id} is not a text of this exhibit (renamed or removed?); skipped", file=sys.stderr)
     return 0

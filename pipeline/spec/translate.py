@@ -134,6 +134,7 @@ class Catalogue:
         self.slots = [slot for slot in found if isinstance(slot, _Slot)]
         self.audio = [slot for slot in found if isinstance(slot, _AudioSlot)]
         self.ui = InterfaceWords(self.files, self.source_language)
+        self.notes: list[str] = []  # what an import did that the translator or designer should know
 
     @property
     def source_language(self) -> str:
@@ -224,12 +225,17 @@ class Catalogue:
             return 0
         self.files.write_file(target, webvtt.with_texts(source_text, {**existing, **wanted}))
         captions = audio.audio["captions"]
-        if target_language not in captions:
+        named = target_language in captions
+        if not named:
             captions[target_language] = target.relative_to(self.files.root).as_posix()
         if target_language not in audio.audio:
             # The cues keep the source recording's timings: that recording is the one they caption.
             audio.audio.insert(list(audio.audio).index("captions"), target_language,
                                audio.audio[self.source_language])
+        elif audio.audio[target_language] != audio.audio[self.source_language] and not named:
+            self.notes.append(f"{target.relative_to(self.files.root).as_posix()} is timed to the "
+                              f"{self.source_language} recording, but {target_language} has its own "
+                              f"({audio.audio[target_language]}): re-time the captions to it")
         return changed
 
     def merge(self, target_language: str, translations: Mapping[str, str]) -> tuple[int, list[str]]:
@@ -518,11 +524,15 @@ def export(spec: Path, target_language: str, out: Path | None, form: str = "xlif
     return text, len(units)
 
 
-def import_file(spec: Path, translations_file: Path) -> tuple[str, int, list[str]]:
-    """`vitrina i18n import`: (language, texts changed, unknown ids); the language is added to `languages` too."""
+def import_file(spec: Path, translations_file: Path,
+                notes: list[str] | None = None) -> tuple[str, int, list[str]]:
+    """`vitrina i18n import`: (language, texts changed, unknown ids); the language is added to `languages` too.
+    `notes` receives what the designer should check (captions timed to another language's recording)."""
     language, translations = read_translations(translations_file)
     catalogue = Catalogue(spec)
     changed, unknown = catalogue.merge(language, translations)
+    if notes is not None:
+        notes.extend(catalogue.notes)
     if changed and language not in catalogue.languages:
         _add_language(catalogue, language)
     return language, changed, unknown

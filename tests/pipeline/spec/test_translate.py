@@ -235,3 +235,18 @@ def test_an_override_keeps_only_words_the_viewer_has_in_their_shape(tmp_path: Pa
     (folder / UI_OVERRIDE_FILE).write_text("fr:\n  close: Fermer\n  nonsense: x\n  objectCount: plain\n"
                                            "  artifacts: {one: not plural}\nde: [a, list]\n", encoding="utf-8")
     assert read_ui_overrides(folder) == {"fr": {"close": "Fermer"}}
+
+
+def test_captions_for_a_language_with_its_own_recording_come_with_a_note(tmp_path: Path) -> None:
+    folder = _copy(tmp_path, "bronze-age")
+    hall = folder / "artifacts" / "hall.yaml"
+    hall.write_text(hall.read_text().replace("      en: audio/ding.en.mp3\n      captions: {zh: audio/ding.zh.vtt, en: "
+                                             "audio/ding.en.vtt}", "      en: audio/ding.en.mp3\n      captions: "
+                                             "{zh: audio/ding.zh.vtt}", 1))
+    (tmp_path / "t.csv").write_text("id,target_language,target\nartifacts/ding/audio/captions/1,en,This ding\n",
+                                    encoding="utf-8")
+    notes: list[str] = []
+    assert import_file(folder, tmp_path / "t.csv", notes) == ("en", 1, [])
+    assert notes == ["audio/ding.en.vtt is timed to the zh recording, but en has its own (audio/ding.en.mp3): "
+                     "re-time the captions to it"]
+    assert "      en: audio/ding.en.mp3\n" in hall.read_text(), "its own recording stays"
