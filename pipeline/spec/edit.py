@@ -41,6 +41,7 @@ WALLS = ("north", "south", "east", "west")
 # Keys of a placement that only mean something on the floor, or only on a wall: a move between them drops them.
 FLOOR_ONLY = ("rotate", "plinth", "vitrine", "case")
 WALL_ONLY = ("wall", "height", "mount")
+RESTORED = ("rotate", "plinth", "vitrine", "case", "mount")  # what undo of a move may give back
 # The YAML indentation styles tried, most common first: the one that reproduces the file exactly is used to write it.
 INDENT_STYLES = ((4, 2), (2, 0), (2, 2), (4, 4), (3, 1))
 
@@ -148,8 +149,24 @@ def _checked_value(kind: str, key: str, value: Any) -> Any:
     return _number(value, key, *PLINTH_RANGE)
 
 
+STAND_KEYS = {"plinth": ("height", "width", "depth", "margin", "color"),
+              "vitrine": ("plinth_height", "height", "margin", "color")}
+MOUNTS = ("shelf", "bracket")
+
+
+def _checked_stand(kind: str, value: Any) -> Any:
+    """A plinth or vitrine as undo sends it back: true, or a mapping of its own keys to numbers (a colour string)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, dict) or not set(value) <= set(STAND_KEYS[kind]):
+        raise EditError(f"place.{kind} is true or {{{', '.join(STAND_KEYS[kind])}}}")
+    return {key: (str(item)[:20] if key == "color" else _number(item, f"place.{kind}.{key}", 0.0, 20.0))
+            for key, item in value.items()}
+
+
 def _checked_placement(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or not {"room", "at"} <= set(value) <= {"room", "wall", "at", "height"}:
+    """{room, wall, at, height}, and, when undo puts a move back, the keys that move dropped."""
+    if not isinstance(value, dict) or not {"room", "at"} <= set(value) <= {"room", "wall", "at", "height", *RESTORED}:
         raise EditError("place is {room, wall, at, height}")
     room, wall = value["room"], value.get("wall")
     if not isinstance(room, str) or not room or len(room) > 200:
@@ -165,6 +182,19 @@ def _checked_placement(value: Any) -> dict[str, Any]:
     placement = {"room": room, "wall": wall, "at": at}
     if height is not None:
         placement["height"] = _number(height, "place.height", *HEIGHT_RANGE)
+    if value.get("rotate") is not None:
+        placement["rotate"] = _number(value["rotate"], "place.rotate", -360.0, 360.0)
+    for kind in STAND_KEYS:
+        if value.get(kind) is not None:
+            placement[kind] = _checked_stand(kind, value[kind])
+    if value.get("case") is not None:
+        if not isinstance(value["case"], str) or not 0 < len(value["case"]) <= 200:
+            raise EditError("place.case is a case's id")
+        placement["case"] = value["case"]
+    if value.get("mount") is not None:
+        if value["mount"] not in MOUNTS:
+            raise EditError(f"place.mount is one of {', '.join(MOUNTS)}")
+        placement["mount"] = value["mount"]
     return placement
 
 
@@ -232,7 +262,7 @@ class ExhibitFiles:
                 height_key = "plinth_height" if place.get("vitrine") else "height"
                 artifacts[str(entry["id"])] = {
                     "file": shown, "line": entry.lc.line + 1, "room": place.get("room"), "wall": place.get("wall"),
-                    "case": _plain(place.get("case")),
+                    "case": _plain(place.get("case")), "place": _plain(place),
                     "at": _plain(place.get("at")), "height": _plain(place.get("height")),
                     "rotate": _plain(place.get("rotate")),
                     # A stand without its height has the default (model.Plinth.height, model.Vitrine.plinth_height).
@@ -416,10 +446,9 @@ def _plain(value: Any) -> Any:
 def current_value(entry: CommentedMap, key: str) -> Any:
     """The value at a dotted key of an artifact or room entry as plain JSON (None when absent)."""
     node: Any = entry
-    if key == "place":
+    if key == "place":  # all of it: undo of a move gives back the keys the move dropped
         place = entry.get("place")
-        return {name: _plain(place.get(name)) for name in ("room", "wall", "at", "height")} \
-            if isinstance(place, dict) else None
+        return {"wall": None, "height": None, **_plain(place)} if isinstance(place, dict) else None
     if key == "place.plinth.height" and isinstance(entry.get("place"), dict) and entry["place"].get("vitrine"):
         key = "place.vitrine.plinth_height"
     for part in key.split("."):
@@ -515,16 +544,25 @@ def _move(place: CommentedMap, value: dict[str, Any]) -> None:
         for key in WALL_ONLY:
             place.pop(key, None)
         _set_pair(place, "at", value["at"])
-        return
-    for key in FLOOR_ONLY:
-        place.pop(key, None)
-    if "wall" in place:
-        place["wall"] = value["wall"]
     else:
-        place.insert(list(place).index("room") + 1, "wall", value["wall"])
-    place["at"] = tidy(value["at"], 3)
-    if value.get("height") is not None:
-        place["height"] = tidy(value["height"], 3)
+        for key in FLOOR_ONLY:
+            place.pop(key, None)
+        if "wall" in place:
+            place["wall"] = value["wall"]
+        else:
+            place.insert(list(place).index("room") + 1, "wall", value["wall"])
+        place["at"] = tidy(value["at"], 3)
+        if value.get("height") is not None:
+            place["height"] = tidy(value["height"], 3)
+    # Undo of a move gives back what it dropped, as it was written (a stand on one line).
+    for key in RESTORED:
+        restored = value.get(key)
+        if restored is None or place.get(key) == restored:
+            continue
+        if isinstance(restored, dict):
+            place[key] = flow_map(**{k: tidy(v, 3) if isinstance(v, float) else v for k, v in restored.items()})
+        else:
+            place[key] = tidy(restored, 1) if isinstance(restored, float) else restored
 
 
 def _apply_to_room(entry: CommentedMap, change: Change) -> None:

@@ -231,6 +231,12 @@ def test_another_room_or_wall_from_the_panel_is_one_line_with_comments_kept(brow
                                                "+    place: {room: room, wall: south, at: 0, height: 1.5}"]
         _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
         assert yaml_file.read_text(encoding="utf-8") == moved, "undo hangs it back"
+
+        page.select_option("#vitrina-editor-target", "artifact:vase")
+        _act_and_wait_for_reload(page, lambda: page.select_option("#vitrina-editor-place-wall", "east"))
+        assert "    place: {room: annex, wall: east, at: 0, height: 1.5}\n" in yaml_file.read_text(encoding="utf-8")
+        _act_and_wait_for_reload(page, lambda: page.keyboard.press("Control+z"))
+        assert yaml_file.read_text(encoding="utf-8") == moved, "undo puts it back on the floor with its plinth"
         assert page.evaluate("window.__viewer.errors") == []
 
 

@@ -198,7 +198,7 @@ def test_layout_lists_where_each_entry_is_declared(bronze: Path) -> None:
     layout = ExhibitFiles(bronze).layout()
     assert layout["artifacts"]["landscape"] == {
         "file": "artifacts/hall.yaml", "line": 132, "room": "hall", "wall": "north", "case": None, "at": -1.5, "height": 1.7,
-        "rotate": None, "plinth": None}
+        "rotate": None, "plinth": None, "place": {"room": "hall", "wall": "north", "at": -1.5, "height": 1.7}}
     assert layout["artifacts"]["gu"]["plinth"] == 0.9
     assert layout["rooms"]["hall"]["file"] == "exhibit.yaml"
 
@@ -257,3 +257,24 @@ def test_a_move_that_does_not_fit_is_refused_and_nothing_is_written(bronze: Path
     with pytest.raises(EditError, match=message):
         _edit(bronze, "artifact", "gu", "place", value)
     assert {path: path.read_text() for path in bronze.rglob("*.yaml")} == before
+
+
+def test_undo_of_a_move_gives_back_what_it_dropped_byte_for_byte(bronze: Path) -> None:
+    hall = bronze / "artifacts" / "hall.yaml"
+    original = hall.read_text()
+    written = _edit(bronze, "artifact", "gu", "place", {"room": "hall", "wall": "west", "at": 0.5, "height": 1.2})
+    assert "    place: {room: hall, wall: west, at: 0.5, height: 1.2}\n" in hall.read_text()
+    assert written.before["rotate"] == 20 and written.before["vitrine"] == {"plinth_height": 0.9, "margin": 0.12}
+    _edit(bronze, "artifact", "gu", "place", written.before)
+    assert hall.read_text() == original
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"plinth": {"height": "tall"}}, "must be a number"),
+    ({"plinth": {"colour": 1}}, "place.plinth is true or"),
+    ({"mount": "nail"}, "one of shelf, bracket"),
+    ({"case": ""}, "a case's id"),
+])
+def test_what_undo_gives_back_is_checked_too(bronze: Path, extra, message) -> None:
+    with pytest.raises(EditError, match=message):
+        _edit(bronze, "artifact", "gu", "place", {"room": "hall", "at": [0, 0], **extra})

@@ -287,7 +287,8 @@ export async function mount(viewer, tools) {
   function writtenValue(key) {
     const info = entry(state.selected);
     if (!info) return null;
-    const value = { place: info.room && { room: info.room, wall: info.wall || null, at: info.at, height: info.wall ? info.height ?? null : null },
+    // All of place: undo of a move to a wall gives back the rotate and plinth that the move dropped.
+    const value = { place: info.place && { wall: null, height: null, ...info.place },
       'place.at': info.at, 'place.rotate': info.rotate, 'place.height': info.height,
       'place.plinth.height': info.plinth, 'start.at': info.start?.at, 'start.facing': info.start?.facing }[key];
     return value ?? null;
