@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, ladder, manifest, standards, textures
+from pipeline import budgets, compose, images, ladder, manifest, standards, textures
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
@@ -423,6 +423,17 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         museum = exhibit.exhibit.museum
         if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
             data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
+        from pipeline.spec.translate import read_ui_overrides
+
+        for entry in data["artifacts"]:
+            plates = composition.caption_plates.get(entry["id"])
+            if plates:  # one image per language: the viewer swaps the room's plate to the visitor's language
+                entry["caption_plates"] = {language: media.add_data(f"{entry['id']}-caption-{language}",
+                                                                    images.webp(plate.data, True), ".webp")
+                                           for language, plate in plates.items()}
+        interface_words = read_ui_overrides(loaded.root)  # the exhibit's ui-strings.yaml (i18n import writes it)
+        if interface_words:
+            data["exhibit"]["ui_strings"] = interface_words
         for entry in data["artifacts"]:
             if entry["id"] in usdz_files:
                 entry["usdz"] = usdz_files[entry["id"]]

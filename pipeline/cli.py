@@ -45,21 +45,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from pipeline.spec.edit import LayoutEditor
 
         editor = LayoutEditor(spec)
-        if not args.no_tours:
-            print("the layout editor is on, so live tours are off (run without --edit to try them)", file=sys.stderr)
     tls, host = None, args.host or "127.0.0.1"
     public_hosts: list[str] = []
     if args.lan:
         from pipeline import lan
 
         host = args.host or "0.0.0.0"
-        public_hosts = lan.lan_addresses() if host in ("0.0.0.0", "::") else [host]
+        try:  # every LAN address, or with --host ADDRESS that interface only
+            public_hosts = lan.lan_addresses() if host in ("0.0.0.0", "::") else [lan.choose_address(host)]
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
         tls, ca_file = lan.server_tls(lan.config_dir(), [*public_hosts, "127.0.0.1"])
         print(f"HTTPS with the local CA {ca_file}: trust it once on each device (docs/lan-preview.md)",
               file=sys.stderr)
 
     tours = None
-    if not args.no_tours and not args.edit:
+    if not args.no_tours:
         try:
             import secrets
 
@@ -78,9 +80,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def show_qr(url: str) -> None:
         if args.lan:
+            from urllib.parse import urlsplit
+
             from viewer.tours.tokens import print_terminal_qr
 
-            print_terminal_qr(url, sys.stderr)
+            # A code per LAN address: the headset may be on the Wi-Fi while the first address is the Ethernet's.
+            for name in public_hosts or [str(urlsplit(url).hostname)]:
+                link = f"https://{name}:{urlsplit(url).port}/"
+                print(link, file=sys.stderr)
+                print_terminal_qr(link, sys.stderr)
 
     watched = spec if spec.is_dir() else spec.parent
     return preview.run(builder, watched, host=host, port=args.port, out=Path(args.out) if args.out else None,
@@ -103,8 +111,11 @@ def cmd_i18n_export(args: argparse.Namespace) -> int:
 def cmd_i18n_import(args: argparse.Namespace) -> int:
     from pipeline.spec.translate import import_file
 
-    language, changed, unknown = import_file(Path(args.spec), Path(args.file))
+    notes: list[str] = []
+    language, changed, unknown = import_file(Path(args.spec), Path(args.file), notes)
     print(f"{changed} texts in {language} written into the exhibit's YAML (comments kept)")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     for unit_id in unknown:
         print(f"warning: {unit_id} is not a text of this exhibit (renamed or removed?); skipped", file=sys.stderr)
     return 0
@@ -181,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="build, serve on 127.0.0.1, watch and live-reload (with live tours)")
     p.add_argument("spec", help="exhibit folder or exhibit.yaml")
-    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; with --lan every address)")
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; with --lan every LAN address)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("-o", "--out", default=None, help="output folder (default: a temporary folder)")
     p.add_argument("--no-watch", action="store_true", help="build once and serve, without watching")

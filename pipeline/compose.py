@@ -534,12 +534,15 @@ def _case_of(room: Room | None, place: Place) -> Case | None:
     return next((case for case in room.cases if case.id == place.case), None)
 
 
-def render_caption_texture(artifact: Artifact, languages: tuple[str, ...]) -> Texture | None:
-    """A caption plate: the title, then maker · date · material, in the first language a font here can draw."""
+def render_caption_textures(artifact: Artifact, languages: tuple[str, ...]) -> dict[str, Texture]:
+    """A caption plate per language (the title, then maker · date · material), for each language that has a text
+    and that a font here can draw, in the exhibit's language order: the first goes into the room, the viewer swaps
+    in the others when the visitor changes language."""
     width = round(CAPTION_SIZE[0] * CAPTION_PIXELS_PER_METRE)
     height = round(CAPTION_SIZE[1] * CAPTION_PIXELS_PER_METRE)
     record = artifact.record
     cjk_font = find_cjk_font()
+    plates: dict[str, Texture] = {}
     for language in languages:
         title = dict(record.title).get(language) or dict(artifact.alt).get(language, "")
         details = " · ".join(text for text in (dict(field).get(language, "") for field in
@@ -551,9 +554,9 @@ def render_caption_texture(artifact: Artifact, languages: tuple[str, ...]) -> Te
             continue
         data = images.text_panel_png((width, height), (244, 241, 234), (34, 34, 34), title, details,
                                      cjk_font if needs_cjk else None, by_character=needs_cjk)
-        return Texture(name=f"{artifact.id}-caption.png", data=data, mime_type="image/png", width=width,
-                       height=height, source_path=f"caption of {artifact.id} ({language})")
-    return None
+        plates[language] = Texture(name=f"{artifact.id}-caption.png", data=data, mime_type="image/png", width=width,
+                                   height=height, source_path=f"caption of {artifact.id} ({language})")
+    return plates
 
 
 def render_panel_texture(artifact: Artifact, languages: tuple[str, ...]) -> Texture | None:
@@ -617,6 +620,8 @@ class Composition:
     artifacts: dict[str, ArtifactPlacement]
     stop_views: dict[tuple[str, int], dict[str, list[float]]]
     start: dict[str, Any]
+    caption_plates: dict[str, dict[str, Texture]] = field(default_factory=dict)
+    """Artifact id → its caption plate per language, when it has more than one (the room holds the first)."""
 
 
 def text_map(text: Any) -> dict[str, str]:
@@ -819,6 +824,7 @@ class Composer:
         self.panel_textures = panel_textures or {}  # artifact id → rendered panel text
         self.language = exhibit.default_language
         self._materials: dict[tuple[Any, ...], Material] = {}
+        self.caption_plates: dict[str, dict[str, Texture]] = {}
 
     def material(self, name: str, color: tuple[float, float, float, float], roughness: float = 0.9,
                  metallic: float = 0.0, alpha: str = "OPAQUE", double_sided: bool = False) -> Material:
@@ -873,7 +879,7 @@ class Composer:
             target = placements[featured.id].bounds if featured is not None and featured.id in placements else None
             facing = start_facing(frame, position, target)
         start = {"room": start_room.id, "position": _r(position), "yaw": round(-float(facing), 6) + 0.0}
-        return Composition(rooms, placements, stop_views, start)
+        return Composition(rooms, placements, stop_views, start, self.caption_plates)
 
     # ---- rooms
 
@@ -1090,9 +1096,12 @@ class Composer:
     def _caption_node(self, artifact: Artifact, centre: ArrayLike, yaw: float, tilt: float = 0.0,
                       post: float = 0.0) -> Node | None:
         """The plate (facing +z of a node turned by yaw, leaning back by tilt degrees), on a post `post` m tall."""
-        texture = render_caption_texture(artifact, self.exhibit.languages)
-        if texture is None:
+        plates = render_caption_textures(artifact, self.exhibit.languages)
+        if not plates:
             return None
+        texture = next(iter(plates.values()))
+        if len(plates) > 1:
+            self.caption_plates[artifact.id] = plates
         width, height = CAPTION_SIZE
         face = Material(name=f"{artifact.id}-caption", roughness_factor=0.9, metallic_factor=0.0,
                         base_color_texture=TextureRef(texture=texture))

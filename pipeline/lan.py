@@ -1,4 +1,4 @@
-"""HTTPS for `vitrina serve --lan` (the only cryptography importer): a local CA in the user's config folder, a server certificate per run, and the LAN addresses."""
+"""HTTPS for `vitrina serve --lan` (the only cryptography and psutil importer): a local CA in the user's config folder, a server certificate per run, and the LAN addresses."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import ipaddress
 import os
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+import psutil
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,18 +44,68 @@ def config_dir() -> Path:
     return Path(base) / "vitrina"
 
 
-def lan_addresses() -> list[str]:
-    """This machine's IPv4 address on the LAN (the one its default route leaves by); empty when offline.
+# Interfaces that lead to containers or virtual machines on this computer, never to a headset on the LAN.
+VIRTUAL_INTERFACE_PREFIXES = ("docker", "br-", "veth", "virbr", "vnet", "vmnet", "cni", "flannel", "podman",
+                              "lxcbr", "lxdbr", "tailscale", "zt", "utun", "awdl", "llw", "bridge100")
+
+Interfaces = Mapping[str, Iterable[str]]
+"""Interface name → its IPv4 addresses (psutil's view of the machine, or a test's)."""
+
+
+def interface_addresses() -> dict[str, list[str]]:
+    """Every interface that is up, with its IPv4 addresses."""
+    stats = psutil.net_if_stats()
+    return {name: [entry.address for entry in entries if entry.family == socket.AF_INET]
+            for name, entries in psutil.net_if_addrs().items() if name in stats and stats[name].isup}
+
+
+def default_route_address() -> str | None:
+    """The IPv4 address the default route leaves by, or None when offline.
 
     Connecting a UDP socket sends nothing: it only asks the kernel which interface the route would use.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.1", 9))  # TEST-NET-1 (RFC 5737): never a real peer
-            address = str(probe.getsockname()[0])
+            return str(probe.getsockname()[0])
         except OSError:
-            return []
-    return [] if ipaddress.ip_address(address).is_loopback or address == "0.0.0.0" else [address]
+            return None
+
+
+def _reachable_from_lan(interface: str, address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+        return False
+    return not interface.lower().startswith(VIRTUAL_INTERFACE_PREFIXES)
+
+
+def lan_addresses(interfaces: Interfaces | None = None, preferred: str | None = None) -> list[str]:
+    """Every IPv4 address other devices on the LAN may reach this machine by, `preferred` (the default route's) first.
+
+    Loopback, link-local (169.254.x.x, what a cable without DHCP gets) and container or VM bridges are left out.
+    IPv4 only: `serve --lan` binds 0.0.0.0, which does not answer on IPv6.
+    """
+    if interfaces is None:
+        interfaces, preferred = interface_addresses(), default_route_address()
+    found = [address for name, addresses in interfaces.items() for address in addresses
+             if _reachable_from_lan(name, address)]
+    if preferred in found:
+        found.remove(preferred)
+        found.insert(0, preferred)
+    return list(dict.fromkeys(found))
+
+
+def choose_address(wanted: str, interfaces: Interfaces | None = None) -> str:
+    """`serve --lan --host ADDRESS`: the address when it is one of this machine's IPv4 addresses, else ValueError."""
+    interfaces = interface_addresses() if interfaces is None else interfaces
+    mine = [address for addresses in interfaces.values() for address in addresses]
+    try:
+        ip = ipaddress.ip_address(wanted)
+    except ValueError:
+        raise ValueError(f"{wanted} is not an IP address; this machine has {', '.join(mine)}") from None
+    if ip.version != 4 or str(ip) not in mine:
+        raise ValueError(f"{wanted} is not an IPv4 address of this machine; it has {', '.join(mine)}")
+    return str(ip)
 
 
 def _write_private(path: Path, data: bytes) -> None:

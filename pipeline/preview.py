@@ -35,6 +35,10 @@ STATUS_PATH = "/__vitrina/status"
 RELOAD_SCRIPT_PATH = "/__vitrina/reload.js"
 EDIT_PATH = "/__vitrina/edit"
 EDIT_LAYOUT_PATH = "/__vitrina/edit/layout"
+EDIT_CHECK_PATH = "/__vitrina/edit/check"  # a dry run: the problems a change would bring, nothing written
+# The tour server (websockets) reads no request bodies, so with live tours on the editor sends its change,
+# percent-encoded JSON, in this header of a bodyless request; it passes the same gate as a POST body.
+EDIT_CHANGE_HEADER = "x-vitrina-change"
 EDIT_TOKEN_HEADER = "x-vitrina-edit"
 MAX_EDIT_BYTES = 16 << 10  # one change is a few hundred bytes of JSON
 COMPRESSIBLE = {".js", ".mjs", ".css", ".json", ".svg", ".vtt", ".txt", ".gltf"}
@@ -125,6 +129,9 @@ class LayoutEditor(Protocol):
     def apply(self, change: Any) -> dict[str, Any]:
         """Validate one change (untrusted JSON) and write it; raise VitrinaError to refuse it."""
 
+    def check(self, change: Any) -> dict[str, Any]:
+        """The same change as a dry run: check's problems as they would be after it; nothing is written."""
+
 
 class EditGate:
     """Who may write through the editor: pages this server served, on a host name it answers to, with its token.
@@ -176,6 +183,8 @@ class StaticSite:
                 return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, self.status.to_json()
             if path == RELOAD_SCRIPT_PATH:
                 return 200, {"Content-Type": MIME_TYPES[".js"], "Cache-Control": "no-store"}, RELOAD_SCRIPT.encode()
+        if self.edit is not None and path in (EDIT_PATH, EDIT_CHECK_PATH) and _header(headers, EDIT_CHANGE_HEADER):
+            return self.respond_post(raw_path, headers, b"")
         if self.edit is not None and path == EDIT_LAYOUT_PATH:
             refused = self.edit.refusal(headers, writing=False)
             if refused:
@@ -209,17 +218,21 @@ class StaticSite:
         return 200, response_headers, body
 
     def respond_post(self, raw_path: str, headers: Mapping[str, str] | None, body: bytes) -> HttpResult:
-        """POST /__vitrina/edit: one layout change, checked by the gate and then by the editor."""
-        if self.edit is None or unquote(urlsplit(raw_path).path) != EDIT_PATH:
+        """POST /__vitrina/edit: one layout change, checked by the gate and then by the editor; POST
+        /__vitrina/edit/check: the same change as a dry run, answered with `check`'s problems after it."""
+        path = unquote(urlsplit(raw_path).path)
+        if self.edit is None or path not in (EDIT_PATH, EDIT_CHECK_PATH):
             return 405, {"Content-Type": "text/plain; charset=utf-8", "Allow": "GET, HEAD"}, b"method not allowed\n"
         refused = self.edit.refusal(headers, writing=True)
         if refused:
             return _json(403, {"error": refused})
         try:
-            change = json.loads(body.decode("utf-8"))
+            change = json.loads(body.decode("utf-8") if body else unquote(_header(headers, EDIT_CHANGE_HEADER)))
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _json(400, {"error": "the body is not JSON"})
         try:
+            if path == EDIT_CHECK_PATH:
+                return _json(200, self.edit.editor.check(change))
             return _json(200, self.edit.editor.apply(change))
         except VitrinaError as error:
             return _json(422, {"error": str(error)})
@@ -491,7 +504,7 @@ def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int =
         tls: ssl.SSLContext | None = None, public_hosts: Sequence[str] = ()) -> int:
     """`vitrina serve`: build, serve (with live tours on the same port when `tours` is given), watch, reload.
 
-    With `editor` the pages become a layout editor (tours are then off: the tour server answers GET only). With
+    With `editor` the pages become a layout editor (its changes travel in a header, which the tour server passes on). With
     `tls` everything, tours included, is served over HTTPS and wss://; `public_hosts` are the LAN addresses that
     other devices use, printed as links (`ready` gets the first).
     """

@@ -46,6 +46,10 @@ class MediaWriter:
             self.written[path] = write_named(self.folder, "media", path.stem, path.read_bytes(), path.suffix.lower())
         return self.written[path]
 
+    def add_data(self, stem: str, data: bytes, suffix: str) -> str:
+        """A file made by the build (a caption plate), under a content-hashed name."""
+        return write_named(self.folder, "media", stem, data, suffix)
+
     def audio(self, tracks: Any) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for language, track in dict(tracks or {}).items():

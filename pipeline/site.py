@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import posixpath
@@ -199,10 +200,10 @@ def plural_category(language: str, n: int) -> str:
     return "one" if n == 1 else "other"
 
 
-def ui_text(key: str, language: str, **params: Any) -> str:
+def ui_text(key: str, language: str, tables: Mapping[str, Mapping[str, Any]] = UI_STRINGS, **params: Any) -> str:
     """A UI string in a page language, placeholders filled; plural forms are chosen for params['n']."""
-    code = ui_language(language)
-    text: Any = UI_STRINGS[code].get(key, UI_STRINGS["en"][key])
+    code = ui_language(language, tables)
+    text: Any = tables[code].get(key, UI_STRINGS["en"][key])
     if isinstance(text, Mapping):
         text = text.get(plural_category(code, int(params.get("n", 0))), text["other"])
     return re.sub(r"\{(\w+)\}", lambda match: str(params.get(match.group(1), "")), str(text))
@@ -233,10 +234,19 @@ def rights_label(uri: str, language: str) -> str | None:
     return None
 
 
-def ui_language(language: str) -> str:
-    """The UI-strings language closest to a BCP-47 tag ('zh-Hans' → 'zh'), English otherwise."""
+def ui_language(language: str, tables: Mapping[str, Any] = UI_STRINGS) -> str:
+    """The UI-strings language closest to a BCP-47 tag (the tag itself, else 'zh-Hans' → 'zh'), English otherwise."""
     base = language.split("-")[0].lower()
-    return base if base in UI_STRINGS else "en"
+    return language if language in tables else base if base in tables else "en"
+
+
+def interface_tables(overrides: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The viewer's words with an exhibit's own (manifest exhibit.ui_strings, from its ui-strings.yaml) laid over
+    them: a language the viewer does not ship starts from English, so every key has a text."""
+    tables = {language: dict(words) for language, words in UI_STRINGS.items()}
+    for language, words in (overrides or {}).items():
+        tables[language] = {**tables.get(ui_language(language), UI_STRINGS["en"]), **words}
+    return tables
 
 
 def _languages(manifest: Mapping[str, Any]) -> list[str]:
@@ -283,17 +293,24 @@ def write_site(out_root: Path, manifests: list[dict],
     index_lang = exhibits[0]["default"] if exhibits else "en"
     # The site index shows the identity of the first exhibit that has one (a site is normally one museum's).
     owner = next((m for m in manifests if m["exhibit"].get("museum")), None)
-    write("index.html", render_page("index.html", exhibits=exhibits, root="",
-                                    page_lang=index_lang, lang=index_lang, pick=pick, ui_language=ui_language,
+    index_tables = interface_tables(manifests[0]["exhibit"].get("ui_strings") if manifests else None)
+    write("index.html", render_page("index.html", exhibits=exhibits, root="", ui=index_tables,
+                                    ui_text=functools.partial(ui_text, tables=index_tables),
+                                    page_lang=index_lang, lang=index_lang, pick=pick,
+                                    ui_language=functools.partial(ui_language, tables=index_tables),
                                     museum=owner["exhibit"]["museum"] if owner else None,
                                     museum_root=f"{owner['exhibit']['id']}/" if owner else ""))
 
     for entry in exhibits:
         manifest = entry["manifest"]
         exhibit_id = manifest["exhibit"]["id"]
+        tables = interface_tables(manifest["exhibit"].get("ui_strings"))
         common = {
             "manifest": manifest, "exhibit": manifest["exhibit"], "languages": entry["languages"],
-            "lang": entry["default"], "page_lang": entry["default"], "pick": pick, "ui_language": ui_language,
+            "lang": entry["default"], "page_lang": entry["default"], "pick": pick,
+            "ui": tables, "viewer_strings": {**VIEWER_STRINGS, "ui": tables},
+            "ui_language": functools.partial(ui_language, tables=tables),
+            "ui_text": functools.partial(ui_text, tables=tables),
             "record_fields": RECORD_FIELDS, "museum": manifest["exhibit"].get("museum"),
         }
         # The build writes report.html beside report.json after the pages, so the link follows the manifest.

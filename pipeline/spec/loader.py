@@ -276,8 +276,9 @@ class _AnyId(set[str]):
 class _Reader:
     """Reads YAML files into composed nodes, recording problems instead of raising."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], unsaved: Mapping[Path, str] | None = None) -> None:
         self.problems = problems
+        self.unsaved = {path.resolve(): text for path, text in (unsaved or {}).items()}
         self.total_bytes = 0
         self.unparsed: list[str] = []  # files that could not be read: ids they define are unknown, not missing
 
@@ -296,7 +297,7 @@ class _Reader:
             if self.total_bytes > MAX_TOTAL_BYTES:
                 self.problem(shown, 0, 0, f"the exhibit's YAML files together exceed {MAX_TOTAL_BYTES:,} bytes")
                 return None
-            data = path.read_bytes()
+            data = self.unsaved[path.resolve()].encode() if path.resolve() in self.unsaved else path.read_bytes()
         except PermissionError:
             self.problem(shown, 0, 0, "cannot read the file: permission denied")
             return None
@@ -825,14 +826,18 @@ def _merge_includes(main: MappingNode, included: list[tuple[Path, Node]], conver
 
 
 def load(path: Path, strict: bool = False, rooms_fit: bool = False,
-         triangle_budgets: Mapping[str, int] | None = None) -> LoadedSpec:
-    """Read, merge and validate an exhibit; raise SpecError with every problem when it is not clean."""
+         triangle_budgets: Mapping[str, int] | None = None, unsaved: Mapping[Path, str] | None = None) -> LoadedSpec:
+    """Read, merge and validate an exhibit; raise SpecError with every problem when it is not clean.
+
+    `unsaved` gives some YAML files' text as it would be (serve --edit's dry run while dragging), read instead of
+    the files on disk.
+    """
     from pipeline.spec.rules import check_exhibit
 
     spec_file = find_spec_file(path).absolute()
     root = spec_file.parent
     problems: list[Problem] = []
-    reader = _Reader(problems)
+    reader = _Reader(problems, unsaved)
     converter = _Converter(root, problems)
     main = reader.read(spec_file)
     files = [spec_file]

@@ -1,9 +1,10 @@
-"""Translation round trip: every visitor-facing text of an exhibit out to XLIFF 2.0 or CSV, and translations merged back into its YAML."""
+"""Translation round trip: every visitor-facing text of an exhibit (its YAML texts, its WebVTT captions, the viewer's interface words) out to XLIFF 2.0 or CSV, and translations merged back."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import types
 import typing
 import xml.etree.ElementTree as ElementTree
@@ -12,15 +13,23 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import viewer
 from pipeline.errors import VitrinaError
-from pipeline.spec import model
-from pipeline.spec.edit import ExhibitFiles, flow_map, literal
+from pipeline.spec import model, webvtt
+from pipeline.spec.edit import EditError, ExhibitFiles, dump_text, flow_map, literal, mapping
 
 XLIFF_NS = "urn:oasis:names:tc:xliff:document:2.0"
 CSV_COLUMNS = ("id", "context", "location", "source_language", "source", "target_language", "target")
 MAX_IMPORT_BYTES = 16 << 20  # a big exhibit's texts are a few hundred KB
 # Where each top-level list of a file holds which kind of mapping.
 SECTIONS: tuple[tuple[str, type], ...] = (("rooms", model.Room), ("artifacts", model.Artifact), ("tours", model.Tour))
+MAX_CAPTIONS_BYTES = 4 << 20  # an hour of captions is about 100 KB
+# The viewer's own words (the same table pipeline.site puts in every page), and the exhibit's additions to them.
+VIEWER_STRINGS_FILE = Path(viewer.__file__).parent / "templates" / "ui-strings.json"
+UI_OVERRIDE_FILE = "ui-strings.yaml"
+UI_OVERRIDE_HEADER = ("# The viewer's interface words for this exhibit, per language: they add a language the viewer does not\n"
+                      "# ship, or change a word of one it does. A key left out falls back to English. Written by\n"
+                      "# `vitrina i18n import`; edit freely (plural forms: {one: …, other: …}).\n")
 
 
 class TranslationError(VitrinaError):
@@ -53,6 +62,16 @@ class _Slot:
     value: Any  # a plain string (the default language) or a language → string mapping
 
 
+@dataclass
+class _AudioSlot:
+    """A recording's language → file mapping (with `captions:`), whose caption cues are texts to translate."""
+
+    unit_id: str
+    context: str
+    file: Path
+    audio: Any
+
+
 def _is_text(hint: Any) -> bool:
     return typing.get_origin(hint) in (Mapping, dict) and typing.get_args(hint) == (str, str)
 
@@ -64,7 +83,7 @@ def _unwrap_optional(hint: Any) -> Any:
     return hint
 
 
-def _walk(node: Any, cls: type, unit_id: str, context: str, file: Path) -> Iterator[_Slot]:
+def _walk(node: Any, cls: type, unit_id: str, context: str, file: Path) -> Iterator[_Slot | _AudioSlot]:
     """Every Text field under a mapping of model class `cls`, following the model's own type hints."""
     if not isinstance(node, dict):
         return
@@ -77,6 +96,9 @@ def _walk(node: Any, cls: type, unit_id: str, context: str, file: Path) -> Itera
         where, said = f"{unit_id}/{field.name}", f"{context} {field.name.replace('_', ' ')}".strip()
         if _is_text(hint):
             yield _Slot(where, said, file, node, field.name, value)
+        elif hint == model.Audio:
+            if isinstance(value, dict):
+                yield _AudioSlot(where, said, file, value)
         elif typing.get_origin(hint) is tuple and isinstance(value, list):
             item_hint = typing.get_args(hint)[0]
             for index, item in enumerate(value):
@@ -88,7 +110,8 @@ def _walk(node: Any, cls: type, unit_id: str, context: str, file: Path) -> Itera
             yield from _walk(value, hint, where, said, file)  # type: ignore[arg-type]
 
 
-def _walk_item(item: Any, cls: type, where: str, said: str, index: int, file: Path) -> Iterator[_Slot]:
+def _walk_item(item: Any, cls: type, where: str, said: str, index: int,
+               file: Path) -> Iterator[_Slot | _AudioSlot]:
     """A list item: named by its id when it has one, so the ids survive reordering."""
     ident = item.get("id") if isinstance(item, dict) else None
     if isinstance(ident, str) and ident:
@@ -107,13 +130,17 @@ class Catalogue:
         info = main.get("exhibit") if isinstance(main, dict) else None
         languages = info.get("languages") if isinstance(info, dict) else None
         self.languages = [str(code) for code in languages] if isinstance(languages, list) and languages else ["en"]
-        self.slots = list(self._slots())
+        found = list(self._slots())
+        self.slots = [slot for slot in found if isinstance(slot, _Slot)]
+        self.audio = [slot for slot in found if isinstance(slot, _AudioSlot)]
+        self.ui = InterfaceWords(self.files, self.source_language)
+        self.notes: list[str] = []  # what an import did that the translator or designer should know
 
     @property
     def source_language(self) -> str:
         return self.languages[0]
 
-    def _slots(self) -> Iterator[_Slot]:
+    def _slots(self) -> Iterator[_Slot | _AudioSlot]:
         seen: set[str] = set()
         for path, data, _ in self.documents:
             if not isinstance(data, dict):
@@ -147,16 +174,88 @@ class Catalogue:
             location = f"{slot.file.relative_to(self.files.root).as_posix()}:{line}" if line else \
                 slot.file.relative_to(self.files.root).as_posix()
             units.append(Unit(slot.unit_id, slot.context, location, source, self.text_of(slot, target_language)))
-        return units
+        for audio in self.audio:
+            units.extend(self._caption_units(audio, target_language))
+        return units + self.ui.units(target_language)
+
+    # ── captions: each cue of the source language's .vtt is a text; its translation is a .vtt beside it ─────
+
+    def _captions_file(self, audio: _AudioSlot, language: str) -> Path | None:
+        captions = audio.audio.get("captions")
+        written = captions.get(language) if isinstance(captions, dict) else None
+        if not isinstance(written, str) or not written.strip():
+            return None
+        path = (self.files.root / written).resolve()
+        # The loader reports a captions file outside the folder; here it is simply not read.
+        return path if path.is_relative_to(self.files.root) and path.suffix.lower() == ".vtt" else None
+
+    def _cues(self, path: Path | None) -> tuple[str, list[webvtt.Cue]]:
+        if path is None or not path.is_file() or path.stat().st_size > MAX_CAPTIONS_BYTES:
+            return "", []
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return "", []
+        return text, webvtt.read_cues(text)
+
+    def _caption_units(self, audio: _AudioSlot, target_language: str) -> list[Unit]:
+        source = self._captions_file(audio, self.source_language)
+        _, cues = self._cues(source)
+        if source is None or not cues:
+            return []
+        existing = {cue.key: cue.text for cue in self._cues(self._captions_file(audio, target_language))[1]}
+        shown = source.relative_to(self.files.root).as_posix()
+        return [Unit(f"{audio.unit_id}/captions/{cue.key}",
+                     f"{audio.context} captions, cue {cue.key} ({cue.start} --> {cue.end})",
+                     f"{shown}:{cue.line}", cue.text, existing.get(cue.key, "")) for cue in cues if cue.text.strip()]
+
+    def _merge_captions(self, audio: _AudioSlot, target_language: str, texts: Mapping[str, str]) -> int:
+        """Write the translated cues into the target language's .vtt (made beside the source's, with its timings)
+        and name it in the YAML; returns how many cues changed."""
+        source = self._captions_file(audio, self.source_language)
+        source_text, cues = self._cues(source)
+        if source is None or not cues:
+            return 0
+        target = self._captions_file(audio, target_language) or source.with_name(
+            translated_name(source.name, self.source_language, target_language))
+        existing = {cue.key: cue.text for cue in self._cues(target)[1]} if target.is_file() else {}
+        wanted = {cue.key: texts[cue.key] for cue in cues if texts.get(cue.key, "").strip()}
+        changed = sum(1 for key, text in wanted.items() if existing.get(key) != text)
+        if not changed:
+            return 0
+        self.files.write_file(target, webvtt.with_texts(source_text, {**existing, **wanted}))
+        captions = audio.audio["captions"]
+        named = target_language in captions
+        if not named:
+            captions[target_language] = target.relative_to(self.files.root).as_posix()
+        if target_language not in audio.audio:
+            # The cues keep the source recording's timings: that recording is the one they caption.
+            audio.audio.insert(list(audio.audio).index("captions"), target_language,
+                               audio.audio[self.source_language])
+        elif audio.audio[target_language] != audio.audio[self.source_language] and not named:
+            self.notes.append(f"{target.relative_to(self.files.root).as_posix()} is timed to the "
+                              f"{self.source_language} recording, but {target_language} has its own "
+                              f"({audio.audio[target_language]}): re-time the captions to it")
+        return changed
 
     def merge(self, target_language: str, translations: Mapping[str, str]) -> tuple[int, list[str]]:
         """Write the translations into the YAML (comments kept); returns (texts changed, ids not in the exhibit)."""
         if target_language == self.source_language:
             raise TranslationError(f"{target_language} is the exhibit's source language; import a translation")
         by_id = {slot.unit_id: slot for slot in self.slots}
-        unknown = sorted(set(translations) - set(by_id))
+        cue_ids = {unit.id for audio in self.audio for unit in self._caption_units(audio, target_language)}
+        ui_ids = {unit.id for unit in self.ui.units(target_language)}
+        unknown = sorted(set(translations) - set(by_id) - cue_ids - ui_ids)
         changed_files: set[Path] = set()
-        changed = 0
+        changed = self.ui.merge(target_language, {k: v for k, v in translations.items() if k in ui_ids})
+        for audio in self.audio:
+            prefix = f"{audio.unit_id}/captions/"
+            texts = {k.removeprefix(prefix): v for k, v in translations.items() if k.startswith(prefix) and k in cue_ids}
+            if texts:
+                cues_changed = self._merge_captions(audio, target_language, texts)
+                changed += cues_changed
+                if cues_changed:
+                    changed_files.add(audio.file)
         for unit_id, target in translations.items():
             slot = by_id.get(unit_id)
             if slot is None or not target.strip() or self.text_of(slot, target_language) == target:
@@ -168,6 +267,142 @@ class Catalogue:
             if path in changed_files:
                 self.files.save(path, data, text)
         return changed, unknown
+
+
+def translated_name(name: str, source_language: str, target_language: str) -> str:
+    """The file name of a translation, named as the spec names caption files per language: ding.zh.vtt → ding.fr.vtt,
+    and ding.vtt → ding.fr.vtt."""
+    parts = name.split(".")
+    for index in range(len(parts) - 2, 0, -1):
+        if parts[index].lower() == source_language.lower():
+            parts[index] = target_language
+            return ".".join(parts)
+    return ".".join([*parts[:-1], target_language, parts[-1]]) if len(parts) > 1 else f"{name}.{target_language}"
+
+
+# ── the viewer's interface words ──────────────────────────────────────────────────────────────────────────────
+
+def viewer_tables() -> dict[str, dict[str, Any]]:
+    """The viewer's shipped interface words: language → key → text, or plural forms by CLDR category."""
+    tables: dict[str, dict[str, Any]] = json.loads(VIEWER_STRINGS_FILE.read_text(encoding="utf-8"))["ui"]
+    return tables
+
+
+def _shipped_table(tables: Mapping[str, Any], language: str) -> Mapping[str, Any] | None:
+    return tables.get(language) or tables.get(language.split("-")[0].lower())
+
+
+def read_ui_overrides(spec_root: Path) -> dict[str, dict[str, Any]]:
+    """The exhibit's ui-strings.yaml as plain data (language → key → text or plural forms); {} without one.
+
+    Keys the viewer does not have, and values of the wrong shape, are left out: the page falls back to English.
+    """
+    path = (spec_root / UI_OVERRIDE_FILE).resolve()
+    if not path.is_file() or not path.is_relative_to(spec_root.resolve()):
+        return {}
+    files = ExhibitFiles(spec_root)
+    try:
+        data, _ = files.load(path)
+    except EditError as error:
+        raise TranslationError(f"{UI_OVERRIDE_FILE}: {error}") from None
+    english = viewer_tables()["en"]
+    out: dict[str, dict[str, Any]] = {}
+    for language, table in (data.items() if isinstance(data, dict) else []):
+        if not isinstance(table, dict):
+            continue
+        words: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in english:
+                continue
+            if isinstance(english[key], dict) and isinstance(value, dict):
+                forms = {str(k): str(v) for k, v in value.items() if isinstance(v, str) and v}
+                if "other" in forms:
+                    words[str(key)] = forms
+            elif isinstance(value, str) and value and not isinstance(english[key], dict):
+                words[str(key)] = value
+        if words:
+            out[str(language)] = words
+    return out
+
+
+class InterfaceWords:
+    """The viewer's interface words as translation units (ids ui/KEY, or ui/KEY/CATEGORY for plural forms), and
+    their translations kept in the exhibit's ui-strings.yaml."""
+
+    def __init__(self, files: ExhibitFiles, source_language: str) -> None:
+        self.files = files
+        self.path = files.root / UI_OVERRIDE_FILE
+        self.tables = viewer_tables()
+        self.overrides = read_ui_overrides(files.root)
+        self.source_language = source_language
+
+    def _words(self, language: str) -> dict[str, Any]:
+        return {**(_shipped_table(self.tables, language) or {}), **self.overrides.get(language, {})}
+
+    def wanted(self, target_language: str) -> bool:
+        """Exported when the viewer does not ship the language, or the exhibit already changes some of its words."""
+        return _shipped_table(self.tables, target_language) is None or target_language in self.overrides
+
+    def units(self, target_language: str) -> list[Unit]:
+        if not self.wanted(target_language):
+            return []
+        english = self.tables["en"]
+        source_words = self._words(self.source_language) if _shipped_table(self.tables, self.source_language) \
+            or self.source_language in self.overrides else {}
+        target_words = self._words(target_language)
+        units = []
+        for key, english_text in english.items():
+            source = source_words.get(key, english_text)
+            target = target_words.get(key)
+            said = f"viewer interface: {key}" + ("" if key in source_words else " (in English)")
+            if isinstance(english_text, dict):
+                for category in english_text:
+                    text = str(source.get(category, source["other"]) if isinstance(source, dict)
+                               else english_text[category])
+                    found = target.get(category, "") if isinstance(target, dict) else ""
+                    units.append(Unit(f"ui/{key}/{category}", f"{said}, plural form '{category}' ({{n}} is the "
+                                      f"number)", UI_OVERRIDE_FILE, text, found))
+            else:
+                units.append(Unit(f"ui/{key}", said, UI_OVERRIDE_FILE, str(source),
+                                  target if isinstance(target, str) else ""))
+        return units
+
+    def merge(self, target_language: str, translations: Mapping[str, str]) -> int:
+        """Write the interface words that differ from what the viewer ships into ui-strings.yaml; returns how many."""
+        shipped = _shipped_table(self.tables, target_language) or {}
+        current = self._words(target_language)
+        changes: dict[str, Any] = {}
+        count = 0
+        for unit_id, text in translations.items():
+            parts = unit_id.split("/")
+            if not text.strip() or len(parts) not in (2, 3):
+                continue
+            key = parts[1]
+            if len(parts) == 3:
+                forms = changes.get(key) or dict(current.get(key) or {})
+                if isinstance(forms, dict) and forms.get(parts[2]) != text:
+                    changes[key] = {**forms, parts[2]: text}
+                    count += 1
+            elif current.get(key) != text and shipped.get(key) != text:
+                changes[key] = text
+                count += 1
+        if not changes:
+            return 0
+        if self.path.is_file():
+            data, text = self.files.load(self.path)
+        else:
+            data, text = mapping(), ""
+        table = data.get(target_language)
+        if not isinstance(table, dict):
+            table = data[target_language] = mapping()
+        for key, value in changes.items():
+            table[key] = mapping(value, flow=True) if isinstance(value, dict) else value
+        if text:
+            self.files.save(self.path, data, text)
+        else:
+            self.files.write_file(self.path, UI_OVERRIDE_HEADER + dump_text(data))
+        self.overrides = read_ui_overrides(self.files.root)
+        return count
 
 
 def _line_of(slot: _Slot) -> int:
@@ -289,11 +524,15 @@ def export(spec: Path, target_language: str, out: Path | None, form: str = "xlif
     return text, len(units)
 
 
-def import_file(spec: Path, translations_file: Path) -> tuple[str, int, list[str]]:
-    """`vitrina i18n import`: (language, texts changed, unknown ids); the language is added to `languages` too."""
+def import_file(spec: Path, translations_file: Path,
+                notes: list[str] | None = None) -> tuple[str, int, list[str]]:
+    """`vitrina i18n import`: (language, texts changed, unknown ids); the language is added to `languages` too.
+    `notes` receives what the designer should check (captions timed to another language's recording)."""
     language, translations = read_translations(translations_file)
     catalogue = Catalogue(spec)
     changed, unknown = catalogue.merge(language, translations)
+    if notes is not None:
+        notes.extend(catalogue.notes)
     if changed and language not in catalogue.languages:
         _add_language(catalogue, language)
     return language, changed, unknown

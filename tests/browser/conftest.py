@@ -77,10 +77,12 @@ def exhibit_url(site_url: str) -> str:
     return f"{site_url}/{EXHIBIT}/index.html"
 
 
-def watched_minimal(tmp_path: Path, edit_token: str | None = None) -> tuple[Path, Any]:
+def watched_minimal(tmp_path: Path, edit_token: str | None = None,
+                    rewrite: Callable[[str], str] | None = None) -> tuple[Path, Any]:
     """A copy of exhibits/minimal built by the real compiler and watched by a Preview (stop it when done).
 
-    With an edit token the preview is `serve --edit`'s, writing into the copy.
+    With an edit token the preview is `serve --edit`'s, writing into the copy; `rewrite` changes its exhibit.yaml
+    text before the first build.
     """
     import shutil
 
@@ -90,6 +92,8 @@ def watched_minimal(tmp_path: Path, edit_token: str | None = None) -> tuple[Path
 
     spec = tmp_path / "minimal"
     shutil.copytree(REPO / "exhibits" / "minimal", spec, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    if rewrite is not None:
+        (spec / "exhibit.yaml").write_text(rewrite((spec / "exhibit.yaml").read_text(encoding="utf-8")), "utf-8")
     edit = EditGate(LayoutEditor(spec), edit_token) if edit_token else None
     options = BuildOptions(quiet=True, cache_dir=tmp_path / "cache", jobs=1)
     preview = Preview(lambda out: build(spec, out, options), spec, tmp_path / "site",

@@ -149,3 +149,14 @@ def test_a_build_with_plates_and_mounts_passes_the_khronos_validator(tmp_path: P
     assert glbs
     for glb, report in zip(glbs, validate_many(glbs), strict=True):
         assert errors_of(report) == [], glb.name
+
+
+def test_a_plate_is_drawn_in_every_language_for_the_viewer_to_swap_in(captioned: compose.Composition) -> None:
+    plates = captioned.caption_plates["shelved"]
+    assert list(plates) == ["en", "zh"], "every language with a text, in the exhibit's order"
+    assert plates["en"].data != plates["zh"].data
+    assert "bracketed" not in captioned.caption_plates, "caption: false has no plate in any language"
+    room_plate = next(node for room in captioned.rooms for node in room.scene.nodes if node.name == "shelved-caption")
+    textures = {p.material.base_color_texture.texture.data for p in room_plate.mesh.primitives
+                if p.material.base_color_texture is not None}
+    assert textures == {plates["en"].data}, "the room holds the first language's plate"

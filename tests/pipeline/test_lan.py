@@ -66,3 +66,40 @@ def test_the_plain_preview_server_speaks_https_too(tmp_path: Path) -> None:
         context = ssl.create_default_context(cafile=str(ca_file))
         with urllib.request.urlopen(f"{base}/", context=context, timeout=10) as response:
             assert response.read() == b"<p>secure</p>"
+
+
+# A laptop on Ethernet and Wi-Fi, with Docker, a VM bridge and a cable without DHCP (link-local).
+MACHINE = {"lo": ["127.0.0.1"], "eth0": ["10.0.0.5"], "wlan0": ["192.168.1.20", "169.254.7.7"],
+           "docker0": ["172.17.0.1"], "br-3f2a": ["172.18.0.1"], "virbr0": ["192.168.122.1"], "en7": ["169.254.1.2"]}
+
+
+def test_every_lan_address_is_listed_the_default_routes_first() -> None:
+    assert lan.lan_addresses(MACHINE, preferred="192.168.1.20") == ["192.168.1.20", "10.0.0.5"]
+    assert lan.lan_addresses(MACHINE, preferred=None) == ["10.0.0.5", "192.168.1.20"]
+
+
+def test_loopback_link_local_and_container_bridges_are_not_lan_addresses() -> None:
+    assert lan.lan_addresses({"lo": ["127.0.0.1"], "docker0": ["172.17.0.1"], "eth1": ["169.254.3.3"]}) == []
+
+
+def test_the_machines_own_interfaces_are_read_without_error() -> None:
+    addresses = lan.lan_addresses()
+    assert all(not ipaddress.ip_address(a).is_loopback and ipaddress.ip_address(a).version == 4 for a in addresses)
+
+
+def test_one_address_can_be_chosen_only_among_this_machines() -> None:
+    assert lan.choose_address("10.0.0.5", MACHINE) == "10.0.0.5"
+    for wrong in ("10.0.0.6", "quest.local", "::1"):
+        try:
+            lan.choose_address(wrong, MACHINE)
+        except ValueError as error:
+            assert "10.0.0.5" in str(error), "the message lists the addresses there are"
+        else:
+            raise AssertionError(f"{wrong} was accepted")
+
+
+def test_the_certificate_covers_every_lan_address_and_loopback(tmp_path: Path) -> None:
+    hosts = [*lan.lan_addresses(MACHINE, preferred=None), "127.0.0.1"]
+    cert_file, _, _ = lan.issue_server_certificate(tmp_path, hosts)
+    names = _certificates(cert_file)[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} == {"10.0.0.5", "192.168.1.20", "127.0.0.1"}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.preview import (
+    EDIT_CHECK_PATH,
     EDIT_LAYOUT_PATH,
     EDIT_PATH,
     MAX_EDIT_BYTES,
@@ -138,14 +139,17 @@ def test_answered_hosts_are_the_bound_names_and_the_lan_addresses() -> None:
 
 
 def test_vitrina_serve_edit_lan_serves_https_and_writes_through_the_cli(tmp_path: Path) -> None:
-    """The CLI composition of --edit and --lan, bound on loopback only, stopped by SIGTERM."""
+    """The CLI composition of --edit and --lan, with live tours on the same port, bound on loopback only, stopped by
+    SIGTERM. The tour server reads no request bodies: the change travels in a header, as editor.js sends it."""
     import os
     import re
     import signal
     import ssl
     import subprocess
     import sys
+    import urllib.error
     import urllib.request
+    from urllib.parse import quote
 
     exhibit = tmp_path / "minimal"
     shutil.copytree(REPO / "exhibits" / "minimal", exhibit, ignore=shutil.ignore_patterns(".vitrina-cache"))
@@ -155,19 +159,28 @@ def test_vitrina_serve_edit_lan_serves_https_and_writes_through_the_cli(tmp_path
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                                env={**os.environ, "VITRINA_CONFIG_DIR": str(config)})
     try:
-        found, lines = read_until(process.stderr, r"serving \S+ on (https://127\.0\.0\.1:(\d+))/ \(layout editor on\)")
+        found, lines = read_until(process.stderr, r"serving \S+ on (https://127\.0\.0\.1:(\d+))/ "
+                                                  r"\(live tours on /tours\) \(layout editor on\)")
         assert any("local CA" in line and str(config) in line for line in lines)
-        assert any("live tours are off" in line for line in lines)
         base = found.group(1)
         context = ssl.create_default_context(cafile=str(config / "vitrina-local-ca.pem"))
         page = urllib.request.urlopen(f"{base}/minimal/index.html", context=context, timeout=10).read().decode()
         token = re.search(r'window.__vitrinaEdit = \{"token": "([^"]+)"\}', page)
         assert token
-        request = urllib.request.Request(f"{base}{EDIT_PATH}", data=MOVE, method="POST", headers=_edit_headers(
-            base, **{"X-Vitrina-Edit": token.group(1)}))
+        request = urllib.request.Request(f"{base}{EDIT_PATH}", method="POST", headers=_edit_headers(
+            base, **{"X-Vitrina-Edit": token.group(1), "X-Vitrina-Change": quote(MOVE.decode())}))
         result = json.loads(urllib.request.urlopen(request, context=context, timeout=10).read())
         assert result["changed_lines"] == 1
         assert "at: [1, -0.5]" in (exhibit / "exhibit.yaml").read_text()
+        forged = urllib.request.Request(f"{base}{EDIT_PATH}", method="POST", headers=_edit_headers(
+            base, **{"X-Vitrina-Edit": "guess", "X-Vitrina-Change": quote(MOVE.decode())}))
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(forged, context=context, timeout=10)
+        from websockets.sync.client import connect
+
+        with connect(base.replace("https://", "wss://") + "/tours", ssl=context, origin=base, open_timeout=10) as tour:
+            tour.send(json.dumps({"type": "ping"}))
+            assert json.loads(tour.recv(timeout=5))["type"], "the live tour server answers beside the editor"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
@@ -179,3 +192,32 @@ def test_serve_edit_refuses_to_bind_beyond_loopback_without_lan(capsys) -> None:
 
     assert main(["serve", str(REPO / "exhibits" / "minimal"), "--edit", "--host", "0.0.0.0", "--no-watch"]) == 2
     assert "binds loopback only" in capsys.readouterr().err
+
+
+def test_a_dry_run_answers_the_problems_a_change_would_bring_and_writes_nothing(served) -> None:
+    base, spec = served
+    before = spec.read_text()
+    into_the_wall = json.dumps({"target": "artifact", "id": "vase", "key": "place.at", "value": [2.9, -0.5]}).encode()
+    status, result = _request(base, "POST", EDIT_CHECK_PATH, into_the_wall, _edit_headers(base))
+    assert status == 200, result
+    assert (result["target"], result["after"], result["changed_lines"]) == ("artifact:vase", [2.9, -0.5], 1)
+    messages = [problem["message"] for problem in result["problems"].get("artifact:vase", [])]
+    assert any("outside" in message or "wall" in message for message in messages), messages
+    assert spec.read_text() == before, "a dry run never writes"
+    status, result = _request(base, "POST", EDIT_CHECK_PATH, MOVE, _edit_headers(base))
+    assert status == 200 and "artifact:vase" not in result["problems"], result
+    status, refused = _request(base, "POST", EDIT_CHECK_PATH, into_the_wall, _edit_headers(base, **{"X-Vitrina-Edit": "x"}))
+    assert status == 403, "the same gate as a write"
+
+
+def test_a_change_in_the_header_of_a_bodyless_post_is_written_like_a_body(served) -> None:
+    """editor.js sends its changes so, because the live tour server on the same port reads no bodies."""
+    from urllib.parse import quote
+
+    base, spec = served
+    status, result = _request(base, "POST", EDIT_PATH, b"", _edit_headers(base, **{"X-Vitrina-Change": quote(
+        MOVE.decode())}))
+    assert status == 200 and result["changed_lines"] == 1, result
+    assert "at: [1, -0.5]" in spec.read_text()
+    status, _ = _request(base, "POST", EDIT_PATH, b"", _edit_headers(base, **{"X-Vitrina-Change": "%7Bnot json"}))
+    assert status == 400

@@ -120,3 +120,17 @@ def test_the_tour_panels_own_table_is_complete_in_every_language() -> None:
     assert len(keys["en"]) > 50  # the table was read, not an empty match
     for language, words in keys.items():
         assert words == keys["en"], language
+
+
+def test_an_exhibit_s_own_words_lay_over_the_viewer_s_and_english_fills_the_rest() -> None:
+    from pipeline.site import interface_tables, ui_language
+
+    tables = interface_tables({"fr": {"close": "Fermer", "objectCount": {"one": "{n} objet", "other": "{n} objets"}},
+                               "zh": {"credit": "致谢"}})
+    assert tables["fr"]["close"] == "Fermer" and tables["fr"]["back"] == UI_STRINGS["en"]["back"]
+    assert set(tables["fr"]) == set(UI_STRINGS["en"]), "a page template finds every key"
+    assert tables["zh"]["credit"] == "致谢" and tables["zh"]["close"] == UI_STRINGS["zh"]["close"]
+    assert UI_STRINGS["zh"]["credit"] == "鸣谢", "the shipped table itself is not changed"
+    assert ui_text("objectCount", "fr", tables=tables, n=1) == "1 objet"
+    assert ui_text("objectCount", "fr", tables=tables, n=3) == "3 objets"
+    assert ui_language("fr-CA", tables) == "fr" and ui_language("fr-CA") == "en"

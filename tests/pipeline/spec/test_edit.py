@@ -198,7 +198,7 @@ def test_layout_lists_where_each_entry_is_declared(bronze: Path) -> None:
     layout = ExhibitFiles(bronze).layout()
     assert layout["artifacts"]["landscape"] == {
         "file": "artifacts/hall.yaml", "line": 132, "room": "hall", "wall": "north", "case": None, "at": -1.5, "height": 1.7,
-        "rotate": None, "plinth": None}
+        "rotate": None, "plinth": None, "place": {"room": "hall", "wall": "north", "at": -1.5, "height": 1.7}}
     assert layout["artifacts"]["gu"]["plinth"] == 0.9
     assert layout["rooms"]["hall"]["file"] == "exhibit.yaml"
 
@@ -210,3 +210,71 @@ def test_a_file_that_is_not_valid_yaml_is_reported_not_overwritten(bronze: Path)
     with pytest.raises(EditError, match="hall.yaml is not valid YAML"):
         _edit(bronze, "artifact", "bell", "place.at", [0, 0])
     assert hall.read_text() == broken
+
+
+def test_into_another_room_the_block_moves_to_that_room_s_file_with_its_comments(bronze: Path) -> None:
+    hall, gallery = bronze / "artifacts" / "hall.yaml", bronze / "artifacts" / "gallery.yaml"
+    text = hall.read_text().replace("  - id: gu\n", "  # on loan until 2027\n  - id: gu\n", 1)
+    hall.write_text(text)
+    gallery_before = gallery.read_text()
+    written = _edit(bronze, "artifact", "gu", "place", {"room": "gallery", "at": [1.5, 1]})
+    assert written.file == "artifacts/gallery.yaml" and written.after["room"] == "gallery"
+    removed = [line[1:] for line in _diff(text, hall.read_text())]
+    added = [line[1:] for line in _diff(gallery_before, gallery.read_text())]
+    assert all(line.startswith("-") for line in _diff(text, hall.read_text())), "the hall only loses lines"
+    assert removed[0] == "" and removed[1] == "  # on loan until 2027" and removed[2] == "  - id: gu"
+    assert added == removed[:1] + [line.replace("room: hall, at: [-3, -1.5]", "room: gallery, at: [1.5, 1]")
+                                   for line in removed[1:]], "the same block, only its place line differs"
+    assert gallery.read_text().splitlines()[written.line - 1] == "  - id: gu"
+    gu = load_exhibit(bronze).exhibit.artifact("gu")
+    assert gu is not None and gu.place.room == "gallery" and gu.place.floor_at == (1.5, 1)
+    assert gu.place.vitrine is not None and gu.place.rotate == 20, "the rest of the placement stays"
+
+
+def test_onto_another_wall_of_the_same_room_is_one_line_and_floor_keys_go(bronze: Path) -> None:
+    hall = bronze / "artifacts" / "hall.yaml"
+    before = hall.read_text()
+    written = _edit(bronze, "artifact", "intro", "place", {"room": "hall", "wall": "south", "at": 1, "height": 1.4})
+    assert written.changed_lines == 1
+    assert _diff(before, hall.read_text()) == ["-    place: {room: hall, wall: north, at: -4.5, height: 1.5}",
+                                               "+    place: {room: hall, wall: south, at: 1, height: 1.4}"]
+    _edit(bronze, "artifact", "bell", "place", {"room": "hall", "wall": "west", "at": 0.5, "height": 1.2})
+    assert "    place: {room: hall, wall: west, at: 0.5, height: 1.2}\n" in hall.read_text(), \
+        "a wall has no rotate or plinth"
+    _edit(bronze, "artifact", "bell", "place", {"room": "hall", "wall": None, "at": [3, -1.5]})
+    assert "    place: {room: hall, at: [3, -1.5]}\n" in hall.read_text(), "back on the floor: no wall or height"
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"room": "attic", "at": [0, 0]}, "no room 'attic'"),
+    ({"room": "hall", "wall": "up", "at": 0}, "one of north"),
+    ({"room": "hall", "wall": "north", "at": [0, 0]}, "one offset along a wall"),
+    ({"room": "hall", "at": [0, 0], "height": 1}, "a wall's"),
+    ({"room": "hall", "at": [0, 0], "extra": 1}, "{room, wall, at, height}"),
+])
+def test_a_move_that_does_not_fit_is_refused_and_nothing_is_written(bronze: Path, value, message) -> None:
+    before = {path: path.read_text() for path in bronze.rglob("*.yaml")}
+    with pytest.raises(EditError, match=message):
+        _edit(bronze, "artifact", "gu", "place", value)
+    assert {path: path.read_text() for path in bronze.rglob("*.yaml")} == before
+
+
+def test_undo_of_a_move_gives_back_what_it_dropped_byte_for_byte(bronze: Path) -> None:
+    hall = bronze / "artifacts" / "hall.yaml"
+    original = hall.read_text()
+    written = _edit(bronze, "artifact", "gu", "place", {"room": "hall", "wall": "west", "at": 0.5, "height": 1.2})
+    assert "    place: {room: hall, wall: west, at: 0.5, height: 1.2}\n" in hall.read_text()
+    assert written.before["rotate"] == 20 and written.before["vitrine"] == {"plinth_height": 0.9, "margin": 0.12}
+    _edit(bronze, "artifact", "gu", "place", written.before)
+    assert hall.read_text() == original
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"plinth": {"height": "tall"}}, "must be a number"),
+    ({"plinth": {"colour": 1}}, "place.plinth is true or"),
+    ({"mount": "nail"}, "one of shelf, bracket"),
+    ({"case": ""}, "a case's id"),
+])
+def test_what_undo_gives_back_is_checked_too(bronze: Path, extra, message) -> None:
+    with pytest.raises(EditError, match=message):
+        _edit(bronze, "artifact", "gu", "place", {"room": "hall", "at": [0, 0], **extra})

@@ -31,6 +31,7 @@
 //   viewer.withoutContactShadows() -> count     hides the contact shadows under the models (tests)
 //   viewer.shadows() -> {enabled, wanted, inXR, lights, casting, modelsCasting, receiving}   key-light shadow state
 //   viewer.setShadows(bool) -> the same            turns it on or off (desktop only; ?quality=high turns it on)
+//   viewer.captionPlates -> {id: {language, src, image, repeat, offset}}   what each caption plate shows
 //   viewer.tourSlot                               DOM element reserved for the tour panel
 //   viewer.xrNotice(text)                         shows text on the VR caption strip ('' restores the caption)
 // Automation state (plain data, read by tests): frames, xrFrames, firstFrameMs, firstRoomVisibleMs, allRoomsLoadedMs,
@@ -57,6 +58,7 @@ import { setupColour, useBakedLight, exposureFollower, textureColourSpaces, colo
   withoutBakedLight, withoutContactShadows, KeyLightShadows, shadowsAllowed, wantedQuality, storedQuality, mountShadowToggle } from './lighting.js';
 import { Streamer, deviceBudget, deviceProfile } from './streaming.js';
 import { FloorPlan } from './floorplan.js';
+import { CaptionPlates } from './caption-plates.js';
 
 const BACKGROUND = 0x1d2126;
 const stage = document.getElementById('stage');
@@ -445,6 +447,10 @@ async function main() {
     }
     return roomScenes.get(id);
   };
+  // Each object's caption plate in the visitor's language (the rooms are built with the first one).
+  const captionPlates = new CaptionPlates(artifacts, i18n);
+  viewer.captionPlates = captionPlates.shown;
+  viewer.on('language', () => captionPlates.apply(world));
   const streamer = new Streamer({ loader, renderer, camera, scene, roomGroup, state: viewer }, artifacts, budget);
   // The desktop's real-time key-light shadow, behind the Shadows setting (lighting.js); never on phones or headsets.
   const keyShadows = new KeyLightShadows(renderer, world);
@@ -471,6 +477,7 @@ async function main() {
           gltf.scene.traverse((node) => { if (node.isLight) node.visible = false; });
         }
         gltf.scene.name = `shell:${room.id}`;
+        captionPlates.apply(gltf.scene);
         roomGroup(room.id).add(gltf.scene);
         viewer.loadedRooms.push(room.id);
       } catch (error) {

@@ -4,13 +4,17 @@
 // Loaded by app.js only when the preview server marked the page (window.__vitrinaEdit); never used by a visitor.
 //
 // Mouse: drag an artifact on the floor (snapping to a grid, the walls and other artifacts' edges; Shift drags
-// freely) or a picture along its wall; drag a room's start marker; Ctrl+drag turns (by 15°; with Shift by 1°). Keyboard, on the editor's "move" pad: arrows
-// move, [ and ] rotate, PageUp/PageDown raise or lower; Ctrl+Z undoes and Ctrl+Shift+Z (or Ctrl+Y) redoes anywhere.
+// freely) or a picture along its wall; drag a room's start marker; Ctrl+drag turns (by 15°; with Shift by 1°).
+// Handles on the selected artifact: a ring on the floor turns it, an upright arrow beside it sets its plinth's
+// height; a picture's horizontal arrow slides it along its wall and its upright arrow moves it up or down.
+// Keyboard, on the editor's "move" pad (the same changes as the handles): arrows move, [ and ] rotate,
+// PageUp/PageDown raise or lower; Ctrl+Z undoes and Ctrl+Shift+Z (or Ctrl+Y) redoes anywhere.
 
 import * as THREE from 'three';
 
 const EDIT_PATH = '/__vitrina/edit';
 const LAYOUT_PATH = '/__vitrina/edit/layout';
+const CHECK_PATH = '/__vitrina/edit/check';  // a dry run: check's problems after a change, nothing written
 const GRID = 0.25;          // metres between floor grid lines
 const WALL_GRID = 0.05;     // metres: pictures are hung more finely than plinths are placed
 const SNAP = 0.15;          // metres within which a wall or another artifact's edge catches a dragged edge
@@ -50,7 +54,7 @@ export async function mount(viewer, tools) {
   const rooms = new Map((manifest.rooms || []).map((room) => [room.id, room]));
   const artifacts = new Map((manifest.artifacts || []).map((a) => [a.id, a]));
   const roomCentre = (room) => [(room.bounds.min[0] + room.bounds.max[0]) / 2, (room.bounds.min[2] + room.bounds.max[2]) / 2];
-  const editorState = { ready: false, saves: 0, lastResult: null, lastError: null, dragging: null };
+  const editorState = { ready: false, saves: 0, lastResult: null, lastError: null, dragging: null, live: null, checks: 0 };
   viewer.editor = editorState;
 
   function persist() {
@@ -131,12 +135,103 @@ export async function mount(viewer, tools) {
     markers.set(id, marker);
   }
 
+  // ── handles on the selected artifact (drawn over everything, like the start markers) ──
+  const handleMaterial = (color) => new THREE.MeshBasicMaterial({ color, depthTest: false, transparent: true, opacity: 0.9 });
+  const handles = new THREE.Group();
+  handles.name = 'vitrina-handles';
+  handles.renderOrder = 11;
+  world.add(handles);
+  function arrow(name, color, along) {
+    // A double-headed arrow 40 cm long along `along` (a unit vector).
+    const group = new THREE.Group();
+    group.name = name;
+    const shaft = new THREE.Mesh(new THREE.CylinderGeometry(0.015, 0.015, 0.3, 8), handleMaterial(color));
+    const tips = [1, -1].map((sign) => {
+      const tip = new THREE.Mesh(new THREE.ConeGeometry(0.045, 0.1, 12), handleMaterial(color));
+      tip.position.y = sign * 0.2;
+      if (sign < 0) tip.rotation.z = Math.PI;
+      return tip;
+    });
+    group.add(shaft, ...tips);
+    group.quaternion.setFromUnitVectors(new THREE.Vector3(0, 1, 0), new THREE.Vector3(...along).normalize());
+    for (const mesh of group.children) { mesh.renderOrder = 11; mesh.name = name; }
+    return group;
+  }
+  // World geometry of the selected artifact's handles, from the manifest's bounds (metres).
+  function placeHandles() {
+    handles.clear();
+    editorState.handles = {};
+    const [kind, id] = (state.selected || '').split(':');
+    const info = kind === 'artifact' ? entry(state.selected) : null;
+    const artifact = artifacts.get(id);
+    if (!info || !artifact?.bounds) return;
+    const { min, max } = artifact.bounds;
+    const centre = new THREE.Vector3((min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2);
+    if (info.wall) {
+      const along = WALL_ALONG[info.wall], normal = WALL_NORMAL[info.wall];
+      const half = Math.abs(along[0]) * (max[0] - min[0]) / 2 + Math.abs(along[2]) * (max[2] - min[2]) / 2;
+      const slide = arrow('vitrina-handle:along', 0x3fa9ff, along);
+      slide.position.copy(centre).add(new THREE.Vector3(...along).multiplyScalar(half + 0.3)).add(new THREE.Vector3(...normal).multiplyScalar(0.05));
+      const lift = arrow('vitrina-handle:updown', 0x7cd67c, [0, 1, 0]);
+      lift.position.copy(centre).setY(max[1] + 0.3).add(new THREE.Vector3(...normal).multiplyScalar(0.05));
+      handles.add(slide, lift);
+      return;
+    }
+    const radius = Math.max(max[0] - min[0], max[2] - min[2]) / 2 + 0.3;
+    const ring = new THREE.Mesh(new THREE.TorusGeometry(radius, 0.03, 8, 48).rotateX(Math.PI / 2), handleMaterial(0xffd23f));
+    ring.name = 'vitrina-handle:rotate';
+    ring.renderOrder = 11;
+    ring.position.set(centre.x, (rooms.get(info.room)?.floor_y ?? 0) + 0.03, centre.z);
+    handles.add(ring);
+    if (!info.case) {
+      const lift = arrow('vitrina-handle:height', 0x7cd67c, [0, 1, 0]);
+      lift.position.set(max[0] + 0.2, min[1], centre.z);
+      handles.add(lift);
+    }
+  }
+  // Where the handles are on screen (tests and the status line read it): a grip point of each.
+  function handleSpots() {
+    const rect = canvas.getBoundingClientRect();
+    const spots = {};
+    camera.updateMatrixWorld();
+    for (const handle of handles.children) {
+      const away = new THREE.Vector3().subVectors(handle.position, camera.position).setY(0).normalize();
+      const point = handle.name === 'vitrina-handle:rotate'  // the ring's far side, beyond the object from the eye
+        ? handle.position.clone().add(away.multiplyScalar(handle.geometry.parameters.radius))
+        : handle.position.clone().add(new THREE.Vector3(0, 0.12, 0).applyQuaternion(handle.quaternion));
+      const ndc = point.clone().project(camera);
+      const x = rect.left + (ndc.x + 1) / 2 * rect.width, y = rect.top + (1 - ndc.y) / 2 * rect.height;
+      // Visible: in front of the eye and not under the page's own controls.
+      spots[handle.name.split(':')[1]] = { x, y, visible: ndc.z < 1 && Math.abs(ndc.x) <= 1 && Math.abs(ndc.y) <= 1
+        && document.elementFromPoint(x, y) === canvas };
+    }
+    return spots;
+  }
+  (function trackHandles() {
+    if (handles.children.length) editorState.handles = handleSpots();
+    requestAnimationFrame(trackHandles);
+  })();
+  function handleHit(ray) {
+    const hits = new THREE.Raycaster(ray.origin, ray.direction).intersectObject(handles, true);
+    return hits.length ? hits[0] : null;
+  }
+
   // ── problem badges on the objects ──
   const badges = new Map();
+  // check's problems now: the saved layout's, except for an object being dragged, whose problems are those of
+  // the dry run at its latest position (the server checks the would-be YAML with the same rules as `check`).
+  function currentProblems() {
+    const problems = { ...(state.layout.problems || {}) };
+    if (live && drag && live.target === drag.key) {
+      delete problems[drag.key];
+      if (live.problems[drag.key]) problems[drag.key] = live.problems[drag.key];
+    }
+    return problems;
+  }
   function renderBadges() {
     for (const badge of badges.values()) badge.remove();
     badges.clear();
-    for (const [key, problems] of Object.entries(state.layout.problems || {})) {
+    for (const [key, problems] of Object.entries(currentProblems())) {
       const [kind, id] = key.split(':');
       if (kind !== 'artifact' || !artifacts.has(id)) continue;
       const badge = document.createElement('button');
@@ -192,13 +287,37 @@ export async function mount(viewer, tools) {
   function writtenValue(key) {
     const info = entry(state.selected);
     if (!info) return null;
-    const value = { 'place.at': info.at, 'place.rotate': info.rotate, 'place.height': info.height,
+    // All of place: undo of a move to a wall gives back the rotate and plinth that the move dropped.
+    const value = { place: info.place && { wall: null, height: null, ...info.place },
+      'place.at': info.at, 'place.rotate': info.rotate, 'place.height': info.height,
       'place.plinth.height': info.plinth, 'start.at': info.start?.at, 'start.facing': info.start?.facing }[key];
     return value ?? null;
   }
   // The value in force: what the YAML says, or the default the compiler uses (docs/spec.md).
   const DEFAULTS = { 'place.rotate': 0, 'place.height': 1.5, 'place.plinth.height': 0.9, 'start.at': [0, 0], 'start.facing': 0 };
   const fieldValue = (key) => writtenValue(key) ?? DEFAULTS[key] ?? null;
+
+  // Room and wall (or the floor) of an artifact: another choice moves it there, to the room's centre or the
+  // wall's middle, in one change (the server moves its YAML block into the file that lists that room's artifacts).
+  function placeField(info) {
+    const options = [['room', 'room', Object.keys(state.layout.rooms)], ['wall', 'wall', ['', 'north', 'east', 'south', 'west']]];
+    for (const [name, label, values] of options) {
+      const id = `vitrina-editor-place-${name}`;
+      const text = document.createElement('label');
+      text.htmlFor = id;
+      text.textContent = label;
+      const chooser = document.createElement('select');
+      chooser.id = id;
+      chooser.append(...values.map((value) => new Option(value || 'floor', value)));
+      chooser.value = (name === 'room' ? info.room : info.wall) || '';
+      chooser.addEventListener('change', () => {
+        const room = name === 'room' ? chooser.value : info.room;
+        const wall = name === 'wall' ? chooser.value || null : info.wall || null;
+        send('place', wall ? { room, wall, at: 0, height: info.height ?? 1.5 } : { room, wall: null, at: [0, 0] });
+      });
+      fields.append(text, chooser);
+    }
+  }
 
   function renderFields() {
     fields.replaceChildren();
@@ -212,9 +331,11 @@ export async function mount(viewer, tools) {
       numberField('start z (m)', at[1], 'start.at', 1);
       numberField('facing (°)', fieldValue('start.facing'), 'start.facing');
     } else if (info.wall) {
+      placeField(info);
       numberField('along wall (m)', info.at ?? 0, 'place.at');
       numberField('height (m)', fieldValue('place.height'), 'place.height');
     } else {
+      placeField(info);
       const at = info.at || [0, 0];
       numberField('x (m, east)', at[0], 'place.at', 0);
       numberField('z (m, south)', at[1], 'place.at', 1);
@@ -225,16 +346,57 @@ export async function mount(viewer, tools) {
     where.style.cssText = 'grid-column:1/3;margin:0;color:#c9c4ba';
     where.textContent = `${info.file}:${info.line}`;
     fields.append(where);
-    for (const problem of state.layout.problems?.[state.selected] || []) {
+    renderProblems();
+  }
+
+  function renderProblems() {
+    problemList.replaceChildren();
+    for (const problem of currentProblems()[state.selected] || []) {
       const item = document.createElement('li');
       item.textContent = `${problem.severity}: ${problem.message}`;
       problemList.append(item);
     }
   }
 
+  // ── live check while dragging: at most one dry run in flight, the latest position next ──
+  let live = null;
+  let checking = false;
+  let nextCheck = null;
+  function liveChange(result) {
+    const [target, id] = drag.key.split(':');
+    if (result.key !== 'wall') return { target, id, key: result.key, value: result.value };
+    const [offset, height] = result.value;
+    return offset !== (drag.info.at ?? 0) || height === (drag.info.height ?? 1.5)
+      ? { target, id, key: 'place.at', value: offset } : { target, id, key: 'place.height', value: height };
+  }
+  async function liveCheck(change) {
+    nextCheck = change;
+    if (checking) return;
+    checking = true;
+    while (nextCheck) {
+      const sent = nextCheck;
+      nextCheck = null;
+      try {
+        const response = await fetch(CHECK_PATH, changeRequest(sent));
+        const result = await response.json();
+        if (!response.ok || !drag || `${sent.target}:${sent.id}` !== drag.key) continue;
+        live = { target: `${sent.target}:${sent.id}`, value: sent.value, problems: result.problems || {} };
+        editorState.checks += 1;
+        editorState.live = { target: live.target, key: sent.key, value: sent.value,
+          problems: live.problems[live.target] || [] };
+        renderProblems();
+        renderBadges();
+      } catch (error) {
+        editorState.lastError = `live check: ${error.message || error}`;
+      }
+    }
+    checking = false;
+  }
+
   function choose(key) {
     state.selected = key && entry(key) ? key : null;
     select.value = state.selected || '';
+    placeHandles();
     renderFields();
     persist();
     editorState.selected = state.selected;
@@ -246,11 +408,14 @@ export async function mount(viewer, tools) {
   }
 
   // ── sending changes ──
+  // The change rides in a header of a bodyless POST: the live tour server, which shares the port, reads no bodies.
+  const changeRequest = (change) => ({
+    method: 'POST', cache: 'no-store',
+    headers: { 'Content-Type': 'application/json', 'X-Vitrina-Edit': token,
+      'X-Vitrina-Change': encodeURIComponent(JSON.stringify(change)) },
+  });
   async function post(change) {
-    const response = await fetch(EDIT_PATH, {
-      method: 'POST', cache: 'no-store', headers: { 'Content-Type': 'application/json', 'X-Vitrina-Edit': token },
-      body: JSON.stringify(change),
-    });
+    const response = await fetch(EDIT_PATH, changeRequest(change));
     const result = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
     if (!response.ok) throw new Error(result.error || `HTTP ${response.status}`);
     return result;
@@ -356,6 +521,11 @@ export async function mount(viewer, tools) {
     if (event.button !== 0 || !event.isPrimary || event.target !== canvas) return;
     if (event.altKey || viewer.pointPicker?.armed) return;  // the click copies a point (pointpicker.js)
     const ray = rayFromScreen(event.clientX, event.clientY);
+    const grip = state.selected ? handleHit(ray) : null;
+    if (grip) {
+      startHandleDrag(event, grip);
+      return;
+    }
     const marker = startMarkerHit(ray);
     const hit = marker ? null : pick(ray);
     let key = null, point = null;
@@ -382,6 +552,53 @@ export async function mount(viewer, tools) {
     controls.orbit.enabled = false;
   }, { capture: true });
 
+  // A handle limits the drag to one value: the ring turns, the upright arrow raises, the wall arrow slides.
+  function startHandleDrag(event, grip) {
+    event.stopPropagation();
+    const handle = grip.object.name.split(':')[1];
+    const info = entry(state.selected);
+    const id = state.selected.split(':')[1];
+    const room = rooms.get(info.room);
+    const centre = handles.children.find((h) => h.name === 'vitrina-handle:rotate')?.position.clone();
+    const facingCamera = new THREE.Vector3().subVectors(camera.position, grip.point).setY(0).normalize();
+    const plane = handle === 'rotate' ? floorPlane(grip.point.y)
+      : handle === 'along' ? new THREE.Plane().setFromNormalAndCoplanarPoint(new THREE.Vector3().fromArray(WALL_NORMAL[info.wall]), grip.point)
+        : new THREE.Plane().setFromNormalAndCoplanarPoint(facingCamera, grip.point);  // up and down, facing the viewer
+    const nodes = [id, `${id}-stand`].map((name) => roomScenes.get(room?.id)?.getObjectByName(name)).filter(Boolean)
+      .filter((node) => handle !== 'height' || node.name === id);  // the plinth stays; the object rises on it
+    drag = { key: state.selected, kind: 'artifact', id, info, room, plane, from: grip.point.clone(), x: event.clientX,
+      y: event.clientY, moved: false, value: null, pointerId: event.pointerId, turning: false, handle, centre,
+      nodes: [...nodes, handles].map((node) => ({ node, origin: node.position.clone(), turn: node.quaternion.clone() })) };
+    canvas.setPointerCapture(event.pointerId);
+    controls.orbit.enabled = false;
+  }
+
+  const bearing = (point, centre) => THREE.MathUtils.radToDeg(Math.atan2(point.x - centre.x, -(point.z - centre.z)));
+  function handleValue(event) {
+    const point = new THREE.Vector3();
+    if (!rayFromScreen(event.clientX, event.clientY).intersectPlane(drag.plane, point)) return null;
+    const free = event.shiftKey || !state.snap;
+    if (drag.handle === 'rotate') {  // clockwise seen from above is a positive rotate, as in the spec
+      const start = drag.info.rotate ?? 0;
+      const raw = start + bearing(point, drag.centre) - bearing(drag.from, drag.centre);
+      let value = free ? Math.round(raw) : round(raw, TURN_STEP);
+      value = ((value + 540) % 360) - 180;
+      return { key: 'place.rotate', value, turn: value - start };
+    }
+    const delta = point.sub(drag.from);
+    if (drag.handle === 'along') {
+      const along = new THREE.Vector3().fromArray(WALL_ALONG[drag.info.wall]);
+      const start = drag.info.at ?? 0;
+      const value = tidy(free ? start + delta.dot(along) : round(start + delta.dot(along), WALL_GRID));
+      return { key: 'place.at', value, world: along.multiplyScalar(value - start) };
+    }
+    const key = drag.handle === 'height' ? 'place.plinth.height' : 'place.height';
+    const start = drag.handle === 'height' ? fieldValue('place.plinth.height') : (drag.info.height ?? 1.5);
+    const [low, high] = drag.handle === 'height' ? [0.05, 3] : [0, 50];
+    const value = tidy(Math.min(Math.max(free ? start + delta.y : round(start + delta.y, HEIGHT_STEP), low), high));
+    return { key, value, world: new THREE.Vector3(0, value - start, 0) };
+  }
+
   function turnValue(event) {
     const key = drag.kind === 'room' ? 'start.facing' : 'place.rotate';
     const start = drag.kind === 'room' ? (drag.info.start?.facing ?? 0) : (drag.info.rotate ?? 0);
@@ -392,6 +609,7 @@ export async function mount(viewer, tools) {
   }
 
   function dragValue(event) {
+    if (drag.handle) return handleValue(event);
     if (drag.turning) return turnValue(event);
     const point = new THREE.Vector3();
     if (!rayFromScreen(event.clientX, event.clientY).intersectPlane(drag.plane, point)) return null;
@@ -414,6 +632,19 @@ export async function mount(viewer, tools) {
     }
     const at = drag.info.at;
     const raw = [at[0] + delta.x, at[1] + delta.z];
+    // Dropped through a door into another room: it moves there (its YAML block too, when another file lists it).
+    const over = [...rooms.values()].find((room) => room.id !== drag.room.id
+      && [0, 2].every((axis, i) => {
+        const spot = roomCentre(drag.room)[i] + raw[i];
+        return spot > room.bounds.min[axis] && spot < room.bounds.max[axis];
+      }));
+    if (over) {
+      const [ox, oz] = roomCentre(over);
+      const [cx, cz] = roomCentre(drag.room);
+      const there = [cx + raw[0] - ox, cz + raw[1] - oz].map((v) => tidy(free ? v : round(v, GRID)));
+      return { key: 'place', value: { room: over.id, wall: null, at: there },
+        world: new THREE.Vector3(ox + there[0] - cx - at[0], 0, oz + there[1] - cz - at[1]) };
+    }
     let value = raw.map(tidy);
     if (!free) {
       const box = artifacts.get(drag.id).bounds;
@@ -444,11 +675,13 @@ export async function mount(viewer, tools) {
     // Clockwise seen from above is a negative turn about +Y.
     const spin = new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -THREE.MathUtils.degToRad(result.turn || 0));
     for (const { node, origin, turn } of drag.nodes) {
-      if (drag.turning) node.quaternion.copy(turn).premultiply(spin);
-      else node.position.copy(origin).add(result.world);
+      if (drag.turning || drag.handle === 'rotate') {
+        if (node !== handles) node.quaternion.copy(turn).premultiply(spin);
+      } else node.position.copy(origin).add(result.world);
     }
     editorState.dragging = { key: drag.key, value: result.value };
     say(`${drag.key}: ${JSON.stringify(result.value)}`);
+    liveCheck(liveChange(result));
   }, { capture: true });
 
   async function endDrag(event, cancelled) {
@@ -456,11 +689,15 @@ export async function mount(viewer, tools) {
     event.stopPropagation();  // the viewer must not also treat the release as a click that selects or walks
     const finished = drag;
     drag = null;
+    live = null;
     editorState.dragging = null;
+    editorState.live = null;
     controls.orbit.enabled = true;
     if (canvas.hasPointerCapture(event.pointerId)) canvas.releasePointerCapture(event.pointerId);
     if (cancelled || !finished.moved || !finished.value) {
       for (const { node, origin, turn } of finished.nodes) { node.position.copy(origin); node.quaternion.copy(turn); }
+      renderProblems();
+      renderBadges();
       return;
     }
     if (finished.value.key === 'wall') {

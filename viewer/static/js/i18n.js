@@ -7,10 +7,13 @@ export const UI_STRINGS = STRINGS.ui;
 
 export const RECORD_FIELDS = STRINGS.record_fields;
 
-/** The UI-strings table closest to a BCP-47 tag ('zh-Hant' → zh), English otherwise. */
+/**
+ * The UI-strings table closest to a BCP-47 tag: the tag's own (an exhibit's ui-strings.yaml may add one), else its
+ * base language's ('zh-Hant' → zh), else English.
+ */
 export function uiTable(language) {
   const base = String(language || 'en').split('-')[0].toLowerCase();
-  return UI_STRINGS[base] || UI_STRINGS.en;
+  return UI_STRINGS[language] || UI_STRINGS[base] || UI_STRINGS.en;
 }
 
 export class I18n {
