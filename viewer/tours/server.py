@@ -576,11 +576,7 @@ class TourServer:
                 return connection.respond(403, "origin not allowed\n")
             source = self.source_of(connection.remote_address, request.headers)
             if "websocket" not in request.headers.get("Upgrade", "").lower():
-                # A plain GET is how a browser learns why its websocket failed: it cannot read the handshake's 429.
-                told = self.told_to_wait.get(source, 0.0) - self.clock.monotonic()
-                if told > 0 or self._blocked_for(source) > 0:
-                    return self._too_many(connection, max(told, self._blocked_for(source)), "your address must wait before it connects again")
-                return connection.respond(426, "this is the tour websocket; see docs/tour-protocol.md\n")
+                return self._explain(connection, request, source)
             if self.closing:
                 return connection.respond(503, "restarting\n")
             # Refused before the websocket handshake: a refusal there costs a fraction of one after a hello.
@@ -616,6 +612,19 @@ class TourServer:
                 status, headers, body = result
                 return _response(status, headers, body)
         return connection.respond(404, "not found\n")
+
+    def _explain(self, connection: ServerConnection, request: Request, source: str) -> Response:
+        """A plain GET of the websocket path: how a browser learns why its websocket failed (it cannot read the
+        handshake's 429). An allowed Origin (process_request checked it) may read the answer and its Retry-After."""
+        wait = max(self.told_to_wait.get(source, 0.0) - self.clock.monotonic(), self._blocked_for(source))
+        response = (self._too_many(connection, wait, "your address must wait before it connects again") if wait > 0
+                    else connection.respond(426, "this is the tour websocket; see docs/tour-protocol.md\n"))
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+            response.headers["Vary"] = "Origin"
+        return response
 
     def _too_many(self, connection: ServerConnection, wait_s: float, message: str, source: str | None = None
                   ) -> Response:

@@ -21,15 +21,21 @@ from viewer.tours.server import Limits, limits_from_args
 pytestmark = pytest.mark.manual_clock
 
 
-async def get_tours_path(port: int, headers: dict[str, str] | None = None) -> tuple[int, str | None]:
-    """A plain GET of /tours (what a browser can do to learn why its websocket failed): status and Retry-After."""
-    def fetch() -> tuple[int, str | None]:
+async def get_tours_path(port: int, headers: dict[str, str] | None = None, *, cors: bool = False
+                         ) -> tuple[int, str | None] | tuple[int, str | None, str | None, str | None]:
+    """A plain GET of /tours (what a browser can do to learn why its websocket failed): status and Retry-After (and
+    with `cors`, the Access-Control-Allow-Origin and -Expose-Headers a page on another origin needs to read them)."""
+    def fetch() -> tuple[int, str | None] | tuple[int, str | None, str | None, str | None]:
         request = urllib.request.Request(f"http://127.0.0.1:{port}/tours", headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=3) as response:
-                return response.status, response.headers.get("Retry-After")
+                status, answer = response.status, response.headers
         except urllib.error.HTTPError as error:
-            return error.code, error.headers.get("Retry-After")
+            status, answer = error.code, error.headers
+        if cors:
+            return (status, answer.get("Retry-After"), answer.get("Access-Control-Allow-Origin"),
+                    answer.get("Access-Control-Expose-Headers"))
+        return status, answer.get("Retry-After")
     return await asyncio.to_thread(fetch)
 
 
@@ -112,3 +118,14 @@ def test_the_new_connection_rate_is_set_from_the_command_line(tmp_path: Path) ->
     chosen = limits_from_args(args)
     assert (chosen.source_connects_per_s, chosen.source_connects_burst) == (50.0, 2000.0)
     assert chosen.source_connections == Limits().source_connections
+
+
+@pytest.mark.origins("https://museum.example")
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0)
+async def test_a_page_on_an_allowed_origin_may_read_the_wait(tour_server: TourServerHandle) -> None:
+    page = {"Origin": "https://museum.example"}
+    await (await connect(tour_server.url, compression=None, additional_headers=page)).close()
+    assert (await refused(tour_server, "127.0.0.1", additional_headers=page)).response.status_code == 429
+    assert await get_tours_path(tour_server.port, page, cors=True) == (429, "1", "https://museum.example",
+                                                                       "Retry-After")
+    assert (await get_tours_path(tour_server.port, {"Origin": "https://evil.example"}, cors=True))[0] == 403
