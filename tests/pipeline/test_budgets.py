@@ -11,7 +11,7 @@ import trimesh
 
 from pipeline import budgets
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
-from tests.pipeline.transforms.scenes import grid
+from tests.pipeline.transforms.scenes import grid, grid_primitive
 
 MB = 1024 * 1024
 
@@ -169,3 +169,135 @@ def test_simplifying_a_big_room_says_so_while_it_runs(monkeypatch: pytest.Monkey
         module.simplify_to_budget(scene, profile, 0.05)  # one triangle under the threshold: silent
     assert stream.getvalue().splitlines() == ["write…", "write: simplifying 1,682 triangles for quest2…"]
     assert module.measure(lighter).triangles <= 500
+
+
+# ---- edges that mutation testing found unchecked (make mutants) -------------------------------------------------
+
+
+def jpeg_header(width: int, height: int, sof: int = 0xC0) -> bytes:
+    """SOI, an APP0 segment to skip, then a start-of-frame segment naming the size."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0" + b"\0" * 9
+    frame = bytes([0xFF, sof]) + struct.pack(">HBHH", 17, 8, height, width) + b"\0" * 10
+    return b"\xff\xd8" + app0 + frame
+
+
+def test_image_sizes_come_from_headers_unless_both_sides_were_recorded() -> None:
+    assert budgets.image_size(Texture("p", png_header(640, 480), "image/png")) == (640, 480)
+    assert len(png_header(1, 1)[:24]) == 24
+    assert budgets.image_size(Texture("p", png_header(640, 480)[:24], "image/png")) == (640, 480)  # just the IHDR
+    assert budgets.image_size(Texture("p", png_header(640, 480)[:23], "image/png")) == (0, 0)
+    assert budgets.image_size(Texture("k", ktx2_header(256, 128), "image/ktx2")) == (256, 128)
+    assert budgets.image_size(Texture("j", jpeg_header(800, 600), "image/jpeg")) == (800, 600)
+    assert budgets.image_size(Texture("j", jpeg_header(1024, 768, sof=0xC2), "image/jpeg")) == (1024, 768)
+    assert budgets.image_size(Texture("j", b"\xff\xd8\0\0" + b"\0" * 20, "image/jpeg")) == (0, 0)  # no marker
+    # Half a record (a width without a height) is not trusted: the header decides.
+    assert budgets.image_size(Texture("p", png_header(640, 480), "image/png", width=99)) == (640, 480)
+
+
+def test_fitted_sizes_halve_until_the_larger_side_fits() -> None:
+    assert budgets.fitted_size(4096, 1024, 2048) == (2048, 512)
+    assert budgets.fitted_size(4096, 1, 1024) == (1024, 1)  # never below one texel
+    assert budgets.fitted_size(3000, 2000, None) == (3000, 2000)
+    assert budgets.fitted_size(2048, 2048, 2048) == (2048, 2048)
+
+
+def test_without_artifact_ids_every_kept_node_is_an_artifact() -> None:
+    texture = Texture("t", png_header(4096, 4096), "image/png")
+    textured = Material("m", base_color_texture=TextureRef(texture))
+    ding = Node("ding", keep=True, mesh=Mesh("d", [triangles_primitive(30, textured)]))
+    vase = Node("vase", keep=True, mesh=Mesh("v", [triangles_primitive(20)]))
+    plinth = Node("plinth", mesh=Mesh("p", [triangles_primitive(5)]))
+    scene = Scene("hall", nodes=[ding, vase, plinth])
+    assert [(u.name, u.triangles) for u in budgets.asset_usage(scene)] == [("ding", 30), ("vase", 20), ("room", 5)]
+    # Named ids: a kept node that is not named stays in the room; a named node that is not kept is no artifact.
+    named = budgets.asset_usage(scene, ["vase", "plinth"])
+    assert [(u.name, u.triangles) for u in named] == [("vase", 20), ("room", 35)]
+    # Textures are counted at the size the target receives.
+    fitted = budgets.asset_usage(scene, ["ding"], max_texture_size=1024)
+    assert fitted[0].texture_bytes_gpu == 1024 * 1024 * 4 * 4 // 3
+    lines = budgets.asset_report(scene, ["vase"])
+    assert [line.split(":")[0].strip() for line in lines] == ["room", "vase"]  # largest first
+    assert lines[0] == "  room: 35 triangles, 2 draw calls, 85.3 MB GPU textures"
+
+
+def test_the_lighter_copy_shares_textures_but_not_meshes() -> None:
+    texture = Texture("t", png_header(64, 64), "image/png")
+    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [grid_primitive(Material(
+        "m", base_color_texture=TextureRef(texture)), n=40)]))])
+    tiny = budgets.DeviceProfile("tiny", draw_calls=10, triangles=500, texture_bytes_gpu=MB, max_texture_size=64,
+                                 bytes=MB)
+    lighter, _ = budgets.simplify_to_budget(scene, tiny, max_error=0.05)
+    copied = lighter.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+    original = scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+    assert copied.material.base_color_texture.texture is texture  # type: ignore[union-attr]
+    assert copied is not original and original.triangle_count == 2 * 39 * 39
+
+
+def scan_primitive(n: int = 60, scale: float = 1.0, offset: float = 0.0, indexed: bool = True) -> Primitive:
+    positions, normals, _, indices = grid(n, size=1.0, wave=0.15)
+    positions = positions * np.float32(scale) + np.float32(offset)
+    if not indexed:
+        return Primitive(attributes={"POSITION": positions[indices]})
+    return Primitive(attributes={"POSITION": positions, "NORMAL": normals}, indices=indices)
+
+
+def test_simplification_counts_every_copy_of_a_mesh_it_draws() -> None:
+    shared = Mesh("scan", [scan_primitive()])  # 6,962 triangles, drawn by two nodes, one of them 3 times over
+    scene = Scene("hall", nodes=[Node("a", mesh=shared), Node("b", mesh=shared, instances={
+        "TRANSLATION": np.zeros((3, 3), np.float32)})])
+    drawn = budgets.measure(scene).triangles
+    assert drawn == 4 * 6962
+    report = budgets.simplify_scene(scene, target_triangles=drawn // 4, max_error=0.05)
+    after = budgets.measure(scene).triangles
+    assert drawn // 4 * 0.8 <= after <= drawn // 4  # met, and not far below: the copies were counted, not guessed
+    assert [(r.mesh, r.triangles_before, r.triangles_after) for r in report] == [("scan", 6962, after // 4)]
+
+
+def test_small_and_non_triangle_parts_are_kept_and_counted_as_fixed() -> None:
+    wall = Primitive(attributes={"POSITION": np.random.default_rng(1).random((60, 3)).astype(np.float32)},
+                     indices=np.arange(60, dtype=np.uint32))  # 20 triangles: under MIN_TRIANGLES
+    lines = Primitive(attributes={"POSITION": np.zeros((400, 3), np.float32)}, mode=1)
+    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [scan_primitive(), wall, lines])),
+                                 Node("wall", mesh=Mesh("wall", [wall]))])
+    report = budgets.simplify_scene(scene, target_triangles=3000, max_error=0.05)
+    assert wall.triangle_count == 20 and lines.vertex_count == 400  # untouched
+    after = budgets.measure(scene).triangles
+    assert 3000 * 0.8 <= after <= 3000  # the two walls (40) were subtracted from the target, not added
+    (scan,) = report
+    assert (scan.triangles_before, scan.triangles_after) == (6962, after - 40)
+
+
+def test_an_unindexed_scan_is_taken_as_it_is() -> None:
+    """Without indices every triangle has its own corners: nothing can collapse, and nothing breaks."""
+    primitive = scan_primitive(indexed=False)
+    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [primitive]))])
+    (report,) = budgets.simplify_scene(scene, target_triangles=2000, max_error=0.05)
+    assert primitive.triangle_count == 6962 and (report.triangles_before, report.triangles_after) == (6962, 6962)
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(100.0, 0.0), (0.01, 0.0), (1.0, 500.0)])
+def test_the_error_bound_is_relative_to_each_meshs_own_size(scale: float, offset: float) -> None:
+    """Centimetres or kilometres, near the origin or far from it: the same shape simplifies the same way."""
+    def simplified(scale: float, offset: float, max_error: float, target: int) -> tuple[Scene, Scene, float]:
+        scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [scan_primitive(80, scale, offset)]))])
+        profile = budgets.DeviceProfile("p", draw_calls=10, triangles=target, texture_bytes_gpu=MB,
+                                        max_texture_size=1024, bytes=MB)
+        lighter, error = budgets.simplify_to_budget(scene, profile, max_error)
+        return scene, lighter, error
+
+    def unit_error(scene: Scene, lighter: Scene) -> float:
+        """surface_error back at unit size (trimesh's tolerances are absolute)."""
+        for each in (scene, lighter):
+            primitive = each.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+            positions = primitive.attributes["POSITION"]
+            primitive.attributes["POSITION"] = (positions - np.float32(offset)) / np.float32(scale)
+        return surface_error(scene, lighter)
+
+    reference = budgets.measure(simplified(1.0, 0.0, 0.002, 50)[1]).triangles
+    scene, lighter, error = simplified(scale, offset, 0.002, 50)  # the bound stops it well before 50
+    assert budgets.measure(lighter).triangles == pytest.approx(reference, rel=0.1)
+    assert 0 < error <= 0.002 and unit_error(scene, lighter) <= 0.002
+    # A reachable target: the reported error is the estimate, below the bound, and at least what was measured.
+    scene, lighter, error = simplified(scale, offset, 0.05, 4000)
+    assert budgets.measure(lighter).triangles <= 4000
+    assert 0 < error < 0.05 and unit_error(scene, lighter) <= error * 1.05
