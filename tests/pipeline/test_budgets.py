@@ -301,3 +301,30 @@ def test_the_error_bound_is_relative_to_each_meshs_own_size(scale: float, offset
     scene, lighter, error = simplified(scale, offset, 0.05, 4000)
     assert budgets.measure(lighter).triangles <= 4000
     assert 0 < error < 0.05 and unit_error(scene, lighter) <= error * 1.05
+
+
+def test_a_room_within_the_budget_is_copied_unsimplified() -> None:
+    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [scan_primitive(20)]))])  # 722 triangles
+    lighter, error = budgets.simplify_to_budget(scene, "quest2", max_error=0.01)  # a profile by name
+    assert (budgets.measure(lighter).triangles, error) == (722, 0.0) and lighter is not scene
+
+
+def test_a_room_of_small_parts_cannot_be_simplified_and_reports_no_error() -> None:
+    parts = [Node(f"brick{i}", mesh=Mesh(f"b{i}", [triangles_primitive(40)])) for i in range(30)]  # 1,200, all < 64
+    profile = budgets.DeviceProfile("p", draw_calls=100, triangles=500, texture_bytes_gpu=MB, max_texture_size=1024,
+                                    bytes=MB)
+    lighter, error = budgets.simplify_to_budget(Scene("hall", nodes=parts), profile, max_error=0.01)
+    assert (budgets.measure(lighter).triangles, error) == (1200, 0.0)
+
+
+def test_a_simplified_primitive_drops_the_vertices_it_no_longer_uses() -> None:
+    primitive = scan_primitive()
+    budgets.simplify_scene(Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [primitive]))]), 1000, 0.05)
+    assert primitive.indices is not None and primitive.triangle_count <= 1000
+    assert primitive.vertex_count == len(np.unique(primitive.indices)) < 60 * 60
+
+
+def test_ktx2_and_png_headers_of_the_least_length_are_read() -> None:
+    assert budgets.image_size(Texture("k", ktx2_header(256, 128)[:28], "image/ktx2")) == (256, 128)
+    assert budgets.image_size(Texture("k", ktx2_header(256, 128)[:27], "image/ktx2")) == (0, 0)
+    assert budgets.image_size(Texture("x", b"\0" * 40, "image/png")) == (0, 0)  # no known header: unknown size
