@@ -235,7 +235,7 @@ def test_the_lighter_copy_shares_textures_but_not_meshes() -> None:
 
 def scan_primitive(n: int = 60, scale: float = 1.0, offset: float = 0.0, indexed: bool = True) -> Primitive:
     positions, normals, _, indices = grid(n, size=1.0, wave=0.15)
-    positions = positions * np.float32(scale) + np.float32(offset)
+    positions = positions * np.float32(scale) + np.array([offset, 0, 0], np.float32)  # far along one axis only
     if not indexed:
         return Primitive(attributes={"POSITION": positions[indices]})
     return Primitive(attributes={"POSITION": positions, "NORMAL": normals}, indices=indices)
@@ -257,7 +257,7 @@ def test_small_and_non_triangle_parts_are_kept_and_counted_as_fixed() -> None:
     wall = Primitive(attributes={"POSITION": np.random.default_rng(1).random((60, 3)).astype(np.float32)},
                      indices=np.arange(60, dtype=np.uint32))  # 20 triangles: under MIN_TRIANGLES
     lines = Primitive(attributes={"POSITION": np.zeros((400, 3), np.float32)}, mode=1)
-    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [scan_primitive(), wall, lines])),
+    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [wall, scan_primitive(), lines])),
                                  Node("wall", mesh=Mesh("wall", [wall]))])
     report = budgets.simplify_scene(scene, target_triangles=3000, max_error=0.05)
     assert wall.triangle_count == 20 and lines.vertex_count == 400  # untouched
@@ -290,7 +290,7 @@ def test_the_error_bound_is_relative_to_each_meshs_own_size(scale: float, offset
         for each in (scene, lighter):
             primitive = each.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
             positions = primitive.attributes["POSITION"]
-            primitive.attributes["POSITION"] = (positions - np.float32(offset)) / np.float32(scale)
+            primitive.attributes["POSITION"] = (positions - np.array([offset, 0, 0], np.float32)) / np.float32(scale)
         return surface_error(scene, lighter)
 
     reference = budgets.measure(simplified(1.0, 0.0, 0.002, 50)[1]).triangles
@@ -328,3 +328,67 @@ def test_ktx2_and_png_headers_of_the_least_length_are_read() -> None:
     assert budgets.image_size(Texture("k", ktx2_header(256, 128)[:28], "image/ktx2")) == (256, 128)
     assert budgets.image_size(Texture("k", ktx2_header(256, 128)[:27], "image/ktx2")) == (0, 0)
     assert budgets.image_size(Texture("x", b"\0" * 40, "image/png")) == (0, 0)  # no known header: unknown size
+
+
+def test_every_reducible_part_of_every_mesh_is_simplified_and_reported() -> None:
+    scene = Scene("hall", nodes=[Node("pair", mesh=Mesh("pair", [scan_primitive(), scan_primitive(40)])),
+                                 Node("other", mesh=Mesh("other", [scan_primitive(50)]))])
+    before = budgets.measure(scene).triangles
+    assert before == 6962 + 3042 + 4802
+    report = budgets.simplify_scene(scene, target_triangles=3000, max_error=0.05)
+    pair, other = (node.mesh for node in scene.nodes)
+    assert pair is not None and other is not None
+    by_mesh = {r.mesh: (r.triangles_before, r.triangles_after) for r in report}
+    assert by_mesh == {"pair": (6962 + 3042, sum(p.triangle_count for p in pair.primitives)),
+                       "other": (4802, other.primitives[0].triangle_count)}
+    assert 2400 <= budgets.measure(scene).triangles <= 3000
+
+
+def test_one_pass_usually_meets_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first ratio aims a little under the target, so each part is simplified once, not again and again."""
+    calls: list[int] = []
+    real = budgets.meshopt.simplify
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(budgets.meshopt, "simplify", counted)
+    wall = Primitive(attributes={"POSITION": np.random.default_rng(2).random((120, 3)).astype(np.float32)},
+                     indices=np.arange(120, dtype=np.uint32))  # 40 fixed triangles
+    scene = Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [scan_primitive(), wall]))])
+    budgets.simplify_scene(scene, target_triangles=3000, max_error=0.05)
+    assert len(calls) == 1 and 2700 <= budgets.measure(scene).triangles <= 3000
+
+
+def flat_grid(rows: int, columns: int) -> Primitive:
+    """A flat grid of rows × columns vertices: 2 × (rows - 1) × (columns - 1) triangles, most of them collapsible."""
+    positions = np.array([(x, y, 0) for y in range(rows) for x in range(columns)], np.float32)
+    quads = [(r * columns + c, r * columns + c + 1, (r + 1) * columns + c, (r + 1) * columns + c + 1)
+             for r in range(rows - 1) for c in range(columns - 1)]
+    indices = np.array([t for a, b, c, d in quads for t in ((a, b, c), (b, d, c))], np.uint32).reshape(-1)
+    return Primitive(attributes={"POSITION": positions}, indices=indices)
+
+
+def test_a_part_of_exactly_min_triangles_is_simplified() -> None:
+    flat = flat_grid(5, 9)
+    assert flat.triangle_count == budgets.MIN_TRIANGLES
+    budgets.simplify_scene(Scene("hall", nodes=[Node("flat", mesh=Mesh("flat", [flat]))]), 10, 0.01)
+    assert flat.triangle_count < budgets.MIN_TRIANGLES
+
+
+def test_a_slightly_simplified_part_drops_its_unused_vertices_too() -> None:
+    primitive = scan_primitive()
+    budgets.simplify_scene(Scene("hall", nodes=[Node("scan", mesh=Mesh("scan", [primitive]))]), 6000, 0.05)
+    assert primitive.indices is not None and 5000 < primitive.triangle_count <= 6000
+    assert primitive.vertex_count == len(np.unique(primitive.indices))
+
+
+def test_large_jpeg_segments_and_a_frame_at_the_very_end_are_read() -> None:
+    icc = b"\xff\xe2" + struct.pack(">H", 40_002) + b"\0" * 40_000  # a 40 KB ICC profile: a length above 32767
+    frame = b"\xff\xc0" + struct.pack(">HBHH", 17, 8, 600, 800)
+    assert budgets.image_size(Texture("j", b"\xff\xd8" + icc + frame + b"\0" * 10, "image/jpeg")) == (800, 600)
+    assert budgets.image_size(Texture("j", b"\xff\xd8" + frame + b"\0", "image/jpeg")) == (800, 600)  # just enough
+    assert budgets.image_size(Texture("j", b"\xff\xd8" + frame, "image/jpeg")) == (0, 0)  # cut short
+    only_app0 = jpeg_header(1, 1)[:2 + 18]  # SOI and an APP0, then nothing
+    assert budgets.image_size(Texture("j", only_app0, "image/jpeg")) == (0, 0)
