@@ -125,3 +125,10 @@ def test_an_extensions_shape_is_checked_at_its_own_place(place: str) -> None:
         return
     assert shape_mistake(placed(path, "0"), shape) == f"{place_name(path)} should be an integer"
     assert shape_mistake(placed(path, 0), shape) is None
+
+
+def test_extensions_nobody_registered_are_free_at_every_place() -> None:
+    document = {"extensions": {"EXT_unknown": 1}, "nodes": [{"extensions": {"EXT_other": "x"}}],
+                "materials": [{"normalTexture": {"extensions": {"EXT_y": []}}}]}
+    assert shape_mistake(document, document_shape()) is None
+    assert shape_mistake(document, document_shape({"node": {"EXT_z": Obj({"a": INDEX})}})) is None
