@@ -33,7 +33,7 @@ test: setup lint
 bench: setup
 	$(PY) -m tests.benchmarks.run
 
-# Mutation testing over viewer/tours, pipeline/spec, pipeline/gltf.py and pipeline/budgets.py ([tool.mutmut] in
+# Mutation testing over viewer/tours, pipeline/spec, pipeline/gltf/ and pipeline/budgets.py ([tool.mutmut] in
 # pyproject.toml). CPU-heavy: runs niced on one core. `make mutants MUTANTS='viewer.tours.*'` runs a subset.
 MUTANTS ?=
 mutants: setup

@@ -229,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="open connections per client address (default 1000; one NAT may hide a whole museum)")
     p.add_argument("--source-members", type=int, default=None,
                    help="joined members per client address (default 1000)")
+    p.add_argument("--source-connects-per-s", type=float, default=None,
+                   help="new connections a second per client address, after a burst (default 20)")
+    p.add_argument("--source-connects-burst", type=float, default=None,
+                   help="new connections per client address at once (default 300: a school class behind one NAT)")
     p.add_argument("--grace", type=float, default=None, help="seconds a dropped member may resume (default 120)")
     p.add_argument("--state", default=None,
                    help="SQLite file keeping tours across restarts without --redis (default: one per site in the "

@@ -89,7 +89,8 @@ async def run_tours(port_out: Any, site: Path) -> None:
 
     # The load generators come from a few loopback addresses, so the per-source caps are lifted here; the
     # "tours-defaults" server (bench_tours_attack) keeps them.
-    limits = Limits(room_cap=20_000, rate_per_s=100, burst=200, source_connections=100_000, source_members=100_000)
+    limits = Limits(room_cap=20_000, rate_per_s=100, burst=200, source_connections=100_000, source_members=100_000,
+                    source_connects_per_s=1e6, source_connects_burst=1e6)
     await serve_tours(site, "127.0.0.1", 0, secret=SECRET, limits=limits, ready=port_out)
 
 

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
         write_section("mutants", "\n".join([
             "## Mutation testing", "", "Command: `make mutants` (mutmut over `viewer/tours/`, `pipeline/spec/`, "
-            "`pipeline/gltf.py`, `pipeline/budgets.py`; killed = a test failed or hung). Modules with no mutant "
+            "`pipeline/gltf/`, `pipeline/budgets.py`; killed = a test failed or hung). Modules with no mutant "
             "checked in the run are left out.", "", args.doc, "", "| module | killed / checked |", "|---|---|",
             *rows, f"| **checked so far** | {_rate(total)} |"]))
     return 0

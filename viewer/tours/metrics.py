@@ -21,6 +21,8 @@ COUNTERS = {
     "origin_refused": "Websocket handshakes refused because of their Origin.",
     "source_refused": "Handshakes or joins refused because their source address is at its cap.",
     "auth_backoff": "Hellos refused unchecked because their source address failed too often.",
+    "connect_refused": "Handshakes refused with 429 because their source address opens connections too fast.",
+    "accept_dropped": "Connections held unread at TCP accept and closed: their address came back before its Retry-After.",
 }
 
 # What the store survived (RedisStore.health()), with help texts; only Redis reports these.

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -56,6 +56,8 @@ POSE_BACKLOG_BYTES = 64 * 1024
 REAP_INTERVAL_S = 2.0
 POSE_BURST = 10.0  # poses a guide may send back to back (jitter, a stalled frame) before the pose_hz cap applies
 AUTH_FORGET_S = 600.0  # failed hellos older than this no longer count towards a source's backoff
+HOLD_PER_SOURCE = 200  # connections held unread at accept per source told to wait (hold_at_accept); more are closed
+HOLD_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,12 @@ class Limits:
     # puts a whole building behind one NAT address, so the defaults allow a large museum's worth of visitors.
     source_connections: int = 1000
     source_members: int = 1000
+    # New websocket connections per source address, counted before any handshake work, so that a flood of joins
+    # or code guesses costs an HTTP parse and a 429, and a source that comes back before its Retry-After is dropped
+    # at TCP accept unparsed. A whole school class scanning the QR code at once behind the museum's NAT fits in
+    # the burst; so does a Wi-Fi blip that reconnects a few hundred visitors (their clients back off with jitter).
+    source_connects_per_s: float = 20.0
+    source_connects_burst: float = 300.0
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # Failed hellos (unknown code, bad token) a source may make in AUTH_FORGET_S before it must wait; the wait
     # doubles with each further failure up to auth_backoff_max_s.
@@ -118,6 +126,10 @@ class Bucket:
             return True
         return False
 
+    def wait_s(self, cost: float = 1.0) -> float:
+        """Seconds until `take(cost)` can succeed, as of the last take."""
+        return max(0.0, (cost - self.tokens) / self.rate)
+
 
 @dataclass
 class AuthBackoff:
@@ -125,6 +137,30 @@ class AuthBackoff:
 
     failures: collections.deque[float] = field(default_factory=collections.deque)
     blocked_until: float = 0.0
+
+
+class GatedConnection(ServerConnection):
+    """A server connection that asks `hold(peer address)` at TCP accept: a number of seconds means "do not read this
+    connection; close it after that long" (no HTTP parsing, no response), None means serve it as usual.
+    `gated_by(server.hold_at_accept)` binds it to a TourServer."""
+
+    hold: Callable[[str], float | None] = staticmethod(lambda address: None)
+
+    @classmethod
+    def gated_by(cls, hold: Callable[[str], float | None]) -> type[GatedConnection]:
+        return type("GatedConnection", (cls,), {"hold": staticmethod(hold)})
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        held = self.hold(str(peer[0])) if peer else None
+        if held is not None:
+            stream = cast(asyncio.Transport, transport)
+            stream.pause_reading()
+            if held > 0:
+                self.loop.call_later(held, stream.abort)
+            else:
+                stream.abort()
 
 
 def raise_open_files_limit() -> int:
@@ -471,6 +507,11 @@ class TourServer:
         self.source_connections: collections.Counter[str] = collections.Counter()
         self.source_members: collections.Counter[str] = collections.Counter()
         self.auth_backoff: dict[str, AuthBackoff] = {}
+        self.connect_buckets: dict[str, Bucket] = {}
+        # Sources told to come back later (429 with Retry-After), and when: until then a direct connection from one
+        # of them is dropped at TCP accept (see GatedConnection), which costs far less than parsing it to refuse it.
+        self.told_to_wait: dict[str, float] = {}
+        self.held: collections.Counter[str] = collections.Counter()
         self._trusted_proxies = {ipaddress.ip_address(address) for address in limits.trusted_proxies}
         # 64 random bits, and checked against the tour's members: a collision must never take over a member.
         self.new_member_id: Callable[[], str] = lambda: "m" + secrets.token_hex(8)
@@ -533,19 +574,25 @@ class TourServer:
             if not self.origin_allowed(request.headers):
                 self.metrics.counters["origin_refused"] += 1
                 return connection.respond(403, "origin not allowed\n")
+            source = self.source_of(connection.remote_address, request.headers)
             if "websocket" not in request.headers.get("Upgrade", "").lower():
-                return connection.respond(426, "this is the tour websocket; see docs/tour-protocol.md\n")
+                return self._explain(connection, request, source)
             if self.closing:
                 return connection.respond(503, "restarting\n")
-            source = self.source_of(connection.remote_address, request.headers)
             # Refused before the websocket handshake: a refusal there costs a fraction of one after a hello.
             if (self.source_connections[source] >= self.limits.source_connections
                     or self.source_members[source] >= self.limits.source_members):
                 self.metrics.counters["source_refused"] += 1
-                return connection.respond(429, "too many connections from your address\n")
-            if self._blocked_for(source) > 0:
+                return self._too_many(connection, 10.0, "too many connections from your address")
+            blocked = self._blocked_for(source)
+            if blocked > 0:
                 self.metrics.counters["auth_backoff"] += 1
-                return connection.respond(429, "too many failed attempts from your address; try again later\n")
+                return self._too_many(connection, blocked, "too many failed attempts from your address; try again later",
+                                      source)
+            wait = self._connect_wait(source)
+            if wait > 0:
+                self.metrics.counters["connect_refused"] += 1
+                return self._too_many(connection, wait, "too many new connections from your address; slow down", source)
             self.source_connections[source] += 1
             self.spawn(self._release_source(connection, source), "counting connections")
             return None
@@ -565,6 +612,75 @@ class TourServer:
                 status, headers, body = result
                 return _response(status, headers, body)
         return connection.respond(404, "not found\n")
+
+    def _explain(self, connection: ServerConnection, request: Request, source: str) -> Response:
+        """A plain GET of the websocket path: how a browser learns why its websocket failed (it cannot read the
+        handshake's 429). An allowed Origin (process_request checked it) may read the answer and its Retry-After."""
+        wait = max(self.told_to_wait.get(source, 0.0) - self.clock.monotonic(), self._blocked_for(source))
+        response = (self._too_many(connection, wait, "your address must wait before it connects again") if wait > 0
+                    else connection.respond(426, "this is the tour websocket; see docs/tour-protocol.md\n"))
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+            response.headers["Vary"] = "Origin"
+        return response
+
+    def _too_many(self, connection: ServerConnection, wait_s: float, message: str, source: str | None = None
+                  ) -> Response:
+        """HTTP 429 with Retry-After (whole seconds, at least 1). With a `source`, it is also told to wait: a plain
+        GET from it learns the wait, and a direct connection from it before then is held at TCP accept."""
+        response = connection.respond(429, message + "\n")
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+        if source is not None:
+            now = self.clock.monotonic()
+            if len(self.told_to_wait) > 4096:  # many sources (IPv6 makes them cheap): forget the expired ones
+                for expired in [key for key, until in self.told_to_wait.items() if until <= now]:
+                    del self.told_to_wait[expired]
+            # The exact wait, not the rounded-up header: a client that honours Retry-After is never held.
+            self.told_to_wait[source] = now + wait_s
+        return response
+
+    def _connect_wait(self, source: str) -> float:
+        """Take one new-connection token for `source`: 0 if granted, else the seconds until one is earned."""
+        bucket = self.connect_buckets.get(source)
+        if bucket is None:
+            if len(self.connect_buckets) > 4096:  # forget sources whose bucket has refilled anyway
+                now, refill_s = self.clock.monotonic(), self.limits.source_connects_burst / self.limits.source_connects_per_s
+                for idle in [key for key, b in self.connect_buckets.items() if now - b.refilled_at > refill_s]:
+                    del self.connect_buckets[idle]
+            bucket = self.connect_buckets[source] = Bucket(self.limits.source_connects_per_s,
+                                                           self.limits.source_connects_burst, self.clock)
+        return 0.0 if bucket.take() else bucket.wait_s()
+
+    def hold_at_accept(self, address: str) -> float | None:
+        """For a new TCP connection from `address` that was told to wait (429, Retry-After) and came back early: how
+        long to hold it unread before closing it (0: close at once). None: serve it. Holding costs a file descriptor
+        and a timer but no CPU, and it slows a flooder that waits for each answer (a join or guessing loop) to a
+        few attempts per connection slot per second; past HOLD_PER_SOURCE held connections the rest are closed at
+        once. A trusted proxy is never held; the source behind it is judged on X-Forwarded-For in process_request."""
+        until = self.told_to_wait.get(address)
+        if until is None:
+            return None
+        now = self.clock.monotonic()
+        if until <= now:
+            del self.told_to_wait[address]
+            return None
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(address) in self._trusted_proxies:
+                return None
+        self.metrics.counters["accept_dropped"] += 1
+        if self.held[address] >= HOLD_PER_SOURCE:
+            return 0.0
+        self.held[address] += 1
+        wait = min(HOLD_MAX_S, until - now)
+        asyncio.get_running_loop().call_later(wait, self._unhold, address)
+        return wait
+
+    def _unhold(self, address: str) -> None:
+        self.held[address] -= 1
+        if self.held[address] <= 0:
+            del self.held[address]
 
     async def _release_source(self, connection: ServerConnection, source: str) -> None:
         try:
@@ -1055,6 +1171,7 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                 installed.append(signum)
     try:
         async with serve(server.handler, host, port, process_request=server.process_request, ssl=tls,
+                         create_connection=GatedConnection.gated_by(server.hold_at_accept),
                          compression=None, max_size=limits.max_message_bytes,
                          ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10) as ws_server:
             bound_port = next(iter(ws_server.sockets)).getsockname()[1]
@@ -1081,9 +1198,10 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
 
 
 def limits_from_args(args: argparse.Namespace) -> Limits:
-    """The defaults, with whichever of --room-cap, --grace, --source-connections and --source-members were given."""
+    """The defaults, with whichever of --room-cap, --grace and the --source-* caps were given."""
     given = {"room_cap": args.room_cap, "grace_s": args.grace, "source_connections": args.source_connections,
-             "source_members": args.source_members}
+             "source_members": args.source_members, "source_connects_per_s": args.source_connects_per_s,
+             "source_connects_burst": args.source_connects_burst}
     return Limits(**{name: value for name, value in given.items() if value is not None})
 
 

@@ -34,7 +34,7 @@ class XmpJsonLd(Extension):
         self.packets: list[Any] = []
         self.index: dict[str, int] = {}
 
-    def _packet_at(self, reader: _GltfReader, owner: dict[str, Any]) -> dict[str, Any] | None:
+    def _packet_at(self, owner: dict[str, Any]) -> dict[str, Any] | None:
         packet = owner.get("extensions", {}).get(NAME, {}).get("packet")
         if is_index(packet, len(self.packets)):
             return dict(plain_copy(self.packets[packet]))
@@ -44,12 +44,12 @@ class XmpJsonLd(Extension):
         self.packets = reader.json.get("extensions", {}).get(NAME, {}).get("packets", [])
 
     def read_node(self, reader: _GltfReader, node: ir.Node, entry: dict[str, Any]) -> None:
-        packet = self._packet_at(reader, entry)
+        packet = self._packet_at(entry)
         if packet is not None:
             node.xmp = packet
 
     def read_scene(self, reader: _GltfReader, scene: ir.Scene) -> None:
-        packet = self._packet_at(reader, reader.json["asset"])
+        packet = self._packet_at(reader.json["asset"])
         if packet is not None:
             scene.xmp = packet
 

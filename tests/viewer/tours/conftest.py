@@ -294,6 +294,27 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
+@pytest.fixture
+async def in_process(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[list[TourServerHandle]]:
+    """Two tour servers on one event loop, sharing the fixture's redis-server as two processes would (each has its own RedisStore,
+    subscriptions and origin)."""
+    site = write_site(tmp_path / "site")
+    stop = asyncio.Event()
+    handles, tasks = [], []
+    for _ in range(2):
+        ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        started: list[TourServer] = []
+        tasks.append(asyncio.create_task(serve_tours(site, "127.0.0.1", 0, redis_url=redis_server.url, secret=SECRET,
+                                                     limits=TEST_LIMITS, stop=stop, ready=ready.set_result,
+                                                     handle_signals=False, started=started.append)))
+        handles.append(TourServerHandle(await asyncio.wait_for(ready, 10), site, started[0]))
+    try:
+        yield handles
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "limits(**kwargs): Limits overrides for the tour_server fixture")
     config.addinivalue_line("markers", "manual_clock: the tour_server fixture runs on a ManualClock")

@@ -1,4 +1,5 @@
-"""Two tour-server processes share tours through one real redis-server; one is SIGKILLed mid-tour and nothing is lost."""
+"""Two tour servers share tours through one real redis-server: as processes (one is SIGKILLed mid-tour and nothing
+is lost), and in this process where no process has to die (so mutation testing sees the Redis paths of server.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.viewer.tours.conftest import SECRET, Client, ServerProcess, fill_tour, write_site
+from tests.viewer.tours.conftest import SECRET, Client, ServerProcess, TourServerHandle, fill_tour, write_site
 
 pytestmark = pytest.mark.redis
 
@@ -111,8 +112,8 @@ async def test_a_third_process_serves_snapshots_from_redis(servers: list[ServerP
     assert [m["name"] for m in snapshot["members"]] == ["Mei"]
 
 
-async def test_a_newer_connection_on_another_process_replaces_the_older(servers: list[ServerProcess]) -> None:
-    a, b = servers[0].handle, servers[1].handle
+async def test_a_newer_connection_on_another_process_replaces_the_older(in_process: list[TourServerHandle]) -> None:
+    a, b = in_process
     guide = await a.guide()
     visitor = await a.visitor()
     await visitor.expect("snapshot")
@@ -145,8 +146,8 @@ async def test_the_store_loads_a_snapshot_plus_the_events_after_it(redis_url: st
     await store.close()
 
 
-async def test_device_changes_and_lowered_hands_cross_processes(servers: list[ServerProcess]) -> None:
-    a, b = servers[0].handle, servers[1].handle
+async def test_device_changes_and_lowered_hands_cross_processes(in_process: list[TourServerHandle]) -> None:
+    a, b = in_process
     guide = await a.guide()
     visitor = await b.visitor()
     await guide.expect("event", timeout=5, kind="member_joined")

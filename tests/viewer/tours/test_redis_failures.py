@@ -1,4 +1,5 @@
-"""Redis restarts and outages under two real tour-server processes: poses resume, guides stay, state is not reset."""
+"""Redis restarts and outages under two real tour servers (processes, or in this process where none has to die):
+poses resume, guides stay, state is not reset."""
 
 from __future__ import annotations
 
@@ -141,10 +142,11 @@ async def test_a_redis_restart_is_survived(pair: list[ServerProcess], redis_serv
     assert guide.ws.close_code is None and far.ws.close_code is None
 
 
-async def test_the_owners_hash_keeps_only_current_members(pair: list[ServerProcess], redis_server: RedisServer) -> None:
+async def test_the_owners_hash_keeps_only_current_members(in_process: list[TourServerHandle],
+                                                          redis_server: RedisServer) -> None:
     import redis.asyncio as redis_asyncio
 
-    a = pair[0].handle
+    a = in_process[0]
     owners_key = "vitrina:tour:bronze-age:highlights:owners"
     client = redis_asyncio.from_url(redis_server.url, decode_responses=True)
     guide = await a.guide()
@@ -182,12 +184,12 @@ async def test_a_tour_server_started_before_redis_waits_for_it(tmp_path: Path, r
         server.stop()
 
 
-async def test_a_member_marked_away_by_another_process_comes_back(pair: list[ServerProcess],
+async def test_a_member_marked_away_by_another_process_comes_back(in_process: list[TourServerHandle],
                                                                   redis_server: RedisServer) -> None:
     from viewer.tours.session import TourInfo
     from viewer.tours.store import RedisStore
 
-    a, b = pair[0].handle, pair[1].handle
+    a, b = in_process
     guide = await a.guide()
     far = await b.visitor("Far")
     member = far.welcome["member"]

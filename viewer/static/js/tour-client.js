@@ -6,6 +6,12 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 const BACKOFF_JITTER = 0.25;
 const POLICY_PAUSE_MS = 30000;      // after 1008 the server saw us misbehave: do not hammer it
+// Refused for our network, not for us: too many connections or failed codes from this address (close 4007, HTTP 429,
+// or 4001 "slow_down"). Museum Wi-Fi puts every visitor behind one address, so everyone waits a while, never
+// earlier than the server's Retry-After, and with upward-only jitter so a whole class does not come back at once.
+const REFUSED_FIRST_MS = 5000;
+const REFUSED_MAX_MS = 120000;
+const REFUSED_JITTER = 0.5;
 const PING_EVERY_MS = 10000;
 const PINGS_AT_JOIN = 5;
 const PING_SPACING_MS = 120;
@@ -42,6 +48,17 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.round(base * (1 + BACKOFF_JITTER * (2 * random() - 1)));
 }
 
+/** The wait after the `refusals`-th refusal in a row: doubling from 5 s to 2 min, at least `atLeastMs`, jittered up. */
+export function refusedDelay(refusals, atLeastMs = 0, random = Math.random) {
+  const base = Math.max(atLeastMs, Math.min(REFUSED_MAX_MS, REFUSED_FIRST_MS * 2 ** refusals));
+  return Math.round(base * (1 + REFUSED_JITTER * random()));
+}
+
+/** The plain-HTTP address of a websocket URL (ws: → http:, wss: → https:), where the server explains a refusal. */
+export function probeUrl(url) {
+  return String(url).replace(/^ws(s?):/i, 'http$1:');
+}
+
 /**
  * One member's connection to a tour. Events: 'state' (anything changed), 'welcome', 'snapshot', 'event' (each
  * applied event), 'pose', 'reply' (error or ignored, with `re`), 'connection' ({connected}), 'closed'
@@ -55,10 +72,11 @@ export class TourClient {
    *   device         'desktop' | 'phone' | 'vr' | 'ar'
    *   storage        optional Storage (sessionStorage) to keep the resume token across reloads
    *   storageKey     key for it
-   *   WebSocketImpl, now, random, setTimer, clearTimer: injectable for tests
+   *   WebSocketImpl, fetchImpl, now, random, setTimer, clearTimer: injectable for tests
    */
   constructor({ url, credentials, device = 'desktop', storage = null, storageKey = 'vitrina-tour-resume',
-    WebSocketImpl = globalThis.WebSocket, now = () => Date.now(), random = Math.random,
+    WebSocketImpl = globalThis.WebSocket, fetchImpl = globalThis.fetch?.bind(globalThis), now = () => Date.now(),
+    random = Math.random,
     setTimer = (fn, ms) => setTimeout(fn, ms), clearTimer = (id) => clearTimeout(id) } = {}) {
     this.url = url;
     this.credentials = credentials;
@@ -66,6 +84,7 @@ export class TourClient {
     this.storage = storage;
     this.storageKey = storageKey;
     this.WebSocketImpl = WebSocketImpl;
+    this.fetchImpl = fetchImpl;
     this.now = now;
     this.random = random;
     this.setTimer = setTimer;
@@ -77,6 +96,8 @@ export class TourClient {
     this.closedForGood = false;
     this.finalClose = null;      // {code, reason} when the client will not reconnect
     this.attempt = 0;
+    this.refusals = 0;           // refusals for our network in a row (see REFUSED_FIRST_MS)
+    this.refused = false;        // the pending reconnect waits out such a refusal
     this.reconnectTimer = null;
     this.pingTimers = [];
     this.nextId = 1;
@@ -145,9 +166,12 @@ export class TourClient {
       return;
     }
     this.socket = socket;
-    socket.addEventListener('open', () => { if (this.socket === socket) this.sendHello(); });
+    let opened = false;
+    socket.addEventListener('open', () => { opened = true; if (this.socket === socket) this.sendHello(); });
     socket.addEventListener('message', (message) => { if (this.socket === socket) this.receive(message.data); });
-    socket.addEventListener('close', (event) => { if (this.socket === socket) this.onClose(event.code, event.reason); });
+    socket.addEventListener('close', (event) => {
+      if (this.socket === socket) this.onClose(event.code, event.reason, opened);
+    });
     // 'error' is always followed by 'close', which decides what happens next.
   }
 
@@ -191,12 +215,21 @@ export class TourClient {
     this.socket?.close(4998, 'dropped');
   }
 
-  onClose(code, reason) {
+  onClose(code, reason, opened = true) {
     const wasConnected = this.connected;
     this.connected = false;
     this.socket = null;
     this.stopTimers();
     if (wasConnected) this.emit('connection', { connected: false });
+    if (!this.closedForGood && (code === 4007 || (code === 4001 && reason === 'slow_down'))) {
+      this.scheduleRefused(code, reason);
+      return;
+    }
+    if (!this.closedForGood && !opened) {
+      // The handshake failed: a browser cannot read its HTTP status, so ask the server with a plain GET.
+      this.probeRefusal(code, reason);
+      return;
+    }
     // A resume token the server no longer accepts: fall back once to the original credentials.
     if (code === 4001 && this.resuming && (this.credentials.token || this.credentials.code)) {
       this.forgetResumeToken();
@@ -216,7 +249,34 @@ export class TourClient {
     this.scheduleReconnect(code, reason);
   }
 
+  /** After a failed handshake: a 429 (with its Retry-After) is a refusal for our network; anything else, a drop. */
+  async probeRefusal(code, reason) {
+    let retryAfterMs = null;
+    if (this.fetchImpl) {
+      try {
+        const response = await this.fetchImpl(probeUrl(this.url), { cache: 'no-store' });
+        if (response.status === 429) retryAfterMs = 1000 * (Number(response.headers.get('Retry-After')) || 0);
+      } catch {
+        // unreachable server, CORS: nothing learned; the ordinary backoff applies
+      }
+    }
+    if (this.closedForGood || this.socket || this.reconnectTimer) return;  // left or reconnected meanwhile
+    if (retryAfterMs === null) this.scheduleReconnect(code, reason);
+    else this.scheduleRefused(code, 'too_many', retryAfterMs);
+  }
+
+  scheduleRefused(code, reason, atLeastMs = 0) {
+    const delay = refusedDelay(this.refusals, atLeastMs, this.random);
+    this.refusals += 1;
+    this.refused = true;
+    this.reconnectTimer = this.setTimer(() => this.open(), delay);
+    this.noteError('refused', `${code} ${reason}`);
+    this.emit('closed', { code, reason, reconnectInMs: delay, refused: true });
+    this.emit('state');
+  }
+
   scheduleReconnect(code, reason = '') {
+    this.refused = false;
     let delay;
     if (this.shutdownHint != null) {
       delay = Math.round(this.shutdownHint * (1 + BACKOFF_JITTER * (2 * this.random() - 1)));
@@ -366,6 +426,8 @@ export class TourClient {
   onWelcome(message) {
     this.connected = true;
     this.attempt = 0;
+    this.refusals = 0;
+    this.refused = false;
     this.welcomes += 1;
     if (message.resumed) this.resumes += 1;
     this.member = message.member;

@@ -14,7 +14,7 @@
 
 import { TourClient, tourServerUrl, peekGuideToken } from './tour-client.js';
 
-const STRINGS = {
+export const STRINGS = {
   en: {
     liveTour: 'Live tour', joinTitle: 'Join a tour', code: 'Tour code', name: 'Your name', join: 'Join', cancel: 'Cancel',
     codeFromLink: 'Tour code {code} (from your link)', needName: 'Please type a name (1–40 characters).',
@@ -30,6 +30,7 @@ const STRINGS = {
     followingGuide: 'Following the guide', lookingAround: 'Looking around freely', backToGuide: 'Back to the guide',
     raiseHand: 'Raise my hand', lowerHand: 'Lower my hand', lowerHandOf: 'Lower {name}’s hand', leave: 'Leave the tour', gathered: '{name} asks everyone to come over.',
     connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Connection lost; reconnecting in {s} s…',
+    busy: 'The tour server is refusing connections from your network for now (shared Wi-Fi has many visitors). Trying again in {s} s…',
     closed_4001: 'The server did not accept this link or code.', closed_4003: 'This tour is open in another tab.',
     closed_4004: 'This tour no longer exists.', closed_4006: 'The tour has ended.', closed_1000: 'You left the tour.',
     closed_4000: 'The server and this page speak different protocol versions.', closed: 'Disconnected.',
@@ -53,6 +54,7 @@ const STRINGS = {
     followingGuide: '正在跟随导览员', lookingAround: '自由参观中', backToGuide: '回到导览员',
     raiseHand: '举手', lowerHand: '放下手', lowerHandOf: '放下{name}的手', leave: '离开导览', gathered: '{name} 请大家过来。',
     connecting: '连接中…', connected: '已连接', reconnecting: '连接中断，{s} 秒后重连…',
+    busy: '导览服务器暂时拒绝来自你所在网络的连接（共享 Wi-Fi 上的观众很多）。{s} 秒后重试…',
     closed_4001: '服务器不接受此链接或导览码。', closed_4003: '此导览已在另一个标签页中打开。',
     closed_4004: '此导览已不存在。', closed_4006: '导览已结束。', closed_1000: '你已离开导览。',
     closed_4000: '服务器与本页面的协议版本不同。', closed: '已断开。',
@@ -100,6 +102,22 @@ function deviceKind(viewer) {
 }
 
 /** Mount the tour panel into `slot` (once; a second call reveals it). Returns the UI controller. */
+/** The connection line for a TourClient `c` whose next attempt is `reconnectInMs` away, in the words of `t`. */
+export function connectionText(c, reconnectInMs, t) {
+  if (c.finalClose) return t(`closed_${c.finalClose.code}`) === `closed_${c.finalClose.code}` ? t('closed') : t(`closed_${c.finalClose.code}`);
+  if (c.connected) return t('connected');
+  const s = Math.max(1, Math.round((reconnectInMs || 0) / 1000));
+  if (c.reconnectTimer) return t(c.refused ? 'busy' : 'reconnecting', { s });
+  return t('connecting');
+}
+
+/** `key` in `language`'s table (English where it has none), with {name} placeholders filled from `params`. */
+export function translate(language, key, params = {}) {
+  const table = STRINGS[String(language || 'en').split('-')[0]] || STRINGS.en;
+  const text = table[key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ''));
+}
+
 export async function mount(viewer, slot) {
   if (viewer.tourUI) { viewer.tourUI.reveal(); return viewer.tourUI; }
   const ui = new TourUI(viewer, slot);
@@ -137,10 +155,7 @@ class TourUI {
   }
 
   t(key, params = {}) {
-    const base = String(this.viewer.language || 'en').split('-')[0];
-    const table = STRINGS[base] || STRINGS.en;
-    const text = table[key] ?? STRINGS.en[key] ?? key;
-    return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ''));
+    return translate(this.viewer.language, key, params);
   }
 
   pick(map) {
@@ -766,12 +781,7 @@ class TourUI {
   }
 
   connectionText() {
-    const c = this.client;
-    if (!c) return '';
-    if (c.finalClose) return this.t(`closed_${c.finalClose.code}`) === `closed_${c.finalClose.code}` ? this.t('closed') : this.t(`closed_${c.finalClose.code}`);
-    if (c.connected) return this.t('connected');
-    if (c.reconnectTimer) return this.t('reconnecting', { s: Math.max(1, Math.round((this.reconnectInMs || 0) / 1000)) });
-    return this.t('connecting');
+    return this.client ? connectionText(this.client, this.reconnectInMs, (key, params) => this.t(key, params)) : '';
   }
 
   render() {

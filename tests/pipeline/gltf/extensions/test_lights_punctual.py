@@ -48,3 +48,31 @@ def test_a_light_index_that_points_at_nothing_is_ignored(tmp_path: Path, light: 
                      lambda doc: doc["nodes"][1]["extensions"]["KHR_lights_punctual"].update(light=light))
     (tmp_path / "x.glb").write_bytes(data)
     assert read_gltf(tmp_path / "x.glb", tmp_path).nodes[1].light is None
+
+
+def test_a_light_written_by_another_tool_gets_the_specs_defaults(tmp_path: Path) -> None:
+    def lights(doc: dict[str, object]) -> None:
+        doc["extensions"]["KHR_lights_punctual"]["lights"] = [  # type: ignore[index]
+            {}, {"type": "spot", "spot": {}}, {"type": "point", "range": 4}]
+        doc["nodes"][2]["extensions"]["KHR_lights_punctual"]["light"] = 1  # type: ignore[index]
+        doc["nodes"][3]["extensions"]["KHR_lights_punctual"]["light"] = 2  # type: ignore[index]
+    (tmp_path / "x.glb").write_bytes(with_json(write_glb(lit_scene()), lights))
+    nodes = read_gltf(tmp_path / "x.glb", tmp_path).nodes
+    bare, spot, point = nodes[1].light, nodes[2].light, nodes[3].light
+    assert bare is not None and spot is not None and point is not None
+    assert (bare.type, bare.color, bare.intensity, bare.range, bare.name) == ("point", (1.0, 1.0, 1.0), 1.0, None, "")
+    assert (spot.type, spot.inner_cone_angle, spot.outer_cone_angle) == ("spot", 0.0, math.pi / 4)
+    assert (point.range, point.intensity) == (4, 1.0)
+
+
+def test_only_what_differs_from_the_defaults_is_written() -> None:
+    scene = triangle_scene()
+    scene.nodes += [ir.Node(name="p", light=ir.Light(type="point", range=6.0)),
+                    ir.Node(name="d", light=ir.Light(type="directional", range=6.0, color=(1.0, 0.9, 0.8))),
+                    ir.Node(name="s", light=ir.Light(type="spot", outer_cone_angle=math.pi / 4)),
+                    ir.Node(name="t", light=ir.Light(type="spot", inner_cone_angle=0.1, name="key"))]
+    written = glb_json(write_glb(scene))["extensions"]["KHR_lights_punctual"]["lights"]
+    assert written[0] == {"type": "point", "range": 6}
+    assert written[1] == {"type": "directional", "color": [1, 0.9, 0.8]}  # a range means nothing to the sun
+    assert written[2] == {"type": "spot", "spot": {}}
+    assert written[3] == {"type": "spot", "name": "key", "spot": {"innerConeAngle": 0.1}}

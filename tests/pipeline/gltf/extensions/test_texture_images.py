@@ -34,3 +34,15 @@ def test_image_extension_round_trips(tmp_path: Path, extension: str, mime_type: 
     assert back is not None and back.base_color_texture is not None
     assert back.base_color_texture.texture.data == data
     assert back.base_color_texture.texture.mime_type == mime_type
+
+
+@pytest.mark.parametrize(("mime_type", "data"), [("image/webp", webp_bytes()), ("image/ktx2", KTX2)])
+def test_an_image_extension_texture_keeps_its_sampler(tmp_path: Path, mime_type: str, data: bytes) -> None:
+    texture = ir.Texture(name="t", data=data, mime_type=mime_type, mag_filter=9728, wrap_s=33071)  # NEAREST, CLAMP
+    scene = triangle_scene(ir.Material(base_color_texture=ir.TextureRef(texture)))
+    document = glb_json(write_glb(scene))
+    assert document["textures"][0]["sampler"] == 0
+    assert document["samplers"][0] == {"magFilter": 9728, "wrapS": 33071}
+    back = round_trip(tmp_path, scene).nodes[0].mesh.primitives[0].material  # type: ignore[union-attr]
+    assert back is not None and back.base_color_texture is not None
+    assert (back.base_color_texture.texture.mag_filter, back.base_color_texture.texture.wrap_s) == (9728, 33071)

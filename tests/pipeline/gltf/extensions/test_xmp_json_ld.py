@@ -33,3 +33,23 @@ def test_a_packet_index_out_of_range_or_not_an_integer_is_ignored(tmp_path: Path
                      lambda doc: doc["nodes"][0]["extensions"]["KHR_xmp_json_ld"].update(packet=packet))
     (tmp_path / "x.glb").write_bytes(data)
     assert read_gltf(tmp_path / "x.glb", tmp_path).nodes[0].xmp is None
+
+
+def test_a_packets_own_context_is_merged_and_different_packets_are_kept_apart() -> None:
+    from pipeline import scene as ir
+
+    scene = triangle_scene()
+    scene.xmp = {"@context": {"ex": "https://example.org/ns#", "dc": "https://mistaken.example/dc"}, "ex:id": 7}
+    scene.nodes[0].xmp = {"dc:title": "Vase", "dc:rights": "CC0"}
+    scene.nodes.append(ir.Node(name="same", xmp={"dc:rights": "CC0", "dc:title": "Vase"}))  # other key order
+    scene.nodes.append(ir.Node(name="other", xmp={"dc:title": "Bowl", "dc:rights": "CC0"}))
+    document = glb_json(write_glb(scene))
+    packets = document["extensions"]["KHR_xmp_json_ld"]["packets"]
+    assert len(packets) == 3  # the asset's, the vase's (twice, stored once) and the bowl's
+    asset = packets[document["asset"]["extensions"]["KHR_xmp_json_ld"]["packet"]]
+    assert asset["@context"]["ex"] == "https://example.org/ns#"  # its own prefix, beside the standard ones
+    assert asset["@context"]["dc"] == "https://mistaken.example/dc"  # its own choice wins
+    assert asset["@context"]["xmpRights"] == "http://ns.adobe.com/xap/1.0/rights/"
+    assert asset["ex:id"] == 7 and list(asset)[0] == "@context"
+    nodes = [n["extensions"]["KHR_xmp_json_ld"]["packet"] for n in document["nodes"] if n.get("extensions")]
+    assert nodes[0] == nodes[1] != nodes[2]

@@ -1,0 +1,131 @@
+"""Connection floods from one address (issue 12): refused before the handshake with 429 and Retry-After, and a source
+that comes back early is held unread at TCP accept; each against a real in-process server on a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from pipeline.cli import build_parser
+from tests.viewer.tours.conftest import TourServerHandle, code
+from tests.viewer.tours.test_attacks import from_address
+from tests.viewer.tours.test_server import http_get
+from viewer.tours.server import Limits, limits_from_args
+
+pytestmark = pytest.mark.manual_clock
+
+
+async def get_tours_path(port: int, headers: dict[str, str] | None = None, *, cors: bool = False
+                         ) -> tuple[int, str | None] | tuple[int, str | None, str | None, str | None]:
+    """A plain GET of /tours (what a browser can do to learn why its websocket failed): status and Retry-After (and
+    with `cors`, the Access-Control-Allow-Origin and -Expose-Headers a page on another origin needs to read them)."""
+    def fetch() -> tuple[int, str | None] | tuple[int, str | None, str | None, str | None]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/tours", headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=3) as response:
+                status, answer = response.status, response.headers
+        except urllib.error.HTTPError as error:
+            status, answer = error.code, error.headers
+        if cors:
+            return (status, answer.get("Retry-After"), answer.get("Access-Control-Allow-Origin"),
+                    answer.get("Access-Control-Expose-Headers"))
+        return status, answer.get("Retry-After")
+    return await asyncio.to_thread(fetch)
+
+
+async def refused(handle: TourServerHandle, address: str, **kwargs: object) -> InvalidStatus:
+    with pytest.raises(InvalidStatus) as caught:
+        await connect(handle.url, compression=None, local_addr=(address, 0), **kwargs)  # type: ignore[arg-type]
+    return caught.value
+
+
+@pytest.mark.limits(source_connects_per_s=2.0, source_connects_burst=3.0)
+async def test_new_connections_beyond_the_burst_get_429_with_retry_after(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    for _ in range(3):
+        await (await from_address(tour_server, "127.0.0.21")).close()
+    too_fast = await refused(tour_server, "127.0.0.21")
+    assert too_fast.response.status_code == 429
+    assert too_fast.response.headers["Retry-After"] == "1"  # half a second at 2/s, in whole seconds
+    other = await from_address(tour_server, "127.0.0.22", {"code": code(now=tour_server.now()), "name": "Ana"})
+    assert other.welcome["role"] == "visitor"  # another address is not held up
+    await tour_server.clock.advance(0.5)  # one token earned: exactly one more connection
+    await (await from_address(tour_server, "127.0.0.21")).close()
+    assert (await refused(tour_server, "127.0.0.21")).response.status_code == 429
+    _, _, metrics = await http_get(tour_server.port, "/metrics")
+    assert "vitrina_tour_connect_refused_total 2.0\n" in metrics
+
+
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0)
+async def test_a_source_back_before_its_retry_after_is_held_unread(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    await (await from_address(tour_server, "127.0.0.23")).close()
+    assert (await refused(tour_server, "127.0.0.23")).response.status_code == 429
+    with pytest.raises(TimeoutError):  # not even an HTTP answer: the request is never read
+        await connect(tour_server.url, compression=None, local_addr=("127.0.0.23", 0), open_timeout=0.3)
+    _, _, metrics = await http_get(tour_server.port, "/metrics")
+    assert "vitrina_tour_accept_dropped_total 1.0\n" in metrics
+    assert "vitrina_tour_connect_refused_total 1.0\n" in metrics  # the held one cost no parse and no 429
+    await tour_server.clock.advance(1.0)  # it waited as told: served again
+    await (await from_address(tour_server, "127.0.0.23")).close()
+
+
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0)
+async def test_a_plain_get_tells_a_browser_how_long_its_address_must_wait(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    assert await get_tours_path(tour_server.port) == (426, None)
+    await (await connect(tour_server.url, compression=None)).close()
+    assert (await refused(tour_server, "127.0.0.1")).response.status_code == 429
+    # 127.0.0.1 is a trusted proxy in the defaults, so it is never held: the probe is answered.
+    assert await get_tours_path(tour_server.port) == (429, "1")
+    await tour_server.clock.advance(1.0)
+    assert await get_tours_path(tour_server.port) == (426, None)
+
+
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0)
+async def test_a_trusted_proxy_is_judged_by_the_address_it_forwards(tour_server: TourServerHandle) -> None:
+    behind = {"X-Forwarded-For": "198.51.100.7"}
+    await (await connect(tour_server.url, compression=None, additional_headers=behind)).close()
+    assert (await refused(tour_server, "127.0.0.1", additional_headers=behind)).response.status_code == 429
+    # The proxy itself is not held at accept, and another visitor behind it is served.
+    other = await connect(tour_server.url, compression=None, additional_headers={"X-Forwarded-For": "198.51.100.8"},
+                          open_timeout=2)
+    await other.close()
+    assert await get_tours_path(tour_server.port, behind) == (429, "1")
+
+
+@pytest.mark.limits(auth_free_failures=0)
+async def test_a_source_in_failed_hello_backoff_is_told_when_to_come_back(tour_server: TourServerHandle) -> None:
+    assert tour_server.clock is not None
+    guesser = await from_address(tour_server, "127.0.0.24")
+    await guesser.send(type="hello", v=1, code="ZZZZZZZZZ", name="G")
+    assert await guesser.closed() == 4001
+    backoff = await refused(tour_server, "127.0.0.24")
+    assert (backoff.response.status_code, backoff.response.headers["Retry-After"]) == (429, "1")
+    await tour_server.clock.advance(0.5)  # the wait is exact (0.5 s), the header rounds it up
+    await (await from_address(tour_server, "127.0.0.24")).close()
+
+
+def test_the_new_connection_rate_is_set_from_the_command_line(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["tour-server", "--site", str(tmp_path), "--source-connects-per-s", "50",
+                                      "--source-connects-burst", "2000"])
+    chosen = limits_from_args(args)
+    assert (chosen.source_connects_per_s, chosen.source_connects_burst) == (50.0, 2000.0)
+    assert chosen.source_connections == Limits().source_connections
+
+
+@pytest.mark.origins("https://museum.example")
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0)
+async def test_a_page_on_an_allowed_origin_may_read_the_wait(tour_server: TourServerHandle) -> None:
+    page = {"Origin": "https://museum.example"}
+    await (await connect(tour_server.url, compression=None, additional_headers=page)).close()
+    assert (await refused(tour_server, "127.0.0.1", additional_headers=page)).response.status_code == 429
+    assert await get_tours_path(tour_server.port, page, cors=True) == (429, "1", "https://museum.example",
+                                                                       "Retry-After")
+    assert (await get_tours_path(tour_server.port, {"Origin": "https://evil.example"}, cors=True))[0] == 403
