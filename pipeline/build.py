@@ -150,7 +150,7 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
     tools = ladder.LadderTools(
         write=lambda level: glb_bytes(level, options), fit_textures=fit_textures,
         encode_textures=lambda level: encode_textures(level, job.texture_format, cache), finish=finish)
-    built = ladder.build_ladder(scene, compose.model_offset(shape), tools)
+    built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name)
     info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
     return BuiltLadder(info, tuple(level.data for level in built.levels))
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import dataclasses
 import json
 import struct
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from pipeline import budgets, images, meshopt
+from pipeline import budgets, images, meshopt, progress
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
 
@@ -29,6 +31,10 @@ NORMAL_WEIGHT = 0.1
 # level aims at a quarter of its bound and reports four times the estimate: a conservative figure.
 ERROR_FACTOR = 4.0
 GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = 0x46546C67, 0x4E4F534A, 0x004E4942
+
+# Threads that finish and write levels while the next one is simplified: a second core's worth of work.
+WRITERS = 2
+PROGRESS_TRIANGLES = 250_000  # a model this big takes seconds per level: say which level, and the time left
 
 
 @dataclass(frozen=True)
@@ -104,28 +110,69 @@ class LadderTools:
 
 
 def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
-                 levels: tuple[LevelSettings, ...] = LEVELS) -> Ladder:
+                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS) -> Ladder:
     """Every rung of one processed model, coarse to fine. `offset` stands the model on its base centre.
 
     Each level starts from the float geometry and fitted textures of the level above, so simplification and
-    resizing are chained. All rungs are made (they are cached as one); `listed` picks the ones a site shows."""
+    resizing are chained. All rungs are made (they are cached as one); `listed` picks the ones a site shows.
+    While this thread simplifies a level, `writers` threads finish and write the levels above it (meshoptimizer
+    and numpy release the GIL): each write works on its own copy and the list keeps its order, so the bytes are
+    the same as written one by one."""
     diagonal = _diagonal(scene)
-    made: list[Level] = []
+    source = budgets.measure(scene).triangles
+    plan = _work_plan(source, levels)
+    pending: list[Future[Level]] = []
     parent, parent_error = scene, 0.0
-    for settings in levels:
-        if settings.max_texture is None and settings.max_triangles is None:
-            current, error = parent, 0.0
-        else:
-            current, error = _next_rung(parent, settings, tools, diagonal)
-        if made and not error and _same_content(parent, current):
-            level = dataclasses.replace(made[-1], name=settings.name)  # nothing changed: the same bytes, unwritten
-        else:
-            level = _write_level(current, settings, tools, offset, error + parent_error)
-        if settings.max_bytes is not None:
-            current, level = _within_bytes(parent, current, level, settings, tools, offset, diagonal, parent_error)
-        made.append(level)
-        parent, parent_error = current, level.error_relative
+    with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(plan),
+                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as pool:
+        for number, (settings, work) in enumerate(zip(levels, plan, strict=True), start=1):
+            task.describe(f"{label}: simplifying level {number}/{len(levels)}")
+            if settings.max_texture is None and settings.max_triangles is None:
+                current, error = parent, 0.0
+            else:
+                current, error = _next_rung(parent, settings, tools, diagonal)
+            total_error = round(error + parent_error, 8)
+            if pending and not error and _same_content(parent, current):
+                # Nothing changed: the same bytes, unwritten.
+                level = _submit(pool, _renamed, pending[-1], settings.name, total_error)
+            else:
+                level = _submit(pool, _write_level, current, settings, tools, offset, total_error)
+            if settings.max_bytes is not None:
+                current, written = _within_bytes(parent, current, level.result(), settings, tools, offset, diagonal,
+                                                 parent_error)
+                level, total_error = _done(written), written.error_relative
+            pending.append(level)
+            parent, parent_error = current, total_error
+            task.advance(work)
+        made = [future.result() for future in pending]
     return Ladder(levels=made[::-1], diagonal=diagonal)
+
+
+def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[float]:
+    """Per level, the triangles it is expected to start from (the level above's cap, at most the source's): the
+    units of the ladder's progress, since simplifying and writing both cost about that."""
+    plan, above = [], source
+    for settings in levels:
+        plan.append(float(max(1, above)))
+        if settings.max_triangles is not None:
+            above = min(above, settings.max_triangles)
+    return plan
+
+
+def _submit(pool: ThreadPoolExecutor, work: Callable[..., Level], *args: Any) -> Future[Level]:
+    """work(*args) in a writer thread, in this thread's context (the build's grid store and progress reporter)."""
+    context = contextvars.copy_context()
+    return pool.submit(context.run, work, *args)
+
+
+def _renamed(above: Future[Level], name: str, error: float) -> Level:
+    return dataclasses.replace(above.result(), name=name, error_relative=error)
+
+
+def _done(level: Level) -> Future[Level]:
+    future: Future[Level] = Future()
+    future.set_result(level)
+    return future
 
 
 def _same_content(parent: Scene, child: Scene) -> bool:
@@ -162,9 +209,24 @@ def _diagonal(scene: Scene) -> float:
 
 
 def _copy(scene: Scene) -> Scene:
-    """A deep copy that shares texture objects (large, and replaced rather than changed by every step)."""
+    """A copy of the scene's structure that shares its textures and vertex and index arrays (a 4M-triangle scan's
+    are 100 MB a copy): every step replaces those rather than changing them, and the copy holds them as read-only
+    views, so a step that wrote into one would fail loudly instead of changing the level above."""
     memo: dict[int, Any] = {id(t): t for t in budgets.measure(scene).textures.values()}
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            arrays = [*primitive.attributes.values(), *(a for t in primitive.targets for a in t.values())]
+            if primitive.indices is not None:
+                arrays.append(primitive.indices)
+            for array in arrays:
+                memo[id(array)] = _read_only(array)
     return copy.deepcopy(scene, memo)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _simplifiable(primitive: Primitive) -> bool:
@@ -215,7 +277,9 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
                   for p, original, lock in work]
     for primitive, original, _ in work:
         if primitive.triangle_count * 3 < len(original):
-            reorder_primitive(primitive)  # drop the vertices nothing uses any more, in cache order
+            # Drop the vertices nothing uses any more. Only the fetch order: the cache order is the finishing
+            # Reorder's job, and doing it here too cost 5 s of a 4M-triangle scan's ladder.
+            reorder_primitive(primitive, vertex_cache=False)
     return max(errors) / diagonal
 
 

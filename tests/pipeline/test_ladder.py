@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ladder
+from pipeline import ladder, progress
 from pipeline.build import BuildOptions, _transform_lists, fit_textures, glb_bytes
+from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from tests.gltf_validator import errors_of, validate_many
 
@@ -180,7 +181,12 @@ def test_a_rung_that_changes_nothing_reuses_the_bytes_above_it_unwritten() -> No
     # 2,400 triangles and a 128 px texture: high, medium and low neither simplify nor resize anything.
     written: list[int] = []
     base = tools()
-    counting = ladder.LadderTools(write=lambda scene: written.append(1) or base.write(scene),
+
+    def write(scene: Scene) -> bytes:
+        written.append(1)
+        return base.write(scene)
+
+    counting = ladder.LadderTools(write=write,
                                   fit_textures=base.fit_textures, encode_textures=base.encode_textures,
                                   finish=base.finish)
     result = ladder.build_ladder(noisy_sphere(rings=20, segments=60, texture_side=128), (0.0, 0.0, 0.0), counting)
@@ -189,3 +195,34 @@ def test_a_rung_that_changes_nothing_reuses_the_bytes_above_it_unwritten() -> No
     assert by_name["thumb"].triangles < by_name["full"].triangles
     assert len(written) == 2  # full and thumb
     assert [level.name for level in ladder.listed(result.levels, download=True)] == ["thumb", "full"]
+
+
+def test_a_big_models_ladder_names_each_level_and_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clock that moves 10 s each time a rung fits its textures (once per rung below full).
+    now = [0.0]
+    base = tools()
+
+    def slow_fit(scene: Scene, side: int) -> object:
+        now[0] += 10.0
+        return base.fit_textures(scene, side)
+
+    timed = ladder.LadderTools(write=base.write, fit_textures=slow_fit, encode_textures=base.encode_textures,
+                               finish=base.finish)
+    monkeypatch.setattr(ladder, "PROGRESS_TRIANGLES", 1)
+    sphere = noisy_sphere(rings=60, segments=100, texture_side=256)
+    stream, silent = io.StringIO(), io.StringIO()
+    shown = Progress(stream, clock=lambda: now[0], every=0.0)
+    with progress.reporting_to(shown), shown.stage("assets"):
+        ladder.build_ladder(sphere, (0.0, 0.0, 0.0), timed, levels=SMALL, label="bust.ply")
+    with progress.reporting_to(Progress(silent, quiet=True, clock=lambda: now[0], every=0.0)):
+        ladder.build_ladder(sphere, (0.0, 0.0, 0.0), timed, levels=SMALL, label="bust.ply")
+    assert silent.getvalue() == ""  # quiet mode, for CI
+    said = [line for line in stream.getvalue().splitlines() if "bust.ply" in line]
+    assert said[0] == "assets: bust.ply: simplifying level 1/5…"
+    # The time left comes from the triangles each level starts from: 12,000 (full, high), then the caps above.
+    plan = ladder._work_plan(12_000, SMALL)
+    assert plan == [12_000, 12_000, 12_000, 12_000, 5_000]
+    done_before_3 = plan[0] + plan[1]
+    left_at_3 = 10.0 * (sum(plan) - done_before_3) / done_before_3
+    assert f"assets: bust.ply: simplifying level 3/5, {left_at_3:.0f} s left" in said
+    assert any(line.startswith("assets: bust.ply: simplifying level 5/5, ") and line.endswith(" s left") for line in said)
