@@ -34,6 +34,9 @@ GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = 0x46546C67, 0x4E4F534A, 0x004E4942
 
 # Threads that finish and write levels while the next one is simplified: a second core's worth of work.
 WRITERS = 2
+# Above this many triangles, a level is simplified only once the writes before it are done: on a 40M-triangle scan
+# the overlap would cost ~2.6 GB more at the peak (65 bytes per triangle of the level being written, measured at 4M).
+OVERLAP_TRIANGLES = 5_000_000
 PROGRESS_TRIANGLES = 250_000  # a model this big takes seconds per level: say which level, and the time left
 
 
@@ -124,12 +127,16 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
     pending: list[Future[Level]] = []
     parent, parent_error = scene, 0.0
     with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(plan),
-                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as pool:
+                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads:
+        pool = threads if writers > 0 else None
         for number, (settings, work) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
                 current, error = parent, 0.0
             else:
+                if budgets.measure(parent).triangles > OVERLAP_TRIANGLES:
+                    # Simplifying this many triangles takes ~120 bytes each; writing a level beside it, ~65 more.
+                    _wait(pending)
                 current, error = _next_rung(parent, settings, tools, diagonal)
             total_error = round(error + parent_error, 8)
             if pending and not error and _same_content(parent, current):
@@ -159,10 +166,18 @@ def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[float]:
     return plan
 
 
-def _submit(pool: ThreadPoolExecutor, work: Callable[..., Level], *args: Any) -> Future[Level]:
-    """work(*args) in a writer thread, in this thread's context (the build's grid store and progress reporter)."""
+def _submit(pool: ThreadPoolExecutor | None, work: Callable[..., Level], *args: Any) -> Future[Level]:
+    """work(*args) in a writer thread, in this thread's context (the build's grid store and progress reporter);
+    without a pool, here and now."""
+    if pool is None:
+        return _done(work(*args))
     context = contextvars.copy_context()
     return pool.submit(context.run, work, *args)
+
+
+def _wait(pending: list[Future[Level]]) -> None:
+    for future in pending:
+        future.result()
 
 
 def _renamed(above: Future[Level], name: str, error: float) -> Level:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,35 @@ def test_a_big_models_ladder_names_each_level_and_the_time_left(monkeypatch: pyt
     left_at_3 = 10.0 * (sum(plan) - done_before_3) / done_before_3
     assert f"assets: bust.ply: simplifying level 3/5, {left_at_3:.0f} s left" in said
     assert any(line.startswith("assets: bust.ply: simplifying level 5/5, ") and line.endswith(" s left") for line in said)
+
+
+def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, wait.
+    written: list[str] = []
+    finished_before: list[int] = []
+    base = tools()
+
+    def slow_write(scene: Scene) -> bytes:
+        time.sleep(0.2)  # a write the next simplification would otherwise overtake
+        data = base.write(scene)
+        written.append("level")
+        return data
+
+    real = ladder.simplify_within
+
+    def spy(scene: Scene, *args: Any) -> float:
+        finished_before.append(len(written))
+        return real(scene, *args)
+
+    monkeypatch.setattr(ladder, "simplify_within", spy)
+    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
+    slow = ladder.LadderTools(write=slow_write, fit_textures=base.fit_textures,
+                              encode_textures=base.encode_textures, finish=base.finish)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL)
+    assert finished_before[:4] == [1, 2, 3, 4]
+    # Below the threshold the next level's simplification runs while the level above is written.
+    written.clear()
+    finished_before.clear()
+    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 10**9)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL)
+    assert finished_before[0] == 0
