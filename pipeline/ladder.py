@@ -6,6 +6,7 @@ import contextvars
 import copy
 import dataclasses
 import json
+import os
 import struct
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,8 +33,9 @@ NORMAL_WEIGHT = 0.1
 ERROR_FACTOR = 4.0
 GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = 0x46546C67, 0x4E4F534A, 0x004E4942
 
-# Threads that finish and write levels while the next one is simplified: a second core's worth of work.
-WRITERS = 2
+# Threads that finish and write levels while this one simplifies the next: the other cores, at most one more
+# (measured on 2 cores: a second writer thread only added GIL hand-offs and memory).
+WRITERS = max(0, min(1, (os.cpu_count() or 1) - 1))
 # Above this many triangles, a level is simplified only once the writes before it are done: on a 40M-triangle scan
 # the overlap would cost ~2.6 GB more at the peak (65 bytes per triangle of the level being written, measured at 4M).
 OVERLAP_TRIANGLES = 5_000_000

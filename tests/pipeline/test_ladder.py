@@ -251,11 +251,13 @@ def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: 
     monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
     slow = ladder.LadderTools(write=slow_write, fit_textures=base.fit_textures,
                               encode_textures=base.encode_textures, finish=base.finish)
-    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
+                        writers=1)
     assert finished_before[:4] == [1, 2, 3, 4]
     # Below the threshold the next level's simplification runs while the level above is written.
     written.clear()
     finished_before.clear()
     monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 10**9)
-    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
+                        writers=1)
     assert finished_before[0] == 0
