@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
+import ctypes
 import dataclasses
+import functools
 import json
 import os
 import struct
@@ -131,6 +134,7 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
     with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(plan),
                        source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads:
         pool = threads if writers > 0 else None
+        _one_malloc_arena()
         for number, (settings, work) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
@@ -155,6 +159,19 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             task.advance(work)
         made = [future.result() for future in pending]
     return Ladder(levels=made[::-1], diagonal=diagonal)
+
+
+@functools.cache
+def _one_malloc_arena() -> None:
+    """Let every thread allocate from the main thread's heap (glibc; elsewhere a no-op). With an arena per thread,
+    memory one thread freed was not reused by the other: a 1M-triangle build peaked at 573 MB instead of 417 MB and
+    spent 0.8 s more in page faults."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_ARENA_MAX, 1)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[float]:
