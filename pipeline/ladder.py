@@ -164,7 +164,7 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
 @functools.cache
 def _one_malloc_arena() -> None:
     """Let every thread allocate from the main thread's heap (glibc; elsewhere a no-op). With an arena per thread,
-    memory one thread freed was not reused by the other: a 1M-triangle build peaked at 573 MB instead of 417 MB and
+    memory one thread freed was not reused by the other: a 1M-triangle build peaked at 573 MB instead of 434 MB and
     spent 0.8 s more in page faults."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None)
