@@ -131,11 +131,11 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
     plan = _work_plan(source, levels)
     pending: list[Future[Level]] = []
     parent, parent_error = scene, 0.0
-    with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(plan),
+    with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(sum(step) for step in plan),
                        source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads:
         pool = threads if writers > 0 else None
         _one_malloc_arena()
-        for number, (settings, work) in enumerate(zip(levels, plan, strict=True), start=1):
+        for number, (settings, (simplifying, writing)) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
                 current, error = parent, 0.0
@@ -154,9 +154,11 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
                 current, written = _within_bytes(parent, current, level.result(), settings, tools, offset, diagonal,
                                                  parent_error)
                 level, total_error = _done(written), written.error_relative
+            task.advance(simplifying)
+            # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is harmless).
+            level.add_done_callback(functools.partial(_written, task, writing))
             pending.append(level)
             parent, parent_error = current, total_error
-            task.advance(work)
         made = [future.result() for future in pending]
     return Ladder(levels=made[::-1], diagonal=diagonal)
 
@@ -174,14 +176,16 @@ def _one_malloc_arena() -> None:
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
-def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[float]:
-    """Per level, the triangles it is expected to start from (the level above's cap, at most the source's): the
-    units of the ladder's progress, since simplifying and writing both cost about that."""
-    plan, above = [], source
+def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[tuple[float, float]]:
+    """Per level, (triangles its simplification starts from, triangles it is written with), each the level above's
+    cap at most (0 to simplify the level that keeps the source): the units of the ladder's progress, since
+    simplifying and writing each cost about that many."""
+    plan, above = [], float(max(1, source))
     for settings in levels:
-        plan.append(float(max(1, above)))
-        if settings.max_triangles is not None:
-            above = min(above, settings.max_triangles)
+        kept = above if settings.max_triangles is None else min(above, float(settings.max_triangles))
+        simplified = settings.max_triangles is not None or settings.max_texture is not None
+        plan.append((above if simplified else 0.0, kept))
+        above = kept
     return plan
 
 
@@ -192,6 +196,10 @@ def _submit(pool: ThreadPoolExecutor | None, work: Callable[..., Level], *args: 
         return _done(work(*args))
     context = contextvars.copy_context()
     return pool.submit(context.run, work, *args)
+
+
+def _written(task: progress.Task, units: float, _: Future[Level]) -> None:
+    task.advance(units)
 
 
 def _wait(pending: list[Future[Level]]) -> None:
