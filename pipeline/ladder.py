@@ -319,9 +319,10 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
                   for p, original, lock in work]
     for primitive, original, _ in work:
         if primitive.triangle_count * 3 < len(original):
-            # Drop the vertices nothing uses any more. Only the fetch order: the cache order is the finishing
-            # Reorder's job, and doing it here too cost 5 s of a 4M-triangle scan's ladder.
-            reorder_primitive(primitive, vertex_cache=False)
+            # Drop the vertices nothing uses any more, in cache order. The finishing Reorder does that again, but
+            # the next level is simplified from this order: with the fetch order alone (1-2 s less at 4M), Igea's
+            # thumb came out with a 30 % larger Hausdorff distance (5.87e-3 vs 4.50e-3, gltfpack 4.87e-3).
+            reorder_primitive(primitive)
     return max(errors) / diagonal
 
 
