@@ -13,6 +13,9 @@ class Task(Protocol):
 
     def advance(self, amount: float = 1.0) -> None: ...
 
+    def describe(self, label: str) -> None:
+        """Say what the step does now (a ladder's "simplifying level 2/5"), shown at once."""
+
 
 class Reporter(Protocol):
     """Where tasks go: report.Progress in a build."""
@@ -22,6 +25,9 @@ class Reporter(Protocol):
 
 class _Silent:
     def advance(self, amount: float = 1.0) -> None:
+        pass
+
+    def describe(self, label: str) -> None:
         pass
 
 

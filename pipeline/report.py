@@ -267,6 +267,15 @@ class ProgressTask:
         self.shown = now
         self.progress._say(f"{self.progress._stage}: {self.label}, {self.eta(now)}")
 
+    def describe(self, label: str) -> None:
+        """A new label, shown at once when it names a new part of the step (level 2 of 5 has begun)."""
+        if label == self.label:
+            return
+        self.label = label
+        now = self.progress.clock()
+        self.shown = now
+        self.progress._say(f"{self.progress._stage}: {self.label}, {self.eta(now)}")
+
     def eta(self, now: float) -> str:
         """"38 s left" (or "3 min left") from the pace so far; "starting" before anything is done."""
         if self.done <= 0 or self.total <= 0:

@@ -13,7 +13,9 @@ from pipeline.scene import Material, Mesh, Primitive, Scene, Texture, TextureRef
 
 def _digest(array: np.ndarray) -> str:
     data = np.ascontiguousarray(array)
-    return hashlib.sha256(f"{data.dtype.str}{data.shape}".encode() + data.tobytes()).hexdigest()
+    digest = hashlib.sha256(f"{data.dtype.str}{data.shape}".encode())
+    digest.update(data.reshape(-1).view(np.uint8).data)  # the array's own buffer: no copy of a scan's 100 MB
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,23 @@ def _dedup_materials(primitives: list[Primitive]) -> None:
 
 
 def _dedup_arrays(primitives: list[Primitive]) -> None:
-    by_key: dict[str, np.ndarray] = {}
+    # Only arrays of the same type and shape can be equal: one alone in its kind is not hashed at all (a scan's
+    # positions and UVs are hundreds of MB to hash on every level written).
+    kinds: dict[tuple[str, tuple[int, ...]], set[int]] = {}
     for primitive in primitives:
-        primitive.attributes = {k: by_key.setdefault(_digest(v), v) for k, v in primitive.attributes.items()}
+        for array in [*primitive.attributes.values(), *([] if primitive.indices is None else [primitive.indices])]:
+            kinds.setdefault((array.dtype.str, array.shape), set()).add(id(array))
+    by_key: dict[str, np.ndarray] = {}
+
+    def shared(array: np.ndarray) -> np.ndarray:
+        if len(kinds[(array.dtype.str, array.shape)]) < 2:
+            return array
+        return by_key.setdefault(_digest(array), array)
+
+    for primitive in primitives:
+        primitive.attributes = {k: shared(v) for k, v in primitive.attributes.items()}
         if primitive.indices is not None:
-            primitive.indices = by_key.setdefault(_digest(primitive.indices), primitive.indices)
+            primitive.indices = shared(primitive.indices)
 
 
 def primitive_key(primitive: Primitive) -> tuple[object, ...]:
@@ -94,6 +108,8 @@ def primitive_key(primitive: Primitive) -> tuple[object, ...]:
 
 
 def _dedup_meshes(scene: Scene, meshes: list[Mesh]) -> None:
+    if len({id(mesh) for mesh in meshes}) < 2:
+        return
     by_key: dict[tuple[object, ...], Mesh] = {}
     canonical: dict[int, Mesh] = {}
     for mesh in meshes:

@@ -73,8 +73,10 @@ class Quantize:
 
 
 def _position_box(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
-    positions = np.concatenate([np.asarray(p.attributes["POSITION"], dtype=np.float64) for p in mesh.primitives])
-    return positions.min(axis=0), positions.max(axis=0)
+    # Per primitive, in the stored type (exact for min and max): no float64 copy of a scan's positions.
+    lows = [np.asarray(p.attributes["POSITION"]).min(axis=0) for p in mesh.primitives]
+    highs = [np.asarray(p.attributes["POSITION"]).max(axis=0) for p in mesh.primitives]
+    return np.min(lows, axis=0).astype(np.float64), np.max(highs, axis=0).astype(np.float64)
 
 
 def _mesh_uses(scene: Scene) -> list[tuple[int, int, float, np.ndarray | None]]:

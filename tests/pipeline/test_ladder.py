@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ladder
+from pipeline import ladder, progress
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes
+from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.textures import fit_textures
 from tests.gltf_validator import errors_of, validate_many
@@ -181,7 +183,12 @@ def test_a_rung_that_changes_nothing_reuses_the_bytes_above_it_unwritten() -> No
     # 2,400 triangles and a 128 px texture: high, medium and low neither simplify nor resize anything.
     written: list[int] = []
     base = tools()
-    counting = ladder.LadderTools(write=lambda scene: written.append(1) or base.write(scene),
+
+    def write(scene: Scene) -> bytes:
+        written.append(1)
+        return base.write(scene)
+
+    counting = ladder.LadderTools(write=write,
                                   fit_textures=base.fit_textures, encode_textures=base.encode_textures,
                                   finish=base.finish)
     result = ladder.build_ladder(noisy_sphere(rings=20, segments=60, texture_side=128), (0.0, 0.0, 0.0), counting)
@@ -190,3 +197,70 @@ def test_a_rung_that_changes_nothing_reuses_the_bytes_above_it_unwritten() -> No
     assert by_name["thumb"].triangles < by_name["full"].triangles
     assert len(written) == 2  # full and thumb
     assert [level.name for level in ladder.listed(result.levels, download=True)] == ["thumb", "full"]
+
+
+def test_a_big_models_ladder_names_each_level_and_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clock that moves 10 s each time a rung fits its textures (once per rung below full).
+    now = [0.0]
+    base = tools()
+
+    def slow_fit(scene: Scene, side: int) -> object:
+        now[0] += 10.0
+        return base.fit_textures(scene, side)
+
+    timed = ladder.LadderTools(write=base.write, fit_textures=slow_fit, encode_textures=base.encode_textures,
+                               finish=base.finish)
+    monkeypatch.setattr(ladder, "PROGRESS_TRIANGLES", 1)
+    sphere = noisy_sphere(rings=60, segments=100, texture_side=256)
+    stream, silent = io.StringIO(), io.StringIO()
+    shown = Progress(stream, clock=lambda: now[0], every=0.0)
+    # Levels written inline, so the clock and the work done move in a fixed order.
+    with progress.reporting_to(shown), shown.stage("assets"):
+        ladder.build_ladder(sphere, (0.0, 0.0, 0.0), timed, levels=SMALL, label="bust.ply", writers=0)
+    with progress.reporting_to(Progress(silent, quiet=True, clock=lambda: now[0], every=0.0)):
+        ladder.build_ladder(sphere, (0.0, 0.0, 0.0), timed, levels=SMALL, label="bust.ply", writers=0)
+    assert silent.getvalue() == ""  # quiet mode, for CI
+    said = [line for line in stream.getvalue().splitlines() if "bust.ply" in line]
+    assert said[0] == "assets: bust.ply: simplifying level 1/5…"
+    # The time left comes from the triangles each level is simplified from and written with: 12,000 down to the
+    # caps (full is not simplified; high keeps all 12,000 under its 30,000 cap).
+    plan = ladder._work_plan(12_000, SMALL)
+    assert plan == [(0, 12_000), (12_000, 12_000), (12_000, 12_000), (12_000, 5_000), (5_000, 2_000)]
+    done_before_3 = sum(plan[0]) + sum(plan[1])
+    left_at_3 = 10.0 * (sum(map(sum, plan)) - done_before_3) / done_before_3
+    assert f"assets: bust.ply: simplifying level 3/5, {left_at_3:.0f} s left" in said
+    assert any(line.startswith("assets: bust.ply: simplifying level 5/5, ") and line.endswith(" s left") for line in said)
+
+
+def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, wait.
+    written: list[str] = []
+    finished_before: list[int] = []
+    base = tools()
+
+    def slow_write(scene: Scene) -> bytes:
+        time.sleep(0.2)  # a write the next simplification would otherwise overtake
+        data = base.write(scene)
+        written.append("level")
+        return data
+
+    real = ladder.simplify_within
+
+    def spy(scene: Scene, *args: Any) -> float:
+        finished_before.append(len(written))
+        return real(scene, *args)
+
+    monkeypatch.setattr(ladder, "simplify_within", spy)
+    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
+    slow = ladder.LadderTools(write=slow_write, fit_textures=base.fit_textures,
+                              encode_textures=base.encode_textures, finish=base.finish)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
+                        writers=1)
+    assert finished_before[:4] == [1, 2, 3, 4]
+    # Below the threshold the next level's simplification runs while the level above is written.
+    written.clear()
+    finished_before.clear()
+    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 10**9)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
+                        writers=1)
+    assert finished_before[0] == 0

@@ -76,6 +76,27 @@ def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
                                               ("texture", "maps/shine.png")]
 
 
+def test_references_read_a_model_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An exhibit showing one OBJ 19 times asks 19 times; each read scanned the whole file.
+    from pipeline.spec import measure as measuring
+
+    reads: list[Path] = []
+    real = measuring._references
+
+    def counted(path: Path) -> list[tuple[str, str]]:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(measuring, "_references", counted)
+    path = tmp_path / "bust.obj"
+    path.write_text("mtllib a.mtl\nv 0 0 0\n", encoding="utf-8")
+    assert [references(path) for _ in range(19)] == [[("material library", "a.mtl")]] * 19
+    assert reads == [path]
+    path.write_text("mtllib second.mtl\nv 0 0 0\n", encoding="utf-8")  # edited: another size
+    assert references(path) == [("material library", "second.mtl")]
+    assert reads == [path, path]
+
+
 @pytest.mark.parametrize("document", [
     {"images": 5, "buffers": {"uri": "a.bin"}}, {"images": [{"uri": 3}, "x", None]}, [1, 2], "text",
 ])
