@@ -598,27 +598,24 @@ def bake_irradiance(scene: Scene, settings: BakeSettings, ambient: float, occlud
 # ---------------------------------------------------------------------------------------------- glTF
 
 
-def linear_to_srgb(values: np.ndarray) -> np.ndarray:
-    v = np.clip(values, 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055)
-
-
-def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    v = np.clip(values, 0.0, 1.0)
-    return np.where(v <= 0.04045, v / 12.92, np.power((v + 0.055) / 1.055, 2.4))
+# A 4×4 Bayer matrix: thresholds that dither the 8-bit lightmap, deterministically (the same bytes every build).
+_BAYER = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], dtype=np.float64)
 
 
 def encode(lightmap: Lightmap) -> tuple[bytes, float]:
-    """(PNG bytes, intensity): irradiance / intensity, sRGB-encoded so dark corners keep their gradations."""
+    """(PNG bytes, intensity): irradiance / intensity as linear values, as glTF's occlusion slot says, so that any
+    glTF viewer reads the same light. Ordered dithering keeps dark corners free of 8-bit bands."""
     peak = float(np.percentile(lightmap.irradiance, 99.9)) if lightmap.irradiance.size else 1.0
     intensity = round(max(peak, 1e-3), 4)
-    # png_from_rgb truncates to 8 bits; half a step first makes that a rounding.
-    return images.png_from_rgb(linear_to_srgb(lightmap.irradiance / intensity) + 0.5 / 255, optimize=False), intensity
+    height, width = lightmap.irradiance.shape[:2]
+    thresholds = np.tile((_BAYER + 0.5) / 16, (height // 4 + 1, width // 4 + 1))[:height, :width, None]
+    # png_from_rgb truncates to 8 bits: a threshold in (0, 1) first makes that a dithered rounding.
+    return images.png_from_rgb(lightmap.irradiance / intensity + thresholds / 255, optimize=False), intensity
 
 
 def decode(data: bytes, intensity: float) -> np.ndarray:
-    """The irradiance a lightmap PNG holds (the inverse of `encode`, within 8-bit rounding)."""
-    return srgb_to_linear(images.rgb_from_png(data)) * intensity
+    """The irradiance a lightmap PNG holds (the inverse of `encode`, within one 8-bit step)."""
+    return images.rgb_from_png(data) * intensity
 
 
 def apply(scene: Scene, lightmap: Lightmap, png: bytes, intensity: float, name: str) -> None:
@@ -639,7 +636,7 @@ def apply(scene: Scene, lightmap: Lightmap, png: bytes, intensity: float, name: 
             lit = copy.copy(original)
             lit.extensions = dict(original.extensions)
             lit.extras = {**original.extras, "vitrina": {**original.extras.get("vitrina", {}),
-                                                         "lightmap": {"intensity": intensity, "encoding": "srgb"}}}
+                                                         "lightmap": {"intensity": intensity, "encoding": "linear"}}}
             lit.occlusion_texture = TextureRef(texture=texture, texcoord=1)
             materials[id(original)] = lit
         primitive.material = materials[id(original)]

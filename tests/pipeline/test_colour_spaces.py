@@ -87,7 +87,7 @@ def _textures(scene: Scene) -> list[Texture]:
 def test_the_lightmap_declares_how_its_values_are_encoded() -> None:
     scene, _ = _baked_room()
     baked = [p.material for p, _ in bake.baked_primitives(scene)]
-    assert baked and all(m is not None and m.extras["vitrina"]["lightmap"]["encoding"] == "srgb" for m in baked)
+    assert baked and all(m is not None and m.extras["vitrina"]["lightmap"]["encoding"] == "linear" for m in baked)
 
 
 def _ktx2_transfer(data: bytes) -> str:

@@ -29,7 +29,7 @@ export function useBakedLight(root) {
 
 function bakedMaterial(lit, bake) {
   const lightMap = lit.aoMap;
-  // The build stores the lightmap sRGB-encoded (8 bits keep dark corners smooth); decode it to linear light.
+  // The build stores linear light (glTF's occlusion slot is linear data); lightmaps of older builds said 'srgb'.
   lightMap.colorSpace = bake.encoding === 'srgb' ? THREE.SRGBColorSpace : THREE.NoColorSpace;
   lightMap.needsUpdate = true;
   const material = new THREE.MeshBasicMaterial({
