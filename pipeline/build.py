@@ -506,7 +506,8 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
     """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path.
 
     The ladders keep no source geometry, so a USDZ is made from the model file itself (ingested again only when
-    its USDZ is not in the cache), keyed by the file, its title and height; without usd-core the build warns."""
+    its USDZ is not in the cache, and simplified to a phone's budget), keyed by the file, its title and height;
+    without usd-core the build warns."""
     from pipeline import usdz
 
     allowed = [a for a in exhibit.artifacts if a.model is not None and may_download(a, exhibit)]
@@ -515,18 +516,30 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
     if not usdz.available():
         report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
         return {}
-    from pipeline.ingest import load_asset
-
     sources = []
     for artifact in allowed:
         assert artifact.model is not None
         sources.append(usdz.UsdzSource(
             artifact.id, compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id,
-            asset_key(artifact.model.path, repr((artifact.metres_per_unit, artifact.up)), root), artifact.height,
-            functools.partial(load_asset, artifact.model.path, units=artifact.metres_per_unit, up=artifact.up,
-                              root=root)))
+            asset_key(artifact.model.path, repr((artifact.metres_per_unit, artifact.up, AR_TRIANGLES)), root),
+            artifact.height, functools.partial(_ar_scene, artifact, root)))
     return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
             for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
+
+
+# AR Quick Look takes one file, no ladder: a phone's triangle budget, so that a 40M-triangle scan still opens on an
+# iPhone (and its package stays small enough to read back from the cache in a warm build). The faithful original
+# stays the `full` GLB download.
+AR_TRIANGLES = budgets.PROFILES["phone"].triangles
+
+
+def _ar_scene(artifact: Artifact, root: Path) -> Scene:
+    """The artifact's model as AR Quick Look gets it: ingested, simplified to AR_TRIANGLES where it is bigger."""
+    from pipeline.ingest import load_asset
+
+    assert artifact.model is not None
+    scene = load_asset(artifact.model.path, units=artifact.metres_per_unit, up=artifact.up, root=root)
+    return ladder.capped(scene, AR_TRIANGLES)
 
 
 def placed_models(composition: compose.Composition, room: compose.ComposedRoom,

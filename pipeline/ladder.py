@@ -21,6 +21,7 @@ from pipeline import budgets, images, meshopt, progress
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
+from pipeline.transforms.weld import weld_primitive
 
 # The ladder's GLBs are cached once per model file; the artifact that shows one is grafted on when the site is
 # written (see `placed`), so these names stand for the artifact id in the cached bodies.
@@ -290,8 +291,9 @@ def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diago
     return child, error
 
 
-def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float) -> float:
+def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float, error_pass: bool = True) -> float:
     """Simplify in place by error (relative to diagonal), then further to `cap` triangles; returns the error made.
+    Without `error_pass`, only the cap simplifies.
 
     Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together, and
     locks the borders between primitives of one mesh so they never open)."""
@@ -308,7 +310,8 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
                 fixed += primitive.triangle_count
     if not work:
         return 0.0
-    errors = [_simplify(p, original, 0, max_error * diagonal, lock) for p, original, lock in work]
+    errors = [_simplify(p, original, 0, max_error * diagonal, lock) if error_pass else 0.0
+              for p, original, lock in work]
     now = fixed + sum(p.triangle_count for p, _, _ in work)
     if cap is not None and now > cap:
         reducible = now - fixed
@@ -323,6 +326,17 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
             # thumb came out with a 30 % larger Hausdorff distance (5.87e-3 vs 4.50e-3, gltfpack 4.87e-3).
             reorder_primitive(primitive)
     return max(errors) / diagonal
+
+
+def capped(scene: Scene, cap: int) -> Scene:
+    """The scene simplified in place to at most about `cap` triangles (a copy for a device that takes no ladder, such
+    as AR Quick Look's single file); a scene already within the cap is returned as it is."""
+    if sum(primitive.triangle_count for mesh in scene.meshes() for primitive in mesh.primitives) > cap:
+        for mesh in scene.meshes():
+            for primitive in mesh.primitives:
+                weld_primitive(primitive)  # a triangle soup has only borders: nothing would collapse
+        simplify_within(scene, 0.0, cap, _diagonal(scene), error_pass=False)
+    return scene
 
 
 def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int, max_error_metres: float,

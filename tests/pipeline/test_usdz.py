@@ -137,6 +137,48 @@ def test_every_usdz_the_examples_build_passes_the_real_arkit_checker(tmp_path: P
     assert written >= 6  # the rich example's six models at least
 
 
+def _usdz_triangles(path: Path, folder: Path) -> int:
+    from pxr import UsdGeom
+
+    folder.mkdir()
+    stage, _ = _stage(path.read_bytes(), folder)
+    counts = [UsdGeom.Mesh(prim).GetFaceVertexCountsAttr().Get() for prim in stage.Traverse()
+              if prim.IsA(UsdGeom.Mesh)]
+    return sum(sum(1 for n in faces if n == 3) for faces in counts)
+
+
+def test_a_model_above_the_phone_budget_is_simplified_for_ar_quick_look(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import build
+    from pipeline.cache import AssetCache
+    from pipeline.report import BuildReport
+    from pipeline.spec import load_exhibit
+    from tests.conftest import REPO
+
+    loaded = load_exhibit(REPO / "exhibits" / "bronze-age")
+
+    def packages(cap: int, name: str) -> dict[str, Path]:
+        monkeypatch.setattr(build, "AR_TRIANGLES", cap)
+        folder = tmp_path / name
+        folder.mkdir()
+        files = build.write_usdz(folder, loaded.exhibit, loaded.root, AssetCache(None),
+                                 BuildReport(exhibit=loaded.exhibit.id, out_dir=str(folder)))
+        return {artifact_id: folder / relative for artifact_id, relative in files.items()}
+
+    whole, capped = packages(10_000_000, "whole"), packages(300, "capped")
+    assert whole.keys() == capped.keys() and whole
+    shrunk = 0
+    for artifact_id, path in capped.items():
+        before = _usdz_triangles(whole[artifact_id], tmp_path / f"{artifact_id}-whole")
+        after = _usdz_triangles(path, tmp_path / f"{artifact_id}-capped")
+        assert after <= max(before, 300) * 1.05, artifact_id
+        if before > 600:
+            assert after <= 600, (artifact_id, before, after)  # the cap, with meshoptimizer's slack
+            shrunk += 1
+        assert usdz.arkit_problems(path) == [], artifact_id
+    assert shrunk >= 1
+
+
 def test_a_new_title_is_set_on_the_cached_package_and_it_still_passes_the_arkit_checks(tmp_path: Path) -> None:
     base = usdz.usdz_bytes(_textured_box(), "ding")
     renamed = usdz.retitled(base, "Ding with taotie, 兽面纹鼎")
