@@ -334,7 +334,9 @@ def capped(scene: Scene, cap: int) -> Scene:
     if sum(primitive.triangle_count for mesh in scene.meshes() for primitive in mesh.primitives) > cap:
         for mesh in scene.meshes():
             for primitive in mesh.primitives:
-                weld_primitive(primitive)  # a triangle soup has only borders: nothing would collapse
+                # A triangle soup (STL: three vertices per triangle) has only borders, so nothing would collapse.
+                if primitive.vertex_count >= 2 * primitive.triangle_count:
+                    weld_primitive(primitive)
         simplify_within(scene, 0.0, cap, _diagonal(scene), error_pass=False)
     return scene
 
