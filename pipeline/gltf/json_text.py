@@ -10,7 +10,9 @@ import numpy as np
 
 
 def floats(values: Any) -> list[float]:
-    return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+    # Equivalent mutants (make mutants): without the dtype, float() widens each float32 or int to the same double;
+    # numpy reads reshape(-2) as reshape(-1).
+    return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]  # pragma: no mutate
 
 
 def without_defaults(values: Any, defaults: dict[str, Any]) -> Any:
@@ -76,8 +78,9 @@ def number(value: float) -> str:
         return "0"
     if not np.isfinite(single):
         return repr(value)  # beyond float32's range: keep the double rather than write infinity
-    positional = np.format_float_positional(single, unique=True, trim="-")
-    scientific = np.format_float_scientific(single, unique=True, trim="-", exp_digits=1)
+    # Equivalent mutants: unique=True is numpy's default, said here because it is the point.
+    positional = np.format_float_positional(single, unique=True, trim="-")  # pragma: no mutate
+    scientific = np.format_float_scientific(single, unique=True, trim="-", exp_digits=1)  # pragma: no mutate
     return min(positional, scientific, key=len)
 
 
