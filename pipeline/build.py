@@ -370,8 +370,11 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             report.bakes = bake.bake_rooms(to_bake, bake.settings_for(exhibit.exhibit.targets), cache.remembered,
                                            time.perf_counter, options.worker_count, progress.step)
             texels = contact_shadows.texels_for(exhibit.exhibit.targets)
-            laid = {room.id: contact_shadows.lay(room.scene, room.id, models[room.id], texels, cache.remembered,
-                                                 time.perf_counter) for room in composition.rooms}
+            # Rooms lay their shadows independently, and Embree releases the GIL: threads, as for the bake.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.worker_count)) as pool:
+                laid = dict(zip((room.id for room in composition.rooms), pool.map(
+                    lambda room: contact_shadows.lay(room.scene, room.id, models[room.id], texels, cache.remembered,
+                                                     time.perf_counter), composition.rooms), strict=True))
             for row in report.bakes:
                 row.update(laid[row["room"]])
     from pipeline.transforms.quantize import remembered_grids
