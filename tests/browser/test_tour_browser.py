@@ -319,6 +319,9 @@ async (moduleUrl) => {
     url: 'ws://tours.test/tours', credentials: { code: 'K7M2QX', name: 'Ana' }, device: 'phone',
     WebSocketImpl: ScriptedSocket, now: () => clock, random: () => 1,  // random() = 1: the +25 % end of the jitter
     setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; }, clearTimer: () => {},
+    // A failed handshake is followed by a plain GET of /tours: here it answers 200 (not a refusal), so the ordinary
+    // backoff applies.
+    fetchImpl: async () => ({ status: 200, headers: new Headers() }),
   });
   const out = {};
   const member = (id, role = 'visitor', device = 'desktop') => ({ id, name: id, role, device, following: true, hand: false, online: true });
@@ -391,6 +394,7 @@ async (moduleUrl) => {
   out.backoff = [];
   for (let i = 0; i < 7; i++) {
     sockets.at(-1).close(1006, '');
+    await new Promise((resolve) => setTimeout(resolve, 0));  // the refusal probe's answer comes first
     out.backoff.push(timers.at(-1).ms);
     timers.at(-1).fn();
   }
