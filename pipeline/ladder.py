@@ -329,9 +329,9 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
 
 
 def capped(scene: Scene, cap: int) -> Scene:
-    """The scene simplified in place to at most about `cap` triangles (a copy for a device that takes no ladder, such
-    as AR Quick Look's single file); a scene already within the cap is returned as it is."""
-    if sum(primitive.triangle_count for mesh in scene.meshes() for primitive in mesh.primitives) > cap:
+    """The scene simplified in place to at most about `cap` triangles, for a device that takes one file and no
+    ladder (AR Quick Look); a scene already within the cap is returned as it is."""
+    if budgets.measure(scene).triangles > cap:
         for mesh in scene.meshes():
             for primitive in mesh.primitives:
                 # A triangle soup (STL: three vertices per triangle) has only borders, so nothing would collapse.
