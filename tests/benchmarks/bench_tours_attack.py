@@ -204,7 +204,7 @@ async def bystander_latency(workers: list[tuple[Any, Connection]], guide: Guide,
             "loss": max(0, expected - received) / expected if expected else float("nan")}
 
 
-async def measure_attacks(site: Path, seconds: float) -> list[dict[str, Any]]:
+async def measure_attacks(site: Path, seconds: float, names: list[str]) -> list[dict[str, Any]]:
     """One tour server with default limits; BYSTANDERS visitors and a guide at 20 Hz in one tour; quiet, then
     while each attack runs (each in its own process, started a second before the measurement)."""
     context = multiprocessing.get_context("spawn")
@@ -221,7 +221,7 @@ async def measure_attacks(site: Path, seconds: float) -> list[dict[str, Any]]:
         await guide.open()
         await asyncio.sleep(0.5)
         rows.append({"attack": "none (quiet)", **await bystander_latency(workers, guide, seconds), "stats": {}})
-        for name in ATTACKS:
+        for name in names:
             stop = context.Event()
             results, child_end = context.Pipe()
             attacker = context.Process(target=attack_process, args=(name, url, stop, child_end))
@@ -308,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2 s per attack, fill 2000, N = 200 vs Node; no doc")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--attacks", default=",".join(ATTACKS),
+                        help="comma-separated attacks to run ('': none, e.g. for the Node comparison alone)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.fill, args.node_sizes, args.rounds, args.no_doc = 2.0, 2000, "200", 2, True
@@ -315,7 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-attack-") as tmp:
         site = write_site(Path(tmp))
-        attacks = asyncio.run(measure_attacks(site, args.seconds))
+        chosen = [name.strip() for name in args.attacks.split(",") if name.strip()]
+        unknown = sorted(set(chosen) - set(ATTACKS))
+        if unknown:
+            parser.error(f"unknown attacks {unknown}; known: {', '.join(ATTACKS)}")
+        attacks = asyncio.run(measure_attacks(site, args.seconds, chosen)) if chosen else []
         fill = {kind: measure_fill(site, kind, args.fill) for kind in ("relay", "tours")} if args.fill else {}
         for kind, seconds in fill.items():
             print(f"fill {args.fill}: {kind} {seconds:.1f} s", flush=True)
@@ -334,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
              "address, all dropped, again and again, with a probe join from another address after each wave; "
              "*code guessing*: 20 connections trying random codes; *presence flood*: a bystander tour visitor "
              "toggling its hand at 40/s. The bar: bystander p99 within 2× of quiet. Load average before/after: "
-             f"{load_before[0]:.1f} / {load_after[0]:.1f} on 2 shared cores.", "", attack_table(attacks)]
+             f"{load_before[0]:.1f} / {load_after[0]:.1f} on 2 shared cores.", "",
+             attack_table(attacks) if attacks else "(no attacks run)"]
     if fill:
         lines += ["", f"Filling one tour with {args.fill:,} visitors ({FILL_PER_PROCESS} per load generator, 50 "
                   f"joins in flight each): plain relay {fill['relay']:.1f} s, tour server {fill['tours']:.1f} s "
