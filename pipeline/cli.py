@@ -60,12 +60,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"HTTPS with the local CA {ca_file}: trust it once on each device (docs/lan-preview.md)",
               file=sys.stderr)
 
-    tours = None
+    tours, run_loop = None, None
     if not args.no_tours:
         try:
             import secrets
 
+            from viewer.tours import loop as tour_loop
             from viewer.tours.server import preview_persistence, serve_tours
+
+            run_loop = tour_loop.run
         except ImportError as error:  # the static preview still works without the tour server
             print(f"live tours unavailable ({error}); serving the site only", file=sys.stderr)
         else:
@@ -93,7 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     watched = spec if spec.is_dir() else spec.parent
     return preview.run(builder, watched, host=host, port=args.port, out=Path(args.out) if args.out else None,
                        watch=not args.no_watch, tours=tours, editor=editor, tls=tls, public_hosts=public_hosts,
-                       ready=show_qr)
+                       ready=show_qr, run_loop=run_loop)
 
 
 def cmd_i18n_export(args: argparse.Namespace) -> int:

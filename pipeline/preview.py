@@ -501,12 +501,14 @@ def _stop_on_sigterm() -> None:
 def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int = 8000, out: Path | None = None,
         watch: bool = True, tours: TourRunner | None = None, log: TextIO | None = None,
         ready: Callable[[str], None] | None = None, editor: LayoutEditor | None = None,
-        tls: ssl.SSLContext | None = None, public_hosts: Sequence[str] = ()) -> int:
+        tls: ssl.SSLContext | None = None, public_hosts: Sequence[str] = (),
+        run_loop: Callable[[Coroutine[Any, Any, None]], object] | None = None) -> int:
     """`vitrina serve`: build, serve (with live tours on the same port when `tours` is given), watch, reload.
 
     With `editor` the pages become a layout editor (its changes travel in a header, which the tour server passes on). With
     `tls` everything, tours included, is served over HTTPS and wss://; `public_hosts` are the LAN addresses that
-    other devices use, printed as links (`ready` gets the first).
+    other devices use, printed as links (`ready` gets the first). `run_loop` runs the tours' event loop (default
+    asyncio.run; the CLI passes the tour server's own, uvloop where installed).
     """
     import secrets
 
@@ -536,7 +538,8 @@ def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int =
         if tours is not None:
             import asyncio
 
-            asyncio.run(tours(site_dir, host, port, http_handler=preview.site.respond, ready=announce, tls=tls))
+            (run_loop or asyncio.run)(tours(site_dir, host, port, http_handler=preview.site.respond, ready=announce,
+                                            tls=tls))
         else:
             server = static_http_server(preview.site, host, port, tls)
             announce(server.server_address[1])

@@ -109,10 +109,15 @@ def serve_main(kind: str, site: str) -> None:
 
     if kind == "relay":
         asyncio.run(run_relay(announce))
-    elif kind == "tours-defaults":
-        asyncio.run(run_tours_defaults(announce, Path(site)))
+        return
+    sys.path.insert(0, str(REPO))
+    from viewer.tours import loop
+
+    # The tour server's own loop (uvloop where installed), as `vitrina tour-server` runs it.
+    if kind == "tours-defaults":
+        loop.run(run_tours_defaults(announce, Path(site)))
     else:
-        asyncio.run(run_tours(announce, Path(site)))
+        loop.run(run_tours(announce, Path(site)))
 
 
 class ServerProcess:

@@ -22,16 +22,18 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, TypeVar, cast
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 
+from viewer.tours import loop as event_loop
 from viewer.tours import protocol as p
 from viewer.tours import tokens
 from viewer.tours.clock import Clock, SystemClock
@@ -51,6 +53,7 @@ from viewer.tours.store import (
 log = logging.getLogger("vitrina.tours")
 
 HttpResult = tuple[int, dict[str, str], bytes] | None
+Entry = TypeVar("Entry")
 HttpHandler = Callable[[str, Headers], HttpResult | Awaitable[HttpResult]]
 
 # A pose waits in the connection's one-slot mailbox once this much is already queued in the kernel-side buffer.
@@ -60,6 +63,7 @@ POSE_BURST = 10.0  # poses a guide may send back to back (jitter, a stalled fram
 AUTH_FORGET_S = 600.0  # failed hellos older than this no longer count towards a source's backoff
 HOLD_PER_SOURCE = 200  # connections held unread at accept per source told to wait (hold_at_accept); more are closed
 HOLD_MAX_S = 5.0
+SOURCE_TABLE_SIZE = 4096  # entries a per-source table keeps before it forgets the stale ones
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class Limits:
     source_connects_per_s: float = 20.0
     source_connects_burst: float = 300.0
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Connections held unread at accept (sources back before their Retry-After), from all sources together: each
+    # holds a file descriptor, so past this many the next early returners are reset at once instead.
+    held_connections: int = 1000
     # Failed hellos (unknown code, bad token) a source may make in AUTH_FORGET_S before it must wait; the wait
     # doubles with each further failure up to auth_backoff_max_s.
     auth_free_failures: int = 10
@@ -133,6 +140,26 @@ class Bucket:
         return max(0.0, (cost - self.tokens) / self.rate)
 
 
+class SourceTable(dict[str, Entry]):
+    """A table keyed by source address. Every address seen adds an entry (IPv6 makes addresses cheap), so once it
+    holds more than `size` entries, adding a new one first forgets those `stale(entry, now)` says no longer matter; the next
+    sweep then waits until the table has doubled, so a flood of live sources costs one sweep per doubling, not one
+    per new address."""
+
+    def __init__(self, clock: Clock, stale: Callable[[Entry, float], bool], size: int = SOURCE_TABLE_SIZE) -> None:
+        super().__init__()
+        self.clock, self.stale, self.size = clock, stale, size
+        self.sweep_at = size
+
+    def __setitem__(self, source: str, entry: Entry) -> None:
+        if source not in self and len(self) > self.sweep_at:
+            now = self.clock.monotonic()
+            for gone in [key for key, value in self.items() if self.stale(value, now)]:
+                del self[gone]
+            self.sweep_at = max(self.size, 2 * len(self))
+        super().__setitem__(source, entry)
+
+
 @dataclass
 class AuthBackoff:
     """One source address's recent failed hellos and until when it must wait before the next is even checked."""
@@ -141,28 +168,42 @@ class AuthBackoff:
     blocked_until: float = 0.0
 
 
-class GatedConnection(ServerConnection):
-    """A server connection that asks `hold(peer address)` at TCP accept: a number of seconds means "do not read this
-    connection; close it after that long" (no HTTP parsing, no response), None means serve it as usual.
-    `gated_by(server.hold_at_accept)` binds it to a TourServer."""
+class AcceptGate(asyncio.Protocol):
+    """The first protocol of every accepted TCP connection. It asks `server.hold_at_accept(peer address)` before
+    websockets builds anything for the connection: None hands the connection to a websockets ServerConnection (the
+    HTTP handshake follows); a number of seconds keeps it unread that long and then resets it (0: at once), with
+    no websocket connection, no handler task and no HTTP parse, which is what makes refusing a flood cheap."""
 
-    hold: Callable[[str], float | None] = staticmethod(lambda address: None)
+    def __init__(self, server: TourServer, build: Callable[[], ServerConnection]) -> None:
+        self.server = server
+        self.build = build
 
     @classmethod
-    def gated_by(cls, hold: Callable[[str], float | None]) -> type[GatedConnection]:
-        return type("GatedConnection", (cls,), {"hold": staticmethod(hold)})
+    def factory(cls, server: TourServer) -> Callable[..., ServerConnection]:
+        """For serve(create_connection=...): websockets passes its protocol and settings, and gets the gate."""
+        def create(protocol: ServerProtocol, ws_server: Server, **settings: Any) -> ServerConnection:
+            gate = cls(server, lambda: ServerConnection(protocol, ws_server, **settings))
+            return cast(ServerConnection, gate)  # only the event loop sees it, as an asyncio protocol
+        return create
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        peer = transport.get_extra_info("peername")
-        held = self.hold(str(peer[0])) if peer else None
-        if held is not None:
-            stream = cast(asyncio.Transport, transport)
+        stream = cast(asyncio.Transport, transport)
+        peer = stream.get_extra_info("peername")
+        address = str(peer[0]) if peer else ""
+        held = self.server.hold_at_accept(address) if peer else None
+        if held is None:
+            connection = self.build()
+            stream.set_protocol(connection)
+            connection.connection_made(stream)
+        elif held > 0:
             stream.pause_reading()
-            if held > 0:
-                self.loop.call_later(held, stream.abort)
-            else:
-                stream.abort()
+            # One timer both drops the connection and frees its place among the held.
+            asyncio.get_running_loop().call_later(held, self.server.release_held, stream, address)
+        else:
+            stream.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass  # a held connection that the client gave up on; release_held still comes at its time
 
 
 def text_frame(text: str) -> bytes:
@@ -520,12 +561,18 @@ class TourServer:
         self._background: set[asyncio.Task[Any]] = set()
         self.source_connections: collections.Counter[str] = collections.Counter()
         self.source_members: collections.Counter[str] = collections.Counter()
-        self.auth_backoff: dict[str, AuthBackoff] = {}
-        self.connect_buckets: dict[str, Bucket] = {}
+        clock = self.clock
+        self.auth_backoff: SourceTable[AuthBackoff] = SourceTable(clock, lambda backoff, now: (
+            backoff.blocked_until < now and (not backoff.failures or backoff.failures[-1] < now - AUTH_FORGET_S)))
+        refill_s = limits.source_connects_burst / limits.source_connects_per_s
+        # A bucket idle for longer than it takes to refill is full again: forgetting it changes nothing.
+        self.connect_buckets: SourceTable[Bucket] = SourceTable(clock, lambda bucket, now: (
+            now - bucket.refilled_at > refill_s))
         # Sources told to come back later (429 with Retry-After), and when: until then a direct connection from one
-        # of them is dropped at TCP accept (see GatedConnection), which costs far less than parsing it to refuse it.
-        self.told_to_wait: dict[str, float] = {}
+        # of them is dropped at TCP accept (see AcceptGate), which costs far less than parsing it to refuse it.
+        self.told_to_wait: SourceTable[float] = SourceTable(clock, lambda until, now: until <= now)
         self.held: collections.Counter[str] = collections.Counter()
+        self.held_total = 0
         self._trusted_proxies = {ipaddress.ip_address(address) for address in limits.trusted_proxies}
         # 64 random bits, and checked against the tour's members: a collision must never take over a member.
         self.new_member_id: Callable[[], str] = lambda: "m" + secrets.token_hex(8)
@@ -647,22 +694,16 @@ class TourServer:
         response = connection.respond(429, message + "\n")
         response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
         if source is not None:
-            now = self.clock.monotonic()
-            if len(self.told_to_wait) > 4096:  # many sources (IPv6 makes them cheap): forget the expired ones
-                for expired in [key for key, until in self.told_to_wait.items() if until <= now]:
-                    del self.told_to_wait[expired]
-            # The exact wait, not the rounded-up header: a client that honours Retry-After is never held.
-            self.told_to_wait[source] = now + wait_s
+            # The wait the header says, rounded up as it is: a client that honours Retry-After is never held, and
+            # a flooder is held for whole seconds rather than for the few milliseconds until its next token (it
+            # would come back at once, and each of those returns would cost an accept and an HTTP parse).
+            self.told_to_wait[source] = self.clock.monotonic() + max(1, math.ceil(wait_s))
         return response
 
     def _connect_wait(self, source: str) -> float:
         """Take one new-connection token for `source`: 0 if granted, else the seconds until one is earned."""
         bucket = self.connect_buckets.get(source)
         if bucket is None:
-            if len(self.connect_buckets) > 4096:  # forget sources whose bucket has refilled anyway
-                now, refill_s = self.clock.monotonic(), self.limits.source_connects_burst / self.limits.source_connects_per_s
-                for idle in [key for key, b in self.connect_buckets.items() if now - b.refilled_at > refill_s]:
-                    del self.connect_buckets[idle]
             bucket = self.connect_buckets[source] = Bucket(self.limits.source_connects_per_s,
                                                            self.limits.source_connects_burst, self.clock)
         return 0.0 if bucket.take() else bucket.wait_s()
@@ -671,8 +712,9 @@ class TourServer:
         """For a new TCP connection from `address` that was told to wait (429, Retry-After) and came back early: how
         long to hold it unread before closing it (0: close at once). None: serve it. Holding costs a file descriptor
         and a timer but no CPU, and it slows a flooder that waits for each answer (a join or guessing loop) to a
-        few attempts per connection slot per second; past HOLD_PER_SOURCE held connections the rest are closed at
-        once. A trusted proxy is never held; the source behind it is judged on X-Forwarded-For in process_request."""
+        few attempts per connection slot per second; past HOLD_PER_SOURCE held connections from the address, or
+        limits.held_connections from all, the rest are closed at once. A trusted proxy is never held; the source
+        behind it is judged on X-Forwarded-For in process_request. Each held connection ends in release_held."""
         until = self.told_to_wait.get(address)
         if until is None:
             return None
@@ -684,14 +726,16 @@ class TourServer:
             if ipaddress.ip_address(address) in self._trusted_proxies:
                 return None
         self.metrics.counters["accept_dropped"] += 1
-        if self.held[address] >= HOLD_PER_SOURCE:
+        if self.held[address] >= HOLD_PER_SOURCE or self.held_total >= self.limits.held_connections:
             return 0.0
         self.held[address] += 1
-        wait = min(HOLD_MAX_S, until - now)
-        asyncio.get_running_loop().call_later(wait, self._unhold, address)
-        return wait
+        self.held_total += 1
+        return min(HOLD_MAX_S, until - now)
 
-    def _unhold(self, address: str) -> None:
+    def release_held(self, transport: asyncio.Transport, address: str) -> None:
+        """The end of a hold: reset the connection (no goodbye: it was never read) and free its place."""
+        transport.abort()
+        self.held_total -= 1
         self.held[address] -= 1
         if self.held[address] <= 0:
             del self.held[address]
@@ -761,11 +805,9 @@ class TourServer:
     def _auth_failed(self, source: str) -> None:
         """A failed hello: past the free allowance, each one doubles the source's wait (capped)."""
         now = self.clock.monotonic()
-        if len(self.auth_backoff) > 4096:  # many sources (IPv6 makes them cheap): forget the quiet ones
-            for quiet in [key for key, b in self.auth_backoff.items()
-                          if b.blocked_until < now and (not b.failures or b.failures[-1] < now - AUTH_FORGET_S)]:
-                del self.auth_backoff[quiet]
-        backoff = self.auth_backoff.setdefault(source, AuthBackoff())
+        backoff = self.auth_backoff.get(source)
+        if backoff is None:
+            backoff = self.auth_backoff[source] = AuthBackoff()
         backoff.failures.append(now)
         while backoff.failures[0] < now - AUTH_FORGET_S:
             backoff.failures.popleft()
@@ -1173,6 +1215,7 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
     if started is not None:
         started(server)
     open_files = raise_open_files_limit()
+    log.info("event loop %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
     log.info("open-files limit %d: room for about %d connections (systemd: LimitNOFILE= raises it)",
              open_files, max(0, open_files - 64))
     stop = stop or asyncio.Event()
@@ -1185,7 +1228,8 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                 installed.append(signum)
     try:
         async with serve(server.handler, host, port, process_request=server.process_request, ssl=tls,
-                         create_connection=GatedConnection.gated_by(server.hold_at_accept),
+                         # websockets calls create_connection as it would call a ServerConnection subclass.
+                         create_connection=cast(type[ServerConnection], AcceptGate.factory(server)),
                          compression=None, max_size=limits.max_message_bytes,
                          ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10) as ws_server:
             bound_port = next(iter(ws_server.sockets)).getsockname()[1]
@@ -1242,8 +1286,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"tour server listening on {args.host}:{port}", flush=True)
 
     try:
-        asyncio.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
-                                origins=args.origin, ready=announce, limits=limits, state_path=state_path))
+        event_loop.run(serve_tours(site, args.host, args.port, redis_url=args.redis, secret=secret,
+                                   origins=args.origin, ready=announce, limits=limits, state_path=state_path))
     except StateFileInUse as error:
         print(f"{error}: give each process its own --state, or share tours with --redis", file=sys.stderr)
         return 2

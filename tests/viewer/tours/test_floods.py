@@ -4,13 +4,17 @@ that comes back early is held unread at TCP accept; each against a real in-proce
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from pipeline.cli import build_parser
 from tests.viewer.tours.conftest import TourServerHandle, code
@@ -55,8 +59,12 @@ async def test_new_connections_beyond_the_burst_get_429_with_retry_after(tour_se
     assert too_fast.response.headers["Retry-After"] == "1"  # half a second at 2/s, in whole seconds
     other = await from_address(tour_server, "127.0.0.22", {"code": code(now=tour_server.now()), "name": "Ana"})
     assert other.welcome["role"] == "visitor"  # another address is not held up
-    await tour_server.clock.advance(0.5)  # one token earned: exactly one more connection
-    await (await from_address(tour_server, "127.0.0.21")).close()
+    await tour_server.clock.advance(0.5)  # a token is earned, but the address was told 1 s: still held unread
+    with pytest.raises(TimeoutError):
+        await connect(tour_server.url, compression=None, local_addr=("127.0.0.21", 0), open_timeout=0.2)
+    await tour_server.clock.advance(0.5)  # the Retry-After is over: two tokens by now, so two more connections
+    for _ in range(2):
+        await (await from_address(tour_server, "127.0.0.21")).close()
     assert (await refused(tour_server, "127.0.0.21")).response.status_code == 429
     _, _, metrics = await http_get(tour_server.port, "/metrics")
     assert "vitrina_tour_connect_refused_total 2.0\n" in metrics
@@ -108,7 +116,10 @@ async def test_a_source_in_failed_hello_backoff_is_told_when_to_come_back(tour_s
     assert await guesser.closed() == 4001
     backoff = await refused(tour_server, "127.0.0.24")
     assert (backoff.response.status_code, backoff.response.headers["Retry-After"]) == (429, "1")
-    await tour_server.clock.advance(0.5)  # the wait is exact (0.5 s), the header rounds it up
+    await tour_server.clock.advance(0.5)  # the backoff (0.5 s) is over, but the address was told 1 s: held
+    with pytest.raises(TimeoutError):
+        await connect(tour_server.url, compression=None, local_addr=("127.0.0.24", 0), open_timeout=0.2)
+    await tour_server.clock.advance(0.5)  # as the header said
     await (await from_address(tour_server, "127.0.0.24")).close()
 
 
@@ -129,3 +140,79 @@ async def test_a_page_on_an_allowed_origin_may_read_the_wait(tour_server: TourSe
     assert await get_tours_path(tour_server.port, page, cors=True) == (429, "1", "https://museum.example",
                                                                        "Retry-After")
     assert (await get_tours_path(tour_server.port, {"Origin": "https://evil.example"}, cors=True))[0] == 403
+
+
+async def hold_open(handle: TourServerHandle, address: str) -> asyncio.StreamWriter:
+    """A bare TCP connection from `address` that sends nothing (the server decides at accept what to do with it)."""
+    _, writer = await asyncio.open_connection("127.0.0.1", handle.port, local_addr=(address, 0))
+    return writer
+
+
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0)
+async def test_a_held_connection_costs_no_websocket_connection(tour_server: TourServerHandle,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    await (await from_address(tour_server, "127.0.0.33")).close()
+    assert (await refused(tour_server, "127.0.0.33")).response.status_code == 429
+    built: list[object] = []
+    original = ServerConnection.__init__
+
+    def counting(self: ServerConnection, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ServerConnection, "__init__", counting)
+    writers = [await hold_open(tour_server, "127.0.0.33") for _ in range(5)]
+    await asyncio.sleep(0.1)
+    assert tour_server.server is not None and tour_server.server.held_total == 5
+    assert built == []  # decided from the address alone: no connection object, no handler task, no parse
+    (await from_address(tour_server, "127.0.0.34")).ws.transport.abort()  # another address is served as usual
+    assert len(built) == 1
+    for writer in writers:
+        writer.close()
+
+
+@pytest.mark.limits(source_connects_per_s=1.0, source_connects_burst=1.0, held_connections=2)
+async def test_held_connections_are_capped_across_all_sources(tour_server: TourServerHandle) -> None:
+    server = tour_server.server
+    assert server is not None
+    for address in ("127.0.0.31", "127.0.0.32"):
+        await (await from_address(tour_server, address)).close()
+        assert (await refused(tour_server, address)).response.status_code == 429
+    writers = [await hold_open(tour_server, "127.0.0.31") for _ in range(2)]
+    await asyncio.sleep(0.1)
+    assert server.held_total == 2
+    started = time.monotonic()
+    with pytest.raises((InvalidMessage, OSError)):  # the cap is full: reset at once, not held
+        await connect(tour_server.url, compression=None, local_addr=("127.0.0.32", 0), open_timeout=2)
+    assert time.monotonic() - started < 1.0 and server.held_total == 2
+    for _ in range(40):  # each hold ends after the second the 429 named, and frees its place
+        if server.held_total == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert server.held_total == 0 and not server.held
+    for writer in writers:
+        writer.close()
+
+
+def test_per_source_tables_forget_stale_sources_once_past_4096_and_sweep_again_only_after_doubling(
+        tmp_path: Path) -> None:
+    from tests.viewer.tours.conftest import SECRET, TEST_LIMITS, write_site
+    from viewer.tours.clock import ManualClock
+    from viewer.tours.server import SOURCE_TABLE_SIZE, TourServer
+    from viewer.tours.store import MemoryStore
+
+    clock = ManualClock()
+    limits = replace(TEST_LIMITS, source_connects_per_s=10.0, source_connects_burst=10.0)  # refilled in 1 s
+    server = TourServer(write_site(tmp_path / "site"), SECRET, MemoryStore(), limits, None, clock)
+    for index in range(SOURCE_TABLE_SIZE + 1):
+        server.told_to_wait[f"10.0.{index // 256}.{index % 256}"] = clock.monotonic() + 1.0
+        server._connect_wait(f"10.0.{index // 256}.{index % 256}")
+    asyncio.run(clock.advance(1.5))  # every wait is over and every bucket full again: nothing worth keeping
+    server.told_to_wait["198.51.100.1"] = clock.monotonic() + 1.0
+    server._connect_wait("198.51.100.1")
+    assert set(server.told_to_wait) == set(server.connect_buckets) == {"198.51.100.1"}
+    for index in range(SOURCE_TABLE_SIZE + 1):  # live sources: the sweep finds nothing to forget ...
+        server.told_to_wait[f"10.1.{index // 256}.{index % 256}"] = clock.monotonic() + 60.0
+    server.told_to_wait["198.51.100.2"] = clock.monotonic() + 60.0
+    assert len(server.told_to_wait) == SOURCE_TABLE_SIZE + 3
+    assert server.told_to_wait.sweep_at == 2 * (SOURCE_TABLE_SIZE + 1)  # ... so the next waits for twice as many
