@@ -573,7 +573,9 @@ class TourServer:
         self.told_to_wait: SourceTable[float] = SourceTable(clock, lambda until, now: until <= now)
         self.held: collections.Counter[str] = collections.Counter()
         self.held_total = 0
-        self._trusted_proxies = {ipaddress.ip_address(address) for address in limits.trusted_proxies}
+        # As the kernel writes peer addresses (str of ipaddress is the same canonical form), so that checking one at
+        # accept is a set lookup, not an ipaddress parse (a flood's every connection asks).
+        self._trusted_proxies = {str(ipaddress.ip_address(address)) for address in limits.trusted_proxies}
         # 64 random bits, and checked against the tour's members: a collision must never take over a member.
         self.new_member_id: Callable[[], str] = lambda: "m" + secrets.token_hex(8)
         self.metrics.gauge("vitrina_tour_connections", "Open websocket connections that have joined a tour.",
@@ -622,11 +624,10 @@ class TourServer:
         """The client's address: the TCP peer's, or the rightmost X-Forwarded-For entry when the peer is a trusted
         proxy (the entry that proxy added itself; anything left of it the client could have written)."""
         address = str(remote_address[0]) if remote_address else "unknown"
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(address) in self._trusted_proxies:
-                forwarded = [part.strip() for part in ",".join(headers.get_all("X-Forwarded-For")).split(",")]
-                if forwarded and forwarded[-1]:
-                    return forwarded[-1]
+        if address in self._trusted_proxies:
+            forwarded = [part.strip() for part in ",".join(headers.get_all("X-Forwarded-For")).split(",")]
+            if forwarded and forwarded[-1]:
+                return forwarded[-1]
         return address
 
     async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -722,9 +723,8 @@ class TourServer:
         if until <= now:
             del self.told_to_wait[address]
             return None
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(address) in self._trusted_proxies:
-                return None
+        if address in self._trusted_proxies:
+            return None
         self.metrics.counters["accept_dropped"] += 1
         if self.held[address] >= HOLD_PER_SOURCE or self.held_total >= self.limits.held_connections:
             return 0.0
