@@ -126,6 +126,39 @@ def test_the_error_bound_stops_simplification_before_the_cap() -> None:
     assert 0 < thumb.error_relative <= 1e-4 + 1e-9
 
 
+def simplify_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(triangles in, triangles out) of every meshoptimizer simplification from now on."""
+    calls: list[tuple[int, int]] = []
+    real = ladder.meshopt.simplify
+
+    def spy(positions: np.ndarray, indices: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+        result = real(positions, indices, *args, **kwargs)
+        calls.append((len(indices) // 3, len(result.indices) // 3))
+        return result
+
+    monkeypatch.setattr(ladder.meshopt, "simplify", spy)
+    return calls
+
+
+def test_a_level_whose_error_bound_keeps_more_than_its_cap_is_simplified_in_one_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The error pass alone would keep nearly every triangle; then a pass to the cap would redo its work.
+    scene = noisy_sphere(rings=60, segments=100)
+    calls = simplify_calls(monkeypatch)
+    error = ladder.simplify_within(scene, 1e-6, 4_000, ladder._diagonal(scene))
+    assert calls == [(12_000, calls[0][1])] and 3_900 <= calls[0][1] <= 4_000
+    assert error > 1e-6  # the cap, not the bound, decided: the error it cost is reported
+
+
+def test_a_cap_that_leaves_room_in_the_bound_goes_on_by_error_within_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = noisy_sphere(rings=60, segments=100)
+    calls = simplify_calls(monkeypatch)
+    error = ladder.simplify_within(scene, 2e-2, 11_000, ladder._diagonal(scene))
+    (_, capped), (started, ended) = calls
+    assert started == capped <= 11_000 and ended < capped // 2  # chained from the capped mesh
+    assert 0 < error <= 2e-2 + 1e-9  # both steps' errors together stay within the bound
+
+
 def test_every_rung_validates_and_carries_the_artifact_node(built: tuple[ladder.Ladder, list[int]]) -> None:
     result, _ = built
     header = glb_bytes(Scene(name="x", copyright="CC BY 4.0", nodes=[
