@@ -132,6 +132,35 @@ def test_reorder_improves_acmr_and_keeps_triangles() -> None:
     assert np.all(np.diff(first_use) > 0)
 
 
+def test_a_primitive_reordered_once_gets_one_pass_less_and_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.transforms.reorder import reorder_primitive
+
+    def shuffled() -> Primitive:
+        primitive = grid_primitive(n=30)
+        tris = primitive.indices.reshape(-1, 3).copy()  # type: ignore[union-attr]
+        np.random.default_rng(8).shuffle(tris)
+        primitive.indices = tris.reshape(-1)
+        return primitive
+
+    plain = shuffled()
+    Reorder()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [plain]))]))
+    ladder_level = shuffled()
+    reorder_primitive(ladder_level)  # as the ladder does after simplifying
+    assert ladder_level.indices is not None
+    view = ladder_level.indices.view()  # the ladder writes a copy whose arrays are read-only views
+    view.flags.writeable = False
+    written = Primitive(attributes=dict(ladder_level.attributes), indices=view)
+    passes: list[int] = []
+    real = meshopt.optimize_vertex_cache
+    monkeypatch.setattr(meshopt, "optimize_vertex_cache", lambda *a, **k: passes.append(1) or real(*a, **k))
+    Reorder()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [written]))]))
+    assert len(passes) == 1  # two in all, as a primitive Reorder meets fresh gets
+    assert np.array_equal(written.indices, plain.indices)  # type: ignore[arg-type]
+    assert np.array_equal(written.attributes["POSITION"], plain.attributes["POSITION"])
+    Reorder()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [shuffled()]))]))
+    assert len(passes) == 3  # a fresh primitive still gets both
+
+
 def test_reorder_for_compression_makes_the_index_stream_smaller() -> None:
     def stream_size(compression_order: bool) -> int:
         primitive = grid_primitive(n=60)
