@@ -273,12 +273,16 @@ def _quantize_directions(primitive: Primitive, bits: int) -> None:
         values = primitive.attributes.get(name)
         if values is None or values.dtype.kind != "f" or primitive.targets:
             continue
-        vectors = np.asarray(values, dtype=np.float64).copy()
-        lengths = np.linalg.norm(vectors[:, :3], axis=1, keepdims=True)
-        vectors[:, :3] /= np.where(lengths > 0, lengths, 1.0)
-        if vectors.shape[1] == 4:
-            vectors[:, 3] = np.where(vectors[:, 3] < 0, -1.0, 1.0)
-        primitive.attributes[name] = _snorm8(vectors, bits)
+        stored = np.empty(values.shape, dtype=np.int8)
+        for begin in range(0, len(values), QUANTIZE_CHUNK):
+            # float64 a block at a time: a whole 10M-triangle scan's normals would be 120 MB of temporaries
+            vectors = np.array(values[begin:begin + QUANTIZE_CHUNK], dtype=np.float64)
+            lengths = np.linalg.norm(vectors[:, :3], axis=1, keepdims=True)
+            vectors[:, :3] /= np.where(lengths > 0, lengths, 1.0)
+            if vectors.shape[1] == 4:
+                vectors[:, 3] = np.where(vectors[:, 3] < 0, -1.0, 1.0)
+            stored[begin:begin + QUANTIZE_CHUNK] = _snorm8(vectors, bits)
+        primitive.attributes[name] = stored
         primitive.normalized.add(name)
 
 
@@ -357,13 +361,17 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
             continue  # unread, or a texture reference shared with another family that would get two boxes
         if any(p.attributes[name].dtype.kind != "f" or p.targets for p in members):
             continue
-        uvs = [np.asarray(p.attributes[name], dtype=np.float64) for p in members]
-        low = np.min([u.min(axis=0) for u in uvs], axis=0)
-        high = np.max([u.max(axis=0) for u in uvs], axis=0)
+        # The box from the stored type (exact for min and max), then float64 a block at a time, as for positions.
+        low = np.min([np.asarray(p.attributes[name]).min(axis=0) for p in members], axis=0).astype(np.float64)
+        high = np.max([np.asarray(p.attributes[name]).max(axis=0) for p in members], axis=0).astype(np.float64)
         span = np.where(high - low > 0, high - low, 1.0)
-        for primitive, uv in zip(members, uvs, strict=True):
-            q = np.round((uv - low) / span * levels)
-            primitive.attributes[name] = np.clip(q, 0, levels).astype(np.uint16)
+        for primitive in members:
+            uv = primitive.attributes[name]
+            stored = np.empty(uv.shape, dtype=np.uint16)
+            for begin in range(0, len(uv), QUANTIZE_CHUNK):
+                q = np.round((np.asarray(uv[begin:begin + QUANTIZE_CHUNK], dtype=np.float64) - low) / span * levels)
+                stored[begin:begin + QUANTIZE_CHUNK] = np.clip(q, 0, levels)
+            primitive.attributes[name] = stored
             primitive.normalized.add(name)
         # Decoded uv = q / 65535; the texture needs low + q / levels * span.
         for ref in refs:

@@ -324,3 +324,33 @@ def test_the_lattice_of_a_big_scan_is_read_from_a_sample(monkeypatch: pytest.Mon
     error = np.abs(world_triangles(Scene("s", nodes=[scene.nodes[1]]), ordered=False).reshape(-1, 3) - before)
     assert error[~off].max() < step * 1e-3  # the phase came from the sample (all 1,200 agree on none)
     assert error[off].max() <= step * 0.5 * 1.001
+
+
+def test_normals_and_uvs_of_a_big_scan_are_quantized_a_block_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    from pipeline.transforms import quantize
+
+    rng = np.random.default_rng(2)
+    count = 1_000_000
+    normals = rng.normal(size=(count, 3)).astype(np.float32)
+    uvs = rng.uniform(size=(count, 2)).astype(np.float32)
+    material = Material("m", base_color_texture=TextureRef(Texture("t", b"png", "image/png")))
+
+    def quantized(chunk: int) -> tuple[Primitive, int]:
+        monkeypatch.setattr(quantize, "QUANTIZE_CHUNK", chunk)
+        primitive = Primitive(attributes={"NORMAL": normals, "TEXCOORD_0": uvs}, material=material)
+        tracemalloc.start()
+        quantize._quantize_directions(primitive, 8)
+        quantize._quantize_texcoords([primitive], 12)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return primitive, peak
+
+    blocks, peak = quantized(1 << 16)
+    whole, _ = quantized(count)
+    # The int8 normals and uint16 UVs (7 MB) and a block's float64 temporaries: no float64 copy of the whole scan,
+    # which alone would be 24 MB for the normals.
+    assert peak < 12_000_000
+    for name in ("NORMAL", "TEXCOORD_0"):
+        assert np.array_equal(blocks.attributes[name], whole.attributes[name])
