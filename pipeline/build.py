@@ -150,7 +150,8 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
     # A worker of the asset pool already has a core of its own: its ladder writes levels inline.
     writers = 0 if multiprocessing.parent_process() is not None else ladder.WRITERS
-    built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name, writers=writers)
+    built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name, writers=writers,
+                                consume=True)
     info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
     return BuiltLadder(info, tuple(level.data for level in built.levels))
 

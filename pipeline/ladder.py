@@ -118,22 +118,27 @@ class LadderTools:
 
 
 def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
-                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS) -> Ladder:
+                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS,
+                 consume: bool = False) -> Ladder:
     """Every rung of one processed model, coarse to fine. `offset` stands the model on its base centre.
 
     Each level starts from the float geometry and fitted textures of the level above, so simplification and
     resizing are chained. All rungs are made (they are cached as one); `listed` picks the ones a site shows.
     While this thread simplifies a level, `writers` threads finish and write the levels above it (meshoptimizer
     and numpy release the GIL): each write works on its own copy and the list keeps its order, so the bytes are
-    the same as written one by one."""
+    the same as written one by one. With `consume`, the scene's geometry is let go once the first simplified level
+    is made from it (its caller keeps the rest of it): a 4M-triangle scan's 112 MB no longer sit under the next
+    level's simplification."""
     diagonal = _diagonal(scene)
     source = budgets.measure(scene).triangles
     plan = _work_plan(source, levels)
     pending: list[Future[Level]] = []
     parent, parent_error = scene, 0.0
     with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(sum(step) for step in plan),
-                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads:
+                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads, \
+            ThreadPoolExecutor(1) as fitter:
         pool = threads if writers > 0 else None
+        fitting = fitter if writers > 0 else None
         _one_malloc_arena()
         for number, (settings, (simplifying, writing)) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
@@ -143,13 +148,13 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
                 if budgets.measure(parent).triangles > OVERLAP_TRIANGLES:
                     # Simplifying this many triangles takes ~120 bytes each; writing a level beside it, ~65 more.
                     _wait(pending)
-                current, error = _next_rung(parent, settings, tools, diagonal)
+                current, error = _next_rung(parent, settings, tools, diagonal, fitter=fitting)
             total_error = round(error + parent_error, 8)
             if pending and not error and _same_content(parent, current):
                 # Nothing changed: the same bytes, unwritten.
                 level = _submit(pool, _renamed, pending[-1], settings.name, total_error)
             else:
-                level = _submit(pool, _write_level, current, settings, tools, offset, total_error)
+                level = _submit(pool, _write_level, _copy(current), settings, tools, offset, total_error)
             if settings.max_bytes is not None:
                 current, written = _within_bytes(parent, current, level.result(), settings, tools, offset, diagonal,
                                                  parent_error)
@@ -158,8 +163,11 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is harmless).
             level.add_done_callback(functools.partial(_written, task, writing))
             pending.append(level)
+            if consume and parent is scene and current is not scene:
+                _release_geometry(scene)  # the writes hold copies, the new level its own arrays or views
             parent, parent_error = current, total_error
         made = [future.result() for future in pending]
+    _give_back_memory()
     return Ladder(levels=made[::-1], diagonal=diagonal)
 
 
@@ -174,6 +182,14 @@ def _one_malloc_arena() -> None:
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _give_back_memory() -> None:
+    """Return the heap's free pages to the system (glibc; elsewhere a no-op). numpy's arrays under glibc's mmap
+    threshold (up to 32 MB) come from the heap, and a 4M-triangle ladder left ~600 MB of it free but resident, which
+    the build's later stages then sat on top of."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[tuple[float, float]]:
@@ -265,6 +281,12 @@ def _copy(scene: Scene) -> Scene:
     return copy.deepcopy(scene, memo)
 
 
+def _release_geometry(scene: Scene) -> None:
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            primitive.attributes, primitive.indices, primitive.targets = {}, None, []
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
@@ -277,16 +299,27 @@ def _simplifiable(primitive: Primitive) -> bool:
 
 
 def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diagonal: float,
-               cap: int | None = None, texture_side: int | None = None) -> tuple[Scene, float]:
-    """A copy of parent simplified within the level's error, then to its triangle cap; textures fitted."""
+               cap: int | None = None, texture_side: int | None = None,
+               fitter: ThreadPoolExecutor | None = None) -> tuple[Scene, float]:
+    """A copy of parent simplified within the level's error, then to its triangle cap; textures fitted, in
+    `fitter`'s thread while this one simplifies when it is given."""
     child = _copy(parent)
     cap = settings.max_triangles if cap is None else cap
     error = 0.0
     triangles = budgets.measure(child).triangles
-    if triangles > settings.simplify_above or (cap is not None and triangles > cap):
-        error = simplify_within(child, settings.max_error, cap, diagonal)
     side = texture_side or settings.max_texture
-    if side is not None:
+    # The copy's materials and its primitives are separate objects, and Pillow and meshoptimizer both release the
+    # GIL: a level's textures are resized on the other core while its geometry is simplified.
+    fitting = None if side is None or fitter is None else \
+        fitter.submit(contextvars.copy_context().run, tools.fit_textures, child, side)
+    if triangles > settings.simplify_above or (cap is not None and triangles > cap):
+        if triangles >= PROGRESS_TRIANGLES:
+            # meshoptimizer's buffers (~150 bytes a triangle) are mapped fresh, above what the heap holds free.
+            _give_back_memory()
+        error = simplify_within(child, settings.max_error, cap, diagonal)
+    if fitting is not None:
+        fitting.result()
+    elif side is not None:
         tools.fit_textures(child, side)
     return child, error
 
@@ -366,9 +399,10 @@ def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int
     return ERROR_FACTOR * result.relative_error * scale
 
 
-def _write_level(scene: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],
+def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],
                  error: float) -> Level:
-    final = _copy(scene)
+    """The level's GLB and costs, from a copy of its scene (made by the caller, so that the scene may change or be
+    let go while this runs in a writer thread)."""
     tools.encode_textures(final)
     wrapped = Scene(name=PLACEHOLDER, animations=final.animations, nodes=[
         Node(name=PLACEHOLDER, keep=True, children=[
@@ -406,7 +440,7 @@ def _within_bytes(parent: Scene, current: Scene, level: Level, settings: LevelSe
             cap = max(16, int(cap * min(share, 0.9) * 0.9))
         current, error = _next_rung(parent, settings, tools, diagonal, cap=cap, texture_side=side)
         _webp_textures(current)
-        level = _write_level(current, settings, tools, offset, error + parent_error)
+        level = _write_level(_copy(current), settings, tools, offset, error + parent_error)
     return current, level
 
 

@@ -297,3 +297,40 @@ def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: 
     ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
                         writers=1)
     assert finished_before[0] == 0
+
+
+def test_a_levels_textures_are_fitted_while_its_geometry_is_simplified(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    fitting_started = threading.Event()
+    overlapped: list[bool] = []
+    base = tools()
+
+    def fit(scene: Scene, side: int) -> object:
+        fitting_started.set()
+        return base.fit_textures(scene, side)
+
+    real = ladder.simplify_within
+
+    def simplify(scene: Scene, *args: Any) -> float:
+        overlapped.append(fitting_started.wait(timeout=5.0))  # sequential fitting would only start after this
+        fitting_started.clear()
+        return real(scene, *args)
+
+    monkeypatch.setattr(ladder, "simplify_within", simplify)
+    both = ladder.LadderTools(write=base.write, fit_textures=fit, encode_textures=base.encode_textures,
+                              finish=base.finish)
+    result = ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), both,
+                                 levels=SMALL, writers=1)
+    assert overlapped and all(overlapped)
+    assert [level.max_texture for level in result.levels][:3] == [64, 128, 256]
+
+
+def test_a_consumed_scene_lets_its_geometry_go_and_the_levels_stay_the_same() -> None:
+    kept_scene, consumed_scene = noisy_sphere(rings=60, segments=100), noisy_sphere(rings=60, segments=100)
+    kept = ladder.build_ladder(kept_scene, (0.0, 0.0, 0.0), tools(), levels=SMALL, writers=1)
+    consumed = ladder.build_ladder(consumed_scene, (0.0, 0.0, 0.0), tools(), levels=SMALL, writers=1, consume=True)
+    assert [level.data for level in consumed.levels] == [level.data for level in kept.levels]
+    source = consumed_scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+    assert source.attributes == {} and source.indices is None
+    assert kept_scene.nodes[0].mesh.primitives[0].triangle_count == 12_000  # type: ignore[union-attr]
