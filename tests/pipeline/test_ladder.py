@@ -150,13 +150,17 @@ def test_a_level_whose_error_bound_keeps_more_than_its_cap_is_simplified_in_one_
     assert error > 1e-6  # the cap, not the bound, decided: the error it cost is reported
 
 
-def test_a_cap_that_leaves_room_in_the_bound_goes_on_by_error_within_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    scene = noisy_sphere(rings=60, segments=100)
+def test_a_cap_the_error_bound_goes_below_gives_the_error_pass_its_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cap leaves room in the bound: the level is what the error pass alone makes of the source, as uncapped.
+    uncapped, capped = noisy_sphere(rings=60, segments=100), noisy_sphere(rings=60, segments=100)
+    error = ladder.simplify_within(uncapped, 2e-2, None, ladder._diagonal(uncapped))
     calls = simplify_calls(monkeypatch)
-    error = ladder.simplify_within(scene, 2e-2, 11_000, ladder._diagonal(scene))
-    (_, capped), (started, ended) = calls
-    assert started == capped <= 11_000 and ended < capped // 2  # chained from the capped mesh
-    assert 0 < error <= 2e-2 + 1e-9  # both steps' errors together stay within the bound
+    assert ladder.simplify_within(capped, 2e-2, 11_000, ladder._diagonal(capped)) == error
+    (_, to_cap), (started, ended) = calls
+    assert to_cap <= 11_000 and started == 12_000 and ended < to_cap // 2
+    assert np.array_equal(capped.nodes[0].mesh.primitives[0].indices,  # type: ignore[union-attr]
+                          uncapped.nodes[0].mesh.primitives[0].indices)  # type: ignore[union-attr]
+    assert 0 < error <= 2e-2 + 1e-9
 
 
 def test_every_rung_validates_and_carries_the_artifact_node(built: tuple[ladder.Ladder, list[int]]) -> None:
