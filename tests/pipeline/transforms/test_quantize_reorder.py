@@ -266,8 +266,8 @@ def test_a_scan_off_any_lattice_keeps_gltfpacks_grid_within_half_a_step() -> Non
 
 def test_a_mesh_on_its_own_lattice_is_quantized_onto_it() -> None:
     # The room's grid starts at the floor's corner; the scan's vertices sit on a lattice of the same step shifted
-    # by 3/8 of a step on x and 5/8 on z (as a scanner's own grid does): the circular mean of the vertices' phases finds it, so the scan
-    # comes out exact where the unshifted grid would move every vertex by 3/8 and 5/8 of a step.
+    # by 3/8 of a step on x and 5/8 on z (as a scanner's own grid does): the circular mean of the vertices' phases
+    # finds it, so the scan comes out exact where the unshifted grid would move every vertex by 3/8 and 5/8 of a step.
     floor_primitive = grid_primitive(n=4)
     floor_primitive.attributes["POSITION"] = floor_primitive.attributes["POSITION"] * np.float32([2, 2, 0])  # flat
     floor = Node("floor", mesh=Mesh("floor", [floor_primitive]))
