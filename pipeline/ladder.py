@@ -257,10 +257,10 @@ def _diagonal(scene: Scene) -> float:
     lows, highs = [], []
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
-            positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+            positions = primitive.attributes["POSITION"]  # min and max in the stored type: exact, and no copy
             if len(positions):
-                lows.append(positions.min(axis=0))
-                highs.append(positions.max(axis=0))
+                lows.append(positions.min(axis=0).astype(np.float64))
+                highs.append(positions.max(axis=0).astype(np.float64))
     if not lows:
         return 1.0
     return float(np.linalg.norm(np.max(highs, axis=0) - np.min(lows, axis=0))) or 1.0
