@@ -145,10 +145,12 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             if settings.max_texture is None and settings.max_triangles is None:
                 current, error = parent, 0.0
             else:
-                if budgets.measure(parent).triangles > OVERLAP_TRIANGLES:
-                    # Simplifying this many triangles takes ~120 bytes each; writing a level beside it, ~65 more.
+                huge = budgets.measure(parent).triangles > OVERLAP_TRIANGLES
+                if huge:
+                    # Simplifying this many triangles takes ~150 bytes each; writing a level beside it, ~65 more,
+                    # and decoding its textures to resize them (an 8k RGB texture: 192 MB) as much again.
                     _wait(pending)
-                current, error = _next_rung(parent, settings, tools, diagonal, fitter=fitting)
+                current, error = _next_rung(parent, settings, tools, diagonal, fitter=None if huge else fitting)
             total_error = round(error + parent_error, 8)
             if pending and not error and _same_content(parent, current):
                 # Nothing changed: the same bytes, unwritten.

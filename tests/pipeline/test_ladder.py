@@ -338,3 +338,22 @@ def test_a_consumed_scene_lets_its_geometry_go_and_the_levels_stay_the_same() ->
     source = consumed_scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
     assert source.attributes == {} and source.indices is None
     assert kept_scene.nodes[0].mesh.primitives[0].triangle_count == 12_000  # type: ignore[union-attr]
+
+
+def test_a_huge_levels_textures_are_fitted_after_its_simplification(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Decoding a scan's 8k texture beside a 10M-triangle simplification would add its 192 MB to the peak.
+    import threading
+
+    base = tools()
+    threads: list[bool] = []
+
+    def fit(scene: Scene, side: int) -> object:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return base.fit_textures(scene, side)
+
+    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
+    sequential = ladder.LadderTools(write=base.write, fit_textures=fit, encode_textures=base.encode_textures,
+                                    finish=base.finish)
+    ladder.build_ladder(noisy_sphere(rings=30, segments=50, texture_side=256), (0.0, 0.0, 0.0), sequential,
+                        levels=SMALL, writers=1)
+    assert threads and all(threads)
