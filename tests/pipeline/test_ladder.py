@@ -269,13 +269,19 @@ def test_a_big_models_ladder_names_each_level_and_the_time_left(monkeypatch: pyt
     assert any(line.startswith("assets: bust.ply: simplifying level 5/5, ") and line.endswith(" s left") for line in said)
 
 
-def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, wait.
+def test_no_write_runs_beside_a_huge_simplification_and_a_huge_level_is_written_after_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, the
+    # writes above are done first, and a huge level's own write waits until the level below is simplified from it
+    # (then it runs beside the next, smaller simplification instead of holding the simplifier up).
     written: list[str] = []
+    started: list[str] = []
     finished_before: list[int] = []
+    in_flight: list[int] = []
     base = tools()
 
     def slow_write(scene: Scene) -> bytes:
+        started.append("level")
         time.sleep(0.2)  # a write the next simplification would otherwise overtake
         data = base.write(scene)
         written.append("level")
@@ -285,17 +291,24 @@ def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: 
 
     def spy(scene: Scene, *args: Any) -> float:
         finished_before.append(len(written))
-        return real(scene, *args)
+        in_flight.append(len(started) - len(written))
+        result = real(scene, *args)
+        in_flight.append(len(started) - len(written))
+        return result
 
     monkeypatch.setattr(ladder, "simplify_within", spy)
     monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
     slow = ladder.LadderTools(write=slow_write, fit_textures=base.fit_textures,
                               encode_textures=base.encode_textures, finish=base.finish)
-    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
-                        writers=1)
-    assert finished_before[:4] == [1, 2, 3, 4]
+    result = ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow,
+                                 levels=SMALL, writers=1)
+    assert set(in_flight) == {0}
+    assert finished_before[:4] == [0, 1, 2, 3]
+    assert len(written) >= 5 and all(level.data for level in result.levels)
+    assert [level.name for level in result.levels] == ["thumb", "low", "medium", "high", "full"]
     # Below the threshold the next level's simplification runs while the level above is written.
     written.clear()
+    started.clear()
     finished_before.clear()
     monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 10**9)
     ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
