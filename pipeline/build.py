@@ -150,7 +150,8 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
     # A worker of the asset pool already has a core of its own: its ladder writes levels inline.
     writers = 0 if multiprocessing.parent_process() is not None else ladder.WRITERS
-    built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name, writers=writers)
+    built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name, writers=writers,
+                                consume=True)
     info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
     return BuiltLadder(info, tuple(level.data for level in built.levels))
 
@@ -377,13 +378,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                                                      time.perf_counter), composition.rooms), strict=True))
             for row in report.bakes:
                 row.update(laid[row["room"]])
-    from pipeline.transforms.quantize import remembered_grids
-
-    # A grid choice depends on the mesh and on the transforms' code: the code version is part of every key.
-    grids = remembered_grids(lambda key, compute: cache.remembered(f"{key}-{code_version()}", compute))
     shell_keys: dict[str, str] = {}
     rooms_out: dict[str, manifest.RoomOutput] = {}
-    with progress.stage("optimize"), grids:
+    with progress.stage("optimize"):
         # A room whose composed shell is unchanged (same content, settings and code) takes its GLBs, stats and
         # budget checks from the cache: only the rooms an edit touched are optimized and written again.
         settings = repr((room_transforms, options.draco, options.texture_format, exhibit.exhibit.targets,

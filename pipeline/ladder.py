@@ -39,7 +39,8 @@ ERROR_FACTOR = 4.0
 # Threads that finish and write levels while this one simplifies the next: the other cores, at most one more
 # (measured on 2 cores: a second writer thread only added GIL hand-offs and memory).
 WRITERS = max(0, min(1, (os.cpu_count() or 1) - 1))
-# Above this many triangles, a level is simplified only once the writes before it are done: on a 40M-triangle scan
+# Above this many triangles, a level is simplified only once the writes before it are done, and a level this big is
+# written once the next is simplified from it, beside the smaller simplifications after that: on a 40M-triangle scan
 # the overlap would cost ~2.6 GB more at the peak (65 bytes per triangle of the level being written, measured at 4M).
 OVERLAP_TRIANGLES = 5_000_000
 PROGRESS_TRIANGLES = 250_000  # a model this big takes seconds per level: say which level, and the time left
@@ -118,48 +119,72 @@ class LadderTools:
 
 
 def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
-                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS) -> Ladder:
+                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS,
+                 consume: bool = False) -> Ladder:
     """Every rung of one processed model, coarse to fine. `offset` stands the model on its base centre.
 
     Each level starts from the float geometry and fitted textures of the level above, so simplification and
     resizing are chained. All rungs are made (they are cached as one); `listed` picks the ones a site shows.
     While this thread simplifies a level, `writers` threads finish and write the levels above it (meshoptimizer
     and numpy release the GIL): each write works on its own copy and the list keeps its order, so the bytes are
-    the same as written one by one."""
+    the same as written one by one. With `consume`, the scene's geometry is let go once the first simplified level
+    is made from it (its caller keeps the rest of it): a 4M-triangle scan's 112 MB no longer sit under the next
+    level's simplification."""
     diagonal = _diagonal(scene)
     source = budgets.measure(scene).triangles
     plan = _work_plan(source, levels)
     pending: list[Future[Level]] = []
     parent, parent_error = scene, 0.0
     with progress.task(f"{label}: simplifying level 1/{len(levels)}", sum(sum(step) for step in plan),
-                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads:
+                       source >= PROGRESS_TRIANGLES) as task, ThreadPoolExecutor(max(1, writers)) as threads, \
+            ThreadPoolExecutor(1) as fitter:
         pool = threads if writers > 0 else None
+        fitting = fitter if writers > 0 else None
         _one_malloc_arena()
+        # A level too big to write beside the simplification made from it is written right after that instead:
+        # (index in pending, its write) until then.
+        deferred: tuple[int, Callable[[], Future[Level]]] | None = None
         for number, (settings, (simplifying, writing)) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
                 current, error = parent, 0.0
             else:
-                if budgets.measure(parent).triangles > OVERLAP_TRIANGLES:
-                    # Simplifying this many triangles takes ~120 bytes each; writing a level beside it, ~65 more.
+                huge = budgets.measure(parent).triangles > OVERLAP_TRIANGLES
+                if huge:
+                    # Simplifying this many triangles takes ~150 bytes each; writing a level beside it, ~65 more,
+                    # and decoding its textures to resize them (an 8k RGB texture: 192 MB) as much again.
                     _wait(pending)
-                current, error = _next_rung(parent, settings, tools, diagonal)
+                current, error = _next_rung(parent, settings, tools, diagonal, fitter=None if huge else fitting)
+            if deferred is not None:
+                pending[deferred[0]], deferred = _deferred_write(task, plan[deferred[0]][1], deferred[1]), None
             total_error = round(error + parent_error, 8)
             if pending and not error and _same_content(parent, current):
                 # Nothing changed: the same bytes, unwritten.
                 level = _submit(pool, _renamed, pending[-1], settings.name, total_error)
+            elif (pool is not None and number < len(levels) and settings.max_bytes is None
+                  and budgets.measure(current).triangles > OVERLAP_TRIANGLES):
+                deferred = len(pending), functools.partial(_submit, pool, _write_level, _copy(current), settings,
+                                                           tools, offset, total_error)
+                level = _done(_placeholder(settings.name))  # written with the next level, then reported
             else:
-                level = _submit(pool, _write_level, current, settings, tools, offset, total_error)
+                level = _submit(pool, _write_level, _copy(current), settings, tools, offset, total_error)
             if settings.max_bytes is not None:
                 current, written = _within_bytes(parent, current, level.result(), settings, tools, offset, diagonal,
                                                  parent_error)
                 level, total_error = _done(written), written.error_relative
             task.advance(simplifying)
-            # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is harmless).
-            level.add_done_callback(functools.partial(_written, task, writing))
+            if deferred is None or deferred[0] != len(pending):
+                # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is
+                # harmless).
+                level.add_done_callback(functools.partial(_written, task, writing))
             pending.append(level)
+            if consume and parent is scene and current is not scene:
+                _release_geometry(scene)  # the writes hold copies, the new level its own arrays or views
             parent, parent_error = current, total_error
+        if deferred is not None:
+            pending[deferred[0]] = _deferred_write(task, plan[deferred[0]][1], deferred[1])
         made = [future.result() for future in pending]
+    _give_back_memory()
     return Ladder(levels=made[::-1], diagonal=diagonal)
 
 
@@ -174,6 +199,14 @@ def _one_malloc_arena() -> None:
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _give_back_memory() -> None:
+    """Return the heap's free pages to the system (glibc; elsewhere a no-op). numpy's arrays under glibc's mmap
+    threshold (up to 32 MB) come from the heap, and a 4M-triangle ladder left ~600 MB of it free but resident, which
+    the build's later stages then sat on top of."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[tuple[float, float]]:
@@ -200,6 +233,17 @@ def _submit(pool: ThreadPoolExecutor | None, work: Callable[..., Level], *args: 
 
 def _written(task: progress.Task, units: float, _: Future[Level]) -> None:
     task.advance(units)
+
+
+def _deferred_write(task: progress.Task, units: float, write: Callable[[], Future[Level]]) -> Future[Level]:
+    future = write()
+    future.add_done_callback(functools.partial(_written, task, units))
+    return future
+
+
+def _placeholder(name: str) -> Level:
+    return Level(name=name, data=b"", triangles=0, draw_calls=0, texels=0, gpu_bytes=0, max_texture=0,
+                 error_relative=0.0)
 
 
 def _wait(pending: list[Future[Level]]) -> None:
@@ -241,10 +285,10 @@ def _diagonal(scene: Scene) -> float:
     lows, highs = [], []
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
-            positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+            positions = primitive.attributes["POSITION"]  # min and max in the stored type: exact, and no copy
             if len(positions):
-                lows.append(positions.min(axis=0))
-                highs.append(positions.max(axis=0))
+                lows.append(positions.min(axis=0).astype(np.float64))
+                highs.append(positions.max(axis=0).astype(np.float64))
     if not lows:
         return 1.0
     return float(np.linalg.norm(np.max(highs, axis=0) - np.min(lows, axis=0))) or 1.0
@@ -265,6 +309,12 @@ def _copy(scene: Scene) -> Scene:
     return copy.deepcopy(scene, memo)
 
 
+def _release_geometry(scene: Scene) -> None:
+    for mesh in scene.meshes():
+        for primitive in mesh.primitives:
+            primitive.attributes, primitive.indices, primitive.targets = {}, None, []
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
@@ -277,16 +327,27 @@ def _simplifiable(primitive: Primitive) -> bool:
 
 
 def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diagonal: float,
-               cap: int | None = None, texture_side: int | None = None) -> tuple[Scene, float]:
-    """A copy of parent simplified within the level's error, then to its triangle cap; textures fitted."""
+               cap: int | None = None, texture_side: int | None = None,
+               fitter: ThreadPoolExecutor | None = None) -> tuple[Scene, float]:
+    """A copy of parent simplified within the level's error, then to its triangle cap; textures fitted, in
+    `fitter`'s thread while this one simplifies when it is given."""
     child = _copy(parent)
     cap = settings.max_triangles if cap is None else cap
     error = 0.0
     triangles = budgets.measure(child).triangles
-    if triangles > settings.simplify_above or (cap is not None and triangles > cap):
-        error = simplify_within(child, settings.max_error, cap, diagonal)
     side = texture_side or settings.max_texture
-    if side is not None:
+    # The copy's materials and its primitives are separate objects, and Pillow and meshoptimizer both release the
+    # GIL: a level's textures are resized on the other core while its geometry is simplified.
+    fitting = None if side is None or fitter is None else \
+        fitter.submit(contextvars.copy_context().run, tools.fit_textures, child, side)
+    if triangles > settings.simplify_above or (cap is not None and triangles > cap):
+        if triangles >= PROGRESS_TRIANGLES:
+            # meshoptimizer's buffers (~150 bytes a triangle) are mapped fresh, above what the heap holds free.
+            _give_back_memory()
+        error = simplify_within(child, settings.max_error, cap, diagonal)
+    if fitting is not None:
+        fitting.result()
+    elif side is not None:
         tools.fit_textures(child, side)
     return child, error
 
@@ -310,15 +371,33 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
                 fixed += primitive.triangle_count
     if not work:
         return 0.0
-    errors = [_simplify(p, original, 0, max_error * diagonal, lock) if error_pass else 0.0
-              for p, original, lock in work]
-    now = fixed + sum(p.triangle_count for p, _, _ in work)
-    if cap is not None and now > cap:
-        reducible = now - fixed
+    bound = max_error * diagonal if error_pass else 0.0
+
+    def to_cap(start: Callable[[Primitive, np.ndarray], np.ndarray]) -> list[float]:
+        assert cap is not None
+        starts = [start(p, original) for p, original, _ in work]
+        reducible = sum(len(indices) // 3 for indices in starts)
         ratio = max(0.0, cap - fixed) / reducible if reducible else 0.0
-        errors = [_simplify(p, p.indices if p.indices is not None else original,
-                            int(p.triangle_count * ratio) * 3, float("inf"), lock)
-                  for p, original, lock in work]
+        return [_simplify(p, indices, int(len(indices) // 3 * ratio) * 3, float("inf"), lock)
+                for (p, _, lock), indices in zip(work, starts, strict=True)]
+
+    def by_error() -> list[float]:
+        return [_simplify(p, original, 0, bound, lock) if bound > 0 else 0.0 for p, original, lock in work]
+
+    def over_cap() -> bool:
+        return cap is not None and fixed + sum(p.triangle_count for p, _, _ in work) > cap
+
+    if over_cap():
+        # To the cap in one call first: on a big scan the error pass alone stops near the source's count
+        # (4M -> 3,999,333 triangles for `high`) and a pass to the cap after it redid nearly all its work.
+        errors = to_cap(_source)
+        if max(errors) < bound:
+            # The bound allows fewer triangles than the cap: the level is the error pass's, as if uncapped.
+            errors = by_error()
+            if over_cap():
+                errors = to_cap(_current)
+    else:
+        errors = by_error()
     for primitive, original, _ in work:
         if primitive.triangle_count * 3 < len(original):
             # Drop the vertices nothing uses any more, in cache order. The finishing Reorder does that again, but
@@ -326,6 +405,14 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
             # thumb came out with a 30 % larger Hausdorff distance (5.87e-3 vs 4.50e-3, gltfpack 4.87e-3).
             reorder_primitive(primitive)
     return max(errors) / diagonal
+
+
+def _source(_: Primitive, original: np.ndarray) -> np.ndarray:
+    return original
+
+
+def _current(primitive: Primitive, original: np.ndarray) -> np.ndarray:
+    return primitive.indices if primitive.indices is not None else original
 
 
 def capped(scene: Scene, cap: int) -> Scene:
@@ -360,9 +447,10 @@ def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int
     return ERROR_FACTOR * result.relative_error * scale
 
 
-def _write_level(scene: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],
+def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],
                  error: float) -> Level:
-    final = _copy(scene)
+    """The level's GLB and costs, from a copy of its scene (made by the caller, so that the scene may change or be
+    let go while this runs in a writer thread)."""
     tools.encode_textures(final)
     wrapped = Scene(name=PLACEHOLDER, animations=final.animations, nodes=[
         Node(name=PLACEHOLDER, keep=True, children=[
@@ -400,7 +488,7 @@ def _within_bytes(parent: Scene, current: Scene, level: Level, settings: LevelSe
             cap = max(16, int(cap * min(share, 0.9) * 0.9))
         current, error = _next_rung(parent, settings, tools, diagonal, cap=cap, texture_side=side)
         _webp_textures(current)
-        level = _write_level(current, settings, tools, offset, error + parent_error)
+        level = _write_level(_copy(current), settings, tools, offset, error + parent_error)
     return current, level
 
 

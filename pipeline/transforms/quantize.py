@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +19,7 @@ from pipeline.scene import (
     quaternion_matrix,
     texture_refs,
 )
-from pipeline.transforms.common import dynamic_nodes, triangle_indices
+from pipeline.transforms.common import dynamic_nodes
 
 GRIDS = ("region", "mesh", "scene")
 
@@ -158,212 +154,40 @@ def _world_grid_anchors(uses: list[tuple[int, int, float, np.ndarray | None]],
     return anchors
 
 
-GRID_PHASES = 8
-# A shift is kept only if it is no worse in the worst and the RMS offset and cuts one of them by this share;
-# smaller gains are noise, and a shifted grid may cost one more level.
-MIN_PHASE_GAIN = 0.01
-PHASE_CANDIDATES = 4  # phases the estimate ranks best that are then measured exactly
-PHASE_CHUNK = 65536  # triangle corners per block, to bound memory on big scans
-# The grid search measures every triangle of a mesh up to GRID_WHOLE_TRIANGLES (every mesh of the compiler
-# benchmark's corpus, so its figures stay exact) and a seeded sample of GRID_SAMPLE_TRIANGLES of a bigger one.
-# The phases are ranked on sums over ~200k corners, whose relative noise (~0.3 %) is well under MIN_PHASE_GAIN,
-# so a sample ranks them as the whole surface does, and a 10M-triangle scan's search takes under a second
-# instead of minutes.
-GRID_WHOLE_TRIANGLES = 300_000
-GRID_SAMPLE_TRIANGLES = 65_536
-
-
-def _surface_of(mesh: Mesh, sample: int | None = None, whole: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(positions, non-degenerate triangles over them) of all the mesh's primitives.
-
-    With `sample`, a mesh of more than `whole` (default: `sample`) triangles keeps only `sample` of them, picked
-    at random with a seed fixed by the count (the same mesh always gives the same sample), and only the vertices
-    they use: the grid search then costs the same for a 10M-triangle scan as for a small one, and its memory
-    stays a few tens of MB."""
-    counts = [len(triangle_indices(p)) // 3 if p.mode in (4, 5, 6) else 0 for p in mesh.primitives]
-    total = sum(counts)
-    picks: np.ndarray | None = None
-    if sample is not None and total > max(sample, whole or 0):
-        picks = np.sort(np.random.default_rng(total).choice(total, size=sample, replace=False))
-    positions, triangles, base, first = [], [], 0, 0
-    for primitive, count in zip(mesh.primitives, counts, strict=True):
-        points = np.asarray(primitive.attributes["POSITION"])
-        if count:
-            found = triangle_indices(primitive)[:count * 3].reshape(-1, 3)
-            if picks is not None:
-                chosen = picks[(picks >= first) & (picks < first + count)] - first
-                used, found = np.unique(found[chosen], return_inverse=True)
-                found, points = found.reshape(-1, 3), points[used]
-            found = found.astype(np.int64)
-            points = points.astype(np.float64)
-            corners = points[found]
-            area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
-            triangles.append(found[area > 0] + base)
-        elif picks is not None:
-            points = points[:0]  # points and lines of a sampled mesh have no surface to measure
-        first += count
-        positions.append(points.astype(np.float64))
-        base += len(points)
-    return np.concatenate(positions), (np.concatenate(triangles) if triangles else np.zeros((0, 3), np.int64))
-
-
-def _closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Distance from each point p[i] to triangle (a[i], b[i], c[i]) (Ericson, Real-Time Collision Detection 5.1.5)."""
-    def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", u, v)
-
-    ab, ac, ap, bp, cp = b - a, c - a, p - a, p - b, p - c
-    d1, d2, d3, d4, d5, d6 = dot(ab, ap), dot(ac, ap), dot(ab, bp), dot(ac, bp), dot(ab, cp), dot(ac, cp)
-    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        total = va + vb + vc
-        closest = a + ab * (vb / total)[:, None] + ac * (vc / total)[:, None]
-        # Voronoi regions of the edges and corners, the earlier test winning: so assign them in reverse.
-        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-        closest = np.where(((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0))[:, None], b + (c - b) * w_bc[:, None], closest)
-        closest = np.where(((vb <= 0) & (d2 >= 0) & (d6 <= 0))[:, None], a + ac * (d2 / (d2 - d6))[:, None], closest)
-        closest = np.where(((d6 >= 0) & (d5 <= d6))[:, None], c, closest)
-        closest = np.where(((vc <= 0) & (d1 >= 0) & (d3 <= 0))[:, None], a + ab * (d1 / (d1 - d3))[:, None], closest)
-    closest = np.where(((d3 >= 0) & (d4 <= d3))[:, None], b, closest)
-    closest = np.where(((d1 <= 0) & (d2 <= 0))[:, None], a, closest)
-    distance = np.linalg.norm(p - closest, axis=1)
-    flat = ~np.isfinite(distance)  # a triangle that rounding collapsed to a segment or a point: its edges
-    if flat.any():
-        p, a, b, c = p[flat], a[flat], b[flat], c[flat]
-        distance[flat] = np.min([_to_segments(p, a, b), _to_segments(p, b, c), _to_segments(p, c, a)], axis=0)
-    return distance
-
-
-def _to_segments(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance from each p[i] to the segment a[i]–b[i] (a point when they coincide)."""
-    ab = b - a
-    length = np.einsum("ij,ij->i", ab, ab)
-    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.where(length > 0, length, 1.0), 0.0, 1.0)
-    return np.linalg.norm(p - (a + ab * t[:, None]), axis=1)
-
-
-def _grid_errors(positions: np.ndarray, triangles: np.ndarray, origins: list[np.ndarray],
-                 step: float) -> list[tuple[float, float]]:
-    """Per grid origin, (largest, sum of squares) of how far the quantized surface moves, measured at vertices,
-    both ways: each rounded vertex to the source triangles at it, and each source vertex to the rounded triangles
-    at it.
-
-    A quantized surface is farthest from the source at a vertex (the offset is linear across a triangle), so this
-    is its Hausdorff distance over the vertices' neighbourhoods."""
-    rounded = [np.round((positions - origin) / step) * step + origin for origin in origins]
-    nearest = np.full((len(origins), 2, len(positions)), np.inf)
-    for begin in range(0, len(triangles), PHASE_CHUNK // 3):
-        block = triangles[begin:begin + PHASE_CHUNK // 3]
-        vertex = block.reshape(-1)
-        corner_triangle = np.repeat(block, 3, axis=0)
-        source = [positions[corner_triangle[:, k]] for k in range(3)]
-        for index, moved in enumerate(rounded):
-            np.minimum.at(nearest[index, 0], vertex, _closest_on_triangles(moved[vertex], *source))
-            shifted = [moved[corner_triangle[:, k]] for k in range(3)]
-            np.minimum.at(nearest[index, 1], vertex, _closest_on_triangles(positions[vertex], *shifted))
-    used = np.isfinite(nearest[0, 0])
-    return [(float(n[:, used].max()), float(np.square(n[:, used]).sum())) for n in nearest]
-
-
-def _best_grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarray | None = None) -> np.ndarray:
-    """The grid origin for the mesh: gltfpack's grid, or that grid shifted by a fraction of a step per axis where
-    the shift brings the surface closer to the source without letting either error grow.
-
-    Scanned and CAD data often sit on a grid of their own; a lucky phase halves the error, an unlucky one costs
-    ~10 %, so eight phases per axis are estimated (from each vertex's rounding offset along the normals of the
-    triangles at it), the best few measured exactly (`_grid_errors`), and a shift is kept only when it is no
-    worse than the unshifted grid in both the largest and the RMS offset. A shift may use one more level than the
-    bits say (uint16 holds it). A mesh bigger than GRID_WHOLE_TRIANGLES is judged on a seeded sample of its
-    triangles. `anchor` is a point of gltfpack's world grid in mesh units, when a node only
-    scales, swaps or flips the mesh's axes; otherwise gltfpack's grid starts at the mesh's box corner, `low`.
-    """
-    base = low if anchor is None else anchor + np.floor((low - anchor) / step + 1e-9) * step
-    positions, triangles = _surface_of(mesh, GRID_SAMPLE_TRIANGLES, GRID_WHOLE_TRIANGLES)
-    if not len(triangles):
-        return base  # points and lines: no surface to keep close, keep gltfpack's grid
-    corner_vertices = triangles.reshape(-1)
-    corner_normals = np.cross(positions[triangles[:, 1]] - positions[triangles[:, 0]],
-                              positions[triangles[:, 2]] - positions[triangles[:, 0]])
-    corner_normals = np.repeat(corner_normals / np.linalg.norm(corner_normals, axis=1, keepdims=True), 3, axis=0)
-    phases = np.arange(GRID_PHASES) / GRID_PHASES
-
-    def offsets(chosen: slice | np.ndarray) -> list[np.ndarray]:
-        """Per axis, (corners, phase): the part of the rounding offset along the triangle's normal."""
-        scaled = (positions[corner_vertices[chosen]] - base) / step
-        normal = corner_normals[chosen]
-        return [normal[:, axis, None] * (np.round(scaled[:, axis, None] + phases) - scaled[:, axis, None] - phases)
-                for axis in range(3)]
-
-    # The estimate's sum of squares of x + y + z for all 8³ phases, from per-axis sums and cross products.
-    squares = np.zeros((3, GRID_PHASES))
-    cross = np.zeros((3, GRID_PHASES, GRID_PHASES))
-    bound = np.empty(len(corner_vertices))
-    for begin in range(0, len(corner_vertices), PHASE_CHUNK):
-        x, y, z = offsets(slice(begin, begin + PHASE_CHUNK))
-        squares += [np.square(x).sum(axis=0), np.square(y).sum(axis=0), np.square(z).sum(axis=0)]
-        cross += [x.T @ y, x.T @ z, y.T @ z]
-        bound[begin:begin + PHASE_CHUNK] = np.abs(x).max(axis=1) + np.abs(y).max(axis=1) + np.abs(z).max(axis=1)
-    squared = (squares[0][:, None, None] + squares[1][None, :, None] + squares[2][None, None, :]
-               + 2 * (cross[0][:, :, None] + cross[1][:, None, :] + cross[2][None, :, :]))
-    # The estimate's largest offset per phase, over the corners whose offset can be largest (an estimate: the
-    # candidates are measured exactly below).
-    x, y, z = offsets(np.argsort(bound)[::-1][:PHASE_CHUNK // 16])
-    largest = np.stack([np.abs(x[:, k, None, None] + y[:, :, None] + z[:, None, :]).max(axis=0)
-                        for k in range(GRID_PHASES)])
-    if largest[0, 0, 0] <= 0 or squared[0, 0, 0] <= 0:
-        return base
-    score = np.maximum(largest / largest[0, 0, 0], np.sqrt(np.maximum(squared, 0) / squared[0, 0, 0]))
-    # Measured exactly: the unshifted grid and the few shifts the estimate ranks best, if it expects them to gain.
-    ranked = [np.unravel_index(k, score.shape) for k in np.argsort(score, axis=None)[:PHASE_CANDIDATES + 1]]
-    shifts = [shift for shift in ranked if shift != (0, 0, 0) and score[shift] < 1][:PHASE_CANDIDATES]
-    if not shifts:
-        return base
-    origins = [base - step * np.asarray(shift, dtype=np.float64) / GRID_PHASES for shift in shifts]
-    (worst, total), *measured = _grid_errors(positions, triangles, [base, *origins], step)
-    if worst <= 0 or total <= 0:
-        return base
-    best, best_score = base, 1.0
-    for origin, (candidate_worst, candidate_total) in zip(origins, measured, strict=True):
-        ratios = (candidate_worst / worst, float(np.sqrt(candidate_total / total)))
-        # Never worse on either, better by MIN_PHASE_GAIN on one; the best of those on the lesser gain.
-        if max(ratios) <= best_score and min(ratios) <= 1 - MIN_PHASE_GAIN:
-            best, best_score = origin, max(ratios)
-    return best
-
-
-# Where the build keeps grid choices between builds: store(key, compute) returns compute()'s bytes, or the bytes
-# it returned for that key before. A room is composed anew on every build, but its meshes rarely change.
-_GRID_STORE: ContextVar[Callable[[str, Callable[[], bytes]], bytes] | None] = ContextVar("grid_store", default=None)
-
-
-@contextmanager
-def remembered_grids(store: Callable[[str, Callable[[], bytes]], bytes]) -> Iterator[None]:
-    """Within this block, Quantize looks up each mesh's grid origin in `store` before searching for it."""
-    token = _GRID_STORE.set(store)
-    try:
-        yield
-    finally:
-        _GRID_STORE.reset(token)
+# A mesh's vertices count as lying on a lattice of the grid's step when their rounding phases on an axis agree this
+# closely (the length of their mean unit phasor: 1 when all share one phase, ~1/sqrt(n) for scattered phases).
+LATTICE_AGREEMENT = 0.9
+LATTICE_SAMPLE = 65_536  # vertices, evenly spaced, that the phase is read from: ~2 ms whatever the mesh's size
 
 
 def _grid_origin(mesh: Mesh, low: np.ndarray, step: float, anchor: np.ndarray | None) -> np.ndarray:
-    store = _GRID_STORE.get()
-    if store is None:
-        return _best_grid_origin(mesh, low, step, anchor)
-    digest = hashlib.sha256()
+    """The grid origin for the mesh, in closed form: gltfpack's grid, shifted per axis onto the mesh's own lattice
+    when its vertices sit on one of this very step (scanned and CAD data often do; then they come out exact).
+
+    Any origin keeps every vertex within half a step per axis (step·√3/2 in all), so the choice never loosens the
+    bound; the shift only removes the rounding of a mesh whose phases agree. `anchor` is a point of gltfpack's
+    world grid in mesh units, when a node only scales, swaps or flips the mesh's axes; otherwise gltfpack's grid
+    starts at the mesh's box corner, `low`."""
+    base = low if anchor is None else anchor + np.floor((low - anchor) / step + 1e-9) * step
+    return base + step * _lattice_phase(mesh, base, step)
+
+
+def _lattice_phase(mesh: Mesh, base: np.ndarray, step: float) -> np.ndarray:
+    """Per axis, the fraction of a step (-1/2..1/2) by which the mesh's vertices sit off the grid from `base`,
+    where they agree on one (their circular mean phase), else 0."""
+    total = sum(p.vertex_count for p in mesh.primitives)
+    stride = max(1, -(-total // LATTICE_SAMPLE))
+    phasors = np.zeros(3, dtype=np.complex128)
+    counted = 0
     for primitive in mesh.primitives:
-        positions = np.ascontiguousarray(primitive.attributes["POSITION"])
-        # The stored type's bytes, not a float64 copy: a 10M-triangle scan would need another 120 MB for it.
-        digest.update(positions.dtype.str.encode())
-        digest.update(positions.data)
-        digest.update(np.ascontiguousarray(triangle_indices(primitive)).data)
-        digest.update(bytes([primitive.mode]))
-        digest.update(b"|")
-    digest.update(np.asarray([*low, step, *(anchor if anchor is not None else (np.nan,) * 3)]).tobytes())
-    data = store(f"grid-{digest.hexdigest()}", lambda: _best_grid_origin(mesh, low, step, anchor).tobytes())
-    if len(data) != 3 * 8:  # not an origin this code wrote: search again rather than trust it
-        return _best_grid_origin(mesh, low, step, anchor)
-    return np.frombuffer(data, dtype=np.float64).copy()
+        points = np.asarray(primitive.attributes["POSITION"])[::stride]
+        scaled = (np.asarray(points, dtype=np.float64) - base) / step
+        phasors += np.exp(2j * np.pi * (scaled - np.round(scaled))).sum(axis=0)
+        counted += len(points)
+    if not counted:
+        return np.zeros(3)
+    mean = phasors / counted
+    return np.where(np.abs(mean) >= LATTICE_AGREEMENT, np.angle(mean) / (2 * np.pi), 0.0)
 
 
 def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
@@ -449,12 +273,16 @@ def _quantize_directions(primitive: Primitive, bits: int) -> None:
         values = primitive.attributes.get(name)
         if values is None or values.dtype.kind != "f" or primitive.targets:
             continue
-        vectors = np.asarray(values, dtype=np.float64).copy()
-        lengths = np.linalg.norm(vectors[:, :3], axis=1, keepdims=True)
-        vectors[:, :3] /= np.where(lengths > 0, lengths, 1.0)
-        if vectors.shape[1] == 4:
-            vectors[:, 3] = np.where(vectors[:, 3] < 0, -1.0, 1.0)
-        primitive.attributes[name] = _snorm8(vectors, bits)
+        stored = np.empty(values.shape, dtype=np.int8)
+        for begin in range(0, len(values), QUANTIZE_CHUNK):
+            # float64 a block at a time: a whole 10M-triangle scan's normals would be 120 MB of temporaries
+            vectors = np.array(values[begin:begin + QUANTIZE_CHUNK], dtype=np.float64)
+            lengths = np.linalg.norm(vectors[:, :3], axis=1, keepdims=True)
+            vectors[:, :3] /= np.where(lengths > 0, lengths, 1.0)
+            if vectors.shape[1] == 4:
+                vectors[:, 3] = np.where(vectors[:, 3] < 0, -1.0, 1.0)
+            stored[begin:begin + QUANTIZE_CHUNK] = _snorm8(vectors, bits)
+        primitive.attributes[name] = stored
         primitive.normalized.add(name)
 
 
@@ -533,13 +361,17 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
             continue  # unread, or a texture reference shared with another family that would get two boxes
         if any(p.attributes[name].dtype.kind != "f" or p.targets for p in members):
             continue
-        uvs = [np.asarray(p.attributes[name], dtype=np.float64) for p in members]
-        low = np.min([u.min(axis=0) for u in uvs], axis=0)
-        high = np.max([u.max(axis=0) for u in uvs], axis=0)
+        # The box from the stored type (exact for min and max), then float64 a block at a time, as for positions.
+        low = np.min([np.asarray(p.attributes[name]).min(axis=0) for p in members], axis=0).astype(np.float64)
+        high = np.max([np.asarray(p.attributes[name]).max(axis=0) for p in members], axis=0).astype(np.float64)
         span = np.where(high - low > 0, high - low, 1.0)
-        for primitive, uv in zip(members, uvs, strict=True):
-            q = np.round((uv - low) / span * levels)
-            primitive.attributes[name] = np.clip(q, 0, levels).astype(np.uint16)
+        for primitive in members:
+            uv = primitive.attributes[name]
+            stored = np.empty(uv.shape, dtype=np.uint16)
+            for begin in range(0, len(uv), QUANTIZE_CHUNK):
+                q = np.round((np.asarray(uv[begin:begin + QUANTIZE_CHUNK], dtype=np.float64) - low) / span * levels)
+                stored[begin:begin + QUANTIZE_CHUNK] = np.clip(q, 0, levels)
+            primitive.attributes[name] = stored
             primitive.normalized.add(name)
         # Decoded uv = q / 65535; the texture needs low + q / levels * span.
         for ref in refs:

@@ -126,6 +126,43 @@ def test_the_error_bound_stops_simplification_before_the_cap() -> None:
     assert 0 < thumb.error_relative <= 1e-4 + 1e-9
 
 
+def simplify_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(triangles in, triangles out) of every meshoptimizer simplification from now on."""
+    calls: list[tuple[int, int]] = []
+    real = ladder.meshopt.simplify
+
+    def spy(positions: np.ndarray, indices: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+        result = real(positions, indices, *args, **kwargs)
+        calls.append((len(indices) // 3, len(result.indices) // 3))
+        return result
+
+    monkeypatch.setattr(ladder.meshopt, "simplify", spy)
+    return calls
+
+
+def test_a_level_whose_error_bound_keeps_more_than_its_cap_is_simplified_in_one_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The error pass alone would keep nearly every triangle; then a pass to the cap would redo its work.
+    scene = noisy_sphere(rings=60, segments=100)
+    calls = simplify_calls(monkeypatch)
+    error = ladder.simplify_within(scene, 1e-6, 4_000, ladder._diagonal(scene))
+    assert calls == [(12_000, calls[0][1])] and 3_900 <= calls[0][1] <= 4_000
+    assert error > 1e-6  # the cap, not the bound, decided: the error it cost is reported
+
+
+def test_a_cap_the_error_bound_goes_below_gives_the_error_pass_its_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cap leaves room in the bound: the level is what the error pass alone makes of the source, as uncapped.
+    uncapped, capped = noisy_sphere(rings=60, segments=100), noisy_sphere(rings=60, segments=100)
+    error = ladder.simplify_within(uncapped, 2e-2, None, ladder._diagonal(uncapped))
+    calls = simplify_calls(monkeypatch)
+    assert ladder.simplify_within(capped, 2e-2, 11_000, ladder._diagonal(capped)) == error
+    (_, to_cap), (started, ended) = calls
+    assert to_cap <= 11_000 and started == 12_000 and ended < to_cap // 2
+    assert np.array_equal(capped.nodes[0].mesh.primitives[0].indices,  # type: ignore[union-attr]
+                          uncapped.nodes[0].mesh.primitives[0].indices)  # type: ignore[union-attr]
+    assert 0 < error <= 2e-2 + 1e-9
+
+
 def test_every_rung_validates_and_carries_the_artifact_node(built: tuple[ladder.Ladder, list[int]]) -> None:
     result, _ = built
     header = glb_bytes(Scene(name="x", copyright="CC BY 4.0", nodes=[
@@ -232,13 +269,19 @@ def test_a_big_models_ladder_names_each_level_and_the_time_left(monkeypatch: pyt
     assert any(line.startswith("assets: bust.ply: simplifying level 5/5, ") and line.endswith(" s left") for line in said)
 
 
-def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, wait.
+def test_no_write_runs_beside_a_huge_simplification_and_a_huge_level_is_written_after_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, the
+    # writes above are done first, and a huge level's own write waits until the level below is simplified from it
+    # (then it runs beside the next, smaller simplification instead of holding the simplifier up).
     written: list[str] = []
+    started: list[str] = []
     finished_before: list[int] = []
+    in_flight: list[int] = []
     base = tools()
 
     def slow_write(scene: Scene) -> bytes:
+        started.append("level")
         time.sleep(0.2)  # a write the next simplification would otherwise overtake
         data = base.write(scene)
         written.append("level")
@@ -248,19 +291,82 @@ def test_a_huge_level_is_simplified_only_after_the_writes_above_it(monkeypatch: 
 
     def spy(scene: Scene, *args: Any) -> float:
         finished_before.append(len(written))
-        return real(scene, *args)
+        in_flight.append(len(started) - len(written))
+        result = real(scene, *args)
+        in_flight.append(len(started) - len(written))
+        return result
 
     monkeypatch.setattr(ladder, "simplify_within", spy)
     monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
     slow = ladder.LadderTools(write=slow_write, fit_textures=base.fit_textures,
                               encode_textures=base.encode_textures, finish=base.finish)
-    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
-                        writers=1)
-    assert finished_before[:4] == [1, 2, 3, 4]
+    result = ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow,
+                                 levels=SMALL, writers=1)
+    assert set(in_flight) == {0}
+    assert finished_before[:4] == [0, 1, 2, 3]
+    assert len(written) >= 5 and all(level.data for level in result.levels)
+    assert [level.name for level in result.levels] == ["thumb", "low", "medium", "high", "full"]
     # Below the threshold the next level's simplification runs while the level above is written.
     written.clear()
+    started.clear()
     finished_before.clear()
     monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 10**9)
     ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
                         writers=1)
     assert finished_before[0] == 0
+
+
+def test_a_levels_textures_are_fitted_while_its_geometry_is_simplified(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    fitting_started = threading.Event()
+    overlapped: list[bool] = []
+    base = tools()
+
+    def fit(scene: Scene, side: int) -> object:
+        fitting_started.set()
+        return base.fit_textures(scene, side)
+
+    real = ladder.simplify_within
+
+    def simplify(scene: Scene, *args: Any) -> float:
+        overlapped.append(fitting_started.wait(timeout=5.0))  # sequential fitting would only start after this
+        fitting_started.clear()
+        return real(scene, *args)
+
+    monkeypatch.setattr(ladder, "simplify_within", simplify)
+    both = ladder.LadderTools(write=base.write, fit_textures=fit, encode_textures=base.encode_textures,
+                              finish=base.finish)
+    result = ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), both,
+                                 levels=SMALL, writers=1)
+    assert overlapped and all(overlapped)
+    assert [level.max_texture for level in result.levels][:3] == [64, 128, 256]
+
+
+def test_a_consumed_scene_lets_its_geometry_go_and_the_levels_stay_the_same() -> None:
+    kept_scene, consumed_scene = noisy_sphere(rings=60, segments=100), noisy_sphere(rings=60, segments=100)
+    kept = ladder.build_ladder(kept_scene, (0.0, 0.0, 0.0), tools(), levels=SMALL, writers=1)
+    consumed = ladder.build_ladder(consumed_scene, (0.0, 0.0, 0.0), tools(), levels=SMALL, writers=1, consume=True)
+    assert [level.data for level in consumed.levels] == [level.data for level in kept.levels]
+    source = consumed_scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+    assert source.attributes == {} and source.indices is None
+    assert kept_scene.nodes[0].mesh.primitives[0].triangle_count == 12_000  # type: ignore[union-attr]
+
+
+def test_a_huge_levels_textures_are_fitted_after_its_simplification(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Decoding a scan's 8k texture beside a 10M-triangle simplification would add its 192 MB to the peak.
+    import threading
+
+    base = tools()
+    threads: list[bool] = []
+
+    def fit(scene: Scene, side: int) -> object:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return base.fit_textures(scene, side)
+
+    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
+    sequential = ladder.LadderTools(write=base.write, fit_textures=fit, encode_textures=base.encode_textures,
+                                    finish=base.finish)
+    ladder.build_ladder(noisy_sphere(rings=30, segments=50, texture_side=256), (0.0, 0.0, 0.0), sequential,
+                        levels=SMALL, writers=1)
+    assert threads and all(threads)
