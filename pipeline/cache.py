@@ -195,12 +195,16 @@ class AssetCache:
             return None
         path = self.root / key[:2] / f"{key}.bin"
         try:
-            stored = path.read_bytes()
+            with path.open("rb") as handle:
+                # Header lines first, then the body in one read: splitting the whole entry would copy a scan's
+                # full level (hundreds of MB) twice on every warm build.
+                key_line = handle.readline(len(key) + 1)
+                checksum = handle.readline(65)
+                data = handle.read(max(os.fstat(handle.fileno()).st_size - handle.tell(), 0))
         except OSError:
             return None
-        key_line, _, rest = stored.partition(b"\n")
-        checksum, _, data = rest.partition(b"\n")
-        if key_line != key.encode() or not data or checksum != hashlib.sha256(data).hexdigest().encode():
+        if (key_line != f"{key}\n".encode() or not data
+                or checksum != f"{hashlib.sha256(data).hexdigest()}\n".encode()):
             return None
         _touch(path)
         return data
