@@ -265,13 +265,14 @@ def _measure_from_json(stored: Any) -> Measure:
 
 @functools.lru_cache(maxsize=256)
 def _cached_measure(path: Path, version: tuple[int, ...]) -> Measure:
+    """measure() for one version of a file (`version` is its source_facts.stat_key, size first)."""
     suffix = path.suffix.lower()
     reader = _READERS.get(suffix)
     if reader is None:
         return Measure(None, None, None)
     try:
-        if suffix in _HEADER_READERS:
-            return reader(path)
+        if suffix in _HEADER_READERS or (suffix == ".obj" and version[0] > MAX_TEXT_SCAN_BYTES):
+            return reader(path)  # quick (an OBJ this big is not scanned): not worth hashing the file for
         return remembered_fact(path, f"measure{suffix}", lambda: _measure_json(reader(path)), _measure_from_json)
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error, UnicodeError):
         return Measure(None, None, None)  # the compiler reads the file properly and reports what is wrong with it

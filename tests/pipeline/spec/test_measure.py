@@ -276,3 +276,23 @@ def test_a_damaged_remembered_measure_is_measured_again(tmp_path: Path) -> None:
             entry.write_text(damage, encoding="utf-8")
         measuring._cached_measure.cache_clear()
         assert measure(path) == first, damage
+
+
+def test_an_obj_too_big_to_scan_is_not_hashed_to_remember_that(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import source_facts
+    from pipeline.spec import measure as measuring
+
+    hashed: list[Path] = []
+
+    def digest(path: Path) -> str:
+        hashed.append(path)
+        return "0" * 64
+
+    monkeypatch.setattr(source_facts, "file_digest", digest)
+    path = tmp_path / "box.obj"
+    write_box(path, (300.0, 496.0, 250.0), {})
+    monkeypatch.setattr(measuring, "MAX_TEXT_SCAN_BYTES", path.stat().st_size - 1)
+    assert measure(path) == measuring.Measure(None, None, None) and hashed == []
+    monkeypatch.setattr(measuring, "MAX_TEXT_SCAN_BYTES", path.stat().st_size)
+    write_box(path, (300.0, 496.0, 250.0), {})  # a new version, so that this process measures it again
+    assert measure(path).triangles == 12 and len(hashed) == 1
