@@ -808,8 +808,12 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     indices = np.concatenate(corners)
     del corners
     sources = [_V, *([_VN] if normals_only else [_VT, _VN][:per_corner - 1])]
-    tables = {kind: (np.concatenate(numbers[kind]) if numbers[kind] else np.zeros((0, 3), np.float32))
-              for kind in sources}
+    tables: dict[int, np.ndarray] = {}
+    for kind in sources:
+        # One table at a time, each block list dropped as soon as it is joined: never two copies of all of them.
+        blocks = numbers.pop(kind)
+        tables[kind] = np.concatenate(blocks) if blocks else np.zeros((0, 3), np.float32)
+        del blocks
     index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
     for kind, column in zip(sources, index_columns, strict=True):
         if len(column) and int(column.max()) >= len(tables[kind]):
@@ -818,8 +822,11 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
         # One index per corner: keep the vertices the faces use, in file order, without sorting.
         used = np.zeros(len(tables[_V]), dtype=bool)
         used[indices] = True
-        remap = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)
-        triangles, chosen = remap[indices], [np.flatnonzero(used)] * per_corner
+        if np.all(used):  # a scan: every vertex is used, so the indices are already the triangles
+            triangles = indices
+        else:
+            triangles = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)[indices]
+        chosen = [np.flatnonzero(used)] * per_corner
     else:
         # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
         key = index_columns[0].reshape(-1).astype(np.int64)
@@ -834,13 +841,19 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
         chosen = [column.reshape(-1)[first] for column in index_columns]
     attributes: dict[str, np.ndarray] = {}
     for kind, picked in zip(sources, chosen, strict=True):
-        found = tables[kind][picked]
+        table = tables.pop(kind)
+        # A scan's faces use every vertex, in order: the table is then the attribute, with no copy picked from it.
+        every = aligned and len(picked) == len(table) and (not len(picked) or int(picked[-1]) == len(picked) - 1)
+        found = table if every else table[picked]
+        del table
         if kind == _V:
             if not np.all(np.isfinite(found)):
                 raise AssetError(str(path), "cannot read this OBJ file: vertex positions contain NaN or infinity")
             attributes["POSITION"] = found
         elif kind == _VT:
-            attributes["TEXCOORD_0"] = np.stack([found[:, 0], 1.0 - found[:, 1]], axis=1)  # OBJ's v is up
+            found = np.ascontiguousarray(found[:, :2])
+            np.subtract(np.float32(1.0), found[:, 1], out=found[:, 1])  # OBJ's v is up
+            attributes["TEXCOORD_0"] = found
         else:
             attributes["NORMAL"] = found
     material = materials.get(names[_USEMTL][0]) if names[_USEMTL] else None

@@ -816,6 +816,22 @@ def test_binary_ply_read_in_blocks_is_the_same_mesh_and_checks_every_block(tmp_p
     faces["n"][-1] = 4  # a polygon in the last block: the general reader's case
     assert ingest._read_ply_arrays(write(path, header + vertex.tobytes() + faces.tobytes())) is None
 
+
+def test_an_obj_keeps_only_the_vertices_its_faces_use_in_file_order(tmp_path: Path) -> None:
+    from pipeline import ingest
+
+    text = "v 0 0 0\nv 9 9 9\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 3 4\nf 4 3 5\n"  # vertex 2 is used by no face
+    read = ingest._read_obj_arrays(write(tmp_path / "m.obj", text), None)
+    assert read is not None
+    primitive = read[0][1]
+    assert primitive.attributes["POSITION"].tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]
+    assert primitive.indices.tolist() == [0, 1, 2, 2, 1, 3]
+    every = ingest._read_obj_arrays(write(tmp_path / "all.obj", text.replace("v 9 9 9\n", "").replace(
+        "f 1 3 4\nf 4 3 5", "f 1 2 3\nf 3 2 4")), None)
+    assert every is not None
+    assert every[0][1].attributes["POSITION"].tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]
+    assert every[0][1].indices.tolist() == [0, 1, 2, 2, 1, 3]
+
 def corner_soup(primitive: Any) -> list[tuple[float, ...]]:
     """Every triangle corner's attributes (sorted names), in a canonical order: equal for equal meshes."""
     triangles = np.asarray(primitive.indices, dtype=np.int64).reshape(-1, 3)
