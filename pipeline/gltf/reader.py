@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 import numpy as np
@@ -90,12 +91,15 @@ def read_gltf(path: Path, root: Path | None) -> Scene:
     `_GltfReader.entry`, both reported with their place; an absent required property is reported by name. Any
     other exception is a bug of the reader, and keeps its traceback.
     """
+    reader = _GltfReader(path, root)
     try:
-        return _GltfReader(path, root).read()
+        return reader.read()
     except MissingProperty as error:
         raise AssetError(str(path), f"malformed glTF: the required property '{error.args[0]}' is missing") from None
     except OSError as error:
         raise AssetError(str(path), f"cannot be read: {error.strerror or 'input/output error'}") from None
+    finally:
+        reader.release()
 
 
 class _GltfReader:
@@ -114,6 +118,14 @@ class _GltfReader:
             "buffer": self._load_buffer, "texture": self._load_texture, "material": self._load_material,
             "mesh": self._load_mesh, "skin": self._load_skin}
         self.loaded: dict[tuple[str, int], Any] = {}
+
+    def release(self) -> None:
+        """Drop the file's bytes and what was read from them now. The loaders' bound methods make a reference
+        cycle, so without this a scan's BIN chunk stayed alive until the cyclic collector ran, well into the
+        ladder's work on the arrays read from it."""
+        self.loaders.clear()
+        self.loaded.clear()
+        self.bin_chunk = None
 
     def fail(self, cause: str) -> AssetError:
         return AssetError(str(self.path), cause)
@@ -151,10 +163,14 @@ class _GltfReader:
     # -- container ---------------------------------------------------------------------------------
 
     def _parse_container(self) -> None:
-        raw = self.path.read_bytes()
-        if raw[:4] == container.MAGIC:
-            self._parse_glb(raw)
-        else:
+        with self.path.open("rb") as handle:
+            is_glb = handle.read(4) == container.MAGIC
+            handle.seek(0)
+            if is_glb:
+                self._parse_glb(handle, os.fstat(handle.fileno()).st_size)
+            else:
+                raw = handle.read()
+        if not is_glb:
             if self.path.suffix.lower() == ".glb":
                 raise self.fail("not a GLB file (the 'glTF' magic bytes are missing)")
             try:
@@ -181,9 +197,9 @@ class _GltfReader:
             raise self.fail(f"requires the glTF extension{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(missing)}, which Vitrina cannot read")
 
-    def _parse_glb(self, raw: bytes) -> None:
+    def _parse_glb(self, handle: BinaryIO, size: int) -> None:
         try:
-            text, binary = container.split(raw)
+            text, binary = container.read_split(handle, size)
         except container.ContainerError as error:
             raise self.fail(str(error)) from None
         try:
