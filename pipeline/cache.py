@@ -21,6 +21,10 @@ import numpy as np
 import platformdirs
 
 import pipeline
+from pipeline.source_facts import file_digest, remembered_digest
+
+__all__ = ["AssetCache", "CacheStats", "asset_key", "code_version", "content_digest", "default_cache_dir",
+           "file_digest", "sidecar_files"]
 
 # The cache keeps at most this much; a build then drops the entries used longest ago (every hit refreshes one).
 CACHE_MAX_BYTES = 2 << 30
@@ -85,21 +89,16 @@ def sidecar_files(path: Path, root: Path) -> list[Path]:
     return [found[k] for k in sorted(found)]
 
 
-def file_digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def asset_key(path: Path, options: Any, root: Path, version: str | None = None) -> str:
     """The cache key of one asset: its bytes, its sidecars' bytes (by name), the options' repr and the code version.
 
     `root` is the exhibit folder: only sidecars inside it are hashed (ingest refuses the others)."""
     digest = hashlib.sha256()
-    digest.update(file_digest(path).encode())
+    digest.update(remembered_digest(path).encode())
     for sidecar in sidecar_files(path, root):
         # Names matter too: an OBJ that refers to 'a b.png' differs from one whose texture was renamed.
         relative = os.path.relpath(sidecar, path.parent)
-        digest.update(f"\0{relative}\0{file_digest(sidecar)}".encode())
+        digest.update(f"\0{relative}\0{remembered_digest(sidecar)}".encode())
     digest.update(f"\0{options!r}\0{version or code_version()}".encode())
     return digest.hexdigest()
 
@@ -196,12 +195,16 @@ class AssetCache:
             return None
         path = self.root / key[:2] / f"{key}.bin"
         try:
-            stored = path.read_bytes()
+            with path.open("rb") as handle:
+                # Header lines first, then the body in one read: splitting the whole entry would copy a scan's
+                # full level (hundreds of MB) twice on every warm build.
+                key_line = handle.readline(len(key) + 1)
+                checksum = handle.readline(65)
+                data = handle.read(max(os.fstat(handle.fileno()).st_size - handle.tell(), 0))
         except OSError:
             return None
-        key_line, _, rest = stored.partition(b"\n")
-        checksum, _, data = rest.partition(b"\n")
-        if key_line != key.encode() or not data or checksum != hashlib.sha256(data).hexdigest().encode():
+        if (key_line != f"{key}\n".encode() or not data
+                or checksum != f"{hashlib.sha256(data).hexdigest()}\n".encode()):
             return None
         _touch(path)
         return data

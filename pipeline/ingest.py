@@ -452,7 +452,7 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
     """A binary PLY of vertices with scalar properties and triangle faces, read straight into numpy arrays
-    (memory-mapped, no loop per vertex or face): what scanners write. None when the file is anything else
+    (block by block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. None when the file is anything else
     (ASCII, polygons, strips, extra face properties), which the general reader then takes."""
     layout = _ply_layout(path)
     if layout is None:
@@ -474,36 +474,50 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
     names = set(vertex_type.names or ())
     if not {"x", "y", "z"} <= names or not face_count:
         return None
-    faces = np.memmap(path, dtype=face_type, mode="r", offset=start + vertex_count * vertex_type.itemsize,
-                      shape=(face_count,))
-    if not np.all(faces["count"] == 3):
-        return None  # polygons: the general reader triangulates them
-    vertices = np.memmap(path, dtype=vertex_type, mode="r", offset=start, shape=(vertex_count,))
-    positions = np.stack([vertices[k].astype(np.float32) for k in "xyz"], axis=1)
-    if not np.all(np.isfinite(positions)):
-        raise ValueError("vertex positions contain NaN or infinity")
-    attributes = {"POSITION": positions}
+    indices = np.empty(face_count * 3, dtype=np.uint32)
+    lowest, highest = 0, -1
+    for first, block in _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count):
+        if not np.all(block["count"] == 3):
+            return None  # polygons: the general reader triangulates them
+        if len(block):
+            lowest = min(lowest, int(block["index"].min()))
+            highest = max(highest, int(block["index"].max()))
+        indices[3 * first: 3 * (first + len(block))] = block["index"].reshape(-1)
+    if lowest < 0 or highest >= vertex_count:
+        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
+    uv = next(((u, v) for u, v in _PLY_UV if {u, v} <= names), None)
+    channels = (["red", "green", "blue", *(["alpha"] if "alpha" in names else [])]
+                if {"red", "green", "blue"} <= names else [])
+    # Every attribute is filled block by block into its final float32 array, so the file's vertex block is never
+    # held whole beside them (the ladder gets these arrays as they are).
+    columns: dict[str, tuple[str, ...]] = {"POSITION": ("x", "y", "z")}
     if {"nx", "ny", "nz"} <= names:
-        attributes["NORMAL"] = np.stack([vertices[k].astype(np.float32) for k in ("nx", "ny", "nz")], axis=1)
-    for u, v in _PLY_UV:
-        if {u, v} <= names:
-            attributes["TEXCOORD_0"] = np.stack([vertices[u].astype(np.float32),
-                                                 1.0 - vertices[v].astype(np.float32)], axis=1)  # v up → down
-            break
-    if {"red", "green", "blue"} <= names:
-        channels = ["red", "green", "blue", *(["alpha"] if "alpha" in names else [])]
-        colours = np.stack([vertices[k] for k in channels], axis=1)
-        if len(colours) and not np.all(colours == colours[0]):
-            scale = 255.0 if colours.dtype.kind in "iu" else 1.0
-            if colours.shape[1] == 4 and np.all(colours[:, 3] == scale):
-                colours = colours[:, :3]
-            attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
-    indices = np.ascontiguousarray(faces["index"], dtype=np.uint32).reshape(-1)
-    if faces["index"].dtype.kind == "i" and len(indices) and int(np.min(faces["index"])) < 0:
-        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
-    if len(indices) and int(indices.max()) >= vertex_count:
-        raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
-    del faces, vertices
+        columns["NORMAL"] = ("nx", "ny", "nz")
+    if uv is not None:
+        columns["TEXCOORD_0"] = uv
+    attributes = {name: np.empty((vertex_count, len(keys)), dtype=np.float32) for name, keys in columns.items()}
+    colours = (np.empty((vertex_count, len(channels)),
+                        dtype=np.result_type(*(vertex_type[c] for c in channels)).newbyteorder("="))
+               if channels else None)
+    for first, block in _ply_blocks(path, start, vertex_type, vertex_count):
+        rows = slice(first, first + len(block))
+        for name, keys in columns.items():
+            for axis, key in enumerate(keys):
+                attributes[name][rows, axis] = block[key]
+        if colours is not None:
+            for axis, key in enumerate(channels):
+                colours[rows, axis] = block[key]
+    if not np.all(np.isfinite(attributes["POSITION"])):
+        raise ValueError("vertex positions contain NaN or infinity")
+    if "TEXCOORD_0" in attributes:
+        texcoords = attributes["TEXCOORD_0"]
+        np.subtract(np.float32(1.0), texcoords[:, 1], out=texcoords[:, 1])  # v up → down
+    if colours is not None and len(colours) and not np.all(colours == colours[0]):
+        scale = 255.0 if colours.dtype.kind in "iu" else 1.0
+        if colours.shape[1] == 4 and np.all(colours[:, 3] == scale):
+            colours = colours[:, :3]
+        attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
+    del colours
     material = None
     if texture_file and "TEXCOORD_0" in attributes:
         name = texture_file.replace("\\", "/")
@@ -515,6 +529,22 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
         material = Material(name=path.stem, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
     primitive = Primitive(attributes=attributes, indices=indices, material=material)
     return [(path.stem, primitive, material, "NORMAL" in attributes)]
+
+
+# Vertices or faces read from a binary PLY at a time: a few MB of the file in memory, however big the scan.
+PLY_BLOCK_ROWS = 1 << 18
+
+
+def _ply_blocks(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of a binary PLY element, PLY_BLOCK_ROWS at a time."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        for first in range(0, count, PLY_BLOCK_ROWS):
+            rows = min(PLY_BLOCK_ROWS, count - first)
+            block = np.fromfile(handle, dtype=dtype, count=rows)
+            if len(block) != rows:
+                raise ValueError("the file ends before its header says it does")
+            yield first, block
 
 
 def _read_ply(path: Path, root: Path | None = None) -> list[_Part]:
@@ -778,8 +808,12 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     indices = np.concatenate(corners)
     del corners
     sources = [_V, *([_VN] if normals_only else [_VT, _VN][:per_corner - 1])]
-    tables = {kind: (np.concatenate(numbers[kind]) if numbers[kind] else np.zeros((0, 3), np.float32))
-              for kind in sources}
+    tables: dict[int, np.ndarray] = {}
+    for kind in sources:
+        # One table at a time, each block list dropped as soon as it is joined: never two copies of all of them.
+        blocks = numbers.pop(kind)
+        tables[kind] = np.concatenate(blocks) if blocks else np.zeros((0, 3), np.float32)
+        del blocks
     index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
     for kind, column in zip(sources, index_columns, strict=True):
         if len(column) and int(column.max()) >= len(tables[kind]):
@@ -788,8 +822,11 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
         # One index per corner: keep the vertices the faces use, in file order, without sorting.
         used = np.zeros(len(tables[_V]), dtype=bool)
         used[indices] = True
-        remap = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)
-        triangles, chosen = remap[indices], [np.flatnonzero(used)] * per_corner
+        if np.all(used):  # a scan: every vertex is used, so the indices are already the triangles
+            triangles = indices
+        else:
+            triangles = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)[indices]
+        chosen = [np.flatnonzero(used)] * per_corner
     else:
         # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
         key = index_columns[0].reshape(-1).astype(np.int64)
@@ -804,13 +841,19 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
         chosen = [column.reshape(-1)[first] for column in index_columns]
     attributes: dict[str, np.ndarray] = {}
     for kind, picked in zip(sources, chosen, strict=True):
-        found = tables[kind][picked]
+        table = tables.pop(kind)
+        # A scan's faces use every vertex, in order: the table is then the attribute, with no copy picked from it.
+        every = aligned and len(picked) == len(table) and (not len(picked) or int(picked[-1]) == len(picked) - 1)
+        found = table if every else table[picked]
+        del table
         if kind == _V:
             if not np.all(np.isfinite(found)):
                 raise AssetError(str(path), "cannot read this OBJ file: vertex positions contain NaN or infinity")
             attributes["POSITION"] = found
         elif kind == _VT:
-            attributes["TEXCOORD_0"] = np.stack([found[:, 0], 1.0 - found[:, 1]], axis=1)  # OBJ's v is up
+            found = np.ascontiguousarray(found[:, :2])
+            np.subtract(np.float32(1.0), found[:, 1], out=found[:, 1])  # OBJ's v is up
+            attributes["TEXCOORD_0"] = found
         else:
             attributes["NORMAL"] = found
     material = materials.get(names[_USEMTL][0]) if names[_USEMTL] else None

@@ -4,7 +4,9 @@ It imports nothing heavy, so `vitrina check` can read a GLB's JSON without loadi
 
 from __future__ import annotations
 
+import io
 import struct
+from typing import BinaryIO
 
 MAGIC = b"glTF"
 VERSION = 2
@@ -28,27 +30,39 @@ def json_chunk_length(header: bytes) -> int | None:
 
 def split(raw: bytes) -> tuple[bytes, bytes | None]:
     """(the JSON chunk, the first BIN chunk or None) of a GLB; ContainerError when the layout is broken."""
-    if len(raw) < HEADER_BYTES:
+    return read_split(io.BytesIO(raw), len(raw))
+
+
+def read_split(handle: BinaryIO, size: int) -> tuple[bytes, bytes | None]:
+    """`split` of a GLB file of `size` bytes open at its start, reading only the chunks it returns: a scan's GLB is
+    then in memory once (its BIN chunk), never also whole beside it."""
+    header = handle.read(HEADER_BYTES)
+    if len(header) < HEADER_BYTES:
         raise ContainerError("truncated GLB: the file ends inside its header")
-    magic, version, length = struct.unpack_from("<4sII", raw, 0)
+    magic, version, length = struct.unpack_from("<4sII", header, 0)
     if magic != MAGIC:
         raise ContainerError("not a GLB file (the 'glTF' magic bytes are missing)")
     if version != VERSION:
         raise ContainerError(f"GLB container version {version} is not supported; Vitrina reads version 2")
-    if length > len(raw):
-        raise ContainerError(f"truncated GLB: the header declares {length} bytes but the file has {len(raw)}")
+    if length > size:
+        raise ContainerError(f"truncated GLB: the header declares {length} bytes but the file has {size}")
     offset = 12
-    chunks: list[tuple[bytes, bytes]] = []
+    kinds: list[bytes] = []
+    text = binary = None
     while offset + 8 <= length:
-        size, kind = struct.unpack_from("<I4s", raw, offset)
-        if offset + 8 + size > length:
+        handle.seek(offset)
+        chunk_size, kind = struct.unpack("<I4s", handle.read(8))
+        if offset + 8 + chunk_size > length:
             raise ContainerError(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
-        chunks.append((kind, raw[offset + 8: offset + 8 + size]))
-        offset += 8 + size + (-size % 4)
-    if not chunks or chunks[0][0] != JSON_CHUNK:
+        if not kinds and kind == JSON_CHUNK:
+            text = handle.read(chunk_size)
+        elif kinds and kind == BIN_CHUNK and binary is None:
+            binary = handle.read(chunk_size)
+        kinds.append(kind)
+        offset += 8 + chunk_size + (-chunk_size % 4)
+    if text is None:
         raise ContainerError("corrupt GLB: the first chunk is not JSON")
-    binary = next((data for kind, data in chunks[1:] if kind == BIN_CHUNK), None)
-    return chunks[0][1], binary
+    return text, binary
 
 
 def pack(json_text: bytes, binary: bytes = b"") -> bytes:

@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.gltf import container
 from pipeline.scene import local_matrix
+from pipeline.source_facts import remembered_fact, stat_key
 
 # Bounds and counts come from headers (glTF accessors, PLY and STL headers) or from one vectorised pass over the
 # vertex block, never from a full ingest: this runs on every `vitrina check`. Text formats (OBJ, ASCII PLY and
@@ -238,26 +239,53 @@ def _obj_measure(path: Path) -> Measure:
 
 _READERS = {".glb": _gltf_measure, ".gltf": _gltf_measure, ".stl": _stl_measure, ".ply": _ply_measure,
             ".obj": _obj_measure}
+# Readers that take milliseconds (a glTF's JSON): the others read a vertex block or a whole text file, so what they
+# find is remembered by the file's content (pipeline.cache.remembered_fact) and a warm `check` or build reads none of it.
+_HEADER_READERS = {".glb", ".gltf"}
+
+
+def _measure_json(measured: Measure) -> dict[str, Any]:
+    return {"low": measured.low, "high": measured.high, "triangles": measured.triangles}
+
+
+def _corner(value: Any) -> tuple[float, float, float] | None:
+    if value is None:
+        return None
+    x, y, z = (float(v) for v in value)
+    return x, y, z
+
+
+def _measure_from_json(stored: Any) -> Measure:
+    """A remembered measure; anything not shaped like one raises, and is measured again."""
+    triangles = stored["triangles"]
+    if triangles is not None and (not isinstance(triangles, int) or isinstance(triangles, bool) or triangles < 0):
+        raise ValueError(f"not a triangle count: {triangles!r}")
+    return Measure(_corner(stored["low"]), _corner(stored["high"]), triangles)
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_measure(path: Path, size: int, mtime_ns: int) -> Measure:
-    reader = _READERS.get(path.suffix.lower())
+def _cached_measure(path: Path, version: tuple[int, ...]) -> Measure:
+    """measure() for one version of a file (`version` is its source_facts.stat_key, size first)."""
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
     if reader is None:
         return Measure(None, None, None)
     try:
-        return reader(path)
+        if suffix in _HEADER_READERS or (suffix == ".obj" and version[0] > MAX_TEXT_SCAN_BYTES):
+            return reader(path)  # quick (an OBJ this big is not scanned): not worth hashing the file for
+        return remembered_fact(path, f"measure{suffix}", lambda: _measure_json(reader(path)), _measure_from_json)
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error, UnicodeError):
         return Measure(None, None, None)  # the compiler reads the file properly and reports what is wrong with it
 
 
 def measure(path: Path) -> Measure:
-    """Bounds and triangle count of a model file, cached by size and time (a designer re-checks often)."""
+    """Bounds and triangle count of a model file, remembered in this process by its stat and across processes by
+    its content (a designer re-checks often, and a live reload re-loads the spec after every edit)."""
     try:
         stat = path.stat()
     except OSError:
         return Measure(None, None, None)
-    return _cached_measure(path, stat.st_size, stat.st_mtime_ns)
+    return _cached_measure(path, tuple(stat_key(stat)))
 
 
 # ---- Files a model refers to --------------------------------------------------------------------------------
@@ -320,17 +348,25 @@ def references(path: Path) -> list[tuple[str, str]]:
     material libraries, MTL and PLY textures. Data URIs and GLB-embedded data are not files and are left out;
     a file that cannot be read as its format refers to nothing here (the compiler words what is wrong with it)."""
     try:
-        stat = path.stat()
-        return list(_references_of(path, stat.st_size, stat.st_mtime_ns))
+        return list(_references_of(path, tuple(stat_key(path.stat()))))
     except (OSError, ValueError, UnicodeError, struct.error):
         return []
 
 
 @functools.lru_cache(maxsize=256)
-def _references_of(path: Path, size: int, mtime_ns: int) -> tuple[tuple[str, str], ...]:
-    """`_references` remembered by the file's size and time: an exhibit that shows one OBJ 19 times (and a live
-    reload after a text edit) reads it once, where each read scanned the whole file for mtllib lines."""
-    return tuple(_references(path))
+def _references_of(path: Path, version: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    """`_references` remembered by the file's stat in this process (an exhibit that shows one OBJ 19 times reads it
+    once) and, for an OBJ, whose every line must be scanned for mtllib statements, by its content across builds."""
+    if path.suffix.lower() != ".obj":
+        return tuple(_references(path))
+    return remembered_fact(path, "references.obj", lambda: _references(path), _references_from_json)
+
+
+def _references_from_json(stored: Any) -> tuple[tuple[str, str], ...]:
+    found = tuple((what, name) for what, name in stored)
+    if not all(isinstance(what, str) and isinstance(name, str) for what, name in found):
+        raise TypeError("remembered references are not (what, name) strings")
+    return found
 
 
 def _references(path: Path) -> list[tuple[str, str]]:

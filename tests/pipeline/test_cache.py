@@ -136,6 +136,26 @@ def test_changing_a_texture_beside_the_model_reprocesses_it(warm: tuple[Path, Pa
     assert (report.cache_hits, report.cache_misses) == (0, 1)
 
 
+def test_a_model_edited_to_the_same_size_with_its_mtime_restored_is_built_again(
+        warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Digests are remembered by stat; `touch -d` puts size and mtime back, and only ctime tells the edit apart.
+    import os
+
+    from pipeline import source_facts
+
+    monkeypatch.setattr(source_facts, "RACY_NS", -(10 ** 12))  # the fixture's files count as settled
+    spec, out, cache = warm
+    model = spec / "models" / "cube.obj"
+    assert build(spec, out, options(cache)).cache_hits == 1  # now its digest is remembered
+    assert list((source_facts.facts_dir() / "stat").rglob("*.json"))
+    before = model.stat()
+    text = model.read_text(encoding="utf-8")
+    model.write_text(text.replace("v 0.5 1 -0.5", "v 0.5 2 -0.5", 1), encoding="utf-8")
+    os.utime(model, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (model.stat().st_size, model.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    report = build(spec, out, options(cache))
+    assert (report.cache_hits, report.cache_misses) == (0, 1)
+
 def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, Path, Path]) -> None:
     spec, out, cache = warm
     before = (out / "tiny" / "exhibit.json").read_bytes()

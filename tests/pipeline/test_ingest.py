@@ -782,6 +782,56 @@ def test_binary_ply_read_as_arrays_matches_the_general_reader(tmp_path: Path, or
     expect_asset_error(cut, "shorter or longer than its header says")
 
 
+
+def test_binary_ply_read_in_blocks_is_the_same_mesh_and_checks_every_block(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # A scan is read a block of rows at a time, so that its vertex block is never held whole beside the arrays.
+    from pipeline import ingest
+
+    rng = np.random.default_rng(5)
+    n, count = 30, 20
+    vertex = np.zeros(n, dtype=[(k, "<f8") for k in ("x", "y", "z", "nx", "ny", "nz", "u", "v")])
+    for k in vertex.dtype.names or ():
+        vertex[k] = rng.uniform(-1, 1, n)
+    faces = np.zeros(count, dtype=[("n", "u1"), ("i", "<i4", (3,))])
+    faces["n"], faces["i"] = 3, rng.integers(0, n, (count, 3))
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\n"
+              + "".join(f"property double {k}\n" for k in vertex.dtype.names or ())
+              + f"element face {count}\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    path = write(tmp_path / "scan.ply", header + vertex.tobytes() + faces.tobytes())
+    whole = the_primitive(path)
+    monkeypatch.setattr(ingest, "PLY_BLOCK_ROWS", 7)  # blocks that divide neither count
+    blocks = the_primitive(path)
+    assert sorted(blocks.attributes) == sorted(whole.attributes) == ["NORMAL", "POSITION", "TEXCOORD_0"]
+    for name, values in whole.attributes.items():
+        assert values.dtype == np.float32 and np.array_equal(blocks.attributes[name], values), name
+    assert blocks.indices.dtype == np.uint32 and np.array_equal(blocks.indices, faces["i"].reshape(-1))
+    np.testing.assert_allclose(blocks.attributes["POSITION"], np.stack([vertex[k] for k in "xyz"], 1), atol=1e-6)
+    np.testing.assert_allclose(blocks.attributes["TEXCOORD_0"][:, 1], 1 - vertex["v"], atol=1e-6)
+    for bad in (n, -1):  # only the last block's last face is wrong
+        faces["i"][-1, 2] = bad
+        write(path, header + vertex.tobytes() + faces.tobytes())
+        expect_asset_error(path, "faces index vertices that do not exist")
+    faces["i"][-1, 2] = 0
+    faces["n"][-1] = 4  # a polygon in the last block: the general reader's case
+    assert ingest._read_ply_arrays(write(path, header + vertex.tobytes() + faces.tobytes())) is None
+
+
+def test_an_obj_keeps_only_the_vertices_its_faces_use_in_file_order(tmp_path: Path) -> None:
+    from pipeline import ingest
+
+    text = "v 0 0 0\nv 9 9 9\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 3 4\nf 4 3 5\n"  # vertex 2 is used by no face
+    read = ingest._read_obj_arrays(write(tmp_path / "m.obj", text), None)
+    assert read is not None
+    primitive = read[0][1]
+    assert primitive.attributes["POSITION"].tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]
+    assert primitive.indices.tolist() == [0, 1, 2, 2, 1, 3]
+    every = ingest._read_obj_arrays(write(tmp_path / "all.obj", text.replace("v 9 9 9\n", "").replace(
+        "f 1 3 4\nf 4 3 5", "f 1 2 3\nf 3 2 4")), None)
+    assert every is not None
+    assert every[0][1].attributes["POSITION"].tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]
+    assert every[0][1].indices.tolist() == [0, 1, 2, 2, 1, 3]
+
 def corner_soup(primitive: Any) -> list[tuple[float, ...]]:
     """Every triangle corner's attributes (sorted names), in a canonical order: equal for equal meshes."""
     triangles = np.asarray(primitive.indices, dtype=np.int64).reshape(-1, 3)

@@ -44,3 +44,23 @@ def test_measuring_a_glb_loads_no_gltf_reader(tmp_path: Path) -> None:
              "'pipeline.gltf.reader' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["1", "False", "False"]
+
+
+def test_a_glb_is_read_chunk_by_chunk_and_its_bytes_released_when_the_read_ends(tmp_path: Path) -> None:
+    import gc
+    import io
+
+    from pipeline.gltf import read_gltf
+
+    packed = container.pack(b'{"asset":{"version":"2.0"}}', b"\x01\x02\x03")
+    assert container.read_split(io.BytesIO(packed), len(packed)) == container.split(packed)
+    path = tmp_path / "triangle.glb"
+    path.write_bytes(write_glb(triangle_scene()))
+    gc.collect()
+    gc.disable()  # only reference counts free things now: a reader kept by a cycle would outlive the read
+    try:
+        scene = read_gltf(path, tmp_path)
+        readers = [o for o in gc.get_objects() if type(o).__name__ == "_GltfReader"]
+    finally:
+        gc.enable()
+    assert scene.meshes() and readers == []

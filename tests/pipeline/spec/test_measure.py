@@ -236,3 +236,63 @@ def test_a_model_under_five_millimetres_is_a_speck(units: str, speck: bool, tmp_
     output = _check_edited(tmp_path, monkeypatch, capsys, "exhibit.yaml", "    model: models/bottle.gltf\n",
                            f"    model: models/bottle.gltf\n    units: {units}\n")
     assert ("the model is only" in output) is speck
+
+
+def test_a_text_model_is_measured_once_per_content_across_processes(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # `check` and every build measure an OBJ by reading all of its text: a warm one must not read it again.
+    from pipeline.spec import measure as measuring
+
+    reads: list[Path] = []
+    real = measuring._obj_measure
+
+    def counted(path: Path) -> measuring.Measure:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setitem(measuring._READERS, ".obj", counted)
+    path = tmp_path / "box.obj"
+    write_box(path, (300.0, 496.0, 250.0), {})
+    first = measure(path)
+    measuring._cached_measure.cache_clear()  # as a new process would start
+    assert measure(path) == first and first.triangles == 12 and reads == [path]
+    copy = tmp_path / "copy.obj"
+    copy.write_bytes(path.read_bytes())
+    assert measure(copy) == first and reads == [path]  # same content, same measure
+    write_box(path, (300.0, 100.0, 250.0), {})
+    assert measure(path).high == pytest.approx((150, 100, 125)) and reads == [path, path]
+
+
+def test_a_damaged_remembered_measure_is_measured_again(tmp_path: Path) -> None:
+    from pipeline.source_facts import facts_dir
+    from pipeline.spec import measure as measuring
+
+    path = tmp_path / "box.obj"
+    write_box(path, (300.0, 496.0, 250.0), {})
+    first = measure(path)
+    for damage in ('{"low": [1, 2], "high": null, "triangles": 3}', '{"low": null, "high": null, "triangles": -1}',
+                   '{"low": null}', "[]", "{"):
+        for entry in (facts_dir() / "content").rglob("*.json"):
+            entry.write_text(damage, encoding="utf-8")
+        measuring._cached_measure.cache_clear()
+        assert measure(path) == first, damage
+
+
+def test_an_obj_too_big_to_scan_is_not_hashed_to_remember_that(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import source_facts
+    from pipeline.spec import measure as measuring
+
+    hashed: list[Path] = []
+
+    def digest(path: Path) -> str:
+        hashed.append(path)
+        return "0" * 64
+
+    monkeypatch.setattr(source_facts, "file_digest", digest)
+    path = tmp_path / "box.obj"
+    write_box(path, (300.0, 496.0, 250.0), {})
+    monkeypatch.setattr(measuring, "MAX_TEXT_SCAN_BYTES", path.stat().st_size - 1)
+    assert measure(path) == measuring.Measure(None, None, None) and hashed == []
+    monkeypatch.setattr(measuring, "MAX_TEXT_SCAN_BYTES", path.stat().st_size)
+    write_box(path, (300.0, 496.0, 250.0), {})  # a new version, so that this process measures it again
+    assert measure(path).triangles == 12 and len(hashed) == 1
