@@ -118,14 +118,18 @@ class LadderTools:
 
 
 def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
-                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS) -> Ladder:
+                 levels: tuple[LevelSettings, ...] = LEVELS, label: str = "model", writers: int = WRITERS,
+                 on_level: Callable[[str, Scene], None] | None = None) -> Ladder:
     """Every rung of one processed model, coarse to fine. `offset` stands the model on its base centre.
 
     Each level starts from the float geometry and fitted textures of the level above, so simplification and
     resizing are chained. All rungs are made (they are cached as one); `listed` picks the ones a site shows.
     While this thread simplifies a level, `writers` threads finish and write the levels above it (meshoptimizer
     and numpy release the GIL): each write works on its own copy and the list keeps its order, so the bytes are
-    the same as written one by one."""
+    the same as written one by one.
+
+    `on_level(name, scene)` sees each level's float geometry and fitted textures, fine to coarse, before they are
+    encoded and finished (the AR package is made from one of them); it must not change the scene."""
     diagonal = _diagonal(scene)
     source = budgets.measure(scene).triangles
     plan = _work_plan(source, levels)
@@ -154,6 +158,8 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
                 current, written = _within_bytes(parent, current, level.result(), settings, tools, offset, diagonal,
                                                  parent_error)
                 level, total_error = _done(written), written.error_relative
+            if on_level is not None:
+                on_level(settings.name, current)
             task.advance(simplifying)
             # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is harmless).
             level.add_done_callback(functools.partial(_written, task, writing))
