@@ -42,6 +42,10 @@ ERROR_FACTOR = 4.0
 # 0-2 % more triangles at each level's error bound. At 0.1 the levels came out 10-20 % larger.
 SHAPE_WEIGHT = 0.03
 FIT_VERTICES = True
+# Both are done only for a primitive simplified from at most this many triangles: on the 4M-triangle scan, doing
+# them for `high` and `medium` too (simplified from 4M and 3M) took the cold build's assets stage from 33 to 70 s
+# and its peak memory from 1.19 to 1.95 GB. Every level of a scan up to 1M, and `low` and `thumb` of any scan, get them.
+SHAPE_TRIANGLES = 1_000_000
 
 # Threads that finish and write levels while this one simplifies the next: the other cores, at most one more
 # (measured on 2 cores: a second writer thread only added GIL hand-offs and memory).
@@ -335,7 +339,8 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
     for primitive, original, _ in work:
         if primitive.triangle_count * 3 < len(original):
             positions = primitive.attributes["POSITION"]
-            if FIT_VERTICES and positions.dtype.kind == "f" and primitive.indices is not None:
+            if (FIT_VERTICES and positions.dtype.kind == "f" and primitive.indices is not None
+                    and len(original) <= 3 * SHAPE_TRIANGLES):
                 primitive.attributes["POSITION"] = surface_fit.fitted_positions(positions, original,
                                                                                 primitive.indices)
             # Drop the vertices nothing uses any more, in cache order. The finishing Reorder does that again, but
@@ -367,7 +372,7 @@ def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int
     normals = primitive.attributes.get("NORMAL")
     use_normals = normals is not None and normals.dtype.kind == "f" and normals.shape[1:] == (3,)
     weight = NORMAL_WEIGHT
-    if not use_normals and SHAPE_WEIGHT:
+    if not use_normals and SHAPE_WEIGHT and len(indices) <= 3 * SHAPE_TRIANGLES:
         normals = surface_fit.normals_of(positions, indices)
         use_normals, weight = True, SHAPE_WEIGHT
     result = meshopt.simplify(
