@@ -74,18 +74,25 @@ def _unique_positions(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _vertex_quadrics(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Per position, the area-weighted plane quadric of its triangles: columns xx xy xz yy yz zz, b (3), c."""
+    """Per position, the area-weighted plane quadric of its triangles: columns xx xy xz yy yz zz, b (3), c.
+
+    One column at a time, each summed straight onto the positions: ten per-triangle columns at once cost 80 bytes a
+    triangle more at the peak."""
     a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
     cross = np.cross(b - a, c - a)
+    del b, c
     double_area = np.linalg.norm(cross, axis=1)
     normal = cross / np.where(double_area > 0, double_area, 1.0)[:, None]
     offset = -np.einsum("ni,ni->n", normal, a)
+    weight = double_area / 2
     x, y, z = normal.T
-    columns = np.stack([x * x, x * y, x * z, y * y, y * z, z * z, x * offset, y * offset, z * offset,
-                        offset * offset], axis=1) * (double_area / 2)[:, None]
-    corners = faces.reshape(-1)
-    return np.stack([np.bincount(corners, weights=np.repeat(column, 3), minlength=len(points))
-                     for column in columns.T], axis=1)
+    pairs = ((x, x), (x, y), (x, z), (y, y), (y, z), (z, z), (x, offset), (y, offset), (z, offset), (offset, offset))
+    return np.stack([_summed_on_corners(first * second * weight, faces, len(points)) for first, second in pairs], 1)
+
+
+def _summed_on_corners(per_face: np.ndarray, faces: np.ndarray, count: int) -> np.ndarray:
+    return sum((np.bincount(faces[:, corner], weights=per_face, minlength=count) for corner in range(3)),
+               np.zeros(count))
 
 
 def _symmetric(six: np.ndarray) -> np.ndarray:
@@ -95,9 +102,7 @@ def _symmetric(six: np.ndarray) -> np.ndarray:
 
 def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     cross = np.cross(points[faces[:, 1]] - points[faces[:, 0]], points[faces[:, 2]] - points[faces[:, 0]])
-    corners = faces.reshape(-1)
-    normals = np.stack([np.bincount(corners, weights=np.repeat(column, 3), minlength=len(points))
-                        for column in cross.T], axis=1)
+    normals = np.stack([_summed_on_corners(column, faces, len(points)) for column in cross.T], axis=1)
     length = np.linalg.norm(normals, axis=1, keepdims=True)
     return normals / np.where(length > 0, length, 1.0)
 
