@@ -6,7 +6,6 @@ import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import multiprocessing
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, ladder, manifest, standards, textures
+from pipeline import budgets, compose, images, ladder, manifest, standards, textures, usdz
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
@@ -89,6 +88,9 @@ class AssetJob:
     texture_format: str = "keep"
     draco: bool = False
     cache_root: Path | None = None
+    # Make the AR Quick Look package too (an artifact using the file may be downloaded). Not part of the ladder's
+    # key: a cached ladder without a package is built again when one is wanted.
+    usdz: bool = False
 
     def options_repr(self) -> str:
         return repr((self.metres_per_unit, self.up, self.transforms))
@@ -114,6 +116,7 @@ class BuiltLadder:
     info: dict[str, Any]
     bodies: tuple[bytes, ...]
     key: str = ""  # the ladder's cache key: names its bodies' content
+    usdz: bytes | None = None  # the AR Quick Look package, made from the level a phone loads (info["usdz_level"])
 
     @property
     def shape(self) -> compose.ModelShape:
@@ -150,10 +153,20 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
     # A worker of the asset pool already has a core of its own: its ladder writes levels inline.
     writers = 0 if multiprocessing.parent_process() is not None else ladder.WRITERS
+    phone = usdz.PhoneLevel()
     built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name, writers=writers,
-                                consume=True)
-    info = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
-    return BuiltLadder(info, tuple(level.data for level in built.levels))
+                                consume=True, on_level=phone.offer if job.usdz else None)
+    info: dict[str, Any] = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
+    package = None
+    if phone.scene is not None:
+        # From the level's float geometry and fitted PNG/JPEG textures, before the level's own encoding: no second
+        # ingest or simplification of the source. Titled and scaled per artifact later (usdz.finished).
+        try:
+            package = usdz.usdz_bytes(phone.scene, job.path.stem)
+        except BuildError as error:
+            return AssetFailure(str(job.path), str(error))
+        info["usdz_level"] = phone.name
+    return BuiltLadder(info, tuple(level.data for level in built.levels), usdz=package)
 
 
 def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, BuiltLadder]:
@@ -196,7 +209,9 @@ def asset_jobs(exhibit: Exhibit, make_job: Callable[[Artifact], AssetJob | None]
     for artifact in exhibit.artifacts:
         job = make_job(artifact)
         if job is not None:
-            jobs[_job_id(job)] = job
+            shared = jobs.get(_job_id(job))
+            # One package serves every artifact showing the file: made when any of them wants it.
+            jobs[_job_id(job)] = dataclasses.replace(job, usdz=job.usdz or (shared is not None and shared.usdz))
     return jobs
 
 
@@ -224,11 +239,33 @@ def _cached_ladder(cache: AssetCache, key: str) -> BuiltLadder | None:
         if body is None:
             return None
         bodies.append(body)
-    return BuiltLadder(info, tuple(bodies), key)
+    package = cache.stored(_level_key(key, USDZ_BODY)) if info.get("usdz_level") else None
+    return BuiltLadder(info, tuple(bodies), key, package)
+
+
+USDZ_BODY = "usdz"  # the AR package is cached beside the ladder's levels, as if it were one more
 
 
 def _level_key(key: str, name: str) -> str:
     return hashlib.sha256(f"{key}\0{name}".encode()).hexdigest()
+
+
+def job_maker(loaded: LoadedSpec, options: BuildOptions, cache: AssetCache) -> Callable[[Artifact], AssetJob | None]:
+    """The asset job of a model artifact (None for the others) as this build makes it."""
+    asset_transforms, room_transforms = _transform_lists(options)
+    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
+    finishing = tuple(t for t in room_transforms if not (options.draco and _is_quantize(t)))
+    ar = usdz.available()
+
+    def make_job(artifact: Artifact) -> AssetJob | None:
+        if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so no ladder yet
+            return None
+        return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
+                        transforms=asset_transforms, root=loaded.root, room_transforms=finishing,
+                        texture_format=options.texture_format, draco=options.draco, cache_root=cache.root,
+                        usdz=ar and may_download(artifact, loaded.exhibit))
+
+    return make_job
 
 
 def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, progress: Progress,
@@ -242,7 +279,7 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
     missing: dict[str, AssetJob] = {}
     for job_id, job in jobs.items():
         cached = _cached_ladder(cache, keys[job_id])
-        if cached is not None:
+        if cached is not None and (cached.usdz is not None or not job.usdz):
             built[job_id] = cached
         else:
             missing[job_id] = job
@@ -251,6 +288,8 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
         for job_id, result in fresh.items():
             for level, body in zip(result.info["ladder"]["levels"], result.bodies, strict=True):
                 cache.store(_level_key(keys[job_id], level["name"]), body)
+            if result.usdz is not None:
+                cache.store(_level_key(keys[job_id], USDZ_BODY), result.usdz)
             cache.store(keys[job_id], json.dumps(result.info).encode())
             built[job_id] = dataclasses.replace(result, key=keys[job_id])
     out: dict[str, BuiltLadder] = {}
@@ -334,19 +373,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         cache_root = options.cache_dir or default_cache_dir()
     cache = AssetCache(cache_root)
 
-    asset_transforms, room_transforms = _transform_lists(options)
-    # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
-    finishing = tuple(t for t in room_transforms if not (options.draco and _is_quantize(t)))
-
-    def make_job(artifact: Artifact) -> AssetJob | None:
-        if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so no ladder yet
-            return None
-        return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
-                        transforms=asset_transforms, root=loaded.root, room_transforms=finishing,
-                        texture_format=options.texture_format, draco=options.draco, cache_root=cache.root)
-
+    _, room_transforms = _transform_lists(options)
     with progress.stage("assets"):
-        ladders, hits, misses = load_ladders(exhibit, options, cache, progress, make_job)
+        ladders, hits, misses = load_ladders(exhibit, options, cache, progress, job_maker(loaded, options, cache))
         image_textures = textures.load_textures(exhibit)
     report.notes += dict.fromkeys(note for built in ladders.values() for note in built.info.get("notes", []))
     report.assets = hits + misses
@@ -354,7 +383,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     assets = {artifact_id: built.shape for artifact_id, built in ladders.items()}
 
     with progress.stage("usdz"):
-        usdz_files = write_usdz(folder, exhibit, loaded.root, cache, report)
+        usdz_files = write_usdz(folder, exhibit, ladders, cache, report)
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, image_textures)
     base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
@@ -502,14 +531,12 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     return True
 
 
-def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, report: BuildReport) -> dict[str, str]:
+def write_usdz(folder: Path, exhibit: Exhibit, ladders: dict[str, BuiltLadder], cache: AssetCache,
+               report: BuildReport) -> dict[str, str]:
     """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path.
 
-    The ladders keep no source geometry, so a USDZ is made from the model file itself (ingested again only when
-    its USDZ is not in the cache, and simplified to a phone's budget), keyed by the file, its title and height;
-    without usd-core the build warns."""
-    from pipeline import usdz
-
+    Each is its ladder's package (made with the ladder from the level a phone loads, and cached with it), titled
+    and scaled to the artifact's height; without usd-core the build warns."""
     allowed = [a for a in exhibit.artifacts if a.model is not None and may_download(a, exhibit)]
     if not allowed:
         return {}
@@ -518,28 +545,14 @@ def write_usdz(folder: Path, exhibit: Exhibit, root: Path, cache: AssetCache, re
         return {}
     sources = []
     for artifact in allowed:
-        assert artifact.model is not None
+        built = ladders.get(artifact.id)
+        if built is None or built.usdz is None:  # not placed: no ladder, so no package either
+            continue
         sources.append(usdz.UsdzSource(
             artifact.id, compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id,
-            asset_key(artifact.model.path, repr((artifact.metres_per_unit, artifact.up, AR_TRIANGLES)), root),
-            artifact.height, functools.partial(_ar_scene, artifact, root)))
+            artifact.height, built.key, built.usdz))
     return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
             for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
-
-
-# AR Quick Look takes one file, no ladder: a phone's triangle budget, so that a 40M-triangle scan still opens on an
-# iPhone (and its package stays small enough to read back from the cache in a warm build). The faithful original
-# stays the `full` GLB download.
-AR_TRIANGLES = budgets.PROFILES["phone"].triangles
-
-
-def _ar_scene(artifact: Artifact, root: Path) -> Scene:
-    """The artifact's model as AR Quick Look gets it: ingested, simplified to AR_TRIANGLES where it is bigger."""
-    from pipeline.ingest import load_asset
-
-    assert artifact.model is not None
-    scene = load_asset(artifact.model.path, units=artifact.metres_per_unit, up=artifact.up, root=root)
-    return ladder.capped(scene, AR_TRIANGLES)
 
 
 def placed_models(composition: compose.Composition, room: compose.ComposedRoom,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import budgets
 from pipeline.errors import BuildError
 from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, node_matrix
 
@@ -90,14 +91,13 @@ def _parts(scene: Scene) -> list[_Part]:
     return parts
 
 
-def _standing(parts: list[_Part], height: float | None) -> None:
-    """Put the model's base centre at the origin (AR Quick Look sets the origin on the floor), scaled to `height`."""
+def _standing(parts: list[_Part]) -> None:
+    """Put the model's base centre at the origin (AR Quick Look sets the origin on the floor)."""
     low = np.min([p.points.min(axis=0) for p in parts], axis=0)
     high = np.max([p.points.max(axis=0) for p in parts], axis=0)
-    scale = height / float(high[1] - low[1]) if height and high[1] > low[1] else 1.0
     anchor = np.array([(low[0] + high[0]) / 2, low[1], (low[2] + high[2]) / 2])
     for part in parts:
-        part.points = (part.points - anchor) * scale
+        part.points = part.points - anchor
 
 
 # ---------------------------------------------------------------------------------------------- USD
@@ -123,7 +123,10 @@ class _Writer:
         if suffix is None:
             return None  # ARKit reads PNG and JPEG only; the factor alone stands in
         if id(texture) not in self.textures:
-            name = f"textures/t{len(self.textures)}{suffix}"
+            # "./": anchored to this layer. A bare "textures/t0.png" is a search path to USD's resolver, which the
+            # packager resolves, absolutizes and renames to "0/t0.png", then looks for next to this layer and warns
+            # that it cannot find it ("Failed to resolve reference @0/t0.png@").
+            name = f"./textures/t{len(self.textures)}{suffix}"
             (self.folder / "textures").mkdir(exist_ok=True)
             (self.folder / name).write_bytes(texture.data)
             self.textures[id(texture)] = name
@@ -224,13 +227,13 @@ class _Writer:
         UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(self.material(part.material))
 
 
-def usdz_bytes(scene: Scene, title: str, height: float | None = None) -> bytes:
-    """The artifact as a USDZ package: metres, y up, its base centre at the origin, titled with the record's title."""
+def usdz_bytes(scene: Scene, title: str) -> bytes:
+    """The model as a USDZ package: metres, y up, its base centre at the origin, titled `title`."""
     _, Sdf, Usd, UsdGeom, _, UsdUtils, _ = _pxr()
     parts = _parts(scene)
     if not parts:
         raise BuildError(f"'{title}': no triangles to write as USDZ")
-    _standing(parts, height)
+    _standing(parts)
     with tempfile.TemporaryDirectory(prefix="vitrina-usdz-") as tmp:
         folder = Path(tmp)
         stage = Usd.Stage.CreateNew(str(folder / "model.usdc"))
@@ -253,42 +256,69 @@ def usdz_bytes(scene: Scene, title: str, height: float | None = None) -> bytes:
         return _fixed_timestamps(target.read_bytes())
 
 
+# AR Quick Look takes one file, no ladder: it gets the level a phone would stream (see `PhoneLevel`), so that a
+# 40M-triangle scan still opens on an iPhone. The faithful original stays the `full` GLB download.
+AR_PROFILE = budgets.PROFILES["phone"]
+
+
+def fits_a_phone(scene: Scene) -> bool:
+    """Whether a phone's viewer could load the scene alone: within its triangles, texture side and texture memory
+    (the test streaming.js makes of a level: `usable` and the budget)."""
+    usage = budgets.measure(scene)
+    side = max((max(budgets.image_size(texture)) for texture in usage.textures.values()), default=0)
+    return (usage.triangles <= AR_PROFILE.triangles and side <= AR_PROFILE.max_texture_size
+            and usage.texture_bytes_gpu <= AR_PROFILE.texture_bytes_gpu)
+
+
+class PhoneLevel:
+    """Offered a model's ladder levels fine to coarse (`ladder.build_ladder`'s on_level), keeps the first that
+    fits a phone: the finest one the phone target would load (the coarsest offered if none fits). For a big scan
+    that is `low` (150k triangles, 1k textures) unless `medium` came out within 300k triangles by its error bound;
+    a small model keeps its geometry with 2k textures. It holds one level's scene at a time, one the ladder is
+    still holding as the parent of the next, so the ladder's peak memory stays as it was."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.scene: Scene | None = None
+        self.fits = False
+
+    def offer(self, name: str, scene: Scene) -> None:
+        if not self.fits:
+            self.name, self.scene, self.fits = name, scene, fits_a_phone(scene)
+
+
 @dataclass(frozen=True)
 class UsdzSource:
-    """One artifact to package: what names its geometry (`model_key`: the model file's cache key with its units and
-    up axis), its title and height, and how to load its model when the package is not in the cache."""
+    """One artifact to package: its model's AR package from the ladder (`base`, named by `base_key`: the ladder's
+    cache key), and the artifact's own title and height, set on that package."""
 
     artifact_id: str
     title: str
-    model_key: str
     height: float | None
-    load: Callable[[], Scene]
+    base_key: str
+    base: bytes
 
 
 def packages(sources: Sequence[UsdzSource], remembered: Callable[[str, Callable[[], bytes]], bytes]) -> dict[str, bytes]:
     """A USDZ per source, artifact id → bytes, through the cache (`remembered(key, compute)`).
 
-    Geometry and materials are keyed by the model alone; the title is set on the cached package afterwards, so
-    editing a title reads no model again."""
+    Geometry and materials come packaged with the model's ladder; the title and height are set on that package
+    here, so editing a title reads and simplifies no model."""
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     out: dict[str, bytes] = {}
     for source in sources:
-        shape_key = hashlib.sha256(f"usdz\0{source.model_key}\0{source.height}\0{code}".encode()).hexdigest()
-
-        def make(source: UsdzSource = source) -> bytes:
-            return usdz_bytes(source.load(), source.artifact_id, source.height)
-
-        base = remembered(shape_key, make)
-        titled_key = hashlib.sha256(f"{shape_key}\0{source.title}".encode()).hexdigest()
-        out[source.artifact_id] = remembered(titled_key, functools.partial(retitled, base, source.title))
+        key = hashlib.sha256(f"usdz\0{source.base_key}\0{source.title}\0{source.height}\0{code}".encode()).hexdigest()
+        out[source.artifact_id] = remembered(key, functools.partial(finished, source.base, source.title,
+                                                                    source.height))
     return out
 
 
-def retitled(package: bytes, title: str) -> bytes:
-    """The same USDZ with another title: a text edit re-titles the cached package instead of reading the model again."""
+def finished(package: bytes, title: str, height: float | None = None) -> bytes:
+    """The same USDZ titled `title` and, with a height, scaled (about its base centre, the origin) to that height
+    in metres: one model's package serves every artifact that shows it."""
     import zipfile
 
-    _, Sdf, Usd, _, _, UsdUtils, _ = _pxr()
+    Gf, Sdf, Usd, UsdGeom, _, UsdUtils, _ = _pxr()
     with tempfile.TemporaryDirectory(prefix="vitrina-usdz-") as tmp:
         folder = Path(tmp)
         (folder / "in.usdz").write_bytes(package)
@@ -299,8 +329,14 @@ def retitled(package: bytes, title: str) -> bytes:
             archive.extractall(folder / "package")
         layer = folder / "package" / names[0]
         stage = Usd.Stage.Open(str(layer))
-        stage.GetDefaultPrim().SetDisplayName(title)
+        root = stage.GetDefaultPrim()
+        root.SetDisplayName(title)
         stage.GetRootLayer().documentation = title
+        if height:
+            box = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_]).ComputeWorldBound(root)
+            low, high = box.ComputeAlignedRange().GetMin()[1], box.ComputeAlignedRange().GetMax()[1]
+            if high > low:
+                UsdGeom.Xformable(root).AddScaleOp().Set(Gf.Vec3f(float(height / (high - low))))
         stage.GetRootLayer().Save()
         target = folder / "model.usdz"
         if not UsdUtils.CreateNewARKitUsdzPackage(Sdf.AssetPath(str(layer)), str(target)):

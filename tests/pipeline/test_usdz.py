@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,10 +53,29 @@ def test_usdz_is_in_metres_y_up_standing_at_the_origin_and_titled(tmp_path: Path
 def test_height_scales_the_model_to_its_real_size(tmp_path: Path) -> None:
     from pxr import Usd, UsdGeom
 
-    stage, _ = _stage(usdz.usdz_bytes(_textured_box(), "Box", height=1.0), tmp_path)
+    stage, path = _stage(usdz.finished(usdz.usdz_bytes(_textured_box(), "box"), "Box", height=1.0), tmp_path)
     box = UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default"]).ComputeWorldBound(
         stage.GetDefaultPrim()).ComputeAlignedRange()
+    assert box.GetMin()[1] == pytest.approx(0.0)  # still standing on the floor
     assert box.GetMax()[1] == pytest.approx(1.0)
+    assert box.GetMax()[0] == pytest.approx(0.2)  # scaled evenly: the 0.5 m tall box doubled
+    assert usdz.arkit_problems(path) == []
+
+
+def test_packaging_finds_every_texture_it_packs(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """usd-core warned "Failed to resolve reference @0/t0.jpg@" on every textured build: the layer named its
+    textures with search paths ("textures/t0.png"), which the packager renamed and then looked for in the wrong
+    folder. The texture was packed all the same, so the warning hid nothing; now the package has none to give."""
+    from pxr import UsdShade
+
+    data = usdz.finished(usdz.usdz_bytes(_textured_box(), "box"), "Box", height=1.0)
+    assert "Failed to resolve" not in capfd.readouterr().err
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        names = package.namelist()
+    stage, _ = _stage(data, tmp_path)
+    files = [UsdShade.Shader(p).GetInput("file").Get() for p in stage.Traverse()
+             if p.GetTypeName() == "Shader" and UsdShade.Shader(p).GetInput("file")]
+    assert files and all(Path(f.path).as_posix() in names and f.resolvedPath for f in files)
 
 
 def test_materials_are_preview_surfaces_with_the_texture_packaged(tmp_path: Path) -> None:
@@ -117,22 +138,40 @@ def test_the_real_arkit_checker_refuses_a_shader_ar_quick_look_lacks_and_a_stage
     assert any("defaultPrim" in p for p in problems)
 
 
-def test_every_usdz_the_examples_build_passes_the_real_arkit_checker(tmp_path: Path) -> None:
+def _ladders(spec: Path, cache_dir: Path | None) -> tuple[Any, dict[str, Any]]:
+    """(the loaded exhibit, its ladders by artifact id) as a build makes them."""
+    from pipeline import build
+    from pipeline.cache import AssetCache
+    from pipeline.report import Progress
+    from pipeline.spec import load_exhibit
+
+    loaded = load_exhibit(spec)
+    options = build.BuildOptions(quiet=True, jobs=1, cache_dir=cache_dir, use_cache=cache_dir is not None)
+    cache = AssetCache(cache_dir)
+    ladders, _, _ = build.load_ladders(loaded.exhibit, options, cache, Progress(None, quiet=True),
+                                       build.job_maker(loaded, options, cache))
+    return loaded, ladders
+
+
+def _written(loaded: Any, ladders: dict[str, Any], folder: Path) -> dict[str, Path]:
     from pipeline.build import write_usdz
     from pipeline.cache import AssetCache
     from pipeline.report import BuildReport
-    from pipeline.spec import load_exhibit
+
+    folder.mkdir()
+    files = write_usdz(folder, loaded.exhibit, ladders, AssetCache(None),
+                       BuildReport(exhibit=loaded.exhibit.id, out_dir=str(folder)))
+    return {artifact_id: folder / relative for artifact_id, relative in files.items()}
+
+
+def test_every_usdz_the_examples_build_passes_the_real_arkit_checker(tmp_path: Path) -> None:
     from tests.conftest import REPO
 
     written = 0
     for spec in sorted((REPO / "exhibits").glob("*/exhibit.yaml")):
-        loaded = load_exhibit(spec.parent)
-        folder = tmp_path / loaded.exhibit.id
-        folder.mkdir()
-        files = write_usdz(folder, loaded.exhibit, loaded.root, AssetCache(None),
-                           BuildReport(exhibit=loaded.exhibit.id, out_dir=str(folder)))
-        for artifact_id, relative in files.items():
-            assert usdz.arkit_problems(folder / relative) == [], (spec.parent.name, artifact_id)
+        loaded, ladders = _ladders(spec.parent, None)
+        for artifact_id, path in _written(loaded, ladders, tmp_path / loaded.exhibit.id).items():
+            assert usdz.arkit_problems(path) == [], (spec.parent.name, artifact_id)
             written += 1
     assert written >= 6  # the rich example's six models at least
 
@@ -147,47 +186,80 @@ def _usdz_triangles(path: Path, folder: Path) -> int:
     return sum(sum(1 for n in faces if n == 3) for faces in counts)
 
 
-def test_a_model_above_the_phone_budget_is_simplified_for_ar_quick_look(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import build
-    from pipeline.cache import AssetCache
-    from pipeline.report import BuildReport
-    from pipeline.spec import load_exhibit
+def test_the_package_is_the_level_a_phone_loads_made_with_the_ladder_from_one_ingest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.ingest
+    from pipeline import budgets
     from tests.conftest import REPO
 
-    loaded = load_exhibit(REPO / "exhibits" / "bronze-age")
+    ingested: list[Path] = []
+    load_asset = pipeline.ingest.load_asset
 
-    def packages(cap: int, name: str) -> dict[str, Path]:
-        monkeypatch.setattr(build, "AR_TRIANGLES", cap)
-        folder = tmp_path / name
-        folder.mkdir()
-        files = build.write_usdz(folder, loaded.exhibit, loaded.root, AssetCache(None),
-                                 BuildReport(exhibit=loaded.exhibit.id, out_dir=str(folder)))
-        return {artifact_id: folder / relative for artifact_id, relative in files.items()}
+    def counted(path: Path, **options: Any) -> Any:
+        ingested.append(path)
+        return load_asset(path, **options)
 
-    whole, capped = packages(10_000_000, "whole"), packages(300, "capped")
-    assert whole.keys() == capped.keys() and whole
-    shrunk = 0
-    for artifact_id, path in capped.items():
-        before = _usdz_triangles(whole[artifact_id], tmp_path / f"{artifact_id}-whole")
-        after = _usdz_triangles(path, tmp_path / f"{artifact_id}-capped")
-        assert after <= max(before, 300) * 1.05, artifact_id
-        if before > 3000:
-            # Near the cap, not at it: at 300 triangles the UV seams meshoptimizer keeps weigh in.
-            assert after <= 1000, (artifact_id, before, after)
-            shrunk += 1
+    monkeypatch.setattr(pipeline.ingest, "load_asset", counted)
+    # A phone of 20,000 triangles (every thumb's cap): the rich example's bigger models come down to a coarse level.
+    monkeypatch.setattr(usdz, "AR_PROFILE", dataclasses.replace(budgets.PROFILES["phone"], triangles=20_000))
+    loaded, ladders = _ladders(REPO / "exhibits" / "bronze-age", tmp_path / "cache")
+    files = {artifact.model.path for artifact in loaded.exhibit.artifacts if artifact.model is not None}
+    assert sorted(ingested) == sorted(files)  # once per model file: the package needed no second ingest
+    coarser = 0
+    for artifact_id, path in _written(loaded, ladders, tmp_path / "site").items():
+        levels = {level["name"]: level for level in ladders[artifact_id].info["ladder"]["levels"]}
+        picked = ladders[artifact_id].info["usdz_level"]
+        triangles = _usdz_triangles(path, tmp_path / artifact_id)
+        assert triangles == levels[picked]["triangles"] <= 20_000, artifact_id
+        # The finest level within the budget: every finer one is over it.
+        order = ["full", "high", "medium", "low", "thumb"]
+        assert all(levels[name]["triangles"] > 20_000 or levels[name]["max_texture"] > 2048
+                   for name in order[:order.index(picked)] if name in levels), (artifact_id, picked)
+        coarser += picked not in ("full", "high")
         assert usdz.arkit_problems(path) == [], artifact_id
-    assert shrunk >= 1
+    assert coarser >= 1
+    # Warm: the ladders and their packages come from the cache, and nothing is ingested.
+    ingested.clear()
+    _, warm = _ladders(REPO / "exhibits" / "bronze-age", tmp_path / "cache")
+    assert ingested == [] and {k: v.usdz for k, v in warm.items()} == {k: v.usdz for k, v in ladders.items()}
+
+
+def test_a_phone_gets_the_finest_level_within_its_triangles_and_texture_side() -> None:
+    from pipeline import budgets
+
+    builder = compose.MeshBuilder()
+    box_texture = Texture(name="t", data=b"", mime_type="image/jpeg", width=1, height=1)
+    builder.box((0, 0, 0), (1, 1, 1), Material(name="m", base_color_texture=TextureRef(box_texture)))
+    box = builder.mesh("box")
+    assert box is not None
+
+    def level(boxes: int, side: int) -> Scene:
+        texture = Texture(name="t", data=b"", mime_type="image/jpeg", width=side, height=side)
+        material = Material(name="m", base_color_texture=TextureRef(texture))
+        mesh = dataclasses.replace(box, primitives=[dataclasses.replace(p, material=material) for p in box.primitives])
+        return Scene(name="m", nodes=[Node(name=f"n{i}", mesh=mesh) for i in range(boxes)])
+
+    per_box = budgets.measure(level(1, 1)).triangles
+    most = usdz.AR_PROFILE.triangles // per_box  # boxes a phone takes
+    phone = usdz.PhoneLevel()
+    for name, scene in (("full", level(4 * most, 8192)), ("high", level(most, 4096)), ("medium", level(most, 2048)),
+                        ("low", level(most // 2, 1024))):
+        phone.offer(name, scene)
+    assert phone.name == "medium"  # high has few enough triangles but a 4k texture; low fits too, but is coarser
+    over = usdz.PhoneLevel()
+    over.offer("medium", level(most + 1, 2048))
+    over.offer("low", level(most + 1, 1024))
+    assert (over.name, over.fits) == ("low", False)  # one box over the phone's triangles: the coarsest offered
 
 
 def test_a_new_title_is_set_on_the_cached_package_and_it_still_passes_the_arkit_checks(tmp_path: Path) -> None:
     base = usdz.usdz_bytes(_textured_box(), "ding")
-    renamed = usdz.retitled(base, "Ding with taotie, 兽面纹鼎")
+    renamed = usdz.finished(base, "Ding with taotie, 兽面纹鼎")
     stage, path = _stage(renamed, tmp_path)
     assert stage.GetDefaultPrim().GetDisplayName() == "Ding with taotie, 兽面纹鼎"
     assert stage.GetRootLayer().documentation == "Ding with taotie, 兽面纹鼎"
     assert usdz.arkit_problems(path) == []
-    assert usdz.retitled(base, "Ding with taotie, 兽面纹鼎") == renamed  # deterministic
+    assert usdz.finished(base, "Ding with taotie, 兽面纹鼎") == renamed  # deterministic
     (tmp_path / "fresh").mkdir()
     fresh = usdz.usdz_bytes(_textured_box(), "Ding with taotie, 兽面纹鼎")
     assert _stage(fresh, tmp_path / "fresh")[0].GetDefaultPrim().GetDisplayName() == \
