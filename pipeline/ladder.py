@@ -44,8 +44,10 @@ SHAPE_WEIGHT = 0.03
 FIT_VERTICES = True
 # Both are done only for a primitive simplified from at most this many triangles: on the 4M-triangle scan, doing
 # them for `high` and `medium` too (simplified from 4M and 3M) took the cold build's assets stage from 33 to 70 s
-# and its peak memory from 1.19 to 1.95 GB. Every level of a scan up to 1M, and `low` and `thumb` of any scan, get them.
-SHAPE_TRIANGLES = 1_000_000
+# and its peak memory from 1.19 to 1.95 GB; at 1M (every level) they took the assets stage from 2.7 to 5.3 s, at
+# 300k from 2.7 to 3.2 s. Every level of a scan up to 300k (the corpus models of bench_ladder), and the coarse
+# levels of any scan, get them: the ones whose error a visitor can see.
+SHAPE_TRIANGLES = 300_000
 
 # Threads that finish and write levels while this one simplifies the next: the other cores, at most one more
 # (measured on 2 cores: a second writer thread only added GIL hand-offs and memory).
