@@ -8,7 +8,10 @@ PORT ?= 8000
 
 .PHONY: setup demo test bench lint clean mutants
 
+# Bytecode up front, as pip does for an installed package: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
+# every command otherwise recompiles the sources it imports, 0.15-0.35 s of each warm build.
 setup: $(VENV)/.installed node_modules/.installed
+	$(PY) -m compileall -q pipeline viewer
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
