@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from pipeline import meshopt
 
@@ -36,6 +35,8 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
     # A big parent speaks through an even sample of its positions: the least-squares place is a ratio of sums, and
     # the nearest-point search is the cost (about 1 s per million positions).
     sources = sources[::max(1, -(-len(sources) // SAMPLES))]
+    from scipy.spatial import cKDTree  # here, not at the top: 0.27 s of import that a warm build never needs
+
     _, nearest = cKDTree(unique[used]).query(unique[sources])
     normals = _vertex_normals(unique, kept_faces)[used]
     facing = np.einsum("ni,ni->n", _vertex_normals(unique, faces)[sources], normals[nearest]) > FACING
