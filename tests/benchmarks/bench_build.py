@@ -61,12 +61,10 @@ def table(rows: list[dict[str, float]], jobs: int, load: tuple[float, float, flo
         lines.append(f"| {label} | " + " | ".join(f"{median(f'{label}:{stage}'):.2f}" for stage in stages) + " |")
     speedup = median("cold") / median("warm") if median("warm") else 0.0
     lines += ["", f"Warm over cold: {speedup:.1f}× faster. The example's models are small (about 80k triangles in "
-                  "all), so ingesting them is a small part of a cold build; a warm build skips it and still composes, "
-                  "optimizes and writes every GLB, the pages and the report, so that editing only text in the YAML "
-                  "gives a complete new site. Most of a cold build is the optimize stage: quantizing measures each "
-                  "mesh's candidate grids against its surface (the grid search of the compiler benchmark); the "
-                  "choices are cached by mesh, so a warm build skips that too. On 2 busy cores, two asset "
-                  "workers do not beat one for six small files (forking costs about as much as the work)."]
+                  "all). A warm build takes every model's ladder (its simplified, quantized and compressed levels) and "
+                  "every unchanged room shell from the cache, and still writes the pages and the report, so that "
+                  "editing only text in the YAML gives a complete new site. On 2 busy cores, two asset workers do "
+                  "not beat one for six small files (forking costs about as much as the work)."]
     return "\n".join(lines)
 
 
