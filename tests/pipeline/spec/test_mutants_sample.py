@@ -1,0 +1,80 @@
+"""Behaviour of pipeline/spec that the sampled mutation run (docs/benchmarks.md, mutants) found no test for."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.spec import reference
+from pipeline.spec.edit import ExhibitFiles, parse_change
+from pipeline.spec.exports import iiif_rights
+from pipeline.spec.files import resolve_asset
+from pipeline.spec.model import Annotation, Artifact
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def bronze(tmp_path: Path) -> Path:
+    folder = tmp_path / "bronze-age"
+    shutil.copytree(REPO / "exhibits" / "bronze-age", folder, ignore=shutil.ignore_patterns(".vitrina-cache"))
+    return folder
+
+
+def test_a_riff_file_that_is_not_wave_is_refused_as_wav(tmp_path: Path) -> None:
+    riff = b"RIFF" + (1000).to_bytes(4, "little")
+    (tmp_path / "voice.wav").write_bytes(riff + b"WAVEfmt " + bytes(64))
+    (tmp_path / "clip.wav").write_bytes(riff + b"AVI LIST" + bytes(64))  # a video renamed .wav
+    assert resolve_asset("voice.wav", tmp_path, "audio") == ((tmp_path / "voice.wav").resolve(), None)
+    path, message = resolve_asset("clip.wav", tmp_path, "audio")
+    assert path is None and message is not None and "is not a WAV file" in message
+
+
+@pytest.mark.parametrize("uri, expected", [
+    ("https://creativecommons.org/licenses/by/4.0/", "http://creativecommons.org/licenses/by/4.0/"),
+    ("https://creativecommons.org/licenses/by-sa/4.0", "http://creativecommons.org/licenses/by-sa/4.0/"),
+    ("https://rightsstatements.org/vocab/InC/1.0/", "http://rightsstatements.org/vocab/InC/1.0/"),
+    ("https://rightsstatements.org/vocab/", "http://rightsstatements.org/vocab/"),
+    ("https://example.org/licence", None),
+])
+def test_iiif_rights_ends_with_exactly_one_slash(uri: str, expected: str | None) -> None:
+    assert iiif_rights(uri) == expected
+
+
+def test_an_artifact_finds_its_annotation_by_id() -> None:
+    first, second = Annotation(id="rim", title={"en": "Rim"}), Annotation(id="foot", title={"en": "Foot"})
+    artifact = Artifact(id="vase", annotations=(first, second))
+    assert artifact.annotation("foot") is second
+    assert artifact.annotation("rim") is first
+    assert artifact.annotation("lid") is None
+
+
+def test_layout_gives_each_room_its_line_and_start(bronze: Path) -> None:
+    rooms = ExhibitFiles(bronze).layout()["rooms"]
+    assert rooms["hall"] == {"file": "exhibit.yaml", "line": 25, "start": {"at": [-4.5, 2.5]}}
+    assert rooms["gallery"] == {"file": "exhibit.yaml", "line": 37, "start": None}
+    assert (bronze / "exhibit.yaml").read_text().splitlines()[24].lstrip().startswith("- id: hall")
+
+
+def test_moving_the_last_artifact_of_a_file_takes_the_blank_lines_before_it(bronze: Path) -> None:
+    hall = bronze / "artifacts" / "hall.yaml"
+    before = hall.read_text()
+    cut = before.index("  - id: landscape")
+    ExhibitFiles(bronze).apply(parse_change({"target": "artifact", "id": "landscape", "key": "place",
+                                             "value": {"room": "gallery", "wall": "north", "at": 0, "height": 1.5}}))
+    assert hall.read_text() == before[:cut].rstrip("\n") + "\n", "no blank line is left at the end of the hall"
+    assert "  - id: landscape" in (bronze / "artifacts" / "gallery.yaml").read_text()
+
+
+def test_reference_check_names_the_stale_file_and_leaves_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    stale = tmp_path / "spec.md"
+    stale.write_text("old", encoding="utf-8")
+    monkeypatch.setattr(reference, "generated_files", lambda: {stale: "new"})
+    assert reference.main(["--check"]) == 1
+    assert capsys.readouterr().err == f"{stale} is out of date: run python -m pipeline.spec.reference\n"
+    assert stale.read_text(encoding="utf-8") == "old"
+    assert reference.main([]) == 0
+    assert stale.read_text(encoding="utf-8") == "new"
