@@ -1,0 +1,53 @@
+"""Reader behaviour that the sampled mutation run (docs/benchmarks.md, mutants) found untested: buffers in files
+beside a .gltf, animation names, and a texture's declared type when its bytes do not say it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import scene as ir
+from pipeline.errors import AssetError
+from pipeline.gltf import read_gltf, write_glb
+from tests.helpers import glb_parts
+from tests.pipeline.gltf.scenes import png_texture, triangle_scene, with_json
+
+
+def test_a_gltf_reads_its_buffer_from_a_percent_encoded_file_beside_it(tmp_path: Path) -> None:
+    document, binary = glb_parts(write_glb(triangle_scene()))
+    (tmp_path / "my mesh.bin").write_bytes(binary)
+    document["buffers"][0]["uri"] = "my%20mesh.bin"
+    (tmp_path / "triangle.gltf").write_text(json.dumps(document))
+    scene = read_gltf(tmp_path / "triangle.gltf", tmp_path)
+    positions = scene.nodes[0].mesh.primitives[0].attributes["POSITION"]
+    assert np.array_equal(positions, [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
+
+
+def test_a_buffer_file_that_is_missing_is_named_decoded(tmp_path: Path) -> None:
+    document, _ = glb_parts(write_glb(triangle_scene()))
+    document["buffers"][0]["uri"] = "gone%20away.bin"
+    (tmp_path / "triangle.gltf").write_text(json.dumps(document))
+    with pytest.raises(AssetError, match="buffer 0 'gone away.bin' is missing"):
+        read_gltf(tmp_path / "triangle.gltf", tmp_path)
+
+
+def test_animations_keep_their_names_and_unnamed_ones_are_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "animated.glb"
+    path.write_bytes(with_json(write_glb(triangle_scene()), lambda doc: doc.update(animations=[
+        {"name": "spin", "samplers": [], "channels": []}, {"samplers": [], "channels": []}])))
+    assert [animation.name for animation in read_gltf(path, tmp_path).animations] == ["spin", "animation1"]
+
+
+def test_a_texture_whose_bytes_are_unrecognised_is_judged_by_its_declared_type(tmp_path: Path) -> None:
+    material = ir.Material(name="m", base_color_texture=ir.TextureRef(png_texture()))
+    data = write_glb(triangle_scene(material))
+    assert data.count(b"\x89PNG") == 1
+    path = tmp_path / "damaged.glb"
+    path.write_bytes(data.replace(b"\x89PNG", b"\x00PNG"))
+    document, _ = glb_parts(data)
+    assert document["images"][0]["mimeType"] == "image/png"
+    with pytest.raises(AssetError, match="is corrupt or truncated"):
+        read_gltf(path, tmp_path)
