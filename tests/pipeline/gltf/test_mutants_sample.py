@@ -22,7 +22,9 @@ def test_a_gltf_reads_its_buffer_from_a_percent_encoded_file_beside_it(tmp_path:
     document["buffers"][0]["uri"] = "my%20mesh.bin"
     (tmp_path / "triangle.gltf").write_text(json.dumps(document))
     scene = read_gltf(tmp_path / "triangle.gltf", tmp_path)
-    positions = scene.nodes[0].mesh.primitives[0].attributes["POSITION"]
+    mesh = scene.nodes[0].mesh
+    assert mesh is not None
+    positions = mesh.primitives[0].attributes["POSITION"]
     assert np.array_equal(positions, [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
 
 
