@@ -13,7 +13,7 @@ from pipeline import scene as ir
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, write_glb
 from tests.helpers import glb_parts
-from tests.pipeline.gltf.scenes import png_texture, triangle_scene, with_json
+from tests.pipeline.gltf.scenes import png_texture, round_trip, triangle_scene, with_json
 
 
 def test_a_gltf_reads_its_buffer_from_a_percent_encoded_file_beside_it(tmp_path: Path) -> None:
@@ -53,3 +53,20 @@ def test_a_texture_whose_bytes_are_unrecognised_is_judged_by_its_declared_type(t
     assert document["images"][0]["mimeType"] == "image/png"
     with pytest.raises(AssetError, match="is corrupt or truncated"):
         read_gltf(path, tmp_path)
+
+
+def test_a_scalar_vertex_attribute_round_trips(tmp_path: Path) -> None:
+    scene = triangle_scene()
+    mesh = scene.nodes[0].mesh
+    assert mesh is not None
+    mesh.primitives[0].attributes["_HEAT"] = np.array([1.5, 2.5, 3.5], dtype=np.float32)
+    back = round_trip(tmp_path, scene).nodes[0].mesh
+    assert back is not None
+    assert np.array_equal(np.asarray(back.primitives[0].attributes["_HEAT"]).reshape(-1), [1.5, 2.5, 3.5])
+
+
+def test_an_unknown_name_in_the_gltf_package_is_an_attribute_error_naming_it() -> None:
+    import pipeline.gltf
+
+    with pytest.raises(AttributeError, match="module 'pipeline.gltf' has no attribute 'no_such_thing'"):
+        pipeline.gltf.no_such_thing  # noqa: B018

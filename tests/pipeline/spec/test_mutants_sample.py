@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
-from pipeline.spec import reference
-from pipeline.spec.edit import ExhibitFiles, parse_change
-from pipeline.spec.exports import iiif_rights
+from pipeline.spec import load_exhibit, reference
+from pipeline.spec.edit import ExhibitFiles, _lines_changed, parse_change
+from pipeline.spec.exports import export_notes, iiif_rights
 from pipeline.spec.files import resolve_asset
 from pipeline.spec.model import Annotation, Artifact
 
@@ -78,3 +79,28 @@ def test_reference_check_names_the_stale_file_and_leaves_it(tmp_path: Path, monk
     assert stale.read_text(encoding="utf-8") == "old"
     assert reference.main([]) == 0
     assert stale.read_text(encoding="utf-8") == "new"
+
+
+def test_artifacts_not_placed_yet_are_noted_for_the_exports(bronze: Path) -> None:
+    exhibit = load_exhibit(bronze).exhibit
+    assert not any("not placed yet" in note for note in export_notes(exhibit))
+    unplaced = dataclasses.replace(exhibit, artifacts=tuple(
+        dataclasses.replace(artifact, place=None) if artifact.id in ("gu", "bell") else artifact
+        for artifact in exhibit.artifacts))
+    assert ("2 artifact(s) not placed yet are exported as records only (Linked Art, an object Manifest without a "
+            "model), not in any Scene") in export_notes(unplaced)
+
+
+def test_a_diff_counts_each_removed_line() -> None:
+    assert _lines_changed("a\nb\nc\nd\n", "a\n") == 3
+    assert _lines_changed("a\n", "a\nb\nc\n") == 2
+    assert _lines_changed("a\nb\n", "a\nB\n") == 1
+
+
+def test_a_file_is_parsed_again_only_when_its_text_changed(bronze: Path) -> None:
+    files = ExhibitFiles(bronze)
+    spec = bronze / "exhibit.yaml"
+    first, _ = files._read(spec)
+    assert files._read(spec)[0] is first, "unchanged text: the cached parse"
+    spec.write_text(spec.read_text() + "\n# a comment\n")
+    assert files._read(spec)[0] is not first
