@@ -26,13 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, metavar="N", help="print a stratified sample of N mutant names")
     parser.add_argument("--score-sample", type=int, metavar="N", help="score the sample `--sample N` draws")
     parser.add_argument("--seed", type=int, default=12, help="seed of the sample (default 12)")
+    parser.add_argument("--score-names", type=Path, metavar="FILE",
+                        help="score the mutant names listed in FILE (a sample saved before the code changed: "
+                             "redrawing after a `# pragma: no mutate` renumbers that function's mutants)")
     args = parser.parse_args(argv)
     states = mutant_states()
     if args.sample:
         print("\n".join(stratified_sample(states, args.sample, args.seed)))
         return 0
     if args.score_sample:
-        return _score_sample(states, args.score_sample, args.seed)
+        return _score_sample(states, stratified_sample(states, args.score_sample, args.seed))
+    if args.score_names:
+        return _score_sample(states, args.score_names.read_text(encoding="utf-8").split())
     by_module: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for name, state in states.items():
         by_module[module_of(name)][state] += 1
@@ -103,27 +108,32 @@ def wilson_interval(killed: int, checked: int, z: float = 1.96) -> tuple[float, 
     return centre - spread, centre + spread
 
 
-def _score_sample(states: dict[str, str], size: int, seed: int) -> int:
-    sample = stratified_sample(states, size, seed)
+def _score_sample(states: dict[str, str], sample: list[str]) -> int:
+    gone = [name for name in sample if name not in states]
+    if gone:
+        print(f"{len(gone)} sampled mutant(s) no longer generated (marked equivalent since): {' '.join(gone)}")
+        sample = [name for name in sample if name in states]
     population = collections.Counter(module_of(name) for name in states)
     by_module: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for name in sample:
         by_module[module_of(name)][states[name]] += 1
     print("| module | mutants | sampled | killed / checked |\n|---|---|---|---|")
     total: collections.Counter[str] = collections.Counter()
-    weighted = 0.0
+    weighted = weight = 0.0
     for module, counts in sorted(by_module.items()):
         total.update(counts)
         tested = _tested(counts)
         killed = sum(counts[state] for state in KILLED)
-        weighted += population[module] / len(states) * killed / max(1, tested)
+        if tested:  # a module with nothing checked yet says nothing about the rate
+            weighted += population[module] * killed / tested
+            weight += population[module]
         print(f"| `{module}` | {population[module]} | {sum(counts.values())} | {_rate(counts)} |")
     killed = sum(total[state] for state in KILLED)
     low, high = wilson_interval(killed, _tested(total))
     print(f"| **sample, all modules** | {len(states)} | {len(sample)} | {_rate(total)} |")
     print(f"\nWilson 95 % interval of the sample rate: {100 * low:.1f} % – {100 * high:.1f} %; weighted by each "
           f"module's share of all mutants (undoing the minimum of {MINIMUM_PER_MODULE} per module): "
-          f"{100 * weighted:.1f} %")
+          f"{100 * weighted / max(1.0, weight):.1f} %")
     return 0
 
 
