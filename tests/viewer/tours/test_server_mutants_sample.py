@@ -55,3 +55,39 @@ async def test_past_4096_sources_the_idle_connect_buckets_are_forgotten(tour_ser
     server.connect_buckets["10.9.9.9"] = Bucket(limits.source_connects_per_s, limits.source_connects_burst, clock)
     assert server._connect_wait("192.0.2.1") == 0.0
     assert set(server.connect_buckets) == {"10.9.9.9", "192.0.2.1"}, "only the recently used buckets stay"
+
+
+class _ReconnectingStore:
+    """Stands in for a RedisStore that has reconnected twice: check_store must claim this process's members again."""
+
+    def __init__(self) -> None:
+        self.reclaimed: list[list[str]] = []
+
+    async def head_seq(self, info: object) -> int | None:
+        return None
+
+    async def reseed(self, state: object) -> bool:
+        return False
+
+    def health(self) -> dict[str, int]:
+        return {"reconnects": 2}
+
+    async def reclaim(self, info: object, member_ids: list[str]) -> None:
+        self.reclaimed.append(member_ids)
+
+
+async def test_after_a_store_reconnect_the_hub_claims_its_members_again_once(tour_server: TourServerHandle) -> None:
+    guide = await tour_server.guide()
+    server = tour_server.server
+    assert server is not None
+    hub = next(iter(server.hubs.values()))
+    real_store, fake = server.store, _ReconnectingStore()
+    server.store = fake  # type: ignore[assignment]
+    try:
+        await hub.check_store()
+        await hub.check_store()
+    finally:
+        server.store = real_store
+    assert len(hub.peers) == 1 and fake.reclaimed == [list(hub.peers)], "claimed again once, not on every check"
+    assert hub.reconnects_seen == 2
+    await guide.close()
