@@ -70,3 +70,13 @@ def test_an_unknown_name_in_the_gltf_package_is_an_attribute_error_naming_it() -
 
     with pytest.raises(AttributeError, match="module 'pipeline.gltf' has no attribute 'no_such_thing'"):
         pipeline.gltf.no_such_thing  # noqa: B018
+
+
+def test_occlusion_strength_and_normal_scale_round_trip(tmp_path: Path) -> None:
+    material = ir.Material(name="m", occlusion_texture=ir.TextureRef(png_texture(), scale=0.4),
+                           normal_texture=ir.TextureRef(png_texture(name="bumps"), scale=0.7))
+    mesh = round_trip(tmp_path, triangle_scene(material)).nodes[0].mesh
+    assert mesh is not None and mesh.primitives[0].material is not None
+    back = mesh.primitives[0].material
+    assert back.occlusion_texture is not None and back.occlusion_texture.scale == pytest.approx(0.4)
+    assert back.normal_texture is not None and back.normal_texture.scale == pytest.approx(0.7)
