@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import SpecError
 from pipeline.spec import load_exhibit, reference
 from pipeline.spec.edit import ExhibitFiles, _lines_changed, parse_change
 from pipeline.spec.exports import export_notes, iiif_rights
 from pipeline.spec.files import resolve_asset
+from pipeline.spec.loader import MAX_FILE_NODES
 from pipeline.spec.model import Annotation, Artifact
 
 REPO = Path(__file__).resolve().parents[3]
@@ -104,3 +106,24 @@ def test_a_file_is_parsed_again_only_when_its_text_changed(bronze: Path) -> None
     assert files._read(spec)[0] is first, "unchanged text: the cached parse"
     spec.write_text(spec.read_text() + "\n# a comment\n")
     assert files._read(spec)[0] is not first
+
+
+def _spec_problems(folder: Path, text: str) -> list[tuple[int, str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "exhibit.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load_exhibit(folder)
+    return [(problem.line, problem.message) for problem in raised.value.problems]
+
+
+def test_a_control_character_is_reported_on_its_line(tmp_path: Path) -> None:
+    text = "exhibit: {id: show, title: Show}\nrooms:\n  - id: hall\n    name: Ha\x07ll\n"
+    [(line, message)] = _spec_problems(tmp_path / "show", text)
+    assert line == 4 and "control character (#x0007)" in message
+
+
+def test_a_file_with_too_many_values_says_to_split_it(tmp_path: Path) -> None:
+    text = "exhibit: {id: show, title: Show}\nnotes: [" + ", ".join(["1"] * (MAX_FILE_NODES + 10)) + "]\n"
+    problems = _spec_problems(tmp_path / "show", text)
+    assert len(problems) == 1
+    assert f"more than {MAX_FILE_NODES:,} values; split it with include:" in problems[0][1]
