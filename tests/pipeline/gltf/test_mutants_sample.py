@@ -80,3 +80,15 @@ def test_occlusion_strength_and_normal_scale_round_trip(tmp_path: Path) -> None:
     back = mesh.primitives[0].material
     assert back.occlusion_texture is not None and back.occlusion_texture.scale == pytest.approx(0.4)
     assert back.normal_texture is not None and back.normal_texture.scale == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(("required", "message"), [
+    (["EXT_unheard_of"], "requires the glTF extension EXT_unheard_of, which Vitrina cannot read"),
+    (["EXT_one", "EXT_two"], "requires the glTF extensions EXT_one, EXT_two, which Vitrina cannot read"),
+])
+def test_a_required_extension_it_cannot_read_is_named(tmp_path: Path, required: list[str], message: str) -> None:
+    path = tmp_path / "future.glb"
+    path.write_bytes(with_json(write_glb(triangle_scene()), lambda doc: doc.update(
+        extensionsUsed=required, extensionsRequired=required)))
+    with pytest.raises(AssetError, match=message):
+        read_gltf(path, tmp_path)
