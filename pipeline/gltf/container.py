@@ -42,7 +42,8 @@ def split(raw: bytes) -> tuple[bytes, bytes | None]:
     while offset + 8 <= length:
         size, kind = struct.unpack_from("<I4s", raw, offset)
         if offset + 8 + size > length:
-            raise ContainerError(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
+            shown = kind.rstrip(b"\x00 ").decode("latin-1")  # "BIN\0": str.strip() would keep the NUL
+            raise ContainerError(f"truncated GLB: a {shown} chunk runs past the end")
         chunks.append((kind, raw[offset + 8: offset + 8 + size]))
         offset += 8 + size + (-size % 4)
     if not chunks or chunks[0][0] != JSON_CHUNK:

@@ -12,7 +12,7 @@ import pytest
 from pipeline import scene as ir
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, write_glb
-from tests.helpers import glb_parts
+from tests.helpers import glb_json, glb_parts
 from tests.pipeline.gltf.scenes import png_texture, round_trip, triangle_scene, with_json
 
 
@@ -92,3 +92,15 @@ def test_a_required_extension_it_cannot_read_is_named(tmp_path: Path, required: 
         extensionsUsed=required, extensionsRequired=required)))
     with pytest.raises(AssetError, match=message):
         read_gltf(path, tmp_path)
+
+
+def test_numbered_sets_of_one_custom_attribute_share_a_buffer_view() -> None:
+    scene = triangle_scene()
+    mesh = scene.nodes[0].mesh
+    assert mesh is not None
+    mesh.primitives[0].attributes["_HEAT_0"] = np.array([1, 2, 3], dtype=np.float32)
+    mesh.primitives[0].attributes["_HEAT_1"] = np.array([4, 5, 6], dtype=np.float32)
+    document = glb_json(write_glb(scene))
+    attributes = document["meshes"][0]["primitives"][0]["attributes"]
+    views = {name: document["accessors"][index]["bufferView"] for name, index in attributes.items()}
+    assert views["_HEAT_0"] == views["_HEAT_1"] != views["POSITION"]
