@@ -12,6 +12,7 @@ import pytest
 from pipeline import scene as ir
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, write_glb
+from pipeline.gltf.json_text import json_text
 from tests.helpers import glb_json, glb_parts
 from tests.pipeline.gltf.scenes import png_texture, round_trip, triangle_scene, with_json
 
@@ -104,3 +105,14 @@ def test_numbered_sets_of_one_custom_attribute_share_a_buffer_view() -> None:
     attributes = document["meshes"][0]["primitives"][0]["attributes"]
     views = {name: document["accessors"][index]["bufferView"] for name, index in attributes.items()}
     assert views["_HEAT_0"] == views["_HEAT_1"] != views["POSITION"]
+
+
+def test_json_text_writes_non_ascii_keys_and_values_as_utf8() -> None:
+    assert json_text({"é": 1, "k": "ü"}) == '{"é":1,"k":"ü"}'
+
+
+def test_a_scene_with_nan_says_glTF_json_cannot_carry_it() -> None:
+    scene = triangle_scene()
+    scene.nodes[0].translation = (float("nan"), 0.0, 0.0)
+    with pytest.raises(ValueError, match="NaN or infinite numbers .*, which glTF JSON cannot carry"):
+        write_glb(scene)

@@ -12,6 +12,7 @@ from pipeline.errors import SpecError
 from pipeline.spec import load_exhibit, reference
 from pipeline.spec.edit import ExhibitFiles, _lines_changed, parse_change
 from pipeline.spec.exports import export_notes, iiif_rights
+from pipeline.spec.fields import quote
 from pipeline.spec.files import resolve_asset
 from pipeline.spec.loader import MAX_FILE_NODES
 from pipeline.spec.model import Annotation, Artifact
@@ -127,3 +128,22 @@ def test_a_file_with_too_many_values_says_to_split_it(tmp_path: Path) -> None:
     problems = _spec_problems(tmp_path / "show", text)
     assert len(problems) == 1
     assert f"more than {MAX_FILE_NODES:,} values; split it with include:" in problems[0][1]
+
+
+def test_a_long_value_is_quoted_shortened_to_sixty_characters() -> None:
+    assert quote("x" * 100) == "'" + "x" * 57 + "...'"
+    assert quote("y" * 60) == "'" + "y" * 60 + "'"
+
+
+def test_a_webvtt_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    (tmp_path / "cues.vtt").write_bytes(b"\xef\xbb\xbfWEBVTT\n\n00:00.000 --> 00:01.000\nHello\n")
+    assert resolve_asset("cues.vtt", tmp_path, "captions") == ((tmp_path / "cues.vtt").resolve(), None)
+
+
+def test_a_room_features_the_first_artifact_a_tour_stops_at_there(bronze: Path) -> None:
+    exhibit = load_exhibit(bronze).exhibit
+    featured = exhibit.featured_artifact("hall")
+    assert featured is not None and featured.id == "ding", "the first tour stops at ding, listed second in the hall"
+    untoured = dataclasses.replace(exhibit, tours=())
+    first = untoured.featured_artifact("hall")
+    assert first is not None and first.id == "intro", "no tour: the first listed"
