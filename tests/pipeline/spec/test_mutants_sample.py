@@ -5,17 +5,21 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline.errors import SpecError
+from pipeline.gltf import write_glb
 from pipeline.spec import load_exhibit, reference
 from pipeline.spec.edit import ExhibitFiles, _lines_changed, parse_change
 from pipeline.spec.exports import export_notes, iiif_rights
 from pipeline.spec.fields import quote
 from pipeline.spec.files import resolve_asset
 from pipeline.spec.loader import MAX_FILE_NODES
+from pipeline.spec.measure import measure
 from pipeline.spec.model import Annotation, Artifact
+from tests.pipeline.gltf.scenes import triangle_scene, with_json
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -147,3 +151,19 @@ def test_a_room_features_the_first_artifact_a_tour_stops_at_there(bronze: Path) 
     untoured = dataclasses.replace(exhibit, tours=())
     first = untoured.featured_artifact("hall")
     assert first is not None and first.id == "intro", "no tour: the first listed"
+
+
+def test_an_obj_of_points_only_has_no_triangles(tmp_path: Path) -> None:
+    path = tmp_path / "points.obj"
+    path.write_bytes(b"v 0 0 0\nv 1 2 3\n")
+    found = measure(path)
+    assert (found.low, found.high, found.triangles) == ((0, 0, 0), (1, 2, 3), 0)
+
+
+def test_a_gltf_without_indices_counts_triangles_from_its_positions(tmp_path: Path) -> None:
+    def drop_indices(document: dict[str, Any]) -> None:
+        del document["meshes"][0]["primitives"][0]["indices"]
+
+    path = tmp_path / "unindexed.glb"
+    path.write_bytes(with_json(write_glb(triangle_scene()), drop_indices))
+    assert measure(path).triangles == 1
