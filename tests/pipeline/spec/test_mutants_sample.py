@@ -137,6 +137,7 @@ def test_a_file_with_too_many_values_says_to_split_it(tmp_path: Path) -> None:
 def test_a_long_value_is_quoted_shortened_to_sixty_characters() -> None:
     assert quote("x" * 100) == "'" + "x" * 57 + "...'"
     assert quote("y" * 60) == "'" + "y" * 60 + "'"
+    assert quote("two\nlines") == "'two lines'", "one value stays on one line of output"
 
 
 def test_a_webvtt_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
