@@ -12,6 +12,7 @@ import pytest
 from pipeline.errors import SpecError
 from pipeline.gltf import write_glb
 from pipeline.spec import load_exhibit, reference
+from pipeline.spec.content import _declared_unit
 from pipeline.spec.edit import ExhibitFiles, _lines_changed, parse_change
 from pipeline.spec.exports import export_notes, iiif_rights
 from pipeline.spec.fields import quote
@@ -168,3 +169,9 @@ def test_a_gltf_without_indices_counts_triangles_from_its_positions(tmp_path: Pa
     path = tmp_path / "unindexed.glb"
     path.write_bytes(with_json(write_glb(triangle_scene()), drop_indices))
     assert measure(path).triangles == 1
+
+
+def test_the_declared_unit_defaults_to_metres_beside_a_scale() -> None:
+    assert _declared_unit(Artifact(id="a", scale=2.0)) == "units: m, scale: 2"
+    assert _declared_unit(Artifact(id="a", units="cm", scale=2.0)) == "units: cm, scale: 2"
+    assert _declared_unit(Artifact(id="a")) == "units: m"
