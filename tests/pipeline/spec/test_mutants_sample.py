@@ -18,7 +18,7 @@ from pipeline.spec.exports import export_notes, iiif_rights
 from pipeline.spec.fields import quote
 from pipeline.spec.files import resolve_asset
 from pipeline.spec.loader import MAX_FILE_NODES
-from pipeline.spec.measure import measure
+from pipeline.spec.measure import measure, references
 from pipeline.spec.model import Annotation, Artifact
 from tests.pipeline.gltf.scenes import triangle_scene, with_json
 
@@ -175,3 +175,14 @@ def test_the_declared_unit_defaults_to_metres_beside_a_scale() -> None:
     assert _declared_unit(Artifact(id="a", scale=2.0)) == "units: m, scale: 2"
     assert _declared_unit(Artifact(id="a", units="cm", scale=2.0)) == "units: cm, scale: 2"
     assert _declared_unit(Artifact(id="a")) == "units: m"
+
+
+def test_an_ascii_stl_may_start_with_blank_space(tmp_path: Path) -> None:
+    (tmp_path / "cube.stl").write_bytes(b"  \n solid cube\nendsolid cube\n")
+    assert resolve_asset("cube.stl", tmp_path, "model") == ((tmp_path / "cube.stl").resolve(), None)
+
+
+def test_an_obj_material_library_written_with_backslashes_is_a_path(tmp_path: Path) -> None:
+    path = tmp_path / "pot.obj"
+    path.write_bytes(b"mtllib mats\\wood.mtl\nv 0 0 0\n")
+    assert references(path) == [("material library", "mats/wood.mtl")]
