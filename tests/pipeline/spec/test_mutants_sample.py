@@ -186,3 +186,21 @@ def test_an_obj_material_library_written_with_backslashes_is_a_path(tmp_path: Pa
     path = tmp_path / "pot.obj"
     path.write_bytes(b"mtllib mats\\wood.mtl\nv 0 0 0\n")
     assert references(path) == [("material library", "mats/wood.mtl")]
+
+
+def test_voyager_note_says_no_text_when_no_language_has_a_key(bronze: Path) -> None:
+    exhibit = load_exhibit(bronze).exhibit
+    chinese_only = dataclasses.replace(exhibit, exhibit=dataclasses.replace(exhibit.exhibit, languages=("zh",)))
+    [note] = [note for note in export_notes(chinese_only) if note.startswith("SVX")]
+    assert "no language key for zh: svx/ carries no text only, for 6 model(s)" in note
+
+
+def test_a_language_listed_twice_is_named_by_its_path(tmp_path: Path) -> None:
+    folder = tmp_path / "show"
+    folder.mkdir()
+    (folder / "exhibit.yaml").write_text("exhibit: {id: show, title: Show, languages: [en, fr, en]}\n"
+                                         "rooms: [{id: hall, name: Hall}]\n", encoding="utf-8")
+    with pytest.raises(SpecError) as raised:
+        load_exhibit(folder)
+    assert [(problem.path, problem.message) for problem in raised.value.problems if problem.severity == "error"] == \
+        [("exhibit.languages[2]", "'en' is listed twice")]
