@@ -53,7 +53,8 @@ def read_split(handle: BinaryIO, size: int) -> tuple[bytes, bytes | None]:
         handle.seek(offset)
         chunk_size, kind = struct.unpack("<I4s", handle.read(8))
         if offset + 8 + chunk_size > length:
-            raise ContainerError(f"truncated GLB: a {kind.decode('latin-1').strip()} chunk runs past the end")
+            shown = kind.rstrip(b"\x00 ").decode("latin-1")  # "BIN\0": str.strip() would keep the NUL
+            raise ContainerError(f"truncated GLB: a {shown} chunk runs past the end")
         if not kinds and kind == JSON_CHUNK:
             text = handle.read(chunk_size)
         elif kinds and kind == BIN_CHUNK and binary is None:

@@ -25,7 +25,7 @@ class SystemClock:
 class ManualClock:
     """A clock that moves only when a test calls `advance`; sleepers wake when their deadline is passed."""
 
-    def __init__(self, wall: float = 1_800_000_000.0) -> None:
+    def __init__(self, wall: float = 1_800_000_000.0) -> None:  # pragma: no mutate (any fixed start instant serves)
         self._monotonic = 1000.0
         self._wall = wall
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []

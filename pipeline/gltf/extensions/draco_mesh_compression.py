@@ -115,7 +115,8 @@ def encode_draco(attributes: dict[str, np.ndarray], indices: np.ndarray, *, posi
 
     data = DracoPy.encode(
         np.asarray(attributes["POSITION"], dtype=np.float32), np.asarray(indices, dtype=np.uint32).reshape(-1, 3),
-        quantization_bits=position_bits, compression_level=7,
+        quantization_bits=position_bits,
+        compression_level=7,  # pragma: no mutate (speed against size only: any level decodes to the same mesh)
         normals=None if "NORMAL" not in attributes else np.asarray(attributes["NORMAL"], dtype=np.float64),
         tex_coord=None if "TEXCOORD_0" not in attributes else np.asarray(attributes["TEXCOORD_0"], dtype=np.float64),
         colors=colors, normal_quantization_bits=normal_bits if "NORMAL" in attributes else None,
