@@ -508,7 +508,7 @@ def run(builder: Builder, watched: Path, *, host: str = "127.0.0.1", port: int =
     With `editor` the pages become a layout editor (its changes travel in a header, which the tour server passes on). With
     `tls` everything, tours included, is served over HTTPS and wss://; `public_hosts` are the LAN addresses that
     other devices use, printed as links (`ready` gets the first). `run_loop` runs the tours' event loop (default
-    asyncio.run; the CLI passes the tour server's own, uvloop where installed).
+    asyncio.run; the CLI passes the tour server's own, uvloop when asked for).
     """
     import secrets
 

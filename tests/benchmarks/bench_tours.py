@@ -113,7 +113,7 @@ def serve_main(kind: str, site: str) -> None:
     sys.path.insert(0, str(REPO))
     from viewer.tours import loop
 
-    # The tour server's own loop (uvloop where installed), as `vitrina tour-server` runs it.
+    # The tour server's own loop (asyncio, or uvloop with VITRINA_TOUR_LOOP=uvloop), as `vitrina tour-server` runs it.
     if kind == "tours-defaults":
         loop.run(run_tours_defaults(announce, Path(site)))
     else:
