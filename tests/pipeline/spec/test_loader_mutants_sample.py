@@ -27,9 +27,9 @@ def _minimal(tmp_path: Path) -> Path:
     return folder
 
 
-def _messages(folder: Path, **options: bool) -> list[str]:
+def _messages(folder: Path, rooms_fit: bool = False) -> list[str]:
     with pytest.raises(SpecError) as raised:
-        load_exhibit(folder, **options)
+        load_exhibit(folder, rooms_fit=rooms_fit)
     return [problem.message for problem in raised.value.problems]
 
 

@@ -38,9 +38,9 @@ def _edit(folder: Path, old: str, new: str) -> None:
     spec.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def _messages(folder: Path, **options: bool) -> list[str]:
+def _messages(folder: Path, rooms_fit: bool = False) -> list[str]:
     with pytest.raises(SpecError) as raised:
-        load_exhibit(folder, **options)
+        load_exhibit(folder, rooms_fit=rooms_fit)
     return [problem.message for problem in raised.value.problems]
 
 
