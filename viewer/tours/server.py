@@ -206,6 +206,10 @@ class AcceptGate(asyncio.Protocol):
         pass  # a held connection that the client gave up on; release_held still comes at its time
 
 
+# Pending TCP connections the kernel queues before accept (capped by net.core.somaxconn).
+LISTEN_BACKLOG = 1024
+
+
 def text_frame(text: str) -> bytes:
     """`text` as one server-to-client websocket text frame, ready for any connection's transport: server frames are
     unmasked, and serve_tours turns compression off, so the bytes are the same for every connection."""
@@ -1231,7 +1235,10 @@ async def serve_tours(site_dir: Path, host: str, port: int, *, http_handler: Htt
                          # websockets calls create_connection as it would call a ServerConnection subclass.
                          create_connection=cast(type[ServerConnection], AcceptGate.factory(server)),
                          compression=None, max_size=limits.max_message_bytes,
-                         ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10) as ws_server:
+                         ping_interval=limits.ping_interval_s, ping_timeout=20, open_timeout=10,
+                         # asyncio's default of 100 pending connections drops SYNs when a class joins at once, and a
+                         # dropped SYN costs its visitor a 1 s retransmit; Node and nginx listen with 511.
+                         backlog=LISTEN_BACKLOG) as ws_server:
             bound_port = next(iter(ws_server.sockets)).getsockname()[1]
             log.info("tour server on http://%s:%d%s", host, bound_port, p.PATH)
             if ready is not None:
