@@ -15,13 +15,6 @@ from pipeline.spec.edit import EditError, ExhibitFiles, parse_change
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def bronze(tmp_path: Path) -> Path:
-    folder = tmp_path / "bronze-age"
-    shutil.copytree(REPO / "exhibits" / "bronze-age", folder, ignore=shutil.ignore_patterns(".vitrina-cache"))
-    return folder
-
-
 def _diff(before: str, after: str) -> list[str]:
     return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
             if line[:1] in "+-" and not line.startswith(("+++", "---"))]

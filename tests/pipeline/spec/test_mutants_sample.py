@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ from pipeline.spec.model import Annotation, Artifact
 from tests.pipeline.gltf.scenes import triangle_scene, with_json
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def bronze(tmp_path: Path) -> Path:
-    folder = tmp_path / "bronze-age"
-    shutil.copytree(REPO / "exhibits" / "bronze-age", folder, ignore=shutil.ignore_patterns(".vitrina-cache"))
-    return folder
 
 
 def test_a_riff_file_that_is_not_wave_is_refused_as_wav(tmp_path: Path) -> None:
