@@ -21,7 +21,6 @@ from pipeline import budgets, images, meshopt, progress, surface_fit
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
-from pipeline.transforms.weld import weld_primitive
 
 # The ladder's GLBs are cached once per model file; the artifact that shows one is grafted on when the site is
 # written (see `placed`), so these names stand for the artifact id in the cached bodies.
@@ -371,9 +370,8 @@ def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diago
     return child, error
 
 
-def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float, error_pass: bool = True) -> float:
+def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float) -> float:
     """Simplify in place by error (relative to diagonal), then further to `cap` triangles; returns the error made.
-    Without `error_pass`, only the cap simplifies.
 
     Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together, and
     locks the borders between primitives of one mesh so they never open)."""
@@ -390,7 +388,7 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
                 fixed += primitive.triangle_count
     if not work:
         return 0.0
-    bound = max_error * diagonal if error_pass else 0.0
+    bound = max_error * diagonal
 
     def to_cap(start: Callable[[Primitive, np.ndarray], np.ndarray]) -> list[float]:
         assert cap is not None
@@ -437,19 +435,6 @@ def _source(_: Primitive, original: np.ndarray) -> np.ndarray:
 
 def _current(primitive: Primitive, original: np.ndarray) -> np.ndarray:
     return primitive.indices if primitive.indices is not None else original
-
-
-def capped(scene: Scene, cap: int) -> Scene:
-    """The scene simplified in place to at most about `cap` triangles, for a device that takes one file and no
-    ladder (AR Quick Look); a scene already within the cap is returned as it is."""
-    if budgets.measure(scene).triangles > cap:
-        for mesh in scene.meshes():
-            for primitive in mesh.primitives:
-                # A triangle soup (STL: three vertices per triangle) has only borders, so nothing would collapse.
-                if primitive.vertex_count >= 2 * primitive.triangle_count:
-                    weld_primitive(primitive)
-        simplify_within(scene, 0.0, cap, _diagonal(scene), error_pass=False)
-    return scene
 
 
 def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int, max_error_metres: float,
