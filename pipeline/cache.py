@@ -21,10 +21,7 @@ import numpy as np
 import platformdirs
 
 import pipeline
-from pipeline.source_facts import file_digest, remembered_digest
-
-__all__ = ["AssetCache", "CacheStats", "asset_key", "code_version", "content_digest", "default_cache_dir",
-           "file_digest", "sidecar_files"]
+from pipeline.source_facts import remembered_digest
 
 # The cache keeps at most this much; a build then drops the entries used longest ago (every hit refreshes one).
 CACHE_MAX_BYTES = 2 << 30

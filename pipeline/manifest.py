@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
+from pipeline.source_facts import file_digest
 from pipeline.spec.model import Artifact, Exhibit, Museum, Room
 
 if TYPE_CHECKING:
@@ -179,11 +179,6 @@ def build_manifest(exhibit: Exhibit, composition: Composition, rooms: dict[str, 
     }
 
 
-def sha256_file(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def file_entries(folder: Path, digests: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Every file under the exhibit folder except the manifest itself and the build report, sorted by path.
 
@@ -194,7 +189,7 @@ def file_entries(folder: Path, digests: dict[str, str] | None = None) -> list[di
         relative = path.relative_to(folder).as_posix()
         if not path.is_file() or relative == MANIFEST_NAME or relative in REPORT_FILES:
             continue
-        entries.append({"path": relative, "bytes": path.stat().st_size, "sha256": digests.get(relative) or sha256_file(path),
+        entries.append({"path": relative, "bytes": path.stat().st_size, "sha256": digests.get(relative) or file_digest(path),
                         "type": MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")})
     return entries
 

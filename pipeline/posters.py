@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import images
-from pipeline.cache import file_digest
+from pipeline.source_facts import file_digest
 
 POSTER_SIZE = (960, 504)  # 1.9:1, the shape link previews (og:image) show uncropped
 POSTER_FORMAT = "image/jpeg"

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import budgets, images
-from pipeline.cache import AssetCache, code_version, file_digest
+from pipeline.cache import AssetCache, code_version
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import Scene, Texture, TextureRef, texture_refs
+from pipeline.source_facts import file_digest
 from pipeline.spec.model import Exhibit
 
 

@@ -240,7 +240,7 @@ def _obj_measure(path: Path) -> Measure:
 _READERS = {".glb": _gltf_measure, ".gltf": _gltf_measure, ".stl": _stl_measure, ".ply": _ply_measure,
             ".obj": _obj_measure}
 # Readers that take milliseconds (a glTF's JSON): the others read a vertex block or a whole text file, so what they
-# find is remembered by the file's content (pipeline.cache.remembered_fact) and a warm `check` or build reads none of it.
+# find is remembered by the file's content (source_facts.remembered_fact) and a warm `check` or build reads none of it.
 _HEADER_READERS = {".glb", ".gltf"}
 
 
