@@ -483,11 +483,10 @@ class TourHub:
         for member_id, peer in self.peers.items():
             if member_id == sender:
                 continue
-            connection = peer.connection
-            transport = connection.transport
-            if peer.pose_drainer is None and transport.get_write_buffer_size() < POSE_BACKLOG_BYTES:
+            if peer.keeping_up():
+                connection = peer.connection
                 if connection.protocol.state is State.OPEN:  # as broadcast: nothing after our close frame
-                    transport.write(frame)
+                    connection.transport.write(frame)
                     delivered += 1
             else:
                 peer.hold_pose(text, metrics)
