@@ -47,7 +47,7 @@ def read_split(handle: BinaryIO, size: int) -> tuple[bytes, bytes | None]:
     if length > size:
         raise ContainerError(f"truncated GLB: the header declares {length} bytes but the file has {size}")
     offset = 12
-    kinds: list[bytes] = []
+    first = True
     text = binary = None
     while offset + 8 <= length:
         handle.seek(offset)
@@ -55,11 +55,11 @@ def read_split(handle: BinaryIO, size: int) -> tuple[bytes, bytes | None]:
         if offset + 8 + chunk_size > length:
             shown = kind.rstrip(b"\x00 ").decode("latin-1")  # "BIN\0": str.strip() would keep the NUL
             raise ContainerError(f"truncated GLB: a {shown} chunk runs past the end")
-        if not kinds and kind == JSON_CHUNK:
+        if first and kind == JSON_CHUNK:
             text = handle.read(chunk_size)
-        elif kinds and kind == BIN_CHUNK and binary is None:
+        elif not first and kind == BIN_CHUNK and binary is None:
             binary = handle.read(chunk_size)
-        kinds.append(kind)
+        first = False
         offset += 8 + chunk_size + (-chunk_size % 4)
     if text is None:
         raise ContainerError("corrupt GLB: the first chunk is not JSON")
