@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import budgets, images, meshopt, progress, surface_fit
+from pipeline import budgets, images, meshopt, progress, spatial_parts, surface_fit
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
@@ -449,15 +449,20 @@ def _simplify(primitive: Primitive, indices: np.ndarray, target_index_count: int
     if not use_normals and SHAPE_WEIGHT and len(indices) <= 3 * SHAPE_TRIANGLES:
         normals = surface_fit.normals_of(positions, indices)
         use_normals, weight = True, SHAPE_WEIGHT
-    result = meshopt.simplify(
-        positions, indices, target_index_count, relative, lock_border=lock_border,
-        attributes=np.asarray(normals, dtype=np.float32) if use_normals else None,
-        attribute_weights=np.full(3, weight, dtype=np.float32) if use_normals else None)
-    if len(result.indices) == 0:
+    attributes = np.asarray(normals, dtype=np.float32) if use_normals else None
+    weights = np.full(3, weight, dtype=np.float32) if use_normals else None
+    if spatial_parts.part_count(len(indices) // 3) > 1:
+        simplified, error = spatial_parts.simplify(positions, indices, target_index_count, relative * scale,
+                                                   attributes, weights)
+    else:
+        result = meshopt.simplify(positions, indices, target_index_count, relative, lock_border=lock_border,
+                                  attributes=attributes, attribute_weights=weights)
+        simplified, error = result.indices, result.relative_error * scale
+    if len(simplified) == 0:
         primitive.indices = np.asarray(indices, dtype=np.uint32)
         return 0.0
-    primitive.indices = result.indices
-    return ERROR_FACTOR * result.relative_error * scale
+    primitive.indices = simplified
+    return ERROR_FACTOR * error
 
 
 def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],

@@ -428,17 +428,23 @@ def simplify(
     lock_border: bool = True,
     attributes: np.ndarray | None = None,
     attribute_weights: np.ndarray | None = None,
+    sparse: bool = False,
+    absolute: bool = False,
 ) -> SimplifyResult:
     """Collapse edges towards target_index_count while meshoptimizer's error stays within max_relative_error.
 
     The error is relative to the mesh extent (meshopt_simplifyScale, the largest bbox side); `pipeline.budgets`
     converts it to the bbox diagonal and measures it. Locking the border keeps seams between primitives closed.
+    With `absolute`, the bound and the returned error are in the positions' own units instead. With `sparse`, the
+    indices are a small part of the vertex arrays: meshoptimizer's work and memory then scale with the part, not
+    with the arrays (meshopt_SimplifySparse).
     """
     pos = np.ascontiguousarray(positions, dtype=np.float32)
     flat = _check_indices(indices, len(pos))
     out = np.zeros(len(flat), dtype=np.uint32)
     error = np.zeros(1, dtype=np.float32)
-    options = _mo.SIMPLIFY_LOCK_BORDER if lock_border else 0
+    options = ((_mo.SIMPLIFY_LOCK_BORDER if lock_border else 0) | (_mo.SIMPLIFY_SPARSE if sparse else 0)
+               | (_mo.SIMPLIFY_ERROR_ABSOLUTE if absolute else 0))
     target = max(0, min(int(target_index_count), len(flat)))
     if attributes is not None and attribute_weights is not None:
         attrs = np.ascontiguousarray(attributes, dtype=np.float32)

@@ -1,0 +1,93 @@
+"""Simplify a big triangle mesh in spatial parts with locked borders, one part per core, as meshoptimizer's clusterlod does."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from pipeline import meshopt
+
+# A part's size. On the 4M-triangle synthetic scan, simplifying `high` (4M -> 3M) whole took 1.9 s on one core;
+# in 8 parts of 500k it took 0.7 s on two (each part's work fits the caches, so the CPU time falls too), and
+# meshoptimizer's ~150 bytes per triangle are paid per part in flight instead of for the whole mesh. Measured
+# against the source (exact point-to-triangle distance of 200k source vertices): RMS -2 % for `high` and +2 % for
+# `medium`, Hausdorff +19 % and +8 %: the locked borders keep their full density, so the interior gives more.
+PART_TRIANGLES = 500_000
+MAX_DEPTH = 8  # at most 256 parts
+# Anchors sampled to place the splitting planes: exact medians are not needed, only parts of about equal size.
+PLANE_SAMPLES = 65_536
+WORKERS = max(1, os.cpu_count() or 1)
+
+
+def part_count(triangles: int) -> int:
+    """How many parts a mesh of this many triangles is simplified in: a power of two, 1 below two parts' worth."""
+    depth = 0
+    while depth < MAX_DEPTH and triangles >= PART_TRIANGLES << (depth + 1):
+        depth += 1
+    return 1 << depth
+
+
+def spatial_parts(positions: np.ndarray, indices: np.ndarray, count: int) -> list[np.ndarray]:
+    """The triangles split into `count` (a power of two) parts of about equal size by a k-d tree of axis-aligned
+    planes, each part's triangles in their original order. A triangle goes where its first vertex lies, so the
+    split is deterministic and a vertex's twins across a UV seam (same position) land on the same side."""
+    triangles = np.asarray(indices, dtype=np.uint32).reshape(-1, 3)
+    depth = count.bit_length() - 1
+    if depth == 0 or len(triangles) == 0:
+        return [triangles.reshape(-1)]
+    step = max(1, len(triangles) // PLANE_SAMPLES)
+    axes, planes = _kd_planes(np.asarray(positions[triangles[::step, 0]], dtype=np.float64), depth)
+    labels = np.zeros(len(positions), dtype=np.uint16)
+    rows = np.arange(len(positions))
+    for level in range(depth):
+        node = labels + np.uint16((1 << level) - 1)
+        above = positions[rows, axes[node]] > planes[node]
+        labels = labels * np.uint16(2) + above.astype(np.uint16)
+    del rows, node, above
+    part_of = labels[triangles[:, 0]]
+    del labels
+    order = np.argsort(part_of, kind="stable")
+    ends = np.cumsum(np.bincount(part_of, minlength=count))
+    return [triangles[order[start:end]].reshape(-1) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _kd_planes(points: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per node of a complete binary tree (heap order), the axis and position of its median plane: each splits
+    the node's points across their longest side."""
+    axes = np.zeros((1 << depth) - 1, dtype=np.intp)
+    planes = np.zeros((1 << depth) - 1, dtype=np.float64)
+    level_points = [points]
+    for level in range(depth):
+        children = []
+        for offset, part in enumerate(level_points):
+            node = (1 << level) - 1 + offset
+            if len(part):
+                axes[node] = int(np.argmax(part.max(axis=0) - part.min(axis=0)))
+                planes[node] = float(np.median(part[:, axes[node]]))
+            side = part[:, axes[node]] > planes[node]
+            children += [part[~side], part[side]]
+        level_points = children
+    return axes, planes
+
+
+def simplify(positions: np.ndarray, indices: np.ndarray, target_index_count: int, max_error: float,
+             attributes: np.ndarray | None, attribute_weights: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """(indices, error) of the mesh simplified part by part, each part towards its share of the target within
+    `max_error` (in the positions' units, as is the error returned: the largest part's). The borders between parts,
+    and the mesh's own open borders, are locked, so the parts still meet exactly."""
+    count = part_count(len(indices) // 3)
+    parts = spatial_parts(positions, indices, count)
+    share = target_index_count / max(1, len(indices))
+
+    def simplified(part: np.ndarray) -> meshopt.SimplifyResult:
+        if len(part) == 0:
+            return meshopt.SimplifyResult(indices=part, relative_error=0.0)
+        return meshopt.simplify(positions, part, int(len(part) // 3 * share) * 3, max_error, lock_border=True,
+                                attributes=attributes, attribute_weights=attribute_weights, sparse=True,
+                                absolute=True)
+
+    with ThreadPoolExecutor(min(WORKERS, len(parts))) as pool:  # meshoptimizer releases the GIL
+        results = list(pool.map(simplified, parts))
+    return np.concatenate([r.indices for r in results]), max(r.relative_error for r in results)

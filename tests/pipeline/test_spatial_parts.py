@@ -1,0 +1,97 @@
+"""Spatial parts: every triangle in exactly one part, parts of equal size, and a part-wise simplification without cracks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from pipeline import spatial_parts
+
+
+@pytest.fixture
+def sphere() -> tuple[np.ndarray, np.ndarray]:
+    mesh = trimesh.creation.icosphere(subdivisions=5)  # 20,480 triangles, closed
+    return mesh.vertices.astype(np.float32), mesh.faces.astype(np.uint32).reshape(-1)
+
+
+def _open_edges(indices: np.ndarray) -> int:
+    triangles = indices.reshape(-1, 3)
+    edges = np.sort(np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    return int((counts == 1).sum())
+
+
+def test_part_count_is_a_power_of_two_from_two_parts_worth() -> None:
+    size = spatial_parts.PART_TRIANGLES
+    assert spatial_parts.part_count(2 * size - 1) == 1
+    assert spatial_parts.part_count(2 * size) == 2
+    assert spatial_parts.part_count(8 * size) == 8
+    assert spatial_parts.part_count(10 * size) == 8
+    assert spatial_parts.part_count(16 * size) == 16
+    assert spatial_parts.part_count(10**12) == 1 << spatial_parts.MAX_DEPTH
+
+
+def test_every_triangle_lands_in_one_part_in_its_order(sphere: tuple[np.ndarray, np.ndarray]) -> None:
+    positions, indices = sphere
+    parts = spatial_parts.spatial_parts(positions, indices, 8)
+    assert len(parts) == 8
+    rows = [part.reshape(-1, 3) for part in parts]
+    assert sum(len(r) for r in rows) == len(indices) // 3
+    # The same triangles, each once: sorted rows of the union equal the source's.
+    union = np.concatenate(rows)
+    key = np.lexsort(union.T[::-1])
+    source = indices.reshape(-1, 3)
+    assert np.array_equal(union[key], source[np.lexsort(source.T[::-1])])
+    # About equal sizes (the planes come from a sample of anchors).
+    sizes = np.array([len(r) for r in rows])
+    assert sizes.min() > 0.8 * sizes.mean() and sizes.max() < 1.2 * sizes.mean()
+    # Each part keeps the source's order: its triangles' positions in the source increase.
+    where = {tuple(t): i for i, t in enumerate(source.tolist())}
+    for part in rows:
+        order = [where[tuple(t)] for t in part.tolist()]
+        assert order == sorted(order)
+
+
+def test_parts_are_spatially_separate(sphere: tuple[np.ndarray, np.ndarray]) -> None:
+    positions, indices = sphere
+    parts = spatial_parts.spatial_parts(positions, indices, 2)
+    # Two parts of a sphere split by one plane through its longest side: the anchors' coordinates on some axis
+    # do not overlap.
+    anchors = [positions[part.reshape(-1, 3)[:, 0]] for part in parts]
+    separated = [anchors[0][:, axis].max() <= anchors[1][:, axis].min() for axis in range(3)]
+    assert any(separated)
+
+
+def test_one_part_is_the_whole_mesh(sphere: tuple[np.ndarray, np.ndarray]) -> None:
+    positions, indices = sphere
+    (whole,) = spatial_parts.spatial_parts(positions, indices, 1)
+    assert np.array_equal(whole, indices)
+
+
+def test_part_wise_simplification_meets_its_target_without_cracks(
+        sphere: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    positions, indices = sphere
+    monkeypatch.setattr(spatial_parts, "PART_TRIANGLES", 2_500)
+    assert spatial_parts.part_count(len(indices) // 3) == 8
+    assert _open_edges(indices) == 0
+    target = len(indices) // 4
+    simplified, error = spatial_parts.simplify(positions, indices, target, float("inf"), None, None)
+    triangles = len(simplified) // 3
+    # The locked borders keep some triangles a whole-mesh pass would remove, but each part comes close to its share.
+    assert target // 3 * 0.9 <= triangles <= target // 3 * 1.3
+    assert _open_edges(simplified) == 0  # the parts still meet: no crack along a locked border
+    assert 0 < error < 0.05  # in the positions' units (a unit sphere), not relative
+    again, _ = spatial_parts.simplify(positions, indices, target, float("inf"), None, None)
+    assert np.array_equal(simplified, again)  # threads finish in any order; the result does not depend on it
+
+
+def test_part_wise_simplification_keeps_within_its_error(
+        sphere: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    positions, indices = sphere
+    monkeypatch.setattr(spatial_parts, "PART_TRIANGLES", 2_500)
+    normals = positions / np.linalg.norm(positions, axis=1, keepdims=True)
+    loose, loose_error = spatial_parts.simplify(positions, indices, 0, 1e-2, normals, np.full(3, 0.1, np.float32))
+    tight, tight_error = spatial_parts.simplify(positions, indices, 0, 1e-4, normals, np.full(3, 0.1, np.float32))
+    assert loose_error <= 1e-2 and tight_error <= 1e-4
+    assert len(loose) < len(tight) <= len(indices)
