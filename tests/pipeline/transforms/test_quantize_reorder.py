@@ -354,3 +354,23 @@ def test_normals_and_uvs_of_a_big_scan_are_quantized_a_block_at_a_time(monkeypat
     assert peak < 12_000_000
     for name in ("NORMAL", "TEXCOORD_0"):
         assert np.array_equal(blocks.attributes[name], whole.attributes[name])
+
+
+def test_a_big_primitive_gets_one_pass_in_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.transforms import reorder
+    from pipeline.transforms.reorder import reorder_primitive
+
+    passes: list[int] = []
+    real = meshopt.optimize_vertex_cache
+    monkeypatch.setattr(meshopt, "optimize_vertex_cache", lambda *a, **k: passes.append(1) or real(*a, **k))
+    big = grid_primitive(n=30)  # 1,800 triangles
+    monkeypatch.setattr(reorder, "ONE_PASS_TRIANGLES", big.triangle_count - 1)
+    Reorder()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [big]))]))
+    assert len(passes) == 1
+    simplified = grid_primitive(n=30)
+    reorder_primitive(simplified)  # the ladder's pass after simplifying is the only one
+    Reorder()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [simplified]))]))
+    assert len(passes) == 2
+    monkeypatch.setattr(reorder, "ONE_PASS_TRIANGLES", big.triangle_count)
+    Reorder()(Scene("s", nodes=[Node("a", mesh=Mesh("a", [grid_primitive(n=30)]))]))
+    assert len(passes) == 4  # at the limit, still two
