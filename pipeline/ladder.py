@@ -51,10 +51,6 @@ SHAPE_TRIANGLES = 300_000
 # Threads that finish and write levels while this one simplifies the next: the other cores, at most one more
 # (measured on 2 cores: a second writer thread only added GIL hand-offs and memory).
 WRITERS = max(0, min(1, (os.cpu_count() or 1) - 1))
-# Above this many triangles, a level is simplified only once the writes before it are done, and a level this big is
-# written once the next is simplified from it, beside the smaller simplifications after that: on a 40M-triangle scan
-# the overlap would cost ~2.6 GB more at the peak (65 bytes per triangle of the level being written, measured at 4M).
-OVERLAP_TRIANGLES = 5_000_000
 PROGRESS_TRIANGLES = 250_000  # a model this big takes seconds per level: say which level, and the time left
 
 
@@ -157,31 +153,18 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
         pool = threads if writers > 0 else None
         fitting = fitter if writers > 0 else None
         _one_malloc_arena()
-        # A level too big to write beside the simplification made from it is written right after that instead:
-        # (index in pending, its write) until then.
-        deferred: tuple[int, Callable[[], Future[Level]]] | None = None
         for number, (settings, (simplifying, writing)) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
                 current, error = parent, 0.0
             else:
-                huge = budgets.measure(parent).triangles > OVERLAP_TRIANGLES
-                if huge:
-                    # Simplifying this many triangles takes ~150 bytes each; writing a level beside it, ~65 more,
-                    # and decoding its textures to resize them (an 8k RGB texture: 192 MB) as much again.
-                    _wait(pending)
-                current, error = _next_rung(parent, settings, tools, diagonal, fitter=None if huge else fitting)
-            if deferred is not None:
-                pending[deferred[0]], deferred = _deferred_write(task, plan[deferred[0]][1], deferred[1]), None
+                # Beside the writes above: a big level is simplified in spatial parts, whose memory is bounded per
+                # part, so a write (~65 bytes per triangle of its level) and the texture fitting fit beside it.
+                current, error = _next_rung(parent, settings, tools, diagonal, fitter=fitting)
             total_error = round(error + parent_error, 8)
             if pending and not error and _same_content(parent, current):
                 # Nothing changed: the same bytes, unwritten.
                 level = _submit(pool, _renamed, pending[-1], settings.name, total_error)
-            elif (pool is not None and number < len(levels) and settings.max_bytes is None
-                  and budgets.measure(current).triangles > OVERLAP_TRIANGLES):
-                deferred = len(pending), functools.partial(_submit, pool, _write_level, _copy(current), settings,
-                                                           tools, offset, total_error)
-                level = _done(_placeholder(settings.name))  # written with the next level, then reported
             else:
                 level = _submit(pool, _write_level, _copy(current), settings, tools, offset, total_error)
             if settings.max_bytes is not None:
@@ -191,16 +174,12 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             if on_level is not None:
                 on_level(settings.name, _copy(current) if current is scene else current)
             task.advance(simplifying)
-            if deferred is None or deferred[0] != len(pending):
-                # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is
-                # harmless).
-                level.add_done_callback(functools.partial(_written, task, writing))
+            # The writer thread reports its part as it finishes (an estimate's sum: a rare lost update is harmless).
+            level.add_done_callback(functools.partial(_written, task, writing))
             pending.append(level)
             if consume and parent is scene and current is not scene:
                 _release_geometry(scene)  # the writes hold copies, the new level its own arrays or views
             parent, parent_error = current, total_error
-        if deferred is not None:
-            pending[deferred[0]] = _deferred_write(task, plan[deferred[0]][1], deferred[1])
         made = [future.result() for future in pending]
     _give_back_memory()
     return Ladder(levels=made[::-1], diagonal=diagonal)
@@ -251,22 +230,6 @@ def _submit(pool: ThreadPoolExecutor | None, work: Callable[..., Level], *args: 
 
 def _written(task: progress.Task, units: float, _: Future[Level]) -> None:
     task.advance(units)
-
-
-def _deferred_write(task: progress.Task, units: float, write: Callable[[], Future[Level]]) -> Future[Level]:
-    future = write()
-    future.add_done_callback(functools.partial(_written, task, units))
-    return future
-
-
-def _placeholder(name: str) -> Level:
-    return Level(name=name, data=b"", triangles=0, draw_calls=0, texels=0, gpu_bytes=0, max_texture=0,
-                 error_relative=0.0)
-
-
-def _wait(pending: list[Future[Level]]) -> None:
-    for future in pending:
-        future.result()
 
 
 def _renamed(above: Future[Level], name: str, error: float) -> Level:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ladder, progress
+from pipeline import ladder, progress, spatial_parts
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes
 from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
@@ -269,20 +269,15 @@ def test_a_big_models_ladder_names_each_level_and_the_time_left(monkeypatch: pyt
     assert any(line.startswith("assets: bust.ply: simplifying level 5/5, ") and line.endswith(" s left") for line in said)
 
 
-def test_no_write_runs_beside_a_huge_simplification_and_a_huge_level_is_written_after_it(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # Writing a level beside a huge simplification would add to the memory peak: above OVERLAP_TRIANGLES, the
-    # writes above are done first, and a huge level's own write waits until the level below is simplified from it
-    # (then it runs beside the next, smaller simplification instead of holding the simplifier up).
+def test_the_next_level_is_simplified_while_the_level_above_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # However big the level: a big simplification runs in spatial parts whose memory is bounded per part, so the
+    # write of the level above (and its own texture fitting) run beside it.
     written: list[str] = []
-    started: list[str] = []
     finished_before: list[int] = []
-    in_flight: list[int] = []
     base = tools()
 
     def slow_write(scene: Scene) -> bytes:
-        started.append("level")
-        time.sleep(0.2)  # a write the next simplification would otherwise overtake
+        time.sleep(0.2)  # a write the next simplification overtakes
         data = base.write(scene)
         written.append("level")
         return data
@@ -291,29 +286,17 @@ def test_no_write_runs_beside_a_huge_simplification_and_a_huge_level_is_written_
 
     def spy(scene: Scene, *args: Any) -> float:
         finished_before.append(len(written))
-        in_flight.append(len(started) - len(written))
-        result = real(scene, *args)
-        in_flight.append(len(started) - len(written))
-        return result
+        return real(scene, *args)
 
     monkeypatch.setattr(ladder, "simplify_within", spy)
-    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
+    monkeypatch.setattr(spatial_parts, "PART_TRIANGLES", 1_000)  # every simplification here is in parts
     slow = ladder.LadderTools(write=slow_write, fit_textures=base.fit_textures,
                               encode_textures=base.encode_textures, finish=base.finish)
     result = ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow,
                                  levels=SMALL, writers=1)
-    assert set(in_flight) == {0}
-    assert finished_before[:4] == [0, 1, 2, 3]
-    assert len(written) >= 5 and all(level.data for level in result.levels)
-    assert [level.name for level in result.levels] == ["thumb", "low", "medium", "high", "full"]
-    # Below the threshold the next level's simplification runs while the level above is written.
-    written.clear()
-    started.clear()
-    finished_before.clear()
-    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 10**9)
-    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), slow, levels=SMALL,
-                        writers=1)
     assert finished_before[0] == 0
+    assert written and all(level.data for level in result.levels)
+    assert [level.name for level in result.levels] == ["thumb", "low", "medium", "high", "full"]
 
 
 def test_a_levels_textures_are_fitted_while_its_geometry_is_simplified(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -351,22 +334,3 @@ def test_a_consumed_scene_lets_its_geometry_go_and_the_levels_stay_the_same() ->
     source = consumed_scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
     assert source.attributes == {} and source.indices is None
     assert kept_scene.nodes[0].mesh.primitives[0].triangle_count == 12_000  # type: ignore[union-attr]
-
-
-def test_a_huge_levels_textures_are_fitted_after_its_simplification(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Decoding a scan's 8k texture beside a 10M-triangle simplification would add its 192 MB to the peak.
-    import threading
-
-    base = tools()
-    threads: list[bool] = []
-
-    def fit(scene: Scene, side: int) -> object:
-        threads.append(threading.current_thread() is threading.main_thread())
-        return base.fit_textures(scene, side)
-
-    monkeypatch.setattr(ladder, "OVERLAP_TRIANGLES", 0)
-    sequential = ladder.LadderTools(write=base.write, fit_textures=fit, encode_textures=base.encode_textures,
-                                    finish=base.finish)
-    ladder.build_ladder(noisy_sphere(rings=30, segments=50, texture_side=256), (0.0, 0.0, 0.0), sequential,
-                        levels=SMALL, writers=1)
-    assert threads and all(threads)
