@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import meshopt, progress
+from pipeline.columns import column_range
 from pipeline.scene import Node, Primitive, Scene, Texture, texture_refs
 from pipeline.transforms.reorder import reorder_primitive
 
@@ -241,7 +242,7 @@ def _simplify_primitive(primitive: Primitive, original: np.ndarray, ratio: float
     """Simplify from the original indices towards ratio × triangles; return the error relative to the diagonal."""
     # Equivalent mutant: astype(None) gives float64, which meshopt converts to the same float32.
     positions = primitive.attributes["POSITION"].astype(np.float32)  # pragma: no mutate
-    low, high = positions.min(axis=0), positions.max(axis=0)
+    low, high = column_range(positions)
     # Equivalent mutants: `or 2.0` instead of `or 1.0` only for a mesh of one point, which has no error to scale.
     diagonal = float(np.linalg.norm(high - low)) or 1.0  # pragma: no mutate
     scale = meshopt.simplify_scale(positions) or 1.0  # pragma: no mutate

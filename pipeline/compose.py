@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pipeline import images
+from pipeline.columns import column_range
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import (
     Light,
@@ -63,12 +64,11 @@ def nodes_bounds(nodes: Iterable[Node], parent: np.ndarray | None = None) -> tup
     def visit(node: Node, matrix: np.ndarray) -> None:
         world = matrix @ node_matrix(node)
         if node.mesh is not None:
-            corners = []
+            corners: list[np.ndarray] = []
             for primitive in node.mesh.primitives:
                 positions = _positions(primitive)
                 if len(positions):
-                    corners.append(positions.min(axis=0))
-                    corners.append(positions.max(axis=0))
+                    corners.extend(column_range(positions))
             if corners:
                 box = np.array(corners)
                 local = _box_corners(box.min(axis=0), box.max(axis=0))
@@ -139,7 +139,7 @@ def model_shape(scene: Scene) -> ModelShape | None:
     def visit(node: Node, matrix: np.ndarray) -> None:
         world = matrix @ node_matrix(node)
         if node.mesh is not None:
-            boxes = [(p.min(axis=0), p.max(axis=0)) for p in map(_positions, node.mesh.primitives) if len(p)]
+            boxes = [column_range(p) for p in map(_positions, node.mesh.primitives) if len(p)]
             if boxes:
                 local = _box_corners(np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0))
                 for instance in _instance_matrices(node):

@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline import progress
 from pipeline.asset_files import confine, make_texture
+from pipeline.columns import column_range
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, strip_to_triangles
 from pipeline.scene import (
@@ -227,12 +228,12 @@ def scene_bounds(scene: Scene) -> tuple[tuple[float, float, float], tuple[float,
         world = parent @ node_matrix(node)
         if node.mesh is not None:
             for primitive in node.mesh.primitives:
-                points = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+                points = primitive.attributes["POSITION"]
                 if len(points) == 0:
                     continue
-                corners = np.array([[x, y, z, 1.0] for x in (points[:, 0].min(), points[:, 0].max())
-                                    for y in (points[:, 1].min(), points[:, 1].max())
-                                    for z in (points[:, 2].min(), points[:, 2].max())])
+                least, most = (bound.astype(np.float64) for bound in column_range(points))
+                corners = np.array([[x, y, z, 1.0] for x in (least[0], most[0]) for y in (least[1], most[1])
+                                    for z in (least[2], most[2])])
                 placed = (world @ corners.T).T[:, :3]
                 low = np.minimum(low, placed.min(axis=0))
                 high = np.maximum(high, placed.max(axis=0))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import budgets, images, meshopt, progress, spatial_parts, surface_fit
+from pipeline.columns import column_range
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
@@ -268,8 +269,9 @@ def _diagonal(scene: Scene) -> float:
         for primitive in mesh.primitives:
             positions = primitive.attributes["POSITION"]  # min and max in the stored type: exact, and no copy
             if len(positions):
-                lows.append(positions.min(axis=0).astype(np.float64))
-                highs.append(positions.max(axis=0).astype(np.float64))
+                low, high = column_range(positions)
+                lows.append(low.astype(np.float64))
+                highs.append(high.astype(np.float64))
     if not lows:
         return 1.0
     return float(np.linalg.norm(np.max(highs, axis=0) - np.min(lows, axis=0))) or 1.0

@@ -13,6 +13,7 @@ import pygltflib as gl
 
 from pipeline import __version__
 from pipeline import scene as ir
+from pipeline.columns import column_range
 from pipeline.gltf import container
 from pipeline.gltf.extensions import registered
 from pipeline.gltf.json_text import (
@@ -192,7 +193,7 @@ class _GlbWriter:
                                normalized=True if normalized else None, count=count,
                                type=ACCESSOR_TYPES[components])
         if min_max and count:
-            low, high = rows.min(axis=0), rows.max(axis=0)
+            low, high = column_range(rows)
             if rows.dtype.kind == "f" and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
                 raise ValueError(f"{attribute or 'accessor'} data holds NaN or infinite values")
             if rows.dtype.kind == "f":

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import progress
+from pipeline.columns import column_range
 from pipeline.scene import (
     Material,
     Mesh,
@@ -70,9 +71,9 @@ class Quantize:
 
 def _position_box(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     # Per primitive, in the stored type (exact for min and max): no float64 copy of a scan's positions.
-    lows = [np.asarray(p.attributes["POSITION"]).min(axis=0) for p in mesh.primitives]
-    highs = [np.asarray(p.attributes["POSITION"]).max(axis=0) for p in mesh.primitives]
-    return np.min(lows, axis=0).astype(np.float64), np.max(highs, axis=0).astype(np.float64)
+    ranges = [column_range(p.attributes["POSITION"]) for p in mesh.primitives]
+    return (np.min([low for low, _ in ranges], axis=0).astype(np.float64),
+            np.max([high for _, high in ranges], axis=0).astype(np.float64))
 
 
 def _mesh_uses(scene: Scene) -> list[tuple[int, int, float, np.ndarray | None]]:
@@ -362,8 +363,9 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
         if any(p.attributes[name].dtype.kind != "f" or p.targets for p in members):
             continue
         # The box from the stored type (exact for min and max), then float64 a block at a time, as for positions.
-        low = np.min([np.asarray(p.attributes[name]).min(axis=0) for p in members], axis=0).astype(np.float64)
-        high = np.max([np.asarray(p.attributes[name]).max(axis=0) for p in members], axis=0).astype(np.float64)
+        ranges = [column_range(p.attributes[name]) for p in members]
+        low = np.min([r[0] for r in ranges], axis=0).astype(np.float64)
+        high = np.max([r[1] for r in ranges], axis=0).astype(np.float64)
         span = np.where(high - low > 0, high - low, 1.0)
         for primitive in members:
             uv = primitive.attributes[name]
