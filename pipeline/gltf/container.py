@@ -66,11 +66,13 @@ def read_split(handle: BinaryIO, size: int) -> tuple[bytes, bytes | None]:
     return text, binary
 
 
-def pack(json_text: bytes, binary: bytes = b"") -> bytes:
+def pack(json_text: bytes, binary: bytes | bytearray = b"") -> bytes:
     """A GLB of JSON text (padded with spaces) and a BIN chunk (padded with zeros; none when empty)."""
+    # One join: a scan's BIN chunk is tens of MB, and each `+` would copy it again.
     text = json_text + b" " * (-len(json_text) % 4)
-    chunks = struct.pack("<I4s", len(text), JSON_CHUNK) + text
+    parts = [b"", struct.pack("<I4s", len(text), JSON_CHUNK), text]
     if binary:
-        body = binary + b"\x00" * (-len(binary) % 4)
-        chunks += struct.pack("<I4s", len(body), BIN_CHUNK) + body
-    return struct.pack("<4sII", MAGIC, VERSION, 12 + len(chunks)) + chunks
+        padding = b"\x00" * (-len(binary) % 4)
+        parts += [struct.pack("<I4s", len(binary) + len(padding), BIN_CHUNK), binary, padding]
+    parts[0] = struct.pack("<4sII", MAGIC, VERSION, sum(len(part) for part in parts) + 12)
+    return b"".join(parts)

@@ -208,6 +208,7 @@ class _GlbWriter:
         """One bufferView per group, in the order the groups were first used, so the bytes are deterministic."""
         for group in self.groups.values():
             data = b"".join(group.chunks)
+            group.chunks = []  # the raw bytes of a scan's views go as each is written, not all at the end
             if group.mode is None:
                 view = self.buffer_view(data, target=group.target,
                                          stride=group.element if group.target == ARRAY_BUFFER else None)
@@ -491,10 +492,10 @@ class _GlbWriter:
             extension.write_buffers(self)
         self.doc.extensionsUsed = sorted(self.used)
         self.doc.extensionsRequired = sorted(self.required)
-        return _pack_glb(self.doc, bytes(self.blob))
+        return _pack_glb(self.doc, self.blob)
 
 
-def _pack_glb(doc: gl.GLTF2, blob: bytes) -> bytes:
+def _pack_glb(doc: gl.GLTF2, blob: bytes | bytearray) -> bytes:
     # Packed here rather than by pygltflib's save_to_bytes, which would merge the meshopt fallback buffer.
     if not blob:
         doc.buffers = doc.buffers[1:] if len(doc.buffers) > 1 else []
