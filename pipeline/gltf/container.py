@@ -70,7 +70,7 @@ def pack(json_text: bytes, binary: bytes | bytearray = b"") -> bytes:
     """A GLB of JSON text (padded with spaces) and a BIN chunk (padded with zeros; none when empty)."""
     # One join: a scan's BIN chunk is tens of MB, and each `+` would copy it again.
     text = json_text + b" " * (-len(json_text) % 4)
-    parts = [b"", struct.pack("<I4s", len(text), JSON_CHUNK), text]
+    parts: list[bytes | bytearray] = [b"", struct.pack("<I4s", len(text), JSON_CHUNK), text]
     if binary:
         padding = b"\x00" * (-len(binary) % 4)
         parts += [struct.pack("<I4s", len(binary) + len(padding), BIN_CHUNK), binary, padding]
