@@ -70,16 +70,24 @@ def weld_primitive(primitive: Primitive, drop_degenerate: bool = True) -> None:
         return
     indices = triangle_indices(primitive)
     remap, unique = meshopt.generate_vertex_remap(vertex_rows(primitive), indices)
-    new_indices = remap[indices]
-    if primitive.mode == TRIANGLES and drop_degenerate:
-        tris = new_indices.reshape(-1, 3)
-        keep = (tris[:, 0] != tris[:, 1]) & (tris[:, 1] != tris[:, 2]) & (tris[:, 0] != tris[:, 2])
-        new_indices = tris[keep].reshape(-1)
-    if unique == primitive.vertex_count and primitive.indices is not None and len(new_indices) == len(indices):
+    dropping = primitive.mode == TRIANGLES and drop_degenerate
+    if unique == primitive.vertex_count and primitive.indices is not None and not (
+            dropping and not _proper(indices).all()):
+        # Every vertex used and distinct, so the remap only renumbers them and a triangle is degenerate after it
+        # exactly when before: nothing to weld, and a scan's 30M indices are not gathered for nothing.
         return
+    new_indices = remap[indices]
+    if dropping:
+        new_indices = new_indices.reshape(-1, 3)[_proper(new_indices)].reshape(-1)
     # remap is old → new; the first old vertex of each new slot represents it (they are all equal).
     new_to_old = np.zeros(unique, dtype=np.int64)
     used = remap != 0xFFFFFFFF
     old = np.nonzero(used)[0]
     new_to_old[remap[old][::-1]] = old[::-1]
     apply_vertex_order(primitive, new_to_old, new_indices)
+
+
+def _proper(indices: np.ndarray) -> np.ndarray:
+    """Per triangle of a triangle list, whether its three corners are three different vertices."""
+    tris = indices.reshape(-1, 3)
+    return (tris[:, 0] != tris[:, 1]) & (tris[:, 1] != tris[:, 2]) & (tris[:, 0] != tris[:, 2])

@@ -95,3 +95,25 @@ def test_dedup_keeps_materials_that_differ() -> None:
     Dedup()(scene)
     assert a.primitives[0].material is not b.primitives[0].material
     assert len(scene.meshes()) == 2
+
+
+def test_weld_drops_a_degenerate_triangle_when_no_vertex_merges() -> None:
+    # Every vertex distinct and used: nothing to weld, but a triangle with a corner twice still goes.
+    primitive = grid_primitive(n=4)
+    indices = np.asarray(primitive.indices).copy()
+    indices[:3] = [indices[0], indices[1], indices[0]]
+    primitive.indices = indices
+    assert len(np.unique(indices)) == primitive.vertex_count
+    scene = Scene("s", nodes=[Node("n", mesh=Mesh("m", [primitive]))])
+    Weld()(scene)
+    kept = np.asarray(scene.nodes[0].mesh.primitives[0].indices).reshape(-1, 3)  # type: ignore[union-attr]
+    assert len(kept) == len(indices) // 3 - 1
+    assert all(len(set(t)) == 3 for t in kept.tolist())
+
+
+def test_weld_leaves_a_clean_mesh_as_it_is() -> None:
+    primitive = grid_primitive(n=4)
+    before = np.asarray(primitive.indices).copy()
+    positions = primitive.attributes["POSITION"]
+    Weld()(Scene("s", nodes=[Node("n", mesh=Mesh("m", [primitive]))]))
+    assert np.array_equal(primitive.indices, before) and primitive.attributes["POSITION"] is positions
