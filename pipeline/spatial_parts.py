@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -33,10 +35,16 @@ def spatial_parts(positions: np.ndarray, indices: np.ndarray, count: int) -> lis
     """The triangles split into `count` (a power of two) parts of about equal size by a k-d tree of axis-aligned
     planes, each part's triangles in their original order. A triangle goes where its first vertex lies, so the
     split is deterministic and a vertex's twins across a UV seam (same position) land on the same side."""
+    return [part() for part in _part_makers(positions, indices, count)]
+
+
+def _part_makers(positions: np.ndarray, indices: np.ndarray, count: int) -> list[Callable[[], np.ndarray]]:
+    """Per part, a call that makes its index array: each is made when its simplification starts, so the parts
+    of a 10M-triangle scan are not a second copy of its 120 MB of indices all at once."""
     triangles = np.asarray(indices, dtype=np.uint32).reshape(-1, 3)
     depth = count.bit_length() - 1
     if depth == 0 or len(triangles) == 0:
-        return [triangles.reshape(-1)]
+        return [lambda: triangles.reshape(-1)]
     step = max(1, len(triangles) // PLANE_SAMPLES)
     axes, planes = _kd_planes(np.asarray(positions[triangles[::step, 0]], dtype=np.float64), depth)
     labels = np.zeros(len(positions), dtype=np.uint16)
@@ -48,9 +56,14 @@ def spatial_parts(positions: np.ndarray, indices: np.ndarray, count: int) -> lis
     del above
     part_of = labels[triangles[:, 0]]
     del labels
-    order = np.argsort(part_of, kind="stable")
+    order = np.argsort(part_of, kind="stable").astype(np.uint32)
     ends = np.cumsum(np.bincount(part_of, minlength=count))
-    return [triangles[order[start:end]].reshape(-1) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    return [functools.partial(_part, triangles, order[start:end]) for start, end in zip([0, *ends[:-1]], ends,
+                                                                                       strict=True)]
+
+
+def _part(triangles: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    return triangles[chosen].reshape(-1)
 
 
 def _kd_planes(points: np.ndarray, depth: int) -> tuple[list[int], np.ndarray]:
@@ -81,10 +94,11 @@ def simplify(positions: np.ndarray, indices: np.ndarray, target_index_count: int
     `max_error` (in the positions' units, as is the error returned: the largest part's). The borders between parts,
     and the mesh's own open borders, are locked, so the parts still meet exactly."""
     count = part_count(len(indices) // 3)
-    parts = spatial_parts(positions, indices, count)
+    parts = _part_makers(positions, indices, count)
     share = target_index_count / max(1, len(indices))
 
-    def simplified(part: np.ndarray) -> meshopt.SimplifyResult:
+    def simplified(make: Callable[[], np.ndarray]) -> meshopt.SimplifyResult:
+        part = make()
         if len(part) == 0:
             return meshopt.SimplifyResult(indices=part, relative_error=0.0)
         return meshopt.simplify(positions, part, int(len(part) // 3 * share) * 3, max_error, lock_border=True,
