@@ -1,13 +1,15 @@
-"""Big-scan levels simplified whole vs in spatial parts (pipeline.spatial_parts): time and error against the source.
+"""Big-scan levels simplified whole vs in spatial parts (pipeline.spatial_parts) vs gltfpack -si: time and error.
 
     python -m tests.benchmarks.bench_parts --sizes 4M,10M
 
 For each synthetic scan (tests/benchmarks/scan_generator.py, as bench_scans makes them), `high` (to the desktop
 budget) and then `medium` (to the quest2 budget, from `high`) are simplified as the ladder does: attribute-aware,
-normals at the ladder's weight. Once by one meshoptimizer call over the whole mesh, once part by part. Errors are
-exact point-to-triangle distances relative to the bounding-box diagonal, both ways: from seeded points on the
-source surface to the level, and from seeded points on the level to the source (the nearest triangles by centroid
-are the candidates, trimesh gives each one's closest point).
+normals at the ladder's weight. Once by one meshoptimizer call over the whole mesh, once part by part; and, for
+reference, `gltfpack -cc -si` from the source at each level's triangle count (its whole-process time). A level whose
+cap is above its parent's count is not simplified (as in the ladder) and has no row. Errors are exact
+point-to-triangle distances relative to the bounding-box diagonal, both ways: from seeded points on the source
+surface to the level, and from seeded points on the level to the source (the nearest triangles by centroid are the
+candidates, trimesh gives each one's closest point).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from tests.benchmarks.bench_ladder import gltfpack
 from tests.benchmarks.bench_scans import SIZES
 from tests.benchmarks.doc_section import write_section
+from tests.benchmarks.glb_reader import read_glb
 from tests.benchmarks.scan_generator import generate
 
 SAMPLES = 200_000
@@ -54,7 +58,7 @@ def distances(points: np.ndarray, positions: np.ndarray, indices: np.ndarray) ->
     return best
 
 
-def measure(name: str, scans: Path) -> list[dict[str, Any]]:
+def measure(name: str, scans: Path, work: Path) -> list[dict[str, Any]]:
     from pipeline import budgets, ladder, meshopt, spatial_parts
     from pipeline.ingest import load_asset
 
@@ -79,29 +83,48 @@ def measure(name: str, scans: Path) -> list[dict[str, Any]]:
     def parts(indices: np.ndarray, cap: int) -> np.ndarray:
         return spatial_parts.simplify(positions, indices, cap * 3, scale, normals, weights)[0]
 
+    def errors(level_positions: np.ndarray, indices: np.ndarray) -> dict[str, float]:
+        there = distances(from_source, level_positions, indices) / diagonal
+        back = distances(surface_points(level_positions, indices, SAMPLES, seed=2), positions, source) / diagonal
+        both = np.concatenate([there, back])
+        return {"rms": float(np.sqrt(np.mean(both ** 2))), "hausdorff": float(both.max())}
+
     rows = []
     for method, simplify in (("whole", whole), ("parts", parts)):
         parent = source
         for level, cap in caps:
+            if cap >= len(parent) // 3:
+                continue
             started = time.perf_counter()
             indices = simplify(parent, cap)
             seconds = time.perf_counter() - started
-            there = distances(from_source, positions, indices) / diagonal
-            back = distances(surface_points(positions, indices, SAMPLES, seed=2), positions, source) / diagonal
-            both = np.concatenate([there, back])
             rows.append({"scan": name, "level": level, "method": method, "from": len(parent) // 3,
                          "triangles": len(indices) // 3, "seconds": seconds,
                          "parts": 1 if method == "whole" else spatial_parts.part_count(len(parent) // 3),
-                         "rms": float(np.sqrt(np.mean(both ** 2))), "hausdorff": float(both.max())})
+                         **errors(positions, indices)})
             print(rows[-1], flush=True)
             parent = indices
+    for level, cap in caps:
+        if cap >= len(source) // 3:
+            continue
+        out = work / f"{name}.{level}.gltfpack.glb"
+        started = time.perf_counter()
+        gltfpack(folder / "scan.glb", cap / (len(source) // 3), out)
+        seconds = time.perf_counter() - started
+        theirs = read_glb(out)
+        faces = np.asarray(theirs.faces, dtype=np.uint32).reshape(-1)
+        rows.append({"scan": name, "level": level, "method": "gltfpack -si", "from": len(source) // 3,
+                     "triangles": len(faces) // 3, "seconds": seconds, "parts": 1,
+                     **errors(np.asarray(theirs.vertices, dtype=np.float32), faces)})
+        print(rows[-1], flush=True)
     return rows
 
 
 def table(rows: list[dict[str, Any]], command: str) -> str:
     from pipeline import ladder, spatial_parts
 
-    lines = [f"`{command}` (2 cores; normal weight {ladder.NORMAL_WEIGHT}, parts of {spatial_parts.PART_TRIANGLES:,} "
+    lines = ["## Big-scan levels: simplified whole, in spatial parts, and by gltfpack -si", "",
+             f"`{command}` (2 cores; normal weight {ladder.NORMAL_WEIGHT}, parts of {spatial_parts.PART_TRIANGLES:,} "
              "triangles, two at a time)", "",
              "| scan | level | simplified | parts | from → triangles | time | RMS error | Hausdorff |",
              "|---|---|---|---:|---|---:|---:|---:|"]
@@ -120,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true", help="print only; do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
-    rows = [row for name in sizes for row in measure(name, args.scans)]
+    with tempfile.TemporaryDirectory(prefix="vitrina-bench-parts-") as tmp:
+        rows = [row for name in sizes for row in measure(name, args.scans, Path(tmp))]
     text = table(rows, "python -m tests.benchmarks.bench_parts --sizes " + ",".join(sizes))
     print(text)
     if not args.no_doc:
