@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, ladder, manifest, standards, textures, usdz
+from pipeline import budgets, compose, images, ladder, manifest, source_facts, standards, textures, usdz
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
@@ -488,6 +488,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.files = len(data["files"]) + 1
     report.total_bytes = sum(f["bytes"] for f in data["files"]) + (folder / manifest.MANIFEST_NAME).stat().st_size
     cache.prune()
+    source_facts.prune()
     report.timings = dict(progress.timings)
     # The published report names files from the exhibit folder; the terminal keeps the paths as check shows them.
     _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)

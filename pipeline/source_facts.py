@@ -33,6 +33,12 @@ FACTS_FORMAT = 1
 RACY_NS = 2_000_000_000
 
 
+# A remembered fact unused for this long is dropped by `prune` (each use refreshes it): it only costs a hash again.
+MAX_AGE_NS = 90 * 24 * 3600 * 1_000_000_000
+# `prune` walks the facts at most this often, so that a warm build does not list thousands of files every time.
+PRUNE_EVERY_NS = 24 * 3600 * 1_000_000_000
+
+
 def facts_dir() -> Path:
     """Where remembered digests and measures live: in the default asset cache's folder, where prune never looks
     (it keeps `*.bin` entries in two-letter folders)."""
@@ -62,6 +68,7 @@ def remembered_digest(path: Path, clock: Callable[[], int] = time.time_ns) -> st
         digest = remembered["sha256"]
         if (remembered["path"] == str(path) and remembered["stat"] == stat_key(before)
                 and remembered["format"] == FACTS_FORMAT and _is_digest(digest)):
+            _touch(entry)
             return str(digest)
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -81,12 +88,42 @@ def remembered_fact(path: Path, kind: str, compute: Callable[[], Any], parse: Ca
     digest = remembered_digest(path)
     entry = facts_dir() / "content" / _name_key(f"{digest}\0{kind}\0{FACTS_FORMAT}")
     try:
-        return parse(json.loads(entry.read_bytes()))
+        value = parse(json.loads(entry.read_bytes()))
+        _touch(entry)
+        return value
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         pass
     value = compute()
     _write_fact(entry, value)
     return parse(value)
+
+
+def prune(clock: Callable[[], int] = time.time_ns) -> int:
+    """Delete the remembered facts unused for MAX_AGE_NS (a file long gone, an old version of one); returns how
+    many went. Walks them at most once per PRUNE_EVERY_NS, marked by the mtime of a `pruned` file."""
+    root = facts_dir()
+    marker = root / "pruned"
+    now = clock()
+    with contextlib.suppress(OSError):
+        if now - marker.stat().st_mtime_ns < PRUNE_EVERY_NS:
+            return 0
+    removed = 0
+    for entry in [*root.glob("stat/*/*.json"), *root.glob("content/*/*.json")]:
+        with contextlib.suppress(OSError):
+            if now - entry.stat().st_mtime_ns > MAX_AGE_NS:
+                entry.unlink()
+                removed += 1
+    with contextlib.suppress(OSError):
+        root.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        os.utime(marker, ns=(now, now))
+    return removed
+
+
+def _touch(entry: Path) -> None:
+    """Mark a fact as just used, for prune (a read-only cache folder just forgoes that)."""
+    with contextlib.suppress(OSError):
+        os.utime(entry)
 
 
 def _name_key(text: str) -> str:

@@ -100,3 +100,35 @@ def test_a_remembered_fact_that_does_not_parse_is_computed_again(tmp_path: Path)
     assert remembered_fact(path, "count", compute, parse) == 7 and len(computed) == 2
     path.write_bytes(b"v 1 1 1\n")  # other content: another fact
     assert remembered_fact(path, "count", compute, parse) == 7 and len(computed) == 3
+
+
+def test_prune_drops_facts_unused_for_their_age_and_keeps_the_ones_in_use(tmp_path: Path) -> None:
+    used, gone = tmp_path / "used.obj", tmp_path / "gone.obj"
+    for path in (used, gone):
+        path.write_bytes(path.name.encode() * 100)
+        remembered_digest(path, clock=_later)
+    entries = sorted((facts_dir() / "stat").glob("*/*.json"))
+    assert len(entries) == 2
+    old = time.time_ns() - source_facts.MAX_AGE_NS - 10**9
+    for entry in entries:
+        os.utime(entry, ns=(old, old))
+    remembered_digest(used, clock=_later)  # a hit refreshes its entry
+    assert source_facts.prune() == 1
+    (kept,) = (facts_dir() / "stat").glob("*/*.json")
+    assert json.loads(kept.read_bytes())["path"] == str(used.resolve())
+    # Walked at most once a day: an entry that ages meanwhile waits for the next walk.
+    os.utime(kept, ns=(old, old))
+    assert source_facts.prune() == 0 and kept.exists()
+    later = time.time_ns() + source_facts.PRUNE_EVERY_NS + 10**9
+    assert source_facts.prune(clock=lambda: later) == 1 and not kept.exists()
+
+
+def test_a_remembered_fact_in_use_is_refreshed(tmp_path: Path) -> None:
+    path = tmp_path / "scan.ply"
+    path.write_bytes(b"ply" * 100)
+    remembered_fact(path, "measure", lambda: {"n": 1}, lambda value: value["n"])
+    (entry,) = (facts_dir() / "content").glob("*/*.json")
+    old = time.time_ns() - source_facts.MAX_AGE_NS - 10**9
+    os.utime(entry, ns=(old, old))
+    assert remembered_fact(path, "measure", lambda: {"n": 2}, lambda value: value["n"]) == 1
+    assert time.time_ns() - entry.stat().st_mtime_ns < source_facts.MAX_AGE_NS
