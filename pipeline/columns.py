@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 
@@ -16,3 +18,11 @@ def column_range(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     columns = range(values.shape[1])
     return (np.array([values[:, i].min() for i in columns], dtype=values.dtype),
             np.array([values[:, i].max() for i in columns], dtype=values.dtype))
+
+
+def joint_range(arrays: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) per column over several non-empty (n, k) arrays together (a mesh's primitives), as float64:
+    each array's bounds in its own type first, so no float64 copy of a scan is made."""
+    ranges = [column_range(values) for values in arrays]
+    return (np.min([low for low, _ in ranges], axis=0).astype(np.float64),
+            np.max([high for _, high in ranges], axis=0).astype(np.float64))

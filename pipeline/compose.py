@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pipeline import images
-from pipeline.columns import column_range
+from pipeline.columns import column_range, joint_range
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import (
     Light,
@@ -139,9 +139,9 @@ def model_shape(scene: Scene) -> ModelShape | None:
     def visit(node: Node, matrix: np.ndarray) -> None:
         world = matrix @ node_matrix(node)
         if node.mesh is not None:
-            boxes = [column_range(p) for p in map(_positions, node.mesh.primitives) if len(p)]
-            if boxes:
-                local = _box_corners(np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0))
+            positions = [p for p in map(_positions, node.mesh.primitives) if len(p)]
+            if positions:
+                local = _box_corners(*joint_range(positions))
                 for instance in _instance_matrices(node):
                     found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
         for child in node.children:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import budgets, images, meshopt, progress, spatial_parts, surface_fit
-from pipeline.columns import column_range
+from pipeline.columns import joint_range
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
 from pipeline.transforms.reorder import reorder_primitive
@@ -264,17 +264,11 @@ def listed(levels: list[Level], download: bool) -> list[Level]:
 
 
 def _diagonal(scene: Scene) -> float:
-    lows, highs = [], []
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            positions = primitive.attributes["POSITION"]  # min and max in the stored type: exact, and no copy
-            if len(positions):
-                low, high = column_range(positions)
-                lows.append(low.astype(np.float64))
-                highs.append(high.astype(np.float64))
-    if not lows:
+    positions = [p.attributes["POSITION"] for m in scene.meshes() for p in m.primitives if len(p.attributes["POSITION"])]
+    if not positions:
         return 1.0
-    return float(np.linalg.norm(np.max(highs, axis=0) - np.min(lows, axis=0))) or 1.0
+    low, high = joint_range(positions)
+    return float(np.linalg.norm(high - low)) or 1.0
 
 
 def _copy(scene: Scene) -> Scene:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import progress
-from pipeline.columns import column_range
+from pipeline.columns import joint_range
 from pipeline.scene import (
     Material,
     Mesh,
@@ -71,10 +71,7 @@ class Quantize:
 
 
 def _position_box(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
-    # Per primitive, in the stored type (exact for min and max): no float64 copy of a scan's positions.
-    ranges = [column_range(p.attributes["POSITION"]) for p in mesh.primitives]
-    return (np.min([low for low, _ in ranges], axis=0).astype(np.float64),
-            np.max([high for _, high in ranges], axis=0).astype(np.float64))
+    return joint_range(p.attributes["POSITION"] for p in mesh.primitives)
 
 
 def _mesh_uses(scene: Scene) -> list[tuple[int, int, float, np.ndarray | None]]:
@@ -381,9 +378,7 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
         if any(p.attributes[name].dtype.kind != "f" or p.targets for p in members):
             continue
         # The box from the stored type (exact for min and max), then float64 a block at a time, as for positions.
-        ranges = [column_range(p.attributes[name]) for p in members]
-        low = np.min([r[0] for r in ranges], axis=0).astype(np.float64)
-        high = np.max([r[1] for r in ranges], axis=0).astype(np.float64)
+        low, high = joint_range(p.attributes[name] for p in members)
         span = np.where(high - low > 0, high - low, 1.0)
         for primitive in members:
             uv = primitive.attributes[name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.columns import column_range
+from pipeline.columns import column_range, joint_range
 
 
 def test_bounds_match_numpy_for_floats_ints_and_single_columns() -> None:
@@ -21,3 +21,11 @@ def test_a_nan_shows_in_its_column_only() -> None:
     low, high = column_range(rows)
     assert np.isnan(low[0]) and np.isnan(high[0])
     assert (low[1], high[1]) == (-1.0, 2.0)
+
+
+def test_joint_range_spans_every_array_in_float64() -> None:
+    first = np.array([[0.0, 5.0, -1.0], [2.0, 1.0, 0.0]], dtype=np.float32)
+    second = np.array([[-3.0, 2.0, 4.0]], dtype=np.float32)
+    low, high = joint_range([first, second])
+    assert low.dtype == np.float64 and high.dtype == np.float64
+    assert low.tolist() == [-3.0, 1.0, -1.0] and high.tolist() == [2.0, 5.0, 4.0]
