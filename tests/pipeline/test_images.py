@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -52,3 +54,32 @@ def test_the_same_resize_twice_decodes_and_resizes_once(monkeypatch: pytest.Monk
         images.resized(data, "image/png", (width + 1, 1))
     images.resized(data, "image/png", (32, 16))
     assert len(calls) == 2 + images.RESIZED_KEPT + 1 + 1
+
+
+def _photo(size: tuple[int, int]) -> bytes:
+    """A JPEG with detail at every scale (smooth gradients and a fine seeded noise), like a scan's texture."""
+    rows, columns = np.mgrid[0:size[1], 0:size[0]]
+    noise = np.random.default_rng(7).integers(0, 40, (size[1], size[0], 3))
+    pixels = np.stack([rows * 200 // size[1], columns * 200 // size[0], (rows + columns) % 97], axis=2) + noise
+    out = io.BytesIO()
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8), "RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_a_jpeg_is_halved_while_it_decodes_and_stays_close_to_a_lanczos_resize(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _photo((512, 256))
+    with Image.open(io.BytesIO(data)) as source:
+        reference = np.asarray(source.resize((256, 128), Image.Resampling.LANCZOS), dtype=float)
+    calls: list[object] = []
+    original = Image.Image.resize
+    monkeypatch.setattr(Image.Image, "resize", lambda self, *a, **k: calls.append(a) or original(self, *a, **k))
+    halved = images.resized(data, "image/jpeg", (256, 128))
+    assert calls == []  # libjpeg scaled it: no full-size decode and resize
+    with Image.open(io.BytesIO(halved)) as result:
+        assert result.format == "JPEG" and result.size == (256, 128)
+        pixels = np.asarray(result, dtype=float)
+    psnr = 10 * np.log10(255**2 / ((pixels - reference) ** 2).mean())
+    assert psnr > 30, psnr
+    # A size that is no power-of-two fraction is decoded at the nearest scale above and resized the rest of the way.
+    odd = images.resized(data, "image/jpeg", (200, 100))
+    assert images.pixel_size(odd) == (200, 100) and len(calls) == 1
