@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.cache import CACHE_DIR_ENV
 from tests.benchmarks.doc_section import write_section
 from tests.benchmarks.scan_generator import generate
 
@@ -58,13 +59,13 @@ class Run:
     cpu_seconds: float = 0.0  # user + system time, the process's and its children's: steadier than wall time
 
 
-def run_timed(command: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
+def run_timed(command: list[str], cwd: Path, timeout: float = TIMEOUT, env: dict[str, str] | None = None) -> Run:
     """One process under /usr/bin/time: wall time, peak RSS, and its last line of complaint when it failed."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
         started = time.perf_counter()
         try:
             done = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", timing.name, *command], capture_output=True,
-                                  text=True, cwd=cwd, timeout=timeout, check=False)
+                                  text=True, cwd=cwd, timeout=timeout, check=False, env=env)
         except subprocess.TimeoutExpired:
             return Run(time.perf_counter() - started, 0, False, f"stopped after {timeout:.0f} s")
         wall = time.perf_counter() - started
@@ -77,8 +78,10 @@ def run_timed(command: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
 
 def vitrina(spec: Path, site: Path, cache: Path) -> Run:
     # Posters (the viewer rendering each object in Chromium) are not compiler work: bench_bake measures them.
+    # The remembered source digests live in the user cache (source_facts): point it into this run's cache too, so
+    # that a cold build hashes its scan as a designer's first build does, and no earlier run's facts help it.
     return run_timed([sys.executable, "-m", "pipeline.cli", "build", str(spec), "--out", str(site), "--cache-dir",
-                      str(cache), "--quiet", "--no-posters"], REPO)
+                      str(cache), "--quiet", "--no-posters"], REPO, env={**os.environ, CACHE_DIR_ENV: str(cache)})
 
 
 def measure(name: str, formats: list[str], scans: Path, work: Path) -> list[dict[str, object]]:
