@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from pipeline import meshopt
@@ -35,9 +37,7 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
     # A big parent speaks through an even sample of its positions: the least-squares place is a ratio of sums, and
     # the nearest-point search is the cost (about 1 s per million positions).
     sources = sources[::max(1, -(-len(sources) // SAMPLES))]
-    from scipy.spatial import cKDTree  # here, not at the top: 0.27 s of import that a warm build never needs
-
-    _, nearest = cKDTree(unique[used]).query(unique[sources])
+    _, nearest = nearest_search()(unique[used]).query(unique[sources])
     normals = _vertex_normals(unique, kept_faces)[used]
     facing = np.einsum("ni,ni->n", _vertex_normals(unique, faces)[sources], normals[nearest]) > FACING
     sources, nearest = sources[facing], nearest[facing]
@@ -56,6 +56,16 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
     moved = unique.copy()
     moved[used] = here + step[:, None] * normals
     return moved[which].astype(np.asarray(positions).dtype)
+
+
+def nearest_search() -> Any:
+    """scipy's k-d tree class, imported on first use rather than with this module: 0.27 s of import that a warm build
+    never needs. The ladder calls this on its texture thread as it starts, so that the import overlaps the first
+    simplification instead of delaying the first fit (scipy's libraries, unlike usd-core's, take no GIL while they
+    load)."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree
 
 
 def normals_of(positions: np.ndarray, indices: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ladder, progress, spatial_parts
+from pipeline import ladder, meshopt, progress, spatial_parts, surface_fit
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes
 from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.textures import fit_textures
+from pipeline.transforms import reorder
 from tests.gltf_validator import errors_of, validate_many
 
 # Small caps, so a small test mesh walks down every rung.
@@ -300,8 +302,6 @@ def test_the_next_level_is_simplified_while_the_level_above_is_written(monkeypat
 
 
 def test_a_levels_textures_are_fitted_while_its_geometry_is_simplified(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
     fitting_started = threading.Event()
     overlapped: list[bool] = []
     base = tools()
@@ -334,3 +334,44 @@ def test_a_consumed_scene_lets_its_geometry_go_and_the_levels_stay_the_same() ->
     source = consumed_scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
     assert source.attributes == {} and source.indices is None
     assert kept_scene.nodes[0].mesh.primitives[0].triangle_count == 12_000  # type: ignore[union-attr]
+
+
+def test_a_big_levels_cache_pass_runs_once_in_the_writer_thread_and_a_small_ones_before_the_next_level(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    passes: list[tuple[int, bool]] = []  # (triangles, on the ladder's own thread)
+    real = meshopt.optimize_vertex_cache
+
+    def spy(indices: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        passes.append((len(indices) // 3, threading.current_thread() is threading.main_thread()))
+        return real(indices, *args, **kwargs)
+
+    monkeypatch.setattr(meshopt, "optimize_vertex_cache", spy)
+    monkeypatch.setattr(reorder, "ONE_PASS_TRIANGLES", 10_000)  # `high` and `medium` of the sphere count as big
+    result = ladder.build_ladder(noisy_sphere(), (0.0, 0.0, 0.0), tools(), levels=SMALL, writers=1)
+    triangles = {level.name: level.triangles for level in result.levels}
+    assert triangles["high"] > 10_000 and triangles["medium"] > 10_000 and triangles["low"] <= 10_000
+    for name in ("high", "medium"):
+        # Compacted in fetch order by the ladder, then one cache pass as it is written, beside the next level.
+        assert [main for count, main in passes if count == triangles[name]] == [False], name
+    # A small level is put in cache order before the next level is simplified from it (and written with one more).
+    assert [main for count, main in passes if count == triangles["low"]] == [True, False]
+
+
+def test_scipys_import_starts_on_the_texture_thread_as_the_ladder_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[tuple[str, bool]] = []
+    real_search, real_fit = surface_fit.nearest_search, surface_fit.fitted_positions
+
+    def search() -> Any:
+        events.append(("import", threading.current_thread() is threading.main_thread()))
+        return real_search()
+
+    def fit(*args: Any) -> np.ndarray:
+        events.append(("fit", threading.current_thread() is threading.main_thread()))
+        return real_fit(*args)
+
+    monkeypatch.setattr(surface_fit, "nearest_search", search)
+    monkeypatch.setattr(surface_fit, "fitted_positions", fit)
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), tools(),
+                        levels=SMALL, writers=1)
+    assert events[0] == ("import", False)
+    assert ("fit", True) in events
