@@ -88,6 +88,14 @@ def test_vendored_three_is_closed_under_relative_imports(tmp_path: Path):
     assert sorted(path.name for path in basis.iterdir()) == ["basis_transcoder.js", "basis_transcoder.wasm"]
 
 
+def test_only_a_whole_word_from_or_import_names_a_module_to_vendor():
+    from pipeline.site import _specifiers
+
+    text = ("import { a } from './a.js';\nconst b = await import( './b.js' );\nexport * from \"./c.js\";\n"
+            "xfrom './no.js'; my_import('./no.js'); $import('./no.js'); reimport './no.js';")
+    assert _specifiers(text) == ["./a.js", "./b.js", "./c.js"]
+
+
 @needs_three
 def test_viewer_modules_import_only_vendored_or_relative_modules():
     static_js = Path(__file__).resolve().parents[2] / "viewer/static/js"
