@@ -357,7 +357,7 @@ def test_a_big_levels_cache_pass_runs_once_in_the_writer_thread_and_a_small_ones
     assert [main for count, main in passes if count == triangles["low"]] == [True, False]
 
 
-def test_scipys_import_starts_on_the_texture_thread_as_the_ladder_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scipys_import_starts_on_a_thread_of_its_own_as_the_ladder_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     events: list[tuple[str, bool]] = []
     real_search, real_fit = surface_fit.nearest_search, surface_fit.fitted_positions
 
