@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from pipeline.errors import VitrinaError
 
@@ -281,5 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The `vitrina` command: main(), then an exit whose last garbage collection skips the objects the command made
+    (gc.freeze): it walked all of them, 0.05 s after a build, and every file the command wrote is closed by then.
+    Tests call main(), which leaves the collector alone."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -143,3 +143,16 @@ def test_check_json_names_the_artifact_a_warning_is_about(tmp_path: Path, capsys
     assert [(p["artifact"], p["path"], p["severity"]) for p in result["problems"]] == [
         ("car", "artifacts[2].place", "warning")]
     assert [n for n in result["notes"] if not n.startswith("no exhibit.base_url")] == []  # no export, said once
+
+
+def test_the_command_exits_with_mains_code_and_its_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `vitrina` and `python -m pipeline.cli` go through run(), which freezes the collector before exiting.
+    import subprocess
+    import sys
+
+    missing = tmp_path / "nowhere"
+    code = main(["check", str(missing)])
+    expected = capsys.readouterr().err
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(missing)], capture_output=True,
+                          text=True, cwd=REPO, check=False)
+    assert code != 0 and done.returncode == code and done.stderr == expected
