@@ -92,6 +92,22 @@ _lib.meshopt_analyzeVertexCache.argtypes = [
 ]
 _lib.meshopt_analyzeVertexCache.restype = _VertexCacheStatistics
 
+
+
+class _Stream(ctypes.Structure):
+    """meshopt_Stream: one vertex attribute's bytes, `size` of them per vertex, `stride` apart."""
+
+    _fields_ = [("data", ctypes.c_void_p), ("size", ctypes.c_size_t), ("stride", ctypes.c_size_t)]
+
+
+_lib.meshopt_generateVertexRemapMulti.argtypes = [
+    _u32p, _u32p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(_Stream), ctypes.c_size_t,
+]
+_lib.meshopt_generateVertexRemapMulti.restype = ctypes.c_size_t
+# meshoptimizer's limits for generateVertexRemapMulti: at most 16 streams of at most 256 bytes a vertex.
+MAX_REMAP_STREAMS = 16
+MAX_REMAP_STREAM_BYTES = 256
+
 # Encoding levels 0..3; gltfpack -cc asks for the strongest, and decoding speed does not depend on it.
 DEFAULT_VERTEX_LEVEL = 3
 _VERTEX_CODEC_VERSION = 0
@@ -407,6 +423,37 @@ def generate_vertex_remap(vertex_rows: np.ndarray, indices: np.ndarray | None) -
         remap.ctypes.data_as(_u32p), index_ptr, index_count, rows.ctypes.data_as(ctypes.c_void_p), count, stride
     )
     return remap, int(unique)
+
+
+def generate_vertex_remap_streams(streams: list[np.ndarray], indices: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """generate_vertex_remap over several per-vertex arrays (attributes, morph targets) at once: a vertex equals
+    another when each array's row is byte for byte the same. The arrays are read where they are: packing them into
+    one row array first took 0.14 s and 64 MB for a 4M-triangle scan."""
+    count = len(streams[0]) if streams else 0
+    rows = [r for r in (np.asarray(stream).reshape(count, -1) for stream in streams) if r.shape[1]]
+    if (not rows or len(rows) > MAX_REMAP_STREAMS
+            or any(r.dtype.itemsize * r.shape[1] > MAX_REMAP_STREAM_BYTES for r in rows)):
+        packed = [np.ascontiguousarray(r).view(np.uint8).reshape(count, -1) for r in rows]
+        return generate_vertex_remap(np.concatenate(packed, axis=1) if packed else np.zeros((count, 0), np.uint8),
+                                     indices)
+    rows = [r if _rows_apart(r) else np.ascontiguousarray(r) for r in rows]
+    table = (_Stream * len(rows))(*[_Stream(r.ctypes.data, r.dtype.itemsize * r.shape[1], r.strides[0])
+                                    for r in rows])
+    remap = np.zeros(count, dtype=np.uint32)
+    if indices is None:
+        index_ptr, index_count = ctypes.POINTER(ctypes.c_uint)(), count
+    else:
+        flat = _check_indices(indices, count)
+        index_ptr, index_count = flat.ctypes.data_as(_u32p), len(flat)
+    unique = _lib.meshopt_generateVertexRemapMulti(remap.ctypes.data_as(_u32p), index_ptr, index_count, count,
+                                                   table, len(rows))
+    return remap, int(unique)
+
+
+def _rows_apart(rows: np.ndarray) -> bool:
+    """Whether each row's bytes lie together and rows do not overlap, as a meshopt_Stream must (any stride)."""
+    size = rows.dtype.itemsize * rows.shape[1]
+    return (rows.shape[1] == 1 or rows.strides[1] == rows.dtype.itemsize) and rows.strides[0] >= size
 
 
 # ---- simplify ------------------------------------------------------------------------------------------------

@@ -98,11 +98,12 @@ def prune_empty(scene: Scene) -> None:
 
 def vertex_rows(primitive: Primitive) -> np.ndarray:
     """Every attribute and morph target of each vertex as one byte row, for exact comparison."""
-    columns = [np.ascontiguousarray(a).reshape(len(a), -1) for a in _streams(primitive)]
+    columns = [np.ascontiguousarray(a).reshape(len(a), -1) for a in vertex_streams(primitive)]
     return np.ascontiguousarray(np.concatenate([c.view(np.uint8).reshape(len(c), -1) for c in columns], axis=1))
 
 
-def _streams(primitive: Primitive) -> list[np.ndarray]:
+def vertex_streams(primitive: Primitive) -> list[np.ndarray]:
+    """Every per-vertex array of the primitive (attributes, then morph targets), each in a stable order."""
     streams = [primitive.attributes[name] for name in sorted(primitive.attributes)]
     for target in primitive.targets:
         streams.extend(target[name] for name in sorted(target))

@@ -8,7 +8,13 @@ import numpy as np
 
 from pipeline import meshopt
 from pipeline.scene import Primitive, Scene
-from pipeline.transforms.common import TRIANGLES, apply_vertex_order, triangle_indices, vertex_rows
+from pipeline.transforms.common import (
+    TRIANGLES,
+    apply_vertex_order,
+    triangle_indices,
+    vertex_rows,
+    vertex_streams,
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def weld_primitive(primitive: Primitive, drop_degenerate: bool = True) -> None:
     if primitive.vertex_count == 0:
         return
     indices = triangle_indices(primitive)
-    remap, unique = meshopt.generate_vertex_remap(vertex_rows(primitive), indices)
+    remap, unique = meshopt.generate_vertex_remap_streams(vertex_streams(primitive), indices)
     dropping = primitive.mode == TRIANGLES and drop_degenerate
     if unique == primitive.vertex_count and primitive.indices is not None and not (
             dropping and not _proper(indices).all()):

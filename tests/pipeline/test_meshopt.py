@@ -175,3 +175,25 @@ def test_keyframe_streams_filter_translations_and_rotations_and_decode_close() -
                                      stream.filter)
     decoded = np.frombuffer(raw, np.int16).reshape(90, 4).astype(np.float64) / 32767
     assert np.abs(np.abs((decoded * quats).sum(1)) - 1).max() < 1e-4
+
+
+def test_a_remap_over_separate_streams_is_the_remap_over_their_packed_rows() -> None:
+    rng = np.random.default_rng(3)
+    count = 5_000
+    # Few distinct values per stream, so that many vertices repeat in one stream but not in all of them.
+    positions = rng.integers(0, 4, (count, 3)).astype(np.float32)
+    normals = rng.integers(0, 3, (count, 3)).astype(np.int8)
+    uvs = np.asfortranarray(rng.integers(0, 3, (count, 2)).astype(np.float32))  # columns apart: copied
+    wide = rng.integers(0, 2, (count, 4)).astype(np.uint16)[:, ::2]  # rows with a stride of their own
+    indices = rng.integers(0, count, 9_000).astype(np.uint32)
+    streams = [positions, normals, uvs, wide]
+    packed = np.concatenate([np.ascontiguousarray(s).view(np.uint8).reshape(count, -1) for s in streams], axis=1)
+    for used in (indices, None):
+        expected = meshopt.generate_vertex_remap(packed, used)
+        remap, unique = meshopt.generate_vertex_remap_streams(streams, used)
+        assert unique == expected[1] and np.array_equal(remap, expected[0])
+        assert 1 < unique < count  # the case is not trivial: some vertices merge, most do not
+    # More streams than meshoptimizer takes at once: packed rows, the same answer.
+    many = [positions[:, :1]] * (meshopt.MAX_REMAP_STREAMS + 1)
+    assert np.array_equal(meshopt.generate_vertex_remap_streams(many, None)[0],
+                          meshopt.generate_vertex_remap(positions[:, :1], None)[0])
