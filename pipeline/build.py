@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, images, ladder, manifest, source_facts, standards, textures, usdz
+from pipeline import budgets, compose, heap, images, ladder, manifest, source_facts, standards, textures, usdz
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
@@ -340,6 +340,7 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     BuildError for known problems.
     """
     options = options or BuildOptions()
+    heap.one_arena()  # before the build's first thread
     progress = Progress(options.progress, quiet=options.quiet)
     with progress.stage("load"):
         loaded = load_exhibit(Path(spec_path), strict=options.strict)

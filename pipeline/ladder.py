@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import ctypes
 import dataclasses
 import functools
 import json
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import budgets, images, meshopt, progress, spatial_parts, surface_fit
+from pipeline import budgets, heap, images, meshopt, progress, spatial_parts, surface_fit
 from pipeline.columns import joint_range
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
@@ -155,7 +154,7 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             ThreadPoolExecutor(1) as fitter:
         pool = threads if writers > 0 else None
         fitting = fitter if writers > 0 else None
-        _one_malloc_arena()
+        heap.one_arena()
         if fitting is not None and FIT_VERTICES and any(_simplifiable(p) for m in scene.meshes() for p in m.primitives):
             # The first level fitted to its surface waits for scipy's import (0.27 s) unless it is already under way;
             # a thread of its own, since on the texture thread it held up the first level's fitting (0.2 s at 1M).
@@ -188,7 +187,7 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
                 _release_geometry(scene)  # the writes hold copies, the new level its own arrays or views
             parent, parent_error = current, total_error
         made = [future.result() for future in pending]
-    _give_back_memory()
+    heap.give_back_memory()
     return Ladder(levels=made[::-1], diagonal=diagonal)
 
 
@@ -196,27 +195,6 @@ def _import_quietly(load: Callable[[], object]) -> None:
     """An import ahead of its use: a failure is left for the use to raise, with the build's own error handling."""
     with contextlib.suppress(Exception):
         load()
-
-
-@functools.cache
-def _one_malloc_arena() -> None:
-    """Let every thread allocate from the main thread's heap (glibc; elsewhere a no-op). With an arena per thread,
-    memory one thread freed was not reused by the other: a 1M-triangle build peaked at 573 MB instead of 434 MB and
-    spent 0.8 s more in page faults."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_ARENA_MAX, 1)
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter
-
-
-def _give_back_memory() -> None:
-    """Return the heap's free pages to the system (glibc; elsewhere a no-op). numpy's arrays under glibc's mmap
-    threshold (up to 32 MB) come from the heap, and a 4M-triangle ladder left ~600 MB of it free but resident, which
-    the build's later stages then sat on top of."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[tuple[float, float]]:
@@ -332,7 +310,7 @@ def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diago
     if triangles > settings.simplify_above or (cap is not None and triangles > cap):
         if triangles >= PROGRESS_TRIANGLES:
             # meshoptimizer's buffers (~150 bytes a triangle) are mapped fresh, above what the heap holds free.
-            _give_back_memory()
+            heap.give_back_memory()
         error = simplify_within(child, settings.max_error, cap, diagonal)
     if fitting is not None:
         fitting.result()

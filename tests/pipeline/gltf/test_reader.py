@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,29 @@ def test_a_node_matrix_becomes_the_same_rotation_with_w_not_negative(tmp_path: P
     assert node.rotation[3] >= 0
     assert np.allclose(node.rotation, -rotation) and np.allclose(node.translation, (1, 2, 3))
     assert np.allclose(node.scale, (2, 2, 2))
+
+
+def test_a_primitives_big_accessors_are_read_on_two_threads_with_the_same_arrays_and_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "fine.glb"
+    path.write_bytes(write_glb(triangle_scene()))
+    one_by_one = read_gltf(path, tmp_path)
+    on_main: list[bool] = []
+    real = reader._GltfReader.accessor
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        on_main.append(threading.current_thread() is threading.main_thread())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(reader._GltfReader, "accessor", spy)
+    monkeypatch.setattr(reader, "PARALLEL_ACCESSOR_BYTES", 0)  # every primitive counts as big
+    together = read_gltf(path, tmp_path)
+    assert len(on_main) >= 2 and not any(on_main)
+    [before], [after] = ([p for m in s.meshes() for p in m.primitives] for s in (one_by_one, together))
+    assert before.attributes.keys() == after.attributes.keys()
+    assert all(np.array_equal(before.attributes[k], after.attributes[k]) for k in before.attributes)
+    assert np.array_equal(before.indices, after.indices) and after.indices.dtype == np.uint32
+    # A broken accessor is named as when read one by one.
+    with pytest.raises(AssetError) as caught:
+        read_gltf(broken(tmp_path, lambda doc: doc["accessors"][0].update(count=10**6)), tmp_path)
+    assert caught.value.cause == "accessor 0 reads past the end of its bufferView (truncated file?)"
