@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pipeline import images
-from pipeline.columns import column_range, joint_range
+from pipeline.columns import column_range
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import (
     Light,
@@ -48,11 +48,18 @@ FRAME_DEPTH = 0.035
 # ---------------------------------------------------------------------------------------------- small math
 
 
-def _positions(primitive: Primitive) -> np.ndarray:
+def _position_range(primitive: Primitive) -> tuple[np.ndarray, np.ndarray] | None:
+    """(min, max) of the primitive's positions as float64 (normalized integers scaled), None when it has none.
+
+    Taken in the stored type and converted after: a float64 copy of a 4M-triangle scan's positions took 0.09 s."""
     positions = np.asarray(primitive.attributes["POSITION"])
+    if not len(positions):
+        return None
+    low, high = (bound.astype(np.float64) for bound in column_range(positions.reshape(len(positions), -1)))
     if positions.dtype.kind in "iu" and "POSITION" in primitive.normalized:
-        positions = positions / float(np.iinfo(positions.dtype).max)
-    return positions.astype(float)
+        scale = float(np.iinfo(positions.dtype).max)
+        low, high = low / scale, high / scale
+    return low, high
 
 
 def nodes_bounds(nodes: Iterable[Node], parent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -66,9 +73,9 @@ def nodes_bounds(nodes: Iterable[Node], parent: np.ndarray | None = None) -> tup
         if node.mesh is not None:
             corners: list[np.ndarray] = []
             for primitive in node.mesh.primitives:
-                positions = _positions(primitive)
-                if len(positions):
-                    corners.extend(column_range(positions))
+                bounds = _position_range(primitive)
+                if bounds is not None:
+                    corners.extend(bounds)
             if corners:
                 box = np.array(corners)
                 local = _box_corners(box.min(axis=0), box.max(axis=0))
@@ -139,9 +146,10 @@ def model_shape(scene: Scene) -> ModelShape | None:
     def visit(node: Node, matrix: np.ndarray) -> None:
         world = matrix @ node_matrix(node)
         if node.mesh is not None:
-            positions = [p for p in map(_positions, node.mesh.primitives) if len(p)]
-            if positions:
-                local = _box_corners(*joint_range(positions))
+            bounds = [b for b in map(_position_range, node.mesh.primitives) if b is not None]
+            if bounds:
+                local = _box_corners(np.min([low for low, _ in bounds], axis=0),
+                                     np.max([high for _, high in bounds], axis=0))
                 for instance in _instance_matrices(node):
                     found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
         for child in node.children:

@@ -341,3 +341,17 @@ def test_a_model_hung_on_a_wall_has_its_back_on_the_wall_and_faces_the_room(tmp_
     assert (low[1] + high[1]) / 2 == pytest.approx(1.6, abs=1e-5)  # centred at `height`
     assert (low[2] + high[2]) / 2 == pytest.approx(-0.5, abs=1e-5)  # facing west, right is north (-z)
     assert cube.front == pytest.approx((1.0, 0.0, 0.0))
+
+
+def test_quantized_positions_have_the_shape_and_bounds_of_their_float_values() -> None:
+    floats = np.array([[-0.5, 0.0, 0.25], [1.0, 0.5, -1.0], [0.0, -0.25, 0.0]], dtype=np.float32)
+    shorts = np.round(floats * 32767).astype(np.int16)  # KHR_mesh_quantization's normalized SHORT
+    plain = Primitive(attributes={"POSITION": shorts.copy()}, indices=np.array([0, 1, 2], np.uint32))
+    normalized = Primitive(attributes={"POSITION": shorts}, indices=np.array([0, 1, 2], np.uint32),
+                           normalized={"POSITION"})
+    for primitive, values in ((normalized, shorts / 32767), (plain, shorts.astype(float))):
+        scene = Scene(name="s", nodes=[Node(name="n", mesh=Mesh(name="m", primitives=[primitive]))])
+        shape, bounds = compose.model_shape(scene), compose.nodes_bounds(scene.nodes)
+        assert shape is not None and bounds is not None
+        assert shape.low.tolist() == values.min(axis=0).tolist() and shape.high.tolist() == values.max(axis=0).tolist()
+        assert bounds[0].tolist() == values.min(axis=0).tolist() and bounds[1].tolist() == values.max(axis=0).tolist()
