@@ -727,6 +727,29 @@ def _tokens_per_line(text: np.ndarray) -> np.ndarray:
     return _per_line_counts(text, ~blank & np.concatenate([[True], blank[:-1]]))
 
 
+def obj_extent(path: Path) -> tuple[np.ndarray | None, int]:
+    """(the vertex positions' per-axis minimum and maximum as a 2 × 3 array, None without any; the faces' triangles,
+    k - 2 for a face of k corners), read a block at a time by line kind, as the reader reads: `check`'s measure of
+    an OBJ. As regex matches, one Python object per line, a 1M-triangle scan's 100 MB took 1 s and 600 MB."""
+    bounds: np.ndarray | None = None
+    triangles = 0
+    for block in _obj_blocks(path):
+        text = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(text == 10)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        byte_kinds = np.repeat(_obj_line_kinds(text, starts), ends - starts + 1)
+        faces = text[byte_kinds == _F]
+        if len(faces):
+            triangles += int(np.maximum(_tokens_per_line(faces) - 3, 0).sum())  # the "f" and two corners
+        lines = text[byte_kinds == _V]
+        if len(lines):
+            points = np.loadtxt(io.BytesIO(lines.tobytes()), usecols=(1, 2, 3), dtype=np.float64, ndmin=2)
+            extent = np.stack([points.min(axis=0), points.max(axis=0)])
+            bounds = extent if bounds is None else np.stack([np.minimum(bounds[0], extent[0]),
+                                                             np.maximum(bounds[1], extent[1])])
+    return bounds, triangles
+
+
 def _obj_face_layout(line: str) -> tuple[int, bool] | None:
     """(numbers per corner, whether they are v//vn) from the first face line, or None unless it is a triangle."""
     corners = line.split()[1:]

@@ -221,19 +221,13 @@ def _ply_measure(path: Path) -> Measure:
 
 # ---- OBJ ----------------------------------------------------------------------------------------------------
 
-_OBJ_VERTEX = re.compile(rb"^v[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)", re.MULTILINE)
-_OBJ_FACE = re.compile(rb"^f[ \t]+(.*)$", re.MULTILINE)
-
-
 def _obj_measure(path: Path) -> Measure:
     if path.stat().st_size > MAX_TEXT_SCAN_BYTES:
         return Measure(None, None, None)
-    data = path.read_bytes()
-    rows = _OBJ_VERTEX.findall(data)
-    faces = _OBJ_FACE.findall(data)
-    # A face of k corners is k - 2 triangles; counting all corners at once keeps the loop out of Python.
-    triangles = max(len(b" ".join(faces).split()) - 2 * len(faces), 0)
-    low, high = _corners(np.array(rows, dtype=float) if rows else None)
+    from pipeline.ingest import obj_extent  # the OBJ reader's own block scanning
+
+    bounds, triangles = obj_extent(path)
+    low, high = _corners(bounds)
     return Measure(low, high, triangles)
 
 
