@@ -374,10 +374,11 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
             # Drop the vertices nothing uses any more, in cache order. The finishing Reorder does that again, but
             # the next level is simplified from this order: with the fetch order alone (1-2 s less at 4M), Igea's
             # thumb came out with a 30 % larger Hausdorff distance (5.87e-3 vs 4.50e-3, gltfpack 4.87e-3).
-            # A big level (simplified in spatial parts) is only compacted here, and gets its one cache pass as it
-            # is written, in the writer thread beside the next simplification: on the 4M scan the pass took 0.68 s
-            # of this thread, and `medium` simplified from the fetch order alone came out as close to the source
-            # (RMS +0.2 %, Hausdorff -6 %).
+            # A big level (over ONE_PASS_TRIANGLES, which is written with one cache pass in all) is only compacted
+            # here, and gets that pass as it is written, in the writer thread beside the next simplification: on
+            # the 4M scan the pass took 0.68 s of this thread, and `medium` simplified from the fetch order alone
+            # came out as close to the source (RMS +0.2 %, Hausdorff -6 %). Moving the pass of a 500k level too
+            # (1M's `medium`) saved nothing: the next simplification and the write ran slower from that order.
             reorder_primitive(primitive, vertex_cache=primitive.triangle_count <= reorder.ONE_PASS_TRIANGLES)
     return max(errors) / diagonal
 

@@ -60,7 +60,7 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
 
 def nearest_search() -> Any:
     """scipy's k-d tree class, imported on first use rather than with this module: 0.27 s of import that a warm build
-    never needs. The ladder calls this on its texture thread as it starts, so that the import overlaps the first
+    never needs. The ladder calls this on a thread of its own as it starts, so that the import overlaps the first
     simplification instead of delaying the first fit (scipy's libraries, unlike usd-core's, take no GIL while they
     load)."""
     from scipy.spatial import cKDTree
