@@ -84,8 +84,15 @@ def vitrina(spec: Path, site: Path, cache: Path) -> Run:
                       str(cache), "--quiet", "--no-posters"], REPO, env={**os.environ, CACHE_DIR_ENV: str(cache)})
 
 
-def measure(name: str, formats: list[str], scans: Path, work: Path) -> list[dict[str, object]]:
-    """Rows for one size: per input format, Vitrina cold and warm; on the GLB, gltfpack and gltf-transform."""
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median wall time (the upper middle one of an even count); a failed run counts as slowest."""
+    return sorted(runs, key=lambda run: (not run.ok, run.seconds))[len(runs) // 2]
+
+
+def measure(name: str, formats: list[str], scans: Path, work: Path, repeat: int = 1) -> list[dict[str, object]]:
+    """Rows for one size: per input format, Vitrina cold and warm; on the GLB, gltfpack and gltf-transform. With
+    `repeat`, the cold build and the references run that many times, taking turns (so that the machine's drift
+    falls on all of them alike), and each gives its median run."""
     triangles, texture = SIZES[name]
     paths = generate(scans, triangles, texture, tuple(dict.fromkeys(["glb", *formats])))
     rows: list[dict[str, object]] = []
@@ -94,18 +101,21 @@ def measure(name: str, formats: list[str], scans: Path, work: Path) -> list[dict
         spec = model.parent / f"exhibit-{kind}.yaml"
         spec.write_text(EXHIBIT.format(size=name, size_id=name.lower(), kind=kind, model=model.name), encoding="utf-8")
         cache = work / f"cache-{name}-{kind}"
-        shutil.rmtree(cache, ignore_errors=True)
-        cold = vitrina(spec, work / "site", cache)
+        output = work / "out.glb"
+        runs: dict[str, list[Run]] = {"cold": [], "gltfpack": [], "gltf-transform": []}
+        for _ in range(repeat):
+            shutil.rmtree(cache, ignore_errors=True)
+            runs["cold"].append(vitrina(spec, work / "site", cache))
+            if kind == "glb":
+                runs["gltfpack"].append(run_timed(["node", str(GLTFPACK), "-i", str(model), "-o", str(output),
+                                                   "-cc"], REPO))
+                runs["gltf-transform"].append(run_timed([str(GLTF_TRANSFORM), "optimize", str(model), str(output),
+                                                         "--compress", "meshopt", "--simplify", "false",
+                                                         "--texture-compress", "false"], REPO))
         warm = vitrina(spec, work / "site", cache)
         shutil.rmtree(cache, ignore_errors=True)
         row: dict[str, object] = {"size": name, "triangles": triangles, "texture": texture, "input": kind,
-                                  "cold": cold, "warm": warm}
-        if kind == "glb":
-            output = work / "out.glb"
-            row["gltfpack"] = run_timed(["node", str(GLTFPACK), "-i", str(model), "-o", str(output), "-cc"], REPO)
-            row["gltf-transform"] = run_timed([str(GLTF_TRANSFORM), "optimize", str(model), str(output),
-                                               "--compress", "meshopt", "--simplify", "false",
-                                               "--texture-compress", "false"], REPO)
+                                  "warm": warm, **{tool: median_run(done) for tool, done in runs.items() if done}}
         rows.append(row)
         print(format_row(row), flush=True)
     return rows
@@ -136,7 +146,7 @@ def format_row(row: dict[str, object]) -> str:
             + (f"{_time(pack)} ({_rss(pack)}) | {_time(transform)} ({_rss(transform)}) |" if pack else "– | – |"))
 
 
-def table(rows: list[dict[str, object]], command: str, load: tuple[float, float, float]) -> str:
+def table(rows: list[dict[str, object]], command: str, load: tuple[float, float, float], repeat: int = 1) -> str:
     lines = [
         "## Big scans: Vitrina vs gltfpack -cc vs gltf-transform",
         "",
@@ -147,7 +157,7 @@ def table(rows: list[dict[str, object]], command: str, load: tuple[float, float,
         "one run: Vitrina `build --quiet --no-posters` cold (an empty cache, with no remembered source digest or measure) and warm (the same cache, nothing "
         "changed); on the GLB "
         "also `gltfpack -cc` and `gltf-transform optimize --compress meshopt --simplify false "
-        f"--texture-compress false`. Times are wall time with user + system CPU time in brackets: on a shared "
+        f"--texture-compress false`{_repeated(repeat)}. Times are wall time with user + system CPU time in brackets: on a shared "
         "machine the CPU time is the steadier figure. Bytes per triangle is Vitrina's cold peak RSS over the "
         f"input triangles (target ≤ {BYTES_PER_TRIANGLE}).",
         "",
@@ -159,6 +169,13 @@ def table(rows: list[dict[str, object]], command: str, load: tuple[float, float,
     return "\n".join(lines)
 
 
+def _repeated(repeat: int) -> str:
+    if repeat <= 1:
+        return ""
+    return (f"; the cold build and both references ran {repeat} times each, taking turns, and each cell is the run "
+            "with the median wall time")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_scans", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where generated scans are kept between runs")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not update docs/benchmarks.md")
     parser.add_argument("--section", default="scans", help="the docs/benchmarks.md section to write")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="cold builds and reference runs per cell, taking turns; the median run is shown")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = [s for s in sizes if s not in SIZES]
@@ -175,13 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
     load = os.getloadavg()
     command = "python -m tests.benchmarks.bench_scans --sizes " + ",".join(sizes) + " --formats " + args.formats
+    if args.repeat > 1:
+        command += f" --repeat {args.repeat}"
     if args.section != "scans":
         command += f" --section {args.section}"
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-scans-") as tmp:
         for name in sizes:
-            rows += measure(name, args.formats.split(","), args.scans, Path(tmp))
-    text = table(rows, command, load)
+            rows += measure(name, args.formats.split(","), args.scans, Path(tmp), max(1, args.repeat))
+    text = table(rows, command, load, max(1, args.repeat))
     print(text)
     if not args.no_doc:
         write_section(args.section, text)
