@@ -153,11 +153,11 @@ def table(rows: list[dict[str, object]], command: str, load: tuple[float, float,
         f"`{command}` (load average before the run {load[0]:.2f}). Synthetic scans from "
         "`tests/benchmarks/scan_generator.py` (seeded; Igea's silhouette from ../shared/corpus, surface noise, four "
         "UV islands with seams, a JPEG texture), each alone in a one-room exhibit with targets quest2, phone and "
-        "desktop and `over_budget: simplify`. Every tool runs once, in its own process under /usr/bin/time, in "
+        f"desktop and `over_budget: simplify`. Every tool runs {_times(repeat)}, in its own process under /usr/bin/time, in "
         "one run: Vitrina `build --quiet --no-posters` cold (an empty cache, with no remembered source digest or measure) and warm (the same cache, nothing "
         "changed); on the GLB "
         "also `gltfpack -cc` and `gltf-transform optimize --compress meshopt --simplify false "
-        f"--texture-compress false`{_repeated(repeat)}. Times are wall time with user + system CPU time in brackets: on a shared "
+        f"--texture-compress false`. Times are wall time with user + system CPU time in brackets: on a shared "
         "machine the CPU time is the steadier figure. Bytes per triangle is Vitrina's cold peak RSS over the "
         f"input triangles (target ≤ {BYTES_PER_TRIANGLE}).",
         "",
@@ -169,11 +169,10 @@ def table(rows: list[dict[str, object]], command: str, load: tuple[float, float,
     return "\n".join(lines)
 
 
-def _repeated(repeat: int) -> str:
+def _times(repeat: int) -> str:
     if repeat <= 1:
-        return ""
-    return (f"; the cold build and both references ran {repeat} times each, taking turns, and each cell is the run "
-            "with the median wall time")
+        return "once"
+    return f"{repeat} times (the cold build and both references taking turns; each cell is the median run)"
 
 
 def main(argv: list[str] | None = None) -> int:
