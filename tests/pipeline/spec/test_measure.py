@@ -311,3 +311,10 @@ def test_an_obj_measure_counts_polygons_and_reads_only_positions_across_blocks(
     measured = measure(path)
     assert measured.triangles == 2 + 1 + 3
     assert measured.low == (-1.0, -3.0, -7.0) and measured.high == (2.0, 4.0, 1.0)
+
+
+def test_an_obj_with_a_vertex_line_of_many_numbers_measures_as_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "odd.obj"
+    path.write_text("v 0 0 0\nv 1 1 1 " + " ".join(["2"] * 50) + "\nf 1 2 1\n", encoding="utf-8")
+    measured = measure(path)
+    assert (measured.low, measured.high, measured.triangles) == (None, None, None)
