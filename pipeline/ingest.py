@@ -805,6 +805,8 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
             if len(lines):
                 if kind == _V and np.any(_tokens_per_line(lines) > 5):
                     return None  # vertex colours: the general reader keeps them
+                if kind != _V and np.any(_tokens_per_line(lines) > 4):
+                    return None  # loadtxt splits whole lines: a line of millions of numbers would cost gigabytes
                 numbers[kind].append(np.loadtxt(io.BytesIO(lines.tobytes()), usecols=wanted, dtype=np.float32,
                                                 ndmin=2))
         faces = text[byte_kinds == _F].copy()

@@ -886,7 +886,7 @@ def test_obj_read_as_arrays_matches_the_general_reader(tmp_path: Path, layout: s
 
 @pytest.mark.parametrize("text", ["f 1 2 3 4\n", "usemtl a\nf 1 2 3\nusemtl b\nf 1 3 4\n", "f -4 -3 -2\n",
                                   "f 1 2 3\nf 1/1 3/1 4/1\n", "v 0 0 1 1 0 0\nf 1 2 3\n", " v 2 2 2\nf 1 2 3\n",
-                                  "f 1 2 3\nusemtl a\nf 1 3 4\n"])
+                                  "f 1 2 3\nusemtl a\nf 1 3 4\n", "vt 0 1 " + "2 " * 40 + "\nf 1/1 2/1 3/1\n"])
 def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text: str) -> None:
     from pipeline import ingest
 
