@@ -95,3 +95,22 @@ def test_part_wise_simplification_keeps_within_its_error(
     tight, tight_error = spatial_parts.simplify(positions, indices, 0, 1e-4, normals, np.full(3, 0.1, np.float32))
     assert loose_error <= 1e-2 and tight_error <= 1e-4
     assert len(loose) < len(tight) <= len(indices)
+
+
+def test_the_reserve_goes_to_the_worst_parts_and_lowers_the_largest_error(
+        sphere: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    positions, indices = sphere
+    # Fine bumps on one side only: the parts there lose more for the same share of the count.
+    bumpy = positions.copy()
+    side = bumpy[:, 0] > 0.3
+    bumpy[side] *= (1 + 0.03 * np.sin(40 * bumpy[side, 1:2]) * np.sin(40 * bumpy[side, 2:3])).astype(np.float32)
+    monkeypatch.setattr(spatial_parts, "PART_TRIANGLES", 1_250)
+    assert spatial_parts.part_count(len(indices) // 3) == 16
+    target = len(indices) // 3 // 4 * 3  # a quarter of the triangles, as an index count
+    balanced, balanced_error = spatial_parts.simplify(bumpy, indices, target, float("inf"), None, None)
+    monkeypatch.setattr(spatial_parts, "RESERVE", 0.0)
+    even, even_error = spatial_parts.simplify(bumpy, indices, target, float("inf"), None, None)
+    assert len(balanced) <= target and len(even) <= target
+    assert len(balanced) >= 0.99 * len(even)  # the count is used, not lost
+    assert balanced_error < even_error  # the largest part error is what the reserve went to lower
+    assert _open_edges(balanced) == 0
