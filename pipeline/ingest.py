@@ -698,6 +698,14 @@ def _reported_blocks(path: Path) -> Iterator[bytes]:
             task.advance(len(block))
 
 
+def _obj_lines(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A block of whole lines as (its bytes, each line's start, each line's newline, each line's kind)."""
+    text = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(text == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    return text, starts, ends, _obj_line_kinds(text, starts)
+
+
 def _obj_line_kinds(text: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The kind of each line (v, vt, vn, f, usemtl, mtllib, other) from its first three bytes."""
     def at(offset: int) -> np.ndarray:
@@ -735,10 +743,8 @@ def obj_extent(path: Path) -> tuple[np.ndarray | None, int]:
     bounds: np.ndarray | None = None
     triangles = 0
     for block in _obj_blocks(path):
-        text = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(text == 10)
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        byte_kinds = np.repeat(_obj_line_kinds(text, starts), ends - starts + 1)
+        text, starts, ends, kinds = _obj_lines(block)
+        byte_kinds = np.repeat(kinds, ends - starts + 1)
         faces = text[byte_kinds == _F]
         if len(faces):
             triangles += int(np.maximum(_tokens_per_line(faces) - 3, 0).sum())  # the "f" and two corners
@@ -777,10 +783,7 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     names: dict[int, list[str]] = {_USEMTL: [], _MTLLIB: []}
     faces_without_material = 0
     for block in _reported_blocks(path):
-        text = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(text == 10)
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        kinds = _obj_line_kinds(text, starts)
+        text, starts, ends, kinds = _obj_lines(block)
         indented = (text[starts] == 32) | (text[starts] == 9)
         if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
             return None  # indented statements: rare, left to the general reader

@@ -254,7 +254,8 @@ def listed(levels: list[Level], download: bool) -> list[Level]:
 
 
 def _diagonal(scene: Scene) -> float:
-    positions = [p.attributes["POSITION"] for m in scene.meshes() for p in m.primitives if len(p.attributes["POSITION"])]
+    positions = [p.attributes["POSITION"] for m in scene.meshes() for p in m.primitives
+                 if len(p.attributes["POSITION"])]
     if not positions:
         return 1.0
     low, high = joint_range(positions)

@@ -93,7 +93,6 @@ _lib.meshopt_analyzeVertexCache.argtypes = [
 _lib.meshopt_analyzeVertexCache.restype = _VertexCacheStatistics
 
 
-
 class _Stream(ctypes.Structure):
     """meshopt_Stream: one vertex attribute's bytes, `size` of them per vertex, `stride` apart."""
 

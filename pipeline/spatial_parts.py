@@ -14,8 +14,9 @@ from pipeline import meshopt
 # A part's size. On the 4M-triangle synthetic scan (bench_parts), `high` (4M -> 3M) took 1.68 s whole on one core
 # and 0.77 s in 16 parts on two: each part's work fits the caches, so the CPU time falls too. meshoptimizer's ~150
 # bytes per triangle are paid per part in flight, not for the whole mesh. Against the source (exact two-way
-# distances, 1M-10M scans) the RMS error stayed within +5 % of the whole-mesh pass and the Hausdorff distance moved
-# by -3 to +27 %: the locked borders keep their full density, so each part's interior gives more. Parts of 125k were
+# distances, 1M-10M scans, before the reserve below) the RMS error stayed within +5 % of the whole-mesh pass and
+# the Hausdorff distance moved by -3 to +27 %: the locked borders keep their full density, so each part's interior
+# gives more. Parts of 125k were
 # faster still (10M `high` 2.8 s against 3.1 s) but lost more; parts of 500k lost less and took 4.1 s.
 PART_TRIANGLES = 250_000
 MAX_DEPTH = 8  # at most 256 parts
