@@ -340,14 +340,19 @@ def build(spec_path: Path, out_dir: Path, options: BuildOptions | None = None) -
     BuildError for known problems.
     """
     options = options or BuildOptions()
+    # --no-cache reprocesses every asset and believes no remembered digest or measure either.
+    with contextlib.nullcontext() if options.use_cache else source_facts.recomputed():
+        return _build(Path(spec_path), Path(out_dir), options)
+
+
+def _build(spec_path: Path, out_dir: Path, options: BuildOptions) -> BuildReport:
     heap.one_arena()  # before the build's first thread
     progress = Progress(options.progress, quiet=options.quiet)
     with progress.stage("load"):
-        loaded = load_exhibit(Path(spec_path), strict=options.strict)
+        loaded = load_exhibit(spec_path, strict=options.strict)
     exhibit = loaded.exhibit
     if exhibit.id in RESERVED_NAMES:
         raise BuildError(f"exhibit id '{exhibit.id}' is taken by the site's shared files; choose another id")
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))

@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="exhibit folder or exhibit.yaml")
     p.add_argument("-o", "--out", default="site", help="output folder (replaced atomically)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    p.add_argument("--no-cache", action="store_true", help="reprocess every asset")
+    p.add_argument("--no-cache", action="store_true",
+                   help="reprocess every asset, and hash and measure every source file again")
     p.add_argument("--no-bake", action="store_true", help="no baked light: rooms are lit in real time only")
     p.add_argument("--no-posters", action="store_true",
                    help="no posters (rendering them needs Chromium and Playwright; without them plain ones are used)")

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,23 @@ FACTS_FORMAT = 1
 # A file changed this recently may change again within its file system's timestamp granularity (2 s on FAT) without
 # its stat changing: its digest is not remembered until it is older (git's "racy clean" rule).
 RACY_NS = 2_000_000_000
+
+
+# False inside `recomputed()` (`vitrina build --no-cache`): every digest and fact is computed from the file again, and
+# the entry rewritten, so that a designer who distrusts the cache gets a build that trusts nothing remembered.
+_trust_remembered = True
+
+
+@contextlib.contextmanager
+def recomputed() -> Iterator[None]:
+    """Within it, remembered digests and facts are not believed: each is computed again and its entry rewritten.
+    A forked asset worker inherits the setting."""
+    global _trust_remembered
+    before, _trust_remembered = _trust_remembered, False
+    try:
+        yield
+    finally:
+        _trust_remembered = before
 
 
 # A remembered fact unused for this long is dropped by `prune` (each use refreshes it): it only costs a hash again.
@@ -63,15 +80,16 @@ def remembered_digest(path: Path, clock: Callable[[], int] = time.time_ns) -> st
     path = path.resolve()
     before = path.stat()
     entry = facts_dir() / "stat" / _name_key(str(path))
-    try:
-        remembered = json.loads(entry.read_bytes())
-        digest = remembered["sha256"]
-        if (remembered["path"] == str(path) and remembered["stat"] == stat_key(before)
-                and remembered["format"] == FACTS_FORMAT and _is_digest(digest)):
-            _touch(entry)
-            return str(digest)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    if _trust_remembered:
+        try:
+            remembered = json.loads(entry.read_bytes())
+            digest = remembered["sha256"]
+            if (remembered["path"] == str(path) and remembered["stat"] == stat_key(before)
+                    and remembered["format"] == FACTS_FORMAT and _is_digest(digest)):
+                _touch(entry)
+                return str(digest)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     digest = file_digest(path)
     after = path.stat()
     settled = clock() - max(after.st_mtime_ns, after.st_ctime_ns) > RACY_NS
@@ -87,12 +105,13 @@ def remembered_fact(path: Path, kind: str, compute: Callable[[], Any], parse: Ca
     else: such an entry is a miss, computed and stored again. compute() must return JSON-able data."""
     digest = remembered_digest(path)
     entry = facts_dir() / "content" / _name_key(f"{digest}\0{kind}\0{FACTS_FORMAT}")
-    try:
-        value = parse(json.loads(entry.read_bytes()))
-        _touch(entry)
-        return value
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        pass
+    if _trust_remembered:
+        try:
+            value = parse(json.loads(entry.read_bytes()))
+            _touch(entry)
+            return value
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            pass
     value = compute()
     _write_fact(entry, value)
     return parse(value)

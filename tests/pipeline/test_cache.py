@@ -156,6 +156,23 @@ def test_a_model_edited_to_the_same_size_with_its_mtime_restored_is_built_again(
     report = build(spec, out, options(cache))
     assert (report.cache_hits, report.cache_misses) == (0, 1)
 
+def test_no_cache_believes_no_remembered_digest(warm: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A remembered digest can be wrong and still look right (stat unchanged): --no-cache hashes every file again
+    # and puts the truth back, so the next cached build finds its entry.
+    from pipeline import source_facts
+
+    monkeypatch.setattr(source_facts, "RACY_NS", -(10 ** 12))
+    spec, out, cache = warm
+    assert build(spec, out, options(cache)).cache_hits == 1  # now its digests are remembered
+    for entry in (source_facts.facts_dir() / "stat").rglob("*.json"):
+        fact = json.loads(entry.read_bytes())
+        fact["sha256"] = "0" * 64
+        entry.write_text(json.dumps(fact), encoding="utf-8")
+    build(spec, out, replace(options(cache), use_cache=False))
+    report = build(spec, out, options(cache))
+    assert (report.cache_hits, report.cache_misses) == (1, 0)
+
+
 def test_a_corrupt_cache_entry_is_rebuilt_to_the_same_output(warm: tuple[Path, Path, Path]) -> None:
     spec, out, cache = warm
     before = (out / "tiny" / "exhibit.json").read_bytes()

@@ -132,3 +132,24 @@ def test_a_remembered_fact_in_use_is_refreshed(tmp_path: Path) -> None:
     os.utime(entry, ns=(old, old))
     assert remembered_fact(path, "measure", lambda: {"n": 2}, lambda value: value["n"]) == 1
     assert time.time_ns() - entry.stat().st_mtime_ns < source_facts.MAX_AGE_NS
+
+
+def test_recomputed_believes_no_remembered_digest_or_fact_and_corrects_them(tmp_path: Path) -> None:
+    # A remembered entry can be wrong without looking damaged (a file system whose clock went back, a hand edit):
+    # `build --no-cache` computes everything again, and what it finds replaces the entry.
+    path = tmp_path / "scan.ply"
+    path.write_bytes(b"ply" * 100)
+    truth = remembered_digest(path, clock=_later)
+    (entry,) = (facts_dir() / "stat").rglob("*.json")
+    stale = json.loads(entry.read_bytes())
+    stale["sha256"] = "0" * 64
+    entry.write_text(json.dumps(stale), encoding="utf-8")
+    assert remembered_digest(path, clock=_later) == "0" * 64  # believed: it is shaped right and the stat matches
+    with source_facts.recomputed():
+        assert remembered_digest(path, clock=_later) == truth
+    assert remembered_digest(path, clock=_later) == truth  # the entry was rewritten
+
+    assert remembered_fact(path, "count", lambda: 1, int) == 1
+    with source_facts.recomputed():
+        assert remembered_fact(path, "count", lambda: 2, int) == 2
+    assert remembered_fact(path, "count", lambda: 3, int) == 2
