@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import copy
 import dataclasses
 import functools
 import json
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -155,10 +153,6 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
         pool = threads if writers > 0 else None
         fitting = fitter if writers > 0 else None
         heap.one_arena()
-        if fitting is not None and FIT_VERTICES and any(_simplifiable(p) for m in scene.meshes() for p in m.primitives):
-            # The first level fitted to its surface waits for scipy's import (0.27 s) unless it is already under way;
-            # a thread of its own, since on the texture thread it held up the first level's fitting (0.2 s at 1M).
-            threading.Thread(target=_import_quietly, args=(surface_fit.nearest_search,), daemon=True).start()
         for number, (settings, (simplifying, writing)) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
@@ -189,12 +183,6 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
         made = [future.result() for future in pending]
     heap.give_back_memory()
     return Ladder(levels=made[::-1], diagonal=diagonal)
-
-
-def _import_quietly(load: Callable[[], object]) -> None:
-    """An import ahead of its use: a failure is left for the use to raise, with the build's own error handling."""
-    with contextlib.suppress(Exception):
-        load()
 
 
 def _work_plan(source: int, levels: tuple[LevelSettings, ...]) -> list[tuple[float, float]]:

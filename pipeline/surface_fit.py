@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
 
-import numpy as np
+# pykdtree runs its queries on GNU OpenMP threads, and those do not survive a fork: an asset worker forked after
+# a parallel query hangs in its first one (tested by test_surface_fit). With one thread no OpenMP pool is ever made.
+# OpenMP reads this once, as the library loads, so it is set before the import; nothing else here uses OpenMP.
+os.environ["OMP_NUM_THREADS"] = "1"
 
-from pipeline import meshopt
+import numpy as np  # noqa: E402
+from pykdtree.kdtree import KDTree  # noqa: E402
+
+from pipeline import meshopt  # noqa: E402
 
 # How far a kept vertex moves towards its least-squares place along its normal. Measured on Igea and Nefertiti
 # (bench_ladder, error per level against gltfpack -si): the full step cut the RMS error but doubled Nefertiti low's
@@ -37,7 +43,7 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
     # A big parent speaks through an even sample of its positions: the least-squares place is a ratio of sums, and
     # the nearest-point search is the cost (about 1 s per million positions).
     sources = sources[::max(1, -(-len(sources) // SAMPLES))]
-    _, nearest = nearest_search()(unique[used]).query(unique[sources])
+    _, nearest = KDTree(unique[used]).query(unique[sources])
     normals = _vertex_normals(unique, kept_faces)[used]
     facing = np.einsum("ni,ni->n", _vertex_normals(unique, faces)[sources], normals[nearest]) > FACING
     sources, nearest = sources[facing], nearest[facing]
@@ -56,16 +62,6 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
     moved = unique.copy()
     moved[used] = here + step[:, None] * normals
     return moved[which].astype(np.asarray(positions).dtype)
-
-
-def nearest_search() -> Any:
-    """scipy's k-d tree class, imported on first use rather than with this module: 0.27 s of import that a warm build
-    never needs. The ladder calls this on a thread of its own as it starts, so that the import overlaps the first
-    simplification instead of delaying the first fit (scipy's libraries, unlike usd-core's, take no GIL while they
-    load)."""
-    from scipy.spatial import cKDTree
-
-    return cKDTree
 
 
 def normals_of(positions: np.ndarray, indices: np.ndarray) -> np.ndarray:

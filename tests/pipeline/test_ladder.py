@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ladder, meshopt, progress, spatial_parts, surface_fit
+from pipeline import ladder, meshopt, progress, spatial_parts
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes
 from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
@@ -355,23 +355,3 @@ def test_a_big_levels_cache_pass_runs_once_in_the_writer_thread_and_a_small_ones
         assert [main for count, main in passes if count == triangles[name]] == [False], name
     # A small level is put in cache order before the next level is simplified from it (and written with one more).
     assert [main for count, main in passes if count == triangles["low"]] == [True, False]
-
-
-def test_scipys_import_starts_on_a_thread_of_its_own_as_the_ladder_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    events: list[tuple[str, bool]] = []
-    real_search, real_fit = surface_fit.nearest_search, surface_fit.fitted_positions
-
-    def search() -> Any:
-        events.append(("import", threading.current_thread() is threading.main_thread()))
-        return real_search()
-
-    def fit(*args: Any) -> np.ndarray:
-        events.append(("fit", threading.current_thread() is threading.main_thread()))
-        return real_fit(*args)
-
-    monkeypatch.setattr(surface_fit, "nearest_search", search)
-    monkeypatch.setattr(surface_fit, "fitted_positions", fit)
-    ladder.build_ladder(noisy_sphere(rings=60, segments=100, texture_side=256), (0.0, 0.0, 0.0), tools(),
-                        levels=SMALL, writers=1)
-    assert events[0] == ("import", False)
-    assert ("fit", True) in events

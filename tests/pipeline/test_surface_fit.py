@@ -86,3 +86,42 @@ def test_a_scan_without_normals_is_simplified_with_its_own_normals_and_fitted(mo
     assert primitive.triangle_count <= 500
     # Noise heights are all distinct: a height that is none of them belongs to a vertex the fit moved.
     assert not np.isin(primitive.attributes["POSITION"][:, 2], positions[:, 2]).all()
+
+
+FORK_AFTER_A_FIT = """
+import multiprocessing
+import numpy as np
+from pipeline import meshopt, surface_fit
+from tests.pipeline.test_surface_fit import _kept, _noisy_sheet
+
+positions, indices = _noisy_sheet(200)
+kept = _kept(positions, indices, 2000)
+def fit(_):
+    return float(surface_fit.fitted_positions(positions, indices, kept).sum())
+here = fit(0)
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    assert pool.map(fit, range(2)) == [here, here]
+print("forked fits done")
+"""
+
+
+def test_an_asset_worker_forked_after_a_fit_can_fit_too() -> None:
+    # The nearest-point search runs on OpenMP, whose threads a fork does not copy: with more than one, the worker's
+    # first search waited for them for ever. A fresh interpreter, since OpenMP reads its settings as it loads.
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    child = subprocess.Popen([sys.executable, "-c", FORK_AFTER_A_FIT], cwd=REPO, env=environment,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        pytest.fail("a worker forked after a fit hung in its own fit")
+    assert child.returncode == 0 and "forked fits done" in output, output
