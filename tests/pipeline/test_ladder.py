@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -140,6 +141,46 @@ def simplify_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
     monkeypatch.setattr(ladder.meshopt, "simplify", spy)
     return calls
+
+
+def test_a_small_level_runs_its_error_pass_beside_its_pass_to_the_cap_with_the_same_result(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bound goes below the cap (as in the test after this one), so both passes run; speculating runs the error
+    # pass on a thread of its own at the same time, and the level and its error are the same as one after the other.
+    one_by_one, at_once = noisy_sphere(rings=60, segments=100), noisy_sphere(rings=60, segments=100)
+    error = ladder.simplify_within(one_by_one, 2e-2, 11_000, ladder._diagonal(one_by_one))
+    threads: list[bool] = []
+    real = ladder.meshopt.simplify
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ladder.meshopt, "simplify", spy)
+    assert ladder.simplify_within(at_once, 2e-2, 11_000, ladder._diagonal(at_once), speculate=True) == error
+    assert sorted(threads) == [False, True]
+    assert np.array_equal(at_once.nodes[0].mesh.primitives[0].indices,  # type: ignore[union-attr]
+                          one_by_one.nodes[0].mesh.primitives[0].indices)  # type: ignore[union-attr]
+
+
+def test_a_ladder_speculates_only_while_its_levels_stop_at_their_error_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A level the cap decided (the 250k scan's are error-bound; 1M's are capped) makes the next one run its passes one
+    # after the other, so a capped ladder spends no core on error passes it will not use.
+    asked: list[bool] = []
+    real = ladder.simplify_within
+
+    def spy(scene: Scene, max_error: float, cap: int | None, diagonal: float, speculate: bool = False) -> float:
+        asked.append(speculate)
+        return real(scene, max_error, cap, diagonal, speculate)
+
+    monkeypatch.setattr(ladder, "simplify_within", spy)
+    capped = (SMALL[0], *(dataclasses.replace(level, max_error=1e-6, simplify_above=0, max_triangles=cap)
+                          for level, cap in zip(SMALL[1:], (8_000, 4_000, 2_000, 500), strict=False)))
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100), (0.0, 0.0, 0.0), tools(), levels=capped, writers=1)
+    assert asked[0] and not any(asked[1:])
+    asked.clear()
+    ladder.build_ladder(noisy_sphere(rings=60, segments=100), (0.0, 0.0, 0.0), tools(), levels=capped, writers=0)
+    assert not any(asked)  # an asset worker has one core: nothing beside it
 
 
 def test_a_level_whose_error_bound_keeps_more_than_its_cap_is_simplified_in_one_call(
