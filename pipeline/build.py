@@ -6,6 +6,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -88,9 +89,10 @@ class AssetJob:
     texture_format: str = "keep"
     draco: bool = False
     cache_root: Path | None = None
-    # Make the AR Quick Look package too (an artifact using the file may be downloaded). Not part of the ladder's
-    # key: a cached ladder without a package is built again when one is wanted.
-    usdz: bool = False
+    # Write the level a phone loads once more with its PNG/JPEG textures, for the AR package (usd-core is here and
+    # the levels' textures are WebP or KTX2, which AR Quick Look cannot read). Not part of the ladder's key: a cached
+    # ladder without that body is built again when usd-core comes.
+    ar_body: bool = False
 
     def options_repr(self) -> str:
         return repr((self.metres_per_unit, self.up, self.transforms))
@@ -116,7 +118,15 @@ class BuiltLadder:
     info: dict[str, Any]
     bodies: tuple[bytes, ...]
     key: str = ""  # the ladder's cache key: names its bodies' content
-    usdz: bytes | None = None  # the AR Quick Look package, made from the level a phone loads (info["usdz_level"])
+    ar_body: bytes | None = None  # the level a phone loads with PNG/JPEG textures, when its own body has others
+
+    def phone_body(self) -> bytes:
+        """The GLB the AR package is made from: the level a phone loads (info["usdz_level"]), with textures AR Quick
+        Look reads. The package is made from it when first wanted, so a ladder does not depend on rights."""
+        if self.ar_body is not None:
+            return self.ar_body
+        names = [level["name"] for level in self.info["ladder"]["levels"]]
+        return self.bodies[names.index(self.info["usdz_level"])]
 
     @property
     def shape(self) -> compose.ModelShape:
@@ -154,19 +164,15 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
     # A worker of the asset pool already has a core of its own: its ladder writes levels inline.
     writers = 0 if multiprocessing.parent_process() is not None else ladder.WRITERS
     phone = usdz.PhoneLevel()
-    built = ladder.build_ladder(scene, compose.model_offset(shape), tools, label=job.path.name, writers=writers,
-                                consume=True, on_level=phone.offer if job.usdz else None)
-    info: dict[str, Any] = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes)}
-    package = None
-    if phone.scene is not None:
-        # From the level's float geometry and fitted PNG/JPEG textures, before the level's own encoding: no second
-        # ingest or simplification of the source. Titled and scaled per artifact later (usdz.finished).
-        try:
-            package = usdz.usdz_bytes(phone.scene, job.path.stem)
-        except BuildError as error:
-            return AssetFailure(str(job.path), str(error))
-        info["usdz_level"] = phone.name
-    return BuiltLadder(info, tuple(level.data for level in built.levels), usdz=package)
+    offset = compose.model_offset(shape)
+    built = ladder.build_ladder(scene, offset, tools, label=job.path.name, writers=writers, consume=True,
+                                on_level=phone.offer)
+    info: dict[str, Any] = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes),
+                            "usdz_level": phone.name}
+    ar_body = None
+    if job.ar_body and phone.scene is not None:
+        ar_body = ladder.plain_level_body(phone.scene, tools, offset)
+    return BuiltLadder(info, tuple(level.data for level in built.levels), ar_body=ar_body)
 
 
 def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, BuiltLadder]:
@@ -209,9 +215,7 @@ def asset_jobs(exhibit: Exhibit, make_job: Callable[[Artifact], AssetJob | None]
     for artifact in exhibit.artifacts:
         job = make_job(artifact)
         if job is not None:
-            shared = jobs.get(_job_id(job))
-            # One package serves every artifact showing the file: made when any of them wants it.
-            jobs[_job_id(job)] = dataclasses.replace(job, usdz=job.usdz or (shared is not None and shared.usdz))
+            jobs.setdefault(_job_id(job), job)
     return jobs
 
 
@@ -239,11 +243,11 @@ def _cached_ladder(cache: AssetCache, key: str) -> BuiltLadder | None:
         if body is None:
             return None
         bodies.append(body)
-    package = cache.stored(_level_key(key, USDZ_BODY)) if info.get("usdz_level") else None
-    return BuiltLadder(info, tuple(bodies), key, package)
+    return BuiltLadder(info, tuple(bodies), key, cache.stored(_level_key(key, AR_BODY)))
 
 
 USDZ_BODY = "usdz"  # the AR package is cached beside the ladder's levels, as if it were one more
+AR_BODY = "ar"  # and so is the phone's level with PNG/JPEG textures, when the levels have others
 
 
 def _level_key(key: str, name: str) -> str:
@@ -255,7 +259,7 @@ def job_maker(loaded: LoadedSpec, options: BuildOptions, cache: AssetCache) -> C
     asset_transforms, room_transforms = _transform_lists(options)
     # Draco quantizes as it encodes, and the writer compresses only float primitives with it.
     finishing = tuple(t for t in room_transforms if not (options.draco and _is_quantize(t)))
-    ar = usdz.available()
+    ar_body = usdz.available() and options.texture_format != "keep"
 
     def make_job(artifact: Artifact) -> AssetJob | None:
         if artifact.model is None or artifact.place is None:  # not placed yet: in no room, so no ladder yet
@@ -263,7 +267,7 @@ def job_maker(loaded: LoadedSpec, options: BuildOptions, cache: AssetCache) -> C
         return AssetJob(path=artifact.model.path, metres_per_unit=artifact.metres_per_unit, up=artifact.up,
                         transforms=asset_transforms, root=loaded.root, room_transforms=finishing,
                         texture_format=options.texture_format, draco=options.draco, cache_root=cache.root,
-                        usdz=ar and may_download(artifact, loaded.exhibit))
+                        ar_body=ar_body)
 
     return make_job
 
@@ -279,7 +283,7 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
     missing: dict[str, AssetJob] = {}
     for job_id, job in jobs.items():
         cached = _cached_ladder(cache, keys[job_id])
-        if cached is not None and (cached.usdz is not None or not job.usdz):
+        if cached is not None and (cached.ar_body is not None or not job.ar_body):
             built[job_id] = cached
         else:
             missing[job_id] = job
@@ -288,8 +292,8 @@ def load_ladders(exhibit: Exhibit, options: BuildOptions, cache: AssetCache, pro
         for job_id, result in fresh.items():
             for level, body in zip(result.info["ladder"]["levels"], result.bodies, strict=True):
                 cache.store(_level_key(keys[job_id], level["name"]), body)
-            if result.usdz is not None:
-                cache.store(_level_key(keys[job_id], USDZ_BODY), result.usdz)
+            if result.ar_body is not None:
+                cache.store(_level_key(keys[job_id], AR_BODY), result.ar_body)
             cache.store(keys[job_id], json.dumps(result.info).encode())
             built[job_id] = dataclasses.replace(result, key=keys[job_id])
     out: dict[str, BuiltLadder] = {}
@@ -542,8 +546,9 @@ def write_usdz(folder: Path, exhibit: Exhibit, ladders: dict[str, BuiltLadder], 
                report: BuildReport) -> dict[str, str]:
     """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path.
 
-    Each is its ladder's package (made with the ladder from the level a phone loads, and cached with it), titled
-    and scaled to the artifact's height; without usd-core the build warns."""
+    Each is its ladder's package, made from the level a phone loads when first wanted and cached beside the ladder
+    (an artifact whose rights come to allow downloads costs one package, not a ladder), then titled and scaled to
+    the artifact's height; without usd-core the build warns."""
     allowed = [a for a in exhibit.artifacts if a.model is not None and may_download(a, exhibit)]
     if not allowed:
         return {}
@@ -551,13 +556,21 @@ def write_usdz(folder: Path, exhibit: Exhibit, ladders: dict[str, BuiltLadder], 
         report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
         return {}
     sources = []
+    bases: dict[str, bytes] = {}  # by ladder key: one package per model, however many artifacts show it
     for artifact in allowed:
         built = ladders.get(artifact.id)
-        if built is None or built.usdz is None:  # not placed: no ladder, so no package either
+        if built is None:  # not placed: no ladder, so no package either
             continue
+        if built.key not in bases:
+            try:
+                bases[built.key] = cache.remembered(_level_key(built.key, USDZ_BODY),
+                                                    functools.partial(usdz.package_from_level, built.phone_body()))
+            except BuildError as error:
+                raise BuildError(f"artifact '{artifact.id}': {error}") from None
+        base = bases[built.key]
         sources.append(usdz.UsdzSource(
             artifact.id, compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id,
-            artifact.height, built.key, built.usdz))
+            artifact.height, built.key, base))
     return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
             for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
 

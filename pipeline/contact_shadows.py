@@ -7,7 +7,6 @@ import functools
 import hashlib
 import json
 import math
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +56,9 @@ def model_node(body: bytes, placement: Node) -> Node:
 def _level_nodes(body: bytes) -> tuple[Node, ...]:
     """The level's nodes, read once per body: a model used 19 times in a room (and every warm build of a serve
     session) is decoded once. Shared read-only: shadows and the bake only read them."""
-    from pipeline.gltf.reader import read_gltf
+    from pipeline.ladder import level_scene
 
-    with tempfile.TemporaryDirectory(prefix="vitrina-contact-") as folder:
-        path = Path(folder) / "level.glb"
-        path.write_bytes(body)
-        level: Scene = read_gltf(path, Path(folder))
+    level = level_scene(body)
     return tuple(child for root in level.nodes for child in (root.children if root.mesh is None else [root]))
 
 

@@ -8,9 +8,11 @@ import dataclasses
 import functools
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -453,6 +455,13 @@ def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offs
                  error_relative=round(error, 8))
 
 
+def plain_level_body(scene: Scene, tools: LadderTools, offset: tuple[float, float, float]) -> bytes:
+    """A level's scene written as the ladder writes its levels, but with its textures as they were fitted (PNG or
+    JPEG): the body the AR package is made from when the levels themselves carry WebP or KTX2."""
+    plain = dataclasses.replace(tools, encode_textures=lambda _: None)
+    return _write_level(_copy(scene), LevelSettings("ar", None, None, 0.0), plain, offset, 0.0).data
+
+
 def _within_bytes(parent: Scene, current: Scene, level: Level, settings: LevelSettings, tools: LadderTools,
                   offset: tuple[float, float, float], diagonal: float,
                   parent_error: float) -> tuple[Scene, Level]:
@@ -550,6 +559,17 @@ def placed(body: bytes, header: bytes, artifact_id: str) -> bytes:
     if "copyright" in head.get("asset", {}):
         document.setdefault("asset", {})["copyright"] = head["asset"]["copyright"]
     return glb_bytes(document, binary)
+
+
+def level_scene(body: bytes) -> Scene:
+    """A level's GLB body read back as a scene, as a viewer decodes it (quantized attributes stay as stored, with the
+    node and texture transforms that map them back)."""
+    from pipeline.gltf.reader import read_gltf
+
+    with tempfile.TemporaryDirectory(prefix="vitrina-level-") as folder:
+        path = Path(folder) / "level.glb"
+        path.write_bytes(body)
+        return read_gltf(path, Path(folder))
 
 
 def ladder_info(ladder: Ladder) -> dict[str, Any]:

