@@ -163,14 +163,14 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
     # A worker of the asset pool already has a core of its own: its ladder writes levels inline.
     writers = 0 if multiprocessing.parent_process() is not None else ladder.WRITERS
-    phone = usdz.PhoneLevel()
+    phone = usdz.PhoneLevel(keep_scene=job.ar_body)
     offset = compose.model_offset(shape)
     built = ladder.build_ladder(scene, offset, tools, label=job.path.name, writers=writers, consume=True,
                                 on_level=phone.offer)
     info: dict[str, Any] = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes),
                             "usdz_level": phone.name}
     ar_body = None
-    if job.ar_body and phone.scene is not None:
+    if phone.scene is not None:
         ar_body = ladder.plain_level_body(phone.scene, tools, offset)
     return BuiltLadder(info, tuple(level.data for level in built.levels), ar_body=ar_body)
 

@@ -300,17 +300,20 @@ class PhoneLevel:
     """Offered a model's ladder levels fine to coarse (`ladder.build_ladder`'s on_level), keeps the first that
     fits a phone: the finest one the phone target would load (the coarsest offered if none fits). For a big scan
     that is `low` (150k triangles, 1k textures) unless `medium` came out within 300k triangles by its error bound;
-    a small model keeps its geometry with 2k textures. It holds one level's scene at a time, one the ladder is
-    still holding as the parent of the next, so the ladder's peak memory stays as it was."""
+    a small model keeps its geometry with 2k textures. With `keep_scene` it holds that level's scene too (one the
+    ladder is still holding as the parent of the next, so the ladder's peak memory stays as it was); without, only
+    its name, which is all a ladder needs whose levels AR Quick Look can read as they are."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_scene: bool = True) -> None:
+        self.keep_scene = keep_scene
         self.name: str | None = None
         self.scene: Scene | None = None
         self.fits = False
 
     def offer(self, name: str, scene: Scene) -> None:
         if not self.fits:
-            self.name, self.scene, self.fits = name, scene, fits_a_phone(scene)
+            self.name, self.fits = name, fits_a_phone(scene)
+            self.scene = scene if self.keep_scene else None
 
 
 @dataclass(frozen=True)
