@@ -103,7 +103,8 @@ def _transformed_uvs(uvs: np.ndarray, material: Material | None) -> np.ndarray:
         return uvs
     offset = np.asarray(transform.get("offset", (0.0, 0.0)), dtype=np.float64)
     scale = np.asarray(transform.get("scale", (1.0, 1.0)), dtype=np.float64)
-    c, s = np.cos(float(transform.get("rotation", 0.0))), np.sin(float(transform.get("rotation", 0.0)))
+    angle = float(transform.get("rotation", 0.0))
+    c, s = np.cos(angle), np.sin(angle)
     scaled = uvs[:, :2] * scale
     return np.c_[c * scaled[:, 0] + s * scaled[:, 1], -s * scaled[:, 0] + c * scaled[:, 1]] + offset
 

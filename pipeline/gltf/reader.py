@@ -267,9 +267,8 @@ class _GltfReader:
 
     # -- accessors -----------------------------------------------------------------------------------
 
-    def accessor(self, index: Any, *, dequantize: bool = True) -> np.ndarray:
-        """Accessor `index` as a (count, components) array (flat for SCALAR); float32 when dequantized."""
-        acc = self.entry("accessor", index)
+    def _layout(self, index: Any, acc: dict[str, Any]) -> tuple[np.dtype[Any], int, int]:
+        """An accessor's (little-endian component dtype, components per element, count), checked."""
         try:
             dtype = np.dtype(DTYPES[acc["componentType"]]).newbyteorder("<")
             components = COMPONENTS[acc["type"]]
@@ -280,6 +279,12 @@ class _GltfReader:
             raise self.fail(f"accessor {index} is missing or malformed") from None
         if count < 0:
             raise self.fail(f"accessor {index} has a negative count ({count})")
+        return dtype, components, count
+
+    def accessor(self, index: Any, *, dequantize: bool = True) -> np.ndarray:
+        """Accessor `index` as a (count, components) array (flat for SCALAR); float32 when dequantized."""
+        acc = self.entry("accessor", index)
+        dtype, components, count = self._layout(index, acc)
         element = dtype.itemsize * components
         if "bufferView" in acc:
             data, stride = self._view(acc["bufferView"])
@@ -411,14 +416,11 @@ class _GltfReader:
                 acc = self.entry("accessor", index)
                 if "sparse" in acc or "bufferView" not in acc:
                     return 0
-                view = self.entry("bufferView", acc["bufferView"])
-                kind, count = acc.get("componentType"), acc.get("count")
-                components = COMPONENTS.get(acc["type"]) if isinstance(acc.get("type"), str) else None
-                if ("extensions" in view or isinstance(count, bool) or not isinstance(count, int)
-                        or not isinstance(kind, int) or kind not in DTYPES or components is None):
+                if "extensions" in self.entry("bufferView", acc["bufferView"]):
                     return 0
+                dtype, components, count = self._layout(index, acc)
                 self._view(acc["bufferView"])  # loads (and checks) its buffer here, once
-                total += count * components * np.dtype(DTYPES[kind]).itemsize
+                total += count * components * dtype.itemsize
         except AssetError:
             return 0  # read one by one, which raises it again where it belongs
         return total
