@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import hashlib
@@ -361,8 +362,9 @@ def _build(spec_path: Path, out_dir: Path, options: BuildOptions) -> BuildReport
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        with reporting_to(progress):
-            report = _build_into(loaded, staging, out_dir, options, progress)
+        # One thread beside the build's own, for the AR packages (see write_usdz); leaving the block waits for it.
+        with reporting_to(progress), concurrent.futures.ThreadPoolExecutor(1, "ar-package") as beside:
+            report = _build_into(loaded, staging, out_dir, options, progress, beside)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
         report.timings = dict(progress.timings)
@@ -372,7 +374,7 @@ def _build(spec_path: Path, out_dir: Path, options: BuildOptions) -> BuildReport
 
 
 def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: BuildOptions,
-                progress: Progress) -> BuildReport:
+                progress: Progress, beside: concurrent.futures.Executor) -> BuildReport:
     exhibit = loaded.exhibit
     folder = staging / exhibit.id
     folder.mkdir(parents=True)
@@ -392,8 +394,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     report.cache_hits, report.cache_misses = hits, misses
     assets = {artifact_id: built.shape for artifact_id, built in ladders.items()}
 
-    with progress.stage("usdz"):
-        usdz_files = write_usdz(folder, exhibit, ladders, cache, report)
+    with progress.stage("usdz"):  # what the cache holds, or usd-core's import; the packages are made beside the bake
+        usdz_files = write_usdz(folder, exhibit, ladders, cache, report, beside)
     with progress.stage("compose"):
         composition = compose.compose(exhibit, assets, image_textures)
     base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
@@ -407,14 +409,17 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             models = {room.id: placed_models(composition, room, ladders) for room in composition.rooms}
             to_bake = [bake.RoomToBake(room.id, room.scene, ambient[room.id], [node for _, node in models[room.id]])
                        for room in composition.rooms]
-            report.bakes = bake.bake_rooms(to_bake, bake.settings_for(exhibit.exhibit.targets), cache.remembered,
-                                           time.perf_counter, options.worker_count, progress.step)
             texels = contact_shadows.texels_for(exhibit.exhibit.targets)
-            # Rooms lay their shadows independently, and Embree releases the GIL: threads, as for the bake.
+            # Rooms cast their shadows independently, beside the bake (see contact_shadows.cast), and Embree
+            # releases the GIL: threads, as for the bake.
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.worker_count)) as pool:
-                laid = dict(zip((room.id for room in composition.rooms), pool.map(
-                    lambda room: contact_shadows.lay(room.scene, room.id, models[room.id], texels, cache.remembered,
-                                                     time.perf_counter), composition.rooms), strict=True))
+                casting = {room.id: pool.submit(contact_shadows.cast, room.scene, room.id, models[room.id], texels,
+                                                cache.remembered, time.perf_counter) for room in composition.rooms}
+                report.bakes = bake.bake_rooms(to_bake, bake.settings_for(exhibit.exhibit.targets),
+                                               cache.remembered, time.perf_counter, options.worker_count,
+                                               progress.step)
+                laid = {room.id: contact_shadows.lay(room.scene, casting[room.id].result())
+                        for room in composition.rooms}
             for row in report.bakes:
                 row.update(laid[row["room"]])
     shell_keys: dict[str, str] = {}
@@ -475,9 +480,10 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         interface_words = read_ui_overrides(loaded.root)  # the exhibit's ui-strings.yaml (i18n import writes it)
         if interface_words:
             data["exhibit"]["ui_strings"] = interface_words
+        packaged = usdz_files.result()
         for entry in data["artifacts"]:
-            if entry["id"] in usdz_files:
-                entry["usdz"] = usdz_files[entry["id"]]
+            if entry["id"] in packaged:
+                entry["usdz"] = packaged[entry["id"]]
     with progress.stage("standards"):
         fronts = {artifact_id: placement.front for artifact_id, placement in composition.artifacts.items()}
         pictures = standards.picture_files(exhibit.artifacts, media.add) if base_url else {}
@@ -543,36 +549,46 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
 
 
 def write_usdz(folder: Path, exhibit: Exhibit, ladders: dict[str, BuiltLadder], cache: AssetCache,
-               report: BuildReport) -> dict[str, str]:
-    """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path.
+               report: BuildReport, beside: concurrent.futures.Executor | None = None
+               ) -> concurrent.futures.Future[dict[str, str]]:
+    """A USDZ (AR Quick Look) per model artifact whose full level may be downloaded; artifact id → path, when done.
 
     Each is its ladder's package, made from the level a phone loads when first wanted and cached beside the ladder
     (an artifact whose rights come to allow downloads costs one package, not a ladder), then titled and scaled to
-    the artifact's height; without usd-core the build warns."""
+    the artifact's height; without usd-core the build warns. When the cache holds every package, they are read
+    here. Otherwise usd-core is imported here and the packages are made on `beside`, while the build goes on."""
     allowed = [a for a in exhibit.artifacts if a.model is not None and may_download(a, exhibit)]
-    if not allowed:
-        return {}
-    if not usdz.available():
+    if allowed and not usdz.available():
         report.warnings.append("no USDZ for AR Quick Look on iPhones and iPads: pip install vitrina[ar] (usd-core)")
-        return {}
-    sources = []
-    bases: dict[str, bytes] = {}  # by ladder key: one package per model, however many artifacts show it
-    for artifact in allowed:
-        built = ladders.get(artifact.id)
-        if built is None:  # not placed: no ladder, so no package either
-            continue
-        if built.key not in bases:
-            try:
-                bases[built.key] = cache.remembered(_level_key(built.key, USDZ_BODY),
-                                                    functools.partial(usdz.package_from_level, built.phone_body()))
-            except BuildError as error:
-                raise BuildError(f"artifact '{artifact.id}': {error}") from None
-        base = bases[built.key]
-        sources.append(usdz.UsdzSource(
-            artifact.id, compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id,
-            artifact.height, built.key, base))
-    return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
-            for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
+        allowed = []
+    # Not placed: no ladder, so no package either.
+    titled = [(artifact, ladders[artifact.id],
+               compose.text_map(artifact.record.title).get(exhibit.default_language) or artifact.id)
+              for artifact in allowed if artifact.id in ladders]
+
+    def package_all() -> dict[str, str]:
+        bases: dict[str, bytes] = {}  # by ladder key: one package per model, however many artifacts show it
+        sources = []
+        for artifact, built, title in titled:
+            if built.key not in bases:
+                try:
+                    bases[built.key] = cache.remembered(_level_key(built.key, USDZ_BODY),
+                                                        functools.partial(usdz.package_from_level, built.phone_body()))
+                except BuildError as error:
+                    raise BuildError(f"artifact '{artifact.id}': {error}") from None
+            sources.append(usdz.UsdzSource(artifact.id, title, artifact.height, built.key, bases[built.key]))
+        return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
+                for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
+
+    held = all(cache.holds(_level_key(built.key, USDZ_BODY)) and cache.holds(usdz.package_key(built.key, title,
+                                                                                               artifact.height))
+               for artifact, built, title in titled)
+    if held or beside is None:  # an entry found damaged is made again here, on this thread
+        done: concurrent.futures.Future[dict[str, str]] = concurrent.futures.Future()
+        done.set_result(package_all())
+        return done
+    usdz.load()
+    return beside.submit(contextvars.copy_context().run, package_all)
 
 
 def placed_models(composition: compose.Composition, room: compose.ComposedRoom,

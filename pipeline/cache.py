@@ -183,6 +183,10 @@ class AssetCache:
         self.store(key, data)
         return data, False
 
+    def holds(self, key: str) -> bool:
+        """Whether an entry is kept under key, without reading it (`stored` checks it when read)."""
+        return self.root is not None and (self.root / key[:2] / f"{key}.bin").is_file()
+
     def stored(self, key: str) -> bytes | None:
         """The bytes kept under key (a built ladder level, a composed room shell), or None on a miss.
 

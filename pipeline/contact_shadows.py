@@ -198,12 +198,26 @@ def shadow_node(name: str, shadows: Sequence[ContactShadow],
 
 
 
-def lay(scene: Scene, name: str, models: Sequence[tuple[str, Node]], texels: int,
-        remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float]) -> dict[str, float]:
-    """Lay a room's contact shadows into its scene (one node); how many and how long, for the build report."""
+@dataclass(frozen=True)
+class Cast:
+    """A room's contact shadows as one node, not yet laid into its scene; how many and how long they took."""
+
+    node: Node | None
+    count: int
+    seconds: float
+
+
+def cast(scene: Scene, name: str, models: Sequence[tuple[str, Node]], texels: int,
+         remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float]) -> Cast:
+    """Cast a room's contact shadows. It reads only the room's opaque triangles, which the light bake leaves as
+    they are (it adds lightmap UVs and materials), so it may run beside the bake: `lay` adds the node after it."""
     started = clock()
     shadows = room_shadows(scene, models, texels, remembered)
-    node = shadow_node(name, shadows, remembered)
-    if node is not None:
-        scene.nodes.append(node)
-    return {"contact_shadows": len(shadows), "contact_seconds": round(clock() - started, 4)}
+    return Cast(shadow_node(name, shadows, remembered), len(shadows), round(clock() - started, 4))
+
+
+def lay(scene: Scene, shadows: Cast) -> dict[str, float]:
+    """Lay a room's cast shadows into its scene (one node); how many and how long, for the build report."""
+    if shadows.node is not None:
+        scene.nodes.append(shadows.node)
+    return {"contact_shadows": shadows.count, "contact_seconds": shadows.seconds}

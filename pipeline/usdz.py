@@ -28,6 +28,12 @@ def _pxr():  # type: ignore[no-untyped-def]
     return Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt
 
 
+def load() -> None:
+    """Import usd-core on this thread. Its libraries take the GIL while they load, so a thread that loads another
+    library meanwhile deadlocks both; once loaded, making a package loads no library and may run beside other work."""
+    _pxr()
+
+
 def available() -> bool:
     """Whether usd-core is installed, without importing it: pxr takes 0.3 s to import, and a warm build takes every
     package from the cache."""
@@ -334,13 +340,19 @@ def packages(sources: Sequence[UsdzSource], remembered: Callable[[str, Callable[
 
     Geometry and materials come packaged with the model's ladder; the title and height are set on that package
     here, so editing a title reads and simplifies no model."""
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-    out: dict[str, bytes] = {}
-    for source in sources:
-        key = hashlib.sha256(f"usdz\0{source.base_key}\0{source.title}\0{source.height}\0{code}".encode()).hexdigest()
-        out[source.artifact_id] = remembered(key, functools.partial(finished, source.base, source.title,
-                                                                    source.height))
-    return out
+    return {source.artifact_id: remembered(package_key(source.base_key, source.title, source.height),
+                                           functools.partial(finished, source.base, source.title, source.height))
+            for source in sources}
+
+
+def package_key(base_key: str, title: str, height: float | None) -> str:
+    """The cache key of an artifact's finished package: its model's package, its title and height, and this code."""
+    return hashlib.sha256(f"usdz\0{base_key}\0{title}\0{height}\0{_code_version()}".encode()).hexdigest()
+
+
+@functools.cache
+def _code_version() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 def finished(package: bytes, title: str, height: float | None = None) -> bytes:

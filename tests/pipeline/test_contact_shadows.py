@@ -158,3 +158,35 @@ def test_the_build_places_each_models_coarsest_level_where_compose_put_it(tmp_pa
             assert shadow.height == pytest.approx(composition.artifacts[shadow.artifact].bounds[0][1]
                                                   + contact_shadows.LIFT, abs=2e-3)
     assert placed >= 2
+
+
+def test_shadows_are_cast_beside_the_bake_and_laid_after_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Casting reads only the room's triangles, which the bake leaves as they are; the bake reads every node, so the
+    # shadow node must not be in the scene while it runs. Each side waits for the other to have started: run one
+    # after the other, the build would fail here after 10 s.
+    import threading
+
+    from pipeline.build import BuildOptions, build
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    casting, baking = threading.Event(), threading.Event()
+    seen_by_bake: list[list[str]] = []
+    real_cast, real_bake = contact_shadows.cast, bake.bake_room
+
+    def cast(*args, **kwargs):  # type: ignore[no-untyped-def]
+        casting.set()
+        assert baking.wait(10), "the bake never started while the shadows were cast"
+        return real_cast(*args, **kwargs)
+
+    def bake_room(scene, *args, **kwargs):  # type: ignore[no-untyped-def]
+        baking.set()
+        assert casting.wait(10), "the shadows were never cast while the room baked"
+        seen_by_bake.append([node.name for node in scene.nodes])
+        return real_bake(scene, *args, **kwargs)
+
+    monkeypatch.setattr(contact_shadows, "cast", cast)
+    monkeypatch.setattr(bake, "bake_room", bake_room)
+    report = build(write_tiny_exhibit(tmp_path / "tiny"), tmp_path / "site",
+                   BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    assert seen_by_bake and not any(name.endswith("-contact-shadows") for names in seen_by_bake for name in names)
+    assert sum(row["contact_shadows"] for row in report.bakes) >= 1

@@ -160,7 +160,7 @@ def _written(loaded: Any, ladders: dict[str, Any], folder: Path) -> dict[str, Pa
 
     folder.mkdir()
     files = write_usdz(folder, loaded.exhibit, ladders, AssetCache(None),
-                       BuildReport(exhibit=loaded.exhibit.id, out_dir=str(folder)))
+                       BuildReport(exhibit=loaded.exhibit.id, out_dir=str(folder))).result()
     return {artifact_id: folder / relative for artifact_id, relative in files.items()}
 
 
@@ -334,3 +334,71 @@ def test_a_package_made_from_a_quantized_level_keeps_its_texture_coordinates(tmp
     (mesh,) = [UsdGeom.Mesh(prim) for prim in stage.Traverse() if prim.IsA(UsdGeom.Mesh)]
     st = np.array(UsdGeom.PrimvarsAPI(mesh).GetPrimvar("st").Get())
     assert np.array_equal(np.unique(np.round(st, 4), axis=0), wanted)
+
+
+def test_a_cold_build_imports_usd_core_on_its_own_thread_then_packages_beside_the_bake(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # usd-core's libraries take the GIL while they load, so loading them beside a thread that loads another library
+    # hangs both: the build imports usd-core on its own thread before the bake starts, and only the packaging (which
+    # loads nothing, see below) runs beside the bake. A warm build reads the packages and imports nothing.
+    import threading
+
+    from pipeline import bake
+    from pipeline.build import BuildOptions, build
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    events: list[tuple[str, str]] = []
+
+    def watched(module: Any, name: str) -> None:
+        real = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            events.append((name, threading.current_thread().name))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    for module, name in [(usdz, "load"), (usdz, "package_from_level"), (usdz, "finished"), (bake, "bake_rooms")]:
+        watched(module, name)
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    build(folder, tmp_path / "site", options)
+    own = threading.current_thread().name
+    names = [name for name, _ in events]
+    assert names.index("load") < names.index("bake_rooms"), events
+    assert dict(events)["load"] == own and dict(events)["bake_rooms"] == own, events
+    assert {thread for name, thread in events if name in ("package_from_level", "finished")} == {"ar-package_0"}
+    cold = {path.name: path.read_bytes() for path in (tmp_path / "site" / "tiny" / "usdz").iterdir()}
+    assert cold
+
+    events.clear()
+    build(folder, tmp_path / "site", options)
+    assert [name for name, _ in events] == ["bake_rooms"]
+    assert {path.name: path.read_bytes() for path in (tmp_path / "site" / "tiny" / "usdz").iterdir()} == cold
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the loaded libraries from /proc")
+def test_once_usd_core_is_loaded_making_a_package_loads_no_library() -> None:
+    # What lets the packaging run beside the bake: a library loaded then would take the GIL in its initialisers.
+    # In a fresh interpreter, so that no earlier test has loaded what a package needs.
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = """
+from pathlib import Path
+from pipeline import usdz
+from tests.pipeline.test_usdz import _textured_box
+
+def libraries():
+    return {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if ".so" in line}
+
+usdz.load()
+before = libraries()
+usdz.finished(usdz.usdz_bytes(_textured_box(), "box"), "A box", 1.5)
+print(sorted(libraries() - before))
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
