@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _imp
 import functools
 import hashlib
 import importlib.util
@@ -21,10 +22,17 @@ ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
 
 
 def _pxr():  # type: ignore[no-untyped-def]
+    # usd-core's libraries take the GIL in their initialisers, which run under the dynamic loader's lock: a thread
+    # that loads an extension module meanwhile (holding the GIL, waiting for that lock) hangs both. Under the
+    # interpreter's import lock, such a thread waits for the import lock instead, without the GIL (tested). The
+    # build's own threads stay the rule (see `load`): this covers the others, such as a live preview's HTTP threads.
+    _imp.acquire_lock()
     try:
         from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt
     except ImportError:
         raise BuildError("USDZ for AR Quick Look needs usd-core: pip install usd-core") from None
+    finally:
+        _imp.release_lock()
     return Gf, Sdf, Usd, UsdGeom, UsdShade, UsdUtils, Vt
 
 

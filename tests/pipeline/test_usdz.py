@@ -402,3 +402,44 @@ print(sorted(libraries() - before))
     run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_loading_usd_core_beside_a_thread_that_loads_extension_modules_does_not_hang() -> None:
+    # Loaded beside a thread that loads another library, usd-core's initialisers and that thread used to wait for
+    # each other forever (what kept the import on the build's own thread). A fresh interpreter, so that usd-core
+    # and the extension modules are not loaded yet; the other thread loads one every few milliseconds meanwhile.
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = """
+import importlib.machinery, pathlib, sys, sysconfig, threading, time
+import numpy
+from pipeline import usdz
+
+# Every extension module of the standard library and numpy that is not loaded yet.
+suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+roots = [(pathlib.Path(sysconfig.get_paths()["platstdlib"]) / "lib-dynload", ""),
+         (pathlib.Path(numpy.__file__).parent, "numpy.")]
+fresh = [prefix + ".".join(path.relative_to(root).with_name(path.name[:-len(suffix)]).parts)
+         for root, prefix in roots for path in sorted(root.rglob("*" + suffix))]
+fresh = [name for name in fresh if name not in sys.modules and ".tests" not in name]
+
+def load_others():
+    for name in fresh:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+        time.sleep(0.002)
+
+other = threading.Thread(target=load_others)
+other.start()
+usdz.load()
+other.join()
+print(len(fresh))
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout) >= 10  # enough of them, loaded while usd-core was
