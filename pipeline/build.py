@@ -362,9 +362,8 @@ def _build(spec_path: Path, out_dir: Path, options: BuildOptions) -> BuildReport
     remove_abandoned_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
     try:
-        # One thread beside the build's own, for the page templates and the AR packages (see write_usdz); leaving
-        # the block waits for it.
-        with reporting_to(progress), concurrent.futures.ThreadPoolExecutor(1, "beside") as beside:
+        # One thread beside the build's own, for the AR packages (see write_usdz); leaving the block waits for it.
+        with reporting_to(progress), concurrent.futures.ThreadPoolExecutor(1, "ar-package") as beside:
             report = _build_into(loaded, staging, out_dir, options, progress, beside)
         with progress.stage("publish"):
             publish(staging, out_dir, [exhibit.id, "static", "index.html"])
@@ -387,8 +386,6 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     cache = AssetCache(cache_root)
 
     _, room_transforms = _transform_lists(options)
-    # Jinja's import and the templates' compilation took 0.09 s at the end of every build: done beside the assets.
-    templates = beside.submit(_compile_templates)
     with progress.stage("assets"):
         ladders, hits, misses = load_ladders(exhibit, options, cache, progress, job_maker(loaded, options, cache))
         image_textures = textures.load_textures(exhibit)
@@ -497,7 +494,6 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         published = dataclasses.replace(exhibit, exhibit=dataclasses.replace(exhibit.exhibit, base_url=base_url))
         report.notes += [f"exports: {note}" for note in export_notes(published)]
     with progress.stage("site"):
-        templates.result()
         _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     if options.posters:
         with progress.stage("posters"):
@@ -514,12 +510,6 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     _write_report(folder, dataclasses.replace(report, warnings=[_published(problem, loaded.root)
                                                                 for problem in loaded.warnings]), exhibit)
     return report
-
-
-def _compile_templates() -> None:
-    from pipeline import site
-
-    site.compile_templates()
 
 
 def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any],

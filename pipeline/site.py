@@ -150,13 +150,6 @@ def environment() -> jinja2.Environment:
     return _ENV
 
 
-def compile_templates() -> None:
-    """Compile every page template into the environment's cache now (a build does it beside its assets stage)."""
-    env = environment()
-    for name in env.list_templates(extensions=["html"]):
-        env.get_template(name)
-
-
 def render_page(template_name: str, **context: Any) -> str:
     """Render one template; `root` (relative path to the site root, e.g. '../') defaults to ''."""
     context.setdefault("root", "")

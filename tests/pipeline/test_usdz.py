@@ -367,7 +367,7 @@ def test_a_cold_build_imports_usd_core_on_its_own_thread_then_packages_beside_th
     names = [name for name, _ in events]
     assert names.index("load") < names.index("bake_rooms"), events
     assert dict(events)["load"] == own and dict(events)["bake_rooms"] == own, events
-    assert {thread for name, thread in events if name in ("package_from_level", "finished")} == {"beside_0"}
+    assert {thread for name, thread in events if name in ("package_from_level", "finished")} == {"ar-package_0"}
     cold = {path.name: path.read_bytes() for path in (tmp_path / "site" / "tiny" / "usdz").iterdir()}
     assert cold
 

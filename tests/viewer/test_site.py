@@ -144,21 +144,3 @@ def test_render_page_is_available_to_other_templates():
 def test_vtt_cues_become_a_transcript():
     text = "WEBVTT\n\nNOTE a comment\n\n1\n00:00.000 --> 00:01.500\n<v Guide>Hello</v>\nthere\n\n00:00:01.500 --> 00:00:03.000 align:start\nBye\n"
     assert parse_vtt(text) == ["Hello there", "Bye"]
-
-
-def test_compiled_templates_are_rendered_without_compiling_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A build compiles the templates beside its assets stage; the pages at its end must not compile them again.
-    from pipeline import site
-
-    monkeypatch.setattr(site, "_ENV", None)  # a fresh environment, with nothing compiled yet
-    site.compile_templates()
-    env = site.environment()
-    names = env.list_templates(extensions=["html"])
-    assert {"base.html", "exhibit.html", "index.html"} <= set(names)
-
-    def no_parsing(*args: object, **kwargs: object) -> None:
-        raise AssertionError("compiled again")
-
-    monkeypatch.setattr(env, "_parse", no_parsing)
-    for name in names:
-        env.get_template(name)
