@@ -580,10 +580,9 @@ def write_usdz(folder: Path, exhibit: Exhibit, ladders: dict[str, BuiltLadder], 
         return {artifact_id: write_named(folder, "usdz", artifact_id, data, ".usdz")
                 for artifact_id, data in usdz.packages(sources, cache.remembered).items()}
 
-    held = all(cache.holds(_level_key(built.key, USDZ_BODY)) and cache.holds(usdz.package_key(built.key, title,
-                                                                                               artifact.height))
-               for artifact, built, title in titled)
-    if held or beside is None:  # an entry found damaged is made again here, on this thread
+    keys = [key for artifact, built, title in titled
+            for key in (_level_key(built.key, USDZ_BODY), usdz.package_key(built.key, title, artifact.height))]
+    if beside is None or all(cache.holds(key) for key in keys):  # an entry found damaged is made again here
         done: concurrent.futures.Future[dict[str, str]] = concurrent.futures.Future()
         done.set_result(package_all())
         return done

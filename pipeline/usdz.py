@@ -37,8 +37,9 @@ def _pxr():  # type: ignore[no-untyped-def]
 
 
 def load() -> None:
-    """Import usd-core on this thread. Its libraries take the GIL while they load, so a thread that loads another
-    library meanwhile deadlocks both; once loaded, making a package loads no library and may run beside other work."""
+    """Import usd-core on this thread, while the build runs no other: a library loaded meanwhile other than by an
+    import (ctypes loads libc, for one) would still hang with usd-core's initialisers (see `_pxr`). Once it is
+    loaded, making a package loads no library (tested), so packages may be made beside other work."""
     _pxr()
 
 
