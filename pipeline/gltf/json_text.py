@@ -73,7 +73,8 @@ def number(value: float) -> str:
     """The shortest decimal that parses back to float32(value); "0" for either zero, so -0.0 reads back the same."""
     if not math.isfinite(value):
         raise ValueError(f"cannot write {value} into glTF JSON")
-    single = np.float32(value)
+    with np.errstate(over="ignore"):  # beyond float32's range is handled below, not worth a warning
+        single = np.float32(value)
     if single == 0:
         return "0"
     if not np.isfinite(single):

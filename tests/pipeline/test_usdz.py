@@ -443,3 +443,25 @@ print(len(fresh))
     run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert int(run.stdout) >= 10  # enough of them, loaded while usd-core was
+
+
+def test_a_package_that_cannot_be_made_fails_the_build_by_name_and_keeps_the_previous_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The package is made on the build's side thread: its failure must still stop the build, name the artifact, and
+    # leave the site that was there as it was.
+    from pipeline.build import BuildOptions, build
+    from pipeline.errors import BuildError
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    site = tmp_path / "site"
+    build(folder, site, BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache", bake=False))
+    before = {path: path.read_bytes() for path in sorted(site.rglob("*")) if path.is_file()}
+
+    def broken(scene: Any, title: str) -> bytes:
+        raise BuildError("usd-core could not package the USDZ")
+
+    monkeypatch.setattr(usdz, "usdz_bytes", broken)
+    with pytest.raises(BuildError, match=r"artifact '\w+': usd-core could not package the USDZ"):
+        build(folder, site, BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "other-cache", bake=False))
+    assert {path: path.read_bytes() for path in sorted(site.rglob("*")) if path.is_file()} == before
