@@ -285,6 +285,16 @@ def rotate_yaw(vector: Any, degrees: float) -> tuple[float, float, float]:
     return (x * c + z * s, y, -x * s + z * c)
 
 
+def transformed_uvs(uvs: np.ndarray, transform: dict[str, Any]) -> np.ndarray:
+    """(n, 2) texture coordinates mapped by a KHR_texture_transform: T·R·S, R = [[c, s], [-s, c]] as glTF defines it."""
+    offset = np.asarray(transform.get("offset", (0.0, 0.0)), dtype=np.float64)
+    scale = np.asarray(transform.get("scale", (1.0, 1.0)), dtype=np.float64)
+    angle = float(transform.get("rotation", 0.0))
+    c, s = np.cos(angle), np.sin(angle)
+    scaled = np.asarray(uvs)[:, :2] * scale
+    return np.c_[c * scaled[:, 0] + s * scaled[:, 1], -s * scaled[:, 0] + c * scaled[:, 1]] + offset
+
+
 def node_matrix(node: Node) -> np.ndarray:
     """The node's local transform as a 4×4 matrix (T · R · S)."""
     return local_matrix(node.translation, node.rotation, node.scale)

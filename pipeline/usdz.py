@@ -16,7 +16,16 @@ import numpy as np
 
 from pipeline import budgets
 from pipeline.errors import BuildError
-from pipeline.scene import Material, Node, Primitive, Scene, TextureRef, instance_matrices, node_matrix
+from pipeline.scene import (
+    Material,
+    Node,
+    Primitive,
+    Scene,
+    TextureRef,
+    instance_matrices,
+    node_matrix,
+    transformed_uvs,
+)
 
 ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
 
@@ -114,14 +123,7 @@ def _transformed_uvs(uvs: np.ndarray, material: Material | None) -> np.ndarray:
     refs = [] if material is None else [material.base_color_texture, material.metallic_roughness_texture,
                                         material.normal_texture, material.occlusion_texture]
     transform = next((ref.transform for ref in refs if ref is not None), None)
-    if not transform:
-        return uvs
-    offset = np.asarray(transform.get("offset", (0.0, 0.0)), dtype=np.float64)
-    scale = np.asarray(transform.get("scale", (1.0, 1.0)), dtype=np.float64)
-    angle = float(transform.get("rotation", 0.0))
-    c, s = np.cos(angle), np.sin(angle)
-    scaled = uvs[:, :2] * scale
-    return np.c_[c * scaled[:, 0] + s * scaled[:, 1], -s * scaled[:, 0] + c * scaled[:, 1]] + offset
+    return transformed_uvs(uvs, transform) if transform else uvs
 
 
 def _standing(parts: list[_Part]) -> None:

@@ -20,6 +20,7 @@ from pipeline.scene import (
     node_matrix,
     quaternion_matrix,
     texture_refs,
+    transformed_uvs,
 )
 from pipeline.transforms.common import dynamic_nodes
 
@@ -399,15 +400,11 @@ def _quantize_texcoords(primitives: list[Primitive], bits: int) -> None:
 def _compose_uv_box(old: dict[str, Any], low: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
     """An existing KHR_texture_transform followed by uv = low + scale·q.
 
-    The transform is T·R·S with R = [[c, s], [-s, c]]; T·R·S·T(low)·S(q) = T(o + R·(s⊙low))·R·S(s⊙q).
+    The transform is T·R·S; T·R·S·T(low)·S(q) = T(o + R·(s⊙low))·R·S(s⊙q): the new offset is where the old
+    transform takes `low`.
     """
-    old_offset = np.asarray(old.get("offset", [0.0, 0.0]), dtype=np.float64)
     old_scale = np.asarray(old.get("scale", [1.0, 1.0]), dtype=np.float64)
-    angle = float(old.get("rotation", 0.0))
-    c, s = np.cos(angle), np.sin(angle)
-    shifted = old_scale * low
-    rotated = np.array([c * shifted[0] + s * shifted[1], -s * shifted[0] + c * shifted[1]])
     transform = {k: v for k, v in old.items() if k not in ("offset", "scale")}
-    transform["offset"] = [float(v) for v in old_offset + rotated]
+    transform["offset"] = [float(v) for v in transformed_uvs(np.asarray(low)[None], old)[0]]
     transform["scale"] = [float(v) for v in old_scale * scale]
     return transform
