@@ -10,8 +10,10 @@ PORT ?= 8000
 
 # Bytecode up front, as pip does for an installed package: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
 # every command otherwise recompiles the sources it imports, 0.15-0.35 s of each warm build.
+# The page templates likewise (pipeline.site.compile_templates): 50 ms of every build otherwise.
 setup: $(VENV)/.installed node_modules/.installed
 	$(PY) -m compileall -q pipeline viewer
+	$(PY) -c 'from pipeline.site import compile_templates; compile_templates()'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

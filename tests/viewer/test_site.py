@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from pipeline.site import THREE_VENDOR_PATH, parse_vtt, render_page, vendor_three, write_site
+from pipeline import site as site_module
+from pipeline.site import (
+    TEMPLATES_DIR,
+    THREE_VENDOR_PATH,
+    compile_templates,
+    parse_vtt,
+    render_page,
+    vendor_three,
+    write_site,
+)
 from tests.browser.fixture_site import EXHIBIT_ID, fixture_manifest, make_fixture_site
 from tests.conftest import NODE_MODULES
 
@@ -139,6 +149,49 @@ def test_a_missing_manifest_key_is_an_error_not_a_blank(tmp_path: Path):
 def test_render_page_is_available_to_other_templates():
     html = render_page("base.html", page_lang="en")
     assert html.startswith("<!doctype html>") and '<html lang="en">' in html
+
+
+def _template_copy(tmp_path: Path) -> Path:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates, ignore=shutil.ignore_patterns("__pycache__"))
+    return templates
+
+
+def test_compiled_templates_write_the_same_pages_as_their_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    templates, compiled = _template_copy(tmp_path), tmp_path / "compiled"
+    compile_templates(templates, compiled)
+    pages = {}
+    for name, environment in (("compiled", site_module._environment(templates, compiled)),
+                              ("source", site_module._environment(templates, None))):
+        monkeypatch.setattr(site_module, "_ENV", environment)
+        write_site(tmp_path / name, [fixture_manifest()])
+        pages[name] = {path.relative_to(tmp_path / name): path.read_bytes()
+                       for path in (tmp_path / name).rglob("*.html")}
+        # Each template came from where it should: a compiled module, or the template itself.
+        found = Path(environment.get_template("exhibit.html").filename or "")
+        assert found.parent == (compiled if name == "compiled" else templates), found
+    assert len(pages["compiled"]) >= 3 and pages["compiled"] == pages["source"]
+
+
+def test_compiled_templates_are_not_used_once_a_template_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    templates, compiled = _template_copy(tmp_path), tmp_path / "compiled"
+    compile_templates(templates, compiled)
+    assert Path(site_module._environment(templates, compiled).get_template("index.html").filename or "").parent \
+        == compiled
+    base = templates / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("<!doctype html>", "<!doctype html><!-- edited -->"),
+                    encoding="utf-8")
+    environment = site_module._environment(templates, compiled)
+    assert Path(environment.get_template("index.html").filename or "") == templates / "index.html"
+    monkeypatch.setattr(site_module, "_ENV", environment)
+    assert "<!-- edited -->" in render_page("base.html", page_lang="en")
+    # Compiling again brings them back; a folder without its digest (half written) is never used.
+    compile_templates(templates, compiled)
+    assert Path(site_module._environment(templates, compiled).get_template("index.html").filename or "").parent \
+        == compiled
+    (compiled / "digest.txt").unlink()
+    assert Path(site_module._environment(templates, compiled).get_template("index.html").filename or "") \
+        == templates / "index.html"
 
 
 def test_vtt_cues_become_a_transcript():
