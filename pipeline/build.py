@@ -146,6 +146,17 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         scene = load_asset(job.path, units=job.metres_per_unit, up=job.up, root=job.root)
     except AssetError as error:
         return AssetFailure(error.path, error.cause)
+    # A worker of the asset pool already has a core of its own: its ladder writes levels inline, and its textures
+    # are fitted as the ladder asks for them.
+    if multiprocessing.parent_process() is not None:
+        return _built_ladder(job, scene, None, 0)
+    with concurrent.futures.ThreadPoolExecutor(1, "early-fits") as beside:
+        return _built_ladder(job, scene, textures.EarlyFits(scene, ladder.TEXTURE_SIDES, beside), ladder.WRITERS)
+
+
+def _built_ladder(job: AssetJob, scene: Scene, early: textures.EarlyFits | None, writers: int) \
+        -> BuiltLadder | AssetFailure:
+    """The read model's per-asset transforms, its place and its ladder (process_asset's second half)."""
     for transform in job.transforms:
         scene = transform(scene)
     shape = compose.model_shape(scene)
@@ -160,10 +171,9 @@ def process_asset(job: AssetJob) -> BuiltLadder | AssetFailure:
         return level
 
     tools = ladder.LadderTools(
-        write=lambda level: glb_bytes(level, options), fit_textures=textures.fit_textures,
+        write=lambda level: glb_bytes(level, options),
+        fit_textures=functools.partial(textures.fit_textures, early=early),
         encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
-    # A worker of the asset pool already has a core of its own: its ladder writes levels inline.
-    writers = 0 if multiprocessing.parent_process() is not None else ladder.WRITERS
     phone = usdz.PhoneLevel(keep_scene=job.ar_body)
     offset = compose.model_offset(shape)
     built = ladder.build_ladder(scene, offset, tools, label=job.path.name, writers=writers, consume=True,

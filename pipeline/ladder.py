@@ -83,6 +83,8 @@ LEVELS: tuple[LevelSettings, ...] = (  # fine to coarse: each is made from the o
     LevelSettings("low", max_texture=1024, max_triangles=150_000, max_error=2e-3, simplify_above=50_000),
     LevelSettings("thumb", max_texture=512, max_triangles=20_000, max_error=1e-2, max_bytes=200_000),
 )
+# The texture sides of the rungs, fine to coarse: each rung's textures are fitted from the rung above's.
+TEXTURE_SIDES = tuple(level.max_texture for level in LEVELS if level.max_texture is not None)
 
 
 @dataclass

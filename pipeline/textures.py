@@ -79,20 +79,73 @@ def replace_textures(scene: Scene, rewrite: Any) -> int:
     return len(new)
 
 
-def fit_textures(scene: Scene, max_size: int) -> int:
+def fit_textures(scene: Scene, max_size: int, early: EarlyFits | None = None) -> int:
     """Halve textures until their larger side fits max_size (as budgets estimates them), keeping their format.
 
-    Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain).
+    Textures within the limit pass through byte for byte; KTX2 is left alone (it carries its own mip chain). A
+    resize that `early` made or is making is taken from it.
     """
     def shrink(texture: Texture) -> Texture | None:
         width, height = budgets.image_size(texture)
         size = budgets.fitted_size(width, height, max_size)
         if size == (width, height) or texture.mime_type == "image/ktx2":
             return None
-        return dataclasses.replace(texture, data=images.resized(texture.data, texture.mime_type, size),
-                                   width=size[0], height=size[1])
+        data = early.take(texture.data, size) if early is not None else None
+        if data is None:
+            data = images.resized(texture.data, texture.mime_type, size)
+        return dataclasses.replace(texture, data=data, width=size[0], height=size[1])
 
     return replace_textures(scene, shrink)
+
+
+class EarlyFits:
+    """A model's textures fitted to each side of a chain (a ladder's rungs, fine to coarse, each from the one
+    above) on a thread of their own, from the moment the model is read.
+
+    While the model is prepared for its ladder (welded, measured) one core has nothing to do: there it resizes
+    the textures the ladder's rungs will ask for, which the ladder otherwise did beside its first simplification
+    and the level it writes meanwhile. Resizes are keyed by the bytes they start from and the size they make, so
+    the ladder takes each one made or still in the making (and waits for it then) and makes any other itself."""
+
+    def __init__(self, scene: Scene, sides: tuple[int, ...], executor: concurrent.futures.Executor) -> None:
+        self._made: dict[tuple[bytes, tuple[int, int]], concurrent.futures.Future[bytes]] = {}
+        for texture in scene_textures(scene):
+            if texture.mime_type != "image/ktx2":
+                first = self._next(texture.data, budgets.image_size(texture), sides)
+                if first is not None:
+                    executor.submit(self._chain, texture.data, texture.mime_type, *first)
+
+    def take(self, data: bytes, size: tuple[int, int]) -> bytes | None:
+        """The resize of `data` to `size` if this chain makes it (waiting for it), else None."""
+        made = self._made.get((hashlib.sha256(data).digest(), size))
+        return made.result() if made is not None else None
+
+    def _next(self, data: bytes, size: tuple[int, int], sides: tuple[int, ...]) \
+            -> tuple[tuple[int, int], tuple[int, ...], concurrent.futures.Future[bytes]] | None:
+        """The chain's next resize of `data` (its size, the sides after it, its future, now listed), if any."""
+        for index, side in enumerate(sides):
+            smaller = budgets.fitted_size(*size, side)
+            if smaller != size:
+                made: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+                self._made[(hashlib.sha256(data).digest(), smaller)] = made
+                return smaller, sides[index + 1:], made
+        return None
+
+    def _chain(self, data: bytes, mime_type: str, size: tuple[int, int], rest: tuple[int, ...],
+               made: concurrent.futures.Future[bytes]) -> None:
+        while True:
+            try:
+                smaller = images.resized(data, mime_type, size)
+            except BaseException as error:  # the ladder, taking it, fails as if it had resized the texture itself
+                made.set_exception(error)
+                return
+            # The next resize is listed before this one is handed over, so the ladder, which asks for it only
+            # once it has this one, always finds it.
+            following = self._next(smaller, size, rest)
+            made.set_result(smaller)
+            if following is None:
+                return
+            data, (size, rest, made) = smaller, following
 
 
 def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:

@@ -1,19 +1,31 @@
-"""The texture stage's own helpers: halving to a GPU budget for LODs, and scene copies that share their textures."""
+"""The texture stage's own helpers: halving to a GPU budget for LODs, scene copies that share their textures, and
+the ladder's texture fits made early, beside it."""
 
 from __future__ import annotations
 
+import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
+import pytest
+from PIL import Image
 
-from pipeline import budgets
+from pipeline import budgets, images
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
-from pipeline.textures import copy_sharing_textures, fit_to_gpu_budget, scene_textures
+from pipeline.textures import (
+    EarlyFits,
+    copy_sharing_textures,
+    fit_textures,
+    fit_to_gpu_budget,
+    scene_textures,
+)
 from tests.helpers import image_bytes
 
 
-def textured_scene(side: int) -> Scene:
-    texture = Texture("skin", image_bytes((side, side), (200, 120, 40)), "image/png", side, side)
+def textured_scene(side: int, data: bytes | None = None, mime_type: str = "image/png") -> Scene:
+    texture = Texture("skin", data or image_bytes((side, side), (200, 120, 40)), mime_type, side, side)
     primitive = Primitive({"POSITION": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32),
                            "TEXCOORD_0": np.array([[0, 0], [1, 0], [0, 1]], np.float32)},
                           np.array([0, 1, 2], np.uint32), material=Material("m", base_color_texture=TextureRef(texture)))
@@ -52,3 +64,49 @@ def test_a_copy_shares_textures_but_not_geometry() -> None:
     original, duplicate = scene.nodes[0].mesh, copied.nodes[0].mesh
     assert original is not None and duplicate is not None
     assert duplicate.primitives[0].attributes["POSITION"] is not original.primitives[0].attributes["POSITION"]
+
+
+def noise_jpeg(side: int, seed: int) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def ladder_fits(scene: Scene, sides: tuple[int, ...], early: EarlyFits | None = None) -> list[bytes]:
+    """The textures of each rung, fitted as the ladder fits them: each side from the rung above's."""
+    out = []
+    for side in sides:
+        scene = copy_sharing_textures(scene)
+        fit_textures(scene, side, early=early)
+        out.append(scene_textures(scene)[0].data)
+    return out
+
+
+def test_early_fits_make_the_ladders_resizes_beside_it_and_the_ladder_takes_them(monkeypatch: pytest.MonkeyPatch):
+    sides = (4096, 1024, 512, 256)  # 4096 leaves the 2048 px source as it is: the chain starts at 1024
+    scene = textured_scene(2048, noise_jpeg(2048, seed=1), "image/jpeg")
+    monkeypatch.setattr(images, "_RESIZED", {})  # nothing kept from elsewhere
+    expected = ladder_fits(scene, sides)
+    monkeypatch.setattr(images, "_RESIZED", {})
+    made_on: list[str] = []
+    resize = images._resized
+    monkeypatch.setattr(images, "_resized", lambda *args: made_on.append(threading.current_thread().name)
+                        or resize(*args))
+    with ThreadPoolExecutor(1, "early-fits") as beside:
+        early = EarlyFits(scene, sides, beside)
+        assert ladder_fits(scene, sides, early) == expected
+    assert len(made_on) == 3 and all(name.startswith("early-fits") for name in made_on), made_on
+    # A side the chain does not make (the thumb's byte budget may ask for one) is resized by the ladder itself.
+    made_on.clear()
+    assert ladder_fits(scene, (300,), early) == ladder_fits(scene, (300,))
+    assert made_on and not any(name.startswith("early-fits") for name in made_on)
+
+
+def test_a_texture_that_cannot_be_resized_fails_the_ladder_as_it_did_without_early_fits():
+    broken = textured_scene(2048, b"\xff\xd8\xff\xe0 not a JPEG after all", "image/jpeg")
+    with pytest.raises(OSError) as alone:
+        ladder_fits(broken, (1024,))
+    with ThreadPoolExecutor(1) as beside, pytest.raises(OSError) as early:
+        ladder_fits(broken, (1024,), EarlyFits(broken, (1024,), beside))
+    assert str(early.value) == str(alone.value)
