@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 # pykdtree runs its queries on GNU OpenMP threads, and those do not survive a fork: an asset worker forked after
 # a parallel query hangs in its first one (tested by test_surface_fit). With one thread no OpenMP pool is ever made.
@@ -22,6 +23,8 @@ STEP = 0.5
 # vertex to a point on one side of a thin part may be on the other side.
 FACING = 0.5
 SAMPLES = 500_000
+# Fewer nearest-point queries than this run on one thread: a second thread costs more than it saves.
+NEAREST_SPLIT = 20_000
 
 
 def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np.ndarray) -> np.ndarray:
@@ -43,11 +46,12 @@ def fitted_positions(positions: np.ndarray, original: np.ndarray, simplified: np
     # A big parent speaks through an even sample of its positions: the least-squares place is a ratio of sums, and
     # the nearest-point search is the cost (about 1 s per million positions).
     sources = sources[::max(1, -(-len(sources) // SAMPLES))]
-    _, nearest = KDTree(unique[used]).query(unique[sources])
+    nearest = _nearest(unique[used], unique[sources])
     normals = _vertex_normals(unique, kept_faces)[used]
-    facing = np.einsum("ni,ni->n", _vertex_normals(unique, faces)[sources], normals[nearest]) > FACING
+    source_normals, source_quadrics = _normals_and_quadrics(unique, faces)
+    facing = np.einsum("ni,ni->n", source_normals[sources], normals[nearest]) > FACING
     sources, nearest = sources[facing], nearest[facing]
-    quadrics = _vertex_quadrics(unique, faces)[sources]
+    quadrics = source_quadrics[sources]
     gathered = np.stack([np.bincount(nearest, weights=column, minlength=len(used)) for column in quadrics.T], axis=1)
     here = unique[used]
     matrix = _symmetric(gathered[:, :6])
@@ -80,21 +84,35 @@ def _unique_positions(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, remap.astype(np.int64)
 
 
-def _vertex_quadrics(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Per position, the area-weighted plane quadric of its triangles: columns xx xy xz yy yz zz, b (3), c.
+def _nearest(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Index of the nearest of `points` to each query. Two halves on two threads (pykdtree lets go of the GIL, and
+    its own OpenMP threads are off, see above): the surface fit runs on the ladder's critical path."""
+    tree = KDTree(points)
+    if len(queries) < NEAREST_SPLIT:
+        return np.asarray(tree.query(queries)[1])
+    half = len(queries) // 2
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(pool.map(lambda chunk: tree.query(chunk)[1], (queries[:half], queries[half:])))
+    return np.concatenate(parts)
+
+
+def _normals_and_quadrics(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, the unit area-weighted normal of its triangles, and their area-weighted plane quadric:
+    columns xx xy xz yy yz zz, b (3), c. Both from one cross product per triangle.
 
     One column at a time, each summed straight onto the positions: ten per-triangle columns at once cost 80 bytes a
     triangle more at the peak."""
-    a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
-    cross = np.cross(b - a, c - a)
-    del b, c
+    a = points[faces[:, 0]]
+    cross = np.cross(points[faces[:, 1]] - a, points[faces[:, 2]] - a)
+    normals = _unit(np.stack([_summed_on_corners(column, faces, len(points)) for column in cross.T], axis=1))
     double_area = np.linalg.norm(cross, axis=1)
     normal = cross / np.where(double_area > 0, double_area, 1.0)[:, None]
     offset = -np.einsum("ni,ni->n", normal, a)
     weight = double_area / 2
     x, y, z = normal.T
     pairs = ((x, x), (x, y), (x, z), (y, y), (y, z), (z, z), (x, offset), (y, offset), (z, offset), (offset, offset))
-    return np.stack([_summed_on_corners(first * second * weight, faces, len(points)) for first, second in pairs], 1)
+    return normals, np.stack([_summed_on_corners(first * second * weight, faces, len(points))
+                              for first, second in pairs], 1)
 
 
 def _summed_on_corners(per_face: np.ndarray, faces: np.ndarray, count: int) -> np.ndarray:
@@ -109,9 +127,12 @@ def _symmetric(six: np.ndarray) -> np.ndarray:
 
 def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     cross = np.cross(points[faces[:, 1]] - points[faces[:, 0]], points[faces[:, 2]] - points[faces[:, 0]])
-    normals = np.stack([_summed_on_corners(column, faces, len(points)) for column in cross.T], axis=1)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    return normals / np.where(length > 0, length, 1.0)
+    return _unit(np.stack([_summed_on_corners(column, faces, len(points)) for column in cross.T], axis=1))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    length = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(length > 0, length, 1.0)
 
 
 def _grouped(reduce: np.ufunc, groups: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:

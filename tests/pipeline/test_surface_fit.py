@@ -62,6 +62,16 @@ def test_a_vertex_moves_no_farther_than_the_points_it_stands_for() -> None:
     assert np.abs(moved[:, 2]).max() <= np.abs(positions[:, 2]).max() + 1e-6
 
 
+def test_many_nearest_point_queries_split_over_two_threads_find_the_same_points() -> None:
+    rng = np.random.default_rng(3)
+    points, queries = rng.random((500, 3)), rng.random((3 * surface_fit.NEAREST_SPLIT, 3))
+    found = surface_fit._nearest(points, queries)
+    for chunk in range(0, len(queries), 5_000):  # by brute force, a chunk at a time
+        squared = ((queries[chunk:chunk + 5_000, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        assert np.array_equal(found[chunk:chunk + 5_000], squared.argmin(axis=1))
+    assert np.array_equal(surface_fit._nearest(points, queries[:100]), found[:100])
+
+
 def test_normals_of_a_bare_mesh_are_shared_across_a_seam() -> None:
     positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]], dtype=np.float32)
     indices = np.array([0, 1, 2, 4, 3, 2], dtype=np.uint32)  # vertices 1 and 4 share a position
