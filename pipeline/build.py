@@ -165,15 +165,12 @@ def _built_ladder(job: AssetJob, scene: Scene, early: textures.EarlyFits | None,
     cache = AssetCache(job.cache_root)
     options = BuildOptions(draco=job.draco, texture_format=job.texture_format)
 
-    def finish(level: Scene) -> Scene:
-        for transform in job.room_transforms:
-            level = transform(level)
-        return level
-
+    finish, finish_simplified = level_finishers(job.room_transforms)
     tools = ladder.LadderTools(
         write=lambda level: glb_bytes(level, options),
         fit_textures=functools.partial(textures.fit_textures, early=early),
-        encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish)
+        encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish,
+        finish_simplified=finish_simplified)
     phone = usdz.PhoneLevel(keep_scene=job.ar_body)
     offset = compose.model_offset(shape)
     built = ladder.build_ladder(scene, offset, tools, label=job.path.name, writers=writers, consume=True,
@@ -184,6 +181,22 @@ def _built_ladder(job: AssetJob, scene: Scene, early: textures.EarlyFits | None,
     if phone.scene is not None:
         ar_body = ladder.plain_level_body(phone.scene, tools, offset)
     return BuiltLadder(info, tuple(level.data for level in built.levels), ar_body=ar_body)
+
+
+def level_finishers(room_transforms: tuple[Any, ...]) -> tuple[Callable[[Scene], Scene], Callable[[Scene], Scene]]:
+    """(what a ladder level goes through before it is written, what a simplified one goes through: the same with
+    its quantization rounding to the surface)."""
+    to_surface = tuple(dataclasses.replace(transform, rounding="surface") if _is_quantize(transform) else transform
+                       for transform in room_transforms)
+
+    def through(transforms: tuple[Any, ...]) -> Callable[[Scene], Scene]:
+        def finish(level: Scene) -> Scene:
+            for transform in transforms:
+                level = transform(level)
+            return level
+        return finish
+
+    return through(room_transforms), through(to_surface)
 
 
 def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, BuiltLadder]:

@@ -128,6 +128,9 @@ class LadderTools:
     fit_textures: Callable[[Scene, int], object]
     encode_textures: Callable[[Scene], object]
     finish: Callable[[Scene], Scene]  # dedup, merge, reorder, quantize: what every written scene goes through
+    # What a simplified level goes through instead: the same, quantizing to its surface (see Quantize's rounding),
+    # since its triangles are many grid steps wide; None to finish every level alike.
+    finish_simplified: Callable[[Scene], Scene] | None = None
 
 
 def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
@@ -447,7 +450,11 @@ def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offs
     wrapped = Scene(name=PLACEHOLDER, animations=final.animations, nodes=[
         Node(name=PLACEHOLDER, keep=True, children=[
             Node(name=PLACEHOLDER + MODEL_SUFFIX, keep=True, translation=offset, children=final.nodes)])])
-    finished = tools.finish(wrapped)
+    # A simplified level of at most SHAPE_TRIANGLES (those whose shape the surface fit refines) is quantized to its
+    # surface: rounding a bigger one (0.3 s per million triangles) would fall on the writer thread of a big scan.
+    simplified = error > 0 and sum(p.triangle_count for m in final.meshes() for p in m.primitives) <= SHAPE_TRIANGLES
+    finish = tools.finish_simplified if simplified and tools.finish_simplified is not None else tools.finish
+    finished = finish(wrapped)
     usage = budgets.measure(finished)
     textures = list(usage.textures.values())
     sizes = [budgets.image_size(t) for t in textures]

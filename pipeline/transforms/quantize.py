@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import progress
+from pipeline import meshopt, progress
 from pipeline.columns import joint_range
 from pipeline.scene import (
     Material,
@@ -22,9 +22,10 @@ from pipeline.scene import (
     texture_refs,
     transformed_uvs,
 )
-from pipeline.transforms.common import dynamic_nodes
+from pipeline.transforms.common import TRIANGLES, dynamic_nodes
 
 GRIDS = ("region", "mesh", "scene")
+ROUNDINGS = ("nearest", "surface")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class Quantize:
     gltfpack makes a whole file and a small coin is not quantized on the room's grid; "mesh" fits each mesh's own
     box (finest, larger);
     "scene" uses one step in mesh units for every mesh, exactly like gltfpack.
+    `rounding` "nearest" takes each position to its nearest grid point, as gltfpack does; "surface" takes it to the
+    one of the eight around it that lies nearest the surface through it (its offset along the surface normal), so
+    the quantized surface stays closer to the float one, at the cost of moving vertices a little farther along it.
+    Only for triangles many steps wide (a simplified level): a dense mesh could fold. Positions shared by several
+    vertices (seams, the borders between primitives) round as one.
     """
 
     position_bits: int = 14
@@ -49,10 +55,13 @@ class Quantize:
     normal_bits: int = 8
     color_bits: int = 8
     grid: str = "region"
+    rounding: str = "nearest"
 
     def __post_init__(self) -> None:
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
+        if self.rounding not in ROUNDINGS:
+            raise ValueError(f"rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
         if not 1 <= self.position_bits <= 16 or not 1 <= self.texcoord_bits <= 16:
             raise ValueError("position and texcoord bits must be between 1 and 16")
         if not 2 <= self.normal_bits <= 8 or not 1 <= self.color_bits <= 16:
@@ -64,7 +73,7 @@ class Quantize:
         for primitive in {id(p): p for p in primitives}.values():
             _quantize_directions(primitive, self.normal_bits)
             _quantize_colors(primitive, self.color_bits)
-        _quantize_positions(scene, self.position_bits, self.grid)
+        _quantize_positions(scene, self.position_bits, self.grid, self.rounding == "surface")
         return scene
 
 
@@ -190,7 +199,7 @@ def _lattice_phase(mesh: Mesh, base: np.ndarray, step: float) -> np.ndarray:
     return np.where(np.abs(mean) >= LATTICE_AGREEMENT, np.angle(mean) / (2 * np.pi), 0.0)
 
 
-def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
+def _quantize_positions(scene: Scene, bits: int, grid: str, to_surface: bool = False) -> None:
     users: dict[int, list[Node]] = {}
     meshes: dict[int, Mesh] = {}
     for node in scene.all_nodes():
@@ -214,8 +223,11 @@ def _quantize_positions(scene: Scene, bits: int, grid: str) -> None:
         for mesh in eligible:
             step = steps[id(mesh)] or 1.0
             low = _grid_origin(mesh, boxes[id(mesh)][0], step, anchors.get(id(mesh)))
-            for primitive in mesh.primitives:
-                primitive.attributes["POSITION"] = _on_grid(primitive.attributes["POSITION"], low, step)
+            surface = _surface_normals(mesh) if to_surface else None
+            normals: list[np.ndarray | None] = list(surface) if surface else [None] * len(mesh.primitives)
+            for primitive, primitive_normals in zip(mesh.primitives, normals, strict=True):
+                primitive.attributes["POSITION"] = _on_grid(primitive.attributes["POSITION"], low, step,
+                                                            primitive_normals)
             for node in users[id(mesh)]:
                 _attach_dequantization(node, low, step, dynamic)
             task.advance(sizes[id(mesh)])
@@ -225,15 +237,84 @@ PROGRESS_TRIANGLES = 1_000_000  # a scene this big takes seconds to quantize: sa
 QUANTIZE_CHUNK = 1 << 20  # vertices per block: float64 temporaries of a 10M-triangle scan stay at 24 MB each
 
 
-def _on_grid(positions: np.ndarray, low: np.ndarray, step: float) -> np.ndarray:
-    """uint16 grid coordinates of the positions, computed in float64 a block at a time."""
+def _on_grid(positions: np.ndarray, low: np.ndarray, step: float, normals: np.ndarray | None = None) -> np.ndarray:
+    """uint16 grid coordinates of the positions, computed in float64 a block at a time: each the nearest grid
+    point, or with `normals` (unit, per vertex) the grid point around it nearest the surface (see Quantize)."""
     stored = np.empty(positions.shape, dtype=np.uint16)
     for block, begin, end in _float64_blocks(positions):
         np.subtract(positions[begin:end], low, out=block)
         block /= step
-        np.rint(block, out=block)
+        if normals is None:
+            np.rint(block, out=block)
+        else:
+            for start in range(0, end - begin, CORNER_CHUNK):  # eight candidates a vertex: smaller blocks
+                part = block[start:start + CORNER_CHUNK]
+                part[...] = _surface_corner(part, normals[begin + start:begin + start + len(part)])
         stored[begin:end] = np.clip(block, 0, 65535, out=block)
     return stored
+
+
+CORNER_CHUNK = 1 << 16
+
+
+# The eight grid points around a position, as offsets from the one below it on every axis.
+_CORNERS = np.array([[(corner >> axis) & 1 for axis in range(3)] for corner in range(8)], dtype=np.float64)
+# How much a corner's distance from the position counts beside its offset along the normal: enough to pick the
+# nearest of corners equally near the surface (a flat face along an axis rounds as "nearest" would).
+ALONG_WEIGHT = 0.01
+
+
+_CORNERS32 = _CORNERS.astype(np.float32)
+_CORNER_BITS = np.array([1, 2, 4], dtype=np.intp)
+
+
+def _surface_corner(grid: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Per position in grid units, the corner of its grid cell nearest the plane through it across `normals`.
+    The choice is scored in float32 (it only picks among grid points; the grid points themselves stay exact)."""
+    below = np.floor(grid)
+    fraction = (grid - below).astype(np.float32)
+    unit = normals.astype(np.float32)
+    across = unit @ _CORNERS32.T - np.einsum("ni,ni->n", unit, fraction)[:, None]  # (n, 8) offsets along the normal
+    along = np.square(fraction) @ (1 - _CORNERS32).T + np.square(1 - fraction) @ _CORNERS32.T  # squared distances
+    score = np.square(across) + np.float32(ALONG_WEIGHT) * along
+    best = np.argmin(score, axis=1)
+    # Where the nearest grid point does as well (a tie, as on a face along the axes), it stays: "nearest" exactly.
+    nearest = (np.rint(grid) - below).astype(np.intp) @ _CORNER_BITS
+    rows = np.arange(len(grid))
+    best = np.where(score[rows, best] < score[rows, nearest], best, nearest)
+    return below + _CORNERS[best]
+
+
+def _surface_normals(mesh: Mesh) -> list[np.ndarray] | None:
+    """Per primitive, one normal per vertex, the same for every vertex at one position across the whole mesh (so
+    seams and the borders between primitives round alike): the mean of their NORMALs where every primitive has
+    them, else the surface's area-weighted normal. None unless every primitive is an indexed triangle list."""
+    from pipeline.surface_fit import normals_of
+
+    primitives = mesh.primitives
+    if not all(p.mode == TRIANGLES and p.indices is not None and len(p.indices) for p in primitives):
+        return None
+    starts = np.cumsum([0] + [p.vertex_count for p in primitives])
+    positions = np.concatenate([np.asarray(p.attributes["POSITION"], dtype=np.float32) for p in primitives])
+    if all("NORMAL" in p.attributes for p in primitives):
+        given = np.concatenate([_directions(p, "NORMAL") for p in primitives])
+        remap, count = meshopt.generate_vertex_remap(np.ascontiguousarray(positions), None)
+        summed = np.stack([np.bincount(remap, weights=given[:, axis], minlength=count) for axis in range(3)], 1)
+        lengths = np.linalg.norm(summed, axis=1, keepdims=True)
+        normals = (summed / np.where(lengths > 0, lengths, 1.0))[remap]
+    else:
+        indices = np.concatenate([np.asarray(p.indices, dtype=np.int64) + start
+                                  for p, start in zip(primitives, starts, strict=False)])
+        normals = normals_of(positions, indices).astype(np.float64)
+    return [normals[begin:end] for begin, end in zip(starts[:-1], starts[1:], strict=True)]
+
+
+def _directions(primitive: Primitive, name: str) -> np.ndarray:
+    """A direction attribute as float64, whether still float or already int8 normalized (see Quantize.__call__)."""
+    values = np.asarray(primitive.attributes[name])
+    if values.dtype.kind == "f":
+        return values[:, :3].astype(np.float64)
+    return np.maximum(values[:, :3] / float(np.iinfo(values.dtype).max), -1.0)
 
 
 def _float64_blocks(values: np.ndarray) -> Iterator[tuple[np.ndarray, int, int]]:

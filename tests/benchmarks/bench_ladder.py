@@ -37,7 +37,7 @@ SCANS = {"Igea": "igea.ply", "Nefertiti": "nefertiti.obj", "Gargoyle": "gargo.pl
 def build_levels(source: Path, work: Path) -> tuple[list[dict[str, Any]], float]:
     """Our ladder of one model (offset 0, so every level shares the source's frame); rows per level, and seconds."""
     from pipeline import ladder
-    from pipeline.build import BuildOptions, _transform_lists, glb_bytes
+    from pipeline.build import BuildOptions, _transform_lists, glb_bytes, level_finishers
     from pipeline.ingest import load_asset
     from pipeline.textures import fit_textures
 
@@ -47,13 +47,9 @@ def build_levels(source: Path, work: Path) -> tuple[list[dict[str, Any]], float]
     for transform in asset_transforms:
         scene = transform(scene)
 
-    def finish(level: Any) -> Any:
-        for transform in room_transforms:
-            level = transform(level)
-        return level
-
+    finish, finish_simplified = level_finishers(room_transforms)
     tools = ladder.LadderTools(write=lambda level: glb_bytes(level, BuildOptions()), fit_textures=fit_textures,
-                               encode_textures=lambda level: None, finish=finish)
+                               encode_textures=lambda level: None, finish=finish, finish_simplified=finish_simplified)
     built = ladder.build_ladder(scene, (0.0, 0.0, 0.0), tools)
     seconds = time.perf_counter() - started
     rows = []

@@ -7,6 +7,7 @@ import io
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import ladder, meshopt, progress, spatial_parts
-from pipeline.build import BuildOptions, _transform_lists, glb_bytes
+from pipeline import budgets, ladder, meshopt, progress, spatial_parts
+from pipeline.build import BuildOptions, _transform_lists, glb_bytes, level_finishers
 from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.textures import fit_textures
@@ -62,14 +63,9 @@ def noisy_sphere(rings: int = 120, segments: int = 200, texture_side: int = 1024
 
 def tools() -> ladder.LadderTools:
     _, room_transforms = _transform_lists(BuildOptions())
-
-    def finish(scene: Scene) -> Scene:
-        for transform in room_transforms:
-            scene = transform(scene)
-        return scene
-
+    finish, finish_simplified = level_finishers(room_transforms)
     return ladder.LadderTools(write=lambda scene: glb_bytes(scene, BuildOptions()), fit_textures=fit_textures,
-                              encode_textures=lambda scene: None, finish=finish)
+                              encode_textures=lambda scene: None, finish=finish, finish_simplified=finish_simplified)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +84,27 @@ def built() -> tuple[ladder.Ladder, list[int]]:
     finally:
         ladder.simplify_within = real  # type: ignore[assignment]
     return result, started
+
+
+def test_only_simplified_levels_are_quantized_to_their_surface() -> None:
+    base = tools()
+    assert base.finish_simplified is not None
+    finished: list[tuple[str, int]] = []
+
+    def recording(kind: str, finish: Callable[[Scene], Scene]) -> Callable[[Scene], Scene]:
+        def run(scene: Scene) -> Scene:
+            result = finish(scene)
+            finished.append((kind, budgets.measure(result).triangles))
+            return result
+        return run
+
+    spying = dataclasses.replace(base, finish=recording("nearest", base.finish),
+                                 finish_simplified=recording("surface", base.finish_simplified))
+    result = ladder.build_ladder(noisy_sphere(), (0.0, 0.0, 0.0), spying, levels=SMALL, writers=0)
+    assert any(level.error_relative > 0 for level in result.levels)
+    for level in result.levels:
+        kinds = {kind for kind, triangles in finished if triangles == level.triangles}
+        assert kinds == ({"surface"} if level.error_relative > 0 else {"nearest"}), level.name
 
 
 def test_every_rung_exists_coarse_to_fine_within_its_caps(built: tuple[ladder.Ladder, list[int]]) -> None:
