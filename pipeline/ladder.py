@@ -450,8 +450,8 @@ def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offs
     wrapped = Scene(name=PLACEHOLDER, animations=final.animations, nodes=[
         Node(name=PLACEHOLDER, keep=True, children=[
             Node(name=PLACEHOLDER + MODEL_SUFFIX, keep=True, translation=offset, children=final.nodes)])])
-    # A simplified level of at most SHAPE_TRIANGLES (those whose shape the surface fit refines) is quantized to its
-    # surface: rounding a bigger one (0.3 s per million triangles) would fall on the writer thread of a big scan.
+    # A simplified level of at most SHAPE_TRIANGLES (the bound the surface fit keeps too) is quantized to its
+    # surface; for a bigger one the cost (about 0.1 s per million vertices) would fall on a big scan's writer thread.
     simplified = error > 0 and sum(p.triangle_count for m in final.meshes() for p in m.primitives) <= SHAPE_TRIANGLES
     finish = tools.finish_simplified if simplified and tools.finish_simplified is not None else tools.finish
     finished = finish(wrapped)
