@@ -235,6 +235,7 @@ def _quantize_positions(scene: Scene, bits: int, grid: str, to_surface: bool = F
 
 PROGRESS_TRIANGLES = 1_000_000  # a scene this big takes seconds to quantize: say so while it does
 QUANTIZE_CHUNK = 1 << 20  # vertices per block: float64 temporaries of a 10M-triangle scan stay at 24 MB each
+CORNER_CHUNK = 1 << 16  # vertices per block when rounding to the surface, which scores eight corners a vertex
 
 
 def _on_grid(positions: np.ndarray, low: np.ndarray, step: float, normals: np.ndarray | None = None) -> np.ndarray:
@@ -247,25 +248,21 @@ def _on_grid(positions: np.ndarray, low: np.ndarray, step: float, normals: np.nd
         if normals is None:
             np.rint(block, out=block)
         else:
-            for start in range(0, end - begin, CORNER_CHUNK):  # eight candidates a vertex: smaller blocks
+            for start in range(0, end - begin, CORNER_CHUNK):
                 part = block[start:start + CORNER_CHUNK]
                 part[...] = _surface_corner(part, normals[begin + start:begin + start + len(part)])
         stored[begin:end] = np.clip(block, 0, 65535, out=block)
     return stored
 
 
-CORNER_CHUNK = 1 << 16
-
-
-# The eight grid points around a position, as offsets from the one below it on every axis.
+# The eight grid points around a position, as offsets from the one below it on every axis (corner i has bit k of i
+# on axis k).
 _CORNERS = np.array([[(corner >> axis) & 1 for axis in range(3)] for corner in range(8)], dtype=np.float64)
-# How much a corner's distance from the position counts beside its offset along the normal: enough to pick the
-# nearest of corners equally near the surface (a flat face along an axis rounds as "nearest" would).
-ALONG_WEIGHT = 0.01
-
-
 _CORNERS32 = _CORNERS.astype(np.float32)
 _CORNER_BITS = np.array([1, 2, 4], dtype=np.intp)
+# How much a corner's squared distance from the position counts beside its squared offset along the normal: a
+# little, so that of two corners about as near the surface the nearer one wins.
+ALONG_WEIGHT = 0.01
 
 
 def _surface_corner(grid: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -289,6 +286,7 @@ def _surface_normals(mesh: Mesh) -> list[np.ndarray] | None:
     """Per primitive, one normal per vertex, the same for every vertex at one position across the whole mesh (so
     seams and the borders between primitives round alike): the mean of their NORMALs where every primitive has
     them, else the surface's area-weighted normal. None unless every primitive is an indexed triangle list."""
+    # Imported here: surface_fit loads pykdtree, and only a mesh without normals needs it.
     from pipeline.surface_fit import normals_of
 
     primitives = mesh.primitives
