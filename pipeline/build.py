@@ -186,17 +186,12 @@ def _built_ladder(job: AssetJob, scene: Scene, early: textures.EarlyFits | None,
 def level_finishers(room_transforms: tuple[Any, ...]) -> tuple[Callable[[Scene], Scene], Callable[[Scene], Scene]]:
     """(what a ladder level goes through before it is written, what a simplified one goes through: the same with
     its quantization rounding to the surface)."""
-    to_surface = tuple(dataclasses.replace(transform, rounding="surface") if _is_quantize(transform) else transform
-                       for transform in room_transforms)
+    from pipeline.transforms.presets import apply_transforms
 
-    def through(transforms: tuple[Any, ...]) -> Callable[[Scene], Scene]:
-        def finish(level: Scene) -> Scene:
-            for transform in transforms:
-                level = transform(level)
-            return level
-        return finish
-
-    return through(room_transforms), through(to_surface)
+    to_surface = [dataclasses.replace(transform, rounding="surface") if _is_quantize(transform) else transform
+                  for transform in room_transforms]
+    return (functools.partial(apply_transforms, transforms=list(room_transforms)),
+            functools.partial(apply_transforms, transforms=to_surface))
 
 
 def _run_jobs(jobs: dict[str, AssetJob], options: BuildOptions, progress: Progress) -> dict[str, BuiltLadder]:
