@@ -104,7 +104,7 @@ def _normals_and_quadrics(points: np.ndarray, faces: np.ndarray) -> tuple[np.nda
     triangle more at the peak."""
     a = points[faces[:, 0]]
     cross = np.cross(points[faces[:, 1]] - a, points[faces[:, 2]] - a)
-    normals = _unit(np.stack([_summed_on_corners(column, faces, len(points)) for column in cross.T], axis=1))
+    normals = _summed_normals(cross, faces, len(points))
     double_area = np.linalg.norm(cross, axis=1)
     normal = cross / np.where(double_area > 0, double_area, 1.0)[:, None]
     offset = -np.einsum("ni,ni->n", normal, a)
@@ -127,12 +127,14 @@ def _symmetric(six: np.ndarray) -> np.ndarray:
 
 def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     cross = np.cross(points[faces[:, 1]] - points[faces[:, 0]], points[faces[:, 2]] - points[faces[:, 0]])
-    return _unit(np.stack([_summed_on_corners(column, faces, len(points)) for column in cross.T], axis=1))
+    return _summed_normals(cross, faces, len(points))
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    length = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(length > 0, length, 1.0)
+def _summed_normals(cross: np.ndarray, faces: np.ndarray, count: int) -> np.ndarray:
+    """Unit vertex normals from per-triangle cross products (twice the area-weighted normals) summed on corners."""
+    normals = np.stack([_summed_on_corners(column, faces, count) for column in cross.T], axis=1)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals / np.where(length > 0, length, 1.0)
 
 
 def _grouped(reduce: np.ufunc, groups: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
