@@ -773,35 +773,48 @@ def _obj_face_layout(line: str) -> tuple[int, bool] | None:
 
 
 def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
-    """An OBJ of triangles that all use one material (or none), read a block at a time into numpy arrays: no
-    Python loop per vertex or face, and never the whole text in memory. None for anything else (polygons,
-    several materials, relative indices, vertex colours), which the general reader then takes."""
+    """An OBJ of triangles read a block at a time into numpy arrays: no Python loop per vertex or face, and never
+    the whole text in memory. One part per material, in the order the file first uses them, as the general reader
+    groups them: RealityCapture and Metashape write a big scan's texture pages as one material each. None for
+    anything else (polygons, faces before the first of several materials, relative indices, vertex colours),
+    which the general reader then takes."""
     numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
     corners: list[np.ndarray] = []
     aligned = True  # every corner so far has v = vt = vn, so one index per corner is kept
     layout: tuple[int, bool] | None = None
-    names: dict[int, list[str]] = {_USEMTL: [], _MTLLIB: []}
-    faces_without_material = 0
+    libraries: list[str] = []
+    material_ids: dict[str, int] = {}  # usemtl names, numbered as the file first uses them
+    runs: list[tuple[np.ndarray, np.ndarray]] = []  # (first face, material id) wherever the material changes
+    current, face_count = -1, 0  # the material in use (-1: none yet), and the faces read so far
     for block in _reported_blocks(path):
         text, starts, ends, kinds = _obj_lines(block)
         indented = (text[starts] == 32) | (text[starts] == 9)
         if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
             return None  # indented statements: rare, left to the general reader
-        face_lines, material_lines = np.flatnonzero(kinds == _F), np.flatnonzero(kinds == _USEMTL)
-        if not names[_USEMTL] and len(face_lines) and (not len(material_lines) or face_lines[0] < material_lines[0]):
-            faces_without_material += 1  # faces before any usemtl: a group of their own, if a usemtl follows
+        switches, switch_ids = [], []
         for kind in (_USEMTL, _MTLLIB):
-            for start, end in zip(starts[kinds == kind], ends[kinds == kind], strict=True):
-                raw = bytes(block[start:end]).rstrip(b"\r")
+            for line_number in np.flatnonzero(kinds == kind):
+                raw = bytes(block[starts[line_number]:ends[line_number]]).rstrip(b"\r")
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     line = raw.decode("latin-1")
                 keyword, _, rest = line.partition(" ")
-                if keyword.lower() in ("usemtl", "mtllib"):
-                    names[kind].append(rest.strip())
-        if len(set(names[_USEMTL])) > 1:
-            return None
+                if keyword.lower() == "mtllib":
+                    libraries.append(rest.strip())
+                elif keyword.lower() == "usemtl":
+                    switches.append(line_number)
+                    switch_ids.append(material_ids.setdefault(rest.strip(), len(material_ids)))
+        face_lines = np.flatnonzero(kinds == _F)
+        if len(face_lines):
+            # Each face takes the material of the last usemtl line before it, in this block or an earlier one.
+            before = np.searchsorted(np.asarray(switches, dtype=np.int64), face_lines) - 1
+            ids = np.where(before >= 0, np.asarray(switch_ids + [current], dtype=np.int64)[before], current)
+            changes = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+            runs.append((changes + face_count, ids[changes]))
+            face_count += len(face_lines)
+        if switch_ids:
+            current = switch_ids[-1]
         byte_kinds = np.repeat(kinds, ends - starts + 1)
         for kind, wanted in ((_V, (1, 2, 3)), (_VT, (1, 2)), (_VN, (1, 2, 3))):
             lines = text[byte_kinds == kind]
@@ -834,10 +847,15 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
             aligned = False
             corners = [c if c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2) for c in corners]
         corners.append((parsed[:, :, 0] if aligned else parsed).astype(np.uint32) - np.uint32(1))
-    if layout is None or not corners or (names[_USEMTL] and faces_without_material):
+    if layout is None or not corners:
         return None
+    run_starts = np.concatenate([first for first, _ in runs])
+    run_ids = np.concatenate([ids for _, ids in runs])
+    used_ids = np.unique(run_ids)
+    if len(used_ids) > 1 and used_ids[0] == -1:
+        return None  # faces before the first usemtl: a group of their own, which the general reader makes
     materials: dict[str, Material] = {}
-    for rest in names[_MTLLIB]:
+    for rest in libraries:
         for mtl in _material_libraries(path, rest, root):
             materials.update(_parse_mtl(path, mtl, root))
     per_corner, normals_only = layout
@@ -854,15 +872,38 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     for kind, column in zip(sources, index_columns, strict=True):
         if len(column) and int(column.max()) >= len(tables[kind]):
             raise AssetError(str(path), "faces refer to vertices, texture coordinates or normals that do not exist")
+    names = {number: name for name, number in material_ids.items()}
+    if len(used_ids) == 1:
+        name = names.get(int(used_ids[0]))
+        primitive = _obj_primitive(path, tables, sources, index_columns, aligned, consume=True)
+        primitive.material = materials.get(name) if name is not None else None
+        return [(path.stem, primitive, primitive.material, "NORMAL" in primitive.attributes)]
+    face_ids = np.repeat(run_ids.astype(np.int32), np.diff(np.r_[run_starts, len(indices)]))
+    parts: list[_Part] = []
+    for number in sorted(used_ids, key=lambda n: run_starts[np.argmax(run_ids == n)]):  # as the file first uses them
+        chosen = np.flatnonzero(face_ids == number)
+        primitive = _obj_primitive(path, tables, sources, [column[chosen] for column in index_columns], aligned,
+                                   consume=False)
+        primitive.material = materials.get(names[int(number)])
+        parts.append((names[int(number)], primitive, primitive.material, "NORMAL" in primitive.attributes))
+    return parts
+
+
+def _obj_primitive(path: Path, tables: dict[int, np.ndarray], sources: list[int], index_columns: list[np.ndarray],
+                   aligned: bool, consume: bool) -> Primitive:
+    """The primitive of one material's faces: their corners' (v, vt, vn) indices into the whole file's tables
+    become vertices and triangles. With `consume`, each table is let go as soon as it is used (the file has one
+    material, and a scan's table is then the attribute itself, uncopied)."""
     if aligned:
         # One index per corner: keep the vertices the faces use, in file order, without sorting.
+        indices = index_columns[0]
         used = np.zeros(len(tables[_V]), dtype=bool)
         used[indices] = True
         if np.all(used):  # a scan: every vertex is used, so the indices are already the triangles
             triangles = indices
         else:
             triangles = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)[indices]
-        chosen = [np.flatnonzero(used)] * per_corner
+        chosen = [np.flatnonzero(used)] * len(index_columns)
     else:
         # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
         key = index_columns[0].reshape(-1).astype(np.int64)
@@ -877,10 +918,10 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
         chosen = [column.reshape(-1)[first] for column in index_columns]
     attributes: dict[str, np.ndarray] = {}
     for kind, picked in zip(sources, chosen, strict=True):
-        table = tables.pop(kind)
+        table = tables.pop(kind) if consume else tables[kind]
         # A scan's faces use every vertex, in order: the table is then the attribute, with no copy picked from it.
         every = aligned and len(picked) == len(table) and (not len(picked) or int(picked[-1]) == len(picked) - 1)
-        found = table if every else table[picked]
+        found = table if every and consume else table[picked]
         del table
         if kind == _V:
             if not np.all(np.isfinite(found)):
@@ -892,9 +933,7 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
             attributes["TEXCOORD_0"] = found
         else:
             attributes["NORMAL"] = found
-    material = materials.get(names[_USEMTL][0]) if names[_USEMTL] else None
-    primitive = Primitive(attributes=attributes, indices=triangles.reshape(-1), material=material)
-    return [(path.stem, primitive, material, "NORMAL" in attributes)]
+    return Primitive(attributes=attributes, indices=triangles.reshape(-1))
 
 
 def _read_obj(path: Path, root: Path | None = None) -> list[_Part]:

@@ -884,7 +884,49 @@ def test_obj_read_as_arrays_matches_the_general_reader(tmp_path: Path, layout: s
     assert len(fast.attributes["POSITION"]) == len(set(faces.split()) - {"f"})
 
 
-@pytest.mark.parametrize("text", ["f 1 2 3 4\n", "usemtl a\nf 1 2 3\nusemtl b\nf 1 3 4\n", "f -4 -3 -2\n",
+@pytest.mark.parametrize("layout", list(SCAN_OBJ_CORNERS))
+def test_an_obj_with_a_material_per_texture_page_is_read_as_arrays_like_the_general_reader(
+        tmp_path: Path, layout: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # RealityCapture and Metashape write a big scan's texture pages as one material each: such a file must stream
+    # as arrays too (the general reader took 12 s and 1.8 GB for a 2M-triangle scan in four 8k pages).
+    from pipeline import ingest
+
+    faces, uvs, _ = SCAN_OBJ_CORNERS[layout]
+    first, second = faces.splitlines()
+    for page in ("a", "b"):
+        (tmp_path / f"{page}.png").write_bytes(png_bytes())
+    colour = {"a": "map_Kd a.png" if uvs else "Kd 1 0 0", "b": "map_Kd b.png" if uvs else "Kd 0 0 1"}
+    write(tmp_path / "s.mtl", f"newmtl page b\n{colour['b']}\nnewmtl page a\n{colour['a']}\nnewmtl unused\n")
+    # Page b is used first, then a, then b again: a material's faces gather in one part wherever they are.
+    text = ("mtllib s.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0.5\nv 1 1 0.25\nv 9 9 9\nvt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\n"
+            "vn 0 0 1\nvn 0 0.6 0.8\nvn 0.6 0 0.8\nvn 0 0 1\nusemtl page b\n" + first + "\nusemtl unused\n"
+            "usemtl page a\n" + second + "\n" + first + "\nusemtl page b\n" + second + "\n")
+    path = write(tmp_path / "pages.obj", text)
+    monkeypatch.setattr(ingest, "OBJ_BLOCK", 16)  # many blocks: a page's faces and its usemtl fall in different ones
+    fast = ingest._read_obj_arrays(path, None)
+    assert fast is not None
+    assert [(name, material.name) for name, _, material, _ in fast] == [("page b", "page b"), ("page a", "page a")]
+    fast_pages = {n.name: n.mesh.primitives for n in load_asset(path).nodes}
+    monkeypatch.setattr(ingest, "_read_obj_arrays", lambda path, root: None)
+    general_pages = {n.name: n.mesh.primitives for n in load_asset(path).nodes}
+    assert sorted(fast_pages) == sorted(general_pages) == ["page a", "page b"]
+    for name, (primitive,) in fast_pages.items():
+        (general,) = general_pages[name]
+        if "NORMAL" not in fast[0][1].attributes:
+            general.attributes.pop("NORMAL", None)  # made-up smooth normals, as in the test above
+        assert corner_soup(primitive) == corner_soup(general), name
+        assert primitive.triangle_count == 2
+        assert primitive.material.name == name
+        if uvs:
+            texture = primitive.material.base_color_texture.texture
+            assert texture.data == (tmp_path / f"{name[-1]}.png").read_bytes()
+        else:
+            assert primitive.material.base_color_factor[:3] == ((1.0, 0.0, 0.0) if name == "page a" else (0.0, 0.0, 1.0))
+        # Each page keeps only the vertices its own faces use.
+        assert len(primitive.attributes["POSITION"]) == len(set(" ".join([first, second]).split()) - {"f"})
+
+
+@pytest.mark.parametrize("text", ["f 1 2 3 4\n", "f -4 -3 -2\n",
                                   "f 1 2 3\nf 1/1 3/1 4/1\n", "v 0 0 1 1 0 0\nf 1 2 3\n", " v 2 2 2\nf 1 2 3\n",
                                   "f 1 2 3\nusemtl a\nf 1 3 4\n", "vt 0 1 " + "2 " * 40 + "\nf 1/1 2/1 3/1\n"])
 def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text: str) -> None:
