@@ -17,8 +17,11 @@ names, skins and animations intact; for OBJ, PLY and STL it is baked into positi
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
+import multiprocessing
+import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -669,14 +672,19 @@ OBJ_BLOCK = 1 << 22  # bytes of OBJ text parsed at a time: the file is never hel
 _V, _VT, _VN, _F, _USEMTL, _MTLLIB, _OTHER = range(1, 8)
 
 
-def _obj_blocks(path: Path) -> Iterator[bytes]:
-    """The file in blocks of about OBJ_BLOCK bytes, each ending at a line end (one added at the very end)."""
+def _obj_blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The file (or its bytes from `start` to `end`, both at line starts) in blocks of about OBJ_BLOCK bytes, each
+    ending at a line end (one added at the very end)."""
     carry = b""
     with path.open("rb") as handle:
-        while True:
-            chunk = handle.read(OBJ_BLOCK)
+        handle.seek(start)
+        left = end - start if end is not None else None
+        while left is None or left > 0:
+            chunk = handle.read(OBJ_BLOCK if left is None else min(OBJ_BLOCK, left))
             if not chunk:
                 break
+            if left is not None:
+                left -= len(chunk)
             data = carry + chunk
             cut = data.rfind(b"\n") + 1
             carry = data[cut:]
@@ -689,11 +697,12 @@ def _obj_blocks(path: Path) -> Iterator[bytes]:
 PROGRESS_BYTES = 64_000_000  # an OBJ this big takes seconds to read: say so while it does
 
 
-def _reported_blocks(path: Path) -> Iterator[bytes]:
-    """_obj_blocks, reporting how far through the file they are (for a big file, within a build)."""
-    size = path.stat().st_size
-    with progress.task(f"reading {path.name} ({size / 1e6:,.0f} MB)", size, size >= PROGRESS_BYTES) as task:
-        for block in _obj_blocks(path):
+def _reported_blocks(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """_obj_blocks, reporting how far through its bytes they are (for a big file, within a build)."""
+    size = end - start
+    with progress.task(f"reading {path.name} ({path.stat().st_size / 1e6:,.0f} MB)", size,
+                       size >= PROGRESS_BYTES) as task:
+        for block in _obj_blocks(path, start, end):
             yield block
             task.advance(len(block))
 
@@ -772,21 +781,237 @@ def _obj_face_layout(line: str) -> tuple[int, bool] | None:
     return len(parts), False
 
 
+# An OBJ this big is parsed in two halves at once, the second in a forked process: numpy's text parser holds the GIL,
+# so threads would take turns, and reading the text is most of an OBJ scan's build (7 of 13 s at 4M triangles).
+OBJ_SPLIT_BYTES = 32 << 20
+
+
+@dataclass
+class _ObjText:
+    """What the lines of one stretch of an OBJ say, parsed: its v, vt and vn numbers, its faces' corners (indices
+    into the whole file's tables), and which material each run of its faces uses."""
+
+    numbers: dict[int, list[np.ndarray]]
+    corners: list[np.ndarray]
+    aligned: bool  # every corner has v = vt = vn, so corners hold one index each
+    layout: tuple[int, bool] | None  # (numbers per corner, whether v//vn) of the first face, None without faces
+    libraries: list[str]
+    materials: list[str]  # usemtl names, numbered as this stretch first names them
+    # Per run of faces with one material: (its first face, counted from this stretch's first, the material's number;
+    # -1 for the faces before this stretch's first usemtl, which keep the material in use before it).
+    runs: list[tuple[np.ndarray, np.ndarray]]
+    faces: int
+    last_material: int  # the number of this stretch's last usemtl, -1 without one
+
+
 def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     """An OBJ of triangles read a block at a time into numpy arrays: no Python loop per vertex or face, and never
-    the whole text in memory. One part per material, in the order the file first uses them, as the general reader
-    groups them: RealityCapture and Metashape write a big scan's texture pages as one material each. None for
-    anything else (polygons, faces before the first of several materials, relative indices, vertex colours),
-    which the general reader then takes."""
+    the whole text in memory (a big file's two halves are parsed at once, see OBJ_SPLIT_BYTES). One part per
+    material, in the order the file first uses them, as the general reader groups them: RealityCapture and Metashape
+    write a big scan's texture pages as one material each. None for anything else (polygons, faces before the first
+    of several materials, relative indices, vertex colours), which the general reader then takes."""
+    stretches = _parsed_halves(path)
+    if stretches is None:
+        return None
+    layouts = {stretch.layout for stretch in stretches if stretch.layout is not None}
+    if len(layouts) != 1:
+        return None  # no faces, or corners written one way in one half and another in the other
+    (layout,) = layouts
+    per_corner, normals_only = layout
+    aligned = all(stretch.aligned for stretch in stretches)
+    material_ids: dict[str, int] = {}
+    run_starts: list[np.ndarray] = []
+    run_ids: list[np.ndarray] = []
+    corners: list[np.ndarray] = []
+    numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
+    current, face_count = -1, 0  # the material in use (-1: none yet), and the faces before this stretch
+    for stretch in stretches:
+        # The stretch's own material numbers in the whole file's, and -1 (before its first usemtl) as `current`.
+        ids = np.array([material_ids.setdefault(name, len(material_ids)) for name in stretch.materials] + [current],
+                       dtype=np.int64)
+        for first, numbered in stretch.runs:
+            run_starts.append(first + face_count)
+            run_ids.append(ids[numbered])
+        face_count += stretch.faces
+        if stretch.last_material >= 0:
+            current = int(ids[stretch.last_material])
+        for kind, arrays in stretch.numbers.items():
+            numbers[kind].extend(arrays)
+        corners.extend(c if aligned or c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2)
+                       for c in stretch.corners)
+        stretch.numbers, stretch.corners = {}, []
+    if not corners:
+        return None
+    starts, ids = np.concatenate(run_starts), np.concatenate(run_ids)
+    used_ids = np.unique(ids)
+    if len(used_ids) > 1 and used_ids[0] == -1:
+        return None  # faces before the first usemtl: a group of their own, which the general reader makes
+    materials: dict[str, Material] = {}
+    for rest in [library for stretch in stretches for library in stretch.libraries]:
+        for mtl in _material_libraries(path, rest, root):
+            materials.update(_parse_mtl(path, mtl, root))
+    indices = np.concatenate(corners)
+    del corners
+    sources = [_V, *([_VN] if normals_only else [_VT, _VN][:per_corner - 1])]
+    tables: dict[int, np.ndarray] = {}
+    for kind in sources:
+        # One table at a time, each block list dropped as soon as it is joined: never two copies of all of them.
+        blocks = numbers.pop(kind)
+        tables[kind] = np.concatenate(blocks) if blocks else np.zeros((0, 3), np.float32)
+        del blocks
+    index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
+    for kind, column in zip(sources, index_columns, strict=True):
+        if len(column) and int(column.max()) >= len(tables[kind]):
+            raise AssetError(str(path), "faces refer to vertices, texture coordinates or normals that do not exist")
+    names = {number: name for name, number in material_ids.items()}
+    if len(used_ids) == 1:
+        name = names.get(int(used_ids[0]))
+        primitive = _obj_primitive(path, tables, sources, index_columns, aligned, consume=True)
+        primitive.material = materials.get(name) if name is not None else None
+        return [(path.stem, primitive, primitive.material, "NORMAL" in primitive.attributes)]
+    face_ids = np.repeat(ids.astype(np.int32), np.diff(np.r_[starts, len(indices)]))
+    parts: list[_Part] = []
+    for number in sorted(used_ids, key=lambda n: starts[np.argmax(ids == n)]):  # as the file first uses them
+        chosen = np.flatnonzero(face_ids == number)
+        primitive = _obj_primitive(path, tables, sources, [column[chosen] for column in index_columns], aligned,
+                                   consume=False)
+        primitive.material = materials.get(names[int(number)])
+        parts.append((names[int(number)], primitive, primitive.material, "NORMAL" in primitive.attributes))
+    return parts
+
+
+def _parsed_halves(path: Path) -> list[_ObjText] | None:
+    """The file's lines parsed: a big file's first half here while a forked process parses its second half (one
+    stretch unless the file is big, the machine has a core to spare and this is not already an asset worker).
+    None if either half holds what only the general reader takes."""
+    size = path.stat().st_size
+    middle = _line_start_near(path, _half_the_work(path, size)) if size >= OBJ_SPLIT_BYTES and _spare_core() else size
+    if middle >= size:
+        return _none_or_list(_parse_obj_text(path, 0, size, report=True))
+    context = multiprocessing.get_context("fork")  # the child runs only this module's numpy code on its half
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_parse_in_child, args=(path, middle, size, sending), daemon=True)
+    child.start()
+    sending.close()
+    try:
+        first = _parse_obj_text(path, 0, middle, report=True)
+        if first is None:
+            return None
+        try:
+            second = _received_obj_text(receiving)
+        except EOFError:  # the child died (killed, out of memory): parse its half here
+            second = _parse_obj_text(path, middle, size, report=False)
+    finally:
+        receiving.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+    if isinstance(second, BaseException):
+        raise second
+    return None if second is None else [first, second]
+
+
+def _none_or_list(stretch: _ObjText | None) -> list[_ObjText] | None:
+    return None if stretch is None else [stretch]
+
+
+def _spare_core() -> bool:
+    return (os.cpu_count() or 1) > 1 and multiprocessing.parent_process() is None
+
+
+# Parsing a byte of v, vt or vn lines takes about this many times as long as a byte of face lines (1M-triangle
+# scans, f v/vt/vn and f v: 43 against 72 MB/s). Exporters write the numbers first and the faces last, so the
+# file's middle byte would give the first half most of the work.
+NUMBER_LINE_COST = 1.6
+PROBES = 32  # places the split samples the file's lines at, PROBE_BYTES each
+PROBE_BYTES = 1 << 16
+
+
+def _half_the_work(path: Path, size: int) -> int:
+    """The byte offset that splits the file's parsing work about in half, from the kinds of lines at PROBES
+    evenly spread places (each standing for its share of the file)."""
+    costs = []
+    with path.open("rb") as handle:
+        for probe in range(PROBES):
+            handle.seek(size * probe // PROBES)
+            sample = handle.read(PROBE_BYTES)
+            sample = sample[sample.find(b"\n") + 1:sample.rfind(b"\n") + 1]
+            if not sample:
+                costs.append(1.0)
+                continue
+            text, starts, ends, kinds = _obj_lines(sample)
+            numbers = int(((ends - starts + 1) * np.isin(kinds, (_V, _VT, _VN))).sum())
+            costs.append((len(sample) + (NUMBER_LINE_COST - 1) * numbers) / len(sample))
+    done = np.cumsum(costs) / sum(costs)
+    probe = int(np.searchsorted(done, 0.5))
+    before = done[probe - 1] if probe else 0.0
+    within = (0.5 - before) / (done[probe] - before) if done[probe] > before else 0.0
+    return int(size * (probe + within) / PROBES)
+
+
+def _line_start_near(path: Path, offset: int) -> int:
+    """The first line start at or after `offset` (the file's size if none)."""
+    with path.open("rb") as handle:
+        handle.seek(max(offset - 1, 0))
+        while chunk := handle.read(1 << 16):
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                return handle.tell() - len(chunk) + newline + 1
+    return path.stat().st_size
+
+
+def _parse_in_child(path: Path, start: int, end: int, sending: Any) -> None:
+    """A forked process's half: its _ObjText without its arrays, their shapes, then each array's raw bytes (never a
+    pickled copy of them), or the exception that stopped it. It leaves by os._exit: the parent's other threads (a
+    live preview's HTTP threads) may have held a stream's lock at the fork, and an exit that flushed it would hang."""
+    try:
+        try:
+            stretch = _parse_obj_text(path, start, end, report=False)
+        except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
+            sending.send(error)
+            return
+        if stretch is None:
+            sending.send(None)
+            return
+        arrays = [(kind, array) for kind in (_V, _VT, _VN) for array in stretch.numbers[kind]]
+        arrays += [(_F, array) for array in stretch.corners]
+        sending.send((dataclasses.replace(stretch, numbers={}, corners=[]),
+                      [(kind, array.shape, array.dtype.str) for kind, array in arrays]))
+        for _, array in arrays:
+            sending.send_bytes(np.ascontiguousarray(array).data.cast("B"))
+    finally:
+        sending.close()
+        os._exit(0)
+
+
+def _received_obj_text(receiving: Any) -> _ObjText | BaseException | None:
+    message = receiving.recv()
+    if not isinstance(message, tuple):
+        return message  # type: ignore[no-any-return]
+    stretch, shapes = message
+    stretch.numbers = {_V: [], _VT: [], _VN: []}
+    for kind, shape, dtype in shapes:
+        array = np.empty(shape, np.dtype(dtype))
+        if array.nbytes:
+            receiving.recv_bytes_into(array.data.cast("B"))
+        else:
+            receiving.recv_bytes()
+        (stretch.corners if kind == _F else stretch.numbers[kind]).append(array)
+    return stretch  # type: ignore[no-any-return]
+
+
+def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText | None:
+    """The lines from byte `start` to `end` (both line starts) parsed a block at a time, or None if they hold what
+    only the general reader takes."""
     numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
     corners: list[np.ndarray] = []
-    aligned = True  # every corner so far has v = vt = vn, so one index per corner is kept
+    aligned = True
     layout: tuple[int, bool] | None = None
     libraries: list[str] = []
-    material_ids: dict[str, int] = {}  # usemtl names, numbered as the file first uses them
-    runs: list[tuple[np.ndarray, np.ndarray]] = []  # (first face, material id) wherever the material changes
-    current, face_count = -1, 0  # the material in use (-1: none yet), and the faces read so far
-    for block in _reported_blocks(path):
+    material_ids: dict[str, int] = {}
+    runs: list[tuple[np.ndarray, np.ndarray]] = []
+    current, face_count = -1, 0
+    for block in (_reported_blocks(path, start, end) if report else _obj_blocks(path, start, end)):
         text, starts, ends, kinds = _obj_lines(block)
         indented = (text[starts] == 32) | (text[starts] == 9)
         if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
@@ -847,46 +1072,7 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
             aligned = False
             corners = [c if c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2) for c in corners]
         corners.append((parsed[:, :, 0] if aligned else parsed).astype(np.uint32) - np.uint32(1))
-    if layout is None or not corners:
-        return None
-    run_starts = np.concatenate([first for first, _ in runs])
-    run_ids = np.concatenate([ids for _, ids in runs])
-    used_ids = np.unique(run_ids)
-    if len(used_ids) > 1 and used_ids[0] == -1:
-        return None  # faces before the first usemtl: a group of their own, which the general reader makes
-    materials: dict[str, Material] = {}
-    for rest in libraries:
-        for mtl in _material_libraries(path, rest, root):
-            materials.update(_parse_mtl(path, mtl, root))
-    per_corner, normals_only = layout
-    indices = np.concatenate(corners)
-    del corners
-    sources = [_V, *([_VN] if normals_only else [_VT, _VN][:per_corner - 1])]
-    tables: dict[int, np.ndarray] = {}
-    for kind in sources:
-        # One table at a time, each block list dropped as soon as it is joined: never two copies of all of them.
-        blocks = numbers.pop(kind)
-        tables[kind] = np.concatenate(blocks) if blocks else np.zeros((0, 3), np.float32)
-        del blocks
-    index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
-    for kind, column in zip(sources, index_columns, strict=True):
-        if len(column) and int(column.max()) >= len(tables[kind]):
-            raise AssetError(str(path), "faces refer to vertices, texture coordinates or normals that do not exist")
-    names = {number: name for name, number in material_ids.items()}
-    if len(used_ids) == 1:
-        name = names.get(int(used_ids[0]))
-        primitive = _obj_primitive(path, tables, sources, index_columns, aligned, consume=True)
-        primitive.material = materials.get(name) if name is not None else None
-        return [(path.stem, primitive, primitive.material, "NORMAL" in primitive.attributes)]
-    face_ids = np.repeat(run_ids.astype(np.int32), np.diff(np.r_[run_starts, len(indices)]))
-    parts: list[_Part] = []
-    for number in sorted(used_ids, key=lambda n: run_starts[np.argmax(run_ids == n)]):  # as the file first uses them
-        chosen = np.flatnonzero(face_ids == number)
-        primitive = _obj_primitive(path, tables, sources, [column[chosen] for column in index_columns], aligned,
-                                   consume=False)
-        primitive.material = materials.get(names[int(number)])
-        parts.append((names[int(number)], primitive, primitive.material, "NORMAL" in primitive.attributes))
-    return parts
+    return _ObjText(numbers, corners, aligned, layout, libraries, list(material_ids), runs, face_count, current)
 
 
 def _obj_primitive(path: Path, tables: dict[int, np.ndarray], sources: list[int], index_columns: list[np.ndarray],

@@ -2,7 +2,8 @@
 
 The surface is a closed-ish grid in latitude and longitude whose radius follows the Igea scan's silhouette (from
 ../shared/corpus when present, else a lumpy sphere), with surface noise, four UV islands (so the mesh has seams:
-vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture. Every
+vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
+"obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans. Every
 step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
@@ -213,38 +214,67 @@ def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> N
         face.tofile(handle)
 
 
-def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18) -> None:
+def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
     """OBJ + MTL: v, vt, vn per vertex, f a/a/a per triangle, one textured material (map_Kd)."""
     mtl = path.parent / (path.name.split(".")[0] + ".mtl")  # scan.mtl, also while writing scan.obj.partial
     mtl.write_text(f"newmtl scan\nKa 1 1 1\nKd 1 1 1\nmap_Kd {texture_name}\n", encoding="ascii")
+    _write_obj_text(path, mtl.name, arrays, [("scan", arrays["indices"].reshape(-1, 3))])
+
+
+def write_obj_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int) -> None:
+    """OBJ + MTL as RealityCapture and Metashape write a big scan: one material, and one texture page (its own
+    JPEG), per UV island, each island's UVs spread over its whole page; the faces grouped by page."""
+    uvs = arrays["TEXCOORD_0"].copy()
+    page = np.minimum((uvs[:, 0] * ISLANDS).astype(np.int64), ISLANDS - 1)
+    uvs[:, 0] = uvs[:, 0] * ISLANDS - page
+    stem = path.name.split(".")[0]
+    for number in range(ISLANDS):
+        (path.parent / f"{stem}-page{number}.jpg").write_bytes(texture_jpeg(texture_side, seed=SEED + number))
+    mtl = path.parent / f"{stem}.mtl"
+    mtl.write_text("".join(f"newmtl page{n}\nKa 1 1 1\nKd 1 1 1\nmap_Kd {stem}-page{n}.jpg\n" for n in range(ISLANDS)),
+                   encoding="ascii")
+    triangles = arrays["indices"].reshape(-1, 3)
+    by_page = page[triangles[:, 0]]  # an island's triangles use its own vertices only
+    pages = [(f"page{n}", triangles[by_page == n]) for n in range(ISLANDS)]
+    _write_obj_text(path, mtl.name, {**arrays, "TEXCOORD_0": uvs}, pages)
+
+
+def _write_obj_text(path: Path, mtl_name: str, arrays: dict[str, np.ndarray],
+                    groups: list[tuple[str, np.ndarray]], chunk: int = 1 << 18) -> None:
+    """v, vt, vn per vertex, then per material its usemtl and f a/a/a per triangle."""
     positions, normals, uvs = arrays["POSITION"], arrays["NORMAL"], arrays["TEXCOORD_0"]
-    triangles = arrays["indices"].reshape(-1, 3).astype(np.int64) + 1
     with path.open("w", encoding="ascii") as handle:
-        handle.write(f"# vitrina scan_generator\nmtllib {mtl.name}\no scan\n")
+        handle.write(f"# vitrina scan_generator\nmtllib {mtl_name}\no scan\n")
         for values, form in ((positions, "v %.6f %.6f %.6f\n"), (np.stack([uvs[:, 0], 1 - uvs[:, 1]], axis=1),
                                                                    "vt %.6f %.6f\n"),
                              (normals, "vn %.4f %.4f %.4f\n")):
             for begin in range(0, len(values), chunk):
                 block = values[begin:begin + chunk]
                 handle.write((form * len(block)) % tuple(block.astype(np.float64).ravel()))
-        handle.write("usemtl scan\n")
-        for begin in range(0, len(triangles), chunk):
-            block = np.repeat(triangles[begin:begin + chunk], 3, axis=1)
-            handle.write(("f %d/%d/%d %d/%d/%d %d/%d/%d\n" * len(block)) % tuple(block.ravel()))
+        for material, triangles in groups:
+            handle.write(f"usemtl {material}\n")
+            for begin in range(0, len(triangles), chunk):
+                block = np.repeat(triangles[begin:begin + chunk].astype(np.int64) + 1, 3, axis=1)
+                handle.write(("f %d/%d/%d %d/%d/%d %d/%d/%d\n" * len(block)) % tuple(block.ravel()))
+
+
+# The file each input format is written to ("obj-pages": the OBJ with a texture page per material).
+FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
     """Write the scan in each format under out/scan-<triangles>/ (kept when already there) and return the paths."""
     folder = out / f"scan-{triangles}"
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {kind: folder / f"scan.{kind}" for kind in formats}
+    paths = {kind: folder / FILE_NAMES[kind] for kind in formats}
     if all(p.is_file() for p in paths.values()):
         return paths
     arrays = scan_arrays(triangles, radius_profile())
     jpeg = texture_jpeg(texture)
     (folder / "texture.jpg").write_bytes(jpeg)
     writers = {"glb": lambda p: write_glb(p, arrays, jpeg), "ply": lambda p: write_ply(p, arrays, "texture.jpg"),
-               "obj": lambda p: write_obj(p, arrays, "texture.jpg")}
+               "obj": lambda p: write_obj(p, arrays, "texture.jpg"),
+               "obj-pages": lambda p: write_obj_pages(p, arrays, texture)}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

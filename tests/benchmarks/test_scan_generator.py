@@ -36,3 +36,24 @@ def test_scans_are_seeded() -> None:
     first, again = scan_arrays(2000, profile), scan_arrays(2000, profile)
     assert all(np.array_equal(first[k], again[k]) for k in first)
     assert not np.array_equal(first["POSITION"], scan_arrays(2008, profile)["POSITION"][:len(first["POSITION"])])
+
+
+def test_a_scan_in_texture_pages_is_the_same_surface_with_a_material_and_a_texture_per_island(tmp_path: Path) -> None:
+    paths = generate(tmp_path, 10_000, 64, ("glb", "obj-pages"))
+    whole = load_asset(paths["glb"]).meshes()[0].primitives[0]
+    pages = [(node.name, node.mesh.primitives[0]) for node in load_asset(paths["obj-pages"], root=tmp_path).nodes
+             if node.mesh is not None]
+    assert [name for name, _ in pages] == [f"page{n}" for n in range(ISLANDS)]
+    assert sum(p.triangle_count for _, p in pages) == whole.triangle_count
+    textures = set()
+    for name, primitive in pages:
+        assert primitive.material is not None and primitive.material.name == name
+        textures.add(primitive.material.base_color_texture.texture.data)
+        uvs = primitive.attributes["TEXCOORD_0"]
+        assert uvs[:, 0].min() < 0.05 and uvs[:, 0].max() > 0.95  # each island spreads over its whole page
+    assert len(textures) == ISLANDS
+    # The same surface: every page's vertices are the one-texture scan's (written as text with six decimals).
+    points = whole.attributes["POSITION"]
+    for _, primitive in pages:
+        nearest = [np.min(np.linalg.norm(points - vertex, axis=1)) for vertex in primitive.attributes["POSITION"]]
+        assert max(nearest) < 1e-5

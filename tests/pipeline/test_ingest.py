@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -924,6 +925,90 @@ def test_an_obj_with_a_material_per_texture_page_is_read_as_arrays_like_the_gene
             assert primitive.material.base_color_factor[:3] == ((1.0, 0.0, 0.0) if name == "page a" else (0.0, 0.0, 1.0))
         # Each page keeps only the vertices its own faces use.
         assert len(primitive.attributes["POSITION"]) == len(set(" ".join([first, second]).split()) - {"f"})
+
+
+def grid_obj(columns: int, corner: str) -> str:
+    """An OBJ of a flat grid strip: v, vt and vn lines first, then faces over three materials, switching back and
+    forth as texture pages do; `corner` formats one corner from its (v, vt, vn) numbers."""
+    lines = ["mtllib s.mtl"]
+    lines += [f"v {x} {y} {0.01 * x * y}" for x in range(columns + 1) for y in (0, 1)]
+    lines += [f"vt {x / columns} {y}" for x in range(columns + 1) for y in (0, 1)]
+    lines += [f"vn 0 {0.1 * y} 1" for _ in range(columns + 1) for y in (0, 1)]
+    for x in range(columns):
+        if x % 3 == 0:
+            lines.append(f"usemtl {('page a', 'page b', 'page c', 'page b')[(x // 3) % 4]}")
+        a, b, c, d = 2 * x + 1, 2 * x + 2, 2 * x + 3, 2 * x + 4
+        for triangle in ((a, c, b), (b, c, d)):
+            # A seam on every other triangle: a corner whose vt is not its v (the unaligned reading).
+            lines.append("f " + " ".join(corner.format(v=v, t=v if x % 2 or v != c else 1, n=v) for v in triangle))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("corner", ["{v}/{t}/{n}", "{v}/{v}/{v}", "{v}//{n}", "{v}"])
+@pytest.mark.parametrize("split_at", ["f ", "vt ", "usemtl page c"])
+def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corner: str, split_at: str) -> None:
+    # The second half is parsed in a forked process (numpy's text parser holds the GIL): the halves must join into
+    # exactly what one pass reads, wherever the split falls: among the numbers, at the first face, or among faces
+    # whose material was named in the first half.
+    from pipeline import ingest
+
+    write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
+    text = grid_obj(40, corner)
+    path = write(tmp_path / "grid.obj", text)
+    monkeypatch.setattr(ingest, "OBJ_BLOCK", 64)
+    whole = ingest._read_obj_arrays(path, None)
+    assert whole is not None and [name for name, *_ in whole] == ["page a", "page b", "page c"]
+    # Split a few lines past the first such line, so the second half begins mid-way through a run.
+    offset = text.index(split_at) + len(split_at) + 40
+    monkeypatch.setattr(ingest, "OBJ_SPLIT_BYTES", 0)
+    monkeypatch.setattr(ingest, "_half_the_work", lambda path, size: offset)
+    real_child, mark = ingest._parse_in_child, tmp_path / "child.pid"
+    monkeypatch.setattr(ingest, "_parse_in_child", lambda *args: (mark.write_text(str(os.getpid())),
+                                                                    real_child(*args)))
+    halves = ingest._read_obj_arrays(path, None)
+    assert halves is not None
+    assert int(mark.read_text()) != os.getpid()  # the second half was parsed in a process of its own
+    assert [(n, m.name) for n, _, m, _ in halves] == [(n, m.name) for n, _, m, _ in whole]
+    for (_, split, _, _), (name, one, _, _) in zip(halves, whole, strict=True):
+        assert split.attributes.keys() == one.attributes.keys(), name
+        assert np.array_equal(split.indices, one.indices), name
+        for key, values in one.attributes.items():
+            assert np.array_equal(split.attributes[key], values), (name, key)
+
+
+def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import ingest
+
+    write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
+    text = grid_obj(12, "{v}")
+    monkeypatch.setattr(ingest, "OBJ_SPLIT_BYTES", 0)
+    middle = text.index("f ") + 10
+    monkeypatch.setattr(ingest, "_half_the_work", lambda path, size: middle)
+    # A quad in the second half: the whole file goes to the general reader, as it would in one pass.
+    quad = write(tmp_path / "quad.obj", text + "f 1 2 4 3\n")
+    assert ingest._read_obj_arrays(quad, None) is None
+    assert sum(p.triangle_count for m in load_asset(quad).meshes() for p in m.primitives) == 2 * 12 + 2
+    # A word numpy cannot read in the second half: the child's error reaches the parent, and the general reader
+    # takes the file, as after one pass (here it explains what it cannot read).
+    stray = write(tmp_path / "stray.obj", text + "v 1 2 three\n")
+    with pytest.raises(ValueError):
+        ingest._read_obj_arrays(stray, None)
+    with pytest.raises(AssetError) as split:
+        load_asset(stray)
+    with monkeypatch.context() as one_pass:
+        one_pass.setattr(ingest, "OBJ_SPLIT_BYTES", 1 << 40)
+        with pytest.raises(AssetError) as whole:
+            load_asset(stray)
+    assert str(split.value) == str(whole.value)
+    # A child that dies before it answers: its half is parsed here instead.
+    monkeypatch.setattr(ingest, "_parse_in_child", lambda *args: os._exit(3))
+    died = ingest._read_obj_arrays(write(tmp_path / "grid.obj", text), None)
+    monkeypatch.setattr(ingest, "OBJ_SPLIT_BYTES", 1 << 40)
+    whole = ingest._read_obj_arrays(tmp_path / "grid.obj", None)
+    assert died is not None and whole is not None
+    assert [corner_soup(p) for _, p, _, _ in died] == [corner_soup(p) for _, p, _, _ in whole]
 
 
 @pytest.mark.parametrize("text", ["f 1 2 3 4\n", "f -4 -3 -2\n",
