@@ -347,16 +347,21 @@ def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
     except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError,
             AttributeError, EOFError) as error:
         raise AssetError(str(path), f"cannot read this {suffix[1:].upper()} file: {_describe(error)}") from None
-    nodes = []
+    named = []
     for name, geometry, material, normals_given in parts:
         primitive = (geometry if isinstance(geometry, Primitive)
                      else _trimesh_primitive(geometry, material, normals_given))
-        if primitive is None:
-            continue
-        nodes.append(Node(name=name, mesh=Mesh(name=name, primitives=[primitive])))
-    if not nodes:
+        if primitive is not None:
+            named.append((name, primitive))
+    if not named:
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
-    return Scene(name=path.stem, nodes=nodes)
+    if suffix == ".obj" and len(named) > 1:
+        # An OBJ's materials (a scan's texture pages) are one surface: one mesh with a primitive each, as glTF
+        # writes it, so the ladder simplifies them as one and their borders never open.
+        return Scene(name=path.stem, nodes=[Node(name=path.stem, mesh=Mesh(name=path.stem,
+                                                                             primitives=[p for _, p in named]))])
+    return Scene(name=path.stem, nodes=[Node(name=name, mesh=Mesh(name=name, primitives=[primitive]))
+                                        for name, primitive in named])
 
 
 # Parser messages that say too little on their own, and what they mean for a user.

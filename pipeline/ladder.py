@@ -321,17 +321,26 @@ def _next_rung(parent: Scene, settings: LevelSettings, tools: LadderTools, diago
     return child, error
 
 
-def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float, speculate: bool = False) -> float:
+def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: float, speculate: bool = False,
+                    join: bool = True) -> float:
     """Simplify in place by error (relative to diagonal), then further to `cap` triangles; returns the error made.
 
-    Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together, and
-    locks the borders between primitives of one mesh so they never open). With `speculate`, a small scene over
-    its cap runs the pass by error on another thread beside the pass to the cap, instead of after it: the same
-    calls on the same input, so the same result, and on a 250k-triangle scan 0.2 s sooner, since such a scene's
-    simplification is not split in parts and would leave the other core idle."""
+    Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together). The
+    primitives of one mesh are simplified as one (see `_joined`), so the borders between them, a scan's texture
+    pages, are seams that never open yet simplify like the rest; where they cannot be joined, each primitive's
+    border is locked instead. With `speculate`, a small scene over its cap runs the pass by error on another
+    thread beside the pass to the cap, instead of after it: the same calls on the same input, so the same result,
+    and on a 250k-triangle scan 0.2 s sooner, since such a scene's simplification is not split in parts and would
+    leave the other core idle."""
     work: list[tuple[Primitive, np.ndarray, bool]] = []
+    joined: dict[int, _Joined] = {}  # by id of the stand-in primitive simplified for a mesh's primitives
     fixed = 0
     for mesh in scene.meshes():
+        together = _joined(mesh.primitives) if join else None
+        if together is not None:
+            joined[id(together.primitive)] = together
+            work.append((together.primitive, together.indices, False))
+            continue
         lock = len(mesh.primitives) > 1
         for primitive in mesh.primitives:
             if _simplifiable(primitive):
@@ -382,7 +391,14 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
                 errors = to_cap(_current)
     else:
         errors = by_error()
+    finished: list[tuple[Primitive, np.ndarray]] = []
     for primitive, original, _ in work:
+        together = joined.get(id(primitive))
+        shares = [(primitive, original)] if together is None else together.split()
+        if shares is None:  # never seen; should meshoptimizer ever do it, lock the borders instead
+            return simplify_within(scene, max_error, cap, diagonal, speculate, join=False)
+        finished += shares
+    for primitive, original in finished:
         if primitive.triangle_count * 3 < len(original):
             positions = primitive.attributes["POSITION"]
             if (FIT_VERTICES and positions.dtype.kind == "f" and primitive.indices is not None
@@ -399,6 +415,59 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
             # (1M's `medium`) saved nothing: the next simplification and the write ran slower from that order.
             reorder_primitive(primitive, vertex_cache=primitive.triangle_count <= reorder.ONE_PASS_TRIANGLES)
     return max(errors) / diagonal
+
+
+@dataclass
+class _Joined:
+    """A mesh's primitives as one stand-in primitive for the simplifier: their positions (and normals) end to end,
+    their triangles re-indexed into that. A vertex on the border between two of them has a twin at its position in
+    the other, as on a UV seam, so meshoptimizer moves the two together and the border neither opens nor has to be
+    locked (a scan's texture pages, as RealityCapture packs them, border each other all over the surface: locked,
+    1M-triangle pages kept their borders' density in every level; simplified apart, they opened)."""
+
+    primitive: Primitive
+    members: list[Primitive]
+    starts: np.ndarray  # each member's first vertex in the stand-in's, and the total
+    originals: list[np.ndarray]
+
+    @property
+    def indices(self) -> np.ndarray:
+        return np.asarray(self.primitive.indices, dtype=np.uint32)
+
+    def split(self) -> list[tuple[Primitive, np.ndarray]] | None:
+        """Give each member its share of the stand-in's triangles (meshoptimizer collapses a seam vertex and its
+        twin along the seam, so every triangle stays within one member); returns (member, its old indices), or
+        None, changing nothing, if a triangle spans two members."""
+        triangles = self.indices.reshape(-1, 3)
+        owner = np.searchsorted(self.starts, triangles, side="right") - 1
+        if np.any(owner[:, 1:] != owner[:, :1]):
+            return None
+        for number, member in enumerate(self.members):
+            mine = triangles[owner[:, 0] == number] - np.uint32(self.starts[number])
+            member.indices = mine.reshape(-1)
+        return list(zip(self.members, self.originals, strict=True))
+
+
+def _joined(primitives: list[Primitive]) -> _Joined | None:
+    """The mesh's primitives as one for the simplifier, when there are several and all can be: triangles, with
+    float positions, and float normals on all of them or none (the attributes the simplifier weighs)."""
+    if len(primitives) < 2 or not all(_simplifiable(p) for p in primitives):
+        return None
+    normals = [p.attributes.get("NORMAL") for p in primitives]
+    with_normals = [n is not None and n.dtype.kind == "f" and n.shape[1:] == (3,) for n in normals]
+    if any(with_normals) and not all(with_normals) or any(n is not None and not ok
+                                                           for n, ok in zip(normals, with_normals, strict=True)):
+        return None
+    if not all(p.attributes["POSITION"].dtype.kind == "f" for p in primitives):
+        return None
+    starts = np.cumsum([0] + [p.vertex_count for p in primitives])
+    originals = [np.arange(p.vertex_count, dtype=np.uint32) if p.indices is None
+                 else np.asarray(p.indices, dtype=np.uint32) for p in primitives]
+    attributes = {"POSITION": np.concatenate([np.asarray(p.attributes["POSITION"], np.float32) for p in primitives])}
+    if all(with_normals):
+        attributes["NORMAL"] = np.concatenate([np.asarray(n, np.float32) for n in normals if n is not None])
+    indices = np.concatenate([original + np.uint32(start) for original, start in zip(originals, starts, strict=False)])
+    return _Joined(Primitive(attributes=attributes, indices=indices), list(primitives), starts, originals)
 
 
 def _source(_: Primitive, original: np.ndarray) -> np.ndarray:

@@ -413,3 +413,64 @@ def test_a_big_levels_cache_pass_runs_once_in_the_writer_thread_and_a_small_ones
         assert [main for count, main in passes if count == triangles[name]] == [False], name
     # A small level is put in cache order before the next level is simplified from it (and written with one more).
     assert [main for count, main in passes if count == triangles["low"]] == [True, False]
+
+
+def paged_sphere(patch: int = 10) -> Scene:
+    """noisy_sphere's surface as two texture pages in a patchwork (as RealityCapture packs charts from all over a
+    scan into each page): one mesh, a primitive per page, each with its own vertices, twinned along every border."""
+    sphere = noisy_sphere()
+    source = sphere.meshes()[0].primitives[0]
+    triangles = np.asarray(source.indices).reshape(-1, 3)
+    quad = np.arange(len(triangles)) // 2
+    row, column = quad // 200, quad % 200
+    page = (row // patch + column // patch) % 2
+    primitives = []
+    for number in (0, 1):
+        mine = triangles[page == number]
+        used, remap = np.unique(mine, return_inverse=True)
+        material = Material(name=f"page{number}")
+        primitives.append(Primitive(attributes={k: v[used] for k, v in source.attributes.items()},
+                                    indices=remap.astype(np.uint32).reshape(-1), material=material))
+    return Scene(name="paged", nodes=[Node(name="scan", mesh=Mesh(name="scan", primitives=primitives))])
+
+
+def open_edges(scene: Scene) -> int:
+    """Edges that one triangle alone uses, with vertices welded by position across the mesh's primitives, away
+    from the sphere's poles (where its rings shrink to a point)."""
+    corners = np.concatenate([np.asarray(p.attributes["POSITION"])[np.asarray(p.indices).reshape(-1, 3)]
+                              for p in scene.meshes()[0].primitives]).reshape(-1, 3)
+    points, welded = np.unique(corners, axis=0, return_inverse=True)
+    edges = np.sort(np.concatenate([welded.reshape(-1, 3)[:, pair] for pair in ([0, 1], [1, 2], [2, 0])]), axis=1)
+    edges, counts = np.unique(edges, axis=0, return_counts=True)
+    height = points[edges[counts == 1]][:, :, 1]
+    return int(np.count_nonzero(np.all((height > 0.03) & (height < 0.37), axis=1)))
+
+
+def test_a_meshs_texture_pages_are_simplified_as_one_surface_whose_borders_neither_open_nor_stay_dense() -> None:
+    whole, paged = noisy_sphere(), paged_sphere()
+    seam = open_edges(whole)  # the sphere's own longitude seam, whose two columns differ in their last bits
+    assert open_edges(paged) == seam  # the pages' borders are twinned vertices, welded here
+    cap = 4_000
+    error = ladder.simplify_within(paged, 2e-2, cap, ladder._diagonal(paged))
+    pages = paged.meshes()[0].primitives
+    assert [p.material.name for p in pages] == ["page0", "page1"]
+    assert sum(p.triangle_count for p in pages) <= cap and all(p.triangle_count > cap / 4 for p in pages)
+    assert open_edges(paged) <= seam  # no crack between the pages
+    for page in pages:
+        assert int(np.asarray(page.indices).max()) < page.vertex_count
+    # As close as the one-page sphere simplified to the same cap.
+    one_page_error = ladder.simplify_within(whole, 2e-2, cap, ladder._diagonal(whole))
+    assert error <= 1.5 * one_page_error
+    # The pages as two meshes, simplified apart, open along their borders (what an OBJ's materials got before).
+    apart = paged_sphere()
+    meshes = [Mesh(name=p.material.name, primitives=[p]) for p in apart.meshes()[0].primitives]
+    apart.nodes = [Node(name=mesh.name, mesh=mesh) for mesh in meshes]
+    ladder.simplify_within(apart, 2e-2, cap, ladder._diagonal(apart))
+    apart.nodes = [Node(name="scan", mesh=Mesh(name="scan", primitives=[m.primitives[0] for m in meshes]))]
+    assert open_edges(apart) > seam + 100
+    # Each page simplified with its border locked (what a mesh whose primitives cannot be joined gets) keeps every
+    # border vertex: no crack, but the cap is out of reach.
+    locked = paged_sphere()
+    ladder.simplify_within(locked, 2e-2, cap, ladder._diagonal(locked), join=False)
+    assert open_edges(locked) <= seam
+    assert sum(p.triangle_count for p in locked.meshes()[0].primitives) > 2 * cap
