@@ -395,7 +395,7 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
     for primitive, original, _ in work:
         together = joined.get(id(primitive))
         shares = [(primitive, original)] if together is None else together.split()
-        if shares is None:  # never seen; should meshoptimizer ever do it, lock the borders instead
+        if shares is None:  # lock the borders instead
             return simplify_within(scene, max_error, cap, diagonal, speculate, join=False)
         finished += shares
     for primitive, original in finished:
@@ -437,10 +437,11 @@ class _Joined:
     def split(self) -> list[tuple[Primitive, np.ndarray]] | None:
         """Give each member its share of the stand-in's triangles (meshoptimizer collapses a seam vertex and its
         twin along the seam, so every triangle stays within one member); returns (member, its old indices), or
-        None, changing nothing, if a triangle spans two members."""
+        None, changing nothing, if a triangle spans two members or a member kept none (glTF has no empty
+        primitive, and a small part of a model should not vanish from a level)."""
         triangles = self.indices.reshape(-1, 3)
         owner = np.searchsorted(self.starts, triangles, side="right") - 1
-        if np.any(owner[:, 1:] != owner[:, :1]):
+        if np.any(owner[:, 1:] != owner[:, :1]) or len(np.unique(owner[:, 0])) < len(self.members):
             return None
         for number, member in enumerate(self.members):
             mine = triangles[owner[:, 0] == number] - np.uint32(self.starts[number])

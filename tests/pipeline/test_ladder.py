@@ -474,3 +474,26 @@ def test_a_meshs_texture_pages_are_simplified_as_one_surface_whose_borders_neith
     ladder.simplify_within(locked, 2e-2, cap, ladder._diagonal(locked), join=False)
     assert open_edges(locked) <= seam
     assert sum(p.triangle_count for p in locked.meshes()[0].primitives) > 2 * cap
+
+
+def test_a_joined_simplification_that_empties_a_page_gives_way_to_locked_borders(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = ladder._simplified
+    paged = paged_sphere()
+    first_page_vertices = paged.meshes()[0].primitives[0].vertex_count
+    joined_calls = []
+
+    def first_page_only(primitive: Primitive, indices: np.ndarray, *args: Any) -> tuple[np.ndarray, float]:
+        simplified, error = real(primitive, indices, *args)
+        if primitive.material is None:  # the stand-in for the mesh's two pages: keep page 0's triangles alone
+            joined_calls.append(len(simplified))
+            triangles = simplified.reshape(-1, 3)
+            return triangles[np.all(triangles < first_page_vertices, axis=1)].reshape(-1), error
+        return simplified, error
+
+    monkeypatch.setattr(ladder, "_simplified", first_page_only)
+    ladder.simplify_within(paged, 2e-2, 4_000, ladder._diagonal(paged))
+    pages = paged.meshes()[0].primitives
+    assert joined_calls  # the joined pass ran, and its result was not taken
+    assert all(page.triangle_count > 1_000 for page in pages)  # each page simplified apart, its border locked
+    assert open_edges(paged) <= open_edges(noisy_sphere())
