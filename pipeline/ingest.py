@@ -871,17 +871,29 @@ def _read_obj_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     names = {number: name for name, number in material_ids.items()}
     if len(used_ids) == 1:
         name = names.get(int(used_ids[0]))
-        primitive = _obj_primitive(path, tables, sources, index_columns, aligned, consume=True)
-        primitive.material = materials.get(name) if name is not None else None
-        return [(path.stem, primitive, primitive.material, "NORMAL" in primitive.attributes)]
+        triangles, chosen = _obj_vertices(tables, sources, index_columns, aligned)
+        attributes = _obj_attributes(path, tables, sources, chosen, aligned, consume=True)
+        material = materials.get(name) if name is not None else None
+        primitive = Primitive(attributes=attributes, indices=triangles.reshape(-1), material=material)
+        return [(path.stem, primitive, material, "NORMAL" in attributes)]
     face_ids = np.repeat(ids.astype(np.int32), np.diff(np.r_[starts, len(indices)]))
-    parts: list[_Part] = []
+    groups = []
     for number in sorted(used_ids, key=lambda n: starts[np.argmax(ids == n)]):  # as the file first uses them
-        chosen = np.flatnonzero(face_ids == number)
-        primitive = _obj_primitive(path, tables, sources, [column[chosen] for column in index_columns], aligned,
-                                   consume=False)
-        primitive.material = materials.get(names[int(number)])
-        parts.append((names[int(number)], primitive, primitive.material, "NORMAL" in primitive.attributes))
+        faces = np.flatnonzero(face_ids == number)
+        groups.append((names[int(number)], *_obj_vertices(tables, sources, [c[faces] for c in index_columns],
+                                                          aligned)))
+    del face_ids, index_columns, indices
+    # Every material's vertices in one block per attribute, a slice each: the ladder simplifies a mesh's primitives
+    # as one surface (ladder._joined) and takes such a block as it is, not a copy of them end to end.
+    bounds = np.cumsum([0] + [len(chosen[0]) for _, _, chosen in groups])
+    shared = {kind: np.empty((int(bounds[-1]),) + tables[kind].shape[1:], tables[kind].dtype) for kind in sources}
+    parts: list[_Part] = []
+    for (name, triangles, chosen), first, last in zip(groups, bounds, bounds[1:], strict=False):
+        attributes = _obj_attributes(path, tables, sources, chosen, aligned, consume=False,
+                                     into={kind: block[first:last] for kind, block in shared.items()})
+        material = materials.get(name)
+        primitive = Primitive(attributes=attributes, indices=triangles.reshape(-1), material=material)
+        parts.append((name, primitive, material, "NORMAL" in attributes))
     return parts
 
 
@@ -1080,39 +1092,45 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
     return _ObjText(numbers, corners, aligned, layout, libraries, list(material_ids), runs, face_count, current)
 
 
-def _obj_primitive(path: Path, tables: dict[int, np.ndarray], sources: list[int], index_columns: list[np.ndarray],
-                   aligned: bool, consume: bool) -> Primitive:
-    """The primitive of one material's faces: their corners' (v, vt, vn) indices into the whole file's tables
-    become vertices and triangles. With `consume`, each table is let go as soon as it is used (the file has one
-    material, and a scan's table is then the attribute itself, uncopied)."""
+def _obj_vertices(tables: dict[int, np.ndarray], sources: list[int], index_columns: list[np.ndarray],
+                  aligned: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One material's faces as glTF has them: (their triangles over its own vertices, and per source table the row
+    each vertex takes), from their corners' (v, vt, vn) indices into the whole file's tables."""
     if aligned:
         # One index per corner: keep the vertices the faces use, in file order, without sorting.
         indices = index_columns[0]
         used = np.zeros(len(tables[_V]), dtype=bool)
         used[indices] = True
         if np.all(used):  # a scan: every vertex is used, so the indices are already the triangles
-            triangles = indices
-        else:
-            triangles = (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)[indices]
-        chosen = [np.flatnonzero(used)] * len(index_columns)
-    else:
-        # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
-        key = index_columns[0].reshape(-1).astype(np.int64)
-        for kind, column in zip(sources[1:], index_columns[1:], strict=True):
-            dense = np.unique(key, return_inverse=True)[1].reshape(-1)  # < corners, so the product fits int64
-            key = dense.astype(np.int64) * (len(tables[kind]) + 1) + column.reshape(-1)
-        distinct, inverse = np.unique(key, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        first = np.zeros(len(distinct), dtype=np.int64)
-        first[inverse] = np.arange(len(inverse))
-        triangles = inverse.astype(np.uint32).reshape(-1, 3)
-        chosen = [column.reshape(-1)[first] for column in index_columns]
+            return indices, [np.arange(len(used))] * len(index_columns)
+        return (np.cumsum(used, dtype=np.int64) - 1).astype(np.uint32)[indices], \
+            [np.flatnonzero(used)] * len(index_columns)
+    # Distinct (v, vt, vn) corners become vertices, as glTF has one index per vertex.
+    key = index_columns[0].reshape(-1).astype(np.int64)
+    for kind, column in zip(sources[1:], index_columns[1:], strict=True):
+        dense = np.unique(key, return_inverse=True)[1].reshape(-1)  # < corners, so the product fits int64
+        key = dense.astype(np.int64) * (len(tables[kind]) + 1) + column.reshape(-1)
+    distinct, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    first = np.zeros(len(distinct), dtype=np.int64)
+    first[inverse] = np.arange(len(inverse))
+    return inverse.astype(np.uint32).reshape(-1, 3), [column.reshape(-1)[first] for column in index_columns]
+
+
+def _obj_attributes(path: Path, tables: dict[int, np.ndarray], sources: list[int], chosen: list[np.ndarray],
+                    aligned: bool, consume: bool, into: dict[int, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The vertices' attributes: each source table's chosen rows, written `into` the given arrays when there are
+    some. With `consume`, each table is let go as soon as it is used (the file has one material, and a scan's table
+    is then the attribute itself, uncopied)."""
     attributes: dict[str, np.ndarray] = {}
     for kind, picked in zip(sources, chosen, strict=True):
         table = tables.pop(kind) if consume else tables[kind]
         # A scan's faces use every vertex, in order: the table is then the attribute, with no copy picked from it.
         every = aligned and len(picked) == len(table) and (not len(picked) or int(picked[-1]) == len(picked) - 1)
-        found = table if every and consume else table[picked]
+        if into is not None:
+            found = np.take(table, picked, axis=0, out=into[kind])
+        else:
+            found = table if every and consume else table[picked]
         del table
         if kind == _V:
             if not np.all(np.isfinite(found)):
@@ -1124,7 +1142,7 @@ def _obj_primitive(path: Path, tables: dict[int, np.ndarray], sources: list[int]
             attributes["TEXCOORD_0"] = found
         else:
             attributes["NORMAL"] = found
-    return Primitive(attributes=attributes, indices=triangles.reshape(-1))
+    return attributes
 
 
 def _read_obj(path: Path, root: Path | None = None) -> list[_Part]:

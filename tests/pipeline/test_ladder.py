@@ -497,3 +497,27 @@ def test_a_joined_simplification_that_empties_a_page_gives_way_to_locked_borders
     assert joined_calls  # the joined pass ran, and its result was not taken
     assert all(page.triangle_count > 1_000 for page in pages)  # each page simplified apart, its border locked
     assert open_edges(paged) <= open_edges(noisy_sphere())
+
+
+def test_a_meshs_primitives_laid_end_to_end_in_one_block_are_joined_without_a_copy(tmp_path: Path) -> None:
+    from pipeline.ingest import load_asset
+
+    (tmp_path / "pages.mtl").write_text("newmtl a\nKd 1 0 0\nnewmtl b\nKd 0 0 1\n")
+    corners = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nv 2 0 0\nv 2 1 0\nvn 0 0 1\n"
+    (tmp_path / "pages.obj").write_text("mtllib pages.mtl\n" + corners + "usemtl a\nf 1//1 2//1 3//1\n"
+                                        "f 3//1 2//1 4//1\nusemtl b\nf 2//1 5//1 4//1\nf 4//1 5//1 6//1\n")
+    (mesh,) = load_asset(tmp_path / "pages.obj").meshes()
+    positions = [p.attributes["POSITION"] for p in mesh.primitives]
+    joined = ladder._end_to_end(positions)
+    assert np.shares_memory(joined, positions[0]) and np.shares_memory(joined, positions[1])
+    assert not joined.flags.writeable
+    assert np.array_equal(joined, np.concatenate(positions))
+    # The read-only views a ladder rung works on (ladder._copy) are joined the same way.
+    views = [p.attributes["POSITION"] for p in ladder._copy(load_asset(tmp_path / "pages.obj")).meshes()[0].primitives]
+    assert np.shares_memory(ladder._end_to_end(views), views[1])
+    # Arrays apart in memory, or in another order, are copied end to end.
+    apart = [positions[0].copy(), positions[1].copy()]
+    for arrays in (apart, positions[::-1]):
+        copied = ladder._end_to_end(arrays)
+        assert not any(np.shares_memory(copied, a) for a in arrays)
+        assert np.array_equal(copied, np.concatenate(arrays))
