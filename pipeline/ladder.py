@@ -455,9 +455,8 @@ def _joined(primitives: list[Primitive]) -> _Joined | None:
     if len(primitives) < 2 or not all(_simplifiable(p) for p in primitives):
         return None
     normals = [p.attributes.get("NORMAL") for p in primitives]
-    with_normals = [n is not None and n.dtype.kind == "f" and n.shape[1:] == (3,) for n in normals]
-    if any(with_normals) and not all(with_normals) or any(n is not None and not ok
-                                                           for n, ok in zip(normals, with_normals, strict=True)):
+    if len({n is None for n in normals}) > 1 or not all(n is None or (n.dtype.kind == "f" and n.shape[1:] == (3,))
+                                                         for n in normals):
         return None
     if not all(p.attributes["POSITION"].dtype.kind == "f" for p in primitives):
         return None
@@ -465,7 +464,7 @@ def _joined(primitives: list[Primitive]) -> _Joined | None:
     originals = [np.arange(p.vertex_count, dtype=np.uint32) if p.indices is None
                  else np.asarray(p.indices, dtype=np.uint32) for p in primitives]
     attributes = {"POSITION": _end_to_end([np.asarray(p.attributes["POSITION"], np.float32) for p in primitives])}
-    if all(with_normals):
+    if normals[0] is not None:
         attributes["NORMAL"] = _end_to_end([np.asarray(n, np.float32) for n in normals if n is not None])
     indices = np.concatenate([original + np.uint32(start) for original, start in zip(originals, starts, strict=False)])
     return _Joined(Primitive(attributes=attributes, indices=indices), list(primitives), starts, originals)

@@ -521,3 +521,22 @@ def test_a_meshs_primitives_laid_end_to_end_in_one_block_are_joined_without_a_co
         copied = ladder._end_to_end(arrays)
         assert not any(np.shares_memory(copied, a) for a in arrays)
         assert np.array_equal(copied, np.concatenate(arrays))
+
+
+def test_a_meshs_primitives_are_joined_only_when_the_simplifier_weighs_the_same_attributes_on_all() -> None:
+    def pages() -> list[Primitive]:
+        return paged_sphere().meshes()[0].primitives
+
+    assert ladder._joined(pages()) is not None
+    assert ladder._joined(pages()[:1]) is None  # one primitive needs no joining
+    without = pages()
+    for page in without:
+        del page.attributes["NORMAL"]
+    joined = ladder._joined(without)
+    assert joined is not None and "NORMAL" not in joined.primitive.attributes
+    mixed = pages()
+    del mixed[1].attributes["NORMAL"]
+    assert ladder._joined(mixed) is None  # normals on one page only: each page keeps its border locked
+    packed = pages()
+    packed[0].attributes["NORMAL"] = (packed[0].attributes["NORMAL"] * 127).astype(np.int8)
+    assert ladder._joined(packed) is None
