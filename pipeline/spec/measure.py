@@ -224,7 +224,7 @@ def _ply_measure(path: Path) -> Measure:
 def _obj_measure(path: Path) -> Measure:
     if path.stat().st_size > MAX_TEXT_SCAN_BYTES:
         return Measure(None, None, None)
-    from pipeline.ingest import obj_extent  # the OBJ reader's own block scanning
+    from pipeline.obj_text import obj_extent  # the OBJ reader's own block scanning
 
     bounds, triangles = obj_extent(path)
     low, high = _corners(bounds)

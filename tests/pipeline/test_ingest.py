@@ -819,15 +819,15 @@ def test_binary_ply_read_in_blocks_is_the_same_mesh_and_checks_every_block(tmp_p
 
 
 def test_an_obj_keeps_only_the_vertices_its_faces_use_in_file_order(tmp_path: Path) -> None:
-    from pipeline import ingest
+    from pipeline import obj_text
 
     text = "v 0 0 0\nv 9 9 9\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 3 4\nf 4 3 5\n"  # vertex 2 is used by no face
-    read = ingest._read_obj_arrays(write(tmp_path / "m.obj", text), None)
+    read = obj_text.read_arrays(write(tmp_path / "m.obj", text), None)
     assert read is not None
     primitive = read[0][1]
     assert primitive.attributes["POSITION"].tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]
     assert primitive.indices.tolist() == [0, 1, 2, 2, 1, 3]
-    every = ingest._read_obj_arrays(write(tmp_path / "all.obj", text.replace("v 9 9 9\n", "").replace(
+    every = obj_text.read_arrays(write(tmp_path / "all.obj", text.replace("v 9 9 9\n", "").replace(
         "f 1 3 4\nf 4 3 5", "f 1 2 3\nf 3 2 4")), None)
     assert every is not None
     assert every[0][1].attributes["POSITION"].tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]
@@ -855,7 +855,7 @@ SCAN_OBJ_CORNERS = {
 @pytest.mark.parametrize("layout", list(SCAN_OBJ_CORNERS))
 def test_obj_read_as_arrays_matches_the_general_reader(tmp_path: Path, layout: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import ingest
+    from pipeline import obj_text
 
     faces, uvs, normals = SCAN_OBJ_CORNERS[layout]
     (tmp_path / "t.png").write_bytes(png_bytes())
@@ -864,14 +864,14 @@ def test_obj_read_as_arrays_matches_the_general_reader(tmp_path: Path, layout: s
             "vt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\nvn 0 0 1\nvn 0 0.6 0.8\nvn 0.6 0 0.8\nvn 0 0 1\n"
             "usemtl skin\ns 1\n" + faces)
     path = write(tmp_path / "scan.obj", text)
-    ingest.OBJ_BLOCK, saved = 16, ingest.OBJ_BLOCK  # many blocks, one line or two each
+    obj_text.OBJ_BLOCK, saved = 16, obj_text.OBJ_BLOCK  # many blocks, one line or two each
     try:
-        fast_parts = ingest._read_obj_arrays(path, None)
+        fast_parts = obj_text.read_arrays(path, None)
     finally:
-        ingest.OBJ_BLOCK = saved
+        obj_text.OBJ_BLOCK = saved
     assert fast_parts is not None  # this layout is one the array reader takes
     fast = the_primitive(path)
-    monkeypatch.setattr(ingest, "_read_obj_arrays", lambda path, root: None)
+    monkeypatch.setattr(obj_text, "read_arrays", lambda path, root: None)
     general = the_primitive(path)
     if not normals:
         # The file has vn lines its faces never use: trimesh then makes up smooth normals; the array reader
@@ -890,7 +890,7 @@ def test_an_obj_with_a_material_per_texture_page_is_read_as_arrays_like_the_gene
         tmp_path: Path, layout: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # RealityCapture and Metashape write a big scan's texture pages as one material each: such a file must stream
     # as arrays too (the general reader took 12 s and 1.8 GB for a 2M-triangle scan in four 8k pages).
-    from pipeline import ingest
+    from pipeline import obj_text
 
     faces, uvs, _ = SCAN_OBJ_CORNERS[layout]
     first, second = faces.splitlines()
@@ -903,15 +903,15 @@ def test_an_obj_with_a_material_per_texture_page_is_read_as_arrays_like_the_gene
             "vn 0 0 1\nvn 0 0.6 0.8\nvn 0.6 0 0.8\nvn 0 0 1\nusemtl page b\n" + first + "\nusemtl unused\n"
             "usemtl page a\n" + second + "\n" + first + "\nusemtl page b\n" + second + "\n")
     path = write(tmp_path / "pages.obj", text)
-    monkeypatch.setattr(ingest, "OBJ_BLOCK", 16)  # many blocks: a page's faces and its usemtl fall in different ones
-    fast = ingest._read_obj_arrays(path, None)
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 16)  # many blocks: a page's faces and its usemtl fall in different ones
+    fast = obj_text.read_arrays(path, None)
     assert fast is not None
     assert [(name, material.name) for name, _, material, _ in fast] == [("page b", "page b"), ("page a", "page a")]
     # One mesh with a primitive per material, whichever reader reads it.
     (fast_mesh,) = load_asset(path).meshes()
     fast_pages = {p.material.name: p for p in fast_mesh.primitives}
     assert list(fast_pages) == ["page b", "page a"]
-    monkeypatch.setattr(ingest, "_read_obj_arrays", lambda path, root: None)
+    monkeypatch.setattr(obj_text, "read_arrays", lambda path, root: None)
     (general_mesh,) = load_asset(path).meshes()
     general_pages = {p.material.name: p for p in general_mesh.primitives}
     assert sorted(general_pages) == ["page a", "page b"]
@@ -955,22 +955,22 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
     # The second half is parsed in a forked process (numpy's text parser holds the GIL): the halves must join into
     # exactly what one pass reads, wherever the split falls: among the numbers, at the first face, or among faces
     # whose material was named in the first half.
-    from pipeline import ingest
+    from pipeline import obj_text
 
     write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
     text = grid_obj(40, corner)
     path = write(tmp_path / "grid.obj", text)
-    monkeypatch.setattr(ingest, "OBJ_BLOCK", 64)
-    whole = ingest._read_obj_arrays(path, None)
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 64)
+    whole = obj_text.read_arrays(path, None)
     assert whole is not None and [name for name, *_ in whole] == ["page a", "page b", "page c"]
     # Split a few lines past the first such line, so the second half begins mid-way through a run.
     offset = text.index(split_at) + len(split_at) + 40
-    monkeypatch.setattr(ingest, "OBJ_SPLIT_BYTES", 0)
-    monkeypatch.setattr(ingest, "_half_the_work", lambda path, size: offset)
-    real_child, mark = ingest._parse_in_child, tmp_path / "child.pid"
-    monkeypatch.setattr(ingest, "_parse_in_child", lambda *args: (mark.write_text(str(os.getpid())),
+    monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
+    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size: offset)
+    real_child, mark = obj_text._parse_in_child, tmp_path / "child.pid"
+    monkeypatch.setattr(obj_text, "_parse_in_child", lambda *args: (mark.write_text(str(os.getpid())),
                                                                     real_child(*args)))
-    halves = ingest._read_obj_arrays(path, None)
+    halves = obj_text.read_arrays(path, None)
     assert halves is not None
     assert int(mark.read_text()) != os.getpid()  # the second half was parsed in a process of its own
     assert [(n, m.name) for n, _, m, _ in halves] == [(n, m.name) for n, _, m, _ in whole]
@@ -983,34 +983,34 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
 
 def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import ingest
+    from pipeline import obj_text
 
     write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
     text = grid_obj(12, "{v}")
-    monkeypatch.setattr(ingest, "OBJ_SPLIT_BYTES", 0)
+    monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
     middle = text.index("f ") + 10
-    monkeypatch.setattr(ingest, "_half_the_work", lambda path, size: middle)
+    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size: middle)
     # A quad in the second half: the whole file goes to the general reader, as it would in one pass.
     quad = write(tmp_path / "quad.obj", text + "f 1 2 4 3\n")
-    assert ingest._read_obj_arrays(quad, None) is None
+    assert obj_text.read_arrays(quad, None) is None
     assert sum(p.triangle_count for m in load_asset(quad).meshes() for p in m.primitives) == 2 * 12 + 2
     # A word numpy cannot read in the second half: the child's error reaches the parent, and the general reader
     # takes the file, as after one pass (here it explains what it cannot read).
     stray = write(tmp_path / "stray.obj", text + "v 1 2 three\n")
     with pytest.raises(ValueError):
-        ingest._read_obj_arrays(stray, None)
+        obj_text.read_arrays(stray, None)
     with pytest.raises(AssetError) as split:
         load_asset(stray)
     with monkeypatch.context() as one_pass:
-        one_pass.setattr(ingest, "OBJ_SPLIT_BYTES", 1 << 40)
+        one_pass.setattr(obj_text, "OBJ_SPLIT_BYTES", 1 << 40)
         with pytest.raises(AssetError) as whole:
             load_asset(stray)
     assert str(split.value) == str(whole.value)
     # A child that dies before it answers: its half is parsed here instead.
-    monkeypatch.setattr(ingest, "_parse_in_child", lambda *args: os._exit(3))
-    died = ingest._read_obj_arrays(write(tmp_path / "grid.obj", text), None)
-    monkeypatch.setattr(ingest, "OBJ_SPLIT_BYTES", 1 << 40)
-    whole = ingest._read_obj_arrays(tmp_path / "grid.obj", None)
+    monkeypatch.setattr(obj_text, "_parse_in_child", lambda *args: os._exit(3))
+    died = obj_text.read_arrays(write(tmp_path / "grid.obj", text), None)
+    monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 1 << 40)
+    whole = obj_text.read_arrays(tmp_path / "grid.obj", None)
     assert died is not None and whole is not None
     assert [corner_soup(p) for _, p, _, _ in died] == [corner_soup(p) for _, p, _, _ in whole]
 
@@ -1019,10 +1019,10 @@ def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
                                   "f 1 2 3\nf 1/1 3/1 4/1\n", "v 0 0 1 1 0 0\nf 1 2 3\n", " v 2 2 2\nf 1 2 3\n",
                                   "f 1 2 3\nusemtl a\nf 1 3 4\n", "vt 0 1 " + "2 " * 40 + "\nf 1/1 2/1 3/1\n"])
 def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text: str) -> None:
-    from pipeline import ingest
+    from pipeline import obj_text
 
     path = write(tmp_path / "odd.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nvt 0 0\n" + text)
-    assert ingest._read_obj_arrays(path, None) is None
+    assert obj_text.read_arrays(path, None) is None
     assert load_asset(path).meshes()  # and that one reads it
 
 

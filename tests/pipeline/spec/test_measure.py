@@ -300,9 +300,9 @@ def test_an_obj_too_big_to_scan_is_not_hashed_to_remember_that(tmp_path: Path, m
 
 def test_an_obj_measure_counts_polygons_and_reads_only_positions_across_blocks(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import ingest
+    from pipeline import obj_text
 
-    monkeypatch.setattr(ingest, "OBJ_BLOCK", 64)  # a few lines a block: bounds and counts carry across them
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 64)  # a few lines a block: bounds and counts carry across them
     lines = ["# a quad, a triangle and a pentagon", "mtllib m.mtl", "v -1 0 0.5", "vt 9 9", "vn 0 1 0",
              "v 2 -3 0\r", "v 0 4 -7 0.5 0.5 0.5", "v 0 0 0", "v 1 1 1",
              "f 1/1/1 2/1/1 3/1/1 4/1/1", "usemtl skin", "f 1 2 3", "f 1 2 3 4 5"]
