@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import budgets, ladder, meshopt, progress, spatial_parts
+from pipeline import bake, budgets, ladder, meshopt, progress, spatial_parts
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes, level_finishers
 from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
@@ -437,9 +437,13 @@ def paged_sphere(patch: int = 10) -> Scene:
 def open_edges(scene: Scene) -> int:
     """Edges that one triangle alone uses, with vertices welded by position across the mesh's primitives, away
     from the sphere's poles (where its rings shrink to a point)."""
-    corners = np.concatenate([np.asarray(p.attributes["POSITION"])[np.asarray(p.indices).reshape(-1, 3)]
-                              for p in scene.meshes()[0].primitives]).reshape(-1, 3)
-    points, welded = np.unique(corners, axis=0, return_inverse=True)
+    return open_corner_edges(np.concatenate([np.asarray(p.attributes["POSITION"])[np.asarray(p.indices).reshape(-1, 3)]
+                                             for p in scene.meshes()[0].primitives]))
+
+
+def open_corner_edges(corners: np.ndarray) -> int:
+    """open_edges of triangles given as their corners' positions (n × 3 × 3, in the sphere's metres)."""
+    points, welded = np.unique(corners.reshape(-1, 3), axis=0, return_inverse=True)
     edges = np.sort(np.concatenate([welded.reshape(-1, 3)[:, pair] for pair in ([0, 1], [1, 2], [2, 0])]), axis=1)
     edges, counts = np.unique(edges, axis=0, return_counts=True)
     height = points[edges[counts == 1]][:, :, 1]
@@ -540,3 +544,23 @@ def test_a_meshs_primitives_are_joined_only_when_the_simplifier_weighs_the_same_
     packed = pages()
     packed[0].attributes["NORMAL"] = (packed[0].attributes["NORMAL"] * 127).astype(np.int8)
     assert ladder._joined(packed) is None
+
+
+def test_a_paged_scans_rungs_keep_a_primitive_per_page_validate_and_stay_closed() -> None:
+    paged = paged_sphere()
+    for number, primitive in enumerate(paged.meshes()[0].primitives):
+        primitive.material = noisy_sphere(texture_side=64, seed=number).meshes()[0].primitives[0].material
+    result = ladder.build_ladder(paged, (0.0, 0.0, 0.0), tools(), levels=SMALL)
+    seam = open_edges(noisy_sphere())
+    reports = validate_many([level.data for level in result.levels])
+    for level, report in zip(result.levels, reports, strict=True):
+        assert report["issues"]["numErrors"] == 0, (level.name, errors_of(report))
+        scene = ladder.level_scene(level.data)
+        pages = [p for mesh in scene.meshes() for p in mesh.primitives]
+        assert len(pages) == 2 and all(p.triangle_count > 0 for p in pages), level.name
+        # In metres (the level's positions are quantized under a node that scales them back), welded across both
+        # pages as the viewer draws them: no level opens along the pages' borders.
+        corners = bake.world_triangles(scene.nodes).reshape(-1, 3, 3)
+        assert 0.39 < corners[:, :, 1].max() < 0.41, level.name
+        assert open_corner_edges(corners) <= seam, level.name
+    assert result.levels[0].triangles < result.levels[-1].triangles  # it was simplified
