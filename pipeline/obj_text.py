@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from pipeline.asset_files import confine, make_texture
 from pipeline.errors import AssetError
 from pipeline.scene import Material, Primitive, TextureRef
 
+T = TypeVar("T")
 # What read_arrays returns per material: node name, primitive, material, whether the file had normals (the shape
 # of the other readers' parts in pipeline.ingest).
 Part = tuple[str, Primitive, Material | None, bool]
@@ -171,12 +173,23 @@ def _tokens_per_line(text: np.ndarray) -> np.ndarray:
 
 def obj_extent(path: Path) -> tuple[np.ndarray | None, int]:
     """(the vertex positions' per-axis minimum and maximum as a 2 × 3 array, None without any; the faces' triangles,
-    k - 2 for a face of k corners), read a block at a time by line kind, as the reader reads: `check`'s measure of
-    an OBJ. As regex matches, one Python object per line, a 1M-triangle scan's 100 MB took 1 s and 600 MB.
-    Raises ValueError for a file it does not measure (the measure is then unknown)."""
+    k - 2 for a face of k corners), read a block at a time by line kind, as the reader reads (a big file's two
+    halves at once): `check`'s measure of an OBJ. As regex matches, one Python object per line, a 1M-triangle
+    scan's 100 MB took 1 s and 600 MB. Raises ValueError for a file it does not measure (the measure is then
+    unknown)."""
+    halves = _in_two_halves(path, functools.partial(_extent, path), _send_whole, _received_whole, MEASURE_COSTS)
+    assert halves is not None  # a stretch always has an extent
+    bounds = [b for b, _ in halves if b is not None]
+    joined = np.stack([np.min([b[0] for b in bounds], axis=0), np.max([b[1] for b in bounds], axis=0)]) \
+        if bounds else None
+    return joined, sum(triangles for _, triangles in halves)
+
+
+def _extent(path: Path, start: int, end: int, report: bool) -> tuple[np.ndarray | None, int]:
+    """obj_extent of the lines from byte `start` to `end`."""
     bounds: np.ndarray | None = None
     triangles = 0
-    for block in _obj_blocks(path):
+    for block in _obj_blocks(path, start, end):
         text, starts, ends, kinds = _obj_lines(block)
         byte_kinds = np.repeat(kinds, ends - starts + 1)
         faces = text[byte_kinds == _F]
@@ -235,7 +248,8 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
     material, in the order the file first uses them, as the general reader groups them: RealityCapture and Metashape
     write a big scan's texture pages as one material each. None for anything else (polygons, faces before the first
     of several materials, relative indices, vertex colours), which the general reader then takes."""
-    stretches = _parsed_halves(path)
+    stretches = _in_two_halves(path, functools.partial(_parse_obj_text, path), _send_obj_text,
+                               _received_obj_text, READ_COSTS)
     if stretches is None:
         return None
     layouts = {stretch.layout for stretch in stretches if stretch.layout is not None}
@@ -317,27 +331,36 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
     return parts
 
 
-def _parsed_halves(path: Path) -> list[_ObjText] | None:
-    """The file's lines parsed: a big file's first half here while a forked process parses its second half (one
-    stretch unless the file is big, the machine has a core to spare and this is not already an asset worker).
-    None if either half holds what only the general reader takes."""
+def _in_two_halves(path: Path, parse: Callable[[int, int, bool], T | None], send: Callable[[Any, T], None],
+                   receive: Callable[[Any, Any], T], costs: dict[int, float]) -> list[T] | None:
+    """parse(start, end, report) over the file's lines: a big file's first half here while a forked process parses
+    its second half, split where `costs` (per byte of a line kind, against 1 for the others) say the work halves;
+    one stretch unless the file is big, the machine has a core to spare and this is not already an asset worker.
+    None if either half returns None. The child's result comes back by send(connection, result) there and
+    receive(first message, connection) here; its exception is raised here; a child that dies leaves its half to
+    this process."""
     size = path.stat().st_size
-    middle = _line_start_near(path, _half_the_work(path, size)) if size >= OBJ_SPLIT_BYTES and _spare_core() else size
+    middle = size
+    if size >= OBJ_SPLIT_BYTES and _spare_core():
+        middle = _line_start_near(path, _half_the_work(path, size, costs))
     if middle >= size:
-        return _none_or_list(_parse_obj_text(path, 0, size, report=True))
+        whole = parse(0, size, True)
+        return None if whole is None else [whole]
     context = multiprocessing.get_context("fork")  # the child runs only this module's numpy code on its half
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_parse_in_child, args=(path, middle, size, sending), daemon=True)
+    child = context.Process(target=_in_child, args=(parse, send, middle, size, sending), daemon=True)
     child.start()
     sending.close()
     try:
-        first = _parse_obj_text(path, 0, middle, report=True)
+        first = parse(0, middle, True)
         if first is None:
             return None
         try:
-            second = _received_obj_text(receiving)
+            message = receiving.recv()
+            second = message if message is None or isinstance(message, BaseException) else receive(message,
+                                                                                                     receiving)
         except EOFError:  # the child died (killed, out of memory): parse its half here
-            second = _parse_obj_text(path, middle, size, report=False)
+            second = parse(middle, size, False)
     finally:
         receiving.close()
         if child.is_alive():
@@ -348,38 +371,66 @@ def _parsed_halves(path: Path) -> list[_ObjText] | None:
     return None if second is None else [first, second]
 
 
-def _none_or_list(stretch: _ObjText | None) -> list[_ObjText] | None:
-    return None if stretch is None else [stretch]
+def _in_child(parse: Callable[[int, int, bool], T | None], send: Callable[[Any, T], None], start: int, end: int,
+              sending: Any) -> None:
+    """A forked process's half: its result, None, or the exception that stopped it. It leaves by os._exit: the
+    parent's other threads (a live preview's HTTP threads) may have held a stream's lock at the fork, and an exit
+    that flushed it would hang."""
+    try:
+        try:
+            result = parse(start, end, False)
+        except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
+            sending.send(error)
+            return
+        if result is None:
+            sending.send(None)
+        else:
+            send(sending, result)
+    finally:
+        sending.close()
+        os._exit(0)
+
+
+def _send_whole(sending: Any, result: Any) -> None:
+    sending.send(result)
+
+
+def _received_whole(message: Any, _: Any) -> Any:
+    return message
 
 
 def _spare_core() -> bool:
     return (os.cpu_count() or 1) > 1 and multiprocessing.parent_process() is None
 
 
-# Parsing a byte of v, vt or vn lines takes about this many times as long as a byte of face lines (1M-triangle
-# scans, f v/vt/vn and f v: 43 against 72 MB/s). Exporters write the numbers first and the faces last, so the
-# file's middle byte would give the first half most of the work.
-NUMBER_LINE_COST = 1.6
+# What parsing a byte of each line kind costs against a byte of the others, for where a big file splits in two.
+# Exporters write the numbers first and the faces last, so the file's middle byte would give the first half most of
+# the work. The reader parses v, vt and vn lines 1.6 times as slowly as faces (1M-triangle scans, f v/vt/vn and
+# f v: 43 against 72 MB/s); the measure parses v lines, counts the words of faces and skips vt and vn lines (1M
+# scan: 28, 142 and 437 MB/s).
+READ_COSTS = {_V: 1.6, _VT: 1.6, _VN: 1.6}
+MEASURE_COSTS = {_V: 5.0, _VT: 0.3, _VN: 0.3}
 PROBES = 32  # places the split samples the file's lines at, PROBE_BYTES each
 PROBE_BYTES = 1 << 16
 
 
-def _half_the_work(path: Path, size: int) -> int:
+def _half_the_work(path: Path, size: int, costs: dict[int, float]) -> int:
     """The byte offset that splits the file's parsing work about in half, from the kinds of lines at PROBES
     evenly spread places (each standing for its share of the file)."""
-    costs = []
+    work = []
     with path.open("rb") as handle:
         for probe in range(PROBES):
             handle.seek(size * probe // PROBES)
             sample = handle.read(PROBE_BYTES)
             sample = sample[sample.find(b"\n") + 1:sample.rfind(b"\n") + 1]
             if not sample:
-                costs.append(1.0)
+                work.append(1.0)
                 continue
-            text, starts, ends, kinds = _obj_lines(sample)
-            numbers = int(((ends - starts + 1) * np.isin(kinds, (_V, _VT, _VN))).sum())
-            costs.append((len(sample) + (NUMBER_LINE_COST - 1) * numbers) / len(sample))
-    done = np.cumsum(costs) / sum(costs)
+            _, starts, ends, kinds = _obj_lines(sample)
+            lengths = ends - starts + 1
+            extra = sum((cost - 1) * int(lengths[kinds == kind].sum()) for kind, cost in costs.items())
+            work.append((len(sample) + extra) / len(sample))
+    done = np.cumsum(work) / sum(work)
     probe = int(np.searchsorted(done, 0.5))
     before = done[probe - 1] if probe else 0.0
     within = (0.5 - before) / (done[probe] - before) if done[probe] > before else 0.0
@@ -397,34 +448,18 @@ def _line_start_near(path: Path, offset: int) -> int:
     return path.stat().st_size
 
 
-def _parse_in_child(path: Path, start: int, end: int, sending: Any) -> None:
-    """A forked process's half: its _ObjText without its arrays, their shapes, then each array's raw bytes (never a
-    pickled copy of them), or the exception that stopped it. It leaves by os._exit: the parent's other threads (a
-    live preview's HTTP threads) may have held a stream's lock at the fork, and an exit that flushed it would hang."""
-    try:
-        try:
-            stretch = _parse_obj_text(path, start, end, report=False)
-        except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
-            sending.send(error)
-            return
-        if stretch is None:
-            sending.send(None)
-            return
-        arrays = [(kind, array) for kind in (_V, _VT, _VN) for array in stretch.numbers[kind]]
-        arrays += [(_F, array) for array in stretch.corners]
-        sending.send((dataclasses.replace(stretch, numbers={}, corners=[]),
-                      [(kind, array.shape, array.dtype.str) for kind, array in arrays]))
-        for _, array in arrays:
-            sending.send_bytes(np.ascontiguousarray(array).data.cast("B"))
-    finally:
-        sending.close()
-        os._exit(0)
+def _send_obj_text(sending: Any, stretch: _ObjText) -> None:
+    """A stretch without its arrays and their shapes, then each array's raw bytes: never a pickled copy of them."""
+    arrays = [(kind, array) for kind in (_V, _VT, _VN) for array in stretch.numbers[kind]]
+    arrays += [(_F, array) for array in stretch.corners]
+    sending.send((dataclasses.replace(stretch, numbers={}, corners=[]),
+                  [(kind, array.shape, array.dtype.str) for kind, array in arrays]))
+    for _, array in arrays:
+        sending.send_bytes(np.ascontiguousarray(array).data.cast("B"))
 
 
-def _received_obj_text(receiving: Any) -> _ObjText | BaseException | None:
-    message = receiving.recv()
-    if not isinstance(message, tuple):
-        return message  # type: ignore[no-any-return]
+def _received_obj_text(message: tuple[_ObjText, list[tuple[int, tuple[int, ...], str]]], receiving: Any) -> _ObjText:
+    """The stretch _send_obj_text sent, each array received straight into its own memory."""
     stretch, shapes = message
     stretch.numbers = {_V: [], _VT: [], _VN: []}
     for kind, shape, dtype in shapes:
@@ -434,7 +469,7 @@ def _received_obj_text(receiving: Any) -> _ObjText | BaseException | None:
         else:
             receiving.recv_bytes()
         (stretch.corners if kind == _F else stretch.numbers[kind]).append(array)
-    return stretch  # type: ignore[no-any-return]
+    return stretch
 
 
 def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText | None:

@@ -966,9 +966,9 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
     # Split a few lines past the first such line, so the second half begins mid-way through a run.
     offset = text.index(split_at) + len(split_at) + 40
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
-    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size: offset)
-    real_child, mark = obj_text._parse_in_child, tmp_path / "child.pid"
-    monkeypatch.setattr(obj_text, "_parse_in_child", lambda *args: (mark.write_text(str(os.getpid())),
+    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size, costs: offset)
+    real_child, mark = obj_text._in_child, tmp_path / "child.pid"
+    monkeypatch.setattr(obj_text, "_in_child", lambda *args: (mark.write_text(str(os.getpid())),
                                                                     real_child(*args)))
     halves = obj_text.read_arrays(path, None)
     assert halves is not None
@@ -989,7 +989,7 @@ def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
     text = grid_obj(12, "{v}")
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
     middle = text.index("f ") + 10
-    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size: middle)
+    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size, costs: middle)
     # A quad in the second half: the whole file goes to the general reader, as it would in one pass.
     quad = write(tmp_path / "quad.obj", text + "f 1 2 4 3\n")
     assert obj_text.read_arrays(quad, None) is None
@@ -1007,7 +1007,7 @@ def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
             load_asset(stray)
     assert str(split.value) == str(whole.value)
     # A child that dies before it answers: its half is parsed here instead.
-    monkeypatch.setattr(obj_text, "_parse_in_child", lambda *args: os._exit(3))
+    monkeypatch.setattr(obj_text, "_in_child", lambda *args: os._exit(3))
     died = obj_text.read_arrays(write(tmp_path / "grid.obj", text), None)
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 1 << 40)
     whole = obj_text.read_arrays(tmp_path / "grid.obj", None)

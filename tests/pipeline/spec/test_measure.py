@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 from pathlib import Path
@@ -318,3 +319,32 @@ def test_an_obj_with_a_vertex_line_of_many_numbers_measures_as_unknown(tmp_path:
     path.write_text("v 0 0 0\nv 1 1 1 " + " ".join(["2"] * 50) + "\nf 1 2 1\n", encoding="utf-8")
     measured = measure(path)
     assert (measured.low, measured.high, measured.triangles) == (None, None, None)
+
+
+@pytest.mark.parametrize("split_after", ["v 2 -3 0", "f 1/1/1 2/1/1 3/1/1 4/1/1", "usemtl skin"])
+def test_a_big_obj_measured_in_two_halves_at_once_measures_as_in_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_after: str) -> None:
+    # The second half is measured in a forked process: bounds and counts join into exactly one pass's.
+    from pipeline import obj_text
+
+    lines = ["v -1 0 0.5", "vt 9 9", "v 2 -3 0", "v 0 4 -7", "v 0 0 0", "v 1 1 1", "f 1/1/1 2/1/1 3/1/1 4/1/1",
+             "usemtl skin", "f 1 2 3", "v 5 0 0", "f 1 2 3 4 5"]
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "big.obj"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 16)
+    one_bounds, one_triangles = obj_text.obj_extent(path)
+    assert one_triangles == 2 + 1 + 3 and one_bounds is not None
+    assert one_bounds.tolist() == [[-1.0, -3.0, -7.0], [5.0, 4.0, 1.0]]
+    offset = text.index(split_after) + len(split_after) + 1
+    monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
+    monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size, costs: offset)
+    real_child, mark = obj_text._in_child, tmp_path / "child.pid"
+    monkeypatch.setattr(obj_text, "_in_child", lambda *args: (mark.write_text(str(os.getpid())), real_child(*args)))
+    bounds, triangles = obj_text.obj_extent(path)
+    assert int(mark.read_text()) != os.getpid()
+    assert triangles == one_triangles and bounds is not None and bounds.tolist() == one_bounds.tolist()
+    # A vertex line of too many numbers in the second half leaves the measure unknown, as in one pass.
+    path.write_text(text + "v 1 1 1 " + " ".join(["2"] * 50) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        obj_text.obj_extent(path)
