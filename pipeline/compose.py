@@ -1311,10 +1311,10 @@ def start_clear_of(position: Vec3, placements: list[ArtifactPlacement], frame: R
         centre = np.array([(low[0] + high[0]) / 2, (low[2] + high[2]) / 2])
         eye = np.array([placement.view["position"][0], placement.view["position"][2]])
         away = eye - centre
-        if float(np.linalg.norm(away)) < 1e-6:
+        reach = float(np.linalg.norm(away))
+        if reach < 1e-6:
             away = np.array([placement.front[0], placement.front[2]])
-        distance = max(float(np.linalg.norm(eye - centre)), START_DISTANCE)
-        spot = centre + away / (float(np.linalg.norm(away)) or 1.0) * distance
+        spot = centre + away / (float(np.linalg.norm(away)) or 1.0) * max(reach, START_DISTANCE)
         spot = np.minimum(np.maximum(spot, np.array([frame.low[0], frame.low[2]]) + START_MARGIN),
                           np.array([frame.high[0], frame.high[2]]) - START_MARGIN)
         return (float(spot[0]), 0.0, float(spot[1]))
