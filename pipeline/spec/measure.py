@@ -375,7 +375,9 @@ def _references(path: Path) -> list[tuple[str, str]]:
                 if isinstance(uri, str) and not uri.startswith("data:"):
                     found.append((what, unquote(uri)))
     elif suffix == ".obj":
-        for line in _mtllib_lines(path.read_bytes()):
+        from pipeline.obj_text import obj_blocks  # the OBJ reader's blocks: a scan's text is never held whole
+
+        for line in (line for block in obj_blocks(path) for line in _mtllib_lines(block)):
             # Exporters on Windows write backslashes; the reader takes them as folder separators too.
             found.append(("material library", line.decode("utf-8", "replace").replace("\\", "/")))
     elif suffix == ".ply":

@@ -77,6 +77,31 @@ def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
                                               ("texture", "maps/shine.png")]
 
 
+def test_a_big_objs_material_libraries_are_found_block_by_block_without_holding_its_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 4M-triangle scan's 430 MB of text was read whole to find its mtllib lines: the process held it all.
+    import tracemalloc
+
+    from pipeline import obj_text
+    from pipeline.spec import measure as measuring
+
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 1 << 14)
+    path = tmp_path / "scan.obj"
+    numbers = "".join(f"v {i} {i * 0.5} {i * 0.25}\n" for i in range(40_000))
+    path.write_text("mtllib first.mtl\n" + numbers + "  mtllib  middle pages.mtl \n" + numbers + "mtllib last.mtl",
+                    encoding="utf-8")
+    assert path.stat().st_size > 1_500_000
+    tracemalloc.start()
+    try:
+        found = measuring._references(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found == [("material library", "first.mtl"), ("material library", "middle pages.mtl"),
+                     ("material library", "last.mtl")]
+    assert peak < 200_000
+
+
 def test_references_read_a_model_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An exhibit showing one OBJ 19 times asks 19 times; each read scanned the whole file.
     from pipeline.spec import measure as measuring
