@@ -82,15 +82,18 @@ def test_a_big_objs_material_libraries_are_found_block_by_block_without_holding_
     # A 4M-triangle scan's 430 MB of text was read whole to find its mtllib lines: the process held it all.
     import tracemalloc
 
-    from pipeline import obj_text
     from pipeline.spec import measure as measuring
 
-    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 1 << 14)
-    path = tmp_path / "scan.obj"
+    block = 1 << 14
+    monkeypatch.setattr(measuring, "SCAN_BLOCK", block)
     numbers = "".join(f"v {i} {i * 0.5} {i * 0.25}\n" for i in range(40_000))
-    path.write_text("mtllib first.mtl\n" + numbers + "  mtllib  middle pages.mtl \n" + numbers + "mtllib last.mtl",
-                    encoding="utf-8")
-    assert path.stat().st_size > 1_500_000
+    head = "mtllib first.mtl\n" + numbers + "# usemtl is not mtllib, nor is this: mtllib x.mtl\n"
+    # The second statement's word across two blocks, its line starting in the one before.
+    padding = -(len(head) + len("#\n") + len("  mt")) % block
+    head += "#" + "x" * padding + "\n"
+    path = tmp_path / "scan.obj"
+    path.write_text(head + "  mtllib  middle pages.mtl \n" + numbers + "mtllib last.mtl", encoding="utf-8")
+    assert (len(head) + len("  mt")) % block == 0 and path.stat().st_size > 1_500_000
     tracemalloc.start()
     try:
         found = measuring._references(path)
