@@ -99,7 +99,7 @@ OBJ_BLOCK = 1 << 22  # bytes of OBJ text parsed at a time: the file is never hel
 _V, _VT, _VN, _F, _USEMTL, _MTLLIB, _OTHER = range(1, 8)
 
 
-def obj_blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+def _obj_blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """The file (or its bytes from `start` to `end`, both at line starts) in blocks of about OBJ_BLOCK bytes, each
     ending at a line end (one added at the very end)."""
     carry = b""
@@ -125,11 +125,11 @@ PROGRESS_BYTES = 64_000_000  # an OBJ this big takes seconds to read: say so whi
 
 
 def _reported_blocks(path: Path, start: int, end: int) -> Iterator[bytes]:
-    """obj_blocks, reporting how far through its bytes they are (for a big file, within a build)."""
+    """_obj_blocks, reporting how far through its bytes they are (for a big file, within a build)."""
     size = end - start
     with progress.task(f"reading {path.name} ({path.stat().st_size / 1e6:,.0f} MB)", size,
                        size >= PROGRESS_BYTES) as task:
-        for block in obj_blocks(path, start, end):
+        for block in _obj_blocks(path, start, end):
             yield block
             task.advance(len(block))
 
@@ -189,7 +189,7 @@ def _extent(path: Path, start: int, end: int, report: bool) -> tuple[np.ndarray 
     """obj_extent of the lines from byte `start` to `end`."""
     bounds: np.ndarray | None = None
     triangles = 0
-    for block in obj_blocks(path, start, end):
+    for block in _obj_blocks(path, start, end):
         text, starts, ends, kinds = _obj_lines(block)
         byte_kinds = np.repeat(kinds, ends - starts + 1)
         faces = text[byte_kinds == _F]
@@ -483,7 +483,7 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
     material_ids: dict[str, int] = {}
     runs: list[tuple[np.ndarray, np.ndarray]] = []
     current, face_count = -1, 0
-    for block in (_reported_blocks(path, start, end) if report else obj_blocks(path, start, end)):
+    for block in (_reported_blocks(path, start, end) if report else _obj_blocks(path, start, end)):
         text, starts, ends, kinds = _obj_lines(block)
         indented = (text[starts] == 32) | (text[starts] == 9)
         if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
