@@ -113,11 +113,11 @@ _VERTEX_CODEC_VERSION = 0
 _INDEX_CODEC_VERSION = 1
 
 
-def _as_vertex_rows(data: np.ndarray | bytes, count: int | None, stride: int | None) -> np.ndarray:
+def _as_vertex_rows(data: np.ndarray | bytes | memoryview, count: int | None, stride: int | None) -> np.ndarray:
     if isinstance(data, bytes | bytearray | memoryview):
         if count is None or stride is None:
             raise ValueError("raw vertex bytes need count and stride")
-        rows = np.frombuffer(bytes(data), dtype=np.uint8).reshape(count, stride)
+        rows = np.frombuffer(data, dtype=np.uint8).reshape(count, stride)
     else:
         rows = np.ascontiguousarray(data)
         if rows.ndim == 1:
@@ -130,7 +130,8 @@ def _as_vertex_rows(data: np.ndarray | bytes, count: int | None, stride: int | N
 
 
 def encode_vertex_buffer(
-    data: np.ndarray | bytes, count: int | None = None, stride: int | None = None, level: int = DEFAULT_VERTEX_LEVEL
+    data: np.ndarray | bytes | memoryview, count: int | None = None, stride: int | None = None,
+    level: int = DEFAULT_VERTEX_LEVEL,
 ) -> bytes:
     """Encode interleaved vertices for mode ATTRIBUTES: raw bufferView bytes with count and stride, or rows."""
     rows = _as_vertex_rows(data, count, stride)
@@ -152,10 +153,10 @@ def decode_vertex_buffer(encoded: bytes, count: int, stride: int) -> np.ndarray:
     return rows.reshape(count, stride)
 
 
-def _as_indices(data: np.ndarray | bytes, count: int | None, index_size: int | None) -> np.ndarray:
+def _as_indices(data: np.ndarray | bytes | memoryview, count: int | None, index_size: int | None) -> np.ndarray:
     if isinstance(data, bytes | bytearray | memoryview):
         dtype = _index_dtype(index_size or 4)
-        flat = np.frombuffer(bytes(data), dtype=dtype, count=-1 if count is None else count)
+        flat = np.frombuffer(data, dtype=dtype, count=-1 if count is None else count)
     else:
         flat = np.asarray(data).reshape(-1)
         if count is not None:
@@ -170,7 +171,8 @@ def _check_indices(indices: np.ndarray, vertex_count: int) -> np.ndarray:
     return flat
 
 
-def encode_index_buffer(data: np.ndarray | bytes, count: int | None = None, index_size: int | None = None) -> bytes:
+def encode_index_buffer(data: np.ndarray | bytes | memoryview, count: int | None = None,
+                        index_size: int | None = None) -> bytes:
     """Encode a triangle list for mode TRIANGLES (raw uint16/uint32 bytes with count and index_size, or an array).
 
     Works best after `optimize_vertex_cache`; the stream does not depend on index_size, the decoder picks it.
@@ -182,7 +184,8 @@ def encode_index_buffer(data: np.ndarray | bytes, count: int | None = None, inde
     return _mo.encode_index_buffer(flat, len(flat), int(flat.max()) + 1 if len(flat) else 0)
 
 
-def encode_index_sequence(data: np.ndarray | bytes, count: int | None = None, index_size: int | None = None) -> bytes:
+def encode_index_sequence(data: np.ndarray | bytes | memoryview, count: int | None = None,
+                          index_size: int | None = None) -> bytes:
     """Encode any index list (lines, points, strips) for mode INDICES."""
     flat = _as_indices(data, count, index_size)
     _mo.encode_index_version(_INDEX_CODEC_VERSION)
@@ -213,7 +216,7 @@ def _decode_indices(decoder: Callable[..., int], encoded: bytes, count: int, ind
     return out
 
 
-def encode_buffer_view(data: bytes, count: int, byte_stride: int, mode: str) -> bytes:
+def encode_buffer_view(data: bytes | memoryview, count: int, byte_stride: int, mode: str) -> bytes:
     """Encode one bufferView's bytes as EXT_meshopt_compression describes it (count elements of byte_stride)."""
     if mode == MODE_ATTRIBUTES:
         return encode_vertex_buffer(data, count, byte_stride)

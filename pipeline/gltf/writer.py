@@ -72,6 +72,11 @@ def _pad4(data: bytes | bytearray, fill: bytes = b"\x00") -> bytes:
     return bytes(data) + fill * (-len(data) % 4)
 
 
+def _raw(array: np.ndarray) -> np.ndarray:
+    """An array's bytes as a flat uint8 view (a copy only where it is not contiguous)."""
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+
+
 def _padded_rows(rows: np.ndarray) -> np.ndarray:
     """(count, k) values as (count, stride) bytes, each row zero-padded to a multiple of 4 bytes."""
     count = len(rows)
@@ -93,15 +98,15 @@ class _ViewGroup:
     element: int
     mode: str | None
     filter: str = "NONE"
-    chunks: list[bytes] = field(default_factory=list)
+    chunks: list[np.ndarray] = field(default_factory=list)  # each a flat uint8 view, copied once, when joined
     accessors: list[tuple[int, int]] = field(default_factory=list)
     length: int = 0
     count: int = 0
 
-    def add(self, accessor: int, data: bytes, count: int) -> None:
+    def add(self, accessor: int, data: np.ndarray, count: int) -> None:
         self.accessors.append((accessor, self.length))
         self.chunks.append(data)
-        self.length += len(data)
+        self.length += data.nbytes
         self.count += count
 
 
@@ -132,12 +137,13 @@ class _GlbWriter:
 
     # -- buffers and accessors -------------------------------------------------------------------------
 
-    def append(self, data: bytes) -> int:
+    def append(self, data: bytes | memoryview) -> int:
         offset = len(self.blob)
-        self.blob += _pad4(data)
+        self.blob += data
+        self.blob += b"\x00" * (-len(self.blob) % 4)
         return offset
 
-    def buffer_view(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:
+    def buffer_view(self, data: bytes | memoryview, target: int | None = None, stride: int | None = None) -> int:
         view = gl.BufferView(buffer=0, byteOffset=self.append(data) or None, byteLength=len(data),
                              byteStride=stride, target=target)
         self.doc.bufferViews.append(view)
@@ -174,21 +180,21 @@ class _GlbWriter:
             size = rows.dtype.itemsize
             mode = layout.mode if layout else None
             group = self._group(("index", size, mode), target, size, mode)
-            data = rows.tobytes()
+            data = _raw(rows)
         elif layout is not None and layout.rows is not None:
             stride = int(layout.rows.shape[1])
             group = self._group((kind, stride, layout.filter, layout.mode), target, stride, layout.mode,
                                 layout.filter)
-            data = np.ascontiguousarray(layout.rows).tobytes()
+            data = _raw(layout.rows)
         elif target == ARRAY_BUFFER:
             # Vertex attribute elements must start on 4-byte boundaries: pad each row (int16 VEC3 → 8 bytes).
             stored = _padded_rows(rows)
             stride = int(stored.shape[1])
             group = self._group((kind, stride, "NONE", None), target, stride, None, "NONE")
-            data = stored.tobytes()
+            data = _raw(stored)
         else:
             group = self._group((kind, None, "NONE", None), target, 4, None)
-            data = _pad4(rows.tobytes())
+            data = np.frombuffer(_pad4(rows.tobytes()), dtype=np.uint8)
         accessor = gl.Accessor(bufferView=None, byteOffset=None, componentType=COMPONENT_TYPES[rows.dtype],
                                normalized=True if normalized else None, count=count,
                                type=ACCESSOR_TYPES[components])
@@ -207,7 +213,9 @@ class _GlbWriter:
     def _write_groups(self) -> None:
         """One bufferView per group, in the order the groups were first used, so the bytes are deterministic."""
         for group in self.groups.values():
-            data = b"".join(group.chunks)
+            # The accessors' own arrays, copied only here, into one view's bytes: a copy of each as it was added,
+            # then the view's join, held a 3M-triangle level's indices three times at once.
+            data = (group.chunks[0] if len(group.chunks) == 1 else np.concatenate(group.chunks)).data
             group.chunks = []  # the raw bytes of a scan's views go as each is written, not all at the end
             if group.mode is None:
                 view = self.buffer_view(data, target=group.target,
@@ -218,7 +226,7 @@ class _GlbWriter:
                 self.doc.accessors[accessor].bufferView = view
                 self.doc.accessors[accessor].byteOffset = offset or None
 
-    def _extension_view(self, data: bytes, group: _ViewGroup) -> int:
+    def _extension_view(self, data: memoryview, group: _ViewGroup) -> int:
         for extension in self.extensions:
             view = extension.write_buffer_view(self, data, group)
             if view is not None:

@@ -111,7 +111,7 @@ class Extension:
     def write_primitive(self, writer: _GlbWriter, primitive: ir.Primitive, out: gl.Primitive) -> None:
         """Add to the written primitive `out` (after its geometry, material and extras)."""
 
-    def write_buffer_view(self, writer: _GlbWriter, data: bytes, group: _ViewGroup) -> int | None:
+    def write_buffer_view(self, writer: _GlbWriter, data: memoryview, group: _ViewGroup) -> int | None:
         """Write a group of accessors whose mode this extension set, and return the bufferView index, or None."""
         return None
 

@@ -70,7 +70,7 @@ class MeshoptCompression(Extension):
                   else codec.vertex_stream(attribute, rows, normalized))
         return AccessorLayout("ATTRIBUTES", stream.filter, stream.rows)
 
-    def write_buffer_view(self, writer: _GlbWriter, data: bytes, group: _ViewGroup) -> int | None:
+    def write_buffer_view(self, writer: _GlbWriter, data: memoryview, group: _ViewGroup) -> int | None:
         if group.mode is None:
             return None
         from pipeline import meshopt  # only needed when asked for
