@@ -414,7 +414,29 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
             # came out as close to the source (RMS +0.2 %, Hausdorff -6 %). Moving the pass of a 500k level too
             # (1M's `medium`) saved nothing: the next simplification and the write ran slower from that order.
             reorder_primitive(primitive, vertex_cache=primitive.triangle_count <= reorder.ONE_PASS_TRIANGLES)
+    for together in joined.values():
+        _lay_end_to_end(together.members)
     return max(errors) / diagonal
+
+
+def _lay_end_to_end(members: list[Primitive]) -> None:
+    """Lay the joined attributes of a mesh's primitives one after another in one block each, as the OBJ reader
+    does, so that the next rung joins them as a view (`_end_to_end`): a copy here, one attribute at a time, while
+    its pages' own arrays are let go, instead of beside the next rung's simplification (on a paged 4M-triangle
+    scan, 36 MB of `high`'s positions and normals under `medium`'s)."""
+    for name in ("POSITION", "NORMAL"):
+        if not all(name in member.attributes for member in members):
+            continue
+        arrays = [member.attributes[name] for member in members]
+        if len({(array.dtype, array.shape[1:]) for array in arrays}) > 1:
+            continue
+        block = np.concatenate(arrays)
+        block.flags.writeable = False
+        at = 0
+        for member, array in zip(members, arrays, strict=True):
+            member.attributes[name] = block[at:at + len(array)]
+            at += len(array)
+        del arrays
 
 
 @dataclass

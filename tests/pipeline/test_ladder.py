@@ -554,6 +554,20 @@ def test_a_joined_stand_in_splits_back_into_its_pages_with_a_few_bytes_of_scratc
     assert all(np.array_equal(page.indices, original) for page, original in zip(pages, originals, strict=True))
 
 
+def test_a_joined_rungs_pages_come_out_end_to_end_so_the_next_rung_joins_them_without_a_copy() -> None:
+    paged = paged_sphere()
+    ladder.simplify_within(paged, 2e-2, 4_000, ladder._diagonal(paged))
+    pages = paged.meshes()[0].primitives
+    for name in ("POSITION", "NORMAL"):
+        arrays = [page.attributes[name] for page in pages]
+        joined = ladder._end_to_end(arrays)
+        assert all(np.shares_memory(joined, array) for array in arrays)
+        assert all(len(array) == page.vertex_count for array, page in zip(arrays, pages, strict=True))
+    # The pages still index their own vertices, and the level is as closed as before.
+    assert all(int(page.indices.max()) < page.vertex_count for page in pages)
+    assert open_edges(paged) <= open_edges(noisy_sphere())
+
+
 def test_a_meshs_primitives_are_joined_only_when_the_simplifier_weighs_the_same_attributes_on_all() -> None:
     def pages() -> list[Primitive]:
         return paged_sphere().meshes()[0].primitives
