@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -339,7 +339,7 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
         together = _joined(mesh.primitives) if join else None
         if together is not None:
             joined[id(together.primitive)] = together
-            work.append((together.primitive, together.indices, False))
+            work.append((together.primitive, cast(np.ndarray, together.primitive.indices), False))
             continue
         lock = len(mesh.primitives) > 1
         for primitive in mesh.primitives:
@@ -497,12 +497,10 @@ def _joined(primitives: list[Primitive]) -> _Joined | None:
     attributes = {"POSITION": _end_to_end([np.asarray(p.attributes["POSITION"], np.float32) for p in primitives])}
     if normals[0] is not None:
         attributes["NORMAL"] = _end_to_end([np.asarray(n, np.float32) for n in normals if n is not None])
-    indices = np.empty(sum(len(original) for original in originals), dtype=np.uint32)
-    at = 0
-    for original, start in zip(originals, starts, strict=False):
-        np.add(original, np.uint32(start), out=indices[at:at + len(original)])
-        at += len(original)
-    return _Joined(Primitive(attributes=attributes, indices=indices), list(primitives), starts, originals)
+    triangles = spatial_parts.PagedTriangles(tuple(originals), tuple(int(start) for start in starts[:-1]))
+    # The stand-in's triangles stay the pages' own until the simplifier gathers them (see PagedTriangles).
+    stand_in = Primitive(attributes=attributes, indices=cast(np.ndarray, triangles))
+    return _Joined(stand_in, list(primitives), starts, originals)
 
 
 def _end_to_end(arrays: list[np.ndarray]) -> np.ndarray:

@@ -6,6 +6,8 @@ import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,50 @@ WORST_PARTS = 3
 RESERVE_PARTS = 16
 
 
+@dataclass(frozen=True)
+class PagedTriangles:
+    """A triangle list held as pages, each a flat index array into its own vertices, the pages' vertices laid end
+    to end from `vertex_starts`: a mesh's primitives joined for the simplifier without a joined copy of their
+    indices (12 bytes a triangle: 48 MB of a paged 4M-triangle scan beside its simplification). Its parts are
+    gathered from the pages; as an array (np.asarray) it is that joined copy."""
+
+    pages: tuple[np.ndarray, ...]
+    vertex_starts: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return sum(len(page) for page in self.pages)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        joined = np.empty(len(self), dtype=np.uint32)
+        at = 0
+        for page, start in zip(self.pages, self.vertex_starts, strict=True):
+            np.add(page, np.uint32(start), out=joined[at:at + len(page)])
+            at += len(page)
+        return joined if dtype is None else joined.astype(dtype, copy=False)
+
+    def first_corners(self, step: int = 1) -> np.ndarray:
+        """The first corner of every `step`-th triangle (counted across the pages), in the joined numbering."""
+        corners, first = [], 0
+        for page, start in zip(self.pages, self.vertex_starts, strict=True):
+            triangles = len(page) // 3
+            skip = -first % step
+            corners.append(page[3 * skip::3 * step] + np.uint32(start))
+            first += triangles
+        return np.concatenate(corners) if corners else np.empty(0, dtype=np.uint32)
+
+    def gather(self, chosen: np.ndarray) -> np.ndarray:
+        """The triangles numbered `chosen` (increasing), flat, in the joined numbering."""
+        ends = np.cumsum([len(page) // 3 for page in self.pages])
+        cuts = np.searchsorted(chosen, ends)
+        pieces, begin, first = [], 0, 0
+        for page, start, cut, end in zip(self.pages, self.vertex_starts, cuts, ends, strict=True):
+            mine = page.reshape(-1, 3)[chosen[begin:cut] - np.uint32(first)]
+            mine += np.uint32(start)
+            pieces.append(mine.reshape(-1))
+            begin, first = cut, int(end)
+        return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32)
+
+
 def part_count(triangles: int) -> int:
     """How many parts a mesh of this many triangles is simplified in: a power of two, 1 below two parts' worth."""
     depth = 0
@@ -44,22 +90,31 @@ def part_count(triangles: int) -> int:
     return 1 << depth
 
 
-def spatial_parts(positions: np.ndarray, indices: np.ndarray, count: int) -> list[np.ndarray]:
+def spatial_parts(positions: np.ndarray, indices: np.ndarray | PagedTriangles, count: int) -> list[np.ndarray]:
     """The triangles split into `count` (a power of two) parts of about equal size by a k-d tree of axis-aligned
     planes, each part's triangles in their original order. A triangle goes where its first vertex lies, so the
     split is deterministic and a vertex's twins across a UV seam (same position) land on the same side."""
     return [part() for part in _part_makers(positions, indices, count)]
 
 
-def _part_makers(positions: np.ndarray, indices: np.ndarray, count: int) -> list[Callable[[], np.ndarray]]:
+def _part_makers(positions: np.ndarray, indices: np.ndarray | PagedTriangles,
+                 count: int) -> list[Callable[[], np.ndarray]]:
     """Per part, a call that makes its index array: each is made when its simplification starts, so the parts
     of a 10M-triangle scan are not a second copy of its 120 MB of indices all at once."""
-    triangles = np.asarray(indices, dtype=np.uint32).reshape(-1, 3)
     depth = count.bit_length() - 1
-    if depth == 0 or len(triangles) == 0:
-        return [lambda: triangles.reshape(-1)]
-    step = max(1, len(triangles) // PLANE_SAMPLES)
-    axes, planes = _kd_planes(np.asarray(positions[triangles[::step, 0]], dtype=np.float64), depth)
+    if isinstance(indices, PagedTriangles):
+        if depth == 0 or len(indices) == 0:
+            return [functools.partial(np.asarray, indices)]
+        gather: Callable[[np.ndarray], np.ndarray] = indices.gather
+        first_corners = indices.first_corners
+    else:
+        triangles = np.asarray(indices, dtype=np.uint32).reshape(-1, 3)
+        if depth == 0 or len(triangles) == 0:
+            return [lambda: triangles.reshape(-1)]
+        gather = functools.partial(_part, triangles)
+        first_corners = functools.partial(_first_corners, triangles)
+    step = max(1, len(indices) // 3 // PLANE_SAMPLES)
+    axes, planes = _kd_planes(np.asarray(positions[first_corners(step)], dtype=np.float64), depth)
     labels = np.zeros(len(positions), dtype=np.uint16)
     for level, axis in enumerate(axes):
         # One axis per level: a column compared with its node's plane, with no gather of coordinates.
@@ -67,16 +122,19 @@ def _part_makers(positions: np.ndarray, indices: np.ndarray, count: int) -> list
         labels <<= 1
         labels |= above
     del above
-    part_of = labels[triangles[:, 0]]
+    part_of = labels[first_corners(1)]
     del labels
     order = np.argsort(part_of, kind="stable").astype(np.uint32)
     ends = np.cumsum(np.bincount(part_of, minlength=count))
-    return [functools.partial(_part, triangles, order[start:end]) for start, end in zip([0, *ends[:-1]], ends,
-                                                                                       strict=True)]
+    return [functools.partial(gather, order[start:end]) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _part(triangles: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     return triangles[chosen].reshape(-1)
+
+
+def _first_corners(triangles: np.ndarray, step: int) -> np.ndarray:
+    return triangles[::step, 0]
 
 
 def _kd_planes(points: np.ndarray, depth: int) -> tuple[list[int], np.ndarray]:
@@ -101,7 +159,7 @@ def _kd_planes(points: np.ndarray, depth: int) -> tuple[list[int], np.ndarray]:
     return axes, planes
 
 
-def simplify(positions: np.ndarray, indices: np.ndarray, target_index_count: int, max_error: float,
+def simplify(positions: np.ndarray, indices: np.ndarray | PagedTriangles, target_index_count: int, max_error: float,
              attributes: np.ndarray | None, attribute_weights: np.ndarray | None) -> tuple[np.ndarray, float]:
     """(indices, error) of the mesh simplified part by part, each part towards its share of the target within
     `max_error` (in the positions' units, as is the error returned: the largest part's). The borders between parts,

@@ -8,7 +8,7 @@ import json
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -91,3 +91,21 @@ def generated(site: Path) -> dict[str, str]:
     """The snapshot of what a build generates into a site: not the reports (they hold timings), not static/ (the
     viewer's files, copied)."""
     return snapshot(site, lambda relative: relative.name in ("report.json", "report.html") or relative.parts[0] == "static")
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+_Result = TypeVar("_Result")
+
+
+def traced_peak(call: Callable[[], _Result]) -> tuple[_Result, int]:
+    """What `call` returns, and the most memory it held at once in Python's and numpy's allocations (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak

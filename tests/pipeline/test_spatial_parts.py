@@ -114,3 +114,38 @@ def test_the_reserve_goes_to_the_worst_parts_and_lowers_the_largest_error(
     assert len(balanced) >= 0.99 * len(even)  # the count is used, not lost
     assert balanced_error < even_error  # the largest part error is what the reserve went to lower
     assert _open_edges(balanced) == 0
+
+
+def _in_pages(positions: np.ndarray, indices: np.ndarray, cuts: list[int]) -> spatial_parts.PagedTriangles:
+    """The sphere's triangles cut into pages at `cuts` (triangle numbers), each page indexing its own copy of the
+    vertices it uses, the pages' vertices laid end to end (as a scan's texture pages are joined)."""
+    triangles = indices.reshape(-1, 3)
+    pages, starts, start = [], [], 0
+    for begin, end in zip([0, *cuts], [*cuts, len(triangles)], strict=True):
+        used, local = np.unique(triangles[begin:end], return_inverse=True)
+        pages.append(local.astype(np.uint32).reshape(-1))
+        starts.append(start)
+        start += len(used)
+    return spatial_parts.PagedTriangles(tuple(pages), tuple(starts))
+
+
+def test_a_meshs_pages_are_split_into_the_parts_their_joined_copy_would_be(
+        sphere: tuple[np.ndarray, np.ndarray]) -> None:
+    positions, indices = sphere
+    paged = _in_pages(positions, indices, [5_001, 5_002, 13_333])  # a page of one triangle among them
+    joined = np.asarray(paged)
+    vertices = np.concatenate([positions[np.unique(t)] for t in np.split(indices.reshape(-1, 3),
+                                                                        [5_001, 5_002, 13_333])])
+    assert joined.dtype == np.uint32 and len(joined) == len(paged) == len(indices)
+    assert np.array_equal(vertices[joined], positions[indices])  # the same surface, renumbered
+    for step in (1, 3, 7):
+        assert np.array_equal(paged.first_corners(step), joined.reshape(-1, 3)[::step, 0])
+    chosen = np.array([0, 5_000, 5_001, 5_002, 9_000, 20_479], dtype=np.uint32)
+    assert np.array_equal(paged.gather(chosen), joined.reshape(-1, 3)[chosen].reshape(-1))
+    for count in (1, 8):
+        parts = spatial_parts.spatial_parts(vertices, paged, count)
+        assert len(parts) == count
+        for part, expected in zip(parts, spatial_parts.spatial_parts(vertices, joined, count), strict=True):
+            assert np.array_equal(part, expected)
+    result, error = spatial_parts.simplify(vertices, paged, 3 * 4_000, 1.0, None, None)
+    assert np.array_equal(result, spatial_parts.simplify(vertices, joined, 3 * 4_000, 1.0, None, None)[0])

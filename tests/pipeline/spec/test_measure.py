@@ -13,6 +13,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.spec.content import record_dimensions
 from pipeline.spec.measure import measure, references
+from tests.helpers import traced_peak
 from tests.pipeline.spec.assetgen import _glb, copy_case, gltf_box, write_box
 
 FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
@@ -80,8 +81,6 @@ def test_references_of_gltf_obj_and_mtl(tmp_path: Path) -> None:
 def test_a_big_objs_material_libraries_are_found_block_by_block_without_holding_its_text(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A 4M-triangle scan's 430 MB of text was read whole to find its mtllib lines: the process held it all.
-    import tracemalloc
-
     from pipeline.spec import measure as measuring
 
     block = 1 << 14
@@ -94,12 +93,7 @@ def test_a_big_objs_material_libraries_are_found_block_by_block_without_holding_
     path = tmp_path / "scan.obj"
     path.write_text(head + "  mtllib  middle pages.mtl \n" + numbers + "mtllib last.mtl", encoding="utf-8")
     assert (len(head) + len("  mt")) % block == 0 and path.stat().st_size > 1_500_000
-    tracemalloc.start()
-    try:
-        found = measuring._references(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    found, peak = traced_peak(lambda: measuring._references(path))
     assert found == [("material library", "first.mtl"), ("material library", "middle pages.mtl"),
                      ("material library", "last.mtl")]
     assert peak < 200_000

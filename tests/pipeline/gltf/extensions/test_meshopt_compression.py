@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.gltf import GltfOptions, write_glb
-from tests.helpers import glb_json
+from tests.helpers import glb_json, traced_peak
 from tests.pipeline.gltf.scenes import round_trip, triangle_scene
 
 
@@ -33,8 +33,6 @@ def test_a_meshs_pages_are_compressed_into_one_view_each_without_copying_their_a
     # A scan's texture pages are a primitive each; their indices share one view. Each accessor's bytes used to be
     # copied as it was added and again when the view joined them: a 3M-triangle level held its indices three
     # times at once.
-    import tracemalloc
-
     from pipeline import scene as ir
 
     rng = np.random.default_rng(1)
@@ -42,12 +40,7 @@ def test_a_meshs_pages_are_compressed_into_one_view_each_without_copying_their_a
                           indices=rng.integers(0, 70_000, 300_000).astype(np.uint32)) for _ in range(4)]
     scene = ir.Scene(name="s", nodes=[ir.Node(name="n", mesh=ir.Mesh(name="m", primitives=pages))])
     raw = sum(page.indices.nbytes + page.attributes["POSITION"].nbytes for page in pages)  # type: ignore[union-attr]
-    tracemalloc.start()
-    try:
-        data = write_glb(scene, GltfOptions(meshopt=True))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    data, peak = traced_peak(lambda: write_glb(scene, GltfOptions(meshopt=True)))
     assert peak < 2.3 * raw  # 2.1 now, 2.5 with the copies
     back = round_trip(tmp_path, scene, GltfOptions(meshopt=True)).nodes[0].mesh.primitives  # type: ignore[union-attr]
     assert len(data) > 0 and len(back) == 4
