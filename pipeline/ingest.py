@@ -352,9 +352,9 @@ def _read_with_trimesh(path: Path, suffix: str, root: Path | None) -> Scene:
             named.append((name, primitive))
     if not named:
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
-    if suffix == ".obj" and len(named) > 1:
-        # An OBJ's materials (a scan's texture pages) are one surface: one mesh with a primitive each, as glTF
-        # writes it, so the ladder simplifies them as one and their borders never open.
+    if suffix in (".obj", ".ply") and len(named) > 1:
+        # An OBJ's materials or a PLY's texture pages (a scan's) are one surface: one mesh with a primitive each,
+        # as glTF writes it, so the ladder simplifies them as one and their borders never open.
         return Scene(name=path.stem, nodes=[Node(name=path.stem, mesh=Mesh(name=path.stem,
                                                                              primitives=[p for _, p in named]))])
     return Scene(name=path.stem, nodes=[Node(name=name, mesh=Mesh(name=name, primitives=[primitive]))
@@ -426,9 +426,9 @@ _PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short":
 _PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
 
 
-def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]], str] | None:
-    """(header bytes, byte order, [(element, count, property lines)], texture file named by a 'comment
-    TextureFile' line or "") of a binary PLY, or None for ASCII ones and headers this does not understand (the
+def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]], list[str]] | None:
+    """(header bytes, byte order, [(element, count, property lines)], the texture files named by 'comment
+    TextureFile' lines, in order) of a binary PLY, or None for ASCII ones and headers this does not understand (the
     general reader takes those)."""
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
@@ -439,12 +439,13 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
     if newline < 0:
         return None
     lines = head[:end].decode("latin-1").splitlines()
-    order = texture = ""
+    order = ""
+    textures: list[str] = []
     elements: list[tuple[str, int, list[list[str]]]] = []
     for line in lines[1:]:
         words = line.split()
         if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
-            texture = line.split(None, 2)[2].strip()  # RealityCapture, Metashape and MeshLab name it so
+            textures.append(line.split(None, 2)[2].strip())  # RealityCapture, Metashape and MeshLab name it so
         if not words or words[0] in ("comment", "obj_info"):
             continue
         if words[0] == "format" and len(words) >= 2:
@@ -455,27 +456,52 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
             elements[-1][2].append(words[1:])
         else:
             return None
-    return (newline + 1, order, elements, texture) if order else None
+    return (newline + 1, order, elements, textures) if order else None
+
+
+def _ply_face_fields(face_props: list[list[str]], order: str) -> list[tuple[Any, ...]] | None:
+    """The face element's record as numpy fields, when every face is a triangle list ("count", "index") with, as
+    Metashape and MeshLab write textured scans, texture coordinates per corner ("uv_count", "uv": a `texcoord` list
+    of six) and a texture page per face ("page": `texnumber`); None for other face properties."""
+    fields: list[tuple[Any, ...]] = []
+    for prop in face_props:
+        if len(prop) == 4 and prop[0] == "list" and prop[1] in _PLY_TYPES and prop[2] in _PLY_TYPES:
+            count, item = order + _PLY_TYPES[prop[1]], order + _PLY_TYPES[prop[2]]
+            if prop[3] == "texcoord" and item[-2] == "f" and not any(f[0] == "uv" for f in fields):
+                fields += [("uv_count", count), ("uv", item, (6,))]
+            elif not any(f[0] == "index" for f in fields) and item[-2] in "iu":
+                fields += [("count", count), ("index", item, (3,))]
+            else:
+                return None
+        elif len(prop) == 2 and prop[1] == "texnumber" and _PLY_TYPES.get(prop[0], "f")[0] in "iu":
+            fields.append(("page", order + _PLY_TYPES[prop[0]]))
+        else:
+            return None
+    return fields if any(f[0] == "index" for f in fields) else None
 
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
     """A binary PLY of vertices with scalar properties and triangle faces, read straight into numpy arrays
-    (block by block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. None when the file is anything else
-    (ASCII, polygons, strips, extra face properties), which the general reader then takes."""
+    (block by block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. Texture
+    coordinates per vertex, or per corner with a texture page per face (Metashape, MeshLab): corners that share a
+    vertex but not its coordinates or page get a vertex of their own, and each page becomes a primitive of one
+    mesh, as an OBJ's materials do. None when the file is anything else (ASCII, polygons, strips, other face
+    properties), which the general reader then takes."""
     layout = _ply_layout(path)
     if layout is None:
         return None
-    start, order, elements, texture_file = layout
+    start, order, elements, texture_files = layout
     if [name for name, _, _ in elements] != ["vertex", "face"]:
         return None
     (_, vertex_count, vertex_props), (_, face_count, face_props) = elements
-    if any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vertex_props) or len(face_props) != 1:
+    if any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vertex_props):
         return None
-    face = face_props[0]
-    if len(face) != 4 or face[0] != "list" or face[1] not in _PLY_TYPES or face[2] not in _PLY_TYPES:
+    face_fields = _ply_face_fields(face_props, order)
+    if face_fields is None:
         return None
     vertex_type = np.dtype([(name, order + _PLY_TYPES[kind]) for kind, name in vertex_props])
-    face_type = np.dtype([("count", order + _PLY_TYPES[face[1]]), ("index", order + _PLY_TYPES[face[2]], (3,))])
+    face_type = np.dtype(face_fields)
+    wedges, paged = "uv" in (face_type.names or ()), "page" in (face_type.names or ())
     expected = start + vertex_count * vertex_type.itemsize + face_count * face_type.itemsize
     if path.stat().st_size < expected:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
@@ -483,17 +509,23 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
     if not {"x", "y", "z"} <= names or not face_count:
         return None
     indices = np.empty(face_count * 3, dtype=np.uint32)
+    corner_uvs = np.empty((face_count * 3, 2), dtype=np.float32) if wedges else None
+    face_pages = np.empty(face_count, dtype=np.int64) if paged else None
     lowest, highest = 0, -1
     for first, block in _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count):
-        if not np.all(block["count"] == 3):
+        if not np.all(block["count"] == 3) or (wedges and not np.all(block["uv_count"] == 6)):
             return None  # polygons: the general reader triangulates them
         if len(block):
             lowest = min(lowest, int(block["index"].min()))
             highest = max(highest, int(block["index"].max()))
         indices[3 * first: 3 * (first + len(block))] = block["index"].reshape(-1)
+        if corner_uvs is not None:
+            corner_uvs[3 * first: 3 * (first + len(block))] = block["uv"].reshape(-1, 2)
+        if face_pages is not None:
+            face_pages[first: first + len(block)] = block["page"]
     if lowest < 0 or highest >= vertex_count:
         raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
-    uv = next(((u, v) for u, v in _PLY_UV if {u, v} <= names), None)
+    uv = None if wedges else next(((u, v) for u, v in _PLY_UV if {u, v} <= names), None)
     channels = (["red", "green", "blue", *(["alpha"] if "alpha" in names else [])]
                 if {"red", "green", "blue"} <= names else [])
     # Every attribute is filled block by block into its final float32 array, so the file's vertex block is never
@@ -526,17 +558,116 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
             colours = colours[:, :3]
         attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
     del colours
-    material = None
-    if texture_file and "TEXCOORD_0" in attributes:
-        name = texture_file.replace("\\", "/")
-        target = path.parent / name
-        confine(path, target, root, f"texture '{name}'")
-        if not target.is_file():
-            raise AssetError(str(path), f"the PLY names texture '{name}', which is missing (looked for {target})")
-        texture = make_texture(path, target.read_bytes(), Path(name).stem, None, str(target))
-        material = Material(name=path.stem, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
-    primitive = Primitive(attributes=attributes, indices=indices, material=material)
-    return [(path.stem, primitive, material, "NORMAL" in attributes)]
+    pages = 1
+    if corner_uvs is not None:
+        pages = max(1, len(texture_files)) if face_pages is not None else 1
+        outside = (face_pages[(face_pages < 0) | (face_pages >= pages)] if face_pages is not None
+                   else np.zeros(0, dtype=np.int64))
+        if len(outside) and texture_files:
+            raise AssetError(str(path), f"a face uses texture page {int(outside[0])} (texnumber), but the header "
+                                        f"names {len(texture_files)} texture file(s) (TextureFile comments)")
+        if face_pages is not None and len(outside):
+            face_pages[:] = 0  # pages without texture files: one surface, untextured
+        corner_pages = np.repeat(face_pages, 3) if face_pages is not None and pages > 1 else None
+        indices, source, uvs, bounds = _split_wedges(indices, corner_uvs, corner_pages, vertex_count, pages)
+        del corner_uvs, corner_pages
+        if source is not None:
+            attributes = {name: values[source] for name, values in attributes.items()}
+        np.subtract(np.float32(1.0), uvs[:, 1], out=uvs[:, 1])  # v up → down
+        attributes["TEXCOORD_0"] = uvs
+    else:
+        bounds = np.array([0, vertex_count])
+    material_names = [path.stem] if pages == 1 else [f"{path.stem}-{page}" for page in range(pages)]
+    materials = [_ply_material(path, file, root, name) if "TEXCOORD_0" in attributes else None
+                 for file, name in zip(texture_files[:pages], material_names, strict=False)] or [None]
+    if pages == 1:
+        primitive = Primitive(attributes=attributes, indices=indices, material=materials[0])
+        return [(path.stem, primitive, materials[0], "NORMAL" in attributes)]
+    assert face_pages is not None
+    parts: list[_Part] = []
+    for page, material in enumerate(materials):
+        # Each page's vertices are a slice of one block per attribute (ladder._joined takes them as they are).
+        first, last = int(bounds[page]), int(bounds[page + 1])
+        faces = np.flatnonzero(face_pages == page)
+        if not len(faces):
+            continue
+        own = indices.reshape(-1, 3)[faces].reshape(-1) - np.uint32(first)
+        primitive = Primitive(attributes={name: values[first:last] for name, values in attributes.items()},
+                              indices=own, material=material)
+        parts.append((material_names[page], primitive, material, "NORMAL" in attributes))
+    return parts
+
+
+def _ply_material(path: Path, texture_file: str, root: Path | None, name: str) -> Material:
+    """A textured material for a PLY's 'comment TextureFile' (inside the exhibit folder, and present)."""
+    file = texture_file.replace("\\", "/")
+    target = path.parent / file
+    confine(path, target, root, f"texture '{file}'")
+    if not target.is_file():
+        raise AssetError(str(path), f"the PLY names texture '{file}', which is missing (looked for {target})")
+    texture = make_texture(path, target.read_bytes(), Path(file).stem, None, str(target))
+    return Material(name=name, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
+
+
+def _split_wedges(indices: np.ndarray, corner_uvs: np.ndarray, corner_pages: np.ndarray | None, vertex_count: int,
+                  pages: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Texture coordinates (and pages) given per corner made per vertex, as glTF has them: each vertex takes those
+    of the first corner that uses it, and corners that differ (a UV seam, a page border) share a new vertex per
+    distinct (vertex, page, coordinates). Returns (the new indices, for each new vertex the file's vertex it copies
+    or None when they are the file's own in order, their coordinates, and where each page's vertices start and
+    end: vertices are grouped by page, in file order within each, unused ones left out)."""
+    corners = len(indices)
+    first = np.full(vertex_count, corners, dtype=np.int64)
+    for start in range(0, corners, PLY_BLOCK_ROWS):
+        stop = min(corners, start + PLY_BLOCK_ROWS)
+        np.minimum.at(first, indices[start:stop], np.arange(start, stop))
+    used = first < corners
+    home = np.where(used, first, 0)
+    del first
+    uvs = corner_uvs[home]
+    page_of = corner_pages[home] if corner_pages is not None else None
+    del home
+    uv_bits, corner_bits = uvs.view(np.uint32), corner_uvs.view(np.uint32)  # NaN equals NaN, as bits
+    misfits = []
+    for start in range(0, corners, PLY_BLOCK_ROWS):
+        stop = min(corners, start + PLY_BLOCK_ROWS)
+        block = indices[start:stop]
+        same = np.all(corner_bits[start:stop] == uv_bits[block], axis=1)
+        if corner_pages is not None and page_of is not None:
+            same &= corner_pages[start:stop] == page_of[block]
+        misfits.append(start + np.flatnonzero(~same))
+    misfit = np.concatenate(misfits)
+    source: np.ndarray | None = None
+    if len(misfit):
+        pages_of_misfits = (corner_pages[misfit].astype(np.uint32) if corner_pages is not None
+                            else np.zeros(len(misfit), np.uint32))
+        keys = np.stack([indices[misfit], pages_of_misfits, corner_bits[misfit, 0], corner_bits[misfit, 1]],
+                        axis=1)
+        order = np.lexsort(keys.T[::-1])
+        ordered = keys[order]
+        distinct = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+        group = np.empty(len(misfit), dtype=np.int64)
+        group[order] = np.cumsum(distinct) - 1
+        extra = ordered[distinct]
+        indices[misfit] = np.uint32(vertex_count) + group.astype(np.uint32)
+        source = np.concatenate([np.arange(vertex_count), extra[:, 0].astype(np.int64)])
+        uvs = np.concatenate([uvs, np.ascontiguousarray(extra[:, 2:4]).view(np.float32)])
+        used = np.concatenate([used, np.ones(len(extra), dtype=bool)])
+        if page_of is not None:
+            page_of = np.concatenate([page_of, extra[:, 1].astype(page_of.dtype)])
+    keep = np.flatnonzero(used)
+    if page_of is not None:
+        keep = keep[np.argsort(page_of[keep], kind="stable")]
+        bounds = np.searchsorted(page_of[keep], np.arange(pages + 1))
+    else:
+        bounds = np.array([0, len(keep)])
+    if len(keep) == vertex_count and source is None and np.array_equal(keep, np.arange(vertex_count)):
+        return indices, None, uvs, bounds
+    remap = np.zeros(len(used), dtype=np.uint32)
+    remap[keep] = np.arange(len(keep), dtype=np.uint32)
+    indices = remap[indices]
+    source = keep if source is None else source[keep]
+    return indices, source, uvs[keep], bounds
 
 
 # Vertices or faces read from a binary PLY at a time: a few MB of the file in memory, however big the scan.

@@ -358,22 +358,23 @@ def _map_file(arguments: str) -> str:
 _PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
 
 
-def _ply_texture(path: Path) -> str:
-    """The texture a binary PLY names in a 'comment TextureFile' line (RealityCapture, Metashape, MeshLab), when its
-    vertices carry texture coordinates to use it with (as the reader requires); else ''."""
+def _ply_textures(path: Path) -> list[str]:
+    """The textures a binary PLY names in 'comment TextureFile' lines (RealityCapture, Metashape, MeshLab; one per
+    texture page), when its vertices or its faces' corners carry texture coordinates to use them with (as the
+    reader requires); else none."""
     with open(path, "rb") as handle:
         head = handle.read(MAX_PLY_HEADER)
     end = head.find(b"end_header")
     if end < 0 or b"format ascii" in head[:end]:
-        return ""
-    texture, properties = "", set()
+        return []
+    textures, properties = [], set()
     for line in head[:end].decode("latin-1").splitlines():
         words = line.split()
         if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
-            texture = line.split(None, 2)[2].strip()
-        elif len(words) >= 3 and words[0] == "property" and words[1] != "list":
+            textures.append(line.split(None, 2)[2].strip())
+        elif len(words) >= 3 and words[0] == "property":
             properties.add(words[-1])
-    return texture if any({u, v} <= properties for u, v in _PLY_UV) else ""
+    return textures if "texcoord" in properties or any({u, v} <= properties for u, v in _PLY_UV) else []
 
 
 def references(path: Path) -> list[tuple[str, str]]:
@@ -418,8 +419,7 @@ def _references(path: Path) -> list[tuple[str, str]]:
             # Exporters on Windows write backslashes; the reader takes them as folder separators too.
             found.append(("material library", line.decode("utf-8", "replace").replace("\\", "/")))
     elif suffix == ".ply":
-        texture = _ply_texture(path)
-        if texture:
+        for texture in _ply_textures(path):
             found.append(("texture", texture.replace("\\", "/")))
     elif suffix == ".mtl":
         for line in _MTL_MAP.findall(path.read_bytes()):

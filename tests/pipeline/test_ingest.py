@@ -1053,6 +1053,90 @@ def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
         load_asset(outside, root=tmp_path / "inner")
 
 
+def _wedge_ply(folder: Path, positions: np.ndarray, triangles: np.ndarray, corner_uvs: np.ndarray,
+               pages: np.ndarray | None = None, textures: tuple[str, ...] = ("skin.jpg",)) -> Path:
+    """A binary PLY as Metashape and MeshLab write a textured scan: texture coordinates per corner (a `texcoord`
+    list of six on each face) and, with pages, a `texnumber` per face and a TextureFile comment per page."""
+    for number, name in enumerate(textures):
+        Image.new("RGB", (8, 8), (40 * number, 90, 60)).save(folder / name, "JPEG")
+    vertex = np.zeros(len(positions), dtype=[(k, "<f4") for k in ("x", "y", "z", "nx", "ny", "nz")])
+    for axis, k in enumerate("xyz"):
+        vertex[k] = positions[:, axis]
+    vertex["nz"] = 1
+    fields = [("n", "u1"), ("i", "<i4", (3,)), ("m", "u1"), ("uv", "<f4", (6,))]
+    face = np.zeros(len(triangles), dtype=fields + ([("page", "<i4")] if pages is not None else []))
+    face["n"], face["i"], face["m"], face["uv"] = 3, triangles, 6, corner_uvs.reshape(-1, 6)
+    if pages is not None:
+        face["page"] = pages
+    header = ("ply\nformat binary_little_endian 1.0\n" + "".join(f"comment TextureFile {t}\n" for t in textures)
+              + f"element vertex {len(positions)}\n" + "".join(f"property float {k}\n" for k in vertex.dtype.names or ())
+              + f"element face {len(triangles)}\nproperty list uchar int vertex_indices\n"
+              + "property list uchar float texcoord\n" + ("property int texnumber\n" if pages is not None else "")
+              + "end_header\n")
+    return write(folder / "scan.ply", header.encode() + vertex.tobytes() + face.tobytes())
+
+
+def _corners(primitive: Any) -> np.ndarray:
+    """Each corner of each triangle as (x, y, z, u, v), in order."""
+    corners = primitive.indices.reshape(-1)
+    return np.concatenate([primitive.attributes["POSITION"][corners], primitive.attributes["TEXCOORD_0"][corners]],
+                          axis=1)
+
+
+@pytest.mark.parametrize("block_rows", [1 << 18, 2])
+def test_a_metashape_ply_with_texture_coordinates_per_corner_keeps_its_texture(
+        tmp_path: Path, block_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Metashape's and MeshLab's textured PLY give each face's corners their own coordinates; the reader took only
+    # coordinates per vertex, and such a scan was built untextured, without a word.
+    from pipeline import ingest
+    from pipeline.spec.measure import references
+
+    monkeypatch.setattr(ingest, "PLY_BLOCK_ROWS", block_rows)
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [5, 5, 5]], np.float32)  # the last unused
+    triangles = np.array([[0, 1, 2], [2, 1, 3], [3, 1, 0]])
+    # Vertex 1 is on a UV seam: its corner in the last face has other coordinates; vertex 3 has them twice.
+    uvs = np.array([[[0, 0], [.5, 0], [0, .5]], [[0, .5], [.5, 0], [.5, .5]], [[.5, .5], [.9, .1], [0, 0]]],
+                   np.float32)
+    path = _wedge_ply(tmp_path, positions, triangles, uvs)
+    primitive = the_primitive(path, root=tmp_path)
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+    assert primitive.material.base_color_texture.texture.data == (tmp_path / "skin.jpg").read_bytes()
+    expected = [(*positions[v], u, 1 - w) for v, (u, w) in zip(triangles.reshape(-1), uvs.reshape(-1, 2),
+                                                                strict=True)]
+    np.testing.assert_allclose(_corners(primitive), expected, atol=1e-6)
+    assert primitive.vertex_count == 5  # four used, and one more for the seam
+    assert "NORMAL" in primitive.attributes and "COLOR_0" not in primitive.attributes
+    assert references(path) == [("texture", "skin.jpg")]  # so the cache knows the texture
+
+
+def test_a_ply_with_texture_pages_becomes_one_mesh_with_a_textured_primitive_per_page(tmp_path: Path) -> None:
+    from pipeline import ladder
+    from pipeline.spec.measure import references
+
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [2, 0, 0]], np.float32)
+    triangles = np.array([[0, 1, 2], [2, 1, 3], [1, 4, 3]])
+    uvs = np.array([[[0, 0], [1, 0], [0, 1]], [[0, 1], [1, 0], [1, 1]], [[0, 0], [1, 0], [0, 1]]], np.float32)
+    pages = np.array([1, 1, 0])  # vertices 1 and 3 border both pages
+    path = _wedge_ply(tmp_path, positions, triangles, uvs, pages, ("page0.jpg", "page1.jpg"))
+    (mesh,) = load_asset(path, root=tmp_path).meshes()
+    first, second = mesh.primitives
+    # In the order of the header's pages, each with its own texture and the corners of its own faces.
+    assert [p.material.base_color_texture.texture.data for p in mesh.primitives] == \
+        [(tmp_path / "page0.jpg").read_bytes(), (tmp_path / "page1.jpg").read_bytes()]
+    corners = [(*positions[v], u, 1 - w) for v, (u, w) in zip(triangles.reshape(-1), uvs.reshape(-1, 2),
+                                                               strict=True)]
+    np.testing.assert_allclose(_corners(first), corners[6:], atol=1e-6)
+    np.testing.assert_allclose(_corners(second), corners[:6], atol=1e-6)
+    assert (first.vertex_count, second.vertex_count) == (3, 4)
+    # The pages' vertices lie end to end, so the ladder joins them as one surface without a copy.
+    joined = ladder._end_to_end([first.attributes["POSITION"], second.attributes["POSITION"]])
+    assert np.shares_memory(joined, first.attributes["POSITION"])
+    assert np.shares_memory(joined, second.attributes["POSITION"])
+    assert references(path) == [("texture", "page0.jpg"), ("texture", "page1.jpg")]
+    _wedge_ply(tmp_path, positions, triangles, uvs, np.array([1, 2, 0]), ("page0.jpg", "page1.jpg"))
+    expect_asset_error(path, "a face uses texture page 2 (texnumber), but the header names 2 texture file(s)")
+
+
 @pytest.mark.parametrize("name", ["tri.ply", "tri.stl"])
 def test_a_mesh_without_a_material_gets_a_white_dielectric(tmp_path: Path, name: str) -> None:
     """glTF's default material is fully metallic and renders black; vertex colours must show as they are."""
