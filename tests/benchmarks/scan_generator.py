@@ -221,15 +221,25 @@ def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> N
     _write_obj_text(path, mtl.name, arrays, [("scan", arrays["indices"].reshape(-1, 3))])
 
 
-def write_obj_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int) -> None:
-    """OBJ + MTL as RealityCapture and Metashape write a big scan: one material, and one texture page (its own
-    JPEG), per UV island, each island's UVs spread over its whole page; the faces grouped by page."""
+def _pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(each vertex's UVs spread over its island's whole page, each vertex's page, the pages' JPEG names): one
+    texture page per UV island, written beside `path` (shared by the OBJ and the PLY in pages)."""
     uvs = arrays["TEXCOORD_0"].copy()
     page = np.minimum((uvs[:, 0] * ISLANDS).astype(np.int64), ISLANDS - 1)
     uvs[:, 0] = uvs[:, 0] * ISLANDS - page
     stem = path.name.split(".")[0]
-    for number in range(ISLANDS):
-        (path.parent / f"{stem}-page{number}.jpg").write_bytes(texture_jpeg(texture_side, seed=SEED + number))
+    names = [f"{stem}-page{number}.jpg" for number in range(ISLANDS)]
+    for number, name in enumerate(names):
+        if not (path.parent / name).is_file():
+            (path.parent / name).write_bytes(texture_jpeg(texture_side, seed=SEED + number))
+    return uvs, page, names
+
+
+def write_obj_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int) -> None:
+    """OBJ + MTL as RealityCapture and Metashape write a big scan: one material, and one texture page (its own
+    JPEG), per UV island, each island's UVs spread over its whole page; the faces grouped by page."""
+    uvs, page, _ = _pages(path, arrays, texture_side)
+    stem = path.name.split(".")[0]
     mtl = path.parent / f"{stem}.mtl"
     mtl.write_text("".join(f"newmtl page{n}\nKa 1 1 1\nKd 1 1 1\nmap_Kd {stem}-page{n}.jpg\n" for n in range(ISLANDS)),
                    encoding="ascii")
@@ -237,6 +247,40 @@ def write_obj_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int
     by_page = page[triangles[:, 0]]  # an island's triangles use its own vertices only
     pages = [(f"page{n}", triangles[by_page == n]) for n in range(ISLANDS)]
     _write_obj_text(path, mtl.name, {**arrays, "TEXCOORD_0": uvs}, pages)
+
+
+def write_ply_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int) -> None:
+    """Binary PLY as Metashape writes a textured scan in pages: each position once (a vertex on a UV seam too),
+    texture coordinates per corner (a `texcoord` list), a texture page per face (`texnumber`) and a TextureFile
+    comment per page, the pages as `write_obj_pages` makes them."""
+    uvs, page, names = _pages(path, arrays, texture_side)
+    triangles = arrays["indices"].reshape(-1, 3)
+    # Weld the seams' twin vertices (same position), keeping each position where the file first has it.
+    _, first, twin_of = np.unique(arrays["POSITION"], axis=0, return_index=True, return_inverse=True)
+    kept = np.sort(first)
+    renumber = np.empty(len(first), dtype=np.int64)
+    renumber[np.argsort(first)] = np.arange(len(first))
+    welded = renumber[twin_of.reshape(-1)][triangles]
+    vertex = np.empty(len(kept), dtype=[(k, "<f4") for k in ("x", "y", "z", "nx", "ny", "nz")])
+    for axis, name in enumerate("xyz"):
+        vertex[name] = arrays["POSITION"][kept, axis]
+        vertex["n" + name] = arrays["NORMAL"][kept, axis]
+    face = np.empty(len(triangles), dtype=[("n", "u1"), ("i", "<u4", (3,)), ("m", "u1"), ("uv", "<f4", (6,)),
+                                           ("page", "<i4")])
+    face["n"], face["i"], face["m"] = 3, welded, 6
+    corner_uvs = uvs[triangles]
+    corner_uvs[:, :, 1] = 1 - corner_uvs[:, :, 1]  # v up
+    face["uv"] = corner_uvs.reshape(-1, 6)
+    face["page"] = page[triangles[:, 0]]
+    header = ("ply\nformat binary_little_endian 1.0\n" + "".join(f"comment TextureFile {name}\n" for name in names)
+              + f"element vertex {len(kept)}\n" + "".join(f"property float {n}\n" for n in vertex.dtype.names or ())
+              + f"element face {len(triangles)}\nproperty list uchar uint vertex_indices\n"
+              "property list uchar float texcoord\nproperty int texnumber\nend_header\n")
+    with path.open("wb") as handle:
+        handle.write(header.encode("ascii"))
+        vertex.tofile(handle)
+        del vertex
+        face.tofile(handle)
 
 
 def _write_obj_text(path: Path, mtl_name: str, arrays: dict[str, np.ndarray],
@@ -258,8 +302,10 @@ def _write_obj_text(path: Path, mtl_name: str, arrays: dict[str, np.ndarray],
                 handle.write(("f %d/%d/%d %d/%d/%d %d/%d/%d\n" * len(block)) % tuple(block.ravel()))
 
 
-# The file each input format is written to ("obj-pages": the OBJ with a texture page per material).
-FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj"}
+# The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
+# as RealityCapture and Metashape write OBJ and PLY).
+FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
+              "ply-pages": "pages.ply"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -274,7 +320,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
     (folder / "texture.jpg").write_bytes(jpeg)
     writers = {"glb": lambda p: write_glb(p, arrays, jpeg), "ply": lambda p: write_ply(p, arrays, "texture.jpg"),
                "obj": lambda p: write_obj(p, arrays, "texture.jpg"),
-               "obj-pages": lambda p: write_obj_pages(p, arrays, texture)}
+               "obj-pages": lambda p: write_obj_pages(p, arrays, texture),
+               "ply-pages": lambda p: write_ply_pages(p, arrays, texture)}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

@@ -57,3 +57,20 @@ def test_a_scan_in_texture_pages_is_the_same_surface_with_a_material_and_a_textu
     for _, primitive in pages:
         nearest = [np.min(np.linalg.norm(points - vertex, axis=1)) for vertex in primitive.attributes["POSITION"]]
         assert max(nearest) < 1e-5
+
+
+def test_a_ply_in_texture_pages_reads_as_the_obj_in_pages(tmp_path: Path) -> None:
+    # Metashape's PLY: each position once, texture coordinates per corner and a page per face. Read, it is the same
+    # surface in the same pages as the OBJ, its seams' vertices split again where their corners differ.
+    paths = generate(tmp_path, 10_000, 64, ("obj-pages", "ply-pages"))
+    header = paths["ply-pages"].read_bytes()[:2000]
+    assert b"property list uchar float texcoord" in header and b"property int texnumber" in header
+    (obj,) = load_asset(paths["obj-pages"], root=tmp_path).meshes()
+    (ply,) = load_asset(paths["ply-pages"], root=tmp_path).meshes()
+    assert len(ply.primitives) == len(obj.primitives) == ISLANDS
+    for from_obj, from_ply in zip(obj.primitives, ply.primitives, strict=True):
+        assert from_ply.material.base_color_texture.texture.data == from_obj.material.base_color_texture.texture.data
+        assert from_ply.vertex_count == from_obj.vertex_count
+        for name in ("POSITION", "TEXCOORD_0"):
+            np.testing.assert_allclose(from_ply.attributes[name][from_ply.indices],
+                                       from_obj.attributes[name][from_obj.indices], atol=2e-5, err_msg=name)
