@@ -509,8 +509,7 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
     if not {"x", "y", "z"} <= names or not face_count:
         return None
     indices = np.empty(face_count * 3, dtype=np.uint32)
-    corner_uvs = np.empty((face_count * 3, 2), dtype=np.float32) if wedges else None
-    face_pages = np.empty(face_count, dtype=np.int64) if paged else None
+    face_pages = np.empty(face_count, dtype=np.int32) if paged else None
     lowest, highest = 0, -1
     for first, block in _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count):
         if not np.all(block["count"] == 3) or (wedges and not np.all(block["uv_count"] == 6)):
@@ -519,8 +518,6 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
             lowest = min(lowest, int(block["index"].min()))
             highest = max(highest, int(block["index"].max()))
         indices[3 * first: 3 * (first + len(block))] = block["index"].reshape(-1)
-        if corner_uvs is not None:
-            corner_uvs[3 * first: 3 * (first + len(block))] = block["uv"].reshape(-1, 2)
         if face_pages is not None:
             face_pages[first: first + len(block)] = block["page"]
     if lowest < 0 or highest >= vertex_count:
@@ -559,7 +556,7 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
         attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
     del colours
     pages = 1
-    if corner_uvs is not None:
+    if wedges:
         pages = max(1, len(texture_files)) if face_pages is not None else 1
         outside = (face_pages[(face_pages < 0) | (face_pages >= pages)] if face_pages is not None
                    else np.zeros(0, dtype=np.int64))
@@ -568,9 +565,11 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
                                         f"names {len(texture_files)} texture file(s) (TextureFile comments)")
         if face_pages is not None and len(outside):
             face_pages[:] = 0  # pages without texture files: one surface, untextured
-        corner_pages = np.repeat(face_pages, 3) if face_pages is not None and pages > 1 else None
-        indices, source, uvs, bounds = _split_wedges(indices, corner_uvs, corner_pages, vertex_count, pages)
-        del corner_uvs, corner_pages
+        # The corners' coordinates are read again, a block at a time, rather than held (24 bytes a triangle).
+        corner_blocks = ((3 * first, block["uv"].reshape(-1, 2).astype(np.float32)) for first, block in
+                         _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count))
+        indices, source, uvs, bounds = _split_wedges(indices, corner_blocks, face_pages if pages > 1 else None,
+                                                     vertex_count, pages)
         if source is not None:
             attributes = {name: values[source] for name, values in attributes.items()}
         np.subtract(np.float32(1.0), uvs[:, 1], out=uvs[:, 1])  # v up → down
@@ -609,40 +608,50 @@ def _ply_material(path: Path, texture_file: str, root: Path | None, name: str) -
     return Material(name=name, base_color_texture=TextureRef(texture=texture), metallic_factor=0.0)
 
 
-def _split_wedges(indices: np.ndarray, corner_uvs: np.ndarray, corner_pages: np.ndarray | None, vertex_count: int,
+def _split_wedges(indices: np.ndarray, corner_blocks: Iterator[tuple[int, np.ndarray]],
+                  face_pages: np.ndarray | None, vertex_count: int,
                   pages: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """Texture coordinates (and pages) given per corner made per vertex, as glTF has them: each vertex takes those
     of the first corner that uses it, and corners that differ (a UV seam, a page border) share a new vertex per
-    distinct (vertex, page, coordinates). Returns (the new indices, for each new vertex the file's vertex it copies
-    or None when they are the file's own in order, their coordinates, and where each page's vertices start and
-    end: vertices are grouped by page, in file order within each, unused ones left out)."""
+    distinct (vertex, page, coordinates). `corner_blocks` gives (first corner, its block of coordinates) in order.
+    Returns (the new indices, for each new vertex the file's vertex it copies or None when they are the file's own
+    in order, their coordinates, and where each page's vertices start and end: vertices are grouped by page, in
+    file order within each, unused ones left out)."""
     corners = len(indices)
     first = np.full(vertex_count, corners, dtype=np.int64)
     for start in range(0, corners, PLY_BLOCK_ROWS):
         stop = min(corners, start + PLY_BLOCK_ROWS)
-        np.minimum.at(first, indices[start:stop], np.arange(start, stop))
+        np.minimum.at(first, indices[start:start + PLY_BLOCK_ROWS], np.arange(start, stop))
     used = first < corners
-    home = np.where(used, first, 0)
-    del first
-    uvs = corner_uvs[home]
-    page_of = corner_pages[home] if corner_pages is not None else None
-    del home
-    uv_bits, corner_bits = uvs.view(np.uint32), corner_uvs.view(np.uint32)  # NaN equals NaN, as bits
-    misfits = []
-    for start in range(0, corners, PLY_BLOCK_ROWS):
-        stop = min(corners, start + PLY_BLOCK_ROWS)
+    uvs = np.zeros((vertex_count, 2), dtype=np.float32)
+    uv_bits = uvs.view(np.uint32)  # compared as bits: NaN equals NaN
+    page_of = np.zeros(vertex_count, dtype=np.int32) if face_pages is not None else None
+    misfit_parts: list[np.ndarray] = []
+    key_parts: list[np.ndarray] = []
+    for start, block_uvs in corner_blocks:
+        stop = start + len(block_uvs)
         block = indices[start:stop]
-        same = np.all(corner_bits[start:stop] == uv_bits[block], axis=1)
-        if corner_pages is not None and page_of is not None:
-            same &= corner_pages[start:stop] == page_of[block]
-        misfits.append(start + np.flatnonzero(~same))
-    misfit = np.concatenate(misfits)
+        block_pages = np.repeat(face_pages[start // 3: stop // 3], 3) if face_pages is not None else None
+        # Vertices first used in this block take their corner's coordinates (and page), then every corner is
+        # compared with its vertex's.
+        homes = np.flatnonzero(first[block] == np.arange(start, stop))
+        uvs[block[homes]] = block_uvs[homes]
+        if page_of is not None and block_pages is not None:
+            page_of[block[homes]] = block_pages[homes]
+        corner_bits = block_uvs.view(np.uint32)
+        same = np.all(corner_bits == uv_bits[block], axis=1)
+        if page_of is not None and block_pages is not None:
+            same &= block_pages == page_of[block]
+        odd = np.flatnonzero(~same)
+        if len(odd):
+            misfit_parts.append(start + odd)
+            page_column = (block_pages[odd].astype(np.uint32) if block_pages is not None
+                           else np.zeros(len(odd), np.uint32))
+            key_parts.append(np.stack([block[odd], page_column, corner_bits[odd, 0], corner_bits[odd, 1]], axis=1))
+    del first
     source: np.ndarray | None = None
-    if len(misfit):
-        pages_of_misfits = (corner_pages[misfit].astype(np.uint32) if corner_pages is not None
-                            else np.zeros(len(misfit), np.uint32))
-        keys = np.stack([indices[misfit], pages_of_misfits, corner_bits[misfit, 0], corner_bits[misfit, 1]],
-                        axis=1)
+    if misfit_parts:
+        misfit, keys = np.concatenate(misfit_parts), np.concatenate(key_parts)
         order = np.lexsort(keys.T[::-1])
         ordered = keys[order]
         distinct = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
