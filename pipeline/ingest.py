@@ -93,6 +93,13 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
         _bake(scene, scale, rotation)
     if not any(p.triangle_count for m in scene.meshes() for p in m.primitives):
         raise AssetError(str(path), "no triangles after loading (points or lines only, or an empty file)")
+    if suffix == ".ply" and not any(p.material is not None and p.material.base_color_texture is not None
+                                    for m in scene.meshes() for p in m.primitives):
+        named = _ply_texture_comments(path)
+        if named:
+            scene.notes.append(f"{path.name}: names the texture {', '.join(repr(n) for n in named)}, but has no "
+                               "texture coordinates Vitrina reads (per vertex, or per corner in a binary PLY); "
+                               "built without it")
     plain: Material | None = None
     repaired = total = 0
     for mesh in scene.meshes():
@@ -462,9 +469,10 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
 def _ply_face_fields(face_props: list[list[str]], order: str) -> list[tuple[Any, ...]] | None:
     """The face element's record as numpy fields, when every face is a triangle list ("count", "index") with, as
     Metashape and MeshLab write textured scans, texture coordinates per corner ("uv_count", "uv": a `texcoord` list
-    of six) and a texture page per face ("page": `texnumber`); None for other face properties."""
+    of six) and a texture page per face ("page": `texnumber`); other single values per face (MeshLab's flags,
+    quality or colour, which glTF has no place for) are read past. None for other lists."""
     fields: list[tuple[Any, ...]] = []
-    for prop in face_props:
+    for number, prop in enumerate(face_props):
         if len(prop) == 4 and prop[0] == "list" and prop[1] in _PLY_TYPES and prop[2] in _PLY_TYPES:
             count, item = order + _PLY_TYPES[prop[1]], order + _PLY_TYPES[prop[2]]
             if prop[3] == "texcoord" and item[-2] == "f" and not any(f[0] == "uv" for f in fields):
@@ -475,9 +483,21 @@ def _ply_face_fields(face_props: list[list[str]], order: str) -> list[tuple[Any,
                 return None
         elif len(prop) == 2 and prop[1] == "texnumber" and _PLY_TYPES.get(prop[0], "f")[0] in "iu":
             fields.append(("page", order + _PLY_TYPES[prop[0]]))
+        elif len(prop) == 2 and prop[0] in _PLY_TYPES:
+            fields.append((f"unused{number}", order + _PLY_TYPES[prop[0]]))
         else:
             return None
     return fields if any(f[0] == "index" for f in fields) else None
+
+
+def _ply_texture_comments(path: Path) -> list[str]:
+    """The files a PLY's header names in 'comment TextureFile' lines, ASCII or binary."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    end = head.find(b"end_header")
+    lines = head[:end if end >= 0 else len(head)].decode("latin-1").splitlines()
+    return [line.split(None, 2)[2].strip() for line in lines
+            if len(line.split()) >= 3 and line.split()[0] == "comment" and line.split()[1].lower() == "texturefile"]
 
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:

@@ -1054,7 +1054,8 @@ def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
 
 
 def _wedge_ply(folder: Path, positions: np.ndarray, triangles: np.ndarray, corner_uvs: np.ndarray,
-               pages: np.ndarray | None = None, textures: tuple[str, ...] = ("skin.jpg",)) -> Path:
+               pages: np.ndarray | None = None, textures: tuple[str, ...] = ("skin.jpg",),
+               flags: bool = False) -> Path:
     """A binary PLY as Metashape and MeshLab write a textured scan: texture coordinates per corner (a `texcoord`
     list of six on each face) and, with pages, a `texnumber` per face and a TextureFile comment per page."""
     for number, name in enumerate(textures):
@@ -1063,15 +1064,20 @@ def _wedge_ply(folder: Path, positions: np.ndarray, triangles: np.ndarray, corne
     for axis, k in enumerate("xyz"):
         vertex[k] = positions[:, axis]
     vertex["nz"] = 1
-    fields = [("n", "u1"), ("i", "<i4", (3,)), ("m", "u1"), ("uv", "<f4", (6,))]
+    fields = [("n", "u1"), ("i", "<i4", (3,))] + ([("flags", "<i4")] if flags else []) + \
+        [("m", "u1"), ("uv", "<f4", (6,))] + ([("quality", "<f8")] if flags else [])
     face = np.zeros(len(triangles), dtype=fields + ([("page", "<i4")] if pages is not None else []))
+    if flags:  # MeshLab's optional face values, which glTF has no place for
+        face["flags"], face["quality"] = 7, 0.25
     face["n"], face["i"], face["m"], face["uv"] = 3, triangles, 6, corner_uvs.reshape(-1, 6)
     if pages is not None:
         face["page"] = pages
     header = ("ply\nformat binary_little_endian 1.0\n" + "".join(f"comment TextureFile {t}\n" for t in textures)
               + f"element vertex {len(positions)}\n" + "".join(f"property float {k}\n" for k in vertex.dtype.names or ())
               + f"element face {len(triangles)}\nproperty list uchar int vertex_indices\n"
-              + "property list uchar float texcoord\n" + ("property int texnumber\n" if pages is not None else "")
+              + ("property int flags\n" if flags else "") + "property list uchar float texcoord\n"
+              + ("property double quality\n" if flags else "")
+              + ("property int texnumber\n" if pages is not None else "")
               + "end_header\n")
     return write(folder / "scan.ply", header.encode() + vertex.tobytes() + face.tobytes())
 
@@ -1153,6 +1159,32 @@ def test_a_ply_in_pages_is_read_with_a_few_blocks_of_its_corners_at_a_time(tmp_p
     assert parts is not None and len(parts) == 4
     assert sum(part[1].triangle_count for part in parts) == triangles
     assert peak < 90 * triangles  # 68 bytes a triangle, the mesh read included; 121 with the corners held whole
+
+
+def test_a_meshlab_ply_with_flags_and_quality_per_face_is_read_with_its_texture(tmp_path: Path) -> None:
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32)
+    uvs = np.array([[[0, 0], [1, 0], [0, 1]]], np.float32)
+    path = _wedge_ply(tmp_path, positions, np.array([[0, 1, 2]]), uvs, pages=np.array([0]), flags=True)
+    primitive = the_primitive(path, root=tmp_path)
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+    np.testing.assert_allclose(_corners(primitive), [[0, 0, 0, 0, 1], [1, 0, 0, 1, 1], [0, 1, 0, 0, 0]], atol=1e-6)
+
+
+def test_a_ply_whose_texture_coordinates_cannot_be_read_says_it_is_built_without_its_texture(tmp_path: Path) -> None:
+    # A PLY naming a texture but without coordinates to use it with (or with them in a layout no reader takes) was
+    # built untextured without a word.
+    Image.new("RGB", (8, 8), (120, 90, 60)).save(tmp_path / "skin.jpg", "JPEG")
+    vertex = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0)], dtype=[(k, "<f4") for k in "xyz"])
+    header = (b"ply\nformat binary_little_endian 1.0\ncomment TextureFile skin.jpg\nelement vertex 3\n"
+              b"property float x\nproperty float y\nproperty float z\nelement face 1\n"
+              b"property list uchar int vertex_indices\nend_header\n")
+    scene = load_asset(write(tmp_path / "scan.ply", header + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2)),
+                       root=tmp_path)
+    assert any("names the texture 'skin.jpg', but has no texture coordinates Vitrina reads" in note
+               for note in scene.notes)
+    textured = _wedge_ply(tmp_path, np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32), np.array([[0, 1, 2]]),
+                          np.array([[[0, 0], [1, 0], [0, 1]]], np.float32))
+    assert load_asset(textured, root=tmp_path).notes == []
 
 
 @pytest.mark.parametrize("name", ["tri.ply", "tri.stl"])
