@@ -728,6 +728,10 @@ def _read_ply(path: Path, root: Path | None = None) -> list[_Part]:
             elements, is_ascii, _ = ply._parse_header(handle)
         except (ValueError, KeyError, IndexError) as error:
             raise AssetError(str(path), f"corrupt PLY header ({_describe(error)})") from None
+        if is_ascii and "texcoord" in elements.get("face", {}).get("properties", {}):
+            # trimesh's ASCII reader fails on a second list per face with a TypeError that names nothing.
+            raise AssetError(str(path), "an ASCII PLY with texture coordinates per corner (texcoord) is not read; "
+                                        "export it as binary PLY, as Metashape and MeshLab do by default")
         if is_ascii:
             ply._ply_ascii(elements, handle)
         else:

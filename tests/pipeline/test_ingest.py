@@ -1187,6 +1187,13 @@ def test_a_ply_whose_texture_coordinates_cannot_be_read_says_it_is_built_without
     assert load_asset(textured, root=tmp_path).notes == []
 
 
+def test_an_ascii_ply_with_texture_coordinates_per_corner_is_refused_in_plain_words(tmp_path: Path) -> None:
+    text = ("ply\nformat ascii 1.0\ncomment TextureFile skin.jpg\nelement vertex 3\nproperty float x\n"
+            "property float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\n"
+            "property list uchar float texcoord\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2 6 0 0 1 0 0 1\n")
+    expect_asset_error(write(tmp_path / "scan.ply", text), "export it as binary PLY")
+
+
 @pytest.mark.parametrize("name", ["tri.ply", "tri.stl"])
 def test_a_mesh_without_a_material_gets_a_white_dielectric(tmp_path: Path, name: str) -> None:
     """glTF's default material is fully metallic and renders black; vertex colours must show as they are."""
