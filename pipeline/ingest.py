@@ -44,6 +44,7 @@ from pipeline.scene import (
     quaternion_matrix,
     texture_refs,
 )
+from pipeline.spec.measure import texture_file_named
 from pipeline.spec.model import UNIT_METRES
 
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
@@ -451,8 +452,8 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
     elements: list[tuple[str, int, list[list[str]]]] = []
     for line in lines[1:]:
         words = line.split()
-        if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
-            textures.append(line.split(None, 2)[2].strip())  # RealityCapture, Metashape and MeshLab name it so
+        if (named := texture_file_named(line)) is not None:
+            textures.append(named)
         if not words or words[0] in ("comment", "obj_info"):
             continue
         if words[0] == "format" and len(words) >= 2:
@@ -496,8 +497,7 @@ def _ply_texture_comments(path: Path) -> list[str]:
         head = handle.read(1 << 16)
     end = head.find(b"end_header")
     lines = head[:end if end >= 0 else len(head)].decode("latin-1").splitlines()
-    return [line.split(None, 2)[2].strip() for line in lines
-            if len(line.split()) >= 3 and line.split()[0] == "comment" and line.split()[1].lower() == "texturefile"]
+    return [named for line in lines if (named := texture_file_named(line)) is not None]
 
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
@@ -575,16 +575,14 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
             colours = colours[:, :3]
         attributes["COLOR_0"] = colours.astype(np.float32) / np.float32(scale)
     del colours
-    pages = 1
+    pages = 1  # a texnumber without texture files to go with it leaves one surface, untextured
     if wedges:
-        pages = max(1, len(texture_files)) if face_pages is not None else 1
-        outside = (face_pages[(face_pages < 0) | (face_pages >= pages)] if face_pages is not None
-                   else np.zeros(0, dtype=np.int64))
-        if len(outside) and texture_files:
-            raise AssetError(str(path), f"a face uses texture page {int(outside[0])} (texnumber), but the header "
-                                        f"names {len(texture_files)} texture file(s) (TextureFile comments)")
-        if face_pages is not None and len(outside):
-            face_pages[:] = 0  # pages without texture files: one surface, untextured
+        if face_pages is not None and texture_files:
+            pages = len(texture_files)
+            outside = face_pages[(face_pages < 0) | (face_pages >= pages)]
+            if len(outside):
+                raise AssetError(str(path), f"a face uses texture page {int(outside[0])} (texnumber), but the "
+                                            f"header names {pages} texture file(s) (TextureFile comments)")
         # The corners' coordinates are read again, a block at a time, rather than held (24 bytes a triangle).
         corner_blocks = ((3 * first, block["uv"].reshape(-1, 2).astype(np.float32)) for first, block in
                          _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count))
@@ -641,7 +639,7 @@ def _split_wedges(indices: np.ndarray, corner_blocks: Iterator[tuple[int, np.nda
     first = np.full(vertex_count, corners, dtype=np.int64)
     for start in range(0, corners, PLY_BLOCK_ROWS):
         stop = min(corners, start + PLY_BLOCK_ROWS)
-        np.minimum.at(first, indices[start:start + PLY_BLOCK_ROWS], np.arange(start, stop))
+        np.minimum.at(first, indices[start:stop], np.arange(start, stop))
     used = first < corners
     uvs = np.zeros((vertex_count, 2), dtype=np.float32)
     uv_bits = uvs.view(np.uint32)  # compared as bits: NaN equals NaN

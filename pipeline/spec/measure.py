@@ -358,6 +358,15 @@ def _map_file(arguments: str) -> str:
 _PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
 
 
+def texture_file_named(line: str) -> str | None:
+    """The file a PLY header line names if it is a 'comment TextureFile' line (RealityCapture, Metashape and MeshLab
+    name each texture page so), else None."""
+    words = line.split()
+    if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
+        return line.split(None, 2)[2].strip()
+    return None
+
+
 def _ply_textures(path: Path) -> list[str]:
     """The textures a binary PLY names in 'comment TextureFile' lines (RealityCapture, Metashape, MeshLab; one per
     texture page), when its vertices or its faces' corners carry texture coordinates to use them with (as the
@@ -370,8 +379,8 @@ def _ply_textures(path: Path) -> list[str]:
     textures, properties = [], set()
     for line in head[:end].decode("latin-1").splitlines():
         words = line.split()
-        if len(words) >= 3 and words[0] == "comment" and words[1].lower() == "texturefile":
-            textures.append(line.split(None, 2)[2].strip())
+        if (named := texture_file_named(line)) is not None:
+            textures.append(named)
         elif len(words) >= 3 and words[0] == "property":
             properties.add(words[-1])
     return textures if "texcoord" in properties or any({u, v} <= properties for u, v in _PLY_UV) else []
