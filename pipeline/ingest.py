@@ -103,6 +103,7 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
                                "built without it")
     plain: Material | None = None
     repaired = total = 0
+    tinted = False
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
             repaired += _normalize_normals(primitive)
@@ -111,9 +112,14 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
             if primitive.material is None:
                 plain = plain or default_material()
                 primitive.material = plain
+            tinted |= "COLOR_0" in primitive.attributes and primitive.material.base_color_texture is not None
     if repaired:
         scene.notes.append(f"{path.name}: {repaired:,} of {total:,} normals were zero-length or not numbers; "
                            "recomputed them from the faces around their vertices")
+    if tinted and suffix in (".obj", ".ply"):
+        # A glTF that holds both means it; a scan exporter often writes both, each a copy of the surface's colour.
+        scene.notes.append(f"{path.name}: has vertex colours and a texture, which glTF shows multiplied (darker than "
+                           "either); export it without vertex colours if the texture alone should show")
     return scene
 
 

@@ -97,6 +97,8 @@ def material_libraries(path: Path, rest: str, root: Path | None) -> list[Path]:
 OBJ_BLOCK = 1 << 22  # bytes of OBJ text parsed at a time: the file is never held whole, and the scratch arrays
 # of one block (a few bytes each per byte of text) stay near 50 MB
 _V, _VT, _VN, _F, _USEMTL, _MTLLIB, _OTHER = range(1, 8)
+_RGB = 8  # not a kind of line: the colours of "v x y z r g b" lines, kept as a table of their own
+_NUMBERS = (_V, _RGB, _VT, _VN)
 
 
 def _obj_blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -246,8 +248,9 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
     """An OBJ of triangles read a block at a time into numpy arrays: no Python loop per vertex or face, and never
     the whole text in memory (a big file's two halves are parsed at once, see OBJ_SPLIT_BYTES). One part per
     material, in the order the file first uses them, as the general reader groups them: RealityCapture and Metashape
-    write a big scan's texture pages as one material each. None for anything else (polygons, faces before the first
-    of several materials, relative indices, vertex colours), which the general reader then takes."""
+    write a big scan's texture pages as one material each; vertex colours ("v x y z r g b") become COLOR_0. None for
+    anything else (polygons, faces before the first of several materials, relative indices, colours on some vertices
+    only), which the general reader then takes."""
     stretches = _in_two_halves(path, functools.partial(_parse_obj_text, path), _send_obj_text,
                                _received_obj_text, READ_COSTS)
     if stretches is None:
@@ -262,7 +265,7 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
     run_starts: list[np.ndarray] = []
     run_ids: list[np.ndarray] = []
     corners: list[np.ndarray] = []
-    numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
+    numbers: dict[int, list[np.ndarray]] = {kind: [] for kind in _NUMBERS}
     current, face_count = -1, 0  # the material in use (-1: none yet), and the faces before this stretch
     for stretch in stretches:
         # The stretch's own material numbers in the whole file's, and -1 (before its first usemtl) as `current`.
@@ -298,6 +301,12 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
         blocks = numbers.pop(kind)
         tables[kind] = np.concatenate(blocks) if blocks else np.zeros((0, 3), np.float32)
         del blocks
+    if numbers[_RGB]:
+        colours = _vertex_colours(numbers.pop(_RGB), len(tables[_V]))
+        if colours is None:
+            return None  # colours on some vertex lines only: the general reader explains what it makes of them
+        if len(colours):
+            tables[_RGB] = colours
     index_columns = [indices] * per_corner if aligned else [indices[:, :, k] for k in range(per_corner)]
     for kind, column in zip(sources, index_columns, strict=True):
         if len(column) and int(column.max()) >= len(tables[kind]):
@@ -320,7 +329,8 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
     # Every material's vertices in one block per attribute, a slice each: the ladder simplifies a mesh's primitives
     # as one surface (ladder._joined) and takes such a block as it is, not a copy of them end to end.
     bounds = np.cumsum([0] + [len(chosen[0]) for _, _, chosen in groups])
-    shared = {kind: np.empty((int(bounds[-1]),) + tables[kind].shape[1:], tables[kind].dtype) for kind in sources}
+    shared = {kind: np.empty((int(bounds[-1]),) + tables[kind].shape[1:], tables[kind].dtype)
+              for kind in [*sources, *([_RGB] if _RGB in tables else [])]}
     parts: list[Part] = []
     for (name, triangles, chosen), first, last in zip(groups, bounds, bounds[1:], strict=False):
         attributes = _obj_attributes(path, tables, sources, chosen, aligned, consume=False,
@@ -450,7 +460,7 @@ def _line_start_near(path: Path, offset: int) -> int:
 
 def _send_obj_text(sending: Any, stretch: _ObjText) -> None:
     """A stretch without its arrays and their shapes, then each array's raw bytes: never a pickled copy of them."""
-    arrays = [(kind, array) for kind in (_V, _VT, _VN) for array in stretch.numbers[kind]]
+    arrays = [(kind, array) for kind in _NUMBERS for array in stretch.numbers[kind]]
     arrays += [(_F, array) for array in stretch.corners]
     sending.send((dataclasses.replace(stretch, numbers={}, corners=[]),
                   [(kind, array.shape, array.dtype.str) for kind, array in arrays]))
@@ -461,7 +471,7 @@ def _send_obj_text(sending: Any, stretch: _ObjText) -> None:
 def _received_obj_text(message: tuple[_ObjText, list[tuple[int, tuple[int, ...], str]]], receiving: Any) -> _ObjText:
     """The stretch _send_obj_text sent, each array received straight into its own memory."""
     stretch, shapes = message
-    stretch.numbers = {_V: [], _VT: [], _VN: []}
+    stretch.numbers = {kind: [] for kind in _NUMBERS}
     for kind, shape, dtype in shapes:
         array = np.empty(shape, np.dtype(dtype))
         if array.nbytes:
@@ -475,7 +485,7 @@ def _received_obj_text(message: tuple[_ObjText, list[tuple[int, tuple[int, ...],
 def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText | None:
     """The lines from byte `start` to `end` (both line starts) parsed a block at a time, or None if they hold what
     only the general reader takes."""
-    numbers: dict[int, list[np.ndarray]] = {_V: [], _VT: [], _VN: []}
+    numbers: dict[int, list[np.ndarray]] = {kind: [] for kind in _NUMBERS}
     corners: list[np.ndarray] = []
     aligned = True
     layout: tuple[int, bool] | None = None
@@ -515,13 +525,22 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         byte_kinds = np.repeat(kinds, ends - starts + 1)
         for kind, wanted in ((_V, (1, 2, 3)), (_VT, (1, 2)), (_VN, (1, 2, 3))):
             lines = text[byte_kinds == kind]
-            if len(lines):
-                if kind == _V and np.any(_tokens_per_line(lines) > 5):
-                    return None  # vertex colours: the general reader keeps them
-                if kind != _V and np.any(_tokens_per_line(lines) > 4):
-                    return None  # loadtxt splits whole lines: a line of millions of numbers would cost gigabytes
-                numbers[kind].append(np.loadtxt(io.BytesIO(lines.tobytes()), usecols=wanted, dtype=np.float32,
-                                                ndmin=2))
+            if not len(lines):
+                continue
+            tokens = _tokens_per_line(lines)
+            if kind == _V and len(tokens) and np.all(tokens == 7):
+                # "v x y z r g b", as MeshLab, CloudCompare and scanners write a vertex-coloured scan (the general
+                # reader took 1.3 GB for a 1M-triangle one, and dropped the colours beside a texture).
+                rows = np.loadtxt(io.BytesIO(lines.tobytes()), usecols=range(1, 7), dtype=np.float32, ndmin=2)
+                numbers[_V].append(np.ascontiguousarray(rows[:, :3]))
+                numbers[_RGB].append(np.ascontiguousarray(rows[:, 3:]))
+                continue
+            if np.any(tokens > (5 if kind == _V else 4)):
+                # Colours on some vertices only, or more numbers than a line of its kind has: loadtxt splits whole
+                # lines, and a line of millions of numbers would cost gigabytes. The general reader explains it.
+                return None
+            numbers[kind].append(np.loadtxt(io.BytesIO(lines.tobytes()), usecols=wanted, dtype=np.float32,
+                                            ndmin=2))
         faces = text[byte_kinds == _F].copy()
         if not len(faces):
             continue
@@ -545,6 +564,24 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
             corners = [c if c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2) for c in corners]
         corners.append((parsed[:, :, 0] if aligned else parsed).astype(np.uint32) - np.uint32(1))
     return _ObjText(numbers, corners, aligned, layout, libraries, list(material_ids), runs, face_count, current)
+
+
+def _vertex_colours(blocks: list[np.ndarray], vertices: int) -> np.ndarray | None:
+    """The colours of "v x y z r g b" lines as glTF's COLOR_0 (0-1: a file of 0-255 numbers is scaled, as trimesh
+    reads it), empty when every vertex has the same one (a plain white scan), None unless every vertex line has
+    one."""
+    colours = np.concatenate(blocks)
+    del blocks[:]
+    if len(colours) != vertices:
+        return None
+    if not np.all(np.isfinite(colours)):
+        return None
+    if len(colours) and float(colours.max()) > 1.0:
+        colours *= np.float32(1 / 255)
+    np.clip(colours, 0.0, 1.0, out=colours)
+    if not len(colours) or np.all(colours == colours[0]):
+        return np.zeros((0, 3), np.float32)
+    return colours
 
 
 def _obj_vertices(tables: dict[int, np.ndarray], sources: list[int], index_columns: list[np.ndarray],
@@ -578,19 +615,23 @@ def _obj_attributes(path: Path, tables: dict[int, np.ndarray], sources: list[int
     some. With `consume`, each table is let go as soon as it is used (the file has one material, and a scan's table
     is then the attribute itself, uncopied)."""
     attributes: dict[str, np.ndarray] = {}
-    for kind, picked in zip(sources, chosen, strict=True):
+
+    def rows(kind: int, picked: np.ndarray) -> np.ndarray:
         table = tables.pop(kind) if consume else tables[kind]
+        if into is not None:
+            return np.take(table, picked, axis=0, out=into[kind])
         # A scan's faces use every vertex, in order: the table is then the attribute, with no copy picked from it.
         every = aligned and len(picked) == len(table) and (not len(picked) or int(picked[-1]) == len(picked) - 1)
-        if into is not None:
-            found = np.take(table, picked, axis=0, out=into[kind])
-        else:
-            found = table if every and consume else table[picked]
-        del table
+        return table if every and consume else table[picked]
+
+    for kind, picked in zip(sources, chosen, strict=True):
+        found = rows(kind, picked)
         if kind == _V:
             if not np.all(np.isfinite(found)):
                 raise AssetError(str(path), "cannot read this OBJ file: vertex positions contain NaN or infinity")
             attributes["POSITION"] = found
+            if _RGB in tables:
+                attributes["COLOR_0"] = rows(_RGB, picked)
         elif kind == _VT:
             found = np.ascontiguousarray(found[:, :2])
             np.subtract(np.float32(1.0), found[:, 1], out=found[:, 1])  # OBJ's v is up

@@ -3,7 +3,8 @@
 The surface is a closed-ish grid in latitude and longitude whose radius follows the Igea scan's silhouette (from
 ../shared/corpus when present, else a lumpy sphere), with surface noise, four UV islands (so the mesh has seams:
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
-"obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans. Every
+"obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
+(and "ply-pages", a PLY so), or "obj-colours", an OBJ coloured per vertex without a texture. Every
 step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
@@ -283,29 +284,51 @@ def write_ply_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int
         face.tofile(handle)
 
 
-def _write_obj_text(path: Path, mtl_name: str, arrays: dict[str, np.ndarray],
-                    groups: list[tuple[str, np.ndarray]], chunk: int = 1 << 18) -> None:
-    """v, vt, vn per vertex, then per material its usemtl and f a/a/a per triangle."""
+def write_obj_colours(path: Path, arrays: dict[str, np.ndarray], jpeg: bytes) -> None:
+    """OBJ as MeshLab and CloudCompare write a scan coloured per vertex: v x y z r g b (the texture's colour under
+    each vertex), vn, f a//a, no material."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(jpeg))
+    image.draft("RGB", (512, 512))
+    pixels = np.asarray(image.convert("RGB"))
+    uvs = arrays["TEXCOORD_0"]
+    rows = np.minimum((uvs[:, 1] * len(pixels)).astype(np.int64), len(pixels) - 1)
+    columns = np.minimum((uvs[:, 0] * pixels.shape[1]).astype(np.int64), pixels.shape[1] - 1)
+    colours = pixels[rows, columns].astype(np.float32) / 255
+    _write_obj_text(path, None, arrays, [(None, arrays["indices"].reshape(-1, 3))], colours=colours)
+
+
+def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarray],
+                    groups: list[tuple[str | None, np.ndarray]], chunk: int = 1 << 18,
+                    colours: np.ndarray | None = None) -> None:
+    """v, vt, vn per vertex, then per material its usemtl and f a/a/a per triangle; with `colours`, v x y z r g b,
+    no vt and f a//a."""
     positions, normals, uvs = arrays["POSITION"], arrays["NORMAL"], arrays["TEXCOORD_0"]
+    columns = [(positions, "v %.6f %.6f %.6f\n") if colours is None else
+               (np.concatenate([positions, colours], axis=1), "v %.6f %.6f %.6f %.3f %.3f %.3f\n")]
+    if colours is None:
+        columns.append((np.stack([uvs[:, 0], 1 - uvs[:, 1]], axis=1), "vt %.6f %.6f\n"))
+    columns.append((normals, "vn %.4f %.4f %.4f\n"))
+    corner = "%d/%d/%d" if colours is None else "%d//%d"
     with path.open("w", encoding="ascii") as handle:
-        handle.write(f"# vitrina scan_generator\nmtllib {mtl_name}\no scan\n")
-        for values, form in ((positions, "v %.6f %.6f %.6f\n"), (np.stack([uvs[:, 0], 1 - uvs[:, 1]], axis=1),
-                                                                   "vt %.6f %.6f\n"),
-                             (normals, "vn %.4f %.4f %.4f\n")):
+        handle.write("# vitrina scan_generator\n" + (f"mtllib {mtl_name}\n" if mtl_name else "") + "o scan\n")
+        for values, form in columns:
             for begin in range(0, len(values), chunk):
                 block = values[begin:begin + chunk]
                 handle.write((form * len(block)) % tuple(block.astype(np.float64).ravel()))
         for material, triangles in groups:
-            handle.write(f"usemtl {material}\n")
+            if material is not None:
+                handle.write(f"usemtl {material}\n")
             for begin in range(0, len(triangles), chunk):
-                block = np.repeat(triangles[begin:begin + chunk].astype(np.int64) + 1, 3, axis=1)
-                handle.write(("f %d/%d/%d %d/%d/%d %d/%d/%d\n" * len(block)) % tuple(block.ravel()))
+                block = np.repeat(triangles[begin:begin + chunk].astype(np.int64) + 1, corner.count("%"), axis=1)
+                handle.write((("f " + " ".join([corner] * 3) + "\n") * len(block)) % tuple(block.ravel()))
 
 
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
-# as RealityCapture and Metashape write OBJ and PLY).
+# as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
-              "ply-pages": "pages.ply"}
+              "ply-pages": "pages.ply", "obj-colours": "coloured.obj"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -321,7 +344,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
     writers = {"glb": lambda p: write_glb(p, arrays, jpeg), "ply": lambda p: write_ply(p, arrays, "texture.jpg"),
                "obj": lambda p: write_obj(p, arrays, "texture.jpg"),
                "obj-pages": lambda p: write_obj_pages(p, arrays, texture),
-               "ply-pages": lambda p: write_ply_pages(p, arrays, texture)}
+               "ply-pages": lambda p: write_ply_pages(p, arrays, texture),
+               "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg)}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

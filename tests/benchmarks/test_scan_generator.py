@@ -74,3 +74,21 @@ def test_a_ply_in_texture_pages_reads_as_the_obj_in_pages(tmp_path: Path) -> Non
         for name in ("POSITION", "TEXCOORD_0"):
             np.testing.assert_allclose(from_ply.attributes[name][from_ply.indices],
                                        from_obj.attributes[name][from_obj.indices], atol=2e-5, err_msg=name)
+
+
+def test_a_scan_coloured_per_vertex_is_the_same_surface_coloured_as_its_texture(tmp_path: Path) -> None:
+    # MeshLab's and CloudCompare's OBJ: v x y z r g b and no texture. Read, it is the scan's surface, each vertex
+    # in the colour of the texture under it.
+    from PIL import Image
+
+    paths = generate(tmp_path, 10_000, 64, ("glb", "obj-colours"))
+    assert b"mtllib" not in paths["obj-colours"].read_bytes()[:200]
+    whole = load_asset(paths["glb"]).meshes()[0].primitives[0]
+    coloured = load_asset(paths["obj-colours"], root=tmp_path).meshes()[0].primitives[0]
+    assert "TEXCOORD_0" not in coloured.attributes and coloured.material.base_color_texture is None
+    np.testing.assert_allclose(coloured.attributes["POSITION"][coloured.indices],
+                               whole.attributes["POSITION"][whole.indices], atol=1e-5)
+    texture = np.asarray(Image.open(tmp_path / "scan-10000" / "texture.jpg").convert("RGB"), dtype=np.float32) / 255
+    uvs = whole.attributes["TEXCOORD_0"][whole.indices]
+    under = texture[np.minimum((uvs[:, 1] * 64).astype(int), 63), np.minimum((uvs[:, 0] * 64).astype(int), 63)]
+    assert np.abs(coloured.attributes["COLOR_0"][coloured.indices] - under).max() < 0.01

@@ -931,11 +931,91 @@ def test_an_obj_with_a_material_per_texture_page_is_read_as_arrays_like_the_gene
         assert len(primitive.attributes["POSITION"]) == len(set(" ".join([first, second]).split()) - {"f"})
 
 
-def grid_obj(columns: int, corner: str) -> str:
+@pytest.mark.parametrize("layout", list(SCAN_OBJ_CORNERS))
+def test_a_vertex_coloured_obj_is_read_as_arrays_with_its_colours(tmp_path: Path, layout: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # MeshLab, CloudCompare and scanners write "v x y z r g b". The general reader took 11.5 s and 1.3 GB for a
+    # 1M-triangle scan written so, and dropped its colours beside a texture: the array reader keeps them as COLOR_0.
+    from pipeline import obj_text
+
+    faces, uvs, normals = SCAN_OBJ_CORNERS[layout]
+    (tmp_path / "t.png").write_bytes(png_bytes())
+    write(tmp_path / "s.mtl", "newmtl skin\nmap_Kd t.png\nnewmtl bone\nmap_Kd t.png\n" if uvs
+          else "newmtl skin\nKd 0.5 0.5 0.5\nnewmtl bone\nKd 1 1 1\n")
+    # Multiples of 0.2 are multiples of 1/255 too, so trimesh's bytes and the file's numbers compare exactly.
+    colours = {1: "0.2 0.4 0.6", 2: "1 0 0.8", 3: "0 0.2 1", 4: "0.6 0.6 0.6", 5: "1 1 1"}
+    first, second = faces.splitlines()
+    text = ("mtllib s.mtl\n" + "".join(f"v {x} {y} {z} {colours[n]}\n" for n, (x, y, z) in enumerate(
+        [(0, 0, 0), (1, 0, 0), (0, 1, 0.5), (1, 1, 0.25), (9, 9, 9)], start=1))
+            + "vt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\nvn 0 0 1\nvn 0 0.6 0.8\nvn 0.6 0 0.8\nvn 0 0 1\n")
+    path = write(tmp_path / "scan.obj", text + "usemtl skin\n" + faces)
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 16)  # many blocks, a line or two each
+    fast_parts = obj_text.read_arrays(path, None)
+    assert fast_parts is not None
+    fast = the_primitive(path)
+    assert sorted(fast.attributes) == sorted(["POSITION", "COLOR_0", *(["TEXCOORD_0"] if uvs else []),
+                                              *(["NORMAL"] if normals else [])])
+    # Each vertex keeps its own line's colour, whichever corners share it.
+    wanted = {tuple(map(float, colours[n].split())) for n in range(1, 5)}
+    by_position = {tuple(p): tuple(np.round(c, 6)) for p, c in zip(fast.attributes["POSITION"].tolist(),
+                                                                   fast.attributes["COLOR_0"].tolist(), strict=True)}
+    assert set(by_position.values()) == wanted
+    assert by_position[(1.0, 0.0, 0.0)] == (1.0, 0.0, 0.8)
+    read_colours = fast.attributes["COLOR_0"].copy()
+    monkeypatch.setattr(obj_text, "read_arrays", lambda path, root: None)
+    general = the_primitive(path)
+    if not normals:
+        del general.attributes["NORMAL"]  # made up by trimesh, as in the tests above
+    assert "COLOR_0" not in general.attributes  # trimesh drops vertex colours where faces have a material
+    del fast.attributes["COLOR_0"]
+    assert corner_soup(fast) == corner_soup(general)
+    monkeypatch.undo()
+
+    # Two materials: each part's colours are picked into one shared block, as its positions are.
+    two = obj_text.read_arrays(write(tmp_path / "two.obj", text + f"usemtl skin\n{first}\nusemtl bone\n{second}\n"),
+                               None)
+    assert two is not None and [name for name, *_ in two] == ["skin", "bone"]
+    for _, primitive, _, _ in two:
+        for position, colour in zip(primitive.attributes["POSITION"].tolist(),
+                                    primitive.attributes["COLOR_0"].tolist(), strict=True):
+            assert tuple(np.round(colour, 6)) == by_position[tuple(position)]
+    # 0-255 numbers are scaled as trimesh scales them; one colour for every vertex is no colour at all.
+    bytes_text = text
+    for colour in colours.values():
+        bytes_text = bytes_text.replace(colour, " ".join(str(round(float(c) * 255)) for c in colour.split()))
+    scaled = the_primitive(write(tmp_path / "bytes.obj", bytes_text + "usemtl skin\n" + faces))
+    assert np.allclose(scaled.attributes["COLOR_0"], read_colours, atol=1e-6)
+    white = "".join(line.rsplit(" ", 3)[0] + " 1 1 1\n" if line.startswith("v ") else line + "\n"
+                    for line in text.splitlines())
+    assert "COLOR_0" not in the_primitive(write(tmp_path / "white.obj", white + "usemtl skin\n" + faces)).attributes
+
+
+def test_a_scan_with_vertex_colours_and_a_texture_says_they_multiply(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import obj_text
+
+    (tmp_path / "t.png").write_bytes(png_bytes())
+    write(tmp_path / "s.mtl", "newmtl skin\nmap_Kd t.png\n")
+    corners = "v 0 0 0 1 0 0\nv 1 0 0 0 1 0\nv 0 1 0 0 0 1\nvt 0 0\nvt 1 0\nvt 0 1\n"
+    both = load_asset(write(tmp_path / "both.obj", "mtllib s.mtl\n" + corners + "usemtl skin\nf 1/1 2/2 3/3\n"))
+    assert any("has vertex colours and a texture" in note for note in both.notes)
+    plain_path = write(tmp_path / "plain.obj", corners + "f 1 2 3\n")
+    plain = load_asset(plain_path)
+    assert not plain.notes
+    # Without a material, trimesh keeps the colours too: the same ones.
+    monkeypatch.setattr(obj_text, "read_arrays", lambda path, root: None)
+    general = load_asset(plain_path)
+    assert corner_soup(plain.meshes()[0].primitives[0]) == corner_soup(general.meshes()[0].primitives[0])
+    assert np.array_equal(plain.meshes()[0].primitives[0].attributes["COLOR_0"], np.eye(3, dtype=np.float32))
+
+
+def grid_obj(columns: int, corner: str, coloured: bool = False) -> str:
     """An OBJ of a flat grid strip: v, vt and vn lines first, then faces over three materials, switching back and
-    forth as texture pages do; `corner` formats one corner from its (v, vt, vn) numbers."""
+    forth as texture pages do; `corner` formats one corner from its (v, vt, vn) numbers; `coloured` gives each vertex
+    a colour of its own."""
     lines = ["mtllib s.mtl"]
-    lines += [f"v {x} {y} {0.01 * x * y}" for x in range(columns + 1) for y in (0, 1)]
+    lines += [f"v {x} {y} {0.01 * x * y}" + (f" {x / columns} {y} 0.5" if coloured else "")
+              for x in range(columns + 1) for y in (0, 1)]
     lines += [f"vt {x / columns} {y}" for x in range(columns + 1) for y in (0, 1)]
     lines += [f"vn 0 {0.1 * y} 1" for _ in range(columns + 1) for y in (0, 1)]
     for x in range(columns):
@@ -949,7 +1029,7 @@ def grid_obj(columns: int, corner: str) -> str:
 
 
 @pytest.mark.parametrize("corner", ["{v}/{t}/{n}", "{v}/{v}/{v}", "{v}//{n}", "{v}"])
-@pytest.mark.parametrize("split_at", ["f ", "vt ", "usemtl page c"])
+@pytest.mark.parametrize("split_at", ["f ", "vt ", "usemtl page c", "v 20"])
 def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corner: str, split_at: str) -> None:
     # The second half is parsed in a forked process (numpy's text parser holds the GIL): the halves must join into
@@ -958,7 +1038,8 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
     from pipeline import obj_text
 
     write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
-    text = grid_obj(40, corner)
+    coloured = split_at == "v 20"  # vertex colours, split among the v lines: both halves' colours join up
+    text = grid_obj(40, corner, coloured)
     path = write(tmp_path / "grid.obj", text)
     monkeypatch.setattr(obj_text, "OBJ_BLOCK", 64)
     whole = obj_text.read_arrays(path, None)
@@ -974,6 +1055,7 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
     assert halves is not None
     assert int(mark.read_text()) != os.getpid()  # the second half was parsed in a process of its own
     assert [(n, m.name) for n, _, m, _ in halves] == [(n, m.name) for n, _, m, _ in whole]
+    assert all(("COLOR_0" in part.attributes) == coloured for _, part, _, _ in whole)
     for (_, split, _, _), (name, one, _, _) in zip(halves, whole, strict=True):
         assert split.attributes.keys() == one.attributes.keys(), name
         assert np.array_equal(split.indices, one.indices), name
