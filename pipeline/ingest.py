@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -441,9 +442,9 @@ _PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
 
 
 def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[str]]]], list[str]] | None:
-    """(header bytes, byte order, [(element, count, property lines)], the texture files named by 'comment
-    TextureFile' lines, in order) of a binary PLY, or None for ASCII ones and headers this does not understand (the
-    general reader takes those)."""
+    """(header bytes, byte order: "<", ">", or "=" for an ASCII PLY, [(element, count, property lines)], the texture
+    files named by 'comment TextureFile' lines, in order) of a PLY, or None for headers this does not understand
+    (the general reader takes those)."""
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     end = head.find(b"end_header")
@@ -463,7 +464,7 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
         if not words or words[0] in ("comment", "obj_info"):
             continue
         if words[0] == "format" and len(words) >= 2:
-            order = {"binary_little_endian": "<", "binary_big_endian": ">"}.get(words[1], "")
+            order = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": TEXT_ORDER}.get(words[1], "")
         elif words[0] == "element" and len(words) == 3 and words[2].isdigit():
             elements.append((words[1], int(words[2]), []))
         elif words[0] == "property" and elements:
@@ -507,12 +508,23 @@ def _ply_texture_comments(path: Path) -> list[str]:
 
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
-    """A binary PLY of vertices with scalar properties and triangle faces, read straight into numpy arrays
+    """A PLY of vertices with scalar properties and triangle faces, binary or ASCII, read straight into numpy arrays
     (block by block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. Texture
     coordinates per vertex, or per corner with a texture page per face (Metashape, MeshLab): corners that share a
     vertex but not its coordinates or page get a vertex of their own, and each page becomes a primitive of one
-    mesh, as an OBJ's materials do. None when the file is anything else (ASCII, polygons, strips, other face
-    properties), which the general reader then takes."""
+    mesh, as an OBJ's materials do. None when the file is anything else (polygons, strips, other face properties,
+    ASCII rows of other lengths than the header's), which the general reader then takes."""
+    try:
+        return _ply_arrays(path, root)
+    except _NotAsTheHeaderSays:
+        return None
+
+
+class _NotAsTheHeaderSays(ValueError):
+    """ASCII PLY rows of another length than the header's (polygons, or blank lines)."""
+
+
+def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     layout = _ply_layout(path)
     if layout is None:
         return None
@@ -528,16 +540,20 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
     vertex_type = np.dtype([(name, order + _PLY_TYPES[kind]) for kind, name in vertex_props])
     face_type = np.dtype(face_fields)
     wedges, paged = "uv" in (face_type.names or ()), "page" in (face_type.names or ())
-    expected = start + vertex_count * vertex_type.itemsize + face_count * face_type.itemsize
-    if path.stat().st_size < expected:
-        raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
     names = set(vertex_type.names or ())
     if not {"x", "y", "z"} <= names or not face_count:
         return None
+    blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
+    if order == TEXT_ORDER:
+        blocks, faces_at = ply_text_rows, _after_lines(path, start, vertex_count)
+    else:
+        blocks, faces_at = _ply_blocks, start + vertex_count * vertex_type.itemsize
+        if path.stat().st_size < faces_at + face_count * face_type.itemsize:
+            raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
     indices = np.empty(face_count * 3, dtype=np.uint32)
     face_pages = np.empty(face_count, dtype=np.int32) if paged else None
     lowest, highest = 0, -1
-    for first, block in _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count):
+    for first, block in blocks(path, faces_at, face_type, face_count):
         if not np.all(block["count"] == 3) or (wedges and not np.all(block["uv_count"] == 6)):
             return None  # polygons: the general reader triangulates them
         if len(block):
@@ -562,7 +578,7 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
     colours = (np.empty((vertex_count, len(channels)),
                         dtype=np.result_type(*(vertex_type[c] for c in channels)).newbyteorder("="))
                if channels else None)
-    for first, block in _ply_blocks(path, start, vertex_type, vertex_count):
+    for first, block in blocks(path, start, vertex_type, vertex_count):
         rows = slice(first, first + len(block))
         for name, keys in columns.items():
             for axis, key in enumerate(keys):
@@ -591,7 +607,7 @@ def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None
                                             f"header names {pages} texture file(s) (TextureFile comments)")
         # The corners' coordinates are read again, a block at a time, rather than held (24 bytes a triangle).
         corner_blocks = ((3 * first, block["uv"].reshape(-1, 2).astype(np.float32)) for first, block in
-                         _ply_blocks(path, start + vertex_count * vertex_type.itemsize, face_type, face_count))
+                         blocks(path, faces_at, face_type, face_count))
         indices, source, uvs, bounds = _split_wedges(indices, corner_blocks, face_pages if pages > 1 else None,
                                                      vertex_count, pages)
         if source is not None:
@@ -705,6 +721,59 @@ def _split_wedges(indices: np.ndarray, corner_blocks: Iterator[tuple[int, np.nda
 
 # Vertices or faces read from a binary PLY at a time: a few MB of the file in memory, however big the scan.
 PLY_BLOCK_ROWS = 1 << 18
+PLY_TEXT_BLOCK = 1 << 22  # bytes of an ASCII PLY's rows parsed at a time
+PLY_TEXT_ROW = 1 << 16  # longer than any ASCII PLY row of scalars (a few dozen numbers)
+TEXT_ORDER = "="  # an ASCII PLY's "byte order": numpy parses its numbers into the machine's own
+
+
+def _after_lines(path: Path, offset: int, lines: int) -> int:
+    """The byte offset after `lines` more lines from `offset`: where an ASCII PLY's next element starts."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        while lines > 0:
+            chunk = handle.read(PLY_TEXT_BLOCK)
+            if not chunk:
+                raise ValueError("the file ends before its header says it does")
+            found = chunk.count(b"\n")
+            if found >= lines:
+                return offset + int(np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)[lines - 1]) + 1
+            lines -= found
+            offset += len(chunk)
+    return offset
+
+
+def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of an ASCII PLY element from `offset`, parsed by numpy as records of `dtype` a block of
+    lines at a time (at most PLY_TEXT_BLOCK bytes and PLY_BLOCK_ROWS rows). Raises ValueError: _NotAsTheHeaderSays
+    for rows of another length (polygons), else naming a word that is not a number of its property's type."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        carry, first = b"", 0
+        while first < count:
+            chunk = handle.read(PLY_TEXT_BLOCK)
+            data = carry + chunk if chunk else carry + b"\n"
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+            rows = min(len(ends), count - first, PLY_BLOCK_ROWS)
+            if not chunk and not data.strip():
+                raise ValueError("the file ends before its header says it does")
+            if not rows:
+                if len(data) > PLY_TEXT_ROW:
+                    raise _NotAsTheHeaderSays  # no row of scalars is this long: numpy would split all of it
+                carry = data
+                continue
+            cut = int(ends[rows - 1]) + 1
+            try:
+                block = np.loadtxt(io.BytesIO(data[:cut]), dtype=dtype, ndmin=1, comments=None)
+            except ValueError as error:
+                word = re.match(r"could not convert string '(.*)' to (\w+)", str(error))
+                if word is None:
+                    raise _NotAsTheHeaderSays from None  # rows of another length: polygons, for the general reader
+                raise ValueError(f"'{word[1]}' is not a number of the type its header gives ({word[2]})") from None
+            if len(block) != rows:  # blank lines, which numpy skips
+                raise _NotAsTheHeaderSays
+            carry = data[cut:]
+            yield first, block
+            first += rows
 
 
 def _ply_blocks(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:

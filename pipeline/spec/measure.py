@@ -205,11 +205,16 @@ def _ply_measure(path: Path) -> Measure:
     if fmt == "ascii":
         if path.stat().st_size > MAX_TEXT_SCAN_BYTES:
             return Measure(None, None, triangles)
-        text = path.read_bytes()[body_start:]
-        rows = text.split(b"\n", count)[:count]
-        table = np.array([row.split()[: len(names)] for row in rows], dtype=float)
-        points = table[:, [names.index(axis) for axis in "xyz"]]
-        low, high = _corners(points)
+        from pipeline.ingest import ply_text_rows  # the reader's own block parsing
+
+        ends: list[list[float]] = []  # each block's lowest and highest x, y, z
+        try:
+            for _, block in ply_text_rows(path, body_start, np.dtype([(name, kind) for name, kind in properties]),
+                                          count):
+                ends += [[float(block[axis].min()) for axis in "xyz"], [float(block[axis].max()) for axis in "xyz"]]
+        except ValueError:  # rows the header does not describe: the reader says what they are
+            return Measure(None, None, triangles)
+        low, high = _corners(np.array(ends, dtype=np.float64))
         return Measure(low, high, triangles)
     order = "<" if fmt == "binary_little_endian" else ">"
     dtype = np.dtype([(name, order + kind) for name, kind in properties])
@@ -368,13 +373,13 @@ def texture_file_named(line: str) -> str | None:
 
 
 def _ply_textures(path: Path) -> list[str]:
-    """The textures a binary PLY names in 'comment TextureFile' lines (RealityCapture, Metashape, MeshLab; one per
-    texture page), when its vertices or its faces' corners carry texture coordinates to use them with (as the
-    reader requires); else none."""
+    """The textures a PLY names in 'comment TextureFile' lines (RealityCapture, Metashape, MeshLab; one per texture
+    page), when its vertices or its faces' corners carry texture coordinates to use them with (as the reader
+    requires); else none."""
     with open(path, "rb") as handle:
         head = handle.read(MAX_PLY_HEADER)
     end = head.find(b"end_header")
-    if end < 0 or b"format ascii" in head[:end]:
+    if end < 0:
         return []
     textures, properties = [], set()
     for line in head[:end].decode("latin-1").splitlines():

@@ -4,7 +4,8 @@ The surface is a closed-ish grid in latitude and longitude whose radius follows 
 ../shared/corpus when present, else a lumpy sphere), with surface noise, four UV islands (so the mesh has seams:
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
-(and "ply-pages", a PLY so), or "obj-colours", an OBJ coloured per vertex without a texture. Every
+(and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, or "ply-ascii", the PLY
+as text. Every
 step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
@@ -191,8 +192,10 @@ def write_glb(path: Path, arrays: dict[str, np.ndarray], jpeg: bytes) -> None:
             handle.write(chunk)
 
 
-def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
-    """Binary little-endian PLY with normals and per-vertex texture coordinates (s, t; v up)."""
+def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str, text: bool = False,
+              chunk: int = 1 << 18) -> None:
+    """Binary little-endian PLY with normals and per-vertex texture coordinates (s, t; v up); with `text`, the
+    same as an ASCII PLY (six decimals, as MeshLab writes one)."""
     count = len(arrays["POSITION"])
     vertex = np.empty(count, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("nx", "<f4"), ("ny", "<f4"),
                                     ("nz", "<f4"), ("s", "<f4"), ("t", "<f4")])
@@ -205,14 +208,23 @@ def write_ply(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> N
     face = np.empty(len(triangles), dtype=[("n", "u1"), ("i", "<u4", (3,))])
     face["n"] = 3
     face["i"] = triangles
-    header = (f"ply\nformat binary_little_endian 1.0\ncomment TextureFile {texture_name}\n"
+    header = (f"ply\nformat {'ascii' if text else 'binary_little_endian'} 1.0\ncomment TextureFile {texture_name}\n"
               f"element vertex {count}\n" + "".join(f"property float {n}\n" for n in vertex.dtype.names or ())
               + f"element face {len(triangles)}\nproperty list uchar uint vertex_indices\nend_header\n")
     with path.open("wb") as handle:
         handle.write(header.encode("ascii"))
-        vertex.tofile(handle)
-        del vertex
-        face.tofile(handle)
+        if not text:
+            vertex.tofile(handle)
+            del vertex
+            face.tofile(handle)
+            return
+        for begin in range(0, count, chunk):
+            rows = vertex[begin:begin + chunk]
+            numbers = np.stack([rows[name].astype(np.float64) for name in vertex.dtype.names or ()], axis=1)
+            handle.write((("%.6f " * 7 + "%.6f\n") * len(rows) % tuple(numbers.ravel())).encode("ascii"))
+        for begin in range(0, len(triangles), chunk):
+            rows = triangles[begin:begin + chunk].astype(np.int64)
+            handle.write(("3 %d %d %d\n" * len(rows) % tuple(rows.ravel())).encode("ascii"))
 
 
 def write_obj(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
@@ -326,9 +338,10 @@ def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarr
 
 
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
-# as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ).
+# as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ;
+# "ply-ascii": the PLY as text).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
-              "ply-pages": "pages.ply", "obj-colours": "coloured.obj"}
+              "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -345,7 +358,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
                "obj": lambda p: write_obj(p, arrays, "texture.jpg"),
                "obj-pages": lambda p: write_obj_pages(p, arrays, texture),
                "ply-pages": lambda p: write_ply_pages(p, arrays, texture),
-               "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg)}
+               "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg),
+               "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True)}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

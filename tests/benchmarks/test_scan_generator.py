@@ -92,3 +92,15 @@ def test_a_scan_coloured_per_vertex_is_the_same_surface_coloured_as_its_texture(
     uvs = whole.attributes["TEXCOORD_0"][whole.indices]
     under = texture[np.minimum((uvs[:, 1] * 64).astype(int), 63), np.minimum((uvs[:, 0] * 64).astype(int), 63)]
     assert np.abs(coloured.attributes["COLOR_0"][coloured.indices] - under).max() < 0.01
+
+
+def test_the_ascii_ply_is_the_binary_ply_as_text(tmp_path: Path) -> None:
+    paths = generate(tmp_path, 10_000, 64, ("ply", "ply-ascii"))
+    assert paths["ply-ascii"].read_bytes().startswith(b"ply\nformat ascii 1.0\n")
+    binary = load_asset(paths["ply"], root=tmp_path).meshes()[0].primitives[0]
+    text = load_asset(paths["ply-ascii"], root=tmp_path).meshes()[0].primitives[0]
+    assert sorted(text.attributes) == sorted(binary.attributes) == ["NORMAL", "POSITION", "TEXCOORD_0"]
+    assert np.array_equal(text.indices, binary.indices)
+    for name, values in binary.attributes.items():
+        np.testing.assert_allclose(text.attributes[name], values, atol=6e-7, err_msg=name)
+    assert text.material.base_color_texture is not None
