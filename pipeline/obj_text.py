@@ -211,14 +211,37 @@ def _extent(path: Path, start: int, end: int, report: bool) -> tuple[np.ndarray 
 
 
 def _obj_face_layout(line: str) -> tuple[int, bool] | None:
-    """(numbers per corner, whether they are v//vn) from the first face line, or None unless it is a triangle."""
+    """(numbers per corner, whether they are v//vn) from the first face line, or None unless it is a polygon."""
     corners = line.split()[1:]
-    if len(corners) != 3:
+    if len(corners) < 3:
         return None
     parts = corners[0].split("/")
     if len(parts) == 3 and parts[1] == "":
         return 2, True
     return len(parts), False
+
+
+MAX_POLYGON = 64  # sides: a face line with more is left to the general reader
+
+
+def _triangles(faces: np.ndarray, sides: np.ndarray, per_corner: int) -> np.ndarray:
+    """The face lines' corners (slashes made spaces) as triangles, (triangles, 3, numbers per corner), in file
+    order: a polygon of k sides becomes the fan of its k - 2 triangles from its first corner, as the general reader
+    (trimesh) and most tools cut one (a remeshed scan's quads are convex)."""
+    if np.all(sides == 3):
+        return np.loadtxt(io.BytesIO(faces.tobytes()), usecols=range(1, 1 + 3 * per_corner), dtype=np.int64,
+                          ndmin=2).reshape(-1, 3, per_corner)
+    first = np.cumsum(sides - 2) - (sides - 2)
+    triangles = np.empty((int((sides - 2).sum()), 3, per_corner), dtype=np.int64)
+    line_of_byte = np.cumsum(faces == 10, dtype=np.int32) - (faces == 10)
+    for side_count in np.unique(sides).tolist():  # a parse per kind of polygon, not per face
+        lines = np.flatnonzero(sides == side_count)
+        corners = np.loadtxt(io.BytesIO(faces[(sides == side_count)[line_of_byte]].tobytes()),
+                             usecols=range(1, 1 + side_count * per_corner), dtype=np.int64,
+                             ndmin=2).reshape(-1, side_count, per_corner)
+        for fan in range(side_count - 2):
+            triangles[first[lines] + fan] = corners[:, [0, fan + 1, fan + 2]]
+    return triangles
 
 
 # An OBJ this big is parsed in two halves at once, the second in a forked process: numpy's text parser holds the GIL,
@@ -245,12 +268,12 @@ class _ObjText:
 
 
 def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
-    """An OBJ of triangles read a block at a time into numpy arrays: no Python loop per vertex or face, and never
-    the whole text in memory (a big file's two halves are parsed at once, see OBJ_SPLIT_BYTES). One part per
-    material, in the order the file first uses them, as the general reader groups them: RealityCapture and Metashape
-    write a big scan's texture pages as one material each; vertex colours ("v x y z r g b") become COLOR_0. None for
-    anything else (polygons, faces before the first of several materials, relative indices, colours on some vertices
-    only), which the general reader then takes."""
+    """An OBJ read a block at a time into numpy arrays: no Python loop per vertex or face, and never the whole text
+    in memory (a big file's two halves are parsed at once, see OBJ_SPLIT_BYTES). One part per material, in the order
+    the file first uses them, as the general reader groups them: RealityCapture and Metashape write a big scan's
+    texture pages as one material each; vertex colours ("v x y z r g b") become COLOR_0; polygons (a remeshed scan's
+    quads) are cut into triangles. None for anything else (faces before the first of several materials, relative
+    indices, colours on some vertices only), which the general reader then takes."""
     stretches = _in_two_halves(path, functools.partial(_parse_obj_text, path), _send_obj_text,
                                _received_obj_text, READ_COSTS)
     if stretches is None:
@@ -513,13 +536,9 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
                     switches.append(line_number)
                     switch_ids.append(material_ids.setdefault(rest.strip(), len(material_ids)))
         face_lines = np.flatnonzero(kinds == _F)
-        if len(face_lines):
-            # Each face takes the material of the last usemtl line before it, in this block or an earlier one.
-            before = np.searchsorted(np.asarray(switches, dtype=np.int64), face_lines) - 1
-            ids = np.where(before >= 0, np.asarray(switch_ids + [current], dtype=np.int64)[before], current)
-            changes = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-            runs.append((changes + face_count, ids[changes]))
-            face_count += len(face_lines)
+        # Each face takes the material of the last usemtl line before it, in this block or an earlier one.
+        before = np.searchsorted(np.asarray(switches, dtype=np.int64), face_lines) - 1
+        ids = np.where(before >= 0, np.asarray(switch_ids + [current], dtype=np.int64)[before], current)
         if switch_ids:
             current = switch_ids[-1]
         byte_kinds = np.repeat(kinds, ends - starts + 1)
@@ -552,11 +571,17 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         slashes = faces == ord("/")
         doubled = np.concatenate([slashes[:-1] & slashes[1:], [False]])
         faces[slashes] = 32
-        if (np.any(_tokens_per_line(faces) != 1 + 3 * per_corner)
-                or np.any(_per_line_counts(faces, doubled) != (3 if normals_only else 0))):
-            return None  # polygons, or corners written in more than one way
-        parsed = np.loadtxt(io.BytesIO(faces.tobytes()), usecols=range(1, 1 + 3 * per_corner), dtype=np.int64,
-                            ndmin=2).reshape(-1, 3, per_corner)
+        sides, odd = np.divmod(_tokens_per_line(faces) - 1, per_corner)
+        if (np.any(odd) or np.any(sides < 3) or np.any(sides > MAX_POLYGON)
+                or np.any(_per_line_counts(faces, slashes) != sides * (2 if normals_only else per_corner - 1))
+                or np.any(_per_line_counts(faces, doubled) != (sides if normals_only else 0))):
+            return None  # corners written in more than one way, or a polygon of hundreds of sides
+        parsed = _triangles(faces, sides, per_corner)
+        # The faces' runs of one material, counted in triangles (a polygon of k sides is k - 2 of them).
+        first_triangle = np.cumsum(sides - 2) - (sides - 2)
+        changes = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        runs.append((first_triangle[changes] + face_count, ids[changes]))
+        face_count += len(parsed)
         if np.any(parsed <= 0):
             return None  # relative (negative) indices, or broken ones the general reader explains
         if aligned and per_corner > 1 and not np.all(parsed == parsed[:, :, :1]):

@@ -4,8 +4,8 @@ The surface is a closed-ish grid in latitude and longitude whose radius follows 
 ../shared/corpus when present, else a lumpy sphere), with surface noise, four UV islands (so the mesh has seams:
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
-(and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, or "ply-ascii", the PLY
-as text. Every
+(and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, "ply-ascii", the PLY
+as text, or "obj-quads", the OBJ in quads. Every
 step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
@@ -296,6 +296,15 @@ def write_ply_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int
         face.tofile(handle)
 
 
+def write_obj_quads(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
+    """OBJ + MTL as a remeshed scan is written (Blender's voxel remesh, ZBrush): the grid's cells as quads, half as
+    many faces as the triangles, otherwise as `write_obj`."""
+    mtl = path.parent / (path.name.split(".")[0] + ".mtl")
+    mtl.write_text(f"newmtl scan\nKa 1 1 1\nKd 1 1 1\nmap_Kd {texture_name}\n", encoding="ascii")
+    cells = arrays["indices"].reshape(-1, 6)  # per cell: (corner, up, right), (right, up, up + 1)
+    _write_obj_text(path, mtl.name, arrays, [("scan", cells[:, [0, 1, 5, 2]])])
+
+
 def write_obj_colours(path: Path, arrays: dict[str, np.ndarray], jpeg: bytes) -> None:
     """OBJ as MeshLab and CloudCompare write a scan coloured per vertex: v x y z r g b (the texture's colour under
     each vertex), vn, f a//a, no material."""
@@ -334,14 +343,16 @@ def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarr
                 handle.write(f"usemtl {material}\n")
             for begin in range(0, len(triangles), chunk):
                 block = np.repeat(triangles[begin:begin + chunk].astype(np.int64) + 1, corner.count("%"), axis=1)
-                handle.write((("f " + " ".join([corner] * 3) + "\n") * len(block)) % tuple(block.ravel()))
+                face = "f " + " ".join([corner] * triangles.shape[1]) + "\n"
+                handle.write((face * len(block)) % tuple(block.ravel()))
 
 
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
 # as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ;
-# "ply-ascii": the PLY as text).
+# "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
-              "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply"}
+              "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply",
+              "obj-quads": "quads.obj"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -359,7 +370,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
                "obj-pages": lambda p: write_obj_pages(p, arrays, texture),
                "ply-pages": lambda p: write_ply_pages(p, arrays, texture),
                "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg),
-               "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True)}
+               "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True),
+               "obj-quads": lambda p: write_obj_quads(p, arrays, "texture.jpg")}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

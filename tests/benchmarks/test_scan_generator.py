@@ -104,3 +104,18 @@ def test_the_ascii_ply_is_the_binary_ply_as_text(tmp_path: Path) -> None:
     for name, values in binary.attributes.items():
         np.testing.assert_allclose(text.attributes[name], values, atol=6e-7, err_msg=name)
     assert text.material.base_color_texture is not None
+
+
+def test_the_scan_in_quads_is_the_same_surface_cut_along_the_other_diagonals(tmp_path: Path) -> None:
+    paths = generate(tmp_path, 10_000, 64, ("obj", "obj-quads"))
+    faces = [line for line in paths["obj-quads"].read_text().splitlines() if line.startswith("f ")]
+    assert len(faces) == 5_000 and all(len(line.split()) == 5 for line in faces)
+    triangles = load_asset(paths["obj"], root=tmp_path).meshes()[0].primitives[0]
+    quads = load_asset(paths["obj-quads"], root=tmp_path).meshes()[0].primitives[0]
+    assert quads.triangle_count == triangles.triangle_count
+    assert np.array_equal(quads.attributes["POSITION"], triangles.attributes["POSITION"])
+    # Each cell's two triangles face the way its vertices' normals do, as the scan's own triangles do.
+    corners = quads.attributes["POSITION"][quads.indices.reshape(-1, 3)]
+    facing = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normals = quads.attributes["NORMAL"][quads.indices.reshape(-1, 3)[:, 0]]
+    assert np.mean(np.einsum("ij,ij->i", facing, normals) > 0) > 0.99
