@@ -474,8 +474,8 @@ def _ply_layout(path: Path) -> tuple[int, str, list[tuple[str, int, list[list[st
     return (newline + 1, order, elements, textures) if order else None
 
 
-def _ply_face_fields(face_props: list[list[str]], order: str) -> list[tuple[Any, ...]] | None:
-    """The face element's record as numpy fields, when every face is a triangle list ("count", "index") with, as
+def _ply_face_fields(face_props: list[list[str]], order: str, sides: int = 3) -> list[tuple[Any, ...]] | None:
+    """The face element's record as numpy fields, when every face is a list of `sides` ("count", "index") with, as
     Metashape and MeshLab write textured scans, texture coordinates per corner ("uv_count", "uv": a `texcoord` list
     of six) and a texture page per face ("page": `texnumber`); other single values per face (MeshLab's flags,
     quality or colour, which glTF has no place for) are read past. None for other lists."""
@@ -486,7 +486,7 @@ def _ply_face_fields(face_props: list[list[str]], order: str) -> list[tuple[Any,
             if prop[3] == "texcoord" and item[-2] == "f" and not any(f[0] == "uv" for f in fields):
                 fields += [("uv_count", count), ("uv", item, (6,))]
             elif not any(f[0] == "index" for f in fields) and item[-2] in "iu":
-                fields += [("count", count), ("index", item, (3,))]
+                fields += [("count", count), ("index", item, (sides,))]
             else:
                 return None
         elif len(prop) == 2 and prop[1] == "texnumber" and _PLY_TYPES.get(prop[0], "f")[0] in "iu":
@@ -544,24 +544,34 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     if not {"x", "y", "z"} <= names or not face_count:
         return None
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
-    if order == TEXT_ORDER:
-        blocks, faces_at = ply_text_rows, _after_lines(path, start, vertex_count)
-    else:
-        blocks, faces_at = _ply_blocks, start + vertex_count * vertex_type.itemsize
-        if path.stat().st_size < faces_at + face_count * face_type.itemsize:
-            raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
-    indices = np.empty(face_count * 3, dtype=np.uint32)
-    face_pages = np.empty(face_count, dtype=np.int32) if paged else None
+    text = order == TEXT_ORDER
+    blocks, faces_at = ((ply_text_rows, _after_lines(path, start, vertex_count)) if text
+                        else (_ply_blocks, start + vertex_count * vertex_type.itemsize))
+    # Every face a polygon of as many sides as the first (Blender writes a remeshed scan's quads as they are);
+    # faces of several sizes are left to the general reader.
+    sides = _first_face_sides(path, faces_at, face_type, text)
+    if sides is None or sides < 3 or sides > obj_text.MAX_POLYGON or (wedges and sides != 3):
+        return None
+    face_type = np.dtype(_ply_face_fields(face_props, order, sides) or [])
+    if not text and path.stat().st_size < faces_at + face_count * face_type.itemsize:
+        raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)
+    cut = sides - 2  # triangles per face, the fan from its first corner
+    fan = np.array([[0, corner + 1, corner + 2] for corner in range(cut)])
+    indices = np.empty(face_count * 3 * cut, dtype=np.uint32)
+    face_pages = np.empty(face_count * cut, dtype=np.int32) if paged else None
     lowest, highest = 0, -1
     for first, block in blocks(path, faces_at, face_type, face_count):
-        if not np.all(block["count"] == 3) or (wedges and not np.all(block["uv_count"] == 6)):
-            return None  # polygons: the general reader triangulates them
+        if not np.all(block["count"] == sides) or (wedges and not np.all(block["uv_count"] == 6)):
+            if not text:  # the general reader cannot read them either, and would call the file cut short
+                raise AssetError(str(path), _MIXED_FACES)
+            return None  # faces of several sizes: the general reader reads ASCII rows one by one
         if len(block):
             lowest = min(lowest, int(block["index"].min()))
             highest = max(highest, int(block["index"].max()))
-        indices[3 * first: 3 * (first + len(block))] = block["index"].reshape(-1)
+        indices[3 * cut * first: 3 * cut * (first + len(block))] = (
+            block["index"] if cut == 1 else block["index"][:, fan]).reshape(-1)
         if face_pages is not None:
-            face_pages[first: first + len(block)] = block["page"]
+            face_pages[cut * first: cut * (first + len(block))] = np.repeat(block["page"], cut)
     if lowest < 0 or highest >= vertex_count:
         raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
     uv = None if wedges else next(((u, v) for u, v in _PLY_UV if {u, v} <= names), None)
@@ -635,6 +645,52 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
                               indices=own, material=material)
         parts.append((material_names[page], primitive, material, "NORMAL" in attributes))
     return parts
+
+
+def ply_face_sides(path: Path) -> int | None:
+    """How many corners the PLY's first face has (as the array reader takes every face to have), None where the
+    array reader would not read its faces: what `check` multiplies the header's face count by."""
+    layout = _ply_layout(path)
+    if layout is None:
+        return None
+    start, order, elements, _ = layout
+    if [name for name, _, _ in elements] != ["vertex", "face"] or not elements[1][1]:
+        return None
+    (_, vertex_count, vertex_props), (_, _, face_props) = elements
+    face_fields = _ply_face_fields(face_props, order)
+    if face_fields is None or any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vertex_props):
+        return None
+    text = order == TEXT_ORDER
+    try:
+        faces_at = (_after_lines(path, start, vertex_count) if text else
+                    start + vertex_count * np.dtype([(name, order + _PLY_TYPES[kind])
+                                                     for kind, name in vertex_props]).itemsize)
+    except ValueError:
+        return None
+    return _first_face_sides(path, faces_at, np.dtype(face_fields), text)
+
+
+_MIXED_FACES = ("its faces have several numbers of corners (triangles and quads), or it is corrupt: Vitrina reads "
+                "a binary PLY whose faces all have as many corners as the first; export it triangulated (Blender: "
+                "Triangulate Faces; MeshLab saves triangles)")
+
+
+def _first_face_sides(path: Path, offset: int, face_type: np.dtype[Any], text: bool) -> int | None:
+    """The corner count of the PLY's first face (None if there is none to read): the record's "count" field, at
+    its place among the fields before it, which have one size whatever the faces' sides."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        head = handle.readline(PLY_TEXT_ROW) if text else handle.read(face_type.itemsize)
+    fields: Any = face_type.fields or {}
+    if text:
+        column = sum(int(np.prod(fields[name][0].shape or (1,))) for name in face_type.names or ()
+                     if fields[name][1] < fields["count"][1])
+        words = head.split()
+        return int(words[column]) if len(words) > column and words[column].isdigit() else None
+    count_type, at = fields["count"][:2]
+    if len(head) < at + count_type.itemsize:
+        return None
+    return int(np.frombuffer(head, dtype=count_type, count=1, offset=at)[0])
 
 
 def _ply_material(path: Path, texture_file: str, root: Path | None, name: str) -> Material:

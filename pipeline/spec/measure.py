@@ -177,7 +177,8 @@ MAX_PLY_HEADER = 64 << 10
 
 
 def _ply_measure(path: Path) -> Measure:
-    """Triangles from the header's face count (assumed triangles); bounds from the vertex block when it comes first."""
+    """Triangles from the header's face count (each face cut as the first is: a quad is two); bounds from the vertex
+    block when it comes first."""
     with open(path, "rb") as handle:
         head = handle.read(MAX_PLY_HEADER)
     end = head.find(b"end_header")
@@ -196,6 +197,11 @@ def _ply_measure(path: Path) -> Measure:
     faces = next((count for name, count, _ in elements if name == "face"), None)
     strips = next((count for name, count, _ in elements if name == "tristrips"), None)
     triangles = faces if faces is not None else (None if strips else 0)
+    if faces:
+        from pipeline.ingest import ply_face_sides  # the reader's own look at the first face
+
+        sides = ply_face_sides(path)
+        triangles = faces * (sides - 2) if sides is not None and sides >= 3 else triangles
     if not elements or elements[0][0] != "vertex":
         return Measure(None, None, triangles)
     _, count, properties = elements[0]

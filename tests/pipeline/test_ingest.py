@@ -814,8 +814,8 @@ def test_binary_ply_read_in_blocks_is_the_same_mesh_and_checks_every_block(tmp_p
         write(path, header + vertex.tobytes() + faces.tobytes())
         expect_asset_error(path, "faces index vertices that do not exist")
     faces["i"][-1, 2] = 0
-    faces["n"][-1] = 4  # a polygon in the last block: the general reader's case
-    assert ingest._read_ply_arrays(write(path, header + vertex.tobytes() + faces.tobytes())) is None
+    faces["n"][-1] = 4  # a count that is not the first face's, in the last block
+    expect_asset_error(write(path, header + vertex.tobytes() + faces.tobytes()), "several numbers of corners")
 
 
 def test_an_obj_keeps_only_the_vertices_its_faces_use_in_file_order(tmp_path: Path) -> None:
@@ -1344,8 +1344,9 @@ def test_a_ply_whose_texture_coordinates_cannot_be_read_says_it_is_built_without
     assert load_asset(textured, root=tmp_path).notes == []
 
 
-def ascii_twin(binary: Path) -> Path:
-    """The same PLY written as ASCII (beside it, "ascii-" before its name), every number exactly as stored."""
+def ascii_twin(binary: Path, sides: int = 3) -> Path:
+    """The same PLY written as ASCII (beside it, "ascii-" before its name), every number exactly as stored; its
+    faces of `sides` corners each."""
     data = binary.read_bytes()
     end = data.index(b"end_header\n") + len(b"end_header\n")
     header = data[:end].decode()
@@ -1357,7 +1358,7 @@ def ascii_twin(binary: Path) -> Path:
         if words[0] == "element":
             elements.append((int(words[2]), []))
         elif words[0] == "property" and words[1] == "list":
-            count = 6 if words[4] == "texcoord" else 3
+            count = 6 if words[4] == "texcoord" else sides
             elements[-1][1].extend([(f"n{len(elements[-1][1])}", "<" + types[words[2]]),
                                     (words[4], "<" + types[words[3]], (count,))])
         elif words[0] == "property":
@@ -1415,6 +1416,55 @@ def test_an_ascii_ply_reads_as_arrays_as_its_binary_twin_does(tmp_path: Path, ki
         for name, values in twin.attributes.items():
             assert np.array_equal(read.attributes[name], values), name
         assert (material is None) == (twin_material is None)
+
+
+@pytest.mark.parametrize("sides", [4, 5])
+def test_a_ply_of_quads_or_polygons_is_read_as_arrays_in_the_fan_of_each(tmp_path: Path, sides: int,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blender writes a remeshed scan's quads as they are; the general reader took ~1 GB per million triangles.
+    from pipeline import ingest
+    from pipeline.spec.measure import measure
+
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(-1, 1, (10, 3)).astype(np.float32)
+    polygons = np.array([rng.permutation(10)[:sides] for _ in range(6)])
+    header = ("ply\nformat binary_little_endian 1.0\nelement vertex 10\nproperty float x\nproperty float y\n"
+              "property float z\nelement face 6\nproperty list uchar int vertex_indices\nproperty uchar flags\n"
+              "end_header\n")
+    faces = np.zeros(6, dtype=[("n", "u1"), ("i", "<i4", (sides,)), ("flags", "u1")])
+    faces["n"], faces["i"], faces["flags"] = sides, polygons, 9
+    binary = write(tmp_path / "quads.ply", header.encode() + positions.tobytes() + faces.tobytes())
+    fan = [[0, k + 1, k + 2] for k in range(sides - 2)]
+    expected = polygons[:, fan].reshape(-1, 3)
+    monkeypatch.setattr(ingest, "PLY_BLOCK_ROWS", 4)
+    monkeypatch.setattr(ingest, "PLY_TEXT_BLOCK", 40)
+    for path in (binary, ascii_twin(binary, sides)):
+        read = ingest._read_ply_arrays(path)
+        assert read is not None, path.name
+        (_, primitive, _, _), = read
+        assert np.array_equal(primitive.indices.reshape(-1, 3), expected), path.name
+        assert np.array_equal(primitive.attributes["POSITION"], positions)
+        # check counts what the build will have: each face cut as the first is, not one triangle a face.
+        assert measure(path).triangles == 6 * (sides - 2), path.name
+    if sides == 4:  # trimesh cuts quads along the same diagonals
+        fast = the_primitive(binary)
+        with monkeypatch.context() as general:
+            general.setattr(ingest, "_read_ply_arrays", lambda path, root=None: None)
+            assert triangle_set(the_primitive(binary)) == triangle_set(fast)
+    # Faces of several sizes: as text, the general reader reads them row by row; binary, neither reader can (their
+    # records cannot be found without a pass per face), and the file is not called cut short.
+    triangle = np.zeros(1, dtype=[("n", "u1"), ("i", "<i4", (3,)), ("flags", "u1")])
+    triangle["n"], triangle["i"] = 3, [[0, 1, 2]]
+    for name, first, then in (("mixed", faces, triangle), ("mixed-other-way", triangle, faces)):
+        mixed = write(tmp_path / f"{name}.ply", header.replace("face 6", "face 7").encode() + positions.tobytes()
+                      + first.tobytes() + then.tobytes())
+        expect_asset_error(mixed, "faces have several numbers of corners")
+    rows = "".join(" ".join(map(repr, point)) + "\n" for point in positions.tolist())
+    rows += "".join(f"{sides} " + " ".join(map(str, polygon)) + " 9\n" for polygon in polygons) + "3 0 1 2 9\n"
+    text = write(tmp_path / "mixed-text.ply", header.replace("binary_little_endian", "ascii").replace("face 6", "face 7")
+                 + rows)
+    assert ingest._read_ply_arrays(text) is None
+    assert the_primitive(text).triangle_count == 6 * (sides - 2) + 1
 
 
 def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path) -> None:
