@@ -422,17 +422,37 @@ def _trimesh_primitive(geometry: Any, material: Material | None, normals_given: 
     return Primitive(attributes=attributes, indices=indices, material=material)
 
 
-def _read_stl(path: Path) -> list[_Part]:
-    import trimesh
+# A binary STL's record per triangle: its facet normal, its three corners, and an attribute word.
+_STL_TRIANGLE = np.dtype([("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)), ("attribute", "<u2")])
 
-    raw = path.read_bytes()
-    if len(raw) >= 84 and raw[:5].lower() != b"solid":
-        declared = struct.unpack_from("<I", raw, 80)[0]
-        if 84 + declared * 50 > len(raw):
+
+def _read_stl(path: Path) -> list[_Part]:
+    with path.open("rb") as handle:
+        head = handle.read(84)
+    size = path.stat().st_size
+    declared = struct.unpack_from("<I", head, 80)[0] if len(head) == 84 else None
+    # Binary unless it starts as ASCII does and is not exactly a binary one's length (some binary exporters start
+    # their header with "solid" too).
+    if declared is not None and (head[:5].lower() != b"solid" or size == 84 + declared * _STL_TRIANGLE.itemsize):
+        if 84 + declared * _STL_TRIANGLE.itemsize > size:
             raise AssetError(str(path), f"truncated binary STL: {declared} triangles declared, "
-                                        f"{(len(raw) - 84) // 50} present")
+                                        f"{(size - 84) // _STL_TRIANGLE.itemsize} present")
+        return [(path.stem, _binary_stl(path, declared), None, False)]  # facet normals: flat shading needs none
+    import trimesh  # ASCII STL only: the general reader
+
     mesh = trimesh.load(path, file_type="stl", process=False, force="mesh")
-    return [(path.stem, mesh, None, False)]  # STL normals are per facet: flat shading needs none
+    return [(path.stem, mesh, None, False)]
+
+
+def _binary_stl(path: Path, count: int) -> Primitive:
+    """A binary STL's triangles read a block of records at a time into one corner array (three vertices each, as
+    the file has them: Weld joins the shared ones), never the file whole (trimesh took 617 bytes a triangle)."""
+    positions = np.empty((3 * count, 3), dtype=np.float32)
+    for first, block in _record_blocks(path, 84, _STL_TRIANGLE, count):
+        positions[3 * first: 3 * (first + len(block))] = block["corners"].reshape(-1, 3)
+    if not np.all(np.isfinite(positions)):
+        raise ValueError("vertex positions contain NaN or infinity")
+    return Primitive(attributes={"POSITION": positions}, indices=np.arange(3 * count, dtype=np.uint32))
 
 
 _PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
@@ -546,7 +566,7 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
     text = order == TEXT_ORDER
     blocks, faces_at = ((ply_text_rows, _after_lines(path, start, vertex_count)) if text
-                        else (_ply_blocks, start + vertex_count * vertex_type.itemsize))
+                        else (_record_blocks, start + vertex_count * vertex_type.itemsize))
     # Every face a polygon of as many sides as the first (Blender writes a remeshed scan's quads as they are);
     # faces of several sizes are left to the general reader.
     sides = _first_face_sides(path, faces_at, face_type, text)
@@ -832,8 +852,9 @@ def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> 
             first += rows
 
 
-def _ply_blocks(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, rows) of a binary PLY element, PLY_BLOCK_ROWS at a time."""
+def _record_blocks(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of fixed-size binary records from `offset` (a PLY element, an STL), PLY_BLOCK_ROWS at a
+    time."""
     with path.open("rb") as handle:
         handle.seek(offset)
         for first in range(0, count, PLY_BLOCK_ROWS):

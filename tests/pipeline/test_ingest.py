@@ -392,6 +392,38 @@ def test_stl(tmp_path: Path, kind: str) -> None:
         (0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)}
 
 
+def test_a_binary_stl_is_read_a_block_of_records_at_a_time_as_trimesh_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Structured-light scanners export STL: trimesh read the file whole and held 617 bytes a triangle at 1M.
+    from pipeline import ingest
+    from tests.helpers import traced_peak
+
+    rng = np.random.default_rng(8)
+    count = 20_000
+    corners = rng.uniform(-1, 1, (count, 3, 3)).astype(np.float32)
+    records = np.zeros(count, dtype=ingest._STL_TRIANGLE)
+    records["corners"], records["attribute"] = corners, 7
+    path = write(tmp_path / "scan.stl", b"solid but binary, as some exporters write".ljust(80)
+                 + struct.pack("<I", count) + records.tobytes())
+    monkeypatch.setattr(ingest, "PLY_BLOCK_ROWS", 4096)  # blocks that divide the count unevenly
+    parts, peak = traced_peak(lambda: ingest._read_stl(path))
+    (_, primitive, _, _), = parts
+    assert np.array_equal(primitive.attributes["POSITION"], corners.reshape(-1, 3))
+    assert np.array_equal(primitive.indices, np.arange(3 * count))
+    assert peak < 60 * count, peak  # the two arrays (48 bytes a triangle) and a block
+    import trimesh
+
+    general = trimesh.load(path, file_type="stl", process=False, force="mesh")
+    assert np.array_equal(np.asarray(general.vertices, np.float32)[np.asarray(general.faces).reshape(-1)],
+                          corners.reshape(-1, 3))
+    # The same through load_asset: the shared corners welded, as before.
+    assert the_primitive(path).triangle_count == count
+    # An ASCII STL is still the general reader's.
+    ascii_path = write(tmp_path / "text.stl", "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\n"
+                       "vertex 0 1 0\nendloop\nendfacet\nendsolid t\n")
+    assert the_primitive(ascii_path).triangle_count == 1
+
+
 # -- units and up axis ----------------------------------------------------------------------------------------
 
 
@@ -1508,7 +1540,8 @@ def test_a_mesh_without_a_material_gets_a_white_dielectric(tmp_path: Path, name:
     assert material.base_color_texture is None
 
 
-def test_a_scanners_ply_binary_or_ascii_and_a_plain_obj_are_read_without_importing_trimesh(tmp_path: Path) -> None:
+def test_a_scanners_ply_binary_or_ascii_a_binary_stl_and_a_plain_obj_are_read_without_importing_trimesh(
+        tmp_path: Path) -> None:
     # The array readers take them; trimesh (0.46 s and ~50 MB with what it pulls in) is for the general reader only.
     import subprocess
     import sys
@@ -1518,11 +1551,12 @@ def test_a_scanners_ply_binary_or_ascii_and_a_plain_obj_are_read_without_importi
     (tmp_path / "scan.ply").write_bytes(binary_ply(positions, normals, np.array([[0, 1, 2], [1, 3, 2]])))
     ascii_twin(tmp_path / "scan.ply")
     (tmp_path / "scan.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\n")
+    (tmp_path / "scan.stl").write_bytes(binary_stl(positions[[[0, 1, 2], [1, 3, 2]]]))
     script = ("import sys\nfrom pathlib import Path\nfrom pipeline.ingest import load_asset\n"
               "for name in sys.argv[1:]:\n"
               "    assert load_asset(Path(name)).meshes()[0].primitives[0].triangle_count == 2\n"
               "print('trimesh' in sys.modules)\n")
     shown = subprocess.run([sys.executable, "-c", script, str(tmp_path / "scan.ply"), str(tmp_path / "ascii-scan.ply"),
-                            str(tmp_path / "scan.obj")],
+                            str(tmp_path / "scan.obj"), str(tmp_path / "scan.stl")],
                            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
     assert shown.stdout.strip() == "False"
