@@ -5,7 +5,7 @@ The surface is a closed-ish grid in latitude and longitude whose radius follows 
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
 (and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, "ply-ascii", the PLY
-as text, or "obj-quads", the OBJ in quads. Every
+as text, "obj-quads", the OBJ in quads, or "stl", a binary STL (no texture). Every
 step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
@@ -296,6 +296,21 @@ def write_ply_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int
         face.tofile(handle)
 
 
+def write_stl(path: Path, arrays: dict[str, np.ndarray], chunk: int = 1 << 18) -> None:
+    """Binary STL, as structured-light scanners export: each triangle's facet normal and three corners, no texture."""
+    triangles = arrays["indices"].reshape(-1, 3)
+    with path.open("wb") as handle:
+        handle.write(b"vitrina scan_generator".ljust(80) + struct.pack("<I", len(triangles)))
+        for begin in range(0, len(triangles), chunk):
+            corners = arrays["POSITION"][triangles[begin:begin + chunk]]
+            records = np.zeros(len(corners), dtype=[("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)),
+                                                    ("attribute", "<u2")])
+            facing = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+            records["normal"] = facing / np.maximum(np.linalg.norm(facing, axis=1, keepdims=True), np.float32(1e-12))
+            records["corners"] = corners
+            records.tofile(handle)
+
+
 def write_obj_quads(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
     """OBJ + MTL as a remeshed scan is written (Blender's voxel remesh, ZBrush): the grid's cells as quads, half as
     many faces as the triangles, otherwise as `write_obj`."""
@@ -349,10 +364,10 @@ def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarr
 
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
 # as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ;
-# "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan).
+# "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan; "stl": binary STL).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
               "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply",
-              "obj-quads": "quads.obj"}
+              "obj-quads": "quads.obj", "stl": "scan.stl"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -371,7 +386,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
                "ply-pages": lambda p: write_ply_pages(p, arrays, texture),
                "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg),
                "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True),
-               "obj-quads": lambda p: write_obj_quads(p, arrays, "texture.jpg")}
+               "obj-quads": lambda p: write_obj_quads(p, arrays, "texture.jpg"),
+               "stl": lambda p: write_stl(p, arrays)}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

@@ -119,3 +119,13 @@ def test_the_scan_in_quads_is_the_same_surface_cut_along_the_other_diagonals(tmp
     facing = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     normals = quads.attributes["NORMAL"][quads.indices.reshape(-1, 3)[:, 0]]
     assert np.mean(np.einsum("ij,ij->i", facing, normals) > 0) > 0.99
+
+
+def test_the_stl_is_the_scans_surface_without_its_texture(tmp_path: Path) -> None:
+    paths = generate(tmp_path, 10_000, 64, ("glb", "stl"))
+    assert paths["stl"].stat().st_size == 84 + 50 * 10_000
+    whole = load_asset(paths["glb"]).meshes()[0].primitives[0]
+    stl = load_asset(paths["stl"]).meshes()[0].primitives[0]
+    assert sorted(stl.attributes) == ["POSITION"] and stl.triangle_count == whole.triangle_count
+    np.testing.assert_array_equal(stl.attributes["POSITION"][stl.indices],
+                                  whole.attributes["POSITION"][whole.indices])
