@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pipeline import images
+from pipeline.colour import srgb_to_linear
 from pipeline.columns import column_range
 from pipeline.errors import AssetError, BuildError
 from pipeline.scene import (
@@ -264,7 +265,7 @@ def hex_color(text: str | None, default: Sequence[float]) -> tuple[float, float,
         value = "".join(c * 2 for c in value)
     channels = [int(value[i:i + 2], 16) / 255 for i in (0, 2, 4)]
     alpha = int(value[6:8], 16) / 255 if len(value) == 8 else 1.0
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    linear = srgb_to_linear(channels).tolist()
     return (round(linear[0], 6), round(linear[1], 6), round(linear[2], 6), round(alpha, 6))
 
 

@@ -12,6 +12,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, UnidentifiedImageError
 
+from pipeline.colour import srgb_to_linear
+
 # Pillow's encoders decide the bytes of every image we write: part of every re-encoding's cache key.
 ENCODER_VERSION = f"pillow={Image.__version__}"
 
@@ -238,8 +240,7 @@ def mean_linear_colour(data: bytes) -> np.ndarray:
     """The average colour of an sRGB texture in linear RGB: what a surface reflects on average, for light bakes."""
     with Image.open(io.BytesIO(data)) as image:
         small = image.convert("RGB").resize((16, 16), Image.Resampling.BOX)
-    srgb = np.asarray(small, dtype=np.float64) / 255.0
-    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    linear = srgb_to_linear(np.asarray(small, dtype=np.float64) / 255.0)
     return np.asarray(linear.reshape(-1, 3).mean(axis=0))
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from pipeline import obj_text
 from pipeline.asset_files import confine, make_texture
+from pipeline.colour import srgb_to_linear
 from pipeline.columns import column_range
 from pipeline.errors import AssetError
 from pipeline.gltf import read_gltf, strip_to_triangles
@@ -107,6 +108,8 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
     tinted = False
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
+            if suffix not in (".glb", ".gltf") and "COLOR_0" in primitive.attributes:
+                _linear_vertex_colours(primitive)
             repaired += _normalize_normals(primitive)
             total += len(primitive.attributes.get("NORMAL", ()))
             _check_texture_coordinates(path, mesh, primitive)
@@ -122,6 +125,14 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
         scene.notes.append(f"{path.name}: has vertex colours and a texture, which glTF shows multiplied (darker than "
                            "either); export it without vertex colours if the texture alone should show")
     return scene
+
+
+def _linear_vertex_colours(primitive: Primitive) -> None:
+    """A PLY's or OBJ's vertex colours, which scanners and MeshLab write as the camera saw them (sRGB), made linear,
+    as glTF's COLOR_0 holds them: kept as written, they showed paler than the same scan's texture. Alpha stays."""
+    colours = np.array(primitive.attributes["COLOR_0"], dtype=np.float32)
+    colours[:, :3] = srgb_to_linear(colours[:, :3])
+    primitive.attributes["COLOR_0"] = colours
 
 
 def default_material() -> Material:

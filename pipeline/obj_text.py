@@ -16,6 +16,7 @@ import numpy as np
 
 from pipeline import progress
 from pipeline.asset_files import confine, make_texture
+from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
 from pipeline.scene import Material, Primitive, TextureRef
 
@@ -45,7 +46,8 @@ def parse_mtl(path: Path, mtl: Path, root: Path | None) -> dict[str, Material]:
         elif current is None:
             continue
         elif key == "kd":
-            rgb = [float(v) for v in rest.split()[:3]]
+            # Written as picked on screen (three.js's MTLLoader reads it as sRGB too); glTF's factor is linear.
+            rgb = [round(v, 6) for v in srgb_to_linear([float(v) for v in rest.split()[:3]]).tolist()]
             current.base_color_factor = (rgb[0], rgb[1], rgb[2], current.base_color_factor[3])
             current.metallic_factor = 0.0
         elif key == "d":

@@ -81,6 +81,8 @@ def test_a_scan_coloured_per_vertex_is_the_same_surface_coloured_as_its_texture(
     # in the colour of the texture under it.
     from PIL import Image
 
+    from pipeline.colour import srgb_to_linear
+
     paths = generate(tmp_path, 10_000, 64, ("glb", "obj-colours"))
     assert b"mtllib" not in paths["obj-colours"].read_bytes()[:200]
     whole = load_asset(paths["glb"]).meshes()[0].primitives[0]
@@ -91,7 +93,8 @@ def test_a_scan_coloured_per_vertex_is_the_same_surface_coloured_as_its_texture(
     texture = np.asarray(Image.open(tmp_path / "scan-10000" / "texture.jpg").convert("RGB"), dtype=np.float32) / 255
     uvs = whole.attributes["TEXCOORD_0"][whole.indices]
     under = texture[np.minimum((uvs[:, 1] * 64).astype(int), 63), np.minimum((uvs[:, 0] * 64).astype(int), 63)]
-    assert np.abs(coloured.attributes["COLOR_0"][coloured.indices] - under).max() < 0.01
+    # The texture's bytes are sRGB; COLOR_0 holds the same colours linear, as glTF has them.
+    assert np.abs(coloured.attributes["COLOR_0"][coloured.indices] - srgb_to_linear(under)).max() < 0.01
 
 
 def test_the_ascii_ply_is_the_binary_ply_as_text(tmp_path: Path) -> None:

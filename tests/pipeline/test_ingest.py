@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
 from pipeline.ingest import load_asset, scene_bounds, scene_stats, strip_to_triangles
 from tests.helpers import image_bytes
@@ -314,7 +315,8 @@ def test_obj_with_mtl_and_a_texture_name_with_spaces(tmp_path: Path) -> None:
     assert primitive.triangle_count == 2
     material = primitive.material
     assert material is not None and material.name == "paint"
-    assert material.base_color_factor[:3] == pytest.approx((0.8, 0.7, 0.6))
+    # MTL colours are written as picked on screen (sRGB), as three.js's MTLLoader reads them; glTF's are linear.
+    assert material.base_color_factor[:3] == pytest.approx(tuple(srgb_to_linear([0.8, 0.7, 0.6]).tolist()), abs=1e-6)
     assert material.base_color_texture is not None
     assert material.base_color_texture.texture.data == (tmp_path / "my texture.png").read_bytes()
     # OBJ's v=0 is the bottom of the image, glTF's is the top.
@@ -684,7 +686,7 @@ def test_obj_with_two_material_libraries_and_a_windows_texture_path(tmp_path: Pa
     assert set(materials) == {"stone", "gold"}
     assert materials["stone"].base_color_texture is not None
     assert materials["stone"].base_color_texture.texture.data == (tmp_path / "maps" / "stone.png").read_bytes()
-    assert materials["gold"].base_color_factor[:3] == pytest.approx((1.0, 0.8, 0.0))
+    assert materials["gold"].base_color_factor[:3] == pytest.approx((1.0, 0.603827, 0.0), abs=1e-6)  # linear
 
 
 def test_truncated_ply_with_faces_says_so(tmp_path: Path) -> None:
@@ -804,7 +806,8 @@ def test_binary_ply_read_as_arrays_matches_the_general_reader(tmp_path: Path, or
     # trimesh drops vertex colours when there are UVs too; the array reader keeps both.
     assert sorted(general.attributes) == ["NORMAL", "POSITION", "TEXCOORD_0"]
     assert sorted(fast.attributes) == ["COLOR_0", "NORMAL", "POSITION", "TEXCOORD_0"]
-    expected_colours = np.stack([vertex[k] for k in ("red", "green", "blue")], axis=1) / 255.0
+    # The bytes are sRGB, as a camera saw them; glTF's COLOR_0 is linear.
+    expected_colours = srgb_to_linear(np.stack([vertex[k] for k in ("red", "green", "blue")], axis=1) / 255.0)
     np.testing.assert_allclose(fast.attributes["COLOR_0"], expected_colours, atol=1e-6)
     for name, values in general.attributes.items():
         np.testing.assert_allclose(fast.attributes[name], values, atol=1e-6, err_msg=name)
@@ -984,15 +987,19 @@ def test_a_vertex_coloured_obj_is_read_as_arrays_with_its_colours(tmp_path: Path
     monkeypatch.setattr(obj_text, "OBJ_BLOCK", 16)  # many blocks, a line or two each
     fast_parts = obj_text.read_arrays(path, None)
     assert fast_parts is not None
+    (_, read, _, _), = fast_parts
     fast = the_primitive(path)
     assert sorted(fast.attributes) == sorted(["POSITION", "COLOR_0", *(["TEXCOORD_0"] if uvs else []),
                                               *(["NORMAL"] if normals else [])])
     # Each vertex keeps its own line's colour, whichever corners share it.
     wanted = {tuple(map(float, colours[n].split())) for n in range(1, 5)}
-    by_position = {tuple(p): tuple(np.round(c, 6)) for p, c in zip(fast.attributes["POSITION"].tolist(),
-                                                                   fast.attributes["COLOR_0"].tolist(), strict=True)}
+    by_position = {tuple(p): tuple(np.round(c, 6)) for p, c in zip(read.attributes["POSITION"].tolist(),
+                                                                   read.attributes["COLOR_0"].tolist(), strict=True)}
     assert set(by_position.values()) == wanted
     assert by_position[(1.0, 0.0, 0.0)] == (1.0, 0.0, 0.8)
+    # Loaded, they are linear, as glTF's COLOR_0 is (the file's are sRGB, as the camera saw them).
+    np.testing.assert_allclose(fast.attributes["COLOR_0"], srgb_to_linear(read.attributes["COLOR_0"]), atol=1e-6)
+    assert fast.attributes["COLOR_0"][1].tolist() == pytest.approx([1.0, 0.0, 0.603827], abs=1e-6)
     read_colours = fast.attributes["COLOR_0"].copy()
     monkeypatch.setattr(obj_text, "read_arrays", lambda path, root: None)
     general = the_primitive(path)
