@@ -539,12 +539,13 @@ def _ply_texture_comments(path: Path) -> list[str]:
 
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
-    """A PLY of vertices with scalar properties and triangle faces, binary or ASCII, read straight into numpy arrays
-    (block by block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. Texture
+    """A PLY of vertices with scalar properties and faces of one size (triangles, or a remeshed scan's quads, cut
+    into fans), binary or ASCII, read straight into numpy arrays (block by block into the final float32/uint32
+    arrays, no loop per vertex or face): what scanners write. Texture
     coordinates per vertex, or per corner with a texture page per face (Metashape, MeshLab): corners that share a
     vertex but not its coordinates or page get a vertex of their own, and each page becomes a primitive of one
-    mesh, as an OBJ's materials do. None when the file is anything else (polygons, strips, other face properties,
-    ASCII rows of other lengths than the header's), which the general reader then takes."""
+    mesh, as an OBJ's materials do. None when the file is anything else (strips, other face properties, ASCII faces
+    of several sizes), which the general reader then takes."""
     try:
         return _ply_arrays(path, root)
     except _NotAsTheHeaderSays:
@@ -578,8 +579,9 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     text = order == TEXT_ORDER
     blocks, faces_at = ((ply_text_rows, _after_lines(path, start, vertex_count)) if text
                         else (_record_blocks, start + vertex_count * vertex_type.itemsize))
-    # Every face a polygon of as many sides as the first (Blender writes a remeshed scan's quads as they are);
-    # faces of several sizes are left to the general reader.
+    # Every face a polygon of as many sides as the first (Blender writes a remeshed scan's quads as they are).
+    # Faces of several sizes: an ASCII file's go to the general reader; a binary file's records cannot be found
+    # without a pass per face, and an error says so.
     sides = _first_face_sides(path, faces_at, face_type, text)
     if sides is None or sides < 3 or sides > obj_text.MAX_POLYGON or (wedges and sides != 3):
         return None
@@ -806,7 +808,8 @@ def _split_wedges(indices: np.ndarray, corner_blocks: Iterator[tuple[int, np.nda
     return indices, source, uvs[keep], bounds
 
 
-# Vertices or faces read from a binary PLY at a time: a few MB of the file in memory, however big the scan.
+# Vertices or faces read from a PLY (or triangles from a binary STL) at a time: a few MB of the file in memory,
+# however big the scan.
 PLY_BLOCK_ROWS = 1 << 18
 PLY_TEXT_BLOCK = 1 << 22  # bytes of an ASCII PLY's rows parsed at a time
 PLY_TEXT_ROW = 1 << 16  # longer than any ASCII PLY row of scalars (a few dozen numbers)

@@ -213,7 +213,7 @@ def _extent(path: Path, start: int, end: int, report: bool) -> tuple[np.ndarray 
 
 
 def _obj_face_layout(line: str) -> tuple[int, bool] | None:
-    """(numbers per corner, whether they are v//vn) from the first face line, or None unless it is a polygon."""
+    """(numbers per corner, whether they are v//vn) from the first face line, or None if it has under three corners."""
     corners = line.split()[1:]
     if len(corners) < 3:
         return None
@@ -594,9 +594,9 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
 
 
 def _vertex_colours(blocks: list[np.ndarray], vertices: int) -> np.ndarray | None:
-    """The colours of "v x y z r g b" lines as glTF's COLOR_0 (0-1: a file of 0-255 numbers is scaled, as trimesh
-    reads it), empty when every vertex has the same one (a plain white scan), None unless every vertex line has
-    one."""
+    """The colours of "v x y z r g b" lines as 0-1 values, sRGB as written (a file of 0-255 numbers is scaled, as
+    trimesh reads it; ingest makes them linear), empty when every vertex has the same one (a plain white scan), None
+    unless every vertex line has one."""
     colours = np.concatenate(blocks)
     del blocks[:]
     if len(colours) != vertices:
