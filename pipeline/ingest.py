@@ -105,7 +105,7 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
                                "built without it")
     plain: Material | None = None
     repaired = total = 0
-    tinted = False
+    tinted = coloured_only = False
     for mesh in scene.meshes():
         for primitive in mesh.primitives:
             if suffix not in (".glb", ".gltf") and "COLOR_0" in primitive.attributes:
@@ -116,7 +116,9 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
             if primitive.material is None:
                 plain = plain or default_material()
                 primitive.material = plain
-            tinted |= "COLOR_0" in primitive.attributes and primitive.material.base_color_texture is not None
+            coloured = "COLOR_0" in primitive.attributes
+            tinted |= coloured and primitive.material.base_color_texture is not None
+            coloured_only |= coloured and primitive.material.base_color_texture is None
     if repaired:
         scene.notes.append(f"{path.name}: {repaired:,} of {total:,} normals were zero-length or not numbers; "
                            "recomputed them from the faces around their vertices")
@@ -124,6 +126,12 @@ def load_asset(path: Path, *, units: str | float = "m", up: str = "y", root: Pat
         # A glTF that holds both means it; a scan exporter often writes both, each a copy of the surface's colour.
         scene.notes.append(f"{path.name}: has vertex colours and a texture, which glTF shows multiplied (darker than "
                            "either); export it without vertex colours if the texture alone should show")
+    if coloured_only:
+        # UsdPreviewSurface, the material AR Quick Look renders, takes no colour per vertex, and iOS ignores a
+        # mesh's displayColor (as model-viewer's and Mol*'s USDZ exports found): only a texture colours it there.
+        scene.notes.append(f"{path.name}: is coloured per vertex, which AR Quick Look (iPhone, iPad) cannot show: its "
+                           "AR package shows the model in its material's plain colour; export it with a texture "
+                           "for AR")
     return scene
 
 

@@ -1040,7 +1040,10 @@ def test_a_scan_with_vertex_colours_and_a_texture_says_they_multiply(tmp_path: P
     assert any("has vertex colours and a texture" in note for note in both.notes)
     plain_path = write(tmp_path / "plain.obj", corners + "f 1 2 3\n")
     plain = load_asset(plain_path)
-    assert not plain.notes
+    # Coloured only per vertex: nothing multiplies, but AR Quick Look shows no vertex colours, and the note says so.
+    assert plain.notes == ["plain.obj: is coloured per vertex, which AR Quick Look (iPhone, iPad) cannot show: its AR "
+                           "package shows the model in its material's plain colour; export it with a texture for AR"]
+    assert not [note for note in both.notes if "AR Quick Look" in note]  # textured: AR shows the texture
     # Without a material, trimesh keeps the colours too: the same ones.
     monkeypatch.setattr(obj_text, "read_arrays", lambda path, root: None)
     general = load_asset(plain_path)
