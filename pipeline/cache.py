@@ -32,9 +32,12 @@ CACHE_FORMAT = 2
 # Set to put the cache elsewhere than the user's cache directory (CI, tests, a shared build machine).
 CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 
-# Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry.
-_CODE_PATHS = ("scene.py", "ingest.py", "meshopt.py", "cache.py", "transforms", "ladder.py", "gltf", "asset_files.py",
-               "budgets.py", "build.py", "images.py", "textures.py")
+# Source files whose behaviour shapes a processed asset; editing any of them invalidates every entry. A test runs an
+# asset job and checks that every module it loads is here or shapes nothing cached (the OBJ reader, the spatial
+# parts and the surface fit were missing: an edit to them kept serving ladders the old code had made).
+_CODE_PATHS = ("scene.py", "ingest.py", "obj_text.py", "colour.py", "columns.py", "meshopt.py", "cache.py", "transforms",
+               "ladder.py", "spatial_parts.py", "surface_fit.py", "gltf", "asset_files.py", "budgets.py", "build.py",
+               "compose.py", "images.py", "textures.py", "usdz.py", "spec/measure.py")
 
 
 def default_cache_dir() -> Path:
@@ -54,14 +57,20 @@ def code_version() -> str:
     """
     digest = hashlib.sha256(f"{pipeline.__name__}:{CACHE_FORMAT}".encode())
     root = Path(pipeline.__file__).parent
+    for file in code_files():
+        digest.update(file.relative_to(root).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def code_files() -> list[Path]:
+    """The source files code_version hashes, in order."""
+    root = Path(pipeline.__file__).parent
+    found = []
     for name in _CODE_PATHS:
         path = root / name
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            if file.is_file():
-                digest.update(file.relative_to(root).as_posix().encode())
-                digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+        found += [file for file in (sorted(path.rglob("*.py")) if path.is_dir() else [path]) if file.is_file()]
+    return found
 
 
 def sidecar_files(path: Path, root: Path) -> list[Path]:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import pipeline
 from pipeline.build import BuildOptions, build
 from pipeline.cache import AssetCache, asset_key, sidecar_files
 from pipeline.scene import Scene
+from tests.helpers import image_bytes
 from tests.pipeline.tiny_exhibit import write_spec, write_tiny_exhibit
 
 
@@ -235,3 +237,51 @@ def test_a_ply_texture_named_in_its_header_is_part_of_the_key(tmp_path: Path) ->
     key = asset_key(tmp_path / "scan.ply", "opts", tmp_path)
     (tmp_path / "skin.png").write_bytes(b"second texture")
     assert asset_key(tmp_path / "scan.ply", "opts", tmp_path) != key
+
+
+# Modules an asset job loads that shape nothing it caches (why, for each).
+SHAPES_NOTHING_CACHED = {
+    "pipeline": "the package's version is in the key by name",
+    "pipeline.errors": "exception classes",
+    "pipeline.progress": "what the terminal shows",
+    "pipeline.heap": "malloc's policy",
+    "pipeline.source_facts": "remembers digests and measures under their own keys",
+    "pipeline.spec": "package",
+    "pipeline.spec.model": "the spec's data classes: what they hold (units, up) comes in the job",
+    "pipeline.manifest": "the site's exhibit.json",
+    "pipeline.publish": "swapping the built site in",
+    "pipeline.report": "the build's report",
+    "pipeline.standards": "package",
+    "pipeline.standards.common": "the standards exports",
+}
+
+
+def test_every_module_an_asset_job_runs_is_part_of_the_code_version(tmp_path: Path) -> None:
+    # The OBJ reader, the spatial parts and the surface fit were not: an edit to them kept serving the ladders the
+    # old code had made, until some other hashed file changed.
+    import subprocess
+    import sys
+
+    from pipeline.cache import code_files
+
+    (tmp_path / "skin.png").write_bytes(image_bytes((8, 8), (200, 30, 30)))
+    (tmp_path / "m.mtl").write_text("newmtl skin\nKd 0.8 0.8 0.8\nmap_Kd skin.png\n")
+    (tmp_path / "m.obj").write_text("mtllib m.mtl\nv 0 0 0 1 0 0\nv 1 0 0 0 1 0\nv 0 1 0 0 0 1\nv 1 1 0 1 1 0\n"
+                                    "vt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\nusemtl skin\nf 1/1 2/2 4/4 3/3\n")
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom pipeline import build\n"
+        "asset, room = build._transform_lists(build.BuildOptions())\n"
+        f"folder = Path({str(tmp_path)!r})\n"
+        "job = build.AssetJob(path=folder / 'm.obj', metres_per_unit=1.0, up='y', transforms=asset, root=folder,\n"
+        "                     room_transforms=room, texture_format='webp', draco=False, cache_root=folder / 'cache',\n"
+        "                     ar_body=True)\n"
+        "assert type(build.process_asset(job)).__name__ == 'BuiltLadder'\n"
+        "print('\\n'.join(sorted(name for name in sys.modules if name.split('.')[0] == 'pipeline')))\n")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert "pipeline.obj_text" in loaded and "pipeline.spatial_parts" in loaded
+    hashed = {".".join(("pipeline", *file.relative_to(Path(pipeline.__file__).parent).with_suffix("").parts))
+              for file in code_files()}
+    hashed |= {name.removesuffix(".__init__") for name in hashed}
+    unaccounted = [name for name in loaded if name not in hashed and name not in SHAPES_NOTHING_CACHED]
+    assert unaccounted == []
