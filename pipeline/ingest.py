@@ -596,6 +596,8 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     face_type = np.dtype(_ply_face_fields(face_props, order, sides) or [])
     if not text and path.stat().st_size < faces_at + face_count * face_type.itemsize:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)
+    if text and path.stat().st_size - faces_at < face_count * len("3 0 1 2\n"):  # the shortest face row
+        raise ValueError("the file ends before its header says it does")  # before arrays for a made-up count
     cut = sides - 2  # triangles per face, the fan from its first corner
     fan = np.array([[0, corner + 1, corner + 2] for corner in range(cut)])
     indices = np.empty(face_count * 3 * cut, dtype=np.uint32)

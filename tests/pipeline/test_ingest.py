@@ -1527,6 +1527,10 @@ def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path) -> None:
     for cut in (rows + "3 0 1 2\n", "0 0 0\n1 0 0\n"):
         expect_asset_error(write(tmp_path / "cut.ply", head + "end_header\n" + cut),
                            "the file ends before its header says it does")
+    # A header that claims a trillion faces is refused before any array is made for them.
+    claims = write(tmp_path / "claims.ply", head.replace("element face 2", "element face 1000000000000")
+                   + "end_header\n" + rows + "3 0 1 2\n")
+    expect_asset_error(claims, "the file ends before its header says it does")
     # A word that is not a number of its property's type, named (the general reader said "string or file could
     # not be read to its end due to unmatched data").
     expect_asset_error(write(tmp_path / "word.ply", head + "end_header\n" + rows + "3 0 1 2\n3 0 1.5 2\n"),
