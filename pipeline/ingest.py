@@ -564,7 +564,26 @@ class _NotAsTheHeaderSays(ValueError):
     """ASCII PLY rows of another length than the header's (polygons, or blank lines)."""
 
 
-def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
+@dataclass(frozen=True)
+class _PlyPlan:
+    """How the array reader reads a PLY of vertices and faces of one size: its records and where they are."""
+
+    start: int  # the vertices' first byte
+    text: bool  # ASCII rows, not binary records
+    texture_files: list[str]
+    vertex_count: int
+    vertex_type: np.dtype[Any]
+    face_count: int
+    face_type: np.dtype[Any]  # for faces of `sides` corners
+    faces_at: int
+    sides: int  # every face's, as the first face's
+
+
+def _ply_plan(path: Path) -> _PlyPlan | None:
+    """The array reader's plan for a PLY, or None for what it leaves to the general reader. Every face a polygon of
+    as many sides as the first (Blender writes a remeshed scan's quads as they are): of several sizes, an ASCII
+    file's go to the general reader, and a binary file's records cannot be found without a pass per face (an error
+    says so, when they are read). Raises ValueError for an ASCII file shorter than its vertex count."""
     layout = _ply_layout(path)
     if layout is None:
         return None
@@ -578,28 +597,34 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     if face_fields is None:
         return None
     vertex_type = np.dtype([(name, order + _PLY_TYPES[kind]) for kind, name in vertex_props])
-    face_type = np.dtype(face_fields)
+    if not {"x", "y", "z"} <= set(vertex_type.names or ()) or not face_count:
+        return None
+    text = order == TEXT_ORDER
+    faces_at = _after_lines(path, start, vertex_count) if text else start + vertex_count * vertex_type.itemsize
+    sides = _first_face_sides(path, faces_at, np.dtype(face_fields), text)
+    if sides is None or sides < 3 or sides > obj_text.MAX_POLYGON or (sides != 3 and any(
+            field[0] == "uv" for field in face_fields)):
+        return None
+    return _PlyPlan(start, text, texture_files, vertex_count, vertex_type, face_count,
+                    np.dtype(_ply_face_fields(face_props, order, sides) or []), faces_at, sides)
+
+
+def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
+    plan = _ply_plan(path)
+    if plan is None:
+        return None
+    start, vertex_count, vertex_type, texture_files = plan.start, plan.vertex_count, plan.vertex_type, plan.texture_files
+    text, faces_at, face_count, face_type, sides = plan.text, plan.faces_at, plan.face_count, plan.face_type, plan.sides
     wedges, paged = "uv" in (face_type.names or ()), "page" in (face_type.names or ())
     names = set(vertex_type.names or ())
-    if not {"x", "y", "z"} <= names or not face_count:
-        return None
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
-    text = order == TEXT_ORDER
-    blocks, faces_at = ((ply_text_rows, _after_lines(path, start, vertex_count)) if text
-                        else (_record_blocks, start + vertex_count * vertex_type.itemsize))
-    # Every face a polygon of as many sides as the first (Blender writes a remeshed scan's quads as they are).
-    # Faces of several sizes: an ASCII file's go to the general reader; a binary file's records cannot be found
-    # without a pass per face, and an error says so.
-    sides = _first_face_sides(path, faces_at, face_type, text)
-    if sides is None or sides < 3 or sides > obj_text.MAX_POLYGON or (wedges and sides != 3):
-        return None
-    face_type = np.dtype(_ply_face_fields(face_props, order, sides) or [])
+    blocks = ply_text_rows if text else _record_blocks
     if not text and path.stat().st_size < faces_at + face_count * face_type.itemsize:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)
     if text and path.stat().st_size - faces_at < face_count * len("3 0 1 2\n"):  # the shortest face row
         raise ValueError("the file ends before its header says it does")  # before arrays for a made-up count
     cut = sides - 2  # triangles per face, the fan from its first corner
-    fan = np.array([[0, corner + 1, corner + 2] for corner in range(cut)])
+    fan = obj_text.fan(sides)
     indices = np.empty(face_count * 3 * cut, dtype=np.uint32)
     face_pages = np.empty(face_count * cut, dtype=np.int32) if paged else None
     lowest, highest = 0, -1
@@ -693,24 +718,11 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
 def ply_face_sides(path: Path) -> int | None:
     """How many corners the PLY's first face has (as the array reader takes every face to have), None where the
     array reader would not read its faces: what `check` multiplies the header's face count by."""
-    layout = _ply_layout(path)
-    if layout is None:
-        return None
-    start, order, elements, _ = layout
-    if [name for name, _, _ in elements] != ["vertex", "face"] or not elements[1][1]:
-        return None
-    (_, vertex_count, vertex_props), (_, _, face_props) = elements
-    face_fields = _ply_face_fields(face_props, order)
-    if face_fields is None or any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vertex_props):
-        return None
-    text = order == TEXT_ORDER
     try:
-        faces_at = (_after_lines(path, start, vertex_count) if text else
-                    start + vertex_count * np.dtype([(name, order + _PLY_TYPES[kind])
-                                                     for kind, name in vertex_props]).itemsize)
+        plan = _ply_plan(path)
     except ValueError:
         return None
-    return _first_face_sides(path, faces_at, np.dtype(face_fields), text)
+    return None if plan is None else plan.sides
 
 
 _MIXED_FACES = ("its faces have several numbers of corners (triangles and quads), or it is corrupt: Vitrina reads "

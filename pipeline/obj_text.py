@@ -226,14 +226,18 @@ def _obj_face_layout(line: str) -> tuple[int, bool] | None:
 MAX_POLYGON = 64  # sides: a face line with more is left to the general reader
 
 
-def _triangles(faces: np.ndarray, sides: np.ndarray, per_corner: int) -> np.ndarray:
+def fan(sides: int) -> np.ndarray:
+    """The corners of a polygon's triangles, (sides - 2, 3): the fan from its first corner, as the general reader
+    (trimesh) and most tools cut one (a remeshed scan's quads are convex). Shared with the PLY reader."""
+    return np.array([[0, corner + 1, corner + 2] for corner in range(sides - 2)])
+
+
+def _triangles(faces: np.ndarray, sides: np.ndarray, first: np.ndarray, per_corner: int) -> np.ndarray:
     """The face lines' corners (slashes made spaces) as triangles, (triangles, 3, numbers per corner), in file
-    order: a polygon of k sides becomes the fan of its k - 2 triangles from its first corner, as the general reader
-    (trimesh) and most tools cut one (a remeshed scan's quads are convex)."""
+    order: each polygon's `fan`, from its line's `first` triangle on."""
     if np.all(sides == 3):
         return np.loadtxt(io.BytesIO(faces.tobytes()), usecols=range(1, 1 + 3 * per_corner), dtype=np.int64,
                           ndmin=2).reshape(-1, 3, per_corner)
-    first = np.cumsum(sides - 2) - (sides - 2)
     triangles = np.empty((int((sides - 2).sum()), 3, per_corner), dtype=np.int64)
     line_of_byte = np.cumsum(faces == 10, dtype=np.int32) - (faces == 10)
     for side_count in np.unique(sides).tolist():  # a parse per kind of polygon, not per face
@@ -241,8 +245,7 @@ def _triangles(faces: np.ndarray, sides: np.ndarray, per_corner: int) -> np.ndar
         corners = np.loadtxt(io.BytesIO(faces[(sides == side_count)[line_of_byte]].tobytes()),
                              usecols=range(1, 1 + side_count * per_corner), dtype=np.int64,
                              ndmin=2).reshape(-1, side_count, per_corner)
-        for fan in range(side_count - 2):
-            triangles[first[lines] + fan] = corners[:, [0, fan + 1, fan + 2]]
+        triangles[first[lines][:, None] + np.arange(side_count - 2)] = corners[:, fan(side_count)]
     return triangles
 
 
@@ -578,9 +581,9 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
                 or np.any(_per_line_counts(faces, slashes) != sides * (2 if normals_only else per_corner - 1))
                 or np.any(_per_line_counts(faces, doubled) != (sides if normals_only else 0))):
             return None  # corners written in more than one way, or a polygon of hundreds of sides
-        parsed = _triangles(faces, sides, per_corner)
-        # The faces' runs of one material, counted in triangles (a polygon of k sides is k - 2 of them).
+        # Each face's first triangle (a polygon of k sides is k - 2 of them): where it goes, and the material runs.
         first_triangle = np.cumsum(sides - 2) - (sides - 2)
+        parsed = _triangles(faces, sides, first_triangle, per_corner)
         changes = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
         runs.append((first_triangle[changes] + face_count, ids[changes]))
         face_count += len(parsed)
