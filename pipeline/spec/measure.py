@@ -197,7 +197,8 @@ def _ply_measure(path: Path) -> Measure:
     faces = next((count for name, count, _ in elements if name == "face"), None)
     strips = next((count for name, count, _ in elements if name == "tristrips"), None)
     triangles = faces if faces is not None else (None if strips else 0)
-    if faces:
+    # An ASCII file's first face is found by counting its vertex lines: only within the text-scan limit.
+    if faces and (fmt != "ascii" or path.stat().st_size <= MAX_TEXT_SCAN_BYTES):
         from pipeline.ingest import ply_face_sides  # the reader's own look at the first face
 
         sides = ply_face_sides(path)

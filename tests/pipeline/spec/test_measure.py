@@ -394,3 +394,17 @@ def test_a_big_obj_measured_in_two_halves_at_once_measures_as_in_one(
     path.write_text(text + "v 1 1 1 " + " ".join(["2"] * 50) + "\n", encoding="utf-8")
     with pytest.raises(ValueError):
         obj_text.obj_extent(path)
+
+
+def test_an_ascii_ply_too_big_to_scan_counts_its_faces_from_the_header_alone(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Finding its first face means counting its vertex lines: check does that only within its text-scan limit.
+    from pipeline.spec import measure as measuring
+
+    text = ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+            "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n"
+            "4 0 1 2 3\n")
+    (tmp_path / "quad.ply").write_text(text)
+    assert measuring._ply_measure(tmp_path / "quad.ply").triangles == 2
+    monkeypatch.setattr(measuring, "MAX_TEXT_SCAN_BYTES", len(text) - 1)
+    assert measuring._ply_measure(tmp_path / "quad.ply").triangles == 1
