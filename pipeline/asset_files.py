@@ -30,11 +30,17 @@ def guess_mime(data: bytes, declared: str | None, name: str) -> str:
             "ktx2": "image/ktx2"}.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
+_NAMES = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/webp": "a WebP image"}
+
+
 def make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
     mime = guess_mime(data, declared, name)
     if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
         raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP or KTX2 image")
     width, height = images.pixel_size(data) if mime != "image/ktx2" else (0, 0)
-    if mime in ("image/png", "image/jpeg") and not width:
+    if mime != "image/ktx2" and not width:
+        if guess_mime(data, None, "") != mime:
+            # Only the file's name or its glTF's word says what it is: believe neither past this point.
+            raise AssetError(str(path), f"texture '{source}' is said to be {_NAMES[mime]}, but its bytes are not one")
         raise AssetError(str(path), f"texture '{source}' is corrupt or truncated")
     return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)

@@ -45,9 +45,15 @@ Image.MAX_IMAGE_PIXELS = None
 UNREADABLE = (UnidentifiedImageError, OSError, ValueError, ZeroDivisionError, Image.DecompressionBombError)
 
 
+# The only image formats Pillow may open. It knows dozens, and one runs a program: it hands an EPS (PostScript) to
+# Ghostscript to draw. An exhibit folder may come from anyone, and a glTF's image says its own type, so an EPS
+# declared "image/png" reached Ghostscript through the light bake. Nothing else is ever opened now.
+READ_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
 def _open(source: bytes | Path | IO[bytes]) -> Any:
-    """Image.open, then our pixel limit checked from the header, before anything is decoded."""
-    image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    """Image.open for READ_FORMATS only, then our pixel limit checked from the header, before anything is decoded."""
+    image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source, formats=READ_FORMATS)
     limit = max_pixels()
     if image.width * image.height > limit:
         image.close()
@@ -220,7 +226,7 @@ def png_from_alpha(alpha: np.ndarray) -> bytes:
 
 def alpha_from_png(data: bytes) -> np.ndarray:
     """An image's alpha as a (height, width) array of 0..1 floats (the inverse of png_from_alpha)."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         return np.asarray(image.convert("RGBA"), dtype=np.float64)[..., 3] / 255.0
 
 
@@ -232,13 +238,13 @@ def _save(image: Any, kind: str, **options: Any) -> bytes:
 
 def rgb_from_png(data: bytes) -> np.ndarray:
     """An image's pixels as a (height, width, 3) array of 0..1 floats (the inverse of png_from_rgb)."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         return np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
 
 
 def mean_linear_colour(data: bytes) -> np.ndarray:
     """The average colour of an sRGB texture in linear RGB: what a surface reflects on average, for light bakes."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         small = image.convert("RGB").resize((16, 16), Image.Resampling.BOX)
     linear = srgb_to_linear(np.asarray(small, dtype=np.float64) / 255.0)
     return np.asarray(linear.reshape(-1, 3).mean(axis=0))
@@ -246,7 +252,7 @@ def mean_linear_colour(data: bytes) -> np.ndarray:
 
 def fitted_jpeg(data: bytes, size: tuple[int, int], quality: int = 85) -> bytes:
     """The image scaled to cover `size` and centre-cropped to it, as JPEG (posters and link previews)."""
-    with Image.open(io.BytesIO(data)) as image:
+    with _open(data) as image:
         picture = image.convert("RGB")
     scale = max(size[0] / picture.width, size[1] / picture.height)
     scaled = picture.resize((max(size[0], round(picture.width * scale)), max(size[1], round(picture.height * scale))),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline import images
 from pipeline.build import BuildOptions, build
 from pipeline.cache import default_cache_dir
 from pipeline.errors import AssetError, SpecError
@@ -127,6 +129,53 @@ def test_the_same_references_inside_the_folder_build(tmp_path: Path) -> None:
     Image.new("RGB", (4, 4), (9, 99, 199)).save(exhibit / "models" / "secret.png")
     report = build(exhibit, tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
     assert report.cache_misses == 1
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nnewpath 0 0 moveto 8 8 lineto stroke showpage\n%%EOF\n"
+
+
+def _ghostscript_trap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `gs` first on PATH that leaves a marker when run: Pillow hands an EPS image to Ghostscript to draw it."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    marker = tmp_path / "ghostscript-ran"
+    (folder / "gs").write_text(f"#!/bin/sh\necho \"$@\" >> '{marker}'\nexit 1\n", encoding="utf-8")
+    (folder / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    return marker
+
+
+@pytest.mark.parametrize("declared", ["image/png", "image/jpeg", "image/webp"])
+def test_an_image_that_is_postscript_is_refused_and_never_drawn(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declared: str) -> None:
+    """A glTF names its image's type itself: one that says PNG but holds PostScript reached Ghostscript through
+    Pillow (in the light bake) before the image formats were limited."""
+    marker = _ghostscript_trap(tmp_path, monkeypatch)
+    document = _triangle_gltf(image_uri="picture.png")
+    document["images"][0]["mimeType"] = declared
+    exhibit = _shared_folder(tmp_path, "thing.gltf", json.dumps(document))
+    (exhibit / "models" / "picture.png").write_bytes(EPS)
+    with pytest.raises(AssetError) as refused:
+        build(exhibit, tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    assert "texture 'picture.png'" in str(refused.value) and "its bytes are not one" in str(refused.value)
+    assert not marker.exists(), "Ghostscript ran"
+    assert not [p for p in (tmp_path / "site").rglob("*") if p.is_file()], "a refused build publishes nothing"
+
+
+def test_the_image_module_opens_no_postscript(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reader of image bytes refuses an EPS as unreadable, without running anything."""
+    marker = _ghostscript_trap(tmp_path, monkeypatch)
+    (tmp_path / "picture.eps").write_bytes(EPS)
+    assert images.pixel_size(EPS) == (0, 0)
+    readers = [images.as_texture_bytes, images.mean_linear_colour, images.rgb_from_png, images.alpha_from_png,
+               lambda data: images.resized(data, "image/png", (4, 4)), lambda data: images.webp(data, True),
+               lambda data: images.fitted_jpeg(data, (4, 4)),
+               lambda data: images.write_png_for_encoder(data, (4, 4), tmp_path / "out.png"),
+               lambda data: images.file_pixel_size(tmp_path / "picture.eps")]
+    for read in readers:
+        with pytest.raises(images.UNREADABLE):
+            read(EPS)
+    assert not marker.exists(), "Ghostscript ran"
 
 
 class _Trap:
