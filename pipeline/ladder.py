@@ -18,6 +18,7 @@ from typing import Any, cast
 import numpy as np
 
 from pipeline import budgets, heap, images, meshopt, progress, spatial_parts, surface_fit
+from pipeline.colour import linear_to_srgb
 from pipeline.columns import joint_range
 from pipeline.gltf import container
 from pipeline.scene import Node, Primitive, Scene, Texture
@@ -32,6 +33,10 @@ MODEL_SUFFIX = ".model"
 # Weight of each normal component against position error in attribute-aware simplification. On Igea (64,852 of
 # 268,686 triangles) 0.5 cost 17 % more RMS distance than positions alone; 0.1 keeps shading seams and costs none.
 NORMAL_WEIGHT = 0.1
+# Weight of each vertex colour channel (sRGB-encoded, 0-1, so that a step counts as the eye sees it) against
+# position error. A scan coloured per vertex keeps its colour detail in its coarse levels: without it the
+# simplifier saw only the shape, and merged a painted line or a dark crevice into the plain surface beside it.
+COLOUR_WEIGHT = 1.0
 # meshoptimizer's error is a quadric estimate. Against measured two-way Hausdorff distances of every level in
 # bench_ladder (Igea, Nefertiti, Gargoyle; quantized, as written) the true error was 1.5-3.4× the estimate, so a
 # level aims at a quarter of its bound and reports four times the estimate: a conservative figure.
@@ -482,7 +487,8 @@ class _Joined:
 
 def _joined(primitives: list[Primitive]) -> _Joined | None:
     """The mesh's primitives as one for the simplifier, when there are several and all can be: triangles, with
-    float positions, and float normals on all of them or none (the attributes the simplifier weighs)."""
+    float positions, and float normals on all of them or none, and vertex colours of one layout on all or none (the
+    attributes the simplifier weighs)."""
     if len(primitives) < 2 or not all(_simplifiable(p) for p in primitives):
         return None
     normals = [p.attributes.get("NORMAL") for p in primitives]
@@ -491,12 +497,17 @@ def _joined(primitives: list[Primitive]) -> _Joined | None:
         return None
     if not all(p.attributes["POSITION"].dtype.kind == "f" for p in primitives):
         return None
+    colours = [p.attributes.get("COLOR_0") for p in primitives]
+    if len({None if c is None else (c.dtype, c.shape[1:]) for c in colours}) > 1:
+        return None
     starts = np.cumsum([0] + [p.vertex_count for p in primitives])
     originals = [np.arange(p.vertex_count, dtype=np.uint32) if p.indices is None
                  else np.asarray(p.indices, dtype=np.uint32) for p in primitives]
     attributes = {"POSITION": _end_to_end([np.asarray(p.attributes["POSITION"], np.float32) for p in primitives])}
     if normals[0] is not None:
         attributes["NORMAL"] = _end_to_end([np.asarray(n, np.float32) for n in normals if n is not None])
+    if colours[0] is not None:
+        attributes["COLOR_0"] = _end_to_end([c for c in colours if c is not None])
     triangles = spatial_parts.PagedTriangles(tuple(originals), tuple(int(start) for start in starts[:-1]))
     # The stand-in's triangles stay the pages' own until the simplifier gathers them (see PagedTriangles).
     stand_in = Primitive(attributes=attributes, indices=cast(np.ndarray, triangles))
@@ -553,8 +564,14 @@ def _simplified(primitive: Primitive, indices: np.ndarray, target_index_count: i
     if not use_normals and SHAPE_WEIGHT and len(indices) <= 3 * SHAPE_TRIANGLES:
         normals = surface_fit.normals_of(positions, indices)
         use_normals, weight = True, SHAPE_WEIGHT
-    attributes = np.asarray(normals, dtype=np.float32) if use_normals else None
-    weights = np.full(3, weight, dtype=np.float32) if use_normals else None
+    weighed = [(np.asarray(normals, dtype=np.float32), weight)] if use_normals else []
+    colours = _colour_attribute(primitive)
+    if colours is not None:
+        weighed.append((colours, COLOUR_WEIGHT))
+    attributes = (weighed[0][0] if len(weighed) == 1 else np.hstack([values for values, _ in weighed])
+                  if weighed else None)
+    weights = (np.concatenate([np.full(values.shape[1], w, dtype=np.float32) for values, w in weighed])
+               if weighed else None)
     if spatial_parts.part_count(len(indices) // 3) > 1:
         simplified, error = spatial_parts.simplify(positions, indices, target_index_count, relative * scale,
                                                    attributes, weights)
@@ -565,6 +582,21 @@ def _simplified(primitive: Primitive, indices: np.ndarray, target_index_count: i
     if len(simplified) == 0:
         return np.asarray(indices, dtype=np.uint32), 0.0
     return simplified, ERROR_FACTOR * error
+
+
+def _colour_attribute(primitive: Primitive) -> np.ndarray | None:
+    """A primitive's vertex colours as the simplifier weighs them: RGB times alpha (a transparent vertex's colour
+    hardly shows), sRGB-encoded; None without COLOR_0."""
+    colours = primitive.attributes.get("COLOR_0")
+    if colours is None:
+        return None
+    values = np.asarray(colours)
+    if values.dtype.kind in "iu":
+        values = values / np.float32(np.iinfo(values.dtype).max)
+    rgb = values[:, :3].astype(np.float32)
+    if values.shape[1] == 4:
+        rgb *= values[:, 3:4]
+    return np.ascontiguousarray(linear_to_srgb(rgb), dtype=np.float32)
 
 
 def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tests.benchmarks.bench_compiler import CORPUS, NODE_MODULES, compile_ours, run_timed, surface_error
 from tests.benchmarks.bench_compiler import surface as _surface
 from tests.benchmarks.doc_section import write_section
@@ -61,9 +63,36 @@ def build_levels(source: Path, work: Path) -> tuple[list[dict[str, Any]], float]
     return rows, seconds
 
 
-def gltfpack(source: Path, ratio: float, out: Path) -> None:
+def colour_error(reference: Any, candidate: Any, samples: int) -> float | None:
+    """RMS distance, in 8-bit sRGB steps (Euclidean over R, G, B), between the source's vertex colour at seeded
+    points of its surface and the level's at the nearest point of the level's surface; None for a source without
+    vertex colours. What a visitor sees of a scan coloured per vertex, level by level."""
+    import trimesh
+
+    from pipeline.colour import linear_to_srgb
+
+    if reference.colours is None:
+        return None
+    low = reference.vertices.min(axis=0)
+    unit = 1000.0 / float(np.linalg.norm(reference.vertices.max(axis=0) - low))  # as surface_error, for trimesh
+    source = trimesh.Trimesh((reference.vertices - low) * unit, reference.faces, process=False)
+    level = trimesh.Trimesh((candidate.vertices - low) * unit, candidate.faces, process=False)
+    level_colours = candidate.colours if candidate.colours is not None else np.ones((len(candidate.vertices), 3))
+
+    def colour_at(mesh: Any, colours: np.ndarray, points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+        weights = trimesh.triangles.points_to_barycentric(mesh.triangles[triangles], points)
+        return linear_to_srgb(np.einsum("ij,ijk->ik", weights, colours[mesh.faces[triangles]]))
+
+    points, triangles = trimesh.sample.sample_surface(source, samples, seed=7)
+    nearest, _, near_triangles = trimesh.proximity.closest_point(level, points)
+    difference = (colour_at(source, reference.colours, points, triangles)
+                  - colour_at(level, level_colours, nearest, near_triangles)) * 255
+    return float(np.sqrt(np.mean(np.sum(difference ** 2, axis=1))))
+
+
+def gltfpack(source: Path, ratio: float, out: Path, *extra: str) -> None:
     command = ["node", str(NODE_MODULES / "gltfpack" / "cli.js"), "-i", str(source), "-o", str(out), "-cc",
-               "-si", f"{ratio:.6f}", "-se", "1"]
+               "-si", f"{ratio:.6f}", "-se", "1", *extra]
     run = run_timed(command)
     if run.returncode != 0:
         raise RuntimeError(f"gltfpack failed: {run.message}")
@@ -80,10 +109,10 @@ def quality(only: list[str] | None, samples: int, work: Path) -> list[dict[str, 
         source_triangles = int(geometry.triangles)  # type: ignore[attr-defined]
         levels, seconds = build_levels(plain, work)
         for level in levels:
-            mesh, _ = surface(level["path"])
+            mesh, level_geometry = surface(level["path"])
             rms, hausdorff = surface_error(reference, mesh, samples)
             row = {"model": name, "source_triangles": source_triangles, "ladder_seconds": seconds, **level,
-                   "rms": rms, "hausdorff": hausdorff}
+                   "rms": rms, "hausdorff": hausdorff, "colour": colour_error(geometry, level_geometry, samples)}
             if level["triangles"] < source_triangles:
                 theirs = work / f"{name}.{level['level']}.gltfpack.glb"
                 gltfpack(plain, level["triangles"] / source_triangles, theirs)
@@ -91,6 +120,11 @@ def quality(only: list[str] | None, samples: int, work: Path) -> list[dict[str, 
                 row["gltfpack_triangles"] = int(their_geometry.triangles)  # type: ignore[attr-defined]
                 row["gltfpack_bytes"] = theirs.stat().st_size
                 row["gltfpack_rms"], row["gltfpack_hausdorff"] = surface_error(reference, their_mesh, samples)
+                row["gltfpack_colour"] = colour_error(geometry, their_geometry, samples)
+                if row["colour"] is not None:  # gltfpack weighs vertex colours only with -sv
+                    weighed = work / f"{name}.{level['level']}.gltfpack-sv.glb"
+                    gltfpack(plain, level["triangles"] / source_triangles, weighed, "-sv")
+                    row["gltfpack_sv_colour"] = colour_error(geometry, surface(weighed)[1], samples)
             row.pop("path")
             rows.append(row)
             print(row, flush=True)
@@ -121,6 +155,10 @@ def _e(value: float | None) -> str:
     return "—" if value is None else f"{value:.2e}"
 
 
+def _steps(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
 def markdown(rows: list[dict[str, Any]], big: dict[str, float] | None, command: str) -> str:
     lines = [
         "## Artifact ladder: error per level, next to gltfpack at the same triangle count",
@@ -129,18 +167,21 @@ def markdown(rows: list[dict[str, Any]], big: dict[str, float] | None, command: 
         "",
         "Errors are relative to the source's bounding-box diagonal (two-way surface distance: seeded samples plus "
         "every vertex). `reported` is what exhibit.json lists as `error_relative` (a conservative estimate); "
-        "gltfpack ran `-cc -si R -se 1` with R = our triangles / the source's.",
+        "gltfpack ran `-cc -si R -se 1` with R = our triangles / the source's. Colour, for a source coloured per "
+        "vertex: RMS distance in 8-bit sRGB steps between the source's colour at seeded points of its surface and "
+        "the level's at the nearest point; gltfpack weighs vertex colours only with `-sv`, run for that column.",
         "",
-        "| model | level | triangles | bytes | reported | RMS | Hausdorff | gltfpack triangles | gltfpack RMS | "
-        "gltfpack Hausdorff |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | level | triangles | bytes | reported | RMS | Hausdorff | colour | gltfpack triangles | gltfpack RMS | "
+        "gltfpack Hausdorff | gltfpack colour | gltfpack -sv colour |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| {row['model']} ({row['source_triangles']:,}; ladder {row['ladder_seconds']:.1f} s) | {row['level']} | "
             f"{row['triangles']:,} | {row['bytes']:,} | {_e(row['reported'])} | {_e(row['rms'])} | "
-            f"{_e(row['hausdorff'])} | {row.get('gltfpack_triangles', '—')} | {_e(row.get('gltfpack_rms'))} | "
-            f"{_e(row.get('gltfpack_hausdorff'))} |")
+            f"{_e(row['hausdorff'])} | {_steps(row['colour'])} | {row.get('gltfpack_triangles', '—')} | "
+            f"{_e(row.get('gltfpack_rms'))} | {_e(row.get('gltfpack_hausdorff'))} | "
+            f"{_steps(row.get('gltfpack_colour'))} | {_steps(row.get('gltfpack_sv_colour'))} |")
     if big:
         lines += [
             "",

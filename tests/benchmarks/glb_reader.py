@@ -29,6 +29,7 @@ class GlbGeometry:
     triangles: int
     image_bytes: int
     json: dict[str, Any]
+    colours: np.ndarray | None = None  # (n, 3) linear RGB per vertex (white where a primitive has none), or None
 
 
 class _Reader:
@@ -81,9 +82,10 @@ def read_glb(path: Path) -> GlbGeometry:
     faces: list[np.ndarray] = []
     draw_calls = triangles = 0
     offset = 0
-    mesh_cache: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    colours: list[np.ndarray | None] = []
+    mesh_cache: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
 
-    def mesh_triangles(index: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def mesh_triangles(index: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         if index not in mesh_cache:
             parts = []
             for prim in doc["meshes"][index]["primitives"]:
@@ -101,7 +103,9 @@ def read_glb(path: Path) -> GlbGeometry:
                                      for i in range(len(indices) - 2)], dtype=np.int64).reshape(-1, 3)
                 else:
                     tris = np.zeros((0, 3), dtype=np.int64)
-                parts.append((positions, tris))
+                colour = (reader.accessor(prim["attributes"]["COLOR_0"])[:, :3] if "COLOR_0" in prim["attributes"]
+                          else None)
+                parts.append((positions, tris, colour))
             mesh_cache[index] = parts
         return mesh_cache[index]
 
@@ -129,10 +133,11 @@ def read_glb(path: Path) -> GlbGeometry:
                 matrices = [world @ local_matrix(t[i] if t is not None else [0, 0, 0],
                                                r[i] if r is not None else [0, 0, 0, 1],
                                                s[i] if s is not None else [1, 1, 1]) for i in range(count)]
-            for positions, tris in mesh_triangles(node["mesh"]):
+            for positions, tris, colour in mesh_triangles(node["mesh"]):
                 draw_calls += 1
                 for matrix in matrices:
                     vertices.append(positions[:, :3] @ matrix[:3, :3].T + matrix[:3, 3])
+                    colours.append(colour)
                     faces.append(tris + offset)
                     offset += len(positions)
                     triangles += len(tris)
@@ -146,6 +151,8 @@ def read_glb(path: Path) -> GlbGeometry:
         vertices=np.concatenate(vertices) if vertices else np.zeros((0, 3)),
         faces=np.concatenate(faces) if faces else np.zeros((0, 3), dtype=np.int64),
         draw_calls=draw_calls, triangles=triangles, image_bytes=image_bytes, json=doc,
+        colours=(np.concatenate([np.ones((len(v), 3)) if c is None else c for v, c in zip(vertices, colours, strict=True)])
+                 if any(c is not None for c in colours) else None),
     )
 
 

@@ -106,3 +106,13 @@ def test_ktx2_files_declare_srgb_for_colour_and_linear_for_data() -> None:
     assert set(transfers) == set(roles.values())
     assert transfers == {textures["base"].name: "srgb", textures["normal"].name: "linear",
                          textures["roughness"].name: "linear", "r-lightmap": "linear", "r-contact-shadows": "srgb"}
+
+
+def test_linear_to_srgb_is_the_inverse_of_srgb_to_linear_at_its_standard_points() -> None:
+    from pipeline.colour import linear_to_srgb, srgb_to_linear
+
+    encoded = np.linspace(0.0, 1.0, 256)
+    assert np.allclose(linear_to_srgb(srgb_to_linear(encoded)), encoded, atol=1e-12)
+    # IEC 61966-2-1: the linear toe below 0.0031308, mid grey 0.5 → 0.7354, and no NaN for a stray negative value.
+    assert np.allclose(linear_to_srgb([0.002, 0.5, 1.0, -0.1]), [0.02584, 0.73536, 1.0, 0.0], atol=1e-5)
+    assert linear_to_srgb(np.float32([0.25])).dtype == np.float32

@@ -17,12 +17,13 @@ from PIL import Image
 
 from pipeline import bake, budgets, ladder, meshopt, progress, spatial_parts
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes, level_finishers
+from pipeline.colour import linear_to_srgb
 from pipeline.report import Progress
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 from pipeline.textures import fit_textures
 from pipeline.transforms import reorder
 from tests.gltf_validator import errors_of, validate_many
-from tests.helpers import traced_peak
+from tests.helpers import traced_peak, wavy_grid
 
 # Small caps, so a small test mesh walks down every rung.
 SMALL = (
@@ -611,3 +612,63 @@ def test_a_paged_scans_rungs_keep_a_primitive_per_page_validate_and_stay_closed(
         assert 0.39 < corners[:, :, 1].max() < 0.41, level.name
         assert open_corner_edges(corners) <= seam, level.name
     assert result.levels[0].triangles < result.levels[-1].triangles  # it was simplified
+
+
+def _painted_plane(n: int = 61) -> Primitive:
+    """A flat metre square, coloured per vertex: a dark red disk on white, its edge sharp (a painted mark, or a
+    crevice's baked shadow). Flat, so the shape alone gives the simplifier no reason to keep any inner vertex."""
+    positions, _, indices = wavy_grid(n, lambda x, y: np.zeros_like(x))
+    inside = np.hypot(positions[:, 0] - 0.5, positions[:, 1] - 0.5) < 0.3
+    colours = np.where(inside[:, None], np.float32([0.5, 0.02, 0.02]), np.float32([1.0, 1.0, 1.0]))
+    normals = np.tile(np.float32([0, 0, 1]), (len(positions), 1))
+    return Primitive(attributes={"POSITION": positions, "NORMAL": normals, "COLOR_0": colours.astype(np.float32)},
+                     indices=indices)
+
+
+def _colour_at_vertices(primitive: Primitive, simplified: np.ndarray) -> np.ndarray:
+    """The simplified plane's colour (sRGB) at each source vertex: its triangles' colours interpolated there."""
+    import trimesh
+
+    positions = np.asarray(primitive.attributes["POSITION"], dtype=np.float64)
+    colours = np.asarray(primitive.attributes["COLOR_0"], dtype=np.float64)
+    mesh = trimesh.Trimesh(positions, simplified.reshape(-1, 3), process=False)
+    _, _, triangles = trimesh.proximity.closest_point(mesh, positions)
+    weights = trimesh.triangles.points_to_barycentric(mesh.triangles[triangles], positions)
+    return linear_to_srgb(np.einsum("ij,ijk->ik", weights, colours[mesh.faces[triangles]]))
+
+
+def test_a_scan_coloured_per_vertex_keeps_its_colour_edges_when_simplified(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vertex colours weigh in the simplifier (as gltfpack -sv weighs them): by error, a flat plane keeps the
+    vertices along its disk's edge. Weighed by shape alone it kept none inside its border, and the disk was gone."""
+    plane = _painted_plane()
+    source = linear_to_srgb(np.asarray(plane.attributes["COLOR_0"], dtype=np.float64))
+    assert plane.indices is not None
+
+    def lost_colour() -> tuple[int, float]:
+        simplified, _ = ladder._simplified(plane, plane.indices, 0, 0.01, lock_border=True)
+        difference = _colour_at_vertices(plane, simplified) - source
+        return len(simplified) // 3, float(np.sqrt(np.mean(np.sum(difference ** 2, axis=1))))
+
+    triangles, rms = lost_colour()
+    assert rms < 0.08 and triangles < len(plane.indices) // 3 // 4  # the disk kept, in a quarter of the triangles
+    monkeypatch.setattr(ladder, "COLOUR_WEIGHT", 0.0)
+    shape_only_triangles, shape_only_rms = lost_colour()
+    assert shape_only_rms > 0.3 and shape_only_triangles < triangles
+
+
+def test_vertex_colours_weigh_in_when_a_meshs_pages_are_joined_only_if_every_page_has_them_alike() -> None:
+    def pages() -> list[Primitive]:
+        found = paged_sphere().meshes()[0].primitives
+        for page in found:
+            page.attributes["COLOR_0"] = np.full((page.vertex_count, 3), 0.5, dtype=np.float32)
+        return found
+
+    joined = ladder._joined(pages())
+    assert joined is not None and joined.primitive.attributes["COLOR_0"].shape == (
+        sum(p.vertex_count for p in pages()), 3)
+    some = pages()
+    del some[0].attributes["COLOR_0"]
+    assert ladder._joined(some) is None
+    packed = pages()
+    packed[1].attributes["COLOR_0"] = (packed[1].attributes["COLOR_0"] * 255).astype(np.uint8)
+    assert ladder._joined(packed) is None
