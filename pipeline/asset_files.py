@@ -24,19 +24,30 @@ def guess_mime(data: bytes, declared: str | None, name: str) -> str:
         return "image/webp"
     if data.startswith(b"\xabKTX 20"):
         return "image/ktx2"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
     if declared:
         return declared
     return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
-            "ktx2": "image/ktx2"}.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+            "ktx2": "image/ktx2", "tif": "image/tiff", "tiff": "image/tiff",
+            }.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
 _NAMES = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/webp": "a WebP image"}
 
 
 def make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
+    """A model's texture from its file's bytes; a TIFF (a photogrammetry export's texture) becomes an 8-bit PNG,
+    since glTF and browsers take none."""
     mime = guess_mime(data, declared, name)
+    if mime == "image/tiff":
+        try:
+            data, mime, width, height = images.as_texture_bytes(data)
+        except images.UNREADABLE as error:
+            raise AssetError(str(path), f"texture '{source}' is not a readable TIFF image ({images.why_unreadable(error)})") from None
+        return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
     if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
-        raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP or KTX2 image")
+        raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP, KTX2 or TIFF image")
     width, height = images.pixel_size(data) if mime != "image/ktx2" else (0, 0)
     if mime != "image/ktx2" and not width:
         if guess_mime(data, None, "") != mime:

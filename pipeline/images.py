@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -45,19 +46,48 @@ Image.MAX_IMAGE_PIXELS = None
 UNREADABLE = (UnidentifiedImageError, OSError, ValueError, ZeroDivisionError, Image.DecompressionBombError)
 
 
+def why_unreadable(error: BaseException) -> str:
+    """One of UNREADABLE in a designer's words: Pillow names the in-memory file it was given ("cannot identify
+    image file <_io.BytesIO object at 0x7f…>"), which says nothing about theirs."""
+    if isinstance(error, UnidentifiedImageError):
+        return "its bytes are no PNG, JPEG, WebP or TIFF image"
+    return re.sub(r"\s*<[^>]*>", "", str(error)) or type(error).__name__
+
+
 # The only image formats Pillow may open. It knows dozens, and one runs a program: it hands an EPS (PostScript) to
 # Ghostscript to draw. An exhibit folder may come from anyone, and a glTF's image says its own type, so an EPS
-# declared "image/png" reached Ghostscript through the light bake. Nothing else is ever opened now.
-READ_FORMATS = ("PNG", "JPEG", "WEBP")
+# declared "image/png" reached Ghostscript through the light bake. Nothing else is ever opened. TIFF is here for
+# the textures photogrammetry suites write (Metashape and RealityCapture offer it), converted to PNG as they are read.
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
+
+# Grey modes wider than 8 bits, which Pillow's conversions clip at 255 instead of scaling: a 16-bit grey PNG or
+# TIFF (an occlusion map, a grey scan's texture) came out white in every WebP, KTX2 and light bake made from it.
+_WIDE_GREY = {"I;16": 257.0, "I;16B": 257.0, "I;16L": 257.0, "I;16N": 257.0, "I": 257.0, "F": 1 / 255}
 
 
-def _open(source: bytes | Path | IO[bytes]) -> Any:
-    """Image.open for READ_FORMATS only, then our pixel limit checked from the header, before anything is decoded."""
+def _open(source: bytes | Path | IO[bytes], pixels: bool = False) -> Any:
+    """Image.open for READ_FORMATS only, then our pixel limit checked from the header, before anything is decoded.
+
+    With `pixels`, for a caller that decodes them: a grey image wider than 8 bits comes back scaled to 8 bits."""
     image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source, formats=READ_FORMATS)
     limit = max_pixels()
     if image.width * image.height > limit:
         image.close()
         raise ImageTooLarge(image.width, image.height, limit)
+    if pixels and image.mode in _WIDE_GREY:
+        with image:
+            return _eight_bit(image)
+    return image
+
+
+def _eight_bit(image: Any) -> Any:
+    """An image in a mode PNG, JPEG, WebP and the encoders take: wide grey scaled to 8 bits (16-bit as 0-65535,
+    floating point as 0-1), any other mode but 1, L, LA, P, RGB and RGBA (CMYK, YCbCr, LAB) converted to RGB."""
+    if image.mode in _WIDE_GREY:
+        values = np.asarray(image, dtype=np.float32) / np.float32(_WIDE_GREY[image.mode])
+        return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L")
+    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+        return image.convert("RGBA" if "A" in image.getbands() else "RGB")
     return image
 
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
@@ -79,7 +109,8 @@ def file_pixel_size(path: Path) -> tuple[int, int]:
 
 
 def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
-    """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image converted to PNG.
+    """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image (WebP, TIFF) converted
+    to an 8-bit PNG, losslessly where the image has 8 bits a channel.
 
     Raises one of UNREADABLE, with Pillow's own words, when the bytes are no readable image."""
     with _open(data) as image:
@@ -87,7 +118,7 @@ def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
         width, height, kind = image.width, image.height, image.format
         if kind in ("PNG", "JPEG"):
             return data, "image/png" if kind == "PNG" else "image/jpeg", width, height
-        return _save(image, "PNG", optimize=False), "image/png", width, height
+        return _save(_eight_bit(image), "PNG", optimize=False), "image/png", width, height
 
 
 # The last few resizes, by (source digest, type, size): one build resizes a scan's texture to the same size for
@@ -115,7 +146,7 @@ def resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
 
 def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
     kind = _FORMATS[mime_type]
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         if kind == "JPEG":
             # libjpeg scales by 1/2, 1/4 or 1/8 while it decodes (Pillow's thumbnail does the same): a 4k → 2k
             # halving took 0.07 s instead of 0.40, 42.8 dB PSNR from the Lanczos result, as close as a box filter.
@@ -128,7 +159,7 @@ def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
 
 def webp(data: bytes, lossless: bool) -> bytes:
     """The image as WebP: lossless, or at quality 90."""
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         return _save(image, "WEBP", lossless=lossless, quality=100 if lossless else 90, method=4)
 
 
@@ -140,7 +171,7 @@ def padded_to_blocks(data: bytes) -> tuple[int, int]:
 
 def write_png_for_encoder(data: bytes, size: tuple[int, int], target: Path) -> None:
     """Write the image as a PNG of the given size (resized if it differs) for an external encoder to read."""
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         image.load()
         picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
         if size != image.size:
@@ -226,7 +257,7 @@ def png_from_alpha(alpha: np.ndarray) -> bytes:
 
 def alpha_from_png(data: bytes) -> np.ndarray:
     """An image's alpha as a (height, width) array of 0..1 floats (the inverse of png_from_alpha)."""
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         return np.asarray(image.convert("RGBA"), dtype=np.float64)[..., 3] / 255.0
 
 
@@ -238,13 +269,13 @@ def _save(image: Any, kind: str, **options: Any) -> bytes:
 
 def rgb_from_png(data: bytes) -> np.ndarray:
     """An image's pixels as a (height, width, 3) array of 0..1 floats (the inverse of png_from_rgb)."""
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         return np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
 
 
 def mean_linear_colour(data: bytes) -> np.ndarray:
     """The average colour of an sRGB texture in linear RGB: what a surface reflects on average, for light bakes."""
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         small = image.convert("RGB").resize((16, 16), Image.Resampling.BOX)
     linear = srgb_to_linear(np.asarray(small, dtype=np.float64) / 255.0)
     return np.asarray(linear.reshape(-1, 3).mean(axis=0))
@@ -252,7 +283,7 @@ def mean_linear_colour(data: bytes) -> np.ndarray:
 
 def fitted_jpeg(data: bytes, size: tuple[int, int], quality: int = 85) -> bytes:
     """The image scaled to cover `size` and centre-cropped to it, as JPEG (posters and link previews)."""
-    with _open(data) as image:
+    with _open(data, pixels=True) as image:
         picture = image.convert("RGB")
     scale = max(size[0] / picture.width, size[1] / picture.height)
     scaled = picture.resize((max(size[0], round(picture.width * scale)), max(size[1], round(picture.height * scale))),

@@ -28,7 +28,7 @@ def read_texture(path: Path, written: str) -> Texture:
     try:
         data, mime, width, height = images.as_texture_bytes(path.read_bytes())
     except images.UNREADABLE as error:
-        raise AssetError(written, f"not a readable image ({error})") from None
+        raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None
     return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from pipeline import images
+from pipeline.colour import srgb_to_linear
 from tests.helpers import image_bytes
 
 
@@ -83,3 +85,33 @@ def test_a_jpeg_is_halved_while_it_decodes_and_stays_close_to_a_lanczos_resize(m
     # A size that is no power-of-two fraction is decoded at the nearest scale above and resized the rest of the way.
     odd = images.resized(data, "image/jpeg", (200, 100))
     assert images.pixel_size(odd) == (200, 100) and len(calls) == 1
+
+
+def test_a_16_bit_grey_image_keeps_its_greys_in_everything_made_from_it(tmp_path: Path) -> None:
+    """Pillow opens a 16-bit grey PNG as I;16 and clips it at 255 when it converts: every WebP, KTX2 input and light
+    bake made from one (an occlusion map, a grey scan's texture) came out white."""
+    ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    expected = ramp / 257.0
+
+    def pixels(encoded: bytes) -> np.ndarray:
+        with Image.open(io.BytesIO(encoded)) as image:
+            return np.asarray(image.convert("L"), dtype=np.float64)
+
+    assert abs(pixels(images.webp(data, lossless=True)).mean() - expected.mean()) < 1
+    assert abs(pixels(images.resized(data, "image/png", (32, 32))).mean() - expected.mean()) < 1
+    images.write_png_for_encoder(data, (64, 64), tmp_path / "for-encoder.png")
+    assert np.abs(pixels((tmp_path / "for-encoder.png").read_bytes()) - expected).max() <= 0.5
+    mean = images.mean_linear_colour(data)
+    assert mean == pytest.approx([srgb_to_linear(expected / 255).mean()] * 3, abs=0.02)
+
+
+def test_pillows_words_for_an_unreadable_image_name_no_in_memory_file() -> None:
+    with pytest.raises(images.UNREADABLE) as caught:
+        images.as_texture_bytes(b"II*\x00 not really a TIFF")
+    assert "<" not in images.why_unreadable(caught.value) and images.why_unreadable(caught.value)
+    with pytest.raises(images.UNREADABLE) as unknown:
+        images.as_texture_bytes(b"GIF89a and more")
+    assert images.why_unreadable(unknown.value) == "its bytes are no PNG, JPEG, WebP or TIFF image"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import struct
@@ -323,6 +324,42 @@ def test_obj_with_mtl_and_a_texture_name_with_spaces(tmp_path: Path) -> None:
     uv_of = {tuple(p): tuple(t) for p, t in zip(primitive.attributes["POSITION"].tolist(),
                                                  primitive.attributes["TEXCOORD_0"].tolist(), strict=True)}
     assert uv_of[(0.0, 0.0, 0.0)] == (0.0, 1.0)
+
+
+def _tiff(image: Any, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="TIFF", **options)
+    return buffer.getvalue()
+
+
+def test_an_obj_textured_with_a_tiff_reads_it_as_a_png_of_the_same_pixels(tmp_path: Path) -> None:
+    """Metashape and RealityCapture offer TIFF for a scan's texture: glTF and browsers take none, so it becomes an
+    8-bit PNG as it is read (it was refused), losslessly for 8 bits a channel, 16-bit grey scaled, CMYK made RGB."""
+    rng = np.random.default_rng(5)
+    colour = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    grey16 = np.linspace(0, 65535, 24 * 32).reshape(24, 32).astype(np.uint16)
+    cases = {
+        "scan_u1.tif": (_tiff(Image.fromarray(colour), compression="tiff_lzw"), colour),
+        "grey.TIFF": (_tiff(Image.fromarray(grey16)), np.rint(grey16 / 257).astype(np.uint8)),
+        "print.tif": (_tiff(Image.new("CMYK", (32, 24), (0, 0, 0, 0))), np.full((24, 32, 3), 255, np.uint8)),
+    }
+    for name, (data, expected) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        write(tmp_path / "box.mtl", f"newmtl paint\nmap_Kd {name}\n")
+        write(tmp_path / "box.obj", "mtllib box.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\n"
+                                    "usemtl paint\nf 1/1 2/2 3/3\n")
+        material = the_primitive(tmp_path / "box.obj").material
+        assert material is not None and material.base_color_texture is not None
+        texture = material.base_color_texture.texture
+        assert texture.mime_type == "image/png" and texture.data.startswith(b"\x89PNG")
+        assert (texture.width, texture.height) == (32, 24)
+        with Image.open(io.BytesIO(texture.data)) as image:
+            np.testing.assert_array_equal(np.asarray(image), expected, err_msg=name)
+    (tmp_path / "cut.tif").write_bytes(cases["scan_u1.tif"][0][:40])
+    write(tmp_path / "box.mtl", "newmtl paint\nmap_Kd cut.tif\n")
+    expect_asset_error(tmp_path / "box.obj", "texture")
+    cut = expect_asset_error(tmp_path / "box.obj", "is not a readable TIFF image")
+    assert "cut.tif" in cut.cause
 
 
 def test_ascii_ply_with_vertex_colours(tmp_path: Path) -> None:
