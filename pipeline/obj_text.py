@@ -163,16 +163,17 @@ def _obj_line_kinds(text: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return kinds
 
 
-def _per_line_counts(text: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """How many of the bytes flagged by `where` each line of `text` (lines ending in newlines) holds."""
-    line = np.cumsum(text == 10, dtype=np.int32) - (text == 10)  # a block is far under 2 GB
-    return np.bincount(line[where], minlength=int(np.count_nonzero(text == 10)))
+def _word_starts(text: np.ndarray, separators: np.ndarray | None = None) -> np.ndarray:
+    """Where each whitespace-separated word of `text` starts (the bytes flagged by `separators` separate words too)."""
+    blank = text <= 32 if separators is None else (text <= 32) | separators
+    return ~blank & np.concatenate([[True], blank[:-1]])
 
 
-def _tokens_per_line(text: np.ndarray) -> np.ndarray:
-    """How many whitespace-separated words each line of `text` (lines ending in newlines) has."""
-    blank = text <= 32
-    return _per_line_counts(text, ~blank & np.concatenate([[True], blank[:-1]]))
+def _counts_per_line(where: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """How many of a block's bytes flagged by `where` each of its lines (starting at `starts`) holds: one sum per
+    line, where a map from byte to line (a cumulative sum over the block for each count) was a third of an OBJ's
+    parse."""
+    return np.add.reduceat(where, starts, dtype=np.int32)
 
 
 def obj_extent(path: Path) -> tuple[np.ndarray | None, int]:
@@ -196,14 +197,13 @@ def _extent(path: Path, start: int, end: int, report: bool) -> tuple[np.ndarray 
     for block in _obj_blocks(path, start, end):
         text, starts, ends, kinds = _obj_lines(block)
         byte_kinds = np.repeat(kinds, ends - starts + 1)
-        faces = text[byte_kinds == _F]
-        if len(faces):
-            triangles += int(np.maximum(_tokens_per_line(faces) - 3, 0).sum())  # the "f" and two corners
+        words = _counts_per_line(_word_starts(text), starts)
+        triangles += int(np.maximum(words[kinds == _F] - 3, 0).sum())  # the "f" and two corners
         lines = text[byte_kinds == _V]
         if len(lines):
             # "v x y z [w]" or "v x y z r g b". loadtxt splits a whole line into fields, and a hostile line of
             # millions of numbers would cost gigabytes: such a file is left to the reader, which explains it.
-            if np.any(_tokens_per_line(lines) > 7):
+            if np.any(words[kinds == _V] > 7):
                 raise ValueError("a vertex line holds more than six numbers")
             points = np.loadtxt(io.BytesIO(lines.tobytes()), usecols=(1, 2, 3), dtype=np.float64, ndmin=2)
             extent = np.stack([points.min(axis=0), points.max(axis=0)])
@@ -443,11 +443,12 @@ def _spare_core() -> bool:
 
 # What parsing a byte of each line kind costs against a byte of the others, for where a big file splits in two.
 # Exporters write the numbers first and the faces last, so the file's middle byte would give the first half most of
-# the work. The reader parses v, vt and vn lines 1.6 times as slowly as faces (1M-triangle scans, f v/vt/vn and
-# f v: 43 against 72 MB/s); the measure parses v lines, counts the words of faces and skips vt and vn lines (1M
-# scan: 28, 142 and 437 MB/s).
-READ_COSTS = {_V: 1.6, _VT: 1.6, _VN: 1.6}
-MEASURE_COSTS = {_V: 5.0, _VT: 0.3, _VN: 0.3}
+# the work. Chosen so that the halves of the generator's scans (f v/vt/vn) take about as long: the reader parses
+# v, vt and vn lines about 2.2 times as slowly as faces (4M triangles: 3.55 and 3.25 s; at 1.6, 4.15 and 2.75 s),
+# and the measure parses v lines about 8 times as slowly as it counts the words of faces, and skips vt and vn
+# lines (1M: 0.37 and 0.32 s; at 5, 0.52 and 0.24 s).
+READ_COSTS = {_V: 2.2, _VT: 2.2, _VN: 2.2}
+MEASURE_COSTS = {_V: 8.0, _VT: 0.3, _VN: 0.3}
 PROBES = 32  # places the split samples the file's lines at, PROBE_BYTES each
 PROBE_BYTES = 1 << 16
 
@@ -524,7 +525,7 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
     for block in (_reported_blocks(path, start, end) if report else _obj_blocks(path, start, end)):
         text, starts, ends, kinds = _obj_lines(block)
         indented = (text[starts] == 32) | (text[starts] == 9)
-        if np.any(indented) and np.any(indented & (_per_line_counts(text, text > 32) > 0)):
+        if np.any(indented) and np.any(indented & (_counts_per_line(text > 32, starts) > 0)):
             return None  # indented statements: rare, left to the general reader
         switches, switch_ids = [], []
         for kind in (_USEMTL, _MTLLIB):
@@ -547,11 +548,12 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         if switch_ids:
             current = switch_ids[-1]
         byte_kinds = np.repeat(kinds, ends - starts + 1)
+        words = _counts_per_line(_word_starts(text), starts)
         for kind, wanted in ((_V, (1, 2, 3)), (_VT, (1, 2)), (_VN, (1, 2, 3))):
             lines = text[byte_kinds == kind]
             if not len(lines):
                 continue
-            tokens = _tokens_per_line(lines)
+            tokens = words[kinds == kind]
             if kind == _V and len(tokens) and np.all(tokens == 7):
                 # "v x y z r g b", as MeshLab, CloudCompare and scanners write a vertex-coloured scan (the general
                 # reader took 1.3 GB for a 1M-triangle one, and dropped the colours beside a texture).
@@ -573,13 +575,17 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
             if layout is None:
                 return None
         per_corner, normals_only = layout
+        is_face = kinds == _F
+        slashes_in_block = (text == ord("/")) & (byte_kinds == _F)
+        doubled = np.concatenate([slashes_in_block[:-1] & slashes_in_block[1:], [False]])
         slashes = faces == ord("/")
-        doubled = np.concatenate([slashes[:-1] & slashes[1:], [False]])
         faces[slashes] = 32
-        sides, odd = np.divmod(_tokens_per_line(faces) - 1, per_corner)
+        sides, odd = np.divmod(_counts_per_line(_word_starts(text, slashes_in_block), starts)[is_face] - 1,
+                               per_corner)
         if (np.any(odd) or np.any(sides < 3) or np.any(sides > MAX_POLYGON)
-                or np.any(_per_line_counts(faces, slashes) != sides * (2 if normals_only else per_corner - 1))
-                or np.any(_per_line_counts(faces, doubled) != (sides if normals_only else 0))):
+                or np.any(_counts_per_line(slashes_in_block, starts)[is_face]
+                          != sides * (2 if normals_only else per_corner - 1))
+                or np.any(_counts_per_line(doubled, starts)[is_face] != (sides if normals_only else 0))):
             return None  # corners written in more than one way, or a polygon of hundreds of sides
         # Each face's first triangle (a polygon of k sides is k - 2 of them): where it goes, and the material runs.
         first_triangle = np.cumsum(sides - 2) - (sides - 2)
