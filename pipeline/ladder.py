@@ -564,14 +564,7 @@ def _simplified(primitive: Primitive, indices: np.ndarray, target_index_count: i
     if not use_normals and SHAPE_WEIGHT and len(indices) <= 3 * SHAPE_TRIANGLES:
         normals = surface_fit.normals_of(positions, indices)
         use_normals, weight = True, SHAPE_WEIGHT
-    weighed = [(np.asarray(normals, dtype=np.float32), weight)] if use_normals else []
-    colours = _colour_attribute(primitive)
-    if colours is not None:
-        weighed.append((colours, COLOUR_WEIGHT))
-    attributes = (weighed[0][0] if len(weighed) == 1 else np.hstack([values for values, _ in weighed])
-                  if weighed else None)
-    weights = (np.concatenate([np.full(values.shape[1], w, dtype=np.float32) for values, w in weighed])
-               if weighed else None)
+    attributes, weights = _weighed_attributes(primitive, normals if use_normals else None, weight)
     if spatial_parts.part_count(len(indices) // 3) > 1:
         simplified, error = spatial_parts.simplify(positions, indices, target_index_count, relative * scale,
                                                    attributes, weights)
@@ -584,19 +577,33 @@ def _simplified(primitive: Primitive, indices: np.ndarray, target_index_count: i
     return simplified, ERROR_FACTOR * error
 
 
-def _colour_attribute(primitive: Primitive) -> np.ndarray | None:
-    """A primitive's vertex colours as the simplifier weighs them: RGB times alpha (a transparent vertex's colour
-    hardly shows), sRGB-encoded; None without COLOR_0."""
+COLOUR_ROWS = 1 << 16  # vertices whose colours are encoded at a time: the encoding's scratch stays a few MB
+
+
+def _weighed_attributes(primitive: Primitive, normals: np.ndarray | None,
+                        normal_weight: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(the attributes the simplifier weighs, one row per vertex, and their weights): the normals (as they are,
+    without a copy, when they are all), then the vertex colours as RGB times alpha (a transparent vertex's colour
+    hardly shows), sRGB-encoded, so that a step counts as the eye sees it. (None, None) for neither."""
     colours = primitive.attributes.get("COLOR_0")
     if colours is None:
-        return None
+        if normals is None:
+            return None, None
+        return np.asarray(normals, dtype=np.float32), np.full(3, normal_weight, dtype=np.float32)
+    first = 0 if normals is None else 3
+    attributes = np.empty((len(colours), first + 3), dtype=np.float32)
+    if normals is not None:
+        attributes[:, :3] = normals
     values = np.asarray(colours)
-    if values.dtype.kind in "iu":
-        values = values / np.float32(np.iinfo(values.dtype).max)
-    rgb = values[:, :3].astype(np.float32)
-    if values.shape[1] == 4:
-        rgb *= values[:, 3:4]
-    return np.ascontiguousarray(linear_to_srgb(rgb), dtype=np.float32)
+    scale = np.float32(np.iinfo(values.dtype).max) if values.dtype.kind in "iu" else np.float32(1)
+    for start in range(0, len(values), COLOUR_ROWS):
+        rows = values[start:start + COLOUR_ROWS]
+        rgb = rows[:, :3].astype(np.float32) / scale
+        if rows.shape[1] == 4:
+            rgb *= rows[:, 3:4] / scale
+        attributes[start:start + COLOUR_ROWS, first:] = linear_to_srgb(rgb)
+    weights = np.array([normal_weight] * first + [COLOUR_WEIGHT] * 3, dtype=np.float32)
+    return attributes, weights
 
 
 def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offset: tuple[float, float, float],
