@@ -24,7 +24,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -547,9 +547,9 @@ def _ply_texture_comments(path: Path) -> list[str]:
 
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
-    """A PLY of vertices with scalar properties and faces of one size (triangles, or a remeshed scan's quads, cut
-    into fans), binary or ASCII, read straight into numpy arrays (block by block into the final float32/uint32
-    arrays, no loop per vertex or face): what scanners write. Texture
+    """A PLY of vertices with scalar properties and faces (triangles, or a remeshed scan's quads and n-gons, cut
+    into fans; of several sizes only in a binary file), binary or ASCII, read straight into numpy arrays (block by
+    block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. Texture
     coordinates per vertex, or per corner with a texture page per face (Metashape, MeshLab): corners that share a
     vertex but not its coordinates or page get a vertex of their own, and each page becomes a primitive of one
     mesh, as an OBJ's materials do. None when the file is anything else (strips, other face properties, ASCII faces
@@ -580,10 +580,11 @@ class _PlyPlan:
 
 
 def _ply_plan(path: Path) -> _PlyPlan | None:
-    """The array reader's plan for a PLY, or None for what it leaves to the general reader. Every face a polygon of
-    as many sides as the first (Blender writes a remeshed scan's quads as they are): of several sizes, an ASCII
-    file's go to the general reader, and a binary file's records cannot be found without a pass per face (an error
-    says so, when they are read). Raises ValueError for an ASCII file shorter than its vertex count."""
+    """The array reader's plan for a PLY, or None for what it leaves to the general reader: faces read as records
+    of the first face's size (Blender writes a remeshed scan's quads as they are). Where they are of several sizes,
+    an ASCII file's go to the general reader, and a binary file's are found by `_polygon_records` (those with texture
+    coordinates per corner are refused, when they are read). Raises ValueError for an ASCII file shorter than its
+    vertex count."""
     layout = _ply_layout(path)
     if layout is None:
         return None
@@ -619,17 +620,26 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     names = set(vertex_type.names or ())
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
     blocks = ply_text_rows if text else _record_blocks
-    if not text and path.stat().st_size < faces_at + face_count * face_type.itemsize:
+    # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), binary, with no
+    # per-corner coordinates or pages: read a run of faces of one size at a time. As text the general reader
+    # reads them row by row; with two lists per face, neither can find its records.
+    polygons = not text and not wedges and not paged
+    short = not text and path.stat().st_size < faces_at + face_count * face_type.itemsize
+    if short and not polygons:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)
     if text and path.stat().st_size - faces_at < face_count * len("3 0 1 2\n"):  # the shortest face row
         raise ValueError("the file ends before its header says it does")  # before arrays for a made-up count
     cut = sides - 2  # triangles per face, the fan from its first corner
     fan = obj_text.fan(sides)
-    indices = np.empty(face_count * 3 * cut, dtype=np.uint32)
     face_pages = np.empty(face_count * cut, dtype=np.int32) if paged else None
+    indices = np.empty(0 if short else face_count * 3 * cut, dtype=np.uint32)
+    one_size = not short
     lowest, highest = 0, -1
-    for first, block in blocks(path, faces_at, face_type, face_count):
+    for first, block in (blocks(path, faces_at, face_type, face_count) if one_size else ()):
         if not np.all(block["count"] == sides) or (wedges and not np.all(block["uv_count"] == 6)):
+            if polygons:
+                one_size = False
+                break
             if not text:  # the general reader cannot read them either, and would call the file cut short
                 raise AssetError(str(path), _MIXED_FACES)
             return None  # faces of several sizes: the general reader reads ASCII rows one by one
@@ -640,6 +650,9 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
             block["index"] if cut == 1 else block["index"][:, fan]).reshape(-1)
         if face_pages is not None:
             face_pages[cut * first: cut * (first + len(block))] = np.repeat(block["page"], cut)
+    if not one_size:
+        del indices
+        indices, lowest, highest = _polygon_records(path, faces_at, face_count, face_type)
     if lowest < 0 or highest >= vertex_count:
         raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
     uv = None if wedges else next(((u, v) for u, v in _PLY_UV if {u, v} <= names), None)
@@ -715,19 +728,106 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     return parts
 
 
-def ply_face_sides(path: Path) -> int | None:
-    """How many corners the PLY's first face has (as the array reader takes every face to have), None where the
-    array reader would not read its faces: what `check` multiplies the header's face count by."""
+POLYGON_CHUNK = 1 << 18  # bytes of faces of several sizes whose records are found at a time
+
+
+def _polygon_records(path: Path, offset: int, face_count: int,
+                  face_type: np.dtype[Any]) -> tuple[np.ndarray, int, int]:
+    """(the triangles of binary PLY faces of several sizes, each face's fan from its first corner, as uint32 corner
+    indices; the lowest and highest index written, 0 and -1 for none), read POLYGON_CHUNK bytes at a time.
+
+    A face's size says where the next one starts, so its records cannot be found by a stride. Within a chunk,
+    every byte is taken as a record's start, and where the record after it would start is known from the count
+    there; following those links by pointer doubling (each round follows twice as many) finds the real records from
+    the chunk's first in log2(faces in a chunk) passes over it, with no loop per face."""
+    fields: Any = face_type.fields
+    count_type, count_at = fields["count"][0], fields["count"][1]
+    corner_type, corners_at = fields["index"][0].base, fields["index"][1]
+    fixed = face_type.itemsize - fields["index"][0].itemsize  # a record's bytes besides its corners
+    pieces: list[np.ndarray] = []
+    lowest, highest, done, carry = 0, -1, 0, b""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        while done < face_count:
+            read = handle.read(POLYGON_CHUNK)
+            data = carry + read
+            chunk = np.frombuffer(data, dtype=np.uint8)
+            starts, counts, stop = _record_starts(chunk, count_type, count_at, fixed, corner_type.itemsize)
+            starts, counts = starts[:face_count - done], counts[:face_count - done]
+            if stop is not None and len(starts) < face_count - done and stop + count_at + count_type.itemsize <= len(data):
+                sides = int(np.frombuffer(data, count_type, count=1, offset=stop + count_at)[0])
+                if not 3 <= sides <= obj_text.MAX_POLYGON:
+                    raise AssetError(str(path), f"face {done + len(starts)} has {sides} corners, where Vitrina reads "
+                                                f"3 to {obj_text.MAX_POLYGON} (a corrupt file, or points and lines)")
+            if not read and len(starts) < face_count - done:
+                raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"])
+            first_triangle = np.cumsum(counts - 2) - (counts - 2)
+            triangles = np.empty((int((counts - 2).sum()), 3), dtype=corner_type)
+            for sides in np.unique(counts).tolist():  # one gather per size of face, not per face
+                these = counts == sides
+                at = starts[these, None] + corners_at + np.arange(sides * corner_type.itemsize)
+                corners = chunk[at].view(corner_type).reshape(-1, sides)
+                triangles[first_triangle[these][:, None] + np.arange(sides - 2)] = corners[:, obj_text.fan(sides)]
+            if len(triangles):
+                lowest, highest = min(lowest, int(triangles.min())), max(highest, int(triangles.max()))
+            pieces.append(triangles.reshape(-1).astype(np.uint32, copy=False))
+            done += len(starts)
+            used = int(starts[-1]) + fixed + int(counts[-1]) * corner_type.itemsize if len(starts) else 0
+            carry = data[used:]
+    # Negative indices become huge ones here, but `lowest` has seen them and the caller refuses the file.
+    return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)), lowest, highest
+
+
+def _record_starts(chunk: np.ndarray, count_type: np.dtype[Any], count_at: int, fixed: int,
+                   corner_size: int) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """(the starts of the whole records in `chunk` from its first byte on, their corner counts, where the first
+    record that is not whole or has no valid count starts, None if the records end with the chunk)."""
+    size = len(chunk)
+    outside = size + 1  # where a record that does not fit, or is no face, leads: its own place, absorbing
+    counts_at = np.zeros(size, dtype=np.int64)
+    readable = size - count_at - count_type.itemsize + 1
+    if readable > 0:  # the count a record starting at each byte would have
+        counts_at[:readable] = np.ndarray((readable,), dtype=count_type, buffer=chunk, offset=count_at,
+                                          strides=(1,))
+    valid = (counts_at >= 3) & (counts_at <= obj_text.MAX_POLYGON)
+    ends = np.arange(size, dtype=np.int64) + fixed + counts_at * corner_size
+    after = np.where(valid & (ends <= size), ends, outside)
+    jump = np.concatenate([after, [outside, outside]])  # the chunk's end leads outside too: the carry starts there
+    path = np.zeros(1, dtype=np.int64)
+    while path[-1] < size:
+        path = np.concatenate([path, jump[path]])
+        jump = jump[jump]
+    records = path[path < size]
+    whole = records[after[records] != outside]
+    stop = int(records[len(whole)]) if len(whole) < len(records) else None
+    return whole, counts_at[whole], stop
+
+
+def ply_triangles(path: Path) -> int | None:
+    """How many triangles the array reader makes of the PLY's faces (each the fan from its first corner), None
+    where it would not read them: what `check` counts, from the header and the first face. Binary faces of several
+    sizes are counted from the bytes they take (each its fixed fields, then an index per corner), unread."""
     try:
         plan = _ply_plan(path)
     except ValueError:
         return None
-    return None if plan is None else plan.sides
+    if plan is None:
+        return None
+    as_the_first = plan.face_count * (plan.sides - 2)
+    names, fields = plan.face_type.names or (), cast(Any, plan.face_type.fields)
+    if plan.text or "uv" in names or "page" in names:
+        return as_the_first
+    corner = fields["index"][0].base.itemsize
+    fixed = plan.face_type.itemsize - fields["index"][0].itemsize
+    corners, left = divmod(path.stat().st_size - plan.faces_at - plan.face_count * fixed, corner)
+    counted = corners - 2 * plan.face_count
+    fits = left == 0 and plan.face_count <= counted <= plan.face_count * (obj_text.MAX_POLYGON - 2)
+    return counted if fits else as_the_first
 
 
-_MIXED_FACES = ("its faces have several numbers of corners (triangles and quads), or it is corrupt: Vitrina reads "
-                "a binary PLY whose faces all have as many corners as the first; export it triangulated (Blender: "
-                "Triangulate Faces; MeshLab saves triangles)")
+_MIXED_FACES = ("its faces have several numbers of corners (triangles and quads) and texture coordinates per corner, "
+                "or it is corrupt: Vitrina reads such a binary PLY only when all its faces have as many corners as "
+                "the first; export it triangulated (Blender: Triangulate Faces; MeshLab saves triangles)")
 
 
 def _first_face_sides(path: Path, offset: int, face_type: np.dtype[Any], text: bool) -> int | None:

@@ -199,10 +199,10 @@ def _ply_measure(path: Path) -> Measure:
     triangles = faces if faces is not None else (None if strips else 0)
     # An ASCII file's first face is found by counting its vertex lines: only within the text-scan limit.
     if faces and (fmt != "ascii" or path.stat().st_size <= MAX_TEXT_SCAN_BYTES):
-        from pipeline.ingest import ply_face_sides  # the reader's own look at the first face
+        from pipeline.ingest import ply_triangles
 
-        sides = ply_face_sides(path)
-        triangles = faces * (sides - 2) if sides is not None and sides >= 3 else triangles
+        counted = ply_triangles(path)  # the reader's own count, from the first face and the faces' length
+        triangles = counted if counted is not None else triangles
     if not elements or elements[0][0] != "vertex":
         return Measure(None, None, triangles)
     _, count, properties = elements[0]

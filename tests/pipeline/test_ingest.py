@@ -886,8 +886,8 @@ def test_binary_ply_read_in_blocks_is_the_same_mesh_and_checks_every_block(tmp_p
         write(path, header + vertex.tobytes() + faces.tobytes())
         expect_asset_error(path, "faces index vertices that do not exist")
     faces["i"][-1, 2] = 0
-    faces["n"][-1] = 4  # a count that is not the first face's, in the last block
-    expect_asset_error(write(path, header + vertex.tobytes() + faces.tobytes()), "several numbers of corners")
+    faces["n"][-1] = 4  # a quad without its fourth corner, in the last block: the faces run past the file's end
+    expect_asset_error(write(path, header + vertex.tobytes() + faces.tobytes()), "shorter or longer than its header")
 
 
 def test_an_obj_keeps_only_the_vertices_its_faces_use_in_file_order(tmp_path: Path) -> None:
@@ -1530,20 +1530,65 @@ def test_a_ply_of_quads_or_polygons_is_read_as_arrays_in_the_fan_of_each(tmp_pat
         with monkeypatch.context() as general:
             general.setattr(ingest, "_read_ply_arrays", lambda path, root=None: None)
             assert triangle_set(the_primitive(binary)) == triangle_set(fast)
-    # Faces of several sizes: as text, the general reader reads them row by row; binary, neither reader can (their
-    # records cannot be found without a pass per face), and the file is not called cut short.
+    # Faces of several sizes: binary, a run of faces of one size at a time (Blender writes them so; trimesh cannot
+    # read them and called the file cut short); as text, the general reader reads them row by row.
     triangle = np.zeros(1, dtype=[("n", "u1"), ("i", "<i4", (3,)), ("flags", "u1")])
     triangle["n"], triangle["i"] = 3, [[0, 1, 2]]
     for name, first, then in (("mixed", faces, triangle), ("mixed-other-way", triangle, faces)):
         mixed = write(tmp_path / f"{name}.ply", header.replace("face 6", "face 7").encode() + positions.tobytes()
                       + first.tobytes() + then.tobytes())
-        expect_asset_error(mixed, "faces have several numbers of corners")
+        (_, primitive, _, _), = ingest._read_ply_arrays(mixed) or [None]
+        fans = [expected if part is faces else np.array([[0, 1, 2]]) for part in (first, then)]
+        assert np.array_equal(primitive.indices.reshape(-1, 3), np.concatenate(fans)), name
     rows = "".join(" ".join(map(repr, point)) + "\n" for point in positions.tolist())
     rows += "".join(f"{sides} " + " ".join(map(str, polygon)) + " 9\n" for polygon in polygons) + "3 0 1 2 9\n"
     text = write(tmp_path / "mixed-text.ply", header.replace("binary_little_endian", "ascii").replace("face 6", "face 7")
                  + rows)
     assert ingest._read_ply_arrays(text) is None
     assert the_primitive(text).triangle_count == 6 * (sides - 2) + 1
+
+
+def test_a_binary_ply_of_faces_of_several_sizes_is_read_a_run_of_one_size_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blender writes a mesh's triangles, quads and n-gons as they are. Each face's size says where the next one
+    starts; here runs of every length, cut across reads of every size."""
+    from pipeline import ingest
+    from pipeline.spec.measure import measure
+
+    rng = np.random.default_rng(11)
+    positions = rng.uniform(-1, 1, (40, 3)).astype("<f4")
+    sizes = np.repeat(rng.integers(3, 7, 60), rng.integers(1, 9, 60))  # runs of 1 to 8 faces of 3 to 6 corners
+    polygons = [rng.permutation(40)[:size] for size in sizes.tolist()]
+    body = b"".join(struct.pack(f"<B{len(p)}iB", len(p), *p.tolist(), 7) for p in polygons)
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex 40\nproperty float x\nproperty float y\n"
+              f"property float z\nelement face {len(polygons)}\nproperty list uchar int vertex_indices\n"
+              "property uchar flags\nend_header\n").encode()
+    path = write(tmp_path / "blender.ply", header + positions.tobytes() + body)
+    expected = np.array([[p[0], p[k + 1], p[k + 2]] for p in polygons for k in range(len(p) - 2)])
+    for chunk in (1 << 18, 33, 7):  # reads smaller than a record: records cut across reads, reads with none whole
+        monkeypatch.setattr(ingest, "POLYGON_CHUNK", chunk)
+        (_, primitive, _, _), = ingest._read_ply_arrays(path) or [None]
+        assert primitive.indices.dtype == np.uint32
+        assert np.array_equal(primitive.indices.reshape(-1, 3), expected), chunk
+        assert np.array_equal(primitive.attributes["POSITION"], positions)
+    assert measure(path).triangles == len(expected)  # check counts them from the faces' length, unread
+    expect_asset_error(write(tmp_path / "cut.ply", header + positions.tobytes() + body[:-3]),
+                       "shorter or longer than its header says")
+    broken = bytearray(body)
+    broken[len(body) - (4 * len(polygons[-1]) + 2)] = 2  # the last face says it has two corners
+    expect_asset_error(write(tmp_path / "two.ply", header + positions.tobytes() + bytes(broken)),
+                       f"face {len(polygons) - 1} has 2 corners")
+    outside = b"".join(struct.pack(f"<B{len(p)}iB", len(p), *(p if i else p + 40).tolist(), 7)
+                       for i, p in enumerate(polygons))
+    expect_asset_error(write(tmp_path / "outside.ply", header + positions.tobytes() + outside),
+                       "faces index vertices that do not exist")
+    # Texture coordinates per corner as a second list: its records cannot be found so, and the error says how to
+    # export the file.
+    wedged = header.replace(b"property uchar flags\n", b"property list uchar float texcoord\n")
+    corners = b"".join(struct.pack(f"<B{len(p)}iB{2 * len(p)}f", len(p), *p.tolist(), 2 * len(p), *[0.5] * 2 * len(p))
+                       for p in polygons)
+    expect_asset_error(write(tmp_path / "wedged.ply", wedged + positions.tobytes() + corners),
+                       "several numbers of corners")
 
 
 def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path) -> None:
