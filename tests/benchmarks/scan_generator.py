@@ -5,8 +5,8 @@ The surface is a closed-ish grid in latitude and longitude whose radius follows 
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
 (and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, "ply-ascii", the PLY
-as text, "obj-quads", the OBJ in quads, or "stl", a binary STL (no texture). Every
-step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
+as text, "obj-quads", the OBJ in quads, "ply-mixed", a PLY of quads and triangles, or "stl", a binary STL (no
+texture). Every step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
 """
@@ -320,6 +320,44 @@ def write_obj_quads(path: Path, arrays: dict[str, np.ndarray], texture_name: str
     _write_obj_text(path, mtl.name, arrays, [("scan", cells[:, [0, 1, 5, 2]])])
 
 
+MIXED_TRIANGLES = 0.1  # the share of the grid's cells a "ply-mixed" scan keeps as two triangles
+
+
+def write_ply_mixed(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18) -> None:
+    """Binary PLY as Blender writes a mesh of quads and triangles, each face as it is: the grid's cells as quads
+    (cut as "obj-quads" cuts them), a seeded tenth of them, here and there, as their two triangles; otherwise as
+    `write_ply`. Each face's record is as long as its corners, so the reader cannot find them by a stride."""
+    plain = path.with_name(path.name + ".triangles")
+    write_ply(plain, arrays, texture_name)
+    cells = arrays["indices"].reshape(-1, 6).astype("<u4")  # per cell: (corner, up, right), (right, up, up + 1)
+    as_triangles = np.random.default_rng(SEED).random(len(cells)) < MIXED_TRIANGLES
+    faces = len(cells) + int(as_triangles.sum())
+    with plain.open("rb") as source:
+        head = source.read(1 << 16)
+        header_end = head.index(b"end_header\n") + len(b"end_header\n")
+        vertices_end = header_end + len(arrays["POSITION"]) * 32
+        header = head[:header_end].replace(f"element face {len(cells) * 2}".encode(), f"element face {faces}".encode())
+        with path.open("wb") as handle:
+            handle.write(header)
+            source.seek(header_end)
+            handle.write(source.read(vertices_end - header_end))
+            for begin in range(0, len(cells), chunk):
+                some, split = cells[begin:begin + chunk], as_triangles[begin:begin + chunk]
+                lengths = np.where(split, 26, 17)
+                at = np.cumsum(lengths) - lengths
+                body = np.empty(int(lengths.sum()), dtype=np.uint8)
+                quads, pairs = at[~split], at[split]
+                body[quads] = 4
+                body[quads[:, None] + 1 + np.arange(16)] = np.ascontiguousarray(some[~split][:, [0, 1, 5, 2]]).view(
+                    np.uint8)
+                body[pairs] = 3
+                body[pairs[:, None] + 1 + np.arange(12)] = np.ascontiguousarray(some[split][:, :3]).view(np.uint8)
+                body[pairs + 13] = 3
+                body[pairs[:, None] + 14 + np.arange(12)] = np.ascontiguousarray(some[split][:, 3:]).view(np.uint8)
+                handle.write(body.tobytes())
+    plain.unlink()
+
+
 def write_obj_colours(path: Path, arrays: dict[str, np.ndarray], jpeg: bytes) -> None:
     """OBJ as MeshLab and CloudCompare write a scan coloured per vertex: v x y z r g b (the texture's colour under
     each vertex), vn, f a//a, no material."""
@@ -364,10 +402,11 @@ def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarr
 
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
 # as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ;
-# "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan; "stl": binary STL).
+# "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan; "stl": binary STL;
+# "ply-mixed": quads and triangles, as Blender writes a mesh of both).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
               "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply",
-              "obj-quads": "quads.obj", "stl": "scan.stl"}
+              "obj-quads": "quads.obj", "stl": "scan.stl", "ply-mixed": "mixed.ply"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -387,7 +426,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
                "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg),
                "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True),
                "obj-quads": lambda p: write_obj_quads(p, arrays, "texture.jpg"),
-               "stl": lambda p: write_stl(p, arrays)}
+               "stl": lambda p: write_stl(p, arrays),
+               "ply-mixed": lambda p: write_ply_mixed(p, arrays, "texture.jpg")}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

@@ -132,3 +132,23 @@ def test_the_stl_is_the_scans_surface_without_its_texture(tmp_path: Path) -> Non
     assert sorted(stl.attributes) == ["POSITION"] and stl.triangle_count == whole.triangle_count
     np.testing.assert_array_equal(stl.attributes["POSITION"][stl.indices],
                                   whole.attributes["POSITION"][whole.indices])
+
+
+def test_the_ply_of_quads_and_triangles_is_the_scans_surface_with_faces_of_two_sizes(tmp_path: Path) -> None:
+    from pipeline.spec.measure import measure
+    from tests.benchmarks.scan_generator import MIXED_TRIANGLES, SEED
+
+    paths = generate(tmp_path, 10_000, 64, ("ply", "ply-mixed"))
+    whole = load_asset(paths["ply"], root=tmp_path).meshes()[0].primitives[0]
+    mixed = load_asset(paths["ply-mixed"], root=tmp_path).meshes()[0].primitives[0]
+    cells = whole.indices.reshape(-1, 6)
+    split = np.random.default_rng(SEED).random(len(cells)) < MIXED_TRIANGLES  # as the generator chose
+    assert 0.07 < split.mean() < 0.13
+    header = paths["ply-mixed"].read_bytes()[:1000]
+    assert f"element face {len(cells) + int(split.sum())}\n".encode() in header
+    for name, values in whole.attributes.items():
+        assert np.array_equal(mixed.attributes[name], values), name
+    # A split cell is the scan's two triangles; a quad (corner, up, up + 1, right) is cut from its first corner.
+    expected = np.where(split[:, None], cells, cells[:, [0, 1, 5, 0, 5, 2]]).reshape(-1, 3)
+    assert np.array_equal(mixed.indices.reshape(-1, 3), expected)
+    assert measure(paths["ply-mixed"]).triangles == mixed.triangle_count == whole.triangle_count
