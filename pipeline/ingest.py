@@ -780,27 +780,32 @@ def _polygon_records(path: Path, offset: int, face_count: int,
 
 def _record_starts(chunk: np.ndarray, count_type: np.dtype[Any], count_at: int, fixed: int,
                    corner_size: int) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """(the starts of the whole records in `chunk` from its first byte on, their corner counts, where the first
-    record that is not whole or has no valid count starts, None if the records end with the chunk)."""
+    """(the starts of the whole records in `chunk` from its first byte on, their corner counts, where the bytes
+    after the last of them start, None if the records end with the chunk)."""
     size = len(chunk)
-    outside = size + 1  # where a record that does not fit, or is no face, leads: its own place, absorbing
-    counts_at = np.zeros(size, dtype=np.int64)
     readable = size - count_at - count_type.itemsize + 1
-    if readable > 0:  # the count a record starting at each byte would have
-        counts_at[:readable] = np.ndarray((readable,), dtype=count_type, buffer=chunk, offset=count_at,
-                                          strides=(1,))
-    valid = (counts_at >= 3) & (counts_at <= obj_text.MAX_POLYGON)
-    ends = np.arange(size, dtype=np.int64) + fixed + counts_at * corner_size
-    after = np.where(valid & (ends <= size), ends, outside)
-    jump = np.concatenate([after, [outside, outside]])  # the chunk's end leads outside too: the carry starts there
-    path = np.zeros(1, dtype=np.int64)
-    while path[-1] < size:
+    none = np.zeros(0, dtype=np.int64)
+    if readable <= 0:
+        return none, none, 0 if size else None
+    # Every byte where a whole face could start: a count of 3 to MAX_POLYGON there, and its record within the chunk.
+    counts = np.ndarray((readable,), dtype=count_type, buffer=chunk, offset=count_at, strides=(1,))
+    ends = np.arange(readable, dtype=np.int64) + fixed + counts.astype(np.int64) * corner_size
+    candidates = np.flatnonzero((counts >= 3) & (counts <= obj_text.MAX_POLYGON) & (ends <= size))
+    if not len(candidates) or candidates[0] != 0:
+        return none, none, 0
+    # Each candidate leads to the candidate where the next record would start: followed by doubling, over the
+    # candidates only (a byte of a corner index is seldom one), and to `last` (absorbing) from anywhere else.
+    last = len(candidates)
+    number = np.full(size + 1, last, dtype=np.int32)
+    number[candidates] = np.arange(last, dtype=np.int32)
+    jump = np.append(number[ends[candidates]], np.int32(last))
+    path = np.zeros(1, dtype=np.int32)
+    while path[-1] < last:
         path = np.concatenate([path, jump[path]])
         jump = jump[jump]
-    records = path[path < size]
-    whole = records[after[records] != outside]
-    stop = int(records[len(whole)]) if len(whole) < len(records) else None
-    return whole, counts_at[whole], stop
+    whole = candidates[path[path < last]]
+    after = int(ends[whole[-1]])
+    return whole, counts[whole].astype(np.int64), after if after < size else None
 
 
 def ply_triangles(path: Path) -> int | None:
