@@ -44,7 +44,8 @@ def make_texture(path: Path, data: bytes, name: str, declared: str | None, sourc
         try:
             data, mime, width, height = images.as_texture_bytes(data)
         except images.UNREADABLE as error:
-            raise AssetError(str(path), f"texture '{source}' is not a readable TIFF image ({images.why_unreadable(error)})") from None
+            raise AssetError(str(path), f"texture '{source}' is not a readable TIFF image "
+                                        f"({images.why_unreadable(error)})") from None
         return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
     if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):
         raise AssetError(str(path), f"texture '{source}' is not a PNG, JPEG, WebP, KTX2 or TIFF image")

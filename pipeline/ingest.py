@@ -621,8 +621,8 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
     blocks = ply_text_rows if text else _record_blocks
     # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), binary, with no
-    # per-corner coordinates or pages: read a run of faces of one size at a time. As text the general reader
-    # reads them row by row; with two lists per face, neither can find its records.
+    # per-corner coordinates or pages: found by `_polygon_records`. As text the general reader reads them row by
+    # row; with two lists per face, neither can find its records.
     polygons = not text and not wedges and not paged
     short = not text and path.stat().st_size < faces_at + face_count * face_type.itemsize
     if short and not polygons:
@@ -732,14 +732,14 @@ POLYGON_CHUNK = 1 << 18  # bytes of faces of several sizes whose records are fou
 
 
 def _polygon_records(path: Path, offset: int, face_count: int,
-                  face_type: np.dtype[Any]) -> tuple[np.ndarray, int, int]:
+                     face_type: np.dtype[Any]) -> tuple[np.ndarray, int, int]:
     """(the triangles of binary PLY faces of several sizes, each face's fan from its first corner, as uint32 corner
     indices; the lowest and highest index written, 0 and -1 for none), read POLYGON_CHUNK bytes at a time.
 
     A face's size says where the next one starts, so its records cannot be found by a stride. Within a chunk,
-    every byte is taken as a record's start, and where the record after it would start is known from the count
-    there; following those links by pointer doubling (each round follows twice as many) finds the real records from
-    the chunk's first in log2(faces in a chunk) passes over it, with no loop per face."""
+    every byte where a whole face could start is taken as one, and where the record after it would start is known
+    from the count there; following those links by pointer doubling (each round follows twice as many) finds the
+    real records from the chunk's first in log2(faces in a chunk) passes, with no loop per face."""
     fields: Any = face_type.fields
     count_type, count_at = fields["count"][0], fields["count"][1]
     corner_type, corners_at = fields["index"][0].base, fields["index"][1]
@@ -754,7 +754,8 @@ def _polygon_records(path: Path, offset: int, face_count: int,
             chunk = np.frombuffer(data, dtype=np.uint8)
             starts, counts, stop = _record_starts(chunk, count_type, count_at, fixed, corner_type.itemsize)
             starts, counts = starts[:face_count - done], counts[:face_count - done]
-            if stop is not None and len(starts) < face_count - done and stop + count_at + count_type.itemsize <= len(data):
+            if (stop is not None and len(starts) < face_count - done
+                    and stop + count_at + count_type.itemsize <= len(data)):  # the next face's count is here
                 sides = int(np.frombuffer(data, count_type, count=1, offset=stop + count_at)[0])
                 if not 3 <= sides <= obj_text.MAX_POLYGON:
                     raise AssetError(str(path), f"face {done + len(starts)} has {sides} corners, where Vitrina reads "
