@@ -623,7 +623,7 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), binary, with no
     # per-corner coordinates or pages: found by `_polygon_records`. As text the general reader reads them row by
     # row; with two lists per face, neither can find its records.
-    polygons = not text and not wedges and not paged
+    polygons = not text and not wedges and not paged and cast(Any, face_type.fields)["count"][0].kind in "iu"
     short = not text and path.stat().st_size < faces_at + face_count * face_type.itemsize
     if short and not polygons:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)

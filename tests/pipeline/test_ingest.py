@@ -1582,6 +1582,10 @@ def test_a_binary_ply_of_faces_of_several_sizes_is_read_a_run_of_one_size_at_a_t
                        for i, p in enumerate(polygons))
     expect_asset_error(write(tmp_path / "outside.ply", header + positions.tobytes() + outside),
                        "faces index vertices that do not exist")
+    # A count written as a float: taken as the first face's size, or refused, never a crash.
+    floating = b"".join(struct.pack(f"<f{len(p)}iB", len(p), *p.tolist(), 7) for p in polygons)
+    expect_asset_error(write(tmp_path / "float.ply", header.replace(b"list uchar int", b"list float int")
+                             + positions.tobytes() + floating), "several numbers of corners")
     # Texture coordinates per corner as a second list: its records cannot be found so, and the error says how to
     # export the file.
     wedged = header.replace(b"property uchar flags\n", b"property list uchar float texcoord\n")
