@@ -1548,7 +1548,7 @@ def test_a_ply_of_quads_or_polygons_is_read_as_arrays_in_the_fan_of_each(tmp_pat
     assert the_primitive(text).triangle_count == 6 * (sides - 2) + 1
 
 
-def test_a_binary_ply_of_faces_of_several_sizes_is_read_a_run_of_one_size_at_a_time(
+def test_a_binary_ply_of_faces_of_several_sizes_is_read_with_no_loop_per_face(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blender writes a mesh's triangles, quads and n-gons as they are. Each face's size says where the next one
     starts; here runs of every length, cut across reads of every size."""
