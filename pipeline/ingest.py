@@ -624,16 +624,18 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     # per-corner coordinates or pages: found by `_polygon_records`. As text the general reader reads them row by
     # row; with two lists per face, neither can find its records.
     polygons = not text and not wedges and not paged and cast(Any, face_type.fields)["count"][0].kind in "iu"
-    short = not text and path.stat().st_size < faces_at + face_count * face_type.itemsize
-    if short and not polygons:
+    one_size_length = faces_at + face_count * face_type.itemsize
+    if not text and not polygons and path.stat().st_size < one_size_length:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)
+    # A binary file not as long as faces of the first's size would make is read as faces of several sizes at once,
+    # rather than as records of one size until the first that is not.
+    one_size = text or not polygons or path.stat().st_size == one_size_length
     if text and path.stat().st_size - faces_at < face_count * len("3 0 1 2\n"):  # the shortest face row
         raise ValueError("the file ends before its header says it does")  # before arrays for a made-up count
     cut = sides - 2  # triangles per face, the fan from its first corner
     fan = obj_text.fan(sides)
     face_pages = np.empty(face_count * cut, dtype=np.int32) if paged else None
-    indices = np.empty(0 if short else face_count * 3 * cut, dtype=np.uint32)
-    one_size = not short
+    indices = np.empty(face_count * 3 * cut if one_size else 0, dtype=np.uint32)
     lowest, highest = 0, -1
     for first, block in (blocks(path, faces_at, face_type, face_count) if one_size else ()):
         if not np.all(block["count"] == sides) or (wedges and not np.all(block["uv_count"] == 6)):
@@ -743,7 +745,7 @@ def _polygon_records(path: Path, offset: int, face_count: int,
     fields: Any = face_type.fields
     count_type, count_at = fields["count"][0], fields["count"][1]
     corner_type, corners_at = fields["index"][0].base, fields["index"][1]
-    fixed = face_type.itemsize - fields["index"][0].itemsize  # a record's bytes besides its corners
+    fixed, _ = _face_record_sizes(face_type)
     pieces: list[np.ndarray] = []
     lowest, highest, done, carry = 0, -1, 0, b""
     with path.open("rb") as handle:
@@ -777,6 +779,13 @@ def _polygon_records(path: Path, offset: int, face_count: int,
             carry = data[used:]
     # Negative indices become huge ones here, but `lowest` has seen them and the caller refuses the file.
     return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)), lowest, highest
+
+
+def _face_record_sizes(face_type: np.dtype[Any]) -> tuple[int, int]:
+    """(a face record's bytes besides its corners, a corner index's bytes): a face of n corners takes the first
+    plus n times the second, whatever its other fields."""
+    corners: Any = cast(Any, face_type.fields)["index"][0]
+    return face_type.itemsize - corners.itemsize, corners.base.itemsize
 
 
 def _record_starts(chunk: np.ndarray, count_type: np.dtype[Any], count_at: int, fixed: int,
@@ -820,11 +829,10 @@ def ply_triangles(path: Path) -> int | None:
     if plan is None:
         return None
     as_the_first = plan.face_count * (plan.sides - 2)
-    names, fields = plan.face_type.names or (), cast(Any, plan.face_type.fields)
+    names = plan.face_type.names or ()
     if plan.text or "uv" in names or "page" in names:
         return as_the_first
-    corner = fields["index"][0].base.itemsize
-    fixed = plan.face_type.itemsize - fields["index"][0].itemsize
+    fixed, corner = _face_record_sizes(plan.face_type)
     corners, left = divmod(path.stat().st_size - plan.faces_at - plan.face_count * fixed, corner)
     counted = corners - 2 * plan.face_count
     fits = left == 0 and plan.face_count <= counted <= plan.face_count * (obj_text.MAX_POLYGON - 2)

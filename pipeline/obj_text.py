@@ -575,17 +575,16 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
             if layout is None:
                 return None
         per_corner, normals_only = layout
-        is_face = kinds == _F
         slashes_in_block = (text == ord("/")) & (byte_kinds == _F)
         doubled = np.concatenate([slashes_in_block[:-1] & slashes_in_block[1:], [False]])
         slashes = faces == ord("/")
         faces[slashes] = 32
-        sides, odd = np.divmod(_counts_per_line(_word_starts(text, slashes_in_block), starts)[is_face] - 1,
+        sides, odd = np.divmod(_counts_per_line(_word_starts(text, slashes_in_block), starts)[face_lines] - 1,
                                per_corner)
         if (np.any(odd) or np.any(sides < 3) or np.any(sides > MAX_POLYGON)
-                or np.any(_counts_per_line(slashes_in_block, starts)[is_face]
+                or np.any(_counts_per_line(slashes_in_block, starts)[face_lines]
                           != sides * (2 if normals_only else per_corner - 1))
-                or np.any(_counts_per_line(doubled, starts)[is_face] != (sides if normals_only else 0))):
+                or np.any(_counts_per_line(doubled, starts)[face_lines] != (sides if normals_only else 0))):
             return None  # corners written in more than one way, or a polygon of hundreds of sides
         # Each face's first triangle (a polygon of k sides is k - 2 of them): where it goes, and the material runs.
         first_triangle = np.cumsum(sides - 2) - (sides - 2)
