@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -287,7 +288,13 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> NoReturn:
     """The `vitrina` command: main(), then an exit whose last garbage collection skips the objects the command made
     (gc.freeze): it walked all of them, 0.05 s after a build, and every file the command wrote is closed by then.
-    Tests call main(), which leaves the collector alone."""
+    Tests call main(), which leaves the collector alone.
+
+    numpy's OpenBLAS gets one thread. The build runs its own (asset jobs, level writers, the bake), and OpenBLAS
+    started one more per core for a large matrix product, which then spun waiting for the next: 12 % of a
+    1M-triangle scan's cold build CPU on 2 cores (perf), taken from the threads doing the work. OpenBLAS reads it
+    as it loads, so before anything imports numpy; a value the user set stays."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     gc.freeze()
     sys.exit(code)

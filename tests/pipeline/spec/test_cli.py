@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,37 @@ def test_the_command_exits_with_mains_code_and_its_output(tmp_path: Path, capsys
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "check", str(missing)], capture_output=True,
                           text=True, cwd=REPO, check=False)
     assert code != 0 and done.returncode == code and done.stderr == expected
+
+
+# After the command, a large matrix product (as the bake and the composer make) and the count of the process's threads.
+THREADS_AFTER_A_PRODUCT = """
+import atexit, os, sys
+def count():
+    import numpy as np
+    np.ones((400_000, 4)) @ np.ones((4, 4))
+    print("threads", len(os.listdir("/proc/self/task")))
+atexit.register(count)
+from pipeline import cli
+if sys.argv[1] == "run":
+    sys.argv = ["vitrina", "check", "exhibits/minimal"]
+    cli.run()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
+                    reason="counts threads in /proc, and OpenBLAS starts none on one core")
+def test_the_command_gives_numpys_blas_one_thread() -> None:
+    # OpenBLAS starts a thread per core and spins them between products; the build has its own threads for that.
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+
+    def threads(how: str) -> int:
+        done = subprocess.run([sys.executable, "-c", THREADS_AFTER_A_PRODUCT, how], capture_output=True, text=True,
+                              cwd=REPO, env=environment, check=True)
+        return int(done.stdout.split("threads")[-1])
+
+    assert threads("run") == 1
+    assert threads("import only") > 1  # what the command saves: without it, OpenBLAS starts its own
