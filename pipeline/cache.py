@@ -77,7 +77,7 @@ def sidecar_files(path: Path, root: Path) -> list[Path]:
     """Files an asset reads besides itself (a .gltf's buffers and images, an .obj's .mtl files and their textures,
     a PLY's texture), as `check` lists them (spec.measure.references), that lie inside `root`. A reference leaving
     `root` is never read, not even to hash it: ingest refuses it by name."""
-    from pipeline.spec.measure import references
+    from pipeline.spec.measure import references, sidecar_name
 
     root = root.resolve()
     found: dict[str, Path] = {}
@@ -87,7 +87,7 @@ def sidecar_files(path: Path, root: Path) -> list[Path]:
         for what, name in references(current):
             # Several libraries on one mtllib line, or one name with spaces: try both readings.
             names = [name, *name.split()] if what == "material library" else [name]
-            for candidate in ((current.parent / n).resolve() for n in names):
+            for candidate in ((current.parent / sidecar_name(current.parent, n)).resolve() for n in names):
                 if candidate.is_relative_to(root) and candidate.is_file() and str(candidate) not in found:
                     found[str(candidate)] = candidate
                     if candidate.suffix.lower() == ".mtl":

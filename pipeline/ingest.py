@@ -46,7 +46,7 @@ from pipeline.scene import (
     quaternion_matrix,
     texture_refs,
 )
-from pipeline.spec.measure import texture_file_named
+from pipeline.spec.measure import sidecar_name, texture_file_named
 from pipeline.spec.model import UNIT_METRES
 
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
@@ -864,7 +864,7 @@ def _first_face_sides(path: Path, offset: int, face_type: np.dtype[Any], text: b
 
 def _ply_material(path: Path, texture_file: str, root: Path | None, name: str) -> Material:
     """A textured material for a PLY's 'comment TextureFile' (inside the exhibit folder, and present)."""
-    file = texture_file.replace("\\", "/")
+    file = sidecar_name(path.parent, texture_file)
     target = path.parent / file
     confine(path, target, root, f"texture '{file}'")
     if not target.is_file():

@@ -19,6 +19,7 @@ from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
 from pipeline.scene import Material, Primitive, TextureRef
+from pipeline.spec.measure import sidecar_name
 
 T = TypeVar("T")
 # What read_arrays returns per material: node name, primitive, material, whether the file had normals (the shape
@@ -56,7 +57,7 @@ def parse_mtl(path: Path, mtl: Path, root: Path | None) -> dict[str, Material]:
             if alpha < 1.0:
                 current.alpha_mode = "BLEND"
         elif key in _MTL_MAPS:
-            name = _strip_map_options(rest).replace("\\", "/")  # exporters on Windows write backslashes
+            name = sidecar_name(mtl.parent, _strip_map_options(rest))
             target = mtl.parent / name
             confine(path, target, root, f"texture '{name}' of material '{current.name}'")
             if not target.is_file():
@@ -80,12 +81,12 @@ def _strip_map_options(rest: str) -> str:
 
 def material_libraries(path: Path, rest: str, root: Path | None) -> list[Path]:
     """The MTL files of an 'mtllib' line: one name with spaces, or several names separated by spaces."""
-    rest = rest.strip().replace("\\", "/")
+    rest = sidecar_name(path.parent, rest)
     whole = path.parent / rest
     confine(path, whole, root, f"material library '{rest}'")
     if whole.is_file():
         return [whole]
-    names = rest.split()
+    names = [sidecar_name(path.parent, name) for name in rest.split()]
     found = [path.parent / name for name in names]
     for name, file in zip(names, found, strict=True):
         confine(path, file, root, f"material library '{name}'")

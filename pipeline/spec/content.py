@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.spec.fields import format_number, quote
 from pipeline.spec.files import resolve_asset
-from pipeline.spec.measure import measure, references
+from pipeline.spec.measure import measure, references, sidecar_name, written_elsewhere
 from pipeline.spec.model import UNIT_METRES, Artifact, Exhibit, Room
 
 if TYPE_CHECKING:
@@ -290,11 +290,13 @@ def check_model_files(artifact: Artifact, root: Path, path: str, report: _Report
         found = references(file)
         folder = PurePosixPath(written).parent
         for what, name in found:
-            relative = (folder / name).as_posix()
+            read = sidecar_name(file.parent, name)
+            relative = (folder / read).as_posix()
             resolved, problem = resolve_asset(relative, root, "sidecar")
             if problem is not None and what == "material library" and " " in name:
                 # `mtllib a.mtl b.mtl` names several libraries; a single name with spaces was tried first.
                 for part in name.split():
+                    part = sidecar_name(file.parent, part)
                     part_resolved, part_problem = resolve_asset((folder / part).as_posix(), root, "sidecar")
                     if part_problem is not None:
                         report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(part)}: "
@@ -303,11 +305,22 @@ def check_model_files(artifact: Artifact, root: Path, path: str, report: _Report
                     elif part_resolved is not None:
                         pending.append((part_resolved, (folder / part).as_posix()))
                 continue
-            if problem is not None:
+            if problem is not None and written_elsewhere(read):
+                # Never looked for where it says: the file of its name beside the model is what would be read.
+                beside = (folder / read.rsplit("/", 1)[-1]).as_posix()
+                report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(name)}, a path on the "
+                                              f"machine that wrote it; copy that file to {quote(beside)}")
+                ok = False
+            elif problem is not None:
                 report.error(f"{path}.model", f"{quote(written)} refers to {what} {quote(name)}: {problem}")
                 ok = False
-            elif resolved is not None and what == "material library":
-                pending.append((resolved, relative))
+            else:
+                if read != name:
+                    why = "a path on the machine that wrote it" if written_elsewhere(name) else "which is not there"
+                    report.warning(f"{path}.model", f"{quote(written)} refers to {what} {quote(name)}, {why}; the "
+                                                    f"build reads {quote(relative)}, the file of that name beside it")
+                if resolved is not None and what == "material library":
+                    pending.append((resolved, relative))
     return ok
 
 
@@ -343,7 +356,7 @@ def _image_files(exhibit: Exhibit, root: Path) -> list[tuple[str, Path]]:
         while pending:
             file, written = pending.pop()
             for what, name in references(file):
-                relative = (written.parent / name).as_posix()
+                relative = (written.parent / sidecar_name(file.parent, name)).as_posix()
                 resolved, problem = resolve_asset(relative, root, "sidecar")
                 if resolved is None or problem is not None:
                     continue

@@ -370,6 +370,30 @@ def _map_file(arguments: str) -> str:
 _PLY_UV = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"))
 
 
+def sidecar_name(folder: Path, written: str) -> str:
+    """The name, relative to `folder` (where the file that names it lies), under which a model's sidecar is read.
+
+    As written, with '\\' read as '/' (exporters on Windows write backslashes). A path on the machine that wrote
+    the file (see `written_elsewhere`), or a relative one that names nothing here, is read by its file name alone
+    when a file of that name lies in `folder`: 3ds Max and other exporters write where a texture was on their own
+    disk, and it is then copied beside the model (Blender's and Sketchfab's importers find it so). Only `folder`
+    is looked in: a path that leaves it is returned as written, for the caller to refuse."""
+    name = written.strip().replace("\\", "/")
+    alone = name.rsplit("/", 1)[-1]
+    if not alone or alone == name or alone in (".", ".."):
+        return name
+    elsewhere = written_elsewhere(name)
+    if not elsewhere and (".." in name.split("/") or (folder / name).exists()):
+        return name
+    return alone if (folder / alone).is_file() else name
+
+
+def written_elsewhere(name: str) -> bool:
+    """Whether a sidecar's name (with '/') is a path on the machine that wrote the file: '/…', '//server/…' or
+    'C:/…'. It is never looked for where it says."""
+    return name.startswith("/") or (len(name) > 1 and name[1] == ":")
+
+
 def texture_file_named(line: str) -> str | None:
     """The file a PLY header line names if it is a 'comment TextureFile' line (RealityCapture, Metashape and MeshLab
     name each texture page so), else None."""

@@ -27,6 +27,16 @@ def test_obj_sidecars_are_its_mtl_and_textures_even_with_spaces(tmp_path: Path) 
     assert [p.name for p in sidecars] == ["cube parts.mtl", "cube skin.png"]
 
 
+def test_a_texture_named_by_a_path_on_another_machine_is_the_sidecar_beside_the_model(tmp_path: Path) -> None:
+    # What the build reads (see spec.measure.sidecar_name) is what the key hashes.
+    folder = write_tiny_exhibit(tmp_path)
+    mtl = folder / "models" / "cube parts.mtl"
+    mtl.write_text(mtl.read_text(encoding="utf-8").replace("map_Kd cube skin.png", "map_Kd C:\\scans\\cube skin.png"),
+                   encoding="utf-8")
+    assert [p.name for p in sidecar_files(folder / "models" / "cube.obj", folder)] == ["cube parts.mtl",
+                                                                                        "cube skin.png"]
+
+
 def test_gltf_sidecars_are_its_buffers_and_images(tmp_path: Path) -> None:
     (tmp_path / "a b.bin").write_bytes(b"\0" * 4)
     (tmp_path / "tex.png").write_bytes(b"png")

@@ -1286,6 +1286,13 @@ def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
                     + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
     with pytest.raises(AssetError, match="lies outside"):
         load_asset(outside, root=tmp_path / "inner")
+    # Named where it was on the disk of the machine that wrote it: the file of that name beside the PLY is read.
+    Image.new("RGB", (8, 8), (20, 90, 160)).save(tmp_path / "inner" / "scan skin.jpg", "JPEG")
+    foreign = write(tmp_path / "inner" / "foreign.ply", header.replace(b"scan skin.jpg", b"D:\\RC\\scan skin.jpg")
+                    + vertex.tobytes() + struct.pack("<B3i", 3, 0, 1, 2))
+    primitive = the_primitive(foreign, root=tmp_path / "inner")
+    assert primitive.material is not None and primitive.material.base_color_texture is not None
+    assert primitive.material.base_color_texture.texture.data == (tmp_path / "inner" / "scan skin.jpg").read_bytes()
 
 
 def _wedge_ply(folder: Path, positions: np.ndarray, triangles: np.ndarray, corner_uvs: np.ndarray,

@@ -131,6 +131,32 @@ def test_the_same_references_inside_the_folder_build(tmp_path: Path) -> None:
     assert report.cache_misses == 1
 
 
+def test_a_sidecar_named_by_an_absolute_path_is_read_beside_the_model_never_where_it_says(tmp_path: Path) -> None:
+    # Exporters write where a texture was on their own disk; here that path leads to the secret outside the folder.
+    exhibit = _shared_folder(tmp_path, "thing.obj", CUBE_OBJ.replace(
+        "mtllib cube parts.mtl", f"mtllib {tmp_path / 'outside' / 'evil.mtl'}"))
+    with pytest.raises(SpecError) as caught:
+        build(exhibit, tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    assert "a path on the machine that wrote it; copy that file to 'models/evil.mtl'" in str(caught.value)
+    assert not (tmp_path / "site").exists() or not any(p.is_file() for p in (tmp_path / "site").rglob("*"))
+    with pytest.raises(AssetError, match="outside"):
+        load_asset(exhibit / "models" / "thing.obj", root=exhibit)
+
+    # The library beside the model names the secret by its absolute path too: only a file beside it is read.
+    (exhibit / "models" / "evil.mtl").write_text(
+        f"newmtl painted\nKd 1 0 0\nmap_Kd {tmp_path / 'outside' / 'secret.png'}\n", encoding="utf-8")
+    with pytest.raises(AssetError, match="outside"):
+        load_asset(exhibit / "models" / "thing.obj", root=exhibit)
+    Image.new("RGB", (4, 4), (9, 99, 199)).save(exhibit / "models" / "secret.png")
+    scene = load_asset(exhibit / "models" / "thing.obj", root=exhibit)
+    [texture] = [p.material.base_color_texture.texture for m in scene.meshes() for p in m.primitives
+                 if p.material is not None and p.material.base_color_texture is not None]
+    assert texture.data == (exhibit / "models" / "secret.png").read_bytes()
+    report = build(exhibit, tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    assert report.cache_misses == 1
+    assert any("the build reads 'models/secret.png', the file of that name beside it" in w for w in report.warnings)
+
+
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nnewpath 0 0 moveto 8 8 lineto stroke showpage\n%%EOF\n"
 
 

@@ -408,3 +408,30 @@ def test_an_ascii_ply_too_big_to_scan_counts_its_faces_from_the_header_alone(tmp
     assert measuring._ply_measure(tmp_path / "quad.ply").triangles == 2
     monkeypatch.setattr(measuring, "MAX_TEXT_SCAN_BYTES", len(text) - 1)
     assert measuring._ply_measure(tmp_path / "quad.ply").triangles == 1
+
+
+@pytest.mark.parametrize("written", ["C:\\Users\\ana\\scan\\cube skin.png", "/home/ana/scan/cube skin.png",
+                                     "\\\\server\\scans\\cube skin.png", "textures\\cube skin.png"])
+def test_a_texture_named_by_a_path_on_another_machine_is_read_beside_the_model(
+        written: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # 3ds Max and others write where the texture was on their own disk; the file then travels beside the model.
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    mtl = folder / "models" / "cube parts.mtl"
+    mtl.write_text(mtl.read_text(encoding="utf-8").replace("map_Kd cube skin.png", f"map_Kd {written}"),
+                   encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "tiny"]) == 0
+    shown = written.replace("\\", "/")
+    why = "which is not there" if written.startswith("textures") else "a path on the machine that wrote it"
+    assert (f"'models/cube parts.mtl' refers to texture '{shown}', {why}; the build reads 'models/cube skin.png', "
+            "the file of that name beside it") in capsys.readouterr().out
+    (folder / "models" / "cube skin.png").unlink()
+    assert main(["check", "tiny"]) == 1
+    output = capsys.readouterr().out
+    if written.startswith("textures"):
+        assert f"refers to texture '{shown}': file not found: 'models/{shown}'" in output
+    else:
+        assert (f"'models/cube parts.mtl' refers to texture '{shown}', a path on the machine that wrote it; copy "
+                "that file to 'models/cube skin.png'") in output
