@@ -17,6 +17,7 @@ names, skins and animations intact; for OBJ, PLY and STL it is baked into positi
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -33,6 +34,7 @@ from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
 from pipeline.columns import column_range
 from pipeline.errors import AssetError
+from pipeline.forked_half import ForkedHalf, received_array, send_array, spare_core
 from pipeline.gltf import read_gltf, strip_to_triangles
 from pipeline.scene import (
     Material,
@@ -619,7 +621,7 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     wedges, paged = "uv" in (face_type.names or ()), "page" in (face_type.names or ())
     names = set(vertex_type.names or ())
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
-    blocks = ply_text_rows if text else _record_blocks
+    blocks = ply_text_rows_in_two if text else _record_blocks
     # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), binary, with no
     # per-corner coordinates or pages: found by `_polygon_records`. As text the general reader reads them row by
     # row; with two lists per face, neither can find its records.
@@ -968,10 +970,17 @@ def _after_lines(path: Path, offset: int, lines: int) -> int:
     return offset
 
 
-def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:
+def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int, only: tuple[str, ...] = ()
+                  ) -> Iterator[tuple[int, np.ndarray]]:
     """(first row, rows) of an ASCII PLY element from `offset`, parsed by numpy as records of `dtype` a block of
-    lines at a time (at most PLY_TEXT_BLOCK bytes and PLY_BLOCK_ROWS rows). Raises ValueError: _NotAsTheHeaderSays
-    for rows of another length (polygons), else naming a word that is not a number of its property's type."""
+    lines at a time (at most PLY_TEXT_BLOCK bytes and PLY_BLOCK_ROWS rows); with `only`, records of those properties
+    alone, the others' words skipped unconverted (`check`'s measure: 2.4 times as fast for x, y, z of a scan's
+    eight; the words are still counted, so that rows of another length are found). Raises ValueError:
+    _NotAsTheHeaderSays for rows of another length (polygons), else naming a word that is not a number of its
+    property's type."""
+    names = list(dtype.names or ())
+    columns = [names.index(name) for name in only] or None
+    parsed = np.dtype([(name, dtype[name]) for name in only]) if only else dtype
     with path.open("rb") as handle:
         handle.seek(offset)
         carry, first = b"", 0
@@ -989,7 +998,7 @@ def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> 
                 continue
             cut = int(ends[rows - 1]) + 1
             try:
-                block = np.loadtxt(io.BytesIO(data[:cut]), dtype=dtype, ndmin=1, comments=None)
+                block = np.loadtxt(io.BytesIO(data[:cut]), dtype=parsed, ndmin=1, comments=None, usecols=columns)
             except ValueError as error:
                 word = re.match(r"could not convert string '(.*)' to (\w+)", str(error))
                 if word is None:
@@ -997,9 +1006,48 @@ def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> 
                 raise ValueError(f"'{word[1]}' is not a number of the type its header gives ({word[2]})") from None
             if len(block) != rows:  # blank lines, which numpy skips
                 raise _NotAsTheHeaderSays
+            if columns is not None and _words(data[:cut]) != rows * len(names):  # numpy saw only some words a row
+                raise _NotAsTheHeaderSays
             carry = data[cut:]
             yield first, block
             first += rows
+
+
+PLY_SPLIT_ROWS = 1 << 18  # an ASCII PLY element of more rows is parsed in two halves at once
+
+
+def _words(text: bytes) -> int:
+    """How many words the text holds: starts of a run of anything but spaces, tabs, carriage returns and newlines."""
+    visible = np.frombuffer(text, dtype=np.uint8) > 32
+    return int(visible[0]) + int(np.count_nonzero(visible[1:] & ~visible[:-1])) if len(visible) else 0
+
+
+def ply_text_rows_in_two(path: Path, offset: int, dtype: np.dtype[Any], count: int, only: tuple[str, ...] = ()
+                         ) -> Iterator[tuple[int, np.ndarray]]:
+    """ply_text_rows, with the element's second half of rows parsed in a forked process while this one parses and
+    yields the first (forked_half: numpy's text parser holds the GIL); the second half's rows then come as blocks
+    too. One process for an element of fewer than PLY_SPLIT_ROWS rows, or without a spare core. A problem in
+    either half is raised where one pass would raise it."""
+    if count < PLY_SPLIT_ROWS or not spare_core():
+        yield from ply_text_rows(path, offset, dtype, count, only)
+        return
+    half = count // 2
+    middle = _after_lines(path, offset, half)
+    with ForkedHalf(functools.partial(_text_rows_whole, path, middle, dtype, count - half, only), send_array,
+                    received_array) as second:
+        yield from ply_text_rows(path, offset, dtype, half, only)
+        rows = second.result()
+    assert rows is not None
+    for first in range(0, len(rows), PLY_BLOCK_ROWS):
+        yield half + first, rows[first:first + PLY_BLOCK_ROWS]
+
+
+def _text_rows_whole(path: Path, offset: int, dtype: np.dtype[Any], count: int, only: tuple[str, ...]) -> np.ndarray:
+    """ply_text_rows gathered into one array of `count` records (a forked half's answer)."""
+    rows = np.empty(count, dtype=np.dtype([(name, dtype[name]) for name in only]) if only else dtype)
+    for first, block in ply_text_rows(path, offset, dtype, count, only):
+        rows[first:first + len(block)] = block
+    return rows
 
 
 def _record_blocks(path: Path, offset: int, dtype: np.dtype[Any], count: int) -> Iterator[tuple[int, np.ndarray]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
-import multiprocessing
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pipeline import progress
 from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
+from pipeline.forked_half import ForkedHalf, received_whole, send_whole, spare_core
 from pipeline.scene import Material, Primitive, TextureRef
 from pipeline.spec.measure import sidecar_name
 
@@ -183,7 +182,7 @@ def obj_extent(path: Path) -> tuple[np.ndarray | None, int]:
     halves at once): `check`'s measure of an OBJ. As regex matches, one Python object per line, a 1M-triangle
     scan's 100 MB took 1 s and 600 MB. Raises ValueError for a file it does not measure (the measure is then
     unknown)."""
-    halves = _in_two_halves(path, functools.partial(_extent, path), _send_whole, _received_whole, MEASURE_COSTS)
+    halves = _in_two_halves(path, functools.partial(_extent, path), send_whole, received_whole, MEASURE_COSTS)
     assert halves is not None  # a stretch always has an extent
     bounds = [b for b, _ in halves if b is not None]
     joined = np.stack([np.min([b[0] for b in bounds], axis=0), np.max([b[1] for b in bounds], axis=0)]) \
@@ -373,73 +372,21 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
 def _in_two_halves(path: Path, parse: Callable[[int, int, bool], T | None], send: Callable[[Any, T], None],
                    receive: Callable[[Any, Any], T], costs: dict[int, float]) -> list[T] | None:
     """parse(start, end, report) over the file's lines: a big file's first half here while a forked process parses
-    its second half, split where `costs` (per byte of a line kind, against 1 for the others) say the work halves;
-    one stretch unless the file is big, the machine has a core to spare and this is not already an asset worker.
-    None if either half returns None. The child's result comes back by send(connection, result) there and
-    receive(first message, connection) here; its exception is raised here; a child that dies leaves its half to
-    this process."""
+    its second half (forked_half), split where `costs` (per byte of a line kind, against 1 for the others) say the
+    work halves; one stretch unless the file is big and a core is spare. None if either half returns None."""
     size = path.stat().st_size
     middle = size
-    if size >= OBJ_SPLIT_BYTES and _spare_core():
+    if size >= OBJ_SPLIT_BYTES and spare_core():
         middle = _line_start_near(path, _half_the_work(path, size, costs))
     if middle >= size:
         whole = parse(0, size, True)
         return None if whole is None else [whole]
-    context = multiprocessing.get_context("fork")  # the child runs only this module's numpy code on its half
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_in_child, args=(parse, send, middle, size, sending), daemon=True)
-    child.start()
-    sending.close()
-    try:
+    with ForkedHalf(functools.partial(parse, middle, size, False), send, receive) as half:
         first = parse(0, middle, True)
         if first is None:
             return None
-        try:
-            message = receiving.recv()
-            second = message if message is None or isinstance(message, BaseException) else receive(message,
-                                                                                                     receiving)
-        except EOFError:  # the child died (killed, out of memory): parse its half here
-            second = parse(middle, size, False)
-    finally:
-        receiving.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
-    if isinstance(second, BaseException):
-        raise second
+        second = half.result()
     return None if second is None else [first, second]
-
-
-def _in_child(parse: Callable[[int, int, bool], T | None], send: Callable[[Any, T], None], start: int, end: int,
-              sending: Any) -> None:
-    """A forked process's half: its result, None, or the exception that stopped it. It leaves by os._exit: the
-    parent's other threads (a live preview's HTTP threads) may have held a stream's lock at the fork, and an exit
-    that flushed it would hang."""
-    try:
-        try:
-            result = parse(start, end, False)
-        except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
-            sending.send(error)
-            return
-        if result is None:
-            sending.send(None)
-        else:
-            send(sending, result)
-    finally:
-        sending.close()
-        os._exit(0)
-
-
-def _send_whole(sending: Any, result: Any) -> None:
-    sending.send(result)
-
-
-def _received_whole(message: Any, _: Any) -> Any:
-    return message
-
-
-def _spare_core() -> bool:
-    return (os.cpu_count() or 1) > 1 and multiprocessing.parent_process() is None
 
 
 # What parsing a byte of each line kind costs against a byte of the others, for where a big file splits in two.

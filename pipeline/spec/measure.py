@@ -212,12 +212,12 @@ def _ply_measure(path: Path) -> Measure:
     if fmt == "ascii":
         if path.stat().st_size > MAX_TEXT_SCAN_BYTES:
             return Measure(None, None, triangles)
-        from pipeline.ingest import ply_text_rows  # the reader's own block parsing
+        from pipeline.ingest import ply_text_rows_in_two  # the reader's block parsing, big files in halves
 
         ends: list[list[float]] = []  # each block's lowest and highest x, y, z
         try:
-            for _, block in ply_text_rows(path, body_start, np.dtype([(name, kind) for name, kind in properties]),
-                                          count):
+            for _, block in ply_text_rows_in_two(path, body_start, np.dtype(list(properties)), count,
+                                                 only=("x", "y", "z")):
                 ends += [[float(block[axis].min()) for axis in "xyz"], [float(block[axis].max()) for axis in "xyz"]]
         except ValueError:  # rows the header does not describe: the reader says what they are
             return Measure(None, None, triangles)

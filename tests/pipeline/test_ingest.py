@@ -1114,7 +1114,7 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
     # The second half is parsed in a forked process (numpy's text parser holds the GIL): the halves must join into
     # exactly what one pass reads, wherever the split falls: among the numbers, at the first face, or among faces
     # whose material was named in the first half.
-    from pipeline import obj_text
+    from pipeline import forked_half, obj_text
 
     write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
     coloured = split_at == "v 20"  # vertex colours, split among the v lines: both halves' colours join up
@@ -1127,8 +1127,8 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
     offset = text.index(split_at) + len(split_at) + 40
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
     monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size, costs: offset)
-    real_child, mark = obj_text._in_child, tmp_path / "child.pid"
-    monkeypatch.setattr(obj_text, "_in_child", lambda *args: (mark.write_text(str(os.getpid())),
+    real_child, mark = forked_half._in_child, tmp_path / "child.pid"
+    monkeypatch.setattr(forked_half, "_in_child", lambda *args: (mark.write_text(str(os.getpid())),
                                                                     real_child(*args)))
     halves = obj_text.read_arrays(path, None)
     assert halves is not None
@@ -1144,7 +1144,7 @@ def test_a_big_obj_parsed_in_two_halves_at_once_reads_as_in_one(
 
 def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import obj_text
+    from pipeline import forked_half, obj_text
 
     write(tmp_path / "s.mtl", "newmtl page a\nKd 1 0 0\nnewmtl page b\nKd 0 1 0\nnewmtl page c\nKd 0 0 1\n")
     text = grid_obj(12, "{v}")
@@ -1168,7 +1168,7 @@ def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
             load_asset(stray)
     assert str(split.value) == str(whole.value)
     # A child that dies before it answers: its half is parsed here instead.
-    monkeypatch.setattr(obj_text, "_in_child", lambda *args: os._exit(3))
+    monkeypatch.setattr(forked_half, "_in_child", lambda *args: os._exit(3))
     died = obj_text.read_arrays(write(tmp_path / "grid.obj", text), None)
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 1 << 40)
     whole = obj_text.read_arrays(tmp_path / "grid.obj", None)
@@ -1460,11 +1460,25 @@ def ascii_twin(binary: Path, sides: int = 3) -> Path:
     return write(binary.with_name("ascii-" + binary.name), text)
 
 
+def split_ascii_ply_rows(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
+    """Make every ASCII PLY element of two rows or more parse its second half in a forked process, which writes its
+    pid to the file returned (ingest.ply_text_rows_in_two)."""
+    from pipeline import forked_half, ingest
+
+    real_child, mark = forked_half._in_child, folder / "child.pid"
+    monkeypatch.setattr(ingest, "PLY_SPLIT_ROWS", 2)
+    monkeypatch.setattr(forked_half, "_in_child", lambda *args: (mark.write_text(str(os.getpid())),
+                                                                 real_child(*args)))
+    return mark
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-pass", "halves"])
 @pytest.mark.parametrize("kind", ["normals", "colours", "pages"])
-def test_an_ascii_ply_reads_as_arrays_as_its_binary_twin_does(tmp_path: Path, kind: str,
+def test_an_ascii_ply_reads_as_arrays_as_its_binary_twin_does(tmp_path: Path, kind: str, split: bool,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # Scanners and MeshLab also write ASCII PLY: trimesh's reader took 8.7 s and 0.84 GB to build a 1M-triangle
-    # one (the binary one: 2.6 s, 0.23 GB). The array reader parses its rows a block at a time as numpy records.
+    # one (the binary one: 2.6 s, 0.23 GB). The array reader parses its rows a block at a time as numpy records,
+    # a big element's second half in a forked process (numpy's text parser holds the GIL).
     from pipeline import ingest
 
     rng = np.random.default_rng(11)
@@ -1493,8 +1507,12 @@ def test_an_ascii_ply_reads_as_arrays_as_its_binary_twin_does(tmp_path: Path, ki
     assert b"format ascii 1.0" in text.read_bytes()[:40]
     monkeypatch.setattr(ingest, "PLY_TEXT_BLOCK", 48)  # a few lines a block, a row across two reads
     monkeypatch.setattr(ingest, "PLY_BLOCK_ROWS", 5)
-    from_text, from_binary = ingest._read_ply_arrays(text, tmp_path), ingest._read_ply_arrays(binary, tmp_path)
+    from_binary = ingest._read_ply_arrays(binary, tmp_path)
+    mark = split_ascii_ply_rows(monkeypatch, tmp_path) if split else None
+    from_text = ingest._read_ply_arrays(text, tmp_path)
     assert from_text is not None and from_binary is not None
+    if mark is not None:
+        assert int(mark.read_text()) != os.getpid()  # a half was parsed in a process of its own
     assert len(from_text) == len(from_binary) == (2 if kind == "pages" else 1)
     for (_, read, material, _), (_, twin, twin_material, _) in zip(from_text, from_binary, strict=True):
         assert sorted(read.attributes) == sorted(twin.attributes)
@@ -1602,11 +1620,17 @@ def test_a_binary_ply_of_faces_of_several_sizes_is_read_with_no_loop_per_face(
                        "several numbers of corners")
 
 
-def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path) -> None:
+@pytest.mark.parametrize("split", [False, True], ids=["one-pass", "halves"])
+def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path, split: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # In halves, the second half's problems (the word in the last face, the rows cut short) are found in the forked
+    # process and said as one pass says them.
     head = ("ply\nformat ascii 1.0\ncomment TextureFile skin.jpg\nelement vertex 4\nproperty float x\n"
             "property float y\nproperty float z\nelement face 2\nproperty list uchar int vertex_indices\n")
     rows = "0 0 0\n1 0 0\n0 1 0\n1 1 0\n"
     from pipeline import ingest
+
+    mark = split_ascii_ply_rows(monkeypatch, tmp_path) if split else None
 
     # A quad: the general reader triangulates it.
     quad = write(tmp_path / "quad.ply", head + "end_header\n" + rows + "4 0 1 3 2\n3 0 1 2\n")
@@ -1628,6 +1652,17 @@ def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path) -> None:
     # not be read to its end due to unmatched data").
     expect_asset_error(write(tmp_path / "word.ply", head + "end_header\n" + rows + "3 0 1 2\n3 0 1.5 2\n"),
                        "'1.5' is not a number of the type its header gives (int32)")
+    if mark is not None:
+        assert int(mark.read_text()) != os.getpid()
+        # A forked half that dies before it answers (killed, out of memory) is parsed here instead.
+        from pipeline import forked_half
+
+        monkeypatch.setattr(forked_half, "_in_child", lambda *args: os._exit(3))
+        whole = write(tmp_path / "whole.ply", head + "end_header\n" + rows + "3 0 1 2\n3 2 1 3\n")
+        read = ingest._read_ply_arrays(whole)
+        assert read is not None
+        assert read[0][1].indices.tolist() == [0, 1, 2, 2, 1, 3]
+        np.testing.assert_array_equal(read[0][1].attributes["POSITION"], [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]])
 
 
 @pytest.mark.parametrize("name", ["tri.ply", "tri.stl"])

@@ -371,7 +371,7 @@ def test_an_obj_with_a_vertex_line_of_many_numbers_measures_as_unknown(tmp_path:
 def test_a_big_obj_measured_in_two_halves_at_once_measures_as_in_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_after: str) -> None:
     # The second half is measured in a forked process: bounds and counts join into exactly one pass's.
-    from pipeline import obj_text
+    from pipeline import forked_half, obj_text
 
     lines = ["v -1 0 0.5", "vt 9 9", "v 2 -3 0", "v 0 4 -7", "v 0 0 0", "v 1 1 1", "f 1/1/1 2/1/1 3/1/1 4/1/1",
              "usemtl skin", "f 1 2 3", "v 5 0 0", "f 1 2 3 4 5"]
@@ -385,8 +385,8 @@ def test_a_big_obj_measured_in_two_halves_at_once_measures_as_in_one(
     offset = text.index(split_after) + len(split_after) + 1
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
     monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size, costs: offset)
-    real_child, mark = obj_text._in_child, tmp_path / "child.pid"
-    monkeypatch.setattr(obj_text, "_in_child", lambda *args: (mark.write_text(str(os.getpid())), real_child(*args)))
+    real_child, mark = forked_half._in_child, tmp_path / "child.pid"
+    monkeypatch.setattr(forked_half, "_in_child", lambda *args: (mark.write_text(str(os.getpid())), real_child(*args)))
     bounds, triangles = obj_text.obj_extent(path)
     assert int(mark.read_text()) != os.getpid()
     assert triangles == one_triangles and bounds is not None and bounds.tolist() == one_bounds.tolist()
