@@ -21,7 +21,7 @@ from pipeline import budgets, heap, images, meshopt, progress, spatial_parts, su
 from pipeline.colour import linear_to_srgb
 from pipeline.columns import joint_range
 from pipeline.gltf import container
-from pipeline.scene import Node, Primitive, Scene, Texture
+from pipeline.scene import Node, Primitive, Scene, Texture, node_matrix
 from pipeline.transforms import reorder
 from pipeline.transforms.reorder import reorder_primitive
 
@@ -331,23 +331,25 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
     """Simplify in place by error (relative to diagonal), then further to `cap` triangles; returns the error made.
 
     Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together). The
-    primitives of one mesh are simplified as one (see `_joined`), so the borders between them, a scan's texture
-    pages, are seams that never open yet simplify like the rest; where they cannot be joined, each primitive's
-    border is locked instead. With `speculate`, a small scene over its cap runs the pass by error on another
+    primitives of one surface (see `_surfaces`) are simplified as one (see `_joined`), so the borders between them,
+    a scan's texture pages or parts, are seams that never open yet simplify like the rest; where they cannot be
+    joined, each mesh is simplified on its own, the borders of its primitives locked. With `speculate`, a small scene over its cap runs the pass by error on another
     thread beside the pass to the cap, instead of after it: the same calls on the same input, so the same result,
     and on a 250k-triangle scan 0.2 s sooner, since such a scene's simplification is not split in parts and would
     leave the other core idle."""
     work: list[tuple[Primitive, np.ndarray, bool]] = []
-    joined: dict[int, _Joined] = {}  # by id of the stand-in primitive simplified for a mesh's primitives
+    joined: dict[int, _Joined] = {}  # by id of the stand-in primitive simplified for a surface's primitives
     fixed = 0
-    for mesh in scene.meshes():
-        together = _joined(mesh.primitives) if join else None
+    # Unjoined, each mesh is on its own: locking the borders of a model's separate objects (a lamp's glass, grill
+    # and bulbs) kept 15 % more triangles in its thumb, for borders no other part shares.
+    for surface in _surfaces(scene) if join else [mesh.primitives for mesh in scene.meshes()]:
+        together = _joined(surface) if join else None
         if together is not None:
             joined[id(together.primitive)] = together
             work.append((together.primitive, cast(np.ndarray, together.primitive.indices), False))
             continue
-        lock = len(mesh.primitives) > 1
-        for primitive in mesh.primitives:
+        lock = len(surface) > 1
+        for primitive in surface:
             if _simplifiable(primitive):
                 indices = np.arange(primitive.vertex_count, dtype=np.uint32) if primitive.indices is None \
                     else np.asarray(primitive.indices, dtype=np.uint32)
@@ -422,6 +424,33 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
     for together in joined.values():
         _lay_end_to_end(together.members)
     return max(errors) / diagonal
+
+
+def _surfaces(scene: Scene) -> list[list[Primitive]]:
+    """The scene's primitives by the surface they make, for the simplifier: a mesh's primitives (a scan's texture
+    pages), and with them those of every other mesh that one node shows placed as it is (the same world matrix):
+    a scan exported in parts, one node each, as Blender writes a scan of several objects. Simplified apart, such
+    parts opened at their borders in every coarse level (the generator's 250k scan in four nodes: 292 open edges in
+    its thumb against 80, welded by position). A mesh shown by several nodes, by instances or by a skin is a
+    surface of its own. In the order of `Scene.meshes`."""
+    placed: dict[int, list[bytes | None]] = {}
+
+    def visit(node: Node, parent: np.ndarray) -> None:
+        world = parent @ node_matrix(node)
+        if node.mesh is not None:
+            alone = node.instances is not None or node.skin is not None
+            placed.setdefault(id(node.mesh), []).append(None if alone else np.round(world, 9).tobytes())
+        for child in node.children:
+            visit(child, world)
+
+    for root in scene.nodes:
+        visit(root, np.eye(4))
+    surfaces: dict[object, list[Primitive]] = {}
+    for mesh in scene.meshes():
+        places = placed[id(mesh)]
+        key: object = places[0] if len(places) == 1 and places[0] is not None else id(mesh)
+        surfaces.setdefault(key, []).extend(mesh.primitives)
+    return list(surfaces.values())
 
 
 def _lay_end_to_end(members: list[Primitive]) -> None:

@@ -467,13 +467,29 @@ def test_a_meshs_texture_pages_are_simplified_as_one_surface_whose_borders_neith
     # As close as the one-page sphere simplified to the same cap.
     one_page_error = ladder.simplify_within(whole, 2e-2, cap, ladder._diagonal(whole))
     assert error <= 1.5 * one_page_error
-    # The pages as two meshes, simplified apart, open along their borders (what an OBJ's materials got before).
+    # The pages as two meshes, one node each placed alike (a scan exported in parts), are one surface too.
+    parts = paged_sphere()
+    meshes = [Mesh(name=p.material.name, primitives=[p]) for p in parts.meshes()[0].primitives]
+    parts.nodes = [Node(name=mesh.name, mesh=mesh, translation=(0.0, 0.5, 0.0)) for mesh in meshes]
+    assert ladder.simplify_within(parts, 2e-2, cap, ladder._diagonal(parts)) == error
+    assert [m.primitives[0].triangle_count for m in meshes] == [p.triangle_count for p in pages]
+    parts.nodes = [Node(name="scan", mesh=Mesh(name="scan", primitives=[m.primitives[0] for m in meshes]))]
+    assert open_edges(parts) <= seam
+    # Simplified apart, they open along their borders (what an OBJ's materials got before they were one mesh, and
+    # a GLB's parts before they were one surface).
     apart = paged_sphere()
     meshes = [Mesh(name=p.material.name, primitives=[p]) for p in apart.meshes()[0].primitives]
-    apart.nodes = [Node(name=mesh.name, mesh=mesh) for mesh in meshes]
-    ladder.simplify_within(apart, 2e-2, cap, ladder._diagonal(apart))
+    for mesh in meshes:
+        alone = Scene(name=mesh.name, nodes=[Node(name=mesh.name, mesh=mesh)])
+        ladder.simplify_within(alone, 2e-2, cap // 2, ladder._diagonal(apart))
     apart.nodes = [Node(name="scan", mesh=Mesh(name="scan", primitives=[m.primitives[0] for m in meshes]))]
     assert open_edges(apart) > seam + 100
+    # Placed apart, they are two surfaces: a part moved away is no longer the other's neighbour.
+    moved = paged_sphere()
+    meshes = [Mesh(name=p.material.name, primitives=[p]) for p in moved.meshes()[0].primitives]
+    moved.nodes = [Node(name=mesh.name, mesh=mesh, translation=(float(k), 0.0, 0.0)) for k, mesh in enumerate(meshes)]
+    assert [len(surface) for surface in ladder._surfaces(moved)] == [1, 1]
+    assert [len(surface) for surface in ladder._surfaces(parts)] == [2]
     # Each page simplified with its border locked (what a mesh whose primitives cannot be joined gets) keeps every
     # border vertex: no crack, but the cap is out of reach.
     locked = paged_sphere()
@@ -503,6 +519,32 @@ def test_a_joined_simplification_that_empties_a_page_gives_way_to_locked_borders
     assert joined_calls  # the joined pass ran, and its result was not taken
     assert all(page.triangle_count > 1_000 for page in pages)  # each page simplified apart, its border locked
     assert open_edges(paged) <= open_edges(noisy_sphere())
+
+
+def test_separate_meshes_whose_join_empties_one_are_simplified_each_on_its_own_borders_free(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A lamp's glass, grill and bulbs are meshes placed alike that share no border: joined, a small one may keep no
+    # triangle; then each mesh is simplified alone, as before they were one surface, and nothing is locked.
+    real = ladder._simplified
+    parts = paged_sphere()
+    meshes = [Mesh(name=p.material.name, primitives=[p]) for p in parts.meshes()[0].primitives]
+    parts.nodes = [Node(name=mesh.name, mesh=mesh) for mesh in meshes]
+    first_vertices = meshes[0].primitives[0].vertex_count
+    locks = []
+
+    def first_mesh_only(primitive: Primitive, indices: np.ndarray, target: int, bound: float,
+                        lock: bool) -> tuple[np.ndarray, float]:
+        simplified, error = real(primitive, indices, target, bound, lock)
+        if primitive.material is None:  # the stand-in for both meshes: keep the first one's triangles alone
+            triangles = simplified.reshape(-1, 3)
+            return triangles[np.all(triangles < first_vertices, axis=1)].reshape(-1), error
+        locks.append(lock)
+        return simplified, error
+
+    monkeypatch.setattr(ladder, "_simplified", first_mesh_only)
+    ladder.simplify_within(parts, 2e-2, 4_000, ladder._diagonal(parts))
+    assert locks and not any(locks)
+    assert all(0 < mesh.primitives[0].triangle_count <= 2_000 for mesh in meshes)
 
 
 def test_a_meshs_primitives_laid_end_to_end_in_one_block_are_joined_without_a_copy(tmp_path: Path) -> None:
