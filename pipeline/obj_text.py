@@ -277,10 +277,15 @@ def read_arrays(path: Path, root: Path | None) -> list[Part] | None:
     in memory (a big file's two halves are parsed at once, see OBJ_SPLIT_BYTES). One part per material, in the order
     the file first uses them, as the general reader groups them: RealityCapture and Metashape write a big scan's
     texture pages as one material each; vertex colours ("v x y z r g b") become COLOR_0; polygons (a remeshed scan's
-    quads) are cut into triangles. None for anything else (faces before the first of several materials, relative
-    indices, colours on some vertices only), which the general reader then takes."""
-    stretches = _in_two_halves(path, functools.partial(_parse_obj_text, path), _send_obj_text,
-                               _received_obj_text, READ_COSTS)
+    quads) are cut into triangles; relative indices are made absolute (a file that has them after its first half
+    is parsed again in one stretch). None for anything else (faces before the first of several materials, colours
+    on some vertices only), which the general reader then takes."""
+    parse = functools.partial(_parse_obj_text, path)
+    try:
+        stretches = _in_two_halves(path, parse, _send_obj_text, _received_obj_text, READ_COSTS)
+    except _RelativeAfterTheStart:
+        whole = parse(0, path.stat().st_size, True)
+        stretches = None if whole is None else [whole]
     if stretches is None:
         return None
     layouts = {stretch.layout for stretch in stretches if stretch.layout is not None}
@@ -475,6 +480,7 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         indented = (text[starts] == 32) | (text[starts] == 9)
         if np.any(indented) and np.any(indented & (_counts_per_line(text > 32, starts) > 0)):
             return None  # indented statements: rare, left to the general reader
+        before_block = {kind: sum(len(rows) for rows in numbers[kind]) for kind in (_V, _VT, _VN)}
         switches, switch_ids = [], []
         for kind in (_USEMTL, _MTLLIB):
             for line_number in np.flatnonzero(kinds == kind):
@@ -540,13 +546,36 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         changes = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
         runs.append((first_triangle[changes] + face_count, ids[changes]))
         face_count += len(parsed)
-        if np.any(parsed <= 0):
-            return None  # relative (negative) indices, or broken ones the general reader explains
+        if np.any(parsed < 0):
+            if start:  # where a relative index points depends on the lines before this stretch
+                raise _RelativeAfterTheStart
+            _make_absolute(parsed, layout, kinds, face_lines, sides, before_block)
+        if np.any(parsed <= 0):  # 0, or relative to before the first line of its kind
+            raise AssetError(str(path), "faces refer to vertices, texture coordinates or normals that do not exist")
         if aligned and per_corner > 1 and not np.all(parsed == parsed[:, :, :1]):
             aligned = False
             corners = [c if c.ndim == 3 else np.repeat(c[:, :, None], per_corner, axis=2) for c in corners]
         corners.append((parsed[:, :, 0] if aligned else parsed).astype(np.uint32) - np.uint32(1))
     return _ObjText(numbers, corners, aligned, layout, libraries, list(material_ids), runs, face_count, current)
+
+
+class _RelativeAfterTheStart(Exception):
+    """A stretch that does not start the file holds relative indices: the file is parsed again in one stretch."""
+
+
+def _make_absolute(parsed: np.ndarray, layout: tuple[int, bool], kinds: np.ndarray, face_lines: np.ndarray,
+                   sides: np.ndarray, before_block: dict[int, int]) -> None:
+    """Relative (negative) indices made absolute in place: -1 is the last line of its kind before the face's line
+    (some exporters write an object's faces so, to be copied as they are). `before_block`: lines of each kind in the
+    blocks before this one; the stretch starts the file."""
+    per_corner, normals_only = layout
+    columns = {1: (_V,), 2: (_V, _VN) if normals_only else (_V, _VT), 3: (_V, _VT, _VN)}[per_corner]
+    for column, kind in enumerate(columns):
+        # Lines of the kind up to each face line (itself not one of them), for each of its triangles.
+        seen = (np.cumsum(kinds == kind)[face_lines] + before_block[kind]).repeat(sides - 2)
+        numbers = parsed[:, :, column]
+        relative = numbers < 0
+        numbers[relative] += np.broadcast_to(seen[:, None] + 1, numbers.shape)[relative]
 
 
 def _vertex_colours(blocks: list[np.ndarray], vertices: int) -> np.ndarray | None:

@@ -1151,10 +1151,15 @@ def test_a_big_obj_whose_second_half_fails_reads_as_the_general_reader_reads_it(
     monkeypatch.setattr(obj_text, "OBJ_SPLIT_BYTES", 0)
     middle = text.index("f ") + 10
     monkeypatch.setattr(obj_text, "_half_the_work", lambda path, size, costs: middle)
-    # Relative indices in the second half: the whole file goes to the general reader, as it would in one pass.
+    # Relative indices in the second half, where what they point at depends on the first: the file is parsed
+    # again in one stretch, and reads as its absolute twin.
     relative = write(tmp_path / "relative.obj", text + "f -1 -2 -3\n")
-    assert obj_text.read_arrays(relative, None) is None
-    assert sum(p.triangle_count for m in load_asset(relative).meshes() for p in m.primitives) == 2 * 12 + 1
+    vertices = text.count("\nv ") + text.startswith("v ")
+    twin = write(tmp_path / "twin.obj", text + f"f {vertices} {vertices - 1} {vertices - 2}\n")
+    read, absolute = obj_text.read_arrays(relative, None), obj_text.read_arrays(twin, None)
+    assert read is not None and absolute is not None
+    assert [corner_soup(p) for _, p, _, _ in read] == [corner_soup(p) for _, p, _, _ in absolute]
+    assert sum(p.triangle_count for _, p, _, _ in read) == 2 * 12 + 1
     # A word numpy cannot read in the second half: the child's error reaches the parent, and the general reader
     # takes the file, as after one pass (here it explains what it cannot read).
     stray = write(tmp_path / "stray.obj", text + "v 1 2 three\n")
@@ -1250,7 +1255,7 @@ def test_an_obj_of_quads_and_polygons_is_read_as_arrays_cut_as_the_general_reade
     assert measure(path).triangles == 36
 
 
-@pytest.mark.parametrize("text", ["f " + "1 2 3 4 " * 17 + "\n", "f -4 -3 -2\n", "f 1 2 3\nf 1/1 2/1 3/1 4/1\n",
+@pytest.mark.parametrize("text", ["f " + "1 2 3 4 " * 17 + "\n", "f 1 2 3\nf 1/1 2/1 3/1 4/1\n",
                                   "f 1 2 3\nf 1/1 3/1 4/1\n", "v 0 0 1 1 0 0\nf 1 2 3\n", " v 2 2 2\nf 1 2 3\n",
                                   "f 1 2 3\nusemtl a\nf 1 3 4\n", "vt 0 1 " + "2 " * 40 + "\nf 1/1 2/1 3/1\n"])
 def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text: str) -> None:
@@ -1264,6 +1269,52 @@ def test_obj_the_array_reader_leaves_to_the_general_reader(tmp_path: Path, text:
 def test_obj_faces_past_the_last_vertex_are_named(tmp_path: Path) -> None:
     path = write(tmp_path / "wild.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 7\n")
     expect_asset_error(path, "faces refer to vertices, texture coordinates or normals that do not exist")
+    # Before the first: a zero, or a relative index further back than the file goes (the general reader said
+    # "index -9 is out of bounds for axis 0 with size 3").
+    for face in ("f 0 1 2", "f -9 -2 -1", "f -1 -2 -3\nv 1 1 0\nf -1 -2 -5"):
+        path = write(tmp_path / "wild.obj", f"v 0 0 0\nv 1 0 0\nv 0 1 0\n{face}\n")
+        expect_asset_error(path, "faces refer to vertices, texture coordinates or normals that do not exist")
+
+
+@pytest.mark.parametrize("corner", ["{v}", "{v}/{t}", "{v}//{n}", "{v}/{t}/{n}"])
+def test_an_obj_of_relative_indices_reads_as_its_absolute_twin(tmp_path: Path, corner: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # -1 is the last line of its kind before the face (some exporters write each object so); the general reader
+    # took them, at its 1.3 GB for a 1M-triangle scan. Vertices, coordinates and normals interleave with the faces
+    # here, so that each kind counts back from a different place; a block boundary falls among them.
+    from pipeline import obj_text
+
+    absolute, relative, seen = [], [], {"v": 0, "vt": 0, "vn": 0}
+    rng = np.random.default_rng(5)
+    for row in range(8):
+        for column in range(8):
+            for kind, values in (("v", (column, row, rng.uniform())), ("vt", (column / 8, row / 8)),
+                                 ("vn", (0, 0, 1))):
+                if kind != "vn" or column % 3 == 0:
+                    line = f"{kind} " + " ".join(f"{value:.4f}" for value in values)
+                    absolute.append(line)
+                    relative.append(line)
+                    seen[kind] += 1
+            if not (row and column):
+                continue
+            quad = [(row - 1) * 8 + column - 1, (row - 1) * 8 + column, row * 8 + column, row * 8 + column - 1]
+            faces = [quad[:3], [quad[0], quad[2], quad[3]]] if column % 2 else [quad]  # triangles, or the quad
+            for face in faces:
+                absolute.append("f " + " ".join(corner.format(v=i + 1, t=i + 1, n=seen["vn"]) for i in face))
+                relative.append("f " + " ".join(corner.format(v=i - seen["v"], t=i - seen["vt"], n=-1)
+                                                for i in face))
+    one = write(tmp_path / "absolute.obj", "\n".join(absolute) + "\n")
+    other = write(tmp_path / "relative.obj", "\n".join(relative) + "\n")
+    monkeypatch.setattr(obj_text, "OBJ_BLOCK", 256)
+    parts, twins = obj_text.read_arrays(other, None), obj_text.read_arrays(one, None)
+    assert parts is not None and twins is not None
+    ((_, primitive, _, _),), ((_, twin, _, _),) = parts, twins
+    assert primitive.triangle_count == twin.triangle_count == 7 * 7 * 2
+    assert any(" -" in line and line.startswith("f ") for line in relative)
+    assert np.array_equal(primitive.indices, twin.indices)
+    assert primitive.attributes.keys() == twin.attributes.keys()
+    for name, values in twin.attributes.items():
+        assert np.array_equal(primitive.attributes[name], values), name
 
 
 def test_a_ply_scan_keeps_the_texture_its_header_names(tmp_path: Path) -> None:
