@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -20,6 +21,17 @@ def spare_core() -> bool:
     """Whether a half may go to a forked process: the machine has a core to spare and this is not already an asset
     worker (whose siblings have the other cores)."""
     return (os.cpu_count() or 1) > 1 and multiprocessing.parent_process() is None
+
+
+def line_start_near(path: Path, offset: int) -> int:
+    """The first line start at or after `offset` (the file's size if none)."""
+    with path.open("rb") as handle:
+        handle.seek(max(offset - 1, 0))
+        while chunk := handle.read(1 << 16):
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                return handle.tell() - len(chunk) + newline + 1
+    return path.stat().st_size
 
 
 class ForkedHalf(Generic[T]):

@@ -34,7 +34,7 @@ from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
 from pipeline.columns import column_range
 from pipeline.errors import AssetError
-from pipeline.forked_half import ForkedHalf, received_array, send_array, spare_core
+from pipeline.forked_half import ForkedHalf, line_start_near, received_array, send_array, spare_core
 from pipeline.gltf import read_gltf, strip_to_triangles
 from pipeline.scene import (
     Material,
@@ -459,10 +459,114 @@ def _read_stl(path: Path) -> list[_Part]:
             raise AssetError(str(path), f"truncated binary STL: {declared} triangles declared, "
                                         f"{(size - 84) // _STL_TRIANGLE.itemsize} present")
         return [(path.stem, _binary_stl(path, declared), None, False)]  # facet normals: flat shading needs none
-    import trimesh  # ASCII STL only: the general reader
+    text = _ascii_stl(path)
+    if text is not None:
+        return [(path.stem, text, None, False)]
+    import trimesh  # an ASCII STL whose lines are not facets of three vertices each: the general reader
 
     mesh = trimesh.load(path, file_type="stl", process=False, force="mesh")
     return [(path.stem, mesh, None, False)]
+
+
+STL_TEXT_BLOCK = 1 << 22  # bytes of an ASCII STL's lines parsed at a time
+STL_SPLIT_BYTES = 32 << 20  # an ASCII STL this big is parsed in two halves at once
+_FACET, _VERTEX = 1, 2
+
+
+def _ascii_stl(path: Path) -> Primitive | None:
+    """An ASCII STL's facets as one corner array (three vertices each, as `_binary_stl` reads a binary one; Weld
+    joins the shared ones). None when its lines are not facets of three vertices each: the general reader then reads
+    or explains them (it read the file whole, as Python strings)."""
+    positions = ascii_stl_corners(path)
+    if positions is None:
+        return None
+    if not np.all(np.isfinite(positions)):
+        raise ValueError("vertex positions contain NaN or infinity")
+    return Primitive(attributes={"POSITION": positions}, indices=np.arange(len(positions), dtype=np.uint32))
+
+
+def ascii_stl_corners(path: Path) -> np.ndarray | None:
+    """The corners of an ASCII STL's facets, three a facet, read a block of lines at a time (a big file's second
+    half in a forked process); None when its lines are not facets of three vertices each. `check` measures an
+    ASCII STL by them too."""
+    size = path.stat().st_size
+    middle = line_start_near(path, size // 2) if size >= STL_SPLIT_BYTES and spare_core() else size
+    if middle >= size:
+        halves = [_ascii_stl_lines(path, 0, size)]
+    else:
+        with ForkedHalf(functools.partial(_ascii_stl_lines, path, middle, size), _send_pair,
+                        _received_pair) as second:
+            halves = [_ascii_stl_lines(path, 0, middle), second.result()]
+    if any(half is None for half in halves):
+        return None
+    kinds = np.concatenate([half[1] for half in halves if half is not None])
+    if not len(kinds) or len(kinds) % 4 or not np.all(kinds.reshape(-1, 4) == [_FACET, _VERTEX, _VERTEX, _VERTEX]):
+        return None  # not facets of three vertices each
+    return np.concatenate([half[0] for half in halves if half is not None])
+
+
+def _ascii_stl_lines(path: Path, start: int, end: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the vertex lines' x, y, z, the kind of each facet and vertex line in turn) from byte `start` to `end` (line
+    starts), or None for a line no STL has (longer than PLY_TEXT_ROW)."""
+    corners: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    with path.open("rb") as handle:
+        handle.seek(start)
+        carry, left = b"", end - start
+        while left > 0 or carry:
+            chunk = handle.read(min(STL_TEXT_BLOCK, left)) if left > 0 else b""
+            left = left - len(chunk) if chunk else 0  # (a file cut short meanwhile ends here too)
+            data = carry + chunk if chunk else carry + b"\n"
+            cut = data.rfind(b"\n") + 1
+            block, carry = data[:cut], data[cut:]
+            if len(carry) > PLY_TEXT_ROW:
+                return None
+            if not block:
+                continue
+            text = np.frombuffer(block, dtype=np.uint8)
+            ends = np.flatnonzero(text == 10)
+            starts = np.concatenate([[0], ends[:-1] + 1])
+            line_kinds = _stl_line_kinds(text, starts, ends)
+            kinds.append(line_kinds[line_kinds > 0])
+            lines = text[np.repeat(line_kinds, ends - starts + 1) == _VERTEX]
+            if len(lines):
+                try:
+                    corners.append(np.loadtxt(io.BytesIO(lines.tobytes()), usecols=(1, 2, 3), dtype=np.float32,
+                                              ndmin=2, comments=None))
+                except ValueError as error:
+                    word = re.match(r"could not convert string '(.*)' to", str(error))
+                    raise ValueError(f"'{word[1]}' is not a number" if word
+                                     else "a vertex line holds fewer than three numbers") from None
+    return (np.concatenate(corners) if corners else np.zeros((0, 3), np.float32),
+            np.concatenate(kinds) if kinds else np.zeros(0, np.uint8))
+
+
+def _stl_line_kinds(text: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Each line's kind by its first word, `facet` or `vertex` in any case (0 for the others)."""
+    shown = text > 32
+    words = np.flatnonzero(shown & ~np.concatenate([[False], shown[:-1]]))  # a few a line: a short search
+    kinds = np.zeros(len(starts), dtype=np.uint8)
+    if not len(words):
+        return kinds
+    at = np.searchsorted(words, starts)
+    first = words[np.minimum(at, len(words) - 1)]
+    present = (at < len(words)) & (first < ends)
+    for kind, word in ((_FACET, b"facet"), (_VERTEX, b"vertex")):
+        match = present.copy()
+        for offset, letter in enumerate(word):
+            match &= (text[np.minimum(first + offset, len(text) - 1)] | 32) == letter
+        match &= text[np.minimum(first + len(word), len(text) - 1)] <= 32
+        kinds[match] = kind
+    return kinds
+
+
+def _send_pair(sending: Any, arrays: tuple[np.ndarray, np.ndarray]) -> None:
+    send_array(sending, arrays[0])
+    send_array(sending, arrays[1])
+
+
+def _received_pair(message: Any, receiving: Any) -> tuple[np.ndarray, np.ndarray]:
+    return received_array(message, receiving), received_array(receiving.recv(), receiving)
 
 
 def _binary_stl(path: Path, count: int) -> Primitive:

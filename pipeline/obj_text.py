@@ -16,7 +16,7 @@ from pipeline import progress
 from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
-from pipeline.forked_half import ForkedHalf, received_whole, send_whole, spare_core
+from pipeline.forked_half import ForkedHalf, line_start_near, received_whole, send_whole, spare_core
 from pipeline.scene import Material, Primitive, TextureRef
 from pipeline.spec.measure import sidecar_name
 
@@ -382,7 +382,7 @@ def _in_two_halves(path: Path, parse: Callable[[int, int, bool], T | None], send
     size = path.stat().st_size
     middle = size
     if size >= OBJ_SPLIT_BYTES and spare_core():
-        middle = _line_start_near(path, _half_the_work(path, size, costs))
+        middle = line_start_near(path, _half_the_work(path, size, costs))
     if middle >= size:
         whole = parse(0, size, True)
         return None if whole is None else [whole]
@@ -427,17 +427,6 @@ def _half_the_work(path: Path, size: int, costs: dict[int, float]) -> int:
     before = done[probe - 1] if probe else 0.0
     within = (0.5 - before) / (done[probe] - before) if done[probe] > before else 0.0
     return int(size * (probe + within) / PROBES)
-
-
-def _line_start_near(path: Path, offset: int) -> int:
-    """The first line start at or after `offset` (the file's size if none)."""
-    with path.open("rb") as handle:
-        handle.seek(max(offset - 1, 0))
-        while chunk := handle.read(1 << 16):
-            newline = chunk.find(b"\n")
-            if newline >= 0:
-                return handle.tell() - len(chunk) + newline + 1
-    return path.stat().st_size
 
 
 def _send_obj_text(sending: Any, stretch: _ObjText) -> None:

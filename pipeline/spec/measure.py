@@ -146,7 +146,6 @@ def _gltf_measure(path: Path) -> Measure:
 # ---- STL ----------------------------------------------------------------------------------------------------
 
 _STL_RECORD = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
-_STL_VERTEX = re.compile(rb"^\s*vertex\s+(\S+)\s+(\S+)\s+(\S+)", re.MULTILINE)
 
 
 def _stl_measure(path: Path) -> Measure:
@@ -163,9 +162,13 @@ def _stl_measure(path: Path) -> Measure:
         return Measure(low, high, count)
     if size > MAX_TEXT_SCAN_BYTES:
         return Measure(None, None, None)
-    rows = _STL_VERTEX.findall(path.read_bytes())
-    low, high = _corners(np.array(rows, dtype=float) if rows else None)
-    return Measure(low, high, len(rows) // 3)
+    from pipeline.ingest import ascii_stl_corners  # the reader's block parsing: a regex held every number
+
+    corners = ascii_stl_corners(path)
+    if corners is None:
+        return Measure(None, None, None)
+    low, high = _corners(corners if len(corners) else None)
+    return Measure(low, high, len(corners) // 3)
 
 
 # ---- PLY ----------------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ The surface is a closed-ish grid in latitude and longitude whose radius follows 
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
 (and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, "ply-ascii", the PLY
-as text, "obj-quads", the OBJ in quads, "ply-mixed", a PLY of quads and triangles, or "stl", a binary STL (no
-texture). Every step is numpy over whole arrays, so a 40M-triangle scan is written in minutes, not hours.
+as text, "obj-quads", the OBJ in quads, "ply-mixed", a PLY of quads and triangles, "stl", a binary STL (no
+texture), or "stl-ascii", the STL as text. Every step is numpy over whole arrays, so a 40M-triangle scan is
+written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
 """
@@ -296,11 +297,15 @@ def write_ply_pages(path: Path, arrays: dict[str, np.ndarray], texture_side: int
         face.tofile(handle)
 
 
-def write_stl(path: Path, arrays: dict[str, np.ndarray], chunk: int = 1 << 18) -> None:
-    """Binary STL, as structured-light scanners export: each triangle's facet normal and three corners, no texture."""
+def write_stl(path: Path, arrays: dict[str, np.ndarray], chunk: int = 1 << 18, text: bool = False) -> None:
+    """Binary STL, as structured-light scanners export: each triangle's facet normal and three corners, no texture;
+    with `text`, the same as an ASCII STL (`facet normal`, `outer loop`, three `vertex` lines; six significant
+    digits in exponent form, as CAD tools and older scanners write one)."""
     triangles = arrays["indices"].reshape(-1, 3)
+    facet = (" facet normal %.6e %.6e %.6e\n  outer loop\n" + "   vertex %.6e %.6e %.6e\n" * 3
+             + "  endloop\n endfacet\n")
     with path.open("wb") as handle:
-        handle.write(b"vitrina scan_generator".ljust(80) + struct.pack("<I", len(triangles)))
+        handle.write(b"solid scan\n" if text else b"vitrina scan_generator".ljust(80) + struct.pack("<I", len(triangles)))
         for begin in range(0, len(triangles), chunk):
             corners = arrays["POSITION"][triangles[begin:begin + chunk]]
             records = np.zeros(len(corners), dtype=[("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)),
@@ -308,7 +313,13 @@ def write_stl(path: Path, arrays: dict[str, np.ndarray], chunk: int = 1 << 18) -
             facing = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
             records["normal"] = facing / np.maximum(np.linalg.norm(facing, axis=1, keepdims=True), np.float32(1e-12))
             records["corners"] = corners
-            records.tofile(handle)
+            if not text:
+                records.tofile(handle)
+                continue
+            numbers = np.concatenate([records["normal"], records["corners"].reshape(-1, 9)], axis=1)
+            handle.write((facet * len(records) % tuple(numbers.astype(np.float64).ravel())).encode("ascii"))
+        if text:
+            handle.write(b"endsolid scan\n")
 
 
 def write_obj_quads(path: Path, arrays: dict[str, np.ndarray], texture_name: str) -> None:
@@ -403,10 +414,10 @@ def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarr
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
 # as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ;
 # "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan; "stl": binary STL;
-# "ply-mixed": quads and triangles, as Blender writes a mesh of both).
+# "stl-ascii": the STL as text; "ply-mixed": quads and triangles, as Blender writes a mesh of both).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
               "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply",
-              "obj-quads": "quads.obj", "stl": "scan.stl", "ply-mixed": "mixed.ply"}
+              "obj-quads": "quads.obj", "stl": "scan.stl", "ply-mixed": "mixed.ply", "stl-ascii": "ascii.stl"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -426,7 +437,7 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
                "obj-colours": lambda p: write_obj_colours(p, arrays, jpeg),
                "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True),
                "obj-quads": lambda p: write_obj_quads(p, arrays, "texture.jpg"),
-               "stl": lambda p: write_stl(p, arrays),
+               "stl": lambda p: write_stl(p, arrays), "stl-ascii": lambda p: write_stl(p, arrays, text=True),
                "ply-mixed": lambda p: write_ply_mixed(p, arrays, "texture.jpg")}
     for kind, target in paths.items():
         if not target.is_file():

@@ -134,6 +134,19 @@ def test_the_stl_is_the_scans_surface_without_its_texture(tmp_path: Path) -> Non
                                   whole.attributes["POSITION"][whole.indices])
 
 
+def test_the_ascii_stl_is_the_binary_one_as_text(tmp_path: Path) -> None:
+    from pipeline import ingest
+
+    paths = generate(tmp_path, 10_000, 64, ("stl", "stl-ascii"))
+    text = paths["stl-ascii"].read_bytes()
+    assert text.startswith(b"solid scan\n facet normal ") and text.endswith(b"endsolid scan\n")
+    assert text.count(b"   vertex ") == 3 * 10_000 and text.count(b"endfacet\n") == 10_000
+    (_, binary, _, _), = ingest._read_stl(paths["stl"])
+    (_, ascii_read, _, _), = ingest._read_stl(paths["stl-ascii"])
+    # Six significant digits: within a float32's rounding of the binary file's corners.
+    np.testing.assert_allclose(ascii_read.attributes["POSITION"], binary.attributes["POSITION"], rtol=1e-5, atol=1e-7)
+
+
 def test_the_ply_of_quads_and_triangles_is_the_scans_surface_with_faces_of_two_sizes(tmp_path: Path) -> None:
     from pipeline.spec.measure import measure
     from tests.benchmarks.scan_generator import MIXED_TRIANGLES, SEED

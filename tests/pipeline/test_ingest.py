@@ -17,6 +17,7 @@ from PIL import Image
 from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
 from pipeline.ingest import load_asset, scene_bounds, scene_stats, strip_to_triangles
+from pipeline.scene import Primitive
 from tests.helpers import image_bytes
 
 # -- fixture builders ----------------------------------------------------------------------------------------
@@ -457,10 +458,47 @@ def test_a_binary_stl_is_read_a_block_of_records_at_a_time_as_trimesh_reads_it(
                           corners.reshape(-1, 3))
     # The same through load_asset: the shared corners welded, as before.
     assert the_primitive(path).triangle_count == count
-    # An ASCII STL is still the general reader's.
-    ascii_path = write(tmp_path / "text.stl", "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\n"
-                       "vertex 0 1 0\nendloop\nendfacet\nendsolid t\n")
-    assert the_primitive(ascii_path).triangle_count == 1
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-pass", "halves"])
+def test_an_ascii_stl_is_read_a_block_of_lines_at_a_time_as_its_binary_twin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: bool) -> None:
+    # trimesh read an ASCII STL whole, as Python strings; the lines are parsed a block at a time now, a big file's
+    # second half in a forked process, into the corner array a binary STL gives.
+    from pipeline import forked_half, ingest
+
+    rng = np.random.default_rng(9)
+    count = 3_000
+    corners = np.round(rng.uniform(-1, 1, (count, 3, 3)), 4).astype(np.float32)
+    records = np.zeros(count, dtype=ingest._STL_TRIANGLE)
+    records["corners"] = corners
+    binary = write(tmp_path / "binary.stl", b"binary".ljust(80) + struct.pack("<I", count) + records.tobytes())
+    facets = "".join(f"{'  ' * (k % 2)}facet normal 0 0 {k % 2}\n outer loop\n"
+                     + "".join(f"  {'VERTEX' if k % 3 == 0 else 'vertex'}\t{x:.4f} {y:.4f}  {z:.4f}\r\n"
+                               for x, y, z in triangle) + " endloop\nendfacet\n"
+                     for k, triangle in enumerate(corners))
+    text = write(tmp_path / "text.stl", f"solid scan\n{facets}endsolid scan")  # no newline at its very end
+    monkeypatch.setattr(ingest, "STL_TEXT_BLOCK", 1000)  # blocks that cut lines and facets
+    mark = tmp_path / "child.pid"
+    if split:
+        real_child = forked_half._in_child
+        monkeypatch.setattr(ingest, "STL_SPLIT_BYTES", 0)
+        monkeypatch.setattr(forked_half, "_in_child", lambda *args: (mark.write_text(str(os.getpid())),
+                                                                     real_child(*args)))
+    (_, read, _, _), = ingest._read_stl(text)
+    (_, twin, _, _), = ingest._read_stl(binary)
+    assert isinstance(read, Primitive)
+    assert np.array_equal(read.attributes["POSITION"], twin.attributes["POSITION"])
+    assert np.array_equal(read.indices, twin.indices)
+    assert mark.exists() == split and (not split or int(mark.read_text()) != os.getpid())
+    # A facet of four vertices is not an STL's: the general reader takes the file, and says what it makes of it.
+    odd = write(tmp_path / "odd.stl", "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\n"
+                "vertex 0 1 0\nvertex 1 1 0\nendloop\nendfacet\nendsolid t\n")
+    assert ingest._ascii_stl(odd) is None
+    # A word that is not a number, named.
+    expect_asset_error(write(tmp_path / "word.stl", "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\n"
+                             "vertex 1 zero 0\nvertex 0 1 0\nendloop\nendfacet\nendsolid t\n"),
+                       "'zero' is not a number")
 
 
 # -- units and up axis ----------------------------------------------------------------------------------------
