@@ -1,8 +1,8 @@
 """The second half of a big text model's parse, in a forked process while this one parses the first.
 
 numpy's text parser holds the GIL, so a second thread parses nothing meanwhile; a forked process shares the file's
-pages and the parsed arrays come back over a pipe as raw bytes. The OBJ reader and measure and the ASCII PLY reader
-use it (`obj_text`, `ingest`)."""
+pages and the parsed arrays come back over a pipe as raw bytes. The OBJ reader and measure and the ASCII PLY and STL
+readers use it (`obj_text`, `ingest`)."""
 
 from __future__ import annotations
 
@@ -38,24 +38,30 @@ class ForkedHalf(Generic[T]):
     """parse() in a forked process from now on, its result by `result()`. The child hands its result back by
     send(connection, result), and `result()` takes it by receive(first message, connection); None and an exception
     come back as they are (the exception is raised by `result()`). A child that dies (killed, out of memory) leaves
-    its half to `result()`, which then parses it here. `close()` stops and joins a child whose result is no longer
-    wanted; a `with` block closes it."""
+    its half to `result()`, which then parses it here, as it does when no process could be forked (a container's
+    limit on processes). `close()` stops and joins a child whose result is no longer wanted; a `with` block closes
+    it."""
 
     def __init__(self, parse: Callable[[], T | None], send: Callable[[Any, T], None],
                  receive: Callable[[Any, Any], T]) -> None:
         self._parse, self._receive = parse, receive
         context = multiprocessing.get_context("fork")  # the child runs only the parse's own numpy code
         self._receiving, sending = context.Pipe(duplex=False)
-        self._child = context.Process(target=_in_child, args=(parse, send, sending), daemon=True)
-        self._child.start()
+        self._child: Any = context.Process(target=_in_child, args=(parse, send, sending), daemon=True)
+        try:
+            self._child.start()
+        except OSError:
+            self._child = None
         sending.close()
 
     def result(self) -> T | None:
         try:
+            if self._child is None:
+                raise EOFError  # no child: its half is parsed here
             message = self._receiving.recv()
             outcome = (message if message is None or isinstance(message, BaseException)
                        else self._receive(message, self._receiving))
-        except EOFError:  # the child died: its half is parsed here
+        except EOFError:  # the child died, or none could be forked: its half is parsed here
             outcome = self._parse()
         finally:
             self.close()
@@ -65,9 +71,10 @@ class ForkedHalf(Generic[T]):
 
     def close(self) -> None:
         self._receiving.close()
-        if self._child.is_alive():
-            self._child.terminate()
-        self._child.join()
+        if self._child is not None:
+            if self._child.is_alive():
+                self._child.terminate()
+            self._child.join()
 
     def __enter__(self) -> ForkedHalf[T]:
         return self

@@ -439,7 +439,8 @@ def _surfaces(scene: Scene) -> list[list[Primitive]]:
         world = parent @ node_matrix(node)
         if node.mesh is not None:
             alone = node.instances is not None or node.skin is not None
-            placed.setdefault(id(node.mesh), []).append(None if alone else np.round(world, 9).tobytes())
+            # Rounded, and -0.0 made 0.0: matrices made by different products of the same transforms agree.
+            placed.setdefault(id(node.mesh), []).append(None if alone else (np.round(world, 9) + 0.0).tobytes())
         for child in node.children:
             visit(child, world)
 
