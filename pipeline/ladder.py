@@ -333,10 +333,10 @@ def simplify_within(scene: Scene, max_error: float, cap: int | None, diagonal: f
     Attribute-aware (normals weigh in) and seam-aware (meshoptimizer keeps UV and normal seams together). The
     primitives of one surface (see `_surfaces`) are simplified as one (see `_joined`), so the borders between them,
     a scan's texture pages or parts, are seams that never open yet simplify like the rest; where they cannot be
-    joined, each mesh is simplified on its own, the borders of its primitives locked. With `speculate`, a small scene over its cap runs the pass by error on another
-    thread beside the pass to the cap, instead of after it: the same calls on the same input, so the same result,
-    and on a 250k-triangle scan 0.2 s sooner, since such a scene's simplification is not split in parts and would
-    leave the other core idle."""
+    joined, each mesh is simplified on its own, the borders of its primitives locked. With `speculate`, a small
+    scene over its cap runs the pass by error on another thread beside the pass to the cap, instead of after it:
+    the same calls on the same input, so the same result, and on a 250k-triangle scan 0.2 s sooner, since such a
+    scene's simplification is not split in parts and would leave the other core idle."""
     work: list[tuple[Primitive, np.ndarray, bool]] = []
     joined: dict[int, _Joined] = {}  # by id of the stand-in primitive simplified for a surface's primitives
     fixed = 0

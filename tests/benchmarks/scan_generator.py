@@ -305,7 +305,8 @@ def write_stl(path: Path, arrays: dict[str, np.ndarray], chunk: int = 1 << 18, t
     facet = (" facet normal %.6e %.6e %.6e\n  outer loop\n" + "   vertex %.6e %.6e %.6e\n" * 3
              + "  endloop\n endfacet\n")
     with path.open("wb") as handle:
-        handle.write(b"solid scan\n" if text else b"vitrina scan_generator".ljust(80) + struct.pack("<I", len(triangles)))
+        header = b"vitrina scan_generator".ljust(80) + struct.pack("<I", len(triangles))
+        handle.write(b"solid scan\n" if text else header)
         for begin in range(0, len(triangles), chunk):
             corners = arrays["POSITION"][triangles[begin:begin + chunk]]
             records = np.zeros(len(corners), dtype=[("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)),
