@@ -491,6 +491,24 @@ def test_an_ascii_stl_is_read_a_block_of_lines_at_a_time_as_its_binary_twin(
     assert np.array_equal(read.attributes["POSITION"], twin.attributes["POSITION"])
     assert np.array_equal(read.indices, twin.indices)
     assert mark.exists() == split and (not split or int(mark.read_text()) != os.getpid())
+    # check's measure and the reader read the file once between them (a cold build does both, in that order);
+    # the reader's corners are its own, and a new version of the file is read again.
+    from pipeline.spec.measure import _stl_measure
+
+    parses = []
+    real_lines = ingest._ascii_stl_lines
+    monkeypatch.setattr(ingest, "_ascii_stl_lines", lambda *args: (parses.append(args[1:]), real_lines(*args))[1])
+    ingest._ascii_stl_corners.cache_clear()
+    measured = _stl_measure(text)
+    assert measured.triangles == count and measured.low == pytest.approx(corners.reshape(-1, 3).min(axis=0))
+    read_parses = len(parses)
+    (_, again, _, _), = ingest._read_stl(text)
+    assert len(parses) == read_parses == 1  # (in halves, the other is the child's, and counted there)
+    again.attributes["POSITION"][0] = 99
+    assert ingest.ascii_stl_corners(text)[0, 0] != 99
+    text.write_text(text.read_text() + "\n")
+    ingest._read_stl(text)
+    assert len(parses) == 2 * read_parses
     # A facet of four vertices is not an STL's: the general reader takes the file, and says what it makes of it.
     odd = write(tmp_path / "odd.stl", "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\n"
                 "vertex 0 1 0\nvertex 1 1 0\nendloop\nendfacet\nendsolid t\n")
