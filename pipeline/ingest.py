@@ -741,7 +741,7 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), binary, with no
     # per-corner coordinates or pages: found by `_polygon_records`. As text the general reader reads them row by
     # row; with two lists per face, neither can find its records.
-    polygons = not text and not wedges and not paged and cast(Any, face_type.fields)["count"][0].kind in "iu"
+    polygons = not wedges and not paged and cast(Any, face_type.fields)["count"][0].kind in "iu"
     one_size_length = faces_at + face_count * face_type.itemsize
     if not text and not polygons and path.stat().st_size < one_size_length:
         raise AssetError(str(path), _PLAIN_CAUSES["PLY is unexpected length!"] if sides == 3 else _MIXED_FACES)
@@ -755,24 +755,35 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     face_pages = np.empty(face_count * cut, dtype=np.int32) if paged else None
     indices = np.empty(face_count * 3 * cut if one_size else 0, dtype=np.uint32)
     lowest, highest = 0, -1
-    for first, block in (blocks(path, faces_at, face_type, face_count) if one_size else ()):
-        if not np.all(block["count"] == sides) or (wedges and not np.all(block["uv_count"] == 6)):
-            if polygons:
-                one_size = False
-                break
-            if not text:  # the general reader cannot read them either, and would call the file cut short
-                raise AssetError(str(path), _MIXED_FACES)
-            return None  # faces of several sizes: the general reader reads ASCII rows one by one
-        if len(block):
-            lowest = min(lowest, int(block["index"].min()))
-            highest = max(highest, int(block["index"].max()))
-        indices[3 * cut * first: 3 * cut * (first + len(block))] = (
-            block["index"] if cut == 1 else block["index"][:, fan]).reshape(-1)
-        if face_pages is not None:
-            face_pages[cut * first: cut * (first + len(block))] = np.repeat(block["page"], cut)
+    try:
+        for first, block in (blocks(path, faces_at, face_type, face_count) if one_size else ()):
+            if not np.all(block["count"] == sides) or (wedges and not np.all(block["uv_count"] == 6)):
+                if polygons:
+                    one_size = False
+                    break
+                if not text:  # the general reader cannot read them either, and would call the file cut short
+                    raise AssetError(str(path), _MIXED_FACES)
+                return None  # faces of several sizes with two lists each: the general reader explains them
+            if len(block):
+                lowest = min(lowest, int(block["index"].min()))
+                highest = max(highest, int(block["index"].max()))
+            indices[3 * cut * first: 3 * cut * (first + len(block))] = (
+                block["index"] if cut == 1 else block["index"][:, fan]).reshape(-1)
+            if face_pages is not None:
+                face_pages[cut * first: cut * (first + len(block))] = np.repeat(block["page"], cut)
+    except _NotAsTheHeaderSays:
+        if not (text and polygons):
+            raise
+        one_size = False  # rows of another length: faces of several sizes, as Blender writes them as text too
     if not one_size:
         del indices
-        indices, lowest, highest = _polygon_records(path, faces_at, face_count, face_type)
+        if text:
+            polygon_text = _text_polygons(path, faces_at, face_count, face_type)
+            if polygon_text is None:
+                return None  # not rows of a count and its corners: the general reader reads them one by one
+            indices, lowest, highest = polygon_text
+        else:
+            indices, lowest, highest = _polygon_records(path, faces_at, face_count, face_type)
     if lowest < 0 or highest >= vertex_count:
         raise AssetError(str(path), "faces index vertices that do not exist (corrupt or truncated file?)")
     uv = None if wedges else next(((u, v) for u, v in _PLY_UV if {u, v} <= names), None)
@@ -846,6 +857,56 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
                               indices=own, material=material)
         parts.append((material_names[page], primitive, material, "NORMAL" in attributes))
     return parts
+
+
+def _text_polygons(path: Path, offset: int, face_count: int,
+                   face_type: np.dtype[Any]) -> tuple[np.ndarray, int, int] | None:
+    """(the triangles of ASCII PLY faces of several sizes, each face's fan from its first corner, as uint32 corner
+    indices; the lowest and highest index written), a block of rows at a time: each row's size from its count of
+    words, and one parse per size of face, as an OBJ's polygons are read, with no loop per face. None unless every
+    row is a face's count, that many corners and then the face's single values (MeshLab's flags) if it has any (the
+    general reader then reads the rows)."""
+    names = tuple(face_type.names or ())
+    if names[:2] != ("count", "index") or not all(name.startswith("unused") for name in names[2:]):
+        return None
+    after = len(names) - 2  # single values after the corners
+    pieces: list[np.ndarray] = []
+    lowest, highest, done = 0, -1, 0
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        carry = b""
+        while done < face_count:
+            chunk = handle.read(PLY_TEXT_BLOCK)
+            data = carry + chunk if chunk else carry + b"\n"
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+            rows = min(len(ends), face_count - done)
+            if not chunk and not data.strip():
+                raise ValueError("the file ends before its header says it does")
+            if not rows:
+                if len(data) > PLY_TEXT_ROW:
+                    return None
+                carry = data
+                continue
+            cut = int(ends[rows - 1]) + 1
+            text = np.frombuffer(data[:cut], dtype=np.uint8)
+            starts = np.concatenate([[0], ends[:rows - 1] + 1])
+            sides = obj_text.counts_per_line(obj_text.word_starts(text), starts) - 1 - after
+            if np.any(sides < 3) or np.any(sides > obj_text.MAX_POLYGON):
+                return None  # blank rows, points or lines, or faces of more corners than Vitrina reads
+            try:
+                counts = np.loadtxt(io.BytesIO(data[:cut]), usecols=0, dtype=np.int64, ndmin=1, comments=None)
+                first_triangle = np.cumsum(sides - 2) - (sides - 2)
+                triangles = obj_text.polygon_triangles(text, sides, first_triangle, 1).reshape(-1, 3)
+            except ValueError:
+                return None  # a word that is not a whole number: the general reader names it
+            if not np.array_equal(counts, sides):
+                return None
+            if len(triangles):
+                lowest, highest = min(lowest, int(triangles.min())), max(highest, int(triangles.max()))
+            pieces.append(triangles.reshape(-1).astype(np.uint32))
+            done += rows
+            carry = data[cut:]
+    return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)), lowest, highest
 
 
 POLYGON_CHUNK = 1 << 18  # bytes of faces of several sizes whose records are found at a time

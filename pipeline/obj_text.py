@@ -163,13 +163,13 @@ def _obj_line_kinds(text: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return kinds
 
 
-def _word_starts(text: np.ndarray, separators: np.ndarray | None = None) -> np.ndarray:
+def word_starts(text: np.ndarray, separators: np.ndarray | None = None) -> np.ndarray:
     """Where each whitespace-separated word of `text` starts (the bytes flagged by `separators` separate words too)."""
     blank = text <= 32 if separators is None else (text <= 32) | separators
     return ~blank & np.concatenate([[True], blank[:-1]])
 
 
-def _counts_per_line(where: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def counts_per_line(where: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """How many of a block's bytes flagged by `where` each of its lines (starting at `starts`) holds: one sum per
     line, where a map from byte to line (a cumulative sum over the block for each count) was a third of an OBJ's
     parse."""
@@ -197,7 +197,7 @@ def _extent(path: Path, start: int, end: int, report: bool) -> tuple[np.ndarray 
     for block in _obj_blocks(path, start, end):
         text, starts, ends, kinds = _obj_lines(block)
         byte_kinds = np.repeat(kinds, ends - starts + 1)
-        words = _counts_per_line(_word_starts(text), starts)
+        words = counts_per_line(word_starts(text), starts)
         triangles += int(np.maximum(words[kinds == _F] - 3, 0).sum())  # the "f" and two corners
         lines = text[byte_kinds == _V]
         if len(lines):
@@ -232,7 +232,7 @@ def fan(sides: int) -> np.ndarray:
     return np.array([[0, corner + 1, corner + 2] for corner in range(sides - 2)])
 
 
-def _triangles(faces: np.ndarray, sides: np.ndarray, first: np.ndarray, per_corner: int) -> np.ndarray:
+def polygon_triangles(faces: np.ndarray, sides: np.ndarray, first: np.ndarray, per_corner: int) -> np.ndarray:
     """The face lines' corners (slashes made spaces) as triangles, (triangles, 3, numbers per corner), in file
     order: each polygon's `fan`, from its line's `first` triangle on."""
     if np.all(sides == 3):
@@ -467,7 +467,7 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
     for block in (_reported_blocks(path, start, end) if report else _obj_blocks(path, start, end)):
         text, starts, ends, kinds = _obj_lines(block)
         indented = (text[starts] == 32) | (text[starts] == 9)
-        if np.any(indented) and np.any(indented & (_counts_per_line(text > 32, starts) > 0)):
+        if np.any(indented) and np.any(indented & (counts_per_line(text > 32, starts) > 0)):
             return None  # indented statements: rare, left to the general reader
         before_block = {kind: sum(len(rows) for rows in numbers[kind]) for kind in (_V, _VT, _VN)}
         switches, switch_ids = [], []
@@ -491,7 +491,7 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         if switch_ids:
             current = switch_ids[-1]
         byte_kinds = np.repeat(kinds, ends - starts + 1)
-        words = _counts_per_line(_word_starts(text), starts)
+        words = counts_per_line(word_starts(text), starts)
         for kind, wanted in ((_V, (1, 2, 3)), (_VT, (1, 2)), (_VN, (1, 2, 3))):
             lines = text[byte_kinds == kind]
             if not len(lines):
@@ -522,16 +522,16 @@ def _parse_obj_text(path: Path, start: int, end: int, report: bool) -> _ObjText 
         doubled = np.concatenate([slashes_in_block[:-1] & slashes_in_block[1:], [False]])
         slashes = faces == ord("/")
         faces[slashes] = 32
-        sides, odd = np.divmod(_counts_per_line(_word_starts(text, slashes_in_block), starts)[face_lines] - 1,
+        sides, odd = np.divmod(counts_per_line(word_starts(text, slashes_in_block), starts)[face_lines] - 1,
                                per_corner)
         if (np.any(odd) or np.any(sides < 3) or np.any(sides > MAX_POLYGON)
-                or np.any(_counts_per_line(slashes_in_block, starts)[face_lines]
+                or np.any(counts_per_line(slashes_in_block, starts)[face_lines]
                           != sides * (2 if normals_only else per_corner - 1))
-                or np.any(_counts_per_line(doubled, starts)[face_lines] != (sides if normals_only else 0))):
+                or np.any(counts_per_line(doubled, starts)[face_lines] != (sides if normals_only else 0))):
             return None  # corners written in more than one way, or a polygon of hundreds of sides
         # Each face's first triangle (a polygon of k sides is k - 2 of them): where it goes, and the material runs.
         first_triangle = np.cumsum(sides - 2) - (sides - 2)
-        parsed = _triangles(faces, sides, first_triangle, per_corner)
+        parsed = polygon_triangles(faces, sides, first_triangle, per_corner)
         changes = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
         runs.append((first_triangle[changes] + face_count, ids[changes]))
         face_count += len(parsed)

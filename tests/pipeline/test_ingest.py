@@ -1676,7 +1676,10 @@ def test_a_ply_of_quads_or_polygons_is_read_as_arrays_in_the_fan_of_each(tmp_pat
     rows += "".join(f"{sides} " + " ".join(map(str, polygon)) + " 9\n" for polygon in polygons) + "3 0 1 2 9\n"
     text = write(tmp_path / "mixed-text.ply", header.replace("binary_little_endian", "ascii").replace("face 6", "face 7")
                  + rows)
-    assert ingest._read_ply_arrays(text) is None
+    read = ingest._read_ply_arrays(text)  # as Blender writes a mesh of both as text (and MeshLab its flags)
+    assert read is not None
+    (_, primitive, _, _), = read
+    assert np.array_equal(primitive.indices.reshape(-1, 3), np.concatenate([expected, [[0, 1, 2]]]))
     assert the_primitive(text).triangle_count == 6 * (sides - 2) + 1
 
 
@@ -1704,6 +1707,15 @@ def test_a_binary_ply_of_faces_of_several_sizes_is_read_with_no_loop_per_face(
         assert np.array_equal(primitive.indices.reshape(-1, 3), expected), chunk
         assert np.array_equal(primitive.attributes["POSITION"], positions)
     assert measure(path).triangles == len(expected)  # check counts them from the faces' length, unread
+    # The same faces written as text, read in blocks that cut rows: each row's size from its words, no loop a face.
+    text_rows = "".join(" ".join(format(v, ".9g") for v in point) + "\n" for point in positions.tolist())
+    text_rows += "".join(f"{len(p)} " + " ".join(map(str, p.tolist())) + " 7\n" for p in polygons)
+    text = write(tmp_path / "blender-text.ply", header.decode().replace("binary_little_endian", "ascii") + text_rows)
+    for block in (1 << 22, 50, 13):
+        monkeypatch.setattr(ingest, "PLY_TEXT_BLOCK", block)
+        (_, primitive, _, _), = ingest._read_ply_arrays(text) or [None]
+        assert np.array_equal(primitive.indices.reshape(-1, 3), expected), block
+        assert np.array_equal(primitive.attributes["POSITION"], positions)
     expect_asset_error(write(tmp_path / "cut.ply", header + positions.tobytes() + body[:-3]),
                        "shorter or longer than its header says")
     broken = bytearray(body)
@@ -1739,10 +1751,14 @@ def test_an_ascii_ply_that_is_not_as_its_header_says(tmp_path: Path, split: bool
 
     mark = split_ascii_ply_rows(monkeypatch, tmp_path) if split else None
 
-    # A quad: the general reader triangulates it.
+    # A quad beside a triangle, as Blender writes a mesh of both as text: read as arrays, in the fan of each.
     quad = write(tmp_path / "quad.ply", head + "end_header\n" + rows + "4 0 1 3 2\n3 0 1 2\n")
-    assert ingest._read_ply_arrays(quad) is None
+    read = ingest._read_ply_arrays(quad)
+    assert read is not None and read[0][1].indices.tolist() == [0, 1, 3, 0, 3, 2, 0, 1, 2]
     assert the_primitive(quad).triangle_count == 3
+    # A blank row among them, or a count that is not the row's: the general reader reads the rows one by one.
+    for odd in ("4 0 1 3 2\n\n3 0 1 2\n", "4 0 1 3 2\n4 0 1 2\n", "4 0 1 3 2 7\n3 0 1 2\n"):
+        assert ingest._read_ply_arrays(write(tmp_path / "odd.ply", head + "end_header\n" + rows + odd)) is None
     # A quad beside texture coordinates per corner, which trimesh's ASCII reader cannot read: said in plain words.
     wedges = write(tmp_path / "wedges.ply", head + "property list uchar float texcoord\nend_header\n" + rows
                    + "4 0 1 3 2 8 0 0 1 0 1 1 0 1\n3 0 1 2 6 0 0 1 0 0 1\n")
