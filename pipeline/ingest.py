@@ -555,8 +555,7 @@ def _ascii_stl_lines(path: Path, start: int, end: int) -> tuple[np.ndarray, np.n
 
 def _stl_line_kinds(text: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Each line's kind by its first word, `facet` or `vertex` in any case (0 for the others)."""
-    shown = text > 32
-    words = np.flatnonzero(shown & ~np.concatenate([[False], shown[:-1]]))  # a few a line: a short search
+    words = np.flatnonzero(obj_text.word_starts(text))  # a few a line: a short search
     kinds = np.zeros(len(starts), dtype=np.uint8)
     if not len(words):
         return kinds
@@ -666,12 +665,12 @@ def _ply_texture_comments(path: Path) -> list[str]:
 
 def _read_ply_arrays(path: Path, root: Path | None = None) -> list[_Part] | None:
     """A PLY of vertices with scalar properties and faces (triangles, or a remeshed scan's quads and n-gons, cut
-    into fans; of several sizes only in a binary file), binary or ASCII, read straight into numpy arrays (block by
+    into fans, of one size or several), binary or ASCII, read straight into numpy arrays (block by
     block into the final float32/uint32 arrays, no loop per vertex or face): what scanners write. Texture
     coordinates per vertex, or per corner with a texture page per face (Metashape, MeshLab): corners that share a
     vertex but not its coordinates or page get a vertex of their own, and each page becomes a primitive of one
     mesh, as an OBJ's materials do. None when the file is anything else (strips, other face properties, ASCII faces
-    of several sizes), which the general reader then takes."""
+    of several sizes with coordinates per corner, blank rows), which the general reader then takes."""
     try:
         return _ply_arrays(path, root)
     except _NotAsTheHeaderSays:
@@ -700,8 +699,8 @@ class _PlyPlan:
 def _ply_plan(path: Path) -> _PlyPlan | None:
     """The array reader's plan for a PLY, or None for what it leaves to the general reader: faces read as records
     of the first face's size (Blender writes a remeshed scan's quads as they are). Where they are of several sizes,
-    an ASCII file's go to the general reader, and a binary file's are found by `_polygon_records` (those with texture
-    coordinates per corner are refused, when they are read). Raises ValueError for an ASCII file shorter than its
+    they are found by `_polygon_records` in a binary file and by `_text_polygons` in an ASCII one (with texture
+    coordinates per corner, a binary file is refused and an ASCII one left to the general reader, when read). Raises ValueError for an ASCII file shorter than its
     vertex count."""
     layout = _ply_layout(path)
     if layout is None:
@@ -738,9 +737,9 @@ def _ply_arrays(path: Path, root: Path | None) -> list[_Part] | None:
     names = set(vertex_type.names or ())
     blocks: Callable[[Path, int, np.dtype[Any], int], Iterator[tuple[int, np.ndarray]]]
     blocks = ply_text_rows_in_two if text else _record_blocks
-    # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), binary, with no
-    # per-corner coordinates or pages: found by `_polygon_records`. As text the general reader reads them row by
-    # row; with two lists per face, neither can find its records.
+    # Faces of several sizes (Blender writes a mesh's triangles, quads and n-gons as they are), with no per-corner
+    # coordinates or pages: found by `_polygon_records`, or by `_text_polygons` as text. With two lists per face,
+    # neither can find its records.
     polygons = not wedges and not paged and cast(Any, face_type.fields)["count"][0].kind in "iu"
     one_size_length = faces_at + face_count * face_type.itemsize
     if not text and not polygons and path.stat().st_size < one_size_length:
@@ -871,30 +870,16 @@ def _text_polygons(path: Path, offset: int, face_count: int,
         return None
     after = len(names) - 2  # single values after the corners
     pieces: list[np.ndarray] = []
-    lowest, highest, done = 0, -1, 0
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        carry = b""
-        while done < face_count:
-            chunk = handle.read(PLY_TEXT_BLOCK)
-            data = carry + chunk if chunk else carry + b"\n"
-            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-            rows = min(len(ends), face_count - done)
-            if not chunk and not data.strip():
-                raise ValueError("the file ends before its header says it does")
-            if not rows:
-                if len(data) > PLY_TEXT_ROW:
-                    return None
-                carry = data
-                continue
-            cut = int(ends[rows - 1]) + 1
-            text = np.frombuffer(data[:cut], dtype=np.uint8)
-            starts = np.concatenate([[0], ends[:rows - 1] + 1])
+    lowest, highest = 0, -1
+    try:
+        for _, rows, ends in _text_row_blocks(path, offset, face_count):
+            text = np.frombuffer(rows, dtype=np.uint8)
+            starts = np.concatenate([[0], ends[:-1] + 1])
             sides = obj_text.counts_per_line(obj_text.word_starts(text), starts) - 1 - after
             if np.any(sides < 3) or np.any(sides > obj_text.MAX_POLYGON):
                 return None  # blank rows, points or lines, or faces of more corners than Vitrina reads
             try:
-                counts = np.loadtxt(io.BytesIO(data[:cut]), usecols=0, dtype=np.int64, ndmin=1, comments=None)
+                counts = np.loadtxt(io.BytesIO(rows), usecols=0, dtype=np.int64, ndmin=1, comments=None)
                 first_triangle = np.cumsum(sides - 2) - (sides - 2)
                 triangles = obj_text.polygon_triangles(text, sides, first_triangle, 1).reshape(-1, 3)
             except ValueError:
@@ -904,8 +889,8 @@ def _text_polygons(path: Path, offset: int, face_count: int,
             if len(triangles):
                 lowest, highest = min(lowest, int(triangles.min())), max(highest, int(triangles.max()))
             pieces.append(triangles.reshape(-1).astype(np.uint32))
-            done += rows
-            carry = data[cut:]
+    except _NotAsTheHeaderSays:
+        return None  # a row longer than any face's
     return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)), lowest, highest
 
 
@@ -1157,7 +1142,25 @@ def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int, onl
     property's type."""
     names = list(dtype.names or ())
     columns = [names.index(name) for name in only] or None
-    parsed = np.dtype([(name, dtype[name]) for name in only]) if only else dtype
+    for first, rows, ends in _text_row_blocks(path, offset, count):
+        try:
+            block = np.loadtxt(io.BytesIO(rows), dtype=_only(dtype, only), ndmin=1, comments=None, usecols=columns)
+        except ValueError as error:
+            word = re.match(r"could not convert string '(.*)' to (\w+)", str(error))
+            if word is None:
+                raise _NotAsTheHeaderSays from None  # rows of another length: polygons, for the general reader
+            raise ValueError(f"'{word[1]}' is not a number of the type its header gives ({word[2]})") from None
+        if len(block) != len(ends):  # blank lines, which numpy skips
+            raise _NotAsTheHeaderSays
+        if columns is not None and _words(rows) != len(ends) * len(names):  # numpy saw only some words a row
+            raise _NotAsTheHeaderSays
+        yield first, block
+
+
+def _text_row_blocks(path: Path, offset: int, count: int) -> Iterator[tuple[int, bytes, np.ndarray]]:
+    """(first row, the bytes of whole rows, where each ends) of `count` rows of an ASCII PLY from `offset`, at most
+    PLY_TEXT_BLOCK bytes and PLY_BLOCK_ROWS rows at a time. Raises ValueError for a file that ends first, and
+    _NotAsTheHeaderSays for a row longer than PLY_TEXT_ROW (no PLY row is; numpy would split all of it)."""
     with path.open("rb") as handle:
         handle.seek(offset)
         carry, first = b"", 0
@@ -1170,24 +1173,18 @@ def ply_text_rows(path: Path, offset: int, dtype: np.dtype[Any], count: int, onl
                 raise ValueError("the file ends before its header says it does")
             if not rows:
                 if len(data) > PLY_TEXT_ROW:
-                    raise _NotAsTheHeaderSays  # no row of scalars is this long: numpy would split all of it
+                    raise _NotAsTheHeaderSays
                 carry = data
                 continue
             cut = int(ends[rows - 1]) + 1
-            try:
-                block = np.loadtxt(io.BytesIO(data[:cut]), dtype=parsed, ndmin=1, comments=None, usecols=columns)
-            except ValueError as error:
-                word = re.match(r"could not convert string '(.*)' to (\w+)", str(error))
-                if word is None:
-                    raise _NotAsTheHeaderSays from None  # rows of another length: polygons, for the general reader
-                raise ValueError(f"'{word[1]}' is not a number of the type its header gives ({word[2]})") from None
-            if len(block) != rows:  # blank lines, which numpy skips
-                raise _NotAsTheHeaderSays
-            if columns is not None and _words(data[:cut]) != rows * len(names):  # numpy saw only some words a row
-                raise _NotAsTheHeaderSays
             carry = data[cut:]
-            yield first, block
+            yield first, data[:cut], ends[:rows]
             first += rows
+
+
+def _only(dtype: np.dtype[Any], only: tuple[str, ...]) -> np.dtype[Any]:
+    """The records of `only`'s properties of `dtype`, or `dtype` itself when `only` is empty."""
+    return np.dtype([(name, dtype[name]) for name in only]) if only else dtype
 
 
 PLY_SPLIT_ROWS = 1 << 18  # an ASCII PLY element of more rows is parsed in two halves at once
@@ -1195,8 +1192,7 @@ PLY_SPLIT_ROWS = 1 << 18  # an ASCII PLY element of more rows is parsed in two h
 
 def _words(text: bytes) -> int:
     """How many words the text holds: starts of a run of anything but spaces, tabs, carriage returns and newlines."""
-    visible = np.frombuffer(text, dtype=np.uint8) > 32
-    return int(visible[0]) + int(np.count_nonzero(visible[1:] & ~visible[:-1])) if len(visible) else 0
+    return int(np.count_nonzero(obj_text.word_starts(np.frombuffer(text, dtype=np.uint8))))
 
 
 def ply_text_rows_in_two(path: Path, offset: int, dtype: np.dtype[Any], count: int, only: tuple[str, ...] = ()
@@ -1221,7 +1217,7 @@ def ply_text_rows_in_two(path: Path, offset: int, dtype: np.dtype[Any], count: i
 
 def _text_rows_whole(path: Path, offset: int, dtype: np.dtype[Any], count: int, only: tuple[str, ...]) -> np.ndarray:
     """ply_text_rows gathered into one array of `count` records (a forked half's answer)."""
-    rows = np.empty(count, dtype=np.dtype([(name, dtype[name]) for name in only]) if only else dtype)
+    rows = np.empty(count, dtype=_only(dtype, only))
     for first, block in ply_text_rows(path, offset, dtype, count, only):
         rows[first:first + len(block)] = block
     return rows
