@@ -16,7 +16,15 @@ from pipeline import progress
 from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
 from pipeline.errors import AssetError
-from pipeline.forked_half import ForkedHalf, line_start_near, received_whole, send_whole, spare_core
+from pipeline.forked_half import (
+    ForkedHalf,
+    line_start_near,
+    receive_raw,
+    received_whole,
+    send_raw,
+    send_whole,
+    spare_core,
+)
 from pipeline.scene import Material, Primitive, TextureRef
 from pipeline.spec.measure import sidecar_name
 
@@ -436,7 +444,7 @@ def _send_obj_text(sending: Any, stretch: _ObjText) -> None:
     sending.send((dataclasses.replace(stretch, numbers={}, corners=[]),
                   [(kind, array.shape, array.dtype.str) for kind, array in arrays]))
     for _, array in arrays:
-        sending.send_bytes(np.ascontiguousarray(array).data.cast("B"))
+        send_raw(sending, array)
 
 
 def _received_obj_text(message: tuple[_ObjText, list[tuple[int, tuple[int, ...], str]]], receiving: Any) -> _ObjText:
@@ -445,10 +453,7 @@ def _received_obj_text(message: tuple[_ObjText, list[tuple[int, tuple[int, ...],
     stretch.numbers = {kind: [] for kind in _NUMBERS}
     for kind, shape, dtype in shapes:
         array = np.empty(shape, np.dtype(dtype))
-        if array.nbytes:
-            receiving.recv_bytes_into(array.data.cast("B"))
-        else:
-            receiving.recv_bytes()
+        receive_raw(receiving, array)
         (stretch.corners if kind == _F else stretch.numbers[kind]).append(array)
     return stretch
 
