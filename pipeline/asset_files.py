@@ -33,18 +33,27 @@ def guess_mime(data: bytes, declared: str | None, name: str) -> str:
             }.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
+def _foreign_colours(data: bytes) -> bool:
+    try:
+        return not images.shown_as_stored(data, ("PNG", "JPEG", "WEBP"), upright=False)
+    except images.UNREADABLE:
+        return False  # said below, with what the bytes should have been
+
+
 _NAMES = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/webp": "a WebP image"}
 
 
 def make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
     """A model's texture from its file's bytes; a TIFF (a photogrammetry export's texture) becomes an 8-bit PNG,
-    since glTF and browsers take none."""
+    since glTF and browsers take none, and one whose ICC profile is not sRGB is converted to sRGB, as glTF's
+    textures are (see images.as_texture_bytes)."""
     mime = guess_mime(data, declared, name)
-    if mime == "image/tiff":
+    if mime == "image/tiff" or (mime in _NAMES and _foreign_colours(data)):
         try:
-            data, mime, width, height = images.as_texture_bytes(data)
+            data, mime, width, height = images.as_texture_bytes(data, upright=False)
         except images.UNREADABLE as error:
-            raise AssetError(str(path), f"texture '{source}' is not a readable TIFF image "
+            kind = "TIFF image" if mime == "image/tiff" else "image"
+            raise AssetError(str(path), f"texture '{source}' is not a readable {kind} "
                                         f"({images.why_unreadable(error)})") from None
         return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)
     if mime not in ("image/png", "image/jpeg", "image/webp", "image/ktx2"):

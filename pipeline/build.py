@@ -406,7 +406,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     _, room_transforms = _transform_lists(options)
     with progress.stage("assets"):
         ladders, hits, misses = load_ladders(exhibit, options, cache, progress, job_maker(loaded, options, cache))
-        image_textures = textures.load_textures(exhibit)
+        image_textures = textures.load_textures(exhibit, cache)
     report.notes += dict.fromkeys(note for built in ladders.values() for note in built.info.get("notes", []))
     report.assets = hits + misses
     report.cache_hits, report.cache_misses = hits, misses
@@ -486,7 +486,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                                        artifact_levels)
         museum = exhibit.exhibit.museum
         if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
-            data["exhibit"]["museum"]["logo"] = media.add(museum.logo.path)
+            data["exhibit"]["museum"]["logo"] = media.add_image(museum.logo.path, museum.logo.written)
         from pipeline.spec.translate import read_ui_overrides
 
         for entry in data["artifacts"]:
@@ -504,7 +504,12 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
                 entry["usdz"] = packaged[entry["id"]]
     with progress.stage("standards"):
         fronts = {artifact_id: placement.front for artifact_id, placement in composition.artifacts.items()}
-        pictures = standards.picture_files(exhibit.artifacts, media.add) if base_url else {}
+
+        def add_picture(path: Path, written: str) -> str:
+            texture = image_textures.get(str(path))
+            return media.add_image(path, written, texture.data if texture is not None else None)
+
+        pictures = standards.picture_files(exhibit.artifacts, add_picture) if base_url else {}
         linked_data = standards.write_standards(folder, data, fronts, base_url, pictures)
     if base_url:  # what the exports leave out, as `check` says it (without a base URL, check says why none)
         from pipeline.spec.exports import export_notes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont, UnidentifiedImageError
+from PIL.JpegImagePlugin import get_sampling
 
 from pipeline.colour import srgb_to_linear
 
@@ -94,7 +96,7 @@ _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 
 
 def pixel_size(data: bytes) -> tuple[int, int]:
-    """(width, height) in pixels, or (0, 0) when the bytes are not an image Pillow reads."""
+    """(width, height) in pixels as stored, or (0, 0) when the bytes are not an image Pillow reads."""
     try:
         with _open(data) as image:
             return int(image.width), int(image.height)
@@ -103,22 +105,113 @@ def pixel_size(data: bytes) -> tuple[int, int]:
 
 
 def file_pixel_size(path: Path) -> tuple[int, int]:
-    """(width, height) of an image file without decoding its pixels; raises one of UNREADABLE when unreadable."""
+    """(width, height) of an image file as it is shown (its EXIF orientation turned), without decoding its pixels;
+    raises one of UNREADABLE when unreadable."""
     with _open(path) as image:
-        return int(image.width), int(image.height)
+        width, height = int(image.width), int(image.height)
+        return (height, width) if _orientation(image) in _QUARTER_TURNS else (width, height)
 
 
-def as_texture_bytes(data: bytes) -> tuple[bytes, str, int, int]:
+# EXIF orientations (1 is as stored) that turn a picture a quarter: what it stores as wide it shows as high.
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
+def _orientation(image: Any) -> int:
+    """The EXIF orientation a camera or a phone wrote (browsers turn the picture by it), read from the header only:
+    Pillow's getexif decodes a PNG whose eXIf chunk it has not met yet. A TIFF says 1: Pillow turns a TIFF as it
+    opens it (its size is the one shown) and as it decodes it."""
+    raw = image.info.get("exif") if image.format != "TIFF" else None
+    if not raw:
+        return 1
+    try:
+        exif = Image.Exif()
+        exif.load(raw)
+        value = int(exif.get(_EXIF_ORIENTATION, 1))
+    except (*UNREADABLE, KeyError, TypeError, SyntaxError):
+        return 1  # as browsers do with EXIF they cannot read: the picture as stored
+    return value if 1 <= value <= 8 else 1
+
+
+_SRGB = ImageCms.createProfile("sRGB")
+# A profile whose colours come out within this many levels (of 255) of themselves in sRGB is sRGB: the many
+# "sRGB IEC61966-2.1" profiles that cameras and editors embed differ in their bytes, not their colours.
+_SRGB_LEVELS = 2
+
+
+@functools.lru_cache(maxsize=8)
+def _to_srgb(icc: bytes, mode: str) -> Any:
+    """The littleCMS transform from an embedded ICC profile to sRGB for an image of `mode` (RGB, RGBA or CMYK),
+    or None when there is nothing to convert: the profile is sRGB already, is not one littleCMS reads (browsers
+    ignore such a profile too), or is not for that mode's colours (a grey profile)."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        out = "RGBA" if mode == "RGBA" else "RGB"
+        transform = ImageCms.buildTransform(profile, _SRGB, mode, out, ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                            ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        if mode == "CMYK":
+            return transform
+        levels = np.linspace(0, 255, 7).astype(np.uint8)
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
+        sample = Image.fromarray(grid, "RGB")
+        probe = ImageCms.buildTransform(profile, _SRGB, "RGB", "RGB", ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                        ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        moved = np.asarray(ImageCms.applyTransform(sample, probe), dtype=np.int16) - grid
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+    return transform if np.abs(moved).max() > _SRGB_LEVELS else None
+
+
+def _srgb_transform(image: Any) -> Any:
+    """The transform that puts the image's colours in sRGB, as glTF and untagged web images hold them; None when
+    they are (no profile, or an sRGB one)."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return None
+    return _to_srgb(bytes(icc), image.mode)
+
+
+def shown_as_stored(data: bytes, formats: tuple[str, ...] = ("PNG", "JPEG"), upright: bool = True) -> bool:
+    """Whether the image is one of `formats` (Pillow's names) and shows as it is: in sRGB (no ICC profile, or an
+    sRGB one) and, with `upright`, as stored (no EXIF turn). Read from the header only."""
+    with _open(data) as image:
+        return (image.format in formats and (not upright or _orientation(image) == 1)
+                and _srgb_transform(image) is None)
+
+
+def as_texture_bytes(data: bytes, upright: bool = True) -> tuple[bytes, str, int, int]:
     """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image (WebP, TIFF) converted
     to an 8-bit PNG, losslessly where the image has 8 bits a channel.
+
+    Colours in another ICC profile than sRGB (Adobe RGB, a phone's Display P3, a print file's CMYK) are converted
+    to sRGB, which glTF textures are in and browsers assume of an untagged image: an encoder or a resize drops the
+    profile, so kept they would show in their own colours on one device and washed out or garish on another. With
+    `upright`, a picture is turned by its EXIF orientation, as browsers show it (a model's texture is not: its
+    texture coordinates address the pixels as stored). A JPEG that changes stays JPEG, with its own quantization.
 
     Raises one of UNREADABLE, with Pillow's own words, when the bytes are no readable image."""
     with _open(data) as image:
         image.load()
-        width, height, kind = image.width, image.height, image.format
-        if kind in ("PNG", "JPEG"):
-            return data, "image/png" if kind == "PNG" else "image/jpeg", width, height
-        return _save(_eight_bit(image), "PNG", optimize=False), "image/png", width, height
+        kind = image.format
+        turn = _orientation(image) if upright else 1
+        to_srgb = _srgb_transform(image)
+        if kind in ("PNG", "JPEG") and turn == 1 and to_srgb is None:
+            return data, "image/png" if kind == "PNG" else "image/jpeg", image.width, image.height
+        picture: Any = _eight_bit(image) if to_srgb is None else ImageCms.applyTransform(image, to_srgb)
+        picture.info.pop("icc_profile", None)  # untagged, as the web takes sRGB (littleCMS tags its output)
+        if turn != 1:
+            picture = picture.transpose(_TURNS[turn])
+        if kind == "JPEG" and picture.mode in ("RGB", "L"):
+            sampling = get_sampling(image) if image.mode == "RGB" else -1
+            jpeg = _save(picture, "JPEG", qtables=image.quantization, subsampling=sampling if sampling >= 0 else 0)
+            return jpeg, "image/jpeg", picture.width, picture.height
+        return _save(picture, "PNG", optimize=False), "image/png", picture.width, picture.height
+
+
+# How to show a picture stored with each EXIF orientation (as Pillow's ImageOps.exif_transpose turns it).
+_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+          5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+          8: Image.Transpose.ROTATE_90}
 
 
 # The last few resizes, by (source digest, type, size): one build resizes a scan's texture to the same size for

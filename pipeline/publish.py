@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline import manifest
+from pipeline import images, manifest
+from pipeline.errors import AssetError
 from pipeline.spec.model import AudioTrack
 
 
@@ -44,6 +45,22 @@ class MediaWriter:
     def add(self, path: Path) -> str:
         if path not in self.written:
             self.written[path] = write_named(self.folder, "media", path.stem, path.read_bytes(), path.suffix.lower())
+        return self.written[path]
+
+    def add_image(self, path: Path, written: str, converted: bytes | None = None) -> str:
+        """An image as browsers show it: the file itself when it is a PNG, JPEG or WebP, upright and in sRGB, else
+        converted as textures are (images.as_texture_bytes: a TIFF, an Adobe RGB file, a phone's picture stored
+        on its side); `converted` is that conversion when the build already made it (a hung picture's texture)."""
+        if path not in self.written:
+            data = path.read_bytes()
+            try:
+                suffix = path.suffix.lower()
+                if not images.shown_as_stored(data, ("PNG", "JPEG", "WEBP")):
+                    data = converted if converted is not None else images.as_texture_bytes(data)[0]
+                    suffix = ".png" if data.startswith(b"\x89PNG") else ".jpg"
+            except images.UNREADABLE as error:
+                raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None
+            self.written[path] = write_named(self.folder, "media", path.stem, data, suffix)
         return self.written[path]
 
     def add_data(self, stem: str, data: bytes, suffix: str) -> str:

@@ -23,16 +23,24 @@ from pipeline.source_facts import file_digest
 from pipeline.spec.model import Exhibit
 
 
-def read_texture(path: Path, written: str) -> Texture:
-    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats converted to PNG."""
+def read_texture(path: Path, written: str, cache: AssetCache | None = None) -> Texture:
+    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats, other colour spaces and
+    pictures stored on their side converted (images.as_texture_bytes), the conversion kept in the cache by the
+    file's bytes, so that a rebuild converts nothing it converted before."""
+    data = path.read_bytes()
     try:
-        data, mime, width, height = images.as_texture_bytes(path.read_bytes())
+        if not images.shown_as_stored(data):
+            key = hashlib.sha256(hashlib.sha256(data).digest()
+                                 + f"\0texture upright sRGB {images.ENCODER_VERSION}\0{code_version()}".encode())
+            source = data
+            data = (cache or AssetCache(None)).encoded(key.hexdigest(), lambda: images.as_texture_bytes(source)[0])
+        data, mime, width, height = images.as_texture_bytes(data)
     except images.UNREADABLE as error:
         raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None
     return Texture(name=path.name, data=data, mime_type=mime, width=width, height=height, source_path=written)
 
 
-def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
+def load_textures(exhibit: Exhibit, cache: AssetCache | None = None) -> dict[str, Texture]:
     """Textures for hung images and room surfaces, keyed by resolved path."""
     textures: dict[str, Texture] = {}
     files = [(a.image.path, a.image.written) for a in exhibit.artifacts if a.image is not None]
@@ -46,7 +54,7 @@ def load_textures(exhibit: Exhibit) -> dict[str, Texture]:
                 files.extend((LIBRARY[surface.material].file(slot), f"material {surface.material}") for slot in SLOTS)
     for path, written in files:
         if str(path) not in textures:
-            textures[str(path)] = read_texture(path, written)
+            textures[str(path)] = read_texture(path, written, cache)
     return textures
 
 

@@ -26,7 +26,7 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _RANGE = re.compile(r"^(\d{1,4})\s*[-–—]\s*(\d{1,4})\s*(BCE|BC|CE|AD)?$", re.IGNORECASE)
 MODEL_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
 
 @dataclass

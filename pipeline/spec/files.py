@@ -49,6 +49,10 @@ def _is_webp(head: bytes, size: int) -> bool:
     return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 
 
+def _is_tiff(head: bytes, size: int) -> bool:
+    return head[:4] in (b"II*\x00", b"MM\x00*")
+
+
 def _is_mp3(head: bytes, size: int) -> bool:
     return head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
@@ -86,6 +90,8 @@ KINDS: dict[str, dict[str, tuple[str, Sniffer]]] = {
         ".jpg": ("a JPEG image", _is_jpeg),
         ".jpeg": ("a JPEG image", _is_jpeg),
         ".webp": ("a WebP image", _is_webp),
+        ".tif": ("a TIFF image", _is_tiff),
+        ".tiff": ("a TIFF image", _is_tiff),
     },
     "audio": {
         ".mp3": ("an MP3 file", _is_mp3),
@@ -107,7 +113,7 @@ def extensions(kind: str) -> list[str]:
 
 
 def _list_extensions(kind: str) -> str:
-    names = [e for e in KINDS[kind] if e not in (".jpeg", ".oga")]
+    names = [e for e in KINDS[kind] if e not in (".jpeg", ".oga", ".tiff")]
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 

@@ -64,7 +64,7 @@ class Surface:
     color: str | None = _rules(None, kind="color")
     """Colour as "#rrggbb". When omitted, walls are "#e8e4dc", the floor "#8a8178" and the ceiling "#f4f2ee"."""
     texture: AssetPath | None = _rules(None, asset="image")
-    """An image tiled over the surface (.png, .jpg or .webp); multiplied by `color`."""
+    """An image tiled over the surface (.png, .jpg, .webp or .tif); multiplied by `color`."""
     material: SurfaceMaterialName | None = None
     """A built-in tileable material with colour, relief and roughness maps: oak, plaster, concrete or terrazzo. `color` tints it (white when omitted); its own repeat size is used unless `texture_size` is set."""
     texture_size: float = _rules(1.0, min=0.01, max=100)
@@ -330,7 +330,7 @@ class Artifact:
     up: Axis = "y"
     """Model only: which axis of the model file points up (y, z or x). STL and PLY scans are often z-up."""
     image: AssetPath | None = _rules(None, asset="image")
-    """An image hung on a wall in a frame: .png, .jpg or .webp."""
+    """An image hung on a wall in a frame: .png, .jpg, .webp or .tif (a museum's master file: shown in sRGB, upright as its EXIF orientation says)."""
     text: Text = _rules_factory(dict)
     """Panel only: the text printed on the panel. Paragraphs are separated by blank lines."""
     size: Vec2 | None = _rules(None, min=0.01, max=50)
@@ -434,7 +434,7 @@ class Museum:
     name: Text = _rules_factory(dict, required=True)
     """The museum's name, e.g. {en: City Museum, zh: 城市博物馆}."""
     logo: AssetPath | None = _rules(None, asset="image")
-    """The museum's logo (.png, .jpg or .webp), shown small beside its name; the name is its text alternative."""
+    """The museum's logo (.png, .jpg, .webp or .tif), shown small beside its name; the name is its text alternative."""
     footer: Text = _rules_factory(dict)
     """Footer text on every page: address, opening hours, copyright."""
     url: str = _rules("", kind="uri")

@@ -76,9 +76,10 @@ def write_exports(folder: Path, source: ExportInput) -> list[str]:
     return sorted(documents)
 
 
-def picture_files(artifacts: Iterable[Artifact], copy: Callable[[Path], str]) -> dict[str, dict[str, Any]]:
-    """Each hung image's file, copied (by `copy`, which returns its path in the exhibit folder) for the IIIF export,
-    with its pixel and physical size."""
+def picture_files(artifacts: Iterable[Artifact], copy: Callable[[Path, str], str]) -> dict[str, dict[str, Any]]:
+    """Each hung image's file, copied (by `copy`, which takes its path and its name in the spec and returns its path
+    in the exhibit folder, converted where browsers would not show it as it is) for the IIIF export, with its pixel
+    size as shown and its physical size."""
     out: dict[str, dict[str, Any]] = {}
     for artifact in artifacts:
         if artifact.image is None or artifact.place is None:
@@ -86,7 +87,8 @@ def picture_files(artifacts: Iterable[Artifact], copy: Callable[[Path], str]) ->
         pixels = images.file_pixel_size(artifact.image.path)
         # The size compose gives the picture: as the spec says, else 1 m wide at the file's aspect ratio.
         size = artifact.size or (1.0, round(pixels[1] / pixels[0], 6))
-        out[artifact.id] = {"src": copy(artifact.image.path), "pixels": list(pixels), "size": list(size)}
+        src = copy(artifact.image.path, artifact.image.written)
+        out[artifact.id] = {"src": src, "pixels": list(pixels), "size": list(size)}
     return out
 
 
