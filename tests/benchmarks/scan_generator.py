@@ -5,8 +5,8 @@ The surface is a closed-ish grid in latitude and longitude whose radius follows 
 vertices duplicated with different UVs, as photogrammetry exports have) and a procedural JPEG texture; or, as
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
 (and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, "ply-ascii", the PLY
-as text, "obj-quads", the OBJ in quads, "ply-mixed", a PLY of quads and triangles, "stl", a binary STL (no
-texture), or "stl-ascii", the STL as text. Every step is numpy over whole arrays, so a 40M-triangle scan is
+as text, "obj-quads", the OBJ in quads, "ply-mixed", a PLY of quads and triangles ("ply-mixed-ascii" as text),
+"stl", a binary STL (no texture), or "stl-ascii", the STL as text. Every step is numpy over whole arrays, so a 40M-triangle scan is
 written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
@@ -335,15 +335,20 @@ def write_obj_quads(path: Path, arrays: dict[str, np.ndarray], texture_name: str
 MIXED_TRIANGLES = 0.1  # the share of the grid's cells a "ply-mixed" scan keeps as two triangles
 
 
-def write_ply_mixed(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18) -> None:
+def write_ply_mixed(path: Path, arrays: dict[str, np.ndarray], texture_name: str, chunk: int = 1 << 18,
+                    text: bool = False) -> None:
     """Binary PLY as Blender writes a mesh of quads and triangles, each face as it is: the grid's cells as quads
     (cut as "obj-quads" cuts them), a seeded tenth of them, here and there, as their two triangles; otherwise as
-    `write_ply`. Each face's record is as long as its corners, so the reader cannot find them by a stride."""
+    `write_ply`. Each face's record is as long as its corners, so the reader cannot find them by a stride. With
+    `text`, the same as an ASCII PLY, each row as long as its face."""
     plain = path.with_name(path.name + ".triangles")
-    write_ply(plain, arrays, texture_name)
+    write_ply(plain, arrays, texture_name, text=text)
     cells = arrays["indices"].reshape(-1, 6).astype("<u4")  # per cell: (corner, up, right), (right, up, up + 1)
     as_triangles = np.random.default_rng(SEED).random(len(cells)) < MIXED_TRIANGLES
     faces = len(cells) + int(as_triangles.sum())
+    if text:
+        _write_mixed_rows(path, plain, len(arrays["POSITION"]), len(cells) * 2, faces, cells, as_triangles, chunk)
+        return
     with plain.open("rb") as source:
         head = source.read(1 << 16)
         header_end = head.index(b"end_header\n") + len(b"end_header\n")
@@ -412,13 +417,35 @@ def _write_obj_text(path: Path, mtl_name: str | None, arrays: dict[str, np.ndarr
                 handle.write((face * len(block)) % tuple(block.ravel()))
 
 
+def _write_mixed_rows(path: Path, plain: Path, vertex_count: int, triangle_count: int, faces: int, cells: np.ndarray,
+                      as_triangles: np.ndarray, chunk: int) -> None:
+    """write_ply_mixed as text: the ASCII PLY `plain` of triangles with its face rows made quads and pairs."""
+    with plain.open("rb") as source, path.open("wb") as handle:
+        header = b""
+        while not header.endswith(b"end_header\n"):
+            header += source.readline()
+        handle.write(header.replace(f"element face {triangle_count}\n".encode(), f"element face {faces}\n".encode()))
+        for _ in range(vertex_count):
+            handle.write(source.readline())
+        for begin in range(0, len(cells), chunk):
+            some, split = cells[begin:begin + chunk].astype(np.int64), as_triangles[begin:begin + chunk]
+            values = np.where(split[:, None], some, np.pad(some[:, [0, 1, 5, 2]], ((0, 0), (0, 2))))
+            used = np.ones(values.shape, dtype=bool)
+            used[~split, 4:] = False
+            rows = np.where(split, "3 %d %d %d\n3 %d %d %d\n", "4 %d %d %d %d\n")
+            handle.write(("".join(rows.tolist()) % tuple(values[used].tolist())).encode("ascii"))
+    plain.unlink()
+
+
 # The file each input format is written to ("obj-pages" and "ply-pages": the scan with a texture page per UV island,
 # as RealityCapture and Metashape write OBJ and PLY; "obj-colours": coloured per vertex, as MeshLab writes OBJ;
 # "ply-ascii": the PLY as text; "obj-quads": the grid's cells as quads, as a remeshed scan; "stl": binary STL;
-# "stl-ascii": the STL as text; "ply-mixed": quads and triangles, as Blender writes a mesh of both).
+# "stl-ascii": the STL as text; "ply-mixed": quads and triangles, as Blender writes a mesh of both; "ply-mixed-ascii":
+# that as text).
 FILE_NAMES = {"glb": "scan.glb", "ply": "scan.ply", "obj": "scan.obj", "obj-pages": "pages.obj",
               "ply-pages": "pages.ply", "obj-colours": "coloured.obj", "ply-ascii": "ascii.ply",
-              "obj-quads": "quads.obj", "stl": "scan.stl", "ply-mixed": "mixed.ply", "stl-ascii": "ascii.stl"}
+              "obj-quads": "quads.obj", "stl": "scan.stl", "ply-mixed": "mixed.ply", "stl-ascii": "ascii.stl",
+              "ply-mixed-ascii": "mixed-ascii.ply"}
 
 
 def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] = ("glb", "ply", "obj")) -> dict[str, Path]:
@@ -439,7 +466,8 @@ def generate(out: Path, triangles: int, texture: int, formats: tuple[str, ...] =
                "ply-ascii": lambda p: write_ply(p, arrays, "texture.jpg", text=True),
                "obj-quads": lambda p: write_obj_quads(p, arrays, "texture.jpg"),
                "stl": lambda p: write_stl(p, arrays), "stl-ascii": lambda p: write_stl(p, arrays, text=True),
-               "ply-mixed": lambda p: write_ply_mixed(p, arrays, "texture.jpg")}
+               "ply-mixed": lambda p: write_ply_mixed(p, arrays, "texture.jpg"),
+               "ply-mixed-ascii": lambda p: write_ply_mixed(p, arrays, "texture.jpg", text=True)}
     for kind, target in paths.items():
         if not target.is_file():
             partial = target.with_name(target.name + ".partial")

@@ -147,13 +147,14 @@ def test_the_ascii_stl_is_the_binary_one_as_text(tmp_path: Path) -> None:
     np.testing.assert_allclose(ascii_read.attributes["POSITION"], binary.attributes["POSITION"], rtol=1e-5, atol=1e-7)
 
 
-def test_the_ply_of_quads_and_triangles_is_the_scans_surface_with_faces_of_two_sizes(tmp_path: Path) -> None:
+def test_the_ply_of_quads_and_triangles_binary_or_text_is_the_scans_surface_with_faces_of_two_sizes(tmp_path: Path) -> None:
     from pipeline.spec.measure import measure
     from tests.benchmarks.scan_generator import MIXED_TRIANGLES, SEED
 
-    paths = generate(tmp_path, 10_000, 64, ("ply", "ply-mixed"))
+    paths = generate(tmp_path, 10_000, 64, ("ply", "ply-mixed", "ply-mixed-ascii"))
     whole = load_asset(paths["ply"], root=tmp_path).meshes()[0].primitives[0]
     mixed = load_asset(paths["ply-mixed"], root=tmp_path).meshes()[0].primitives[0]
+    text = load_asset(paths["ply-mixed-ascii"], root=tmp_path).meshes()[0].primitives[0]
     cells = whole.indices.reshape(-1, 6)
     split = np.random.default_rng(SEED).random(len(cells)) < MIXED_TRIANGLES  # as the generator chose
     assert 0.07 < split.mean() < 0.13
@@ -165,3 +166,9 @@ def test_the_ply_of_quads_and_triangles_is_the_scans_surface_with_faces_of_two_s
     expected = np.where(split[:, None], cells, cells[:, [0, 1, 5, 0, 5, 2]]).reshape(-1, 3)
     assert np.array_equal(mixed.indices.reshape(-1, 3), expected)
     assert measure(paths["ply-mixed"]).triangles == mixed.triangle_count == whole.triangle_count
+    # As text: the same faces, row by row, and check counts them all (not every face as the first, a quad, is).
+    assert f"element face {len(cells) + int(split.sum())}\n".encode() in paths["ply-mixed-ascii"].read_bytes()[:1000]
+    assert np.array_equal(text.indices.reshape(-1, 3), expected)
+    for name, values in whole.attributes.items():
+        np.testing.assert_allclose(text.attributes[name], values, atol=1e-6, err_msg=name)
+    assert measure(paths["ply-mixed-ascii"]).triangles == whole.triangle_count

@@ -1681,6 +1681,9 @@ def test_a_ply_of_quads_or_polygons_is_read_as_arrays_in_the_fan_of_each(tmp_pat
     (_, primitive, _, _), = read
     assert np.array_equal(primitive.indices.reshape(-1, 3), np.concatenate([expected, [[0, 1, 2]]]))
     assert the_primitive(text).triangle_count == 6 * (sides - 2) + 1
+    assert measure(text).triangles == 6 * (sides - 2) + 1  # each row by its own count, not by the first's
+    indented = write(tmp_path / "indented.ply", text.read_text().replace("\n3 0 1 2 9", "\n 3 0 1 2 9"))
+    assert measure(indented).triangles == 7 * (sides - 2)  # unread rows: counted as the first face is
 
 
 def test_a_binary_ply_of_faces_of_several_sizes_is_read_with_no_loop_per_face(
