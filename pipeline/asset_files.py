@@ -33,9 +33,9 @@ def guess_mime(data: bytes, declared: str | None, name: str) -> str:
             }.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
-def _foreign_colours(data: bytes) -> bool:
+def _not_as_stored(data: bytes) -> bool:
     try:
-        return not images.shown_as_stored(data, ("PNG", "JPEG", "WEBP"), upright=False)
+        return not images.shown_as_stored(data, ("PNG", "JPEG", "WEBP"))
     except images.UNREADABLE:
         return False  # said below, with what the bytes should have been
 
@@ -45,10 +45,10 @@ _NAMES = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/webp"
 
 def make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
     """A model's texture from its file's bytes; a TIFF (a photogrammetry export's texture) becomes an 8-bit PNG,
-    since glTF and browsers take none, and one whose ICC profile is not sRGB is converted to sRGB, as glTF's
-    textures are (see images.as_texture_bytes)."""
+    since glTF and browsers take none; one whose ICC profile is not sRGB is converted to sRGB, as glTF's textures
+    are, and one with an EXIF orientation loses it, its pixels as stored (see images.as_texture_bytes)."""
     mime = guess_mime(data, declared, name)
-    if mime == "image/tiff" or (mime in _NAMES and _foreign_colours(data)):
+    if mime == "image/tiff" or (mime in _NAMES and _not_as_stored(data)):
         try:
             data, mime, width, height = images.as_texture_bytes(data, upright=False)
         except images.UNREADABLE as error:

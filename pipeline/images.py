@@ -171,36 +171,37 @@ def _srgb_transform(image: Any) -> Any:
     return _to_srgb(bytes(icc), image.mode)
 
 
-def shown_as_stored(data: bytes, formats: tuple[str, ...] = ("PNG", "JPEG"), upright: bool = True) -> bool:
-    """Whether the image is one of `formats` (Pillow's names) and shows as it is: in sRGB (no ICC profile, or an
-    sRGB one) and, with `upright`, as stored (no EXIF turn). Read from the header only."""
+def shown_as_stored(data: bytes, formats: tuple[str, ...] = ("PNG", "JPEG")) -> bool:
+    """Whether the image is one of `formats` (Pillow's names) that shows as it is: in sRGB (no ICC profile, or an
+    sRGB one) and with no EXIF turn (a browser turns the picture by it, a texture too). Read from the header only."""
     with _open(data) as image:
-        return (image.format in formats and (not upright or _orientation(image) == 1)
-                and _srgb_transform(image) is None)
+        return image.format in formats and _orientation(image) == 1 and _srgb_transform(image) is None
 
 
 def as_texture_bytes(data: bytes, upright: bool = True) -> tuple[bytes, str, int, int]:
     """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image (WebP, TIFF) converted
     to an 8-bit PNG, losslessly where the image has 8 bits a channel.
 
-    Colours in another ICC profile than sRGB (Adobe RGB, a phone's Display P3, a print file's CMYK) are converted
-    to sRGB, which glTF textures are in and browsers assume of an untagged image: an encoder or a resize drops the
-    profile, so kept they would show in their own colours on one device and washed out or garish on another. With
-    `upright`, a picture is turned by its EXIF orientation, as browsers show it (a model's texture is not: its
-    texture coordinates address the pixels as stored). A JPEG that changes stays JPEG, with its own quantization.
+    Colours in another ICC profile than sRGB (Adobe RGB, a phone's Display P3) are converted to sRGB: glTF's
+    textures are sRGB, browsers take an untagged image as sRGB, three.js decodes textures with no colour space
+    conversion, and every resize and encoder dropped the profile, so the colours came out washed out. An EXIF
+    orientation is taken out of the file, since a browser turns a picture by it, textures too: with `upright`
+    (a picture), the pixels are turned as a browser would show them; without (a model's texture, whose texture
+    coordinates address the pixels as stored, as the tools that made them read them) they stay as stored. A JPEG
+    that changes stays JPEG, with its own quantization.
 
     Raises one of UNREADABLE, with Pillow's own words, when the bytes are no readable image."""
     with _open(data) as image:
         image.load()
         kind = image.format
-        turn = _orientation(image) if upright else 1
+        orientation = _orientation(image)
         to_srgb = _srgb_transform(image)
-        if kind in ("PNG", "JPEG") and turn == 1 and to_srgb is None:
+        if kind in ("PNG", "JPEG") and orientation == 1 and to_srgb is None:
             return data, "image/png" if kind == "PNG" else "image/jpeg", image.width, image.height
         picture: Any = _eight_bit(image) if to_srgb is None else ImageCms.applyTransform(image, to_srgb)
         picture.info.pop("icc_profile", None)  # untagged, as the web takes sRGB (littleCMS tags its output)
-        if turn != 1:
-            picture = picture.transpose(_TURNS[turn])
+        if upright and orientation != 1:
+            picture = picture.transpose(_TURNS[orientation])
         if kind == "JPEG" and picture.mode in ("RGB", "L"):
             sampling = get_sampling(image) if image.mode == "RGB" else -1
             jpeg = _save(picture, "JPEG", qtables=image.quantization, subsampling=sampling if sampling >= 0 else 0)

@@ -102,8 +102,13 @@ def test_a_picture_stored_on_its_side_is_turned_as_its_exif_orientation_says(ori
     with Image.open(io.BytesIO(turned)) as image:
         assert np.array_equal(np.asarray(image), np.asarray(shown))
         assert image.getexif().get(0x0112, 1) == 1  # never turned twice
-    # A model's texture is addressed by its texture coordinates as stored: never turned.
-    assert images.as_texture_bytes(data, upright=False)[0] == data
+    # A model's texture is addressed by its texture coordinates as stored: never turned, but the tag goes (three.js
+    # decodes textures with createImageBitmap, which would turn them by it).
+    texture, _, width, height = images.as_texture_bytes(data, upright=False)
+    assert (width, height) == stored.size
+    with Image.open(io.BytesIO(texture)) as image:
+        assert np.array_equal(np.asarray(image), np.asarray(stored))
+        assert image.getexif().get(0x0112, 1) == 1
     # A phone's JPEG stays a JPEG, turned.
     photo, mime, width, height = images.as_texture_bytes(_encoded(stored, "JPEG", orientation=orientation))
     assert mime == "image/jpeg" and (width, height) == shown.size
@@ -117,6 +122,8 @@ def test_a_models_texture_in_adobe_rgb_is_converted_but_not_turned(tmp_path: Pat
     assert (texture.width, texture.height) == (BLOCK * len(BLOCKS), BLOCK)
     for colour, got in zip(BLOCKS, _centres(texture.data), strict=True):
         assert np.abs(np.asarray(got) - adobe_rgb_in_srgb(colour)).max() <= 2
+    with Image.open(io.BytesIO(texture.data)) as image:
+        assert image.getexif().get(0x0112, 1) == 1 and "icc_profile" not in image.info
     plain = _encoded(_blocks(), "JPEG")
     assert make_texture(tmp_path / "scan.obj", plain, "skin", None, "skin.jpg").data == plain
 
