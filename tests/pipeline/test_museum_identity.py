@@ -64,3 +64,25 @@ def test_a_museum_needs_a_name_and_its_logo_must_be_an_image(tmp_path: Path) -> 
     messages = [p.format() for p in caught.value.problems]
     assert any("exhibit.museum: missing required" in m and "name" in m for m in messages), messages
     assert any("exhibit.museum.logo" in m for m in messages), messages
+
+
+def test_a_logo_that_is_a_tiff_in_adobe_rgb_is_published_as_a_browser_shows_it(tmp_path: Path) -> None:
+    """A museum's logo file from its design office: a TIFF, in Adobe RGB. The page gets a PNG in sRGB."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.helpers import adobe_rgb_icc, adobe_rgb_in_srgb
+
+    spec = _with_museum(tmp_path / "tiny", MUSEUM.replace("images/red.png", "images/logo.tif"))
+    blue = (40, 160, 220)
+    out = io.BytesIO()
+    Image.new("RGB", (48, 24), blue).save(out, "TIFF", icc_profile=adobe_rgb_icc())
+    (tmp_path / "tiny" / "images" / "logo.tif").write_bytes(out.getvalue())
+    build(spec, tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    museum = json.loads((tmp_path / "site" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))["exhibit"]["museum"]
+    assert re.fullmatch(r"media/logo\.[0-9a-f]{10}\.png", museum["logo"])
+    with Image.open(tmp_path / "site" / "tiny" / museum["logo"]) as logo:
+        assert logo.size == (48, 24) and "icc_profile" not in logo.info
+        assert np.abs(np.asarray(logo.convert("RGB").getpixel((24, 12))) - adobe_rgb_in_srgb(blue)).max() <= 2
