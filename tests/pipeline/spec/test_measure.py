@@ -147,7 +147,8 @@ def test_a_textured_ply_refers_to_its_texture_file(tmp_path: Path) -> None:
 
 
 def test_an_ascii_ply_is_measured_a_block_of_rows_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # It split every row into a list of Python strings: 0.44 GB for a 1M-triangle scan's 60 MB of text.
+    # It split every row into a list of Python strings: 0.44 GB for a 1M-triangle scan's 60 MB of text. The rows
+    # have six decimals, as MeshLab writes them: the x, y, z the measure parses take 12 bytes a row, the text 40.
     from pipeline import ingest
 
     rows = 20_000
@@ -155,7 +156,7 @@ def test_an_ascii_ply_is_measured_a_block_of_rows_at_a_time(tmp_path: Path, monk
     text = ("ply\nformat ascii 1.0\nelement vertex 20000\nproperty float x\nproperty float y\nproperty float z\n"
             "property uchar red\nproperty uchar green\nproperty uchar blue\nelement face 1\n"
             "property list uchar int vertex_indices\nend_header\n"
-            + "".join(f"{x} {y} {z} 200 100 50\n" for x, y, z in points) + "3 0 1 2\n")
+            + "".join(f"{x:.6f} {y:.6f} {z:.6f} 200 100 50\n" for x, y, z in points) + "3 0 1 2\n")
     (tmp_path / "scan.ply").write_text(text)
     monkeypatch.setattr(ingest, "PLY_TEXT_BLOCK", 1 << 14)
     found, peak = traced_peak(lambda: _ply_measure(tmp_path / "scan.ply"))  # measure() also hashes the file
