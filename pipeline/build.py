@@ -170,7 +170,8 @@ def _built_ladder(job: AssetJob, scene: Scene, early: textures.EarlyFits | None,
         write=lambda level: glb_bytes(level, options),
         fit_textures=functools.partial(textures.fit_textures, early=early),
         encode_textures=lambda level: textures.encode_textures(level, job.texture_format, cache), finish=finish,
-        finish_simplified=finish_simplified)
+        finish_simplified=finish_simplified,
+        derive_textures=lambda level: textures.colour_pictures_as_jpeg(level, cache))
     phone = usdz.PhoneLevel(keep_scene=job.ar_body)
     offset = compose.model_offset(shape)
     built = ladder.build_ladder(scene, offset, tools, label=job.path.name, writers=writers, consume=True,

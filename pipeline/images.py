@@ -251,6 +251,18 @@ def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
         return _save(smaller, kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))
 
 
+def opaque_jpeg(data: bytes, quality: int = 92) -> bytes | None:
+    """The image as a JPEG (at the quality of a resize's), or None when it has pixels that are not fully opaque."""
+    with _open(data, pixels=True) as image:
+        image.load()
+        if "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info):
+            with_alpha = image.convert("RGBA") if image.mode == "P" else image
+            if int(np.asarray(with_alpha.getchannel("A")).min()) < 255:
+                return None
+        picture = image if image.mode in ("RGB", "L") else image.convert("RGB")
+        return _save(picture, "JPEG", quality=quality)
+
+
 def webp(data: bytes, lossless: bool) -> bytes:
     """The image as WebP: lossless, or at quality 90."""
     with _open(data, pixels=True) as image:

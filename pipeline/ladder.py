@@ -136,6 +136,9 @@ class LadderTools:
     # What a simplified level goes through instead: the same, quantizing to its surface (see Quantize's rounding),
     # since its triangles are many grid steps wide; None to finish every level alike.
     finish_simplified: Callable[[Scene], Scene] | None = None
+    # What a level below `full` does to its textures before they are encoded (textures.colour_pictures_as_jpeg):
+    # `full` keeps the source's.
+    derive_textures: Callable[[Scene], object] | None = None
 
 
 def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: LadderTools,
@@ -640,6 +643,8 @@ def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offs
                  error: float) -> Level:
     """The level's GLB and costs, from a copy of its scene (made by the caller, so that the scene may change or be
     let go while this runs in a writer thread)."""
+    if settings.max_texture is not None and tools.derive_textures is not None:
+        tools.derive_textures(final)
     tools.encode_textures(final)
     wrapped = Scene(name=PLACEHOLDER, animations=final.animations, nodes=[
         Node(name=PLACEHOLDER, keep=True, children=[

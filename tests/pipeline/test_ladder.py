@@ -734,3 +734,73 @@ def test_the_weighed_colours_cost_their_own_rows_and_a_few_megabytes_of_scratch(
     assert peak <= attributes.nbytes + 12 * 1024 * 1024
     plain, _ = ladder._weighed_attributes(dataclasses.replace(primitive, attributes={"NORMAL": normals}), normals, 0.1)
     assert plain is normals  # normals alone: no copy
+
+
+def _texture_mimes(level: bytes) -> dict[str, str]:
+    """Each texture slot of a level's first material (baseColor, normal) → the MIME type of its image."""
+    from tests.helpers import glb_json
+
+    document = glb_json(level)
+    material = document["materials"][0]
+    slots = {"baseColor": material["pbrMetallicRoughness"].get("baseColorTexture"),
+             "normal": material.get("normalTexture")}
+    return {slot: document["images"][document["textures"][ref["index"]]["source"]]["mimeType"]
+            for slot, ref in slots.items() if ref is not None}
+
+
+def _png(pixels: np.ndarray) -> Texture:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return Texture(name="map.png", data=out.getvalue(), mime_type="image/png", width=pixels.shape[1],
+                   height=pixels.shape[0])
+
+
+def test_levels_below_full_carry_opaque_colour_pictures_as_jpeg_and_full_keeps_the_source() -> None:
+    """A scan's PNG texture (RealityCapture's default, or a TIFF once read) is a photograph: the derived levels
+    carry it as JPEG, as Voyager's derivatives do; its normal map and a picture with transparency stay PNG."""
+    from pipeline.textures import colour_pictures_as_jpeg
+
+    rng = np.random.default_rng(5)
+    derived = dataclasses.replace(tools(), derive_textures=colour_pictures_as_jpeg)
+    smooth = np.clip(128 + 60 * np.sin(np.arange(256) / 9.0)[:, None, None] + rng.normal(0, 4, (256, 256, 3)),
+                     0, 255).astype(np.uint8)
+    scene = noisy_sphere(rings=60, segments=100, texture_side=16)
+    material = scene.meshes()[0].primitives[0].material
+    assert material is not None
+    material.base_color_texture = TextureRef(_png(smooth))
+    material.normal_texture = TextureRef(_png(np.full((256, 256, 3), (128, 128, 255), np.uint8)))
+    source = material.base_color_texture.texture.data
+    result = ladder.build_ladder(scene, (0.0, 0.0, 0.0), derived, levels=SMALL)
+    full, *below = reversed(result.levels)
+    assert full.name == "full" and _texture_mimes(full.data) == {"baseColor": "image/png", "normal": "image/png"}
+    assert source in full.data  # the source's bytes, as they were
+    assert len(below) >= 3
+    for level in below:  # the thumb may go on to lossy WebP to fit its bytes; nothing else changes kind
+        mimes = _texture_mimes(level.data)
+        assert mimes["baseColor"] in ("image/jpeg", "image/webp") and mimes["normal"] in ("image/png", "image/webp")
+    assert [_texture_mimes(level.data)["baseColor"] for level in below[:2]] == ["image/jpeg", "image/jpeg"]
+    assert all(not errors_of(report) for report in validate_many([level.data for level in result.levels]))
+    # With transparency, a picture stays lossless in every level.
+    see_through = noisy_sphere(rings=60, segments=100, texture_side=16)
+    clear = see_through.meshes()[0].primitives[0].material
+    assert clear is not None
+    clear.base_color_texture = TextureRef(_png(np.dstack([smooth, np.full((256, 256), 128, np.uint8)])))
+    kept = ladder.build_ladder(see_through, (0.0, 0.0, 0.0), derived, levels=SMALL)
+    assert all(_texture_mimes(level.data)["baseColor"] in ("image/png", "image/webp") for level in kept.levels)
+    assert "image/png" in [_texture_mimes(level.data)["baseColor"] for level in kept.levels[1:]]
+
+
+def test_a_built_models_png_texture_is_jpeg_in_its_derived_levels(tmp_path: Path) -> None:
+    from pipeline.build import build
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    rng = np.random.default_rng(2)
+    skin = np.clip(140 + 50 * np.sin(np.arange(2048) / 40.0)[:, None, None] + rng.normal(0, 5, (2048, 2048, 3)), 0, 255)
+    Image.fromarray(skin.astype(np.uint8)).save(folder / "models" / "cube skin.png")
+    build(folder / "exhibit.yaml", tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache"))
+    site = tmp_path / "site" / "tiny"
+    cube = next(a for a in json.loads((site / "exhibit.json").read_text())["artifacts"] if a["id"] == "cube")
+    mimes = {level["name"]: _texture_mimes((site / level["glb"]).read_bytes())["baseColor"] for level in cube["levels"]}
+    # The cube's rights do not allow its full level to be downloaded: its levels are low and thumb.
+    assert mimes.get("low") == "image/jpeg" and "full" not in mimes, mimes
