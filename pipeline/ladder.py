@@ -171,6 +171,7 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
         # Whether the last simplified level stopped at its error bound, under its cap: the next one then likely does
         # too, and a small one may run its two passes at once (see simplify_within).
         error_bound = True
+        above: LevelSettings | None = None  # the settings of the level `parent` is
         for number, (settings, (simplifying, writing)) in enumerate(zip(levels, plan, strict=True), start=1):
             task.describe(f"{label}: simplifying level {number}/{len(levels)}")
             if settings.max_texture is None and settings.max_triangles is None:
@@ -183,7 +184,8 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
                 if error > 0:  # simplified: to its bound, or past it to reach its cap
                     error_bound = error < settings.max_error
             total_error = round(error + parent_error, 8)
-            if pending and not error and _same_content(parent, current):
+            if pending and not error and _same_content(parent, current) and not _derives(parent, above, settings,
+                                                                                         tools):
                 # Nothing changed: the same bytes, unwritten.
                 level = _submit(pool, _renamed, pending[-1], settings.name, total_error)
             else:
@@ -200,7 +202,7 @@ def build_ladder(scene: Scene, offset: tuple[float, float, float], tools: Ladder
             pending.append(level)
             if consume and parent is scene and current is not scene:
                 _release_geometry(scene)  # the writes hold copies, the new level its own arrays or views
-            parent, parent_error = current, total_error
+            parent, parent_error, above = current, total_error, settings
         made = [future.result() for future in pending]
     heap.give_back_memory()
     return Ladder(levels=made[::-1], diagonal=diagonal)
@@ -242,6 +244,17 @@ def _done(level: Level) -> Future[Level]:
     return future
 
 
+def _derives(parent: Scene, parent_settings: LevelSettings | None, settings: LevelSettings,
+             tools: LadderTools) -> bool:
+    """Whether a level that kept its parent's content is still written anew: the first level below `full` derives
+    its textures (tools.derive_textures), so where `full` carries PNG ones, `high` is `full` with JPEG pictures,
+    which the viewer loads, and not `full`'s bytes."""
+    if tools.derive_textures is None or settings.max_texture is None or parent_settings is None \
+            or parent_settings.max_texture is not None:
+        return False
+    return any(texture.mime_type == "image/png" for texture in budgets.measure(parent).textures.values())
+
+
 def _same_content(parent: Scene, child: Scene) -> bool:
     """Whether a rung kept its parent's triangles and texture objects (fitting replaces a texture it resizes)."""
     before, after = budgets.measure(parent), budgets.measure(child)
@@ -250,14 +263,15 @@ def _same_content(parent: Scene, child: Scene) -> bool:
 
 def listed(levels: list[Level], download: bool) -> list[Level]:
     """The rungs a site lists (coarse to fine): `full` only where the rights allow its download, and a rung that
-    is the same as the finer one above it merged into that one; `thumb` always stays."""
+    is the same as the finer one above it (its triangles, textures' size and draw calls, in no fewer bytes) merged
+    into that one; `thumb` always stays."""
     kept: list[Level] = []
     for level in reversed(levels):
         if level.name == "full" and not download:
             continue
         if kept and level.name != "thumb" and (level.triangles, level.max_texture, level.draw_calls) == (
-                kept[-1].triangles, kept[-1].max_texture, kept[-1].draw_calls):
-            continue
+                kept[-1].triangles, kept[-1].max_texture, kept[-1].draw_calls) and len(level.data) >= len(kept[-1].data):
+            continue  # nothing to gain (a rung that is `full` with JPEG pictures is smaller, and stays)
         kept.append(level)
     return kept[::-1]
 

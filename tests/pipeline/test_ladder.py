@@ -780,6 +780,18 @@ def test_levels_below_full_carry_opaque_colour_pictures_as_jpeg_and_full_keeps_t
         assert mimes["baseColor"] in ("image/jpeg", "image/webp") and mimes["normal"] in ("image/png", "image/webp")
     assert [_texture_mimes(level.data)["baseColor"] for level in below[:2]] == ["image/jpeg", "image/jpeg"]
     assert all(not errors_of(report) for report in validate_many([level.data for level in result.levels]))
+    # A model small enough for `high` to keep `full`'s geometry and texture sizes: `high` is still written, with
+    # the JPEG, and listed beside `full`; the viewer, choosing the coarsest level of the same error, loads it.
+    small = noisy_sphere(rings=20, segments=30, texture_side=16)
+    small_material = small.meshes()[0].primitives[0].material
+    assert small_material is not None
+    small_material.base_color_texture = TextureRef(_png(smooth))
+    kept_small = ladder.build_ladder(small, (0.0, 0.0, 0.0), derived, levels=SMALL)
+    offered = ladder.listed(kept_small.levels, download=True)
+    assert [level.name for level in offered][-2:] == ["high", "full"]
+    assert [_texture_mimes(level.data)["baseColor"] for level in offered[-2:]] == ["image/jpeg", "image/png"]
+    assert offered[-2].triangles == offered[-1].triangles and len(offered[-2].data) < len(offered[-1].data)
+    assert ladder.listed(kept_small.levels, download=False)[-1].name == "high"
     # With transparency, a picture stays lossless in every level.
     see_through = noisy_sphere(rings=60, segments=100, texture_side=16)
     clear = see_through.meshes()[0].primitives[0].material
