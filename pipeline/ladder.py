@@ -269,8 +269,10 @@ def listed(levels: list[Level], download: bool) -> list[Level]:
     for level in reversed(levels):
         if level.name == "full" and not download:
             continue
-        if kept and level.name != "thumb" and (level.triangles, level.max_texture, level.draw_calls) == (
-                kept[-1].triangles, kept[-1].max_texture, kept[-1].draw_calls) and len(level.data) >= len(kept[-1].data):
+        finer = kept[-1] if kept else None
+        if finer is not None and level.name != "thumb" and len(level.data) >= len(finer.data) and (
+                level.triangles, level.max_texture, level.draw_calls) == (
+                finer.triangles, finer.max_texture, finer.draw_calls):
             continue  # nothing to gain (a rung that is `full` with JPEG pictures is smaller, and stays)
         kept.append(level)
     return kept[::-1]

@@ -6,8 +6,8 @@ vertices duplicated with different UVs, as photogrammetry exports have) and a pr
 "obj-pages", an OBJ with one material and texture page per island, as RealityCapture and Metashape write big scans
 (and "ply-pages", a PLY so), "obj-colours", an OBJ coloured per vertex without a texture, "ply-ascii", the PLY
 as text, "obj-quads", the OBJ in quads, "ply-mixed", a PLY of quads and triangles ("ply-mixed-ascii" as text),
-"stl", a binary STL (no texture), or "stl-ascii", the STL as text. Every step is numpy over whole arrays, so a 40M-triangle scan is
-written in minutes, not hours.
+"stl", a binary STL (no texture), or "stl-ascii", the STL as text. Every step is numpy over whole arrays, so a
+40M-triangle scan is written in minutes, not hours.
 
     python -m tests.benchmarks.scan_generator --triangles 1000000 --texture 4096 --out /tmp/scans
 """

@@ -147,7 +147,7 @@ def test_the_ascii_stl_is_the_binary_one_as_text(tmp_path: Path) -> None:
     np.testing.assert_allclose(ascii_read.attributes["POSITION"], binary.attributes["POSITION"], rtol=1e-5, atol=1e-7)
 
 
-def test_the_ply_of_quads_and_triangles_binary_or_text_is_the_scans_surface_with_faces_of_two_sizes(tmp_path: Path) -> None:
+def test_the_ply_of_quads_and_triangles_as_binary_or_text_is_the_scans_surface(tmp_path: Path) -> None:
     from pipeline.spec.measure import measure
     from tests.benchmarks.scan_generator import MIXED_TRIANGLES, SEED
 
