@@ -459,7 +459,9 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             else:
                 fresh.append(room)
         shell_notes: dict[str, list[str]] = {}
-        prepared = _prepare_shells(fresh, exhibit, options, cache, room_transforms, shell_notes)
+        hung = {id(image_textures[str(a.image.path)]) for a in exhibit.artifacts
+                if a.image is not None and str(a.image.path) in image_textures}
+        prepared = _prepare_shells(fresh, exhibit, options, cache, room_transforms, shell_notes, hung)
     report.textures_encoded, report.textures_from_cache = cache.stats.encoded_misses, cache.stats.encoded_hits
     with progress.stage("write"):
         for number, room in enumerate(fresh, start=1):
@@ -764,10 +766,11 @@ def _is_quantize(transform: Any) -> bool:
 
 
 def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options: BuildOptions, cache: AssetCache,
-                    room_transforms: tuple[Any, ...], notes: dict[str, list[str]],
+                    room_transforms: tuple[Any, ...], notes: dict[str, list[str]], pictures: set[int],
                     ) -> dict[str, tuple[Scene | None, tuple[Any, ...], dict[str, Scene]]]:
     """Optimize each room's shell in place; room id → (unquantized copy for LODs, quantize transforms, per-target
-    texture variants). `notes` gets, per room, a sentence for each texture some target gets smaller."""
+    texture variants). `notes` gets, per room, a sentence for each texture some target gets smaller; `pictures` are
+    the ids of the hung pictures' textures (see textures.pictures_as_jpeg)."""
     limits: dict[str, int] = {t: budgets.PROFILES[t].max_texture_size for t in exhibit.exhibit.targets}
     texture_limit = max(limits.values())
     before_quantize = tuple(t for t in room_transforms if not _is_quantize(t))
@@ -780,6 +783,7 @@ def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options
         # The room's GLB carries textures up to the most generous target's limit; a target with a lower one
         # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
         notes[room.id] = textures.texture_size_notes(room.scene, limits)
+        textures.pictures_as_jpeg(room.scene, pictures, cache)
         textures.fit_textures(room.scene, texture_limit)
         variants = textures.target_variants(room.scene, limits, texture_limit, options.texture_format, cache, quantize)
         textures.encode_textures(room.scene, options.texture_format, cache)

@@ -158,3 +158,31 @@ def test_a_tiff_master_in_adobe_rgb_on_its_side_hangs_upright_in_srgb_and_rebuil
     again = build(spec, tmp_path / "again", dataclasses.replace(options))
     assert again.textures_encoded == 0 and again.textures_from_cache >= 1  # the conversion is kept by content
     assert (tmp_path / "again" / "tiny" / "media" / exported.name).read_bytes() == exported.read_bytes()
+
+
+def _picture_mime(room_glb: bytes, artifact_id: str) -> str:
+    """The MIME type of the image a room's GLB shows on the picture `artifact_id`."""
+    from tests.helpers import glb_json
+
+    document = glb_json(room_glb)
+    material = next(m for m in document["materials"] if m.get("name") == f"{artifact_id}-image")
+    texture = document["textures"][material["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
+    return str(document["images"][texture["source"]]["mimeType"])
+
+
+@pytest.mark.parametrize("alpha", [None, 128])
+def test_a_png_picture_hangs_as_jpeg_unless_it_has_transparency_and_its_iiif_image_is_the_file(
+        tmp_path: Path, alpha: int | None) -> None:
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    picture = folder / "images" / "red.png"
+    photograph = np.clip(np.random.default_rng(3).normal(150, 30, (300, 600, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(photograph) if alpha is None else Image.fromarray(
+        np.dstack([photograph, np.full((300, 600), alpha, np.uint8)]))
+    image.save(picture)
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache", base_url="https://museum.example/tiny")
+    build(folder / "exhibit.yaml", tmp_path / "site", options)
+    site = tmp_path / "site" / "tiny"
+    hall = next(r for r in json.loads((site / "exhibit.json").read_text())["rooms"] if r["id"] == "hall")
+    assert _picture_mime((site / hall["glb"]).read_bytes(), "red") == ("image/jpeg" if alpha is None else "image/png")
+    (exported,) = (site / "media").glob("red.*")
+    assert exported.read_bytes() == picture.read_bytes()  # the IIIF export's image is the museum's file
