@@ -30,10 +30,9 @@ def read_texture(path: Path, written: str, cache: AssetCache | None = None) -> T
     data = path.read_bytes()
     try:
         if not images.shown_as_stored(data):
-            key = hashlib.sha256(hashlib.sha256(data).digest()
-                                 + f"\0texture upright sRGB {images.ENCODER_VERSION}\0{code_version()}".encode())
+            key = _encoding_key(data, f"texture upright sRGB {images.ENCODER_VERSION}")
             source = data
-            data = (cache or AssetCache(None)).encoded(key.hexdigest(), lambda: images.as_texture_bytes(source)[0])
+            data = (cache or AssetCache(None)).encoded(key, lambda: images.as_texture_bytes(source)[0])
         data, mime, width, height = images.as_texture_bytes(data)
     except images.UNREADABLE as error:
         raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None
@@ -207,7 +206,7 @@ def _opaque_as_jpeg(texture: Texture, cache: AssetCache) -> Texture | None:
     with transparency as an empty entry, so that a rebuild does not decode it again)."""
     if texture.mime_type != "image/png":
         return None
-    key = _encoding_key(texture, f"opaque jpeg quality=92 {images.ENCODER_VERSION}")
+    key = _encoding_key(texture.data, f"opaque jpeg quality=92 {images.ENCODER_VERSION}")
     data = cache.encoded(key, lambda: images.opaque_jpeg(texture.data) or b"")
     return dataclasses.replace(texture, data=data, mime_type="image/jpeg") if data else None
 
@@ -232,7 +231,7 @@ def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None 
         if texture.mime_type not in ("image/png", "image/jpeg"):
             return None
         lossless = texture.mime_type == "image/png"
-        key = _encoding_key(texture, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
+        key = _encoding_key(texture.data, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
         data = cache.encoded(key, lambda: images.webp(texture.data, lossless))
         return dataclasses.replace(texture, data=data, mime_type="image/webp")
 
@@ -293,8 +292,9 @@ def texture_roles(scene: Scene) -> dict[int, str]:
     return {key: next(r for r in ("normal", "linear", "color") if r in found) for key, found in roles.items()}
 
 
-def _encoding_key(texture: Texture, settings: str) -> str:
-    return hashlib.sha256(hashlib.sha256(texture.data).digest() + f"\0{settings}\0{code_version()}".encode()).hexdigest()
+def _encoding_key(data: bytes, settings: str) -> str:
+    """The cache key of what an encoder makes of these source bytes with these settings, in this code."""
+    return hashlib.sha256(hashlib.sha256(data).digest() + f"\0{settings}\0{code_version()}".encode()).hexdigest()
 
 
 def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
@@ -335,7 +335,7 @@ def encode_ktx2(scene: Scene, cache: AssetCache | None = None) -> None:
                                      f"{complaint[0]}")
                 return target.read_bytes()
 
-        key = _encoding_key(texture, f"ktx2 {' '.join(flags)} encoder={encoder_identity} {images.ENCODER_VERSION}")
+        key = _encoding_key(texture.data, f"ktx2 {' '.join(flags)} encoder={encoder_identity} {images.ENCODER_VERSION}")
         data = store.encoded(key, encode)
         return dataclasses.replace(texture, data=data, mime_type="image/ktx2", width=size[0], height=size[1])
 
