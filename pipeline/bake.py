@@ -27,6 +27,7 @@ from pipeline.scene import (
     TextureRef,
     instance_matrices,
     node_matrix,
+    world_nodes,
 )
 
 # Nodes compose marks with extras["vitrina"]["lightmap"] get a lightmap: the room shell and the stands.
@@ -77,21 +78,6 @@ def _placements(node: Node, parent: np.ndarray) -> list[np.ndarray]:
     """World matrices of a node's mesh: one, or one per EXT_mesh_gpu_instancing instance."""
     world = parent @ node_matrix(node)
     return [world @ instance for instance in instance_matrices(node)]
-
-
-def _world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:
-    """(node, world matrix of its parent) for every node under these roots."""
-    out: list[tuple[Node, np.ndarray]] = []
-
-    def visit(node: Node, parent: np.ndarray) -> None:
-        out.append((node, parent))
-        world = parent @ node_matrix(node)
-        for child in node.children:
-            visit(child, world)
-
-    for root in nodes:
-        visit(root, np.eye(4))
-    return out
 
 
 def _float_positions(primitive: Primitive) -> np.ndarray:
@@ -273,7 +259,7 @@ def _base_colour(material: Material | None) -> np.ndarray:
 def _room_lights(scene: Scene) -> list[tuple[Light, np.ndarray, np.ndarray]]:
     """(light, world position, world direction it shines along) for every punctual light."""
     out = []
-    for node, parent in _world_nodes(scene.nodes):
+    for node, parent in world_nodes(scene.nodes):
         if node.light is None:
             continue
         world = parent @ node_matrix(node)
@@ -351,7 +337,7 @@ class Lightmap:
 def baked_primitives(scene: Scene) -> list[tuple[Primitive, np.ndarray]]:
     """(primitive, world matrix) of every opaque primitive of the nodes compose marked for a lightmap."""
     out = []
-    for node, parent in _world_nodes(scene.nodes):
+    for node, parent in world_nodes(scene.nodes):
         if node.mesh is None or not _is_marked(node):
             continue
         world = parent @ node_matrix(node)
@@ -364,7 +350,7 @@ def baked_primitives(scene: Scene) -> list[tuple[Primitive, np.ndarray]]:
 def world_triangles(nodes: Iterable[Node]) -> np.ndarray:
     """(n, 3, 3) world positions of every opaque triangle under these root nodes (what casts shadows)."""
     found = [np.zeros((0, 3, 3))]
-    for node, parent in _world_nodes(nodes):
+    for node, parent in world_nodes(nodes):
         if node.mesh is None:
             continue
         for world in _placements(node, parent):
@@ -381,7 +367,7 @@ def _occluders(scene: Scene, extra: Sequence[Node], baked: list[tuple[Primitive,
     chart_uv = _chart_uvs(charts, len(baked), width, height)
     baked_ids = {id(p): i for i, (p, _) in enumerate(baked)}
     triangles, uvs, albedo = [], [], []
-    for node, parent in _world_nodes([*scene.nodes, *extra]):
+    for node, parent in world_nodes([*scene.nodes, *extra]):
         if node.mesh is None:
             continue
         for world in _placements(node, parent):
@@ -650,7 +636,7 @@ def bake_key(scene: Scene, settings: BakeSettings, ambient: float, occluders_ext
         digest.update(b"baked")
         digest.update(np.ascontiguousarray(world, dtype=np.float64).tobytes())
         digest.update(_float_positions(primitive).tobytes())
-    for node, parent in _world_nodes([*scene.nodes, *occluders_extra]):
+    for node, parent in world_nodes([*scene.nodes, *occluders_extra]):
         if node.mesh is None:
             continue
         for world in _placements(node, parent):

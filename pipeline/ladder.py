@@ -21,7 +21,7 @@ from pipeline import budgets, heap, images, meshopt, progress, spatial_parts, su
 from pipeline.colour import linear_to_srgb
 from pipeline.columns import joint_range
 from pipeline.gltf import container
-from pipeline.scene import Node, Primitive, Scene, Texture, node_matrix
+from pipeline.scene import Node, Primitive, Scene, Texture, node_matrix, world_nodes
 from pipeline.transforms import reorder
 from pipeline.transforms.reorder import reorder_primitive
 
@@ -453,18 +453,12 @@ def _surfaces(scene: Scene) -> list[list[Primitive]]:
     its thumb against 80, welded by position). A mesh shown by several nodes, by instances or by a skin is a
     surface of its own. In the order of `Scene.meshes`."""
     placed: dict[int, list[bytes | None]] = {}
-
-    def visit(node: Node, parent: np.ndarray) -> None:
-        world = parent @ node_matrix(node)
+    for node, parent in world_nodes(scene.nodes):
         if node.mesh is not None:
             alone = node.instances is not None or node.skin is not None
             # Rounded, and -0.0 made 0.0: matrices made by different products of the same transforms agree.
+            world = parent @ node_matrix(node)
             placed.setdefault(id(node.mesh), []).append(None if alone else (np.round(world, 9) + 0.0).tobytes())
-        for child in node.children:
-            visit(child, world)
-
-    for root in scene.nodes:
-        visit(root, np.eye(4))
     surfaces: dict[object, list[Primitive]] = {}
     for mesh in scene.meshes():
         places = placed[id(mesh)]

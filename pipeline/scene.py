@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -298,6 +299,21 @@ def transformed_uvs(uvs: np.ndarray, transform: dict[str, Any]) -> np.ndarray:
 def node_matrix(node: Node) -> np.ndarray:
     """The node's local transform as a 4×4 matrix (T · R · S)."""
     return local_matrix(node.translation, node.rotation, node.scale)
+
+
+def world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:
+    """(node, world matrix of its parent) for every node under these roots, parents first."""
+    out: list[tuple[Node, np.ndarray]] = []
+
+    def visit(node: Node, parent: np.ndarray) -> None:
+        out.append((node, parent))
+        world = parent @ node_matrix(node)
+        for child in node.children:
+            visit(child, world)
+
+    for root in nodes:
+        visit(root, np.eye(4))
+    return out
 
 
 def instance_matrices(node: Node) -> list[np.ndarray]:
