@@ -154,8 +154,8 @@ def _to_srgb(icc: bytes, mode: str) -> Any:
         levels = np.linspace(0, 255, 7).astype(np.uint8)
         grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
         sample = Image.fromarray(grid, "RGB")
-        probe = ImageCms.buildTransform(profile, _SRGB, "RGB", "RGB", ImageCms.Intent.RELATIVE_COLORIMETRIC,
-                                        ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        probe = transform if mode == "RGB" else ImageCms.buildTransform(
+            profile, _SRGB, "RGB", "RGB", ImageCms.Intent.RELATIVE_COLORIMETRIC, ImageCms.Flags.BLACKPOINTCOMPENSATION)
         moved = np.asarray(ImageCms.applyTransform(sample, probe), dtype=np.int16) - grid
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None
