@@ -179,8 +179,8 @@ def _built_ladder(job: AssetJob, scene: Scene, early: textures.EarlyFits | None,
     info: dict[str, Any] = {"shape": shape.to_json(), "ladder": ladder.ladder_info(built), "notes": list(scene.notes),
                             "usdz_level": phone.name}
     ar_body = None
-    if phone.scene is not None:
-        ar_body = ladder.plain_level_body(phone.scene, tools, offset)
+    if phone.scene is not None and phone.name is not None:
+        ar_body = ladder.plain_level_body(phone.scene, phone.name, tools, offset)
     return BuiltLadder(info, tuple(level.data for level in built.levels), ar_body=ar_body)
 
 

@@ -673,11 +673,12 @@ def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offs
                  error_relative=round(error, 8))
 
 
-def plain_level_body(scene: Scene, tools: LadderTools, offset: tuple[float, float, float]) -> bytes:
-    """A level's scene written as the ladder writes its levels, but with its textures as they were fitted (PNG or
-    JPEG): the body the AR package is made from when the levels themselves carry WebP or KTX2."""
+def plain_level_body(scene: Scene, name: str, tools: LadderTools, offset: tuple[float, float, float]) -> bytes:
+    """Level `name`'s scene written as the ladder writes it, but with its textures as they were fitted and derived
+    (PNG or JPEG): the body the AR package is made from when the levels themselves carry WebP or KTX2."""
     plain = dataclasses.replace(tools, encode_textures=lambda _: None)
-    return _write_level(_copy(scene), LevelSettings("ar", None, None, 0.0), plain, offset, 0.0).data
+    settings = next(settings for settings in LEVELS if settings.name == name)
+    return _write_level(_copy(scene), dataclasses.replace(settings, name="ar"), plain, offset, 0.0).data
 
 
 def _within_bytes(parent: Scene, current: Scene, level: Level, settings: LevelSettings, tools: LadderTools,

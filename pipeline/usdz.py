@@ -315,23 +315,31 @@ def fits_a_phone(scene: Scene) -> bool:
 
 
 class PhoneLevel:
-    """Offered a model's ladder levels fine to coarse (`ladder.build_ladder`'s on_level), keeps the first that
-    fits a phone: the finest one the phone target would load (the coarsest offered if none fits). For a big scan
-    that is `low` (150k triangles, 1k textures) unless `medium` came out within 300k triangles by its error bound;
-    a small model keeps its geometry with 2k textures. With `keep_scene` it holds that level's scene too (one the
-    ladder is still holding as the parent of the next, so the ladder's peak memory stays as it was); without, only
-    its name, which is all a ladder needs whose levels AR Quick Look can read as they are."""
+    """Offered a model's ladder levels fine to coarse (`ladder.build_ladder`'s on_level), keeps the level a phone
+    loads: the finest one that fits it (the coarsest offered if none fits), or a coarser one that keeps its
+    triangles and still fits, as the viewer takes the coarsest level of the same error. For a big scan that is
+    `low` (150k triangles, 1k textures) unless `medium` came out within 300k triangles by its error bound; a small
+    model keeps its geometry with 2k textures, in `high` or `medium` rather than `full`, which keeps the source's
+    textures byte for byte (a PNG where the levels below carry JPEG). With `keep_scene` it holds that level's scene
+    too (one the ladder is still holding as the parent of the next, so the ladder's peak memory stays as it was);
+    without, only its name, which is all a ladder needs whose levels AR Quick Look can read as they are."""
 
     def __init__(self, keep_scene: bool = True) -> None:
         self.keep_scene = keep_scene
         self.name: str | None = None
         self.scene: Scene | None = None
         self.fits = False
+        self._triangles = -1
 
     def offer(self, name: str, scene: Scene) -> None:
-        if not self.fits:
-            self.name, self.fits = name, fits_a_phone(scene)
-            self.scene = scene if self.keep_scene else None
+        triangles = budgets.measure(scene).triangles
+        if self.fits and triangles != self._triangles:
+            return
+        fits = fits_a_phone(scene)
+        if self.fits and not fits:
+            return
+        self.name, self.fits, self._triangles = name, fits, triangles
+        self.scene = scene if self.keep_scene else None
 
 
 @dataclass(frozen=True)

@@ -211,10 +211,13 @@ def test_the_package_is_the_level_a_phone_loads_from_one_ingest(
         picked = ladders[artifact_id].info["usdz_level"]
         triangles = _usdz_triangles(path, tmp_path / artifact_id)
         assert triangles == levels[picked]["triangles"] <= 20_000, artifact_id
-        # The finest level within the budget: every finer one is over it.
+        # The finest geometry within the budget, in the coarsest level that keeps it: every finer level is over
+        # the budget or has the same triangles.
         order = ["full", "high", "medium", "low", "thumb"]
         assert all(levels[name]["triangles"] > 20_000 or levels[name]["max_texture"] > 2048
+                   or levels[name]["triangles"] == triangles
                    for name in order[:order.index(picked)] if name in levels), (artifact_id, picked)
+        assert picked != "full", artifact_id  # every model here has a level below `full` within the budget
         coarser += picked not in ("full", "high")
         assert usdz.arkit_problems(path) == [], artifact_id
     assert coarser >= 1
@@ -262,8 +265,9 @@ def test_rights_that_come_to_allow_downloads_cost_a_package_not_a_ladder(texture
     (package,) = [entry["usdz"] for entry in data["artifacts"] if "usdz" in entry]
     made_later = (tmp_path / "site" / "tiny" / package).read_bytes()
     assert usdz.arkit_problems(tmp_path / "site" / "tiny" / package) == []
-    with zipfile.ZipFile(tmp_path / "site" / "tiny" / package) as archive:  # the cube's skin came along
-        assert any(name.endswith((".png", ".jpg")) for name in archive.namelist())
+    with zipfile.ZipFile(tmp_path / "site" / "tiny" / package) as archive:
+        # The cube's skin came along as the phone streams it: its opaque PNG is a JPEG in every level below `full`.
+        assert [name for name in archive.namelist() if name.startswith("textures/")] == ["textures/t0.jpg"]
 
     cold = build(folder, tmp_path / "cold", dataclasses.replace(options, cache_dir=tmp_path / "cold-cache"))
     assert cold.cache_misses == 1 and (tmp_path / "cold" / "tiny" / package).read_bytes() == made_later
@@ -291,6 +295,17 @@ def test_a_phone_gets_the_finest_level_within_its_triangles_and_texture_side() -
                         ("low", level(most // 2, 1024))):
         phone.offer(name, scene)
     assert phone.name == "medium"  # high has few enough triangles but a 4k texture; low fits too, but is coarser
+    # A model a phone takes whole: not `full` (the source's textures byte for byte) but the coarsest level that
+    # keeps its triangles and fits, the one the viewer streams; a coarser level with fewer triangles does not count.
+    small = usdz.PhoneLevel()
+    for name, scene in (("full", level(most, 2048)), ("high", level(most, 2048)), ("medium", level(most, 2048)),
+                        ("low", level(most // 2, 1024))):
+        small.offer(name, scene)
+    assert (small.name, small.fits) == ("medium", True)
+    kept = usdz.PhoneLevel()
+    for name, scene in (("full", level(most, 2048)), ("high", level(most, 4096))):
+        kept.offer(name, scene)
+    assert (kept.name, kept.fits) == ("full", True)  # the only level that fits
     over = usdz.PhoneLevel()
     over.offer("medium", level(most + 1, 2048))
     over.offer("low", level(most + 1, 1024))
@@ -324,7 +339,7 @@ def test_a_package_made_from_a_quantized_level_keeps_its_texture_coordinates(tmp
     primitive.attributes["TEXCOORD_0"] = (0.25 + 0.25 * primitive.attributes["TEXCOORD_0"]).astype(np.float32)
     wanted = np.unique(np.round(np.c_[primitive.attributes["TEXCOORD_0"][:, 0],
                                       1.0 - primitive.attributes["TEXCOORD_0"][:, 1]], 4), axis=0)
-    body = ladder.plain_level_body(scene, tools(), (0.0, 0.0, 0.0))
+    body = ladder.plain_level_body(scene, "full", tools(), (0.0, 0.0, 0.0))
     level = ladder.level_scene(body)
     stored = next(p for n in level.nodes for c in n.children for g in c.children if g.mesh
                   for p in g.mesh.primitives)
