@@ -510,7 +510,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
 
         def add_picture(path: Path, written: str) -> str:
             texture = image_textures.get(str(path))
-            return media.add_image(path, written, texture.data if texture is not None else None)
+            shown = None if texture is None else functools.partial(textures.picture_as_hung, texture, cache)
+            return media.add_image(path, written, shown)
 
         pictures = standards.picture_files(exhibit.artifacts, add_picture) if base_url else {}
         linked_data = standards.write_standards(folder, data, fronts, base_url, pictures)

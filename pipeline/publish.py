@@ -11,7 +11,7 @@ import re
 import shutil
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +47,17 @@ class MediaWriter:
             self.written[path] = write_named(self.folder, "media", path.stem, path.read_bytes(), path.suffix.lower())
         return self.written[path]
 
-    def add_image(self, path: Path, written: str, converted: bytes | None = None) -> str:
+    def add_image(self, path: Path, written: str, converted: Callable[[], bytes] | None = None) -> str:
         """An image as browsers show it: the file itself when it is a PNG, JPEG or WebP, upright and in sRGB, else
         converted as textures are (images.as_texture_bytes: a TIFF, an Adobe RGB file, a phone's picture stored
-        on its side); `converted` is that conversion when the build already made it (a hung picture's texture)."""
+        on its side); `converted()` gives the conversion the build makes of it (a hung picture's, as its room
+        shows it), asked for only when the file itself will not do."""
         if path not in self.written:
             data = path.read_bytes()
             try:
                 suffix = path.suffix.lower()
                 if not images.shown_as_stored(data, ("PNG", "JPEG", "WEBP")):
-                    data = converted if converted is not None else images.as_texture_bytes(data)[0]
+                    data = converted() if converted is not None else images.as_texture_bytes(data)[0]
                     suffix = ".png" if data.startswith(b"\x89PNG") else ".jpg"
             except images.UNREADABLE as error:
                 raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None

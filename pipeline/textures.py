@@ -196,9 +196,17 @@ def pictures_as_jpeg(scene: Scene, pictures: set[int], cache: AssetCache | None 
     """A room's hung pictures (the textures whose ids are in `pictures`) that are fully opaque PNG, as JPEG, as a
     scan's levels below `full` carry theirs (colour_pictures_as_jpeg): a photograph of a painting as PNG made a
     room several times the bytes of its JPEG one (three 24-megapixel pictures: 17.4 MB for a desktop). Only for a
-    shell made anew; the IIIF export and the posters keep the picture as it came."""
+    shell made anew; the IIIF export and the posters keep a picture a browser shows as it came (picture_as_hung
+    for one it cannot)."""
     cache = cache or AssetCache(None)
     return replace_textures(scene, lambda texture: _opaque_as_jpeg(texture, cache) if id(texture) in pictures else None)
+
+
+def picture_as_hung(texture: Texture, cache: AssetCache | None = None) -> bytes:
+    """A picture's bytes as its room hangs it (pictures_as_jpeg): a fully opaque PNG as JPEG, else as it is. What
+    the IIIF export publishes of a file a browser cannot show as it is (a TIFF master is a PNG once read: 47 MB for a
+    6000 × 4000 photograph, where its JPEG is a tenth of that)."""
+    return (_opaque_as_jpeg(texture, cache or AssetCache(None)) or texture).data
 
 
 def _opaque_as_jpeg(texture: Texture, cache: AssetCache) -> Texture | None:

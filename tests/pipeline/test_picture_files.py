@@ -146,18 +146,33 @@ def test_a_tiff_master_in_adobe_rgb_on_its_side_hangs_upright_in_srgb_and_rebuil
     artifact = next(a for a in json.loads((site / "exhibit.json").read_text())["artifacts"] if a["id"] == "red")
     low, high = artifact["bounds"]["min"], artifact["bounds"]["max"]
     assert high[1] - low[1] > 1.8 * max(high[0] - low[0], high[2] - low[2])  # upright: twice as high as wide
-    # The IIIF export's picture is what a browser shows: upright, in sRGB, and not a TIFF.
+    # The IIIF export's picture is what a browser shows: upright, in sRGB, and not a TIFF; opaque, so a JPEG, as
+    # its room hangs it (a master's pixels as PNG are many times the bytes).
     (exported,) = (site / "media").glob("red.*")
-    assert exported.suffix == ".png"
+    assert exported.suffix == ".jpg"
     with Image.open(exported) as image:
-        assert image.size == (32, 64) and "icc_profile" not in image.info
+        assert image.format == "JPEG" and image.size == (32, 64) and "icc_profile" not in image.info
         assert np.abs(np.asarray(image.convert("RGB").getpixel((16, 32))) - adobe_rgb_in_srgb(red)).max() <= 2
     (body,) = _bodies_of(json.loads((site / "iiif" / "exhibit.json").read_text()), exported.name)
-    assert (body["format"], body["width"], body["height"]) == ("image/png", 32, 64)
+    assert (body["format"], body["width"], body["height"]) == ("image/jpeg", 32, 64)
     assert first.textures_encoded >= 1
     again = build(spec, tmp_path / "again", dataclasses.replace(options))
     assert again.textures_encoded == 0 and again.textures_from_cache >= 1  # the conversion is kept by content
     assert (tmp_path / "again" / "tiny" / "media" / exported.name).read_bytes() == exported.read_bytes()
+
+
+def test_a_tiff_master_with_transparency_is_published_lossless(tmp_path: Path) -> None:
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    spec = folder / "exhibit.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("image: images/red.png", "image: images/red.tif"),
+                    encoding="utf-8")
+    pixels = np.dstack([np.full((32, 64, 3), (200, 30, 30), np.uint8), np.tile(np.arange(0, 256, 4, np.uint8), (32, 1))])
+    (folder / "images" / "red.tif").write_bytes(_encoded(Image.fromarray(pixels), "TIFF"))
+    build(spec, tmp_path / "site", BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache",
+                                                base_url="https://museum.example/tiny"))
+    (exported,) = (tmp_path / "site" / "tiny" / "media").glob("red.*")
+    with Image.open(exported) as image:
+        assert image.format == "PNG" and np.array_equal(np.asarray(image.convert("RGBA")), pixels)
 
 
 def _picture_mime(room_glb: bytes, artifact_id: str) -> str:
