@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import images
+from pipeline.cache import code_version
 from pipeline.errors import BuildError
 from pipeline.scene import (
     Light,
@@ -240,8 +241,12 @@ class _Occluders:
 _MEAN_COLOURS: dict[bytes, np.ndarray] = {}
 
 
-def _base_colour(material: Material | None) -> np.ndarray:
-    """The colour a surface reflects on average (linear RGB): its factor times its texture's mean colour."""
+def _base_colour(material: Material | None,
+                 remembered: Callable[[str, Callable[[], bytes]], bytes] | None = None) -> np.ndarray:
+    """The colour a surface reflects on average (linear RGB): its factor times its texture's mean colour.
+
+    The mean colour is kept by the texture's content in `remembered` (the asset cache) too: the bake's cache key
+    holds it, and decoding a 24-megapixel picture for it took 0.3-0.4 s of every warm build."""
     if material is None:
         return np.array([0.8, 0.8, 0.8])
     colour = np.asarray(material.base_color_factor[:3], dtype=np.float64)
@@ -251,7 +256,12 @@ def _base_colour(material: Material | None) -> np.ndarray:
         data = material.base_color_texture.texture.data
         digest = hashlib.sha256(data).digest()
         if digest not in _MEAN_COLOURS:
-            _MEAN_COLOURS[digest] = images.mean_linear_colour(data)
+            def mean() -> bytes:
+                return images.mean_linear_colour(data).astype("<f8").tobytes()
+
+            key = hashlib.sha256(digest + f"\0mean linear colour\0{code_version()}".encode()).hexdigest()
+            stored = mean() if remembered is None else remembered(key, mean)
+            _MEAN_COLOURS[digest] = np.frombuffer(stored, dtype="<f8").copy()
         colour = colour * _MEAN_COLOURS[digest]
     return colour
 
@@ -628,8 +638,10 @@ def apply(scene: Scene, lightmap: Lightmap, png: bytes, intensity: float, name: 
         primitive.material = materials[id(original)]
 
 
-def bake_key(scene: Scene, settings: BakeSettings, ambient: float, occluders_extra: Sequence[Node] = ()) -> str:
-    """What the bake depends on: the surfaces, every occluder, the lights, the settings and this module's code."""
+def bake_key(scene: Scene, settings: BakeSettings, ambient: float, occluders_extra: Sequence[Node] = (),
+             remembered: Callable[[str, Callable[[], bytes]], bytes] | None = None) -> str:
+    """What the bake depends on: the surfaces, every occluder, the lights, the settings and this module's code.
+    `remembered` keeps the occluders' mean colours (see _base_colour)."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
     digest.update(repr((settings, ambient, AMBIENT, AO_DISTANCE, LIGHT_RADIUS, GUTTER, CEILING_TEXELS)).encode())
     for primitive, world in baked_primitives(scene):
@@ -645,7 +657,7 @@ def bake_key(scene: Scene, settings: BakeSettings, ambient: float, occluders_ext
                 if _casts_light_shadow(primitive):
                     digest.update(_float_positions(primitive).tobytes())
                     digest.update(_triangles(primitive).tobytes())
-                    digest.update(_base_colour(primitive.material).tobytes())
+                    digest.update(_base_colour(primitive.material, remembered).tobytes())
     for light, position, axis in _room_lights(scene):
         digest.update(repr((light.type, light.color, light.intensity, light.range, light.inner_cone_angle,
                             light.outer_cone_angle)).encode())
@@ -677,7 +689,7 @@ def bake_room(scene: Scene, name: str, settings: BakeSettings, ambient: float,
     baked = baked_primitives(scene)
     if not baked:
         return None
-    key = bake_key(scene, settings, ambient, occluders_extra)
+    key = bake_key(scene, settings, ambient, occluders_extra, remembered)
     fresh: list[Lightmap] = []
 
     def compute() -> bytes:

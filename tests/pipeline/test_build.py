@@ -457,6 +457,21 @@ def test_a_corrupt_image_is_an_asset_error_naming_it(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "tiny").exists()
 
 
+def test_a_picture_cut_after_a_good_build_fails_the_rebuild_and_the_site_stays(tmp_path: Path) -> None:
+    # That a picture decodes is remembered by its content, so a rebuild decodes no picture it checked before; a
+    # file cut since (a failed copy from a camera card) is new content, decoded again and refused.
+    spec = write_tiny_exhibit(tmp_path / "tiny")
+    options = replace(QUIET, cache_dir=tmp_path / "cache")
+    build(spec, tmp_path / "out", options)
+    before = generated(tmp_path / "out")
+    image = spec / "images" / "red.png"
+    image.write_bytes(image.read_bytes()[:60])
+    with pytest.raises(AssetError) as caught:
+        build(spec, tmp_path / "out", options)
+    assert caught.value.path == "images/red.png" and "not a readable image" in caught.value.cause
+    assert generated(tmp_path / "out") == before
+
+
 SCANS_YAML = """exhibit:
   id: scans
   title: {en: Real scans}

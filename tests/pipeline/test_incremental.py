@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import budgets, images, ladder, meshopt
+from pipeline import bake, budgets, images, ladder, meshopt
 from pipeline import build as build_module
 from pipeline.build import BuildOptions, build
 from pipeline.report import BuildReport
@@ -43,6 +43,7 @@ def forbid_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(meshopt, "simplify", refuse)
     monkeypatch.setattr(images, "resized", refuse)
     monkeypatch.setattr(images, "webp", refuse)
+    monkeypatch.setattr(images, "as_texture_bytes", refuse)  # a picture decoded (to check it or convert it)
     monkeypatch.setattr(build_module, "_prepare_shells", lambda rooms, *a: refuse() if rooms else PREPARE_SHELLS(rooms, *a))
 
 
@@ -65,6 +66,9 @@ def test_a_warm_build_does_no_geometry_or_texture_work_and_gives_the_same_bytes(
     spec, out, cache = warm
     before = generated(out)
     forbid_heavy_work(monkeypatch)
+    # Nor is a picture decoded for the colour it bounces in a light bake, as in a new process.
+    monkeypatch.setattr(images, "mean_linear_colour", lambda *_: pytest.fail("a texture decoded for its colour"))
+    monkeypatch.setattr(bake, "_MEAN_COLOURS", {})
     report = build(spec, tmp_path / "again", options(cache))
     assert (report.cache_hits, report.cache_misses, report.shells_from_cache) == (1, 0, 2)
     assert "room shells: 2 (2 unchanged, from cache)" in report.to_text()
