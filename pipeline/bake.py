@@ -253,17 +253,25 @@ def _base_colour(material: Material | None,
     # A model's ladder level may carry KTX2 (GPU-compressed) textures, which Pillow cannot read; models cast
     # shadows but bounce no light (only baked surfaces do), so their factor alone is enough.
     if material.base_color_texture is not None and material.base_color_texture.texture.mime_type != "image/ktx2":
-        data = material.base_color_texture.texture.data
-        digest = hashlib.sha256(data).digest()
-        if digest not in _MEAN_COLOURS:
-            def mean() -> bytes:
-                return images.mean_linear_colour(data).astype("<f8").tobytes()
-
-            key = hashlib.sha256(digest + f"\0mean linear colour\0{code_version()}".encode()).hexdigest()
-            stored = mean() if remembered is None else remembered(key, mean)
-            _MEAN_COLOURS[digest] = np.frombuffer(stored, dtype="<f8").copy()
-        colour = colour * _MEAN_COLOURS[digest]
+        colour = colour * _mean_colour(material.base_color_texture.texture.data, remembered)
     return colour
+
+
+def _mean_colour(data: bytes, remembered: Callable[[str, Callable[[], bytes]], bytes] | None) -> np.ndarray:
+    """images.mean_linear_colour, decoded once per process (_MEAN_COLOURS) and kept in `remembered` when given, so
+    that the next build decodes nothing (what this process knew is stored there too)."""
+    digest = hashlib.sha256(data).digest()
+    known = _MEAN_COLOURS.get(digest)
+
+    def mean() -> bytes:
+        return (known if known is not None else images.mean_linear_colour(data)).astype("<f8").tobytes()
+
+    if remembered is None and known is not None:
+        return known
+    key = hashlib.sha256(digest + f"\0mean linear colour\0{code_version()}".encode()).hexdigest()
+    stored = mean() if remembered is None else remembered(key, mean)
+    _MEAN_COLOURS[digest] = np.frombuffer(stored, dtype="<f8").copy()
+    return _MEAN_COLOURS[digest]
 
 
 def _room_lights(scene: Scene) -> list[tuple[Light, np.ndarray, np.ndarray]]:

@@ -785,7 +785,7 @@ def _prepare_shells(rooms: list[compose.ComposedRoom], exhibit: Exhibit, options
         # whose limit a texture exceeds gets its own GLB with the same geometry and smaller textures.
         notes[room.id] = textures.texture_size_notes(room.scene, limits)
         textures.pictures_as_jpeg(room.scene, pictures, cache)
-        textures.fit_textures(room.scene, texture_limit)
+        textures.fit_textures(room.scene, texture_limit, cache=cache)
         variants = textures.target_variants(room.scene, limits, texture_limit, options.texture_format, cache, quantize)
         textures.encode_textures(room.scene, options.texture_format, cache)
         lod_source = None

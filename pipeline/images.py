@@ -386,8 +386,12 @@ def rgb_from_png(data: bytes) -> np.ndarray:
 
 
 def mean_linear_colour(data: bytes) -> np.ndarray:
-    """The average colour of an sRGB texture in linear RGB: what a surface reflects on average, for light bakes."""
+    """The average colour of an sRGB texture in linear RGB: what a surface reflects on average, for light bakes.
+
+    A JPEG is decoded at an eighth of its size (libjpeg's DCT scaling, as Pillow's draft asks): the averages over a
+    16 x 16 grid are the same to well within a level, and a 24-megapixel painting took 0.2 s to decode whole."""
     with _open(data, pixels=True) as image:
+        image.draft("RGB", (16, 16))
         small = image.convert("RGB").resize((16, 16), Image.Resampling.BOX)
     linear = srgb_to_linear(np.asarray(small, dtype=np.float64) / 255.0)
     return np.asarray(linear.reshape(-1, 3).mean(axis=0))

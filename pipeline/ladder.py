@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from pipeline import budgets, heap, images, meshopt, progress, spatial_parts, surface_fit
+from pipeline import budgets, heap, images, meshopt, progress, spatial_parts, surface_fit, textures
 from pipeline.colour import linear_to_srgb
 from pipeline.columns import joint_range
 from pipeline.gltf import container
@@ -247,12 +247,12 @@ def _done(level: Level) -> Future[Level]:
 def _derives(parent: Scene, parent_settings: LevelSettings | None, settings: LevelSettings,
              tools: LadderTools) -> bool:
     """Whether a level that kept its parent's content is still written anew: the first level below `full` derives
-    its textures (tools.derive_textures), so where `full` carries PNG ones, `high` is `full` with JPEG pictures,
-    which the viewer loads, and not `full`'s bytes."""
+    its textures (tools.derive_textures), so where `full` carries PNG colour ones, `high` is `full` with JPEG
+    pictures, which the viewer loads, and not `full`'s bytes. A PNG normal map stays as it is: no new level."""
     if tools.derive_textures is None or settings.max_texture is None or parent_settings is None \
             or parent_settings.max_texture is not None:
         return False
-    return any(texture.mime_type == "image/png" for texture in budgets.measure(parent).textures.values())
+    return bool(textures.colour_pngs(parent))
 
 
 def _same_content(parent: Scene, child: Scene) -> bool:
@@ -665,8 +665,8 @@ def _write_level(final: Scene, settings: LevelSettings, tools: LadderTools, offs
     finish = tools.finish_simplified if simplified and tools.finish_simplified is not None else tools.finish
     finished = finish(wrapped)
     usage = budgets.measure(finished)
-    textures = list(usage.textures.values())
-    sizes = [budgets.image_size(t) for t in textures]
+    used = list(usage.textures.values())
+    sizes = [budgets.image_size(t) for t in used]
     return Level(name=settings.name, data=tools.write(finished), triangles=usage.triangles,
                  draw_calls=usage.draw_calls, texels=sum(w * h for w, h in sizes),
                  gpu_bytes=usage.texture_bytes_gpu, max_texture=max((max(s) for s in sizes), default=0),

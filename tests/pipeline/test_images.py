@@ -115,3 +115,17 @@ def test_pillows_words_for_an_unreadable_image_name_no_in_memory_file() -> None:
     with pytest.raises(images.UNREADABLE) as unknown:
         images.as_texture_bytes(b"GIF89a and more")
     assert images.why_unreadable(unknown.value) == "its bytes are no PNG, JPEG, WebP or TIFF image"
+
+
+def test_a_jpegs_mean_colour_is_read_from_an_eighth_size_decode_as_from_the_whole() -> None:
+    # A painting's photograph: smooth colour fields with fine grain, 4000 x 3000.
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:3000, 0:4000]
+    fields = np.stack([128 + 90 * np.sin(x / 700), 110 + 80 * np.cos(y / 500), 90 + 60 * np.sin((x + y) / 900)], -1)
+    pixels = np.clip(fields + rng.normal(0, 25, fields.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=92)
+    with Image.open(io.BytesIO(buffer.getvalue())) as whole:
+        grid = np.asarray(whole.convert("RGB").resize((16, 16), Image.Resampling.BOX), dtype=np.float64) / 255
+    expected = srgb_to_linear(grid).reshape(-1, 3).mean(axis=0)
+    assert images.mean_linear_colour(buffer.getvalue()) == pytest.approx(expected, abs=1 / 255)

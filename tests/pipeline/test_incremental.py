@@ -229,3 +229,24 @@ def test_profiles_still_fit_under_a_changed_budget(tmp_path: Path, monkeypatch: 
     report = build(spec, out, options(cache))
     assert report.shells_from_cache == 0
     assert {c.limits["draw_calls"] for c in report.budgets} == {10_000}
+
+
+def test_a_room_composed_again_takes_its_big_pictures_fitted_sizes_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A title edit composes the picture's room again; a picture wider than every target's texture limit is fitted
+    # to each of them (the desktop's GLB, the quest2 variant), and those resizes are kept by content, so the
+    # edit resizes nothing (ten 24-megapixel paintings took 1.3 s to resize again).
+    from PIL import Image
+
+    spec = write_tiny_exhibit(tmp_path / "tiny", targets="quest2, desktop")
+    Image.new("RGB", (budgets.PROFILES["desktop"].max_texture_size + 200, 60), (200, 30, 30)).save(
+        spec / "images" / "red.png")
+    text = (spec / "exhibit.yaml").read_text(encoding="utf-8")
+    assert "record: {title: {en: Red," in text
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(spec, out, options(cache))
+    rebuilt = rebuild_after(lambda: (spec / "exhibit.yaml").write_text(text.replace("{en: Red,", "{en: Crimson,"),
+                                                                         encoding="utf-8"), spec, out, cache, monkeypatch)
+    assert rebuilt.rewritten == ["hall"]
+    hall = next(room for room in manifest_of(out, "tiny")["rooms"] if room["id"] == "hall")
+    assert [lod["target"] for lod in hall["lod"]] == ["quest2"]  # its own GLB, with smaller textures

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import bake, budgets, ladder, meshopt, progress, spatial_parts
+from pipeline import bake, budgets, images, ladder, meshopt, progress, spatial_parts
 from pipeline.build import BuildOptions, _transform_lists, glb_bytes, level_finishers
 from pipeline.colour import linear_to_srgb
 from pipeline.report import Progress
@@ -792,6 +792,22 @@ def test_levels_below_full_carry_opaque_colour_pictures_as_jpeg_and_full_keeps_t
     assert [_texture_mimes(level.data)["baseColor"] for level in offered[-2:]] == ["image/jpeg", "image/png"]
     assert offered[-2].triangles == offered[-1].triangles and len(offered[-2].data) < len(offered[-1].data)
     assert ladder.listed(kept_small.levels, download=False)[-1].name == "high"
+    # Where the only PNG is a normal map (which stays lossless), `high` has nothing to derive: it is `full`'s
+    # bytes, not written again.
+    normal_only = noisy_sphere(rings=20, segments=30, texture_side=16)
+    normal_material = normal_only.meshes()[0].primitives[0].material
+    assert normal_material is not None
+    normal_material.normal_texture = TextureRef(_png(np.full((64, 64, 3), (128, 128, 255), np.uint8)))
+    photograph = images.opaque_jpeg(_png(smooth).data)
+    assert photograph is not None
+    normal_material.base_color_texture = TextureRef(Texture(name="colour.jpg", data=photograph,
+                                                            mime_type="image/jpeg", width=256, height=256))
+    writes: list[str] = []
+    counted = dataclasses.replace(derived, write=lambda level: writes.append("w") or derived.write(level))
+    by_name = {level.name: level for level in ladder.build_ladder(normal_only, (0.0, 0.0, 0.0), counted,
+                                                                  levels=SMALL).levels}
+    assert by_name["high"].data == by_name["full"].data
+    assert len(writes) == len({level.data for level in by_name.values()})  # each distinct GLB written once
     # With transparency, a picture stays lossless in every level.
     see_through = noisy_sphere(rings=60, segments=100, texture_side=16)
     clear = see_through.meshes()[0].primitives[0].material
