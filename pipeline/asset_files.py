@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import images
+from pipeline import image_kinds, images
 from pipeline.errors import AssetError
 from pipeline.scene import Texture
 
@@ -16,21 +16,9 @@ def confine(asset: Path, target: Path, root: Path | None, what: str) -> None:
 
 
 def guess_mime(data: bytes, declared: str | None, name: str) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data.startswith(b"\xabKTX 20"):
-        return "image/ktx2"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if declared:
-        return declared
-    return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
-            "ktx2": "image/ktx2", "tif": "image/tiff", "tiff": "image/tiff",
-            }.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    """What the bytes are by their first ones, else what the glTF declares, else what the file's name says."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower()
+    return image_kinds.sniffed(data) or declared or image_kinds.SUFFIXES.get(suffix, "application/octet-stream")
 
 
 def _not_as_stored(data: bytes) -> bool:
@@ -40,7 +28,7 @@ def _not_as_stored(data: bytes) -> bool:
         return False  # said below, with what the bytes should have been
 
 
-_NAMES = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/webp": "a WebP image"}
+_AS_STORED = ("image/png", "image/jpeg", "image/webp")  # what browsers show, when in sRGB and upright
 
 
 def make_texture(path: Path, data: bytes, name: str, declared: str | None, source: str) -> Texture:
@@ -48,7 +36,7 @@ def make_texture(path: Path, data: bytes, name: str, declared: str | None, sourc
     since glTF and browsers take none; one whose ICC profile is not sRGB is converted to sRGB, as glTF's textures
     are, and one with an EXIF orientation loses it, its pixels as stored (see images.as_texture_bytes)."""
     mime = guess_mime(data, declared, name)
-    if mime == "image/tiff" or (mime in _NAMES and _not_as_stored(data)):
+    if mime == "image/tiff" or (mime in _AS_STORED and _not_as_stored(data)):
         try:
             data, mime, width, height = images.as_texture_bytes(data, upright=False)
         except images.UNREADABLE as error:
@@ -62,6 +50,7 @@ def make_texture(path: Path, data: bytes, name: str, declared: str | None, sourc
     if mime != "image/ktx2" and not width:
         if guess_mime(data, None, "") != mime:
             # Only the file's name or its glTF's word says what it is: believe neither past this point.
-            raise AssetError(str(path), f"texture '{source}' is said to be {_NAMES[mime]}, but its bytes are not one")
+            said = image_kinds.NAMES[mime]
+            raise AssetError(str(path), f"texture '{source}' is said to be {said}, but its bytes are not one")
         raise AssetError(str(path), f"texture '{source}' is corrupt or truncated")
     return Texture(name=name, data=data, mime_type=mime, width=width, height=height, source_path=source)

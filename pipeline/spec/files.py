@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from pipeline import image_kinds
 from pipeline.spec.fields import did_you_mean, quote
 
 SNIFF_BYTES = 96
@@ -37,20 +38,9 @@ def _is_stl(head: bytes, size: int) -> bool:
     return False
 
 
-def _is_png(head: bytes, size: int) -> bool:
-    return head[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def _is_jpeg(head: bytes, size: int) -> bool:
-    return head[:3] == b"\xff\xd8\xff"
-
-
-def _is_webp(head: bytes, size: int) -> bool:
-    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-
-
-def _is_tiff(head: bytes, size: int) -> bool:
-    return head[:4] in (b"II*\x00", b"MM\x00*")
+def _is_image(mime: str) -> Sniffer:
+    matches = image_kinds.SIGNATURES[mime]
+    return lambda head, size: matches(head)
 
 
 def _is_mp3(head: bytes, size: int) -> bool:
@@ -85,14 +75,8 @@ KINDS: dict[str, dict[str, tuple[str, Sniffer]]] = {
         ".ply": ("a PLY file (it should start with 'ply')", _is_ply),
         ".stl": ("an STL file", _is_stl),
     },
-    "image": {
-        ".png": ("a PNG image", _is_png),
-        ".jpg": ("a JPEG image", _is_jpeg),
-        ".jpeg": ("a JPEG image", _is_jpeg),
-        ".webp": ("a WebP image", _is_webp),
-        ".tif": ("a TIFF image", _is_tiff),
-        ".tiff": ("a TIFF image", _is_tiff),
-    },
+    "image": {suffix: (image_kinds.NAMES[mime], _is_image(mime))
+              for suffix, mime in image_kinds.SUFFIXES.items() if mime != "image/ktx2"},
     "audio": {
         ".mp3": ("an MP3 file", _is_mp3),
         ".ogg": ("an Ogg file", _is_ogg),
