@@ -25,8 +25,10 @@ from pipeline.scene import (
     Scene,
     Texture,
     TextureRef,
+    instance_matrices,
     node_matrix,
     rotate_yaw,
+    world_nodes,
     yaw_quaternion,
 )
 from pipeline.spec.model import Artifact, Case, Exhibit, Place, Record, Room, Surface
@@ -67,46 +69,25 @@ def nodes_bounds(nodes: Iterable[Node], parent: np.ndarray | None = None) -> tup
     """World AABB of every mesh under these nodes (instances included), or None when there is no geometry."""
     low = np.full(3, np.inf)
     high = np.full(3, -np.inf)
-    base = np.eye(4) if parent is None else parent
-
-    def visit(node: Node, matrix: np.ndarray) -> None:
-        world = matrix @ node_matrix(node)
-        if node.mesh is not None:
-            corners: list[np.ndarray] = []
-            for primitive in node.mesh.primitives:
-                bounds = _position_range(primitive)
-                if bounds is not None:
-                    corners.extend(bounds)
-            if corners:
-                box = np.array(corners)
-                local = _box_corners(box.min(axis=0), box.max(axis=0))
-                for instance in _instance_matrices(node):
-                    placed = (world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3]
-                    np.minimum(low, placed.min(axis=0), out=low)
-                    np.maximum(high, placed.max(axis=0), out=high)
-        for child in node.children:
-            visit(child, world)
-
-    for node in nodes:
-        visit(node, base)
+    for node, above in world_nodes(nodes, parent):
+        if node.mesh is None:
+            continue
+        corners: list[np.ndarray] = []
+        for primitive in node.mesh.primitives:
+            bounds = _position_range(primitive)
+            if bounds is not None:
+                corners.extend(bounds)
+        if corners:
+            box = np.array(corners)
+            local = _box_corners(box.min(axis=0), box.max(axis=0))
+            world = above @ node_matrix(node)
+            for instance in instance_matrices(node):
+                placed = (world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3]
+                np.minimum(low, placed.min(axis=0), out=low)
+                np.maximum(high, placed.max(axis=0), out=high)
     if not np.all(np.isfinite(low)):
         return None
     return low, high
-
-
-def _instance_matrices(node: Node) -> list[np.ndarray]:
-    if not node.instances:
-        return [np.eye(4)]
-    count = len(next(iter(node.instances.values())))
-    out = []
-    for i in range(count):
-        instance = Node(
-            translation=tuple(node.instances["TRANSLATION"][i]) if "TRANSLATION" in node.instances else (0.0, 0.0, 0.0),
-            rotation=tuple(node.instances["ROTATION"][i]) if "ROTATION" in node.instances else (0.0, 0.0, 0.0, 1.0),
-            scale=tuple(node.instances["SCALE"][i]) if "SCALE" in node.instances else (1.0, 1.0, 1.0),
-        )
-        out.append(node_matrix(instance))
-    return out
 
 
 def _box_corners(low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -143,21 +124,14 @@ def model_shape(scene: Scene) -> ModelShape | None:
 
     Placing these corners gives the same world bounds as placing the model itself (see nodes_bounds)."""
     found: list[np.ndarray] = []
-
-    def visit(node: Node, matrix: np.ndarray) -> None:
-        world = matrix @ node_matrix(node)
-        if node.mesh is not None:
-            bounds = [b for b in map(_position_range, node.mesh.primitives) if b is not None]
-            if bounds:
-                local = _box_corners(np.min([low for low, _ in bounds], axis=0),
-                                     np.max([high for _, high in bounds], axis=0))
-                for instance in _instance_matrices(node):
-                    found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
-        for child in node.children:
-            visit(child, world)
-
-    for root in scene.nodes:
-        visit(root, np.eye(4))
+    for node, above in world_nodes(scene.nodes):
+        bounds = [] if node.mesh is None else [b for b in map(_position_range, node.mesh.primitives) if b is not None]
+        if bounds:
+            local = _box_corners(np.min([low for low, _ in bounds], axis=0),
+                                 np.max([high for _, high in bounds], axis=0))
+            world = above @ node_matrix(node)
+            for instance in instance_matrices(node):
+                found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
     if not found:
         return None
     corners = np.concatenate(found)

@@ -47,6 +47,7 @@ from pipeline.scene import (
     node_matrix,
     quaternion_matrix,
     texture_refs,
+    world_nodes,
 )
 from pipeline.source_facts import stat_key
 from pipeline.spec.measure import sidecar_name, texture_file_named
@@ -261,26 +262,20 @@ def scene_bounds(scene: Scene) -> tuple[tuple[float, float, float], tuple[float,
     """World-space axis-aligned bounds of every mesh's POSITION, with node transforms applied."""
     low = np.full(3, np.inf)
     high = np.full(3, -np.inf)
-
-    def visit(node: Node, parent: np.ndarray) -> None:
-        nonlocal low, high
+    for node, parent in world_nodes(scene.nodes):
+        if node.mesh is None:
+            continue
         world = parent @ node_matrix(node)
-        if node.mesh is not None:
-            for primitive in node.mesh.primitives:
-                points = primitive.attributes["POSITION"]
-                if len(points) == 0:
-                    continue
-                least, most = (bound.astype(np.float64) for bound in column_range(points))
-                corners = np.array([[x, y, z, 1.0] for x in (least[0], most[0]) for y in (least[1], most[1])
-                                    for z in (least[2], most[2])])
-                placed = (world @ corners.T).T[:, :3]
-                low = np.minimum(low, placed.min(axis=0))
-                high = np.maximum(high, placed.max(axis=0))
-        for child in node.children:
-            visit(child, world)
-
-    for root in scene.nodes:
-        visit(root, np.eye(4))
+        for primitive in node.mesh.primitives:
+            points = primitive.attributes["POSITION"]
+            if len(points) == 0:
+                continue
+            least, most = (bound.astype(np.float64) for bound in column_range(points))
+            corners = np.array([[x, y, z, 1.0] for x in (least[0], most[0]) for y in (least[1], most[1])
+                                for z in (least[2], most[2])])
+            placed = (world @ corners.T).T[:, :3]
+            low = np.minimum(low, placed.min(axis=0))
+            high = np.maximum(high, placed.max(axis=0))
     if not np.all(np.isfinite(low)):
         return (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     return (float(low[0]), float(low[1]), float(low[2])), (float(high[0]), float(high[1]), float(high[2]))

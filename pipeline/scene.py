@@ -301,18 +301,19 @@ def node_matrix(node: Node) -> np.ndarray:
     return local_matrix(node.translation, node.rotation, node.scale)
 
 
-def world_nodes(nodes: Iterable[Node]) -> list[tuple[Node, np.ndarray]]:
-    """(node, world matrix of its parent) for every node under these roots, parents first."""
+def world_nodes(nodes: Iterable[Node], parent: np.ndarray | None = None) -> list[tuple[Node, np.ndarray]]:
+    """(node, world matrix of its parent) for every node under these roots, parents first; the roots' parent is
+    `parent` (the identity when not given)."""
     out: list[tuple[Node, np.ndarray]] = []
 
-    def visit(node: Node, parent: np.ndarray) -> None:
-        out.append((node, parent))
-        world = parent @ node_matrix(node)
+    def visit(node: Node, above: np.ndarray) -> None:
+        out.append((node, above))
+        world = above @ node_matrix(node)
         for child in node.children:
             visit(child, world)
 
     for root in nodes:
-        visit(root, np.eye(4))
+        visit(root, np.eye(4) if parent is None else parent)
     return out
 
 

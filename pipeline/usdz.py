@@ -18,13 +18,13 @@ from pipeline import budgets
 from pipeline.errors import BuildError
 from pipeline.scene import (
     Material,
-    Node,
     Primitive,
     Scene,
     TextureRef,
     instance_matrices,
     node_matrix,
     transformed_uvs,
+    world_nodes,
 )
 
 ARKIT_IMAGES = {"image/png": ".png", "image/jpeg": ".jpg"}
@@ -84,35 +84,29 @@ class _Part:
 
 def _parts(scene: Scene) -> list[_Part]:
     parts: list[_Part] = []
-
-    def visit(node: Node, parent: np.ndarray) -> None:
-        world = parent @ node_matrix(node)
-        if node.mesh is not None:
-            for instance in instance_matrices(node):
-                matrix = world @ instance
-                for primitive in node.mesh.primitives:
-                    positions = _attribute(primitive, "POSITION")
-                    if primitive.mode != 4 or positions is None or not len(positions):
-                        continue
-                    indices = (np.asarray(primitive.indices, dtype=np.int64) if primitive.indices is not None
-                               else np.arange(len(positions), dtype=np.int64))
-                    points = positions @ matrix[:3, :3].T + matrix[:3, 3]
-                    normals = _attribute(primitive, "NORMAL")
-                    if normals is not None:
-                        normal_matrix = np.linalg.inv(matrix[:3, :3]).T
-                        normals = normals[:, :3] @ normal_matrix.T
-                        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-                    if np.linalg.det(matrix[:3, :3]) < 0:  # a mirroring transform flips the winding
-                        indices = indices.reshape(-1, 3)[:, [0, 2, 1]].reshape(-1)
-                    uvs = _attribute(primitive, "TEXCOORD_0")
-                    if uvs is not None:
-                        uvs = _transformed_uvs(uvs, primitive.material)
-                    parts.append(_Part(points, indices[: len(indices) // 3 * 3], normals, uvs, primitive.material))
-        for child in node.children:
-            visit(child, world)
-
-    for root in scene.nodes:
-        visit(root, np.eye(4))
+    for node, parent in world_nodes(scene.nodes):
+        if node.mesh is None:
+            continue
+        for instance in instance_matrices(node):
+            matrix = parent @ node_matrix(node) @ instance
+            for primitive in node.mesh.primitives:
+                positions = _attribute(primitive, "POSITION")
+                if primitive.mode != 4 or positions is None or not len(positions):
+                    continue
+                indices = (np.asarray(primitive.indices, dtype=np.int64) if primitive.indices is not None
+                           else np.arange(len(positions), dtype=np.int64))
+                points = positions @ matrix[:3, :3].T + matrix[:3, 3]
+                normals = _attribute(primitive, "NORMAL")
+                if normals is not None:
+                    normal_matrix = np.linalg.inv(matrix[:3, :3]).T
+                    normals = normals[:, :3] @ normal_matrix.T
+                    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+                if np.linalg.det(matrix[:3, :3]) < 0:  # a mirroring transform flips the winding
+                    indices = indices.reshape(-1, 3)[:, [0, 2, 1]].reshape(-1)
+                uvs = _attribute(primitive, "TEXCOORD_0")
+                if uvs is not None:
+                    uvs = _transformed_uvs(uvs, primitive.material)
+                parts.append(_Part(points, indices[: len(indices) // 3 * 3], normals, uvs, primitive.material))
     return parts
 
 
