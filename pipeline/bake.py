@@ -262,15 +262,16 @@ def _mean_colour(data: bytes, remembered: Callable[[str, Callable[[], bytes]], b
     that the next build decodes nothing (what this process knew is stored there too)."""
     digest = hashlib.sha256(data).digest()
     known = _MEAN_COLOURS.get(digest)
+    if remembered is None:
+        if known is None:
+            known = _MEAN_COLOURS[digest] = images.mean_linear_colour(data)
+        return known
 
     def mean() -> bytes:
         return (known if known is not None else images.mean_linear_colour(data)).astype("<f8").tobytes()
 
-    if remembered is None and known is not None:
-        return known
     key = hashlib.sha256(digest + f"\0mean linear colour\0{code_version()}".encode()).hexdigest()
-    stored = mean() if remembered is None else remembered(key, mean)
-    _MEAN_COLOURS[digest] = np.frombuffer(stored, dtype="<f8").copy()
+    _MEAN_COLOURS[digest] = np.frombuffer(remembered(key, mean), dtype="<f8").copy()
     return _MEAN_COLOURS[digest]
 
 

@@ -37,7 +37,8 @@ CACHE_DIR_ENV = "VITRINA_CACHE_DIR"
 # parts and the surface fit were missing: an edit to them kept serving ladders the old code had made).
 _CODE_PATHS = ("scene.py", "ingest.py", "obj_text.py", "forked_half.py", "colour.py", "columns.py", "meshopt.py",
                "cache.py", "transforms", "ladder.py", "spatial_parts.py", "surface_fit.py", "gltf", "asset_files.py",
-               "budgets.py", "build.py", "compose.py", "images.py", "textures.py", "usdz.py", "spec/measure.py")
+               "image_kinds.py", "budgets.py", "build.py", "compose.py", "images.py", "textures.py", "usdz.py",
+               "spec/measure.py")
 
 
 def default_cache_dir() -> Path:
