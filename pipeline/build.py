@@ -490,15 +490,13 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         museum = exhibit.exhibit.museum
         if museum is not None and museum.logo is not None:  # copied like media, under a content-hashed name
             data["exhibit"]["museum"]["logo"] = media.add_image(museum.logo.path, museum.logo.written)
-        from pipeline.spec.translate import read_ui_overrides
-
         for entry in data["artifacts"]:
             plates = composition.caption_plates.get(entry["id"])
             if plates:  # one image per language: the viewer swaps the room's plate to the visitor's language
                 entry["caption_plates"] = {language: media.add_data(f"{entry['id']}-caption-{language}",
                                                                     images.webp(plate.data, True), ".webp")
                                            for language, plate in plates.items()}
-        interface_words = read_ui_overrides(loaded.root)  # the exhibit's ui-strings.yaml (i18n import writes it)
+        interface_words = _interface_words(loaded.root)
         if interface_words:
             data["exhibit"]["ui_strings"] = interface_words
         packaged = usdz_files.result()
@@ -615,6 +613,18 @@ def write_usdz(folder: Path, exhibit: Exhibit, ladders: dict[str, BuiltLadder], 
         return done
     usdz.load()
     return beside.submit(contextvars.copy_context().run, package_all)
+
+
+def _interface_words(spec_root: Path) -> dict[str, dict[str, Any]]:
+    """The exhibit's ui-strings.yaml (`vitrina i18n import` writes it), read only where there is one: the reader
+    brings ruamel.yaml and the translation tools, 25 ms of every build otherwise."""
+    from pipeline.spec.loader import UI_OVERRIDE_FILE
+
+    if not (spec_root / UI_OVERRIDE_FILE).is_file():
+        return {}
+    from pipeline.spec.translate import read_ui_overrides
+
+    return read_ui_overrides(spec_root)
 
 
 def placed_models(composition: compose.Composition, room: compose.ComposedRoom,

@@ -22,6 +22,8 @@ from pipeline.spec.files import resolve_asset
 from pipeline.spec.model import AssetPath, AudioTrack, Exhibit, LoadedSpec
 
 SPEC_NAME = "exhibit.yaml"
+# The exhibit's own words for the viewer's interface (`vitrina i18n import` writes it; spec.translate reads it).
+UI_OVERRIDE_FILE = "ui-strings.yaml"
 # Limits against hostile or runaway YAML. Real exhibits are far below them: the rich example's largest file is
 # ~10 KB with ~1,100 values, 8 levels deep. Pure-Python YAML reads ~100 KB/s on a busy machine, so the caps also
 # bound how long a check can take.

@@ -17,6 +17,7 @@ import viewer
 from pipeline.errors import VitrinaError
 from pipeline.spec import model, webvtt
 from pipeline.spec.edit import EditError, ExhibitFiles, dump_text, flow_map, literal, mapping
+from pipeline.spec.loader import UI_OVERRIDE_FILE
 
 XLIFF_NS = "urn:oasis:names:tc:xliff:document:2.0"
 CSV_COLUMNS = ("id", "context", "location", "source_language", "source", "target_language", "target")
@@ -26,7 +27,6 @@ SECTIONS: tuple[tuple[str, type], ...] = (("rooms", model.Room), ("artifacts", m
 MAX_CAPTIONS_BYTES = 4 << 20  # an hour of captions is about 100 KB
 # The viewer's own words (the same table pipeline.site puts in every page), and the exhibit's additions to them.
 VIEWER_STRINGS_FILE = Path(viewer.__file__).parent / "templates" / "ui-strings.json"
-UI_OVERRIDE_FILE = "ui-strings.yaml"
 UI_OVERRIDE_HEADER = ("# The viewer's interface words for this exhibit, per language: they add a language the viewer does not\n"
                       "# ship, or change a word of one it does. A key left out falls back to English. Written by\n"
                       "# `vitrina i18n import`; edit freely (plural forms: {one: …, other: …}).\n")
