@@ -15,6 +15,7 @@ BENCHMARKS = [
     "tests.benchmarks.bench_scans",
     "tests.benchmarks.bench_ladder",
     "tests.benchmarks.bench_streaming",
+    "tests.benchmarks.bench_gallery",
 ]
 
 
