@@ -42,7 +42,7 @@ def photograph(seed: int, size: tuple[int, int] = SIDE) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
-def write_gallery(folder: Path, paintings: int) -> Path:
+def write_gallery(folder: Path, paintings: int, size: tuple[int, int] = SIDE) -> Path:
     """The exhibit folder (written once per count and kept: the photographs take a while to encode)."""
     spec = folder / "exhibit.yaml"
     if spec.exists():
@@ -50,7 +50,7 @@ def write_gallery(folder: Path, paintings: int) -> Path:
     (folder / "images").mkdir(parents=True, exist_ok=True)
     entries = []
     for number in range(paintings):
-        photograph(number).save(folder / "images" / f"painting-{number}.jpg", quality=92)
+        photograph(number, size).save(folder / "images" / f"painting-{number}.jpg", quality=92)
         entries.append(f"  - id: painting-{number}\n    image: images/painting-{number}.jpg\n    size: [1.5, 1.0]\n"
                        f"    alt: {{en: Painting {number}}}\n    record: {{title: {{en: Painting {number}}}}}\n"
                        f"    place: {{room: hall, wall: {WALLS[number % 4]}, at: {(number // 4) * 2.5 - 2.5}}}\n")
