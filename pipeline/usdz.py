@@ -299,10 +299,9 @@ def package_from_level(body: bytes) -> bytes:
 AR_PROFILE = budgets.PROFILES["phone"]
 
 
-def fits_a_phone(scene: Scene) -> bool:
-    """Whether a phone's viewer could load the scene alone: within its triangles, texture side and texture memory
-    (the test streaming.js makes of a level: `usable` and the budget)."""
-    usage = budgets.measure(scene)
+def fits_a_phone(usage: budgets.Usage) -> bool:
+    """Whether a phone's viewer could load a scene of this usage (budgets.measure) alone: within its triangles,
+    texture side and texture memory (the test streaming.js makes of a level: `usable` and the budget)."""
     side = max((max(budgets.image_size(texture)) for texture in usage.textures.values()), default=0)
     return (usage.triangles <= AR_PROFILE.triangles and side <= AR_PROFILE.max_texture_size
             and usage.texture_bytes_gpu <= AR_PROFILE.texture_bytes_gpu)
@@ -326,13 +325,13 @@ class PhoneLevel:
         self._triangles = -1
 
     def offer(self, name: str, scene: Scene) -> None:
-        triangles = budgets.measure(scene).triangles
-        if self.fits and triangles != self._triangles:
+        usage = budgets.measure(scene)
+        if self.fits and usage.triangles != self._triangles:
             return
-        fits = fits_a_phone(scene)
+        fits = fits_a_phone(usage)
         if self.fits and not fits:
             return
-        self.name, self.fits, self._triangles = name, fits, triangles
+        self.name, self.fits, self._triangles = name, fits, usage.triangles
         self.scene = scene if self.keep_scene else None
 
 
