@@ -53,11 +53,12 @@ class MediaWriter:
         on its side); `converted()` gives the conversion the build makes of it (a hung picture's, as its room
         shows it), asked for only when the file itself will not do."""
         if path not in self.written:
-            data = path.read_bytes()
             try:
                 suffix = path.suffix.lower()
-                if not images.shown_as_stored(data, ("PNG", "JPEG", "WEBP")):
-                    data = converted() if converted is not None else images.as_texture_bytes(data)[0]
+                if images.shown_as_stored(path, ("PNG", "JPEG", "WEBP")):
+                    data = path.read_bytes()
+                else:  # a master's conversion is cached by the file's digest: a rebuild need not read it
+                    data = converted() if converted is not None else images.as_texture_bytes(path.read_bytes())[0]
                     suffix = ".png" if data.startswith(b"\x89PNG") else ".jpg"
             except images.UNREADABLE as error:
                 raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None

@@ -129,7 +129,10 @@ def test_a_models_texture_in_adobe_rgb_is_converted_but_not_turned(tmp_path: Pat
 
 
 def test_a_tiff_master_in_adobe_rgb_on_its_side_hangs_upright_in_srgb_and_rebuilds_without_converting(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import source_facts
+
+    monkeypatch.setattr(source_facts, "RACY_NS", -(10 ** 12))  # the master's digest is remembered at once
     folder = write_tiny_exhibit(tmp_path / "tiny")
     spec = folder / "exhibit.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace("image: images/red.png\n    size: [0.8, 0.4]\n",
@@ -156,6 +159,18 @@ def test_a_tiff_master_in_adobe_rgb_on_its_side_hangs_upright_in_srgb_and_rebuil
     (body,) = _bodies_of(json.loads((site / "iiif" / "exhibit.json").read_text()), exported.name)
     assert (body["format"], body["width"], body["height"]) == ("image/jpeg", 32, 64)
     assert first.textures_encoded >= 1
+    # Nor is the master read again (a 6000 × 4000 TIFF is 72 MB): its conversions are found by its remembered
+    # digest; only its header is opened (its size, and that it is no PNG or JPEG).
+    master = folder / "images" / "red.tif"
+    read_bytes, file_digest = Path.read_bytes, source_facts.file_digest
+
+    def refuse_the_master(path: Path) -> bytes:
+        assert path.resolve() != master.resolve(), "a warm build read the master"
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse_the_master)
+    monkeypatch.setattr(source_facts, "file_digest", lambda path: file_digest(path) if path.resolve() != master.resolve()
+                        else pytest.fail("a warm build hashed the master"))
     again = build(spec, tmp_path / "again", dataclasses.replace(options))
     assert again.textures_encoded == 0 and again.textures_from_cache >= 1  # the conversion is kept by content
     assert (tmp_path / "again" / "tiny" / "media" / exported.name).read_bytes() == exported.read_bytes()

@@ -7,6 +7,7 @@ import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,3 +111,21 @@ def test_a_texture_that_cannot_be_resized_fails_the_ladder_as_it_did_without_ear
     with ThreadPoolExecutor(1) as beside, pytest.raises(OSError) as early:
         ladder_fits(broken, (1024,), EarlyFits(broken, (1024,), beside))
     assert str(early.value) == str(alone.value)
+
+
+def test_a_master_that_changed_since_its_digest_was_taken_is_not_converted_under_that_digest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A TIFF's conversion is cached under the file's remembered digest, read before the file itself: a file
+    # replaced in between would otherwise leave its conversion under the old content's key.
+    from pipeline import source_facts
+    from pipeline.cache import AssetCache
+    from pipeline.errors import AssetError
+    from pipeline.textures import read_texture
+
+    master = tmp_path / "master.tif"
+    master.write_bytes(image_bytes((8, 8), (200, 30, 30), fmt="TIFF"))
+    cache = AssetCache(tmp_path / "cache")
+    assert read_texture(master, "images/master.tif", cache).mime_type == "image/png"
+    monkeypatch.setattr(source_facts, "remembered_digest", lambda path: "00" * 32)
+    with pytest.raises(AssetError, match=r"images/master\.tif.*changed while the build read it"):
+        read_texture(master, "images/master.tif", cache)
