@@ -205,7 +205,7 @@ def texture_size_notes(scene: Scene, limits: dict[str, int]) -> list[str]:
 
 
 def colour_pictures_as_jpeg(scene: Scene, cache: AssetCache | None = None) -> int:
-    """A derived level's colour textures (base colour and emissive only) that are PNG and fully opaque, as JPEG;
+    """A derived level's colour textures (colour_pngs) that are PNG and fully opaque, as JPEG;
     returns how many. A scan's texture is a photograph: a lossless PNG (RealityCapture's default, and a TIFF
     once read) made every level below `full` several times the bytes of a JPEG one (a 1024 px page 1.6 MB
     against 0.3 MB), where Voyager's derivatives and Sketchfab's are JPEG. Normal, occlusion and
@@ -217,18 +217,11 @@ def colour_pictures_as_jpeg(scene: Scene, cache: AssetCache | None = None) -> in
 
 
 def colour_pngs(scene: Scene) -> list[Texture]:
-    """The scene's PNG textures sampled only as colour (base colour, emissive): those colour_pictures_as_jpeg may
-    turn into JPEG, when fully opaque."""
-    colour: set[int] = set()  # ids of the textures sampled as colour
-    other: set[int] = set()  # and as anything else
-    for mesh in scene.meshes():
-        for primitive in mesh.primitives:
-            for material in primitive.materials:
-                colour_refs = {id(ref) for ref in (material.base_color_texture, material.emissive_texture) if ref}
-                for ref in texture_refs(material):
-                    (colour if id(ref) in colour_refs else other).add(id(ref.texture))
+    """The scene's PNG textures sampled only as colour (texture_roles: base colour, emissive, an extension's colour
+    such as sheen's): those colour_pictures_as_jpeg may turn into JPEG, when fully opaque."""
+    roles = texture_roles(scene)
     return [texture for texture in scene_textures(scene)
-            if texture.mime_type == "image/png" and id(texture) in colour and id(texture) not in other]
+            if texture.mime_type == "image/png" and roles.get(id(texture)) == "color"]
 
 
 def pictures_as_jpeg(scene: Scene, pictures: set[int], cache: AssetCache | None = None) -> int:

@@ -129,3 +129,25 @@ def test_a_master_that_changed_since_its_digest_was_taken_is_not_converted_under
     monkeypatch.setattr(source_facts, "remembered_digest", lambda path: "00" * 32)
     with pytest.raises(AssetError, match=r"images/master\.tif.*changed while the build read it"):
         read_texture(master, "images/master.tif", cache)
+
+
+def test_colour_pngs_are_the_pngs_sampled_only_as_colour_extensions_included() -> None:
+    from pipeline.textures import colour_pngs
+
+    def texture(name: str, mime_type: str = "image/png") -> Texture:
+        return Texture(name, image_bytes((4, 4), (200, 120, 40)), mime_type, 4, 4)
+
+    base, glow, sheen, packed, photo, variant = (texture("base"), texture("glow"), texture("sheen"), texture("packed"),
+                                                 texture("photo", "image/jpeg"), texture("variant"))
+    triangle = {"POSITION": np.zeros((3, 3), np.float32), "TEXCOORD_0": np.zeros((3, 2), np.float32)}
+    first = Material("first", base_color_texture=TextureRef(base), emissive_texture=TextureRef(glow),
+                     occlusion_texture=TextureRef(glow),  # glow is data too: it stays lossless
+                     extensions={"KHR_materials_sheen": {"sheenColorTexture": TextureRef(sheen),
+                                                         "sheenRoughnessTexture": TextureRef(packed)}})
+    second = Material("second", base_color_texture=TextureRef(photo),
+                      extensions={"KHR_materials_specular": {"specularColorTexture": TextureRef(packed)}})
+    primitives = [Primitive(dict(triangle), np.arange(3, dtype=np.uint32), material=first,
+                            variants={"gold": Material("gold", base_color_texture=TextureRef(variant))}),
+                  Primitive(dict(triangle), np.arange(3, dtype=np.uint32), material=second)]
+    scene = Scene("s", [Node("n", mesh=Mesh("m", primitives))])
+    assert [t.name for t in colour_pngs(scene)] == ["base", "sheen", "variant"]
