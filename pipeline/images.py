@@ -185,9 +185,10 @@ def shown_as_stored(source: bytes | Path, formats: tuple[str, ...] = ("PNG", "JP
         return image.format in formats and _orientation(image) == 1 and _srgb_transform(image) is None
 
 
-def as_texture_bytes(data: bytes, upright: bool = True) -> tuple[bytes, str, int, int]:
+def as_texture_bytes(data: bytes, upright: bool = True, opaque_as_jpeg: bool = False) -> tuple[bytes, str, int, int]:
     """(bytes, MIME type, width, height): PNG and JPEG kept byte for byte, any other image (WebP, TIFF) converted
-    to an 8-bit PNG, losslessly where the image has 8 bits a channel.
+    to an 8-bit PNG, losslessly where the image has 8 bits a channel; with `opaque_as_jpeg` (a picture), a fully
+    opaque one to a JPEG at PICTURE_JPEG_QUALITY, what its room hangs and the IIIF export publishes of it.
 
     Colours in another ICC profile than sRGB (Adobe RGB, a phone's Display P3) are converted to sRGB: glTF's
     textures are sRGB, browsers take an untagged image as sRGB, three.js decodes textures with no colour space
@@ -212,6 +213,10 @@ def as_texture_bytes(data: bytes, upright: bool = True) -> tuple[bytes, str, int
         if kind == "JPEG" and picture.mode in ("RGB", "L"):
             sampling = get_sampling(image) if image.mode == "RGB" else -1
             jpeg = _save(picture, "JPEG", qtables=image.quantization, subsampling=sampling if sampling >= 0 else 0)
+            return jpeg, "image/jpeg", picture.width, picture.height
+        if opaque_as_jpeg and _fully_opaque(picture):
+            jpeg = _save(picture if picture.mode in ("RGB", "L") else picture.convert("RGB"), "JPEG",
+                         quality=PICTURE_JPEG_QUALITY)
             return jpeg, "image/jpeg", picture.width, picture.height
         level = PNG_LEVEL if picture.width * picture.height < FAST_PNG_PIXELS else 1
         return _save(picture, "PNG", compress_level=level), "image/png", picture.width, picture.height
@@ -263,19 +268,28 @@ def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
         smaller = image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
         if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
             smaller = smaller.convert("RGB")
-        return _save(smaller, kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))
+        return _save(smaller, kind, **({"quality": PICTURE_JPEG_QUALITY} if kind in ("JPEG", "WEBP") else {}))
 
 
-def opaque_jpeg(data: bytes, quality: int = 92) -> bytes | None:
+# A picture's JPEG where the build makes one from lossless pixels (a resize's quality too).
+PICTURE_JPEG_QUALITY = 92
+
+
+def opaque_jpeg(data: bytes, quality: int = PICTURE_JPEG_QUALITY) -> bytes | None:
     """The image as a JPEG (at the quality of a resize's), or None when it has pixels that are not fully opaque."""
     with _open(data, pixels=True) as image:
         image.load()
-        if "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info):
-            with_alpha = image.convert("RGBA") if image.mode == "P" else image
-            if int(np.asarray(with_alpha.getchannel("A")).min()) < 255:
-                return None
+        if not _fully_opaque(image):
+            return None
         picture = image if image.mode in ("RGB", "L") else image.convert("RGB")
         return _save(picture, "JPEG", quality=quality)
+
+
+def _fully_opaque(image: Any) -> bool:
+    if "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info):
+        with_alpha = image.convert("RGBA") if image.mode == "P" else image
+        return int(np.asarray(with_alpha.getchannel("A")).min()) == 255
+    return True
 
 
 def webp(data: bytes, lossless: bool) -> bytes:

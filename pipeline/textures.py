@@ -24,9 +24,10 @@ from pipeline.spec.model import Exhibit
 
 
 def read_texture(path: Path, written: str, cache: AssetCache | None = None) -> Texture:
-    """An image file as a texture: PNG and JPEG bytes kept as they are, other formats, other colour spaces and
-    pictures stored on their side converted (images.as_texture_bytes), the conversion kept in the cache by the
-    file's digest, so that a rebuild converts nothing it converted before, nor reads the file.
+    """A picture or a surface's (colour) texture: PNG and JPEG bytes kept as they are, other formats, other colour
+    spaces and pictures stored on their side converted (images.as_texture_bytes; a fully opaque one to JPEG), the
+    conversion kept in the cache by the file's digest, so that a rebuild converts nothing it converted before, nor
+    reads the file.
 
     Every file is decoded whole once, so that a truncated one fails here and names itself; that it decoded is
     remembered by its content (source_facts), as its conversion is, so that a rebuild decodes no picture: a
@@ -47,16 +48,22 @@ def read_texture(path: Path, written: str, cache: AssetCache | None = None) -> T
 def _converted_master(path: Path, written: str, cache: AssetCache) -> bytes:
     """A picture that does not show as stored (a TIFF master, an Adobe RGB file, one stored on its side) as texture
     bytes, its conversion found in the cache by the file's remembered digest: a rebuild reads none of the file,
-    where reading and hashing a 6000 × 4000 TIFF (72 MB) took 0.1 s of every warm build, and its bytes in memory."""
+    where reading and hashing a 6000 × 4000 TIFF (72 MB) took 0.1 s of every warm build, and its bytes in memory.
+
+    A fully opaque one becomes the JPEG its room hangs and the IIIF export publishes (pictures_as_jpeg,
+    picture_as_hung), not a lossless PNG: such a PNG of a 24-megapixel photograph is 35 MB that every build held,
+    hashed and decoded whole for the room's fits and the bake (ten TIFF masters: a warm build held 650 MB); the
+    fits resized from the JPEG came within 0.07 dB of those resized from the master's pixels."""
     digest = bytes.fromhex(source_facts.remembered_digest(path))
 
     def convert() -> bytes:
         data = path.read_bytes()
         if hashlib.sha256(data).digest() != digest:  # the conversion is kept under the digest: it must be of it
             raise AssetError(written, "the file changed while the build read it; build again")
-        return images.as_texture_bytes(data)[0]
+        return images.as_texture_bytes(data, opaque_as_jpeg=True)[0]
 
-    return cache.encoded(_digest_encoding_key(digest, f"texture upright sRGB {images.ENCODER_VERSION}"), convert)
+    settings = f"texture upright sRGB opaque-as-jpeg {images.PICTURE_JPEG_QUALITY} {images.ENCODER_VERSION}"
+    return cache.encoded(_digest_encoding_key(digest, settings), convert)
 
 
 def _decoded(mime_type: Any) -> str:
@@ -246,7 +253,7 @@ def _opaque_as_jpeg(texture: Texture, cache: AssetCache) -> Texture | None:
     with transparency as an empty entry, so that a rebuild does not decode it again)."""
     if texture.mime_type != "image/png":
         return None
-    key = _encoding_key(texture.data, f"opaque jpeg quality=92 {images.ENCODER_VERSION}")
+    key = _encoding_key(texture.data, f"opaque jpeg quality={images.PICTURE_JPEG_QUALITY} {images.ENCODER_VERSION}")
     data = cache.encoded(key, lambda: images.opaque_jpeg(texture.data) or b"")
     return dataclasses.replace(texture, data=data, mime_type="image/jpeg") if data else None
 

@@ -1,8 +1,9 @@
 """A gallery of big paintings: cold, warm and title-edit builds, optionally beside another checkout in one run.
 
-    python -m tests.benchmarks.bench_gallery [--paintings 10] [--before /path/to/older/checkout] [--no-doc]
+    python -m tests.benchmarks.bench_gallery [--paintings 10] [--masters jpeg|tiff] [--before /path/to/checkout] [--no-doc]
 
-A museum's paintings come as camera-sized photographs (24 megapixels, 6000 x 4000, JPEG). The gallery is one room
+A museum's paintings come as camera-sized photographs (24 megapixels, 6000 x 4000, JPEG), or as the masters its
+photographers keep (`--masters tiff`: uncompressed 8-bit TIFF in Adobe RGB, 72 MB each). The gallery is one room
 with that many seeded synthetic photographs (smooth colour fields with grain, so JPEG costs what a photograph does)
 hung on its walls. Each build runs in its own process under /usr/bin/time (wall time, peak RSS), with this run's own
 cache and remembered source facts: cold (empty), warm (nothing changed), and after one painting's title changed.
@@ -25,9 +26,11 @@ from PIL import Image
 from pipeline.cache import CACHE_DIR_ENV
 from tests.benchmarks.bench_scans import REPO, Run, median_run, run_timed
 from tests.benchmarks.doc_section import write_section
+from tests.helpers import adobe_rgb_icc
 
 SIDE = (6000, 4000)
 WALLS = ("north", "east", "south", "west")
+MASTERS = {"jpeg": ".jpg", "tiff": ".tif"}
 
 
 def photograph(seed: int, size: tuple[int, int] = SIDE) -> Image.Image:
@@ -42,16 +45,21 @@ def photograph(seed: int, size: tuple[int, int] = SIDE) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
-def write_gallery(folder: Path, paintings: int, size: tuple[int, int] = SIDE) -> Path:
+def write_gallery(folder: Path, paintings: int, size: tuple[int, int] = SIDE, masters: str = "jpeg") -> Path:
     """The exhibit folder (written once per count and kept: the photographs take a while to encode)."""
     spec = folder / "exhibit.yaml"
     if spec.exists():
         return folder
     (folder / "images").mkdir(parents=True, exist_ok=True)
     entries = []
+    suffix = MASTERS[masters]
     for number in range(paintings):
-        photograph(number, size).save(folder / "images" / f"painting-{number}.jpg", quality=92)
-        entries.append(f"  - id: painting-{number}\n    image: images/painting-{number}.jpg\n    size: [1.5, 1.0]\n"
+        picture = photograph(number, size)
+        if masters == "tiff":
+            picture.save(folder / "images" / f"painting-{number}{suffix}", icc_profile=adobe_rgb_icc())
+        else:
+            picture.save(folder / "images" / f"painting-{number}{suffix}", quality=92)
+        entries.append(f"  - id: painting-{number}\n    image: images/painting-{number}{suffix}\n    size: [1.5, 1.0]\n"
                        f"    alt: {{en: Painting {number}}}\n    record: {{title: {{en: Painting {number}}}}}\n"
                        f"    place: {{room: hall, wall: {WALLS[number % 4]}, at: {(number // 4) * 2.5 - 2.5}}}\n")
     spec.write_text("exhibit:\n  id: gallery\n  title: A gallery of paintings\n  languages: [en]\n"
@@ -79,8 +87,9 @@ def builds(tree: Path, gallery: Path, work: Path) -> dict[str, Run]:
     return runs
 
 
-def table(rows: dict[str, dict[str, Run]], paintings: int, command: str) -> str:
-    lines = [f"`{command}`: {paintings} paintings of {SIDE[0]} x {SIDE[1]} px (JPEG, quality 92) in one room; "
+def table(rows: dict[str, dict[str, Run]], paintings: int, command: str, masters: str = "jpeg") -> str:
+    kind = "JPEG, quality 92" if masters == "jpeg" else "uncompressed TIFF in Adobe RGB"
+    lines = [f"`{command}`: {paintings} paintings of {SIDE[0]} x {SIDE[1]} px ({kind}) in one room; "
              "each build in its own process, medians of the turns.", "",
              "| checkout | cold | warm | title edit | peak RSS cold / warm |", "|---|---:|---:|---:|---:|"]
     for name, runs in rows.items():
@@ -100,12 +109,15 @@ def _commit(tree: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paintings", type=int, default=10)
+    parser.add_argument("--masters", choices=sorted(MASTERS), default="jpeg", help="the pictures' files")
     parser.add_argument("--before", type=Path, help="another checkout to run beside this one")
     parser.add_argument("--repeat", type=int, default=1, help="turns per checkout; the median is shown")
     parser.add_argument("--galleries", type=Path, default=Path(tempfile.gettempdir()) / "vitrina-galleries")
     parser.add_argument("--no-doc", action="store_true")
     options = parser.parse_args(argv)
-    gallery = write_gallery(options.galleries / f"gallery-{options.paintings}", options.paintings)
+    suffix = "" if options.masters == "jpeg" else f"-{options.masters}"
+    gallery = write_gallery(options.galleries / f"gallery-{options.paintings}{suffix}", options.paintings,
+                            masters=options.masters)
     trees = {f"this checkout ({_commit(REPO)})": REPO}
     if options.before:
         trees[f"before ({_commit(options.before)})"] = options.before.resolve()
@@ -117,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = {name: {kind: median_run([runs[kind] for runs in done]) for kind in done[0]}
             for name, done in turns.items()}
     command = "python -m tests.benchmarks.bench_gallery " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = table(rows, options.paintings, command.strip())
+    text = table(rows, options.paintings, command.strip(), options.masters)
     print(text)
     if not options.no_doc:
-        write_section("gallery", "## A gallery of big paintings: cold, warm and title-edit builds\n\n" + text)
+        title = "A gallery of big paintings" if options.masters == "jpeg" else "A gallery of TIFF masters"
+        write_section(f"gallery{suffix}", f"## {title}: cold, warm and title-edit builds\n\n" + text)
     return 0
 
 

@@ -26,3 +26,12 @@ def test_the_gallery_is_an_exhibit_check_passes_with_its_paintings_on_the_walls(
     with Image.open(folder / "images" / "painting-4.jpg") as image:
         assert (image.format, image.size) == ("JPEG", (300, 200))
     assert "title: {en: Painting 0}" in (folder / "exhibit.yaml").read_text(encoding="utf-8")
+
+
+def test_a_gallery_of_tiff_masters_carries_adobe_rgb_and_check_passes(tmp_path: Path) -> None:
+    folder = write_gallery(tmp_path / "gallery", 2, size=(300, 200), masters="tiff")
+    said = io.StringIO()
+    assert check(folder, strict=False, out=said) == 0, said.getvalue()
+    with Image.open(folder / "images" / "painting-1.tif") as image:
+        assert (image.format, image.size, image.mode) == ("TIFF", (300, 200), "RGB")
+        assert b"Adobe RGB" in image.info["icc_profile"]

@@ -148,3 +148,23 @@ def test_a_big_converted_picture_is_written_with_fast_zlib_and_a_small_one_with_
         png, mime, width, high = images.as_texture_bytes(source.getvalue())
         assert (mime, width, high, _zlib_level_hint(png)) == ("image/png", 200, height, hint)
         assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), pixels[:height])  # lossless either way
+
+
+@pytest.mark.parametrize(("mode", "alpha", "mime"), [("RGB", None, "image/jpeg"), ("RGBA", 255, "image/jpeg"),
+                                                     ("RGBA", 254, "image/png"), ("L", None, "image/jpeg")])
+def test_a_converted_picture_is_a_jpeg_when_fully_opaque_and_lossless_otherwise(
+        mode: str, alpha: int | None, mime: str) -> None:
+    pixels = np.random.default_rng(5).integers(0, 256, (24, 40, len(mode)), dtype=np.uint8)
+    if alpha is not None:
+        pixels[..., 3] = 255
+        pixels[3, 7, 3] = alpha
+    source = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode).save(source, "TIFF")
+    converted, kind, width, height = images.as_texture_bytes(source.getvalue(), opaque_as_jpeg=True)
+    assert (kind, width, height) == (mime, 40, 24)
+    with Image.open(io.BytesIO(converted)) as image:
+        assert image.format == ("JPEG" if mime == "image/jpeg" else "PNG")
+        if mime == "image/png":
+            assert np.array_equal(np.asarray(image), pixels)  # transparency kept, losslessly
+    # Without the flag (a model's texture, whose full level is faithful) every conversion stays lossless.
+    assert images.as_texture_bytes(source.getvalue())[1] == "image/png"

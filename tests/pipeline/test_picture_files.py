@@ -158,6 +158,8 @@ def test_a_tiff_master_in_adobe_rgb_on_its_side_hangs_upright_in_srgb_and_rebuil
         assert np.abs(np.asarray(image.convert("RGB").getpixel((16, 32))) - adobe_rgb_in_srgb(red)).max() <= 2
     (body,) = _bodies_of(json.loads((site / "iiif" / "exhibit.json").read_text()), exported.name)
     assert (body["format"], body["width"], body["height"]) == ("image/jpeg", 32, 64)
+    hall = next(r for r in json.loads((site / "exhibit.json").read_text())["rooms"] if r["id"] == "hall")
+    assert _picture_mime((site / hall["glb"]).read_bytes(), "red") == "image/jpeg"  # and so does its room
     assert first.textures_encoded >= 1
     # Nor is the master read again (a 6000 × 4000 TIFF is 72 MB): its conversions are found by its remembered
     # digest; only its header is opened (its size, and that it is no PNG or JPEG).
