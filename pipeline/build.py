@@ -566,7 +566,7 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     shots = posters.shots(data, titles, fallbacks)
     if not shots:
         return False
-    pictures = posters.make_posters(staging, exhibit.id, shots, posters.inputs_digest(folder / "rooms", STATIC_DIR, data),
+    pictures = posters.make_posters(staging, exhibit.id, shots, posters.inputs_digest(folder, STATIC_DIR, data),
                                     cache.remembered, warnings.append)
     posters.list_in_manifest(data, {name: write_named(folder, "posters", name, jpeg, ".jpg")
                                     for name, jpeg in pictures.items()})

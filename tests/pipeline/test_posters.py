@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,15 +79,21 @@ def test_without_a_renderer_the_build_warns_and_uses_plain_posters(monkeypatch: 
     assert cache.entries == {}, "fallbacks are not cached, so a build with Chromium renders the real ones"
 
 
-def test_rendered_posters_are_cached_and_not_rendered_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """A stand-in for Chromium: each render's shot names, in order, each poster the same plain picture."""
     monkeypatch.setattr(posters, "renderer_missing", lambda: None)
-    rendered: list[list[str]] = []
+    calls: list[list[str]] = []
 
-    def fake_render(site_root: Path, exhibit_id: str, todo: list[posters.Shot]) -> dict[str, bytes]:
-        rendered.append([s.name for s in todo])
+    def stand_in(site_root: Path, exhibit_id: str, todo: list[posters.Shot]) -> dict[str, bytes]:
+        calls.append([s.name for s in todo])
         return {s.name: images.fitted_jpeg(_picture(), posters.POSTER_SIZE) for s in todo}
 
-    monkeypatch.setattr(posters, "render", fake_render)
+    monkeypatch.setattr(posters, "render", stand_in)
+    return calls
+
+
+def test_rendered_posters_are_cached_and_not_rendered_again(rendered: list[list[str]], tmp_path: Path) -> None:
     cache = MemoryCache()
     shots = posters.shots(MANIFEST, {}, {})
     first = posters.make_posters(tmp_path, "x", shots, "inputs", cache.remembered, lambda _: None)
@@ -98,3 +106,101 @@ def test_rendered_posters_are_cached_and_not_rendered_again(monkeypatch: pytest.
 def test_fitted_jpeg_covers_and_crops_to_the_poster_shape() -> None:
     tall = images.png_from_rgb(np.zeros((300, 100, 3)))
     assert _size(images.fitted_jpeg(tall, (960, 504))) == (960, 504)
+
+
+def _glb(words: str, shape: bytes = b"shape") -> bytes:
+    """A GLB as the build writes one: its words for aggregators (XMP, a node's record and label, the rights) beside
+    what renders (the node's place and the binary chunk)."""
+    from pipeline.gltf import container
+
+    document = {"asset": {"version": "2.0", "copyright": words}, "extensionsUsed": ["KHR_xmp_json_ld"],
+                "extensions": {"KHR_xmp_json_ld": {"packets": [{"dc:title": words}]}},
+                "nodes": [{"name": "vase", "translation": [0, 1, 0], "extensions": {"KHR_xmp_json_ld": {"packet": 0}},
+                           "extras": {"vitrina": {"id": "vase", "record": {"title": words}, "alt": words}}}]}
+    return container.pack(json.dumps(document).encode(), shape)
+
+
+def _site(folder: Path, words: str = "Old words", shape: bytes = b"shape") -> Path:
+    """A built site's files a poster's inputs read: the viewer's code, a room's GLB and a level's."""
+    for name, data in (("static/app.js", b"viewer"), ("rooms/hall.glb", _glb(words, shape)),
+                       ("artifacts/vase.thumb.glb", _glb(words, shape))):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _built_manifest() -> dict[str, Any]:
+    base = copy.deepcopy(MANIFEST)
+    return {"schema_version": 2, "exhibit": {"id": "x", "title": {"en": "X"}, "description": {"en": "About X"}},
+            "start": base["start"],
+            "rooms": [{**room, "name": {"en": room["id"].title()}, "lighting": {"ambient": 0.5},
+                       "glb": "rooms/hall.glb", "stats": {"bytes": 10}} for room in base["rooms"]],
+            "artifacts": [{**artifact, "record": {"title": {"en": artifact["id"]}, "description": {"en": "Old."}},
+                           "alt": {"en": "A thing"}, "levels": [{"glb": "artifacts/vase.thumb.glb", "bytes": 10}],
+                           "caption_plates": {"en": f"media/{artifact['id']}-caption-en.1.webp"}}
+                          for artifact in base["artifacts"]],
+            "tours": [{"id": "walk", "description": {"en": "A walk."}}], "files": [], "report": "report.json"}
+
+
+def _edited(change: Any) -> dict[str, Any]:
+    manifest = _built_manifest()
+    change(manifest)
+    return manifest
+
+
+@pytest.mark.parametrize("text_edit", [
+    lambda m: m["tours"][0]["description"].update(en="A longer walk."),
+    lambda m: m["artifacts"][0]["record"]["description"].update(en="New."),
+    lambda m: m["artifacts"][1]["alt"].update(en="Another thing"),
+    lambda m: m["rooms"][0]["name"].update(en="The great hall"),
+    lambda m: m["exhibit"]["description"].update(en="All about X"),
+])
+def test_words_no_poster_shows_leave_the_posters_inputs_as_they_were(tmp_path: Path, text_edit: Any) -> None:
+    before = posters.inputs_digest(_site(tmp_path / "a"), tmp_path / "a" / "static", _built_manifest())
+    # The GLBs carry the words too (their bytes, sizes and names change with them): as a text edit rebuilds them.
+    after = _edited(text_edit)
+    for entry in after["rooms"]:
+        entry["stats"]["bytes"] = 11
+    after["artifacts"][0]["levels"][0]["bytes"] = 11
+    assert posters.inputs_digest(_site(tmp_path / "b", words="New words"), tmp_path / "b" / "static", after) == before
+
+
+@pytest.mark.parametrize("visible_edit", [
+    lambda m: m["rooms"][1]["lighting"].update(ambient=0.8),
+    lambda m: m["artifacts"][0]["view"].update(position=[0, 1.3, 2]),
+    lambda m: m["artifacts"][0]["caption_plates"].update(en="media/vase-caption-en.2.webp"),  # a title's plate
+    lambda m: m["start"].update(yaw=0.0),
+])
+def test_what_a_poster_shows_changes_the_posters_inputs(tmp_path: Path, visible_edit: Any) -> None:
+    site = _site(tmp_path)
+    assert posters.inputs_digest(site, site / "static", _edited(visible_edit)) != posters.inputs_digest(
+        site, site / "static", _built_manifest())
+
+
+def test_a_glbs_shape_or_the_viewers_code_changes_the_posters_inputs(tmp_path: Path) -> None:
+    site = _site(tmp_path / "a")
+    before = posters.inputs_digest(site, site / "static", _built_manifest())
+    reshaped = _site(tmp_path / "b", shape=b"other")
+    assert posters.inputs_digest(reshaped, reshaped / "static", _built_manifest()) != before
+    (site / "static" / "app.js").write_bytes(b"viewer, changed")
+    assert posters.inputs_digest(site, site / "static", _built_manifest()) != before
+
+
+def test_a_build_after_a_tour_and_record_edit_renders_no_poster(rendered: list[list[str]], tmp_path: Path) -> None:
+    from pipeline.build import BuildOptions, build
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    spec = folder / "exhibit.yaml"
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache", posters=True)
+    build(spec, tmp_path / "site", options)
+    assert len(rendered) == 1 and "artifact-cube" in rendered[0]
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("title: {en: A walk, zh: 漫步}", "title: {en: A short walk, zh: 漫步}")
+                    .replace("alt: {en: A red rectangle,", "alt: {en: A red oblong,"), encoding="utf-8")
+    build(spec, tmp_path / "site", options)
+    assert len(rendered) == 1, "a poster was rendered again for words no poster shows"
+    spec.write_text(text.replace("record: {title: {en: Red, zh: 红}}", "record: {title: {en: Crimson, zh: 红}}"),
+                    encoding="utf-8")
+    build(spec, tmp_path / "site", options)  # a title is drawn on the caption plate in its room: rendered again
+    assert len(rendered) == 2
