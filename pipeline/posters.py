@@ -260,6 +260,12 @@ def _seen(manifest: dict[str, Any], glb_digest: Callable[[str], str]) -> dict[st
     for kind in ("rooms", "artifacts"):
         if isinstance(seen.get(kind), list):
             seen[kind] = [without(entry, kind) for entry in seen[kind]]
+    # The viewer opens in the default language, and a poster is taken there: another language's caption plate (a
+    # title edited in it) is not in the picture.
+    language = (manifest.get("exhibit") or {}).get("default_language")
+    for entry in seen.get("artifacts") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("caption_plates"), dict):
+            entry["caption_plates"] = {language: entry["caption_plates"].get(language)}
     return seen
 
 

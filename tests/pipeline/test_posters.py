@@ -131,13 +131,15 @@ def _site(folder: Path, words: str = "Old words", shape: bytes = b"shape") -> Pa
 
 def _built_manifest() -> dict[str, Any]:
     base = copy.deepcopy(MANIFEST)
-    return {"schema_version": 2, "exhibit": {"id": "x", "title": {"en": "X"}, "description": {"en": "About X"}},
+    return {"schema_version": 2, "exhibit": {"id": "x", "title": {"en": "X"}, "description": {"en": "About X"},
+                                             "languages": ["en", "fr"], "default_language": "en"},
             "start": base["start"],
             "rooms": [{**room, "name": {"en": room["id"].title()}, "lighting": {"ambient": 0.5},
                        "glb": "rooms/hall.glb", "stats": {"bytes": 10}} for room in base["rooms"]],
             "artifacts": [{**artifact, "record": {"title": {"en": artifact["id"]}, "description": {"en": "Old."}},
                            "alt": {"en": "A thing"}, "levels": [{"glb": "artifacts/vase.thumb.glb", "bytes": 10}],
-                           "caption_plates": {"en": f"media/{artifact['id']}-caption-en.1.webp"}}
+                           "caption_plates": {"en": f"media/{artifact['id']}-caption-en.1.webp",
+                                              "fr": f"media/{artifact['id']}-caption-fr.1.webp"}}
                           for artifact in base["artifacts"]],
             "tours": [{"id": "walk", "description": {"en": "A walk."}}], "files": [], "report": "report.json"}
 
@@ -154,6 +156,7 @@ def _edited(change: Any) -> dict[str, Any]:
     lambda m: m["artifacts"][1]["alt"].update(en="Another thing"),
     lambda m: m["rooms"][0]["name"].update(en="The great hall"),
     lambda m: m["exhibit"]["description"].update(en="All about X"),
+    lambda m: m["artifacts"][0]["caption_plates"].update(fr="media/vase-caption-fr.2.webp"),  # not the language shown
 ])
 def test_words_no_poster_shows_leave_the_posters_inputs_as_they_were(tmp_path: Path, text_edit: Any) -> None:
     before = posters.inputs_digest(_site(tmp_path / "a"), tmp_path / "a" / "static", _built_manifest())
@@ -168,7 +171,8 @@ def test_words_no_poster_shows_leave_the_posters_inputs_as_they_were(tmp_path: P
 @pytest.mark.parametrize("visible_edit", [
     lambda m: m["rooms"][1]["lighting"].update(ambient=0.8),
     lambda m: m["artifacts"][0]["view"].update(position=[0, 1.3, 2]),
-    lambda m: m["artifacts"][0]["caption_plates"].update(en="media/vase-caption-en.2.webp"),  # a title's plate
+    lambda m: m["artifacts"][0]["caption_plates"].update(en="media/vase-caption-en.2.webp"),  # the default's plate
+    lambda m: m["exhibit"].update(default_language="fr"),
     lambda m: m["start"].update(yaw=0.0),
 ])
 def test_what_a_poster_shows_changes_the_posters_inputs(tmp_path: Path, visible_edit: Any) -> None:
@@ -186,7 +190,8 @@ def test_a_glbs_shape_or_the_viewers_code_changes_the_posters_inputs(tmp_path: P
     assert posters.inputs_digest(site, site / "static", _built_manifest()) != before
 
 
-def test_a_build_after_a_tour_and_record_edit_renders_no_poster(rendered: list[list[str]], tmp_path: Path) -> None:
+def test_a_build_after_a_tour_label_or_other_language_edit_renders_no_poster(rendered: list[list[str]],
+                                                                             tmp_path: Path) -> None:
     from pipeline.build import BuildOptions, build
     from tests.pipeline.tiny_exhibit import write_tiny_exhibit
 
@@ -200,6 +205,11 @@ def test_a_build_after_a_tour_and_record_edit_renders_no_poster(rendered: list[l
                     .replace("alt: {en: A red rectangle,", "alt: {en: A red oblong,"), encoding="utf-8")
     build(spec, tmp_path / "site", options)
     assert len(rendered) == 1, "a poster was rendered again for words no poster shows"
+    # A title in another language than the default (en) is on a plate the posters, taken in English, do not show.
+    spec.write_text(text.replace("record: {title: {en: Red, zh: 红}}", "record: {title: {en: Red, zh: 赤}}"),
+                    encoding="utf-8")
+    build(spec, tmp_path / "site", options)
+    assert len(rendered) == 1, "a poster was rendered again for another language's caption"
     spec.write_text(text.replace("record: {title: {en: Red, zh: 红}}", "record: {title: {en: Crimson, zh: 红}}"),
                     encoding="utf-8")
     build(spec, tmp_path / "site", options)  # a title is drawn on the caption plate in its room: rendered again
