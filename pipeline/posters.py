@@ -164,9 +164,10 @@ def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, byt
 
 
 def poster_key(shot: Shot, inputs: str) -> str:
-    """A poster's cache key: the shot (camera, title, fallback) and `inputs`, a digest of everything it shows."""
-    digest = hashlib.sha256(f"poster\0{inputs}\0{shot.name}\0{shot.view}\0{shot.title}\0{POSTER_SIZE}".encode())
-    digest.update(hashlib.sha256(shot.fallback_image or b"").digest())
+    """A rendered poster's cache key: the shot's camera and `inputs`, a digest of everything it shows. Not its title
+    or picture, which only a fallback shows (and fallbacks are not cached): a title is on the canvas only where a
+    caption plate draws it, a picture only as its room's GLB hangs it, and `inputs` holds both."""
+    digest = hashlib.sha256(f"poster\0{inputs}\0{shot.name}\0{shot.view}\0{POSTER_SIZE}".encode())
     digest.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
     return digest.hexdigest()
 

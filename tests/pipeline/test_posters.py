@@ -197,6 +197,8 @@ def test_a_build_after_a_tour_label_or_other_language_edit_renders_no_poster(ren
 
     folder = write_tiny_exhibit(tmp_path / "tiny")
     spec = folder / "exhibit.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("  id: tiny\n", "  id: tiny\n  captions: true\n", 1),
+                    encoding="utf-8")  # titles drawn on plates beside the objects, in English and Chinese
     options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache", posters=True)
     build(spec, tmp_path / "site", options)
     assert len(rendered) == 1 and "artifact-cube" in rendered[0]
@@ -214,3 +216,12 @@ def test_a_build_after_a_tour_label_or_other_language_edit_renders_no_poster(ren
                     encoding="utf-8")
     build(spec, tmp_path / "site", options)  # a title is drawn on the caption plate in its room: rendered again
     assert len(rendered) == 2
+
+
+def test_a_rendered_posters_key_is_its_camera_and_inputs_not_its_title_or_fallback() -> None:
+    shot = posters.Shot("artifact-vase", {"target": [0, 1, 0], "position": [0, 1.2, 2]}, "Vase", _picture())
+    key = posters.poster_key(shot, "inputs")
+    assert posters.poster_key(posters.Shot(shot.name, shot.view, "A vase", None), "inputs") == key
+    assert posters.poster_key(posters.Shot(shot.name, {"target": [0, 1, 0], "position": [0, 1.3, 2]}, "Vase"),
+                              "inputs") != key
+    assert posters.poster_key(shot, "other inputs") != key
