@@ -522,7 +522,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
         _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
     if options.posters:
         with progress.stage("posters"):
-            if add_posters(staging, folder, exhibit, data, image_textures, cache, report.warnings):
+            if add_posters(staging, folder, exhibit, data, image_textures, cache, report.warnings, digests):
                 # Again, now with the pictures (the structured data and the IIIF thumbnails name them too).
                 linked_data = standards.write_standards(folder, data, fronts, base_url, pictures)
                 _write_pages(staging, out_dir, folder, exhibit, data, linked_data, options.link_report, digests)
@@ -551,7 +551,7 @@ def _write_pages(staging: Path, out_dir: Path, folder: Path, exhibit: Exhibit, d
 
 
 def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, Any], image_textures: dict[str, Texture],
-                cache: AssetCache, warnings: list[str]) -> bool:
+                cache: AssetCache, warnings: list[str], digests: dict[str, str] | None = None) -> bool:
     """Render (or take from the cache) a poster per artifact and a cover per room with the viewer itself; list
     them in the manifest (artifact `poster`, room `cover`, exhibit `cover`). True when any was added."""
     from pipeline import posters
@@ -566,8 +566,8 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     shots = posters.shots(data, titles, fallbacks)
     if not shots:
         return False
-    pictures = posters.make_posters(staging, exhibit.id, shots, posters.inputs_digest(folder, STATIC_DIR, data),
-                                    cache.remembered, warnings.append)
+    inputs = posters.inputs_digest(folder, STATIC_DIR, data, cache.remembered, digests)
+    pictures = posters.make_posters(staging, exhibit.id, shots, inputs, cache.remembered, warnings.append)
     posters.list_in_manifest(data, {name: write_named(folder, "posters", name, jpeg, ".jpg")
                                     for name, jpeg in pictures.items()})
     return True

@@ -225,3 +225,13 @@ def test_a_rendered_posters_key_is_its_camera_and_inputs_not_its_title_or_fallba
     assert posters.poster_key(posters.Shot(shot.name, {"target": [0, 1, 0], "position": [0, 1.3, 2]}, "Vase"),
                               "inputs") != key
     assert posters.poster_key(shot, "other inputs") != key
+
+
+def test_a_glbs_rendered_digest_is_remembered_by_its_file_digest(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    cache = MemoryCache()
+    known = {"artifacts/vase.thumb.glb": "a" * 64}
+    plain = posters.inputs_digest(site, site / "static", _built_manifest())
+    assert posters.inputs_digest(site, site / "static", _built_manifest(), cache.remembered, known) == plain
+    (site / "artifacts" / "vase.thumb.glb").write_bytes(b"not read again")  # a build's files are its own
+    assert posters.inputs_digest(site, site / "static", _built_manifest(), cache.remembered, known) == plain
