@@ -90,3 +90,22 @@ def test_a_device_budget_keeps_a_sharper_level_away(open_page: Any, streaming_si
         assert textures[_levels(page)["cube"]] <= 256 or _levels(page)["cube"] == "thumb"
     finally:
         context.close()
+
+
+def test_settled_means_the_view_has_every_level_it_will_load(open_page: Any, streaming_site: str) -> None:
+    # Posters and screenshots wait for `settledMs` (pipeline.posters.SETTLE_STREAMING): once a choice after the move
+    # finds nothing to load, the sharpest level this view gets is in, and no later choice loads another.
+    from pipeline.posters import SETTLE_STREAMING
+
+    page = open_page(streaming_site)
+    cube = page.evaluate("() => __viewer.manifest.artifacts.find((a) => a.id === 'cube')")
+    assert _levels(page)["cube"] == "thumb"
+    moved = page.evaluate("(view) => { __viewer.flyTo(view, {durationMs: 0}); return performance.now(); }",
+                          {"target": cube["view"]["target"], "position": [cube["position"][0], cube["view"]["target"][1],
+                                                                          cube["position"][2] + 0.6]})
+    page.evaluate(SETTLE_STREAMING)
+    assert page.evaluate("() => __viewer.streaming.settledMs") > moved
+    assert _levels(page)["cube"] == cube["levels"][-1]["name"]  # up close: the finest, in before the picture
+    loads = page.evaluate("() => __viewer.streaming.loads")
+    page.wait_for_timeout(800)  # three more choices (one each 250 ms) for the same view
+    assert page.evaluate("() => __viewer.streaming.loads") == loads

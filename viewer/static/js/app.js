@@ -23,7 +23,8 @@
 //        The textures of an artifact's loaded meshes (compressed: a KTX2 texture transcoded for the GPU).
 //   viewer.artifactTriangles(id) -> number       triangles of the level of an artifact drawn now
 //   viewer.streaming -> {profile, budget, levels: {id: level name}, triangles, gpuBytes, loads, bytes, scale,
-//        thumbsMs, fullQualityMs, failures}      what the ladder streamer holds (streaming.js)
+//        thumbsMs, fullQualityMs, settledMs, failures}   what the ladder streamer holds (streaming.js); settledMs:
+//        when a choice last found nothing to load for the view (null while a level loads)
 //   viewer.textureColourSpaces() -> [{material, slot, colorSpace, expected}]  every loaded texture's decoding
 //   viewer.colourOutput() -> {outputColorSpace, toneMapping, exposure}      the renderer's colour management
 //   viewer.setHotspotsVisible(bool)              shows or hides the annotation markers (posters hide them)

@@ -172,7 +172,8 @@ export class Streamer {
     this.governor = new FrameGovernor();
     this.stats = {
       profile: budget.profile, budget: { ...budget }, levels: {}, loads: 0, bytes: 0, failures: [],
-      thumbsMs: null, fullQualityMs: null, triangles: 0, gpuBytes: 0, scale: 1, bytesBeforeThumbs: null,
+      thumbsMs: null, fullQualityMs: null, settledMs: null, triangles: 0, gpuBytes: 0, scale: 1,
+      bytesBeforeThumbs: null,
     };
     host.state.streaming = this.stats;
   }
@@ -214,9 +215,12 @@ export class Streamer {
     const next = down || up;
     if (next) {
       this.busy = true;
+      this.stats.settledMs = null;
       this._show(next, choice.get(next.id)).finally(() => { this.busy = false; });
-    } else if (this.stats.fullQualityMs === null && this.stats.thumbsMs !== null) {
-      this.stats.fullQualityMs = now;
+    } else {
+      // A choice found nothing to load for this view: a poster (or a test) can take its picture now.
+      this.stats.settledMs = now;
+      if (this.stats.fullQualityMs === null && this.stats.thumbsMs !== null) this.stats.fullQualityMs = now;
     }
   }
 
