@@ -16,6 +16,7 @@ BENCHMARKS = [
     "tests.benchmarks.bench_ladder",
     "tests.benchmarks.bench_streaming",
     "tests.benchmarks.bench_gallery",
+    "tests.benchmarks.bench_posters",
 ]
 
 

@@ -1,0 +1,29 @@
+"""The posters benchmark's edits: each changes one thing a curator would, and the exhibit still checks."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+from pipeline.build import check
+from tests.benchmarks.bench_posters import edit_description, edit_title
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _yaml(folder: Path) -> str:
+    return "".join(path.read_text(encoding="utf-8") for path in sorted(folder.rglob("*.yaml")))
+
+
+def test_the_edits_change_one_description_and_one_title_and_the_exhibit_still_checks(tmp_path: Path) -> None:
+    folder = tmp_path / "bronze-age"
+    shutil.copytree(REPO / "exhibits" / "bronze-age", folder)
+    before = _yaml(folder)
+    edit_description(folder)
+    described = _yaml(folder)
+    assert described.count("Revised. ") == before.count("Revised. ") + 1 and len(described) == len(before) + 9
+    edit_title(folder)
+    assert _yaml(folder).count("title: {zh: 新") == 1
+    said = io.StringIO()
+    assert check(folder, strict=False, out=said) == 0, said.getvalue()
