@@ -19,6 +19,8 @@ from pipeline.colour import srgb_to_linear
 
 # Pillow's encoders decide the bytes of every image we write: part of every re-encoding's cache key.
 ENCODER_VERSION = f"pillow={Image.__version__}"
+# A picture's JPEG where the build makes one from lossless pixels (a resize's quality too).
+PICTURE_JPEG_QUALITY = 92
 
 # The most pixels an image may have: a 16k × 16k texture (1 GB as RGBA8 while decoded). Pillow's own limit
 # (89 Mpx, a warning with a site-packages path, then an error at twice that) would refuse the 8k–16k textures
@@ -270,10 +272,6 @@ def _resized(data: bytes, mime_type: str, size: tuple[int, int]) -> bytes:
         if kind == "JPEG" and smaller.mode not in ("RGB", "L"):
             smaller = smaller.convert("RGB")
         return _save(smaller, kind, **({"quality": PICTURE_JPEG_QUALITY} if kind in ("JPEG", "WEBP") else {}))
-
-
-# A picture's JPEG where the build makes one from lossless pixels (a resize's quality too).
-PICTURE_JPEG_QUALITY = 92
 
 
 def opaque_jpeg(data: bytes, quality: int = PICTURE_JPEG_QUALITY) -> bytes | None:
