@@ -58,7 +58,11 @@ class MediaWriter:
                 if images.shown_as_stored(path, ("PNG", "JPEG", "WEBP")):
                     data = path.read_bytes()
                 else:  # a master's conversion is cached by the file's digest: a rebuild need not read it
-                    data = converted() if converted is not None else images.as_texture_bytes(path.read_bytes())[0]
+                    if converted is not None:
+                        data = converted()
+                    else:
+                        with path.open("rb") as handle:
+                            data = images.as_texture_bytes(handle)[0]
                     suffix = ".png" if data.startswith(b"\x89PNG") else ".jpg"
             except images.UNREADABLE as error:
                 raise AssetError(written, f"not a readable image ({images.why_unreadable(error)})") from None

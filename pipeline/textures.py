@@ -54,13 +54,17 @@ def _converted_master(path: Path, written: str, cache: AssetCache) -> bytes:
     picture_as_hung), not a lossless PNG: such a PNG of a 24-megapixel photograph is 35 MB that every build held,
     hashed and decoded whole for the room's fits and the bake (ten TIFF masters: a warm build held 650 MB); the
     fits resized from the JPEG came within 0.07 dB of those resized from the master's pixels."""
+    version = source_facts.stat_key(path.stat())
     digest = bytes.fromhex(source_facts.remembered_digest(path))
 
     def convert() -> bytes:
-        data = path.read_bytes()
-        if hashlib.sha256(data).digest() != digest:  # the conversion is kept under the digest: it must be of it
+        with path.open("rb") as handle:  # not read into bytes: Pillow reads what it decodes
+            converted = images.as_texture_bytes(handle, opaque_as_jpeg=True)[0]
+        # The conversion is kept under the digest: it must be of that version of the file (the one its stat
+        # names, as remembered digests are trusted), not of one that replaced it meanwhile.
+        if source_facts.stat_key(path.stat()) != version:
             raise AssetError(written, "the file changed while the build read it; build again")
-        return images.as_texture_bytes(data, opaque_as_jpeg=True)[0]
+        return converted
 
     settings = f"texture upright sRGB opaque-as-jpeg {images.PICTURE_JPEG_QUALITY} {images.ENCODER_VERSION}"
     return cache.encoded(_digest_encoding_key(digest, settings), convert)

@@ -168,3 +168,20 @@ def test_a_converted_picture_is_a_jpeg_when_fully_opaque_and_lossless_otherwise(
             assert np.array_equal(np.asarray(image), pixels)  # transparency kept, losslessly
     # Without the flag (a model's texture, whose full level is faithful) every conversion stays lossless.
     assert images.as_texture_bytes(source.getvalue())[1] == "image/png"
+
+
+def test_a_conversion_from_the_open_file_is_the_conversion_of_its_bytes(tmp_path: Path) -> None:
+    # Masters are converted from the open file (not read into bytes first), their colours converted in place.
+    from tests.helpers import adobe_rgb_icc
+
+    pixels = np.random.default_rng(9).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    files = {"master.tif": ("TIFF", {"icc_profile": adobe_rgb_icc()}), "plain.png": ("PNG", {})}
+    for name, (kind, options) in files.items():
+        Image.fromarray(pixels).save(tmp_path / name, kind, **options)
+        data = (tmp_path / name).read_bytes()
+        for opaque_as_jpeg in (False, True):
+            with (tmp_path / name).open("rb") as handle:
+                from_file = images.as_texture_bytes(handle, opaque_as_jpeg=opaque_as_jpeg)
+            assert from_file == images.as_texture_bytes(data, opaque_as_jpeg=opaque_as_jpeg)
+    with (tmp_path / "plain.png").open("rb") as handle:
+        assert images.as_texture_bytes(handle)[0] == (tmp_path / "plain.png").read_bytes()  # kept byte for byte

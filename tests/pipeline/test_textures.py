@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -113,11 +114,10 @@ def test_a_texture_that_cannot_be_resized_fails_the_ladder_as_it_did_without_ear
     assert str(early.value) == str(alone.value)
 
 
-def test_a_master_that_changed_since_its_digest_was_taken_is_not_converted_under_that_digest(
+def test_a_master_replaced_while_it_is_converted_is_not_kept_under_the_digest_taken_before(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A TIFF's conversion is cached under the file's remembered digest, read before the file itself: a file
-    # replaced in between would otherwise leave its conversion under the old content's key.
-    from pipeline import source_facts
+    # A TIFF's conversion is cached under the file's digest, taken before the file is decoded: a file replaced in
+    # between would otherwise leave its conversion under the old content's key.
     from pipeline.cache import AssetCache
     from pipeline.errors import AssetError
     from pipeline.textures import read_texture
@@ -126,9 +126,20 @@ def test_a_master_that_changed_since_its_digest_was_taken_is_not_converted_under
     master.write_bytes(image_bytes((8, 8), (200, 30, 30), fmt="TIFF"))
     cache = AssetCache(tmp_path / "cache")
     assert read_texture(master, "images/master.tif", cache).mime_type == "image/jpeg"  # opaque: as its room hangs it
-    monkeypatch.setattr(source_facts, "remembered_digest", lambda path: "00" * 32)
+    master.write_bytes(image_bytes((8, 8), (30, 200, 30), fmt="TIFF"))
+    convert = images.as_texture_bytes
+
+    def replaced_meanwhile(*args: Any, **kwargs: Any) -> tuple[bytes, str, int, int]:
+        made = convert(*args, **kwargs)
+        master.write_bytes(image_bytes((9, 8), (30, 30, 200), fmt="TIFF"))
+        return made
+
+    monkeypatch.setattr(images, "as_texture_bytes", replaced_meanwhile)
     with pytest.raises(AssetError, match=r"images/master\.tif.*changed while the build read it"):
         read_texture(master, "images/master.tif", cache)
+    monkeypatch.setattr(images, "as_texture_bytes", convert)
+    again = read_texture(master, "images/master.tif", cache)  # the file as it is now, converted anew
+    assert (again.width, again.height) == (9, 8)
 
 
 def test_colour_pngs_are_the_pngs_sampled_only_as_colour_extensions_included() -> None:
