@@ -567,7 +567,9 @@ async function main() {
   viewer.setLanguage = setLanguage;
   viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
     if (xr.inSession) return Promise.resolve(xr.flyTo(view) !== false);  // false in AR: nothing to fly through
-    return controls.flyTo(view.position, view.target, { durationMs });
+    const flight = controls.flyTo(view.position, view.target, { durationMs });
+    if (durationMs <= 0) streamer.rechoose();  // a jump: the levels for the new view are chosen at once
+    return flight;
   };
   viewer.cameraPose = () => {
     if (xr.inSession) return { position: xr.headPosition.toArray(), quaternion: xr.headQuaternion.toArray() };

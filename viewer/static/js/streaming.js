@@ -216,13 +216,18 @@ export class Streamer {
     if (next) {
       this.busy = true;
       this.stats.settledMs = null;
-      this._show(next, choice.get(next.id)).finally(() => { this.busy = false; });
+      // Once a level is in, the next choice is made at the next frame: the next upgrade starts sooner, and a poster
+      // knows sooner that nothing is left to load.
+      this._show(next, choice.get(next.id)).finally(() => { this.busy = false; this.lastChoice = 0; });
     } else {
       // A choice found nothing to load for this view: a poster (or a test) can take its picture now.
       this.stats.settledMs = now;
       if (this.stats.fullQualityMs === null && this.stats.thumbsMs !== null) this.stats.fullQualityMs = now;
     }
   }
+
+  /** Choose at the next frame, not up to 250 ms later: the camera jumped (a poster's or a test's view). */
+  rechoose() { this.lastChoice = 0; }
 
   /** Whether an artifact's bounds are in the camera's view now. */
   inView(artifact) {
