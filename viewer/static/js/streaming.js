@@ -216,9 +216,7 @@ export class Streamer {
     if (next) {
       this.busy = true;
       this.stats.settledMs = null;
-      // Once a level is in, the next choice is made at the next frame: the next upgrade starts sooner, and a poster
-      // knows sooner that nothing is left to load.
-      this._show(next, choice.get(next.id)).finally(() => { this.busy = false; this.lastChoice = 0; });
+      this._show(next, choice.get(next.id)).finally(() => { this.busy = false; });
     } else {
       // A choice found nothing to load for this view: a poster (or a test) can take its picture now.
       this.stats.settledMs = now;
@@ -274,6 +272,9 @@ export class Streamer {
       this.current.set(artifact.id, index);
       this.stats.levels[artifact.id] = level.name;
       this.stats.loads++;
+      // Once a level is in, the next choice is made at the next frame: the next upgrade starts sooner, and a poster
+      // knows sooner that nothing is left to load. (A failed load waits the 250 ms before it is tried again.)
+      this.lastChoice = 0;
       this.stats.bytes += level.bytes || 0;
       this._tally();
       this.host.onShow?.(artifact, level, node);
