@@ -109,3 +109,29 @@ def test_settled_means_the_view_has_every_level_it_will_load(open_page: Any, str
     loads = page.evaluate("() => __viewer.streaming.loads")
     page.wait_for_timeout(800)  # three more choices (one each 250 ms) for the same view
     assert page.evaluate("() => __viewer.streaming.loads") == loads
+
+
+def test_a_level_that_fails_to_load_rests_before_it_is_asked_for_again(open_page: Any, streaming_site: str) -> None:
+    # Asked for again at every choice (four a second), a level gone from the server was a stream of requests, and,
+    # as the largest upgrade on screen, it kept every other object from its own.
+    from pipeline.posters import SETTLE_STREAMING
+
+    page = open_page(streaming_site)
+    cube = page.evaluate("() => __viewer.manifest.artifacts.find((a) => a.id === 'cube')")
+    finest = cube["levels"][-1]["glb"].split("/")[-1]
+    asked: list[str] = []
+
+    def gone(route: Any) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=404, body="gone")
+
+    page.route(f"**/{finest}", gone)
+    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})",
+                  {"target": cube["view"]["target"], "position": [cube["position"][0], cube["view"]["target"][1],
+                                                                  cube["position"][2] + 0.6]})
+    page.wait_for_function("() => __viewer.streaming.failures.length > 0", timeout=30000)
+    page.evaluate(SETTLE_STREAMING)  # the failed level rests: the view settles without it, as a poster needs
+    assert page.evaluate("() => __viewer.streaming.settledMs") is not None
+    page.wait_for_timeout(1500)  # six choices at four a second; the level rests for 2 s
+    assert len(asked) == 1, asked
+    assert _levels(page)["cube"] != cube["levels"][-1]["name"]

@@ -166,6 +166,7 @@ export class Streamer {
     this.current = new Map();  // id -> level index shown now
     this.nodes = new Map();  // id -> Object3D shown now
     this.since = new Map();
+    this.failed = new Map();  // id -> {index, until, delay}: a level that failed to load rests before it is tried again
     this.busy = false;
     this.started = false;
     this.lastChoice = 0;
@@ -207,8 +208,14 @@ export class Streamer {
     const camera = this._cameraNumbers();  // one frustum per choice, not one per artifact
     const views = new Map(this.artifacts.map((a) => [a.id, projection(a.bounds, camera)]));
     const { choice } = chooseLevels(this.artifacts, this.current, views, this.budget, now, this.since);
-    // Downgrades first: they make room. Then the largest upgrade on screen.
-    const changes = this.artifacts.filter((a) => choice.get(a.id) !== this.current.get(a.id) && this.current.has(a.id));
+    // Downgrades first: they make room. Then the largest upgrade on screen. A level that failed to load rests (2 s,
+    // doubling to a minute): asked for again at every choice, it kept every other object from its upgrade.
+    const resting = (a) => {
+      const failed = this.failed.get(a.id);
+      return failed !== undefined && failed.index === choice.get(a.id) && now < failed.until;
+    };
+    const changes = this.artifacts.filter((a) => choice.get(a.id) !== this.current.get(a.id) && this.current.has(a.id)
+      && !resting(a));
     const down = changes.find((a) => choice.get(a.id) < this.current.get(a.id));
     const up = changes.filter((a) => choice.get(a.id) > this.current.get(a.id))
       .sort((a, b) => views.get(b.id).area - views.get(a.id).area)[0];
@@ -272,13 +279,17 @@ export class Streamer {
       this.current.set(artifact.id, index);
       this.stats.levels[artifact.id] = level.name;
       this.stats.loads++;
+      this.failed.delete(artifact.id);
       // Once a level is in, the next choice is made at the next frame: the next upgrade starts sooner, and a poster
-      // knows sooner that nothing is left to load. (A failed load waits the 250 ms before it is tried again.)
+      // knows sooner that nothing is left to load. (A failed load rests instead: see `failed`.)
       this.lastChoice = 0;
       this.stats.bytes += level.bytes || 0;
       this._tally();
       this.host.onShow?.(artifact, level, node);
     } catch (error) {
+      const before = this.failed.get(artifact.id);
+      const delay = before?.index === index ? Math.min(before.delay * 2, 60000) : 2000;
+      this.failed.set(artifact.id, { index, until: performance.now() + delay, delay });
       this.stats.failures.push(`${artifact.id}/${level.name}: ${error.message || error}`);
       this.host.state.errors.push(`artifact ${artifact.id} level ${level.name}: ${error.message || error}`);
     }
