@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline import budgets, compose, heap, images, ladder, manifest, source_facts, standards, textures, usdz
+from pipeline import budgets, compose, heap, ladder, manifest, source_facts, standards, textures, usdz
 from pipeline.cache import AssetCache, asset_key, code_version, content_digest, default_cache_dir
 from pipeline.errors import AssetError, BudgetError, BuildError, Problem
 from pipeline.progress import reporting_to
@@ -416,7 +416,7 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
     with progress.stage("usdz"):  # what the cache holds, or usd-core's import; the packages are made beside the bake
         usdz_files = write_usdz(folder, exhibit, ladders, cache, report, beside)
     with progress.stage("compose"):
-        composition = compose.compose(exhibit, assets, image_textures)
+        composition = compose.compose(exhibit, assets, image_textures, remembered=cache.remembered)
     base_url = options.base_url if options.base_url is not None else exhibit.exhibit.base_url
     if base_url and not re.match(r"^https?://[^/\s]+", base_url):
         raise BuildError(f"--base-url {base_url} is not an http:// or https:// URL")
@@ -494,7 +494,8 @@ def _build_into(loaded: LoadedSpec, staging: Path, out_dir: Path, options: Build
             plates = composition.caption_plates.get(entry["id"])
             if plates:  # one image per language: the viewer swaps the room's plate to the visitor's language
                 entry["caption_plates"] = {language: media.add_data(f"{entry['id']}-caption-{language}",
-                                                                    images.webp(plate.data, True), ".webp")
+                                                                    textures.webp_bytes(plate.data, True, cache),
+                                                                    ".webp")
                                            for language, plate in plates.items()}
         interface_words = _interface_words(loaded.root)
         if interface_words:

@@ -281,12 +281,16 @@ def encode_textures(scene: Scene, texture_format: str, cache: AssetCache | None 
     def to_webp(texture: Texture) -> Texture | None:
         if texture.mime_type not in ("image/png", "image/jpeg"):
             return None
-        lossless = texture.mime_type == "image/png"
-        key = _encoding_key(texture.data, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
-        data = cache.encoded(key, lambda: images.webp(texture.data, lossless))
+        data = webp_bytes(texture.data, texture.mime_type == "image/png", cache)
         return dataclasses.replace(texture, data=data, mime_type="image/webp")
 
     replace_textures(scene, to_webp)
+
+
+def webp_bytes(data: bytes, lossless: bool, cache: AssetCache | None = None) -> bytes:
+    """An image as WebP (images.webp), kept in the cache by its bytes: a level's textures, a caption plate's."""
+    key = _encoding_key(data, f"webp lossless={lossless} quality=90 method=4 {images.ENCODER_VERSION}")
+    return (cache or AssetCache(None)).encoded(key, lambda: images.webp(data, lossless))
 
 
 BASISU_ENV = "VITRINA_BASISU"

@@ -165,3 +165,29 @@ def test_a_plate_is_drawn_in_every_language_for_the_viewer_to_swap_in(captioned:
     textures = {p.material.base_color_texture.texture.data for p in room_plate.mesh.primitives
                 if p.material.base_color_texture is not None}
     assert textures == {plates["en"].data}, "the room holds the first language's plate"
+
+
+def test_a_warm_build_draws_no_caption_or_panel_text_and_encodes_no_plate(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import images
+    from pipeline.build import BuildOptions, build
+
+    folder = _write_mounted(tmp_path / "tiny", captions=True)
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    build(folder, tmp_path / "site", options)
+    first = (tmp_path / "site" / "tiny" / "exhibit.json").read_bytes()
+    assert b"caption_plates" in first  # plates in each language, and the intro panel, were drawn
+
+    def refuse(*_: object, **__: object) -> bytes:
+        raise AssertionError("a warm build drew text or encoded a plate again")
+
+    monkeypatch.setattr(images, "text_panel_png", refuse)
+    monkeypatch.setattr(images, "webp", refuse)
+    build(folder, tmp_path / "again", options)
+    assert (tmp_path / "again" / "tiny" / "exhibit.json").read_bytes() == first
+    # Other words are other plates: drawn anew.
+    spec = folder / "exhibit.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("title: {en: Red, zh: 红}", "title: {en: Crimson, zh: 红}"),
+                    encoding="utf-8")
+    with pytest.raises(AssertionError, match="drew text"):
+        build(folder, tmp_path / "edited", options)
