@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import images
-from pipeline.cache import code_version
+from pipeline.cache import Remembered, code_version
 from pipeline.errors import BuildError
 from pipeline.scene import (
     Light,
@@ -242,7 +242,7 @@ _MEAN_COLOURS: dict[bytes, np.ndarray] = {}
 
 
 def _base_colour(material: Material | None,
-                 remembered: Callable[[str, Callable[[], bytes]], bytes] | None = None) -> np.ndarray:
+                 remembered: Remembered | None = None) -> np.ndarray:
     """The colour a surface reflects on average (linear RGB): its factor times its texture's mean colour.
 
     The mean colour is kept by the texture's content in `remembered` (the asset cache) too: the bake's cache key
@@ -257,7 +257,7 @@ def _base_colour(material: Material | None,
     return colour
 
 
-def _mean_colour(data: bytes, remembered: Callable[[str, Callable[[], bytes]], bytes] | None) -> np.ndarray:
+def _mean_colour(data: bytes, remembered: Remembered | None) -> np.ndarray:
     """images.mean_linear_colour, decoded once per process (_MEAN_COLOURS) and kept in `remembered` when given, so
     that the next build decodes nothing (what this process knew is stored there too)."""
     digest = hashlib.sha256(data).digest()
@@ -648,7 +648,7 @@ def apply(scene: Scene, lightmap: Lightmap, png: bytes, intensity: float, name: 
 
 
 def bake_key(scene: Scene, settings: BakeSettings, ambient: float, occluders_extra: Sequence[Node] = (),
-             remembered: Callable[[str, Callable[[], bytes]], bytes] | None = None) -> str:
+             remembered: Remembered | None = None) -> str:
     """What the bake depends on: the surfaces, every occluder, the lights, the settings and this module's code.
     `remembered` keeps the occluders' mean colours (see _base_colour)."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
@@ -688,7 +688,7 @@ class BakeOutcome:
 
 
 def bake_room(scene: Scene, name: str, settings: BakeSettings, ambient: float,
-              remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float],
+              remembered: Remembered, clock: Callable[[], float],
               occluders_extra: Sequence[Node] = ()) -> BakeOutcome | None:
     """Bake one room (or take its lightmap from the cache) and apply it to the scene; None if nothing is baked.
 
@@ -732,7 +732,7 @@ class RoomToBake:
 
 
 def bake_rooms(rooms: Sequence[RoomToBake], settings: BakeSettings,
-               remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float], workers: int = 1,
+               remembered: Remembered, clock: Callable[[], float], workers: int = 1,
                step: Callable[[int, int, str], None] = lambda done, total, label: None) -> list[dict[str, Any]]:
     """Bake every room's light into its lightmap (from the cache when nothing that lights it changed); the report's
     row per room that has surfaces to bake. `step(done, total, room)` follows the progress."""

@@ -155,6 +155,10 @@ def content_digest(value: Any) -> str:
     return digest.hexdigest()
 
 
+# AssetCache.remembered as a callable: what a stage that keeps small results across builds is handed.
+Remembered = Callable[[str, Callable[[], bytes]], bytes]
+
+
 @dataclass
 class CacheStats:
     encoded_hits: int = 0  # re-encoded textures (KTX2, WebP) taken from the cache

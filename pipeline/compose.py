@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pipeline import images
-from pipeline.cache import code_version
+from pipeline.cache import Remembered, code_version
 from pipeline.colour import srgb_to_linear
 from pipeline.columns import column_range
 from pipeline.errors import AssetError, BuildError
@@ -35,6 +35,7 @@ from pipeline.scene import (
     world_nodes,
     yaw_quaternion,
 )
+from pipeline.source_facts import stat_key
 from pipeline.spec.model import Artifact, Case, Exhibit, Place, Record, Room, Surface
 
 Vec3 = tuple[float, float, float]
@@ -71,27 +72,26 @@ def _position_range(primitive: Primitive) -> tuple[np.ndarray, np.ndarray] | Non
 
 def nodes_bounds(nodes: Iterable[Node], parent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """World AABB of every mesh under these nodes (instances included), or None when there is no geometry."""
-    low = np.full(3, np.inf)
-    high = np.full(3, -np.inf)
+    placed = _placed_boxes(nodes, parent)
+    if not placed:
+        return None
+    corners = np.concatenate(placed)
+    return corners.min(axis=0), corners.max(axis=0)
+
+
+def _placed_boxes(nodes: Iterable[Node], parent: np.ndarray | None = None) -> list[np.ndarray]:
+    """The eight world corners of each mesh node's box, once per instance: what nodes_bounds and model_shape
+    bound and keep."""
+    placed: list[np.ndarray] = []
     for node, above in world_nodes(nodes, parent):
-        if node.mesh is None:
-            continue
-        corners: list[np.ndarray] = []
-        for primitive in node.mesh.primitives:
-            bounds = _position_range(primitive)
-            if bounds is not None:
-                corners.extend(bounds)
-        if corners:
-            box = np.array(corners)
-            local = _box_corners(box.min(axis=0), box.max(axis=0))
+        bounds = [] if node.mesh is None else [b for b in map(_position_range, node.mesh.primitives) if b is not None]
+        if bounds:
+            local = _box_corners(np.min([low for low, _ in bounds], axis=0),
+                                 np.max([high for _, high in bounds], axis=0))
             world = above @ node_matrix(node)
             for instance in instance_matrices(node):
-                placed = (world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3]
-                np.minimum(low, placed.min(axis=0), out=low)
-                np.maximum(high, placed.max(axis=0), out=high)
-    if not np.all(np.isfinite(low)):
-        return None
-    return low, high
+                placed.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
+    return placed
 
 
 def _box_corners(low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -127,15 +127,7 @@ def model_shape(scene: Scene) -> ModelShape | None:
     """The corners of every mesh's box (instances included) in the scene's frame; None without geometry.
 
     Placing these corners gives the same world bounds as placing the model itself (see nodes_bounds)."""
-    found: list[np.ndarray] = []
-    for node, above in world_nodes(scene.nodes):
-        bounds = [] if node.mesh is None else [b for b in map(_position_range, node.mesh.primitives) if b is not None]
-        if bounds:
-            local = _box_corners(np.min([low for low, _ in bounds], axis=0),
-                                 np.max([high for _, high in bounds], axis=0))
-            world = above @ node_matrix(node)
-            for instance in instance_matrices(node):
-                found.append((world @ instance @ np.c_[local, np.ones(8)].T).T[:, :3])
+    found = _placed_boxes(scene.nodes)
     if not found:
         return None
     corners = np.concatenate(found)
@@ -521,21 +513,16 @@ def _case_of(room: Room | None, place: Place) -> Case | None:
     return next((case for case in room.cases if case.id == place.case), None)
 
 
-# What a build remembers bytes by (AssetCache.remembered): drawn text is kept by what is drawn.
-Remembered = Callable[[str, Callable[[], bytes]], bytes]
-
-
 def _drawn_text(remembered: Remembered | None, size: tuple[int, int], background: tuple[int, int, int],
                 colour: tuple[int, int, int], title: str, body: str, font: Path | None, by_character: bool) -> bytes:
-    """images.text_panel_png, remembered by its words, colours, size and font (the file's path and stat): a warm
+    """images.text_panel_png, remembered by its words, colours, size and font (the file's path and stat_key): a warm
     build of bronze-age with captions drew its twenty plates again, 0.16 s of 0.6."""
     def draw() -> bytes:
         return images.text_panel_png(size, background, colour, title, body, font, by_character=by_character)
 
     if remembered is None:
         return draw()
-    stat = os.stat(font) if font is not None else None
-    font_version = None if stat is None else [str(font), stat.st_size, stat.st_mtime_ns]
+    font_version = None if font is None else [str(font), *stat_key(os.stat(font))]
     drawn = ["drawn text", list(size), list(background), list(colour), title, body, font_version, by_character,
              code_version()]
     return remembered(hashlib.sha256(json.dumps(drawn).encode()).hexdigest(), draw)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import bake, images
+from pipeline.cache import Remembered
 from pipeline.scene import Material, Mesh, Node, Primitive, Scene, Texture, TextureRef
 
 # Texels per side of one artifact's shadow, by device profile (like the lightmap's texel size): a phone's is
@@ -123,7 +124,7 @@ def _key(artifact: str, model: np.ndarray, room_digest: bytes, texels: int) -> s
 
 
 def room_shadows(scene: Scene, models: Sequence[tuple[str, Node]], texels: int,
-                 remembered: Callable[[str, Callable[[], bytes]], bytes]) -> list[ContactShadow]:
+                 remembered: Remembered) -> list[ContactShadow]:
     """Each model's contact shadow in this room (from the cache when neither it nor the room changed)."""
     room_triangles = bake.world_triangles(scene.nodes)
     room_digest = hashlib.sha256(np.ascontiguousarray(room_triangles, dtype=np.float64).tobytes()).digest()
@@ -154,7 +155,7 @@ def room_shadows(scene: Scene, models: Sequence[tuple[str, Node]], texels: int,
 
 
 def shadow_node(name: str, shadows: Sequence[ContactShadow],
-                remembered: Callable[[str, Callable[[], bytes]], bytes] | None = None) -> Node | None:
+                remembered: Remembered | None = None) -> Node | None:
     """One node for a room's contact shadows: their quads in one primitive over one atlas (one draw call).
 
     The material is standard glTF: unlit black, alpha-blended by the texture's alpha, so every viewer (and a
@@ -208,7 +209,7 @@ class Cast:
 
 
 def cast(scene: Scene, name: str, models: Sequence[tuple[str, Node]], texels: int,
-         remembered: Callable[[str, Callable[[], bytes]], bytes], clock: Callable[[], float]) -> Cast:
+         remembered: Remembered, clock: Callable[[], float]) -> Cast:
     """Cast a room's contact shadows. It reads only the room's opaque triangles, which the light bake leaves as
     they are (it adds lightmap UVs and materials), so it may run beside the bake: `lay` adds the node after it."""
     started = clock()

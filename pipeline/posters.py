@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import images
+from pipeline.cache import Remembered
 from pipeline.gltf import container
 from pipeline.source_facts import file_digest
 
@@ -172,7 +173,7 @@ def poster_key(shot: Shot, inputs: str) -> str:
 
 
 def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: str,
-                 remembered: Callable[[str, Callable[[], bytes]], bytes],
+                 remembered: Remembered,
                  warn: Callable[[str], None]) -> dict[str, bytes]:
     """Poster bytes by shot name: from the cache, rendered (all missing ones in one browser), or the fallback."""
     keys = {shot.name: poster_key(shot, inputs) for shot in todo}
@@ -229,7 +230,7 @@ _UNSEEN = {
 
 
 def inputs_digest(site_folder: Path, static_dir: Path, manifest: dict[str, Any],
-                  remembered: Callable[[str, Callable[[], bytes]], bytes] | None = None,
+                  remembered: Remembered | None = None,
                   file_digests: dict[str, str] | None = None) -> str:
     """A digest of everything a poster shows: the viewer's code, the rooms' and models' GLBs as they render, and
     what of the manifest reaches the canvas (views, start, lighting, caption plates), not its words (_UNSEEN).
@@ -285,14 +286,14 @@ def _rendered_glb_digest(path: Path) -> str:
     rights in its asset)."""
     text, binary = container.split(path.read_bytes())
     document = json.loads(text)
+    document["extensionsUsed"] = [name for name in document.get("extensionsUsed", []) if name != "KHR_xmp_json_ld"]
+    document.pop("asset", None)  # its copyright is the exhibit's rights
     for holder in [document, *document.get("nodes", [])]:
         extensions = holder.get("extensions")
         if isinstance(extensions, dict):
             extensions.pop("KHR_xmp_json_ld", None)
-    document["extensionsUsed"] = [name for name in document.get("extensionsUsed", []) if name != "KHR_xmp_json_ld"]
-    document.pop("asset", None)  # its copyright is the exhibit's rights
-    for node in document.get("nodes", []):
-        vitrina = node.get("extras", {}).get("vitrina") if isinstance(node.get("extras"), dict) else None
+        extras = holder.get("extras")
+        vitrina = extras.get("vitrina") if isinstance(extras, dict) else None
         if isinstance(vitrina, dict):
             vitrina.pop("record", None)
             vitrina.pop("alt", None)

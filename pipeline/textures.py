@@ -247,8 +247,9 @@ def pictures_as_jpeg(scene: Scene, pictures: set[int], cache: AssetCache | None 
 
 def picture_as_hung(texture: Texture, cache: AssetCache | None = None) -> bytes:
     """A picture's bytes as its room hangs it (pictures_as_jpeg): a fully opaque PNG as JPEG, else as it is. What
-    the IIIF export publishes of a file a browser cannot show as it is (a TIFF master is a PNG once read: 34.9 MB
-    for a 6000 × 4000 photograph, where its JPEG is 7.4 MB)."""
+    the IIIF export publishes of a file a browser cannot show as it is: an opaque TIFF master is a JPEG once read
+    (read_texture), one with transparency a lossless PNG (a PNG of a 6000 × 4000 photograph is 34.9 MB, its JPEG
+    7.4 MB)."""
     return (_opaque_as_jpeg(texture, cache or AssetCache(None)) or texture).data
 
 

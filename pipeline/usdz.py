@@ -8,13 +8,14 @@ import hashlib
 import importlib.util
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import budgets
+from pipeline.cache import Remembered
 from pipeline.errors import BuildError
 from pipeline.scene import (
     Material,
@@ -347,7 +348,7 @@ class UsdzSource:
     base: bytes
 
 
-def packages(sources: Sequence[UsdzSource], remembered: Callable[[str, Callable[[], bytes]], bytes]) -> dict[str, bytes]:
+def packages(sources: Sequence[UsdzSource], remembered: Remembered) -> dict[str, bytes]:
     """A USDZ per source, artifact id → bytes, through the cache (`remembered(key, compute)`).
 
     Geometry and materials come packaged with the model's ladder; the title and height are set on that package
