@@ -211,9 +211,11 @@ def as_texture_bytes(source: bytes | IO[bytes], upright: bool = True,
         orientation = _orientation(image)
         to_srgb = _srgb_transform(image)
         if kind in ("PNG", "JPEG") and orientation == 1 and to_srgb is None:
-            if not isinstance(source, bytes):
+            if isinstance(source, bytes):
+                data = source
+            else:
                 source.seek(0)
-            data = source if isinstance(source, bytes) else source.read()
+                data = source.read()
             return data, "image/png" if kind == "PNG" else "image/jpeg", image.width, image.height
         picture: Any = image
         if to_srgb is None:
@@ -230,9 +232,7 @@ def as_texture_bytes(source: bytes | IO[bytes], upright: bool = True,
             jpeg = _save(picture, "JPEG", qtables=image.quantization, subsampling=sampling if sampling >= 0 else 0)
             return jpeg, "image/jpeg", picture.width, picture.height
         if opaque_as_jpeg and _fully_opaque(picture):
-            jpeg = _save(picture if picture.mode in ("RGB", "L") else picture.convert("RGB"), "JPEG",
-                         quality=PICTURE_JPEG_QUALITY)
-            return jpeg, "image/jpeg", picture.width, picture.height
+            return _jpeg(picture, PICTURE_JPEG_QUALITY), "image/jpeg", picture.width, picture.height
         level = PNG_LEVEL if picture.width * picture.height < FAST_PNG_PIXELS else 1
         return _save(picture, "PNG", compress_level=level), "image/png", picture.width, picture.height
 
@@ -291,10 +291,12 @@ def opaque_jpeg(data: bytes, quality: int = PICTURE_JPEG_QUALITY) -> bytes | Non
     """The image as a JPEG (at the quality of a resize's), or None when it has pixels that are not fully opaque."""
     with _open(data, pixels=True) as image:
         image.load()
-        if not _fully_opaque(image):
-            return None
-        picture = image if image.mode in ("RGB", "L") else image.convert("RGB")
-        return _save(picture, "JPEG", quality=quality)
+        return _jpeg(image, quality) if _fully_opaque(image) else None
+
+
+def _jpeg(image: Any, quality: int) -> bytes:
+    """An opaque image as JPEG (its alpha, all 255, dropped)."""
+    return _save(image if image.mode in ("RGB", "L") else image.convert("RGB"), "JPEG", quality=quality)
 
 
 def _fully_opaque(image: Any) -> bool:
