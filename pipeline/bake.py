@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline import images
 from pipeline.cache import Remembered, code_version
+from pipeline.colour import srgb_to_linear
 from pipeline.errors import BuildError
 from pipeline.scene import (
     Light,
@@ -246,14 +247,21 @@ def _base_colour(material: Material | None,
     """The colour a surface reflects on average (linear RGB): its factor times its texture's mean colour.
 
     The mean colour is kept by the texture's content in `remembered` (the asset cache) too: the bake's cache key
-    holds it, and decoding a 24-megapixel picture for it took 0.3-0.4 s of every warm build."""
+    holds it, and decoding a 24-megapixel picture for it took 0.3-0.4 s of every warm build. Drawn text reflects
+    the colour its words stand on (Texture.drawn_on): a title edit drew a caption plate anew, and its few darker
+    pixels changed the key, so the room was baked again (and its posters rendered again) for light no texel shows
+    (bronze-age with captions bakes the same lightmaps, level for level, from the plates' means and from their
+    card's colour)."""
     if material is None:
         return np.array([0.8, 0.8, 0.8])
     colour = np.asarray(material.base_color_factor[:3], dtype=np.float64)
+    texture = material.base_color_texture.texture if material.base_color_texture is not None else None
+    if texture is not None and texture.drawn_on is not None:
+        colour = colour * srgb_to_linear(np.asarray(texture.drawn_on, dtype=np.float64) / 255.0)
     # A model's ladder level may carry KTX2 (GPU-compressed) textures, which Pillow cannot read; models cast
     # shadows but bounce no light (only baked surfaces do), so their factor alone is enough.
-    if material.base_color_texture is not None and material.base_color_texture.texture.mime_type != "image/ktx2":
-        colour = colour * _mean_colour(material.base_color_texture.texture.data, remembered)
+    elif texture is not None and texture.mime_type != "image/ktx2":
+        colour = colour * _mean_colour(texture.data, remembered)
     return colour
 
 

@@ -567,7 +567,7 @@ def add_posters(staging: Path, folder: Path, exhibit: Exhibit, data: dict[str, A
     shots = posters.shots(data, titles, fallbacks)
     if not shots:
         return False
-    inputs = posters.inputs_digest(folder, STATIC_DIR, data, cache.remembered, digests)
+    inputs = posters.poster_inputs(folder, STATIC_DIR, data, cache.remembered, digests)
     pictures = posters.make_posters(staging, exhibit.id, shots, inputs, cache.remembered, warnings.append)
     posters.list_in_manifest(data, {name: write_named(folder, "posters", name, jpeg, ".jpg")
                                     for name, jpeg in pictures.items()})

@@ -500,6 +500,7 @@ def find_cjk_font() -> Path | None:
 
 
 CAPTION_SIZE = (0.24, 0.12)  # metres: a gallery label
+CAPTION_BACKGROUND = (244, 241, 234)  # a plate's card, sRGB
 CAPTION_PIXELS_PER_METRE = 2048  # labels are read from half a metre away: twice a panel's resolution
 CAPTION_GAP = 0.06  # metres between a wall object's right edge and its label
 LECTERN_DISTANCE, LECTERN_HEIGHT, LECTERN_TILT = 0.35, 1.0, 35.0  # a floor object's label stand, in front of it
@@ -547,10 +548,11 @@ def render_caption_textures(artifact: Artifact, languages: tuple[str, ...],
         needs_cjk = _needs_cjk(title + details)
         if needs_cjk and cjk_font is None:
             continue
-        data = _drawn_text(remembered, (width, height), (244, 241, 234), (34, 34, 34), title, details,
+        data = _drawn_text(remembered, (width, height), CAPTION_BACKGROUND, (34, 34, 34), title, details,
                            cjk_font if needs_cjk else None, needs_cjk)
         plates[language] = Texture(name=f"{artifact.id}-caption.png", data=data, mime_type="image/png", width=width,
-                                   height=height, source_path=f"caption of {artifact.id} ({language})")
+                                   height=height, source_path=f"caption of {artifact.id} ({language})",
+                                   drawn_on=CAPTION_BACKGROUND)
     return plates
 
 
@@ -573,10 +575,11 @@ def render_panel_texture(artifact: Artifact, languages: tuple[str, ...],
         needs_cjk = _needs_cjk(body + title)
         if needs_cjk and cjk_font is None:
             continue
-        data = _drawn_text(remembered, (width, height), hex_to_srgb(artifact.background), hex_to_srgb(artifact.color),
+        background = hex_to_srgb(artifact.background)
+        data = _drawn_text(remembered, (width, height), background, hex_to_srgb(artifact.color),
                            title, body, cjk_font if needs_cjk else None, needs_cjk)
-        return Texture(name=f"{artifact.id}-panel.png", data=data, mime_type="image/png",
-                       width=width, height=height, source_path=f"panel text of {artifact.id} ({language})")
+        return Texture(name=f"{artifact.id}-panel.png", data=data, mime_type="image/png", width=width, height=height,
+                       source_path=f"panel text of {artifact.id} ({language})", drawn_on=background)
     return None
 
 

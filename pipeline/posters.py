@@ -18,12 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pipeline import images
 from pipeline.cache import Remembered
 from pipeline.gltf import container
+from pipeline.scene import local_matrix
 from pipeline.source_facts import file_digest
 
 POSTER_SIZE = (960, 504)  # 1.9:1, the shape link previews (og:image) show uncropped
+# The viewer's camera (app.js: a PerspectiveCamera of 60° vertical field, filling the poster), and a margin: what
+# is outside this frustum widened by the margin on every side is not in the poster (tests/browser/
+# test_posters_render.py checks it against the viewer's own frustum at every shot).
+VIEW_FIELD_DEGREES = 60.0
+VIEW_MARGIN_DEGREES = 6.0
 POSTER_FORMAT = "image/jpeg"
 CHROMIUM_ENV = "CHROMIUM"
 # The flags headless Chromium needs for WebGL 2 on a machine without a GPU (SwiftShader), and no network chatter.
@@ -43,6 +51,51 @@ POSTER_STYLE = """
 #stage { position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; }
 #stage > :not(canvas) { display: none !important; }
 """
+
+
+Box = tuple[tuple[float, float, float], tuple[float, float, float]]  # (min, max) corners in the world
+
+
+@dataclass(frozen=True)
+class PosterInputs:
+    """What posters show, as digests: `common` to every poster (the viewer's code, the manifest as the canvas sees
+    it, the GLBs without the images rooms hang), and each such image with the box in the world where it is drawn
+    (None: it may show anywhere). A poster's inputs are the common ones and the images its camera can see, so a
+    caption plate or panel drawn anew renders again only the posters that look its way (with captions on, a title
+    edit rendered all of bronze-age's posters again: 13.5 s)."""
+
+    common: str
+    pictures: tuple[tuple[str, Box | None], ...] = ()
+
+    def seen_from(self, view: dict[str, list[float]]) -> str:
+        digest = hashlib.sha256(self.common.encode())
+        for picture, box in self.pictures:
+            if box is None or in_view(view, box):
+                digest.update(f"\0{picture}".encode())
+        return digest.hexdigest()
+
+
+def in_view(view: dict[str, list[float]], box: Box) -> bool:
+    """Whether any of `box` can be in the poster taken from `view` (the viewer's frustum widened by the margin):
+    False only when all its corners are outside one of the frustum's side planes, or behind the camera."""
+    eye = np.asarray(view["position"], dtype=np.float64)
+    forward = np.asarray(view["target"], dtype=np.float64) - eye
+    right = np.cross(forward, (0.0, 1.0, 0.0))
+    if np.linalg.norm(forward) < 1e-9 or np.linalg.norm(right) < 1e-9 * np.linalg.norm(forward):
+        return True  # straight up or down: the viewer's roll is not ours to guess
+    forward /= np.linalg.norm(forward)
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    low, high = np.asarray(box[0], dtype=np.float64), np.asarray(box[1], dtype=np.float64)
+    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+    offsets = corners - eye
+    x, y, depth = offsets @ right, offsets @ up, offsets @ forward
+    half_height = math.radians(VIEW_FIELD_DEGREES / 2)
+    half_width = math.atan(math.tan(half_height) * POSTER_SIZE[0] / POSTER_SIZE[1])
+    margin = math.radians(VIEW_MARGIN_DEGREES)
+    wide, tall = math.tan(min(half_width + margin, math.radians(89))), math.tan(half_height + margin)
+    outside = (depth <= 0, x > depth * wide, x < -depth * wide, y > depth * tall, y < -depth * tall)
+    return not any(bool(np.all(side)) for side in outside)
 
 
 @dataclass(frozen=True)
@@ -164,19 +217,20 @@ def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, byt
 
 
 def poster_key(shot: Shot, inputs: str) -> str:
-    """A rendered poster's cache key: the shot's camera and `inputs`, a digest of everything it shows. Not its title
-    or picture, which only a fallback shows (and fallbacks are not cached): a title is on the canvas only where a
-    caption plate draws it, a picture only as its room's GLB hangs it, and `inputs` holds both."""
+    """A rendered poster's cache key: the shot's camera and `inputs`, a digest of everything it shows
+    (PosterInputs.seen_from). Not its title or picture, which only a fallback shows (and fallbacks are not cached):
+    a title is on the canvas only where a caption plate draws it, a picture only as its room's GLB hangs it, and
+    `inputs` holds both."""
     digest = hashlib.sha256(f"poster\0{inputs}\0{shot.name}\0{shot.view}\0{POSTER_SIZE}".encode())
     digest.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
     return digest.hexdigest()
 
 
-def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: str,
+def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: PosterInputs,
                  remembered: Remembered,
                  warn: Callable[[str], None]) -> dict[str, bytes]:
     """Poster bytes by shot name: from the cache, rendered (all missing ones in one browser), or the fallback."""
-    keys = {shot.name: poster_key(shot, inputs) for shot in todo}
+    keys = {shot.name: poster_key(shot, inputs.seen_from(shot.view)) for shot in todo}
 
     def cached(key: str) -> bytes | None:
         def miss() -> bytes:
@@ -219,48 +273,59 @@ def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: str
 # records and labels the GLBs carry for aggregators (node extras, XMP). Leaving them out of `inputs_digest` lets a
 # build after such an edit take every poster from the cache: a tour's description edit re-rendered all of
 # bronze-age's posters (27 s, against 0.6 s). Words drawn in the rooms (caption plates, panels) are pixels of the
-# rooms' GLBs and of the plates' files, and stay in.
+# rooms' GLBs, seen by the posters that look their way (PosterInputs). The plates the viewer swaps in for other
+# languages (artifacts' `caption_plates`) are not: it opens in the default language, and shows the room's own plate
+# there.
 _UNSEEN = {
     "": ("files", "report", "generator", "tours", "unplaced"),
     "exhibit": ("title", "description", "credits", "base_url", "rights", "museum", "ui_strings", "cover"),
     "rooms": ("name", "cover", "stats"),
-    "artifacts": ("record", "alt", "annotations", "audio", "page", "text", "usdz", "poster"),
+    "artifacts": ("record", "alt", "annotations", "audio", "page", "text", "usdz", "poster", "caption_plates"),
     "levels": ("bytes",),
 }
 
 
-def inputs_digest(site_folder: Path, static_dir: Path, manifest: dict[str, Any],
+def poster_inputs(site_folder: Path, static_dir: Path, manifest: dict[str, Any],
                   remembered: Remembered | None = None,
-                  file_digests: dict[str, str] | None = None) -> str:
-    """A digest of everything a poster shows: the viewer's code, the rooms' and models' GLBs as they render, and
-    what of the manifest reaches the canvas (views, start, lighting, caption plates), not its words (_UNSEEN).
+                  file_digests: dict[str, str] | None = None) -> PosterInputs:
+    """Everything a poster shows: the viewer's code, the rooms' and models' GLBs as they render, and what of the
+    manifest reaches the canvas (views, start, lighting), not its words (_UNSEEN); a room's images each with where
+    it hangs.
 
-    A GLB whose sha256 `file_digests` knows (by its path in the site) has its rendered digest `remembered` under
-    it: 200 artifacts' 570 level files (51 MB) took 0.1 s to read and hash on every build."""
-    def glb_digest(name: str) -> str:
+    A GLB whose sha256 `file_digests` knows (by its path in the site) has its rendered form `remembered` under it:
+    200 artifacts' 570 level files (51 MB) took 0.1 s to read and hash on every build."""
+    pictures: list[tuple[str, Box | None]] = []
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+    def glb_digest(name: str, in_world: bool) -> str:
         known = (file_digests or {}).get(name)
         if remembered is None or known is None:
-            return _rendered_glb_digest(site_folder / name)
-        key = hashlib.sha256(f"rendered glb\0{known}".encode()).hexdigest()
-        return remembered(key, lambda: _rendered_glb_digest(site_folder / name).encode()).decode()
+            rendered = _rendered_glb(site_folder / name, in_world)
+        else:
+            key = hashlib.sha256(f"rendered glb\0{known}\0{in_world}\0{code}".encode()).hexdigest()
+            rendered = json.loads(remembered(key, lambda: json.dumps(
+                _rendered_glb(site_folder / name, in_world)).encode()))
+        pictures.extend((picture, None if box is None else (tuple(box[0]), tuple(box[1])))
+                        for picture, box in rendered["pictures"])
+        return str(rendered["shape"])
 
     digest = hashlib.sha256()
     for path in sorted(static_dir.rglob("*")):
         if path.is_file():
             digest.update(f"{path.relative_to(static_dir)}\0{file_digest(path)}\0".encode())
     digest.update(json.dumps(_seen(manifest, glb_digest), sort_keys=True).encode())
-    return digest.hexdigest()
+    return PosterInputs(digest.hexdigest(), tuple(pictures))  # type: ignore[arg-type]
 
 
-def _seen(manifest: dict[str, Any], glb_digest: Callable[[str], str]) -> dict[str, Any]:
+def _seen(manifest: dict[str, Any], glb_digest: Callable[[str, bool], str]) -> dict[str, Any]:
     """The manifest without its words, each GLB it names replaced by `glb_digest` of it (their names are digests
-    of bytes that carry the words)."""
+    of bytes that carry the words); rooms' GLBs are in world coordinates, models' levels are not."""
     def without(entry: Any, kind: str) -> Any:
         if not isinstance(entry, dict):
             return entry
         kept = {k: v for k, v in entry.items() if k not in _UNSEEN[kind]}
         if isinstance(kept.get("glb"), str):
-            kept["glb"] = glb_digest(kept["glb"])
+            kept["glb"] = glb_digest(kept["glb"], kind == "rooms")
         for nested, nested_kind in (("lod", "rooms"), ("levels", "levels")):
             if isinstance(kept.get(nested), list):
                 kept[nested] = [without(item, nested_kind) for item in kept[nested]]
@@ -272,19 +337,18 @@ def _seen(manifest: dict[str, Any], glb_digest: Callable[[str], str]) -> dict[st
     for kind in ("rooms", "artifacts"):
         if isinstance(seen.get(kind), list):
             seen[kind] = [without(entry, kind) for entry in seen[kind]]
-    # The viewer opens in the default language, and a poster is taken there: another language's caption plate (a
-    # title edited in it) is not in the picture.
-    language = (manifest.get("exhibit") or {}).get("default_language")
-    for entry in seen.get("artifacts") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("caption_plates"), dict):
-            entry["caption_plates"] = {language: entry["caption_plates"].get(language)}
     return seen
 
 
-def _rendered_glb_digest(path: Path) -> str:
-    """A GLB's digest without the words it carries for aggregators (the XMP packets, a node's record and label, the
-    rights in its asset)."""
+def _rendered_glb(path: Path, in_world: bool) -> dict[str, Any]:
+    """A GLB as it renders, without the words it carries for aggregators (the XMP packets, a node's record and
+    label, the rights in its asset): {"shape": digest, "pictures": [[digest, box or None], ...]}.
+
+    `in_world` (a room's GLB): each image is a picture of its own, with the box where the GLB draws it, and the
+    shape is the rest (the JSON without byte offsets, which an image's new size moves, and each other buffer view's
+    bytes). Otherwise the shape is the whole."""
     text, binary = container.split(path.read_bytes())
+    binary = binary or b""
     document = json.loads(text)
     document["extensionsUsed"] = [name for name in document.get("extensionsUsed", []) if name != "KHR_xmp_json_ld"]
     document.pop("asset", None)  # its copyright is the exhibit's rights
@@ -297,9 +361,128 @@ def _rendered_glb_digest(path: Path) -> str:
         if isinstance(vitrina, dict):
             vitrina.pop("record", None)
             vitrina.pop("alt", None)
-    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode())
-    digest.update(binary or b"")
-    return digest.hexdigest()
+    if not in_world:
+        digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode())
+        digest.update(binary)
+        return {"shape": digest.hexdigest(), "pictures": []}
+    views = document.get("bufferViews", [])
+    image_views = {image["bufferView"]: index for index, image in enumerate(document.get("images", []))
+                   if isinstance(image.get("bufferView"), int)}
+
+    def view_bytes(view: dict[str, Any]) -> bytes:
+        start = int(view.get("byteOffset", 0))
+        return binary[start:start + int(view["byteLength"])] if view.get("buffer") == 0 else b""
+
+    shape = hashlib.sha256()
+    pictures: dict[int, str] = {}
+    for index, view in enumerate(views):
+        meshopt = (view.get("extensions") or {}).get("EXT_meshopt_compression")
+        data = view_bytes(view) + (view_bytes(meshopt) if isinstance(meshopt, dict) else b"")
+        if index in image_views:
+            image = document["images"][image_views[index]]
+            pictures[image_views[index]] = hashlib.sha256(f"{image.get('mimeType')}\0".encode() + data).hexdigest()
+            view.pop("byteLength", None)
+        else:
+            shape.update(hashlib.sha256(data).digest())
+        view.pop("byteOffset", None)
+        if isinstance(meshopt, dict):
+            meshopt.pop("byteOffset", None)
+    for buffer in document.get("buffers", []):
+        buffer.pop("byteLength", None)
+    shape.update(json.dumps(document, sort_keys=True).encode())
+    boxes = _image_boxes(document)
+    return {"shape": shape.hexdigest(),
+            "pictures": [[pictures[index], boxes.get(index)] for index in sorted(pictures) if index in boxes]}
+
+
+def material_boxes(document: dict[str, Any]) -> dict[int, list[list[float]] | None]:
+    """Each material the default scene draws (by index): the world box ([min, max]) of the primitives that use it,
+    or None where that box cannot be told or its pixels reach beyond it (instanced, skinned or morphed meshes, a
+    position without bounds, and see-through materials, whose pixels shape their shadows)."""
+    accessors, meshes, nodes = (document.get(kind, []) for kind in ("accessors", "meshes", "nodes"))
+    materials: dict[int, list[np.ndarray] | None] = {}
+
+    def place(material: int, corners: np.ndarray | None) -> None:
+        if corners is None or materials.get(material, []) is None:
+            materials[material] = None
+        else:
+            materials.setdefault(material, []).append(corners)  # type: ignore[union-attr]
+
+    def corners_of(primitive: dict[str, Any], world: np.ndarray) -> np.ndarray | None:
+        accessor = accessors[primitive["attributes"]["POSITION"]] if "POSITION" in primitive.get(
+            "attributes", {}) else {}
+        if "min" not in accessor or "max" not in accessor or primitive.get("targets"):
+            return None
+        low, high = np.asarray(accessor["min"], dtype=np.float64), np.asarray(accessor["max"], dtype=np.float64)
+        if accessor.get("normalized"):  # both readings of a normalized bound, to be safe
+            low, high = np.minimum(low, -1.0), np.maximum(high, 1.0)
+        corners = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1])
+                            for z in (low[2], high[2])])
+        return (corners @ world.T)[:, :3]
+
+    def visit(index: int, parent: np.ndarray) -> None:
+        node = nodes[index]
+        if "matrix" in node:
+            local = np.asarray(node["matrix"], dtype=np.float64).reshape(4, 4).T
+        else:
+            local = local_matrix(node.get("translation", (0, 0, 0)), node.get("rotation", (0, 0, 0, 1)),
+                                 node.get("scale", (1, 1, 1)))
+        world = parent @ local
+        unplaceable = "skin" in node or "EXT_mesh_gpu_instancing" in (node.get("extensions") or {})
+        if isinstance(node.get("mesh"), int):
+            for primitive in meshes[node["mesh"]].get("primitives", []):
+                variants = ((primitive.get("extensions") or {}).get("KHR_materials_variants") or {}).get(
+                    "mappings", [])
+                for material in [primitive.get("material"), *(m.get("material") for m in variants)]:
+                    if isinstance(material, int):
+                        place(material, None if unplaceable else corners_of(primitive, world))
+        for child in node.get("children", []):
+            visit(child, world)
+
+    scenes = document.get("scenes", [])
+    for root in (scenes[document.get("scene", 0)].get("nodes", []) if scenes else []):
+        visit(root, np.eye(4))
+    out: dict[int, list[list[float]] | None] = {}
+    for material, placed in materials.items():
+        seen_through = document.get("materials", [])[material].get("alphaMode", "OPAQUE") != "OPAQUE"
+        out[material] = None if placed is None or seen_through else [np.concatenate(placed).min(0).tolist(),
+                                                                     np.concatenate(placed).max(0).tolist()]
+    return out
+
+
+def _image_boxes(document: dict[str, Any]) -> dict[int, list[list[float]] | None]:
+    """Each image the default scene draws (by index): the box of the materials that use it (see material_boxes)."""
+    textures = document.get("textures", [])
+    boxes: dict[int, list[list[float]] | None] = {}
+    for material, box in material_boxes(document).items():
+        for texture in _texture_indices(document["materials"][material]):
+            for image in _image_sources(textures[texture]):
+                known = boxes.get(image, box)  # an image already seen as drawn anywhere stays so
+                boxes[image] = None if known is None or box is None else [
+                    np.minimum(known[0], box[0]).tolist(), np.maximum(known[1], box[1]).tolist()]
+    return boxes
+
+
+def _texture_indices(material: Any) -> list[int]:
+    """The textures a material's JSON uses (each `…Texture: {index}`, in extensions too)."""
+    found: list[int] = []
+    if isinstance(material, dict):
+        for key, value in material.items():
+            if key.endswith("Texture") and isinstance(value, dict) and isinstance(value.get("index"), int):
+                found.append(value["index"])
+            found += _texture_indices(value)
+    elif isinstance(material, list):
+        for value in material:
+            found += _texture_indices(value)
+    return found
+
+
+def _image_sources(texture: dict[str, Any]) -> list[int]:
+    """The images a texture may sample: its source, and each extension's (WebP, KTX2)."""
+    sources = [texture.get("source")]
+    sources += [extension.get("source") for extension in (texture.get("extensions") or {}).values()
+                if isinstance(extension, dict)]
+    return [source for source in sources if isinstance(source, int)]
 
 
 def list_in_manifest(manifest: dict[str, Any], paths: dict[str, str]) -> None:

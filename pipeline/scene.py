@@ -28,6 +28,9 @@ class Texture:
     wrap_s: int = 10497
     wrap_t: int = 10497
     source_path: str = ""  # where it came from, for error messages and reports
+    # Drawn text (a caption plate, a panel): the plain sRGB colour its words stand on, which is what the light bake
+    # reflects from it. The mean of its pixels changes with every edit of its words, and rebaked the room for it.
+    drawn_on: tuple[int, int, int] | None = None
 
 
 @dataclass(eq=False)

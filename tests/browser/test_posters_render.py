@@ -51,3 +51,45 @@ def test_pages_show_the_posters_and_share_them_in_link_previews(poster_site: Pat
     assert f'src="minimal/{manifest["exhibit"]["cover"]}"' in index
     listed = {f["path"] for f in manifest["files"]}
     assert vase["poster"] in listed
+
+
+def test_the_pictures_a_poster_is_keyed_by_include_every_one_the_viewers_frustum_reaches(
+        browser: object, built_site: Path, exhibit_url: str) -> None:
+    """posters.in_view, on the build's boxes of each room's materials, against the viewer's own camera at every
+    shot of the rich example: a textured surface the viewer's frustum reaches is never left out of a poster's key
+    (its pixels would then not render that poster again), and some are left out (the keys are per shot)."""
+    from pipeline.gltf import container
+
+    manifest = json.loads((built_site / "bronze-age" / "exhibit.json").read_text(encoding="utf-8"))
+    boxes: dict[str, dict[str, list[object]]] = {}  # room → material name → the build's boxes of that name
+    for room in manifest["rooms"]:
+        document = json.loads(container.split((built_site / "bronze-age" / room["glb"]).read_bytes())[0])
+        by_name = boxes.setdefault(room["id"], {})
+        for index, box in posters.material_boxes(document).items():
+            by_name.setdefault(document["materials"][index].get("name", ""), []).append(box)
+    context = browser.new_context(viewport={"width": posters.POSTER_SIZE[0], "height": posters.POSTER_SIZE[1]},  # type: ignore[attr-defined]
+                                  reduced_motion="reduce")
+    try:
+        page = context.new_page()
+        page.goto(exhibit_url)
+        page.add_style_tag(content=posters.POSTER_STYLE)
+        page.wait_for_function("window.__viewer && __viewer.ready && __viewer.allRoomsLoadedMs !== null",
+                               timeout=60000)
+        left_out = 0
+        for shot in posters.shots(manifest, {}, {}):
+            page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", shot.view)
+            start = page.evaluate("__viewer.frames")
+            page.wait_for_function(f"__viewer.frames >= {start + 2}")
+            # The models streamed into the rooms are not the rooms' GLBs: their levels key every poster whole.
+            reached = {(entry["room"], entry["material"]) for entry in page.evaluate("__viewer.texturedInView()")
+                       if entry["material"] in boxes[entry["room"]]}
+            assert reached, f"{shot.name}: the viewer's frustum reaches no textured surface of a room"
+            for room, material in reached:
+                found = boxes[room][material]
+                assert any(box is None or posters.in_view(shot.view, box) for box in found), (
+                    f"{shot.name}: the viewer sees {room}'s {material}, the poster's key leaves it out")
+            left_out += sum(1 for room, named in boxes.items() for material, found in named.items()
+                            if not any(box is None or posters.in_view(shot.view, box) for box in found))
+        assert left_out > 0
+    finally:
+        context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,62 @@ def test_a_warm_build_draws_no_caption_or_panel_text_and_encodes_no_plate(tmp_pa
                     encoding="utf-8")
     with pytest.raises(AssertionError, match="drew text"):
         build(folder, tmp_path / "edited", options)
+
+
+def test_a_title_or_panel_text_edit_draws_its_text_anew_and_takes_the_rooms_bake_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import bake
+    from pipeline.build import BuildOptions, build
+    from pipeline.gltf import container
+
+    folder = _write_mounted(tmp_path / "tiny", captions=True)
+    options = BuildOptions(quiet=True, jobs=1, cache_dir=tmp_path / "cache")
+    build(folder, tmp_path / "site", options)
+
+    def lightmaps(site: Path) -> dict[str, bytes]:
+        """Each room GLB's lightmap image, by room."""
+        found = {}
+        for path in (site / "tiny" / "rooms").glob("*.glb"):
+            text, binary = container.split(path.read_bytes())
+            document = json.loads(text)
+            material = next(m for m in document["materials"] if m["name"].endswith("-wall"))
+            view = document["bufferViews"][document["images"][document["textures"][
+                material["occlusionTexture"]["index"]]["source"]]["bufferView"]]
+            start = view.get("byteOffset", 0)
+            found[path.name.split(".")[0]] = binary[start:start + view["byteLength"]]
+        return found
+
+    before = lightmaps(tmp_path / "site")
+    assert set(before) == {"hall", "side"}
+    real_bake = bake.bake_irradiance
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("a room was baked again")
+
+    monkeypatch.setattr(bake, "bake_irradiance", refuse)
+    spec = folder / "exhibit.yaml"
+    text = spec.read_text(encoding="utf-8")
+    edits = (("title: {en: Red, zh: 红}", "title: {en: Crimson red, zh: 红}"),  # the plate beside the picture
+             ("Welcome to the tiny exhibit.", "Welcome, all, to our tiny exhibit of cubes."))  # the panel's words
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    spec.write_text(text, encoding="utf-8")
+    build(folder, tmp_path / "edited", options)
+    assert lightmaps(tmp_path / "edited") == before
+    drawn = {p.name.split(".")[0]: p.read_bytes() for p in (tmp_path / "edited" / "tiny" / "rooms").glob("*.glb")}
+    assert all(drawn[room] != data for room, data in
+               {p.name.split(".")[0]: p.read_bytes() for p in (tmp_path / "site" / "tiny" / "rooms").glob("*.glb")}
+               .items()), "both rooms' drawn words changed"
+    # The colour the words stand on is what the bake reflects: the room of a panel on another background is baked
+    # again (the panel faces away from the wall it hangs on, so at this coarse setting its texels may not change).
+    baked: list[str] = []
+
+    def counted(scene: Scene, *args: object, **kwargs: object) -> object:
+        baked.append(scene.name)
+        return real_bake(scene, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bake, "bake_irradiance", counted)
+    spec.write_text(text.replace("  - id: intro\n", "  - id: intro\n    background: '#203040'\n"), encoding="utf-8")
+    build(folder, tmp_path / "dark", options)
+    assert baked == ["side"]

@@ -70,7 +70,7 @@ def test_without_a_renderer_the_build_warns_and_uses_plain_posters(monkeypatch: 
     warnings: list[str] = []
     cache = MemoryCache()
     shots = posters.shots(MANIFEST, {"vase": "Vase"}, {"scroll": _picture()})
-    made = posters.make_posters(tmp_path, "x", shots, "inputs", cache.remembered, warnings.append)
+    made = posters.make_posters(tmp_path, "x", shots, posters.PosterInputs("inputs"), cache.remembered, warnings.append)
     assert warnings == ["posters need Chromium; using plain posters"]
     assert {_size(data) for data in made.values()} == {posters.POSTER_SIZE}
     # The hung picture stands in for its poster: a left-to-right gradient stays one.
@@ -96,10 +96,10 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 def test_rendered_posters_are_cached_and_not_rendered_again(rendered: list[list[str]], tmp_path: Path) -> None:
     cache = MemoryCache()
     shots = posters.shots(MANIFEST, {}, {})
-    first = posters.make_posters(tmp_path, "x", shots, "inputs", cache.remembered, lambda _: None)
-    second = posters.make_posters(tmp_path, "x", shots, "inputs", cache.remembered, lambda _: None)
+    first = posters.make_posters(tmp_path, "x", shots, posters.PosterInputs("inputs"), cache.remembered, lambda _: None)
+    second = posters.make_posters(tmp_path, "x", shots, posters.PosterInputs("inputs"), cache.remembered, lambda _: None)
     assert first == second and len(rendered) == 1
-    posters.make_posters(tmp_path, "x", shots, "other inputs", cache.remembered, lambda _: None)
+    posters.make_posters(tmp_path, "x", shots, posters.PosterInputs("other inputs"), cache.remembered, lambda _: None)
     assert len(rendered) == 2 and len(rendered[1]) == len(shots)
 
 
@@ -157,37 +157,38 @@ def _edited(change: Any) -> dict[str, Any]:
     lambda m: m["rooms"][0]["name"].update(en="The great hall"),
     lambda m: m["exhibit"]["description"].update(en="All about X"),
     lambda m: m["artifacts"][0]["caption_plates"].update(fr="media/vase-caption-fr.2.webp"),  # not the language shown
+    # The viewer shows the default language's plate from the room's GLB, not this file.
+    lambda m: m["artifacts"][0]["caption_plates"].update(en="media/vase-caption-en.2.webp"),
 ])
 def test_words_no_poster_shows_leave_the_posters_inputs_as_they_were(tmp_path: Path, text_edit: Any) -> None:
-    before = posters.inputs_digest(_site(tmp_path / "a"), tmp_path / "a" / "static", _built_manifest())
+    before = posters.poster_inputs(_site(tmp_path / "a"), tmp_path / "a" / "static", _built_manifest())
     # The GLBs carry the words too (their bytes, sizes and names change with them): as a text edit rebuilds them.
     after = _edited(text_edit)
     for entry in after["rooms"]:
         entry["stats"]["bytes"] = 11
     after["artifacts"][0]["levels"][0]["bytes"] = 11
-    assert posters.inputs_digest(_site(tmp_path / "b", words="New words"), tmp_path / "b" / "static", after) == before
+    assert posters.poster_inputs(_site(tmp_path / "b", words="New words"), tmp_path / "b" / "static", after) == before
 
 
 @pytest.mark.parametrize("visible_edit", [
     lambda m: m["rooms"][1]["lighting"].update(ambient=0.8),
     lambda m: m["artifacts"][0]["view"].update(position=[0, 1.3, 2]),
-    lambda m: m["artifacts"][0]["caption_plates"].update(en="media/vase-caption-en.2.webp"),  # the default's plate
     lambda m: m["exhibit"].update(default_language="fr"),
     lambda m: m["start"].update(yaw=0.0),
 ])
 def test_what_a_poster_shows_changes_the_posters_inputs(tmp_path: Path, visible_edit: Any) -> None:
     site = _site(tmp_path)
-    assert posters.inputs_digest(site, site / "static", _edited(visible_edit)) != posters.inputs_digest(
+    assert posters.poster_inputs(site, site / "static", _edited(visible_edit)) != posters.poster_inputs(
         site, site / "static", _built_manifest())
 
 
 def test_a_glbs_shape_or_the_viewers_code_changes_the_posters_inputs(tmp_path: Path) -> None:
     site = _site(tmp_path / "a")
-    before = posters.inputs_digest(site, site / "static", _built_manifest())
+    before = posters.poster_inputs(site, site / "static", _built_manifest())
     reshaped = _site(tmp_path / "b", shape=b"other")
-    assert posters.inputs_digest(reshaped, reshaped / "static", _built_manifest()) != before
+    assert posters.poster_inputs(reshaped, reshaped / "static", _built_manifest()) != before
     (site / "static" / "app.js").write_bytes(b"viewer, changed")
-    assert posters.inputs_digest(site, site / "static", _built_manifest()) != before
+    assert posters.poster_inputs(site, site / "static", _built_manifest()) != before
 
 
 def test_a_build_after_a_tour_label_or_other_language_edit_renders_no_poster(rendered: list[list[str]],
@@ -216,6 +217,9 @@ def test_a_build_after_a_tour_label_or_other_language_edit_renders_no_poster(ren
                     encoding="utf-8")
     build(spec, tmp_path / "site", options)  # a title is drawn on the caption plate in its room: rendered again
     assert len(rendered) == 2
+    # ... by the posters that look its way: the picture's own, not the other room's cover.
+    assert "artifact-red" in rendered[1] and "room-side" not in rendered[1], rendered[1]
+    assert len(rendered[1]) < len(rendered[0])
 
 
 def test_a_rendered_posters_key_is_its_camera_and_inputs_not_its_title_or_fallback() -> None:
@@ -231,7 +235,95 @@ def test_a_glbs_rendered_digest_is_remembered_by_its_file_digest(tmp_path: Path)
     site = _site(tmp_path)
     cache = MemoryCache()
     known = {"artifacts/vase.thumb.glb": "a" * 64}
-    plain = posters.inputs_digest(site, site / "static", _built_manifest())
-    assert posters.inputs_digest(site, site / "static", _built_manifest(), cache.remembered, known) == plain
+    plain = posters.poster_inputs(site, site / "static", _built_manifest())
+    assert posters.poster_inputs(site, site / "static", _built_manifest(), cache.remembered, known) == plain
     (site / "artifacts" / "vase.thumb.glb").write_bytes(b"not read again")  # a build's files are its own
-    assert posters.inputs_digest(site, site / "static", _built_manifest(), cache.remembered, known) == plain
+    assert posters.poster_inputs(site, site / "static", _built_manifest(), cache.remembered, known) == plain
+
+
+NORTH = {"position": [0.0, 1.5, 0.0], "target": [0.0, 1.5, -1.0]}
+SOUTH = {"position": [0.0, 1.5, 0.0], "target": [0.0, 1.5, 1.0]}
+
+
+def test_a_box_is_in_view_when_it_reaches_into_the_cameras_frustum() -> None:
+    ahead = ((-0.5, 1.0, -3.0), (0.5, 2.0, -2.9))
+    assert posters.in_view(NORTH, ahead) and not posters.in_view(SOUTH, ahead)
+    # 60° tall and 1.9 times as wide (95° across): 3 m ahead the view is about 6.6 m wide and 3.5 m tall.
+    assert posters.in_view(NORTH, ((3.2, 1.0, -3.0), (3.3, 1.2, -3.0)))
+    assert not posters.in_view(NORTH, ((4.5, 1.0, -3.0), (4.6, 1.2, -3.0)))
+    assert posters.in_view(NORTH, ((0.0, 3.2, -3.0), (0.1, 3.3, -3.0)))
+    assert not posters.in_view(NORTH, ((0.0, 4.2, -3.0), (0.1, 4.3, -3.0)))
+    # A box around the camera, and one spanning the view from side to side though its corners are all outside it.
+    assert posters.in_view(NORTH, ((-1.0, 0.0, -1.0), (1.0, 3.0, 1.0)))
+    assert posters.in_view(NORTH, ((-20.0, 1.4, -3.0), (20.0, 1.6, -3.0)))
+    assert posters.in_view({"position": [0, 5, 0], "target": [0, 0, 0]}, ((9, 9, 9), (10, 10, 10))), (
+        "straight down, the roll is unknown: anything may be in view")
+
+
+def _room_glb(north: bytes, south: bytes, words: str = "Old words") -> bytes:
+    """A room's GLB as the build writes one: a picture on the north wall and one on the south, each a quad placed
+    by its node (quantized positions, as the build's are), the images first in the binary chunk."""
+    from pipeline.gltf import container
+
+    geometry = np.array([[0, 0, 0], [100, 0, 0], [100, 50, 0], [0, 50, 0]], dtype=np.uint16).tobytes()
+    chunks = [north, south, geometry]
+    views, offset = [], 0
+    for chunk in chunks:
+        views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(chunk)})
+        offset += len(chunk)
+    binary = b"".join(chunks)
+    position = {"bufferView": 2, "componentType": 5123, "count": 4, "type": "VEC3", "min": [0, 0, 0],
+                "max": [100, 50, 0]}
+    placed = {"scale": [0.01, 0.01, 0.01], "mesh": 0}
+    document = {
+        "asset": {"version": "2.0", "copyright": words}, "scene": 0, "scenes": [{"nodes": [0, 1]}],
+        "nodes": [{**placed, "translation": [-0.5, 1.0, -3.0], "mesh": 0, "extras": {"vitrina": {"record": words}}},
+                  {**placed, "translation": [0.5, 1.0, 3.0], "rotation": [0, 1, 0, 0], "mesh": 1}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "material": 0}]},
+                   {"primitives": [{"attributes": {"POSITION": 0}, "material": 1}]}],
+        "materials": [{"name": "north-image", "pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}},
+                      {"name": "south-image", "pbrMetallicRoughness": {"baseColorTexture": {"index": 1}}}],
+        "textures": [{"source": 0}, {"source": 1}],
+        "images": [{"bufferView": 0, "mimeType": "image/png"}, {"bufferView": 1, "mimeType": "image/png"}],
+        "accessors": [position], "bufferViews": views, "buffers": [{"byteLength": len(binary)}],
+    }
+    return container.pack(json.dumps(document).encode(), binary)
+
+
+def _room_inputs(folder: Path, glb: bytes) -> posters.PosterInputs:
+    (folder / "static").mkdir(parents=True, exist_ok=True)
+    (folder / "static" / "app.js").write_bytes(b"viewer")
+    (folder / "rooms").mkdir(exist_ok=True)
+    (folder / "rooms" / "hall.glb").write_bytes(glb)
+    manifest = {"rooms": [{"id": "hall", "glb": "rooms/hall.glb"}], "artifacts": []}
+    return posters.poster_inputs(folder, folder / "static", manifest)
+
+
+def test_a_rooms_picture_drawn_anew_changes_the_inputs_of_the_posters_that_look_its_way_only(tmp_path: Path) -> None:
+    before = _room_inputs(tmp_path / "a", _room_glb(b"north picture", b"south picture"))
+    boxes = [box for _, box in before.pictures]
+    assert boxes == [((-0.5, 1.0, -3.0), (0.5, 1.5, -3.0)), ((-0.5, 1.0, 3.0), (0.5, 1.5, 3.0))]
+    # A longer north picture moves every byte after it in the chunk, and the words change too.
+    after = _room_inputs(tmp_path / "b", _room_glb(b"a longer north picture", b"south picture", "New words"))
+    assert after.common == before.common
+    assert after.seen_from(NORTH) != before.seen_from(NORTH)
+    assert after.seen_from(SOUTH) == before.seen_from(SOUTH)
+    reshaped = _room_inputs(tmp_path / "c", _room_glb(b"north picture", b"south picture").replace(
+        b'"translation": [0.5, 1.0, 3.0]', b'"translation": [0.5, 1.2, 3.0]'))
+    assert reshaped.common != before.common, "a moved node is a new shape for every poster"
+
+
+def test_a_see_through_instanced_morphed_or_unbounded_surfaces_pictures_are_in_every_posters_inputs() -> None:
+    document: dict[str, Any] = {
+        "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "translation": [0, 0, -3]}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "material": 0}]}],
+        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+        "textures": [{"source": 0}], "accessors": [{"min": [0, 0, 0], "max": [1, 1, 0]}]}
+    assert posters.material_boxes(document) == {0: [[0.0, 0.0, -3.0], [1.0, 1.0, -3.0]]}
+    for change in (lambda d: d["materials"][0].update(alphaMode="MASK"),  # its pixels shape its shadow
+                   lambda d: d["nodes"][0].update(extensions={"EXT_mesh_gpu_instancing": {"attributes": {}}}),
+                   lambda d: d["meshes"][0]["primitives"][0].update(targets=[{"POSITION": 0}]),
+                   lambda d: d["accessors"][0].pop("min")):
+        changed = copy.deepcopy(document)
+        change(changed)
+        assert posters.material_boxes(changed) == {0: None}

@@ -621,6 +621,24 @@ async function main() {
     }
     return textures;
   };
+  // Every textured material of a room whose mesh's box the camera's frustum reaches: the build keys each poster
+  // by the pictures in its view (pipeline/posters.py), and tests check it never leaves out one of these.
+  viewer.texturedInView = () => {
+    camera.updateMatrixWorld();
+    const frustum = new THREE.Frustum().setFromProjectionMatrix(
+      new THREE.Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse));
+    const seen = [];
+    for (const [room, root] of roomScenes) {
+      root.traverse((node) => {
+        if (!node.isMesh) return;
+        const textured = [node.material].flat().filter((material) => Object.values(material).some((value) => value?.isTexture));
+        if (textured.length && frustum.intersectsBox(new THREE.Box3().setFromObject(node))) {
+          for (const material of textured) seen.push({ room, material: material.name });
+        }
+      });
+    }
+    return seen;
+  };
   viewer.nodesNamed = (name) => {
     let count = 0;
     for (const room of roomScenes.values()) room.traverse((node) => { if (node.name === name) count += 1; });
