@@ -23,7 +23,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,7 +32,6 @@ import numpy as np
 from pipeline import obj_text
 from pipeline.asset_files import confine, make_texture
 from pipeline.colour import srgb_to_linear
-from pipeline.columns import column_range
 from pipeline.errors import AssetError
 from pipeline.forked_half import ForkedHalf, line_start_near, received_array, send_array, spare_core
 from pipeline.gltf import read_gltf, strip_to_triangles
@@ -42,12 +41,9 @@ from pipeline.scene import (
     Node,
     Primitive,
     Scene,
-    Texture,
     TextureRef,
-    node_matrix,
     quaternion_matrix,
     texture_refs,
-    world_nodes,
 )
 from pipeline.source_facts import stat_key
 from pipeline.spec.measure import sidecar_name, texture_file_named
@@ -214,71 +210,6 @@ def _face_normals_at(primitive: Primitive, wanted: np.ndarray) -> np.ndarray:
     chosen[found] = sums[slot[found]]
     lengths = np.linalg.norm(chosen, axis=1, keepdims=True)
     return np.where(lengths > 0, chosen / np.where(lengths > 0, lengths, 1.0), [0.0, 1.0, 0.0])
-
-
-@dataclass
-class AssetStats:
-    """What an asset holds, for reports: counts, world bounds (metres, +Y up) and texture sizes."""
-
-    triangles: int = 0
-    vertices: int = 0
-    meshes: int = 0
-    materials: int = 0
-    nodes: int = 0
-    animations: int = 0
-    bounds_min: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    bounds_max: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    textures: list[tuple[str, int, int, int]] = field(default_factory=list)  # name, width, height, bytes
-
-
-def scene_stats(scene: Scene) -> AssetStats:
-    """Counts, world-space bounds and texture sizes of a scene (instancing is counted once per mesh)."""
-    stats = AssetStats(nodes=len(scene.all_nodes()), animations=len(scene.animations))
-    materials: dict[int, Material] = {}
-    textures: dict[int, Texture] = {}
-    for mesh in scene.meshes():
-        stats.meshes += 1
-        for primitive in mesh.primitives:
-            stats.triangles += primitive.triangle_count
-            stats.vertices += primitive.vertex_count
-            if primitive.material is not None:
-                materials[id(primitive.material)] = primitive.material
-    for material in materials.values():
-        for ref in texture_refs(material):
-            textures[id(ref.texture)] = ref.texture
-    stats.materials = len(materials)
-    stats.textures = [(t.name, t.width, t.height, len(t.data)) for t in textures.values()]
-    low, high = scene_bounds(scene)
-    stats.bounds_min, stats.bounds_max = low, high
-    return stats
-
-
-def probe_asset(path: Path, *, units: str | float = "m", up: str = "y") -> AssetStats:
-    """Load an asset and summarize it (see scene_stats)."""
-    return scene_stats(load_asset(path, units=units, up=up))
-
-
-def scene_bounds(scene: Scene) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """World-space axis-aligned bounds of every mesh's POSITION, with node transforms applied."""
-    low = np.full(3, np.inf)
-    high = np.full(3, -np.inf)
-    for node, parent in world_nodes(scene.nodes):
-        if node.mesh is None:
-            continue
-        world = parent @ node_matrix(node)
-        for primitive in node.mesh.primitives:
-            points = primitive.attributes["POSITION"]
-            if len(points) == 0:
-                continue
-            least, most = (bound.astype(np.float64) for bound in column_range(points))
-            corners = np.array([[x, y, z, 1.0] for x in (least[0], most[0]) for y in (least[1], most[1])
-                                for z in (least[2], most[2])])
-            placed = (world @ corners.T).T[:, :3]
-            low = np.minimum(low, placed.min(axis=0))
-            high = np.maximum(high, placed.max(axis=0))
-    if not np.all(np.isfinite(low)):
-        return (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
-    return (float(low[0]), float(low[1]), float(low[2])), (float(high[0]), float(high[1]), float(high[2]))
 
 
 def unit_scale(path: Path, units: str | float) -> float:
