@@ -8,6 +8,7 @@ for a hung image, a card with the title for the rest. Posters are cached by ever
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -207,8 +208,9 @@ def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, byt
                     page.evaluate(SETTLE_STREAMING)
                     start = page.evaluate("__viewer.frames")
                     page.wait_for_function(f"__viewer.frames >= {start + 3}", timeout=60_000)
-                    png = page.locator("#stage canvas").screenshot()
-                    out[shot.name] = images.fitted_jpeg(png, POSTER_SIZE)
+                    # The canvas's own pixels, the same as a screenshot of it to the level, in half the time.
+                    url = page.evaluate("__viewer.snapshot()")
+                    out[shot.name] = images.fitted_jpeg(base64.b64decode(url.split(",", 1)[1]), POSTER_SIZE)
             finally:
                 browser.close()
     except PlaywrightError as error:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,8 +55,27 @@ def test_pages_show_the_posters_and_share_them_in_link_previews(poster_site: Pat
     assert vase["poster"] in listed
 
 
+@pytest.fixture
+def poster_page(browser: Any, exhibit_url: str) -> Iterator[Any]:
+    """The rich example as the poster renderer opens it: the poster's size, the canvas filling the page."""
+    context = browser.new_context(viewport={"width": posters.POSTER_SIZE[0], "height": posters.POSTER_SIZE[1]},
+                                  reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(exhibit_url)
+    page.add_style_tag(content=posters.POSTER_STYLE)
+    page.wait_for_function("window.__viewer && __viewer.ready && __viewer.allRoomsLoadedMs !== null", timeout=60000)
+    yield page
+    context.close()
+
+
+def _fly(page: Any, view: dict[str, list[float]]) -> None:
+    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", view)
+    start = page.evaluate("__viewer.frames")
+    page.wait_for_function(f"__viewer.frames >= {start + 2}")
+
+
 def test_the_pictures_a_poster_is_keyed_by_include_every_one_the_viewers_frustum_reaches(
-        browser: object, built_site: Path, exhibit_url: str) -> None:
+        poster_page: Any, built_site: Path) -> None:
     """posters.in_view, on the build's boxes of each room's materials, against the viewer's own camera at every
     shot of the rich example: a textured surface the viewer's frustum reaches is never left out of a poster's key
     (its pixels would then not render that poster again), and some are left out (the keys are per shot)."""
@@ -67,29 +88,33 @@ def test_the_pictures_a_poster_is_keyed_by_include_every_one_the_viewers_frustum
         by_name = boxes.setdefault(room["id"], {})
         for index, box in posters.material_boxes(document).items():
             by_name.setdefault(document["materials"][index].get("name", ""), []).append(box)
-    context = browser.new_context(viewport={"width": posters.POSTER_SIZE[0], "height": posters.POSTER_SIZE[1]},  # type: ignore[attr-defined]
-                                  reduced_motion="reduce")
-    try:
-        page = context.new_page()
-        page.goto(exhibit_url)
-        page.add_style_tag(content=posters.POSTER_STYLE)
-        page.wait_for_function("window.__viewer && __viewer.ready && __viewer.allRoomsLoadedMs !== null",
-                               timeout=60000)
-        left_out = 0
-        for shot in posters.shots(manifest, {}, {}):
-            page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", shot.view)
-            start = page.evaluate("__viewer.frames")
-            page.wait_for_function(f"__viewer.frames >= {start + 2}")
-            # The models streamed into the rooms are not the rooms' GLBs: their levels key every poster whole.
-            reached = {(entry["room"], entry["material"]) for entry in page.evaluate("__viewer.texturedInView()")
-                       if entry["material"] in boxes[entry["room"]]}
-            assert reached, f"{shot.name}: the viewer's frustum reaches no textured surface of a room"
-            for room, material in reached:
-                found = boxes[room][material]
-                assert any(box is None or posters.in_view(shot.view, box) for box in found), (
-                    f"{shot.name}: the viewer sees {room}'s {material}, the poster's key leaves it out")
-            left_out += sum(1 for room, named in boxes.items() for material, found in named.items()
-                            if not any(box is None or posters.in_view(shot.view, box) for box in found))
-        assert left_out > 0
-    finally:
-        context.close()
+    left_out = 0
+    for shot in posters.shots(manifest, {}, {}):
+        _fly(poster_page, shot.view)
+        # The models streamed into the rooms are not the rooms' GLBs: their levels key every poster whole.
+        reached = {(entry["room"], entry["material"]) for entry in poster_page.evaluate("__viewer.texturedInView()")
+                   if entry["material"] in boxes[entry["room"]]}
+        assert reached, f"{shot.name}: the viewer's frustum reaches no textured surface of a room"
+        for room, material in reached:
+            assert any(box is None or posters.in_view(shot.view, box) for box in boxes[room][material]), (
+                f"{shot.name}: the viewer sees {room}'s {material}, the poster's key leaves it out")
+        left_out += sum(1 for named in boxes.values() for found in named.values()
+                        if not any(box is None or posters.in_view(shot.view, box) for box in found))
+    assert left_out > 0
+
+
+def test_a_snapshot_of_the_canvas_is_a_screenshot_of_it(poster_page: Any, built_site: Path) -> None:
+    """Posters are taken with __viewer.snapshot() (the canvas drawn again and read back), not a page screenshot."""
+    import base64
+
+    manifest = json.loads((built_site / "bronze-age" / "exhibit.json").read_text(encoding="utf-8"))
+    shot = posters.shots(manifest, {}, {})[0]
+    _fly(poster_page, shot.view)
+    poster_page.evaluate("__viewer.setHotspotsVisible(false)")
+    _fly(poster_page, shot.view)
+    screenshot = np.asarray(Image.open(io.BytesIO(poster_page.locator("#stage canvas").screenshot())).convert("RGB"))
+    url = poster_page.evaluate("__viewer.snapshot()")
+    snapshot = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+    assert snapshot.shape == (posters.POSTER_SIZE[1], posters.POSTER_SIZE[0], 3)
+    assert snapshot.std() > 10, "a blank drawing buffer"
+    assert np.abs(snapshot.astype(int) - screenshot.astype(int)).max() <= 1
