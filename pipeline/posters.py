@@ -33,6 +33,9 @@ POSTER_SIZE = (960, 504)  # 1.9:1, the shape link previews (og:image) show uncro
 # test_posters_render.py checks it against the viewer's own frustum at every shot).
 VIEW_FIELD_DEGREES = 60.0
 VIEW_MARGIN_DEGREES = 6.0
+# The viewer's orbit keeps the camera at most 0.3 rad below its target's level (controls.js, maxPolarAngle): a view
+# from lower down is moved there, and its frustum is not the one asked for.
+LOWEST_VIEW_RADIANS = 0.3
 POSTER_FORMAT = "image/jpeg"
 CHROMIUM_ENV = "CHROMIUM"
 # The flags headless Chromium needs for WebGL 2 on a machine without a GPU (SwiftShader), and no network chatter.
@@ -85,6 +88,8 @@ def in_view(view: dict[str, list[float]], box: Box) -> bool:
     if np.linalg.norm(forward) < 1e-9 or np.linalg.norm(right) < 1e-9 * np.linalg.norm(forward):
         return True  # straight up or down: the viewer's roll is not ours to guess
     forward /= np.linalg.norm(forward)
+    if forward[1] > math.sin(LOWEST_VIEW_RADIANS) - 1e-6:
+        return True  # looking up from below the orbit's limit: the viewer moves the camera, so anything may show
     right /= np.linalg.norm(right)
     up = np.cross(right, forward)
     low, high = np.asarray(box[0], dtype=np.float64), np.asarray(box[1], dtype=np.float64)

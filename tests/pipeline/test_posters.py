@@ -258,6 +258,10 @@ def test_a_box_is_in_view_when_it_reaches_into_the_cameras_frustum() -> None:
     assert posters.in_view(NORTH, ((-20.0, 1.4, -3.0), (20.0, 1.6, -3.0)))
     assert posters.in_view({"position": [0, 5, 0], "target": [0, 0, 0]}, ((9, 9, 9), (10, 10, 10))), (
         "straight down, the roll is unknown: anything may be in view")
+    # The viewer's orbit lifts a camera more than 0.3 rad below its target: from there, anything may be in view.
+    behind = ((-0.5, 1.0, 2.9), (0.5, 2.0, 3.0))
+    assert not posters.in_view({"position": [0, 1.0, 0], "target": [0, 1.25, -1]}, behind)  # 14° up
+    assert posters.in_view({"position": [0, 1.0, 0], "target": [0, 1.5, -1]}, behind)  # 27° up
 
 
 def _room_glb(north: bytes, south: bytes, words: str = "Old words") -> bytes:
