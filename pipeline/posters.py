@@ -209,10 +209,8 @@ def _render(site_root: Path, exhibit_id: str, todo: list[Shot]) -> dict[str, byt
                 page.wait_for_function("window.__viewer && window.__viewer.ready", timeout=180_000)
                 page.evaluate("__viewer.setHotspotsVisible(false)")
                 for shot in todo:
-                    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", shot.view)
-                    page.evaluate(SETTLE_STREAMING)
-                    start = page.evaluate("__viewer.frames")
-                    page.wait_for_function(f"__viewer.frames >= {start + 3}", timeout=60_000)
+                    page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0, afresh: true})", shot.view)
+                    page.evaluate(SETTLE_STREAMING)  # a frame or more has run since the move (it chose there)
                     # The canvas's own pixels, the same as a screenshot of it to the level, in half the time.
                     url = page.evaluate("__viewer.snapshot()")
                     out[shot.name] = images.fitted_jpeg(base64.b64decode(url.split(",", 1)[1]), POSTER_SIZE)

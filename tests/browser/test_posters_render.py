@@ -118,3 +118,59 @@ def test_a_snapshot_of_the_canvas_is_a_screenshot_of_it(poster_page: Any, built_
     assert snapshot.shape == (posters.POSTER_SIZE[1], posters.POSTER_SIZE[0], 3)
     assert snapshot.std() > 10, "a blank drawing buffer"
     assert np.abs(snapshot.astype(int) - screenshot.astype(int)).max() <= 1
+
+
+def test_a_snapshot_just_after_a_jump_into_a_room_of_another_exposure_is_taken_at_that_rooms_exposure(
+        browser: Any, tmp_path: Path) -> None:
+    """The viewer eases the exposure towards the room the camera is in, frame by frame: a poster taken a frame or
+    two after the cut into a darker room would be brighter the faster the frames came."""
+    from pipeline.build import BuildOptions, build
+    from pipeline.preview import StaticSite, serving
+    from tests.pipeline.tiny_exhibit import write_tiny_exhibit
+
+    folder = write_tiny_exhibit(tmp_path / "tiny")
+    spec = folder / "exhibit.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("    size: [4, 4, 3]\n", "    size: [4, 4, 3]\n    lighting: {exposure: 0.4}\n", 1),
+                    encoding="utf-8")
+    build(spec, tmp_path / "site", BuildOptions(quiet=True, cache_dir=tmp_path / "cache"))
+    manifest = json.loads((tmp_path / "site" / "tiny" / "exhibit.json").read_text(encoding="utf-8"))
+    side = next(room for room in manifest["rooms"] if room["id"] == "side")
+    with serving(StaticSite(tmp_path / "site")) as base:
+        context = browser.new_context(viewport={"width": posters.POSTER_SIZE[0], "height": posters.POSTER_SIZE[1]},
+                                      reduced_motion="reduce")
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/tiny/index.html")
+            page.wait_for_function("window.__viewer && __viewer.ready && __viewer.frames > 20", timeout=60000)
+            assert page.evaluate("__viewer.colourOutput().exposure") == pytest.approx(1.0, abs=0.01)  # the hall
+            view = posters.room_cover_view(side, manifest.get("start"))
+            page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0})", view)
+            page.evaluate("__viewer.snapshot()")
+            assert page.evaluate("__viewer.colourOutput().exposure") == pytest.approx(0.4, abs=1e-6)
+        finally:
+            context.close()
+
+
+def test_a_poster_is_the_same_whichever_shots_were_taken_before_it(poster_page: Any, built_site: Path) -> None:
+    """A view taken afresh settles into the levels a visitor arriving there gets: the hall's cover after a close-up
+    of the ding (whose finer level the streamer would otherwise keep a while) is the cover taken first."""
+    import base64
+
+    manifest = json.loads((built_site / "bronze-age" / "exhibit.json").read_text(encoding="utf-8"))
+    by_name = {shot.name: shot for shot in posters.shots(manifest, {}, {})}
+    poster_page.evaluate("__viewer.setHotspotsVisible(false)")
+
+    def take(name: str) -> tuple[dict[str, str], np.ndarray]:
+        poster_page.evaluate("(view) => __viewer.flyTo(view, {durationMs: 0, afresh: true})", by_name[name].view)
+        poster_page.evaluate(posters.SETTLE_STREAMING)
+        levels = poster_page.evaluate("({...__viewer.streaming.levels})")
+        url = poster_page.evaluate("__viewer.snapshot()")
+        return levels, np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+    cover_levels, cover = take("room-hall")
+    close_levels, _ = take("artifact-ding")
+    assert close_levels["ding"] != cover_levels["ding"], "the close-up loads a finer level of the ding"
+    again_levels, again = take("room-hall")
+    assert again_levels == cover_levels
+    assert np.abs(again.astype(int) - cover.astype(int)).max() <= 1

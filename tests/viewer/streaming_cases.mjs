@@ -38,6 +38,11 @@ const step = (z, now) => Object.fromEntries(chooseLevels(artifacts, loaded, new 
 out.hysteresisSmallStep = step(0.9, 0).a0;
 out.hysteresisFarEarly = step(30, 100).a0;
 out.hysteresisFarLate = step(30, 100 + 2000).a0;
+// Afresh (a poster's jump): what a visitor arriving there gets, at once, with a finer level loaded or not.
+const afresh = (z, current) => Object.fromEntries(chooseLevels(artifacts, current, new Map(artifacts.map((a) => [a.id, projection(a.bounds, camera(z))])), desktop, 100, new Map(), false).choice);
+out.afreshSmallStep = afresh(0.9, loaded).a0;
+out.afreshArrivingSmallStep = afresh(0.9, new Map()).a0;
+out.afreshFar = afresh(30, loaded).a0;
 
 out.profiles = [deviceProfile({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64; Quest 3) OculusBrowser' }),
   deviceProfile({ userAgent: 'Mozilla/5.0 OculusBrowser/30 Quest 2' }), deviceProfile({ userAgent: 'iPhone', coarsePointer: true }),

@@ -45,6 +45,11 @@ def test_hysteresis_keeps_a_level_until_a_coarser_one_would_do_with_margin_for_a
     assert cases["hysteresisFarLate"] == 0
 
 
+def test_a_choice_afresh_keeps_no_finer_level_and_is_what_an_arriving_visitor_gets(cases: dict[str, Any]) -> None:
+    assert cases["afreshSmallStep"] == cases["afreshArrivingSmallStep"] < cases["hysteresisSmallStep"]
+    assert cases["afreshFar"] == 0
+
+
 def test_device_profiles_and_the_frame_time_governor(cases: dict[str, Any]) -> None:
     assert cases["profiles"] == ["quest3", "quest2", "phone", "desktop"]
     assert cases["governorSlow"] < 0.5  # frames at 25 ms against 13.9 ms: the budget shrinks

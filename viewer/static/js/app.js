@@ -4,7 +4,7 @@
 // ─── Public API: window.__viewer (the tour UI and the tests use it; other keys are internal) ─────────────────
 //   viewer.manifest                         the exhibit.json object
 //   viewer.language                         current BCP-47 tag; viewer.setLanguage(tag)
-//   viewer.flyTo({target, position}, {durationMs}) -> Promise
+//   viewer.flyTo({target, position}, {durationMs, afresh}) -> Promise
 //        Glides the desktop camera (a cut with prefers-reduced-motion); in VR moves the reference space; in AR
 //        does nothing and resolves false (the room is real; the placed model stays put).
 //   viewer.cameraPose() -> {position: [x,y,z], quaternion: [x,y,z,w]}   world pose of the eye (head in XR)
@@ -565,10 +565,12 @@ async function main() {
     return hit && { kind: hit.kind, artifact: hit.artifactId || null, annotation: hit.key || null, point: hit.point.toArray() };
   };
   viewer.setLanguage = setLanguage;
-  viewer.flyTo = (view, { durationMs = 1200 } = {}) => {
+  // `afresh` (posters): the levels are then those a visitor arriving at this view settles into, whatever earlier
+  // views loaded (a finer level is otherwise kept a while, so that walking does not flicker).
+  viewer.flyTo = (view, { durationMs = 1200, afresh = false } = {}) => {
     if (xr.inSession) return Promise.resolve(xr.flyTo(view) !== false);  // false in AR: nothing to fly through
     const flight = controls.flyTo(view.position, view.target, { durationMs });
-    if (durationMs <= 0) streamer.rechoose();  // a jump: the levels for the new view are chosen at once
+    if (durationMs <= 0 || afresh) streamer.rechoose({ afresh });  // a jump: the levels are chosen at once
     return flight;
   };
   viewer.cameraPose = () => {
@@ -687,8 +689,13 @@ async function main() {
   viewer.withoutBakedLight = () => withoutBakedLight(world);
   viewer.withoutContactShadows = () => withoutContactShadows(world);
   // The canvas as an image (a data URL), drawn again first so the drawing buffer holds it: posters are taken with
-  // it, where a screenshot of the page took about 0.4 s a shot.
+  // it, where a screenshot of the page took about 0.4 s a shot. The exposure and the casting key lights are first
+  // those a visitor settles into where the camera stands (the exposure follows a move over a second or so, the
+  // lights are chosen twice a second), so a picture taken soon after a jump does not depend on how many frames ran.
   viewer.snapshot = (type = 'image/png', quality = undefined) => {
+    const here = viewer.cameraPose().position;
+    followExposure(here, Infinity);
+    keyShadows.update(Infinity, here);
     renderer.render(scene, camera);
     return renderer.domElement.toDataURL(type, quality);
   };

@@ -87,9 +87,10 @@ export function wantedLevel(levels, view, { margin = 1 } = {}) {
  * the artifacts that cover the most of the view first while the budget lasts; a loaded level stays until a coarser
  * one would do with a margin (hysteresis), or the budget needs the room.
  *   artifacts: [{id, levels, bounds}]; current: Map id -> index loaded now; views: Map id -> projection(...)
- *   budget: {triangles, gpuBytes, maxTexture, scale}; now: ms; since: Map id -> ms a downgrade was first wanted
+ *   budget: {triangles, gpuBytes, maxTexture, scale}; now: ms; since: Map id -> ms a downgrade was first wanted;
+ *   hysteresis: false chooses as for a visitor who just arrived, whatever is loaded now
  */
-export function chooseLevels(artifacts, current, views, budget, now = 0, since = new Map()) {
+export function chooseLevels(artifacts, current, views, budget, now = 0, since = new Map(), hysteresis = true) {
   const scale = budget.scale ?? 1;
   const limitTriangles = budget.triangles * scale, limitBytes = budget.gpuBytes * scale;
   const choice = new Map();
@@ -108,7 +109,7 @@ export function chooseLevels(artifacts, current, views, budget, now = 0, since =
     const levels = artifact.levels;
     let target = wantedLevel(levels, view);
     const loaded = current.get(artifact.id) ?? 0;
-    if (loaded > target) {
+    if (loaded > target && hysteresis) {
       // Keep the finer level unless a coarser one is wanted even with the margin, and has been for a while.
       const relaxed = wantedLevel(levels, view, { margin: DOWNGRADE_MARGIN });
       const first = since.get(artifact.id) ?? now;
@@ -170,6 +171,7 @@ export class Streamer {
     this.busy = false;
     this.started = false;
     this.lastChoice = 0;
+    this.afresh = false;  // until settled, choose without hysteresis (see rechoose)
     this.governor = new FrameGovernor();
     this.stats = {
       profile: budget.profile, budget: { ...budget }, levels: {}, loads: 0, bytes: 0, failures: [],
@@ -207,7 +209,7 @@ export class Streamer {
     this.lastChoice = now;
     const camera = this._cameraNumbers();  // one frustum per choice, not one per artifact
     const views = new Map(this.artifacts.map((a) => [a.id, projection(a.bounds, camera)]));
-    const { choice } = chooseLevels(this.artifacts, this.current, views, this.budget, now, this.since);
+    const { choice } = chooseLevels(this.artifacts, this.current, views, this.budget, now, this.since, !this.afresh);
     // Downgrades first: they make room. Then the largest upgrade on screen. A level that failed to load rests (2 s,
     // doubling to a minute): asked for again at every choice, it kept every other object from its upgrade.
     const resting = (a) => {
@@ -227,12 +229,20 @@ export class Streamer {
     } else {
       // A choice found nothing to load for this view: a poster (or a test) can take its picture now.
       this.stats.settledMs = now;
+      this.afresh = false;
       if (this.stats.fullQualityMs === null && this.stats.thumbsMs !== null) this.stats.fullQualityMs = now;
     }
   }
 
-  /** Choose at the next frame, not up to 250 ms later: the camera jumped (a poster's or a test's view). */
-  rechoose() { this.lastChoice = 0; }
+  /**
+   * Choose at the next frame, not up to 250 ms later: the camera jumped (a poster's or a test's view). `afresh`:
+   * until the view settles, as for a visitor who just arrived, keeping no finer level an earlier view loaded (a
+   * poster must not depend on the shots taken before it, nor on how long they took).
+   */
+  rechoose({ afresh = false } = {}) {
+    this.lastChoice = 0;
+    if (afresh) this.afresh = true;
+  }
 
   /** Whether an artifact's bounds are in the camera's view now. */
   inView(artifact) {
