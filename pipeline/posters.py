@@ -319,7 +319,7 @@ def poster_inputs(site_folder: Path, static_dir: Path, manifest: dict[str, Any],
         if path.is_file():
             digest.update(f"{path.relative_to(static_dir)}\0{file_digest(path)}\0".encode())
     digest.update(json.dumps(_seen(manifest, glb_digest), sort_keys=True).encode())
-    return PosterInputs(digest.hexdigest(), tuple(pictures))  # type: ignore[arg-type]
+    return PosterInputs(digest.hexdigest(), tuple(pictures))
 
 
 def _seen(manifest: dict[str, Any], glb_digest: Callable[[str, bool], str]) -> dict[str, Any]:
@@ -408,10 +408,8 @@ def material_boxes(document: dict[str, Any]) -> dict[int, list[list[float]] | No
     materials: dict[int, list[np.ndarray] | None] = {}
 
     def place(material: int, corners: np.ndarray | None) -> None:
-        if corners is None or materials.get(material, []) is None:
-            materials[material] = None
-        else:
-            materials.setdefault(material, []).append(corners)  # type: ignore[union-attr]
+        known = materials.get(material, [])
+        materials[material] = None if corners is None or known is None else [*known, corners]
 
     def corners_of(primitive: dict[str, Any], world: np.ndarray) -> np.ndarray | None:
         accessor = accessors[primitive["attributes"]["POSITION"]] if "POSITION" in primitive.get(
