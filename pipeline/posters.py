@@ -14,7 +14,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,35 +73,47 @@ class PosterInputs:
 
     def seen_from(self, view: dict[str, list[float]]) -> str:
         digest = hashlib.sha256(self.common.encode())
-        for picture, box in self.pictures:
-            if box is None or in_view(view, box):
+        seen = boxes_in_view(view, [box for _, box in self.pictures])
+        for (picture, _), visible in zip(self.pictures, seen, strict=True):
+            if visible:
                 digest.update(f"\0{picture}".encode())
         return digest.hexdigest()
 
 
 def in_view(view: dict[str, list[float]], box: Box) -> bool:
-    """Whether any of `box` can be in the poster taken from `view` (the viewer's frustum widened by the margin):
-    False only when all its corners are outside one of the frustum's side planes, or behind the camera."""
+    """Whether any of `box` can be in the poster taken from `view` (see boxes_in_view)."""
+    return bool(boxes_in_view(view, [box])[0])
+
+
+def boxes_in_view(view: dict[str, list[float]], boxes: Sequence[Box | None]) -> np.ndarray:
+    """For each box, whether any of it can be in the poster taken from `view` (the viewer's frustum widened by the
+    margin): False only when all its corners are outside one of the frustum's side planes, or behind the camera.
+    None, and every box of a view straight up or down or looking up past the orbit's limit, is in view. All boxes
+    at once: one at a time, a 200-artifact exhibit's 210 posters took 46,200 calls and 3 s of every build."""
+    seen = np.ones(len(boxes), dtype=bool)
+    placed = [index for index, box in enumerate(boxes) if box is not None]
     eye = np.asarray(view["position"], dtype=np.float64)
     forward = np.asarray(view["target"], dtype=np.float64) - eye
     right = np.cross(forward, (0.0, 1.0, 0.0))
-    if np.linalg.norm(forward) < 1e-9 or np.linalg.norm(right) < 1e-9 * np.linalg.norm(forward):
-        return True  # straight up or down: the viewer's roll is not ours to guess
+    if not placed or np.linalg.norm(forward) < 1e-9 or np.linalg.norm(right) < 1e-9 * np.linalg.norm(forward):
+        return seen  # straight up or down: the viewer's roll is not ours to guess
     forward /= np.linalg.norm(forward)
     if forward[1] > math.sin(LOWEST_VIEW_RADIANS) - 1e-6:
-        return True  # looking up from below the orbit's limit: the viewer moves the camera, so anything may show
+        return seen  # looking up from below the orbit's limit: the viewer moves the camera, so anything may show
     right /= np.linalg.norm(right)
     up = np.cross(right, forward)
-    low, high = np.asarray(box[0], dtype=np.float64), np.asarray(box[1], dtype=np.float64)
-    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+    ends = np.asarray([boxes[index] for index in placed], dtype=np.float64)  # (n, 2, 3): low and high
+    pick = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)])  # the eight corners' ends
+    corners = np.where(pick[None] == 1, ends[:, None, 1, :], ends[:, None, 0, :])  # (n, 8, 3)
     offsets = corners - eye
     x, y, depth = offsets @ right, offsets @ up, offsets @ forward
     half_height = math.radians(VIEW_FIELD_DEGREES / 2)
     half_width = math.atan(math.tan(half_height) * POSTER_SIZE[0] / POSTER_SIZE[1])
     margin = math.radians(VIEW_MARGIN_DEGREES)
     wide, tall = math.tan(min(half_width + margin, math.radians(89))), math.tan(half_height + margin)
-    outside = (depth <= 0, x > depth * wide, x < -depth * wide, y > depth * tall, y < -depth * tall)
-    return not any(bool(np.all(side)) for side in outside)
+    outside = [depth <= 0, x > depth * wide, x < -depth * wide, y > depth * tall, y < -depth * tall]
+    seen[placed] = ~np.any([np.all(side, axis=1) for side in outside], axis=0)
+    return seen
 
 
 @dataclass(frozen=True)
