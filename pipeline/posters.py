@@ -9,6 +9,7 @@ for a hung image, a card with the title for the rest. Posters are cached by ever
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -78,11 +79,6 @@ class PosterInputs:
             if visible:
                 digest.update(f"\0{picture}".encode())
         return digest.hexdigest()
-
-
-def in_view(view: dict[str, list[float]], box: Box) -> bool:
-    """Whether any of `box` can be in the poster taken from `view` (see boxes_in_view)."""
-    return bool(boxes_in_view(view, [box])[0])
 
 
 def boxes_in_view(view: dict[str, list[float]], boxes: Sequence[Box | None]) -> np.ndarray:
@@ -239,8 +235,14 @@ def poster_key(shot: Shot, inputs: str) -> str:
     a title is on the canvas only where a caption plate draws it, a picture only as its room's GLB hangs it, and
     `inputs` holds both."""
     digest = hashlib.sha256(f"poster\0{inputs}\0{shot.name}\0{shot.view}\0{POSTER_SIZE}".encode())
-    digest.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
+    digest.update(_code_digest().encode())
     return digest.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """This module's code: a poster rendered by other code is rendered again."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def make_posters(site_root: Path, exhibit_id: str, todo: list[Shot], inputs: PosterInputs,
@@ -312,14 +314,13 @@ def poster_inputs(site_folder: Path, static_dir: Path, manifest: dict[str, Any],
     A GLB whose sha256 `file_digests` knows (by its path in the site) has its rendered form `remembered` under it:
     200 artifacts' 570 level files (51 MB) took 0.1 s to read and hash on every build."""
     pictures: list[tuple[str, Box | None]] = []
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
     def glb_digest(name: str, in_world: bool) -> str:
         known = (file_digests or {}).get(name)
         if remembered is None or known is None:
             rendered = _rendered_glb(site_folder / name, in_world)
         else:
-            key = hashlib.sha256(f"rendered glb\0{known}\0{in_world}\0{code}".encode()).hexdigest()
+            key = hashlib.sha256(f"rendered glb\0{known}\0{in_world}\0{_code_digest()}".encode()).hexdigest()
             rendered = json.loads(remembered(key, lambda: json.dumps(
                 _rendered_glb(site_folder / name, in_world)).encode()))
         pictures.extend((picture, None if box is None else (tuple(box[0]), tuple(box[1])))
@@ -417,11 +418,15 @@ def material_boxes(document: dict[str, Any]) -> dict[int, list[list[float]] | No
     or None where that box cannot be told or its pixels reach beyond it (instanced, skinned or morphed meshes, a
     position without bounds, and see-through materials, whose pixels shape their shadows)."""
     accessors, meshes, nodes = (document.get(kind, []) for kind in ("accessors", "meshes", "nodes"))
-    materials: dict[int, list[np.ndarray] | None] = {}
+    materials: dict[int, np.ndarray | None] = {}  # the low and high corners of its uses so far
 
     def place(material: int, corners: np.ndarray | None) -> None:
-        known = materials.get(material, [])
-        materials[material] = None if corners is None or known is None else [*known, corners]
+        known = materials.get(material, np.empty((0, 3)))
+        if corners is None or known is None:
+            materials[material] = None
+        else:
+            both = np.vstack([known, corners])
+            materials[material] = np.stack([both.min(0), both.max(0)])
 
     def corners_of(primitive: dict[str, Any], world: np.ndarray) -> np.ndarray | None:
         accessor = accessors[primitive["attributes"]["POSITION"]] if "POSITION" in primitive.get(
@@ -458,10 +463,9 @@ def material_boxes(document: dict[str, Any]) -> dict[int, list[list[float]] | No
     for root in (scenes[document.get("scene", 0)].get("nodes", []) if scenes else []):
         visit(root, np.eye(4))
     out: dict[int, list[list[float]] | None] = {}
-    for material, placed in materials.items():
+    for material, box in materials.items():
         seen_through = document.get("materials", [])[material].get("alphaMode", "OPAQUE") != "OPAQUE"
-        out[material] = None if placed is None or seen_through else [np.concatenate(placed).min(0).tolist(),
-                                                                     np.concatenate(placed).max(0).tolist()]
+        out[material] = None if box is None or seen_through else box.tolist()
     return out
 
 

@@ -27,3 +27,16 @@ def test_the_edits_change_one_description_and_one_title_and_the_exhibit_still_ch
     assert _yaml(folder).count("title: {zh: 新") == 1
     said = io.StringIO()
     assert check(folder, strict=False, out=said) == 0, said.getvalue()
+
+
+def test_the_big_exhibit_takes_captions_and_its_title_edit_and_still_checks(tmp_path: Path) -> None:
+    from tests.benchmarks.bench_posters import edit_big_title, turn_on_captions
+    from tests.pipeline.test_incremental import big_exhibit
+
+    folder = big_exhibit(tmp_path / "big")
+    turn_on_captions(folder)  # its exhibit is one flow mapping
+    edit_big_title(folder)
+    text = _yaml(folder)
+    assert text.count("captions: true") == 1 and "Picture three" in text and "Picture 3" not in text
+    said = io.StringIO()
+    assert check(folder, strict=False, out=said) == 0, said.getvalue()

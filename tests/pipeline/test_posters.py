@@ -242,26 +242,31 @@ def test_a_glbs_rendered_digest_is_remembered_by_its_file_digest(tmp_path: Path)
 
 
 NORTH = {"position": [0.0, 1.5, 0.0], "target": [0.0, 1.5, -1.0]}
+
+
+def _seen(view: dict[str, list[float]], box: posters.Box) -> bool:
+    return bool(posters.boxes_in_view(view, [box])[0])
+
 SOUTH = {"position": [0.0, 1.5, 0.0], "target": [0.0, 1.5, 1.0]}
 
 
 def test_a_box_is_in_view_when_it_reaches_into_the_cameras_frustum() -> None:
     ahead = ((-0.5, 1.0, -3.0), (0.5, 2.0, -2.9))
-    assert posters.in_view(NORTH, ahead) and not posters.in_view(SOUTH, ahead)
+    assert _seen(NORTH, ahead) and not _seen(SOUTH, ahead)
     # 60° tall and 1.9 times as wide (95° across): 3 m ahead the view is about 6.6 m wide and 3.5 m tall.
-    assert posters.in_view(NORTH, ((3.2, 1.0, -3.0), (3.3, 1.2, -3.0)))
-    assert not posters.in_view(NORTH, ((4.5, 1.0, -3.0), (4.6, 1.2, -3.0)))
-    assert posters.in_view(NORTH, ((0.0, 3.2, -3.0), (0.1, 3.3, -3.0)))
-    assert not posters.in_view(NORTH, ((0.0, 4.2, -3.0), (0.1, 4.3, -3.0)))
+    assert _seen(NORTH, ((3.2, 1.0, -3.0), (3.3, 1.2, -3.0)))
+    assert not _seen(NORTH, ((4.5, 1.0, -3.0), (4.6, 1.2, -3.0)))
+    assert _seen(NORTH, ((0.0, 3.2, -3.0), (0.1, 3.3, -3.0)))
+    assert not _seen(NORTH, ((0.0, 4.2, -3.0), (0.1, 4.3, -3.0)))
     # A box around the camera, and one spanning the view from side to side though its corners are all outside it.
-    assert posters.in_view(NORTH, ((-1.0, 0.0, -1.0), (1.0, 3.0, 1.0)))
-    assert posters.in_view(NORTH, ((-20.0, 1.4, -3.0), (20.0, 1.6, -3.0)))
-    assert posters.in_view({"position": [0, 5, 0], "target": [0, 0, 0]}, ((9, 9, 9), (10, 10, 10))), (
+    assert _seen(NORTH, ((-1.0, 0.0, -1.0), (1.0, 3.0, 1.0)))
+    assert _seen(NORTH, ((-20.0, 1.4, -3.0), (20.0, 1.6, -3.0)))
+    assert _seen({"position": [0, 5, 0], "target": [0, 0, 0]}, ((9, 9, 9), (10, 10, 10))), (
         "straight down, the roll is unknown: anything may be in view")
     # The viewer's orbit lifts a camera more than 0.3 rad below its target: from there, anything may be in view.
     behind = ((-0.5, 1.0, 2.9), (0.5, 2.0, 3.0))
-    assert not posters.in_view({"position": [0, 1.0, 0], "target": [0, 1.25, -1]}, behind)  # 14° up
-    assert posters.in_view({"position": [0, 1.0, 0], "target": [0, 1.5, -1]}, behind)  # 27° up
+    assert not _seen({"position": [0, 1.0, 0], "target": [0, 1.25, -1]}, behind)  # 14° up
+    assert _seen({"position": [0, 1.0, 0], "target": [0, 1.5, -1]}, behind)  # 27° up
 
 
 def _room_glb(north: bytes, south: bytes, words: str = "Old words") -> bytes:
